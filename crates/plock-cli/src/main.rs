@@ -1,0 +1,2 @@
+//! The plock command.
+fn main() {}

@@ -1,0 +1,163 @@
+//! Identifiers: validated newtypes, so an account id never stands where a product id belongs.
+//!
+//! Ids are minted by the caller (a store, an importer); plock-core has no clock and no
+//! randomness to mint them with.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+/// The longest identifier accepted, in characters.
+pub const MAX_ID_CHARS: usize = 128;
+
+/// Why a text is not a valid identifier.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid {kind} {value:?}: {reason}")]
+pub struct IdError {
+    /// Which identifier was being built (`"account id"`, `"metric"`, ...).
+    pub kind: &'static str,
+    /// The text as given.
+    pub value: String,
+    /// What is wrong with it.
+    pub reason: &'static str,
+}
+
+fn validate(kind: &'static str, value: &str) -> Result<String, IdError> {
+    let fail = |reason| IdError {
+        kind,
+        value: value.to_owned(),
+        reason,
+    };
+    let trimmed = value.trim();
+    if trimmed.is_empty() {
+        return Err(fail("must not be empty"));
+    }
+    if trimmed.chars().count() > MAX_ID_CHARS {
+        return Err(fail("must be at most 128 characters"));
+    }
+    if trimmed.chars().any(char::is_control) {
+        return Err(fail("must not contain control characters"));
+    }
+    Ok(trimmed.to_owned())
+}
+
+macro_rules! identifier {
+    ($(#[$doc:meta])* $name:ident, $kind:literal) => {
+        $(#[$doc])*
+        ///
+        /// Trimmed, 1 to 128 characters, no control characters.
+        #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+        #[serde(try_from = "String", into = "String")]
+        pub struct $name(String);
+
+        impl $name {
+            /// Validates and builds the identifier.
+            ///
+            /// # Errors
+            /// [`IdError`] when the text is empty, too long or holds control characters.
+            pub fn new(value: impl AsRef<str>) -> Result<Self, IdError> {
+                validate($kind, value.as_ref()).map(Self)
+            }
+
+            /// The identifier as text.
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+
+        impl FromStr for $name {
+            type Err = IdError;
+            fn from_str(s: &str) -> Result<Self, IdError> {
+                Self::new(s)
+            }
+        }
+
+        impl TryFrom<String> for $name {
+            type Error = IdError;
+            fn try_from(s: String) -> Result<Self, IdError> {
+                Self::new(s)
+            }
+        }
+
+        impl From<$name> for String {
+            fn from(id: $name) -> String {
+                id.0
+            }
+        }
+
+        impl AsRef<str> for $name {
+            fn as_ref(&self) -> &str {
+                &self.0
+            }
+        }
+    };
+}
+
+identifier!(
+    /// The opaque, stable id of an account; never reused.
+    AccountId,
+    "account id"
+);
+identifier!(
+    /// An account's primary key: the customer's key in the company's own database. Discovery,
+    /// CSV import and usage records refer to accounts by it.
+    AccountKey,
+    "account key"
+);
+identifier!(
+    /// The id of a subscription.
+    SubscriptionId,
+    "subscription id"
+);
+identifier!(
+    /// A product the company sells (a licence, an API plan).
+    ProductId,
+    "product"
+);
+identifier!(
+    /// What usage is counted in (api calls, seats, GB).
+    MetricId,
+    "metric"
+);
+identifier!(
+    /// The id a data source gives one usage record; records sharing it count once.
+    RecordId,
+    "record id"
+);
+identifier!(
+    /// The id of an invoice.
+    InvoiceId,
+    "invoice id"
+);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_are_trimmed_and_validated() {
+        assert_eq!(AccountId::new("  a-1 ").unwrap().as_str(), "a-1");
+        let err = AccountId::new("   ").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "invalid account id \"   \": must not be empty"
+        );
+        assert!(MetricId::new("api\ncalls").is_err());
+        assert!(ProductId::new("x".repeat(MAX_ID_CHARS)).is_ok());
+        assert!(ProductId::new("x".repeat(MAX_ID_CHARS + 1)).is_err());
+    }
+
+    #[test]
+    fn serde_validates_on_the_way_in() {
+        assert!(serde_json::from_str::<AccountKey>("\"\"").is_err());
+        let key: AccountKey = serde_json::from_str("\"cust-7\"").unwrap();
+        assert_eq!(serde_json::to_string(&key).unwrap(), "\"cust-7\"");
+    }
+}

@@ -1,0 +1,16 @@
+//! plock-core: the pure customer and billing domain of plock.
+//!
+//! No I/O, no clock, no randomness, no global state: every function takes what it needs,
+//! "today" included, and returns values or typed errors. The rules come from the domain
+//! reference; each module holds one concept of it.
+#![deny(missing_docs)]
+#![cfg_attr(not(test), deny(clippy::arithmetic_side_effects))]
+
+mod id;
+mod money;
+
+pub use id::{
+    AccountId, AccountKey, IdError, InvoiceId, MAX_ID_CHARS, MetricId, ProductId, RecordId,
+    SubscriptionId,
+};
+pub use money::{Currency, Money, MoneyError, UnknownCurrency};
