@@ -7,10 +7,14 @@
 #![cfg_attr(not(test), deny(clippy::arithmetic_side_effects))]
 
 mod id;
+mod import;
 mod money;
 
 pub use id::{
     AccountId, AccountKey, IdError, InvoiceId, MAX_ID_CHARS, MetricId, ProductId, RecordId,
     SubscriptionId,
+};
+pub use import::{
+    Delimiter, ImportError, ImportErrors, MAX_IMPORT_BYTES, MAX_IMPORT_ROWS, MAX_REPORTED_ERRORS,
 };
 pub use money::{Currency, Money, MoneyError, UnknownCurrency};

@@ -1,0 +1,406 @@
+//! The text layer of CSV import: encoding, delimiter, header, cells, and the error list.
+//!
+//! Everything above this layer sees named cells and reports problems as [`ImportError`]s with
+//! line, column, value and reason; nothing here knows what an account is.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+
+/// The largest CSV input accepted, in bytes (64 MiB).
+pub const MAX_IMPORT_BYTES: usize = 64 * 1024 * 1024;
+/// The most data rows one CSV input may hold.
+pub const MAX_IMPORT_ROWS: usize = 1_000_000;
+/// The most errors collected before the report stops listing more (the count stays exact).
+pub const MAX_REPORTED_ERRORS: usize = 1_000;
+
+/// One problem in an import file: where it is, what was there, and why it is refused.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct ImportError {
+    /// 1-based line in the file (the header is line 1).
+    pub line: u64,
+    /// The column name, or empty when the problem is the whole row or file.
+    pub column: String,
+    /// The offending value as written.
+    pub value: String,
+    /// Why it is refused, in words a person can act on.
+    pub reason: String,
+}
+
+impl fmt::Display for ImportError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "line {}", self.line)?;
+        if !self.column.is_empty() {
+            write!(f, ", column {}", self.column)?;
+        }
+        write!(f, ": {}", self.reason)?;
+        if !self.value.is_empty() {
+            write!(f, " (value {:?})", self.value)?;
+        }
+        Ok(())
+    }
+}
+
+/// Every problem found in an import, in file order. Nothing is imported while it is non-empty.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+pub struct ImportErrors {
+    errors: Vec<ImportError>,
+    total: usize,
+}
+
+impl ImportErrors {
+    /// Records one problem; past [`MAX_REPORTED_ERRORS`] only the count grows.
+    pub fn push(&mut self, line: u64, column: &str, value: &str, reason: impl Into<String>) {
+        self.total = self.total.saturating_add(1);
+        if self.errors.len() < MAX_REPORTED_ERRORS {
+            self.errors.push(ImportError {
+                line,
+                column: column.to_owned(),
+                value: value.to_owned(),
+                reason: reason.into(),
+            });
+        }
+    }
+
+    /// The listed problems, sorted by line then column.
+    pub fn errors(&self) -> &[ImportError] {
+        &self.errors
+    }
+
+    /// How many problems were found, listed or not.
+    pub fn total(&self) -> usize {
+        self.total
+    }
+
+    /// No problem found?
+    pub fn is_empty(&self) -> bool {
+        self.total == 0
+    }
+
+    pub(crate) fn sort(&mut self) {
+        self.errors.sort();
+    }
+
+    pub(crate) fn into_result<T>(mut self, value: T) -> Result<T, ImportErrors> {
+        if self.is_empty() {
+            Ok(value)
+        } else {
+            self.sort();
+            Err(self)
+        }
+    }
+}
+
+impl fmt::Display for ImportErrors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} problem(s) found, nothing imported", self.total)?;
+        for e in &self.errors {
+            write!(f, "\n  {e}")?;
+        }
+        let hidden = self.total.saturating_sub(self.errors.len());
+        if hidden > 0 {
+            write!(f, "\n  ... and {hidden} more")?;
+        }
+        Ok(())
+    }
+}
+
+/// The field separator of a CSV file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Delimiter {
+    /// `,`: decimals use a point.
+    Comma,
+    /// `;`: decimals may use a comma, as Nordic spreadsheets write them.
+    Semicolon,
+}
+
+impl Delimiter {
+    fn byte(self) -> u8 {
+        match self {
+            Delimiter::Comma => b',',
+            Delimiter::Semicolon => b';',
+        }
+    }
+
+    /// Picks the separator the header line uses most (outside quotes); a tie means `,`.
+    fn detect(text: &str) -> Delimiter {
+        let header = text.lines().next().unwrap_or("");
+        let (mut commas, mut semicolons, mut quoted) = (0usize, 0usize, false);
+        for c in header.chars() {
+            match c {
+                '"' => quoted = !quoted,
+                ',' if !quoted => commas = commas.saturating_add(1),
+                ';' if !quoted => semicolons = semicolons.saturating_add(1),
+                _ => {}
+            }
+        }
+        if semicolons > commas {
+            Delimiter::Semicolon
+        } else {
+            Delimiter::Comma
+        }
+    }
+}
+
+/// One data row: its line and its cells by column name.
+#[derive(Debug, Clone)]
+pub(crate) struct Row {
+    pub(crate) line: u64,
+    cells: Vec<String>,
+}
+
+/// A parsed CSV file: header and rows, with the delimiter it was written with.
+#[derive(Debug, Clone)]
+pub(crate) struct Table {
+    pub(crate) delimiter: Delimiter,
+    columns: BTreeMap<String, usize>,
+    pub(crate) rows: Vec<Row>,
+}
+
+impl Table {
+    /// Decodes and splits a CSV file. `known` lists the columns the format defines and
+    /// `required` those that must be present; anything else in the header is an error.
+    pub(crate) fn parse(
+        bytes: &[u8],
+        known: &[&str],
+        required: &[&str],
+    ) -> Result<Table, ImportErrors> {
+        let mut errors = ImportErrors::default();
+        if bytes.len() > MAX_IMPORT_BYTES {
+            errors.push(
+                0,
+                "",
+                "",
+                format!(
+                    "file is {} bytes; the limit is {MAX_IMPORT_BYTES}",
+                    bytes.len()
+                ),
+            );
+            return Err(errors);
+        }
+        let bytes = bytes
+            .strip_prefix(b"\xEF\xBB\xBF".as_slice())
+            .unwrap_or(bytes);
+        let text = match std::str::from_utf8(bytes) {
+            Ok(text) => text,
+            Err(e) => {
+                let upto = bytes.get(..e.valid_up_to()).unwrap_or_default();
+                let line = upto.iter().filter(|b| **b == b'\n').count();
+                errors.push(
+                    to_line(line.saturating_add(1)),
+                    "",
+                    "",
+                    "file is not valid UTF-8",
+                );
+                return Err(errors);
+            }
+        };
+        let delimiter = Delimiter::detect(text);
+        let mut reader = csv::ReaderBuilder::new()
+            .delimiter(delimiter.byte())
+            .has_headers(true)
+            .flexible(true)
+            .from_reader(text.as_bytes());
+
+        let mut columns = BTreeMap::new();
+        match reader.headers() {
+            Ok(header) => {
+                for (index, name) in header.iter().enumerate() {
+                    let name = name.trim().to_ascii_lowercase();
+                    if name.is_empty() {
+                        errors.push(
+                            1,
+                            "",
+                            "",
+                            format!("column {} has no name", index.saturating_add(1)),
+                        );
+                    } else if !known.contains(&name.as_str()) {
+                        errors.push(
+                            1,
+                            &name,
+                            &name,
+                            format!("unknown column; expected columns: {}", known.join(", ")),
+                        );
+                    } else if columns.insert(name.clone(), index).is_some() {
+                        errors.push(1, &name, &name, "column appears twice");
+                    }
+                }
+            }
+            Err(e) => {
+                errors.push(1, "", "", format!("unreadable header: {e}"));
+                return Err(errors);
+            }
+        }
+        for name in required {
+            if !columns.contains_key(*name) {
+                errors.push(1, name, "", "required column is missing");
+            }
+        }
+        let width = columns.len();
+        let header_width = reader.headers().map(|h| h.len()).unwrap_or(width);
+
+        // csv's own line counter skips blank lines; count from byte offsets instead.
+        let newlines: Vec<usize> = text
+            .bytes()
+            .enumerate()
+            .filter(|(_, b)| *b == b'\n')
+            .map(|(i, _)| i)
+            .collect();
+        let line_at = |pos: Option<&csv::Position>| {
+            pos.map_or(0, |p| {
+                // The position may point at blank lines before the record: step over them.
+                let start = usize::try_from(p.byte()).unwrap_or(usize::MAX);
+                let skipped = text.get(start..).map_or(0, |rest| {
+                    rest.bytes()
+                        .take_while(|b| *b == b'\n' || *b == b'\r')
+                        .count()
+                });
+                let byte = start.saturating_add(skipped);
+                to_line(newlines.partition_point(|n| *n < byte).saturating_add(1))
+            })
+        };
+        let mut rows = Vec::new();
+        for record in reader.records() {
+            match record {
+                Ok(record) => {
+                    let line = line_at(record.position());
+                    if record.iter().all(|c| c.trim().is_empty()) {
+                        continue;
+                    }
+                    if rows.len() >= MAX_IMPORT_ROWS {
+                        errors.push(
+                            line,
+                            "",
+                            "",
+                            format!("more than {MAX_IMPORT_ROWS} rows; split the file"),
+                        );
+                        break;
+                    }
+                    if record.len() != header_width {
+                        errors.push(
+                            line,
+                            "",
+                            "",
+                            format!(
+                                "row has {} fields but the header has {header_width}",
+                                record.len()
+                            ),
+                        );
+                        continue;
+                    }
+                    rows.push(Row {
+                        line,
+                        cells: record.iter().map(str::to_owned).collect(),
+                    });
+                }
+                Err(e) => {
+                    let line = line_at(e.position());
+                    errors.push(line, "", "", format!("unreadable row: {e}"));
+                }
+            }
+        }
+        errors.into_result(Table {
+            delimiter,
+            columns,
+            rows,
+        })
+    }
+
+    /// The trimmed cell of `column` in `row`; `None` when the column is absent or the cell empty.
+    pub(crate) fn cell<'a>(&self, row: &'a Row, column: &str) -> Option<&'a str> {
+        let index = *self.columns.get(column)?;
+        let value = row.cells.get(index)?.trim();
+        (!value.is_empty()).then_some(value)
+    }
+
+    /// Parses a decimal cell: a point always, a comma too when the file is `;`-separated.
+    pub(crate) fn decimal(&self, text: &str) -> Result<Decimal, String> {
+        let normalised;
+        let text = if self.delimiter == Delimiter::Semicolon && text.contains(',') {
+            if text.contains('.') || text.matches(',').count() > 1 {
+                return Err(
+                    "not a decimal number (write 1234,50 or 1234.50, no thousands separators)"
+                        .into(),
+                );
+            }
+            normalised = text.replace(',', ".");
+            normalised.as_str()
+        } else {
+            text
+        };
+        Decimal::from_str_exact(text).map_err(|_| "not a decimal number".to_owned())
+    }
+}
+
+fn to_line(n: usize) -> u64 {
+    u64::try_from(n).unwrap_or(u64::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rust_decimal::dec;
+
+    const KNOWN: &[&str] = &["key", "name", "amount"];
+
+    #[test]
+    fn bom_and_semicolons_and_decimal_comma() {
+        let t = Table::parse(
+            "\u{feff}key;name;amount\nk1;Acme;1234,50\n".as_bytes(),
+            KNOWN,
+            &["key"],
+        )
+        .unwrap();
+        assert_eq!(t.delimiter, Delimiter::Semicolon);
+        let row = &t.rows[0];
+        assert_eq!(row.line, 2);
+        assert_eq!(t.cell(row, "name"), Some("Acme"));
+        assert_eq!(t.decimal(t.cell(row, "amount").unwrap()), Ok(dec!(1234.50)));
+    }
+
+    #[test]
+    fn comma_files_refuse_decimal_comma_cells() {
+        let t = Table::parse(b"key,amount\nk1,\"12,5\"\n", KNOWN, &[]).unwrap();
+        assert!(t.decimal(t.cell(&t.rows[0], "amount").unwrap()).is_err());
+    }
+
+    #[test]
+    fn header_problems_are_all_reported() {
+        let err = Table::parse(b"key,colour,key\n", KNOWN, &["name"]).unwrap_err();
+        let reasons: Vec<String> = err.errors().iter().map(ToString::to_string).collect();
+        assert_eq!(
+            reasons,
+            vec![
+                "line 1, column colour: unknown column; expected columns: key, name, amount (value \"colour\")",
+                "line 1, column key: column appears twice (value \"key\")",
+                "line 1, column name: required column is missing",
+            ]
+        );
+    }
+
+    #[test]
+    fn invalid_utf8_names_the_line() {
+        let err = Table::parse(b"key\nok\n\xff\n", KNOWN, &[]).unwrap_err();
+        assert_eq!(err.errors()[0].line, 3);
+    }
+
+    #[test]
+    fn ragged_rows_and_blank_lines() {
+        let err = Table::parse(b"key,name\nk1\n\nk2,B,extra\n", KNOWN, &[]).unwrap_err();
+        assert_eq!(err.total(), 2);
+        assert_eq!(err.errors()[1].line, 4);
+    }
+
+    #[test]
+    fn errors_past_the_limit_are_counted_not_listed() {
+        let mut errors = ImportErrors::default();
+        for i in 0..=MAX_REPORTED_ERRORS {
+            errors.push(i as u64, "c", "v", "bad");
+        }
+        assert_eq!(errors.errors().len(), MAX_REPORTED_ERRORS);
+        assert_eq!(errors.total(), MAX_REPORTED_ERRORS + 1);
+        assert!(errors.to_string().ends_with("... and 1 more"));
+    }
+}
