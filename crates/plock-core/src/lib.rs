@@ -6,10 +6,22 @@
 #![deny(missing_docs)]
 #![cfg_attr(not(test), deny(clippy::arithmetic_side_effects))]
 
+mod account;
+mod book;
+mod external;
+mod group;
 mod id;
 mod import;
 mod money;
+mod tag;
 
+pub use account::{
+    Account, AccountError, AccountName, AccountState, Action, Contact, ContactInput, Country,
+    Email, MAX_ADDRESS_LINES, MAX_CONTACT_CHARS, MAX_NAME_CHARS,
+};
+pub use book::{AccountBook, InvariantViolation};
+pub use external::{ExternalId, ExternalIds, ExternalSystem, MAX_EXTERNAL_CHARS, SystemKind};
+pub use group::MAX_CHILDREN_PER_MASTER;
 pub use id::{
     AccountId, AccountKey, IdError, InvoiceId, MAX_ID_CHARS, MetricId, ProductId, RecordId,
     SubscriptionId,
@@ -18,3 +30,4 @@ pub use import::{
     Delimiter, ImportError, ImportErrors, MAX_IMPORT_BYTES, MAX_IMPORT_ROWS, MAX_REPORTED_ERRORS,
 };
 pub use money::{Currency, Money, MoneyError, UnknownCurrency};
+pub use tag::{MAX_TAG_CHARS, MAX_TAGS_PER_ACCOUNT, Tag, TagFilter, Tags};

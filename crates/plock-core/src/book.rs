@@ -1,0 +1,559 @@
+//! The account book: every account of a company together, and the rules no single account can
+//! enforce (unique keys and external ids, group structure, dismissed keys).
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::{Deserialize, Serialize};
+
+use crate::account::{Account, AccountError, AccountName, AccountState, Contact};
+use crate::external::{ExternalId, ExternalSystem};
+use crate::group::{MAX_CHILDREN_PER_MASTER, check_archive_master, check_link};
+use crate::tag::{MAX_TAGS_PER_ACCOUNT, Tag, TagFilter};
+use crate::{AccountId, AccountKey, Currency};
+
+/// A rule of the book found broken, by [`AccountBook::check_invariants`] (a bug, or a data
+/// file edited by hand).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("account book invariant broken at {}: {rule}", account.as_ref().map_or("the indexes".to_owned(), |a| format!("account {:?}", a.as_str())))]
+pub struct InvariantViolation {
+    /// The account where the rule breaks, if it is one account's.
+    pub account: Option<AccountId>,
+    /// The rule.
+    pub rule: String,
+}
+
+/// Every account of a company, with the cross-account rules enforced. Every method that
+/// refuses leaves the book exactly as it was.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "BookData", into = "BookData")]
+pub struct AccountBook {
+    accounts: BTreeMap<AccountId, Account>,
+    dismissed: BTreeSet<AccountKey>,
+    // Indexes, derived from `accounts` and rebuilt on load.
+    by_key: BTreeMap<AccountKey, AccountId>,
+    by_external: BTreeMap<(ExternalSystem, ExternalId), AccountId>,
+    children: BTreeMap<AccountId, BTreeSet<AccountId>>,
+}
+
+/// What is persisted: the accounts and the dismissed keys; indexes are derived.
+#[derive(Serialize, Deserialize)]
+struct BookData {
+    accounts: Vec<Account>,
+    dismissed: BTreeSet<AccountKey>,
+}
+
+impl TryFrom<BookData> for AccountBook {
+    type Error = InvariantViolation;
+    fn try_from(data: BookData) -> Result<AccountBook, InvariantViolation> {
+        let mut book = AccountBook {
+            dismissed: data.dismissed,
+            ..AccountBook::default()
+        };
+        for account in data.accounts {
+            let id = account.id().clone();
+            if book.accounts.insert(id.clone(), account).is_some() {
+                return Err(InvariantViolation {
+                    account: Some(id),
+                    rule: "ids are unique".into(),
+                });
+            }
+        }
+        book.rebuild_indexes()?;
+        book.check_invariants()?;
+        Ok(book)
+    }
+}
+
+impl From<AccountBook> for BookData {
+    fn from(book: AccountBook) -> BookData {
+        BookData {
+            accounts: book.accounts.into_values().collect(),
+            dismissed: book.dismissed,
+        }
+    }
+}
+
+impl AccountBook {
+    /// An empty book.
+    pub fn new() -> AccountBook {
+        AccountBook::default()
+    }
+
+    /// The account with `id`.
+    pub fn get(&self, id: &AccountId) -> Option<&Account> {
+        self.accounts.get(id)
+    }
+
+    /// The account with primary key `key`.
+    pub fn by_key(&self, key: &AccountKey) -> Option<&Account> {
+        self.by_key.get(key).and_then(|id| self.accounts.get(id))
+    }
+
+    /// The account holding `id` in `system`.
+    pub fn by_external_id(&self, system: &ExternalSystem, id: &ExternalId) -> Option<&Account> {
+        self.by_external
+            .get(&(system.clone(), id.clone()))
+            .and_then(|owner| self.accounts.get(owner))
+    }
+
+    /// The children of `master`, sorted by id.
+    pub fn children(&self, master: &AccountId) -> impl Iterator<Item = &Account> {
+        self.children
+            .get(master)
+            .into_iter()
+            .flatten()
+            .filter_map(|id| self.accounts.get(id))
+    }
+
+    /// Every account, sorted by id.
+    pub fn iter(&self) -> impl Iterator<Item = &Account> {
+        self.accounts.values()
+    }
+
+    /// The accounts in `state` (any state when `None`) passing `tags` (all when `None`).
+    pub fn filter<'a>(
+        &'a self,
+        state: Option<AccountState>,
+        tags: Option<&'a TagFilter>,
+    ) -> impl Iterator<Item = &'a Account> {
+        self.accounts
+            .values()
+            .filter(move |a| state.is_none_or(|s| a.state() == s))
+            .filter(move |a| tags.is_none_or(|f| f.matches(a.tags())))
+    }
+
+    /// How many accounts.
+    pub fn len(&self) -> usize {
+        self.accounts.len()
+    }
+
+    /// No accounts?
+    pub fn is_empty(&self) -> bool {
+        self.accounts.is_empty()
+    }
+
+    /// Was `key` dismissed (so discovery never proposes it again)?
+    pub fn is_dismissed(&self, key: &AccountKey) -> bool {
+        self.dismissed.contains(key)
+    }
+
+    /// The dismissed keys, sorted.
+    pub fn dismissed(&self) -> impl Iterator<Item = &AccountKey> {
+        self.dismissed.iter()
+    }
+
+    /// Adds an account (by hand: Active; an import may give another state). Its master link,
+    /// if any, is not taken over: link through [`AccountBook::link`].
+    ///
+    /// # Errors
+    /// A taken id, key or external id; too many tags.
+    pub fn add(&mut self, mut account: Account) -> Result<(), AccountError> {
+        if self.accounts.contains_key(account.id()) {
+            return Err(AccountError::DuplicateId {
+                account: account.id().clone(),
+            });
+        }
+        if let Some(owner) = self.by_key.get(account.key()) {
+            return Err(AccountError::DuplicateKey {
+                key: account.key().clone(),
+                owner: owner.clone(),
+            });
+        }
+        for (system, id) in account.external_ids().iter() {
+            self.check_external_free(account.id(), system, id)?;
+        }
+        if account.tags().len() > MAX_TAGS_PER_ACCOUNT {
+            return Err(AccountError::LimitExceeded {
+                account: account.id().clone(),
+                what: "tags",
+                limit: MAX_TAGS_PER_ACCOUNT,
+            });
+        }
+        account.set_master(None);
+        self.index(&account);
+        self.accounts.insert(account.id().clone(), account);
+        Ok(())
+    }
+
+    /// Adds an account found by discovery, as Pending.
+    ///
+    /// # Errors
+    /// As [`AccountBook::add`], and [`AccountError::KeyDismissed`] for a dismissed key.
+    pub fn add_discovered(&mut self, account: Account) -> Result<(), AccountError> {
+        if self.dismissed.contains(account.key()) {
+            return Err(AccountError::KeyDismissed {
+                key: account.key().clone(),
+            });
+        }
+        self.add(account.with_state(AccountState::Pending))
+    }
+
+    /// Pending -> Active.
+    ///
+    /// # Errors
+    /// Unknown account, or not Pending.
+    pub fn approve(&mut self, id: &AccountId) -> Result<(), AccountError> {
+        self.get_mut(id)?.approve()
+    }
+
+    /// Removes a Pending account and remembers its key.
+    ///
+    /// # Errors
+    /// Unknown account, or not Pending.
+    pub fn dismiss(&mut self, id: &AccountId) -> Result<Account, AccountError> {
+        self.get_ref(id)?.check_dismiss()?;
+        let account = self.accounts.remove(id).ok_or_else(|| not_found(id))?;
+        self.unindex(&account);
+        self.dismissed.insert(account.key().clone());
+        Ok(account)
+    }
+
+    /// Active -> Archived. A master whose children are not all archived is refused, listing
+    /// them. An archived child keeps its link and leaves consolidation from the next run on.
+    ///
+    /// # Errors
+    /// Unknown account, not Active, or a master with live children.
+    pub fn archive(&mut self, id: &AccountId) -> Result<(), AccountError> {
+        let account = self.get_ref(id)?;
+        account.require(crate::account::Action::Archive, AccountState::Active)?;
+        check_archive_master(account, self.children(id))?;
+        self.get_mut(id)?.archive()
+    }
+
+    /// Archived -> Active. A child whose master is archived is refused: restore the master first.
+    ///
+    /// # Errors
+    /// Unknown account, not Archived, or an archived master.
+    pub fn restore(&mut self, id: &AccountId) -> Result<(), AccountError> {
+        let account = self.get_ref(id)?;
+        account.require(crate::account::Action::Restore, AccountState::Archived)?;
+        if let Some(master) = account.master()
+            && self.get_ref(master)?.state() == AccountState::Archived
+        {
+            return Err(AccountError::MasterArchived {
+                child: id.clone(),
+                master: master.clone(),
+            });
+        }
+        self.get_mut(id)?.restore()
+    }
+
+    /// Makes `child` a child of `master`. Both must be Active; groups are one level deep.
+    ///
+    /// # Errors
+    /// Unknown accounts, a self link, a state other than Active, an existing link, depth
+    /// beyond one level, or [`MAX_CHILDREN_PER_MASTER`].
+    pub fn link(&mut self, child: &AccountId, master: &AccountId) -> Result<(), AccountError> {
+        let child_account = self.get_ref(child)?;
+        let master_account = self.get_ref(master)?;
+        let child_children: Vec<AccountId> = self.children(child).map(|c| c.id().clone()).collect();
+        let master_children = self.children.get(master).map_or(0, BTreeSet::len);
+        check_link(
+            child_account,
+            master_account,
+            &child_children,
+            master_children,
+        )?;
+        if child_account.group_billing() {
+            self.get_mut(child)?.set_group_billing_flag(false);
+        }
+        self.get_mut(child)?.set_master(Some(master.clone()));
+        self.children
+            .entry(master.clone())
+            .or_default()
+            .insert(child.clone());
+        Ok(())
+    }
+
+    /// Detaches `child` from its master.
+    ///
+    /// # Errors
+    /// Unknown account, or no master.
+    pub fn unlink(&mut self, child: &AccountId) -> Result<(), AccountError> {
+        let master =
+            self.get_ref(child)?
+                .master()
+                .cloned()
+                .ok_or_else(|| AccountError::NotLinked {
+                    account: child.clone(),
+                })?;
+        self.get_mut(child)?.set_master(None);
+        self.remove_child(&master, child);
+        Ok(())
+    }
+
+    /// Switches group billing of a master (or of an account that may become one).
+    ///
+    /// # Errors
+    /// Unknown account, or the account is a child.
+    pub fn set_group_billing(&mut self, master: &AccountId, on: bool) -> Result<(), AccountError> {
+        if let Some(its_master) = self.get_ref(master)?.master() {
+            return Err(AccountError::GroupBillingOnChild {
+                account: master.clone(),
+                master: its_master.clone(),
+            });
+        }
+        self.get_mut(master)?.set_group_billing_flag(on);
+        Ok(())
+    }
+
+    /// Adds a tag (a no-op when present in any case).
+    ///
+    /// # Errors
+    /// Unknown account, or [`MAX_TAGS_PER_ACCOUNT`].
+    pub fn tag(&mut self, id: &AccountId, tag: Tag) -> Result<(), AccountError> {
+        let account = self.get_ref(id)?;
+        if !account.tags().contains(&tag) && account.tags().len() >= MAX_TAGS_PER_ACCOUNT {
+            return Err(AccountError::LimitExceeded {
+                account: id.clone(),
+                what: "tags",
+                limit: MAX_TAGS_PER_ACCOUNT,
+            });
+        }
+        self.get_mut(id)?.tags_mut().insert(tag);
+        Ok(())
+    }
+
+    /// Removes a tag (a no-op when absent).
+    ///
+    /// # Errors
+    /// Unknown account.
+    pub fn untag(&mut self, id: &AccountId, tag: &Tag) -> Result<(), AccountError> {
+        self.get_mut(id)?.tags_mut().remove(tag);
+        Ok(())
+    }
+
+    /// Sets the account's id in `system`, replacing an earlier one.
+    ///
+    /// # Errors
+    /// Unknown account, or the (system, id) pair belongs to another account.
+    pub fn set_external_id(
+        &mut self,
+        account: &AccountId,
+        system: ExternalSystem,
+        id: ExternalId,
+    ) -> Result<(), AccountError> {
+        self.get_ref(account)?;
+        self.check_external_free(account, &system, &id)?;
+        if let Some(old) = self
+            .get_mut(account)?
+            .external_ids_mut()
+            .set(system.clone(), id.clone())
+        {
+            self.by_external.remove(&(system.clone(), old));
+        }
+        self.by_external.insert((system, id), account.clone());
+        Ok(())
+    }
+
+    /// Removes the account's id in `system`.
+    ///
+    /// # Errors
+    /// Unknown account, or no id in that system.
+    pub fn remove_external_id(
+        &mut self,
+        account: &AccountId,
+        system: &ExternalSystem,
+    ) -> Result<ExternalId, AccountError> {
+        let removed = self
+            .get_mut(account)?
+            .external_ids_mut()
+            .remove(system)
+            .ok_or_else(|| AccountError::NoExternalId {
+                account: account.clone(),
+                system: system.clone(),
+            })?;
+        self.by_external.remove(&(system.clone(), removed.clone()));
+        Ok(removed)
+    }
+
+    /// Renames an account.
+    ///
+    /// # Errors
+    /// Unknown account.
+    pub fn rename(&mut self, id: &AccountId, name: AccountName) -> Result<(), AccountError> {
+        self.get_mut(id)?.set_name(name);
+        Ok(())
+    }
+
+    /// Replaces an account's contact details.
+    ///
+    /// # Errors
+    /// Unknown account.
+    pub fn set_contact(&mut self, id: &AccountId, contact: Contact) -> Result<(), AccountError> {
+        self.get_mut(id)?.set_contact(contact);
+        Ok(())
+    }
+
+    /// Changes an account's billing currency.
+    ///
+    /// # Errors
+    /// Unknown account.
+    pub fn set_currency(&mut self, id: &AccountId, currency: Currency) -> Result<(), AccountError> {
+        self.get_mut(id)?.set_currency(currency);
+        Ok(())
+    }
+
+    /// Checks every rule of the book: unique keys and external ids, indexes matching the
+    /// accounts, groups one level deep with no self links, no Pending account linked, an
+    /// Active child under an Active master, limits respected.
+    ///
+    /// # Errors
+    /// The first broken rule.
+    pub fn check_invariants(&self) -> Result<(), InvariantViolation> {
+        let broken = |account: &AccountId, rule: &str| InvariantViolation {
+            account: Some(account.clone()),
+            rule: rule.to_owned(),
+        };
+        let mut keys = 0usize;
+        let mut external = 0usize;
+        let mut linked = 0usize;
+        for (id, account) in &self.accounts {
+            if account.id() != id {
+                return Err(broken(id, "stored under its own id"));
+            }
+            if self.by_key.get(account.key()) != Some(id) {
+                return Err(broken(id, "its key is indexed to it and unique"));
+            }
+            keys = keys.saturating_add(1);
+            for (system, ext) in account.external_ids().iter() {
+                if self.by_external.get(&(system.clone(), ext.clone())) != Some(id) {
+                    return Err(broken(id, "each (system, id) belongs to one account"));
+                }
+                external = external.saturating_add(1);
+            }
+            if account.tags().len() > MAX_TAGS_PER_ACCOUNT {
+                return Err(broken(id, "at most MAX_TAGS_PER_ACCOUNT tags"));
+            }
+            if let Some(master_id) = account.master() {
+                linked = linked.saturating_add(1);
+                if master_id == id {
+                    return Err(broken(id, "no account is its own master"));
+                }
+                let Some(master) = self.accounts.get(master_id) else {
+                    return Err(broken(id, "its master exists"));
+                };
+                if master.master().is_some() {
+                    return Err(broken(id, "groups are one level deep"));
+                }
+                if account.state() == AccountState::Pending
+                    || master.state() == AccountState::Pending
+                {
+                    return Err(broken(id, "no Pending account is linked"));
+                }
+                if account.state() == AccountState::Active && master.state() != AccountState::Active
+                {
+                    return Err(broken(id, "an Active child has an Active master"));
+                }
+                if account.group_billing() {
+                    return Err(broken(id, "a child has no group billing"));
+                }
+                if !self.children.get(master_id).is_some_and(|c| c.contains(id)) {
+                    return Err(broken(id, "its master lists it as a child"));
+                }
+            }
+        }
+        for (master, children) in &self.children {
+            if children.len() > MAX_CHILDREN_PER_MASTER {
+                return Err(broken(master, "at most MAX_CHILDREN_PER_MASTER children"));
+            }
+        }
+        let indexed_children: usize = self.children.values().map(BTreeSet::len).sum();
+        if keys != self.by_key.len()
+            || external != self.by_external.len()
+            || linked != indexed_children
+        {
+            return Err(InvariantViolation {
+                account: None,
+                rule: "indexes hold exactly the accounts' keys, ids and links".into(),
+            });
+        }
+        Ok(())
+    }
+
+    fn rebuild_indexes(&mut self) -> Result<(), InvariantViolation> {
+        let accounts: Vec<Account> = self.accounts.values().cloned().collect();
+        for account in &accounts {
+            if self.by_key.contains_key(account.key()) {
+                return Err(InvariantViolation {
+                    account: Some(account.id().clone()),
+                    rule: "keys are unique".into(),
+                });
+            }
+            for (system, id) in account.external_ids().iter() {
+                if self.by_external.contains_key(&(system.clone(), id.clone())) {
+                    return Err(InvariantViolation {
+                        account: Some(account.id().clone()),
+                        rule: "each (system, id) belongs to one account".into(),
+                    });
+                }
+            }
+            self.index(account);
+            if let Some(master) = account.master() {
+                self.children
+                    .entry(master.clone())
+                    .or_default()
+                    .insert(account.id().clone());
+            }
+        }
+        Ok(())
+    }
+
+    fn index(&mut self, account: &Account) {
+        self.by_key
+            .insert(account.key().clone(), account.id().clone());
+        for (system, id) in account.external_ids().iter() {
+            self.by_external
+                .insert((system.clone(), id.clone()), account.id().clone());
+        }
+    }
+
+    fn unindex(&mut self, account: &Account) {
+        self.by_key.remove(account.key());
+        for (system, id) in account.external_ids().iter() {
+            self.by_external.remove(&(system.clone(), id.clone()));
+        }
+        if let Some(master) = account.master() {
+            self.remove_child(master, account.id());
+        }
+    }
+
+    fn remove_child(&mut self, master: &AccountId, child: &AccountId) {
+        if let Some(children) = self.children.get_mut(master) {
+            children.remove(child);
+            if children.is_empty() {
+                self.children.remove(master);
+            }
+        }
+    }
+
+    fn check_external_free(
+        &self,
+        account: &AccountId,
+        system: &ExternalSystem,
+        id: &ExternalId,
+    ) -> Result<(), AccountError> {
+        match self.by_external.get(&(system.clone(), id.clone())) {
+            Some(owner) if owner != account => Err(AccountError::DuplicateExternalId {
+                system: system.clone(),
+                id: id.as_str().to_owned(),
+                owner: owner.clone(),
+            }),
+            _ => Ok(()),
+        }
+    }
+
+    fn get_ref(&self, id: &AccountId) -> Result<&Account, AccountError> {
+        self.accounts.get(id).ok_or_else(|| not_found(id))
+    }
+
+    fn get_mut(&mut self, id: &AccountId) -> Result<&mut Account, AccountError> {
+        self.accounts.get_mut(id).ok_or_else(|| not_found(id))
+    }
+}
+
+fn not_found(id: &AccountId) -> AccountError {
+    AccountError::NotFound {
+        account: id.clone(),
+    }
+}

@@ -1,0 +1,32 @@
+//! Builders shared by the integration tests.
+
+use chrono::NaiveDate;
+use plock_core::*;
+
+pub fn date(y: i32, m: u32, d: u32) -> NaiveDate {
+    NaiveDate::from_ymd_opt(y, m, d).unwrap()
+}
+
+pub fn id(s: &str) -> AccountId {
+    AccountId::new(s).unwrap()
+}
+
+pub fn account(name: &str, currency: Currency) -> Account {
+    Account::new(
+        id(name),
+        AccountKey::new(format!("key-{name}")).unwrap(),
+        AccountName::new(&format!("Customer {name}")).unwrap(),
+        Contact::default(),
+        currency,
+        date(2025, 1, 1),
+    )
+}
+
+pub fn book_with(names: &[(&str, AccountState)]) -> AccountBook {
+    let mut book = AccountBook::new();
+    for (name, state) in names {
+        book.add(account(name, Currency::SEK).with_state(*state))
+            .unwrap();
+    }
+    book
+}
