@@ -13,7 +13,11 @@ mod group;
 mod id;
 mod import;
 mod money;
+mod period;
+mod pricing;
+mod subscription;
 mod tag;
+mod usage;
 
 pub use account::{
     Account, AccountError, AccountName, AccountState, Action, Contact, ContactInput, Country,
@@ -30,4 +34,13 @@ pub use import::{
     Delimiter, ImportError, ImportErrors, MAX_IMPORT_BYTES, MAX_IMPORT_ROWS, MAX_REPORTED_ERRORS,
 };
 pub use money::{Currency, Money, MoneyError, UnknownCurrency};
+pub use period::{
+    BillingInterval, BillingPeriod, MAX_INTERVAL_MONTHS, Period, PeriodError, PeriodMode, Schedule,
+};
+pub use pricing::{MAX_TIERS, PriceModel, PricingError, Rebate, Tier, Tiers};
+pub use subscription::{
+    BillingPractice, Item, MAX_ITEMS, Subscription, SubscriptionError, SubscriptionSpec,
+    SubscriptionState,
+};
 pub use tag::{MAX_TAG_CHARS, MAX_TAGS_PER_ACCOUNT, Tag, TagFilter, Tags};
+pub use usage::{Aggregation, Metric, UsageError, UsageRecord, aggregate, deduplicate};

@@ -1,6 +1,12 @@
 //! plock-core's integration tests: one binary, one module per area.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 mod book;
 mod book_machine;
 mod fixtures;
+mod periods;

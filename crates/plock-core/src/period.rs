@@ -1,0 +1,664 @@
+//! Billing periods (domain reference, section 5.1) and proration (5.2).
+//!
+//! A schedule's period boundaries are computed from one origin (`origin + k x interval`
+//! months, day clamped to the month's length), never by chaining one period from the last, so
+//! a clamped February does not drag later periods to the 28th.
+
+use std::fmt;
+
+use chrono::{Datelike, NaiveDate};
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+
+/// The longest billing interval, in months (ten years).
+pub const MAX_INTERVAL_MONTHS: u32 = 120;
+
+/// Why a period or schedule was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PeriodError {
+    /// A period must end after it starts.
+    #[error("period [{start}, {end}) is empty: the end must be after the start")]
+    Empty {
+        /// Its start.
+        start: NaiveDate,
+        /// Its end.
+        end: NaiveDate,
+    },
+    /// The interval is outside 1..=MAX_INTERVAL_MONTHS.
+    #[error("billing interval of {months} months is not allowed: use 1 to 120 months")]
+    Interval {
+        /// The months given.
+        months: u32,
+    },
+    /// The renewal anchor must lie after the start and within the first interval.
+    #[error("renewal anchor {anchor} must be after the start {start} and no later than {latest}")]
+    Anchor {
+        /// The anchor.
+        anchor: NaiveDate,
+        /// The start.
+        start: NaiveDate,
+        /// The latest allowed anchor.
+        latest: NaiveDate,
+    },
+    /// The end date must be after the start.
+    #[error("end date {end} must be after the start date {start}")]
+    EndBeforeStart {
+        /// The start.
+        start: NaiveDate,
+        /// The end.
+        end: NaiveDate,
+    },
+    /// A date fell outside the calendar plock can represent.
+    #[error("date out of range near {near}")]
+    OutOfRange {
+        /// A date near the overflow.
+        near: NaiveDate,
+    },
+    /// Proration overflowed.
+    #[error("proration of {amount} over {covered_days}/{full_days} days overflows")]
+    Overflow {
+        /// The amount prorated.
+        amount: Decimal,
+        /// Days covered.
+        covered_days: i64,
+        /// Days of the full period.
+        full_days: i64,
+    },
+}
+
+/// A half-open date range `[start, end)`, never empty.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(try_from = "RawPeriod", into = "RawPeriod")]
+pub struct Period {
+    start: NaiveDate,
+    end: NaiveDate,
+}
+
+#[derive(Serialize, Deserialize)]
+struct RawPeriod {
+    start: NaiveDate,
+    end: NaiveDate,
+}
+
+impl TryFrom<RawPeriod> for Period {
+    type Error = PeriodError;
+    fn try_from(raw: RawPeriod) -> Result<Period, PeriodError> {
+        Period::new(raw.start, raw.end)
+    }
+}
+impl From<Period> for RawPeriod {
+    fn from(p: Period) -> RawPeriod {
+        RawPeriod {
+            start: p.start,
+            end: p.end,
+        }
+    }
+}
+
+impl Period {
+    /// `[start, end)`.
+    ///
+    /// # Errors
+    /// [`PeriodError::Empty`] unless `start < end`.
+    pub fn new(start: NaiveDate, end: NaiveDate) -> Result<Period, PeriodError> {
+        if start < end {
+            Ok(Period { start, end })
+        } else {
+            Err(PeriodError::Empty { start, end })
+        }
+    }
+
+    /// The first day in the period.
+    pub fn start(&self) -> NaiveDate {
+        self.start
+    }
+
+    /// The first day after the period.
+    pub fn end(&self) -> NaiveDate {
+        self.end
+    }
+
+    /// Calendar days in the period (at least 1).
+    pub fn days(&self) -> i64 {
+        self.end.signed_duration_since(self.start).num_days()
+    }
+
+    /// Is `date` inside `[start, end)`?
+    pub fn contains(&self, date: NaiveDate) -> bool {
+        self.start <= date && date < self.end
+    }
+
+    /// Do the two periods share a day?
+    pub fn overlaps(&self, other: &Period) -> bool {
+        self.start < other.end && other.start < self.end
+    }
+
+    /// The smallest period covering both.
+    pub fn hull(&self, other: &Period) -> Period {
+        Period {
+            start: self.start.min(other.start),
+            end: self.end.max(other.end),
+        }
+    }
+}
+
+impl fmt::Display for Period {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "[{}, {})", self.start, self.end)
+    }
+}
+
+/// How often a subscription is billed: every N months.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(try_from = "u32", into = "u32")]
+pub struct BillingInterval(u32);
+
+impl BillingInterval {
+    /// Every month.
+    pub const MONTHLY: BillingInterval = BillingInterval(1);
+    /// Every 3 months.
+    pub const QUARTERLY: BillingInterval = BillingInterval(3);
+    /// Every 6 months.
+    pub const HALF_YEARLY: BillingInterval = BillingInterval(6);
+    /// Every 12 months.
+    pub const ANNUALLY: BillingInterval = BillingInterval(12);
+
+    /// Every `months` months.
+    ///
+    /// # Errors
+    /// [`PeriodError::Interval`] outside 1..=[`MAX_INTERVAL_MONTHS`].
+    pub fn every_months(months: u32) -> Result<BillingInterval, PeriodError> {
+        if (1..=MAX_INTERVAL_MONTHS).contains(&months) {
+            Ok(BillingInterval(months))
+        } else {
+            Err(PeriodError::Interval { months })
+        }
+    }
+
+    /// The number of months.
+    pub fn months(self) -> u32 {
+        self.0
+    }
+}
+
+impl TryFrom<u32> for BillingInterval {
+    type Error = PeriodError;
+    fn try_from(months: u32) -> Result<BillingInterval, PeriodError> {
+        BillingInterval::every_months(months)
+    }
+}
+impl From<BillingInterval> for u32 {
+    fn from(i: BillingInterval) -> u32 {
+        i.0
+    }
+}
+
+/// How periods are laid out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PeriodMode {
+    /// Aligned to calendar months; multi-month intervals align to January.
+    Calendar,
+    /// Following the start date's day of month.
+    Continuous,
+}
+
+/// One period of a schedule: the part it `covered` and the `full` interval that part belongs
+/// to (they differ for a short first period, an anchor's first period and an end-clipped last
+/// period: the proration denominator).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct BillingPeriod {
+    /// The days the charge covers.
+    pub covered: Period,
+    /// The whole interval `covered` lies in.
+    pub full: Period,
+}
+
+impl BillingPeriod {
+    /// Does the period cover less than its full interval?
+    pub fn is_partial(&self) -> bool {
+        self.covered != self.full
+    }
+
+    /// `amount x covered days / full days`, exact (multiplied before dividing, so 3,100.00 x
+    /// 22 / 31 is exactly 2,200.00).
+    ///
+    /// # Errors
+    /// [`PeriodError::Overflow`].
+    pub fn prorate(&self, amount: Decimal) -> Result<Decimal, PeriodError> {
+        if !self.is_partial() {
+            return Ok(amount);
+        }
+        let covered_days = self.covered.days();
+        let full_days = self.full.days();
+        let overflow = || PeriodError::Overflow {
+            amount,
+            covered_days,
+            full_days,
+        };
+        amount
+            .checked_mul(Decimal::from(covered_days))
+            .and_then(|x| x.checked_div(Decimal::from(full_days)))
+            .ok_or_else(overflow)
+    }
+}
+
+/// The period layout of a subscription.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Schedule {
+    start: NaiveDate,
+    end: Option<NaiveDate>,
+    interval: BillingInterval,
+    mode: PeriodMode,
+    anchor: Option<NaiveDate>,
+}
+
+/// Months since year 0 (negative before).
+fn month_index(date: NaiveDate) -> i64 {
+    i64::from(date.year())
+        .saturating_mul(12)
+        .saturating_add(i64::from(date.month0()))
+}
+
+fn last_day_of_month(year: i32, month: u32) -> Option<u32> {
+    let (next_year, next_month) = if month == 12 {
+        (year.checked_add(1)?, 1)
+    } else {
+        (year, month.checked_add(1)?)
+    };
+    NaiveDate::from_ymd_opt(next_year, next_month, 1)?
+        .pred_opt()
+        .map(|d| d.day())
+}
+
+/// The date `months` months after `origin`, on `origin`'s day clamped to the month's length.
+fn add_months_clamped(origin: NaiveDate, months: i64) -> Option<NaiveDate> {
+    let index = month_index(origin).checked_add(months)?;
+    let year = i32::try_from(index.div_euclid(12)).ok()?;
+    let month = u32::try_from(index.rem_euclid(12)).ok()?.checked_add(1)?;
+    let day = origin.day().min(last_day_of_month(year, month)?);
+    NaiveDate::from_ymd_opt(year, month, day)
+}
+
+impl Schedule {
+    /// A validated schedule.
+    ///
+    /// # Errors
+    /// An end not after the start; an anchor not after the start or beyond the first interval.
+    pub fn new(
+        start: NaiveDate,
+        end: Option<NaiveDate>,
+        interval: BillingInterval,
+        mode: PeriodMode,
+        anchor: Option<NaiveDate>,
+    ) -> Result<Schedule, PeriodError> {
+        if let Some(end) = end
+            && end <= start
+        {
+            return Err(PeriodError::EndBeforeStart { start, end });
+        }
+        if let Some(anchor) = anchor {
+            let latest = add_months_clamped(start, i64::from(interval.months()))
+                .ok_or(PeriodError::OutOfRange { near: start })?;
+            if anchor <= start || anchor > latest {
+                return Err(PeriodError::Anchor {
+                    anchor,
+                    start,
+                    latest,
+                });
+            }
+        }
+        Ok(Schedule {
+            start,
+            end,
+            interval,
+            mode,
+            anchor,
+        })
+    }
+
+    /// The first billed day.
+    pub fn start(&self) -> NaiveDate {
+        self.start
+    }
+    /// The first day no longer billed, if the subscription ends.
+    pub fn end(&self) -> Option<NaiveDate> {
+        self.end
+    }
+    /// The interval.
+    pub fn interval(&self) -> BillingInterval {
+        self.interval
+    }
+    /// The mode.
+    pub fn mode(&self) -> PeriodMode {
+        self.mode
+    }
+    /// The renewal anchor.
+    pub fn anchor(&self) -> Option<NaiveDate> {
+        self.anchor
+    }
+
+    /// The same schedule ending at `end`.
+    ///
+    /// # Errors
+    /// [`PeriodError::EndBeforeStart`].
+    pub fn with_end(&self, end: NaiveDate) -> Result<Schedule, PeriodError> {
+        Schedule::new(self.start, Some(end), self.interval, self.mode, self.anchor)
+    }
+
+    /// The date all boundaries count from.
+    fn origin(&self) -> Option<NaiveDate> {
+        match (self.anchor, self.mode) {
+            (Some(anchor), _) => Some(anchor),
+            (None, PeriodMode::Continuous) => Some(self.start),
+            (None, PeriodMode::Calendar) if self.interval.months() == 1 => self.start.with_day(1),
+            (None, PeriodMode::Calendar) => NaiveDate::from_ymd_opt(self.start.year(), 1, 1),
+        }
+    }
+
+    fn boundary(&self, k: i64) -> Option<NaiveDate> {
+        add_months_clamped(
+            self.origin()?,
+            k.checked_mul(i64::from(self.interval.months()))?,
+        )
+    }
+
+    /// The index k of the full period `[b_k, b_k+1)` containing `date`.
+    fn index_of(&self, date: NaiveDate) -> Option<i64> {
+        let origin = self.origin()?;
+        let months = i64::from(self.interval.months());
+        let mut k = month_index(date)
+            .checked_sub(month_index(origin))?
+            .div_euclid(months);
+        // The month estimate is off by at most one period either way (day of month).
+        while self.boundary(k)? > date {
+            k = k.checked_sub(1)?;
+        }
+        while self.boundary(k.checked_add(1)?)? <= date {
+            k = k.checked_add(1)?;
+        }
+        Some(k)
+    }
+
+    fn period_at(&self, k: i64) -> Option<BillingPeriod> {
+        let full = Period::new(self.boundary(k)?, self.boundary(k.checked_add(1)?)?).ok()?;
+        let start = full.start.max(self.start);
+        let end = self.end.map_or(full.end, |e| full.end.min(e));
+        let covered = Period::new(start, end).ok()?;
+        Some(BillingPeriod { covered, full })
+    }
+
+    /// The period containing `date`, if the subscription runs on that day.
+    pub fn period_containing(&self, date: NaiveDate) -> Option<BillingPeriod> {
+        if date < self.start || self.end.is_some_and(|e| date >= e) {
+            return None;
+        }
+        self.period_at(self.index_of(date)?)
+    }
+
+    /// The periods in order, from the start to the end date (endless without one: take what
+    /// you need). They tile `[start, end)` with no gap and no overlap.
+    pub fn periods(&self) -> impl Iterator<Item = BillingPeriod> + '_ {
+        let first = self.index_of(self.start);
+        let mut next = first;
+        std::iter::from_fn(move || {
+            let k = next?;
+            let period = self.period_at(k)?;
+            next = k.checked_add(1);
+            Some(period)
+        })
+    }
+
+    /// The periods that start on or before `date`.
+    pub fn periods_until(&self, date: NaiveDate) -> impl Iterator<Item = BillingPeriod> + '_ {
+        self.periods().take_while(move |p| p.covered.start <= date)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+    use rust_decimal::dec;
+
+    fn d(y: i32, m: u32, day: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(y, m, day).unwrap()
+    }
+
+    fn covered(s: &Schedule, n: usize) -> Vec<String> {
+        s.periods().take(n).map(|p| p.covered.to_string()).collect()
+    }
+
+    #[test]
+    fn example_proration_3100_sek_from_march_10() {
+        let s = Schedule::new(
+            d(2025, 3, 10),
+            None,
+            BillingInterval::MONTHLY,
+            PeriodMode::Calendar,
+            None,
+        )
+        .unwrap();
+        let first = s.periods().next().unwrap();
+        assert_eq!(
+            first.covered,
+            Period::new(d(2025, 3, 10), d(2025, 4, 1)).unwrap()
+        );
+        assert_eq!(
+            first.full,
+            Period::new(d(2025, 3, 1), d(2025, 4, 1)).unwrap()
+        );
+        assert_eq!((first.covered.days(), first.full.days()), (22, 31));
+        assert_eq!(first.prorate(dec!(3100.00)).unwrap(), dec!(2200.00));
+    }
+
+    #[test]
+    fn continuous_from_the_15th() {
+        let s = Schedule::new(
+            d(2025, 1, 15),
+            None,
+            BillingInterval::MONTHLY,
+            PeriodMode::Continuous,
+            None,
+        )
+        .unwrap();
+        assert_eq!(
+            covered(&s, 2),
+            vec!["[2025-01-15, 2025-02-15)", "[2025-02-15, 2025-03-15)"]
+        );
+    }
+
+    #[test]
+    fn continuous_month_end_clamps_and_returns() {
+        let s = Schedule::new(
+            d(2025, 1, 31),
+            None,
+            BillingInterval::MONTHLY,
+            PeriodMode::Continuous,
+            None,
+        )
+        .unwrap();
+        assert_eq!(
+            covered(&s, 3),
+            vec![
+                "[2025-01-31, 2025-02-28)",
+                "[2025-02-28, 2025-03-31)",
+                "[2025-03-31, 2025-04-30)"
+            ]
+        );
+    }
+
+    #[test]
+    fn calendar_quarters_align_to_january() {
+        let s = Schedule::new(
+            d(2025, 2, 10),
+            None,
+            BillingInterval::QUARTERLY,
+            PeriodMode::Calendar,
+            None,
+        )
+        .unwrap();
+        let first = s.periods().next().unwrap();
+        assert_eq!(
+            first.full,
+            Period::new(d(2025, 1, 1), d(2025, 4, 1)).unwrap()
+        );
+        assert_eq!(
+            covered(&s, 2),
+            vec!["[2025-02-10, 2025-04-01)", "[2025-04-01, 2025-07-01)"]
+        );
+        let h = Schedule::new(
+            d(2025, 8, 1),
+            None,
+            BillingInterval::HALF_YEARLY,
+            PeriodMode::Calendar,
+            None,
+        )
+        .unwrap();
+        assert_eq!(
+            h.periods().next().unwrap().full,
+            Period::new(d(2025, 7, 1), d(2026, 1, 1)).unwrap()
+        );
+    }
+
+    #[test]
+    fn anchor_gives_a_short_first_period() {
+        let s = Schedule::new(
+            d(2025, 2, 10),
+            None,
+            BillingInterval::ANNUALLY,
+            PeriodMode::Continuous,
+            Some(d(2025, 7, 1)),
+        )
+        .unwrap();
+        let p: Vec<BillingPeriod> = s.periods().take(2).collect();
+        assert_eq!(
+            p[0].covered,
+            Period::new(d(2025, 2, 10), d(2025, 7, 1)).unwrap()
+        );
+        assert_eq!(
+            p[0].full,
+            Period::new(d(2024, 7, 1), d(2025, 7, 1)).unwrap()
+        );
+        assert_eq!(
+            p[1].covered,
+            Period::new(d(2025, 7, 1), d(2026, 7, 1)).unwrap()
+        );
+    }
+
+    #[test]
+    fn end_date_clips_the_last_period() {
+        let s = Schedule::new(
+            d(2025, 1, 1),
+            Some(d(2025, 3, 16)),
+            BillingInterval::MONTHLY,
+            PeriodMode::Calendar,
+            None,
+        )
+        .unwrap();
+        let p: Vec<BillingPeriod> = s.periods().collect();
+        assert_eq!(p.len(), 3);
+        assert_eq!(
+            p[2].covered,
+            Period::new(d(2025, 3, 1), d(2025, 3, 16)).unwrap()
+        );
+        assert!(p[2].is_partial());
+        assert_eq!(p[2].prorate(dec!(31)).unwrap(), dec!(15));
+    }
+
+    #[test]
+    fn validation() {
+        assert!(Period::new(d(2025, 1, 1), d(2025, 1, 1)).is_err());
+        assert!(BillingInterval::every_months(0).is_err());
+        assert!(BillingInterval::every_months(MAX_INTERVAL_MONTHS).is_ok());
+        assert!(BillingInterval::every_months(MAX_INTERVAL_MONTHS + 1).is_err());
+        let m = BillingInterval::MONTHLY;
+        let c = PeriodMode::Continuous;
+        assert!(Schedule::new(d(2025, 1, 1), Some(d(2025, 1, 1)), m, c, None).is_err());
+        assert!(Schedule::new(d(2025, 1, 10), None, m, c, Some(d(2025, 1, 10))).is_err());
+        assert!(Schedule::new(d(2025, 1, 10), None, m, c, Some(d(2025, 2, 10))).is_ok());
+        let err = Schedule::new(d(2025, 1, 10), None, m, c, Some(d(2025, 2, 11))).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "renewal anchor 2025-02-11 must be after the start 2025-01-10 and no later than 2025-02-10"
+        );
+    }
+
+    #[test]
+    fn period_containing() {
+        let s = Schedule::new(
+            d(2025, 1, 31),
+            Some(d(2026, 1, 1)),
+            BillingInterval::MONTHLY,
+            PeriodMode::Continuous,
+            None,
+        )
+        .unwrap();
+        assert_eq!(s.period_containing(d(2025, 1, 30)), None);
+        assert_eq!(s.period_containing(d(2026, 1, 1)), None);
+        let p = s.period_containing(d(2025, 3, 30)).unwrap();
+        assert_eq!(
+            p.covered,
+            Period::new(d(2025, 2, 28), d(2025, 3, 31)).unwrap()
+        );
+    }
+
+    fn any_schedule() -> impl Strategy<Value = Schedule> {
+        (
+            2000i32..2030,
+            1u32..=12,
+            1u32..=31,
+            prop_oneof![Just(1u32), Just(3), Just(6), Just(12), 1u32..=24],
+            any::<bool>(),
+            0u32..=400,
+        )
+            .prop_filter_map(
+                "valid schedule",
+                |(y, m, day, months, continuous, anchor_days)| {
+                    let start = NaiveDate::from_ymd_opt(y, m, day.min(last_day_of_month(y, m)?))?;
+                    let interval = BillingInterval::every_months(months).ok()?;
+                    let mode = if continuous {
+                        PeriodMode::Continuous
+                    } else {
+                        PeriodMode::Calendar
+                    };
+                    let anchor = (anchor_days > 0)
+                        .then(|| start + chrono::Days::new(u64::from(anchor_days)));
+                    Schedule::new(start, None, interval, mode, anchor).ok()
+                },
+            )
+    }
+
+    proptest! {
+        /// Ten years of periods tile time: each starts where the last ended, none is empty, the
+        /// covered part lies in its full interval, and period_containing agrees.
+        #[test]
+        fn ten_years_of_periods_tile_time(s in any_schedule()) {
+            let horizon = add_months_clamped(s.start(), 120).unwrap();
+            let mut expected_start = s.start();
+            for p in s.periods().take_while(|p| p.covered.start() < horizon) {
+                prop_assert_eq!(p.covered.start(), expected_start);
+                prop_assert!(p.full.start() <= p.covered.start() && p.covered.end() <= p.full.end());
+                prop_assert_eq!(s.period_containing(p.covered.start()), Some(p));
+                prop_assert_eq!(s.period_containing(p.covered.end().pred_opt().unwrap()), Some(p));
+                expected_start = p.covered.end();
+            }
+            prop_assert!(expected_start >= horizon);
+        }
+
+        /// Splitting a period at any day, the rounded prorated pieces add up to the full fee
+        /// within one minor unit per piece.
+        #[test]
+        fn prorated_pieces_add_up(cents in 0i64..10_000_000, split in 1i64..30) {
+            let full = Period::new(d(2025, 1, 1), d(2025, 1, 31)).unwrap();
+            let cut = d(2025, 1, 1) + chrono::Days::new(split as u64);
+            let fee = Decimal::new(cents, 2);
+            let a = BillingPeriod { covered: Period::new(full.start(), cut).unwrap(), full };
+            let b = BillingPeriod { covered: Period::new(cut, full.end()).unwrap(), full };
+            let round = |x: Decimal| crate::Currency::EUR.round(x);
+            let sum = round(a.prorate(fee).unwrap()) + round(b.prorate(fee).unwrap());
+            prop_assert!((sum - fee).abs() <= dec!(0.02));
+            prop_assert!((a.prorate(fee).unwrap() + b.prorate(fee).unwrap() - fee).abs() < dec!(0.000000000000000001));
+        }
+    }
+}

@@ -1,0 +1,657 @@
+//! Price models (domain reference, section 6): what a quantity costs.
+//!
+//! Every amount here is exact and unrounded; the billing run rounds each invoice line once.
+
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+
+/// The most tiers one price may have.
+pub const MAX_TIERS: usize = 32;
+
+/// Why a price was refused or could not be computed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PricingError {
+    /// A price field is invalid.
+    #[error("invalid {field} {value}: {reason}")]
+    Invalid {
+        /// The field (`unit_price`, `tiers`, `package size`, `rebate`, ...).
+        field: &'static str,
+        /// The value.
+        value: String,
+        /// Why.
+        reason: &'static str,
+    },
+    /// A quantity below zero (corrections are credits).
+    #[error(
+        "quantity {quantity} is negative: quantities are never negative (corrections are credits)"
+    )]
+    NegativeQuantity {
+        /// The quantity.
+        quantity: Decimal,
+    },
+    /// The exact amount does not fit.
+    #[error("price of quantity {quantity} overflows")]
+    Overflow {
+        /// The quantity priced.
+        quantity: Decimal,
+    },
+}
+
+fn invalid(field: &'static str, value: impl ToString, reason: &'static str) -> PricingError {
+    PricingError::Invalid {
+        field,
+        value: value.to_string(),
+        reason,
+    }
+}
+
+fn non_negative(field: &'static str, value: Decimal) -> Result<Decimal, PricingError> {
+    if value.is_sign_negative() && !value.is_zero() {
+        Err(invalid(field, value, "must not be negative"))
+    } else {
+        Ok(value)
+    }
+}
+
+/// One tier: the units up to `up_to` (inclusive; `None` = unbounded) after the tier before.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Tier {
+    /// Inclusive upper bound; `None` for the last tier.
+    pub up_to: Option<Decimal>,
+    /// Price per unit inside the tier.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unit_price: Option<Decimal>,
+    /// Flat fee charged when any unit reaches the tier.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub flat_fee: Option<Decimal>,
+}
+
+impl Tier {
+    /// A tier with a unit price.
+    pub fn unit(up_to: Option<Decimal>, unit_price: Decimal) -> Tier {
+        Tier {
+            up_to,
+            unit_price: Some(unit_price),
+            flat_fee: None,
+        }
+    }
+
+    /// A tier with a flat fee only (a "flat range").
+    pub fn flat(up_to: Option<Decimal>, flat_fee: Decimal) -> Tier {
+        Tier {
+            up_to,
+            unit_price: None,
+            flat_fee: Some(flat_fee),
+        }
+    }
+
+    fn charge(&self, units: Decimal, quantity: Decimal) -> Result<Decimal, PricingError> {
+        let overflow = || PricingError::Overflow { quantity };
+        let by_unit = units
+            .checked_mul(self.unit_price.unwrap_or(Decimal::ZERO))
+            .ok_or_else(overflow)?;
+        by_unit
+            .checked_add(self.flat_fee.unwrap_or(Decimal::ZERO))
+            .ok_or_else(overflow)
+    }
+}
+
+/// A validated tier list: at least one tier, strictly increasing inclusive bounds, the last
+/// unbounded, nothing negative.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "Vec<Tier>", into = "Vec<Tier>")]
+pub struct Tiers(Vec<Tier>);
+
+impl Tiers {
+    /// Validates a tier list.
+    ///
+    /// # Errors
+    /// [`PricingError::Invalid`] naming the rule broken.
+    pub fn new(tiers: Vec<Tier>) -> Result<Tiers, PricingError> {
+        if tiers.is_empty() {
+            return Err(invalid("tiers", "[]", "at least one tier is needed"));
+        }
+        if tiers.len() > MAX_TIERS {
+            return Err(invalid("tiers", tiers.len(), "at most 32 tiers"));
+        }
+        let last = tiers.len().saturating_sub(1);
+        let mut previous: Option<Decimal> = None;
+        for (i, tier) in tiers.iter().enumerate() {
+            if let Some(price) = tier.unit_price {
+                non_negative("tier unit_price", price)?;
+            }
+            if let Some(fee) = tier.flat_fee {
+                non_negative("tier flat_fee", fee)?;
+            }
+            match (tier.up_to, i == last) {
+                (None, true) => {}
+                (None, false) => {
+                    return Err(invalid(
+                        "tier up_to",
+                        "unbounded",
+                        "only the last tier is unbounded",
+                    ));
+                }
+                (Some(bound), true) => {
+                    return Err(invalid(
+                        "tier up_to",
+                        bound,
+                        "the last tier must be unbounded",
+                    ));
+                }
+                (Some(bound), false) => {
+                    if bound <= previous.unwrap_or(Decimal::ZERO) {
+                        return Err(invalid(
+                            "tier up_to",
+                            bound,
+                            "bounds must be positive and strictly increasing",
+                        ));
+                    }
+                    previous = Some(bound);
+                }
+            }
+        }
+        Ok(Tiers(tiers))
+    }
+
+    /// The tiers, in order.
+    pub fn tiers(&self) -> &[Tier] {
+        &self.0
+    }
+
+    /// Each tier with its exclusive lower bound.
+    fn ranges(&self) -> impl Iterator<Item = (Decimal, &Tier)> {
+        let mut lower = Decimal::ZERO;
+        self.0.iter().map(move |t| {
+            let this = lower;
+            lower = t.up_to.unwrap_or(lower);
+            (this, t)
+        })
+    }
+
+    /// Graduated: each tier prices the units inside it, plus its flat fee if any unit reaches it.
+    fn graduated(&self, q: Decimal) -> Result<Decimal, PricingError> {
+        let mut total = Decimal::ZERO;
+        for (lower, tier) in self.ranges() {
+            if q <= lower {
+                break;
+            }
+            let top = tier.up_to.map_or(q, |u| u.min(q));
+            let units = top
+                .checked_sub(lower)
+                .ok_or(PricingError::Overflow { quantity: q })?;
+            total = total
+                .checked_add(tier.charge(units, q)?)
+                .ok_or(PricingError::Overflow { quantity: q })?;
+        }
+        Ok(total)
+    }
+
+    /// Volume: the one tier containing q prices all q units, plus its flat fee.
+    fn volume(&self, q: Decimal) -> Result<Decimal, PricingError> {
+        if q.is_zero() {
+            return Ok(Decimal::ZERO);
+        }
+        match self.0.iter().find(|t| t.up_to.is_none_or(|u| q <= u)) {
+            Some(tier) => tier.charge(q, q),
+            None => Ok(Decimal::ZERO), // unreachable: the last tier is unbounded
+        }
+    }
+}
+
+impl TryFrom<Vec<Tier>> for Tiers {
+    type Error = PricingError;
+    fn try_from(tiers: Vec<Tier>) -> Result<Tiers, PricingError> {
+        Tiers::new(tiers)
+    }
+}
+impl From<Tiers> for Vec<Tier> {
+    fn from(t: Tiers) -> Vec<Tier> {
+        t.0
+    }
+}
+
+/// How an item is priced.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "model")]
+pub enum PriceModel {
+    /// `fee x quantity` per period (licences), a fixed fee.
+    FlatFee {
+        /// The fee per unit of quantity.
+        fee: Decimal,
+        /// How many (licences, seats agreed).
+        quantity: Decimal,
+    },
+    /// `q x unit_price`.
+    PerUnit {
+        /// Price per unit.
+        unit_price: Decimal,
+    },
+    /// Graduated tiers.
+    Graduated {
+        /// The tiers.
+        tiers: Tiers,
+    },
+    /// Volume tiers.
+    Volume {
+        /// The tiers.
+        tiers: Tiers,
+    },
+    /// `ceil(q / size) x price`.
+    Package {
+        /// Units per package (> 0).
+        size: Decimal,
+        /// Price per package.
+        price: Decimal,
+    },
+    /// The committed quantity is billed with the fixed fees; units above it in arrears.
+    Commitment {
+        /// Units committed per period.
+        committed: Decimal,
+        /// Price per unit, committed or overage.
+        unit_price: Decimal,
+    },
+}
+
+impl PriceModel {
+    /// Checks the model's numbers.
+    ///
+    /// # Errors
+    /// A negative price or quantity, a package size of zero.
+    pub fn validate(&self) -> Result<(), PricingError> {
+        match self {
+            PriceModel::FlatFee { fee, quantity } => {
+                non_negative("fee", *fee)?;
+                non_negative("quantity", *quantity)?;
+            }
+            PriceModel::PerUnit { unit_price } => {
+                non_negative("unit_price", *unit_price)?;
+            }
+            PriceModel::Graduated { .. } | PriceModel::Volume { .. } => {}
+            PriceModel::Package { size, price } => {
+                non_negative("package price", *price)?;
+                if *size <= Decimal::ZERO {
+                    return Err(invalid("package size", size, "must be above zero"));
+                }
+            }
+            PriceModel::Commitment {
+                committed,
+                unit_price,
+            } => {
+                non_negative("committed quantity", *committed)?;
+                non_negative("unit_price", *unit_price)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Is it a fixed fee (billed by the billing practice) rather than usage?
+    pub fn is_fixed(&self) -> bool {
+        matches!(self, PriceModel::FlatFee { .. })
+    }
+
+    /// The fixed amount per full period: the flat fee x quantity, or the commitment's
+    /// committed quantity x unit price; zero for pure usage models.
+    ///
+    /// # Errors
+    /// [`PricingError::Overflow`].
+    pub fn fixed_amount(&self) -> Result<Decimal, PricingError> {
+        match self {
+            PriceModel::FlatFee { fee, quantity } => {
+                fee.checked_mul(*quantity).ok_or(PricingError::Overflow {
+                    quantity: *quantity,
+                })
+            }
+            PriceModel::Commitment {
+                committed,
+                unit_price,
+            } => committed
+                .checked_mul(*unit_price)
+                .ok_or(PricingError::Overflow {
+                    quantity: *committed,
+                }),
+            _ => Ok(Decimal::ZERO),
+        }
+    }
+
+    /// The usage amount for quantity `q`: the whole price of per-unit, tiered and package
+    /// models; the overage above the commitment; zero for a flat fee.
+    ///
+    /// # Errors
+    /// A negative quantity, or overflow.
+    pub fn usage_amount(&self, q: Decimal) -> Result<Decimal, PricingError> {
+        if q.is_sign_negative() && !q.is_zero() {
+            return Err(PricingError::NegativeQuantity { quantity: q });
+        }
+        let overflow = || PricingError::Overflow { quantity: q };
+        match self {
+            PriceModel::FlatFee { .. } => Ok(Decimal::ZERO),
+            PriceModel::PerUnit { unit_price } => q.checked_mul(*unit_price).ok_or_else(overflow),
+            PriceModel::Graduated { tiers } => tiers.graduated(q),
+            PriceModel::Volume { tiers } => tiers.volume(q),
+            PriceModel::Package { size, price } => q
+                .checked_div(*size)
+                .map(|n| n.ceil())
+                .and_then(|n| n.checked_mul(*price))
+                .ok_or_else(overflow),
+            PriceModel::Commitment {
+                committed,
+                unit_price,
+            } => {
+                let over = q
+                    .checked_sub(*committed)
+                    .ok_or_else(overflow)?
+                    .max(Decimal::ZERO);
+                over.checked_mul(*unit_price).ok_or_else(overflow)
+            }
+        }
+    }
+
+    /// The units above the commitment (zero for other models).
+    pub fn overage_quantity(&self, q: Decimal) -> Decimal {
+        match self {
+            PriceModel::Commitment { committed, .. } => q
+                .checked_sub(*committed)
+                .unwrap_or(Decimal::ZERO)
+                .max(Decimal::ZERO),
+            _ => Decimal::ZERO,
+        }
+    }
+
+    /// The unit price shown on an invoice line, where the model has a single one.
+    pub fn unit_price(&self) -> Option<Decimal> {
+        match self {
+            PriceModel::FlatFee { fee, .. } => Some(*fee),
+            PriceModel::PerUnit { unit_price } | PriceModel::Commitment { unit_price, .. } => {
+                Some(*unit_price)
+            }
+            PriceModel::Package { .. }
+            | PriceModel::Graduated { .. }
+            | PriceModel::Volume { .. } => None,
+        }
+    }
+}
+
+/// A percentage 0..=100 off one item's amount, applied to the price written on the item.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(try_from = "Decimal", into = "Decimal")]
+pub struct Rebate(Decimal);
+
+impl Rebate {
+    /// Validates a percentage.
+    ///
+    /// # Errors
+    /// [`PricingError::Invalid`] outside 0..=100.
+    pub fn percent(value: Decimal) -> Result<Rebate, PricingError> {
+        if value < Decimal::ZERO || value > Decimal::ONE_HUNDRED {
+            Err(invalid(
+                "rebate",
+                value,
+                "must be a percentage from 0 to 100",
+            ))
+        } else {
+            Ok(Rebate(value))
+        }
+    }
+
+    /// The percentage.
+    pub fn value(self) -> Decimal {
+        self.0
+    }
+
+    /// `amount x (100 - percent) / 100`, exact.
+    ///
+    /// # Errors
+    /// [`PricingError::Overflow`].
+    pub fn apply(self, amount: Decimal) -> Result<Decimal, PricingError> {
+        Decimal::ONE_HUNDRED
+            .checked_sub(self.0)
+            .and_then(|keep| amount.checked_mul(keep))
+            .and_then(|x| x.checked_div(Decimal::ONE_HUNDRED))
+            .ok_or(PricingError::Overflow { quantity: amount })
+    }
+}
+
+impl TryFrom<Decimal> for Rebate {
+    type Error = PricingError;
+    fn try_from(value: Decimal) -> Result<Rebate, PricingError> {
+        Rebate::percent(value)
+    }
+}
+impl From<Rebate> for Decimal {
+    fn from(r: Rebate) -> Decimal {
+        r.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+    use rust_decimal::dec;
+
+    fn users_tiers() -> Tiers {
+        Tiers::new(vec![
+            Tier::unit(Some(dec!(100)), dec!(5.00)),
+            Tier::unit(Some(dec!(1000)), dec!(4.00)),
+            Tier::unit(None, dec!(3.00)),
+        ])
+        .unwrap()
+    }
+
+    #[test]
+    fn example_graduated() {
+        let m = PriceModel::Graduated {
+            tiers: users_tiers(),
+        };
+        assert_eq!(m.usage_amount(dec!(150)).unwrap(), dec!(700.00));
+        assert_eq!(m.usage_amount(dec!(1200)).unwrap(), dec!(4700.00));
+    }
+
+    #[test]
+    fn example_volume() {
+        let m = PriceModel::Volume {
+            tiers: users_tiers(),
+        };
+        assert_eq!(m.usage_amount(dec!(150)).unwrap(), dec!(600.00));
+        assert_eq!(m.usage_amount(dec!(100)).unwrap(), dec!(500.00));
+        assert_eq!(m.usage_amount(dec!(0)).unwrap(), dec!(0));
+    }
+
+    #[test]
+    fn example_flat_ranges() {
+        let tiers = Tiers::new(vec![
+            Tier::flat(Some(dec!(100)), dec!(500.00)),
+            Tier::flat(Some(dec!(200)), dec!(400.00)),
+            Tier::flat(None, dec!(300.00)),
+        ])
+        .unwrap();
+        let m = PriceModel::Graduated { tiers };
+        assert_eq!(m.usage_amount(dec!(120)).unwrap(), dec!(900.00));
+        assert_eq!(m.usage_amount(dec!(100)).unwrap(), dec!(500.00));
+    }
+
+    #[test]
+    fn example_rebate() {
+        let r = Rebate::percent(dec!(10)).unwrap();
+        assert_eq!(r.apply(dec!(450.00)).unwrap(), dec!(405.00));
+        assert!(Rebate::percent(dec!(100.01)).is_err());
+        assert!(Rebate::percent(dec!(-1)).is_err());
+        assert_eq!(
+            Rebate::percent(dec!(100)).unwrap().apply(dec!(99)).unwrap(),
+            dec!(0)
+        );
+    }
+
+    #[test]
+    fn example_1500_seat_base_tier() {
+        let tiers = Tiers::new(vec![
+            Tier::flat(Some(dec!(1500)), dec!(4300.00)),
+            Tier::unit(None, dec!(3.00)),
+        ])
+        .unwrap();
+        let m = PriceModel::Graduated { tiers };
+        assert_eq!(m.usage_amount(dec!(1200)).unwrap(), dec!(4300.00));
+        assert_eq!(m.usage_amount(dec!(1620)).unwrap(), dec!(4660.00));
+    }
+
+    #[test]
+    fn example_commitment() {
+        let m = PriceModel::Commitment {
+            committed: dec!(100),
+            unit_price: dec!(5.00),
+        };
+        assert_eq!(m.fixed_amount().unwrap(), dec!(500.00));
+        assert_eq!(m.usage_amount(dec!(130)).unwrap(), dec!(150.00));
+        assert_eq!(m.overage_quantity(dec!(130)), dec!(30));
+        assert_eq!(m.usage_amount(dec!(80)).unwrap(), dec!(0));
+    }
+
+    #[test]
+    fn package_and_flat_fee() {
+        let p = PriceModel::Package {
+            size: dec!(1000),
+            price: dec!(20),
+        };
+        assert_eq!(p.usage_amount(dec!(0)).unwrap(), dec!(0));
+        assert_eq!(p.usage_amount(dec!(1)).unwrap(), dec!(20));
+        assert_eq!(p.usage_amount(dec!(1000)).unwrap(), dec!(20));
+        assert_eq!(p.usage_amount(dec!(1001)).unwrap(), dec!(40));
+        let f = PriceModel::FlatFee {
+            fee: dec!(450),
+            quantity: dec!(3),
+        };
+        assert_eq!(f.fixed_amount().unwrap(), dec!(1350));
+        assert!(f.is_fixed());
+    }
+
+    #[test]
+    fn tier_validation() {
+        let err = |t: Vec<Tier>| Tiers::new(t).unwrap_err().to_string();
+        assert_eq!(err(vec![]), "invalid tiers []: at least one tier is needed");
+        assert!(
+            err(vec![Tier::unit(Some(dec!(10)), dec!(1))]).contains("last tier must be unbounded")
+        );
+        assert!(
+            err(vec![Tier::unit(None, dec!(1)), Tier::unit(None, dec!(1))])
+                .contains("only the last tier")
+        );
+        assert!(
+            err(vec![
+                Tier::unit(Some(dec!(10)), dec!(1)),
+                Tier::unit(Some(dec!(10)), dec!(1)),
+                Tier::unit(None, dec!(1))
+            ])
+            .contains("strictly increasing")
+        );
+        assert!(
+            err(vec![
+                Tier::unit(Some(dec!(0)), dec!(1)),
+                Tier::unit(None, dec!(1))
+            ])
+            .contains("strictly increasing")
+        );
+        assert!(err(vec![Tier::unit(None, dec!(-1))]).contains("must not be negative"));
+        let at_limit: Vec<Tier> = (1..MAX_TIERS)
+            .map(|i| Tier::unit(Some(Decimal::from(i)), dec!(1)))
+            .chain([Tier::unit(None, dec!(1))])
+            .collect();
+        assert!(Tiers::new(at_limit.clone()).is_ok());
+        let mut past = at_limit;
+        past.insert(0, Tier::unit(Some(dec!(0.5)), dec!(1)));
+        assert!(err(past).contains("at most 32"));
+    }
+
+    #[test]
+    fn model_validation() {
+        assert!(
+            PriceModel::Package {
+                size: dec!(0),
+                price: dec!(1)
+            }
+            .validate()
+            .is_err()
+        );
+        assert!(
+            PriceModel::PerUnit {
+                unit_price: dec!(-0.01)
+            }
+            .validate()
+            .is_err()
+        );
+        assert!(
+            PriceModel::FlatFee {
+                fee: dec!(1),
+                quantity: dec!(-1)
+            }
+            .validate()
+            .is_err()
+        );
+        assert!(
+            PriceModel::Commitment {
+                committed: dec!(-1),
+                unit_price: dec!(1)
+            }
+            .validate()
+            .is_err()
+        );
+        let negative = PriceModel::PerUnit {
+            unit_price: dec!(1),
+        }
+        .usage_amount(dec!(-1));
+        assert!(matches!(
+            negative,
+            Err(PricingError::NegativeQuantity { .. })
+        ));
+    }
+
+    fn tiers_strategy() -> impl Strategy<Value = Tiers> {
+        prop::collection::vec((1u32..500, 0u32..1000, 0u32..1000), 0..5).prop_map(|raw| {
+            let mut bound = Decimal::ZERO;
+            let mut tiers: Vec<Tier> = raw
+                .iter()
+                .map(|(step, price, fee)| {
+                    bound += Decimal::from(*step);
+                    Tier {
+                        up_to: Some(bound),
+                        unit_price: Some(Decimal::new(i64::from(*price), 2)),
+                        flat_fee: Some(Decimal::from(*fee)),
+                    }
+                })
+                .collect();
+            tiers.push(Tier::unit(None, dec!(0.5)));
+            Tiers::new(tiers).unwrap()
+        })
+    }
+
+    proptest! {
+        #[test]
+        fn graduated_is_non_decreasing(tiers in tiers_strategy(), a in 0u32..5000, b in 0u32..5000) {
+            let m = PriceModel::Graduated { tiers };
+            let (lo, hi) = (a.min(b), a.max(b));
+            prop_assert!(m.usage_amount(Decimal::from(lo)).unwrap() <= m.usage_amount(Decimal::from(hi)).unwrap());
+        }
+
+        #[test]
+        fn single_tier_graduated_equals_volume(price in 0i64..100_000, fee in 0i64..1000, q in 0i64..1_000_000) {
+            let tiers = Tiers::new(vec![Tier { up_to: None, unit_price: Some(Decimal::new(price, 3)), flat_fee: Some(Decimal::from(fee)) }]).unwrap();
+            let q = Decimal::new(q, 2);
+            let g = PriceModel::Graduated { tiers: tiers.clone() }.usage_amount(q).unwrap();
+            let v = PriceModel::Volume { tiers }.usage_amount(q).unwrap();
+            prop_assert_eq!(g, v);
+        }
+
+        #[test]
+        fn package_never_charges_for_less_than_used(size in 1i64..10_000, price in 0i64..10_000, q in 0i64..10_000_000) {
+            let size = Decimal::new(size, 1);
+            let price = Decimal::new(price, 2);
+            let q = Decimal::new(q, 2);
+            let amount = PriceModel::Package { size, price }.usage_amount(q).unwrap();
+            let packages = if price.is_zero() { (q / size).ceil() } else { amount / price };
+            prop_assert!(packages * size >= q);
+            prop_assert!(packages == packages.trunc());
+            // ... and never for a whole package more than needed.
+            prop_assert!((packages - Decimal::ONE) * size < q || q.is_zero() && packages.is_zero());
+        }
+    }
+}

@@ -1,0 +1,610 @@
+//! Subscriptions (domain reference, section 5): an account's products and agreed prices, their
+//! schedule, timing (5.3) and lifecycle.
+
+use std::fmt;
+
+use chrono::NaiveDate;
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+
+use crate::period::{BillingInterval, PeriodError, PeriodMode, Schedule};
+use crate::pricing::{PriceModel, PricingError, Rebate};
+use crate::{AccountId, Currency, MetricId, ProductId, SubscriptionId};
+
+/// The most items one subscription may have.
+pub const MAX_ITEMS: usize = 64;
+
+/// When fixed fees are invoiced.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BillingPractice {
+    /// At the start of their period.
+    InAdvance,
+    /// At the end of their period.
+    InArrears,
+}
+
+impl fmt::Display for BillingPractice {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            BillingPractice::InAdvance => "in advance",
+            BillingPractice::InArrears => "in arrears",
+        })
+    }
+}
+
+/// A subscription's lifecycle state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "state")]
+pub enum SubscriptionState {
+    /// Created, not started: never billed.
+    Draft,
+    /// Billing.
+    Active,
+    /// Revenue collection paused: charges accrue, no invoice until resumed.
+    Paused {
+        /// The day the pause began.
+        since: NaiveDate,
+    },
+    /// Ended: billed up to its end date, nothing after.
+    Ended,
+}
+
+impl fmt::Display for SubscriptionState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SubscriptionState::Draft => f.write_str("Draft"),
+            SubscriptionState::Active => f.write_str("Active"),
+            SubscriptionState::Paused { since } => write!(f, "Paused since {since}"),
+            SubscriptionState::Ended => f.write_str("Ended"),
+        }
+    }
+}
+
+/// Why a subscription was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SubscriptionError {
+    /// The schedule is invalid.
+    #[error("subscription {:?}: {source}", subscription.as_str())]
+    Schedule {
+        /// The subscription.
+        subscription: SubscriptionId,
+        /// What is wrong.
+        source: PeriodError,
+    },
+    /// An item's price is invalid.
+    #[error("subscription {:?}, item {:?}: {source}", subscription.as_str(), product.as_str())]
+    Price {
+        /// The subscription.
+        subscription: SubscriptionId,
+        /// The item's product.
+        product: ProductId,
+        /// What is wrong.
+        source: PricingError,
+    },
+    /// A field is invalid.
+    #[error("subscription {:?}: invalid {field} {value}: {reason}", subscription.as_str())]
+    Invalid {
+        /// The subscription.
+        subscription: SubscriptionId,
+        /// The field.
+        field: &'static str,
+        /// The value.
+        value: String,
+        /// Why.
+        reason: String,
+    },
+    /// The subscription's currency is not its account's.
+    #[error("subscription {:?} is in {subscription_currency} but its account bills in {account_currency}", subscription.as_str())]
+    CurrencyMismatch {
+        /// The subscription.
+        subscription: SubscriptionId,
+        /// Its currency.
+        subscription_currency: Currency,
+        /// The account's.
+        account_currency: Currency,
+    },
+    /// The state does not allow the action.
+    #[error("subscription {:?} is {state}: cannot {action}", subscription.as_str())]
+    Transition {
+        /// The subscription.
+        subscription: SubscriptionId,
+        /// Its state.
+        state: SubscriptionState,
+        /// The refused action.
+        action: &'static str,
+    },
+}
+
+/// One product line of a subscription.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Item {
+    /// The product.
+    pub product: ProductId,
+    /// The metric a usage-priced item counts; `None` for a flat fee.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metric: Option<MetricId>,
+    /// The price.
+    pub price: PriceModel,
+    /// Overrides the subscription's billing practice for this item's fixed fee.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub practice: Option<BillingPractice>,
+    /// A rebate on this item's amount.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rebate: Option<Rebate>,
+}
+
+impl Item {
+    /// A flat-fee item: `fee x quantity` per period.
+    pub fn flat_fee(product: ProductId, fee: Decimal, quantity: Decimal) -> Item {
+        Item {
+            product,
+            metric: None,
+            price: PriceModel::FlatFee { fee, quantity },
+            practice: None,
+            rebate: None,
+        }
+    }
+
+    /// A usage item pricing `metric` with `price`.
+    pub fn usage(product: ProductId, metric: MetricId, price: PriceModel) -> Item {
+        Item {
+            product,
+            metric: Some(metric),
+            price,
+            practice: None,
+            rebate: None,
+        }
+    }
+
+    /// The same item with a rebate.
+    pub fn with_rebate(mut self, rebate: Rebate) -> Item {
+        self.rebate = Some(rebate);
+        self
+    }
+
+    /// The same item with its own billing practice.
+    pub fn with_practice(mut self, practice: BillingPractice) -> Item {
+        self.practice = Some(practice);
+        self
+    }
+
+    /// When this item's fixed part (flat fee, commitment) is invoiced, given the
+    /// subscription's practice. A commitment is billed with the fixed fees, in advance unless
+    /// the item says otherwise. Usage is always in arrears.
+    pub fn fixed_timing(&self, subscription_practice: BillingPractice) -> BillingPractice {
+        match (&self.price, self.practice) {
+            (_, Some(own)) => own,
+            (PriceModel::Commitment { .. }, None) => BillingPractice::InAdvance,
+            (_, None) => subscription_practice,
+        }
+    }
+
+    fn validate(&self, subscription: &SubscriptionId) -> Result<(), SubscriptionError> {
+        self.price
+            .validate()
+            .map_err(|source| SubscriptionError::Price {
+                subscription: subscription.clone(),
+                product: self.product.clone(),
+                source,
+            })?;
+        let invalid = |reason: &str| SubscriptionError::Invalid {
+            subscription: subscription.clone(),
+            field: "metric",
+            value: format!("{:?}", self.metric.as_ref().map(MetricId::as_str)),
+            reason: format!("item {:?}: {reason}", self.product.as_str()),
+        };
+        match (self.price.is_fixed(), &self.metric) {
+            (true, Some(_)) => Err(invalid("a flat fee counts no metric")),
+            (false, None) => Err(invalid("a usage price needs the metric it counts")),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// Everything a new subscription is built from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SubscriptionSpec {
+    /// Its id.
+    pub id: SubscriptionId,
+    /// The account.
+    pub account: AccountId,
+    /// First billed day.
+    pub start: NaiveDate,
+    /// First day no longer billed.
+    #[serde(default)]
+    pub end: Option<NaiveDate>,
+    /// Billing interval.
+    pub interval: BillingInterval,
+    /// Period mode.
+    pub mode: PeriodMode,
+    /// Renewal anchor.
+    #[serde(default)]
+    pub anchor: Option<NaiveDate>,
+    /// When fixed fees are invoiced.
+    pub practice: BillingPractice,
+    /// Currency (must be the account's).
+    pub currency: Currency,
+    /// Items (1..=MAX_ITEMS).
+    pub items: Vec<Item>,
+    /// Invoices below this total are produced but held from dispatch.
+    #[serde(default)]
+    pub minimum_invoice_amount: Option<Decimal>,
+}
+
+/// A validated subscription.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "StoredSubscription", into = "StoredSubscription")]
+pub struct Subscription {
+    spec: SubscriptionSpec,
+    schedule: Schedule,
+    state: SubscriptionState,
+}
+
+#[derive(Serialize, Deserialize)]
+struct StoredSubscription {
+    #[serde(flatten)]
+    spec: SubscriptionSpec,
+    #[serde(flatten)]
+    state: SubscriptionState,
+}
+
+impl TryFrom<StoredSubscription> for Subscription {
+    type Error = SubscriptionError;
+    fn try_from(s: StoredSubscription) -> Result<Subscription, SubscriptionError> {
+        let currency = s.spec.currency;
+        let mut sub = Subscription::new(s.spec, currency)?;
+        sub.state = s.state;
+        Ok(sub)
+    }
+}
+impl From<Subscription> for StoredSubscription {
+    fn from(s: Subscription) -> StoredSubscription {
+        StoredSubscription {
+            spec: s.spec,
+            state: s.state,
+        }
+    }
+}
+
+impl Subscription {
+    /// Validates a new subscription, in Draft, for an account billing in `account_currency`.
+    ///
+    /// # Errors
+    /// An invalid schedule (end not after start, anchor outside the first interval), no item
+    /// or more than [`MAX_ITEMS`], an invalid price, a currency other than the account's, a
+    /// negative minimum invoice amount.
+    pub fn new(
+        spec: SubscriptionSpec,
+        account_currency: Currency,
+    ) -> Result<Subscription, SubscriptionError> {
+        let id = spec.id.clone();
+        let schedule = Schedule::new(spec.start, spec.end, spec.interval, spec.mode, spec.anchor)
+            .map_err(|source| SubscriptionError::Schedule {
+            subscription: id.clone(),
+            source,
+        })?;
+        if spec.currency != account_currency {
+            return Err(SubscriptionError::CurrencyMismatch {
+                subscription: id,
+                subscription_currency: spec.currency,
+                account_currency,
+            });
+        }
+        let invalid = |field, value: String, reason: &str| SubscriptionError::Invalid {
+            subscription: id.clone(),
+            field,
+            value,
+            reason: reason.to_owned(),
+        };
+        if spec.items.is_empty() {
+            return Err(invalid(
+                "items",
+                "[]".into(),
+                "a subscription needs at least one item",
+            ));
+        }
+        if spec.items.len() > MAX_ITEMS {
+            return Err(invalid(
+                "items",
+                spec.items.len().to_string(),
+                "at most 64 items",
+            ));
+        }
+        for item in &spec.items {
+            item.validate(&id)?;
+        }
+        if let Some(minimum) = spec.minimum_invoice_amount
+            && minimum.is_sign_negative()
+            && !minimum.is_zero()
+        {
+            return Err(invalid(
+                "minimum invoice amount",
+                minimum.to_string(),
+                "must not be negative",
+            ));
+        }
+        Ok(Subscription {
+            spec,
+            schedule,
+            state: SubscriptionState::Draft,
+        })
+    }
+
+    /// Its id.
+    pub fn id(&self) -> &SubscriptionId {
+        &self.spec.id
+    }
+    /// The account.
+    pub fn account(&self) -> &AccountId {
+        &self.spec.account
+    }
+    /// The state.
+    pub fn state(&self) -> SubscriptionState {
+        self.state
+    }
+    /// The period layout (start, end, interval, mode, anchor).
+    pub fn schedule(&self) -> &Schedule {
+        &self.schedule
+    }
+    /// When fixed fees are invoiced.
+    pub fn practice(&self) -> BillingPractice {
+        self.spec.practice
+    }
+    /// Currency.
+    pub fn currency(&self) -> Currency {
+        self.spec.currency
+    }
+    /// Items.
+    pub fn items(&self) -> &[Item] {
+        &self.spec.items
+    }
+    /// Minimum invoice amount for dispatch.
+    pub fn minimum_invoice_amount(&self) -> Option<Decimal> {
+        self.spec.minimum_invoice_amount
+    }
+    /// The spec it was built from (with the current end date).
+    pub fn spec(&self) -> &SubscriptionSpec {
+        &self.spec
+    }
+
+    /// Draft -> Active.
+    ///
+    /// # Errors
+    /// [`SubscriptionError::Transition`] from any other state.
+    pub fn activate(&mut self) -> Result<(), SubscriptionError> {
+        self.require("activate", matches!(self.state, SubscriptionState::Draft))?;
+        self.state = SubscriptionState::Active;
+        Ok(())
+    }
+
+    /// Active -> Paused from `on`.
+    ///
+    /// # Errors
+    /// [`SubscriptionError::Transition`] unless Active.
+    pub fn pause(&mut self, on: NaiveDate) -> Result<(), SubscriptionError> {
+        self.require("pause", matches!(self.state, SubscriptionState::Active))?;
+        self.state = SubscriptionState::Paused { since: on };
+        Ok(())
+    }
+
+    /// Paused -> Active on `on`; the next billing run catches up everything accrued.
+    ///
+    /// # Errors
+    /// [`SubscriptionError::Transition`] unless Paused since `on` or earlier.
+    pub fn resume(&mut self, on: NaiveDate) -> Result<(), SubscriptionError> {
+        let ok = matches!(self.state, SubscriptionState::Paused { since } if since <= on);
+        self.require("resume", ok)?;
+        self.state = SubscriptionState::Active;
+        Ok(())
+    }
+
+    /// Active or Paused -> Ended, the last billed day being the day before `on`.
+    ///
+    /// # Errors
+    /// [`SubscriptionError::Transition`] from Draft or Ended; [`SubscriptionError::Schedule`]
+    /// when `on` is not after the start.
+    pub fn end(&mut self, on: NaiveDate) -> Result<(), SubscriptionError> {
+        self.require(
+            "end",
+            matches!(
+                self.state,
+                SubscriptionState::Active | SubscriptionState::Paused { .. }
+            ),
+        )?;
+        let schedule =
+            self.schedule
+                .with_end(on)
+                .map_err(|source| SubscriptionError::Schedule {
+                    subscription: self.spec.id.clone(),
+                    source,
+                })?;
+        self.schedule = schedule;
+        self.spec.end = Some(on);
+        self.state = SubscriptionState::Ended;
+        Ok(())
+    }
+
+    fn require(&self, action: &'static str, allowed: bool) -> Result<(), SubscriptionError> {
+        if allowed {
+            Ok(())
+        } else {
+            Err(SubscriptionError::Transition {
+                subscription: self.spec.id.clone(),
+                state: self.state,
+                action,
+            })
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pricing::{Tier, Tiers};
+    use rust_decimal::dec;
+
+    fn d(y: i32, m: u32, day: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(y, m, day).unwrap()
+    }
+
+    pub(crate) fn spec() -> SubscriptionSpec {
+        SubscriptionSpec {
+            id: SubscriptionId::new("sub-1").unwrap(),
+            account: AccountId::new("acme").unwrap(),
+            start: d(2025, 1, 1),
+            end: None,
+            interval: BillingInterval::MONTHLY,
+            mode: PeriodMode::Calendar,
+            anchor: None,
+            practice: BillingPractice::InAdvance,
+            currency: Currency::EUR,
+            items: vec![Item::flat_fee(
+                ProductId::new("licence").unwrap(),
+                dec!(450),
+                dec!(1),
+            )],
+            minimum_invoice_amount: None,
+        }
+    }
+
+    #[test]
+    fn validation_rules() {
+        assert!(Subscription::new(spec(), Currency::EUR).is_ok());
+        let err = Subscription::new(spec(), Currency::SEK).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "subscription \"sub-1\" is in EUR but its account bills in SEK"
+        );
+        let mut s = spec();
+        s.end = Some(s.start);
+        assert!(matches!(
+            Subscription::new(s, Currency::EUR),
+            Err(SubscriptionError::Schedule { .. })
+        ));
+        let mut s = spec();
+        s.anchor = Some(d(2025, 3, 1));
+        assert!(matches!(
+            Subscription::new(s, Currency::EUR),
+            Err(SubscriptionError::Schedule { .. })
+        ));
+        let mut s = spec();
+        s.items.clear();
+        assert!(
+            Subscription::new(s, Currency::EUR)
+                .unwrap_err()
+                .to_string()
+                .contains("at least one item")
+        );
+        let mut s = spec();
+        s.items = vec![s.items[0].clone(); MAX_ITEMS];
+        assert!(Subscription::new(s.clone(), Currency::EUR).is_ok());
+        s.items.push(s.items[0].clone());
+        assert!(Subscription::new(s, Currency::EUR).is_err());
+        let mut s = spec();
+        s.minimum_invoice_amount = Some(dec!(-0.01));
+        assert!(
+            Subscription::new(s, Currency::EUR)
+                .unwrap_err()
+                .to_string()
+                .contains("must not be negative")
+        );
+        let mut s = spec();
+        s.items = vec![Item {
+            metric: None,
+            ..Item::usage(
+                ProductId::new("api").unwrap(),
+                MetricId::new("calls").unwrap(),
+                PriceModel::PerUnit {
+                    unit_price: dec!(1),
+                },
+            )
+        }];
+        assert!(
+            Subscription::new(s, Currency::EUR)
+                .unwrap_err()
+                .to_string()
+                .contains("needs the metric")
+        );
+        let mut s = spec();
+        s.items = vec![Item::usage(
+            ProductId::new("api").unwrap(),
+            MetricId::new("calls").unwrap(),
+            PriceModel::Package {
+                size: dec!(0),
+                price: dec!(1),
+            },
+        )];
+        assert!(matches!(
+            Subscription::new(s, Currency::EUR),
+            Err(SubscriptionError::Price { .. })
+        ));
+    }
+
+    #[test]
+    fn transitions() {
+        let mut s = Subscription::new(spec(), Currency::EUR).unwrap();
+        assert_eq!(s.state(), SubscriptionState::Draft);
+        assert!(s.pause(d(2025, 2, 1)).is_err());
+        assert!(s.end(d(2025, 2, 1)).is_err());
+        s.activate().unwrap();
+        assert!(s.activate().is_err());
+        assert!(s.resume(d(2025, 2, 1)).is_err());
+        s.pause(d(2025, 2, 1)).unwrap();
+        let err = s.resume(d(2025, 1, 31)).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "subscription \"sub-1\" is Paused since 2025-02-01: cannot resume"
+        );
+        s.resume(d(2025, 3, 1)).unwrap();
+        assert_eq!(s.state(), SubscriptionState::Active);
+        assert!(
+            s.end(d(2025, 1, 1)).is_err(),
+            "end on the start day is refused"
+        );
+        s.end(d(2025, 6, 15)).unwrap();
+        assert_eq!(s.state(), SubscriptionState::Ended);
+        assert_eq!(s.schedule().end(), Some(d(2025, 6, 15)));
+        assert!(s.end(d(2025, 7, 1)).is_err());
+        assert!(s.pause(d(2025, 7, 1)).is_err());
+    }
+
+    #[test]
+    fn timing_per_item() {
+        let licence = Item::flat_fee(ProductId::new("l").unwrap(), dec!(1), dec!(1));
+        assert_eq!(
+            licence.fixed_timing(BillingPractice::InArrears),
+            BillingPractice::InArrears
+        );
+        let own = licence.clone().with_practice(BillingPractice::InAdvance);
+        assert_eq!(
+            own.fixed_timing(BillingPractice::InArrears),
+            BillingPractice::InAdvance
+        );
+        let commit = Item::usage(
+            ProductId::new("c").unwrap(),
+            MetricId::new("users").unwrap(),
+            PriceModel::Commitment {
+                committed: dec!(100),
+                unit_price: dec!(5),
+            },
+        );
+        assert_eq!(
+            commit.fixed_timing(BillingPractice::InArrears),
+            BillingPractice::InAdvance
+        );
+        let tiers = Tiers::new(vec![Tier::unit(None, dec!(1))]).unwrap();
+        assert!(!PriceModel::Graduated { tiers }.is_fixed());
+    }
+
+    #[test]
+    fn serde_round_trip_keeps_state_and_validates() {
+        let mut s = Subscription::new(spec(), Currency::EUR).unwrap();
+        s.activate().unwrap();
+        s.pause(d(2025, 2, 1)).unwrap();
+        let json = serde_json::to_string(&s).unwrap();
+        assert_eq!(serde_json::from_str::<Subscription>(&json).unwrap(), s);
+        let broken = json.replace("\"items\":[", "\"items\":[],\"x\":[");
+        assert!(serde_json::from_str::<Subscription>(&broken).is_err());
+    }
+}

@@ -1,0 +1,337 @@
+//! Usage (domain reference, section 7): measurements and their aggregation over a period.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+
+use crate::period::Period;
+use crate::{AccountKey, MetricId, RecordId};
+
+/// Why a usage record or aggregation was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum UsageError {
+    /// Quantities are never negative; corrections are credits.
+    #[error("usage record for account {:?}, metric {:?} at {timestamp}: quantity {quantity} is negative", account.as_str(), metric.as_str())]
+    NegativeQuantity {
+        /// The account.
+        account: AccountKey,
+        /// The metric.
+        metric: MetricId,
+        /// When.
+        timestamp: DateTime<Utc>,
+        /// The quantity.
+        quantity: Decimal,
+    },
+    /// The aggregate does not fit.
+    #[error("aggregating metric {:?} over {period} overflows", metric.as_str())]
+    Overflow {
+        /// The metric.
+        metric: MetricId,
+        /// The period.
+        period: Period,
+    },
+}
+
+/// One measurement: account, metric, UTC timestamp, quantity >= 0, optional record id.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(try_from = "RawRecord", into = "RawRecord")]
+pub struct UsageRecord {
+    account: AccountKey,
+    metric: MetricId,
+    timestamp: DateTime<Utc>,
+    quantity: Decimal,
+    record_id: Option<RecordId>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct RawRecord {
+    account: AccountKey,
+    metric: MetricId,
+    timestamp: DateTime<Utc>,
+    quantity: Decimal,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    record_id: Option<RecordId>,
+}
+
+impl TryFrom<RawRecord> for UsageRecord {
+    type Error = UsageError;
+    fn try_from(r: RawRecord) -> Result<UsageRecord, UsageError> {
+        UsageRecord::new(r.account, r.metric, r.timestamp, r.quantity, r.record_id)
+    }
+}
+impl From<UsageRecord> for RawRecord {
+    fn from(r: UsageRecord) -> RawRecord {
+        RawRecord {
+            account: r.account,
+            metric: r.metric,
+            timestamp: r.timestamp,
+            quantity: r.quantity,
+            record_id: r.record_id,
+        }
+    }
+}
+
+impl UsageRecord {
+    /// A validated record.
+    ///
+    /// # Errors
+    /// [`UsageError::NegativeQuantity`].
+    pub fn new(
+        account: AccountKey,
+        metric: MetricId,
+        timestamp: DateTime<Utc>,
+        quantity: Decimal,
+        record_id: Option<RecordId>,
+    ) -> Result<UsageRecord, UsageError> {
+        if quantity.is_sign_negative() && !quantity.is_zero() {
+            return Err(UsageError::NegativeQuantity {
+                account,
+                metric,
+                timestamp,
+                quantity,
+            });
+        }
+        Ok(UsageRecord {
+            account,
+            metric,
+            timestamp,
+            quantity,
+            record_id,
+        })
+    }
+
+    /// The account's primary key.
+    pub fn account(&self) -> &AccountKey {
+        &self.account
+    }
+    /// The metric.
+    pub fn metric(&self) -> &MetricId {
+        &self.metric
+    }
+    /// When it was measured (UTC).
+    pub fn timestamp(&self) -> DateTime<Utc> {
+        self.timestamp
+    }
+    /// How much (>= 0).
+    pub fn quantity(&self) -> Decimal {
+        self.quantity
+    }
+    /// The source's record id.
+    pub fn record_id(&self) -> Option<&RecordId> {
+        self.record_id.as_ref()
+    }
+}
+
+/// How a metric's records in a period become one quantity.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Aggregation {
+    /// The sum of quantities (api calls, GB transferred).
+    #[default]
+    Sum,
+    /// The largest quantity (peak seats).
+    Max,
+    /// The smallest quantity.
+    Min,
+    /// The mean quantity.
+    Average,
+    /// The number of records.
+    Count,
+}
+
+/// A metric of the company's catalogue: what usage is counted in, and how it aggregates.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Metric {
+    /// Its id.
+    pub id: MetricId,
+    /// How a period's records aggregate.
+    #[serde(default)]
+    pub aggregation: Aggregation,
+}
+
+/// Drops re-sent records: of the records sharing a record id, the one with the greatest
+/// (timestamp, quantity) is kept, so the result does not depend on input order. Records
+/// without an id are all kept. The output is sorted.
+pub fn deduplicate<'a>(records: impl IntoIterator<Item = &'a UsageRecord>) -> Vec<&'a UsageRecord> {
+    let mut by_id: BTreeMap<&RecordId, &UsageRecord> = BTreeMap::new();
+    let mut anonymous = Vec::new();
+    for r in records {
+        match &r.record_id {
+            Some(id) => {
+                let keep = by_id
+                    .get(id)
+                    .is_none_or(|kept| (r.timestamp, r.quantity) > (kept.timestamp, kept.quantity));
+                if keep {
+                    by_id.insert(id, r);
+                }
+            }
+            None => anonymous.push(r),
+        }
+    }
+    anonymous.extend(by_id.into_values());
+    anonymous.sort();
+    anonymous
+}
+
+/// Aggregates `records` (one account's records of `metric`) whose UTC date lies in `period`.
+/// Duplicated record ids count once (see [`deduplicate`]); no record gives zero.
+///
+/// # Errors
+/// [`UsageError::Overflow`].
+pub fn aggregate<'a>(
+    records: impl IntoIterator<Item = &'a UsageRecord>,
+    metric: &MetricId,
+    aggregation: Aggregation,
+    period: &Period,
+) -> Result<Decimal, UsageError> {
+    let kept = deduplicate(records);
+    let in_period = kept
+        .into_iter()
+        .filter(|r| period.contains(r.timestamp.date_naive()));
+    aggregate_quantities(in_period.map(UsageRecord::quantity), aggregation).ok_or_else(|| {
+        UsageError::Overflow {
+            metric: metric.clone(),
+            period: *period,
+        }
+    })
+}
+
+/// Aggregates already-selected quantities; `None` on overflow.
+pub(crate) fn aggregate_quantities(
+    quantities: impl Iterator<Item = Decimal>,
+    aggregation: Aggregation,
+) -> Option<Decimal> {
+    let mut count = Decimal::ZERO;
+    let mut sum = Decimal::ZERO;
+    let mut max: Option<Decimal> = None;
+    let mut min: Option<Decimal> = None;
+    for q in quantities {
+        count = count.checked_add(Decimal::ONE)?;
+        if matches!(aggregation, Aggregation::Sum | Aggregation::Average) {
+            sum = sum.checked_add(q)?;
+        }
+        max = Some(max.map_or(q, |m| m.max(q)));
+        min = Some(min.map_or(q, |m| m.min(q)));
+    }
+    Some(match aggregation {
+        Aggregation::Sum => sum,
+        Aggregation::Max => max.unwrap_or(Decimal::ZERO),
+        Aggregation::Min => min.unwrap_or(Decimal::ZERO),
+        Aggregation::Count => count,
+        Aggregation::Average if count.is_zero() => Decimal::ZERO,
+        Aggregation::Average => sum.checked_div(count)?,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::{NaiveDate, TimeZone};
+    use proptest::prelude::*;
+    use rust_decimal::dec;
+
+    fn rec(day: u32, q: Decimal, id: Option<&str>) -> UsageRecord {
+        UsageRecord::new(
+            AccountKey::new("acme").unwrap(),
+            MetricId::new("api_calls").unwrap(),
+            Utc.with_ymd_and_hms(2025, 1, day, 12, 0, 0).unwrap(),
+            q,
+            id.map(|s| RecordId::new(s).unwrap()),
+        )
+        .unwrap()
+    }
+
+    fn jan() -> Period {
+        Period::new(
+            NaiveDate::from_ymd_opt(2025, 1, 1).unwrap(),
+            NaiveDate::from_ymd_opt(2025, 1, 11).unwrap(),
+        )
+        .unwrap()
+    }
+
+    fn agg(records: &[UsageRecord], a: Aggregation) -> Decimal {
+        aggregate(records, &MetricId::new("api_calls").unwrap(), a, &jan()).unwrap()
+    }
+
+    #[test]
+    fn aggregations() {
+        let r = vec![
+            rec(1, dec!(10), None),
+            rec(2, dec!(4), None),
+            rec(10, dec!(7), None),
+            rec(11, dec!(100), None),
+        ];
+        assert_eq!(agg(&r, Aggregation::Sum), dec!(21));
+        assert_eq!(agg(&r, Aggregation::Max), dec!(10));
+        assert_eq!(agg(&r, Aggregation::Min), dec!(4));
+        assert_eq!(agg(&r, Aggregation::Count), dec!(3));
+        assert_eq!(agg(&r, Aggregation::Average), dec!(7));
+        assert_eq!(agg(&[], Aggregation::Average), dec!(0));
+        assert_eq!(agg(&[], Aggregation::Min), dec!(0));
+    }
+
+    #[test]
+    fn record_ids_count_once() {
+        let r = vec![
+            rec(1, dec!(10), Some("r1")),
+            rec(1, dec!(10), Some("r1")),
+            rec(2, dec!(5), Some("r2")),
+        ];
+        assert_eq!(agg(&r, Aggregation::Sum), dec!(15));
+        assert_eq!(agg(&r, Aggregation::Count), dec!(2));
+    }
+
+    #[test]
+    fn negative_quantity_is_refused() {
+        let err = UsageRecord::new(
+            AccountKey::new("acme").unwrap(),
+            MetricId::new("gb").unwrap(),
+            Utc.with_ymd_and_hms(2025, 1, 1, 0, 0, 0).unwrap(),
+            dec!(-1),
+            None,
+        )
+        .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "usage record for account \"acme\", metric \"gb\" at 2025-01-01 00:00:00 UTC: quantity -1 is negative"
+        );
+        let json =
+            r#"{"account":"a","metric":"m","timestamp":"2025-01-01T00:00:00Z","quantity":"-2"}"#;
+        assert!(serde_json::from_str::<UsageRecord>(json).is_err());
+    }
+
+    fn aggregation() -> impl Strategy<Value = Aggregation> {
+        prop_oneof![
+            Just(Aggregation::Sum),
+            Just(Aggregation::Max),
+            Just(Aggregation::Min),
+            Just(Aggregation::Average),
+            Just(Aggregation::Count)
+        ]
+    }
+
+    proptest! {
+        #[test]
+        fn aggregation_ignores_order_and_duplicated_ids(
+            raw in prop::collection::vec((1u32..=15, 0i64..100_000, prop::option::of(0u8..6)), 0..40),
+            a in aggregation(),
+            seed in any::<u64>(),
+        ) {
+            let records: Vec<UsageRecord> = raw.iter().map(|(d, q, id)| rec(*d, Decimal::new(*q, 2), id.map(|i| format!("r{i}")).as_deref())).collect();
+            let expected = agg(&records, a);
+            let mut shuffled = records.clone();
+            // A deterministic shuffle from the seed.
+            let n = shuffled.len();
+            for i in (1..n).rev() {
+                let j = (seed.wrapping_mul(6364136223846793005).wrapping_add(i as u64) % (i as u64 + 1)) as usize;
+                shuffled.swap(i, j);
+            }
+            prop_assert_eq!(agg(&shuffled, a), expected);
+            let mut resent = records.clone();
+            resent.extend(records.iter().filter(|r| r.record_id().is_some()).cloned());
+            prop_assert_eq!(agg(&resent, a), expected);
+        }
+    }
+}
