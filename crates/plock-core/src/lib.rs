@@ -7,11 +7,13 @@
 #![cfg_attr(not(test), deny(clippy::arithmetic_side_effects))]
 
 mod account;
+mod billing;
 mod book;
 mod external;
 mod group;
 mod id;
 mod import;
+mod invoice;
 mod money;
 mod period;
 mod pricing;
@@ -23,6 +25,10 @@ pub use account::{
     Account, AccountError, AccountName, AccountState, Action, Contact, ContactInput, Country,
     Email, MAX_ADDRESS_LINES, MAX_CONTACT_CHARS, MAX_NAME_CHARS,
 };
+pub use billing::{
+    BillingError, BillingRun, CompanyData, MismatchReason, RunOptions, Skipped, UnmatchedChild,
+    UnpricedUsage, run,
+};
 pub use book::{AccountBook, InvariantViolation};
 pub use external::{ExternalId, ExternalIds, ExternalSystem, MAX_EXTERNAL_CHARS, SystemKind};
 pub use group::MAX_CHILDREN_PER_MASTER;
@@ -32,6 +38,9 @@ pub use id::{
 };
 pub use import::{
     Delimiter, ImportError, ImportErrors, MAX_IMPORT_BYTES, MAX_IMPORT_ROWS, MAX_REPORTED_ERRORS,
+};
+pub use invoice::{
+    BilledKey, Dispatch, HoldReason, Invoice, InvoiceError, InvoiceLine, LineKind, ProductTotal,
 };
 pub use money::{Currency, Money, MoneyError, UnknownCurrency};
 pub use period::{

@@ -311,8 +311,19 @@ impl Subscription {
                 "at most 64 items",
             ));
         }
+        let mut metrics = std::collections::BTreeSet::new();
         for item in &spec.items {
             item.validate(&id)?;
+            if let Some(metric) = &item.metric
+                && !metrics.insert(metric)
+            {
+                // Two items pricing one metric would bill the same usage twice.
+                return Err(invalid(
+                    "metric",
+                    metric.to_string(),
+                    "two items price this metric",
+                ));
+            }
         }
         if let Some(minimum) = spec.minimum_invoice_amount
             && minimum.is_sign_negative()

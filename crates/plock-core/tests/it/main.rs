@@ -6,6 +6,8 @@
     clippy::indexing_slicing
 )]
 
+mod billing_props;
+mod billing_scenario;
 mod book;
 mod book_machine;
 mod fixtures;

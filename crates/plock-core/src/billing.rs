@@ -1,0 +1,739 @@
+//! The billing run (domain reference, sections 4 and 8): company data and a run date in,
+//! invoices and a report of what was skipped and why out. Pure and deterministic: the same
+//! input, in any order, gives the same output.
+//!
+//! Control plane, then data plane: each subscription's account, owner and periods are resolved
+//! once, then its items are priced period by period over that account's usage.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use chrono::NaiveDate;
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+
+use crate::account::{Account, AccountState};
+use crate::external::ExternalSystem;
+use crate::invoice::{
+    BilledKey, Dispatch, HoldReason, Invoice, InvoiceError, InvoiceLine, LineKind,
+};
+use crate::period::{BillingPeriod, Period};
+use crate::pricing::{PriceModel, PricingError};
+use crate::subscription::{BillingPractice, Item, Subscription, SubscriptionState};
+use crate::usage::{Aggregation, Metric, UsageRecord, aggregate_quantities, deduplicate};
+use crate::{
+    AccountBook, AccountId, AccountKey, Currency, MetricId, Money, ProductId, SubscriptionId,
+};
+
+/// Everything a billing run reads. The order of every slice is irrelevant.
+#[derive(Debug, Clone, Copy)]
+pub struct CompanyData<'a> {
+    /// The accounts.
+    pub accounts: &'a AccountBook,
+    /// Every subscription, of any state.
+    pub subscriptions: &'a [Subscription],
+    /// The metric catalogue.
+    pub metrics: &'a [Metric],
+    /// Usage records.
+    pub usage: &'a [UsageRecord],
+    /// What earlier runs billed.
+    pub billed: &'a BTreeSet<BilledKey>,
+}
+
+/// How to run.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunOptions {
+    /// The run date: what is due on it is billed.
+    pub run_date: NaiveDate,
+    /// The number of the first invoice of this run; the rest follow without gaps.
+    pub first_invoice_number: u64,
+    /// The ERP invoices go to: an owner without a debtor id there is held from dispatch.
+    #[serde(default)]
+    pub dispatch_erp: Option<ExternalSystem>,
+}
+
+/// What was not billed, and why.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "reason")]
+pub enum Skipped {
+    /// A Pending account's subscriptions are never billed.
+    AccountPending {
+        /// The account.
+        account: AccountId,
+    },
+    /// An Archived account's subscriptions are never billed again.
+    AccountArchived {
+        /// The account.
+        account: AccountId,
+    },
+    /// A Draft subscription is never billed.
+    SubscriptionDraft {
+        /// The subscription.
+        subscription: SubscriptionId,
+    },
+    /// A paused subscription accrues; the run after it resumes bills everything at once.
+    SubscriptionPaused {
+        /// The subscription.
+        subscription: SubscriptionId,
+        /// Paused since.
+        since: NaiveDate,
+    },
+}
+
+/// Why a child subscription was not consolidated into its master's invoice.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "reason")]
+pub enum MismatchReason {
+    /// The master has no billable subscription.
+    NoMasterSubscription,
+    /// No master subscription is in the child's currency.
+    DifferentCurrency {
+        /// The child subscription's currency.
+        child: Currency,
+        /// The master subscriptions' currencies.
+        master: Vec<Currency>,
+    },
+    /// No master subscription in that currency has the same billing practice.
+    DifferentPractice {
+        /// The child's.
+        child: BillingPractice,
+    },
+    /// No matching master subscription has the same billing period.
+    DifferentPeriod {
+        /// The child's full period.
+        child: Period,
+        /// The master's periods on that day.
+        master: Vec<Period>,
+    },
+}
+
+/// A child subscription billed on its own although its master has group billing on.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct UnmatchedChild {
+    /// The child account.
+    pub child: AccountId,
+    /// Its subscription.
+    pub subscription: SubscriptionId,
+    /// The master.
+    pub master: AccountId,
+    /// Why it did not match (for its first charge of the run).
+    pub reason: MismatchReason,
+}
+
+/// Usage of a metric that no subscription of the account prices: reported, not billed.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct UnpricedUsage {
+    /// The account.
+    pub account: AccountKey,
+    /// The metric.
+    pub metric: MetricId,
+    /// How many records.
+    pub records: u64,
+}
+
+/// The result of a billing run.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BillingRun {
+    /// The run date.
+    pub run_date: NaiveDate,
+    /// The invoices, by number.
+    pub invoices: Vec<Invoice>,
+    /// What this run billed; give them back to later runs.
+    pub billed: Vec<BilledKey>,
+    /// What was not billed, and why.
+    pub skipped: Vec<Skipped>,
+    /// Child subscriptions billed on their own despite group billing.
+    pub unmatched: Vec<UnmatchedChild>,
+    /// Usage no item prices.
+    pub unpriced_usage: Vec<UnpricedUsage>,
+}
+
+/// Inconsistent input: the run refuses rather than guess.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum BillingError {
+    /// A subscription names an account the book does not have.
+    #[error("subscription {:?} belongs to unknown account {:?}", subscription.as_str(), account.as_str())]
+    UnknownAccount {
+        /// The subscription.
+        subscription: SubscriptionId,
+        /// The account named.
+        account: AccountId,
+    },
+    /// Usage names an account key the book does not have.
+    #[error("usage of metric {:?} for unknown account key {:?}", metric.as_str(), key.as_str())]
+    UnknownUsageAccount {
+        /// The key.
+        key: AccountKey,
+        /// The metric.
+        metric: MetricId,
+    },
+    /// An item counts a metric the catalogue does not have.
+    #[error("subscription {:?}, item {:?}: unknown metric {:?}", subscription.as_str(), product.as_str(), metric.as_str())]
+    UnknownMetric {
+        /// The subscription.
+        subscription: SubscriptionId,
+        /// The item's product.
+        product: ProductId,
+        /// The metric.
+        metric: MetricId,
+    },
+    /// The catalogue lists a metric twice with different aggregations.
+    #[error("metric {:?} is listed twice with different aggregations", metric.as_str())]
+    DuplicateMetric {
+        /// The metric.
+        metric: MetricId,
+    },
+    /// Two different subscriptions share an id.
+    #[error("subscription id {:?} is used twice", subscription.as_str())]
+    DuplicateSubscription {
+        /// The id.
+        subscription: SubscriptionId,
+    },
+    /// A subscription is not in its account's currency.
+    #[error("subscription {:?} is in {subscription_currency} but account {:?} bills in {account_currency}", subscription.as_str(), account.as_str())]
+    CurrencyMismatch {
+        /// The subscription.
+        subscription: SubscriptionId,
+        /// Its currency.
+        subscription_currency: Currency,
+        /// The account.
+        account: AccountId,
+        /// The account's currency.
+        account_currency: Currency,
+    },
+    /// A price could not be computed.
+    #[error("subscription {:?}, item {:?}: {source}", subscription.as_str(), product.as_str())]
+    Pricing {
+        /// The subscription.
+        subscription: SubscriptionId,
+        /// The item's product.
+        product: ProductId,
+        /// Why.
+        source: PricingError,
+    },
+    /// Aggregated usage overflowed.
+    #[error("usage of metric {:?} for account {:?} over {period} overflows", metric.as_str(), account.as_str())]
+    UsageOverflow {
+        /// The account.
+        account: AccountKey,
+        /// The metric.
+        metric: MetricId,
+        /// The period.
+        period: Period,
+    },
+    /// An invoice could not be built.
+    #[error(transparent)]
+    Invoice(#[from] InvoiceError),
+    /// More invoices than numbers left.
+    #[error("invoice numbers overflow after {last}")]
+    NumberOverflow {
+        /// The last number given out.
+        last: u64,
+    },
+}
+
+/// One owner's lines in one currency, with what the dispatch check needs.
+#[derive(Default)]
+struct Draft {
+    lines: Vec<InvoiceLine>,
+    minimum: Option<Decimal>,
+}
+
+/// One subscription's due charge for one period and timing, before its owner is known.
+struct Charge<'a> {
+    subscription: &'a Subscription,
+    period: BillingPeriod,
+    lines: Vec<InvoiceLine>,
+}
+
+/// Runs billing.
+///
+/// # Errors
+/// [`BillingError`] for inconsistent input; nothing is half-billed.
+pub fn run(data: &CompanyData<'_>, options: &RunOptions) -> Result<BillingRun, BillingError> {
+    let metrics = metric_catalogue(data.metrics)?;
+    let usage = usage_index(data)?;
+    let subscriptions = sorted_subscriptions(data.subscriptions)?;
+    let masters = billable_master_subscriptions(data.accounts, &subscriptions);
+
+    let mut skipped = BTreeSet::new();
+    let mut unmatched: BTreeMap<(AccountId, SubscriptionId), UnmatchedChild> = BTreeMap::new();
+    let mut billed = BTreeSet::new();
+    let mut drafts: BTreeMap<(AccountId, Currency), Draft> = BTreeMap::new();
+
+    for sub in &subscriptions {
+        let account =
+            data.accounts
+                .get(sub.account())
+                .ok_or_else(|| BillingError::UnknownAccount {
+                    subscription: sub.id().clone(),
+                    account: sub.account().clone(),
+                })?;
+        check_subscription(sub, account, &metrics)?;
+        match account.state() {
+            AccountState::Pending => {
+                skipped.insert(Skipped::AccountPending {
+                    account: account.id().clone(),
+                });
+                continue;
+            }
+            AccountState::Archived => {
+                skipped.insert(Skipped::AccountArchived {
+                    account: account.id().clone(),
+                });
+                continue;
+            }
+            AccountState::Active => {}
+        }
+        match sub.state() {
+            SubscriptionState::Draft => {
+                skipped.insert(Skipped::SubscriptionDraft {
+                    subscription: sub.id().clone(),
+                });
+                continue;
+            }
+            SubscriptionState::Paused { since } => {
+                skipped.insert(Skipped::SubscriptionPaused {
+                    subscription: sub.id().clone(),
+                    since,
+                });
+                continue;
+            }
+            SubscriptionState::Active | SubscriptionState::Ended => {}
+        }
+        let group_master = account
+            .master()
+            .and_then(|m| data.accounts.get(m))
+            .filter(|m| m.group_billing() && m.state() == AccountState::Active);
+        for (key, charge) in due_charges(
+            sub,
+            account,
+            &usage,
+            &metrics,
+            options.run_date,
+            data.billed,
+        )? {
+            billed.insert(key);
+            if charge.lines.is_empty() {
+                continue;
+            }
+            let owner = match group_master {
+                None => account.id(),
+                Some(master) => match match_master(
+                    &charge,
+                    masters.get(master.id()).map_or(&[][..], Vec::as_slice),
+                ) {
+                    Ok(()) => master.id(),
+                    Err(reason) => {
+                        unmatched
+                            .entry((account.id().clone(), sub.id().clone()))
+                            .or_insert_with(|| UnmatchedChild {
+                                child: account.id().clone(),
+                                subscription: sub.id().clone(),
+                                master: master.id().clone(),
+                                reason,
+                            });
+                        account.id()
+                    }
+                },
+            };
+            let draft = drafts.entry((owner.clone(), sub.currency())).or_default();
+            draft.lines.extend(charge.lines);
+            if let Some(min) = sub.minimum_invoice_amount() {
+                draft.minimum = Some(draft.minimum.map_or(min, |m| m.max(min)));
+            }
+        }
+    }
+
+    let invoices = build_invoices(data.accounts, drafts, options)?;
+    Ok(BillingRun {
+        run_date: options.run_date,
+        invoices,
+        billed: billed.into_iter().collect(),
+        skipped: skipped.into_iter().collect(),
+        unmatched: unmatched.into_values().collect(),
+        unpriced_usage: unpriced(data, &subscriptions, &usage),
+    })
+}
+
+fn metric_catalogue(metrics: &[Metric]) -> Result<BTreeMap<&MetricId, Aggregation>, BillingError> {
+    let mut catalogue = BTreeMap::new();
+    for m in metrics {
+        if let Some(previous) = catalogue.insert(&m.id, m.aggregation)
+            && previous != m.aggregation
+        {
+            return Err(BillingError::DuplicateMetric {
+                metric: m.id.clone(),
+            });
+        }
+    }
+    Ok(catalogue)
+}
+
+type UsageIndex<'a> = BTreeMap<(&'a AccountKey, &'a MetricId), Vec<&'a UsageRecord>>;
+
+/// Usage by (account, metric), de-duplicated by record id once for the whole run.
+fn usage_index<'a>(data: &CompanyData<'a>) -> Result<UsageIndex<'a>, BillingError> {
+    let mut index: UsageIndex<'a> = BTreeMap::new();
+    for record in data.usage {
+        index
+            .entry((record.account(), record.metric()))
+            .or_default()
+            .push(record);
+    }
+    for ((key, metric), records) in index.iter_mut() {
+        if data.accounts.by_key(key).is_none() {
+            return Err(BillingError::UnknownUsageAccount {
+                key: (*key).clone(),
+                metric: (*metric).clone(),
+            });
+        }
+        *records = deduplicate(records.iter().copied());
+    }
+    Ok(index)
+}
+
+fn sorted_subscriptions(
+    subscriptions: &[Subscription],
+) -> Result<Vec<&Subscription>, BillingError> {
+    let mut sorted: Vec<&Subscription> = subscriptions.iter().collect();
+    sorted.sort_by(|a, b| a.id().cmp(b.id()));
+    sorted.dedup_by(|a, b| a == b);
+    for pair in sorted.windows(2) {
+        if let [a, b] = pair
+            && a.id() == b.id()
+        {
+            return Err(BillingError::DuplicateSubscription {
+                subscription: a.id().clone(),
+            });
+        }
+    }
+    Ok(sorted)
+}
+
+fn check_subscription(
+    sub: &Subscription,
+    account: &Account,
+    metrics: &BTreeMap<&MetricId, Aggregation>,
+) -> Result<(), BillingError> {
+    if sub.currency() != account.currency() {
+        return Err(BillingError::CurrencyMismatch {
+            subscription: sub.id().clone(),
+            subscription_currency: sub.currency(),
+            account: account.id().clone(),
+            account_currency: account.currency(),
+        });
+    }
+    for item in sub.items() {
+        if let Some(metric) = &item.metric
+            && !metrics.contains_key(metric)
+        {
+            return Err(BillingError::UnknownMetric {
+                subscription: sub.id().clone(),
+                product: item.product.clone(),
+                metric: metric.clone(),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Billable subscriptions of every Active master with group billing on.
+fn billable_master_subscriptions<'a>(
+    accounts: &AccountBook,
+    subscriptions: &[&'a Subscription],
+) -> BTreeMap<AccountId, Vec<&'a Subscription>> {
+    let mut masters: BTreeMap<AccountId, Vec<&'a Subscription>> = BTreeMap::new();
+    for sub in subscriptions {
+        let Some(account) = accounts.get(sub.account()) else {
+            continue;
+        };
+        if account.group_billing()
+            && account.state() == AccountState::Active
+            && account.master().is_none()
+        {
+            let entry = masters.entry(account.id().clone()).or_default();
+            if matches!(
+                sub.state(),
+                SubscriptionState::Active | SubscriptionState::Ended
+            ) {
+                entry.push(sub);
+            }
+        }
+    }
+    masters
+}
+
+/// A child's charge matches when a billable master subscription in the same currency, with
+/// the same billing practice, has the same full billing period on the charge's first day.
+fn match_master(charge: &Charge<'_>, master_subs: &[&Subscription]) -> Result<(), MismatchReason> {
+    let child = charge.subscription;
+    if master_subs.is_empty() {
+        return Err(MismatchReason::NoMasterSubscription);
+    }
+    let same_currency: Vec<&&Subscription> = master_subs
+        .iter()
+        .filter(|m| m.currency() == child.currency())
+        .collect();
+    if same_currency.is_empty() {
+        let mut master: Vec<Currency> = master_subs.iter().map(|m| m.currency()).collect();
+        master.sort();
+        master.dedup();
+        return Err(MismatchReason::DifferentCurrency {
+            child: child.currency(),
+            master,
+        });
+    }
+    let same_practice: Vec<&&Subscription> = same_currency
+        .into_iter()
+        .filter(|m| m.practice() == child.practice())
+        .collect();
+    if same_practice.is_empty() {
+        return Err(MismatchReason::DifferentPractice {
+            child: child.practice(),
+        });
+    }
+    let on = charge.period.covered.start();
+    let master_periods: Vec<Period> = same_practice
+        .iter()
+        .filter_map(|m| m.schedule().period_containing(on))
+        .map(|p| p.full)
+        .collect();
+    if master_periods.contains(&charge.period.full) {
+        Ok(())
+    } else {
+        Err(MismatchReason::DifferentPeriod {
+            child: charge.period.full,
+            master: master_periods,
+        })
+    }
+}
+
+/// The subscription's charges due on `run_date` and not billed before, keyed.
+fn due_charges<'a>(
+    sub: &'a Subscription,
+    account: &Account,
+    usage: &UsageIndex<'_>,
+    metrics: &BTreeMap<&MetricId, Aggregation>,
+    run_date: NaiveDate,
+    billed: &BTreeSet<BilledKey>,
+) -> Result<Vec<(BilledKey, Charge<'a>)>, BillingError> {
+    let has_advance = sub
+        .items()
+        .iter()
+        .any(|i| has_fixed_part(i) && i.fixed_timing(sub.practice()) == BillingPractice::InAdvance);
+    let has_arrears = sub.items().iter().any(|i| {
+        i.metric.is_some() || i.fixed_timing(sub.practice()) == BillingPractice::InArrears
+    });
+    let mut due = Vec::new();
+    for period in sub.schedule().periods_until(run_date) {
+        for (timing, wanted, is_due) in [
+            (BillingPractice::InAdvance, has_advance, true),
+            (
+                BillingPractice::InArrears,
+                has_arrears,
+                period.covered.end() <= run_date,
+            ),
+        ] {
+            let key = BilledKey {
+                subscription: sub.id().clone(),
+                period: period.covered,
+                timing,
+            };
+            if !wanted || !is_due || billed.contains(&key) {
+                continue;
+            }
+            let mut lines = Vec::new();
+            for item in sub.items() {
+                if let Some(line) = price_item(sub, account, item, period, timing, usage, metrics)?
+                {
+                    lines.push(line);
+                }
+            }
+            due.push((
+                key,
+                Charge {
+                    subscription: sub,
+                    period,
+                    lines,
+                },
+            ));
+        }
+    }
+    Ok(due)
+}
+
+fn has_fixed_part(item: &Item) -> bool {
+    matches!(
+        item.price,
+        PriceModel::FlatFee { .. } | PriceModel::Commitment { .. }
+    )
+}
+
+/// The line of `item` for `period` and `timing`, if it has one.
+fn price_item(
+    sub: &Subscription,
+    account: &Account,
+    item: &Item,
+    period: BillingPeriod,
+    timing: BillingPractice,
+    usage: &UsageIndex<'_>,
+    metrics: &BTreeMap<&MetricId, Aggregation>,
+) -> Result<Option<InvoiceLine>, BillingError> {
+    let pricing = |source| BillingError::Pricing {
+        subscription: sub.id().clone(),
+        product: item.product.clone(),
+        source,
+    };
+    let fixed_here = has_fixed_part(item) && item.fixed_timing(sub.practice()) == timing;
+    let (quantity, exact, kind) = if fixed_here {
+        let full = item.price.fixed_amount().map_err(pricing)?;
+        let exact = period
+            .prorate(full)
+            .map_err(|_| pricing(PricingError::Overflow { quantity: full }))?;
+        let quantity = match item.price {
+            PriceModel::FlatFee { quantity, .. } => quantity,
+            PriceModel::Commitment { committed, .. } => committed,
+            _ => Decimal::ZERO,
+        };
+        let kind = match (period.is_partial(), timing) {
+            (true, _) => LineKind::Proration,
+            (false, BillingPractice::InAdvance) => LineKind::InAdvance,
+            (false, BillingPractice::InArrears) => LineKind::InArrears,
+        };
+        (quantity, exact, kind)
+    } else if let (Some(metric), BillingPractice::InArrears) = (&item.metric, timing) {
+        let aggregation = metrics.get(metric).copied().unwrap_or_default();
+        let records = usage
+            .get(&(account.key(), metric))
+            .map_or(&[][..], Vec::as_slice);
+        let in_period = records
+            .iter()
+            .filter(|r| period.covered.contains(r.timestamp().date_naive()))
+            .map(|r| r.quantity());
+        let used = aggregate_quantities(in_period, aggregation).ok_or_else(|| {
+            BillingError::UsageOverflow {
+                account: account.key().clone(),
+                metric: metric.clone(),
+                period: period.covered,
+            }
+        })?;
+        let exact = item.price.usage_amount(used).map_err(pricing)?;
+        match item.price {
+            PriceModel::Commitment { .. } => {
+                (item.price.overage_quantity(used), exact, LineKind::Overage)
+            }
+            _ => (used, exact, LineKind::InArrears),
+        }
+    } else {
+        return Ok(None);
+    };
+    let exact = match item.rebate {
+        Some(rebate) => rebate.apply(exact).map_err(pricing)?,
+        None => exact,
+    };
+    let amount = Money::new(sub.currency().round(exact), sub.currency());
+    if !fixed_here && amount.is_zero() && quantity.is_zero() {
+        return Ok(None);
+    }
+    Ok(Some(InvoiceLine {
+        product: item.product.clone(),
+        source_account: account.id().clone(),
+        subscription: sub.id().clone(),
+        period: period.covered,
+        quantity,
+        unit_price: item.price.unit_price(),
+        rebate_percent: item.rebate.map(|r| r.value()),
+        amount,
+        kind,
+    }))
+}
+
+fn build_invoices(
+    accounts: &AccountBook,
+    drafts: BTreeMap<(AccountId, Currency), Draft>,
+    options: &RunOptions,
+) -> Result<Vec<Invoice>, BillingError> {
+    let mut invoices = Vec::with_capacity(drafts.len());
+    let mut number = options.first_invoice_number;
+    for ((owner, currency), mut draft) in drafts {
+        draft.lines.sort_by(|a, b| {
+            (
+                &a.source_account,
+                &a.subscription,
+                a.period,
+                &a.product,
+                a.kind,
+            )
+                .cmp(&(
+                    &b.source_account,
+                    &b.subscription,
+                    b.period,
+                    &b.product,
+                    b.kind,
+                ))
+        });
+        let debtor_ids = accounts
+            .get(&owner)
+            .map(|a| a.external_ids().erp())
+            .unwrap_or_default();
+        let total = Money::sum(currency, draft.lines.iter().map(|l| l.amount))
+            .map_err(|source| InvoiceError::Money { number, source })?;
+        let mut reasons = Vec::new();
+        if let Some(minimum) = draft.minimum
+            && total.amount() < minimum
+        {
+            reasons.push(HoldReason::BelowMinimum {
+                minimum,
+                total: total.amount(),
+            });
+        }
+        if let Some(erp) = &options.dispatch_erp
+            && !debtor_ids.contains_key(erp)
+        {
+            reasons.push(HoldReason::NoDebtorId { erp: erp.clone() });
+        }
+        let dispatch = if reasons.is_empty() {
+            Dispatch::Ready
+        } else {
+            Dispatch::Held { reasons }
+        };
+        invoices.push(Invoice::new(
+            number,
+            owner,
+            currency,
+            draft.lines,
+            debtor_ids,
+            dispatch,
+        )?);
+        number = number
+            .checked_add(1)
+            .ok_or(BillingError::NumberOverflow { last: number })?;
+    }
+    Ok(invoices)
+}
+
+fn unpriced(
+    data: &CompanyData<'_>,
+    subscriptions: &[&Subscription],
+    usage: &UsageIndex<'_>,
+) -> Vec<UnpricedUsage> {
+    let mut priced: BTreeSet<(&AccountKey, &MetricId)> = BTreeSet::new();
+    for sub in subscriptions {
+        if let Some(account) = data.accounts.get(sub.account()) {
+            for item in sub.items() {
+                if let Some(metric) = &item.metric {
+                    priced.insert((account.key(), metric));
+                }
+            }
+        }
+    }
+    usage
+        .iter()
+        .filter(|(key, _)| !priced.contains(*key))
+        .map(|((account, metric), records)| UnpricedUsage {
+            account: (*account).clone(),
+            metric: (*metric).clone(),
+            records: u64::try_from(records.len()).unwrap_or(u64::MAX),
+        })
+        .collect()
+}

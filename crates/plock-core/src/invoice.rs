@@ -1,0 +1,316 @@
+//! Invoices: what a billing run produces. An invoice's total is the sum of its rounded lines,
+//! checked when it is built and again when it is loaded.
+
+use std::collections::BTreeMap;
+
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+
+use crate::external::{ExternalId, ExternalSystem};
+use crate::period::Period;
+use crate::subscription::BillingPractice;
+use crate::{AccountId, Currency, Money, MoneyError, ProductId, SubscriptionId};
+
+/// What a charge is, as printed on its line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LineKind {
+    /// A fixed fee for a period, invoiced at its start.
+    InAdvance,
+    /// A fixed fee or usage for a period, invoiced at its end.
+    InArrears,
+    /// Units above a minimum commitment.
+    Overage,
+    /// A fixed fee for part of a period.
+    Proration,
+}
+
+/// Identifies what was billed: a subscription's period, in advance or in arrears. A run given
+/// the keys of earlier runs never bills one of them again.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct BilledKey {
+    /// The subscription.
+    pub subscription: SubscriptionId,
+    /// The covered period.
+    pub period: Period,
+    /// In advance or in arrears.
+    pub timing: BillingPractice,
+}
+
+/// One line of an invoice.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InvoiceLine {
+    /// The product.
+    pub product: ProductId,
+    /// The account the charge comes from (a child's, on a consolidated invoice).
+    pub source_account: AccountId,
+    /// The subscription.
+    pub subscription: SubscriptionId,
+    /// The period the charge covers.
+    pub period: Period,
+    /// Quantity (licences, units used, units above the commitment).
+    pub quantity: Decimal,
+    /// The unit price, where the price model has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unit_price: Option<Decimal>,
+    /// The rebate applied, in percent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rebate_percent: Option<Decimal>,
+    /// The amount, computed exactly and rounded once to the currency's minor units.
+    pub amount: Money,
+    /// What the charge is.
+    pub kind: LineKind,
+}
+
+/// Per product, what all members of an invoice used and pay.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProductTotal {
+    /// The product.
+    pub product: ProductId,
+    /// Total quantity across lines.
+    pub quantity: Decimal,
+    /// Total amount across lines.
+    pub amount: Money,
+}
+
+/// Why an invoice is held back from dispatch.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "reason")]
+pub enum HoldReason {
+    /// The total is below a subscription's minimum invoice amount.
+    BelowMinimum {
+        /// The minimum.
+        minimum: Decimal,
+        /// The invoice total.
+        total: Decimal,
+    },
+    /// The owner has no debtor id in the target ERP.
+    NoDebtorId {
+        /// The ERP.
+        erp: ExternalSystem,
+    },
+}
+
+/// Whether an invoice may be sent to the accounting system.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "status")]
+pub enum Dispatch {
+    /// Ready to dispatch.
+    Ready,
+    /// Produced, but not to be dispatched.
+    Held {
+        /// Why.
+        reasons: Vec<HoldReason>,
+    },
+}
+
+/// Why an invoice could not be built or loaded.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum InvoiceError {
+    /// An invoice has at least one line.
+    #[error("invoice {number} has no lines")]
+    NoLines {
+        /// The invoice number.
+        number: u64,
+    },
+    /// A line's currency is not the invoice's, or the sum overflowed.
+    #[error("invoice {number}: {source}")]
+    Money {
+        /// The invoice number.
+        number: u64,
+        /// The money error.
+        source: MoneyError,
+    },
+    /// A stored invoice whose total is not the sum of its lines.
+    #[error("invoice {number}: total {total} is not the sum of its lines {sum}")]
+    TotalMismatch {
+        /// The invoice number.
+        number: u64,
+        /// The stored total.
+        total: Money,
+        /// The sum of the lines.
+        sum: Money,
+    },
+}
+
+/// An invoice to one owner in one currency.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "StoredInvoice", into = "StoredInvoice")]
+pub struct Invoice {
+    number: u64,
+    owner: AccountId,
+    currency: Currency,
+    period: Period,
+    lines: Vec<InvoiceLine>,
+    total: Money,
+    products: Vec<ProductTotal>,
+    debtor_ids: BTreeMap<ExternalSystem, ExternalId>,
+    dispatch: Dispatch,
+}
+
+#[derive(Serialize, Deserialize)]
+struct StoredInvoice {
+    number: u64,
+    owner: AccountId,
+    currency: Currency,
+    period: Period,
+    total: Money,
+    dispatch: Dispatch,
+    debtor_ids: BTreeMap<ExternalSystem, ExternalId>,
+    lines: Vec<InvoiceLine>,
+    products: Vec<ProductTotal>,
+}
+
+impl TryFrom<StoredInvoice> for Invoice {
+    type Error = InvoiceError;
+    fn try_from(s: StoredInvoice) -> Result<Invoice, InvoiceError> {
+        let invoice = Invoice::new(
+            s.number,
+            s.owner,
+            s.currency,
+            s.lines,
+            s.debtor_ids,
+            s.dispatch,
+        )?;
+        if invoice.total != s.total {
+            return Err(InvoiceError::TotalMismatch {
+                number: s.number,
+                total: s.total,
+                sum: invoice.total,
+            });
+        }
+        Ok(invoice)
+    }
+}
+
+impl From<Invoice> for StoredInvoice {
+    fn from(i: Invoice) -> StoredInvoice {
+        StoredInvoice {
+            number: i.number,
+            owner: i.owner,
+            currency: i.currency,
+            period: i.period,
+            total: i.total,
+            dispatch: i.dispatch,
+            debtor_ids: i.debtor_ids,
+            lines: i.lines,
+            products: i.products,
+        }
+    }
+}
+
+impl Invoice {
+    /// Builds an invoice: the total is the sum of the lines, the period their span, the
+    /// product view their per-product sums.
+    ///
+    /// # Errors
+    /// No lines, a line in another currency, or overflow.
+    pub fn new(
+        number: u64,
+        owner: AccountId,
+        currency: Currency,
+        lines: Vec<InvoiceLine>,
+        debtor_ids: BTreeMap<ExternalSystem, ExternalId>,
+        dispatch: Dispatch,
+    ) -> Result<Invoice, InvoiceError> {
+        let money = |source| InvoiceError::Money { number, source };
+        let Some(first) = lines.first() else {
+            return Err(InvoiceError::NoLines { number });
+        };
+        let period = lines.iter().fold(first.period, |p, l| p.hull(&l.period));
+        let total = Money::sum(currency, lines.iter().map(|l| l.amount)).map_err(money)?;
+        let mut products: BTreeMap<&ProductId, (Decimal, Money)> = BTreeMap::new();
+        for line in &lines {
+            let entry = products
+                .entry(&line.product)
+                .or_insert((Decimal::ZERO, Money::zero(currency)));
+            entry.0 = entry.0.checked_add(line.quantity).ok_or_else(|| {
+                money(MoneyError::Overflow {
+                    operation: "quantity sum",
+                    left: entry.0,
+                    right: line.quantity,
+                })
+            })?;
+            entry.1 = entry.1.checked_add(line.amount).map_err(money)?;
+        }
+        let products = products
+            .into_iter()
+            .map(|(product, (quantity, amount))| ProductTotal {
+                product: product.clone(),
+                quantity,
+                amount,
+            })
+            .collect();
+        Ok(Invoice {
+            number,
+            owner,
+            currency,
+            period,
+            lines,
+            total,
+            products,
+            debtor_ids,
+            dispatch,
+        })
+    }
+
+    /// The invoice number (sequential).
+    pub fn number(&self) -> u64 {
+        self.number
+    }
+    /// The account it is addressed to.
+    pub fn owner(&self) -> &AccountId {
+        &self.owner
+    }
+    /// Its currency.
+    pub fn currency(&self) -> Currency {
+        self.currency
+    }
+    /// The span of its lines' periods.
+    pub fn period(&self) -> Period {
+        self.period
+    }
+    /// Its lines.
+    pub fn lines(&self) -> &[InvoiceLine] {
+        &self.lines
+    }
+    /// The sum of its lines.
+    pub fn total(&self) -> Money {
+        self.total
+    }
+    /// Per product, quantity and amount across all members.
+    pub fn products(&self) -> &[ProductTotal] {
+        &self.products
+    }
+    /// The owner's ERP debtor ids.
+    pub fn debtor_ids(&self) -> &BTreeMap<ExternalSystem, ExternalId> {
+        &self.debtor_ids
+    }
+    /// Whether it may be dispatched.
+    pub fn dispatch(&self) -> &Dispatch {
+        &self.dispatch
+    }
+
+    /// Re-checks that the total is the sum of the lines, all in the invoice's currency.
+    ///
+    /// # Errors
+    /// [`InvoiceError::TotalMismatch`] or [`InvoiceError::Money`].
+    pub fn check_invariants(&self) -> Result<(), InvoiceError> {
+        let sum =
+            Money::sum(self.currency, self.lines.iter().map(|l| l.amount)).map_err(|source| {
+                InvoiceError::Money {
+                    number: self.number,
+                    source,
+                }
+            })?;
+        if sum == self.total {
+            Ok(())
+        } else {
+            Err(InvoiceError::TotalMismatch {
+                number: self.number,
+                total: self.total,
+                sum,
+            })
+        }
+    }
+}
