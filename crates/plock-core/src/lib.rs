@@ -9,6 +9,8 @@
 mod account;
 mod billing;
 mod book;
+#[cfg(feature = "store-contract")]
+pub mod contract;
 mod external;
 mod group;
 mod id;
@@ -17,6 +19,7 @@ mod invoice;
 mod money;
 mod period;
 mod pricing;
+mod store;
 mod subscription;
 mod tag;
 mod usage;
@@ -47,6 +50,10 @@ pub use period::{
     BillingInterval, BillingPeriod, MAX_INTERVAL_MONTHS, Period, PeriodError, PeriodMode, Schedule,
 };
 pub use pricing::{MAX_TIERS, PriceModel, PricingError, Rebate, Tier, Tiers};
+pub use store::{
+    AccountQuery, Batch, Change, CompanySnapshot, InvoiceQuery, MAX_PAGE, Page, Store, StoreError,
+    SubscriptionQuery, apply_to_book, page_limit,
+};
 pub use subscription::{
     BillingPractice, Item, MAX_ITEMS, Subscription, SubscriptionError, SubscriptionSpec,
     SubscriptionState,

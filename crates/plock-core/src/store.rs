@@ -1,0 +1,467 @@
+//! The store port: how plock-core reads and writes a company's data, whatever keeps it.
+//!
+//! The trait is synchronous (the CLI is) and shaped for a database as much as for memory:
+//! reads are batched (`accounts(&[id])`, `usage(&[key], period)`) or paged
+//! ([`AccountQuery::after`]); nothing assumes the whole company fits in memory.
+//!
+//! Writes go through [`Store::apply`]: a [`Batch`] of [`Change`]s applies entirely or not at
+//! all, and the domain rules are checked before anything is written. The account rules live in
+//! [`AccountBook`]: the memory store applies a batch to a copy of its book and swaps it in only
+//! when every change succeeded; a database adapter loads the neighbourhood a batch touches (the
+//! accounts named, their masters and children, the owners of the keys and external ids named)
+//! into an `AccountBook`, applies the same methods, and writes the result in one transaction.
+
+use std::collections::BTreeSet;
+
+use serde::{Deserialize, Serialize};
+
+use crate::account::{Account, AccountError, AccountName, AccountState, Contact};
+use crate::external::{ExternalId, ExternalSystem};
+use crate::invoice::{BilledKey, Invoice};
+use crate::period::Period;
+use crate::subscription::{Subscription, SubscriptionError};
+use crate::tag::{Tag, TagFilter};
+use crate::usage::{Metric, UsageRecord};
+use crate::{AccountBook, AccountId, AccountKey, Currency, SubscriptionId};
+
+/// The most items one page holds.
+pub const MAX_PAGE: usize = 10_000;
+
+/// A page of results and the cursor of the next one.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Page<T, C> {
+    /// The items, in key order.
+    pub items: Vec<T>,
+    /// Pass as `after` for the next page; `None` on the last page.
+    pub next: Option<C>,
+}
+
+/// Which accounts to list.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccountQuery {
+    /// Only this state.
+    pub state: Option<AccountState>,
+    /// Only accounts passing this tag filter.
+    pub tags: Option<TagFilter>,
+    /// Start after this id (the previous page's `next`).
+    pub after: Option<AccountId>,
+    /// At most this many (capped at [`MAX_PAGE`]; 0 means [`MAX_PAGE`]).
+    pub limit: usize,
+}
+
+/// Which subscriptions to list.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SubscriptionQuery {
+    /// Only this account's.
+    pub account: Option<AccountId>,
+    /// Start after this id.
+    pub after: Option<SubscriptionId>,
+    /// At most this many (0 means [`MAX_PAGE`]).
+    pub limit: usize,
+}
+
+/// Which invoices to list.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InvoiceQuery {
+    /// Only invoices to this owner.
+    pub owner: Option<AccountId>,
+    /// Start after this number.
+    pub after: Option<u64>,
+    /// At most this many (0 means [`MAX_PAGE`]).
+    pub limit: usize,
+}
+
+/// One write. A [`Batch`] applies its changes in order, all or none.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "change")]
+pub enum Change {
+    /// Add an account (by hand or import).
+    AddAccount {
+        /// The account.
+        account: Account,
+    },
+    /// Add an account found by discovery (Pending).
+    AddDiscovered {
+        /// The account.
+        account: Account,
+    },
+    /// Change name, contact or currency.
+    EditAccount {
+        /// The account.
+        id: AccountId,
+        /// New name.
+        name: Option<AccountName>,
+        /// New contact.
+        contact: Option<Contact>,
+        /// New currency.
+        currency: Option<Currency>,
+    },
+    /// Pending -> Active.
+    Approve {
+        /// The account.
+        id: AccountId,
+    },
+    /// Pending -> removed, key remembered.
+    Dismiss {
+        /// The account.
+        id: AccountId,
+    },
+    /// Active -> Archived.
+    Archive {
+        /// The account.
+        id: AccountId,
+    },
+    /// Archived -> Active.
+    Restore {
+        /// The account.
+        id: AccountId,
+    },
+    /// Link a child to a master.
+    Link {
+        /// The child.
+        child: AccountId,
+        /// The master.
+        master: AccountId,
+    },
+    /// Detach a child.
+    Unlink {
+        /// The child.
+        child: AccountId,
+    },
+    /// Switch group billing.
+    SetGroupBilling {
+        /// The master.
+        master: AccountId,
+        /// On or off.
+        on: bool,
+    },
+    /// Add a tag.
+    Tag {
+        /// The account.
+        id: AccountId,
+        /// The tag.
+        tag: Tag,
+    },
+    /// Remove a tag.
+    Untag {
+        /// The account.
+        id: AccountId,
+        /// The tag.
+        tag: Tag,
+    },
+    /// Set an external id.
+    SetExternalId {
+        /// The account.
+        id: AccountId,
+        /// The system.
+        system: ExternalSystem,
+        /// The id in it.
+        external_id: ExternalId,
+    },
+    /// Remove an external id.
+    RemoveExternalId {
+        /// The account.
+        id: AccountId,
+        /// The system.
+        system: ExternalSystem,
+    },
+    /// Insert or replace a subscription.
+    PutSubscription {
+        /// The subscription.
+        subscription: Subscription,
+    },
+    /// Insert or replace a metric.
+    PutMetric {
+        /// The metric.
+        metric: Metric,
+    },
+    /// Add usage records.
+    AddUsage {
+        /// The records.
+        records: Vec<UsageRecord>,
+    },
+    /// Record a billing run's invoices and keys.
+    RecordRun {
+        /// The invoices.
+        invoices: Vec<Invoice>,
+        /// The billed keys.
+        billed: Vec<BilledKey>,
+    },
+}
+
+/// An ordered list of changes, applied entirely or not at all.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Batch {
+    /// The changes, in order.
+    pub changes: Vec<Change>,
+}
+
+impl Batch {
+    /// A batch of one change.
+    pub fn one(change: Change) -> Batch {
+        Batch {
+            changes: vec![change],
+        }
+    }
+}
+
+/// Why a store refused or failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// An account rule refused change `index` of the batch.
+    #[error("change {index} refused: {source}")]
+    Account {
+        /// The change's position in the batch.
+        index: usize,
+        /// The rule.
+        source: AccountError,
+    },
+    /// A subscription rule refused change `index`.
+    #[error("change {index} refused: {source}")]
+    Subscription {
+        /// The change's position.
+        index: usize,
+        /// The rule.
+        source: SubscriptionError,
+    },
+    /// Change `index` names something that does not exist.
+    #[error("change {index} refused: no {what} {id:?}")]
+    NotFound {
+        /// The change's position.
+        index: usize,
+        /// What kind of thing.
+        what: &'static str,
+        /// Its id.
+        id: String,
+    },
+    /// Change `index` conflicts with what is stored.
+    #[error("change {index} refused: {what} {id:?} {reason}")]
+    Conflict {
+        /// The change's position.
+        index: usize,
+        /// What kind of thing.
+        what: &'static str,
+        /// Its id.
+        id: String,
+        /// Why.
+        reason: &'static str,
+    },
+    /// The backend failed (I/O, connection, corrupt data).
+    #[error("store backend failed: {message}")]
+    Backend {
+        /// What happened.
+        message: String,
+    },
+}
+
+/// A company's data, wherever it is kept. See the module documentation.
+pub trait Store {
+    /// The account with `id`.
+    ///
+    /// # Errors
+    /// [`StoreError::Backend`].
+    fn account(&self, id: &AccountId) -> Result<Option<Account>, StoreError>;
+    /// The accounts with these ids, sorted by id; unknown ids are left out.
+    ///
+    /// # Errors
+    /// [`StoreError::Backend`].
+    fn accounts(&self, ids: &[AccountId]) -> Result<Vec<Account>, StoreError>;
+    /// The account with primary key `key`.
+    ///
+    /// # Errors
+    /// [`StoreError::Backend`].
+    fn account_by_key(&self, key: &AccountKey) -> Result<Option<Account>, StoreError>;
+    /// The account holding `id` in `system`.
+    ///
+    /// # Errors
+    /// [`StoreError::Backend`].
+    fn account_by_external_id(
+        &self,
+        system: &ExternalSystem,
+        id: &ExternalId,
+    ) -> Result<Option<Account>, StoreError>;
+    /// A page of accounts matching `query`, by id.
+    ///
+    /// # Errors
+    /// [`StoreError::Backend`].
+    fn list_accounts(&self, query: &AccountQuery) -> Result<Page<Account, AccountId>, StoreError>;
+    /// The children of `master`, by id.
+    ///
+    /// # Errors
+    /// [`StoreError::Backend`].
+    fn children(&self, master: &AccountId) -> Result<Vec<Account>, StoreError>;
+    /// Was `key` dismissed?
+    ///
+    /// # Errors
+    /// [`StoreError::Backend`].
+    fn is_dismissed(&self, key: &AccountKey) -> Result<bool, StoreError>;
+    /// The subscription with `id`.
+    ///
+    /// # Errors
+    /// [`StoreError::Backend`].
+    fn subscription(&self, id: &SubscriptionId) -> Result<Option<Subscription>, StoreError>;
+    /// The subscriptions of these accounts, by id.
+    ///
+    /// # Errors
+    /// [`StoreError::Backend`].
+    fn subscriptions_of(&self, accounts: &[AccountId]) -> Result<Vec<Subscription>, StoreError>;
+    /// A page of subscriptions.
+    ///
+    /// # Errors
+    /// [`StoreError::Backend`].
+    fn list_subscriptions(
+        &self,
+        query: &SubscriptionQuery,
+    ) -> Result<Page<Subscription, SubscriptionId>, StoreError>;
+    /// The metric catalogue.
+    ///
+    /// # Errors
+    /// [`StoreError::Backend`].
+    fn metrics(&self) -> Result<Vec<Metric>, StoreError>;
+    /// The usage of these accounts whose UTC date lies in `period`, sorted.
+    ///
+    /// # Errors
+    /// [`StoreError::Backend`].
+    fn usage(
+        &self,
+        accounts: &[AccountKey],
+        period: &Period,
+    ) -> Result<Vec<UsageRecord>, StoreError>;
+    /// The billed keys of these subscriptions.
+    ///
+    /// # Errors
+    /// [`StoreError::Backend`].
+    fn billed_keys(
+        &self,
+        subscriptions: &[SubscriptionId],
+    ) -> Result<BTreeSet<BilledKey>, StoreError>;
+    /// The invoice numbered `number`.
+    ///
+    /// # Errors
+    /// [`StoreError::Backend`].
+    fn invoice(&self, number: u64) -> Result<Option<Invoice>, StoreError>;
+    /// A page of invoices, by number.
+    ///
+    /// # Errors
+    /// [`StoreError::Backend`].
+    fn list_invoices(&self, query: &InvoiceQuery) -> Result<Page<Invoice, u64>, StoreError>;
+    /// The number the next billing run starts from.
+    ///
+    /// # Errors
+    /// [`StoreError::Backend`].
+    fn next_invoice_number(&self) -> Result<u64, StoreError>;
+    /// Everything a billing run reads, owned. The simple path for stores that fit in memory; a
+    /// database adapter may serve runs owner by owner instead.
+    ///
+    /// # Errors
+    /// [`StoreError::Backend`].
+    fn company(&self) -> Result<CompanySnapshot, StoreError>;
+    /// Applies every change of `batch`, or none.
+    ///
+    /// # Errors
+    /// The first refused change, with its index; the store is then unchanged.
+    fn apply(&mut self, batch: Batch) -> Result<(), StoreError>;
+}
+
+/// A company's data, owned: what a billing run borrows as [`CompanyData`](crate::CompanyData).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CompanySnapshot {
+    /// The accounts.
+    pub accounts: AccountBook,
+    /// Every subscription.
+    pub subscriptions: Vec<Subscription>,
+    /// The metric catalogue.
+    pub metrics: Vec<Metric>,
+    /// Every usage record.
+    pub usage: Vec<UsageRecord>,
+    /// What earlier runs billed.
+    pub billed: BTreeSet<BilledKey>,
+}
+
+impl CompanySnapshot {
+    /// Borrows the snapshot as billing-run input.
+    pub fn data(&self) -> crate::CompanyData<'_> {
+        crate::CompanyData {
+            accounts: &self.accounts,
+            subscriptions: &self.subscriptions,
+            metrics: &self.metrics,
+            usage: &self.usage,
+            billed: &self.billed,
+        }
+    }
+}
+
+/// The page size a query asks for, within `1..=MAX_PAGE`.
+pub fn page_limit(limit: usize) -> usize {
+    if limit == 0 {
+        MAX_PAGE
+    } else {
+        limit.min(MAX_PAGE)
+    }
+}
+
+/// Applies change `index` to `book` when it is an account change; other changes are left to
+/// the store. Stores call it on a working copy of the book, so the domain rules are checked
+/// before anything is written.
+///
+/// # Errors
+/// [`StoreError::Account`] naming the change's index.
+pub fn apply_to_book(
+    book: &mut AccountBook,
+    index: usize,
+    change: &Change,
+) -> Result<(), StoreError> {
+    let refused = |source| StoreError::Account { index, source };
+    match change {
+        Change::AddAccount { account } => book.add(account.clone()).map_err(refused),
+        Change::AddDiscovered { account } => book.add_discovered(account.clone()).map_err(refused),
+        Change::EditAccount {
+            id,
+            name,
+            contact,
+            currency,
+        } => {
+            if book.get(id).is_none() {
+                return Err(refused(AccountError::NotFound {
+                    account: id.clone(),
+                }));
+            }
+            if let Some(name) = name {
+                book.rename(id, name.clone()).map_err(refused)?;
+            }
+            if let Some(contact) = contact {
+                book.set_contact(id, contact.clone()).map_err(refused)?;
+            }
+            if let Some(currency) = currency {
+                book.set_currency(id, *currency).map_err(refused)?;
+            }
+            Ok(())
+        }
+        Change::Approve { id } => book.approve(id).map_err(refused),
+        Change::Dismiss { id } => book.dismiss(id).map(drop).map_err(refused),
+        Change::Archive { id } => book.archive(id).map_err(refused),
+        Change::Restore { id } => book.restore(id).map_err(refused),
+        Change::Link { child, master } => book.link(child, master).map_err(refused),
+        Change::Unlink { child } => book.unlink(child).map_err(refused),
+        Change::SetGroupBilling { master, on } => {
+            book.set_group_billing(master, *on).map_err(refused)
+        }
+        Change::Tag { id, tag } => book.tag(id, tag.clone()).map_err(refused),
+        Change::Untag { id, tag } => book.untag(id, tag).map_err(refused),
+        Change::SetExternalId {
+            id,
+            system,
+            external_id,
+        } => book
+            .set_external_id(id, system.clone(), external_id.clone())
+            .map_err(refused),
+        Change::RemoveExternalId { id, system } => book
+            .remove_external_id(id, system)
+            .map(drop)
+            .map_err(refused),
+        Change::PutSubscription { .. }
+        | Change::PutMetric { .. }
+        | Change::AddUsage { .. }
+        | Change::RecordRun { .. } => Ok(()),
+    }
+}

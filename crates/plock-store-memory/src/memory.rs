@@ -1,0 +1,448 @@
+//! The in-memory store: indexed for the lookups the domain needs.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use plock_core::{
+    Account, AccountBook, AccountId, AccountKey, AccountQuery, Batch, BilledKey, Change,
+    CompanySnapshot, ExternalId, ExternalSystem, Invoice, InvoiceQuery, Metric, MetricId, Page,
+    Period, Store, StoreError, Subscription, SubscriptionError, SubscriptionId, SubscriptionQuery,
+    UsageRecord, apply_to_book, page_limit,
+};
+use serde::{Deserialize, Serialize};
+
+/// Everything but usage: small enough to copy for an all-or-nothing batch.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+struct State {
+    book: AccountBook,
+    subscriptions: BTreeMap<SubscriptionId, Subscription>,
+    metrics: BTreeMap<MetricId, Metric>,
+    billed: BTreeSet<BilledKey>,
+    invoices: BTreeMap<u64, Invoice>,
+    next_invoice_number: u64,
+}
+
+/// What the data file holds: plain lists, keyed again on load.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Snapshot {
+    accounts: AccountBook,
+    subscriptions: Vec<Subscription>,
+    metrics: Vec<Metric>,
+    billed: Vec<BilledKey>,
+    invoices: Vec<Invoice>,
+    next_invoice_number: u64,
+    usage: Vec<UsageRecord>,
+}
+
+/// A company's data in memory. Usage is indexed by account and time, so a period lookup is a
+/// range scan; everything else lives in ordered maps.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MemoryStore {
+    state: State,
+    usage: BTreeMap<AccountKey, Vec<UsageRecord>>,
+    usage_count: usize,
+}
+
+impl MemoryStore {
+    /// An empty store; invoice numbers start at 1.
+    pub fn new() -> MemoryStore {
+        MemoryStore {
+            state: State {
+                next_invoice_number: 1,
+                ..State::default()
+            },
+            ..MemoryStore::default()
+        }
+    }
+
+    /// Rebuilds a store from a snapshot, re-checking every invariant (the account book's on
+    /// deserialisation, every invoice's total, subscriptions and usage naming known accounts).
+    ///
+    /// # Errors
+    /// [`StoreError::Backend`] naming the broken rule.
+    pub fn from_snapshot(snapshot: Snapshot) -> Result<MemoryStore, StoreError> {
+        let backend = |message: String| StoreError::Backend { message };
+        let state = State {
+            book: snapshot.accounts,
+            subscriptions: snapshot
+                .subscriptions
+                .into_iter()
+                .map(|s| (s.id().clone(), s))
+                .collect(),
+            metrics: snapshot
+                .metrics
+                .into_iter()
+                .map(|m| (m.id.clone(), m))
+                .collect(),
+            billed: snapshot.billed.into_iter().collect(),
+            invoices: snapshot
+                .invoices
+                .into_iter()
+                .map(|i| (i.number(), i))
+                .collect(),
+            next_invoice_number: snapshot.next_invoice_number,
+        };
+        state
+            .book
+            .check_invariants()
+            .map_err(|e| backend(e.to_string()))?;
+        for invoice in state.invoices.values() {
+            invoice
+                .check_invariants()
+                .map_err(|e| backend(e.to_string()))?;
+        }
+        for sub in state.subscriptions.values() {
+            if state.book.get(sub.account()).is_none() {
+                return Err(backend(format!(
+                    "subscription {} names unknown account {}",
+                    sub.id(),
+                    sub.account()
+                )));
+            }
+        }
+        let mut store = MemoryStore {
+            state,
+            ..MemoryStore::default()
+        };
+        for record in &snapshot.usage {
+            if store.state.book.by_key(record.account()).is_none() {
+                return Err(backend(format!(
+                    "usage names unknown account key {}",
+                    record.account()
+                )));
+            }
+        }
+        store.insert_usage(snapshot.usage);
+        Ok(store)
+    }
+
+    /// The store as a snapshot for the data file.
+    pub fn snapshot(&self) -> Snapshot {
+        Snapshot {
+            accounts: self.state.book.clone(),
+            subscriptions: self.state.subscriptions.values().cloned().collect(),
+            metrics: self.state.metrics.values().cloned().collect(),
+            billed: self.state.billed.iter().cloned().collect(),
+            invoices: self.state.invoices.values().cloned().collect(),
+            next_invoice_number: self.state.next_invoice_number,
+            usage: self.usage.values().flatten().cloned().collect(),
+        }
+    }
+
+    /// The account book (the memory store holds it whole).
+    pub fn book(&self) -> &AccountBook {
+        &self.state.book
+    }
+
+    /// How many usage records are stored.
+    pub fn usage_count(&self) -> usize {
+        self.usage_count
+    }
+
+    fn insert_usage(&mut self, records: Vec<UsageRecord>) {
+        let mut touched = BTreeSet::new();
+        for record in records {
+            touched.insert(record.account().clone());
+            self.usage
+                .entry(record.account().clone())
+                .or_default()
+                .push(record);
+            self.usage_count = self.usage_count.saturating_add(1);
+        }
+        for key in touched {
+            if let Some(list) = self.usage.get_mut(&key) {
+                list.sort_by(|a, b| (a.timestamp(), a).cmp(&(b.timestamp(), b)));
+            }
+        }
+    }
+}
+
+fn page<T: Clone, C: Clone>(
+    items: impl Iterator<Item = T>,
+    limit: usize,
+    cursor: impl Fn(&T) -> C,
+) -> Page<T, C> {
+    let limit = page_limit(limit);
+    let mut items: Vec<T> = items.take(limit.saturating_add(1)).collect();
+    let next = if items.len() > limit {
+        items.truncate(limit);
+        items.last().map(&cursor)
+    } else {
+        None
+    };
+    Page { items, next }
+}
+
+impl Store for MemoryStore {
+    fn account(&self, id: &AccountId) -> Result<Option<Account>, StoreError> {
+        Ok(self.state.book.get(id).cloned())
+    }
+
+    fn accounts(&self, ids: &[AccountId]) -> Result<Vec<Account>, StoreError> {
+        let wanted: BTreeSet<&AccountId> = ids.iter().collect();
+        Ok(wanted
+            .into_iter()
+            .filter_map(|id| self.state.book.get(id).cloned())
+            .collect())
+    }
+
+    fn account_by_key(&self, key: &AccountKey) -> Result<Option<Account>, StoreError> {
+        Ok(self.state.book.by_key(key).cloned())
+    }
+
+    fn account_by_external_id(
+        &self,
+        system: &ExternalSystem,
+        id: &ExternalId,
+    ) -> Result<Option<Account>, StoreError> {
+        Ok(self.state.book.by_external_id(system, id).cloned())
+    }
+
+    fn list_accounts(&self, query: &AccountQuery) -> Result<Page<Account, AccountId>, StoreError> {
+        let items = self
+            .state
+            .book
+            .filter(query.state, query.tags.as_ref())
+            .filter(|a| query.after.as_ref().is_none_or(|after| a.id() > after))
+            .cloned();
+        Ok(page(items, query.limit, |a: &Account| a.id().clone()))
+    }
+
+    fn children(&self, master: &AccountId) -> Result<Vec<Account>, StoreError> {
+        Ok(self.state.book.children(master).cloned().collect())
+    }
+
+    fn is_dismissed(&self, key: &AccountKey) -> Result<bool, StoreError> {
+        Ok(self.state.book.is_dismissed(key))
+    }
+
+    fn subscription(&self, id: &SubscriptionId) -> Result<Option<Subscription>, StoreError> {
+        Ok(self.state.subscriptions.get(id).cloned())
+    }
+
+    fn subscriptions_of(&self, accounts: &[AccountId]) -> Result<Vec<Subscription>, StoreError> {
+        let wanted: BTreeSet<&AccountId> = accounts.iter().collect();
+        Ok(self
+            .state
+            .subscriptions
+            .values()
+            .filter(|s| wanted.contains(s.account()))
+            .cloned()
+            .collect())
+    }
+
+    fn list_subscriptions(
+        &self,
+        query: &SubscriptionQuery,
+    ) -> Result<Page<Subscription, SubscriptionId>, StoreError> {
+        let items = self
+            .state
+            .subscriptions
+            .values()
+            .filter(|s| query.account.as_ref().is_none_or(|a| s.account() == a))
+            .filter(|s| query.after.as_ref().is_none_or(|after| s.id() > after))
+            .cloned();
+        Ok(page(items, query.limit, |s: &Subscription| s.id().clone()))
+    }
+
+    fn metrics(&self) -> Result<Vec<Metric>, StoreError> {
+        Ok(self.state.metrics.values().cloned().collect())
+    }
+
+    fn usage(
+        &self,
+        accounts: &[AccountKey],
+        period: &Period,
+    ) -> Result<Vec<UsageRecord>, StoreError> {
+        let wanted: BTreeSet<&AccountKey> = accounts.iter().collect();
+        let mut out = Vec::new();
+        for key in wanted {
+            let Some(records) = self.usage.get(key) else {
+                continue;
+            };
+            let first = records.partition_point(|r| r.timestamp().date_naive() < period.start());
+            let rest = records.get(first..).unwrap_or_default();
+            out.extend(
+                rest.iter()
+                    .take_while(|r| r.timestamp().date_naive() < period.end())
+                    .cloned(),
+            );
+        }
+        out.sort();
+        Ok(out)
+    }
+
+    fn billed_keys(
+        &self,
+        subscriptions: &[SubscriptionId],
+    ) -> Result<BTreeSet<BilledKey>, StoreError> {
+        let wanted: BTreeSet<&SubscriptionId> = subscriptions.iter().collect();
+        Ok(self
+            .state
+            .billed
+            .iter()
+            .filter(|k| wanted.contains(&k.subscription))
+            .cloned()
+            .collect())
+    }
+
+    fn invoice(&self, number: u64) -> Result<Option<Invoice>, StoreError> {
+        Ok(self.state.invoices.get(&number).cloned())
+    }
+
+    fn list_invoices(&self, query: &InvoiceQuery) -> Result<Page<Invoice, u64>, StoreError> {
+        let start = query.after.map_or(0, |a| a.saturating_add(1));
+        let items = self
+            .state
+            .invoices
+            .range(start..)
+            .map(|(_, i)| i)
+            .filter(|i| query.owner.as_ref().is_none_or(|o| i.owner() == o))
+            .cloned();
+        Ok(page(items, query.limit, Invoice::number))
+    }
+
+    fn next_invoice_number(&self) -> Result<u64, StoreError> {
+        Ok(self.state.next_invoice_number)
+    }
+
+    fn company(&self) -> Result<CompanySnapshot, StoreError> {
+        Ok(CompanySnapshot {
+            accounts: self.state.book.clone(),
+            subscriptions: self.state.subscriptions.values().cloned().collect(),
+            metrics: self.state.metrics.values().cloned().collect(),
+            usage: self.usage.values().flatten().cloned().collect(),
+            billed: self.state.billed.clone(),
+        })
+    }
+
+    fn apply(&mut self, batch: Batch) -> Result<(), StoreError> {
+        let mut work = self.state.clone();
+        let mut new_usage = Vec::new();
+        for (index, change) in batch.changes.iter().enumerate() {
+            apply_to_book(&mut work.book, index, change)?;
+            match change {
+                Change::Dismiss { id }
+                    if work.subscriptions.values().any(|s| s.account() == id) =>
+                {
+                    return Err(StoreError::Conflict {
+                        index,
+                        what: "account",
+                        id: id.to_string(),
+                        reason: "has subscriptions; a dismissed account must have none",
+                    });
+                }
+                Change::PutSubscription { subscription } => {
+                    let Some(account) = work.book.get(subscription.account()) else {
+                        return Err(StoreError::NotFound {
+                            index,
+                            what: "account",
+                            id: subscription.account().to_string(),
+                        });
+                    };
+                    if account.currency() != subscription.currency() {
+                        return Err(StoreError::Subscription {
+                            index,
+                            source: SubscriptionError::CurrencyMismatch {
+                                subscription: subscription.id().clone(),
+                                subscription_currency: subscription.currency(),
+                                account_currency: account.currency(),
+                            },
+                        });
+                    }
+                    work.subscriptions
+                        .insert(subscription.id().clone(), subscription.clone());
+                }
+                Change::PutMetric { metric } => {
+                    work.metrics.insert(metric.id.clone(), metric.clone());
+                }
+                Change::AddUsage { records } => {
+                    for record in records {
+                        if work.book.by_key(record.account()).is_none() {
+                            return Err(StoreError::NotFound {
+                                index,
+                                what: "account key",
+                                id: record.account().to_string(),
+                            });
+                        }
+                    }
+                    new_usage.extend(records.iter().cloned());
+                }
+                Change::RecordRun { invoices, billed } => {
+                    for key in billed {
+                        if !work.billed.insert(key.clone()) {
+                            return Err(StoreError::Conflict {
+                                index,
+                                what: "billed key",
+                                id: format!("{} {} {:?}", key.subscription, key.period, key.timing),
+                                reason: "was billed before",
+                            });
+                        }
+                    }
+                    for invoice in invoices {
+                        invoice
+                            .check_invariants()
+                            .map_err(|e| StoreError::Backend {
+                                message: e.to_string(),
+                            })?;
+                        let number = invoice.number();
+                        if work.invoices.insert(number, invoice.clone()).is_some() {
+                            return Err(StoreError::Conflict {
+                                index,
+                                what: "invoice",
+                                id: number.to_string(),
+                                reason: "already exists",
+                            });
+                        }
+                        work.next_invoice_number =
+                            work.next_invoice_number.max(number.saturating_add(1));
+                    }
+                }
+                _ => {}
+            }
+        }
+        // Usage of a dismissed account would orphan it: refuse dismissals of accounts with usage.
+        for (index, change) in batch.changes.iter().enumerate() {
+            if let Change::Dismiss { id } = change
+                && let Some(account) = self.state.book.get(id)
+                && (self.usage.contains_key(account.key())
+                    || new_usage.iter().any(|r| r.account() == account.key()))
+            {
+                return Err(StoreError::Conflict {
+                    index,
+                    what: "account",
+                    id: id.to_string(),
+                    reason: "has usage records",
+                });
+            }
+        }
+        self.state = work;
+        self.insert_usage(new_usage);
+        Ok(())
+    }
+}
+
+impl MemoryStore {
+    /// Loads the store from a locked data file; an absent file gives an empty store.
+    ///
+    /// # Errors
+    /// The data file's errors; a snapshot breaking an invariant is [`DataFileError::Corrupt`].
+    pub fn load(file: &mut crate::DataFile) -> Result<MemoryStore, crate::DataFileError> {
+        match file.load::<Snapshot>()? {
+            None => Ok(MemoryStore::new()),
+            Some(snapshot) => {
+                MemoryStore::from_snapshot(snapshot).map_err(|e| crate::DataFileError::Corrupt {
+                    path: file.path().to_path_buf(),
+                    reason: e.to_string(),
+                })
+            }
+        }
+    }
+
+    /// Saves the store to a locked data file, atomically.
+    ///
+    /// # Errors
+    /// The data file's errors.
+    pub fn save(&self, file: &mut crate::DataFile) -> Result<(), crate::DataFileError> {
+        file.save(&self.snapshot())
+    }
+}

@@ -1,0 +1,70 @@
+//! Replays the fuzz corpus of the data-file loader, so CI runs every saved input on stable.
+
+use std::path::PathBuf;
+
+use plock_store_memory::{MemoryStore, Snapshot, decode};
+
+fn corpus(target: &str) -> Vec<(PathBuf, Vec<u8>)> {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../fuzz/corpus")
+        .join(target);
+    let mut files: Vec<(PathBuf, Vec<u8>)> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .map(|p| {
+            let bytes = std::fs::read(&p).unwrap();
+            (p, bytes)
+        })
+        .collect();
+    files.sort();
+    files
+}
+
+#[test]
+fn datafile_load_corpus_never_panics() {
+    let files = corpus("datafile_load");
+    assert!(files.len() >= 5, "the corpus is missing");
+    let mut valid = 0;
+    for (_path, bytes) in &files {
+        if let Ok(snapshot) = decode::<Snapshot>(bytes)
+            && MemoryStore::from_snapshot(snapshot).is_ok()
+        {
+            valid += 1;
+        }
+    }
+    assert!(
+        valid >= 1,
+        "the corpus holds no valid data file to mutate from"
+    );
+}
+
+/// Writes the seed corpus when PLOCK_WRITE_CORPUS is set; otherwise checks the valid seed
+/// still decodes to the store it was made from.
+#[test]
+fn seed_corpus() {
+    let mut store = MemoryStore::new();
+    plock_core::contract::billing_runs(&mut store);
+    let bytes = plock_store_memory::encode(&store.snapshot()).unwrap();
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fuzz/corpus/datafile_load");
+    if std::env::var_os("PLOCK_WRITE_CORPUS").is_some() {
+        std::fs::write(dir.join("seed-valid"), &bytes).unwrap();
+        std::fs::write(dir.join("seed-truncated"), &bytes[..bytes.len() / 2]).unwrap();
+        std::fs::write(dir.join("seed-header-only"), &bytes[..60]).unwrap();
+        let mut flipped = bytes.clone();
+        let mid = flipped.len() / 3;
+        flipped[mid] ^= 0x01;
+        std::fs::write(dir.join("seed-flipped"), flipped).unwrap();
+        std::fs::write(
+            dir.join("seed-garbage"),
+            b"PLOCK-DATA\nversion 1\nlength 99999999999\n",
+        )
+        .unwrap();
+        std::fs::write(dir.join("seed-empty"), b"").unwrap();
+    }
+    let seed = std::fs::read(dir.join("seed-valid")).unwrap();
+    let back = MemoryStore::from_snapshot(decode::<Snapshot>(&seed).unwrap()).unwrap();
+    assert_eq!(
+        back, store,
+        "the valid seed no longer matches the contract company"
+    );
+}
