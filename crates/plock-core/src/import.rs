@@ -1,10 +1,102 @@
-//! CSV import and export (domain reference, section 10): accounts and subscriptions from
-//! another billing system, validated whole before anything is written.
+//! CSV import and export (domain reference, section 10): accounts, subscriptions and usage
+//! from another billing system, validated whole before anything is written, and exported in
+//! the same formats.
+//!
+//! Importers are pure: they read bytes and the current data and return a [`Batch`](crate::Batch)
+//! for the store's atomic apply, or every problem of the file at once.
 
-// Used by the account and subscription importers, which land with those modules.
-#[allow(dead_code)]
-mod table;
+mod accounts;
+mod subscriptions;
+pub(crate) mod table;
+mod usage;
 
+use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
+
+pub use accounts::{ACCOUNT_COLUMNS, EXTERNAL_COLUMNS, export_accounts, plan_account_import};
+pub use subscriptions::{SUBSCRIPTION_COLUMNS, export_subscriptions, plan_subscription_import};
 pub use table::{
     Delimiter, ImportError, ImportErrors, MAX_IMPORT_BYTES, MAX_IMPORT_ROWS, MAX_REPORTED_ERRORS,
 };
+pub use usage::{USAGE_COLUMNS, parse_usage};
+
+use table::{Row, Table};
+
+/// A cell's text, trimmed, with a spreadsheet neutralisation (`'=...`) undone; `None` if empty.
+fn cell_text(t: &Table, row: &Row, column: &str) -> Option<String> {
+    t.cell(row, column).map(|v| {
+        let mut chars = v.chars();
+        match (chars.next(), chars.next()) {
+            (Some('\''), Some('=' | '+' | '-' | '@')) => v.get(1..).unwrap_or(v).to_owned(),
+            _ => v.to_owned(),
+        }
+    })
+}
+
+fn parse_bool(text: &str) -> Result<bool, String> {
+    match text.to_ascii_lowercase().as_str() {
+        "true" | "yes" | "1" | "on" => Ok(true),
+        "false" | "no" | "0" | "off" => Ok(false),
+        _ => Err("must be true or false".into()),
+    }
+}
+
+fn parse_date(text: &str) -> Result<NaiveDate, String> {
+    NaiveDate::parse_from_str(text, "%Y-%m-%d").map_err(|_| "not a date (write YYYY-MM-DD)".into())
+}
+
+/// RFC 3339 (`2025-01-31T12:00:00Z`), or a naive `YYYY-MM-DD HH:MM:SS` / `YYYY-MM-DD` read as UTC.
+fn parse_timestamp(text: &str) -> Result<DateTime<Utc>, String> {
+    DateTime::parse_from_rfc3339(text)
+        .map(|t| t.with_timezone(&Utc))
+        .or_else(|_| NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M:%S").map(|t| t.and_utc()))
+        .or_else(|_| parse_date(text).map(|d| d.and_time(chrono::NaiveTime::MIN).and_utc()))
+        .map_err(|_| "not a timestamp (write 2025-01-31T12:00:00Z)".into())
+}
+
+/// A spreadsheet runs a cell starting with `=`, `+`, `-` or `@` as a formula; a leading `'`
+/// makes it text. The importers undo it.
+fn neutralise(cell: &str) -> String {
+    if cell.starts_with(['=', '+', '-', '@']) {
+        format!("'{cell}")
+    } else {
+        cell.to_owned()
+    }
+}
+
+/// A tiny CSV writer (quoting per RFC 4180) so export needs no I/O.
+struct Csv {
+    out: String,
+}
+
+impl Csv {
+    fn new(header: &[&str]) -> Csv {
+        let mut csv = Csv { out: String::new() };
+        csv.row(header.iter().map(|h| (*h).to_owned()));
+        csv
+    }
+
+    fn row(&mut self, cells: impl Iterator<Item = String>) {
+        let mut first = true;
+        for cell in cells {
+            if !first {
+                self.out.push(',');
+            }
+            first = false;
+            if cell.contains([',', '"', '\n', '\r', ';'])
+                || cell.starts_with(' ')
+                || cell.ends_with(' ')
+            {
+                self.out.push('"');
+                self.out.push_str(&cell.replace('"', "\"\""));
+                self.out.push('"');
+            } else {
+                self.out.push_str(&cell);
+            }
+        }
+        self.out.push('\n');
+    }
+
+    fn finish(self) -> String {
+        self.out
+    }
+}

@@ -11,6 +11,7 @@ mod billing;
 mod book;
 #[cfg(feature = "store-contract")]
 pub mod contract;
+mod discovery;
 mod external;
 mod group;
 mod id;
@@ -33,6 +34,9 @@ pub use billing::{
     UnpricedUsage, run,
 };
 pub use book::{AccountBook, InvariantViolation};
+pub use discovery::{
+    FieldUpdate, SOURCE_COLUMNS, SourceCustomer, SyncPlan, parse_source, plan_discovery,
+};
 pub use external::{ExternalId, ExternalIds, ExternalSystem, MAX_EXTERNAL_CHARS, SystemKind};
 pub use group::MAX_CHILDREN_PER_MASTER;
 pub use id::{
@@ -40,7 +44,9 @@ pub use id::{
     SubscriptionId,
 };
 pub use import::{
-    Delimiter, ImportError, ImportErrors, MAX_IMPORT_BYTES, MAX_IMPORT_ROWS, MAX_REPORTED_ERRORS,
+    ACCOUNT_COLUMNS, Delimiter, EXTERNAL_COLUMNS, ImportError, ImportErrors, MAX_IMPORT_BYTES,
+    MAX_IMPORT_ROWS, MAX_REPORTED_ERRORS, SUBSCRIPTION_COLUMNS, USAGE_COLUMNS, export_accounts,
+    export_subscriptions, parse_usage, plan_account_import, plan_subscription_import,
 };
 pub use invoice::{
     BilledKey, Dispatch, HoldReason, Invoice, InvoiceError, InvoiceLine, LineKind, ProductTotal,

@@ -37,6 +37,9 @@ impl Tag {
             Some("must be at most 64 characters")
         } else if trimmed.chars().any(char::is_control) {
             Some("must not contain control characters")
+        } else if trimmed.contains('|') {
+            // `|` separates tags in a CSV cell.
+            Some("must not contain '|'")
         } else {
             None
         };

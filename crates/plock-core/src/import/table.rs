@@ -154,6 +154,8 @@ pub(crate) struct Row {
 /// A parsed CSV file: header and rows, with the delimiter it was written with.
 #[derive(Debug, Clone)]
 pub(crate) struct Table {
+    /// Problems with single rows (ragged, unreadable): reported with the field checks.
+    pub(crate) problems: ImportErrors,
     pub(crate) delimiter: Delimiter,
     columns: BTreeMap<String, usize>,
     pub(crate) rows: Vec<Row>,
@@ -161,7 +163,8 @@ pub(crate) struct Table {
 
 impl Table {
     /// Decodes and splits a CSV file. `known` lists the columns the format defines and
-    /// `required` those that must be present; anything else in the header is an error.
+    /// `required` those that must be present; anything else in the header is an error. A bad
+    /// header or encoding fails at once; bad rows are left out and listed in `problems`.
     pub(crate) fn parse(
         bytes: &[u8],
         known: &[&str],
@@ -238,6 +241,10 @@ impl Table {
                 errors.push(1, name, "", "required column is missing");
             }
         }
+        if !errors.is_empty() {
+            errors.sort();
+            return Err(errors);
+        }
         let width = columns.len();
         let header_width = reader.headers().map(|h| h.len()).unwrap_or(width);
 
@@ -301,7 +308,8 @@ impl Table {
                 }
             }
         }
-        errors.into_result(Table {
+        Ok(Table {
+            problems: errors,
             delimiter,
             columns,
             rows,
@@ -388,9 +396,10 @@ mod tests {
 
     #[test]
     fn ragged_rows_and_blank_lines() {
-        let err = Table::parse(b"key,name\nk1\n\nk2,B,extra\n", KNOWN, &[]).unwrap_err();
-        assert_eq!(err.total(), 2);
-        assert_eq!(err.errors()[1].line, 4);
+        let table = Table::parse(b"key,name\nk1\n\nk2,B,extra\n", KNOWN, &[]).unwrap();
+        assert!(table.rows.is_empty());
+        assert_eq!(table.problems.total(), 2);
+        assert_eq!(table.problems.errors()[1].line, 4);
     }
 
     #[test]

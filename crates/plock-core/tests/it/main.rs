@@ -11,4 +11,5 @@ mod billing_scenario;
 mod book;
 mod book_machine;
 mod fixtures;
+mod import;
 mod periods;

@@ -1,0 +1,220 @@
+//! Discovery (domain reference, section 10): customers found in a connected data source
+//! become a sync plan — new Pending candidates, field updates, linked accounts missing from the
+//! source — that a person reviews before it is applied.
+//!
+//! An account is linked to a source when it holds an external id in the source's system; a
+//! candidate gets one (the source key), so later syncs update it instead of duplicating it.
+
+use std::collections::BTreeSet;
+
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+
+use crate::import::table::{ImportErrors, Table};
+use crate::{
+    Account, AccountBook, AccountId, AccountKey, AccountName, AccountState, Batch, Change, Contact,
+    ContactInput, Currency, ExternalId, ExternalSystem,
+};
+
+/// The columns of a source file.
+pub const SOURCE_COLUMNS: [&str; 6] = [
+    "key",
+    "name",
+    "currency",
+    "email",
+    "country",
+    "organisation_number",
+];
+
+/// One customer record of a data source.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SourceCustomer {
+    /// The source's key for the customer; becomes the account key.
+    pub key: AccountKey,
+    /// Its name.
+    pub name: AccountName,
+    /// Its contact details.
+    pub contact: Contact,
+    /// Its currency.
+    pub currency: Currency,
+}
+
+/// A field of a linked account the source has changed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FieldUpdate {
+    /// The account.
+    pub account: AccountId,
+    /// The new name, when it changed.
+    pub name: Option<AccountName>,
+    /// The new contact, when it changed.
+    pub contact: Option<Contact>,
+    /// Whether the account must first be linked to the source (matched by key).
+    pub link: bool,
+}
+
+/// What a sync would change.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SyncPlan {
+    /// The source system.
+    pub source: ExternalSystem,
+    /// New Pending accounts.
+    pub candidates: Vec<Account>,
+    /// Changes to linked accounts.
+    pub updates: Vec<FieldUpdate>,
+    /// Linked accounts the source no longer has: flagged, never archived automatically.
+    pub missing: Vec<AccountId>,
+    /// Source keys dismissed before: never proposed again.
+    pub dismissed: Vec<AccountKey>,
+}
+
+impl SyncPlan {
+    /// Is there nothing to apply?
+    pub fn is_empty(&self) -> bool {
+        self.candidates.is_empty() && self.updates.is_empty()
+    }
+
+    /// The batch that applies the plan (flags and dismissed keys change nothing).
+    pub fn batch(&self) -> Batch {
+        let mut changes = Vec::new();
+        for account in &self.candidates {
+            changes.push(Change::AddDiscovered {
+                account: account.clone(),
+            });
+            if let Ok(id) = ExternalId::new(account.key().as_str()) {
+                changes.push(Change::SetExternalId {
+                    id: account.id().clone(),
+                    system: self.source.clone(),
+                    external_id: id,
+                });
+            }
+        }
+        for update in &self.updates {
+            if update.name.is_some() || update.contact.is_some() {
+                changes.push(Change::EditAccount {
+                    id: update.account.clone(),
+                    name: update.name.clone(),
+                    contact: update.contact.clone(),
+                    currency: None,
+                });
+            }
+        }
+        Batch { changes }
+    }
+}
+
+/// Compares a source's customers with the book.
+pub fn plan_discovery(
+    source: &ExternalSystem,
+    customers: &[SourceCustomer],
+    book: &AccountBook,
+    today: NaiveDate,
+) -> SyncPlan {
+    let mut plan = SyncPlan {
+        source: source.clone(),
+        candidates: Vec::new(),
+        updates: Vec::new(),
+        missing: Vec::new(),
+        dismissed: Vec::new(),
+    };
+    let mut seen = BTreeSet::new();
+    let mut sorted: Vec<&SourceCustomer> = customers.iter().collect();
+    sorted.sort_by(|a, b| a.key.cmp(&b.key));
+    for c in sorted {
+        if !seen.insert(&c.key) {
+            continue;
+        }
+        let linked = ExternalId::new(c.key.as_str())
+            .ok()
+            .and_then(|ext| book.by_external_id(source, &ext));
+        let known = linked.or_else(|| book.by_key(&c.key));
+        match known {
+            Some(account) => {
+                let name = (account.name() != &c.name).then(|| c.name.clone());
+                let contact = (account.contact() != &c.contact).then(|| c.contact.clone());
+                let link = linked.is_none();
+                if name.is_some() || contact.is_some() {
+                    plan.updates.push(FieldUpdate {
+                        account: account.id().clone(),
+                        name,
+                        contact,
+                        link,
+                    });
+                }
+            }
+            None if book.is_dismissed(&c.key) => plan.dismissed.push(c.key.clone()),
+            None => {
+                if let Ok(id) = AccountId::new(c.key.as_str()) {
+                    let account = Account::new(
+                        id,
+                        c.key.clone(),
+                        c.name.clone(),
+                        c.contact.clone(),
+                        c.currency,
+                        today,
+                    )
+                    .with_state(AccountState::Pending);
+                    plan.candidates.push(account);
+                }
+            }
+        }
+    }
+    for account in book.iter() {
+        if let Some(ext) = account.external_ids().get(source)
+            && account.state() != AccountState::Archived
+            && !seen.iter().any(|k| k.as_str() == ext.as_str())
+        {
+            plan.missing.push(account.id().clone());
+        }
+    }
+    plan
+}
+
+/// Reads a source file (CSV with [`SOURCE_COLUMNS`]).
+///
+/// # Errors
+/// Every problem of the file at once.
+pub fn parse_source(bytes: &[u8]) -> Result<Vec<SourceCustomer>, ImportErrors> {
+    let table = Table::parse(bytes, &SOURCE_COLUMNS, &["key", "name", "currency"])?;
+    let mut errors = table.problems.clone();
+    let mut out = Vec::new();
+    for row in &table.rows {
+        let cell = |c: &str| table.cell(row, c);
+        let key = AccountKey::new(cell("key").unwrap_or_default());
+        let name = AccountName::new(cell("name").unwrap_or_default());
+        let currency = cell("currency").unwrap_or_default().parse::<Currency>();
+        let contact = Contact::new(&ContactInput {
+            email: cell("email"),
+            country: cell("country"),
+            organisation_number: cell("organisation_number"),
+            ..ContactInput::default()
+        });
+        match (key, name, currency, contact) {
+            (Ok(key), Ok(name), Ok(currency), Ok(contact)) => out.push(SourceCustomer {
+                key,
+                name,
+                contact,
+                currency,
+            }),
+            (key, name, currency, contact) => {
+                if let Err(e) = key {
+                    errors.push(row.line, "key", &e.value, e.reason);
+                }
+                if let Err(e) = name {
+                    errors.push(
+                        row.line,
+                        "name",
+                        cell("name").unwrap_or_default(),
+                        e.to_string(),
+                    );
+                }
+                if let Err(e) = currency {
+                    errors.push(row.line, "currency", &e.code, e.to_string());
+                }
+                if let Err(e) = contact {
+                    errors.push(row.line, "contact", "", e.to_string());
+                }
+            }
+        }
+    }
+    errors.into_result(out)
+}

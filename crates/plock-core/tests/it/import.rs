@@ -1,0 +1,370 @@
+//! CSV import and export: the sample files, a broken file's full report, and properties.
+
+use std::collections::BTreeSet;
+
+use plock_core::*;
+use proptest::prelude::*;
+
+use crate::fixtures::date;
+
+fn sample(name: &str) -> Vec<u8> {
+    std::fs::read(format!(
+        "{}/../../docs/csv/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap()
+}
+
+/// A store stand-in: the book after applying a planned batch, the way a store would.
+fn apply(book: &AccountBook, batch: &Batch) -> AccountBook {
+    let mut next = book.clone();
+    for (i, change) in batch.changes.iter().enumerate() {
+        apply_to_book(&mut next, i, change).unwrap();
+    }
+    next
+}
+
+fn today() -> chrono::NaiveDate {
+    date(2025, 2, 1)
+}
+
+#[test]
+fn sample_files_import_and_twice_changes_nothing() {
+    let empty = AccountBook::new();
+    let batch = plan_account_import(&sample("accounts.csv"), &empty, today()).unwrap();
+    let book = apply(&empty, &batch);
+    assert_eq!(book.len(), 5);
+    let globex = book.by_key(&AccountKey::new("globex").unwrap()).unwrap();
+    assert!(globex.group_billing());
+    assert_eq!(book.children(globex.id()).count(), 2);
+    assert_eq!(
+        book.get(&AccountId::new("globex-old").unwrap())
+            .unwrap()
+            .state(),
+        AccountState::Archived
+    );
+    assert_eq!(
+        book.get(&AccountId::new("prospect").unwrap())
+            .unwrap()
+            .state(),
+        AccountState::Pending
+    );
+    book.check_invariants().unwrap();
+    let again = plan_account_import(&sample("accounts.csv"), &book, today()).unwrap();
+    assert!(again.changes.is_empty(), "{again:?}");
+
+    let semicolon = plan_account_import(&sample("accounts-semicolon.csv"), &book, today()).unwrap();
+    assert_eq!(semicolon.changes.len(), 2);
+
+    let subs_batch =
+        plan_subscription_import(&sample("subscriptions.csv"), &book, &[], &[]).unwrap();
+    let subs: Vec<Subscription> = subs_batch
+        .changes
+        .iter()
+        .filter_map(|c| match c {
+            Change::PutSubscription { subscription } => Some(subscription.clone()),
+            _ => None,
+        })
+        .collect();
+    let metrics: Vec<Metric> = subs_batch
+        .changes
+        .iter()
+        .filter_map(|c| match c {
+            Change::PutMetric { metric } => Some(metric.clone()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(subs.len(), 4);
+    assert_eq!(metrics.len(), 4);
+    assert!(
+        plan_subscription_import(&sample("subscriptions.csv"), &book, &subs, &metrics)
+            .unwrap()
+            .changes
+            .is_empty()
+    );
+
+    let usage = parse_usage(&sample("usage.csv"), &book).unwrap();
+    assert_eq!(usage.len(), 5);
+}
+
+#[test]
+fn semicolon_files_take_decimal_commas() {
+    let book = apply(
+        &AccountBook::new(),
+        &plan_account_import(&sample("accounts.csv"), &AccountBook::new(), today()).unwrap(),
+    );
+    let file = "subscription_id;account_key;start;currency;product;model;price\ns1;dentist-johnson;2025-01-01;SEK;licence;flat_fee;3100,50\n";
+    let batch = plan_subscription_import(file.as_bytes(), &book, &[], &[]).unwrap();
+    let Some(Change::PutSubscription { subscription }) = batch.changes.first() else {
+        panic!("{batch:?}")
+    };
+    assert_eq!(
+        subscription.items()[0].price,
+        PriceModel::FlatFee {
+            fee: "3100.50".parse().unwrap(),
+            quantity: 1.into()
+        }
+    );
+}
+
+#[test]
+fn broken_accounts_file_reports_every_fault() {
+    let mut book = AccountBook::new();
+    book.add(Account::new(
+        AccountId::new("child").unwrap(),
+        AccountKey::new("child").unwrap(),
+        AccountName::new("C").unwrap(),
+        Contact::default(),
+        Currency::EUR,
+        today(),
+    ))
+    .unwrap();
+    book.add(Account::new(
+        AccountId::new("boss").unwrap(),
+        AccountKey::new("boss").unwrap(),
+        AccountName::new("B").unwrap(),
+        Contact::default(),
+        Currency::EUR,
+        today(),
+    ))
+    .unwrap();
+    book.link(
+        &AccountId::new("child").unwrap(),
+        &AccountId::new("boss").unwrap(),
+    )
+    .unwrap();
+    let file = "\u{feff}key,name,currency,state,email,country,tags,master_key,group_billing,created,ext_fortnox\n\
+        ok-1,Fine AB,SEK,active,a@b.se,SE,,,,2025-01-01,1\n\
+        ,No Key AB,SEK,,,,,,,,\n\
+        ok-1,Duplicate AB,SEK,,,,,,,,\n\
+        bad-cur,Bad Currency,SEK1,,,,,,,,\n\
+        bad-mail,Bad Mail,EUR,,not-an-email,,,,,,\n\
+        bad-country,Bad Country,EUR,,,Sweden,,,,,\n\
+        bad-date,Bad Date,EUR,,,,,,,2025-13-01,\n\
+        bad-state,Bad State,EUR,sleeping,,,,,,,\n\
+        orphan,Orphan,EUR,,,,,nobody,,,\n\
+        grandchild,Grandchild,EUR,,,,,child,,,\n\
+        bad-bool,Bad Bool,EUR,,,,,,maybe,,\n\
+        dup-ext,Dup Ext,EUR,,,,,,,,1\n\
+        pending-child,Pending Child,EUR,pending,,,,ok-1,,,\n\
+        bad-tag,Bad Tag,EUR,,,,a|,,,,\n\
+        short,row\n\
+        ,\u{7}Bell,EUR,,,,,,,,\n";
+    let err = plan_account_import(file.as_bytes(), &book, today()).unwrap_err();
+    assert!(err.total() >= 10, "{err}");
+    insta::assert_snapshot!(err.to_string());
+    let unknown = plan_account_import(b"key,name,currency,colour\nk,N,EUR,red\n", &book, today())
+        .unwrap_err();
+    assert!(unknown.to_string().contains("unknown column"), "{unknown}");
+}
+
+#[test]
+fn broken_subscriptions_file_reports_every_fault() {
+    let book = apply(
+        &AccountBook::new(),
+        &plan_account_import(&sample("accounts.csv"), &AccountBook::new(), today()).unwrap(),
+    );
+    let file = "subscription_id,account_key,start,end,currency,product,metric,model,price,quantity,tiers,interval_months,rebate_percent,state\n\
+        s1,nobody,2025-01-01,,EUR,p,,flat_fee,10,,,,,\n\
+        s2,globex,2025-01-01,2024-01-01,EUR,p,,flat_fee,10,,,,,\n\
+        s3,globex,2025-01-01,,SEK,p,,flat_fee,10,,,,,\n\
+        s4,globex,2025-01-01,,EUR,p,m,graduated,,,10:1:|5:1:|:1:,,,\n\
+        s5,globex,2025-01-01,,EUR,p,m,teleport,,,,,,\n\
+        s6,globex,2025-01-01,,EUR,p,m,package,5,0,,,,\n\
+        s7,globex,2025-01-01,,EUR,p,,flat_fee,-1,,,,,\n\
+        s8,globex,2025-01-01,,EUR,p,,flat_fee,10,,,0,,\n\
+        s9,globex,2025-01-01,,EUR,p,,flat_fee,10,,,,150,\n\
+        s10,globex,2025-01-01,,EUR,p,,flat_fee,10,,,,,paused\n\
+        s11,globex,2025-01-01,,EUR,p,,per_unit,,,,,,\n";
+    let err = plan_subscription_import(file.as_bytes(), &book, &[], &[]).unwrap_err();
+    insta::assert_snapshot!(err.to_string());
+}
+
+/// (currency, tag count, name seed, has email, master, has Fortnox id) per account.
+type RawAccount = (u8, u8, u8, bool, Option<u8>, u8);
+
+fn account_strategy() -> impl Strategy<Value = Vec<RawAccount>> {
+    prop::collection::vec(
+        (
+            0u8..3,
+            0u8..4,
+            0u8..8,
+            any::<bool>(),
+            prop::option::of(0u8..4),
+            0u8..3,
+        ),
+        1..12,
+    )
+}
+
+/// A random book whose ids equal their keys (as imported accounts are).
+fn random_book(raw: &[RawAccount]) -> AccountBook {
+    let mut book = AccountBook::new();
+    for (i, (currency, tags, name, email, master, fortnox)) in raw.iter().enumerate() {
+        let currency = [Currency::EUR, Currency::SEK, Currency::JPY][*currency as usize];
+        let contact = Contact::new(&ContactInput {
+            email: email.then_some("x@y.example"),
+            address_lines: vec!["=SUM(A1)", "Street, 1"],
+            country: Some("SE"),
+            ..ContactInput::default()
+        })
+        .unwrap();
+        let key = format!("k{i}");
+        book.add(Account::new(
+            AccountId::new(&key).unwrap(),
+            AccountKey::new(&key).unwrap(),
+            AccountName::new(&format!("+Name {name}; \"quoted\"")).unwrap(),
+            contact,
+            currency,
+            date(2025, 1, 1),
+        ))
+        .unwrap();
+        for t in 0..*tags {
+            book.tag(
+                &AccountId::new(&key).unwrap(),
+                Tag::new(&format!("-t{t}")).unwrap(),
+            )
+            .unwrap();
+        }
+        if *fortnox > 0 {
+            book.set_external_id(
+                &AccountId::new(&key).unwrap(),
+                ExternalSystem::Fortnox,
+                ExternalId::new(&format!("@{i}")).unwrap(),
+            )
+            .unwrap();
+        }
+        if let Some(m) = master {
+            let _ = book.link(
+                &AccountId::new(&key).unwrap(),
+                &AccountId::new(format!("k{m}")).unwrap(),
+            );
+        }
+    }
+    for (i, (_, _, name, _, _, _)) in raw.iter().enumerate() {
+        let id = AccountId::new(format!("k{i}")).unwrap();
+        if name % 3 == 0 && book.children(&id).count() > 0 {
+            let _ = book.set_group_billing(&id, true);
+        }
+        if name % 4 == 1 {
+            let _ = book.archive(&id);
+        }
+    }
+    book
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+    #[test]
+    fn export_then_import_is_the_identity(raw in account_strategy()) {
+        let book = random_book(&raw);
+        let csv = export_accounts(&book);
+        let imported = apply(&AccountBook::new(), &plan_account_import(csv.as_bytes(), &AccountBook::new(), today()).unwrap());
+        prop_assert_eq!(&imported, &book);
+        prop_assert_eq!(export_accounts(&imported), csv.clone());
+        // No cell a spreadsheet would run.
+        for line in csv.lines().skip(1) {
+            for cell in line.split(',') {
+                let cell = cell.trim_start_matches('"');
+                prop_assert!(!cell.starts_with(['=', '+', '-', '@']), "formula cell {cell:?} in {line}");
+            }
+        }
+    }
+
+    #[test]
+    fn row_order_does_not_matter(raw in account_strategy(), seed in any::<u64>()) {
+        let book = random_book(&raw);
+        let csv = export_accounts(&book);
+        let mut lines: Vec<&str> = csv.lines().collect();
+        let header = lines.remove(0);
+        let mut state = seed | 1;
+        for i in (1..lines.len()).rev() {
+            state ^= state << 13; state ^= state >> 7; state ^= state << 17;
+            lines.swap(i, (state % (i as u64 + 1)) as usize);
+        }
+        let shuffled = format!("{header}\n{}\n", lines.join("\n"));
+        let imported = apply(&AccountBook::new(), &plan_account_import(shuffled.as_bytes(), &AccountBook::new(), today()).unwrap());
+        prop_assert_eq!(imported, book);
+    }
+
+    #[test]
+    fn one_bad_row_imports_nothing(raw in account_strategy(), bad_at in any::<prop::sample::Index>(), fault in 0usize..4) {
+        let book = random_book(&raw);
+        let csv = export_accounts(&book);
+        let mut lines: Vec<String> = csv.lines().map(str::to_owned).collect();
+        let at = 1 + bad_at.index(lines.len() - 1);
+        let broken = match fault {
+            0 => lines[at].replacen("EUR", "XXX", 1).replacen("SEK", "XXX", 1).replacen("JPY", "XXX", 1),
+            1 => format!(",{}", lines[at].split_once(',').unwrap().1),
+            2 => lines[at].replacen("2025-01-01", "2025-02-30", 1),
+            _ => format!("{},extra", lines[at]),
+        };
+        lines[at] = broken;
+        let result = plan_account_import(lines.join("\n").as_bytes(), &AccountBook::new(), today());
+        prop_assert!(result.is_err());
+        let errors = result.unwrap_err();
+        prop_assert!(errors.errors().iter().any(|e| e.line == at as u64 + 1), "{errors}");
+    }
+}
+
+#[test]
+fn discovery_plans_candidates_updates_and_flags() {
+    let mut book = AccountBook::new();
+    let stripe = ExternalSystem::Other("stripe".into());
+    let mk = |k: &str, name: &str| {
+        Account::new(
+            AccountId::new(k).unwrap(),
+            AccountKey::new(k).unwrap(),
+            AccountName::new(name).unwrap(),
+            Contact::default(),
+            Currency::EUR,
+            today(),
+        )
+    };
+    book.add(mk("linked", "Linked Old Name")).unwrap();
+    book.set_external_id(
+        &AccountId::new("linked").unwrap(),
+        stripe.clone(),
+        ExternalId::new("linked").unwrap(),
+    )
+    .unwrap();
+    book.add(mk("gone", "Gone AB")).unwrap();
+    book.set_external_id(
+        &AccountId::new("gone").unwrap(),
+        stripe.clone(),
+        ExternalId::new("gone").unwrap(),
+    )
+    .unwrap();
+    book.add(mk("dismissed", "Dismissed").with_state(AccountState::Pending))
+        .unwrap();
+    book.dismiss(&AccountId::new("dismissed").unwrap()).unwrap();
+    let source = parse_source(b"key,name,currency,email\nlinked,Linked New Name,EUR,\nnew-one,New One AB,EUR,hi@new.example\ndismissed,Dismissed,EUR,\n").unwrap();
+    let plan = plan_discovery(&stripe, &source, &book, today());
+    insta::assert_yaml_snapshot!(plan);
+    let after = apply(&book, &plan.batch());
+    assert_eq!(
+        after
+            .get(&AccountId::new("new-one").unwrap())
+            .unwrap()
+            .state(),
+        AccountState::Pending
+    );
+    assert_eq!(
+        after
+            .get(&AccountId::new("linked").unwrap())
+            .unwrap()
+            .name()
+            .as_str(),
+        "Linked New Name"
+    );
+    assert!(
+        after.get(&AccountId::new("gone").unwrap()).is_some(),
+        "missing accounts are flagged, never removed"
+    );
+    // A second sync after applying proposes nothing new.
+    let second = plan_discovery(&stripe, &source, &after, today());
+    assert!(second.is_empty(), "{second:?}");
+    let keys: BTreeSet<_> = second.missing.iter().map(ToString::to_string).collect();
+    assert_eq!(keys, BTreeSet::from(["gone".to_owned()]));
+}
