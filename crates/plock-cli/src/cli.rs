@@ -25,7 +25,11 @@ pub enum Command {
     /// Create an empty data file (refuses to overwrite one).
     Init,
     /// Build a sample company, bill three months and print the invoices.
-    Demo,
+    Demo {
+        /// Also write the sample company to the data file (refuses to overwrite one).
+        #[arg(long)]
+        save: bool,
+    },
     /// Manage accounts.
     #[command(subcommand)]
     Account(AccountCommand),

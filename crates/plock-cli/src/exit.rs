@@ -58,7 +58,8 @@ impl CliError {
 
 impl fmt::Display for CliError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{:#}", self.error)
+        // plock's errors already name their cause in their message; the chain would repeat it.
+        write!(f, "{}", self.error)
     }
 }
 

@@ -130,7 +130,8 @@ pub fn plan_discovery(
         match known {
             Some(account) => {
                 let name = (account.name() != &c.name).then(|| c.name.clone());
-                let contact = (account.contact() != &c.contact).then(|| c.contact.clone());
+                let merged = merge(account.contact(), &c.contact);
+                let contact = (account.contact() != &merged).then_some(merged);
                 let link = linked.is_none();
                 if name.is_some() || contact.is_some() {
                     plan.updates.push(FieldUpdate {
@@ -167,6 +168,27 @@ pub fn plan_discovery(
         }
     }
     plan
+}
+
+/// The source's contact fields over the account's: a field the source does not give is kept,
+/// so a sync never wipes a phone number or address the source does not know.
+fn merge(old: &Contact, new: &Contact) -> Contact {
+    let input = ContactInput {
+        email: new.email().or(old.email()).map(|e| e.as_str()),
+        phone: new.phone().or(old.phone()),
+        address_lines: if new.address_lines().is_empty() {
+            old.address_lines()
+        } else {
+            new.address_lines()
+        }
+        .iter()
+        .map(String::as_str)
+        .collect(),
+        country: new.country().or(old.country()).map(|c| c.as_str()),
+        organisation_number: new.organisation_number().or(old.organisation_number()),
+    };
+    // Both inputs were valid contacts, so their fields validate again.
+    Contact::new(&input).unwrap_or_else(|_| old.clone())
 }
 
 /// Reads a source file (CSV with [`SOURCE_COLUMNS`]).
