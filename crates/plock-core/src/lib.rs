@@ -12,6 +12,8 @@ mod book;
 #[cfg(feature = "store-contract")]
 pub mod contract;
 mod discovery;
+#[cfg(feature = "fuzz-support")]
+pub mod fuzzing;
 mod external;
 mod group;
 mod id;

@@ -68,3 +68,20 @@ fn seed_corpus() {
         "the valid seed no longer matches the contract company"
     );
 }
+
+fn replay(target: &str, entry: fn(&[u8])) {
+    let files = corpus(target);
+    assert!(!files.is_empty(), "the {target} corpus is missing");
+    for (path, bytes) in &files {
+        let outcome = std::panic::catch_unwind(|| entry(bytes));
+        assert!(outcome.is_ok(), "{} panicked", path.display());
+    }
+}
+
+#[test]
+fn importer_corpora_never_panic() {
+    replay("accounts_import", plock_core::fuzzing::accounts_import);
+    replay("subscriptions_import", plock_core::fuzzing::subscriptions_import);
+    replay("usage_import", plock_core::fuzzing::usage_import);
+    replay("discovery_source", plock_core::fuzzing::discovery_source);
+}

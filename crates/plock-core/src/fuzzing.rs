@@ -1,0 +1,56 @@
+//! Entry points for the fuzz targets in `fuzz/`, shared with the tests that replay their
+//! corpora on the stable toolchain. Each takes any bytes and must never panic.
+
+use chrono::NaiveDate;
+
+use crate::*;
+
+/// A book with a master, a child and a Fortnox id, so imports meet existing accounts.
+fn book() -> AccountBook {
+    let mut book = AccountBook::new();
+    let today = NaiveDate::MIN;
+    for key in ["boss", "child"] {
+        if let (Ok(id), Ok(k), Ok(name)) = (AccountId::new(key), AccountKey::new(key), AccountName::new(key)) {
+            let _ = book.add(Account::new(id, k, name, Contact::default(), Currency::EUR, today));
+        }
+    }
+    if let (Ok(child), Ok(boss)) = (AccountId::new("child"), AccountId::new("boss")) {
+        let _ = book.link(&child, &boss);
+        if let Ok(ext) = ExternalId::new("1001") {
+            let _ = book.set_external_id(&boss, ExternalSystem::Fortnox, ext);
+        }
+    }
+    book
+}
+
+/// The accounts importer, on an empty book and on [`book`]; a plan must apply cleanly.
+pub fn accounts_import(data: &[u8]) {
+    for mut base in [AccountBook::new(), book()] {
+        if let Ok(batch) = plan_account_import(data, &base, NaiveDate::MIN) {
+            for (i, change) in batch.changes.iter().enumerate() {
+                // A plan the importer accepted is one the book accepts.
+                if apply_to_book(&mut base, i, change).is_err() {
+                    return;
+                }
+            }
+        }
+    }
+}
+
+/// The subscriptions importer.
+pub fn subscriptions_import(data: &[u8]) {
+    let _ = plan_subscription_import(data, &book(), &[], &[]);
+}
+
+/// The usage importer.
+pub fn usage_import(data: &[u8]) {
+    let _ = parse_usage(data, &book());
+}
+
+/// The discovery source parser and planner.
+pub fn discovery_source(data: &[u8]) {
+    if let Ok(customers) = parse_source(data) {
+        let plan = plan_discovery(&ExternalSystem::Other("fuzz".into()), &customers, &book(), NaiveDate::MIN);
+        let _ = plan.batch();
+    }
+}
