@@ -10,8 +10,19 @@ fn book() -> AccountBook {
     let mut book = AccountBook::new();
     let today = NaiveDate::MIN;
     for key in ["boss", "child"] {
-        if let (Ok(id), Ok(k), Ok(name)) = (AccountId::new(key), AccountKey::new(key), AccountName::new(key)) {
-            let _ = book.add(Account::new(id, k, name, Contact::default(), Currency::EUR, today));
+        if let (Ok(id), Ok(k), Ok(name)) = (
+            AccountId::new(key),
+            AccountKey::new(key),
+            AccountName::new(key),
+        ) {
+            let _ = book.add(Account::new(
+                id,
+                k,
+                name,
+                Contact::default(),
+                Currency::EUR,
+                today,
+            ));
         }
     }
     if let (Ok(child), Ok(boss)) = (AccountId::new("child"), AccountId::new("boss")) {
@@ -50,7 +61,12 @@ pub fn usage_import(data: &[u8]) {
 /// The discovery source parser and planner.
 pub fn discovery_source(data: &[u8]) {
     if let Ok(customers) = parse_source(data) {
-        let plan = plan_discovery(&ExternalSystem::Other("fuzz".into()), &customers, &book(), NaiveDate::MIN);
+        let plan = plan_discovery(
+            &ExternalSystem::Other("fuzz".into()),
+            &customers,
+            &book(),
+            NaiveDate::MIN,
+        );
         let _ = plan.batch();
     }
 }

@@ -12,9 +12,9 @@ mod book;
 #[cfg(feature = "store-contract")]
 pub mod contract;
 mod discovery;
+mod external;
 #[cfg(feature = "fuzz-support")]
 pub mod fuzzing;
-mod external;
 mod group;
 mod id;
 mod import;

@@ -81,7 +81,10 @@ fn replay(target: &str, entry: fn(&[u8])) {
 #[test]
 fn importer_corpora_never_panic() {
     replay("accounts_import", plock_core::fuzzing::accounts_import);
-    replay("subscriptions_import", plock_core::fuzzing::subscriptions_import);
+    replay(
+        "subscriptions_import",
+        plock_core::fuzzing::subscriptions_import,
+    );
     replay("usage_import", plock_core::fuzzing::usage_import);
     replay("discovery_source", plock_core::fuzzing::discovery_source);
 }
