@@ -113,7 +113,11 @@ pub enum AdoptionError {
 }
 
 /// The adoption score of one account for one product on one scoring date.
+///
+/// Deserializing checks what [`adoption_score`] guarantees: score at most 100, the band of the
+/// score, components within 0..=1 and `upsell_ready` agreeing with them.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "AdoptionScoreFields")]
 pub struct AdoptionScore {
     account: AccountId,
     product: ProductId,
@@ -179,6 +183,69 @@ impl AdoptionScore {
                     other.trend,
                 ))
             })
+    }
+}
+
+/// The fields of an [`AdoptionScore`] as read, before they are checked.
+#[derive(Deserialize)]
+struct AdoptionScoreFields {
+    account: AccountId,
+    product: ProductId,
+    score: u8,
+    band: AdoptionBand,
+    activity: Decimal,
+    utilisation: Decimal,
+    trend: Decimal,
+    upsell_ready: bool,
+}
+
+/// Why a read adoption score is inconsistent.
+#[derive(Debug, thiserror::Error)]
+#[error("invalid adoption score of account {account}, product {product}: {reason}")]
+struct InvalidAdoptionScore {
+    account: AccountId,
+    product: ProductId,
+    reason: &'static str,
+}
+
+impl TryFrom<AdoptionScoreFields> for AdoptionScore {
+    type Error = InvalidAdoptionScore;
+
+    fn try_from(f: AdoptionScoreFields) -> Result<Self, InvalidAdoptionScore> {
+        let unit = Decimal::ZERO..=Decimal::ONE;
+        let reason = if f.score > 100 {
+            Some("score must be at most 100")
+        } else if f.band != AdoptionBand::of(f.score) {
+            Some("band does not match the score")
+        } else if ![f.activity, f.utilisation, f.trend]
+            .iter()
+            .all(|c| unit.contains(c))
+        {
+            Some("activity, utilisation and trend must be between 0 and 1")
+        } else if f.upsell_ready
+            != (f.utilisation >= Decimal::new(9, 1) && f.trend > Decimal::new(5, 1))
+        {
+            Some("upsell_ready does not match utilisation and trend")
+        } else {
+            None
+        };
+        match reason {
+            Some(reason) => Err(InvalidAdoptionScore {
+                account: f.account,
+                product: f.product,
+                reason,
+            }),
+            None => Ok(AdoptionScore {
+                account: f.account,
+                product: f.product,
+                score: f.score,
+                band: f.band,
+                activity: f.activity,
+                utilisation: f.utilisation,
+                trend: f.trend,
+                upsell_ready: f.upsell_ready,
+            }),
+        }
     }
 }
 
@@ -309,7 +376,10 @@ fn whole_score(c: &Components) -> Option<u8> {
 }
 
 /// The scores a customer success team works through: whom to call first, whom to offer more.
+///
+/// Deserializing ranks the `call_first` list again, so a read ranking is always in order.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(from = "RankingFields")]
 pub struct AdoptionRanking {
     call_first: Vec<AdoptionScore>,
     upsell_ready: Vec<AdoptionScore>,
@@ -342,6 +412,18 @@ impl AdoptionRanking {
     /// The upsell-ready scores, highest first; ties by account, then product.
     pub fn upsell_ready(&self) -> &[AdoptionScore] {
         &self.upsell_ready
+    }
+}
+
+/// The scores of a ranking as read; `upsell_ready` is derived from them.
+#[derive(Deserialize)]
+struct RankingFields {
+    call_first: Vec<AdoptionScore>,
+}
+
+impl From<RankingFields> for AdoptionRanking {
+    fn from(fields: RankingFields) -> Self {
+        AdoptionRanking::rank(fields.call_first)
     }
 }
 

@@ -129,7 +129,10 @@ impl From<DailyUsage> for BTreeMap<NaiveDate, Decimal> {
 }
 
 /// A half-open range of days `[start, end)` that Expand looked at, named in its evidence.
+///
+/// `start <= end` always; deserializing checks it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(try_from = "WindowFields")]
 pub struct UsageWindow {
     start: NaiveDate,
     end: NaiveDate,
@@ -157,6 +160,32 @@ impl UsageWindow {
     pub fn days(&self) -> impl Iterator<Item = NaiveDate> + use<> {
         let end = self.end;
         self.start.iter_days().take_while(move |day| *day < end)
+    }
+}
+
+/// The fields of a [`UsageWindow`] as read, before they are checked.
+#[derive(Deserialize)]
+struct WindowFields {
+    start: NaiveDate,
+    end: NaiveDate,
+}
+
+/// A read window that ends before it starts.
+#[derive(Debug, thiserror::Error)]
+#[error("invalid usage window: start {start} is after end {end}")]
+struct InvalidWindow {
+    start: NaiveDate,
+    end: NaiveDate,
+}
+
+impl TryFrom<WindowFields> for UsageWindow {
+    type Error = InvalidWindow;
+
+    fn try_from(WindowFields { start, end }: WindowFields) -> Result<Self, InvalidWindow> {
+        if start > end {
+            return Err(InvalidWindow { start, end });
+        }
+        Ok(UsageWindow { start, end })
     }
 }
 
@@ -244,6 +273,22 @@ mod tests {
             [(day(7), dec!(2))]
         );
         assert_eq!(UsageWindow::days_before(NaiveDate::MIN, 1), None);
+    }
+
+    #[test]
+    fn window_serde_round_trip_validates() {
+        let window = UsageWindow::days_before(day(10), 3).unwrap();
+        let json = serde_json::to_string(&window).unwrap();
+        assert_eq!(json, r#"{"start":"2025-03-07","end":"2025-03-10"}"#);
+        assert_eq!(serde_json::from_str::<UsageWindow>(&json).unwrap(), window);
+        let err =
+            serde_json::from_str::<UsageWindow>(r#"{"start":"2025-03-10","end":"2025-03-07"}"#)
+                .unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("start 2025-03-10 is after end 2025-03-07"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -86,7 +86,11 @@ pub enum Evidence {
 }
 
 /// One usage signal for one account and product.
+///
+/// Churn risk and upsell opportunity carry [`Evidence::Trend`], spike and drop
+/// [`Evidence::Outlier`]; deserializing checks it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "SignalFields")]
 pub struct Signal {
     account: AccountId,
     product: ProductId,
@@ -113,6 +117,56 @@ impl Signal {
     /// The numbers behind it.
     pub fn evidence(&self) -> &Evidence {
         &self.evidence
+    }
+}
+
+/// The fields of a [`Signal`] as read, before they are checked.
+#[derive(Deserialize)]
+struct SignalFields {
+    account: AccountId,
+    product: ProductId,
+    kind: SignalKind,
+    evidence: Evidence,
+}
+
+/// A read signal whose evidence is of the wrong sort for its kind.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "invalid usage signal of account {account}, product {product}: {kind:?} needs {needs} evidence"
+)]
+struct InvalidSignal {
+    account: AccountId,
+    product: ProductId,
+    kind: SignalKind,
+    needs: &'static str,
+}
+
+impl TryFrom<SignalFields> for Signal {
+    type Error = InvalidSignal;
+
+    fn try_from(f: SignalFields) -> Result<Self, InvalidSignal> {
+        let needs = match f.kind {
+            SignalKind::ChurnRisk | SignalKind::UpsellOpportunity => "trend",
+            SignalKind::Spike | SignalKind::Drop => "outlier",
+        };
+        let has = match f.evidence {
+            Evidence::Trend { .. } => "trend",
+            Evidence::Outlier { .. } => "outlier",
+        };
+        if needs != has {
+            return Err(InvalidSignal {
+                account: f.account,
+                product: f.product,
+                kind: f.kind,
+                needs,
+            });
+        }
+        Ok(Signal {
+            account: f.account,
+            product: f.product,
+            kind: f.kind,
+            evidence: f.evidence,
+        })
     }
 }
 

@@ -379,6 +379,40 @@ fn demo_company_scores() {
     );
 }
 
+#[test]
+fn serde_round_trip_checks_the_invariants() {
+    let scores = demo_company();
+    let json = serde_json::to_string(&scores).unwrap();
+    assert_eq!(
+        serde_json::from_str::<Vec<AdoptionScore>>(&json).unwrap(),
+        scores
+    );
+
+    let ranking = AdoptionRanking::rank(scores);
+    let json = serde_json::to_string(&ranking).unwrap();
+    assert_eq!(
+        serde_json::from_str::<AdoptionRanking>(&json).unwrap(),
+        ranking
+    );
+
+    let bad_band = json_of(&scored("a", "api", 39, false)).replace("\"low\"", "\"medium\"");
+    let err = serde_json::from_str::<AdoptionScore>(&bad_band).unwrap_err();
+    assert!(
+        err.to_string().starts_with(
+            "invalid adoption score of account a, product api: band does not match the score"
+        ),
+        "{err}"
+    );
+    let bad_score = json_of(&scored("a", "api", 100, false)).replace("100", "101");
+    assert!(serde_json::from_str::<AdoptionScore>(&bad_score).is_err());
+    let bad_upsell = json_of(&scored("a", "api", 10, true));
+    assert!(serde_json::from_str::<AdoptionScore>(&bad_upsell).is_err());
+}
+
+fn json_of(score: &AdoptionScore) -> String {
+    serde_json::to_string(score).unwrap()
+}
+
 fn arb_pairs() -> impl Strategy<Value = Vec<(NaiveDate, Decimal)>> {
     // Days from the scoring date itself to 65 days back, so every window edge is exercised;
     // quantities with up to 3 decimals, and zeros.

@@ -213,6 +213,21 @@ fn trend_and_outlier_signals_can_come_together_ordered_by_kind() {
 }
 
 #[test]
+fn serde_round_trip_checks_kind_against_evidence() {
+    let signals = check(&baseline_then(dec!(20)));
+    let json = serde_json::to_string(&signals).unwrap();
+    assert_eq!(serde_json::from_str::<Vec<Signal>>(&json).unwrap(), signals);
+    let wrong = json.replace("\"spike\"", "\"churn_risk\"");
+    let err = serde_json::from_str::<Vec<Signal>>(&wrong).unwrap_err();
+    assert!(
+        err.to_string().starts_with(
+            "invalid usage signal of account acc-1, product api: ChurnRisk needs trend evidence"
+        ),
+        "{err}"
+    );
+}
+
+#[test]
 fn evaluation_date_too_early_is_an_error() {
     let err = usage_signals(
         &account(),
