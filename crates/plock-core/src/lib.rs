@@ -7,10 +7,12 @@
 #![cfg_attr(not(test), deny(clippy::arithmetic_side_effects))]
 
 mod account;
+mod adoption;
 mod billing;
 mod book;
 #[cfg(feature = "store-contract")]
 pub mod contract;
+mod daily_usage;
 mod discovery;
 mod external;
 #[cfg(feature = "fuzz-support")]
@@ -41,6 +43,13 @@ pub use discovery::{
 };
 pub use external::{ExternalId, ExternalIds, ExternalSystem, MAX_EXTERNAL_CHARS, SystemKind};
 pub use group::MAX_CHILDREN_PER_MASTER;
+mod signals;
+
+pub use adoption::{
+    ADOPTION_WINDOW_DAYS, AdoptionBand, AdoptionError, AdoptionRanking, AdoptionScore,
+    HIGH_BAND_FROM, MEDIUM_BAND_FROM, adoption_score,
+};
+pub use daily_usage::{DailyUsage, DailyUsageError, MAX_DAILY_USAGE_DAYS, UsageWindow};
 pub use id::{
     AccountId, AccountKey, IdError, InvoiceId, MAX_ID_CHARS, MetricId, ProductId, RecordId,
     SubscriptionId,
@@ -58,6 +67,10 @@ pub use period::{
     BillingInterval, BillingPeriod, MAX_INTERVAL_MONTHS, Period, PeriodError, PeriodMode, Schedule,
 };
 pub use pricing::{MAX_TIERS, PriceModel, PricingError, Rebate, Tier, Tiers};
+pub use signals::{
+    Evidence, OUTLIER_BASELINE_DAYS, OUTLIER_MAD_MULTIPLE, Signal, SignalError, SignalKind,
+    TREND_MIN_ACTIVE_DAYS, TREND_WINDOW_DAYS, usage_signals,
+};
 pub use store::{
     AccountQuery, Batch, Change, CompanySnapshot, InvoiceQuery, MAX_PAGE, Page, Store, StoreError,
     SubscriptionQuery, apply_to_book, page_limit,
