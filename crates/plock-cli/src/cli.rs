@@ -71,6 +71,24 @@ pub enum Command {
     /// Read and export invoices.
     #[command(subcommand)]
     Invoice(InvoiceCommand),
+    /// Product adoption scores (Expand): lowest first, to call; upsell-ready ones to approach.
+    Adoption {
+        /// Scoring date (default: today).
+        #[arg(long)]
+        date: Option<chrono::NaiveDate>,
+        /// Only this product.
+        #[arg(long)]
+        product: Option<String>,
+        /// Only the upsell-ready.
+        #[arg(long)]
+        upsell_ready: bool,
+    },
+    /// Usage signals (Expand): churn risk, upsell opportunity, spikes and drops, with evidence.
+    Signals {
+        /// Evaluation date (default: today).
+        #[arg(long)]
+        date: Option<chrono::NaiveDate>,
+    },
     /// Print shell completions.
     Completions {
         /// The shell.

@@ -74,6 +74,38 @@ pub fn run(cli: Cli) -> Result<String> {
         Command::Discover { file, yes } => {
             crate::commands_io::discover(Session::open(path)?, &file, yes, as_json)
         }
+        Command::Adoption {
+            date,
+            product,
+            upsell_ready,
+        } => {
+            let s = Session::open(path)?;
+            let company = s.store.company().map_err(store_error)?;
+            let scores = plock_core::company_adoption(&company.data(), date.unwrap_or_else(today))
+                .map_err(invalid)?;
+            let scores: Vec<_> = scores
+                .into_iter()
+                .filter(|sc| product.as_ref().is_none_or(|p| sc.product().as_str() == p))
+                .filter(|sc| !upsell_ready || sc.upsell_ready())
+                .collect();
+            let ranking = plock_core::AdoptionRanking::rank(scores);
+            if as_json {
+                json(&ranking)
+            } else {
+                Ok(render::adoption(&ranking, upsell_ready))
+            }
+        }
+        Command::Signals { date } => {
+            let s = Session::open(path)?;
+            let company = s.store.company().map_err(store_error)?;
+            let signals = plock_core::company_signals(&company.data(), date.unwrap_or_else(today))
+                .map_err(invalid)?;
+            if as_json {
+                json(&signals)
+            } else {
+                Ok(render::signals(&signals))
+            }
+        }
         Command::Completions { shell } => {
             let mut out = Vec::new();
             clap_complete::generate(shell, &mut Cli::command(), "plock", &mut out);

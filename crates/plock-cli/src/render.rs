@@ -320,3 +320,127 @@ pub fn run(r: &BillingRun, preview: bool) -> String {
     }
     out
 }
+
+/// A compact bar for a score 0..=100: ten cells.
+fn bar(score: u8) -> String {
+    let full = usize::from(score.min(100)).div_ceil(10);
+    format!(
+        "{}{}",
+        "#".repeat(full),
+        ".".repeat(10usize.saturating_sub(full))
+    )
+}
+
+/// Adoption scores: the call list (lowest first), then the upsell-ready.
+pub fn adoption(ranking: &plock_core::AdoptionRanking, upsell_only: bool) -> String {
+    let row = |s: &plock_core::AdoptionScore| {
+        vec![
+            s.account().to_string(),
+            s.product().to_string(),
+            format!("{} {:>3}", bar(s.score()), s.score()),
+            format!("{:?}", s.band()).to_lowercase(),
+            s.activity()
+                .round_dp_with_strategy(2, rust_decimal::RoundingStrategy::MidpointAwayFromZero)
+                .to_string(),
+            s.utilisation()
+                .round_dp_with_strategy(2, rust_decimal::RoundingStrategy::MidpointAwayFromZero)
+                .to_string(),
+            s.trend()
+                .round_dp_with_strategy(2, rust_decimal::RoundingStrategy::MidpointAwayFromZero)
+                .to_string(),
+            if s.upsell_ready() {
+                "upsell-ready".into()
+            } else {
+                String::new()
+            },
+        ]
+    };
+    let header = [
+        "account",
+        "product",
+        "score",
+        "band",
+        "activity",
+        "utilisation",
+        "trend",
+        "",
+    ];
+    let mut out = String::new();
+    if !upsell_only {
+        let mut t = table(&header);
+        for s in ranking.call_first() {
+            t.add_row(row(s));
+        }
+        out.push_str("Call first (lowest adoption first)\n");
+        out.push_str(&trimmed(&t));
+        out.push_str("\n\n");
+    }
+    let mut t = table(&header);
+    for s in ranking.upsell_ready() {
+        t.add_row(row(s));
+    }
+    out.push_str("Upsell-ready (utilisation >= 0.9 and rising)\n");
+    out.push_str(&trimmed(&t));
+    out
+}
+
+/// Usage signals with their evidence.
+pub fn signals(signals: &[plock_core::Signal]) -> String {
+    if signals.is_empty() {
+        return "no usage signals".into();
+    }
+    let mut t = table(&["account", "product", "signal", "evidence"]);
+    for s in signals {
+        let evidence = match s.evidence() {
+            plock_core::Evidence::Trend {
+                window,
+                slope,
+                mean,
+                active_days,
+            } => format!(
+                "[{}, {}) slope {}/day, mean {}, {} active days",
+                window.start(),
+                window.end(),
+                slope.round_dp_with_strategy(
+                    2,
+                    rust_decimal::RoundingStrategy::MidpointAwayFromZero
+                ),
+                mean.round_dp_with_strategy(
+                    2,
+                    rust_decimal::RoundingStrategy::MidpointAwayFromZero
+                ),
+                active_days
+            ),
+            plock_core::Evidence::Outlier {
+                day,
+                value,
+                median,
+                mad,
+                ..
+            } => {
+                format!(
+                    "{day}: {} vs median {} (MAD {})",
+                    value.round_dp_with_strategy(
+                        2,
+                        rust_decimal::RoundingStrategy::MidpointAwayFromZero
+                    ),
+                    median.round_dp_with_strategy(
+                        2,
+                        rust_decimal::RoundingStrategy::MidpointAwayFromZero
+                    ),
+                    mad.round_dp_with_strategy(
+                        2,
+                        rust_decimal::RoundingStrategy::MidpointAwayFromZero
+                    )
+                )
+            }
+        };
+        t.add_row(vec![
+            s.account().to_string(),
+            s.product().to_string(),
+            format!("{:?}", s.kind()),
+            evidence,
+        ]);
+    }
+    trimmed(&t)
+}

@@ -389,6 +389,13 @@ fn demo_and_completions() {
     s.run(&["demo", "--save"], 5);
     assert!(s.run(&["invoice", "list"], 0).contains("globex"));
     assert!(s.run(&["completions", "bash"], 0).contains("plock"));
+    let mut expand = Sandbox::new("expand");
+    expand.run(&["demo", "--save"], 0);
+    expand.transcript.clear();
+    expand.run(&["adoption", "--date", "2025-04-01"], 0);
+    expand.run(&["adoption", "--date", "2025-04-01", "--upsell-ready"], 0);
+    expand.run(&["signals", "--date", "2025-03-31"], 0);
+    insta::assert_snapshot!("expand", expand.transcript);
 }
 
 /// The README's main command runs the demo: the same binary and arguments as tested above.

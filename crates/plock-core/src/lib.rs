@@ -14,6 +14,7 @@ mod book;
 pub mod contract;
 mod daily_usage;
 mod discovery;
+mod expand;
 mod external;
 #[cfg(feature = "fuzz-support")]
 pub mod fuzzing;
@@ -24,6 +25,7 @@ mod invoice;
 mod money;
 mod period;
 mod pricing;
+mod signals;
 mod store;
 mod subscription;
 mod tag;
@@ -43,13 +45,13 @@ pub use discovery::{
 };
 pub use external::{ExternalId, ExternalIds, ExternalSystem, MAX_EXTERNAL_CHARS, SystemKind};
 pub use group::MAX_CHILDREN_PER_MASTER;
-mod signals;
 
 pub use adoption::{
     ADOPTION_WINDOW_DAYS, AdoptionBand, AdoptionError, AdoptionRanking, AdoptionScore,
     HIGH_BAND_FROM, MEDIUM_BAND_FROM, adoption_score,
 };
 pub use daily_usage::{DailyUsage, DailyUsageError, MAX_DAILY_USAGE_DAYS, UsageWindow};
+pub use expand::{ExpandError, company_adoption, company_signals};
 pub use id::{
     AccountId, AccountKey, IdError, InvoiceId, MAX_ID_CHARS, MetricId, ProductId, RecordId,
     SubscriptionId,
