@@ -3,6 +3,76 @@
 //! No I/O, no clock, no randomness, no global state: every function takes what it needs,
 //! "today" included, and returns values or typed errors. The rules come from the domain
 //! reference; each module holds one concept of it.
+//!
+//! # Example
+//!
+//! An account on a monthly licence with a 10% rebate and metered API calls, billed on the
+//! first of February:
+//!
+//! ```
+//! use std::collections::BTreeSet;
+//!
+//! use chrono::{NaiveDate, TimeZone, Utc};
+//! use plock_core::*;
+//! use rust_decimal::dec;
+//!
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let jan = NaiveDate::from_ymd_opt(2025, 1, 1).ok_or("date")?;
+//! let mut accounts = AccountBook::new();
+//! accounts.add(Account::new(
+//!     AccountId::new("dentist-johnson")?,
+//!     AccountKey::new("dentist-johnson")?,
+//!     AccountName::new("Dentist Johnson")?,
+//!     Contact::default(),
+//!     Currency::EUR,
+//!     jan,
+//! ))?;
+//!
+//! let mut subscription = Subscription::new(
+//!     SubscriptionSpec {
+//!         id: SubscriptionId::new("sub-1")?,
+//!         account: AccountId::new("dentist-johnson")?,
+//!         start: jan,
+//!         end: None,
+//!         interval: BillingInterval::MONTHLY,
+//!         mode: PeriodMode::Calendar,
+//!         anchor: None,
+//!         practice: BillingPractice::InAdvance,
+//!         currency: Currency::EUR,
+//!         items: vec![
+//!             Item::flat_fee(ProductId::new("licence")?, dec!(450.00), dec!(1))
+//!                 .with_rebate(Rebate::percent(dec!(10))?),
+//!             Item::usage(ProductId::new("api")?, MetricId::new("calls")?, PriceModel::PerUnit { unit_price: dec!(0.002) }),
+//!         ],
+//!         minimum_invoice_amount: None,
+//!     },
+//!     Currency::EUR,
+//! )?;
+//! subscription.activate()?;
+//!
+//! let usage = vec![UsageRecord::new(
+//!     AccountKey::new("dentist-johnson")?,
+//!     MetricId::new("calls")?,
+//!     Utc.with_ymd_and_hms(2025, 1, 15, 12, 0, 0).single().ok_or("time")?,
+//!     dec!(12500),
+//!     None,
+//! )?];
+//! let metrics = vec![Metric { id: MetricId::new("calls")?, aggregation: Aggregation::Sum }];
+//! let billed = BTreeSet::new();
+//! let data = CompanyData { accounts: &accounts, subscriptions: &[subscription], metrics: &metrics, usage: &usage, billed: &billed };
+//! let options = RunOptions { run_date: NaiveDate::from_ymd_opt(2025, 2, 1).ok_or("date")?, first_invoice_number: 1, dispatch_erp: None };
+//!
+//! let result = run(&data, &options)?;
+//! let invoice = &result.invoices[0];
+//! // January's and February's licence in advance (405.00 each), January's calls in arrears (25.00).
+//! assert_eq!(invoice.total(), Money::new(dec!(835.00), Currency::EUR));
+//! assert_eq!(invoice.lines().len(), 3);
+//! // Given back, the billed keys make a re-run bill nothing.
+//! let billed: BTreeSet<BilledKey> = result.billed.into_iter().collect();
+//! assert!(run(&CompanyData { billed: &billed, ..data }, &options)?.invoices.is_empty());
+//! # Ok(())
+//! # }
+//! ```
 #![deny(missing_docs)]
 #![cfg_attr(not(test), deny(clippy::arithmetic_side_effects))]
 
