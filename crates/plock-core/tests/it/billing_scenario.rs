@@ -523,3 +523,144 @@ fn inconsistent_input_is_a_typed_error() {
         "subscription \"sub-orphan\" belongs to unknown account \"ghost\""
     );
 }
+
+fn licence_only(start: chrono::NaiveDate) -> (AccountBook, Subscription) {
+    let mut book = AccountBook::new();
+    add(
+        &mut book,
+        "Dentist Johnson",
+        "dentist-johnson",
+        Currency::EUR,
+    );
+    let sub = subscription(Sub {
+        id: "sub-dentist",
+        account: "dentist-johnson",
+        start,
+        months: 1,
+        currency: Currency::EUR,
+        items: vec![Item::flat_fee(product("licence"), dec!(450.00), dec!(1))],
+    });
+    (book, sub)
+}
+
+fn bill(
+    book: &AccountBook,
+    sub: &Subscription,
+    billed: &mut BTreeSet<BilledKey>,
+    on: chrono::NaiveDate,
+) -> BillingRun {
+    let data = CompanyData {
+        accounts: book,
+        subscriptions: std::slice::from_ref(sub),
+        metrics: &[],
+        usage: &[],
+        billed,
+    };
+    let result = run(
+        &data,
+        &RunOptions {
+            run_date: on,
+            first_invoice_number: 1,
+            dispatch_erp: None,
+        },
+    )
+    .unwrap();
+    billed.extend(result.billed.iter().cloned());
+    result
+}
+
+#[test]
+fn a_paused_subscription_accrues_and_is_caught_up_on_one_invoice() {
+    let (book, mut sub) = licence_only(date(2025, 1, 1));
+    let mut billed = BTreeSet::new();
+    assert_eq!(
+        bill(&book, &sub, &mut billed, date(2025, 1, 1))
+            .invoices
+            .len(),
+        1
+    );
+    sub.pause(date(2025, 1, 20)).unwrap();
+    for on in [date(2025, 2, 1), date(2025, 3, 1)] {
+        let paused = bill(&book, &sub, &mut billed, on);
+        assert!(paused.invoices.is_empty());
+        assert_eq!(
+            paused.skipped,
+            vec![Skipped::SubscriptionPaused {
+                subscription: sub.id().clone(),
+                since: date(2025, 1, 20)
+            }]
+        );
+    }
+    sub.resume(date(2025, 3, 10)).unwrap();
+    let caught_up = bill(&book, &sub, &mut billed, date(2025, 3, 10));
+    assert_eq!(caught_up.invoices.len(), 1, "one catch-up invoice");
+    let periods: Vec<String> = caught_up.invoices[0]
+        .lines()
+        .iter()
+        .map(|l| l.period.to_string())
+        .collect();
+    assert_eq!(
+        periods,
+        vec!["[2025-02-01, 2025-03-01)", "[2025-03-01, 2025-04-01)"]
+    );
+    assert_eq!(
+        caught_up.invoices[0].total(),
+        Money::new(dec!(900.00), Currency::EUR)
+    );
+}
+
+#[test]
+fn an_ended_subscription_is_billed_to_its_end_date_and_no_further() {
+    let (book, mut sub) = licence_only(date(2025, 1, 1));
+    sub.end(date(2025, 3, 16)).unwrap();
+    let mut billed = BTreeSet::new();
+    let result = bill(&book, &sub, &mut billed, date(2025, 6, 1));
+    let lines: Vec<(String, String)> = result.invoices[0]
+        .lines()
+        .iter()
+        .map(|l| (l.period.to_string(), l.amount.to_string()))
+        .collect();
+    assert_eq!(
+        lines,
+        vec![
+            (
+                "[2025-01-01, 2025-02-01)".to_owned(),
+                "450.00 EUR".to_owned()
+            ),
+            (
+                "[2025-02-01, 2025-03-01)".to_owned(),
+                "450.00 EUR".to_owned()
+            ),
+            // 15 of March's 31 days.
+            (
+                "[2025-03-01, 2025-03-16)".to_owned(),
+                "217.74 EUR".to_owned()
+            ),
+        ]
+    );
+    assert_eq!(result.invoices[0].lines()[2].kind, LineKind::Proration);
+    assert!(
+        bill(&book, &sub, &mut billed, date(2026, 1, 1))
+            .invoices
+            .is_empty()
+    );
+}
+
+#[test]
+fn an_invoice_below_the_minimum_is_produced_but_held() {
+    let (book, sub) = licence_only(date(2025, 1, 1));
+    let mut spec = sub.spec().clone();
+    spec.minimum_invoice_amount = Some(dec!(500));
+    let mut sub = Subscription::new(spec, Currency::EUR).unwrap();
+    sub.activate().unwrap();
+    let result = bill(&book, &sub, &mut BTreeSet::new(), date(2025, 1, 1));
+    assert_eq!(
+        result.invoices[0].dispatch(),
+        &Dispatch::Held {
+            reasons: vec![HoldReason::BelowMinimum {
+                minimum: dec!(500),
+                total: dec!(450.00)
+            }]
+        }
+    );
+}
