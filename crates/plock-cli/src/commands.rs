@@ -25,6 +25,24 @@ fn json<T: Serialize>(value: &T) -> Result<String> {
     serde_json::to_string_pretty(value).map_err(|e| fail(Class::Io, e))
 }
 
+/// Every item of a paged store query, page after page.
+fn all_pages<T, C>(
+    mut fetch: impl FnMut(
+        Option<C>,
+    ) -> std::result::Result<plock_core::Page<T, C>, plock_core::StoreError>,
+) -> Result<Vec<T>> {
+    let mut all = Vec::new();
+    let mut after = None;
+    loop {
+        let page = fetch(after.take()).map_err(store_error)?;
+        all.extend(page.items);
+        match page.next {
+            Some(next) => after = Some(next),
+            None => return Ok(all),
+        }
+    }
+}
+
 fn tags(texts: &[String]) -> Result<Vec<Tag>> {
     texts.iter().map(|t| Tag::new(t).map_err(invalid)).collect()
 }
@@ -152,22 +170,14 @@ fn account(mut s: Session, cmd: AccountCommand, as_json: bool) -> Result<String>
                 StateArg::Active => AccountState::Active,
                 StateArg::Archived => AccountState::Archived,
             });
-            let mut all = Vec::new();
-            let mut after = None;
-            loop {
-                let query = AccountQuery {
+            let all = all_pages(|after| {
+                s.store.list_accounts(&AccountQuery {
                     state,
                     tags: tag_filter.clone(),
                     after,
                     limit: 0,
-                };
-                let page = s.store.list_accounts(&query).map_err(store_error)?;
-                all.extend(page.items);
-                match page.next {
-                    Some(next) => after = Some(next),
-                    None => break,
-                }
-            }
+                })
+            })?;
             if as_json {
                 json(&all)
             } else {
@@ -378,21 +388,14 @@ fn subscription(mut s: Session, cmd: SubscriptionCommand, as_json: bool) -> Resu
         }
         SubscriptionCommand::List { account } => {
             let account = account.map(|a| find_account(&s.store, &a)).transpose()?;
-            let mut all = Vec::new();
-            let mut after = None;
-            loop {
-                let query = SubscriptionQuery {
-                    account: account.as_ref().map(|a| a.id().clone()),
+            let all = all_pages(|after| {
+                let account = account.as_ref().map(|a| a.id().clone());
+                s.store.list_subscriptions(&SubscriptionQuery {
+                    account,
                     after,
                     limit: 0,
-                };
-                let page = s.store.list_subscriptions(&query).map_err(store_error)?;
-                all.extend(page.items);
-                match page.next {
-                    Some(next) => after = Some(next),
-                    None => break,
-                }
-            }
+                })
+            })?;
             if as_json {
                 json(&all)
             } else {
@@ -473,24 +476,13 @@ fn bill(mut s: Session, date: chrono::NaiveDate, preview: bool, as_json: bool) -
 }
 
 fn invoice(s: Session, cmd: InvoiceCommand, as_json: bool) -> Result<String> {
-    let all = || -> Result<Vec<plock_core::Invoice>> {
-        let mut all = Vec::new();
-        let mut after = None;
-        loop {
-            let page = s
-                .store
-                .list_invoices(&InvoiceQuery {
-                    after,
-                    ..InvoiceQuery::default()
-                })
-                .map_err(store_error)?;
-            all.extend(page.items);
-            match page.next {
-                Some(next) => after = Some(next),
-                None => break,
-            }
-        }
-        Ok(all)
+    let all = || {
+        all_pages(|after| {
+            s.store.list_invoices(&InvoiceQuery {
+                after,
+                ..InvoiceQuery::default()
+            })
+        })
     };
     match cmd {
         InvoiceCommand::List => {
