@@ -144,18 +144,17 @@ pub fn plan_discovery(
             }
             None if book.is_dismissed(&c.key) => plan.dismissed.push(c.key.clone()),
             None => {
-                if let Ok(id) = AccountId::new(c.key.as_str()) {
-                    let account = Account::new(
-                        id,
-                        c.key.clone(),
-                        c.name.clone(),
-                        c.contact.clone(),
-                        c.currency,
-                        today,
-                    )
-                    .with_state(AccountState::Pending);
-                    plan.candidates.push(account);
-                }
+                let id = AccountId::from_key(&c.key);
+                let account = Account::new(
+                    id,
+                    c.key.clone(),
+                    c.name.clone(),
+                    c.contact.clone(),
+                    c.currency,
+                    today,
+                )
+                .with_state(AccountState::Pending);
+                plan.candidates.push(account);
             }
         }
     }

@@ -111,6 +111,14 @@ identifier!(
     AccountKey,
     "account key"
 );
+impl AccountId {
+    /// The id an imported or discovered account takes: its key. Both share one validation,
+    /// so the conversion cannot fail.
+    pub fn from_key(key: &AccountKey) -> AccountId {
+        AccountId(key.0.clone())
+    }
+}
+
 identifier!(
     /// The id of a subscription.
     SubscriptionId,

@@ -189,7 +189,7 @@ fn parse_row(
     else {
         return None;
     };
-    let id = AccountId::new(key.as_str()).ok()?;
+    let id = AccountId::from_key(&key);
     Some(AccountRow {
         line,
         account: Account::new(id, key, name, contact, currency, created),
@@ -456,14 +456,8 @@ fn plan(rows: Vec<AccountRow>, book: &AccountBook) -> Batch {
 fn master_id(key: &AccountKey, book: &AccountBook) -> AccountId {
     match book.by_key(key) {
         Some(known) => known.id().clone(),
-        // New accounts take their key as id; an AccountKey is always a valid AccountId.
-        None => AccountId::new(key.as_str()).unwrap_or_else(|_| unreachable_id()),
+        None => AccountId::from_key(key),
     }
-}
-
-#[allow(clippy::panic)] // AccountKey and AccountId share one validation: the conversion cannot fail.
-fn unreachable_id() -> AccountId {
-    panic!("an account key is always a valid account id")
 }
 
 /// Writes accounts as the accounts CSV (the import format), in id order. Cells a spreadsheet
