@@ -58,6 +58,9 @@ pub enum Command {
         /// Apply the plan instead of only showing it.
         #[arg(long)]
         yes: bool,
+        /// The source system's name; accounts linked to it hold an external id there.
+        #[arg(long, default_value = "source")]
+        source: String,
     },
     /// Run billing for a date.
     Bill {

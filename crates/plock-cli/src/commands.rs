@@ -89,8 +89,11 @@ pub fn run(cli: Cli) -> Result<String> {
         Command::Export { kind, out } => {
             crate::commands_io::export(&Session::open(path)?, kind, out.as_deref())
         }
-        Command::Discover { file, yes } => {
-            crate::commands_io::discover(Session::open(path)?, &file, yes, as_json)
+        Command::Discover { file, yes, source } => {
+            let source = source
+                .parse::<plock_core::ExternalSystem>()
+                .map_err(invalid)?;
+            crate::commands_io::discover(Session::open(path)?, &file, &source, yes, as_json)
         }
         Command::Adoption {
             date,

@@ -108,10 +108,15 @@ pub fn export(s: &Session, kind: ExportKind, out: Option<&Path>) -> Result<Strin
 }
 
 /// `plock discover FILE [--yes]`: plan, and apply with `--yes`.
-pub fn discover(mut s: Session, path: &Path, yes: bool, as_json: bool) -> Result<String> {
+pub fn discover(
+    mut s: Session,
+    path: &Path,
+    source: &ExternalSystem,
+    yes: bool,
+    as_json: bool,
+) -> Result<String> {
     let customers = plock_core::parse_source(&read(path)?).map_err(|e| rejected(path, e))?;
-    let source = ExternalSystem::Other("source".into());
-    let plan = plock_core::plan_discovery(&source, &customers, s.store.book(), today());
+    let plan = plock_core::plan_discovery(source, &customers, s.store.book(), today());
     let mut out = if as_json {
         serde_json::to_string_pretty(&plan).map_err(|e| fail(Class::Io, e))?
     } else {
