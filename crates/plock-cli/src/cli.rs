@@ -314,11 +314,26 @@ pub enum InvoiceCommand {
         /// Invoice number.
         number: u64,
     },
+    /// Credit all of an invoice, or part of one line (never more than was invoiced).
+    Credit {
+        /// The invoice number.
+        number: u64,
+        /// Only this line (1-based, as `invoice show` lists them).
+        #[arg(long, requires = "amount")]
+        line: Option<usize>,
+        /// The amount to credit on that line.
+        #[arg(long, requires = "line")]
+        amount: Option<String>,
+    },
     /// Export invoices.
     Export {
         /// Output format.
         #[arg(long, value_enum, default_value_t = ExportFormat::Json)]
         format: ExportFormat,
+        /// Export for this ERP's import (fortnox, kleer, ...): payloads addressed to the
+        /// owners' debtor ids; invoices without one, or held, are listed and left out.
+        #[arg(long)]
+        erp: Option<String>,
         /// Write here instead of standard output.
         #[arg(long)]
         out: Option<PathBuf>,

@@ -508,7 +508,69 @@ fn invoice(s: Session, cmd: InvoiceCommand, as_json: bool) -> Result<String> {
                 Ok(render::invoice(&inv))
             }
         }
-        InvoiceCommand::Export { format, out } => {
+        InvoiceCommand::Credit {
+            number,
+            line,
+            amount,
+        } => {
+            let invoices = all()?;
+            let original = invoices
+                .iter()
+                .find(|i| i.number() == number)
+                .ok_or_else(|| fail(Class::NotFound, format!("no invoice number {number}")))?;
+            let earlier: Vec<plock_core::Invoice> = invoices
+                .iter()
+                .filter(|i| i.kind() == plock_core::InvoiceKind::Credit { of: number })
+                .cloned()
+                .collect();
+            let request = match (line, amount) {
+                (Some(line), Some(amount)) => plock_core::CreditRequest::Line {
+                    line: line
+                        .checked_sub(1)
+                        .ok_or_else(|| invalid("lines are numbered from 1"))?,
+                    amount: Decimal::from_str_exact(amount.trim())
+                        .map_err(|_| invalid(format!("not a decimal number: {amount:?}")))?,
+                },
+                _ => plock_core::CreditRequest::Full,
+            };
+            let next = s.store.next_invoice_number().map_err(store_error)?;
+            let credit = plock_core::credit(next, original, &earlier, &request).map_err(invalid)?;
+            let text = render::invoice(&credit);
+            let mut s = s;
+            s.commit(Batch::one(Change::RecordRun {
+                invoices: vec![credit],
+                billed: vec![],
+            }))?;
+            Ok(text)
+        }
+        InvoiceCommand::Export {
+            format,
+            out,
+            erp: Some(erp),
+        } => {
+            let erp = erp.parse::<plock_core::ExternalSystem>().map_err(invalid)?;
+            let _ = format;
+            let export = plock_core::export_to_erp(&all()?, &erp);
+            let text = json(&export)?;
+            match out {
+                None => Ok(text),
+                Some(path) => {
+                    std::fs::write(&path, text)
+                        .map_err(|e| fail(Class::Io, format!("{}: {e}", path.display())))?;
+                    Ok(format!(
+                        "wrote {} invoice(s) for {erp} to {}; {} not exported",
+                        export.payloads.len(),
+                        path.display(),
+                        export.not_exported.len()
+                    ))
+                }
+            }
+        }
+        InvoiceCommand::Export {
+            format,
+            out,
+            erp: None,
+        } => {
             let invoices = all()?;
             let text = match format {
                 ExportFormat::Json => json(&invoices)?,

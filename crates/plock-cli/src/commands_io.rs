@@ -200,7 +200,9 @@ pub fn invoices_csv(invoices: &[Invoice]) -> Result<String> {
                 inv.total().amount().to_string(),
                 kind,
                 l.source_account.to_string(),
-                l.subscription.to_string(),
+                l.subscription
+                    .as_ref()
+                    .map_or(String::new(), ToString::to_string),
                 l.product.to_string(),
                 l.period.start().to_string(),
                 l.period.end().to_string(),

@@ -149,6 +149,9 @@ fn kind(k: LineKind) -> &'static str {
         LineKind::InArrears => "in arrears",
         LineKind::Overage => "overage",
         LineKind::Proration => "proration",
+        LineKind::OneOff => "one-off",
+        LineKind::Credit => "credit",
+        LineKind::Compensation => "compensation",
     }
 }
 

@@ -396,6 +396,24 @@ fn demo_and_completions() {
     expand.run(&["adoption", "--date", "2025-04-01", "--upsell-ready"], 0);
     expand.run(&["signals", "--date", "2025-03-31"], 0);
     insta::assert_snapshot!("expand", expand.transcript);
+
+    let mut kinds = Sandbox::new("kinds");
+    kinds.run(&["demo", "--save"], 0);
+    kinds.transcript.clear();
+    kinds.run(
+        &["invoice", "credit", "1", "--line", "1", "--amount", "1000"],
+        0,
+    );
+    kinds.run(
+        &["invoice", "credit", "1", "--line", "1", "--amount", "2000"],
+        3,
+    ); // more than is left
+    kinds.run(&["invoice", "credit", "1"], 0);
+    kinds.run(&["invoice", "credit", "1"], 3); // nothing left
+    kinds.run(&["invoice", "credit", "999"], 4);
+    let export = kinds.run(&["invoice", "export", "--erp", "fortnox"], 0);
+    assert!(export.contains("\"CustomerNumber\": \"1001\""));
+    insta::assert_snapshot!("kinds", kinds.transcript);
 }
 
 /// The README's main command runs the demo: the same binary and arguments as tested above.

@@ -638,7 +638,7 @@ fn price_item(
     Ok(Some(InvoiceLine {
         product: item.product.clone(),
         source_account: account.id().clone(),
-        subscription: sub.id().clone(),
+        subscription: Some(sub.id().clone()),
         period: period.covered,
         quantity,
         unit_price: item.price.unit_price(),

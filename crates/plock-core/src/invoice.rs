@@ -23,6 +23,12 @@ pub enum LineKind {
     Overage,
     /// A fixed fee for part of a period.
     Proration,
+    /// An ad-hoc charge outside any subscription.
+    OneOff,
+    /// A reversal of (part of) an earlier invoice's line: a negative amount.
+    Credit,
+    /// A change inside an already invoiced period: the old rate credited, the new charged.
+    Compensation,
 }
 
 /// Identifies what was billed: a subscription's period, in advance or in arrears. A run given
@@ -44,8 +50,8 @@ pub struct InvoiceLine {
     pub product: ProductId,
     /// The account the charge comes from (a child's, on a consolidated invoice).
     pub source_account: AccountId,
-    /// The subscription.
-    pub subscription: SubscriptionId,
+    /// The subscription, for charges of one (none for a one-off charge).
+    pub subscription: Option<SubscriptionId>,
     /// The period the charge covers.
     pub period: Period,
     /// Quantity (licences, units used, units above the commitment).
@@ -71,6 +77,27 @@ pub struct ProductTotal {
     pub quantity: Decimal,
     /// Total amount across lines.
     pub amount: Money,
+}
+
+/// What an invoice is for.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "type")]
+pub enum InvoiceKind {
+    /// Produced by a billing run.
+    #[default]
+    Billing,
+    /// An ad-hoc charge.
+    OneOff,
+    /// Reverses all or part of invoice `of`.
+    Credit {
+        /// The invoice credited.
+        of: u64,
+    },
+    /// Corrects a change inside a period invoice `of` already billed.
+    Compensation {
+        /// The invoice corrected.
+        of: u64,
+    },
 }
 
 /// Why an invoice is held back from dispatch.
@@ -138,6 +165,7 @@ pub enum InvoiceError {
 #[serde(try_from = "StoredInvoice", into = "StoredInvoice")]
 pub struct Invoice {
     number: u64,
+    kind: InvoiceKind,
     owner: AccountId,
     currency: Currency,
     period: Period,
@@ -151,6 +179,8 @@ pub struct Invoice {
 #[derive(Serialize, Deserialize)]
 struct StoredInvoice {
     number: u64,
+    #[serde(default)]
+    kind: InvoiceKind,
     owner: AccountId,
     currency: Currency,
     period: Period,
@@ -171,7 +201,8 @@ impl TryFrom<StoredInvoice> for Invoice {
             s.lines,
             s.debtor_ids,
             s.dispatch,
-        )?;
+        )?
+        .with_kind(s.kind);
         if invoice.total != s.total {
             return Err(InvoiceError::TotalMismatch {
                 number: s.number,
@@ -187,6 +218,7 @@ impl From<Invoice> for StoredInvoice {
     fn from(i: Invoice) -> StoredInvoice {
         StoredInvoice {
             number: i.number,
+            kind: i.kind,
             owner: i.owner,
             currency: i.currency,
             period: i.period,
@@ -243,6 +275,7 @@ impl Invoice {
             .collect();
         Ok(Invoice {
             number,
+            kind: InvoiceKind::Billing,
             owner,
             currency,
             period,
@@ -252,6 +285,17 @@ impl Invoice {
             debtor_ids,
             dispatch,
         })
+    }
+
+    /// The same invoice, of another kind.
+    pub fn with_kind(mut self, kind: InvoiceKind) -> Invoice {
+        self.kind = kind;
+        self
+    }
+
+    /// What the invoice is for.
+    pub fn kind(&self) -> InvoiceKind {
+        self.kind
     }
 
     /// The invoice number (sequential).

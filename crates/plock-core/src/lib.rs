@@ -84,6 +84,7 @@ mod book;
 pub mod contract;
 mod daily_usage;
 mod discovery;
+mod erp;
 mod expand;
 mod external;
 #[cfg(feature = "fuzz-support")]
@@ -92,6 +93,7 @@ mod group;
 mod id;
 mod import;
 mod invoice;
+mod invoice_kinds;
 mod money;
 mod period;
 mod pricing;
@@ -121,6 +123,9 @@ pub use adoption::{
     HIGH_BAND_FROM, MEDIUM_BAND_FROM, adoption_score,
 };
 pub use daily_usage::{DailyUsage, DailyUsageError, MAX_DAILY_USAGE_DAYS, UsageWindow};
+pub use erp::{
+    ErpExport, ErpPayload, FortnoxInvoice, FortnoxRow, GenericPayload, NotExported, export_to_erp,
+};
 pub use expand::{ExpandError, company_adoption, company_signals};
 pub use id::{
     AccountId, AccountKey, IdError, InvoiceId, MAX_ID_CHARS, MetricId, ProductId, RecordId,
@@ -132,7 +137,12 @@ pub use import::{
     export_subscriptions, parse_usage, plan_account_import, plan_subscription_import,
 };
 pub use invoice::{
-    BilledKey, Dispatch, HoldReason, Invoice, InvoiceError, InvoiceLine, LineKind, ProductTotal,
+    BilledKey, Dispatch, HoldReason, Invoice, InvoiceError, InvoiceKind, InvoiceLine, LineKind,
+    ProductTotal,
+};
+pub use invoice_kinds::{
+    Accrual, CreditRequest, KindError, OneOffLine, accrual_schedule, compensation, credit, one_off,
+    remaining_to_credit,
 };
 pub use money::{Currency, Money, MoneyError, UnknownCurrency};
 pub use period::{

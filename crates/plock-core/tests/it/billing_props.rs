@@ -323,7 +323,7 @@ type LineKey = (SubscriptionId, Period, ProductId, LineKind, AccountId);
 
 fn line_key(l: &InvoiceLine) -> LineKey {
     (
-        l.subscription.clone(),
+        l.subscription.clone().unwrap(),
         l.period,
         l.product.clone(),
         l.kind,
@@ -352,7 +352,7 @@ proptest! {
             prop_assert_eq!(c.book.get(inv.owner()).unwrap().state(), AccountState::Active);
             for l in inv.lines() {
                 prop_assert_eq!(c.book.get(&l.source_account).unwrap().state(), AccountState::Active);
-                let state = subs[&l.subscription].state();
+                let state = subs[l.subscription.as_ref().unwrap()].state();
                 prop_assert!(matches!(state, SubscriptionState::Active | SubscriptionState::Ended), "{:?}", state);
             }
         }
@@ -419,7 +419,7 @@ proptest! {
             let item = sub.items().iter().find(|i| i.metric.as_ref() == Some(record.metric())).unwrap();
             let counted = all_lines
                 .iter()
-                .filter(|l| l.subscription == *sub.id() && l.product == item.product && l.period.contains(day) && matches!(l.kind, LineKind::InArrears | LineKind::Overage))
+                .filter(|l| l.subscription.as_ref() == Some(sub.id()) && l.product == item.product && l.period.contains(day) && matches!(l.kind, LineKind::InArrears | LineKind::Overage))
                 .count();
             let is_commitment = matches!(item.price, PriceModel::Commitment { .. });
             if record.quantity() > Decimal::ZERO && !is_commitment {
@@ -430,7 +430,7 @@ proptest! {
         }
         // ... and a usage line's quantity is the sum of the records it counts.
         for l in all_lines.iter().filter(|l| l.kind == LineKind::InArrears && l.product.as_str().starts_with("usage")) {
-            let sub = subs[&l.subscription];
+            let sub = subs[l.subscription.as_ref().unwrap()];
             let item = sub.items().iter().find(|i| i.product == l.product).unwrap();
             let key = c.book.get(&l.source_account).unwrap().key();
             let sum: Decimal = deduplicate(c.usage.iter().filter(|r| r.account() == key && Some(r.metric()) == item.metric.as_ref()))

@@ -12,4 +12,5 @@ mod book;
 mod book_machine;
 mod fixtures;
 mod import;
+mod kinds;
 mod periods;

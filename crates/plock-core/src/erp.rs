@@ -1,0 +1,165 @@
+//! Dispatch to the accounting system (domain reference, section 3.3): each invoice as the
+//! target ERP's import payload, addressed to the owner's debtor id there. Invoices without one,
+//! or held from dispatch, are reported and not exported.
+
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+
+use crate::invoice::{Dispatch, HoldReason, Invoice, LineKind};
+use crate::{ExternalId, ExternalSystem};
+
+/// An invoice in Fortnox's invoice import shape (`POST /3/invoices`), PascalCase as Fortnox
+/// spells it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct FortnoxInvoice {
+    /// The debtor: the owner's Fortnox customer number.
+    pub customer_number: String,
+    /// plock's invoice number, as the external reference.
+    pub your_order_number: String,
+    /// ISO 4217 code.
+    pub currency: String,
+    /// The first day the invoice covers.
+    pub invoice_date: String,
+    /// The rows.
+    pub invoice_rows: Vec<FortnoxRow>,
+}
+
+/// One Fortnox invoice row. `DeliveredQuantity x Price` is the row amount: when a line has no
+/// single unit price (tiers, packages, rebates, credits), the row is quantity 1 at the line's
+/// amount and the description carries the quantity used.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct FortnoxRow {
+    /// plock's product id as the article number.
+    pub article_number: String,
+    /// What the row is: product, source account, period, quantity.
+    pub description: String,
+    /// Quantity.
+    pub delivered_quantity: String,
+    /// Price per quantity.
+    pub price: String,
+}
+
+/// A generic payload: the invoice as plock writes it, with the debtor id for the target ERP.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GenericPayload {
+    /// The target ERP.
+    pub erp: ExternalSystem,
+    /// The owner's debtor id there.
+    pub debtor_id: ExternalId,
+    /// The invoice.
+    pub invoice: Invoice,
+}
+
+/// One exported invoice.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "format")]
+pub enum ErpPayload {
+    /// Fortnox's invoice shape, wrapped as `{"Invoice": {...}}` like its API.
+    Fortnox {
+        /// plock's invoice number.
+        number: u64,
+        /// The body.
+        #[serde(rename = "Invoice")]
+        invoice: FortnoxInvoice,
+    },
+    /// Any other ERP.
+    Generic(GenericPayload),
+}
+
+/// Why an invoice was not exported.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NotExported {
+    /// The invoice.
+    pub number: u64,
+    /// Why.
+    pub reasons: Vec<HoldReason>,
+}
+
+/// What an export produced.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErpExport {
+    /// The payloads, by invoice number.
+    pub payloads: Vec<ErpPayload>,
+    /// The invoices left out, and why.
+    pub not_exported: Vec<NotExported>,
+}
+
+fn fortnox(invoice: &Invoice, debtor: &ExternalId) -> FortnoxInvoice {
+    let rows = invoice
+        .lines()
+        .iter()
+        .map(|l| {
+            let exact = l
+                .unit_price
+                .filter(|_| l.rebate_percent.is_none() && l.kind != LineKind::Credit)
+                .filter(|p| p.checked_mul(l.quantity) == Some(l.amount.amount()));
+            let (quantity, price) = match exact {
+                Some(p) => (l.quantity, p),
+                None => (Decimal::ONE, l.amount.amount()),
+            };
+            FortnoxRow {
+                article_number: l.product.to_string(),
+                description: format!(
+                    "{} {} {} qty {}",
+                    l.product,
+                    l.source_account,
+                    l.period,
+                    l.quantity.normalize()
+                ),
+                delivered_quantity: quantity.normalize().to_string(),
+                price: price.to_string(),
+            }
+        })
+        .collect();
+    FortnoxInvoice {
+        customer_number: debtor.to_string(),
+        your_order_number: invoice.number().to_string(),
+        currency: invoice.currency().to_string(),
+        invoice_date: invoice.period().start().to_string(),
+        invoice_rows: rows,
+    }
+}
+
+/// Exports `invoices` for `erp`: Fortnox's shape for Fortnox, the generic payload otherwise.
+/// An invoice held from dispatch, or whose owner has no debtor id in `erp`, is reported in
+/// `not_exported` with its reasons.
+pub fn export_to_erp(invoices: &[Invoice], erp: &ExternalSystem) -> ErpExport {
+    let mut export = ErpExport {
+        payloads: Vec::new(),
+        not_exported: Vec::new(),
+    };
+    for invoice in invoices {
+        let mut reasons = match invoice.dispatch() {
+            Dispatch::Ready => Vec::new(),
+            Dispatch::Held { reasons } => reasons
+                .iter()
+                .filter(|r| !matches!(r, HoldReason::NoDebtorId { .. }))
+                .cloned()
+                .collect(),
+        };
+        let debtor = invoice.debtor_ids().get(erp);
+        if debtor.is_none() {
+            reasons.push(HoldReason::NoDebtorId { erp: erp.clone() });
+        }
+        match debtor {
+            Some(debtor) if reasons.is_empty() => export.payloads.push(match erp {
+                ExternalSystem::Fortnox => ErpPayload::Fortnox {
+                    number: invoice.number(),
+                    invoice: fortnox(invoice, debtor),
+                },
+                other => ErpPayload::Generic(GenericPayload {
+                    erp: other.clone(),
+                    debtor_id: debtor.clone(),
+                    invoice: invoice.clone(),
+                }),
+            }),
+            _ => export.not_exported.push(NotExported {
+                number: invoice.number(),
+                reasons,
+            }),
+        }
+    }
+    export
+}
