@@ -225,6 +225,28 @@ pub fn invoice(inv: &Invoice) -> String {
         }
     }
     out.push_str(&format!("  total {}\n", inv.total()));
+    for l in inv
+        .lines()
+        .iter()
+        .filter(|l| matches!(l.kind, LineKind::InAdvance | LineKind::Proration))
+    {
+        // Deferred revenue: an in-advance charge for several months is recognised month by month.
+        match plock_core::accrual_schedule(l.amount, l.period) {
+            Ok(schedule) if schedule.len() > 1 => {
+                let months: Vec<String> = schedule
+                    .iter()
+                    .map(|a| format!("{} {}", a.period.start(), a.amount))
+                    .collect();
+                out.push_str(&format!(
+                    "  accrual of {} {}: {}\n",
+                    l.product,
+                    l.period,
+                    months.join(", ")
+                ));
+            }
+            _ => {}
+        }
+    }
     out
 }
 
