@@ -1,5 +1,7 @@
 //! Data generators for plock benchmarks: deterministic, so every run measures the same work.
 
+pub mod company;
+
 use std::fmt::Write;
 
 use chrono::NaiveDate;

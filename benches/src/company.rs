@@ -1,0 +1,235 @@
+//! A deterministic company at a chosen scale: skewed groups and usage, every price model,
+//! some records outside any billed period and some for a metric nothing prices.
+
+// Benchmark data: every index below is taken modulo, or below, the length of the vector it
+// indexes, and every identifier is built from digits, so neither can fail.
+#![allow(clippy::indexing_slicing, clippy::expect_used)]
+
+use chrono::{Days, NaiveDate, TimeZone, Utc};
+use plock_core::{
+    Account, AccountBook, AccountId, AccountKey, AccountName, Aggregation, BillingInterval,
+    BillingPractice, CompanySnapshot, Contact, Currency, Item, Metric, MetricId, PeriodMode,
+    PriceModel, ProductId, Rebate, Subscription, SubscriptionId, SubscriptionSpec, Tier, Tiers,
+    UsageRecord,
+};
+use rust_decimal::Decimal;
+
+/// A benchmark scale.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scale {
+    /// 1,000 accounts, 100,000 usage records.
+    S,
+    /// 100,000 accounts, 10 million usage records.
+    M,
+    /// 1,000,000 accounts, 100 million usage records.
+    L,
+}
+
+impl Scale {
+    /// (accounts, usage records).
+    pub fn size(self) -> (usize, usize) {
+        match self {
+            Scale::S => (1_000, 100_000),
+            Scale::M => (100_000, 10_000_000),
+            Scale::L => (1_000_000, 100_000_000),
+        }
+    }
+}
+
+/// xorshift64*: small, fast, and the same numbers on every machine.
+pub struct Rng(u64);
+
+impl Rng {
+    /// A generator from a seed.
+    pub fn new(seed: u64) -> Rng {
+        Rng(seed | 1)
+    }
+    /// The next number.
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+    /// A number below `n`, skewed towards 0 by `power` (1 = uniform).
+    pub fn skewed(&mut self, n: usize, power: u32) -> usize {
+        let mut x = self.next_u64() % (1 << 20);
+        for _ in 1..power {
+            x = (x * (self.next_u64() % (1 << 20))) >> 20;
+        }
+        ((x as u128 * n as u128) >> 20) as usize
+    }
+}
+
+/// The run date the generated company is billed on: January's arrears, February in advance.
+pub const RUN_DATE: NaiveDate = match NaiveDate::from_ymd_opt(2025, 2, 1) {
+    Some(d) => d,
+    None => NaiveDate::MIN,
+};
+
+fn id<T>(r: Result<T, impl std::fmt::Debug>) -> T {
+    r.expect("generated identifiers are valid")
+}
+
+/// Builds the company: 2% masters with group billing, 10% children (a few very large
+/// groups; 1 in 10 children on a quarterly schedule, so it does not match), usage skewed
+/// towards a few heavy accounts, 1% of records in March (not yet billed), 1% unpriced.
+pub fn generate(scale: Scale, seed: u64) -> CompanySnapshot {
+    generate_sized(scale.size().0, scale.size().1, seed)
+}
+
+/// [`generate`] with explicit sizes.
+pub fn generate_sized(accounts: usize, records: usize, seed: u64) -> CompanySnapshot {
+    let mut rng = Rng::new(seed);
+    let jan = NaiveDate::from_ymd_opt(2025, 1, 1).unwrap_or(NaiveDate::MIN);
+    let masters = (accounts / 50).max(1);
+    let mut book = AccountBook::new();
+    let keys: Vec<AccountKey> = (0..accounts)
+        .map(|i| id(AccountKey::new(format!("a{i:07}"))))
+        .collect();
+    for key in &keys {
+        let account = Account::new(
+            AccountId::from_key(key),
+            key.clone(),
+            id(AccountName::new(key.as_str())),
+            Contact::default(),
+            Currency::EUR,
+            jan,
+        );
+        id(book.add(account));
+    }
+    let mut quarterly = vec![false; accounts];
+    for i in masters..accounts {
+        if i % 10 == 0 {
+            let master = rng.skewed(masters, 3);
+            id(book.link(
+                &AccountId::from_key(&keys[i]),
+                &AccountId::from_key(&keys[master]),
+            ));
+            quarterly[i] = rng.next_u64().is_multiple_of(10);
+        }
+    }
+    for key in keys.iter().take(masters) {
+        id(book.set_group_billing(&AccountId::from_key(key), true));
+    }
+    let metric = |m: &str| id(MetricId::new(m));
+    let tiers = |rows: &[(Option<i64>, i64)]| {
+        id(Tiers::new(
+            rows.iter()
+                .map(|(up, cents)| Tier::unit(up.map(Decimal::from), Decimal::new(*cents, 3)))
+                .collect(),
+        ))
+    };
+    let mut subscriptions = Vec::with_capacity(accounts);
+    for (i, key) in keys.iter().enumerate() {
+        let usage = match i % 6 {
+            0 => PriceModel::PerUnit {
+                unit_price: Decimal::new(2, 3),
+            },
+            1 => PriceModel::Graduated {
+                tiers: tiers(&[(Some(10_000), 10), (Some(100_000), 8), (None, 5)]),
+            },
+            2 => PriceModel::Volume {
+                tiers: tiers(&[(Some(1_000), 9), (None, 4)]),
+            },
+            3 => PriceModel::Package {
+                size: Decimal::from(1_000),
+                price: Decimal::new(250, 2),
+            },
+            4 => PriceModel::Commitment {
+                committed: Decimal::from(5_000),
+                unit_price: Decimal::new(3, 3),
+            },
+            _ => PriceModel::PerUnit {
+                unit_price: Decimal::new(1, 2),
+            },
+        };
+        let metric_id = match i % 3 {
+            0 => "api_calls",
+            1 => "seats",
+            _ => "gb_stored",
+        };
+        let mut licence = Item::flat_fee(
+            id(ProductId::new("licence")),
+            Decimal::new(4500 + (i % 7) as i64 * 100, 1),
+            Decimal::ONE,
+        );
+        if i % 5 == 0 {
+            licence = licence.with_rebate(id(Rebate::percent(Decimal::from(10))));
+        }
+        let spec = SubscriptionSpec {
+            id: id(SubscriptionId::new(format!("s{i:07}"))),
+            account: AccountId::from_key(key),
+            start: jan,
+            end: None,
+            interval: if quarterly[i] {
+                BillingInterval::QUARTERLY
+            } else {
+                BillingInterval::MONTHLY
+            },
+            mode: PeriodMode::Calendar,
+            anchor: None,
+            practice: BillingPractice::InAdvance,
+            currency: Currency::EUR,
+            items: vec![
+                licence,
+                Item::usage(id(ProductId::new(metric_id)), metric(metric_id), usage),
+            ],
+            minimum_invoice_amount: None,
+        };
+        let mut sub = id(Subscription::new(spec, Currency::EUR));
+        id(sub.activate());
+        subscriptions.push(sub);
+    }
+    let metrics = vec![
+        Metric {
+            id: metric("api_calls"),
+            aggregation: Aggregation::Sum,
+        },
+        Metric {
+            id: metric("seats"),
+            aggregation: Aggregation::Max,
+        },
+        Metric {
+            id: metric("gb_stored"),
+            aggregation: Aggregation::Average,
+        },
+    ];
+    let metric_ids = [
+        metric("api_calls"),
+        metric("seats"),
+        metric("gb_stored"),
+        metric("unpriced"),
+    ];
+    let start = Utc
+        .with_ymd_and_hms(2025, 1, 1, 0, 0, 0)
+        .single()
+        .unwrap_or_default();
+    let mut usage = Vec::with_capacity(records);
+    for _ in 0..records {
+        let a = rng.skewed(accounts, 2);
+        let roll = rng.next_u64() % 100;
+        let (m, day) = match roll {
+            0 => (3, rng.next_u64() % 31),          // a metric nothing prices
+            1 => (a % 3, 59 + rng.next_u64() % 31), // March: no period due yet
+            _ => (a % 3, rng.next_u64() % 31),
+        };
+        let at =
+            start + Days::new(day) + chrono::Duration::seconds((rng.next_u64() % 86_400) as i64);
+        let quantity = Decimal::from(rng.next_u64() % 1_000);
+        usage.push(id(UsageRecord::new(
+            keys[a].clone(),
+            metric_ids[m].clone(),
+            at,
+            quantity,
+            None,
+        )));
+    }
+    CompanySnapshot {
+        accounts: book,
+        subscriptions,
+        metrics,
+        usage,
+        billed: Default::default(),
+    }
+}
