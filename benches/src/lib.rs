@@ -6,6 +6,23 @@ use std::fmt::Write;
 
 use chrono::NaiveDate;
 
+/// This process's peak resident memory (VmHWM), in bytes; 0 where /proc is not there.
+pub fn peak_rss_bytes() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .map(str::to_owned)
+        })
+        .and_then(|l| {
+            l.split_whitespace()
+                .nth(1)
+                .and_then(|kb| kb.parse::<u64>().ok())
+        })
+        .map_or(0, |kb| kb.saturating_mul(1024))
+}
+
 /// The import date used by the generated files.
 pub const DAY: NaiveDate = match NaiveDate::from_ymd_opt(2025, 1, 1) {
     Some(d) => d,

@@ -8,22 +8,6 @@ use std::time::Instant;
 use plock_benches::company::{RUN_DATE, Scale, generate};
 use plock_core::{RunOptions, run};
 
-fn peak_rss_bytes() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmHWM:"))
-                .map(str::to_owned)
-        })
-        .and_then(|l| {
-            l.split_whitespace()
-                .nth(1)
-                .and_then(|kb| kb.parse::<u64>().ok())
-        })
-        .map_or(0, |kb| kb * 1024)
-}
-
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     let scale = match args
@@ -40,7 +24,7 @@ fn main() {
     let started = Instant::now();
     let company = generate(scale, 7);
     let generated = started.elapsed();
-    let before_run = peak_rss_bytes();
+    let before_run = plock_benches::peak_rss_bytes();
     println!(
         "scale {scale:?}: {accounts} accounts, {records} usage records, generated in {:.2} s, {:.0} MiB",
         generated.as_secs_f64(),
@@ -57,7 +41,7 @@ fn main() {
         Err(e) => return eprintln!("run failed: {e}"),
     };
     let took = started.elapsed().as_secs_f64();
-    let peak = peak_rss_bytes();
+    let peak = plock_benches::peak_rss_bytes();
     println!(
         "reference run (1 thread): {:.3} s, {:.2} M usage records/s, {:.0} invoices/s ({} invoices), peak {:.0} MiB = {:.0} bytes per usage record held",
         took,

@@ -9,29 +9,13 @@ use std::time::Instant;
 use plock_core::{AccountBook, Store};
 use plock_store_memory::MemoryStore;
 
-fn peak_rss_bytes() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmHWM:"))
-                .map(str::to_owned)
-        })
-        .and_then(|l| {
-            l.split_whitespace()
-                .nth(1)
-                .and_then(|kb| kb.parse::<u64>().ok())
-        })
-        .map_or(0, |kb| kb * 1024)
-}
-
 fn main() {
     let n: usize = std::env::args()
         .nth(1)
         .and_then(|a| a.parse().ok())
         .unwrap_or(100_000);
     let (accounts, subscriptions) = plock_benches::import_files(n);
-    let base = peak_rss_bytes();
+    let base = plock_benches::peak_rss_bytes();
     println!(
         "{n} accounts ({} bytes of CSV), {n} subscriptions ({} bytes)",
         accounts.len(),
@@ -83,7 +67,7 @@ fn main() {
         subs_done.as_secs_f64(),
         n as f64 / subs_done.as_secs_f64()
     );
-    let peak = peak_rss_bytes();
+    let peak = plock_benches::peak_rss_bytes();
     println!(
         "peak memory {:.1} MiB ({:.0} bytes per imported row above the {:.1} MiB baseline)",
         peak as f64 / 1048576.0,

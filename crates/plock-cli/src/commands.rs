@@ -251,33 +251,17 @@ fn account(mut s: Session, cmd: AccountCommand, as_json: bool) -> Result<String>
         AccountCommand::Tag {
             account,
             tags: texts,
-        } => {
-            let a = find_account(&s.store, &account)?;
-            let changes = tags(&texts)?
-                .into_iter()
-                .map(|tag| Change::Tag {
-                    id: a.id().clone(),
-                    tag,
-                })
-                .collect();
-            s.commit(Batch { changes })?;
-            Ok(done("tagged", &a))
-        }
+        } => retag(s, &account, &texts, "tagged", |id, tag| Change::Tag {
+            id,
+            tag,
+        }),
         AccountCommand::Untag {
             account,
             tags: texts,
-        } => {
-            let a = find_account(&s.store, &account)?;
-            let changes = tags(&texts)?
-                .into_iter()
-                .map(|tag| Change::Untag {
-                    id: a.id().clone(),
-                    tag,
-                })
-                .collect();
-            s.commit(Batch { changes })?;
-            Ok(done("untagged", &a))
-        }
+        } => retag(s, &account, &texts, "untagged", |id, tag| Change::Untag {
+            id,
+            tag,
+        }),
         AccountCommand::Link { child, master } => {
             let c = find_account(&s.store, &child)?;
             let m = find_account(&s.store, &master)?;
@@ -291,6 +275,22 @@ fn account(mut s: Session, cmd: AccountCommand, as_json: bool) -> Result<String>
             state_change(s, &child, "unlinked", |child| Change::Unlink { child })
         }
     }
+}
+
+fn retag(
+    mut s: Session,
+    text: &str,
+    texts: &[String],
+    verb: &str,
+    change: fn(AccountId, Tag) -> Change,
+) -> Result<String> {
+    let a = find_account(&s.store, text)?;
+    let changes = tags(texts)?
+        .into_iter()
+        .map(|tag| change(a.id().clone(), tag))
+        .collect();
+    s.commit(Batch { changes })?;
+    Ok(format!("{verb} account {} ({})", a.id(), a.name()))
 }
 
 fn state_change(
