@@ -200,29 +200,39 @@ pub fn aggregate<'a>(
 
 /// Aggregates already-selected quantities; `None` on overflow.
 pub(crate) fn aggregate_quantities(
-    quantities: impl Iterator<Item = Decimal>,
+    mut quantities: impl Iterator<Item = Decimal>,
     aggregation: Aggregation,
 ) -> Option<Decimal> {
-    let mut count = Decimal::ZERO;
-    let mut sum = Decimal::ZERO;
-    let mut max: Option<Decimal> = None;
-    let mut min: Option<Decimal> = None;
-    for q in quantities {
-        count = count.checked_add(Decimal::ONE)?;
-        if matches!(aggregation, Aggregation::Sum | Aggregation::Average) {
-            sum = sum.checked_add(q)?;
+    // One pass that computes only what the aggregation needs: this is the billing run's
+    // innermost loop.
+    match aggregation {
+        Aggregation::Sum => quantities.try_fold(Decimal::ZERO, |acc, q| acc.checked_add(q)),
+        // Equal values may differ in scale (1.0, 1.00): the larger scale wins, whatever the order.
+        Aggregation::Max => Some(
+            quantities
+                .max_by(|a, b| a.cmp(b).then(a.scale().cmp(&b.scale())))
+                .unwrap_or(Decimal::ZERO),
+        ),
+        Aggregation::Min => Some(
+            quantities
+                .min_by(|a, b| a.cmp(b).then(b.scale().cmp(&a.scale())))
+                .unwrap_or(Decimal::ZERO),
+        ),
+        Aggregation::Count => {
+            quantities.try_fold(Decimal::ZERO, |acc, _| acc.checked_add(Decimal::ONE))
         }
-        max = Some(max.map_or(q, |m| m.max(q)));
-        min = Some(min.map_or(q, |m| m.min(q)));
+        Aggregation::Average => {
+            let (sum, count) = quantities
+                .try_fold((Decimal::ZERO, Decimal::ZERO), |(sum, count), q| {
+                    Some((sum.checked_add(q)?, count.checked_add(Decimal::ONE)?))
+                })?;
+            if count.is_zero() {
+                Some(Decimal::ZERO)
+            } else {
+                sum.checked_div(count)
+            }
+        }
     }
-    Some(match aggregation {
-        Aggregation::Sum => sum,
-        Aggregation::Max => max.unwrap_or(Decimal::ZERO),
-        Aggregation::Min => min.unwrap_or(Decimal::ZERO),
-        Aggregation::Count => count,
-        Aggregation::Average if count.is_zero() => Decimal::ZERO,
-        Aggregation::Average => sum.checked_div(count)?,
-    })
 }
 
 #[cfg(test)]
@@ -270,6 +280,16 @@ mod tests {
         assert_eq!(agg(&r, Aggregation::Average), dec!(7));
         assert_eq!(agg(&[], Aggregation::Average), dec!(0));
         assert_eq!(agg(&[], Aggregation::Min), dec!(0));
+    }
+
+    #[test]
+    fn equal_values_of_different_scales_aggregate_the_same_in_any_order() {
+        let a = vec![rec(1, dec!(5.0), None), rec(2, dec!(5.00), None)];
+        let b = vec![rec(2, dec!(5.00), None), rec(1, dec!(5.0), None)];
+        for aggregation in [Aggregation::Max, Aggregation::Min] {
+            assert_eq!(agg(&a, aggregation).to_string(), "5.00");
+            assert_eq!(agg(&b, aggregation).to_string(), "5.00");
+        }
     }
 
     #[test]
