@@ -5,7 +5,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use plock_store_memory::{DataFile, DataFileError, LockWait};
 
@@ -113,7 +113,36 @@ fn killed_writers_never_leave_a_broken_file() {
     let _ = std::fs::remove_dir_all(dir);
 }
 
-/// With PLOCK_TEST_ADDER set: adds 200 entries, one locked load-and-save each. Alone: 5.
+/// Adds one account through the lock: open (waiting), load the store, apply, save.
+fn add_account(path: &Path, key: &str) {
+    use plock_core::{
+        Account, AccountId, AccountKey, AccountName, Batch, Change, Contact, Currency, Store,
+    };
+    let mut file = DataFile::open(path, LockWait::Timeout(Duration::from_secs(60))).unwrap();
+    let mut store = plock_store_memory::MemoryStore::load(&mut file).unwrap();
+    let account = Account::new(
+        AccountId::new(key).unwrap(),
+        AccountKey::new(key).unwrap(),
+        AccountName::new(key).unwrap(),
+        Contact::default(),
+        Currency::EUR,
+        chrono::NaiveDate::from_ymd_opt(2025, 1, 1).unwrap(),
+    );
+    store
+        .apply(Batch::one(Change::AddAccount { account }))
+        .unwrap();
+    store.save(&mut file).unwrap();
+}
+
+fn account_count(path: &Path) -> usize {
+    let mut file = DataFile::open(path, LockWait::NoWait).unwrap();
+    plock_store_memory::MemoryStore::load(&mut file)
+        .unwrap()
+        .book()
+        .len()
+}
+
+/// With PLOCK_TEST_ADDER set: adds 200 accounts, one locked load-apply-save each. Alone: 5.
 #[test]
 fn adder() {
     let (path, prefix, n) = match (
@@ -124,45 +153,29 @@ fn adder() {
         _ => (scratch("adder").join("plock.data"), "solo".to_owned(), 5),
     };
     for i in 0..n {
-        let mut file = DataFile::open(&path, LockWait::Timeout(Duration::from_secs(60))).unwrap();
-        let mut entries = file.load::<Vec<String>>().unwrap().unwrap_or_default();
-        entries.push(format!("{prefix}-{i}"));
-        file.save(&entries).unwrap();
+        add_account(&path, &format!("{prefix}-{i}"));
     }
     if prefix == "solo" {
-        let mut file = DataFile::open(&path, LockWait::NoWait).unwrap();
-        assert_eq!(file.load::<Vec<String>>().unwrap().unwrap().len(), 5);
+        assert_eq!(account_count(&path), 5);
     }
 }
 
 #[test]
-fn two_processes_adding_200_each_lose_nothing() {
+fn two_processes_adding_200_accounts_each_lose_none() {
     let dir = scratch("concurrent");
     let path = dir.join("plock.data");
-    let a = dir.join("a");
-    let b = dir.join("b");
-    let started = Instant::now();
-    let mut children: Vec<_> = [&a, &b]
+    let mut children: Vec<_> = ["a", "b"]
         .iter()
         .map(|prefix| {
             let mut cmd = child("durability::adder", &[("PLOCK_TEST_ADDER", &path)]);
-            cmd.env("PLOCK_TEST_PREFIX", prefix.file_name().unwrap());
+            cmd.env("PLOCK_TEST_PREFIX", prefix);
             cmd.spawn().unwrap()
         })
         .collect();
     for c in &mut children {
         assert!(c.wait().unwrap().success());
     }
-    let mut file = DataFile::open(&path, LockWait::NoWait).unwrap();
-    let mut entries = file.load::<Vec<String>>().unwrap().unwrap();
-    entries.sort();
-    entries.dedup();
-    assert_eq!(
-        entries.len(),
-        400,
-        "entries lost in {:?}",
-        started.elapsed()
-    );
+    assert_eq!(account_count(&path), 400, "accounts were lost");
     let _ = std::fs::remove_dir_all(dir);
 }
 
