@@ -5,11 +5,15 @@
 //! Control plane, then data plane: each subscription's account, owner and periods are resolved
 //! once, then its items are priced period by period over that account's usage.
 
+mod fast;
+
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
+
+pub use fast::{TableData, run_fast};
 
 use crate::account::{Account, AccountState};
 use crate::external::ExternalSystem;
@@ -19,7 +23,9 @@ use crate::invoice::{
 use crate::period::{BillingPeriod, Period};
 use crate::pricing::{PriceModel, PricingError};
 use crate::subscription::{BillingPractice, Item, Subscription, SubscriptionState};
-use crate::usage::{Aggregation, Metric, UsageRecord, aggregate_quantities, deduplicate};
+use crate::usage::{
+    Aggregation, Metric, UsageRecord, UsageTable, aggregate_quantities, deduplicate,
+};
 use crate::{
     AccountBook, AccountId, AccountKey, Currency, MetricId, Money, ProductId, SubscriptionId,
 };
@@ -233,7 +239,7 @@ pub enum BillingError {
 
 /// One owner's lines in one currency, with what the dispatch check needs.
 #[derive(Default)]
-struct Draft {
+pub(crate) struct Draft {
     lines: Vec<InvoiceLine>,
     minimum: Option<Decimal>,
 }
@@ -255,11 +261,7 @@ pub fn run(data: &CompanyData<'_>, options: &RunOptions) -> Result<BillingRun, B
     let subscriptions = sorted_subscriptions(data.subscriptions)?;
     let masters = billable_master_subscriptions(data.accounts, &subscriptions);
 
-    let mut skipped = BTreeSet::new();
-    let mut unmatched: BTreeMap<(AccountId, SubscriptionId), UnmatchedChild> = BTreeMap::new();
-    let mut billed = BTreeSet::new();
-    let mut drafts: BTreeMap<(AccountId, Currency), Draft> = BTreeMap::new();
-
+    let mut outcome = Outcome::default();
     for sub in &subscriptions {
         let account =
             data.accounts
@@ -269,90 +271,126 @@ pub fn run(data: &CompanyData<'_>, options: &RunOptions) -> Result<BillingRun, B
                     account: sub.account().clone(),
                 })?;
         check_subscription(sub, account, &metrics)?;
-        match account.state() {
-            AccountState::Pending => {
-                skipped.insert(Skipped::AccountPending {
-                    account: account.id().clone(),
-                });
-                continue;
-            }
-            AccountState::Archived => {
-                skipped.insert(Skipped::AccountArchived {
-                    account: account.id().clone(),
-                });
-                continue;
-            }
-            AccountState::Active => {}
-        }
-        match sub.state() {
-            SubscriptionState::Draft => {
-                skipped.insert(Skipped::SubscriptionDraft {
-                    subscription: sub.id().clone(),
-                });
-                continue;
-            }
-            SubscriptionState::Paused { since } => {
-                skipped.insert(Skipped::SubscriptionPaused {
-                    subscription: sub.id().clone(),
-                    since,
-                });
-                continue;
-            }
-            SubscriptionState::Active | SubscriptionState::Ended => {}
-        }
-        let group_master = account
-            .master()
-            .and_then(|m| data.accounts.get(m))
-            .filter(|m| m.group_billing() && m.state() == AccountState::Active);
-        for (key, charge) in due_charges(
-            sub,
-            account,
-            &usage,
-            &metrics,
-            options.run_date,
-            data.billed,
-        )? {
-            billed.insert(key);
-            if charge.lines.is_empty() {
-                continue;
-            }
-            let owner = match group_master {
-                None => account.id(),
-                Some(master) => match match_master(
-                    &charge,
-                    masters.get(master.id()).map_or(&[][..], Vec::as_slice),
-                ) {
-                    Ok(()) => master.id(),
-                    Err(reason) => {
-                        unmatched
-                            .entry((account.id().clone(), sub.id().clone()))
-                            .or_insert_with(|| UnmatchedChild {
-                                child: account.id().clone(),
-                                subscription: sub.id().clone(),
-                                master: master.id().clone(),
-                                reason,
-                            });
-                        account.id()
-                    }
-                },
-            };
-            let draft = drafts.entry((owner.clone(), sub.currency())).or_default();
-            draft.lines.extend(charge.lines);
-            if let Some(min) = sub.minimum_invoice_amount() {
-                draft.minimum = Some(draft.minimum.map_or(min, |m| m.max(min)));
-            }
-        }
+        let master_subs = |master: &AccountId| masters.get(master).map_or(&[][..], Vec::as_slice);
+        let context = Context {
+            accounts: data.accounts,
+            usage: &usage,
+            metrics: &metrics,
+            options,
+            billed: data.billed,
+        };
+        bill_subscription(&context, sub, account, master_subs, &mut outcome)?;
     }
 
-    let invoices = build_invoices(data.accounts, drafts, options)?;
+    let invoices = build_invoices(data.accounts, outcome.drafts, options)?;
+    let billed: BTreeSet<BilledKey> = outcome.billed.into_iter().collect();
     Ok(BillingRun {
         run_date: options.run_date,
         invoices,
         billed: billed.into_iter().collect(),
-        skipped: skipped.into_iter().collect(),
-        unmatched: unmatched.into_values().collect(),
+        skipped: outcome.skipped.into_iter().collect(),
+        unmatched: outcome.unmatched.into_values().collect(),
         unpriced_usage: unpriced(data, &subscriptions, &usage),
     })
+}
+
+/// What one subscription's billing reads besides the subscription.
+pub(crate) struct Context<'a, U> {
+    pub(crate) accounts: &'a AccountBook,
+    pub(crate) usage: &'a U,
+    pub(crate) metrics: &'a BTreeMap<&'a MetricId, Aggregation>,
+    pub(crate) options: &'a RunOptions,
+    pub(crate) billed: &'a BTreeSet<BilledKey>,
+}
+
+/// What billing subscriptions produced so far.
+#[derive(Default)]
+pub(crate) struct Outcome {
+    pub(crate) skipped: BTreeSet<Skipped>,
+    pub(crate) unmatched: BTreeMap<(AccountId, SubscriptionId), UnmatchedChild>,
+    /// In subscription order; sorted when every subscription has been billed.
+    pub(crate) billed: Vec<BilledKey>,
+    pub(crate) drafts: BTreeMap<(AccountId, Currency), Draft>,
+}
+
+/// Bills one checked subscription of `account` into `outcome`: skipped for its account's or
+/// its own state, or its due charges on the invoice of their owner. `master_subs` gives the
+/// billable subscriptions of a master with group billing.
+pub(crate) fn bill_subscription<'s, U: UsageLookup>(
+    context: &Context<'_, U>,
+    sub: &Subscription,
+    account: &Account,
+    master_subs: impl Fn(&AccountId) -> &'s [&'s Subscription],
+    outcome: &mut Outcome,
+) -> Result<(), BillingError> {
+    match account.state() {
+        AccountState::Pending => {
+            outcome.skipped.insert(Skipped::AccountPending {
+                account: account.id().clone(),
+            });
+            return Ok(());
+        }
+        AccountState::Archived => {
+            outcome.skipped.insert(Skipped::AccountArchived {
+                account: account.id().clone(),
+            });
+            return Ok(());
+        }
+        AccountState::Active => {}
+    }
+    match sub.state() {
+        SubscriptionState::Draft => {
+            outcome.skipped.insert(Skipped::SubscriptionDraft {
+                subscription: sub.id().clone(),
+            });
+            return Ok(());
+        }
+        SubscriptionState::Paused { since } => {
+            outcome.skipped.insert(Skipped::SubscriptionPaused {
+                subscription: sub.id().clone(),
+                since,
+            });
+            return Ok(());
+        }
+        SubscriptionState::Active | SubscriptionState::Ended => {}
+    }
+    let group_master = account
+        .master()
+        .and_then(|m| context.accounts.get(m))
+        .filter(|m| m.group_billing() && m.state() == AccountState::Active);
+    for (key, charge) in due_charges(context, sub, account)? {
+        outcome.billed.push(key);
+        if charge.lines.is_empty() {
+            continue;
+        }
+        let owner = match group_master {
+            None => account.id(),
+            Some(master) => match match_master(&charge, master_subs(master.id())) {
+                Ok(()) => master.id(),
+                Err(reason) => {
+                    outcome
+                        .unmatched
+                        .entry((account.id().clone(), sub.id().clone()))
+                        .or_insert_with(|| UnmatchedChild {
+                            child: account.id().clone(),
+                            subscription: sub.id().clone(),
+                            master: master.id().clone(),
+                            reason,
+                        });
+                    account.id()
+                }
+            },
+        };
+        let draft = outcome
+            .drafts
+            .entry((owner.clone(), sub.currency()))
+            .or_default();
+        draft.lines.extend(charge.lines);
+        if let Some(min) = sub.minimum_invoice_amount() {
+            draft.minimum = Some(draft.minimum.map_or(min, |m| m.max(min)));
+        }
+    }
+    Ok(())
 }
 
 fn metric_catalogue(metrics: &[Metric]) -> Result<BTreeMap<&MetricId, Aggregation>, BillingError> {
@@ -367,6 +405,48 @@ fn metric_catalogue(metrics: &[Metric]) -> Result<BTreeMap<&MetricId, Aggregatio
         }
     }
     Ok(catalogue)
+}
+
+/// Where a run finds an account's aggregated usage: the reference's index of records, or the
+/// packed [`UsageTable`] of the fast run.
+pub(crate) trait UsageLookup {
+    /// The aggregate of `account`'s `metric` over `period`; `None` on overflow.
+    fn aggregate(
+        &self,
+        account: &AccountKey,
+        metric: &MetricId,
+        aggregation: Aggregation,
+        period: &Period,
+    ) -> Option<Decimal>;
+}
+
+impl UsageLookup for UsageIndex<'_> {
+    fn aggregate(
+        &self,
+        account: &AccountKey,
+        metric: &MetricId,
+        aggregation: Aggregation,
+        period: &Period,
+    ) -> Option<Decimal> {
+        let records = self.get(&(account, metric)).map_or(&[][..], Vec::as_slice);
+        let in_period = records
+            .iter()
+            .filter(|r| period.contains(r.timestamp().date_naive()))
+            .map(|r| r.quantity());
+        aggregate_quantities(in_period, aggregation)
+    }
+}
+
+impl UsageLookup for UsageTable {
+    fn aggregate(
+        &self,
+        account: &AccountKey,
+        metric: &MetricId,
+        aggregation: Aggregation,
+        period: &Period,
+    ) -> Option<Decimal> {
+        UsageTable::aggregate(self, account, metric, aggregation, period)
+    }
 }
 
 // Hashed, not ordered: nothing observable iterates it unsorted (the unpriced report and the
@@ -520,15 +600,13 @@ fn match_master(charge: &Charge<'_>, master_subs: &[&Subscription]) -> Result<()
     }
 }
 
-/// The subscription's charges due on `run_date` and not billed before, keyed.
-fn due_charges<'a>(
+/// The subscription's charges due on the run date and not billed before, keyed.
+fn due_charges<'a, U: UsageLookup>(
+    context: &Context<'_, U>,
     sub: &'a Subscription,
     account: &Account,
-    usage: &UsageIndex<'_>,
-    metrics: &BTreeMap<&MetricId, Aggregation>,
-    run_date: NaiveDate,
-    billed: &BTreeSet<BilledKey>,
 ) -> Result<Vec<(BilledKey, Charge<'a>)>, BillingError> {
+    let run_date = context.options.run_date;
     let has_advance = sub
         .items()
         .iter()
@@ -551,13 +629,12 @@ fn due_charges<'a>(
                 period: period.covered,
                 timing,
             };
-            if !wanted || !is_due || billed.contains(&key) {
+            if !wanted || !is_due || context.billed.contains(&key) {
                 continue;
             }
             let mut lines = Vec::new();
             for item in sub.items() {
-                if let Some(line) = price_item(sub, account, item, period, timing, usage, metrics)?
-                {
+                if let Some(line) = price_item(context, sub, account, item, period, timing)? {
                     lines.push(line);
                 }
             }
@@ -582,14 +659,13 @@ fn has_fixed_part(item: &Item) -> bool {
 }
 
 /// The line of `item` for `period` and `timing`, if it has one.
-fn price_item(
+fn price_item<U: UsageLookup>(
+    context: &Context<'_, U>,
     sub: &Subscription,
     account: &Account,
     item: &Item,
     period: BillingPeriod,
     timing: BillingPractice,
-    usage: &UsageIndex<'_>,
-    metrics: &BTreeMap<&MetricId, Aggregation>,
 ) -> Result<Option<InvoiceLine>, BillingError> {
     let pricing = |source| BillingError::Pricing {
         subscription: sub.id().clone(),
@@ -614,21 +690,15 @@ fn price_item(
         };
         (quantity, exact, kind)
     } else if let (Some(metric), BillingPractice::InArrears) = (&item.metric, timing) {
-        let aggregation = metrics.get(metric).copied().unwrap_or_default();
-        let records = usage
-            .get(&(account.key(), metric))
-            .map_or(&[][..], Vec::as_slice);
-        let in_period = records
-            .iter()
-            .filter(|r| period.covered.contains(r.timestamp().date_naive()))
-            .map(|r| r.quantity());
-        let used = aggregate_quantities(in_period, aggregation).ok_or_else(|| {
-            BillingError::UsageOverflow {
+        let aggregation = context.metrics.get(metric).copied().unwrap_or_default();
+        let used = context
+            .usage
+            .aggregate(account.key(), metric, aggregation, &period.covered)
+            .ok_or_else(|| BillingError::UsageOverflow {
                 account: account.key().clone(),
                 metric: metric.clone(),
                 period: period.covered,
-            }
-        })?;
+            })?;
         let exact = item.price.usage_amount(used).map_err(pricing)?;
         match item.price {
             PriceModel::Commitment { .. } => {
@@ -667,61 +737,75 @@ fn build_invoices(
 ) -> Result<Vec<Invoice>, BillingError> {
     let mut invoices = Vec::with_capacity(drafts.len());
     let mut number = options.first_invoice_number;
-    for ((owner, currency), mut draft) in drafts {
-        draft.lines.sort_by(|a, b| {
-            (
-                &a.source_account,
-                &a.subscription,
-                a.period,
-                &a.product,
-                a.kind,
-            )
-                .cmp(&(
-                    &b.source_account,
-                    &b.subscription,
-                    b.period,
-                    &b.product,
-                    b.kind,
-                ))
-        });
-        let debtor_ids = accounts
-            .get(&owner)
-            .map(|a| a.external_ids().erp())
-            .unwrap_or_default();
-        let total = Money::sum(currency, draft.lines.iter().map(|l| l.amount))
-            .map_err(|source| InvoiceError::Money { number, source })?;
-        let mut reasons = Vec::new();
-        if let Some(minimum) = draft.minimum
-            && total.amount() < minimum
-        {
-            reasons.push(HoldReason::BelowMinimum {
-                minimum,
-                total: total.amount(),
-            });
-        }
-        if let Some(erp) = &options.dispatch_erp
-            && !debtor_ids.contains_key(erp)
-        {
-            reasons.push(HoldReason::NoDebtorId { erp: erp.clone() });
-        }
-        let dispatch = if reasons.is_empty() {
-            Dispatch::Ready
-        } else {
-            Dispatch::Held { reasons }
-        };
-        invoices.push(Invoice::new(
-            number,
-            owner,
-            currency,
-            draft.lines,
-            debtor_ids,
-            dispatch,
+    for ((owner, currency), draft) in drafts {
+        invoices.push(build_invoice(
+            accounts, owner, currency, draft, number, options,
         )?);
         number = number
             .checked_add(1)
             .ok_or(BillingError::NumberOverflow { last: number })?;
     }
     Ok(invoices)
+}
+
+/// The invoice of one owner's draft in one currency, numbered `number`.
+pub(crate) fn build_invoice(
+    accounts: &AccountBook,
+    owner: AccountId,
+    currency: Currency,
+    mut draft: Draft,
+    number: u64,
+    options: &RunOptions,
+) -> Result<Invoice, BillingError> {
+    draft.lines.sort_by(|a, b| {
+        (
+            &a.source_account,
+            &a.subscription,
+            a.period,
+            &a.product,
+            a.kind,
+        )
+            .cmp(&(
+                &b.source_account,
+                &b.subscription,
+                b.period,
+                &b.product,
+                b.kind,
+            ))
+    });
+    let debtor_ids = accounts
+        .get(&owner)
+        .map(|a| a.external_ids().erp())
+        .unwrap_or_default();
+    let total = Money::sum(currency, draft.lines.iter().map(|l| l.amount))
+        .map_err(|source| InvoiceError::Money { number, source })?;
+    let mut reasons = Vec::new();
+    if let Some(minimum) = draft.minimum
+        && total.amount() < minimum
+    {
+        reasons.push(HoldReason::BelowMinimum {
+            minimum,
+            total: total.amount(),
+        });
+    }
+    if let Some(erp) = &options.dispatch_erp
+        && !debtor_ids.contains_key(erp)
+    {
+        reasons.push(HoldReason::NoDebtorId { erp: erp.clone() });
+    }
+    let dispatch = if reasons.is_empty() {
+        Dispatch::Ready
+    } else {
+        Dispatch::Held { reasons }
+    };
+    Ok(Invoice::new(
+        number,
+        owner,
+        currency,
+        draft.lines,
+        debtor_ids,
+        dispatch,
+    )?)
 }
 
 fn unpriced(

@@ -90,6 +90,7 @@ mod external;
 #[cfg(feature = "fuzz-support")]
 pub mod fuzzing;
 mod group;
+mod hash;
 mod id;
 mod import;
 mod invoice;
@@ -108,8 +109,8 @@ pub use account::{
     Email, MAX_ADDRESS_LINES, MAX_CONTACT_CHARS, MAX_NAME_CHARS,
 };
 pub use billing::{
-    BillingError, BillingRun, CompanyData, MismatchReason, RunOptions, Skipped, UnmatchedChild,
-    UnpricedUsage, run,
+    BillingError, BillingRun, CompanyData, MismatchReason, RunOptions, Skipped, TableData,
+    UnmatchedChild, UnpricedUsage, run, run_fast,
 };
 pub use book::{AccountBook, InvariantViolation};
 pub use discovery::{
@@ -162,4 +163,7 @@ pub use subscription::{
     SubscriptionState,
 };
 pub use tag::{MAX_TAG_CHARS, MAX_TAGS_PER_ACCOUNT, Tag, TagFilter, Tags};
-pub use usage::{Aggregation, Metric, UsageError, UsageRecord, aggregate, deduplicate};
+pub use usage::{
+    Aggregation, Metric, UsageError, UsageRecord, UsageTable, UsageTableBuilder, aggregate,
+    deduplicate,
+};

@@ -9,6 +9,10 @@ use serde::{Deserialize, Serialize};
 use crate::period::Period;
 use crate::{AccountKey, MetricId, RecordId};
 
+mod table;
+
+pub use table::{UsageTable, UsageTableBuilder};
+
 /// Why a usage record or aggregation was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum UsageError {
@@ -23,6 +27,18 @@ pub enum UsageError {
         timestamp: DateTime<Utc>,
         /// The quantity.
         quantity: Decimal,
+    },
+    /// A record the usage table cannot pack (see [`UsageTable`]).
+    #[error("usage record for account {:?}, metric {:?}: {field} {value} is outside the usage table's range (quantities with a mantissa of at most 63 bits, dates within 22,000 years of 1970)", account.as_str(), metric.as_str())]
+    OutsideTable {
+        /// The account.
+        account: AccountKey,
+        /// The metric.
+        metric: MetricId,
+        /// `quantity` or `timestamp`.
+        field: &'static str,
+        /// The value.
+        value: String,
     },
     /// The aggregate does not fit.
     #[error("aggregating metric {:?} over {period} overflows", metric.as_str())]
@@ -152,7 +168,8 @@ pub struct Metric {
 }
 
 /// Drops re-sent records: of the records sharing a record id, the one with the greatest
-/// (timestamp, quantity) is kept, so the result does not depend on input order. Records
+/// (timestamp, quantity, quantity's scale) is kept, so the result does not depend on input
+/// order, not even in the scale of an equal quantity. Records
 /// without an id are all kept. The output is sorted.
 pub fn deduplicate<'a>(records: impl IntoIterator<Item = &'a UsageRecord>) -> Vec<&'a UsageRecord> {
     let mut by_id: BTreeMap<&RecordId, &UsageRecord> = BTreeMap::new();
@@ -160,9 +177,10 @@ pub fn deduplicate<'a>(records: impl IntoIterator<Item = &'a UsageRecord>) -> Ve
     for r in records {
         match &r.record_id {
             Some(id) => {
-                let keep = by_id
-                    .get(id)
-                    .is_none_or(|kept| (r.timestamp, r.quantity) > (kept.timestamp, kept.quantity));
+                let keep = by_id.get(id).is_none_or(|kept| {
+                    (r.timestamp, r.quantity, r.quantity.scale())
+                        > (kept.timestamp, kept.quantity, kept.quantity.scale())
+                });
                 if keep {
                     by_id.insert(id, r);
                 }
@@ -206,7 +224,7 @@ pub(crate) fn aggregate_quantities(
     // One pass that computes only what the aggregation needs: this is the billing run's
     // innermost loop.
     match aggregation {
-        Aggregation::Sum => quantities.try_fold(Decimal::ZERO, |acc, q| acc.checked_add(q)),
+        Aggregation::Sum => quantities.try_fold(Decimal::ZERO, exact_add),
         // Equal values may differ in scale (1.0, 1.00): the larger scale wins, whatever the order.
         Aggregation::Max => Some(
             quantities
@@ -224,7 +242,7 @@ pub(crate) fn aggregate_quantities(
         Aggregation::Average => {
             let (sum, count) = quantities
                 .try_fold((Decimal::ZERO, Decimal::ZERO), |(sum, count), q| {
-                    Some((sum.checked_add(q)?, count.checked_add(Decimal::ONE)?))
+                    Some((exact_add(sum, q)?, count.checked_add(Decimal::ONE)?))
                 })?;
             if count.is_zero() {
                 Some(Decimal::ZERO)
@@ -233,6 +251,14 @@ pub(crate) fn aggregate_quantities(
             }
         }
     }
+}
+
+/// `a + b` exactly, at the larger scale of the two, or `None`: where the exact sum does not
+/// fit, `Decimal` would round it to a smaller scale, and usage is never rounded. Quantities
+/// are not negative, so whether a sum fits does not depend on the order of the additions.
+fn exact_add(a: Decimal, b: Decimal) -> Option<Decimal> {
+    a.checked_add(b)
+        .filter(|sum| sum.scale() == a.scale().max(b.scale()))
 }
 
 #[cfg(test)]

@@ -10,7 +10,7 @@ use rust_decimal::Decimal;
 use crate::fixtures::date;
 
 #[derive(Debug, Clone)]
-struct AccountPlan {
+pub(crate) struct AccountPlan {
     state: u8,      // 0..8: mostly Active, some Pending/Archived
     currency: bool, // EUR or SEK
     master: Option<usize>,
@@ -31,14 +31,14 @@ struct SubPlan {
 }
 
 #[derive(Debug, Clone)]
-struct Plan {
-    accounts: Vec<AccountPlan>,
+pub(crate) struct Plan {
+    pub(crate) accounts: Vec<AccountPlan>,
     subs: Vec<SubPlan>,
     usage: Vec<(usize, usize, u64, i64, Option<u8>)>,
     run_days: u64,
 }
 
-fn plan() -> impl Strategy<Value = Plan> {
+pub(crate) fn plan() -> impl Strategy<Value = Plan> {
     let accounts = prop::collection::vec(
         (
             0u8..8,
@@ -117,22 +117,22 @@ fn plan() -> impl Strategy<Value = Plan> {
     })
 }
 
-struct Company {
-    book: AccountBook,
-    subs: Vec<Subscription>,
-    metrics: Vec<Metric>,
-    usage: Vec<UsageRecord>,
-    run_date: NaiveDate,
+pub(crate) struct Company {
+    pub(crate) book: AccountBook,
+    pub(crate) subs: Vec<Subscription>,
+    pub(crate) metrics: Vec<Metric>,
+    pub(crate) usage: Vec<UsageRecord>,
+    pub(crate) run_date: NaiveDate,
 }
 
 fn key(i: usize) -> AccountKey {
     AccountKey::new(format!("k{i}")).unwrap()
 }
-fn aid(i: usize) -> AccountId {
+pub(crate) fn aid(i: usize) -> AccountId {
     AccountId::new(format!("a{i}")).unwrap()
 }
 
-fn build(plan: &Plan) -> Company {
+pub(crate) fn build(plan: &Plan) -> Company {
     let origin = date(2025, 1, 1);
     let mut book = AccountBook::new();
     for (i, a) in plan.accounts.iter().enumerate() {
@@ -443,7 +443,7 @@ proptest! {
     }
 }
 
-fn shuffle<T>(v: &mut [T], seed: u64) {
+pub(crate) fn shuffle<T>(v: &mut [T], seed: u64) {
     let mut state = seed | 1;
     for i in (1..v.len()).rev() {
         state ^= state << 13;

@@ -1,0 +1,584 @@
+//! The usage table: usage records packed for billing at scale.
+//!
+//! Each record is 16 bytes: its quantity's mantissa, a dense (account, metric) group number,
+//! and its UTC day and scale in one word. Records are sorted by group and day, so a period's
+//! records are one binary search away and aggregate in one pass of integer additions (i128,
+//! exact) that is converted to `Decimal` once per period. Re-sent records (same record id)
+//! are resolved when the table is built, with the rule of [`deduplicate`](super::deduplicate).
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Datelike, NaiveDate, Utc};
+use rust_decimal::Decimal;
+
+use super::{Aggregation, UsageError, aggregate_quantities};
+use crate::hash::FastState;
+use crate::period::Period;
+use crate::{AccountKey, MetricId, RecordId};
+
+/// Days are stored as an offset from 1970-01-01 plus this bias, in 24 bits: about 22,900
+/// years either side.
+const DAY_BIAS: i64 = 1 << 23;
+const SCALE_BITS: u32 = 5;
+/// Days since 0001-01-01 of 1970-01-01.
+const UNIX_DAY_FROM_CE: i64 = 719_163;
+
+/// One record, packed: 16 bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Packed {
+    mantissa: i64,
+    group: u32,
+    /// `(biased day << 5) | scale`: sorting by it sorts by day.
+    day_scale: u32,
+}
+
+impl Packed {
+    fn scale(self) -> u32 {
+        self.day_scale & ((1 << SCALE_BITS) - 1)
+    }
+    fn quantity(self) -> Decimal {
+        Decimal::new(self.mantissa, self.scale())
+    }
+}
+
+/// The packed day of a date, or `None` outside the table's range.
+fn day_word(date: NaiveDate) -> Option<u32> {
+    let biased = i64::from(date.num_days_from_ce())
+        .checked_sub(UNIX_DAY_FROM_CE)?
+        .checked_add(DAY_BIAS)?;
+    let biased = u32::try_from(biased).ok().filter(|d| *d < (1 << 24))?;
+    biased.checked_shl(SCALE_BITS)
+}
+
+/// An (account, metric) group: its records are `records[start..end]`, sorted by day.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Group {
+    account: u32,
+    metric: u32,
+    start: usize,
+    end: usize,
+    /// The scale every record of the group has, or `None` when they differ.
+    scale: Option<u32>,
+}
+
+/// Usage records packed for billing runs at scale: build it with [`UsageTableBuilder`], or
+/// [`UsageTable::from_records`], then bill with [`run_fast`](crate::run_fast).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct UsageTable {
+    /// Account keys with usage, sorted.
+    accounts: Vec<AccountKey>,
+    /// Metrics with usage, sorted.
+    metrics: Vec<MetricId>,
+    /// Groups, sorted by (account, metric).
+    groups: Vec<Group>,
+    /// `groups[account_groups[a]..account_groups[a + 1]]` are account `a`'s.
+    account_groups: Vec<usize>,
+    records: Vec<Packed>,
+}
+
+/// Builds a [`UsageTable`] one record at a time, so the records never exist in any other
+/// form. Reserve the capacity up front when the count is known: the table then holds 16 bytes
+/// a record at its peak.
+#[derive(Debug, Default)]
+pub struct UsageTableBuilder {
+    accounts: HashMap<AccountKey, u32, FastState>,
+    account_list: Vec<AccountKey>,
+    metrics: Vec<MetricId>,
+    groups: HashMap<u64, u32, FastState>,
+    group_list: Vec<(u32, u32)>,
+    records: Vec<Packed>,
+    /// Records with a record id, one per (group, id): the greatest (timestamp, quantity, scale).
+    with_ids: HashMap<(u32, RecordId), (DateTime<Utc>, Decimal), FastState>,
+}
+
+impl UsageTableBuilder {
+    /// An empty builder.
+    pub fn new() -> UsageTableBuilder {
+        UsageTableBuilder::default()
+    }
+
+    /// An empty builder with room for `records` records.
+    pub fn with_capacity(records: usize) -> UsageTableBuilder {
+        UsageTableBuilder {
+            records: Vec::with_capacity(records),
+            ..UsageTableBuilder::default()
+        }
+    }
+
+    /// Adds one record.
+    ///
+    /// # Errors
+    /// [`UsageError::NegativeQuantity`], or [`UsageError::OutsideTable`] for a quantity whose
+    /// mantissa needs more than 63 bits or a date more than 22,000 years from 1970.
+    pub fn push(
+        &mut self,
+        account: &AccountKey,
+        metric: &MetricId,
+        timestamp: DateTime<Utc>,
+        quantity: Decimal,
+        record_id: Option<&RecordId>,
+    ) -> Result<(), UsageError> {
+        if quantity.is_sign_negative() && !quantity.is_zero() {
+            return Err(UsageError::NegativeQuantity {
+                account: account.clone(),
+                metric: metric.clone(),
+                timestamp,
+                quantity,
+            });
+        }
+        let outside = |field: &'static str| UsageError::OutsideTable {
+            account: account.clone(),
+            metric: metric.clone(),
+            field,
+            value: match field {
+                "quantity" => quantity.to_string(),
+                _ => timestamp.to_rfc3339(),
+            },
+        };
+        let mantissa = i64::try_from(quantity.mantissa()).map_err(|_| outside("quantity"))?;
+        let day = day_word(timestamp.date_naive()).ok_or_else(|| outside("timestamp"))?;
+        let group = self.group(account, metric);
+        match record_id {
+            None => self.records.push(Packed {
+                mantissa,
+                group,
+                day_scale: day | quantity.scale(),
+            }),
+            Some(id) => {
+                let entry = self
+                    .with_ids
+                    .entry((group, id.clone()))
+                    .or_insert((timestamp, quantity));
+                if (timestamp, quantity, quantity.scale()) > (entry.0, entry.1, entry.1.scale()) {
+                    *entry = (timestamp, quantity);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Adds one record.
+    ///
+    /// # Errors
+    /// As [`UsageTableBuilder::push`].
+    pub fn push_record(&mut self, record: &super::UsageRecord) -> Result<(), UsageError> {
+        self.push(
+            record.account(),
+            record.metric(),
+            record.timestamp(),
+            record.quantity(),
+            record.record_id(),
+        )
+    }
+
+    fn group(&mut self, account: &AccountKey, metric: &MetricId) -> u32 {
+        let a = match self.accounts.get(account) {
+            Some(a) => *a,
+            None => {
+                let a = dense(self.account_list.len());
+                self.accounts.insert(account.clone(), a);
+                self.account_list.push(account.clone());
+                a
+            }
+        };
+        // A company has few metrics: a scan beats hashing the name.
+        let m = match self.metrics.iter().position(|m| m == metric) {
+            Some(m) => dense(m),
+            None => {
+                self.metrics.push(metric.clone());
+                dense(self.metrics.len().saturating_sub(1))
+            }
+        };
+        let key = (u64::from(a) << 32) | u64::from(m);
+        let next = dense(self.group_list.len());
+        let group = *self.groups.entry(key).or_insert(next);
+        if group == next {
+            self.group_list.push((a, m));
+        }
+        group
+    }
+
+    /// Sorts and indexes the records.
+    pub fn finish(mut self) -> UsageTable {
+        for ((group, _), (timestamp, quantity)) in std::mem::take(&mut self.with_ids) {
+            // Checked in `push`: the kept record is one that was accepted there.
+            if let (Ok(mantissa), Some(day)) = (
+                i64::try_from(quantity.mantissa()),
+                day_word(timestamp.date_naive()),
+            ) {
+                self.records.push(Packed {
+                    mantissa,
+                    group,
+                    day_scale: day | quantity.scale(),
+                });
+            }
+        }
+        let account_rank = ranks(&self.account_list);
+        let metric_rank = ranks(&self.metrics);
+        let mut order: Vec<u32> = (0..dense(self.group_list.len())).collect();
+        let rank_of = |g: u32| {
+            let (a, m) = self.group_list.get(g as usize).copied().unwrap_or_default();
+            (
+                account_rank.get(a as usize).copied().unwrap_or_default(),
+                metric_rank.get(m as usize).copied().unwrap_or_default(),
+            )
+        };
+        order.sort_unstable_by_key(|g| rank_of(*g));
+        let mut group_rank = vec![0u32; order.len()];
+        for (rank, g) in order.iter().enumerate() {
+            if let Some(slot) = group_rank.get_mut(*g as usize) {
+                *slot = dense(rank);
+            }
+        }
+        for r in &mut self.records {
+            r.group = group_rank
+                .get(r.group as usize)
+                .copied()
+                .unwrap_or_default();
+        }
+        sort_records(&mut self.records);
+
+        let mut groups = Vec::with_capacity(order.len());
+        let mut start = 0usize;
+        for (rank, g) in order.iter().enumerate() {
+            let end = start.saturating_add(
+                self.records
+                    .get(start..)
+                    .map_or(0, |rest| rest.partition_point(|r| r.group as usize <= rank)),
+            );
+            let slice = self.records.get(start..end).unwrap_or_default();
+            let scale = match slice.first() {
+                None => Some(0),
+                Some(first) => {
+                    Some(first.scale()).filter(|s| slice.iter().all(|r| r.scale() == *s))
+                }
+            };
+            let (a, m) = rank_of(*g);
+            groups.push(Group {
+                account: a,
+                metric: m,
+                start,
+                end,
+                scale,
+            });
+            start = end;
+        }
+        let mut accounts = self.account_list;
+        accounts.sort_unstable();
+        let mut metrics = self.metrics;
+        metrics.sort_unstable();
+        let mut account_groups = Vec::with_capacity(accounts.len().saturating_add(1));
+        let mut g = 0usize;
+        for a in 0..accounts.len() {
+            account_groups.push(g);
+            g = g.saturating_add(
+                groups
+                    .get(g..)
+                    .map_or(0, |rest| rest.partition_point(|x| x.account as usize <= a)),
+            );
+        }
+        account_groups.push(g);
+        UsageTable {
+            accounts,
+            metrics,
+            groups,
+            account_groups,
+            records: self.records,
+        }
+    }
+}
+
+/// A dense index: the builder never holds more than `u32::MAX` accounts, metrics or groups
+/// (a table that large would not fit in memory), so the conversion saturates only in theory.
+fn dense(n: usize) -> u32 {
+    u32::try_from(n).unwrap_or(u32::MAX)
+}
+
+/// The rank of each element of `items` in sorted order.
+fn ranks<T: Ord>(items: &[T]) -> Vec<u32> {
+    let mut order: Vec<usize> = (0..items.len()).collect();
+    order.sort_unstable_by(|a, b| items.get(*a).cmp(&items.get(*b)));
+    let mut rank = vec![0u32; items.len()];
+    for (r, i) in order.into_iter().enumerate() {
+        if let Some(slot) = rank.get_mut(i) {
+            *slot = dense(r);
+        }
+    }
+    rank
+}
+
+fn sort_records(records: &mut [Packed]) {
+    use rayon::slice::ParallelSliceMut;
+    records.par_sort_unstable_by_key(|r| (u64::from(r.group) << 32) | u64::from(r.day_scale));
+}
+
+impl UsageTable {
+    /// A table of `records`.
+    ///
+    /// # Errors
+    /// As [`UsageTableBuilder::push`].
+    pub fn from_records<'a>(
+        records: impl IntoIterator<Item = &'a super::UsageRecord>,
+    ) -> Result<UsageTable, UsageError> {
+        let records = records.into_iter();
+        let mut builder = UsageTableBuilder::with_capacity(records.size_hint().0);
+        for r in records {
+            builder.push_record(r)?;
+        }
+        Ok(builder.finish())
+    }
+
+    /// How many records the table holds (re-sent records counted once).
+    pub fn len(&self) -> usize {
+        self.records.len()
+    }
+
+    /// Whether the table holds no record.
+    pub fn is_empty(&self) -> bool {
+        self.records.is_empty()
+    }
+
+    /// The bytes the table's buffers hold.
+    pub fn heap_bytes(&self) -> usize {
+        use std::mem::size_of;
+        let bytes = |n: usize, size: usize| n.saturating_mul(size);
+        [
+            bytes(self.records.capacity(), size_of::<Packed>()),
+            bytes(self.groups.capacity(), size_of::<Group>()),
+            bytes(self.account_groups.capacity(), size_of::<usize>()),
+            bytes(self.accounts.capacity(), size_of::<AccountKey>()),
+            self.accounts
+                .iter()
+                .map(|a| a.as_str().len())
+                .sum::<usize>(),
+        ]
+        .into_iter()
+        .fold(0, usize::saturating_add)
+    }
+
+    /// Every (account, metric) that has records, with its record count, in order.
+    pub fn groups(&self) -> impl Iterator<Item = (&AccountKey, &MetricId, usize)> {
+        self.groups.iter().filter_map(|g| {
+            Some((
+                self.accounts.get(g.account as usize)?,
+                self.metrics.get(g.metric as usize)?,
+                g.end.saturating_sub(g.start),
+            ))
+        })
+    }
+
+    /// The aggregate of `account`'s records of `metric` whose UTC day lies in `period`, exactly
+    /// as [`aggregate`](super::aggregate) computes it; `None` on overflow.
+    pub fn aggregate(
+        &self,
+        account: &AccountKey,
+        metric: &MetricId,
+        aggregation: Aggregation,
+        period: &Period,
+    ) -> Option<Decimal> {
+        let Some(group) = self.group_of(account, metric) else {
+            return Some(Decimal::ZERO);
+        };
+        let records = self.records.get(group.start..group.end).unwrap_or_default();
+        let (Some(lo), Some(hi)) = (day_word(period.start()), day_word(period.end())) else {
+            // A period outside the table's range: only the exact (slow) path is right.
+            return aggregate_quantities(
+                records
+                    .iter()
+                    .filter(|r| period_contains_word(period, r.day_scale))
+                    .map(|r| r.quantity()),
+                aggregation,
+            );
+        };
+        let from = records.partition_point(|r| r.day_scale < lo);
+        let to = records.partition_point(|r| r.day_scale < hi);
+        let selected = records.get(from..to).unwrap_or_default();
+        aggregate_packed(selected, group.scale, aggregation)
+    }
+
+    /// Aggregates every group over `period`: the aggregation alone, for benchmarks and checks.
+    /// Returns how many records were in the period, and the sum of the aggregates.
+    pub fn aggregate_all(&self, aggregation: Aggregation, period: &Period) -> (usize, Decimal) {
+        let mut records = 0usize;
+        let mut total = Decimal::ZERO;
+        for g in &self.groups {
+            let (Some(account), Some(metric)) = (
+                self.accounts.get(g.account as usize),
+                self.metrics.get(g.metric as usize),
+            ) else {
+                continue;
+            };
+            if let Some(v) = self.aggregate(account, metric, aggregation, period) {
+                total = total.saturating_add(v);
+            }
+            records = records.saturating_add(self.count_in(g, period));
+        }
+        (records, total)
+    }
+
+    fn count_in(&self, g: &Group, period: &Period) -> usize {
+        let records = self.records.get(g.start..g.end).unwrap_or_default();
+        match (day_word(period.start()), day_word(period.end())) {
+            (Some(lo), Some(hi)) => records
+                .partition_point(|r| r.day_scale < hi)
+                .saturating_sub(records.partition_point(|r| r.day_scale < lo)),
+            _ => 0,
+        }
+    }
+
+    /// The account's table index, if it has usage.
+    pub(crate) fn account_index(&self, account: &AccountKey) -> Option<usize> {
+        self.accounts.binary_search(account).ok()
+    }
+
+    fn group_of(&self, account: &AccountKey, metric: &MetricId) -> Option<&Group> {
+        let a = self.account_index(account)?;
+        let range = self.account_groups.get(a)?..self.account_groups.get(a.checked_add(1)?)?;
+        let groups = self.groups.get(*range.start..*range.end)?;
+        groups
+            .iter()
+            .find(|g| self.metrics.get(g.metric as usize) == Some(metric))
+    }
+}
+
+fn period_contains_word(period: &Period, day_scale: u32) -> bool {
+    i64::from(day_scale >> SCALE_BITS)
+        .checked_sub(DAY_BIAS)
+        .and_then(|d| d.checked_add(UNIX_DAY_FROM_CE))
+        .and_then(|d| i32::try_from(d).ok())
+        .and_then(NaiveDate::from_num_days_from_ce_opt)
+        .is_some_and(|d| period.contains(d))
+}
+
+/// The aggregate of records that all lie in the period. Records of one scale take the
+/// integer path; mixed scales (rare) take the `Decimal` path, which is exact by construction.
+fn aggregate_packed(
+    records: &[Packed],
+    scale: Option<u32>,
+    aggregation: Aggregation,
+) -> Option<Decimal> {
+    if records.is_empty() {
+        return Some(Decimal::ZERO);
+    }
+    let Some(scale) = scale else {
+        return aggregate_quantities(records.iter().map(|r| r.quantity()), aggregation);
+    };
+    let count = records.len();
+    match aggregation {
+        Aggregation::Sum => decimal(sum(records), scale),
+        Aggregation::Count => Some(Decimal::from(count)),
+        Aggregation::Max => records
+            .iter()
+            .map(|r| r.mantissa)
+            .max()
+            .map(|m| Decimal::new(m, scale)),
+        Aggregation::Min => records
+            .iter()
+            .map(|r| r.mantissa)
+            .min()
+            .map(|m| Decimal::new(m, scale)),
+        Aggregation::Average => decimal(sum(records), scale)?.checked_div(Decimal::from(count)),
+    }
+}
+
+/// The exact sum of the mantissas.
+// No overflow: fewer than 2^64 records of less than 2^63 each sum below 2^127.
+#[allow(clippy::arithmetic_side_effects)]
+fn sum(records: &[Packed]) -> i128 {
+    records.iter().map(|r| i128::from(r.mantissa)).sum()
+}
+
+/// `value / 10^scale` as a `Decimal`, or `None` past its 96 bits.
+fn decimal(value: i128, scale: u32) -> Option<Decimal> {
+    Decimal::try_from_i128_with_scale(value, scale).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::usage::{UsageRecord, aggregate};
+    use chrono::TimeZone;
+    use proptest::prelude::*;
+
+    fn rec(account: &str, metric: &str, day: u32, q: Decimal, id: Option<&str>) -> UsageRecord {
+        UsageRecord::new(
+            AccountKey::new(account).unwrap(),
+            MetricId::new(metric).unwrap(),
+            Utc.with_ymd_and_hms(2025, 1, 1, 7, 0, 0).unwrap() + chrono::Days::new(day.into()),
+            q,
+            id.map(|s| RecordId::new(s).unwrap()),
+        )
+        .unwrap()
+    }
+
+    fn period(from: u64, to: u64) -> Period {
+        let origin = NaiveDate::from_ymd_opt(2025, 1, 1).unwrap();
+        Period::new(
+            origin + chrono::Days::new(from),
+            origin + chrono::Days::new(to),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn a_record_is_sixteen_bytes() {
+        assert_eq!(std::mem::size_of::<Packed>(), 16);
+    }
+
+    #[test]
+    fn out_of_range_quantities_and_dates_are_named() {
+        let mut b = UsageTableBuilder::new();
+        let key = AccountKey::new("acme").unwrap();
+        let metric = MetricId::new("gb").unwrap();
+        let at = Utc.with_ymd_and_hms(2025, 1, 1, 0, 0, 0).unwrap();
+        let err = b
+            .push(&key, &metric, at, Decimal::MAX, None)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("quantity") && err.contains("79228162514264337593543950335"));
+        let far = DateTime::<Utc>::MAX_UTC;
+        let err = b.push(&key, &metric, far, Decimal::ONE, None).unwrap_err();
+        assert!(err.to_string().contains("timestamp"), "{err}");
+    }
+
+    const AGGREGATIONS: [Aggregation; 5] = [
+        Aggregation::Sum,
+        Aggregation::Max,
+        Aggregation::Min,
+        Aggregation::Average,
+        Aggregation::Count,
+    ];
+
+    proptest! {
+        #[test]
+        fn the_table_aggregates_as_the_reference(
+            raw in prop::collection::vec(
+                (0usize..3, 0usize..2, 0u32..70, 0i64..10_000_000, 0u32..4, prop::option::of(0u8..8)),
+                0..120,
+            ),
+            from in 0u64..40,
+            len in 1u64..40,
+        ) {
+            let records: Vec<UsageRecord> = raw
+                .iter()
+                .map(|(a, m, d, q, s, id)| {
+                    rec(&format!("a{a}"), &format!("m{m}"), *d, Decimal::new(*q, *s), id.map(|i| format!("r{i}")).as_deref())
+                })
+                .collect();
+            let table = UsageTable::from_records(&records).unwrap();
+            let p = period(from, from + len);
+            for a in 0..3 {
+                for m in 0..2 {
+                    let key = AccountKey::new(format!("a{a}")).unwrap();
+                    let metric = MetricId::new(format!("m{m}")).unwrap();
+                    let mine: Vec<&UsageRecord> = records.iter().filter(|r| r.account() == &key && r.metric() == &metric).collect();
+                    for aggregation in AGGREGATIONS {
+                        let expected = aggregate(mine.iter().copied(), &metric, aggregation, &p).ok();
+                        let got = table.aggregate(&key, &metric, aggregation, &p);
+                        prop_assert_eq!(got.map(|d| d.to_string()), expected.map(|d| d.to_string()), "{:?}", aggregation);
+                    }
+                }
+            }
+        }
+    }
+}
