@@ -6,6 +6,7 @@
 //! for the store's atomic apply, or every problem of the file at once.
 
 mod accounts;
+mod ingest;
 mod subscriptions;
 pub(crate) mod table;
 mod usage;
@@ -13,6 +14,7 @@ mod usage;
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 
 pub use accounts::{ACCOUNT_COLUMNS, EXTERNAL_COLUMNS, export_accounts, plan_account_import};
+pub use ingest::ingest_usage;
 pub use subscriptions::{SUBSCRIPTION_COLUMNS, export_subscriptions, plan_subscription_import};
 pub use table::{
     Delimiter, ImportError, ImportErrors, MAX_IMPORT_BYTES, MAX_IMPORT_ROWS, MAX_REPORTED_ERRORS,
@@ -23,12 +25,19 @@ use table::{Row, Table};
 
 /// A cell's text, trimmed, with a spreadsheet neutralisation (`'=...`) undone; `None` if empty.
 fn cell_text(t: &Table, row: &Row, column: &str) -> Option<String> {
-    t.cell(row, column).map(|v| {
-        let mut chars = v.chars();
-        match (chars.next(), chars.next()) {
-            (Some('\''), Some('=' | '+' | '-' | '@')) => v.get(1..).unwrap_or(v).to_owned(),
-            _ => v.to_owned(),
-        }
+    t.cell(row, column).and_then(clean_cell)
+}
+
+/// A raw cell as [`cell_text`] gives it: trimmed, neutralisation undone, `None` if empty.
+fn clean_cell(raw: &str) -> Option<String> {
+    let v = raw.trim();
+    if v.is_empty() {
+        return None;
+    }
+    let mut chars = v.chars();
+    Some(match (chars.next(), chars.next()) {
+        (Some('\''), Some('=' | '+' | '-' | '@')) => v.get(1..).unwrap_or(v).to_owned(),
+        _ => v.to_owned(),
     })
 }
 

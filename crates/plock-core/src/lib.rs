@@ -135,7 +135,7 @@ pub use id::{
 pub use import::{
     ACCOUNT_COLUMNS, Delimiter, EXTERNAL_COLUMNS, ImportError, ImportErrors, MAX_IMPORT_BYTES,
     MAX_IMPORT_ROWS, MAX_REPORTED_ERRORS, SUBSCRIPTION_COLUMNS, USAGE_COLUMNS, export_accounts,
-    export_subscriptions, parse_usage, plan_account_import, plan_subscription_import,
+    export_subscriptions, ingest_usage, parse_usage, plan_account_import, plan_subscription_import,
 };
 pub use invoice::{
     BilledKey, Dispatch, HoldReason, Invoice, InvoiceError, InvoiceKind, InvoiceLine, LineKind,

@@ -125,7 +125,7 @@ impl Delimiter {
     }
 
     /// Picks the separator the header line uses most (outside quotes); a tie means `,`.
-    fn detect(text: &str) -> Delimiter {
+    pub(crate) fn detect(text: &str) -> Delimiter {
         let header = text.lines().next().unwrap_or("");
         let (mut commas, mut semicolons, mut quoted) = (0usize, 0usize, false);
         for c in header.chars() {

@@ -25,11 +25,11 @@ const UNIX_DAY_FROM_CE: i64 = 719_163;
 
 /// One record, packed: 16 bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Packed {
-    mantissa: i64,
-    group: u32,
+pub(crate) struct Packed {
+    pub(crate) mantissa: i64,
+    pub(crate) group: u32,
     /// `(biased day << 5) | scale`: sorting by it sorts by day.
-    day_scale: u32,
+    pub(crate) day_scale: u32,
 }
 
 impl Packed {
@@ -42,7 +42,7 @@ impl Packed {
 }
 
 /// The packed day of a date, or `None` outside the table's range.
-fn day_word(date: NaiveDate) -> Option<u32> {
+pub(crate) fn day_word(date: NaiveDate) -> Option<u32> {
     let biased = i64::from(date.num_days_from_ce())
         .checked_sub(UNIX_DAY_FROM_CE)?
         .checked_add(DAY_BIAS)?;
@@ -83,6 +83,8 @@ pub struct UsageTable {
 pub struct UsageTableBuilder {
     accounts: HashMap<AccountKey, u32, FastState>,
     account_list: Vec<AccountKey>,
+    /// `account_list[..preset]` was given sorted up front, and is searched, not hashed.
+    preset: usize,
     metrics: Vec<MetricId>,
     groups: HashMap<u64, u32, FastState>,
     group_list: Vec<(u32, u32)>,
@@ -144,15 +146,7 @@ impl UsageTableBuilder {
                 group,
                 day_scale: day | quantity.scale(),
             }),
-            Some(id) => {
-                let entry = self
-                    .with_ids
-                    .entry((group, id.clone()))
-                    .or_insert((timestamp, quantity));
-                if (timestamp, quantity, quantity.scale()) > (entry.0, entry.1, entry.1.scale()) {
-                    *entry = (timestamp, quantity);
-                }
-            }
+            Some(id) => self.push_identified(group, id.clone(), timestamp, quantity),
         }
         Ok(())
     }
@@ -171,24 +165,61 @@ impl UsageTableBuilder {
         )
     }
 
-    fn group(&mut self, account: &AccountKey, metric: &MetricId) -> u32 {
-        let a = match self.accounts.get(account) {
-            Some(a) => *a,
-            None => {
-                let a = dense(self.account_list.len());
-                self.accounts.insert(account.clone(), a);
-                self.account_list.push(account.clone());
-                a
-            }
-        };
+    /// A builder whose accounts are `accounts` (sorted, distinct), known by their index.
+    pub(crate) fn with_accounts(accounts: Vec<AccountKey>, records: usize) -> UsageTableBuilder {
+        UsageTableBuilder {
+            preset: accounts.len(),
+            account_list: accounts,
+            records: Vec::with_capacity(records),
+            ..UsageTableBuilder::default()
+        }
+    }
+
+    /// The group of a preset account's index and a metric.
+    pub(crate) fn group_of_index(&mut self, account: u32, metric: &MetricId) -> u32 {
+        let m = self.metric_index(metric);
+        self.group_of_indexes(account, m)
+    }
+
+    /// Adds a record already packed but for its group.
+    pub(crate) fn push_packed(&mut self, group: u32, mantissa: i64, day_scale: u32) {
+        self.records.push(Packed {
+            mantissa,
+            group,
+            day_scale,
+        });
+    }
+
+    /// Adds a record with a record id: the greatest (timestamp, quantity, scale) of an id is
+    /// kept.
+    pub(crate) fn push_identified(
+        &mut self,
+        group: u32,
+        id: RecordId,
+        timestamp: DateTime<Utc>,
+        quantity: Decimal,
+    ) {
+        let entry = self
+            .with_ids
+            .entry((group, id))
+            .or_insert((timestamp, quantity));
+        if (timestamp, quantity, quantity.scale()) > (entry.0, entry.1, entry.1.scale()) {
+            *entry = (timestamp, quantity);
+        }
+    }
+
+    fn metric_index(&mut self, metric: &MetricId) -> u32 {
         // A company has few metrics: a scan beats hashing the name.
-        let m = match self.metrics.iter().position(|m| m == metric) {
+        match self.metrics.iter().position(|m| m == metric) {
             Some(m) => dense(m),
             None => {
                 self.metrics.push(metric.clone());
                 dense(self.metrics.len().saturating_sub(1))
             }
-        };
+        }
+    }
+
+    fn group_of_indexes(&mut self, a: u32, m: u32) -> u32 {
         let key = (u64::from(a) << 32) | u64::from(m);
         let next = dense(self.group_list.len());
         let group = *self.groups.entry(key).or_insert(next);
@@ -196,6 +227,27 @@ impl UsageTableBuilder {
             self.group_list.push((a, m));
         }
         group
+    }
+
+    fn group(&mut self, account: &AccountKey, metric: &MetricId) -> u32 {
+        let preset = self
+            .account_list
+            .get(..self.preset)
+            .and_then(|p| p.binary_search(account).ok());
+        let a = match preset
+            .map(dense)
+            .or_else(|| self.accounts.get(account).copied())
+        {
+            Some(a) => a,
+            None => {
+                let a = dense(self.account_list.len());
+                self.accounts.insert(account.clone(), a);
+                self.account_list.push(account.clone());
+                a
+            }
+        };
+        let m = self.metric_index(metric);
+        self.group_of_indexes(a, m)
     }
 
     /// Sorts and indexes the records.
@@ -263,21 +315,40 @@ impl UsageTableBuilder {
             });
             start = end;
         }
-        let mut accounts = self.account_list;
-        accounts.sort_unstable();
+        let mut sorted = self.account_list;
+        sorted.sort_unstable();
         let mut metrics = self.metrics;
         metrics.sort_unstable();
-        let mut account_groups = Vec::with_capacity(accounts.len().saturating_add(1));
-        let mut g = 0usize;
-        for a in 0..accounts.len() {
-            account_groups.push(g);
-            g = g.saturating_add(
-                groups
-                    .get(g..)
-                    .map_or(0, |rest| rest.partition_point(|x| x.account as usize <= a)),
-            );
+        // Only accounts with records stay, so equal usage makes equal tables.
+        let mut new_index = vec![None; sorted.len()];
+        for g in &groups {
+            if let Some(slot) = new_index.get_mut(g.account as usize) {
+                *slot = Some(0u32);
+            }
         }
-        account_groups.push(g);
+        let mut next = 0u32;
+        for slot in new_index.iter_mut().flatten() {
+            *slot = next;
+            next = next.saturating_add(1);
+        }
+        let accounts: Vec<AccountKey> = sorted
+            .into_iter()
+            .zip(&new_index)
+            .filter_map(|(key, kept)| kept.map(|_| key))
+            .collect();
+        let mut account_groups = Vec::with_capacity(accounts.len().saturating_add(1));
+        for (i, g) in groups.iter_mut().enumerate() {
+            let a = new_index
+                .get(g.account as usize)
+                .copied()
+                .flatten()
+                .unwrap_or_default();
+            if account_groups.len() <= a as usize {
+                account_groups.push(i);
+            }
+            g.account = a;
+        }
+        account_groups.push(groups.len());
         UsageTable {
             accounts,
             metrics,
@@ -309,7 +380,13 @@ fn ranks<T: Ord>(items: &[T]) -> Vec<u32> {
 
 fn sort_records(records: &mut [Packed]) {
     use rayon::slice::ParallelSliceMut;
-    records.par_sort_unstable_by_key(|r| (u64::from(r.group) << 32) | u64::from(r.day_scale));
+    // The mantissa too, so equal tables are equal values whatever the input order.
+    records.par_sort_unstable_by_key(|r| {
+        (
+            (u64::from(r.group) << 32) | u64::from(r.day_scale),
+            r.mantissa,
+        )
+    });
 }
 
 impl UsageTable {

@@ -368,3 +368,120 @@ fn discovery_plans_candidates_updates_and_flags() {
     let keys: BTreeSet<_> = second.missing.iter().map(ToString::to_string).collect();
     assert_eq!(keys, BTreeSet::from(["gone".to_owned()]));
 }
+
+mod ingest {
+    //! Bulk ingestion reads what the import reads: the same table, or the same problems.
+    use super::*;
+
+    fn book() -> AccountBook {
+        let mut book = AccountBook::new();
+        for k in ["acme", "globex", "initech"] {
+            book.add(Account::new(
+                AccountId::new(k).unwrap(),
+                AccountKey::new(k).unwrap(),
+                AccountName::new(k).unwrap(),
+                Contact::default(),
+                Currency::EUR,
+                chrono::NaiveDate::from_ymd_opt(2025, 1, 1).unwrap(),
+            ))
+            .unwrap();
+        }
+        book
+    }
+
+    fn cell(choice: u8) -> &'static str {
+        ["acme", "globex", " initech ", "'=acme", "nobody", ""][choice as usize % 6]
+    }
+
+    fn row(r: &(u8, u8, u8, u32, u8, u8)) -> String {
+        let (a, m, t, q, qf, id) = *r;
+        let account = cell(a);
+        let metric = ["api", "gb", " api", "", "api"][m as usize % 5];
+        let day = 1 + q % 28;
+        let timestamp = match t {
+            0 => format!("2025-01-{day:02}T10:00:00Z"),
+            1 => format!("2025-01-{day:02}T10:00:00.25Z"),
+            2 => format!("2025-01-{day:02} 10:00:00"),
+            3 => format!("2025-01-{day:02}"),
+            4 => format!("2025-01-{day:02}T10:00:00+02:00"),
+            5 => "2025-02-30T10:00:00Z".into(),
+            _ => "yesterday".into(),
+        };
+        let quantity = match qf {
+            0 => format!("{q}"),
+            1 => format!("{}.{:02}", q / 100, q % 100),
+            2 => format!(" {q} "),
+            3 => format!("-{q}"),
+            4 => format!("{q}.0"),
+            _ => "x".into(),
+        };
+        let id = match id {
+            0 | 1 => format!("r{}", q % 5),
+            2 => " ".into(),
+            _ => "".into(),
+        };
+        format!("{account},{metric},{timestamp},{quantity},{id}")
+    }
+
+    fn compare(csv: &str) -> Result<(), TestCaseError> {
+        let book = book();
+        let fast = ingest_usage(csv.as_bytes(), &book);
+        let slow = parse_usage(csv.as_bytes(), &book)
+            .map(|records| UsageTable::from_records(&records).unwrap());
+        match (fast, slow) {
+            (Ok(f), Ok(s)) => prop_assert_eq!(f, s),
+            (Err(f), Err(s)) => prop_assert_eq!(f.to_string(), s.to_string()),
+            (f, s) => prop_assert!(
+                false,
+                "fast {:?}\nslow {:?}",
+                f.map(|t| t.len()),
+                s.map(|t| t.len())
+            ),
+        }
+        Ok(())
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+        #[test]
+        fn ingestion_reads_what_the_import_reads(
+            rows in prop::collection::vec((0u8..6, 0u8..5, 0u8..7, 0u32..100_000, 0u8..6, 0u8..4), 0..60),
+            clean in any::<bool>(),
+            crlf in any::<bool>(),
+            blank in prop::option::of(0usize..60),
+            short in prop::option::of(0usize..60),
+        ) {
+            // Clean files take the fast path throughout; the others mix in every other form.
+            let rows: Vec<String> = rows
+                .iter()
+                .map(|r| if clean { row(&(r.0 % 2, r.1 % 2, r.2 % 2, r.3, r.4 % 2, r.5)) } else { row(r) })
+                .collect();
+            let mut lines = vec!["account_key,metric,timestamp,quantity,record_id".to_owned()];
+            lines.extend(rows);
+            if let Some(b) = blank { let at = 1 + b % lines.len(); lines.insert(at.min(lines.len()), String::new()); }
+            if let Some(s) = short && !clean { let at = 1 + s % lines.len(); lines.insert(at.min(lines.len()), "acme,api".into()); }
+            let csv = lines.join(if crlf { "\r\n" } else { "\n" }) + "\n";
+            compare(&csv)?;
+        }
+    }
+
+    #[test]
+    fn quoted_and_semicolon_files_take_the_import_path() {
+        let quoted = "account_key,metric,timestamp,quantity\n\"acme\",api,2025-01-02T00:00:00Z,5\n";
+        let semicolon =
+            "account_key;metric;timestamp;quantity\nacme;api;2025-01-02T00:00:00Z;5,5\n";
+        for csv in [quoted, semicolon] {
+            let table = ingest_usage(csv.as_bytes(), &book()).unwrap();
+            assert_eq!(table.len(), 1);
+            compare(csv).unwrap();
+        }
+        let bad_header = "account_key,metric,when,quantity\n";
+        assert!(
+            ingest_usage(bad_header.as_bytes(), &book())
+                .unwrap_err()
+                .to_string()
+                .contains("when")
+        );
+    }
+}

@@ -1,0 +1,511 @@
+//! Bulk usage ingestion: a usage CSV straight into a [`UsageTable`], in parallel.
+//!
+//! The file is cut at line ends into chunks that threads parse at once. A row in the common
+//! form (plain ASCII ids, `YYYY-MM-DDTHH:MM:SS[.f]Z`, a plain decimal) is packed where it is
+//! read; any other row goes through the import's own row rules ([`usage_row`]), so both
+//! accept the same rows, with the same values and the same problems. A file the fast reader
+//! does not handle at all (quoted cells, `;` separators, a bad header, invalid UTF-8) is read
+//! by [`parse_usage`], with its limits.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use rayon::prelude::*;
+use rust_decimal::Decimal;
+
+use super::table::{Delimiter, ImportErrors};
+use super::usage::{USAGE_COLUMNS, UsageCells, parse_usage, usage_row};
+use crate::hash::FastState;
+use crate::usage::{UsageTable, UsageTableBuilder, day_word};
+use crate::{AccountBook, AccountKey, MAX_ID_CHARS, MetricId, RecordId};
+
+/// Column roles are positions in [`USAGE_COLUMNS`]: account, metric, timestamp, quantity,
+/// record id; the first four are required.
+const REQUIRED: [usize; 4] = [0, 1, 2, 3];
+
+/// Reads a usage CSV into a [`UsageTable`], with the rules of [`parse_usage`]: every account
+/// key known to `book`, timestamps in UTC, quantities not negative, re-sent records counted
+/// once. Unlike `parse_usage`, files of any size are read (the table holds 16 bytes a record).
+///
+/// # Errors
+/// Every problem of the file at once, as `parse_usage` reports them.
+pub fn ingest_usage(bytes: &[u8], book: &AccountBook) -> Result<UsageTable, ImportErrors> {
+    let bytes = bytes
+        .strip_prefix(b"\xEF\xBB\xBF".as_slice())
+        .unwrap_or(bytes);
+    match ingest_fast(bytes, book) {
+        Some(result) => result,
+        None => {
+            let records = parse_usage(bytes, book)?;
+            let mut builder = UsageTableBuilder::with_capacity(records.len());
+            let mut errors = ImportErrors::default();
+            for r in &records {
+                // parse_usage gives no line numbers; the message names the record.
+                if let Err(e) = builder.push_record(r) {
+                    errors.push(0, "", "", e.to_string());
+                }
+            }
+            errors.into_result(builder.finish())
+        }
+    }
+}
+
+fn line_number(n: usize) -> u64 {
+    u64::try_from(n).unwrap_or(u64::MAX)
+}
+
+/// The header's column roles by position, or `None` when the fast reader leaves the file to
+/// `parse_usage` (which also reports every header problem).
+fn header_roles(header: &str) -> Option<Vec<usize>> {
+    if header.contains('"') || Delimiter::detect(header) != Delimiter::Comma {
+        return None;
+    }
+    let mut roles = Vec::new();
+    let mut seen = [false; 5];
+    for name in header.split(',') {
+        let name = name.trim().to_ascii_lowercase();
+        let role = USAGE_COLUMNS.iter().position(|c| *c == name)?;
+        let slot = seen.get_mut(role)?;
+        if *slot {
+            return None;
+        }
+        *slot = true;
+        roles.push(role);
+    }
+    REQUIRED
+        .iter()
+        .all(|r| seen.get(*r) == Some(&true))
+        .then_some(roles)
+}
+
+/// What one chunk of lines gave.
+#[derive(Default)]
+struct Chunk<'a> {
+    metrics: Vec<&'a str>,
+    /// (account index, chunk metric index) of each chunk group.
+    groups: Vec<(u32, u32)>,
+    group_map: HashMap<u64, u32, FastState>,
+    /// (chunk group, mantissa, packed day and scale).
+    records: Vec<(u32, i64, u32)>,
+    identified: Vec<(u32, &'a str, DateTime<Utc>, Decimal)>,
+    /// Rows for the import's row rules: (line, text).
+    other: Vec<(u64, &'a str)>,
+}
+
+/// The fast read, or `None` when the file is not one it handles.
+fn ingest_fast(bytes: &[u8], book: &AccountBook) -> Option<Result<UsageTable, ImportErrors>> {
+    let header_end = memchr::memchr(b'\n', bytes).unwrap_or(bytes.len());
+    let header = std::str::from_utf8(bytes.get(..header_end)?).ok()?;
+    let header = header.strip_suffix('\r').unwrap_or(header);
+    let roles = header_roles(header)?;
+    let body = bytes
+        .get(header_end.saturating_add(1)..)
+        .unwrap_or_default();
+    if memchr::memchr(b'"', body).is_some() {
+        return None;
+    }
+
+    let mut keys: Vec<AccountKey> = book.iter().map(|a| a.key().clone()).collect();
+    keys.sort_unstable();
+    let index: HashMap<&str, u32, FastState> = keys
+        .iter()
+        .enumerate()
+        .map(|(i, k)| (k.as_str(), u32::try_from(i).unwrap_or(u32::MAX)))
+        .collect();
+
+    // Chunks end at line ends; each knows the line number it starts at.
+    let pieces = rayon::current_num_threads().saturating_mul(4).max(1);
+    let mut bounds = vec![0usize];
+    let step = body
+        .len()
+        .checked_div(pieces)
+        .unwrap_or(0)
+        .saturating_add(1);
+    let mut at = 0usize;
+    while at < body.len() {
+        let target = at.saturating_add(step).min(body.len());
+        let end = match body
+            .get(target..)
+            .and_then(|rest| memchr::memchr(b'\n', rest))
+        {
+            Some(i) => target.saturating_add(i).saturating_add(1),
+            None => body.len(),
+        };
+        bounds.push(end);
+        at = end;
+    }
+    let slices: Vec<&[u8]> = bounds
+        .windows(2)
+        .filter_map(|w| body.get(*w.first()?..*w.get(1)?))
+        .collect();
+    let newlines: Vec<usize> = slices
+        .par_iter()
+        .map(|s| memchr::memchr_iter(b'\n', s).count())
+        .collect();
+    let mut first_line = 2usize; // the header is line 1
+    let mut starts = Vec::with_capacity(slices.len());
+    for n in &newlines {
+        starts.push(first_line);
+        first_line = first_line.saturating_add(*n);
+    }
+    let total: usize = newlines.iter().sum();
+
+    let chunks: Vec<Option<Chunk<'_>>> = slices
+        .par_iter()
+        .zip(starts.par_iter())
+        .map(|(slice, start)| {
+            let text = std::str::from_utf8(slice).ok()?;
+            read_chunk(text, *start, &roles, &index)
+        })
+        .collect();
+    let chunks: Vec<Chunk<'_>> = chunks.into_iter().collect::<Option<_>>()?;
+
+    let mut builder = UsageTableBuilder::with_accounts(keys, total);
+    let mut errors = ImportErrors::default();
+    let width = roles.len();
+    for chunk in chunks {
+        let mut metric_ids = Vec::with_capacity(chunk.metrics.len());
+        for m in &chunk.metrics {
+            // Checked simple when read: a valid metric id.
+            metric_ids.push(MetricId::new(m).ok()?);
+        }
+        let groups: Vec<u32> = chunk
+            .groups
+            .iter()
+            .map(|(a, m)| {
+                let metric = metric_ids.get(*m as usize)?;
+                Some(builder.group_of_index(*a, metric))
+            })
+            .collect::<Option<_>>()?;
+        for (g, mantissa, day_scale) in chunk.records {
+            builder.push_packed(*groups.get(g as usize)?, mantissa, day_scale);
+        }
+        for (g, id, timestamp, quantity) in chunk.identified {
+            let id = RecordId::new(id).ok()?;
+            builder.push_identified(*groups.get(g as usize)?, id, timestamp, quantity);
+        }
+        for (line, text) in chunk.other {
+            other_row(text, line, width, &roles, book, &mut builder, &mut errors);
+        }
+    }
+    Some(errors.into_result(builder.finish()))
+}
+
+/// A row outside the common form, through the import's row rules.
+fn other_row(
+    text: &str,
+    line: u64,
+    width: usize,
+    roles: &[usize],
+    book: &AccountBook,
+    builder: &mut UsageTableBuilder,
+    errors: &mut ImportErrors,
+) {
+    let fields: Vec<&str> = text.split(',').collect();
+    if fields.iter().all(|f| f.trim().is_empty()) {
+        return;
+    }
+    if fields.len() != width {
+        errors.push(
+            line,
+            "",
+            "",
+            format!("row has {} fields but the header has {width}", fields.len()),
+        );
+        return;
+    }
+    let mut cells: [Option<String>; 5] = Default::default();
+    for (field, role) in fields.iter().zip(roles) {
+        if let Some(cell) = cells.get_mut(*role) {
+            *cell = super::clean_cell(field);
+        }
+    }
+    let [account_key, metric, timestamp, quantity, record_id] = cells;
+    let cells = UsageCells {
+        account_key,
+        metric,
+        timestamp,
+        quantity,
+        record_id,
+    };
+    let decimal =
+        |t: &str| Decimal::from_str_exact(t).map_err(|_| "not a decimal number".to_owned());
+    if let Some(record) = usage_row(cells, line, book, decimal, errors)
+        && let Err(e) = builder.push_record(&record)
+    {
+        errors.push(line, "", "", e.to_string());
+    }
+}
+
+/// Parses one chunk; `None` when the file must go to `parse_usage` (a stray carriage return).
+fn read_chunk<'a>(
+    text: &'a str,
+    first_line: usize,
+    roles: &[usize],
+    index: &HashMap<&str, u32, FastState>,
+) -> Option<Chunk<'a>> {
+    let mut chunk = Chunk::<'a> {
+        records: Vec::with_capacity(
+            memchr::memchr_iter(b'\n', text.as_bytes())
+                .count()
+                .saturating_add(1),
+        ),
+        ..Chunk::default()
+    };
+    let mut last_date: Option<(&str, u32)> = None;
+    let mut fields: [&str; 5] = [""; 5];
+    for (n, line) in text.split_terminator('\n').enumerate() {
+        let number = line_number(first_line.saturating_add(n));
+        let line = line.strip_suffix('\r').unwrap_or(line);
+        if line.contains('\r') {
+            return None;
+        }
+        let mut count = 0usize;
+        for (i, field) in line.split(',').enumerate() {
+            if let Some(slot) = roles.get(i).and_then(|r| fields.get_mut(*r)) {
+                *slot = field;
+            }
+            count = count.saturating_add(1);
+        }
+        let width_ok = count == roles.len();
+        let simple = width_ok && read_simple(&fields, index, &mut last_date, &mut chunk);
+        if !simple {
+            chunk.other.push((number, line));
+        }
+        fields = [""; 5];
+    }
+    Some(chunk)
+}
+
+/// Reads a row in the common form into the chunk; `false` leaves it to the row rules.
+fn read_simple<'a>(
+    fields: &[&'a str; 5],
+    index: &HashMap<&str, u32, FastState>,
+    last_date: &mut Option<(&'a str, u32)>,
+    chunk: &mut Chunk<'a>,
+) -> bool {
+    let [account, metric, timestamp, quantity, record_id] = *fields;
+    if !simple_id(account) || !simple_id(metric) {
+        return false;
+    }
+    let Some(&a) = index.get(account) else {
+        return false;
+    };
+    let Some((mantissa, scale)) = plain_decimal(quantity) else {
+        return false;
+    };
+    let Some(parts) = Timestamp::parse(timestamp) else {
+        return false;
+    };
+    let day = match *last_date {
+        Some((date, word)) if date == parts.date => word,
+        _ => {
+            let Some(word) = parts.day().and_then(day_word) else {
+                return false;
+            };
+            *last_date = Some((parts.date, word));
+            word
+        }
+    };
+    let m = match chunk.metrics.iter().position(|x| *x == metric) {
+        Some(m) => m,
+        None => {
+            chunk.metrics.push(metric);
+            chunk.metrics.len().saturating_sub(1)
+        }
+    };
+    let m = u32::try_from(m).unwrap_or(u32::MAX);
+    let key = (u64::from(a) << 32) | u64::from(m);
+    let next = u32::try_from(chunk.groups.len()).unwrap_or(u32::MAX);
+    let group = *chunk.group_map.entry(key).or_insert(next);
+    if group == next {
+        chunk.groups.push((a, m));
+    }
+    if record_id.is_empty() {
+        chunk.records.push((group, mantissa, day | scale));
+    } else {
+        let Some(at) = parts.date_time() else {
+            return false;
+        };
+        if !simple_id(record_id) {
+            return false;
+        }
+        chunk
+            .identified
+            .push((group, record_id, at, Decimal::new(mantissa, scale)));
+    }
+    true
+}
+
+/// An id that the import's rules keep exactly as written: printable ASCII without spaces,
+/// not starting with the spreadsheet quote.
+fn simple_id(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= MAX_ID_CHARS
+        && !s.starts_with('\'')
+        && s.bytes().all(|b| (0x21..=0x7e).contains(&b))
+}
+
+/// `digits[.digits]` with at most 18 digits: (mantissa, scale), as `Decimal::from_str_exact`
+/// reads it.
+fn plain_decimal(s: &str) -> Option<(i64, u32)> {
+    let bytes = s.as_bytes();
+    if bytes.is_empty() || bytes.len() > 19 {
+        return None;
+    }
+    let mut mantissa: i64 = 0;
+    let mut scale: Option<u32> = None;
+    let mut digits = 0u32;
+    for b in bytes {
+        match b {
+            b'0'..=b'9' => {
+                mantissa = mantissa
+                    .checked_mul(10)?
+                    .checked_add(i64::from(b.wrapping_sub(b'0')))?;
+                digits = digits.saturating_add(1);
+                if let Some(s) = scale.as_mut() {
+                    *s = s.saturating_add(1);
+                }
+            }
+            b'.' if scale.is_none() && digits > 0 => scale = Some(0),
+            _ => return None,
+        }
+    }
+    match scale {
+        Some(0) => None,
+        _ if digits > 18 => None,
+        s => Some((mantissa, s.unwrap_or(0))),
+    }
+}
+
+/// A timestamp in the common form `YYYY-MM-DDTHH:MM:SS[.fffffffff]Z`.
+struct Timestamp<'a> {
+    date: &'a str,
+    year: i32,
+    month: u32,
+    day: u32,
+    hour: u32,
+    minute: u32,
+    second: u32,
+    nanos: u32,
+}
+
+impl<'a> Timestamp<'a> {
+    fn parse(s: &'a str) -> Option<Timestamp<'a>> {
+        let b = s.as_bytes();
+        if !(b.len() == 20 || (22..=30).contains(&b.len())) || b.last() != Some(&b'Z') {
+            return None;
+        }
+        let num = |range: std::ops::Range<usize>| -> Option<u32> {
+            let digits = b.get(range)?;
+            digits.iter().try_fold(0u32, |acc, d| {
+                d.is_ascii_digit().then(|| {
+                    acc.saturating_mul(10)
+                        .saturating_add(u32::from(d.wrapping_sub(b'0')))
+                })
+            })
+        };
+        let punct = [(4, b'-'), (7, b'-'), (10, b'T'), (13, b':'), (16, b':')];
+        if punct.iter().any(|(i, c)| b.get(*i) != Some(c)) {
+            return None;
+        }
+        let nanos = if b.len() > 20 {
+            if b.get(19) != Some(&b'.') {
+                return None;
+            }
+            let digits = b.len().saturating_sub(21);
+            let value = num(20..b.len().saturating_sub(1))?;
+            let pad = 10u32.checked_pow(9u32.checked_sub(u32::try_from(digits).ok()?)?)?;
+            value.checked_mul(pad)?
+        } else {
+            0
+        };
+        let ts = Timestamp {
+            date: s.get(..10)?,
+            year: i32::try_from(num(0..4)?).ok()?,
+            month: num(5..7)?,
+            day: num(8..10)?,
+            hour: num(11..13)?,
+            minute: num(14..16)?,
+            second: num(17..19)?,
+            nanos,
+        };
+        (ts.hour < 24 && ts.minute < 60 && ts.second < 60).then_some(ts)
+    }
+
+    fn day(&self) -> Option<NaiveDate> {
+        NaiveDate::from_ymd_opt(self.year, self.month, self.day)
+    }
+
+    fn date_time(&self) -> Option<DateTime<Utc>> {
+        Some(
+            self.day()?
+                .and_hms_nano_opt(self.hour, self.minute, self.second, self.nanos)?
+                .and_utc(),
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plain_decimals_read_as_from_str_exact_does() {
+        for text in [
+            "0",
+            "7",
+            "007",
+            "1.50",
+            "0.000",
+            "123456789012345678",
+            "12.345678901234567",
+        ] {
+            let (m, s) = plain_decimal(text).unwrap();
+            let exact = Decimal::from_str_exact(text).unwrap();
+            assert_eq!(Decimal::new(m, s).to_string(), exact.to_string(), "{text}");
+        }
+        for text in [
+            "",
+            ".5",
+            "1.",
+            "1.2.3",
+            "-1",
+            "+1",
+            "1e3",
+            " 1",
+            "1234567890123456789",
+        ] {
+            assert_eq!(plain_decimal(text), None, "{text}");
+        }
+    }
+
+    #[test]
+    fn common_timestamps_read_as_rfc3339_does() {
+        for text in [
+            "2025-01-31T12:00:00Z",
+            "2024-02-29T23:59:59.5Z",
+            "2025-12-31T00:00:00.123456789Z",
+            "0001-01-01T00:00:00Z",
+        ] {
+            let fast = Timestamp::parse(text).unwrap().date_time().unwrap();
+            let chrono = DateTime::parse_from_rfc3339(text)
+                .unwrap()
+                .with_timezone(&Utc);
+            assert_eq!(fast, chrono, "{text}");
+        }
+        for text in [
+            "2025-02-29T12:00:00Z",
+            "2025-01-31T24:00:00Z",
+            "2025-01-31T12:00:60Z",
+            "2025-01-31 12:00:00",
+            "2025-01-31T12:00:00+01:00",
+            "2025-01-31T12:00:00.Z",
+        ] {
+            assert!(
+                Timestamp::parse(text).and_then(|t| t.date_time()).is_none(),
+                "{text}"
+            );
+        }
+    }
+}
