@@ -10,7 +10,7 @@ use plock_core::{
     Account, AccountBook, AccountId, AccountKey, AccountName, Aggregation, BillingInterval,
     BillingPractice, CompanySnapshot, Contact, Currency, Item, Metric, MetricId, PeriodMode,
     PriceModel, ProductId, Rebate, Subscription, SubscriptionId, SubscriptionSpec, Tier, Tiers,
-    UsageRecord,
+    UsageRecord, UsageTable, UsageTableBuilder,
 };
 use rust_decimal::Decimal;
 
@@ -80,7 +80,110 @@ pub fn generate(scale: Scale, seed: u64) -> CompanySnapshot {
 
 /// [`generate`] with explicit sizes.
 pub fn generate_sized(accounts: usize, records: usize, seed: u64) -> CompanySnapshot {
-    let mut rng = Rng::new(seed);
+    let mut generated = Generated::new(accounts, records, seed);
+    let mut usage = Vec::with_capacity(records);
+    generated.for_each_record(|key, metric, at, quantity| {
+        usage.push(id(UsageRecord::new(
+            key.clone(),
+            metric.clone(),
+            at,
+            quantity,
+            None,
+        )));
+    });
+    let mut company = generated.company;
+    company.usage = usage;
+    company
+}
+
+/// The company of [`generate_sized`] with its usage packed in a [`UsageTable`], the records
+/// never held in any other form.
+pub fn generate_table(accounts: usize, records: usize, seed: u64) -> (CompanySnapshot, UsageTable) {
+    let mut generated = Generated::new(accounts, records, seed);
+    let mut builder = UsageTableBuilder::with_capacity(records);
+    generated.for_each_record(|key, metric, at, quantity| {
+        id(builder.push(key, metric, at, quantity, None));
+    });
+    (generated.company, builder.finish())
+}
+
+/// The usage of [`generate_sized`] as a usage CSV, with the company it belongs to.
+pub fn generate_csv(accounts: usize, records: usize, seed: u64) -> (CompanySnapshot, String) {
+    use std::fmt::Write;
+    let mut generated = Generated::new(accounts, records, seed);
+    let mut csv = String::with_capacity(records.saturating_mul(48));
+    csv.push_str("account_key,metric,timestamp,quantity\n");
+    generated.for_each_record(|key, metric, at, quantity| {
+        let _ = writeln!(
+            csv,
+            "{key},{metric},{}Z,{quantity}",
+            at.naive_utc().format("%Y-%m-%dT%H:%M:%S")
+        );
+    });
+    (generated.company, csv)
+}
+
+/// A generated company whose usage is produced on demand, record by record.
+pub struct Generated {
+    /// The company, without usage.
+    pub company: CompanySnapshot,
+    keys: Vec<AccountKey>,
+    records: usize,
+    rng: Rng,
+}
+
+impl Generated {
+    /// The company of `accounts` accounts that will have `records` usage records.
+    pub fn new(accounts: usize, records: usize, seed: u64) -> Generated {
+        let mut rng = Rng::new(seed);
+        let (company, keys) = company(accounts, &mut rng);
+        Generated {
+            company,
+            keys,
+            records,
+            rng,
+        }
+    }
+
+    /// Produces every usage record, in the same order on every machine.
+    pub fn for_each_record(
+        &mut self,
+        mut f: impl FnMut(&AccountKey, &MetricId, chrono::DateTime<Utc>, Decimal),
+    ) {
+        let metric_ids = [
+            id(MetricId::new("api_calls")),
+            id(MetricId::new("seats")),
+            id(MetricId::new("gb_stored")),
+            id(MetricId::new("unpriced")),
+        ];
+        let start = Utc
+            .with_ymd_and_hms(2025, 1, 1, 0, 0, 0)
+            .single()
+            .unwrap_or_default();
+        let accounts = self.keys.len();
+        let rng = &mut self.rng;
+        for _ in 0..self.records {
+            let a = rng.skewed(accounts, 2);
+            let roll = rng.next_u64() % 100;
+            let (m, day) = match roll {
+                0 => (3, rng.next_u64() % 31),          // a metric nothing prices
+                1 => (a % 3, 59 + rng.next_u64() % 31), // March: no period due yet
+                _ => (a % 3, rng.next_u64() % 31),
+            };
+            let at = start
+                + Days::new(day)
+                + chrono::Duration::seconds((rng.next_u64() % 86_400) as i64);
+            // Stored gigabytes come with two decimals; counts are whole.
+            let quantity = match m {
+                2 => Decimal::new((rng.next_u64() % 100_000) as i64, 2),
+                _ => Decimal::from(rng.next_u64() % 1_000),
+            };
+            f(&self.keys[a], &metric_ids[m], at, quantity);
+        }
+    }
+}
+
+fn company(accounts: usize, rng: &mut Rng) -> (CompanySnapshot, Vec<AccountKey>) {
     let jan = NaiveDate::from_ymd_opt(2025, 1, 1).unwrap_or(NaiveDate::MIN);
     let masters = (accounts / 50).max(1);
     let mut book = AccountBook::new();
@@ -195,41 +298,12 @@ pub fn generate_sized(accounts: usize, records: usize, seed: u64) -> CompanySnap
             aggregation: Aggregation::Average,
         },
     ];
-    let metric_ids = [
-        metric("api_calls"),
-        metric("seats"),
-        metric("gb_stored"),
-        metric("unpriced"),
-    ];
-    let start = Utc
-        .with_ymd_and_hms(2025, 1, 1, 0, 0, 0)
-        .single()
-        .unwrap_or_default();
-    let mut usage = Vec::with_capacity(records);
-    for _ in 0..records {
-        let a = rng.skewed(accounts, 2);
-        let roll = rng.next_u64() % 100;
-        let (m, day) = match roll {
-            0 => (3, rng.next_u64() % 31),          // a metric nothing prices
-            1 => (a % 3, 59 + rng.next_u64() % 31), // March: no period due yet
-            _ => (a % 3, rng.next_u64() % 31),
-        };
-        let at =
-            start + Days::new(day) + chrono::Duration::seconds((rng.next_u64() % 86_400) as i64);
-        let quantity = Decimal::from(rng.next_u64() % 1_000);
-        usage.push(id(UsageRecord::new(
-            keys[a].clone(),
-            metric_ids[m].clone(),
-            at,
-            quantity,
-            None,
-        )));
-    }
-    CompanySnapshot {
+    let company = CompanySnapshot {
         accounts: book,
         subscriptions,
         metrics,
-        usage,
+        usage: Vec::new(),
         billed: Default::default(),
-    }
+    };
+    (company, keys)
 }

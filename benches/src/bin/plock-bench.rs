@@ -1,54 +1,219 @@
-//! One billing run at a chosen scale, timed once, with records and invoices per second and
-//! peak memory: `cargo run --release -p plock-benches --bin plock-bench -- --scale M`.
+//! Billing at a chosen scale and thread count: usage records per second, invoices per second,
+//! the aggregation alone, and peak memory.
+//!
+//! `cargo run --release -p plock-benches --bin plock-bench -- --scale M --threads 2`
+//! (`--reference` also runs the reference and checks the results are identical; `--csv`
+//! measures CSV ingestion instead).
 // Rates and mebibytes are for people to read, not money: floats are fine here.
 #![allow(clippy::float_arithmetic, clippy::cast_precision_loss)]
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
-use plock_benches::company::{RUN_DATE, Scale, generate};
-use plock_core::{RunOptions, run};
+use chrono::NaiveDate;
+use plock_benches::company::{RUN_DATE, Scale, generate_csv, generate_sized, generate_table};
+use plock_benches::peak_rss_bytes;
+use plock_core::{Period, RunOptions, TableData, ingest_usage, run, run_fast};
+
+struct Args {
+    scale: Scale,
+    threads: usize,
+    reference: bool,
+    csv: bool,
+    repeat: usize,
+}
+
+fn args() -> Result<Args, String> {
+    let mut parsed = Args {
+        scale: Scale::S,
+        threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
+        reference: false,
+        csv: false,
+        repeat: 5,
+    };
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--scale" => {
+                parsed.scale = match args.next().as_deref() {
+                    Some("S") => Scale::S,
+                    Some("M") => Scale::M,
+                    Some("L") => Scale::L,
+                    other => return Err(format!("--scale S|M|L, not {other:?}")),
+                }
+            }
+            "--threads" => {
+                parsed.threads = args
+                    .next()
+                    .and_then(|n| n.parse().ok())
+                    .filter(|n| *n > 0)
+                    .ok_or("--threads takes a positive number")?
+            }
+            "--repeat" => {
+                parsed.repeat = args
+                    .next()
+                    .and_then(|n| n.parse().ok())
+                    .filter(|n| *n > 0)
+                    .ok_or("--repeat takes a positive number")?
+            }
+            "--reference" => parsed.reference = true,
+            "--csv" => parsed.csv = true,
+            other => return Err(format!("unknown argument {other}")),
+        }
+    }
+    Ok(parsed)
+}
+
+fn mib(bytes: u64) -> f64 {
+    bytes as f64 / 1_048_576.0
+}
+
+/// The median of `repeat` timings of `f`, and its last result.
+fn timed<T>(repeat: usize, mut f: impl FnMut() -> T) -> (Duration, T) {
+    let mut times = Vec::with_capacity(repeat);
+    let mut last = None;
+    for _ in 0..repeat {
+        let started = Instant::now();
+        let out = f();
+        times.push(started.elapsed());
+        last = Some(out);
+    }
+    times.sort();
+    let median = times.get(times.len() / 2).copied().unwrap_or_default();
+    match last {
+        Some(out) => (median, out),
+        None => (median, f()),
+    }
+}
 
 fn main() {
-    let args: Vec<String> = std::env::args().collect();
-    let scale = match args
-        .iter()
-        .position(|a| a == "--scale")
-        .and_then(|i| args.get(i + 1))
-        .map(String::as_str)
-    {
-        Some("M") => Scale::M,
-        Some("L") => Scale::L,
-        _ => Scale::S,
+    let args = match args() {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!("plock-bench: {e}");
+            std::process::exit(2);
+        }
     };
-    let (accounts, records) = scale.size();
-    let started = Instant::now();
-    let company = generate(scale, 7);
-    let generated = started.elapsed();
-    let before_run = plock_benches::peak_rss_bytes();
+    if let Err(e) = rayon::ThreadPoolBuilder::new()
+        .num_threads(args.threads)
+        .build_global()
+    {
+        eprintln!("plock-bench: {e}");
+        std::process::exit(2);
+    }
+    let (accounts, records) = args.scale.size();
+    let threads = args.threads;
     println!(
-        "scale {scale:?}: {accounts} accounts, {records} usage records, generated in {:.2} s, {:.0} MiB",
-        generated.as_secs_f64(),
-        before_run as f64 / 1048576.0
+        "scale {:?}: {accounts} accounts, {records} usage records, {threads} thread(s)",
+        args.scale
+    );
+    if args.csv {
+        return csv(accounts, records, args.repeat);
+    }
+
+    let started = Instant::now();
+    let (company, table) = generate_table(accounts, records, 7);
+    println!(
+        "generated and packed in {:.2} s: usage table {:.0} MiB = {:.1} bytes per record",
+        started.elapsed().as_secs_f64(),
+        mib(table.heap_bytes() as u64),
+        table.heap_bytes() as f64 / records as f64
     );
     let options = RunOptions {
         run_date: RUN_DATE,
         first_invoice_number: 1,
         dispatch_erp: None,
     };
-    let started = Instant::now();
-    let result = match run(&company.data(), &options) {
+    let data = TableData {
+        accounts: &company.accounts,
+        subscriptions: &company.subscriptions,
+        metrics: &company.metrics,
+        usage: &table,
+        billed: &company.billed,
+    };
+    let (took, result) = timed(args.repeat, || run_fast(&data, &options));
+    let result = match result {
         Ok(r) => r,
         Err(e) => return eprintln!("run failed: {e}"),
     };
-    let took = started.elapsed().as_secs_f64();
-    let peak = plock_benches::peak_rss_bytes();
+    let secs = took.as_secs_f64();
     println!(
-        "reference run (1 thread): {:.3} s, {:.2} M usage records/s, {:.0} invoices/s ({} invoices), peak {:.0} MiB = {:.0} bytes per usage record held",
-        took,
-        records as f64 / took / 1e6,
-        result.invoices.len() as f64 / took,
+        "fast run: {:.3} s (median of {}), {:.1} M usage records/s, {:.0} k invoices/s ({} invoices, {} lines)",
+        secs,
+        args.repeat,
+        records as f64 / secs / 1e6,
+        result.invoices.len() as f64 / secs / 1e3,
         result.invoices.len(),
-        peak as f64 / 1048576.0,
+        result
+            .invoices
+            .iter()
+            .map(|i| i.lines().len())
+            .sum::<usize>(),
+    );
+    let january = Period::new(date(2025, 1, 1), date(2025, 2, 1));
+    if let Ok(january) = january {
+        let (took, sums) = timed(args.repeat, || {
+            table.aggregate_all(&company.metrics, &january)
+        });
+        let secs = took.as_secs_f64();
+        println!(
+            "aggregation alone: {:.3} s, {:.1} M usage records/s ({} account-metric aggregates)",
+            secs,
+            table.len() as f64 / secs / 1e6,
+            sums.len()
+        );
+    }
+    let peak = peak_rss_bytes();
+    println!(
+        "peak memory: {:.0} MiB = {:.1} bytes per usage record held",
+        mib(peak),
         peak as f64 / records as f64
     );
+    drop(table);
+
+    if args.reference {
+        let company = generate_sized(accounts, records, 7);
+        let started = Instant::now();
+        let reference = run(&company.data(), &options);
+        let secs = started.elapsed().as_secs_f64();
+        let same = match &reference {
+            Ok(r) => serde_json::to_string(r).ok() == serde_json::to_string(&result).ok(),
+            Err(_) => false,
+        };
+        println!(
+            "reference run: {:.3} s, {:.2} M usage records/s; identical result: {same}",
+            secs,
+            records as f64 / secs / 1e6
+        );
+        if !same {
+            std::process::exit(1);
+        }
+    }
+}
+
+fn csv(accounts: usize, records: usize, repeat: usize) {
+    let started = Instant::now();
+    let (company, csv) = generate_csv(accounts, records, 7);
+    println!(
+        "generated {:.0} MiB of CSV in {:.2} s",
+        mib(csv.len() as u64),
+        started.elapsed().as_secs_f64()
+    );
+    let (took, table) = timed(repeat, || ingest_usage(csv.as_bytes(), &company.accounts));
+    let table = match table {
+        Ok(t) => t,
+        Err(e) => return eprintln!("ingestion failed: {e}"),
+    };
+    let secs = took.as_secs_f64();
+    println!(
+        "CSV ingestion: {:.3} s (median of {repeat}), {:.1} M rows/s, {:.0} MiB/s, {} records",
+        secs,
+        records as f64 / secs / 1e6,
+        mib(csv.len() as u64) / secs,
+        table.len()
+    );
+    println!("peak memory: {:.0} MiB", mib(peak_rss_bytes()));
+}
+
+fn date(y: i32, m: u32, d: u32) -> NaiveDate {
+    NaiveDate::from_ymd_opt(y, m, d).unwrap_or_default()
 }

@@ -114,7 +114,12 @@ impl UsageRecord {
             account,
             metric,
             timestamp,
-            quantity,
+            // -0 is 0: a sign on zero would survive aggregation and change nothing else.
+            quantity: if quantity.is_zero() {
+                quantity.abs()
+            } else {
+                quantity
+            },
             record_id,
         })
     }
@@ -258,8 +263,13 @@ pub(crate) fn aggregate_quantities(
 /// fit, `Decimal` would round it to a smaller scale, and usage is never rounded. Quantities
 /// are not negative, so whether a sum fits does not depend on the order of the additions.
 fn exact_add(a: Decimal, b: Decimal) -> Option<Decimal> {
-    a.checked_add(b)
-        .filter(|sum| sum.scale() == a.scale().max(b.scale()))
+    let scale = a.scale().max(b.scale());
+    let mut sum = a.checked_add(b)?;
+    // Decimal returns the other operand as it is when one is zero, at its own scale.
+    if sum.scale() < scale && (a.is_zero() || b.is_zero()) {
+        sum.rescale(scale);
+    }
+    Some(sum).filter(|sum| sum.scale() == scale)
 }
 
 #[cfg(test)]
@@ -317,6 +327,26 @@ mod tests {
             assert_eq!(agg(&a, aggregation).to_string(), "5.00");
             assert_eq!(agg(&b, aggregation).to_string(), "5.00");
         }
+    }
+
+    #[test]
+    fn zeros_of_any_scale_and_sign_add_in_any_order() {
+        let orders = [
+            vec![rec(1, dec!(0.0), None), rec(2, dec!(0), None)],
+            vec![rec(2, dec!(0), None), rec(1, dec!(0.0), None)],
+        ];
+        for records in &orders {
+            assert_eq!(agg(records, Aggregation::Sum).to_string(), "0.0");
+        }
+        let mixed = vec![
+            rec(3, dec!(1.000), None),
+            rec(2, dec!(5), None),
+            rec(1, dec!(0.00), None),
+        ];
+        assert_eq!(agg(&mixed, Aggregation::Sum).to_string(), "6.000");
+        let negative_zero = rec(1, -dec!(0.00), None);
+        assert!(!negative_zero.quantity().is_sign_negative());
+        assert_eq!(agg(&[negative_zero], Aggregation::Max).to_string(), "0.00");
     }
 
     #[test]
