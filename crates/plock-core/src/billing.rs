@@ -239,7 +239,8 @@ pub enum BillingError {
 
 /// One owner's lines in one currency, with what the dispatch check needs.
 #[derive(Default)]
-pub(crate) struct Draft {
+pub(crate) struct Draft<'a> {
+    owner: Option<&'a Account>,
     lines: Vec<InvoiceLine>,
     minimum: Option<Decimal>,
 }
@@ -261,7 +262,7 @@ pub fn run(data: &CompanyData<'_>, options: &RunOptions) -> Result<BillingRun, B
     let subscriptions = sorted_subscriptions(data.subscriptions)?;
     let masters = billable_master_subscriptions(data.accounts, &subscriptions);
 
-    let mut outcome = Outcome::default();
+    let mut outcome: Outcome<'_> = Outcome::default();
     for sub in &subscriptions {
         let account =
             data.accounts
@@ -271,18 +272,30 @@ pub fn run(data: &CompanyData<'_>, options: &RunOptions) -> Result<BillingRun, B
                     account: sub.account().clone(),
                 })?;
         check_subscription(sub, account, &metrics)?;
-        let master_subs = |master: &AccountId| masters.get(master).map_or(&[][..], Vec::as_slice);
+        let group_master = account
+            .master()
+            .and_then(|m| data.accounts.get(m))
+            .filter(|m| m.group_billing() && m.state() == AccountState::Active);
+        let master_subs = group_master
+            .and_then(|m| masters.get(m.id()))
+            .map_or(&[][..], Vec::as_slice);
         let context = Context {
-            accounts: data.accounts,
             usage: &usage,
             metrics: &metrics,
             options,
             billed: data.billed,
         };
-        bill_subscription(&context, sub, account, master_subs, &mut outcome)?;
+        bill_subscription(
+            &context,
+            sub,
+            account,
+            group_master,
+            master_subs,
+            &mut outcome,
+        )?;
     }
 
-    let invoices = build_invoices(data.accounts, outcome.drafts, options)?;
+    let invoices = build_invoices(outcome.drafts, options)?;
     let billed: BTreeSet<BilledKey> = outcome.billed.into_iter().collect();
     Ok(BillingRun {
         run_date: options.run_date,
@@ -296,32 +309,48 @@ pub fn run(data: &CompanyData<'_>, options: &RunOptions) -> Result<BillingRun, B
 
 /// What one subscription's billing reads besides the subscription.
 pub(crate) struct Context<'a, U> {
-    pub(crate) accounts: &'a AccountBook,
     pub(crate) usage: &'a U,
     pub(crate) metrics: &'a BTreeMap<&'a MetricId, Aggregation>,
     pub(crate) options: &'a RunOptions,
     pub(crate) billed: &'a BTreeSet<BilledKey>,
 }
 
+/// Where a run keeps its drafts: one per (owner, currency).
+pub(crate) trait Drafts<'a>: Default {
+    /// The draft of `owner` in `currency`, new if there is none.
+    fn draft(&mut self, owner: &'a Account, currency: Currency) -> &mut Draft<'a>;
+}
+
+impl<'a> Drafts<'a> for BTreeMap<(AccountId, Currency), Draft<'a>> {
+    fn draft(&mut self, owner: &'a Account, currency: Currency) -> &mut Draft<'a> {
+        let draft = self.entry((owner.id().clone(), currency)).or_default();
+        draft.owner = Some(owner);
+        draft
+    }
+}
+
 /// What billing subscriptions produced so far.
 #[derive(Default)]
-pub(crate) struct Outcome {
+pub(crate) struct Outcome<'a, D = BTreeMap<(AccountId, Currency), Draft<'a>>> {
     pub(crate) skipped: BTreeSet<Skipped>,
     pub(crate) unmatched: BTreeMap<(AccountId, SubscriptionId), UnmatchedChild>,
     /// In subscription order; sorted when every subscription has been billed.
     pub(crate) billed: Vec<BilledKey>,
-    pub(crate) drafts: BTreeMap<(AccountId, Currency), Draft>,
+    pub(crate) drafts: D,
+    pub(crate) _owners: std::marker::PhantomData<&'a Account>,
 }
 
 /// Bills one checked subscription of `account` into `outcome`: skipped for its account's or
-/// its own state, or its due charges on the invoice of their owner. `master_subs` gives the
-/// billable subscriptions of a master with group billing.
-pub(crate) fn bill_subscription<'s, U: UsageLookup>(
+/// its own state, or its due charges on the invoice of their owner. `group_master` is the
+/// account's master when it is Active with group billing on, `master_subs` its billable
+/// subscriptions.
+pub(crate) fn bill_subscription<'a, U: UsageLookup, D: Drafts<'a>>(
     context: &Context<'_, U>,
     sub: &Subscription,
-    account: &Account,
-    master_subs: impl Fn(&AccountId) -> &'s [&'s Subscription],
-    outcome: &mut Outcome,
+    account: &'a Account,
+    group_master: Option<&'a Account>,
+    master_subs: &[&Subscription],
+    outcome: &mut Outcome<'a, D>,
 ) -> Result<(), BillingError> {
     match account.state() {
         AccountState::Pending => {
@@ -354,19 +383,15 @@ pub(crate) fn bill_subscription<'s, U: UsageLookup>(
         }
         SubscriptionState::Active | SubscriptionState::Ended => {}
     }
-    let group_master = account
-        .master()
-        .and_then(|m| context.accounts.get(m))
-        .filter(|m| m.group_billing() && m.state() == AccountState::Active);
     for (key, charge) in due_charges(context, sub, account)? {
         outcome.billed.push(key);
         if charge.lines.is_empty() {
             continue;
         }
         let owner = match group_master {
-            None => account.id(),
-            Some(master) => match match_master(&charge, master_subs(master.id())) {
-                Ok(()) => master.id(),
+            None => account,
+            Some(master) => match match_master(&charge, master_subs) {
+                Ok(()) => master,
                 Err(reason) => {
                     outcome
                         .unmatched
@@ -377,14 +402,11 @@ pub(crate) fn bill_subscription<'s, U: UsageLookup>(
                             master: master.id().clone(),
                             reason,
                         });
-                    account.id()
+                    account
                 }
             },
         };
-        let draft = outcome
-            .drafts
-            .entry((owner.clone(), sub.currency()))
-            .or_default();
+        let draft = outcome.drafts.draft(owner, sub.currency());
         draft.lines.extend(charge.lines);
         if let Some(min) = sub.minimum_invoice_amount() {
             draft.minimum = Some(draft.minimum.map_or(min, |m| m.max(min)));
@@ -731,16 +753,13 @@ fn price_item<U: UsageLookup>(
 }
 
 fn build_invoices(
-    accounts: &AccountBook,
-    drafts: BTreeMap<(AccountId, Currency), Draft>,
+    drafts: BTreeMap<(AccountId, Currency), Draft<'_>>,
     options: &RunOptions,
 ) -> Result<Vec<Invoice>, BillingError> {
     let mut invoices = Vec::with_capacity(drafts.len());
     let mut number = options.first_invoice_number;
     for ((owner, currency), draft) in drafts {
-        invoices.push(build_invoice(
-            accounts, owner, currency, draft, number, options,
-        )?);
+        invoices.push(build_invoice(owner, currency, draft, number, options)?);
         number = number
             .checked_add(1)
             .ok_or(BillingError::NumberOverflow { last: number })?;
@@ -750,10 +769,9 @@ fn build_invoices(
 
 /// The invoice of one owner's draft in one currency, numbered `number`.
 pub(crate) fn build_invoice(
-    accounts: &AccountBook,
     owner: AccountId,
     currency: Currency,
-    mut draft: Draft,
+    mut draft: Draft<'_>,
     number: u64,
     options: &RunOptions,
 ) -> Result<Invoice, BillingError> {
@@ -773,8 +791,8 @@ pub(crate) fn build_invoice(
                 b.kind,
             ))
     });
-    let debtor_ids = accounts
-        .get(&owner)
+    let debtor_ids = draft
+        .owner
         .map(|a| a.external_ids().erp())
         .unwrap_or_default();
     let total = Money::sum(currency, draft.lines.iter().map(|l| l.amount))

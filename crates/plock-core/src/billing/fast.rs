@@ -3,25 +3,31 @@
 //!
 //! Usage comes packed in a [`UsageTable`] (16 bytes a record, sorted by account, metric and
 //! day, exact i128 sums), so a period's aggregate is a binary search and one pass over
-//! contiguous memory. Subscriptions are partitioned by invoice owner (a master with its
-//! children, or an account on its own): owners never share a draft, so partitions are billed
-//! in parallel (rayon) and their outcomes concatenated and sorted. Every choice that depends
-//! on order in the reference (which error is reported, which mismatch reason is kept, the
-//! invoice numbers) is made here in the same order.
+//! contiguous memory. Accounts and subscriptions are resolved once to dense ranks (their
+//! place in id order), so nothing after that compares or looks up an id string. Subscriptions
+//! are partitioned by invoice owner (a master with its children, or an account on its own):
+//! owners never share a draft, so partitions are billed in parallel (rayon) and their
+//! outcomes concatenated and sorted by rank. Every choice that depends on order in the
+//! reference (which error is reported, which mismatch reason is kept, the invoice numbers)
+//! is made here in the same order.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 
+use chrono::NaiveDate;
 use rayon::prelude::*;
+use rust_decimal::Decimal;
 
 use super::{
-    BillingError, BillingRun, Context, Draft, Outcome, RunOptions, UnpricedUsage,
-    bill_subscription, build_invoice, check_subscription, metric_catalogue,
+    BillingError, BillingRun, Context, Draft, Drafts, Outcome, RunOptions, UnpricedUsage,
+    UsageLookup, bill_subscription, build_invoice, check_subscription, metric_catalogue,
 };
-use crate::account::AccountState;
-use crate::subscription::{Subscription, SubscriptionState};
-use crate::usage::UsageTable;
-use crate::{AccountBook, AccountId, AccountKey, Currency, Invoice, Metric, MetricId};
-use crate::{BilledKey, SubscriptionId};
+use crate::BilledKey;
+use crate::account::{Account, AccountState};
+use crate::hash::FastState;
+use crate::period::Period;
+use crate::subscription::{BillingPractice, Subscription, SubscriptionState};
+use crate::usage::{Aggregation, UsageTable};
+use crate::{AccountBook, AccountKey, Currency, Invoice, Metric, MetricId};
 
 /// Everything the fast run reads: [`CompanyData`](crate::CompanyData) with usage packed in a
 /// [`UsageTable`]. The order of every slice is irrelevant.
@@ -39,9 +45,89 @@ pub struct TableData<'a> {
     pub billed: &'a BTreeSet<BilledKey>,
 }
 
-/// One owner's subscriptions: the root account (a master, or an account without one) and
-/// the subscriptions of it and its children, sorted by id.
-type Partition<'a> = [(&'a AccountId, &'a Subscription)];
+/// An account resolved once: its rank in id order and its usage's place in the table.
+#[derive(Clone, Copy)]
+struct Resolved<'a> {
+    rank: u32,
+    account: &'a Account,
+    usage: Option<usize>,
+}
+
+/// One subscription, resolved: its rank in id order, its account and its partition's root
+/// (the master, or the account itself).
+#[derive(Clone, Copy)]
+struct Owned<'a> {
+    root: Resolved<'a>,
+    account: Resolved<'a>,
+    rank: u32,
+    sub: &'a Subscription,
+}
+
+/// A partition's drafts: a few owners (the root, children billed on their own), so a
+/// linear search beats any map.
+#[derive(Default)]
+struct SmallDrafts<'a>(Vec<(&'a Account, Currency, Draft<'a>)>);
+
+impl<'a> Drafts<'a> for SmallDrafts<'a> {
+    fn draft(&mut self, owner: &'a Account, currency: Currency) -> &mut Draft<'a> {
+        let found = self
+            .0
+            .iter()
+            .position(|(o, c, _)| std::ptr::eq(*o, owner) && *c == currency);
+        let i = match found {
+            Some(i) => i,
+            None => {
+                let draft = Draft {
+                    owner: Some(owner),
+                    ..Draft::default()
+                };
+                self.0.push((owner, currency, draft));
+                self.0.len().saturating_sub(1)
+            }
+        };
+        // `i` is a valid index: found above, or the element just pushed.
+        #[allow(clippy::indexing_slicing)]
+        &mut self.0[i].2
+    }
+}
+
+/// What a thread's partitions gave, keyed by ranks instead of ids.
+#[derive(Default)]
+struct Acc<'a> {
+    /// (owner's rank, currency, draft).
+    drafts: Vec<(u32, Currency, Draft<'a>)>,
+    /// (subscription's rank, key).
+    billed: Vec<(u32, BilledKey)>,
+    skipped: Vec<super::Skipped>,
+    unmatched: Vec<super::UnmatchedChild>,
+    /// Groups of the usage table some subscription prices.
+    priced: Vec<usize>,
+    /// The first failing subscription's rank, and its error.
+    error: Option<(u32, BillingError)>,
+}
+
+impl Acc<'_> {
+    fn fail(&mut self, rank: u32, error: BillingError) {
+        if self.error.as_ref().is_none_or(|(first, _)| rank < *first) {
+            self.error = Some((rank, error));
+        }
+    }
+
+    fn merge(mut self, mut other: Self) -> Self {
+        if self.drafts.len() < other.drafts.len() {
+            std::mem::swap(&mut self, &mut other);
+        }
+        self.drafts.append(&mut other.drafts);
+        self.billed.append(&mut other.billed);
+        self.skipped.append(&mut other.skipped);
+        self.unmatched.append(&mut other.unmatched);
+        self.priced.append(&mut other.priced);
+        if let Some((rank, error)) = other.error {
+            self.fail(rank, error);
+        }
+        self
+    }
+}
 
 /// Runs billing on packed usage, across the threads of the current rayon pool. The result
 /// is the one [`run`](super::run) gives for the same company with the records the table was
@@ -51,154 +137,242 @@ type Partition<'a> = [(&'a AccountId, &'a Subscription)];
 /// [`BillingError`], the same error the reference run reports.
 pub fn run_fast(data: &TableData<'_>, options: &RunOptions) -> Result<BillingRun, BillingError> {
     let metrics = metric_catalogue(data.metrics)?;
-    check_usage_accounts(data)?;
+    let table_accounts = data.usage.accounts();
+    let mut usage_index: HashMap<&str, usize, FastState> =
+        HashMap::with_capacity_and_hasher(table_accounts.len(), FastState::default());
+    usage_index.extend(
+        table_accounts
+            .iter()
+            .enumerate()
+            .map(|(i, key)| (key.as_str(), i)),
+    );
+    let mut accounts: HashMap<&str, Resolved<'_>, FastState> =
+        HashMap::with_capacity_and_hasher(data.accounts.len(), FastState::default());
+    let mut with_usage = 0usize;
+    for (rank, account) in data.accounts.iter().enumerate() {
+        let usage = usage_index.get(account.key().as_str()).copied();
+        with_usage = with_usage.saturating_add(usize::from(usage.is_some()));
+        let resolved = Resolved {
+            rank: dense(rank),
+            account,
+            usage,
+        };
+        accounts.insert(account.id().as_str(), resolved);
+    }
+    // Keys are distinct on both sides: every table account is known when each was matched.
+    if with_usage != table_accounts.len() {
+        check_usage_accounts(data)?;
+    }
     let subscriptions = sorted_subscriptions(data.subscriptions)?;
 
     // Each subscription goes to the partition of its account's root; an unknown account is
     // an error at that subscription's place in id order.
-    let mut first_error: Option<(&SubscriptionId, BillingError)> = None;
-    let mut owned: Vec<(&AccountId, &Subscription)> = Vec::with_capacity(subscriptions.len());
-    for sub in &subscriptions {
-        match data.accounts.get(sub.account()) {
-            Some(account) => {
-                let root = account
-                    .master()
-                    .and_then(|m| data.accounts.get(m))
-                    .map_or(account.id(), |m| m.id());
-                owned.push((root, sub));
-            }
-            None => {
-                first_error = Some((
-                    sub.id(),
-                    BillingError::UnknownAccount {
-                        subscription: sub.id().clone(),
-                        account: sub.account().clone(),
-                    },
-                ));
+    let resolved: Vec<Result<Owned<'_>, ()>> = subscriptions
+        .par_iter()
+        .enumerate()
+        .map(|(rank, sub)| {
+            let account = *accounts.get(sub.account().as_str()).ok_or(())?;
+            let root = account
+                .account
+                .master()
+                .and_then(|m| accounts.get(m.as_str()))
+                .copied()
+                .unwrap_or(account);
+            Ok(Owned {
+                root,
+                account,
+                rank: dense(rank),
+                sub,
+            })
+        })
+        .collect();
+    let mut first_error = None;
+    let mut owned: Vec<Owned<'_>> = Vec::with_capacity(resolved.len());
+    for (rank, r) in resolved.into_iter().enumerate() {
+        match r {
+            Ok(o) => owned.push(o),
+            Err(()) => {
+                if let Some(sub) = subscriptions.get(rank) {
+                    first_error = Some((
+                        dense(rank),
+                        BillingError::UnknownAccount {
+                            subscription: sub.id().clone(),
+                            account: sub.account().clone(),
+                        },
+                    ));
+                }
                 break;
             }
         }
     }
-    owned.par_sort_unstable_by(|a, b| (a.0, a.1.id()).cmp(&(b.0, b.1.id())));
-    let partitions: Vec<&Partition<'_>> = owned.chunk_by(|a, b| a.0 == b.0).collect();
+    owned.par_sort_unstable_by_key(|o| (o.root.rank, o.rank));
+    let partitions: Vec<&[Owned<'_>]> = owned.chunk_by(|a, b| a.root.rank == b.root.rank).collect();
 
     let context = Context {
-        accounts: data.accounts,
-        usage: data.usage,
+        usage: &RankedTable {
+            table: data.usage,
+            index: &usage_index,
+        },
         metrics: &metrics,
         options,
         billed: data.billed,
     };
-    let outcomes: Vec<Result<Outcome, (&SubscriptionId, BillingError)>> = partitions
+    let mut acc = partitions
         .par_iter()
-        .map(|part| bill_partition(&context, part))
-        .collect();
-
-    let mut drafts: Vec<((AccountId, Currency), Draft)> = Vec::new();
-    let mut billed = Vec::new();
-    let mut skipped = Vec::new();
-    let mut unmatched = Vec::new();
-    for outcome in outcomes {
-        match outcome {
-            Ok(o) => {
-                drafts.extend(o.drafts);
-                billed.extend(o.billed);
-                skipped.extend(o.skipped);
-                unmatched.extend(o.unmatched.into_values());
-            }
-            Err((sub, error)) => {
-                if first_error.as_ref().is_none_or(|(first, _)| sub < *first) {
-                    first_error = Some((sub, error));
-                }
-            }
-        }
+        .fold(Acc::default, |mut acc, part| {
+            bill_partition(&context, data.usage, &accounts, part, &mut acc);
+            acc
+        })
+        .reduce(Acc::default, Acc::merge);
+    if let Some((rank, error)) = first_error {
+        acc.fail(rank, error);
     }
-    if let Some((_, error)) = first_error {
+    if let Some((_, error)) = acc.error {
         return Err(error);
     }
-    // Owners never share a partition, so the keys are unique.
-    drafts.par_sort_unstable_by(|a, b| a.0.cmp(&b.0));
-    let invoices = build_invoices(data.accounts, drafts, options)?;
-    billed.par_sort_unstable();
+    let Acc {
+        mut drafts,
+        mut billed,
+        mut skipped,
+        mut unmatched,
+        priced,
+        ..
+    } = acc;
+    let mut priced_groups = vec![false; data.usage.group_count()];
+    for g in priced {
+        if let Some(p) = priced_groups.get_mut(g) {
+            *p = true;
+        }
+    }
+    // Owners never share a partition, so (owner, currency) keys are unique.
+    drafts.par_sort_unstable_by_key(|(rank, currency, _)| (*rank, *currency));
+    let invoices = build_invoices(drafts, options)?;
+    billed.par_sort_unstable_by_key(|(rank, key)| {
+        (*rank, period_key(key.period), timing(key.timing))
+    });
     skipped.par_sort_unstable();
     skipped.dedup();
     unmatched.par_sort_unstable();
     Ok(BillingRun {
         run_date: options.run_date,
         invoices,
-        billed,
+        billed: billed.into_iter().map(|(_, key)| key).collect(),
         skipped,
         unmatched,
-        unpriced_usage: unpriced(data, &subscriptions),
+        unpriced_usage: unpriced(data.usage, &priced_groups),
     })
 }
 
-/// Bills one partition's subscriptions in id order; the first error stops it, as in the
-/// reference.
-fn bill_partition<'p>(
-    context: &Context<'_, UsageTable>,
-    part: &'p Partition<'p>,
-) -> Result<Outcome, (&'p SubscriptionId, BillingError)> {
-    let accounts = context.accounts;
+fn dense(n: usize) -> u32 {
+    // Ranks index accounts and subscriptions held in memory: fewer than 2^32 of each.
+    u32::try_from(n).unwrap_or(u32::MAX)
+}
+
+fn period_key(period: Period) -> (NaiveDate, NaiveDate) {
+    (period.start(), period.end())
+}
+
+fn timing(practice: BillingPractice) -> u8 {
+    match practice {
+        BillingPractice::InAdvance => 0,
+        BillingPractice::InArrears => 1,
+    }
+}
+
+/// The usage table with a hashed index from account key to table account.
+struct RankedTable<'a> {
+    table: &'a UsageTable,
+    index: &'a HashMap<&'a str, usize, FastState>,
+}
+
+impl UsageLookup for RankedTable<'_> {
+    fn aggregate(
+        &self,
+        account: &AccountKey,
+        metric: &MetricId,
+        aggregation: Aggregation,
+        period: &Period,
+    ) -> Option<Decimal> {
+        match self.index.get(account.as_str()) {
+            Some(a) => self.table.aggregate_at(*a, metric, aggregation, period),
+            None => Some(Decimal::ZERO),
+        }
+    }
+}
+
+/// Bills one partition's subscriptions in id order into `acc`; the first error stops it,
+/// as in the reference.
+fn bill_partition<'a>(
+    context: &Context<'_, RankedTable<'_>>,
+    table: &UsageTable,
+    accounts: &HashMap<&str, Resolved<'a>, FastState>,
+    part: &[Owned<'a>],
+    acc: &mut Acc<'a>,
+) {
     // The root's billable subscriptions, when it is a master with group billing: what its
     // children's charges match against.
-    let master_subs: Vec<&Subscription> = match part.first().and_then(|(r, _)| accounts.get(r)) {
-        Some(root)
-            if root.group_billing()
-                && root.state() == AccountState::Active
-                && root.master().is_none() =>
-        {
-            part.iter()
-                .filter(|(_, s)| s.account() == root.id())
-                .filter(|(_, s)| {
-                    matches!(
-                        s.state(),
-                        SubscriptionState::Active | SubscriptionState::Ended
-                    )
-                })
-                .map(|(_, s)| *s)
-                .collect()
-        }
+    let root = part.first().map(|o| o.root.account);
+    let group_master = root.filter(|m| m.group_billing() && m.state() == AccountState::Active);
+    let master_subs: Vec<&Subscription> = match group_master {
+        Some(master) if master.master().is_none() => part
+            .iter()
+            .filter(|o| o.account.rank == o.root.rank)
+            .filter(|o| {
+                matches!(
+                    o.sub.state(),
+                    SubscriptionState::Active | SubscriptionState::Ended
+                )
+            })
+            .map(|o| o.sub)
+            .collect(),
         _ => Vec::new(),
     };
-    let mut outcome = Outcome::default();
-    for (root, sub) in part {
-        let fail = |e| (sub.id(), e);
-        let account = accounts.get(sub.account()).ok_or_else(|| {
-            fail(BillingError::UnknownAccount {
-                subscription: sub.id().clone(),
-                account: sub.account().clone(),
-            })
-        })?;
-        check_subscription(sub, account, context.metrics).map_err(fail)?;
-        let for_master = |master: &AccountId| {
-            if master == *root {
-                master_subs.as_slice()
-            } else {
-                &[]
-            }
-        };
-        bill_subscription(context, sub, account, for_master, &mut outcome).map_err(fail)?;
+    let mut outcome: Outcome<'a, SmallDrafts<'a>> = Outcome::default();
+    for o in part {
+        let (sub, account) = (o.sub, o.account.account);
+        if let Err(e) = check_subscription(sub, account, context.metrics) {
+            return acc.fail(o.rank, e);
+        }
+        if let Some(a) = o.account.usage {
+            acc.priced.extend(
+                sub.items()
+                    .iter()
+                    .filter_map(|i| i.metric.as_ref())
+                    .filter_map(|m| table.group_index(a, m)),
+            );
+        }
+        let master = group_master.filter(|_| o.account.rank != o.root.rank);
+        if let Err(e) = bill_subscription(context, sub, account, master, &master_subs, &mut outcome)
+        {
+            return acc.fail(o.rank, e);
+        }
+        let billed = outcome.billed.drain(..).map(|key| (o.rank, key));
+        acc.billed.extend(billed);
     }
-    Ok(outcome)
+    for (owner, currency, draft) in outcome.drafts.0 {
+        let rank = accounts
+            .get(owner.id().as_str())
+            .map_or(u32::MAX, |a| a.rank);
+        acc.drafts.push((rank, currency, draft));
+    }
+    acc.skipped.extend(outcome.skipped);
+    acc.unmatched.extend(outcome.unmatched.into_values());
 }
 
 /// The invoices of the sorted drafts, built in parallel, numbered in order; the first error
 /// in draft order wins, as in the reference.
 fn build_invoices(
-    accounts: &AccountBook,
-    drafts: Vec<((AccountId, Currency), Draft)>,
+    drafts: Vec<(u32, Currency, Draft<'_>)>,
     options: &RunOptions,
 ) -> Result<Vec<Invoice>, BillingError> {
     let first = options.first_invoice_number;
     let built: Vec<Option<Result<Invoice, BillingError>>> = drafts
         .into_par_iter()
         .enumerate()
-        .map(|(k, ((owner, currency), draft))| {
+        .map(|(k, (_, currency, draft))| {
             let number = u64::try_from(k).ok().and_then(|k| first.checked_add(k))?;
-            Some(build_invoice(
-                accounts, owner, currency, draft, number, options,
-            ))
+            let owner = draft.owner.map(|o| o.id().clone())?;
+            Some(build_invoice(owner, currency, draft, number, options))
         })
         .collect();
     let mut invoices = Vec::with_capacity(built.len());
@@ -218,14 +392,16 @@ fn build_invoices(
 /// The reference's `UnknownUsageAccount` check: the smallest (key, metric) with usage whose
 /// key no account has.
 fn check_usage_accounts(data: &TableData<'_>) -> Result<(), BillingError> {
-    let groups: Vec<(&AccountKey, &MetricId, usize)> = data.usage.groups().collect();
-    let unknown = groups
+    let unknown = data
+        .usage
+        .accounts()
         .par_iter()
-        .find_first(|(key, _, _)| data.accounts.by_key(key).is_none());
-    match unknown {
-        Some((key, metric, _)) => Err(BillingError::UnknownUsageAccount {
-            key: (*key).clone(),
-            metric: (*metric).clone(),
+        .enumerate()
+        .find_first(|(_, key)| data.accounts.by_key(key).is_none());
+    match unknown.and_then(|(a, key)| Some((key, data.usage.first_metric(a)?))) {
+        Some((key, metric)) => Err(BillingError::UnknownUsageAccount {
+            key: key.clone(),
+            metric: metric.clone(),
         }),
         None => Ok(()),
     }
@@ -250,22 +426,12 @@ fn sorted_subscriptions(
 }
 
 /// Usage of a metric no subscription of its account prices, in (account, metric) order.
-fn unpriced(data: &TableData<'_>, subscriptions: &[&Subscription]) -> Vec<UnpricedUsage> {
-    let mut priced: Vec<(&AccountKey, &MetricId)> = subscriptions
-        .par_iter()
-        .filter_map(|sub| data.accounts.get(sub.account()).map(|a| (a.key(), *sub)))
-        .flat_map_iter(|(key, sub)| {
-            sub.items()
-                .iter()
-                .filter_map(move |i| i.metric.as_ref().map(|m| (key, m)))
-        })
-        .collect();
-    priced.par_sort_unstable();
-    priced.dedup();
-    data.usage
+fn unpriced(table: &UsageTable, priced: &[bool]) -> Vec<UnpricedUsage> {
+    table
         .groups()
-        .filter(|(key, metric, _)| priced.binary_search(&(*key, *metric)).is_err())
-        .map(|(key, metric, records)| UnpricedUsage {
+        .zip(priced)
+        .filter(|(_, priced)| !**priced)
+        .map(|((key, metric, records), _)| UnpricedUsage {
             account: key.clone(),
             metric: metric.clone(),
             records: u64::try_from(records).unwrap_or(u64::MAX),

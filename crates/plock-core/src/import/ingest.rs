@@ -16,7 +16,7 @@ use rust_decimal::Decimal;
 use super::table::{Delimiter, ImportErrors};
 use super::usage::{USAGE_COLUMNS, UsageCells, parse_usage, usage_row};
 use crate::hash::FastState;
-use crate::usage::{UsageTable, UsageTableBuilder, day_word};
+use crate::usage::{Packed, UsageError, UsageRecord, UsageTable, UsageTableBuilder, day_word};
 use crate::{AccountBook, AccountKey, MAX_ID_CHARS, MetricId, RecordId};
 
 /// Column roles are positions in [`USAGE_COLUMNS`]: account, metric, timestamp, quantity,
@@ -81,15 +81,58 @@ fn header_roles(header: &str) -> Option<Vec<usize>> {
 /// What one chunk of lines gave.
 #[derive(Default)]
 struct Chunk<'a> {
+    /// The chunk's metrics, at most [`METRIC_SLOTS`].
     metrics: Vec<&'a str>,
-    /// (account index, chunk metric index) of each chunk group.
-    groups: Vec<(u32, u32)>,
-    group_map: HashMap<u64, u32, FastState>,
-    /// (chunk group, mantissa, packed day and scale).
-    records: Vec<(u32, i64, u32)>,
+    /// Records whose group is account index x METRIC_SLOTS + chunk metric index.
+    records: Vec<Packed>,
     identified: Vec<(u32, &'a str, DateTime<Utc>, Decimal)>,
     /// Rows for the import's row rules: (line, text).
     other: Vec<(u64, &'a str)>,
+}
+
+/// Metrics a chunk reads in the common form; rows of more go through the row rules.
+const METRIC_SLOTS: u32 = 64;
+
+/// Account keys by an inline copy of their bytes, so a lookup never follows a pointer.
+struct KeyIndex<'a> {
+    short: HashMap<u128, u32, FastState>,
+    long: HashMap<&'a str, u32, FastState>,
+}
+
+impl<'a> KeyIndex<'a> {
+    fn new(keys: &'a [AccountKey]) -> KeyIndex<'a> {
+        let mut index = KeyIndex {
+            short: HashMap::with_capacity_and_hasher(keys.len(), FastState::default()),
+            long: HashMap::default(),
+        };
+        for (i, key) in keys.iter().enumerate() {
+            let i = u32::try_from(i).unwrap_or(u32::MAX);
+            match inline(key.as_str()) {
+                Some(k) => index.short.insert(k, i),
+                None => index.long.insert(key.as_str(), i),
+            };
+        }
+        index
+    }
+
+    fn get(&self, key: &str) -> Option<u32> {
+        match inline(key) {
+            Some(k) => self.short.get(&k).copied(),
+            None => self.long.get(key).copied(),
+        }
+    }
+}
+
+/// A key of at most 15 bytes as one number: its bytes, then its length.
+fn inline(key: &str) -> Option<u128> {
+    let bytes = key.as_bytes();
+    if bytes.len() > 15 {
+        return None;
+    }
+    let mut word = [0u8; 16];
+    word.get_mut(..bytes.len())?.copy_from_slice(bytes);
+    word[15] = u8::try_from(bytes.len()).ok()?;
+    Some(u128::from_le_bytes(word))
 }
 
 /// The fast read, or `None` when the file is not one it handles.
@@ -107,11 +150,7 @@ fn ingest_fast(bytes: &[u8], book: &AccountBook) -> Option<Result<UsageTable, Im
 
     let mut keys: Vec<AccountKey> = book.iter().map(|a| a.key().clone()).collect();
     keys.sort_unstable();
-    let index: HashMap<&str, u32, FastState> = keys
-        .iter()
-        .enumerate()
-        .map(|(i, k)| (k.as_str(), u32::try_from(i).unwrap_or(u32::MAX)))
-        .collect();
+    let index = KeyIndex::new(&keys);
 
     // Chunks end at line ends; each knows the line number it starts at.
     let pieces = rayon::current_num_threads().saturating_mul(4).max(1);
@@ -158,37 +197,186 @@ fn ingest_fast(bytes: &[u8], book: &AccountBook) -> Option<Result<UsageTable, Im
             read_chunk(text, *start, &roles, &index)
         })
         .collect();
-    let chunks: Vec<Chunk<'_>> = chunks.into_iter().collect::<Option<_>>()?;
+    let mut chunks: Vec<Chunk<'_>> = chunks.into_iter().collect::<Option<_>>()?;
 
-    let mut builder = UsageTableBuilder::with_accounts(keys, total);
-    let mut errors = ImportErrors::default();
+    drop(index);
     let width = roles.len();
-    for chunk in chunks {
-        let mut metric_ids = Vec::with_capacity(chunk.metrics.len());
-        for m in &chunk.metrics {
-            // Checked simple when read: a valid metric id.
-            metric_ids.push(MetricId::new(m).ok()?);
-        }
-        let groups: Vec<u32> = chunk
-            .groups
-            .iter()
-            .map(|(a, m)| {
-                let metric = metric_ids.get(*m as usize)?;
-                Some(builder.group_of_index(*a, metric))
-            })
-            .collect::<Option<_>>()?;
-        for (g, mantissa, day_scale) in chunk.records {
-            builder.push_packed(*groups.get(g as usize)?, mantissa, day_scale);
-        }
-        for (g, id, timestamp, quantity) in chunk.identified {
-            let id = RecordId::new(id).ok()?;
-            builder.push_identified(*groups.get(g as usize)?, id, timestamp, quantity);
-        }
-        for (line, text) in chunk.other {
-            other_row(text, line, width, &roles, book, &mut builder, &mut errors);
+    let mut errors = ImportErrors::default();
+    // Rows outside the common form, through the row rules; few in a clean file.
+    let mut others = Vec::new();
+    for chunk in &chunks {
+        for (line, text) in &chunk.other {
+            if let Some(record) = other_row(text, *line, width, &roles, book, &mut errors) {
+                others.push((*line, record));
+            }
         }
     }
-    Some(errors.into_result(builder.finish()))
+    let mut names: Vec<String> = chunks
+        .iter()
+        .flat_map(|c| c.metrics.iter().map(|m| (*m).to_owned()))
+        .chain(others.iter().map(|(_, r)| r.metric().as_str().to_owned()))
+        .collect();
+    names.sort_unstable();
+    names.dedup();
+    if names.len() > METRIC_SLOTS as usize {
+        return Some(merge_with_builder(chunks, others, keys, total, errors));
+    }
+    let metrics: Vec<MetricId> = names
+        .iter()
+        .map(|m| MetricId::new(m).ok())
+        .collect::<Option<_>>()?;
+    let rank = |m: &str| {
+        names
+            .binary_search_by(|n| n.as_str().cmp(m))
+            .ok()
+            .and_then(|r| u32::try_from(r).ok())
+    };
+
+    // Chunk metric indexes become ranks, in place and in parallel.
+    let maps: Vec<Vec<u32>> = chunks
+        .iter()
+        .map(|c| c.metrics.iter().map(|m| rank(m)).collect::<Option<_>>())
+        .collect::<Option<_>>()?;
+    chunks
+        .par_iter_mut()
+        .zip(maps.par_iter())
+        .for_each(|(chunk, map)| {
+            for r in &mut chunk.records {
+                let m = map.get((r.group % METRIC_SLOTS) as usize).copied();
+                r.group = (r.group / METRIC_SLOTS)
+                    .saturating_mul(METRIC_SLOTS)
+                    .saturating_add(m.unwrap_or(0));
+            }
+        });
+    let mut records = Vec::with_capacity(total);
+    let mut identified = Identified::default();
+    for (chunk, map) in chunks.into_iter().zip(&maps) {
+        records.extend_from_slice(&chunk.records);
+        for (key, id, timestamp, quantity) in chunk.identified {
+            let m = map.get((key % METRIC_SLOTS) as usize).copied().unwrap_or(0);
+            let group = (key / METRIC_SLOTS)
+                .saturating_mul(METRIC_SLOTS)
+                .saturating_add(m);
+            identified.keep(group, RecordId::new(id).ok()?, timestamp, quantity);
+        }
+    }
+    for (line, r) in others {
+        let account = keys
+            .binary_search(r.account())
+            .ok()
+            .and_then(|a| u32::try_from(a).ok())
+            .filter(|a| *a < u32::MAX / METRIC_SLOTS);
+        let (Some(a), Some(m)) = (account, rank(r.metric().as_str())) else {
+            continue;
+        };
+        let group = a.saturating_mul(METRIC_SLOTS).saturating_add(m);
+        match r.record_id() {
+            Some(id) => identified.keep(group, id.clone(), r.timestamp(), r.quantity()),
+            None => match pack(&r) {
+                Ok((mantissa, day_scale)) => records.push(Packed {
+                    mantissa,
+                    group,
+                    day_scale,
+                }),
+                Err(e) => errors.push(line, "", "", e.to_string()),
+            },
+        }
+    }
+    for ((group, _), (timestamp, quantity)) in identified.0 {
+        let record = (
+            i64::try_from(quantity.mantissa()),
+            day_word(timestamp.date_naive()),
+        );
+        if let (Ok(mantissa), Some(day)) = record {
+            records.push(Packed {
+                mantissa,
+                group,
+                day_scale: day | quantity.scale(),
+            });
+        } else {
+            errors.push(
+                0,
+                "",
+                "",
+                format!("record at {timestamp} of {quantity} is outside the usage table's range"),
+            );
+        }
+    }
+    Some(errors.into_result(UsageTable::from_dense(keys, metrics, records, METRIC_SLOTS)))
+}
+
+/// Re-sent records: of each (group, id), the greatest (timestamp, quantity, scale).
+#[derive(Default)]
+struct Identified(HashMap<(u32, RecordId), (DateTime<Utc>, Decimal), FastState>);
+
+impl Identified {
+    fn keep(&mut self, group: u32, id: RecordId, timestamp: DateTime<Utc>, quantity: Decimal) {
+        let entry = self.0.entry((group, id)).or_insert((timestamp, quantity));
+        if (timestamp, quantity, quantity.scale()) > (entry.0, entry.1, entry.1.scale()) {
+            *entry = (timestamp, quantity);
+        }
+    }
+}
+
+/// A record's mantissa and packed day and scale, as the table holds them.
+fn pack(r: &UsageRecord) -> Result<(i64, u32), UsageError> {
+    let outside = |field: &'static str, value: String| UsageError::OutsideTable {
+        account: r.account().clone(),
+        metric: r.metric().clone(),
+        field,
+        value,
+    };
+    let mantissa = i64::try_from(r.quantity().mantissa())
+        .map_err(|_| outside("quantity", r.quantity().to_string()))?;
+    let day = day_word(r.timestamp().date_naive())
+        .ok_or_else(|| outside("timestamp", r.timestamp().to_rfc3339()))?;
+    Ok((mantissa, day | r.quantity().scale()))
+}
+
+/// The merge for a file of more metrics than the dense keys hold: through the builder.
+fn merge_with_builder(
+    chunks: Vec<Chunk<'_>>,
+    others: Vec<(u64, UsageRecord)>,
+    keys: Vec<AccountKey>,
+    total: usize,
+    mut errors: ImportErrors,
+) -> Result<UsageTable, ImportErrors> {
+    let mut builder = UsageTableBuilder::with_accounts(keys, total);
+    for chunk in chunks {
+        let metric_ids: Vec<Option<MetricId>> = chunk
+            .metrics
+            .iter()
+            .map(|m| MetricId::new(m).ok())
+            .collect();
+        let mut group = |key: u32| {
+            let metric = metric_ids.get((key % METRIC_SLOTS) as usize)?.as_ref()?;
+            Some(builder.group_of_index(key / METRIC_SLOTS, metric))
+        };
+        let mut packed = Vec::with_capacity(chunk.records.len());
+        for r in &chunk.records {
+            if let Some(g) = group(r.group) {
+                packed.push(Packed { group: g, ..*r });
+            }
+        }
+        let mut identified = Vec::with_capacity(chunk.identified.len());
+        for (key, id, timestamp, quantity) in chunk.identified {
+            if let (Some(g), Ok(id)) = (group(key), RecordId::new(id)) {
+                identified.push((g, id, timestamp, quantity));
+            }
+        }
+        for r in packed {
+            builder.push_packed(r.group, r.mantissa, r.day_scale);
+        }
+        for (g, id, timestamp, quantity) in identified {
+            builder.push_identified(g, id, timestamp, quantity);
+        }
+    }
+    for (line, record) in others {
+        if let Err(e) = builder.push_record(&record) {
+            errors.push(line, "", "", e.to_string());
+        }
+    }
+    errors.into_result(builder.finish())
 }
 
 /// A row outside the common form, through the import's row rules.
@@ -198,12 +386,11 @@ fn other_row(
     width: usize,
     roles: &[usize],
     book: &AccountBook,
-    builder: &mut UsageTableBuilder,
     errors: &mut ImportErrors,
-) {
+) -> Option<UsageRecord> {
     let fields: Vec<&str> = text.split(',').collect();
     if fields.iter().all(|f| f.trim().is_empty()) {
-        return;
+        return None;
     }
     if fields.len() != width {
         errors.push(
@@ -212,7 +399,7 @@ fn other_row(
             "",
             format!("row has {} fields but the header has {width}", fields.len()),
         );
-        return;
+        return None;
     }
     let mut cells: [Option<String>; 5] = Default::default();
     for (field, role) in fields.iter().zip(roles) {
@@ -230,11 +417,7 @@ fn other_row(
     };
     let decimal =
         |t: &str| Decimal::from_str_exact(t).map_err(|_| "not a decimal number".to_owned());
-    if let Some(record) = usage_row(cells, line, book, decimal, errors)
-        && let Err(e) = builder.push_record(&record)
-    {
-        errors.push(line, "", "", e.to_string());
-    }
+    usage_row(cells, line, book, decimal, errors)
 }
 
 /// Parses one chunk; `None` when the file must go to `parse_usage` (a stray carriage return).
@@ -242,7 +425,7 @@ fn read_chunk<'a>(
     text: &'a str,
     first_line: usize,
     roles: &[usize],
-    index: &HashMap<&str, u32, FastState>,
+    index: &KeyIndex<'_>,
 ) -> Option<Chunk<'a>> {
     let mut chunk = Chunk::<'a> {
         records: Vec::with_capacity(
@@ -280,7 +463,7 @@ fn read_chunk<'a>(
 /// Reads a row in the common form into the chunk; `false` leaves it to the row rules.
 fn read_simple<'a>(
     fields: &[&'a str; 5],
-    index: &HashMap<&str, u32, FastState>,
+    index: &KeyIndex<'_>,
     last_date: &mut Option<(&'a str, u32)>,
     chunk: &mut Chunk<'a>,
 ) -> bool {
@@ -288,7 +471,7 @@ fn read_simple<'a>(
     if !simple_id(account) || !simple_id(metric) {
         return false;
     }
-    let Some(&a) = index.get(account) else {
+    let Some(a) = index.get(account).filter(|a| *a < u32::MAX / METRIC_SLOTS) else {
         return false;
     };
     let Some((mantissa, scale)) = plain_decimal(quantity) else {
@@ -309,20 +492,23 @@ fn read_simple<'a>(
     };
     let m = match chunk.metrics.iter().position(|x| *x == metric) {
         Some(m) => m,
-        None => {
+        None if chunk.metrics.len() < METRIC_SLOTS as usize => {
             chunk.metrics.push(metric);
             chunk.metrics.len().saturating_sub(1)
         }
+        None => return false,
     };
-    let m = u32::try_from(m).unwrap_or(u32::MAX);
-    let key = (u64::from(a) << 32) | u64::from(m);
-    let next = u32::try_from(chunk.groups.len()).unwrap_or(u32::MAX);
-    let group = *chunk.group_map.entry(key).or_insert(next);
-    if group == next {
-        chunk.groups.push((a, m));
-    }
+    let Some(m) = u32::try_from(m).ok().filter(|m| *m < METRIC_SLOTS) else {
+        return false;
+    };
+    // Below u32::MAX: a < u32::MAX / METRIC_SLOTS and m < METRIC_SLOTS.
+    let group = a.saturating_mul(METRIC_SLOTS).saturating_add(m);
     if record_id.is_empty() {
-        chunk.records.push((group, mantissa, day | scale));
+        chunk.records.push(Packed {
+            mantissa,
+            group,
+            day_scale: day | scale,
+        });
     } else {
         let Some(at) = parts.date_time() else {
             return false;

@@ -294,73 +294,104 @@ impl UsageTableBuilder {
                 .unwrap_or_default();
         }
         sort_records(&mut self.records);
-
-        let mut groups = Vec::with_capacity(order.len());
-        let mut start = 0usize;
-        for (rank, g) in order.iter().enumerate() {
-            let end = start.saturating_add(
-                self.records
-                    .get(start..)
-                    .map_or(0, |rest| rest.partition_point(|r| r.group as usize <= rank)),
-            );
-            let slice = self.records.get(start..end).unwrap_or_default();
-            let scale = match slice.first() {
-                None => Some(0),
-                Some(first) => {
-                    Some(first.scale()).filter(|s| slice.iter().all(|r| r.scale() == *s))
-                }
-            };
-            let (a, m) = rank_of(*g);
-            groups.push(Group {
-                account: a,
-                metric: m,
-                start,
-                end,
-                scale,
-            });
-            start = end;
-        }
-        let mut sorted = self.account_list;
-        sorted.sort_unstable();
+        let mut accounts = self.account_list;
+        accounts.sort_unstable();
         let mut metrics = self.metrics;
         metrics.sort_unstable();
-        // Only accounts with records stay, so equal usage makes equal tables.
-        let mut new_index = vec![None; sorted.len()];
-        for g in &groups {
-            if let Some(slot) = new_index.get_mut(g.account as usize) {
-                *slot = Some(0u32);
-            }
+        assemble(accounts, metrics, self.records, |rank| {
+            order.get(rank as usize).map(|g| rank_of(*g))
+        })
+    }
+}
+
+impl UsageTable {
+    /// A table of records whose `group` is `account x slots + metric`, indexes into
+    /// `accounts` and `metrics` (both sorted, `metrics` at most `slots`). Re-sent records
+    /// must already be resolved.
+    pub(crate) fn from_dense(
+        accounts: Vec<AccountKey>,
+        metrics: Vec<MetricId>,
+        mut records: Vec<Packed>,
+        slots: u32,
+    ) -> UsageTable {
+        sort_records(&mut records);
+        assemble(accounts, metrics, records, |g| {
+            Some((g.checked_div(slots)?, g.checked_rem(slots)?))
+        })
+    }
+}
+
+/// The table of records sorted by group; `key_of` gives a group's (account, metric) indexes
+/// into the sorted `accounts` and `metrics`. Only accounts with records stay, so equal usage
+/// makes equal tables.
+fn assemble(
+    sorted: Vec<AccountKey>,
+    metrics: Vec<MetricId>,
+    records: Vec<Packed>,
+    key_of: impl Fn(u32) -> Option<(u32, u32)>,
+) -> UsageTable {
+    let mut groups = Vec::new();
+    let mut start = 0usize;
+    for run in records.chunk_by(|a, b| a.group == b.group) {
+        let end = start.saturating_add(run.len());
+        let (Some(first), Some((account, metric))) =
+            (run.first(), run.first().and_then(|r| key_of(r.group)))
+        else {
+            start = end;
+            continue;
+        };
+        let scale = Some(first.scale()).filter(|s| run.iter().all(|r| r.scale() == *s));
+        groups.push(Group {
+            account,
+            metric,
+            start,
+            end,
+            scale,
+        });
+        start = end;
+    }
+    let mut new_index = vec![None; sorted.len()];
+    for g in &groups {
+        if let Some(slot) = new_index.get_mut(g.account as usize) {
+            *slot = Some(0u32);
         }
-        let mut next = 0u32;
-        for slot in new_index.iter_mut().flatten() {
-            *slot = next;
-            next = next.saturating_add(1);
+    }
+    let mut next = 0u32;
+    for slot in new_index.iter_mut().flatten() {
+        *slot = next;
+        next = next.saturating_add(1);
+    }
+    let accounts: Vec<AccountKey> = sorted
+        .into_iter()
+        .zip(&new_index)
+        .filter_map(|(key, kept)| kept.map(|_| key))
+        .collect();
+    let mut account_groups = Vec::with_capacity(accounts.len().saturating_add(1));
+    for (i, g) in groups.iter_mut().enumerate() {
+        let a = new_index
+            .get(g.account as usize)
+            .copied()
+            .flatten()
+            .unwrap_or_default();
+        if account_groups.len() <= a as usize {
+            account_groups.push(i);
         }
-        let accounts: Vec<AccountKey> = sorted
-            .into_iter()
-            .zip(&new_index)
-            .filter_map(|(key, kept)| kept.map(|_| key))
-            .collect();
-        let mut account_groups = Vec::with_capacity(accounts.len().saturating_add(1));
-        for (i, g) in groups.iter_mut().enumerate() {
-            let a = new_index
-                .get(g.account as usize)
-                .copied()
-                .flatten()
-                .unwrap_or_default();
-            if account_groups.len() <= a as usize {
-                account_groups.push(i);
-            }
-            g.account = a;
+        g.account = a;
+    }
+    account_groups.push(groups.len());
+    // Records name their group by its place, whatever numbering they were built with.
+    let mut records = records;
+    for (i, g) in groups.iter().enumerate() {
+        for r in records.get_mut(g.start..g.end).unwrap_or_default() {
+            r.group = dense(i);
         }
-        account_groups.push(groups.len());
-        UsageTable {
-            accounts,
-            metrics,
-            groups,
-            account_groups,
-            records: self.records,
-        }
+    }
+    UsageTable {
+        accounts,
+        metrics,
+        groups,
+        account_groups,
+        records,
     }
 }
 
@@ -458,9 +489,35 @@ impl UsageTable {
         aggregation: Aggregation,
         period: &Period,
     ) -> Option<Decimal> {
-        let Some(group) = self.group_of(account, metric) else {
-            return Some(Decimal::ZERO);
-        };
+        match self.account_index(account) {
+            Some(a) => self.aggregate_at(a, metric, aggregation, period),
+            None => Some(Decimal::ZERO),
+        }
+    }
+
+    /// [`UsageTable::aggregate`] for the account at `account` in [`UsageTable::accounts`].
+    pub(crate) fn aggregate_at(
+        &self,
+        account: usize,
+        metric: &MetricId,
+        aggregation: Aggregation,
+        period: &Period,
+    ) -> Option<Decimal> {
+        match self
+            .group_index(account, metric)
+            .and_then(|g| self.groups.get(g))
+        {
+            Some(group) => self.aggregate_group(group, aggregation, period),
+            None => Some(Decimal::ZERO),
+        }
+    }
+
+    fn aggregate_group(
+        &self,
+        group: &Group,
+        aggregation: Aggregation,
+        period: &Period,
+    ) -> Option<Decimal> {
         let records = self.records.get(group.start..group.end).unwrap_or_default();
         let (Some(lo), Some(hi)) = (day_word(period.start()), day_word(period.end())) else {
             // A period outside the table's range: only the exact (slow) path is right.
@@ -476,6 +533,35 @@ impl UsageTable {
         let to = records.partition_point(|r| r.day_scale < hi);
         let selected = records.get(from..to).unwrap_or_default();
         aggregate_packed(selected, group.scale, aggregation)
+    }
+
+    /// The account keys with usage, sorted: an account's index is its place here.
+    pub(crate) fn accounts(&self) -> &[AccountKey] {
+        &self.accounts
+    }
+
+    /// The first metric, in order, of the account at `account`.
+    pub(crate) fn first_metric(&self, account: usize) -> Option<&MetricId> {
+        let g = self.groups.get(*self.account_groups.get(account)?)?;
+        self.metrics.get(g.metric as usize)
+    }
+
+    /// How many (account, metric) groups the table has.
+    pub(crate) fn group_count(&self) -> usize {
+        self.groups.len()
+    }
+
+    /// The index, in [`UsageTable::groups`] order, of the group of the account at `account`
+    /// and `metric`.
+    pub(crate) fn group_index(&self, account: usize, metric: &MetricId) -> Option<usize> {
+        let start = *self.account_groups.get(account)?;
+        let end = *self.account_groups.get(account.checked_add(1)?)?;
+        let offset = self
+            .groups
+            .get(start..end)?
+            .iter()
+            .position(|g| self.metrics.get(g.metric as usize) == Some(metric))?;
+        start.checked_add(offset)
     }
 
     /// Every (account, metric) aggregate over `period`, in [`UsageTable::groups`] order, each
@@ -497,7 +583,6 @@ impl UsageTable {
                     .map_or(Aggregation::Sum, |m| m.aggregation)
             })
             .collect();
-        let bounds = (day_word(period.start()), day_word(period.end()));
         self.groups
             .par_iter()
             .map(|g| {
@@ -505,25 +590,7 @@ impl UsageTable {
                     .get(g.metric as usize)
                     .copied()
                     .unwrap_or_default();
-                let records = self.records.get(g.start..g.end).unwrap_or_default();
-                match bounds {
-                    (Some(lo), Some(hi)) => {
-                        let from = records.partition_point(|r| r.day_scale < lo);
-                        let to = records.partition_point(|r| r.day_scale < hi);
-                        aggregate_packed(
-                            records.get(from..to).unwrap_or_default(),
-                            g.scale,
-                            aggregation,
-                        )
-                    }
-                    _ => aggregate_quantities(
-                        records
-                            .iter()
-                            .filter(|r| period_contains_word(period, r.day_scale))
-                            .map(|r| r.quantity()),
-                        aggregation,
-                    ),
-                }
+                self.aggregate_group(g, aggregation, period)
             })
             .collect()
     }
@@ -531,15 +598,6 @@ impl UsageTable {
     /// The account's table index, if it has usage.
     pub(crate) fn account_index(&self, account: &AccountKey) -> Option<usize> {
         self.accounts.binary_search(account).ok()
-    }
-
-    fn group_of(&self, account: &AccountKey, metric: &MetricId) -> Option<&Group> {
-        let a = self.account_index(account)?;
-        let range = self.account_groups.get(a)?..self.account_groups.get(a.checked_add(1)?)?;
-        let groups = self.groups.get(*range.start..*range.end)?;
-        groups
-            .iter()
-            .find(|g| self.metrics.get(g.metric as usize) == Some(metric))
     }
 }
 
