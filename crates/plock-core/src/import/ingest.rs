@@ -16,7 +16,9 @@ use rust_decimal::Decimal;
 use super::table::{Delimiter, ImportErrors};
 use super::usage::{USAGE_COLUMNS, UsageCells, parse_usage, usage_row};
 use crate::hash::FastState;
-use crate::usage::{Packed, UsageError, UsageRecord, UsageTable, UsageTableBuilder, day_word};
+use crate::usage::{
+    Packed, UsageError, UsageRecord, UsageTable, UsageTableBuilder, day_word, unix_day_word,
+};
 use crate::{AccountBook, AccountKey, MAX_ID_CHARS, MetricId, RecordId};
 
 /// Column roles are positions in [`USAGE_COLUMNS`]: account, metric, timestamp, quantity,
@@ -248,10 +250,27 @@ fn ingest_fast(bytes: &[u8], book: &AccountBook) -> Option<Result<UsageTable, Im
                     .saturating_add(m.unwrap_or(0));
             }
         });
-    let mut records = Vec::with_capacity(total);
+    // All chunks' records in one vector, copied in parallel: each index finds its chunk.
+    let mut offsets = Vec::with_capacity(chunks.len());
+    let mut copied = 0usize;
+    for chunk in &chunks {
+        offsets.push(copied);
+        copied = copied.saturating_add(chunk.records.len());
+    }
+    let mut records: Vec<Packed> = Vec::with_capacity(copied.max(total));
+    let at = |i: usize| -> Option<Packed> {
+        let c = offsets.partition_point(|o| *o <= i).checked_sub(1)?;
+        let chunk = chunks.get(c)?;
+        chunk.records.get(i.checked_sub(*offsets.get(c)?)?).copied()
+    };
+    // Every index below `copied` is in a chunk: the default is never taken.
+    records.par_extend(
+        (0..copied)
+            .into_par_iter()
+            .map(|i| at(i).unwrap_or_default()),
+    );
     let mut identified = Identified::default();
     for (chunk, map) in chunks.into_iter().zip(&maps) {
-        records.extend_from_slice(&chunk.records);
         for (key, id, timestamp, quantity) in chunk.identified {
             let m = map.get((key % METRIC_SLOTS) as usize).copied().unwrap_or(0);
             let group = (key / METRIC_SLOTS)
@@ -437,6 +456,37 @@ fn read_chunk<'a>(
     };
     let mut last_date: Option<(&str, u32)> = None;
     let mut fields: [&str; 5] = [""; 5];
+    if memchr::memchr(b'\r', text.as_bytes()).is_none() {
+        // One vectorised pass over the separators of the whole chunk.
+        let bytes = text.as_bytes();
+        let (mut line_start, mut field_start, mut count, mut n) = (0usize, 0usize, 0usize, 0usize);
+        let ends = memchr::memchr2_iter(b',', b'\n', bytes).chain(std::iter::once(bytes.len()));
+        for pos in ends {
+            if let Some(slot) = roles.get(count).and_then(|r| fields.get_mut(*r)) {
+                *slot = text.get(field_start..pos).unwrap_or_default();
+            }
+            count = count.saturating_add(1);
+            field_start = pos.saturating_add(1);
+            if bytes.get(pos) == Some(&b',') {
+                continue;
+            }
+            let line = text.get(line_start..pos).unwrap_or_default();
+            if !line.is_empty() || pos < bytes.len() {
+                let simple =
+                    count == roles.len() && read_simple(&fields, index, &mut last_date, &mut chunk);
+                if !simple {
+                    chunk
+                        .other
+                        .push((line_number(first_line.saturating_add(n)), line));
+                }
+            }
+            n = n.saturating_add(1);
+            count = 0;
+            line_start = field_start;
+            fields = [""; 5];
+        }
+        return Some(chunk);
+    }
     for (n, line) in text.split_terminator('\n').enumerate() {
         let number = line_number(first_line.saturating_add(n));
         let line = line.strip_suffix('\r').unwrap_or(line);
@@ -483,7 +533,7 @@ fn read_simple<'a>(
     let day = match *last_date {
         Some((date, word)) if date == parts.date => word,
         _ => {
-            let Some(word) = parts.day().and_then(day_word) else {
+            let Some(word) = parts.unix_day().and_then(unix_day_word) else {
                 return false;
             };
             *last_date = Some((parts.date, word));
@@ -619,6 +669,42 @@ impl<'a> Timestamp<'a> {
         (ts.hour < 24 && ts.minute < 60 && ts.second < 60).then_some(ts)
     }
 
+    /// Days since 1970-01-01 of a valid date (Howard Hinnant's days_from_civil).
+    fn unix_day(&self) -> Option<i64> {
+        let leap = self.year % 4 == 0 && (self.year % 100 != 0 || self.year % 400 == 0);
+        let days_in_month = match self.month {
+            1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+            4 | 6 | 9 | 11 => 30,
+            2 if leap => 29,
+            2 => 28,
+            _ => return None,
+        };
+        if self.day == 0 || self.day > days_in_month {
+            return None;
+        }
+        let (y, m, d) = (
+            i64::from(self.year),
+            i64::from(self.month),
+            i64::from(self.day),
+        );
+        let y = if m <= 2 { y.checked_sub(1)? } else { y };
+        let era = y.div_euclid(400);
+        let yoe = y.checked_sub(era.checked_mul(400)?)?;
+        let mp = (m.checked_add(9)?).rem_euclid(12);
+        let doy = (mp.checked_mul(153)?.checked_add(2)?)
+            .checked_div(5)?
+            .checked_add(d)?
+            .checked_sub(1)?;
+        let doe = yoe
+            .checked_mul(365)?
+            .checked_add(yoe.checked_div(4)?)?
+            .checked_sub(yoe.checked_div(100)?)?
+            .checked_add(doy)?;
+        era.checked_mul(146_097)?
+            .checked_add(doe)?
+            .checked_sub(719_468)
+    }
+
     fn day(&self) -> Option<NaiveDate> {
         NaiveDate::from_ymd_opt(self.year, self.month, self.day)
     }
@@ -679,6 +765,18 @@ mod tests {
                 .unwrap()
                 .with_timezone(&Utc);
             assert_eq!(fast, chrono, "{text}");
+        }
+        for text in [
+            "2024-02-29T00:00:00Z",
+            "2000-03-01T00:00:00Z",
+            "1900-02-28T00:00:00Z",
+            "1969-12-31T00:00:00Z",
+            "0000-01-01T00:00:00Z",
+            "9999-12-31T00:00:00Z",
+        ] {
+            let t = Timestamp::parse(text).unwrap();
+            let chrono = t.day().unwrap().signed_duration_since(NaiveDate::default());
+            assert_eq!(t.unix_day(), Some(chrono.num_days()), "{text}");
         }
         for text in [
             "2025-02-29T12:00:00Z",

@@ -24,7 +24,7 @@ const SCALE_BITS: u32 = 5;
 const UNIX_DAY_FROM_CE: i64 = 719_163;
 
 /// One record, packed: 16 bytes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub(crate) struct Packed {
     pub(crate) mantissa: i64,
     pub(crate) group: u32,
@@ -43,9 +43,12 @@ impl Packed {
 
 /// The packed day of a date, or `None` outside the table's range.
 pub(crate) fn day_word(date: NaiveDate) -> Option<u32> {
-    let biased = i64::from(date.num_days_from_ce())
-        .checked_sub(UNIX_DAY_FROM_CE)?
-        .checked_add(DAY_BIAS)?;
+    unix_day_word(i64::from(date.num_days_from_ce()).checked_sub(UNIX_DAY_FROM_CE)?)
+}
+
+/// The packed day of the day `days` after 1970-01-01, or `None` outside the table's range.
+pub(crate) fn unix_day_word(days: i64) -> Option<u32> {
+    let biased = days.checked_add(DAY_BIAS)?;
     let biased = u32::try_from(biased).ok().filter(|d| *d < (1 << 24))?;
     biased.checked_shl(SCALE_BITS)
 }
@@ -415,14 +418,15 @@ fn ranks<T: Ord>(items: &[T]) -> Vec<u32> {
 }
 
 fn sort_records(records: &mut [Packed]) {
+    use rayon::iter::ParallelIterator;
     use rayon::slice::ParallelSliceMut;
-    // The mantissa too, so equal tables are equal values whatever the input order.
-    records.par_sort_unstable_by_key(|r| {
-        (
-            (u64::from(r.group) << 32) | u64::from(r.day_scale),
-            r.mantissa,
-        )
-    });
+    let key = |r: &Packed| (u64::from(r.group) << 32) | u64::from(r.day_scale);
+    records.par_sort_unstable_by_key(key);
+    // Then the mantissa within equal keys (short runs), so equal tables are equal values
+    // whatever the input order.
+    records
+        .par_chunk_by_mut(|a, b| key(a) == key(b))
+        .for_each(|run| run.sort_unstable_by_key(|r| r.mantissa));
 }
 
 impl UsageTable {
