@@ -646,15 +646,18 @@ fn due_charges<'a, U: UsageLookup>(
                 period.covered.end() <= run_date,
             ),
         ] {
+            if !wanted || !is_due {
+                continue;
+            }
             let key = BilledKey {
                 subscription: sub.id().clone(),
                 period: period.covered,
                 timing,
             };
-            if !wanted || !is_due || context.billed.contains(&key) {
+            if context.billed.contains(&key) {
                 continue;
             }
-            let mut lines = Vec::new();
+            let mut lines = Vec::with_capacity(sub.items().len());
             for item in sub.items() {
                 if let Some(line) = price_item(context, sub, account, item, period, timing)? {
                     lines.push(line);

@@ -70,3 +70,27 @@ pub fn discovery_source(data: &[u8]) {
         let _ = plan.batch();
     }
 }
+
+/// Bulk usage ingestion against the usage importer, the oracle: the same table, or the same
+/// problems. Panics (the fuzzer's finding) when they disagree.
+pub fn usage_ingest(data: &[u8]) {
+    let book = book();
+    let fast = ingest_usage(data, &book);
+    if data.len() > MAX_IMPORT_BYTES {
+        return;
+    }
+    let slow = parse_usage(data, &book).map(|records| UsageTable::from_records(&records));
+    let agree = match (&fast, &slow) {
+        (Ok(f), Ok(Ok(s))) => f == s,
+        (Err(f), Err(s)) => f.to_string() == s.to_string(),
+        // A record the table cannot hold: both refuse it, each in its own words.
+        (Err(_), Ok(Err(_))) => true,
+        _ => false,
+    };
+    assert!(
+        agree,
+        "ingest_usage and parse_usage disagree: {:?} / {:?}",
+        fast.map(|t| t.len()),
+        slow.map(|t| t.map(|t| t.len()))
+    );
+}

@@ -59,7 +59,8 @@ fn line_number(n: usize) -> u64 {
 /// The header's column roles by position, or `None` when the fast reader leaves the file to
 /// `parse_usage` (which also reports every header problem).
 fn header_roles(header: &str) -> Option<Vec<usize>> {
-    if header.contains('"') || Delimiter::detect(header) != Delimiter::Comma {
+    // A carriage return inside the header ends it for the CSV reader: not a file for us.
+    if header.contains(['"', '\r']) || Delimiter::detect(header) != Delimiter::Comma {
         return None;
     }
     let mut roles = Vec::new();

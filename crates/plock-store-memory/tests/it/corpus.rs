@@ -86,5 +86,6 @@ fn importer_corpora_never_panic() {
         plock_core::fuzzing::subscriptions_import,
     );
     replay("usage_import", plock_core::fuzzing::usage_import);
+    replay("usage_ingest", plock_core::fuzzing::usage_ingest);
     replay("discovery_source", plock_core::fuzzing::discovery_source);
 }

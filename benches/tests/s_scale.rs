@@ -1,0 +1,56 @@
+//! The S scale (1,000 accounts, 100,000 usage records) billed by the fast run on 1 and 2
+//! threads, from a table built three ways, against the reference run: correctness only, no
+//! timing.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use plock_benches::company::{RUN_DATE, Scale, generate, generate_csv, generate_table};
+use plock_core::{BillingRun, RunOptions, TableData, UsageTable, ingest_usage, run, run_fast};
+
+fn json(run: &BillingRun) -> String {
+    serde_json::to_string(run).unwrap()
+}
+
+#[test]
+fn the_fast_run_bills_the_s_scale_exactly_as_the_reference() {
+    let (accounts, records) = Scale::S.size();
+    let company = generate(Scale::S, 7);
+    let options = RunOptions {
+        run_date: RUN_DATE,
+        first_invoice_number: 1,
+        dispatch_erp: None,
+    };
+    let reference = run(&company.data(), &options).unwrap();
+    assert!(
+        reference.invoices.len() > 800,
+        "{}",
+        reference.invoices.len()
+    );
+    assert!(!reference.unmatched.is_empty());
+    assert!(!reference.unpriced_usage.is_empty());
+
+    // The table from the records, generated straight into a table, and read from CSV.
+    let table = UsageTable::from_records(&company.usage).unwrap();
+    let (_, generated) = generate_table(accounts, records, 7);
+    assert_eq!(generated, table);
+    let (_, csv) = generate_csv(accounts, records, 7);
+    assert_eq!(
+        ingest_usage(csv.as_bytes(), &company.accounts).unwrap(),
+        table
+    );
+
+    let data = TableData {
+        accounts: &company.accounts,
+        subscriptions: &company.subscriptions,
+        metrics: &company.metrics,
+        usage: &table,
+        billed: &company.billed,
+    };
+    for threads in [1, 2] {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap();
+        let fast = pool.install(|| run_fast(&data, &options)).unwrap();
+        assert_eq!(json(&fast), json(&reference), "{threads} thread(s)");
+    }
+}
