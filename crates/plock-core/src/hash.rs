@@ -57,6 +57,55 @@ impl Hasher for FastHasher {
     }
 }
 
+/// A map from strings to values, split in shards by hash so it is built in parallel: a million
+/// keys are a million cache misses, and one thread would spend them alone.
+pub(crate) struct ShardedIndex<'a, V> {
+    shards: Vec<std::collections::HashMap<&'a str, V, FastState>>,
+}
+
+const SHARD_BITS: u32 = 6;
+
+fn shard_of(key: &str) -> usize {
+    use std::hash::BuildHasher;
+    // The top bits: the map inside a shard indexes by the low ones.
+    (FastState::default().hash_one(key) >> (64 - SHARD_BITS)) as usize
+}
+
+impl<'a, V: Send + Sync> ShardedIndex<'a, V> {
+    /// The index of `entries`; a key given twice keeps one of its values.
+    pub(crate) fn build(entries: Vec<(&'a str, V)>) -> ShardedIndex<'a, V> {
+        use rayon::prelude::*;
+        let shards_len = 1usize << SHARD_BITS;
+        let tagged: Vec<(usize, (&'a str, V))> = entries
+            .into_par_iter()
+            .map(|(k, v)| (shard_of(k), (k, v)))
+            .collect();
+        let mut buckets: Vec<Vec<(&'a str, V)>> = (0..shards_len).map(|_| Vec::new()).collect();
+        for (shard, entry) in tagged {
+            if let Some(bucket) = buckets.get_mut(shard) {
+                bucket.push(entry);
+            }
+        }
+        let shards = buckets
+            .into_par_iter()
+            .map(|bucket| {
+                let mut map = std::collections::HashMap::with_capacity_and_hasher(
+                    bucket.len(),
+                    FastState::default(),
+                );
+                map.extend(bucket);
+                map
+            })
+            .collect();
+        ShardedIndex { shards }
+    }
+
+    /// The value of `key`.
+    pub(crate) fn get(&self, key: &str) -> Option<&V> {
+        self.shards.get(shard_of(key))?.get(key)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::collections::HashSet;

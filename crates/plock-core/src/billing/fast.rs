@@ -11,7 +11,7 @@
 //! reference (which error is reported, which mismatch reason is kept, the invoice numbers)
 //! is made here in the same order.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 
 use chrono::NaiveDate;
 use rayon::prelude::*;
@@ -23,7 +23,7 @@ use super::{
 };
 use crate::BilledKey;
 use crate::account::{Account, AccountState};
-use crate::hash::FastState;
+use crate::hash::ShardedIndex;
 use crate::period::Period;
 use crate::subscription::{BillingPractice, Subscription, SubscriptionState};
 use crate::usage::{Aggregation, UsageTable};
@@ -138,27 +138,31 @@ impl Acc<'_> {
 pub fn run_fast(data: &TableData<'_>, options: &RunOptions) -> Result<BillingRun, BillingError> {
     let metrics = metric_catalogue(data.metrics)?;
     let table_accounts = data.usage.accounts();
-    let mut usage_index: HashMap<&str, usize, FastState> =
-        HashMap::with_capacity_and_hasher(table_accounts.len(), FastState::default());
-    usage_index.extend(
+    let usage_index = ShardedIndex::build(
         table_accounts
             .iter()
             .enumerate()
-            .map(|(i, key)| (key.as_str(), i)),
+            .map(|(i, key)| (key.as_str(), i))
+            .collect(),
     );
-    let mut accounts: HashMap<&str, Resolved<'_>, FastState> =
-        HashMap::with_capacity_and_hasher(data.accounts.len(), FastState::default());
-    let mut with_usage = 0usize;
-    for (rank, account) in data.accounts.iter().enumerate() {
-        let usage = usage_index.get(account.key().as_str()).copied();
-        with_usage = with_usage.saturating_add(usize::from(usage.is_some()));
-        let resolved = Resolved {
-            rank: dense(rank),
-            account,
-            usage,
-        };
-        accounts.insert(account.id().as_str(), resolved);
-    }
+    let book: Vec<&Account> = data.accounts.iter().collect();
+    let resolved_accounts: Vec<(&str, Resolved<'_>)> = book
+        .par_iter()
+        .enumerate()
+        .map(|(rank, account)| {
+            let resolved = Resolved {
+                rank: dense(rank),
+                account,
+                usage: usage_index.get(account.key().as_str()).copied(),
+            };
+            (account.id().as_str(), resolved)
+        })
+        .collect();
+    let with_usage = resolved_accounts
+        .par_iter()
+        .filter(|(_, r)| r.usage.is_some())
+        .count();
+    let accounts = ShardedIndex::build(resolved_accounts);
     // Keys are distinct on both sides: every table account is known when each was matched.
     if with_usage != table_accounts.len() {
         check_usage_accounts(data)?;
@@ -282,7 +286,7 @@ fn timing(practice: BillingPractice) -> u8 {
 /// The usage table with a hashed index from account key to table account.
 struct RankedTable<'a> {
     table: &'a UsageTable,
-    index: &'a HashMap<&'a str, usize, FastState>,
+    index: &'a ShardedIndex<'a, usize>,
 }
 
 impl UsageLookup for RankedTable<'_> {
@@ -305,7 +309,7 @@ impl UsageLookup for RankedTable<'_> {
 fn bill_partition<'a>(
     context: &Context<'_, RankedTable<'_>>,
     table: &UsageTable,
-    accounts: &HashMap<&str, Resolved<'a>, FastState>,
+    accounts: &ShardedIndex<'a, Resolved<'a>>,
     part: &[Owned<'a>],
     acc: &mut Acc<'a>,
 ) {
