@@ -126,4 +126,19 @@ mod tests {
             buckets.len()
         );
     }
+
+    #[test]
+    fn the_sharded_index_finds_every_key_and_no_other() {
+        let keys: Vec<String> = (0..5000).map(|i| format!("k{i}")).collect();
+        let index = super::ShardedIndex::build(
+            keys.iter()
+                .enumerate()
+                .map(|(i, k)| (k.as_str(), i))
+                .collect(),
+        );
+        for (i, k) in keys.iter().enumerate() {
+            assert_eq!(index.get(k), Some(&i));
+        }
+        assert_eq!(index.get("k5000"), None);
+    }
 }
