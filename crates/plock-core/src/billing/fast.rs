@@ -212,19 +212,17 @@ pub fn run_fast(data: &TableData<'_>, options: &RunOptions) -> Result<BillingRun
     owned.par_sort_unstable_by_key(|o| (o.root.rank, o.rank));
     let partitions: Vec<&[Owned<'_>]> = owned.chunk_by(|a, b| a.root.rank == b.root.rank).collect();
 
-    let context = Context {
-        usage: &RankedTable {
-            table: data.usage,
-            index: &usage_index,
-        },
+    let shared = Shared {
+        table: data.usage,
         metrics: &metrics,
         options,
         billed: data.billed,
+        accounts: &accounts,
     };
     let mut acc = partitions
         .par_iter()
         .fold(Acc::default, |mut acc, part| {
-            bill_partition(&context, data.usage, &accounts, part, &mut acc);
+            bill_partition(&shared, part, &mut acc);
             acc
         })
         .reduce(Acc::default, Acc::merge);
@@ -283,22 +281,32 @@ fn timing(practice: BillingPractice) -> u8 {
     }
 }
 
-/// The usage table with a hashed index from account key to table account.
-struct RankedTable<'a> {
-    table: &'a UsageTable,
-    index: &'a ShardedIndex<'a, usize>,
+/// What every partition reads.
+struct Shared<'s, 'a> {
+    table: &'s UsageTable,
+    metrics: &'s std::collections::BTreeMap<&'s MetricId, Aggregation>,
+    options: &'s RunOptions,
+    billed: &'s BTreeSet<BilledKey>,
+    accounts: &'s ShardedIndex<'a, Resolved<'a>>,
 }
 
-impl UsageLookup for RankedTable<'_> {
+/// One account's usage in the table, already found: its subscriptions' lookups need no hash.
+struct AccountUsage<'a> {
+    table: &'a UsageTable,
+    account: Option<usize>,
+}
+
+impl UsageLookup for AccountUsage<'_> {
+    /// `account` is the subscription's own, the one this value was made for.
     fn aggregate(
         &self,
-        account: &AccountKey,
+        _account: &AccountKey,
         metric: &MetricId,
         aggregation: Aggregation,
         period: &Period,
     ) -> Option<Decimal> {
-        match self.index.get(account.as_str()) {
-            Some(a) => self.table.aggregate_at(*a, metric, aggregation, period),
+        match self.account {
+            Some(a) => self.table.aggregate_at(a, metric, aggregation, period),
             None => Some(Decimal::ZERO),
         }
     }
@@ -306,13 +314,8 @@ impl UsageLookup for RankedTable<'_> {
 
 /// Bills one partition's subscriptions in id order into `acc`; the first error stops it,
 /// as in the reference.
-fn bill_partition<'a>(
-    context: &Context<'_, RankedTable<'_>>,
-    table: &UsageTable,
-    accounts: &ShardedIndex<'a, Resolved<'a>>,
-    part: &[Owned<'a>],
-    acc: &mut Acc<'a>,
-) {
+fn bill_partition<'a>(shared: &Shared<'_, 'a>, part: &[Owned<'a>], acc: &mut Acc<'a>) {
+    let table = shared.table;
     // The root's billable subscriptions, when it is a master with group billing: what its
     // children's charges match against.
     let root = part.first().map(|o| o.root.account);
@@ -334,7 +337,7 @@ fn bill_partition<'a>(
     let mut outcome: Outcome<'a, SmallDrafts<'a>> = Outcome::default();
     for o in part {
         let (sub, account) = (o.sub, o.account.account);
-        if let Err(e) = check_subscription(sub, account, context.metrics) {
+        if let Err(e) = check_subscription(sub, account, shared.metrics) {
             return acc.fail(o.rank, e);
         }
         if let Some(a) = o.account.usage {
@@ -346,7 +349,17 @@ fn bill_partition<'a>(
             );
         }
         let master = group_master.filter(|_| o.account.rank != o.root.rank);
-        if let Err(e) = bill_subscription(context, sub, account, master, &master_subs, &mut outcome)
+        let context = Context {
+            usage: &AccountUsage {
+                table,
+                account: o.account.usage,
+            },
+            metrics: shared.metrics,
+            options: shared.options,
+            billed: shared.billed,
+        };
+        if let Err(e) =
+            bill_subscription(&context, sub, account, master, &master_subs, &mut outcome)
         {
             return acc.fail(o.rank, e);
         }
@@ -354,7 +367,8 @@ fn bill_partition<'a>(
         acc.billed.extend(billed);
     }
     for (owner, currency, draft) in outcome.drafts.0 {
-        let rank = accounts
+        let rank = shared
+            .accounts
             .get(owner.id().as_str())
             .map_or(u32::MAX, |a| a.rank);
         acc.drafts.push((rank, currency, draft));

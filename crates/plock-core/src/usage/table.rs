@@ -533,9 +533,7 @@ impl UsageTable {
                 aggregation,
             );
         };
-        let from = records.partition_point(|r| r.day_scale < lo);
-        let to = records.partition_point(|r| r.day_scale < hi);
-        let selected = records.get(from..to).unwrap_or_default();
+        let selected = in_days(records, lo, hi);
         aggregate_packed(selected, group.scale, aggregation)
     }
 
@@ -603,6 +601,28 @@ impl UsageTable {
     pub(crate) fn account_index(&self, account: &AccountKey) -> Option<usize> {
         self.accounts.binary_search(account).ok()
     }
+}
+
+/// The records, sorted by day, whose day word is in `lo..hi`. Usually the whole group is, or
+/// all but a few records at the end (a later period's): both are found without a binary search.
+fn in_days(records: &[Packed], lo: u32, hi: u32) -> &[Packed] {
+    let from = match records.first() {
+        Some(first) if first.day_scale >= lo => 0,
+        _ => records.partition_point(|r| r.day_scale < lo),
+    };
+    let rest = records.get(from..).unwrap_or_default();
+    // Walk back over a few later records before falling back to a binary search.
+    let mut to = rest.len();
+    for _ in 0..8 {
+        match to.checked_sub(1).and_then(|i| rest.get(i)) {
+            Some(r) if r.day_scale >= hi => to = to.saturating_sub(1),
+            _ => return rest.get(..to).unwrap_or_default(),
+        }
+    }
+    let to = rest
+        .get(..to)
+        .map_or(0, |r| r.partition_point(|r| r.day_scale < hi));
+    rest.get(..to).unwrap_or_default()
 }
 
 fn period_contains_word(period: &Period, day_scale: u32) -> bool {
