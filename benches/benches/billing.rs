@@ -8,7 +8,7 @@ use std::hint::black_box;
 use chrono::NaiveDate;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use plock_benches::company::{RUN_DATE, generate_csv, generate_sized, generate_table};
-use plock_core::{Period, RunOptions, TableData, ingest_usage, run, run_fast};
+use plock_core::{Period, RunOptions, ingest_usage, run, run_fast};
 
 // As in plock-bench: a run allocates many small strings; the binary picks the allocator.
 #[global_allocator]
@@ -35,13 +35,7 @@ fn billing(c: &mut Criterion) {
     drop(company);
     for (accounts, records) in SIZES {
         let (company, table) = generate_table(accounts, records, 7);
-        let data = TableData {
-            accounts: &company.accounts,
-            subscriptions: &company.subscriptions,
-            metrics: &company.metrics,
-            usage: &table,
-            billed: &company.billed,
-        };
+        let data = plock_benches::table_data(&company, &table);
         group.throughput(Throughput::Elements(records as u64));
         group.bench_function(format!("fast_{accounts}_accounts_{records}_records"), |b| {
             b.iter(|| run_fast(black_box(&data), &OPTIONS))
@@ -98,13 +92,7 @@ fn end_to_end(c: &mut Criterion) {
     group.bench_function(format!("csv_to_invoices_{records}_rows"), |b| {
         b.iter(|| {
             let table = ingest_usage(black_box(csv.as_bytes()), &company.accounts)?;
-            let data = TableData {
-                accounts: &company.accounts,
-                subscriptions: &company.subscriptions,
-                metrics: &company.metrics,
-                usage: &table,
-                billed: &company.billed,
-            };
+            let data = plock_benches::table_data(&company, &table);
             Ok::<_, Box<dyn std::error::Error>>(run_fast(&data, &OPTIONS)?)
         })
     });

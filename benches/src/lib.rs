@@ -2,6 +2,19 @@
 
 pub mod company;
 
+use plock_core::{CompanySnapshot, TableData, UsageTable};
+
+/// The fast run's view of a generated company and its usage table.
+pub fn table_data<'a>(company: &'a CompanySnapshot, usage: &'a UsageTable) -> TableData<'a> {
+    TableData {
+        accounts: &company.accounts,
+        subscriptions: &company.subscriptions,
+        metrics: &company.metrics,
+        usage,
+        billed: &company.billed,
+    }
+}
+
 use std::fmt::Write;
 
 use chrono::NaiveDate;

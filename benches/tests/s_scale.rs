@@ -4,7 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use plock_benches::company::{RUN_DATE, Scale, generate, generate_csv, generate_table};
-use plock_core::{BillingRun, RunOptions, TableData, UsageTable, ingest_usage, run, run_fast};
+use plock_core::{BillingRun, RunOptions, UsageTable, ingest_usage, run, run_fast};
 
 fn json(run: &BillingRun) -> String {
     serde_json::to_string(run).unwrap()
@@ -38,13 +38,7 @@ fn the_fast_run_bills_the_s_scale_exactly_as_the_reference() {
         table
     );
 
-    let data = TableData {
-        accounts: &company.accounts,
-        subscriptions: &company.subscriptions,
-        metrics: &company.metrics,
-        usage: &table,
-        billed: &company.billed,
-    };
+    let data = plock_benches::table_data(&company, &table);
     for threads in [1, 2] {
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(threads)

@@ -17,7 +17,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use chrono::NaiveDate;
 use plock_benches::company::{RUN_DATE, Scale, generate_csv, generate_sized, generate_table};
 use plock_benches::{peak_rss_bytes, rss_bytes};
-use plock_core::{Period, RunOptions, TableData, ingest_usage, run, run_fast};
+use plock_core::{Period, RunOptions, ingest_usage, run, run_fast};
 
 struct Args {
     scale: Scale,
@@ -134,13 +134,7 @@ fn main() {
         first_invoice_number: 1,
         dispatch_erp: None,
     };
-    let data = TableData {
-        accounts: &company.accounts,
-        subscriptions: &company.subscriptions,
-        metrics: &company.metrics,
-        usage: &table,
-        billed: &company.billed,
-    };
+    let data = plock_benches::table_data(&company, &table);
     let held = rss_bytes();
     println!(
         "holding the company and its usage: {:.0} MiB = {:.1} bytes per usage record",

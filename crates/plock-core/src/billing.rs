@@ -23,9 +23,7 @@ use crate::invoice::{
 use crate::period::{BillingPeriod, Period};
 use crate::pricing::{PriceModel, PricingError};
 use crate::subscription::{BillingPractice, Item, Subscription, SubscriptionState};
-use crate::usage::{
-    Aggregation, Metric, UsageRecord, UsageTable, aggregate_quantities, deduplicate,
-};
+use crate::usage::{Aggregation, Metric, UsageRecord, aggregate_quantities, deduplicate};
 use crate::{
     AccountBook, AccountId, AccountKey, Currency, MetricId, Money, ProductId, SubscriptionId,
 };
@@ -430,7 +428,7 @@ fn metric_catalogue(metrics: &[Metric]) -> Result<BTreeMap<&MetricId, Aggregatio
 }
 
 /// Where a run finds an account's aggregated usage: the reference's index of records, or the
-/// packed [`UsageTable`] of the fast run.
+/// packed [`UsageTable`](crate::UsageTable) of the fast run.
 pub(crate) trait UsageLookup {
     /// The aggregate of `account`'s `metric` over `period`; `None` on overflow.
     fn aggregate(
@@ -456,18 +454,6 @@ impl UsageLookup for UsageIndex<'_> {
             .filter(|r| period.contains(r.timestamp().date_naive()))
             .map(|r| r.quantity());
         aggregate_quantities(in_period, aggregation)
-    }
-}
-
-impl UsageLookup for UsageTable {
-    fn aggregate(
-        &self,
-        account: &AccountKey,
-        metric: &MetricId,
-        aggregation: Aggregation,
-        period: &Period,
-    ) -> Option<Decimal> {
-        UsageTable::aggregate(self, account, metric, aggregation, period)
     }
 }
 
