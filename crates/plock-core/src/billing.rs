@@ -784,16 +784,17 @@ pub(crate) fn build_invoice(
         .owner
         .map(|a| a.external_ids().erp())
         .unwrap_or_default();
-    let total = Money::sum(currency, draft.lines.iter().map(|l| l.amount))
-        .map_err(|source| InvoiceError::Money { number, source })?;
     let mut reasons = Vec::new();
-    if let Some(minimum) = draft.minimum
-        && total.amount() < minimum
-    {
-        reasons.push(HoldReason::BelowMinimum {
-            minimum,
-            total: total.amount(),
-        });
+    if let Some(minimum) = draft.minimum {
+        // Invoice::new sums again, with the same error, when there is no minimum to check.
+        let total = Money::sum(currency, draft.lines.iter().map(|l| l.amount))
+            .map_err(|source| InvoiceError::Money { number, source })?;
+        if total.amount() < minimum {
+            reasons.push(HoldReason::BelowMinimum {
+                minimum,
+                total: total.amount(),
+            });
+        }
     }
     if let Some(erp) = &options.dispatch_erp
         && !debtor_ids.contains_key(erp)

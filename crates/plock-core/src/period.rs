@@ -276,7 +276,11 @@ fn add_months_clamped(origin: NaiveDate, months: i64) -> Option<NaiveDate> {
     let index = month_index(origin).checked_add(months)?;
     let year = i32::try_from(index.div_euclid(12)).ok()?;
     let month = u32::try_from(index.rem_euclid(12)).ok()?.checked_add(1)?;
-    let day = origin.day().min(last_day_of_month(year, month)?);
+    // Every month has 28 days: only a later day needs the month's length.
+    let day = match origin.day() {
+        day @ 1..=28 => day,
+        day => day.min(last_day_of_month(year, month)?),
+    };
     NaiveDate::from_ymd_opt(year, month, day)
 }
 
