@@ -67,6 +67,10 @@
 //! // January's and February's licence in advance (405.00 each), January's calls in arrears (25.00).
 //! assert_eq!(invoice.total(), Money::new(dec!(835.00), Currency::EUR));
 //! assert_eq!(invoice.lines().len(), 3);
+//! // The fast run, for usage at scale, gives the same result from the records packed.
+//! let table = UsageTable::from_records(&usage)?;
+//! let packed = TableData { accounts: &accounts, subscriptions: data.subscriptions, metrics: &metrics, usage: &table, billed: &billed };
+//! assert_eq!(run_fast(&packed, &options)?, result);
 //! // Given back, the billed keys make a re-run bill nothing.
 //! let billed: BTreeSet<BilledKey> = result.billed.into_iter().collect();
 //! assert!(run(&CompanyData { billed: &billed, ..data }, &options)?.invoices.is_empty());
