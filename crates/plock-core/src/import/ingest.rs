@@ -153,6 +153,10 @@ fn ingest_fast(bytes: &[u8], book: &AccountBook) -> Option<Result<UsageTable, Im
 
     let mut keys: Vec<AccountKey> = book.iter().map(|a| a.key().clone()).collect();
     keys.sort_unstable();
+    // Dense keys are account x METRIC_SLOTS + metric in 32 bits: 67 million accounts.
+    if keys.len() >= (u32::MAX / METRIC_SLOTS) as usize {
+        return None;
+    }
     let index = KeyIndex::new(&keys);
 
     // Chunks end at line ends; each knows the line number it starts at.
@@ -222,7 +226,7 @@ fn ingest_fast(bytes: &[u8], book: &AccountBook) -> Option<Result<UsageTable, Im
     names.sort_unstable();
     names.dedup();
     if names.len() > METRIC_SLOTS as usize {
-        return Some(merge_with_builder(chunks, others, keys, total, errors));
+        return merge_with_builder(chunks, others, keys, total, errors);
     }
     let metrics: Vec<MetricId> = names
         .iter()
@@ -286,8 +290,10 @@ fn ingest_fast(bytes: &[u8], book: &AccountBook) -> Option<Result<UsageTable, Im
             .ok()
             .and_then(|a| u32::try_from(a).ok())
             .filter(|a| *a < u32::MAX / METRIC_SLOTS);
+        // Both are there: the row rules checked the key against the book, and every metric
+        // of these rows is in `names`. Were they not, the import path reads the file.
         let (Some(a), Some(m)) = (account, rank(r.metric().as_str())) else {
-            continue;
+            return None;
         };
         let group = a.saturating_mul(METRIC_SLOTS).saturating_add(m);
         match r.record_id() {
@@ -353,14 +359,15 @@ fn pack(r: &UsageRecord) -> Result<(i64, u32), UsageError> {
     Ok((mantissa, day | r.quantity().scale()))
 }
 
-/// The merge for a file of more metrics than the dense keys hold: through the builder.
+/// The merge for a file of more metrics than the dense keys hold: through the builder;
+/// `None` sends the file to the import path.
 fn merge_with_builder(
     chunks: Vec<Chunk<'_>>,
     others: Vec<(u64, UsageRecord)>,
     keys: Vec<AccountKey>,
     total: usize,
     mut errors: ImportErrors,
-) -> Result<UsageTable, ImportErrors> {
+) -> Option<Result<UsageTable, ImportErrors>> {
     let mut builder = UsageTableBuilder::with_accounts(keys, total);
     for chunk in chunks {
         let metric_ids: Vec<Option<MetricId>> = chunk
@@ -374,15 +381,14 @@ fn merge_with_builder(
         };
         let mut packed = Vec::with_capacity(chunk.records.len());
         for r in &chunk.records {
-            if let Some(g) = group(r.group) {
-                packed.push(Packed { group: g, ..*r });
-            }
+            packed.push(Packed {
+                group: group(r.group)?,
+                ..*r
+            });
         }
         let mut identified = Vec::with_capacity(chunk.identified.len());
         for (key, id, timestamp, quantity) in chunk.identified {
-            if let (Some(g), Ok(id)) = (group(key), RecordId::new(id)) {
-                identified.push((g, id, timestamp, quantity));
-            }
+            identified.push((group(key)?, RecordId::new(id).ok()?, timestamp, quantity));
         }
         for r in packed {
             builder.push_packed(r.group, r.mantissa, r.day_scale);
@@ -396,7 +402,7 @@ fn merge_with_builder(
             errors.push(line, "", "", e.to_string());
         }
     }
-    errors.into_result(builder.finish())
+    Some(errors.into_result(builder.finish()))
 }
 
 /// A row outside the common form, through the import's row rules.

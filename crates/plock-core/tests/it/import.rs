@@ -467,6 +467,37 @@ mod ingest {
     }
 
     #[test]
+    fn files_of_many_metrics_read_as_the_import_reads() {
+        // More metrics than the dense keys hold: the builder's merge.
+        let mut csv = String::from("account_key,metric,timestamp,quantity,record_id\n");
+        for i in 0..300 {
+            let account = ["acme", "globex", "initech"][i % 3];
+            let id = if i % 7 == 0 {
+                format!("r{}", i % 5)
+            } else {
+                String::new()
+            };
+            csv.push_str(&format!(
+                "{account},m{},2025-01-{:02}T08:00:00Z,{}.{},{id}\n",
+                i % 90,
+                1 + i % 28,
+                i,
+                i % 10
+            ));
+        }
+        csv.push_str(" acme ,m1,2025-01-05 10:00:00,1.5,\n");
+        compare(&csv).unwrap();
+        // 90 (account, metric) pairs from the rows (i mod 3, i mod 90), and acme's m1 from the last.
+        assert_eq!(
+            ingest_usage(csv.as_bytes(), &book())
+                .unwrap()
+                .groups()
+                .count(),
+            91
+        );
+    }
+
+    #[test]
     fn quoted_and_semicolon_files_take_the_import_path() {
         let quoted = "account_key,metric,timestamp,quantity\n\"acme\",api,2025-01-02T00:00:00Z,5\n";
         let semicolon =
