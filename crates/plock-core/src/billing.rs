@@ -236,11 +236,20 @@ pub enum BillingError {
 }
 
 /// One owner's lines in one currency, with what the dispatch check needs.
-#[derive(Default)]
 pub(crate) struct Draft<'a> {
-    owner: Option<&'a Account>,
+    owner: &'a Account,
     lines: Vec<InvoiceLine>,
     minimum: Option<Decimal>,
+}
+
+impl<'a> Draft<'a> {
+    fn new(owner: &'a Account) -> Draft<'a> {
+        Draft {
+            owner,
+            lines: Vec::new(),
+            minimum: None,
+        }
+    }
 }
 
 /// One subscription's due charge for one period and timing, before its owner is known.
@@ -321,9 +330,8 @@ pub(crate) trait Drafts<'a>: Default {
 
 impl<'a> Drafts<'a> for BTreeMap<(AccountId, Currency), Draft<'a>> {
     fn draft(&mut self, owner: &'a Account, currency: Currency) -> &mut Draft<'a> {
-        let draft = self.entry((owner.id().clone(), currency)).or_default();
-        draft.owner = Some(owner);
-        draft
+        self.entry((owner.id().clone(), currency))
+            .or_insert_with(|| Draft::new(owner))
     }
 }
 
@@ -492,22 +500,23 @@ fn usage_index<'a>(data: &CompanyData<'a>) -> Result<UsageIndex<'a>, BillingErro
     Ok(index)
 }
 
+/// Subscriptions sorted by id, exact duplicates dropped, a shared id refused.
 fn sorted_subscriptions(
     subscriptions: &[Subscription],
 ) -> Result<Vec<&Subscription>, BillingError> {
+    use rayon::prelude::*;
     let mut sorted: Vec<&Subscription> = subscriptions.iter().collect();
-    sorted.sort_by(|a, b| a.id().cmp(b.id()));
+    sorted.par_sort_by(|a, b| a.id().cmp(b.id()));
     sorted.dedup_by(|a, b| a == b);
-    for pair in sorted.windows(2) {
-        if let [a, b] = pair
-            && a.id() == b.id()
-        {
-            return Err(BillingError::DuplicateSubscription {
-                subscription: a.id().clone(),
-            });
-        }
+    let shared = sorted
+        .par_windows(2)
+        .find_first(|pair| matches!(pair, [a, b] if a.id() == b.id()));
+    match shared.and_then(|pair| pair.first()) {
+        Some(sub) => Err(BillingError::DuplicateSubscription {
+            subscription: sub.id().clone(),
+        }),
+        None => Ok(sorted),
     }
-    Ok(sorted)
 }
 
 fn check_subscription(
@@ -747,8 +756,8 @@ fn build_invoices(
 ) -> Result<Vec<Invoice>, BillingError> {
     let mut invoices = Vec::with_capacity(drafts.len());
     let mut number = options.first_invoice_number;
-    for ((owner, currency), draft) in drafts {
-        invoices.push(build_invoice(owner, currency, draft, number, options)?);
+    for ((_, currency), draft) in drafts {
+        invoices.push(build_invoice(currency, draft, number, options)?);
         number = number
             .checked_add(1)
             .ok_or(BillingError::NumberOverflow { last: number })?;
@@ -758,7 +767,6 @@ fn build_invoices(
 
 /// The invoice of one owner's draft in one currency, numbered `number`.
 pub(crate) fn build_invoice(
-    owner: AccountId,
     currency: Currency,
     mut draft: Draft<'_>,
     number: u64,
@@ -780,10 +788,7 @@ pub(crate) fn build_invoice(
                 b.kind,
             ))
     });
-    let debtor_ids = draft
-        .owner
-        .map(|a| a.external_ids().erp())
-        .unwrap_or_default();
+    let debtor_ids = draft.owner.external_ids().erp();
     let mut reasons = Vec::new();
     if let Some(minimum) = draft.minimum {
         // Invoice::new sums again, with the same error, when there is no minimum to check.
@@ -808,7 +813,7 @@ pub(crate) fn build_invoice(
     };
     Ok(Invoice::new(
         number,
-        owner,
+        draft.owner.id().clone(),
         currency,
         draft.lines,
         debtor_ids,

@@ -13,19 +13,19 @@
 
 use std::collections::BTreeSet;
 
-use chrono::NaiveDate;
 use rayon::prelude::*;
 use rust_decimal::Decimal;
 
 use super::{
     BillingError, BillingRun, Context, Draft, Drafts, Outcome, RunOptions, UnpricedUsage,
     UsageLookup, bill_subscription, build_invoice, check_subscription, metric_catalogue,
+    sorted_subscriptions,
 };
 use crate::BilledKey;
 use crate::account::{Account, AccountState};
 use crate::hash::ShardedIndex;
 use crate::period::Period;
-use crate::subscription::{BillingPractice, Subscription, SubscriptionState};
+use crate::subscription::{Subscription, SubscriptionState};
 use crate::usage::{Aggregation, UsageTable};
 use crate::{AccountBook, AccountKey, Currency, Invoice, Metric, MetricId};
 
@@ -66,28 +66,24 @@ struct Owned<'a> {
 /// A partition's drafts: a few owners (the root, children billed on their own), so a
 /// linear search beats any map.
 #[derive(Default)]
-struct SmallDrafts<'a>(Vec<(&'a Account, Currency, Draft<'a>)>);
+struct SmallDrafts<'a>(Vec<(Currency, Draft<'a>)>);
 
 impl<'a> Drafts<'a> for SmallDrafts<'a> {
     fn draft(&mut self, owner: &'a Account, currency: Currency) -> &mut Draft<'a> {
         let found = self
             .0
             .iter()
-            .position(|(o, c, _)| std::ptr::eq(*o, owner) && *c == currency);
+            .position(|(c, d)| std::ptr::eq(d.owner, owner) && *c == currency);
         let i = match found {
             Some(i) => i,
             None => {
-                let draft = Draft {
-                    owner: Some(owner),
-                    ..Draft::default()
-                };
-                self.0.push((owner, currency, draft));
+                self.0.push((currency, Draft::new(owner)));
                 self.0.len().saturating_sub(1)
             }
         };
         // `i` is a valid index: found above, or the element just pushed.
         #[allow(clippy::indexing_slicing)]
-        &mut self.0[i].2
+        &mut self.0[i].1
     }
 }
 
@@ -249,9 +245,7 @@ pub fn run_fast(data: &TableData<'_>, options: &RunOptions) -> Result<BillingRun
     // Owners never share a partition, so (owner, currency) keys are unique.
     drafts.par_sort_unstable_by_key(|(rank, currency, _)| (*rank, *currency));
     let invoices = build_invoices(drafts, options)?;
-    billed.par_sort_unstable_by_key(|(rank, key)| {
-        (*rank, period_key(key.period), timing(key.timing))
-    });
+    billed.par_sort_unstable_by_key(|(rank, key)| (*rank, key.period, key.timing));
     skipped.par_sort_unstable();
     skipped.dedup();
     unmatched.par_sort_unstable();
@@ -268,17 +262,6 @@ pub fn run_fast(data: &TableData<'_>, options: &RunOptions) -> Result<BillingRun
 fn dense(n: usize) -> u32 {
     // Ranks index accounts and subscriptions held in memory: fewer than 2^32 of each.
     u32::try_from(n).unwrap_or(u32::MAX)
-}
-
-fn period_key(period: Period) -> (NaiveDate, NaiveDate) {
-    (period.start(), period.end())
-}
-
-fn timing(practice: BillingPractice) -> u8 {
-    match practice {
-        BillingPractice::InAdvance => 0,
-        BillingPractice::InArrears => 1,
-    }
 }
 
 /// What every partition reads.
@@ -366,10 +349,10 @@ fn bill_partition<'a>(shared: &Shared<'_, 'a>, part: &[Owned<'a>], acc: &mut Acc
         let billed = outcome.billed.drain(..).map(|key| (o.rank, key));
         acc.billed.extend(billed);
     }
-    for (owner, currency, draft) in outcome.drafts.0 {
+    for (currency, draft) in outcome.drafts.0 {
         let rank = shared
             .accounts
-            .get(owner.id().as_str())
+            .get(draft.owner.id().as_str())
             .map_or(u32::MAX, |a| a.rank);
         acc.drafts.push((rank, currency, draft));
     }
@@ -389,8 +372,7 @@ fn build_invoices(
         .enumerate()
         .map(|(k, (_, currency, draft))| {
             let number = u64::try_from(k).ok().and_then(|k| first.checked_add(k))?;
-            let owner = draft.owner.map(|o| o.id().clone())?;
-            Some(build_invoice(owner, currency, draft, number, options))
+            Some(build_invoice(currency, draft, number, options))
         })
         .collect();
     let mut invoices = Vec::with_capacity(built.len());
@@ -422,24 +404,6 @@ fn check_usage_accounts(data: &TableData<'_>) -> Result<(), BillingError> {
             metric: metric.clone(),
         }),
         None => Ok(()),
-    }
-}
-
-/// Subscriptions sorted by id, exact duplicates dropped, a shared id refused.
-fn sorted_subscriptions(
-    subscriptions: &[Subscription],
-) -> Result<Vec<&Subscription>, BillingError> {
-    let mut sorted: Vec<&Subscription> = subscriptions.iter().collect();
-    sorted.par_sort_by(|a, b| a.id().cmp(b.id()));
-    sorted.dedup_by(|a, b| a == b);
-    let shared = sorted
-        .par_windows(2)
-        .find_first(|pair| matches!(pair, [a, b] if a.id() == b.id()));
-    match shared.and_then(|pair| pair.first()) {
-        Some(sub) => Err(BillingError::DuplicateSubscription {
-            subscription: sub.id().clone(),
-        }),
-        None => Ok(sorted),
     }
 }
 
