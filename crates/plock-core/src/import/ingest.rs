@@ -463,55 +463,45 @@ fn read_chunk<'a>(
     };
     let mut last_date: Option<(&str, u32)> = None;
     let mut fields: [&str; 5] = [""; 5];
-    if memchr::memchr(b'\r', text.as_bytes()).is_none() {
-        // One vectorised pass over the separators of the whole chunk.
-        let bytes = text.as_bytes();
-        let (mut line_start, mut field_start, mut count, mut n) = (0usize, 0usize, 0usize, 0usize);
-        let ends = memchr::memchr2_iter(b',', b'\n', bytes).chain(std::iter::once(bytes.len()));
-        for pos in ends {
-            if let Some(slot) = roles.get(count).and_then(|r| fields.get_mut(*r)) {
-                *slot = text.get(field_start..pos).unwrap_or_default();
+    // One vectorised pass over the separators of the whole chunk. A carriage return is part
+    // of a line end only right before a newline or at the chunk's end; anywhere else the CSV
+    // reader would end a line there, so the file is not one for this reader.
+    let bytes = text.as_bytes();
+    let (mut line_start, mut field_start, mut count, mut n) = (0usize, 0usize, 0usize, 0usize);
+    let ends = memchr::memchr3_iter(b',', b'\n', b'\r', bytes).chain(std::iter::once(bytes.len()));
+    for pos in ends {
+        let next = pos.saturating_add(1);
+        if bytes.get(pos) == Some(&b'\r') {
+            if next < bytes.len() && bytes.get(next) != Some(&b'\n') {
+                return None;
             }
-            count = count.saturating_add(1);
-            field_start = pos.saturating_add(1);
-            if bytes.get(pos) == Some(&b',') {
-                continue;
+            continue;
+        }
+        let end = match pos.checked_sub(1) {
+            Some(cr) if cr >= field_start && bytes.get(cr) == Some(&b'\r') => cr,
+            _ => pos,
+        };
+        if let Some(slot) = roles.get(count).and_then(|r| fields.get_mut(*r)) {
+            *slot = text.get(field_start..end).unwrap_or_default();
+        }
+        count = count.saturating_add(1);
+        field_start = next;
+        if bytes.get(pos) == Some(&b',') {
+            continue;
+        }
+        let line = text.get(line_start..end).unwrap_or_default();
+        if !line.is_empty() || pos < bytes.len() {
+            let simple =
+                count == roles.len() && read_simple(&fields, index, &mut last_date, &mut chunk);
+            if !simple {
+                chunk
+                    .other
+                    .push((line_number(first_line.saturating_add(n)), line));
             }
-            let line = text.get(line_start..pos).unwrap_or_default();
-            if !line.is_empty() || pos < bytes.len() {
-                let simple =
-                    count == roles.len() && read_simple(&fields, index, &mut last_date, &mut chunk);
-                if !simple {
-                    chunk
-                        .other
-                        .push((line_number(first_line.saturating_add(n)), line));
-                }
-            }
-            n = n.saturating_add(1);
-            count = 0;
-            line_start = field_start;
-            fields = [""; 5];
         }
-        return Some(chunk);
-    }
-    for (n, line) in text.split_terminator('\n').enumerate() {
-        let number = line_number(first_line.saturating_add(n));
-        let line = line.strip_suffix('\r').unwrap_or(line);
-        if line.contains('\r') {
-            return None;
-        }
-        let mut count = 0usize;
-        for (i, field) in line.split(',').enumerate() {
-            if let Some(slot) = roles.get(i).and_then(|r| fields.get_mut(*r)) {
-                *slot = field;
-            }
-            count = count.saturating_add(1);
-        }
-        let width_ok = count == roles.len();
-        let simple = width_ok && read_simple(&fields, index, &mut last_date, &mut chunk);
-        if !simple {
-            chunk.other.push((number, line));
-        }
+        n = n.saturating_add(1);
+        count = 0;
+        line_start = field_start;
         fields = [""; 5];
     }
     Some(chunk)

@@ -502,6 +502,10 @@ mod ingest {
         let quoted = "account_key,metric,timestamp,quantity\n\"acme\",api,2025-01-02T00:00:00Z,5\n";
         let semicolon =
             "account_key;metric;timestamp;quantity\nacme;api;2025-01-02T00:00:00Z;5,5\n";
+        // A lone carriage return ends a line for the CSV reader.
+        let stray_cr = "account_key,metric,timestamp,quantity\nacme,api,2025-01-02T00:00:00Z,5\rglobex,api,2025-01-03T00:00:00Z,7\n";
+        compare(stray_cr).unwrap();
+        assert_eq!(ingest_usage(stray_cr.as_bytes(), &book()).unwrap().len(), 2);
         for csv in [quoted, semicolon] {
             let table = ingest_usage(csv.as_bytes(), &book()).unwrap();
             assert_eq!(table.len(), 1);
