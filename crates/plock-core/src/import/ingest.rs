@@ -17,7 +17,7 @@ use super::table::{Delimiter, ImportErrors};
 use super::usage::{USAGE_COLUMNS, UsageCells, parse_usage, usage_row};
 use crate::hash::FastState;
 use crate::usage::{
-    Packed, UsageError, UsageRecord, UsageTable, UsageTableBuilder, day_word, unix_day_word,
+    Packed, Resent, UsageError, UsageRecord, UsageTable, UsageTableBuilder, pack, unix_day_word,
 };
 use crate::{AccountBook, AccountKey, MAX_ID_CHARS, MetricId, RecordId};
 
@@ -274,7 +274,7 @@ fn ingest_fast(bytes: &[u8], book: &AccountBook) -> Option<Result<UsageTable, Im
             .into_par_iter()
             .map(|i| at(i).unwrap_or_default()),
     );
-    let mut identified = Identified::default();
+    let mut identified = Resent::default();
     for (chunk, map) in chunks.into_iter().zip(&maps) {
         for (key, id, timestamp, quantity) in chunk.identified {
             let m = map.get((key % METRIC_SLOTS) as usize).copied().unwrap_or(0);
@@ -298,7 +298,7 @@ fn ingest_fast(bytes: &[u8], book: &AccountBook) -> Option<Result<UsageTable, Im
         let group = a.saturating_mul(METRIC_SLOTS).saturating_add(m);
         match r.record_id() {
             Some(id) => identified.keep(group, id.clone(), r.timestamp(), r.quantity()),
-            None => match pack(&r) {
+            None => match pack_record(&r) {
                 Ok((mantissa, day_scale)) => records.push(Packed {
                     mantissa,
                     group,
@@ -308,55 +308,28 @@ fn ingest_fast(bytes: &[u8], book: &AccountBook) -> Option<Result<UsageTable, Im
             },
         }
     }
-    for ((group, _), (timestamp, quantity)) in identified.0 {
-        let record = (
-            i64::try_from(quantity.mantissa()),
-            day_word(timestamp.date_naive()),
+    for (timestamp, quantity) in identified.pack_into(&mut records) {
+        errors.push(
+            0,
+            "",
+            "",
+            format!("record at {timestamp} of {quantity} is outside the usage table's range"),
         );
-        if let (Ok(mantissa), Some(day)) = record {
-            records.push(Packed {
-                mantissa,
-                group,
-                day_scale: day | quantity.scale(),
-            });
-        } else {
-            errors.push(
-                0,
-                "",
-                "",
-                format!("record at {timestamp} of {quantity} is outside the usage table's range"),
-            );
-        }
     }
     Some(errors.into_result(UsageTable::from_dense(keys, metrics, records, METRIC_SLOTS)))
 }
 
-/// Re-sent records: of each (group, id), the greatest (timestamp, quantity, scale).
-#[derive(Default)]
-struct Identified(HashMap<(u32, RecordId), (DateTime<Utc>, Decimal), FastState>);
-
-impl Identified {
-    fn keep(&mut self, group: u32, id: RecordId, timestamp: DateTime<Utc>, quantity: Decimal) {
-        let entry = self.0.entry((group, id)).or_insert((timestamp, quantity));
-        if (timestamp, quantity, quantity.scale()) > (entry.0, entry.1, entry.1.scale()) {
-            *entry = (timestamp, quantity);
-        }
-    }
-}
-
 /// A record's mantissa and packed day and scale, as the table holds them.
-fn pack(r: &UsageRecord) -> Result<(i64, u32), UsageError> {
-    let outside = |field: &'static str, value: String| UsageError::OutsideTable {
+fn pack_record(r: &UsageRecord) -> Result<(i64, u32), UsageError> {
+    pack(r.quantity(), r.timestamp().date_naive()).map_err(|field| UsageError::OutsideTable {
         account: r.account().clone(),
         metric: r.metric().clone(),
         field,
-        value,
-    };
-    let mantissa = i64::try_from(r.quantity().mantissa())
-        .map_err(|_| outside("quantity", r.quantity().to_string()))?;
-    let day = day_word(r.timestamp().date_naive())
-        .ok_or_else(|| outside("timestamp", r.timestamp().to_rfc3339()))?;
-    Ok((mantissa, day | r.quantity().scale()))
+        value: match field {
+            "quantity" => r.quantity().to_string(),
+            _ => r.timestamp().to_rfc3339(),
+        },
+    })
 }
 
 /// The merge for a file of more metrics than the dense keys hold: through the builder;

@@ -41,6 +41,51 @@ impl Packed {
     }
 }
 
+/// A quantity and a date as the table holds them: (mantissa, day and scale); or the field,
+/// `quantity` or `timestamp`, that is outside the table's range.
+pub(crate) fn pack(quantity: Decimal, date: NaiveDate) -> Result<(i64, u32), &'static str> {
+    let mantissa = i64::try_from(quantity.mantissa()).map_err(|_| "quantity")?;
+    let day = day_word(date).ok_or("timestamp")?;
+    Ok((mantissa, day | quantity.scale()))
+}
+
+/// Re-sent records: of each (group, record id), the greatest (timestamp, quantity, scale), so
+/// the one kept never depends on input order.
+#[derive(Debug, Default)]
+pub(crate) struct Resent(HashMap<(u32, RecordId), (DateTime<Utc>, Decimal), FastState>);
+
+impl Resent {
+    /// Offers one record.
+    pub(crate) fn keep(
+        &mut self,
+        group: u32,
+        id: RecordId,
+        timestamp: DateTime<Utc>,
+        quantity: Decimal,
+    ) {
+        let entry = self.0.entry((group, id)).or_insert((timestamp, quantity));
+        if (timestamp, quantity, quantity.scale()) > (entry.0, entry.1, entry.1.scale()) {
+            *entry = (timestamp, quantity);
+        }
+    }
+
+    /// Packs the kept records into `records`; returns those outside the table's range.
+    pub(crate) fn pack_into(self, records: &mut Vec<Packed>) -> Vec<(DateTime<Utc>, Decimal)> {
+        let mut outside = Vec::new();
+        for ((group, _), (timestamp, quantity)) in self.0 {
+            match pack(quantity, timestamp.date_naive()) {
+                Ok((mantissa, day_scale)) => records.push(Packed {
+                    mantissa,
+                    group,
+                    day_scale,
+                }),
+                Err(_) => outside.push((timestamp, quantity)),
+            }
+        }
+        outside
+    }
+}
+
 /// The packed day of a date, or `None` outside the table's range.
 pub(crate) fn day_word(date: NaiveDate) -> Option<u32> {
     unix_day_word(i64::from(date.num_days_from_ce()).checked_sub(UNIX_DAY_FROM_CE)?)
@@ -93,7 +138,7 @@ pub struct UsageTableBuilder {
     group_list: Vec<(u32, u32)>,
     records: Vec<Packed>,
     /// Records with a record id, one per (group, id): the greatest (timestamp, quantity, scale).
-    with_ids: HashMap<(u32, RecordId), (DateTime<Utc>, Decimal), FastState>,
+    with_ids: Resent,
 }
 
 impl UsageTableBuilder {
@@ -145,14 +190,13 @@ impl UsageTableBuilder {
         } else {
             quantity
         };
-        let mantissa = i64::try_from(quantity.mantissa()).map_err(|_| outside("quantity"))?;
-        let day = day_word(timestamp.date_naive()).ok_or_else(|| outside("timestamp"))?;
+        let (mantissa, day_scale) = pack(quantity, timestamp.date_naive()).map_err(outside)?;
         let group = self.group(account, metric);
         match record_id {
             None => self.records.push(Packed {
                 mantissa,
                 group,
-                day_scale: day | quantity.scale(),
+                day_scale,
             }),
             Some(id) => self.push_identified(group, id.clone(), timestamp, quantity),
         }
@@ -207,13 +251,7 @@ impl UsageTableBuilder {
         timestamp: DateTime<Utc>,
         quantity: Decimal,
     ) {
-        let entry = self
-            .with_ids
-            .entry((group, id))
-            .or_insert((timestamp, quantity));
-        if (timestamp, quantity, quantity.scale()) > (entry.0, entry.1, entry.1.scale()) {
-            *entry = (timestamp, quantity);
-        }
+        self.with_ids.keep(group, id, timestamp, quantity);
     }
 
     fn metric_index(&mut self, metric: &MetricId) -> u32 {
@@ -260,19 +298,8 @@ impl UsageTableBuilder {
 
     /// Sorts and indexes the records.
     pub fn finish(mut self) -> UsageTable {
-        for ((group, _), (timestamp, quantity)) in std::mem::take(&mut self.with_ids) {
-            // Checked in `push`: the kept record is one that was accepted there.
-            if let (Ok(mantissa), Some(day)) = (
-                i64::try_from(quantity.mantissa()),
-                day_word(timestamp.date_naive()),
-            ) {
-                self.records.push(Packed {
-                    mantissa,
-                    group,
-                    day_scale: day | quantity.scale(),
-                });
-            }
-        }
+        // Every kept record was packed once in `push`: none is outside the range.
+        let _ = std::mem::take(&mut self.with_ids).pack_into(&mut self.records);
         let account_rank = ranks(&self.account_list);
         let metric_rank = ranks(&self.metrics);
         let mut order: Vec<u32> = (0..dense(self.group_list.len())).collect();
