@@ -77,6 +77,7 @@ fn mib(bytes: u64) -> f64 {
 fn timed<T>(repeat: usize, mut f: impl FnMut() -> T) -> ((Duration, Duration), T) {
     let mut times = Vec::with_capacity(repeat);
     let mut last = None;
+    let cpu_before = cpu_ticks();
     for _ in 0..repeat {
         drop(last.take());
         let started = Instant::now();
@@ -85,7 +86,13 @@ fn timed<T>(repeat: usize, mut f: impl FnMut() -> T) -> ((Duration, Duration), T
         last = Some(out);
     }
     if std::env::var_os("PLOCK_BENCH_VERBOSE").is_some() {
-        eprintln!("timings: {times:?}");
+        // Processor time of the whole process (every thread), in clock ticks of 10 ms: steadier
+        // than wall time on a shared machine, whose other tenants take cores away.
+        let ticks = cpu_ticks().saturating_sub(cpu_before);
+        eprintln!(
+            "timings: {times:?}; processor time {:.1} ms per call",
+            ticks as f64 * 10.0 / repeat as f64
+        );
     }
     times.sort();
     let median = times.get(times.len() / 2).copied().unwrap_or_default();
@@ -229,6 +236,19 @@ fn csv(accounts: usize, records: usize, repeat: usize) {
         table.len()
     );
     println!("peak memory: {:.0} MiB", mib(peak_rss_bytes()));
+}
+
+/// User and system time of this process so far, in clock ticks; 0 where /proc is not there.
+fn cpu_ticks() -> u64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // Fields after the command name (which may hold spaces): utime and stime are 12th and 13th.
+    let after = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
+    after
+        .split_whitespace()
+        .skip(11)
+        .take(2)
+        .filter_map(|t| t.parse::<u64>().ok())
+        .sum()
 }
 
 fn date(y: i32, m: u32, d: u32) -> NaiveDate {

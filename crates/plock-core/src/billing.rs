@@ -413,7 +413,12 @@ pub(crate) fn bill_subscription<'a, U: UsageLookup, D: Drafts<'a>>(
             },
         };
         let draft = outcome.drafts.draft(owner, sub.currency());
-        draft.lines.extend(charge.lines);
+        if draft.lines.is_empty() {
+            // Most drafts take one subscription's charges: keep its vector, copy nothing.
+            draft.lines = charge.lines;
+        } else {
+            draft.lines.extend(charge.lines);
+        }
         if let Some(min) = sub.minimum_invoice_amount() {
             draft.minimum = Some(draft.minimum.map_or(min, |m| m.max(min)));
         }
@@ -506,7 +511,14 @@ fn sorted_subscriptions(
 ) -> Result<Vec<&Subscription>, BillingError> {
     use rayon::prelude::*;
     let mut sorted: Vec<&Subscription> = subscriptions.iter().collect();
-    sorted.par_sort_by(|a, b| a.id().cmp(b.id()));
+    // Stores hand subscriptions over in id order: checking that is one pass in memory order,
+    // where sorting compares through pointers in random order.
+    if !sorted
+        .par_windows(2)
+        .all(|w| matches!(w, [a, b] if a.id() <= b.id()))
+    {
+        sorted.par_sort_by(|a, b| a.id().cmp(b.id()));
+    }
     sorted.dedup_by(|a, b| a == b);
     let shared = sorted
         .par_windows(2)

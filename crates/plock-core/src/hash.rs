@@ -59,8 +59,10 @@ impl Hasher for FastHasher {
 
 /// A map from strings to values, split in shards by hash so it is built in parallel: a million
 /// keys are a million cache misses, and one thread would spend them alone.
-pub(crate) struct ShardedIndex<'a, V> {
-    shards: Vec<std::collections::HashMap<&'a str, V, FastState>>,
+/// Keys are `&str` or owned inline strings ([`smol_str::SmolStr`]): an owned short key sits
+/// in the table, so a probe compares without a cache miss on the key's owner.
+pub(crate) struct ShardedIndex<K, V> {
+    shards: Vec<std::collections::HashMap<K, V, FastState>>,
 }
 
 const SHARD_BITS: u32 = 6;
@@ -71,32 +73,42 @@ fn shard_of(key: &str) -> usize {
     (FastState::default().hash_one(key) >> (64 - SHARD_BITS)) as usize
 }
 
-impl<'a, V: Send + Sync> ShardedIndex<'a, V> {
+impl<K, V> ShardedIndex<K, V>
+where
+    K: std::borrow::Borrow<str> + std::hash::Hash + Eq + Clone + Send + Sync,
+    V: Clone + Send + Sync,
+{
     /// The index of `entries`; a key given twice keeps one of its values.
-    pub(crate) fn build(entries: Vec<(&'a str, V)>) -> ShardedIndex<'a, V> {
+    pub(crate) fn build(entries: Vec<(K, V)>) -> ShardedIndex<K, V> {
         use rayon::prelude::*;
         let shards_len = 1usize << SHARD_BITS;
-        let tagged: Vec<(usize, (&'a str, V))> = entries
+        let mut tagged: Vec<(usize, (K, V))> = entries
             .into_par_iter()
-            .map(|(k, v)| (shard_of(k), (k, v)))
+            .map(|(k, v)| (shard_of(k.borrow()), (k, v)))
             .collect();
-        let mut buckets: Vec<Vec<(&'a str, V)>> = (0..shards_len).map(|_| Vec::new()).collect();
-        for (shard, entry) in tagged {
-            if let Some(bucket) = buckets.get_mut(shard) {
-                bucket.push(entry);
-            }
-        }
-        let shards = buckets
+        // Grouped by shard in parallel (stable: of a key given twice, the last one stays).
+        tagged.par_sort_by_key(|(shard, _)| *shard);
+        let mut shards: Vec<_> = (0..shards_len)
+            .map(|_| std::collections::HashMap::with_hasher(FastState::default()))
+            .collect();
+        let groups: Vec<&mut [(usize, (K, V))]> = tagged.chunk_by_mut(|a, b| a.0 == b.0).collect();
+        let built: Vec<(usize, std::collections::HashMap<K, V, FastState>)> = groups
             .into_par_iter()
-            .map(|bucket| {
+            .map(|group| {
+                let shard = group.first().map_or(0, |(s, _)| *s);
                 let mut map = std::collections::HashMap::with_capacity_and_hasher(
-                    bucket.len(),
+                    group.len(),
                     FastState::default(),
                 );
-                map.extend(bucket);
-                map
+                map.extend(group.iter().map(|(_, (k, v))| (k.clone(), v.clone())));
+                (shard, map)
             })
             .collect();
+        for (shard, map) in built {
+            if let Some(slot) = shards.get_mut(shard) {
+                *slot = map;
+            }
+        }
         ShardedIndex { shards }
     }
 

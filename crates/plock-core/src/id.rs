@@ -7,6 +7,7 @@ use std::fmt;
 use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
+use smol_str::SmolStr;
 
 /// The longest identifier accepted, in characters.
 pub const MAX_ID_CHARS: usize = 128;
@@ -23,7 +24,7 @@ pub struct IdError {
     pub reason: &'static str,
 }
 
-fn validate(kind: &'static str, value: &str) -> Result<String, IdError> {
+fn validate(kind: &'static str, value: &str) -> Result<SmolStr, IdError> {
     let fail = |reason| IdError {
         kind,
         value: value.to_owned(),
@@ -39,7 +40,7 @@ fn validate(kind: &'static str, value: &str) -> Result<String, IdError> {
     if trimmed.chars().any(char::is_control) {
         return Err(fail("must not contain control characters"));
     }
-    Ok(trimmed.to_owned())
+    Ok(SmolStr::new(trimmed))
 }
 
 macro_rules! identifier {
@@ -49,7 +50,7 @@ macro_rules! identifier {
         /// Trimmed, 1 to 128 characters, no control characters.
         #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
         #[serde(try_from = "String", into = "String")]
-        pub struct $name(String);
+        pub struct $name(SmolStr);
 
         impl $name {
             /// Validates and builds the identifier.
@@ -63,6 +64,12 @@ macro_rules! identifier {
             /// The identifier as text.
             pub fn as_str(&self) -> &str {
                 &self.0
+            }
+
+            /// The text as an owned inline string: a copy for short ids, no allocation.
+            #[allow(dead_code)]
+            pub(crate) fn inline(&self) -> SmolStr {
+                self.0.clone()
             }
         }
 
@@ -88,7 +95,7 @@ macro_rules! identifier {
 
         impl From<$name> for String {
             fn from(id: $name) -> String {
-                id.0
+                id.0.into()
             }
         }
 

@@ -251,28 +251,31 @@ impl Invoice {
         };
         let period = lines.iter().fold(first.period, |p, l| p.hull(&l.period));
         let total = Money::sum(currency, lines.iter().map(|l| l.amount)).map_err(money)?;
-        let mut products: BTreeMap<&ProductId, (Decimal, Money)> = BTreeMap::new();
-        for line in &lines {
-            let entry = products
-                .entry(&line.product)
-                .or_insert((Decimal::ZERO, Money::zero(currency)));
-            entry.0 = entry.0.checked_add(line.quantity).ok_or_else(|| {
-                money(MoneyError::Overflow {
-                    operation: "quantity sum",
-                    left: entry.0,
-                    right: line.quantity,
-                })
-            })?;
-            entry.1 = entry.1.checked_add(line.amount).map_err(money)?;
-        }
-        let products = products
-            .into_iter()
-            .map(|(product, (quantity, amount))| ProductTotal {
-                product: product.clone(),
+        // Lines in product order, each product's in line order: the sums (and an overflow's
+        // operands) are those of adding line by line. A stable sort of references allocates
+        // once; a map allocated a node per product.
+        let mut by_product: Vec<&InvoiceLine> = lines.iter().collect();
+        by_product.sort_by(|a, b| a.product.cmp(&b.product));
+        let mut products = Vec::new();
+        for same in by_product.chunk_by(|a, b| a.product == b.product) {
+            let Some(first) = same.first() else { continue };
+            let (mut quantity, mut amount) = (Decimal::ZERO, Money::zero(currency));
+            for line in same {
+                quantity = quantity.checked_add(line.quantity).ok_or_else(|| {
+                    money(MoneyError::Overflow {
+                        operation: "quantity sum",
+                        left: quantity,
+                        right: line.quantity,
+                    })
+                })?;
+                amount = amount.checked_add(line.amount).map_err(money)?;
+            }
+            products.push(ProductTotal {
+                product: first.product.clone(),
                 quantity,
                 amount,
-            })
-            .collect();
+            });
+        }
         Ok(Invoice {
             number,
             kind: InvoiceKind::Billing,

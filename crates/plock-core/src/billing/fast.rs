@@ -109,19 +109,36 @@ impl Acc<'_> {
         }
     }
 
-    fn merge(mut self, mut other: Self) -> Self {
-        if self.drafts.len() < other.drafts.len() {
-            std::mem::swap(&mut self, &mut other);
+    /// Room for `partitions` partitions of `subscriptions` subscriptions: most bill one
+    /// draft per partition and two keys and one priced group per subscription.
+    fn with_capacity(partitions: usize, subscriptions: usize) -> Self {
+        Acc {
+            drafts: Vec::with_capacity(partitions.saturating_add(partitions / 8)),
+            billed: Vec::with_capacity(subscriptions.saturating_mul(2)),
+            priced: Vec::with_capacity(subscriptions),
+            ..Acc::default()
         }
-        self.drafts.append(&mut other.drafts);
-        self.billed.append(&mut other.billed);
-        self.skipped.append(&mut other.skipped);
-        self.unmatched.append(&mut other.unmatched);
-        self.priced.append(&mut other.priced);
-        if let Some((rank, error)) = other.error {
-            self.fail(rank, error);
+    }
+
+    /// All of `accs` in one, each vector allocated once.
+    fn concat(accs: Vec<Self>) -> Self {
+        let mut all = Acc {
+            drafts: Vec::with_capacity(accs.iter().map(|a| a.drafts.len()).sum()),
+            billed: Vec::with_capacity(accs.iter().map(|a| a.billed.len()).sum()),
+            priced: Vec::with_capacity(accs.iter().map(|a| a.priced.len()).sum()),
+            ..Acc::default()
+        };
+        for acc in accs {
+            all.drafts.extend(acc.drafts);
+            all.billed.extend(acc.billed);
+            all.skipped.extend(acc.skipped);
+            all.unmatched.extend(acc.unmatched);
+            all.priced.extend(acc.priced);
+            if let Some((rank, error)) = acc.error {
+                all.fail(rank, error);
+            }
         }
-        self
+        all
     }
 }
 
@@ -136,13 +153,13 @@ pub fn run_fast(data: &TableData<'_>, options: &RunOptions) -> Result<BillingRun
     let table_accounts = data.usage.accounts();
     let usage_index = ShardedIndex::build(
         table_accounts
-            .iter()
+            .par_iter()
             .enumerate()
-            .map(|(i, key)| (key.as_str(), i))
+            .map(|(i, key)| (key.inline(), i))
             .collect(),
     );
     let book: Vec<&Account> = data.accounts.iter().collect();
-    let resolved_accounts: Vec<(&str, Resolved<'_>)> = book
+    let resolved_accounts: Vec<(smol_str::SmolStr, Resolved<'_>)> = book
         .par_iter()
         .enumerate()
         .map(|(rank, account)| {
@@ -151,7 +168,7 @@ pub fn run_fast(data: &TableData<'_>, options: &RunOptions) -> Result<BillingRun
                 account,
                 usage: usage_index.get(account.key().as_str()).copied(),
             };
-            (account.id().as_str(), resolved)
+            (account.id().inline(), resolved)
         })
         .collect();
     let with_usage = resolved_accounts
@@ -167,18 +184,18 @@ pub fn run_fast(data: &TableData<'_>, options: &RunOptions) -> Result<BillingRun
 
     // Each subscription goes to the partition of its account's root; an unknown account is
     // an error at that subscription's place in id order.
-    let resolved: Vec<Result<Owned<'_>, ()>> = subscriptions
+    let resolved: Vec<Option<Owned<'_>>> = subscriptions
         .par_iter()
         .enumerate()
         .map(|(rank, sub)| {
-            let account = *accounts.get(sub.account().as_str()).ok_or(())?;
+            let account = *accounts.get(sub.account().as_str())?;
             let root = account
                 .account
                 .master()
                 .and_then(|m| accounts.get(m.as_str()))
                 .copied()
                 .unwrap_or(account);
-            Ok(Owned {
+            Some(Owned {
                 root,
                 account,
                 rank: dense(rank),
@@ -186,25 +203,23 @@ pub fn run_fast(data: &TableData<'_>, options: &RunOptions) -> Result<BillingRun
             })
         })
         .collect();
-    let mut first_error = None;
-    let mut owned: Vec<Owned<'_>> = Vec::with_capacity(resolved.len());
-    for (rank, r) in resolved.into_iter().enumerate() {
-        match r {
-            Ok(o) => owned.push(o),
-            Err(()) => {
-                if let Some(sub) = subscriptions.get(rank) {
-                    first_error = Some((
-                        dense(rank),
-                        BillingError::UnknownAccount {
-                            subscription: sub.id().clone(),
-                            account: sub.account().clone(),
-                        },
-                    ));
-                }
-                break;
-            }
-        }
-    }
+    // Subscriptions after the first unknown account are billed too: their errors come later
+    // in id order, so the first error stays the one the reference reports.
+    let first_error = resolved
+        .par_iter()
+        .position_first(Option::is_none)
+        .and_then(|rank| {
+            let sub = subscriptions.get(rank)?;
+            Some((
+                dense(rank),
+                BillingError::UnknownAccount {
+                    subscription: sub.id().clone(),
+                    account: sub.account().clone(),
+                },
+            ))
+        });
+    // Collected in place: the same allocation, no second copy.
+    let mut owned: Vec<Owned<'_>> = resolved.into_iter().flatten().collect();
     owned.par_sort_unstable_by_key(|o| (o.root.rank, o.rank));
     let partitions: Vec<&[Owned<'_>]> = owned.chunk_by(|a, b| a.root.rank == b.root.rank).collect();
 
@@ -215,13 +230,24 @@ pub fn run_fast(data: &TableData<'_>, options: &RunOptions) -> Result<BillingRun
         billed: data.billed,
         accounts: &accounts,
     };
-    let mut acc = partitions
+    // A few chunks per thread, so skewed groups still spread, each sized once: growing
+    // per-thread vectors and merging them pairwise copied every line several times.
+    let chunks = chunk_partitions(
+        &partitions,
+        owned.len(),
+        rayon::current_num_threads().saturating_mul(8),
+    );
+    let accs: Vec<Acc<'_>> = chunks
         .par_iter()
-        .fold(Acc::default, |mut acc, part| {
-            bill_partition(&shared, part, &mut acc);
+        .map(|chunk| {
+            let mut acc = Acc::with_capacity(chunk.len(), chunk.iter().map(|p| p.len()).sum());
+            for part in *chunk {
+                bill_partition(&shared, part, &mut acc);
+            }
             acc
         })
-        .reduce(Acc::default, Acc::merge);
+        .collect();
+    let mut acc = Acc::concat(accs);
     if let Some((rank, error)) = first_error {
         acc.fail(rank, error);
     }
@@ -252,11 +278,31 @@ pub fn run_fast(data: &TableData<'_>, options: &RunOptions) -> Result<BillingRun
     Ok(BillingRun {
         run_date: options.run_date,
         invoices,
-        billed: billed.into_iter().map(|(_, key)| key).collect(),
+        billed: billed.into_par_iter().map(|(_, key)| key).collect(),
         skipped,
         unmatched,
         unpriced_usage: unpriced(data.usage, &priced_groups),
     })
+}
+
+/// Consecutive runs of `partitions` holding about `total / chunks` subscriptions each.
+fn chunk_partitions<'p, T>(
+    partitions: &'p [&'p [T]],
+    total: usize,
+    chunks: usize,
+) -> Vec<&'p [&'p [T]]> {
+    let target = total.div_ceil(chunks.max(1)).max(1);
+    let mut out = Vec::with_capacity(chunks.saturating_add(1));
+    let (mut start, mut size) = (0, 0usize);
+    for (i, part) in partitions.iter().enumerate() {
+        size = size.saturating_add(part.len());
+        if size >= target {
+            out.extend(partitions.get(start..=i));
+            (start, size) = (i.saturating_add(1), 0);
+        }
+    }
+    out.extend(partitions.get(start..).filter(|rest| !rest.is_empty()));
+    out
 }
 
 fn dense(n: usize) -> u32 {
@@ -270,7 +316,7 @@ struct Shared<'s, 'a> {
     metrics: &'s std::collections::BTreeMap<&'s MetricId, Aggregation>,
     options: &'s RunOptions,
     billed: &'s BTreeSet<BilledKey>,
-    accounts: &'s ShardedIndex<'a, Resolved<'a>>,
+    accounts: &'s ShardedIndex<smol_str::SmolStr, Resolved<'a>>,
 }
 
 /// One account's usage in the table, already found: its subscriptions' lookups need no hash.
@@ -367,26 +413,30 @@ fn build_invoices(
     options: &RunOptions,
 ) -> Result<Vec<Invoice>, BillingError> {
     let first = options.first_invoice_number;
-    let built: Vec<Option<Result<Invoice, BillingError>>> = drafts
+    let built: Vec<Result<Invoice, BillingError>> = drafts
         .into_par_iter()
         .enumerate()
         .map(|(k, (_, currency, draft))| {
-            let number = u64::try_from(k).ok().and_then(|k| first.checked_add(k))?;
-            Some(build_invoice(currency, draft, number, options))
+            let number = u64::try_from(k)
+                .ok()
+                .and_then(|k| first.checked_add(k))
+                .ok_or(BillingError::NumberOverflow { last: u64::MAX })?;
+            build_invoice(currency, draft, number, options)
         })
         .collect();
-    let mut invoices = Vec::with_capacity(built.len());
-    for result in built {
-        // A missing number comes after the draft numbered u64::MAX, which stops the loop.
-        let Some(result) = result else { break };
-        let invoice = result?;
-        let number = invoice.number();
-        invoices.push(invoice);
-        if number == u64::MAX {
-            return Err(BillingError::NumberOverflow { last: number });
-        }
+    // The reference stops at the first failing draft, or after numbering one u64::MAX.
+    let first_failure = built.par_iter().position_first(|r| match r {
+        Ok(invoice) => invoice.number() == u64::MAX,
+        Err(_) => true,
+    });
+    if let Some(k) = first_failure {
+        return Err(match built.into_iter().nth(k) {
+            Some(Err(e)) => e,
+            _ => BillingError::NumberOverflow { last: u64::MAX },
+        });
     }
-    Ok(invoices)
+    // Collected in place: the same allocation, no second copy.
+    Ok(built.into_iter().flatten().collect())
 }
 
 /// The reference's `UnknownUsageAccount` check: the smallest (key, metric) with usage whose

@@ -27,7 +27,8 @@ struct Variety {
     first_invoice_number: u64,
     dispatch_fortnox: bool,
     /// 0: nothing; 1: usage of an unknown account; 2: a subscription id used twice;
-    /// 3: a metric listed twice with different aggregations.
+    /// 3: a metric listed twice with different aggregations; 4: a subscription of an unknown
+    /// account, in the middle of the id order.
     fault: u8,
 }
 
@@ -42,7 +43,7 @@ fn variety() -> impl Strategy<Value = Variety> {
             Just(u64::MAX)
         ],
         any::<bool>(),
-        prop_oneof![8 => Just(0u8), 1 => Just(1u8), 1 => Just(2u8), 1 => Just(3u8)],
+        prop_oneof![8 => Just(0u8), 1 => Just(1u8), 1 => Just(2u8), 1 => Just(3u8), 1 => Just(4u8)],
     )
         .prop_map(
             |(aggregations, scales, first_invoice_number, dispatch_fortnox, fault)| Variety {
@@ -120,6 +121,15 @@ fn vary(mut c: Company, v: &Variety) -> Company {
                 Aggregation::Sum
             },
         }),
+        4 => {
+            if let Some(sub) = c.subs.get(c.subs.len() / 2) {
+                let mut spec = sub.spec().clone();
+                spec.account = plock_core::AccountId::new("ghost").unwrap();
+                spec.id = plock_core::SubscriptionId::new(format!("{}~", sub.id())).unwrap();
+                c.subs
+                    .push(Subscription::new(spec, sub.currency()).unwrap());
+            }
+        }
         _ => {}
     }
     c
