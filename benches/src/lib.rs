@@ -24,6 +24,12 @@ pub fn peak_rss_bytes() -> u64 {
     status_bytes("VmHWM:")
 }
 
+/// Starts a new peak: from here on [`peak_rss_bytes`] is the peak since this call (Linux's
+/// `clear_refs` 5); returns whether the kernel took it.
+pub fn reset_peak_rss() -> bool {
+    std::fs::write("/proc/self/clear_refs", "5").is_ok()
+}
+
 /// This process's resident memory now (VmRSS), in bytes; 0 where /proc is not there.
 pub fn rss_bytes() -> u64 {
     status_bytes("VmRSS:")

@@ -16,7 +16,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 use chrono::NaiveDate;
 use plock_benches::company::{RUN_DATE, Scale, generate_csv, generate_sized, generate_table};
-use plock_benches::{peak_rss_bytes, rss_bytes};
+use plock_benches::{peak_rss_bytes, reset_peak_rss, rss_bytes};
 use plock_core::{Period, RunOptions, ingest_usage, run, run_fast};
 
 struct Args {
@@ -148,7 +148,10 @@ fn main() {
         mib(held),
         held as f64 / records as f64
     );
+    let generation_peak = peak_rss_bytes();
+    let reset = reset_peak_rss();
     let ((fastest, took), result) = timed(args.repeat, || run_fast(&data, &options));
+    let run_peak = peak_rss_bytes();
     let result = match result {
         Ok(r) => r,
         Err(e) => return eprintln!("run failed: {e}"),
@@ -184,12 +187,19 @@ fn main() {
             sums.len()
         );
     }
-    let peak = peak_rss_bytes();
+    let per_record = |bytes: u64| bytes as f64 / records as f64;
     println!(
-        "peak memory: {:.0} MiB = {:.1} bytes per usage record held",
-        mib(peak),
-        peak as f64 / records as f64
+        "peak memory while generating: {:.0} MiB = {:.1} bytes per usage record",
+        mib(generation_peak),
+        per_record(generation_peak)
     );
+    if reset {
+        println!(
+            "peak memory of the runs (company, usage and one run's output): {:.0} MiB = {:.1} bytes per usage record held",
+            mib(run_peak),
+            per_record(run_peak)
+        );
+    }
     drop(table);
 
     if args.reference {

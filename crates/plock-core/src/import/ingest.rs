@@ -86,8 +86,9 @@ fn header_roles(header: &str) -> Option<Vec<usize>> {
 struct Chunk<'a> {
     /// The chunk's metrics, at most [`METRIC_SLOTS`].
     metrics: Vec<&'a str>,
-    /// Records whose group is account index x METRIC_SLOTS + chunk metric index.
-    records: Vec<Packed>,
+    /// How many records the chunk wrote at the start of its region of the shared vector;
+    /// their group is account index x METRIC_SLOTS + chunk metric index.
+    records: usize,
     identified: Vec<(u32, &'a str, DateTime<Utc>, Decimal)>,
     /// Rows for the import's row rules: (line, text).
     other: Vec<(u64, &'a str)>,
@@ -96,38 +97,97 @@ struct Chunk<'a> {
 /// Metrics a chunk reads in the common form; rows of more go through the row rules.
 const METRIC_SLOTS: u32 = 64;
 
-/// Account keys by an inline copy of their bytes, so a lookup never follows a pointer.
+/// Account keys by an inline copy of their bytes, so a lookup never follows a pointer: an
+/// open-addressing table (linear probing, at most half full) of short keys, and a map of the
+/// rare longer ones.
 struct KeyIndex<'a> {
-    short: HashMap<u128, u32, FastState>,
+    slots: Vec<Slot>,
+    /// `64 - log2(slots.len())`: a key's home slot is its hash's top bits.
+    shift: u32,
     long: HashMap<&'a str, u32, FastState>,
+}
+
+/// A short key, inline, and its account's index; the all-zero key (of no account, ids are
+/// never empty) marks an empty slot.
+#[derive(Clone, Copy, Default)]
+struct Slot {
+    key: [u64; 2],
+    index: u32,
 }
 
 impl<'a> KeyIndex<'a> {
     fn new(keys: &'a [AccountKey]) -> KeyIndex<'a> {
+        let len = keys.len().saturating_mul(2).max(2).next_power_of_two();
         let mut index = KeyIndex {
-            short: HashMap::with_capacity_and_hasher(keys.len(), FastState::default()),
+            slots: vec![Slot::default(); len],
+            shift: 64u32.saturating_sub(len.trailing_zeros()),
             long: HashMap::default(),
         };
         for (i, key) in keys.iter().enumerate() {
             let i = u32::try_from(i).unwrap_or(u32::MAX);
             match inline(key.as_str()) {
-                Some(k) => index.short.insert(k, i),
-                None => index.long.insert(key.as_str(), i),
-            };
+                Some(k) => index.insert(k, i),
+                None => {
+                    index.long.insert(key.as_str(), i);
+                }
+            }
         }
         index
     }
 
-    fn get(&self, key: &str) -> Option<u32> {
-        match inline(key) {
-            Some(k) => self.short.get(&k).copied(),
+    fn home(&self, key: [u64; 2]) -> usize {
+        let [lo, hi] = key;
+        let h = (lo ^ hi.rotate_left(29)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        usize::try_from(h.checked_shr(self.shift).unwrap_or(0)).unwrap_or(0)
+    }
+
+    /// The slots from a key's home on, wrapping around once.
+    fn probe(&self, key: [u64; 2]) -> impl Iterator<Item = (usize, &Slot)> {
+        let home = self.home(key);
+        let (tail, head) = self.slots.split_at(home.min(self.slots.len()));
+        head.iter().chain(tail).enumerate().map(move |(k, slot)| {
+            (
+                k.wrapping_add(home) & self.slots.len().wrapping_sub(1),
+                slot,
+            )
+        })
+    }
+
+    fn insert(&mut self, key: [u64; 2], value: u32) {
+        // Keys are distinct and the table at most half full: an empty slot is always found.
+        let free = self
+            .probe(key)
+            .find(|(_, s)| s.key == [0, 0])
+            .map(|(i, _)| i);
+        if let Some(slot) = free.and_then(|i| self.slots.get_mut(i)) {
+            *slot = Slot { key, index: value };
+        }
+    }
+
+    /// Loads the home slots of a batch's keys, each independent of the others, so their cache
+    /// misses overlap instead of coming one lookup at a time.
+    fn touch(&self, keys: impl Iterator<Item = [u64; 2]>) {
+        let sum = keys
+            .filter_map(|k| self.slots.get(self.home(k)))
+            .fold(0u64, |acc, s| acc ^ s.key[0]);
+        std::hint::black_box(sum);
+    }
+
+    fn get(&self, key: &str, short: Option<[u64; 2]>) -> Option<u32> {
+        match short {
+            Some(k) => self
+                .probe(k)
+                .map(|(_, s)| s)
+                .find(|s| s.key == k || s.key == [0, 0])
+                .filter(|s| s.key == k)
+                .map(|s| s.index),
             None => self.long.get(key).copied(),
         }
     }
 }
 
-/// A key of at most 15 bytes as one number: its bytes, then its length.
-fn inline(key: &str) -> Option<u128> {
+/// A key of at most 15 bytes as two words: its bytes, then its length.
+fn inline(key: &str) -> Option<[u64; 2]> {
     let bytes = key.as_bytes();
     if bytes.len() > 15 {
         return None;
@@ -135,7 +195,10 @@ fn inline(key: &str) -> Option<u128> {
     let mut word = [0u8; 16];
     word.get_mut(..bytes.len())?.copy_from_slice(bytes);
     word[15] = u8::try_from(bytes.len()).ok()?;
-    Some(u128::from_le_bytes(word))
+    let n = u128::from_le_bytes(word);
+    // Truncation is the point: the low and the high word.
+    #[allow(clippy::cast_possible_truncation)]
+    Some([n as u64, (n >> 64) as u64])
 }
 
 /// The fast read, or `None` when the file is not one it handles.
@@ -196,15 +259,52 @@ fn ingest_fast(bytes: &[u8], book: &AccountBook) -> Option<Result<UsageTable, Im
     }
     let total: usize = newlines.iter().sum();
 
+    // Chunks write their records straight into one vector, each in a region of one slot per
+    // line (a row is at most one record), so no record is copied from a chunk's own buffer.
+    // Every chunk but the last ends with a line end: only the last may hold one more line.
+    let slots = |c: usize, n: usize| {
+        if c.saturating_add(1) == newlines.len() {
+            n.saturating_add(1)
+        } else {
+            n
+        }
+    };
+    let room: usize = newlines.iter().enumerate().map(|(c, n)| slots(c, *n)).sum();
+    let mut records: Vec<Packed> = Vec::with_capacity(room);
+    records.par_extend(rayon::iter::repeat_n(Packed::default(), room));
+    let mut regions = Vec::with_capacity(newlines.len());
+    let mut rest = records.as_mut_slice();
+    for (c, n) in newlines.iter().enumerate() {
+        let (region, tail) = rest.split_at_mut(slots(c, *n).min(rest.len()));
+        regions.push(region);
+        rest = tail;
+    }
     let chunks: Vec<Option<Chunk<'_>>> = slices
         .par_iter()
         .zip(starts.par_iter())
-        .map(|(slice, start)| {
+        .zip(regions.into_par_iter())
+        .map(|((slice, start), region)| {
             let text = std::str::from_utf8(slice).ok()?;
-            read_chunk(text, *start, &roles, &index)
+            read_chunk(text, *start, &roles, &index, region)
         })
         .collect();
-    let mut chunks: Vec<Chunk<'_>> = chunks.into_iter().collect::<Option<_>>()?;
+    let chunks: Vec<Chunk<'_>> = chunks.into_iter().collect::<Option<_>>()?;
+    // Close the gaps the regions left, in order; in a clean file only the spare last slots.
+    let mut kept = 0usize;
+    let mut region_start = 0usize;
+    let mut offsets = Vec::with_capacity(chunks.len());
+    for (c, (chunk, n)) in chunks.iter().zip(&newlines).enumerate() {
+        if region_start != kept {
+            records.copy_within(
+                region_start..region_start.saturating_add(chunk.records),
+                kept,
+            );
+        }
+        offsets.push(kept);
+        kept = kept.saturating_add(chunk.records);
+        region_start = region_start.saturating_add(slots(c, *n));
+    }
+    records.truncate(kept);
 
     drop(index);
     let width = roles.len();
@@ -226,7 +326,7 @@ fn ingest_fast(bytes: &[u8], book: &AccountBook) -> Option<Result<UsageTable, Im
     names.sort_unstable();
     names.dedup();
     if names.len() > METRIC_SLOTS as usize {
-        return merge_with_builder(chunks, others, keys, total, errors);
+        return merge_with_builder(chunks, &records, &offsets, others, keys, total, errors);
     }
     let metrics: Vec<MetricId> = names
         .iter()
@@ -244,36 +344,25 @@ fn ingest_fast(bytes: &[u8], book: &AccountBook) -> Option<Result<UsageTable, Im
         .iter()
         .map(|c| c.metrics.iter().map(|m| rank(m)).collect::<Option<_>>())
         .collect::<Option<_>>()?;
-    chunks
-        .par_iter_mut()
+    let mut parts = Vec::with_capacity(chunks.len());
+    let mut rest = records.as_mut_slice();
+    for chunk in &chunks {
+        let (part, tail) = rest.split_at_mut(chunk.records.min(rest.len()));
+        parts.push(part);
+        rest = tail;
+    }
+    parts
+        .into_par_iter()
         .zip(maps.par_iter())
-        .for_each(|(chunk, map)| {
-            for r in &mut chunk.records {
+        .filter(|(_, map)| map.iter().zip(0u32..).any(|(m, i)| *m != i))
+        .for_each(|(part, map)| {
+            for r in part {
                 let m = map.get((r.group % METRIC_SLOTS) as usize).copied();
                 r.group = (r.group / METRIC_SLOTS)
                     .saturating_mul(METRIC_SLOTS)
                     .saturating_add(m.unwrap_or(0));
             }
         });
-    // All chunks' records in one vector, copied in parallel: each index finds its chunk.
-    let mut offsets = Vec::with_capacity(chunks.len());
-    let mut copied = 0usize;
-    for chunk in &chunks {
-        offsets.push(copied);
-        copied = copied.saturating_add(chunk.records.len());
-    }
-    let mut records: Vec<Packed> = Vec::with_capacity(copied.max(total));
-    let at = |i: usize| -> Option<Packed> {
-        let c = offsets.partition_point(|o| *o <= i).checked_sub(1)?;
-        let chunk = chunks.get(c)?;
-        chunk.records.get(i.checked_sub(*offsets.get(c)?)?).copied()
-    };
-    // Every index below `copied` is in a chunk: the default is never taken.
-    records.par_extend(
-        (0..copied)
-            .into_par_iter()
-            .map(|i| at(i).unwrap_or_default()),
-    );
     let mut identified = Resent::default();
     for (chunk, map) in chunks.into_iter().zip(&maps) {
         for (key, id, timestamp, quantity) in chunk.identified {
@@ -336,13 +425,18 @@ fn pack_record(r: &UsageRecord) -> Result<(i64, u32), UsageError> {
 /// `None` sends the file to the import path.
 fn merge_with_builder(
     chunks: Vec<Chunk<'_>>,
+    records: &[Packed],
+    offsets: &[usize],
     others: Vec<(u64, UsageRecord)>,
     keys: Vec<AccountKey>,
     total: usize,
     mut errors: ImportErrors,
 ) -> Option<Result<UsageTable, ImportErrors>> {
     let mut builder = UsageTableBuilder::with_accounts(keys, total);
-    for chunk in chunks {
+    for (chunk, offset) in chunks.into_iter().zip(offsets) {
+        let written = records
+            .get(*offset..offset.saturating_add(chunk.records))
+            .unwrap_or_default();
         let metric_ids: Vec<Option<MetricId>> = chunk
             .metrics
             .iter()
@@ -352,8 +446,8 @@ fn merge_with_builder(
             let metric = metric_ids.get((key % METRIC_SLOTS) as usize)?.as_ref()?;
             Some(builder.group_of_index(key / METRIC_SLOTS, metric))
         };
-        let mut packed = Vec::with_capacity(chunk.records.len());
-        for r in &chunk.records {
+        let mut packed = Vec::with_capacity(chunk.records);
+        for r in written {
             packed.push(Packed {
                 group: group(r.group)?,
                 ..*r
@@ -419,21 +513,33 @@ fn other_row(
     usage_row(cells, line, book, decimal, errors)
 }
 
+/// A row in the common form, parsed but for its account, which is looked up with the rest
+/// of its batch.
+struct Row<'a> {
+    line: u64,
+    text: &'a str,
+    account: &'a str,
+    metric: &'a str,
+    mantissa: i64,
+    day_scale: u32,
+    /// The record id and exact timestamp of a row that has an id.
+    identified: Option<(&'a str, DateTime<Utc>)>,
+}
+
+/// Rows parsed before their accounts are looked up together: each lookup is a likely cache
+/// miss, and a tight loop of independent lookups lets the processor wait for many at once.
+const BATCH: usize = 64;
+
 /// Parses one chunk; `None` when the file must go to `parse_usage` (a stray carriage return).
 fn read_chunk<'a>(
     text: &'a str,
     first_line: usize,
     roles: &[usize],
     index: &KeyIndex<'_>,
+    region: &mut [Packed],
 ) -> Option<Chunk<'a>> {
-    let mut chunk = Chunk::<'a> {
-        records: Vec::with_capacity(
-            memchr::memchr_iter(b'\n', text.as_bytes())
-                .count()
-                .saturating_add(1),
-        ),
-        ..Chunk::default()
-    };
+    let mut chunk = Chunk::<'a>::default();
+    let mut batch: Vec<Row<'a>> = Vec::with_capacity(BATCH);
     let mut last_date: Option<(&str, u32)> = None;
     let mut fields: [&str; 5] = [""; 5];
     // One vectorised pass over the separators of the whole chunk. A carriage return is part
@@ -464,12 +570,22 @@ fn read_chunk<'a>(
         }
         let line = text.get(line_start..end).unwrap_or_default();
         if !line.is_empty() || pos < bytes.len() {
-            let simple =
-                count == roles.len() && read_simple(&fields, index, &mut last_date, &mut chunk);
-            if !simple {
-                chunk
-                    .other
-                    .push((line_number(first_line.saturating_add(n)), line));
+            let number = line_number(first_line.saturating_add(n));
+            match (count == roles.len())
+                .then(|| parse_simple(&fields, &mut last_date))
+                .flatten()
+            {
+                Some(row) => {
+                    batch.push(Row {
+                        line: number,
+                        text: line,
+                        ..row
+                    });
+                    if batch.len() == BATCH {
+                        place(&mut batch, index, &mut chunk, region);
+                    }
+                }
+                None => chunk.other.push((number, line)),
             }
         }
         n = n.saturating_add(1);
@@ -477,70 +593,114 @@ fn read_chunk<'a>(
         line_start = field_start;
         fields = [""; 5];
     }
+    place(&mut batch, index, &mut chunk, region);
+    // Rows whose account was not found joined `other` after the rows around them.
+    chunk.other.sort_unstable_by_key(|(line, _)| *line);
     Some(chunk)
 }
 
-/// Reads a row in the common form into the chunk; `false` leaves it to the row rules.
-fn read_simple<'a>(
-    fields: &[&'a str; 5],
+/// Looks up a batch's accounts and files its rows into the chunk; a row whose account or
+/// metric the common form cannot place goes to the row rules.
+fn place<'a>(
+    batch: &mut Vec<Row<'a>>,
     index: &KeyIndex<'_>,
-    last_date: &mut Option<(&'a str, u32)>,
     chunk: &mut Chunk<'a>,
-) -> bool {
+    region: &mut [Packed],
+) {
+    let mut short = [None; BATCH];
+    for (slot, row) in short.iter_mut().zip(batch.iter()) {
+        *slot = inline(row.account);
+    }
+    index.touch(short.iter().flatten().copied());
+    let mut accounts = [None; BATCH];
+    for ((slot, row), short) in accounts.iter_mut().zip(batch.iter()).zip(short) {
+        *slot = index.get(row.account, short);
+    }
+    for (row, a) in batch.drain(..).zip(accounts) {
+        match a
+            .filter(|a| *a < u32::MAX / METRIC_SLOTS)
+            .and_then(|a| Some((a, metric_slot(&mut chunk.metrics, row.metric)?)))
+        {
+            // Below u32::MAX: a < u32::MAX / METRIC_SLOTS and m < METRIC_SLOTS.
+            Some((a, m)) => {
+                let group = a.saturating_mul(METRIC_SLOTS).saturating_add(m);
+                match row.identified {
+                    None => {
+                        // The region has a slot for every line of the chunk.
+                        if let Some(slot) = region.get_mut(chunk.records) {
+                            *slot = Packed {
+                                mantissa: row.mantissa,
+                                group,
+                                day_scale: row.day_scale,
+                            };
+                            chunk.records = chunk.records.saturating_add(1);
+                        }
+                    }
+                    Some((id, at)) => chunk.identified.push((
+                        group,
+                        id,
+                        at,
+                        Decimal::new(row.mantissa, row.day_scale & SCALE_MASK),
+                    )),
+                }
+            }
+            None => chunk.other.push((row.line, row.text)),
+        }
+    }
+}
+
+/// The chunk's index of `metric`, added if there is room.
+fn metric_slot<'a>(metrics: &mut Vec<&'a str>, metric: &'a str) -> Option<u32> {
+    let m = match metrics.iter().position(|x| *x == metric) {
+        Some(m) => m,
+        None if metrics.len() < METRIC_SLOTS as usize => {
+            metrics.push(metric);
+            metrics.len().saturating_sub(1)
+        }
+        None => return None,
+    };
+    u32::try_from(m).ok().filter(|m| *m < METRIC_SLOTS)
+}
+
+/// The low bits of a packed day word that hold the scale.
+const SCALE_MASK: u32 = 0b1_1111;
+
+/// Parses a row in the common form but for its account lookup; `None` leaves it to the row
+/// rules.
+fn parse_simple<'a>(
+    fields: &[&'a str; 5],
+    last_date: &mut Option<(&'a str, u32)>,
+) -> Option<Row<'a>> {
     let [account, metric, timestamp, quantity, record_id] = *fields;
     if !simple_id(account) || !simple_id(metric) {
-        return false;
+        return None;
     }
-    let Some(a) = index.get(account).filter(|a| *a < u32::MAX / METRIC_SLOTS) else {
-        return false;
-    };
-    let Some((mantissa, scale)) = plain_decimal(quantity) else {
-        return false;
-    };
-    let Some(parts) = Timestamp::parse(timestamp) else {
-        return false;
-    };
+    let (mantissa, scale) = plain_decimal(quantity)?;
+    let parts = Timestamp::parse(timestamp)?;
     let day = match *last_date {
         Some((date, word)) if date == parts.date => word,
         _ => {
-            let Some(word) = parts.unix_day().and_then(unix_day_word) else {
-                return false;
-            };
+            let word = parts.unix_day().and_then(unix_day_word)?;
             *last_date = Some((parts.date, word));
             word
         }
     };
-    let m = match chunk.metrics.iter().position(|x| *x == metric) {
-        Some(m) => m,
-        None if chunk.metrics.len() < METRIC_SLOTS as usize => {
-            chunk.metrics.push(metric);
-            chunk.metrics.len().saturating_sub(1)
-        }
-        None => return false,
-    };
-    let Some(m) = u32::try_from(m).ok().filter(|m| *m < METRIC_SLOTS) else {
-        return false;
-    };
-    // Below u32::MAX: a < u32::MAX / METRIC_SLOTS and m < METRIC_SLOTS.
-    let group = a.saturating_mul(METRIC_SLOTS).saturating_add(m);
-    if record_id.is_empty() {
-        chunk.records.push(Packed {
-            mantissa,
-            group,
-            day_scale: day | scale,
-        });
+    let identified = if record_id.is_empty() {
+        None
+    } else if simple_id(record_id) {
+        Some((record_id, parts.date_time()?))
     } else {
-        let Some(at) = parts.date_time() else {
-            return false;
-        };
-        if !simple_id(record_id) {
-            return false;
-        }
-        chunk
-            .identified
-            .push((group, record_id, at, Decimal::new(mantissa, scale)));
-    }
-    true
+        return None;
+    };
+    Some(Row {
+        line: 0,
+        text: "",
+        account,
+        metric,
+        mantissa,
+        day_scale: day | scale,
+        identified,
+    })
 }
 
 /// An id that the import's rules keep exactly as written: printable ASCII without spaces,
@@ -691,6 +851,24 @@ impl<'a> Timestamp<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn key_index_finds_every_key_and_no_other() {
+        // Lengths 1 to 20: short keys in the probed table, long ones in the map; 2,000 keys
+        // in 4,096 slots wrap around the table's end.
+        let mut keys: Vec<AccountKey> = (0..2_000usize)
+            .map(|i| AccountKey::new(format!("k{i}{}", "x".repeat(i % 19))).unwrap())
+            .collect();
+        keys.sort_unstable();
+        let index = KeyIndex::new(&keys);
+        for (i, key) in keys.iter().enumerate() {
+            let found = index.get(key.as_str(), inline(key.as_str()));
+            assert_eq!(found, Some(u32::try_from(i).unwrap()), "{key}");
+        }
+        for unknown in ["k", "k2000", "k1xx", "k0000000000000000000000"] {
+            assert_eq!(index.get(unknown, inline(unknown)), None, "{unknown}");
+        }
+    }
 
     #[test]
     fn plain_decimals_read_as_from_str_exact_does() {

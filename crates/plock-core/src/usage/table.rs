@@ -444,16 +444,17 @@ fn ranks<T: Ord>(items: &[T]) -> Vec<u32> {
     rank
 }
 
+/// Sorts by group, day and scale, then mantissa, in one pass: equal tables are equal values
+/// whatever the input order.
 fn sort_records(records: &mut [Packed]) {
-    use rayon::iter::ParallelIterator;
     use rayon::slice::ParallelSliceMut;
-    let key = |r: &Packed| (u64::from(r.group) << 32) | u64::from(r.day_scale);
+    // Mantissas are never negative in a table, but flipping the sign bit orders any i64.
+    let key = |r: &Packed| {
+        (u128::from(r.group) << 96)
+            | (u128::from(r.day_scale) << 64)
+            | u128::from(r.mantissa.cast_unsigned() ^ (1 << 63))
+    };
     records.par_sort_unstable_by_key(key);
-    // Then the mantissa within equal keys (short runs), so equal tables are equal values
-    // whatever the input order.
-    records
-        .par_chunk_by_mut(|a, b| key(a) == key(b))
-        .for_each(|run| run.sort_unstable_by_key(|r| r.mantissa));
 }
 
 impl UsageTable {
