@@ -86,6 +86,8 @@ fn header_roles(header: &str) -> Option<Vec<usize>> {
 struct Chunk<'a> {
     /// The chunk's metrics, at most [`METRIC_SLOTS`].
     metrics: Vec<&'a str>,
+    /// The metrics' inline copies (`None` for long ones), compared without a call.
+    metric_keys: Vec<Option<[u64; 2]>>,
     /// How many records the chunk wrote at the start of its region of the shared vector;
     /// their group is account index x METRIC_SLOTS + chunk metric index.
     records: usize,
@@ -540,7 +542,7 @@ fn read_chunk<'a>(
 ) -> Option<Chunk<'a>> {
     let mut chunk = Chunk::<'a>::default();
     let mut batch: Vec<Row<'a>> = Vec::with_capacity(BATCH);
-    let mut last_date: Option<(&str, u32)> = None;
+    let mut last_date: Option<((i32, u32, u32), u32)> = None;
     let mut fields: [&str; 5] = [""; 5];
     // One vectorised pass over the separators of the whole chunk. A carriage return is part
     // of a line end only right before a newline or at the chunk's end; anywhere else the CSV
@@ -619,7 +621,7 @@ fn place<'a>(
     for (row, a) in batch.drain(..).zip(accounts) {
         match a
             .filter(|a| *a < u32::MAX / METRIC_SLOTS)
-            .and_then(|a| Some((a, metric_slot(&mut chunk.metrics, row.metric)?)))
+            .and_then(|a| Some((a, metric_slot(chunk, row.metric)?)))
         {
             // Below u32::MAX: a < u32::MAX / METRIC_SLOTS and m < METRIC_SLOTS.
             Some((a, m)) => {
@@ -650,12 +652,18 @@ fn place<'a>(
 }
 
 /// The chunk's index of `metric`, added if there is room.
-fn metric_slot<'a>(metrics: &mut Vec<&'a str>, metric: &'a str) -> Option<u32> {
-    let m = match metrics.iter().position(|x| *x == metric) {
+fn metric_slot<'a>(chunk: &mut Chunk<'a>, metric: &'a str) -> Option<u32> {
+    let key = inline(metric);
+    let found = match key {
+        Some(_) => chunk.metric_keys.iter().position(|k| *k == key),
+        None => chunk.metrics.iter().position(|m| *m == metric),
+    };
+    let m = match found {
         Some(m) => m,
-        None if metrics.len() < METRIC_SLOTS as usize => {
-            metrics.push(metric);
-            metrics.len().saturating_sub(1)
+        None if chunk.metrics.len() < METRIC_SLOTS as usize => {
+            chunk.metrics.push(metric);
+            chunk.metric_keys.push(key);
+            chunk.metrics.len().saturating_sub(1)
         }
         None => return None,
     };
@@ -669,7 +677,7 @@ const SCALE_MASK: u32 = 0b1_1111;
 /// rules.
 fn parse_simple<'a>(
     fields: &[&'a str; 5],
-    last_date: &mut Option<(&'a str, u32)>,
+    last_date: &mut Option<((i32, u32, u32), u32)>,
 ) -> Option<Row<'a>> {
     let [account, metric, timestamp, quantity, record_id] = *fields;
     if !simple_id(account) || !simple_id(metric) {
@@ -677,11 +685,13 @@ fn parse_simple<'a>(
     }
     let (mantissa, scale) = plain_decimal(quantity)?;
     let parts = Timestamp::parse(timestamp)?;
+    // Rows of a day often come together: its number is computed once.
+    let date = (parts.year, parts.month, parts.day);
     let day = match *last_date {
-        Some((date, word)) if date == parts.date => word,
+        Some((last, word)) if last == date => word,
         _ => {
             let word = parts.unix_day().and_then(unix_day_word)?;
-            *last_date = Some((parts.date, word));
+            *last_date = Some((date, word));
             word
         }
     };
@@ -745,8 +755,7 @@ fn plain_decimal(s: &str) -> Option<(i64, u32)> {
 }
 
 /// A timestamp in the common form `YYYY-MM-DDTHH:MM:SS[.fffffffff]Z`.
-struct Timestamp<'a> {
-    date: &'a str,
+struct Timestamp {
     year: i32,
     month: u32,
     day: u32,
@@ -756,8 +765,8 @@ struct Timestamp<'a> {
     nanos: u32,
 }
 
-impl<'a> Timestamp<'a> {
-    fn parse(s: &'a str) -> Option<Timestamp<'a>> {
+impl Timestamp {
+    fn parse(s: &str) -> Option<Timestamp> {
         let b = s.as_bytes();
         if !(b.len() == 20 || (22..=30).contains(&b.len())) || b.last() != Some(&b'Z') {
             return None;
@@ -787,7 +796,6 @@ impl<'a> Timestamp<'a> {
             0
         };
         let ts = Timestamp {
-            date: s.get(..10)?,
             year: i32::try_from(num(0..4)?).ok()?,
             month: num(5..7)?,
             day: num(8..10)?,
