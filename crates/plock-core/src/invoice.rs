@@ -79,6 +79,36 @@ pub struct ProductTotal {
     pub amount: Money,
 }
 
+/// The total of one product's lines (all of the same product), added line by line; `None`
+/// for no lines.
+fn product_total<'l>(
+    number: u64,
+    currency: Currency,
+    same: impl Iterator<Item = &'l InvoiceLine>,
+) -> Result<Option<ProductTotal>, InvoiceError> {
+    let money = |source| InvoiceError::Money { number, source };
+    let mut same = same.peekable();
+    let Some(first) = same.peek().copied() else {
+        return Ok(None);
+    };
+    let (mut quantity, mut amount) = (Decimal::ZERO, Money::zero(currency));
+    for line in same {
+        quantity = quantity.checked_add(line.quantity).ok_or_else(|| {
+            money(MoneyError::Overflow {
+                operation: "quantity sum",
+                left: quantity,
+                right: line.quantity,
+            })
+        })?;
+        amount = amount.checked_add(line.amount).map_err(money)?;
+    }
+    Ok(Some(ProductTotal {
+        product: first.product.clone(),
+        quantity,
+        amount,
+    }))
+}
+
 /// What an invoice is for.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "type")]
@@ -252,29 +282,20 @@ impl Invoice {
         let period = lines.iter().fold(first.period, |p, l| p.hull(&l.period));
         let total = Money::sum(currency, lines.iter().map(|l| l.amount)).map_err(money)?;
         // Lines in product order, each product's in line order: the sums (and an overflow's
-        // operands) are those of adding line by line. A stable sort of references allocates
-        // once; a map allocated a node per product.
-        let mut by_product: Vec<&InvoiceLine> = lines.iter().collect();
-        by_product.sort_by(|a, b| a.product.cmp(&b.product));
-        let mut products = Vec::new();
-        for same in by_product.chunk_by(|a, b| a.product == b.product) {
-            let Some(first) = same.first() else { continue };
-            let (mut quantity, mut amount) = (Decimal::ZERO, Money::zero(currency));
-            for line in same {
-                quantity = quantity.checked_add(line.quantity).ok_or_else(|| {
-                    money(MoneyError::Overflow {
-                        operation: "quantity sum",
-                        left: quantity,
-                        right: line.quantity,
-                    })
-                })?;
-                amount = amount.checked_add(line.amount).map_err(money)?;
+        // operands) are those of adding line by line. Lines often come in product order;
+        // otherwise a stable sort of references allocates once, where a map allocated a node
+        // per product.
+        let mut products = Vec::with_capacity(1);
+        if lines.is_sorted_by(|a, b| a.product <= b.product) {
+            for same in lines.chunk_by(|a, b| a.product == b.product) {
+                products.extend(product_total(number, currency, same.iter())?);
             }
-            products.push(ProductTotal {
-                product: first.product.clone(),
-                quantity,
-                amount,
-            });
+        } else {
+            let mut by_product: Vec<&InvoiceLine> = lines.iter().collect();
+            by_product.sort_by(|a, b| a.product.cmp(&b.product));
+            for same in by_product.chunk_by(|a, b| a.product == b.product) {
+                products.extend(product_total(number, currency, same.iter().copied())?);
+            }
         }
         Ok(Invoice {
             number,

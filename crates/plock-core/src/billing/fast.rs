@@ -395,11 +395,16 @@ fn bill_partition<'a>(shared: &Shared<'_, 'a>, part: &[Owned<'a>], acc: &mut Acc
         let billed = outcome.billed.drain(..).map(|key| (o.rank, key));
         acc.billed.extend(billed);
     }
+    let root = part.first().map(|o| o.root);
     for (currency, draft) in outcome.drafts.0 {
-        let rank = shared
-            .accounts
-            .get(draft.owner.id().as_str())
-            .map_or(u32::MAX, |a| a.rank);
+        // Most drafts are the root's; a child billed on its own is looked up.
+        let rank = match root {
+            Some(r) if std::ptr::eq(r.account, draft.owner) => r.rank,
+            _ => shared
+                .accounts
+                .get(draft.owner.id().as_str())
+                .map_or(u32::MAX, |a| a.rank),
+        };
         acc.drafts.push((rank, currency, draft));
     }
     acc.skipped.extend(outcome.skipped);
