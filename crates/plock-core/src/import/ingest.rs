@@ -143,25 +143,23 @@ impl<'a> KeyIndex<'a> {
         usize::try_from(h.checked_shr(self.shift).unwrap_or(0)).unwrap_or(0)
     }
 
-    /// The slots from a key's home on, wrapping around once.
-    fn probe(&self, key: [u64; 2]) -> impl Iterator<Item = (usize, &Slot)> {
-        let home = self.home(key);
-        let (tail, head) = self.slots.split_at(home.min(self.slots.len()));
-        head.iter().chain(tail).enumerate().map(move |(k, slot)| {
-            (
-                k.wrapping_add(home) & self.slots.len().wrapping_sub(1),
-                slot,
-            )
-        })
+    /// The slot holding `key`, or else the empty slot where it would go; `None` only for a
+    /// full table, which the index never is.
+    fn find(&self, key: [u64; 2]) -> Option<usize> {
+        let mask = self.slots.len().wrapping_sub(1);
+        let mut i = self.home(key);
+        for _ in 0..self.slots.len() {
+            let slot = self.slots.get(i)?;
+            if slot.key == key || slot.key == [0, 0] {
+                return Some(i);
+            }
+            i = i.wrapping_add(1) & mask;
+        }
+        None
     }
 
     fn insert(&mut self, key: [u64; 2], value: u32) {
-        // Keys are distinct and the table at most half full: an empty slot is always found.
-        let free = self
-            .probe(key)
-            .find(|(_, s)| s.key == [0, 0])
-            .map(|(i, _)| i);
-        if let Some(slot) = free.and_then(|i| self.slots.get_mut(i)) {
+        if let Some(slot) = self.find(key).and_then(|i| self.slots.get_mut(i)) {
             *slot = Slot { key, index: value };
         }
     }
@@ -178,9 +176,8 @@ impl<'a> KeyIndex<'a> {
     fn get(&self, key: &str, short: Option<[u64; 2]>) -> Option<u32> {
         match short {
             Some(k) => self
-                .probe(k)
-                .map(|(_, s)| s)
-                .find(|s| s.key == k || s.key == [0, 0])
+                .find(k)
+                .and_then(|i| self.slots.get(i))
                 .filter(|s| s.key == k)
                 .map(|s| s.index),
             None => self.long.get(key).copied(),
@@ -188,19 +185,28 @@ impl<'a> KeyIndex<'a> {
     }
 }
 
-/// A key of at most 15 bytes as two words: its bytes, then its length.
+/// A key of at most 15 bytes as two words: its bytes, zero-padded, with its length in the
+/// last byte. Keys of 8 bytes or more are read as two overlapping words, without a copy loop.
 fn inline(key: &str) -> Option<[u64; 2]> {
     let bytes = key.as_bytes();
-    if bytes.len() > 15 {
-        return None;
-    }
-    let mut word = [0u8; 16];
-    word.get_mut(..bytes.len())?.copy_from_slice(bytes);
-    word[15] = u8::try_from(bytes.len()).ok()?;
-    let n = u128::from_le_bytes(word);
-    // Truncation is the point: the low and the high word.
-    #[allow(clippy::cast_possible_truncation)]
-    Some([n as u64, (n >> 64) as u64])
+    let len = bytes.len();
+    let word = |b: &[u8]| -> Option<u64> { Some(u64::from_le_bytes(b.try_into().ok()?)) };
+    let (lo, hi) = match len {
+        0..=7 => {
+            let mut padded = [0u8; 8];
+            padded.get_mut(..len)?.copy_from_slice(bytes);
+            (u64::from_le_bytes(padded), 0)
+        }
+        8..=15 => {
+            // Bytes 8.. are the top `len - 8` bytes of the last eight.
+            let last = word(bytes.get(len.checked_sub(8)?..)?)?;
+            let drop = u32::try_from(16usize.checked_sub(len)?.checked_mul(8)?).ok()?;
+            (word(bytes.get(..8)?)?, last.checked_shr(drop).unwrap_or(0))
+        }
+        _ => return None,
+    };
+    let len = u64::try_from(len).ok()?;
+    Some([lo, hi | len.checked_shl(56)?])
 }
 
 /// The fast read, or `None` when the file is not one it handles.
@@ -859,6 +865,22 @@ impl Timestamp {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn inline_keys_are_the_bytes_then_the_length() {
+        let text = "abcdefghijklmnopq";
+        for len in 0..=17 {
+            let key = &text[..len];
+            let expected = (len <= 15).then(|| {
+                let mut word = [0u8; 16];
+                word[..len].copy_from_slice(key.as_bytes());
+                word[15] = len as u8;
+                let n = u128::from_le_bytes(word);
+                [n as u64, (n >> 64) as u64]
+            });
+            assert_eq!(inline(key), expected, "{key}");
+        }
+    }
 
     #[test]
     fn key_index_finds_every_key_and_no_other() {
