@@ -1,9 +1,11 @@
 //! The usage table: usage records packed for billing at scale.
 //!
-//! Each record is 16 bytes: its quantity's mantissa, a dense (account, metric) group number,
-//! and its UTC day and scale in one word. Records are sorted by group and day, so a period's
-//! records are one binary search away and aggregate in one pass of integer additions (i128,
-//! exact) that is converted to `Decimal` once per period. Re-sent records (same record id)
+//! Each record is 12 bytes, in two columns: its quantity's mantissa, and its UTC day and scale
+//! in one word. Records are sorted by (account, metric) group and day, and a group is a range
+//! of places, so a period's records are one search of the day column away and aggregate in
+//! one pass of integer additions (i128, exact) that is converted to `Decimal` once per
+//! period. While the table is built, a record is 16 bytes: the group number travels with it
+//! through the sort. Re-sent records (same record id)
 //! are resolved when the table is built, with the rule of [`deduplicate`](super::deduplicate).
 
 use std::collections::HashMap;
@@ -23,7 +25,7 @@ const SCALE_BITS: u32 = 5;
 /// Days since 0001-01-01 of 1970-01-01.
 const UNIX_DAY_FROM_CE: i64 = 719_163;
 
-/// One record, packed: 16 bytes.
+/// One record, packed for building and sorting: 16 bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub(crate) struct Packed {
     pub(crate) mantissa: i64,
@@ -35,9 +37,6 @@ pub(crate) struct Packed {
 impl Packed {
     fn scale(self) -> u32 {
         self.day_scale & ((1 << SCALE_BITS) - 1)
-    }
-    fn quantity(self) -> Decimal {
-        Decimal::new(self.mantissa, self.scale())
     }
 }
 
@@ -121,12 +120,17 @@ pub struct UsageTable {
     groups: Vec<Group>,
     /// `groups[account_groups[a]..account_groups[a + 1]]` are account `a`'s.
     account_groups: Vec<usize>,
-    records: Vec<Packed>,
+    /// The records' quantity mantissas, in group then day order.
+    mantissas: Vec<i64>,
+    /// The records' packed day and scale words, in the same order: a group's days are
+    /// contiguous, so a period's bounds are searched in 4 bytes a record.
+    days: Vec<u32>,
 }
 
 /// Builds a [`UsageTable`] one record at a time, so the records never exist in any other
-/// form. Reserve the capacity up front when the count is known: the table then holds 16 bytes
-/// a record at its peak.
+/// form. Reserve the capacity up front when the count is known: the builder then holds 16
+/// bytes a record, 28 for a moment at the end (the table's columns are written beside the
+/// sorted records), and the table 12.
 #[derive(Debug, Default)]
 pub struct UsageTableBuilder {
     accounts: HashMap<AccountKey, u32, FastState>,
@@ -409,19 +413,22 @@ fn assemble(
         g.account = a;
     }
     account_groups.push(groups.len());
-    // Records name their group by its place, whatever numbering they were built with.
-    let mut records = records;
-    for (i, g) in groups.iter().enumerate() {
-        for r in records.get_mut(g.start..g.end).unwrap_or_default() {
-            r.group = dense(i);
-        }
-    }
+    // Columns without the group number: a group is its place, so equal usage makes equal
+    // tables whatever numbering the records were built with.
+    let (mantissas, days) = {
+        use rayon::prelude::*;
+        records
+            .par_iter()
+            .map(|r| (r.mantissa, r.day_scale))
+            .unzip()
+    };
     UsageTable {
         accounts,
         metrics,
         groups,
         account_groups,
-        records,
+        mantissas,
+        days,
     }
 }
 
@@ -475,12 +482,12 @@ impl UsageTable {
 
     /// How many records the table holds (re-sent records counted once).
     pub fn len(&self) -> usize {
-        self.records.len()
+        self.mantissas.len()
     }
 
     /// Whether the table holds no record.
     pub fn is_empty(&self) -> bool {
-        self.records.is_empty()
+        self.mantissas.is_empty()
     }
 
     /// The bytes the table's buffers hold.
@@ -488,7 +495,8 @@ impl UsageTable {
         use std::mem::size_of;
         let bytes = |n: usize, size: usize| n.saturating_mul(size);
         [
-            bytes(self.records.capacity(), size_of::<Packed>()),
+            bytes(self.mantissas.capacity(), size_of::<i64>()),
+            bytes(self.days.capacity(), size_of::<u32>()),
             bytes(self.groups.capacity(), size_of::<Group>()),
             bytes(self.account_groups.capacity(), size_of::<usize>()),
             bytes(self.accounts.capacity(), size_of::<AccountKey>()),
@@ -550,19 +558,27 @@ impl UsageTable {
         aggregation: Aggregation,
         period: &Period,
     ) -> Option<Decimal> {
-        let records = self.records.get(group.start..group.end).unwrap_or_default();
+        let range = group.start..group.end;
+        let mantissas = self.mantissas.get(range.clone()).unwrap_or_default();
+        let days = self.days.get(range).unwrap_or_default();
         let (Some(lo), Some(hi)) = (day_word(period.start()), day_word(period.end())) else {
             // A period outside the table's range: only the exact (slow) path is right.
             return aggregate_quantities(
-                records
+                mantissas
                     .iter()
-                    .filter(|r| period_contains_word(period, r.day_scale))
-                    .map(|r| r.quantity()),
+                    .zip(days)
+                    .filter(|(_, d)| period_contains_word(period, **d))
+                    .map(|(m, d)| quantity(*m, *d)),
                 aggregation,
             );
         };
-        let selected = in_days(records, lo, hi);
-        aggregate_packed(selected, group.scale, aggregation)
+        let selected = in_days(days, lo, hi);
+        aggregate_packed(
+            mantissas.get(selected.clone()).unwrap_or_default(),
+            days.get(selected).unwrap_or_default(),
+            group.scale,
+            aggregation,
+        )
     }
 
     /// The account keys with usage, sorted: an account's index is its place here.
@@ -631,26 +647,36 @@ impl UsageTable {
     }
 }
 
-/// The records, sorted by day, whose day word is in `lo..hi`. Usually the whole group is, or
-/// all but a few records at the end (a later period's): both are found without a binary search.
-fn in_days(records: &[Packed], lo: u32, hi: u32) -> &[Packed] {
-    let from = match records.first() {
-        Some(first) if first.day_scale >= lo => 0,
-        _ => records.partition_point(|r| r.day_scale < lo),
+/// The places of the days, sorted, whose word is in `lo..hi`. Usually the whole group is,
+/// or all but a few records at the end (a later period's): both are found without a binary
+/// search.
+fn in_days(days: &[u32], lo: u32, hi: u32) -> std::ops::Range<usize> {
+    let from = match days.first() {
+        Some(first) if *first >= lo => 0,
+        _ => days.partition_point(|d| *d < lo),
     };
-    let rest = records.get(from..).unwrap_or_default();
+    let rest = days.get(from..).unwrap_or_default();
     // Walk back over a few later records before falling back to a binary search.
     let mut to = rest.len();
+    let mut walked = false;
     for _ in 0..8 {
         match to.checked_sub(1).and_then(|i| rest.get(i)) {
-            Some(r) if r.day_scale >= hi => to = to.saturating_sub(1),
-            _ => return rest.get(..to).unwrap_or_default(),
+            Some(d) if *d >= hi => to = to.saturating_sub(1),
+            _ => {
+                walked = true;
+                break;
+            }
         }
     }
-    let to = rest
-        .get(..to)
-        .map_or(0, |r| r.partition_point(|r| r.day_scale < hi));
-    rest.get(..to).unwrap_or_default()
+    if !walked {
+        to = rest.get(..to).map_or(0, |r| r.partition_point(|d| *d < hi));
+    }
+    from..from.saturating_add(to)
+}
+
+/// A record's quantity.
+fn quantity(mantissa: i64, day_scale: u32) -> Decimal {
+    Decimal::new(mantissa, day_scale & ((1 << SCALE_BITS) - 1))
 }
 
 fn period_contains_word(period: &Period, day_scale: u32) -> bool {
@@ -665,39 +691,35 @@ fn period_contains_word(period: &Period, day_scale: u32) -> bool {
 /// The aggregate of records that all lie in the period. Records of one scale take the
 /// integer path; mixed scales (rare) take the `Decimal` path, which is exact by construction.
 fn aggregate_packed(
-    records: &[Packed],
+    mantissas: &[i64],
+    days: &[u32],
     scale: Option<u32>,
     aggregation: Aggregation,
 ) -> Option<Decimal> {
-    if records.is_empty() {
+    if mantissas.is_empty() {
         return Some(Decimal::ZERO);
     }
     let Some(scale) = scale else {
-        return aggregate_quantities(records.iter().map(|r| r.quantity()), aggregation);
+        return aggregate_quantities(
+            mantissas.iter().zip(days).map(|(m, d)| quantity(*m, *d)),
+            aggregation,
+        );
     };
-    let count = records.len();
+    let count = mantissas.len();
     match aggregation {
-        Aggregation::Sum => decimal(sum(records), scale),
+        Aggregation::Sum => decimal(sum(mantissas), scale),
         Aggregation::Count => Some(Decimal::from(count)),
-        Aggregation::Max => records
-            .iter()
-            .map(|r| r.mantissa)
-            .max()
-            .map(|m| Decimal::new(m, scale)),
-        Aggregation::Min => records
-            .iter()
-            .map(|r| r.mantissa)
-            .min()
-            .map(|m| Decimal::new(m, scale)),
-        Aggregation::Average => decimal(sum(records), scale)?.checked_div(Decimal::from(count)),
+        Aggregation::Max => mantissas.iter().max().map(|m| Decimal::new(*m, scale)),
+        Aggregation::Min => mantissas.iter().min().map(|m| Decimal::new(*m, scale)),
+        Aggregation::Average => decimal(sum(mantissas), scale)?.checked_div(Decimal::from(count)),
     }
 }
 
 /// The exact sum of the mantissas.
 // No overflow: fewer than 2^64 records of less than 2^63 each sum below 2^127.
 #[allow(clippy::arithmetic_side_effects)]
-fn sum(records: &[Packed]) -> i128 {
-    records.iter().map(|r| i128::from(r.mantissa)).sum()
+fn sum(mantissas: &[i64]) -> i128 {
+    mantissas.iter().map(|m| i128::from(*m)).sum()
 }
 
 /// `value / 10^scale` as a `Decimal`, or `None` past its 96 bits.
