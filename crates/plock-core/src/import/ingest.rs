@@ -633,9 +633,10 @@ fn place<'a>(
             Some((a, m)) => {
                 let group = a.saturating_mul(METRIC_SLOTS).saturating_add(m);
                 match row.identified {
-                    None => {
-                        // The region has a slot for every line of the chunk.
-                        if let Some(slot) = region.get_mut(chunk.records) {
+                    // The region has a slot for every line of the chunk; were it full, the
+                    // row would still be read, by the row rules.
+                    None => match region.get_mut(chunk.records) {
+                        Some(slot) => {
                             *slot = Packed {
                                 mantissa: row.mantissa,
                                 group,
@@ -643,7 +644,8 @@ fn place<'a>(
                             };
                             chunk.records = chunk.records.saturating_add(1);
                         }
-                    }
+                        None => chunk.other.push((row.line, row.text)),
+                    },
                     Some((id, at)) => chunk.identified.push((
                         group,
                         id,
