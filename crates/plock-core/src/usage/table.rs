@@ -5,8 +5,8 @@
 //! of places, so a period's records are one search of the day column away and aggregate in
 //! one pass of integer additions (i128, exact) that is converted to `Decimal` once per
 //! period. While the table is built, a record is 16 bytes: the group number travels with it
-//! through the sort. Re-sent records (same record id)
-//! are resolved when the table is built, with the rule of [`deduplicate`](super::deduplicate).
+//! through the sort. Re-sent records (same record id) are resolved when the table is built,
+//! with the rule of [`deduplicate`](super::deduplicate).
 
 use std::collections::HashMap;
 
