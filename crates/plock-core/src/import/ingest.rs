@@ -17,7 +17,8 @@ use super::table::{Delimiter, ImportErrors};
 use super::usage::{USAGE_COLUMNS, UsageCells, parse_usage, usage_row};
 use crate::hash::FastState;
 use crate::usage::{
-    Packed, Resent, UsageError, UsageRecord, UsageTable, UsageTableBuilder, pack, unix_day_word,
+    Packed, Resent, UsageError, UsageRecord, UsageTable, UsageTableBuilder, pack, quantity,
+    unix_day_word,
 };
 use crate::{AccountBook, AccountKey, MAX_ID_CHARS, MetricId, RecordId};
 
@@ -280,13 +281,10 @@ fn ingest_fast(bytes: &[u8], book: &AccountBook) -> Option<Result<UsageTable, Im
     let room: usize = newlines.iter().enumerate().map(|(c, n)| slots(c, *n)).sum();
     let mut records: Vec<Packed> = Vec::with_capacity(room);
     records.par_extend(rayon::iter::repeat_n(Packed::default(), room));
-    let mut regions = Vec::with_capacity(newlines.len());
-    let mut rest = records.as_mut_slice();
-    for (c, n) in newlines.iter().enumerate() {
-        let (region, tail) = rest.split_at_mut(slots(c, *n).min(rest.len()));
-        regions.push(region);
-        rest = tail;
-    }
+    let regions = split_lengths(
+        &mut records,
+        newlines.iter().enumerate().map(|(c, n)| slots(c, *n)),
+    );
     let chunks: Vec<Option<Chunk<'_>>> = slices
         .par_iter()
         .zip(starts.par_iter())
@@ -352,14 +350,7 @@ fn ingest_fast(bytes: &[u8], book: &AccountBook) -> Option<Result<UsageTable, Im
         .iter()
         .map(|c| c.metrics.iter().map(|m| rank(m)).collect::<Option<_>>())
         .collect::<Option<_>>()?;
-    let mut parts = Vec::with_capacity(chunks.len());
-    let mut rest = records.as_mut_slice();
-    for chunk in &chunks {
-        let (part, tail) = rest.split_at_mut(chunk.records.min(rest.len()));
-        parts.push(part);
-        rest = tail;
-    }
-    parts
+    split_lengths(&mut records, chunks.iter().map(|c| c.records))
         .into_par_iter()
         .zip(maps.par_iter())
         .filter(|(_, map)| map.iter().zip(0u32..).any(|(m, i)| *m != i))
@@ -414,6 +405,19 @@ fn ingest_fast(bytes: &[u8], book: &AccountBook) -> Option<Result<UsageTable, Im
         );
     }
     Some(errors.into_result(UsageTable::from_dense(keys, metrics, records, METRIC_SLOTS)))
+}
+
+/// `slice` cut into consecutive pieces of the given lengths (the last ones shorter, or empty,
+/// if the lengths add up to more than the slice).
+fn split_lengths<T>(slice: &mut [T], lengths: impl Iterator<Item = usize>) -> Vec<&mut [T]> {
+    let mut pieces = Vec::with_capacity(lengths.size_hint().0);
+    let mut rest = slice;
+    for len in lengths {
+        let (piece, tail) = rest.split_at_mut(len.min(rest.len()));
+        pieces.push(piece);
+        rest = tail;
+    }
+    pieces
 }
 
 /// A record's mantissa and packed day and scale, as the table holds them.
@@ -580,15 +584,11 @@ fn read_chunk<'a>(
         if !line.is_empty() || pos < bytes.len() {
             let number = line_number(first_line.saturating_add(n));
             match (count == roles.len())
-                .then(|| parse_simple(&fields, &mut last_date))
+                .then(|| parse_simple(&fields, number, line, &mut last_date))
                 .flatten()
             {
                 Some(row) => {
-                    batch.push(Row {
-                        line: number,
-                        text: line,
-                        ..row
-                    });
+                    batch.push(row);
                     if batch.len() == BATCH {
                         place(&mut batch, index, &mut chunk, region);
                     }
@@ -650,7 +650,7 @@ fn place<'a>(
                         group,
                         id,
                         at,
-                        Decimal::new(row.mantissa, row.day_scale & SCALE_MASK),
+                        quantity(row.mantissa, row.day_scale),
                     )),
                 }
             }
@@ -678,13 +678,12 @@ fn metric_slot<'a>(chunk: &mut Chunk<'a>, metric: &'a str) -> Option<u32> {
     u32::try_from(m).ok().filter(|m| *m < METRIC_SLOTS)
 }
 
-/// The low bits of a packed day word that hold the scale.
-const SCALE_MASK: u32 = 0b1_1111;
-
 /// Parses a row in the common form but for its account lookup; `None` leaves it to the row
 /// rules.
 fn parse_simple<'a>(
     fields: &[&'a str; 5],
+    line: u64,
+    text: &'a str,
     last_date: &mut Option<((i32, u32, u32), u32)>,
 ) -> Option<Row<'a>> {
     let [account, metric, timestamp, quantity, record_id] = *fields;
@@ -711,8 +710,8 @@ fn parse_simple<'a>(
         return None;
     };
     Some(Row {
-        line: 0,
-        text: "",
+        line,
+        text,
         account,
         metric,
         mantissa,

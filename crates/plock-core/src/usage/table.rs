@@ -36,7 +36,7 @@ pub(crate) struct Packed {
 
 impl Packed {
     fn scale(self) -> u32 {
-        self.day_scale & ((1 << SCALE_BITS) - 1)
+        scale_of(self.day_scale)
     }
 }
 
@@ -674,9 +674,14 @@ fn in_days(days: &[u32], lo: u32, hi: u32) -> std::ops::Range<usize> {
     from..from.saturating_add(to)
 }
 
-/// A record's quantity.
-fn quantity(mantissa: i64, day_scale: u32) -> Decimal {
-    Decimal::new(mantissa, day_scale & ((1 << SCALE_BITS) - 1))
+/// The scale held in the low bits of a packed day word.
+fn scale_of(day_scale: u32) -> u32 {
+    day_scale & ((1 << SCALE_BITS) - 1)
+}
+
+/// A record's quantity, from its mantissa and packed day word.
+pub(crate) fn quantity(mantissa: i64, day_scale: u32) -> Decimal {
+    Decimal::new(mantissa, scale_of(day_scale))
 }
 
 fn period_contains_word(period: &Period, day_scale: u32) -> bool {
