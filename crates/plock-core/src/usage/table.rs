@@ -25,18 +25,45 @@ const SCALE_BITS: u32 = 5;
 /// Days since 0001-01-01 of 1970-01-01.
 const UNIX_DAY_FROM_CE: i64 = 719_163;
 
-/// One record, packed for building and sorting: 16 bytes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub(crate) struct Packed {
-    pub(crate) mantissa: i64,
-    pub(crate) group: u32,
-    /// `(biased day << 5) | scale`: sorting by it sorts by day.
-    pub(crate) day_scale: u32,
-}
+/// One record, packed for building and sorting, 16 bytes: its sort key itself, `(group <<
+/// 96) | (day and scale << 64) | mantissa with its sign bit flipped`, so records sort as
+/// plain integers (in one compare, without computing a key) by group, day, scale, mantissa.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default)]
+pub(crate) struct Packed(u128);
+
+/// Flipping the sign bit orders any `i64` as its unsigned bits (mantissas are never
+/// negative in a table, but the order stays right for any).
+const SIGN: u64 = 1 << 63;
 
 impl Packed {
+    /// A record of `group` with `mantissa` and `day_scale` (`(biased day << 5) | scale`).
+    pub(crate) fn new(mantissa: i64, group: u32, day_scale: u32) -> Packed {
+        Packed(
+            (u128::from(group) << 96)
+                | (u128::from(day_scale) << 64)
+                | u128::from(mantissa.cast_unsigned() ^ SIGN),
+        )
+    }
+
+    pub(crate) fn group(self) -> u32 {
+        (self.0 >> 96) as u32
+    }
+
+    pub(crate) fn day_scale(self) -> u32 {
+        (self.0 >> 64) as u32
+    }
+
+    pub(crate) fn mantissa(self) -> i64 {
+        ((self.0 as u64) ^ SIGN).cast_signed()
+    }
+
+    /// The same record in group `group`.
+    pub(crate) fn with_group(self, group: u32) -> Packed {
+        Packed((self.0 & !(u128::from(u32::MAX) << 96)) | (u128::from(group) << 96))
+    }
+
     fn scale(self) -> u32 {
-        scale_of(self.day_scale)
+        scale_of(self.day_scale())
     }
 }
 
@@ -73,11 +100,7 @@ impl Resent {
         let mut outside = Vec::new();
         for ((group, _), (timestamp, quantity)) in self.0 {
             match pack(quantity, timestamp.date_naive()) {
-                Ok((mantissa, day_scale)) => records.push(Packed {
-                    mantissa,
-                    group,
-                    day_scale,
-                }),
+                Ok((mantissa, day_scale)) => records.push(Packed::new(mantissa, group, day_scale)),
                 Err(_) => outside.push((timestamp, quantity)),
             }
         }
@@ -197,11 +220,7 @@ impl UsageTableBuilder {
         let (mantissa, day_scale) = pack(quantity, timestamp.date_naive()).map_err(outside)?;
         let group = self.group(account, metric);
         match record_id {
-            None => self.records.push(Packed {
-                mantissa,
-                group,
-                day_scale,
-            }),
+            None => self.records.push(Packed::new(mantissa, group, day_scale)),
             Some(id) => self.push_identified(group, id.clone(), timestamp, quantity),
         }
         Ok(())
@@ -237,13 +256,9 @@ impl UsageTableBuilder {
         self.group_of_indexes(account, m)
     }
 
-    /// Adds a record already packed but for its group.
-    pub(crate) fn push_packed(&mut self, group: u32, mantissa: i64, day_scale: u32) {
-        self.records.push(Packed {
-            mantissa,
-            group,
-            day_scale,
-        });
+    /// Adds a record already packed, its group one of this builder's.
+    pub(crate) fn push_packed(&mut self, record: Packed) {
+        self.records.push(record);
     }
 
     /// Adds a record with a record id: the greatest (timestamp, quantity, scale) of an id is
@@ -322,10 +337,12 @@ impl UsageTableBuilder {
             }
         }
         for r in &mut self.records {
-            r.group = group_rank
-                .get(r.group as usize)
-                .copied()
-                .unwrap_or_default();
+            *r = r.with_group(
+                group_rank
+                    .get(r.group() as usize)
+                    .copied()
+                    .unwrap_or_default(),
+            );
         }
         sort_records(&mut self.records);
         let mut accounts = self.account_list;
@@ -366,10 +383,10 @@ fn assemble(
 ) -> UsageTable {
     let mut groups = Vec::new();
     let mut start = 0usize;
-    for run in records.chunk_by(|a, b| a.group == b.group) {
+    for run in records.chunk_by(|a, b| a.group() == b.group()) {
         let end = start.saturating_add(run.len());
         let (Some(first), Some((account, metric))) =
-            (run.first(), run.first().and_then(|r| key_of(r.group)))
+            (run.first(), run.first().and_then(|r| key_of(r.group())))
         else {
             start = end;
             continue;
@@ -419,7 +436,7 @@ fn assemble(
         use rayon::prelude::*;
         records
             .par_iter()
-            .map(|r| (r.mantissa, r.day_scale))
+            .map(|r| (r.mantissa(), r.day_scale()))
             .unzip()
     };
     UsageTable {
@@ -455,13 +472,7 @@ fn ranks<T: Ord>(items: &[T]) -> Vec<u32> {
 /// whatever the input order.
 fn sort_records(records: &mut [Packed]) {
     use rayon::slice::ParallelSliceMut;
-    // Mantissas are never negative in a table, but flipping the sign bit orders any i64.
-    let key = |r: &Packed| {
-        (u128::from(r.group) << 96)
-            | (u128::from(r.day_scale) << 64)
-            | u128::from(r.mantissa.cast_unsigned() ^ (1 << 63))
-    };
-    records.par_sort_unstable_by_key(key);
+    records.par_sort_unstable();
 }
 
 impl UsageTable {
