@@ -18,6 +18,7 @@ use super::usage::{USAGE_COLUMNS, UsageCells, parse_usage, usage_row};
 use crate::hash::FastState;
 use crate::usage::{
     Packed, Resent, UsageError, UsageRecord, UsageTable, UsageTableBuilder, pack, quantity,
+    split_lengths,
 };
 use crate::{AccountBook, AccountKey, MetricId, RecordId};
 
@@ -425,19 +426,6 @@ fn ingest_fast(bytes: &[u8], book: &AccountBook) -> Option<Result<UsageTable, Im
 /// A record id the fast reader read (printable ASCII).
 fn record_id(id: &[u8]) -> Option<RecordId> {
     RecordId::new(std::str::from_utf8(id).ok()?).ok()
-}
-
-/// `slice` cut into consecutive pieces of the given lengths (the last ones shorter, or empty,
-/// if the lengths add up to more than the slice).
-fn split_lengths<T>(slice: &mut [T], lengths: impl Iterator<Item = usize>) -> Vec<&mut [T]> {
-    let mut pieces = Vec::with_capacity(lengths.size_hint().0);
-    let mut rest = slice;
-    for len in lengths {
-        let (piece, tail) = rest.split_at_mut(len.min(rest.len()));
-        pieces.push(piece);
-        rest = tail;
-    }
-    pieces
 }
 
 /// A record's mantissa and packed day and scale, as the table holds them.

