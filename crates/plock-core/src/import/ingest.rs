@@ -543,7 +543,10 @@ fn read_chunk<'a>(
     region: &mut [Packed],
 ) -> Option<Chunk<'a>> {
     let mut chunk = Chunk::<'a>::default();
+    // Rows are placed a batch after their keys' slots were first loaded: by then, while the
+    // next batch was parsed, the loads have come in.
     let mut batch: Vec<Row<'a>> = Vec::with_capacity(BATCH);
+    let mut touched: Vec<Row<'a>> = Vec::with_capacity(BATCH);
     let mut days = Days::default();
     let mut last_date: Option<((i32, u32, u32), u32)> = None;
     let (mut at, mut n) = (0usize, 0usize);
@@ -559,13 +562,16 @@ fn read_chunk<'a>(
             Line::Row(row) => {
                 batch.push(row);
                 if batch.len() == BATCH {
-                    place(&mut batch, index, &mut chunk, region);
+                    index.touch(batch.iter().filter_map(|r| r.account_key));
+                    place(&mut touched, index, &mut chunk, region);
+                    std::mem::swap(&mut batch, &mut touched);
                 }
             }
             Line::Other(line) => chunk.other.push((number, line.as_bytes())),
             Line::None => {}
         }
     }
+    place(&mut touched, index, &mut chunk, region);
     place(&mut batch, index, &mut chunk, region);
     // Rows whose account was not found joined `other` after the rows around them.
     chunk.other.sort_unstable_by_key(|(line, _)| *line);
@@ -626,14 +632,9 @@ fn place<'a>(
     chunk: &mut Chunk<'a>,
     region: &mut [Packed],
 ) {
-    let mut short = [None; BATCH];
-    for (slot, row) in short.iter_mut().zip(batch.iter()) {
-        *slot = row.account_key;
-    }
-    index.touch(short.iter().flatten().copied());
     let mut accounts = [None; BATCH];
-    for ((slot, row), short) in accounts.iter_mut().zip(batch.iter()).zip(short) {
-        *slot = index.get(row.account, short);
+    for (slot, row) in accounts.iter_mut().zip(batch.iter()) {
+        *slot = index.get(row.account, row.account_key);
     }
     for (row, a) in batch.drain(..).zip(accounts) {
         match a

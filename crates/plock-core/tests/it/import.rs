@@ -446,7 +446,7 @@ mod ingest {
 
         #[test]
         fn ingestion_reads_what_the_import_reads(
-            rows in prop::collection::vec((0u8..6, 0u8..5, 0u8..7, 0u32..100_000, 0u8..6, 0u8..4), 0..60),
+            rows in prop::collection::vec((0u8..6, 0u8..5, 0u8..7, 0u32..100_000, 0u8..6, 0u8..4), 0..160),
             clean in any::<bool>(),
             crlf in any::<bool>(),
             blank in prop::option::of(0usize..60),
@@ -464,6 +464,44 @@ mod ingest {
             let csv = lines.join(if crlf { "\r\n" } else { "\n" }) + "\n";
             compare(&csv)?;
         }
+    }
+
+    #[test]
+    fn long_files_read_as_the_import_reads() {
+        // Chunks of hundreds of rows: rows are looked up in batches, a batch placed after the
+        // next one is read; every 13th row is in another form, every 17th of no account.
+        let mut csv = String::from("account_key,metric,timestamp,quantity,record_id\n");
+        for i in 0..6_000u32 {
+            let r = match i {
+                _ if i % 13 == 0 => (i as u8, i as u8, i as u8, i, i as u8, 3),
+                _ if i % 17 == 0 => (4, 0, 0, i, 0, 3),
+                _ => (
+                    (i % 2) as u8,
+                    (i % 2) as u8,
+                    0,
+                    i,
+                    (i % 2) as u8,
+                    (i % 9) as u8,
+                ),
+            };
+            csv.push_str(&row(&r));
+            csv.push('\n');
+        }
+        compare(&csv).unwrap();
+        // All in the common form, none re-sent: every row is a record.
+        let mut clean = String::from("account_key,metric,timestamp,quantity\n");
+        for i in 0..6_000u32 {
+            let account = ["acme", "globex"][i as usize % 2];
+            clean.push_str(&format!(
+                "{account},api,2025-01-{:02}T08:00:00Z,{i}\n",
+                1 + i % 28
+            ));
+        }
+        compare(&clean).unwrap();
+        assert_eq!(
+            ingest_usage(clean.as_bytes(), &book()).unwrap().len(),
+            6_000
+        );
     }
 
     #[test]
