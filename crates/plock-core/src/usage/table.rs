@@ -4,8 +4,9 @@
 //! in one word. Records are sorted by (account, metric) group and day, and a group is a range
 //! of places, so a period's records are one search of the day column away and aggregate in
 //! one pass of integer additions (i128, exact) that is converted to `Decimal` once per
-//! period. While the table is built, a record is 16 bytes: the group number travels with it
-//! through the sort. Re-sent records (same record id) are resolved when the table is built,
+//! period. While the table is built, a record is 16 bytes: the two columns and its group
+//! number, in a third column that is dropped once the records are in group order. Re-sent
+//! records (same record id) are resolved when the table is built,
 //! with the rule of [`deduplicate`](super::deduplicate).
 
 use std::collections::HashMap;
@@ -32,12 +33,6 @@ pub(crate) struct Packed {
     pub(crate) group: u32,
     /// `(biased day << 5) | scale`: sorting by it sorts by day.
     pub(crate) day_scale: u32,
-}
-
-impl Packed {
-    fn scale(self) -> u32 {
-        scale_of(self.day_scale)
-    }
 }
 
 /// A quantity and a date as the table holds them: (mantissa, day and scale); or the field,
@@ -70,10 +65,15 @@ impl Resent {
 
     /// Packs the kept records into `records`; returns those outside the table's range.
     pub(crate) fn pack_into(self, records: &mut Vec<Packed>) -> Vec<(DateTime<Utc>, Decimal)> {
+        self.pack_each(|r| records.push(r))
+    }
+
+    /// Gives each kept record, packed, to `keep`; returns those outside the table's range.
+    fn pack_each(self, mut keep: impl FnMut(Packed)) -> Vec<(DateTime<Utc>, Decimal)> {
         let mut outside = Vec::new();
         for ((group, _), (timestamp, quantity)) in self.0 {
             match pack(quantity, timestamp.date_naive()) {
-                Ok((mantissa, day_scale)) => records.push(Packed {
+                Ok((mantissa, day_scale)) => keep(Packed {
                     mantissa,
                     group,
                     day_scale,
@@ -129,8 +129,10 @@ pub struct UsageTable {
 
 /// Builds a [`UsageTable`] one record at a time, so the records never exist in any other
 /// form. Reserve the capacity up front when the count is known: the builder then holds 16
-/// bytes a record, 28 for a moment at the end (the table's columns are written beside the
-/// sorted records), and the table 12.
+/// bytes a record, in the table's two columns and a column of group numbers, and puts them in
+/// order where they are; the table keeps the two columns (12 bytes a record) and the group
+/// column is freed. No second copy of the records is made, so none is left for the allocator
+/// to hold on to.
 #[derive(Debug, Default)]
 pub struct UsageTableBuilder {
     accounts: HashMap<AccountKey, u32, FastState>,
@@ -140,7 +142,8 @@ pub struct UsageTableBuilder {
     metrics: Vec<MetricId>,
     groups: HashMap<u64, u32, FastState>,
     group_list: Vec<(u32, u32)>,
-    records: Vec<Packed>,
+    /// The records without a record id, in the order they came.
+    records: Columns,
     /// Records with a record id, one per (group, id): the greatest (timestamp, quantity, scale).
     with_ids: Resent,
 }
@@ -154,7 +157,7 @@ impl UsageTableBuilder {
     /// An empty builder with room for `records` records.
     pub fn with_capacity(records: usize) -> UsageTableBuilder {
         UsageTableBuilder {
-            records: Vec::with_capacity(records),
+            records: Columns::with_capacity(records),
             ..UsageTableBuilder::default()
         }
     }
@@ -226,7 +229,7 @@ impl UsageTableBuilder {
         UsageTableBuilder {
             preset: accounts.len(),
             account_list: accounts,
-            records: Vec::with_capacity(records),
+            records: Columns::with_capacity(records),
             ..UsageTableBuilder::default()
         }
     }
@@ -303,7 +306,8 @@ impl UsageTableBuilder {
     /// Sorts and indexes the records.
     pub fn finish(mut self) -> UsageTable {
         // Every kept record was packed once in `push`: none is outside the range.
-        let _ = std::mem::take(&mut self.with_ids).pack_into(&mut self.records);
+        let records = &mut self.records;
+        let _ = std::mem::take(&mut self.with_ids).pack_each(|r| records.push(r));
         let account_rank = ranks(&self.account_list);
         let metric_rank = ranks(&self.metrics);
         let mut order: Vec<u32> = (0..dense(self.group_list.len())).collect();
@@ -321,21 +325,148 @@ impl UsageTableBuilder {
                 *slot = dense(rank);
             }
         }
-        for r in &mut self.records {
-            r.group = group_rank
-                .get(r.group as usize)
-                .copied()
-                .unwrap_or_default();
+        let Columns {
+            mut mantissas,
+            mut days,
+            mut groups,
+        } = self.records;
+        for g in &mut groups {
+            *g = group_rank.get(*g as usize).copied().unwrap_or_default();
         }
-        sort_records(&mut self.records);
+        let bounds = sort_columns(&mut mantissas, &mut days, &mut groups, order.len());
+        drop(groups);
         let mut accounts = self.account_list;
         accounts.sort_unstable();
         let mut metrics = self.metrics;
         metrics.sort_unstable();
-        assemble(accounts, metrics, self.records, |rank| {
+        let runs = bounds
+            .windows(2)
+            .enumerate()
+            .filter_map(|(rank, w)| match *w {
+                [start, end] if start < end => Some((dense(rank), start, end)),
+                _ => None,
+            });
+        assemble(accounts, metrics, mantissas, days, runs, |rank| {
             order.get(rank as usize).map(|g| rank_of(*g))
         })
     }
+}
+
+/// Records in the order they came, in three columns: 16 bytes a record, the first two of
+/// which become the table's.
+#[derive(Debug, Default)]
+struct Columns {
+    mantissas: Vec<i64>,
+    days: Vec<u32>,
+    groups: Vec<u32>,
+}
+
+impl Columns {
+    fn with_capacity(records: usize) -> Columns {
+        Columns {
+            mantissas: Vec::with_capacity(records),
+            days: Vec::with_capacity(records),
+            groups: Vec::with_capacity(records),
+        }
+    }
+
+    fn push(&mut self, r: Packed) {
+        self.mantissas.push(r.mantissa);
+        self.days.push(r.day_scale);
+        self.groups.push(r.group);
+    }
+}
+
+/// Puts the records of the three columns (`groups` holding numbers below `group_count`) in
+/// order of group, day and scale, then mantissa, where they are: the order of
+/// [`sort_records`]. Returns the groups' bounds: group `g`'s records are
+/// `bounds[g]..bounds[g + 1]`.
+///
+/// The records are first moved to their group's place, each swapped at most once into it (an
+/// in-place counting sort), then each group is sorted on its own, in parallel.
+fn sort_columns(
+    mantissas: &mut [i64],
+    days: &mut [u32],
+    groups: &mut [u32],
+    group_count: usize,
+) -> Vec<usize> {
+    use rayon::prelude::*;
+    let mut bounds = vec![0usize; group_count.saturating_add(1)];
+    for g in groups.iter() {
+        if let Some(b) = bounds.get_mut((*g as usize).saturating_add(1)) {
+            *b = b.saturating_add(1);
+        }
+    }
+    let mut total = 0usize;
+    for b in &mut bounds {
+        total = total.saturating_add(*b);
+        *b = total;
+    }
+    // `next[g]`: the first place of group `g` not yet known to hold one of its records.
+    let mut next: Vec<usize> = bounds.iter().take(group_count).copied().collect();
+    for g in 0..group_count {
+        let end = bounds.get(g.saturating_add(1)).copied().unwrap_or_default();
+        while let Some(i) = next.get(g).copied().filter(|i| *i < end) {
+            let home = groups.get(i).map_or(g, |h| *h as usize);
+            let to = if home == g {
+                None
+            } else {
+                next.get_mut(home).map(|n| {
+                    let to = *n;
+                    *n = n.saturating_add(1);
+                    to
+                })
+            };
+            match to {
+                // The record at `i` goes home; `i` takes whatever was there.
+                Some(to) => {
+                    mantissas.swap(i, to);
+                    days.swap(i, to);
+                    groups.swap(i, to);
+                }
+                None => {
+                    if let Some(n) = next.get_mut(g) {
+                        *n = i.saturating_add(1);
+                    }
+                }
+            }
+        }
+    }
+    // Each group's records, as disjoint slices of both columns.
+    let mut slices = Vec::with_capacity(group_count);
+    let (mut m_rest, mut d_rest) = (mantissas, days);
+    for w in bounds.windows(2) {
+        if let [start, end] = *w {
+            let len = end.saturating_sub(start);
+            let (m, m_tail) = m_rest.split_at_mut(len.min(m_rest.len()));
+            let (d, d_tail) = d_rest.split_at_mut(len.min(d_rest.len()));
+            (m_rest, d_rest) = (m_tail, d_tail);
+            if len > 1 {
+                slices.push((m, d));
+            }
+        }
+    }
+    slices
+        .par_iter_mut()
+        .for_each_init(Vec::new, |keys, (m, d)| {
+            let key = |mantissa: i64, day: u32| {
+                (u128::from(day) << 64) | u128::from(mantissa.cast_unsigned() ^ (1 << 63))
+            };
+            let sorted = m.iter().zip(d.iter()).map(|(m, d)| key(*m, *d)).is_sorted();
+            if sorted {
+                return;
+            }
+            keys.clear();
+            keys.extend(m.iter().zip(d.iter()).map(|(m, d)| key(*m, *d)));
+            keys.sort_unstable();
+            for ((m, d), k) in m.iter_mut().zip(d.iter_mut()).zip(keys.iter()) {
+                // The key's halves are the day and the mantissa with its sign bit flipped.
+                *d = u32::try_from(k >> 64).unwrap_or_default();
+                *m = (u64::try_from(k & u128::from(u64::MAX)).unwrap_or_default() ^ (1 << 63))
+                    .cast_signed();
+            }
+        });
+    bounds
 }
 
 impl UsageTable {
@@ -349,32 +480,52 @@ impl UsageTable {
         slots: u32,
     ) -> UsageTable {
         sort_records(&mut records);
-        assemble(accounts, metrics, records, |g| {
+        let mut runs = Vec::new();
+        let mut start = 0usize;
+        for run in records.chunk_by(|a, b| a.group == b.group) {
+            let end = start.saturating_add(run.len());
+            if let Some(first) = run.first() {
+                runs.push((first.group, start, end));
+            }
+            start = end;
+        }
+        // Columns without the group number: a group is its place, so equal usage makes equal
+        // tables whatever numbering the records were built with.
+        let (mantissas, days) = {
+            use rayon::prelude::*;
+            records
+                .par_iter()
+                .map(|r| (r.mantissa, r.day_scale))
+                .unzip()
+        };
+        drop(records);
+        assemble(accounts, metrics, mantissas, days, runs, |g| {
             Some((g.checked_div(slots)?, g.checked_rem(slots)?))
         })
     }
 }
 
-/// The table of records sorted by group; `key_of` gives a group's (account, metric) indexes
-/// into the sorted `accounts` and `metrics`. Only accounts with records stay, so equal usage
-/// makes equal tables.
+/// The table of the columns of records sorted by group; `runs` are the groups' numbers and
+/// places, in order, and `key_of` gives a group's (account, metric) indexes into the sorted
+/// `accounts` and `metrics`. Only accounts with records stay, so equal usage makes equal
+/// tables.
 fn assemble(
     sorted: Vec<AccountKey>,
     metrics: Vec<MetricId>,
-    records: Vec<Packed>,
+    mantissas: Vec<i64>,
+    days: Vec<u32>,
+    runs: impl IntoIterator<Item = (u32, usize, usize)>,
     key_of: impl Fn(u32) -> Option<(u32, u32)>,
 ) -> UsageTable {
     let mut groups = Vec::new();
-    let mut start = 0usize;
-    for run in records.chunk_by(|a, b| a.group == b.group) {
-        let end = start.saturating_add(run.len());
-        let (Some(first), Some((account, metric))) =
-            (run.first(), run.first().and_then(|r| key_of(r.group)))
-        else {
-            start = end;
+    for (group, start, end) in runs {
+        let (Some(run), Some((account, metric))) = (days.get(start..end), key_of(group)) else {
             continue;
         };
-        let scale = Some(first.scale()).filter(|s| run.iter().all(|r| r.scale() == *s));
+        let Some(first) = run.first() else {
+            continue;
+        };
+        let scale = Some(scale_of(*first)).filter(|s| run.iter().all(|d| scale_of(*d) == *s));
         groups.push(Group {
             account,
             metric,
@@ -382,7 +533,6 @@ fn assemble(
             end,
             scale,
         });
-        start = end;
     }
     let mut new_index = vec![None; sorted.len()];
     for g in &groups {
@@ -413,15 +563,6 @@ fn assemble(
         g.account = a;
     }
     account_groups.push(groups.len());
-    // Columns without the group number: a group is its place, so equal usage makes equal
-    // tables whatever numbering the records were built with.
-    let (mantissas, days) = {
-        use rayon::prelude::*;
-        records
-            .par_iter()
-            .map(|r| (r.mantissa, r.day_scale))
-            .unzip()
-    };
     UsageTable {
         accounts,
         metrics,
@@ -789,6 +930,82 @@ mod tests {
     ];
 
     proptest! {
+        /// The in-place sort of the builder's columns gives the order of `sort_records` (any
+        /// mantissa, any number of groups, some of them empty) and the groups' bounds.
+        #[test]
+        fn columns_sort_as_packed_records(
+            raw in prop::collection::vec((0u32..12, any::<u32>(), prop_oneof![any::<i64>(), -3i64..3]), 0..300),
+            day_range in prop_oneof![Just(2u32), Just(u32::MAX)],
+        ) {
+            let mut packed: Vec<Packed> = raw
+                .iter()
+                .map(|(g, d, m)| Packed { mantissa: *m, group: *g, day_scale: d % day_range })
+                .collect();
+            let mut mantissas: Vec<i64> = packed.iter().map(|r| r.mantissa).collect();
+            let mut days: Vec<u32> = packed.iter().map(|r| r.day_scale).collect();
+            let mut groups: Vec<u32> = packed.iter().map(|r| r.group).collect();
+            let bounds = sort_columns(&mut mantissas, &mut days, &mut groups, 12);
+            sort_records(&mut packed);
+            prop_assert_eq!(&mantissas, &packed.iter().map(|r| r.mantissa).collect::<Vec<_>>());
+            prop_assert_eq!(&days, &packed.iter().map(|r| r.day_scale).collect::<Vec<_>>());
+            prop_assert_eq!(&groups, &packed.iter().map(|r| r.group).collect::<Vec<_>>());
+            prop_assert_eq!(bounds.len(), 13);
+            for (g, w) in bounds.windows(2).enumerate() {
+                let expected = packed.iter().filter(|r| r.group as usize == g).count();
+                prop_assert_eq!(w[1] - w[0], expected);
+                prop_assert!(groups[w[0]..w[1]].iter().all(|x| *x as usize == g));
+            }
+        }
+
+        /// The builder's table, whatever the order of the records, is the one the packed path
+        /// (`from_dense`: a sort of 16-byte records) makes of them.
+        #[test]
+        fn the_builder_makes_the_packed_paths_table(
+            raw in prop::collection::vec(
+                (0usize..5, 0usize..3, 0u32..70, prop_oneof![Just(0i64), 0i64..10_000_000, Just(i64::MAX)], 0u32..4, prop::option::of(0u8..8)),
+                0..150,
+            ),
+            rotate in 0usize..150,
+            reverse in any::<bool>(),
+        ) {
+            let records: Vec<UsageRecord> = raw
+                .iter()
+                .map(|(a, m, d, q, s, id)| {
+                    rec(&format!("a{a}"), &format!("m{m}"), *d, Decimal::new(*q, *s), id.map(|i| format!("r{i}")).as_deref())
+                })
+                .collect();
+            let table = UsageTable::from_records(&records).unwrap();
+            let mut shuffled = records.clone();
+            let turn = rotate.min(shuffled.len());
+            shuffled.rotate_left(turn);
+            if reverse {
+                shuffled.reverse();
+            }
+            prop_assert_eq!(&UsageTable::from_records(&shuffled).unwrap(), &table);
+
+            // The packed path: groups numbered account x 3 + metric over sorted names (the
+            // builder's table names only the metrics it saw).
+            let accounts: Vec<AccountKey> = (0..5).map(|a| AccountKey::new(format!("a{a}")).unwrap()).collect();
+            let seen: std::collections::BTreeSet<usize> = raw.iter().map(|r| r.1).collect();
+            let metrics: Vec<MetricId> = seen.iter().map(|m| MetricId::new(format!("m{m}")).unwrap()).collect();
+            let mut packed = Vec::new();
+            let mut resent = Resent::default();
+            for ((a, m, ..), r) in raw.iter().zip(&records) {
+                let m = seen.iter().position(|x| x == m).unwrap();
+                let group = u32::try_from(a * 3 + m).unwrap();
+                let quantity = if r.quantity().is_zero() { r.quantity().abs() } else { r.quantity() };
+                match r.record_id() {
+                    Some(id) => resent.keep(group, id.clone(), r.timestamp(), quantity),
+                    None => {
+                        let (mantissa, day_scale) = pack(quantity, r.timestamp().date_naive()).unwrap();
+                        packed.push(Packed { mantissa, group, day_scale });
+                    }
+                }
+            }
+            prop_assert!(resent.pack_into(&mut packed).is_empty());
+            prop_assert_eq!(UsageTable::from_dense(accounts, metrics, packed, 3), table);
+        }
+
         #[test]
         fn the_table_aggregates_as_the_reference(
             raw in prop::collection::vec(
