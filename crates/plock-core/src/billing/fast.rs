@@ -247,6 +247,13 @@ pub fn run_fast(data: &TableData<'_>, options: &RunOptions) -> Result<BillingRun
             acc
         })
         .collect();
+    // The lookups and partitions are done with: freed before the partitions' results are
+    // gathered and the invoices built, the run's largest steps.
+    drop(chunks);
+    drop(partitions);
+    drop(owned);
+    drop(accounts);
+    drop(usage_index);
     let mut acc = Acc::concat(accs);
     if let Some((rank, error)) = first_error {
         acc.fail(rank, error);
@@ -268,17 +275,19 @@ pub fn run_fast(data: &TableData<'_>, options: &RunOptions) -> Result<BillingRun
             *p = true;
         }
     }
+    billed.par_sort_unstable_by_key(|(rank, key)| (*rank, key.period, key.timing));
+    // Before the invoices are built: the ranked keys are freed before the run's largest step.
+    let billed: Vec<BilledKey> = billed.into_par_iter().map(|(_, key)| key).collect();
     // Owners never share a partition, so (owner, currency) keys are unique.
     drafts.par_sort_unstable_by_key(|(rank, currency, _)| (*rank, *currency));
     let invoices = build_invoices(drafts, options)?;
-    billed.par_sort_unstable_by_key(|(rank, key)| (*rank, key.period, key.timing));
     skipped.par_sort_unstable();
     skipped.dedup();
     unmatched.par_sort_unstable();
     Ok(BillingRun {
         run_date: options.run_date,
         invoices,
-        billed: billed.into_par_iter().map(|(_, key)| key).collect(),
+        billed,
         skipped,
         unmatched,
         unpriced_usage: unpriced(data.usage, &priced_groups),
@@ -440,8 +449,9 @@ fn build_invoices(
             _ => BillingError::NumberOverflow { last: u64::MAX },
         });
     }
-    // Collected in place: the same allocation, no second copy.
-    Ok(built.into_iter().flatten().collect())
+    // Collected in place (`filter_map` is; `flatten` is not): the same allocation, no second
+    // copy. Every result is an invoice here.
+    Ok(built.into_iter().filter_map(Result::ok).collect())
 }
 
 /// The reference's `UnknownUsageAccount` check: the smallest (key, metric) with usage whose
