@@ -1,7 +1,8 @@
 //! The usage table: usage records packed for billing at scale.
 //!
-//! Each record is 12 bytes, in two columns: its quantity's mantissa, and its UTC day and scale
-//! in one word. Records are sorted by (account, metric) group and day, and a group is a range
+//! Each record is 8 bytes, in two columns: its quantity's mantissa (4 bytes while every
+//! mantissa of the table fits in 32 bits, 8 otherwise), and its UTC day and scale in one
+//! word. Records are sorted by (account, metric) group and day, and a group is a range
 //! of places, so a period's records are one search of the day column away and aggregate in
 //! one pass of integer additions (i128, exact) that is converted to `Decimal` once per
 //! period. While the table is built, a record is 16 bytes: the two columns and its group
@@ -121,7 +122,7 @@ pub struct UsageTable {
     /// `groups[account_groups[a]..account_groups[a + 1]]` are account `a`'s.
     account_groups: Vec<usize>,
     /// The records' quantity mantissas, in group then day order.
-    mantissas: Vec<i64>,
+    mantissas: Mantissas,
     /// The records' packed day and scale words, in the same order: a group's days are
     /// contiguous, so a period's bounds are searched in 4 bytes a record.
     days: Vec<u32>,
@@ -333,7 +334,10 @@ impl UsageTableBuilder {
         for g in &mut groups {
             *g = group_rank.get(*g as usize).copied().unwrap_or_default();
         }
-        let bounds = sort_columns(&mut mantissas, &mut days, &mut groups, order.len());
+        let bounds = match &mut mantissas {
+            Mantissas::Narrow(m) => sort_columns(m, &mut days, &mut groups, order.len()),
+            Mantissas::Wide(m) => sort_columns(m, &mut days, &mut groups, order.len()),
+        };
         drop(groups);
         let mut accounts = self.account_list;
         accounts.sort_unstable();
@@ -352,11 +356,11 @@ impl UsageTableBuilder {
     }
 }
 
-/// Records in the order they came, in three columns: 16 bytes a record, the first two of
-/// which become the table's.
+/// Records in the order they came, in three columns: 12 bytes a record (16 with wide
+/// mantissas), the first two of which become the table's.
 #[derive(Debug, Default)]
 struct Columns {
-    mantissas: Vec<i64>,
+    mantissas: Mantissas,
     days: Vec<u32>,
     groups: Vec<u32>,
 }
@@ -364,7 +368,7 @@ struct Columns {
 impl Columns {
     fn with_capacity(records: usize) -> Columns {
         Columns {
-            mantissas: Vec::with_capacity(records),
+            mantissas: Mantissas::Narrow(Vec::with_capacity(records)),
             days: Vec::with_capacity(records),
             groups: Vec::with_capacity(records),
         }
@@ -377,6 +381,98 @@ impl Columns {
     }
 }
 
+/// A table's quantity mantissas: 4 bytes each while every one fits in a `u32` (usage counts
+/// and most measures do), 8 otherwise. Which one a table has depends only on its records.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Mantissas {
+    Narrow(Vec<u32>),
+    Wide(Vec<i64>),
+}
+
+impl Default for Mantissas {
+    fn default() -> Mantissas {
+        Mantissas::Narrow(Vec::new())
+    }
+}
+
+impl Mantissas {
+    /// The column of `wide`, narrow when every mantissa fits.
+    fn of(wide: Vec<i64>) -> Mantissas {
+        if wide.iter().all(|m| u32::try_from(*m).is_ok()) {
+            Mantissas::Narrow(wide.iter().map(|m| u32::from_wide(*m)).collect())
+        } else {
+            Mantissas::Wide(wide)
+        }
+    }
+
+    /// Adds one, widening the column (once) for one that does not fit.
+    fn push(&mut self, mantissa: i64) {
+        match self {
+            Mantissas::Narrow(narrow) => match u32::try_from(mantissa) {
+                Ok(m) => narrow.push(m),
+                Err(_) => {
+                    let room = narrow.capacity().max(narrow.len().saturating_add(1));
+                    let mut wide = Vec::with_capacity(room);
+                    wide.extend(narrow.iter().map(|m| i64::from(*m)));
+                    wide.push(mantissa);
+                    *self = Mantissas::Wide(wide);
+                }
+            },
+            Mantissas::Wide(wide) => wide.push(mantissa),
+        }
+    }
+
+    fn len(&self) -> usize {
+        match self {
+            Mantissas::Narrow(m) => m.len(),
+            Mantissas::Wide(m) => m.len(),
+        }
+    }
+
+    fn heap_bytes(&self) -> usize {
+        match self {
+            Mantissas::Narrow(m) => m.capacity().saturating_mul(std::mem::size_of::<u32>()),
+            Mantissas::Wide(m) => m.capacity().saturating_mul(std::mem::size_of::<i64>()),
+        }
+    }
+}
+
+/// A mantissa as a column holds it.
+trait Mantissa: Copy + Ord + Send + Sync + Into<i64> {
+    /// The column's value of a mantissa that came from it.
+    fn from_wide(mantissa: i64) -> Self;
+    /// The exact sum.
+    fn sum(mantissas: &[Self]) -> i128;
+}
+
+impl Mantissa for u32 {
+    fn from_wide(mantissa: i64) -> u32 {
+        u32::try_from(mantissa).unwrap_or_default()
+    }
+
+    // No overflow: fewer than 2^32 values below 2^32 sum below 2^64, and fewer than 2^64
+    // such sums below 2^128.
+    #[allow(clippy::arithmetic_side_effects)]
+    fn sum(mantissas: &[u32]) -> i128 {
+        mantissas
+            .chunks(u32::MAX as usize)
+            .map(|c| i128::from(c.iter().map(|m| u64::from(*m)).sum::<u64>()))
+            .sum()
+    }
+}
+
+impl Mantissa for i64 {
+    fn from_wide(mantissa: i64) -> i64 {
+        mantissa
+    }
+
+    // No overflow: fewer than 2^64 records of less than 2^63 each sum below 2^127.
+    #[allow(clippy::arithmetic_side_effects)]
+    fn sum(mantissas: &[i64]) -> i128 {
+        mantissas.iter().map(|m| i128::from(*m)).sum()
+    }
+}
+
 /// Puts the records of the three columns (`groups` holding numbers below `group_count`) in
 /// order of group, day and scale, then mantissa, where they are: the order of
 /// [`sort_records`]. Returns the groups' bounds: group `g`'s records are
@@ -384,8 +480,8 @@ impl Columns {
 ///
 /// The records are first moved to their group's place, each swapped at most once into it (an
 /// in-place counting sort), then each group is sorted on its own, in parallel.
-fn sort_columns(
-    mantissas: &mut [i64],
+fn sort_columns<M: Mantissa>(
+    mantissas: &mut [M],
     days: &mut [u32],
     groups: &mut [u32],
     group_count: usize,
@@ -449,8 +545,8 @@ fn sort_columns(
     slices
         .par_iter_mut()
         .for_each_init(Vec::new, |keys, (m, d)| {
-            let key = |mantissa: i64, day: u32| {
-                (u128::from(day) << 64) | u128::from(mantissa.cast_unsigned() ^ (1 << 63))
+            let key = |mantissa: M, day: u32| {
+                (u128::from(day) << 64) | u128::from(mantissa.into().cast_unsigned() ^ (1 << 63))
             };
             let sorted = m.iter().zip(d.iter()).map(|(m, d)| key(*m, *d)).is_sorted();
             if sorted {
@@ -462,8 +558,10 @@ fn sort_columns(
             for ((m, d), k) in m.iter_mut().zip(d.iter_mut()).zip(keys.iter()) {
                 // The key's halves are the day and the mantissa with its sign bit flipped.
                 *d = u32::try_from(k >> 64).unwrap_or_default();
-                *m = (u64::try_from(k & u128::from(u64::MAX)).unwrap_or_default() ^ (1 << 63))
-                    .cast_signed();
+                *m = M::from_wide(
+                    (u64::try_from(k & u128::from(u64::MAX)).unwrap_or_default() ^ (1 << 63))
+                        .cast_signed(),
+                );
             }
         });
     bounds
@@ -499,6 +597,7 @@ impl UsageTable {
                 .unzip()
         };
         drop(records);
+        let mantissas = Mantissas::of(mantissas);
         assemble(accounts, metrics, mantissas, days, runs, |g| {
             Some((g.checked_div(slots)?, g.checked_rem(slots)?))
         })
@@ -512,7 +611,7 @@ impl UsageTable {
 fn assemble(
     sorted: Vec<AccountKey>,
     metrics: Vec<MetricId>,
-    mantissas: Vec<i64>,
+    mantissas: Mantissas,
     days: Vec<u32>,
     runs: impl IntoIterator<Item = (u32, usize, usize)>,
     key_of: impl Fn(u32) -> Option<(u32, u32)>,
@@ -628,7 +727,7 @@ impl UsageTable {
 
     /// Whether the table holds no record.
     pub fn is_empty(&self) -> bool {
-        self.mantissas.is_empty()
+        self.mantissas.len() == 0
     }
 
     /// The bytes the table's buffers hold.
@@ -636,7 +735,7 @@ impl UsageTable {
         use std::mem::size_of;
         let bytes = |n: usize, size: usize| n.saturating_mul(size);
         [
-            bytes(self.mantissas.capacity(), size_of::<i64>()),
+            self.mantissas.heap_bytes(),
             bytes(self.days.capacity(), size_of::<u32>()),
             bytes(self.groups.capacity(), size_of::<Group>()),
             bytes(self.account_groups.capacity(), size_of::<usize>()),
@@ -699,8 +798,21 @@ impl UsageTable {
         aggregation: Aggregation,
         period: &Period,
     ) -> Option<Decimal> {
+        match &self.mantissas {
+            Mantissas::Narrow(m) => self.aggregate_column(m, group, aggregation, period),
+            Mantissas::Wide(m) => self.aggregate_column(m, group, aggregation, period),
+        }
+    }
+
+    fn aggregate_column<M: Mantissa>(
+        &self,
+        mantissas: &[M],
+        group: &Group,
+        aggregation: Aggregation,
+        period: &Period,
+    ) -> Option<Decimal> {
         let range = group.start..group.end;
-        let mantissas = self.mantissas.get(range.clone()).unwrap_or_default();
+        let mantissas = mantissas.get(range.clone()).unwrap_or_default();
         let days = self.days.get(range).unwrap_or_default();
         let (Some(lo), Some(hi)) = (day_word(period.start()), day_word(period.end())) else {
             // A period outside the table's range: only the exact (slow) path is right.
@@ -709,7 +821,7 @@ impl UsageTable {
                     .iter()
                     .zip(days)
                     .filter(|(_, d)| period_contains_word(period, **d))
-                    .map(|(m, d)| quantity(*m, *d)),
+                    .map(|(m, d)| quantity((*m).into(), *d)),
                 aggregation,
             );
         };
@@ -836,8 +948,8 @@ fn period_contains_word(period: &Period, day_scale: u32) -> bool {
 
 /// The aggregate of records that all lie in the period. Records of one scale take the
 /// integer path; mixed scales (rare) take the `Decimal` path, which is exact by construction.
-fn aggregate_packed(
-    mantissas: &[i64],
+fn aggregate_packed<M: Mantissa>(
+    mantissas: &[M],
     days: &[u32],
     scale: Option<u32>,
     aggregation: Aggregation,
@@ -847,25 +959,29 @@ fn aggregate_packed(
     }
     let Some(scale) = scale else {
         return aggregate_quantities(
-            mantissas.iter().zip(days).map(|(m, d)| quantity(*m, *d)),
+            mantissas
+                .iter()
+                .zip(days)
+                .map(|(m, d)| quantity((*m).into(), *d)),
             aggregation,
         );
     };
     let count = mantissas.len();
     match aggregation {
-        Aggregation::Sum => decimal(sum(mantissas), scale),
+        Aggregation::Sum => decimal(M::sum(mantissas), scale),
         Aggregation::Count => Some(Decimal::from(count)),
-        Aggregation::Max => mantissas.iter().max().map(|m| Decimal::new(*m, scale)),
-        Aggregation::Min => mantissas.iter().min().map(|m| Decimal::new(*m, scale)),
-        Aggregation::Average => decimal(sum(mantissas), scale)?.checked_div(Decimal::from(count)),
+        Aggregation::Max => mantissas
+            .iter()
+            .max()
+            .map(|m| Decimal::new((*m).into(), scale)),
+        Aggregation::Min => mantissas
+            .iter()
+            .min()
+            .map(|m| Decimal::new((*m).into(), scale)),
+        Aggregation::Average => {
+            decimal(M::sum(mantissas), scale)?.checked_div(Decimal::from(count))
+        }
     }
-}
-
-/// The exact sum of the mantissas.
-// No overflow: fewer than 2^64 records of less than 2^63 each sum below 2^127.
-#[allow(clippy::arithmetic_side_effects)]
-fn sum(mantissas: &[i64]) -> i128 {
-    mantissas.iter().map(|m| i128::from(*m)).sum()
 }
 
 /// `value / 10^scale` as a `Decimal`, or `None` past its 96 bits.
@@ -903,6 +1019,33 @@ mod tests {
     #[test]
     fn a_record_is_sixteen_bytes() {
         assert_eq!(std::mem::size_of::<Packed>(), 16);
+    }
+
+    #[test]
+    fn mantissas_are_four_bytes_while_they_fit_in_32_bits() {
+        let narrow = [
+            rec("a", "m", 0, Decimal::from(u32::MAX), None),
+            rec("a", "m", 1, Decimal::ONE, None),
+        ];
+        let table = UsageTable::from_records(&narrow).unwrap();
+        assert!(matches!(table.mantissas, Mantissas::Narrow(_)));
+        // The second record widens the column: the first keeps its value.
+        let wide = [
+            narrow[0].clone(),
+            rec("b", "m", 0, Decimal::from(u64::from(u32::MAX) + 1), None),
+        ];
+        let table = UsageTable::from_records(&wide).unwrap();
+        assert_eq!(
+            table.mantissas,
+            Mantissas::Wide(vec![i64::from(u32::MAX), 1 << 32])
+        );
+        let p = period(0, 2);
+        let a = AccountKey::new("a").unwrap();
+        let m = MetricId::new("m").unwrap();
+        assert_eq!(
+            table.aggregate(&a, &m, Aggregation::Sum, &p),
+            Some(Decimal::from(u32::MAX))
+        );
     }
 
     #[test]
@@ -1009,7 +1152,7 @@ mod tests {
         #[test]
         fn the_table_aggregates_as_the_reference(
             raw in prop::collection::vec(
-                (0usize..3, 0usize..2, 0u32..70, prop_oneof![Just(0i64), 0i64..10_000_000], 0u32..4, prop::option::of(0u8..8)),
+                (0usize..3, 0usize..2, 0u32..70, prop_oneof![4 => Just(0i64), 4 => 0i64..10_000_000, 1 => Just(i64::from(u32::MAX)), 1 => Just(i64::from(u32::MAX) + 1), 1 => (1i64 << 40)..(1i64 << 41)], 0u32..4, prop::option::of(0u8..8)),
                 0..120,
             ),
             from in 0u64..40,
