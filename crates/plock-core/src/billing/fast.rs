@@ -176,6 +176,9 @@ pub fn run_fast(data: &TableData<'_>, options: &RunOptions) -> Result<BillingRun
         .filter(|(_, r)| r.usage.is_some())
         .count();
     let accounts = ShardedIndex::build(resolved_accounts);
+    // Only the resolved accounts are read from here on.
+    drop(book);
+    drop(usage_index);
     // Keys are distinct on both sides: every table account is known when each was matched.
     if with_usage != table_accounts.len() {
         check_usage_accounts(data)?;
@@ -253,7 +256,6 @@ pub fn run_fast(data: &TableData<'_>, options: &RunOptions) -> Result<BillingRun
     drop(partitions);
     drop(owned);
     drop(accounts);
-    drop(usage_index);
     let mut acc = Acc::concat(accs);
     if let Some((rank, error)) = first_error {
         acc.fail(rank, error);
