@@ -335,10 +335,9 @@ impl UsageTableBuilder {
             *g = group_rank.get(*g as usize).copied().unwrap_or_default();
         }
         let bounds = match &mut mantissas {
-            Mantissas::Narrow(m) => sort_columns(m, &mut days, &mut groups, order.len()),
-            Mantissas::Wide(m) => sort_columns(m, &mut days, &mut groups, order.len()),
+            Mantissas::Narrow(m) => sort_columns(m, &mut days, groups, order.len()),
+            Mantissas::Wide(m) => sort_columns(m, &mut days, groups, order.len()),
         };
-        drop(groups);
         let mut accounts = self.account_list;
         accounts.sort_unstable();
         let mut metrics = self.metrics;
@@ -479,14 +478,28 @@ impl Mantissa for i64 {
 /// `bounds[g]..bounds[g + 1]`.
 ///
 /// The records are first moved to their group's place, each swapped at most once into it (an
-/// in-place counting sort), then each group is sorted on its own, in parallel.
+/// in-place counting sort), then the group column is freed (before anything else is
+/// allocated, which may take its place) and each group sorted on its own, in parallel.
 fn sort_columns<M: Mantissa>(
+    mantissas: &mut [M],
+    days: &mut [u32],
+    mut groups: Vec<u32>,
+    group_count: usize,
+) -> Vec<usize> {
+    let bounds = place_by_group(mantissas, days, &mut groups, group_count);
+    drop(groups);
+    sort_groups(mantissas, days, &bounds);
+    bounds
+}
+
+/// Moves each record of the columns to its group's places (an in-place counting sort, each
+/// record swapped at most once into its group); returns the groups' bounds.
+fn place_by_group<M: Mantissa>(
     mantissas: &mut [M],
     days: &mut [u32],
     groups: &mut [u32],
     group_count: usize,
 ) -> Vec<usize> {
-    use rayon::prelude::*;
     let mut bounds = vec![0usize; group_count.saturating_add(1)];
     for g in groups.iter() {
         if let Some(b) = bounds.get_mut((*g as usize).saturating_add(1)) {
@@ -528,8 +541,15 @@ fn sort_columns<M: Mantissa>(
             }
         }
     }
+    bounds
+}
+
+/// Sorts each group's records (`bounds` as [`place_by_group`] gives them) by day and scale,
+/// then mantissa, in parallel.
+fn sort_groups<M: Mantissa>(mantissas: &mut [M], days: &mut [u32], bounds: &[usize]) {
+    use rayon::prelude::*;
     // Each group's records, as disjoint slices of both columns.
-    let mut slices = Vec::with_capacity(group_count);
+    let mut slices = Vec::with_capacity(bounds.len());
     let (mut m_rest, mut d_rest) = (mantissas, days);
     for w in bounds.windows(2) {
         if let [start, end] = *w {
@@ -564,7 +584,6 @@ fn sort_columns<M: Mantissa>(
                 );
             }
         });
-    bounds
 }
 
 impl UsageTable {
@@ -1087,7 +1106,8 @@ mod tests {
             let mut mantissas: Vec<i64> = packed.iter().map(|r| r.mantissa).collect();
             let mut days: Vec<u32> = packed.iter().map(|r| r.day_scale).collect();
             let mut groups: Vec<u32> = packed.iter().map(|r| r.group).collect();
-            let bounds = sort_columns(&mut mantissas, &mut days, &mut groups, 12);
+            let bounds = place_by_group(&mut mantissas, &mut days, &mut groups, 12);
+            sort_groups(&mut mantissas, &mut days, &bounds);
             sort_records(&mut packed);
             prop_assert_eq!(&mantissas, &packed.iter().map(|r| r.mantissa).collect::<Vec<_>>());
             prop_assert_eq!(&days, &packed.iter().map(|r| r.day_scale).collect::<Vec<_>>());
