@@ -1,5 +1,7 @@
 //! Data generators for plock benchmarks: deterministic, so every run measures the same work.
 
+#[cfg(feature = "alloc-stats")]
+pub mod alloc_stats;
 pub mod company;
 
 use plock_core::{CompanySnapshot, TableData, UsageTable};

@@ -11,8 +11,30 @@ use std::time::{Duration, Instant};
 
 // A billing run allocates a few small strings per invoice line; glibc's allocator spent 40% of
 // the run in its free lists, mimalloc a fraction of that.
+#[cfg(not(feature = "alloc-stats"))]
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+#[cfg(feature = "alloc-stats")]
+#[global_allocator]
+static ALLOCATOR: plock_benches::alloc_stats::Counting =
+    plock_benches::alloc_stats::Counting(mimalloc::MiMalloc);
+
+/// With the `alloc-stats` feature, the bytes asked for and not freed now and their peak since
+/// the last mark, then a new mark; nothing without it.
+fn alloc_stats(what: &str) {
+    #[cfg(feature = "alloc-stats")]
+    {
+        use plock_benches::alloc_stats::{live_bytes, mark, peak_bytes};
+        println!(
+            "  allocated {what}: live {:.1} MiB, peak {:.1} MiB",
+            mib(live_bytes() as u64),
+            mib(peak_bytes() as u64)
+        );
+        mark();
+    }
+    #[cfg(not(feature = "alloc-stats"))]
+    let _ = what;
+}
 
 use chrono::NaiveDate;
 use plock_benches::company::{RUN_DATE, Scale, generate_csv, generate_sized, generate_table};
@@ -129,7 +151,9 @@ fn main() {
     }
 
     let started = Instant::now();
+    alloc_stats("before generating");
     let (company, table) = generate_table(accounts, records, 7);
+    alloc_stats("generating (company and table)");
     println!(
         "generated and packed in {:.2} s: usage table {:.0} MiB = {:.1} bytes per record",
         started.elapsed().as_secs_f64(),
@@ -152,10 +176,13 @@ fn main() {
     let reset = reset_peak_rss();
     let ((fastest, took), result) = timed(args.repeat, || run_fast(&data, &options));
     let run_peak = peak_rss_bytes();
+    alloc_stats("by the runs (holding the last run's output)");
     let result = match result {
         Ok(r) => r,
         Err(e) => return eprintln!("run failed: {e}"),
     };
+    #[cfg(feature = "alloc-stats")]
+    output_breakdown(&result);
     let secs = took.as_secs_f64();
     let best = fastest.as_secs_f64();
     println!(
@@ -246,6 +273,47 @@ fn csv(accounts: usize, records: usize, repeat: usize) {
         table.len()
     );
     println!("peak memory: {:.0} MiB", mib(peak_rss_bytes()));
+}
+
+/// The heap bytes of a run's output that its lengths account for (capacities are not visible).
+#[cfg(feature = "alloc-stats")]
+fn output_breakdown(run: &plock_core::BillingRun) {
+    use plock_core::{BilledKey, Dispatch, Invoice, InvoiceLine, ProductTotal};
+    use std::mem::size_of;
+    let lines: usize = run.invoices.iter().map(|i| i.lines().len()).sum();
+    let products: usize = run.invoices.iter().map(|i| i.products().len()).sum();
+    let debtors: usize = run.invoices.iter().map(|i| i.debtor_ids().len()).sum();
+    let held = run
+        .invoices
+        .iter()
+        .filter(|i| matches!(i.dispatch(), Dispatch::Held { .. }))
+        .count();
+    let single = run.invoices.iter().filter(|i| i.lines().len() == 1).count();
+    println!(
+        "  output: {} invoices x {} B = {:.1} MiB; {lines} lines x {} B = {:.1} MiB; {products} product totals x {} B = {:.1} MiB; {debtors} debtor ids; {held} held; {single} one-line invoices; {} billed keys x {} B = {:.1} MiB; {} skipped, {} unmatched, {} unpriced",
+        run.invoices.len(),
+        size_of::<Invoice>(),
+        mib((run.invoices.capacity() * size_of::<Invoice>()) as u64),
+        size_of::<InvoiceLine>(),
+        mib((lines * size_of::<InvoiceLine>()) as u64),
+        size_of::<ProductTotal>(),
+        mib((products * size_of::<ProductTotal>()) as u64),
+        run.billed.len(),
+        size_of::<BilledKey>(),
+        mib((run.billed.capacity() * size_of::<BilledKey>()) as u64),
+        run.skipped.len(),
+        run.unmatched.len(),
+        run.unpriced_usage.len(),
+    );
+    let mut sizes = std::collections::BTreeMap::<usize, usize>::new();
+    for i in &run.invoices {
+        *sizes.entry(i.lines().len()).or_default() += 1;
+    }
+    let top: Vec<_> = sizes.iter().take(8).collect();
+    println!(
+        "  lines per invoice (lines, invoices): {top:?} ... max {:?}",
+        sizes.last_key_value()
+    );
 }
 
 /// User and system time of this process so far, in clock ticks; 0 where /proc is not there.

@@ -235,6 +235,9 @@ pub enum BillingError {
     },
 }
 
+/// Up to this many lines, a draft's vector grows one charge at a time, to exactly its lines.
+const EXACT_DRAFT_LINES: usize = 16;
+
 /// One owner's lines in one currency, with what the dispatch check needs.
 pub(crate) struct Draft<'a> {
     owner: &'a Account,
@@ -417,6 +420,13 @@ pub(crate) fn bill_subscription<'a, U: UsageLookup, D: Drafts<'a>>(
             // Most drafts take one subscription's charges: keep its vector, copy nothing.
             draft.lines = charge.lines;
         } else {
+            // A small draft grows to exactly its lines, as many reallocations as doubling
+            // would make (most drafts have 3 or 4 lines), and the invoice keeps the vector
+            // without a spare slot. A large one doubles, and the invoice copies it once.
+            let needed = draft.lines.len().saturating_add(charge.lines.len());
+            if needed <= EXACT_DRAFT_LINES {
+                draft.lines.reserve_exact(charge.lines.len());
+            }
             draft.lines.extend(charge.lines);
         }
         if let Some(min) = sub.minimum_invoice_amount() {

@@ -109,6 +109,18 @@ fn product_total<'l>(
     }))
 }
 
+/// The items of `items` in an allocation of exactly their size. `Vec::into_boxed_slice` would
+/// shrink in place, but allocators may keep the whole block for a shrink (mimalloc does, down
+/// to half), so a vector with spare room is copied once into a new one.
+fn exact<T>(mut items: Vec<T>) -> Box<[T]> {
+    if items.capacity() > items.len() {
+        let mut exact = Vec::with_capacity(items.len());
+        exact.append(&mut items);
+        items = exact;
+    }
+    items.into_boxed_slice()
+}
+
 /// What an invoice is for.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "type")]
@@ -199,9 +211,10 @@ pub struct Invoice {
     owner: AccountId,
     currency: Currency,
     period: Period,
-    lines: Vec<InvoiceLine>,
+    /// Exactly the lines, no spare capacity: a run holds hundreds of thousands of invoices.
+    lines: Box<[InvoiceLine]>,
     total: Money,
-    products: Vec<ProductTotal>,
+    products: Box<[ProductTotal]>,
     debtor_ids: BTreeMap<ExternalSystem, ExternalId>,
     dispatch: Dispatch,
 }
@@ -255,8 +268,8 @@ impl From<Invoice> for StoredInvoice {
             total: i.total,
             dispatch: i.dispatch,
             debtor_ids: i.debtor_ids,
-            lines: i.lines,
-            products: i.products,
+            lines: i.lines.into_vec(),
+            products: i.products.into_vec(),
         }
     }
 }
@@ -284,28 +297,33 @@ impl Invoice {
         // Lines in product order, each product's in line order: the sums (and an overflow's
         // operands) are those of adding line by line. Lines often come in product order;
         // otherwise a stable sort of references allocates once, where a map allocated a node
-        // per product.
-        let mut products = Vec::with_capacity(1);
-        if lines.is_sorted_by(|a, b| a.product <= b.product) {
-            for same in lines.chunk_by(|a, b| a.product == b.product) {
+        // per product. The totals are counted first, so their vector is allocated once, exact.
+        let products: Vec<ProductTotal> = if lines.is_sorted_by(|a, b| a.product <= b.product) {
+            let same = || lines.chunk_by(|a, b| a.product == b.product);
+            let mut products = Vec::with_capacity(same().count());
+            for same in same() {
                 products.extend(product_total(number, currency, same.iter())?);
             }
+            products
         } else {
             let mut by_product: Vec<&InvoiceLine> = lines.iter().collect();
             by_product.sort_by(|a, b| a.product.cmp(&b.product));
-            for same in by_product.chunk_by(|a, b| a.product == b.product) {
+            let same = || by_product.chunk_by(|a, b| a.product == b.product);
+            let mut products = Vec::with_capacity(same().count());
+            for same in same() {
                 products.extend(product_total(number, currency, same.iter().copied())?);
             }
-        }
+            products
+        };
         Ok(Invoice {
             number,
             kind: InvoiceKind::Billing,
             owner,
             currency,
             period,
-            lines,
+            lines: exact(lines),
             total,
-            products,
+            products: products.into_boxed_slice(),
             debtor_ids,
             dispatch,
         })

@@ -1,7 +1,7 @@
 //! The fast billing run: the same rules and the same result as [`run`](super::run), built for
 //! hundreds of thousands of accounts and hundreds of millions of usage records.
 //!
-//! Usage comes packed in a [`UsageTable`] (12 bytes a record, sorted by account, metric and
+//! Usage comes packed in a [`UsageTable`] (8 or 12 bytes a record, sorted by account, metric and
 //! day, exact i128 sums), so a period's aggregate is a binary search and one pass over
 //! contiguous memory. Accounts and subscriptions are resolved once to dense ranks (their
 //! place in id order), so nothing after that compares or looks up an id string. Subscriptions
@@ -25,7 +25,7 @@ use crate::BilledKey;
 use crate::account::{Account, AccountState};
 use crate::hash::ShardedIndex;
 use crate::period::Period;
-use crate::subscription::{Subscription, SubscriptionState};
+use crate::subscription::{BillingPractice, Subscription, SubscriptionState};
 use crate::usage::{Aggregation, UsageTable};
 use crate::{AccountBook, AccountKey, Currency, Invoice, Metric, MetricId};
 
@@ -93,7 +93,9 @@ struct Acc<'a> {
     /// (owner's rank, currency, draft).
     drafts: Vec<(u32, Currency, Draft<'a>)>,
     /// (subscription's rank, key).
-    billed: Vec<(u32, BilledKey)>,
+    /// (subscription's rank, period, timing): a billed key without its subscription id, which
+    /// the rank gives back at the end (16 bytes instead of 48).
+    billed: Vec<(u32, Period, BillingPractice)>,
     skipped: Vec<super::Skipped>,
     unmatched: Vec<super::UnmatchedChild>,
     /// Groups of the usage table some subscription prices.
@@ -176,6 +178,9 @@ pub fn run_fast(data: &TableData<'_>, options: &RunOptions) -> Result<BillingRun
         .filter(|(_, r)| r.usage.is_some())
         .count();
     let accounts = ShardedIndex::build(resolved_accounts);
+    // Only the resolved accounts are read from here on.
+    drop(book);
+    drop(usage_index);
     // Keys are distinct on both sides: every table account is known when each was matched.
     if with_usage != table_accounts.len() {
         check_usage_accounts(data)?;
@@ -247,6 +252,12 @@ pub fn run_fast(data: &TableData<'_>, options: &RunOptions) -> Result<BillingRun
             acc
         })
         .collect();
+    // The lookups and partitions are done with: freed before the partitions' results are
+    // gathered and the invoices built, the run's largest steps.
+    drop(chunks);
+    drop(partitions);
+    drop(owned);
+    drop(accounts);
     let mut acc = Acc::concat(accs);
     if let Some((rank, error)) = first_error {
         acc.fail(rank, error);
@@ -268,17 +279,26 @@ pub fn run_fast(data: &TableData<'_>, options: &RunOptions) -> Result<BillingRun
             *p = true;
         }
     }
+    billed.par_sort_unstable();
+    // Before the invoices are built: the ranked keys are freed before the run's largest step.
+    let mut keys = Vec::with_capacity(billed.len());
+    keys.extend(billed.into_iter().filter_map(|(rank, period, timing)| {
+        Some(BilledKey {
+            subscription: subscriptions.get(rank as usize)?.id().clone(),
+            period,
+            timing,
+        })
+    }));
     // Owners never share a partition, so (owner, currency) keys are unique.
     drafts.par_sort_unstable_by_key(|(rank, currency, _)| (*rank, *currency));
     let invoices = build_invoices(drafts, options)?;
-    billed.par_sort_unstable_by_key(|(rank, key)| (*rank, key.period, key.timing));
     skipped.par_sort_unstable();
     skipped.dedup();
     unmatched.par_sort_unstable();
     Ok(BillingRun {
         run_date: options.run_date,
         invoices,
-        billed: billed.into_par_iter().map(|(_, key)| key).collect(),
+        billed: keys,
         skipped,
         unmatched,
         unpriced_usage: unpriced(data.usage, &priced_groups),
@@ -392,7 +412,11 @@ fn bill_partition<'a>(shared: &Shared<'_, 'a>, part: &[Owned<'a>], acc: &mut Acc
         {
             return acc.fail(o.rank, e);
         }
-        let billed = outcome.billed.drain(..).map(|key| (o.rank, key));
+        // Every key of this subscription's billing names it: its rank stands for its id.
+        let billed = outcome
+            .billed
+            .drain(..)
+            .map(|key| (o.rank, key.period, key.timing));
         acc.billed.extend(billed);
     }
     let root = part.first().map(|o| o.root);
@@ -440,8 +464,9 @@ fn build_invoices(
             _ => BillingError::NumberOverflow { last: u64::MAX },
         });
     }
-    // Collected in place: the same allocation, no second copy.
-    Ok(built.into_iter().flatten().collect())
+    // Collected in place (`filter_map` is; `flatten` is not): the same allocation, no second
+    // copy. Every result is an invoice here.
+    Ok(built.into_iter().filter_map(Result::ok).collect())
 }
 
 /// The reference's `UnknownUsageAccount` check: the smallest (key, metric) with usage whose

@@ -1,11 +1,13 @@
 //! The usage table: usage records packed for billing at scale.
 //!
-//! Each record is 12 bytes, in two columns: its quantity's mantissa, and its UTC day and scale
-//! in one word. Records are sorted by (account, metric) group and day, and a group is a range
+//! Each record is 8 bytes, in two columns: its quantity's mantissa (4 bytes while every
+//! mantissa of the table fits in 32 bits, 8 otherwise), and its UTC day and scale in one
+//! word. Records are sorted by (account, metric) group and day, and a group is a range
 //! of places, so a period's records are one search of the day column away and aggregate in
 //! one pass of integer additions (i128, exact) that is converted to `Decimal` once per
-//! period. While the table is built, a record is 16 bytes: the group number travels with it
-//! through the sort. Re-sent records (same record id) are resolved when the table is built,
+//! period. While the table is built, a record is 16 bytes: the two columns and its group
+//! number, in a third column that is dropped once the records are in group order. Re-sent
+//! records (same record id) are resolved when the table is built,
 //! with the rule of [`deduplicate`](super::deduplicate).
 
 use std::collections::HashMap;
@@ -61,10 +63,6 @@ impl Packed {
     pub(crate) fn with_group(self, group: u32) -> Packed {
         Packed((self.0 & !(u128::from(u32::MAX) << 96)) | (u128::from(group) << 96))
     }
-
-    fn scale(self) -> u32 {
-        scale_of(self.day_scale())
-    }
 }
 
 /// A quantity and a date as the table holds them: (mantissa, day and scale); or the field,
@@ -97,10 +95,15 @@ impl Resent {
 
     /// Packs the kept records into `records`; returns those outside the table's range.
     pub(crate) fn pack_into(self, records: &mut Vec<Packed>) -> Vec<(DateTime<Utc>, Decimal)> {
+        self.pack_each(|r| records.push(r))
+    }
+
+    /// Gives each kept record, packed, to `keep`; returns those outside the table's range.
+    fn pack_each(self, mut keep: impl FnMut(Packed)) -> Vec<(DateTime<Utc>, Decimal)> {
         let mut outside = Vec::new();
         for ((group, _), (timestamp, quantity)) in self.0 {
             match pack(quantity, timestamp.date_naive()) {
-                Ok((mantissa, day_scale)) => records.push(Packed::new(mantissa, group, day_scale)),
+                Ok((mantissa, day_scale)) => keep(Packed::new(mantissa, group, day_scale)),
                 Err(_) => outside.push((timestamp, quantity)),
             }
         }
@@ -144,7 +147,7 @@ pub struct UsageTable {
     /// `groups[account_groups[a]..account_groups[a + 1]]` are account `a`'s.
     account_groups: Vec<usize>,
     /// The records' quantity mantissas, in group then day order.
-    mantissas: Vec<i64>,
+    mantissas: Mantissas,
     /// The records' packed day and scale words, in the same order: a group's days are
     /// contiguous, so a period's bounds are searched in 4 bytes a record.
     days: Vec<u32>,
@@ -152,8 +155,10 @@ pub struct UsageTable {
 
 /// Builds a [`UsageTable`] one record at a time, so the records never exist in any other
 /// form. Reserve the capacity up front when the count is known: the builder then holds 16
-/// bytes a record, 28 for a moment at the end (the table's columns are written beside the
-/// sorted records), and the table 12.
+/// bytes a record, in the table's two columns and a column of group numbers, and puts them in
+/// order where they are; the table keeps the two columns (12 bytes a record) and the group
+/// column is freed. No second copy of the records is made, so none is left for the allocator
+/// to hold on to.
 #[derive(Debug, Default)]
 pub struct UsageTableBuilder {
     accounts: HashMap<AccountKey, u32, FastState>,
@@ -163,7 +168,8 @@ pub struct UsageTableBuilder {
     metrics: Vec<MetricId>,
     groups: HashMap<u64, u32, FastState>,
     group_list: Vec<(u32, u32)>,
-    records: Vec<Packed>,
+    /// The records without a record id, in the order they came.
+    records: Columns,
     /// Records with a record id, one per (group, id): the greatest (timestamp, quantity, scale).
     with_ids: Resent,
 }
@@ -177,7 +183,7 @@ impl UsageTableBuilder {
     /// An empty builder with room for `records` records.
     pub fn with_capacity(records: usize) -> UsageTableBuilder {
         UsageTableBuilder {
-            records: Vec::with_capacity(records),
+            records: Columns::with_capacity(records),
             ..UsageTableBuilder::default()
         }
     }
@@ -245,7 +251,7 @@ impl UsageTableBuilder {
         UsageTableBuilder {
             preset: accounts.len(),
             account_list: accounts,
-            records: Vec::with_capacity(records),
+            records: Columns::with_capacity(records),
             ..UsageTableBuilder::default()
         }
     }
@@ -318,7 +324,8 @@ impl UsageTableBuilder {
     /// Sorts and indexes the records.
     pub fn finish(mut self) -> UsageTable {
         // Every kept record was packed once in `push`: none is outside the range.
-        let _ = std::mem::take(&mut self.with_ids).pack_into(&mut self.records);
+        let records = &mut self.records;
+        let _ = std::mem::take(&mut self.with_ids).pack_each(|r| records.push(r));
         let account_rank = ranks(&self.account_list);
         let metric_rank = ranks(&self.metrics);
         let mut order: Vec<u32> = (0..dense(self.group_list.len())).collect();
@@ -336,23 +343,264 @@ impl UsageTableBuilder {
                 *slot = dense(rank);
             }
         }
-        for r in &mut self.records {
-            *r = r.with_group(
-                group_rank
-                    .get(r.group() as usize)
-                    .copied()
-                    .unwrap_or_default(),
-            );
+        let Columns {
+            mut mantissas,
+            mut days,
+            mut groups,
+        } = self.records;
+        for g in &mut groups {
+            *g = group_rank.get(*g as usize).copied().unwrap_or_default();
         }
-        sort_records(&mut self.records);
+        let bounds = match &mut mantissas {
+            Mantissas::Narrow(m) => sort_columns(m, &mut days, groups, order.len()),
+            Mantissas::Wide(m) => sort_columns(m, &mut days, groups, order.len()),
+        };
         let mut accounts = self.account_list;
         accounts.sort_unstable();
         let mut metrics = self.metrics;
         metrics.sort_unstable();
-        assemble(accounts, metrics, self.records, |rank| {
+        let runs = bounds
+            .windows(2)
+            .enumerate()
+            .filter_map(|(rank, w)| match *w {
+                [start, end] if start < end => Some((dense(rank), start, end)),
+                _ => None,
+            });
+        assemble(accounts, metrics, mantissas, days, runs, |rank| {
             order.get(rank as usize).map(|g| rank_of(*g))
         })
     }
+}
+
+/// Records in the order they came, in three columns: 12 bytes a record (16 with wide
+/// mantissas), the first two of which become the table's.
+#[derive(Debug, Default)]
+struct Columns {
+    mantissas: Mantissas,
+    days: Vec<u32>,
+    groups: Vec<u32>,
+}
+
+impl Columns {
+    fn with_capacity(records: usize) -> Columns {
+        Columns {
+            mantissas: Mantissas::Narrow(Vec::with_capacity(records)),
+            days: Vec::with_capacity(records),
+            groups: Vec::with_capacity(records),
+        }
+    }
+
+    fn push(&mut self, r: Packed) {
+        self.mantissas.push(r.mantissa());
+        self.days.push(r.day_scale());
+        self.groups.push(r.group());
+    }
+}
+
+/// A table's quantity mantissas: 4 bytes each while every one fits in a `u32` (usage counts
+/// and most measures do), 8 otherwise. Which one a table has depends only on its records.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Mantissas {
+    Narrow(Vec<u32>),
+    Wide(Vec<i64>),
+}
+
+impl Default for Mantissas {
+    fn default() -> Mantissas {
+        Mantissas::Narrow(Vec::new())
+    }
+}
+
+impl Mantissas {
+    /// The column of `wide`, narrow when every mantissa fits.
+    fn of(wide: Vec<i64>) -> Mantissas {
+        if wide.iter().all(|m| u32::try_from(*m).is_ok()) {
+            Mantissas::Narrow(wide.iter().map(|m| u32::from_wide(*m)).collect())
+        } else {
+            Mantissas::Wide(wide)
+        }
+    }
+
+    /// Adds one, widening the column (once) for one that does not fit.
+    fn push(&mut self, mantissa: i64) {
+        match self {
+            Mantissas::Narrow(narrow) => match u32::try_from(mantissa) {
+                Ok(m) => narrow.push(m),
+                Err(_) => {
+                    let room = narrow.capacity().max(narrow.len().saturating_add(1));
+                    let mut wide = Vec::with_capacity(room);
+                    wide.extend(narrow.iter().map(|m| i64::from(*m)));
+                    wide.push(mantissa);
+                    *self = Mantissas::Wide(wide);
+                }
+            },
+            Mantissas::Wide(wide) => wide.push(mantissa),
+        }
+    }
+
+    fn len(&self) -> usize {
+        match self {
+            Mantissas::Narrow(m) => m.len(),
+            Mantissas::Wide(m) => m.len(),
+        }
+    }
+
+    fn heap_bytes(&self) -> usize {
+        match self {
+            Mantissas::Narrow(m) => m.capacity().saturating_mul(std::mem::size_of::<u32>()),
+            Mantissas::Wide(m) => m.capacity().saturating_mul(std::mem::size_of::<i64>()),
+        }
+    }
+}
+
+/// A mantissa as a column holds it.
+trait Mantissa: Copy + Ord + Send + Sync + Into<i64> {
+    /// The column's value of a mantissa that came from it.
+    fn from_wide(mantissa: i64) -> Self;
+    /// The exact sum.
+    fn sum(mantissas: &[Self]) -> i128;
+}
+
+impl Mantissa for u32 {
+    fn from_wide(mantissa: i64) -> u32 {
+        u32::try_from(mantissa).unwrap_or_default()
+    }
+
+    // No overflow: fewer than 2^32 values below 2^32 sum below 2^64, and fewer than 2^64
+    // such sums below 2^128.
+    #[allow(clippy::arithmetic_side_effects)]
+    fn sum(mantissas: &[u32]) -> i128 {
+        mantissas
+            .chunks(u32::MAX as usize)
+            .map(|c| i128::from(c.iter().map(|m| u64::from(*m)).sum::<u64>()))
+            .sum()
+    }
+}
+
+impl Mantissa for i64 {
+    fn from_wide(mantissa: i64) -> i64 {
+        mantissa
+    }
+
+    // No overflow: fewer than 2^64 records of less than 2^63 each sum below 2^127.
+    #[allow(clippy::arithmetic_side_effects)]
+    fn sum(mantissas: &[i64]) -> i128 {
+        mantissas.iter().map(|m| i128::from(*m)).sum()
+    }
+}
+
+/// Puts the records of the three columns (`groups` holding numbers below `group_count`) in
+/// order of group, day and scale, then mantissa, where they are: the order of
+/// [`sort_records`]. Returns the groups' bounds: group `g`'s records are
+/// `bounds[g]..bounds[g + 1]`.
+///
+/// The records are first moved to their group's place, each swapped at most once into it (an
+/// in-place counting sort), then the group column is freed (before anything else is
+/// allocated, which may take its place) and each group sorted on its own, in parallel.
+fn sort_columns<M: Mantissa>(
+    mantissas: &mut [M],
+    days: &mut [u32],
+    mut groups: Vec<u32>,
+    group_count: usize,
+) -> Vec<usize> {
+    let bounds = place_by_group(mantissas, days, &mut groups, group_count);
+    drop(groups);
+    sort_groups(mantissas, days, &bounds);
+    bounds
+}
+
+/// Moves each record of the columns to its group's places (an in-place counting sort, each
+/// record swapped at most once into its group); returns the groups' bounds.
+fn place_by_group<M: Mantissa>(
+    mantissas: &mut [M],
+    days: &mut [u32],
+    groups: &mut [u32],
+    group_count: usize,
+) -> Vec<usize> {
+    let mut bounds = vec![0usize; group_count.saturating_add(1)];
+    for g in groups.iter() {
+        if let Some(b) = bounds.get_mut((*g as usize).saturating_add(1)) {
+            *b = b.saturating_add(1);
+        }
+    }
+    let mut total = 0usize;
+    for b in &mut bounds {
+        total = total.saturating_add(*b);
+        *b = total;
+    }
+    // `next[g]`: the first place of group `g` not yet known to hold one of its records.
+    let mut next: Vec<usize> = bounds.iter().take(group_count).copied().collect();
+    for g in 0..group_count {
+        let end = bounds.get(g.saturating_add(1)).copied().unwrap_or_default();
+        while let Some(i) = next.get(g).copied().filter(|i| *i < end) {
+            let home = groups.get(i).map_or(g, |h| *h as usize);
+            let to = if home == g {
+                None
+            } else {
+                next.get_mut(home).map(|n| {
+                    let to = *n;
+                    *n = n.saturating_add(1);
+                    to
+                })
+            };
+            match to {
+                // The record at `i` goes home; `i` takes whatever was there.
+                Some(to) => {
+                    mantissas.swap(i, to);
+                    days.swap(i, to);
+                    groups.swap(i, to);
+                }
+                None => {
+                    if let Some(n) = next.get_mut(g) {
+                        *n = i.saturating_add(1);
+                    }
+                }
+            }
+        }
+    }
+    bounds
+}
+
+/// Sorts each group's records (`bounds` as [`place_by_group`] gives them) by day and scale,
+/// then mantissa, in parallel.
+fn sort_groups<M: Mantissa>(mantissas: &mut [M], days: &mut [u32], bounds: &[usize]) {
+    use rayon::prelude::*;
+    // Each group's records, as disjoint slices of both columns.
+    let mut slices = Vec::with_capacity(bounds.len());
+    let (mut m_rest, mut d_rest) = (mantissas, days);
+    for w in bounds.windows(2) {
+        if let [start, end] = *w {
+            let len = end.saturating_sub(start);
+            let (m, m_tail) = m_rest.split_at_mut(len.min(m_rest.len()));
+            let (d, d_tail) = d_rest.split_at_mut(len.min(d_rest.len()));
+            (m_rest, d_rest) = (m_tail, d_tail);
+            if len > 1 {
+                slices.push((m, d));
+            }
+        }
+    }
+    slices
+        .par_iter_mut()
+        .for_each_init(Vec::new, |keys, (m, d)| {
+            let key = |mantissa: M, day: u32| {
+                (u128::from(day) << 64) | u128::from(mantissa.into().cast_unsigned() ^ (1 << 63))
+            };
+            let sorted = m.iter().zip(d.iter()).map(|(m, d)| key(*m, *d)).is_sorted();
+            if sorted {
+                return;
+            }
+            keys.clear();
+            keys.extend(m.iter().zip(d.iter()).map(|(m, d)| key(*m, *d)));
+            keys.sort_unstable();
+            for ((m, d), k) in m.iter_mut().zip(d.iter_mut()).zip(keys.iter()) {
+                // The key's halves are the day and the mantissa with its sign bit flipped.
+                *d = u32::try_from(k >> 64).unwrap_or_default();
+                *m = M::from_wide(
+                    (u64::try_from(k & u128::from(u64::MAX)).unwrap_or_default() ^ (1 << 63))
+                        .cast_signed(),
+                );
+            }
+        });
 }
 
 impl UsageTable {
@@ -369,32 +617,53 @@ impl UsageTable {
             .unwrap_or(u32::MAX)
             .saturating_mul(slots);
         let records = bucket_sort(records, groups);
-        assemble(accounts, metrics, records, |g| {
+        let mut runs = Vec::new();
+        let mut start = 0usize;
+        for run in records.chunk_by(|a, b| a.group() == b.group()) {
+            let end = start.saturating_add(run.len());
+            if let Some(first) = run.first() {
+                runs.push((first.group(), start, end));
+            }
+            start = end;
+        }
+        // Columns without the group number: a group is its place, so equal usage makes equal
+        // tables whatever numbering the records were built with.
+        let (mantissas, days) = {
+            use rayon::prelude::*;
+            records
+                .par_iter()
+                .map(|r| (r.mantissa(), r.day_scale()))
+                .unzip()
+        };
+        drop(records);
+        let mantissas = Mantissas::of(mantissas);
+        assemble(accounts, metrics, mantissas, days, runs, |g| {
             Some((g.checked_div(slots)?, g.checked_rem(slots)?))
         })
     }
 }
 
-/// The table of records sorted by group; `key_of` gives a group's (account, metric) indexes
-/// into the sorted `accounts` and `metrics`. Only accounts with records stay, so equal usage
-/// makes equal tables.
+/// The table of the columns of records sorted by group; `runs` are the groups' numbers and
+/// places, in order, and `key_of` gives a group's (account, metric) indexes into the sorted
+/// `accounts` and `metrics`. Only accounts with records stay, so equal usage makes equal
+/// tables.
 fn assemble(
     sorted: Vec<AccountKey>,
     metrics: Vec<MetricId>,
-    records: Vec<Packed>,
+    mantissas: Mantissas,
+    days: Vec<u32>,
+    runs: impl IntoIterator<Item = (u32, usize, usize)>,
     key_of: impl Fn(u32) -> Option<(u32, u32)>,
 ) -> UsageTable {
     let mut groups = Vec::new();
-    let mut start = 0usize;
-    for run in records.chunk_by(|a, b| a.group() == b.group()) {
-        let end = start.saturating_add(run.len());
-        let (Some(first), Some((account, metric))) =
-            (run.first(), run.first().and_then(|r| key_of(r.group())))
-        else {
-            start = end;
+    for (group, start, end) in runs {
+        let (Some(run), Some((account, metric))) = (days.get(start..end), key_of(group)) else {
             continue;
         };
-        let scale = Some(first.scale()).filter(|s| run.iter().all(|r| r.scale() == *s));
+        let Some(first) = run.first() else {
+            continue;
+        };
+        let scale = Some(scale_of(*first)).filter(|s| run.iter().all(|d| scale_of(*d) == *s));
         groups.push(Group {
             account,
             metric,
@@ -402,7 +671,6 @@ fn assemble(
             end,
             scale,
         });
-        start = end;
     }
     let mut new_index = vec![None; sorted.len()];
     for g in &groups {
@@ -433,15 +701,6 @@ fn assemble(
         g.account = a;
     }
     account_groups.push(groups.len());
-    // Columns without the group number: a group is its place, so equal usage makes equal
-    // tables whatever numbering the records were built with.
-    let (mantissas, days) = {
-        use rayon::prelude::*;
-        records
-            .par_iter()
-            .map(|r| (r.mantissa(), r.day_scale()))
-            .unzip()
-    };
     UsageTable {
         accounts,
         metrics,
@@ -593,7 +852,7 @@ impl UsageTable {
 
     /// Whether the table holds no record.
     pub fn is_empty(&self) -> bool {
-        self.mantissas.is_empty()
+        self.mantissas.len() == 0
     }
 
     /// The bytes the table's buffers hold.
@@ -601,7 +860,7 @@ impl UsageTable {
         use std::mem::size_of;
         let bytes = |n: usize, size: usize| n.saturating_mul(size);
         [
-            bytes(self.mantissas.capacity(), size_of::<i64>()),
+            self.mantissas.heap_bytes(),
             bytes(self.days.capacity(), size_of::<u32>()),
             bytes(self.groups.capacity(), size_of::<Group>()),
             bytes(self.account_groups.capacity(), size_of::<usize>()),
@@ -664,8 +923,21 @@ impl UsageTable {
         aggregation: Aggregation,
         period: &Period,
     ) -> Option<Decimal> {
+        match &self.mantissas {
+            Mantissas::Narrow(m) => self.aggregate_column(m, group, aggregation, period),
+            Mantissas::Wide(m) => self.aggregate_column(m, group, aggregation, period),
+        }
+    }
+
+    fn aggregate_column<M: Mantissa>(
+        &self,
+        mantissas: &[M],
+        group: &Group,
+        aggregation: Aggregation,
+        period: &Period,
+    ) -> Option<Decimal> {
         let range = group.start..group.end;
-        let mantissas = self.mantissas.get(range.clone()).unwrap_or_default();
+        let mantissas = mantissas.get(range.clone()).unwrap_or_default();
         let days = self.days.get(range).unwrap_or_default();
         let (Some(lo), Some(hi)) = (day_word(period.start()), day_word(period.end())) else {
             // A period outside the table's range: only the exact (slow) path is right.
@@ -674,7 +946,7 @@ impl UsageTable {
                     .iter()
                     .zip(days)
                     .filter(|(_, d)| period_contains_word(period, **d))
-                    .map(|(m, d)| quantity(*m, *d)),
+                    .map(|(m, d)| quantity((*m).into(), *d)),
                 aggregation,
             );
         };
@@ -801,8 +1073,8 @@ fn period_contains_word(period: &Period, day_scale: u32) -> bool {
 
 /// The aggregate of records that all lie in the period. Records of one scale take the
 /// integer path; mixed scales (rare) take the `Decimal` path, which is exact by construction.
-fn aggregate_packed(
-    mantissas: &[i64],
+fn aggregate_packed<M: Mantissa>(
+    mantissas: &[M],
     days: &[u32],
     scale: Option<u32>,
     aggregation: Aggregation,
@@ -812,25 +1084,29 @@ fn aggregate_packed(
     }
     let Some(scale) = scale else {
         return aggregate_quantities(
-            mantissas.iter().zip(days).map(|(m, d)| quantity(*m, *d)),
+            mantissas
+                .iter()
+                .zip(days)
+                .map(|(m, d)| quantity((*m).into(), *d)),
             aggregation,
         );
     };
     let count = mantissas.len();
     match aggregation {
-        Aggregation::Sum => decimal(sum(mantissas), scale),
+        Aggregation::Sum => decimal(M::sum(mantissas), scale),
         Aggregation::Count => Some(Decimal::from(count)),
-        Aggregation::Max => mantissas.iter().max().map(|m| Decimal::new(*m, scale)),
-        Aggregation::Min => mantissas.iter().min().map(|m| Decimal::new(*m, scale)),
-        Aggregation::Average => decimal(sum(mantissas), scale)?.checked_div(Decimal::from(count)),
+        Aggregation::Max => mantissas
+            .iter()
+            .max()
+            .map(|m| Decimal::new((*m).into(), scale)),
+        Aggregation::Min => mantissas
+            .iter()
+            .min()
+            .map(|m| Decimal::new((*m).into(), scale)),
+        Aggregation::Average => {
+            decimal(M::sum(mantissas), scale)?.checked_div(Decimal::from(count))
+        }
     }
-}
-
-/// The exact sum of the mantissas.
-// No overflow: fewer than 2^64 records of less than 2^63 each sum below 2^127.
-#[allow(clippy::arithmetic_side_effects)]
-fn sum(mantissas: &[i64]) -> i128 {
-    mantissas.iter().map(|m| i128::from(*m)).sum()
 }
 
 /// `value / 10^scale` as a `Decimal`, or `None` past its 96 bits.
@@ -905,6 +1181,33 @@ mod tests {
     }
 
     #[test]
+    fn mantissas_are_four_bytes_while_they_fit_in_32_bits() {
+        let narrow = [
+            rec("a", "m", 0, Decimal::from(u32::MAX), None),
+            rec("a", "m", 1, Decimal::ONE, None),
+        ];
+        let table = UsageTable::from_records(&narrow).unwrap();
+        assert!(matches!(table.mantissas, Mantissas::Narrow(_)));
+        // The second record widens the column: the first keeps its value.
+        let wide = [
+            narrow[0].clone(),
+            rec("b", "m", 0, Decimal::from(u64::from(u32::MAX) + 1), None),
+        ];
+        let table = UsageTable::from_records(&wide).unwrap();
+        assert_eq!(
+            table.mantissas,
+            Mantissas::Wide(vec![i64::from(u32::MAX), 1 << 32])
+        );
+        let p = period(0, 2);
+        let a = AccountKey::new("a").unwrap();
+        let m = MetricId::new("m").unwrap();
+        assert_eq!(
+            table.aggregate(&a, &m, Aggregation::Sum, &p),
+            Some(Decimal::from(u32::MAX))
+        );
+    }
+
+    #[test]
     fn out_of_range_quantities_and_dates_are_named() {
         let mut b = UsageTableBuilder::new();
         let key = AccountKey::new("acme").unwrap();
@@ -929,10 +1232,87 @@ mod tests {
     ];
 
     proptest! {
+        /// The in-place sort of the builder's columns gives the order of `sort_records` (any
+        /// mantissa, any number of groups, some of them empty) and the groups' bounds.
+        #[test]
+        fn columns_sort_as_packed_records(
+            raw in prop::collection::vec((0u32..12, any::<u32>(), prop_oneof![any::<i64>(), -3i64..3]), 0..300),
+            day_range in prop_oneof![Just(2u32), Just(u32::MAX)],
+        ) {
+            let mut packed: Vec<Packed> = raw
+                .iter()
+                .map(|(g, d, m)| Packed::new(*m, *g, d % day_range))
+                .collect();
+            let mut mantissas: Vec<i64> = packed.iter().map(|r| r.mantissa()).collect();
+            let mut days: Vec<u32> = packed.iter().map(|r| r.day_scale()).collect();
+            let mut groups: Vec<u32> = packed.iter().map(|r| r.group()).collect();
+            let bounds = place_by_group(&mut mantissas, &mut days, &mut groups, 12);
+            sort_groups(&mut mantissas, &mut days, &bounds);
+            sort_records(&mut packed);
+            prop_assert_eq!(&mantissas, &packed.iter().map(|r| r.mantissa()).collect::<Vec<_>>());
+            prop_assert_eq!(&days, &packed.iter().map(|r| r.day_scale()).collect::<Vec<_>>());
+            prop_assert_eq!(&groups, &packed.iter().map(|r| r.group()).collect::<Vec<_>>());
+            prop_assert_eq!(bounds.len(), 13);
+            for (g, w) in bounds.windows(2).enumerate() {
+                let expected = packed.iter().filter(|r| r.group() as usize == g).count();
+                prop_assert_eq!(w[1] - w[0], expected);
+                prop_assert!(groups[w[0]..w[1]].iter().all(|x| *x as usize == g));
+            }
+        }
+
+        /// The builder's table, whatever the order of the records, is the one the packed path
+        /// (`from_dense`: a sort of 16-byte records) makes of them.
+        #[test]
+        fn the_builder_makes_the_packed_paths_table(
+            raw in prop::collection::vec(
+                (0usize..5, 0usize..3, 0u32..70, prop_oneof![Just(0i64), 0i64..10_000_000, Just(i64::MAX)], 0u32..4, prop::option::of(0u8..8)),
+                0..150,
+            ),
+            rotate in 0usize..150,
+            reverse in any::<bool>(),
+        ) {
+            let records: Vec<UsageRecord> = raw
+                .iter()
+                .map(|(a, m, d, q, s, id)| {
+                    rec(&format!("a{a}"), &format!("m{m}"), *d, Decimal::new(*q, *s), id.map(|i| format!("r{i}")).as_deref())
+                })
+                .collect();
+            let table = UsageTable::from_records(&records).unwrap();
+            let mut shuffled = records.clone();
+            let turn = rotate.min(shuffled.len());
+            shuffled.rotate_left(turn);
+            if reverse {
+                shuffled.reverse();
+            }
+            prop_assert_eq!(&UsageTable::from_records(&shuffled).unwrap(), &table);
+
+            // The packed path: groups numbered account x 3 + metric over sorted names (the
+            // builder's table names only the metrics it saw).
+            let accounts: Vec<AccountKey> = (0..5).map(|a| AccountKey::new(format!("a{a}")).unwrap()).collect();
+            let seen: std::collections::BTreeSet<usize> = raw.iter().map(|r| r.1).collect();
+            let metrics: Vec<MetricId> = seen.iter().map(|m| MetricId::new(format!("m{m}")).unwrap()).collect();
+            let mut packed = Vec::new();
+            let mut resent = Resent::default();
+            for ((a, m, ..), r) in raw.iter().zip(&records) {
+                let m = seen.iter().position(|x| x == m).unwrap();
+                let group = u32::try_from(a * 3 + m).unwrap();
+                let quantity = if r.quantity().is_zero() { r.quantity().abs() } else { r.quantity() };
+                match r.record_id() {
+                    Some(id) => resent.keep(group, id.clone(), r.timestamp(), quantity),
+                    None => {
+                        let (mantissa, day_scale) = pack(quantity, r.timestamp().date_naive()).unwrap();
+                        packed.push(Packed::new(mantissa, group, day_scale));
+                    }
+                }
+            }
+            prop_assert!(resent.pack_into(&mut packed).is_empty());
+            prop_assert_eq!(UsageTable::from_dense(accounts, metrics, packed, 3), table);
+        }
+
         #[test]
         fn the_table_aggregates_as_the_reference(
             raw in prop::collection::vec(
-                (0usize..3, 0usize..2, 0u32..70, prop_oneof![Just(0i64), 0i64..10_000_000], 0u32..4, prop::option::of(0u8..8)),
+                (0usize..3, 0usize..2, 0u32..70, prop_oneof![4 => Just(0i64), 4 => 0i64..10_000_000, 1 => Just(i64::from(u32::MAX)), 1 => Just(i64::from(u32::MAX) + 1), 1 => (1i64 << 40)..(1i64 << 41)], 0u32..4, prop::option::of(0u8..8)),
                 0..120,
             ),
             from in 0u64..40,
