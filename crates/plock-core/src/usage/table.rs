@@ -412,15 +412,6 @@ impl Default for Mantissas {
 }
 
 impl Mantissas {
-    /// The column of `wide`, narrow when every mantissa fits.
-    fn of(wide: Vec<i64>) -> Mantissas {
-        if wide.iter().all(|m| u32::try_from(*m).is_ok()) {
-            Mantissas::Narrow(wide.iter().map(|m| u32::from_wide(*m)).collect())
-        } else {
-            Mantissas::Wide(wide)
-        }
-    }
-
     /// Adds one, widening the column (once) for one that does not fit.
     fn push(&mut self, mantissa: i64) {
         match self {
@@ -627,16 +618,26 @@ impl UsageTable {
             start = end;
         }
         // Columns without the group number: a group is its place, so equal usage makes equal
-        // tables whatever numbering the records were built with.
-        let (mantissas, days) = {
-            use rayon::prelude::*;
-            records
+        // tables whatever numbering the records were built with. Mantissas are written
+        // narrow or wide at once, in parallel, never widened or narrowed afterwards.
+        use rayon::prelude::*;
+        let (mantissas, days) = if records
+            .par_iter()
+            .all(|r| u32::try_from(r.mantissa()).is_ok())
+        {
+            let (m, d) = records
+                .par_iter()
+                .map(|r| (u32::from_wide(r.mantissa()), r.day_scale()))
+                .unzip();
+            (Mantissas::Narrow(m), d)
+        } else {
+            let (m, d) = records
                 .par_iter()
                 .map(|r| (r.mantissa(), r.day_scale()))
-                .unzip()
+                .unzip();
+            (Mantissas::Wide(m), d)
         };
         drop(records);
-        let mantissas = Mantissas::of(mantissas);
         assemble(accounts, metrics, mantissas, days, runs, |g| {
             Some((g.checked_div(slots)?, g.checked_rem(slots)?))
         })
