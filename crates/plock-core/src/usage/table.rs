@@ -1133,6 +1133,26 @@ mod tests {
         .unwrap()
     }
 
+    /// A record as numbers: (account, metric, day, mantissa, scale, record id).
+    type Raw = (usize, usize, u32, i64, u32, Option<u8>);
+
+    /// The records of `raw`.
+    fn records_of(raw: &[Raw]) -> Vec<UsageRecord> {
+        raw.iter()
+            .map(|(a, m, d, q, s, id)| {
+                let id = id.map(|i| format!("r{i}"));
+                let quantity = Decimal::new(*q, *s);
+                rec(
+                    &format!("a{a}"),
+                    &format!("m{m}"),
+                    *d,
+                    quantity,
+                    id.as_deref(),
+                )
+            })
+            .collect()
+    }
+
     fn period(from: u64, to: u64) -> Period {
         let origin = NaiveDate::from_ymd_opt(2025, 1, 1).unwrap();
         Period::new(
@@ -1272,12 +1292,7 @@ mod tests {
             rotate in 0usize..150,
             reverse in any::<bool>(),
         ) {
-            let records: Vec<UsageRecord> = raw
-                .iter()
-                .map(|(a, m, d, q, s, id)| {
-                    rec(&format!("a{a}"), &format!("m{m}"), *d, Decimal::new(*q, *s), id.map(|i| format!("r{i}")).as_deref())
-                })
-                .collect();
+            let records = records_of(&raw);
             let table = UsageTable::from_records(&records).unwrap();
             let mut shuffled = records.clone();
             let turn = rotate.min(shuffled.len());
@@ -1319,12 +1334,7 @@ mod tests {
             from in 0u64..40,
             len in 1u64..40,
         ) {
-            let records: Vec<UsageRecord> = raw
-                .iter()
-                .map(|(a, m, d, q, s, id)| {
-                    rec(&format!("a{a}"), &format!("m{m}"), *d, Decimal::new(*q, *s), id.map(|i| format!("r{i}")).as_deref())
-                })
-                .collect();
+            let records = records_of(&raw);
             let table = UsageTable::from_records(&records).unwrap();
             let p = period(from, from + len);
             for a in 0..3 {
