@@ -1,11 +1,12 @@
 //! Bulk usage ingestion: a usage CSV straight into a [`UsageTable`], in parallel.
 //!
 //! The file is cut at line ends into chunks that threads parse at once. A row in the common
-//! form (plain ASCII ids, `YYYY-MM-DDTHH:MM:SS[.f]Z`, a plain decimal) is packed where it is
-//! read; any other row goes through the import's own row rules ([`usage_row`]), so both
-//! accept the same rows, with the same values and the same problems. A file the fast reader
-//! does not handle at all (quoted cells, `;` separators, a bad header, invalid UTF-8) is read
-//! by [`parse_usage`], with its limits.
+//! form (plain ASCII ids, `YYYY-MM-DDTHH:MM:SS[.f]Z`, a plain decimal) is read in one pass
+//! over its bytes (`row`) and packed where it is read; the records are then sorted by bucket
+//! into the table. Any other row goes through the import's own row rules ([`usage_row`]), so
+//! both accept the same rows, with the same values and the same problems. A file the fast
+//! reader does not handle at all (quoted cells, `;` separators, a bad header, invalid UTF-8)
+//! is read by [`parse_usage`], with its limits.
 
 use std::collections::HashMap;
 
@@ -31,7 +32,8 @@ const REQUIRED: [usize; 4] = [0, 1, 2, 3];
 
 /// Reads a usage CSV into a [`UsageTable`], with the rules of [`parse_usage`]: every account
 /// key known to `book`, timestamps in UTC, quantities not negative, re-sent records counted
-/// once. Unlike `parse_usage`, files of any size are read (the table holds 12 bytes a record).
+/// once. Unlike `parse_usage`, files of any size are read (the table holds 8 or 12 bytes a
+/// record).
 ///
 /// # Errors
 /// Every problem of the file at once, as `parse_usage` reports them.

@@ -154,10 +154,10 @@ pub struct UsageTable {
 }
 
 /// Builds a [`UsageTable`] one record at a time, so the records never exist in any other
-/// form. Reserve the capacity up front when the count is known: the builder then holds 16
-/// bytes a record, in the table's two columns and a column of group numbers, and puts them in
-/// order where they are; the table keeps the two columns (12 bytes a record) and the group
-/// column is freed. No second copy of the records is made, so none is left for the allocator
+/// form. Reserve the capacity up front when the count is known: the builder then holds 12
+/// bytes a record (16 with mantissas past 32 bits), in the table's two columns and a column of
+/// group numbers, and puts them in order where they are; the table keeps the two columns (8 or
+/// 12 bytes a record) and the group column is freed. No second copy of the records is made, so none is left for the allocator
 /// to hold on to.
 #[derive(Debug, Default)]
 pub struct UsageTableBuilder {
