@@ -550,14 +550,13 @@ fn read_chunk<'a>(
     let mut batch: Vec<Row<'a>> = Vec::with_capacity(BATCH);
     let mut touched: Vec<Row<'a>> = Vec::with_capacity(BATCH);
     let mut days = Days::default();
-    let mut last_date: Option<((i32, u32, u32), u32)> = None;
     let (mut at, mut n) = (0usize, 0usize);
     while at < text.len() {
         let number = line_number(first_line.saturating_add(n));
         n = n.saturating_add(1);
         let (row, next) = match read_row(text.as_bytes(), at, roles, number, &mut days) {
             Some((row, next)) => (Line::Row(row), next),
-            None => split_line(text, at, roles, number, &mut last_date)?,
+            None => split_line(text, at, roles, number, &mut days)?,
         };
         at = next;
         match row {
@@ -598,7 +597,7 @@ fn split_line<'a>(
     start: usize,
     roles: &[usize],
     number: u64,
-    last_date: &mut Option<((i32, u32, u32), u32)>,
+    days: &mut Days,
 ) -> Option<(Line<'a>, usize)> {
     let rest = text.get(start..)?;
     let (line, next) = match memchr::memchr(b'\n', rest.as_bytes()) {
@@ -621,7 +620,7 @@ fn split_line<'a>(
         count = count.saturating_add(1);
     }
     let row = (count == roles.len())
-        .then(|| parse_simple(&fields, number, line, last_date))
+        .then(|| parse_simple(&fields, number, line, days))
         .flatten();
     Some((row.map_or(Line::Other(line), Line::Row), next))
 }

@@ -157,8 +157,8 @@ pub struct UsageTable {
 /// form. Reserve the capacity up front when the count is known: the builder then holds 12
 /// bytes a record (16 with mantissas past 32 bits), in the table's two columns and a column of
 /// group numbers, and puts them in order where they are; the table keeps the two columns (8 or
-/// 12 bytes a record) and the group column is freed. No second copy of the records is made, so none is left for the allocator
-/// to hold on to.
+/// 12 bytes a record) and the group column is freed. No second copy of the records is made,
+/// so none is left for the allocator to hold on to.
 #[derive(Debug, Default)]
 pub struct UsageTableBuilder {
     accounts: HashMap<AccountKey, u32, FastState>,
@@ -573,23 +573,18 @@ fn sort_groups<M: Mantissa>(mantissas: &mut [M], days: &mut [u32], bounds: &[usi
     slices
         .par_iter_mut()
         .for_each_init(Vec::new, |keys, (m, d)| {
-            let key = |mantissa: M, day: u32| {
-                (u128::from(day) << 64) | u128::from(mantissa.into().cast_unsigned() ^ (1 << 63))
-            };
-            let sorted = m.iter().zip(d.iter()).map(|(m, d)| key(*m, *d)).is_sorted();
-            if sorted {
+            // A group's records as packed records of one group: they sort by day and scale,
+            // then mantissa.
+            let key = |mantissa: &M, day: &u32| Packed::new((*mantissa).into(), 0, *day);
+            if m.iter().zip(d.iter()).map(|(m, d)| key(m, d)).is_sorted() {
                 return;
             }
             keys.clear();
-            keys.extend(m.iter().zip(d.iter()).map(|(m, d)| key(*m, *d)));
+            keys.extend(m.iter().zip(d.iter()).map(|(m, d)| key(m, d)));
             keys.sort_unstable();
             for ((m, d), k) in m.iter_mut().zip(d.iter_mut()).zip(keys.iter()) {
-                // The key's halves are the day and the mantissa with its sign bit flipped.
-                *d = u32::try_from(k >> 64).unwrap_or_default();
-                *m = M::from_wide(
-                    (u64::try_from(k & u128::from(u64::MAX)).unwrap_or_default() ^ (1 << 63))
-                        .cast_signed(),
-                );
+                *d = k.day_scale();
+                *m = M::from_wide(k.mantissa());
             }
         });
 }

@@ -1,15 +1,15 @@
 //! One row of a usage CSV in the common form, read in a single pass over its bytes: fields
 //! are split, checked and converted as the bytes go by, eight at a time where they can be
-//! (ids, the timestamp). A row that pass does not take is read again by [`parse_simple`],
-//! field by field, which decides exactly as before; so the pass only has to be right about
-//! the rows it takes, never complete.
+//! (ids, the timestamp). A row that pass does not take is split at its commas and each field
+//! read whole by the same field readers ([`parse_simple`]), which decides; so the pass only
+//! has to split rightly the rows it takes, never take them all. The field readers are checked
+//! against chrono and `Decimal::from_str_exact`.
 //!
 //! Positions here are within one chunk of text, plus at most a word past it: adding to them
 //! cannot wrap, so the pass adds with `wrapping_add` (one instruction, no saturation).
 
 use chrono::{DateTime, NaiveDate, Utc};
 
-use super::inline;
 use crate::MAX_ID_CHARS;
 use crate::usage::unix_day_word;
 
@@ -54,7 +54,7 @@ fn low_bytes(w: u64, n: usize) -> u64 {
         .map_or(u64::MAX, |b| b.wrapping_sub(1))
 }
 
-/// An id field: where it starts and ends, and its inline key ([`inline`]'s, `None` past 15
+/// An id field: where it starts and ends, and its inline key (`inline`'s, `None` past 15
 /// bytes), taken from the words the scan read.
 #[derive(Clone, Copy, Default)]
 struct Id {
@@ -217,7 +217,8 @@ fn fraction(bytes: &[u8], start: usize) -> Option<(usize, u32)> {
     Some((at.wrapping_add(1), value.checked_mul(pad)?))
 }
 
-/// A plain decimal at `start` (as [`plain_decimal`] reads one): (its end, mantissa, scale).
+/// A plain decimal at `start`: `digits[.digits]` with at most 18 digits, as
+/// `Decimal::from_str_exact` reads it: (its end, mantissa, scale).
 fn decimal_at(bytes: &[u8], start: usize) -> Option<(usize, i64, u32)> {
     let mut mantissa: i64 = 0;
     let mut at = start;
@@ -347,89 +348,51 @@ pub(super) struct Row<'a> {
     pub(super) identified: Option<(&'a [u8], DateTime<Utc>)>,
 }
 
-/// Parses a row in the common form but for its account lookup; `None` leaves it to the row
-/// rules.
+/// Parses a row already split into its fields, with the one-pass readers of each field;
+/// `None` leaves it to the row rules.
 pub(super) fn parse_simple<'a>(
     fields: &[&'a str; 5],
     line: u64,
     text: &'a str,
-    last_date: &mut Option<((i32, u32, u32), u32)>,
+    days: &mut Days,
 ) -> Option<Row<'a>> {
     let [account, metric, timestamp, quantity, record_id] = *fields;
-    if !simple_id(account) || !simple_id(metric) {
+    let (account_id, metric_id) = (whole_id(account)?, whole_id(metric)?);
+    let (mantissa, scale) = plain_decimal(quantity)?;
+    let has_id = !record_id.is_empty();
+    if has_id {
+        whole_id(record_id)?;
+    }
+    let (end, day, exact) = timestamp_at(timestamp.as_bytes(), 0, days, has_id)?;
+    if end != timestamp.len() {
         return None;
     }
-    let (mantissa, scale) = plain_decimal(quantity)?;
-    let parts = Timestamp::parse(timestamp)?;
-    // Rows of a day often come together: its number is computed once.
-    let date = (parts.year, parts.month, parts.day);
-    let day = match *last_date {
-        Some((last, word)) if last == date => word,
-        _ => {
-            let word = parts.unix_day().and_then(unix_day_word)?;
-            *last_date = Some((date, word));
-            word
-        }
-    };
-    let identified = if record_id.is_empty() {
-        None
-    } else if simple_id(record_id) {
-        Some((record_id.as_bytes(), parts.date_time()?))
-    } else {
-        return None;
-    };
     Some(Row {
         line,
         text: text.as_bytes(),
         account: account.as_bytes(),
-        account_key: inline(account),
+        account_key: account_id.key,
         metric: metric.as_bytes(),
-        metric_key: inline(metric),
+        metric_key: metric_id.key,
         mantissa,
         day_scale: day | scale,
-        identified,
+        identified: exact.map(|at| (record_id.as_bytes(), at)),
     })
 }
 
-/// An id that the import's rules keep exactly as written: printable ASCII without spaces,
-/// not starting with the spreadsheet quote.
-fn simple_id(s: &str) -> bool {
-    !s.is_empty()
-        && s.len() <= MAX_ID_CHARS
-        && !s.starts_with('\'')
-        && s.bytes().all(|b| (0x21..=0x7e).contains(&b))
+/// `s` as an id the import's rules keep exactly as written (printable ASCII without spaces,
+/// not starting with the spreadsheet quote), or `None`.
+fn whole_id(s: &str) -> Option<Id> {
+    let bytes = s.as_bytes();
+    let id = Id::scan(bytes, 0);
+    (id.end == bytes.len() && id.is_id(bytes)).then_some(id)
 }
 
-/// `digits[.digits]` with at most 18 digits: (mantissa, scale), as `Decimal::from_str_exact`
-/// reads it.
+/// `digits[.digits]` with at most 18 digits, all of `s`: (mantissa, scale), as
+/// `Decimal::from_str_exact` reads it.
 fn plain_decimal(s: &str) -> Option<(i64, u32)> {
-    let bytes = s.as_bytes();
-    if bytes.is_empty() || bytes.len() > 19 {
-        return None;
-    }
-    let mut mantissa: i64 = 0;
-    let mut scale: Option<u32> = None;
-    let mut digits = 0u32;
-    for b in bytes {
-        match b {
-            b'0'..=b'9' => {
-                mantissa = mantissa
-                    .checked_mul(10)?
-                    .checked_add(i64::from(b.wrapping_sub(b'0')))?;
-                digits = digits.saturating_add(1);
-                if let Some(s) = scale.as_mut() {
-                    *s = s.saturating_add(1);
-                }
-            }
-            b'.' if scale.is_none() && digits > 0 => scale = Some(0),
-            _ => return None,
-        }
-    }
-    match scale {
-        Some(0) => None,
-        _ if digits > 18 => None,
-        s => Some((mantissa, s.unwrap_or(0))),
-    }
+    let (end, mantissa, scale) = decimal_at(s.as_bytes(), 0)?;
+    (end == s.len()).then_some((mantissa, scale))
 }
 
 /// A timestamp in the common form `YYYY-MM-DDTHH:MM:SS[.fffffffff]Z`.
@@ -444,47 +407,6 @@ struct Timestamp {
 }
 
 impl Timestamp {
-    fn parse(s: &str) -> Option<Timestamp> {
-        let b = s.as_bytes();
-        if !(b.len() == 20 || (22..=30).contains(&b.len())) || b.last() != Some(&b'Z') {
-            return None;
-        }
-        let num = |range: std::ops::Range<usize>| -> Option<u32> {
-            let digits = b.get(range)?;
-            digits.iter().try_fold(0u32, |acc, d| {
-                d.is_ascii_digit().then(|| {
-                    acc.saturating_mul(10)
-                        .saturating_add(u32::from(d.wrapping_sub(b'0')))
-                })
-            })
-        };
-        let punct = [(4, b'-'), (7, b'-'), (10, b'T'), (13, b':'), (16, b':')];
-        if punct.iter().any(|(i, c)| b.get(*i) != Some(c)) {
-            return None;
-        }
-        let nanos = if b.len() > 20 {
-            if b.get(19) != Some(&b'.') {
-                return None;
-            }
-            let digits = b.len().saturating_sub(21);
-            let value = num(20..b.len().saturating_sub(1))?;
-            let pad = 10u32.checked_pow(9u32.checked_sub(u32::try_from(digits).ok()?)?)?;
-            value.checked_mul(pad)?
-        } else {
-            0
-        };
-        let ts = Timestamp {
-            year: i32::try_from(num(0..4)?).ok()?,
-            month: num(5..7)?,
-            day: num(8..10)?,
-            hour: num(11..13)?,
-            minute: num(14..16)?,
-            second: num(17..19)?,
-            nanos,
-        };
-        (ts.hour < 24 && ts.minute < 60 && ts.second < 60).then_some(ts)
-    }
-
     /// Days since 1970-01-01 of a valid date (Howard Hinnant's days_from_civil).
     fn unix_day(&self) -> Option<i64> {
         let leap = self.year % 4 == 0 && (self.year % 100 != 0 || self.year % 400 == 0);
@@ -536,7 +458,9 @@ impl Timestamp {
 
 #[cfg(test)]
 mod tests {
+    use super::super::inline;
     use super::*;
+    use chrono::Timelike;
     use proptest::prelude::*;
     use rust_decimal::Decimal;
 
@@ -555,7 +479,7 @@ mod tests {
         for (part, role) in parts.iter().zip(roles) {
             fields[*role] = part;
         }
-        parse_simple(&fields, 7, line, &mut None)
+        parse_simple(&fields, 7, line, &mut Days::default())
     }
 
     const ACCOUNTS: [&str; 10] = [
@@ -677,6 +601,29 @@ mod tests {
         }
     }
 
+    /// A whole timestamp as the one-pass reader reads it, for a row without a record id (the
+    /// day word) and for one with (the exact time).
+    fn whole_timestamp(text: &str) -> (Option<u32>, Option<DateTime<Utc>>) {
+        let read = |exact| {
+            timestamp_at(text.as_bytes(), 0, &mut Days::default(), exact)
+                .filter(|(end, _, _)| *end == text.len())
+        };
+        (
+            read(false).map(|(_, day, _)| day),
+            read(true).and_then(|(_, _, at)| at),
+        )
+    }
+
+    /// The same of chrono's reading of `text`.
+    fn chrono_timestamp(text: &str) -> (Option<u32>, Option<DateTime<Utc>>) {
+        let at = DateTime::parse_from_rfc3339(text).map(|t| t.with_timezone(&Utc));
+        let day = at.ok().and_then(|at| {
+            let days = at.date_naive().signed_duration_since(NaiveDate::default());
+            unix_day_word(days.num_days())
+        });
+        (day, at.ok())
+    }
+
     #[test]
     fn common_timestamps_read_as_rfc3339_does() {
         for text in [
@@ -684,14 +631,6 @@ mod tests {
             "2024-02-29T23:59:59.5Z",
             "2025-12-31T00:00:00.123456789Z",
             "0001-01-01T00:00:00Z",
-        ] {
-            let fast = Timestamp::parse(text).unwrap().date_time().unwrap();
-            let chrono = DateTime::parse_from_rfc3339(text)
-                .unwrap()
-                .with_timezone(&Utc);
-            assert_eq!(fast, chrono, "{text}");
-        }
-        for text in [
             "2024-02-29T00:00:00Z",
             "2000-03-01T00:00:00Z",
             "1900-02-28T00:00:00Z",
@@ -699,9 +638,8 @@ mod tests {
             "0000-01-01T00:00:00Z",
             "9999-12-31T00:00:00Z",
         ] {
-            let t = Timestamp::parse(text).unwrap();
-            let chrono = t.day().unwrap().signed_duration_since(NaiveDate::default());
-            assert_eq!(t.unix_day(), Some(chrono.num_days()), "{text}");
+            assert_eq!(whole_timestamp(text), chrono_timestamp(text), "{text}");
+            assert!(whole_timestamp(text).1.is_some(), "{text}");
         }
         for text in [
             "2025-02-29T12:00:00Z",
@@ -711,10 +649,63 @@ mod tests {
             "2025-01-31T12:00:00+01:00",
             "2025-01-31T12:00:00.Z",
         ] {
-            assert!(
-                Timestamp::parse(text).and_then(|t| t.date_time()).is_none(),
-                "{text}"
+            assert_eq!(whole_timestamp(text), (None, None), "{text}");
+        }
+    }
+
+    #[test]
+    fn scanned_id_keys_are_inline_keys() {
+        let text = "abcdefghijklmnopq";
+        for len in 0..=17 {
+            let field = format!("{},", &text[..len]);
+            assert_eq!(
+                Id::scan(field.as_bytes(), 0).key,
+                inline(&text[..len]),
+                "{len}"
             );
+        }
+    }
+
+    proptest! {
+        /// Timestamps of the common form's shape with fields around their limits: the
+        /// one-pass reader takes those chrono takes (but leap seconds, which chrono keeps as a
+        /// nanosecond count past a billion), with the same day and
+        /// time.
+        #[test]
+        fn timestamps_read_as_chrono_does(
+            year in prop_oneof![0u32..3, 1969u32..1971, 2023u32..2026, 9998u32..10_000],
+            month in 0u32..14, day in 0u32..33, hour in 22u32..26, minute in 58u32..62,
+            second in 58u32..62,
+            fraction in prop::collection::vec(0u8..10, 0..11),
+        ) {
+            let mut text = format!("{year:04}-{month:02}-{day:02}T{hour:02}:{minute:02}:{second:02}");
+            if !fraction.is_empty() {
+                text.push('.');
+                text.extend(fraction.iter().map(|d| char::from(b'0' + d)));
+            }
+            text.push('Z');
+            // The common form has at most nine fraction digits; chrono reads any number.
+            let chrono = match chrono_timestamp(&text) {
+                (_, Some(at)) if at.nanosecond() < 1_000_000_000 && fraction.len() <= 9 => {
+                    chrono_timestamp(&text)
+                }
+                _ => (None, None),
+            };
+            prop_assert_eq!(whole_timestamp(&text), chrono, "{}", text);
+        }
+
+        /// Digits and points, around the 18 digits the common form reads: read as
+        /// `from_str_exact` reads them.
+        #[test]
+        fn plain_decimals_read_as_from_str_exact_does_any(
+            text in prop_oneof!["[0-9]{0,20}(\\.[0-9]{0,20})?", "[0-9.]{0,21}"],
+        ) {
+            let digits = text.bytes().filter(u8::is_ascii_digit).count();
+            let exact = Decimal::from_str_exact(&text)
+                .ok()
+                .filter(|_| digits <= 18 && !text.starts_with('.') && !text.ends_with('.'));
+            let fast = plain_decimal(&text).map(|(m, s)| Decimal::new(m, s));
+            prop_assert_eq!(fast.map(|d| d.to_string()), exact.map(|d| d.to_string()), "{}", text);
         }
     }
 }
