@@ -2,6 +2,7 @@
 
 #[cfg(feature = "alloc-stats")]
 pub mod alloc_stats;
+pub mod allocator;
 pub mod company;
 
 use plock_core::{CompanySnapshot, TableData, UsageTable};

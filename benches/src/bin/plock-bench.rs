@@ -94,17 +94,28 @@ fn mib(bytes: u64) -> f64 {
     bytes as f64 / 1_048_576.0
 }
 
-/// Timings of `repeat` calls of `f`: (fastest, median), and the last result. Only one result
-/// is held at a time.
-fn timed<T>(repeat: usize, mut f: impl FnMut() -> T) -> ((Duration, Duration), T) {
+/// What `repeat` calls of a function took: (fastest, median) times, and the peak resident
+/// memory during each call (each call's peak counts what earlier calls freed and the allocator
+/// kept).
+struct Timed {
+    fastest: Duration,
+    median: Duration,
+    peaks: Vec<u64>,
+}
+
+/// Times `repeat` calls of `f`, and keeps the last result. Only one result is held at a time.
+fn timed<T>(repeat: usize, mut f: impl FnMut() -> T) -> (Timed, T) {
     let mut times = Vec::with_capacity(repeat);
+    let mut peaks = Vec::with_capacity(repeat);
     let mut last = None;
     let cpu_before = cpu_ticks();
     for _ in 0..repeat {
         drop(last.take());
+        reset_peak_rss();
         let started = Instant::now();
         let out = f();
         times.push(started.elapsed());
+        peaks.push(peak_rss_bytes());
         last = Some(out);
     }
     if std::env::var_os("PLOCK_BENCH_VERBOSE").is_some() {
@@ -117,11 +128,14 @@ fn timed<T>(repeat: usize, mut f: impl FnMut() -> T) -> ((Duration, Duration), T
         );
     }
     times.sort();
-    let median = times.get(times.len() / 2).copied().unwrap_or_default();
-    let fastest = times.first().copied().unwrap_or_default();
+    let timed = Timed {
+        median: times.get(times.len() / 2).copied().unwrap_or_default(),
+        fastest: times.first().copied().unwrap_or_default(),
+        peaks,
+    };
     match last {
-        Some(out) => ((fastest, median), out),
-        None => ((fastest, median), f()),
+        Some(out) => (timed, out),
+        None => (timed, f()),
     }
 }
 
@@ -166,16 +180,17 @@ fn main() {
         dispatch_erp: None,
     };
     let data = plock_benches::table_data(&company, &table);
+    let generation_peak = peak_rss_bytes();
+    // What generating freed is not the run's memory: returned before anything is measured.
+    plock_benches::allocator::release_freed();
     let held = rss_bytes();
     println!(
         "holding the company and its usage: {:.0} MiB = {:.1} bytes per usage record",
         mib(held),
         held as f64 / records as f64
     );
-    let generation_peak = peak_rss_bytes();
     let reset = reset_peak_rss();
-    let ((fastest, took), result) = timed(args.repeat, || run_fast(&data, &options));
-    let run_peak = peak_rss_bytes();
+    let (runs, result) = timed(args.repeat, || run_fast(&data, &options));
     alloc_stats("by the runs (holding the last run's output)");
     let result = match result {
         Ok(r) => r,
@@ -183,8 +198,8 @@ fn main() {
     };
     #[cfg(feature = "alloc-stats")]
     output_breakdown(&result);
-    let secs = took.as_secs_f64();
-    let best = fastest.as_secs_f64();
+    let secs = runs.median.as_secs_f64();
+    let best = runs.fastest.as_secs_f64();
     println!(
         "fast run: median {:.3} s = {:.1} M usage records/s, {:.0} k invoices/s; fastest {:.3} s = {:.1} M records/s, {:.0} k invoices/s (of {}; {} invoices, {} lines)",
         secs,
@@ -203,9 +218,10 @@ fn main() {
     );
     let january = Period::new(date(2025, 1, 1), date(2025, 2, 1));
     if let Ok(january) = january {
-        let ((fastest, took), sums) = timed(args.repeat, || {
+        let (aggregation, sums) = timed(args.repeat, || {
             table.aggregate_all(&company.metrics, &january)
         });
+        let (took, fastest) = (aggregation.median, aggregation.fastest);
         println!(
             "aggregation alone: median {:.3} s = {:.0} M usage records/s; fastest {:.0} M records/s ({} account-metric aggregates)",
             took.as_secs_f64(),
@@ -221,10 +237,15 @@ fn main() {
         per_record(generation_peak)
     );
     if reset {
+        let first = runs.peaks.first().copied().unwrap_or_default();
+        let highest = runs.peaks.iter().copied().max().unwrap_or_default();
         println!(
-            "peak memory of the runs (company, usage and one run's output): {:.0} MiB = {:.1} bytes per usage record held",
-            mib(run_peak),
-            per_record(run_peak)
+            "peak memory of a run (company, usage and the run's output): first run {:.0} MiB = {:.1} bytes per usage record held; highest of the {} runs {:.0} MiB = {:.1} (a later run also holds what earlier runs freed and the allocator kept)",
+            mib(first),
+            per_record(first),
+            runs.peaks.len(),
+            mib(highest),
+            per_record(highest)
         );
     }
     drop(table);
@@ -257,13 +278,13 @@ fn csv(accounts: usize, records: usize, repeat: usize) {
         mib(csv.len() as u64),
         started.elapsed().as_secs_f64()
     );
-    let ((fastest, took), table) =
-        timed(repeat, || ingest_usage(csv.as_bytes(), &company.accounts));
+    plock_benches::allocator::release_freed();
+    let (calls, table) = timed(repeat, || ingest_usage(csv.as_bytes(), &company.accounts));
     let table = match table {
         Ok(t) => t,
         Err(e) => return eprintln!("ingestion failed: {e}"),
     };
-    let secs = took.as_secs_f64();
+    let (secs, fastest) = (calls.median.as_secs_f64(), calls.fastest);
     println!(
         "CSV ingestion: median {:.3} s = {:.1} M rows/s, {:.0} MiB/s; fastest {:.1} M rows/s (of {repeat}; {} records)",
         secs,
@@ -272,7 +293,11 @@ fn csv(accounts: usize, records: usize, repeat: usize) {
         records as f64 / fastest.as_secs_f64() / 1e6,
         table.len()
     );
-    println!("peak memory: {:.0} MiB", mib(peak_rss_bytes()));
+    let highest = calls.peaks.iter().copied().max().unwrap_or_default();
+    println!(
+        "peak memory of an ingestion (the CSV, the company and the table): {:.0} MiB",
+        mib(highest)
+    );
 }
 
 /// The heap bytes of a run's output that its lengths account for (capacities are not visible).
