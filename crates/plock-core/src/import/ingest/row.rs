@@ -133,11 +133,14 @@ fn two(d: u64, i: u32) -> u32 {
         .wrapping_add(byte(d, i.wrapping_add(1)))
 }
 
-/// The day of the last timestamp read, by its date's bytes, so the rows of one day compute
-/// the day's number once.
+/// Day words of the dates read lately, by their date's bytes, so the rows of one month
+/// compute each day's number once: one entry per day of the month (a usage file mixes the
+/// days of its period in any order), replaced when the same day of another month comes.
 #[derive(Default)]
 pub(super) struct Days {
-    last: Option<(u64, u64, u32)>,
+    /// (the date's first word, "YYYY-MM-", and the day word); a first word of 0 (no date's:
+    /// a date holds '-') marks an empty entry.
+    entries: [(u64, u32); 32],
 }
 
 /// A timestamp of the common form at `start`: (its end, its day word, the timestamp itself
@@ -180,12 +183,16 @@ fn timestamp_at(
         second,
         nanos,
     };
-    let date_bytes = (w0, w1 & 0xffff);
-    let day = match days.last {
-        Some((a, b, word)) if (a, b) == date_bytes => word,
+    // By the day of the month as written (two checked digits), which the entry's place
+    // holds; no entry past 31.
+    let entry = days.entries.get_mut(two(d1, 0) as usize);
+    let day = match entry {
+        Some((month, word)) if *month == w0 => *word,
         _ => {
             let word = parts().unix_day().and_then(unix_day_word)?;
-            days.last = Some((date_bytes.0, date_bytes.1, word));
+            if let Some(entry) = entry {
+                *entry = (w0, word);
+            }
             word
         }
     };
@@ -692,6 +699,22 @@ mod tests {
                 _ => (None, None),
             };
             prop_assert_eq!(whole_timestamp(&text), chrono, "{}", text);
+        }
+
+        /// Timestamps read one after another with one cache of days, as a chunk reads its
+        /// rows: each gets chrono's day, whatever was read before it (days of one month, the
+        /// same day of other months and years, invalid days among them).
+        #[test]
+        fn days_read_in_sequence_are_chrono_days(
+            dates in prop::collection::vec((2023u32..2026, 1u32..13, 0u32..40), 1..200),
+        ) {
+            let mut days = Days::default();
+            for (year, month, day) in dates {
+                let text = format!("{year:04}-{month:02}-{day:02}T12:00:00Z");
+                let read = timestamp_at(text.as_bytes(), 0, &mut days, false)
+                    .map(|(_, day, _)| day);
+                prop_assert_eq!(read, chrono_timestamp(&text).0, "{}", text);
+            }
         }
 
         /// Digits and points, around the 18 digits the common form reads: read as
