@@ -79,36 +79,30 @@ where
     V: Clone + Send + Sync,
 {
     /// The index of `entries`; a key given twice keeps one of its values.
-    pub(crate) fn build(entries: Vec<(K, V)>) -> ShardedIndex<K, V> {
+    pub(crate) fn build(mut entries: Vec<(K, V)>) -> ShardedIndex<K, V> {
         use rayon::prelude::*;
         let shards_len = 1usize << SHARD_BITS;
-        let mut tagged: Vec<(usize, (K, V))> = entries
-            .into_par_iter()
-            .map(|(k, v)| (shard_of(k.borrow()), (k, v)))
+        // Grouped by shard in place, each key hashed once (stable: of a key given twice, the
+        // last one stays); no tagged copy of the entries.
+        entries.par_sort_by_cached_key(|(k, _)| shard_of(k.borrow()));
+        let starts: Vec<usize> = (0..=shards_len)
+            .map(|s| entries.partition_point(|(k, _)| shard_of(k.borrow()) < s))
             .collect();
-        // Grouped by shard in parallel (stable: of a key given twice, the last one stays).
-        tagged.par_sort_by_key(|(shard, _)| *shard);
-        let mut shards: Vec<_> = (0..shards_len)
-            .map(|_| std::collections::HashMap::with_hasher(FastState::default()))
-            .collect();
-        let groups: Vec<&mut [(usize, (K, V))]> = tagged.chunk_by_mut(|a, b| a.0 == b.0).collect();
-        let built: Vec<(usize, std::collections::HashMap<K, V, FastState>)> = groups
-            .into_par_iter()
-            .map(|group| {
-                let shard = group.first().map_or(0, |(s, _)| *s);
+        let shards = starts
+            .par_windows(2)
+            .map(|w| {
+                let group = match w {
+                    [start, end] => entries.get(*start..*end).unwrap_or_default(),
+                    _ => &[],
+                };
                 let mut map = std::collections::HashMap::with_capacity_and_hasher(
                     group.len(),
                     FastState::default(),
                 );
-                map.extend(group.iter().map(|(_, (k, v))| (k.clone(), v.clone())));
-                (shard, map)
+                map.extend(group.iter().map(|(k, v)| (k.clone(), v.clone())));
+                map
             })
             .collect();
-        for (shard, map) in built {
-            if let Some(slot) = shards.get_mut(shard) {
-                *slot = map;
-            }
-        }
         ShardedIndex { shards }
     }
 

@@ -12,6 +12,7 @@
 //! is made here in the same order.
 
 use std::collections::BTreeSet;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use rayon::prelude::*;
 use rust_decimal::Decimal;
@@ -45,12 +46,13 @@ pub struct TableData<'a> {
     pub billed: &'a BTreeSet<BilledKey>,
 }
 
-/// An account resolved once: its rank in id order and its usage's place in the table.
+/// An account resolved once: its rank in id order and its usage's place in the table (24
+/// bytes; a subscription holds two).
 #[derive(Clone, Copy)]
 struct Resolved<'a> {
     rank: u32,
     account: &'a Account,
-    usage: Option<usize>,
+    usage: Option<u32>,
 }
 
 /// One subscription, resolved: its rank in id order, its account and its partition's root
@@ -98,8 +100,6 @@ struct Acc<'a> {
     billed: Vec<(u32, Period, BillingPractice)>,
     skipped: Vec<super::Skipped>,
     unmatched: Vec<super::UnmatchedChild>,
-    /// Groups of the usage table some subscription prices.
-    priced: Vec<usize>,
     /// The first failing subscription's rank, and its error.
     error: Option<(u32, BillingError)>,
 }
@@ -112,12 +112,11 @@ impl Acc<'_> {
     }
 
     /// Room for `partitions` partitions of `subscriptions` subscriptions: most bill one
-    /// draft per partition and two keys and one priced group per subscription.
+    /// draft per partition and two keys per subscription.
     fn with_capacity(partitions: usize, subscriptions: usize) -> Self {
         Acc {
             drafts: Vec::with_capacity(partitions.saturating_add(partitions / 8)),
             billed: Vec::with_capacity(subscriptions.saturating_mul(2)),
-            priced: Vec::with_capacity(subscriptions),
             ..Acc::default()
         }
     }
@@ -127,7 +126,6 @@ impl Acc<'_> {
         let mut all = Acc {
             drafts: Vec::with_capacity(accs.iter().map(|a| a.drafts.len()).sum()),
             billed: Vec::with_capacity(accs.iter().map(|a| a.billed.len()).sum()),
-            priced: Vec::with_capacity(accs.iter().map(|a| a.priced.len()).sum()),
             ..Acc::default()
         };
         for acc in accs {
@@ -135,7 +133,6 @@ impl Acc<'_> {
             all.billed.extend(acc.billed);
             all.skipped.extend(acc.skipped);
             all.unmatched.extend(acc.unmatched);
-            all.priced.extend(acc.priced);
             if let Some((rank, error)) = acc.error {
                 all.fail(rank, error);
             }
@@ -157,7 +154,7 @@ pub fn run_fast(data: &TableData<'_>, options: &RunOptions) -> Result<BillingRun
         table_accounts
             .par_iter()
             .enumerate()
-            .map(|(i, key)| (key.inline(), i))
+            .map(|(i, key)| (key.inline(), dense(i)))
             .collect(),
     );
     let book: Vec<&Account> = data.accounts.iter().collect();
@@ -228,12 +225,16 @@ pub fn run_fast(data: &TableData<'_>, options: &RunOptions) -> Result<BillingRun
     owned.par_sort_unstable_by_key(|o| (o.root.rank, o.rank));
     let partitions: Vec<&[Owned<'_>]> = owned.chunk_by(|a, b| a.root.rank == b.root.rank).collect();
 
+    let priced: Vec<AtomicBool> = (0..data.usage.group_count())
+        .map(|_| AtomicBool::new(false))
+        .collect();
     let shared = Shared {
         table: data.usage,
         metrics: &metrics,
         options,
         billed: data.billed,
         accounts: &accounts,
+        priced: &priced,
     };
     // A few chunks per thread, so skewed groups still spread, each sized once: growing
     // per-thread vectors and merging them pairwise copied every line several times.
@@ -270,15 +271,8 @@ pub fn run_fast(data: &TableData<'_>, options: &RunOptions) -> Result<BillingRun
         mut billed,
         mut skipped,
         mut unmatched,
-        priced,
         ..
     } = acc;
-    let mut priced_groups = vec![false; data.usage.group_count()];
-    for g in priced {
-        if let Some(p) = priced_groups.get_mut(g) {
-            *p = true;
-        }
-    }
     billed.par_sort_unstable();
     // Before the invoices are built: the ranked keys are freed before the run's largest step.
     let mut keys = Vec::with_capacity(billed.len());
@@ -301,7 +295,7 @@ pub fn run_fast(data: &TableData<'_>, options: &RunOptions) -> Result<BillingRun
         billed: keys,
         skipped,
         unmatched,
-        unpriced_usage: unpriced(data.usage, &priced_groups),
+        unpriced_usage: unpriced(data.usage, &priced),
     })
 }
 
@@ -337,6 +331,9 @@ struct Shared<'s, 'a> {
     options: &'s RunOptions,
     billed: &'s BTreeSet<BilledKey>,
     accounts: &'s ShardedIndex<smol_str::SmolStr, Resolved<'a>>,
+    /// Per group of the usage table, whether some subscription prices it: set by any
+    /// partition (a flag only ever set, so the order does not matter), a byte a group.
+    priced: &'s [AtomicBool],
 }
 
 /// One account's usage in the table, already found: its subscriptions' lookups need no hash.
@@ -389,19 +386,23 @@ fn bill_partition<'a>(shared: &Shared<'_, 'a>, part: &[Owned<'a>], acc: &mut Acc
         if let Err(e) = check_subscription(sub, account, shared.metrics) {
             return acc.fail(o.rank, e);
         }
-        if let Some(a) = o.account.usage {
-            acc.priced.extend(
-                sub.items()
-                    .iter()
-                    .filter_map(|i| i.metric.as_ref())
-                    .filter_map(|m| table.group_index(a, m)),
-            );
+        if let Some(a) = o.account.usage.map(|a| a as usize) {
+            let groups = sub
+                .items()
+                .iter()
+                .filter_map(|i| i.metric.as_ref())
+                .filter_map(|m| table.group_index(a, m));
+            for g in groups {
+                if let Some(p) = shared.priced.get(g) {
+                    p.store(true, Ordering::Relaxed);
+                }
+            }
         }
         let master = group_master.filter(|_| o.account.rank != o.root.rank);
         let context = Context {
             usage: &AccountUsage {
                 table,
-                account: o.account.usage,
+                account: o.account.usage.map(|a| a as usize),
             },
             metrics: shared.metrics,
             options: shared.options,
@@ -488,11 +489,11 @@ fn check_usage_accounts(data: &TableData<'_>) -> Result<(), BillingError> {
 }
 
 /// Usage of a metric no subscription of its account prices, in (account, metric) order.
-fn unpriced(table: &UsageTable, priced: &[bool]) -> Vec<UnpricedUsage> {
+fn unpriced(table: &UsageTable, priced: &[AtomicBool]) -> Vec<UnpricedUsage> {
     table
         .groups()
         .zip(priced)
-        .filter(|(_, priced)| !**priced)
+        .filter(|(_, priced)| !priced.load(Ordering::Relaxed))
         .map(|((key, metric, records), _)| UnpricedUsage {
             account: key.clone(),
             metric: metric.clone(),
