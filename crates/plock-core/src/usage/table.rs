@@ -602,37 +602,9 @@ impl UsageTable {
         let groups = u32::try_from(accounts.len())
             .unwrap_or(u32::MAX)
             .saturating_mul(slots);
-        let records = bucket_sort(records, groups);
-        let mut runs = Vec::new();
-        let mut start = 0usize;
-        for run in records.chunk_by(|a, b| a.group() == b.group()) {
-            let end = start.saturating_add(run.len());
-            if let Some(first) = run.first() {
-                runs.push((first.group(), start, end));
-            }
-            start = end;
-        }
         // Columns without the group number: a group is its place, so equal usage makes equal
-        // tables whatever numbering the records were built with. Mantissas are written
-        // narrow or wide at once, in parallel, never widened or narrowed afterwards.
-        use rayon::prelude::*;
-        let (mantissas, days) = if records
-            .par_iter()
-            .all(|r| u32::try_from(r.mantissa()).is_ok())
-        {
-            let (m, d) = records
-                .par_iter()
-                .map(|r| (u32::from_wide(r.mantissa()), r.day_scale()))
-                .unzip();
-            (Mantissas::Narrow(m), d)
-        } else {
-            let (m, d) = records
-                .par_iter()
-                .map(|r| (r.mantissa(), r.day_scale()))
-                .unzip();
-            (Mantissas::Wide(m), d)
-        };
-        drop(records);
+        // tables whatever numbering the records were built with.
+        let (mantissas, days, runs) = sorted_columns(records, groups);
         assemble(accounts, metrics, mantissas, days, runs, |g| {
             Some((g.checked_div(slots)?, g.checked_rem(slots)?))
         })
@@ -737,44 +709,75 @@ fn sort_records(records: &mut [Packed]) {
 /// a thread's write positions stay in its cache, many enough that each bucket sorts in cache.
 const BUCKET_BITS: u32 = 12;
 
-/// [`sort_records`] for many records of groups below `groups`, out of place: one parallel
-/// pass files the records into buckets by their group's top bits (each part of the input
-/// into its own slices of the output), then each bucket is sorted on its own. Sorting 10
-/// million records this way takes about half the instructions of one sort of all, most of
-/// them in cache. Holds a second copy of the records while filing.
-fn bucket_sort(records: Vec<Packed>, groups: u32) -> Vec<Packed> {
+/// The records sorted as [`sort_records`] sorts them, as the table's columns (mantissas
+/// narrow or wide, each written once, never widened or narrowed afterwards) and the groups'
+/// runs (group, start, end), in order; `groups` bounds the records' group numbers.
+///
+/// Sorted by bucket, out of place: one parallel pass files the records into buckets by their
+/// group's top bits (each part of the input into its own slices of a second buffer), then
+/// each bucket is sorted on its own, in cache, and written to its place in the columns while
+/// it is there. Sorting 10 million records this way takes about half the instructions of one
+/// sort of all. Holds a second copy of the records while filing.
+fn sorted_columns(
+    records: Vec<Packed>,
+    groups: u32,
+) -> (Mantissas, Vec<u32>, Vec<(u32, usize, usize)>) {
+    let (filed, lengths, narrow) = file_by_bucket(records, groups);
+    let mut days = vec![0u32; filed.len()];
+    if narrow {
+        let mut mantissas = vec![0u32; filed.len()];
+        let runs = write_buckets(filed, &lengths, &mut mantissas, &mut days);
+        (Mantissas::Narrow(mantissas), days, runs)
+    } else {
+        let mut mantissas = vec![0i64; filed.len()];
+        let runs = write_buckets(filed, &lengths, &mut mantissas, &mut days);
+        (Mantissas::Wide(mantissas), days, runs)
+    }
+}
+
+/// The records filed into buckets by their group's top bits, buckets in group order but
+/// each unsorted; the buckets' lengths; whether every mantissa fits in 32 bits. Few records,
+/// or one thread, make one bucket of the records as they are.
+fn file_by_bucket(records: Vec<Packed>, groups: u32) -> (Vec<Packed>, Vec<usize>, bool) {
     use rayon::prelude::*;
     let n = records.len();
     let parts = rayon::current_num_threads().saturating_mul(2);
+    let fits = |r: &Packed| u32::try_from(r.mantissa()).is_ok();
     if n < (1 << 16) || parts < 2 {
-        let mut records = records;
-        sort_records(&mut records);
-        return records;
+        let narrow = records.par_iter().all(fits);
+        return (records, vec![n], narrow);
     }
     let group_bits = 32u32.saturating_sub(groups.leading_zeros());
     let shift = group_bits.saturating_sub(BUCKET_BITS);
     let buckets = 1usize << BUCKET_BITS.min(group_bits);
     let bucket = |r: &Packed| (r.group().checked_shr(shift).unwrap_or(0)) as usize;
     let part_len = n.div_ceil(parts);
-    let counts: Vec<Vec<usize>> = records
+    // Each part's count of records by bucket, and whether its mantissas all fit.
+    let counts: Vec<(Vec<usize>, bool)> = records
         .par_chunks(part_len)
         .map(|part| {
             let mut count = vec![0usize; buckets];
+            let mut narrow = true;
             for r in part {
                 if let Some(c) = count.get_mut(bucket(r)) {
                     *c = c.saturating_add(1);
                 }
+                narrow &= fits(r);
             }
-            count
+            (count, narrow)
         })
         .collect();
-    let mut sorted = Vec::with_capacity(n);
-    sorted.par_extend(rayon::iter::repeat_n(Packed::default(), n));
+    let narrow = counts.iter().all(|(_, narrow)| *narrow);
+    let mut filed = Vec::with_capacity(n);
+    filed.par_extend(rayon::iter::repeat_n(Packed::default(), n));
     // The output in (bucket, part) order; each part takes its slice of every bucket.
-    let lengths =
-        (0..buckets).flat_map(|b| counts.iter().map(move |c| c.get(b).copied().unwrap_or(0)));
+    let lengths = (0..buckets).flat_map(|b| {
+        counts
+            .iter()
+            .map(move |(c, _)| c.get(b).copied().unwrap_or(0))
+    });
     let mut slices: Vec<Vec<&mut [Packed]>> = counts.iter().map(|_| Vec::new()).collect();
-    for (i, piece) in split_lengths(&mut sorted, lengths).into_iter().enumerate() {
+    for (i, piece) in split_lengths(&mut filed, lengths).into_iter().enumerate() {
         if let Some(part) = i.checked_rem(counts.len()).and_then(|p| slices.get_mut(p)) {
             part.push(piece);
         }
@@ -796,17 +799,58 @@ fn bucket_sort(records: Vec<Packed>, groups: u32) -> Vec<Packed> {
             }
         });
     drop(records);
-    let totals = (0..buckets).map(|b| counts.iter().filter_map(|c| c.get(b)).sum::<usize>());
-    split_lengths(&mut sorted, totals)
+    let totals = (0..buckets)
+        .map(|b| counts.iter().filter_map(|(c, _)| c.get(b)).sum::<usize>())
+        .collect();
+    (filed, totals, narrow)
+}
+
+/// Sorts each bucket of `filed` (of the given lengths) and writes it to its place in the
+/// columns, in parallel; the groups' runs, in order (a group is in one bucket).
+fn write_buckets<M: Mantissa>(
+    mut filed: Vec<Packed>,
+    lengths: &[usize],
+    mantissas: &mut [M],
+    days: &mut [u32],
+) -> Vec<(u32, usize, usize)> {
+    use rayon::prelude::*;
+    let starts: Vec<usize> = lengths
+        .iter()
+        .scan(0usize, |at, len| {
+            let start = *at;
+            *at = at.saturating_add(*len);
+            Some(start)
+        })
+        .collect();
+    let large = filed.len().div_ceil(rayon::current_num_threads().max(1));
+    let runs: Vec<Vec<(u32, usize, usize)>> = split_lengths(&mut filed, lengths.iter().copied())
         .into_par_iter()
-        .for_each(|bucket| {
-            if bucket.len() > part_len {
-                bucket.par_sort_unstable();
+        .zip(split_lengths(mantissas, lengths.iter().copied()))
+        .zip(split_lengths(days, lengths.iter().copied()))
+        .zip(starts)
+        .map(|(((bucket, mantissas), days), start)| {
+            if bucket.len() > large {
+                sort_records(bucket);
             } else {
                 bucket.sort_unstable();
             }
-        });
-    sorted
+            for ((r, m), d) in bucket.iter().zip(mantissas).zip(days) {
+                *m = M::from_wide(r.mantissa());
+                *d = r.day_scale();
+            }
+            let mut runs = Vec::new();
+            let mut at = start;
+            for run in bucket.chunk_by(|a, b| a.group() == b.group()) {
+                let end = at.saturating_add(run.len());
+                if let Some(first) = run.first() {
+                    runs.push((first.group(), at, end));
+                }
+                at = end;
+            }
+            runs
+        })
+        .collect();
+    runs.into_iter().flatten().collect()
 }
 
 /// `slice` cut into consecutive pieces of the given lengths (the last ones shorter, or empty,
@@ -1158,9 +1202,10 @@ mod tests {
     }
 
     #[test]
-    fn bucket_sort_sorts_as_one_sort_does() {
+    fn sorted_columns_are_the_columns_of_one_sort() {
         // Enough records to be filed into buckets; a third of them in one heavy group, a
-        // bucket larger than a part, sorted in parallel; groups up to the bound given.
+        // bucket larger than a part, sorted in parallel; groups up to the bound given; one
+        // mantissa past 32 bits makes the column wide.
         let mut x = 0x9E37_79B9_7F4A_7C15u64;
         let mut next = move || {
             x ^= x << 13;
@@ -1168,8 +1213,13 @@ mod tests {
             x ^= x << 17;
             x
         };
-        for groups in [1u32, 4_000, 70_000, u32::MAX] {
-            let records: Vec<Packed> = (0..200_000)
+        for (groups, wide) in [
+            (1u32, false),
+            (4_000, true),
+            (70_000, false),
+            (u32::MAX, true),
+        ] {
+            let mut records: Vec<Packed> = (0..200_000)
                 .map(|_| {
                     let r = next();
                     let group = if r % 3 == 0 {
@@ -1180,14 +1230,34 @@ mod tests {
                     Packed::new((r >> 40) as i64 % 1_000, group, (r % 97) as u32)
                 })
                 .collect();
+            if wide {
+                records[7] = Packed::new(1 << 40, records[7].group(), 3);
+            }
             let mut expected = records.clone();
             expected.sort_unstable();
             let pool = rayon::ThreadPoolBuilder::new()
                 .num_threads(3)
                 .build()
                 .unwrap();
-            let sorted = pool.install(|| bucket_sort(records, groups));
-            assert!(sorted == expected, "{groups} groups");
+            let (mantissas, days, runs) = pool.install(|| sorted_columns(records, groups));
+            let expected_days: Vec<u32> = expected.iter().map(|r| r.day_scale()).collect();
+            let wide_mantissas: Vec<i64> = expected.iter().map(|r| r.mantissa()).collect();
+            match (&mantissas, wide) {
+                (Mantissas::Wide(m), true) => assert!(*m == wide_mantissas, "{groups} groups"),
+                (Mantissas::Narrow(m), false) => {
+                    let m: Vec<i64> = m.iter().map(|m| i64::from(*m)).collect();
+                    assert!(m == wide_mantissas, "{groups} groups");
+                }
+                _ => panic!("{groups} groups: the wrong width"),
+            }
+            assert!(days == expected_days, "{groups} groups");
+            let mut expected_runs = Vec::new();
+            let mut at = 0;
+            for run in expected.chunk_by(|a, b| a.group() == b.group()) {
+                expected_runs.push((run[0].group(), at, at + run.len()));
+                at += run.len();
+            }
+            assert_eq!(runs, expected_runs, "{groups} groups");
         }
     }
 
