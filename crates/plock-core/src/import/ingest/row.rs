@@ -66,7 +66,7 @@ struct Id {
 impl Id {
     /// Scans the id starting at `start` up to the first byte that cannot be in one. Stops
     /// looking past [`MAX_ID_CHARS`], which no id is longer than.
-    #[inline]
+    #[inline(always)]
     fn scan(bytes: &[u8], start: usize) -> Id {
         let first = word(bytes, start);
         let stops = id_stops(first);
@@ -145,6 +145,7 @@ pub(super) struct Days {
 
 /// A timestamp of the common form at `start`: (its end, its day word, the timestamp itself
 /// when `exact`, for a record id).
+#[inline(always)]
 fn timestamp_at(
     bytes: &[u8],
     start: usize,
@@ -188,19 +189,25 @@ fn timestamp_at(
     let entry = days.entries.get_mut(two(d1, 0) as usize);
     let day = match entry {
         Some((month, word)) if *month == w0 => *word,
-        _ => {
-            let word = parts().unix_day().and_then(unix_day_word)?;
-            if let Some(entry) = entry {
-                *entry = (w0, word);
-            }
-            word
-        }
+        _ => new_day(&parts(), w0, entry)?,
     };
     let at = match exact {
         true => Some(parts().date_time()?),
         false => None,
     };
     Some((end, day, at))
+}
+
+/// The day word of a date not in the cache, which then holds it: out of the row's way, as
+/// it runs once a day of the month.
+#[cold]
+#[inline(never)]
+fn new_day(date: &Timestamp, month: u64, entry: Option<&mut (u64, u32)>) -> Option<u32> {
+    let word = date.unix_day().and_then(unix_day_word)?;
+    if let Some(entry) = entry {
+        *entry = (month, word);
+    }
+    Some(word)
 }
 
 /// One to nine digits of a second's fraction at `start`, then 'Z': (the end, nanoseconds).
@@ -258,6 +265,7 @@ fn decimal_at(bytes: &[u8], start: usize) -> Option<(usize, i64, u32)> {
 /// Reads the line starting at `start` in one pass, when it is in the common form and its
 /// fields are in `roles`' order: the row and where the next line starts. `None` leaves the
 /// line to [`parse_simple`], which decides.
+#[inline(always)]
 pub(super) fn read_row<'a>(
     bytes: &'a [u8],
     start: usize,
