@@ -637,7 +637,8 @@ fn place<'a>(
     for (slot, row) in accounts.iter_mut().zip(batch.iter()) {
         *slot = index.get(row.account, row.account_key);
     }
-    for (row, a) in batch.drain(..).zip(accounts) {
+    // Read in place (a row is about 150 bytes), then cleared.
+    for (row, a) in batch.iter().zip(accounts) {
         match a
             .filter(|a| *a < u32::MAX / METRIC_SLOTS)
             .and_then(|a| Some((a, metric_slot(chunk, row.metric, row.metric_key)?)))
@@ -666,6 +667,7 @@ fn place<'a>(
             None => chunk.other.push((row.line, row.text)),
         }
     }
+    batch.clear();
 }
 
 /// The chunk's index of `metric`, added if there is room.
