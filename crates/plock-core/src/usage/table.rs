@@ -736,8 +736,8 @@ fn sorted_columns(
 }
 
 /// The records filed into buckets by their group's top bits, buckets in group order but
-/// each unsorted; the buckets' lengths; whether every mantissa fits in 32 bits. Few records,
-/// or one thread, make one bucket of the records as they are.
+/// each unsorted; the buckets' lengths; whether every mantissa fits in 32 bits. Fewer than
+/// 65,536 records make one bucket of the records as they are.
 fn file_by_bucket(records: Vec<Packed>, groups: u32) -> (Vec<Packed>, Vec<usize>, bool) {
     use rayon::prelude::*;
     let n = records.len();
