@@ -3,6 +3,7 @@
 //! are its own interned ids and account keys, not adversarial input that could flood a
 //! bucket and cost more than time.
 
+use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 
 /// The hasher's state builder.
@@ -57,59 +58,122 @@ impl Hasher for FastHasher {
     }
 }
 
-/// A map from strings to values, split in shards by hash so it is built in parallel: a million
-/// keys are a million cache misses, and one thread would spend them alone.
-/// Keys are `&str` or owned inline strings ([`smol_str::SmolStr`]): an owned short key sits
-/// in the table, so a probe compares without a cache miss on the key's owner.
-pub(crate) struct ShardedIndex<K, V> {
-    shards: Vec<std::collections::HashMap<K, V, FastState>>,
+/// Keys (ids) by an inline copy of their bytes, to their place in the list they were given
+/// in, so a lookup never follows a pointer: an open-addressing table (linear probing, at most
+/// half full) of short keys, and a map of the rare longer ones. Built in one pass, without
+/// sorting or a copy of the keys; 24 bytes a slot.
+pub(crate) struct InlineIndex<'a> {
+    slots: Vec<Slot>,
+    /// `64 - log2(slots.len())`: a key's home slot is its hash's top bits.
+    shift: u32,
+    long: HashMap<&'a [u8], u32, FastState>,
 }
 
-const SHARD_BITS: u32 = 6;
-
-fn shard_of(key: &str) -> usize {
-    use std::hash::BuildHasher;
-    // The top bits: the map inside a shard indexes by the low ones.
-    (FastState::default().hash_one(key) >> (64 - SHARD_BITS)) as usize
+/// A short key, inline, and its place; the all-zero key (of no id: ids are never empty)
+/// marks an empty slot.
+#[derive(Clone, Copy, Default)]
+struct Slot {
+    key: [u64; 2],
+    index: u32,
 }
 
-impl<K, V> ShardedIndex<K, V>
-where
-    K: std::borrow::Borrow<str> + std::hash::Hash + Eq + Clone + Send + Sync,
-    V: Clone + Send + Sync,
-{
-    /// The index of `entries`; a key given twice keeps one of its values.
-    pub(crate) fn build(mut entries: Vec<(K, V)>) -> ShardedIndex<K, V> {
-        use rayon::prelude::*;
-        let shards_len = 1usize << SHARD_BITS;
-        // Grouped by shard in place, each key hashed once (stable: of a key given twice, the
-        // last one stays); no tagged copy of the entries.
-        entries.par_sort_by_cached_key(|(k, _)| shard_of(k.borrow()));
-        let starts: Vec<usize> = (0..=shards_len)
-            .map(|s| entries.partition_point(|(k, _)| shard_of(k.borrow()) < s))
-            .collect();
-        let shards = starts
-            .par_windows(2)
-            .map(|w| {
-                let group = match w {
-                    [start, end] => entries.get(*start..*end).unwrap_or_default(),
-                    _ => &[],
-                };
-                let mut map = std::collections::HashMap::with_capacity_and_hasher(
-                    group.len(),
-                    FastState::default(),
-                );
-                map.extend(group.iter().map(|(k, v)| (k.clone(), v.clone())));
-                map
-            })
-            .collect();
-        ShardedIndex { shards }
+impl<'a> InlineIndex<'a> {
+    /// The index of `keys`, each to its place in them (a key given twice, to its last).
+    pub(crate) fn new(keys: impl ExactSizeIterator<Item = &'a str>) -> InlineIndex<'a> {
+        let len = keys.len().saturating_mul(2).max(2).next_power_of_two();
+        let mut index = InlineIndex {
+            slots: vec![Slot::default(); len],
+            shift: 64u32.saturating_sub(len.trailing_zeros()),
+            long: HashMap::default(),
+        };
+        for (i, key) in keys.enumerate() {
+            let i = u32::try_from(i).unwrap_or(u32::MAX);
+            match inline(key) {
+                Some(k) => index.insert(k, i),
+                None => {
+                    index.long.insert(key.as_bytes(), i);
+                }
+            }
+        }
+        index
     }
 
-    /// The value of `key`.
-    pub(crate) fn get(&self, key: &str) -> Option<&V> {
-        self.shards.get(shard_of(key))?.get(key)
+    fn home(&self, key: [u64; 2]) -> usize {
+        let [lo, hi] = key;
+        let h = (lo ^ hi.rotate_left(29)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        usize::try_from(h.checked_shr(self.shift).unwrap_or(0)).unwrap_or(0)
     }
+
+    /// The slot holding `key`, or else the empty slot where it would go; `None` only for a
+    /// full table, which the index never is.
+    fn find(&self, key: [u64; 2]) -> Option<usize> {
+        let mask = self.slots.len().wrapping_sub(1);
+        let mut i = self.home(key);
+        for _ in 0..self.slots.len() {
+            let slot = self.slots.get(i)?;
+            if slot.key == key || slot.key == [0, 0] {
+                return Some(i);
+            }
+            i = i.wrapping_add(1) & mask;
+        }
+        None
+    }
+
+    fn insert(&mut self, key: [u64; 2], value: u32) {
+        if let Some(slot) = self.find(key).and_then(|i| self.slots.get_mut(i)) {
+            *slot = Slot { key, index: value };
+        }
+    }
+
+    /// Loads the home slots of a batch's keys, each independent of the others, so their cache
+    /// misses overlap instead of coming one lookup at a time.
+    pub(crate) fn touch(&self, keys: impl Iterator<Item = [u64; 2]>) {
+        let sum = keys
+            .filter_map(|k| self.slots.get(self.home(k)))
+            .fold(0u64, |acc, s| acc ^ s.key[0]);
+        std::hint::black_box(sum);
+    }
+
+    /// The place of `key`, whose inline form (`inline`'s) is `short`.
+    pub(crate) fn get(&self, key: &[u8], short: Option<[u64; 2]>) -> Option<u32> {
+        match short {
+            Some(k) => self
+                .find(k)
+                .and_then(|i| self.slots.get(i))
+                .filter(|s| s.key == k)
+                .map(|s| s.index),
+            None => self.long.get(key).copied(),
+        }
+    }
+
+    /// The place of `key`.
+    pub(crate) fn get_str(&self, key: &str) -> Option<u32> {
+        self.get(key.as_bytes(), inline(key))
+    }
+}
+
+/// A key of at most 15 bytes as two words: its bytes, zero-padded, with its length in the
+/// last byte. Keys of 8 bytes or more are read as two overlapping words, without a copy loop.
+pub(crate) fn inline(key: &str) -> Option<[u64; 2]> {
+    let bytes = key.as_bytes();
+    let len = bytes.len();
+    let word = |b: &[u8]| -> Option<u64> { Some(u64::from_le_bytes(b.try_into().ok()?)) };
+    let (lo, hi) = match len {
+        0..=7 => {
+            let mut padded = [0u8; 8];
+            padded.get_mut(..len)?.copy_from_slice(bytes);
+            (u64::from_le_bytes(padded), 0)
+        }
+        8..=15 => {
+            // Bytes 8.. are the top `len - 8` bytes of the last eight.
+            let last = word(bytes.get(len.checked_sub(8)?..)?)?;
+            let drop = u32::try_from(16usize.checked_sub(len)?.checked_mul(8)?).ok()?;
+            (word(bytes.get(..8)?)?, last.checked_shr(drop).unwrap_or(0))
+        }
+        _ => return None,
+    };
+    let len = u64::try_from(len).ok()?;
+    Some([lo, hi | len.checked_shl(56)?])
 }
 
 #[cfg(test)]
@@ -117,7 +181,8 @@ mod tests {
     use std::collections::HashSet;
     use std::hash::BuildHasher;
 
-    use super::FastState;
+    use super::{FastState, InlineIndex, inline};
+    use crate::AccountKey;
 
     #[test]
     fn keys_that_differ_only_in_their_last_bytes_spread_over_buckets() {
@@ -134,17 +199,40 @@ mod tests {
     }
 
     #[test]
-    fn the_sharded_index_finds_every_key_and_no_other() {
-        let keys: Vec<String> = (0..5000).map(|i| format!("k{i}")).collect();
-        let index = super::ShardedIndex::build(
-            keys.iter()
-                .enumerate()
-                .map(|(i, k)| (k.as_str(), i))
-                .collect(),
-        );
-        for (i, k) in keys.iter().enumerate() {
-            assert_eq!(index.get(k), Some(&i));
+    fn inline_keys_are_the_bytes_then_the_length() {
+        let text = "abcdefghijklmnopq";
+        for len in 0..=17 {
+            let key = &text[..len];
+            let expected = (len <= 15).then(|| {
+                let mut word = [0u8; 16];
+                word[..len].copy_from_slice(key.as_bytes());
+                word[15] = len as u8;
+                let n = u128::from_le_bytes(word);
+                [n as u64, (n >> 64) as u64]
+            });
+            assert_eq!(inline(key), expected, "{key}");
         }
-        assert_eq!(index.get("k5000"), None);
+    }
+
+    #[test]
+    fn the_inline_index_finds_every_key_and_no_other() {
+        // Lengths 1 to 20: short keys in the probed table, long ones in the map; 2,000 keys
+        // in 4,096 slots wrap around the table's end.
+        let mut keys: Vec<AccountKey> = (0..2_000usize)
+            .map(|i| AccountKey::new(format!("k{i}{}", "x".repeat(i % 19))).unwrap())
+            .collect();
+        keys.sort_unstable();
+        let index = InlineIndex::new(keys.iter().map(AccountKey::as_str));
+        for (i, key) in keys.iter().enumerate() {
+            let found = index.get(key.as_str().as_bytes(), inline(key.as_str()));
+            assert_eq!(found, Some(u32::try_from(i).unwrap()), "{key}");
+        }
+        for unknown in ["k", "k2000", "k1xx", "k0000000000000000000000"] {
+            assert_eq!(
+                index.get(unknown.as_bytes(), inline(unknown)),
+                None,
+                "{unknown}"
+            );
+        }
     }
 }

@@ -65,13 +65,6 @@ macro_rules! identifier {
             pub fn as_str(&self) -> &str {
                 &self.0
             }
-
-            /// The text as an owned inline string: a copy for short ids, no allocation.
-            // Generated for every id; only the fast run's indexes (account ids and keys) call it.
-            #[allow(dead_code)]
-            pub(crate) fn inline(&self) -> SmolStr {
-                self.0.clone()
-            }
         }
 
         impl fmt::Display for $name {

@@ -24,7 +24,7 @@ use super::{
 };
 use crate::BilledKey;
 use crate::account::{Account, AccountState};
-use crate::hash::ShardedIndex;
+use crate::hash::InlineIndex;
 use crate::period::Period;
 use crate::subscription::{BillingPractice, Subscription, SubscriptionState};
 use crate::usage::{Aggregation, UsageTable};
@@ -53,6 +53,18 @@ struct Resolved<'a> {
     rank: u32,
     account: &'a Account,
     usage: Option<u32>,
+}
+
+/// The book's accounts by id: their place in id order (their rank), and what each resolved to.
+struct Accounts<'a> {
+    ids: InlineIndex<'a>,
+    resolved: Vec<Resolved<'a>>,
+}
+
+impl<'a> Accounts<'a> {
+    fn get(&self, id: &str) -> Option<&Resolved<'a>> {
+        self.resolved.get(self.ids.get_str(id)? as usize)
+    }
 }
 
 /// One subscription, resolved: its rank in id order, its account and its partition's root
@@ -150,31 +162,26 @@ impl Acc<'_> {
 pub fn run_fast(data: &TableData<'_>, options: &RunOptions) -> Result<BillingRun, BillingError> {
     let metrics = metric_catalogue(data.metrics)?;
     let table_accounts = data.usage.accounts();
-    let usage_index = ShardedIndex::build(
-        table_accounts
-            .par_iter()
-            .enumerate()
-            .map(|(i, key)| (key.inline(), dense(i)))
-            .collect(),
+    // Two indexes of inline keys, each built in one pass while the other side is gathered.
+    let (usage_index, book) = rayon::join(
+        || InlineIndex::new(table_accounts.iter().map(AccountKey::as_str)),
+        || data.accounts.iter().collect::<Vec<&Account>>(),
     );
-    let book: Vec<&Account> = data.accounts.iter().collect();
-    let resolved_accounts: Vec<(smol_str::SmolStr, Resolved<'_>)> = book
-        .par_iter()
-        .enumerate()
-        .map(|(rank, account)| {
-            let resolved = Resolved {
-                rank: dense(rank),
-                account,
-                usage: usage_index.get(account.key().as_str()).copied(),
-            };
-            (account.id().inline(), resolved)
-        })
-        .collect();
-    let with_usage = resolved_accounts
-        .par_iter()
-        .filter(|(_, r)| r.usage.is_some())
-        .count();
-    let accounts = ShardedIndex::build(resolved_accounts);
+    let (ids, resolved): (InlineIndex<'_>, Vec<Resolved<'_>>) = rayon::join(
+        || InlineIndex::new(book.iter().map(|a| a.id().as_str())),
+        || {
+            book.par_iter()
+                .enumerate()
+                .map(|(rank, account)| Resolved {
+                    rank: dense(rank),
+                    account,
+                    usage: usage_index.get_str(account.key().as_str()),
+                })
+                .collect()
+        },
+    );
+    let with_usage = resolved.par_iter().filter(|r| r.usage.is_some()).count();
+    let accounts = Accounts { ids, resolved };
     // Only the resolved accounts are read from here on.
     drop(book);
     drop(usage_index);
@@ -330,7 +337,7 @@ struct Shared<'s, 'a> {
     metrics: &'s std::collections::BTreeMap<&'s MetricId, Aggregation>,
     options: &'s RunOptions,
     billed: &'s BTreeSet<BilledKey>,
-    accounts: &'s ShardedIndex<smol_str::SmolStr, Resolved<'a>>,
+    accounts: &'s Accounts<'a>,
     /// Per group of the usage table, whether some subscription prices it: set by any
     /// partition (a flag only ever set, so the order does not matter), a byte a group.
     priced: &'s [AtomicBool],

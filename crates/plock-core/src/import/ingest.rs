@@ -8,15 +8,13 @@
 //! reader does not handle at all (quoted cells, `;` separators, a bad header, invalid UTF-8)
 //! is read by [`parse_usage`], with its limits.
 
-use std::collections::HashMap;
-
 use chrono::{DateTime, Utc};
 use rayon::prelude::*;
 use rust_decimal::Decimal;
 
 use super::table::{Delimiter, ImportErrors};
 use super::usage::{USAGE_COLUMNS, UsageCells, parse_usage, usage_row};
-use crate::hash::FastState;
+use crate::hash::InlineIndex;
 use crate::usage::{
     Packed, Resent, UsageError, UsageRecord, UsageTable, UsageTableBuilder, pack, quantity,
     split_lengths,
@@ -105,116 +103,6 @@ struct Chunk<'a> {
 /// Metrics a chunk reads in the common form; rows of more go through the row rules.
 const METRIC_SLOTS: u32 = 64;
 
-/// Account keys by an inline copy of their bytes, so a lookup never follows a pointer: an
-/// open-addressing table (linear probing, at most half full) of short keys, and a map of the
-/// rare longer ones.
-struct KeyIndex<'a> {
-    slots: Vec<Slot>,
-    /// `64 - log2(slots.len())`: a key's home slot is its hash's top bits.
-    shift: u32,
-    long: HashMap<&'a [u8], u32, FastState>,
-}
-
-/// A short key, inline, and its account's index; the all-zero key (of no account, ids are
-/// never empty) marks an empty slot.
-#[derive(Clone, Copy, Default)]
-struct Slot {
-    key: [u64; 2],
-    index: u32,
-}
-
-impl<'a> KeyIndex<'a> {
-    fn new(keys: &'a [AccountKey]) -> KeyIndex<'a> {
-        let len = keys.len().saturating_mul(2).max(2).next_power_of_two();
-        let mut index = KeyIndex {
-            slots: vec![Slot::default(); len],
-            shift: 64u32.saturating_sub(len.trailing_zeros()),
-            long: HashMap::default(),
-        };
-        for (i, key) in keys.iter().enumerate() {
-            let i = u32::try_from(i).unwrap_or(u32::MAX);
-            match inline(key.as_str()) {
-                Some(k) => index.insert(k, i),
-                None => {
-                    index.long.insert(key.as_str().as_bytes(), i);
-                }
-            }
-        }
-        index
-    }
-
-    fn home(&self, key: [u64; 2]) -> usize {
-        let [lo, hi] = key;
-        let h = (lo ^ hi.rotate_left(29)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-        usize::try_from(h.checked_shr(self.shift).unwrap_or(0)).unwrap_or(0)
-    }
-
-    /// The slot holding `key`, or else the empty slot where it would go; `None` only for a
-    /// full table, which the index never is.
-    fn find(&self, key: [u64; 2]) -> Option<usize> {
-        let mask = self.slots.len().wrapping_sub(1);
-        let mut i = self.home(key);
-        for _ in 0..self.slots.len() {
-            let slot = self.slots.get(i)?;
-            if slot.key == key || slot.key == [0, 0] {
-                return Some(i);
-            }
-            i = i.wrapping_add(1) & mask;
-        }
-        None
-    }
-
-    fn insert(&mut self, key: [u64; 2], value: u32) {
-        if let Some(slot) = self.find(key).and_then(|i| self.slots.get_mut(i)) {
-            *slot = Slot { key, index: value };
-        }
-    }
-
-    /// Loads the home slots of a batch's keys, each independent of the others, so their cache
-    /// misses overlap instead of coming one lookup at a time.
-    fn touch(&self, keys: impl Iterator<Item = [u64; 2]>) {
-        let sum = keys
-            .filter_map(|k| self.slots.get(self.home(k)))
-            .fold(0u64, |acc, s| acc ^ s.key[0]);
-        std::hint::black_box(sum);
-    }
-
-    fn get(&self, key: &[u8], short: Option<[u64; 2]>) -> Option<u32> {
-        match short {
-            Some(k) => self
-                .find(k)
-                .and_then(|i| self.slots.get(i))
-                .filter(|s| s.key == k)
-                .map(|s| s.index),
-            None => self.long.get(key).copied(),
-        }
-    }
-}
-
-/// A key of at most 15 bytes as two words: its bytes, zero-padded, with its length in the
-/// last byte. Keys of 8 bytes or more are read as two overlapping words, without a copy loop.
-fn inline(key: &str) -> Option<[u64; 2]> {
-    let bytes = key.as_bytes();
-    let len = bytes.len();
-    let word = |b: &[u8]| -> Option<u64> { Some(u64::from_le_bytes(b.try_into().ok()?)) };
-    let (lo, hi) = match len {
-        0..=7 => {
-            let mut padded = [0u8; 8];
-            padded.get_mut(..len)?.copy_from_slice(bytes);
-            (u64::from_le_bytes(padded), 0)
-        }
-        8..=15 => {
-            // Bytes 8.. are the top `len - 8` bytes of the last eight.
-            let last = word(bytes.get(len.checked_sub(8)?..)?)?;
-            let drop = u32::try_from(16usize.checked_sub(len)?.checked_mul(8)?).ok()?;
-            (word(bytes.get(..8)?)?, last.checked_shr(drop).unwrap_or(0))
-        }
-        _ => return None,
-    };
-    let len = u64::try_from(len).ok()?;
-    Some([lo, hi | len.checked_shl(56)?])
-}
-
 /// The fast read, or `None` when the file is not one it handles.
 fn ingest_fast(bytes: &[u8], book: &AccountBook) -> Option<Result<UsageTable, ImportErrors>> {
     let header_end = memchr::memchr(b'\n', bytes).unwrap_or(bytes.len());
@@ -234,7 +122,7 @@ fn ingest_fast(bytes: &[u8], book: &AccountBook) -> Option<Result<UsageTable, Im
     if keys.len() >= (u32::MAX / METRIC_SLOTS) as usize {
         return None;
     }
-    let index = KeyIndex::new(&keys);
+    let index = InlineIndex::new(keys.iter().map(AccountKey::as_str));
 
     // Chunks end at line ends; each knows the line number it starts at.
     let pieces = rayon::current_num_threads().saturating_mul(4).max(1);
@@ -541,7 +429,7 @@ fn read_chunk<'a>(
     text: &'a str,
     first_line: usize,
     roles: &[usize],
-    index: &KeyIndex<'_>,
+    index: &InlineIndex<'_>,
     region: &mut [Packed],
 ) -> Option<Chunk<'a>> {
     let mut chunk = Chunk::<'a>::default();
@@ -629,7 +517,7 @@ fn split_line<'a>(
 /// metric the common form cannot place goes to the row rules.
 fn place<'a>(
     batch: &mut Vec<Row<'a>>,
-    index: &KeyIndex<'_>,
+    index: &InlineIndex<'_>,
     chunk: &mut Chunk<'a>,
     region: &mut [Packed],
 ) {
@@ -686,47 +574,4 @@ fn metric_slot<'a>(chunk: &mut Chunk<'a>, metric: &'a [u8], key: Option<[u64; 2]
         None => return None,
     };
     u32::try_from(m).ok().filter(|m| *m < METRIC_SLOTS)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn inline_keys_are_the_bytes_then_the_length() {
-        let text = "abcdefghijklmnopq";
-        for len in 0..=17 {
-            let key = &text[..len];
-            let expected = (len <= 15).then(|| {
-                let mut word = [0u8; 16];
-                word[..len].copy_from_slice(key.as_bytes());
-                word[15] = len as u8;
-                let n = u128::from_le_bytes(word);
-                [n as u64, (n >> 64) as u64]
-            });
-            assert_eq!(inline(key), expected, "{key}");
-        }
-    }
-
-    #[test]
-    fn key_index_finds_every_key_and_no_other() {
-        // Lengths 1 to 20: short keys in the probed table, long ones in the map; 2,000 keys
-        // in 4,096 slots wrap around the table's end.
-        let mut keys: Vec<AccountKey> = (0..2_000usize)
-            .map(|i| AccountKey::new(format!("k{i}{}", "x".repeat(i % 19))).unwrap())
-            .collect();
-        keys.sort_unstable();
-        let index = KeyIndex::new(&keys);
-        for (i, key) in keys.iter().enumerate() {
-            let found = index.get(key.as_str().as_bytes(), inline(key.as_str()));
-            assert_eq!(found, Some(u32::try_from(i).unwrap()), "{key}");
-        }
-        for unknown in ["k", "k2000", "k1xx", "k0000000000000000000000"] {
-            assert_eq!(
-                index.get(unknown.as_bytes(), inline(unknown)),
-                None,
-                "{unknown}"
-            );
-        }
-    }
 }

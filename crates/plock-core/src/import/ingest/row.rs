@@ -473,8 +473,8 @@ impl Timestamp {
 
 #[cfg(test)]
 mod tests {
-    use super::super::inline;
     use super::*;
+    use crate::hash::inline;
     use chrono::Timelike;
     use proptest::prelude::*;
     use rust_decimal::Decimal;
