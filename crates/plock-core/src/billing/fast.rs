@@ -275,21 +275,13 @@ pub fn run_fast(data: &TableData<'_>, options: &RunOptions) -> Result<BillingRun
     }
     let Acc {
         mut drafts,
-        mut billed,
+        billed,
         mut skipped,
         mut unmatched,
         ..
     } = acc;
-    billed.par_sort_unstable();
     // Before the invoices are built: the ranked keys are freed before the run's largest step.
-    let mut keys = Vec::with_capacity(billed.len());
-    keys.extend(billed.into_iter().filter_map(|(rank, period, timing)| {
-        Some(BilledKey {
-            subscription: subscriptions.get(rank as usize)?.id().clone(),
-            period,
-            timing,
-        })
-    }));
+    let keys = billed_keys(billed, &subscriptions);
     // Owners never share a partition, so (owner, currency) keys are unique.
     drafts.par_sort_unstable_by_key(|(rank, currency, _)| (*rank, *currency));
     let invoices = build_invoices(drafts, options)?;
@@ -304,6 +296,75 @@ pub fn run_fast(data: &TableData<'_>, options: &RunOptions) -> Result<BillingRun
         unmatched,
         unpriced_usage: unpriced(data.usage, &priced),
     })
+}
+
+/// The billed keys in (subscription, period, timing) order, each ranked key given its
+/// subscription's id back.
+///
+/// A subscription's keys are contiguous (one partition bills it, in one go) and in order
+/// already (its periods in order, in advance before in arrears), so the blocks are put in
+/// rank order and only a block out of order is sorted (sorting all 298,000 keys at M took
+/// 11 ms, and no less on two threads).
+fn billed_keys(
+    mut billed: Vec<(u32, Period, BillingPractice)>,
+    subscriptions: &[&Subscription],
+) -> Vec<BilledKey> {
+    let key = |(rank, period, timing): &(u32, Period, BillingPractice)| {
+        Some(BilledKey {
+            subscription: subscriptions.get(*rank as usize)?.id().clone(),
+            period: *period,
+            timing: *timing,
+        })
+    };
+    let mut keys = Vec::with_capacity(billed.len());
+    match rank_blocks(&mut billed, |k| k.0) {
+        Some(blocks) => {
+            for [_, start, len] in blocks {
+                let block = billed.get(start as usize..).unwrap_or_default();
+                keys.extend(block.iter().take(len as usize).filter_map(key));
+            }
+        }
+        None => {
+            billed.par_sort_unstable();
+            keys.extend(billed.iter().filter_map(key));
+        }
+    }
+    keys
+}
+
+/// The blocks of `items` (runs of one rank) as (rank, first place, length), in rank order,
+/// each block sorted in place; `None`, sorting nothing, when a rank has two blocks. Twelve
+/// bytes a block: the run holds them near its peak of memory. Places and lengths fit in 32
+/// bits (fewer than 2^32 keys are billed).
+fn rank_blocks<T: Ord + Send>(
+    items: &mut [T],
+    rank: impl Fn(&T) -> u32 + Sync,
+) -> Option<Vec<[u32; 3]>> {
+    let mut blocks: Vec<[u32; 3]> = Vec::new();
+    let mut at = 0u32;
+    for block in items.chunk_by(|a, b| rank(a) == rank(b)) {
+        let len = dense(block.len());
+        if let Some(first) = block.first() {
+            blocks.push([rank(first), at, len]);
+        }
+        at = at.saturating_add(len);
+    }
+    blocks.par_sort_unstable_by_key(|[rank, ..]| *rank);
+    if blocks
+        .windows(2)
+        .any(|w| matches!(w, [a, b] if a[0] == b[0]))
+    {
+        return None;
+    }
+    for [_, start, len] in &blocks {
+        let (start, len) = (*start as usize, *len as usize);
+        if let Some(block) = items.get_mut(start..start.saturating_add(len))
+            && !block.is_sorted()
+        {
+            block.sort_unstable();
+        }
+    }
+    Some(blocks)
 }
 
 /// Consecutive runs of `partitions` holding about `total / chunks` subscriptions each.
@@ -507,4 +568,43 @@ fn unpriced(table: &UsageTable, priced: &[AtomicBool]) -> Vec<UnpricedUsage> {
             records: u64::try_from(records).unwrap_or(u64::MAX),
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::rank_blocks;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Blocks of distinct ranks, in any order, each holding its items in any order: the
+        /// blocks in rank order, each sorted, are all the items sorted.
+        #[test]
+        fn rank_blocks_are_the_items_in_order(
+            blocks in prop::collection::vec(prop::collection::vec(0u8..4, 1..6), 0..40),
+            seed in any::<u32>(),
+        ) {
+            let mut ranks: Vec<u32> = (0..blocks.len() as u32).collect();
+            ranks.sort_by_key(|r| (r ^ seed).wrapping_mul(2_654_435_761));
+            let mut items: Vec<(u32, u8)> = blocks
+                .iter()
+                .zip(&ranks)
+                .flat_map(|(block, rank)| block.iter().map(move |v| (*rank, *v)))
+                .collect();
+            let mut expected = items.clone();
+            expected.sort_unstable();
+            let blocks = rank_blocks(&mut items, |i| i.0).unwrap();
+            let ordered: Vec<(u32, u8)> = blocks
+                .into_iter()
+                .flat_map(|[_, start, len]| items[start as usize..][..len as usize].to_vec())
+                .collect();
+            prop_assert_eq!(ordered, expected);
+        }
+    }
+
+    #[test]
+    fn a_rank_in_two_blocks_is_refused_and_nothing_moves() {
+        let mut items = vec![(2, 9), (2, 1), (1, 0), (2, 5)];
+        assert_eq!(rank_blocks(&mut items, |i: &(u32, u8)| i.0), None);
+        assert_eq!(items, vec![(2, 9), (2, 1), (1, 0), (2, 5)]);
+    }
 }
