@@ -1,7 +1,8 @@
-//! A small, fixed-key hasher for the billing hot paths (the multiply-rotate of rustc's
-//! FxHash). plock-core takes no randomness, not even for a hash seed, and the keys it hashes
-//! are its own interned ids and account keys, not adversarial input that could flood a
-//! bucket and cost more than time.
+//! Hashing for the billing hot paths: a small, fixed-key hasher (the multiply-rotate of
+//! rustc's FxHash), and [`InlineIndex`], ids to their place in a list by an inline copy of
+//! their bytes. plock-core takes no randomness, not even for a hash seed, and the keys it
+//! hashes are its own interned ids and account keys, not adversarial input that could flood
+//! a bucket and cost more than time.
 
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};

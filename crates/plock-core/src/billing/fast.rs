@@ -106,7 +106,6 @@ impl<'a> Drafts<'a> for SmallDrafts<'a> {
 struct Acc<'a> {
     /// (owner's rank, currency, draft).
     drafts: Vec<(u32, Currency, Draft<'a>)>,
-    /// (subscription's rank, key).
     /// (subscription's rank, period, timing): a billed key without its subscription id, which
     /// the rank gives back at the end (16 bytes instead of 48).
     billed: Vec<(u32, Period, BillingPractice)>,
@@ -454,7 +453,8 @@ fn bill_partition<'a>(shared: &Shared<'_, 'a>, part: &[Owned<'a>], acc: &mut Acc
         if let Err(e) = check_subscription(sub, account, shared.metrics) {
             return acc.fail(o.rank, e);
         }
-        if let Some(a) = o.account.usage.map(|a| a as usize) {
+        let usage = o.account.usage.map(|a| a as usize);
+        if let Some(a) = usage {
             let groups = sub
                 .items()
                 .iter()
@@ -470,7 +470,7 @@ fn bill_partition<'a>(shared: &Shared<'_, 'a>, part: &[Owned<'a>], acc: &mut Acc
         let context = Context {
             usage: &AccountUsage {
                 table,
-                account: o.account.usage.map(|a| a as usize),
+                account: usage,
             },
             metrics: shared.metrics,
             options: shared.options,

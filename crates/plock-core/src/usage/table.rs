@@ -741,9 +741,8 @@ fn sorted_columns(
 fn file_by_bucket(records: Vec<Packed>, groups: u32) -> (Vec<Packed>, Vec<usize>, bool) {
     use rayon::prelude::*;
     let n = records.len();
-    let parts = rayon::current_num_threads().saturating_mul(2);
     let fits = |r: &Packed| u32::try_from(r.mantissa()).is_ok();
-    if n < (1 << 16) || parts < 2 {
+    if n < (1 << 16) {
         let narrow = records.par_iter().all(fits);
         return (records, vec![n], narrow);
     }
@@ -751,7 +750,8 @@ fn file_by_bucket(records: Vec<Packed>, groups: u32) -> (Vec<Packed>, Vec<usize>
     let shift = group_bits.saturating_sub(BUCKET_BITS);
     let buckets = 1usize << BUCKET_BITS.min(group_bits);
     let bucket = |r: &Packed| (r.group().checked_shr(shift).unwrap_or(0)) as usize;
-    let part_len = n.div_ceil(parts);
+    // Two parts a thread (at least two), each filing into its own slices of every bucket.
+    let part_len = n.div_ceil(rayon::current_num_threads().saturating_mul(2).max(2));
     // Each part's count of records by bucket, and whether its mantissas all fit.
     let counts: Vec<(Vec<usize>, bool)> = records
         .par_chunks(part_len)
