@@ -521,14 +521,16 @@ fn sorted_subscriptions(
 ) -> Result<Vec<&Subscription>, BillingError> {
     use rayon::prelude::*;
     let mut sorted: Vec<&Subscription> = subscriptions.iter().collect();
-    // Stores hand subscriptions over in id order: checking that is one pass in memory order,
-    // where sorting compares through pointers in random order.
-    if !sorted
+    // Stores hand subscriptions over in id order, each id once: checking that is one pass in
+    // memory order, where sorting compares through pointers in random order, and it leaves
+    // nothing to drop or refuse.
+    if sorted
         .par_windows(2)
-        .all(|w| matches!(w, [a, b] if a.id() <= b.id()))
+        .all(|w| matches!(w, [a, b] if a.id() < b.id()))
     {
-        sorted.par_sort_by(|a, b| a.id().cmp(b.id()));
+        return Ok(sorted);
     }
+    sorted.par_sort_by(|a, b| a.id().cmp(b.id()));
     sorted.dedup_by(|a, b| a == b);
     let shared = sorted
         .par_windows(2)
