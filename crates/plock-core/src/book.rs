@@ -95,6 +95,11 @@ impl AccountBook {
         self.by_key.get(key).and_then(|id| self.get(id))
     }
 
+    /// Every account's primary key, in key order (the index's own order: nothing to sort).
+    pub(crate) fn keys(&self) -> impl ExactSizeIterator<Item = &AccountKey> {
+        self.by_key.keys()
+    }
+
     /// The account holding `id` in `system`.
     pub fn by_external_id(&self, system: &ExternalSystem, id: &ExternalId) -> Option<&Account> {
         self.by_external

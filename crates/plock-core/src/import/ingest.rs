@@ -116,8 +116,7 @@ fn ingest_fast(bytes: &[u8], book: &AccountBook) -> Option<Result<UsageTable, Im
         return None;
     }
 
-    let mut keys: Vec<AccountKey> = book.iter().map(|a| a.key().clone()).collect();
-    keys.sort_unstable();
+    let keys: Vec<AccountKey> = book.keys().cloned().collect();
     // Dense keys are account x METRIC_SLOTS + metric in 32 bits: 67 million accounts.
     if keys.len() >= (u32::MAX / METRIC_SLOTS) as usize {
         return None;
@@ -182,10 +181,7 @@ fn ingest_fast(bytes: &[u8], book: &AccountBook) -> Option<Result<UsageTable, Im
         .par_iter()
         .zip(starts.par_iter())
         .zip(regions.into_par_iter())
-        .map(|((slice, start), region)| {
-            let text = std::str::from_utf8(slice).ok()?;
-            read_chunk(text, *start, &roles, &index, region)
-        })
+        .map(|((slice, start), region)| read_chunk(slice, *start, &roles, &index, region))
         .collect();
     let chunks: Vec<Chunk<'_>> = chunks.into_iter().collect::<Option<_>>()?;
     // Close the gaps the regions left, in order; in a clean file only the spare last slots.
@@ -424,9 +420,10 @@ fn other_row(
 /// miss, and a tight loop of independent lookups lets the processor wait for many at once.
 const BATCH: usize = 64;
 
-/// Parses one chunk; `None` when the file must go to `parse_usage` (a stray carriage return).
+/// Parses one chunk; `None` when the file must go to `parse_usage` (a stray carriage return,
+/// a line that is not UTF-8).
 fn read_chunk<'a>(
-    text: &'a str,
+    text: &'a [u8],
     first_line: usize,
     roles: &[usize],
     index: &InlineIndex<'_>,
@@ -442,7 +439,7 @@ fn read_chunk<'a>(
     while at < text.len() {
         let number = line_number(first_line.saturating_add(n));
         n = n.saturating_add(1);
-        let (row, next) = match read_row(text.as_bytes(), at, roles, number, &mut days) {
+        let (row, next) = match read_row(text, at, roles, number, &mut days) {
             Some((row, next)) => (Line::Row(row), next),
             None => split_line(text, at, roles, number, &mut days)?,
         };
@@ -479,26 +476,30 @@ enum Line<'a> {
 
 /// The line starting at `start`, split at its commas and read field by field, and where the
 /// next line starts; `None` for a carriage return that is not part of a line end (the CSV
-/// reader would end a line there, so the file is not one for this reader).
+/// reader would end a line there, so the file is not one for this reader) or a line that is
+/// not UTF-8.
 fn split_line<'a>(
-    text: &'a str,
+    text: &'a [u8],
     start: usize,
     roles: &[usize],
     number: u64,
     days: &mut Days,
 ) -> Option<(Line<'a>, usize)> {
     let rest = text.get(start..)?;
-    let (line, next) = match memchr::memchr(b'\n', rest.as_bytes()) {
+    let (line, next) = match memchr::memchr(b'\n', rest) {
         Some(i) => (rest.get(..i)?, start.saturating_add(i).saturating_add(1)),
         None => (rest, text.len()),
     };
-    let line = line.strip_suffix('\r').unwrap_or(line);
-    if line.contains('\r') {
+    let line = line.strip_suffix(b"\r").unwrap_or(line);
+    if memchr::memchr(b'\r', line).is_some() {
         return None;
     }
-    if line.is_empty() && next == text.len() && !rest.ends_with('\n') {
+    if line.is_empty() && next == text.len() && !rest.ends_with(b"\n") {
         return Some((Line::None, next));
     }
+    // Only lines outside the common form are checked as text here: the one-pass reader
+    // takes ASCII alone, so the file is never checked whole (a pass over all its bytes).
+    let line = std::str::from_utf8(line).ok()?;
     let mut fields: [&str; 5] = [""; 5];
     let mut count = 0usize;
     for field in line.split(',') {

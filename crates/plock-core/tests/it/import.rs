@@ -424,10 +424,14 @@ mod ingest {
     }
 
     fn compare(csv: &str) -> Result<(), TestCaseError> {
+        compare_bytes(csv.as_bytes())
+    }
+
+    fn compare_bytes(csv: &[u8]) -> Result<(), TestCaseError> {
         let book = book();
-        let fast = ingest_usage(csv.as_bytes(), &book);
-        let slow = parse_usage(csv.as_bytes(), &book)
-            .map(|records| UsageTable::from_records(&records).unwrap());
+        let fast = ingest_usage(csv, &book);
+        let slow =
+            parse_usage(csv, &book).map(|records| UsageTable::from_records(&records).unwrap());
         match (fast, slow) {
             (Ok(f), Ok(s)) => prop_assert_eq!(f, s),
             (Err(f), Err(s)) => prop_assert_eq!(f.to_string(), s.to_string()),
@@ -536,6 +540,28 @@ mod ingest {
                 .count(),
             91
         );
+    }
+
+    #[test]
+    fn bytes_that_are_not_utf8_are_refused_as_the_import_refuses_them() {
+        // Lines of the common form around them, which are never checked as text.
+        let good = "acme,api,2025-01-02T00:00:00Z,5\n".repeat(100);
+        for bad in [
+            b"glob\xffex,api,2025-01-03T00:00:00Z,7\n".as_slice(),
+            b"acme,api,2025-01-03T00:00:00Z,7,r\xc3\n",
+            b"acme,\xe2\x82,2025-01-03T00:00:00Z,7\n",
+        ] {
+            let mut csv = b"account_key,metric,timestamp,quantity,record_id\n".to_vec();
+            csv.extend_from_slice(good.as_bytes());
+            csv.extend_from_slice(bad);
+            csv.extend_from_slice(good.as_bytes());
+            assert!(ingest_usage(&csv, &book()).is_err());
+            compare_bytes(&csv).unwrap();
+        }
+        // Text that is UTF-8 but not ASCII goes through the row rules, which refuse the key.
+        let accented = "account_key,metric,timestamp,quantity\nacmé,api,2025-01-02T00:00:00Z,5\n";
+        assert!(ingest_usage(accented.as_bytes(), &book()).is_err());
+        compare(accented).unwrap();
     }
 
     #[test]
