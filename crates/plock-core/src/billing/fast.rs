@@ -175,12 +175,14 @@ pub fn run_fast(data: &TableData<'_>, options: &RunOptions) -> Result<BillingRun
     let (ids, resolved): (InlineIndex<'_>, Vec<Resolved<'_>>) = rayon::join(
         || InlineIndex::new(book.iter().map(|a| a.id().as_str())),
         || {
+            let usage = usage_index.places(&book, |a| a.key().as_str());
             book.par_iter()
+                .zip(usage)
                 .enumerate()
-                .map(|(rank, account)| Resolved {
+                .map(|(rank, (account, usage))| Resolved {
                     rank: dense(rank),
                     account,
-                    usage: usage_index.get_str(account.key().as_str()),
+                    usage,
                 })
                 .collect()
         },
@@ -198,11 +200,15 @@ pub fn run_fast(data: &TableData<'_>, options: &RunOptions) -> Result<BillingRun
 
     // Each subscription goes to the partition of its account's root; an unknown account is
     // an error at that subscription's place in id order.
+    let places = accounts
+        .ids
+        .places(&subscriptions, |s| s.account().as_str());
     let resolved: Vec<Option<Owned<'_>>> = subscriptions
         .par_iter()
+        .zip(places)
         .enumerate()
-        .map(|(rank, sub)| {
-            let account = accounts.get(sub.account().as_str())?;
+        .map(|(rank, (sub, place))| {
+            let account = accounts.at(place?)?;
             let root = account
                 .account
                 .master()
