@@ -592,11 +592,13 @@ fn check_usage_accounts(data: &TableData<'_>) -> Result<(), BillingError> {
 
 /// Usage of a metric no subscription of its account prices, in (account, metric) order.
 fn unpriced(table: &UsageTable, priced: &[AtomicBool]) -> Vec<UnpricedUsage> {
-    table
-        .groups()
-        .zip(priced)
+    // The flags first: only the few unpriced groups are looked up.
+    priced
+        .iter()
+        .enumerate()
         .filter(|(_, priced)| !priced.load(Ordering::Relaxed))
-        .map(|((key, metric, records), _)| UnpricedUsage {
+        .filter_map(|(g, _)| table.group(g))
+        .map(|(key, metric, records)| UnpricedUsage {
             account: key.clone(),
             metric: metric.clone(),
             records: u64::try_from(records).unwrap_or(u64::MAX),

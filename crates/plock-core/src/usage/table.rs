@@ -916,13 +916,17 @@ impl UsageTable {
 
     /// Every (account, metric) that has records, with its record count, in order.
     pub fn groups(&self) -> impl Iterator<Item = (&AccountKey, &MetricId, usize)> {
-        self.groups.iter().filter_map(|g| {
-            Some((
-                self.accounts.get(g.account as usize)?,
-                self.metrics.get(g.metric as usize)?,
-                g.end.saturating_sub(g.start),
-            ))
-        })
+        (0..self.groups.len()).filter_map(|g| self.group(g))
+    }
+
+    /// The group at `index` in [`UsageTable::groups`] order.
+    pub(crate) fn group(&self, index: usize) -> Option<(&AccountKey, &MetricId, usize)> {
+        let g = self.groups.get(index)?;
+        Some((
+            self.accounts.get(g.account as usize)?,
+            self.metrics.get(g.metric as usize)?,
+            g.end.saturating_sub(g.start),
+        ))
     }
 
     /// The aggregate of `account`'s records of `metric` whose UTC day lies in `period`, exactly
