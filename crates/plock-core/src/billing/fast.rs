@@ -112,9 +112,8 @@ impl<'a> Drafts<'a> for SmallDrafts<'a> {
 struct Acc<'a> {
     /// (owner's rank, currency, draft).
     drafts: Vec<(u32, Currency, Draft<'a>)>,
-    /// (subscription's rank, period, timing): a billed key without its subscription id, which
-    /// the rank gives back at the end (16 bytes instead of 48).
-    billed: Vec<(u32, Period, BillingPractice)>,
+    /// Billed keys without their subscription ids, which the ranks give back at the end.
+    billed: Vec<Ranked>,
     skipped: Vec<super::Skipped>,
     unmatched: Vec<super::UnmatchedChild>,
     /// The first failing subscription's rank, and its error.
@@ -138,25 +137,29 @@ impl Acc<'_> {
         }
     }
 
-    /// All of `accs` in one, each vector allocated once.
-    fn concat(accs: Vec<Self>) -> Self {
+    /// All of `accs` in one, each vector allocated once; the billed keys are left where
+    /// they are, one vector an `Acc`, in order.
+    fn concat(accs: Vec<Self>) -> (Self, Vec<Vec<Ranked>>) {
         let mut all = Acc {
             drafts: Vec::with_capacity(accs.iter().map(|a| a.drafts.len()).sum()),
-            billed: Vec::with_capacity(accs.iter().map(|a| a.billed.len()).sum()),
             ..Acc::default()
         };
+        let mut billed = Vec::with_capacity(accs.len());
         for acc in accs {
             all.drafts.extend(acc.drafts);
-            all.billed.extend(acc.billed);
+            billed.push(acc.billed);
             all.skipped.extend(acc.skipped);
             all.unmatched.extend(acc.unmatched);
             if let Some((rank, error)) = acc.error {
                 all.fail(rank, error);
             }
         }
-        all
+        (all, billed)
     }
 }
+
+/// A billed key with its subscription's rank for its id: 16 bytes instead of 40.
+type Ranked = (u32, Period, BillingPractice);
 
 /// Runs billing on packed usage, across the threads of the current rayon pool. The result
 /// is the one [`run`](super::run) gives for the same company with the records the table was
@@ -165,6 +168,13 @@ impl Acc<'_> {
 /// # Errors
 /// [`BillingError`], the same error the reference run reports.
 pub fn run_fast(data: &TableData<'_>, options: &RunOptions) -> Result<BillingRun, BillingError> {
+    // Run on a thread of the pool (the calling one, when it is one): the serial steps then
+    // allocate where the parallel ones freed. Thread-caching allocators reuse a thread's own
+    // frees first; at M, run from outside the pool, the first run's peak was 2-3 MB higher.
+    rayon::join(|| run_in_pool(data, options), || ()).0
+}
+
+fn run_in_pool(data: &TableData<'_>, options: &RunOptions) -> Result<BillingRun, BillingError> {
     let metrics = metric_catalogue(data.metrics)?;
     let table_accounts = data.usage.accounts();
     // Two indexes of inline keys, each built in one pass while the other side is gathered.
@@ -276,7 +286,7 @@ pub fn run_fast(data: &TableData<'_>, options: &RunOptions) -> Result<BillingRun
     drop(partitions);
     drop(owned);
     drop(accounts);
-    let mut acc = Acc::concat(accs);
+    let (mut acc, billed) = Acc::concat(accs);
     if let Some((rank, error)) = first_error {
         acc.fail(rank, error);
     }
@@ -285,7 +295,6 @@ pub fn run_fast(data: &TableData<'_>, options: &RunOptions) -> Result<BillingRun
     }
     let Acc {
         mut drafts,
-        billed,
         mut skipped,
         mut unmatched,
         ..
@@ -309,67 +318,96 @@ pub fn run_fast(data: &TableData<'_>, options: &RunOptions) -> Result<BillingRun
 }
 
 /// The billed keys in (subscription, period, timing) order, each ranked key given its
-/// subscription's id back.
+/// subscription's id back; `parts` are the threads' keys, in any order, never concatenated
+/// (a copy of them all was 5 MB at M, held near the run's peak of memory).
 ///
 /// A subscription's keys are contiguous (one partition bills it, in one go) and in order
 /// already (its periods in order, in advance before in arrears), so the blocks are put in
 /// rank order and only a block out of order is sorted (sorting all 298,000 keys at M took
 /// 11 ms, and no less on two threads). The keys are then made in parallel, in place in the
-/// result: serially, writing their 14 MB to fresh pages took most of the run's last 10 ms.
-fn billed_keys(
-    mut billed: Vec<(u32, Period, BillingPractice)>,
-    subscriptions: &[&Subscription],
-) -> Vec<BilledKey> {
-    let key = |(rank, period, timing): &(u32, Period, BillingPractice)| {
+/// result: serially, writing their 12 MB to fresh pages took most of the run's last 10 ms.
+fn billed_keys(mut parts: Vec<Vec<Ranked>>, subscriptions: &[&Subscription]) -> Vec<BilledKey> {
+    let key = |(rank, period, timing): &Ranked| {
         Some(BilledKey {
             subscription: subscriptions.get(*rank as usize)?.id().clone(),
             period: *period,
             timing: *timing,
         })
     };
-    // Each key's place in `billed`, in key order.
-    let places: Vec<u32> = match rank_blocks(&mut billed, |k| k.0) {
+    // Each key's place among all the parts' keys, in key order.
+    let places: Vec<u32> = match rank_blocks(&mut parts, |k| k.0) {
         Some(blocks) => blocks
             .iter()
             .flat_map(|[_, start, len]| *start..start.saturating_add(*len))
             .collect(),
         None => {
-            billed.par_sort_unstable();
-            (0..dense(billed.len())).collect()
+            let mut all: Vec<Ranked> = parts.into_iter().flatten().collect();
+            all.par_sort_unstable();
+            let places = (0..dense(all.len())).collect();
+            parts = vec![all];
+            places
         }
     };
-    let Some(first) = billed.first().and_then(key) else {
+    // Where each part starts among all the keys.
+    let starts: Vec<usize> = parts
+        .iter()
+        .scan(0usize, |at, part| {
+            let start = *at;
+            *at = at.saturating_add(part.len());
+            Some(start)
+        })
+        .collect();
+    let ranked = |place: u32| {
+        let place = place as usize;
+        let part = starts.partition_point(|s| *s <= place).checked_sub(1)?;
+        parts.get(part)?.get(place.checked_sub(*starts.get(part)?)?)
+    };
+    let Some(first) = places.first().and_then(|p| ranked(*p)).and_then(key) else {
         return Vec::new();
     };
-    // Every place is in `billed` and every rank is a subscription's: `first` is never used,
-    // it only keeps the map infallible, so the keys go straight to their place.
+    // Every place is a key's and every rank a subscription's: `first` is never used, it
+    // only keeps the map infallible, so the keys go straight to their place.
     places
         .par_iter()
-        .map(|p| {
-            billed
-                .get(*p as usize)
-                .and_then(key)
-                .unwrap_or_else(|| first.clone())
-        })
+        .map(|p| ranked(*p).and_then(key).unwrap_or_else(|| first.clone()))
         .collect()
 }
 
-/// The blocks of `items` (runs of one rank) as (rank, first place, length), in rank order,
-/// each block sorted in place; `None`, sorting nothing, when a rank has two blocks. Twelve
-/// bytes a block: the run holds them near its peak of memory. Places and lengths fit in 32
-/// bits (fewer than 2^32 keys are billed).
+/// The blocks of `parts`' items (runs of one rank) as (rank, place, length), places counted
+/// across the parts in order, blocks in rank order, each block sorted in place; `None` when
+/// a rank has two blocks. Twelve bytes a block: the run holds them near its peak of memory.
+/// Places and lengths fit in 32 bits (fewer than 2^32 keys are billed).
 fn rank_blocks<T: Ord + Send>(
-    items: &mut [T],
+    parts: &mut [Vec<T>],
     rank: impl Fn(&T) -> u32 + Sync,
 ) -> Option<Vec<[u32; 3]>> {
-    let mut blocks: Vec<[u32; 3]> = Vec::new();
-    let mut at = 0u32;
-    for block in items.chunk_by(|a, b| rank(a) == rank(b)) {
-        let len = dense(block.len());
-        if let Some(first) = block.first() {
-            blocks.push([rank(first), at, len]);
-        }
-        at = at.saturating_add(len);
+    let local: Vec<Vec<[u32; 3]>> = parts
+        .par_iter_mut()
+        .map(|part| {
+            let mut blocks = Vec::new();
+            let mut at = 0u32;
+            for block in part.chunk_by_mut(|a, b| rank(a) == rank(b)) {
+                if !block.is_sorted() {
+                    block.sort_unstable();
+                }
+                let len = dense(block.len());
+                if let Some(first) = block.first() {
+                    blocks.push([rank(first), at, len]);
+                }
+                at = at.saturating_add(len);
+            }
+            blocks
+        })
+        .collect();
+    let mut blocks: Vec<[u32; 3]> = Vec::with_capacity(local.iter().map(Vec::len).sum());
+    let mut start = 0u32;
+    for (part, part_blocks) in parts.iter().zip(local) {
+        blocks.extend(
+            part_blocks
+                .into_iter()
+                .map(|[rank, at, len]| [rank, start.saturating_add(at), len]),
+        );
+        start = start.saturating_add(dense(part.len()));
     }
     blocks.par_sort_unstable_by_key(|[rank, ..]| *rank);
     if blocks
@@ -377,14 +415,6 @@ fn rank_blocks<T: Ord + Send>(
         .any(|w| matches!(w, [a, b] if a[0] == b[0]))
     {
         return None;
-    }
-    for [_, start, len] in &blocks {
-        let (start, len) = (*start as usize, *len as usize);
-        if let Some(block) = items.get_mut(start..start.saturating_add(len))
-            && !block.is_sorted()
-        {
-            block.sort_unstable();
-        }
     }
     Some(blocks)
 }
@@ -592,8 +622,14 @@ fn check_usage_accounts(data: &TableData<'_>) -> Result<(), BillingError> {
 
 /// Usage of a metric no subscription of its account prices, in (account, metric) order.
 fn unpriced(table: &UsageTable, priced: &[AtomicBool]) -> Vec<UnpricedUsage> {
-    // The flags first: only the few unpriced groups are looked up.
-    priced
+    // The flags first: only the few unpriced groups are looked up, into a vector sized once
+    // (50,000 at M).
+    let count = priced
+        .par_iter()
+        .filter(|p| !p.load(Ordering::Relaxed))
+        .count();
+    let mut unpriced = Vec::with_capacity(count);
+    let found = priced
         .iter()
         .enumerate()
         .filter(|(_, priced)| !priced.load(Ordering::Relaxed))
@@ -602,8 +638,9 @@ fn unpriced(table: &UsageTable, priced: &[AtomicBool]) -> Vec<UnpricedUsage> {
             account: key.clone(),
             metric: metric.clone(),
             records: u64::try_from(records).unwrap_or(u64::MAX),
-        })
-        .collect()
+        });
+    unpriced.extend(found);
+    unpriced
 }
 
 #[cfg(test)]
@@ -612,35 +649,42 @@ mod tests {
     use proptest::prelude::*;
 
     proptest! {
-        /// Blocks of distinct ranks, in any order, each holding its items in any order: the
-        /// blocks in rank order, each sorted, are all the items sorted.
+        /// Blocks of distinct ranks, in any order, each holding its items in any order, cut
+        /// into parts between blocks: the blocks in rank order, each sorted, are all the
+        /// items sorted.
         #[test]
         fn rank_blocks_are_the_items_in_order(
             blocks in prop::collection::vec(prop::collection::vec(0u8..4, 1..6), 0..40),
+            cuts in prop::collection::vec(any::<bool>(), 40),
             seed in any::<u32>(),
         ) {
             let mut ranks: Vec<u32> = (0..blocks.len() as u32).collect();
             ranks.sort_by_key(|r| (r ^ seed).wrapping_mul(2_654_435_761));
-            let mut items: Vec<(u32, u8)> = blocks
-                .iter()
-                .zip(&ranks)
-                .flat_map(|(block, rank)| block.iter().map(move |v| (*rank, *v)))
-                .collect();
-            let mut expected = items.clone();
+            let mut parts: Vec<Vec<(u32, u8)>> = vec![Vec::new()];
+            for ((block, rank), cut) in blocks.iter().zip(&ranks).zip(&cuts) {
+                if *cut {
+                    parts.push(Vec::new());
+                }
+                parts.last_mut().unwrap().extend(block.iter().map(|v| (*rank, *v)));
+            }
+            let all: Vec<(u32, u8)> = parts.iter().flatten().copied().collect();
+            let mut expected = all.clone();
             expected.sort_unstable();
-            let blocks = rank_blocks(&mut items, |i| i.0).unwrap();
+            let blocks = rank_blocks(&mut parts, |i| i.0).unwrap();
+            let all: Vec<(u32, u8)> = parts.iter().flatten().copied().collect();
             let ordered: Vec<(u32, u8)> = blocks
                 .into_iter()
-                .flat_map(|[_, start, len]| items[start as usize..][..len as usize].to_vec())
+                .flat_map(|[_, start, len]| all[start as usize..][..len as usize].to_vec())
                 .collect();
             prop_assert_eq!(ordered, expected);
         }
     }
 
     #[test]
-    fn a_rank_in_two_blocks_is_refused_and_nothing_moves() {
-        let mut items = vec![(2, 9), (2, 1), (1, 0), (2, 5)];
-        assert_eq!(rank_blocks(&mut items, |i: &(u32, u8)| i.0), None);
-        assert_eq!(items, vec![(2, 9), (2, 1), (1, 0), (2, 5)]);
+    fn a_rank_in_two_blocks_is_refused() {
+        let mut within = vec![vec![(2, 9), (2, 1), (1, 0), (2, 5)]];
+        assert_eq!(rank_blocks(&mut within, |i: &(u32, u8)| i.0), None);
+        let mut across = vec![vec![(2, 9), (1, 0)], vec![(2, 5)]];
+        assert_eq!(rank_blocks(&mut across, |i: &(u32, u8)| i.0), None);
     }
 }
