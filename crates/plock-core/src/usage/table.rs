@@ -59,6 +59,16 @@ impl Packed {
         ((self.0 as u64) ^ SIGN).cast_signed()
     }
 
+    /// The mantissa's bits as they sort (its sign bit flipped).
+    fn sortable(self) -> u64 {
+        self.0 as u64
+    }
+
+    /// The record of a group, a day and scale word and a mantissa's sortable bits.
+    fn from_parts(group: u32, day_scale: u32, sortable: u64) -> Packed {
+        Packed((u128::from(group) << 96) | (u128::from(day_scale) << 64) | u128::from(sortable))
+    }
+
     /// The same record in group `group`.
     pub(crate) fn with_group(self, group: u32) -> Packed {
         Packed((self.0 & !(u128::from(u32::MAX) << 96)) | (u128::from(group) << 96))
@@ -828,11 +838,11 @@ fn write_buckets<M: Mantissa>(
         .zip(split_lengths(mantissas, lengths.iter().copied()))
         .zip(split_lengths(days, lengths.iter().copied()))
         .zip(starts)
-        .map(|(((bucket, mantissas), days), start)| {
+        .map_init(Vec::new, |keys, (((bucket, mantissas), days), start)| {
             if bucket.len() > large {
                 sort_records(bucket);
             } else {
-                bucket.sort_unstable();
+                sort_bucket(bucket, keys);
             }
             for ((r, m), d) in bucket.iter().zip(mantissas).zip(days) {
                 *m = M::from_wide(r.mantissa());
@@ -851,6 +861,102 @@ fn write_buckets<M: Mantissa>(
         })
         .collect();
     runs.into_iter().flatten().collect()
+}
+
+/// Sorts a bucket as [`sort_records`] does, as 64-bit keys when they hold it: a bucket's
+/// records share their group's top bits and most of their days, and their mantissas are
+/// small, so each record's offsets from the bucket's least group, day and mantissa usually
+/// fit in 64 bits, which sort in about half the time of the 128-bit records. `keys` is room
+/// for the keys, reused from bucket to bucket.
+fn sort_bucket(bucket: &mut [Packed], keys: &mut Vec<u64>) {
+    match NarrowKey::of(bucket) {
+        Some(narrow) => {
+            keys.clear();
+            keys.extend(bucket.iter().map(|r| narrow.key(*r)));
+            keys.sort_unstable();
+            for (r, k) in bucket.iter_mut().zip(keys.iter()) {
+                *r = narrow.record(*k);
+            }
+        }
+        None => bucket.sort_unstable(),
+    }
+}
+
+/// A bucket's records as 64-bit keys that sort in the records' order: the offsets of the
+/// group, the day and scale word and the mantissa's sortable bits from their least values
+/// in the bucket, each in as many bits as its largest offset needs, concatenated.
+#[derive(Clone, Copy)]
+struct NarrowKey {
+    least: Packed,
+    /// Bits of the day and scale offset, and of the mantissa offset.
+    day_bits: u32,
+    mantissa_bits: u32,
+}
+
+impl NarrowKey {
+    /// The keys of `records`, or `None` when their offsets need more than 64 bits.
+    fn of(records: &[Packed]) -> Option<NarrowKey> {
+        let first = records.first()?;
+        let (mut least, mut most) = (
+            [first.group(), first.day_scale()],
+            [first.group(), first.day_scale()],
+        );
+        let (mut least_m, mut most_m) = (first.sortable(), first.sortable());
+        for r in records {
+            let (g, d, m) = (r.group(), r.day_scale(), r.sortable());
+            least = [least[0].min(g), least[1].min(d)];
+            most = [most[0].max(g), most[1].max(d)];
+            (least_m, most_m) = (least_m.min(m), most_m.max(m));
+        }
+        let bits = |span: u64| 64u32.saturating_sub(span.leading_zeros());
+        let group_bits = bits(u64::from(most[0].saturating_sub(least[0])));
+        let day_bits = bits(u64::from(most[1].saturating_sub(least[1])));
+        let mantissa_bits = bits(most_m.saturating_sub(least_m));
+        (group_bits
+            .saturating_add(day_bits)
+            .saturating_add(mantissa_bits)
+            <= 64)
+            .then_some(NarrowKey {
+                least: Packed::from_parts(least[0], least[1], least_m),
+                day_bits,
+                mantissa_bits,
+            })
+    }
+
+    /// `r`'s key: no field overflows its bits (each offset fits, `of` checked).
+    fn key(self, r: Packed) -> u64 {
+        let group = u64::from(r.group().saturating_sub(self.least.group()));
+        let day = u64::from(r.day_scale().saturating_sub(self.least.day_scale()));
+        let mantissa = r.sortable().saturating_sub(self.least.sortable());
+        (group
+            .checked_shl(self.day_bits.saturating_add(self.mantissa_bits))
+            .unwrap_or(0))
+            | (day.checked_shl(self.mantissa_bits).unwrap_or(0))
+            | mantissa
+    }
+
+    /// The record of `key`.
+    fn record(self, key: u64) -> Packed {
+        let low = |bits: u32| {
+            1u64.checked_shl(bits)
+                .map_or(u64::MAX, |b| b.wrapping_sub(1))
+        };
+        let mantissa = key & low(self.mantissa_bits);
+        let day = key.checked_shr(self.mantissa_bits).unwrap_or(0) & low(self.day_bits);
+        let group = key
+            .checked_shr(self.day_bits.saturating_add(self.mantissa_bits))
+            .unwrap_or(0);
+        // Each offset came from a value at most the field's largest: the sums fit.
+        Packed::from_parts(
+            self.least
+                .group()
+                .saturating_add(u32::try_from(group).unwrap_or(u32::MAX)),
+            self.least
+                .day_scale()
+                .saturating_add(u32::try_from(day).unwrap_or(u32::MAX)),
+            self.least.sortable().saturating_add(mantissa),
+        )
+    }
 }
 
 /// `slice` cut into consecutive pieces of the given lengths (the last ones shorter, or empty,
@@ -1203,6 +1309,39 @@ mod tests {
             origin + chrono::Days::new(to),
         )
         .unwrap()
+    }
+
+    proptest! {
+        /// A bucket sorted as 64-bit keys, or as records when the keys would not hold it, is
+        /// the bucket sorted as records: groups, days and mantissas over spans from one value
+        /// to the whole field, so both ways are taken.
+        #[test]
+        fn buckets_sort_as_their_records(
+            records in prop::collection::vec((any::<u32>(), any::<u32>(), any::<i64>()), 1..300),
+            spans in (0u32..=32, 0u32..=32, 0u32..=64),
+            least in (any::<u32>(), any::<u32>(), any::<u64>()),
+        ) {
+            let span = |v: u64, bits: u32, field: u32| {
+                if bits >= field { v } else { v & ((1u64 << bits) - 1) }
+            };
+            let mut bucket: Vec<Packed> = records
+                .iter()
+                .map(|(g, d, m)| {
+                    Packed::from_parts(
+                        least.0.saturating_add(span(u64::from(*g), spans.0, 32) as u32),
+                        least.1.saturating_add(span(u64::from(*d), spans.1, 32) as u32),
+                        least.2.saturating_add(span(*m as u64, spans.2, 64)),
+                    )
+                })
+                .collect();
+            let mut expected = bucket.clone();
+            expected.sort_unstable();
+            let narrow = NarrowKey::of(&bucket).is_some();
+            let fits = spans.0 + spans.1 + spans.2 <= 64;
+            prop_assert!(narrow || !fits);
+            sort_bucket(&mut bucket, &mut Vec::new());
+            prop_assert_eq!(bucket, expected);
+        }
     }
 
     #[test]
