@@ -727,101 +727,303 @@ const BUCKET_BITS: u32 = 12;
 /// group's top bits (each part of the input into its own slices of a second buffer), then
 /// each bucket is sorted on its own, in cache, and written to its place in the columns while
 /// it is there. Sorting 10 million records this way takes about half the instructions of one
-/// sort of all. Holds a second copy of the records while filing.
+/// sort of all. The records are filed as 64-bit [`BucketKey`]s when those hold them (half the
+/// bytes to move and to sort), and otherwise as they are.
 fn sorted_columns(
     records: Vec<Packed>,
     groups: u32,
 ) -> (Mantissas, Vec<u32>, Vec<(u32, usize, usize)>) {
-    let (filed, lengths, narrow) = file_by_bucket(records, groups);
+    use rayon::prelude::*;
+    let n = records.len();
+    if n < (1 << 16) {
+        // One bucket of the records as they are.
+        let narrow = records
+            .par_iter()
+            .all(|r| u32::try_from(r.mantissa()).is_ok());
+        return columns(records, &[n], narrow, |_, r| r);
+    }
+    let filing = Filing::count(&records, groups);
+    match BucketKey::of(&filing) {
+        Some(key) => {
+            let filed = filing.file(records, |r| key.key(r));
+            columns(filed, &filing.lengths(), filing.spans.narrow, |b, k| {
+                key.record(b, k)
+            })
+        }
+        None => {
+            let filed = filing.file(records, |r| r);
+            columns(filed, &filing.lengths(), filing.spans.narrow, |_, r| r)
+        }
+    }
+}
+
+/// The columns of `filed` (buckets of the given lengths, each unsorted), whose items
+/// `decode` turns back into records given their bucket.
+fn columns<T: Filed>(
+    filed: Vec<T>,
+    lengths: &[usize],
+    narrow: bool,
+    decode: impl Fn(usize, T) -> Packed + Sync,
+) -> (Mantissas, Vec<u32>, Vec<(u32, usize, usize)>) {
     let mut days = vec![0u32; filed.len()];
     if narrow {
         let mut mantissas = vec![0u32; filed.len()];
-        let runs = write_buckets(filed, &lengths, &mut mantissas, &mut days);
+        let runs = write_buckets(filed, lengths, &mut mantissas, &mut days, decode);
         (Mantissas::Narrow(mantissas), days, runs)
     } else {
         let mut mantissas = vec![0i64; filed.len()];
-        let runs = write_buckets(filed, &lengths, &mut mantissas, &mut days);
+        let runs = write_buckets(filed, lengths, &mut mantissas, &mut days, decode);
         (Mantissas::Wide(mantissas), days, runs)
     }
 }
 
-/// The records filed into buckets by their group's top bits, buckets in group order but
-/// each unsorted; the buckets' lengths; whether every mantissa fits in 32 bits. Fewer than
-/// 65,536 records make one bucket of the records as they are.
-fn file_by_bucket(records: Vec<Packed>, groups: u32) -> (Vec<Packed>, Vec<usize>, bool) {
-    use rayon::prelude::*;
-    let n = records.len();
-    let fits = |r: &Packed| u32::try_from(r.mantissa()).is_ok();
-    if n < (1 << 16) {
-        let narrow = records.par_iter().all(fits);
-        return (records, vec![n], narrow);
+/// What a bucket holds: records, or their [`BucketKey`]s.
+trait Filed: Copy + Default + Send + Sync {
+    /// Sorts a bucket small enough for one thread; `keys` is room it may reuse.
+    fn sort_bucket(bucket: &mut [Self], keys: &mut Vec<u64>);
+    /// Sorts a bucket larger than a thread's share, in parallel.
+    fn sort_large(bucket: &mut [Self]);
+}
+
+impl Filed for Packed {
+    fn sort_bucket(bucket: &mut [Packed], keys: &mut Vec<u64>) {
+        sort_bucket(bucket, keys);
     }
-    let group_bits = 32u32.saturating_sub(groups.leading_zeros());
-    let shift = group_bits.saturating_sub(BUCKET_BITS);
-    let buckets = 1usize << BUCKET_BITS.min(group_bits);
-    let bucket = |r: &Packed| (r.group().checked_shr(shift).unwrap_or(0)) as usize;
-    // Two parts a thread (at least two), each filing into its own slices of every bucket.
-    let part_len = n.div_ceil(rayon::current_num_threads().saturating_mul(2).max(2));
-    // Each part's count of records by bucket, and whether its mantissas all fit.
-    let counts: Vec<(Vec<usize>, bool)> = records
-        .par_chunks(part_len)
-        .map(|part| {
-            let mut count = vec![0usize; buckets];
-            let mut narrow = true;
-            for r in part {
-                if let Some(c) = count.get_mut(bucket(r)) {
-                    *c = c.saturating_add(1);
-                }
-                narrow &= fits(r);
-            }
-            (count, narrow)
-        })
-        .collect();
-    let narrow = counts.iter().all(|(_, narrow)| *narrow);
-    let mut filed = Vec::with_capacity(n);
-    filed.par_extend(rayon::iter::repeat_n(Packed::default(), n));
-    // The output in (bucket, part) order; each part takes its slice of every bucket.
-    let lengths = (0..buckets).flat_map(|b| {
-        counts
-            .iter()
-            .map(move |(c, _)| c.get(b).copied().unwrap_or(0))
-    });
-    let mut slices: Vec<Vec<&mut [Packed]>> = counts.iter().map(|_| Vec::new()).collect();
-    for (i, piece) in split_lengths(&mut filed, lengths).into_iter().enumerate() {
-        if let Some(part) = i.checked_rem(counts.len()).and_then(|p| slices.get_mut(p)) {
-            part.push(piece);
+
+    fn sort_large(bucket: &mut [Packed]) {
+        sort_records(bucket);
+    }
+}
+
+impl Filed for u64 {
+    fn sort_bucket(bucket: &mut [u64], _: &mut Vec<u64>) {
+        bucket.sort_unstable();
+    }
+
+    fn sort_large(bucket: &mut [u64]) {
+        use rayon::slice::ParallelSliceMut;
+        bucket.par_sort_unstable();
+    }
+}
+
+/// The least and largest day word and mantissa (sortable bits) of some records, and whether
+/// every mantissa fits in 32 bits.
+#[derive(Clone, Copy)]
+struct Spans {
+    narrow: bool,
+    day: [u32; 2],
+    mantissa: [u64; 2],
+}
+
+impl Spans {
+    const EMPTY: Spans = Spans {
+        narrow: true,
+        day: [u32::MAX, 0],
+        mantissa: [u64::MAX, 0],
+    };
+
+    fn add(&mut self, r: Packed) {
+        self.narrow &= u32::try_from(r.mantissa()).is_ok();
+        let (d, m) = (r.day_scale(), r.sortable());
+        self.day = [self.day[0].min(d), self.day[1].max(d)];
+        self.mantissa = [self.mantissa[0].min(m), self.mantissa[1].max(m)];
+    }
+
+    fn merge(self, other: Spans) -> Spans {
+        Spans {
+            narrow: self.narrow && other.narrow,
+            day: [self.day[0].min(other.day[0]), self.day[1].max(other.day[1])],
+            mantissa: [
+                self.mantissa[0].min(other.mantissa[0]),
+                self.mantissa[1].max(other.mantissa[1]),
+            ],
         }
     }
-    records
-        .par_chunks(part_len)
-        .zip(slices.into_par_iter())
-        .for_each(|(part, mut out)| {
-            let mut next = vec![0usize; buckets];
-            for r in part {
-                let b = bucket(r);
-                // The counts were taken over the same part: every record has its slot.
-                if let (Some(piece), Some(at)) = (out.get_mut(b), next.get_mut(b))
-                    && let Some(slot) = piece.get_mut(*at)
-                {
-                    *slot = *r;
-                    *at = at.saturating_add(1);
+}
+
+/// How records are filed into buckets by their group's top bits: the buckets, the parts of
+/// the input filed in parallel and each part's count of records by bucket.
+struct Filing {
+    /// A bucket is a group's number shifted right by this.
+    shift: u32,
+    buckets: usize,
+    part_len: usize,
+    counts: Vec<Vec<usize>>,
+    spans: Spans,
+}
+
+impl Filing {
+    /// Counts `records` (at least one) by part and bucket, and takes their spans.
+    fn count(records: &[Packed], groups: u32) -> Filing {
+        use rayon::prelude::*;
+        let group_bits = 32u32.saturating_sub(groups.leading_zeros());
+        let shift = group_bits.saturating_sub(BUCKET_BITS);
+        let buckets = 1usize << BUCKET_BITS.min(group_bits);
+        // Two parts a thread (at least two), each filing into its own slices of every bucket.
+        let part_len = records
+            .len()
+            .div_ceil(rayon::current_num_threads().saturating_mul(2).max(2))
+            .max(1);
+        let parts: Vec<(Vec<usize>, Spans)> = records
+            .par_chunks(part_len)
+            .map(|part| {
+                let mut count = vec![0usize; buckets];
+                let mut spans = Spans::EMPTY;
+                for r in part {
+                    let b = r.group().checked_shr(shift).unwrap_or(0) as usize;
+                    if let Some(c) = count.get_mut(b) {
+                        *c = c.saturating_add(1);
+                    }
+                    spans.add(*r);
                 }
-            }
+                (count, spans)
+            })
+            .collect();
+        let spans = parts
+            .iter()
+            .fold(Spans::EMPTY, |all, (_, spans)| all.merge(*spans));
+        Filing {
+            shift,
+            buckets,
+            part_len,
+            counts: parts.into_iter().map(|(count, _)| count).collect(),
+            spans,
+        }
+    }
+
+    fn bucket(&self, r: &Packed) -> usize {
+        r.group().checked_shr(self.shift).unwrap_or(0) as usize
+    }
+
+    /// The buckets' lengths, in order.
+    fn lengths(&self) -> Vec<usize> {
+        (0..self.buckets)
+            .map(|b| self.counts.iter().filter_map(|c| c.get(b)).sum::<usize>())
+            .collect()
+    }
+
+    /// `records` as `encode` makes them, filed into buckets in bucket order, each unsorted.
+    fn file<T: Filed>(&self, records: Vec<Packed>, encode: impl Fn(Packed) -> T + Sync) -> Vec<T> {
+        use rayon::prelude::*;
+        let n = records.len();
+        let mut filed = Vec::with_capacity(n);
+        filed.par_extend(rayon::iter::repeat_n(T::default(), n));
+        // The output in (bucket, part) order; each part takes its slice of every bucket.
+        let lengths = (0..self.buckets).flat_map(|b| {
+            self.counts
+                .iter()
+                .map(move |c| c.get(b).copied().unwrap_or(0))
         });
-    drop(records);
-    let totals = (0..buckets)
-        .map(|b| counts.iter().filter_map(|(c, _)| c.get(b)).sum::<usize>())
-        .collect();
-    (filed, totals, narrow)
+        let mut slices: Vec<Vec<&mut [T]>> = self.counts.iter().map(|_| Vec::new()).collect();
+        for (i, piece) in split_lengths(&mut filed, lengths).into_iter().enumerate() {
+            if let Some(part) = i
+                .checked_rem(self.counts.len())
+                .and_then(|p| slices.get_mut(p))
+            {
+                part.push(piece);
+            }
+        }
+        records
+            .par_chunks(self.part_len)
+            .zip(slices.into_par_iter())
+            .for_each(|(part, mut out)| {
+                let mut next = vec![0usize; self.buckets];
+                for r in part {
+                    let b = self.bucket(r);
+                    // The counts were taken over the same part: every record has its slot.
+                    if let (Some(piece), Some(at)) = (out.get_mut(b), next.get_mut(b))
+                        && let Some(slot) = piece.get_mut(*at)
+                    {
+                        *slot = encode(*r);
+                        *at = at.saturating_add(1);
+                    }
+                }
+            });
+        filed
+    }
+}
+
+/// A record of a known bucket as a 64-bit key that sorts in the records' order: its group's
+/// bits under the bucket's, then its day word's and its mantissa's offsets from the least of
+/// all the records, each in as many bits as the largest needs.
+#[derive(Clone, Copy)]
+struct BucketKey {
+    shift: u32,
+    day_least: u32,
+    day_bits: u32,
+    mantissa_least: u64,
+    mantissa_bits: u32,
+}
+
+impl BucketKey {
+    /// The keys of the records `filing` counted, or `None` when they need more than 64 bits.
+    fn of(filing: &Filing) -> Option<BucketKey> {
+        let bits = |span: u64| 64u32.saturating_sub(span.leading_zeros());
+        let [day_least, day_most] = filing.spans.day;
+        let [mantissa_least, mantissa_most] = filing.spans.mantissa;
+        let day_bits = bits(u64::from(day_most.checked_sub(day_least)?));
+        let mantissa_bits = bits(mantissa_most.checked_sub(mantissa_least)?);
+        (filing
+            .shift
+            .saturating_add(day_bits)
+            .saturating_add(mantissa_bits)
+            <= 64)
+            .then_some(BucketKey {
+                shift: filing.shift,
+                day_least,
+                day_bits,
+                mantissa_least,
+                mantissa_bits,
+            })
+    }
+
+    /// `r`'s key: no field overflows its bits (`of` measured them all).
+    fn key(self, r: Packed) -> u64 {
+        let group = u64::from(r.group()) & low_bits(self.shift);
+        let day = u64::from(r.day_scale().saturating_sub(self.day_least));
+        let mantissa = r.sortable().saturating_sub(self.mantissa_least);
+        group
+            .checked_shl(self.day_bits.saturating_add(self.mantissa_bits))
+            .unwrap_or(0)
+            | day.checked_shl(self.mantissa_bits).unwrap_or(0)
+            | mantissa
+    }
+
+    /// The record of `key`, in `bucket`.
+    fn record(self, bucket: usize, key: u64) -> Packed {
+        let mantissa = key & low_bits(self.mantissa_bits);
+        let day = key.checked_shr(self.mantissa_bits).unwrap_or(0) & low_bits(self.day_bits);
+        let group = key
+            .checked_shr(self.day_bits.saturating_add(self.mantissa_bits))
+            .unwrap_or(0);
+        let top = u32::try_from(bucket)
+            .unwrap_or(u32::MAX)
+            .checked_shl(self.shift)
+            .unwrap_or(0);
+        // Each offset came from a value at most the field's largest: the sums fit.
+        Packed::from_parts(
+            top | u32::try_from(group).unwrap_or(u32::MAX),
+            self.day_least
+                .saturating_add(u32::try_from(day).unwrap_or(u32::MAX)),
+            self.mantissa_least.saturating_add(mantissa),
+        )
+    }
+}
+
+/// A mask of the low `bits` bits (all from 64).
+fn low_bits(bits: u32) -> u64 {
+    1u64.checked_shl(bits)
+        .map_or(u64::MAX, |b| b.wrapping_sub(1))
 }
 
 /// Sorts each bucket of `filed` (of the given lengths) and writes it to its place in the
 /// columns, in parallel; the groups' runs, in order (a group is in one bucket).
-fn write_buckets<M: Mantissa>(
-    mut filed: Vec<Packed>,
+fn write_buckets<M: Mantissa, T: Filed>(
+    mut filed: Vec<T>,
     lengths: &[usize],
     mantissas: &mut [M],
     days: &mut [u32],
+    decode: impl Fn(usize, T) -> Packed + Sync,
 ) -> Vec<(u32, usize, usize)> {
     use rayon::prelude::*;
     let starts: Vec<usize> = lengths
@@ -838,27 +1040,29 @@ fn write_buckets<M: Mantissa>(
         .zip(split_lengths(mantissas, lengths.iter().copied()))
         .zip(split_lengths(days, lengths.iter().copied()))
         .zip(starts)
-        .map_init(Vec::new, |keys, (((bucket, mantissas), days), start)| {
-            if bucket.len() > large {
-                sort_records(bucket);
-            } else {
-                sort_bucket(bucket, keys);
-            }
-            for ((r, m), d) in bucket.iter().zip(mantissas).zip(days) {
-                *m = M::from_wide(r.mantissa());
-                *d = r.day_scale();
-            }
-            let mut runs = Vec::new();
-            let mut at = start;
-            for run in bucket.chunk_by(|a, b| a.group() == b.group()) {
-                let end = at.saturating_add(run.len());
-                if let Some(first) = run.first() {
-                    runs.push((first.group(), at, end));
+        .enumerate()
+        .map_init(
+            Vec::new,
+            |keys, (b, (((bucket, mantissas), days), start))| {
+                if bucket.len() > large {
+                    T::sort_large(bucket);
+                } else {
+                    T::sort_bucket(bucket, keys);
                 }
-                at = end;
-            }
-            runs
-        })
+                let mut runs: Vec<(u32, usize, usize)> = Vec::new();
+                for (at, ((t, m), d)) in (start..).zip(bucket.iter().zip(mantissas).zip(days)) {
+                    let r = decode(b, *t);
+                    *m = M::from_wide(r.mantissa());
+                    *d = r.day_scale();
+                    let end = at.saturating_add(1);
+                    match runs.last_mut() {
+                        Some((group, _, last)) if *group == r.group() => *last = end,
+                        _ => runs.push((r.group(), at, end)),
+                    }
+                }
+                runs
+            },
+        )
         .collect();
     runs.into_iter().flatten().collect()
 }
