@@ -27,7 +27,7 @@ use crate::account::{Account, AccountState};
 use crate::hash::InlineIndex;
 use crate::period::Period;
 use crate::subscription::{BillingPractice, Subscription, SubscriptionState};
-use crate::usage::{Aggregation, UsageTable};
+use crate::usage::{Aggregation, UsageTable, starts};
 use crate::{AccountBook, AccountKey, Currency, Invoice, Metric, MetricId};
 
 /// Everything the fast run reads: [`CompanyData`](crate::CompanyData) with usage packed in a
@@ -349,14 +349,7 @@ fn billed_keys(mut parts: Vec<Vec<Ranked>>, subscriptions: &[&Subscription]) -> 
         }
     };
     // Where each part starts among all the keys.
-    let starts: Vec<usize> = parts
-        .iter()
-        .scan(0usize, |at, part| {
-            let start = *at;
-            *at = at.saturating_add(part.len());
-            Some(start)
-        })
-        .collect();
+    let starts = starts(parts.iter().map(Vec::len));
     let ranked = |place: u32| {
         let place = place as usize;
         let part = starts.partition_point(|s| *s <= place).checked_sub(1)?;

@@ -1026,14 +1026,7 @@ fn write_buckets<M: Mantissa, T: Filed>(
     decode: impl Fn(usize, T) -> Packed + Sync,
 ) -> Vec<(u32, usize, usize)> {
     use rayon::prelude::*;
-    let starts: Vec<usize> = lengths
-        .iter()
-        .scan(0usize, |at, len| {
-            let start = *at;
-            *at = at.saturating_add(*len);
-            Some(start)
-        })
-        .collect();
+    let starts = starts(lengths.iter().copied());
     let large = filed.len().div_ceil(rayon::current_num_threads().max(1));
     let runs: Vec<Vec<(u32, usize, usize)>> = split_lengths(&mut filed, lengths.iter().copied())
         .into_par_iter()
@@ -1161,6 +1154,17 @@ impl NarrowKey {
             self.least.sortable().saturating_add(mantissa),
         )
     }
+}
+
+/// Where each of consecutive pieces of the given lengths starts.
+pub(crate) fn starts(lengths: impl Iterator<Item = usize>) -> Vec<usize> {
+    lengths
+        .scan(0usize, |at, len| {
+            let start = *at;
+            *at = at.saturating_add(len);
+            Some(start)
+        })
+        .collect()
 }
 
 /// `slice` cut into consecutive pieces of the given lengths (the last ones shorter, or empty,
