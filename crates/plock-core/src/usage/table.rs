@@ -806,11 +806,12 @@ impl Filed for u64 {
     }
 }
 
-/// The least and largest day word and mantissa (sortable bits) of some records, and whether
-/// every mantissa fits in 32 bits.
+/// The least and largest group, day word and mantissa (sortable bits) of some records, and
+/// whether every mantissa fits in 32 bits.
 #[derive(Clone, Copy)]
 struct Spans {
     narrow: bool,
+    group: [u32; 2],
     day: [u32; 2],
     mantissa: [u64; 2],
 }
@@ -818,26 +819,39 @@ struct Spans {
 impl Spans {
     const EMPTY: Spans = Spans {
         narrow: true,
+        group: [u32::MAX, 0],
         day: [u32::MAX, 0],
         mantissa: [u64::MAX, 0],
     };
 
     fn add(&mut self, r: Packed) {
         self.narrow &= u32::try_from(r.mantissa()).is_ok();
-        let (d, m) = (r.day_scale(), r.sortable());
+        let (g, d, m) = (r.group(), r.day_scale(), r.sortable());
+        self.group = [self.group[0].min(g), self.group[1].max(g)];
         self.day = [self.day[0].min(d), self.day[1].max(d)];
         self.mantissa = [self.mantissa[0].min(m), self.mantissa[1].max(m)];
     }
 
     fn merge(self, other: Spans) -> Spans {
+        let both = |a: [u32; 2], b: [u32; 2]| [a[0].min(b[0]), a[1].max(b[1])];
         Spans {
             narrow: self.narrow && other.narrow,
-            day: [self.day[0].min(other.day[0]), self.day[1].max(other.day[1])],
+            group: both(self.group, other.group),
+            day: both(self.day, other.day),
             mantissa: [
                 self.mantissa[0].min(other.mantissa[0]),
                 self.mantissa[1].max(other.mantissa[1]),
             ],
         }
+    }
+
+    /// Of `records`.
+    fn of(records: &[Packed]) -> Spans {
+        let mut spans = Spans::EMPTY;
+        for r in records {
+            spans.add(*r);
+        }
+        spans
     }
 }
 
@@ -943,33 +957,30 @@ impl Filing {
     }
 }
 
-/// A record of a known bucket as a 64-bit key that sorts in the records' order: its group's
-/// bits under the bucket's, then its day word's and its mantissa's offsets from the least of
-/// all the records, each in as many bits as the largest needs.
+/// A record as a 64-bit key that sorts in the records' order: a group field (what it holds is
+/// the caller's), then the day word's and the mantissa's offsets from their least values,
+/// each in as many bits as the largest offset needs.
 #[derive(Clone, Copy)]
-struct BucketKey {
-    shift: u32,
+struct KeyLayout {
     day_least: u32,
     day_bits: u32,
     mantissa_least: u64,
     mantissa_bits: u32,
 }
 
-impl BucketKey {
-    /// The keys of the records `filing` counted, or `None` when they need more than 64 bits.
-    fn of(filing: &Filing) -> Option<BucketKey> {
-        let bits = |span: u64| 64u32.saturating_sub(span.leading_zeros());
-        let [day_least, day_most] = filing.spans.day;
-        let [mantissa_least, mantissa_most] = filing.spans.mantissa;
+impl KeyLayout {
+    /// The layout of records of `spans` under a group field of `group_bits`, or `None` when
+    /// the key needs more than 64 bits.
+    fn of(spans: &Spans, group_bits: u32) -> Option<KeyLayout> {
+        let [day_least, day_most] = spans.day;
+        let [mantissa_least, mantissa_most] = spans.mantissa;
         let day_bits = bits(u64::from(day_most.checked_sub(day_least)?));
         let mantissa_bits = bits(mantissa_most.checked_sub(mantissa_least)?);
-        (filing
-            .shift
+        (group_bits
             .saturating_add(day_bits)
             .saturating_add(mantissa_bits)
             <= 64)
-            .then_some(BucketKey {
-                shift: filing.shift,
+            .then_some(KeyLayout {
                 day_least,
                 day_bits,
                 mantissa_least,
@@ -977,9 +988,9 @@ impl BucketKey {
             })
     }
 
-    /// `r`'s key: no field overflows its bits (`of` measured them all).
-    fn key(self, r: Packed) -> u64 {
-        let group = u64::from(r.group()) & low_bits(self.shift);
+    /// The key of `r` with `group` in its group field: no field overflows its bits (`of`
+    /// measured them all).
+    fn key(self, group: u64, r: Packed) -> u64 {
         let day = u64::from(r.day_scale().saturating_sub(self.day_least));
         let mantissa = r.sortable().saturating_sub(self.mantissa_least);
         group
@@ -989,24 +1000,57 @@ impl BucketKey {
             | mantissa
     }
 
-    /// The record of `key`, in `bucket`.
-    fn record(self, bucket: usize, key: u64) -> Packed {
+    /// The record of `key`, whose group field `group` turns into its group.
+    fn record(self, key: u64, group: impl Fn(u32) -> u32) -> Packed {
         let mantissa = key & low_bits(self.mantissa_bits);
         let day = key.checked_shr(self.mantissa_bits).unwrap_or(0) & low_bits(self.day_bits);
-        let group = key
+        let field = key
             .checked_shr(self.day_bits.saturating_add(self.mantissa_bits))
-            .unwrap_or(0);
-        let top = u32::try_from(bucket)
-            .unwrap_or(u32::MAX)
-            .checked_shl(self.shift)
             .unwrap_or(0);
         // Each offset came from a value at most the field's largest: the sums fit.
         Packed::from_parts(
-            top | u32::try_from(group).unwrap_or(u32::MAX),
+            group(u32::try_from(field).unwrap_or(u32::MAX)),
             self.day_least
                 .saturating_add(u32::try_from(day).unwrap_or(u32::MAX)),
             self.mantissa_least.saturating_add(mantissa),
         )
+    }
+}
+
+/// Bits an offset of up to `span` needs.
+fn bits(span: u64) -> u32 {
+    64u32.saturating_sub(span.leading_zeros())
+}
+
+/// The key of a record of a known bucket: its group's bits under the bucket's in the group
+/// field, its day word and mantissa laid out over all the records' spans.
+#[derive(Clone, Copy)]
+struct BucketKey {
+    shift: u32,
+    layout: KeyLayout,
+}
+
+impl BucketKey {
+    /// The keys of the records `filing` counted, or `None` when they need more than 64 bits.
+    fn of(filing: &Filing) -> Option<BucketKey> {
+        Some(BucketKey {
+            shift: filing.shift,
+            layout: KeyLayout::of(&filing.spans, filing.shift)?,
+        })
+    }
+
+    fn key(self, r: Packed) -> u64 {
+        self.layout
+            .key(u64::from(r.group()) & low_bits(self.shift), r)
+    }
+
+    /// The record of `key`, in `bucket`.
+    fn record(self, bucket: usize, key: u64) -> Packed {
+        let top = u32::try_from(bucket)
+            .unwrap_or(u32::MAX)
+            .checked_shl(self.shift)
+            .unwrap_or(0);
+        self.layout.record(key, |field| top | field)
     }
 }
 
@@ -1079,80 +1123,34 @@ fn sort_bucket(bucket: &mut [Packed], keys: &mut Vec<u64>) {
     }
 }
 
-/// A bucket's records as 64-bit keys that sort in the records' order: the offsets of the
-/// group, the day and scale word and the mantissa's sortable bits from their least values
-/// in the bucket, each in as many bits as its largest offset needs, concatenated.
+/// A bucket's records as 64-bit keys that sort in the records' order: the group's offset
+/// from the bucket's least in the group field, laid out over the bucket's own spans.
 #[derive(Clone, Copy)]
 struct NarrowKey {
-    least: Packed,
-    /// Bits of the day and scale offset, and of the mantissa offset.
-    day_bits: u32,
-    mantissa_bits: u32,
+    group_least: u32,
+    layout: KeyLayout,
 }
 
 impl NarrowKey {
     /// The keys of `records`, or `None` when their offsets need more than 64 bits.
     fn of(records: &[Packed]) -> Option<NarrowKey> {
-        let first = records.first()?;
-        let (mut least, mut most) = (
-            [first.group(), first.day_scale()],
-            [first.group(), first.day_scale()],
-        );
-        let (mut least_m, mut most_m) = (first.sortable(), first.sortable());
-        for r in records {
-            let (g, d, m) = (r.group(), r.day_scale(), r.sortable());
-            least = [least[0].min(g), least[1].min(d)];
-            most = [most[0].max(g), most[1].max(d)];
-            (least_m, most_m) = (least_m.min(m), most_m.max(m));
-        }
-        let bits = |span: u64| 64u32.saturating_sub(span.leading_zeros());
-        let group_bits = bits(u64::from(most[0].saturating_sub(least[0])));
-        let day_bits = bits(u64::from(most[1].saturating_sub(least[1])));
-        let mantissa_bits = bits(most_m.saturating_sub(least_m));
-        (group_bits
-            .saturating_add(day_bits)
-            .saturating_add(mantissa_bits)
-            <= 64)
-            .then_some(NarrowKey {
-                least: Packed::from_parts(least[0], least[1], least_m),
-                day_bits,
-                mantissa_bits,
-            })
+        let spans = Spans::of(records);
+        let [group_least, group_most] = spans.group;
+        let group_bits = bits(u64::from(group_most.checked_sub(group_least)?));
+        Some(NarrowKey {
+            group_least,
+            layout: KeyLayout::of(&spans, group_bits)?,
+        })
     }
 
-    /// `r`'s key: no field overflows its bits (each offset fits, `of` checked).
     fn key(self, r: Packed) -> u64 {
-        let group = u64::from(r.group().saturating_sub(self.least.group()));
-        let day = u64::from(r.day_scale().saturating_sub(self.least.day_scale()));
-        let mantissa = r.sortable().saturating_sub(self.least.sortable());
-        (group
-            .checked_shl(self.day_bits.saturating_add(self.mantissa_bits))
-            .unwrap_or(0))
-            | (day.checked_shl(self.mantissa_bits).unwrap_or(0))
-            | mantissa
+        self.layout
+            .key(u64::from(r.group().saturating_sub(self.group_least)), r)
     }
 
-    /// The record of `key`.
     fn record(self, key: u64) -> Packed {
-        let low = |bits: u32| {
-            1u64.checked_shl(bits)
-                .map_or(u64::MAX, |b| b.wrapping_sub(1))
-        };
-        let mantissa = key & low(self.mantissa_bits);
-        let day = key.checked_shr(self.mantissa_bits).unwrap_or(0) & low(self.day_bits);
-        let group = key
-            .checked_shr(self.day_bits.saturating_add(self.mantissa_bits))
-            .unwrap_or(0);
-        // Each offset came from a value at most the field's largest: the sums fit.
-        Packed::from_parts(
-            self.least
-                .group()
-                .saturating_add(u32::try_from(group).unwrap_or(u32::MAX)),
-            self.least
-                .day_scale()
-                .saturating_add(u32::try_from(day).unwrap_or(u32::MAX)),
-            self.least.sortable().saturating_add(mantissa),
-        )
+        self.layout
+            .record(key, |field| self.group_least.saturating_add(field))
     }
 }
 
