@@ -172,11 +172,12 @@ impl<'a> InlineIndex<'a> {
     }
 
     /// Loads the home slots of a batch's keys, each independent of the others, so their cache
-    /// misses overlap instead of coming one lookup at a time.
+    /// misses overlap instead of coming one lookup at a time. A slot's first and last words
+    /// are read: a quarter of the 24-byte slots cross a cache line.
     pub(crate) fn touch(&self, keys: impl Iterator<Item = [u64; 2]>) {
         let sum = keys
             .filter_map(|k| self.slots.get(self.home(k)))
-            .fold(0u64, |acc, s| acc ^ s.key[0]);
+            .fold(0u64, |acc, s| acc ^ s.key[0] ^ u64::from(s.index));
         std::hint::black_box(sum);
     }
 
