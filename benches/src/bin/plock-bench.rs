@@ -3,7 +3,8 @@
 //!
 //! `cargo run --release -p plock-benches --bin plock-bench -- --scale M --threads 2`
 //! (`--reference` also runs the reference and checks the results are identical; `--csv`
-//! measures CSV ingestion instead).
+//! measures CSV ingestion instead; `--paired` also times calls on one thread alternating
+//! with calls on `--threads`, so both see the same minutes of a shared machine).
 // Rates and mebibytes are for people to read, not money: floats are fine here.
 #![allow(clippy::float_arithmetic, clippy::cast_precision_loss)]
 
@@ -46,6 +47,7 @@ struct Args {
     threads: usize,
     reference: bool,
     csv: bool,
+    paired: bool,
     repeat: usize,
 }
 
@@ -55,6 +57,7 @@ fn args() -> Result<Args, String> {
         threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
         reference: false,
         csv: false,
+        paired: false,
         repeat: 5,
     };
     let mut args = std::env::args().skip(1);
@@ -84,6 +87,7 @@ fn args() -> Result<Args, String> {
             }
             "--reference" => parsed.reference = true,
             "--csv" => parsed.csv = true,
+            "--paired" => parsed.paired = true,
             other => return Err(format!("unknown argument {other}")),
         }
     }
@@ -223,6 +227,9 @@ fn main() {
             .sum::<usize>(),
         runs.first.as_secs_f64(),
     );
+    if args.paired {
+        paired(args.repeat, threads, || run_fast(&data, &options));
+    }
     let january = Period::new(date(2025, 1, 1), date(2025, 2, 1));
     if let Ok(january) = january {
         let (aggregation, sums) = timed(args.repeat, || {
@@ -275,6 +282,44 @@ fn main() {
             std::process::exit(1);
         }
     }
+}
+
+/// Times `repeat` pairs of calls of `f`, one on a pool of one thread, then one on the global
+/// pool of `threads`, and prints how much faster the second is. Alternating keeps both
+/// sides in the same minutes: on a shared machine the speed of one binary moved by up to
+/// half within an hour, so medians taken a minute apart compare the minutes, not the code.
+fn paired<T: Send>(repeat: usize, threads: usize, f: impl Fn() -> T + Sync) {
+    let one = match rayon::ThreadPoolBuilder::new().num_threads(1).build() {
+        Ok(pool) => pool,
+        Err(e) => return eprintln!("plock-bench: {e}"),
+    };
+    let time = |g: &dyn Fn() -> T| {
+        let started = Instant::now();
+        let out = g();
+        let took = started.elapsed().as_secs_f64();
+        drop(out);
+        took
+    };
+    let (mut ones, mut manys, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
+    for _ in 0..repeat {
+        let on_one = time(&|| one.install(&f));
+        let on_many = time(&f);
+        ones.push(on_one);
+        manys.push(on_many);
+        ratios.push(on_one / on_many);
+    }
+    let median = |v: &mut Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v.get(v.len() / 2).copied().unwrap_or_default()
+    };
+    let (one_median, many_median) = (median(&mut ones), median(&mut manys));
+    println!(
+        "1 -> {threads} threads, {repeat} alternating pairs: medians {one_median:.3} s and {many_median:.3} s = {:.2}x; median of the pairs' ratios {:.2}x (lowest {:.2}x, highest {:.2}x)",
+        one_median / many_median,
+        median(&mut ratios),
+        ratios.first().copied().unwrap_or_default(),
+        ratios.last().copied().unwrap_or_default(),
+    );
 }
 
 fn csv(accounts: usize, records: usize, repeat: usize) {
