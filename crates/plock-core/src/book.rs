@@ -100,6 +100,11 @@ impl AccountBook {
         self.by_key.keys()
     }
 
+    /// Every account's primary key and id, in key order.
+    pub(crate) fn keys_and_ids(&self) -> impl ExactSizeIterator<Item = (&AccountKey, &AccountId)> {
+        self.by_key.iter()
+    }
+
     /// The account holding `id` in `system`.
     pub fn by_external_id(&self, system: &ExternalSystem, id: &ExternalId) -> Option<&Account> {
         self.by_external
