@@ -1,7 +1,7 @@
 //! The fast billing run: the same rules and the same result as [`run`](super::run), built for
 //! hundreds of thousands of accounts and hundreds of millions of usage records.
 //!
-//! Usage comes packed in a [`UsageTable`] (8 or 12 bytes a record, sorted by account, metric and
+//! Usage comes packed in a [`UsageTable`] (6 to 12 bytes a record, sorted by account, metric and
 //! day, exact i128 sums), so a period's aggregate is a binary search and one pass over
 //! contiguous memory. Accounts and subscriptions are resolved once to dense ranks (their
 //! place in id order), so nothing after that compares or looks up an id string. Subscriptions

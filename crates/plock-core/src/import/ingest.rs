@@ -30,7 +30,7 @@ const REQUIRED: [usize; 4] = [0, 1, 2, 3];
 
 /// Reads a usage CSV into a [`UsageTable`], with the rules of [`parse_usage`]: every account
 /// key known to `book`, timestamps in UTC, quantities not negative, re-sent records counted
-/// once. Unlike `parse_usage`, files of any size are read (the table holds 8 or 12 bytes a
+/// once. Unlike `parse_usage`, files of any size are read (the table holds 6 to 12 bytes a
 /// record).
 ///
 /// # Errors
