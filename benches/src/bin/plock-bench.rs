@@ -4,7 +4,8 @@
 //! `cargo run --release -p plock-benches --bin plock-bench -- --scale M --threads 2`
 //! (`--reference` also runs the reference and checks the results are identical; `--csv`
 //! measures CSV ingestion instead; `--paired` also times calls on one thread alternating
-//! with calls on `--threads`, so both see the same minutes of a shared machine).
+//! with calls on `--threads`, so both see the same minutes of a shared machine; `--against L`
+//! times calls at another scale alternating with calls at `--scale`).
 // Rates and mebibytes are for people to read, not money: floats are fine here.
 #![allow(clippy::float_arithmetic, clippy::cast_precision_loss)]
 
@@ -48,6 +49,7 @@ struct Args {
     reference: bool,
     csv: bool,
     paired: bool,
+    against: Option<Scale>,
     repeat: usize,
 }
 
@@ -58,19 +60,14 @@ fn args() -> Result<Args, String> {
         reference: false,
         csv: false,
         paired: false,
+        against: None,
         repeat: 5,
     };
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
-            "--scale" => {
-                parsed.scale = match args.next().as_deref() {
-                    Some("S") => Scale::S,
-                    Some("M") => Scale::M,
-                    Some("L") => Scale::L,
-                    other => return Err(format!("--scale S|M|L, not {other:?}")),
-                }
-            }
+            "--scale" => parsed.scale = scale(args.next().as_deref())?,
+            "--against" => parsed.against = Some(scale(args.next().as_deref())?),
             "--threads" => {
                 parsed.threads = args
                     .next()
@@ -92,6 +89,17 @@ fn args() -> Result<Args, String> {
         }
     }
     Ok(parsed)
+}
+
+fn scale(name: Option<&str>) -> Result<Scale, String> {
+    match name {
+        Some("S") => Ok(Scale::S),
+        Some("M") => Ok(Scale::M),
+        Some("L") => Ok(Scale::L),
+        other => Err(format!(
+            "--scale and --against take S, M or L, not {other:?}"
+        )),
+    }
 }
 
 fn mib(bytes: u64) -> f64 {
@@ -230,6 +238,25 @@ fn main() {
     if args.paired {
         paired(args.repeat, threads, || run_fast(&data, &options));
     }
+    if let Some(other) = args.against {
+        let (other_accounts, other_records) = other.size();
+        let (other_company, other_table) = generate_table(other_accounts, other_records, 7);
+        let other_data = plock_benches::table_data(&other_company, &other_table);
+        let times = alternate(args.repeat, &|| run_fast(&other_data, &options), &|| {
+            run_fast(&data, &options)
+        });
+        println!(
+            "{other:?} against {:?}, {} alternating pairs: medians {:.3} s and {:.3} s = {:.2}x the time; median of the pairs' ratios {:.2}x (lowest {:.2}x, highest {:.2}x)",
+            args.scale,
+            args.repeat,
+            times.first,
+            times.second,
+            times.first / times.second,
+            times.ratio(),
+            times.ratios.first().copied().unwrap_or_default(),
+            times.ratios.last().copied().unwrap_or_default(),
+        );
+    }
     let january = Period::new(date(2025, 1, 1), date(2025, 2, 1));
     if let Ok(january) = january {
         let (aggregation, sums) = timed(args.repeat, || {
@@ -284,15 +311,27 @@ fn main() {
     }
 }
 
-/// Times `repeat` pairs of calls of `f`, one on a pool of one thread, then one on the global
-/// pool of `threads`, and prints how much faster the second is. Alternating keeps both
-/// sides in the same minutes: on a shared machine the speed of one binary moved by up to
-/// half within an hour, so medians taken a minute apart compare the minutes, not the code.
-fn paired<T: Send>(repeat: usize, threads: usize, f: impl Fn() -> T + Sync) {
-    let one = match rayon::ThreadPoolBuilder::new().num_threads(1).build() {
-        Ok(pool) => pool,
-        Err(e) => return eprintln!("plock-bench: {e}"),
-    };
+/// Medians of alternating calls of two functions, and the ratios of each pair's times.
+struct Alternated {
+    first: f64,
+    second: f64,
+    /// First's time over second's, pair by pair, sorted.
+    ratios: Vec<f64>,
+}
+
+impl Alternated {
+    fn ratio(&self) -> f64 {
+        self.ratios
+            .get(self.ratios.len() / 2)
+            .copied()
+            .unwrap_or_default()
+    }
+}
+
+/// Times `repeat` pairs of calls, `first` then `second`. Alternating keeps both sides in the
+/// same minutes: on a shared machine the speed of one binary moved by up to half within an
+/// hour, so medians taken minutes apart compare the minutes, not the code.
+fn alternate<T>(repeat: usize, first: &dyn Fn() -> T, second: &dyn Fn() -> T) -> Alternated {
     let time = |g: &dyn Fn() -> T| {
         let started = Instant::now();
         let out = g();
@@ -300,25 +339,41 @@ fn paired<T: Send>(repeat: usize, threads: usize, f: impl Fn() -> T + Sync) {
         drop(out);
         took
     };
-    let (mut ones, mut manys, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut firsts, mut seconds, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
     for _ in 0..repeat {
-        let on_one = time(&|| one.install(&f));
-        let on_many = time(&f);
-        ones.push(on_one);
-        manys.push(on_many);
-        ratios.push(on_one / on_many);
+        let (a, b) = (time(first), time(second));
+        firsts.push(a);
+        seconds.push(b);
+        ratios.push(a / b);
     }
-    let median = |v: &mut Vec<f64>| {
+    let median = |mut v: Vec<f64>| {
         v.sort_by(f64::total_cmp);
         v.get(v.len() / 2).copied().unwrap_or_default()
     };
-    let (one_median, many_median) = (median(&mut ones), median(&mut manys));
+    ratios.sort_by(f64::total_cmp);
+    Alternated {
+        first: median(firsts),
+        second: median(seconds),
+        ratios,
+    }
+}
+
+/// Times `repeat` pairs of calls of `f`, one on a pool of one thread, then one on the global
+/// pool of `threads`, and prints how much faster the second is.
+fn paired<T: Send>(repeat: usize, threads: usize, f: impl Fn() -> T + Sync) {
+    let one = match rayon::ThreadPoolBuilder::new().num_threads(1).build() {
+        Ok(pool) => pool,
+        Err(e) => return eprintln!("plock-bench: {e}"),
+    };
+    let times = alternate(repeat, &|| one.install(&f), &f);
     println!(
-        "1 -> {threads} threads, {repeat} alternating pairs: medians {one_median:.3} s and {many_median:.3} s = {:.2}x; median of the pairs' ratios {:.2}x (lowest {:.2}x, highest {:.2}x)",
-        one_median / many_median,
-        median(&mut ratios),
-        ratios.first().copied().unwrap_or_default(),
-        ratios.last().copied().unwrap_or_default(),
+        "1 -> {threads} threads, {repeat} alternating pairs: medians {:.3} s and {:.3} s = {:.2}x; median of the pairs' ratios {:.2}x (lowest {:.2}x, highest {:.2}x)",
+        times.first,
+        times.second,
+        times.first / times.second,
+        times.ratio(),
+        times.ratios.first().copied().unwrap_or_default(),
+        times.ratios.last().copied().unwrap_or_default(),
     );
 }
 
