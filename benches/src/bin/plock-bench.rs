@@ -246,15 +246,10 @@ fn main() {
             run_fast(&data, &options)
         });
         println!(
-            "{other:?} against {:?}, {} alternating pairs: medians {:.3} s and {:.3} s = {:.2}x the time; median of the pairs' ratios {:.2}x (lowest {:.2}x, highest {:.2}x)",
+            "{other:?} against {:?}, {} alternating pairs: {} (the time)",
             args.scale,
             args.repeat,
-            times.first,
-            times.second,
-            times.first / times.second,
-            times.ratio(),
-            times.ratios.first().copied().unwrap_or_default(),
-            times.ratios.last().copied().unwrap_or_default(),
+            times.summary()
         );
     }
     let january = Period::new(date(2025, 1, 1), date(2025, 2, 1));
@@ -320,11 +315,18 @@ struct Alternated {
 }
 
 impl Alternated {
-    fn ratio(&self) -> f64 {
-        self.ratios
-            .get(self.ratios.len() / 2)
-            .copied()
-            .unwrap_or_default()
+    /// The medians and their ratio, then the pairs' ratios: median, lowest and highest.
+    fn summary(&self) -> String {
+        let ratio = |at: usize| self.ratios.get(at).copied().unwrap_or_default();
+        format!(
+            "medians {:.3} s and {:.3} s = {:.2}x; median of the pairs' ratios {:.2}x (lowest {:.2}x, highest {:.2}x)",
+            self.first,
+            self.second,
+            self.first / self.second,
+            ratio(self.ratios.len() / 2),
+            ratio(0),
+            ratio(self.ratios.len().saturating_sub(1)),
+        )
     }
 }
 
@@ -367,13 +369,8 @@ fn paired<T: Send>(repeat: usize, threads: usize, f: impl Fn() -> T + Sync) {
     };
     let times = alternate(repeat, &|| one.install(&f), &f);
     println!(
-        "1 -> {threads} threads, {repeat} alternating pairs: medians {:.3} s and {:.3} s = {:.2}x; median of the pairs' ratios {:.2}x (lowest {:.2}x, highest {:.2}x)",
-        times.first,
-        times.second,
-        times.first / times.second,
-        times.ratio(),
-        times.ratios.first().copied().unwrap_or_default(),
-        times.ratios.last().copied().unwrap_or_default(),
+        "1 -> {threads} threads, {repeat} alternating pairs: {} (faster)",
+        times.summary()
     );
 }
 
