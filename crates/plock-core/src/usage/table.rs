@@ -454,7 +454,6 @@ impl Mantissas {
     }
 }
 
-/// A mantissa as a column holds it.
 /// A table's packed day and scale words: while they span less than 2^16 (days about 2,000
 /// apart: the scale takes the word's low 5 bits), each as its offset from the least, 2 bytes
 /// instead of 4 (20 MB of a 10-million-record table). Which one a table has depends only on
@@ -462,10 +461,8 @@ impl Mantissas {
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Days {
     /// Every word is `base` plus its offset.
-    Narrow {
-        base: u32,
-        offsets: Vec<u16>,
-    },
+    Narrow { base: u32, offsets: Vec<u16> },
+    /// Whole words.
     Wide(Vec<u32>),
 }
 
@@ -529,6 +526,7 @@ impl DayWord for u32 {
     }
 }
 
+/// A mantissa as a column holds it.
 trait Mantissa: Copy + Ord + Send + Sync + Into<i64> {
     /// The column's value of a mantissa that came from it.
     fn from_wide(mantissa: i64) -> Self;
