@@ -186,12 +186,14 @@ fn run_in_pool(data: &TableData<'_>, options: &RunOptions) -> Result<BillingRun,
         || matched_usage(data.accounts, table_accounts),
     );
     let mut usage: Vec<Option<u32>> = vec![None; book.len()];
+    let mut with_usage = 0usize;
     for ((_, place), rank) in matched
         .iter()
         .zip(ids.places(&matched, |(id, _)| id.as_str()))
     {
         if let Some(slot) = rank.and_then(|r| usage.get_mut(r as usize)) {
             *slot = Some(*place);
+            with_usage = with_usage.saturating_add(1);
         }
     }
     let resolved: Vec<Resolved<'_>> = book
@@ -204,7 +206,6 @@ fn run_in_pool(data: &TableData<'_>, options: &RunOptions) -> Result<BillingRun,
             usage,
         })
         .collect();
-    let with_usage = resolved.par_iter().filter(|r| r.usage.is_some()).count();
     let accounts = Accounts { ids, resolved };
     // Only the resolved accounts are read from here on.
     drop(book);
