@@ -1,14 +1,14 @@
 //! Billing benchmarks at several scales: `cargo bench -p plock-benches`.
 //!
-//! The reference run and the fast run on data in memory, the aggregation alone, usage CSV
+//! The billing run on data in memory, the aggregation alone, usage CSV
 //! ingestion (the import path and the bulk path), and CSV to invoices end to end.
 
 use std::hint::black_box;
 
 use chrono::NaiveDate;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use plock_benches::company::{RUN_DATE, generate_csv, generate_sized, generate_table};
-use plock_core::{Period, RunOptions, ingest_usage, run, run_fast};
+use plock_benches::company::{RUN_DATE, generate_csv, generate_table};
+use plock_core::{Period, RunOptions, ingest_usage, run};
 
 // As in plock-bench: a run allocates many small strings; the binary picks the allocator.
 #[global_allocator]
@@ -25,20 +25,12 @@ const SIZES: [(usize, usize); 2] = [(1_000, 100_000), (10_000, 1_000_000)];
 fn billing(c: &mut Criterion) {
     let mut group = c.benchmark_group("billing_run");
     group.sample_size(10);
-    let (accounts, records) = SIZES[0];
-    let company = generate_sized(accounts, records, 7);
-    group.throughput(Throughput::Elements(records as u64));
-    group.bench_function(
-        format!("reference_{accounts}_accounts_{records}_records"),
-        |b| b.iter(|| run(black_box(&company.data()), &OPTIONS)),
-    );
-    drop(company);
     for (accounts, records) in SIZES {
         let (company, table) = generate_table(accounts, records, 7);
         let data = plock_benches::table_data(&company, &table);
         group.throughput(Throughput::Elements(records as u64));
-        group.bench_function(format!("fast_{accounts}_accounts_{records}_records"), |b| {
-            b.iter(|| run_fast(black_box(&data), &OPTIONS))
+        group.bench_function(format!("run_{accounts}_accounts_{records}_records"), |b| {
+            b.iter(|| run(black_box(&data), &OPTIONS))
         });
     }
     group.finish();
@@ -93,7 +85,7 @@ fn end_to_end(c: &mut Criterion) {
         b.iter(|| {
             let table = ingest_usage(black_box(csv.as_bytes()), &company.accounts)?;
             let data = plock_benches::table_data(&company, &table);
-            Ok::<_, Box<dyn std::error::Error>>(run_fast(&data, &OPTIONS)?)
+            Ok::<_, Box<dyn std::error::Error>>(run(&data, &OPTIONS)?)
         })
     });
     group.finish();

@@ -303,7 +303,6 @@ fn company(accounts: usize, rng: &mut Rng) -> (CompanySnapshot, Vec<AccountKey>)
         subscriptions,
         metrics,
         usage: Vec::new(),
-        billed: Default::default(),
     };
     (company, keys)
 }

@@ -5,17 +5,11 @@ pub mod alloc_stats;
 pub mod allocator;
 pub mod company;
 
-use plock_core::{CompanySnapshot, TableData, UsageTable};
+use plock_core::{CompanyData, CompanySnapshot, UsageTable};
 
-/// The fast run's view of a generated company and its usage table.
-pub fn table_data<'a>(company: &'a CompanySnapshot, usage: &'a UsageTable) -> TableData<'a> {
-    TableData {
-        accounts: &company.accounts,
-        subscriptions: &company.subscriptions,
-        metrics: &company.metrics,
-        usage,
-        billed: &company.billed,
-    }
+/// The billing run's view of a generated company and its usage table.
+pub fn table_data<'a>(company: &'a CompanySnapshot, usage: &'a UsageTable) -> CompanyData<'a> {
+    company.data(usage)
 }
 
 use std::fmt::Write;

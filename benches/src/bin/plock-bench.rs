@@ -2,8 +2,7 @@
 //! the aggregation alone, and peak memory.
 //!
 //! `cargo run --release -p plock-benches --bin plock-bench -- --scale M --threads 2`
-//! (`--reference` also runs the reference and checks the results are identical; `--csv`
-//! measures CSV ingestion instead; `--paired` also times calls on one thread alternating
+//! (`--csv` measures CSV ingestion instead; `--paired` also times calls on one thread alternating
 //! with calls on `--threads`, so both see the same minutes of a shared machine; `--against L`
 //! times calls at another scale alternating with calls at `--scale`).
 // Rates and mebibytes are for people to read, not money: floats are fine here.
@@ -39,14 +38,13 @@ fn alloc_stats(what: &str) {
 }
 
 use chrono::NaiveDate;
-use plock_benches::company::{RUN_DATE, Scale, generate_csv, generate_sized, generate_table};
+use plock_benches::company::{RUN_DATE, Scale, generate_csv, generate_table};
 use plock_benches::{peak_rss_bytes, reset_peak_rss, rss_bytes};
-use plock_core::{Period, RunOptions, ingest_usage, run, run_fast};
+use plock_core::{Period, RunOptions, ingest_usage, run};
 
 struct Args {
     scale: Scale,
     threads: usize,
-    reference: bool,
     csv: bool,
     paired: bool,
     against: Option<Scale>,
@@ -57,7 +55,6 @@ fn args() -> Result<Args, String> {
     let mut parsed = Args {
         scale: Scale::S,
         threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
-        reference: false,
         csv: false,
         paired: false,
         against: None,
@@ -82,7 +79,6 @@ fn args() -> Result<Args, String> {
                     .filter(|n| *n > 0)
                     .ok_or("--repeat takes a positive number")?
             }
-            "--reference" => parsed.reference = true,
             "--csv" => parsed.csv = true,
             "--paired" => parsed.paired = true,
             other => return Err(format!("unknown argument {other}")),
@@ -208,7 +204,7 @@ fn main() {
         held as f64 / records as f64
     );
     let reset = reset_peak_rss();
-    let (runs, result) = timed(args.repeat, || run_fast(&data, &options));
+    let (runs, result) = timed(args.repeat, || run(&data, &options));
     alloc_stats("by the runs (holding the last run's output)");
     let result = match result {
         Ok(r) => r,
@@ -236,14 +232,14 @@ fn main() {
         runs.first.as_secs_f64(),
     );
     if args.paired {
-        paired(args.repeat, threads, || run_fast(&data, &options));
+        paired(args.repeat, threads, || run(&data, &options));
     }
     if let Some(other) = args.against {
         let (other_accounts, other_records) = other.size();
         let (other_company, other_table) = generate_table(other_accounts, other_records, 7);
         let other_data = plock_benches::table_data(&other_company, &other_table);
-        let times = alternate(args.repeat, &|| run_fast(&other_data, &options), &|| {
-            run_fast(&data, &options)
+        let times = alternate(args.repeat, &|| run(&other_data, &options), &|| {
+            run(&data, &options)
         });
         println!(
             "{other:?} against {:?}, {} alternating pairs: {} (the time)",
@@ -285,25 +281,6 @@ fn main() {
         );
     }
     drop(table);
-
-    if args.reference {
-        let company = generate_sized(accounts, records, 7);
-        let started = Instant::now();
-        let reference = run(&company.data(), &options);
-        let secs = started.elapsed().as_secs_f64();
-        let same = match &reference {
-            Ok(r) => serde_json::to_string(r).ok() == serde_json::to_string(&result).ok(),
-            Err(_) => false,
-        };
-        println!(
-            "reference run: {:.3} s, {:.2} M usage records/s; identical result: {same}",
-            secs,
-            records as f64 / secs / 1e6
-        );
-        if !same {
-            std::process::exit(1);
-        }
-    }
 }
 
 /// Medians of alternating calls of two functions, and the ratios of each pair's times.
@@ -411,7 +388,7 @@ fn csv(accounts: usize, records: usize, repeat: usize) {
 /// The heap bytes of a run's output that its lengths account for (capacities are not visible).
 #[cfg(feature = "alloc-stats")]
 fn output_breakdown(run: &plock_core::BillingRun) {
-    use plock_core::{BilledKey, Dispatch, Invoice, InvoiceLine, ProductTotal};
+    use plock_core::{Billed, Dispatch, Invoice, InvoiceLine, ProductTotal};
     use std::mem::size_of;
     let lines: usize = run.invoices.iter().map(|i| i.lines().len()).sum();
     let products: usize = run.invoices.iter().map(|i| i.products().len()).sum();
@@ -423,7 +400,7 @@ fn output_breakdown(run: &plock_core::BillingRun) {
         .count();
     let single = run.invoices.iter().filter(|i| i.lines().len() == 1).count();
     println!(
-        "  output: {} invoices x {} B = {:.1} MiB; {lines} lines x {} B = {:.1} MiB; {products} product totals x {} B = {:.1} MiB; {debtors} debtor ids; {held} held; {single} one-line invoices; {} billed keys x {} B = {:.1} MiB; {} skipped, {} unmatched, {} unpriced",
+        "  output: {} invoices x {} B = {:.1} MiB; {lines} lines x {} B = {:.1} MiB; {products} product totals x {} B = {:.1} MiB; {debtors} debtor ids; {held} held; {single} one-line invoices; {} subscriptions billed x {} B = {:.1} MiB; {} skipped, {} unmatched, {} unpriced",
         run.invoices.len(),
         size_of::<Invoice>(),
         mib((run.invoices.capacity() * size_of::<Invoice>()) as u64),
@@ -432,8 +409,8 @@ fn output_breakdown(run: &plock_core::BillingRun) {
         size_of::<ProductTotal>(),
         mib((products * size_of::<ProductTotal>()) as u64),
         run.billed.len(),
-        size_of::<BilledKey>(),
-        mib((run.billed.capacity() * size_of::<BilledKey>()) as u64),
+        size_of::<Billed>(),
+        mib((run.billed.capacity() * size_of::<Billed>()) as u64),
         run.skipped.len(),
         run.unmatched.len(),
         run.unpriced_usage.len(),

@@ -102,7 +102,7 @@ pub fn run(cli: Cli) -> Result<String> {
         } => {
             let s = Session::open(path)?;
             let company = s.store.company().map_err(store_error)?;
-            let scores = plock_core::company_adoption(&company.data(), date.unwrap_or_else(today))
+            let scores = plock_core::company_adoption(&company, date.unwrap_or_else(today))
                 .map_err(invalid)?;
             let scores: Vec<_> = scores
                 .into_iter()
@@ -119,7 +119,7 @@ pub fn run(cli: Cli) -> Result<String> {
         Command::Signals { date } => {
             let s = Session::open(path)?;
             let company = s.store.company().map_err(store_error)?;
-            let signals = plock_core::company_signals(&company.data(), date.unwrap_or_else(today))
+            let signals = plock_core::company_signals(&company, date.unwrap_or_else(today))
                 .map_err(invalid)?;
             if as_json {
                 json(&signals)
@@ -459,7 +459,11 @@ fn bill(mut s: Session, date: chrono::NaiveDate, preview: bool, as_json: bool) -
         first_invoice_number: s.store.next_invoice_number().map_err(store_error)?,
         dispatch_erp: None,
     };
-    let result = plock_core::run(&company.data(), &options).map_err(invalid);
+    // The one billing run, over the usage packed in its table.
+    let result = company
+        .usage_table()
+        .map_err(invalid)
+        .and_then(|usage| plock_core::run(&company.data(&usage), &options).map_err(invalid));
     if let Some(bar) = spinner {
         bar.finish_and_clear();
     }

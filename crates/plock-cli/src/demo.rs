@@ -493,7 +493,8 @@ pub fn run() -> Result<(MemoryStore, String)> {
             first_invoice_number: store.next_invoice_number().map_err(bug)?,
             dispatch_erp: Some(ExternalSystem::Fortnox),
         };
-        let result = plock_core::run(&company.data(), &options).map_err(bug)?;
+        let usage = company.usage_table().map_err(bug)?;
+        let result = plock_core::run(&company.data(&usage), &options).map_err(bug)?;
         out.push('\n');
         out.push_str(&crate::render::run(&result, false));
         store

@@ -273,7 +273,7 @@ pub fn invoice_list(invoices: &[Invoice]) -> String {
 /// A billing run: its invoices, then what it skipped and why.
 pub fn run(r: &BillingRun, preview: bool) -> String {
     let mut out = format!(
-        "Billing run {}{}: {} invoice(s), {} charge(s) billed\n",
+        "Billing run {}{}: {} invoice(s), {} line(s), {} subscription(s) billed\n",
         r.run_date,
         if preview {
             " (preview, nothing recorded)"
@@ -281,6 +281,7 @@ pub fn run(r: &BillingRun, preview: bool) -> String {
             ""
         },
         r.invoices.len(),
+        r.invoices.iter().map(|i| i.lines().len()).sum::<usize>(),
         r.billed.len()
     );
     for inv in &r.invoices {

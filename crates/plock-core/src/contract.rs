@@ -12,8 +12,6 @@
     clippy::indexing_slicing
 )]
 
-use std::collections::BTreeSet;
-
 use chrono::{NaiveDate, TimeZone, Utc};
 use rust_decimal::Decimal;
 
@@ -329,31 +327,45 @@ pub fn subscriptions<S: Store>(store: &mut S) {
     assert!(dismiss_with_sub.is_err());
 }
 
-/// A recorded run's keys and invoices come back; a key is never recorded twice.
+/// A recorded run's invoices and watermarks come back; a run recorded twice, or over a
+/// subscription another run has moved since, is a conflict; replacing a subscription keeps
+/// what it is billed through.
 pub fn billing_runs<S: Store>(store: &mut S) {
     seed(store);
     let company = store.company().unwrap();
+    let usage = company.usage_table().unwrap();
     let first = store.next_invoice_number().unwrap();
     let options = RunOptions {
         run_date: date(2025, 2, 1),
         first_invoice_number: first,
         dispatch_erp: None,
     };
-    let result = crate::run(&company.data(), &options).unwrap();
+    let result = crate::run(&company.data(&usage), &options).unwrap();
     assert!(!result.invoices.is_empty());
+    assert!(!result.billed.is_empty());
     store
         .apply(Batch::one(Change::RecordRun {
             invoices: result.invoices.clone(),
             billed: result.billed.clone(),
         }))
         .unwrap();
-    let subs: Vec<SubscriptionId> = result
-        .billed
-        .iter()
-        .map(|k| k.subscription.clone())
-        .collect();
-    let keys: BTreeSet<BilledKey> = result.billed.iter().cloned().collect();
-    assert_eq!(store.billed_keys(&subs).unwrap(), keys);
+    for billed in &result.billed {
+        let stored = store.subscription(&billed.subscription).unwrap().unwrap();
+        assert_eq!(stored.billed_through(), billed.through);
+        // A subscription written again, as an import or an edit writes it, keeps what it is
+        // billed through: its watermark is the store's to keep.
+        let mut fresh = Subscription::new(stored.spec().clone(), stored.currency()).unwrap();
+        if stored.state() == SubscriptionState::Active {
+            fresh.activate().unwrap();
+        }
+        store
+            .apply(Batch::one(Change::PutSubscription {
+                subscription: fresh,
+            }))
+            .unwrap();
+        let kept = store.subscription(&billed.subscription).unwrap().unwrap();
+        assert_eq!(kept.billed_through(), billed.through);
+    }
     assert_eq!(
         store.invoice(first).unwrap().as_ref(),
         result.invoices.first()
@@ -370,8 +382,10 @@ pub fn billing_runs<S: Store>(store: &mut S) {
         matches!(again, Err(StoreError::Conflict { .. })),
         "{again:?}"
     );
+    let company = store.company().unwrap();
+    let usage = company.usage_table().unwrap();
     let rerun = crate::run(
-        &store.company().unwrap().data(),
+        &company.data(&usage),
         &RunOptions {
             first_invoice_number: next,
             ..options

@@ -11,9 +11,10 @@ use crate::adoption::{AdoptionError, AdoptionScore, adoption_score};
 use crate::daily_usage::{DailyUsage, DailyUsageError};
 use crate::pricing::PriceModel;
 use crate::signals::{Signal, SignalError, usage_signals};
+use crate::store::CompanySnapshot;
 use crate::subscription::SubscriptionState;
 use crate::usage::{UsageRecord, deduplicate};
-use crate::{AccountId, AccountKey, AccountState, CompanyData, MetricId, ProductId};
+use crate::{AccountId, AccountKey, AccountState, MetricId, ProductId};
 
 /// Why Expand could not score a company.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -44,13 +45,13 @@ struct Series {
     committed: Option<Decimal>,
 }
 
-fn series(data: &CompanyData<'_>) -> Result<Vec<Series>, ExpandError> {
+fn series(data: &CompanySnapshot) -> Result<Vec<Series>, ExpandError> {
     let mut usage: BTreeMap<(&AccountKey, &MetricId), Vec<&UsageRecord>> = BTreeMap::new();
-    for r in data.usage {
+    for r in &data.usage {
         usage.entry((r.account(), r.metric())).or_default().push(r);
     }
     let mut out: BTreeMap<(AccountId, ProductId), Series> = BTreeMap::new();
-    for sub in data.subscriptions {
+    for sub in &data.subscriptions {
         if matches!(sub.state(), SubscriptionState::Draft) {
             continue;
         }
@@ -98,7 +99,7 @@ fn series(data: &CompanyData<'_>) -> Result<Vec<Series>, ExpandError> {
 /// # Errors
 /// [`ExpandError`] for a series the math refuses.
 pub fn company_adoption(
-    data: &CompanyData<'_>,
+    data: &CompanySnapshot,
     scoring_date: NaiveDate,
 ) -> Result<Vec<AdoptionScore>, ExpandError> {
     series(data)?
@@ -115,7 +116,7 @@ pub fn company_adoption(
 /// # Errors
 /// [`ExpandError`] for a series the math refuses.
 pub fn company_signals(
-    data: &CompanyData<'_>,
+    data: &CompanySnapshot,
     date: NaiveDate,
 ) -> Result<Vec<Signal>, ExpandError> {
     let mut all = Vec::new();

@@ -8,8 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::external::{ExternalId, ExternalSystem};
 use crate::period::Period;
-use crate::subscription::BillingPractice;
-use crate::{AccountId, Currency, Money, MoneyError, ProductId, SubscriptionId};
+use crate::{AccountId, Currency, MetricId, Money, MoneyError, ProductId, SubscriptionId};
 
 /// What a charge is, as printed on its line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -31,23 +30,14 @@ pub enum LineKind {
     Compensation,
 }
 
-/// Identifies what was billed: a subscription's period, in advance or in arrears. A run given
-/// the keys of earlier runs never bills one of them again.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-pub struct BilledKey {
-    /// The subscription.
-    pub subscription: SubscriptionId,
-    /// The covered period.
-    pub period: Period,
-    /// In advance or in arrears.
-    pub timing: BillingPractice,
-}
-
 /// One line of an invoice.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct InvoiceLine {
-    /// The product.
+    /// The product: the item it prices, within its subscription.
     pub product: ProductId,
+    /// The metric, for a line priced from usage.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metric: Option<MetricId>,
     /// The account the charge comes from (a child's, on a consolidated invoice).
     pub source_account: AccountId,
     /// The subscription, for charges of one (none for a one-off charge).

@@ -115,6 +115,7 @@ pub fn one_off(
         let exact = Money::new(l.unit_price, currency).checked_mul(l.quantity)?;
         out.push(InvoiceLine {
             product: l.product.clone(),
+            metric: None,
             source_account: account.id().clone(),
             subscription: None,
             period: day,

@@ -403,19 +403,39 @@ impl Schedule {
     /// The periods in order, from the start to the end date (endless without one: take what
     /// you need). They tile `[start, end)` with no gap and no overlap.
     pub fn periods(&self) -> impl Iterator<Item = BillingPeriod> + '_ {
-        let first = self.index_of(self.start);
-        let mut next = first;
+        self.periods_from(self.start)
+    }
+
+    /// The periods that start on or before `date`.
+    pub fn periods_until(&self, date: NaiveDate) -> impl Iterator<Item = BillingPeriod> + '_ {
+        self.periods().take_while(move |p| p.covered.start <= date)
+    }
+
+    /// The periods in order from the one containing `from` (from the first when `from` is
+    /// before the start; none when it is on or after the end). Found by arithmetic on the
+    /// boundaries, not by walking from the start: its cost does not grow with how long the
+    /// schedule has run.
+    ///
+    /// ```
+    /// use chrono::NaiveDate;
+    /// use plock_core::{BillingInterval, PeriodMode, Schedule};
+    ///
+    /// let d = |m, day| NaiveDate::from_ymd_opt(2025, m, day).unwrap();
+    /// let monthly = Schedule::new(d(1, 1), None, BillingInterval::MONTHLY, PeriodMode::Calendar, None).unwrap();
+    /// let next = monthly.periods_from(d(3, 15)).next().unwrap();
+    /// assert_eq!((next.covered.start(), next.covered.end()), (d(3, 1), d(4, 1)));
+    /// ```
+    pub fn periods_from(&self, from: NaiveDate) -> impl Iterator<Item = BillingPeriod> + '_ {
+        let before_end = self.end.is_none_or(|e| from < e);
+        let mut next = before_end
+            .then(|| self.index_of(from.max(self.start)))
+            .flatten();
         std::iter::from_fn(move || {
             let k = next?;
             let period = self.period_at(k)?;
             next = k.checked_add(1);
             Some(period)
         })
-    }
-
-    /// The periods that start on or before `date`.
-    pub fn periods_until(&self, date: NaiveDate) -> impl Iterator<Item = BillingPeriod> + '_ {
-        self.periods().take_while(move |p| p.covered.start <= date)
     }
 }
 

@@ -11,17 +11,16 @@
 //! accounts named, their masters and children, the owners of the keys and external ids named)
 //! into an `AccountBook`, applies the same methods, and writes the result in one transaction.
 
-use std::collections::BTreeSet;
-
 use serde::{Deserialize, Serialize};
 
 use crate::account::{Account, AccountError, AccountName, AccountState, Contact};
+use crate::billing::Billed;
 use crate::external::{ExternalId, ExternalSystem};
-use crate::invoice::{BilledKey, Invoice};
+use crate::invoice::Invoice;
 use crate::period::Period;
 use crate::subscription::{Subscription, SubscriptionError};
 use crate::tag::{Tag, TagFilter};
-use crate::usage::{Metric, UsageRecord};
+use crate::usage::{Metric, UsageError, UsageRecord, UsageTable};
 use crate::{AccountBook, AccountId, AccountKey, Currency, SubscriptionId};
 
 /// The most items one page holds.
@@ -180,12 +179,14 @@ pub enum Change {
         /// The records.
         records: Vec<UsageRecord>,
     },
-    /// Record a billing run's invoices and keys.
+    /// Record a billing run's invoices and what its subscriptions are billed through. A
+    /// subscription another run has moved since this one read it is a conflict: a day is
+    /// never billed twice.
     RecordRun {
         /// The invoices.
         invoices: Vec<Invoice>,
-        /// The billed keys.
-        billed: Vec<BilledKey>,
+        /// The subscriptions billed, with their watermarks before and after.
+        billed: Vec<Billed>,
     },
 }
 
@@ -327,14 +328,6 @@ pub trait Store {
         accounts: &[AccountKey],
         period: &Period,
     ) -> Result<Vec<UsageRecord>, StoreError>;
-    /// The billed keys of these subscriptions.
-    ///
-    /// # Errors
-    /// [`StoreError::Backend`].
-    fn billed_keys(
-        &self,
-        subscriptions: &[SubscriptionId],
-    ) -> Result<BTreeSet<BilledKey>, StoreError>;
     /// The invoice numbered `number`.
     ///
     /// # Errors
@@ -368,25 +361,31 @@ pub trait Store {
 pub struct CompanySnapshot {
     /// The accounts.
     pub accounts: AccountBook,
-    /// Every subscription.
+    /// Every subscription, each with what it is billed through.
     pub subscriptions: Vec<Subscription>,
     /// The metric catalogue.
     pub metrics: Vec<Metric>,
     /// Every usage record.
     pub usage: Vec<UsageRecord>,
-    /// What earlier runs billed.
-    pub billed: BTreeSet<BilledKey>,
 }
 
 impl CompanySnapshot {
-    /// Borrows the snapshot as billing-run input.
-    pub fn data(&self) -> crate::CompanyData<'_> {
+    /// The usage records packed for a billing run.
+    ///
+    /// # Errors
+    /// [`UsageError`] for a record the table cannot hold.
+    pub fn usage_table(&self) -> Result<UsageTable, UsageError> {
+        UsageTable::from_records(&self.usage)
+    }
+
+    /// Borrows the snapshot as billing-run input, its usage packed in `usage` (see
+    /// [`CompanySnapshot::usage_table`]).
+    pub fn data<'a>(&'a self, usage: &'a UsageTable) -> crate::CompanyData<'a> {
         crate::CompanyData {
             accounts: &self.accounts,
             subscriptions: &self.subscriptions,
             metrics: &self.metrics,
-            usage: &self.usage,
-            billed: &self.billed,
+            usage,
         }
     }
 }

@@ -11,7 +11,7 @@ use crate::{AccountKey, MetricId, RecordId};
 
 mod table;
 
-pub(crate) use table::{Packed, Resent, pack, quantity, split_lengths, starts, unix_day_word};
+pub(crate) use table::{Packed, Resent, pack, quantity, split_lengths, unix_day_word};
 pub use table::{UsageTable, UsageTableBuilder};
 
 /// Why a usage record or aggregation was refused.

@@ -3,10 +3,10 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use plock_core::{
-    Account, AccountBook, AccountId, AccountKey, AccountQuery, Batch, BilledKey, Change,
-    CompanySnapshot, ExternalId, ExternalSystem, Invoice, InvoiceQuery, Metric, MetricId, Page,
-    Period, Store, StoreError, Subscription, SubscriptionError, SubscriptionId, SubscriptionQuery,
-    UsageRecord, apply_to_book, page_limit,
+    Account, AccountBook, AccountId, AccountKey, AccountQuery, Batch, BilledThrough,
+    BillingPractice, Change, CompanySnapshot, ExternalId, ExternalSystem, Invoice, InvoiceQuery,
+    Metric, MetricId, Page, Period, Store, StoreError, Subscription, SubscriptionError,
+    SubscriptionId, SubscriptionQuery, UsageRecord, apply_to_book, page_limit,
 };
 use serde::{Deserialize, Serialize};
 
@@ -16,7 +16,6 @@ struct State {
     book: AccountBook,
     subscriptions: BTreeMap<SubscriptionId, Subscription>,
     metrics: BTreeMap<MetricId, Metric>,
-    billed: BTreeSet<BilledKey>,
     invoices: BTreeMap<u64, Invoice>,
     next_invoice_number: u64,
 }
@@ -27,10 +26,21 @@ pub struct Snapshot {
     accounts: AccountBook,
     subscriptions: Vec<Subscription>,
     metrics: Vec<Metric>,
-    billed: Vec<BilledKey>,
+    /// What data files written before subscriptions kept their watermarks billed, one key a
+    /// charge: read into the watermarks on load, never written.
+    #[serde(default, skip_serializing)]
+    billed: Vec<LegacyBilledKey>,
     invoices: Vec<Invoice>,
     next_invoice_number: u64,
     usage: Vec<UsageRecord>,
+}
+
+/// A charge billed, as older data files list them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+struct LegacyBilledKey {
+    subscription: SubscriptionId,
+    period: Period,
+    timing: BillingPractice,
 }
 
 /// A company's data in memory. Usage is indexed by account and time, so a period lookup is a
@@ -61,19 +71,24 @@ impl MemoryStore {
     /// [`StoreError::Backend`] naming the broken rule.
     pub fn from_snapshot(snapshot: Snapshot) -> Result<MemoryStore, StoreError> {
         let backend = |message: String| StoreError::Backend { message };
+        let mut subscriptions: BTreeMap<SubscriptionId, Subscription> = snapshot
+            .subscriptions
+            .into_iter()
+            .map(|s| (s.id().clone(), s))
+            .collect();
+        for key in &snapshot.billed {
+            if let Some(sub) = subscriptions.get_mut(&key.subscription) {
+                sub.record_billed(BilledThrough::default().advanced(key.timing, key.period.end()));
+            }
+        }
         let state = State {
             book: snapshot.accounts,
-            subscriptions: snapshot
-                .subscriptions
-                .into_iter()
-                .map(|s| (s.id().clone(), s))
-                .collect(),
+            subscriptions,
             metrics: snapshot
                 .metrics
                 .into_iter()
                 .map(|m| (m.id.clone(), m))
                 .collect(),
-            billed: snapshot.billed.into_iter().collect(),
             invoices: snapshot
                 .invoices
                 .into_iter()
@@ -121,7 +136,7 @@ impl MemoryStore {
             accounts: self.state.book.clone(),
             subscriptions: self.state.subscriptions.values().cloned().collect(),
             metrics: self.state.metrics.values().cloned().collect(),
-            billed: self.state.billed.iter().cloned().collect(),
+            billed: Vec::new(),
             invoices: self.state.invoices.values().cloned().collect(),
             next_invoice_number: self.state.next_invoice_number,
             usage: self.usage.values().flatten().cloned().collect(),
@@ -271,20 +286,6 @@ impl Store for MemoryStore {
         Ok(out)
     }
 
-    fn billed_keys(
-        &self,
-        subscriptions: &[SubscriptionId],
-    ) -> Result<BTreeSet<BilledKey>, StoreError> {
-        let wanted: BTreeSet<&SubscriptionId> = subscriptions.iter().collect();
-        Ok(self
-            .state
-            .billed
-            .iter()
-            .filter(|k| wanted.contains(&k.subscription))
-            .cloned()
-            .collect())
-    }
-
     fn invoice(&self, number: u64) -> Result<Option<Invoice>, StoreError> {
         Ok(self.state.invoices.get(&number).cloned())
     }
@@ -311,7 +312,6 @@ impl Store for MemoryStore {
             subscriptions: self.state.subscriptions.values().cloned().collect(),
             metrics: self.state.metrics.values().cloned().collect(),
             usage: self.usage.values().flatten().cloned().collect(),
-            billed: self.state.billed.clone(),
         })
     }
 
@@ -349,8 +349,14 @@ impl Store for MemoryStore {
                             },
                         });
                     }
+                    // What a subscription is billed through is the store's to keep: an import
+                    // or an edit writing it again never makes its days billable again.
+                    let mut subscription = subscription.clone();
+                    if let Some(stored) = work.subscriptions.get(subscription.id()) {
+                        subscription.record_billed(stored.billed_through());
+                    }
                     work.subscriptions
-                        .insert(subscription.id().clone(), subscription.clone());
+                        .insert(subscription.id().clone(), subscription);
                 }
                 Change::PutMetric { metric } => {
                     work.metrics.insert(metric.id.clone(), metric.clone());
@@ -368,15 +374,23 @@ impl Store for MemoryStore {
                     new_usage.extend(records.iter().cloned());
                 }
                 Change::RecordRun { invoices, billed } => {
-                    for key in billed {
-                        if !work.billed.insert(key.clone()) {
+                    for b in billed {
+                        let Some(sub) = work.subscriptions.get_mut(&b.subscription) else {
+                            return Err(StoreError::NotFound {
+                                index,
+                                what: "subscription",
+                                id: b.subscription.to_string(),
+                            });
+                        };
+                        if sub.billed_through() != b.from {
                             return Err(StoreError::Conflict {
                                 index,
-                                what: "billed key",
-                                id: format!("{} {} {:?}", key.subscription, key.period, key.timing),
-                                reason: "was billed before",
+                                what: "subscription",
+                                id: b.subscription.to_string(),
+                                reason: "was billed by another run since this run read it",
                             });
                         }
+                        sub.record_billed(b.through);
                     }
                     for invoice in invoices {
                         invoice

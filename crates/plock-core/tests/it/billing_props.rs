@@ -1,6 +1,6 @@
 //! Properties of the billing run over random companies.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use chrono::{Days, NaiveDate, TimeZone, Utc};
 use plock_core::*;
@@ -300,23 +300,50 @@ pub(crate) fn build(plan: &Plan) -> Company {
     }
 }
 
-fn run_company(c: &Company, book: &AccountBook, billed: &BTreeSet<BilledKey>) -> BillingRun {
+/// The run over records, packed into a table first.
+pub(crate) fn run_records(
+    book: &AccountBook,
+    subscriptions: &[Subscription],
+    metrics: &[Metric],
+    usage: &[UsageRecord],
+    options: &RunOptions,
+) -> Result<BillingRun, BillingError> {
+    let table = UsageTable::from_records(usage).unwrap();
     let data = CompanyData {
         accounts: book,
-        subscriptions: &c.subs,
-        metrics: &c.metrics,
-        usage: &c.usage,
-        billed,
+        subscriptions,
+        metrics,
+        usage: &table,
     };
-    run(
-        &data,
-        &RunOptions {
-            run_date: c.run_date,
-            first_invoice_number: 1,
-            dispatch_erp: None,
-        },
-    )
-    .unwrap()
+    run(&data, options)
+}
+
+/// `subscriptions` with what `result` billed recorded on them, as a store records it.
+pub(crate) fn recorded(subscriptions: &[Subscription], result: &BillingRun) -> Vec<Subscription> {
+    let billed: BTreeMap<&SubscriptionId, BilledThrough> = result
+        .billed
+        .iter()
+        .map(|b| (&b.subscription, b.through))
+        .collect();
+    subscriptions
+        .iter()
+        .map(|s| {
+            let mut s = s.clone();
+            if let Some(through) = billed.get(s.id()) {
+                s.record_billed(*through);
+            }
+            s
+        })
+        .collect()
+}
+
+fn run_company(c: &Company, book: &AccountBook, subs: &[Subscription]) -> BillingRun {
+    let options = RunOptions {
+        run_date: c.run_date,
+        first_invoice_number: 1,
+        dispatch_erp: None,
+    };
+    run_records(book, subs, &c.metrics, &c.usage, &options).unwrap()
 }
 
 type LineKey = (SubscriptionId, Period, ProductId, LineKind, AccountId);
@@ -337,8 +364,7 @@ proptest! {
     #[test]
     fn billing_run_properties(plan in plan(), seed in any::<u64>()) {
         let c = build(&plan);
-        let none = BTreeSet::new();
-        let result = run_company(&c, &c.book, &none);
+        let result = run_company(&c, &c.book, &c.subs);
 
         // Totals equal the sum of lines; every line is in the invoice's currency.
         for inv in &result.invoices {
@@ -364,13 +390,12 @@ proptest! {
         shuffle(&mut shuffled_subs, seed);
         shuffle(&mut shuffled_usage, seed.rotate_left(7));
         shuffle(&mut shuffled_metrics, seed.rotate_left(13));
-        let data = CompanyData { accounts: &c.book, subscriptions: &shuffled_subs, metrics: &shuffled_metrics, usage: &shuffled_usage, billed: &none };
-        let again = run(&data, &RunOptions { run_date: c.run_date, first_invoice_number: 1, dispatch_erp: None }).unwrap();
+        let options = RunOptions { run_date: c.run_date, first_invoice_number: 1, dispatch_erp: None };
+        let again = run_records(&c.book, &shuffled_subs, &shuffled_metrics, &shuffled_usage, &options).unwrap();
         prop_assert_eq!(serde_json::to_string(&again).unwrap(), serde_json::to_string(&result).unwrap());
 
-        // A second run given the keys bills nothing.
-        let keys: BTreeSet<BilledKey> = result.billed.iter().cloned().collect();
-        let second = run_company(&c, &c.book, &keys);
+        // A second run, what the first billed recorded, bills nothing.
+        let second = run_company(&c, &c.book, &recorded(&c.subs, &result));
         prop_assert!(second.invoices.is_empty());
         prop_assert!(second.billed.is_empty());
 
@@ -381,7 +406,7 @@ proptest! {
         for m in &masters {
             solo_book.set_group_billing(m, false).unwrap();
         }
-        let solo = run_company(&c, &solo_book, &none);
+        let solo = run_company(&c, &solo_book, &c.subs);
         let lines = |r: &BillingRun| {
             let mut v: Vec<_> = r.invoices.iter().flat_map(|i| i.lines().iter().map(|l| (line_key(l), l.amount.amount(), l.amount.currency()))).collect();
             v.sort();
@@ -396,11 +421,10 @@ proptest! {
 
         // Every usage record with a quantity, inside a billed in-arrears period of the one
         // subscription pricing its metric for an Active account, is counted in exactly one line.
-        let billed_arrears: BTreeSet<(&SubscriptionId, Period)> = result
+        let billed_arrears: BTreeMap<&SubscriptionId, NaiveDate> = result
             .billed
             .iter()
-            .filter(|k| k.timing == BillingPractice::InArrears)
-            .map(|k| (&k.subscription, k.period))
+            .filter_map(|b| Some((&b.subscription, b.through.in_arrears?)))
             .collect();
         let all_lines: Vec<&InvoiceLine> = result.invoices.iter().flat_map(|i| i.lines()).collect();
         // Record ids identify a record within its account and metric.
@@ -413,7 +437,8 @@ proptest! {
             let day = record.timestamp().date_naive();
             let Some(sub) = c.subs.iter().find(|s| s.account() == account.id() && s.items().iter().any(|i| i.metric.as_ref() == Some(record.metric()))) else { continue };
             let Some(period) = sub.schedule().period_containing(day) else { continue };
-            if !billed_arrears.contains(&(sub.id(), period.covered)) || account.state() != AccountState::Active {
+            let billed = billed_arrears.get(sub.id()).is_some_and(|through| period.covered.end() <= *through);
+            if !billed || account.state() != AccountState::Active {
                 continue;
             }
             let item = sub.items().iter().find(|i| i.metric.as_ref() == Some(record.metric())).unwrap();

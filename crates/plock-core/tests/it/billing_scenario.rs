@@ -1,7 +1,7 @@
 //! The worked scenario of the billing-run issue: an email-marketing SaaS with two customers and
 //! an enterprise group, billed month by month, invoices snapshotted as a person reads them.
 
-use std::collections::BTreeSet;
+use crate::billing_props::{recorded, run_records};
 use std::fmt::Write;
 
 use chrono::{TimeZone, Utc};
@@ -362,7 +362,6 @@ pub fn render(run: &BillingRun) -> String {
 #[test]
 fn worked_scenario_month_by_month() {
     let mut company = company();
-    let mut billed = BTreeSet::new();
     let mut next = 1;
     let mut all = String::new();
     for (i, run_date) in [date(2025, 2, 1), date(2025, 3, 1), date(2025, 4, 1)]
@@ -373,15 +372,11 @@ fn worked_scenario_month_by_month() {
             // The legacy child is archived before the April run: it leaves consolidation.
             company.book.archive(&id("globex-legacy")).unwrap();
         }
-        let data = CompanyData {
-            accounts: &company.book,
-            subscriptions: &company.subscriptions,
-            metrics: &company.metrics,
-            usage: &company.usage,
-            billed: &billed,
-        };
-        let run = run(
-            &data,
+        let run = run_records(
+            &company.book,
+            &company.subscriptions,
+            &company.metrics,
+            &company.usage,
             &RunOptions {
                 run_date,
                 first_invoice_number: next,
@@ -393,7 +388,7 @@ fn worked_scenario_month_by_month() {
             inv.check_invariants().unwrap();
         }
         next += run.invoices.len() as u64;
-        billed.extend(run.billed.iter().cloned());
+        company.subscriptions = recorded(&company.subscriptions, &run);
         all.push_str(&render(&run));
         all.push('\n');
     }
@@ -401,32 +396,26 @@ fn worked_scenario_month_by_month() {
 }
 
 #[test]
-fn the_run_is_idempotent_with_its_keys() {
+fn the_run_is_idempotent_with_its_watermarks() {
     let company = company();
-    let empty = BTreeSet::new();
-    let data = CompanyData {
-        accounts: &company.book,
-        subscriptions: &company.subscriptions,
-        metrics: &company.metrics,
-        usage: &company.usage,
-        billed: &empty,
-    };
     let options = RunOptions {
         run_date: date(2025, 3, 1),
         first_invoice_number: 1,
         dispatch_erp: None,
     };
-    let first = run(&data, &options).unwrap();
+    let bill = |subs: &[Subscription]| {
+        run_records(
+            &company.book,
+            subs,
+            &company.metrics,
+            &company.usage,
+            &options,
+        )
+        .unwrap()
+    };
+    let first = bill(&company.subscriptions);
     assert!(!first.invoices.is_empty());
-    let keys: BTreeSet<BilledKey> = first.billed.iter().cloned().collect();
-    let again = run(
-        &CompanyData {
-            billed: &keys,
-            ..data
-        },
-        &options,
-    )
-    .unwrap();
+    let again = bill(&recorded(&company.subscriptions, &first));
     assert!(again.invoices.is_empty());
     assert!(again.billed.is_empty());
 }
@@ -434,18 +423,17 @@ fn the_run_is_idempotent_with_its_keys() {
 #[test]
 fn inconsistent_input_is_a_typed_error() {
     let company = company();
-    let empty = BTreeSet::new();
     let options = RunOptions {
         run_date: date(2025, 3, 1),
         first_invoice_number: 1,
         dispatch_erp: None,
     };
+    let table = UsageTable::from_records(&company.usage).unwrap();
     let base = CompanyData {
         accounts: &company.book,
         subscriptions: &company.subscriptions,
         metrics: &company.metrics,
-        usage: &company.usage,
-        billed: &empty,
+        usage: &table,
     };
 
     let mut usage = company.usage.clone();
@@ -459,6 +447,7 @@ fn inconsistent_input_is_a_typed_error() {
         )
         .unwrap(),
     );
+    let usage = UsageTable::from_records(&usage).unwrap();
     let err = run(
         &CompanyData {
             usage: &usage,
@@ -543,45 +532,25 @@ fn licence_only(start: chrono::NaiveDate) -> (AccountBook, Subscription) {
     (book, sub)
 }
 
-fn bill(
-    book: &AccountBook,
-    sub: &Subscription,
-    billed: &mut BTreeSet<BilledKey>,
-    on: chrono::NaiveDate,
-) -> BillingRun {
-    let data = CompanyData {
-        accounts: book,
-        subscriptions: std::slice::from_ref(sub),
-        metrics: &[],
-        usage: &[],
-        billed,
+/// Bills `sub` alone on `on` and records what the run billed on it.
+fn bill(book: &AccountBook, sub: &mut Subscription, on: chrono::NaiveDate) -> BillingRun {
+    let options = RunOptions {
+        run_date: on,
+        first_invoice_number: 1,
+        dispatch_erp: None,
     };
-    let result = run(
-        &data,
-        &RunOptions {
-            run_date: on,
-            first_invoice_number: 1,
-            dispatch_erp: None,
-        },
-    )
-    .unwrap();
-    billed.extend(result.billed.iter().cloned());
+    let result = run_records(book, std::slice::from_ref(sub), &[], &[], &options).unwrap();
+    *sub = recorded(std::slice::from_ref(sub), &result).remove(0);
     result
 }
 
 #[test]
 fn a_paused_subscription_accrues_and_is_caught_up_on_one_invoice() {
     let (book, mut sub) = licence_only(date(2025, 1, 1));
-    let mut billed = BTreeSet::new();
-    assert_eq!(
-        bill(&book, &sub, &mut billed, date(2025, 1, 1))
-            .invoices
-            .len(),
-        1
-    );
+    assert_eq!(bill(&book, &mut sub, date(2025, 1, 1)).invoices.len(), 1);
     sub.pause(date(2025, 1, 20)).unwrap();
     for on in [date(2025, 2, 1), date(2025, 3, 1)] {
-        let paused = bill(&book, &sub, &mut billed, on);
+        let paused = bill(&book, &mut sub, on);
         assert!(paused.invoices.is_empty());
         assert_eq!(
             paused.skipped,
@@ -592,7 +561,7 @@ fn a_paused_subscription_accrues_and_is_caught_up_on_one_invoice() {
         );
     }
     sub.resume(date(2025, 3, 10)).unwrap();
-    let caught_up = bill(&book, &sub, &mut billed, date(2025, 3, 10));
+    let caught_up = bill(&book, &mut sub, date(2025, 3, 10));
     assert_eq!(caught_up.invoices.len(), 1, "one catch-up invoice");
     let periods: Vec<String> = caught_up.invoices[0]
         .lines()
@@ -613,8 +582,7 @@ fn a_paused_subscription_accrues_and_is_caught_up_on_one_invoice() {
 fn an_ended_subscription_is_billed_to_its_end_date_and_no_further() {
     let (book, mut sub) = licence_only(date(2025, 1, 1));
     sub.end(date(2025, 3, 16)).unwrap();
-    let mut billed = BTreeSet::new();
-    let result = bill(&book, &sub, &mut billed, date(2025, 6, 1));
+    let result = bill(&book, &mut sub, date(2025, 6, 1));
     let lines: Vec<(String, String)> = result.invoices[0]
         .lines()
         .iter()
@@ -639,11 +607,7 @@ fn an_ended_subscription_is_billed_to_its_end_date_and_no_further() {
         ]
     );
     assert_eq!(result.invoices[0].lines()[2].kind, LineKind::Proration);
-    assert!(
-        bill(&book, &sub, &mut billed, date(2026, 1, 1))
-            .invoices
-            .is_empty()
-    );
+    assert!(bill(&book, &mut sub, date(2026, 1, 1)).invoices.is_empty());
 }
 
 #[test]
@@ -653,7 +617,7 @@ fn an_invoice_below_the_minimum_is_produced_but_held() {
     spec.minimum_invoice_amount = Some(dec!(500));
     let mut sub = Subscription::new(spec, Currency::EUR).unwrap();
     sub.activate().unwrap();
-    let result = bill(&book, &sub, &mut BTreeSet::new(), date(2025, 1, 1));
+    let result = bill(&book, &mut sub, date(2025, 1, 1));
     assert_eq!(
         result.invoices[0].dispatch(),
         &Dispatch::Held {
@@ -663,4 +627,44 @@ fn an_invoice_below_the_minimum_is_produced_but_held() {
             }]
         }
     );
+}
+
+#[test]
+fn ending_inside_a_period_billed_in_advance_bills_no_day_twice() {
+    // Billed through April in advance, then ended on 15 April: April's days were billed.
+    let (book, mut sub) = licence_only(date(2025, 1, 1));
+    let first = bill(&book, &mut sub, date(2025, 4, 1));
+    assert_eq!(
+        first.invoices[0].total(),
+        Money::new(dec!(1800.00), Currency::EUR)
+    );
+    sub.end(date(2025, 4, 15)).unwrap();
+    let after = bill(&book, &mut sub, date(2025, 5, 1));
+    assert!(after.invoices.is_empty(), "{:?}", after.invoices);
+}
+
+#[test]
+fn a_runs_work_does_not_grow_with_history() {
+    // The same monthly licence in advance, started in 2024 or in 1990, billed through March
+    // 2025: the April run looks at April's period alone, the May run at May's.
+    let visited = |start| {
+        let (book, mut sub) = licence_only(start);
+        sub.record_billed(BilledThrough {
+            in_advance: Some(date(2025, 4, 1)),
+            in_arrears: None,
+        });
+        let result = bill(&book, &mut sub, date(2025, 4, 1));
+        assert_eq!(
+            result.invoices[0].total(),
+            Money::new(dec!(450.00), Currency::EUR)
+        );
+        let may = bill(&book, &mut sub, date(2025, 5, 1));
+        assert_eq!(
+            may.invoices[0].total(),
+            Money::new(dec!(450.00), Currency::EUR)
+        );
+        result.periods_visited + may.periods_visited
+    };
+    assert_eq!(visited(date(2024, 1, 1)), 2);
+    assert_eq!(visited(date(1990, 1, 1)), 2);
 }

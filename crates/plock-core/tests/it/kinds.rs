@@ -1,12 +1,11 @@
 //! Other invoice kinds (section 9) and dispatch to the ERP (section 3.3).
 
-use std::collections::BTreeSet;
-
 use plock_core::*;
 use proptest::prelude::*;
 use rust_decimal::Decimal;
 use rust_decimal::dec;
 
+use crate::billing_props::run_records;
 use crate::billing_scenario::company;
 use crate::fixtures::{account, date};
 
@@ -17,16 +16,11 @@ fn eur(amount: Decimal) -> Money {
 /// The scenario's first run: invoices 1.. of 2025-02-01.
 fn invoices() -> Vec<Invoice> {
     let c = company();
-    let billed = BTreeSet::new();
-    let data = CompanyData {
-        accounts: &c.book,
-        subscriptions: &c.subscriptions,
-        metrics: &c.metrics,
-        usage: &c.usage,
-        billed: &billed,
-    };
-    run(
-        &data,
+    run_records(
+        &c.book,
+        &c.subscriptions,
+        &c.metrics,
+        &c.usage,
         &RunOptions {
             run_date: date(2025, 2, 1),
             first_invoice_number: 1,

@@ -1,5 +1,5 @@
-//! The fast billing run: the same rules and the same result as [`run`](super::run), built for
-//! hundreds of thousands of accounts and hundreds of millions of usage records.
+//! The billing engine: the one run, built for hundreds of thousands of accounts and hundreds
+//! of millions of usage records.
 //!
 //! Usage comes packed in a [`UsageTable`] (6 to 12 bytes a record, sorted by account, metric and
 //! day, exact i128 sums), so a period's aggregate is a binary search and one pass over
@@ -7,44 +7,26 @@
 //! place in id order), so nothing after that compares or looks up an id string. Subscriptions
 //! are partitioned by invoice owner (a master with its children, or an account on its own):
 //! owners never share a draft, so partitions are billed in parallel (rayon) and their
-//! outcomes concatenated and sorted by rank. Every choice that depends on order in the
-//! reference (which error is reported, which mismatch reason is kept, the invoice numbers)
-//! is made here in the same order.
+//! outcomes concatenated and sorted by rank. Every choice that depends on order (which error
+//! is reported, which mismatch reason is kept, the invoice numbers) is made in id order, as
+//! the tests' oracle makes it.
 
-use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use rayon::prelude::*;
 use rust_decimal::Decimal;
 
-use super::{
-    BillingError, BillingRun, Context, Draft, Drafts, Outcome, RunOptions, UnpricedUsage,
-    UsageLookup, bill_subscription, build_invoice, check_subscription, metric_catalogue,
-    sorted_subscriptions,
+use super::rules::{
+    Context, Draft, Drafts, Outcome, UsageLookup, Walk, bill_subscription, build_invoice,
+    check_subscription, metric_catalogue, sorted_subscriptions,
 };
-use crate::BilledKey;
+use super::{Billed, BillingError, BillingRun, CompanyData, RunOptions, UnpricedUsage};
 use crate::account::{Account, AccountState};
 use crate::hash::InlineIndex;
 use crate::period::Period;
-use crate::subscription::{BillingPractice, Subscription, SubscriptionState};
-use crate::usage::{Aggregation, UsageTable, starts};
-use crate::{AccountBook, AccountId, AccountKey, Currency, Invoice, Metric, MetricId};
-
-/// Everything the fast run reads: [`CompanyData`](crate::CompanyData) with usage packed in a
-/// [`UsageTable`]. The order of every slice is irrelevant.
-#[derive(Debug, Clone, Copy)]
-pub struct TableData<'a> {
-    /// The accounts.
-    pub accounts: &'a AccountBook,
-    /// Every subscription, of any state.
-    pub subscriptions: &'a [Subscription],
-    /// The metric catalogue.
-    pub metrics: &'a [Metric],
-    /// Usage records, packed.
-    pub usage: &'a UsageTable,
-    /// What earlier runs billed.
-    pub billed: &'a BTreeSet<BilledKey>,
-}
+use crate::subscription::{BilledThrough, Subscription, SubscriptionState};
+use crate::usage::{Aggregation, UsageTable};
+use crate::{AccountBook, AccountId, AccountKey, Currency, Invoice, MetricId};
 
 /// An account resolved once: its rank in id order and its usage's place in the table (24
 /// bytes; a subscription holds two).
@@ -112,8 +94,11 @@ impl<'a> Drafts<'a> for SmallDrafts<'a> {
 struct Acc<'a> {
     /// (owner's rank, currency, draft).
     drafts: Vec<(u32, Currency, Draft<'a>)>,
-    /// Billed keys without their subscription ids, which the ranks give back at the end.
-    billed: Vec<Ranked>,
+    /// (subscription's rank, billed through before, after) of each subscription billed:
+    /// ranks stand for ids until the end.
+    billed: Vec<(u32, BilledThrough, BilledThrough)>,
+    /// Periods looked at.
+    periods: u64,
     skipped: Vec<super::Skipped>,
     unmatched: Vec<super::UnmatchedChild>,
     /// The first failing subscription's rank, and its error.
@@ -128,53 +113,48 @@ impl Acc<'_> {
     }
 
     /// Room for `partitions` partitions of `subscriptions` subscriptions: most bill one
-    /// draft per partition and two keys per subscription.
+    /// draft per partition, and every subscription once.
     fn with_capacity(partitions: usize, subscriptions: usize) -> Self {
         Acc {
             drafts: Vec::with_capacity(partitions.saturating_add(partitions / 8)),
-            billed: Vec::with_capacity(subscriptions.saturating_mul(2)),
+            billed: Vec::with_capacity(subscriptions),
             ..Acc::default()
         }
     }
 
-    /// All of `accs` in one, each vector allocated once; the billed keys are left where
-    /// they are, one vector an `Acc`, in order.
-    fn concat(accs: Vec<Self>) -> (Self, Vec<Vec<Ranked>>) {
+    /// All of `accs` in one, each vector allocated once.
+    fn concat(accs: Vec<Self>) -> Self {
         let mut all = Acc {
             drafts: Vec::with_capacity(accs.iter().map(|a| a.drafts.len()).sum()),
+            billed: Vec::with_capacity(accs.iter().map(|a| a.billed.len()).sum()),
             ..Acc::default()
         };
-        let mut billed = Vec::with_capacity(accs.len());
         for acc in accs {
             all.drafts.extend(acc.drafts);
-            billed.push(acc.billed);
+            all.billed.extend(acc.billed);
+            all.periods = all.periods.saturating_add(acc.periods);
             all.skipped.extend(acc.skipped);
             all.unmatched.extend(acc.unmatched);
             if let Some((rank, error)) = acc.error {
                 all.fail(rank, error);
             }
         }
-        (all, billed)
+        all
     }
 }
 
-/// A billed key with its subscription's rank for its id: 16 bytes instead of 40.
-type Ranked = (u32, Period, BillingPractice);
-
-/// Runs billing on packed usage, across the threads of the current rayon pool. The result
-/// is the one [`run`](super::run) gives for the same company with the records the table was
-/// built from, byte for byte, whatever the number of threads.
-///
-/// # Errors
-/// [`BillingError`], the same error the reference run reports.
-pub fn run_fast(data: &TableData<'_>, options: &RunOptions) -> Result<BillingRun, BillingError> {
+/// Runs billing across the threads of the current rayon pool; see [`run`](super::run).
+pub(super) fn run(
+    data: &CompanyData<'_>,
+    options: &RunOptions,
+) -> Result<BillingRun, BillingError> {
     // Run on a thread of the pool (the calling one, when it is one): the serial steps then
     // allocate where the parallel ones freed. Thread-caching allocators reuse a thread's own
     // frees first; at M, run from outside the pool, the first run's peak was 2-3 MB higher.
     rayon::join(|| run_in_pool(data, options), || ()).0
 }
 
-fn run_in_pool(data: &TableData<'_>, options: &RunOptions) -> Result<BillingRun, BillingError> {
+fn run_in_pool(data: &CompanyData<'_>, options: &RunOptions) -> Result<BillingRun, BillingError> {
     let metrics = metric_catalogue(data.metrics)?;
     let table_accounts = data.usage.accounts();
     let book: Vec<&Account> = data.accounts.iter().collect();
@@ -267,7 +247,6 @@ fn run_in_pool(data: &TableData<'_>, options: &RunOptions) -> Result<BillingRun,
         table: data.usage,
         metrics: &metrics,
         options,
-        billed: data.billed,
         accounts: &accounts,
         priced: &priced,
     };
@@ -298,7 +277,7 @@ fn run_in_pool(data: &TableData<'_>, options: &RunOptions) -> Result<BillingRun,
     drop(partitions);
     drop(owned);
     drop(accounts);
-    let (mut acc, billed) = Acc::concat(accs);
+    let mut acc = Acc::concat(accs);
     if let Some((rank, error)) = first_error {
         acc.fail(rank, error);
     }
@@ -307,12 +286,15 @@ fn run_in_pool(data: &TableData<'_>, options: &RunOptions) -> Result<BillingRun,
     }
     let Acc {
         mut drafts,
+        billed,
         mut skipped,
         mut unmatched,
+        periods,
         ..
     } = acc;
-    // Before the invoices are built: the ranked keys are freed before the run's largest step.
-    let keys = billed_keys(billed, &subscriptions);
+    // Before the invoices are built: the ranked entries are freed before the run's largest
+    // step.
+    let billed = billed_in_order(billed, &subscriptions);
     // Owners never share a partition, so (owner, currency) keys are unique.
     drafts.par_sort_unstable_by_key(|(rank, currency, _)| (*rank, *currency));
     let invoices = build_invoices(drafts, options)?;
@@ -322,106 +304,30 @@ fn run_in_pool(data: &TableData<'_>, options: &RunOptions) -> Result<BillingRun,
     Ok(BillingRun {
         run_date: options.run_date,
         invoices,
-        billed: keys,
+        billed,
         skipped,
         unmatched,
         unpriced_usage: unpriced(data.usage, &priced),
+        periods_visited: periods,
     })
 }
 
-/// The billed keys in (subscription, period, timing) order, each ranked key given its
-/// subscription's id back; `parts` are the threads' keys, in any order, never concatenated
-/// (a copy of them all was 5 MB at M, held near the run's peak of memory).
-///
-/// A subscription's keys are contiguous (one partition bills it, in one go) and in order
-/// already (its periods in order, in advance before in arrears), so the blocks are put in
-/// rank order and only a block out of order is sorted (sorting all 298,000 keys at M took
-/// 11 ms, and no less on two threads). The keys are then made in parallel, in place in the
-/// result: serially, writing their 12 MB to fresh pages took most of the run's last 10 ms.
-fn billed_keys(mut parts: Vec<Vec<Ranked>>, subscriptions: &[&Subscription]) -> Vec<BilledKey> {
-    let key = |(rank, period, timing): &Ranked| {
-        Some(BilledKey {
-            subscription: subscriptions.get(*rank as usize)?.id().clone(),
-            period: *period,
-            timing: *timing,
-        })
-    };
-    // Each key's place among all the parts' keys, in key order.
-    let places: Vec<u32> = match rank_blocks(&mut parts, |k| k.0) {
-        Some(blocks) => blocks
-            .iter()
-            .flat_map(|[_, start, len]| *start..start.saturating_add(*len))
-            .collect(),
-        None => {
-            let mut all: Vec<Ranked> = parts.into_iter().flatten().collect();
-            all.par_sort_unstable();
-            let places = (0..dense(all.len())).collect();
-            parts = vec![all];
-            places
-        }
-    };
-    // Where each part starts among all the keys.
-    let starts = starts(parts.iter().map(Vec::len));
-    let ranked = |place: u32| {
-        let place = place as usize;
-        let part = starts.partition_point(|s| *s <= place).checked_sub(1)?;
-        parts.get(part)?.get(place.checked_sub(*starts.get(part)?)?)
-    };
-    let Some(first) = places.first().and_then(|p| ranked(*p)).and_then(key) else {
-        return Vec::new();
-    };
-    // Every place is a key's and every rank a subscription's: `first` is never used, it
-    // only keeps the map infallible, so the keys go straight to their place.
-    places
+/// The subscriptions billed, in id order, each rank given its id back.
+fn billed_in_order(
+    mut ranked: Vec<(u32, BilledThrough, BilledThrough)>,
+    subscriptions: &[&Subscription],
+) -> Vec<Billed> {
+    ranked.par_sort_unstable_by_key(|(rank, ..)| *rank);
+    ranked
         .par_iter()
-        .map(|p| ranked(*p).and_then(key).unwrap_or_else(|| first.clone()))
-        .collect()
-}
-
-/// The blocks of `parts`' items (runs of one rank) as (rank, place, length), places counted
-/// across the parts in order, blocks in rank order, each block sorted in place; `None` when
-/// a rank has two blocks. Twelve bytes a block: the run holds them near its peak of memory.
-/// Places and lengths fit in 32 bits (fewer than 2^32 keys are billed).
-fn rank_blocks<T: Ord + Send>(
-    parts: &mut [Vec<T>],
-    rank: impl Fn(&T) -> u32 + Sync,
-) -> Option<Vec<[u32; 3]>> {
-    let local: Vec<Vec<[u32; 3]>> = parts
-        .par_iter_mut()
-        .map(|part| {
-            let mut blocks = Vec::new();
-            let mut at = 0u32;
-            for block in part.chunk_by_mut(|a, b| rank(a) == rank(b)) {
-                if !block.is_sorted() {
-                    block.sort_unstable();
-                }
-                let len = dense(block.len());
-                if let Some(first) = block.first() {
-                    blocks.push([rank(first), at, len]);
-                }
-                at = at.saturating_add(len);
-            }
-            blocks
+        .filter_map(|(rank, from, through)| {
+            Some(Billed {
+                subscription: subscriptions.get(*rank as usize)?.id().clone(),
+                from: *from,
+                through: *through,
+            })
         })
-        .collect();
-    let mut blocks: Vec<[u32; 3]> = Vec::with_capacity(local.iter().map(Vec::len).sum());
-    let mut start = 0u32;
-    for (part, part_blocks) in parts.iter().zip(local) {
-        blocks.extend(
-            part_blocks
-                .into_iter()
-                .map(|[rank, at, len]| [rank, start.saturating_add(at), len]),
-        );
-        start = start.saturating_add(dense(part.len()));
-    }
-    blocks.par_sort_unstable_by_key(|[rank, ..]| *rank);
-    if blocks
-        .windows(2)
-        .any(|w| matches!(w, [a, b] if a[0] == b[0]))
-    {
-        return None;
-    }
-    Some(blocks)
+        .collect()
 }
 
 /// The book's accounts with usage in `table` (its keys sorted, distinct), as (id, place in
@@ -492,7 +398,6 @@ struct Shared<'s, 'a> {
     table: &'s UsageTable,
     metrics: &'s std::collections::BTreeMap<&'s MetricId, Aggregation>,
     options: &'s RunOptions,
-    billed: &'s BTreeSet<BilledKey>,
     accounts: &'s Accounts<'a>,
     /// Per group of the usage table, whether some subscription prices it: set by any
     /// partition (a flag only ever set, so the order does not matter), a byte a group.
@@ -581,20 +486,16 @@ fn bill_partition<'a>(shared: &Shared<'_, 'a>, part: &[Owned<'a>], acc: &mut Acc
             },
             metrics: shared.metrics,
             options: shared.options,
-            billed: shared.billed,
+            walk: Walk::FromBilled,
         };
-        if let Err(e) =
-            bill_subscription(&context, sub, account, master, &master_subs, &mut outcome)
-        {
-            return acc.fail(o.rank, e);
+        let from = sub.billed_through();
+        match bill_subscription(&context, sub, account, master, &master_subs, &mut outcome) {
+            Ok(through) if through != from => acc.billed.push((o.rank, from, through)),
+            Ok(_) => {}
+            Err(e) => return acc.fail(o.rank, e),
         }
-        // Every key of this subscription's billing names it: its rank stands for its id.
-        let billed = outcome
-            .billed
-            .drain(..)
-            .map(|key| (o.rank, key.period, key.timing));
-        acc.billed.extend(billed);
     }
+    acc.periods = acc.periods.saturating_add(outcome.periods);
     for (currency, draft) in outcome.drafts.0 {
         // Most drafts are the root's; a child billed on its own is looked up.
         let rank = if std::ptr::eq(root.account, draft.owner) {
@@ -649,9 +550,9 @@ fn build_invoices(
     Ok(built.into_iter().filter_map(Result::ok).collect())
 }
 
-/// The reference's `UnknownUsageAccount` check: the smallest (key, metric) with usage whose
+/// The `UnknownUsageAccount` check: the smallest (key, metric) with usage whose
 /// key no account has.
-fn check_usage_accounts(data: &TableData<'_>) -> Result<(), BillingError> {
+fn check_usage_accounts(data: &CompanyData<'_>) -> Result<(), BillingError> {
     let unknown = data
         .usage
         .accounts()
@@ -700,40 +601,8 @@ fn unpriced(table: &UsageTable, priced: &[AtomicBool]) -> Vec<UnpricedUsage> {
 
 #[cfg(test)]
 mod tests {
-    use super::{largest_first, rank_blocks};
+    use super::largest_first;
     use proptest::prelude::*;
-
-    proptest! {
-        /// Blocks of distinct ranks, in any order, each holding its items in any order, cut
-        /// into parts between blocks: the blocks in rank order, each sorted, are all the
-        /// items sorted.
-        #[test]
-        fn rank_blocks_are_the_items_in_order(
-            blocks in prop::collection::vec(prop::collection::vec(0u8..4, 1..6), 0..40),
-            cuts in prop::collection::vec(any::<bool>(), 40),
-            seed in any::<u32>(),
-        ) {
-            let mut ranks: Vec<u32> = (0..blocks.len() as u32).collect();
-            ranks.sort_by_key(|r| (r ^ seed).wrapping_mul(2_654_435_761));
-            let mut parts: Vec<Vec<(u32, u8)>> = vec![Vec::new()];
-            for ((block, rank), cut) in blocks.iter().zip(&ranks).zip(&cuts) {
-                if *cut {
-                    parts.push(Vec::new());
-                }
-                parts.last_mut().unwrap().extend(block.iter().map(|v| (*rank, *v)));
-            }
-            let all: Vec<(u32, u8)> = parts.iter().flatten().copied().collect();
-            let mut expected = all.clone();
-            expected.sort_unstable();
-            let blocks = rank_blocks(&mut parts, |i| i.0).unwrap();
-            let all: Vec<(u32, u8)> = parts.iter().flatten().copied().collect();
-            let ordered: Vec<(u32, u8)> = blocks
-                .into_iter()
-                .flat_map(|[_, start, len]| all[start as usize..][..len as usize].to_vec())
-                .collect();
-            prop_assert_eq!(ordered, expected);
-        }
-    }
 
     proptest! {
         /// Every item is worked on exactly once, whatever the sizes and the threads.
@@ -748,13 +617,5 @@ mod tests {
             done.sort_unstable();
             prop_assert_eq!(done, items);
         }
-    }
-
-    #[test]
-    fn a_rank_in_two_blocks_is_refused() {
-        let mut within = vec![vec![(2, 9), (2, 1), (1, 0), (2, 5)]];
-        assert_eq!(rank_blocks(&mut within, |i: &(u32, u8)| i.0), None);
-        let mut across = vec![vec![(2, 9), (1, 0)], vec![(2, 5)]];
-        assert_eq!(rank_blocks(&mut across, |i: &(u32, u8)| i.0), None);
     }
 }
