@@ -98,9 +98,24 @@ impl Tier {
 
 /// A validated tier list: at least one tier, strictly increasing inclusive bounds, the last
 /// unbounded, nothing negative.
+///
+/// A tier list is shared, not copied: a clone is a reference count, so a price plan's tiers
+/// held by many subscriptions' items exist once in memory.
+///
+/// ```
+/// use plock_core::{PriceModel, Tier, Tiers};
+/// use rust_decimal::dec;
+///
+/// let plan = Tiers::new(vec![Tier::unit(Some(dec!(1000)), dec!(0.01)), Tier::unit(None, dec!(0.005))])?;
+/// let a = PriceModel::Graduated { tiers: plan.clone() };
+/// let b = PriceModel::Graduated { tiers: plan };
+/// assert_eq!(a.usage_amount(dec!(1500))?, dec!(12.5));
+/// assert_eq!(a, b);
+/// # Ok::<(), plock_core::PricingError>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(try_from = "Vec<Tier>", into = "Vec<Tier>")]
-pub struct Tiers(Vec<Tier>);
+pub struct Tiers(std::sync::Arc<[Tier]>);
 
 impl Tiers {
     /// Validates a tier list.
@@ -151,7 +166,7 @@ impl Tiers {
                 }
             }
         }
-        Ok(Tiers(tiers))
+        Ok(Tiers(tiers.into()))
     }
 
     /// The tiers, in order.
@@ -207,7 +222,7 @@ impl TryFrom<Vec<Tier>> for Tiers {
 }
 impl From<Tiers> for Vec<Tier> {
     fn from(t: Tiers) -> Vec<Tier> {
-        t.0
+        t.0.to_vec()
     }
 }
 
