@@ -145,7 +145,7 @@ struct Group {
 }
 
 /// Usage records packed for billing runs at scale: build it with [`UsageTableBuilder`], or
-/// [`UsageTable::from_records`], then bill with [`run_fast`](crate::run_fast).
+/// [`UsageTable::from_records`], then bill with [`run`](crate::run).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct UsageTable {
     /// Account keys with usage, sorted.
