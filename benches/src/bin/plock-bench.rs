@@ -215,7 +215,7 @@ fn main() {
     let secs = runs.median.as_secs_f64();
     let best = runs.fastest.as_secs_f64();
     println!(
-        "fast run: median {:.3} s = {:.1} M usage records/s, {:.0} k invoices/s; fastest {:.3} s = {:.1} M records/s, {:.0} k invoices/s (of {}; {} invoices, {} lines); first {:.3} s",
+        "run: median {:.3} s = {:.1} M usage records/s, {:.0} k invoices/s; fastest {:.3} s = {:.1} M records/s, {:.0} k invoices/s (of {}; {} invoices, {} lines); first {:.3} s",
         secs,
         records as f64 / secs / 1e6,
         result.invoices.len() as f64 / secs / 1e3,
