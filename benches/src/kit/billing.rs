@@ -60,3 +60,53 @@ pub fn bill(
     };
     Ok(run_fast(&data, &options)?)
 }
+
+#[cfg(test)]
+mod tests {
+    use chrono::NaiveDate;
+    use plock_core::{
+        AccountId, BillingInterval, BillingPractice, Currency, Item, PeriodMode, ProductId,
+        Subscription, SubscriptionId, SubscriptionSpec,
+    };
+    use rust_decimal::Decimal;
+
+    use super::history;
+    use crate::kit::RUN_DATE;
+
+    fn subscription(interval: BillingInterval, practice: BillingPractice) -> Subscription {
+        let spec = SubscriptionSpec {
+            id: SubscriptionId::new("1").unwrap(),
+            account: AccountId::new("1").unwrap(),
+            start: NaiveDate::from_ymd_opt(2024, 1, 1).unwrap(),
+            end: None,
+            interval,
+            mode: PeriodMode::Calendar,
+            anchor: None,
+            practice,
+            currency: Currency::USD,
+            items: vec![Item::flat_fee(
+                ProductId::new("1").unwrap(),
+                Decimal::ONE,
+                Decimal::ONE,
+            )],
+            minimum_invoice_amount: None,
+        };
+        Subscription::new(spec, Currency::USD).unwrap()
+    }
+
+    #[test]
+    fn history_holds_every_period_before_the_runs() {
+        let timing = |practice| {
+            let monthly = subscription(BillingInterval::MONTHLY, practice);
+            let keys = history(&[monthly], RUN_DATE);
+            let count = |t| keys.iter().filter(|k| k.timing == t).count();
+            (
+                count(BillingPractice::InArrears),
+                count(BillingPractice::InAdvance),
+            )
+        };
+        // January 2024 to February 2025 in arrears; to March 2025 in advance.
+        assert_eq!(timing(BillingPractice::InArrears), (14, 0));
+        assert_eq!(timing(BillingPractice::InAdvance), (14, 15));
+    }
+}

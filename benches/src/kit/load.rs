@@ -292,3 +292,27 @@ fn anchor(interval: BillingInterval, start: NaiveDate) -> Result<Option<NaiveDat
         Ok(Some(april(start.year().saturating_add(1))?))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use chrono::NaiveDate;
+    use plock_core::BillingInterval;
+
+    use super::anchor;
+
+    fn date(y: i32, m: u32, d: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(y, m, d).unwrap()
+    }
+
+    #[test]
+    fn annual_periods_renew_on_the_first_april_after_the_start() {
+        let annual = |start| anchor(BillingInterval::ANNUALLY, start).unwrap();
+        assert_eq!(annual(date(2024, 1, 1)), Some(date(2024, 4, 1)));
+        assert_eq!(annual(date(2024, 4, 1)), Some(date(2025, 4, 1)));
+        assert_eq!(annual(date(2024, 12, 31)), Some(date(2025, 4, 1)));
+        assert_eq!(
+            anchor(BillingInterval::QUARTERLY, date(2024, 1, 1)).unwrap(),
+            None
+        );
+    }
+}

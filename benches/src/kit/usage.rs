@@ -122,3 +122,31 @@ fn decimal(text: &str) -> Result<Decimal> {
     }
     Ok(Decimal::from_str_exact(text)?)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::decimal;
+
+    #[test]
+    fn decimals_are_read_exactly_with_their_scale() {
+        for text in [
+            "44.383738",
+            "128.000000",
+            "0.000001",
+            "7",
+            "0",
+            "123456789012.123456",
+        ] {
+            let read = decimal(text).unwrap();
+            assert_eq!(read.to_string(), text);
+        }
+        // Past 18 digits, and in other notations, the general parser takes over.
+        assert_eq!(
+            decimal("1234567890123456789.5").unwrap().to_string(),
+            "1234567890123456789.5"
+        );
+        assert_eq!(decimal("-1.5").unwrap().to_string(), "-1.5");
+        assert!(decimal("").is_err());
+        assert!(decimal("1.2.3").is_err());
+    }
+}
