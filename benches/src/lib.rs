@@ -4,6 +4,7 @@
 pub mod alloc_stats;
 pub mod allocator;
 pub mod company;
+pub mod kit;
 
 use plock_core::{CompanyData, CompanySnapshot, UsageTable};
 

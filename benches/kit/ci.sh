@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# The benchmark kit's check: plock's results at scale S (1,000 accounts, 100,000 usage rows)
+# equal DuckDB's to the cent. Generates the data into a temporary folder, runs the kit's
+# DuckDB reference and plock-kit on it, and fails unless the kit's compare.py prints MATCH.
+#
+#   benches/kit/ci.sh [KIT_DIR]     KIT_DIR defaults to ../shared/bench-kit beside the repository
+#
+# The kit is only read. Installs the kit's Python packages (duckdb; numpy and pyarrow for its
+# generator) with pip when they are missing.
+set -euo pipefail
+root="$(cd "$(dirname "$0")/../.." && pwd)"
+kit="$(cd "${1:-$root/../shared/bench-kit}" && pwd)"
+
+missing=()
+for module in duckdb numpy pyarrow; do
+  python3 -c "import $module" 2>/dev/null || missing+=("$module")
+done
+if ((${#missing[@]})); then
+  echo "installing ${missing[*]} with pip"
+  python3 -m pip install --quiet "${missing[@]}" ||
+    python3 -m pip install --quiet --user --break-system-packages "${missing[@]}"
+fi
+
+work="$(mktemp -d)"
+trap 'rm -rf "$work"' EXIT
+python3 "$kit/gen.py" --scale S --out "$work/S" --no-parquet >/dev/null
+python3 "$kit/ref_duckdb.py" --data "$work/S" --out "$work/duckdb" --threads 2 --reps 1 \
+  --skip agg_from_parquet,agg_from_csv >/dev/null
+(cd "$root" && cargo run --quiet --release --locked -p plock-benches --bin plock-kit -- \
+  --data "$work/S" --out "$work/plock" --threads 2)
+python3 "$kit/compare.py" "$work/duckdb" "$work/plock" | tee "$work/verdict"
+[[ "$(tail -n 1 "$work/verdict")" == MATCH ]]

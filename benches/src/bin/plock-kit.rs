@@ -1,0 +1,179 @@
+//! The billing benchmark kit billed by plock: reads the kit's CSV files from `--data`, bills
+//! the run date 2025-04-01 and writes the kit's four result files into `--out`, then prints
+//! the phase timings as one JSON line.
+//!
+//! `cargo run --release -p plock-benches --bin plock-kit -- --data DATA/S --out OUT [--threads N] [--repeat K]`
+//!
+//! Then `python3 ../shared/bench-kit/compare.py DATA/S/ref_duckdb OUT` prints MATCH or the
+//! differences.
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, anyhow, bail};
+use plock_benches::kit;
+use plock_benches::{peak_rss_bytes, rss_bytes};
+
+// As in plock-bench: a run allocates a few small strings per invoice line.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+struct Args {
+    data: PathBuf,
+    out: PathBuf,
+    threads: usize,
+    repeat: usize,
+}
+
+fn args() -> Result<Args> {
+    let (mut data, mut out) = (None, None);
+    let mut threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let mut repeat = 1;
+    let mut args = std::env::args().skip(1);
+    let positive = |value: Option<String>, name: &str| -> Result<usize> {
+        value
+            .and_then(|n| n.parse().ok())
+            .filter(|n| *n > 0)
+            .ok_or_else(|| anyhow!("{name} takes a positive number"))
+    };
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--data" => data = args.next().map(PathBuf::from),
+            "--out" => out = args.next().map(PathBuf::from),
+            "--threads" => threads = positive(args.next(), "--threads")?,
+            "--repeat" => repeat = positive(args.next(), "--repeat")?,
+            other => bail!(
+                "unknown argument {other:?} (--data DIR --out DIR [--threads N] [--repeat K])"
+            ),
+        }
+    }
+    Ok(Args {
+        data: data.ok_or_else(|| anyhow!("--data DIR is required"))?,
+        out: out.ok_or_else(|| anyhow!("--out DIR is required"))?,
+        threads,
+        repeat,
+    })
+}
+
+/// Calls `f` and returns its result and the time it took.
+fn timed<T>(f: impl FnOnce() -> T) -> (T, Duration) {
+    let started = Instant::now();
+    let out = f();
+    (out, started.elapsed())
+}
+
+fn main() {
+    if let Err(e) = args().and_then(|args| {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(args.threads)
+            .build()?;
+        pool.install(|| kit_run(&args))
+    }) {
+        eprintln!("plock-kit: {e:#}");
+        std::process::exit(1);
+    }
+}
+
+/// What the phases took, and the memory at their ends.
+struct Phases {
+    load_rest: Duration,
+    load_usage: Duration,
+    history: Duration,
+    history_keys: usize,
+    /// Every run's time, sorted.
+    runs: Vec<Duration>,
+    aggregates: Duration,
+    write: Duration,
+    peak_loading: u64,
+    held_loaded: u64,
+    held_with_history: u64,
+    peak_running: u64,
+}
+
+fn kit_run(args: &Args) -> Result<()> {
+    // Repeated runs reuse what the run before freed.
+    plock_benches::allocator::keep_freed_for(Duration::from_secs(10));
+    let (company, load_rest) = timed(|| kit::load_rest(&args.data));
+    let company = company?;
+    let usage_path = args.data.join("usage.csv");
+    let (usage, load_usage) = timed(|| kit::load_usage(&usage_path, &company.book));
+    let usage = usage?;
+    let peak_loading = peak_rss_bytes();
+    // What loading freed is not the run's memory.
+    plock_benches::allocator::release_freed();
+    let held_loaded = rss_bytes();
+    let (billed, history) = timed(|| kit::history(&company.subscriptions, kit::RUN_DATE));
+    let held_with_history = rss_bytes();
+    let mut runs = Vec::with_capacity(args.repeat);
+    let mut result = None;
+    for _ in 0..args.repeat {
+        drop(result.take());
+        let (run, took) = timed(|| kit::bill(&company, &usage, &billed));
+        result = Some(run.context("billing run")?);
+        runs.push(took);
+    }
+    let run = result.ok_or_else(|| anyhow!("no run"))?;
+    runs.sort();
+    let peak_running = peak_rss_bytes();
+    let history_keys = billed.len();
+    drop(billed);
+    let (aggregates, aggregates_took) = timed(|| kit::aggregates(&company, &usage));
+    let aggregates = aggregates?;
+    let (written, write) = timed(|| kit::write_results(&args.out, &company, &run, &aggregates));
+    let phases = Phases {
+        load_rest,
+        load_usage,
+        history,
+        history_keys,
+        runs,
+        aggregates: aggregates_took,
+        write,
+        peak_loading,
+        held_loaded,
+        held_with_history,
+        peak_running,
+    };
+    println!("{}", summary(args, &phases, &written?, &usage));
+    Ok(())
+}
+
+/// The phases' times (seconds; the run's median of `--repeat`), the results' counts and the
+/// memory, as one JSON object.
+fn summary(
+    args: &Args,
+    phases: &Phases,
+    written: &kit::Written,
+    usage: &plock_core::UsageTable,
+) -> serde_json::Value {
+    let rows = u64::try_from(usage.len()).unwrap_or(u64::MAX);
+    let per_row = |bytes: u64| bytes.checked_div(rows).unwrap_or(0);
+    let table_bytes = u64::try_from(usage.heap_bytes()).unwrap_or(u64::MAX);
+    let runs = &phases.runs;
+    let median = runs.get(runs.len() / 2).copied().unwrap_or_default();
+    let fastest = runs.first().copied().unwrap_or_default();
+    let peak = peak_rss_bytes();
+    serde_json::json!({
+        "engine": "plock",
+        "threads": args.threads,
+        "repeat": args.repeat,
+        "usage_rows": rows,
+        "load_usage_s": phases.load_usage.as_secs_f64(),
+        "load_rest_s": phases.load_rest.as_secs_f64(),
+        "history_s": phases.history.as_secs_f64(),
+        "history_keys": phases.history_keys,
+        "run_s": median.as_secs_f64(),
+        "run_min_s": fastest.as_secs_f64(),
+        "aggregates_s": phases.aggregates.as_secs_f64(),
+        "write_s": phases.write.as_secs_f64(),
+        "invoices": written.invoices,
+        "lines": written.lines,
+        "grand_total": written.grand_total.to_string(),
+        "peak_rss_bytes": peak,
+        "peak_rss_bytes_per_usage_row": per_row(peak),
+        "peak_rss_loading_bytes": phases.peak_loading,
+        "rss_loaded_bytes": phases.held_loaded,
+        "rss_with_history_bytes": phases.held_with_history,
+        "peak_rss_through_run_bytes": phases.peak_running,
+        "usage_table_bytes_per_row": per_row(table_bytes),
+    })
+}

@@ -1,0 +1,318 @@
+//! The kit's company files but the usage read into plock's types through plock-core's public
+//! API, as a user's program would: accounts and groups into an [`AccountBook`], items and tier
+//! sets into [`Subscription`]s, metrics into the catalogue.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::Path;
+
+use anyhow::{Context, Result, anyhow, bail};
+use chrono::{Datelike, NaiveDate};
+use plock_core::{
+    Account, AccountBook, AccountId, AccountKey, AccountName, Aggregation, BillingInterval,
+    BillingPractice, Contact, Currency, Item, Metric, MetricId, PeriodMode, PriceModel, ProductId,
+    Subscription, SubscriptionId, SubscriptionSpec, Tier, Tiers,
+};
+use rust_decimal::Decimal;
+
+use super::rows::{Row, for_each_row};
+use super::{Company, KitAccount, RUN_DATE};
+
+/// Reads every file of the kit's data folder `dir` but the usage.
+///
+/// # Errors
+/// A missing or malformed file, or data plock refuses (each error names the file and line).
+pub fn load_rest(dir: &Path) -> Result<Company> {
+    let metrics = load_metrics(&dir.join("metrics.csv"))?;
+    let (mut book, mut accounts) = load_accounts(&dir.join("accounts.csv"))?;
+    link_groups(&dir.join("groups.csv"), &mut book, &mut accounts)?;
+    let tiers = load_tiers(&dir.join("tiers.csv"))?;
+    let items = load_items(&dir.join("subscription_items.csv"), &tiers)?;
+    let subscriptions = load_subscriptions(&dir.join("subscriptions.csv"), items, &mut accounts)?;
+    Ok(Company {
+        book,
+        subscriptions,
+        metrics,
+        accounts,
+    })
+}
+
+fn load_metrics(path: &Path) -> Result<Vec<Metric>> {
+    let mut metrics = Vec::new();
+    for_each_row(path, &["metric_id", "code", "aggregation"], |row| {
+        let aggregation = match row.text("aggregation")? {
+            "SUM" => Aggregation::Sum,
+            other => bail!("aggregation {other:?} (the kit's metrics are all SUM)"),
+        };
+        metrics.push(Metric {
+            id: MetricId::new(row.text("metric_id")?)?,
+            aggregation,
+        });
+        Ok(())
+    })?;
+    Ok(metrics)
+}
+
+/// The billing period's interval: MONTHLY, QUARTERLY or ANNUAL.
+fn interval(period: &str) -> Result<BillingInterval> {
+    match period {
+        "MONTHLY" => Ok(BillingInterval::MONTHLY),
+        "QUARTERLY" => Ok(BillingInterval::QUARTERLY),
+        "ANNUAL" => Ok(BillingInterval::ANNUALLY),
+        other => bail!("billing period {other:?}"),
+    }
+}
+
+fn practice(practice: &str) -> Result<BillingPractice> {
+    match practice {
+        "ARREARS" => Ok(BillingPractice::InArrears),
+        "ADVANCE" => Ok(BillingPractice::InAdvance),
+        other => bail!("billing practice {other:?}"),
+    }
+}
+
+fn load_accounts(path: &Path) -> Result<(AccountBook, HashMap<u64, KitAccount>)> {
+    let columns = [
+        "account_id",
+        "billing_period",
+        "billing_practice",
+        "currency",
+    ];
+    let mut book = AccountBook::new();
+    let mut accounts = HashMap::new();
+    for_each_row(path, &columns, |row| {
+        let id: u64 = row.parse("account_id")?;
+        let text = id.to_string();
+        let currency: Currency = row.parse("currency")?;
+        let kit = KitAccount {
+            interval: interval(row.text("billing_period")?)?,
+            practice: practice(row.text("billing_practice")?)?,
+            currency,
+            master: None,
+            window: None,
+        };
+        book.add(Account::new(
+            AccountId::new(&text)?,
+            AccountKey::new(&text)?,
+            AccountName::new(&format!("Account {text}"))?,
+            Contact::default(),
+            currency,
+            RUN_DATE,
+        ))?;
+        if accounts.insert(id, kit).is_some() {
+            bail!("account {id} is listed twice");
+        }
+        Ok(())
+    })?;
+    Ok((book, accounts))
+}
+
+/// Links every child to its master, then turns group billing on for every master.
+fn link_groups(
+    path: &Path,
+    book: &mut AccountBook,
+    accounts: &mut HashMap<u64, KitAccount>,
+) -> Result<()> {
+    let mut masters = Vec::new();
+    for_each_row(path, &["child_account_id", "master_account_id"], |row| {
+        let child: u64 = row.parse("child_account_id")?;
+        let master: u64 = row.parse("master_account_id")?;
+        book.link(
+            &AccountId::new(child.to_string())?,
+            &AccountId::new(master.to_string())?,
+        )?;
+        accounts
+            .get_mut(&child)
+            .ok_or_else(|| anyhow!("unknown child account {child}"))?
+            .master = Some(master);
+        masters.push(master);
+        Ok(())
+    })?;
+    masters.sort_unstable();
+    masters.dedup();
+    for master in masters {
+        book.set_group_billing(&AccountId::new(master.to_string())?, true)?;
+    }
+    Ok(())
+}
+
+fn load_tiers(path: &Path) -> Result<HashMap<u64, Tiers>> {
+    let columns = [
+        "tier_set_id",
+        "tier_index",
+        "up_to",
+        "unit_price",
+        "flat_amount",
+    ];
+    let mut sets: BTreeMap<(u64, u64), Tier> = BTreeMap::new();
+    for_each_row(path, &columns, |row| {
+        let tier = Tier {
+            up_to: row.decimal("up_to")?,
+            unit_price: row.decimal("unit_price")?,
+            flat_fee: row.decimal("flat_amount")?,
+        };
+        sets.insert((row.parse("tier_set_id")?, row.parse("tier_index")?), tier);
+        Ok(())
+    })?;
+    let mut by_set: BTreeMap<u64, Vec<Tier>> = BTreeMap::new();
+    for ((set, _), tier) in sets {
+        by_set.entry(set).or_default().push(tier);
+    }
+    by_set
+        .into_iter()
+        .map(|(set, tiers)| {
+            let tiers = Tiers::new(tiers).with_context(|| format!("tier set {set}"))?;
+            Ok((set, tiers))
+        })
+        .collect()
+}
+
+/// Every subscription's items, by subscription id, in the file's order.
+fn load_items(path: &Path, tiers: &HashMap<u64, Tiers>) -> Result<HashMap<u64, Vec<Item>>> {
+    let columns = [
+        "item_id",
+        "subscription_id",
+        "kind",
+        "metric_id",
+        "unit_price",
+        "fixed_amount",
+        "tier_set_id",
+    ];
+    let mut items: HashMap<u64, Vec<Item>> = HashMap::new();
+    for_each_row(path, &columns, |row| {
+        let item = item(row, tiers)?;
+        items
+            .entry(row.parse("subscription_id")?)
+            .or_default()
+            .push(item);
+        Ok(())
+    })?;
+    Ok(items)
+}
+
+/// One item: FIXED is a flat fee of quantity 1; PER_UNIT, GRADUATED and VOLUME price a metric.
+fn item(row: &Row<'_>, tiers: &HashMap<u64, Tiers>) -> Result<Item> {
+    let product = ProductId::new(row.text("item_id")?)?;
+    let required = |column| {
+        row.decimal(column)?
+            .ok_or_else(|| anyhow!("{column} is empty"))
+    };
+    let tier_set = || -> Result<Tiers> {
+        let set: u64 = row.parse("tier_set_id")?;
+        tiers
+            .get(&set)
+            .cloned()
+            .ok_or_else(|| anyhow!("unknown tier set {set}"))
+    };
+    let price = match row.text("kind")? {
+        "FIXED" => {
+            return Ok(Item::flat_fee(
+                product,
+                required("fixed_amount")?,
+                Decimal::ONE,
+            ));
+        }
+        "PER_UNIT" => PriceModel::PerUnit {
+            unit_price: required("unit_price")?,
+        },
+        "GRADUATED" => PriceModel::Graduated { tiers: tier_set()? },
+        "VOLUME" => PriceModel::Volume { tiers: tier_set()? },
+        other => bail!("item kind {other:?}"),
+    };
+    Ok(Item::usage(
+        product,
+        MetricId::new(row.text("metric_id")?)?,
+        price,
+    ))
+}
+
+/// The subscriptions, activated, on their account's billing period and practice; each
+/// account's window (the period that ends on the run date) is taken from its first one.
+fn load_subscriptions(
+    path: &Path,
+    mut items: HashMap<u64, Vec<Item>>,
+    accounts: &mut HashMap<u64, KitAccount>,
+) -> Result<Vec<Subscription>> {
+    let columns = [
+        "subscription_id",
+        "account_id",
+        "plan_code",
+        "kind",
+        "start_ms",
+        "end_ms",
+    ];
+    let mut subscriptions = Vec::new();
+    for_each_row(path, &columns, |row| {
+        let id: u64 = row.parse("subscription_id")?;
+        let account_id: u64 = row.parse("account_id")?;
+        let account = accounts
+            .get_mut(&account_id)
+            .ok_or_else(|| anyhow!("unknown account {account_id}"))?;
+        let start = row
+            .date_of_ms("start_ms")?
+            .ok_or_else(|| anyhow!("start_ms is empty"))?;
+        let spec = SubscriptionSpec {
+            id: SubscriptionId::new(id.to_string())?,
+            account: AccountId::new(account_id.to_string())?,
+            start,
+            end: row.date_of_ms("end_ms")?,
+            interval: account.interval,
+            mode: PeriodMode::Calendar,
+            anchor: anchor(account.interval, start)?,
+            practice: account.practice,
+            currency: account.currency,
+            items: items.remove(&id).unwrap_or_default(),
+            minimum_invoice_amount: None,
+        };
+        let mut subscription = Subscription::new(spec, account.currency)?;
+        subscription.activate()?;
+        if account.window.is_none() {
+            let last_day = RUN_DATE.pred_opt().ok_or_else(|| anyhow!("run date"))?;
+            account.window = subscription
+                .schedule()
+                .period_containing(last_day)
+                .map(|p| p.covered);
+        }
+        subscriptions.push(subscription);
+        Ok(())
+    })?;
+    Ok(subscriptions)
+}
+
+/// Annual periods start on 1 April: the first 1 April after the start is the renewal anchor.
+/// Other intervals follow the calendar.
+fn anchor(interval: BillingInterval, start: NaiveDate) -> Result<Option<NaiveDate>> {
+    if interval != BillingInterval::ANNUALLY {
+        return Ok(None);
+    }
+    let april = |year| NaiveDate::from_ymd_opt(year, 4, 1).ok_or_else(|| anyhow!("year {year}"));
+    let this_year = april(start.year())?;
+    if this_year > start {
+        Ok(Some(this_year))
+    } else {
+        Ok(Some(april(start.year().saturating_add(1))?))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::NaiveDate;
+    use plock_core::BillingInterval;
+
+    use super::anchor;
+
+    fn date(y: i32, m: u32, d: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(y, m, d).unwrap()
+    }
+
+    #[test]
+    fn annual_periods_renew_on_the_first_april_after_the_start() {
+        let annual = |start| anchor(BillingInterval::ANNUALLY, start).unwrap();
+        assert_eq!(annual(date(2024, 1, 1)), Some(date(2024, 4, 1)));
+        assert_eq!(annual(date(2024, 4, 1)), Some(date(2025, 4, 1)));
+        assert_eq!(annual(date(2024, 12, 31)), Some(date(2025, 4, 1)));
+        assert_eq!(
+            anchor(BillingInterval::QUARTERLY, date(2024, 1, 1)).unwrap(),
+            None
+        );
+    }
+}
