@@ -79,7 +79,6 @@ struct Phases {
     load_rest: Duration,
     load_usage: Duration,
     history: Duration,
-    history_keys: usize,
     /// Every run's time, sorted.
     runs: Vec<Duration>,
     aggregates: Duration,
@@ -94,7 +93,7 @@ fn kit_run(args: &Args) -> Result<()> {
     // Repeated runs reuse what the run before freed.
     plock_benches::allocator::keep_freed_for(Duration::from_secs(10));
     let (company, load_rest) = timed(|| kit::load_rest(&args.data));
-    let company = company?;
+    let mut company = company?;
     let usage_path = args.data.join("usage.csv");
     let (usage, load_usage) = timed(|| kit::load_usage(&usage_path, &company.book));
     let usage = usage?;
@@ -102,29 +101,26 @@ fn kit_run(args: &Args) -> Result<()> {
     // What loading freed is not the run's memory.
     plock_benches::allocator::release_freed();
     let held_loaded = rss_bytes();
-    let (billed, history) = timed(|| kit::history(&company.subscriptions, kit::RUN_DATE));
+    let ((), history) = timed(|| kit::history(&mut company.subscriptions, kit::RUN_DATE));
     let held_with_history = rss_bytes();
     let mut runs = Vec::with_capacity(args.repeat);
     let mut result = None;
     for _ in 0..args.repeat {
         drop(result.take());
-        let (run, took) = timed(|| kit::bill(&company, &usage, &billed));
+        let (run, took) = timed(|| kit::bill(&company, &usage));
         result = Some(run.context("billing run")?);
         runs.push(took);
     }
     let run = result.ok_or_else(|| anyhow!("no run"))?;
     runs.sort();
     let peak_running = peak_rss_bytes();
-    let history_keys = billed.len();
-    drop(billed);
     let (aggregates, aggregates_took) = timed(|| kit::aggregates(&company, &usage));
     let aggregates = aggregates?;
-    let (written, write) = timed(|| kit::write_results(&args.out, &company, &run, &aggregates));
+    let (written, write) = timed(|| kit::write_results(&args.out, &run, &aggregates));
     let phases = Phases {
         load_rest,
         load_usage,
         history,
-        history_keys,
         runs,
         aggregates: aggregates_took,
         write,
@@ -160,7 +156,6 @@ fn summary(
         "load_usage_s": phases.load_usage.as_secs_f64(),
         "load_rest_s": phases.load_rest.as_secs_f64(),
         "history_s": phases.history.as_secs_f64(),
-        "history_keys": phases.history_keys,
         "run_s": median.as_secs_f64(),
         "run_min_s": fastest.as_secs_f64(),
         "aggregates_s": phases.aggregates.as_secs_f64(),

@@ -1,64 +1,54 @@
 //! What earlier runs billed, and the one billing run of the kit.
 
-use std::collections::BTreeSet;
-
 use anyhow::Result;
 use chrono::NaiveDate;
 use plock_core::{
-    BilledKey, BillingPractice, BillingRun, RunOptions, Subscription, TableData, UsageTable,
-    run_fast,
+    BilledThrough, BillingPractice, BillingRun, CompanyData, RunOptions, Subscription, UsageTable,
+    run,
 };
 
 use super::{Company, RUN_DATE};
 
-/// What earlier runs billed, given that every subscription has been billed by a run on each
-/// period boundary before `run_date`: in arrears, every period that ended before `run_date`;
-/// in advance (subscriptions in advance only), every period that started before it. The run
-/// on `run_date` then bills exactly the periods ending on it in arrears and, in advance, the
-/// periods starting on it.
-pub fn history(subscriptions: &[Subscription], run_date: NaiveDate) -> BTreeSet<BilledKey> {
-    let mut billed = BTreeSet::new();
+/// Records on `subscriptions` what earlier runs billed, given that every subscription has
+/// been billed by a run on each period boundary before `run_date`: in arrears, every period
+/// that ended before `run_date`; in advance (subscriptions in advance only), every period
+/// that started before it. The run on `run_date` then bills exactly the periods ending on it
+/// in arrears and, in advance, the periods starting on it. One watermark a subscription,
+/// however long its history.
+pub fn history(subscriptions: &mut [Subscription], run_date: NaiveDate) {
+    let Some(last_day) = run_date.pred_opt() else {
+        return;
+    };
     for subscription in subscriptions {
-        let advance = subscription.practice() == BillingPractice::InAdvance;
-        for period in subscription.schedule().periods_until(run_date) {
-            let key = |timing| BilledKey {
-                subscription: subscription.id().clone(),
-                period: period.covered,
-                timing,
-            };
-            if period.covered.end() < run_date {
-                billed.insert(key(BillingPractice::InArrears));
-            }
-            if advance && period.covered.start() < run_date {
-                billed.insert(key(BillingPractice::InAdvance));
-            }
+        let Some(current) = subscription.schedule().period_containing(last_day) else {
+            continue;
+        };
+        let mut billed =
+            BilledThrough::default().advanced(BillingPractice::InArrears, current.covered.start());
+        if subscription.practice() == BillingPractice::InAdvance {
+            billed = billed.advanced(BillingPractice::InAdvance, current.covered.end());
         }
+        subscription.record_billed(billed);
     }
-    billed
 }
 
-/// Bills `company` with `usage` on the kit's run date, `billed` being what earlier runs billed.
+/// Bills `company` with `usage` on the kit's run date.
 ///
 /// # Errors
 /// Data plock's billing run refuses.
-pub fn bill(
-    company: &Company,
-    usage: &UsageTable,
-    billed: &BTreeSet<BilledKey>,
-) -> Result<BillingRun> {
-    let data = TableData {
+pub fn bill(company: &Company, usage: &UsageTable) -> Result<BillingRun> {
+    let data = CompanyData {
         accounts: &company.book,
         subscriptions: &company.subscriptions,
         metrics: &company.metrics,
         usage,
-        billed,
     };
     let options = RunOptions {
         run_date: RUN_DATE,
         first_invoice_number: 1,
         dispatch_erp: None,
     };
-    Ok(run_fast(&data, &options)?)
+    Ok(run(&data, &options)?)
 }
 
 #[cfg(test)]
@@ -96,17 +86,15 @@ mod tests {
 
     #[test]
     fn history_holds_every_period_before_the_runs() {
-        let timing = |practice| {
-            let monthly = subscription(BillingInterval::MONTHLY, practice);
-            let keys = history(&[monthly], RUN_DATE);
-            let count = |t| keys.iter().filter(|k| k.timing == t).count();
-            (
-                count(BillingPractice::InArrears),
-                count(BillingPractice::InAdvance),
-            )
+        let billed = |practice| {
+            let mut monthly = [subscription(BillingInterval::MONTHLY, practice)];
+            history(&mut monthly, RUN_DATE);
+            let b = monthly[0].billed_through();
+            (b.in_arrears, b.in_advance)
         };
-        // January 2024 to February 2025 in arrears; to March 2025 in advance.
-        assert_eq!(timing(BillingPractice::InArrears), (14, 0));
-        assert_eq!(timing(BillingPractice::InAdvance), (14, 15));
+        let day = |m| NaiveDate::from_ymd_opt(2025, m, 1);
+        // Through February 2025 in arrears; through March 2025 in advance.
+        assert_eq!(billed(BillingPractice::InArrears), (day(3), None));
+        assert_eq!(billed(BillingPractice::InAdvance), (day(3), day(4)));
     }
 }

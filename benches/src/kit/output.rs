@@ -1,16 +1,13 @@
 //! The kit's four result files: account_aggregates.csv, owner_aggregates.csv,
 //! invoice_lines.csv and invoices.csv, in the formats of the kit's README.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::Path;
 
 use anyhow::{Context, Result, anyhow};
-use plock_core::{
-    Aggregation, BillingRun, InvoiceLine, Metric, MetricId, Period, Subscription, SubscriptionId,
-    UsageTable,
-};
+use plock_core::{Aggregation, BillingRun, Metric, MetricId, Period, UsageTable};
 use rust_decimal::Decimal;
 use rust_decimal::prelude::ToPrimitive;
 
@@ -122,12 +119,7 @@ pub struct Written {
 ///
 /// # Errors
 /// A file that cannot be written, or an overflowing grand total.
-pub fn write_results(
-    dir: &Path,
-    company: &Company,
-    run: &BillingRun,
-    aggregates: &Aggregates,
-) -> Result<Written> {
+pub fn write_results(dir: &Path, run: &BillingRun, aggregates: &Aggregates) -> Result<Written> {
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     write_file(dir, "account_aggregates.csv", |w| {
         writeln!(w, "account_id,metric_id,quantity,records")?;
@@ -143,7 +135,7 @@ pub fn write_results(
         }
         Ok(())
     })?;
-    write_file(dir, "invoice_lines.csv", |w| write_lines(w, company, run))?;
+    write_file(dir, "invoice_lines.csv", |w| write_lines(w, run))?;
     let mut written = Written {
         invoices: run.invoices.len(),
         lines: 0,
@@ -185,9 +177,7 @@ fn write_file(
 }
 
 /// invoice_lines.csv: one row per line; fixed lines have no metric and no quantity.
-fn write_lines(w: &mut impl Write, company: &Company, run: &BillingRun) -> Result<()> {
-    let subscriptions: HashMap<&SubscriptionId, &Subscription> =
-        company.subscriptions.iter().map(|s| (s.id(), s)).collect();
+fn write_lines(w: &mut impl Write, run: &BillingRun) -> Result<()> {
     writeln!(
         w,
         "owner_id,source_account_id,item_id,metric_id,quantity,amount"
@@ -196,7 +186,7 @@ fn write_lines(w: &mut impl Write, company: &Company, run: &BillingRun) -> Resul
         for line in invoice.lines() {
             let (owner, source, item) = (invoice.owner(), &line.source_account, &line.product);
             let amount = cents(line.amount.amount());
-            match line_metric(&subscriptions, line) {
+            match &line.metric {
                 Some(metric) => writeln!(
                     w,
                     "{owner},{source},{item},{metric},{},{amount}",
@@ -207,19 +197,6 @@ fn write_lines(w: &mut impl Write, company: &Company, run: &BillingRun) -> Resul
         }
     }
     Ok(())
-}
-
-/// The metric a line's item prices: none for a fixed fee.
-fn line_metric<'s>(
-    subscriptions: &HashMap<&SubscriptionId, &'s Subscription>,
-    line: &InvoiceLine,
-) -> Option<&'s MetricId> {
-    let subscription = subscriptions.get(line.subscription.as_ref()?)?;
-    let item = subscription
-        .items()
-        .iter()
-        .find(|i| i.product == line.product)?;
-    item.metric.as_ref()
 }
 
 /// An amount with two decimals (amounts are already rounded to cents).
