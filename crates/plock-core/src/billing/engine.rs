@@ -17,15 +17,15 @@ use rayon::prelude::*;
 use rust_decimal::Decimal;
 
 use super::rules::{
-    Context, Draft, Drafts, Outcome, UsageLookup, Walk, bill_subscription, build_invoice,
-    check_subscription, metric_catalogue, sorted_subscriptions,
+    Catalogue, CatalogueEntry, Context, Draft, Drafts, Outcome, UsageLookup, Walk,
+    bill_subscription, build_invoice, check_subscription, sorted_subscriptions,
 };
 use super::{Billed, BillingError, BillingRun, CompanyData, RunOptions, UnpricedUsage};
 use crate::account::{Account, AccountState};
 use crate::hash::InlineIndex;
 use crate::period::Period;
 use crate::subscription::{BilledThrough, Subscription, SubscriptionState};
-use crate::usage::{Aggregation, UsageTable};
+use crate::usage::UsageTable;
 use crate::{AccountBook, AccountId, AccountKey, Currency, Invoice, MetricId};
 
 /// An account resolved once: its rank in id order and its usage's place in the table (24
@@ -155,7 +155,7 @@ pub(super) fn run(
 }
 
 fn run_in_pool(data: &CompanyData<'_>, options: &RunOptions) -> Result<BillingRun, BillingError> {
-    let metrics = metric_catalogue(data.metrics)?;
+    let metrics = Catalogue::new(data.metrics, |m| data.usage.metric_index(m))?;
     let table_accounts = data.usage.accounts();
     let book: Vec<&Account> = data.accounts.iter().collect();
     // The accounts' index by id, built while the book's keys and the table's, both in key
@@ -396,7 +396,7 @@ fn dense(n: usize) -> u32 {
 /// What every partition reads.
 struct Shared<'s, 'a> {
     table: &'s UsageTable,
-    metrics: &'s std::collections::BTreeMap<&'s MetricId, Aggregation>,
+    metrics: &'s Catalogue<'s>,
     options: &'s RunOptions,
     accounts: &'s Accounts<'a>,
     /// Per group of the usage table, whether some subscription prices it: set by any
@@ -415,13 +415,13 @@ impl UsageLookup for AccountUsage<'_> {
     fn aggregate(
         &self,
         _account: &AccountKey,
-        metric: &MetricId,
-        aggregation: Aggregation,
+        _metric: &MetricId,
+        entry: CatalogueEntry,
         period: &Period,
     ) -> Option<Decimal> {
-        match self.account {
-            Some(a) => self.table.aggregate_at(a, metric, aggregation, period),
-            None => Some(Decimal::ZERO),
+        match (self.account, entry.table) {
+            (Some(a), Some(m)) => self.table.aggregate_of(a, m, entry.aggregation, period),
+            _ => Some(Decimal::ZERO),
         }
     }
 }
@@ -470,8 +470,8 @@ fn bill_partition<'a>(shared: &Shared<'_, 'a>, part: &[Owned<'a>], acc: &mut Acc
             let groups = sub
                 .items()
                 .iter()
-                .filter_map(|i| i.metric.as_ref())
-                .filter_map(|m| table.group_index(a, m));
+                .filter_map(|i| shared.metrics.get(i.metric.as_ref()?)?.table)
+                .filter_map(|m| table.group_of(a, m));
             for g in groups {
                 if let Some(p) = shared.priced.get(g) {
                     p.store(true, Ordering::Relaxed);

@@ -11,14 +11,14 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use rust_decimal::Decimal;
 
 use super::rules::{
-    Context, Draft, Drafts, Outcome, UsageLookup, Walk, bill_subscription, build_invoice,
-    check_subscription, metric_catalogue, sorted_subscriptions,
+    Catalogue, CatalogueEntry, Context, Draft, Drafts, Outcome, UsageLookup, Walk,
+    bill_subscription, build_invoice, check_subscription, sorted_subscriptions,
 };
 use super::{Billed, BillingError, BillingRun, RunOptions, UnpricedUsage};
 use crate::account::{Account, AccountState};
 use crate::period::Period;
 use crate::subscription::{Subscription, SubscriptionState};
-use crate::usage::{Aggregation, Metric, UsageRecord, aggregate_quantities, deduplicate};
+use crate::usage::{Metric, UsageRecord, aggregate_quantities, deduplicate};
 use crate::{AccountBook, AccountId, AccountKey, Currency, Invoice, MetricId};
 
 /// Everything the reference run reads: [`CompanyData`](super::CompanyData) with usage as
@@ -43,7 +43,7 @@ pub fn reference_run(
     data: &RecordData<'_>,
     options: &RunOptions,
 ) -> Result<BillingRun, BillingError> {
-    let metrics = metric_catalogue(data.metrics)?;
+    let metrics = Catalogue::new(data.metrics, |_| None)?;
     let usage = usage_index(data)?;
     let subscriptions = sorted_subscriptions(data.subscriptions)?;
     let masters = billable_master_subscriptions(data.accounts, &subscriptions);
@@ -117,7 +117,7 @@ impl UsageLookup for UsageIndex<'_> {
         &self,
         account: &AccountKey,
         metric: &MetricId,
-        aggregation: Aggregation,
+        entry: CatalogueEntry,
         period: &Period,
     ) -> Option<Decimal> {
         let records = self.get(&(account, metric)).map_or(&[][..], Vec::as_slice);
@@ -125,7 +125,7 @@ impl UsageLookup for UsageIndex<'_> {
             .iter()
             .filter(|r| period.contains(r.timestamp().date_naive()))
             .map(|r| r.quantity());
-        aggregate_quantities(in_period, aggregation)
+        aggregate_quantities(in_period, entry.aggregation)
     }
 }
 

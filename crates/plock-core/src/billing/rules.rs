@@ -2,12 +2,13 @@
 //! what is due and not yet billed, how an item is priced, whose invoice a child's charge goes
 //! on, and how an owner's lines become an invoice.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use rust_decimal::Decimal;
 
 use super::{BillingError, MismatchReason, RunOptions, Skipped, UnmatchedChild};
 use crate::account::{Account, AccountState};
+use crate::hash::FastState;
 use crate::invoice::{Dispatch, HoldReason, Invoice, InvoiceError, InvoiceLine, LineKind};
 use crate::period::{BillingPeriod, Period};
 use crate::pricing::{PriceModel, PricingError};
@@ -45,7 +46,7 @@ pub(crate) struct Charge<'a> {
 /// What one subscription's billing reads besides the subscription.
 pub(crate) struct Context<'a, U> {
     pub(crate) usage: &'a U,
-    pub(crate) metrics: &'a BTreeMap<&'a MetricId, Aggregation>,
+    pub(crate) metrics: &'a Catalogue<'a>,
     pub(crate) options: &'a RunOptions,
     /// Where the walk over a subscription's periods starts.
     pub(crate) walk: Walk,
@@ -168,31 +169,60 @@ pub(crate) fn bill_subscription<'a, U: UsageLookup, D: Drafts<'a>>(
     }
     Ok(through)
 }
-pub(crate) fn metric_catalogue(
-    metrics: &[Metric],
-) -> Result<BTreeMap<&MetricId, Aggregation>, BillingError> {
-    let mut catalogue = BTreeMap::new();
-    for m in metrics {
-        if let Some(previous) = catalogue.insert(&m.id, m.aggregation)
-            && previous != m.aggregation
-        {
-            return Err(BillingError::DuplicateMetric {
-                metric: m.id.clone(),
-            });
+
+/// A metric as a run prices it: its aggregation, and its place among the usage table's
+/// metrics, if the table has it.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct CatalogueEntry {
+    pub(crate) aggregation: Aggregation,
+    pub(crate) table: Option<u32>,
+}
+
+/// A run's metric catalogue, resolved once: every item's metric is looked up here by hash,
+/// and its usage then found by the table's metric number instead of comparing names.
+pub(crate) struct Catalogue<'a>(HashMap<&'a MetricId, CatalogueEntry, FastState>);
+
+impl<'a> Catalogue<'a> {
+    /// The catalogue of `metrics`, each placed by `table_index`.
+    ///
+    /// # Errors
+    /// [`BillingError::DuplicateMetric`] for a metric listed twice with different aggregations.
+    pub(crate) fn new(
+        metrics: &'a [Metric],
+        table_index: impl Fn(&MetricId) -> Option<u32>,
+    ) -> Result<Catalogue<'a>, BillingError> {
+        let mut catalogue: HashMap<&MetricId, CatalogueEntry, FastState> = HashMap::default();
+        for m in metrics {
+            let entry = CatalogueEntry {
+                aggregation: m.aggregation,
+                table: table_index(&m.id),
+            };
+            if let Some(previous) = catalogue.insert(&m.id, entry)
+                && previous.aggregation != m.aggregation
+            {
+                return Err(BillingError::DuplicateMetric {
+                    metric: m.id.clone(),
+                });
+            }
         }
+        Ok(Catalogue(catalogue))
     }
-    Ok(catalogue)
+
+    pub(crate) fn get(&self, metric: &MetricId) -> Option<CatalogueEntry> {
+        self.0.get(metric).copied()
+    }
 }
 
 /// Where a run finds an account's aggregated usage: the packed
 /// [`UsageTable`](crate::UsageTable) of the engine, or the oracle's index of records.
 pub(crate) trait UsageLookup {
-    /// The aggregate of `account`'s `metric` over `period`; `None` on overflow.
+    /// The aggregate of `account`'s `metric` (as the catalogue resolved it) over `period`;
+    /// `None` on overflow.
     fn aggregate(
         &self,
         account: &AccountKey,
         metric: &MetricId,
-        aggregation: Aggregation,
+        entry: CatalogueEntry,
         period: &Period,
     ) -> Option<Decimal>;
 }
@@ -228,7 +258,7 @@ pub(crate) fn sorted_subscriptions(
 pub(crate) fn check_subscription(
     sub: &Subscription,
     account: &Account,
-    metrics: &BTreeMap<&MetricId, Aggregation>,
+    metrics: &Catalogue<'_>,
 ) -> Result<(), BillingError> {
     if sub.currency() != account.currency() {
         return Err(BillingError::CurrencyMismatch {
@@ -240,7 +270,7 @@ pub(crate) fn check_subscription(
     }
     for item in sub.items() {
         if let Some(metric) = &item.metric
-            && !metrics.contains_key(metric)
+            && metrics.get(metric).is_none()
         {
             return Err(BillingError::UnknownMetric {
                 subscription: sub.id().clone(),
@@ -433,10 +463,14 @@ fn price_item<U: UsageLookup>(
         };
         (quantity, exact, kind)
     } else if let (Some(metric), BillingPractice::InArrears) = (&item.metric, timing) {
-        let aggregation = context.metrics.get(metric).copied().unwrap_or_default();
+        // Checked before billing: every item's metric is in the catalogue.
+        let entry = context.metrics.get(metric).unwrap_or(CatalogueEntry {
+            aggregation: Aggregation::default(),
+            table: None,
+        });
         let used = context
             .usage
-            .aggregate(account.key(), metric, aggregation, &period.covered)
+            .aggregate(account.key(), metric, entry, &period.covered)
             .ok_or_else(|| BillingError::UsageOverflow {
                 account: account.key().clone(),
                 metric: metric.clone(),

@@ -1323,24 +1323,10 @@ impl UsageTable {
         period: &Period,
     ) -> Option<Decimal> {
         match self.account_index(account) {
-            Some(a) => self.aggregate_at(a, metric, aggregation, period),
-            None => Some(Decimal::ZERO),
-        }
-    }
-
-    /// [`UsageTable::aggregate`] for the account at `account` in [`UsageTable::accounts`].
-    pub(crate) fn aggregate_at(
-        &self,
-        account: usize,
-        metric: &MetricId,
-        aggregation: Aggregation,
-        period: &Period,
-    ) -> Option<Decimal> {
-        match self
-            .group_index(account, metric)
-            .and_then(|g| self.groups.get(g))
-        {
-            Some(group) => self.aggregate_group(group, aggregation, period),
+            Some(a) => match self.metric_index(metric) {
+                Some(m) => self.aggregate_of(a, m, aggregation, period),
+                None => Some(Decimal::ZERO),
+            },
             None => Some(Decimal::ZERO),
         }
     }
@@ -1380,17 +1366,41 @@ impl UsageTable {
         self.groups.len()
     }
 
-    /// The index, in [`UsageTable::groups`] order, of the group of the account at `account`
-    /// and `metric`.
-    pub(crate) fn group_index(&self, account: usize, metric: &MetricId) -> Option<usize> {
+    /// The place of `metric` among the table's metrics: what [`UsageTable::group_of`] takes.
+    pub(crate) fn metric_index(&self, metric: &MetricId) -> Option<u32> {
+        let place = self.metrics.binary_search(metric).ok()?;
+        u32::try_from(place).ok()
+    }
+
+    /// The group of the `account`th account and the `metric`th metric, if it has usage: a
+    /// scan of the account's few groups comparing numbers.
+    pub(crate) fn group_of(&self, account: usize, metric: u32) -> Option<usize> {
         let start = *self.account_groups.get(account)?;
         let end = *self.account_groups.get(account.checked_add(1)?)?;
         let offset = self
             .groups
             .get(start..end)?
             .iter()
-            .position(|g| self.metrics.get(g.metric as usize) == Some(metric))?;
+            .position(|g| g.metric == metric)?;
         start.checked_add(offset)
+    }
+
+    /// The aggregate of the `account`th account's `metric`th metric over `period` (zero
+    /// without usage); `None` on overflow.
+    pub(crate) fn aggregate_of(
+        &self,
+        account: usize,
+        metric: u32,
+        aggregation: Aggregation,
+        period: &Period,
+    ) -> Option<Decimal> {
+        match self
+            .group_of(account, metric)
+            .and_then(|g| self.groups.get(g))
+        {
+            Some(group) => self.aggregate_group(group, aggregation, period),
+            None => Some(Decimal::ZERO),
+        }
     }
 
     /// Every (account, metric) aggregate over `period`, in [`UsageTable::groups`] order, each
