@@ -453,6 +453,7 @@ fn bill_partition<'a>(shared: &Shared<'_, 'a>, part: &[Owned<'a>], acc: &mut Acc
         _ => Vec::new(),
     };
     let mut outcome: Outcome<'a, SmallDrafts<'a>> = Outcome::default();
+    let mut entries = Vec::new();
     for o in part {
         let resolved = if o.account == o.root {
             Some(root)
@@ -462,15 +463,14 @@ fn bill_partition<'a>(shared: &Shared<'_, 'a>, part: &[Owned<'a>], acc: &mut Acc
         // Every rank of a partition was resolved from the book's accounts.
         let Some(resolved) = resolved else { continue };
         let (sub, account) = (o.sub, resolved.account);
-        if let Err(e) = check_subscription(sub, account, shared.metrics) {
+        if let Err(e) = check_subscription(sub, account, shared.metrics, &mut entries) {
             return acc.fail(o.rank, e);
         }
         let usage = resolved.usage.map(|a| a as usize);
         if let Some(a) = usage {
-            let groups = sub
-                .items()
+            let groups = entries
                 .iter()
-                .filter_map(|i| shared.metrics.get(i.metric.as_ref()?)?.table)
+                .filter_map(|e| e.as_ref()?.table)
                 .filter_map(|m| table.group_of(a, m));
             for g in groups {
                 if let Some(p) = shared.priced.get(g) {
@@ -484,7 +484,7 @@ fn bill_partition<'a>(shared: &Shared<'_, 'a>, part: &[Owned<'a>], acc: &mut Acc
                 table,
                 account: usage,
             },
-            metrics: shared.metrics,
+            items: &entries,
             options: shared.options,
             walk: Walk::FromBilled,
         };

@@ -58,7 +58,8 @@ pub fn reference_run(
                     subscription: sub.id().clone(),
                     account: sub.account().clone(),
                 })?;
-        check_subscription(sub, account, &metrics)?;
+        let mut entries = Vec::new();
+        check_subscription(sub, account, &metrics, &mut entries)?;
         let group_master = account
             .master()
             .and_then(|m| data.accounts.get(m))
@@ -68,7 +69,7 @@ pub fn reference_run(
             .map_or(&[][..], Vec::as_slice);
         let context = Context {
             usage: &usage,
-            metrics: &metrics,
+            items: &entries,
             options,
             walk: Walk::FromStart,
         };

@@ -46,7 +46,8 @@ pub(crate) struct Charge<'a> {
 /// What one subscription's billing reads besides the subscription.
 pub(crate) struct Context<'a, U> {
     pub(crate) usage: &'a U,
-    pub(crate) metrics: &'a Catalogue<'a>,
+    /// The subscription's items' metrics, resolved by [`check_subscription`].
+    pub(crate) items: &'a [Option<CatalogueEntry>],
     pub(crate) options: &'a RunOptions,
     /// Where the walk over a subscription's periods starts.
     pub(crate) walk: Walk,
@@ -255,10 +256,14 @@ pub(crate) fn sorted_subscriptions(
     }
 }
 
+/// Checks `sub` against its account and the catalogue, and resolves its items' metrics into
+/// `entries` (one an item, `None` for an item without a metric): looked up once, used by
+/// every period priced.
 pub(crate) fn check_subscription(
     sub: &Subscription,
     account: &Account,
     metrics: &Catalogue<'_>,
+    entries: &mut Vec<Option<CatalogueEntry>>,
 ) -> Result<(), BillingError> {
     if sub.currency() != account.currency() {
         return Err(BillingError::CurrencyMismatch {
@@ -268,16 +273,23 @@ pub(crate) fn check_subscription(
             account_currency: account.currency(),
         });
     }
+    entries.clear();
     for item in sub.items() {
-        if let Some(metric) = &item.metric
-            && metrics.get(metric).is_none()
-        {
-            return Err(BillingError::UnknownMetric {
-                subscription: sub.id().clone(),
-                product: item.product.clone(),
-                metric: metric.clone(),
-            });
-        }
+        let entry = match &item.metric {
+            None => None,
+            Some(metric) => {
+                Some(
+                    metrics
+                        .get(metric)
+                        .ok_or_else(|| BillingError::UnknownMetric {
+                            subscription: sub.id().clone(),
+                            product: item.product.clone(),
+                            metric: metric.clone(),
+                        })?,
+                )
+            }
+        };
+        entries.push(entry);
     }
     Ok(())
 }
@@ -387,8 +399,10 @@ fn due_charges<'a, U: UsageLookup>(
                 continue;
             }
             let mut lines = Vec::with_capacity(sub.items().len());
-            for item in sub.items() {
-                if let Some(line) = price_item(context, sub, account, item, period, timing)? {
+            for (index, item) in sub.items().iter().enumerate() {
+                let entry = context.items.get(index).copied().flatten();
+                if let Some(line) = price_item(context, sub, account, item, entry, period, timing)?
+                {
                     lines.push(line);
                 }
             }
@@ -437,6 +451,7 @@ fn price_item<U: UsageLookup>(
     sub: &Subscription,
     account: &Account,
     item: &Item,
+    entry: Option<CatalogueEntry>,
     period: BillingPeriod,
     timing: BillingPractice,
 ) -> Result<Option<InvoiceLine>, BillingError> {
@@ -464,7 +479,7 @@ fn price_item<U: UsageLookup>(
         (quantity, exact, kind)
     } else if let (Some(metric), BillingPractice::InArrears) = (&item.metric, timing) {
         // Checked before billing: every item's metric is in the catalogue.
-        let entry = context.metrics.get(metric).unwrap_or(CatalogueEntry {
+        let entry = entry.unwrap_or(CatalogueEntry {
             aggregation: Aggregation::default(),
             table: None,
         });
