@@ -34,7 +34,7 @@ pub fn release_freed() {
 ///
 /// Repeated calls of a step reuse what the previous call freed only while it is still
 /// committed: a 0.15 s run at M always could, a 2 s run at L lost half of it to the default
-/// delay and faulted it back in on fresh pages (about 2 us a 4 KiB page on the development VM),
+/// delay and faulted it back in on fresh pages (about 2 us a 4 KiB page on a shared 2-core VM),
 /// so the two scales' medians measured different things.
 pub fn keep_freed_for(delay: Duration) {
     if std::env::var_os("MIMALLOC_PURGE_DELAY").is_some() {

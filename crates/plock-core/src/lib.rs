@@ -1,8 +1,9 @@
 //! plock-core: the pure customer and billing domain of plock.
 //!
-//! No I/O, no clock, no randomness, no global state: every function takes what it needs,
-//! "today" included, and returns values or typed errors. The rules come from the domain
-//! reference; each module holds one concept of it.
+//! No I/O, no clock, no randomness: every function takes what it needs, "today" included,
+//! and returns values or typed errors. The billing run and bulk usage ingestion split their
+//! work across the threads of the current rayon pool: call them inside a pool's `install` to
+//! choose how many. Each module holds one concept of the domain.
 //!
 //! # Example
 //!

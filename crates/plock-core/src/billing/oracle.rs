@@ -16,6 +16,7 @@ use super::rules::{
 };
 use super::{Billed, BillingError, BillingRun, RunOptions, UnpricedUsage};
 use crate::account::{Account, AccountState};
+use crate::hash::FastState;
 use crate::period::Period;
 use crate::subscription::{Subscription, SubscriptionState};
 use crate::usage::{Metric, UsageRecord, aggregate_quantities, deduplicate};
@@ -133,8 +134,7 @@ impl UsageLookup for UsageIndex<'_> {
 // Hashed, not ordered: nothing observable iterates it unsorted (the unpriced report and the
 // unknown-account error are sorted first), and hashing beats 20 string comparisons per record.
 // The hasher has fixed keys: plock-core takes no randomness, not even for a hash seed.
-type UsageIndex<'a> = HashMap<(&'a AccountKey, &'a MetricId), Vec<&'a UsageRecord>, FixedState>;
-type FixedState = std::hash::BuildHasherDefault<std::hash::DefaultHasher>;
+type UsageIndex<'a> = HashMap<(&'a AccountKey, &'a MetricId), Vec<&'a UsageRecord>, FastState>;
 
 /// Usage by (account, metric), de-duplicated by record id once for the whole run.
 fn usage_index<'a>(data: &RecordData<'a>) -> Result<UsageIndex<'a>, BillingError> {
