@@ -145,6 +145,22 @@ pub struct Billed {
     pub through: BilledThrough,
 }
 
+/// An account a run could not bill, and why. A run bills every other owner: nothing of this
+/// account's invoice owner's group (the owner with the children it may bill) is billed, and
+/// what their subscriptions are billed through does not move, so a later run bills it once
+/// the data is fixed.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct NotBilled {
+    /// The invoice owner whose group was held (the account itself, or its master).
+    pub owner: AccountId,
+    /// The account whose subscription failed.
+    pub account: AccountId,
+    /// The subscription.
+    pub subscription: SubscriptionId,
+    /// Why, as [`BillingError`] says it.
+    pub reason: String,
+}
+
 /// The result of a billing run.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BillingRun {
@@ -161,6 +177,9 @@ pub struct BillingRun {
     pub unmatched: Vec<UnmatchedChild>,
     /// Usage no item prices.
     pub unpriced_usage: Vec<UnpricedUsage>,
+    /// Accounts not billed because of an error in their data, by subscription id.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub not_billed: Vec<NotBilled>,
     /// How many subscription periods the run looked at: its work, which follows what is due,
     /// not how long subscriptions have been running.
     #[serde(default)]
@@ -254,10 +273,16 @@ pub enum BillingError {
 /// Runs billing, across the threads of the current rayon pool (run it inside
 /// `ThreadPool::install` to choose how many).
 ///
+/// A subscription that cannot be billed (a currency other than its account's, an unknown
+/// metric, a price or a usage sum that overflows, an unknown account) stops only its invoice
+/// owner's group: it is reported in [`BillingRun::not_billed`] and every other owner is
+/// billed.
+///
 /// # Errors
-/// [`BillingError`] for inconsistent input: the first failing subscription in id order, after
-/// the catalogue, unknown-usage-account and duplicate-subscription checks. Nothing is
-/// half-billed.
+/// [`BillingError`] for input inconsistent as a whole: a metric listed twice with different
+/// aggregations, a subscription id used twice, usage of an account key the book does not
+/// have, an invoice whose total overflows, invoice numbers running out. Nothing is then
+/// billed.
 pub fn run(data: &CompanyData<'_>, options: &RunOptions) -> Result<BillingRun, BillingError> {
     engine::run(data, options)
 }

@@ -20,7 +20,7 @@ use super::rules::{
     Catalogue, CatalogueEntry, Context, Draft, Drafts, Outcome, UsageLookup, Walk,
     bill_subscription, build_invoice, check_subscription, sorted_subscriptions,
 };
-use super::{Billed, BillingError, BillingRun, CompanyData, RunOptions, UnpricedUsage};
+use super::{Billed, BillingError, BillingRun, CompanyData, NotBilled, RunOptions, UnpricedUsage};
 use crate::account::{Account, AccountState};
 use crate::hash::InlineIndex;
 use crate::period::Period;
@@ -101,17 +101,11 @@ struct Acc<'a> {
     periods: u64,
     skipped: Vec<super::Skipped>,
     unmatched: Vec<super::UnmatchedChild>,
-    /// The first failing subscription's rank, and its error.
-    error: Option<(u32, BillingError)>,
+    /// The failing subscriptions' ranks, and what was not billed.
+    failed: Vec<(u32, NotBilled)>,
 }
 
 impl Acc<'_> {
-    fn fail(&mut self, rank: u32, error: BillingError) {
-        if self.error.as_ref().is_none_or(|(first, _)| rank < *first) {
-            self.error = Some((rank, error));
-        }
-    }
-
     /// Room for `partitions` partitions of `subscriptions` subscriptions: most bill one
     /// draft per partition, and every subscription once.
     fn with_capacity(partitions: usize, subscriptions: usize) -> Self {
@@ -135,9 +129,7 @@ impl Acc<'_> {
             all.periods = all.periods.saturating_add(acc.periods);
             all.skipped.extend(acc.skipped);
             all.unmatched.extend(acc.unmatched);
-            if let Some((rank, error)) = acc.error {
-                all.fail(rank, error);
-            }
+            all.failed.extend(acc.failed);
         }
         all
     }
@@ -220,21 +212,23 @@ fn run_in_pool(data: &CompanyData<'_>, options: &RunOptions) -> Result<BillingRu
             })
         })
         .collect();
-    // Subscriptions after the first unknown account are billed too: their errors come later
-    // in id order, so the first error stays the one the reference reports.
-    let first_error = resolved
+    // A subscription of an unknown account is not billed; everything else is.
+    let unknown: Vec<(u32, NotBilled)> = resolved
         .par_iter()
-        .position_first(Option::is_none)
-        .and_then(|rank| {
+        .enumerate()
+        .filter(|(_, owned)| owned.is_none())
+        .filter_map(|(rank, _)| {
             let sub = subscriptions.get(rank)?;
+            let error = BillingError::UnknownAccount {
+                subscription: sub.id().clone(),
+                account: sub.account().clone(),
+            };
             Some((
                 dense(rank),
-                BillingError::UnknownAccount {
-                    subscription: sub.id().clone(),
-                    account: sub.account().clone(),
-                },
+                not_billed(sub.account(), sub.account(), sub, &error),
             ))
-        });
+        })
+        .collect();
     // Collected in place: the same allocation, no second copy.
     let mut owned: Vec<Owned<'_>> = resolved.into_iter().flatten().collect();
     owned.par_sort_unstable_by_key(|o| (o.root, o.rank));
@@ -278,20 +272,16 @@ fn run_in_pool(data: &CompanyData<'_>, options: &RunOptions) -> Result<BillingRu
     drop(owned);
     drop(accounts);
     let mut acc = Acc::concat(accs);
-    if let Some((rank, error)) = first_error {
-        acc.fail(rank, error);
-    }
-    if let Some((_, error)) = acc.error {
-        return Err(error);
-    }
+    acc.failed.extend(unknown);
     let Acc {
         mut drafts,
         billed,
         mut skipped,
         mut unmatched,
         periods,
-        ..
+        mut failed,
     } = acc;
+    failed.par_sort_unstable_by_key(|(rank, _)| *rank);
     // Before the invoices are built: the ranked entries are freed before the run's largest
     // step.
     let billed = billed_in_order(billed, &subscriptions);
@@ -308,6 +298,7 @@ fn run_in_pool(data: &CompanyData<'_>, options: &RunOptions) -> Result<BillingRu
         skipped,
         unmatched,
         unpriced_usage: unpriced(data.usage, &priced),
+        not_billed: failed.into_iter().map(|(_, n)| n).collect(),
         periods_visited: periods,
     })
 }
@@ -426,13 +417,73 @@ impl UsageLookup for AccountUsage<'_> {
     }
 }
 
-/// Bills one partition's subscriptions in id order into `acc`; the first error stops it,
-/// as in the reference.
+/// What was not billed of `account`'s subscription `sub`, in the group of `owner`, and why.
+fn not_billed(
+    owner: &AccountId,
+    account: &AccountId,
+    sub: &Subscription,
+    error: &BillingError,
+) -> NotBilled {
+    NotBilled {
+        owner: owner.clone(),
+        account: account.clone(),
+        subscription: sub.id().clone(),
+        reason: error.to_string(),
+    }
+}
+
+/// Bills one partition's subscriptions in id order into `acc`. The first error holds the
+/// whole partition: its outcome is dropped and the failure reported, its subscriptions still
+/// count as pricing their metrics.
 fn bill_partition<'a>(shared: &Shared<'_, 'a>, part: &[Owned<'a>], acc: &mut Acc<'a>) {
+    let billed_before = acc.billed.len();
+    if let Err((at, error)) = try_bill_partition(shared, part, acc) {
+        acc.billed.truncate(billed_before);
+        let Some(failing) = part.get(at) else { return };
+        let account = shared.accounts.at(failing.account).map(|a| a.account.id());
+        let owner = shared.accounts.at(failing.root).map(|a| a.account.id());
+        if let (Some(owner), Some(account)) = (owner, account) {
+            acc.failed.push((
+                failing.rank,
+                not_billed(owner, account, failing.sub, &error),
+            ));
+        }
+        // The usage the held subscriptions price is still priced, not reported unpriced.
+        for o in part.get(at..).unwrap_or_default() {
+            mark_priced_by_name(shared, o);
+        }
+    }
+}
+
+/// Marks the usage groups `o`'s items price, finding their metrics by name.
+fn mark_priced_by_name(shared: &Shared<'_, '_>, o: &Owned<'_>) {
+    let Some(a) = shared.accounts.at(o.account).and_then(|r| r.usage) else {
+        return;
+    };
+    let groups = o
+        .sub
+        .items()
+        .iter()
+        .filter_map(|i| shared.table.metric_index(i.metric.as_ref()?))
+        .filter_map(|m| shared.table.group_of(a as usize, m));
+    for g in groups {
+        if let Some(p) = shared.priced.get(g) {
+            p.store(true, Ordering::Relaxed);
+        }
+    }
+}
+
+/// Bills one partition into `acc`, or gives the place in `part` of the first failing
+/// subscription and its error.
+fn try_bill_partition<'a>(
+    shared: &Shared<'_, 'a>,
+    part: &[Owned<'a>],
+    acc: &mut Acc<'a>,
+) -> Result<(), (usize, BillingError)> {
     let table = shared.table;
     // Every subscription of a partition has the root of the first: its account, resolved.
     let Some(root) = part.first().and_then(|o| shared.accounts.at(o.root)) else {
-        return;
+        return Ok(());
     };
     // The root's billable subscriptions, when it is a master with group billing: what its
     // children's charges match against.
@@ -454,7 +505,7 @@ fn bill_partition<'a>(shared: &Shared<'_, 'a>, part: &[Owned<'a>], acc: &mut Acc
     };
     let mut outcome: Outcome<'a, SmallDrafts<'a>> = Outcome::default();
     let mut entries = Vec::new();
-    for o in part {
+    for (at, o) in part.iter().enumerate() {
         let resolved = if o.account == o.root {
             Some(root)
         } else {
@@ -463,9 +514,7 @@ fn bill_partition<'a>(shared: &Shared<'_, 'a>, part: &[Owned<'a>], acc: &mut Acc
         // Every rank of a partition was resolved from the book's accounts.
         let Some(resolved) = resolved else { continue };
         let (sub, account) = (o.sub, resolved.account);
-        if let Err(e) = check_subscription(sub, account, shared.metrics, &mut entries) {
-            return acc.fail(o.rank, e);
-        }
+        check_subscription(sub, account, shared.metrics, &mut entries).map_err(|e| (at, e))?;
         let usage = resolved.usage.map(|a| a as usize);
         if let Some(a) = usage {
             let groups = entries
@@ -492,7 +541,10 @@ fn bill_partition<'a>(shared: &Shared<'_, 'a>, part: &[Owned<'a>], acc: &mut Acc
         match bill_subscription(&context, sub, account, master, &master_subs, &mut outcome) {
             Ok(through) if through != from => acc.billed.push((o.rank, from, through)),
             Ok(_) => {}
-            Err(e) => return acc.fail(o.rank, e),
+            Err(e) => {
+                acc.periods = acc.periods.saturating_add(outcome.periods);
+                return Err((at, e));
+            }
         }
     }
     acc.periods = acc.periods.saturating_add(outcome.periods);
@@ -510,6 +562,7 @@ fn bill_partition<'a>(shared: &Shared<'_, 'a>, part: &[Owned<'a>], acc: &mut Acc
     }
     acc.skipped.extend(outcome.skipped);
     acc.unmatched.extend(outcome.unmatched.into_values());
+    Ok(())
 }
 
 /// The invoices of the sorted drafts, built in parallel, numbered in order; the first error

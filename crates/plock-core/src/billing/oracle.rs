@@ -14,7 +14,7 @@ use super::rules::{
     Catalogue, CatalogueEntry, Context, Draft, Drafts, Outcome, UsageLookup, Walk,
     bill_subscription, build_invoice, check_subscription, sorted_subscriptions,
 };
-use super::{Billed, BillingError, BillingRun, RunOptions, UnpricedUsage};
+use super::{Billed, BillingError, BillingRun, NotBilled, RunOptions, UnpricedUsage};
 use crate::account::{Account, AccountState};
 use crate::hash::FastState;
 use crate::period::Period;
@@ -49,48 +49,58 @@ pub fn reference_run(
     let subscriptions = sorted_subscriptions(data.subscriptions)?;
     let masters = billable_master_subscriptions(data.accounts, &subscriptions);
 
-    let mut outcome: Outcome<'_, DraftMap<'_>> = Outcome::default();
-    let mut billed = Vec::new();
+    // Subscriptions by their invoice owner's group: an account's master, if the book has
+    // it, else the account. A failure holds its whole group.
+    let mut groups: BTreeMap<&AccountId, Vec<(&Subscription, &Account)>> = BTreeMap::new();
+    let mut not_billed = Vec::new();
     for sub in &subscriptions {
-        let account =
-            data.accounts
-                .get(sub.account())
-                .ok_or_else(|| BillingError::UnknownAccount {
+        match data.accounts.get(sub.account()) {
+            None => {
+                let error = BillingError::UnknownAccount {
                     subscription: sub.id().clone(),
                     account: sub.account().clone(),
-                })?;
-        let mut entries = Vec::new();
-        check_subscription(sub, account, &metrics, &mut entries)?;
-        let group_master = account
-            .master()
-            .and_then(|m| data.accounts.get(m))
-            .filter(|m| m.group_billing() && m.state() == AccountState::Active);
-        let master_subs = group_master
-            .and_then(|m| masters.get(m.id()))
-            .map_or(&[][..], Vec::as_slice);
-        let context = Context {
-            usage: &usage,
-            items: &entries,
-            options,
-            walk: Walk::FromStart,
-        };
-        let from = sub.billed_through();
-        let through = bill_subscription(
-            &context,
-            sub,
-            account,
-            group_master,
-            master_subs,
-            &mut outcome,
-        )?;
-        if through != from {
-            billed.push(Billed {
-                subscription: sub.id().clone(),
-                from,
-                through,
-            });
+                };
+                not_billed.push(held(sub.account(), sub.account(), sub, &error));
+            }
+            Some(account) => {
+                let root = account
+                    .master()
+                    .filter(|m| data.accounts.get(m).is_some())
+                    .unwrap_or(account.id());
+                groups.entry(root).or_default().push((sub, account));
+            }
         }
     }
+    let mut outcome: Outcome<'_, DraftMap<'_>> = Outcome::default();
+    let mut billed = Vec::new();
+    for (root, subs) in groups {
+        let mut group: Outcome<'_, DraftMap<'_>> = Outcome::default();
+        let mut group_billed = Vec::new();
+        let billing = Billing {
+            data,
+            metrics: &metrics,
+            usage: &usage,
+            masters: &masters,
+            options,
+        };
+        let result = subs.iter().try_for_each(|(sub, account)| {
+            billing
+                .bill(sub, account, &mut group, &mut group_billed)
+                .map_err(|e| held(root, account.id(), sub, &e))
+        });
+        outcome.periods = outcome.periods.saturating_add(group.periods);
+        match result {
+            Ok(()) => {
+                outcome.drafts.extend(group.drafts);
+                outcome.skipped.extend(group.skipped);
+                outcome.unmatched.extend(group.unmatched);
+                billed.extend(group_billed);
+            }
+            Err(failed) => not_billed.push(failed),
+        }
+    }
+    billed.sort();
+    not_billed.sort_by(|a, b| a.subscription.cmp(&b.subscription));
 
     let invoices = build_invoices(outcome.drafts, options)?;
     Ok(BillingRun {
@@ -100,8 +110,71 @@ pub fn reference_run(
         skipped: outcome.skipped.into_iter().collect(),
         unmatched: outcome.unmatched.into_values().collect(),
         unpriced_usage: unpriced(data, &subscriptions, &usage),
+        not_billed,
         periods_visited: outcome.periods,
     })
+}
+
+/// What billing one subscription reads.
+struct Billing<'r, 'a> {
+    data: &'r RecordData<'a>,
+    metrics: &'r Catalogue<'a>,
+    usage: &'r UsageIndex<'a>,
+    masters: &'r BTreeMap<AccountId, Vec<&'a Subscription>>,
+    options: &'r RunOptions,
+}
+
+impl<'a> Billing<'_, 'a> {
+    /// Bills `sub` of `account` into `outcome`, its new watermark into `billed`.
+    fn bill(
+        &self,
+        sub: &Subscription,
+        account: &'a Account,
+        outcome: &mut Outcome<'a, DraftMap<'a>>,
+        billed: &mut Vec<Billed>,
+    ) -> Result<(), BillingError> {
+        let mut entries = Vec::new();
+        check_subscription(sub, account, self.metrics, &mut entries)?;
+        let group_master = account
+            .master()
+            .and_then(|m| self.data.accounts.get(m))
+            .filter(|m| m.group_billing() && m.state() == AccountState::Active);
+        let master_subs = group_master
+            .and_then(|m| self.masters.get(m.id()))
+            .map_or(&[][..], Vec::as_slice);
+        let context = Context {
+            usage: self.usage,
+            items: &entries,
+            options: self.options,
+            walk: Walk::FromStart,
+        };
+        let from = sub.billed_through();
+        let through =
+            bill_subscription(&context, sub, account, group_master, master_subs, outcome)?;
+        if through != from {
+            billed.push(Billed {
+                subscription: sub.id().clone(),
+                from,
+                through,
+            });
+        }
+        Ok(())
+    }
+}
+
+/// What was not billed of `account`'s subscription `sub`, in the group of `owner`.
+fn held(
+    owner: &AccountId,
+    account: &AccountId,
+    sub: &Subscription,
+    error: &BillingError,
+) -> NotBilled {
+    NotBilled {
+        owner: owner.clone(),
+        account: account.clone(),
+        subscription: sub.id().clone(),
+        reason: error.to_string(),
+    }
 }
 
 /// Drafts by (owner, currency): invoice numbers follow that order.

@@ -460,57 +460,108 @@ fn inconsistent_input_is_a_typed_error() {
         err.to_string(),
         "usage of metric \"emails\" for unknown account key \"nobody\""
     );
+}
 
-    let metrics = vec![Metric {
-        id: metric("sms"),
-        aggregation: Aggregation::Sum,
-    }];
-    let err = run(
-        &CompanyData {
-            metrics: &metrics,
-            ..base
-        },
-        &options,
-    )
-    .unwrap_err();
-    assert_eq!(
-        err.to_string(),
-        "subscription \"sub-acme\", item \"emails\": unknown metric \"emails\""
-    );
+#[test]
+fn one_bad_account_never_stops_the_run_for_the_others() {
+    let company = company();
+    let options = RunOptions {
+        run_date: date(2025, 3, 1),
+        first_invoice_number: 1,
+        dispatch_erp: None,
+    };
+    let table = UsageTable::from_records(&company.usage).unwrap();
+    let base = CompanyData {
+        accounts: &company.book,
+        subscriptions: &company.subscriptions,
+        metrics: &company.metrics,
+        usage: &table,
+    };
+    let owners = |r: &BillingRun| -> Vec<String> {
+        r.invoices.iter().map(|i| i.owner().to_string()).collect()
+    };
+    let all = run(&base, &options).unwrap();
+    assert!(all.not_billed.is_empty());
+    let held = |r: &BillingRun| -> Vec<String> {
+        r.not_billed
+            .iter()
+            .map(|n| format!("{} {} {}: {}", n.owner, n.account, n.subscription, n.reason))
+            .collect()
+    };
 
+    // An account billing in another currency than its subscription: only its group waits.
     let mut book = company.book.clone();
     book.set_currency(&id("dentist-johnson"), Currency::SEK)
         .unwrap();
-    let err = run(
+    let result = run(
         &CompanyData {
             accounts: &book,
             ..base
         },
         &options,
     )
-    .unwrap_err();
+    .unwrap();
     assert_eq!(
-        err.to_string(),
-        "subscription \"sub-dentist\" is in EUR but account \"dentist-johnson\" bills in SEK"
+        held(&result),
+        [
+            "dentist-johnson dentist-johnson sub-dentist: subscription \"sub-dentist\" is in EUR but account \"dentist-johnson\" bills in SEK"
+        ]
     );
+    let mut expected = owners(&all);
+    expected.retain(|o| o != "dentist-johnson");
+    assert_eq!(owners(&result), expected);
+    let billed: Vec<&str> = result
+        .billed
+        .iter()
+        .map(|b| b.subscription.as_str())
+        .collect();
+    assert!(
+        !billed.contains(&"sub-dentist"),
+        "its watermark stays: {billed:?}"
+    );
+    assert_eq!(result.billed.len() + 1, all.billed.len());
 
+    // A subscription of an account the book does not have.
     let mut subs = company.subscriptions.clone();
     let mut orphan = subs[0].spec().clone();
     orphan.id = SubscriptionId::new("sub-orphan").unwrap();
     orphan.account = id("ghost");
     subs.push(Subscription::new(orphan, Currency::EUR).unwrap());
-    let err = run(
+    let result = run(
         &CompanyData {
             subscriptions: &subs,
             ..base
         },
         &options,
     )
-    .unwrap_err();
+    .unwrap();
     assert_eq!(
-        err.to_string(),
-        "subscription \"sub-orphan\" belongs to unknown account \"ghost\""
+        held(&result),
+        [
+            "ghost ghost sub-orphan: subscription \"sub-orphan\" belongs to unknown account \"ghost\""
+        ]
     );
+    assert_eq!(owners(&result), owners(&all));
+
+    // A metric missing from the catalogue holds the groups of the accounts priced by it.
+    let metrics = vec![Metric {
+        id: metric("sms"),
+        aggregation: Aggregation::Sum,
+    }];
+    let result = run(
+        &CompanyData {
+            metrics: &metrics,
+            ..base
+        },
+        &options,
+    )
+    .unwrap();
+    assert!(
+        held(&result).contains(&"retailer-acme retailer-acme sub-acme: subscription \"sub-acme\", item \"emails\": unknown metric \"emails\"".to_owned()),
+        "{:?}",
+        held(&result)
+    );
+    assert!(!result.invoices.is_empty());
 }
 
 fn licence_only(start: chrono::NaiveDate) -> (AccountBook, Subscription) {
