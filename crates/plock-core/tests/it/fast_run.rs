@@ -27,7 +27,8 @@ struct Variety {
     dispatch_fortnox: bool,
     /// 0: nothing; 1: usage of an unknown account; 2: a subscription id used twice;
     /// 3: a metric listed twice with different aggregations; 4: a subscription of an unknown
-    /// account, in the middle of the id order.
+    /// account, in the middle of the id order; 5: accounts whose currency changed under
+    /// their subscriptions.
     fault: u8,
 }
 
@@ -42,7 +43,7 @@ fn variety() -> impl Strategy<Value = Variety> {
             Just(u64::MAX)
         ],
         any::<bool>(),
-        prop_oneof![8 => Just(0u8), 1 => Just(1u8), 1 => Just(2u8), 1 => Just(3u8), 1 => Just(4u8)],
+        prop_oneof![8 => Just(0u8), 1 => Just(1u8), 1 => Just(2u8), 1 => Just(3u8), 1 => Just(4u8), 2 => Just(5u8)],
     )
         .prop_map(
             |(aggregations, scales, first_invoice_number, dispatch_fortnox, fault)| Variety {
@@ -127,6 +128,15 @@ fn vary(mut c: Company, v: &Variety) -> Company {
                 spec.id = plock_core::SubscriptionId::new(format!("{}~", sub.id())).unwrap();
                 c.subs
                     .push(Subscription::new(spec, sub.currency()).unwrap());
+            }
+        }
+        5 => {
+            // Accounts whose currency changed under their subscriptions: every subscription
+            // of theirs fails, after others of their group may have been billed.
+            for i in (1..c.book.len()).step_by(3) {
+                let currency = c.book.get(&aid(i)).map(|a| a.currency());
+                let other = if currency == Some(Currency::EUR) { Currency::SEK } else { Currency::EUR };
+                let _ = c.book.set_currency(&aid(i), other);
             }
         }
         _ => {}
