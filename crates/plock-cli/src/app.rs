@@ -1,11 +1,11 @@
 //! The shell around core: where the data file is, how it is opened, locked, loaded and saved,
 //! and how core's errors map to exit classes.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use chrono::NaiveDate;
-use plock_core::{Account, AccountId, AccountKey, Batch, Store, StoreError};
+use plock_core::{Account, AccountId, AccountKey, Batch, Change, Store, StoreError};
 use plock_store_memory::{DataFile, DataFileError, LockWait, MemoryStore};
 
 use crate::exit::{Class, CliError, fail};
@@ -45,9 +45,8 @@ pub fn file_error(e: DataFileError) -> CliError {
     CliError::new(class, e)
 }
 
-/// Maps a store error to its class.
-pub fn store_error(e: StoreError) -> CliError {
-    let class = match &e {
+fn store_class(e: &StoreError) -> Class {
+    match e {
         StoreError::Account { source, .. } => match source {
             plock_core::AccountError::NotFound { .. } => Class::NotFound,
             plock_core::AccountError::DuplicateId { .. }
@@ -60,8 +59,57 @@ pub fn store_error(e: StoreError) -> CliError {
         StoreError::NotFound { .. } => Class::NotFound,
         StoreError::Conflict { .. } => Class::Conflict,
         StoreError::Backend { .. } => Class::Io,
-    };
-    CliError::new(class, e)
+    }
+}
+
+/// Why the store refused, without its "change N refused" (the position of a change in a batch
+/// the operator never sees), and that position.
+fn refusal(e: &StoreError) -> (String, Option<usize>) {
+    match e {
+        StoreError::Account { index, source } => (source.to_string(), Some(*index)),
+        StoreError::Subscription { index, source } => (source.to_string(), Some(*index)),
+        StoreError::NotFound { index, what, id } => (format!("no {what} {id:?}"), Some(*index)),
+        StoreError::Conflict {
+            index,
+            what,
+            id,
+            reason,
+        } => (format!("{what} {id:?} {reason}"), Some(*index)),
+        StoreError::Backend { .. } => (e.to_string(), None),
+    }
+}
+
+/// Maps a store error to its class.
+pub fn store_error(e: StoreError) -> CliError {
+    let class = store_class(&e);
+    fail(class, refusal(&e).0)
+}
+
+/// What a change is about, to name it when the store refuses it: `account acme`,
+/// `subscription s1`, ...
+pub fn subject(change: &Change) -> String {
+    match change {
+        Change::AddAccount { account } | Change::AddDiscovered { account } => {
+            format!("account {}", account.id())
+        }
+        Change::EditAccount { id, .. }
+        | Change::Approve { id }
+        | Change::Dismiss { id }
+        | Change::Archive { id }
+        | Change::Restore { id }
+        | Change::SetExternalId { id, .. }
+        | Change::RemoveExternalId { id, .. } => format!("account {id}"),
+        Change::Unlink { child } => format!("account {child}"),
+        Change::SetGroupBilling { master, .. } => format!("account {master}"),
+        Change::Link { child, master } => format!("link of {child} to master {master}"),
+        Change::Tag { id, tag } | Change::Untag { id, tag } => {
+            format!("tag {tag} of account {id}")
+        }
+        Change::PutSubscription { subscription } => format!("subscription {}", subscription.id()),
+        Change::PutMetric { metric } => format!("metric {}", metric.id),
+        Change::AddUsage { .. } => "usage records".to_owned(),
+        Change::RecordRun { .. } => "billing run".to_owned(),
+    }
 }
 
 /// An open, locked data file and the store loaded from it.
@@ -71,18 +119,27 @@ pub struct Session {
     pub store: MemoryStore,
 }
 
+fn missing(path: &Path) -> CliError {
+    fail(
+        Class::NotFound,
+        format!(
+            "no data file at {}; run `plock init` to create one, or pass --data",
+            path.display()
+        ),
+    )
+}
+
 impl Session {
     /// Opens and loads the data file, which must exist (run `plock init` first).
-    pub fn open(path: PathBuf) -> Result<Session, CliError> {
-        let mut file = DataFile::open(&path, LockWait::Timeout(LOCK_WAIT)).map_err(file_error)?;
+    pub fn open(path: &Path) -> Result<Session, CliError> {
+        // Look before locking: the lock is a sibling file, and a command that finds no data
+        // file must leave nothing behind. Look again once locked, in case it went meanwhile.
+        if !path.exists() {
+            return Err(missing(path));
+        }
+        let mut file = DataFile::open(path, LockWait::Timeout(LOCK_WAIT)).map_err(file_error)?;
         if !file.exists() {
-            return Err(fail(
-                Class::NotFound,
-                format!(
-                    "no data file at {}; run `plock init` to create one, or pass --data",
-                    path.display()
-                ),
-            ));
+            return Err(missing(path));
         }
         let store = MemoryStore::load(&mut file).map_err(file_error)?;
         Ok(Session { file, store })
@@ -90,26 +147,77 @@ impl Session {
 
     /// Applies a batch and saves; on any refusal the file is untouched.
     pub fn commit(&mut self, batch: Batch) -> Result<(), CliError> {
-        let mut next = self.store.clone();
-        next.apply(batch).map_err(store_error)?;
+        self.commit_described(batch, &|_, change| subject(change))
+    }
+
+    /// As [`Session::commit`], naming a refused change of a batch of several with `describe`
+    /// (given the store as it was before the batch).
+    pub fn commit_described(
+        &mut self,
+        batch: Batch,
+        describe: &dyn Fn(&MemoryStore, &Change) -> String,
+    ) -> Result<(), CliError> {
+        let next = self.check_described(batch, describe)?;
         next.save(&mut self.file).map_err(file_error)?;
         self.store = next;
         Ok(())
     }
+
+    /// Applies a batch to a copy of the store and returns the copy; nothing is saved. A
+    /// refused change of a batch of several is named with `describe`; a batch of one is
+    /// named by the command that made it.
+    pub fn check_described(
+        &self,
+        batch: Batch,
+        describe: &dyn Fn(&MemoryStore, &Change) -> String,
+    ) -> Result<MemoryStore, CliError> {
+        let subjects: Vec<String> = if batch.changes.len() > 1 {
+            batch
+                .changes
+                .iter()
+                .map(|change| describe(&self.store, change))
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let mut next = self.store.clone();
+        next.apply(batch).map_err(|e| {
+            let class = store_class(&e);
+            let (reason, index) = refusal(&e);
+            match index.and_then(|i| subjects.get(i)) {
+                Some(subject) => fail(class, format!("{subject}: {reason}")),
+                None => fail(class, reason),
+            }
+        })?;
+        Ok(next)
+    }
+}
+
+/// Locks a data file that must not exist yet, for `init` and `demo --save`. It looks before
+/// locking, so a refusal leaves no lock file behind.
+pub fn create(path: &Path, command: &str) -> Result<DataFile, CliError> {
+    let exists = || {
+        fail(
+            Class::Conflict,
+            format!(
+                "data file {} already exists; {command} never overwrites",
+                path.display()
+            ),
+        )
+    };
+    if path.exists() {
+        return Err(exists());
+    }
+    let file = DataFile::open(path, LockWait::Timeout(LOCK_WAIT)).map_err(file_error)?;
+    if file.exists() {
+        return Err(exists());
+    }
+    Ok(file)
 }
 
 /// Creates an empty data file; refuses to overwrite one.
-pub fn init(path: PathBuf) -> Result<(), CliError> {
-    let mut file = DataFile::open(&path, LockWait::Timeout(LOCK_WAIT)).map_err(file_error)?;
-    if file.exists() {
-        return Err(fail(
-            Class::Conflict,
-            format!(
-                "data file {} already exists; plock init never overwrites",
-                path.display()
-            ),
-        ));
-    }
+pub fn init(path: &Path) -> Result<(), CliError> {
+    let mut file = create(path, "plock init")?;
     MemoryStore::new().save(&mut file).map_err(file_error)
 }
 

@@ -2,16 +2,30 @@
 
 use std::path::PathBuf;
 
+use chrono::NaiveDate;
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use plock_core::ExternalSystem;
 
 /// plock: accounts, subscriptions and billing runs for a usage-based SaaS company.
 #[derive(Debug, Parser)]
-#[command(name = "plock", version, about, propagate_version = true)]
+#[command(
+    name = "plock",
+    version,
+    about,
+    propagate_version = true,
+    disable_help_subcommand = true,
+    after_help = "Examples:
+  plock init
+  plock import accounts accounts.csv --dry-run
+  plock bill --date 2025-02-01 --preview
+
+`plock help csv` lists the columns of every CSV file; `plock help COMMAND` explains a command."
+)]
 pub struct Cli {
     /// The data file. Default: $PLOCK_DATA, else ./plock.data.
     #[arg(long, global = true, value_name = "PATH")]
     pub data: Option<PathBuf>,
-    /// Print machine-readable JSON instead of tables (read commands).
+    /// Print JSON: results, reports of what changed, and errors (one object on stderr).
     #[arg(long, global = true)]
     pub json: bool,
     /// What to do.
@@ -19,12 +33,35 @@ pub struct Cli {
     pub command: Command,
 }
 
+/// Parses a date written exactly `YYYY-MM-DD` (`2025-4-1` is refused, not guessed).
+///
+/// # Errors
+/// A message for clap when the text is not of that shape or names no calendar day.
+pub fn date(text: &str) -> Result<NaiveDate, String> {
+    let shaped = text.len() == 10
+        && text.bytes().enumerate().all(|(i, b)| match i {
+            4 | 7 => b == b'-',
+            _ => b.is_ascii_digit(),
+        });
+    if !shaped {
+        return Err("expected a date as YYYY-MM-DD, such as 2025-04-01".to_owned());
+    }
+    NaiveDate::parse_from_str(text, "%Y-%m-%d")
+        .map_err(|_| "no such day in the calendar (dates are YYYY-MM-DD)".to_owned())
+}
+
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Create an empty data file (refuses to overwrite one).
+    #[command(after_help = "Examples:
+  plock init
+  plock --data /srv/billing/plock.data init")]
     Init,
     /// Build a sample company, bill three months and print the invoices.
+    #[command(after_help = "Examples:
+  plock demo
+  plock --data demo.data demo --save")]
     Demo {
         /// Also write the sample company to the data file (refuses to overwrite one).
         #[arg(long)]
@@ -36,49 +73,77 @@ pub enum Command {
     /// Manage subscriptions.
     #[command(subcommand)]
     Subscription(SubscriptionCommand),
-    /// Import accounts, subscriptions or usage from CSV.
+    /// Import accounts, subscriptions or usage from CSV (all rows or none).
+    #[command(after_help = "Examples:
+  plock import accounts accounts.csv --dry-run
+  plock import usage - < usage.csv
+
+`plock help csv` lists the columns of each file.")]
     Import {
         /// What the file holds.
         kind: ImportKind,
-        /// The CSV file.
+        /// The CSV file; `-` reads standard input.
         file: PathBuf,
+        /// Validate and report what would change; write nothing.
+        #[arg(long)]
+        dry_run: bool,
     },
-    /// Export accounts or subscriptions as CSV.
+    /// Export accounts or subscriptions as CSV (the import format).
+    #[command(after_help = "Examples:
+  plock export accounts > accounts.csv
+  plock export subscriptions --out subscriptions.csv")]
     Export {
         /// What to export.
         kind: ExportKind,
-        /// Write here instead of standard output.
+        /// Write here instead of standard output (`-` is standard output).
         #[arg(long)]
         out: Option<PathBuf>,
     },
     /// Compare a data source's customers with the accounts and plan a sync.
+    #[command(after_help = "Examples:
+  plock discover customers.csv                # show the plan
+  plock discover customers.csv --yes          # apply it
+  crm-export | plock discover - --source hubspot --yes")]
     Discover {
-        /// The source's customer records (CSV).
+        /// The source's customer records (CSV); `-` reads standard input.
         file: PathBuf,
         /// Apply the plan instead of only showing it.
-        #[arg(long)]
+        #[arg(long, conflicts_with = "dry_run")]
         yes: bool,
+        /// Only show the plan and write nothing (what happens without --yes).
+        #[arg(long)]
+        dry_run: bool,
         /// The source system's name; accounts linked to it hold an external id there.
         #[arg(long, default_value = "source")]
         source: String,
     },
-    /// Run billing for a date.
+    /// Run billing for a date: prints a summary; `--full` prints every invoice.
+    #[command(after_help = "Examples:
+  plock bill --date 2025-02-01 --preview      # what would be billed; records nothing
+  plock bill --date 2025-02-01                # record the run, print its summary
+  plock bill --date 2025-02-01 --preview --full")]
     Bill {
-        /// The run date (YYYY-MM-DD).
-        #[arg(long)]
-        date: chrono::NaiveDate,
+        /// The run date.
+        #[arg(long, value_parser = date, value_name = "YYYY-MM-DD")]
+        date: NaiveDate,
         /// Show what would be billed without recording anything.
         #[arg(long)]
         preview: bool,
+        /// Print every invoice in full instead of the summary.
+        #[arg(long)]
+        full: bool,
     },
-    /// Read and export invoices.
+    /// Read, credit and export invoices.
     #[command(subcommand)]
     Invoice(InvoiceCommand),
     /// Product adoption scores (Expand): lowest first, to call; upsell-ready ones to approach.
+    #[command(after_help = "Examples:
+  plock adoption --date 2025-04-01
+  plock adoption --date 2025-04-01 --product emails --upsell-ready")]
     Adoption {
         /// Scoring date (default: today).
-        #[arg(long)]
-        date: Option<chrono::NaiveDate>,
+        #[arg(long, value_parser = date, value_name = "YYYY-MM-DD")]
+        date: Option<NaiveDate>,
         /// Only this product.
         #[arg(long)]
         product: Option<String>,
@@ -87,15 +152,30 @@ pub enum Command {
         upsell_ready: bool,
     },
     /// Usage signals (Expand): churn risk, upsell opportunity, spikes and drops, with evidence.
+    #[command(after_help = "Examples:
+  plock signals --date 2025-03-31
+  plock --json signals")]
     Signals {
         /// Evaluation date (default: today).
-        #[arg(long)]
-        date: Option<chrono::NaiveDate>,
+        #[arg(long, value_parser = date, value_name = "YYYY-MM-DD")]
+        date: Option<NaiveDate>,
     },
     /// Print shell completions.
+    #[command(after_help = "Examples:
+  plock completions bash > ~/.local/share/bash-completion/completions/plock
+  plock completions zsh > ~/.zfunc/_plock")]
     Completions {
         /// The shell.
         shell: clap_complete::Shell,
+    },
+    /// Explain a command, or the CSV formats (`plock help csv`).
+    #[command(after_help = "Examples:
+  plock help csv
+  plock help bill
+  plock help account add")]
+    Help {
+        /// `csv`, or a command (`bill`, `account add`, ...).
+        topic: Vec<String>,
     },
 }
 
@@ -103,37 +183,59 @@ pub enum Command {
 #[derive(Debug, Subcommand)]
 pub enum AccountCommand {
     /// Add an Active account by hand.
+    #[command(after_help = "Examples:
+  plock account add --key acme --name 'Acme AB' --currency SEK
+  plock account add --key acme --name 'Acme AB' --currency SEK --email billing@acme.se --country SE --created 2025-01-01")]
     Add(AccountFields),
     /// List accounts, filtered by state and tags.
+    #[command(after_help = "Examples:
+  plock account list --state active --tag enterprise
+  plock account list --state pending")]
     List(AccountFilter),
     /// Show one account.
+    #[command(after_help = "Examples:
+  plock account show acme
+  plock --json account show acme")]
     Show {
         /// Account id or key.
         account: String,
     },
     /// Change an account's name, contact or currency.
+    #[command(after_help = "Examples:
+  plock account edit acme --name 'Acme Aktiebolag'
+  plock account edit acme --email ap@acme.se --country SE")]
     Edit(AccountEdit),
     /// Approve a Pending account.
+    #[command(after_help = "Example:
+  plock account approve new-clinic")]
     Approve {
         /// Account id or key.
         account: String,
     },
     /// Dismiss a Pending account (its key is never proposed again).
+    #[command(after_help = "Example:
+  plock account dismiss prospect")]
     Dismiss {
         /// Account id or key.
         account: String,
     },
     /// Archive an Active account.
+    #[command(after_help = "Example:
+  plock account archive old-corp")]
     Archive {
         /// Account id or key.
         account: String,
     },
     /// Restore an Archived account.
+    #[command(after_help = "Example:
+  plock account restore old-corp")]
     Restore {
         /// Account id or key.
         account: String,
     },
     /// Add tags.
+    #[command(after_help = "Example:
+  plock account tag acme retail nordic")]
     Tag {
         /// Account id or key.
         account: String,
@@ -142,6 +244,8 @@ pub enum AccountCommand {
         tags: Vec<String>,
     },
     /// Remove tags.
+    #[command(after_help = "Example:
+  plock account untag acme nordic")]
     Untag {
         /// Account id or key.
         account: String,
@@ -150,6 +254,8 @@ pub enum AccountCommand {
         tags: Vec<String>,
     },
     /// Make CHILD a child of MASTER.
+    #[command(after_help = "Example:
+  plock account link globex-nordics globex")]
     Link {
         /// The child account.
         child: String,
@@ -157,9 +263,18 @@ pub enum AccountCommand {
         master: String,
     },
     /// Detach a child from its master.
+    #[command(after_help = "Example:
+  plock account unlink globex-nordics")]
     Unlink {
         /// The child account.
         child: String,
+    },
+    /// Explain an account command.
+    #[command(after_help = "Example:
+  plock account help add")]
+    Help {
+        /// The command.
+        topic: Vec<String>,
     },
 }
 
@@ -182,8 +297,8 @@ pub struct AccountFields {
     #[arg(long)]
     pub country: Option<String>,
     /// Creation date (default: today).
-    #[arg(long)]
-    pub created: Option<chrono::NaiveDate>,
+    #[arg(long, value_parser = date, value_name = "YYYY-MM-DD")]
+    pub created: Option<NaiveDate>,
 }
 
 /// Filters of `account list`.
@@ -237,41 +352,62 @@ pub enum StateArg {
 #[derive(Debug, Subcommand)]
 pub enum SubscriptionCommand {
     /// Add a subscription with one item.
+    #[command(after_help = "Examples:
+  plock subscription add --id s1 --account acme --start 2025-01-01 --product licence --fee 3100.00
+  plock subscription add --id s2 --account acme --start 2025-01-01 --product api --unit-price 0.01 --metric calls")]
     Add(SubscriptionFields),
     /// List subscriptions.
+    #[command(after_help = "Examples:
+  plock subscription list
+  plock subscription list --account acme")]
     List {
         /// Only this account's.
         #[arg(long)]
         account: Option<String>,
     },
     /// Show one subscription.
+    #[command(after_help = "Example:
+  plock subscription show s1")]
     Show {
         /// Subscription id.
         subscription: String,
     },
     /// Pause revenue collection.
+    #[command(after_help = "Example:
+  plock subscription pause s1 --date 2025-02-01")]
     Pause {
         /// Subscription id.
         subscription: String,
         /// From this date.
-        #[arg(long)]
-        date: chrono::NaiveDate,
+        #[arg(long, value_parser = date, value_name = "YYYY-MM-DD")]
+        date: NaiveDate,
     },
     /// Resume revenue collection.
+    #[command(after_help = "Example:
+  plock subscription resume s1 --date 2025-03-01")]
     Resume {
         /// Subscription id.
         subscription: String,
         /// From this date.
-        #[arg(long)]
-        date: chrono::NaiveDate,
+        #[arg(long, value_parser = date, value_name = "YYYY-MM-DD")]
+        date: NaiveDate,
     },
     /// End a subscription.
+    #[command(after_help = "Example:
+  plock subscription end s1 --date 2025-04-15")]
     End {
         /// Subscription id.
         subscription: String,
         /// Its end date.
-        #[arg(long)]
-        date: chrono::NaiveDate,
+        #[arg(long, value_parser = date, value_name = "YYYY-MM-DD")]
+        date: NaiveDate,
+    },
+    /// Explain a subscription command.
+    #[command(after_help = "Example:
+  plock subscription help add")]
+    Help {
+        /// The command.
+        topic: Vec<String>,
     },
 }
 
@@ -285,8 +421,8 @@ pub struct SubscriptionFields {
     #[arg(long)]
     pub account: String,
     /// Start date.
-    #[arg(long)]
-    pub start: chrono::NaiveDate,
+    #[arg(long, value_parser = date, value_name = "YYYY-MM-DD")]
+    pub start: NaiveDate,
     /// Billing interval in months.
     #[arg(long, default_value_t = 1)]
     pub months: u32,
@@ -308,13 +444,21 @@ pub struct SubscriptionFields {
 #[derive(Debug, Subcommand)]
 pub enum InvoiceCommand {
     /// List invoices.
+    #[command(after_help = "Examples:
+  plock invoice list
+  plock --json invoice list")]
     List,
     /// Show one invoice.
+    #[command(after_help = "Example:
+  plock invoice show 1")]
     Show {
         /// Invoice number.
         number: u64,
     },
     /// Credit all of an invoice, or part of one line (never more than was invoiced).
+    #[command(after_help = "Examples:
+  plock invoice credit 7                        # all of invoice 7
+  plock invoice credit 7 --line 1 --amount 100  # 100 off its first line")]
     Credit {
         /// The invoice number.
         number: u64,
@@ -326,17 +470,27 @@ pub enum InvoiceCommand {
         amount: Option<String>,
     },
     /// Export invoices.
+    #[command(after_help = "Examples:
+  plock invoice export --format csv --out invoices.csv
+  plock invoice export --erp fortnox --out fortnox.json")]
     Export {
         /// Output format.
         #[arg(long, value_enum, default_value_t = ExportFormat::Json)]
         format: ExportFormat,
-        /// Export for this ERP's import (fortnox, kleer, ...): payloads addressed to the
-        /// owners' debtor ids; invoices without one, or held, are listed and left out.
-        #[arg(long)]
-        erp: Option<String>,
-        /// Write here instead of standard output.
+        /// Export for this ERP's import (JSON): payloads addressed to the owners' debtor ids;
+        /// invoices without one, or held, are listed and left out.
+        #[arg(long, conflicts_with = "format")]
+        erp: Option<ErpArg>,
+        /// Write here instead of standard output (`-` is standard output).
         #[arg(long)]
         out: Option<PathBuf>,
+    },
+    /// Explain an invoice command.
+    #[command(after_help = "Example:
+  plock invoice help credit")]
+    Help {
+        /// The command.
+        topic: Vec<String>,
     },
 }
 
@@ -367,4 +521,98 @@ pub enum ExportFormat {
     Json,
     /// CSV, one row per line.
     Csv,
+}
+
+/// The ERPs invoices can be exported for: the systems core counts as ERPs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ErpArg {
+    /// Fortnox.
+    Fortnox,
+    /// Microsoft Dynamics 365 Business Central.
+    #[value(name = "business_central", alias = "business-central")]
+    BusinessCentral,
+    /// Netvisor.
+    Netvisor,
+    /// Kleer.
+    Kleer,
+}
+
+impl ErpArg {
+    /// The external system the flag names.
+    pub fn system(self) -> ExternalSystem {
+        match self {
+            ErpArg::Fortnox => ExternalSystem::Fortnox,
+            ErpArg::BusinessCentral => ExternalSystem::BusinessCentral,
+            ErpArg::Netvisor => ExternalSystem::Netvisor,
+            ErpArg::Kleer => ExternalSystem::Kleer,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+    use plock_core::SystemKind;
+
+    #[test]
+    fn the_command_line_is_well_formed() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn every_command_has_examples() {
+        fn check(command: &clap::Command, path: &str) {
+            for sub in command.get_subcommands() {
+                let path = format!("{path} {}", sub.get_name());
+                if sub.has_subcommands() {
+                    check(sub, &path);
+                } else {
+                    let examples = sub.get_after_help().map(ToString::to_string);
+                    let of_itself = |line: &str| {
+                        line.trim_start()
+                            .strip_prefix(&path)
+                            .is_some_and(|rest| rest.is_empty() || rest.starts_with(' '))
+                    };
+                    assert!(
+                        examples.is_some_and(|e| e.lines().any(of_itself)),
+                        "`{path} --help` has no example of itself"
+                    );
+                }
+            }
+        }
+        check(&Cli::command(), "plock");
+    }
+
+    #[test]
+    fn dates_are_exactly_year_month_day() {
+        assert_eq!(
+            date("2025-04-01"),
+            Ok(NaiveDate::from_ymd_opt(2025, 4, 1).unwrap())
+        );
+        for bad in [
+            "2025-4-1",
+            "2025-04-1",
+            "25-04-01",
+            "2025/04/01",
+            " 2025-04-01",
+            "2025-04-01T00:00",
+            "+2025-04-01",
+            "",
+        ] {
+            assert!(date(bad).unwrap_err().contains("YYYY-MM-DD"), "{bad:?}");
+        }
+        assert!(date("2025-02-30").unwrap_err().contains("no such day"));
+    }
+
+    #[test]
+    fn every_erp_flag_names_an_erp_core_parses_back() {
+        for erp in ErpArg::value_variants() {
+            let name = erp.to_possible_value().unwrap().get_name().to_owned();
+            let system = erp.system();
+            assert_eq!(system.kind(), SystemKind::Erp, "{name}");
+            assert_eq!(name.parse::<ExternalSystem>().unwrap(), system);
+            assert_eq!(system.name(), name);
+        }
+    }
 }

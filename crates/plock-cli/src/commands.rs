@@ -1,7 +1,5 @@
 //! One function per subcommand: parse text into core values, call core, render.
 
-use std::io::Write;
-
 use clap::CommandFactory;
 use plock_core::{
     Account, AccountId, AccountKey, AccountName, AccountQuery, AccountState, Batch,
@@ -21,8 +19,20 @@ use crate::render;
 
 type Result<T> = std::result::Result<T, CliError>;
 
-fn json<T: Serialize>(value: &T) -> Result<String> {
+/// A value as pretty JSON, for `--json`.
+pub fn json<T: Serialize>(value: &T) -> Result<String> {
     serde_json::to_string_pretty(value).map_err(|e| fail(Class::Io, e))
+}
+
+/// What a write command did, with `--json`: `{"action": "added", "account": {...}}`.
+pub fn done_json(action: &str, field: &str, value: &impl Serialize) -> Result<String> {
+    let mut object = serde_json::Map::new();
+    object.insert("action".to_owned(), action.into());
+    object.insert(
+        field.to_owned(),
+        serde_json::to_value(value).map_err(|e| fail(Class::Io, e))?,
+    );
+    json(&object)
 }
 
 /// Every item of a paged store query, page after page.
@@ -47,60 +57,61 @@ fn tags(texts: &[String]) -> Result<Vec<Tag>> {
     texts.iter().map(|t| Tag::new(t).map_err(invalid)).collect()
 }
 
-/// Runs a parsed command; returns what to print.
+/// Runs a parsed command; returns what to print. Every change is saved before this returns,
+/// so printing, which comes after, cannot leave a change half made.
 pub fn run(cli: Cli) -> Result<String> {
     let path = data_path(cli.data);
     let as_json = cli.json;
     match cli.command {
         Command::Init => {
-            init(path.clone())?;
-            Ok(format!("created {}", path.display()))
-        }
-        Command::Demo { save } => {
-            let (store, text) = crate::demo::run()?;
-            if save {
-                let mut file =
-                    plock_store_memory::DataFile::open(&path, plock_store_memory::LockWait::NoWait)
-                        .map_err(crate::app::file_error)?;
-                if file.exists() {
-                    return Err(fail(
-                        Class::Conflict,
-                        format!(
-                            "data file {} already exists; demo --save never overwrites",
-                            path.display()
-                        ),
-                    ));
-                }
-                store.save(&mut file).map_err(crate::app::file_error)?;
-                return Ok(format!(
-                    "{text}\nsaved the demo company to {}",
-                    path.display()
-                ));
+            init(&path)?;
+            if as_json {
+                done_json("created", "data_file", &path)
+            } else {
+                Ok(format!("created {}", path.display()))
             }
-            Ok(text)
         }
-        Command::Account(cmd) => account(Session::open(path)?, cmd, as_json),
-        Command::Subscription(cmd) => subscription(Session::open(path)?, cmd, as_json),
-        Command::Bill { date, preview } => bill(Session::open(path)?, date, preview, as_json),
-        Command::Invoice(cmd) => invoice(Session::open(path)?, cmd, as_json),
-        Command::Import { kind, file } => {
-            crate::commands_io::import(Session::open(path)?, kind, &file)
+        Command::Demo { save } => demo(&path, save, as_json),
+        Command::Help { topic } => help(&topic),
+        Command::Account(AccountCommand::Help { topic }) => help(&nested("account", topic)),
+        Command::Subscription(SubscriptionCommand::Help { topic }) => {
+            help(&nested("subscription", topic))
         }
+        Command::Invoice(InvoiceCommand::Help { topic }) => help(&nested("invoice", topic)),
+        Command::Account(cmd) => account(Session::open(&path)?, cmd, as_json),
+        Command::Subscription(cmd) => subscription(Session::open(&path)?, cmd, as_json),
+        Command::Bill {
+            date,
+            preview,
+            full,
+        } => bill(Session::open(&path)?, date, preview, full, as_json),
+        Command::Invoice(cmd) => invoice(Session::open(&path)?, cmd, as_json),
+        Command::Import {
+            kind,
+            file,
+            dry_run,
+        } => crate::commands_io::import(Session::open(&path)?, kind, &file, dry_run, as_json),
         Command::Export { kind, out } => {
-            crate::commands_io::export(&Session::open(path)?, kind, out.as_deref())
+            crate::commands_io::export(&Session::open(&path)?, kind, out.as_deref(), as_json)
         }
-        Command::Discover { file, yes, source } => {
+        Command::Discover {
+            file,
+            yes,
+            dry_run,
+            source,
+        } => {
             let source = source
                 .parse::<plock_core::ExternalSystem>()
                 .map_err(invalid)?;
-            crate::commands_io::discover(Session::open(path)?, &file, &source, yes, as_json)
+            let apply = yes && !dry_run;
+            crate::commands_io::discover(Session::open(&path)?, &file, &source, apply, as_json)
         }
         Command::Adoption {
             date,
             product,
             upsell_ready,
         } => {
-            let s = Session::open(path)?;
+            let s = Session::open(&path)?;
             let company = s.store.company().map_err(store_error)?;
             let scores = plock_core::company_adoption(&company, date.unwrap_or_else(today))
                 .map_err(invalid)?;
@@ -117,7 +128,7 @@ pub fn run(cli: Cli) -> Result<String> {
             }
         }
         Command::Signals { date } => {
-            let s = Session::open(path)?;
+            let s = Session::open(&path)?;
             let company = s.store.company().map_err(store_error)?;
             let signals = plock_core::company_signals(&company, date.unwrap_or_else(today))
                 .map_err(invalid)?;
@@ -135,8 +146,92 @@ pub fn run(cli: Cli) -> Result<String> {
     }
 }
 
+/// The CSV formats, as docs/csv.md states them.
+const CSV_HELP: &str = include_str!("../../../docs/csv.md");
+
+/// `plock account help add` is `plock help account add`.
+fn nested(command: &str, mut topic: Vec<String>) -> Vec<String> {
+    topic.insert(0, command.to_owned());
+    topic
+}
+
+/// `plock help [csv | COMMAND...]`.
+fn help(topic: &[String]) -> Result<String> {
+    if let [only] = topic
+        && only == "csv"
+    {
+        return Ok(CSV_HELP.to_owned());
+    }
+    let mut command = Cli::command();
+    command.build();
+    for (depth, name) in topic.iter().enumerate() {
+        let Some(sub) = command.find_subcommand(name).cloned() else {
+            let mut topics: Vec<String> = if depth == 0 {
+                vec!["csv".to_owned()]
+            } else {
+                Vec::new()
+            };
+            topics.extend(command.get_subcommands().map(|c| c.get_name().to_owned()));
+            return Err(fail(
+                Class::Usage,
+                format!(
+                    "no help on {:?}; topics: {}",
+                    topic.join(" "),
+                    topics.join(", ")
+                ),
+            ));
+        };
+        command = sub;
+    }
+    Ok(command.render_long_help().to_string())
+}
+
+/// `plock demo [--save]`.
+fn demo(path: &std::path::Path, save: bool, as_json: bool) -> Result<String> {
+    // Lock the data file first, so a refusal to overwrite comes before the demo's work.
+    let file = save
+        .then(|| crate::app::create(path, "demo --save"))
+        .transpose()?;
+    let demo = crate::demo::run()?;
+    if let Some(mut file) = file {
+        demo.store.save(&mut file).map_err(crate::app::file_error)?;
+    }
+    if as_json {
+        #[derive(Serialize)]
+        struct DemoReport<'a> {
+            runs: &'a [plock_core::BillingRun],
+            saved_to: Option<&'a std::path::Path>,
+        }
+        return json(&DemoReport {
+            runs: &demo.runs,
+            saved_to: save.then_some(path),
+        });
+    }
+    if save {
+        Ok(format!(
+            "{}\nsaved the demo company to {}",
+            demo.text,
+            path.display()
+        ))
+    } else {
+        Ok(demo.text)
+    }
+}
+
+/// What an account command did, read back from the store: `added account acme (Acme AB)`, or
+/// with `--json` the action and the account as it now is (as it was, for a dismissed account,
+/// which the store no longer holds).
+fn account_done(s: &Session, verb: &str, before: &Account, as_json: bool) -> Result<String> {
+    let now = s.store.account(before.id()).map_err(store_error)?;
+    let a = now.as_ref().unwrap_or(before);
+    if as_json {
+        done_json(verb, "account", a)
+    } else {
+        Ok(format!("{verb} account {} ({})", a.id(), a.name()))
+    }
+}
+
 fn account(mut s: Session, cmd: AccountCommand, as_json: bool) -> Result<String> {
-    let done = |verb: &str, a: &Account| format!("{verb} account {} ({})", a.id(), a.name());
     match cmd {
         AccountCommand::Add(f) => {
             let contact = Contact::new(&ContactInput {
@@ -154,9 +249,9 @@ fn account(mut s: Session, cmd: AccountCommand, as_json: bool) -> Result<String>
                 f.currency.parse::<Currency>().map_err(invalid)?,
                 f.created.unwrap_or_else(today),
             );
-            let line = done("added", &account);
+            let added = account.clone();
             s.commit(Batch::one(Change::AddAccount { account }))?;
-            Ok(line)
+            account_done(&s, "added", &added, as_json)
         }
         AccountCommand::List(filter) => {
             let tag_filter = if !filter.tags.is_empty() {
@@ -233,34 +328,39 @@ fn account(mut s: Session, cmd: AccountCommand, as_json: bool) -> Result<String>
                     .map_err(invalid)?,
             };
             s.commit(Batch::one(change))?;
-            let edited = find_account(&s.store, a.id().as_str())?;
-            Ok(done("edited", &edited))
+            account_done(&s, "edited", &a, as_json)
         }
         AccountCommand::Approve { account } => {
-            state_change(s, &account, "approved", |id| Change::Approve { id })
+            state_change(s, &account, "approved", as_json, |id| Change::Approve {
+                id,
+            })
         }
         AccountCommand::Dismiss { account } => {
-            state_change(s, &account, "dismissed", |id| Change::Dismiss { id })
+            state_change(s, &account, "dismissed", as_json, |id| Change::Dismiss {
+                id,
+            })
         }
         AccountCommand::Archive { account } => {
-            state_change(s, &account, "archived", |id| Change::Archive { id })
+            state_change(s, &account, "archived", as_json, |id| Change::Archive {
+                id,
+            })
         }
         AccountCommand::Restore { account } => {
-            state_change(s, &account, "restored", |id| Change::Restore { id })
+            state_change(s, &account, "restored", as_json, |id| Change::Restore {
+                id,
+            })
         }
         AccountCommand::Tag {
             account,
             tags: texts,
-        } => retag(s, &account, &texts, "tagged", |id, tag| Change::Tag {
-            id,
-            tag,
+        } => retag(s, &account, &texts, "tagged", as_json, |id, tag| {
+            Change::Tag { id, tag }
         }),
         AccountCommand::Untag {
             account,
             tags: texts,
-        } => retag(s, &account, &texts, "untagged", |id, tag| Change::Untag {
-            id,
-            tag,
+        } => retag(s, &account, &texts, "untagged", as_json, |id, tag| {
+            Change::Untag { id, tag }
         }),
         AccountCommand::Link { child, master } => {
             let c = find_account(&s.store, &child)?;
@@ -269,11 +369,16 @@ fn account(mut s: Session, cmd: AccountCommand, as_json: bool) -> Result<String>
                 child: c.id().clone(),
                 master: m.id().clone(),
             }))?;
-            Ok(format!("linked {} to master {}", c.id(), m.id()))
+            if as_json {
+                account_done(&s, "linked", &c, as_json)
+            } else {
+                Ok(format!("linked {} to master {}", c.id(), m.id()))
+            }
         }
-        AccountCommand::Unlink { child } => {
-            state_change(s, &child, "unlinked", |child| Change::Unlink { child })
-        }
+        AccountCommand::Unlink { child } => state_change(s, &child, "unlinked", as_json, |child| {
+            Change::Unlink { child }
+        }),
+        AccountCommand::Help { topic } => help(&nested("account", topic)),
     }
 }
 
@@ -282,6 +387,7 @@ fn retag(
     text: &str,
     texts: &[String],
     verb: &str,
+    as_json: bool,
     change: fn(AccountId, Tag) -> Change,
 ) -> Result<String> {
     let a = find_account(&s.store, text)?;
@@ -290,18 +396,19 @@ fn retag(
         .map(|tag| change(a.id().clone(), tag))
         .collect();
     s.commit(Batch { changes })?;
-    Ok(format!("{verb} account {} ({})", a.id(), a.name()))
+    account_done(&s, verb, &a, as_json)
 }
 
 fn state_change(
     mut s: Session,
     text: &str,
     verb: &str,
+    as_json: bool,
     change: impl FnOnce(AccountId) -> Change,
 ) -> Result<String> {
     let a = find_account(&s.store, text)?;
     s.commit(Batch::one(change(a.id().clone())))?;
-    Ok(format!("{verb} account {} ({})", a.id(), a.name()))
+    account_done(&s, verb, &a, as_json)
 }
 
 fn find_subscription(s: &Session, text: &str) -> Result<Subscription> {
@@ -380,11 +487,15 @@ fn subscription(mut s: Session, cmd: SubscriptionCommand, as_json: bool) -> Resu
                     format!("subscription {} already exists", sub.id()),
                 ));
             }
-            let line = format!(
-                "added subscription {} for account {}",
-                sub.id(),
-                account.id()
-            );
+            let line = if as_json {
+                done_json("added", "subscription", &sub)?
+            } else {
+                format!(
+                    "added subscription {} for account {}",
+                    sub.id(),
+                    account.id()
+                )
+            };
             changes.push(Change::PutSubscription { subscription: sub });
             s.commit(Batch { changes })?;
             Ok(line)
@@ -418,14 +529,15 @@ fn subscription(mut s: Session, cmd: SubscriptionCommand, as_json: bool) -> Resu
             }
         }
         SubscriptionCommand::Pause { subscription, date } => {
-            transition(s, &subscription, "paused", |sub| sub.pause(date))
+            transition(s, &subscription, "paused", as_json, |sub| sub.pause(date))
         }
         SubscriptionCommand::Resume { subscription, date } => {
-            transition(s, &subscription, "resumed", |sub| sub.resume(date))
+            transition(s, &subscription, "resumed", as_json, |sub| sub.resume(date))
         }
         SubscriptionCommand::End { subscription, date } => {
-            transition(s, &subscription, "ended", |sub| sub.end(date))
+            transition(s, &subscription, "ended", as_json, |sub| sub.end(date))
         }
+        SubscriptionCommand::Help { topic } => help(&nested("subscription", topic)),
     }
 }
 
@@ -433,27 +545,36 @@ fn transition(
     mut s: Session,
     text: &str,
     verb: &str,
+    as_json: bool,
     step: impl FnOnce(&mut Subscription) -> std::result::Result<(), plock_core::SubscriptionError>,
 ) -> Result<String> {
     let mut sub = find_subscription(&s, text)?;
     step(&mut sub).map_err(invalid)?;
-    let line = format!("{verb} subscription {} ({})", sub.id(), sub.state());
+    let line = if as_json {
+        done_json(verb, "subscription", &sub)?
+    } else {
+        format!("{verb} subscription {} ({})", sub.id(), sub.state())
+    };
     s.commit(Batch::one(Change::PutSubscription { subscription: sub }))?;
     Ok(line)
 }
 
-fn bill(mut s: Session, date: chrono::NaiveDate, preview: bool, as_json: bool) -> Result<String> {
+fn bill(
+    mut s: Session,
+    date: chrono::NaiveDate,
+    preview: bool,
+    full: bool,
+    as_json: bool,
+) -> Result<String> {
     let company = s.store.company().map_err(store_error)?;
-    let spinner = (company.usage.len() + company.subscriptions.len() > 10_000).then(|| {
-        let bar = indicatif::ProgressBar::new_spinner();
-        bar.set_message(format!(
+    let spinner = crate::commands_io::spinner(
+        company.usage.len() + company.subscriptions.len(),
+        format!(
             "billing {} subscriptions, {} usage records",
             company.subscriptions.len(),
             company.usage.len()
-        ));
-        bar.enable_steady_tick(std::time::Duration::from_millis(120));
-        bar
-    });
+        ),
+    );
     let options = RunOptions {
         run_date: date,
         first_invoice_number: s.store.next_invoice_number().map_err(store_error)?,
@@ -468,10 +589,23 @@ fn bill(mut s: Session, date: chrono::NaiveDate, preview: bool, as_json: bool) -
         bar.finish_and_clear();
     }
     let result = result?;
+    // The report is made from the run, the run recorded, and only then is the report returned
+    // to be printed: a reader that closes the pipe early never stops a run half recorded.
     let text = if as_json {
-        json(&result)?
-    } else {
+        #[derive(Serialize)]
+        struct RunReport<'a> {
+            #[serde(flatten)]
+            run: &'a plock_core::BillingRun,
+            recorded: bool,
+        }
+        json(&RunReport {
+            run: &result,
+            recorded: !preview,
+        })?
+    } else if full {
         render::run(&result, preview)
+    } else {
+        render::run_summary(&result, preview)
     };
     if !preview {
         s.commit(Batch::one(Change::RecordRun {
@@ -539,7 +673,11 @@ fn invoice(s: Session, cmd: InvoiceCommand, as_json: bool) -> Result<String> {
             };
             let next = s.store.next_invoice_number().map_err(store_error)?;
             let credit = plock_core::credit(next, original, &earlier, &request).map_err(invalid)?;
-            let text = render::invoice(&credit);
+            let text = if as_json {
+                done_json("credited", "invoice", &credit)?
+            } else {
+                render::invoice(&credit)
+            };
             let mut s = s;
             s.commit(Batch::one(Change::RecordRun {
                 invoices: vec![credit],
@@ -548,27 +686,28 @@ fn invoice(s: Session, cmd: InvoiceCommand, as_json: bool) -> Result<String> {
             Ok(text)
         }
         InvoiceCommand::Export {
-            format,
             out,
             erp: Some(erp),
+            ..
         } => {
-            let erp = erp.parse::<plock_core::ExternalSystem>().map_err(invalid)?;
-            let _ = format;
+            let erp = erp.system();
             let export = plock_core::export_to_erp(&all()?, &erp);
             let text = json(&export)?;
-            match out {
-                None => Ok(text),
-                Some(path) => {
-                    std::fs::write(&path, text)
-                        .map_err(|e| fail(Class::Io, format!("{}: {e}", path.display())))?;
-                    Ok(format!(
+            crate::commands_io::write_out(out.as_deref(), text, as_json, |path| {
+                (
+                    format!(
                         "wrote {} invoice(s) for {erp} to {}; {} not exported",
                         export.payloads.len(),
                         path.display(),
                         export.not_exported.len()
-                    ))
-                }
-            }
+                    ),
+                    serde_json::json!({
+                        "invoices": export.payloads.len(),
+                        "not_exported": export.not_exported.len(),
+                        "erp": erp.name(),
+                    }),
+                )
+            })
         }
         InvoiceCommand::Export {
             format,
@@ -580,20 +719,13 @@ fn invoice(s: Session, cmd: InvoiceCommand, as_json: bool) -> Result<String> {
                 ExportFormat::Json => json(&invoices)?,
                 ExportFormat::Csv => crate::commands_io::invoices_csv(&invoices)?,
             };
-            match out {
-                None => Ok(text),
-                Some(path) => {
-                    let mut f = std::fs::File::create(&path)
-                        .map_err(|e| fail(Class::Io, format!("{}: {e}", path.display())))?;
-                    f.write_all(text.as_bytes())
-                        .map_err(|e| fail(Class::Io, format!("{}: {e}", path.display())))?;
-                    Ok(format!(
-                        "wrote {} invoice(s) to {}",
-                        invoices.len(),
-                        path.display()
-                    ))
-                }
-            }
+            crate::commands_io::write_out(out.as_deref(), text, as_json, |path| {
+                (
+                    format!("wrote {} invoice(s) to {}", invoices.len(), path.display()),
+                    serde_json::json!({ "invoices": invoices.len() }),
+                )
+            })
         }
+        InvoiceCommand::Help { topic } => help(&nested("invoice", topic)),
     }
 }

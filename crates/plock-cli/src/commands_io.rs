@@ -1,21 +1,55 @@
 //! Files in and out: CSV import, export, discovery, invoice export.
 
+use std::io::Read;
 use std::path::Path;
 
-use plock_core::{Batch, Change, ExternalSystem, ImportErrors, Invoice, Store};
+use plock_core::{AccountId, Batch, Change, ExternalSystem, ImportErrors, Invoice, Store};
+use plock_store_memory::MemoryStore;
+use serde::Serialize;
 
-use crate::app::{Session, invalid, store_error, today};
+use crate::app::{Session, invalid, store_error, subject, today};
 use crate::cli::{ExportKind, ImportKind};
+use crate::commands::json;
 use crate::exit::{Class, CliError, fail};
+use crate::rows::Rows;
 
 type Result<T> = std::result::Result<T, CliError>;
 
-fn read(path: &Path) -> Result<Vec<u8>> {
-    std::fs::read(path).map_err(|e| fail(Class::Io, format!("cannot read {}: {e}", path.display())))
+/// `-`, the name that means standard input or output.
+fn is_dash(path: &Path) -> bool {
+    path.as_os_str() == "-"
 }
 
-fn rejected(path: &Path, errors: ImportErrors) -> CliError {
-    fail(Class::Validation, format!("{}: {errors}", path.display()))
+/// A file's name in messages; standard input is called so.
+fn name(path: &Path) -> String {
+    if is_dash(path) {
+        "standard input".to_owned()
+    } else {
+        path.display().to_string()
+    }
+}
+
+/// Reads a file, or standard input for `-`.
+fn read(path: &Path) -> Result<Vec<u8>> {
+    let cannot = |e: std::io::Error| fail(Class::Io, format!("cannot read {}: {e}", name(path)));
+    if is_dash(path) {
+        let mut bytes = Vec::new();
+        std::io::stdin()
+            .lock()
+            .read_to_end(&mut bytes)
+            .map_err(cannot)?;
+        Ok(bytes)
+    } else {
+        std::fs::read(path).map_err(cannot)
+    }
+}
+
+/// Every problem of a refused file: the summary and a line per problem as text, the list as
+/// `problems` in JSON.
+fn rejected(path: &Path, errors: &ImportErrors) -> CliError {
+    let mut error = fail(Class::Validation, format!("{}: {errors}", name(path)));
+    error.problems = serde_json::to_value(errors.errors()).ok();
+    error
 }
 
 /// A spinner for work over 10,000 items; indicatif hides it when stderr is not a terminal.
@@ -28,11 +62,85 @@ pub fn spinner(items: usize, message: String) -> Option<indicatif::ProgressBar> 
     })
 }
 
-/// `plock import accounts|subscriptions|usage FILE`: all rows or none.
-pub fn import(mut s: Session, kind: ImportKind, path: &Path) -> Result<String> {
+/// What an import did (or, with `--dry-run`, would do), counted in rows of the file and in
+/// the things they hold, not in the store's changes.
+#[derive(Debug, Serialize)]
+struct ImportReport {
+    action: &'static str,
+    file: String,
+    #[serde(serialize_with = "kind_name")]
+    kind: ImportKind,
+    /// Data rows in the file.
+    rows: usize,
+    /// New accounts, subscriptions or usage records.
+    added: usize,
+    /// Accounts or subscriptions that exist and change.
+    updated: usize,
+    /// Accounts or subscriptions that exist and stay as they are.
+    unchanged: usize,
+    /// Metrics the subscriptions bring into the catalogue.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    new_metrics: Option<usize>,
+    dry_run: bool,
+    written: bool,
+}
+
+fn kind_name<S: serde::Serializer>(
+    kind: &ImportKind,
+    serializer: S,
+) -> std::result::Result<S::Ok, S::Error> {
+    serializer.serialize_str(match kind {
+        ImportKind::Accounts => "accounts",
+        ImportKind::Subscriptions => "subscriptions",
+        ImportKind::Usage => "usage",
+    })
+}
+
+impl ImportReport {
+    fn text(&self) -> String {
+        let thing = match self.kind {
+            ImportKind::Accounts => "account",
+            ImportKind::Subscriptions => "subscription",
+            ImportKind::Usage => "usage record",
+        };
+        let mut counts = match self.kind {
+            ImportKind::Accounts | ImportKind::Subscriptions => format!(
+                "{} new {thing}(s), {} updated, {} unchanged",
+                self.added, self.updated, self.unchanged
+            ),
+            ImportKind::Usage => format!("{} {thing}(s)", self.added),
+        };
+        if let Some(metrics) = self.new_metrics.filter(|m| *m > 0) {
+            counts.push_str(&format!("; {metrics} new metric(s)"));
+        }
+        if self.dry_run {
+            format!(
+                "{}: {} row(s) valid, would import {counts}; nothing written (dry run)",
+                self.file, self.rows
+            )
+        } else if self.written {
+            format!("{}: {} row(s) imported: {counts}", self.file, self.rows)
+        } else {
+            format!(
+                "{}: {} row(s), nothing to change (already imported)",
+                self.file, self.rows
+            )
+        }
+    }
+}
+
+/// `plock import accounts|subscriptions|usage FILE [--dry-run]`: all rows or none.
+pub fn import(
+    mut s: Session,
+    kind: ImportKind,
+    path: &Path,
+    dry_run: bool,
+    as_json: bool,
+) -> Result<String> {
     let bytes = read(path)?;
-    let bar = spinner(bytes.len() / 40, format!("importing {}", path.display()));
-    let batch = match kind {
+    let file = name(path);
+    let bar = spinner(bytes.len() / 40, format!("importing {file}"));
+    let planned = match kind {
         ImportKind::Accounts => plock_core::plan_account_import(&bytes, s.store.book(), today()),
         ImportKind::Subscriptions => {
             let company = s.store.company().map_err(store_error)?;
@@ -54,57 +162,203 @@ pub fn import(mut s: Session, kind: ImportKind, path: &Path) -> Result<String> {
     if let Some(bar) = bar {
         bar.finish_and_clear();
     }
-    let batch = batch.map_err(|e| rejected(path, e))?;
-    let count = match kind {
-        ImportKind::Usage => batch
-            .changes
-            .iter()
-            .map(|c| {
-                if let Change::AddUsage { records } = c {
-                    records.len()
-                } else {
-                    0
+    let batch = planned.map_err(|e| rejected(path, &e))?;
+    let mut report = ImportReport {
+        action: if dry_run { "checked" } else { "imported" },
+        file: file.clone(),
+        kind,
+        rows: 0,
+        added: 0,
+        updated: 0,
+        unchanged: 0,
+        new_metrics: None,
+        dry_run,
+        written: false,
+    };
+    // The rows behind the changes: to count them, and to name the row of a refused change.
+    let rows = match kind {
+        ImportKind::Accounts => {
+            let rows = crate::rows::scan(&bytes, "key");
+            let mut added = std::collections::BTreeSet::new();
+            let mut touched = std::collections::BTreeSet::new();
+            for change in &batch.changes {
+                match change {
+                    Change::AddAccount { account } | Change::AddDiscovered { account } => {
+                        added.insert(account.id().clone());
+                    }
+                    other => {
+                        if let Some(id) = account_of(other) {
+                            touched.insert(id.clone());
+                        }
+                    }
                 }
-            })
-            .sum(),
-        _ => batch.changes.len(),
+            }
+            report.rows = rows.count;
+            report.added = added.len();
+            report.updated = touched.difference(&added).count();
+            report.unchanged = rows
+                .keys()
+                .saturating_sub(report.added)
+                .saturating_sub(report.updated);
+            Some(rows)
+        }
+        ImportKind::Subscriptions => {
+            let rows = crate::rows::scan(&bytes, "subscription_id");
+            let mut metrics = 0;
+            for change in &batch.changes {
+                match change {
+                    Change::PutSubscription { subscription } => {
+                        if s.store
+                            .subscription(subscription.id())
+                            .map_err(store_error)?
+                            .is_some()
+                        {
+                            report.updated += 1;
+                        } else {
+                            report.added += 1;
+                        }
+                    }
+                    Change::PutMetric { .. } => metrics += 1,
+                    _ => {}
+                }
+            }
+            report.rows = rows.count;
+            report.unchanged = rows
+                .keys()
+                .saturating_sub(report.added)
+                .saturating_sub(report.updated);
+            report.new_metrics = Some(metrics);
+            Some(rows)
+        }
+        ImportKind::Usage => {
+            let records = batch
+                .changes
+                .iter()
+                .map(|c| match c {
+                    Change::AddUsage { records } => records.len(),
+                    _ => 0,
+                })
+                .sum();
+            report.rows = records;
+            report.added = records;
+            None
+        }
     };
-    if batch.changes.is_empty() {
-        return Ok(format!(
-            "{}: nothing to change (already imported)",
-            path.display()
-        ));
+    let describe = |store: &MemoryStore, change: &Change| row_of(store, rows.as_ref(), change);
+    if dry_run {
+        s.check_described(batch, &describe)
+            .map_err(|e| e.prefixed(format!("{file}: would be refused; ")))?;
+    } else if !batch.changes.is_empty() {
+        let prefix = format!("{file}: nothing imported; ");
+        s.commit_described(batch, &describe)
+            .map_err(|e| e.prefixed(prefix))?;
+        report.written = true;
     }
-    s.commit(batch)?;
-    let what = match kind {
-        ImportKind::Accounts | ImportKind::Subscriptions => "change(s)",
-        ImportKind::Usage => "usage record(s)",
+    if as_json {
+        json(&report)
+    } else {
+        Ok(report.text())
+    }
+}
+
+/// The account a change of an account import is about.
+fn account_of(change: &Change) -> Option<&AccountId> {
+    match change {
+        Change::AddAccount { account } | Change::AddDiscovered { account } => Some(account.id()),
+        Change::EditAccount { id, .. }
+        | Change::Approve { id }
+        | Change::Dismiss { id }
+        | Change::Archive { id }
+        | Change::Restore { id }
+        | Change::Tag { id, .. }
+        | Change::Untag { id, .. }
+        | Change::SetExternalId { id, .. }
+        | Change::RemoveExternalId { id, .. } => Some(id),
+        Change::Link { child, .. } | Change::Unlink { child } => Some(child),
+        Change::SetGroupBilling { master, .. } => Some(master),
+        Change::PutSubscription { .. }
+        | Change::PutMetric { .. }
+        | Change::AddUsage { .. }
+        | Change::RecordRun { .. } => None,
+    }
+}
+
+/// Names the row of an import file a change came from: `line 3 (account acme)`.
+fn row_of(store: &MemoryStore, rows: Option<&Rows>, change: &Change) -> String {
+    let keyed = match change {
+        Change::PutSubscription { subscription } => {
+            Some(("subscription", subscription.id().to_string()))
+        }
+        other => account_of(other).map(|id| {
+            // Accounts are found by the key the file names; an imported account's id is its
+            // key, an older one may have another.
+            let key = store
+                .book()
+                .get(id)
+                .map_or_else(|| id.to_string(), |a| a.key().to_string());
+            ("account", key)
+        }),
     };
-    Ok(format!(
-        "{}: imported, {count} {what} applied",
-        path.display()
-    ))
+    match keyed {
+        Some((what, key)) => match rows.and_then(|r| r.line_of(&key)) {
+            Some(line) => format!("line {line} ({what} {key})"),
+            None => format!("{what} {key}"),
+        },
+        None => subject(change),
+    }
+}
+
+/// Writes an export to `--out` (or prints it without one, or with `-`); `done` says what was
+/// written, as text and as the fields of the JSON report.
+pub fn write_out(
+    out: Option<&Path>,
+    text: String,
+    as_json: bool,
+    done: impl FnOnce(&Path) -> (String, serde_json::Value),
+) -> Result<String> {
+    let Some(path) = out.filter(|p| !is_dash(p)) else {
+        return Ok(text);
+    };
+    std::fs::write(path, text)
+        .map_err(|e| fail(Class::Io, format!("cannot write {}: {e}", path.display())))?;
+    let (line, mut fields) = done(path);
+    if !as_json {
+        return Ok(line);
+    }
+    if let Some(map) = fields.as_object_mut() {
+        map.insert("action".to_owned(), "wrote".into());
+        map.insert("path".to_owned(), path.display().to_string().into());
+    }
+    json(&fields)
 }
 
 /// `plock export accounts|subscriptions [--out FILE]`.
-pub fn export(s: &Session, kind: ExportKind, out: Option<&Path>) -> Result<String> {
+pub fn export(s: &Session, kind: ExportKind, out: Option<&Path>, as_json: bool) -> Result<String> {
     let company = s.store.company().map_err(store_error)?;
-    let text = match kind {
-        ExportKind::Accounts => plock_core::export_accounts(&company.accounts),
-        ExportKind::Subscriptions => plock_core::export_subscriptions(
-            &company.accounts,
-            &company.subscriptions,
-            &company.metrics,
+    let (text, count) = match kind {
+        ExportKind::Accounts => (
+            plock_core::export_accounts(&company.accounts),
+            company.accounts.len(),
+        ),
+        ExportKind::Subscriptions => (
+            plock_core::export_subscriptions(
+                &company.accounts,
+                &company.subscriptions,
+                &company.metrics,
+            ),
+            company.subscriptions.len(),
         ),
     };
-    match out {
-        None => Ok(text),
-        Some(path) => {
-            std::fs::write(path, text)
-                .map_err(|e| fail(Class::Io, format!("cannot write {}: {e}", path.display())))?;
-            Ok(format!("wrote {}", path.display()))
-        }
-    }
+    let what = match kind {
+        ExportKind::Accounts => "accounts",
+        ExportKind::Subscriptions => "subscriptions",
+    };
+    write_out(out, text, as_json, |path| {
+        (
+            format!("wrote {count} {what} to {}", path.display()),
+            serde_json::json!({ what: count }),
+        )
+    })
 }
 
 /// `plock discover FILE [--yes]`: plan, and apply with `--yes`.
@@ -115,56 +369,64 @@ pub fn discover(
     yes: bool,
     as_json: bool,
 ) -> Result<String> {
-    let customers = plock_core::parse_source(&read(path)?).map_err(|e| rejected(path, e))?;
+    let file = name(path);
+    let customers = plock_core::parse_source(&read(path)?).map_err(|e| rejected(path, &e))?;
     let plan = plock_core::plan_discovery(source, &customers, s.store.book(), today());
-    let mut out = if as_json {
-        serde_json::to_string_pretty(&plan).map_err(|e| fail(Class::Io, e))?
-    } else {
-        let mut lines = vec![format!(
-            "discovery plan from {}: {} new candidate(s), {} update(s), {} missing from the source, {} dismissed before",
-            path.display(),
-            plan.candidates.len(),
-            plan.updates.len(),
-            plan.missing.len(),
-            plan.dismissed.len()
-        )];
-        lines.extend(
-            plan.candidates
-                .iter()
-                .map(|a| format!("  new (Pending)  {}  {}", a.key(), a.name())),
-        );
-        lines.extend(plan.updates.iter().map(|u| {
-            let mut what = Vec::new();
-            if let Some(n) = &u.name {
-                what.push(format!("name -> {n}"));
-            }
-            if u.contact.is_some() {
-                what.push("contact".to_owned());
-            }
-            format!("  update         {}  {}", u.account, what.join(", "))
-        }));
-        lines.extend(
-            plan.missing
-                .iter()
-                .map(|m| format!("  missing        {m}  (flagged; never archived automatically)")),
-        );
-        lines.extend(
-            plan.dismissed
-                .iter()
-                .map(|k| format!("  dismissed      {k}  (not proposed again)")),
-        );
-        lines.join("\n")
-    };
-    if plan.is_empty() {
-        return Ok(out);
+    let applied = yes && !plan.is_empty();
+    if applied {
+        s.commit(plan.batch())
+            .map_err(|e| e.prefixed(format!("{file}: nothing applied; ")))?;
     }
-    if yes {
-        s.commit(plan.batch())?;
-        out.push_str("\napplied");
-    } else {
-        out.push_str("\nnothing applied; run again with --yes to apply");
+    if as_json {
+        #[derive(Serialize)]
+        struct DiscoveryReport<'a> {
+            #[serde(flatten)]
+            plan: &'a plock_core::SyncPlan,
+            applied: bool,
+        }
+        return json(&DiscoveryReport {
+            plan: &plan,
+            applied,
+        });
     }
-    Ok(out)
+    let mut lines = vec![format!(
+        "discovery plan from {file}: {} new candidate(s), {} update(s), {} missing from the source, {} dismissed before",
+        plan.candidates.len(),
+        plan.updates.len(),
+        plan.missing.len(),
+        plan.dismissed.len()
+    )];
+    lines.extend(
+        plan.candidates
+            .iter()
+            .map(|a| format!("  new (Pending)  {}  {}", a.key(), a.name())),
+    );
+    lines.extend(plan.updates.iter().map(|u| {
+        let mut what = Vec::new();
+        if let Some(n) = &u.name {
+            what.push(format!("name -> {n}"));
+        }
+        if u.contact.is_some() {
+            what.push("contact".to_owned());
+        }
+        format!("  update         {}  {}", u.account, what.join(", "))
+    }));
+    lines.extend(
+        plan.missing
+            .iter()
+            .map(|m| format!("  missing        {m}  (flagged; never archived automatically)")),
+    );
+    lines.extend(
+        plan.dismissed
+            .iter()
+            .map(|k| format!("  dismissed      {k}  (not proposed again)")),
+    );
+    if applied {
+        lines.push("applied".to_owned());
+    } else if !plan.is_empty() {
+        lines.push("nothing applied; run again with --yes to apply".to_owned());
+    }
+    Ok(lines.join("\n"))
 }
 
 /// Invoices as CSV, one row per line (formula cells neutralised).

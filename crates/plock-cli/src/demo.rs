@@ -465,14 +465,25 @@ fn usage() -> Result<Vec<UsageRecord>> {
     Ok(records)
 }
 
+/// The demo company after its three runs, what a person sees of them, and the runs.
+pub struct Demo {
+    /// The company, its runs recorded.
+    pub store: MemoryStore,
+    /// The story and every invoice, as text.
+    pub text: String,
+    /// The three billing runs.
+    pub runs: Vec<plock_core::BillingRun>,
+}
+
 /// Builds the company, bills it on the first of February, March and April 2025 (archiving a
 /// customer on the way), and returns what a person sees.
-pub fn run() -> Result<(MemoryStore, String)> {
+pub fn run() -> Result<Demo> {
     let mut store = company()?;
     let mut out = String::from(
         "plock demo: an email-marketing SaaS with a dentist, a retailer, an enterprise group of five,\n\
          a customer billed in arrears, an archived and a pending account. Billed month by month.\n",
     );
+    let mut runs = Vec::new();
     for (n, run_date) in [d(2025, 2, 1)?, d(2025, 3, 1)?, d(2025, 4, 1)?]
         .into_iter()
         .enumerate()
@@ -499,10 +510,15 @@ pub fn run() -> Result<(MemoryStore, String)> {
         out.push_str(&crate::render::run(&result, false));
         store
             .apply(Batch::one(Change::RecordRun {
-                invoices: result.invoices,
-                billed: result.billed,
+                invoices: result.invoices.clone(),
+                billed: result.billed.clone(),
             }))
             .map_err(bug)?;
+        runs.push(result);
     }
-    Ok((store, out))
+    Ok(Demo {
+        store,
+        text: out,
+        runs,
+    })
 }

@@ -39,6 +39,9 @@ pub struct CliError {
     pub class: Class,
     /// The cause chain.
     pub error: anyhow::Error,
+    /// Every problem behind the error (an import's rows), for `--json`; the text form has them
+    /// in its message already.
+    pub problems: Option<serde_json::Value>,
 }
 
 impl CliError {
@@ -47,12 +50,36 @@ impl CliError {
         CliError {
             class,
             error: error.into(),
+            problems: None,
+        }
+    }
+
+    /// The same error, its message led by `prefix` (a file name, say).
+    pub fn prefixed(self, prefix: impl fmt::Display) -> CliError {
+        CliError {
+            class: self.class,
+            error: anyhow::anyhow!("{prefix}{}", self.error),
+            problems: self.problems,
         }
     }
 
     /// The exit code to end the process with.
     pub fn exit_code(&self) -> ExitCode {
         ExitCode::from(self.class.code())
+    }
+
+    /// The error as one JSON object: `{"error": ..., "exit_code": N}`, with `"problems"` when
+    /// there is a list of them. The message is the first line of the text form (its summary).
+    pub fn to_json(&self) -> serde_json::Value {
+        let text = self.to_string();
+        let mut object = serde_json::json!({
+            "error": text.lines().next().unwrap_or_default(),
+            "exit_code": self.class.code(),
+        });
+        if let (Some(problems), Some(map)) = (&self.problems, object.as_object_mut()) {
+            map.insert("problems".to_owned(), problems.clone());
+        }
+        object
     }
 }
 

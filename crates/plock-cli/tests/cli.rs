@@ -7,8 +7,11 @@
     clippy::indexing_slicing
 )]
 
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Stdio};
+
+const PLOCK: &str = env!("CARGO_BIN_EXE_plock");
 
 struct Sandbox {
     dir: PathBuf,
@@ -30,20 +33,48 @@ impl Sandbox {
         self.dir.join("plock.data")
     }
 
+    fn lock(&self) -> PathBuf {
+        self.dir.join("plock.data.lock")
+    }
+
     fn bytes(&self) -> Vec<u8> {
         std::fs::read(self.data()).unwrap_or_default()
+    }
+
+    fn command(&self, args: &[&str]) -> Command {
+        let mut command = Command::new(PLOCK);
+        command
+            .args(args)
+            .current_dir(&self.dir)
+            .env_remove("PLOCK_DATA");
+        command
     }
 
     /// Runs plock with `args` in the sandbox; checks the exit code; on failure checks the
     /// data file is byte for byte unchanged. Returns stdout.
     fn run(&mut self, args: &[&str], code: i32) -> String {
+        self.run_with_input(args, None, code)
+    }
+
+    /// As [`Sandbox::run`], with `input` on standard input.
+    fn run_with_input(&mut self, args: &[&str], input: Option<&[u8]>, code: i32) -> String {
         let before = self.bytes();
-        let out = Command::new(env!("CARGO_BIN_EXE_plock"))
-            .args(args)
-            .current_dir(&self.dir)
-            .env_remove("PLOCK_DATA")
-            .output()
+        let had_data = self.data().exists();
+        let mut child = self
+            .command(args)
+            .stdin(if input.is_some() {
+                Stdio::piped()
+            } else {
+                Stdio::null()
+            })
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
             .unwrap();
+        if let Some(input) = input {
+            child.stdin.take().unwrap().write_all(input).unwrap();
+        }
+        let out = child.wait_with_output().unwrap();
         let stdout = String::from_utf8(out.stdout).unwrap();
         let stderr = String::from_utf8(out.stderr).unwrap();
         assert_eq!(
@@ -51,28 +82,43 @@ impl Sandbox {
             Some(code),
             "plock {args:?}\nstdout: {stdout}\nstderr: {stderr}"
         );
+        assert!(
+            !stderr.contains("panicked") && !stderr.contains("backtrace"),
+            "{stderr}"
+        );
+        if !had_data && !self.data().exists() {
+            assert!(
+                !self.lock().exists(),
+                "`plock {args:?}` left a lock file beside a missing data file"
+            );
+        }
         if code != 0 {
             assert_eq!(
                 self.bytes(),
                 before,
                 "failed `plock {args:?}` changed the data file"
             );
-            assert!(
-                !stderr.contains("panicked") && !stderr.contains("backtrace"),
-                "{stderr}"
-            );
-            // One line with its cause; an import report lists every problem below its summary.
-            let first = stderr.lines().next().unwrap_or_default();
-            assert!(
-                first.starts_with("plock: ") || (code == 2 && first.starts_with("error: ")),
-                "{stderr}"
-            );
-            if args[0] != "import" && code != 2 {
-                assert_eq!(
-                    stderr.trim_end().lines().count(),
-                    1,
-                    "errors are one line: {stderr}"
+            if args.contains(&"--json") {
+                // One JSON object, with the exit code in it.
+                assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
+                let error: serde_json::Value = serde_json::from_str(&stderr).unwrap();
+                assert_eq!(error["exit_code"], code, "{stderr}");
+                assert!(error["error"].as_str().is_some_and(|e| !e.is_empty()));
+            } else {
+                // One line with its cause; an import report lists every problem below its
+                // summary, and clap's usage errors keep their tips.
+                let first = stderr.lines().next().unwrap_or_default();
+                assert!(
+                    first.starts_with("plock: ") || (code == 2 && first.starts_with("error: ")),
+                    "{stderr}"
                 );
+                if args[0] != "import" && code != 2 {
+                    assert_eq!(
+                        stderr.trim_end().lines().count(),
+                        1,
+                        "errors are one line: {stderr}"
+                    );
+                }
             }
         }
         let tmp = self.dir.display().to_string();
@@ -90,9 +136,33 @@ impl Sandbox {
         stdout
     }
 
+    /// A refusal that must be exactly one line on stderr.
+    fn refuse_in_one_line(&mut self, args: &[&str], code: i32) {
+        let before = self.transcript.len();
+        self.run(args, code);
+        let printed = &self.transcript[before..];
+        let stderr_lines = printed.lines().skip(2).filter(|l| !l.is_empty()).count();
+        assert_eq!(stderr_lines, 1, "{printed}");
+    }
+
     fn write(&self, name: &str, text: &str) -> String {
         std::fs::write(self.dir.join(name), text).unwrap();
         name.to_owned()
+    }
+
+    /// Runs plock with its standard output a pipe whose reader is already gone, as when
+    /// `| head` has read enough. Returns the exit code and stderr.
+    fn run_into_closed_pipe(&self, args: &[&str]) -> (Option<i32>, String) {
+        let (reader, writer) = std::io::pipe().unwrap();
+        drop(reader);
+        let out = self
+            .command(args)
+            .stdin(Stdio::null())
+            .stdout(writer)
+            .stderr(Stdio::piped())
+            .output()
+            .unwrap();
+        (out.status.code(), String::from_utf8(out.stderr).unwrap())
     }
 }
 
@@ -285,11 +355,13 @@ fn accounts_and_subscriptions_end_to_end() {
     let bad_usage = s.write("bad-usage.csv", "account_key,metric,timestamp,quantity\nghost,calls,2025-01-05,1\nacme,calls,yesterday,-4\n");
     s.run(&["import", "usage", &bad_usage], 3);
     s.run(&["bill", "--date", "2025-02-01", "--preview"], 0);
+    s.run(&["bill", "--date", "2025-02-01", "--preview", "--full"], 0);
     let after_preview = s.bytes();
     s.run(&["bill", "--date", "2025-02-01"], 0);
     assert_ne!(s.bytes(), after_preview, "a real run records its invoices");
     let after_bill = s.bytes();
     s.run(&["bill", "--date", "2025-02-01"], 0); // nothing new
+    s.run(&["bill", "--date", "2025-2-01"], 2); // dates are YYYY-MM-DD exactly
     assert_eq!(
         s.run(&["--json", "invoice", "list"], 0)
             .matches("\"number\"")
@@ -346,7 +418,7 @@ fn data_file_location_and_lock() {
     let custom = s.dir.join("custom.data");
     s.run(&["--data", custom.to_str().unwrap(), "init"], 0);
     assert!(custom.exists() && !s.data().exists());
-    let out = Command::new(env!("CARGO_BIN_EXE_plock"))
+    let out = Command::new(PLOCK)
         .args(["account", "list"])
         .current_dir(&s.dir)
         .env("PLOCK_DATA", &custom)
@@ -357,7 +429,7 @@ fn data_file_location_and_lock() {
     let _held =
         plock_store_memory::DataFile::open(&custom, plock_store_memory::LockWait::NoWait).unwrap();
     let started = std::time::Instant::now();
-    let out = Command::new(env!("CARGO_BIN_EXE_plock"))
+    let out = Command::new(PLOCK)
         .args(["--data", custom.to_str().unwrap(), "account", "list"])
         .output()
         .unwrap();
@@ -427,4 +499,478 @@ fn readme_main_command_is_the_demo() {
         "the README's main command changed: update this test and .ci/run"
     );
     assert!(readme.contains("cargo test --workspace"));
+}
+
+/// A sandbox with the sample company imported.
+fn sample_company(name: &str) -> Sandbox {
+    let mut s = Sandbox::new(name);
+    s.run(&["init"], 0);
+    for kind in ["accounts", "subscriptions", "usage"] {
+        let file = s.write(&format!("{kind}.csv"), &sample(&format!("{kind}.csv")));
+        s.run(&["import", kind, &file], 0);
+    }
+    s.transcript.clear();
+    s
+}
+
+#[test]
+fn a_closed_pipe_is_a_normal_end() {
+    let mut s = sample_company("pipe");
+    // A write: the run is recorded before anything is printed, so the closed pipe loses only
+    // the report.
+    let before = s.bytes();
+    let (code, stderr) = s.run_into_closed_pipe(&["bill", "--date", "2025-02-01", "--full"]);
+    assert_eq!((code, stderr.as_str()), (Some(0), ""));
+    assert_ne!(s.bytes(), before, "the run was recorded");
+    assert!(s.run(&["invoice", "list"], 0).contains("dentist-johnson"));
+    let recorded = s.bytes();
+    for args in [
+        &["invoice", "list"][..],
+        &["--json", "invoice", "list"],
+        &["invoice", "show", "1"],
+        &["bill", "--date", "2025-03-01", "--preview", "--full"],
+        &["export", "accounts"],
+        &["account", "list"],
+        &["help", "csv"],
+        &["bill", "--help"],
+        &["completions", "bash"],
+        &["demo"],
+    ] {
+        let (code, stderr) = s.run_into_closed_pipe(args);
+        assert_eq!((code, stderr.as_str()), (Some(0), ""), "plock {args:?}");
+    }
+    assert_eq!(s.bytes(), recorded, "reads changed nothing");
+    // A reader that takes a few bytes and goes, as `head -c 16` does.
+    let mut child = s
+        .command(&["demo"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = [0u8; 16];
+    child.stdout.take().unwrap().read_exact(&mut first).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert!(
+        out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(first.starts_with(b"plock demo"));
+}
+
+#[test]
+fn bill_prints_a_summary_and_the_invoices_on_request() {
+    let mut s = sample_company("bill");
+    let summary = s.run(&["bill", "--date", "2025-02-01", "--preview"], 0);
+    assert!(summary.lines().count() <= 12, "a few lines: {summary}");
+    assert!(!summary.contains("Invoice 1"));
+    let full = s.run(&["bill", "--date", "2025-02-01", "--preview", "--full"], 0);
+    assert!(full.contains("Invoice 1  to dentist-johnson"));
+    let shown = s.transcript.len();
+    let json = json_of(&s.run(&["--json", "bill", "--date", "2025-02-01", "--preview"], 0));
+    s.transcript.truncate(shown); // the whole run, asserted here rather than snapshotted
+    assert_eq!(json["recorded"], false);
+    assert_eq!(json["invoices"].as_array().unwrap().len(), 3);
+    s.run(&["bill", "--date", "2025-02-01"], 0);
+    s.run(&["invoice", "show", "1"], 0);
+    s.run(&["bill", "--date", "2025-02-01"], 0);
+    s.run(&["bill", "--date", "2025-4-1"], 2);
+    // A run with something behind each count: the demo company a month on.
+    s.run(&["--data", "demo.data", "demo", "--save"], 0);
+    s.transcript
+        .truncate(s.transcript.rfind("$ plock --data").unwrap());
+    s.run(
+        &[
+            "--data",
+            "demo.data",
+            "bill",
+            "--date",
+            "2025-05-01",
+            "--preview",
+        ],
+        0,
+    );
+    s.run(
+        &[
+            "--data",
+            "demo.data",
+            "bill",
+            "--date",
+            "2025-05-01",
+            "--preview",
+            "--full",
+        ],
+        0,
+    );
+    insta::assert_snapshot!(s.transcript);
+}
+
+#[test]
+fn standard_input_and_dry_runs() {
+    let mut s = Sandbox::new("stdin");
+    s.run(&["init"], 0);
+    let empty = s.bytes();
+    let accounts = sample("accounts.csv");
+    let out = s.run_with_input(
+        &["import", "accounts", "-", "--dry-run"],
+        Some(accounts.as_bytes()),
+        0,
+    );
+    assert!(out.contains("would import 5 new account(s)"), "{out}");
+    assert_eq!(s.bytes(), empty, "a dry run writes nothing");
+    s.run_with_input(&["import", "accounts", "-"], Some(accounts.as_bytes()), 0);
+    let subs = s.write("subscriptions.csv", &sample("subscriptions.csv"));
+    let before = s.bytes();
+    s.run(&["import", "subscriptions", &subs, "--dry-run"], 0);
+    assert_eq!(s.bytes(), before);
+    s.run(&["import", "subscriptions", &subs], 0);
+    s.run(&["import", "subscriptions", &subs, "--dry-run"], 0); // nothing would change
+    let usage = sample("usage.csv");
+    let before = s.bytes();
+    s.run_with_input(
+        &["import", "usage", "-", "--dry-run"],
+        Some(usage.as_bytes()),
+        0,
+    );
+    assert_eq!(s.bytes(), before);
+    s.run_with_input(&["import", "usage", "-"], Some(usage.as_bytes()), 0);
+    // Rows core accepts but the store refuses: the row is named, and a dry run finds it too.
+    let grouped = s.write(
+        "grouped.csv",
+        "key,name,currency,state,master_key\nnewkid,New Kid,EUR,archived,\nkid2,Kid Two,EUR,active,newkid\n",
+    );
+    for args in [
+        &["import", "accounts", &grouped][..],
+        &["import", "accounts", &grouped, "--dry-run"],
+    ] {
+        s.run(args, 3);
+        assert!(s.transcript.contains("line 2 (account newkid)"));
+        assert!(!s.transcript.contains("change 3"));
+    }
+    s.run_with_input(
+        &["import", "accounts", "-"],
+        Some(b"key,name,currency\n,No key,SEK\nx,Bad currency,SXX\n"),
+        3,
+    );
+    let source = "key,name,currency,email\nnew-clinic,New Clinic AB,SEK,\n";
+    let before = s.bytes();
+    s.run_with_input(&["discover", "-", "--dry-run"], Some(source.as_bytes()), 0);
+    assert_eq!(s.bytes(), before);
+    s.run_with_input(&["discover", "-", "--yes", "--dry-run"], Some(b""), 2);
+    s.run_with_input(&["discover", "-", "--yes"], Some(source.as_bytes()), 0);
+    assert_ne!(s.bytes(), before);
+    s.run(&["account", "list", "--state", "pending"], 0);
+    insta::assert_snapshot!(s.transcript);
+}
+
+#[test]
+fn dates_and_closed_sets_refused_with_what_is_accepted() {
+    let mut s = Sandbox::new("values");
+    s.run(&["demo", "--save"], 0);
+    s.transcript.clear();
+    for args in [
+        &["bill", "--date", "2025-4-1"][..],
+        &["bill", "--date", "2025-02-30"],
+        &["adoption", "--date", "2025-04-1"],
+        &["signals", "--date", "20250401"],
+        &["subscription", "pause", "sub-dentist", "--date", "2025-2-1"],
+        &[
+            "subscription",
+            "add",
+            "--id",
+            "s9",
+            "--account",
+            "initech",
+            "--start",
+            "2025-1-1",
+            "--product",
+            "x",
+            "--fee",
+            "1",
+        ],
+        &[
+            "account",
+            "add",
+            "--key",
+            "k",
+            "--name",
+            "K",
+            "--currency",
+            "SEK",
+            "--created",
+            "1/1/2025",
+        ],
+        &["invoice", "export", "--erp", "sap"],
+        &["invoice", "export", "--format", "xml"],
+        &["account", "list", "--state", "gone"],
+        &["import", "things", "x.csv"],
+        &["export", "invoices"],
+        &["completions", "tcsh"],
+    ] {
+        s.refuse_in_one_line(args, 2);
+    }
+    assert!(
+        s.transcript
+            .contains("accepted values: fortnox, business_central, netvisor, kleer")
+    );
+    s.run(
+        &["invoice", "export", "--erp", "fortnox", "--format", "csv"],
+        2,
+    );
+    s.refuse_in_one_line(
+        &[
+            "account",
+            "add",
+            "--key",
+            "k",
+            "--name",
+            "K",
+            "--currency",
+            "XYZ",
+        ],
+        3,
+    );
+    assert!(
+        s.run(
+            &[
+                "invoice",
+                "export",
+                "--erp",
+                "business_central",
+                "--out",
+                "bc.json"
+            ],
+            0
+        )
+        .contains("16 not exported")
+    );
+    insta::assert_snapshot!(s.transcript);
+}
+
+fn json_of(text: &str) -> serde_json::Value {
+    serde_json::from_str(text).unwrap_or_else(|e| panic!("not JSON ({e}): {text}"))
+}
+
+#[test]
+fn json_reports_every_change_and_every_error() {
+    let mut s = Sandbox::new("json");
+    assert_eq!(json_of(&s.run(&["--json", "init"], 0))["action"], "created");
+    let added = json_of(&s.run(
+        &[
+            "--json",
+            "account",
+            "add",
+            "--key",
+            "acme",
+            "--name",
+            "Acme AB",
+            "--currency",
+            "SEK",
+            "--created",
+            "2025-01-01",
+        ],
+        0,
+    ));
+    assert_eq!(added["action"], "added");
+    assert_eq!(added["account"]["id"], "acme");
+    let tagged = json_of(&s.run(&["--json", "account", "tag", "acme", "vip"], 0));
+    assert_eq!(tagged["account"]["tags"], serde_json::json!(["vip"]));
+    let edited = json_of(&s.run(&["account", "edit", "acme", "--name", "Acme", "--json"], 0));
+    assert_eq!(edited["account"]["name"], "Acme");
+    let accounts = s.write("accounts.csv", &sample("accounts.csv"));
+    let report = json_of(&s.run(&["--json", "import", "accounts", &accounts], 0));
+    assert_eq!(
+        (&report["rows"], &report["added"], &report["written"]),
+        (
+            &serde_json::json!(5),
+            &serde_json::json!(5),
+            &serde_json::json!(true)
+        )
+    );
+    let linked = json_of(&s.run(&["--json", "account", "link", "acme", "globex"], 0));
+    assert_eq!(linked["account"]["master"], "globex");
+    let sub = json_of(&s.run(
+        &[
+            "--json",
+            "subscription",
+            "add",
+            "--id",
+            "s1",
+            "--account",
+            "acme",
+            "--start",
+            "2025-01-01",
+            "--product",
+            "licence",
+            "--fee",
+            "100",
+        ],
+        0,
+    ));
+    assert_eq!(sub["subscription"]["id"], "s1");
+    let run = json_of(&s.run(&["--json", "bill", "--date", "2025-02-01"], 0));
+    assert_eq!(run["recorded"], true);
+    let paused = json_of(&s.run(
+        &[
+            "--json",
+            "subscription",
+            "pause",
+            "s1",
+            "--date",
+            "2025-03-01",
+        ],
+        0,
+    ));
+    assert_eq!(paused["action"], "paused");
+    let credit = json_of(&s.run(&["--json", "invoice", "credit", "1"], 0));
+    assert_eq!(credit["action"], "credited");
+    let wrote = json_of(&s.run(&["--json", "export", "accounts", "--out", "out.csv"], 0));
+    assert_eq!(
+        (&wrote["action"], &wrote["accounts"]),
+        (&"wrote".into(), &6.into())
+    );
+    let source = s.write(
+        "source.csv",
+        "key,name,currency\nnew-clinic,New Clinic AB,SEK\n",
+    );
+    let plan = json_of(&s.run(&["--json", "discover", &source, "--yes"], 0));
+    assert_eq!(plan["applied"], true);
+    assert_eq!(plan["candidates"].as_array().unwrap().len(), 1);
+    let dismissed = json_of(&s.run(&["--json", "account", "dismiss", "new-clinic"], 0));
+    assert_eq!(dismissed["account"]["id"], "new-clinic");
+
+    // Errors: one object on stderr with the exit code (checked by `run`), an import's
+    // problems listed.
+    s.run(&["--json", "account", "show", "nobody"], 4);
+    s.run(&["--json", "init"], 5);
+    s.run(&["--json", "bill", "--date", "2025-4-1"], 2);
+    s.run(&["--json", "account", "frobnicate"], 2);
+    s.run(&["--json", "account"], 2);
+    s.run(&["--json", "bill"], 2);
+    s.run(&["--json", "invoice", "export", "--erp", "sap"], 2);
+    s.run(&["--json", "account", "link", "acme", "acme"], 3);
+    let broken = s.write(
+        "broken.csv",
+        "key,name,currency\n,No key,SEK\nx,Bad currency,SXX\n",
+    );
+    let out = s
+        .command(&["--json", "import", "accounts", &broken])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    let error = json_of(&String::from_utf8(out.stderr).unwrap());
+    assert_eq!(
+        error["error"],
+        "broken.csv: 2 problem(s) found, nothing imported"
+    );
+    assert_eq!(error["problems"].as_array().unwrap().len(), 2);
+    assert_eq!(error["problems"][0]["line"], 2);
+}
+
+#[test]
+fn no_lock_file_is_left_beside_a_missing_data_file() {
+    let mut s = Sandbox::new("locks");
+    let file = s.write("accounts.csv", &sample("accounts.csv"));
+    // `run` checks every one of these leaves no plock.data.lock.
+    s.run(&["account", "list"], 4);
+    s.run(&["bill", "--date", "2025-02-01"], 4);
+    s.run(&["import", "accounts", &file], 4);
+    s.run(&["--json", "invoice", "list"], 4);
+    let mut names: Vec<String> = std::fs::read_dir(&s.dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["accounts.csv"]);
+    s.run(&["--data", "nowhere/plock.data", "init"], 6);
+    assert!(!s.dir.join("nowhere").exists());
+    // init refuses an existing file before it takes a lock.
+    s.run(&["init"], 0);
+    std::fs::remove_file(s.lock()).unwrap();
+    s.run(&["init"], 5);
+    s.run(&["demo", "--save"], 5);
+    assert!(!s.lock().exists());
+}
+
+#[test]
+fn help_teaches_by_example() {
+    let mut s = Sandbox::new("help");
+    let csv = s.run(&["help", "csv"], 0);
+    assert!(csv.contains("## Accounts") && csv.contains("| subscription_id | yes |"));
+    for args in [
+        &["bill", "--help"][..],
+        &["help", "bill"],
+        &["help", "account", "add"],
+        &["account", "help", "add"],
+        &["import", "--help"],
+        &["invoice", "credit", "--help"],
+    ] {
+        let help = s.run(args, 0);
+        assert!(help.contains("Example"), "plock {args:?}: {help}");
+        assert!(help.contains("Usage: plock "), "plock {args:?}: {help}");
+    }
+    assert!(s.run(&["--help"], 0).contains("plock help csv"));
+    s.run(&["help", "accounts"], 2);
+    s.run(&["help", "account", "nothing"], 2);
+}
+
+/// Every command of the README's "Using the command" runs as written, in order, from a copy
+/// of the repository's sample files.
+#[test]
+fn readme_commands_run_as_written() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
+    let section = readme
+        .split("## Using the command")
+        .nth(1)
+        .and_then(|rest| rest.split("```sh\n").nth(1))
+        .and_then(|block| block.split("```").next())
+        .unwrap();
+    let mut s = Sandbox::new("readme");
+    std::fs::create_dir_all(s.dir.join("docs/csv")).unwrap();
+    for entry in std::fs::read_dir(root.join("docs/csv")).unwrap() {
+        let path = entry.unwrap().path();
+        std::fs::copy(
+            &path,
+            s.dir.join("docs/csv").join(path.file_name().unwrap()),
+        )
+        .unwrap();
+    }
+    let mut ran = 0;
+    for line in section.lines() {
+        // Drop the comment, then anything piped on (the pipe itself is tested above).
+        let command = line.split(" #").next().unwrap();
+        let command = command.split(" | ").next().unwrap().trim();
+        if command.is_empty() || command.starts_with("cargo ") {
+            continue;
+        }
+        let words: Vec<&str> = command.split_whitespace().collect();
+        assert_eq!(words[0], "plock", "{line}");
+        let (args, input) = match words.iter().position(|w| *w == "<") {
+            Some(at) => (
+                &words[1..at],
+                Some(std::fs::read(s.dir.join(words[at + 1])).unwrap()),
+            ),
+            None => (&words[1..], None),
+        };
+        let start = s.transcript.len();
+        s.run_with_input(args, input.as_deref(), 0);
+        ran += 1;
+        // The snapshot keeps the head of each output: what the README promises, not every
+        // invoice and help text again.
+        let entry = s.transcript.split_off(start);
+        let lines: Vec<&str> = entry.trim_end().lines().collect();
+        for line in lines.iter().take(14) {
+            s.transcript.push_str(line);
+            s.transcript.push('\n');
+        }
+        if lines.len() > 14 {
+            s.transcript.push_str("[...]\n");
+        }
+        s.transcript.push('\n');
+    }
+    assert!(ran >= 15, "only {ran} commands found in the README");
+    assert!(s.dir.join("invoices.csv").exists() && s.dir.join("demo.data").exists());
+    insta::assert_snapshot!(s.transcript);
 }
