@@ -337,6 +337,7 @@ pub fn run(r: &BillingRun, preview: bool) -> String {
             u.records, u.metric, u.account
         ));
     }
+    notes.extend(r.not_billed.iter().map(not_billed));
     if !notes.is_empty() {
         out.push('\n');
         for n in notes {
@@ -345,6 +346,14 @@ pub fn run(r: &BillingRun, preview: bool) -> String {
         }
     }
     out
+}
+
+/// An owner's group held by a subscription that could not be billed.
+fn not_billed(n: &plock_core::NotBilled) -> String {
+    format!(
+        "not billed: account {} (invoice owner {}), subscription {}: {}; nothing of the group is billed until this is fixed",
+        n.account, n.owner, n.subscription, n.reason
+    )
 }
 
 /// A billing run in a few lines of counts: what the operator checks after every run. The
@@ -402,6 +411,7 @@ pub fn run_summary(r: &BillingRun, preview: bool) -> String {
         ("skipped", r.skipped.len().to_string()),
         ("unmatched children", r.unmatched.len().to_string()),
         ("unpriced usage", format!("{unpriced} record(s)")),
+        ("accounts not billed", r.not_billed.len().to_string()),
     ];
     let mut out = format!(
         "Billing run {}: {}\n",
@@ -414,6 +424,11 @@ pub fn run_summary(r: &BillingRun, preview: bool) -> String {
     );
     for (label, value) in rows {
         out.push_str(&format!("  {label:<22}{value}\n"));
+    }
+    // Each held group needs the operator: listed whatever the count.
+    for n in &r.not_billed {
+        out.push_str(&not_billed(n));
+        out.push('\n');
     }
     if r.invoices.is_empty() {
         out.push_str("Nothing to invoice on this date.\n");

@@ -118,7 +118,7 @@ pub use account::{
 #[doc(hidden)]
 pub use billing::oracle;
 pub use billing::{
-    Billed, BillingError, BillingRun, CompanyData, MismatchReason, RunOptions, Skipped,
+    Billed, BillingError, BillingRun, CompanyData, MismatchReason, NotBilled, RunOptions, Skipped,
     UnmatchedChild, UnpricedUsage, run,
 };
 pub use book::{AccountBook, InvariantViolation};

@@ -135,7 +135,11 @@ fn vary(mut c: Company, v: &Variety) -> Company {
             // of theirs fails, after others of their group may have been billed.
             for i in (1..c.book.len()).step_by(3) {
                 let currency = c.book.get(&aid(i)).map(|a| a.currency());
-                let other = if currency == Some(Currency::EUR) { Currency::SEK } else { Currency::EUR };
+                let other = if currency == Some(Currency::EUR) {
+                    Currency::SEK
+                } else {
+                    Currency::EUR
+                };
                 let _ = c.book.set_currency(&aid(i), other);
             }
         }
