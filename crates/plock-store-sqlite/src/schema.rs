@@ -151,8 +151,12 @@ pub(crate) fn check(conn: &Connection, version: u32) -> Result<(), StoreError> {
     }
 }
 
-/// Brings the database up to [`SCHEMA_VERSION`], one migration a transaction.
+/// Brings the database up to [`SCHEMA_VERSION`], one migration a transaction. A database
+/// already there is not locked, so opening it never waits for another connection's writes.
 pub(crate) fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
+    if user_version(conn)? == SCHEMA_VERSION {
+        return Ok(());
+    }
     loop {
         let tx = conn
             .transaction_with_behavior(TransactionBehavior::Immediate)

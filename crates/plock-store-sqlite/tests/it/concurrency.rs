@@ -31,9 +31,9 @@ fn a_reader_is_not_blocked_by_an_open_write_transaction() {
             account: account("a", "key-a", Currency::EUR),
         }))
         .unwrap();
-    let reader = SqliteStore::open(&path).unwrap();
     let writer = open_writer(&path);
     let started = Instant::now();
+    let reader = SqliteStore::open(&path).unwrap();
     let seen = reader.account(&aid("a")).unwrap().unwrap();
     let company = reader.company().unwrap();
     assert!(
