@@ -1,0 +1,14 @@
+//! plock-store-sqlite's integration tests.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+mod concurrency;
+mod contract;
+mod differential;
+mod files;
+mod support;
+mod values;
