@@ -289,6 +289,24 @@ pub fn batches_are_all_or_nothing<S: Store>(store: &mut S) {
         store.list_accounts(&vip).unwrap().items.is_empty(),
         "the tag index kept a refused change"
     );
+    // An account found, given usage and dismissed in one batch: its usage would be orphaned.
+    let orphan = Batch {
+        changes: vec![
+            Change::AddDiscovered {
+                account: account("found", Currency::EUR),
+            },
+            Change::AddUsage {
+                records: vec![record("key-found", 3, 0)],
+            },
+            Change::Dismiss { id: aid("found") },
+        ],
+    };
+    let err = store.apply(orphan).unwrap_err();
+    assert!(
+        matches!(err, StoreError::Conflict { index: 2, .. }),
+        "{err}"
+    );
+    assert_eq!(store.company().unwrap(), before);
 }
 
 /// Subscriptions need a known account in the same currency.

@@ -318,7 +318,15 @@ impl Store for MemoryStore {
     fn apply(&mut self, batch: Batch) -> Result<(), StoreError> {
         let mut work = self.state.clone();
         let mut new_usage = Vec::new();
+        // The keys of the accounts dismissed, taken before they leave the book: an account
+        // added earlier in the same batch has one too.
+        let mut dismissed: Vec<(usize, &AccountId, AccountKey)> = Vec::new();
         for (index, change) in batch.changes.iter().enumerate() {
+            if let Change::Dismiss { id } = change
+                && let Some(account) = work.book.get(id)
+            {
+                dismissed.push((index, id, account.key().clone()));
+            }
             apply_to_book(&mut work.book, index, change)?;
             match change {
                 Change::Dismiss { id }
@@ -415,12 +423,8 @@ impl Store for MemoryStore {
             }
         }
         // Usage of a dismissed account would orphan it: refuse dismissals of accounts with usage.
-        for (index, change) in batch.changes.iter().enumerate() {
-            if let Change::Dismiss { id } = change
-                && let Some(account) = self.state.book.get(id)
-                && (self.usage.contains_key(account.key())
-                    || new_usage.iter().any(|r| r.account() == account.key()))
-            {
+        for (index, id, key) in dismissed {
+            if self.usage.contains_key(&key) || new_usage.iter().any(|r| r.account() == &key) {
                 return Err(StoreError::Conflict {
                     index,
                     what: "account",
