@@ -1,0 +1,305 @@
+//! The records read so far, packed as the table will take them, chunk after chunk.
+//!
+//! Records are 128-bit sort keys whose group is account index x [`METRIC_SLOTS`] + metric
+//! index, metrics numbered in the order they were first seen, kept in 8-byte words where
+//! they fit (`block`); at the end the metric numbers become ranks and the records are sorted
+//! into the table. A file of more metrics than that goes on through the table builder.
+//! Records with a record id are kept by (account, metric, id) until the end, so a re-sent
+//! record counts once wherever in the file it is.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use rayon::prelude::*;
+use rust_decimal::Decimal;
+
+use super::block::{Block, unpack};
+use super::piece::METRIC_SLOTS;
+use crate::hash::FastState;
+use crate::import::table::ImportErrors;
+use crate::usage::{Packed, Resent, UsageError, UsageRecord, UsageTable, UsageTableBuilder, pack};
+use crate::{AccountKey, MetricId, RecordId};
+
+/// Records the row rules read that are packed into a block together.
+const LOOSE_BLOCK: usize = 1 << 16;
+
+/// Records read so far, and the problems found. Accounts are numbered by their place in
+/// the book's account keys, sorted (`keys` where a method takes them).
+pub(super) struct Sink {
+    /// Metrics in the order they were first seen: a metric's index is its place.
+    metrics: Vec<MetricId>,
+    /// The open chunk's records, as its pieces write them (room reused from chunk to chunk).
+    scratch: Vec<Packed>,
+    /// While the groups are dense: the records read.
+    blocks: Vec<Block>,
+    /// While the groups are dense: records the row rules read, until they fill a block.
+    loose: Vec<Packed>,
+    /// The builder, once the metrics are too many for dense groups.
+    builder: Option<UsageTableBuilder>,
+    /// Records with a record id, by the number of their (account, metric) pair.
+    identified: Resent,
+    pairs: Vec<(u32, u32)>,
+    pair_numbers: HashMap<(u32, u32), u32, FastState>,
+    pub(super) errors: ImportErrors,
+}
+
+impl Sink {
+    pub(super) fn new(keys: &[AccountKey]) -> Sink {
+        // Dense groups are account x METRIC_SLOTS + metric in 32 bits: 67 million accounts.
+        let builder = (keys.len() >= (u32::MAX / METRIC_SLOTS) as usize)
+            .then(|| UsageTableBuilder::with_accounts(keys.to_vec(), 0));
+        Sink {
+            metrics: Vec::new(),
+            scratch: Vec::new(),
+            blocks: Vec::new(),
+            loose: Vec::new(),
+            builder,
+            identified: Resent::default(),
+            pairs: Vec::new(),
+            pair_numbers: HashMap::default(),
+            errors: ImportErrors::default(),
+        }
+    }
+
+    /// The metrics a chunk's pieces may number as they are numbered here: all of them while
+    /// the groups are dense.
+    pub(super) fn known_metrics(&self) -> Vec<String> {
+        match self.builder {
+            Some(_) => Vec::new(),
+            None => self.metrics.iter().map(|m| m.as_str().to_owned()).collect(),
+        }
+    }
+
+    /// Opens a chunk: room for `slots` records, for its pieces to write.
+    pub(super) fn open(&mut self, slots: usize) -> &mut [Packed] {
+        self.scratch.clear();
+        self.scratch.resize(slots, Packed::default());
+        &mut self.scratch
+    }
+
+    /// Closes the open chunk: its pieces wrote `written` records at the start of regions of
+    /// `slots`, with groups of their own metric numbers, which `maps` turn into this sink's.
+    pub(super) fn close(
+        &mut self,
+        keys: &[AccountKey],
+        written: &[usize],
+        slots: &[usize],
+        maps: &[Vec<u32>],
+    ) {
+        let scratch = std::mem::take(&mut self.scratch);
+        let parts: Vec<(&[Packed], &Vec<u32>)> = split_lengths_of(&scratch, slots)
+            .into_iter()
+            .zip(written)
+            .map(|(region, n)| region.get(..*n).unwrap_or_default())
+            .zip(maps)
+            .collect();
+        if self.builder.is_none() && self.metrics.len() > METRIC_SLOTS as usize {
+            self.widen(keys);
+        }
+        if self.builder.is_some() {
+            for (part, map) in &parts {
+                for r in *part {
+                    let (a, m) = split(r.group());
+                    let m = map.get(m as usize).copied().unwrap_or(u32::MAX);
+                    self.push_packed(keys, (a, m), r.mantissa(), r.day_scale());
+                }
+            }
+        } else {
+            let blocks: Vec<Block> = parts
+                .par_iter()
+                .filter(|(part, _)| !part.is_empty())
+                .map(|(part, map)| Block::of(part, map))
+                .collect();
+            self.blocks.extend(blocks);
+        }
+        drop(parts);
+        self.scratch = scratch;
+    }
+
+    /// Packs the loose records into a block.
+    fn flush(&mut self) {
+        if !self.loose.is_empty() {
+            let identity: Vec<u32> = (0..METRIC_SLOTS).collect();
+            self.blocks.push(Block::of(&self.loose, &identity));
+            self.loose.clear();
+        }
+    }
+
+    /// Hands every record to a table builder, for more metrics than dense groups hold.
+    #[cold]
+    fn widen(&mut self, keys: &[AccountKey]) {
+        self.flush();
+        let n = self.blocks.iter().map(Block::len).sum();
+        let mut builder = UsageTableBuilder::with_accounts(keys.to_vec(), n);
+        for block in std::mem::take(&mut self.blocks) {
+            block.for_each(
+                |m| m,
+                |r| {
+                    let (a, m) = split(r.group());
+                    if let Some(metric) = self.metrics.get(m as usize) {
+                        let group = builder.group_of_index(a, metric);
+                        builder.push_packed(r.with_group(group));
+                    }
+                },
+            );
+        }
+        self.builder = Some(builder);
+    }
+
+    /// The number of `metric`, which is added if new.
+    pub(super) fn metric(&mut self, metric: &MetricId) -> u32 {
+        let place = self.metrics.iter().position(|m| m == metric);
+        let place = place.unwrap_or_else(|| {
+            self.metrics.push(metric.clone());
+            self.metrics.len().saturating_sub(1)
+        });
+        u32::try_from(place).unwrap_or(u32::MAX)
+    }
+
+    /// Adds a record packed as the table holds it.
+    fn push_packed(
+        &mut self,
+        keys: &[AccountKey],
+        (account, metric): (u32, u32),
+        mantissa: i64,
+        day_scale: u32,
+    ) {
+        if self.builder.is_none() && metric >= METRIC_SLOTS {
+            self.widen(keys);
+        }
+        match (&mut self.builder, self.metrics.get(metric as usize)) {
+            (Some(builder), Some(m)) => {
+                let group = builder.group_of_index(account, m);
+                builder.push_packed(Packed::new(mantissa, group, day_scale));
+            }
+            (Some(_), None) => {}
+            (None, _) => {
+                let group = account.saturating_mul(METRIC_SLOTS).saturating_add(metric);
+                self.loose.push(Packed::new(mantissa, group, day_scale));
+                if self.loose.len() >= LOOSE_BLOCK {
+                    self.flush();
+                }
+            }
+        }
+    }
+
+    /// Offers a record with a record id: of each account, metric and id, the greatest
+    /// (timestamp, quantity, scale) is kept.
+    pub(super) fn keep_identified(
+        &mut self,
+        (account, metric): (u32, u32),
+        id: RecordId,
+        timestamp: DateTime<Utc>,
+        quantity: Decimal,
+    ) {
+        let next = u32::try_from(self.pairs.len()).unwrap_or(u32::MAX);
+        let pair = *self.pair_numbers.entry((account, metric)).or_insert(next);
+        if pair == next {
+            self.pairs.push((account, metric));
+        }
+        self.identified.keep(pair, id, timestamp, quantity);
+    }
+
+    /// Adds a record the row rules read on `line`.
+    pub(super) fn push_record(&mut self, keys: &[AccountKey], line: u64, record: &UsageRecord) {
+        // The row rules found the key in the book.
+        let Some(account) = keys
+            .binary_search(record.account())
+            .ok()
+            .and_then(|a| u32::try_from(a).ok())
+        else {
+            return self
+                .errors
+                .push(line, "", "", "no account has this key".to_owned());
+        };
+        let metric = self.metric(record.metric());
+        match record.record_id() {
+            Some(id) => self.keep_identified(
+                (account, metric),
+                id.clone(),
+                record.timestamp(),
+                record.quantity(),
+            ),
+            None => match pack_record(record) {
+                Ok((mantissa, day_scale)) => {
+                    self.push_packed(keys, (account, metric), mantissa, day_scale);
+                }
+                Err(e) => self.errors.push(line, "", "", e.to_string()),
+            },
+        }
+    }
+
+    /// The table of every record read, or every problem found.
+    pub(super) fn finish(mut self, keys: Vec<AccountKey>) -> Result<UsageTable, ImportErrors> {
+        let mut resolved = Vec::new();
+        let identified = std::mem::take(&mut self.identified);
+        for (timestamp, quantity) in identified.pack_into(&mut resolved) {
+            self.errors.push(
+                0,
+                "",
+                "",
+                format!("record at {timestamp} of {quantity} is outside the usage table's range"),
+            );
+        }
+        if !self.errors.is_empty() {
+            return self.errors.into_result(UsageTable::default());
+        }
+        for r in resolved {
+            if let Some(pair) = self.pairs.get(r.group() as usize).copied() {
+                self.push_packed(&keys, pair, r.mantissa(), r.day_scale());
+            }
+        }
+        self.flush();
+        Ok(match self.builder {
+            Some(builder) => builder.finish(),
+            None => dense_table(keys, self.metrics, self.blocks),
+        })
+    }
+}
+
+/// A dense group's account and metric numbers.
+fn split(group: u32) -> (u32, u32) {
+    (group / METRIC_SLOTS, group % METRIC_SLOTS)
+}
+
+/// `items` cut into consecutive pieces of the given lengths.
+fn split_lengths_of<'a, T>(mut items: &'a [T], lengths: &[usize]) -> Vec<&'a [T]> {
+    let mut pieces = Vec::with_capacity(lengths.len());
+    for len in lengths {
+        let (piece, rest) = items.split_at((*len).min(items.len()));
+        pieces.push(piece);
+        items = rest;
+    }
+    pieces
+}
+
+/// The table of the records of `blocks`, dense groups whose metrics are numbered as in
+/// `metrics`: the numbers become ranks as the blocks are unpacked, and the records are
+/// sorted.
+fn dense_table(keys: Vec<AccountKey>, metrics: Vec<MetricId>, blocks: Vec<Block>) -> UsageTable {
+    let mut order: Vec<usize> = (0..metrics.len()).collect();
+    order.sort_unstable_by(|a, b| metrics.get(*a).cmp(&metrics.get(*b)));
+    let mut rank = vec![0u32; metrics.len()];
+    for (r, m) in (0u32..).zip(&order) {
+        if let Some(slot) = rank.get_mut(*m) {
+            *slot = r;
+        }
+    }
+    let records = unpack(blocks, |m| rank.get(m as usize).copied().unwrap_or(0));
+    let mut sorted = metrics;
+    sorted.sort_unstable();
+    UsageTable::from_dense(keys, sorted, records, METRIC_SLOTS)
+}
+
+/// A record's mantissa and packed day and scale, as the table holds them.
+fn pack_record(r: &UsageRecord) -> Result<(i64, u32), UsageError> {
+    pack(r.quantity(), r.timestamp().date_naive()).map_err(|field| UsageError::OutsideTable {
+        account: r.account().clone(),
+        metric: r.metric().clone(),
+        field,
+        value: match field {
+            "quantity" => r.quantity().to_string(),
+            _ => r.timestamp().to_rfc3339(),
+        },
+    })
+}
