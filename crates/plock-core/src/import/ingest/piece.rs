@@ -40,6 +40,8 @@ pub(super) struct Piece<'a> {
     pub(super) metrics: Vec<&'a [u8]>,
     /// The metrics' inline copies (`None` for long ones), compared without a call.
     metric_keys: Vec<Option<[u64; 2]>>,
+    /// The short metrics by their inline copies.
+    metric_places: MetricPlaces,
     /// How many records the piece wrote at the start of its region.
     pub(super) records: usize,
     /// Rows with a record id: (group, record id, time, quantity).
@@ -58,6 +60,7 @@ pub(super) struct Reading<'r> {
 
 /// Reads the piece `text` (whole lines) whose first line is `first_line`, writing its records
 /// into `region` (a slot a line). `known` metrics take the first metric indexes.
+#[inline(never)]
 pub(super) fn read_piece<'a>(
     text: &'a [u8],
     first_line: u64,
@@ -65,14 +68,11 @@ pub(super) fn read_piece<'a>(
     known: &[&'a [u8]],
     region: &mut [Packed],
 ) -> Piece<'a> {
-    let mut piece = Piece::<'a> {
-        metrics: known.to_vec(),
-        metric_keys: known
-            .iter()
-            .map(|m| std::str::from_utf8(m).ok().and_then(inline))
-            .collect(),
-        ..Piece::default()
-    };
+    let mut piece = Piece::<'a>::default();
+    for m in known {
+        let key = std::str::from_utf8(m).ok().and_then(inline);
+        piece.add_metric(m, key);
+    }
     // Rows are placed a batch after their keys' slots were first loaded: by then, while the
     // next batch was parsed, the loads have come in.
     let mut batch: Vec<Row<'a>> = Vec::with_capacity(BATCH);
@@ -217,21 +217,82 @@ fn place<'a>(
 }
 
 /// The piece's index of `metric`, added if there is room.
+#[inline(always)]
 fn metric_slot<'a>(piece: &mut Piece<'a>, metric: &'a [u8], key: Option<[u64; 2]>) -> Option<u32> {
     let found = match key {
-        Some(_) => piece.metric_keys.iter().position(|k| *k == key),
+        Some(key) => piece.metric_places.find(key, &piece.metric_keys),
         None => piece.metrics.iter().position(|m| *m == metric),
     };
-    let m = match found {
-        Some(m) => m,
-        None if piece.metrics.len() < METRIC_SLOTS as usize => {
-            piece.metrics.push(metric);
-            piece.metric_keys.push(key);
-            piece.metrics.len().saturating_sub(1)
+    match found {
+        Some(m) => u32::try_from(m).ok(),
+        None => piece.add_metric(metric, key),
+    }
+}
+
+impl<'a> Piece<'a> {
+    /// Adds a metric if there is room: its index.
+    fn add_metric(&mut self, metric: &'a [u8], key: Option<[u64; 2]>) -> Option<u32> {
+        if self.metrics.len() >= METRIC_SLOTS as usize {
+            return None;
         }
-        None => return None,
-    };
-    u32::try_from(m).ok().filter(|m| *m < METRIC_SLOTS)
+        let m = u8::try_from(self.metrics.len()).ok()?;
+        self.metrics.push(metric);
+        self.metric_keys.push(key);
+        if let Some(key) = key {
+            self.metric_places.insert(key, m, &self.metric_keys);
+        }
+        Some(u32::from(m))
+    }
+}
+
+/// Places of short metrics by their inline copies: an open-addressing table (linear probing,
+/// at most half full) of their indexes plus one, 0 marking an empty slot.
+struct MetricPlaces([u8; METRIC_TABLE]);
+
+/// Slots of [`MetricPlaces`]: twice the metrics a piece holds.
+const METRIC_TABLE: usize = 2 * METRIC_SLOTS as usize;
+
+impl Default for MetricPlaces {
+    fn default() -> MetricPlaces {
+        MetricPlaces([0; METRIC_TABLE])
+    }
+}
+
+impl MetricPlaces {
+    fn home(key: [u64; 2]) -> usize {
+        let [lo, hi] = key;
+        let h = (lo ^ hi.rotate_left(29)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        (h >> 57) as usize
+    }
+
+    /// The slot holding `key` (whose metric's inline copies are `keys`), or the empty slot
+    /// where it would go.
+    #[inline(always)]
+    fn probe(&self, key: [u64; 2], keys: &[Option<[u64; 2]>]) -> Option<usize> {
+        let mut at = MetricPlaces::home(key);
+        for _ in 0..METRIC_TABLE {
+            let slot = *self.0.get(at)?;
+            let index = usize::from(slot).checked_sub(1);
+            match index {
+                None => return Some(at),
+                Some(i) if keys.get(i) == Some(&Some(key)) => return Some(at),
+                Some(_) => at = at.wrapping_add(1) % METRIC_TABLE,
+            }
+        }
+        None
+    }
+
+    #[inline(always)]
+    fn find(&self, key: [u64; 2], keys: &[Option<[u64; 2]>]) -> Option<usize> {
+        let slot = *self.0.get(self.probe(key, keys)?)?;
+        usize::from(slot).checked_sub(1)
+    }
+
+    fn insert(&mut self, key: [u64; 2], index: u8, keys: &[Option<[u64; 2]>]) {
+        if let Some(slot) = self.probe(key, keys).and_then(|at| self.0.get_mut(at)) {
+            *slot = index.saturating_add(1);
+        }
+    }
 }
 
 /// A row through the import's row rules: its record, or its problems added to `errors`.

@@ -140,37 +140,83 @@ pub(super) fn two(d: u64, i: u32) -> u32 {
         .wrapping_add(byte(d, i.wrapping_add(1)))
 }
 
+/// Powers of ten up to 10^8.
+const POWERS: [u64; 9] = [
+    1,
+    10,
+    100,
+    1_000,
+    10_000,
+    100_000,
+    1_000_000,
+    10_000_000,
+    100_000_000,
+];
+
+/// The value of the first `n` (1 to 8) bytes of `x`, decimal digits (ASCII xored with
+/// zeros), the first the most significant: the digits are moved to the top of the word, the
+/// bytes below them (zeros) leading zeros, then combined in pairs, fours and eights
+/// (simdjson's eight-digit conversion).
+fn digit_value(x: u64, n: u32) -> u64 {
+    let v = x.wrapping_shl(64u32.wrapping_sub(n.wrapping_mul(8)) & 63);
+    let v = (v & 0x0f0f_0f0f_0f0f_0f0f).wrapping_mul(2561) >> 8;
+    let v = (v & 0x00ff_00ff_00ff_00ff).wrapping_mul(6_553_601) >> 16;
+    (v & 0x0000_ffff_0000_ffff).wrapping_mul(42_949_672_960_001) >> 32
+}
+
+/// The run of ASCII digits at `start`, eight at a time: its length, and its value when it is
+/// at most 19 digits long (a longer run is read no further than its 24th digit).
+#[inline(always)]
+pub(super) fn digits_at(bytes: &[u8], start: usize) -> (usize, u64) {
+    let (mut len, mut value) = (0usize, 0u64);
+    loop {
+        let x = word(bytes, start.wrapping_add(len)) ^ ASCII_ZEROS;
+        // A byte is a digit when its value, xored, is below 10: adding 0x76 to its low seven
+        // bits sets the high bit of the others (no carry crosses bytes).
+        let stops = ((x & LOW7).wrapping_add(0x7676_7676_7676_7676) | x) & HIGH;
+        let n = stops.trailing_zeros() / 8;
+        if n > 0 {
+            let scale = POWERS.get(n as usize).copied().unwrap_or(1);
+            value = value.wrapping_mul(scale).wrapping_add(digit_value(x, n));
+        }
+        len = len.wrapping_add(n as usize);
+        if n < 8 || len > 18 {
+            return (len, value);
+        }
+    }
+}
+
 /// A plain decimal at `start`: `digits[.digits]` with at most 18 digits, as
 /// `Decimal::from_str_exact` reads it (and, with `comma_point`, `digits,digits` as a `;`
 /// file's decimal comma): (its end, mantissa, scale).
+#[inline(always)]
 fn decimal_at(bytes: &[u8], start: usize, comma_point: bool) -> Option<(usize, i64, u32)> {
-    let mut mantissa: i64 = 0;
-    let mut at = start;
-    let mut point: Option<usize> = None;
-    loop {
-        match bytes.get(at) {
-            // At most 19 digits are read (the 20th is refused below), within i64.
-            Some(b @ b'0'..=b'9') if at.wrapping_sub(start) < 20 => {
-                mantissa = mantissa
-                    .wrapping_mul(10)
-                    .wrapping_add(i64::from(b.wrapping_sub(b'0')));
-            }
-            Some(b'.') if point.is_none() && at > start => point = Some(at),
-            Some(b',') if comma_point && point.is_none() && at > start => point = Some(at),
-            _ => break,
-        }
-        at = at.wrapping_add(1);
-    }
-    let len = at.wrapping_sub(start);
-    let scale = match point {
-        Some(p) => at.wrapping_sub(p).wrapping_sub(1),
-        None => 0,
+    let (whole, value) = digits_at(bytes, start);
+    let at = start.wrapping_add(whole);
+    let point = match bytes.get(at) {
+        Some(b'.') => true,
+        Some(b',') => comma_point,
+        _ => false,
     };
-    let digits = len.wrapping_sub(usize::from(point.is_some()));
-    if len == 0 || digits > 18 || (point.is_some() && scale == 0) {
+    if whole == 0 {
         return None;
     }
-    Some((at, mantissa, scale as u32))
+    if !point {
+        return (whole <= 18).then(|| (at, value.cast_signed(), 0));
+    }
+    let (fraction, part) = digits_at(bytes, at.wrapping_add(1));
+    if fraction == 0 || whole.wrapping_add(fraction) > 18 {
+        return None;
+    }
+    // At most 18 digits in all: below 10^18, in an i64.
+    let power = 10u64.checked_pow(u32::try_from(fraction).ok()?)?;
+    let mantissa = value.checked_mul(power)?.checked_add(part)?;
+    let end = at.wrapping_add(1).wrapping_add(fraction);
+    Some((
+        end,
+        i64::try_from(mantissa).ok()?,
+        u32::try_from(fraction).ok()?,
+    ))
 }
 
 /// Where a field the layout does not read, starting at `start`, ends: at the separator or
@@ -542,6 +588,21 @@ mod tests {
     }
 
     proptest! {
+        /// Runs of digits of any length, then any byte: read eight at a time as one at a time.
+        #[test]
+        fn digit_runs_read_as_digit_by_digit(
+            run in "[0-9]{0,26}",
+            after in prop_oneof![Just(""), Just(","), Just("."), Just("a"), Just("\u{e9}"), Just("/"), Just(":")],
+        ) {
+            let text = format!("{run}{after}");
+            let (len, value) = digits_at(text.as_bytes(), 0);
+            prop_assert_eq!(len, run.len().min(24), "{}", text);
+            if run.len() <= 19 {
+                let expected = run.bytes().fold(0u64, |v, d| v * 10 + u64::from(d - b'0'));
+                prop_assert_eq!(value, expected, "{}", text);
+            }
+        }
+
         /// Digits and points, around the 18 digits the common form reads: read as
         /// `from_str_exact` reads them.
         #[test]

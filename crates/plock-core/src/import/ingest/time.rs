@@ -5,7 +5,7 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 
-use super::row::{ASCII_ZEROS, byte, digits_and, two, word};
+use super::row::{ASCII_ZEROS, byte, digits_and, digits_at, two, word};
 use crate::import::layout::TimeFormat;
 use crate::usage::unix_day_word;
 
@@ -172,18 +172,8 @@ fn fraction(bytes: &[u8], start: usize) -> Option<(usize, u32)> {
 /// One to eighteen digits at `start`: (their end, their value, below 10^18).
 #[inline(always)]
 fn epoch_at(bytes: &[u8], start: usize) -> Option<(usize, u64)> {
-    let mut value = 0u64;
-    let mut at = start;
-    while let Some(d) = bytes.get(at).filter(|b| b.is_ascii_digit()) {
-        if at.wrapping_sub(start) == 18 {
-            return None;
-        }
-        value = value
-            .wrapping_mul(10)
-            .wrapping_add(u64::from(d.wrapping_sub(b'0')));
-        at = at.wrapping_add(1);
-    }
-    (at != start).then_some((at, value))
+    let (len, value) = digits_at(bytes, start);
+    (len > 0 && len <= 18).then(|| (start.wrapping_add(len), value))
 }
 
 /// An epoch time in units of which `per_day` make a day: (its end, its day word).
