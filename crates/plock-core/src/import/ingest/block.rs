@@ -1,26 +1,18 @@
-//! Records kept between chunks, 8 bytes each where they fit: a block's records as offsets
-//! from the block's least account, metric, day, scale and mantissa, each field in as many bits
-//! as its span needs (a chunk's usage spans a few months and a few metrics, so a 64-bit word
-//! usually holds a record); 16 bytes each, as they are, where they do not. The table's sort
-//! needs every record as a 16-byte key in one vector: built from blocks once the input ends,
-//! the records are held twice at most at 8 + 16 bytes, never at 16 + 16 as a growing vector
-//! held them while it was copied to a larger one.
+//! Records kept between chunks, 8 bytes each where they fit: a piece's records as offsets
+//! from the piece's least account, metric, day, scale and mantissa, each field in as many
+//! bits as its span needs (a chunk's usage spans a few months and a few metrics, so a 64-bit
+//! word usually holds a record); 16 bytes each, as they are, where they do not. The table's
+//! sort needs every record as a 16-byte key in one vector: built from the store once the
+//! input ends, the records are held twice at most at 8 + 16 bytes, never at 16 + 16 as a
+//! growing vector held them while it was copied to a larger one.
 
 use rayon::prelude::*;
 
 use super::piece::METRIC_SLOTS;
-use crate::usage::Packed;
+use crate::usage::{Packed, split_lengths};
 
 /// The low bits of a day word holding the quantity's scale (the table's layout).
 pub(super) const SCALE_BITS: u32 = 5;
-
-/// Records of one block.
-pub(super) enum Block {
-    /// As 64-bit words of `Codec`.
-    Narrow(Codec, Vec<u64>),
-    /// As they are.
-    Wide(Vec<Packed>),
-}
 
 /// The fields of a record, as a block takes them: account, metric (numbers below
 /// [`METRIC_SLOTS`]), day, scale, and the mantissa as bits that sort as it does.
@@ -123,42 +115,131 @@ impl Codec {
     }
 }
 
-impl Block {
-    /// The block of `records`, dense groups whose metric numbers `map` turns into the sink's.
-    pub(super) fn of(records: &[Packed], map: &[u32]) -> Block {
-        let metric = |r: &Packed| {
-            map.get((r.group() % METRIC_SLOTS) as usize)
-                .copied()
-                .unwrap_or(0)
-        };
-        let fields = records.iter().map(|r| Fields::of(*r, metric(r)));
-        match Codec::of(fields.clone()) {
-            Some(codec) => Block::Narrow(codec, fields.map(|f| codec.encode(f)).collect()),
-            None => Block::Wide(
-                records
-                    .iter()
-                    .map(|r| Fields::of(*r, metric(r)).record(|m| m))
-                    .collect(),
-            ),
+impl Fields {
+    /// The fields of each of `records` (dense groups whose metric numbers `map` turns into
+    /// the sink's).
+    fn all<'a>(records: &'a [Packed], map: &'a [u32]) -> impl Iterator<Item = Fields> + Clone + 'a {
+        records.iter().map(|r| {
+            let metric = map.get((r.group() % METRIC_SLOTS) as usize).copied();
+            Fields::of(*r, metric.unwrap_or(0))
+        })
+    }
+}
+
+/// Words a buffer of narrow records holds: large enough that, freed, buffers make room the
+/// table's sort can take (with mimalloc, freed 256 KiB blocks were not reused for its 80 MB
+/// buffer at scale M, freed 2 MiB ones were).
+const BUFFER_WORDS: usize = 1 << 20;
+
+/// Records kept between chunks, in segments of one codec each.
+#[derive(Default)]
+pub(super) struct Store {
+    /// The words of narrow segments, each buffer filled before the next is made.
+    buffers: Vec<Vec<u64>>,
+    segments: Vec<Segment>,
+    len: usize,
+}
+
+/// Records of one piece.
+enum Segment {
+    /// `buffers[buffer][start..start + len]`, words of `codec`.
+    Narrow {
+        codec: Codec,
+        buffer: usize,
+        start: usize,
+        len: usize,
+    },
+    /// As they are, their metric numbers the sink's.
+    Wide(Vec<Packed>),
+}
+
+impl Segment {
+    fn len(&self) -> usize {
+        match self {
+            Segment::Narrow { len, .. } => *len,
+            Segment::Wide(records) => records.len(),
         }
     }
+}
 
+impl Store {
+    /// Records held.
     pub(super) fn len(&self) -> usize {
-        match self {
-            Block::Narrow(_, words) => words.len(),
-            Block::Wide(records) => records.len(),
+        self.len
+    }
+
+    /// Adds the records of `parts`, each dense groups whose metric numbers its map turns
+    /// into the sink's, in parallel.
+    pub(super) fn add(&mut self, parts: &[(&[Packed], &[u32])]) {
+        let codecs: Vec<Option<Codec>> = parts
+            .par_iter()
+            .map(|(records, map)| Codec::of(Fields::all(records, map)))
+            .collect();
+        let narrow: Vec<usize> = parts
+            .iter()
+            .zip(&codecs)
+            .map(|((records, _), codec)| if codec.is_some() { records.len() } else { 0 })
+            .collect();
+        let total: usize = narrow.iter().sum();
+        let room = self
+            .buffers
+            .last()
+            .map_or(0, |b| b.capacity().saturating_sub(b.len()));
+        if room < total {
+            self.buffers
+                .push(Vec::with_capacity(BUFFER_WORDS.max(total)));
+        }
+        let buffer = self.buffers.len().saturating_sub(1);
+        let start = self.buffers.last().map_or(0, Vec::len);
+        if let Some(words) = self.buffers.last_mut() {
+            words.par_extend(rayon::iter::repeat_n(0u64, total));
+            let slices = split_lengths(
+                words.get_mut(start..).unwrap_or_default(),
+                narrow.iter().copied(),
+            );
+            slices
+                .into_par_iter()
+                .zip(parts.par_iter().zip(&codecs))
+                .for_each(|(out, ((records, map), codec))| {
+                    if let Some(codec) = codec {
+                        for (w, f) in out.iter_mut().zip(Fields::all(records, map)) {
+                            *w = codec.encode(f);
+                        }
+                    }
+                });
+        }
+        let mut at = start;
+        for (((records, map), codec), n) in parts.iter().zip(codecs).zip(narrow) {
+            self.len = self.len.saturating_add(records.len());
+            self.segments.push(match codec {
+                Some(codec) => Segment::Narrow {
+                    codec,
+                    buffer,
+                    start: at,
+                    len: n,
+                },
+                None => Segment::Wide(Fields::all(records, map).map(|f| f.record(|m| m)).collect()),
+            });
+            at = at.saturating_add(n);
         }
     }
 
-    /// Each record, its metric number turned into `rank(metric)`.
-    pub(super) fn for_each(&self, rank: impl Fn(u32) -> u32, mut f: impl FnMut(Packed)) {
-        match self {
-            Block::Narrow(codec, words) => {
-                for w in words {
+    /// Each record of `segment`, its metric number turned into `rank(metric)`.
+    fn each(&self, segment: &Segment, rank: impl Fn(u32) -> u32, mut f: impl FnMut(Packed)) {
+        match segment {
+            Segment::Narrow {
+                codec,
+                buffer,
+                start,
+                len,
+            } => {
+                let words = self.buffers.get(*buffer).map_or(&[][..], Vec::as_slice);
+                let end = start.saturating_add(*len);
+                for w in words.get(*start..end).unwrap_or_default() {
                     f(codec.decode(*w).record(&rank));
                 }
             }
-            Block::Wide(records) => {
+            Segment::Wide(records) => {
                 for r in records {
                     f(Fields::of(*r, r.group() % METRIC_SLOTS).record(&rank));
                 }
@@ -166,32 +247,34 @@ impl Block {
         }
     }
 
-    /// Writes the records into `out`, as long as the block, each metric number turned into
-    /// `rank(metric)`.
-    fn write(&self, out: &mut [Packed], rank: impl Fn(u32) -> u32) {
-        let mut slots = out.iter_mut();
-        self.for_each(rank, |r| {
-            if let Some(slot) = slots.next() {
-                *slot = r;
-            }
-        });
+    /// Each record, in the order they were added.
+    pub(super) fn for_each(&self, mut f: impl FnMut(Packed)) {
+        for segment in &self.segments {
+            self.each(segment, |m| m, &mut f);
+        }
     }
-}
 
-/// Every record of `blocks` in one vector, each metric number turned into `rank(metric)`;
-/// the blocks are freed once written.
-pub(super) fn unpack(blocks: Vec<Block>, rank: impl Fn(u32) -> u32 + Sync) -> Vec<Packed> {
-    let n = blocks.iter().map(Block::len).sum();
-    let mut records = Vec::with_capacity(n);
-    // Fresh pages, touched by every thread.
-    records.par_extend(rayon::iter::repeat_n(Packed::default(), n));
-    let parts = crate::usage::split_lengths(&mut records, blocks.iter().map(Block::len));
-    parts
-        .into_par_iter()
-        .zip(blocks.par_iter())
-        .for_each(|(out, block)| block.write(out, &rank));
-    drop(blocks);
-    records
+    /// Every record in one vector, each metric number turned into `rank(metric)`; the store
+    /// is freed once they are written.
+    pub(super) fn unpack(self, rank: impl Fn(u32) -> u32 + Sync) -> Vec<Packed> {
+        let mut records = Vec::with_capacity(self.len);
+        // Fresh pages, touched by every thread.
+        records.par_extend(rayon::iter::repeat_n(Packed::default(), self.len));
+        let parts = split_lengths(&mut records, self.segments.iter().map(Segment::len));
+        parts
+            .into_par_iter()
+            .zip(self.segments.par_iter())
+            .for_each(|(out, segment)| {
+                let mut slots = out.iter_mut();
+                self.each(segment, &rank, |r| {
+                    if let Some(slot) = slots.next() {
+                        *slot = r;
+                    }
+                });
+            });
+        drop(self);
+        records
+    }
 }
 
 #[cfg(test)]
@@ -214,9 +297,9 @@ mod tests {
     }
 
     proptest! {
-        /// Blocks give back their records, narrow or wide, their metrics renumbered.
+        /// The store gives back its records, narrow or wide, their metrics renumbered.
         #[test]
-        fn blocks_give_back_their_records(
+        fn the_store_gives_back_its_records(
             records in prop::collection::vec(
                 (0u32..100_000, 0u32..64, 0u32..(1 << 24), 0u32..29, any::<i64>()),
                 0..200,
@@ -234,16 +317,19 @@ mod tests {
                     Packed::new(mantissa, a * METRIC_SLOTS + m, (day << SCALE_BITS) | scale)
                 })
                 .collect();
-            let block = Block::of(&records, &map);
-            prop_assert_eq!(block.len(), records.len());
+            let mut store = Store::default();
+            let half = records.len() / 2;
+            let (first, second) = records.split_at(half);
+            store.add(&[(first, &map), (second, &map)]);
+            prop_assert_eq!(store.len(), records.len());
             let mut back = Vec::new();
-            block.for_each(|m| m, |r| back.push(r));
+            store.for_each(|r| back.push(r));
             let expected: Vec<Packed> = records
                 .iter()
                 .map(|r| r.with_group(r.group() / METRIC_SLOTS * METRIC_SLOTS + map[(r.group() % METRIC_SLOTS) as usize]))
                 .collect();
             prop_assert_eq!(&back, &expected);
-            let unpacked = unpack(vec![block], |m| m);
+            let unpacked = store.unpack(|m| m);
             prop_assert_eq!(unpacked, expected);
         }
     }

@@ -60,7 +60,6 @@ pub(super) struct Reading<'r> {
 
 /// Reads the piece `text` (whole lines) whose first line is `first_line`, writing its records
 /// into `region` (a slot a line). `known` metrics take the first metric indexes.
-#[inline(never)]
 pub(super) fn read_piece<'a>(
     text: &'a [u8],
     first_line: u64,

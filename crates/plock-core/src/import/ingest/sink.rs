@@ -10,17 +10,16 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
-use rayon::prelude::*;
 use rust_decimal::Decimal;
 
-use super::block::{Block, unpack};
+use super::block::Store;
 use super::piece::METRIC_SLOTS;
 use crate::hash::FastState;
 use crate::import::table::ImportErrors;
 use crate::usage::{Packed, Resent, UsageError, UsageRecord, UsageTable, UsageTableBuilder, pack};
 use crate::{AccountKey, MetricId, RecordId};
 
-/// Records the row rules read that are packed into a block together.
+/// Records the row rules read that are stored together.
 const LOOSE_BLOCK: usize = 1 << 16;
 
 /// Records read so far, and the problems found. Accounts are numbered by their place in
@@ -31,8 +30,8 @@ pub(super) struct Sink {
     /// The open chunk's records, as its pieces write them (room reused from chunk to chunk).
     scratch: Vec<Packed>,
     /// While the groups are dense: the records read.
-    blocks: Vec<Block>,
-    /// While the groups are dense: records the row rules read, until they fill a block.
+    store: Store,
+    /// While the groups are dense: records the row rules read, until there are `LOOSE_BLOCK`.
     loose: Vec<Packed>,
     /// The builder, once the metrics are too many for dense groups.
     builder: Option<UsageTableBuilder>,
@@ -51,7 +50,7 @@ impl Sink {
         Sink {
             metrics: Vec::new(),
             scratch: Vec::new(),
-            blocks: Vec::new(),
+            store: Store::default(),
             loose: Vec::new(),
             builder,
             identified: Resent::default(),
@@ -105,22 +104,22 @@ impl Sink {
                 }
             }
         } else {
-            let blocks: Vec<Block> = parts
-                .par_iter()
+            let parts: Vec<(&[Packed], &[u32])> = parts
+                .iter()
                 .filter(|(part, _)| !part.is_empty())
-                .map(|(part, map)| Block::of(part, map))
+                .map(|(part, map)| (*part, map.as_slice()))
                 .collect();
-            self.blocks.extend(blocks);
+            self.store.add(&parts);
         }
         drop(parts);
         self.scratch = scratch;
     }
 
-    /// Packs the loose records into a block.
+    /// Stores the loose records.
     fn flush(&mut self) {
         if !self.loose.is_empty() {
             let identity: Vec<u32> = (0..METRIC_SLOTS).collect();
-            self.blocks.push(Block::of(&self.loose, &identity));
+            self.store.add(&[(&self.loose, &identity)]);
             self.loose.clear();
         }
     }
@@ -129,20 +128,15 @@ impl Sink {
     #[cold]
     fn widen(&mut self, keys: &[AccountKey]) {
         self.flush();
-        let n = self.blocks.iter().map(Block::len).sum();
-        let mut builder = UsageTableBuilder::with_accounts(keys.to_vec(), n);
-        for block in std::mem::take(&mut self.blocks) {
-            block.for_each(
-                |m| m,
-                |r| {
-                    let (a, m) = split(r.group());
-                    if let Some(metric) = self.metrics.get(m as usize) {
-                        let group = builder.group_of_index(a, metric);
-                        builder.push_packed(r.with_group(group));
-                    }
-                },
-            );
-        }
+        let store = std::mem::take(&mut self.store);
+        let mut builder = UsageTableBuilder::with_accounts(keys.to_vec(), store.len());
+        store.for_each(|r| {
+            let (a, m) = split(r.group());
+            if let Some(metric) = self.metrics.get(m as usize) {
+                let group = builder.group_of_index(a, metric);
+                builder.push_packed(r.with_group(group));
+            }
+        });
         self.builder = Some(builder);
     }
 
@@ -252,7 +246,7 @@ impl Sink {
         self.flush();
         Ok(match self.builder {
             Some(builder) => builder.finish(),
-            None => dense_table(keys, self.metrics, self.blocks),
+            None => dense_table(keys, self.metrics, self.store),
         })
     }
 }
@@ -273,10 +267,10 @@ fn split_lengths_of<'a, T>(mut items: &'a [T], lengths: &[usize]) -> Vec<&'a [T]
     pieces
 }
 
-/// The table of the records of `blocks`, dense groups whose metrics are numbered as in
-/// `metrics`: the numbers become ranks as the blocks are unpacked, and the records are
+/// The table of the records of `store`, dense groups whose metrics are numbered as in
+/// `metrics`: the numbers become ranks as the records are unpacked, and the records are
 /// sorted.
-fn dense_table(keys: Vec<AccountKey>, metrics: Vec<MetricId>, blocks: Vec<Block>) -> UsageTable {
+fn dense_table(keys: Vec<AccountKey>, metrics: Vec<MetricId>, store: Store) -> UsageTable {
     let mut order: Vec<usize> = (0..metrics.len()).collect();
     order.sort_unstable_by(|a, b| metrics.get(*a).cmp(&metrics.get(*b)));
     let mut rank = vec![0u32; metrics.len()];
@@ -285,7 +279,7 @@ fn dense_table(keys: Vec<AccountKey>, metrics: Vec<MetricId>, blocks: Vec<Block>
             *slot = r;
         }
     }
-    let records = unpack(blocks, |m| rank.get(m as usize).copied().unwrap_or(0));
+    let records = store.unpack(|m| rank.get(m as usize).copied().unwrap_or(0));
     let mut sorted = metrics;
     sorted.sort_unstable();
     UsageTable::from_dense(keys, sorted, records, METRIC_SLOTS)
