@@ -30,7 +30,7 @@ mod sink;
 mod time;
 
 use chunk::{Context, Outcome, read_chunk};
-use general::{Start, read_general};
+use general::{Start, Tracked, not_utf8, read_general};
 use piece::Reading;
 use row::Form;
 use sink::Sink;
@@ -135,7 +135,13 @@ pub(crate) fn read_in_chunks<R: Read>(
         read_general(rest, 1, start, delimiter, (book, &keys), &mut sink)?;
         return sink.finish(keys);
     }
-    let columns = layout.columns(header.split(char::from(delimiter.byte())), delimiter)?;
+    let columns = match layout.columns(header.split(char::from(delimiter.byte())), delimiter) {
+        Ok(columns) => columns,
+        Err(errors) => {
+            let rest = Tracked::new(text.chain(&mut input.reader), 1);
+            return Err(not_utf8(rest).unwrap_or(errors));
+        }
+    };
     let index = InlineIndex::new(keys.iter().map(AccountKey::as_str));
     let form = Form {
         fields: &columns.fields,
@@ -216,9 +222,10 @@ impl Chunks {
         let mut next = Vec::new();
         loop {
             let text = self.current.get(self.start..).unwrap_or_default();
+            // Whole lines only, unless the input ends here; a line not ended yet is carried.
             let cut = match self.last {
                 true => text.len(),
-                false => memchr::memrchr(b'\n', text).map_or(text.len(), |i| i.saturating_add(1)),
+                false => memchr::memrchr(b'\n', text).map_or(0, |i| i.saturating_add(1)),
             };
             let (body, carry) = text.split_at(cut);
             next.clear();
@@ -268,3 +275,6 @@ fn only(line: u64, reason: &str) -> ImportErrors {
     errors.push(line, "", "", reason);
     errors
 }
+
+#[cfg(test)]
+mod tests;

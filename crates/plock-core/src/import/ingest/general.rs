@@ -46,7 +46,10 @@ pub(super) fn read_general<R: Read>(
         Start::Header(layout) => {
             let read = reader.read_byte_record(&mut record);
             read.map_err(|e| failure(reader.get_ref(), e, std::mem::take(&mut sink.errors)))?;
-            header = layout.columns(cells(&record).into_iter(), delimiter)?;
+            header = match layout.columns(cells(&record).into_iter(), delimiter) {
+                Ok(header) => header,
+                Err(errors) => return Err(not_utf8(reader.into_inner()).unwrap_or(errors)),
+            };
             &header
         }
     };
@@ -70,6 +73,16 @@ pub(super) fn read_general<R: Read>(
             }
         }
     }
+}
+
+/// The problem of the first bytes of `input` that are not UTF-8, if any: the import
+/// reports it before any other, a bad header included.
+pub(super) fn not_utf8<R: Read>(mut input: Tracked<R>) -> Option<ImportErrors> {
+    let _ = io::copy(&mut input, &mut io::sink());
+    let line = input.not_utf8?;
+    let mut only = ImportErrors::default();
+    only.push(line, "", "", "file is not valid UTF-8");
+    Some(only)
 }
 
 /// A record's cells as text: the input was checked as UTF-8 before the reader split it, at

@@ -39,7 +39,11 @@ pub(super) struct Sink {
     identified: Resent,
     pairs: Vec<(u32, u32)>,
     pair_numbers: HashMap<(u32, u32), u32, FastState>,
+    /// Rows that are not records.
     pub(super) errors: ImportErrors,
+    /// Records the table cannot hold: reported only when every row is a record, as the
+    /// import and then the table builder would.
+    outside: ImportErrors,
 }
 
 impl Sink {
@@ -57,6 +61,7 @@ impl Sink {
             pairs: Vec::new(),
             pair_numbers: HashMap::default(),
             errors: ImportErrors::default(),
+            outside: ImportErrors::default(),
         }
     }
 
@@ -218,25 +223,29 @@ impl Sink {
                 Ok((mantissa, day_scale)) => {
                     self.push_packed(keys, (account, metric), mantissa, day_scale);
                 }
-                Err(e) => self.errors.push(line, "", "", e.to_string()),
+                Err(e) => self.outside.push(line, "", "", e.to_string()),
             },
         }
     }
 
-    /// The table of every record read, or every problem found.
+    /// The table of every record read, or every problem found: the rows that are not
+    /// records, or else the records the table cannot hold.
     pub(super) fn finish(mut self, keys: Vec<AccountKey>) -> Result<UsageTable, ImportErrors> {
+        if !self.errors.is_empty() {
+            return self.errors.into_result(UsageTable::default());
+        }
         let mut resolved = Vec::new();
         let identified = std::mem::take(&mut self.identified);
         for (timestamp, quantity) in identified.pack_into(&mut resolved) {
-            self.errors.push(
+            self.outside.push(
                 0,
                 "",
                 "",
                 format!("record at {timestamp} of {quantity} is outside the usage table's range"),
             );
         }
-        if !self.errors.is_empty() {
-            return self.errors.into_result(UsageTable::default());
+        if !self.outside.is_empty() {
+            return self.outside.into_result(UsageTable::default());
         }
         for r in resolved {
             if let Some(pair) = self.pairs.get(r.group() as usize).copied() {
