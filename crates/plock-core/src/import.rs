@@ -15,6 +15,8 @@ mod usage;
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 
 pub use accounts::{ACCOUNT_COLUMNS, EXTERNAL_COLUMNS, export_accounts, plan_account_import};
+#[cfg(feature = "fuzz-support")]
+pub(crate) use ingest::fuzz_read;
 pub use ingest::{ingest_usage, read_usage};
 pub use layout::{TimeFormat, UsageLayout};
 pub use subscriptions::{SUBSCRIPTION_COLUMNS, export_subscriptions, plan_subscription_import};

@@ -276,5 +276,39 @@ fn only(line: u64, reason: &str) -> ImportErrors {
     errors
 }
 
+/// For the fuzz target and the replay of its corpus: `data`'s first byte chooses a layout
+/// ([`UsageLayout::fuzzed`]), the second a chunk size, the rest is a CSV, read in chunks of
+/// that size and whole. The same table or the same problems (in plock's own layout, also
+/// what [`ingest_usage`] gives), or what differed.
+#[cfg(any(test, feature = "fuzz-support"))]
+pub(crate) fn fuzz_read(data: &[u8], book: &AccountBook) -> Result<(), String> {
+    let (Some(&choice), Some(&chunk)) = (data.first(), data.get(1)) else {
+        return Ok(());
+    };
+    let csv = data.get(2..).unwrap_or_default();
+    let layout = UsageLayout::fuzzed(choice);
+    let chunked = read_in_chunks(csv, book, &layout, usize::from(chunk).max(1));
+    let whole = read_usage(csv, book, &layout);
+    let agree =
+        |a: &Result<UsageTable, ImportErrors>, b: &Result<UsageTable, ImportErrors>| match (a, b) {
+            (Ok(a), Ok(b)) => a == b,
+            (Err(a), Err(b)) => a.to_string() == b.to_string(),
+            _ => false,
+        };
+    let lens =
+        |r: &Result<UsageTable, ImportErrors>| format!("{:?}", r.as_ref().map(UsageTable::len));
+    if !agree(&chunked, &whole) {
+        return Err(format!(
+            "read in chunks of {chunk} and whole disagree: {} / {}",
+            lens(&chunked),
+            lens(&whole)
+        ));
+    }
+    if layout == UsageLayout::default() && !agree(&whole, &ingest_usage(csv, book)) {
+        return Err("read_usage and ingest_usage disagree".into());
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests;

@@ -163,6 +163,44 @@ impl UsageLayout {
         self
     }
 
+    /// The layout a fuzz input's first byte chooses: bits 0-1 the time format, 2-3 the
+    /// separator (the header's, `,` or `;`), bit 4 short column names (`a`, `m`, `t`, `q`,
+    /// `id`, easy for a fuzzer to find) instead of plock's, bit 5 no record id column.
+    #[cfg(any(test, feature = "fuzz-support"))]
+    pub(crate) fn fuzzed(choice: u8) -> UsageLayout {
+        let formats = [
+            TimeFormat::Rfc3339,
+            TimeFormat::Date,
+            TimeFormat::EpochSeconds,
+            TimeFormat::EpochMillis,
+        ];
+        let time = formats
+            .get(usize::from(choice & 3))
+            .copied()
+            .unwrap_or_default();
+        let short = choice & 0x10 != 0;
+        let mut layout = match short {
+            false => UsageLayout::default(),
+            true => UsageLayout::default()
+                .account("a")
+                .metric("m")
+                .quantity("q")
+                .record_id("id"),
+        };
+        if time != TimeFormat::Rfc3339 || short {
+            layout = layout.timestamp(if short { "t" } else { "timestamp" }, time);
+        }
+        layout = match (choice >> 2) & 3 {
+            1 => layout.delimiter(Delimiter::Comma),
+            2 => layout.delimiter(Delimiter::Semicolon),
+            _ => layout,
+        };
+        match choice & 0x20 {
+            0 => layout,
+            _ => layout.without_record_id(),
+        }
+    }
+
     /// The separator of a file whose first line is `first_line`.
     pub(super) fn delimiter_of(&self, first_line: &str) -> Delimiter {
         self.delimiter

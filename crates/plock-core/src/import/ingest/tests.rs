@@ -158,6 +158,39 @@ proptest! {
     }
 }
 
+/// The files of a fuzz target's corpus.
+fn corpus(target: &str) -> Vec<(std::path::PathBuf, Vec<u8>)> {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../fuzz/corpus")
+        .join(target);
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .map(|p| {
+            let bytes = std::fs::read(&p).unwrap();
+            (p, bytes)
+        })
+        .collect();
+    files.sort();
+    files
+}
+
+#[test]
+fn the_fuzz_corpora_read_alike_in_chunks_of_any_size() {
+    let ingest = corpus("usage_ingest");
+    assert!(ingest.len() > 100, "the usage_ingest corpus is missing");
+    for (path, bytes) in &ingest {
+        for chunk in [1, 7, 100] {
+            check(bytes, chunk).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        }
+    }
+    let read = corpus("usage_read");
+    assert!(!read.is_empty(), "the usage_read corpus is missing");
+    for (path, bytes) in &read {
+        super::fuzz_read(bytes, &book()).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    }
+}
+
 #[test]
 fn files_without_rows_read_as_the_import_reads_them() {
     for csv in [
