@@ -140,8 +140,8 @@ pub(super) fn two(d: u64, i: u32) -> u32 {
         .wrapping_add(byte(d, i.wrapping_add(1)))
 }
 
-/// Powers of ten up to 10^8.
-const POWERS: [u64; 9] = [
+/// Powers of ten up to 10^18.
+const POWERS: [u64; 19] = [
     1,
     10,
     100,
@@ -151,6 +151,16 @@ const POWERS: [u64; 9] = [
     1_000_000,
     10_000_000,
     100_000_000,
+    1_000_000_000,
+    10_000_000_000,
+    100_000_000_000,
+    1_000_000_000_000,
+    10_000_000_000_000,
+    100_000_000_000_000,
+    1_000_000_000_000_000,
+    10_000_000_000_000_000,
+    100_000_000_000_000_000,
+    1_000_000_000_000_000_000,
 ];
 
 /// The value of the first `n` (1 to 8) bytes of `x`, decimal digits (ASCII xored with
@@ -209,7 +219,7 @@ fn decimal_at(bytes: &[u8], start: usize, comma_point: bool) -> Option<(usize, i
         return None;
     }
     // At most 18 digits in all: below 10^18, in an i64.
-    let power = 10u64.checked_pow(u32::try_from(fraction).ok()?)?;
+    let power = POWERS.get(fraction).copied()?;
     let mantissa = value.checked_mul(power)?.checked_add(part)?;
     let end = at.wrapping_add(1).wrapping_add(fraction);
     Some((
