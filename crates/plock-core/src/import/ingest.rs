@@ -13,10 +13,11 @@
 //! Memory is the packed records (16 bytes each until they are sorted into the table's 6 to
 //! 12) and two chunks.
 
+use std::borrow::Cow;
 use std::io::{self, Read};
 
-use super::layout::UsageLayout;
-use super::table::{Delimiter, ImportErrors};
+use super::layout::{Columns, UsageLayout};
+use super::table::ImportErrors;
 use crate::hash::InlineIndex;
 use crate::usage::UsageTable;
 use crate::{AccountBook, AccountKey};
@@ -25,6 +26,7 @@ mod block;
 mod chunk;
 mod general;
 mod piece;
+mod records;
 mod row;
 mod sink;
 mod time;
@@ -48,7 +50,14 @@ pub(crate) const CHUNK_BYTES: usize = 8 << 20;
 /// Every problem of the file at once (at most [`MAX_REPORTED_ERRORS`](crate::MAX_REPORTED_ERRORS)
 /// listed), as `parse_usage` reports them.
 pub fn ingest_usage(bytes: &[u8], book: &AccountBook) -> Result<UsageTable, ImportErrors> {
-    read_usage(bytes, book, &UsageLayout::default())
+    // Whole in memory: read as one chunk where it is, its records straight into the sort's
+    // vector (a slot a line).
+    let input = Input {
+        reader: io::empty(),
+        chunk: CHUNK_BYTES,
+    };
+    let first = Cow::Borrowed(bytes);
+    read_from(first, true, input, book, &UsageLayout::default(), true)
 }
 
 /// Reads a usage CSV laid out as `layout` says from `reader` into a [`UsageTable`], a chunk
@@ -115,6 +124,20 @@ pub(crate) fn read_in_chunks<R: Read>(
     };
     let mut first = Vec::new();
     let last = input.fill(&mut first, 0).map_err(|e| failed(e, 1))?;
+    read_from(Cow::Owned(first), last, input, book, layout, false)
+}
+
+/// Reads an input whose first bytes are `first` (all of them if `last`), the rest `input`'s;
+/// its records go straight into the sort's vector if `direct` (a slot a line: for an input
+/// read as one chunk), else into 8-byte words.
+fn read_from<R: Read>(
+    first: Cow<'_, [u8]>,
+    last: bool,
+    mut input: Input<R>,
+    book: &AccountBook,
+    layout: &UsageLayout,
+    direct: bool,
+) -> Result<UsageTable, ImportErrors> {
     let start = if first.starts_with(b"\xEF\xBB\xBF") {
         3
     } else {
@@ -127,7 +150,7 @@ pub(crate) fn read_in_chunks<R: Read>(
     let header = std::str::from_utf8(header).map_err(|_| only(1, "file is not valid UTF-8"))?;
     let delimiter = layout.delimiter_of(header);
     let keys: Vec<AccountKey> = book.keys().cloned().collect();
-    let mut sink = Sink::new(&keys);
+    let mut sink = Sink::new(&keys, direct);
     if header.is_empty() || header.contains(['"', '\r']) {
         // Not one plain line (or blank lines first, which the CSV reader skips).
         let rest = text.chain(&mut input.reader);
@@ -142,21 +165,6 @@ pub(crate) fn read_in_chunks<R: Read>(
             return Err(not_utf8(rest).unwrap_or(errors));
         }
     };
-    let index = InlineIndex::new(keys.iter().map(AccountKey::as_str));
-    let form = Form {
-        fields: &columns.fields,
-        separator: delimiter.byte(),
-        time: columns.rules.time,
-    };
-    let cx = Context {
-        reading: Reading {
-            form,
-            accounts: &index,
-        },
-        columns: &columns,
-        book,
-        keys: &keys,
-    };
     let body = start.saturating_add(header_end).saturating_add(1);
     let chunks = Chunks {
         current: first,
@@ -164,9 +172,37 @@ pub(crate) fn read_in_chunks<R: Read>(
         last,
         line: 2,
     };
-    chunks.read(&mut input, &cx, delimiter, &mut sink)?;
-    drop(index);
+    read_rows(chunks, &mut input, &columns, (book, &keys), &mut sink)?;
     sink.finish(keys)
+}
+
+/// Reads the rows from `chunks` on, the file's columns `columns`.
+///
+/// # Errors
+/// The problems to report instead of the sink's, as [`read_usage`] says.
+fn read_rows<R: Read>(
+    chunks: Chunks<'_>,
+    input: &mut Input<R>,
+    columns: &Columns,
+    (book, keys): (&AccountBook, &[AccountKey]),
+    sink: &mut Sink,
+) -> Result<(), ImportErrors> {
+    let index = InlineIndex::new(keys.iter().map(AccountKey::as_str));
+    let form = Form {
+        fields: &columns.fields,
+        separator: columns.rules.delimiter.byte(),
+        time: columns.rules.time,
+    };
+    let cx = Context {
+        reading: Reading {
+            form,
+            accounts: &index,
+        },
+        columns,
+        book,
+        keys,
+    };
+    chunks.read(input, &cx, sink)
 }
 
 /// The input, read a chunk at a time.
@@ -200,14 +236,14 @@ impl<R: Read> Input<R> {
 
 /// The chunk being read: `current[start..]`, the input's last bytes if `last`, its first
 /// line `line`.
-struct Chunks {
-    current: Vec<u8>,
+struct Chunks<'a> {
+    current: Cow<'a, [u8]>,
     start: usize,
     last: bool,
     line: u64,
 }
 
-impl Chunks {
+impl Chunks<'_> {
     /// Reads every chunk into `sink`, each while the next is read from `input`.
     ///
     /// # Errors
@@ -216,9 +252,9 @@ impl Chunks {
         mut self,
         input: &mut Input<R>,
         cx: &Context<'_>,
-        delimiter: Delimiter,
         sink: &mut Sink,
     ) -> Result<(), ImportErrors> {
+        let delimiter = cx.columns.rules.delimiter;
         let mut next = Vec::new();
         loop {
             let text = self.current.get(self.start..).unwrap_or_default();
@@ -258,7 +294,11 @@ impl Chunks {
                     return Err(errors);
                 }
             }
-            std::mem::swap(&mut self.current, &mut next);
+            let read = std::mem::replace(&mut self.current, Cow::Owned(std::mem::take(&mut next)));
+            // The room is reused; a borrowed input is read as its last chunk.
+            if let Cow::Owned(room) = read {
+                next = room;
+            }
             self.start = 0;
         }
     }

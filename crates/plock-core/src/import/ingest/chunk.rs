@@ -81,12 +81,19 @@ pub(super) fn read_chunk(
         .map(|((piece, start), region)| read_piece(piece, *start, &cx.reading, &known, region))
         .collect();
     match read.iter().find_map(|p| p.stop) {
-        Some(Stop::Return) => return Outcome::Csv,
-        Some(Stop::NotUtf8(line)) => return Outcome::NotUtf8(line),
+        Some(Stop::Return) => {
+            sink.abort();
+            return Outcome::Csv;
+        }
+        Some(Stop::NotUtf8(line)) => {
+            sink.abort();
+            return Outcome::NotUtf8(line);
+        }
         None => {}
     }
     let Some(found) = Found::of(&read, known.len()) else {
         // Bytes the pieces took that are not ids: the CSV reader decides.
+        sink.abort();
         return Outcome::Csv;
     };
     let maps: Vec<Vec<u32>> = found

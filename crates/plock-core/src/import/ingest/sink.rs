@@ -12,27 +12,20 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 
-use super::block::Store;
 use super::piece::METRIC_SLOTS;
+use super::records::Records;
 use crate::hash::FastState;
 use crate::import::table::ImportErrors;
 use crate::usage::{Packed, Resent, UsageError, UsageRecord, UsageTable, UsageTableBuilder, pack};
 use crate::{AccountKey, MetricId, RecordId};
-
-/// Records the row rules read that are stored together.
-const LOOSE_BLOCK: usize = 1 << 16;
 
 /// Records read so far, and the problems found. Accounts are numbered by their place in
 /// the book's account keys, sorted (`keys` where a method takes them).
 pub(super) struct Sink {
     /// Metrics in the order they were first seen: a metric's index is its place.
     metrics: Vec<MetricId>,
-    /// The open chunk's records, as its pieces write them (room reused from chunk to chunk).
-    scratch: Vec<Packed>,
-    /// While the groups are dense: the records read.
-    store: Store,
-    /// While the groups are dense: records the row rules read, until there are `LOOSE_BLOCK`.
-    loose: Vec<Packed>,
+    /// While the groups are dense, the records read; after, the open chunk's.
+    records: Records,
     /// The builder, once the metrics are too many for dense groups.
     builder: Option<UsageTableBuilder>,
     /// Records with a record id, by the number of their (account, metric) pair.
@@ -47,15 +40,14 @@ pub(super) struct Sink {
 }
 
 impl Sink {
-    pub(super) fn new(keys: &[AccountKey]) -> Sink {
+    /// A sink whose records go straight into the sort's vector if `direct`.
+    pub(super) fn new(keys: &[AccountKey], direct: bool) -> Sink {
         // Dense groups are account x METRIC_SLOTS + metric in 32 bits: 67 million accounts.
         let builder = (keys.len() >= (u32::MAX / METRIC_SLOTS) as usize)
             .then(|| UsageTableBuilder::with_accounts(keys.to_vec(), 0));
         Sink {
             metrics: Vec::new(),
-            scratch: Vec::new(),
-            store: Store::default(),
-            loose: Vec::new(),
+            records: Records::new(direct),
             builder,
             identified: Resent::default(),
             pairs: Vec::new(),
@@ -76,9 +68,12 @@ impl Sink {
 
     /// Opens a chunk: room for `slots` records, for its pieces to write.
     pub(super) fn open(&mut self, slots: usize) -> &mut [Packed] {
-        self.scratch.clear();
-        self.scratch.resize(slots, Packed::default());
-        &mut self.scratch
+        self.records.open(slots)
+    }
+
+    /// Drops what the open chunk's pieces wrote.
+    pub(super) fn abort(&mut self) {
+        self.records.abort();
     }
 
     /// Closes the open chunk: its pieces wrote `written` records at the start of regions of
@@ -90,59 +85,37 @@ impl Sink {
         slots: &[usize],
         maps: &[Vec<u32>],
     ) {
-        let scratch = std::mem::take(&mut self.scratch);
-        let parts: Vec<(&[Packed], &Vec<u32>)> = split_lengths_of(&scratch, slots)
-            .into_iter()
-            .zip(written)
-            .map(|(region, n)| region.get(..*n).unwrap_or_default())
-            .zip(maps)
-            .collect();
-        if self.builder.is_none() && self.metrics.len() > METRIC_SLOTS as usize {
-            self.widen(keys);
+        if self.builder.is_none() && self.metrics.len() <= METRIC_SLOTS as usize {
+            return self.records.keep_chunk(written, slots, maps);
         }
-        if self.builder.is_some() {
-            for (part, map) in &parts {
-                for r in *part {
-                    let (a, m) = split(r.group());
-                    let m = map.get(m as usize).copied().unwrap_or(u32::MAX);
-                    self.push_packed(keys, (a, m), r.mantissa(), r.day_scale());
-                }
+        let records = std::mem::replace(&mut self.records, Records::new(false));
+        let builder = match self.builder.take() {
+            Some(builder) => builder,
+            None => self.builder_of(keys, &records),
+        };
+        let builder = self.builder.insert(builder);
+        for (part, map) in records.chunk(written, slots).into_iter().zip(maps) {
+            for r in part {
+                let (a, m) = split(r.group());
+                let m = map.get(m as usize).copied().unwrap_or(u32::MAX);
+                push_built(builder, &self.metrics, (a, m), *r);
             }
-        } else {
-            let parts: Vec<(&[Packed], &[u32])> = parts
-                .iter()
-                .filter(|(part, _)| !part.is_empty())
-                .map(|(part, map)| (*part, map.as_slice()))
-                .collect();
-            self.store.add(&parts);
         }
-        drop(parts);
-        self.scratch = scratch;
-    }
-
-    /// Stores the loose records.
-    fn flush(&mut self) {
-        if !self.loose.is_empty() {
-            let identity: Vec<u32> = (0..METRIC_SLOTS).collect();
-            self.store.add(&[(&self.loose, &identity)]);
-            self.loose.clear();
+        // The room is reused for the next chunks.
+        if let Records::Packed { .. } = records {
+            self.records = records;
         }
     }
 
-    /// Hands every record to a table builder, for more metrics than dense groups hold.
+    /// A table builder holding the records kept, for more metrics than dense groups hold.
     #[cold]
-    fn widen(&mut self, keys: &[AccountKey]) {
-        self.flush();
-        let store = std::mem::take(&mut self.store);
-        let mut builder = UsageTableBuilder::with_accounts(keys.to_vec(), store.len());
-        store.for_each(|r| {
+    fn builder_of(&self, keys: &[AccountKey], records: &Records) -> UsageTableBuilder {
+        let mut builder = UsageTableBuilder::with_accounts(keys.to_vec(), records.len());
+        records.for_each(|r| {
             let (a, m) = split(r.group());
-            if let Some(metric) = self.metrics.get(m as usize) {
-                let group = builder.group_of_index(a, metric);
-                builder.push_packed(r.with_group(group));
-            }
+            push_built(&mut builder, &self.metrics, (a, m), r);
         });
-        self.builder = Some(builder);
+        builder
     }
 
     /// The number of `metric`, which is added if new.
@@ -164,20 +137,15 @@ impl Sink {
         day_scale: u32,
     ) {
         if self.builder.is_none() && metric >= METRIC_SLOTS {
-            self.widen(keys);
+            let records = std::mem::replace(&mut self.records, Records::new(false));
+            self.builder = Some(self.builder_of(keys, &records));
         }
-        match (&mut self.builder, self.metrics.get(metric as usize)) {
-            (Some(builder), Some(m)) => {
-                let group = builder.group_of_index(account, m);
-                builder.push_packed(Packed::new(mantissa, group, day_scale));
-            }
-            (Some(_), None) => {}
-            (None, _) => {
+        let record = Packed::new(mantissa, 0, day_scale);
+        match &mut self.builder {
+            Some(builder) => push_built(builder, &self.metrics, (account, metric), record),
+            None => {
                 let group = account.saturating_mul(METRIC_SLOTS).saturating_add(metric);
-                self.loose.push(Packed::new(mantissa, group, day_scale));
-                if self.loose.len() >= LOOSE_BLOCK {
-                    self.flush();
-                }
+                self.records.push(record.with_group(group));
             }
         }
     }
@@ -252,10 +220,9 @@ impl Sink {
                 self.push_packed(&keys, pair, r.mantissa(), r.day_scale());
             }
         }
-        self.flush();
         Ok(match self.builder {
             Some(builder) => builder.finish(),
-            None => dense_table(keys, self.metrics, self.store),
+            None => dense_table(keys, self.metrics, self.records),
         })
     }
 }
@@ -265,21 +232,22 @@ fn split(group: u32) -> (u32, u32) {
     (group / METRIC_SLOTS, group % METRIC_SLOTS)
 }
 
-/// `items` cut into consecutive pieces of the given lengths.
-fn split_lengths_of<'a, T>(mut items: &'a [T], lengths: &[usize]) -> Vec<&'a [T]> {
-    let mut pieces = Vec::with_capacity(lengths.len());
-    for len in lengths {
-        let (piece, rest) = items.split_at((*len).min(items.len()));
-        pieces.push(piece);
-        items = rest;
+/// Adds `record` of `account` and the sink's metric number `metric` to `builder`.
+fn push_built(
+    builder: &mut UsageTableBuilder,
+    metrics: &[MetricId],
+    (account, metric): (u32, u32),
+    record: Packed,
+) {
+    if let Some(m) = metrics.get(metric as usize) {
+        let group = builder.group_of_index(account, m);
+        builder.push_packed(record.with_group(group));
     }
-    pieces
 }
 
-/// The table of the records of `store`, dense groups whose metrics are numbered as in
-/// `metrics`: the numbers become ranks as the records are unpacked, and the records are
-/// sorted.
-fn dense_table(keys: Vec<AccountKey>, metrics: Vec<MetricId>, store: Store) -> UsageTable {
+/// The table of `records`, dense groups whose metrics are numbered as in `metrics`: the
+/// numbers become ranks, and the records are sorted.
+fn dense_table(keys: Vec<AccountKey>, metrics: Vec<MetricId>, records: Records) -> UsageTable {
     let mut order: Vec<usize> = (0..metrics.len()).collect();
     order.sort_unstable_by(|a, b| metrics.get(*a).cmp(&metrics.get(*b)));
     let mut rank = vec![0u32; metrics.len()];
@@ -288,7 +256,7 @@ fn dense_table(keys: Vec<AccountKey>, metrics: Vec<MetricId>, store: Store) -> U
             *slot = r;
         }
     }
-    let records = store.unpack(|m| rank.get(m as usize).copied().unwrap_or(0));
+    let records = records.into_vec(|m| rank.get(m as usize).copied().unwrap_or(0));
     let mut sorted = metrics;
     sorted.sort_unstable();
     UsageTable::from_dense(keys, sorted, records, METRIC_SLOTS)

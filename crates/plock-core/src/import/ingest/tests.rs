@@ -6,7 +6,7 @@ use std::io::Cursor;
 use chrono::{DateTime, Utc};
 use proptest::prelude::*;
 
-use super::{ingest_usage, read_in_chunks};
+use super::{ingest_usage, read_in_chunks, read_usage};
 use crate::import::layout::{TimeFormat, UsageLayout};
 use crate::import::table::{Delimiter, ImportErrors};
 use crate::*;
@@ -50,6 +50,7 @@ fn check(csv: &[u8], chunk: usize) -> Result<(), TestCaseError> {
     let book = book();
     let layout = UsageLayout::default();
     let chunked = read_in_chunks(Cursor::new(csv), &book, &layout, chunk);
+    same(&chunked, &read_usage(Cursor::new(csv), &book, &layout))?;
     let whole = ingest_usage(csv, &book);
     same(&chunked, &whole)?;
     // The import reports a header problem after any bytes that are not UTF-8, and refuses
