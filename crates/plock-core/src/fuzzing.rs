@@ -94,3 +94,13 @@ pub fn usage_ingest(data: &[u8]) {
         slow.map(|t| t.map(|t| t.len()))
     );
 }
+
+/// Streaming usage reading in any layout: the first byte chooses the layout (its time format,
+/// separator, column names and record id column), the second a chunk size, the rest is the
+/// CSV. Read in chunks of that size and whole, the same table or the same problems; in
+/// plock's own layout, also what [`ingest_usage`] reads. Panics (the fuzzer's finding) when
+/// they disagree.
+pub fn usage_read(data: &[u8]) {
+    let outcome = crate::import::fuzz_read(data, &book());
+    assert!(outcome.is_ok(), "{outcome:?}");
+}

@@ -7,6 +7,7 @@
 
 mod accounts;
 mod ingest;
+mod layout;
 mod subscriptions;
 pub(crate) mod table;
 mod usage;
@@ -14,7 +15,10 @@ mod usage;
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 
 pub use accounts::{ACCOUNT_COLUMNS, EXTERNAL_COLUMNS, export_accounts, plan_account_import};
-pub use ingest::ingest_usage;
+#[cfg(feature = "fuzz-support")]
+pub(crate) use ingest::fuzz_read;
+pub use ingest::{ingest_usage, read_usage};
+pub use layout::{TimeFormat, UsageLayout};
 pub use subscriptions::{SUBSCRIPTION_COLUMNS, export_subscriptions, plan_subscription_import};
 pub use table::{
     Delimiter, ImportError, ImportErrors, MAX_IMPORT_BYTES, MAX_IMPORT_ROWS, MAX_REPORTED_ERRORS,

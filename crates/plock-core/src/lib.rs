@@ -143,8 +143,9 @@ pub use id::{
 };
 pub use import::{
     ACCOUNT_COLUMNS, Delimiter, EXTERNAL_COLUMNS, ImportError, ImportErrors, MAX_IMPORT_BYTES,
-    MAX_IMPORT_ROWS, MAX_REPORTED_ERRORS, SUBSCRIPTION_COLUMNS, USAGE_COLUMNS, export_accounts,
-    export_subscriptions, ingest_usage, parse_usage, plan_account_import, plan_subscription_import,
+    MAX_IMPORT_ROWS, MAX_REPORTED_ERRORS, SUBSCRIPTION_COLUMNS, TimeFormat, USAGE_COLUMNS,
+    UsageLayout, export_accounts, export_subscriptions, ingest_usage, parse_usage,
+    plan_account_import, plan_subscription_import, read_usage,
 };
 pub use invoice::{
     Dispatch, HoldReason, Invoice, InvoiceError, InvoiceKind, InvoiceLine, LineKind, ProductTotal,

@@ -1,582 +1,354 @@
-//! Bulk usage ingestion: a usage CSV straight into a [`UsageTable`], in parallel.
+//! Bulk usage ingestion: a usage CSV of any layout ([`UsageLayout`]) straight into a
+//! [`UsageTable`], read a chunk at a time, each chunk in parallel.
 //!
-//! The file is cut at line ends into chunks that threads parse at once. A row in the common
-//! form (plain ASCII ids, `YYYY-MM-DDTHH:MM:SS[.f]Z`, a plain decimal) is read in one pass
-//! over its bytes (`row`) and packed where it is read; the records are then sorted by bucket
-//! into the table. Any other row goes through the import's own row rules ([`usage_row`]), so
-//! both accept the same rows, with the same values and the same problems. A file the fast
-//! reader does not handle at all (quoted cells, `;` separators, a bad header, invalid UTF-8)
-//! is read by [`parse_usage`], with its limits.
+//! The input is read in chunks of a few MiB cut at their last line end (the rest carried to
+//! the next chunk), the next chunk read while the threads read this one. A chunk is cut into
+//! pieces at line ends that threads read at once (`chunk`, `piece`): a row in the common
+//! form (plain ASCII ids, a time in the layout's form, a plain decimal) is read in one pass
+//! over its bytes (`row`, `time`) and packed where it is read; any other row goes through the
+//! import's own row rules ([`usage_row`](super::usage)), so both accept the same rows, with
+//! the same values and the same problems. From a chunk the pieces do not read (quoted cells,
+//! a carriage return inside a line) to the end, the CSV reader reads the file record by
+//! record (`general`). The records are sorted into the table once the input ends (`sink`).
+//! Memory is the packed records (16 bytes each until they are sorted into the table's 6 to
+//! 12) and two chunks.
 
-use chrono::{DateTime, Utc};
-use rayon::prelude::*;
-use rust_decimal::Decimal;
+use std::borrow::Cow;
+use std::io::{self, Read};
 
-use super::table::{Delimiter, ImportErrors};
-use super::usage::{USAGE_COLUMNS, UsageCells, parse_usage, usage_row};
+use super::layout::{Columns, UsageLayout};
+use super::table::ImportErrors;
 use crate::hash::InlineIndex;
-use crate::usage::{
-    Packed, Resent, UsageError, UsageRecord, UsageTable, UsageTableBuilder, pack, quantity,
-    split_lengths,
-};
-use crate::{AccountBook, AccountKey, MetricId, RecordId};
+use crate::usage::UsageTable;
+use crate::{AccountBook, AccountKey};
 
+mod block;
+mod chunk;
+mod general;
+mod piece;
+mod records;
 mod row;
-use row::{Days, Row, parse_simple, read_row};
+mod sink;
+mod time;
 
-/// Column roles are positions in [`USAGE_COLUMNS`]: account, metric, timestamp, quantity,
-/// record id; the first four are required.
-const REQUIRED: [usize; 4] = [0, 1, 2, 3];
+use chunk::{Context, Outcome, read_chunk};
+use general::{Start, Tracked, not_utf8, read_general};
+use piece::Reading;
+use row::Form;
+use sink::Sink;
 
-/// Reads a usage CSV into a [`UsageTable`], with the rules of [`parse_usage`]: every account
-/// key known to `book`, timestamps in UTC, quantities not negative, re-sent records counted
-/// once. Unlike `parse_usage`, files of any size are read (the table holds 6 to 12 bytes a
-/// record).
+/// Bytes read at a time (whole lines are read: a chunk ends at its last line end).
+pub(crate) const CHUNK_BYTES: usize = 8 << 20;
+
+/// Reads a usage CSV in plock's own format into a [`UsageTable`], with the rules of
+/// [`parse_usage`](crate::parse_usage): every account key known to `book`, timestamps in UTC,
+/// quantities not negative, re-sent records counted once. Unlike `parse_usage`, files of any
+/// size are read (the table holds 6 to 12 bytes a record). The same as [`read_usage`] with
+/// [`UsageLayout::default()`].
 ///
 /// # Errors
-/// Every problem of the file at once, as `parse_usage` reports them.
+/// Every problem of the file at once (at most [`MAX_REPORTED_ERRORS`](crate::MAX_REPORTED_ERRORS)
+/// listed), as `parse_usage` reports them.
 pub fn ingest_usage(bytes: &[u8], book: &AccountBook) -> Result<UsageTable, ImportErrors> {
-    let bytes = bytes
-        .strip_prefix(b"\xEF\xBB\xBF".as_slice())
-        .unwrap_or(bytes);
-    match ingest_fast(bytes, book) {
-        Some(result) => result,
-        None => {
-            let records = parse_usage(bytes, book)?;
-            let mut builder = UsageTableBuilder::with_capacity(records.len());
-            let mut errors = ImportErrors::default();
-            for r in &records {
-                // parse_usage gives no line numbers; the message names the record.
-                if let Err(e) = builder.push_record(r) {
-                    errors.push(0, "", "", e.to_string());
-                }
-            }
-            errors.into_result(builder.finish())
-        }
-    }
-}
-
-fn line_number(n: usize) -> u64 {
-    u64::try_from(n).unwrap_or(u64::MAX)
-}
-
-/// The header's column roles by position, or `None` when the fast reader leaves the file to
-/// `parse_usage` (which also reports every header problem).
-fn header_roles(header: &str) -> Option<Vec<usize>> {
-    // A carriage return inside the header ends it for the CSV reader: not a file for us.
-    if header.contains(['"', '\r']) || Delimiter::detect(header) != Delimiter::Comma {
-        return None;
-    }
-    let mut roles = Vec::new();
-    let mut seen = [false; 5];
-    for name in header.split(',') {
-        let name = name.trim().to_ascii_lowercase();
-        let role = USAGE_COLUMNS.iter().position(|c| *c == name)?;
-        let slot = seen.get_mut(role)?;
-        if *slot {
-            return None;
-        }
-        *slot = true;
-        roles.push(role);
-    }
-    REQUIRED
-        .iter()
-        .all(|r| seen.get(*r) == Some(&true))
-        .then_some(roles)
-}
-
-/// What one chunk of lines gave.
-#[derive(Default)]
-struct Chunk<'a> {
-    /// The chunk's metrics, at most [`METRIC_SLOTS`].
-    metrics: Vec<&'a [u8]>,
-    /// The metrics' inline copies (`None` for long ones), compared without a call.
-    metric_keys: Vec<Option<[u64; 2]>>,
-    /// How many records the chunk wrote at the start of its region of the shared vector;
-    /// their group is account index x METRIC_SLOTS + chunk metric index.
-    records: usize,
-    identified: Vec<(u32, &'a [u8], DateTime<Utc>, Decimal)>,
-    /// Rows for the import's row rules: (line, text).
-    other: Vec<(u64, &'a [u8])>,
-}
-
-/// Metrics a chunk reads in the common form; rows of more go through the row rules.
-const METRIC_SLOTS: u32 = 64;
-
-/// The fast read, or `None` when the file is not one it handles.
-fn ingest_fast(bytes: &[u8], book: &AccountBook) -> Option<Result<UsageTable, ImportErrors>> {
-    let header_end = memchr::memchr(b'\n', bytes).unwrap_or(bytes.len());
-    let header = std::str::from_utf8(bytes.get(..header_end)?).ok()?;
-    let header = header.strip_suffix('\r').unwrap_or(header);
-    let roles = header_roles(header)?;
-    let body = bytes
-        .get(header_end.saturating_add(1)..)
-        .unwrap_or_default();
-
-    let keys: Vec<AccountKey> = book.keys().cloned().collect();
-    // Dense keys are account x METRIC_SLOTS + metric in 32 bits: 67 million accounts.
-    if keys.len() >= (u32::MAX / METRIC_SLOTS) as usize {
-        return None;
-    }
-    let index = InlineIndex::new(keys.iter().map(AccountKey::as_str));
-
-    // Chunks end at line ends; each knows the line number it starts at.
-    let pieces = rayon::current_num_threads().saturating_mul(4).max(1);
-    let mut bounds = vec![0usize];
-    let step = body
-        .len()
-        .checked_div(pieces)
-        .unwrap_or(0)
-        .saturating_add(1);
-    let mut at = 0usize;
-    while at < body.len() {
-        let target = at.saturating_add(step).min(body.len());
-        let end = match body
-            .get(target..)
-            .and_then(|rest| memchr::memchr(b'\n', rest))
-        {
-            Some(i) => target.saturating_add(i).saturating_add(1),
-            None => body.len(),
-        };
-        bounds.push(end);
-        at = end;
-    }
-    let slices: Vec<&[u8]> = bounds
-        .windows(2)
-        .filter_map(|w| body.get(*w.first()?..*w.get(1)?))
-        .collect();
-    // Quotes looked for, and line ends counted, chunk by chunk in parallel (a serial search
-    // for quotes took 20 ms of a 0.7 s ingestion at M; one search for both bytes was slower
-    // than two for one): a quoted cell is the CSV reader's.
-    let newlines: Vec<usize> = slices
-        .par_iter()
-        .map(|s| {
-            memchr::memchr(b'"', s)
-                .is_none()
-                .then(|| memchr::memchr_iter(b'\n', s).count())
-        })
-        .collect::<Option<_>>()?;
-    let mut first_line = 2usize; // the header is line 1
-    let mut starts = Vec::with_capacity(slices.len());
-    for n in &newlines {
-        starts.push(first_line);
-        first_line = first_line.saturating_add(*n);
-    }
-    let total: usize = newlines.iter().sum();
-
-    // Chunks write their records straight into one vector, each in a region of one slot per
-    // line (a row is at most one record), so no record is copied from a chunk's own buffer.
-    // Every chunk but the last ends with a line end: only the last may hold one more line.
-    let slots = |c: usize, n: usize| {
-        if c.saturating_add(1) == newlines.len() {
-            n.saturating_add(1)
-        } else {
-            n
-        }
+    // Whole in memory: read as one chunk where it is, its records straight into the sort's
+    // vector (a slot a line).
+    let input = Input {
+        reader: io::empty(),
+        chunk: CHUNK_BYTES,
     };
-    let room: usize = newlines.iter().enumerate().map(|(c, n)| slots(c, *n)).sum();
-    let mut records: Vec<Packed> = Vec::with_capacity(room);
-    records.par_extend(rayon::iter::repeat_n(Packed::default(), room));
-    let regions = split_lengths(
-        &mut records,
-        newlines.iter().enumerate().map(|(c, n)| slots(c, *n)),
-    );
-    let chunks: Vec<Option<Chunk<'_>>> = slices
-        .par_iter()
-        .zip(starts.par_iter())
-        .zip(regions.into_par_iter())
-        .map(|((slice, start), region)| read_chunk(slice, *start, &roles, &index, region))
-        .collect();
-    let chunks: Vec<Chunk<'_>> = chunks.into_iter().collect::<Option<_>>()?;
-    // Close the gaps the regions left, in order; in a clean file only the spare last slots.
-    let mut kept = 0usize;
-    let mut region_start = 0usize;
-    let mut offsets = Vec::with_capacity(chunks.len());
-    for (c, (chunk, n)) in chunks.iter().zip(&newlines).enumerate() {
-        if region_start != kept {
-            records.copy_within(
-                region_start..region_start.saturating_add(chunk.records),
-                kept,
-            );
-        }
-        offsets.push(kept);
-        kept = kept.saturating_add(chunk.records);
-        region_start = region_start.saturating_add(slots(c, *n));
-    }
-    records.truncate(kept);
-
-    drop(index);
-    let width = roles.len();
-    let mut errors = ImportErrors::default();
-    // Rows outside the common form, through the row rules; few in a clean file.
-    let mut others = Vec::new();
-    for chunk in &chunks {
-        for (line, text) in &chunk.other {
-            // Lines of a chunk that is text, cut at line ends: text too.
-            let text = std::str::from_utf8(text).ok()?;
-            if let Some(record) = other_row(text, *line, width, &roles, book, &mut errors) {
-                others.push((*line, record));
-            }
-        }
-    }
-    let mut names: Vec<String> = chunks
-        .iter()
-        .flat_map(|c| {
-            c.metrics
-                .iter()
-                .map(|m| std::str::from_utf8(m).ok().map(str::to_owned))
-        })
-        .chain(
-            others
-                .iter()
-                .map(|(_, r)| Some(r.metric().as_str().to_owned())),
-        )
-        .collect::<Option<_>>()?;
-    names.sort_unstable();
-    names.dedup();
-    if names.len() > METRIC_SLOTS as usize {
-        return merge_with_builder(chunks, &records, &offsets, others, keys, total, errors);
-    }
-    let metrics: Vec<MetricId> = names
-        .iter()
-        .map(|m| MetricId::new(m).ok())
-        .collect::<Option<_>>()?;
-    let rank = |m: &str| {
-        names
-            .binary_search_by(|n| n.as_str().cmp(m))
-            .ok()
-            .and_then(|r| u32::try_from(r).ok())
-    };
-
-    // Chunk metric indexes become ranks, in place and in parallel.
-    let maps: Vec<Vec<u32>> = chunks
-        .iter()
-        .map(|c| {
-            c.metrics
-                .iter()
-                .map(|m| rank(std::str::from_utf8(m).ok()?))
-                .collect::<Option<_>>()
-        })
-        .collect::<Option<_>>()?;
-    split_lengths(&mut records, chunks.iter().map(|c| c.records))
-        .into_par_iter()
-        .zip(maps.par_iter())
-        .filter(|(_, map)| map.iter().zip(0u32..).any(|(m, i)| *m != i))
-        .for_each(|(part, map)| {
-            for r in part {
-                let m = map.get((r.group() % METRIC_SLOTS) as usize).copied();
-                *r = r.with_group(
-                    (r.group() / METRIC_SLOTS)
-                        .saturating_mul(METRIC_SLOTS)
-                        .saturating_add(m.unwrap_or(0)),
-                );
-            }
-        });
-    let mut identified = Resent::default();
-    for (chunk, map) in chunks.into_iter().zip(&maps) {
-        for (key, id, timestamp, quantity) in chunk.identified {
-            let m = map.get((key % METRIC_SLOTS) as usize).copied().unwrap_or(0);
-            let group = (key / METRIC_SLOTS)
-                .saturating_mul(METRIC_SLOTS)
-                .saturating_add(m);
-            identified.keep(group, record_id(id)?, timestamp, quantity);
-        }
-    }
-    for (line, r) in others {
-        let account = keys
-            .binary_search(r.account())
-            .ok()
-            .and_then(|a| u32::try_from(a).ok())
-            .filter(|a| *a < u32::MAX / METRIC_SLOTS);
-        // Both are there: the row rules checked the key against the book, and every metric
-        // of these rows is in `names`. Were they not, the import path reads the file.
-        let (Some(a), Some(m)) = (account, rank(r.metric().as_str())) else {
-            return None;
-        };
-        let group = a.saturating_mul(METRIC_SLOTS).saturating_add(m);
-        match r.record_id() {
-            Some(id) => identified.keep(group, id.clone(), r.timestamp(), r.quantity()),
-            None => match pack_record(&r) {
-                Ok((mantissa, day_scale)) => records.push(Packed::new(mantissa, group, day_scale)),
-                Err(e) => errors.push(line, "", "", e.to_string()),
-            },
-        }
-    }
-    for (timestamp, quantity) in identified.pack_into(&mut records) {
-        errors.push(
-            0,
-            "",
-            "",
-            format!("record at {timestamp} of {quantity} is outside the usage table's range"),
-        );
-    }
-    Some(errors.into_result(UsageTable::from_dense(keys, metrics, records, METRIC_SLOTS)))
+    let first = Cow::Borrowed(bytes);
+    read_from(first, true, input, book, &UsageLayout::default(), true)
 }
 
-/// A record id the fast reader read (printable ASCII).
-fn record_id(id: &[u8]) -> Option<RecordId> {
-    RecordId::new(std::str::from_utf8(id).ok()?).ok()
-}
-
-/// A record's mantissa and packed day and scale, as the table holds them.
-fn pack_record(r: &UsageRecord) -> Result<(i64, u32), UsageError> {
-    pack(r.quantity(), r.timestamp().date_naive()).map_err(|field| UsageError::OutsideTable {
-        account: r.account().clone(),
-        metric: r.metric().clone(),
-        field,
-        value: match field {
-            "quantity" => r.quantity().to_string(),
-            _ => r.timestamp().to_rfc3339(),
-        },
-    })
-}
-
-/// The merge for a file of more metrics than the dense keys hold: through the builder;
-/// `None` sends the file to the import path.
-fn merge_with_builder(
-    chunks: Vec<Chunk<'_>>,
-    records: &[Packed],
-    offsets: &[usize],
-    others: Vec<(u64, UsageRecord)>,
-    keys: Vec<AccountKey>,
-    total: usize,
-    mut errors: ImportErrors,
-) -> Option<Result<UsageTable, ImportErrors>> {
-    let mut builder = UsageTableBuilder::with_accounts(keys, total);
-    for (chunk, offset) in chunks.into_iter().zip(offsets) {
-        let written = records
-            .get(*offset..offset.saturating_add(chunk.records))
-            .unwrap_or_default();
-        let metric_ids: Vec<Option<MetricId>> = chunk
-            .metrics
-            .iter()
-            .map(|m| MetricId::new(std::str::from_utf8(m).ok()?).ok())
-            .collect();
-        let mut group = |key: u32| {
-            let metric = metric_ids.get((key % METRIC_SLOTS) as usize)?.as_ref()?;
-            Some(builder.group_of_index(key / METRIC_SLOTS, metric))
-        };
-        let mut packed = Vec::with_capacity(chunk.records);
-        for r in written {
-            packed.push(r.with_group(group(r.group())?));
-        }
-        let mut identified = Vec::with_capacity(chunk.identified.len());
-        for (key, id, timestamp, quantity) in chunk.identified {
-            identified.push((group(key)?, record_id(id)?, timestamp, quantity));
-        }
-        for r in packed {
-            builder.push_packed(r);
-        }
-        for (g, id, timestamp, quantity) in identified {
-            builder.push_identified(g, id, timestamp, quantity);
-        }
-    }
-    for (line, record) in others {
-        if let Err(e) = builder.push_record(&record) {
-            errors.push(line, "", "", e.to_string());
-        }
-    }
-    Some(errors.into_result(builder.finish()))
-}
-
-/// A row outside the common form, through the import's row rules.
-fn other_row(
-    text: &str,
-    line: u64,
-    width: usize,
-    roles: &[usize],
+/// Reads a usage CSV laid out as `layout` says from `reader` into a [`UsageTable`], a chunk
+/// of a few MiB at a time: the whole input is never held, only the packed records (16 bytes
+/// each until they are sorted into the table's 6 to 12) and two chunks. Chunks are read in
+/// parallel on the current rayon pool.
+///
+/// The rules are [`parse_usage`](crate::parse_usage)'s: every account key known to `book`,
+/// quantities not negative (plain decimals; a `;` file may write decimal commas), times as
+/// the layout's [`TimeFormat`](crate::TimeFormat) says, in UTC; records of one account and
+/// metric sharing a record id count once (the greatest time, then quantity, is kept). Blank
+/// lines are skipped; cells may be quoted.
+///
+/// ```
+/// use plock_core::*;
+///
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let mut book = AccountBook::new();
+/// let jan = chrono::NaiveDate::from_ymd_opt(2025, 1, 1).ok_or("date")?;
+/// book.add(Account::new(
+///     AccountId::new("894")?,
+///     AccountKey::new("894")?,
+///     AccountName::new("Dentist Johnson")?,
+///     Contact::default(),
+///     Currency::EUR,
+///     jan,
+/// ))?;
+/// let csv = "account_id,metric_id,ts_ms,quantity\n894,13,1741864570320,44.383738\n";
+/// let layout = UsageLayout::default()
+///     .account("account_id")
+///     .metric("metric_id")
+///     .timestamp("ts_ms", TimeFormat::EpochMillis)
+///     .quantity("quantity");
+/// let table = read_usage(csv.as_bytes(), &book, &layout)?;
+/// assert_eq!(table.len(), 1);
+/// # Ok(())
+/// # }
+/// ```
+///
+/// # Errors
+/// Every problem of the input at once, each with its line (the header is line 1), column
+/// and value (at most [`MAX_REPORTED_ERRORS`](crate::MAX_REPORTED_ERRORS) listed, all
+/// counted): a bad header (reported alone), rows that are not records, unknown account keys,
+/// records the table cannot hold. Bytes that are not UTF-8 are reported alone, at their
+/// line. A failing `reader` adds its error to the problems found before it.
+pub fn read_usage<R: Read>(
+    reader: R,
     book: &AccountBook,
-    errors: &mut ImportErrors,
-) -> Option<UsageRecord> {
-    let fields: Vec<&str> = text.split(',').collect();
-    if fields.iter().all(|f| f.trim().is_empty()) {
-        return None;
-    }
-    if fields.len() != width {
-        errors.push(
-            line,
-            "",
-            "",
-            format!("row has {} fields but the header has {width}", fields.len()),
-        );
-        return None;
-    }
-    let mut cells: [Option<String>; 5] = Default::default();
-    for (field, role) in fields.iter().zip(roles) {
-        if let Some(cell) = cells.get_mut(*role) {
-            *cell = super::clean_cell(field);
-        }
-    }
-    let [account_key, metric, timestamp, quantity, record_id] = cells;
-    let cells = UsageCells {
-        account_key,
-        metric,
-        timestamp,
-        quantity,
-        record_id,
+    layout: &UsageLayout,
+) -> Result<UsageTable, ImportErrors> {
+    read_in_chunks(reader, book, layout, CHUNK_BYTES)
+}
+
+/// [`read_usage`] in chunks of about `chunk_bytes`.
+pub(crate) fn read_in_chunks<R: Read>(
+    reader: R,
+    book: &AccountBook,
+    layout: &UsageLayout,
+    chunk_bytes: usize,
+) -> Result<UsageTable, ImportErrors> {
+    let mut input = Input {
+        reader,
+        chunk: chunk_bytes.max(1),
     };
-    let decimal =
-        |t: &str| Decimal::from_str_exact(t).map_err(|_| "not a decimal number".to_owned());
-    usage_row(cells, line, book, decimal, errors)
+    let mut first = Vec::new();
+    let last = input.fill(&mut first, 0).map_err(|e| failed(e, 1))?;
+    read_from(Cow::Owned(first), last, input, book, layout, false)
 }
 
-/// Rows parsed before their accounts are looked up together: each lookup is a likely cache
-/// miss, and a tight loop of independent lookups lets the processor wait for many at once.
-const BATCH: usize = 64;
+/// Reads an input whose first bytes are `first` (all of them if `last`), the rest `input`'s;
+/// its records go straight into the sort's vector if `direct` (a slot a line: for an input
+/// read as one chunk), else into 8-byte words.
+fn read_from<R: Read>(
+    first: Cow<'_, [u8]>,
+    last: bool,
+    mut input: Input<R>,
+    book: &AccountBook,
+    layout: &UsageLayout,
+    direct: bool,
+) -> Result<UsageTable, ImportErrors> {
+    let start = if first.starts_with(b"\xEF\xBB\xBF") {
+        3
+    } else {
+        0
+    };
+    let text = first.get(start..).unwrap_or_default();
+    let header_end = memchr::memchr(b'\n', text).unwrap_or(text.len());
+    let header = text.get(..header_end).unwrap_or_default();
+    let header = header.strip_suffix(b"\r").unwrap_or(header);
+    let header = std::str::from_utf8(header).map_err(|_| only(1, "file is not valid UTF-8"))?;
+    let delimiter = layout.delimiter_of(header);
+    let keys: Vec<AccountKey> = book.keys().cloned().collect();
+    let mut sink = Sink::new(&keys, direct);
+    if header.is_empty() || header.contains(['"', '\r']) {
+        // Not one plain line (or blank lines first, which the CSV reader skips).
+        let rest = text.chain(&mut input.reader);
+        let start = Start::Header(layout);
+        read_general(rest, 1, start, delimiter, (book, &keys), &mut sink)?;
+        return sink.finish(keys);
+    }
+    let columns = match layout.columns(header.split(char::from(delimiter.byte())), delimiter) {
+        Ok(columns) => columns,
+        Err(errors) => {
+            let rest = Tracked::new(text.chain(&mut input.reader), 1);
+            return Err(not_utf8(rest).unwrap_or(errors));
+        }
+    };
+    let body = start.saturating_add(header_end).saturating_add(1);
+    let chunks = Chunks {
+        current: first,
+        start: body,
+        last,
+        line: 2,
+    };
+    read_rows(chunks, &mut input, &columns, (book, &keys), &mut sink)?;
+    sink.finish(keys)
+}
 
-/// Parses one chunk; `None` when the file must go to `parse_usage` (a stray carriage return,
-/// a line that is not UTF-8).
-fn read_chunk<'a>(
-    text: &'a [u8],
-    first_line: usize,
-    roles: &[usize],
-    index: &InlineIndex<'_>,
-    region: &mut [Packed],
-) -> Option<Chunk<'a>> {
-    let mut chunk = Chunk::<'a>::default();
-    // Rows are placed a batch after their keys' slots were first loaded: by then, while the
-    // next batch was parsed, the loads have come in.
-    let mut batch: Vec<Row<'a>> = Vec::with_capacity(BATCH);
-    let mut touched: Vec<Row<'a>> = Vec::with_capacity(BATCH);
-    let mut days = Days::default();
-    let (mut at, mut n) = (0usize, 0usize);
-    while at < text.len() {
-        let number = line_number(first_line.saturating_add(n));
-        n = n.saturating_add(1);
-        let (row, next) = match read_row(text, at, roles, number, &mut days) {
-            Some((row, next)) => (Line::Row(row), next),
-            None => split_line(text, at, roles, number, &mut days)?,
-        };
-        at = next;
-        match row {
-            Line::Row(row) => {
-                batch.push(row);
-                if batch.len() == BATCH {
-                    index.touch(batch.iter().filter_map(|r| r.account_key));
-                    place(&mut touched, index, &mut chunk, region);
-                    std::mem::swap(&mut batch, &mut touched);
-                }
+/// Reads the rows from `chunks` on, the file's columns `columns`.
+///
+/// # Errors
+/// The problems to report instead of the sink's, as [`read_usage`] says.
+fn read_rows<R: Read>(
+    chunks: Chunks<'_>,
+    input: &mut Input<R>,
+    columns: &Columns,
+    (book, keys): (&AccountBook, &[AccountKey]),
+    sink: &mut Sink,
+) -> Result<(), ImportErrors> {
+    let index = InlineIndex::new(keys.iter().map(AccountKey::as_str));
+    let form = Form {
+        fields: &columns.fields,
+        separator: columns.rules.delimiter.byte(),
+        time: columns.rules.time,
+    };
+    let cx = Context {
+        reading: Reading {
+            form,
+            accounts: &index,
+        },
+        columns,
+        book,
+        keys,
+    };
+    chunks.read(input, &cx, sink)
+}
+
+/// The input, read a chunk at a time.
+struct Input<R> {
+    reader: R,
+    chunk: usize,
+}
+
+impl<R: Read> Input<R> {
+    /// Reads a chunk more onto `buf`, and on until the bytes from `scan_from` hold a line end
+    /// or the input ends; whether it ended.
+    fn fill(&mut self, buf: &mut Vec<u8>, mut scan_from: usize) -> io::Result<bool> {
+        let mut want = buf.len().saturating_add(self.chunk);
+        loop {
+            buf.reserve_exact(want.saturating_sub(buf.len()));
+            let limit = u64::try_from(want.saturating_sub(buf.len())).unwrap_or(u64::MAX);
+            (&mut self.reader).take(limit).read_to_end(buf)?;
+            if buf.len() < want {
+                return Ok(true);
             }
-            Line::Other(line) => chunk.other.push((number, line.as_bytes())),
-            Line::None => {}
+            let read = buf.get(scan_from..).unwrap_or_default();
+            if memchr::memrchr(b'\n', read).is_some() {
+                return Ok(false);
+            }
+            // A line longer than a chunk: read on.
+            scan_from = buf.len();
+            want = want.saturating_add(self.chunk);
         }
     }
-    place(&mut touched, index, &mut chunk, region);
-    place(&mut batch, index, &mut chunk, region);
-    // Rows whose account was not found joined `other` after the rows around them.
-    chunk.other.sort_unstable_by_key(|(line, _)| *line);
-    Some(chunk)
 }
 
-/// What a line of a chunk is.
-enum Line<'a> {
-    /// A row in the common form.
-    Row(Row<'a>),
-    /// Text for the row rules.
-    Other(&'a str),
-    /// Nothing: the empty end of a chunk ending in a carriage return.
-    None,
-}
-
-/// The line starting at `start`, split at its commas and read field by field, and where the
-/// next line starts; `None` for a carriage return that is not part of a line end (the CSV
-/// reader would end a line there, so the file is not one for this reader) or a line that is
-/// not UTF-8.
-fn split_line<'a>(
-    text: &'a [u8],
+/// The chunk being read: `current[start..]`, the input's last bytes if `last`, its first
+/// line `line`.
+struct Chunks<'a> {
+    current: Cow<'a, [u8]>,
     start: usize,
-    roles: &[usize],
-    number: u64,
-    days: &mut Days,
-) -> Option<(Line<'a>, usize)> {
-    let rest = text.get(start..)?;
-    let (line, next) = match memchr::memchr(b'\n', rest) {
-        Some(i) => (rest.get(..i)?, start.saturating_add(i).saturating_add(1)),
-        None => (rest, text.len()),
-    };
-    let line = line.strip_suffix(b"\r").unwrap_or(line);
-    if memchr::memchr(b'\r', line).is_some() {
-        return None;
-    }
-    if line.is_empty() && next == text.len() && !rest.ends_with(b"\n") {
-        return Some((Line::None, next));
-    }
-    // Only lines outside the common form are checked as text here: the one-pass reader
-    // takes ASCII alone, so the file is never checked whole (a pass over all its bytes).
-    let line = std::str::from_utf8(line).ok()?;
-    let mut fields: [&str; 5] = [""; 5];
-    let mut count = 0usize;
-    for field in line.split(',') {
-        if let Some(slot) = roles.get(count).and_then(|r| fields.get_mut(*r)) {
-            *slot = field;
-        }
-        count = count.saturating_add(1);
-    }
-    let row = (count == roles.len())
-        .then(|| parse_simple(&fields, number, line, days))
-        .flatten();
-    Some((row.map_or(Line::Other(line), Line::Row), next))
+    last: bool,
+    line: u64,
 }
 
-/// Looks up a batch's accounts and files its rows into the chunk; a row whose account or
-/// metric the common form cannot place goes to the row rules.
-fn place<'a>(
-    batch: &mut Vec<Row<'a>>,
-    index: &InlineIndex<'_>,
-    chunk: &mut Chunk<'a>,
-    region: &mut [Packed],
-) {
-    let mut accounts = [None; BATCH];
-    for (slot, row) in accounts.iter_mut().zip(batch.iter()) {
-        *slot = index.get(row.account, row.account_key);
-    }
-    // Read in place (a row is about 150 bytes), then cleared.
-    for (row, a) in batch.iter().zip(accounts) {
-        match a
-            .filter(|a| *a < u32::MAX / METRIC_SLOTS)
-            .and_then(|a| Some((a, metric_slot(chunk, row.metric, row.metric_key)?)))
-        {
-            // Below u32::MAX: a < u32::MAX / METRIC_SLOTS and m < METRIC_SLOTS.
-            Some((a, m)) => {
-                let group = a.saturating_mul(METRIC_SLOTS).saturating_add(m);
-                match row.identified {
-                    // The region has a slot for every line of the chunk; were it full, the
-                    // row would still be read, by the row rules.
-                    None => match region.get_mut(chunk.records) {
-                        Some(slot) => {
-                            *slot = Packed::new(row.mantissa, group, row.day_scale);
-                            chunk.records = chunk.records.saturating_add(1);
-                        }
-                        None => chunk.other.push((row.line, row.text)),
-                    },
-                    Some((id, at)) => chunk.identified.push((
-                        group,
-                        id,
-                        at,
-                        quantity(row.mantissa, row.day_scale),
-                    )),
+impl Chunks<'_> {
+    /// Reads every chunk into `sink`, each while the next is read from `input`.
+    ///
+    /// # Errors
+    /// The problems to report instead of the sink's, as [`read_usage`] says.
+    fn read<R: Read>(
+        mut self,
+        input: &mut Input<R>,
+        cx: &Context<'_>,
+        sink: &mut Sink,
+    ) -> Result<(), ImportErrors> {
+        let delimiter = cx.columns.rules.delimiter;
+        let mut next = Vec::new();
+        loop {
+            let text = self.current.get(self.start..).unwrap_or_default();
+            // Whole lines only, unless the input ends here; a line not ended yet is carried.
+            let cut = match self.last {
+                true => text.len(),
+                false => memchr::memrchr(b'\n', text).map_or(0, |i| i.saturating_add(1)),
+            };
+            let (body, carry) = text.split_at(cut);
+            next.clear();
+            next.extend_from_slice(carry);
+            let (mut outcome, mut read) = (Outcome::Csv, Ok(true));
+            rayon::in_place_scope(|s| {
+                s.spawn(|_| outcome = read_chunk(body, self.line, cx, sink));
+                if !self.last {
+                    read = input.fill(&mut next, 0);
+                }
+            });
+            match outcome {
+                Outcome::Read(lines) => self.line = self.line.saturating_add(lines),
+                Outcome::NotUtf8(line) => return Err(only(line, "file is not valid UTF-8")),
+                Outcome::Csv => {
+                    let rest = body.chain(next.as_slice()).chain(&mut input.reader);
+                    let start = Start::Rows(cx.columns);
+                    let line = self.line;
+                    return read_general(rest, line, start, delimiter, (cx.book, cx.keys), sink);
                 }
             }
-            None => chunk.other.push((row.line, row.text)),
+            if self.last {
+                return Ok(());
+            }
+            match read {
+                Ok(last) => self.last = last,
+                Err(e) => {
+                    let mut errors = std::mem::take(&mut sink.errors);
+                    errors.push(self.line, "", "", format!("could not read the input: {e}"));
+                    return Err(errors);
+                }
+            }
+            let read = std::mem::replace(&mut self.current, Cow::Owned(std::mem::take(&mut next)));
+            // The room is reused; a borrowed input is read as its last chunk.
+            if let Cow::Owned(room) = read {
+                next = room;
+            }
+            self.start = 0;
         }
     }
-    batch.clear();
 }
 
-/// The chunk's index of `metric`, added if there is room.
-fn metric_slot<'a>(chunk: &mut Chunk<'a>, metric: &'a [u8], key: Option<[u64; 2]>) -> Option<u32> {
-    let found = match key {
-        Some(_) => chunk.metric_keys.iter().position(|k| *k == key),
-        None => chunk.metrics.iter().position(|m| *m == metric),
-    };
-    let m = match found {
-        Some(m) => m,
-        None if chunk.metrics.len() < METRIC_SLOTS as usize => {
-            chunk.metrics.push(metric);
-            chunk.metric_keys.push(key);
-            chunk.metrics.len().saturating_sub(1)
-        }
-        None => return None,
-    };
-    u32::try_from(m).ok().filter(|m| *m < METRIC_SLOTS)
+/// The problems of an input that failed on `line` before anything was read.
+fn failed(e: io::Error, line: u64) -> ImportErrors {
+    only(line, &format!("could not read the input: {e}"))
 }
+
+/// One problem, reported alone.
+fn only(line: u64, reason: &str) -> ImportErrors {
+    let mut errors = ImportErrors::default();
+    errors.push(line, "", "", reason);
+    errors
+}
+
+/// For the fuzz target and the replay of its corpus: `data`'s first byte chooses a layout
+/// ([`UsageLayout::fuzzed`]), the second a chunk size, the rest is a CSV, read in chunks of
+/// that size and whole. The same table or the same problems (in plock's own layout, also
+/// what [`ingest_usage`] gives), or what differed.
+#[cfg(any(test, feature = "fuzz-support"))]
+pub(crate) fn fuzz_read(data: &[u8], book: &AccountBook) -> Result<(), String> {
+    let (Some(&choice), Some(&chunk)) = (data.first(), data.get(1)) else {
+        return Ok(());
+    };
+    let csv = data.get(2..).unwrap_or_default();
+    let layout = UsageLayout::fuzzed(choice);
+    let chunked = read_in_chunks(csv, book, &layout, usize::from(chunk).max(1));
+    let whole = read_usage(csv, book, &layout);
+    let agree =
+        |a: &Result<UsageTable, ImportErrors>, b: &Result<UsageTable, ImportErrors>| match (a, b) {
+            (Ok(a), Ok(b)) => a == b,
+            (Err(a), Err(b)) => a.to_string() == b.to_string(),
+            _ => false,
+        };
+    let lens =
+        |r: &Result<UsageTable, ImportErrors>| format!("{:?}", r.as_ref().map(UsageTable::len));
+    if !agree(&chunked, &whole) {
+        return Err(format!(
+            "read in chunks of {chunk} and whole disagree: {} / {}",
+            lens(&chunked),
+            lens(&whole)
+        ));
+    }
+    if layout == UsageLayout::default() && !agree(&whole, &ingest_usage(csv, book)) {
+        return Err("read_usage and ingest_usage disagree".into());
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests;

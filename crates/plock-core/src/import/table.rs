@@ -117,7 +117,7 @@ pub enum Delimiter {
 }
 
 impl Delimiter {
-    fn byte(self) -> u8 {
+    pub(crate) fn byte(self) -> u8 {
         match self {
             Delimiter::Comma => b',',
             Delimiter::Semicolon => b';',
@@ -207,44 +207,13 @@ impl Table {
             .flexible(true)
             .from_reader(text.as_bytes());
 
-        let mut columns = BTreeMap::new();
-        match reader.headers() {
-            Ok(header) => {
-                for (index, name) in header.iter().enumerate() {
-                    let name = name.trim().to_ascii_lowercase();
-                    if name.is_empty() {
-                        errors.push(
-                            1,
-                            "",
-                            "",
-                            format!("column {} has no name", index.saturating_add(1)),
-                        );
-                    } else if !known.contains(&name.as_str()) {
-                        errors.push(
-                            1,
-                            &name,
-                            &name,
-                            format!("unknown column; expected columns: {}", known.join(", ")),
-                        );
-                    } else if columns.insert(name.clone(), index).is_some() {
-                        errors.push(1, &name, &name, "column appears twice");
-                    }
-                }
-            }
+        let columns = match reader.headers() {
+            Ok(header) => header_columns(header.iter(), known, required, Others::Refused)?,
             Err(e) => {
                 errors.push(1, "", "", format!("unreadable header: {e}"));
                 return Err(errors);
             }
-        }
-        for name in required {
-            if !columns.contains_key(*name) {
-                errors.push(1, name, "", "required column is missing");
-            }
-        }
-        if !errors.is_empty() {
-            errors.sort();
-            return Err(errors);
-        }
+        };
         let width = columns.len();
         let header_width = reader.headers().map(|h| h.len()).unwrap_or(width);
 
@@ -325,21 +294,81 @@ impl Table {
 
     /// Parses a decimal cell: a point always, a comma too when the file is `;`-separated.
     pub(crate) fn decimal(&self, text: &str) -> Result<Decimal, String> {
-        let normalised;
-        let text = if self.delimiter == Delimiter::Semicolon && text.contains(',') {
-            if text.contains('.') || text.matches(',').count() > 1 {
-                return Err(
-                    "not a decimal number (write 1234,50 or 1234.50, no thousands separators)"
-                        .into(),
-                );
-            }
-            normalised = text.replace(',', ".");
-            normalised.as_str()
-        } else {
-            text
-        };
-        Decimal::from_str_exact(text).map_err(|_| "not a decimal number".to_owned())
+        decimal(self.delimiter, text)
     }
+}
+
+/// Parses a decimal cell of a file separated by `delimiter`: a point always, a comma too when
+/// the file is `;`-separated.
+pub(crate) fn decimal(delimiter: Delimiter, text: &str) -> Result<Decimal, String> {
+    let normalised;
+    let text = if delimiter == Delimiter::Semicolon && text.contains(',') {
+        if text.contains('.') || text.matches(',').count() > 1 {
+            return Err(
+                "not a decimal number (write 1234,50 or 1234.50, no thousands separators)".into(),
+            );
+        }
+        normalised = text.replace(',', ".");
+        normalised.as_str()
+    } else {
+        text
+    };
+    Decimal::from_str_exact(text).map_err(|_| "not a decimal number".to_owned())
+}
+
+/// What a header check does with a column it does not know.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Others {
+    /// Refuses it: a misspelt optional column would otherwise be dropped without a word.
+    Refused,
+    /// Leaves it, and a column without a name, out.
+    Ignored,
+}
+
+/// Checks a header's names (each trimmed and lowercased): every column named, known (unless
+/// `others` are ignored), none twice, every `required` one there. Gives each known column's
+/// place.
+///
+/// # Errors
+/// Every problem of the header at once, sorted, on line 1.
+pub(crate) fn header_columns<'h>(
+    names: impl Iterator<Item = &'h str>,
+    known: &[&str],
+    required: &[&str],
+    others: Others,
+) -> Result<BTreeMap<String, usize>, ImportErrors> {
+    let mut errors = ImportErrors::default();
+    let mut columns = BTreeMap::new();
+    for (index, name) in names.enumerate() {
+        let name = name.trim().to_ascii_lowercase();
+        let is_known = known.contains(&name.as_str());
+        if !is_known && others == Others::Ignored {
+            continue;
+        }
+        if name.is_empty() {
+            errors.push(
+                1,
+                "",
+                "",
+                format!("column {} has no name", index.saturating_add(1)),
+            );
+        } else if !is_known {
+            errors.push(
+                1,
+                &name,
+                &name,
+                format!("unknown column; expected columns: {}", known.join(", ")),
+            );
+        } else if columns.insert(name.clone(), index).is_some() {
+            errors.push(1, &name, &name, "column appears twice");
+        }
+    }
+    for name in required {
+        if !columns.contains_key(*name) {
+            errors.push(1, name, "", "required column is missing");
+        }
+    }
+    errors.into_result(columns)
 }
 
 fn to_line(n: usize) -> u64 {

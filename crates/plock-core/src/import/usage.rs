@@ -1,7 +1,8 @@
 //! The usage CSV: one row per usage record.
 
-use super::table::{ImportErrors, Table};
-use super::{cell_text, parse_timestamp};
+use super::cell_text;
+use super::layout::TimeFormat;
+use super::table::{Delimiter, ImportErrors, Table, decimal};
 use crate::{AccountBook, AccountKey, MetricId, RecordId, UsageRecord};
 
 /// The columns of the usage CSV.
@@ -22,6 +23,7 @@ const REQUIRED: [&str; 4] = ["account_key", "metric", "timestamp", "quantity"];
 /// Every problem of the file at once.
 pub fn parse_usage(bytes: &[u8], book: &AccountBook) -> Result<Vec<UsageRecord>, ImportErrors> {
     let table = Table::parse(bytes, &USAGE_COLUMNS, &REQUIRED)?;
+    let rules = RowRules::plock(table.delimiter);
     let mut errors = table.problems.clone();
     let mut records = Vec::with_capacity(table.rows.len());
     for row in &table.rows {
@@ -32,7 +34,7 @@ pub fn parse_usage(bytes: &[u8], book: &AccountBook) -> Result<Vec<UsageRecord>,
             quantity: cell_text(&table, row, "quantity"),
             record_id: cell_text(&table, row, "record_id"),
         };
-        if let Some(record) = usage_row(cells, row.line, book, |t| table.decimal(t), &mut errors) {
+        if let Some(record) = usage_row(cells, row.line, book, &rules, &mut errors) {
             records.push(record);
         }
     }
@@ -40,6 +42,7 @@ pub fn parse_usage(bytes: &[u8], book: &AccountBook) -> Result<Vec<UsageRecord>,
 }
 
 /// One row's cells, as [`cell_text`] gives them.
+#[derive(Default)]
 pub(super) struct UsageCells {
     pub(super) account_key: Option<String>,
     pub(super) metric: Option<String>,
@@ -48,48 +51,82 @@ pub(super) struct UsageCells {
     pub(super) record_id: Option<String>,
 }
 
+/// How a file's cells are read: the names its problems give the columns, how it writes
+/// times, and its separator (a `;` file may write decimal commas).
+pub(super) struct RowRules {
+    /// Account key, metric, timestamp, quantity and record id columns, as the file names them.
+    pub(super) names: [String; 5],
+    pub(super) time: TimeFormat,
+    pub(super) delimiter: Delimiter,
+}
+
+impl RowRules {
+    /// The rules of plock's own usage format.
+    pub(super) fn plock(delimiter: Delimiter) -> RowRules {
+        RowRules {
+            names: USAGE_COLUMNS.map(str::to_owned),
+            time: TimeFormat::Rfc3339,
+            delimiter,
+        }
+    }
+
+    fn name(&self, field: usize) -> &str {
+        self.names.get(field).map_or("", String::as_str)
+    }
+}
+
+/// The most characters of a refused value an error repeats.
+const MAX_SHOWN_CHARS: usize = 100;
+
+/// A refused value as an error shows it: at most [`MAX_SHOWN_CHARS`] characters of it, and
+/// an ellipsis when there was more.
+fn shown(value: &str) -> String {
+    match value.char_indices().nth(MAX_SHOWN_CHARS) {
+        Some((end, _)) => format!("{}...", value.get(..end).unwrap_or(value)),
+        None => value.to_owned(),
+    }
+}
+
 /// Validates one row: its record, or its problems added to `errors`.
 pub(super) fn usage_row(
     cells: UsageCells,
     line: u64,
     book: &AccountBook,
-    decimal: impl Fn(&str) -> Result<rust_decimal::Decimal, String>,
+    rules: &RowRules,
     errors: &mut ImportErrors,
 ) -> Option<UsageRecord> {
     let text = |c: &Option<String>| c.clone().unwrap_or_default();
     let key = AccountKey::new(text(&cells.account_key));
     let metric = MetricId::new(text(&cells.metric));
-    let timestamp = parse_timestamp(&text(&cells.timestamp));
-    let quantity = decimal(&text(&cells.quantity));
+    let timestamp = rules.time.parse(&text(&cells.timestamp));
+    let quantity = decimal(rules.delimiter, &text(&cells.quantity));
     let record_id = cells.record_id.as_ref().map(RecordId::new).transpose();
     let before = errors.total();
+    let mut refuse = |field: usize, value: &str, reason: &str| {
+        errors.push(line, rules.name(field), &shown(value), reason);
+    };
     match &key {
-        Err(e) => errors.push(line, "account_key", &e.value, e.reason),
-        Ok(k) if book.by_key(k).is_none() => {
-            errors.push(line, "account_key", k.as_str(), "no account has this key")
-        }
+        Err(e) => refuse(0, &e.value, e.reason),
+        Ok(k) if book.by_key(k).is_none() => refuse(0, k.as_str(), "no account has this key"),
         Ok(_) => {}
     }
     if let Err(e) = &metric {
-        errors.push(line, "metric", &e.value, e.reason);
+        refuse(1, &e.value, e.reason);
     }
     if let Err(reason) = &timestamp {
-        errors.push(line, "timestamp", &text(&cells.timestamp), reason.clone());
+        refuse(2, &text(&cells.timestamp), reason);
     }
     match &quantity {
-        Err(reason) => errors.push(line, "quantity", &text(&cells.quantity), reason.clone()),
-        Ok(q) if q.is_sign_negative() && !q.is_zero() => {
-            errors.push(
-                line,
-                "quantity",
-                &text(&cells.quantity),
-                "quantities are never negative (corrections are credits)",
-            );
-        }
+        Err(reason) => refuse(3, &text(&cells.quantity), reason),
+        Ok(q) if q.is_sign_negative() && !q.is_zero() => refuse(
+            3,
+            &text(&cells.quantity),
+            "quantities are never negative (corrections are credits)",
+        ),
         Ok(_) => {}
     }
     if let Err(e) = &record_id {
-        errors.push(line, "record_id", &e.value, e.reason);
+        refuse(4, &e.value, e.reason);
     }
     if errors.total() != before {
         return None;

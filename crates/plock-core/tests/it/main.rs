@@ -15,3 +15,4 @@ mod fixtures;
 mod import;
 mod kinds;
 mod periods;
+mod read_usage;

@@ -1,0 +1,336 @@
+//! Records kept between chunks, 8 bytes each where they fit: a piece's records as offsets
+//! from the piece's least account, metric, day, scale and mantissa, each field in as many
+//! bits as its span needs (a chunk's usage spans a few months and a few metrics, so a 64-bit
+//! word usually holds a record); 16 bytes each, as they are, where they do not. The table's
+//! sort needs every record as a 16-byte key in one vector: built from the store once the
+//! input ends, the records are held twice at most at 8 + 16 bytes, never at 16 + 16 as a
+//! growing vector held them while it was copied to a larger one.
+
+use rayon::prelude::*;
+
+use super::piece::METRIC_SLOTS;
+use crate::usage::{Packed, split_lengths};
+
+/// The low bits of a day word holding the quantity's scale (the table's layout).
+pub(super) const SCALE_BITS: u32 = 5;
+
+/// The fields of a record, as a block takes them: account, metric (numbers below
+/// [`METRIC_SLOTS`]), day, scale, and the mantissa as bits that sort as it does.
+#[derive(Clone, Copy)]
+struct Fields([u64; 5]);
+
+impl Fields {
+    /// The fields of `r` (a dense group, its metric number turned into `metric`).
+    fn of(r: Packed, metric: u32) -> Fields {
+        let day_scale = r.day_scale();
+        Fields([
+            u64::from(r.group() / METRIC_SLOTS),
+            u64::from(metric),
+            u64::from(day_scale >> SCALE_BITS),
+            u64::from(day_scale & ((1 << SCALE_BITS) - 1)),
+            r.mantissa().cast_unsigned() ^ (1 << 63),
+        ])
+    }
+
+    /// The record of the fields, its metric number turned into `rank(metric)`.
+    fn record(self, rank: impl Fn(u32) -> u32) -> Packed {
+        let [account, metric, day, scale, mantissa] = self.0;
+        let narrow = |v: u64| u32::try_from(v).unwrap_or(u32::MAX);
+        let group = narrow(account)
+            .saturating_mul(METRIC_SLOTS)
+            .saturating_add(rank(narrow(metric)));
+        let day_scale = (narrow(day) << SCALE_BITS) | narrow(scale);
+        Packed::new((mantissa ^ (1 << 63)).cast_signed(), group, day_scale)
+    }
+}
+
+/// How a block's records are words: each field's least value, and where its offset from
+/// that lies in the word (the mantissa's in the low bits, the account's in the high).
+#[derive(Clone, Copy)]
+pub(super) struct Codec {
+    least: [u64; 5],
+    shift: [u32; 5],
+    mask: [u64; 5],
+}
+
+/// The bits a span of `span` needs.
+fn bits(span: u64) -> u32 {
+    64u32.saturating_sub(span.leading_zeros())
+}
+
+impl Codec {
+    /// The codec of records of these fields, or `None` when they need more than 64 bits.
+    fn of(fields: impl Iterator<Item = Fields>) -> Option<Codec> {
+        let mut least = [u64::MAX; 5];
+        let mut most = [0u64; 5];
+        for f in fields {
+            for ((l, m), v) in least.iter_mut().zip(&mut most).zip(f.0) {
+                *l = (*l).min(v);
+                *m = (*m).max(v);
+            }
+        }
+        let mut codec = Codec {
+            least,
+            shift: [0; 5],
+            mask: [0; 5],
+        };
+        let mut below = 0u32;
+        for i in (0..5).rev() {
+            let span = most
+                .get(i)
+                .zip(least.get(i))
+                .map_or(0, |(m, l)| m.saturating_sub(*l));
+            let width = bits(span);
+            if let (Some(shift), Some(mask)) = (codec.shift.get_mut(i), codec.mask.get_mut(i)) {
+                *shift = below;
+                *mask = 1u64
+                    .checked_shl(width)
+                    .map_or(u64::MAX, |b| b.wrapping_sub(1));
+            }
+            below = below.saturating_add(width);
+        }
+        (below <= 64).then_some(codec)
+    }
+
+    /// The word of `f`; a field of no bits is its least, so its offset is 0 wherever it goes.
+    #[inline(always)]
+    fn encode(&self, f: Fields) -> u64 {
+        f.0.iter()
+            .zip(&self.least)
+            .zip(&self.shift)
+            .fold(0, |word, ((v, l), s)| {
+                word | v.wrapping_sub(*l).wrapping_shl(*s)
+            })
+    }
+
+    #[inline(always)]
+    fn decode(&self, word: u64) -> Fields {
+        let mut fields = [0u64; 5];
+        let layout = self.least.iter().zip(&self.shift).zip(&self.mask);
+        for (v, ((l, s), m)) in fields.iter_mut().zip(layout) {
+            // The offset was at most the span from the least: the sum does not wrap.
+            *v = l.wrapping_add(word.wrapping_shr(*s) & m);
+        }
+        Fields(fields)
+    }
+}
+
+impl Fields {
+    /// The fields of each of `records` (dense groups whose metric numbers `map` turns into
+    /// the sink's).
+    fn all<'a>(records: &'a [Packed], map: &'a [u32]) -> impl Iterator<Item = Fields> + Clone + 'a {
+        records.iter().map(|r| {
+            let metric = map.get((r.group() % METRIC_SLOTS) as usize).copied();
+            Fields::of(*r, metric.unwrap_or(0))
+        })
+    }
+}
+
+/// Words a buffer of narrow records holds: large enough that, freed, buffers make room the
+/// table's sort can take (with mimalloc, freed 256 KiB blocks were not reused for its 80 MB
+/// buffer at scale M, freed 2 MiB ones were).
+const BUFFER_WORDS: usize = 1 << 20;
+
+/// Records kept between chunks, in segments of one codec each.
+#[derive(Default)]
+pub(super) struct Store {
+    /// The words of narrow segments, each buffer filled before the next is made.
+    buffers: Vec<Vec<u64>>,
+    segments: Vec<Segment>,
+    len: usize,
+}
+
+/// Records of one piece.
+enum Segment {
+    /// `buffers[buffer][start..start + len]`, words of `codec`.
+    Narrow {
+        codec: Codec,
+        buffer: usize,
+        start: usize,
+        len: usize,
+    },
+    /// As they are, their metric numbers the sink's.
+    Wide(Vec<Packed>),
+}
+
+impl Segment {
+    fn len(&self) -> usize {
+        match self {
+            Segment::Narrow { len, .. } => *len,
+            Segment::Wide(records) => records.len(),
+        }
+    }
+}
+
+impl Store {
+    /// Records held.
+    pub(super) fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Adds the records of `parts`, each dense groups whose metric numbers its map turns
+    /// into the sink's, in parallel.
+    pub(super) fn add(&mut self, parts: &[(&[Packed], &[u32])]) {
+        let codecs: Vec<Option<Codec>> = parts
+            .par_iter()
+            .map(|(records, map)| Codec::of(Fields::all(records, map)))
+            .collect();
+        let narrow: Vec<usize> = parts
+            .iter()
+            .zip(&codecs)
+            .map(|((records, _), codec)| if codec.is_some() { records.len() } else { 0 })
+            .collect();
+        let total: usize = narrow.iter().sum();
+        let room = self
+            .buffers
+            .last()
+            .map_or(0, |b| b.capacity().saturating_sub(b.len()));
+        if room < total {
+            self.buffers
+                .push(Vec::with_capacity(BUFFER_WORDS.max(total)));
+        }
+        let buffer = self.buffers.len().saturating_sub(1);
+        let start = self.buffers.last().map_or(0, Vec::len);
+        if let Some(words) = self.buffers.last_mut() {
+            words.par_extend(rayon::iter::repeat_n(0u64, total));
+            let slices = split_lengths(
+                words.get_mut(start..).unwrap_or_default(),
+                narrow.iter().copied(),
+            );
+            slices
+                .into_par_iter()
+                .zip(parts.par_iter().zip(&codecs))
+                .for_each(|(out, ((records, map), codec))| {
+                    if let Some(codec) = codec {
+                        for (w, f) in out.iter_mut().zip(Fields::all(records, map)) {
+                            *w = codec.encode(f);
+                        }
+                    }
+                });
+        }
+        let mut at = start;
+        for (((records, map), codec), n) in parts.iter().zip(codecs).zip(narrow) {
+            self.len = self.len.saturating_add(records.len());
+            self.segments.push(match codec {
+                Some(codec) => Segment::Narrow {
+                    codec,
+                    buffer,
+                    start: at,
+                    len: n,
+                },
+                None => Segment::Wide(Fields::all(records, map).map(|f| f.record(|m| m)).collect()),
+            });
+            at = at.saturating_add(n);
+        }
+    }
+
+    /// Each record of `segment`, its metric number turned into `rank(metric)`.
+    fn each(&self, segment: &Segment, rank: impl Fn(u32) -> u32, mut f: impl FnMut(Packed)) {
+        match segment {
+            Segment::Narrow {
+                codec,
+                buffer,
+                start,
+                len,
+            } => {
+                let words = self.buffers.get(*buffer).map_or(&[][..], Vec::as_slice);
+                let end = start.saturating_add(*len);
+                for w in words.get(*start..end).unwrap_or_default() {
+                    f(codec.decode(*w).record(&rank));
+                }
+            }
+            Segment::Wide(records) => {
+                for r in records {
+                    f(Fields::of(*r, r.group() % METRIC_SLOTS).record(&rank));
+                }
+            }
+        }
+    }
+
+    /// Each record, in the order they were added.
+    pub(super) fn for_each(&self, mut f: impl FnMut(Packed)) {
+        for segment in &self.segments {
+            self.each(segment, |m| m, &mut f);
+        }
+    }
+
+    /// Every record in one vector, each metric number turned into `rank(metric)`; the store
+    /// is freed once they are written.
+    pub(super) fn unpack(self, rank: impl Fn(u32) -> u32 + Sync) -> Vec<Packed> {
+        let mut records = Vec::with_capacity(self.len);
+        // Fresh pages, touched by every thread.
+        records.par_extend(rayon::iter::repeat_n(Packed::default(), self.len));
+        let parts = split_lengths(&mut records, self.segments.iter().map(Segment::len));
+        parts
+            .into_par_iter()
+            .zip(self.segments.par_iter())
+            .for_each(|(out, segment)| {
+                let mut slots = out.iter_mut();
+                self.each(segment, &rank, |r| {
+                    if let Some(slot) = slots.next() {
+                        *slot = r;
+                    }
+                });
+            });
+        drop(self);
+        records
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::usage::{pack, quantity, unix_day_word};
+    use chrono::NaiveDate;
+    use proptest::prelude::*;
+    use rust_decimal::Decimal;
+
+    #[test]
+    fn the_scale_is_the_low_bits_of_the_day_word() {
+        let date = NaiveDate::from_ymd_opt(2025, 3, 1).unwrap();
+        for scale in 0..=28 {
+            let (mantissa, day_scale) = pack(Decimal::new(15, scale), date).unwrap();
+            assert_eq!(day_scale & ((1 << SCALE_BITS) - 1), scale);
+            assert_eq!(quantity(mantissa, day_scale), Decimal::new(15, scale));
+        }
+        assert_eq!(unix_day_word(1).unwrap() & ((1 << SCALE_BITS) - 1), 0);
+    }
+
+    proptest! {
+        /// The store gives back its records, narrow or wide, their metrics renumbered.
+        #[test]
+        fn the_store_gives_back_its_records(
+            records in prop::collection::vec(
+                (0u32..100_000, 0u32..64, 0u32..(1 << 24), 0u32..29, any::<i64>()),
+                0..200,
+            ),
+            narrow in any::<bool>(),
+        ) {
+            let map: Vec<u32> = (0..64).rev().collect();
+            let records: Vec<Packed> = records
+                .iter()
+                .map(|(a, m, day, scale, mantissa)| {
+                    let (day, mantissa) = match narrow {
+                        true => (day % 100 + 20_000, mantissa % 1_000_000_000),
+                        false => (*day, *mantissa),
+                    };
+                    Packed::new(mantissa, a * METRIC_SLOTS + m, (day << SCALE_BITS) | scale)
+                })
+                .collect();
+            let mut store = Store::default();
+            let half = records.len() / 2;
+            let (first, second) = records.split_at(half);
+            store.add(&[(first, &map), (second, &map)]);
+            prop_assert_eq!(store.len(), records.len());
+            let mut back = Vec::new();
+            store.for_each(|r| back.push(r));
+            let expected: Vec<Packed> = records
+                .iter()
+                .map(|r| r.with_group(r.group() / METRIC_SLOTS * METRIC_SLOTS + map[(r.group() % METRIC_SLOTS) as usize]))
+                .collect();
+            prop_assert_eq!(&back, &expected);
+            let unpacked = store.unpack(|m| m);
+            prop_assert_eq!(unpacked, expected);
+        }
+    }
+}
