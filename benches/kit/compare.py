@@ -51,7 +51,8 @@ def plock_round(binary, data, out, threads):
     res = json.loads(p.stdout.strip().splitlines()[-1])
     return {"run": res["run_s"], "run_agg": res["run_s"] + res["aggregates_s"],
             "load_usage": res["load_usage_s"], "load": res["load_usage_s"] + res["load_rest_s"],
-            "peak_mib": res["peak_rss_bytes"] / 2**20}
+            "peak_mib": res["peak_rss_bytes"] / 2**20,
+            "peak_through_run_per_row": res["peak_rss_through_run_bytes"] / max(1, res["usage_rows"])}
 
 
 def pair(label, duck, plock, d_key, p_key):
@@ -91,6 +92,9 @@ def main():
     pair("load_csv (all tables) vs load_usage", duck, plock, "load", "load_usage")
     pair("load_csv (all tables) vs load_usage + load_rest", duck, plock, "load", "load")
     pair("peak RSS (MiB)", duck, plock, "peak_mib", "peak_mib")
+    per_row = [r["peak_through_run_per_row"] for r in plock]
+    print(f"{'plock peak RSS through the run, bytes per usage row':<48} median {statistics.median(per_row):.1f} "
+          f"({min(per_row):.1f}..{max(per_row):.1f})")
     verdict = run([sys.executable, os.path.join(a.kit, "compare.py"), duck_out, plock_out],
                   stdout=subprocess.PIPE, check=False)
     print("compare.py:", verdict.stdout.strip().splitlines()[-1] if verdict.stdout.strip() else "no output")
