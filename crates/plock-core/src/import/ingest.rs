@@ -24,6 +24,7 @@ use crate::{AccountBook, AccountKey};
 
 mod block;
 mod chunk;
+mod from_records;
 mod general;
 mod piece;
 mod records;
