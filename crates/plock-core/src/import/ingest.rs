@@ -18,10 +18,10 @@ use std::io::{self, Read};
 
 use super::layout::{Columns, UsageLayout};
 use super::table::ImportErrors;
-use crate::hash::InlineIndex;
 use crate::usage::UsageTable;
 use crate::{AccountBook, AccountKey};
 
+mod accounts;
 mod block;
 mod chunk;
 mod from_records;
@@ -188,7 +188,7 @@ fn read_rows<R: Read>(
     (book, keys): (&AccountBook, &[AccountKey]),
     sink: &mut Sink,
 ) -> Result<(), ImportErrors> {
-    let index = InlineIndex::new(keys.iter().map(AccountKey::as_str));
+    let index = accounts::Accounts::new(keys);
     let form = Form {
         fields: &columns.fields,
         separator: columns.rules.delimiter.byte(),
