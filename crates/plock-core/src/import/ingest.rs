@@ -18,12 +18,13 @@ use std::io::{self, Read};
 
 use super::layout::{Columns, UsageLayout};
 use super::table::ImportErrors;
-use crate::hash::InlineIndex;
 use crate::usage::UsageTable;
 use crate::{AccountBook, AccountKey};
 
+mod accounts;
 mod block;
 mod chunk;
+mod from_records;
 mod general;
 mod piece;
 mod records;
@@ -187,7 +188,7 @@ fn read_rows<R: Read>(
     (book, keys): (&AccountBook, &[AccountKey]),
     sink: &mut Sink,
 ) -> Result<(), ImportErrors> {
-    let index = InlineIndex::new(keys.iter().map(AccountKey::as_str));
+    let index = accounts::Accounts::new(keys);
     let form = Form {
         fields: &columns.fields,
         separator: columns.rules.delimiter.byte(),
@@ -286,21 +287,36 @@ impl Chunks<'_> {
             if self.last {
                 return Ok(());
             }
-            match read {
-                Ok(last) => self.last = last,
-                Err(e) => {
-                    let mut errors = std::mem::take(&mut sink.errors);
-                    errors.push(self.line, "", "", format!("could not read the input: {e}"));
-                    return Err(errors);
-                }
-            }
-            let read = std::mem::replace(&mut self.current, Cow::Owned(std::mem::take(&mut next)));
-            // The room is reused; a borrowed input is read as its last chunk.
-            if let Cow::Owned(room) = read {
-                next = room;
-            }
-            self.start = 0;
+            self.advance(read, &mut next, sink)?;
         }
+    }
+
+    /// Makes `next`, just read (`read` says whether the input ended, or how it failed), the
+    /// chunk being read; the current one's room becomes `next`'s.
+    ///
+    /// # Errors
+    /// The input's failure, added to the problems found before it.
+    fn advance(
+        &mut self,
+        read: io::Result<bool>,
+        next: &mut Vec<u8>,
+        sink: &mut Sink,
+    ) -> Result<(), ImportErrors> {
+        match read {
+            Ok(last) => self.last = last,
+            Err(e) => {
+                let mut errors = std::mem::take(&mut sink.errors);
+                errors.push(self.line, "", "", format!("could not read the input: {e}"));
+                return Err(errors);
+            }
+        }
+        let read = std::mem::replace(&mut self.current, Cow::Owned(std::mem::take(next)));
+        // The room is reused; a borrowed input is read as its last chunk.
+        if let Cow::Owned(room) = read {
+            *next = room;
+        }
+        self.start = 0;
+        Ok(())
     }
 }
 

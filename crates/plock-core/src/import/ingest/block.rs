@@ -180,6 +180,31 @@ impl Store {
             .zip(&codecs)
             .map(|((records, _), codec)| if codec.is_some() { records.len() } else { 0 })
             .collect();
+        let (buffer, start) = self.write(parts, &codecs, &narrow);
+        let mut at = start;
+        for (((records, map), codec), n) in parts.iter().zip(codecs).zip(narrow) {
+            self.len = self.len.saturating_add(records.len());
+            self.segments.push(match codec {
+                Some(codec) => Segment::Narrow {
+                    codec,
+                    buffer,
+                    start: at,
+                    len: n,
+                },
+                None => Segment::Wide(Fields::all(records, map).map(|f| f.record(|m| m)).collect()),
+            });
+            at = at.saturating_add(n);
+        }
+    }
+
+    /// Writes the words of the `parts` that have a codec (`narrow` of each) into the last
+    /// buffer, a new one if it has no room, in parallel: where they start.
+    fn write(
+        &mut self,
+        parts: &[(&[Packed], &[u32])],
+        codecs: &[Option<Codec>],
+        narrow: &[usize],
+    ) -> (usize, usize) {
         let total: usize = narrow.iter().sum();
         let room = self
             .buffers
@@ -199,7 +224,7 @@ impl Store {
             );
             slices
                 .into_par_iter()
-                .zip(parts.par_iter().zip(&codecs))
+                .zip(parts.par_iter().zip(codecs))
                 .for_each(|(out, ((records, map), codec))| {
                     if let Some(codec) = codec {
                         for (w, f) in out.iter_mut().zip(Fields::all(records, map)) {
@@ -208,20 +233,7 @@ impl Store {
                     }
                 });
         }
-        let mut at = start;
-        for (((records, map), codec), n) in parts.iter().zip(codecs).zip(narrow) {
-            self.len = self.len.saturating_add(records.len());
-            self.segments.push(match codec {
-                Some(codec) => Segment::Narrow {
-                    codec,
-                    buffer,
-                    start: at,
-                    len: n,
-                },
-                None => Segment::Wide(Fields::all(records, map).map(|f| f.record(|m| m)).collect()),
-            });
-            at = at.saturating_add(n);
-        }
+        (buffer, start)
     }
 
     /// Each record of `segment`, its metric number turned into `rank(metric)`.

@@ -46,66 +46,96 @@ pub(super) fn read_chunk(
         text,
         rayon::current_num_threads().saturating_mul(PIECES_A_THREAD),
     );
-    // Quotes looked for, and line ends counted, piece by piece in parallel: a quoted cell is
-    // the CSV reader's.
-    let newlines: Option<Vec<usize>> = pieces
-        .par_iter()
-        .map(|p| {
-            memchr::memchr(b'"', p)
-                .is_none()
-                .then(|| memchr::memchr_iter(b'\n', p).count())
-        })
-        .collect();
-    let Some(newlines) = newlines else {
+    let Some(lines) = Lines::of(&pieces, first_line) else {
         return Outcome::Csv;
     };
-    let mut starts = Vec::with_capacity(pieces.len());
-    let mut line = first_line;
-    for n in &newlines {
-        starts.push(line);
-        line = line.saturating_add(u64::try_from(*n).unwrap_or(u64::MAX));
-    }
-    let lines = line.saturating_sub(first_line);
-    // A slot a line; only the last piece may end without a line end.
-    let mut slots = newlines.clone();
-    if let Some(last) = slots.last_mut() {
-        *last = last.saturating_add(1);
-    }
     let known = sink.known_metrics();
     let known: Vec<&[u8]> = known.iter().map(String::as_bytes).collect();
-    let region = sink.open(slots.iter().sum());
+    let region = sink.open(lines.slots.iter().sum());
+    let regions = split_lengths(region, lines.slots.iter().copied());
     let read: Vec<Piece<'_>> = pieces
         .par_iter()
-        .zip(starts.par_iter())
-        .zip(split_lengths(region, slots.iter().copied()).into_par_iter())
+        .zip(lines.starts.par_iter())
+        .zip(regions.into_par_iter())
         .map(|((piece, start), region)| read_piece(piece, *start, &cx.reading, &known, region))
         .collect();
-    match read.iter().find_map(|p| p.stop) {
-        Some(Stop::Return) => {
-            sink.abort();
-            return Outcome::Csv;
-        }
+    let found = match read.iter().find_map(|p| p.stop) {
+        Some(Stop::Return) => None,
         Some(Stop::NotUtf8(line)) => {
             sink.abort();
             return Outcome::NotUtf8(line);
         }
-        None => {}
-    }
-    let Some(found) = Found::of(&read, known.len()) else {
-        // Bytes the pieces took that are not ids: the CSV reader decides.
+        // `None` for bytes the pieces took that are not ids: the CSV reader decides.
+        None => Found::of(&read, known.len()),
+    };
+    let Some(found) = found else {
         sink.abort();
         return Outcome::Csv;
     };
+    let written: Vec<usize> = read.iter().map(|p| p.records).collect();
+    keep(found, known.len(), (&written, &lines.slots), cx, sink);
+    Outcome::Read(lines.ends)
+}
+
+/// Where a chunk's pieces' lines are.
+struct Lines {
+    /// Each piece's first line.
+    starts: Vec<u64>,
+    /// Each piece's room: a slot a line (only the last piece may end without a line end).
+    slots: Vec<usize>,
+    /// Line ends in all.
+    ends: u64,
+}
+
+impl Lines {
+    /// The lines of `pieces` (the first `first`), their line ends counted in parallel; `None`
+    /// for a piece with a quote, which makes the chunk the CSV reader's.
+    fn of(pieces: &[&[u8]], first: u64) -> Option<Lines> {
+        let newlines: Vec<usize> = pieces
+            .par_iter()
+            .map(|p| {
+                memchr::memchr(b'"', p)
+                    .is_none()
+                    .then(|| memchr::memchr_iter(b'\n', p).count())
+            })
+            .collect::<Option<_>>()?;
+        let mut starts = Vec::with_capacity(pieces.len());
+        let mut line = first;
+        for n in &newlines {
+            starts.push(line);
+            line = line.saturating_add(u64::try_from(*n).unwrap_or(u64::MAX));
+        }
+        let mut slots = newlines;
+        if let Some(last) = slots.last_mut() {
+            *last = last.saturating_add(1);
+        }
+        Some(Lines {
+            starts,
+            slots,
+            ends: line.saturating_sub(first),
+        })
+    }
+}
+
+/// Hands what a chunk's pieces found to the sink: their metric numbers (the first `known`
+/// the sink's) made the sink's, the records they wrote (`written` of each region of
+/// `slots`), those with a record id, and the rows for the row rules.
+fn keep(
+    found: Found<'_>,
+    known: usize,
+    (written, slots): (&[usize], &[usize]),
+    cx: &Context<'_>,
+    sink: &mut Sink,
+) {
     let maps: Vec<Vec<u32>> = found
         .metrics
         .iter()
         .map(|new| {
-            let known = (0u32..).take(known.len());
+            let known = (0u32..).take(known);
             known.chain(new.iter().map(|m| sink.metric(m))).collect()
         })
         .collect();
-    let written: Vec<usize> = read.iter().map(|p| p.records).collect();
-    sink.close(cx.keys, &written, &slots, &maps);
+    sink.close(cx.keys, written, slots, &maps);
     for ((group, id, at, quantity), map) in found.identified {
         let (a, m) = (group / METRIC_SLOTS, group % METRIC_SLOTS);
         let m = maps
@@ -121,7 +151,6 @@ pub(super) fn read_chunk(
             sink.push_record(cx.keys, line, &record);
         }
     }
-    Outcome::Read(lines)
 }
 
 /// A row with a record id: (group, record id, time, quantity).

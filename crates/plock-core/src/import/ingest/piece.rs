@@ -5,9 +5,10 @@
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 
+use super::accounts::Accounts;
 use super::row::{Form, Row, parse_simple, read_row};
 use super::time::Days;
-use crate::hash::{InlineIndex, inline};
+use crate::hash::inline;
 use crate::import::clean_cell;
 use crate::import::layout::Columns;
 use crate::import::table::ImportErrors;
@@ -55,7 +56,7 @@ pub(super) struct Piece<'a> {
 /// How a piece reads: the file's form, and the accounts' index.
 pub(super) struct Reading<'r> {
     pub(super) form: Form<'r>,
-    pub(super) accounts: &'r InlineIndex<'r>,
+    pub(super) accounts: &'r Accounts<'r>,
 }
 
 /// Reads the piece `text` (whole lines) whose first line is `first_line`, writing its records
@@ -174,7 +175,7 @@ fn split_line<'a>(
 /// metric the common form cannot place goes to the row rules.
 fn place<'a>(
     batch: &mut Vec<Row<'a>>,
-    accounts: &InlineIndex<'_>,
+    accounts: &Accounts<'_>,
     piece: &mut Piece<'a>,
     region: &mut [Packed],
 ) {

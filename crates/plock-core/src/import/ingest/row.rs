@@ -258,6 +258,66 @@ impl Form<'_> {
     }
 }
 
+/// A line's fields as one pass read them.
+#[derive(Default)]
+struct Scanned {
+    /// Where the last field ends.
+    end: usize,
+    account: Id,
+    metric: Id,
+    id: Id,
+    /// Mantissa and scale.
+    amount: (i64, u32),
+    /// Where the time starts, and its day word.
+    stamp: Option<(usize, u32)>,
+}
+
+/// Reads the fields of the line starting at `start`, each in its column's form and followed
+/// by the separator but the last; `None` when one is not.
+#[inline(always)]
+fn scan(bytes: &[u8], start: usize, form: &Form<'_>, days: &mut Days) -> Option<Scanned> {
+    let separator = splat(form.separator);
+    let mut s = Scanned {
+        end: start,
+        ..Scanned::default()
+    };
+    let last = form.fields.len().wrapping_sub(1);
+    for (k, field) in form.fields.iter().enumerate() {
+        let at = s.end;
+        let end = match field {
+            Field::Account => {
+                s.account = Id::scan(bytes, at, separator);
+                s.account.end
+            }
+            Field::Metric => {
+                s.metric = Id::scan(bytes, at, separator);
+                s.metric.end
+            }
+            Field::Time => {
+                let (end, day) = time_at(form.time, bytes, at, days)?;
+                s.stamp = Some((at, day));
+                end
+            }
+            Field::Quantity => {
+                let (end, m, scale) = decimal_at(bytes, at, form.comma_point())?;
+                s.amount = (m, scale);
+                end
+            }
+            Field::RecordId => {
+                s.id = Id::scan(bytes, at, separator);
+                s.id.end
+            }
+            Field::Ignored => skip_at(bytes, at, form.separator),
+        };
+        s.end = if k < last {
+            (bytes.get(end) == Some(&form.separator)).then(|| end.wrapping_add(1))?
+        } else {
+            end
+        };
+    }
+    Some(s)
+}
+
 /// Reads the line starting at `start` in one pass, when it is in the common form: the row
 /// and where the next line starts. `None` leaves the line to [`parse_simple`], which
 /// decides.
@@ -269,44 +329,14 @@ pub(super) fn read_row<'a>(
     line: u64,
     days: &mut Days,
 ) -> Option<(Row<'a>, usize)> {
-    let separator = splat(form.separator);
-    let mut at = start;
-    let (mut account, mut metric, mut id) = (Id::default(), Id::default(), Id::default());
-    let mut amount = (0i64, 0u32);
-    let mut stamp = None;
-    let last = form.fields.len().wrapping_sub(1);
-    for (k, field) in form.fields.iter().enumerate() {
-        let end = match field {
-            Field::Account => {
-                account = Id::scan(bytes, at, separator);
-                account.end
-            }
-            Field::Metric => {
-                metric = Id::scan(bytes, at, separator);
-                metric.end
-            }
-            Field::Time => {
-                let (end, day) = time_at(form.time, bytes, at, days)?;
-                stamp = Some((at, day));
-                end
-            }
-            Field::Quantity => {
-                let (end, m, s) = decimal_at(bytes, at, form.comma_point())?;
-                amount = (m, s);
-                end
-            }
-            Field::RecordId => {
-                id = Id::scan(bytes, at, separator);
-                id.end
-            }
-            Field::Ignored => skip_at(bytes, at, form.separator),
-        };
-        at = if k < last {
-            (bytes.get(end) == Some(&form.separator)).then(|| end.wrapping_add(1))?
-        } else {
-            end
-        };
-    }
+    let Scanned {
+        end: at,
+        account,
+        metric,
+        id,
+        amount,
+        stamp,
+    } = scan(bytes, start, form, days)?;
     let next = match bytes.get(at) {
         None => at,
         Some(b'\n') => at.wrapping_add(1),
