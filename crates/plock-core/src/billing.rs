@@ -161,6 +161,23 @@ pub struct NotBilled {
     pub reason: String,
 }
 
+impl NotBilled {
+    /// What was not billed of `account`'s subscription `sub`, in the group of `owner`.
+    pub(crate) fn new(
+        owner: &AccountId,
+        account: &AccountId,
+        sub: &Subscription,
+        error: &BillingError,
+    ) -> NotBilled {
+        NotBilled {
+            owner: owner.clone(),
+            account: account.clone(),
+            subscription: sub.id().clone(),
+            reason: error.to_string(),
+        }
+    }
+}
+
 /// The result of a billing run.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BillingRun {

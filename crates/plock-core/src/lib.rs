@@ -165,7 +165,7 @@ pub use signals::{
 };
 pub use store::{
     AccountQuery, Batch, Change, CompanySnapshot, InvoiceQuery, MAX_PAGE, Page, Store, StoreError,
-    SubscriptionQuery, apply_to_book, page_limit,
+    SubscriptionQuery, apply_to_book, page_limit, subscription_to_store,
 };
 pub use subscription::{
     BilledThrough, BillingPractice, Item, MAX_ITEMS, Subscription, SubscriptionError,

@@ -18,7 +18,7 @@ use crate::billing::Billed;
 use crate::external::{ExternalId, ExternalSystem};
 use crate::invoice::Invoice;
 use crate::period::Period;
-use crate::subscription::{Subscription, SubscriptionError};
+use crate::subscription::{BilledThrough, Subscription, SubscriptionError};
 use crate::tag::{Tag, TagFilter};
 use crate::usage::{Metric, UsageError, UsageRecord, UsageTable};
 use crate::{AccountBook, AccountId, AccountKey, Currency, SubscriptionId};
@@ -388,6 +388,44 @@ impl CompanySnapshot {
             usage,
         }
     }
+}
+
+/// The subscription a store writes for change `index`, `PutSubscription { subscription }`:
+/// its account must be in `book` and bill in its currency, and it keeps what the stored one,
+/// if any, is billed through. What a subscription is billed through is the store's to keep:
+/// an import or an edit writing it again never makes its days billable again.
+///
+/// # Errors
+/// [`StoreError::NotFound`] for an unknown account, [`StoreError::Subscription`] for another
+/// currency.
+pub fn subscription_to_store(
+    book: &AccountBook,
+    index: usize,
+    subscription: &Subscription,
+    stored: Option<BilledThrough>,
+) -> Result<Subscription, StoreError> {
+    let Some(account) = book.get(subscription.account()) else {
+        return Err(StoreError::NotFound {
+            index,
+            what: "account",
+            id: subscription.account().to_string(),
+        });
+    };
+    if account.currency() != subscription.currency() {
+        return Err(StoreError::Subscription {
+            index,
+            source: SubscriptionError::CurrencyMismatch {
+                subscription: subscription.id().clone(),
+                subscription_currency: subscription.currency(),
+                account_currency: account.currency(),
+            },
+        });
+    }
+    let mut subscription = subscription.clone();
+    if let Some(stored) = stored {
+        subscription.record_billed(stored);
+    }
+    Ok(subscription)
 }
 
 /// The page size a query asks for, within `1..=MAX_PAGE`.

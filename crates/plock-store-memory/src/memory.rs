@@ -5,8 +5,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use plock_core::{
     Account, AccountBook, AccountId, AccountKey, AccountQuery, Batch, BilledThrough,
     BillingPractice, Change, CompanySnapshot, ExternalId, ExternalSystem, Invoice, InvoiceQuery,
-    Metric, MetricId, Page, Period, Store, StoreError, Subscription, SubscriptionError,
-    SubscriptionId, SubscriptionQuery, UsageRecord, apply_to_book, page_limit,
+    Metric, MetricId, Page, Period, Store, StoreError, Subscription, SubscriptionId,
+    SubscriptionQuery, UsageRecord, apply_to_book, page_limit, subscription_to_store,
 };
 use serde::{Deserialize, Serialize};
 
@@ -340,29 +340,12 @@ impl Store for MemoryStore {
                     });
                 }
                 Change::PutSubscription { subscription } => {
-                    let Some(account) = work.book.get(subscription.account()) else {
-                        return Err(StoreError::NotFound {
-                            index,
-                            what: "account",
-                            id: subscription.account().to_string(),
-                        });
-                    };
-                    if account.currency() != subscription.currency() {
-                        return Err(StoreError::Subscription {
-                            index,
-                            source: SubscriptionError::CurrencyMismatch {
-                                subscription: subscription.id().clone(),
-                                subscription_currency: subscription.currency(),
-                                account_currency: account.currency(),
-                            },
-                        });
-                    }
-                    // What a subscription is billed through is the store's to keep: an import
-                    // or an edit writing it again never makes its days billable again.
-                    let mut subscription = subscription.clone();
-                    if let Some(stored) = work.subscriptions.get(subscription.id()) {
-                        subscription.record_billed(stored.billed_through());
-                    }
+                    let stored = work
+                        .subscriptions
+                        .get(subscription.id())
+                        .map(Subscription::billed_through);
+                    let subscription =
+                        subscription_to_store(&work.book, index, subscription, stored)?;
                     work.subscriptions
                         .insert(subscription.id().clone(), subscription);
                 }

@@ -12,7 +12,7 @@ use std::collections::{BTreeSet, HashMap};
 
 use plock_core::{
     Account, AccountBook, AccountId, AccountKey, Batch, Billed, Change, Invoice, Metric,
-    StoreError, Subscription, SubscriptionError, UsageRecord, apply_to_book,
+    StoreError, Subscription, UsageRecord, apply_to_book, subscription_to_store,
 };
 use rusqlite::{Connection, OptionalExtension, params};
 
@@ -211,29 +211,8 @@ fn put_subscription(
     index: usize,
     subscription: &Subscription,
 ) -> Result<(), StoreError> {
-    let Some(account) = work.get(subscription.account()) else {
-        return Err(StoreError::NotFound {
-            index,
-            what: "account",
-            id: subscription.account().to_string(),
-        });
-    };
-    if account.currency() != subscription.currency() {
-        return Err(StoreError::Subscription {
-            index,
-            source: SubscriptionError::CurrencyMismatch {
-                subscription: subscription.id().clone(),
-                subscription_currency: subscription.currency(),
-                account_currency: account.currency(),
-            },
-        });
-    }
-    // What a subscription is billed through is the store's to keep: an import or an edit
-    // writing it again never makes its days billable again.
-    let mut subscription = subscription.clone();
-    if let Some(stored) = watermarks(tx, subscription.id().as_str())? {
-        subscription.record_billed(stored);
-    }
+    let stored = watermarks(tx, subscription.id().as_str())?;
+    let subscription = subscription_to_store(work, index, subscription, stored)?;
     let row = SubscriptionRow::of(&subscription)?;
     tx.prepare_cached(&upsert("subscriptions", SUBSCRIPTION_COLUMNS))
         .and_then(|mut stmt| stmt.execute(row.params()))

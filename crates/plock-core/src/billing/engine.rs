@@ -225,7 +225,7 @@ fn run_in_pool(data: &CompanyData<'_>, options: &RunOptions) -> Result<BillingRu
             };
             Some((
                 dense(rank),
-                not_billed(sub.account(), sub.account(), sub, &error),
+                NotBilled::new(sub.account(), sub.account(), sub, &error),
             ))
         })
         .collect();
@@ -417,21 +417,6 @@ impl UsageLookup for AccountUsage<'_> {
     }
 }
 
-/// What was not billed of `account`'s subscription `sub`, in the group of `owner`, and why.
-fn not_billed(
-    owner: &AccountId,
-    account: &AccountId,
-    sub: &Subscription,
-    error: &BillingError,
-) -> NotBilled {
-    NotBilled {
-        owner: owner.clone(),
-        account: account.clone(),
-        subscription: sub.id().clone(),
-        reason: error.to_string(),
-    }
-}
-
 /// Bills one partition's subscriptions in id order into `acc`. The first error holds the
 /// whole partition: its outcome is dropped and the failure reported, its subscriptions still
 /// count as pricing their metrics.
@@ -445,7 +430,7 @@ fn bill_partition<'a>(shared: &Shared<'_, 'a>, part: &[Owned<'a>], acc: &mut Acc
         if let (Some(owner), Some(account)) = (owner, account) {
             acc.failed.push((
                 failing.rank,
-                not_billed(owner, account, failing.sub, &error),
+                NotBilled::new(owner, account, failing.sub, &error),
             ));
         }
         // The usage the held subscriptions price is still priced, not reported unpriced.

@@ -60,7 +60,7 @@ pub fn reference_run(
                     subscription: sub.id().clone(),
                     account: sub.account().clone(),
                 };
-                not_billed.push(held(sub.account(), sub.account(), sub, &error));
+                not_billed.push(NotBilled::new(sub.account(), sub.account(), sub, &error));
             }
             Some(account) => {
                 let root = account
@@ -86,7 +86,7 @@ pub fn reference_run(
         let result = subs.iter().try_for_each(|(sub, account)| {
             billing
                 .bill(sub, account, &mut group, &mut group_billed)
-                .map_err(|e| held(root, account.id(), sub, &e))
+                .map_err(|e| NotBilled::new(root, account.id(), sub, &e))
         });
         outcome.periods = outcome.periods.saturating_add(group.periods);
         match result {
@@ -159,21 +159,6 @@ impl<'a> Billing<'_, 'a> {
             });
         }
         Ok(())
-    }
-}
-
-/// What was not billed of `account`'s subscription `sub`, in the group of `owner`.
-fn held(
-    owner: &AccountId,
-    account: &AccountId,
-    sub: &Subscription,
-    error: &BillingError,
-) -> NotBilled {
-    NotBilled {
-        owner: owner.clone(),
-        account: account.clone(),
-        subscription: sub.id().clone(),
-        reason: error.to_string(),
     }
 }
 
