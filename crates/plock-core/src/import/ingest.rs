@@ -9,9 +9,11 @@
 //! import's own row rules ([`usage_row`](super::usage)), so both accept the same rows, with
 //! the same values and the same problems. From a chunk the pieces do not read (quoted cells,
 //! a carriage return inside a line) to the end, the CSV reader reads the file record by
-//! record (`general`). The records are sorted into the table once the input ends (`sink`).
-//! Memory is the packed records (16 bytes each until they are sorted into the table's 6 to
-//! 12) and two chunks.
+//! record (`general`). Records are kept in 8-byte words where their spans allow (`block`,
+//! `records`) and sorted into the table once the input ends (`sink`): memory is the records
+//! so kept and two chunks, then the sort's (16 bytes a record and its own 8). An input whole
+//! in memory ([`ingest_usage`]) is read as one chunk, its records straight into the sort's
+//! vector. Account keys are found through a table of their bytes (`accounts`).
 
 use std::borrow::Cow;
 use std::io::{self, Read};
@@ -44,8 +46,9 @@ pub(crate) const CHUNK_BYTES: usize = 8 << 20;
 /// Reads a usage CSV in plock's own format into a [`UsageTable`], with the rules of
 /// [`parse_usage`](crate::parse_usage): every account key known to `book`, timestamps in UTC,
 /// quantities not negative, re-sent records counted once. Unlike `parse_usage`, files of any
-/// size are read (the table holds 6 to 12 bytes a record). The same as [`read_usage`] with
-/// [`UsageLayout::default()`].
+/// size are read, quoted and `;`-separated ones too (the table holds 6 to 12 bytes a
+/// record). The same as [`read_usage`] with [`UsageLayout::default()`], reading `bytes` where
+/// they are.
 ///
 /// # Errors
 /// Every problem of the file at once (at most [`MAX_REPORTED_ERRORS`](crate::MAX_REPORTED_ERRORS)
@@ -62,9 +65,11 @@ pub fn ingest_usage(bytes: &[u8], book: &AccountBook) -> Result<UsageTable, Impo
 }
 
 /// Reads a usage CSV laid out as `layout` says from `reader` into a [`UsageTable`], a chunk
-/// of a few MiB at a time: the whole input is never held, only the packed records (16 bytes
-/// each until they are sorted into the table's 6 to 12) and two chunks. Chunks are read in
-/// parallel on the current rayon pool.
+/// of a few MiB at a time: the whole input is never held, only the records read (8 bytes
+/// each while their days, quantities and groups span little, as usage does, 16 otherwise)
+/// and two chunks; the records are then sorted into the table (6 to 12 bytes a record),
+/// which holds them at 24 bytes a record at its peak. Chunks are read in parallel on the
+/// current rayon pool, the next read while the threads read this one.
 ///
 /// The rules are [`parse_usage`](crate::parse_usage)'s: every account key known to `book`,
 /// quantities not negative (plain decimals; a `;` file may write decimal commas), times as

@@ -366,3 +366,40 @@ proptest! {
         }
     }
 }
+
+/// A reader that gives its bytes, then fails.
+struct Failing<'a>(&'a [u8]);
+
+impl std::io::Read for Failing<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if self.0.is_empty() {
+            return Err(std::io::Error::other("disk on fire"));
+        }
+        self.0.read(buf)
+    }
+}
+
+#[test]
+fn a_reader_failing_midway_adds_its_failure_to_the_problems_found_before() {
+    let csv = "account_key,metric,timestamp,quantity\n\
+               acme,api,2025-01-02T00:00:00Z,1\n\
+               nobody,api,2025-01-02T00:00:00Z,1\n\
+               acme,api,2025-01-02T00:00:00Z,2\n";
+    let errors = read_in_chunks(
+        Failing(csv.as_bytes()),
+        &book(),
+        &UsageLayout::default(),
+        40,
+    )
+    .unwrap_err();
+    let shown: Vec<String> = errors.errors().iter().map(ToString::to_string).collect();
+    assert_eq!(shown.len(), 2, "{shown:?}");
+    assert!(
+        shown[0].starts_with("line 3, column account_key: no account"),
+        "{shown:?}"
+    );
+    assert!(
+        shown[1].contains("could not read the input: disk on fire"),
+        "{shown:?}"
+    );
+}
