@@ -87,5 +87,6 @@ fn importer_corpora_never_panic() {
     );
     replay("usage_import", plock_core::fuzzing::usage_import);
     replay("usage_ingest", plock_core::fuzzing::usage_ingest);
+    replay("usage_read", plock_core::fuzzing::usage_read);
     replay("discovery_source", plock_core::fuzzing::discovery_source);
 }
