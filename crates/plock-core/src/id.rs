@@ -18,16 +18,43 @@ pub const MAX_ID_CHARS: usize = 128;
 pub struct IdError {
     /// Which identifier was being built (`"account id"`, `"metric"`, ...).
     pub kind: &'static str,
-    /// The text as given.
+    /// The text as given, cut to its first 100 characters.
     pub value: String,
     /// What is wrong with it.
     pub reason: &'static str,
 }
 
+/// The most characters of a refused value an error repeats: a huge cell never becomes a huge
+/// message.
+const SHOWN_CHARS: usize = 100;
+
+/// `value`, or its first [`SHOWN_CHARS`] characters and an ellipsis.
+fn shown(value: &str) -> String {
+    match value.char_indices().nth(SHOWN_CHARS) {
+        None => value.to_owned(),
+        Some((cut, _)) => format!("{}...", value.get(..cut).unwrap_or_default()),
+    }
+}
+
+/// Characters that are invisible or reorder the text around them: zero-width characters, the
+/// byte-order mark and the bidirectional controls. In an id they make two ids that look the
+/// same differ, or one look like another.
+fn is_invisible(c: char) -> bool {
+    matches!(
+        c,
+        '\u{200B}'..='\u{200F}'
+            | '\u{202A}'..='\u{202E}'
+            | '\u{2060}'..='\u{2064}'
+            | '\u{2066}'..='\u{2069}'
+            | '\u{061C}'
+            | '\u{FEFF}'
+    )
+}
+
 fn validate(kind: &'static str, value: &str) -> Result<SmolStr, IdError> {
     let fail = |reason| IdError {
         kind,
-        value: value.to_owned(),
+        value: shown(value),
         reason,
     };
     let trimmed = value.trim();
@@ -40,6 +67,11 @@ fn validate(kind: &'static str, value: &str) -> Result<SmolStr, IdError> {
     if trimmed.chars().any(char::is_control) {
         return Err(fail("must not contain control characters"));
     }
+    if trimmed.chars().any(is_invisible) {
+        return Err(fail(
+            "must not contain zero-width or bidirectional control characters",
+        ));
+    }
     Ok(SmolStr::new(trimmed))
 }
 
@@ -47,7 +79,8 @@ macro_rules! identifier {
     ($(#[$doc:meta])* $name:ident, $kind:literal) => {
         $(#[$doc])*
         ///
-        /// Trimmed, 1 to 128 characters, no control characters.
+        /// Trimmed, 1 to 128 characters, no control, zero-width or bidirectional control
+        /// characters.
         #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
         #[serde(try_from = "String", into = "String")]
         pub struct $name(SmolStr);
@@ -161,6 +194,32 @@ mod tests {
         assert!(MetricId::new("api\ncalls").is_err());
         assert!(ProductId::new("x".repeat(MAX_ID_CHARS)).is_ok());
         assert!(ProductId::new("x".repeat(MAX_ID_CHARS + 1)).is_err());
+    }
+
+    #[test]
+    fn keys_refuse_zero_width_and_bidirectional_controls() {
+        for text in [
+            "key\u{200B}2",
+            "\u{202E}2yek",
+            "key\u{2066}x",
+            "\u{FEFF}key",
+            "a\u{200D}b",
+        ] {
+            let err = AccountKey::new(text).unwrap_err();
+            assert_eq!(
+                err.reason, "must not contain zero-width or bidirectional control characters",
+                "{text:?}"
+            );
+        }
+        // Letters of any script stay welcome.
+        assert!(AccountKey::new("tandläkare-ümit-سلام").is_ok());
+    }
+
+    #[test]
+    fn an_error_shows_at_most_100_characters_of_the_value() {
+        let err = AccountKey::new("x".repeat(50_000_000)).unwrap_err();
+        assert_eq!(err.value, format!("{}...", "x".repeat(100)));
+        assert!(err.to_string().len() < 200);
     }
 
     #[test]

@@ -257,6 +257,13 @@ pub fn credit(
                 });
             }
             let requested = Money::new(currency.round(*amount), currency);
+            // Below half a minor unit the credit rounds to nothing: no zero credit invoice.
+            if requested.is_zero() {
+                return Err(KindError::NotPositive {
+                    what: "credit amount in minor units",
+                    value: *amount,
+                });
+            }
             if requested.amount() > left.amount() {
                 return Err(KindError::CreditExceeds {
                     invoice: original.number(),

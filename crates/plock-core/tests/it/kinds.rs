@@ -103,6 +103,25 @@ fn full_credit_reverses_every_line() {
 }
 
 #[test]
+fn a_credit_that_rounds_to_nothing_is_refused() {
+    let original = invoice_of("dentist-johnson");
+    let tiny = credit(
+        100,
+        &original,
+        &[],
+        &CreditRequest::Line {
+            line: 0,
+            amount: dec!(0.001),
+        },
+    )
+    .unwrap_err();
+    assert_eq!(
+        tiny.to_string(),
+        "credit amount in minor units must be above zero, got 0.001"
+    );
+}
+
+#[test]
 fn partial_credit_never_more_than_invoiced() {
     let original = invoice_of("dentist-johnson"); // two lines of 405.00
     let first = credit(
