@@ -26,21 +26,6 @@ impl Rows {
     }
 }
 
-/// The header's separator: the one it uses most outside quotes; a tie means `,`.
-fn delimiter(text: &str) -> u8 {
-    let header = text.lines().next().unwrap_or("");
-    let (mut commas, mut semicolons, mut quoted) = (0usize, 0usize, false);
-    for c in header.chars() {
-        match c {
-            '"' => quoted = !quoted,
-            ',' if !quoted => commas = commas.saturating_add(1),
-            ';' if !quoted => semicolons = semicolons.saturating_add(1),
-            _ => {}
-        }
-    }
-    if semicolons > commas { b';' } else { b',' }
-}
-
 /// Reads `bytes` as CSV and indexes its rows by the trimmed cell of `key_column`.
 pub fn scan(bytes: &[u8], key_column: &str) -> Rows {
     let bytes = bytes
@@ -50,7 +35,7 @@ pub fn scan(bytes: &[u8], key_column: &str) -> Rows {
         return Rows::default();
     };
     let mut reader = csv::ReaderBuilder::new()
-        .delimiter(delimiter(text))
+        .delimiter(plock_core::Delimiter::detect(text).byte())
         .has_headers(true)
         .flexible(true)
         .from_reader(text.as_bytes());
@@ -59,26 +44,9 @@ pub fn scan(bytes: &[u8], key_column: &str) -> Rows {
             .iter()
             .position(|name| name.trim().eq_ignore_ascii_case(key_column))
     });
-    let newlines: Vec<usize> = text
-        .bytes()
-        .enumerate()
-        .filter(|(_, b)| *b == b'\n')
-        .map(|(i, _)| i)
-        .collect();
-    let line_at = |position: Option<&csv::Position>| {
-        position.map_or(0, |p| {
-            // A record's position may be at blank lines before it: step over them.
-            let start = usize::try_from(p.byte()).unwrap_or(usize::MAX);
-            let skipped = text.get(start..).map_or(0, |rest| {
-                rest.bytes()
-                    .take_while(|b| *b == b'\n' || *b == b'\r')
-                    .count()
-            });
-            let byte = start.saturating_add(skipped);
-            u64::try_from(newlines.partition_point(|n| *n < byte).saturating_add(1))
-                .unwrap_or(u64::MAX)
-        })
-    };
+    let lines = plock_core::LineNumbers::new(text);
+    let line_at =
+        |position: Option<&csv::Position>| position.map_or(0, |p| lines.of_record_at(p.byte()));
     let mut rows = Rows::default();
     for record in reader.records().flatten() {
         if record.iter().all(|c| c.trim().is_empty()) {
@@ -115,8 +83,8 @@ mod tests {
 
     #[test]
     fn the_header_picks_the_separator() {
-        assert_eq!(delimiter("a,b;c"), b',');
-        assert_eq!(delimiter("a;b;c,d"), b';');
-        assert_eq!(delimiter("\"a;b\",c"), b',');
+        assert_eq!(plock_core::Delimiter::detect("a,b;c").byte(), b',');
+        assert_eq!(plock_core::Delimiter::detect("a;b;c,d").byte(), b';');
+        assert_eq!(plock_core::Delimiter::detect("\"a;b\",c").byte(), b',');
     }
 }

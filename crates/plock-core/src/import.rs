@@ -21,7 +21,8 @@ pub use ingest::{ingest_usage, read_usage};
 pub use layout::{TimeFormat, UsageLayout};
 pub use subscriptions::{SUBSCRIPTION_COLUMNS, export_subscriptions, plan_subscription_import};
 pub use table::{
-    Delimiter, ImportError, ImportErrors, MAX_IMPORT_BYTES, MAX_IMPORT_ROWS, MAX_REPORTED_ERRORS,
+    Delimiter, ImportError, ImportErrors, LineNumbers, MAX_IMPORT_BYTES, MAX_IMPORT_ROWS,
+    MAX_REPORTED_ERRORS,
 };
 pub use usage::{USAGE_COLUMNS, parse_usage};
 

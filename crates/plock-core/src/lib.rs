@@ -142,9 +142,9 @@ pub use id::{
     SubscriptionId,
 };
 pub use import::{
-    ACCOUNT_COLUMNS, Delimiter, EXTERNAL_COLUMNS, ImportError, ImportErrors, MAX_IMPORT_BYTES,
-    MAX_IMPORT_ROWS, MAX_REPORTED_ERRORS, SUBSCRIPTION_COLUMNS, TimeFormat, USAGE_COLUMNS,
-    UsageLayout, export_accounts, export_subscriptions, ingest_usage, parse_usage,
+    ACCOUNT_COLUMNS, Delimiter, EXTERNAL_COLUMNS, ImportError, ImportErrors, LineNumbers,
+    MAX_IMPORT_BYTES, MAX_IMPORT_ROWS, MAX_REPORTED_ERRORS, SUBSCRIPTION_COLUMNS, TimeFormat,
+    USAGE_COLUMNS, UsageLayout, export_accounts, export_subscriptions, ingest_usage, parse_usage,
     plan_account_import, plan_subscription_import, read_usage,
 };
 pub use invoice::{

@@ -107,6 +107,39 @@ impl fmt::Display for ImportErrors {
     }
 }
 
+/// The line numbers of a CSV text's records, counted from its bytes: the CSV reader's own
+/// counter skips blank lines, so an error would name the wrong line.
+#[derive(Debug)]
+pub struct LineNumbers<'t> {
+    text: &'t str,
+    newlines: Vec<usize>,
+}
+
+impl<'t> LineNumbers<'t> {
+    /// The line ends of `text`.
+    pub fn new(text: &'t str) -> LineNumbers<'t> {
+        let newlines = memchr::memchr_iter(b'\n', text.as_bytes()).collect();
+        LineNumbers { text, newlines }
+    }
+
+    /// The line (from 1) of the record the CSV reader places at byte `byte`: a record's
+    /// position may be at blank lines before it, which are stepped over.
+    pub fn of_record_at(&self, byte: u64) -> u64 {
+        let start = usize::try_from(byte).unwrap_or(usize::MAX);
+        let skipped = self.text.get(start..).map_or(0, |rest| {
+            rest.bytes()
+                .take_while(|b| *b == b'\n' || *b == b'\r')
+                .count()
+        });
+        let byte = start.saturating_add(skipped);
+        to_line(
+            self.newlines
+                .partition_point(|n| *n < byte)
+                .saturating_add(1),
+        )
+    }
+}
+
 /// The field separator of a CSV file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Delimiter {
@@ -117,15 +150,17 @@ pub enum Delimiter {
 }
 
 impl Delimiter {
-    pub(crate) fn byte(self) -> u8 {
+    /// The separator's byte.
+    pub fn byte(self) -> u8 {
         match self {
             Delimiter::Comma => b',',
             Delimiter::Semicolon => b';',
         }
     }
 
-    /// Picks the separator the header line uses most (outside quotes); a tie means `,`.
-    pub(crate) fn detect(text: &str) -> Delimiter {
+    /// Picks the separator the header line uses most (outside quotes); a tie means `,`: how
+    /// every plock import reads a file.
+    pub fn detect(text: &str) -> Delimiter {
         let header = text.lines().next().unwrap_or("");
         let (mut commas, mut semicolons, mut quoted) = (0usize, 0usize, false);
         for c in header.chars() {
@@ -217,26 +252,8 @@ impl Table {
         let width = columns.len();
         let header_width = reader.headers().map(|h| h.len()).unwrap_or(width);
 
-        // csv's own line counter skips blank lines; count from byte offsets instead.
-        let newlines: Vec<usize> = text
-            .bytes()
-            .enumerate()
-            .filter(|(_, b)| *b == b'\n')
-            .map(|(i, _)| i)
-            .collect();
-        let line_at = |pos: Option<&csv::Position>| {
-            pos.map_or(0, |p| {
-                // The position may point at blank lines before the record: step over them.
-                let start = usize::try_from(p.byte()).unwrap_or(usize::MAX);
-                let skipped = text.get(start..).map_or(0, |rest| {
-                    rest.bytes()
-                        .take_while(|b| *b == b'\n' || *b == b'\r')
-                        .count()
-                });
-                let byte = start.saturating_add(skipped);
-                to_line(newlines.partition_point(|n| *n < byte).saturating_add(1))
-            })
-        };
+        let lines = LineNumbers::new(text);
+        let line_at = |pos: Option<&csv::Position>| pos.map_or(0, |p| lines.of_record_at(p.byte()));
         let mut rows = Vec::new();
         for record in reader.records() {
             match record {
