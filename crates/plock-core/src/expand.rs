@@ -21,11 +21,12 @@ use std::collections::BTreeMap;
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
 
+use crate::account::AccountState;
+use crate::id::{AccountId, AccountKey, MetricId, ProductId};
 use crate::pricing::PriceModel;
 use crate::store::CompanySnapshot;
 use crate::subscription::SubscriptionState;
 use crate::usage::{UsageRecord, deduplicate};
-use crate::{account::AccountState, id::AccountId, id::AccountKey, id::MetricId, id::ProductId};
 
 /// Why Expand could not score a company.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -22,14 +22,14 @@ use super::rules::{
 };
 use super::{Billed, BillingError, BillingRun, CompanyData, NotBilled, RunOptions, UnpricedUsage};
 use crate::account::{Account, AccountState};
+use crate::book::AccountBook;
 use crate::hash::InlineIndex;
+use crate::id::{AccountId, AccountKey, MetricId};
+use crate::invoice::Invoice;
+use crate::money::Currency;
 use crate::period::Period;
 use crate::subscription::{BilledThrough, Subscription, SubscriptionState};
 use crate::usage::UsageTable;
-use crate::{
-    book::AccountBook, id::AccountId, id::AccountKey, id::MetricId, invoice::Invoice,
-    money::Currency,
-};
 
 /// An account resolved once: its rank in id order and its usage's place in the table (24
 /// bytes; a subscription holds two).

@@ -20,8 +20,9 @@ use std::io::{self, Read};
 
 use super::layout::{Columns, UsageLayout};
 use super::table::ImportErrors;
+use crate::book::AccountBook;
+use crate::id::AccountKey;
 use crate::usage::UsageTable;
-use crate::{book::AccountBook, id::AccountKey};
 
 mod accounts;
 mod block;

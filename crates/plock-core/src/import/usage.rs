@@ -3,7 +3,9 @@
 use super::cell_text;
 use super::layout::TimeFormat;
 use super::table::{Delimiter, ImportErrors, Table, decimal};
-use crate::{book::AccountBook, id::AccountKey, id::MetricId, id::RecordId, usage::UsageRecord};
+use crate::book::AccountBook;
+use crate::id::{AccountKey, MetricId, RecordId};
+use crate::usage::UsageRecord;
 
 /// The columns of the usage CSV.
 pub const USAGE_COLUMNS: [&str; 5] = [

@@ -17,8 +17,8 @@ use rust_decimal::Decimal;
 
 use super::{Aggregation, UsageError, aggregate_quantities};
 use crate::hash::FastState;
+use crate::id::{AccountKey, MetricId, RecordId};
 use crate::period::Period;
-use crate::{id::AccountKey, id::MetricId, id::RecordId};
 
 /// Days are stored as an offset from 1970-01-01 plus this bias, in 24 bits: about 22,900
 /// years either side.

@@ -110,9 +110,8 @@ mod tests {
     use proptest::prelude::*;
     use rust_decimal::Decimal;
 
-    use crate::{
-        id::AccountKey, id::MetricId, id::RecordId, usage::UsageRecord, usage::UsageTable,
-    };
+    use crate::id::{AccountKey, MetricId, RecordId};
+    use crate::usage::{UsageRecord, UsageTable};
 
     fn record() -> impl Strategy<Value = UsageRecord> {
         (
