@@ -34,6 +34,7 @@ mod records;
 mod row;
 mod sink;
 mod time;
+mod word;
 
 use chunk::{Context, Outcome, read_chunk};
 use general::{Start, Tracked, not_utf8, read_general};

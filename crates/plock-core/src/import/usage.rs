@@ -1,8 +1,8 @@
 //! The usage CSV: one row per usage record.
 
 use super::cell_text;
-use super::layout::TimeFormat;
 use super::table::{Delimiter, ImportErrors, Table, decimal};
+use super::time_format::TimeFormat;
 use crate::book::AccountBook;
 use crate::id::{AccountKey, MetricId, RecordId};
 use crate::usage::UsageRecord;
