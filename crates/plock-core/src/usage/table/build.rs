@@ -9,7 +9,7 @@ use super::columns::{Columns, Days, Mantissas};
 use super::pack::{Packed, Resent, pack, scale_of};
 use super::sort::{sort_columns, sorted_columns};
 use super::{Group, UsageTable};
-use crate::hash::FastState;
+use crate::hash::{FastState, dense};
 use crate::id::{AccountKey, MetricId, RecordId};
 use crate::usage::{UsageError, UsageRecord};
 
@@ -320,12 +320,6 @@ pub(super) fn assemble(
         mantissas,
         days: Days::of(days),
     }
-}
-
-/// A dense index: the builder never holds more than `u32::MAX` accounts, metrics or groups
-/// (a table that large would not fit in memory), so the conversion saturates only in theory.
-pub(super) fn dense(n: usize) -> u32 {
-    u32::try_from(n).unwrap_or(u32::MAX)
 }
 
 /// The rank of each element of `items` in sorted order.

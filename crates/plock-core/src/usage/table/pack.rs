@@ -1,11 +1,10 @@
 //! One record packed in integers: its sort key, its day word, and the quantity it holds.
 
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use rust_decimal::Decimal;
 
-use crate::hash::FastState;
 use crate::id::RecordId;
 use crate::period::Period;
 
@@ -74,8 +73,12 @@ pub(crate) fn pack(quantity: Decimal, date: NaiveDate) -> Result<(i64, u32), &'s
 
 /// Re-sent records: of each (group, record id), the greatest (timestamp, quantity, scale), so
 /// the one kept never depends on input order.
+///
+/// Record ids come straight from files, so they are kept in an ordered map: its cost is
+/// O(log n) a record whatever the ids, where ids made to collide in a fixed-key hash would
+/// make every insertion walk a long probe sequence.
 #[derive(Debug, Default)]
-pub(crate) struct Resent(HashMap<(u32, RecordId), (DateTime<Utc>, Decimal), FastState>);
+pub(crate) struct Resent(BTreeMap<(u32, RecordId), (DateTime<Utc>, Decimal)>);
 
 impl Resent {
     /// Offers one record.
