@@ -86,7 +86,11 @@ fn migrate() -> Result<Migration, Box<dyn Error>> {
         &company.subscriptions,
         &company.metrics,
     )?;
-    writeln!(log, "subscriptions.csv: {} changes planned", plan.changes.len())?;
+    writeln!(
+        log,
+        "subscriptions.csv: {} changes planned",
+        plan.changes.len()
+    )?;
     store.apply(plan)?;
 
     // 3. Usage in the old system's layout: other column names, Unix seconds, and event ids
@@ -135,7 +139,8 @@ fn migrate() -> Result<Migration, Box<dyn Error>> {
 /// A file with faults: every problem is reported at once, with line, column and value, and
 /// nothing is planned.
 fn broken_accounts_file(store: &MemoryStore) -> Result<String, Box<dyn Error>> {
-    let broken = "key,name,currency\nok-1,Fine Ltd,SEK\n,No Key Ltd,SEK\nbad-2,Bad Currency Ltd,SEKK\n";
+    let broken =
+        "key,name,currency\nok-1,Fine Ltd,SEK\n,No Key Ltd,SEK\nbad-2,Bad Currency Ltd,SEKK\n";
     match import::plan_account_import(broken.as_bytes(), store.book(), date(2025, 2, 1)?) {
         Ok(_) => Err("the broken file was accepted".into()),
         Err(problems) => Ok(problems.to_string()),

@@ -262,7 +262,11 @@ fn report(result: &BillingRun) -> Result<String, Box<dyn Error>> {
             MismatchReason::DifferentPractice { child } => format!("billed {child}"),
             MismatchReason::DifferentPeriod { child, .. } => format!("billing period {child}"),
         };
-        writeln!(out, "  {} ({}): {why}", unmatched.child, unmatched.subscription)?;
+        writeln!(
+            out,
+            "  {} ({}): {why}",
+            unmatched.child, unmatched.subscription
+        )?;
     }
     Ok(out)
 }
@@ -315,9 +319,15 @@ mod tests {
         let result = bill_company().unwrap();
         assert_eq!(result.invoices.len(), 3);
         // Helsinki's first quarter of seats in advance; its calls are due at the quarter's end.
-        assert_eq!(invoice_of(&result, "acme-helsinki").total(), eur(dec!(100.00)));
+        assert_eq!(
+            invoice_of(&result, "acme-helsinki").total(),
+            eur(dec!(100.00))
+        );
         // Tallinn's January support, in arrears.
-        assert_eq!(invoice_of(&result, "acme-tallinn").total(), eur(dec!(300.00)));
+        assert_eq!(
+            invoice_of(&result, "acme-tallinn").total(),
+            eur(dec!(300.00))
+        );
         let reasons: Vec<(&str, &MismatchReason)> = result
             .unmatched
             .iter()
@@ -341,7 +351,10 @@ mod tests {
     #[test]
     fn the_report_names_every_invoice() {
         let text = run().unwrap();
-        assert!(text.contains("Invoice 1001 to acme-group: 3580.00 EUR"), "{text}");
+        assert!(
+            text.contains("Invoice 1001 to acme-group: 3580.00 EUR"),
+            "{text}"
+        );
         assert!(text.contains("to acme-helsinki: 100.00 EUR"), "{text}");
         assert!(text.contains("to acme-tallinn: 300.00 EUR"), "{text}");
     }
