@@ -1,5 +1,42 @@
 //! Accounts (domain reference, section 3): one end customer of the company, its validated
 //! fields and its lifecycle state machine.
+//!
+//! An [`Account`] holds a customer's validated name, [`Contact`], billing currency, [`Tags`] and
+//! [`ExternalIds`] (its ids in a CRM or an ERP). Its [`AccountState`] goes from Pending (found,
+//! not confirmed) to Active (billed) to Archived (never billed again), and back to Active by a
+//! restore. The rules that span accounts, such as unique keys and groups, are the
+//! [`AccountBook`](crate::book::AccountBook)'s.
+//!
+//! ```
+//! use chrono::NaiveDate;
+//! use plock_core::account::{Account, AccountName, AccountState, Contact, ContactInput};
+//! use plock_core::id::{AccountId, AccountKey};
+//! use plock_core::money::Currency;
+//!
+//! let contact = Contact::new(&ContactInput {
+//!     email: Some("billing@johnson.example"),
+//!     country: Some("SE"),
+//!     ..ContactInput::default()
+//! })?;
+//! let mut account = Account::new(
+//!     AccountId::new("dentist-johnson")?,
+//!     AccountKey::new("dentist-johnson")?,
+//!     AccountName::new("Dentist Johnson")?,
+//!     contact,
+//!     Currency::SEK,
+//!     NaiveDate::from_ymd_opt(2025, 1, 1).ok_or("no such date")?,
+//! );
+//! assert_eq!(account.state(), AccountState::Active);
+//! account.archive()?;
+//! assert_eq!(account.state(), AccountState::Archived);
+//! // Only a Pending account can be approved; the refusal says so.
+//! let refused = account.approve().unwrap_err();
+//! assert!(refused.to_string().contains("only a Pending account can be approved"));
+//!
+//! // Contact details are validated: a country is an ISO 3166 alpha-2 code.
+//! assert!(Contact::new(&ContactInput { country: Some("Sweden"), ..ContactInput::default() }).is_err());
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 
 pub(crate) mod external;
 pub(crate) mod tag;

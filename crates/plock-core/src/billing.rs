@@ -12,6 +12,59 @@
 //! Control plane, then data plane: each subscription's account, owner and periods are
 //! resolved once (`engine`), then its items are priced period by period over that account's
 //! usage (`rules`, the rules the tests' oracle shares).
+//!
+//! What a run does not bill is reported, never dropped: accounts that are Pending or Archived,
+//! Draft or paused subscriptions ([`BillingRun::skipped`]), group children billed on their own
+//! ([`BillingRun::unmatched`]), usage no item prices ([`BillingRun::unpriced_usage`]) and
+//! accounts whose data is inconsistent ([`BillingRun::not_billed`]). The crate root shows a
+//! complete run; here a found, not yet approved account is skipped:
+//!
+//! ```
+//! use chrono::NaiveDate;
+//! use plock_core::account::{Account, AccountName, AccountState, Contact};
+//! use plock_core::billing::{CompanyData, RunOptions, Skipped, run};
+//! use plock_core::book::AccountBook;
+//! use plock_core::id::{AccountId, AccountKey, ProductId, SubscriptionId};
+//! use plock_core::money::Currency;
+//! use plock_core::period::{BillingInterval, PeriodMode};
+//! use plock_core::subscription::{BillingPractice, Item, Subscription, SubscriptionSpec};
+//! use plock_core::usage::UsageTable;
+//! use rust_decimal::dec;
+//!
+//! let jan = NaiveDate::from_ymd_opt(2025, 1, 1).ok_or("no such date")?;
+//! let mut accounts = AccountBook::new();
+//! let prospect = AccountId::new("prospect")?;
+//! accounts.add(
+//!     Account::new(prospect.clone(), AccountKey::new("prospect")?, AccountName::new("Prospect AB")?, Contact::default(), Currency::SEK, jan)
+//!         .with_state(AccountState::Pending),
+//! )?;
+//! let mut subscription = Subscription::new(
+//!     SubscriptionSpec {
+//!         id: SubscriptionId::new("sub-prospect")?,
+//!         account: prospect.clone(),
+//!         start: jan,
+//!         end: None,
+//!         interval: BillingInterval::MONTHLY,
+//!         mode: PeriodMode::Calendar,
+//!         anchor: None,
+//!         practice: BillingPractice::InAdvance,
+//!         currency: Currency::SEK,
+//!         items: vec![Item::flat_fee(ProductId::new("licence")?, dec!(990.00), dec!(1))],
+//!         minimum_invoice_amount: None,
+//!     },
+//!     Currency::SEK,
+//! )?;
+//! subscription.activate()?;
+//! let subscriptions = [subscription];
+//! let usage = UsageTable::default();
+//! let data = CompanyData { accounts: &accounts, subscriptions: &subscriptions, metrics: &[], usage: &usage };
+//! let options = RunOptions { run_date: NaiveDate::from_ymd_opt(2025, 2, 1).ok_or("no such date")?, first_invoice_number: 1, dispatch_erp: None };
+//!
+//! let result = run(&data, &options)?;
+//! assert!(result.invoices.is_empty());
+//! assert_eq!(result.skipped, [Skipped::AccountPending { account: prospect }]);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 
 mod engine;
 #[cfg(feature = "oracle")]

@@ -1,5 +1,38 @@
 //! The account book: every account of a company together, and the rules no single account can
 //! enforce (unique keys and external ids, group structure, dismissed keys).
+//!
+//! Accounts are added, linked into groups, tagged and given external ids through the
+//! [`AccountBook`], whose methods check the rules across accounts before they change anything;
+//! [`AccountBook::check_invariants`] checks all of them again. Stores apply their batches to a
+//! book, so the rules hold whatever keeps the data.
+//!
+//! ```
+//! use chrono::NaiveDate;
+//! use plock_core::account::{Account, AccountName, Contact, ExternalId, ExternalSystem};
+//! use plock_core::book::AccountBook;
+//! use plock_core::id::{AccountId, AccountKey};
+//! use plock_core::money::Currency;
+//!
+//! let account = |key: &str| -> Result<Account, Box<dyn std::error::Error>> {
+//!     let day = NaiveDate::from_ymd_opt(2025, 1, 1).ok_or("no such date")?;
+//!     Ok(Account::new(AccountId::new(key)?, AccountKey::new(key)?, AccountName::new(key)?, Contact::default(), Currency::EUR, day))
+//! };
+//! let mut book = AccountBook::new();
+//! book.add(account("globex")?)?;
+//! book.add(account("initech")?)?;
+//! let fortnox_5001 = ExternalId::new("5001")?;
+//! book.set_external_id(&AccountId::new("globex")?, ExternalSystem::Fortnox, fortnox_5001.clone())?;
+//!
+//! // An external id belongs to one account, and so does a key.
+//! assert!(book.set_external_id(&AccountId::new("initech")?, ExternalSystem::Fortnox, fortnox_5001.clone()).is_err());
+//! assert!(book.add(account("globex")?).is_err());
+//!
+//! let found = book.by_external_id(&ExternalSystem::Fortnox, &fortnox_5001).ok_or("not found")?;
+//! assert_eq!(found.id().as_str(), "globex");
+//! assert_eq!(book.len(), 2);
+//! book.check_invariants()?;
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 
 use std::collections::{BTreeMap, BTreeSet};
 

@@ -2,6 +2,26 @@
 //!
 //! Ids are minted by the caller (a store, an importer); plock-core has no clock and no
 //! randomness to mint them with.
+//!
+//! Every id is text of 1 to [`MAX_ID_CHARS`] characters, checked once by its constructor, so no
+//! other code checks it again and one kind of id cannot be passed where another is expected. An
+//! [`AccountId`] is the account's own stable id; an [`AccountKey`] is the customer's key in the
+//! company's own systems, which usage records and imports refer to.
+//!
+//! ```
+//! use plock_core::id::{AccountId, AccountKey, IdError, MetricId};
+//!
+//! let key = AccountKey::new("dentist-johnson")?;
+//! // Imported and discovered accounts take their key as their id.
+//! assert_eq!(AccountId::from_key(&key).as_str(), "dentist-johnson");
+//! let metric: MetricId = "api_calls".parse()?;
+//! assert_eq!(metric.to_string(), "api_calls");
+//!
+//! // A refusal names the kind of id, the value and the reason.
+//! let refused = AccountId::new("").unwrap_err();
+//! assert_eq!((refused.kind, refused.value.as_str()), ("account id", ""));
+//! # Ok::<(), IdError>(())
+//! ```
 
 use std::fmt;
 use std::str::FromStr;

@@ -1,5 +1,35 @@
 //! Invoices: what a billing run produces. An invoice's total is the sum of its rounded lines,
 //! checked when it is built and again when it is loaded.
+//!
+//! Each [`InvoiceLine`] says what was charged, from which account, for which period, and its
+//! amount, rounded once; [`Invoice::products`] sums the lines per product. Besides the invoices
+//! of a billing run, this module makes one-off charges ([`one_off`]), credits of earlier invoices
+//! ([`credit`]) and compensations for a change inside a billed period ([`compensation`]).
+//!
+//! ```
+//! use chrono::NaiveDate;
+//! use plock_core::account::{Account, AccountName, Contact};
+//! use plock_core::id::{AccountId, AccountKey, ProductId};
+//! use plock_core::invoice::{CreditRequest, InvoiceKind, LineKind, OneOffLine, credit, one_off};
+//! use plock_core::money::{Currency, Money};
+//! use rust_decimal::dec;
+//!
+//! let on = NaiveDate::from_ymd_opt(2025, 3, 14).ok_or("no such date")?;
+//! let account = Account::new(AccountId::new("globex")?, AccountKey::new("globex")?, AccountName::new("Globex")?, Contact::default(), Currency::EUR, on);
+//! let lines = [
+//!     OneOffLine { product: ProductId::new("onboarding")?, quantity: dec!(6), unit_price: dec!(120.00) },
+//!     OneOffLine { product: ProductId::new("training")?, quantity: dec!(1), unit_price: dec!(450.00) },
+//! ];
+//! let invoice = one_off(17, &account, on, &lines)?;
+//! assert_eq!(invoice.total(), Money::new(dec!(1170.00), Currency::EUR));
+//! assert!(invoice.lines().iter().all(|l| l.kind == LineKind::OneOff));
+//!
+//! // Crediting it in full: the same lines, negative.
+//! let reversal = credit(18, &invoice, &[], &CreditRequest::Full)?;
+//! assert_eq!(reversal.kind(), InvoiceKind::Credit { of: 17 });
+//! assert_eq!(reversal.total(), Money::new(dec!(-1170.00), Currency::EUR));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 
 pub(crate) mod kinds;
 

@@ -2,6 +2,30 @@
 //!
 //! Amounts are exact [`Decimal`]s. Every arithmetic step is checked: overflow and currency
 //! mismatch are error values, never panics and never silent conversions.
+//!
+//! A [`Money`] is an exact amount and its [`Currency`]. Sums, differences and products are
+//! `checked_*` methods that return a [`MoneyError`] instead of wrapping or panicking, and two
+//! currencies never mix. An amount is rounded once, to its currency's minor units, midpoint away
+//! from zero ([`Currency::round`]).
+//!
+//! ```
+//! use plock_core::money::{Currency, Money, MoneyError};
+//! use rust_decimal::dec;
+//!
+//! let licence = Money::new(dec!(405.00), Currency::EUR);
+//! let calls = Money::new(dec!(25.005), Currency::EUR);
+//! let total = licence.checked_add(calls)?;
+//! assert_eq!(total.amount(), dec!(430.005));
+//! assert_eq!(total.rounded().to_string(), "430.01 EUR");
+//!
+//! // Euros and kronor never add up.
+//! let kronor = Money::new(dec!(100), Currency::SEK);
+//! assert!(matches!(
+//!     total.checked_add(kronor),
+//!     Err(MoneyError::CurrencyMismatch { left: Currency::EUR, right: Currency::SEK })
+//! ));
+//! # Ok::<(), MoneyError>(())
+//! ```
 
 use std::fmt;
 use std::str::FromStr;

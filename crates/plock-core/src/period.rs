@@ -3,6 +3,30 @@
 //! A schedule's period boundaries are computed from one origin (`origin + k x interval`
 //! months, day clamped to the month's length), never by chaining one period from the last, so
 //! a clamped February does not drag later periods to the 28th.
+//!
+//! A [`Schedule`] turns a subscription's start, optional end, [`BillingInterval`] and
+//! [`PeriodMode`] into [`BillingPeriod`]s. A period that covers only part of its interval (a start
+//! in mid-month, an end) is prorated by days with [`BillingPeriod::prorate`].
+//!
+//! ```
+//! use chrono::NaiveDate;
+//! use plock_core::period::{BillingInterval, PeriodMode, Schedule};
+//! use rust_decimal::dec;
+//!
+//! let d = |month, day| NaiveDate::from_ymd_opt(2025, month, day).ok_or("no such date");
+//! // From 10 January in calendar months: a short first period, then whole months.
+//! let schedule = Schedule::new(d(1, 10)?, None, BillingInterval::MONTHLY, PeriodMode::Calendar, None)?;
+//! let mut periods = schedule.periods();
+//! let first = periods.next().ok_or("no period")?;
+//! assert_eq!((first.covered.start(), first.covered.end()), (d(1, 10)?, d(2, 1)?));
+//! assert!(first.is_partial());
+//! // 22 of January's 31 days of a 3,100.00 fee.
+//! assert_eq!(first.prorate(dec!(3100.00))?, dec!(2200.00));
+//! let second = periods.next().ok_or("no period")?;
+//! assert_eq!(second.covered.days(), 28);
+//! assert!(!second.is_partial());
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 
 use std::fmt;
 

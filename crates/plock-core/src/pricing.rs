@@ -1,6 +1,29 @@
 //! Price models (domain reference, section 6): what a quantity costs.
 //!
 //! Every amount here is exact and unrounded; the billing run rounds each invoice line once.
+//!
+//! A [`PriceModel`] says what a quantity costs in one period: a flat fee, a price per unit,
+//! graduated or volume [`Tiers`], packages, or a commitment with overage. A [`Rebate`] takes a
+//! percentage off one item's amount.
+//!
+//! ```
+//! use plock_core::pricing::{PriceModel, PricingError, Rebate, Tier, Tiers};
+//! use rust_decimal::dec;
+//!
+//! let tiers = Tiers::new(vec![Tier::unit(Some(dec!(10000)), dec!(0.010)), Tier::unit(None, dec!(0.005))])?;
+//! // Graduated: each tier prices the units that fall in it (100.00 + 100.00).
+//! let graduated = PriceModel::Graduated { tiers: tiers.clone() };
+//! assert_eq!(graduated.usage_amount(dec!(30000))?, dec!(200.00));
+//! // Volume: the tier the whole quantity reaches prices every unit.
+//! let volume = PriceModel::Volume { tiers };
+//! assert_eq!(volume.usage_amount(dec!(30000))?, dec!(150.00));
+//! // Packages of 1,000 at 2.50: 2,500 units take three packages.
+//! let package = PriceModel::Package { size: dec!(1000), price: dec!(2.50) };
+//! assert_eq!(package.usage_amount(dec!(2500))?, dec!(7.50));
+//! // 10% off.
+//! assert_eq!(Rebate::percent(dec!(10))?.apply(dec!(7.50))?, dec!(6.75));
+//! # Ok::<(), PricingError>(())
+//! ```
 
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};

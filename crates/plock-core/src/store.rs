@@ -10,6 +10,42 @@
 //! when every change succeeded; a database adapter loads the neighbourhood a batch touches (the
 //! accounts named, their masters and children, the owners of the keys and external ids named)
 //! into an `AccountBook`, applies the same methods, and writes the result in one transaction.
+//!
+//! The in-memory store of `plock-store-memory` and the SQLite store of `plock-store-sqlite`
+//! implement [`Store`]; a program that runs billing reads a [`CompanySnapshot`] (or the parts a
+//! run needs) and writes a run's invoices and watermarks back with [`Change::RecordRun`].
+//! [`apply_to_book`] is the account half of applying a batch, shared by every store:
+//!
+//! ```
+//! use chrono::NaiveDate;
+//! use plock_core::account::{Account, AccountName, Contact};
+//! use plock_core::book::AccountBook;
+//! use plock_core::id::{AccountId, AccountKey};
+//! use plock_core::money::Currency;
+//! use plock_core::store::{Batch, Change, StoreError, apply_to_book};
+//!
+//! let day = NaiveDate::from_ymd_opt(2025, 1, 1).ok_or("no such date")?;
+//! let account = |key: &str| -> Result<Account, Box<dyn std::error::Error>> {
+//!     Ok(Account::new(AccountId::new(key)?, AccountKey::new(key)?, AccountName::new(key)?, Contact::default(), Currency::EUR, day))
+//! };
+//! let batch = Batch {
+//!     changes: vec![
+//!         Change::AddAccount { account: account("globex")? },
+//!         Change::AddAccount { account: account("globex-uk")? },
+//!         Change::Link { child: AccountId::new("globex-uk")?, master: AccountId::new("globex")? },
+//!         // Refused: the account is a child, and only a master bills its group.
+//!         Change::SetGroupBilling { master: AccountId::new("globex-uk")?, on: true },
+//!     ],
+//! };
+//! // A store applies a batch to a copy of its book and keeps the copy only if all succeeded.
+//! let book = AccountBook::new();
+//! let mut copy = book.clone();
+//! let outcome: Result<(), StoreError> =
+//!     batch.changes.iter().enumerate().try_for_each(|(index, change)| apply_to_book(&mut copy, index, change));
+//! assert!(matches!(outcome, Err(StoreError::Account { index: 3, .. })));
+//! assert!(book.is_empty());
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 
 use serde::{Deserialize, Serialize};
 

@@ -1,5 +1,49 @@
 //! Subscriptions (domain reference, section 5): an account's products and agreed prices, their
 //! schedule, timing (5.3) and lifecycle.
+//!
+//! A [`Subscription`] is built from a [`SubscriptionSpec`] and checked against its account's
+//! currency. Its [`Item`]s are fixed fees, invoiced in advance or in arrears as its
+//! [`BillingPractice`] says, and usage priced from a metric, always in arrears. A new
+//! subscription is a Draft, which is never billed; [`Subscription::activate`],
+//! [`pause`](Subscription::pause), [`resume`](Subscription::resume) and
+//! [`end`](Subscription::end) move it through its [`SubscriptionState`]s.
+//!
+//! ```
+//! use chrono::NaiveDate;
+//! use plock_core::id::{AccountId, ProductId, SubscriptionId};
+//! use plock_core::money::Currency;
+//! use plock_core::period::{BillingInterval, PeriodMode};
+//! use plock_core::subscription::{BillingPractice, Item, Subscription, SubscriptionSpec, SubscriptionState};
+//! use rust_decimal::dec;
+//!
+//! let d = |month, day| NaiveDate::from_ymd_opt(2025, month, day).ok_or("no such date");
+//! let mut subscription = Subscription::new(
+//!     SubscriptionSpec {
+//!         id: SubscriptionId::new("sub-1")?,
+//!         account: AccountId::new("dentist-johnson")?,
+//!         start: d(1, 1)?,
+//!         end: None,
+//!         interval: BillingInterval::MONTHLY,
+//!         mode: PeriodMode::Calendar,
+//!         anchor: None,
+//!         practice: BillingPractice::InAdvance,
+//!         currency: Currency::SEK,
+//!         items: vec![Item::flat_fee(ProductId::new("licence")?, dec!(3100.00), dec!(1))],
+//!         minimum_invoice_amount: None,
+//!     },
+//!     Currency::SEK,
+//! )?;
+//! assert_eq!(subscription.state(), SubscriptionState::Draft);
+//! subscription.activate()?;
+//! subscription.pause(d(3, 1)?)?;
+//! assert_eq!(subscription.state(), SubscriptionState::Paused { since: d(3, 1)? });
+//! subscription.resume(d(4, 1)?)?;
+//! subscription.end(d(7, 1)?)?;
+//! assert_eq!(subscription.state(), SubscriptionState::Ended);
+//! // An ended subscription cannot start again.
+//! assert!(subscription.activate().is_err());
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 
 use std::fmt;
 

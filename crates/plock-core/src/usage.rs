@@ -1,4 +1,33 @@
 //! Usage (domain reference, section 7): measurements and their aggregation over a period.
+//!
+//! A [`UsageRecord`] is one measurement: an account key, a [metric](Metric), a UTC time, a
+//! quantity and, optionally, the source's record id, which makes a re-sent record count once. A
+//! metric's [`Aggregation`] says how a period's records become one quantity: their sum, maximum,
+//! minimum, average or count. The billing run reads records packed in a [`UsageTable`].
+//!
+//! ```
+//! use chrono::{NaiveDate, TimeZone, Utc};
+//! use plock_core::id::{AccountKey, MetricId, RecordId};
+//! use plock_core::period::Period;
+//! use plock_core::usage::{Aggregation, UsageRecord, aggregate};
+//! use rust_decimal::dec;
+//!
+//! let seats = MetricId::new("seats")?;
+//! let record = |day, quantity, id: &str| -> Result<UsageRecord, Box<dyn std::error::Error>> {
+//!     let at = Utc.with_ymd_and_hms(2025, 1, day, 12, 0, 0).single().ok_or("no such time")?;
+//!     Ok(UsageRecord::new(AccountKey::new("globex")?, MetricId::new("seats")?, at, quantity, Some(RecordId::new(id)?))?)
+//! };
+//! // The record of 20 January is sent twice.
+//! let records = [record(5, dec!(40), "r1")?, record(20, dec!(55), "r2")?, record(20, dec!(55), "r2")?];
+//! let january = Period::new(
+//!     NaiveDate::from_ymd_opt(2025, 1, 1).ok_or("no such date")?,
+//!     NaiveDate::from_ymd_opt(2025, 2, 1).ok_or("no such date")?,
+//! )?;
+//! assert_eq!(aggregate(&records, &seats, Aggregation::Sum, &january)?, dec!(95));
+//! assert_eq!(aggregate(&records, &seats, Aggregation::Max, &january)?, dec!(55));
+//! assert_eq!(aggregate(&records, &seats, Aggregation::Count, &january)?, dec!(2));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 
 use std::collections::BTreeMap;
 
