@@ -530,6 +530,28 @@ impl Contact {
 ///
 /// Links to other accounts and external ids are changed only through
 /// [`AccountBook`](crate::book::AccountBook), which enforces the rules no single account can.
+///
+/// ```
+/// use chrono::NaiveDate;
+/// use plock_core::Account;
+/// use plock_core::account::{AccountName, AccountState, Contact};
+/// use plock_core::id::{AccountId, AccountKey};
+/// use plock_core::money::Currency;
+///
+/// // Found in the company's data, waiting for a person to confirm it.
+/// let mut found = Account::new(
+///     AccountId::new("cafe-lind")?,
+///     AccountKey::new("cafe-lind")?,
+///     AccountName::new("Cafe Lind")?,
+///     Contact::default(),
+///     Currency::SEK,
+///     NaiveDate::from_ymd_opt(2025, 1, 20).ok_or("no such date")?,
+/// )
+/// .with_state(AccountState::Pending);
+/// found.approve()?;
+/// assert_eq!(found.state(), AccountState::Active);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Account {
     id: AccountId,
@@ -547,6 +569,27 @@ pub struct Account {
 
 impl Account {
     /// A new Active account, as added by hand.
+    ///
+    /// ```
+    /// use chrono::NaiveDate;
+    /// use plock_core::Account;
+    /// use plock_core::account::{AccountName, AccountState, Contact};
+    /// use plock_core::id::{AccountId, AccountKey};
+    /// use plock_core::money::Currency;
+    ///
+    /// let account = Account::new(
+    ///     AccountId::new("dentist-johnson")?,
+    ///     AccountKey::new("dentist-johnson")?,
+    ///     AccountName::new("Dentist Johnson")?,
+    ///     Contact::default(),
+    ///     Currency::SEK,
+    ///     NaiveDate::from_ymd_opt(2025, 1, 1).ok_or("no such date")?,
+    /// );
+    /// assert_eq!(account.state(), AccountState::Active);
+    /// assert_eq!(account.currency(), Currency::SEK);
+    /// assert!(account.master().is_none() && account.tags().is_empty());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn new(
         id: AccountId,
         key: AccountKey,

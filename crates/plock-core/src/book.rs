@@ -58,6 +58,24 @@ pub struct InvariantViolation {
 
 /// Every account of a company, with the cross-account rules enforced. Every method that
 /// refuses leaves the book exactly as it was.
+///
+/// ```
+/// use chrono::NaiveDate;
+/// use plock_core::{Account, AccountBook, AccountId, AccountKey, Currency};
+/// use plock_core::account::{AccountName, Contact, Tag};
+///
+/// let mut book = AccountBook::new();
+/// for key in ["dentist-johnson", "retailer-acme"] {
+///     let day = NaiveDate::from_ymd_opt(2025, 1, 1).ok_or("no such date")?;
+///     book.add(Account::new(AccountId::new(key)?, AccountKey::new(key)?, AccountName::new(key)?, Contact::default(), Currency::EUR, day))?;
+/// }
+/// book.tag(&AccountId::new("dentist-johnson")?, Tag::new("dental")?)?;
+/// // A refused change leaves the book as it was.
+/// assert!(book.tag(&AccountId::new("nobody")?, Tag::new("dental")?).is_err());
+/// let ids: Vec<&str> = book.iter().map(|a| a.id().as_str()).collect();
+/// assert_eq!(ids, ["dentist-johnson", "retailer-acme"]);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(try_from = "BookData", into = "BookData")]
 pub struct AccountBook {
@@ -198,6 +216,26 @@ impl AccountBook {
     ///
     /// # Errors
     /// A taken id, key or external id; too many tags.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use chrono::NaiveDate;
+    /// use plock_core::{Account, AccountBook, AccountId, AccountKey, Currency};
+    /// use plock_core::account::{AccountName, Contact};
+    ///
+    /// let day = NaiveDate::from_ymd_opt(2025, 1, 1).ok_or("no such date")?;
+    /// let account = |id: &str, key: &str| -> Result<Account, Box<dyn std::error::Error>> {
+    ///     Ok(Account::new(AccountId::new(id)?, AccountKey::new(key)?, AccountName::new("Globex")?, Contact::default(), Currency::EUR, day))
+    /// };
+    /// let mut book = AccountBook::new();
+    /// book.add(account("acc-1", "globex")?)?;
+    /// // Another account with the same key is refused, naming the key.
+    /// let refused = book.add(account("acc-2", "globex")?).unwrap_err();
+    /// assert!(refused.to_string().contains("globex"));
+    /// assert_eq!(book.by_key(&AccountKey::new("globex")?).map(|a| a.id().as_str()), Some("acc-1"));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn add(&mut self, mut account: Account) -> Result<(), AccountError> {
         if self.accounts.contains_key(account.id()) {
             return Err(AccountError::DuplicateId {

@@ -127,6 +127,29 @@ impl SyncPlan {
 }
 
 /// Compares a source's customers with the book.
+///
+/// ```
+/// use chrono::NaiveDate;
+/// use plock_core::AccountBook;
+/// use plock_core::account::ExternalSystem;
+/// use plock_core::discovery::{parse_source, plan_discovery};
+/// use plock_core::store::apply_to_book;
+///
+/// let today = NaiveDate::from_ymd_opt(2025, 2, 1).ok_or("no such date")?;
+/// let mut book = AccountBook::new();
+/// let first = parse_source(b"key,name,currency\nhs-101,Dentist Johnson,SEK\n")?;
+/// let plan = plan_discovery(&ExternalSystem::HubSpot, &first, &book, today);
+/// for (index, change) in plan.batch().changes.iter().enumerate() {
+///     apply_to_book(&mut book, index, change)?;
+/// }
+/// // The next sync finds the customer renamed, and updates the account it created.
+/// let renamed = parse_source(b"key,name,currency\nhs-101,Johnson Dental Care,SEK\n")?;
+/// let plan = plan_discovery(&ExternalSystem::HubSpot, &renamed, &book, today);
+/// assert!(plan.candidates.is_empty());
+/// let update = plan.updates.first().ok_or("no update")?;
+/// assert_eq!(update.name.as_ref().map(|n| n.as_str()), Some("Johnson Dental Care"));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub fn plan_discovery(
     source: &ExternalSystem,
     customers: &[SourceCustomer],

@@ -167,12 +167,33 @@ macro_rules! identifier {
 
 identifier!(
     /// The opaque, stable id of an account; never reused.
+    ///
+    /// ```
+    /// use plock_core::AccountId;
+    ///
+    /// let id = AccountId::new("acc-0001")?;
+    /// assert_eq!(id.as_str(), "acc-0001");
+    /// // Empty, too long or with control characters: refused.
+    /// assert!(AccountId::new("acc\n1").is_err());
+    /// assert!(AccountId::new("x".repeat(129)).is_err());
+    /// # Ok::<(), plock_core::id::IdError>(())
+    /// ```
     AccountId,
     "account id"
 );
 identifier!(
     /// An account's primary key: the customer's key in the company's own database. Discovery,
     /// CSV import and usage records refer to accounts by it.
+    ///
+    /// ```
+    /// use plock_core::{AccountId, AccountKey};
+    ///
+    /// let key: AccountKey = "crm-4711".parse()?;
+    /// // An invisible character would make two keys that look alike differ: refused.
+    /// assert!(AccountKey::new("crm-4711\u{200B}").is_err());
+    /// assert_eq!(AccountId::from_key(&key).as_str(), "crm-4711");
+    /// # Ok::<(), plock_core::id::IdError>(())
+    /// ```
     AccountKey,
     "account key"
 );
@@ -186,16 +207,42 @@ impl AccountId {
 
 identifier!(
     /// The id of a subscription.
+    ///
+    /// ```
+    /// use plock_core::SubscriptionId;
+    ///
+    /// let id = SubscriptionId::new("sub-2025-001")?;
+    /// assert_eq!(String::from(id), "sub-2025-001");
+    /// # Ok::<(), plock_core::id::IdError>(())
+    /// ```
     SubscriptionId,
     "subscription id"
 );
 identifier!(
     /// A product the company sells (a licence, an API plan).
+    ///
+    /// ```
+    /// use plock_core::ProductId;
+    ///
+    /// let product = ProductId::new("licence")?;
+    /// let refused = ProductId::new("").unwrap_err();
+    /// assert_eq!(refused.kind, "product");
+    /// assert_eq!(product.to_string(), "licence");
+    /// # Ok::<(), plock_core::id::IdError>(())
+    /// ```
     ProductId,
     "product"
 );
 identifier!(
     /// What usage is counted in (api calls, seats, GB).
+    ///
+    /// ```
+    /// use plock_core::MetricId;
+    ///
+    /// let metric = MetricId::try_from(String::from("api_calls"))?;
+    /// assert_eq!(metric.as_ref(), "api_calls");
+    /// # Ok::<(), plock_core::id::IdError>(())
+    /// ```
     MetricId,
     "metric"
 );

@@ -173,6 +173,17 @@ impl fmt::Display for Period {
 }
 
 /// How often a subscription is billed: every N months.
+///
+/// ```
+/// use plock_core::BillingInterval;
+///
+/// assert_eq!(BillingInterval::QUARTERLY.months(), 3);
+/// assert_eq!(BillingInterval::every_months(2)?.months(), 2);
+/// // 1 to 120 months.
+/// assert!(BillingInterval::every_months(0).is_err());
+/// assert!(BillingInterval::every_months(121).is_err());
+/// # Ok::<(), plock_core::period::PeriodError>(())
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(try_from = "u32", into = "u32")]
 pub struct BillingInterval(u32);

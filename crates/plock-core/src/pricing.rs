@@ -251,6 +251,32 @@ impl From<Tiers> for Vec<Tier> {
 }
 
 /// How an item is priced.
+///
+/// Fixed fees (a flat fee, a commitment's committed quantity) are billed by the subscription's
+/// billing practice; usage amounts in arrears:
+///
+/// ```
+/// use plock_core::PriceModel;
+/// use rust_decimal::dec;
+///
+/// let licence = PriceModel::FlatFee { fee: dec!(450.00), quantity: dec!(3) };
+/// assert!(licence.is_fixed());
+/// assert_eq!(licence.fixed_amount()?, dec!(1350.00));
+///
+/// let calls = PriceModel::PerUnit { unit_price: dec!(0.002) };
+/// assert_eq!(calls.usage_amount(dec!(12500))?, dec!(25.00));
+///
+/// // 100,000 committed at 0.003: 300.00 with the fixed fees, and only the units above it
+/// // as usage.
+/// let committed = PriceModel::Commitment { committed: dec!(100000), unit_price: dec!(0.003) };
+/// assert_eq!(committed.fixed_amount()?, dec!(300.00));
+/// assert_eq!(committed.overage_quantity(dec!(120000)), dec!(20000));
+/// assert_eq!(committed.usage_amount(dec!(120000))?, dec!(60.00));
+///
+/// // Prices are checked where they are made.
+/// assert!(PriceModel::PerUnit { unit_price: dec!(-1) }.validate().is_err());
+/// # Ok::<(), plock_core::pricing::PricingError>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "model")]
 pub enum PriceModel {

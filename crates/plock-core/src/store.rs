@@ -294,6 +294,32 @@ pub enum StoreError {
 }
 
 /// A company's data, wherever it is kept. See the module documentation.
+///
+/// Code written against the trait works with every store; here a billing run that records its
+/// result, on the in-memory store of `plock-store-memory`:
+///
+/// ```
+/// use chrono::NaiveDate;
+/// use plock_core::{RunOptions, Store, run};
+/// use plock_core::store::{Batch, Change};
+/// use plock_store_memory::MemoryStore;
+///
+/// /// Bills what is due on `today` and records it; returns how many invoices were made.
+/// fn bill(store: &mut impl Store, today: NaiveDate) -> Result<usize, Box<dyn std::error::Error>> {
+///     let company = store.company()?;
+///     let usage = company.usage_table()?;
+///     let options = RunOptions { run_date: today, first_invoice_number: store.next_invoice_number()?, dispatch_erp: None };
+///     let result = run(&company.data(&usage), &options)?;
+///     let made = result.invoices.len();
+///     store.apply(Batch::one(Change::RecordRun { invoices: result.invoices, billed: result.billed }))?;
+///     Ok(made)
+/// }
+///
+/// let mut store = MemoryStore::new();
+/// assert_eq!(bill(&mut store, NaiveDate::from_ymd_opt(2025, 2, 1).ok_or("no such date")?)?, 0);
+/// assert_eq!(store.next_invoice_number()?, 1);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub trait Store {
     /// The account with `id`.
     ///

@@ -81,6 +81,20 @@ pub enum UsageError {
 }
 
 /// One measurement: account, metric, UTC timestamp, quantity >= 0, optional record id.
+///
+/// ```
+/// use chrono::{TimeZone, Utc};
+/// use plock_core::{AccountKey, MetricId, UsageRecord};
+/// use plock_core::id::RecordId;
+/// use rust_decimal::dec;
+///
+/// let at = Utc.with_ymd_and_hms(2025, 1, 15, 12, 0, 0).single().ok_or("no such time")?;
+/// let record = UsageRecord::new(AccountKey::new("globex")?, MetricId::new("api_calls")?, at, dec!(12500), Some(RecordId::new("evt-1")?))?;
+/// assert_eq!(record.quantity(), dec!(12500));
+/// // Usage is never negative.
+/// assert!(UsageRecord::new(AccountKey::new("globex")?, MetricId::new("api_calls")?, at, dec!(-1), None).is_err());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(try_from = "RawRecord", into = "RawRecord")]
 pub struct UsageRecord {
@@ -193,6 +207,20 @@ pub enum Aggregation {
 }
 
 /// A metric of the company's catalogue: what usage is counted in, and how it aggregates.
+///
+/// ```
+/// use plock_core::{Metric, MetricId};
+/// use plock_core::usage::Aggregation;
+///
+/// // Seats are billed at the month's peak, API calls by their sum.
+/// let catalogue = [
+///     Metric { id: MetricId::new("seats")?, aggregation: Aggregation::Max },
+///     Metric { id: MetricId::new("api_calls")?, aggregation: Aggregation::Sum },
+/// ];
+/// assert_eq!(Aggregation::default(), Aggregation::Sum);
+/// assert!(catalogue.iter().any(|m| m.aggregation == Aggregation::Max));
+/// # Ok::<(), plock_core::id::IdError>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Metric {
     /// Its id.

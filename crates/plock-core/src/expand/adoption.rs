@@ -257,6 +257,27 @@ impl TryFrom<AdoptionScoreFields> for AdoptionScore {
 /// [`AdoptionError::NegativeCommitment`] when `committed` is below zero,
 /// [`AdoptionError::DateOutOfRange`] when the windows start before the first representable date,
 /// [`AdoptionError::Overflow`] when a window's total quantity does not fit in a `Decimal`.
+///
+/// # Examples
+///
+/// ```
+/// use chrono::{Days, NaiveDate};
+/// use plock_core::expand::{AdoptionBand, DailyUsage, adoption_score};
+/// use plock_core::id::{AccountId, ProductId};
+/// use rust_decimal::dec;
+///
+/// let scoring_date = NaiveDate::from_ymd_opt(2025, 4, 1).ok_or("no such date")?;
+/// // 100 messages every day for the last 60 days, against 3,000 committed.
+/// let days = (1..=60).map(|n| (scoring_date - Days::new(n), dec!(100)));
+/// let usage = DailyUsage::from_pairs(days)?;
+/// let (account, product) = (AccountId::new("north-clinic")?, ProductId::new("messages")?);
+/// let score = adoption_score(&account, &product, scoring_date, &usage, Some(dec!(3000)))?;
+/// // Every day used, the commitment used in full, flat: 100 x (0.5 + 0.3 + 0.2 x 0.5) = 90.
+/// assert_eq!((score.score(), score.band()), (90, AdoptionBand::High));
+/// // Flat usage is not growth: not upsell-ready.
+/// assert!(!score.upsell_ready());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub fn adoption_score(
     account: &AccountId,
     product: &ProductId,
