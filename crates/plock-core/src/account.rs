@@ -329,6 +329,17 @@ impl AccountName {
     ///
     /// # Errors
     /// [`AccountError::Invalid`] naming the field `name`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use plock_core::account::AccountName;
+    ///
+    /// assert_eq!(AccountName::new("  Dentist Johnson ")?.as_str(), "Dentist Johnson");
+    /// let refused = AccountName::new("   ").unwrap_err();
+    /// assert!(refused.to_string().contains("name"));
+    /// # Ok::<(), plock_core::account::AccountError>(())
+    /// ```
     pub fn new(value: &str) -> Result<AccountName, AccountError> {
         text("name", value, MAX_NAME_CHARS).map(AccountName)
     }

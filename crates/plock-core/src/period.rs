@@ -124,6 +124,22 @@ impl Period {
     ///
     /// # Errors
     /// [`PeriodError::Empty`] unless `start < end`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use chrono::NaiveDate;
+    /// use plock_core::period::Period;
+    ///
+    /// let d = |month, day| NaiveDate::from_ymd_opt(2025, month, day).ok_or("no such date");
+    /// // February: from its first day up to, not including, 1 March.
+    /// let february = Period::new(d(2, 1)?, d(3, 1)?)?;
+    /// assert_eq!(february.days(), 28);
+    /// assert!(february.contains(d(2, 28)?) && !february.contains(d(3, 1)?));
+    /// assert_eq!(february.to_string(), "[2025-02-01, 2025-03-01)");
+    /// assert!(Period::new(d(3, 1)?, d(3, 1)?).is_err());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn new(start: NaiveDate, end: NaiveDate) -> Result<Period, PeriodError> {
         if start < end {
             Ok(Period { start, end })

@@ -447,6 +447,18 @@ impl Rebate {
     ///
     /// # Errors
     /// [`PricingError::Invalid`] outside 0..=100.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use plock_core::pricing::Rebate;
+    /// use rust_decimal::dec;
+    ///
+    /// let rebate = Rebate::percent(dec!(12.5))?;
+    /// assert_eq!(rebate.apply(dec!(400.00))?, dec!(350.00));
+    /// assert!(Rebate::percent(dec!(101)).is_err());
+    /// # Ok::<(), plock_core::pricing::PricingError>(())
+    /// ```
     pub fn percent(value: Decimal) -> Result<Rebate, PricingError> {
         if value < Decimal::ZERO || value > Decimal::ONE_HUNDRED {
             Err(invalid(

@@ -410,6 +410,27 @@ impl AdoptionRanking {
     /// Ranks `scores`: every score, lowest first, in `call_first`; the upsell-ready ones, highest
     /// first, in `upsell_ready`. Ties are broken by account, then product, so the ranking does not
     /// depend on the order the scores come in.
+    ///
+    /// ```
+    /// use chrono::{Days, NaiveDate};
+    /// use plock_core::expand::{AdoptionRanking, DailyUsage, adoption_score};
+    /// use plock_core::id::{AccountId, ProductId};
+    /// use rust_decimal::dec;
+    ///
+    /// let date = NaiveDate::from_ymd_opt(2025, 4, 1).ok_or("no such date")?;
+    /// let product = ProductId::new("api")?;
+    /// // Busy every day of the last 30, or on 3 of them.
+    /// let busy = DailyUsage::from_pairs((1..=30).map(|n| (date - Days::new(n), dec!(10))))?;
+    /// let quiet = DailyUsage::from_pairs((1..=3).map(|n| (date - Days::new(n), dec!(10))))?;
+    /// let scores = [
+    ///     adoption_score(&AccountId::new("busy")?, &product, date, &busy, None)?,
+    ///     adoption_score(&AccountId::new("quiet")?, &product, date, &quiet, None)?,
+    /// ];
+    /// let ranking = AdoptionRanking::rank(scores);
+    /// let call_first: Vec<&str> = ranking.call_first().iter().map(|s| s.account().as_str()).collect();
+    /// assert_eq!(call_first, ["quiet", "busy"]);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn rank(scores: impl IntoIterator<Item = AdoptionScore>) -> AdoptionRanking {
         let mut call_first: Vec<AdoptionScore> = scores.into_iter().collect();
         call_first.sort_by(AdoptionScore::rank_cmp);
