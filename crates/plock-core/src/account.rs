@@ -488,6 +488,25 @@ impl Contact {
     ///
     /// # Errors
     /// The first invalid field, as [`AccountError::Invalid`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use plock_core::account::{AccountError, Contact, ContactInput};
+    ///
+    /// let contact = Contact::new(&ContactInput {
+    ///     email: Some("ap@globex.example"),
+    ///     address_lines: vec!["Storgatan 1", "111 22 Stockholm"],
+    ///     country: Some("SE"),
+    ///     ..ContactInput::default()
+    /// })?;
+    /// assert_eq!(contact.country().map(|c| c.as_str()), Some("SE"));
+    /// assert_eq!(contact.address_lines().len(), 2);
+    /// // The refusal names the field and the value.
+    /// let refused = Contact::new(&ContactInput { email: Some("not an address"), ..ContactInput::default() }).unwrap_err();
+    /// assert!(matches!(refused, AccountError::Invalid { field: "email", .. }));
+    /// # Ok::<(), AccountError>(())
+    /// ```
     pub fn new(input: &ContactInput<'_>) -> Result<Contact, AccountError> {
         if input.address_lines.len() > MAX_ADDRESS_LINES {
             return Err(AccountError::invalid(

@@ -340,6 +340,23 @@ impl Schedule {
     ///
     /// # Errors
     /// An end not after the start; an anchor not after the start or beyond the first interval.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use chrono::NaiveDate;
+    /// use plock_core::BillingInterval;
+    /// use plock_core::period::{PeriodMode, Schedule};
+    ///
+    /// let d = |month, day| NaiveDate::from_ymd_opt(2025, month, day).ok_or("no such date");
+    /// // Continuous months follow the start's day; 31 January's month ends on the last of February.
+    /// let schedule = Schedule::new(d(1, 31)?, None, BillingInterval::MONTHLY, PeriodMode::Continuous, None)?;
+    /// let ends: Vec<NaiveDate> = schedule.periods().take(3).map(|p| p.covered.end()).collect();
+    /// assert_eq!(ends, [d(2, 28)?, d(3, 31)?, d(4, 30)?]);
+    /// // An end must come after the start.
+    /// assert!(Schedule::new(d(3, 1)?, Some(d(2, 1)?), BillingInterval::MONTHLY, PeriodMode::Calendar, None).is_err());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn new(
         start: NaiveDate,
         end: Option<NaiveDate>,

@@ -507,6 +507,25 @@ pub fn page_limit(limit: usize) -> usize {
 ///
 /// # Errors
 /// [`StoreError::Account`] naming the change's index.
+///
+/// # Examples
+///
+/// ```
+/// use chrono::NaiveDate;
+/// use plock_core::{Account, AccountBook, AccountId, AccountKey, Currency};
+/// use plock_core::account::{AccountName, Contact};
+/// use plock_core::store::{Change, StoreError, apply_to_book};
+///
+/// let mut book = AccountBook::new();
+/// let day = NaiveDate::from_ymd_opt(2025, 1, 1).ok_or("no such date")?;
+/// let account = Account::new(AccountId::new("globex")?, AccountKey::new("globex")?, AccountName::new("Globex")?, Contact::default(), Currency::EUR, day);
+/// apply_to_book(&mut book, 0, &Change::AddAccount { account })?;
+/// // Archiving twice: the second change is refused, and the error names its index.
+/// apply_to_book(&mut book, 1, &Change::Archive { id: AccountId::new("globex")? })?;
+/// let refused = apply_to_book(&mut book, 2, &Change::Archive { id: AccountId::new("globex")? });
+/// assert!(matches!(refused, Err(StoreError::Account { index: 2, .. })));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub fn apply_to_book(
     book: &mut AccountBook,
     index: usize,

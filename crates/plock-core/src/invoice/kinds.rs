@@ -99,6 +99,28 @@ pub struct OneOffLine {
 ///
 /// # Errors
 /// No lines, a quantity or price not above zero, overflow.
+///
+/// # Examples
+///
+/// ```
+/// use chrono::NaiveDate;
+/// use plock_core::account::{Account, AccountName, Contact};
+/// use plock_core::id::{AccountId, AccountKey, ProductId};
+/// use plock_core::invoice::{InvoiceKind, KindError, OneOffLine, one_off};
+/// use plock_core::money::Currency;
+/// use rust_decimal::dec;
+///
+/// let on = NaiveDate::from_ymd_opt(2025, 5, 2).ok_or("no such date")?;
+/// let account = Account::new(AccountId::new("globex")?, AccountKey::new("globex")?, AccountName::new("Globex")?, Contact::default(), Currency::SEK, on);
+/// let setup = OneOffLine { product: ProductId::new("setup")?, quantity: dec!(1), unit_price: dec!(4900.00) };
+/// let invoice = one_off(31, &account, on, &[setup.clone()])?;
+/// assert_eq!((invoice.kind(), invoice.currency()), (InvoiceKind::OneOff, Currency::SEK));
+/// assert_eq!(invoice.period().start(), on);
+/// // A charge of nothing is refused.
+/// let free = OneOffLine { unit_price: dec!(0), ..setup };
+/// assert!(matches!(one_off(32, &account, on, &[free]), Err(KindError::NotPositive { .. })));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub fn one_off(
     number: u64,
     account: &Account,
