@@ -132,6 +132,18 @@ impl ExternalId {
     ///
     /// # Errors
     /// [`IdError`] naming `external id`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use plock_core::account::{ExternalId, ExternalSystem, SystemKind};
+    ///
+    /// let customer_number = ExternalId::new("5001")?;
+    /// assert_eq!(customer_number.as_str(), "5001");
+    /// assert_eq!(ExternalSystem::Fortnox.kind(), SystemKind::Erp);
+    /// assert_eq!(ExternalSystem::HubSpot.kind(), SystemKind::Crm);
+    /// # Ok::<(), plock_core::id::IdError>(())
+    /// ```
     pub fn new(text: &str) -> Result<ExternalId, IdError> {
         let trimmed = text.trim();
         if trimmed.is_empty()
