@@ -1,4 +1,4 @@
-//! Usage (domain reference, section 7): measurements and their aggregation over a period.
+//! Usage (docs/domain.md, section 7): measurements and their aggregation over a period.
 
 use std::collections::BTreeMap;
 
