@@ -1,4 +1,4 @@
-//! Accounts (domain reference, section 3): one end customer of the company, its validated
+//! Accounts (docs/domain.md, section 3): one end customer of the company, its validated
 //! fields and its lifecycle state machine.
 //!
 //! An [`Account`] holds a customer's validated name, [`Contact`], billing currency, [`Tags`] and

@@ -1,4 +1,4 @@
-//! Discovery (domain reference, section 10): customers found in a connected data source
+//! Discovery (docs/domain.md, section 10): customers found in a connected data source
 //! become a sync plan — new Pending candidates, field updates, linked accounts missing from the
 //! source — that a person reviews before it is applied.
 //!

@@ -1,4 +1,4 @@
-//! Dispatch to the accounting system (domain reference, section 3.3): each invoice as the
+//! Dispatch to the accounting system (docs/domain.md, section 3.3): each invoice as the
 //! target ERP's import payload, addressed to the owner's debtor id there. Invoices without one,
 //! or held from dispatch, are reported and not exported.
 //!

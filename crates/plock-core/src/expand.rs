@@ -1,4 +1,4 @@
-//! The Expand module over a company (domain reference, section 11): adoption scores and usage
+//! The Expand module over a company (docs/domain.md, section 11): adoption scores and usage
 //! signals for every Active account and every product it is billed usage for. The per-series
 //! math lives in `adoption` and `signals`; this module only gathers the series.
 //!

@@ -1,4 +1,4 @@
-//! Account groups (domain reference, section 4): the structure rules of master and child.
+//! Account groups (docs/domain.md, section 4): the structure rules of master and child.
 //!
 //! Groups are one level deep, so cycles cannot exist. Consolidation of a group's charges is the
 //! billing run's business (`billing`); this module only decides which links may exist.

@@ -1,4 +1,4 @@
-//! CSV import and export (domain reference, section 10): accounts, subscriptions and usage
+//! CSV import and export (docs/domain.md, section 10): accounts, subscriptions and usage
 //! from another billing system, validated whole before anything is written, and exported in
 //! the same formats.
 //!

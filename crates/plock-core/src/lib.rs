@@ -132,3 +132,8 @@ pub use pricing::PriceModel;
 pub use store::Store;
 pub use subscription::{BillingPractice, Item, Subscription, SubscriptionSpec};
 pub use usage::{Metric, UsageRecord, UsageTable};
+
+/// The README's Rust example, compiled and run with the doctests so it keeps to the API.
+#[cfg(doctest)]
+#[doc = include_str!("../../../README.md")]
+pub struct ReadmeDoctests;

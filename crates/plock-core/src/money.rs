@@ -1,4 +1,4 @@
-//! Money and currencies (domain reference, section 2).
+//! Money and currencies (docs/domain.md, section 2).
 //!
 //! Amounts are exact [`Decimal`]s. Every arithmetic step is checked: overflow and currency
 //! mismatch are error values, never panics and never silent conversions.

@@ -1,4 +1,4 @@
-//! Billing periods (domain reference, section 5.1) and proration (5.2).
+//! Billing periods (docs/domain.md, section 5.1) and proration (5.2).
 //!
 //! A schedule's period boundaries are computed from one origin (`origin + k x interval`
 //! months, day clamped to the month's length), never by chaining one period from the last, so

@@ -1,4 +1,4 @@
-//! Price models (domain reference, section 6): what a quantity costs.
+//! Price models (docs/domain.md, section 6): what a quantity costs.
 //!
 //! Every amount here is exact and unrounded; the billing run rounds each invoice line once.
 //!

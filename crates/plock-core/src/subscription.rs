@@ -1,4 +1,4 @@
-//! Subscriptions (domain reference, section 5): an account's products and agreed prices, their
+//! Subscriptions (docs/domain.md, section 5): an account's products and agreed prices, their
 //! schedule, timing (5.3) and lifecycle.
 //!
 //! A [`Subscription`] is built from a [`SubscriptionSpec`] and checked against its account's

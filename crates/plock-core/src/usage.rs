@@ -1,4 +1,4 @@
-//! Usage (domain reference, section 7): measurements and their aggregation over a period.
+//! Usage (docs/domain.md, section 7): measurements and their aggregation over a period.
 //!
 //! A [`UsageRecord`] is one measurement: an account key, a [metric](Metric), a UTC time, a
 //! quantity and, optionally, the source's record id, which makes a re-sent record count once. A

@@ -1,4 +1,4 @@
-//! External system identifiers (domain reference, section 3.3): the account's records in CRM
+//! External system identifiers (docs/domain.md, section 3.3): the account's records in CRM
 //! and ERP systems.
 
 use std::collections::BTreeMap;

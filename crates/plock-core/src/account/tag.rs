@@ -1,4 +1,4 @@
-//! Tags (domain reference, section 3.2): free-form labels for filtering accounts.
+//! Tags (docs/domain.md, section 3.2): free-form labels for filtering accounts.
 
 use std::cmp::Ordering;
 use std::collections::BTreeSet;

@@ -1,4 +1,4 @@
-//! Product adoption scores (domain reference section 11, the Expand module).
+//! Product adoption scores (docs/domain.md, section 11, the Expand module).
 //!
 //! A score 0..=100 per account and product from the usage of the 30 days before the scoring date
 //! and the 30 before those:

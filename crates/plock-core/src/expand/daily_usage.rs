@@ -1,8 +1,8 @@
 //! Daily usage: one account's quantity of one product per calendar day, the input of the
-//! Expand module (adoption scores and usage signals, domain reference section 11).
+//! Expand module (adoption scores and usage signals, docs/domain.md, section 11).
 //!
 //! Built from plain `(date, quantity)` pairs so that Expand does not depend on how usage records
-//! are stored; a later step aggregates usage records into these pairs.
+//! are stored; `expand` gathers a company's usage records into these pairs.
 
 use std::collections::BTreeMap;
 

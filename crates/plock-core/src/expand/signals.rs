@@ -1,4 +1,4 @@
-//! Usage signals (domain reference section 11, the Expand module): churn risk, upsell
+//! Usage signals (docs/domain.md, section 11, the Expand module): churn risk, upsell
 //! opportunity, spike and drop, computed per account and product from its own daily usage.
 //!
 //! Days with no record count as quantity 0. Every signal names its evidence.

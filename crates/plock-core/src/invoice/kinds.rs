@@ -1,4 +1,4 @@
-//! Other invoice kinds (domain reference, section 9): one-off charges, credits, compensation
+//! Other invoice kinds (docs/domain.md, section 9): one-off charges, credits, compensation
 //! for a change inside an invoiced period, and the deferred-revenue accrual schedule.
 //!
 //! Each line is computed exactly and rounded once, as in the billing run; every invoice built
