@@ -14,6 +14,7 @@ use crate::app::{Session, data_path, find_account, init, invalid, store_error, t
 use crate::cli::{
     AccountCommand, Cli, Command, ExportFormat, InvoiceCommand, StateArg, SubscriptionCommand,
 };
+use crate::cli_ops::{ItemCommand, MetricCommand, UsageCommand};
 use crate::exit::{Class, CliError, fail};
 use crate::render;
 
@@ -78,6 +79,10 @@ pub fn run(cli: Cli) -> Result<String> {
             help(&nested("subscription", topic))
         }
         Command::Invoice(InvoiceCommand::Help { topic }) => help(&nested("invoice", topic)),
+        Command::Metric(MetricCommand::Help { topic }) => help(&nested("metric", topic)),
+        Command::Usage(UsageCommand::Help { topic }) => help(&nested("usage", topic)),
+        Command::Metric(cmd) => metric(Session::open(&path)?, cmd, as_json),
+        Command::Usage(cmd) => usage(&Session::open(&path)?, cmd, as_json),
         Command::Account(cmd) => account(Session::open(&path)?, cmd, as_json),
         Command::Subscription(cmd) => subscription(Session::open(&path)?, cmd, as_json),
         Command::Bill {
@@ -99,19 +104,34 @@ pub fn run(cli: Cli) -> Result<String> {
             yes,
             dry_run,
             source,
+            archive_missing,
+            keep,
         } => {
             let source = source
                 .parse::<plock_core::ExternalSystem>()
                 .map_err(invalid)?;
             let apply = yes && !dry_run;
-            crate::commands_io::discover(Session::open(&path)?, &file, &source, apply, as_json)
+            let missing = crate::commands_io::Missing {
+                archive: archive_missing,
+                keep,
+            };
+            crate::commands_io::discover(
+                Session::open(&path)?,
+                &file,
+                &source,
+                apply,
+                &missing,
+                as_json,
+            )
         }
         Command::Adoption {
+            account,
             date,
             product,
             upsell_ready,
         } => {
             let s = Session::open(&path)?;
+            let only = crate::commands_account::only(&s, account.as_deref())?;
             let company = s.store.company().map_err(store_error)?;
             let scores = plock_core::company_adoption(&company, date.unwrap_or_else(today))
                 .map_err(invalid)?;
@@ -119,6 +139,7 @@ pub fn run(cli: Cli) -> Result<String> {
                 .into_iter()
                 .filter(|sc| product.as_ref().is_none_or(|p| sc.product().as_str() == p))
                 .filter(|sc| !upsell_ready || sc.upsell_ready())
+                .filter(|sc| only.as_ref().is_none_or(|id| sc.account() == id))
                 .collect();
             let ranking = plock_core::AdoptionRanking::rank(scores);
             if as_json {
@@ -127,11 +148,13 @@ pub fn run(cli: Cli) -> Result<String> {
                 Ok(render::adoption(&ranking, upsell_ready))
             }
         }
-        Command::Signals { date } => {
+        Command::Signals { account, date } => {
             let s = Session::open(&path)?;
+            let only = crate::commands_account::only(&s, account.as_deref())?;
             let company = s.store.company().map_err(store_error)?;
-            let signals = plock_core::company_signals(&company, date.unwrap_or_else(today))
+            let mut signals = plock_core::company_signals(&company, date.unwrap_or_else(today))
                 .map_err(invalid)?;
+            signals.retain(|sg| only.as_ref().is_none_or(|id| sg.account() == id));
             if as_json {
                 json(&signals)
             } else {
@@ -291,44 +314,10 @@ fn account(mut s: Session, cmd: AccountCommand, as_json: bool) -> Result<String>
                 Ok(render::account(&a, &children))
             }
         }
-        AccountCommand::Edit(e) => {
-            let a = find_account(&s.store, &e.account)?;
-            let contact = if e.email.is_some() || e.country.is_some() {
-                let c = a.contact();
-                let email = e.email.as_deref().or(c.email().map(|m| m.as_str()));
-                let country = e.country.as_deref().or(c.country().map(|x| x.as_str()));
-                let lines: Vec<&str> = c.address_lines().iter().map(String::as_str).collect();
-                Some(
-                    Contact::new(&ContactInput {
-                        email,
-                        phone: c.phone(),
-                        address_lines: lines,
-                        country,
-                        organisation_number: c.organisation_number(),
-                    })
-                    .map_err(invalid)?,
-                )
-            } else {
-                None
-            };
-            let change = Change::EditAccount {
-                id: a.id().clone(),
-                name: e
-                    .name
-                    .as_deref()
-                    .map(AccountName::new)
-                    .transpose()
-                    .map_err(invalid)?,
-                contact,
-                currency: e
-                    .currency
-                    .as_deref()
-                    .map(str::parse::<Currency>)
-                    .transpose()
-                    .map_err(invalid)?,
-            };
-            s.commit(Batch::one(change))?;
-            account_done(&s, "edited", &a, as_json)
+        AccountCommand::Edit(e) => crate::commands_account::edit(s, &e, as_json),
+        AccountCommand::ExternalId(cmd) => crate::commands_account::external_id(s, cmd, as_json),
+        AccountCommand::GroupBilling { account, switch } => {
+            crate::commands_account::group_billing(s, &account, switch, as_json)
         }
         AccountCommand::Approve { account } => {
             state_change(s, &account, "approved", as_json, |id| Change::Approve {
@@ -537,6 +526,15 @@ fn subscription(mut s: Session, cmd: SubscriptionCommand, as_json: bool) -> Resu
         SubscriptionCommand::End { subscription, date } => {
             transition(s, &subscription, "ended", as_json, |sub| sub.end(date))
         }
+        SubscriptionCommand::Create(args) => {
+            crate::commands_subscription::create(s, &args, as_json)
+        }
+        SubscriptionCommand::Item(ItemCommand::Add(fields)) => {
+            crate::commands_subscription::add_item(s, &fields, as_json)
+        }
+        SubscriptionCommand::Activate { subscription } => {
+            crate::commands_subscription::activate(s, &subscription, as_json)
+        }
         SubscriptionCommand::Help { topic } => help(&nested("subscription", topic)),
     }
 }
@@ -726,6 +724,32 @@ fn invoice(s: Session, cmd: InvoiceCommand, as_json: bool) -> Result<String> {
                 )
             })
         }
+        InvoiceCommand::Charge(args) => crate::commands_invoice::charge(s, &args, as_json),
+        InvoiceCommand::Compensate(args) => crate::commands_invoice::compensate(s, &args, as_json),
+        InvoiceCommand::Accruals { number } => {
+            crate::commands_invoice::accruals(&s, number, as_json)
+        }
         InvoiceCommand::Help { topic } => help(&nested("invoice", topic)),
+    }
+}
+
+fn metric(s: Session, cmd: MetricCommand, as_json: bool) -> Result<String> {
+    match cmd {
+        MetricCommand::List => crate::commands_usage::list_metrics(&s, as_json),
+        MetricCommand::Set {
+            metric,
+            aggregation,
+        } => crate::commands_usage::set_metric(s, &metric, aggregation, as_json),
+        MetricCommand::Help { topic } => help(&nested("metric", topic)),
+    }
+}
+
+fn usage(s: &Session, cmd: UsageCommand, as_json: bool) -> Result<String> {
+    match cmd {
+        UsageCommand::List(filter) => crate::commands_usage::list(s, &filter, as_json),
+        UsageCommand::Export { filter, out } => {
+            crate::commands_usage::export(s, &filter, out.as_deref(), as_json)
+        }
+        UsageCommand::Help { topic } => help(&nested("usage", topic)),
     }
 }

@@ -21,7 +21,7 @@ fn is_dash(path: &Path) -> bool {
 }
 
 /// A file's name in messages; standard input is called so.
-fn name(path: &Path) -> String {
+pub fn name(path: &Path) -> String {
     if is_dash(path) {
         "standard input".to_owned()
     } else {
@@ -30,7 +30,7 @@ fn name(path: &Path) -> String {
 }
 
 /// Reads a file, or standard input for `-`.
-fn read(path: &Path) -> Result<Vec<u8>> {
+pub fn read(path: &Path) -> Result<Vec<u8>> {
     let cannot = |e: std::io::Error| fail(Class::Io, format!("cannot read {}: {e}", name(path)));
     if is_dash(path) {
         let mut bytes = Vec::new();
@@ -361,20 +361,35 @@ pub fn export(s: &Session, kind: ExportKind, out: Option<&Path>, as_json: bool) 
     })
 }
 
-/// `plock discover FILE [--yes]`: plan, and apply with `--yes`.
+/// What `discover --yes` does with the accounts the source no longer has.
+pub struct Missing {
+    /// Archive them (never without being asked).
+    pub archive: bool,
+    /// Accounts to keep all the same, as typed.
+    pub keep: Vec<String>,
+}
+
+/// `plock discover FILE [--yes [--archive-missing [--keep ACCOUNT]...]]`: plan, and apply
+/// with `--yes`.
 pub fn discover(
     mut s: Session,
     path: &Path,
     source: &ExternalSystem,
     yes: bool,
+    missing: &Missing,
     as_json: bool,
 ) -> Result<String> {
     let file = name(path);
     let customers = plock_core::parse_source(&read(path)?).map_err(|e| rejected(path, &e))?;
     let plan = plock_core::plan_discovery(source, &customers, s.store.book(), today());
-    let applied = yes && !plan.is_empty();
+    let archived = crate::discover_missing::to_archive(&s, &plan, missing)?;
+    let applied = yes && (!plan.is_empty() || !archived.is_empty());
     if applied {
-        s.commit(plan.batch())
+        let mut batch = plan.batch();
+        batch
+            .changes
+            .extend(archived.iter().map(|id| Change::Archive { id: id.clone() }));
+        s.commit(batch)
             .map_err(|e| e.prefixed(format!("{file}: nothing applied; ")))?;
     }
     if as_json {
@@ -382,10 +397,12 @@ pub fn discover(
         struct DiscoveryReport<'a> {
             #[serde(flatten)]
             plan: &'a plock_core::SyncPlan,
+            archived: &'a [AccountId],
             applied: bool,
         }
         return json(&DiscoveryReport {
             plan: &plan,
+            archived: if applied { &archived } else { &[] },
             applied,
         });
     }
@@ -411,11 +428,15 @@ pub fn discover(
         }
         format!("  update         {}  {}", u.account, what.join(", "))
     }));
-    lines.extend(
-        plan.missing
-            .iter()
-            .map(|m| format!("  missing        {m}  (flagged; never archived automatically)")),
-    );
+    lines.extend(plan.missing.iter().map(|m| {
+        if applied && archived.contains(m) {
+            format!("  missing        {m}  (archived)")
+        } else if missing.archive {
+            format!("  missing        {m}  (kept)")
+        } else {
+            format!("  missing        {m}  (flagged; never archived automatically)")
+        }
+    }));
     lines.extend(
         plan.dismissed
             .iter()

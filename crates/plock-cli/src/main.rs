@@ -3,13 +3,20 @@
 
 mod app;
 mod cli;
+mod cli_ops;
 mod commands;
+mod commands_account;
+mod commands_invoice;
 mod commands_io;
+mod commands_subscription;
+mod commands_usage;
 mod demo;
+mod discover_missing;
 mod exit;
 mod out;
 mod render;
 mod rows;
+mod subscription_file;
 
 use std::process::ExitCode;
 

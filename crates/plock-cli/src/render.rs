@@ -7,13 +7,13 @@ use plock_core::{
     Account, BillingRun, Dispatch, HoldReason, Invoice, LineKind, Subscription, SubscriptionState,
 };
 
-fn table(header: &[&str]) -> Table {
+pub fn table(header: &[&str]) -> Table {
     let mut t = Table::new();
     t.load_style(NOTHING).set_header(header.to_vec());
     t
 }
 
-fn right(t: &mut Table, columns: &[usize]) {
+pub fn right(t: &mut Table, columns: &[usize]) {
     for c in columns {
         if let Some(col) = t.column_mut(*c) {
             col.set_cell_alignment(CellAlignment::Right);
@@ -22,7 +22,7 @@ fn right(t: &mut Table, columns: &[usize]) {
 }
 
 /// Trailing spaces of the table layout are noise in terminals and snapshots.
-fn trimmed(t: &Table) -> String {
+pub fn trimmed(t: &Table) -> String {
     t.lines()
         .map(|l| l.trim_end().to_owned())
         .collect::<Vec<_>>()

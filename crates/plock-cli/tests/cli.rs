@@ -974,3 +974,6 @@ fn readme_commands_run_as_written() {
     assert!(s.dir.join("invoices.csv").exists() && s.dir.join("demo.data").exists());
     insta::assert_snapshot!(s.transcript);
 }
+
+#[path = "cli/operator.rs"]
+mod operator;
