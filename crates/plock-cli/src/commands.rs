@@ -16,6 +16,7 @@ use crate::cli::{
 };
 use crate::cli_ops::{ItemCommand, MetricCommand, UsageCommand};
 use crate::exit::{Class, CliError, fail};
+use crate::progress::{self, Progress};
 use crate::render;
 
 type Result<T> = std::result::Result<T, CliError>;
@@ -89,13 +90,13 @@ pub fn run(cli: Cli) -> Result<String> {
             date,
             preview,
             full,
-        } => bill(Session::open(&path)?, date, preview, full, as_json),
+        } => bill(opened(&path)?, date, preview, full, as_json),
         Command::Invoice(cmd) => invoice(Session::open(&path)?, cmd, as_json),
         Command::Import {
             kind,
             file,
             dry_run,
-        } => crate::commands_io::import(Session::open(&path)?, kind, &file, dry_run, as_json),
+        } => crate::commands_io::import(opened(&path)?, kind, &file, dry_run, as_json),
         Command::Export { kind, out } => {
             crate::commands_io::export(&Session::open(&path)?, kind, out.as_deref(), as_json)
         }
@@ -130,11 +131,18 @@ pub fn run(cli: Cli) -> Result<String> {
             product,
             upsell_ready,
         } => {
-            let s = Session::open(&path)?;
+            let s = opened(&path)?;
             let only = crate::commands_account::only(&s, account.as_deref())?;
-            let company = s.store.company().map_err(store_error)?;
-            let scores = plock_core::company_adoption(&company, date.unwrap_or_else(today))
-                .map_err(invalid)?;
+            let company =
+                progress::step("reading the company", || s.store.company()).map_err(store_error)?;
+            let date = date.unwrap_or_else(today);
+            let scores = crate::expand_shares::in_shares(
+                company,
+                crate::expand_shares::SHARES,
+                "scoring adoption",
+                |c| plock_core::company_adoption(c, date),
+            )
+            .map_err(invalid)?;
             let scores: Vec<_> = scores
                 .into_iter()
                 .filter(|sc| product.as_ref().is_none_or(|p| sc.product().as_str() == p))
@@ -149,11 +157,18 @@ pub fn run(cli: Cli) -> Result<String> {
             }
         }
         Command::Signals { account, date } => {
-            let s = Session::open(&path)?;
+            let s = opened(&path)?;
             let only = crate::commands_account::only(&s, account.as_deref())?;
-            let company = s.store.company().map_err(store_error)?;
-            let mut signals = plock_core::company_signals(&company, date.unwrap_or_else(today))
-                .map_err(invalid)?;
+            let company =
+                progress::step("reading the company", || s.store.company()).map_err(store_error)?;
+            let date = date.unwrap_or_else(today);
+            let mut signals = crate::expand_shares::in_shares(
+                company,
+                crate::expand_shares::SHARES,
+                "reading signals",
+                |c| plock_core::company_signals(c, date),
+            )
+            .map_err(invalid)?;
             signals.retain(|sg| only.as_ref().is_none_or(|id| sg.account() == id));
             if as_json {
                 json(&signals)
@@ -167,6 +182,12 @@ pub fn run(cli: Cli) -> Result<String> {
             String::from_utf8(out).map_err(|e| fail(Class::Io, e))
         }
     }
+}
+
+/// The data file opened, with a spinner on a terminal: for the commands whose wait it is a
+/// large part of.
+fn opened(path: &std::path::Path) -> Result<Session> {
+    progress::step("opening the data file", || Session::open(path))
 }
 
 /// The CSV formats, as docs/csv.md states them.
@@ -564,28 +585,29 @@ fn bill(
     full: bool,
     as_json: bool,
 ) -> Result<String> {
-    let company = s.store.company().map_err(store_error)?;
-    let spinner = crate::commands_io::spinner(
-        company.usage.len() + company.subscriptions.len(),
-        format!(
-            "billing {} subscriptions, {} usage records",
-            company.subscriptions.len(),
-            company.usage.len()
-        ),
-    );
+    let company =
+        progress::step("reading the company", || s.store.company()).map_err(store_error)?;
     let options = RunOptions {
         run_date: date,
         first_invoice_number: s.store.next_invoice_number().map_err(store_error)?,
         dispatch_erp: None,
     };
     // The one billing run, over the usage packed in its table.
-    let result = company
-        .usage_table()
-        .map_err(invalid)
-        .and_then(|usage| plock_core::run(&company.data(&usage), &options).map_err(invalid));
-    if let Some(bar) = spinner {
-        bar.finish_and_clear();
-    }
+    let usage = progress::step(
+        &format!("packing {} usage records", company.usage.len()),
+        || company.usage_table(),
+    )
+    .map_err(invalid)?;
+    let bar = Progress::bar(
+        u64::try_from(company.subscriptions.len()).unwrap_or(u64::MAX),
+        "billing",
+        "subscriptions",
+    );
+    let result = plock_core::run_with_progress(&company.data(&usage), &options, &|n| {
+        bar.inc(u64::try_from(n).unwrap_or(u64::MAX));
+    })
+    .map_err(invalid);
+    drop(bar);
     let result = result?;
     // The report is made from the run, the run recorded, and only then is the report returned
     // to be printed: a reader that closes the pipe early never stops a run half recorded.
@@ -606,10 +628,12 @@ fn bill(
         render::run_summary(&result, preview)
     };
     if !preview {
-        s.commit(Batch::one(Change::RecordRun {
-            invoices: result.invoices,
-            billed: result.billed,
-        }))?;
+        progress::step("recording the run", || {
+            s.commit(Batch::one(Change::RecordRun {
+                invoices: result.invoices,
+                billed: result.billed,
+            }))
+        })?;
     }
     Ok(text)
 }

@@ -119,7 +119,7 @@ pub use account::{
 pub use billing::oracle;
 pub use billing::{
     Billed, BillingError, BillingRun, CompanyData, MismatchReason, NotBilled, RunOptions, Skipped,
-    UnmatchedChild, UnpricedUsage, run,
+    UnmatchedChild, UnpricedUsage, run, run_with_progress,
 };
 pub use book::{AccountBook, InvariantViolation};
 pub use discovery::{

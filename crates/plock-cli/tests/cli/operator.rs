@@ -651,3 +651,70 @@ fn accounts_missing_from_a_source_are_archived_or_kept_on_request() {
     s.run(&["discover", &source, "--source", "crm"], 0);
     insta::assert_snapshot!(s.transcript);
 }
+
+/// Runs `shell` in a pseudo-terminal (util-linux `script`); returns its exit code and what the
+/// terminal showed, standard output and standard error together.
+fn in_terminal(s: &Sandbox, shell: &str) -> (Option<i32>, String) {
+    let out = std::process::Command::new("script")
+        .args(["-q", "-e", "-c", shell, "/dev/null"])
+        .current_dir(&s.dir)
+        .env_remove("PLOCK_DATA")
+        .env("TERM", "xterm")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("util-linux `script` runs commands in a pseudo-terminal");
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+    )
+}
+
+#[test]
+fn progress_shows_on_a_terminal_and_never_in_a_pipe() {
+    let s = sample_company("progress");
+    let plock = super::PLOCK;
+    s.write("more-usage.csv", &sample("usage.csv"));
+    for (args, shown) in [
+        ("bill --date 2025-02-01 --preview", "subscriptions"),
+        ("adoption --date 2025-02-01", "scoring adoption"),
+        ("signals --date 2025-02-01", "reading signals"),
+        (
+            "import usage more-usage.csv --dry-run",
+            "reading more-usage.csv",
+        ),
+    ] {
+        let (code, terminal) = in_terminal(&s, &format!("{plock} {args}"));
+        assert_eq!(code, Some(0), "{args}: {terminal}");
+        assert!(
+            terminal.contains(shown),
+            "{args}: no progress on a terminal: {terminal:?}"
+        );
+        assert!(
+            terminal.contains("\u{1b}[2K"),
+            "{args}: the bar is cleared: {terminal:?}"
+        );
+        let words: Vec<&str> = args.split(' ').collect();
+        let piped = s.command(&words).output().unwrap();
+        assert_eq!(piped.status.code(), Some(0));
+        assert!(
+            piped.stderr.is_empty(),
+            "{args}: {}",
+            String::from_utf8_lossy(&piped.stderr)
+        );
+    }
+    // The bar counts what is done out of the whole, at a rate, with the time left.
+    let (_, terminal) = in_terminal(&s, &format!("{plock} bill --date 2025-02-01 --preview"));
+    assert!(terminal.contains("/4 subscriptions"), "{terminal:?}");
+    assert!(
+        terminal.contains("/s, ") && terminal.contains(" left"),
+        "{terminal:?}"
+    );
+    // `| head` on a terminal: plock's own exit code is 0 and nothing is said about the pipe.
+    let (code, terminal) = in_terminal(
+        &s,
+        &format!("bash -c 'set -o pipefail; {plock} demo | head -1'"),
+    );
+    assert_eq!(code, Some(0), "{terminal}");
+    assert!(terminal.starts_with("plock demo"), "{terminal:?}");
+    assert_eq!(terminal.trim_end().lines().count(), 1, "{terminal:?}");
+}

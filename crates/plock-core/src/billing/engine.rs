@@ -139,14 +139,19 @@ impl Acc<'_> {
 pub(super) fn run(
     data: &CompanyData<'_>,
     options: &RunOptions,
+    progress: &(dyn Fn(usize) + Sync),
 ) -> Result<BillingRun, BillingError> {
     // Run on a thread of the pool (the calling one, when it is one): the serial steps then
     // allocate where the parallel ones freed. Thread-caching allocators reuse a thread's own
     // frees first; at M, run from outside the pool, the first run's peak was 2-3 MB higher.
-    rayon::join(|| run_in_pool(data, options), || ()).0
+    rayon::join(|| run_in_pool(data, options, progress), || ()).0
 }
 
-fn run_in_pool(data: &CompanyData<'_>, options: &RunOptions) -> Result<BillingRun, BillingError> {
+fn run_in_pool(
+    data: &CompanyData<'_>,
+    options: &RunOptions,
+    progress: &(dyn Fn(usize) + Sync),
+) -> Result<BillingRun, BillingError> {
     let metrics = Catalogue::new(data.metrics, |m| data.usage.metric_index(m))?;
     let table_accounts = data.usage.accounts();
     let book: Vec<&Account> = data.accounts.iter().collect();
@@ -262,6 +267,7 @@ fn run_in_pool(data: &CompanyData<'_>, options: &RunOptions) -> Result<BillingRu
             for part in *chunk {
                 bill_partition(&shared, part, &mut acc);
             }
+            progress(size);
             acc
         },
     );
