@@ -609,20 +609,13 @@ fn bill(
     .map_err(invalid);
     drop(bar);
     let result = result?;
-    // The report is made from the run, the run recorded, and only then is the report returned
-    // to be printed: a reader that closes the pipe early never stops a run half recorded.
-    let text = if as_json {
-        #[derive(Serialize)]
-        struct RunReport<'a> {
-            #[serde(flatten)]
-            run: &'a plock_core::BillingRun,
-            recorded: bool,
-        }
-        json(&RunReport {
-            run: &result,
-            recorded: !preview,
-        })?
-    } else if full {
+    // The run is recorded before anything is printed: a reader that closes the pipe early
+    // never stops a run half recorded. JSON is then written as it is made, the recorded
+    // invoices read back from the store.
+    if as_json {
+        return bill_json(s, result, preview, options.first_invoice_number);
+    }
+    let text = if full {
         render::run(&result, preview)
     } else {
         render::run_summary(&result, preview)
@@ -638,6 +631,46 @@ fn bill(
     Ok(text)
 }
 
+/// `bill --json`: the run recorded (unless a preview), then its report streamed.
+fn bill_json(
+    mut s: Session,
+    mut result: plock_core::BillingRun,
+    preview: bool,
+    first: u64,
+) -> Result<String> {
+    if preview {
+        let invoices = std::mem::take(&mut result.invoices);
+        crate::stream::to_stdout(|w| {
+            crate::stream::run_report::<plock_store_memory::MemoryStore>(
+                w,
+                result,
+                crate::stream::RunInvoices::Preview(invoices),
+            )
+        })?;
+        return Ok(String::new());
+    }
+    let until = first.saturating_add(u64::try_from(result.invoices.len()).unwrap_or(u64::MAX));
+    let invoices = std::mem::take(&mut result.invoices);
+    progress::step("recording the run", || {
+        s.commit(Batch::one(Change::RecordRun {
+            invoices,
+            billed: result.billed.clone(),
+        }))
+    })?;
+    crate::stream::to_stdout(|w| {
+        crate::stream::run_report(
+            w,
+            result,
+            crate::stream::RunInvoices::Recorded {
+                store: &s.store,
+                from: first,
+                until,
+            },
+        )
+    })?;
+    Ok(String::new())
+}
+
 fn invoice(s: Session, cmd: InvoiceCommand, as_json: bool) -> Result<String> {
     let all = || {
         all_pages(|after| {
@@ -649,12 +682,12 @@ fn invoice(s: Session, cmd: InvoiceCommand, as_json: bool) -> Result<String> {
     };
     match cmd {
         InvoiceCommand::List => {
-            let invoices = all()?;
             if as_json {
-                json(&invoices)
-            } else {
-                Ok(render::invoice_list(&invoices))
+                crate::stream::to_stdout(|w| crate::stream::invoices(w, &s.store))?;
+                return Ok(String::new());
             }
+            let invoices = all()?;
+            Ok(render::invoice_list(&invoices))
         }
         InvoiceCommand::Show { number } => {
             let inv = s
@@ -663,7 +696,8 @@ fn invoice(s: Session, cmd: InvoiceCommand, as_json: bool) -> Result<String> {
                 .map_err(store_error)?
                 .ok_or_else(|| fail(Class::NotFound, format!("no invoice number {number}")))?;
             if as_json {
-                json(&inv)
+                crate::stream::to_stdout(|w| crate::stream::pretty(w, &inv))?;
+                Ok(String::new())
             } else {
                 Ok(render::invoice(&inv))
             }

@@ -18,6 +18,7 @@ mod out;
 mod progress;
 mod render;
 mod rows;
+mod stream;
 mod subscription_file;
 
 use std::process::ExitCode;

@@ -718,3 +718,67 @@ fn progress_shows_on_a_terminal_and_never_in_a_pipe() {
     assert!(terminal.starts_with("plock demo"), "{terminal:?}");
     assert_eq!(terminal.trim_end().lines().count(), 1, "{terminal:?}");
 }
+
+#[test]
+fn json_of_runs_and_invoices_is_streamed_whole() {
+    let mut s = sample_company("stream");
+    let preview = json_of(&s.run(&["--json", "bill", "--date", "2025-02-01", "--preview"], 0));
+    assert_eq!(preview["recorded"], false);
+    let recorded = json_of(&s.run(&["--json", "bill", "--date", "2025-02-01"], 0));
+    assert_eq!(recorded["recorded"], true);
+    // The recorded invoices, read back from the store, are the ones the preview made.
+    assert_eq!(recorded["invoices"], preview["invoices"]);
+    assert_eq!(recorded["invoices"].as_array().unwrap().len(), 3);
+    for field in [
+        "run_date",
+        "billed",
+        "skipped",
+        "unmatched",
+        "unpriced_usage",
+    ] {
+        assert_eq!(recorded[field], preview[field], "{field}");
+    }
+    let listed = json_of(&s.run(&["--json", "invoice", "list"], 0));
+    assert_eq!(listed, recorded["invoices"]);
+    let shown = json_of(&s.run(&["--json", "invoice", "show", "2"], 0));
+    assert_eq!(shown, listed[1]);
+    s.run(&["--json", "invoice", "show", "9"], 4);
+    // A second run's report holds only its own invoices, though the store holds more.
+    s.run(
+        &[
+            "invoice",
+            "charge",
+            "globex",
+            "--date",
+            "2025-02-20",
+            "--line",
+            "audit,1,10",
+        ],
+        0,
+    );
+    let march = json_of(&s.run(&["--json", "bill", "--date", "2025-03-01"], 0));
+    let numbers: Vec<u64> = march["invoices"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["number"].as_u64().unwrap())
+        .collect();
+    assert!(
+        !numbers.is_empty() && numbers.iter().all(|n| *n >= 5),
+        "{numbers:?}"
+    );
+    assert_eq!(
+        json_of(&s.run(&["--json", "invoice", "list"], 0))
+            .as_array()
+            .unwrap()
+            .len(),
+        4 + numbers.len()
+    );
+    // A reader that goes early: the run is recorded all the same, and the exit is clean.
+    let before = s.bytes();
+    let (code, stderr) = s.run_into_closed_pipe(&["--json", "bill", "--date", "2025-04-01"]);
+    assert_eq!((code, stderr.as_str()), (Some(0), ""));
+    assert_ne!(s.bytes(), before, "the run was recorded");
+    let (code, stderr) = s.run_into_closed_pipe(&["--json", "invoice", "show", "1"]);
+    assert_eq!((code, stderr.as_str()), (Some(0), ""));
+}
