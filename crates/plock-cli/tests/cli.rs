@@ -937,6 +937,11 @@ fn readme_commands_run_as_written() {
         )
         .unwrap();
     }
+    std::fs::copy(
+        root.join("docs/subscription.toml"),
+        s.dir.join("docs/subscription.toml"),
+    )
+    .unwrap();
     let mut ran = 0;
     for line in section.lines() {
         // Drop the comment, then anything piped on (the pipe itself is tested above).

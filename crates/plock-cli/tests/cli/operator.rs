@@ -153,7 +153,10 @@ fn subscriptions_from_files_items_and_activation() {
         ],
         0,
     );
-    let example = s.write("subscription.toml", &docs("subscription.toml"));
+    let example = s.write(
+        "subscription.toml",
+        &docs("subscription.toml").replace("dentist-johnson", "acme"),
+    );
     let before = s.bytes();
     s.run(&["subscription", "create", &example, "--dry-run"], 0);
     assert_eq!(s.bytes(), before, "a dry run writes nothing");
@@ -190,7 +193,7 @@ fn subscriptions_from_files_items_and_activation() {
     s.run(&["subscription", "create", &typo], 3);
     let unknown = s.write(
         "unknown.toml",
-        &docs("subscription.toml").replace("\"acme\"", "\"nobody\""),
+        &docs("subscription.toml").replace("dentist-johnson", "nobody"),
     );
     s.run(&["subscription", "create", &unknown], 4);
     // One subscription from the CSV; two are refused.
