@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use chrono::NaiveDate;
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use plock_core::ExternalSystem;
+use plock_core::account::ExternalSystem;
 
 use crate::cli_ops::{
     ChargeArgs, ClearField, CompensateArgs, CreateArgs, ExternalIdCommand, ItemCommand,
@@ -645,7 +645,7 @@ impl ErpArg {
 mod tests {
     use super::*;
     use clap::CommandFactory;
-    use plock_core::SystemKind;
+    use plock_core::account::SystemKind;
 
     #[test]
     fn the_command_line_is_well_formed() {

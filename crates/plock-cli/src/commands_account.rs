@@ -1,10 +1,9 @@
 //! Account commands that edit details: every contact field and its clearing, the master,
 //! external ids and group billing. Each builds one batch, so a refusal changes nothing.
 
-use plock_core::{
-    Account, AccountName, Batch, Change, Contact, ContactInput, Currency, ExternalId,
-    ExternalSystem, Store,
-};
+use plock_core::account::{AccountName, Contact, ContactInput, ExternalId, ExternalSystem};
+use plock_core::store::{Batch, Change};
+use plock_core::{Account, Currency, Store};
 
 use crate::app::{Session, find_account, invalid, store_error};
 use crate::cli::AccountEdit;

@@ -1,7 +1,9 @@
 //! Invoices made by hand: one-off charges and compensations; and the accruals report, the
 //! deferred-revenue schedule of lines billed for several months.
 
-use plock_core::{Batch, Change, Invoice, InvoiceQuery, OneOffLine, ProductId, Store};
+use plock_core::invoice::OneOffLine;
+use plock_core::store::{Batch, Change, InvoiceQuery};
+use plock_core::{Invoice, ProductId, Store};
 use rust_decimal::Decimal;
 use serde::Serialize;
 
@@ -64,7 +66,8 @@ pub fn charge(s: Session, args: &ChargeArgs, as_json: bool) -> Result<String> {
         .map(|l| one_off_line(l))
         .collect::<Result<Vec<_>>>()?;
     let number = s.store.next_invoice_number().map_err(store_error)?;
-    let invoice = plock_core::one_off(number, &account, args.date, &lines).map_err(invalid)?;
+    let invoice =
+        plock_core::invoice::one_off(number, &account, args.date, &lines).map_err(invalid)?;
     record(s, invoice, "charged", as_json)
 }
 
@@ -77,8 +80,8 @@ pub fn compensate(s: Session, args: &CompensateArgs, as_json: bool) -> Result<St
         .ok_or_else(|| invalid("lines are numbered from 1"))?;
     let amount = decimal(&args.amount, "amount")?;
     let number = s.store.next_invoice_number().map_err(store_error)?;
-    let invoice =
-        plock_core::compensation(number, &original, line, args.date, amount).map_err(invalid)?;
+    let invoice = plock_core::invoice::compensation(number, &original, line, args.date, amount)
+        .map_err(invalid)?;
     record(s, invoice, "compensated", as_json)
 }
 
@@ -96,7 +99,8 @@ struct AccrualRow {
 /// The accrual rows of an invoice: each line of more than one month, spread per month.
 fn accruals_of(invoice: &Invoice, rows: &mut Vec<AccrualRow>) -> Result<()> {
     for (index, line) in invoice.lines().iter().enumerate() {
-        let schedule = plock_core::accrual_schedule(line.amount, line.period).map_err(invalid)?;
+        let schedule =
+            plock_core::invoice::accrual_schedule(line.amount, line.period).map_err(invalid)?;
         if schedule.len() < 2 {
             continue;
         }

@@ -3,9 +3,13 @@
 
 use std::path::Path;
 
+use plock_core::pricing::Rebate;
+use plock_core::store::{Batch, Change};
+use plock_core::subscription::SubscriptionState;
+use plock_core::usage::Aggregation;
 use plock_core::{
-    Aggregation, Batch, Change, Item, Metric, MetricId, PriceModel, ProductId, Rebate, Store,
-    Subscription, SubscriptionId, SubscriptionSpec, SubscriptionState,
+    Item, Metric, MetricId, PriceModel, ProductId, Store, Subscription, SubscriptionId,
+    SubscriptionSpec,
 };
 use rust_decimal::Decimal;
 
@@ -105,7 +109,7 @@ fn from_file(s: &Session, file: &SubscriptionFile) -> Result<(Subscription, Vec<
 /// The changes of a subscriptions CSV that must hold exactly one subscription.
 fn from_csv(s: &Session, bytes: &[u8], path: &Path) -> Result<(Subscription, Vec<Change>)> {
     let company = s.store.company().map_err(store_error)?;
-    let batch = plock_core::plan_subscription_import(
+    let batch = plock_core::import::plan_subscription_import(
         bytes,
         &company.accounts,
         &company.subscriptions,

@@ -1,10 +1,10 @@
 //! The metric catalogue and the usage records: list, set an aggregation, export.
 
 use chrono::{NaiveDate, SecondsFormat};
-use plock_core::{
-    AccountKey, AccountQuery, Aggregation, Batch, Change, Metric, MetricId, Period, Store,
-    UsageRecord,
-};
+use plock_core::period::Period;
+use plock_core::store::{AccountQuery, Batch, Change};
+use plock_core::usage::Aggregation;
+use plock_core::{AccountKey, Metric, MetricId, Store, UsageRecord};
 
 use crate::app::{Session, find_account, invalid, store_error};
 use crate::cli_ops::{AggregationArg, UsageFilter};

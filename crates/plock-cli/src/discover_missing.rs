@@ -1,7 +1,9 @@
 //! The accounts a discovery sync flags as missing from its source: kept by default, archived
 //! when the operator asks, except those named to keep.
 
-use plock_core::{AccountId, AccountState, Store, SyncPlan};
+use plock_core::account::AccountState;
+use plock_core::discovery::SyncPlan;
+use plock_core::{AccountId, Store};
 
 use crate::app::{Session, find_account, store_error};
 use crate::commands_io::Missing;

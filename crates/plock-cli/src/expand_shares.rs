@@ -5,7 +5,9 @@
 
 use std::collections::HashMap;
 
-use plock_core::{AccountKey, CompanySnapshot, ExpandError, Subscription, UsageRecord};
+use plock_core::expand::ExpandError;
+use plock_core::store::CompanySnapshot;
+use plock_core::{AccountKey, Subscription, UsageRecord};
 
 use crate::progress::Progress;
 
@@ -87,31 +89,28 @@ pub fn in_shares<T>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use plock_core::{Store, company_adoption, company_signals};
+    use plock_core::Store;
+    use plock_core::expand::{company_adoption, company_signals};
+    use plock_core::import::{parse_usage, plan_account_import, plan_subscription_import};
+    use plock_core::store::{Batch, Change};
 
     /// The sample company of docs/csv: an account with two subscriptions, usage of several.
     fn sample() -> CompanySnapshot {
         let day = chrono::NaiveDate::from_ymd_opt(2025, 1, 1).unwrap();
         let mut store = plock_store_memory::MemoryStore::new();
         let accounts = include_bytes!("../../../docs/csv/accounts.csv");
-        let batch = plock_core::plan_account_import(accounts, store.book(), day).unwrap();
+        let batch = plan_account_import(accounts, store.book(), day).unwrap();
         store.apply(batch).unwrap();
         let c = store.company().unwrap();
         let subscriptions = include_bytes!("../../../docs/csv/subscriptions.csv");
-        let batch = plock_core::plan_subscription_import(
-            subscriptions,
-            &c.accounts,
-            &c.subscriptions,
-            &c.metrics,
-        )
-        .unwrap();
+        let batch =
+            plan_subscription_import(subscriptions, &c.accounts, &c.subscriptions, &c.metrics)
+                .unwrap();
         store.apply(batch).unwrap();
         let usage = include_bytes!("../../../docs/csv/usage.csv");
-        let records = plock_core::parse_usage(usage, store.book()).unwrap();
+        let records = parse_usage(usage, store.book()).unwrap();
         store
-            .apply(plock_core::Batch::one(plock_core::Change::AddUsage {
-                records,
-            }))
+            .apply(Batch::one(Change::AddUsage { records }))
             .unwrap();
         store.company().unwrap()
     }

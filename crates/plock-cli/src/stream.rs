@@ -5,7 +5,8 @@
 use std::cell::RefCell;
 use std::io::{self, BufWriter, Write};
 
-use plock_core::{BillingRun, Invoice, InvoiceQuery, Store, StoreError};
+use plock_core::store::{InvoiceQuery, StoreError};
+use plock_core::{BillingRun, Invoice, Store};
 use serde::Serialize;
 use serde::ser::{Error as _, SerializeMap, SerializeSeq, Serializer};
 

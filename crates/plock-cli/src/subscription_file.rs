@@ -8,10 +8,10 @@
 use std::fmt;
 
 use chrono::NaiveDate;
-use plock_core::{
-    Aggregation, BillingInterval, BillingPractice, Item, MetricId, PeriodMode, PriceModel,
-    ProductId, Rebate, Tier, Tiers,
-};
+use plock_core::period::PeriodMode;
+use plock_core::pricing::{PricingError, Rebate, Tier, Tiers};
+use plock_core::usage::Aggregation;
+use plock_core::{BillingInterval, BillingPractice, Item, MetricId, PriceModel, ProductId};
 use rust_decimal::Decimal;
 use serde::Deserialize;
 use serde::de::{self, Deserializer, Visitor};
@@ -274,7 +274,7 @@ impl FileItem {
 }
 
 impl FilePrice {
-    fn model(&self) -> Result<PriceModel, plock_core::PricingError> {
+    fn model(&self) -> Result<PriceModel, PricingError> {
         let tiers = |tiers: &[FileTier]| {
             Tiers::new(
                 tiers

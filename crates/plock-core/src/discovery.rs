@@ -10,11 +10,14 @@ use std::collections::BTreeSet;
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
-use crate::import::table::{ImportErrors, Table};
-use crate::{
-    Account, AccountBook, AccountId, AccountKey, AccountName, AccountState, Batch, Change, Contact,
-    ContactInput, Currency, ExternalId, ExternalSystem,
+use crate::account::{
+    Account, AccountName, AccountState, Contact, ContactInput, ExternalId, ExternalSystem,
 };
+use crate::book::AccountBook;
+use crate::id::{AccountId, AccountKey};
+use crate::import::table::{ImportErrors, Table};
+use crate::money::Currency;
+use crate::store::{Batch, Change};
 
 /// The columns of a source file.
 pub const SOURCE_COLUMNS: [&str; 6] = [

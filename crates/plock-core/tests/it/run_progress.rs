@@ -3,6 +3,7 @@
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use plock_core::billing::run_with_progress;
 use plock_core::*;
 use proptest::prelude::*;
 
