@@ -66,10 +66,12 @@ pub enum ClearField {
 /// `plock subscription item ...`
 #[derive(Debug, Subcommand)]
 pub enum ItemCommand {
-    /// Add an item to a subscription (a flat fee, or a per-unit price of a metric).
+    /// Add an item to a subscription: a flat fee, a per-unit price of a metric, or any price
+    /// model from a file of one item (docs/subscription.md).
     #[command(after_help = "Examples:
   plock subscription item add s1 --product support --fee 500.00
-  plock subscription item add s1 --product sms --unit-price 0.05 --metric sms --rebate 10")]
+  plock subscription item add s1 --product sms --unit-price 0.05 --metric sms --rebate 10
+  plock subscription item add s1 --file tiered-api.toml")]
     Add(ItemFields),
 }
 
@@ -79,8 +81,12 @@ pub struct ItemFields {
     /// Subscription id.
     pub subscription: String,
     /// The product.
-    #[arg(long)]
-    pub product: String,
+    #[arg(long, required_unless_present = "file")]
+    pub product: Option<String>,
+    /// The item from a TOML or JSON file (by its extension), with the fields of an
+    /// `[[items]]` entry of a subscription file; `-` reads TOML from standard input.
+    #[arg(long, conflicts_with_all = ["product", "fee", "unit_price", "metric", "rebate"])]
+    pub file: Option<PathBuf>,
     /// A flat fee per period.
     #[arg(long, conflicts_with = "unit_price")]
     pub fee: Option<String>,

@@ -18,7 +18,7 @@ use crate::cli_ops::{CreateArgs, ItemFields, SubscriptionFormat};
 use crate::commands::done_json;
 use crate::commands_io::{name, read};
 use crate::exit::{Class, CliError, fail};
-use crate::subscription_file::{FileState, SubscriptionFile, from_json, from_toml};
+use crate::subscription_file::{FileItem, FileState, SubscriptionFile, from_json, from_toml};
 
 type Result<T> = std::result::Result<T, CliError>;
 
@@ -228,10 +228,26 @@ fn rebuilt(sub: &Subscription, spec: SubscriptionSpec) -> Result<Subscription> {
     Ok(next)
 }
 
-/// `plock subscription item add SUB --product P (--fee F | --unit-price X --metric M)`.
-pub fn add_item(mut s: Session, f: &ItemFields, as_json: bool) -> Result<String> {
-    let sub = find(&s, &f.subscription)?;
-    let product = ProductId::new(&f.product).map_err(invalid)?;
+/// The item of a file of one item, and the metric it counts if new.
+fn item_from_file(s: &Session, path: &Path) -> Result<(Item, Vec<Change>)> {
+    let bytes = read(path)?;
+    let text =
+        String::from_utf8(bytes).map_err(|_| invalid(format!("{}: not UTF-8 text", name(path))))?;
+    let json = path.extension().is_some_and(|e| e == "json");
+    let parsed: std::result::Result<FileItem, String> = if json {
+        from_json(&text)
+    } else {
+        from_toml(&text)
+    };
+    let file = parsed.map_err(|e| invalid(format!("{}: {e}", name(path))))?;
+    let (item, metric) = file.item().map_err(invalid)?;
+    let metrics: Vec<(MetricId, Aggregation)> = metric.into_iter().collect();
+    Ok((item, new_metrics(s, &metrics)?))
+}
+
+/// The item the flags state, and the metric it counts if new.
+fn item_from_flags(s: &Session, f: &ItemFields) -> Result<(Item, Vec<Change>)> {
+    let product = ProductId::new(f.product.as_deref().unwrap_or_default()).map_err(invalid)?;
     let mut changes = Vec::new();
     let mut item = match (&f.fee, &f.unit_price, &f.metric) {
         (Some(fee), None, None) => Item::flat_fee(
@@ -241,7 +257,7 @@ pub fn add_item(mut s: Session, f: &ItemFields, as_json: bool) -> Result<String>
         ),
         (None, Some(price), Some(metric)) => {
             let metric = MetricId::new(metric).map_err(invalid)?;
-            changes.extend(new_metrics(&s, &[(metric.clone(), Aggregation::Sum)])?);
+            changes.extend(new_metrics(s, &[(metric.clone(), Aggregation::Sum)])?);
             Item::usage(
                 product,
                 metric,
@@ -260,6 +276,18 @@ pub fn add_item(mut s: Session, f: &ItemFields, as_json: bool) -> Result<String>
     if let Some(rebate) = &f.rebate {
         item = item.with_rebate(Rebate::percent(decimal(rebate, "rebate")?).map_err(invalid)?);
     }
+    Ok((item, changes))
+}
+
+/// `plock subscription item add SUB (--product P (--fee F | --unit-price X --metric M) |
+/// --file ITEM)`.
+pub fn add_item(mut s: Session, f: &ItemFields, as_json: bool) -> Result<String> {
+    let sub = find(&s, &f.subscription)?;
+    let (item, mut changes) = match &f.file {
+        Some(path) => item_from_file(&s, path)?,
+        None => item_from_flags(&s, f)?,
+    };
+    let product = item.product.clone();
     let mut spec = sub.spec().clone();
     spec.items.push(item);
     let next = rebuilt(&sub, spec)?;
@@ -267,8 +295,7 @@ pub fn add_item(mut s: Session, f: &ItemFields, as_json: bool) -> Result<String>
         done_json("added item to", "subscription", &next)?
     } else {
         format!(
-            "added item {} to subscription {} ({} items)",
-            f.product,
+            "added item {product} to subscription {} ({} items)",
             next.id(),
             next.items().len()
         )

@@ -192,11 +192,11 @@ pub struct FileTier {
     pub flat_fee: Option<Amount>,
 }
 
-/// Reads a TOML subscription file.
+/// Reads a TOML subscription file, or (as `T`) a file of one item.
 ///
 /// # Errors
 /// TOML syntax, or fields the file format does not accept.
-pub fn from_toml(text: &str) -> Result<SubscriptionFile, String> {
+pub fn from_toml<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, String> {
     let value: toml::Value = toml::from_str(text).map_err(|e| {
         let message = e.message().to_owned();
         match e.span().map(|span| line_of(text, span.start)) {
@@ -207,11 +207,11 @@ pub fn from_toml(text: &str) -> Result<SubscriptionFile, String> {
     serde_json::from_value(json_of(value)).map_err(|e| e.to_string())
 }
 
-/// Reads a JSON subscription file.
+/// Reads a JSON subscription file, or (as `T`) a file of one item.
 ///
 /// # Errors
 /// JSON syntax, or fields the file format does not accept.
-pub fn from_json(text: &str) -> Result<SubscriptionFile, String> {
+pub fn from_json<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, String> {
     serde_json::from_str(text).map_err(|e| e.to_string())
 }
 
@@ -343,18 +343,22 @@ mod tests {
         let json = r#"{"id": "s1", "account": "acme", "start": "2025-01-01",
             "items": [{"product": "api", "metric": "calls", "price": {"model": "graduated",
             "tiers": [{"up_to": 1000, "unit_price": "0.01"}, {"unit_price": "0.005"}]}}]}"#;
-        let a = from_toml(toml).unwrap();
-        let b = from_json(json).unwrap();
+        let a: SubscriptionFile = from_toml(toml).unwrap();
+        let b: SubscriptionFile = from_json(json).unwrap();
         assert_eq!(a.items[0].item().unwrap(), b.items[0].item().unwrap());
         assert_eq!(a.start, NaiveDate::from_ymd_opt(2025, 1, 1).unwrap());
         assert_eq!(a.state, FileState::Active);
         let float = toml.replace("\"0.005\"", "0.005");
         assert!(
-            from_toml(&float)
+            from_toml::<SubscriptionFile>(&float)
                 .unwrap_err()
                 .contains("write decimals as strings")
         );
         let unknown = json.replace("\"start\"", "\"begin\"");
-        assert!(from_json(&unknown).unwrap_err().contains("begin"));
+        assert!(
+            from_json::<SubscriptionFile>(&unknown)
+                .unwrap_err()
+                .contains("begin")
+        );
     }
 }

@@ -288,8 +288,45 @@ fn subscriptions_from_files_items_and_activation() {
         ],
         4,
     );
+    // Any price model from a file of one item.
+    let tiered = s.write(
+        "tiered.toml",
+        "product = \"api\"\nmetric = \"api_calls\"\naggregation = \"max\"\nrebate_percent = \"5\"\n\
+         price = { model = \"volume\", tiers = [ { up_to = 100, unit_price = \"1.00\" }, { unit_price = \"0.50\" } ] }\n",
+    );
+    s.run(
+        &["subscription", "item", "add", "s-csv", "--file", &tiered],
+        0,
+    );
+    s.run(
+        &["subscription", "item", "add", "s-csv", "--file", &tiered],
+        3,
+    ); // api_calls twice
+    let broken = s.write(
+        "broken.json",
+        r#"{"product": "x", "price": {"model": "volume", "tiers": []}}"#,
+    );
+    s.run(
+        &["subscription", "item", "add", "s-csv", "--file", &broken],
+        3,
+    );
+    s.run(
+        &[
+            "subscription",
+            "item",
+            "add",
+            "s-csv",
+            "--file",
+            &tiered,
+            "--fee",
+            "1",
+        ],
+        2,
+    );
+    s.run(&["subscription", "item", "add", "s-csv"], 2);
     let shown = json_of(&s.run(&["--json", "subscription", "show", "s-csv"], 0));
-    assert_eq!(shown["items"].as_array().unwrap().len(), 3);
+    assert_eq!(shown["items"].as_array().unwrap().len(), 4);
+    assert_eq!(shown["items"][3]["price"]["model"], "volume");
     assert_eq!(shown["state"], "active");
     assert_eq!(
         json_of(&s.run(&["--json", "subscription", "show", "s-draft"], 0))["state"],
