@@ -648,9 +648,10 @@ fn bill_json(
     if preview {
         let invoices = std::mem::take(&mut result.invoices);
         crate::stream::to_stdout(|w| {
-            crate::stream::run_report::<plock_store_memory::MemoryStore>(
+            crate::stream::run_report(
                 w,
                 result,
+                &s.store,
                 crate::stream::RunInvoices::Preview(invoices),
             )
         })?;
@@ -668,11 +669,8 @@ fn bill_json(
         crate::stream::run_report(
             w,
             result,
-            crate::stream::RunInvoices::Recorded {
-                store: &s.store,
-                from: first,
-                until,
-            },
+            &s.store,
+            crate::stream::RunInvoices::Recorded { from: first, until },
         )
     })?;
     Ok(String::new())

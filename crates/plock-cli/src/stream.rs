@@ -100,13 +100,11 @@ pub fn invoices(w: &mut dyn Write, store: &impl Store) -> io::Result<()> {
 }
 
 /// Where the invoices of a run report come from.
-pub enum RunInvoices<'a, S: Store> {
+pub enum RunInvoices {
     /// A preview's, in memory.
     Preview(Vec<Invoice>),
     /// A recorded run's, numbered `from..until` in the store.
     Recorded {
-        /// The store.
-        store: &'a S,
         /// The run's first number.
         from: u64,
         /// One past its last.
@@ -116,14 +114,15 @@ pub enum RunInvoices<'a, S: Store> {
 
 /// A run report: the run's fields (its invoices taken out of `run`), `recorded`, then its
 /// invoices, one at a time.
-pub fn run_report<S: Store>(
+pub fn run_report(
     w: &mut dyn Write,
     mut run: BillingRun,
-    invoices: RunInvoices<'_, S>,
+    store: &impl Store,
+    invoices: RunInvoices,
 ) -> io::Result<()> {
     let (mut from_memory, recorded) = match invoices {
         RunInvoices::Preview(invoices) => (Some(invoices), None),
-        RunInvoices::Recorded { store, from, until } => (None, Some((store, from, until))),
+        RunInvoices::Recorded { from, until } => (None, Some((from, until))),
     };
     run.invoices = Vec::new();
     let fields = match serde_json::to_value(&run).map_err(|e| io_error(&e))? {
@@ -138,7 +137,7 @@ pub fn run_report<S: Store>(
         }
         map.serialize_entry("recorded", &recorded.is_some())?;
         match recorded {
-            Some((store, from, until)) => {
+            Some((from, until)) => {
                 let mut next = stored(store, from, Some(until));
                 map.serialize_entry("invoices", &Pages(RefCell::new(&mut next)))
             }
