@@ -71,8 +71,18 @@ pub fn account(a: &Account, children: &[Account]) -> String {
     if let Some(e) = c.email() {
         out.push(format!("email     {}", e.as_str()));
     }
+    if let Some(phone) = c.phone() {
+        out.push(format!("phone     {phone}"));
+    }
+    for (i, line) in c.address_lines().iter().enumerate() {
+        let label = if i == 0 { "address" } else { "" };
+        out.push(format!("{label:<9} {line}"));
+    }
     if let Some(country) = c.country() {
         out.push(format!("country   {}", country.as_str()));
+    }
+    if let Some(number) = c.organisation_number() {
+        out.push(format!("org. no.  {number}"));
     }
     if let Some(m) = a.master() {
         out.push(format!("master    {m}"));
