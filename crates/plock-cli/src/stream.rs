@@ -14,13 +14,18 @@ use crate::exit::{Class, CliError, fail};
 
 type Result<T> = std::result::Result<T, CliError>;
 
+/// Standard output through a buffer: a concrete type, so serde's many small writes are
+/// inlined rather than called through a trait object.
+pub type Out<'a> = BufWriter<io::StdoutLock<'a>>;
+
 /// Writes with `write` to standard output through a buffer, and a final newline. A closed
 /// pipe is a normal end.
 ///
 /// # Errors
 /// Any other write error, as an I/O error saying the command itself completed.
-pub fn to_stdout(write: impl FnOnce(&mut dyn Write) -> io::Result<()>) -> Result<()> {
-    let mut out = BufWriter::new(io::stdout().lock());
+pub fn to_stdout(write: impl FnOnce(&mut Out<'_>) -> io::Result<()>) -> Result<()> {
+    // Large writes: a run report is tens of megabytes, written in few system calls.
+    let mut out = BufWriter::with_capacity(1 << 16, io::stdout().lock());
     let written = write(&mut out)
         .and_then(|()| writeln!(out))
         .and_then(|()| out.flush());
@@ -43,7 +48,7 @@ fn io_error(e: &serde_json::Error) -> io::Error {
 }
 
 /// One value as pretty JSON, written as it is serialised.
-pub fn pretty(w: &mut dyn Write, value: &impl Serialize) -> io::Result<()> {
+pub fn pretty<W: Write>(w: &mut W, value: &impl Serialize) -> io::Result<()> {
     serde_json::to_writer_pretty(w, value).map_err(|e| io_error(&e))
 }
 
@@ -94,7 +99,7 @@ fn stored<'a>(
 }
 
 /// `[invoice, ...]` of every stored invoice, by number.
-pub fn invoices(w: &mut dyn Write, store: &impl Store) -> io::Result<()> {
+pub fn invoices<W: Write>(w: &mut W, store: &impl Store) -> io::Result<()> {
     let mut next = stored(store, 1, None);
     pretty(w, &Pages(RefCell::new(&mut next)))
 }
@@ -114,8 +119,8 @@ pub enum RunInvoices {
 
 /// A run report: the run's fields (its invoices taken out of `run`), `recorded`, then its
 /// invoices, one at a time.
-pub fn run_report(
-    w: &mut dyn Write,
+pub fn run_report<W: Write>(
+    w: &mut W,
     mut run: BillingRun,
     store: &impl Store,
     invoices: RunInvoices,
