@@ -232,7 +232,12 @@ pub fn parse_source(bytes: &[u8]) -> Result<Vec<SourceCustomer>, ImportErrors> {
                     );
                 }
                 if let Err(e) = currency {
-                    errors.push(row.line, "currency", &e.code, e.to_string());
+                    errors.push(
+                        row.line,
+                        "currency",
+                        cell("currency").unwrap_or_default(),
+                        e.to_string(),
+                    );
                 }
                 if let Err(e) = contact {
                     errors.push(row.line, "contact", "", e.to_string());
