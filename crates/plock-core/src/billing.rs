@@ -489,5 +489,19 @@ pub enum BillingError {
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub fn run(data: &CompanyData<'_>, options: &RunOptions) -> Result<BillingRun, BillingError> {
-    engine::run(data, options)
+    engine::run(data, options, &|_| ())
+}
+
+/// [`run`], telling `progress` how many subscriptions each share of the run has billed as
+/// it ends (from whichever thread of the pool billed it; the shares add up to the number of
+/// subscriptions of known accounts). For a progress bar: the result is [`run`]'s.
+///
+/// # Errors
+/// As [`run`].
+pub fn run_with_progress(
+    data: &CompanyData<'_>,
+    options: &RunOptions,
+    progress: &(dyn Fn(usize) + Sync),
+) -> Result<BillingRun, BillingError> {
+    engine::run(data, options, progress)
 }
