@@ -518,20 +518,22 @@ mod tests {
         NaiveDate::from_ymd_opt(y, m, day).unwrap()
     }
 
+    /// A schedule from `start`, open-ended and without an anchor.
+    fn schedule(start: NaiveDate, interval: BillingInterval, mode: PeriodMode) -> Schedule {
+        Schedule::new(start, None, interval, mode, None).unwrap()
+    }
+
     fn covered(s: &Schedule, n: usize) -> Vec<String> {
         s.periods().take(n).map(|p| p.covered.to_string()).collect()
     }
 
     #[test]
     fn example_proration_3100_sek_from_march_10() {
-        let s = Schedule::new(
+        let s = schedule(
             d(2025, 3, 10),
-            None,
             BillingInterval::MONTHLY,
             PeriodMode::Calendar,
-            None,
-        )
-        .unwrap();
+        );
         let first = s.periods().next().unwrap();
         assert_eq!(
             first.covered,
@@ -547,14 +549,11 @@ mod tests {
 
     #[test]
     fn continuous_from_the_15th() {
-        let s = Schedule::new(
+        let s = schedule(
             d(2025, 1, 15),
-            None,
             BillingInterval::MONTHLY,
             PeriodMode::Continuous,
-            None,
-        )
-        .unwrap();
+        );
         assert_eq!(
             covered(&s, 2),
             vec!["[2025-01-15, 2025-02-15)", "[2025-02-15, 2025-03-15)"]
@@ -563,14 +562,11 @@ mod tests {
 
     #[test]
     fn continuous_month_end_clamps_and_returns() {
-        let s = Schedule::new(
+        let s = schedule(
             d(2025, 1, 31),
-            None,
             BillingInterval::MONTHLY,
             PeriodMode::Continuous,
-            None,
-        )
-        .unwrap();
+        );
         assert_eq!(
             covered(&s, 3),
             vec![
@@ -583,14 +579,11 @@ mod tests {
 
     #[test]
     fn calendar_quarters_align_to_january() {
-        let s = Schedule::new(
+        let s = schedule(
             d(2025, 2, 10),
-            None,
             BillingInterval::QUARTERLY,
             PeriodMode::Calendar,
-            None,
-        )
-        .unwrap();
+        );
         let first = s.periods().next().unwrap();
         assert_eq!(
             first.full,
@@ -600,14 +593,11 @@ mod tests {
             covered(&s, 2),
             vec!["[2025-02-10, 2025-04-01)", "[2025-04-01, 2025-07-01)"]
         );
-        let h = Schedule::new(
+        let h = schedule(
             d(2025, 8, 1),
-            None,
             BillingInterval::HALF_YEARLY,
             PeriodMode::Calendar,
-            None,
-        )
-        .unwrap();
+        );
         assert_eq!(
             h.periods().next().unwrap().full,
             Period::new(d(2025, 7, 1), d(2026, 1, 1)).unwrap()
