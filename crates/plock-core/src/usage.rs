@@ -40,7 +40,7 @@ use crate::period::Period;
 
 mod table;
 
-pub(crate) use table::{Packed, Resent, pack, quantity, split_lengths, unix_day_word};
+pub(crate) use table::{Packed, Resent, pack, pack_record, quantity, split_lengths, unix_day_word};
 pub use table::{UsageTable, UsageTableBuilder};
 
 /// Why a usage record or aggregation was refused.

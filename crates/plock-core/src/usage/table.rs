@@ -24,7 +24,7 @@ mod sort;
 mod tests;
 
 pub use build::UsageTableBuilder;
-pub(crate) use pack::{Packed, Resent, pack, quantity, unix_day_word};
+pub(crate) use pack::{Packed, Resent, pack, pack_record, quantity, unix_day_word};
 pub(crate) use pieces::split_lengths;
 
 use crate::id::{AccountKey, MetricId};
