@@ -40,7 +40,9 @@ use crate::period::Period;
 
 mod table;
 
-pub(crate) use table::{Packed, Resent, pack, pack_record, quantity, split_lengths, unix_day_word};
+#[cfg(test)]
+pub(crate) use table::pack;
+pub(crate) use table::{Packed, Resent, pack_record, quantity, split_lengths, unix_day_word};
 pub use table::{UsageTable, UsageTableBuilder};
 
 /// Why a usage record or aggregation was refused.
