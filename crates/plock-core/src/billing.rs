@@ -13,6 +13,7 @@
 //! resolved once (`engine`), then its items are priced period by period over that account's
 //! usage (`rules`, the rules the tests' oracle shares).
 
+mod compensation;
 mod engine;
 #[cfg(feature = "oracle")]
 pub mod oracle;

@@ -84,8 +84,10 @@ mod account;
 mod adoption;
 mod billing;
 mod book;
+mod bounds;
 #[cfg(feature = "store-contract")]
 pub mod contract;
+mod country;
 mod daily_usage;
 mod discovery;
 mod erp;
@@ -122,6 +124,7 @@ pub use billing::{
     UnmatchedChild, UnpricedUsage, run,
 };
 pub use book::{AccountBook, InvariantViolation};
+pub use bounds::{MAX_PRICE, MAX_QUANTITY};
 pub use discovery::{
     FieldUpdate, SOURCE_COLUMNS, SourceCustomer, SyncPlan, parse_source, plan_discovery,
 };
@@ -142,10 +145,10 @@ pub use id::{
     SubscriptionId,
 };
 pub use import::{
-    ACCOUNT_COLUMNS, Delimiter, EXTERNAL_COLUMNS, ImportError, ImportErrors, LineNumbers,
-    MAX_IMPORT_BYTES, MAX_IMPORT_ROWS, MAX_REPORTED_ERRORS, SUBSCRIPTION_COLUMNS, TimeFormat,
-    USAGE_COLUMNS, UsageLayout, export_accounts, export_subscriptions, ingest_usage, parse_usage,
-    plan_account_import, plan_subscription_import, read_usage,
+    ACCOUNT_COLUMNS, CLEAR_CELL, Delimiter, EXTERNAL_COLUMNS, ImportError, ImportErrors,
+    LineNumbers, MAX_IMPORT_BYTES, MAX_IMPORT_ROWS, MAX_REPORTED_ERRORS, SUBSCRIPTION_COLUMNS,
+    TimeFormat, USAGE_COLUMNS, UsageLayout, export_accounts, export_subscriptions, ingest_usage,
+    parse_usage, plan_account_import, plan_subscription_import, read_usage,
 };
 pub use invoice::{
     Dispatch, HoldReason, Invoice, InvoiceError, InvoiceKind, InvoiceLine, LineKind, ProductTotal,
@@ -165,7 +168,7 @@ pub use signals::{
 };
 pub use store::{
     AccountQuery, Batch, Change, CompanySnapshot, InvoiceQuery, MAX_PAGE, Page, Store, StoreError,
-    SubscriptionQuery, apply_to_book, page_limit, subscription_to_store,
+    SubscriptionQuery, apply_to_book, check_currency_change, page_limit, subscription_to_store,
 };
 pub use subscription::{
     BilledThrough, BillingPractice, Item, MAX_ITEMS, Subscription, SubscriptionError,

@@ -29,6 +29,18 @@ pub enum UsageError {
         /// The quantity.
         quantity: Decimal,
     },
+    /// A quantity above [`MAX_QUANTITY`](crate::MAX_QUANTITY): it could overflow a run.
+    #[error("usage record for account {:?}, metric {:?} at {timestamp}: quantity {quantity} is above the largest quantity, 9223372036854775807", account.as_str(), metric.as_str())]
+    QuantityTooLarge {
+        /// The account.
+        account: AccountKey,
+        /// The metric.
+        metric: MetricId,
+        /// When.
+        timestamp: DateTime<Utc>,
+        /// The quantity.
+        quantity: Decimal,
+    },
     /// A record the usage table cannot pack (see [`UsageTable`]).
     #[error("usage record for account {:?}, metric {:?}: {field} {value} is outside the usage table's range (quantities with a mantissa of at most 63 bits, dates within 22,000 years of 1970)", account.as_str(), metric.as_str())]
     OutsideTable {
@@ -94,7 +106,7 @@ impl UsageRecord {
     /// A validated record.
     ///
     /// # Errors
-    /// [`UsageError::NegativeQuantity`].
+    /// [`UsageError::NegativeQuantity`], [`UsageError::QuantityTooLarge`].
     pub fn new(
         account: AccountKey,
         metric: MetricId,
@@ -104,6 +116,14 @@ impl UsageRecord {
     ) -> Result<UsageRecord, UsageError> {
         if quantity.is_sign_negative() && !quantity.is_zero() {
             return Err(UsageError::NegativeQuantity {
+                account,
+                metric,
+                timestamp,
+                quantity,
+            });
+        }
+        if crate::bounds::quantity_too_large(quantity).is_some() {
+            return Err(UsageError::QuantityTooLarge {
                 account,
                 metric,
                 timestamp,

@@ -6,7 +6,8 @@ use plock_core::{
     Account, AccountBook, AccountId, AccountKey, AccountQuery, Batch, BilledThrough,
     BillingPractice, Change, CompanySnapshot, ExternalId, ExternalSystem, Invoice, InvoiceQuery,
     Metric, MetricId, Page, Period, Store, StoreError, Subscription, SubscriptionId,
-    SubscriptionQuery, UsageRecord, apply_to_book, page_limit, subscription_to_store,
+    SubscriptionQuery, UsageRecord, apply_to_book, check_currency_change, page_limit,
+    subscription_to_store,
 };
 use serde::{Deserialize, Serialize};
 
@@ -339,6 +340,13 @@ impl Store for MemoryStore {
                         reason: "has subscriptions; a dismissed account must have none",
                     });
                 }
+                Change::EditAccount {
+                    id,
+                    currency: Some(currency),
+                    ..
+                } => {
+                    check_currency_change(index, id, *currency, work.subscriptions.values())?;
+                }
                 Change::PutSubscription { subscription } => {
                     let stored = work
                         .subscriptions
@@ -381,7 +389,7 @@ impl Store for MemoryStore {
                                 reason: "was billed by another run since this run read it",
                             });
                         }
-                        sub.record_billed(b.through);
+                        sub.record_run(b.through);
                     }
                     for invoice in invoices {
                         invoice

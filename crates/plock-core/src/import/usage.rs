@@ -123,7 +123,11 @@ pub(super) fn usage_row(
             &text(&cells.quantity),
             "quantities are never negative (corrections are credits)",
         ),
-        Ok(_) => {}
+        Ok(q) => {
+            if let Some(reason) = crate::bounds::quantity_too_large(*q) {
+                refuse(3, &text(&cells.quantity), reason);
+            }
+        }
     }
     if let Err(e) = &record_id {
         refuse(4, &e.value, e.reason);

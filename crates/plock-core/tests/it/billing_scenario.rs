@@ -690,8 +690,45 @@ fn ending_inside_a_period_billed_in_advance_bills_no_day_twice() {
         Money::new(dec!(1800.00), Currency::EUR)
     );
     sub.end(date(2025, 4, 15)).unwrap();
+    // The next run charges nothing and credits the 16 unused days of April's 30: 240.00.
     let after = bill(&book, &mut sub, date(2025, 5, 1));
-    assert!(after.invoices.is_empty(), "{:?}", after.invoices);
+    assert_eq!(after.invoices.len(), 1, "{:?}", after.invoices);
+    let lines = after.invoices[0].lines();
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    assert_eq!(lines[0].kind, LineKind::Compensation);
+    assert_eq!(lines[0].period.to_string(), "[2025-04-15, 2025-05-01)");
+    assert_eq!(lines[0].amount, Money::new(dec!(-240.00), Currency::EUR));
+    assert_eq!(sub.billed_through().in_advance, Some(date(2025, 4, 15)));
+    // Credited once: later runs bill and credit nothing.
+    for on in [date(2025, 5, 1), date(2025, 6, 1)] {
+        let later = bill(&book, &mut sub, on);
+        assert!(later.invoices.is_empty(), "{:?}", later.invoices);
+    }
+}
+
+#[test]
+fn an_end_moved_later_again_bills_the_days_it_covers_anew() {
+    let (book, mut sub) = licence_only(date(2025, 1, 1));
+    bill(&book, &mut sub, date(2025, 4, 1));
+    sub.end(date(2025, 4, 15)).unwrap();
+    bill(&book, &mut sub, date(2025, 4, 20));
+    let mut spec = sub.spec().clone();
+    spec.end = Some(date(2025, 4, 25));
+    let mut moved = Subscription::new(spec, Currency::EUR).unwrap();
+    moved.activate().unwrap();
+    moved.end(date(2025, 4, 25)).unwrap();
+    moved.record_run(sub.billed_through());
+    // [04-15, 04-25) is 10 of April's 30 days: 150.00, charged once.
+    let again = bill(&book, &mut moved, date(2025, 5, 1));
+    assert_eq!(
+        again.invoices[0].total(),
+        Money::new(dec!(150.00), Currency::EUR)
+    );
+    assert!(
+        bill(&book, &mut moved, date(2025, 6, 1))
+            .invoices
+            .is_empty()
+    );
 }
 
 #[test]

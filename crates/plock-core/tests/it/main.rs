@@ -16,3 +16,5 @@ mod import;
 mod kinds;
 mod periods;
 mod read_usage;
+mod reimport;
+mod small_rules;
