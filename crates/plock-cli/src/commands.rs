@@ -343,9 +343,17 @@ fn account(mut s: Session, cmd: AccountCommand, as_json: bool) -> Result<String>
             })
         }
         AccountCommand::Restore { account } => {
-            state_change(s, &account, "restored", as_json, |id| Change::Restore {
-                id,
-            })
+            // Billing resumes today: the days the account was archived are never billed.
+            let a = find_account(&s.store, &account)?;
+            let subs = all_pages(|after| {
+                s.store.list_subscriptions(&SubscriptionQuery {
+                    account: Some(a.id().clone()),
+                    after,
+                    limit: 0,
+                })
+            })?;
+            s.commit(plock_core::restore_account(a.id(), &subs, today()))?;
+            account_done(&s, "restored", &a, as_json)
         }
         AccountCommand::Tag {
             account,

@@ -104,6 +104,7 @@ mod invoice_kinds;
 mod money;
 mod period;
 mod pricing;
+mod restore;
 mod signals;
 mod store;
 mod subscription;
@@ -162,6 +163,7 @@ pub use period::{
     BillingInterval, BillingPeriod, MAX_INTERVAL_MONTHS, Period, PeriodError, PeriodMode, Schedule,
 };
 pub use pricing::{MAX_TIERS, PriceModel, PricingError, Rebate, Tier, Tiers};
+pub use restore::restore_account;
 pub use signals::{
     Evidence, OUTLIER_BASELINE_DAYS, OUTLIER_MAD_MULTIPLE, Signal, SignalError, SignalKind,
     TREND_MIN_ACTIVE_DAYS, TREND_WINDOW_DAYS, usage_signals,

@@ -167,6 +167,14 @@ impl MemoryStore {
         for key in touched {
             if let Some(list) = self.usage.get_mut(&key) {
                 list.sort_by(|a, b| (a.timestamp(), a).cmp(&(b.timestamp(), b)));
+                // A record re-sent exactly (same id, time and quantity) is stored once: it
+                // counts once anyway, and a re-import must not grow the data. Records
+                // without an id are all kept: two can be equal and both real.
+                let before = list.len();
+                list.dedup_by(|a, b| a == b && a.record_id().is_some());
+                self.usage_count = self
+                    .usage_count
+                    .saturating_sub(before.saturating_sub(list.len()));
             }
         }
     }

@@ -756,3 +756,32 @@ fn a_runs_work_does_not_grow_with_history() {
     assert_eq!(visited(date(2024, 1, 1)), 2);
     assert_eq!(visited(date(1990, 1, 1)), 2);
 }
+
+#[test]
+fn restoring_an_archived_account_does_not_bill_the_months_it_was_archived() {
+    let (mut book, mut sub) = licence_only(date(2025, 1, 1));
+    let id = AccountId::new("dentist-johnson").unwrap();
+    bill(&book, &mut sub, date(2025, 1, 1));
+    book.archive(&id).unwrap();
+    for on in [date(2025, 2, 1), date(2025, 3, 1), date(2025, 4, 1)] {
+        assert!(bill(&book, &mut sub, on).invoices.is_empty());
+    }
+    // Restored on 10 April: April is billed from the 10th, 21 of 30 days, and nothing of
+    // February or March.
+    let batch = restore_account(&id, std::slice::from_ref(&sub), date(2025, 4, 10));
+    for (i, change) in batch.changes.iter().enumerate() {
+        match change {
+            Change::PutSubscription { subscription } => {
+                sub.record_billed(subscription.billed_through());
+            }
+            other => apply_to_book(&mut book, i, other).unwrap(),
+        }
+    }
+    let resumed = bill(&book, &mut sub, date(2025, 4, 10));
+    let periods: Vec<String> = resumed.invoices[0]
+        .lines()
+        .iter()
+        .map(|l| format!("{} {}", l.period, l.amount))
+        .collect();
+    assert_eq!(periods, vec!["[2025-04-10, 2025-05-01) 315.00 EUR"]);
+}

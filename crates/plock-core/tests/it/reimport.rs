@@ -104,3 +104,78 @@ fn two_identical_subscription_rows_are_an_error_naming_both_lines() {
     assert_eq!(subs[0].items().len(), 2);
     assert_eq!(subs[0].items()[1].price.fixed_amount().unwrap(), dec!(50));
 }
+
+/// Bills January's API calls (per unit 1.00) of `records` on 1 February.
+fn january_calls(records: &[UsageRecord]) -> Money {
+    let mut sub = Subscription::new(
+        SubscriptionSpec {
+            id: SubscriptionId::new("s1").unwrap(),
+            account: AccountId::new("acme").unwrap(),
+            start: date(2025, 1, 1),
+            end: None,
+            interval: BillingInterval::MONTHLY,
+            mode: PeriodMode::Calendar,
+            anchor: None,
+            practice: BillingPractice::InArrears,
+            currency: Currency::EUR,
+            items: vec![Item::usage(
+                ProductId::new("api").unwrap(),
+                MetricId::new("calls").unwrap(),
+                PriceModel::PerUnit {
+                    unit_price: dec!(1),
+                },
+            )],
+            minimum_invoice_amount: None,
+        },
+        Currency::EUR,
+    )
+    .unwrap();
+    sub.activate().unwrap();
+    let metrics = [Metric {
+        id: MetricId::new("calls").unwrap(),
+        aggregation: Aggregation::Sum,
+    }];
+    let options = RunOptions {
+        run_date: date(2025, 2, 1),
+        first_invoice_number: 1,
+        dispatch_erp: None,
+    };
+    let result =
+        crate::billing_props::run_records(&book(), &[sub], &metrics, records, &options).unwrap();
+    result.invoices[0].total()
+}
+
+#[test]
+fn the_same_usage_file_imported_twice_bills_once() {
+    // Two equal rows in one file are two records; the file imported twice is still two.
+    let file = "account_key,metric,timestamp,quantity\n\
+                acme,calls,2025-01-10T10:00:00Z,250\n\
+                acme,calls,2025-01-10T10:00:00Z,250\n";
+    let once = parse_usage(file.as_bytes(), &book()).unwrap();
+    assert_eq!(
+        january_calls(&once),
+        Money::new(dec!(500.00), Currency::EUR)
+    );
+    let mut twice = once.clone();
+    twice.extend(parse_usage(file.as_bytes(), &book()).unwrap());
+    assert_eq!(
+        january_calls(&twice),
+        Money::new(dec!(500.00), Currency::EUR)
+    );
+    // Another file with the same row is new usage.
+    let other = "account_key,metric,timestamp,quantity\nacme,calls,2025-01-10T10:00:00Z,250\n\n";
+    twice.extend(parse_usage(other.as_bytes(), &book()).unwrap());
+    assert_eq!(
+        january_calls(&twice),
+        Money::new(dec!(750.00), Currency::EUR)
+    );
+    // With record ids, ids decide.
+    let with_ids = "account_key,metric,timestamp,quantity,record_id\n\
+                    acme,calls,2025-01-10T10:00:00Z,250,r1\n";
+    let mut sent = parse_usage(with_ids.as_bytes(), &book()).unwrap();
+    sent.extend(parse_usage(with_ids.as_bytes(), &book()).unwrap());
+    assert_eq!(
+        january_calls(&sent),
+        Money::new(dec!(250.00), Currency::EUR)
+    );
+}
