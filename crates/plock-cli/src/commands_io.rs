@@ -409,6 +409,12 @@ pub fn discover(
         if u.contact.is_some() {
             what.push("contact".to_owned());
         }
+        if u.link {
+            what.push(format!("link to {source} as {}", u.key));
+        }
+        for (system, id) in &u.external_ids {
+            what.push(format!("{system} id {id}"));
+        }
         format!("  update         {}  {}", u.account, what.join(", "))
     }));
     lines.extend(

@@ -314,8 +314,16 @@ pub fn run(r: &BillingRun, preview: bool) -> String {
                         .join(", ")
                 )
             }
-            plock_core::MismatchReason::DifferentPractice { child } => {
-                format!("billing practice {child} differs from the master's")
+            plock_core::MismatchReason::DifferentPractice { child, master } => format!(
+                "billing practice {child} differs from the master's {}",
+                master
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            plock_core::MismatchReason::MasterHasNoPeriod { child, on } => {
+                format!("period {child}: the master has no billing period yet on {on}")
             }
             plock_core::MismatchReason::DifferentPeriod { child, master } => format!(
                 "period {child} differs from the master's {}",

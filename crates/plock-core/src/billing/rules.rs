@@ -333,8 +333,16 @@ fn match_master(charge: &Charge<'_>, master_subs: &[&Subscription]) -> Result<()
         .filter(|m| m.practice() == child.practice())
         .collect();
     if same_practice.is_empty() {
+        let mut master: Vec<BillingPractice> = master_subs
+            .iter()
+            .filter(|m| m.currency() == child.currency())
+            .map(|m| m.practice())
+            .collect();
+        master.sort();
+        master.dedup();
         return Err(MismatchReason::DifferentPractice {
             child: child.practice(),
+            master,
         });
     }
     let on = charge.period.covered.start();
@@ -345,6 +353,11 @@ fn match_master(charge: &Charge<'_>, master_subs: &[&Subscription]) -> Result<()
         .collect();
     if master_periods.contains(&charge.period.full) {
         Ok(())
+    } else if master_periods.is_empty() {
+        Err(MismatchReason::MasterHasNoPeriod {
+            child: charge.period.full,
+            on,
+        })
     } else {
         Err(MismatchReason::DifferentPeriod {
             child: charge.period.full,

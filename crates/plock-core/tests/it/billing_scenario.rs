@@ -785,3 +785,68 @@ fn restoring_an_archived_account_does_not_bill_the_months_it_was_archived() {
         .collect();
     assert_eq!(periods, vec!["[2025-04-10, 2025-05-01) 315.00 EUR"]);
 }
+
+/// A master with group billing and one child, each with a monthly licence; `master` and
+/// `child` shape their subscriptions. Returns the run's reasons on 1 March 2025.
+fn mismatch(shape: impl Fn(&mut SubscriptionSpec, bool)) -> Vec<MismatchReason> {
+    let mut book = AccountBook::new();
+    add(&mut book, "Master", "master", Currency::EUR);
+    add(&mut book, "Child", "child", Currency::EUR);
+    book.link(&id("child"), &id("master")).unwrap();
+    book.set_group_billing(&id("master"), true).unwrap();
+    let subs: Vec<Subscription> = [("s-master", "master", true), ("s-child", "child", false)]
+        .into_iter()
+        .map(|(sub, account, is_master)| {
+            let mut spec = subscription(Sub {
+                id: sub,
+                account,
+                start: date(2025, 1, 1),
+                months: 1,
+                currency: Currency::EUR,
+                items: vec![Item::flat_fee(product("licence"), dec!(100), dec!(1))],
+            })
+            .spec()
+            .clone();
+            shape(&mut spec, is_master);
+            let mut s = Subscription::new(spec, Currency::EUR).unwrap();
+            s.activate().unwrap();
+            s
+        })
+        .collect();
+    let options = RunOptions {
+        run_date: date(2025, 3, 1),
+        first_invoice_number: 1,
+        dispatch_erp: None,
+    };
+    let run = run_records(&book, &subs, &[], &[], &options).unwrap();
+    run.unmatched.into_iter().map(|u| u.reason).collect()
+}
+
+#[test]
+fn a_non_matching_childs_reason_names_both_sides() {
+    let practice = mismatch(|spec, is_master| {
+        if !is_master {
+            spec.practice = BillingPractice::InArrears;
+        }
+    });
+    assert_eq!(
+        practice,
+        vec![MismatchReason::DifferentPractice {
+            child: BillingPractice::InArrears,
+            master: vec![BillingPractice::InAdvance],
+        }]
+    );
+    // The master's subscription starts after the child's first periods: said, not blank.
+    let later = mismatch(|spec, is_master| {
+        if is_master {
+            spec.start = date(2025, 2, 15);
+        }
+    });
+    assert_eq!(
+        later,
+        vec![MismatchReason::MasterHasNoPeriod {
+            child: Period::new(date(2025, 1, 1), date(2025, 2, 1)).unwrap(),
+            on: date(2025, 1, 1),
+        }]
+    );
+}

@@ -10,6 +10,7 @@ mod billing_props;
 mod billing_scenario;
 mod book;
 mod book_machine;
+mod discovery_sync;
 mod fast_run;
 mod fixtures;
 mod import;
