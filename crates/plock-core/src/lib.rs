@@ -101,6 +101,7 @@ mod id;
 mod import;
 mod invoice;
 mod invoice_kinds;
+mod late_usage;
 mod money;
 mod period;
 mod pricing;
@@ -158,6 +159,7 @@ pub use invoice_kinds::{
     Accrual, CreditRequest, KindError, OneOffLine, accrual_schedule, compensation, credit, one_off,
     remaining_to_credit,
 };
+pub use late_usage::{LateUsage, late_usage};
 pub use money::{Currency, Money, MoneyError, UnknownCurrency};
 pub use period::{
     BillingInterval, BillingPeriod, MAX_INTERVAL_MONTHS, Period, PeriodError, PeriodMode, Schedule,

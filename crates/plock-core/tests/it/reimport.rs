@@ -179,3 +179,47 @@ fn the_same_usage_file_imported_twice_bills_once() {
         Money::new(dec!(250.00), Currency::EUR)
     );
 }
+
+#[test]
+fn usage_for_days_already_billed_in_arrears_is_reported_where_it_enters() {
+    let mut sub = Subscription::new(
+        SubscriptionSpec {
+            id: SubscriptionId::new("s1").unwrap(),
+            account: AccountId::new("acme").unwrap(),
+            start: date(2025, 1, 1),
+            end: None,
+            interval: BillingInterval::MONTHLY,
+            mode: PeriodMode::Calendar,
+            anchor: None,
+            practice: BillingPractice::InArrears,
+            currency: Currency::EUR,
+            items: vec![Item::usage(
+                ProductId::new("api").unwrap(),
+                MetricId::new("calls").unwrap(),
+                PriceModel::PerUnit {
+                    unit_price: dec!(1),
+                },
+            )],
+            minimum_invoice_amount: None,
+        },
+        Currency::EUR,
+    )
+    .unwrap();
+    sub.activate().unwrap();
+    sub.record_billed(BilledThrough {
+        in_advance: None,
+        in_arrears: Some(date(2025, 2, 1)),
+    });
+    let file = "account_key,metric,timestamp,quantity\n\
+                acme,calls,2025-01-20T10:00:00Z,30\n\
+                acme,calls,2025-01-31T23:59:59Z,12\n\
+                acme,calls,2025-02-01T00:00:00Z,99\n\
+                acme,other,2025-01-05T00:00:00Z,5\n";
+    let records = parse_usage(file.as_bytes(), &book()).unwrap();
+    let late = late_usage(&records, &book(), &[sub]);
+    assert_eq!(late.len(), 1, "{late:?}");
+    assert_eq!(late[0].records, 2);
+    assert_eq!(late[0].quantity, dec!(42));
+    assert_eq!(late[0].first_day, date(2025, 1, 20));
+    assert_eq!(late[0].billed_through, date(2025, 2, 1));
+}
