@@ -9,10 +9,9 @@ use std::hint::black_box;
 
 use chrono::NaiveDate;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use plock_core::{
-    Account, AccountBook, AccountId, AccountKey, AccountName, Contact, Currency, ExternalId,
-    ExternalSystem, SourceCustomer, plan_discovery,
-};
+use plock_core::account::{AccountName, Contact, ExternalId, ExternalSystem};
+use plock_core::discovery::{SourceCustomer, plan_discovery};
+use plock_core::{Account, AccountBook, AccountId, AccountKey, Currency};
 
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;

@@ -6,11 +6,15 @@
 #![allow(clippy::indexing_slicing, clippy::expect_used)]
 
 use chrono::{Days, NaiveDate, TimeZone, Utc};
+use plock_core::account::{AccountName, Contact};
+use plock_core::period::PeriodMode;
+use plock_core::pricing::{Rebate, Tier, Tiers};
+use plock_core::store::CompanySnapshot;
+use plock_core::usage::{Aggregation, UsageTableBuilder};
 use plock_core::{
-    Account, AccountBook, AccountId, AccountKey, AccountName, Aggregation, BillingInterval,
-    BillingPractice, CompanySnapshot, Contact, Currency, Item, Metric, MetricId, PeriodMode,
-    PriceModel, ProductId, Rebate, Subscription, SubscriptionId, SubscriptionSpec, Tier, Tiers,
-    UsageRecord, UsageTable, UsageTableBuilder,
+    Account, AccountBook, AccountId, AccountKey, BillingInterval, BillingPractice, Currency, Item,
+    Metric, MetricId, PriceModel, ProductId, Subscription, SubscriptionId, SubscriptionSpec,
+    UsageRecord, UsageTable,
 };
 use rust_decimal::Decimal;
 

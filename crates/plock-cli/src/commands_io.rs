@@ -3,7 +3,10 @@
 use std::io::Read;
 use std::path::Path;
 
-use plock_core::{AccountId, Batch, Change, ExternalSystem, ImportErrors, Invoice, Store};
+use plock_core::account::ExternalSystem;
+use plock_core::import::ImportErrors;
+use plock_core::store::{Batch, Change};
+use plock_core::{AccountId, Invoice, Store};
 use plock_store_memory::MemoryStore;
 use serde::Serialize;
 
@@ -85,7 +88,7 @@ struct ImportReport {
     written: bool,
     /// Records for days their subscription has already billed in arrears.
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    late: Vec<plock_core::LateUsage>,
+    late: Vec<plock_core::usage::LateUsage>,
 }
 
 fn kind_name<S: serde::Serializer>(
@@ -159,23 +162,27 @@ pub fn import(
     let file = name(path);
     let bar = spinner(bytes.len() / 40, format!("importing {file}"));
     let planned = match kind {
-        ImportKind::Accounts => plock_core::plan_account_import(&bytes, s.store.book(), today()),
+        ImportKind::Accounts => {
+            plock_core::import::plan_account_import(&bytes, s.store.book(), today())
+        }
         ImportKind::Subscriptions => {
             let company = s.store.company().map_err(store_error)?;
-            plock_core::plan_subscription_import(
+            plock_core::import::plan_subscription_import(
                 &bytes,
                 &company.accounts,
                 &company.subscriptions,
                 &company.metrics,
             )
         }
-        ImportKind::Usage => plock_core::parse_usage(&bytes, s.store.book()).map(|records| {
-            if records.is_empty() {
-                Batch::default()
-            } else {
-                Batch::one(Change::AddUsage { records })
-            }
-        }),
+        ImportKind::Usage => {
+            plock_core::import::parse_usage(&bytes, s.store.book()).map(|records| {
+                if records.is_empty() {
+                    Batch::default()
+                } else {
+                    Batch::one(Change::AddUsage { records })
+                }
+            })
+        }
     };
     // Usage for days already billed in arrears is said, never taken in silently.
     let late = match (&kind, &planned) {
@@ -286,7 +293,7 @@ pub fn import(
 }
 
 /// The records of a usage batch that fall in days already billed in arrears.
-fn late_records(s: &Session, batch: &Batch) -> Result<Vec<plock_core::LateUsage>> {
+fn late_records(s: &Session, batch: &Batch) -> Result<Vec<plock_core::usage::LateUsage>> {
     let records: Vec<&[plock_core::UsageRecord]> = batch
         .changes
         .iter()
@@ -301,7 +308,7 @@ fn late_records(s: &Session, batch: &Batch) -> Result<Vec<plock_core::LateUsage>
     let subscriptions = all_subscriptions(s)?;
     Ok(records
         .into_iter()
-        .flat_map(|r| plock_core::late_usage(r, s.store.book(), &subscriptions))
+        .flat_map(|r| plock_core::usage::late_usage(r, s.store.book(), &subscriptions))
         .collect())
 }
 
@@ -312,7 +319,7 @@ fn all_subscriptions(s: &Session) -> Result<Vec<plock_core::Subscription>> {
     loop {
         let page = s
             .store
-            .list_subscriptions(&plock_core::SubscriptionQuery {
+            .list_subscriptions(&plock_core::store::SubscriptionQuery {
                 account: None,
                 after,
                 limit: 0,
@@ -402,11 +409,11 @@ pub fn export(s: &Session, kind: ExportKind, out: Option<&Path>, as_json: bool) 
     let company = s.store.company().map_err(store_error)?;
     let (text, count) = match kind {
         ExportKind::Accounts => (
-            plock_core::export_accounts(&company.accounts),
+            plock_core::import::export_accounts(&company.accounts),
             company.accounts.len(),
         ),
         ExportKind::Subscriptions => (
-            plock_core::export_subscriptions(
+            plock_core::import::export_subscriptions(
                 &company.accounts,
                 &company.subscriptions,
                 &company.metrics,
@@ -435,8 +442,9 @@ pub fn discover(
     as_json: bool,
 ) -> Result<String> {
     let file = name(path);
-    let customers = plock_core::parse_source(&read(path)?).map_err(|e| rejected(path, &e))?;
-    let plan = plock_core::plan_discovery(source, &customers, s.store.book(), today());
+    let customers =
+        plock_core::discovery::parse_source(&read(path)?).map_err(|e| rejected(path, &e))?;
+    let plan = plock_core::discovery::plan_discovery(source, &customers, s.store.book(), today());
     let applied = yes && !plan.is_empty();
     if applied {
         s.commit(plan.batch())
@@ -446,7 +454,7 @@ pub fn discover(
         #[derive(Serialize)]
         struct DiscoveryReport<'a> {
             #[serde(flatten)]
-            plan: &'a plock_core::SyncPlan,
+            plan: &'a plock_core::discovery::SyncPlan,
             applied: bool,
         }
         return json(&DiscoveryReport {

@@ -6,11 +6,13 @@ use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
+use crate::id::{AccountKey, MetricId, RecordId};
 use crate::period::Period;
-use crate::{AccountKey, MetricId, RecordId};
 
+mod late;
 mod table;
 
+pub use late::{LateUsage, late_usage};
 pub(crate) use table::{Packed, Resent, pack, quantity, split_lengths, unix_day_word};
 pub use table::{UsageTable, UsageTableBuilder};
 

@@ -22,11 +22,14 @@ use super::rules::{
 };
 use super::{Billed, BillingError, BillingRun, CompanyData, NotBilled, RunOptions, UnpricedUsage};
 use crate::account::{Account, AccountState};
-use crate::hash::InlineIndex;
+use crate::book::AccountBook;
+use crate::hash::{InlineIndex, dense};
+use crate::id::{AccountId, AccountKey, MetricId};
+use crate::invoice::Invoice;
+use crate::money::Currency;
 use crate::period::Period;
 use crate::subscription::{BilledThrough, Subscription, SubscriptionState};
 use crate::usage::UsageTable;
-use crate::{AccountBook, AccountId, AccountKey, Currency, Invoice, MetricId};
 
 /// An account resolved once: its rank in id order and its usage's place in the table (24
 /// bytes; a subscription holds two).
@@ -377,11 +380,6 @@ fn chunk_partitions<'p, T>(
     }
     out.extend(partitions.get(start..).filter(|rest| !rest.is_empty()));
     out
-}
-
-fn dense(n: usize) -> u32 {
-    // Ranks index accounts and subscriptions held in memory: fewer than 2^32 of each.
-    u32::try_from(n).unwrap_or(u32::MAX)
 }
 
 /// What every partition reads.

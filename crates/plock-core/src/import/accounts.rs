@@ -7,10 +7,11 @@ use chrono::NaiveDate;
 use super::contact_cells::ContactCells;
 use super::table::{ImportErrors, Row, Table};
 use super::{Csv, cell_text, neutralise, parse_bool, parse_date};
-use crate::{
-    Account, AccountBook, AccountId, AccountKey, AccountName, AccountState, Batch, Change,
-    Currency, ExternalId, ExternalSystem, Tag,
-};
+use crate::account::{Account, AccountName, AccountState, ExternalId, ExternalSystem, Tag};
+use crate::book::AccountBook;
+use crate::id::{AccountId, AccountKey};
+use crate::money::Currency;
+use crate::store::{Batch, Change};
 
 /// The external systems with a column of their own (`ext_<name>`).
 pub const EXTERNAL_COLUMNS: [&str; 6] = [
@@ -115,7 +116,7 @@ fn parse_row(
     );
     let cells = ContactCells::read(text);
     let contact = cells.new_contact();
-    if let Err(crate::AccountError::Invalid {
+    if let Err(crate::account::AccountError::Invalid {
         field,
         value,
         reason,
@@ -128,7 +129,7 @@ fn parse_row(
         for part in list.split('|') {
             match Tag::new(part) {
                 Ok(tag) => tags.push(tag),
-                Err(e) => check("tags", part, Err(reason_of(&e))),
+                Err(e) => check("tags", part, Err(e.reason.to_owned())),
             }
         }
     }
@@ -159,7 +160,7 @@ fn parse_row(
             let system = column.trim_start_matches("ext_").parse::<ExternalSystem>();
             match (system, ExternalId::new(&value)) {
                 (Ok(system), Ok(id)) => external.push((system, id)),
-                (_, Err(e)) | (Err(e), _) => check(column, &value, Err(reason_of(&e))),
+                (_, Err(e)) | (Err(e), _) => check(column, &value, Err(e.reason.to_owned())),
             }
         }
     }
@@ -193,9 +194,9 @@ fn column_of(field: &str) -> &str {
     }
 }
 
-fn reason_of(e: &crate::AccountError) -> String {
+fn reason_of(e: &crate::account::AccountError) -> String {
     match e {
-        crate::AccountError::Invalid { reason, .. } => reason.clone(),
+        crate::account::AccountError::Invalid { reason, .. } => reason.clone(),
         other => other.to_string(),
     }
 }
@@ -304,7 +305,7 @@ pub fn plan_account_import(
             }
         }
         if let Some(existing) = book.by_key(key) {
-            if let Err(crate::AccountError::Invalid {
+            if let Err(crate::account::AccountError::Invalid {
                 field,
                 value,
                 reason,

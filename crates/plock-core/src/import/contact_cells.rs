@@ -1,7 +1,7 @@
 //! An accounts row's contact cells, and how a re-import merges them into a stored account: an
 //! empty cell keeps the stored value, [`CLEAR`] removes it, any other value replaces it.
 
-use crate::{AccountError, Contact, ContactInput};
+use crate::account::{AccountError, Contact, ContactInput};
 
 /// The cell text that clears a stored contact field on re-import (an empty cell keeps it).
 pub const CLEAR: &str = "(none)";

@@ -1,7 +1,12 @@
 //! Discovery that stays in sync: a match by key links the account, so a later departure is
 //! flagged; the source carries ids in other systems; a re-sync looks accounts up.
 
-use plock_core::*;
+use plock_core::account::*;
+use plock_core::book::*;
+use plock_core::discovery::*;
+use plock_core::id::*;
+use plock_core::money::*;
+use plock_core::store::*;
 
 use crate::fixtures::date;
 

@@ -1,7 +1,16 @@
 //! Re-imports change only what the file states: an empty cell keeps the stored value, an
 //! Ended subscription stays ended, a duplicate row is an error.
 
-use plock_core::*;
+use plock_core::billing::*;
+use plock_core::book::*;
+use plock_core::id::*;
+use plock_core::import::*;
+use plock_core::money::*;
+use plock_core::period::*;
+use plock_core::pricing::*;
+use plock_core::store::*;
+use plock_core::subscription::*;
+use plock_core::usage::*;
 use rust_decimal::dec;
 
 use crate::fixtures::date;

@@ -1,7 +1,18 @@
 //! Rules that were wrong without an error: combined tag filters, the invoice date sent to the
 //! ERP, the closed list of countries, and an export that imports back exactly.
 
-use plock_core::*;
+use plock_core::account::*;
+use plock_core::billing::*;
+use plock_core::book::*;
+use plock_core::bounds::*;
+use plock_core::erp::*;
+use plock_core::id::*;
+use plock_core::import::*;
+use plock_core::invoice::*;
+use plock_core::money::*;
+use plock_core::pricing::*;
+use plock_core::store::*;
+use plock_core::usage::*;
 
 use crate::billing_props::run_records;
 use crate::billing_scenario::company;

@@ -1,7 +1,10 @@
 //! A usage file imported twice is stored once.
 
 use chrono::NaiveDate;
-use plock_core::*;
+use plock_core::account::{AccountName, Contact};
+use plock_core::import::parse_usage;
+use plock_core::store::{Batch, Change, Store};
+use plock_core::{Account, AccountId, AccountKey, Currency};
 use plock_store_memory::MemoryStore;
 
 #[test]

@@ -8,9 +8,10 @@ use rust_decimal::Decimal;
 
 use super::piece::{METRIC_SLOTS, Piece, Reading, Stop, read_piece, row_rules};
 use super::sink::Sink;
+use crate::book::AccountBook;
+use crate::id::{AccountKey, MetricId, RecordId};
 use crate::import::layout::Columns;
 use crate::usage::split_lengths;
-use crate::{AccountBook, AccountKey, MetricId, RecordId};
 
 /// What reading a chunk came to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
