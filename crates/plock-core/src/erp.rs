@@ -20,8 +20,9 @@ pub struct FortnoxInvoice {
     /// ISO 4217 code.
     pub currency: String,
     /// The day the invoice was issued (the run date), never back-dated to its period. An
-    /// invoice stored without an issue date gives its period's first day. No `DueDate` is sent: plock keeps no payment
-    /// terms, and Fortnox then takes the customer's own terms of payment.
+    /// invoice stored without an issue date gives its period's first day. No `DueDate` is
+    /// sent: plock keeps no payment terms, and Fortnox then takes the customer's own terms of
+    /// payment.
     pub invoice_date: String,
     /// The rows.
     pub invoice_rows: Vec<FortnoxRow>,
