@@ -135,7 +135,7 @@ impl<'a> InlineIndex<'a> {
         keys: &[T],
         key: impl Fn(&T) -> &str + Sync,
     ) -> Vec<Option<u32>> {
-        use rayon::prelude::*;
+        use crate::par::prelude::*;
         let mut places = vec![None; keys.len()];
         places
             .par_chunks_mut(BATCH)

@@ -247,7 +247,7 @@ pub(crate) trait UsageLookup {
 pub(crate) fn sorted_subscriptions(
     subscriptions: &[Subscription],
 ) -> Result<Vec<&Subscription>, BillingError> {
-    use rayon::prelude::*;
+    use crate::par::prelude::*;
     let mut sorted: Vec<&Subscription> = subscriptions.iter().collect();
     // Stores hand subscriptions over in id order, each id once: checking that is one pass in
     // memory order, where sorting compares through pointers in random order, and it leaves

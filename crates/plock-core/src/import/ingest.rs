@@ -277,7 +277,7 @@ impl Chunks<'_> {
             next.clear();
             next.extend_from_slice(carry);
             let (mut outcome, mut read) = (Outcome::Csv, Ok(true));
-            rayon::in_place_scope(|s| {
+            crate::par::in_place_scope(|s| {
                 s.spawn(|_| outcome = read_chunk(body, self.line, cx, sink));
                 if !self.last {
                     read = input.fill(&mut next, 0);

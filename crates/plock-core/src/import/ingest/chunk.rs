@@ -2,8 +2,8 @@
 //! by a thread into its own region of the records ([`read_piece`]), then the pieces' metric
 //! numbers made the sink's and the lines outside the common form read by the row rules.
 
+use crate::par::prelude::*;
 use chrono::{DateTime, Utc};
-use rayon::prelude::*;
 use rust_decimal::Decimal;
 
 use super::piece::{METRIC_SLOTS, Piece, Reading, Stop, read_piece, row_rules};
@@ -45,7 +45,7 @@ pub(super) fn read_chunk(
 ) -> Outcome {
     let pieces = cut(
         text,
-        rayon::current_num_threads().saturating_mul(PIECES_A_THREAD),
+        crate::par::current_num_threads().saturating_mul(PIECES_A_THREAD),
     );
     let Some(lines) = Lines::of(&pieces, first_line) else {
         return Outcome::Csv;

@@ -95,11 +95,12 @@ impl Default for Days {
 impl Days {
     /// The column of `words`, narrow when their span allows.
     pub(super) fn of(words: Vec<u32>) -> Days {
-        use rayon::prelude::*;
+        use crate::par::prelude::*;
         let (least, most) = words
             .par_iter()
-            .fold(|| (u32::MAX, 0u32), |(lo, hi), w| (lo.min(*w), hi.max(*w)))
-            .reduce(|| (u32::MAX, 0u32), |a, b| (a.0.min(b.0), a.1.max(b.1)));
+            .map(|w| (*w, *w))
+            .reduce_with(|a, b| (a.0.min(b.0), a.1.max(b.1)))
+            .unwrap_or((u32::MAX, 0));
         if words.is_empty() || most.saturating_sub(least) > u32::from(u16::MAX) {
             return Days::Wide(words);
         }

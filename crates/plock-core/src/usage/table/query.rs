@@ -164,7 +164,7 @@ impl UsageTable {
     /// with its metric's aggregation (sum for a metric not in `metrics`); `None` where one
     /// overflows. The aggregation alone, split across the current rayon pool's threads.
     pub fn aggregate_all(&self, metrics: &[Metric], period: &Period) -> Vec<Option<Decimal>> {
-        use rayon::prelude::*;
+        use crate::par::prelude::*;
         let aggregations: Vec<Aggregation> = self
             .metrics
             .iter()

@@ -79,7 +79,7 @@ pub(super) fn place_by_group<M: Mantissa>(
 /// Sorts each group's records (`bounds` as [`place_by_group`] gives them) by day and scale,
 /// then mantissa, in parallel.
 pub(super) fn sort_groups<M: Mantissa>(mantissas: &mut [M], days: &mut [u32], bounds: &[usize]) {
-    use rayon::prelude::*;
+    use crate::par::prelude::*;
     // Each group's records, as disjoint slices of both columns.
     let mut slices = Vec::with_capacity(bounds.len());
     let (mut m_rest, mut d_rest) = (mantissas, days);
@@ -116,7 +116,7 @@ pub(super) fn sort_groups<M: Mantissa>(mantissas: &mut [M], days: &mut [u32], bo
 /// Sorts by group, day and scale, then mantissa, in one pass: equal tables are equal values
 /// whatever the input order.
 pub(super) fn sort_records(records: &mut [Packed]) {
-    use rayon::slice::ParallelSliceMut;
+    use crate::par::prelude::*;
     records.par_sort_unstable();
 }
 
@@ -138,7 +138,7 @@ pub(super) fn sorted_columns(
     records: Vec<Packed>,
     groups: u32,
 ) -> (Mantissas, Vec<u32>, Vec<(u32, usize, usize)>) {
-    use rayon::prelude::*;
+    use crate::par::prelude::*;
     let n = records.len();
     if n < (1 << 16) {
         // One bucket of the records as they are.
@@ -206,7 +206,7 @@ impl Filed for u64 {
     }
 
     fn sort_large(bucket: &mut [u64]) {
-        use rayon::slice::ParallelSliceMut;
+        use crate::par::prelude::*;
         bucket.par_sort_unstable();
     }
 }
@@ -274,14 +274,14 @@ pub(super) struct Filing {
 impl Filing {
     /// Counts `records` (at least one) by part and bucket, and takes their spans.
     fn count(records: &[Packed], groups: u32) -> Filing {
-        use rayon::prelude::*;
+        use crate::par::prelude::*;
         let group_bits = 32u32.saturating_sub(groups.leading_zeros());
         let shift = group_bits.saturating_sub(BUCKET_BITS);
         let buckets = 1usize << BUCKET_BITS.min(group_bits);
         // Two parts a thread (at least two), each filing into its own slices of every bucket.
         let part_len = records
             .len()
-            .div_ceil(rayon::current_num_threads().saturating_mul(2).max(2))
+            .div_ceil(crate::par::current_num_threads().saturating_mul(2).max(2))
             .max(1);
         let parts: Vec<(Vec<usize>, Spans)> = records
             .par_chunks(part_len)
@@ -323,10 +323,10 @@ impl Filing {
 
     /// `records` as `encode` makes them, filed into buckets in bucket order, each unsorted.
     fn file<T: Filed>(&self, records: Vec<Packed>, encode: impl Fn(Packed) -> T + Sync) -> Vec<T> {
-        use rayon::prelude::*;
+        use crate::par::prelude::*;
         let n = records.len();
         let mut filed = Vec::with_capacity(n);
-        filed.par_extend(rayon::iter::repeat_n(T::default(), n));
+        filed.par_extend(crate::par::repeat_n(T::default(), n));
         // The output in (bucket, part) order; each part takes its slice of every bucket.
         let lengths = (0..self.buckets).flat_map(|b| {
             self.counts
@@ -474,9 +474,11 @@ pub(super) fn write_buckets<M: Mantissa, T: Filed>(
     days: &mut [u32],
     decode: impl Fn(usize, T) -> Packed + Sync,
 ) -> Vec<(u32, usize, usize)> {
-    use rayon::prelude::*;
+    use crate::par::prelude::*;
     let starts = starts(lengths.iter().copied());
-    let large = filed.len().div_ceil(rayon::current_num_threads().max(1));
+    let large = filed
+        .len()
+        .div_ceil(crate::par::current_num_threads().max(1));
     let runs: Vec<Vec<(u32, usize, usize)>> = split_lengths(&mut filed, lengths.iter().copied())
         .into_par_iter()
         .zip(split_lengths(mantissas, lengths.iter().copied()))
