@@ -103,6 +103,28 @@ impl SyncPlan {
         }
     }
 
+    /// The batch an operator applies to act on the accounts flagged missing: archive them
+    /// (`archive = true`; billing stops, history stays), or dismiss the flag by unlinking them
+    /// from the source (their id in the source system is removed, so later syncs neither
+    /// flag them nor match them by that id).
+    pub fn settle_missing(&self, archive: bool) -> Batch {
+        let changes = self
+            .missing
+            .iter()
+            .map(|id| {
+                if archive {
+                    Change::Archive { id: id.clone() }
+                } else {
+                    Change::RemoveExternalId {
+                        id: id.clone(),
+                        system: self.source.clone(),
+                    }
+                }
+            })
+            .collect();
+        Batch { changes }
+    }
+
     /// The batch that applies the plan (flags and dismissed keys change nothing).
     pub fn batch(&self) -> Batch {
         let mut changes = Vec::new();

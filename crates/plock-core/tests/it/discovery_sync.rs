@@ -96,3 +96,44 @@ fn the_source_carries_ids_in_other_systems() {
     );
     assert!(parse_source(b"key,name,currency,ext_fortnox\nbad,Bad,SEK,\"a\x07b\"\n").is_err());
 }
+
+#[test]
+fn the_operator_archives_the_missing_or_dismisses_the_flag() {
+    let crm = ExternalSystem::HubSpot;
+    let both = source("key,name,currency\nacme,Acme,EUR\nglobex,Globex,EUR\n");
+    let plan = plan_discovery(&crm, &both, &AccountBook::new(), date(2025, 1, 1));
+    let mut book = apply(&AccountBook::new(), &plan.batch());
+    for key in ["acme", "globex"] {
+        book = apply(
+            &book,
+            &Batch::one(Change::Approve {
+                id: AccountId::new(key).unwrap(),
+            }),
+        );
+    }
+    let left = source("key,name,currency\nother,Other,EUR\n");
+    let plan = plan_discovery(&crm, &left, &book, date(2025, 2, 1));
+    assert_eq!(plan.missing.len(), 2);
+    // Archived: billing stops, and an archived account is no longer flagged.
+    let archived = apply(&book, &plan.settle_missing(true));
+    assert!(
+        archived
+            .iter()
+            .all(|a| a.state() == AccountState::Archived || a.key().as_str() == "other")
+    );
+    assert!(
+        plan_discovery(&crm, &left, &archived, date(2025, 3, 1))
+            .missing
+            .is_empty()
+    );
+    // Dismissed: unlinked from the source, active, no longer flagged.
+    let dismissed = apply(&book, &plan.settle_missing(false));
+    let acme = dismissed.get(&AccountId::new("acme").unwrap()).unwrap();
+    assert_eq!(acme.state(), AccountState::Active);
+    assert_eq!(acme.external_ids().get(&crm), None);
+    assert!(
+        plan_discovery(&crm, &left, &dismissed, date(2025, 3, 1))
+            .missing
+            .is_empty()
+    );
+}
