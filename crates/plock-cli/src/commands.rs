@@ -303,15 +303,12 @@ fn account(mut s: Session, cmd: AccountCommand, as_json: bool) -> Result<String>
             account_done(&s, "added", &added, as_json)
         }
         AccountCommand::List(filter) => {
-            let tag_filter = if !filter.tags.is_empty() {
-                Some(TagFilter::All(tags(&filter.tags)?))
-            } else if !filter.any_tags.is_empty() {
-                Some(TagFilter::Any(tags(&filter.any_tags)?))
-            } else if !filter.no_tags.is_empty() {
-                Some(TagFilter::None(tags(&filter.no_tags)?))
-            } else {
-                None
-            };
+            // Every list given applies: `--tag a --no-tag b` is a and not b.
+            let tag_filter = TagFilter::combined(
+                tags(&filter.tags)?,
+                tags(&filter.any_tags)?,
+                tags(&filter.no_tags)?,
+            );
             let state = filter.state.map(|s| match s {
                 StateArg::Pending => AccountState::Pending,
                 StateArg::Active => AccountState::Active,
@@ -361,9 +358,17 @@ fn account(mut s: Session, cmd: AccountCommand, as_json: bool) -> Result<String>
             })
         }
         AccountCommand::Restore { account } => {
-            state_change(s, &account, "restored", as_json, |id| Change::Restore {
-                id,
-            })
+            // Billing resumes today: the days the account was archived are never billed.
+            let a = find_account(&s.store, &account)?;
+            let subs = all_pages(|after| {
+                s.store.list_subscriptions(&SubscriptionQuery {
+                    account: Some(a.id().clone()),
+                    after,
+                    limit: 0,
+                })
+            })?;
+            s.commit(plock_core::billing::restore_account(a.id(), &subs, today()))?;
+            account_done(&s, "restored", &a, as_json)
         }
         AccountCommand::Tag {
             account,

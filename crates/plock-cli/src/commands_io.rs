@@ -88,6 +88,9 @@ struct ImportReport {
     new_metrics: Option<usize>,
     dry_run: bool,
     written: bool,
+    /// Records for days their subscription has already billed in arrears.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    late: Vec<plock_core::usage::LateUsage>,
 }
 
 fn kind_name<S: serde::Serializer>(
@@ -118,7 +121,7 @@ impl ImportReport {
         if let Some(metrics) = self.new_metrics.filter(|m| *m > 0) {
             counts.push_str(&format!("; {metrics} new metric(s)"));
         }
-        if self.dry_run {
+        let summary = if self.dry_run {
             format!(
                 "{}: {} row(s) valid, would import {counts}; nothing written (dry run)",
                 self.file, self.rows
@@ -130,7 +133,22 @@ impl ImportReport {
                 "{}: {} row(s), nothing to change (already imported)",
                 self.file, self.rows
             )
-        }
+        };
+        let late = self.late.iter().map(|l| {
+            format!(
+                "\nlate: {} record(s) of {} for {} (quantity {}, from {}) fall before {}, \
+                 which subscription {} has already billed in arrears: billing runs do not \
+                 bill them; charge them with a one-off invoice",
+                l.records,
+                l.metric,
+                l.account,
+                l.quantity,
+                l.first_day,
+                l.billed_through,
+                l.subscription
+            )
+        });
+        std::iter::once(summary).chain(late).collect()
     }
 }
 
@@ -169,6 +187,11 @@ pub fn import(
         }
     };
     drop(checking);
+    // Usage for days already billed in arrears is said, never taken in silently.
+    let late = match (&kind, &planned) {
+        (ImportKind::Usage, Ok(batch)) => late_records(&s, batch)?,
+        _ => Vec::new(),
+    };
     let batch = planned.map_err(|e| rejected(path, &e))?;
     let mut report = ImportReport {
         action: if dry_run { "checked" } else { "imported" },
@@ -181,6 +204,7 @@ pub fn import(
         new_metrics: None,
         dry_run,
         written: false,
+        late,
     };
     // The rows behind the changes: to count them, and to name the row of a refused change.
     let rows = match kind {
@@ -267,6 +291,47 @@ pub fn import(
         json(&report)
     } else {
         Ok(report.text())
+    }
+}
+
+/// The records of a usage batch that fall in days already billed in arrears.
+fn late_records(s: &Session, batch: &Batch) -> Result<Vec<plock_core::usage::LateUsage>> {
+    let records: Vec<&[plock_core::UsageRecord]> = batch
+        .changes
+        .iter()
+        .filter_map(|c| match c {
+            Change::AddUsage { records } => Some(records.as_slice()),
+            _ => None,
+        })
+        .collect();
+    if records.is_empty() {
+        return Ok(Vec::new());
+    }
+    let subscriptions = all_subscriptions(s)?;
+    Ok(records
+        .into_iter()
+        .flat_map(|r| plock_core::usage::late_usage(r, s.store.book(), &subscriptions))
+        .collect())
+}
+
+/// Every stored subscription, page by page.
+fn all_subscriptions(s: &Session) -> Result<Vec<plock_core::Subscription>> {
+    let mut all = Vec::new();
+    let mut after = None;
+    loop {
+        let page = s
+            .store
+            .list_subscriptions(&plock_core::store::SubscriptionQuery {
+                account: None,
+                after,
+                limit: 0,
+            })
+            .map_err(store_error)?;
+        all.extend(page.items);
+        match page.next {
+            Some(next) => after = Some(next),
+            None => return Ok(all),
+        }
     }
 }
 
@@ -435,6 +500,12 @@ pub fn discover(
         }
         if u.contact.is_some() {
             what.push("contact".to_owned());
+        }
+        if u.link {
+            what.push(format!("link to {source} as {}", u.key));
+        }
+        for (system, id) in &u.external_ids {
+            what.push(format!("{system} id {id}"));
         }
         format!("  update         {}  {}", u.account, what.join(", "))
     }));

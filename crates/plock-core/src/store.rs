@@ -492,6 +492,35 @@ pub fn subscription_to_store(
     Ok(subscription)
 }
 
+/// Refuses change `index`, which sets account `id`'s currency to `currency`, while one of
+/// `subscriptions` (the account's) in another currency still bills
+/// ([`Subscription::holds_currency`]): its next run could not bill it. Stores call it for
+/// every `EditAccount` that sets a currency, so the account commands and a re-import are
+/// refused alike.
+///
+/// # Errors
+/// [`StoreError::Conflict`] naming the account.
+pub fn check_currency_change<'s>(
+    index: usize,
+    id: &AccountId,
+    currency: Currency,
+    subscriptions: impl IntoIterator<Item = &'s Subscription>,
+) -> Result<(), StoreError> {
+    let holding = subscriptions
+        .into_iter()
+        .any(|s| s.account() == id && s.currency() != currency && s.holds_currency());
+    if holding {
+        return Err(StoreError::Conflict {
+            index,
+            what: "account",
+            id: id.to_string(),
+            reason: "has subscriptions still billing in its currency; end them and bill them \
+                     through their end before changing it",
+        });
+    }
+    Ok(())
+}
+
 /// The page size a query asks for, within `1..=MAX_PAGE`.
 pub fn page_limit(limit: usize) -> usize {
     if limit == 0 {

@@ -297,24 +297,10 @@ impl Store for SqliteStore {
             param(&mut filter, " AND a.id > ?", sql_text(after.as_str()));
         }
         if let Some(tags) = &query.tags {
-            let has_tag = "SELECT 1 FROM account_tags t WHERE t.account = a.id \
-                           AND t.folded IN (SELECT value FROM json_each(?))";
-            let (clause, wanted) = match tags {
-                // Tags are unique per account, so all are there when every one is counted.
-                TagFilter::All(tags) => {
-                    let wanted = folded(tags);
-                    let clause = format!(
-                        " AND (SELECT count(*) FROM account_tags t WHERE t.account = a.id \
-                         AND t.folded IN (SELECT value FROM json_each(?))) = {}",
-                        wanted.len()
-                    );
-                    (clause, wanted)
-                }
-                TagFilter::Any(tags) => (format!(" AND EXISTS ({has_tag})"), folded(tags)),
-                TagFilter::None(tags) => (format!(" AND NOT EXISTS ({has_tag})"), folded(tags)),
-            };
-            let list = json_list(wanted.iter().map(String::as_str))?;
-            param(&mut filter, &clause, sql_text(list));
+            for (clause, wanted) in tag_clauses(tags) {
+                let list = json_list(wanted.iter().map(String::as_str))?;
+                param(&mut filter, &clause, sql_text(list));
+            }
         }
         let (limit, probe) = page_probe(query.limit);
         param(&mut filter, " ORDER BY a.id LIMIT ?", probe);
@@ -523,4 +509,26 @@ pub(crate) fn next_invoice_number(conn: &Connection) -> Result<u64, StoreError> 
         )
         .context("reading the next invoice number")?;
     invoice_number(next)
+}
+
+/// The SQL clauses of a tag filter, each with its one parameter (the folded tags): one
+/// clause for a plain filter, one per part for [`TagFilter::Every`].
+fn tag_clauses(tags: &TagFilter) -> Vec<(String, BTreeSet<String>)> {
+    let has_tag = "SELECT 1 FROM account_tags t WHERE t.account = a.id \
+                   AND t.folded IN (SELECT value FROM json_each(?))";
+    match tags {
+        // Tags are unique per account, so all are there when every one is counted.
+        TagFilter::All(tags) => {
+            let wanted = folded(tags);
+            let clause = format!(
+                " AND (SELECT count(*) FROM account_tags t WHERE t.account = a.id \
+                 AND t.folded IN (SELECT value FROM json_each(?))) = {}",
+                wanted.len()
+            );
+            vec![(clause, wanted)]
+        }
+        TagFilter::Any(tags) => vec![(format!(" AND EXISTS ({has_tag})"), folded(tags))],
+        TagFilter::None(tags) => vec![(format!(" AND NOT EXISTS ({has_tag})"), folded(tags))],
+        TagFilter::Every(filters) => filters.iter().flat_map(tag_clauses).collect(),
+    }
 }

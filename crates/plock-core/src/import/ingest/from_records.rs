@@ -120,7 +120,16 @@ mod tests {
                     AccountKey::new(["acme", "globex", "1", "894", "initech"][a]).unwrap(),
                     MetricId::new(["api", "gb", "13", "seats"][m]).unwrap(),
                     DateTime::<Utc>::from_timestamp(1_735_689_600 + seconds, 0).unwrap_or_default(),
-                    Decimal::from_i128_with_scale(mantissa, scale),
+                    // A mantissa past 63 bits, at a scale that keeps the value within
+                    // MAX_QUANTITY: the table, not the record, refuses it.
+                    Decimal::from_i128_with_scale(
+                        mantissa,
+                        if mantissa > i128::from(i64::MAX) {
+                            scale.max(1)
+                        } else {
+                            scale
+                        },
+                    ),
                     id.map(|i| RecordId::new(format!("r{i}")).unwrap()),
                 )
                 .unwrap()
