@@ -4,8 +4,8 @@ use clap::CommandFactory;
 use plock_core::{
     Account, AccountId, AccountKey, AccountName, AccountQuery, AccountState, Batch,
     BillingInterval, BillingPractice, Change, Contact, ContactInput, Currency, InvoiceQuery, Item,
-    Metric, MetricId, PeriodMode, PriceModel, ProductId, RunOptions, Store, Subscription,
-    SubscriptionId, SubscriptionQuery, SubscriptionSpec, Tag, TagFilter,
+    Metric, MetricId, PeriodMode, PriceModel, ProductId, RunOptions, Subscription, SubscriptionId,
+    SubscriptionQuery, SubscriptionSpec, Tag, TagFilter,
 };
 use rust_decimal::Decimal;
 use serde::Serialize;
@@ -138,6 +138,10 @@ pub fn run(cli: Cli) -> Result<String> {
                 Ok(render::signals(&signals))
             }
         }
+        Command::Check => crate::operate::check(&Session::open(&path)?, &path, as_json),
+        Command::Backup { path: to } => {
+            crate::operate::backup(&Session::open(&path)?, &path, &to, as_json)
+        }
         Command::Completions { shell } => {
             let mut out = Vec::new();
             clap_complete::generate(shell, &mut Cli::command(), "plock", &mut out);
@@ -186,16 +190,21 @@ fn help(topic: &[String]) -> Result<String> {
     Ok(command.render_long_help().to_string())
 }
 
-/// `plock demo [--save]`.
+/// `plock demo [--save]`: on the embedded store, in memory, or in a new data file with
+/// `--save`.
 fn demo(path: &std::path::Path, save: bool, as_json: bool) -> Result<String> {
-    // Lock the data file first, so a refusal to overwrite comes before the demo's work.
-    let file = save
-        .then(|| crate::app::create(path, "demo --save"))
-        .transpose()?;
-    let demo = crate::demo::run()?;
-    if let Some(mut file) = file {
-        demo.store.save(&mut file).map_err(crate::app::file_error)?;
-    }
+    // Create the data file first, so a refusal to overwrite comes before the demo's work.
+    let mut store = if save {
+        crate::store_open::create(path, "demo --save")?
+    } else {
+        crate::store_open::in_memory()?
+    };
+    let demo = crate::demo::run(store.as_mut()).inspect_err(|_| {
+        if save {
+            // The file is the demo's own and incomplete; the demo's error is the one to report.
+            let _ = std::fs::remove_file(path);
+        }
+    })?;
     if as_json {
         #[derive(Serialize)]
         struct DemoReport<'a> {
@@ -283,7 +292,7 @@ fn account(mut s: Session, cmd: AccountCommand, as_json: bool) -> Result<String>
             }
         }
         AccountCommand::Show { account } => {
-            let a = find_account(&s.store, &account)?;
+            let a = find_account(&*s.store, &account)?;
             let children = s.store.children(a.id()).map_err(store_error)?;
             if as_json {
                 json(&a)
@@ -292,7 +301,7 @@ fn account(mut s: Session, cmd: AccountCommand, as_json: bool) -> Result<String>
             }
         }
         AccountCommand::Edit(e) => {
-            let a = find_account(&s.store, &e.account)?;
+            let a = find_account(&*s.store, &e.account)?;
             let contact = if e.email.is_some() || e.country.is_some() {
                 let c = a.contact();
                 let email = e.email.as_deref().or(c.email().map(|m| m.as_str()));
@@ -363,8 +372,8 @@ fn account(mut s: Session, cmd: AccountCommand, as_json: bool) -> Result<String>
             Change::Untag { id, tag }
         }),
         AccountCommand::Link { child, master } => {
-            let c = find_account(&s.store, &child)?;
-            let m = find_account(&s.store, &master)?;
+            let c = find_account(&*s.store, &child)?;
+            let m = find_account(&*s.store, &master)?;
             s.commit(Batch::one(Change::Link {
                 child: c.id().clone(),
                 master: m.id().clone(),
@@ -390,7 +399,7 @@ fn retag(
     as_json: bool,
     change: fn(AccountId, Tag) -> Change,
 ) -> Result<String> {
-    let a = find_account(&s.store, text)?;
+    let a = find_account(&*s.store, text)?;
     let changes = tags(texts)?
         .into_iter()
         .map(|tag| change(a.id().clone(), tag))
@@ -406,7 +415,7 @@ fn state_change(
     as_json: bool,
     change: impl FnOnce(AccountId) -> Change,
 ) -> Result<String> {
-    let a = find_account(&s.store, text)?;
+    let a = find_account(&*s.store, text)?;
     s.commit(Batch::one(change(a.id().clone())))?;
     account_done(&s, verb, &a, as_json)
 }
@@ -422,7 +431,7 @@ fn find_subscription(s: &Session, text: &str) -> Result<Subscription> {
 fn subscription(mut s: Session, cmd: SubscriptionCommand, as_json: bool) -> Result<String> {
     match cmd {
         SubscriptionCommand::Add(f) => {
-            let account = find_account(&s.store, &f.account)?;
+            let account = find_account(&*s.store, &f.account)?;
             let product = ProductId::new(&f.product).map_err(invalid)?;
             let amount = |text: &str| {
                 Decimal::from_str_exact(text.trim())
@@ -501,7 +510,7 @@ fn subscription(mut s: Session, cmd: SubscriptionCommand, as_json: bool) -> Resu
             Ok(line)
         }
         SubscriptionCommand::List { account } => {
-            let account = account.map(|a| find_account(&s.store, &a)).transpose()?;
+            let account = account.map(|a| find_account(&*s.store, &a)).transpose()?;
             let all = all_pages(|after| {
                 let account = account.as_ref().map(|a| a.id().clone());
                 s.store.list_subscriptions(&SubscriptionQuery {
@@ -566,13 +575,13 @@ fn bill(
     full: bool,
     as_json: bool,
 ) -> Result<String> {
-    let company = s.store.company().map_err(store_error)?;
+    let (company, usage) = s.store.run_input().map_err(store_error)?;
     let spinner = crate::commands_io::spinner(
-        company.usage.len() + company.subscriptions.len(),
+        usage.len() + company.subscriptions.len(),
         format!(
             "billing {} subscriptions, {} usage records",
             company.subscriptions.len(),
-            company.usage.len()
+            usage.len()
         ),
     );
     let options = RunOptions {
@@ -581,10 +590,7 @@ fn bill(
         dispatch_erp: None,
     };
     // The one billing run, over the usage packed in its table.
-    let result = company
-        .usage_table()
-        .map_err(invalid)
-        .and_then(|usage| plock_core::run(&company.data(&usage), &options).map_err(invalid));
+    let result = plock_core::run(&company.data(&usage), &options).map_err(invalid);
     if let Some(bar) = spinner {
         bar.finish_and_clear();
     }

@@ -3,8 +3,7 @@
 use std::io::Read;
 use std::path::Path;
 
-use plock_core::{AccountId, Batch, Change, ExternalSystem, ImportErrors, Invoice, Store};
-use plock_store_memory::MemoryStore;
+use plock_core::{AccountId, Change, ExternalSystem, ImportErrors, Invoice};
 use serde::Serialize;
 
 use crate::app::{Session, invalid, store_error, subject, today};
@@ -12,6 +11,7 @@ use crate::cli::{ExportKind, ImportKind};
 use crate::commands::json;
 use crate::exit::{Class, CliError, fail};
 use crate::rows::Rows;
+use crate::store_open::Backend;
 
 type Result<T> = std::result::Result<T, CliError>;
 
@@ -137,32 +137,7 @@ pub fn import(
     dry_run: bool,
     as_json: bool,
 ) -> Result<String> {
-    let bytes = read(path)?;
     let file = name(path);
-    let bar = spinner(bytes.len() / 40, format!("importing {file}"));
-    let planned = match kind {
-        ImportKind::Accounts => plock_core::plan_account_import(&bytes, s.store.book(), today()),
-        ImportKind::Subscriptions => {
-            let company = s.store.company().map_err(store_error)?;
-            plock_core::plan_subscription_import(
-                &bytes,
-                &company.accounts,
-                &company.subscriptions,
-                &company.metrics,
-            )
-        }
-        ImportKind::Usage => plock_core::parse_usage(&bytes, s.store.book()).map(|records| {
-            if records.is_empty() {
-                Batch::default()
-            } else {
-                Batch::one(Change::AddUsage { records })
-            }
-        }),
-    };
-    if let Some(bar) = bar {
-        bar.finish_and_clear();
-    }
-    let batch = planned.map_err(|e| rejected(path, &e))?;
     let mut report = ImportReport {
         action: if dry_run { "checked" } else { "imported" },
         file: file.clone(),
@@ -175,6 +150,40 @@ pub fn import(
         dry_run,
         written: false,
     };
+    if let ImportKind::Usage = kind {
+        let rows = crate::import_usage::import(&mut s, path, &file, dry_run, |errors| {
+            rejected(path, errors)
+        })?;
+        report.rows = usize::try_from(rows).unwrap_or(usize::MAX);
+        report.added = report.rows;
+        report.written = !dry_run && rows > 0;
+        return if as_json {
+            json(&report)
+        } else {
+            Ok(report.text())
+        };
+    }
+    let bytes = read(path)?;
+    let bar = spinner(bytes.len() / 40, format!("importing {file}"));
+    let planned = match kind {
+        ImportKind::Accounts => {
+            let book = s.store.account_book().map_err(store_error)?;
+            plock_core::plan_account_import(&bytes, &book, today())
+        }
+        ImportKind::Subscriptions | ImportKind::Usage => {
+            let company = s.store.company_without_usage().map_err(store_error)?;
+            plock_core::plan_subscription_import(
+                &bytes,
+                &company.accounts,
+                &company.subscriptions,
+                &company.metrics,
+            )
+        }
+    };
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
+    let batch = planned.map_err(|e| rejected(path, &e))?;
     // The rows behind the changes: to count them, and to name the row of a refused change.
     let rows = match kind {
         ImportKind::Accounts => {
@@ -230,23 +239,11 @@ pub fn import(
             report.new_metrics = Some(metrics);
             Some(rows)
         }
-        ImportKind::Usage => {
-            let records = batch
-                .changes
-                .iter()
-                .map(|c| match c {
-                    Change::AddUsage { records } => records.len(),
-                    _ => 0,
-                })
-                .sum();
-            report.rows = records;
-            report.added = records;
-            None
-        }
+        ImportKind::Usage => None,
     };
-    let describe = |store: &MemoryStore, change: &Change| row_of(store, rows.as_ref(), change);
+    let describe = |store: &dyn Backend, change: &Change| row_of(store, rows.as_ref(), change);
     if dry_run {
-        s.check_described(batch, &describe)
+        s.check_described(&batch, &describe)
             .map_err(|e| e.prefixed(format!("{file}: would be refused; ")))?;
     } else if !batch.changes.is_empty() {
         let prefix = format!("{file}: nothing imported; ");
@@ -284,7 +281,7 @@ fn account_of(change: &Change) -> Option<&AccountId> {
 }
 
 /// Names the row of an import file a change came from: `line 3 (account acme)`.
-fn row_of(store: &MemoryStore, rows: Option<&Rows>, change: &Change) -> String {
+fn row_of(store: &dyn Backend, rows: Option<&Rows>, change: &Change) -> String {
     let keyed = match change {
         Change::PutSubscription { subscription } => {
             Some(("subscription", subscription.id().to_string()))
@@ -293,8 +290,9 @@ fn row_of(store: &MemoryStore, rows: Option<&Rows>, change: &Change) -> String {
             // Accounts are found by the key the file names; an imported account's id is its
             // key, an older one may have another.
             let key = store
-                .book()
-                .get(id)
+                .account(id)
+                .ok()
+                .flatten()
                 .map_or_else(|| id.to_string(), |a| a.key().to_string());
             ("account", key)
         }),
@@ -334,7 +332,7 @@ pub fn write_out(
 
 /// `plock export accounts|subscriptions [--out FILE]`.
 pub fn export(s: &Session, kind: ExportKind, out: Option<&Path>, as_json: bool) -> Result<String> {
-    let company = s.store.company().map_err(store_error)?;
+    let company = s.store.company_without_usage().map_err(store_error)?;
     let (text, count) = match kind {
         ExportKind::Accounts => (
             plock_core::export_accounts(&company.accounts),
@@ -371,7 +369,8 @@ pub fn discover(
 ) -> Result<String> {
     let file = name(path);
     let customers = plock_core::parse_source(&read(path)?).map_err(|e| rejected(path, &e))?;
-    let plan = plock_core::plan_discovery(source, &customers, s.store.book(), today());
+    let book = s.store.account_book().map_err(store_error)?;
+    let plan = plock_core::plan_discovery(source, &customers, &book, today());
     let applied = yes && !plan.is_empty();
     if applied {
         s.commit(plan.batch())

@@ -1,4 +1,4 @@
-//! The plock command: a thin front end over plock-core and the memory store. It holds no
+//! The plock command: a thin front end over plock-core and its SQLite store. It holds no
 //! domain rule of its own: it parses, calls core, prints.
 
 mod app;
@@ -7,9 +7,12 @@ mod commands;
 mod commands_io;
 mod demo;
 mod exit;
+mod import_usage;
+mod operate;
 mod out;
 mod render;
 mod rows;
+mod store_open;
 
 use std::process::ExitCode;
 

@@ -44,9 +44,13 @@
 #![deny(missing_docs)]
 
 mod codec;
+mod files;
+mod load;
+mod operate;
 mod schema;
 mod store;
 mod write;
 
+pub use operate::UsageImport;
 pub use schema::{APPLICATION_ID, SCHEMA_VERSION};
 pub use store::{BUSY_TIMEOUT, SqliteStore};
