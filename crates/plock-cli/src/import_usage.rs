@@ -19,7 +19,7 @@ use crate::exit::{Class, CliError, fail};
 type Result<T> = std::result::Result<T, CliError>;
 
 /// Rows checked and written at a time.
-const CHUNK_ROWS: usize = 50_000;
+const CHUNK_ROWS: usize = 10_000;
 
 /// The usage file as chunks of checked records.
 struct Chunks {

@@ -28,6 +28,12 @@ pub fn check(s: &Session, path: &Path, as_json: bool) -> Result<String> {
 
 /// `plock backup PATH`: a copy of one committed state, made while others write.
 pub fn backup(s: &Session, path: &Path, to: &Path, as_json: bool) -> Result<String> {
+    if to.symlink_metadata().is_ok() {
+        return Err(fail(
+            Class::Conflict,
+            format!("{} already exists; backup never overwrites", to.display()),
+        ));
+    }
     s.store.backup(to).map_err(|e| {
         fail(
             Class::Io,
