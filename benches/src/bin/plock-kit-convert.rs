@@ -43,7 +43,10 @@ fn run() -> Result<()> {
     match (out, history) {
         (Some(out), None) => {
             std::fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
-            write(&out.join("accounts.csv"), &plock_core::export_accounts(&company.book))?;
+            write(
+                &out.join("accounts.csv"),
+                &plock_core::export_accounts(&company.book),
+            )?;
             let subscriptions = plock_core::export_subscriptions(
                 &company.book,
                 &company.subscriptions,
@@ -138,9 +141,13 @@ fn record_history(db: &Path, company: &kit::Company) -> Result<()> {
     let mut store = SqliteStore::open(db)?;
     let mut billed = Vec::new();
     for subscription in &company.subscriptions {
-        let stored = store
-            .subscription(subscription.id())?
-            .ok_or_else(|| anyhow!("subscription {} is not in {}", subscription.id(), db.display()))?;
+        let stored = store.subscription(subscription.id())?.ok_or_else(|| {
+            anyhow!(
+                "subscription {} is not in {}",
+                subscription.id(),
+                db.display()
+            )
+        })?;
         billed.push(Billed {
             subscription: subscription.id().clone(),
             from: stored.billed_through(),

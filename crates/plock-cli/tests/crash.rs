@@ -65,9 +65,10 @@ fn state(path: &Path) -> String {
             .unwrap_or_default()
     };
     [
-        "SELECT count(*) || '/' || coalesce(max(rowid), 0) || '/' || \
-         coalesce(group_concat(record_id), '') FROM (SELECT rowid, record_id FROM usage \
-         ORDER BY rowid DESC LIMIT 5)",
+        "SELECT count(*) || '/' || coalesce(max(id), 0) || '/' || coalesce(sum(records), 0) \
+         || '/' || coalesce(sum(length(csv)), 0) FROM usage_blocks",
+        "SELECT group_concat(account_key || ':' || block, ',') FROM \
+         (SELECT * FROM usage_block_keys ORDER BY block, account_key)",
         "SELECT (SELECT count(*) FROM usage) || ' ' || \
          (SELECT coalesce(max(rowid), 0) FROM usage)",
         "SELECT group_concat(number || ':' || owner || ':' || total, ',') FROM \

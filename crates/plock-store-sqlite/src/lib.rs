@@ -43,9 +43,9 @@
 //! `docs/sqlite.md`.
 #![deny(missing_docs)]
 
+mod blocks;
 mod codec;
 mod files;
-mod load;
 mod operate;
 mod schema;
 mod store;

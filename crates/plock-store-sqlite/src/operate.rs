@@ -10,7 +10,7 @@ use rusqlite::backup::{Backup, StepResult};
 use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
 
 use crate::SqliteStore;
-use crate::codec::{Context, UsageRow, backend};
+use crate::codec::{Context, backend};
 
 /// The page cache an import works with, in KiB.
 const IMPORT_CACHE_KIB: i64 = 256 * 1024;
@@ -138,23 +138,15 @@ pub struct UsageImport<'a> {
 }
 
 impl UsageImport<'_> {
-    /// Writes `records` (not yet committed).
+    /// Writes `records` as one block of usage (not yet committed).
     ///
     /// # Errors
     /// [`StoreError::Backend`] when a row cannot be written.
     pub fn add(&mut self, records: &[UsageRecord]) -> Result<(), StoreError> {
-        let mut stmt = self
-            .tx
-            .prepare_cached(
-                "INSERT INTO usage (account_key, metric, unix_day, timestamp, quantity, record_id) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            )
-            .context("writing usage")?;
-        for record in records {
-            stmt.execute(UsageRow::of(record)?.params())
-                .context("writing usage")?;
-            self.records = self.records.saturating_add(1);
-        }
+        crate::blocks::write(&self.tx, records)?;
+        self.records = self
+            .records
+            .saturating_add(u64::try_from(records.len()).unwrap_or(u64::MAX));
         Ok(())
     }
 

@@ -438,6 +438,17 @@ impl Store for SqliteStore {
         while let Some(row) = rows.next().context("reading usage")? {
             out.push(usage_record(row)?);
         }
+        drop(rows);
+        drop(stmt);
+        let (start, end) = (period.start(), period.end());
+        out.extend(
+            crate::blocks::records(&self.conn, Some(&list))?
+                .into_iter()
+                .filter(|r| {
+                    let day = r.timestamp().date_naive();
+                    accounts.contains(r.account()) && day >= start && day < end
+                }),
+        );
         out.sort();
         Ok(out)
     }
@@ -486,6 +497,7 @@ impl Store for SqliteStore {
         while let Some(row) = rows.next().context("reading usage")? {
             company.usage.push(usage_record(row)?);
         }
+        company.usage.extend(crate::blocks::records(&tx, None)?);
         // The memory store's order: by account, then time.
         company
             .usage
@@ -496,7 +508,7 @@ impl Store for SqliteStore {
     fn run_input(&self) -> Result<(CompanySnapshot, UsageTable), StoreError> {
         let tx = self.read()?;
         let company = self.company_in(&tx)?;
-        let usage = crate::load::usage_table(&tx)?;
+        let usage = crate::blocks::usage_table(&tx, &company.accounts)?;
         Ok((company, usage))
     }
 

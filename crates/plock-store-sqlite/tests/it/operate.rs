@@ -248,3 +248,81 @@ fn permissions_of_a_database_are_kept_and_a_new_one_is_private() {
         .collect();
     assert_eq!(names, ["company.plock"]);
 }
+
+/// Two stores with the same accounts; `records` applied as a batch to one, imported in two
+/// blocks into the other.
+fn applied_and_imported(records: &[UsageRecord]) -> (SqliteStore, SqliteStore) {
+    let mut applied = SqliteStore::in_memory().unwrap();
+    let mut imported = SqliteStore::in_memory().unwrap();
+    for store in [&mut applied, &mut imported] {
+        store
+            .apply(Batch {
+                changes: vec![
+                    Change::AddAccount {
+                        account: account("a", "key-a", Currency::EUR),
+                    },
+                    Change::AddDiscovered {
+                        account: account("b", "key-b", Currency::EUR),
+                    },
+                ],
+            })
+            .unwrap();
+    }
+    applied
+        .apply(Batch::one(Change::AddUsage {
+            records: records.to_vec(),
+        }))
+        .unwrap();
+    let (first, second) = records.split_at(records.len() / 2);
+    let mut import = imported.usage_import().unwrap();
+    import.add(first).unwrap();
+    import.add(second).unwrap();
+    import.commit().unwrap();
+    (applied, imported)
+}
+
+#[test]
+fn imported_blocks_read_as_the_same_records_as_rows() {
+    let mut records = Vec::new();
+    for day in 1..=20 {
+        records.push(record("key-a", day, Decimal::new(i64::from(day), 2), None));
+        // The same record id in both blocks: counted once either way.
+        records.push(record("key-b", day, Decimal::new(5, 0), Some("again")));
+        records.push(record(
+            "key-a",
+            day,
+            Decimal::new(17, 1),
+            Some(&format!("id,{day}")),
+        ));
+    }
+    let (applied, imported) = applied_and_imported(&records);
+    assert_eq!(imported.company().unwrap(), applied.company().unwrap());
+    let (_, from_rows) = applied.run_input().unwrap();
+    let (_, from_blocks) = imported.run_input().unwrap();
+    assert_eq!(from_blocks, from_rows);
+    assert_eq!(
+        from_blocks,
+        imported.company().unwrap().usage_table().unwrap()
+    );
+    let period = Period::new(
+        crate::support::date(2025, 1, 5),
+        crate::support::date(2025, 1, 9),
+    )
+    .unwrap();
+    let keys = [AccountKey::new("key-a").unwrap()];
+    let read = imported.usage(&keys, &period).unwrap();
+    assert_eq!(read, applied.usage(&keys, &period).unwrap());
+    assert_eq!(read.len(), 8);
+}
+
+#[test]
+fn an_account_with_imported_usage_is_not_dismissed() {
+    let (_, mut imported) = applied_and_imported(&[record("key-b", 2, Decimal::ONE, None)]);
+    let refused = imported.apply(Batch::one(Change::Dismiss {
+        id: crate::support::aid("b"),
+    }));
+    assert!(
+        matches!(refused, Err(StoreError::Conflict { index: 0, .. })),
+        "{refused:?}"
+    );
+}
