@@ -17,7 +17,9 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, anyhow, bail};
 use chrono::{DateTime, SecondsFormat};
 use plock_benches::kit;
-use plock_core::{Batch, Billed, Change, Store};
+use plock_core::Store;
+use plock_core::billing::Billed;
+use plock_core::store::{Batch, Change};
 use plock_store_sqlite::SqliteStore;
 
 fn main() {
@@ -45,9 +47,9 @@ fn run() -> Result<()> {
             std::fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
             write(
                 &out.join("accounts.csv"),
-                &plock_core::export_accounts(&company.book),
+                &plock_core::import::export_accounts(&company.book),
             )?;
-            let subscriptions = plock_core::export_subscriptions(
+            let subscriptions = plock_core::import::export_subscriptions(
                 &company.book,
                 &company.subscriptions,
                 &company.metrics,

@@ -4,7 +4,8 @@
 use std::path::{Path, PathBuf};
 
 use chrono::NaiveDate;
-use plock_core::{Account, AccountId, AccountKey, Batch, Change, Store, StoreError};
+use plock_core::store::{Batch, Change, StoreError};
+use plock_core::{Account, AccountId, AccountKey, Store};
 
 use crate::exit::{Class, CliError, fail};
 use crate::store_open::{self, Backend, store_failed};
@@ -32,11 +33,11 @@ pub fn today() -> NaiveDate {
 fn store_class(e: &StoreError) -> Class {
     match e {
         StoreError::Account { source, .. } => match source {
-            plock_core::AccountError::NotFound { .. } => Class::NotFound,
-            plock_core::AccountError::DuplicateId { .. }
-            | plock_core::AccountError::DuplicateKey { .. }
-            | plock_core::AccountError::DuplicateExternalId { .. }
-            | plock_core::AccountError::KeyDismissed { .. } => Class::Conflict,
+            plock_core::account::AccountError::NotFound { .. } => Class::NotFound,
+            plock_core::account::AccountError::DuplicateId { .. }
+            | plock_core::account::AccountError::DuplicateKey { .. }
+            | plock_core::account::AccountError::DuplicateExternalId { .. }
+            | plock_core::account::AccountError::KeyDismissed { .. } => Class::Conflict,
             _ => Class::Validation,
         },
         StoreError::Subscription { .. } => Class::Validation,

@@ -3,7 +3,10 @@
 use std::io::Read;
 use std::path::Path;
 
-use plock_core::{AccountId, Change, ExternalSystem, ImportErrors, Invoice};
+use plock_core::account::ExternalSystem;
+use plock_core::import::ImportErrors;
+use plock_core::store::Change;
+use plock_core::{AccountId, Invoice};
 use serde::Serialize;
 
 use crate::app::{Session, invalid, store_error, subject, today};
@@ -168,11 +171,11 @@ pub fn import(
     let planned = match kind {
         ImportKind::Accounts => {
             let book = s.store.account_book().map_err(store_error)?;
-            plock_core::plan_account_import(&bytes, &book, today())
+            plock_core::import::plan_account_import(&bytes, &book, today())
         }
         ImportKind::Subscriptions | ImportKind::Usage => {
             let company = s.store.company_without_usage().map_err(store_error)?;
-            plock_core::plan_subscription_import(
+            plock_core::import::plan_subscription_import(
                 &bytes,
                 &company.accounts,
                 &company.subscriptions,
@@ -335,11 +338,11 @@ pub fn export(s: &Session, kind: ExportKind, out: Option<&Path>, as_json: bool) 
     let company = s.store.company_without_usage().map_err(store_error)?;
     let (text, count) = match kind {
         ExportKind::Accounts => (
-            plock_core::export_accounts(&company.accounts),
+            plock_core::import::export_accounts(&company.accounts),
             company.accounts.len(),
         ),
         ExportKind::Subscriptions => (
-            plock_core::export_subscriptions(
+            plock_core::import::export_subscriptions(
                 &company.accounts,
                 &company.subscriptions,
                 &company.metrics,
@@ -368,9 +371,10 @@ pub fn discover(
     as_json: bool,
 ) -> Result<String> {
     let file = name(path);
-    let customers = plock_core::parse_source(&read(path)?).map_err(|e| rejected(path, &e))?;
+    let customers =
+        plock_core::discovery::parse_source(&read(path)?).map_err(|e| rejected(path, &e))?;
     let book = s.store.account_book().map_err(store_error)?;
-    let plan = plock_core::plan_discovery(source, &customers, &book, today());
+    let plan = plock_core::discovery::plan_discovery(source, &customers, &book, today());
     let applied = yes && !plan.is_empty();
     if applied {
         s.commit(plan.batch())
@@ -380,7 +384,7 @@ pub fn discover(
         #[derive(Serialize)]
         struct DiscoveryReport<'a> {
             #[serde(flatten)]
-            plan: &'a plock_core::SyncPlan,
+            plan: &'a plock_core::discovery::SyncPlan,
             applied: bool,
         }
         return json(&DiscoveryReport {

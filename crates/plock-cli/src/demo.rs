@@ -2,11 +2,18 @@
 //! subscriptions of every price model and three months of usage, billed month by month.
 
 use chrono::{NaiveDate, TimeZone, Utc};
+use plock_core::account::{
+    AccountName, AccountState, Contact, ContactInput, ExternalId, ExternalSystem, Tag,
+};
+use plock_core::id::RecordId;
+use plock_core::period::PeriodMode;
+use plock_core::pricing::{Rebate, Tier, Tiers};
+use plock_core::store::{Batch, Change};
+use plock_core::usage::Aggregation;
 use plock_core::{
-    Account, AccountId, AccountKey, AccountName, AccountState, Aggregation, Batch, BillingInterval,
-    BillingPractice, Change, Contact, ContactInput, Currency, ExternalId, ExternalSystem, Item,
-    Metric, MetricId, PeriodMode, PriceModel, ProductId, Rebate, RecordId, RunOptions, Store,
-    Subscription, SubscriptionId, SubscriptionSpec, Tag, Tier, Tiers, UsageRecord,
+    Account, AccountId, AccountKey, BillingInterval, BillingPractice, Currency, Item, Metric,
+    MetricId, PriceModel, ProductId, RunOptions, Store, Subscription, SubscriptionId,
+    SubscriptionSpec, UsageRecord,
 };
 use rust_decimal::Decimal;
 

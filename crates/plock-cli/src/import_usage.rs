@@ -2,7 +2,7 @@
 //! time, in one transaction.
 //!
 //! Rows are read with the CSV reader, a chunk at a time, and each chunk is checked with
-//! core's own usage rules ([`plock_core::parse_usage`], the chunk behind the file's header),
+//! core's own usage rules ([`plock_core::import::parse_usage`], the chunk behind the file's header),
 //! so a chunk's problems are the ones the whole file would show, at the file's lines. The
 //! records of a clean chunk are written at once; after the first problem nothing more is
 //! written, the rest of the file is still read for its problems, and the transaction is
@@ -11,7 +11,8 @@
 use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
 
-use plock_core::{AccountBook, Delimiter, ImportErrors, UsageRecord};
+use plock_core::import::{Delimiter, ImportErrors};
+use plock_core::{AccountBook, UsageRecord};
 
 use crate::app::Session;
 use crate::exit::{Class, CliError, fail};
@@ -107,7 +108,7 @@ impl Chunks {
             .rows
             .saturating_add(u64::try_from(starts.len()).unwrap_or(u64::MAX));
         let text = writer.into_inner().unwrap_or_default();
-        match plock_core::parse_usage(&text, &self.book) {
+        match plock_core::import::parse_usage(&text, &self.book) {
             Ok(records) if self.errors.is_empty() => Some(records),
             Ok(_) => Some(Vec::new()),
             Err(found) => {

@@ -7,7 +7,8 @@
 
 use std::path::Path;
 
-use plock_core::{AccountBook, Batch, CompanySnapshot, Store, StoreError, UsageRecord};
+use plock_core::store::{Batch, CompanySnapshot, StoreError};
+use plock_core::{AccountBook, Store, UsageRecord};
 use plock_store_sqlite::SqliteStore;
 
 use crate::exit::{Class, CliError, fail};

@@ -61,7 +61,7 @@ fn state(path: &Path) -> String {
     let conn = rusqlite::Connection::open(path).unwrap();
     let one = |sql: &str| -> String {
         conn.query_row(sql, [], |row| row.get::<_, Option<String>>(0))
-            .unwrap()
+            .unwrap_or_else(|e| panic!("{}: {e}: {sql}", path.display()))
             .unwrap_or_default()
     };
     [
@@ -161,7 +161,10 @@ fn sigkill_at_random_instants_leaves_the_state_before_or_after() {
     // How long each kind takes when let be, to spread the kills over its whole run.
     let mut took = [Duration::ZERO; 3];
     let (mut before_kept, mut after_kept) = (0, 0);
-    for n in 0..KILLS_PER_KIND * 3 {
+    let mut kills = 0;
+    let mut n = 0;
+    while kills < KILLS_PER_KIND * 3 {
+        n += 1;
         let args = command_args(&dir, n);
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
         let before = state(&dir.join("plock.data"));
@@ -169,13 +172,24 @@ fn sigkill_at_random_instants_leaves_the_state_before_or_after() {
         let kind = n % 3;
         let started = Instant::now();
         let mut child = plock(&dir, "plock.data", &args).spawn().unwrap();
-        let window = took[kind].max(Duration::from_millis(20));
-        let wait = window.mul_f64(rng.below(1200) as f64 / 1000.0);
-        std::thread::sleep(wait);
-        let _ = child.kill();
+        // A kind not yet timed runs to its end, to learn how long it takes on this machine now.
+        let wait = took[kind].mul_f64(rng.below(1200) as f64 / 1000.0);
+        if took[kind] > Duration::ZERO {
+            std::thread::sleep(wait);
+            let _ = child.kill();
+            kills += 1;
+        }
         let status = child.wait().unwrap();
         if status.success() {
-            took[kind] = took[kind].max(started.elapsed());
+            took[kind] = started.elapsed();
+        } else {
+            // Not finished, then only because it was killed.
+            use std::os::unix::process::ExitStatusExt;
+            let mut stderr = String::new();
+            if let Some(mut e) = child.stderr.take() {
+                std::io::Read::read_to_string(&mut e, &mut stderr).unwrap();
+            }
+            assert_eq!(status.signal(), Some(9), "command {n} {args:?}: {stderr}");
         }
         let now = state(&dir.join("plock.data"));
         if now == before {

@@ -2,40 +2,33 @@
 //! signals for every Active account and every product it is billed usage for. The per-series
 //! math lives in `adoption` and `signals`; this module only gathers the series.
 
+pub(crate) mod adoption;
+pub(crate) mod daily_usage;
+mod error;
+pub(crate) mod signals;
+
+pub use adoption::{
+    ADOPTION_WINDOW_DAYS, AdoptionBand, AdoptionRanking, AdoptionScore, HIGH_BAND_FROM,
+    MEDIUM_BAND_FROM, adoption_score,
+};
+pub use daily_usage::{DailyUsage, MAX_DAILY_USAGE_DAYS, UsageWindow};
+pub use error::ExpandError;
+pub use signals::{
+    Evidence, OUTLIER_BASELINE_DAYS, OUTLIER_MAD_MULTIPLE, Signal, SignalKind,
+    TREND_MIN_ACTIVE_DAYS, TREND_WINDOW_DAYS, usage_signals,
+};
+
 use std::collections::BTreeMap;
 
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
 
-use crate::adoption::{AdoptionError, AdoptionScore, adoption_score};
-use crate::daily_usage::{DailyUsage, DailyUsageError};
+use crate::account::AccountState;
+use crate::id::{AccountId, AccountKey, MetricId, ProductId};
 use crate::pricing::PriceModel;
-use crate::signals::{Signal, SignalError, usage_signals};
 use crate::store::CompanySnapshot;
 use crate::subscription::SubscriptionState;
 use crate::usage::{UsageRecord, deduplicate};
-use crate::{AccountId, AccountKey, AccountState, MetricId, ProductId};
-
-/// Why Expand could not score a company.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum ExpandError {
-    /// A usage series was refused.
-    #[error("usage of account {account}, metric {metric}: {source}")]
-    Usage {
-        /// The account's key.
-        account: AccountKey,
-        /// The metric.
-        metric: MetricId,
-        /// Why.
-        source: DailyUsageError,
-    },
-    /// A score could not be computed.
-    #[error(transparent)]
-    Adoption(#[from] AdoptionError),
-    /// A signal could not be computed.
-    #[error(transparent)]
-    Signal(#[from] SignalError),
-}
 
 /// One series to score: account, product, its daily usage and its commitment.
 struct Series {
@@ -74,7 +67,7 @@ fn series(data: &CompanySnapshot) -> Result<Vec<Series>, ExpandError> {
             let daily = DailyUsage::from_pairs(pairs).map_err(|source| ExpandError::Usage {
                 account: account.key().clone(),
                 metric: metric.clone(),
-                source,
+                source: Box::new(source),
             })?;
             let committed = match item.price {
                 PriceModel::Commitment { committed, .. } => Some(committed),
@@ -104,10 +97,7 @@ pub fn company_adoption(
 ) -> Result<Vec<AdoptionScore>, ExpandError> {
     series(data)?
         .iter()
-        .map(|s| {
-            adoption_score(&s.account, &s.product, scoring_date, &s.daily, s.committed)
-                .map_err(ExpandError::from)
-        })
+        .map(|s| adoption_score(&s.account, &s.product, scoring_date, &s.daily, s.committed))
         .collect()
 }
 

@@ -2,11 +2,16 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use plock_core::account::{ExternalId, ExternalSystem};
+use plock_core::period::Period;
+use plock_core::store::{
+    AccountQuery, Batch, Change, CompanySnapshot, InvoiceQuery, Page, StoreError,
+    SubscriptionQuery, apply_to_book, page_limit, subscription_to_store,
+};
+use plock_core::subscription::BilledThrough;
 use plock_core::{
-    Account, AccountBook, AccountId, AccountKey, AccountQuery, Batch, BilledThrough,
-    BillingPractice, Change, CompanySnapshot, ExternalId, ExternalSystem, Invoice, InvoiceQuery,
-    Metric, MetricId, Page, Period, Store, StoreError, Subscription, SubscriptionId,
-    SubscriptionQuery, UsageRecord, apply_to_book, page_limit, subscription_to_store,
+    Account, AccountBook, AccountId, AccountKey, BillingPractice, Invoice, Metric, MetricId, Store,
+    Subscription, SubscriptionId, UsageRecord,
 };
 use serde::{Deserialize, Serialize};
 

@@ -4,7 +4,7 @@
 //! Usage is most of a company's data, and a billing run reads all of it. Stored a record a
 //! row, an import writes and indexes every record, and a run reads them back one by one. A
 //! block is written with one insert, and a run reads the blocks as one CSV stream through
-//! plock-core's parallel usage reader ([`plock_core::read_usage`]), whose rules are the
+//! plock-core's parallel usage reader ([`plock_core::import::read_usage`]), whose rules are the
 //! import's own. The text is the canonical form of records that were checked on the way in:
 //! `account_key,metric,timestamp,quantity,record_id`, times in RFC 3339 UTC, quantities as
 //! their exact decimal text; an operator reads it with `sqlite3` as any CSV.
@@ -13,9 +13,10 @@ use std::collections::BTreeSet;
 use std::io::{Cursor, Read};
 
 use chrono::{DateTime, SecondsFormat, Utc};
-use plock_core::{
-    AccountBook, AccountKey, MetricId, RecordId, StoreError, UsageLayout, UsageRecord, UsageTable,
-};
+use plock_core::id::RecordId;
+use plock_core::import::UsageLayout;
+use plock_core::store::StoreError;
+use plock_core::{AccountBook, AccountKey, MetricId, UsageRecord, UsageTable};
 use rusqlite::{Connection, params};
 
 use crate::codec::{Context, USAGE_SELECT, backend, decimal, usage_record};
@@ -166,6 +167,6 @@ pub(crate) fn usage_table(tx: &Connection, book: &AccountBook) -> Result<UsageTa
         current: Cursor::new(Vec::new()),
     };
     let stream = Cursor::new(head.into_bytes()).chain(blocks);
-    plock_core::read_usage(stream, book, &UsageLayout::default())
+    plock_core::import::read_usage(stream, book, &UsageLayout::default())
         .map_err(|e| backend(format!("stored usage is refused by the usage reader: {e}")))
 }

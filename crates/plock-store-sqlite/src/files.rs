@@ -8,7 +8,7 @@
 
 use std::path::{Path, PathBuf};
 
-use plock_core::StoreError;
+use plock_core::store::StoreError;
 
 use crate::codec::backend;
 

@@ -5,7 +5,8 @@ use std::fs::OpenOptions;
 use std::path::Path;
 use std::time::Duration;
 
-use plock_core::{AccountBook, Batch, CompanySnapshot, StoreError, UsageRecord};
+use plock_core::store::{Batch, CompanySnapshot, StoreError};
+use plock_core::{AccountBook, UsageRecord};
 use rusqlite::backup::{Backup, StepResult};
 use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
 

@@ -4,10 +4,15 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use plock_core::account::{ExternalId, ExternalSystem, TagFilter};
+use plock_core::period::Period;
+use plock_core::store::{
+    AccountQuery, Batch, CompanySnapshot, InvoiceQuery, Page, StoreError, SubscriptionQuery,
+    page_limit,
+};
 use plock_core::{
-    Account, AccountBook, AccountId, AccountKey, AccountQuery, Batch, CompanySnapshot, ExternalId,
-    ExternalSystem, Invoice, InvoiceQuery, Metric, Page, Period, Store, StoreError, Subscription,
-    SubscriptionId, SubscriptionQuery, TagFilter, UsageRecord, UsageTable, page_limit,
+    Account, AccountBook, AccountId, AccountKey, Invoice, Metric, Store, Subscription,
+    SubscriptionId, UsageRecord, UsageTable,
 };
 use rusqlite::types::Value as SqlValue;
 use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior, params};
@@ -284,8 +289,8 @@ fn sql_text(s: impl Into<String>) -> SqlValue {
     SqlValue::Text(s.into())
 }
 
-/// The tags a filter names, case-folded as [`plock_core::Tag`] compares them, without repeats.
-fn folded(tags: &[plock_core::Tag]) -> BTreeSet<String> {
+/// The tags a filter names, case-folded as [`plock_core::account::Tag`] compares them, without repeats.
+fn folded(tags: &[plock_core::account::Tag]) -> BTreeSet<String> {
     tags.iter().map(|t| t.as_str().to_lowercase()).collect()
 }
 

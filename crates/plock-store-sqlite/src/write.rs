@@ -10,9 +10,10 @@
 
 use std::collections::{BTreeSet, HashMap};
 
+use plock_core::billing::Billed;
+use plock_core::store::{Batch, Change, StoreError, apply_to_book, subscription_to_store};
 use plock_core::{
-    Account, AccountBook, AccountId, AccountKey, Batch, Billed, Change, Invoice, Metric,
-    StoreError, Subscription, UsageRecord, apply_to_book, subscription_to_store,
+    Account, AccountBook, AccountId, AccountKey, Invoice, Metric, Subscription, UsageRecord,
 };
 use rusqlite::{Connection, OptionalExtension, params};
 
@@ -240,7 +241,10 @@ fn upsert(table: &str, columns: &str) -> String {
 }
 
 /// A subscription's stored watermarks; `None` when it is not stored.
-fn watermarks(tx: &Connection, id: &str) -> Result<Option<plock_core::BilledThrough>, StoreError> {
+fn watermarks(
+    tx: &Connection,
+    id: &str,
+) -> Result<Option<plock_core::subscription::BilledThrough>, StoreError> {
     let row: Option<(Option<String>, Option<String>)> = tx
         .prepare_cached(
             "SELECT billed_through_in_advance, billed_through_in_arrears \

@@ -6,10 +6,13 @@ use chrono::NaiveDate;
 
 use super::table::{ImportErrors, Row, Table};
 use super::{Csv, cell_text, neutralise, parse_bool, parse_date};
-use crate::{
-    Account, AccountBook, AccountId, AccountKey, AccountName, AccountState, Batch, Change, Contact,
-    ContactInput, Currency, ExternalId, ExternalSystem, Tag,
+use crate::account::{
+    Account, AccountName, AccountState, Contact, ContactInput, ExternalId, ExternalSystem, Tag,
 };
+use crate::book::AccountBook;
+use crate::id::{AccountId, AccountKey};
+use crate::money::Currency;
+use crate::store::{Batch, Change};
 
 /// The external systems with a column of their own (`ext_<name>`).
 pub const EXTERNAL_COLUMNS: [&str; 6] = [
@@ -128,7 +131,7 @@ fn parse_row(
         country: country.as_deref(),
         organisation_number: org.as_deref(),
     });
-    if let Err(crate::AccountError::Invalid {
+    if let Err(crate::account::AccountError::Invalid {
         field,
         value,
         reason,
@@ -146,7 +149,7 @@ fn parse_row(
         for part in list.split('|') {
             match Tag::new(part) {
                 Ok(tag) => tags.push(tag),
-                Err(e) => check("tags", part, Err(reason_of(&e))),
+                Err(e) => check("tags", part, Err(e.reason.to_owned())),
             }
         }
     }
@@ -177,7 +180,7 @@ fn parse_row(
             let system = column.trim_start_matches("ext_").parse::<ExternalSystem>();
             match (system, ExternalId::new(&value)) {
                 (Ok(system), Ok(id)) => external.push((system, id)),
-                (_, Err(e)) | (Err(e), _) => check(column, &value, Err(reason_of(&e))),
+                (_, Err(e)) | (Err(e), _) => check(column, &value, Err(e.reason.to_owned())),
             }
         }
     }
@@ -201,9 +204,9 @@ fn parse_row(
     })
 }
 
-fn reason_of(e: &crate::AccountError) -> String {
+fn reason_of(e: &crate::account::AccountError) -> String {
     match e {
-        crate::AccountError::Invalid { reason, .. } => reason.clone(),
+        crate::account::AccountError::Invalid { reason, .. } => reason.clone(),
         other => other.to_string(),
     }
 }

@@ -8,11 +8,16 @@ use rust_decimal::Decimal;
 
 use super::table::{ImportErrors, Row, Table};
 use super::{Csv, cell_text, neutralise, parse_date};
-use crate::{
-    AccountBook, AccountKey, Aggregation, Batch, BillingInterval, BillingPractice, Change,
-    Currency, Item, Metric, MetricId, PeriodMode, PriceModel, ProductId, Rebate, Subscription,
-    SubscriptionId, SubscriptionSpec, SubscriptionState, Tier, Tiers,
+use crate::book::AccountBook;
+use crate::id::{AccountKey, MetricId, ProductId, SubscriptionId};
+use crate::money::Currency;
+use crate::period::{BillingInterval, PeriodMode};
+use crate::pricing::{PriceModel, Rebate, Tier, Tiers};
+use crate::store::{Batch, Change};
+use crate::subscription::{
+    BillingPractice, Item, Subscription, SubscriptionSpec, SubscriptionState,
 };
+use crate::usage::{Aggregation, Metric};
 
 /// The columns of the subscriptions CSV, in export order.
 pub const SUBSCRIPTION_COLUMNS: [&str; 21] = [
@@ -325,7 +330,7 @@ fn build(
     id: &SubscriptionId,
     head: &Head,
     items: Vec<Item>,
-    account: &crate::Account,
+    account: &crate::account::Account,
 ) -> Result<Subscription, String> {
     let account_currency = account.currency();
     let spec = SubscriptionSpec {

@@ -1,6 +1,8 @@
 //! What the command needs beyond the port: the run's input, dry runs, chunked usage imports,
 //! backups, and the files beside a database.
 
+use plock_core::period::Period;
+use plock_core::store::{Batch, Change, StoreError};
 use plock_core::*;
 use plock_store_sqlite::SqliteStore;
 use rust_decimal::Decimal;

@@ -6,10 +6,10 @@
 use std::collections::HashSet;
 use std::hash::Hash;
 
-use rayon::prelude::*;
+use crate::par::prelude::*;
 
-use crate::AccountKey;
 use crate::hash::{FastState, InlineIndex};
+use crate::id::AccountKey;
 use crate::usage::{Packed, Resent, UsageError, UsageRecord, UsageTable, pack};
 
 impl UsageTable {
@@ -19,7 +19,7 @@ impl UsageTable {
     ///
     /// # Errors
     /// [`UsageError::OutsideTable`] for the first record, in order, that the table cannot
-    /// hold, as [`UsageTableBuilder::push`](crate::UsageTableBuilder::push) reports it.
+    /// hold, as [`UsageTableBuilder::push`](crate::usage::UsageTableBuilder::push) reports it.
     pub fn par_from_records(records: &[UsageRecord]) -> Result<UsageTable, UsageError> {
         if let Some(e) = records.par_iter().find_map_first(|r| packed(r).err()) {
             return Err(e);
@@ -71,7 +71,7 @@ impl UsageTable {
 }
 
 /// A record's mantissa and packed day and scale, or why the table cannot hold it, as
-/// [`UsageTableBuilder::push`](crate::UsageTableBuilder::push) says it.
+/// [`UsageTableBuilder::push`](crate::usage::UsageTableBuilder::push) says it.
 fn packed(r: &UsageRecord) -> Result<(i64, u32), UsageError> {
     pack(r.quantity(), r.timestamp().date_naive()).map_err(|field| UsageError::OutsideTable {
         account: r.account().clone(),
@@ -89,16 +89,19 @@ fn distinct<T>(records: &[UsageRecord], field: impl Fn(&UsageRecord) -> &T + Syn
 where
     T: Clone + Ord + Hash + Send + Sync,
 {
+    // A set per part of the records, then the sets merged: a few parts a thread.
+    let part = records
+        .len()
+        .div_ceil(crate::par::current_num_threads().saturating_mul(4))
+        .max(1);
     let seen: HashSet<&T, FastState> = records
-        .par_iter()
-        .fold(HashSet::default, |mut seen, r| {
-            seen.insert(field(r));
-            seen
-        })
-        .reduce(HashSet::default, |mut a, b| {
+        .par_chunks(part)
+        .map(|part| part.iter().map(&field).collect::<HashSet<&T, FastState>>())
+        .reduce_with(|mut a, b| {
             a.extend(b);
             a
-        });
+        })
+        .unwrap_or_default();
     let mut values: Vec<T> = seen.into_iter().cloned().collect();
     values.par_sort_unstable();
     values
@@ -110,7 +113,8 @@ mod tests {
     use proptest::prelude::*;
     use rust_decimal::Decimal;
 
-    use crate::{AccountKey, MetricId, RecordId, UsageRecord, UsageTable};
+    use crate::id::{AccountKey, MetricId, RecordId};
+    use crate::usage::{UsageRecord, UsageTable};
 
     fn record() -> impl Strategy<Value = UsageRecord> {
         (
