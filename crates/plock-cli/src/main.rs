@@ -21,6 +21,9 @@ use clap::error::ErrorKind;
 
 use crate::exit::{Class, fail};
 
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let cli = match cli::Cli::try_parse() {
         Ok(cli) => cli,
