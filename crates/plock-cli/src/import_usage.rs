@@ -164,6 +164,7 @@ pub fn import(
     let book = s.store.account_book().map_err(crate::app::store_error)?;
     let mut chunks = Chunks::open(input, book)
         .map_err(|e| fail(Class::Io, format!("cannot read {name}: {e}")))?;
+    let _reading = crate::progress::Progress::step(&format!("reading {name}"));
     let refused = std::cell::Cell::new(false);
     let mut next = || match chunks.next_chunk() {
         Some(records) => Ok(Some(records)),

@@ -3,16 +3,26 @@
 
 mod app;
 mod cli;
+mod cli_ops;
 mod commands;
+mod commands_account;
+mod commands_invoice;
 mod commands_io;
+mod commands_subscription;
+mod commands_usage;
 mod demo;
+mod discover_missing;
 mod exit;
+mod expand_shares;
 mod import_usage;
 mod operate;
 mod out;
+mod progress;
 mod render;
 mod rows;
 mod store_open;
+mod stream;
+mod subscription_file;
 
 use std::process::ExitCode;
 

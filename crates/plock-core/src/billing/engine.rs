@@ -142,14 +142,19 @@ impl Acc<'_> {
 pub(super) fn run(
     data: &CompanyData<'_>,
     options: &RunOptions,
+    progress: &(dyn Fn(usize) + Sync),
 ) -> Result<BillingRun, BillingError> {
     // Run on a thread of the pool (the calling one, when it is one): the serial steps then
     // allocate where the parallel ones freed. Thread-caching allocators reuse a thread's own
     // frees first; at M, run from outside the pool, the first run's peak was 2-3 MB higher.
-    crate::par::join(|| run_in_pool(data, options), || ()).0
+    crate::par::join(|| run_in_pool(data, options, progress), || ()).0
 }
 
-fn run_in_pool(data: &CompanyData<'_>, options: &RunOptions) -> Result<BillingRun, BillingError> {
+fn run_in_pool(
+    data: &CompanyData<'_>,
+    options: &RunOptions,
+    progress: &(dyn Fn(usize) + Sync),
+) -> Result<BillingRun, BillingError> {
     let metrics = Catalogue::new(data.metrics, |m| data.usage.metric_index(m))?;
     let accounts = resolve_accounts(data)?;
     let subscriptions = sorted_subscriptions(data.subscriptions)?;
@@ -164,7 +169,7 @@ fn run_in_pool(data: &CompanyData<'_>, options: &RunOptions) -> Result<BillingRu
         accounts: &accounts,
         priced: &priced,
     };
-    let accs = bill_owned(&shared, owned);
+    let accs = bill_owned(&shared, owned, progress);
     // The lookups are done with: freed before the partitions' results are gathered and the
     // invoices built, the run's largest steps.
     drop(accounts);
@@ -263,8 +268,12 @@ fn owners<'s>(
 }
 
 /// Bills every partition of `owned` across the pool's threads: what each chunk of
-/// partitions gathered.
-fn bill_owned<'a>(shared: &Shared<'_, 'a>, mut owned: Vec<Owned<'a>>) -> Vec<Acc<'a>> {
+/// partitions gathered. `progress` hears how many subscriptions each chunk billed.
+fn bill_owned<'a>(
+    shared: &Shared<'_, 'a>,
+    mut owned: Vec<Owned<'a>>,
+    progress: &(dyn Fn(usize) + Sync),
+) -> Vec<Acc<'a>> {
     owned.par_sort_unstable_by_key(|o| (o.root, o.rank));
     let partitions: Vec<&[Owned<'_>]> = owned.chunk_by(|a, b| a.root == b.root).collect();
     // Many chunks per thread, billed largest first, each taken by whichever thread is free:
@@ -285,6 +294,7 @@ fn bill_owned<'a>(shared: &Shared<'_, 'a>, mut owned: Vec<Owned<'a>>) -> Vec<Acc
             for part in *chunk {
                 bill_partition(shared, part, &mut acc);
             }
+            progress(size);
             acc
         },
     );
