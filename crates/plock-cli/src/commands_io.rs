@@ -5,9 +5,8 @@ use std::path::Path;
 
 use plock_core::account::ExternalSystem;
 use plock_core::import::ImportErrors;
-use plock_core::store::{Batch, Change};
-use plock_core::{AccountId, Invoice, Store};
-use plock_store_memory::MemoryStore;
+use plock_core::store::Change;
+use plock_core::{AccountId, Invoice};
 use serde::Serialize;
 
 use crate::app::{Session, invalid, store_error, subject, today};
@@ -16,6 +15,7 @@ use crate::commands::json;
 use crate::exit::{Class, CliError, fail};
 use crate::progress::Progress;
 use crate::rows::Rows;
+use crate::store_open::Backend;
 
 type Result<T> = std::result::Result<T, CliError>;
 
@@ -160,39 +160,7 @@ pub fn import(
     dry_run: bool,
     as_json: bool,
 ) -> Result<String> {
-    let bytes = read(path)?;
     let file = name(path);
-    let checking = Progress::step(&format!("checking {file}"));
-    let planned = match kind {
-        ImportKind::Accounts => {
-            plock_core::import::plan_account_import(&bytes, s.store.book(), today())
-        }
-        ImportKind::Subscriptions => {
-            let company = s.store.company().map_err(store_error)?;
-            plock_core::import::plan_subscription_import(
-                &bytes,
-                &company.accounts,
-                &company.subscriptions,
-                &company.metrics,
-            )
-        }
-        ImportKind::Usage => {
-            plock_core::import::parse_usage(&bytes, s.store.book()).map(|records| {
-                if records.is_empty() {
-                    Batch::default()
-                } else {
-                    Batch::one(Change::AddUsage { records })
-                }
-            })
-        }
-    };
-    drop(checking);
-    // Usage for days already billed in arrears is said, never taken in silently.
-    let late = match (&kind, &planned) {
-        (ImportKind::Usage, Ok(batch)) => late_records(&s, batch)?,
-        _ => Vec::new(),
-    };
-    let batch = planned.map_err(|e| rejected(path, &e))?;
     let mut report = ImportReport {
         action: if dry_run { "checked" } else { "imported" },
         file: file.clone(),
@@ -204,8 +172,56 @@ pub fn import(
         new_metrics: None,
         dry_run,
         written: false,
-        late,
+        late: Vec::new(),
     };
+    if let ImportKind::Usage = kind {
+        // Usage for days already billed in arrears is said, never taken in silently.
+        let book = s.store.account_book().map_err(store_error)?;
+        let subscriptions = all_subscriptions(&s)?;
+        let mut late = Vec::new();
+        let rows = crate::import_usage::import(
+            &mut s,
+            path,
+            &file,
+            dry_run,
+            |errors| rejected(path, errors),
+            |records| {
+                late.extend(plock_core::usage::late_usage(
+                    records,
+                    &book,
+                    &subscriptions,
+                ));
+            },
+        )?;
+        report.late = late;
+        report.rows = usize::try_from(rows).unwrap_or(usize::MAX);
+        report.added = report.rows;
+        report.written = !dry_run && rows > 0;
+        return if as_json {
+            json(&report)
+        } else {
+            Ok(report.text())
+        };
+    }
+    let bytes = read(path)?;
+    let checking = Progress::step(&format!("checking {file}"));
+    let planned = match kind {
+        ImportKind::Accounts => {
+            let book = s.store.account_book().map_err(store_error)?;
+            plock_core::import::plan_account_import(&bytes, &book, today())
+        }
+        ImportKind::Subscriptions | ImportKind::Usage => {
+            let company = s.store.company_without_usage().map_err(store_error)?;
+            plock_core::import::plan_subscription_import(
+                &bytes,
+                &company.accounts,
+                &company.subscriptions,
+                &company.metrics,
+            )
+        }
+    };
+    drop(checking);
+    let batch = planned.map_err(|e| rejected(path, &e))?;
     // The rows behind the changes: to count them, and to name the row of a refused change.
     let rows = match kind {
         ImportKind::Accounts => {
@@ -261,23 +277,11 @@ pub fn import(
             report.new_metrics = Some(metrics);
             Some(rows)
         }
-        ImportKind::Usage => {
-            let records = batch
-                .changes
-                .iter()
-                .map(|c| match c {
-                    Change::AddUsage { records } => records.len(),
-                    _ => 0,
-                })
-                .sum();
-            report.rows = records;
-            report.added = records;
-            None
-        }
+        ImportKind::Usage => None,
     };
-    let describe = |store: &MemoryStore, change: &Change| row_of(store, rows.as_ref(), change);
+    let describe = |store: &dyn Backend, change: &Change| row_of(store, rows.as_ref(), change);
     if dry_run {
-        s.check_described(batch, &describe)
+        s.check_described(&batch, &describe)
             .map_err(|e| e.prefixed(format!("{file}: would be refused; ")))?;
     } else if !batch.changes.is_empty() {
         let prefix = format!("{file}: nothing imported; ");
@@ -292,26 +296,6 @@ pub fn import(
     } else {
         Ok(report.text())
     }
-}
-
-/// The records of a usage batch that fall in days already billed in arrears.
-fn late_records(s: &Session, batch: &Batch) -> Result<Vec<plock_core::usage::LateUsage>> {
-    let records: Vec<&[plock_core::UsageRecord]> = batch
-        .changes
-        .iter()
-        .filter_map(|c| match c {
-            Change::AddUsage { records } => Some(records.as_slice()),
-            _ => None,
-        })
-        .collect();
-    if records.is_empty() {
-        return Ok(Vec::new());
-    }
-    let subscriptions = all_subscriptions(s)?;
-    Ok(records
-        .into_iter()
-        .flat_map(|r| plock_core::usage::late_usage(r, s.store.book(), &subscriptions))
-        .collect())
 }
 
 /// Every stored subscription, page by page.
@@ -358,7 +342,7 @@ fn account_of(change: &Change) -> Option<&AccountId> {
 }
 
 /// Names the row of an import file a change came from: `line 3 (account acme)`.
-fn row_of(store: &MemoryStore, rows: Option<&Rows>, change: &Change) -> String {
+fn row_of(store: &dyn Backend, rows: Option<&Rows>, change: &Change) -> String {
     let keyed = match change {
         Change::PutSubscription { subscription } => {
             Some(("subscription", subscription.id().to_string()))
@@ -367,8 +351,9 @@ fn row_of(store: &MemoryStore, rows: Option<&Rows>, change: &Change) -> String {
             // Accounts are found by the key the file names; an imported account's id is its
             // key, an older one may have another.
             let key = store
-                .book()
-                .get(id)
+                .account(id)
+                .ok()
+                .flatten()
                 .map_or_else(|| id.to_string(), |a| a.key().to_string());
             ("account", key)
         }),
@@ -408,7 +393,7 @@ pub fn write_out(
 
 /// `plock export accounts|subscriptions [--out FILE]`.
 pub fn export(s: &Session, kind: ExportKind, out: Option<&Path>, as_json: bool) -> Result<String> {
-    let company = s.store.company().map_err(store_error)?;
+    let company = s.store.company_without_usage().map_err(store_error)?;
     let (text, count) = match kind {
         ExportKind::Accounts => (
             plock_core::import::export_accounts(&company.accounts),
@@ -456,7 +441,8 @@ pub fn discover(
     let file = name(path);
     let customers =
         plock_core::discovery::parse_source(&read(path)?).map_err(|e| rejected(path, &e))?;
-    let plan = plock_core::discovery::plan_discovery(source, &customers, s.store.book(), today());
+    let book = s.store.account_book().map_err(store_error)?;
+    let plan = plock_core::discovery::plan_discovery(source, &customers, &book, today());
     let archived = crate::discover_missing::to_archive(&s, &plan, missing)?;
     let applied = yes && (!plan.is_empty() || !archived.is_empty());
     if applied {

@@ -413,6 +413,22 @@ pub trait Store {
     /// # Errors
     /// [`StoreError::Backend`].
     fn company(&self) -> Result<CompanySnapshot, StoreError>;
+    /// What a billing run reads, its usage already packed in the engine's [`UsageTable`]: the
+    /// snapshot's `usage` is left empty. The default packs [`Store::company`]'s records; a
+    /// database adapter streams its usage rows straight into a
+    /// [`UsageTableBuilder`](crate::UsageTableBuilder), so the records never exist as a
+    /// `Vec<UsageRecord>`.
+    ///
+    /// # Errors
+    /// [`StoreError::Backend`], also for a stored record the table cannot hold.
+    fn run_input(&self) -> Result<(CompanySnapshot, UsageTable), StoreError> {
+        let mut company = self.company()?;
+        let usage = company.usage_table().map_err(|e| StoreError::Backend {
+            message: format!("stored usage the billing table cannot hold: {e}"),
+        })?;
+        company.usage = Vec::new();
+        Ok((company, usage))
+    }
     /// Applies every change of `batch`, or none.
     ///
     /// # Errors

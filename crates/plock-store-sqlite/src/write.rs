@@ -86,7 +86,9 @@ pub(crate) fn apply(tx: &Connection, batch: &Batch) -> Result<(), StoreError> {
     // Usage of a dismissed account would be orphaned; checked once the batch's usage is in,
     // as the memory store checks it.
     for (index, id, key) in dismissed {
-        if exists(tx, "usage WHERE account_key = ?1", key.as_str())? {
+        if exists(tx, "usage WHERE account_key = ?1", key.as_str())?
+            || exists(tx, "usage_block_keys WHERE account_key = ?1", key.as_str())?
+        {
             return Err(StoreError::Conflict {
                 index,
                 what: "account",
