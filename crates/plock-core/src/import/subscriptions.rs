@@ -140,6 +140,23 @@ fn format_tiers(tiers: &Tiers) -> String {
 
 fn parse_row(t: &Table, row: &Row, errors: &mut ImportErrors) -> Option<Parsed> {
     let before = errors.total();
+    check_cells(t, row, errors);
+    if errors.total() != before {
+        return None;
+    }
+    // Every cell is checked; below, the conversions cannot fail.
+    let text = |c: &str| cell_text(t, row, c);
+    Some(Parsed {
+        line: row.line,
+        id: SubscriptionId::new(text("subscription_id")?).ok()?,
+        head: head_of(t, row)?,
+        item: item_of(t, row, errors)?,
+        aggregation: text("aggregation").and_then(|a| aggregation(&a).ok()),
+    })
+}
+
+/// Checks every cell of a row on its own, each refusal an error at its column.
+fn check_cells(t: &Table, row: &Row, errors: &mut ImportErrors) {
     let line = row.line;
     let text = |c: &str| cell_text(t, row, c);
     let mut field =
@@ -150,12 +167,15 @@ fn parse_row(t: &Table, row: &Row, errors: &mut ImportErrors) -> Option<Parsed> 
                 errors.push(line, column, v, reason);
             }
         };
-    let id_text = text("subscription_id").unwrap_or_default();
-    field("subscription_id", Some(id_text.clone()), &|v| {
-        SubscriptionId::new(v)
-            .map(drop)
-            .map_err(|e| e.reason.to_owned())
-    });
+    field(
+        "subscription_id",
+        Some(text("subscription_id").unwrap_or_default()),
+        &|v| {
+            SubscriptionId::new(v)
+                .map(drop)
+                .map_err(|e| e.reason.to_owned())
+        },
+    );
     field(
         "account_key",
         Some(text("account_key").unwrap_or_default()),
@@ -229,13 +249,14 @@ fn parse_row(t: &Table, row: &Row, errors: &mut ImportErrors) -> Option<Parsed> 
         t.decimal(v)
             .and_then(|d| Rebate::percent(d).map(drop).map_err(|e| e.to_string()))
     });
-    if errors.total() != before {
-        return None;
-    }
-    // Every cell parsed above; below, the conversions cannot fail.
+}
+
+/// The subscription's terms of a checked row.
+fn head_of(t: &Table, row: &Row) -> Option<Head> {
+    let text = |c: &str| cell_text(t, row, c);
     let date = |c: &str| text(c).and_then(|v| parse_date(&v).ok());
     let num = |c: &str| text(c).and_then(|v| t.decimal(&v).ok());
-    let head = Head {
+    Some(Head {
         account: AccountKey::new(text("account_key")?).ok()?,
         state: text("state").map(|s| s.to_ascii_lowercase()),
         paused_since: date("paused_since"),
@@ -256,7 +277,14 @@ fn parse_row(t: &Table, row: &Row, errors: &mut ImportErrors) -> Option<Parsed> 
             .map_or(Some(BillingPractice::InAdvance), |p| practice(&p).ok())?,
         currency: text("currency")?.parse().ok()?,
         minimum: num("minimum_invoice_amount"),
-    };
+    })
+}
+
+/// The item of a checked row: its product, metric and price model.
+fn item_of(t: &Table, row: &Row, errors: &mut ImportErrors) -> Option<Item> {
+    let line = row.line;
+    let text = |c: &str| cell_text(t, row, c);
+    let num = |c: &str| text(c).and_then(|v| t.decimal(&v).ok());
     let product = ProductId::new(text("product")?).ok()?;
     let metric = text("metric").and_then(|m| MetricId::new(m).ok());
     let price = num("price");
@@ -309,19 +337,12 @@ fn parse_row(t: &Table, row: &Row, errors: &mut ImportErrors) -> Option<Parsed> 
         errors.push(line, "model", &model_text, e.to_string());
         return None;
     }
-    let item = Item {
+    Some(Item {
         product,
         metric,
         price: model,
         practice: text("item_practice").and_then(|p| practice(&p).ok()),
         rebate: num("rebate_percent").and_then(|r| Rebate::percent(r).ok()),
-    };
-    Some(Parsed {
-        line,
-        id: SubscriptionId::new(id_text).ok()?,
-        head,
-        item,
-        aggregation: text("aggregation").and_then(|a| aggregation(&a).ok()),
     })
 }
 
