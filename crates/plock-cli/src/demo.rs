@@ -119,7 +119,17 @@ fn tiers(rows: &[(Option<&str>, Option<&str>, Option<&str>)]) -> Result<Tiers> {
 
 /// The sample company, as batches applied to `store`, empty.
 pub fn company(store: &mut dyn Store) -> Result<()> {
-    let jan = d(2025, 1, 1)?;
+    let mut changes = accounts()?;
+    changes.extend(subscriptions()?);
+    store.apply(Batch { changes }).map_err(bug)?;
+    store
+        .apply(Batch::one(Change::AddUsage { records: usage()? }))
+        .map_err(bug)?;
+    Ok(())
+}
+
+/// The accounts, their group, ids in the CRM and the ERP, and the metric catalogue.
+fn accounts() -> Result<Vec<Change>> {
     let mut changes = vec![
         Change::AddAccount {
             account: account(
@@ -256,6 +266,12 @@ pub fn company(store: &mut dyn Store) -> Result<()> {
             },
         });
     }
+    Ok(changes)
+}
+
+/// One subscription an account, the price models in turn.
+fn subscriptions() -> Result<Vec<Change>> {
+    let jan = d(2025, 1, 1)?;
     let advance = BillingPractice::InAdvance;
     let graduated = PriceModel::Graduated {
         tiers: tiers(&[
@@ -405,14 +421,7 @@ pub fn company(store: &mut dyn Store) -> Result<()> {
             minimum: Some("500.00"),
         },
     ];
-    for s in subs {
-        changes.push(subscription(s)?);
-    }
-    store.apply(Batch { changes }).map_err(bug)?;
-    store
-        .apply(Batch::one(Change::AddUsage { records: usage()? }))
-        .map_err(bug)?;
-    Ok(())
+    subs.into_iter().map(subscription).collect()
 }
 
 /// Three months of usage, the same every run.
