@@ -281,93 +281,111 @@ pub fn plan_account_import(
                 );
             }
         }
-        if let Some(master) = &row.master {
-            let master_row = by_key.get(master).copied();
-            let master_known = book.by_key(master);
-            let master_of_master = master_row.and_then(|m| m.master.clone()).or_else(|| {
-                master_known
-                    .and_then(|m| m.master())
-                    .and_then(|id| book.get(id))
-                    .map(|m| m.key().clone())
-            });
-            if master_row.is_none()
-                && master_known.is_none()
-                && !written_keys.contains(master.as_str())
-            {
-                errors.push(
-                    row.line,
-                    "master_key",
-                    master.as_str(),
-                    "no account has this key, in the file or already imported",
-                );
-            } else if master == key {
-                errors.push(
-                    row.line,
-                    "master_key",
-                    master.as_str(),
-                    "an account cannot be its own master",
-                );
-            } else if master_of_master.is_some() {
-                errors.push(
-                    row.line,
-                    "master_key",
-                    master.as_str(),
-                    "this master is itself a child (groups are one level deep)",
-                );
-            }
-            if row.state == AccountState::Pending {
-                errors.push(
-                    row.line,
-                    "master_key",
-                    master.as_str(),
-                    "a Pending account cannot join a group",
-                );
-            }
-        }
-        if let Some(existing) = book.by_key(key) {
-            if let Err(crate::account::AccountError::Invalid {
-                field,
-                value,
-                reason,
-            }) = row.cells.merged(existing.contact())
-            {
-                errors.push(row.line, column_of(field), &value, reason);
-            }
-            if existing.state() != row.state {
-                errors.push(
-                    row.line,
-                    "state",
-                    &format!("{:?}", row.state).to_lowercase(),
-                    format!(
-                        "account exists as {}; change its state with the account commands",
-                        existing.state()
-                    ),
-                );
-            }
-            let existing_master = existing
-                .master()
-                .and_then(|id| book.get(id))
-                .map(|m| m.key());
-            if existing_master != row.master.as_ref() {
-                errors.push(
-                    row.line,
-                    "master_key",
-                    row.master.as_ref().map_or("", |m| m.as_str()),
-                    "account exists with another master; use link/unlink",
-                );
-            }
-            if existing.group_billing() != row.group_billing {
-                errors.push(
-                    row.line,
-                    "group_billing",
-                    &row.group_billing.to_string(),
-                    "account exists with the other setting",
-                );
-            }
-        }
+        check_master(row, &by_key, &written_keys, book, &mut errors);
+        check_existing(row, book, &mut errors);
     }
     errors.into_result(())?;
     Ok(plan(rows, book))
+}
+
+/// Checks `row`'s master: known (in the file or the book), not the row itself, not a child,
+/// and the row not Pending.
+fn check_master(
+    row: &AccountRow,
+    by_key: &BTreeMap<&AccountKey, &AccountRow>,
+    written_keys: &BTreeSet<String>,
+    book: &AccountBook,
+    errors: &mut ImportErrors,
+) {
+    let key = row.account.key();
+    if let Some(master) = &row.master {
+        let master_row = by_key.get(master).copied();
+        let master_known = book.by_key(master);
+        let master_of_master = master_row.and_then(|m| m.master.clone()).or_else(|| {
+            master_known
+                .and_then(|m| m.master())
+                .and_then(|id| book.get(id))
+                .map(|m| m.key().clone())
+        });
+        if master_row.is_none() && master_known.is_none() && !written_keys.contains(master.as_str())
+        {
+            errors.push(
+                row.line,
+                "master_key",
+                master.as_str(),
+                "no account has this key, in the file or already imported",
+            );
+        } else if master == key {
+            errors.push(
+                row.line,
+                "master_key",
+                master.as_str(),
+                "an account cannot be its own master",
+            );
+        } else if master_of_master.is_some() {
+            errors.push(
+                row.line,
+                "master_key",
+                master.as_str(),
+                "this master is itself a child (groups are one level deep)",
+            );
+        }
+        if row.state == AccountState::Pending {
+            errors.push(
+                row.line,
+                "master_key",
+                master.as_str(),
+                "a Pending account cannot join a group",
+            );
+        }
+    }
+}
+
+/// Checks a row whose key is already an account: its contact cells merge, and its state,
+/// master and group billing are those stored (the account commands change them).
+fn check_existing(row: &AccountRow, book: &AccountBook, errors: &mut ImportErrors) {
+    let key = row.account.key();
+    if let Some(existing) = book.by_key(key) {
+        if let Err(crate::account::AccountError::Invalid {
+            field,
+            value,
+            reason,
+        }) = row.cells.merged(existing.contact())
+        {
+            errors.push(row.line, column_of(field), &value, reason);
+        }
+        if existing.state() != row.state {
+            errors.push(
+                row.line,
+                "state",
+                &format!("{:?}", row.state).to_lowercase(),
+                format!(
+                    "account exists as {}; change its state with the account commands",
+                    existing.state()
+                ),
+            );
+        }
+        let existing_master = existing
+            .master()
+            .and_then(|id| book.get(id))
+            .map(|m| m.key());
+        if existing_master != row.master.as_ref() {
+            errors.push(
+                row.line,
+                "master_key",
+                row.master.as_ref().map_or("", |m| m.as_str()),
+                "account exists with another master; use link/unlink",
+            );
+        }
+        if existing.group_billing() != row.group_billing {
+            errors.push(
+                row.line,
+                "group_billing",
+                &row.group_billing.to_string(),
+                "account exists with the other setting",
+            );
+        }
+    }
 }
 
 fn plan(rows: Vec<AccountRow>, book: &AccountBook) -> Batch {
