@@ -1,0 +1,218 @@
+//! Usage at scale: records in with binary `COPY … FROM STDIN`, out with binary
+//! `COPY … TO STDOUT` straight into the billing run's [`UsageTable`].
+//!
+//! PostgreSQL's binary format carries each value as its wire bytes (a `numeric` as base-10000
+//! digits with its scale, a `timestamptz` as microseconds), so nothing is printed or parsed as
+//! text on either side, and one statement moves any number of rows.
+
+use std::collections::{HashMap, HashSet};
+
+use plock_core::{
+    AccountBook, AccountKey, MetricId, RecordId, StoreError, UsageRecord, UsageTable,
+    UsageTableBuilder,
+};
+use postgres::binary_copy::{BinaryCopyInWriter, BinaryCopyOutIter};
+use postgres::fallible_iterator::FallibleIterator;
+use postgres::types::Type;
+use postgres::{GenericClient, Transaction};
+use rust_decimal::Decimal;
+
+use crate::codec::{Context, USAGE_COLUMNS, backend, join_time, owner_in, split_time, unix_day};
+use crate::write::{Db, Failure};
+
+/// The owner each key's usage goes to, or `None` for a key no account holds at this point of
+/// the batch. The book answers for the accounts it holds (the batch changes no other); the
+/// database for the rest, their rows share-locked so that no other writer dismisses them
+/// before the batch commits.
+fn owners<'a>(
+    tx: &mut Transaction<'_>,
+    original: &AccountBook,
+    work: &AccountBook,
+    records: &'a [UsageRecord],
+) -> Result<HashMap<&'a str, Option<String>>, Failure> {
+    let mut owners: HashMap<&str, Option<String>> = HashMap::new();
+    let mut ask: HashSet<&str> = HashSet::new();
+    for record in records {
+        let key = record.account().as_str();
+        if owners.contains_key(key) || ask.contains(key) {
+            continue;
+        }
+        match work.by_key(record.account()) {
+            Some(account) => {
+                owners.insert(key, Some(owner_in(work, account).to_string()));
+            }
+            None => {
+                ask.insert(key);
+            }
+        }
+    }
+    let ask: Vec<&str> = ask.into_iter().collect();
+    let rows = tx
+        .query(
+            "SELECT key, id, owner FROM accounts WHERE key = ANY($1) ORDER BY id FOR KEY SHARE",
+            &[&ask],
+        )
+        .db("reading the accounts of usage")?;
+    let mut found: HashMap<String, (String, String)> = HashMap::with_capacity(rows.len());
+    for row in &rows {
+        let key: String = row.try_get(0).db("reading the accounts of usage")?;
+        let id: String = row.try_get(1).db("reading the accounts of usage")?;
+        let owner: String = row.try_get(2).db("reading the accounts of usage")?;
+        found.insert(key, (id, owner));
+    }
+    for key in ask {
+        // An account the book holds but no longer under this key was dismissed or replaced
+        // earlier in the batch.
+        let owner = found.get(key).and_then(|(id, owner)| {
+            let in_book = plock_core::AccountId::new(id)
+                .ok()
+                .is_some_and(|id| original.get(&id).is_some());
+            (!in_book).then(|| owner.clone())
+        });
+        owners.insert(key, owner);
+    }
+    Ok(owners)
+}
+
+/// Writes `records` (change `index`) with one binary `COPY`, after checking that an account
+/// holds every record's key. `written` learns the owner each key's usage went to.
+pub(crate) fn add_usage(
+    tx: &mut Transaction<'_>,
+    original: &AccountBook,
+    work: &AccountBook,
+    written: &mut HashMap<String, String>,
+    index: usize,
+    records: &[UsageRecord],
+) -> Result<(), Failure> {
+    if records.is_empty() {
+        return Ok(());
+    }
+    let owners = owners(tx, original, work, records)?;
+    for record in records {
+        if owners
+            .get(record.account().as_str())
+            .is_none_or(Option::is_none)
+        {
+            return Err(Failure::Refused(StoreError::NotFound {
+                index,
+                what: "account key",
+                id: record.account().to_string(),
+            }));
+        }
+    }
+    let sink = tx
+        .copy_in(&format!(
+            "COPY usage ({USAGE_COLUMNS}) FROM STDIN (FORMAT binary)"
+        ))
+        .db("writing usage")?;
+    let types = [
+        Type::TEXT,
+        Type::TEXT,
+        Type::TEXT,
+        Type::INT4,
+        Type::TIMESTAMPTZ,
+        Type::INT2,
+        Type::NUMERIC,
+        Type::TEXT,
+    ];
+    let mut writer = BinaryCopyInWriter::new(sink, &types);
+    for record in records {
+        let key = record.account().as_str();
+        let owner = owners
+            .get(key)
+            .and_then(Option::as_deref)
+            .unwrap_or_default();
+        let timestamp = record.timestamp();
+        let (at, nanos) = split_time(timestamp);
+        let day = unix_day(timestamp.date_naive());
+        let quantity = record.quantity();
+        let record_id = record.record_id().map(RecordId::as_str);
+        writer
+            .write(&[
+                &owner,
+                &key,
+                &record.metric().as_str(),
+                &day,
+                &at,
+                &nanos,
+                &quantity,
+                &record_id,
+            ])
+            .db("writing usage")?;
+    }
+    writer.finish().db("writing usage")?;
+    for (key, owner) in owners {
+        if let Some(owner) = owner {
+            written.insert(key.to_owned(), owner);
+        }
+    }
+    Ok(())
+}
+
+/// Every usage record, read with one binary `COPY … TO STDOUT` into a usage table, in the
+/// transaction `client` is in.
+///
+/// # Errors
+/// [`StoreError::Backend`] when the database fails or holds a record the table cannot hold.
+pub(crate) fn usage_table(client: &mut impl GenericClient) -> Result<UsageTable, StoreError> {
+    let count: i64 = client
+        .query_one("SELECT count(*) FROM usage", &[])
+        .and_then(|row| row.try_get(0))
+        .context("counting usage")?;
+    let source = client
+        .copy_out(
+            "COPY (SELECT account_key, metric, at, nanos, quantity, record_id FROM usage) \
+             TO STDOUT (FORMAT binary)",
+        )
+        .context("reading usage")?;
+    let types = [
+        Type::TEXT,
+        Type::TEXT,
+        Type::TIMESTAMPTZ,
+        Type::INT2,
+        Type::NUMERIC,
+        Type::TEXT,
+    ];
+    let mut rows = BinaryCopyOutIter::new(source, &types);
+    let mut builder = UsageTableBuilder::with_capacity(usize::try_from(count).unwrap_or(0));
+    // Keys and metrics repeat: each is validated once.
+    let mut keys: HashMap<String, AccountKey> = HashMap::new();
+    let mut metrics: HashMap<String, MetricId> = HashMap::new();
+    while let Some(row) = rows.next().context("reading usage")? {
+        let key: &str = row.try_get(0).context("reading usage")?;
+        let account = match keys.get(key) {
+            Some(account) => account,
+            None => {
+                let account = AccountKey::new(key).context("stored usage account key")?;
+                keys.entry(key.to_owned()).or_insert(account)
+            }
+        };
+        let metric: &str = row.try_get(1).context("reading usage")?;
+        let metric = match metrics.get(metric) {
+            Some(found) => found,
+            None => {
+                let id = MetricId::new(metric).context("stored usage metric")?;
+                metrics.entry(metric.to_owned()).or_insert(id)
+            }
+        };
+        let at = row.try_get(2).context("reading usage")?;
+        let nanos: i16 = row.try_get(3).context("reading usage")?;
+        let quantity: Decimal = row.try_get(4).context("reading usage")?;
+        let record_id = row
+            .try_get::<Option<&str>>(5)
+            .context("reading usage")?
+            .map(RecordId::new)
+            .transpose()
+            .context("stored usage record id")?;
+        builder
+            .push(
+                account,
+                metric,
+                join_time(at, nanos)?,
+                quantity,
+                record_id.as_ref(),
+            )
+            .map_err(|e| backend(format!("stored usage of {key} is invalid: {e}")))?;
+    }
+    Ok(builder.finish())
+}
