@@ -8,7 +8,7 @@ use std::hint::black_box;
 use chrono::NaiveDate;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use plock_benches::company::{RUN_DATE, generate_csv, generate_table};
-use plock_core::{Period, RunOptions, ingest_usage, run};
+use plock_core::{RunOptions, import::ingest_usage, period::Period, run};
 
 // As in plock-bench: a run allocates many small strings; the binary picks the allocator.
 #[global_allocator]
@@ -65,7 +65,9 @@ fn ingestion(c: &mut Criterion) {
         group.throughput(Throughput::Elements(records as u64));
         if records <= 100_000 {
             group.bench_function(format!("import_parse_{records}_rows"), |b| {
-                b.iter(|| plock_core::parse_usage(black_box(csv.as_bytes()), &company.accounts))
+                b.iter(|| {
+                    plock_core::import::parse_usage(black_box(csv.as_bytes()), &company.accounts)
+                })
             });
         }
         group.bench_function(format!("ingest_{records}_rows"), |b| {

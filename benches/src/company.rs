@@ -7,10 +7,11 @@
 
 use chrono::{Days, NaiveDate, TimeZone, Utc};
 use plock_core::{
-    Account, AccountBook, AccountId, AccountKey, AccountName, Aggregation, BillingInterval,
-    BillingPractice, CompanySnapshot, Contact, Currency, Item, Metric, MetricId, PeriodMode,
-    PriceModel, ProductId, Rebate, Subscription, SubscriptionId, SubscriptionSpec, Tier, Tiers,
-    UsageRecord, UsageTable, UsageTableBuilder,
+    Account, AccountBook, AccountId, AccountKey, BillingInterval, BillingPractice, Currency, Item,
+    Metric, MetricId, PriceModel, ProductId, Subscription, SubscriptionId, SubscriptionSpec,
+    UsageRecord, UsageTable, account::AccountName, account::Contact, period::PeriodMode,
+    pricing::Rebate, pricing::Tier, pricing::Tiers, store::CompanySnapshot, usage::Aggregation,
+    usage::UsageTableBuilder,
 };
 use rust_decimal::Decimal;
 

@@ -18,7 +18,7 @@ use std::collections::HashMap;
 
 use chrono::NaiveDate;
 use plock_core::{
-    AccountBook, BillingInterval, BillingPractice, Currency, Metric, Period, Subscription,
+    AccountBook, BillingInterval, BillingPractice, Currency, Metric, Subscription, period::Period,
 };
 
 pub use billing::{bill, history};

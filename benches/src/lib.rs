@@ -6,7 +6,7 @@ pub mod allocator;
 pub mod company;
 pub mod kit;
 
-use plock_core::{CompanyData, CompanySnapshot, UsageTable};
+use plock_core::{CompanyData, UsageTable, store::CompanySnapshot};
 
 /// The billing run's view of a generated company and its usage table.
 pub fn table_data<'a>(company: &'a CompanySnapshot, usage: &'a UsageTable) -> CompanyData<'a> {
@@ -102,7 +102,7 @@ mod tests {
         let mut store = plock_store_memory::MemoryStore::new();
         store
             .apply(
-                plock_core::plan_account_import(
+                plock_core::import::plan_account_import(
                     accounts.as_bytes(),
                     &AccountBook::new(),
                     super::DAY,
@@ -113,7 +113,7 @@ mod tests {
         let c = store.company().unwrap();
         assert_eq!(c.accounts.len(), 2_000);
         assert!(c.accounts.iter().filter(|a| a.master().is_some()).count() >= 150);
-        let batch = plock_core::plan_subscription_import(
+        let batch = plock_core::import::plan_subscription_import(
             subs.as_bytes(),
             &c.accounts,
             &c.subscriptions,

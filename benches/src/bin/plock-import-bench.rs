@@ -23,7 +23,7 @@ fn main() {
     );
 
     let started = Instant::now();
-    let batch = match plock_core::plan_account_import(
+    let batch = match plock_core::import::plan_account_import(
         accounts.as_bytes(),
         &AccountBook::new(),
         plock_benches::DAY,
@@ -49,7 +49,7 @@ fn main() {
         Ok(c) => c,
         Err(e) => return eprintln!("{e}"),
     };
-    let batch = match plock_core::plan_subscription_import(
+    let batch = match plock_core::import::plan_subscription_import(
         subscriptions.as_bytes(),
         &company.accounts,
         &company.subscriptions,

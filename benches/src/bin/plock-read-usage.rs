@@ -19,8 +19,8 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use chrono::NaiveDate;
 use plock_benches::{peak_rss_bytes, reset_peak_rss, rss_bytes};
 use plock_core::{
-    Account, AccountBook, AccountId, AccountKey, AccountName, Contact, Currency, TimeFormat,
-    UsageLayout, read_usage,
+    Account, AccountBook, AccountId, AccountKey, Currency, account::AccountName, account::Contact,
+    import::TimeFormat, import::UsageLayout, import::read_usage,
 };
 
 struct Args {

@@ -3,8 +3,8 @@
 use anyhow::Result;
 use chrono::NaiveDate;
 use plock_core::{
-    BilledThrough, BillingPractice, BillingRun, CompanyData, RunOptions, Subscription, UsageTable,
-    run,
+    BillingPractice, BillingRun, CompanyData, RunOptions, Subscription, UsageTable, run,
+    subscription::BilledThrough,
 };
 
 use super::{Company, RUN_DATE};
@@ -55,8 +55,8 @@ pub fn bill(company: &Company, usage: &UsageTable) -> Result<BillingRun> {
 mod tests {
     use chrono::NaiveDate;
     use plock_core::{
-        AccountId, BillingInterval, BillingPractice, Currency, Item, PeriodMode, ProductId,
-        Subscription, SubscriptionId, SubscriptionSpec,
+        AccountId, BillingInterval, BillingPractice, Currency, Item, ProductId, Subscription,
+        SubscriptionId, SubscriptionSpec, period::PeriodMode,
     };
     use rust_decimal::Decimal;
 

@@ -8,9 +8,10 @@ use std::path::Path;
 use anyhow::{Context, Result, anyhow, bail};
 use chrono::{Datelike, NaiveDate};
 use plock_core::{
-    Account, AccountBook, AccountId, AccountKey, AccountName, Aggregation, BillingInterval,
-    BillingPractice, Contact, Currency, Item, Metric, MetricId, PeriodMode, PriceModel, ProductId,
-    Subscription, SubscriptionId, SubscriptionSpec, Tier, Tiers,
+    Account, AccountBook, AccountId, AccountKey, BillingInterval, BillingPractice, Currency, Item,
+    Metric, MetricId, PriceModel, ProductId, Subscription, SubscriptionId, SubscriptionSpec,
+    account::AccountName, account::Contact, period::PeriodMode, pricing::Tier, pricing::Tiers,
+    usage::Aggregation,
 };
 use rust_decimal::Decimal;
 

@@ -7,7 +7,7 @@ use std::io::{BufWriter, Write};
 use std::path::Path;
 
 use anyhow::{Context, Result, anyhow};
-use plock_core::{Aggregation, BillingRun, Metric, MetricId, Period, UsageTable};
+use plock_core::{BillingRun, Metric, MetricId, UsageTable, period::Period, usage::Aggregation};
 use rust_decimal::Decimal;
 use rust_decimal::prelude::ToPrimitive;
 

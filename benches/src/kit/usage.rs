@@ -5,7 +5,9 @@ use std::fs::File;
 use std::path::Path;
 
 use anyhow::{Context, Result, anyhow};
-use plock_core::{AccountBook, TimeFormat, UsageLayout, UsageTable, read_usage};
+use plock_core::{
+    AccountBook, UsageTable, import::TimeFormat, import::UsageLayout, import::read_usage,
+};
 
 /// The kit's usage layout: `account_id,metric_id,ts_ms,quantity`, times in epoch
 /// milliseconds; account keys are the kit's account ids, metrics its metric ids.

@@ -5,7 +5,9 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use chrono::NaiveDate;
-use plock_core::{Account, AccountId, AccountKey, Batch, Change, Store, StoreError};
+use plock_core::{
+    Account, AccountId, AccountKey, Store, store::Batch, store::Change, store::StoreError,
+};
 use plock_store_memory::{DataFile, DataFileError, LockWait, MemoryStore};
 
 use crate::exit::{Class, CliError, fail};
@@ -48,11 +50,11 @@ pub fn file_error(e: DataFileError) -> CliError {
 fn store_class(e: &StoreError) -> Class {
     match e {
         StoreError::Account { source, .. } => match source {
-            plock_core::AccountError::NotFound { .. } => Class::NotFound,
-            plock_core::AccountError::DuplicateId { .. }
-            | plock_core::AccountError::DuplicateKey { .. }
-            | plock_core::AccountError::DuplicateExternalId { .. }
-            | plock_core::AccountError::KeyDismissed { .. } => Class::Conflict,
+            plock_core::account::AccountError::NotFound { .. } => Class::NotFound,
+            plock_core::account::AccountError::DuplicateId { .. }
+            | plock_core::account::AccountError::DuplicateKey { .. }
+            | plock_core::account::AccountError::DuplicateExternalId { .. }
+            | plock_core::account::AccountError::KeyDismissed { .. } => Class::Conflict,
             _ => Class::Validation,
         },
         StoreError::Subscription { .. } => Class::Validation,

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use chrono::NaiveDate;
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use plock_core::ExternalSystem;
+use plock_core::account::ExternalSystem;
 
 /// plock: accounts, subscriptions and billing runs for a usage-based SaaS company.
 #[derive(Debug, Parser)]
@@ -553,7 +553,7 @@ impl ErpArg {
 mod tests {
     use super::*;
     use clap::CommandFactory;
-    use plock_core::SystemKind;
+    use plock_core::account::SystemKind;
 
     #[test]
     fn the_command_line_is_well_formed() {

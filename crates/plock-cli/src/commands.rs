@@ -2,10 +2,12 @@
 
 use clap::CommandFactory;
 use plock_core::{
-    Account, AccountId, AccountKey, AccountName, AccountQuery, AccountState, Batch,
-    BillingInterval, BillingPractice, Change, Contact, ContactInput, Currency, InvoiceQuery, Item,
-    Metric, MetricId, PeriodMode, PriceModel, ProductId, RunOptions, Store, Subscription,
-    SubscriptionId, SubscriptionQuery, SubscriptionSpec, Tag, TagFilter,
+    Account, AccountId, AccountKey, BillingInterval, BillingPractice, Currency, Item, Metric,
+    MetricId, PriceModel, ProductId, RunOptions, Store, Subscription, SubscriptionId,
+    SubscriptionSpec, account::AccountName, account::AccountState, account::Contact,
+    account::ContactInput, account::Tag, account::TagFilter, period::PeriodMode,
+    store::AccountQuery, store::Batch, store::Change, store::InvoiceQuery,
+    store::SubscriptionQuery,
 };
 use rust_decimal::Decimal;
 use serde::Serialize;
@@ -39,7 +41,10 @@ pub fn done_json(action: &str, field: &str, value: &impl Serialize) -> Result<St
 fn all_pages<T, C>(
     mut fetch: impl FnMut(
         Option<C>,
-    ) -> std::result::Result<plock_core::Page<T, C>, plock_core::StoreError>,
+    ) -> std::result::Result<
+        plock_core::store::Page<T, C>,
+        plock_core::store::StoreError,
+    >,
 ) -> Result<Vec<T>> {
     let mut all = Vec::new();
     let mut after = None;
@@ -101,7 +106,7 @@ pub fn run(cli: Cli) -> Result<String> {
             source,
         } => {
             let source = source
-                .parse::<plock_core::ExternalSystem>()
+                .parse::<plock_core::account::ExternalSystem>()
                 .map_err(invalid)?;
             let apply = yes && !dry_run;
             crate::commands_io::discover(Session::open(&path)?, &file, &source, apply, as_json)
@@ -113,14 +118,14 @@ pub fn run(cli: Cli) -> Result<String> {
         } => {
             let s = Session::open(&path)?;
             let company = s.store.company().map_err(store_error)?;
-            let scores = plock_core::company_adoption(&company, date.unwrap_or_else(today))
+            let scores = plock_core::expand::company_adoption(&company, date.unwrap_or_else(today))
                 .map_err(invalid)?;
             let scores: Vec<_> = scores
                 .into_iter()
                 .filter(|sc| product.as_ref().is_none_or(|p| sc.product().as_str() == p))
                 .filter(|sc| !upsell_ready || sc.upsell_ready())
                 .collect();
-            let ranking = plock_core::AdoptionRanking::rank(scores);
+            let ranking = plock_core::expand::AdoptionRanking::rank(scores);
             if as_json {
                 json(&ranking)
             } else {
@@ -130,7 +135,7 @@ pub fn run(cli: Cli) -> Result<String> {
         Command::Signals { date } => {
             let s = Session::open(&path)?;
             let company = s.store.company().map_err(store_error)?;
-            let signals = plock_core::company_signals(&company, date.unwrap_or_else(today))
+            let signals = plock_core::expand::company_signals(&company, date.unwrap_or_else(today))
                 .map_err(invalid)?;
             if as_json {
                 json(&signals)
@@ -443,7 +448,7 @@ fn subscription(mut s: Session, cmd: SubscriptionCommand, as_json: bool) -> Resu
                         changes.push(Change::PutMetric {
                             metric: Metric {
                                 id: metric.clone(),
-                                aggregation: plock_core::Aggregation::Sum,
+                                aggregation: plock_core::usage::Aggregation::Sum,
                             },
                         });
                     }
@@ -546,7 +551,9 @@ fn transition(
     text: &str,
     verb: &str,
     as_json: bool,
-    step: impl FnOnce(&mut Subscription) -> std::result::Result<(), plock_core::SubscriptionError>,
+    step: impl FnOnce(
+        &mut Subscription,
+    ) -> std::result::Result<(), plock_core::subscription::SubscriptionError>,
 ) -> Result<String> {
     let mut sub = find_subscription(&s, text)?;
     step(&mut sub).map_err(invalid)?;
@@ -658,21 +665,22 @@ fn invoice(s: Session, cmd: InvoiceCommand, as_json: bool) -> Result<String> {
                 .ok_or_else(|| fail(Class::NotFound, format!("no invoice number {number}")))?;
             let earlier: Vec<plock_core::Invoice> = invoices
                 .iter()
-                .filter(|i| i.kind() == plock_core::InvoiceKind::Credit { of: number })
+                .filter(|i| i.kind() == plock_core::invoice::InvoiceKind::Credit { of: number })
                 .cloned()
                 .collect();
             let request = match (line, amount) {
-                (Some(line), Some(amount)) => plock_core::CreditRequest::Line {
+                (Some(line), Some(amount)) => plock_core::invoice::CreditRequest::Line {
                     line: line
                         .checked_sub(1)
                         .ok_or_else(|| invalid("lines are numbered from 1"))?,
                     amount: Decimal::from_str_exact(amount.trim())
                         .map_err(|_| invalid(format!("not a decimal number: {amount:?}")))?,
                 },
-                _ => plock_core::CreditRequest::Full,
+                _ => plock_core::invoice::CreditRequest::Full,
             };
             let next = s.store.next_invoice_number().map_err(store_error)?;
-            let credit = plock_core::credit(next, original, &earlier, &request).map_err(invalid)?;
+            let credit =
+                plock_core::invoice::credit(next, original, &earlier, &request).map_err(invalid)?;
             let text = if as_json {
                 done_json("credited", "invoice", &credit)?
             } else {
@@ -691,7 +699,7 @@ fn invoice(s: Session, cmd: InvoiceCommand, as_json: bool) -> Result<String> {
             ..
         } => {
             let erp = erp.system();
-            let export = plock_core::export_to_erp(&all()?, &erp);
+            let export = plock_core::erp::export_to_erp(&all()?, &erp);
             let text = json(&export)?;
             crate::commands_io::write_out(out.as_deref(), text, as_json, |path| {
                 (

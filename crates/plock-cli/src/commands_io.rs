@@ -3,7 +3,10 @@
 use std::io::Read;
 use std::path::Path;
 
-use plock_core::{AccountId, Batch, Change, ExternalSystem, ImportErrors, Invoice, Store};
+use plock_core::{
+    AccountId, Invoice, Store, account::ExternalSystem, import::ImportErrors, store::Batch,
+    store::Change,
+};
 use plock_store_memory::MemoryStore;
 use serde::Serialize;
 
@@ -141,23 +144,27 @@ pub fn import(
     let file = name(path);
     let bar = spinner(bytes.len() / 40, format!("importing {file}"));
     let planned = match kind {
-        ImportKind::Accounts => plock_core::plan_account_import(&bytes, s.store.book(), today()),
+        ImportKind::Accounts => {
+            plock_core::import::plan_account_import(&bytes, s.store.book(), today())
+        }
         ImportKind::Subscriptions => {
             let company = s.store.company().map_err(store_error)?;
-            plock_core::plan_subscription_import(
+            plock_core::import::plan_subscription_import(
                 &bytes,
                 &company.accounts,
                 &company.subscriptions,
                 &company.metrics,
             )
         }
-        ImportKind::Usage => plock_core::parse_usage(&bytes, s.store.book()).map(|records| {
-            if records.is_empty() {
-                Batch::default()
-            } else {
-                Batch::one(Change::AddUsage { records })
-            }
-        }),
+        ImportKind::Usage => {
+            plock_core::import::parse_usage(&bytes, s.store.book()).map(|records| {
+                if records.is_empty() {
+                    Batch::default()
+                } else {
+                    Batch::one(Change::AddUsage { records })
+                }
+            })
+        }
     };
     if let Some(bar) = bar {
         bar.finish_and_clear();
@@ -337,11 +344,11 @@ pub fn export(s: &Session, kind: ExportKind, out: Option<&Path>, as_json: bool) 
     let company = s.store.company().map_err(store_error)?;
     let (text, count) = match kind {
         ExportKind::Accounts => (
-            plock_core::export_accounts(&company.accounts),
+            plock_core::import::export_accounts(&company.accounts),
             company.accounts.len(),
         ),
         ExportKind::Subscriptions => (
-            plock_core::export_subscriptions(
+            plock_core::import::export_subscriptions(
                 &company.accounts,
                 &company.subscriptions,
                 &company.metrics,
@@ -370,8 +377,9 @@ pub fn discover(
     as_json: bool,
 ) -> Result<String> {
     let file = name(path);
-    let customers = plock_core::parse_source(&read(path)?).map_err(|e| rejected(path, &e))?;
-    let plan = plock_core::plan_discovery(source, &customers, s.store.book(), today());
+    let customers =
+        plock_core::discovery::parse_source(&read(path)?).map_err(|e| rejected(path, &e))?;
+    let plan = plock_core::discovery::plan_discovery(source, &customers, s.store.book(), today());
     let applied = yes && !plan.is_empty();
     if applied {
         s.commit(plan.batch())
@@ -381,7 +389,7 @@ pub fn discover(
         #[derive(Serialize)]
         struct DiscoveryReport<'a> {
             #[serde(flatten)]
-            plan: &'a plock_core::SyncPlan,
+            plan: &'a plock_core::discovery::SyncPlan,
             applied: bool,
         }
         return json(&DiscoveryReport {

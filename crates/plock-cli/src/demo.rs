@@ -3,10 +3,12 @@
 
 use chrono::{NaiveDate, TimeZone, Utc};
 use plock_core::{
-    Account, AccountId, AccountKey, AccountName, AccountState, Aggregation, Batch, BillingInterval,
-    BillingPractice, Change, Contact, ContactInput, Currency, ExternalId, ExternalSystem, Item,
-    Metric, MetricId, PeriodMode, PriceModel, ProductId, Rebate, RecordId, RunOptions, Store,
-    Subscription, SubscriptionId, SubscriptionSpec, Tag, Tier, Tiers, UsageRecord,
+    Account, AccountId, AccountKey, BillingInterval, BillingPractice, Currency, Item, Metric,
+    MetricId, PriceModel, ProductId, RunOptions, Store, Subscription, SubscriptionId,
+    SubscriptionSpec, UsageRecord, account::AccountName, account::AccountState, account::Contact,
+    account::ContactInput, account::ExternalId, account::ExternalSystem, account::Tag,
+    id::RecordId, period::PeriodMode, pricing::Rebate, pricing::Tier, pricing::Tiers, store::Batch,
+    store::Change, usage::Aggregation,
 };
 use plock_store_memory::MemoryStore;
 use rust_decimal::Decimal;

@@ -4,7 +4,8 @@
 use comfy_table::presets::NOTHING;
 use comfy_table::{CellAlignment, Table};
 use plock_core::{
-    Account, BillingRun, Dispatch, HoldReason, Invoice, LineKind, Subscription, SubscriptionState,
+    Account, BillingRun, Invoice, Subscription, invoice::Dispatch, invoice::HoldReason,
+    invoice::LineKind, subscription::SubscriptionState,
 };
 
 fn table(header: &[&str]) -> Table {
@@ -231,7 +232,7 @@ pub fn invoice(inv: &Invoice) -> String {
         .filter(|l| matches!(l.kind, LineKind::InAdvance | LineKind::Proration))
     {
         // Deferred revenue: an in-advance charge for several months is recognised month by month.
-        match plock_core::accrual_schedule(l.amount, l.period) {
+        match plock_core::invoice::accrual_schedule(l.amount, l.period) {
             Ok(schedule) if schedule.len() > 1 => {
                 let months: Vec<String> = schedule
                     .iter()
@@ -291,20 +292,20 @@ pub fn run(r: &BillingRun, preview: bool) -> String {
     let mut notes = Vec::new();
     for s in &r.skipped {
         notes.push(match s {
-            plock_core::Skipped::AccountPending { account } => format!("skipped account {account}: Pending, never billed"),
-            plock_core::Skipped::AccountArchived { account } => format!("skipped account {account}: Archived, never billed again"),
-            plock_core::Skipped::SubscriptionDraft { subscription } => format!("skipped subscription {subscription}: Draft"),
-            plock_core::Skipped::SubscriptionPaused { subscription, since } => {
+            plock_core::billing::Skipped::AccountPending { account } => format!("skipped account {account}: Pending, never billed"),
+            plock_core::billing::Skipped::AccountArchived { account } => format!("skipped account {account}: Archived, never billed again"),
+            plock_core::billing::Skipped::SubscriptionDraft { subscription } => format!("skipped subscription {subscription}: Draft"),
+            plock_core::billing::Skipped::SubscriptionPaused { subscription, since } => {
                 format!("skipped subscription {subscription}: paused since {since}, accruing until resumed")
             }
         });
     }
     for u in &r.unmatched {
         let why = match &u.reason {
-            plock_core::MismatchReason::NoMasterSubscription => {
+            plock_core::billing::MismatchReason::NoMasterSubscription => {
                 "the master has no billable subscription".to_owned()
             }
-            plock_core::MismatchReason::DifferentCurrency { child, master } => {
+            plock_core::billing::MismatchReason::DifferentCurrency { child, master } => {
                 format!(
                     "currency {child} differs from the master's {}",
                     master
@@ -314,10 +315,10 @@ pub fn run(r: &BillingRun, preview: bool) -> String {
                         .join(", ")
                 )
             }
-            plock_core::MismatchReason::DifferentPractice { child } => {
+            plock_core::billing::MismatchReason::DifferentPractice { child } => {
                 format!("billing practice {child} differs from the master's")
             }
-            plock_core::MismatchReason::DifferentPeriod { child, master } => format!(
+            plock_core::billing::MismatchReason::DifferentPeriod { child, master } => format!(
                 "period {child} differs from the master's {}",
                 master
                     .iter()
@@ -349,7 +350,7 @@ pub fn run(r: &BillingRun, preview: bool) -> String {
 }
 
 /// An owner's group held by a subscription that could not be billed.
-fn not_billed(n: &plock_core::NotBilled) -> String {
+fn not_billed(n: &plock_core::billing::NotBilled) -> String {
     format!(
         "not billed: account {} (invoice owner {}), subscription {}: {}; nothing of the group is billed until this is fixed",
         n.account, n.owner, n.subscription, n.reason
@@ -453,8 +454,8 @@ fn bar(score: u8) -> String {
 }
 
 /// Adoption scores: the call list (lowest first), then the upsell-ready.
-pub fn adoption(ranking: &plock_core::AdoptionRanking, upsell_only: bool) -> String {
-    let row = |s: &plock_core::AdoptionScore| {
+pub fn adoption(ranking: &plock_core::expand::AdoptionRanking, upsell_only: bool) -> String {
+    let row = |s: &plock_core::expand::AdoptionScore| {
         vec![
             s.account().to_string(),
             s.product().to_string(),
@@ -506,14 +507,14 @@ pub fn adoption(ranking: &plock_core::AdoptionRanking, upsell_only: bool) -> Str
 }
 
 /// Usage signals with their evidence.
-pub fn signals(signals: &[plock_core::Signal]) -> String {
+pub fn signals(signals: &[plock_core::expand::Signal]) -> String {
     if signals.is_empty() {
         return "no usage signals".into();
     }
     let mut t = table(&["account", "product", "signal", "evidence"]);
     for s in signals {
         let evidence = match s.evidence() {
-            plock_core::Evidence::Trend {
+            plock_core::expand::Evidence::Trend {
                 window,
                 slope,
                 mean,
@@ -532,7 +533,7 @@ pub fn signals(signals: &[plock_core::Signal]) -> String {
                 ),
                 active_days
             ),
-            plock_core::Evidence::Outlier {
+            plock_core::expand::Evidence::Outlier {
                 day,
                 value,
                 median,

@@ -35,7 +35,7 @@ pub fn scan(bytes: &[u8], key_column: &str) -> Rows {
         return Rows::default();
     };
     let mut reader = csv::ReaderBuilder::new()
-        .delimiter(plock_core::Delimiter::detect(text).byte())
+        .delimiter(plock_core::import::Delimiter::detect(text).byte())
         .has_headers(true)
         .flexible(true)
         .from_reader(text.as_bytes());
@@ -44,7 +44,7 @@ pub fn scan(bytes: &[u8], key_column: &str) -> Rows {
             .iter()
             .position(|name| name.trim().eq_ignore_ascii_case(key_column))
     });
-    let lines = plock_core::LineNumbers::new(text);
+    let lines = plock_core::import::LineNumbers::new(text);
     let line_at =
         |position: Option<&csv::Position>| position.map_or(0, |p| lines.of_record_at(p.byte()));
     let mut rows = Rows::default();
@@ -83,8 +83,14 @@ mod tests {
 
     #[test]
     fn the_header_picks_the_separator() {
-        assert_eq!(plock_core::Delimiter::detect("a,b;c").byte(), b',');
-        assert_eq!(plock_core::Delimiter::detect("a;b;c,d").byte(), b';');
-        assert_eq!(plock_core::Delimiter::detect("\"a;b\",c").byte(), b',');
+        assert_eq!(plock_core::import::Delimiter::detect("a,b;c").byte(), b',');
+        assert_eq!(
+            plock_core::import::Delimiter::detect("a;b;c,d").byte(),
+            b';'
+        );
+        assert_eq!(
+            plock_core::import::Delimiter::detect("\"a;b\",c").byte(),
+            b','
+        );
     }
 }

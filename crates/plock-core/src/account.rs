@@ -1,14 +1,18 @@
 //! Accounts (domain reference, section 3): one end customer of the company, its validated
 //! fields and its lifecycle state machine.
 
+pub(crate) mod external;
+pub(crate) mod tag;
+
+pub use external::{ExternalId, ExternalIds, ExternalSystem, MAX_EXTERNAL_CHARS, SystemKind};
+pub use tag::{MAX_TAG_CHARS, MAX_TAGS_PER_ACCOUNT, Tag, TagFilter, Tags};
+
 use std::fmt;
 
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
-use crate::external::{ExternalIds, ExternalSystem};
-use crate::tag::Tags;
-use crate::{AccountId, AccountKey, Currency};
+use crate::{id::AccountId, id::AccountKey, money::Currency};
 
 /// The longest account name, in characters.
 pub const MAX_NAME_CHARS: usize = 200;
@@ -476,7 +480,7 @@ impl Contact {
 /// One end customer of the company.
 ///
 /// Links to other accounts and external ids are changed only through
-/// [`AccountBook`](crate::AccountBook), which enforces the rules no single account can.
+/// [`AccountBook`](crate::book::AccountBook), which enforces the rules no single account can.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Account {
     id: AccountId,
@@ -578,7 +582,7 @@ impl Account {
     }
 
     /// Active -> Archived. A master with live children is refused by the
-    /// [`AccountBook`](crate::AccountBook), which knows the children.
+    /// [`AccountBook`](crate::book::AccountBook), which knows the children.
     ///
     /// # Errors
     /// [`AccountError::Transition`] from any other state.

@@ -3,8 +3,8 @@
 //! output, whatever the number of threads.
 //!
 //! One run, [`run`], is what every caller uses: the `plock` command, the benchmarks and a
-//! library user's program. Usage comes packed in a [`UsageTable`](crate::UsageTable). Each
-//! subscription keeps what it is [billed through](crate::BilledThrough), so a run starts at
+//! library user's program. Usage comes packed in a [`UsageTable`]. Each
+//! subscription keeps what it is [billed through](crate::subscription::BilledThrough), so a run starts at
 //! the first unbilled period: its work depends on what is due, not on how long subscriptions
 //! have been running, and re-running a date bills nothing. The run returns the new watermarks
 //! ([`BillingRun::billed`]); a store records them with the invoices, in one transaction.
@@ -21,13 +21,16 @@ mod rules;
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
-use crate::external::ExternalSystem;
+use crate::account::external::ExternalSystem;
 use crate::invoice::{Invoice, InvoiceError};
 use crate::period::Period;
 use crate::pricing::PricingError;
 use crate::subscription::{BilledThrough, BillingPractice, Subscription};
 use crate::usage::{Metric, UsageTable};
-use crate::{AccountBook, AccountId, AccountKey, Currency, MetricId, ProductId, SubscriptionId};
+use crate::{
+    book::AccountBook, id::AccountId, id::AccountKey, id::MetricId, id::ProductId,
+    id::SubscriptionId, money::Currency,
+};
 
 /// Everything a billing run reads. The order of every slice is irrelevant.
 #[derive(Debug, Clone, Copy)]

@@ -5,11 +5,11 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
+use crate::account::external::{ExternalId, ExternalSystem};
+use crate::account::tag::{MAX_TAGS_PER_ACCOUNT, Tag, TagFilter};
 use crate::account::{Account, AccountError, AccountName, AccountState, Contact};
-use crate::external::{ExternalId, ExternalSystem};
 use crate::group::{MAX_CHILDREN_PER_MASTER, check_archive_master, check_link};
-use crate::tag::{MAX_TAGS_PER_ACCOUNT, Tag, TagFilter};
-use crate::{AccountId, AccountKey, Currency};
+use crate::{id::AccountId, id::AccountKey, money::Currency};
 
 /// A rule of the book found broken, by [`AccountBook::check_invariants`] (a bug, or a data
 /// file edited by hand).

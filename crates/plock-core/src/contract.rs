@@ -15,7 +15,9 @@
 use chrono::{NaiveDate, TimeZone, Utc};
 use rust_decimal::Decimal;
 
-use crate::*;
+use crate::{
+    account::*, billing::*, id::*, money::*, period::*, store::*, subscription::*, usage::*,
+};
 
 fn date(y: i32, m: u32, d: u32) -> NaiveDate {
     NaiveDate::from_ymd_opt(y, m, d).unwrap()
@@ -358,7 +360,7 @@ pub fn billing_runs<S: Store>(store: &mut S) {
         first_invoice_number: first,
         dispatch_erp: None,
     };
-    let result = crate::run(&company.data(&usage), &options).unwrap();
+    let result = crate::billing::run(&company.data(&usage), &options).unwrap();
     assert!(!result.invoices.is_empty());
     assert!(!result.billed.is_empty());
     store
@@ -402,7 +404,7 @@ pub fn billing_runs<S: Store>(store: &mut S) {
     );
     let company = store.company().unwrap();
     let usage = company.usage_table().unwrap();
-    let rerun = crate::run(
+    let rerun = crate::billing::run(
         &company.data(&usage),
         &RunOptions {
             first_invoice_number: next,

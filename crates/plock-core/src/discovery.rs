@@ -12,8 +12,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::import::table::{ImportErrors, Table};
 use crate::{
-    Account, AccountBook, AccountId, AccountKey, AccountName, AccountState, Batch, Change, Contact,
-    ContactInput, Currency, ExternalId, ExternalSystem,
+    account::Account, account::AccountName, account::AccountState, account::Contact,
+    account::ContactInput, account::ExternalId, account::ExternalSystem, book::AccountBook,
+    id::AccountId, id::AccountKey, money::Currency, store::Batch, store::Change,
 };
 
 /// The columns of a source file.

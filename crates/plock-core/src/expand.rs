@@ -2,19 +2,30 @@
 //! signals for every Active account and every product it is billed usage for. The per-series
 //! math lives in `adoption` and `signals`; this module only gathers the series.
 
+pub(crate) mod adoption;
+pub(crate) mod daily_usage;
+pub(crate) mod signals;
+
+pub use adoption::{
+    ADOPTION_WINDOW_DAYS, AdoptionBand, AdoptionError, AdoptionRanking, AdoptionScore,
+    HIGH_BAND_FROM, MEDIUM_BAND_FROM, adoption_score,
+};
+pub use daily_usage::{DailyUsage, DailyUsageError, MAX_DAILY_USAGE_DAYS, UsageWindow};
+pub use signals::{
+    Evidence, OUTLIER_BASELINE_DAYS, OUTLIER_MAD_MULTIPLE, Signal, SignalError, SignalKind,
+    TREND_MIN_ACTIVE_DAYS, TREND_WINDOW_DAYS, usage_signals,
+};
+
 use std::collections::BTreeMap;
 
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
 
-use crate::adoption::{AdoptionError, AdoptionScore, adoption_score};
-use crate::daily_usage::{DailyUsage, DailyUsageError};
 use crate::pricing::PriceModel;
-use crate::signals::{Signal, SignalError, usage_signals};
 use crate::store::CompanySnapshot;
 use crate::subscription::SubscriptionState;
 use crate::usage::{UsageRecord, deduplicate};
-use crate::{AccountId, AccountKey, AccountState, MetricId, ProductId};
+use crate::{account::AccountState, id::AccountId, id::AccountKey, id::MetricId, id::ProductId};
 
 /// Why Expand could not score a company.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

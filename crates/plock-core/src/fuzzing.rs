@@ -3,7 +3,7 @@
 
 use chrono::NaiveDate;
 
-use crate::*;
+use crate::{account::*, book::*, discovery::*, id::*, import::*, money::*, store::*, usage::*};
 
 /// A book with a master, a child and a Fortnox id, so imports meet existing accounts.
 fn book() -> AccountBook {

@@ -3,8 +3,8 @@
 //! Groups are one level deep, so cycles cannot exist. Consolidation of a group's charges is the
 //! billing run's business (`billing`); this module only decides which links may exist.
 
-use crate::AccountId;
 use crate::account::{Account, AccountError, AccountState, Action};
+use crate::id::AccountId;
 
 /// The most children one master may have.
 pub const MAX_CHILDREN_PER_MASTER: usize = 100_000;

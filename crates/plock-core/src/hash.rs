@@ -231,7 +231,7 @@ mod tests {
     use std::hash::BuildHasher;
 
     use super::{FastState, InlineIndex, inline};
-    use crate::AccountKey;
+    use crate::id::AccountKey;
 
     #[test]
     fn keys_that_differ_only_in_their_last_bytes_spread_over_buckets() {

@@ -2,7 +2,7 @@
 //! from another billing system, validated whole before anything is written, and exported in
 //! the same formats.
 //!
-//! Importers are pure: they read bytes and the current data and return a [`Batch`](crate::Batch)
+//! Importers are pure: they read bytes and the current data and return a [`Batch`](crate::store::Batch)
 //! for the store's atomic apply, or every problem of the file at once.
 
 mod accounts;

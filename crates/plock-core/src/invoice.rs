@@ -1,14 +1,24 @@
 //! Invoices: what a billing run produces. An invoice's total is the sum of its rounded lines,
 //! checked when it is built and again when it is loaded.
 
+pub(crate) mod kinds;
+
+pub use kinds::{
+    Accrual, CreditRequest, KindError, OneOffLine, accrual_schedule, compensation, credit, one_off,
+    remaining_to_credit,
+};
+
 use std::collections::BTreeMap;
 
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
-use crate::external::{ExternalId, ExternalSystem};
+use crate::account::external::{ExternalId, ExternalSystem};
 use crate::period::Period;
-use crate::{AccountId, Currency, MetricId, Money, MoneyError, ProductId, SubscriptionId};
+use crate::{
+    id::AccountId, id::MetricId, id::ProductId, id::SubscriptionId, money::Currency, money::Money,
+    money::MoneyError,
+};
 
 /// What a charge is, as printed on its line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]

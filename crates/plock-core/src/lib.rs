@@ -12,6 +12,11 @@
 //!
 //! ```
 //! use chrono::{NaiveDate, TimeZone, Utc};
+//! use plock_core::account::{AccountName, Contact};
+//! use plock_core::period::PeriodMode;
+//! use plock_core::pricing::Rebate;
+//! use plock_core::subscription::BillingPractice;
+//! use plock_core::usage::Aggregation;
 //! use plock_core::*;
 //! use rust_decimal::dec;
 //!
@@ -80,99 +85,36 @@
 #![deny(missing_docs)]
 #![cfg_attr(not(test), deny(clippy::arithmetic_side_effects))]
 
-mod account;
-mod adoption;
-mod billing;
-mod book;
+pub mod account;
+pub mod billing;
+pub mod book;
 #[cfg(feature = "store-contract")]
 pub mod contract;
-mod daily_usage;
-mod discovery;
-mod erp;
-mod expand;
-mod external;
+pub mod discovery;
+pub mod erp;
+pub mod expand;
 #[cfg(feature = "fuzz-support")]
 pub mod fuzzing;
-mod group;
+pub mod group;
 mod hash;
-mod id;
-mod import;
-mod invoice;
-mod invoice_kinds;
-mod money;
-mod period;
-mod pricing;
-mod signals;
-mod store;
-mod subscription;
-mod tag;
-mod usage;
+pub mod id;
+pub mod import;
+pub mod invoice;
+pub mod money;
+pub mod period;
+pub mod pricing;
+pub mod store;
+pub mod subscription;
+pub mod usage;
 
-pub use account::{
-    Account, AccountError, AccountName, AccountState, Action, Contact, ContactInput, Country,
-    Email, MAX_ADDRESS_LINES, MAX_CONTACT_CHARS, MAX_NAME_CHARS,
-};
-/// The reference billing run, the tests' oracle (feature `oracle`): test support, not a
-/// second engine.
-#[cfg(feature = "oracle")]
-#[doc(hidden)]
-pub use billing::oracle;
-pub use billing::{
-    Billed, BillingError, BillingRun, CompanyData, MismatchReason, NotBilled, RunOptions, Skipped,
-    UnmatchedChild, UnpricedUsage, run,
-};
-pub use book::{AccountBook, InvariantViolation};
-pub use discovery::{
-    FieldUpdate, SOURCE_COLUMNS, SourceCustomer, SyncPlan, parse_source, plan_discovery,
-};
-pub use external::{ExternalId, ExternalIds, ExternalSystem, MAX_EXTERNAL_CHARS, SystemKind};
-pub use group::MAX_CHILDREN_PER_MASTER;
-
-pub use adoption::{
-    ADOPTION_WINDOW_DAYS, AdoptionBand, AdoptionError, AdoptionRanking, AdoptionScore,
-    HIGH_BAND_FROM, MEDIUM_BAND_FROM, adoption_score,
-};
-pub use daily_usage::{DailyUsage, DailyUsageError, MAX_DAILY_USAGE_DAYS, UsageWindow};
-pub use erp::{
-    ErpExport, ErpPayload, FortnoxInvoice, FortnoxRow, GenericPayload, NotExported, export_to_erp,
-};
-pub use expand::{ExpandError, company_adoption, company_signals};
-pub use id::{
-    AccountId, AccountKey, IdError, InvoiceId, MAX_ID_CHARS, MetricId, ProductId, RecordId,
-    SubscriptionId,
-};
-pub use import::{
-    ACCOUNT_COLUMNS, Delimiter, EXTERNAL_COLUMNS, ImportError, ImportErrors, LineNumbers,
-    MAX_IMPORT_BYTES, MAX_IMPORT_ROWS, MAX_REPORTED_ERRORS, SUBSCRIPTION_COLUMNS, TimeFormat,
-    USAGE_COLUMNS, UsageLayout, export_accounts, export_subscriptions, ingest_usage, parse_usage,
-    plan_account_import, plan_subscription_import, read_usage,
-};
-pub use invoice::{
-    Dispatch, HoldReason, Invoice, InvoiceError, InvoiceKind, InvoiceLine, LineKind, ProductTotal,
-};
-pub use invoice_kinds::{
-    Accrual, CreditRequest, KindError, OneOffLine, accrual_schedule, compensation, credit, one_off,
-    remaining_to_credit,
-};
-pub use money::{Currency, Money, MoneyError, UnknownCurrency};
-pub use period::{
-    BillingInterval, BillingPeriod, MAX_INTERVAL_MONTHS, Period, PeriodError, PeriodMode, Schedule,
-};
-pub use pricing::{MAX_TIERS, PriceModel, PricingError, Rebate, Tier, Tiers};
-pub use signals::{
-    Evidence, OUTLIER_BASELINE_DAYS, OUTLIER_MAD_MULTIPLE, Signal, SignalError, SignalKind,
-    TREND_MIN_ACTIVE_DAYS, TREND_WINDOW_DAYS, usage_signals,
-};
-pub use store::{
-    AccountQuery, Batch, Change, CompanySnapshot, InvoiceQuery, MAX_PAGE, Page, Store, StoreError,
-    SubscriptionQuery, apply_to_book, page_limit, subscription_to_store,
-};
-pub use subscription::{
-    BilledThrough, BillingPractice, Item, MAX_ITEMS, Subscription, SubscriptionError,
-    SubscriptionSpec, SubscriptionState,
-};
-pub use tag::{MAX_TAG_CHARS, MAX_TAGS_PER_ACCOUNT, Tag, TagFilter, Tags};
-pub use usage::{
-    Aggregation, Metric, UsageError, UsageRecord, UsageTable, UsageTableBuilder, aggregate,
-    deduplicate,
-};
+pub use account::Account;
+pub use billing::{BillingRun, CompanyData, RunOptions, run};
+pub use book::AccountBook;
+pub use id::{AccountId, AccountKey, MetricId, ProductId, SubscriptionId};
+pub use invoice::Invoice;
+pub use money::{Currency, Money};
+pub use period::BillingInterval;
+pub use pricing::PriceModel;
+pub use store::Store;
+pub use subscription::{BillingPractice, Item, Subscription, SubscriptionSpec};
+pub use usage::{Metric, UsageRecord, UsageTable};

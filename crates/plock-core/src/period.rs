@@ -418,7 +418,7 @@ impl Schedule {
     ///
     /// ```
     /// use chrono::NaiveDate;
-    /// use plock_core::{BillingInterval, PeriodMode, Schedule};
+    /// use plock_core::{BillingInterval, period::PeriodMode, period::Schedule};
     ///
     /// let d = |m, day| NaiveDate::from_ymd_opt(2025, m, day).unwrap();
     /// let monthly = Schedule::new(d(1, 1), None, BillingInterval::MONTHLY, PeriodMode::Calendar, None).unwrap();
@@ -679,7 +679,7 @@ mod tests {
             let fee = Decimal::new(cents, 2);
             let a = BillingPeriod { covered: Period::new(full.start(), cut).unwrap(), full };
             let b = BillingPeriod { covered: Period::new(cut, full.end()).unwrap(), full };
-            let round = |x: Decimal| crate::Currency::EUR.round(x);
+            let round = |x: Decimal| crate::money::Currency::EUR.round(x);
             let sum = round(a.prorate(fee).unwrap()) + round(b.prorate(fee).unwrap());
             prop_assert!((sum - fee).abs() <= dec!(0.02));
             prop_assert!((a.prorate(fee).unwrap() + b.prorate(fee).unwrap() - fee).abs() < dec!(0.000000000000000001));

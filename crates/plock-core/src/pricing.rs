@@ -103,7 +103,7 @@ impl Tier {
 /// held by many subscriptions' items exist once in memory.
 ///
 /// ```
-/// use plock_core::{PriceModel, Tier, Tiers};
+/// use plock_core::{PriceModel, pricing::Tier, pricing::Tiers};
 /// use rust_decimal::dec;
 ///
 /// let plan = Tiers::new(vec![Tier::unit(Some(dec!(1000)), dec!(0.01)), Tier::unit(None, dec!(0.005))])?;
@@ -111,7 +111,7 @@ impl Tier {
 /// let b = PriceModel::Graduated { tiers: plan };
 /// assert_eq!(a.usage_amount(dec!(1500))?, dec!(12.5));
 /// assert_eq!(a, b);
-/// # Ok::<(), plock_core::PricingError>(())
+/// # Ok::<(), plock_core::pricing::PricingError>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(try_from = "Vec<Tier>", into = "Vec<Tier>")]

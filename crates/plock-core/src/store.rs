@@ -13,15 +13,17 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::account::external::{ExternalId, ExternalSystem};
+use crate::account::tag::{Tag, TagFilter};
 use crate::account::{Account, AccountError, AccountName, AccountState, Contact};
 use crate::billing::Billed;
-use crate::external::{ExternalId, ExternalSystem};
 use crate::invoice::Invoice;
 use crate::period::Period;
 use crate::subscription::{BilledThrough, Subscription, SubscriptionError};
-use crate::tag::{Tag, TagFilter};
 use crate::usage::{Metric, UsageError, UsageRecord, UsageTable};
-use crate::{AccountBook, AccountId, AccountKey, Currency, SubscriptionId};
+use crate::{
+    book::AccountBook, id::AccountId, id::AccountKey, id::SubscriptionId, money::Currency,
+};
 
 /// The most items one page holds.
 pub const MAX_PAGE: usize = 10_000;
@@ -356,7 +358,7 @@ pub trait Store {
     fn apply(&mut self, batch: Batch) -> Result<(), StoreError>;
 }
 
-/// A company's data, owned: what a billing run borrows as [`CompanyData`](crate::CompanyData).
+/// A company's data, owned: what a billing run borrows as [`CompanyData`](crate::billing::CompanyData).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct CompanySnapshot {
     /// The accounts.
@@ -380,8 +382,8 @@ impl CompanySnapshot {
 
     /// Borrows the snapshot as billing-run input, its usage packed in `usage` (see
     /// [`CompanySnapshot::usage_table`]).
-    pub fn data<'a>(&'a self, usage: &'a UsageTable) -> crate::CompanyData<'a> {
-        crate::CompanyData {
+    pub fn data<'a>(&'a self, usage: &'a UsageTable) -> crate::billing::CompanyData<'a> {
+        crate::billing::CompanyData {
             accounts: &self.accounts,
             subscriptions: &self.subscriptions,
             metrics: &self.metrics,

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::period::{BillingInterval, PeriodError, PeriodMode, Schedule};
 use crate::pricing::{PriceModel, PricingError, Rebate};
-use crate::{AccountId, Currency, MetricId, ProductId, SubscriptionId};
+use crate::{id::AccountId, id::MetricId, id::ProductId, id::SubscriptionId, money::Currency};
 
 /// The most items one subscription may have.
 pub const MAX_ITEMS: usize = 64;
@@ -239,7 +239,7 @@ pub struct SubscriptionSpec {
 ///
 /// ```
 /// use chrono::NaiveDate;
-/// use plock_core::{BilledThrough, BillingPractice};
+/// use plock_core::{subscription::BilledThrough, BillingPractice};
 ///
 /// let april = NaiveDate::from_ymd_opt(2025, 4, 1).unwrap();
 /// let march = NaiveDate::from_ymd_opt(2025, 3, 1).unwrap();
@@ -416,7 +416,7 @@ impl Subscription {
     }
 
     /// Records that charges were billed through `billed` (each timing moves forward only):
-    /// what a store does with a billing run's [`Billed`](crate::Billed) entries, and what a
+    /// what a store does with a billing run's [`Billed`](crate::billing::Billed) entries, and what a
     /// migration does for periods another system billed.
     pub fn record_billed(&mut self, billed: BilledThrough) {
         self.billed = self.billed.max(billed);

@@ -7,7 +7,7 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
 use crate::period::Period;
-use crate::{AccountKey, MetricId, RecordId};
+use crate::{id::AccountKey, id::MetricId, id::RecordId};
 
 mod table;
 

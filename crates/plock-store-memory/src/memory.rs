@@ -3,10 +3,12 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use plock_core::{
-    Account, AccountBook, AccountId, AccountKey, AccountQuery, Batch, BilledThrough,
-    BillingPractice, Change, CompanySnapshot, ExternalId, ExternalSystem, Invoice, InvoiceQuery,
-    Metric, MetricId, Page, Period, Store, StoreError, Subscription, SubscriptionId,
-    SubscriptionQuery, UsageRecord, apply_to_book, page_limit, subscription_to_store,
+    Account, AccountBook, AccountId, AccountKey, BillingPractice, Invoice, Metric, MetricId, Store,
+    Subscription, SubscriptionId, UsageRecord, account::ExternalId, account::ExternalSystem,
+    period::Period, store::AccountQuery, store::Batch, store::Change, store::CompanySnapshot,
+    store::InvoiceQuery, store::Page, store::StoreError, store::SubscriptionQuery,
+    store::apply_to_book, store::page_limit, store::subscription_to_store,
+    subscription::BilledThrough,
 };
 use serde::{Deserialize, Serialize};
 

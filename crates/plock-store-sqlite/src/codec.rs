@@ -10,8 +10,8 @@ use std::fmt::Display;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use plock_core::{
-    Account, AccountBook, AccountKey, BilledThrough, Invoice, MetricId, RecordId, StoreError,
-    Subscription, UsageRecord,
+    Account, AccountBook, AccountKey, Invoice, MetricId, Subscription, UsageRecord, id::RecordId,
+    store::StoreError, subscription::BilledThrough,
 };
 use rust_decimal::Decimal;
 use serde::Serialize;

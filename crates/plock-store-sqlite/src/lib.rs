@@ -2,7 +2,7 @@
 //!
 //! The schema is meant to be read by an operator with the `sqlite3` shell: one table per
 //! kind of thing, one column per field, amounts and quantities as the exact decimal's text.
-//! A [`Batch`](plock_core::Batch) is one transaction: all of it is written, or none.
+//! A [`Batch`](plock_core::store::Batch) is one transaction: all of it is written, or none.
 //! Readers on other connections see the last committed batch and are never blocked by a
 //! writer (write-ahead logging); a second writer waits for the first ([`BUSY_TIMEOUT`]).
 //!
@@ -10,7 +10,9 @@
 //!
 //! ```
 //! use chrono::NaiveDate;
-//! use plock_core::*;
+//! use plock_core::account::{AccountName, Contact, Tag};
+//! use plock_core::store::{Batch, Change, StoreError};
+//! use plock_core::{Account, AccountId, AccountKey, Currency, Store};
 //! use plock_store_sqlite::SqliteStore;
 //!
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {

@@ -6,7 +6,7 @@
 //! of schema is a new migration at the end of the list. A database whose version is beyond the
 //! list was made by a newer plock and is refused rather than guessed at.
 
-use plock_core::StoreError;
+use plock_core::store::StoreError;
 use rusqlite::{Connection, TransactionBehavior};
 
 use crate::codec::{Context, backend};

@@ -6,9 +6,10 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use plock_core::{
-    Account, AccountId, AccountKey, AccountQuery, Batch, CompanySnapshot, ExternalId,
-    ExternalSystem, Invoice, InvoiceQuery, Metric, Page, Period, Store, StoreError, Subscription,
-    SubscriptionId, SubscriptionQuery, TagFilter, UsageRecord, page_limit,
+    Account, AccountId, AccountKey, Invoice, Metric, Store, Subscription, SubscriptionId,
+    UsageRecord, account::ExternalId, account::ExternalSystem, account::TagFilter, period::Period,
+    store::AccountQuery, store::Batch, store::CompanySnapshot, store::InvoiceQuery, store::Page,
+    store::StoreError, store::SubscriptionQuery, store::page_limit,
 };
 use rusqlite::types::Value as SqlValue;
 use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior, params};
@@ -244,8 +245,8 @@ fn sql_text(s: impl Into<String>) -> SqlValue {
     SqlValue::Text(s.into())
 }
 
-/// The tags a filter names, case-folded as [`plock_core::Tag`] compares them, without repeats.
-fn folded(tags: &[plock_core::Tag]) -> BTreeSet<String> {
+/// The tags a filter names, case-folded as [`plock_core::account::Tag`] compares them, without repeats.
+fn folded(tags: &[plock_core::account::Tag]) -> BTreeSet<String> {
     tags.iter().map(|t| t.as_str().to_lowercase()).collect()
 }
 

@@ -11,8 +11,9 @@
 use std::collections::{BTreeSet, HashMap};
 
 use plock_core::{
-    Account, AccountBook, AccountId, AccountKey, Batch, Billed, Change, Invoice, Metric,
-    StoreError, Subscription, UsageRecord, apply_to_book, subscription_to_store,
+    Account, AccountBook, AccountId, AccountKey, Invoice, Metric, Subscription, UsageRecord,
+    billing::Billed, store::Batch, store::Change, store::StoreError, store::apply_to_book,
+    store::subscription_to_store,
 };
 use rusqlite::{Connection, OptionalExtension, params};
 
@@ -238,7 +239,10 @@ fn upsert(table: &str, columns: &str) -> String {
 }
 
 /// A subscription's stored watermarks; `None` when it is not stored.
-fn watermarks(tx: &Connection, id: &str) -> Result<Option<plock_core::BilledThrough>, StoreError> {
+fn watermarks(
+    tx: &Connection,
+    id: &str,
+) -> Result<Option<plock_core::subscription::BilledThrough>, StoreError> {
     let row: Option<(Option<String>, Option<String>)> = tx
         .prepare_cached(
             "SELECT billed_through_in_advance, billed_through_in_arrears \

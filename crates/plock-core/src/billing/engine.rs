@@ -26,7 +26,10 @@ use crate::hash::InlineIndex;
 use crate::period::Period;
 use crate::subscription::{BilledThrough, Subscription, SubscriptionState};
 use crate::usage::UsageTable;
-use crate::{AccountBook, AccountId, AccountKey, Currency, Invoice, MetricId};
+use crate::{
+    book::AccountBook, id::AccountId, id::AccountKey, id::MetricId, invoice::Invoice,
+    money::Currency,
+};
 
 /// An account resolved once: its rank in id order and its usage's place in the table (24
 /// bytes; a subscription holds two).

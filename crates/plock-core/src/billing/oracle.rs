@@ -20,7 +20,10 @@ use crate::hash::FastState;
 use crate::period::Period;
 use crate::subscription::{Subscription, SubscriptionState};
 use crate::usage::{Metric, UsageRecord, aggregate_quantities, deduplicate};
-use crate::{AccountBook, AccountId, AccountKey, Currency, Invoice, MetricId};
+use crate::{
+    book::AccountBook, id::AccountId, id::AccountKey, id::MetricId, invoice::Invoice,
+    money::Currency,
+};
 
 /// Everything the reference run reads: [`CompanyData`](super::CompanyData) with usage as
 /// plain records. The order of every slice is irrelevant.

@@ -14,7 +14,9 @@ use crate::period::{BillingPeriod, Period};
 use crate::pricing::{PriceModel, PricingError};
 use crate::subscription::{BilledThrough, BillingPractice, Item, Subscription, SubscriptionState};
 use crate::usage::{Aggregation, Metric};
-use crate::{AccountId, AccountKey, Currency, MetricId, Money, SubscriptionId};
+use crate::{
+    id::AccountId, id::AccountKey, id::MetricId, id::SubscriptionId, money::Currency, money::Money,
+};
 
 /// Up to this many lines, a draft's vector grows one charge at a time, to exactly its lines.
 const EXACT_DRAFT_LINES: usize = 16;
@@ -215,7 +217,7 @@ impl<'a> Catalogue<'a> {
 }
 
 /// Where a run finds an account's aggregated usage: the packed
-/// [`UsageTable`](crate::UsageTable) of the engine, or the oracle's index of records.
+/// [`UsageTable`](crate::usage::UsageTable) of the engine, or the oracle's index of records.
 pub(crate) trait UsageLookup {
     /// The aggregate of `account`'s `metric` (as the catalogue resolved it) over `period`;
     /// `None` on overflow.

@@ -7,8 +7,9 @@ use chrono::NaiveDate;
 use super::table::{ImportErrors, Row, Table};
 use super::{Csv, cell_text, neutralise, parse_bool, parse_date};
 use crate::{
-    Account, AccountBook, AccountId, AccountKey, AccountName, AccountState, Batch, Change, Contact,
-    ContactInput, Currency, ExternalId, ExternalSystem, Tag,
+    account::Account, account::AccountName, account::AccountState, account::Contact,
+    account::ContactInput, account::ExternalId, account::ExternalSystem, account::Tag,
+    book::AccountBook, id::AccountId, id::AccountKey, money::Currency, store::Batch, store::Change,
 };
 
 /// The external systems with a column of their own (`ext_<name>`).
@@ -128,7 +129,7 @@ fn parse_row(
         country: country.as_deref(),
         organisation_number: org.as_deref(),
     });
-    if let Err(crate::AccountError::Invalid {
+    if let Err(crate::account::AccountError::Invalid {
         field,
         value,
         reason,
@@ -201,9 +202,9 @@ fn parse_row(
     })
 }
 
-fn reason_of(e: &crate::AccountError) -> String {
+fn reason_of(e: &crate::account::AccountError) -> String {
     match e {
-        crate::AccountError::Invalid { reason, .. } => reason.clone(),
+        crate::account::AccountError::Invalid { reason, .. } => reason.clone(),
         other => other.to_string(),
     }
 }

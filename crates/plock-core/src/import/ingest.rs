@@ -21,7 +21,7 @@ use std::io::{self, Read};
 use super::layout::{Columns, UsageLayout};
 use super::table::ImportErrors;
 use crate::usage::UsageTable;
-use crate::{AccountBook, AccountKey};
+use crate::{book::AccountBook, id::AccountKey};
 
 mod accounts;
 mod block;
@@ -44,14 +44,14 @@ use sink::Sink;
 pub(crate) const CHUNK_BYTES: usize = 8 << 20;
 
 /// Reads a usage CSV in plock's own format into a [`UsageTable`], with the rules of
-/// [`parse_usage`](crate::parse_usage): every account key known to `book`, timestamps in UTC,
+/// [`parse_usage`](crate::import::parse_usage): every account key known to `book`, timestamps in UTC,
 /// quantities not negative, re-sent records counted once. Unlike `parse_usage`, files of any
 /// size are read, quoted and `;`-separated ones too (the table holds 6 to 12 bytes a
 /// record). The same as [`read_usage`] with [`UsageLayout::default()`], reading `bytes` where
 /// they are.
 ///
 /// # Errors
-/// Every problem of the file at once (at most [`MAX_REPORTED_ERRORS`](crate::MAX_REPORTED_ERRORS)
+/// Every problem of the file at once (at most [`MAX_REPORTED_ERRORS`](crate::import::MAX_REPORTED_ERRORS)
 /// listed), as `parse_usage` reports them.
 pub fn ingest_usage(bytes: &[u8], book: &AccountBook) -> Result<UsageTable, ImportErrors> {
     // Whole in memory: read as one chunk where it is, its records straight into the sort's
@@ -71,14 +71,16 @@ pub fn ingest_usage(bytes: &[u8], book: &AccountBook) -> Result<UsageTable, Impo
 /// which holds them at 24 bytes a record at its peak. Chunks are read in parallel on the
 /// current rayon pool, the next read while the threads read this one.
 ///
-/// The rules are [`parse_usage`](crate::parse_usage)'s: every account key known to `book`,
+/// The rules are [`parse_usage`](crate::import::parse_usage)'s: every account key known to `book`,
 /// quantities not negative (plain decimals; a `;` file may write decimal commas), times as
-/// the layout's [`TimeFormat`](crate::TimeFormat) says, in UTC; records of one account and
+/// the layout's [`TimeFormat`](crate::import::TimeFormat) says, in UTC; records of one account and
 /// metric sharing a record id count once (the greatest time, then quantity, is kept). Blank
 /// lines are skipped; cells may be quoted.
 ///
 /// ```
-/// use plock_core::*;
+/// use plock_core::account::{AccountName, Contact};
+/// use plock_core::import::{TimeFormat, UsageLayout, read_usage};
+/// use plock_core::{Account, AccountBook, AccountId, AccountKey, Currency};
 ///
 /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// let mut book = AccountBook::new();
@@ -105,7 +107,7 @@ pub fn ingest_usage(bytes: &[u8], book: &AccountBook) -> Result<UsageTable, Impo
 ///
 /// # Errors
 /// Every problem of the input at once, each with its line (the header is line 1), column
-/// and value (at most [`MAX_REPORTED_ERRORS`](crate::MAX_REPORTED_ERRORS) listed, all
+/// and value (at most [`MAX_REPORTED_ERRORS`](crate::import::MAX_REPORTED_ERRORS) listed, all
 /// counted): a bad header (reported alone), rows that are not records, unknown account keys,
 /// records the table cannot hold. Bytes that are not UTF-8 are reported alone, at their
 /// line. A failing `reader` adds its error to the problems found before it.

@@ -66,7 +66,7 @@ fn epoch(text: &str) -> Option<i64> {
 /// spaces.
 ///
 /// ```
-/// use plock_core::{TimeFormat, UsageLayout};
+/// use plock_core::{import::TimeFormat, import::UsageLayout};
 ///
 /// // account_id,metric_id,ts_ms,quantity
 /// let layout = UsageLayout::default()

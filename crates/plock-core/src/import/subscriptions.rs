@@ -9,9 +9,12 @@ use rust_decimal::Decimal;
 use super::table::{ImportErrors, Row, Table};
 use super::{Csv, cell_text, neutralise, parse_date};
 use crate::{
-    AccountBook, AccountKey, Aggregation, Batch, BillingInterval, BillingPractice, Change,
-    Currency, Item, Metric, MetricId, PeriodMode, PriceModel, ProductId, Rebate, Subscription,
-    SubscriptionId, SubscriptionSpec, SubscriptionState, Tier, Tiers,
+    book::AccountBook, id::AccountKey, id::MetricId, id::ProductId, id::SubscriptionId,
+    money::Currency, period::BillingInterval, period::PeriodMode, pricing::PriceModel,
+    pricing::Rebate, pricing::Tier, pricing::Tiers, store::Batch, store::Change,
+    subscription::BillingPractice, subscription::Item, subscription::Subscription,
+    subscription::SubscriptionSpec, subscription::SubscriptionState, usage::Aggregation,
+    usage::Metric,
 };
 
 /// The columns of the subscriptions CSV, in export order.
@@ -325,7 +328,7 @@ fn build(
     id: &SubscriptionId,
     head: &Head,
     items: Vec<Item>,
-    account: &crate::Account,
+    account: &crate::account::Account,
 ) -> Result<Subscription, String> {
     let account_currency = account.currency();
     let spec = SubscriptionSpec {

@@ -3,7 +3,7 @@
 use super::cell_text;
 use super::layout::TimeFormat;
 use super::table::{Delimiter, ImportErrors, Table, decimal};
-use crate::{AccountBook, AccountKey, MetricId, RecordId, UsageRecord};
+use crate::{book::AccountBook, id::AccountKey, id::MetricId, id::RecordId, usage::UsageRecord};
 
 /// The columns of the usage CSV.
 pub const USAGE_COLUMNS: [&str; 5] = [

@@ -18,7 +18,7 @@ use rust_decimal::Decimal;
 use super::{Aggregation, UsageError, aggregate_quantities};
 use crate::hash::FastState;
 use crate::period::Period;
-use crate::{AccountKey, MetricId, RecordId};
+use crate::{id::AccountKey, id::MetricId, id::RecordId};
 
 /// Days are stored as an offset from 1970-01-01 plus this bias, in 24 bits: about 22,900
 /// years either side.
@@ -145,7 +145,7 @@ struct Group {
 }
 
 /// Usage records packed for billing runs at scale: build it with [`UsageTableBuilder`], or
-/// [`UsageTable::from_records`], then bill with [`run`](crate::run).
+/// [`UsageTable::from_records`], then bill with [`run`](crate::billing::run).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct UsageTable {
     /// Account keys with usage, sorted.

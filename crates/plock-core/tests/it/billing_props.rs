@@ -3,7 +3,10 @@
 use std::collections::BTreeMap;
 
 use chrono::{Days, NaiveDate, TimeZone, Utc};
-use plock_core::*;
+use plock_core::{
+    account::*, billing::*, book::*, id::*, invoice::*, money::*, period::*, pricing::*,
+    subscription::*, usage::*,
+};
 use proptest::prelude::*;
 use rust_decimal::Decimal;
 

@@ -5,7 +5,10 @@ use crate::billing_props::{recorded, run_records};
 use std::fmt::Write;
 
 use chrono::{TimeZone, Utc};
-use plock_core::*;
+use plock_core::{
+    account::*, billing::*, book::*, id::*, invoice::*, money::*, period::*, pricing::*,
+    subscription::*, usage::*,
+};
 use rust_decimal::Decimal;
 use rust_decimal::dec;
 

@@ -1,7 +1,7 @@
 //! The account book's cross-account rules, each refused action checked to change nothing.
 
-use plock_core::AccountState::{Active, Archived, Pending};
-use plock_core::*;
+use plock_core::account::AccountState::{Active, Archived, Pending};
+use plock_core::{account::*, book::*, group::*, id::*, money::*};
 
 use crate::fixtures::*;
 

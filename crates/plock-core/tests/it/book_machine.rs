@@ -3,7 +3,7 @@
 
 use std::collections::BTreeSet;
 
-use plock_core::*;
+use plock_core::{account::*, book::*, id::*, money::*};
 use proptest::prelude::*;
 
 use crate::fixtures::account;

@@ -2,8 +2,8 @@
 //! both give the same result byte for byte, on 1 to 3 threads, errors included.
 
 use chrono::{Days, NaiveDate};
-use plock_core::oracle::{RecordData, reference_run};
-use plock_core::*;
+use plock_core::billing::oracle::{RecordData, reference_run};
+use plock_core::{account::*, billing::*, book::*, id::*, money::*, subscription::*, usage::*};
 use proptest::prelude::*;
 use rust_decimal::Decimal;
 

@@ -1,7 +1,7 @@
 //! Builders shared by the integration tests.
 
 use chrono::NaiveDate;
-use plock_core::*;
+use plock_core::{account::*, book::*, id::*, money::*};
 
 pub fn date(y: i32, m: u32, d: u32) -> NaiveDate {
     NaiveDate::from_ymd_opt(y, m, d).unwrap()

@@ -2,7 +2,10 @@
 
 use std::collections::BTreeSet;
 
-use plock_core::*;
+use plock_core::{
+    account::*, book::*, discovery::*, id::*, import::*, money::*, pricing::*, store::*,
+    subscription::*, usage::*,
+};
 use proptest::prelude::*;
 
 use crate::fixtures::date;

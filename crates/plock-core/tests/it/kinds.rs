@@ -1,6 +1,6 @@
 //! Other invoice kinds (section 9) and dispatch to the ERP (section 3.3).
 
-use plock_core::*;
+use plock_core::{account::*, billing::*, erp::*, id::*, invoice::*, money::*, period::*};
 use proptest::prelude::*;
 use rust_decimal::Decimal;
 use rust_decimal::dec;

@@ -1,6 +1,6 @@
 //! A year of periods for a handful of subscriptions, as snapshots a person can read.
 
-use plock_core::*;
+use plock_core::period::*;
 
 use crate::fixtures::date;
 

@@ -3,7 +3,7 @@
 
 use std::io::{self, Read};
 
-use plock_core::*;
+use plock_core::{account::*, book::*, id::*, import::*, money::*, period::*, usage::*};
 use rust_decimal::Decimal;
 
 use crate::fixtures::date;

@@ -2,7 +2,7 @@
 
 use std::time::{Duration, Instant};
 
-use plock_core::*;
+use plock_core::{account::*, money::*, store::*};
 use plock_store_sqlite::{BUSY_TIMEOUT, SqliteStore};
 use rusqlite::Connection;
 

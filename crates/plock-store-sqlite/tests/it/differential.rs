@@ -4,7 +4,7 @@
 //! external ids, so collisions, refusals and group rules happen often.
 
 use chrono::{TimeZone, Utc};
-use plock_core::*;
+use plock_core::{account::*, billing::*, id::*, money::*, period::*, store::*, usage::*};
 use plock_store_memory::MemoryStore;
 use plock_store_sqlite::SqliteStore;
 use proptest::prelude::*;

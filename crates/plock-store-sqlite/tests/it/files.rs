@@ -1,6 +1,6 @@
 //! The database file: created, reopened, refused, and untouched by a refused batch.
 
-use plock_core::*;
+use plock_core::{account::*, id::*, invoice::*, money::*, store::*, usage::*};
 use plock_store_sqlite::{SCHEMA_VERSION, SqliteStore};
 use rusqlite::Connection;
 use rust_decimal::Decimal;

@@ -1,7 +1,7 @@
 //! What the tests share: a temporary folder, small domain values, a raw view of the tables.
 
 use chrono::{NaiveDate, TimeZone, Utc};
-use plock_core::*;
+use plock_core::{account::*, id::*, money::*, period::*, pricing::*, subscription::*, usage::*};
 use rusqlite::Connection;
 use rust_decimal::Decimal;
 use std::path::Path;

@@ -1,7 +1,7 @@
 //! Values that must come back exactly as written.
 
 use chrono::{DateTime, TimeZone, Utc};
-use plock_core::*;
+use plock_core::{account::*, id::*, money::*, period::*, store::*, usage::*};
 use plock_store_sqlite::SqliteStore;
 use rust_decimal::Decimal;
 

@@ -4,8 +4,8 @@
 //! where the general index ([`InlineIndex`], 24 bytes a slot at most half full) takes 6 MiB;
 //! every row looks up its account.
 
-use crate::AccountKey;
 use crate::hash::{InlineIndex, inline};
+use crate::id::AccountKey;
 
 /// Account keys to their place in the book's keys, sorted.
 pub(super) enum Accounts<'k> {

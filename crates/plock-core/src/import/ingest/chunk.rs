@@ -10,7 +10,7 @@ use super::piece::{METRIC_SLOTS, Piece, Reading, Stop, read_piece, row_rules};
 use super::sink::Sink;
 use crate::import::layout::Columns;
 use crate::usage::split_lengths;
-use crate::{AccountBook, AccountKey, MetricId, RecordId};
+use crate::{book::AccountBook, id::AccountKey, id::MetricId, id::RecordId};
 
 /// What reading a chunk came to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

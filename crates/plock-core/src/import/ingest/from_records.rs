@@ -8,8 +8,8 @@ use std::hash::Hash;
 
 use rayon::prelude::*;
 
-use crate::AccountKey;
 use crate::hash::{FastState, InlineIndex};
+use crate::id::AccountKey;
 use crate::usage::{Packed, Resent, UsageError, UsageRecord, UsageTable, pack};
 
 impl UsageTable {
@@ -19,7 +19,7 @@ impl UsageTable {
     ///
     /// # Errors
     /// [`UsageError::OutsideTable`] for the first record, in order, that the table cannot
-    /// hold, as [`UsageTableBuilder::push`](crate::UsageTableBuilder::push) reports it.
+    /// hold, as [`UsageTableBuilder::push`](crate::usage::UsageTableBuilder::push) reports it.
     pub fn par_from_records(records: &[UsageRecord]) -> Result<UsageTable, UsageError> {
         if let Some(e) = records.par_iter().find_map_first(|r| packed(r).err()) {
             return Err(e);
@@ -71,7 +71,7 @@ impl UsageTable {
 }
 
 /// A record's mantissa and packed day and scale, or why the table cannot hold it, as
-/// [`UsageTableBuilder::push`](crate::UsageTableBuilder::push) says it.
+/// [`UsageTableBuilder::push`](crate::usage::UsageTableBuilder::push) says it.
 fn packed(r: &UsageRecord) -> Result<(i64, u32), UsageError> {
     pack(r.quantity(), r.timestamp().date_naive()).map_err(|field| UsageError::OutsideTable {
         account: r.account().clone(),
@@ -110,7 +110,9 @@ mod tests {
     use proptest::prelude::*;
     use rust_decimal::Decimal;
 
-    use crate::{AccountKey, MetricId, RecordId, UsageRecord, UsageTable};
+    use crate::{
+        id::AccountKey, id::MetricId, id::RecordId, usage::UsageRecord, usage::UsageTable,
+    };
 
     fn record() -> impl Strategy<Value = UsageRecord> {
         (

@@ -11,7 +11,7 @@ use super::piece::row_rules;
 use super::sink::Sink;
 use crate::import::layout::{Columns, UsageLayout};
 use crate::import::table::{Delimiter, ImportErrors};
-use crate::{AccountBook, AccountKey};
+use crate::{book::AccountBook, id::AccountKey};
 
 /// Where the CSV reader starts.
 pub(super) enum Start<'s> {

@@ -14,7 +14,7 @@ use crate::import::layout::Columns;
 use crate::import::table::ImportErrors;
 use crate::import::usage::{UsageCells, usage_row};
 use crate::usage::{Packed, quantity};
-use crate::{AccountBook, UsageRecord};
+use crate::{book::AccountBook, usage::UsageRecord};
 
 /// Metrics a piece reads in the common form; rows of more go through the row rules. A
 /// record's group is then account index x `METRIC_SLOTS` + metric index.

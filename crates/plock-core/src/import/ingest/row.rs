@@ -11,7 +11,7 @@
 use chrono::{DateTime, Utc};
 
 use super::time::{Days, exact_at, time_at};
-use crate::MAX_ID_CHARS;
+use crate::id::MAX_ID_CHARS;
 use crate::import::layout::{Field, TimeFormat};
 
 /// The high bit of every byte of a word, and the low seven bits.
@@ -657,7 +657,7 @@ mod tests {
             prop_assert_eq!(fast.map(|d| d.to_string()), exact.map(|d| d.to_string()), "{}", text);
             let comma = text.replace('.', ",");
             let fast = plain_decimal(&comma, true).map(|(m, s)| Decimal::new(m, s));
-            let semicolon = crate::import::table::decimal(crate::Delimiter::Semicolon, &comma)
+            let semicolon = crate::import::table::decimal(crate::import::Delimiter::Semicolon, &comma)
                 .ok()
                 .filter(|_| digits <= 18 && !text.starts_with('.') && !text.ends_with('.'));
             prop_assert_eq!(fast.map(|d| d.to_string()), semicolon.map(|d| d.to_string()), "{}", comma);

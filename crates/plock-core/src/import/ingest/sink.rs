@@ -17,7 +17,7 @@ use super::records::Records;
 use crate::hash::FastState;
 use crate::import::table::ImportErrors;
 use crate::usage::{Packed, Resent, UsageError, UsageRecord, UsageTable, UsageTableBuilder, pack};
-use crate::{AccountKey, MetricId, RecordId};
+use crate::{id::AccountKey, id::MetricId, id::RecordId};
 
 /// Records read so far, and the problems found. Accounts are numbered by their place in
 /// the book's account keys, sorted (`keys` where a method takes them).

@@ -9,7 +9,7 @@ use proptest::prelude::*;
 use super::{ingest_usage, read_in_chunks, read_usage};
 use crate::import::layout::{TimeFormat, UsageLayout};
 use crate::import::table::{Delimiter, ImportErrors};
-use crate::*;
+use crate::{account::*, book::*, id::*, import::*, money::*, usage::*};
 
 fn book() -> AccountBook {
     let mut book = AccountBook::new();

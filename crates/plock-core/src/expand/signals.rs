@@ -26,7 +26,7 @@ use chrono::{Days, NaiveDate};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
-use crate::daily_usage::{DailyUsage, UsageWindow};
+use crate::expand::daily_usage::{DailyUsage, UsageWindow};
 use crate::id::{AccountId, ProductId};
 
 /// The days the trend signals fit their slope over.

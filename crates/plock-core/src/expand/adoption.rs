@@ -30,7 +30,7 @@ use rust_decimal::prelude::ToPrimitive;
 use rust_decimal::{Decimal, RoundingStrategy};
 use serde::{Deserialize, Serialize};
 
-use crate::daily_usage::{DailyUsage, UsageWindow};
+use crate::expand::daily_usage::{DailyUsage, UsageWindow};
 use crate::id::{AccountId, ProductId};
 
 /// The days in each of the two windows a score looks at.

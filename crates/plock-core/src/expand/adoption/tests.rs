@@ -2,7 +2,7 @@ use super::*;
 use proptest::prelude::*;
 use rust_decimal::dec;
 
-use crate::daily_usage::DailyUsage;
+use crate::expand::daily_usage::DailyUsage;
 
 fn scoring_date() -> NaiveDate {
     NaiveDate::from_ymd_opt(2025, 6, 1).unwrap()

@@ -12,7 +12,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::invoice::{Dispatch, Invoice, InvoiceError, InvoiceKind, InvoiceLine, LineKind};
 use crate::period::{Period, PeriodError};
-use crate::{Account, AccountId, Money, MoneyError, ProductId, SubscriptionId};
+use crate::{
+    account::Account, id::AccountId, id::ProductId, id::SubscriptionId, money::Money,
+    money::MoneyError,
+};
 
 /// Why an invoice of another kind was refused. Line indexes are 0-based in fields and
 /// 1-based in messages, as a person counts the lines of a printed invoice.
