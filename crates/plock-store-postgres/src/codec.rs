@@ -9,9 +9,11 @@
 use std::fmt::Display;
 
 use chrono::{DateTime, Duration, Timelike, Utc};
+use plock_core::id::RecordId;
+use plock_core::store::StoreError;
+use plock_core::subscription::BilledThrough;
 use plock_core::{
-    Account, AccountBook, AccountId, AccountKey, BilledThrough, Invoice, MetricId, RecordId,
-    StoreError, Subscription, UsageRecord,
+    Account, AccountBook, AccountId, AccountKey, Invoice, MetricId, Subscription, UsageRecord,
 };
 use postgres::types::ToSql;
 use rust_decimal::Decimal;

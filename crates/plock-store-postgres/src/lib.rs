@@ -39,7 +39,8 @@ mod store;
 mod usage;
 mod write;
 
-use plock_core::{CompanySnapshot, StoreError, UsageTable};
+use plock_core::UsageTable;
+use plock_core::store::{CompanySnapshot, StoreError};
 use postgres::IsolationLevel;
 
 pub use schema::SCHEMA_VERSION;

@@ -9,7 +9,7 @@
 //! Every table that grows with customers carries `owner`, the id of the account its rows are
 //! invoiced to (see `docs/postgres.md`): a distributed PostgreSQL can shard them all by it.
 
-use plock_core::StoreError;
+use plock_core::store::StoreError;
 use postgres::Client;
 
 use crate::codec::{Context, backend};

@@ -2,10 +2,15 @@
 
 use std::cell::{RefCell, RefMut};
 
+use plock_core::account::{ExternalId, ExternalSystem, Tag, TagFilter};
+use plock_core::period::Period;
+use plock_core::store::{
+    AccountQuery, Batch, CompanySnapshot, InvoiceQuery, Page, StoreError, SubscriptionQuery,
+    page_limit,
+};
 use plock_core::{
-    Account, AccountId, AccountKey, AccountQuery, Batch, CompanySnapshot, ExternalId,
-    ExternalSystem, Invoice, InvoiceQuery, Metric, Page, Period, Store, StoreError, Subscription,
-    SubscriptionId, SubscriptionQuery, TagFilter, UsageRecord, page_limit,
+    Account, AccountId, AccountKey, Invoice, Metric, Store, Subscription, SubscriptionId,
+    UsageRecord,
 };
 use postgres::{Client, GenericClient, IsolationLevel, NoTls};
 
@@ -183,7 +188,7 @@ fn page_probe(limit: usize) -> (usize, i64) {
 }
 
 /// The tags a filter names, case-folded as [`plock_core::Tag`] compares them, without repeats.
-fn folded(tags: &[plock_core::Tag]) -> Vec<String> {
+fn folded(tags: &[Tag]) -> Vec<String> {
     let set: std::collections::BTreeSet<String> =
         tags.iter().map(|t| t.as_str().to_lowercase()).collect();
     set.into_iter().collect()

@@ -7,10 +7,10 @@
 
 use std::collections::{HashMap, HashSet};
 
-use plock_core::{
-    AccountBook, AccountKey, MetricId, RecordId, StoreError, UsageRecord, UsageTable,
-    UsageTableBuilder,
-};
+use plock_core::id::RecordId;
+use plock_core::store::StoreError;
+use plock_core::usage::UsageTableBuilder;
+use plock_core::{AccountBook, AccountKey, MetricId, UsageRecord, UsageTable};
 use postgres::binary_copy::{BinaryCopyInWriter, BinaryCopyOutIter};
 use postgres::fallible_iterator::FallibleIterator;
 use postgres::types::Type;

@@ -18,10 +18,9 @@
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 
-use plock_core::{
-    Account, AccountBook, AccountId, Batch, Billed, Change, Invoice, Metric, StoreError,
-    Subscription, apply_to_book, subscription_to_store,
-};
+use plock_core::billing::Billed;
+use plock_core::store::{Batch, Change, StoreError, apply_to_book, subscription_to_store};
+use plock_core::{Account, AccountBook, AccountId, Invoice, Metric, Subscription};
 use postgres::error::SqlState;
 use postgres::{Client, Transaction};
 
@@ -386,7 +385,7 @@ fn upsert(table: &str, columns: &str) -> String {
 fn watermarks(
     tx: &mut Transaction<'_>,
     id: &str,
-) -> Result<Option<plock_core::BilledThrough>, Failure> {
+) -> Result<Option<plock_core::subscription::BilledThrough>, Failure> {
     let row = tx
         .query_opt(
             "SELECT billed_through_in_advance, billed_through_in_arrears \

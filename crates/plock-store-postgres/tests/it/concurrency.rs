@@ -4,7 +4,7 @@
 use std::sync::{Arc, Barrier};
 use std::thread;
 
-use plock_core::*;
+use plock_core::{Invoice, account::*, billing::*, group::*, id::*, money::*, store::*, usage::*};
 use plock_store_postgres::PostgresStore;
 use rust_decimal::Decimal;
 

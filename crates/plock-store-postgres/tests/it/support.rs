@@ -3,7 +3,7 @@
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use chrono::{NaiveDate, TimeZone, Utc};
-use plock_core::*;
+use plock_core::{account::*, id::*, money::*, period::*, pricing::*, subscription::*, usage::*};
 use plock_store_postgres::PostgresStore;
 use rust_decimal::Decimal;
 

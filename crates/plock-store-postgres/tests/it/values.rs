@@ -1,7 +1,7 @@
 //! Values come back exactly as written; a database from a newer plock is refused untouched.
 
 use chrono::{TimeZone, Utc};
-use plock_core::*;
+use plock_core::{id::*, money::*, store::*, usage::*};
 use plock_store_postgres::{PostgresStore, SCHEMA_VERSION};
 use rust_decimal::Decimal;
 
