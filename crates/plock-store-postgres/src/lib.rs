@@ -10,6 +10,8 @@
 //! # Example
 //!
 //! ```no_run
+//! use plock_core::account::{AccountName, Contact};
+//! use plock_core::store::{Batch, Change};
 //! use plock_core::*;
 //! use plock_store_postgres::PostgresStore;
 //!
