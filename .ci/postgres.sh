@@ -60,10 +60,13 @@ start() {
     || { cat "$dir/initdb.log" >&2; exit 1; }
   local port
   port=$(free_port)
-  # A cluster that lives for one run: no durability settings worth a sync.
+  # A cluster that lives for one test run needs no sync; PLOCK_POSTGRES_DURABLE=1 keeps the
+  # server's defaults, for measurements.
+  local settings="-c fsync=off -c full_page_writes=off"
+  [ "${PLOCK_POSTGRES_DURABLE:-0}" = 1 ] && settings=""
   as_owner "$bindir/pg_ctl" --pgdata="$dir/data" --log="$dir/server.log" --wait --silent \
     -o "-c listen_addresses=127.0.0.1 -c port=$port -c unix_socket_directories=$dir \
-        -c fsync=off -c full_page_writes=off -c max_connections=60" start \
+        -c max_connections=60 $settings" start \
     || { cat "$dir/server.log" >&2; exit 1; }
   echo "host=127.0.0.1 port=$port user=plock dbname=postgres" >"$dir/connection"
   cat "$dir/connection"

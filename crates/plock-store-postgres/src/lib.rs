@@ -36,6 +36,8 @@
 #![deny(missing_docs)]
 
 mod codec;
+mod copy;
+mod run;
 mod schema;
 mod store;
 mod usage;

@@ -92,7 +92,10 @@ CREATE TABLE usage (
     quantity numeric NOT NULL,
     record_id text
 );
-CREATE INDEX usage_by_account_day ON usage (account_key, unix_day);
+-- A block range index: a few pages for the whole table, so importing stays a plain append,
+-- while a period's read skips the blocks of other days (usage arrives roughly in time order).
+-- A b-tree on (account_key, unix_day) made binary COPY 2.4 times slower.
+CREATE INDEX usage_by_day ON usage USING brin (unix_day);
 
 CREATE TABLE invoices (
     owner text NOT NULL,

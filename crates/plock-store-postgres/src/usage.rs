@@ -11,13 +11,14 @@ use plock_core::id::RecordId;
 use plock_core::store::StoreError;
 use plock_core::usage::UsageTableBuilder;
 use plock_core::{AccountBook, AccountKey, MetricId, UsageRecord, UsageTable};
-use postgres::binary_copy::{BinaryCopyInWriter, BinaryCopyOutIter};
+use postgres::binary_copy::BinaryCopyOutIter;
 use postgres::fallible_iterator::FallibleIterator;
 use postgres::types::Type;
 use postgres::{GenericClient, Transaction};
 use rust_decimal::Decimal;
 
 use crate::codec::{Context, USAGE_COLUMNS, backend, join_time, owner_in, split_time, unix_day};
+use crate::copy::CopyRows;
 use crate::write::{Db, Failure};
 
 /// The owner each key's usage goes to, or `None` for a key no account holds at this point of
@@ -105,17 +106,7 @@ pub(crate) fn add_usage(
             "COPY usage ({USAGE_COLUMNS}) FROM STDIN (FORMAT binary)"
         ))
         .db("writing usage")?;
-    let types = [
-        Type::TEXT,
-        Type::TEXT,
-        Type::TEXT,
-        Type::INT4,
-        Type::TIMESTAMPTZ,
-        Type::INT2,
-        Type::NUMERIC,
-        Type::TEXT,
-    ];
-    let mut writer = BinaryCopyInWriter::new(sink, &types);
+    let mut rows = CopyRows::new(sink);
     for record in records {
         let key = record.account().as_str();
         let owner = owners
@@ -124,23 +115,17 @@ pub(crate) fn add_usage(
             .unwrap_or_default();
         let timestamp = record.timestamp();
         let (at, nanos) = split_time(timestamp);
-        let day = unix_day(timestamp.date_naive());
-        let quantity = record.quantity();
-        let record_id = record.record_id().map(RecordId::as_str);
-        writer
-            .write(&[
-                &owner,
-                &key,
-                &record.metric().as_str(),
-                &day,
-                &at,
-                &nanos,
-                &quantity,
-                &record_id,
-            ])
-            .db("writing usage")?;
+        rows.row(8)?;
+        rows.text(owner)?;
+        rows.text(key)?;
+        rows.text(record.metric().as_str())?;
+        rows.int4(unix_day(timestamp.date_naive()));
+        rows.value(&at, &Type::TIMESTAMPTZ)?;
+        rows.int2(nanos);
+        rows.value(&record.quantity(), &Type::NUMERIC)?;
+        rows.optional_text(record.record_id().map(RecordId::as_str))?;
     }
-    writer.finish().db("writing usage")?;
+    rows.finish()?;
     for (key, owner) in owners {
         if let Some(owner) = owner {
             written.insert(key.to_owned(), owner);

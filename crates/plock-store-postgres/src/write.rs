@@ -18,18 +18,15 @@
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 
-use plock_core::billing::Billed;
 use plock_core::store::{Batch, Change, StoreError, apply_to_book, subscription_to_store};
-use plock_core::{Account, AccountBook, AccountId, Invoice, Metric, Subscription};
+use plock_core::{Account, AccountBook, AccountId, Metric, Subscription};
 use postgres::error::SqlState;
 use postgres::{Client, Transaction};
 
 use crate::codec::{
-    ACCOUNT_COLUMNS, ACCOUNT_JSON, AccountRow, InvoiceRow, Param, SUBSCRIPTION_COLUMNS,
-    SubscriptionRow, account_value, backend, billed_through, book, chain, owner_in, sql_number,
-    text,
+    ACCOUNT_COLUMNS, ACCOUNT_JSON, AccountRow, Param, SUBSCRIPTION_COLUMNS, SubscriptionRow,
+    account_value, backend, billed_through, book, chain, owner_in, text,
 };
-use crate::store::next_invoice_number;
 
 /// How many times a batch is run again after losing a race to another writer.
 pub const RETRIES: usize = 8;
@@ -155,7 +152,9 @@ fn apply_in(tx: &mut Transaction<'_>, batch: &Batch, index: &mut usize) -> Resul
             Change::AddUsage { records } => {
                 crate::usage::add_usage(tx, &original, &work, &mut written.usage, i, records)?;
             }
-            Change::RecordRun { invoices, billed } => record_run(tx, i, invoices, billed)?,
+            Change::RecordRun { invoices, billed } => {
+                crate::run::record_run(tx, i, invoices, billed)?;
+            }
             Change::AddAccount { .. }
             | Change::AddDiscovered { .. }
             | Change::EditAccount { .. }
@@ -408,78 +407,6 @@ fn put_metric(tx: &mut Transaction<'_>, metric: &Metric) -> Result<(), Failure> 
         &[&metric.id.as_str(), &aggregation],
     )
     .db("writing a metric")?;
-    Ok(())
-}
-
-fn record_run(
-    tx: &mut Transaction<'_>,
-    index: usize,
-    invoices: &[Invoice],
-    billed: &[Billed],
-) -> Result<(), Failure> {
-    for b in billed {
-        let id = b.subscription.as_str();
-        let Some(stored) = watermarks(tx, id)? else {
-            return Err(Failure::Refused(StoreError::NotFound {
-                index,
-                what: "subscription",
-                id: id.to_owned(),
-            }));
-        };
-        if stored != b.from {
-            return Err(Failure::Refused(StoreError::Conflict {
-                index,
-                what: "subscription",
-                id: id.to_owned(),
-                reason: "was billed by another run since this run read it",
-            }));
-        }
-        let through = stored.max(b.through);
-        let in_advance = through.in_advance.as_ref().map(text).transpose()?;
-        let in_arrears = through.in_arrears.as_ref().map(text).transpose()?;
-        tx.execute(
-            "UPDATE subscriptions \
-             SET billed_through_in_advance = $2, billed_through_in_arrears = $3 WHERE id = $1",
-            &[&id, &in_advance, &in_arrears],
-        )
-        .db("recording what a subscription is billed through")?;
-    }
-    let mut next = next_invoice_number(tx, true)?;
-    for invoice in invoices {
-        invoice
-            .check_invariants()
-            .map_err(|e| backend(e.to_string()))?;
-        let number = invoice.number();
-        let taken: bool = tx
-            .query_one(
-                "SELECT EXISTS (SELECT 1 FROM invoices WHERE number = $1)",
-                &[&sql_number(number)?],
-            )
-            .and_then(|row| row.try_get(0))
-            .db("reading invoices")?;
-        if taken {
-            return Err(Failure::Refused(StoreError::Conflict {
-                index,
-                what: "invoice",
-                id: number.to_string(),
-                reason: "already exists",
-            }));
-        }
-        let row = InvoiceRow::of(invoice)?;
-        tx.execute(
-            "INSERT INTO invoices \
-             (owner, number, currency, total, period_start, period_end, invoice) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7)",
-            &row.params(),
-        )
-        .db("writing an invoice")?;
-        next = next.max(number.saturating_add(1));
-    }
-    tx.execute(
-        "UPDATE meta SET value = $1 WHERE name = 'next_invoice_number'",
-        &[&sql_number(next)?],
-    )
-    .db("writing the next invoice number")?;
     Ok(())
 }
 
