@@ -249,10 +249,47 @@ fn store_kit(args: &Args) -> Result<()> {
     if pg_run.invoices != lite_run.invoices {
         bail!("the two stores' runs differ");
     }
+    one_account(&mut pg, "PostgreSQL")?;
+    one_account(&mut lite, "SQLite")?;
     if let Some(out) = &args.out {
         let aggregates = kit::aggregates(&company, &pg_usage)?;
         kit::write_results(out, &pg_run, &aggregates)?;
         println!("results of the PostgreSQL run written to {}", out.display());
     }
+    Ok(())
+}
+
+/// The median of 21 one-account writes (a new account, one batch each) and of 21 reads of
+/// one account, on a store holding the kit's company.
+fn one_account(store: &mut impl Store, name: &str) -> Result<()> {
+    let mut writes = Vec::new();
+    let mut reads = Vec::new();
+    for i in 0..21 {
+        let id = plock_core::AccountId::new(format!("one-{i}"))?;
+        let account = plock_core::Account::new(
+            id.clone(),
+            AccountKey::new(format!("one-{i}"))?,
+            plock_core::account::AccountName::new("One account")?,
+            plock_core::account::Contact::default(),
+            plock_core::Currency::EUR,
+            kit::RUN_DATE,
+        );
+        let (r, t) = timed(|| store.apply(Batch::one(Change::AddAccount { account })));
+        r?;
+        writes.push(t);
+        let (r, t) = timed(|| store.account(&id));
+        r?.ok_or_else(|| anyhow!("account {id} not found"))?;
+        reads.push(t);
+    }
+    writes.sort();
+    reads.sort();
+    let ms = |d: Option<&Duration>| d.map_or(0.0, |d| d.as_secs_f64() * 1000.0);
+    println!(
+        "{name}: one-account write median {:.2} ms (max {:.2}), read median {:.2} ms (max {:.2})",
+        ms(writes.get(10)),
+        ms(writes.last()),
+        ms(reads.get(10)),
+        ms(reads.last())
+    );
     Ok(())
 }

@@ -37,6 +37,7 @@
 
 mod codec;
 mod copy;
+mod inserts;
 mod run;
 mod schema;
 mod store;

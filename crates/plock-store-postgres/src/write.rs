@@ -27,6 +27,7 @@ use crate::codec::{
     ACCOUNT_COLUMNS, ACCOUNT_JSON, AccountRow, Param, SUBSCRIPTION_COLUMNS, SubscriptionRow,
     account_value, backend, billed_through, book, chain, owner_in, text,
 };
+use crate::inserts::Inserts;
 
 /// How many times a batch is run again after losing a race to another writer.
 pub const RETRIES: usize = 8;
@@ -454,6 +455,7 @@ fn write_accounts(
         }
     }
     let columns: Vec<&str> = ACCOUNT_COLUMNS.split(", ").collect();
+    let mut inserts = Inserts::default();
     for new in work.iter() {
         let id = new.id().as_str();
         let owner = owner_in(work, new);
@@ -472,43 +474,19 @@ fn write_accounts(
                     execute(tx, &sql, &row.params())?;
                 }
             }
-            None => {
-                let values: Vec<String> = columns
-                    .iter()
-                    .enumerate()
-                    .map(|(i, c)| AccountRow::placeholder(c, i + 1))
-                    .collect();
-                let sql = format!(
-                    "INSERT INTO accounts ({ACCOUNT_COLUMNS}) VALUES ({})",
-                    values.join(", ")
-                );
-                execute(tx, &sql, &row.params())?;
-            }
+            None => inserts.account(row),
         }
         let had = old.map(tags_of).unwrap_or_default();
         for tag in new.tags().iter().filter(|t| !had.contains(t.as_str())) {
-            execute(
-                tx,
-                "INSERT INTO account_tags (owner, account, tag, folded) VALUES ($1, $2, $3, $4)",
-                &[
-                    &owner.as_str(),
-                    &id,
-                    &tag.as_str(),
-                    &tag.as_str().to_lowercase(),
-                ],
-            )?;
+            inserts.tag(owner.as_str(), id, tag.as_str());
         }
         for (system, external_id) in new.external_ids().iter() {
             if old.and_then(|o| o.external_ids().get(system)) != Some(external_id) {
-                execute(
-                    tx,
-                    "INSERT INTO external_ids (owner, account, system, external_id) \
-                     VALUES ($1, $2, $3, $4)",
-                    &[&owner.as_str(), &id, &system.name(), &external_id.as_str()],
-                )?;
+                inserts.external_id(owner.as_str(), id, system.name(), external_id.as_str());
             }
         }
     }
+    inserts.write(tx)?;
     for key in work.dismissed().filter(|k| !original.is_dismissed(k)) {
         execute(
             tx,
