@@ -8,7 +8,9 @@ use std::hint::black_box;
 use chrono::NaiveDate;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use plock_benches::company::{RUN_DATE, generate_csv, generate_table};
-use plock_core::{RunOptions, import::ingest_usage, period::Period, run};
+use plock_core::import::ingest_usage;
+use plock_core::period::Period;
+use plock_core::{RunOptions, run};
 
 // As in plock-bench: a run allocates many small strings; the binary picks the allocator.
 #[global_allocator]

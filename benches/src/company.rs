@@ -6,12 +6,15 @@
 #![allow(clippy::indexing_slicing, clippy::expect_used)]
 
 use chrono::{Days, NaiveDate, TimeZone, Utc};
+use plock_core::account::{AccountName, Contact};
+use plock_core::period::PeriodMode;
+use plock_core::pricing::{Rebate, Tier, Tiers};
+use plock_core::store::CompanySnapshot;
+use plock_core::usage::{Aggregation, UsageTableBuilder};
 use plock_core::{
     Account, AccountBook, AccountId, AccountKey, BillingInterval, BillingPractice, Currency, Item,
     Metric, MetricId, PriceModel, ProductId, Subscription, SubscriptionId, SubscriptionSpec,
-    UsageRecord, UsageTable, account::AccountName, account::Contact, period::PeriodMode,
-    pricing::Rebate, pricing::Tier, pricing::Tiers, store::CompanySnapshot, usage::Aggregation,
-    usage::UsageTableBuilder,
+    UsageRecord, UsageTable,
 };
 use rust_decimal::Decimal;
 

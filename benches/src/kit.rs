@@ -17,9 +17,8 @@ mod usage;
 use std::collections::HashMap;
 
 use chrono::NaiveDate;
-use plock_core::{
-    AccountBook, BillingInterval, BillingPractice, Currency, Metric, Subscription, period::Period,
-};
+use plock_core::period::Period;
+use plock_core::{AccountBook, BillingInterval, BillingPractice, Currency, Metric, Subscription};
 
 pub use billing::{bill, history};
 pub use load::load_rest;

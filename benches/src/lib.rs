@@ -6,7 +6,8 @@ pub mod allocator;
 pub mod company;
 pub mod kit;
 
-use plock_core::{CompanyData, UsageTable, store::CompanySnapshot};
+use plock_core::store::CompanySnapshot;
+use plock_core::{CompanyData, UsageTable};
 
 /// The billing run's view of a generated company and its usage table.
 pub fn table_data<'a>(company: &'a CompanySnapshot, usage: &'a UsageTable) -> CompanyData<'a> {

@@ -4,7 +4,8 @@
 
 use plock_benches::company::{RUN_DATE, Scale, generate, generate_csv, generate_table};
 use plock_core::billing::oracle::{RecordData, reference_run};
-use plock_core::{BillingRun, RunOptions, UsageTable, import::ingest_usage, run};
+use plock_core::import::ingest_usage;
+use plock_core::{BillingRun, RunOptions, UsageTable, run};
 
 /// The run as JSON, but for the work it did (the oracle walks every period from the start).
 fn json(run: &BillingRun) -> String {

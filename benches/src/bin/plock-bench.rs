@@ -40,7 +40,9 @@ fn alloc_stats(what: &str) {
 use chrono::NaiveDate;
 use plock_benches::company::{RUN_DATE, Scale, generate_csv, generate_table};
 use plock_benches::{peak_rss_bytes, reset_peak_rss, rss_bytes};
-use plock_core::{RunOptions, import::ingest_usage, period::Period, run};
+use plock_core::import::ingest_usage;
+use plock_core::period::Period;
+use plock_core::{RunOptions, run};
 
 struct Args {
     scale: Scale,
@@ -388,9 +390,9 @@ fn csv(accounts: usize, records: usize, repeat: usize) {
 /// The heap bytes of a run's output that its lengths account for (capacities are not visible).
 #[cfg(feature = "alloc-stats")]
 fn output_breakdown(run: &plock_core::BillingRun) {
-    use plock_core::{
-        Invoice, billing::Billed, invoice::Dispatch, invoice::InvoiceLine, invoice::ProductTotal,
-    };
+    use plock_core::Invoice;
+    use plock_core::billing::Billed;
+    use plock_core::invoice::{Dispatch, InvoiceLine, ProductTotal};
     use std::mem::size_of;
     let lines: usize = run.invoices.iter().map(|i| i.lines().len()).sum();
     let products: usize = run.invoices.iter().map(|i| i.products().len()).sum();

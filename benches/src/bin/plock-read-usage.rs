@@ -18,10 +18,9 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 use chrono::NaiveDate;
 use plock_benches::{peak_rss_bytes, reset_peak_rss, rss_bytes};
-use plock_core::{
-    Account, AccountBook, AccountId, AccountKey, Currency, account::AccountName, account::Contact,
-    import::TimeFormat, import::UsageLayout, import::read_usage,
-};
+use plock_core::account::{AccountName, Contact};
+use plock_core::import::{TimeFormat, UsageLayout, read_usage};
+use plock_core::{Account, AccountBook, AccountId, AccountKey, Currency};
 
 struct Args {
     path: String,

@@ -2,9 +2,9 @@
 
 use anyhow::Result;
 use chrono::NaiveDate;
+use plock_core::subscription::BilledThrough;
 use plock_core::{
     BillingPractice, BillingRun, CompanyData, RunOptions, Subscription, UsageTable, run,
-    subscription::BilledThrough,
 };
 
 use super::{Company, RUN_DATE};
@@ -54,9 +54,10 @@ pub fn bill(company: &Company, usage: &UsageTable) -> Result<BillingRun> {
 #[cfg(test)]
 mod tests {
     use chrono::NaiveDate;
+    use plock_core::period::PeriodMode;
     use plock_core::{
         AccountId, BillingInterval, BillingPractice, Currency, Item, ProductId, Subscription,
-        SubscriptionId, SubscriptionSpec, period::PeriodMode,
+        SubscriptionId, SubscriptionSpec,
     };
     use rust_decimal::Decimal;
 

@@ -7,11 +7,13 @@ use std::path::Path;
 
 use anyhow::{Context, Result, anyhow, bail};
 use chrono::{Datelike, NaiveDate};
+use plock_core::account::{AccountName, Contact};
+use plock_core::period::PeriodMode;
+use plock_core::pricing::{Tier, Tiers};
+use plock_core::usage::Aggregation;
 use plock_core::{
     Account, AccountBook, AccountId, AccountKey, BillingInterval, BillingPractice, Currency, Item,
     Metric, MetricId, PriceModel, ProductId, Subscription, SubscriptionId, SubscriptionSpec,
-    account::AccountName, account::Contact, period::PeriodMode, pricing::Tier, pricing::Tiers,
-    usage::Aggregation,
 };
 use rust_decimal::Decimal;
 

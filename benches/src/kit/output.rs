@@ -7,7 +7,9 @@ use std::io::{BufWriter, Write};
 use std::path::Path;
 
 use anyhow::{Context, Result, anyhow};
-use plock_core::{BillingRun, Metric, MetricId, UsageTable, period::Period, usage::Aggregation};
+use plock_core::period::Period;
+use plock_core::usage::Aggregation;
+use plock_core::{BillingRun, Metric, MetricId, UsageTable};
 use rust_decimal::Decimal;
 use rust_decimal::prelude::ToPrimitive;
 

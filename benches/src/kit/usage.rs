@@ -5,9 +5,8 @@ use std::fs::File;
 use std::path::Path;
 
 use anyhow::{Context, Result, anyhow};
-use plock_core::{
-    AccountBook, UsageTable, import::TimeFormat, import::UsageLayout, import::read_usage,
-};
+use plock_core::import::{TimeFormat, UsageLayout, read_usage};
+use plock_core::{AccountBook, UsageTable};
 
 /// The kit's usage layout: `account_id,metric_id,ts_ms,quantity`, times in epoch
 /// milliseconds; account keys are the kit's account ids, metrics its metric ids.

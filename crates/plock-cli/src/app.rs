@@ -5,9 +5,8 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use chrono::NaiveDate;
-use plock_core::{
-    Account, AccountId, AccountKey, Store, store::Batch, store::Change, store::StoreError,
-};
+use plock_core::store::{Batch, Change, StoreError};
+use plock_core::{Account, AccountId, AccountKey, Store};
 use plock_store_memory::{DataFile, DataFileError, LockWait, MemoryStore};
 
 use crate::exit::{Class, CliError, fail};

@@ -1,13 +1,13 @@
 //! One function per subcommand: parse text into core values, call core, render.
 
 use clap::CommandFactory;
+use plock_core::account::{AccountName, AccountState, Contact, ContactInput, Tag, TagFilter};
+use plock_core::period::PeriodMode;
+use plock_core::store::{AccountQuery, Batch, Change, InvoiceQuery, SubscriptionQuery};
 use plock_core::{
     Account, AccountId, AccountKey, BillingInterval, BillingPractice, Currency, Item, Metric,
     MetricId, PriceModel, ProductId, RunOptions, Store, Subscription, SubscriptionId,
-    SubscriptionSpec, account::AccountName, account::AccountState, account::Contact,
-    account::ContactInput, account::Tag, account::TagFilter, period::PeriodMode,
-    store::AccountQuery, store::Batch, store::Change, store::InvoiceQuery,
-    store::SubscriptionQuery,
+    SubscriptionSpec,
 };
 use rust_decimal::Decimal;
 use serde::Serialize;

@@ -3,10 +3,10 @@
 use std::io::Read;
 use std::path::Path;
 
-use plock_core::{
-    AccountId, Invoice, Store, account::ExternalSystem, import::ImportErrors, store::Batch,
-    store::Change,
-};
+use plock_core::account::ExternalSystem;
+use plock_core::import::ImportErrors;
+use plock_core::store::{Batch, Change};
+use plock_core::{AccountId, Invoice, Store};
 use plock_store_memory::MemoryStore;
 use serde::Serialize;
 

@@ -2,13 +2,18 @@
 //! subscriptions of every price model and three months of usage, billed month by month.
 
 use chrono::{NaiveDate, TimeZone, Utc};
+use plock_core::account::{
+    AccountName, AccountState, Contact, ContactInput, ExternalId, ExternalSystem, Tag,
+};
+use plock_core::id::RecordId;
+use plock_core::period::PeriodMode;
+use plock_core::pricing::{Rebate, Tier, Tiers};
+use plock_core::store::{Batch, Change};
+use plock_core::usage::Aggregation;
 use plock_core::{
     Account, AccountId, AccountKey, BillingInterval, BillingPractice, Currency, Item, Metric,
     MetricId, PriceModel, ProductId, RunOptions, Store, Subscription, SubscriptionId,
-    SubscriptionSpec, UsageRecord, account::AccountName, account::AccountState, account::Contact,
-    account::ContactInput, account::ExternalId, account::ExternalSystem, account::Tag,
-    id::RecordId, period::PeriodMode, pricing::Rebate, pricing::Tier, pricing::Tiers, store::Batch,
-    store::Change, usage::Aggregation,
+    SubscriptionSpec, UsageRecord,
 };
 use plock_store_memory::MemoryStore;
 use rust_decimal::Decimal;

@@ -3,10 +3,9 @@
 
 use comfy_table::presets::NOTHING;
 use comfy_table::{CellAlignment, Table};
-use plock_core::{
-    Account, BillingRun, Invoice, Subscription, invoice::Dispatch, invoice::HoldReason,
-    invoice::LineKind, subscription::SubscriptionState,
-};
+use plock_core::invoice::{Dispatch, HoldReason, LineKind};
+use plock_core::subscription::SubscriptionState;
+use plock_core::{Account, BillingRun, Invoice, Subscription};
 
 fn table(header: &[&str]) -> Table {
     let mut t = Table::new();

@@ -18,6 +18,13 @@ struct Sandbox {
     transcript: String,
 }
 
+/// The sandbox's folder goes with it, so the suite leaves nothing in the temp directory.
+impl Drop for Sandbox {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
 impl Sandbox {
     fn new(name: &str) -> Sandbox {
         let dir = std::env::temp_dir().join(format!("plock-cli-{name}-{}", std::process::id()));

@@ -12,7 +12,8 @@ use std::fmt;
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
-use crate::{id::AccountId, id::AccountKey, money::Currency};
+use crate::id::{AccountId, AccountKey, IdError};
+use crate::money::Currency;
 
 /// The longest account name, in characters.
 pub const MAX_NAME_CHARS: usize = 200;
@@ -234,6 +235,17 @@ pub enum AccountError {
     },
 }
 
+/// A refused tag, external system or external id is an invalid field of its account.
+impl From<IdError> for AccountError {
+    fn from(e: IdError) -> AccountError {
+        AccountError::Invalid {
+            field: e.kind,
+            value: e.value,
+            reason: e.reason.to_owned(),
+        }
+    }
+}
+
 impl AccountError {
     pub(crate) fn invalid(
         field: &'static str,
@@ -242,7 +254,7 @@ impl AccountError {
     ) -> AccountError {
         AccountError::Invalid {
             field,
-            value: value.to_owned(),
+            value: crate::id::shown(value),
             reason: reason.into(),
         }
     }

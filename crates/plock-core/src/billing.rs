@@ -22,15 +22,14 @@ use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
 use crate::account::external::ExternalSystem;
+use crate::book::AccountBook;
+use crate::id::{AccountId, AccountKey, MetricId, ProductId, SubscriptionId};
 use crate::invoice::{Invoice, InvoiceError};
+use crate::money::Currency;
 use crate::period::Period;
 use crate::pricing::PricingError;
 use crate::subscription::{BilledThrough, BillingPractice, Subscription};
 use crate::usage::{Metric, UsageTable};
-use crate::{
-    book::AccountBook, id::AccountId, id::AccountKey, id::MetricId, id::ProductId,
-    id::SubscriptionId, money::Currency,
-};
 
 /// Everything a billing run reads. The order of every slice is irrelevant.
 #[derive(Debug, Clone, Copy)]

@@ -9,7 +9,8 @@ use crate::account::external::{ExternalId, ExternalSystem};
 use crate::account::tag::{MAX_TAGS_PER_ACCOUNT, Tag, TagFilter};
 use crate::account::{Account, AccountError, AccountName, AccountState, Contact};
 use crate::group::{MAX_CHILDREN_PER_MASTER, check_archive_master, check_link};
-use crate::{id::AccountId, id::AccountKey, money::Currency};
+use crate::id::{AccountId, AccountKey};
+use crate::money::Currency;
 
 /// A rule of the book found broken, by [`AccountBook::check_invariants`] (a bug, or a data
 /// file edited by hand).

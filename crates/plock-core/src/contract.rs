@@ -15,9 +15,14 @@
 use chrono::{NaiveDate, TimeZone, Utc};
 use rust_decimal::Decimal;
 
-use crate::{
-    account::*, billing::*, id::*, money::*, period::*, store::*, subscription::*, usage::*,
-};
+use crate::account::*;
+use crate::billing::*;
+use crate::id::*;
+use crate::money::*;
+use crate::period::*;
+use crate::store::*;
+use crate::subscription::*;
+use crate::usage::*;
 
 fn date(y: i32, m: u32, d: u32) -> NaiveDate {
     NaiveDate::from_ymd_opt(y, m, d).unwrap()

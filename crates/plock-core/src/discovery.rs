@@ -10,12 +10,14 @@ use std::collections::BTreeSet;
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
-use crate::import::table::{ImportErrors, Table};
-use crate::{
-    account::Account, account::AccountName, account::AccountState, account::Contact,
-    account::ContactInput, account::ExternalId, account::ExternalSystem, book::AccountBook,
-    id::AccountId, id::AccountKey, money::Currency, store::Batch, store::Change,
+use crate::account::{
+    Account, AccountName, AccountState, Contact, ContactInput, ExternalId, ExternalSystem,
 };
+use crate::book::AccountBook;
+use crate::id::{AccountId, AccountKey};
+use crate::import::table::{ImportErrors, Table};
+use crate::money::Currency;
+use crate::store::{Batch, Change};
 
 /// The columns of a source file.
 pub const SOURCE_COLUMNS: [&str; 6] = [
@@ -230,7 +232,12 @@ pub fn parse_source(bytes: &[u8]) -> Result<Vec<SourceCustomer>, ImportErrors> {
                     );
                 }
                 if let Err(e) = currency {
-                    errors.push(row.line, "currency", &e.code, e.to_string());
+                    errors.push(
+                        row.line,
+                        "currency",
+                        cell("currency").unwrap_or_default(),
+                        e.to_string(),
+                    );
                 }
                 if let Err(e) = contact {
                     errors.push(row.line, "contact", "", e.to_string());

@@ -5,8 +5,8 @@
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
+use crate::account::{ExternalId, ExternalSystem};
 use crate::invoice::{Dispatch, HoldReason, Invoice, LineKind};
-use crate::{account::ExternalId, account::ExternalSystem};
 
 /// An invoice in Fortnox's invoice import shape (`POST /3/invoices`), PascalCase as Fortnox
 /// spells it.

@@ -4,15 +4,17 @@
 
 pub(crate) mod adoption;
 pub(crate) mod daily_usage;
+mod error;
 pub(crate) mod signals;
 
 pub use adoption::{
-    ADOPTION_WINDOW_DAYS, AdoptionBand, AdoptionError, AdoptionRanking, AdoptionScore,
-    HIGH_BAND_FROM, MEDIUM_BAND_FROM, adoption_score,
+    ADOPTION_WINDOW_DAYS, AdoptionBand, AdoptionRanking, AdoptionScore, HIGH_BAND_FROM,
+    MEDIUM_BAND_FROM, adoption_score,
 };
-pub use daily_usage::{DailyUsage, DailyUsageError, MAX_DAILY_USAGE_DAYS, UsageWindow};
+pub use daily_usage::{DailyUsage, MAX_DAILY_USAGE_DAYS, UsageWindow};
+pub use error::ExpandError;
 pub use signals::{
-    Evidence, OUTLIER_BASELINE_DAYS, OUTLIER_MAD_MULTIPLE, Signal, SignalError, SignalKind,
+    Evidence, OUTLIER_BASELINE_DAYS, OUTLIER_MAD_MULTIPLE, Signal, SignalKind,
     TREND_MIN_ACTIVE_DAYS, TREND_WINDOW_DAYS, usage_signals,
 };
 
@@ -21,32 +23,12 @@ use std::collections::BTreeMap;
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
 
+use crate::account::AccountState;
+use crate::id::{AccountId, AccountKey, MetricId, ProductId};
 use crate::pricing::PriceModel;
 use crate::store::CompanySnapshot;
 use crate::subscription::SubscriptionState;
 use crate::usage::{UsageRecord, deduplicate};
-use crate::{account::AccountState, id::AccountId, id::AccountKey, id::MetricId, id::ProductId};
-
-/// Why Expand could not score a company.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum ExpandError {
-    /// A usage series was refused.
-    #[error("usage of account {account}, metric {metric}: {source}")]
-    Usage {
-        /// The account's key.
-        account: AccountKey,
-        /// The metric.
-        metric: MetricId,
-        /// Why.
-        source: DailyUsageError,
-    },
-    /// A score could not be computed.
-    #[error(transparent)]
-    Adoption(#[from] AdoptionError),
-    /// A signal could not be computed.
-    #[error(transparent)]
-    Signal(#[from] SignalError),
-}
 
 /// One series to score: account, product, its daily usage and its commitment.
 struct Series {
@@ -85,7 +67,7 @@ fn series(data: &CompanySnapshot) -> Result<Vec<Series>, ExpandError> {
             let daily = DailyUsage::from_pairs(pairs).map_err(|source| ExpandError::Usage {
                 account: account.key().clone(),
                 metric: metric.clone(),
-                source,
+                source: Box::new(source),
             })?;
             let committed = match item.price {
                 PriceModel::Commitment { committed, .. } => Some(committed),
@@ -115,10 +97,7 @@ pub fn company_adoption(
 ) -> Result<Vec<AdoptionScore>, ExpandError> {
     series(data)?
         .iter()
-        .map(|s| {
-            adoption_score(&s.account, &s.product, scoring_date, &s.daily, s.committed)
-                .map_err(ExpandError::from)
-        })
+        .map(|s| adoption_score(&s.account, &s.product, scoring_date, &s.daily, s.committed))
         .collect()
 }
 

@@ -3,7 +3,14 @@
 
 use chrono::NaiveDate;
 
-use crate::{account::*, book::*, discovery::*, id::*, import::*, money::*, store::*, usage::*};
+use crate::account::*;
+use crate::book::*;
+use crate::discovery::*;
+use crate::id::*;
+use crate::import::*;
+use crate::money::*;
+use crate::store::*;
+use crate::usage::*;
 
 /// A book with a master, a child and a Fortnox id, so imports meet existing accounts.
 fn book() -> AccountBook {

@@ -1,11 +1,20 @@
 //! Hashing for the billing hot paths: a small, fixed-key hasher (the multiply-rotate of
 //! rustc's FxHash), and [`InlineIndex`], ids to their place in a list by an inline copy of
-//! their bytes. plock-core takes no randomness, not even for a hash seed, and the keys it
-//! hashes are its own interned ids and account keys, not adversarial input that could flood
-//! a bucket and cost more than time.
+//! their bytes. plock-core takes no randomness, not even for a hash seed, so its hash is a
+//! fixed function, and keys chosen to collide in it would make a map slow. It hashes only
+//! keys the company itself defines: account keys of the account book, metric ids of the
+//! catalogue, and dense numbers it assigns. Record ids, which come straight from usage files,
+//! are kept in ordered maps instead.
 
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
+
+/// A dense index, the place of an item in a list held in memory: no such list holds
+/// `u32::MAX` accounts, metrics, groups or subscriptions (it would not fit), so the conversion
+/// saturates only in theory.
+pub(crate) fn dense(n: usize) -> u32 {
+    u32::try_from(n).unwrap_or(u32::MAX)
+}
 
 /// The hasher's state builder.
 pub(crate) type FastState = BuildHasherDefault<FastHasher>;
@@ -126,7 +135,7 @@ impl<'a> InlineIndex<'a> {
         keys: &[T],
         key: impl Fn(&T) -> &str + Sync,
     ) -> Vec<Option<u32>> {
-        use rayon::prelude::*;
+        use crate::par::prelude::*;
         let mut places = vec![None; keys.len()];
         places
             .par_chunks_mut(BATCH)

@@ -24,12 +24,23 @@ pub struct IdError {
     pub reason: &'static str,
 }
 
+impl IdError {
+    /// An error for `value` as the text of a `kind`, showing at most its first 100 characters.
+    pub(crate) fn refused(kind: &'static str, value: &str, reason: &'static str) -> IdError {
+        IdError {
+            kind,
+            value: shown(value),
+            reason,
+        }
+    }
+}
+
 /// The most characters of a refused value an error repeats: a huge cell never becomes a huge
 /// message.
 const SHOWN_CHARS: usize = 100;
 
 /// `value`, or its first [`SHOWN_CHARS`] characters and an ellipsis.
-fn shown(value: &str) -> String {
+pub(crate) fn shown(value: &str) -> String {
     match value.char_indices().nth(SHOWN_CHARS) {
         None => value.to_owned(),
         Some((cut, _)) => format!("{}...", value.get(..cut).unwrap_or_default()),

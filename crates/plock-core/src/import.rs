@@ -10,6 +10,7 @@ mod ingest;
 mod layout;
 mod subscriptions;
 pub(crate) mod table;
+mod time_format;
 mod usage;
 
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
@@ -18,12 +19,13 @@ pub use accounts::{ACCOUNT_COLUMNS, EXTERNAL_COLUMNS, export_accounts, plan_acco
 #[cfg(feature = "fuzz-support")]
 pub(crate) use ingest::fuzz_read;
 pub use ingest::{ingest_usage, read_usage};
-pub use layout::{TimeFormat, UsageLayout};
+pub use layout::UsageLayout;
 pub use subscriptions::{SUBSCRIPTION_COLUMNS, export_subscriptions, plan_subscription_import};
 pub use table::{
     Delimiter, ImportError, ImportErrors, LineNumbers, MAX_IMPORT_BYTES, MAX_IMPORT_ROWS,
     MAX_REPORTED_ERRORS,
 };
+pub use time_format::TimeFormat;
 pub use usage::{USAGE_COLUMNS, parse_usage};
 
 use table::{Row, Table};

@@ -14,11 +14,9 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
 use crate::account::external::{ExternalId, ExternalSystem};
+use crate::id::{AccountId, MetricId, ProductId, SubscriptionId};
+use crate::money::{Currency, Money, MoneyError};
 use crate::period::Period;
-use crate::{
-    id::AccountId, id::MetricId, id::ProductId, id::SubscriptionId, money::Currency, money::Money,
-    money::MoneyError,
-};
 
 /// What a charge is, as printed on its line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]

@@ -1,9 +1,17 @@
 //! plock-core: the pure customer and billing domain of plock.
 //!
 //! No I/O, no clock, no randomness: every function takes what it needs, "today" included,
-//! and returns values or typed errors. The billing run and bulk usage ingestion split their
-//! work across the threads of the current rayon pool: call them inside a pool's `install` to
-//! choose how many. Each module holds one concept of the domain.
+//! and returns values or typed errors. Each module holds one concept of the domain; the root
+//! re-exports what the main path needs: an account book, subscriptions, usage packed in a
+//! [`UsageTable`], and [`run`].
+//!
+//! # Threads
+//!
+//! The billing run and bulk usage ingestion split their work across the threads of the
+//! current rayon pool, which is the global pool unless the caller runs them inside its own
+//! pool's `install`: that is how a caller chooses the thread count. The `rayon` feature is on
+//! by default; built without it (`default-features = false`), they run on the calling thread
+//! and give the same results.
 //!
 //! # Example
 //!
@@ -101,6 +109,7 @@ pub mod id;
 pub mod import;
 pub mod invoice;
 pub mod money;
+mod par;
 pub mod period;
 pub mod pricing;
 pub mod store;

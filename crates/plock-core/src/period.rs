@@ -418,7 +418,8 @@ impl Schedule {
     ///
     /// ```
     /// use chrono::NaiveDate;
-    /// use plock_core::{BillingInterval, period::PeriodMode, period::Schedule};
+    /// use plock_core::BillingInterval;
+    /// use plock_core::period::{PeriodMode, Schedule};
     ///
     /// let d = |m, day| NaiveDate::from_ymd_opt(2025, m, day).unwrap();
     /// let monthly = Schedule::new(d(1, 1), None, BillingInterval::MONTHLY, PeriodMode::Calendar, None).unwrap();

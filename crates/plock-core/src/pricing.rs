@@ -103,7 +103,8 @@ impl Tier {
 /// held by many subscriptions' items exist once in memory.
 ///
 /// ```
-/// use plock_core::{PriceModel, pricing::Tier, pricing::Tiers};
+/// use plock_core::PriceModel;
+/// use plock_core::pricing::{Tier, Tiers};
 /// use rust_decimal::dec;
 ///
 /// let plan = Tiers::new(vec![Tier::unit(Some(dec!(1000)), dec!(0.01)), Tier::unit(None, dec!(0.005))])?;

@@ -17,13 +17,13 @@ use crate::account::external::{ExternalId, ExternalSystem};
 use crate::account::tag::{Tag, TagFilter};
 use crate::account::{Account, AccountError, AccountName, AccountState, Contact};
 use crate::billing::Billed;
+use crate::book::AccountBook;
+use crate::id::{AccountId, AccountKey, SubscriptionId};
 use crate::invoice::Invoice;
+use crate::money::Currency;
 use crate::period::Period;
 use crate::subscription::{BilledThrough, Subscription, SubscriptionError};
 use crate::usage::{Metric, UsageError, UsageRecord, UsageTable};
-use crate::{
-    book::AccountBook, id::AccountId, id::AccountKey, id::SubscriptionId, money::Currency,
-};
 
 /// The most items one page holds.
 pub const MAX_PAGE: usize = 10_000;

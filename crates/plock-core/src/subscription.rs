@@ -7,9 +7,10 @@ use chrono::NaiveDate;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
+use crate::id::{AccountId, MetricId, ProductId, SubscriptionId};
+use crate::money::Currency;
 use crate::period::{BillingInterval, PeriodError, PeriodMode, Schedule};
 use crate::pricing::{PriceModel, PricingError, Rebate};
-use crate::{id::AccountId, id::MetricId, id::ProductId, id::SubscriptionId, money::Currency};
 
 /// The most items one subscription may have.
 pub const MAX_ITEMS: usize = 64;
@@ -239,7 +240,8 @@ pub struct SubscriptionSpec {
 ///
 /// ```
 /// use chrono::NaiveDate;
-/// use plock_core::{subscription::BilledThrough, BillingPractice};
+/// use plock_core::BillingPractice;
+/// use plock_core::subscription::BilledThrough;
 ///
 /// let april = NaiveDate::from_ymd_opt(2025, 4, 1).unwrap();
 /// let march = NaiveDate::from_ymd_opt(2025, 3, 1).unwrap();

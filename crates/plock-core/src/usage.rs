@@ -6,8 +6,8 @@ use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
+use crate::id::{AccountKey, MetricId, RecordId};
 use crate::period::Period;
-use crate::{id::AccountKey, id::MetricId, id::RecordId};
 
 mod table;
 

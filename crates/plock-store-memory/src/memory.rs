@@ -2,13 +2,16 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use plock_core::account::{ExternalId, ExternalSystem};
+use plock_core::period::Period;
+use plock_core::store::{
+    AccountQuery, Batch, Change, CompanySnapshot, InvoiceQuery, Page, StoreError,
+    SubscriptionQuery, apply_to_book, page_limit, subscription_to_store,
+};
+use plock_core::subscription::BilledThrough;
 use plock_core::{
     Account, AccountBook, AccountId, AccountKey, BillingPractice, Invoice, Metric, MetricId, Store,
-    Subscription, SubscriptionId, UsageRecord, account::ExternalId, account::ExternalSystem,
-    period::Period, store::AccountQuery, store::Batch, store::Change, store::CompanySnapshot,
-    store::InvoiceQuery, store::Page, store::StoreError, store::SubscriptionQuery,
-    store::apply_to_book, store::page_limit, store::subscription_to_store,
-    subscription::BilledThrough,
+    Subscription, SubscriptionId, UsageRecord,
 };
 use serde::{Deserialize, Serialize};
 

@@ -9,10 +9,10 @@
 use std::fmt::Display;
 
 use chrono::{DateTime, NaiveDate, Utc};
-use plock_core::{
-    Account, AccountBook, AccountKey, Invoice, MetricId, Subscription, UsageRecord, id::RecordId,
-    store::StoreError, subscription::BilledThrough,
-};
+use plock_core::id::RecordId;
+use plock_core::store::StoreError;
+use plock_core::subscription::BilledThrough;
+use plock_core::{Account, AccountBook, AccountKey, Invoice, MetricId, Subscription, UsageRecord};
 use rust_decimal::Decimal;
 use serde::Serialize;
 use serde::de::DeserializeOwned;

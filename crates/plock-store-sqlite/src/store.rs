@@ -5,11 +5,15 @@ use std::fs::OpenOptions;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use plock_core::account::{ExternalId, ExternalSystem, TagFilter};
+use plock_core::period::Period;
+use plock_core::store::{
+    AccountQuery, Batch, CompanySnapshot, InvoiceQuery, Page, StoreError, SubscriptionQuery,
+    page_limit,
+};
 use plock_core::{
     Account, AccountId, AccountKey, Invoice, Metric, Store, Subscription, SubscriptionId,
-    UsageRecord, account::ExternalId, account::ExternalSystem, account::TagFilter, period::Period,
-    store::AccountQuery, store::Batch, store::CompanySnapshot, store::InvoiceQuery, store::Page,
-    store::StoreError, store::SubscriptionQuery, store::page_limit,
+    UsageRecord,
 };
 use rusqlite::types::Value as SqlValue;
 use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior, params};

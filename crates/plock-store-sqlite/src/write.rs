@@ -10,10 +10,10 @@
 
 use std::collections::{BTreeSet, HashMap};
 
+use plock_core::billing::Billed;
+use plock_core::store::{Batch, Change, StoreError, apply_to_book, subscription_to_store};
 use plock_core::{
     Account, AccountBook, AccountId, AccountKey, Invoice, Metric, Subscription, UsageRecord,
-    billing::Billed, store::Batch, store::Change, store::StoreError, store::apply_to_book,
-    store::subscription_to_store,
 };
 use rusqlite::{Connection, OptionalExtension, params};
 

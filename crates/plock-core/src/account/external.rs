@@ -7,7 +7,7 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
-use crate::account::AccountError;
+use crate::id::IdError;
 
 /// The longest external id or system name, in characters.
 pub const MAX_EXTERNAL_CHARS: usize = 128;
@@ -78,10 +78,10 @@ impl fmt::Display for ExternalSystem {
 }
 
 impl FromStr for ExternalSystem {
-    type Err = AccountError;
+    type Err = IdError;
 
     /// Parses a system name, case-insensitively; unknown names become [`ExternalSystem::Other`].
-    fn from_str(s: &str) -> Result<ExternalSystem, AccountError> {
+    fn from_str(s: &str) -> Result<ExternalSystem, IdError> {
         let name = s.trim().to_lowercase();
         Ok(match name.as_str() {
             "hubspot" => ExternalSystem::HubSpot,
@@ -97,7 +97,7 @@ impl FromStr for ExternalSystem {
                         .chars()
                         .all(|c| c.is_alphanumeric() || matches!(c, '_' | '-' | '.'));
                 if !valid {
-                    return Err(AccountError::invalid(
+                    return Err(IdError::refused(
                         "external system",
                         s,
                         "must be 1 to 128 letters, digits, '_', '-' or '.'",
@@ -110,8 +110,8 @@ impl FromStr for ExternalSystem {
 }
 
 impl TryFrom<String> for ExternalSystem {
-    type Error = AccountError;
-    fn try_from(s: String) -> Result<ExternalSystem, AccountError> {
+    type Error = IdError;
+    fn try_from(s: String) -> Result<ExternalSystem, IdError> {
         s.parse()
     }
 }
@@ -131,14 +131,14 @@ impl ExternalId {
     /// Validates an id: trimmed, 1..=128 characters, no control characters.
     ///
     /// # Errors
-    /// [`AccountError::Invalid`] naming the field `external id`.
-    pub fn new(text: &str) -> Result<ExternalId, AccountError> {
+    /// [`IdError`] naming `external id`.
+    pub fn new(text: &str) -> Result<ExternalId, IdError> {
         let trimmed = text.trim();
         if trimmed.is_empty()
             || trimmed.chars().count() > MAX_EXTERNAL_CHARS
             || trimmed.chars().any(char::is_control)
         {
-            return Err(AccountError::invalid(
+            return Err(IdError::refused(
                 "external id",
                 text,
                 "must be 1 to 128 characters without control characters",
@@ -160,8 +160,8 @@ impl fmt::Display for ExternalId {
 }
 
 impl TryFrom<String> for ExternalId {
-    type Error = AccountError;
-    fn try_from(s: String) -> Result<ExternalId, AccountError> {
+    type Error = IdError;
+    fn try_from(s: String) -> Result<ExternalId, IdError> {
         ExternalId::new(&s)
     }
 }

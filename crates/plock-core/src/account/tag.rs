@@ -7,7 +7,7 @@ use std::hash::{Hash, Hasher};
 
 use serde::{Deserialize, Serialize};
 
-use crate::account::AccountError;
+use crate::id::IdError;
 
 /// The longest tag, in characters.
 pub const MAX_TAG_CHARS: usize = 64;
@@ -27,9 +27,9 @@ impl Tag {
     /// Validates a tag.
     ///
     /// # Errors
-    /// [`AccountError::Invalid`] naming the field `tag` when the text is empty, too long or
+    /// [`IdError`] naming `tag` when the text is empty, too long or
     /// holds control characters.
-    pub fn new(text: &str) -> Result<Tag, AccountError> {
+    pub fn new(text: &str) -> Result<Tag, IdError> {
         let trimmed = text.trim();
         let reason = if trimmed.is_empty() {
             Some("must not be empty")
@@ -44,7 +44,7 @@ impl Tag {
             None
         };
         match reason {
-            Some(reason) => Err(AccountError::invalid("tag", text, reason)),
+            Some(reason) => Err(IdError::refused("tag", text, reason)),
             None => Ok(Tag {
                 text: trimmed.to_owned(),
                 folded: trimmed.to_lowercase(),
@@ -87,8 +87,8 @@ impl fmt::Display for Tag {
 }
 
 impl TryFrom<String> for Tag {
-    type Error = AccountError;
-    fn try_from(s: String) -> Result<Tag, AccountError> {
+    type Error = IdError;
+    fn try_from(s: String) -> Result<Tag, IdError> {
         Tag::new(&s)
     }
 }

@@ -13,7 +13,7 @@
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
-use rayon::prelude::*;
+use crate::par::prelude::*;
 use rust_decimal::Decimal;
 
 use super::rules::{
@@ -22,14 +22,14 @@ use super::rules::{
 };
 use super::{Billed, BillingError, BillingRun, CompanyData, NotBilled, RunOptions, UnpricedUsage};
 use crate::account::{Account, AccountState};
-use crate::hash::InlineIndex;
+use crate::book::AccountBook;
+use crate::hash::{InlineIndex, dense};
+use crate::id::{AccountId, AccountKey, MetricId};
+use crate::invoice::Invoice;
+use crate::money::Currency;
 use crate::period::Period;
 use crate::subscription::{BilledThrough, Subscription, SubscriptionState};
 use crate::usage::UsageTable;
-use crate::{
-    book::AccountBook, id::AccountId, id::AccountKey, id::MetricId, invoice::Invoice,
-    money::Currency,
-};
 
 /// An account resolved once: its rank in id order and its usage's place in the table (24
 /// bytes; a subscription holds two).
@@ -146,7 +146,7 @@ pub(super) fn run(
     // Run on a thread of the pool (the calling one, when it is one): the serial steps then
     // allocate where the parallel ones freed. Thread-caching allocators reuse a thread's own
     // frees first; at M, run from outside the pool, the first run's peak was 2-3 MB higher.
-    rayon::join(|| run_in_pool(data, options), || ()).0
+    crate::par::join(|| run_in_pool(data, options), || ()).0
 }
 
 fn run_in_pool(data: &CompanyData<'_>, options: &RunOptions) -> Result<BillingRun, BillingError> {
@@ -156,7 +156,7 @@ fn run_in_pool(data: &CompanyData<'_>, options: &RunOptions) -> Result<BillingRu
     // The accounts' index by id, built while the book's keys and the table's, both in key
     // order, are merged: no index of the table's keys (6 MB at M, freed before the run's
     // peak of memory but not given back in time to lower it).
-    let (ids, matched) = rayon::join(
+    let (ids, matched) = crate::par::join(
         || InlineIndex::new(book.iter().map(|a| a.id().as_str())),
         || matched_usage(data.accounts, table_accounts),
     );
@@ -255,7 +255,7 @@ fn run_in_pool(data: &CompanyData<'_>, options: &RunOptions) -> Result<BillingRu
     let chunks = chunk_partitions(
         &partitions,
         owned.len(),
-        rayon::current_num_threads().saturating_mul(CHUNKS_PER_THREAD),
+        crate::par::current_num_threads().saturating_mul(CHUNKS_PER_THREAD),
     );
     let accs = largest_first(
         &chunks,
@@ -351,7 +351,7 @@ fn largest_first<T: Sync, R: Send>(
     let mut order: Vec<(usize, &T)> = items.iter().map(|i| (size(i), i)).collect();
     order.sort_by_key(|(size, _)| std::cmp::Reverse(*size));
     let next = AtomicUsize::new(0);
-    (0..rayon::current_num_threads())
+    (0..crate::par::current_num_threads())
         .into_par_iter()
         .flat_map_iter(|_| {
             std::iter::from_fn(|| {
@@ -380,11 +380,6 @@ fn chunk_partitions<'p, T>(
     }
     out.extend(partitions.get(start..).filter(|rest| !rest.is_empty()));
     out
-}
-
-fn dense(n: usize) -> u32 {
-    // Ranks index accounts and subscriptions held in memory: fewer than 2^32 of each.
-    u32::try_from(n).unwrap_or(u32::MAX)
 }
 
 /// What every partition reads.

@@ -16,14 +16,14 @@ use super::rules::{
 };
 use super::{Billed, BillingError, BillingRun, NotBilled, RunOptions, UnpricedUsage};
 use crate::account::{Account, AccountState};
+use crate::book::AccountBook;
 use crate::hash::FastState;
+use crate::id::{AccountId, AccountKey, MetricId};
+use crate::invoice::Invoice;
+use crate::money::Currency;
 use crate::period::Period;
 use crate::subscription::{Subscription, SubscriptionState};
 use crate::usage::{Metric, UsageRecord, aggregate_quantities, deduplicate};
-use crate::{
-    book::AccountBook, id::AccountId, id::AccountKey, id::MetricId, invoice::Invoice,
-    money::Currency,
-};
 
 /// Everything the reference run reads: [`CompanyData`](super::CompanyData) with usage as
 /// plain records. The order of every slice is irrelevant.

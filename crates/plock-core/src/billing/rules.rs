@@ -9,14 +9,13 @@ use rust_decimal::Decimal;
 use super::{BillingError, MismatchReason, RunOptions, Skipped, UnmatchedChild};
 use crate::account::{Account, AccountState};
 use crate::hash::FastState;
+use crate::id::{AccountId, AccountKey, MetricId, SubscriptionId};
 use crate::invoice::{Dispatch, HoldReason, Invoice, InvoiceError, InvoiceLine, LineKind};
+use crate::money::{Currency, Money};
 use crate::period::{BillingPeriod, Period};
 use crate::pricing::{PriceModel, PricingError};
 use crate::subscription::{BilledThrough, BillingPractice, Item, Subscription, SubscriptionState};
 use crate::usage::{Aggregation, Metric};
-use crate::{
-    id::AccountId, id::AccountKey, id::MetricId, id::SubscriptionId, money::Currency, money::Money,
-};
 
 /// Up to this many lines, a draft's vector grows one charge at a time, to exactly its lines.
 const EXACT_DRAFT_LINES: usize = 16;
@@ -234,7 +233,7 @@ pub(crate) trait UsageLookup {
 pub(crate) fn sorted_subscriptions(
     subscriptions: &[Subscription],
 ) -> Result<Vec<&Subscription>, BillingError> {
-    use rayon::prelude::*;
+    use crate::par::prelude::*;
     let mut sorted: Vec<&Subscription> = subscriptions.iter().collect();
     // Stores hand subscriptions over in id order, each id once: checking that is one pass in
     // memory order, where sorting compares through pointers in random order, and it leaves

@@ -31,6 +31,7 @@ use rust_decimal::{Decimal, RoundingStrategy};
 use serde::{Deserialize, Serialize};
 
 use crate::expand::daily_usage::{DailyUsage, UsageWindow};
+use crate::expand::error::ExpandError;
 use crate::id::{AccountId, ProductId};
 
 /// The days in each of the two windows a score looks at.
@@ -69,47 +70,6 @@ impl AdoptionBand {
             AdoptionBand::High
         }
     }
-}
-
-/// Why a score could not be computed.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum AdoptionError {
-    /// The committed quantity given was below zero.
-    #[error(
-        "adoption score of account {account}, product {product}: committed quantity {committed} is negative"
-    )]
-    NegativeCommitment {
-        /// The account scored.
-        account: AccountId,
-        /// The product scored.
-        product: ProductId,
-        /// The committed quantity as given.
-        committed: Decimal,
-    },
-    /// The scoring date is so early that its windows start before the first representable date.
-    #[error(
-        "adoption score of account {account}, product {product}: scoring date {scoring_date} is too early to look 60 days back"
-    )]
-    DateOutOfRange {
-        /// The account scored.
-        account: AccountId,
-        /// The product scored.
-        product: ProductId,
-        /// The scoring date as given.
-        scoring_date: NaiveDate,
-    },
-    /// A window's total quantity does not fit in a `Decimal`.
-    #[error(
-        "adoption score of account {account}, product {product}: total quantity from {window_start} overflows"
-    )]
-    Overflow {
-        /// The account scored.
-        account: AccountId,
-        /// The product scored.
-        product: ProductId,
-        /// The first day of the window whose total overflowed.
-        window_start: NaiveDate,
-    },
 }
 
 /// The adoption score of one account for one product on one scoring date.
@@ -254,29 +214,29 @@ impl TryFrom<AdoptionScoreFields> for AdoptionScore {
 /// documentation for the formula and the decisions behind it.
 ///
 /// # Errors
-/// [`AdoptionError::NegativeCommitment`] when `committed` is below zero,
-/// [`AdoptionError::DateOutOfRange`] when the windows start before the first representable date,
-/// [`AdoptionError::Overflow`] when a window's total quantity does not fit in a `Decimal`.
+/// [`ExpandError::NegativeCommitment`] when `committed` is below zero,
+/// [`ExpandError::ScoringDateOutOfRange`] when the windows start before the first representable date,
+/// [`ExpandError::ScoreOverflow`] when a window's total quantity does not fit in a `Decimal`.
 pub fn adoption_score(
     account: &AccountId,
     product: &ProductId,
     scoring_date: NaiveDate,
     usage: &DailyUsage,
     committed: Option<Decimal>,
-) -> Result<AdoptionScore, AdoptionError> {
-    let out_of_range = || AdoptionError::DateOutOfRange {
+) -> Result<AdoptionScore, ExpandError> {
+    let out_of_range = || ExpandError::ScoringDateOutOfRange {
         account: account.clone(),
         product: product.clone(),
         scoring_date,
     };
-    let overflow = |window: UsageWindow| AdoptionError::Overflow {
+    let overflow = |window: UsageWindow| ExpandError::ScoreOverflow {
         account: account.clone(),
         product: product.clone(),
         window_start: window.start(),
     };
     let commitment = match committed {
         Some(c) if c.is_sign_negative() && !c.is_zero() => {
-            return Err(AdoptionError::NegativeCommitment {
+            return Err(ExpandError::NegativeCommitment {
                 account: account.clone(),
                 product: product.clone(),
                 committed: c,

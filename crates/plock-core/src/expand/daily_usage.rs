@@ -10,34 +10,11 @@ use chrono::{Days, NaiveDate};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
+use crate::expand::error::ExpandError;
+
 /// The most distinct days one [`DailyUsage`] holds: ten years of days. Expand looks back at most
 /// 60 days, so a caller never needs more; the limit keeps a runaway input from growing unbounded.
 pub const MAX_DAILY_USAGE_DAYS: usize = 3660;
-
-/// Why daily usage could not be built.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum DailyUsageError {
-    /// A quantity was below zero; corrections are credits, never negative usage.
-    #[error("daily usage on {date}: quantity {quantity} is negative; quantities must be 0 or more")]
-    NegativeQuantity {
-        /// The day the quantity was given for.
-        date: NaiveDate,
-        /// The quantity as given.
-        quantity: Decimal,
-    },
-    /// The quantities of one day add up to more than a `Decimal` holds.
-    #[error("daily usage on {date}: the sum of the day's quantities overflows")]
-    Overflow {
-        /// The day whose sum overflowed.
-        date: NaiveDate,
-    },
-    /// More distinct days than [`MAX_DAILY_USAGE_DAYS`].
-    #[error("daily usage covers more than {max} distinct days; pass at most {max}")]
-    TooManyDays {
-        /// The limit, [`MAX_DAILY_USAGE_DAYS`].
-        max: usize,
-    },
-}
 
 /// The usage quantity per day of one account and one product.
 ///
@@ -59,16 +36,16 @@ impl DailyUsage {
     /// before they are added, so even sums that round at 28 significant digits are reproducible.
     ///
     /// # Errors
-    /// [`DailyUsageError::NegativeQuantity`] for a quantity below zero (the earliest day, its most
-    /// negative quantity), [`DailyUsageError::Overflow`] when a day's sum does not fit in a
-    /// `Decimal`, [`DailyUsageError::TooManyDays`] past [`MAX_DAILY_USAGE_DAYS`] distinct days.
+    /// [`ExpandError::NegativeQuantity`] for a quantity below zero (the earliest day, its most
+    /// negative quantity), [`ExpandError::DayOverflow`] when a day's sum does not fit in a
+    /// `Decimal`, [`ExpandError::TooManyDays`] past [`MAX_DAILY_USAGE_DAYS`] distinct days.
     pub fn from_pairs(
         pairs: impl IntoIterator<Item = (NaiveDate, Decimal)>,
-    ) -> Result<Self, DailyUsageError> {
+    ) -> Result<Self, ExpandError> {
         let mut grouped: BTreeMap<NaiveDate, Vec<Decimal>> = BTreeMap::new();
         for (date, quantity) in pairs {
             if !grouped.contains_key(&date) && grouped.len() >= MAX_DAILY_USAGE_DAYS {
-                return Err(DailyUsageError::TooManyDays {
+                return Err(ExpandError::TooManyDays {
                     max: MAX_DAILY_USAGE_DAYS,
                 });
             }
@@ -80,11 +57,11 @@ impl DailyUsage {
             let mut total = Decimal::ZERO;
             for quantity in quantities {
                 if quantity.is_sign_negative() && !quantity.is_zero() {
-                    return Err(DailyUsageError::NegativeQuantity { date, quantity });
+                    return Err(ExpandError::NegativeQuantity { date, quantity });
                 }
                 total = total
                     .checked_add(quantity)
-                    .ok_or(DailyUsageError::Overflow { date })?;
+                    .ok_or(ExpandError::DayOverflow { date })?;
             }
             if !total.is_zero() {
                 days.insert(date, total);
@@ -115,9 +92,9 @@ impl DailyUsage {
 }
 
 impl TryFrom<BTreeMap<NaiveDate, Decimal>> for DailyUsage {
-    type Error = DailyUsageError;
+    type Error = ExpandError;
 
-    fn try_from(days: BTreeMap<NaiveDate, Decimal>) -> Result<Self, DailyUsageError> {
+    fn try_from(days: BTreeMap<NaiveDate, Decimal>) -> Result<Self, ExpandError> {
         DailyUsage::from_pairs(days)
     }
 }
@@ -218,7 +195,7 @@ mod tests {
         let err = DailyUsage::from_pairs([(day(4), dec!(1)), (day(4), dec!(-2))]).unwrap_err();
         assert_eq!(
             err,
-            DailyUsageError::NegativeQuantity {
+            ExpandError::NegativeQuantity {
                 date: day(4),
                 quantity: dec!(-2)
             }
@@ -233,7 +210,7 @@ mod tests {
     fn overflowing_day_is_an_error() {
         let err =
             DailyUsage::from_pairs([(day(1), Decimal::MAX), (day(1), Decimal::MAX)]).unwrap_err();
-        assert_eq!(err, DailyUsageError::Overflow { date: day(1) });
+        assert_eq!(err, ExpandError::DayOverflow { date: day(1) });
     }
 
     #[test]
@@ -254,7 +231,7 @@ mod tests {
         ));
         assert_eq!(
             DailyUsage::from_pairs(past).unwrap_err(),
-            DailyUsageError::TooManyDays {
+            ExpandError::TooManyDays {
                 max: MAX_DAILY_USAGE_DAYS
             }
         );

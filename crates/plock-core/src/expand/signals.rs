@@ -27,6 +27,7 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
 use crate::expand::daily_usage::{DailyUsage, UsageWindow};
+use crate::expand::error::ExpandError;
 use crate::id::{AccountId, ProductId};
 
 /// The days the trend signals fit their slope over.
@@ -170,55 +171,24 @@ impl TryFrom<SignalFields> for Signal {
     }
 }
 
-/// Why signals could not be computed.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum SignalError {
-    /// The evaluation date is so early that its windows start before the first representable date.
-    #[error(
-        "usage signals of account {account}, product {product}: evaluation date {evaluation_date} is too early to look 29 days back"
-    )]
-    DateOutOfRange {
-        /// The account evaluated.
-        account: AccountId,
-        /// The product evaluated.
-        product: ProductId,
-        /// The evaluation date as given.
-        evaluation_date: NaiveDate,
-    },
-    /// The quantities are too large for the sums a signal needs.
-    #[error(
-        "usage signals of account {account}, product {product}: quantities from {window_start} are too large to compute the {signal} signal"
-    )]
-    Overflow {
-        /// The account evaluated.
-        account: AccountId,
-        /// The product evaluated.
-        product: ProductId,
-        /// The first day of the window whose sums overflowed.
-        window_start: NaiveDate,
-        /// `"trend"` or `"outlier"`.
-        signal: &'static str,
-    },
-}
-
 /// The signals `usage` raises for `account` and `product` on `evaluation_date`, ordered by kind:
 /// at most one of churn risk and upsell opportunity, at most one of spike and drop.
 ///
 /// # Errors
-/// [`SignalError::DateOutOfRange`] when the windows start before the first representable date,
-/// [`SignalError::Overflow`] when quantities are too large for the sums (near `Decimal::MAX`).
+/// [`ExpandError::SignalDateOutOfRange`] when the windows start before the first representable date,
+/// [`ExpandError::SignalOverflow`] when quantities are too large for the sums (near `Decimal::MAX`).
 pub fn usage_signals(
     account: &AccountId,
     product: &ProductId,
     evaluation_date: NaiveDate,
     usage: &DailyUsage,
-) -> Result<Vec<Signal>, SignalError> {
-    let out_of_range = || SignalError::DateOutOfRange {
+) -> Result<Vec<Signal>, ExpandError> {
+    let out_of_range = || ExpandError::SignalDateOutOfRange {
         account: account.clone(),
         product: product.clone(),
         evaluation_date,
     };
-    let overflow = |window: UsageWindow, signal| SignalError::Overflow {
+    let overflow = |window: UsageWindow, signal| ExpandError::SignalOverflow {
         account: account.clone(),
         product: product.clone(),
         window_start: window.start(),

@@ -6,11 +6,13 @@ use chrono::NaiveDate;
 
 use super::table::{ImportErrors, Row, Table};
 use super::{Csv, cell_text, neutralise, parse_bool, parse_date};
-use crate::{
-    account::Account, account::AccountName, account::AccountState, account::Contact,
-    account::ContactInput, account::ExternalId, account::ExternalSystem, account::Tag,
-    book::AccountBook, id::AccountId, id::AccountKey, money::Currency, store::Batch, store::Change,
+use crate::account::{
+    Account, AccountName, AccountState, Contact, ContactInput, ExternalId, ExternalSystem, Tag,
 };
+use crate::book::AccountBook;
+use crate::id::{AccountId, AccountKey};
+use crate::money::Currency;
+use crate::store::{Batch, Change};
 
 /// The external systems with a column of their own (`ext_<name>`).
 pub const EXTERNAL_COLUMNS: [&str; 6] = [
@@ -147,7 +149,7 @@ fn parse_row(
         for part in list.split('|') {
             match Tag::new(part) {
                 Ok(tag) => tags.push(tag),
-                Err(e) => check("tags", part, Err(reason_of(&e))),
+                Err(e) => check("tags", part, Err(e.reason.to_owned())),
             }
         }
     }
@@ -178,7 +180,7 @@ fn parse_row(
             let system = column.trim_start_matches("ext_").parse::<ExternalSystem>();
             match (system, ExternalId::new(&value)) {
                 (Ok(system), Ok(id)) => external.push((system, id)),
-                (_, Err(e)) | (Err(e), _) => check(column, &value, Err(reason_of(&e))),
+                (_, Err(e)) | (Err(e), _) => check(column, &value, Err(e.reason.to_owned())),
             }
         }
     }

@@ -20,8 +20,9 @@ use std::io::{self, Read};
 
 use super::layout::{Columns, UsageLayout};
 use super::table::ImportErrors;
+use crate::book::AccountBook;
+use crate::id::AccountKey;
 use crate::usage::UsageTable;
-use crate::{book::AccountBook, id::AccountKey};
 
 mod accounts;
 mod block;
@@ -33,6 +34,7 @@ mod records;
 mod row;
 mod sink;
 mod time;
+mod word;
 
 use chunk::{Context, Outcome, read_chunk};
 use general::{Start, Tracked, not_utf8, read_general};
@@ -275,7 +277,7 @@ impl Chunks<'_> {
             next.clear();
             next.extend_from_slice(carry);
             let (mut outcome, mut read) = (Outcome::Csv, Ok(true));
-            rayon::in_place_scope(|s| {
+            crate::par::in_place_scope(|s| {
                 s.spawn(|_| outcome = read_chunk(body, self.line, cx, sink));
                 if !self.last {
                     read = input.fill(&mut next, 0);

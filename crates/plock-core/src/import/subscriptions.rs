@@ -8,14 +8,16 @@ use rust_decimal::Decimal;
 
 use super::table::{ImportErrors, Row, Table};
 use super::{Csv, cell_text, neutralise, parse_date};
-use crate::{
-    book::AccountBook, id::AccountKey, id::MetricId, id::ProductId, id::SubscriptionId,
-    money::Currency, period::BillingInterval, period::PeriodMode, pricing::PriceModel,
-    pricing::Rebate, pricing::Tier, pricing::Tiers, store::Batch, store::Change,
-    subscription::BillingPractice, subscription::Item, subscription::Subscription,
-    subscription::SubscriptionSpec, subscription::SubscriptionState, usage::Aggregation,
-    usage::Metric,
+use crate::book::AccountBook;
+use crate::id::{AccountKey, MetricId, ProductId, SubscriptionId};
+use crate::money::Currency;
+use crate::period::{BillingInterval, PeriodMode};
+use crate::pricing::{PriceModel, Rebate, Tier, Tiers};
+use crate::store::{Batch, Change};
+use crate::subscription::{
+    BillingPractice, Item, Subscription, SubscriptionSpec, SubscriptionState,
 };
+use crate::usage::{Aggregation, Metric};
 
 /// The columns of the subscriptions CSV, in export order.
 pub const SUBSCRIPTION_COLUMNS: [&str; 21] = [

@@ -1,9 +1,11 @@
 //! The usage CSV: one row per usage record.
 
 use super::cell_text;
-use super::layout::TimeFormat;
 use super::table::{Delimiter, ImportErrors, Table, decimal};
-use crate::{book::AccountBook, id::AccountKey, id::MetricId, id::RecordId, usage::UsageRecord};
+use super::time_format::TimeFormat;
+use crate::book::AccountBook;
+use crate::id::{AccountKey, MetricId, RecordId};
+use crate::usage::UsageRecord;
 
 /// The columns of the usage CSV.
 pub const USAGE_COLUMNS: [&str; 5] = [

@@ -10,12 +10,11 @@ use chrono::{Months, NaiveDate};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
+use crate::account::Account;
+use crate::id::{AccountId, ProductId, SubscriptionId};
 use crate::invoice::{Dispatch, Invoice, InvoiceError, InvoiceKind, InvoiceLine, LineKind};
+use crate::money::{Money, MoneyError};
 use crate::period::{Period, PeriodError};
-use crate::{
-    account::Account, id::AccountId, id::ProductId, id::SubscriptionId, money::Money,
-    money::MoneyError,
-};
 
 /// Why an invoice of another kind was refused. Line indexes are 0-based in fields and
 /// 1-based in messages, as a person counts the lines of a printed invoice.

@@ -3,10 +3,16 @@
 use std::collections::BTreeMap;
 
 use chrono::{Days, NaiveDate, TimeZone, Utc};
-use plock_core::{
-    account::*, billing::*, book::*, id::*, invoice::*, money::*, period::*, pricing::*,
-    subscription::*, usage::*,
-};
+use plock_core::account::*;
+use plock_core::billing::*;
+use plock_core::book::*;
+use plock_core::id::*;
+use plock_core::invoice::*;
+use plock_core::money::*;
+use plock_core::period::*;
+use plock_core::pricing::*;
+use plock_core::subscription::*;
+use plock_core::usage::*;
 use proptest::prelude::*;
 use rust_decimal::Decimal;
 

@@ -1,7 +1,11 @@
 //! The account book's cross-account rules, each refused action checked to change nothing.
 
 use plock_core::account::AccountState::{Active, Archived, Pending};
-use plock_core::{account::*, book::*, group::*, id::*, money::*};
+use plock_core::account::*;
+use plock_core::book::*;
+use plock_core::group::*;
+use plock_core::id::*;
+use plock_core::money::*;
 
 use crate::fixtures::*;
 

@@ -3,7 +3,10 @@
 
 use std::collections::BTreeSet;
 
-use plock_core::{account::*, book::*, id::*, money::*};
+use plock_core::account::*;
+use plock_core::book::*;
+use plock_core::id::*;
+use plock_core::money::*;
 use proptest::prelude::*;
 
 use crate::fixtures::account;

@@ -2,8 +2,14 @@
 //! both give the same result byte for byte, on 1 to 3 threads, errors included.
 
 use chrono::{Days, NaiveDate};
+use plock_core::account::*;
 use plock_core::billing::oracle::{RecordData, reference_run};
-use plock_core::{account::*, billing::*, book::*, id::*, money::*, subscription::*, usage::*};
+use plock_core::billing::*;
+use plock_core::book::*;
+use plock_core::id::*;
+use plock_core::money::*;
+use plock_core::subscription::*;
+use plock_core::usage::*;
 use proptest::prelude::*;
 use rust_decimal::Decimal;
 

@@ -1,7 +1,10 @@
 //! Builders shared by the integration tests.
 
 use chrono::NaiveDate;
-use plock_core::{account::*, book::*, id::*, money::*};
+use plock_core::account::*;
+use plock_core::book::*;
+use plock_core::id::*;
+use plock_core::money::*;
 
 pub fn date(y: i32, m: u32, d: u32) -> NaiveDate {
     NaiveDate::from_ymd_opt(y, m, d).unwrap()

@@ -2,10 +2,16 @@
 
 use std::collections::BTreeSet;
 
-use plock_core::{
-    account::*, book::*, discovery::*, id::*, import::*, money::*, pricing::*, store::*,
-    subscription::*, usage::*,
-};
+use plock_core::account::*;
+use plock_core::book::*;
+use plock_core::discovery::*;
+use plock_core::id::*;
+use plock_core::import::*;
+use plock_core::money::*;
+use plock_core::pricing::*;
+use plock_core::store::*;
+use plock_core::subscription::*;
+use plock_core::usage::*;
 use proptest::prelude::*;
 
 use crate::fixtures::date;

@@ -1,6 +1,12 @@
 //! Other invoice kinds (section 9) and dispatch to the ERP (section 3.3).
 
-use plock_core::{account::*, billing::*, erp::*, id::*, invoice::*, money::*, period::*};
+use plock_core::account::*;
+use plock_core::billing::*;
+use plock_core::erp::*;
+use plock_core::id::*;
+use plock_core::invoice::*;
+use plock_core::money::*;
+use plock_core::period::*;
 use proptest::prelude::*;
 use rust_decimal::Decimal;
 use rust_decimal::dec;

@@ -3,7 +3,13 @@
 
 use std::io::{self, Read};
 
-use plock_core::{account::*, book::*, id::*, import::*, money::*, period::*, usage::*};
+use plock_core::account::*;
+use plock_core::book::*;
+use plock_core::id::*;
+use plock_core::import::*;
+use plock_core::money::*;
+use plock_core::period::*;
+use plock_core::usage::*;
 use rust_decimal::Decimal;
 
 use crate::fixtures::date;

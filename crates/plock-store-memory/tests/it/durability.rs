@@ -115,10 +115,9 @@ fn killed_writers_never_leave_a_broken_file() {
 
 /// Adds one account through the lock: open (waiting), load the store, apply, save.
 fn add_account(path: &Path, key: &str) {
-    use plock_core::{
-        Account, AccountId, AccountKey, Currency, Store, account::AccountName, account::Contact,
-        store::Batch, store::Change,
-    };
+    use plock_core::account::{AccountName, Contact};
+    use plock_core::store::{Batch, Change};
+    use plock_core::{Account, AccountId, AccountKey, Currency, Store};
     let mut file = DataFile::open(path, LockWait::Timeout(Duration::from_secs(60))).unwrap();
     let mut store = plock_store_memory::MemoryStore::load(&mut file).unwrap();
     let account = Account::new(

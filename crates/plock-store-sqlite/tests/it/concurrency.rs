@@ -2,7 +2,9 @@
 
 use std::time::{Duration, Instant};
 
-use plock_core::{account::*, money::*, store::*};
+use plock_core::account::*;
+use plock_core::money::*;
+use plock_core::store::*;
 use plock_store_sqlite::{BUSY_TIMEOUT, SqliteStore};
 use rusqlite::Connection;
 

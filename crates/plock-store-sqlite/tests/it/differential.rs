@@ -4,7 +4,13 @@
 //! external ids, so collisions, refusals and group rules happen often.
 
 use chrono::{TimeZone, Utc};
-use plock_core::{account::*, billing::*, id::*, money::*, period::*, store::*, usage::*};
+use plock_core::account::*;
+use plock_core::billing::*;
+use plock_core::id::*;
+use plock_core::money::*;
+use plock_core::period::*;
+use plock_core::store::*;
+use plock_core::usage::*;
 use plock_store_memory::MemoryStore;
 use plock_store_sqlite::SqliteStore;
 use proptest::prelude::*;

@@ -1,6 +1,11 @@
 //! The database file: created, reopened, refused, and untouched by a refused batch.
 
-use plock_core::{account::*, id::*, invoice::*, money::*, store::*, usage::*};
+use plock_core::account::*;
+use plock_core::id::*;
+use plock_core::invoice::*;
+use plock_core::money::*;
+use plock_core::store::*;
+use plock_core::usage::*;
 use plock_store_sqlite::{SCHEMA_VERSION, SqliteStore};
 use rusqlite::Connection;
 use rust_decimal::Decimal;

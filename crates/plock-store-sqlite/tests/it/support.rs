@@ -1,7 +1,13 @@
 //! What the tests share: a temporary folder, small domain values, a raw view of the tables.
 
 use chrono::{NaiveDate, TimeZone, Utc};
-use plock_core::{account::*, id::*, money::*, period::*, pricing::*, subscription::*, usage::*};
+use plock_core::account::*;
+use plock_core::id::*;
+use plock_core::money::*;
+use plock_core::period::*;
+use plock_core::pricing::*;
+use plock_core::subscription::*;
+use plock_core::usage::*;
 use rusqlite::Connection;
 use rust_decimal::Decimal;
 use std::path::Path;

@@ -1,7 +1,12 @@
 //! Values that must come back exactly as written.
 
 use chrono::{DateTime, TimeZone, Utc};
-use plock_core::{account::*, id::*, money::*, period::*, store::*, usage::*};
+use plock_core::account::*;
+use plock_core::id::*;
+use plock_core::money::*;
+use plock_core::period::*;
+use plock_core::store::*;
+use plock_core::usage::*;
 use plock_store_sqlite::SqliteStore;
 use rust_decimal::Decimal;
 

@@ -212,7 +212,10 @@ fn scoring_date_too_early_is_an_error() {
         None,
     )
     .unwrap_err();
-    assert!(matches!(err, AdoptionError::DateOutOfRange { .. }), "{err}");
+    assert!(
+        matches!(err, ExpandError::ScoringDateOutOfRange { .. }),
+        "{err}"
+    );
 }
 
 #[test]
@@ -222,7 +225,7 @@ fn window_total_overflow_is_an_error() {
     let err = adoption_score(&account(), &product(), scoring_date(), &usage, None).unwrap_err();
     assert_eq!(
         err,
-        AdoptionError::Overflow {
+        ExpandError::ScoreOverflow {
             account: account(),
             product: product(),
             window_start: days_ago(30),

@@ -236,7 +236,10 @@ fn evaluation_date_too_early_is_an_error() {
         &DailyUsage::default(),
     )
     .unwrap_err();
-    assert!(matches!(err, SignalError::DateOutOfRange { .. }), "{err}");
+    assert!(
+        matches!(err, ExpandError::SignalDateOutOfRange { .. }),
+        "{err}"
+    );
 }
 
 #[test]
@@ -245,7 +248,7 @@ fn huge_quantities_are_an_overflow_error() {
     let err = usage_signals(&account(), &product(), evaluation_date(), &usage).unwrap_err();
     assert_eq!(
         err,
-        SignalError::Overflow {
+        ExpandError::SignalOverflow {
             account: account(),
             product: product(),
             window_start: days_ago(14),

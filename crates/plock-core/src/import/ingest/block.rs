@@ -6,7 +6,7 @@
 //! input ends, the records are held twice at most at 8 + 16 bytes, never at 16 + 16 as a
 //! growing vector held them while it was copied to a larger one.
 
-use rayon::prelude::*;
+use crate::par::prelude::*;
 
 use super::piece::METRIC_SLOTS;
 use crate::usage::{Packed, split_lengths};
@@ -217,7 +217,7 @@ impl Store {
         let buffer = self.buffers.len().saturating_sub(1);
         let start = self.buffers.last().map_or(0, Vec::len);
         if let Some(words) = self.buffers.last_mut() {
-            words.par_extend(rayon::iter::repeat_n(0u64, total));
+            words.par_extend(crate::par::repeat_n(0u64, total));
             let slices = split_lengths(
                 words.get_mut(start..).unwrap_or_default(),
                 narrow.iter().copied(),
@@ -271,7 +271,7 @@ impl Store {
     pub(super) fn unpack(self, rank: impl Fn(u32) -> u32 + Sync) -> Vec<Packed> {
         let mut records = Vec::with_capacity(self.len);
         // Fresh pages, touched by every thread.
-        records.par_extend(rayon::iter::repeat_n(Packed::default(), self.len));
+        records.par_extend(crate::par::repeat_n(Packed::default(), self.len));
         let parts = split_lengths(&mut records, self.segments.iter().map(Segment::len));
         parts
             .into_par_iter()

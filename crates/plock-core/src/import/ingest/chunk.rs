@@ -2,15 +2,16 @@
 //! by a thread into its own region of the records ([`read_piece`]), then the pieces' metric
 //! numbers made the sink's and the lines outside the common form read by the row rules.
 
+use crate::par::prelude::*;
 use chrono::{DateTime, Utc};
-use rayon::prelude::*;
 use rust_decimal::Decimal;
 
 use super::piece::{METRIC_SLOTS, Piece, Reading, Stop, read_piece, row_rules};
 use super::sink::Sink;
+use crate::book::AccountBook;
+use crate::id::{AccountKey, MetricId, RecordId};
 use crate::import::layout::Columns;
 use crate::usage::split_lengths;
-use crate::{book::AccountBook, id::AccountKey, id::MetricId, id::RecordId};
 
 /// What reading a chunk came to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -44,7 +45,7 @@ pub(super) fn read_chunk(
 ) -> Outcome {
     let pieces = cut(
         text,
-        rayon::current_num_threads().saturating_mul(PIECES_A_THREAD),
+        crate::par::current_num_threads().saturating_mul(PIECES_A_THREAD),
     );
     let Some(lines) = Lines::of(&pieces, first_line) else {
         return Outcome::Csv;

@@ -6,7 +6,7 @@
 use std::collections::HashSet;
 use std::hash::Hash;
 
-use rayon::prelude::*;
+use crate::par::prelude::*;
 
 use crate::hash::{FastState, InlineIndex};
 use crate::id::AccountKey;
@@ -89,16 +89,19 @@ fn distinct<T>(records: &[UsageRecord], field: impl Fn(&UsageRecord) -> &T + Syn
 where
     T: Clone + Ord + Hash + Send + Sync,
 {
+    // A set per part of the records, then the sets merged: a few parts a thread.
+    let part = records
+        .len()
+        .div_ceil(crate::par::current_num_threads().saturating_mul(4))
+        .max(1);
     let seen: HashSet<&T, FastState> = records
-        .par_iter()
-        .fold(HashSet::default, |mut seen, r| {
-            seen.insert(field(r));
-            seen
-        })
-        .reduce(HashSet::default, |mut a, b| {
+        .par_chunks(part)
+        .map(|part| part.iter().map(&field).collect::<HashSet<&T, FastState>>())
+        .reduce_with(|mut a, b| {
             a.extend(b);
             a
-        });
+        })
+        .unwrap_or_default();
     let mut values: Vec<T> = seen.into_iter().cloned().collect();
     values.par_sort_unstable();
     values
@@ -110,9 +113,8 @@ mod tests {
     use proptest::prelude::*;
     use rust_decimal::Decimal;
 
-    use crate::{
-        id::AccountKey, id::MetricId, id::RecordId, usage::UsageRecord, usage::UsageTable,
-    };
+    use crate::id::{AccountKey, MetricId, RecordId};
+    use crate::usage::{UsageRecord, UsageTable};
 
     fn record() -> impl Strategy<Value = UsageRecord> {
         (

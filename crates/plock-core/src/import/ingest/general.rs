@@ -9,9 +9,10 @@ use std::io::{self, Read};
 
 use super::piece::row_rules;
 use super::sink::Sink;
+use crate::book::AccountBook;
+use crate::id::AccountKey;
 use crate::import::layout::{Columns, UsageLayout};
 use crate::import::table::{Delimiter, ImportErrors};
-use crate::{book::AccountBook, id::AccountKey};
 
 /// Where the CSV reader starts.
 pub(super) enum Start<'s> {

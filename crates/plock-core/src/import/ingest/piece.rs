@@ -8,13 +8,14 @@ use rust_decimal::Decimal;
 use super::accounts::Accounts;
 use super::row::{Form, Row, parse_simple, read_row};
 use super::time::Days;
+use crate::book::AccountBook;
 use crate::hash::inline;
 use crate::import::clean_cell;
 use crate::import::layout::Columns;
 use crate::import::table::ImportErrors;
 use crate::import::usage::{UsageCells, usage_row};
+use crate::usage::UsageRecord;
 use crate::usage::{Packed, quantity};
-use crate::{book::AccountBook, usage::UsageRecord};
 
 /// Metrics a piece reads in the common form; rows of more go through the row rules. A
 /// record's group is then account index x `METRIC_SLOTS` + metric index.

@@ -4,7 +4,7 @@
 //! read), or else in 8-byte words ([`Store`]), so that a vector growing while it is copied
 //! never holds them twice.
 
-use rayon::prelude::*;
+use crate::par::prelude::*;
 
 use super::block::Store;
 use super::piece::METRIC_SLOTS;
@@ -49,7 +49,7 @@ impl Records {
                 *base = records.len();
                 records.reserve(slots);
                 // Written in parallel, so fresh pages are touched by every thread.
-                records.par_extend(rayon::iter::repeat_n(Packed::default(), slots));
+                records.par_extend(crate::par::repeat_n(Packed::default(), slots));
                 records.get_mut(*base..).unwrap_or_default()
             }
             Records::Packed { scratch, .. } => {

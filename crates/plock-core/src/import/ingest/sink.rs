@@ -15,9 +15,9 @@ use rust_decimal::Decimal;
 use super::piece::METRIC_SLOTS;
 use super::records::Records;
 use crate::hash::FastState;
+use crate::id::{AccountKey, MetricId, RecordId};
 use crate::import::table::ImportErrors;
 use crate::usage::{Packed, Resent, UsageError, UsageRecord, UsageTable, UsageTableBuilder, pack};
-use crate::{id::AccountKey, id::MetricId, id::RecordId};
 
 /// Records read so far, and the problems found. Accounts are numbered by their place in
 /// the book's account keys, sorted (`keys` where a method takes them).

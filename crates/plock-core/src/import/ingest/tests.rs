@@ -7,9 +7,15 @@ use chrono::{DateTime, Utc};
 use proptest::prelude::*;
 
 use super::{ingest_usage, read_in_chunks, read_usage};
-use crate::import::layout::{TimeFormat, UsageLayout};
+use crate::account::*;
+use crate::book::*;
+use crate::id::*;
+use crate::import::layout::UsageLayout;
 use crate::import::table::{Delimiter, ImportErrors};
-use crate::{account::*, book::*, id::*, import::*, money::*, usage::*};
+use crate::import::time_format::TimeFormat;
+use crate::import::*;
+use crate::money::*;
+use crate::usage::*;
 
 fn book() -> AccountBook {
     let mut book = AccountBook::new();

@@ -5,8 +5,8 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 
-use super::row::{ASCII_ZEROS, byte, digits_and, digits_at, two, word};
-use crate::import::layout::TimeFormat;
+use super::word::{ASCII_ZEROS, byte, digits_and, digits_at, two, word};
+use crate::import::time_format::TimeFormat;
 use crate::usage::unix_day_word;
 
 /// Day words of the dates read lately, by their date's bytes, so the rows of one month

@@ -1,0 +1,562 @@
+//! Putting records in (group, day) order: in place by group, or out of place by bucket.
+
+use super::columns::{Mantissa, Mantissas};
+use super::pack::Packed;
+use super::pieces::{split_lengths, starts};
+
+/// Puts the records of the three columns (`groups` holding numbers below `group_count`) in
+/// order of group, day and scale, then mantissa, where they are: the order of
+/// [`sort_records`]. Returns the groups' bounds: group `g`'s records are
+/// `bounds[g]..bounds[g + 1]`.
+///
+/// The records are first moved to their group's place, each swapped at most once into it (an
+/// in-place counting sort), then the group column is freed (before anything else is
+/// allocated, which may take its place) and each group sorted on its own, in parallel.
+pub(super) fn sort_columns<M: Mantissa>(
+    mantissas: &mut [M],
+    days: &mut [u32],
+    mut groups: Vec<u32>,
+    group_count: usize,
+) -> Vec<usize> {
+    let bounds = place_by_group(mantissas, days, &mut groups, group_count);
+    drop(groups);
+    sort_groups(mantissas, days, &bounds);
+    bounds
+}
+
+/// Moves each record of the columns to its group's places (an in-place counting sort, each
+/// record swapped at most once into its group); returns the groups' bounds.
+pub(super) fn place_by_group<M: Mantissa>(
+    mantissas: &mut [M],
+    days: &mut [u32],
+    groups: &mut [u32],
+    group_count: usize,
+) -> Vec<usize> {
+    let mut bounds = vec![0usize; group_count.saturating_add(1)];
+    for g in groups.iter() {
+        if let Some(b) = bounds.get_mut((*g as usize).saturating_add(1)) {
+            *b = b.saturating_add(1);
+        }
+    }
+    let mut total = 0usize;
+    for b in &mut bounds {
+        total = total.saturating_add(*b);
+        *b = total;
+    }
+    // `next[g]`: the first place of group `g` not yet known to hold one of its records.
+    let mut next: Vec<usize> = bounds.iter().take(group_count).copied().collect();
+    for g in 0..group_count {
+        let end = bounds.get(g.saturating_add(1)).copied().unwrap_or_default();
+        while let Some(i) = next.get(g).copied().filter(|i| *i < end) {
+            let home = groups.get(i).map_or(g, |h| *h as usize);
+            let to = if home == g {
+                None
+            } else {
+                next.get_mut(home).map(|n| {
+                    let to = *n;
+                    *n = n.saturating_add(1);
+                    to
+                })
+            };
+            match to {
+                // The record at `i` goes home; `i` takes whatever was there.
+                Some(to) => {
+                    mantissas.swap(i, to);
+                    days.swap(i, to);
+                    groups.swap(i, to);
+                }
+                None => {
+                    if let Some(n) = next.get_mut(g) {
+                        *n = i.saturating_add(1);
+                    }
+                }
+            }
+        }
+    }
+    bounds
+}
+
+/// Sorts each group's records (`bounds` as [`place_by_group`] gives them) by day and scale,
+/// then mantissa, in parallel.
+pub(super) fn sort_groups<M: Mantissa>(mantissas: &mut [M], days: &mut [u32], bounds: &[usize]) {
+    use crate::par::prelude::*;
+    // Each group's records, as disjoint slices of both columns.
+    let mut slices = Vec::with_capacity(bounds.len());
+    let (mut m_rest, mut d_rest) = (mantissas, days);
+    for w in bounds.windows(2) {
+        if let [start, end] = *w {
+            let len = end.saturating_sub(start);
+            let (m, m_tail) = m_rest.split_at_mut(len.min(m_rest.len()));
+            let (d, d_tail) = d_rest.split_at_mut(len.min(d_rest.len()));
+            (m_rest, d_rest) = (m_tail, d_tail);
+            if len > 1 {
+                slices.push((m, d));
+            }
+        }
+    }
+    slices
+        .par_iter_mut()
+        .for_each_init(Vec::new, |keys, (m, d)| {
+            // A group's records as packed records of one group: they sort by day and scale,
+            // then mantissa.
+            let key = |mantissa: &M, day: &u32| Packed::new((*mantissa).into(), 0, *day);
+            if m.iter().zip(d.iter()).map(|(m, d)| key(m, d)).is_sorted() {
+                return;
+            }
+            keys.clear();
+            keys.extend(m.iter().zip(d.iter()).map(|(m, d)| key(m, d)));
+            keys.sort_unstable();
+            for ((m, d), k) in m.iter_mut().zip(d.iter_mut()).zip(keys.iter()) {
+                *d = k.day_scale();
+                *m = M::from_wide(k.mantissa());
+            }
+        });
+}
+
+/// Sorts by group, day and scale, then mantissa, in one pass: equal tables are equal values
+/// whatever the input order.
+pub(super) fn sort_records(records: &mut [Packed]) {
+    use crate::par::prelude::*;
+    records.par_sort_unstable();
+}
+
+/// Buckets a bucket sort files records into, by the top bits of their group: few enough that
+/// a thread's write positions stay in its cache, many enough that each bucket sorts in cache.
+pub(super) const BUCKET_BITS: u32 = 12;
+
+/// The records sorted as [`sort_records`] sorts them, as the table's columns (mantissas
+/// narrow or wide, each written once, never widened or narrowed afterwards) and the groups'
+/// runs (group, start, end), in order; `groups` bounds the records' group numbers.
+///
+/// Sorted by bucket, out of place: one parallel pass files the records into buckets by their
+/// group's top bits (each part of the input into its own slices of a second buffer), then
+/// each bucket is sorted on its own, in cache, and written to its place in the columns while
+/// it is there. Sorting 10 million records this way takes about half the instructions of one
+/// sort of all. The records are filed as 64-bit [`BucketKey`]s when those hold them (half the
+/// bytes to move and to sort), and otherwise as they are.
+pub(super) fn sorted_columns(
+    records: Vec<Packed>,
+    groups: u32,
+) -> (Mantissas, Vec<u32>, Vec<(u32, usize, usize)>) {
+    use crate::par::prelude::*;
+    let n = records.len();
+    if n < (1 << 16) {
+        // One bucket of the records as they are.
+        let narrow = records
+            .par_iter()
+            .all(|r| u32::try_from(r.mantissa()).is_ok());
+        return columns(records, &[n], narrow, |_, r| r);
+    }
+    let filing = Filing::count(&records, groups);
+    match BucketKey::of(&filing) {
+        Some(key) => {
+            let filed = filing.file(records, |r| key.key(r));
+            columns(filed, &filing.lengths(), filing.spans.narrow, |b, k| {
+                key.record(b, k)
+            })
+        }
+        None => {
+            let filed = filing.file(records, |r| r);
+            columns(filed, &filing.lengths(), filing.spans.narrow, |_, r| r)
+        }
+    }
+}
+
+/// The columns of `filed` (buckets of the given lengths, each unsorted), whose items
+/// `decode` turns back into records given their bucket.
+pub(super) fn columns<T: Filed>(
+    filed: Vec<T>,
+    lengths: &[usize],
+    narrow: bool,
+    decode: impl Fn(usize, T) -> Packed + Sync,
+) -> (Mantissas, Vec<u32>, Vec<(u32, usize, usize)>) {
+    let mut days = vec![0u32; filed.len()];
+    if narrow {
+        let mut mantissas = vec![0u32; filed.len()];
+        let runs = write_buckets(filed, lengths, &mut mantissas, &mut days, decode);
+        (Mantissas::Narrow(mantissas), days, runs)
+    } else {
+        let mut mantissas = vec![0i64; filed.len()];
+        let runs = write_buckets(filed, lengths, &mut mantissas, &mut days, decode);
+        (Mantissas::Wide(mantissas), days, runs)
+    }
+}
+
+/// What a bucket holds: records, or their [`BucketKey`]s.
+pub(super) trait Filed: Copy + Default + Send + Sync {
+    /// Sorts a bucket small enough for one thread; `keys` is room it may reuse.
+    fn sort_bucket(bucket: &mut [Self], keys: &mut Vec<u64>);
+    /// Sorts a bucket larger than a thread's share, in parallel.
+    fn sort_large(bucket: &mut [Self]);
+}
+
+impl Filed for Packed {
+    fn sort_bucket(bucket: &mut [Packed], keys: &mut Vec<u64>) {
+        sort_bucket(bucket, keys);
+    }
+
+    fn sort_large(bucket: &mut [Packed]) {
+        sort_records(bucket);
+    }
+}
+
+impl Filed for u64 {
+    fn sort_bucket(bucket: &mut [u64], _: &mut Vec<u64>) {
+        bucket.sort_unstable();
+    }
+
+    fn sort_large(bucket: &mut [u64]) {
+        use crate::par::prelude::*;
+        bucket.par_sort_unstable();
+    }
+}
+
+/// The least and largest group, day word and mantissa (sortable bits) of some records, and
+/// whether every mantissa fits in 32 bits.
+#[derive(Clone, Copy)]
+pub(super) struct Spans {
+    narrow: bool,
+    group: [u32; 2],
+    day: [u32; 2],
+    mantissa: [u64; 2],
+}
+
+impl Spans {
+    const EMPTY: Spans = Spans {
+        narrow: true,
+        group: [u32::MAX, 0],
+        day: [u32::MAX, 0],
+        mantissa: [u64::MAX, 0],
+    };
+
+    fn add(&mut self, r: Packed) {
+        self.narrow &= u32::try_from(r.mantissa()).is_ok();
+        let (g, d, m) = (r.group(), r.day_scale(), r.sortable());
+        self.group = [self.group[0].min(g), self.group[1].max(g)];
+        self.day = [self.day[0].min(d), self.day[1].max(d)];
+        self.mantissa = [self.mantissa[0].min(m), self.mantissa[1].max(m)];
+    }
+
+    fn merge(self, other: Spans) -> Spans {
+        let both = |a: [u32; 2], b: [u32; 2]| [a[0].min(b[0]), a[1].max(b[1])];
+        Spans {
+            narrow: self.narrow && other.narrow,
+            group: both(self.group, other.group),
+            day: both(self.day, other.day),
+            mantissa: [
+                self.mantissa[0].min(other.mantissa[0]),
+                self.mantissa[1].max(other.mantissa[1]),
+            ],
+        }
+    }
+
+    /// Of `records`.
+    pub(super) fn of(records: &[Packed]) -> Spans {
+        let mut spans = Spans::EMPTY;
+        for r in records {
+            spans.add(*r);
+        }
+        spans
+    }
+}
+
+/// How records are filed into buckets by their group's top bits: the buckets, the parts of
+/// the input filed in parallel and each part's count of records by bucket.
+pub(super) struct Filing {
+    /// A bucket is a group's number shifted right by this.
+    shift: u32,
+    buckets: usize,
+    part_len: usize,
+    counts: Vec<Vec<usize>>,
+    spans: Spans,
+}
+
+impl Filing {
+    /// Counts `records` (at least one) by part and bucket, and takes their spans.
+    fn count(records: &[Packed], groups: u32) -> Filing {
+        use crate::par::prelude::*;
+        let group_bits = 32u32.saturating_sub(groups.leading_zeros());
+        let shift = group_bits.saturating_sub(BUCKET_BITS);
+        let buckets = 1usize << BUCKET_BITS.min(group_bits);
+        // Two parts a thread (at least two), each filing into its own slices of every bucket.
+        let part_len = records
+            .len()
+            .div_ceil(crate::par::current_num_threads().saturating_mul(2).max(2))
+            .max(1);
+        let parts: Vec<(Vec<usize>, Spans)> = records
+            .par_chunks(part_len)
+            .map(|part| {
+                let mut count = vec![0usize; buckets];
+                let mut spans = Spans::EMPTY;
+                for r in part {
+                    let b = r.group().checked_shr(shift).unwrap_or(0) as usize;
+                    if let Some(c) = count.get_mut(b) {
+                        *c = c.saturating_add(1);
+                    }
+                    spans.add(*r);
+                }
+                (count, spans)
+            })
+            .collect();
+        let spans = parts
+            .iter()
+            .fold(Spans::EMPTY, |all, (_, spans)| all.merge(*spans));
+        Filing {
+            shift,
+            buckets,
+            part_len,
+            counts: parts.into_iter().map(|(count, _)| count).collect(),
+            spans,
+        }
+    }
+
+    fn bucket(&self, r: &Packed) -> usize {
+        r.group().checked_shr(self.shift).unwrap_or(0) as usize
+    }
+
+    /// The buckets' lengths, in order.
+    fn lengths(&self) -> Vec<usize> {
+        (0..self.buckets)
+            .map(|b| self.counts.iter().filter_map(|c| c.get(b)).sum::<usize>())
+            .collect()
+    }
+
+    /// `records` as `encode` makes them, filed into buckets in bucket order, each unsorted.
+    fn file<T: Filed>(&self, records: Vec<Packed>, encode: impl Fn(Packed) -> T + Sync) -> Vec<T> {
+        use crate::par::prelude::*;
+        let n = records.len();
+        let mut filed = Vec::with_capacity(n);
+        filed.par_extend(crate::par::repeat_n(T::default(), n));
+        // The output in (bucket, part) order; each part takes its slice of every bucket.
+        let lengths = (0..self.buckets).flat_map(|b| {
+            self.counts
+                .iter()
+                .map(move |c| c.get(b).copied().unwrap_or(0))
+        });
+        let mut slices: Vec<Vec<&mut [T]>> = self.counts.iter().map(|_| Vec::new()).collect();
+        for (i, piece) in split_lengths(&mut filed, lengths).into_iter().enumerate() {
+            if let Some(part) = i
+                .checked_rem(self.counts.len())
+                .and_then(|p| slices.get_mut(p))
+            {
+                part.push(piece);
+            }
+        }
+        records
+            .par_chunks(self.part_len)
+            .zip(slices.into_par_iter())
+            .for_each(|(part, mut out)| {
+                let mut next = vec![0usize; self.buckets];
+                for r in part {
+                    let b = self.bucket(r);
+                    // The counts were taken over the same part: every record has its slot.
+                    if let (Some(piece), Some(at)) = (out.get_mut(b), next.get_mut(b))
+                        && let Some(slot) = piece.get_mut(*at)
+                    {
+                        *slot = encode(*r);
+                        *at = at.saturating_add(1);
+                    }
+                }
+            });
+        filed
+    }
+}
+
+/// A record as a 64-bit key that sorts in the records' order: a group field (what it holds is
+/// the caller's), then the day word's and the mantissa's offsets from their least values,
+/// each in as many bits as the largest offset needs.
+#[derive(Clone, Copy)]
+pub(super) struct KeyLayout {
+    day_least: u32,
+    day_bits: u32,
+    mantissa_least: u64,
+    mantissa_bits: u32,
+}
+
+impl KeyLayout {
+    /// The layout of records of `spans` under a group field of `group_bits`, or `None` when
+    /// the key needs more than 64 bits.
+    pub(super) fn of(spans: &Spans, group_bits: u32) -> Option<KeyLayout> {
+        let [day_least, day_most] = spans.day;
+        let [mantissa_least, mantissa_most] = spans.mantissa;
+        let day_bits = bits(u64::from(day_most.checked_sub(day_least)?));
+        let mantissa_bits = bits(mantissa_most.checked_sub(mantissa_least)?);
+        (group_bits
+            .saturating_add(day_bits)
+            .saturating_add(mantissa_bits)
+            <= 64)
+            .then_some(KeyLayout {
+                day_least,
+                day_bits,
+                mantissa_least,
+                mantissa_bits,
+            })
+    }
+
+    /// The key of `r` with `group` in its group field: no field overflows its bits (`of`
+    /// measured them all).
+    fn key(self, group: u64, r: Packed) -> u64 {
+        let day = u64::from(r.day_scale().saturating_sub(self.day_least));
+        let mantissa = r.sortable().saturating_sub(self.mantissa_least);
+        group
+            .checked_shl(self.day_bits.saturating_add(self.mantissa_bits))
+            .unwrap_or(0)
+            | day.checked_shl(self.mantissa_bits).unwrap_or(0)
+            | mantissa
+    }
+
+    /// The record of `key`, whose group field `group` turns into its group.
+    fn record(self, key: u64, group: impl Fn(u32) -> u32) -> Packed {
+        let mantissa = key & low_bits(self.mantissa_bits);
+        let day = key.checked_shr(self.mantissa_bits).unwrap_or(0) & low_bits(self.day_bits);
+        let field = key
+            .checked_shr(self.day_bits.saturating_add(self.mantissa_bits))
+            .unwrap_or(0);
+        // Each offset came from a value at most the field's largest: the sums fit.
+        Packed::from_parts(
+            group(u32::try_from(field).unwrap_or(u32::MAX)),
+            self.day_least
+                .saturating_add(u32::try_from(day).unwrap_or(u32::MAX)),
+            self.mantissa_least.saturating_add(mantissa),
+        )
+    }
+}
+
+/// Bits an offset of up to `span` needs.
+pub(super) fn bits(span: u64) -> u32 {
+    64u32.saturating_sub(span.leading_zeros())
+}
+
+/// The key of a record of a known bucket: its group's bits under the bucket's in the group
+/// field, its day word and mantissa laid out over all the records' spans.
+#[derive(Clone, Copy)]
+pub(super) struct BucketKey {
+    shift: u32,
+    layout: KeyLayout,
+}
+
+impl BucketKey {
+    /// The keys of the records `filing` counted, or `None` when they need more than 64 bits.
+    pub(super) fn of(filing: &Filing) -> Option<BucketKey> {
+        Some(BucketKey {
+            shift: filing.shift,
+            layout: KeyLayout::of(&filing.spans, filing.shift)?,
+        })
+    }
+
+    fn key(self, r: Packed) -> u64 {
+        self.layout
+            .key(u64::from(r.group()) & low_bits(self.shift), r)
+    }
+
+    /// The record of `key`, in `bucket`.
+    fn record(self, bucket: usize, key: u64) -> Packed {
+        let top = u32::try_from(bucket)
+            .unwrap_or(u32::MAX)
+            .checked_shl(self.shift)
+            .unwrap_or(0);
+        self.layout.record(key, |field| top | field)
+    }
+}
+
+/// A mask of the low `bits` bits (all from 64).
+pub(super) fn low_bits(bits: u32) -> u64 {
+    1u64.checked_shl(bits)
+        .map_or(u64::MAX, |b| b.wrapping_sub(1))
+}
+
+/// Sorts each bucket of `filed` (of the given lengths) and writes it to its place in the
+/// columns, in parallel; the groups' runs, in order (a group is in one bucket).
+pub(super) fn write_buckets<M: Mantissa, T: Filed>(
+    mut filed: Vec<T>,
+    lengths: &[usize],
+    mantissas: &mut [M],
+    days: &mut [u32],
+    decode: impl Fn(usize, T) -> Packed + Sync,
+) -> Vec<(u32, usize, usize)> {
+    use crate::par::prelude::*;
+    let starts = starts(lengths.iter().copied());
+    let large = filed
+        .len()
+        .div_ceil(crate::par::current_num_threads().max(1));
+    let runs: Vec<Vec<(u32, usize, usize)>> = split_lengths(&mut filed, lengths.iter().copied())
+        .into_par_iter()
+        .zip(split_lengths(mantissas, lengths.iter().copied()))
+        .zip(split_lengths(days, lengths.iter().copied()))
+        .zip(starts)
+        .enumerate()
+        .map_init(
+            Vec::new,
+            |keys, (b, (((bucket, mantissas), days), start))| {
+                if bucket.len() > large {
+                    T::sort_large(bucket);
+                } else {
+                    T::sort_bucket(bucket, keys);
+                }
+                let mut runs: Vec<(u32, usize, usize)> = Vec::new();
+                for (at, ((t, m), d)) in (start..).zip(bucket.iter().zip(mantissas).zip(days)) {
+                    let r = decode(b, *t);
+                    *m = M::from_wide(r.mantissa());
+                    *d = r.day_scale();
+                    let end = at.saturating_add(1);
+                    match runs.last_mut() {
+                        Some((group, _, last)) if *group == r.group() => *last = end,
+                        _ => runs.push((r.group(), at, end)),
+                    }
+                }
+                runs
+            },
+        )
+        .collect();
+    runs.into_iter().flatten().collect()
+}
+
+/// Sorts a bucket as [`sort_records`] does, as 64-bit keys when they hold it: a bucket's
+/// records share their group's top bits and most of their days, and their mantissas are
+/// small, so each record's offsets from the bucket's least group, day and mantissa usually
+/// fit in 64 bits, which sort in about half the time of the 128-bit records. `keys` is room
+/// for the keys, reused from bucket to bucket.
+pub(super) fn sort_bucket(bucket: &mut [Packed], keys: &mut Vec<u64>) {
+    match NarrowKey::of(bucket) {
+        Some(narrow) => {
+            keys.clear();
+            keys.extend(bucket.iter().map(|r| narrow.key(*r)));
+            keys.sort_unstable();
+            for (r, k) in bucket.iter_mut().zip(keys.iter()) {
+                *r = narrow.record(*k);
+            }
+        }
+        None => bucket.sort_unstable(),
+    }
+}
+
+/// A bucket's records as 64-bit keys that sort in the records' order: the group's offset
+/// from the bucket's least in the group field, laid out over the bucket's own spans.
+#[derive(Clone, Copy)]
+pub(super) struct NarrowKey {
+    group_least: u32,
+    layout: KeyLayout,
+}
+
+impl NarrowKey {
+    /// The keys of `records`, or `None` when their offsets need more than 64 bits.
+    pub(super) fn of(records: &[Packed]) -> Option<NarrowKey> {
+        let spans = Spans::of(records);
+        let [group_least, group_most] = spans.group;
+        let group_bits = bits(u64::from(group_most.checked_sub(group_least)?));
+        Some(NarrowKey {
+            group_least,
+            layout: KeyLayout::of(&spans, group_bits)?,
+        })
+    }
+
+    fn key(self, r: Packed) -> u64 {
+        self.layout
+            .key(u64::from(r.group().saturating_sub(self.group_least)), r)
+    }
+
+    fn record(self, key: u64) -> Packed {
+        self.layout
+            .record(key, |field| self.group_least.saturating_add(field))
+    }
+}
