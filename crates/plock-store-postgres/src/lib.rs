@@ -55,6 +55,14 @@ pub use write::RETRIES;
 use crate::codec::Context;
 
 impl PostgresStore {
+    /// Every usage record, packed in a usage table by one binary `COPY … TO STDOUT`.
+    ///
+    /// # Errors
+    /// [`StoreError::Backend`].
+    pub fn usage_table(&self) -> Result<UsageTable, StoreError> {
+        usage::usage_table(&mut *self.client()?)
+    }
+
     /// What a billing run reads, from one committed state: the accounts, subscriptions and
     /// metrics (the snapshot's `usage` left empty), and every usage record packed in a usage
     /// table by one binary `COPY … TO STDOUT`. The records never exist one by one in memory.

@@ -6,14 +6,14 @@
 //! text on either side, and one statement moves any number of rows.
 
 use std::collections::{HashMap, HashSet};
+use std::io::Read;
 
+use chrono::{DateTime, Utc};
 use plock_core::id::RecordId;
 use plock_core::store::StoreError;
 use plock_core::usage::UsageTableBuilder;
 use plock_core::{AccountBook, AccountKey, MetricId, UsageRecord, UsageTable};
-use postgres::binary_copy::BinaryCopyOutIter;
-use postgres::fallible_iterator::FallibleIterator;
-use postgres::types::Type;
+use postgres::types::{FromSql, Type};
 use postgres::{GenericClient, Transaction};
 use rust_decimal::Decimal;
 
@@ -135,7 +135,8 @@ pub(crate) fn add_usage(
 }
 
 /// Every usage record, read with one binary `COPY … TO STDOUT` into a usage table, in the
-/// transaction `client` is in.
+/// transaction `client` is in. The rows are decoded from the stream as they come (the
+/// client's row iterator builds an object a row), keys and metrics validated once each.
 ///
 /// # Errors
 /// [`StoreError::Backend`] when the database fails or holds a record the table cannot hold.
@@ -150,45 +151,43 @@ pub(crate) fn usage_table(client: &mut impl GenericClient) -> Result<UsageTable,
              TO STDOUT (FORMAT binary)",
         )
         .context("reading usage")?;
-    let types = [
-        Type::TEXT,
-        Type::TEXT,
-        Type::TIMESTAMPTZ,
-        Type::INT2,
-        Type::NUMERIC,
-        Type::TEXT,
-    ];
-    let mut rows = BinaryCopyOutIter::new(source, &types);
+    let mut rows = CopyOutRows::new(std::io::BufReader::with_capacity(1 << 20, source))?;
     let mut builder = UsageTableBuilder::with_capacity(usize::try_from(count).unwrap_or(0));
-    // Keys and metrics repeat: each is validated once.
-    let mut keys: HashMap<String, AccountKey> = HashMap::new();
-    let mut metrics: HashMap<String, MetricId> = HashMap::new();
-    while let Some(row) = rows.next().context("reading usage")? {
-        let key: &str = row.try_get(0).context("reading usage")?;
+    let mut keys: HashMap<Vec<u8>, AccountKey> = HashMap::new();
+    let mut metrics: HashMap<Vec<u8>, MetricId> = HashMap::new();
+    while rows.next_row(6)? {
+        let key = rows
+            .field()?
+            .ok_or_else(|| backend("stored usage without an account key"))?;
         let account = match keys.get(key) {
             Some(account) => account,
             None => {
-                let account = AccountKey::new(key).context("stored usage account key")?;
-                keys.entry(key.to_owned()).or_insert(account)
+                let text = std::str::from_utf8(key).context("stored usage account key")?;
+                let account = AccountKey::new(text).context("stored usage account key")?;
+                keys.entry(key.to_vec()).or_insert(account)
             }
         };
-        let metric: &str = row.try_get(1).context("reading usage")?;
+        let metric = rows
+            .field()?
+            .ok_or_else(|| backend("stored usage without a metric"))?;
         let metric = match metrics.get(metric) {
             Some(found) => found,
             None => {
-                let id = MetricId::new(metric).context("stored usage metric")?;
-                metrics.entry(metric.to_owned()).or_insert(id)
+                let text = std::str::from_utf8(metric).context("stored usage metric")?;
+                let id = MetricId::new(text).context("stored usage metric")?;
+                metrics.entry(metric.to_vec()).or_insert(id)
             }
         };
-        let at = row.try_get(2).context("reading usage")?;
-        let nanos: i16 = row.try_get(3).context("reading usage")?;
-        let quantity: Decimal = row.try_get(4).context("reading usage")?;
-        let record_id = row
-            .try_get::<Option<&str>>(5)
-            .context("reading usage")?
-            .map(RecordId::new)
-            .transpose()
-            .context("stored usage record id")?;
+        let at: DateTime<Utc> = rows.decode(&Type::TIMESTAMPTZ, "usage time")?;
+        let nanos: i16 = rows.decode(&Type::INT2, "usage nanoseconds")?;
+        let quantity: Decimal = rows.decode(&Type::NUMERIC, "usage quantity")?;
+        let record_id = match rows.field()? {
+            None => None,
+            Some(bytes) => {
+                let text = std::str::from_utf8(bytes).context("stored usage record id")?;
+                Some(RecordId::new(text).context("stored usage record id")?)
+            }
+        };
         builder
             .push(
                 account,
@@ -197,7 +196,77 @@ pub(crate) fn usage_table(client: &mut impl GenericClient) -> Result<UsageTable,
                 quantity,
                 record_id.as_ref(),
             )
-            .map_err(|e| backend(format!("stored usage of {key} is invalid: {e}")))?;
+            .map_err(|e| backend(format!("stored usage of {account} is invalid: {e}")))?;
     }
     Ok(builder.finish())
+}
+
+/// A binary `COPY … TO STDOUT` stream, read a row and a field at a time into one buffer.
+struct CopyOutRows<R> {
+    reader: R,
+    field: Vec<u8>,
+    null: bool,
+}
+
+impl<R: Read> CopyOutRows<R> {
+    fn new(mut reader: R) -> Result<CopyOutRows<R>, StoreError> {
+        let mut header = [0u8; 19];
+        reader.read_exact(&mut header).context("reading usage")?;
+        if header.get(..11) != Some(b"PGCOPY\n\xff\r\n\0".as_slice()) {
+            return Err(backend("the server's binary COPY has an unknown signature"));
+        }
+        let extension = header
+            .get(15..19)
+            .map_or(0, |b| u32::from_be_bytes(b.try_into().unwrap_or_default()));
+        std::io::copy(
+            &mut (&mut reader).take(u64::from(extension)),
+            &mut std::io::sink(),
+        )
+        .context("reading usage")?;
+        Ok(CopyOutRows {
+            reader,
+            field: Vec::new(),
+            null: false,
+        })
+    }
+
+    /// Starts the next row, `false` at the end; a row must have `fields` fields.
+    fn next_row(&mut self, fields: i16) -> Result<bool, StoreError> {
+        let mut count = [0u8; 2];
+        self.reader
+            .read_exact(&mut count)
+            .context("reading usage")?;
+        match i16::from_be_bytes(count) {
+            -1 => Ok(false),
+            n if n == fields => Ok(true),
+            n => Err(backend(format!(
+                "a usage row of {n} fields, {fields} expected"
+            ))),
+        }
+    }
+
+    /// The next field's bytes, `None` for NULL.
+    fn field(&mut self) -> Result<Option<&[u8]>, StoreError> {
+        let mut len = [0u8; 4];
+        self.reader.read_exact(&mut len).context("reading usage")?;
+        let len = i32::from_be_bytes(len);
+        self.null = len < 0;
+        if self.null {
+            return Ok(None);
+        }
+        let len = usize::try_from(len).unwrap_or(0);
+        self.field.resize(len, 0);
+        self.reader
+            .read_exact(&mut self.field)
+            .context("reading usage")?;
+        Ok(Some(&self.field))
+    }
+
+    /// The next field, not NULL, decoded as `ty`.
+    fn decode<T: for<'a> FromSql<'a>>(&mut self, ty: &Type, what: &str) -> Result<T, StoreError> {
+        let bytes = self
+            .field()?
+            .ok_or_else(|| backend(format!("stored {what} is NULL")))?;
+        T::from_sql(ty, bytes).map_err(|e| backend(format!("stored {what} is invalid: {e}")))
+    }
 }
