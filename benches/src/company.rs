@@ -188,6 +188,35 @@ impl Generated {
 }
 
 fn company(accounts: usize, rng: &mut Rng) -> (CompanySnapshot, Vec<AccountKey>) {
+    let (book, keys, quarterly) = book(accounts, rng);
+    let subscriptions = subscriptions(&keys, &quarterly);
+    let metric = |m: &str| id(MetricId::new(m));
+    let metrics = vec![
+        Metric {
+            id: metric("api_calls"),
+            aggregation: Aggregation::Sum,
+        },
+        Metric {
+            id: metric("seats"),
+            aggregation: Aggregation::Max,
+        },
+        Metric {
+            id: metric("gb_stored"),
+            aggregation: Aggregation::Average,
+        },
+    ];
+    let company = CompanySnapshot {
+        accounts: book,
+        subscriptions,
+        metrics,
+        usage: Vec::new(),
+    };
+    (company, keys)
+}
+
+/// The accounts: one in 50 a master with group billing on, one in ten of the others its
+/// child (a tenth of those quarterly).
+fn book(accounts: usize, rng: &mut Rng) -> (AccountBook, Vec<AccountKey>, Vec<bool>) {
     let jan = NaiveDate::from_ymd_opt(2025, 1, 1).unwrap_or(NaiveDate::MIN);
     let masters = (accounts / 50).max(1);
     let mut book = AccountBook::new();
@@ -219,6 +248,13 @@ fn company(accounts: usize, rng: &mut Rng) -> (CompanySnapshot, Vec<AccountKey>)
     for key in keys.iter().take(masters) {
         id(book.set_group_billing(&AccountId::from_key(key), true));
     }
+    (book, keys, quarterly)
+}
+
+/// One subscription an account: a licence in advance and one metric, the price models in
+/// turn.
+fn subscriptions(keys: &[AccountKey], quarterly: &[bool]) -> Vec<Subscription> {
+    let jan = NaiveDate::from_ymd_opt(2025, 1, 1).unwrap_or(NaiveDate::MIN);
     let metric = |m: &str| id(MetricId::new(m));
     let tiers = |rows: &[(Option<i64>, i64)]| {
         id(Tiers::new(
@@ -227,7 +263,7 @@ fn company(accounts: usize, rng: &mut Rng) -> (CompanySnapshot, Vec<AccountKey>)
                 .collect(),
         ))
     };
-    let mut subscriptions = Vec::with_capacity(accounts);
+    let mut subscriptions = Vec::with_capacity(keys.len());
     for (i, key) in keys.iter().enumerate() {
         let usage = match i % 6 {
             0 => PriceModel::PerUnit {
@@ -288,25 +324,5 @@ fn company(accounts: usize, rng: &mut Rng) -> (CompanySnapshot, Vec<AccountKey>)
         id(sub.activate());
         subscriptions.push(sub);
     }
-    let metrics = vec![
-        Metric {
-            id: metric("api_calls"),
-            aggregation: Aggregation::Sum,
-        },
-        Metric {
-            id: metric("seats"),
-            aggregation: Aggregation::Max,
-        },
-        Metric {
-            id: metric("gb_stored"),
-            aggregation: Aggregation::Average,
-        },
-    ];
-    let company = CompanySnapshot {
-        accounts: book,
-        subscriptions,
-        metrics,
-        usage: Vec::new(),
-    };
-    (company, keys)
+    subscriptions
 }

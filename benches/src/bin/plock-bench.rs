@@ -42,7 +42,8 @@ use plock_benches::company::{RUN_DATE, Scale, generate_csv, generate_table};
 use plock_benches::{peak_rss_bytes, reset_peak_rss, rss_bytes};
 use plock_core::import::ingest_usage;
 use plock_core::period::Period;
-use plock_core::{RunOptions, run};
+use plock_core::store::CompanySnapshot;
+use plock_core::{RunOptions, UsageTable, run};
 
 struct Args {
     scale: Scale,
@@ -250,11 +251,16 @@ fn main() {
             times.summary()
         );
     }
+    aggregation_alone(&company, &table, args.repeat);
+    memory_report(records, generation_peak, reset.then_some(&runs));
+    drop(table);
+}
+
+/// The time of aggregating every account's usage over January, alone.
+fn aggregation_alone(company: &CompanySnapshot, table: &UsageTable, repeat: usize) {
     let january = Period::new(date(2025, 1, 1), date(2025, 2, 1));
     if let Ok(january) = january {
-        let (aggregation, sums) = timed(args.repeat, || {
-            table.aggregate_all(&company.metrics, &january)
-        });
+        let (aggregation, sums) = timed(repeat, || table.aggregate_all(&company.metrics, &january));
         let (took, fastest) = (aggregation.median, aggregation.fastest);
         println!(
             "aggregation alone: median {:.3} s = {:.0} M usage records/s; fastest {:.0} M records/s ({} account-metric aggregates)",
@@ -264,13 +270,17 @@ fn main() {
             sums.len()
         );
     }
+}
+
+/// The peak memory of generating, and of the runs when the peak could be reset first.
+fn memory_report(records: usize, generation_peak: u64, runs: Option<&Timed>) {
     let per_record = |bytes: u64| bytes as f64 / records as f64;
     println!(
         "peak memory while generating: {:.0} MiB = {:.1} bytes per usage record",
         mib(generation_peak),
         per_record(generation_peak)
     );
-    if reset {
+    if let Some(runs) = runs {
         let first = runs.peaks.first().copied().unwrap_or_default();
         let highest = runs.peaks.iter().copied().max().unwrap_or_default();
         println!(
@@ -282,7 +292,6 @@ fn main() {
             per_record(highest)
         );
     }
-    drop(table);
 }
 
 /// Medians of alternating calls of two functions, and the ratios of each pair's times.

@@ -6,6 +6,11 @@ use chrono::NaiveDate;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use plock_core::account::ExternalSystem;
 
+use crate::cli_ops::{
+    ChargeArgs, ClearField, CompensateArgs, CreateArgs, ExternalIdCommand, ItemCommand,
+    MetricCommand, Switch, UsageCommand,
+};
+
 /// plock: accounts, subscriptions and billing runs for a usage-based SaaS company.
 #[derive(Debug, Parser)]
 #[command(
@@ -103,6 +108,7 @@ pub enum Command {
     #[command(after_help = "Examples:
   plock discover customers.csv                # show the plan
   plock discover customers.csv --yes          # apply it
+  plock discover customers.csv --yes --archive-missing --keep old-corp
   crm-export | plock discover - --source hubspot --yes")]
     Discover {
         /// The source's customer records (CSV); `-` reads standard input.
@@ -116,6 +122,12 @@ pub enum Command {
         /// The source system's name; accounts linked to it hold an external id there.
         #[arg(long, default_value = "source")]
         source: String,
+        /// With --yes, also archive the Active accounts the source no longer has.
+        #[arg(long, requires = "yes")]
+        archive_missing: bool,
+        /// An account missing from the source to keep when archiving the others (repeat).
+        #[arg(long, value_name = "ACCOUNT", requires = "archive_missing")]
+        keep: Vec<String>,
     },
     /// Run billing for a date: prints a summary; `--full` prints every invoice.
     #[command(after_help = "Examples:
@@ -136,11 +148,21 @@ pub enum Command {
     /// Read, credit and export invoices.
     #[command(subcommand)]
     Invoice(InvoiceCommand),
+    /// The metric catalogue: what usage is counted in and how it aggregates.
+    #[command(subcommand)]
+    Metric(MetricCommand),
+    /// List and export usage records.
+    #[command(subcommand)]
+    Usage(UsageCommand),
     /// Product adoption scores (Expand): lowest first, to call; upsell-ready ones to approach.
     #[command(after_help = "Examples:
   plock adoption --date 2025-04-01
-  plock adoption --date 2025-04-01 --product emails --upsell-ready")]
+  plock adoption --date 2025-04-01 --product emails --upsell-ready
+  plock adoption --date 2025-04-01 --account globex-nordics")]
     Adoption {
+        /// Only this account (id or key).
+        #[arg(long)]
+        account: Option<String>,
         /// Scoring date (default: today).
         #[arg(long, value_parser = date, value_name = "YYYY-MM-DD")]
         date: Option<NaiveDate>,
@@ -154,8 +176,12 @@ pub enum Command {
     /// Usage signals (Expand): churn risk, upsell opportunity, spikes and drops, with evidence.
     #[command(after_help = "Examples:
   plock signals --date 2025-03-31
-  plock --json signals")]
+  plock --json signals
+  plock signals --date 2025-03-31 --account globex")]
     Signals {
+        /// Only this account (id or key).
+        #[arg(long)]
+        account: Option<String>,
         /// Evaluation date (default: today).
         #[arg(long, value_parser = date, value_name = "YYYY-MM-DD")]
         date: Option<NaiveDate>,
@@ -203,7 +229,9 @@ pub enum AccountCommand {
     /// Change an account's name, contact or currency.
     #[command(after_help = "Examples:
   plock account edit acme --name 'Acme Aktiebolag'
-  plock account edit acme --email ap@acme.se --country SE")]
+  plock account edit acme --email ap@acme.se --country SE
+  plock account edit acme --phone '+46 8 123 45' --address 'Box 1' --address '111 22 Stockholm'
+  plock account edit acme --clear phone --clear organisation-number")]
     Edit(AccountEdit),
     /// Approve a Pending account.
     #[command(after_help = "Example:
@@ -261,6 +289,19 @@ pub enum AccountCommand {
         child: String,
         /// The master account.
         master: String,
+    },
+    /// Set or remove the account's ids in other systems (CRM, ERP).
+    #[command(subcommand)]
+    ExternalId(ExternalIdCommand),
+    /// Switch a master's group billing on or off (children's charges on its invoice).
+    #[command(after_help = "Examples:
+  plock account group-billing globex on
+  plock account group-billing globex off")]
+    GroupBilling {
+        /// The master account.
+        account: String,
+        /// On or off.
+        switch: Switch,
     },
     /// Detach a child from its master.
     #[command(after_help = "Example:
@@ -335,6 +376,21 @@ pub struct AccountEdit {
     /// New currency.
     #[arg(long)]
     pub currency: Option<String>,
+    /// New phone number.
+    #[arg(long)]
+    pub phone: Option<String>,
+    /// New address, a line each (repeat, up to 4); replaces every line.
+    #[arg(long = "address", value_name = "LINE")]
+    pub address: Vec<String>,
+    /// New organisation number.
+    #[arg(long, alias = "org-number")]
+    pub organisation_number: Option<String>,
+    /// Make the account a child of this master (id or key).
+    #[arg(long)]
+    pub master: Option<String>,
+    /// Empty a field (repeat for several).
+    #[arg(long, value_enum, value_name = "FIELD")]
+    pub clear: Vec<ClearField>,
 }
 
 /// Account states on the command line.
@@ -356,6 +412,24 @@ pub enum SubscriptionCommand {
   plock subscription add --id s1 --account acme --start 2025-01-01 --product licence --fee 3100.00
   plock subscription add --id s2 --account acme --start 2025-01-01 --product api --unit-price 0.01 --metric calls")]
     Add(SubscriptionFields),
+    /// Create a subscription of any items and prices from a TOML, JSON or CSV file.
+    #[command(after_help = "Examples:
+  plock subscription create docs/subscription.toml --dry-run
+  plock subscription create acme.json
+  plock subscription create - --format toml < acme.toml
+
+docs/subscription.md describes the file.")]
+    Create(CreateArgs),
+    /// Add items to a subscription.
+    #[command(subcommand)]
+    Item(ItemCommand),
+    /// Activate a Draft subscription (billing starts at its start date).
+    #[command(after_help = "Example:
+  plock subscription activate s3")]
+    Activate {
+        /// Subscription id.
+        subscription: String,
+    },
     /// List subscriptions.
     #[command(after_help = "Examples:
   plock subscription list
@@ -468,6 +542,24 @@ pub enum InvoiceCommand {
         /// The amount to credit on that line.
         #[arg(long, requires = "line")]
         amount: Option<String>,
+    },
+    /// Invoice a one-off charge (onboarding, training, hardware).
+    #[command(after_help = "Examples:
+  plock invoice charge acme --date 2025-03-15 --line onboarding,1,5000.00
+  plock invoice charge acme --date 2025-03-15 --line training,3,1200 --line travel,1,800")]
+    Charge(ChargeArgs),
+    /// Compensate a change inside an invoiced period: credit the old amount for the days left,
+    /// charge the new one for them.
+    #[command(after_help = "Example:
+  plock invoice compensate 7 --line 1 --date 2025-03-16 --amount 4000.00  # new amount for the whole period")]
+    Compensate(CompensateArgs),
+    /// The deferred-revenue schedule: invoice lines of several months, spread per month.
+    #[command(after_help = "Examples:
+  plock invoice accruals
+  plock --json invoice accruals 12")]
+    Accruals {
+        /// Only this invoice.
+        number: Option<u64>,
     },
     /// Export invoices.
     #[command(after_help = "Examples:

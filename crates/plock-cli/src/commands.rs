@@ -16,7 +16,9 @@ use crate::app::{Session, data_path, find_account, init, invalid, store_error, t
 use crate::cli::{
     AccountCommand, Cli, Command, ExportFormat, InvoiceCommand, StateArg, SubscriptionCommand,
 };
+use crate::cli_ops::{ItemCommand, MetricCommand, UsageCommand};
 use crate::exit::{Class, CliError, fail};
+use crate::progress::{self, Progress};
 use crate::render;
 
 type Result<T> = std::result::Result<T, CliError>;
@@ -83,19 +85,23 @@ pub fn run(cli: Cli) -> Result<String> {
             help(&nested("subscription", topic))
         }
         Command::Invoice(InvoiceCommand::Help { topic }) => help(&nested("invoice", topic)),
+        Command::Metric(MetricCommand::Help { topic }) => help(&nested("metric", topic)),
+        Command::Usage(UsageCommand::Help { topic }) => help(&nested("usage", topic)),
+        Command::Metric(cmd) => metric(Session::open(&path)?, cmd, as_json),
+        Command::Usage(cmd) => usage(&Session::open(&path)?, cmd, as_json),
         Command::Account(cmd) => account(Session::open(&path)?, cmd, as_json),
         Command::Subscription(cmd) => subscription(Session::open(&path)?, cmd, as_json),
         Command::Bill {
             date,
             preview,
             full,
-        } => bill(Session::open(&path)?, date, preview, full, as_json),
+        } => bill(opened(&path)?, date, preview, full, as_json),
         Command::Invoice(cmd) => invoice(Session::open(&path)?, cmd, as_json),
         Command::Import {
             kind,
             file,
             dry_run,
-        } => crate::commands_io::import(Session::open(&path)?, kind, &file, dry_run, as_json),
+        } => crate::commands_io::import(opened(&path)?, kind, &file, dry_run, as_json),
         Command::Export { kind, out } => {
             crate::commands_io::export(&Session::open(&path)?, kind, out.as_deref(), as_json)
         }
@@ -104,26 +110,49 @@ pub fn run(cli: Cli) -> Result<String> {
             yes,
             dry_run,
             source,
+            archive_missing,
+            keep,
         } => {
             let source = source
                 .parse::<plock_core::account::ExternalSystem>()
                 .map_err(invalid)?;
             let apply = yes && !dry_run;
-            crate::commands_io::discover(Session::open(&path)?, &file, &source, apply, as_json)
+            let missing = crate::commands_io::Missing {
+                archive: archive_missing,
+                keep,
+            };
+            crate::commands_io::discover(
+                Session::open(&path)?,
+                &file,
+                &source,
+                apply,
+                &missing,
+                as_json,
+            )
         }
         Command::Adoption {
+            account,
             date,
             product,
             upsell_ready,
         } => {
-            let s = Session::open(&path)?;
-            let company = s.store.company().map_err(store_error)?;
-            let scores = plock_core::expand::company_adoption(&company, date.unwrap_or_else(today))
-                .map_err(invalid)?;
+            let s = opened(&path)?;
+            let only = crate::commands_account::only(&s, account.as_deref())?;
+            let company =
+                progress::step("reading the company", || s.store.company()).map_err(store_error)?;
+            let date = date.unwrap_or_else(today);
+            let scores = crate::expand_shares::in_shares(
+                company,
+                crate::expand_shares::SHARES,
+                "scoring adoption",
+                |c| plock_core::expand::company_adoption(c, date),
+            )
+            .map_err(invalid)?;
             let scores: Vec<_> = scores
                 .into_iter()
                 .filter(|sc| product.as_ref().is_none_or(|p| sc.product().as_str() == p))
                 .filter(|sc| !upsell_ready || sc.upsell_ready())
+                .filter(|sc| only.as_ref().is_none_or(|id| sc.account() == id))
                 .collect();
             let ranking = plock_core::expand::AdoptionRanking::rank(scores);
             if as_json {
@@ -132,11 +161,20 @@ pub fn run(cli: Cli) -> Result<String> {
                 Ok(render::adoption(&ranking, upsell_ready))
             }
         }
-        Command::Signals { date } => {
-            let s = Session::open(&path)?;
-            let company = s.store.company().map_err(store_error)?;
-            let signals = plock_core::expand::company_signals(&company, date.unwrap_or_else(today))
-                .map_err(invalid)?;
+        Command::Signals { account, date } => {
+            let s = opened(&path)?;
+            let only = crate::commands_account::only(&s, account.as_deref())?;
+            let company =
+                progress::step("reading the company", || s.store.company()).map_err(store_error)?;
+            let date = date.unwrap_or_else(today);
+            let mut signals = crate::expand_shares::in_shares(
+                company,
+                crate::expand_shares::SHARES,
+                "reading signals",
+                |c| plock_core::expand::company_signals(c, date),
+            )
+            .map_err(invalid)?;
+            signals.retain(|sg| only.as_ref().is_none_or(|id| sg.account() == id));
             if as_json {
                 json(&signals)
             } else {
@@ -149,6 +187,12 @@ pub fn run(cli: Cli) -> Result<String> {
             String::from_utf8(out).map_err(|e| fail(Class::Io, e))
         }
     }
+}
+
+/// The data file opened, with a spinner on a terminal: for the commands whose wait it is a
+/// large part of.
+fn opened(path: &std::path::Path) -> Result<Session> {
+    progress::step("opening the data file", || Session::open(path))
 }
 
 /// The CSV formats, as docs/csv.md states them.
@@ -296,44 +340,10 @@ fn account(mut s: Session, cmd: AccountCommand, as_json: bool) -> Result<String>
                 Ok(render::account(&a, &children))
             }
         }
-        AccountCommand::Edit(e) => {
-            let a = find_account(&s.store, &e.account)?;
-            let contact = if e.email.is_some() || e.country.is_some() {
-                let c = a.contact();
-                let email = e.email.as_deref().or(c.email().map(|m| m.as_str()));
-                let country = e.country.as_deref().or(c.country().map(|x| x.as_str()));
-                let lines: Vec<&str> = c.address_lines().iter().map(String::as_str).collect();
-                Some(
-                    Contact::new(&ContactInput {
-                        email,
-                        phone: c.phone(),
-                        address_lines: lines,
-                        country,
-                        organisation_number: c.organisation_number(),
-                    })
-                    .map_err(invalid)?,
-                )
-            } else {
-                None
-            };
-            let change = Change::EditAccount {
-                id: a.id().clone(),
-                name: e
-                    .name
-                    .as_deref()
-                    .map(AccountName::new)
-                    .transpose()
-                    .map_err(invalid)?,
-                contact,
-                currency: e
-                    .currency
-                    .as_deref()
-                    .map(str::parse::<Currency>)
-                    .transpose()
-                    .map_err(invalid)?,
-            };
-            s.commit(Batch::one(change))?;
-            account_done(&s, "edited", &a, as_json)
+        AccountCommand::Edit(e) => crate::commands_account::edit(s, &e, as_json),
+        AccountCommand::ExternalId(cmd) => crate::commands_account::external_id(s, cmd, as_json),
+        AccountCommand::GroupBilling { account, switch } => {
+            crate::commands_account::group_billing(s, &account, switch, as_json)
         }
         AccountCommand::Approve { account } => {
             state_change(s, &account, "approved", as_json, |id| Change::Approve {
@@ -542,6 +552,15 @@ fn subscription(mut s: Session, cmd: SubscriptionCommand, as_json: bool) -> Resu
         SubscriptionCommand::End { subscription, date } => {
             transition(s, &subscription, "ended", as_json, |sub| sub.end(date))
         }
+        SubscriptionCommand::Create(args) => {
+            crate::commands_subscription::create(s, &args, as_json)
+        }
+        SubscriptionCommand::Item(ItemCommand::Add(fields)) => {
+            crate::commands_subscription::add_item(s, &fields, as_json)
+        }
+        SubscriptionCommand::Activate { subscription } => {
+            crate::commands_subscription::activate(s, &subscription, as_json)
+        }
         SubscriptionCommand::Help { topic } => help(&nested("subscription", topic)),
     }
 }
@@ -573,54 +592,88 @@ fn bill(
     full: bool,
     as_json: bool,
 ) -> Result<String> {
-    let company = s.store.company().map_err(store_error)?;
-    let spinner = crate::commands_io::spinner(
-        company.usage.len() + company.subscriptions.len(),
-        format!(
-            "billing {} subscriptions, {} usage records",
-            company.subscriptions.len(),
-            company.usage.len()
-        ),
-    );
+    let company =
+        progress::step("reading the company", || s.store.company()).map_err(store_error)?;
     let options = RunOptions {
         run_date: date,
         first_invoice_number: s.store.next_invoice_number().map_err(store_error)?,
         dispatch_erp: None,
     };
     // The one billing run, over the usage packed in its table.
-    let result = company
-        .usage_table()
-        .map_err(invalid)
-        .and_then(|usage| plock_core::run(&company.data(&usage), &options).map_err(invalid));
-    if let Some(bar) = spinner {
-        bar.finish_and_clear();
-    }
+    let usage = progress::step(
+        &format!("packing {} usage records", company.usage.len()),
+        || company.usage_table(),
+    )
+    .map_err(invalid)?;
+    let bar = Progress::bar(
+        u64::try_from(company.subscriptions.len()).unwrap_or(u64::MAX),
+        "billing",
+        "subscriptions",
+    );
+    let result = plock_core::billing::run_with_progress(&company.data(&usage), &options, &|n| {
+        bar.inc(u64::try_from(n).unwrap_or(u64::MAX));
+    })
+    .map_err(invalid);
+    drop(bar);
     let result = result?;
-    // The report is made from the run, the run recorded, and only then is the report returned
-    // to be printed: a reader that closes the pipe early never stops a run half recorded.
-    let text = if as_json {
-        #[derive(Serialize)]
-        struct RunReport<'a> {
-            #[serde(flatten)]
-            run: &'a plock_core::BillingRun,
-            recorded: bool,
-        }
-        json(&RunReport {
-            run: &result,
-            recorded: !preview,
-        })?
-    } else if full {
+    // The run is recorded before anything is printed: a reader that closes the pipe early
+    // never stops a run half recorded. JSON is then written as it is made, the recorded
+    // invoices read back from the store.
+    if as_json {
+        return bill_json(s, result, preview, options.first_invoice_number);
+    }
+    let text = if full {
         render::run(&result, preview)
     } else {
         render::run_summary(&result, preview)
     };
     if !preview {
-        s.commit(Batch::one(Change::RecordRun {
-            invoices: result.invoices,
-            billed: result.billed,
-        }))?;
+        progress::step("recording the run", || {
+            s.commit(Batch::one(Change::RecordRun {
+                invoices: result.invoices,
+                billed: result.billed,
+            }))
+        })?;
     }
     Ok(text)
+}
+
+/// `bill --json`: the run recorded (unless a preview), then its report streamed.
+fn bill_json(
+    mut s: Session,
+    mut result: plock_core::BillingRun,
+    preview: bool,
+    first: u64,
+) -> Result<String> {
+    if preview {
+        let invoices = std::mem::take(&mut result.invoices);
+        crate::stream::to_stdout(|w| {
+            crate::stream::run_report(
+                w,
+                result,
+                &s.store,
+                crate::stream::RunInvoices::Preview(invoices),
+            )
+        })?;
+        return Ok(String::new());
+    }
+    let until = first.saturating_add(u64::try_from(result.invoices.len()).unwrap_or(u64::MAX));
+    let invoices = std::mem::take(&mut result.invoices);
+    progress::step("recording the run", || {
+        s.commit(Batch::one(Change::RecordRun {
+            invoices,
+            billed: result.billed.clone(),
+        }))
+    })?;
+    crate::stream::to_stdout(|w| {
+        crate::stream::run_report(
+            w,
+            result,
+            &s.store,
+            crate::stream::RunInvoices::Recorded { from: first, until },
+        )
+    })?;
+    Ok(String::new())
 }
 
 fn invoice(s: Session, cmd: InvoiceCommand, as_json: bool) -> Result<String> {
@@ -634,12 +687,12 @@ fn invoice(s: Session, cmd: InvoiceCommand, as_json: bool) -> Result<String> {
     };
     match cmd {
         InvoiceCommand::List => {
-            let invoices = all()?;
             if as_json {
-                json(&invoices)
-            } else {
-                Ok(render::invoice_list(&invoices))
+                crate::stream::to_stdout(|w| crate::stream::invoices(w, &s.store))?;
+                return Ok(String::new());
             }
+            let invoices = all()?;
+            Ok(render::invoice_list(&invoices))
         }
         InvoiceCommand::Show { number } => {
             let inv = s
@@ -648,7 +701,8 @@ fn invoice(s: Session, cmd: InvoiceCommand, as_json: bool) -> Result<String> {
                 .map_err(store_error)?
                 .ok_or_else(|| fail(Class::NotFound, format!("no invoice number {number}")))?;
             if as_json {
-                json(&inv)
+                crate::stream::to_stdout(|w| crate::stream::pretty(w, &inv))?;
+                Ok(String::new())
             } else {
                 Ok(render::invoice(&inv))
             }
@@ -734,6 +788,32 @@ fn invoice(s: Session, cmd: InvoiceCommand, as_json: bool) -> Result<String> {
                 )
             })
         }
+        InvoiceCommand::Charge(args) => crate::commands_invoice::charge(s, &args, as_json),
+        InvoiceCommand::Compensate(args) => crate::commands_invoice::compensate(s, &args, as_json),
+        InvoiceCommand::Accruals { number } => {
+            crate::commands_invoice::accruals(&s, number, as_json)
+        }
         InvoiceCommand::Help { topic } => help(&nested("invoice", topic)),
+    }
+}
+
+fn metric(s: Session, cmd: MetricCommand, as_json: bool) -> Result<String> {
+    match cmd {
+        MetricCommand::List => crate::commands_usage::list_metrics(&s, as_json),
+        MetricCommand::Set {
+            metric,
+            aggregation,
+        } => crate::commands_usage::set_metric(s, &metric, aggregation, as_json),
+        MetricCommand::Help { topic } => help(&nested("metric", topic)),
+    }
+}
+
+fn usage(s: &Session, cmd: UsageCommand, as_json: bool) -> Result<String> {
+    match cmd {
+        UsageCommand::List(filter) => crate::commands_usage::list(s, &filter, as_json),
+        UsageCommand::Export { filter, out } => {
+            crate::commands_usage::export(s, &filter, out.as_deref(), as_json)
+        }
+        UsageCommand::Help { topic } => help(&nested("usage", topic)),
     }
 }

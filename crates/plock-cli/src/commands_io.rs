@@ -14,6 +14,7 @@ use crate::app::{Session, invalid, store_error, subject, today};
 use crate::cli::{ExportKind, ImportKind};
 use crate::commands::json;
 use crate::exit::{Class, CliError, fail};
+use crate::progress::Progress;
 use crate::rows::Rows;
 
 type Result<T> = std::result::Result<T, CliError>;
@@ -24,7 +25,7 @@ fn is_dash(path: &Path) -> bool {
 }
 
 /// A file's name in messages; standard input is called so.
-fn name(path: &Path) -> String {
+pub fn name(path: &Path) -> String {
     if is_dash(path) {
         "standard input".to_owned()
     } else {
@@ -32,18 +33,29 @@ fn name(path: &Path) -> String {
     }
 }
 
-/// Reads a file, or standard input for `-`.
-fn read(path: &Path) -> Result<Vec<u8>> {
+/// Reads a file, or standard input for `-`, counting the bytes on a terminal.
+pub fn read(path: &Path) -> Result<Vec<u8>> {
     let cannot = |e: std::io::Error| fail(Class::Io, format!("cannot read {}: {e}", name(path)));
-    if is_dash(path) {
-        let mut bytes = Vec::new();
-        std::io::stdin()
-            .lock()
-            .read_to_end(&mut bytes)
-            .map_err(cannot)?;
-        Ok(bytes)
+    let (mut reader, len): (Box<dyn Read>, Option<u64>) = if is_dash(path) {
+        (Box::new(std::io::stdin().lock()), None)
     } else {
-        std::fs::read(path).map_err(cannot)
+        let file = std::fs::File::open(path).map_err(cannot)?;
+        let len = file.metadata().ok().map(|m| m.len());
+        (Box::new(file), len)
+    };
+    let progress = Progress::bytes(len, &format!("reading {}", name(path)));
+    let mut bytes = Vec::with_capacity(len.and_then(|l| usize::try_from(l).ok()).unwrap_or(0));
+    let mut buffer = vec![0u8; 1 << 20];
+    loop {
+        match reader.read(&mut buffer) {
+            Ok(0) => return Ok(bytes),
+            Ok(n) => {
+                bytes.extend_from_slice(buffer.get(..n).unwrap_or_default());
+                progress.inc(u64::try_from(n).unwrap_or(u64::MAX));
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(cannot(e)),
+        }
     }
 }
 
@@ -53,16 +65,6 @@ fn rejected(path: &Path, errors: &ImportErrors) -> CliError {
     let mut error = fail(Class::Validation, format!("{}: {errors}", name(path)));
     error.problems = serde_json::to_value(errors.errors()).ok();
     error
-}
-
-/// A spinner for work over 10,000 items; indicatif hides it when stderr is not a terminal.
-pub fn spinner(items: usize, message: String) -> Option<indicatif::ProgressBar> {
-    (items > 10_000).then(|| {
-        let bar = indicatif::ProgressBar::new_spinner();
-        bar.set_message(message);
-        bar.enable_steady_tick(std::time::Duration::from_millis(120));
-        bar
-    })
 }
 
 /// What an import did (or, with `--dry-run`, would do), counted in rows of the file and in
@@ -142,7 +144,7 @@ pub fn import(
 ) -> Result<String> {
     let bytes = read(path)?;
     let file = name(path);
-    let bar = spinner(bytes.len() / 40, format!("importing {file}"));
+    let checking = Progress::step(&format!("checking {file}"));
     let planned = match kind {
         ImportKind::Accounts => {
             plock_core::import::plan_account_import(&bytes, s.store.book(), today())
@@ -166,9 +168,7 @@ pub fn import(
             })
         }
     };
-    if let Some(bar) = bar {
-        bar.finish_and_clear();
-    }
+    drop(checking);
     let batch = planned.map_err(|e| rejected(path, &e))?;
     let mut report = ImportReport {
         action: if dry_run { "checked" } else { "imported" },
@@ -257,8 +257,10 @@ pub fn import(
             .map_err(|e| e.prefixed(format!("{file}: would be refused; ")))?;
     } else if !batch.changes.is_empty() {
         let prefix = format!("{file}: nothing imported; ");
-        s.commit_described(batch, &describe)
-            .map_err(|e| e.prefixed(prefix))?;
+        crate::progress::step(&format!("saving {file}"), || {
+            s.commit_described(batch, &describe)
+        })
+        .map_err(|e| e.prefixed(prefix))?;
         report.written = true;
     }
     if as_json {
@@ -368,21 +370,36 @@ pub fn export(s: &Session, kind: ExportKind, out: Option<&Path>, as_json: bool) 
     })
 }
 
-/// `plock discover FILE [--yes]`: plan, and apply with `--yes`.
+/// What `discover --yes` does with the accounts the source no longer has.
+pub struct Missing {
+    /// Archive them (never without being asked).
+    pub archive: bool,
+    /// Accounts to keep all the same, as typed.
+    pub keep: Vec<String>,
+}
+
+/// `plock discover FILE [--yes [--archive-missing [--keep ACCOUNT]...]]`: plan, and apply
+/// with `--yes`.
 pub fn discover(
     mut s: Session,
     path: &Path,
     source: &ExternalSystem,
     yes: bool,
+    missing: &Missing,
     as_json: bool,
 ) -> Result<String> {
     let file = name(path);
     let customers =
         plock_core::discovery::parse_source(&read(path)?).map_err(|e| rejected(path, &e))?;
     let plan = plock_core::discovery::plan_discovery(source, &customers, s.store.book(), today());
-    let applied = yes && !plan.is_empty();
+    let archived = crate::discover_missing::to_archive(&s, &plan, missing)?;
+    let applied = yes && (!plan.is_empty() || !archived.is_empty());
     if applied {
-        s.commit(plan.batch())
+        let mut batch = plan.batch();
+        batch
+            .changes
+            .extend(archived.iter().map(|id| Change::Archive { id: id.clone() }));
+        s.commit(batch)
             .map_err(|e| e.prefixed(format!("{file}: nothing applied; ")))?;
     }
     if as_json {
@@ -390,10 +407,12 @@ pub fn discover(
         struct DiscoveryReport<'a> {
             #[serde(flatten)]
             plan: &'a plock_core::discovery::SyncPlan,
+            archived: &'a [AccountId],
             applied: bool,
         }
         return json(&DiscoveryReport {
             plan: &plan,
+            archived: if applied { &archived } else { &[] },
             applied,
         });
     }
@@ -419,11 +438,15 @@ pub fn discover(
         }
         format!("  update         {}  {}", u.account, what.join(", "))
     }));
-    lines.extend(
-        plan.missing
-            .iter()
-            .map(|m| format!("  missing        {m}  (flagged; never archived automatically)")),
-    );
+    lines.extend(plan.missing.iter().map(|m| {
+        if applied && archived.contains(m) {
+            format!("  missing        {m}  (archived)")
+        } else if missing.archive {
+            format!("  missing        {m}  (kept)")
+        } else {
+            format!("  missing        {m}  (flagged; never archived automatically)")
+        }
+    }));
     lines.extend(
         plan.dismissed
             .iter()

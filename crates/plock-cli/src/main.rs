@@ -3,13 +3,23 @@
 
 mod app;
 mod cli;
+mod cli_ops;
 mod commands;
+mod commands_account;
+mod commands_invoice;
 mod commands_io;
+mod commands_subscription;
+mod commands_usage;
 mod demo;
+mod discover_missing;
 mod exit;
+mod expand_shares;
 mod out;
+mod progress;
 mod render;
 mod rows;
+mod stream;
+mod subscription_file;
 
 use std::process::ExitCode;
 

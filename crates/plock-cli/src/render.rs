@@ -7,13 +7,13 @@ use plock_core::invoice::{Dispatch, HoldReason, LineKind};
 use plock_core::subscription::SubscriptionState;
 use plock_core::{Account, BillingRun, Invoice, Subscription};
 
-fn table(header: &[&str]) -> Table {
+pub fn table(header: &[&str]) -> Table {
     let mut t = Table::new();
     t.load_style(NOTHING).set_header(header.to_vec());
     t
 }
 
-fn right(t: &mut Table, columns: &[usize]) {
+pub fn right(t: &mut Table, columns: &[usize]) {
     for c in columns {
         if let Some(col) = t.column_mut(*c) {
             col.set_cell_alignment(CellAlignment::Right);
@@ -22,7 +22,7 @@ fn right(t: &mut Table, columns: &[usize]) {
 }
 
 /// Trailing spaces of the table layout are noise in terminals and snapshots.
-fn trimmed(t: &Table) -> String {
+pub fn trimmed(t: &Table) -> String {
     t.lines()
         .map(|l| l.trim_end().to_owned())
         .collect::<Vec<_>>()
@@ -71,8 +71,18 @@ pub fn account(a: &Account, children: &[Account]) -> String {
     if let Some(e) = c.email() {
         out.push(format!("email     {}", e.as_str()));
     }
+    if let Some(phone) = c.phone() {
+        out.push(format!("phone     {phone}"));
+    }
+    for (i, line) in c.address_lines().iter().enumerate() {
+        let label = if i == 0 { "address" } else { "" };
+        out.push(format!("{label:<9} {line}"));
+    }
     if let Some(country) = c.country() {
         out.push(format!("country   {}", country.as_str()));
+    }
+    if let Some(number) = c.organisation_number() {
+        out.push(format!("org. no.  {number}"));
     }
     if let Some(m) = a.master() {
         out.push(format!("master    {m}"));

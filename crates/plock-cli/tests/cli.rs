@@ -944,6 +944,11 @@ fn readme_commands_run_as_written() {
         )
         .unwrap();
     }
+    std::fs::copy(
+        root.join("docs/subscription.toml"),
+        s.dir.join("docs/subscription.toml"),
+    )
+    .unwrap();
     let mut ran = 0;
     for line in section.lines() {
         // Drop the comment, then anything piped on (the pipe itself is tested above).
@@ -981,3 +986,6 @@ fn readme_commands_run_as_written() {
     assert!(s.dir.join("invoices.csv").exists() && s.dir.join("demo.data").exists());
     insta::assert_snapshot!(s.transcript);
 }
+
+#[path = "cli/operator.rs"]
+mod operator;

@@ -1,5 +1,42 @@
-//! Accounts (domain reference, section 3): one end customer of the company, its validated
+//! Accounts (docs/domain.md, section 3): one end customer of the company, its validated
 //! fields and its lifecycle state machine.
+//!
+//! An [`Account`] holds a customer's validated name, [`Contact`], billing currency, [`Tags`] and
+//! [`ExternalIds`] (its ids in a CRM or an ERP). Its [`AccountState`] goes from Pending (found,
+//! not confirmed) to Active (billed) to Archived (never billed again), and back to Active by a
+//! restore. The rules that span accounts, such as unique keys and groups, are the
+//! [`AccountBook`](crate::book::AccountBook)'s.
+//!
+//! ```
+//! use chrono::NaiveDate;
+//! use plock_core::account::{Account, AccountName, AccountState, Contact, ContactInput};
+//! use plock_core::id::{AccountId, AccountKey};
+//! use plock_core::money::Currency;
+//!
+//! let contact = Contact::new(&ContactInput {
+//!     email: Some("billing@johnson.example"),
+//!     country: Some("SE"),
+//!     ..ContactInput::default()
+//! })?;
+//! let mut account = Account::new(
+//!     AccountId::new("dentist-johnson")?,
+//!     AccountKey::new("dentist-johnson")?,
+//!     AccountName::new("Dentist Johnson")?,
+//!     contact,
+//!     Currency::SEK,
+//!     NaiveDate::from_ymd_opt(2025, 1, 1).ok_or("no such date")?,
+//! );
+//! assert_eq!(account.state(), AccountState::Active);
+//! account.archive()?;
+//! assert_eq!(account.state(), AccountState::Archived);
+//! // Only a Pending account can be approved; the refusal says so.
+//! let refused = account.approve().unwrap_err();
+//! assert!(refused.to_string().contains("only a Pending account can be approved"));
+//!
+//! // Contact details are validated: a country is an ISO 3166 alpha-2 code.
+//! assert!(Contact::new(&ContactInput { country: Some("Sweden"), ..ContactInput::default() }).is_err());
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 
 pub(crate) mod external;
 pub(crate) mod tag;
@@ -292,6 +329,17 @@ impl AccountName {
     ///
     /// # Errors
     /// [`AccountError::Invalid`] naming the field `name`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use plock_core::account::AccountName;
+    ///
+    /// assert_eq!(AccountName::new("  Dentist Johnson ")?.as_str(), "Dentist Johnson");
+    /// let refused = AccountName::new("   ").unwrap_err();
+    /// assert!(refused.to_string().contains("name"));
+    /// # Ok::<(), plock_core::account::AccountError>(())
+    /// ```
     pub fn new(value: &str) -> Result<AccountName, AccountError> {
         text("name", value, MAX_NAME_CHARS).map(AccountName)
     }
@@ -440,6 +488,25 @@ impl Contact {
     ///
     /// # Errors
     /// The first invalid field, as [`AccountError::Invalid`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use plock_core::account::{AccountError, Contact, ContactInput};
+    ///
+    /// let contact = Contact::new(&ContactInput {
+    ///     email: Some("ap@globex.example"),
+    ///     address_lines: vec!["Storgatan 1", "111 22 Stockholm"],
+    ///     country: Some("SE"),
+    ///     ..ContactInput::default()
+    /// })?;
+    /// assert_eq!(contact.country().map(|c| c.as_str()), Some("SE"));
+    /// assert_eq!(contact.address_lines().len(), 2);
+    /// // The refusal names the field and the value.
+    /// let refused = Contact::new(&ContactInput { email: Some("not an address"), ..ContactInput::default() }).unwrap_err();
+    /// assert!(matches!(refused, AccountError::Invalid { field: "email", .. }));
+    /// # Ok::<(), AccountError>(())
+    /// ```
     pub fn new(input: &ContactInput<'_>) -> Result<Contact, AccountError> {
         if input.address_lines.len() > MAX_ADDRESS_LINES {
             return Err(AccountError::invalid(
@@ -493,6 +560,28 @@ impl Contact {
 ///
 /// Links to other accounts and external ids are changed only through
 /// [`AccountBook`](crate::book::AccountBook), which enforces the rules no single account can.
+///
+/// ```
+/// use chrono::NaiveDate;
+/// use plock_core::Account;
+/// use plock_core::account::{AccountName, AccountState, Contact};
+/// use plock_core::id::{AccountId, AccountKey};
+/// use plock_core::money::Currency;
+///
+/// // Found in the company's data, waiting for a person to confirm it.
+/// let mut found = Account::new(
+///     AccountId::new("cafe-lind")?,
+///     AccountKey::new("cafe-lind")?,
+///     AccountName::new("Cafe Lind")?,
+///     Contact::default(),
+///     Currency::SEK,
+///     NaiveDate::from_ymd_opt(2025, 1, 20).ok_or("no such date")?,
+/// )
+/// .with_state(AccountState::Pending);
+/// found.approve()?;
+/// assert_eq!(found.state(), AccountState::Active);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Account {
     id: AccountId,
@@ -510,6 +599,27 @@ pub struct Account {
 
 impl Account {
     /// A new Active account, as added by hand.
+    ///
+    /// ```
+    /// use chrono::NaiveDate;
+    /// use plock_core::Account;
+    /// use plock_core::account::{AccountName, AccountState, Contact};
+    /// use plock_core::id::{AccountId, AccountKey};
+    /// use plock_core::money::Currency;
+    ///
+    /// let account = Account::new(
+    ///     AccountId::new("dentist-johnson")?,
+    ///     AccountKey::new("dentist-johnson")?,
+    ///     AccountName::new("Dentist Johnson")?,
+    ///     Contact::default(),
+    ///     Currency::SEK,
+    ///     NaiveDate::from_ymd_opt(2025, 1, 1).ok_or("no such date")?,
+    /// );
+    /// assert_eq!(account.state(), AccountState::Active);
+    /// assert_eq!(account.currency(), Currency::SEK);
+    /// assert!(account.master().is_none() && account.tags().is_empty());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn new(
         id: AccountId,
         key: AccountKey,

@@ -12,6 +12,59 @@
 //! Control plane, then data plane: each subscription's account, owner and periods are
 //! resolved once (`engine`), then its items are priced period by period over that account's
 //! usage (`rules`, the rules the tests' oracle shares).
+//!
+//! What a run does not bill is reported, never dropped: accounts that are Pending or Archived,
+//! Draft or paused subscriptions ([`BillingRun::skipped`]), group children billed on their own
+//! ([`BillingRun::unmatched`]), usage no item prices ([`BillingRun::unpriced_usage`]) and
+//! accounts whose data is inconsistent ([`BillingRun::not_billed`]). The crate root shows a
+//! complete run; here a found, not yet approved account is skipped:
+//!
+//! ```
+//! use chrono::NaiveDate;
+//! use plock_core::account::{Account, AccountName, AccountState, Contact};
+//! use plock_core::billing::{CompanyData, RunOptions, Skipped, run};
+//! use plock_core::book::AccountBook;
+//! use plock_core::id::{AccountId, AccountKey, ProductId, SubscriptionId};
+//! use plock_core::money::Currency;
+//! use plock_core::period::{BillingInterval, PeriodMode};
+//! use plock_core::subscription::{BillingPractice, Item, Subscription, SubscriptionSpec};
+//! use plock_core::usage::UsageTable;
+//! use rust_decimal::dec;
+//!
+//! let jan = NaiveDate::from_ymd_opt(2025, 1, 1).ok_or("no such date")?;
+//! let mut accounts = AccountBook::new();
+//! let prospect = AccountId::new("prospect")?;
+//! accounts.add(
+//!     Account::new(prospect.clone(), AccountKey::new("prospect")?, AccountName::new("Prospect AB")?, Contact::default(), Currency::SEK, jan)
+//!         .with_state(AccountState::Pending),
+//! )?;
+//! let mut subscription = Subscription::new(
+//!     SubscriptionSpec {
+//!         id: SubscriptionId::new("sub-prospect")?,
+//!         account: prospect.clone(),
+//!         start: jan,
+//!         end: None,
+//!         interval: BillingInterval::MONTHLY,
+//!         mode: PeriodMode::Calendar,
+//!         anchor: None,
+//!         practice: BillingPractice::InAdvance,
+//!         currency: Currency::SEK,
+//!         items: vec![Item::flat_fee(ProductId::new("licence")?, dec!(990.00), dec!(1))],
+//!         minimum_invoice_amount: None,
+//!     },
+//!     Currency::SEK,
+//! )?;
+//! subscription.activate()?;
+//! let subscriptions = [subscription];
+//! let usage = UsageTable::default();
+//! let data = CompanyData { accounts: &accounts, subscriptions: &subscriptions, metrics: &[], usage: &usage };
+//! let options = RunOptions { run_date: NaiveDate::from_ymd_opt(2025, 2, 1).ok_or("no such date")?, first_invoice_number: 1, dispatch_erp: None };
+//!
+//! let result = run(&data, &options)?;
+//! assert!(result.invoices.is_empty());
+//! assert_eq!(result.skipped, [Skipped::AccountPending { account: prospect }]);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 
 mod engine;
 #[cfg(feature = "oracle")]
@@ -32,6 +85,23 @@ use crate::subscription::{BilledThrough, BillingPractice, Subscription};
 use crate::usage::{Metric, UsageTable};
 
 /// Everything a billing run reads. The order of every slice is irrelevant.
+///
+/// A store's [`CompanySnapshot`](crate::store::CompanySnapshot) lends itself as one:
+///
+/// ```
+/// use chrono::NaiveDate;
+/// use plock_core::{CompanyData, RunOptions, run};
+/// use plock_core::store::CompanySnapshot;
+///
+/// let company = CompanySnapshot::default();
+/// let usage = company.usage_table()?;
+/// let data: CompanyData<'_> = company.data(&usage);
+/// let options = RunOptions { run_date: NaiveDate::from_ymd_opt(2025, 4, 1).ok_or("no such date")?, first_invoice_number: 1, dispatch_erp: None };
+/// // Nothing to bill, nothing billed.
+/// let result = run(&data, &options)?;
+/// assert!(result.invoices.is_empty() && result.billed.is_empty());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, Clone, Copy)]
 pub struct CompanyData<'a> {
     /// The accounts.
@@ -45,6 +115,23 @@ pub struct CompanyData<'a> {
 }
 
 /// How to run.
+///
+/// ```
+/// use chrono::NaiveDate;
+/// use plock_core::RunOptions;
+/// use plock_core::account::ExternalSystem;
+///
+/// // The run of 1 April, numbering from 1043, for invoices that go to Fortnox: an owner without
+/// // a Fortnox customer number has its invoice held from dispatch.
+/// let options = RunOptions {
+///     run_date: NaiveDate::from_ymd_opt(2025, 4, 1).ok_or("no such date")?,
+///     first_invoice_number: 1043,
+///     dispatch_erp: Some(ExternalSystem::Fortnox),
+/// };
+/// let written = serde_json::to_string(&options)?;
+/// assert_eq!(written, r#"{"run_date":"2025-04-01","first_invoice_number":1043,"dispatch_erp":"fortnox"}"#);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RunOptions {
     /// The run date: what is due on it is billed.
@@ -181,6 +268,52 @@ impl NotBilled {
 }
 
 /// The result of a billing run.
+///
+/// A run's [`billed`](BillingRun::billed) watermarks, recorded on the subscriptions, make the
+/// next run start where this one ended:
+///
+/// ```
+/// use chrono::NaiveDate;
+/// use plock_core::{Account, AccountBook, AccountId, AccountKey, BillingInterval, BillingPractice, CompanyData, Currency, Item, ProductId, RunOptions, Subscription, SubscriptionId, SubscriptionSpec, UsageTable, run};
+/// use plock_core::account::{AccountName, Contact};
+/// use plock_core::period::PeriodMode;
+/// use rust_decimal::dec;
+///
+/// let d = |month, day| NaiveDate::from_ymd_opt(2025, month, day).ok_or("no such date");
+/// let mut accounts = AccountBook::new();
+/// accounts.add(Account::new(AccountId::new("globex")?, AccountKey::new("globex")?, AccountName::new("Globex")?, Contact::default(), Currency::EUR, d(1, 1)?))?;
+/// let mut subscription = Subscription::new(
+///     SubscriptionSpec {
+///         id: SubscriptionId::new("sub-globex")?,
+///         account: AccountId::new("globex")?,
+///         start: d(1, 1)?,
+///         end: None,
+///         interval: BillingInterval::MONTHLY,
+///         mode: PeriodMode::Calendar,
+///         anchor: None,
+///         practice: BillingPractice::InAdvance,
+///         currency: Currency::EUR,
+///         items: vec![Item::flat_fee(ProductId::new("platform")?, dec!(2000.00), dec!(1))],
+///         minimum_invoice_amount: None,
+///     },
+///     Currency::EUR,
+/// )?;
+/// subscription.activate()?;
+/// let mut subscriptions = vec![subscription];
+/// let usage = UsageTable::default();
+/// let options = |month| -> Result<RunOptions, &str> { Ok(RunOptions { run_date: d(month, 1)?, first_invoice_number: 1, dispatch_erp: None }) };
+///
+/// let february = run(&CompanyData { accounts: &accounts, subscriptions: &subscriptions, metrics: &[], usage: &usage }, &options(2)?)?;
+/// // January and February in advance.
+/// assert_eq!(february.invoices.first().map(|i| i.lines().len()), Some(2));
+/// for billed in &february.billed {
+///     subscriptions.iter_mut().filter(|s| s.id() == &billed.subscription).for_each(|s| s.record_billed(billed.through));
+/// }
+/// let march = run(&CompanyData { accounts: &accounts, subscriptions: &subscriptions, metrics: &[], usage: &usage }, &options(3)?)?;
+/// // Only March is new.
+/// assert_eq!(march.invoices.first().map(|i| i.lines().len()), Some(1));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BillingRun {
     /// The run date.
@@ -302,6 +435,73 @@ pub enum BillingError {
 /// aggregations, a subscription id used twice, usage of an account key the book does not
 /// have, an invoice whose total overflows, invoice numbers running out. Nothing is then
 /// billed.
+///
+/// # Examples
+///
+/// The [crate documentation](crate) bills a company from start to end, and the `group_billing`
+/// example a group. A run also says what it left out and why:
+///
+/// ```
+/// use chrono::{NaiveDate, TimeZone, Utc};
+/// use plock_core::{Account, AccountBook, AccountId, AccountKey, BillingInterval, BillingPractice, CompanyData, Currency, Item, Metric, MetricId, PriceModel, ProductId, RunOptions, Subscription, SubscriptionId, SubscriptionSpec, UsageRecord, UsageTable, run};
+/// use plock_core::account::{AccountName, Contact};
+/// use plock_core::period::PeriodMode;
+/// use plock_core::usage::Aggregation;
+/// use rust_decimal::dec;
+///
+/// let d = |month, day| NaiveDate::from_ymd_opt(2025, month, day).ok_or("no such date");
+/// let mut accounts = AccountBook::new();
+/// accounts.add(Account::new(AccountId::new("globex")?, AccountKey::new("globex")?, AccountName::new("Globex")?, Contact::default(), Currency::EUR, d(1, 1)?))?;
+/// let mut subscription = Subscription::new(
+///     SubscriptionSpec {
+///         id: SubscriptionId::new("sub-globex")?,
+///         account: AccountId::new("globex")?,
+///         start: d(1, 1)?,
+///         end: None,
+///         interval: BillingInterval::MONTHLY,
+///         mode: PeriodMode::Calendar,
+///         anchor: None,
+///         practice: BillingPractice::InArrears,
+///         currency: Currency::EUR,
+///         items: vec![Item::usage(ProductId::new("api")?, MetricId::new("calls")?, PriceModel::PerUnit { unit_price: dec!(0.002) })],
+///         minimum_invoice_amount: None,
+///     },
+///     Currency::EUR,
+/// )?;
+/// subscription.activate()?;
+/// let at = Utc.with_ymd_and_hms(2025, 1, 20, 8, 0, 0).single().ok_or("no such time")?;
+/// // Calls are priced; SMS are measured but no item prices them.
+/// let records = [
+///     UsageRecord::new(AccountKey::new("globex")?, MetricId::new("calls")?, at, dec!(40000), None)?,
+///     UsageRecord::new(AccountKey::new("globex")?, MetricId::new("sms")?, at, dec!(300), None)?,
+/// ];
+/// let metrics = ["calls", "sms"].map(|m| MetricId::new(m).map(|id| Metric { id, aggregation: Aggregation::Sum }));
+/// let metrics = metrics.into_iter().collect::<Result<Vec<_>, _>>()?;
+/// let usage = UsageTable::from_records(&records)?;
+/// let subscriptions = [subscription];
+/// let data = CompanyData { accounts: &accounts, subscriptions: &subscriptions, metrics: &metrics, usage: &usage };
+/// let result = run(&data, &RunOptions { run_date: d(2, 1)?, first_invoice_number: 1, dispatch_erp: None })?;
+///
+/// let total = result.invoices.first().map(|i| i.total().amount());
+/// assert_eq!(total, Some(dec!(80.00)));
+/// let unpriced: Vec<&str> = result.unpriced_usage.iter().map(|u| u.metric.as_str()).collect();
+/// assert_eq!(unpriced, ["sms"]);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub fn run(data: &CompanyData<'_>, options: &RunOptions) -> Result<BillingRun, BillingError> {
-    engine::run(data, options)
+    engine::run(data, options, &|_| ())
+}
+
+/// [`run`], telling `progress` how many subscriptions each share of the run has billed as
+/// it ends (from whichever thread of the pool billed it; the shares add up to the number of
+/// subscriptions of known accounts). For a progress bar: the result is [`run`]'s.
+///
+/// # Errors
+/// As [`run`].
+pub fn run_with_progress(
+    data: &CompanyData<'_>,
+    options: &RunOptions,
+    progress: &(dyn Fn(usize) + Sync),
+) -> Result<BillingRun, BillingError> {
+    engine::run(data, options, progress)
 }

@@ -1,5 +1,38 @@
 //! The account book: every account of a company together, and the rules no single account can
 //! enforce (unique keys and external ids, group structure, dismissed keys).
+//!
+//! Accounts are added, linked into groups, tagged and given external ids through the
+//! [`AccountBook`], whose methods check the rules across accounts before they change anything;
+//! [`AccountBook::check_invariants`] checks all of them again. Stores apply their batches to a
+//! book, so the rules hold whatever keeps the data.
+//!
+//! ```
+//! use chrono::NaiveDate;
+//! use plock_core::account::{Account, AccountName, Contact, ExternalId, ExternalSystem};
+//! use plock_core::book::AccountBook;
+//! use plock_core::id::{AccountId, AccountKey};
+//! use plock_core::money::Currency;
+//!
+//! let account = |key: &str| -> Result<Account, Box<dyn std::error::Error>> {
+//!     let day = NaiveDate::from_ymd_opt(2025, 1, 1).ok_or("no such date")?;
+//!     Ok(Account::new(AccountId::new(key)?, AccountKey::new(key)?, AccountName::new(key)?, Contact::default(), Currency::EUR, day))
+//! };
+//! let mut book = AccountBook::new();
+//! book.add(account("globex")?)?;
+//! book.add(account("initech")?)?;
+//! let fortnox_5001 = ExternalId::new("5001")?;
+//! book.set_external_id(&AccountId::new("globex")?, ExternalSystem::Fortnox, fortnox_5001.clone())?;
+//!
+//! // An external id belongs to one account, and so does a key.
+//! assert!(book.set_external_id(&AccountId::new("initech")?, ExternalSystem::Fortnox, fortnox_5001.clone()).is_err());
+//! assert!(book.add(account("globex")?).is_err());
+//!
+//! let found = book.by_external_id(&ExternalSystem::Fortnox, &fortnox_5001).ok_or("not found")?;
+//! assert_eq!(found.id().as_str(), "globex");
+//! assert_eq!(book.len(), 2);
+//! book.check_invariants()?;
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -25,6 +58,24 @@ pub struct InvariantViolation {
 
 /// Every account of a company, with the cross-account rules enforced. Every method that
 /// refuses leaves the book exactly as it was.
+///
+/// ```
+/// use chrono::NaiveDate;
+/// use plock_core::{Account, AccountBook, AccountId, AccountKey, Currency};
+/// use plock_core::account::{AccountName, Contact, Tag};
+///
+/// let mut book = AccountBook::new();
+/// for key in ["dentist-johnson", "retailer-acme"] {
+///     let day = NaiveDate::from_ymd_opt(2025, 1, 1).ok_or("no such date")?;
+///     book.add(Account::new(AccountId::new(key)?, AccountKey::new(key)?, AccountName::new(key)?, Contact::default(), Currency::EUR, day))?;
+/// }
+/// book.tag(&AccountId::new("dentist-johnson")?, Tag::new("dental")?)?;
+/// // A refused change leaves the book as it was.
+/// assert!(book.tag(&AccountId::new("nobody")?, Tag::new("dental")?).is_err());
+/// let ids: Vec<&str> = book.iter().map(|a| a.id().as_str()).collect();
+/// assert_eq!(ids, ["dentist-johnson", "retailer-acme"]);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(try_from = "BookData", into = "BookData")]
 pub struct AccountBook {
@@ -165,6 +216,26 @@ impl AccountBook {
     ///
     /// # Errors
     /// A taken id, key or external id; too many tags.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use chrono::NaiveDate;
+    /// use plock_core::{Account, AccountBook, AccountId, AccountKey, Currency};
+    /// use plock_core::account::{AccountName, Contact};
+    ///
+    /// let day = NaiveDate::from_ymd_opt(2025, 1, 1).ok_or("no such date")?;
+    /// let account = |id: &str, key: &str| -> Result<Account, Box<dyn std::error::Error>> {
+    ///     Ok(Account::new(AccountId::new(id)?, AccountKey::new(key)?, AccountName::new("Globex")?, Contact::default(), Currency::EUR, day))
+    /// };
+    /// let mut book = AccountBook::new();
+    /// book.add(account("acc-1", "globex")?)?;
+    /// // Another account with the same key is refused, naming the key.
+    /// let refused = book.add(account("acc-2", "globex")?).unwrap_err();
+    /// assert!(refused.to_string().contains("globex"));
+    /// assert_eq!(book.by_key(&AccountKey::new("globex")?).map(|a| a.id().as_str()), Some("acc-1"));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn add(&mut self, mut account: Account) -> Result<(), AccountError> {
         if self.accounts.contains_key(account.id()) {
             return Err(AccountError::DuplicateId {

@@ -1,9 +1,30 @@
-//! Discovery (domain reference, section 10): customers found in a connected data source
+//! Discovery (docs/domain.md, section 10): customers found in a connected data source
 //! become a sync plan — new Pending candidates, field updates, linked accounts missing from the
 //! source — that a person reviews before it is applied.
 //!
 //! An account is linked to a source when it holds an external id in the source's system; a
 //! candidate gets one (the source key), so later syncs update it instead of duplicating it.
+//!
+//! [`parse_source`] reads a source's customers ([`SOURCE_COLUMNS`]); [`plan_discovery`] compares
+//! them with the book; [`SyncPlan::batch`] is what applying the reviewed plan changes.
+//!
+//! ```
+//! use chrono::NaiveDate;
+//! use plock_core::account::ExternalSystem;
+//! use plock_core::book::AccountBook;
+//! use plock_core::discovery::{parse_source, plan_discovery};
+//!
+//! let today = NaiveDate::from_ymd_opt(2025, 2, 1).ok_or("no such date")?;
+//! let source = "key,name,currency,email\n\
+//!               hs-101,Dentist Johnson,SEK,johnson@dentist.example\n\
+//!               hs-102,Retailer Acme,EUR,\n";
+//! let customers = parse_source(source.as_bytes())?;
+//! let plan = plan_discovery(&ExternalSystem::HubSpot, &customers, &AccountBook::new(), today);
+//! // Two Pending candidates for a person to approve or dismiss.
+//! assert_eq!(plan.candidates.len(), 2);
+//! assert!(plan.updates.is_empty() && plan.missing.is_empty());
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 
 use std::collections::BTreeSet;
 
@@ -106,6 +127,29 @@ impl SyncPlan {
 }
 
 /// Compares a source's customers with the book.
+///
+/// ```
+/// use chrono::NaiveDate;
+/// use plock_core::AccountBook;
+/// use plock_core::account::ExternalSystem;
+/// use plock_core::discovery::{parse_source, plan_discovery};
+/// use plock_core::store::apply_to_book;
+///
+/// let today = NaiveDate::from_ymd_opt(2025, 2, 1).ok_or("no such date")?;
+/// let mut book = AccountBook::new();
+/// let first = parse_source(b"key,name,currency\nhs-101,Dentist Johnson,SEK\n")?;
+/// let plan = plan_discovery(&ExternalSystem::HubSpot, &first, &book, today);
+/// for (index, change) in plan.batch().changes.iter().enumerate() {
+///     apply_to_book(&mut book, index, change)?;
+/// }
+/// // The next sync finds the customer renamed, and updates the account it created.
+/// let renamed = parse_source(b"key,name,currency\nhs-101,Johnson Dental Care,SEK\n")?;
+/// let plan = plan_discovery(&ExternalSystem::HubSpot, &renamed, &book, today);
+/// assert!(plan.candidates.is_empty());
+/// let update = plan.updates.first().ok_or("no update")?;
+/// assert_eq!(update.name.as_ref().map(|n| n.as_str()), Some("Johnson Dental Care"));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub fn plan_discovery(
     source: &ExternalSystem,
     customers: &[SourceCustomer],

@@ -1,6 +1,43 @@
-//! Dispatch to the accounting system (domain reference, section 3.3): each invoice as the
+//! Dispatch to the accounting system (docs/domain.md, section 3.3): each invoice as the
 //! target ERP's import payload, addressed to the owner's debtor id there. Invoices without one,
 //! or held from dispatch, are reported and not exported.
+//!
+//! An invoice is addressed to its owner's debtor id in the target system, which the account holds
+//! as an [`ExternalId`]. [`export_to_erp`] gives Fortnox invoices in Fortnox's own shape and
+//! other systems a generic payload.
+//!
+//! ```
+//! use chrono::NaiveDate;
+//! use plock_core::account::{Account, AccountName, Contact, ExternalId, ExternalSystem};
+//! use plock_core::book::AccountBook;
+//! use plock_core::erp::{ErpPayload, export_to_erp};
+//! use plock_core::id::{AccountId, AccountKey, ProductId};
+//! use plock_core::invoice::{OneOffLine, one_off};
+//! use plock_core::money::Currency;
+//! use rust_decimal::dec;
+//!
+//! let on = NaiveDate::from_ymd_opt(2025, 3, 14).ok_or("no such date")?;
+//! let mut book = AccountBook::new();
+//! for key in ["globex", "initech"] {
+//!     book.add(Account::new(AccountId::new(key)?, AccountKey::new(key)?, AccountName::new(key)?, Contact::default(), Currency::SEK, on))?;
+//! }
+//! // Globex is customer 5001 in Fortnox; Initech is not there yet.
+//! book.set_external_id(&AccountId::new("globex")?, ExternalSystem::Fortnox, ExternalId::new("5001")?)?;
+//! let setup = [OneOffLine { product: ProductId::new("setup")?, quantity: dec!(1), unit_price: dec!(2500.00) }];
+//! let invoices = [
+//!     one_off(1, book.get(&AccountId::new("globex")?).ok_or("no account")?, on, &setup)?,
+//!     one_off(2, book.get(&AccountId::new("initech")?).ok_or("no account")?, on, &setup)?,
+//! ];
+//!
+//! let export = export_to_erp(&invoices, &ExternalSystem::Fortnox);
+//! let [ErpPayload::Fortnox { number: 1, invoice }] = export.payloads.as_slice() else {
+//!     return Err("expected one Fortnox invoice".into());
+//! };
+//! assert_eq!(invoice.customer_number, "5001");
+//! // Initech's invoice waits until it has a Fortnox customer number.
+//! assert_eq!(export.not_exported.len(), 1);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};

@@ -1,6 +1,36 @@
-//! The Expand module over a company (domain reference, section 11): adoption scores and usage
+//! The Expand module over a company (docs/domain.md, section 11): adoption scores and usage
 //! signals for every Active account and every product it is billed usage for. The per-series
 //! math lives in `adoption` and `signals`; this module only gathers the series.
+//!
+//! Both work on one account's [`DailyUsage`] of one product: an [`AdoptionScore`] (0 to 100, from
+//! activity, utilisation of the commitment and trend) ranks customers for a customer success team
+//! ([`AdoptionRanking`]); a [`Signal`] flags churn risk, upsell opportunity, spike or drop, with
+//! the numbers behind it. [`company_adoption`] and [`company_signals`] do it for a whole
+//! company; the `expand_report` example prints such a report.
+//!
+//! ```
+//! use chrono::{Days, NaiveDate};
+//! use plock_core::expand::{AdoptionBand, DailyUsage, SignalKind, adoption_score, usage_signals};
+//! use plock_core::id::{AccountId, ProductId};
+//! use rust_decimal::{Decimal, dec};
+//!
+//! let april = NaiveDate::from_ymd_opt(2025, 4, 1).ok_or("no such date")?;
+//! // Used from 12 March on, one more unit each day: 1, 2, ... 20 on 31 March.
+//! let pairs = (1..=20u64).map(|n| (april - Days::new(21 - n), Decimal::from(n)));
+//! let usage = DailyUsage::from_pairs(pairs)?;
+//! let (account, product) = (AccountId::new("river-cafe")?, ProductId::new("orders")?);
+//!
+//! // 20 active days of 30, 210 units of the 100 committed, growing from nothing:
+//! // 100 x (0.5 x 20/30 + 0.3 x 1 + 0.2 x 1) = 83.
+//! let score = adoption_score(&account, &product, april, &usage, Some(dec!(100)))?;
+//! assert_eq!((score.score(), score.band()), (83, AdoptionBand::High));
+//! assert!(score.upsell_ready());
+//!
+//! let signals = usage_signals(&account, &product, april, &usage)?;
+//! let kinds: Vec<SignalKind> = signals.iter().map(|s| s.kind()).collect();
+//! assert_eq!(kinds, [SignalKind::UpsellOpportunity]);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 
 pub(crate) mod adoption;
 pub(crate) mod daily_usage;

@@ -2,6 +2,26 @@
 //!
 //! Ids are minted by the caller (a store, an importer); plock-core has no clock and no
 //! randomness to mint them with.
+//!
+//! Every id is text of 1 to [`MAX_ID_CHARS`] characters, checked once by its constructor, so no
+//! other code checks it again and one kind of id cannot be passed where another is expected. An
+//! [`AccountId`] is the account's own stable id; an [`AccountKey`] is the customer's key in the
+//! company's own systems, which usage records and imports refer to.
+//!
+//! ```
+//! use plock_core::id::{AccountId, AccountKey, IdError, MetricId};
+//!
+//! let key = AccountKey::new("dentist-johnson")?;
+//! // Imported and discovered accounts take their key as their id.
+//! assert_eq!(AccountId::from_key(&key).as_str(), "dentist-johnson");
+//! let metric: MetricId = "api_calls".parse()?;
+//! assert_eq!(metric.to_string(), "api_calls");
+//!
+//! // A refusal names the kind of id, the value and the reason.
+//! let refused = AccountId::new("").unwrap_err();
+//! assert_eq!((refused.kind, refused.value.as_str()), ("account id", ""));
+//! # Ok::<(), IdError>(())
+//! ```
 
 use std::fmt;
 use std::str::FromStr;
@@ -147,12 +167,33 @@ macro_rules! identifier {
 
 identifier!(
     /// The opaque, stable id of an account; never reused.
+    ///
+    /// ```
+    /// use plock_core::AccountId;
+    ///
+    /// let id = AccountId::new("acc-0001")?;
+    /// assert_eq!(id.as_str(), "acc-0001");
+    /// // Empty, too long or with control characters: refused.
+    /// assert!(AccountId::new("acc\n1").is_err());
+    /// assert!(AccountId::new("x".repeat(129)).is_err());
+    /// # Ok::<(), plock_core::id::IdError>(())
+    /// ```
     AccountId,
     "account id"
 );
 identifier!(
     /// An account's primary key: the customer's key in the company's own database. Discovery,
     /// CSV import and usage records refer to accounts by it.
+    ///
+    /// ```
+    /// use plock_core::{AccountId, AccountKey};
+    ///
+    /// let key: AccountKey = "crm-4711".parse()?;
+    /// // An invisible character would make two keys that look alike differ: refused.
+    /// assert!(AccountKey::new("crm-4711\u{200B}").is_err());
+    /// assert_eq!(AccountId::from_key(&key).as_str(), "crm-4711");
+    /// # Ok::<(), plock_core::id::IdError>(())
+    /// ```
     AccountKey,
     "account key"
 );
@@ -166,16 +207,42 @@ impl AccountId {
 
 identifier!(
     /// The id of a subscription.
+    ///
+    /// ```
+    /// use plock_core::SubscriptionId;
+    ///
+    /// let id = SubscriptionId::new("sub-2025-001")?;
+    /// assert_eq!(String::from(id), "sub-2025-001");
+    /// # Ok::<(), plock_core::id::IdError>(())
+    /// ```
     SubscriptionId,
     "subscription id"
 );
 identifier!(
     /// A product the company sells (a licence, an API plan).
+    ///
+    /// ```
+    /// use plock_core::ProductId;
+    ///
+    /// let product = ProductId::new("licence")?;
+    /// let refused = ProductId::new("").unwrap_err();
+    /// assert_eq!(refused.kind, "product");
+    /// assert_eq!(product.to_string(), "licence");
+    /// # Ok::<(), plock_core::id::IdError>(())
+    /// ```
     ProductId,
     "product"
 );
 identifier!(
     /// What usage is counted in (api calls, seats, GB).
+    ///
+    /// ```
+    /// use plock_core::MetricId;
+    ///
+    /// let metric = MetricId::try_from(String::from("api_calls"))?;
+    /// assert_eq!(metric.as_ref(), "api_calls");
+    /// # Ok::<(), plock_core::id::IdError>(())
+    /// ```
     MetricId,
     "metric"
 );

@@ -1,9 +1,39 @@
-//! CSV import and export (domain reference, section 10): accounts, subscriptions and usage
+//! CSV import and export (docs/domain.md, section 10): accounts, subscriptions and usage
 //! from another billing system, validated whole before anything is written, and exported in
 //! the same formats.
 //!
 //! Importers are pure: they read bytes and the current data and return a [`Batch`](crate::store::Batch)
 //! for the store's atomic apply, or every problem of the file at once.
+//!
+//! [`plan_account_import`] and [`plan_subscription_import`] read plock's own CSV formats;
+//! [`read_usage`] reads usage in any column layout and time format ([`UsageLayout`]) into a
+//! [`UsageTable`](crate::usage::UsageTable) for the billing run. [`export_accounts`] and
+//! [`export_subscriptions`] write the formats back. The `csv_migration` example walks a whole
+//! migration.
+//!
+//! ```
+//! use chrono::NaiveDate;
+//! use plock_core::book::AccountBook;
+//! use plock_core::import::plan_account_import;
+//! use plock_core::store::{Change, apply_to_book};
+//!
+//! let today = NaiveDate::from_ymd_opt(2025, 2, 1).ok_or("no such date")?;
+//! let csv = "key,name,currency,master_key,group_billing\n\
+//!            globex,Globex Group,EUR,,true\n\
+//!            globex-nordics,Globex Nordics,EUR,globex,\n";
+//! let mut book = AccountBook::new();
+//! let plan = plan_account_import(csv.as_bytes(), &book, today)?;
+//! assert!(matches!(plan.changes.first(), Some(Change::AddAccount { .. })));
+//! for (index, change) in plan.changes.iter().enumerate() {
+//!     apply_to_book(&mut book, index, change)?;
+//! }
+//! let nordics = book.by_key(&"globex-nordics".parse()?).ok_or("not imported")?;
+//! assert_eq!(nordics.master().map(|m| m.as_str()), Some("globex"));
+//!
+//! // The same file again plans nothing.
+//! assert!(plan_account_import(csv.as_bytes(), &book, today)?.changes.is_empty());
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 
 mod accounts;
 mod ingest;

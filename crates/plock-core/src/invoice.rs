@@ -1,5 +1,35 @@
 //! Invoices: what a billing run produces. An invoice's total is the sum of its rounded lines,
 //! checked when it is built and again when it is loaded.
+//!
+//! Each [`InvoiceLine`] says what was charged, from which account, for which period, and its
+//! amount, rounded once; [`Invoice::products`] sums the lines per product. Besides the invoices
+//! of a billing run, this module makes one-off charges ([`one_off`]), credits of earlier invoices
+//! ([`credit`]) and compensations for a change inside a billed period ([`compensation`]).
+//!
+//! ```
+//! use chrono::NaiveDate;
+//! use plock_core::account::{Account, AccountName, Contact};
+//! use plock_core::id::{AccountId, AccountKey, ProductId};
+//! use plock_core::invoice::{CreditRequest, InvoiceKind, LineKind, OneOffLine, credit, one_off};
+//! use plock_core::money::{Currency, Money};
+//! use rust_decimal::dec;
+//!
+//! let on = NaiveDate::from_ymd_opt(2025, 3, 14).ok_or("no such date")?;
+//! let account = Account::new(AccountId::new("globex")?, AccountKey::new("globex")?, AccountName::new("Globex")?, Contact::default(), Currency::EUR, on);
+//! let lines = [
+//!     OneOffLine { product: ProductId::new("onboarding")?, quantity: dec!(6), unit_price: dec!(120.00) },
+//!     OneOffLine { product: ProductId::new("training")?, quantity: dec!(1), unit_price: dec!(450.00) },
+//! ];
+//! let invoice = one_off(17, &account, on, &lines)?;
+//! assert_eq!(invoice.total(), Money::new(dec!(1170.00), Currency::EUR));
+//! assert!(invoice.lines().iter().all(|l| l.kind == LineKind::OneOff));
+//!
+//! // Crediting it in full: the same lines, negative.
+//! let reversal = credit(18, &invoice, &[], &CreditRequest::Full)?;
+//! assert_eq!(reversal.kind(), InvoiceKind::Credit { of: 17 });
+//! assert_eq!(reversal.total(), Money::new(dec!(-1170.00), Currency::EUR));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 
 pub(crate) mod kinds;
 
@@ -201,6 +231,34 @@ pub enum InvoiceError {
 }
 
 /// An invoice to one owner in one currency.
+///
+/// Invoices come from a billing run, or from [`one_off`], [`credit`] and [`compensation`]; a
+/// stored invoice is checked again when it is read:
+///
+/// ```
+/// use chrono::NaiveDate;
+/// use plock_core::Invoice;
+/// use plock_core::account::{Account, AccountName, Contact};
+/// use plock_core::id::{AccountId, AccountKey, ProductId};
+/// use plock_core::invoice::{OneOffLine, one_off};
+/// use plock_core::money::Currency;
+/// use rust_decimal::dec;
+///
+/// let on = NaiveDate::from_ymd_opt(2025, 3, 14).ok_or("no such date")?;
+/// let account = Account::new(AccountId::new("globex")?, AccountKey::new("globex")?, AccountName::new("Globex")?, Contact::default(), Currency::EUR, on);
+/// let line = OneOffLine { product: ProductId::new("workshop")?, quantity: dec!(3), unit_price: dec!(333.333) };
+/// let invoice = one_off(7, &account, on, &[line])?;
+///
+/// // Written and read back: the total must still be the sum of the lines.
+/// let json = serde_json::to_string(&invoice)?;
+/// let read: Invoice = serde_json::from_str(&json)?;
+/// assert_eq!(read, invoice);
+/// // The total is written first: 3 x 333.333, rounded once.
+/// let tampered = json.replacen("\"1000.00\"", "\"1.00\"", 1);
+/// assert_ne!(tampered, json);
+/// assert!(serde_json::from_str::<Invoice>(&tampered).is_err());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(try_from = "StoredInvoice", into = "StoredInvoice")]
 pub struct Invoice {
@@ -355,10 +413,47 @@ impl Invoice {
         self.period
     }
     /// Its lines.
+    ///
+    /// ```
+    /// use chrono::NaiveDate;
+    /// use plock_core::account::{Account, AccountName, Contact};
+    /// use plock_core::id::{AccountId, AccountKey, ProductId};
+    /// use plock_core::invoice::{LineKind, OneOffLine, one_off};
+    /// use plock_core::money::Currency;
+    /// use rust_decimal::dec;
+    ///
+    /// let on = NaiveDate::from_ymd_opt(2025, 3, 14).ok_or("no such date")?;
+    /// let account = Account::new(AccountId::new("globex")?, AccountKey::new("globex")?, AccountName::new("Globex")?, Contact::default(), Currency::EUR, on);
+    /// let invoice = one_off(7, &account, on, &[OneOffLine { product: ProductId::new("workshop")?, quantity: dec!(2), unit_price: dec!(450.00) }])?;
+    /// let [line] = invoice.lines() else { return Err("one line expected".into()) };
+    /// assert_eq!((line.kind, line.quantity, line.unit_price), (LineKind::OneOff, dec!(2), Some(dec!(450.00))));
+    /// assert_eq!(line.amount.amount(), dec!(900.00));
+    /// assert_eq!(line.source_account.as_str(), "globex");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn lines(&self) -> &[InvoiceLine] {
         &self.lines
     }
     /// The sum of its lines.
+    ///
+    /// ```
+    /// use chrono::NaiveDate;
+    /// use plock_core::account::{Account, AccountName, Contact};
+    /// use plock_core::id::{AccountId, AccountKey, ProductId};
+    /// use plock_core::invoice::{OneOffLine, one_off};
+    /// use plock_core::money::{Currency, Money};
+    /// use rust_decimal::dec;
+    ///
+    /// let on = NaiveDate::from_ymd_opt(2025, 3, 14).ok_or("no such date")?;
+    /// let account = Account::new(AccountId::new("globex")?, AccountKey::new("globex")?, AccountName::new("Globex")?, Contact::default(), Currency::EUR, on);
+    /// // Each line is rounded once (3 x 0.335 = 1.005 -> 1.01), then the lines are added.
+    /// let line = |product: &str| -> Result<OneOffLine, Box<dyn std::error::Error>> {
+    ///     Ok(OneOffLine { product: ProductId::new(product)?, quantity: dec!(3), unit_price: dec!(0.335) })
+    /// };
+    /// let invoice = one_off(7, &account, on, &[line("a")?, line("b")?])?;
+    /// assert_eq!(invoice.total(), Money::new(dec!(2.02), Currency::EUR));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn total(&self) -> Money {
         self.total
     }

@@ -90,6 +90,11 @@
 //! # Ok(())
 //! # }
 //! ```
+//!
+//! Each module's documentation explains its concept with an example. The crate's `examples/`
+//! folder holds three longer walks, run by `cargo test`: `group_billing` (a master invoice
+//! consolidating its children), `csv_migration` (another billing system's exports imported,
+//! then billed) and `expand_report` (adoption scores and usage signals).
 #![deny(missing_docs)]
 #![cfg_attr(not(test), deny(clippy::arithmetic_side_effects))]
 
@@ -127,3 +132,8 @@ pub use pricing::PriceModel;
 pub use store::Store;
 pub use subscription::{BillingPractice, Item, Subscription, SubscriptionSpec};
 pub use usage::{Metric, UsageRecord, UsageTable};
+
+/// The README's Rust example, compiled and run with the doctests so it keeps to the API.
+#[cfg(doctest)]
+#[doc = include_str!("../../../README.md")]
+pub struct ReadmeDoctests;

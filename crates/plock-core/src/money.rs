@@ -1,7 +1,31 @@
-//! Money and currencies (domain reference, section 2).
+//! Money and currencies (docs/domain.md, section 2).
 //!
 //! Amounts are exact [`Decimal`]s. Every arithmetic step is checked: overflow and currency
 //! mismatch are error values, never panics and never silent conversions.
+//!
+//! A [`Money`] is an exact amount and its [`Currency`]. Sums, differences and products are
+//! `checked_*` methods that return a [`MoneyError`] instead of wrapping or panicking, and two
+//! currencies never mix. An amount is rounded once, to its currency's minor units, midpoint away
+//! from zero ([`Currency::round`]).
+//!
+//! ```
+//! use plock_core::money::{Currency, Money, MoneyError};
+//! use rust_decimal::dec;
+//!
+//! let licence = Money::new(dec!(405.00), Currency::EUR);
+//! let calls = Money::new(dec!(25.005), Currency::EUR);
+//! let total = licence.checked_add(calls)?;
+//! assert_eq!(total.amount(), dec!(430.005));
+//! assert_eq!(total.rounded().to_string(), "430.01 EUR");
+//!
+//! // Euros and kronor never add up.
+//! let kronor = Money::new(dec!(100), Currency::SEK);
+//! assert!(matches!(
+//!     total.checked_add(kronor),
+//!     Err(MoneyError::CurrencyMismatch { left: Currency::EUR, right: Currency::SEK })
+//! ));
+//! # Ok::<(), MoneyError>(())
+//! ```
 
 use std::fmt;
 use std::str::FromStr;
@@ -13,6 +37,19 @@ use serde::{Deserialize, Serialize};
 ///
 /// The enum is closed on purpose: a new currency does not compile until its minor units are
 /// stated in [`Currency::minor_units`].
+///
+/// ```
+/// use plock_core::Currency;
+/// use plock_core::money::MoneyError;
+///
+/// let sek: Currency = "SEK".parse()?;
+/// assert_eq!((sek.code(), sek.minor_units()), ("SEK", 2));
+/// assert_eq!(Currency::KWD.minor_units(), 3);
+/// // Codes are upper case; a guess is never made.
+/// let refused = "sek".parse::<Currency>().unwrap_err();
+/// assert_eq!(refused, MoneyError::UnknownCurrency { code: "sek".into() });
+/// # Ok::<(), MoneyError>(())
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub enum Currency {
     /// Swedish krona.
@@ -80,6 +117,17 @@ impl Currency {
 
     /// Rounds an exact amount to this currency's minor units: the one rounding rule of plock,
     /// midpoint away from zero (2.345 EUR -> 2.35, -2.345 EUR -> -2.35).
+    ///
+    /// ```
+    /// use plock_core::Currency;
+    /// use rust_decimal::dec;
+    ///
+    /// assert_eq!(Currency::EUR.round(dec!(2.345)), dec!(2.35));
+    /// assert_eq!(Currency::EUR.round(dec!(-2.345)), dec!(-2.35));
+    /// // Not banker's rounding: 2.5 yen is 3, not 2.
+    /// assert_eq!(Currency::JPY.round(dec!(2.5)), dec!(3));
+    /// assert_eq!(Currency::BHD.round(dec!(1.0005)), dec!(1.001));
+    /// ```
     pub fn round(self, amount: Decimal) -> Decimal {
         round_fixed(amount, self.minor_units()).unwrap_or_else(|| {
             amount
@@ -172,6 +220,24 @@ pub enum MoneyError {
 ///
 /// `Money` has no `Add` impl on purpose: addition can fail (overflow, mismatch), so it is
 /// [`Money::checked_add`].
+///
+/// ```
+/// use plock_core::{Currency, Money};
+/// use rust_decimal::dec;
+///
+/// let fees = [
+///     Money::new(dec!(405.00), Currency::EUR),
+///     Money::new(dec!(405.00), Currency::EUR),
+///     Money::new(dec!(25.00), Currency::EUR),
+/// ];
+/// let total = Money::sum(Currency::EUR, fees)?;
+/// assert_eq!(total.to_string(), "835.00 EUR");
+/// // A tenth of it, exact until it is rounded.
+/// let share = total.checked_mul(dec!(0.1))?;
+/// assert_eq!(share.amount(), dec!(83.5));
+/// assert_eq!(share.rounded().amount(), dec!(83.50));
+/// # Ok::<(), plock_core::money::MoneyError>(())
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Money {
     amount: Decimal,
@@ -180,6 +246,17 @@ pub struct Money {
 
 impl Money {
     /// An amount of `currency`, kept at full precision.
+    ///
+    /// ```
+    /// use plock_core::{Currency, Money};
+    /// use rust_decimal::dec;
+    ///
+    /// let price = Money::new(dec!(0.0025), Currency::USD);
+    /// // Kept at full precision; shown with all its digits.
+    /// assert_eq!(price.amount(), dec!(0.0025));
+    /// assert_eq!(price.to_string(), "0.0025 USD");
+    /// assert_eq!(Money::new(dec!(7), Currency::JPY).to_string(), "7 JPY");
+    /// ```
     pub const fn new(amount: Decimal, currency: Currency) -> Money {
         Money { amount, currency }
     }

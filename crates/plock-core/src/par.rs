@@ -78,7 +78,7 @@ mod serial {
         where
             T: Ord;
         fn par_sort_unstable_by_key<K: Ord>(&mut self, key: impl FnMut(&T) -> K);
-        fn par_sort_by(&mut self, compare: impl FnMut(&T, &T) -> std::cmp::Ordering);
+        fn par_sort_unstable_by(&mut self, compare: impl FnMut(&T, &T) -> std::cmp::Ordering);
     }
 
     impl<T> ParallelSlice<T> for [T] {
@@ -106,8 +106,8 @@ mod serial {
         fn par_sort_unstable_by_key<K: Ord>(&mut self, key: impl FnMut(&T) -> K) {
             self.sort_unstable_by_key(key);
         }
-        fn par_sort_by(&mut self, compare: impl FnMut(&T, &T) -> std::cmp::Ordering) {
-            self.sort_by(compare);
+        fn par_sort_unstable_by(&mut self, compare: impl FnMut(&T, &T) -> std::cmp::Ordering) {
+            self.sort_unstable_by(compare);
         }
     }
 

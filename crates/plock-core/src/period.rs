@@ -1,8 +1,32 @@
-//! Billing periods (domain reference, section 5.1) and proration (5.2).
+//! Billing periods (docs/domain.md, section 5.1) and proration (5.2).
 //!
 //! A schedule's period boundaries are computed from one origin (`origin + k x interval`
 //! months, day clamped to the month's length), never by chaining one period from the last, so
 //! a clamped February does not drag later periods to the 28th.
+//!
+//! A [`Schedule`] turns a subscription's start, optional end, [`BillingInterval`] and
+//! [`PeriodMode`] into [`BillingPeriod`]s. A period that covers only part of its interval (a start
+//! in mid-month, an end) is prorated by days with [`BillingPeriod::prorate`].
+//!
+//! ```
+//! use chrono::NaiveDate;
+//! use plock_core::period::{BillingInterval, PeriodMode, Schedule};
+//! use rust_decimal::dec;
+//!
+//! let d = |month, day| NaiveDate::from_ymd_opt(2025, month, day).ok_or("no such date");
+//! // From 10 January in calendar months: a short first period, then whole months.
+//! let schedule = Schedule::new(d(1, 10)?, None, BillingInterval::MONTHLY, PeriodMode::Calendar, None)?;
+//! let mut periods = schedule.periods();
+//! let first = periods.next().ok_or("no period")?;
+//! assert_eq!((first.covered.start(), first.covered.end()), (d(1, 10)?, d(2, 1)?));
+//! assert!(first.is_partial());
+//! // 22 of January's 31 days of a 3,100.00 fee.
+//! assert_eq!(first.prorate(dec!(3100.00))?, dec!(2200.00));
+//! let second = periods.next().ok_or("no period")?;
+//! assert_eq!(second.covered.days(), 28);
+//! assert!(!second.is_partial());
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 
 use std::fmt;
 
@@ -100,6 +124,22 @@ impl Period {
     ///
     /// # Errors
     /// [`PeriodError::Empty`] unless `start < end`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use chrono::NaiveDate;
+    /// use plock_core::period::Period;
+    ///
+    /// let d = |month, day| NaiveDate::from_ymd_opt(2025, month, day).ok_or("no such date");
+    /// // February: from its first day up to, not including, 1 March.
+    /// let february = Period::new(d(2, 1)?, d(3, 1)?)?;
+    /// assert_eq!(february.days(), 28);
+    /// assert!(february.contains(d(2, 28)?) && !february.contains(d(3, 1)?));
+    /// assert_eq!(february.to_string(), "[2025-02-01, 2025-03-01)");
+    /// assert!(Period::new(d(3, 1)?, d(3, 1)?).is_err());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn new(start: NaiveDate, end: NaiveDate) -> Result<Period, PeriodError> {
         if start < end {
             Ok(Period { start, end })
@@ -149,6 +189,17 @@ impl fmt::Display for Period {
 }
 
 /// How often a subscription is billed: every N months.
+///
+/// ```
+/// use plock_core::BillingInterval;
+///
+/// assert_eq!(BillingInterval::QUARTERLY.months(), 3);
+/// assert_eq!(BillingInterval::every_months(2)?.months(), 2);
+/// // 1 to 120 months.
+/// assert!(BillingInterval::every_months(0).is_err());
+/// assert!(BillingInterval::every_months(121).is_err());
+/// # Ok::<(), plock_core::period::PeriodError>(())
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(try_from = "u32", into = "u32")]
 pub struct BillingInterval(u32);
@@ -289,6 +340,23 @@ impl Schedule {
     ///
     /// # Errors
     /// An end not after the start; an anchor not after the start or beyond the first interval.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use chrono::NaiveDate;
+    /// use plock_core::BillingInterval;
+    /// use plock_core::period::{PeriodMode, Schedule};
+    ///
+    /// let d = |month, day| NaiveDate::from_ymd_opt(2025, month, day).ok_or("no such date");
+    /// // Continuous months follow the start's day; 31 January's month ends on the last of February.
+    /// let schedule = Schedule::new(d(1, 31)?, None, BillingInterval::MONTHLY, PeriodMode::Continuous, None)?;
+    /// let ends: Vec<NaiveDate> = schedule.periods().take(3).map(|p| p.covered.end()).collect();
+    /// assert_eq!(ends, [d(2, 28)?, d(3, 31)?, d(4, 30)?]);
+    /// // An end must come after the start.
+    /// assert!(Schedule::new(d(3, 1)?, Some(d(2, 1)?), BillingInterval::MONTHLY, PeriodMode::Calendar, None).is_err());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn new(
         start: NaiveDate,
         end: Option<NaiveDate>,
@@ -450,20 +518,22 @@ mod tests {
         NaiveDate::from_ymd_opt(y, m, day).unwrap()
     }
 
+    /// A schedule from `start`, open-ended and without an anchor.
+    fn schedule(start: NaiveDate, interval: BillingInterval, mode: PeriodMode) -> Schedule {
+        Schedule::new(start, None, interval, mode, None).unwrap()
+    }
+
     fn covered(s: &Schedule, n: usize) -> Vec<String> {
         s.periods().take(n).map(|p| p.covered.to_string()).collect()
     }
 
     #[test]
     fn example_proration_3100_sek_from_march_10() {
-        let s = Schedule::new(
+        let s = schedule(
             d(2025, 3, 10),
-            None,
             BillingInterval::MONTHLY,
             PeriodMode::Calendar,
-            None,
-        )
-        .unwrap();
+        );
         let first = s.periods().next().unwrap();
         assert_eq!(
             first.covered,
@@ -479,14 +549,11 @@ mod tests {
 
     #[test]
     fn continuous_from_the_15th() {
-        let s = Schedule::new(
+        let s = schedule(
             d(2025, 1, 15),
-            None,
             BillingInterval::MONTHLY,
             PeriodMode::Continuous,
-            None,
-        )
-        .unwrap();
+        );
         assert_eq!(
             covered(&s, 2),
             vec!["[2025-01-15, 2025-02-15)", "[2025-02-15, 2025-03-15)"]
@@ -495,14 +562,11 @@ mod tests {
 
     #[test]
     fn continuous_month_end_clamps_and_returns() {
-        let s = Schedule::new(
+        let s = schedule(
             d(2025, 1, 31),
-            None,
             BillingInterval::MONTHLY,
             PeriodMode::Continuous,
-            None,
-        )
-        .unwrap();
+        );
         assert_eq!(
             covered(&s, 3),
             vec![
@@ -515,14 +579,11 @@ mod tests {
 
     #[test]
     fn calendar_quarters_align_to_january() {
-        let s = Schedule::new(
+        let s = schedule(
             d(2025, 2, 10),
-            None,
             BillingInterval::QUARTERLY,
             PeriodMode::Calendar,
-            None,
-        )
-        .unwrap();
+        );
         let first = s.periods().next().unwrap();
         assert_eq!(
             first.full,
@@ -532,14 +593,11 @@ mod tests {
             covered(&s, 2),
             vec!["[2025-02-10, 2025-04-01)", "[2025-04-01, 2025-07-01)"]
         );
-        let h = Schedule::new(
+        let h = schedule(
             d(2025, 8, 1),
-            None,
             BillingInterval::HALF_YEARLY,
             PeriodMode::Calendar,
-            None,
-        )
-        .unwrap();
+        );
         assert_eq!(
             h.periods().next().unwrap().full,
             Period::new(d(2025, 7, 1), d(2026, 1, 1)).unwrap()

@@ -1,6 +1,29 @@
-//! Price models (domain reference, section 6): what a quantity costs.
+//! Price models (docs/domain.md, section 6): what a quantity costs.
 //!
 //! Every amount here is exact and unrounded; the billing run rounds each invoice line once.
+//!
+//! A [`PriceModel`] says what a quantity costs in one period: a flat fee, a price per unit,
+//! graduated or volume [`Tiers`], packages, or a commitment with overage. A [`Rebate`] takes a
+//! percentage off one item's amount.
+//!
+//! ```
+//! use plock_core::pricing::{PriceModel, PricingError, Rebate, Tier, Tiers};
+//! use rust_decimal::dec;
+//!
+//! let tiers = Tiers::new(vec![Tier::unit(Some(dec!(10000)), dec!(0.010)), Tier::unit(None, dec!(0.005))])?;
+//! // Graduated: each tier prices the units that fall in it (100.00 + 100.00).
+//! let graduated = PriceModel::Graduated { tiers: tiers.clone() };
+//! assert_eq!(graduated.usage_amount(dec!(30000))?, dec!(200.00));
+//! // Volume: the tier the whole quantity reaches prices every unit.
+//! let volume = PriceModel::Volume { tiers };
+//! assert_eq!(volume.usage_amount(dec!(30000))?, dec!(150.00));
+//! // Packages of 1,000 at 2.50: 2,500 units take three packages.
+//! let package = PriceModel::Package { size: dec!(1000), price: dec!(2.50) };
+//! assert_eq!(package.usage_amount(dec!(2500))?, dec!(7.50));
+//! // 10% off.
+//! assert_eq!(Rebate::percent(dec!(10))?.apply(dec!(7.50))?, dec!(6.75));
+//! # Ok::<(), PricingError>(())
+//! ```
 
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
@@ -228,6 +251,32 @@ impl From<Tiers> for Vec<Tier> {
 }
 
 /// How an item is priced.
+///
+/// Fixed fees (a flat fee, a commitment's committed quantity) are billed by the subscription's
+/// billing practice; usage amounts in arrears:
+///
+/// ```
+/// use plock_core::PriceModel;
+/// use rust_decimal::dec;
+///
+/// let licence = PriceModel::FlatFee { fee: dec!(450.00), quantity: dec!(3) };
+/// assert!(licence.is_fixed());
+/// assert_eq!(licence.fixed_amount()?, dec!(1350.00));
+///
+/// let calls = PriceModel::PerUnit { unit_price: dec!(0.002) };
+/// assert_eq!(calls.usage_amount(dec!(12500))?, dec!(25.00));
+///
+/// // 100,000 committed at 0.003: 300.00 with the fixed fees, and only the units above it
+/// // as usage.
+/// let committed = PriceModel::Commitment { committed: dec!(100000), unit_price: dec!(0.003) };
+/// assert_eq!(committed.fixed_amount()?, dec!(300.00));
+/// assert_eq!(committed.overage_quantity(dec!(120000)), dec!(20000));
+/// assert_eq!(committed.usage_amount(dec!(120000))?, dec!(60.00));
+///
+/// // Prices are checked where they are made.
+/// assert!(PriceModel::PerUnit { unit_price: dec!(-1) }.validate().is_err());
+/// # Ok::<(), plock_core::pricing::PricingError>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "model")]
 pub enum PriceModel {
@@ -398,6 +447,18 @@ impl Rebate {
     ///
     /// # Errors
     /// [`PricingError::Invalid`] outside 0..=100.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use plock_core::pricing::Rebate;
+    /// use rust_decimal::dec;
+    ///
+    /// let rebate = Rebate::percent(dec!(12.5))?;
+    /// assert_eq!(rebate.apply(dec!(400.00))?, dec!(350.00));
+    /// assert!(Rebate::percent(dec!(101)).is_err());
+    /// # Ok::<(), plock_core::pricing::PricingError>(())
+    /// ```
     pub fn percent(value: Decimal) -> Result<Rebate, PricingError> {
         if value < Decimal::ZERO || value > Decimal::ONE_HUNDRED {
             Err(invalid(

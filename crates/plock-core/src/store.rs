@@ -10,6 +10,42 @@
 //! when every change succeeded; a database adapter loads the neighbourhood a batch touches (the
 //! accounts named, their masters and children, the owners of the keys and external ids named)
 //! into an `AccountBook`, applies the same methods, and writes the result in one transaction.
+//!
+//! The in-memory store of `plock-store-memory` and the SQLite store of `plock-store-sqlite`
+//! implement [`Store`]; a program that runs billing reads a [`CompanySnapshot`] (or the parts a
+//! run needs) and writes a run's invoices and watermarks back with [`Change::RecordRun`].
+//! [`apply_to_book`] is the account half of applying a batch, shared by every store:
+//!
+//! ```
+//! use chrono::NaiveDate;
+//! use plock_core::account::{Account, AccountName, Contact};
+//! use plock_core::book::AccountBook;
+//! use plock_core::id::{AccountId, AccountKey};
+//! use plock_core::money::Currency;
+//! use plock_core::store::{Batch, Change, StoreError, apply_to_book};
+//!
+//! let day = NaiveDate::from_ymd_opt(2025, 1, 1).ok_or("no such date")?;
+//! let account = |key: &str| -> Result<Account, Box<dyn std::error::Error>> {
+//!     Ok(Account::new(AccountId::new(key)?, AccountKey::new(key)?, AccountName::new(key)?, Contact::default(), Currency::EUR, day))
+//! };
+//! let batch = Batch {
+//!     changes: vec![
+//!         Change::AddAccount { account: account("globex")? },
+//!         Change::AddAccount { account: account("globex-uk")? },
+//!         Change::Link { child: AccountId::new("globex-uk")?, master: AccountId::new("globex")? },
+//!         // Refused: the account is a child, and only a master bills its group.
+//!         Change::SetGroupBilling { master: AccountId::new("globex-uk")?, on: true },
+//!     ],
+//! };
+//! // A store applies a batch to a copy of its book and keeps the copy only if all succeeded.
+//! let book = AccountBook::new();
+//! let mut copy = book.clone();
+//! let outcome: Result<(), StoreError> =
+//!     batch.changes.iter().enumerate().try_for_each(|(index, change)| apply_to_book(&mut copy, index, change));
+//! assert!(matches!(outcome, Err(StoreError::Account { index: 3, .. })));
+//! assert!(book.is_empty());
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 
 use serde::{Deserialize, Serialize};
 
@@ -258,6 +294,32 @@ pub enum StoreError {
 }
 
 /// A company's data, wherever it is kept. See the module documentation.
+///
+/// Code written against the trait works with every store; here a billing run that records its
+/// result, on the in-memory store of `plock-store-memory`:
+///
+/// ```
+/// use chrono::NaiveDate;
+/// use plock_core::{RunOptions, Store, run};
+/// use plock_core::store::{Batch, Change};
+/// use plock_store_memory::MemoryStore;
+///
+/// /// Bills what is due on `today` and records it; returns how many invoices were made.
+/// fn bill(store: &mut impl Store, today: NaiveDate) -> Result<usize, Box<dyn std::error::Error>> {
+///     let company = store.company()?;
+///     let usage = company.usage_table()?;
+///     let options = RunOptions { run_date: today, first_invoice_number: store.next_invoice_number()?, dispatch_erp: None };
+///     let result = run(&company.data(&usage), &options)?;
+///     let made = result.invoices.len();
+///     store.apply(Batch::one(Change::RecordRun { invoices: result.invoices, billed: result.billed }))?;
+///     Ok(made)
+/// }
+///
+/// let mut store = MemoryStore::new();
+/// assert_eq!(bill(&mut store, NaiveDate::from_ymd_opt(2025, 2, 1).ok_or("no such date")?)?, 0);
+/// assert_eq!(store.next_invoice_number()?, 1);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub trait Store {
     /// The account with `id`.
     ///
@@ -445,6 +507,25 @@ pub fn page_limit(limit: usize) -> usize {
 ///
 /// # Errors
 /// [`StoreError::Account`] naming the change's index.
+///
+/// # Examples
+///
+/// ```
+/// use chrono::NaiveDate;
+/// use plock_core::{Account, AccountBook, AccountId, AccountKey, Currency};
+/// use plock_core::account::{AccountName, Contact};
+/// use plock_core::store::{Change, StoreError, apply_to_book};
+///
+/// let mut book = AccountBook::new();
+/// let day = NaiveDate::from_ymd_opt(2025, 1, 1).ok_or("no such date")?;
+/// let account = Account::new(AccountId::new("globex")?, AccountKey::new("globex")?, AccountName::new("Globex")?, Contact::default(), Currency::EUR, day);
+/// apply_to_book(&mut book, 0, &Change::AddAccount { account })?;
+/// // Archiving twice: the second change is refused, and the error names its index.
+/// apply_to_book(&mut book, 1, &Change::Archive { id: AccountId::new("globex")? })?;
+/// let refused = apply_to_book(&mut book, 2, &Change::Archive { id: AccountId::new("globex")? });
+/// assert!(matches!(refused, Err(StoreError::Account { index: 2, .. })));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub fn apply_to_book(
     book: &mut AccountBook,
     index: usize,

@@ -1,5 +1,49 @@
-//! Subscriptions (domain reference, section 5): an account's products and agreed prices, their
+//! Subscriptions (docs/domain.md, section 5): an account's products and agreed prices, their
 //! schedule, timing (5.3) and lifecycle.
+//!
+//! A [`Subscription`] is built from a [`SubscriptionSpec`] and checked against its account's
+//! currency. Its [`Item`]s are fixed fees, invoiced in advance or in arrears as its
+//! [`BillingPractice`] says, and usage priced from a metric, always in arrears. A new
+//! subscription is a Draft, which is never billed; [`Subscription::activate`],
+//! [`pause`](Subscription::pause), [`resume`](Subscription::resume) and
+//! [`end`](Subscription::end) move it through its [`SubscriptionState`]s.
+//!
+//! ```
+//! use chrono::NaiveDate;
+//! use plock_core::id::{AccountId, ProductId, SubscriptionId};
+//! use plock_core::money::Currency;
+//! use plock_core::period::{BillingInterval, PeriodMode};
+//! use plock_core::subscription::{BillingPractice, Item, Subscription, SubscriptionSpec, SubscriptionState};
+//! use rust_decimal::dec;
+//!
+//! let d = |month, day| NaiveDate::from_ymd_opt(2025, month, day).ok_or("no such date");
+//! let mut subscription = Subscription::new(
+//!     SubscriptionSpec {
+//!         id: SubscriptionId::new("sub-1")?,
+//!         account: AccountId::new("dentist-johnson")?,
+//!         start: d(1, 1)?,
+//!         end: None,
+//!         interval: BillingInterval::MONTHLY,
+//!         mode: PeriodMode::Calendar,
+//!         anchor: None,
+//!         practice: BillingPractice::InAdvance,
+//!         currency: Currency::SEK,
+//!         items: vec![Item::flat_fee(ProductId::new("licence")?, dec!(3100.00), dec!(1))],
+//!         minimum_invoice_amount: None,
+//!     },
+//!     Currency::SEK,
+//! )?;
+//! assert_eq!(subscription.state(), SubscriptionState::Draft);
+//! subscription.activate()?;
+//! subscription.pause(d(3, 1)?)?;
+//! assert_eq!(subscription.state(), SubscriptionState::Paused { since: d(3, 1)? });
+//! subscription.resume(d(4, 1)?)?;
+//! subscription.end(d(7, 1)?)?;
+//! assert_eq!(subscription.state(), SubscriptionState::Ended);
+//! // An ended subscription cannot start again.
+//! assert!(subscription.activate().is_err());
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 
 use std::fmt;
 
@@ -16,6 +60,18 @@ use crate::pricing::{PriceModel, PricingError, Rebate};
 pub const MAX_ITEMS: usize = 64;
 
 /// When fixed fees are invoiced.
+///
+/// ```
+/// use plock_core::{BillingPractice, Item, ProductId};
+/// use rust_decimal::dec;
+///
+/// // A subscription billed in advance may still bill one fixed fee in arrears.
+/// let support = Item::flat_fee(ProductId::new("support")?, dec!(300.00), dec!(1))
+///     .with_practice(BillingPractice::InArrears);
+/// assert_eq!(support.fixed_timing(BillingPractice::InAdvance), BillingPractice::InArrears);
+/// assert_eq!(BillingPractice::InAdvance.to_string(), "in advance");
+/// # Ok::<(), plock_core::id::IdError>(())
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum BillingPractice {
@@ -118,6 +174,19 @@ pub enum SubscriptionError {
 }
 
 /// One product line of a subscription.
+///
+/// ```
+/// use plock_core::{Item, MetricId, PriceModel, ProductId};
+/// use plock_core::pricing::Rebate;
+/// use rust_decimal::dec;
+///
+/// let licence = Item::flat_fee(ProductId::new("licence")?, dec!(450.00), dec!(1))
+///     .with_rebate(Rebate::percent(dec!(10))?);
+/// assert!(licence.metric.is_none() && licence.price.is_fixed());
+/// let calls = Item::usage(ProductId::new("api")?, MetricId::new("calls")?, PriceModel::PerUnit { unit_price: dec!(0.002) });
+/// assert_eq!(calls.metric.as_ref().map(|m| m.as_str()), Some("calls"));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Item {
     /// The product.
@@ -137,6 +206,17 @@ pub struct Item {
 
 impl Item {
     /// A flat-fee item: `fee x quantity` per period.
+    ///
+    /// ```
+    /// use plock_core::{Item, PriceModel, ProductId};
+    /// use rust_decimal::dec;
+    ///
+    /// // Five seats at 25.00 a period.
+    /// let seats = Item::flat_fee(ProductId::new("seats")?, dec!(25.00), dec!(5));
+    /// assert_eq!(seats.price, PriceModel::FlatFee { fee: dec!(25.00), quantity: dec!(5) });
+    /// assert_eq!(seats.price.fixed_amount()?, dec!(125.00));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn flat_fee(product: ProductId, fee: Decimal, quantity: Decimal) -> Item {
         Item {
             product,
@@ -148,6 +228,18 @@ impl Item {
     }
 
     /// A usage item pricing `metric` with `price`.
+    ///
+    /// ```
+    /// use plock_core::{Item, MetricId, PriceModel, ProductId};
+    /// use plock_core::pricing::{Tier, Tiers};
+    /// use rust_decimal::dec;
+    ///
+    /// // E-mails on a graduated price: the first 10,000 at 0.010, the rest at 0.005.
+    /// let tiers = Tiers::new(vec![Tier::unit(Some(dec!(10000)), dec!(0.010)), Tier::unit(None, dec!(0.005))])?;
+    /// let emails = Item::usage(ProductId::new("emails")?, MetricId::new("emails")?, PriceModel::Graduated { tiers });
+    /// assert_eq!(emails.price.usage_amount(dec!(12000))?, dec!(110.00));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn usage(product: ProductId, metric: MetricId, price: PriceModel) -> Item {
         Item {
             product,
@@ -204,6 +296,33 @@ impl Item {
 }
 
 /// Everything a new subscription is built from.
+///
+/// ```
+/// use chrono::NaiveDate;
+/// use plock_core::{AccountId, BillingInterval, BillingPractice, Currency, Item, ProductId, Subscription, SubscriptionId, SubscriptionSpec};
+/// use plock_core::period::PeriodMode;
+/// use rust_decimal::dec;
+///
+/// let d = |month, day| NaiveDate::from_ymd_opt(2025, month, day).ok_or("no such date");
+/// // Quarterly from 15 January, renewing on 1 April: the first period runs to the anchor.
+/// let spec = SubscriptionSpec {
+///     id: SubscriptionId::new("sub-q")?,
+///     account: AccountId::new("globex")?,
+///     start: d(1, 15)?,
+///     end: None,
+///     interval: BillingInterval::QUARTERLY,
+///     mode: PeriodMode::Continuous,
+///     anchor: Some(d(4, 1)?),
+///     practice: BillingPractice::InAdvance,
+///     currency: Currency::EUR,
+///     items: vec![Item::flat_fee(ProductId::new("platform")?, dec!(6000.00), dec!(1))],
+///     minimum_invoice_amount: Some(dec!(100.00)),
+/// };
+/// let subscription = Subscription::new(spec, Currency::EUR)?;
+/// let first = subscription.schedule().periods().next().ok_or("no period")?;
+/// assert_eq!((first.covered.start(), first.covered.end()), (d(1, 15)?, d(4, 1)?));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SubscriptionSpec {
     /// Its id.
@@ -293,6 +412,37 @@ impl BilledThrough {
 }
 
 /// A validated subscription.
+///
+/// Build one with [`Subscription::new`]; the [module documentation](crate::subscription) walks its lifecycle.
+/// What billing runs have billed of it is kept with it ([`Subscription::billed_through`]):
+///
+/// ```
+/// use chrono::NaiveDate;
+/// use plock_core::{AccountId, BillingInterval, BillingPractice, Currency, Item, ProductId, Subscription, SubscriptionId, SubscriptionSpec};
+/// use plock_core::period::PeriodMode;
+/// use plock_core::subscription::BilledThrough;
+/// use rust_decimal::dec;
+///
+/// let d = |month, day| NaiveDate::from_ymd_opt(2025, month, day).ok_or("no such date");
+/// let spec = SubscriptionSpec {
+///     id: SubscriptionId::new("sub-1")?,
+///     account: AccountId::new("globex")?,
+///     start: d(1, 1)?,
+///     end: None,
+///     interval: BillingInterval::MONTHLY,
+///     mode: PeriodMode::Calendar,
+///     anchor: None,
+///     practice: BillingPractice::InAdvance,
+///     currency: Currency::EUR,
+///     items: vec![Item::flat_fee(ProductId::new("platform")?, dec!(2000.00), dec!(1))],
+///     minimum_invoice_amount: None,
+/// };
+/// let mut subscription = Subscription::new(spec, Currency::EUR)?;
+/// assert_eq!(subscription.billed_through(), BilledThrough::default());
+/// subscription.record_billed(BilledThrough::default().advanced(BillingPractice::InAdvance, d(3, 1)?));
+/// assert_eq!(subscription.billed_through().get(BillingPractice::InAdvance), Some(d(3, 1)?));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(try_from = "StoredSubscription", into = "StoredSubscription")]
 pub struct Subscription {
@@ -343,6 +493,38 @@ impl Subscription {
     /// An invalid schedule (end not after start, anchor outside the first interval), no item
     /// or more than [`MAX_ITEMS`], an invalid price, a currency other than the account's, a
     /// negative minimum invoice amount.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use chrono::NaiveDate;
+    /// use plock_core::{AccountId, BillingInterval, BillingPractice, Currency, Item, ProductId, Subscription, SubscriptionId, SubscriptionSpec};
+    /// use plock_core::period::PeriodMode;
+    /// use plock_core::subscription::SubscriptionError;
+    /// use rust_decimal::dec;
+    ///
+    /// let spec = SubscriptionSpec {
+    ///     id: SubscriptionId::new("sub-1")?,
+    ///     account: AccountId::new("globex")?,
+    ///     start: NaiveDate::from_ymd_opt(2025, 1, 1).ok_or("no such date")?,
+    ///     end: None,
+    ///     interval: BillingInterval::MONTHLY,
+    ///     mode: PeriodMode::Calendar,
+    ///     anchor: None,
+    ///     practice: BillingPractice::InAdvance,
+    ///     currency: Currency::EUR,
+    ///     items: vec![Item::flat_fee(ProductId::new("platform")?, dec!(2000.00), dec!(1))],
+    ///     minimum_invoice_amount: None,
+    /// };
+    /// assert!(Subscription::new(spec.clone(), Currency::EUR).is_ok());
+    /// // The account bills in kronor: refused, naming both currencies.
+    /// let refused = Subscription::new(spec, Currency::SEK).unwrap_err();
+    /// assert!(matches!(
+    ///     refused,
+    ///     SubscriptionError::CurrencyMismatch { subscription_currency: Currency::EUR, account_currency: Currency::SEK, .. }
+    /// ));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn new(
         spec: SubscriptionSpec,
         account_currency: Currency,
@@ -465,6 +647,39 @@ impl Subscription {
     ///
     /// # Errors
     /// [`SubscriptionError::Transition`] from any other state.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use chrono::NaiveDate;
+    /// use plock_core::{AccountId, BillingInterval, BillingPractice, Currency, Item, ProductId, Subscription, SubscriptionId, SubscriptionSpec};
+    /// use plock_core::period::PeriodMode;
+    /// use plock_core::subscription::SubscriptionState;
+    /// use rust_decimal::dec;
+    ///
+    /// let mut subscription = Subscription::new(
+    ///     SubscriptionSpec {
+    ///         id: SubscriptionId::new("sub-1")?,
+    ///         account: AccountId::new("globex")?,
+    ///         start: NaiveDate::from_ymd_opt(2025, 1, 1).ok_or("no such date")?,
+    ///         end: None,
+    ///         interval: BillingInterval::MONTHLY,
+    ///         mode: PeriodMode::Calendar,
+    ///         anchor: None,
+    ///         practice: BillingPractice::InAdvance,
+    ///         currency: Currency::EUR,
+    ///         items: vec![Item::flat_fee(ProductId::new("platform")?, dec!(2000.00), dec!(1))],
+    ///         minimum_invoice_amount: None,
+    ///     },
+    ///     Currency::EUR,
+    /// )?;
+    /// assert_eq!(subscription.state(), SubscriptionState::Draft);
+    /// subscription.activate()?;
+    /// assert_eq!(subscription.state(), SubscriptionState::Active);
+    /// // Only a Draft is activated.
+    /// assert!(subscription.activate().is_err());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn activate(&mut self) -> Result<(), SubscriptionError> {
         self.require("activate", matches!(self.state, SubscriptionState::Draft))?;
         self.state = SubscriptionState::Active;

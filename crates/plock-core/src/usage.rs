@@ -1,4 +1,33 @@
-//! Usage (domain reference, section 7): measurements and their aggregation over a period.
+//! Usage (docs/domain.md, section 7): measurements and their aggregation over a period.
+//!
+//! A [`UsageRecord`] is one measurement: an account key, a [metric](Metric), a UTC time, a
+//! quantity and, optionally, the source's record id, which makes a re-sent record count once. A
+//! metric's [`Aggregation`] says how a period's records become one quantity: their sum, maximum,
+//! minimum, average or count. The billing run reads records packed in a [`UsageTable`].
+//!
+//! ```
+//! use chrono::{NaiveDate, TimeZone, Utc};
+//! use plock_core::id::{AccountKey, MetricId, RecordId};
+//! use plock_core::period::Period;
+//! use plock_core::usage::{Aggregation, UsageRecord, aggregate};
+//! use rust_decimal::dec;
+//!
+//! let seats = MetricId::new("seats")?;
+//! let record = |day, quantity, id: &str| -> Result<UsageRecord, Box<dyn std::error::Error>> {
+//!     let at = Utc.with_ymd_and_hms(2025, 1, day, 12, 0, 0).single().ok_or("no such time")?;
+//!     Ok(UsageRecord::new(AccountKey::new("globex")?, MetricId::new("seats")?, at, quantity, Some(RecordId::new(id)?))?)
+//! };
+//! // The record of 20 January is sent twice.
+//! let records = [record(5, dec!(40), "r1")?, record(20, dec!(55), "r2")?, record(20, dec!(55), "r2")?];
+//! let january = Period::new(
+//!     NaiveDate::from_ymd_opt(2025, 1, 1).ok_or("no such date")?,
+//!     NaiveDate::from_ymd_opt(2025, 2, 1).ok_or("no such date")?,
+//! )?;
+//! assert_eq!(aggregate(&records, &seats, Aggregation::Sum, &january)?, dec!(95));
+//! assert_eq!(aggregate(&records, &seats, Aggregation::Max, &january)?, dec!(55));
+//! assert_eq!(aggregate(&records, &seats, Aggregation::Count, &january)?, dec!(2));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 
 use std::collections::BTreeMap;
 
@@ -52,6 +81,20 @@ pub enum UsageError {
 }
 
 /// One measurement: account, metric, UTC timestamp, quantity >= 0, optional record id.
+///
+/// ```
+/// use chrono::{TimeZone, Utc};
+/// use plock_core::{AccountKey, MetricId, UsageRecord};
+/// use plock_core::id::RecordId;
+/// use rust_decimal::dec;
+///
+/// let at = Utc.with_ymd_and_hms(2025, 1, 15, 12, 0, 0).single().ok_or("no such time")?;
+/// let record = UsageRecord::new(AccountKey::new("globex")?, MetricId::new("api_calls")?, at, dec!(12500), Some(RecordId::new("evt-1")?))?;
+/// assert_eq!(record.quantity(), dec!(12500));
+/// // Usage is never negative.
+/// assert!(UsageRecord::new(AccountKey::new("globex")?, MetricId::new("api_calls")?, at, dec!(-1), None).is_err());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(try_from = "RawRecord", into = "RawRecord")]
 pub struct UsageRecord {
@@ -164,6 +207,20 @@ pub enum Aggregation {
 }
 
 /// A metric of the company's catalogue: what usage is counted in, and how it aggregates.
+///
+/// ```
+/// use plock_core::{Metric, MetricId};
+/// use plock_core::usage::Aggregation;
+///
+/// // Seats are billed at the month's peak, API calls by their sum.
+/// let catalogue = [
+///     Metric { id: MetricId::new("seats")?, aggregation: Aggregation::Max },
+///     Metric { id: MetricId::new("api_calls")?, aggregation: Aggregation::Sum },
+/// ];
+/// assert_eq!(Aggregation::default(), Aggregation::Sum);
+/// assert!(catalogue.iter().any(|m| m.aggregation == Aggregation::Max));
+/// # Ok::<(), plock_core::id::IdError>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Metric {
     /// Its id.

@@ -1,4 +1,4 @@
-//! External system identifiers (domain reference, section 3.3): the account's records in CRM
+//! External system identifiers (docs/domain.md, section 3.3): the account's records in CRM
 //! and ERP systems.
 
 use std::collections::BTreeMap;
@@ -132,6 +132,18 @@ impl ExternalId {
     ///
     /// # Errors
     /// [`IdError`] naming `external id`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use plock_core::account::{ExternalId, ExternalSystem, SystemKind};
+    ///
+    /// let customer_number = ExternalId::new("5001")?;
+    /// assert_eq!(customer_number.as_str(), "5001");
+    /// assert_eq!(ExternalSystem::Fortnox.kind(), SystemKind::Erp);
+    /// assert_eq!(ExternalSystem::HubSpot.kind(), SystemKind::Crm);
+    /// # Ok::<(), plock_core::id::IdError>(())
+    /// ```
     pub fn new(text: &str) -> Result<ExternalId, IdError> {
         let trimmed = text.trim();
         if trimmed.is_empty()

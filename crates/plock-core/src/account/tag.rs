@@ -1,4 +1,4 @@
-//! Tags (domain reference, section 3.2): free-form labels for filtering accounts.
+//! Tags (docs/domain.md, section 3.2): free-form labels for filtering accounts.
 
 use std::cmp::Ordering;
 use std::collections::BTreeSet;
@@ -29,6 +29,17 @@ impl Tag {
     /// # Errors
     /// [`IdError`] naming `tag` when the text is empty, too long or
     /// holds control characters.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use plock_core::account::Tag;
+    ///
+    /// assert_eq!(Tag::new(" enterprise ")?.as_str(), "enterprise");
+    /// // `|` separates tags in the CSV formats, so a tag cannot hold one.
+    /// assert!(Tag::new("smb|retail").is_err());
+    /// # Ok::<(), plock_core::id::IdError>(())
+    /// ```
     pub fn new(text: &str) -> Result<Tag, IdError> {
         let trimmed = text.trim();
         let reason = if trimmed.is_empty() {

@@ -142,15 +142,47 @@ impl Acc<'_> {
 pub(super) fn run(
     data: &CompanyData<'_>,
     options: &RunOptions,
+    progress: &(dyn Fn(usize) + Sync),
 ) -> Result<BillingRun, BillingError> {
     // Run on a thread of the pool (the calling one, when it is one): the serial steps then
     // allocate where the parallel ones freed. Thread-caching allocators reuse a thread's own
     // frees first; at M, run from outside the pool, the first run's peak was 2-3 MB higher.
-    crate::par::join(|| run_in_pool(data, options), || ()).0
+    crate::par::join(|| run_in_pool(data, options, progress), || ()).0
 }
 
-fn run_in_pool(data: &CompanyData<'_>, options: &RunOptions) -> Result<BillingRun, BillingError> {
+fn run_in_pool(
+    data: &CompanyData<'_>,
+    options: &RunOptions,
+    progress: &(dyn Fn(usize) + Sync),
+) -> Result<BillingRun, BillingError> {
     let metrics = Catalogue::new(data.metrics, |m| data.usage.metric_index(m))?;
+    let accounts = resolve_accounts(data)?;
+    let subscriptions = sorted_subscriptions(data.subscriptions)?;
+    let (owned, unknown) = owners(&accounts, &subscriptions);
+    let priced: Vec<AtomicBool> = (0..data.usage.group_count())
+        .map(|_| AtomicBool::new(false))
+        .collect();
+    let shared = Shared {
+        table: data.usage,
+        metrics: &metrics,
+        options,
+        accounts: &accounts,
+        priced: &priced,
+    };
+    let accs = bill_owned(&shared, owned, progress);
+    // The lookups are done with: freed before the partitions' results are gathered and the
+    // invoices built, the run's largest steps.
+    drop(accounts);
+    let mut acc = Acc::concat(accs);
+    acc.failed.extend(unknown);
+    finish(acc, &subscriptions, data.usage, &priced, options)
+}
+
+/// The book's accounts in id order, each with its place in the usage table.
+///
+/// # Errors
+/// [`BillingError::UnknownUsageAccount`] for usage of an account the book does not hold.
+fn resolve_accounts<'a>(data: &CompanyData<'a>) -> Result<Accounts<'a>, BillingError> {
     let table_accounts = data.usage.accounts();
     let book: Vec<&Account> = data.accounts.iter().collect();
     // The accounts' index by id, built while the book's keys and the table's, both in key
@@ -181,21 +213,21 @@ fn run_in_pool(data: &CompanyData<'_>, options: &RunOptions) -> Result<BillingRu
             usage,
         })
         .collect();
-    let accounts = Accounts { ids, resolved };
-    // Only the resolved accounts are read from here on.
-    drop(book);
-    drop(matched);
     // Keys are distinct on both sides: every table account is known when each was matched.
     if with_usage != table_accounts.len() {
         check_usage_accounts(data)?;
     }
-    let subscriptions = sorted_subscriptions(data.subscriptions)?;
+    Ok(Accounts { ids, resolved })
+}
 
-    // Each subscription goes to the partition of its account's root; an unknown account is
-    // an error at that subscription's place in id order.
-    let places = accounts
-        .ids
-        .places(&subscriptions, |s| s.account().as_str());
+/// Each subscription with the partition it is billed in, its account's root (the master
+/// when the account has one in the book); and, apart, the subscriptions of accounts the book
+/// does not hold, which are not billed (each at its place in id order).
+fn owners<'s>(
+    accounts: &Accounts<'_>,
+    subscriptions: &[&'s Subscription],
+) -> (Vec<Owned<'s>>, Vec<(u32, NotBilled)>) {
+    let places = accounts.ids.places(subscriptions, |s| s.account().as_str());
     let resolved: Vec<Option<Owned<'_>>> = subscriptions
         .par_iter()
         .zip(places)
@@ -215,7 +247,6 @@ fn run_in_pool(data: &CompanyData<'_>, options: &RunOptions) -> Result<BillingRu
             })
         })
         .collect();
-    // A subscription of an unknown account is not billed; everything else is.
     let unknown: Vec<(u32, NotBilled)> = resolved
         .par_iter()
         .enumerate()
@@ -233,20 +264,18 @@ fn run_in_pool(data: &CompanyData<'_>, options: &RunOptions) -> Result<BillingRu
         })
         .collect();
     // Collected in place: the same allocation, no second copy.
-    let mut owned: Vec<Owned<'_>> = resolved.into_iter().flatten().collect();
+    (resolved.into_iter().flatten().collect(), unknown)
+}
+
+/// Bills every partition of `owned` across the pool's threads: what each chunk of
+/// partitions gathered. `progress` hears how many subscriptions each chunk billed.
+fn bill_owned<'a>(
+    shared: &Shared<'_, 'a>,
+    mut owned: Vec<Owned<'a>>,
+    progress: &(dyn Fn(usize) + Sync),
+) -> Vec<Acc<'a>> {
     owned.par_sort_unstable_by_key(|o| (o.root, o.rank));
     let partitions: Vec<&[Owned<'_>]> = owned.chunk_by(|a, b| a.root == b.root).collect();
-
-    let priced: Vec<AtomicBool> = (0..data.usage.group_count())
-        .map(|_| AtomicBool::new(false))
-        .collect();
-    let shared = Shared {
-        table: data.usage,
-        metrics: &metrics,
-        options,
-        accounts: &accounts,
-        priced: &priced,
-    };
     // Many chunks per thread, billed largest first, each taken by whichever thread is free:
     // the run's tail is then one small chunk, not a thread left with a large one (with 8
     // chunks a thread in rayon's halving split, one thread billed alone for 10-25 ms at M).
@@ -263,19 +292,28 @@ fn run_in_pool(data: &CompanyData<'_>, options: &RunOptions) -> Result<BillingRu
         |chunk, size| {
             let mut acc = Acc::with_capacity(chunk.len(), size);
             for part in *chunk {
-                bill_partition(&shared, part, &mut acc);
+                bill_partition(shared, part, &mut acc);
             }
+            progress(size);
             acc
         },
     );
-    // The lookups and partitions are done with: freed before the partitions' results are
-    // gathered and the invoices built, the run's largest steps.
+    // The partitions are done with: freed before their results are gathered.
     drop(chunks);
     drop(partitions);
     drop(owned);
-    drop(accounts);
-    let mut acc = Acc::concat(accs);
-    acc.failed.extend(unknown);
+    accs
+}
+
+/// The run's result from what the partitions gathered: invoices built and numbered, every
+/// list in a stable order.
+fn finish(
+    acc: Acc<'_>,
+    subscriptions: &[&Subscription],
+    table: &UsageTable,
+    priced: &[AtomicBool],
+    options: &RunOptions,
+) -> Result<BillingRun, BillingError> {
     let Acc {
         mut drafts,
         billed,
@@ -287,7 +325,7 @@ fn run_in_pool(data: &CompanyData<'_>, options: &RunOptions) -> Result<BillingRu
     failed.par_sort_unstable_by_key(|(rank, _)| *rank);
     // Before the invoices are built: the ranked entries are freed before the run's largest
     // step.
-    let billed = billed_in_order(billed, &subscriptions);
+    let billed = billed_in_order(billed, subscriptions);
     // Owners never share a partition, so (owner, currency) keys are unique.
     drafts.par_sort_unstable_by_key(|(rank, currency, _)| (*rank, *currency));
     let invoices = build_invoices(drafts, options)?;
@@ -300,7 +338,7 @@ fn run_in_pool(data: &CompanyData<'_>, options: &RunOptions) -> Result<BillingRu
         billed,
         skipped,
         unmatched,
-        unpriced_usage: unpriced(data.usage, &priced),
+        unpriced_usage: unpriced(table, priced),
         not_billed: failed.into_iter().map(|(_, n)| n).collect(),
         periods_visited: periods,
     })

@@ -244,7 +244,9 @@ pub(crate) fn sorted_subscriptions(
     {
         return Ok(sorted);
     }
-    sorted.par_sort_by(|a, b| a.id().cmp(b.id()));
+    // Unstable: equal ids end up side by side in some order, and either all of them are
+    // equal (dedup leaves one) or two differ (the shared id is refused), whatever the order.
+    sorted.par_sort_unstable_by(|a, b| a.id().cmp(b.id()));
     sorted.dedup_by(|a, b| a == b);
     let shared = sorted
         .par_windows(2)

@@ -1,4 +1,4 @@
-//! Product adoption scores (domain reference section 11, the Expand module).
+//! Product adoption scores (docs/domain.md, section 11, the Expand module).
 //!
 //! A score 0..=100 per account and product from the usage of the 30 days before the scoring date
 //! and the 30 before those:
@@ -217,6 +217,27 @@ impl TryFrom<AdoptionScoreFields> for AdoptionScore {
 /// [`ExpandError::NegativeCommitment`] when `committed` is below zero,
 /// [`ExpandError::ScoringDateOutOfRange`] when the windows start before the first representable date,
 /// [`ExpandError::ScoreOverflow`] when a window's total quantity does not fit in a `Decimal`.
+///
+/// # Examples
+///
+/// ```
+/// use chrono::{Days, NaiveDate};
+/// use plock_core::expand::{AdoptionBand, DailyUsage, adoption_score};
+/// use plock_core::id::{AccountId, ProductId};
+/// use rust_decimal::dec;
+///
+/// let scoring_date = NaiveDate::from_ymd_opt(2025, 4, 1).ok_or("no such date")?;
+/// // 100 messages every day for the last 60 days, against 3,000 committed.
+/// let days = (1..=60).map(|n| (scoring_date - Days::new(n), dec!(100)));
+/// let usage = DailyUsage::from_pairs(days)?;
+/// let (account, product) = (AccountId::new("north-clinic")?, ProductId::new("messages")?);
+/// let score = adoption_score(&account, &product, scoring_date, &usage, Some(dec!(3000)))?;
+/// // Every day used, the commitment used in full, flat: 100 x (0.5 + 0.3 + 0.2 x 0.5) = 90.
+/// assert_eq!((score.score(), score.band()), (90, AdoptionBand::High));
+/// // Flat usage is not growth: not upsell-ready.
+/// assert!(!score.upsell_ready());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub fn adoption_score(
     account: &AccountId,
     product: &ProductId,
@@ -349,6 +370,27 @@ impl AdoptionRanking {
     /// Ranks `scores`: every score, lowest first, in `call_first`; the upsell-ready ones, highest
     /// first, in `upsell_ready`. Ties are broken by account, then product, so the ranking does not
     /// depend on the order the scores come in.
+    ///
+    /// ```
+    /// use chrono::{Days, NaiveDate};
+    /// use plock_core::expand::{AdoptionRanking, DailyUsage, adoption_score};
+    /// use plock_core::id::{AccountId, ProductId};
+    /// use rust_decimal::dec;
+    ///
+    /// let date = NaiveDate::from_ymd_opt(2025, 4, 1).ok_or("no such date")?;
+    /// let product = ProductId::new("api")?;
+    /// // Busy every day of the last 30, or on 3 of them.
+    /// let busy = DailyUsage::from_pairs((1..=30).map(|n| (date - Days::new(n), dec!(10))))?;
+    /// let quiet = DailyUsage::from_pairs((1..=3).map(|n| (date - Days::new(n), dec!(10))))?;
+    /// let scores = [
+    ///     adoption_score(&AccountId::new("busy")?, &product, date, &busy, None)?,
+    ///     adoption_score(&AccountId::new("quiet")?, &product, date, &quiet, None)?,
+    /// ];
+    /// let ranking = AdoptionRanking::rank(scores);
+    /// let call_first: Vec<&str> = ranking.call_first().iter().map(|s| s.account().as_str()).collect();
+    /// assert_eq!(call_first, ["quiet", "busy"]);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn rank(scores: impl IntoIterator<Item = AdoptionScore>) -> AdoptionRanking {
         let mut call_first: Vec<AdoptionScore> = scores.into_iter().collect();
         call_first.sort_by(AdoptionScore::rank_cmp);

@@ -1,8 +1,8 @@
 //! Daily usage: one account's quantity of one product per calendar day, the input of the
-//! Expand module (adoption scores and usage signals, domain reference section 11).
+//! Expand module (adoption scores and usage signals, docs/domain.md, section 11).
 //!
 //! Built from plain `(date, quantity)` pairs so that Expand does not depend on how usage records
-//! are stored; a later step aggregates usage records into these pairs.
+//! are stored; `expand` gathers a company's usage records into these pairs.
 
 use std::collections::BTreeMap;
 
@@ -39,6 +39,20 @@ impl DailyUsage {
     /// [`ExpandError::NegativeQuantity`] for a quantity below zero (the earliest day, its most
     /// negative quantity), [`ExpandError::DayOverflow`] when a day's sum does not fit in a
     /// `Decimal`, [`ExpandError::TooManyDays`] past [`MAX_DAILY_USAGE_DAYS`] distinct days.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use chrono::NaiveDate;
+    /// use plock_core::expand::DailyUsage;
+    /// use rust_decimal::dec;
+    ///
+    /// let day = NaiveDate::from_ymd_opt(2025, 3, 3).ok_or("no such date")?;
+    /// let usage = DailyUsage::from_pairs([(day, dec!(40)), (day, dec!(2.5))])?;
+    /// assert_eq!(usage.quantity_on(day), dec!(42.5));
+    /// assert!(DailyUsage::from_pairs([(day, dec!(-1))]).is_err());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn from_pairs(
         pairs: impl IntoIterator<Item = (NaiveDate, Decimal)>,
     ) -> Result<Self, ExpandError> {

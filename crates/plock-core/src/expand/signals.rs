@@ -1,4 +1,4 @@
-//! Usage signals (domain reference section 11, the Expand module): churn risk, upsell
+//! Usage signals (docs/domain.md, section 11, the Expand module): churn risk, upsell
 //! opportunity, spike and drop, computed per account and product from its own daily usage.
 //!
 //! Days with no record count as quantity 0. Every signal names its evidence.
@@ -177,6 +177,25 @@ impl TryFrom<SignalFields> for Signal {
 /// # Errors
 /// [`ExpandError::SignalDateOutOfRange`] when the windows start before the first representable date,
 /// [`ExpandError::SignalOverflow`] when quantities are too large for the sums (near `Decimal::MAX`).
+///
+/// # Examples
+///
+/// ```
+/// use chrono::{Days, NaiveDate};
+/// use plock_core::expand::{DailyUsage, Evidence, SignalKind, usage_signals};
+/// use plock_core::id::{AccountId, ProductId};
+/// use rust_decimal::dec;
+///
+/// let date = NaiveDate::from_ymd_opt(2025, 4, 1).ok_or("no such date")?;
+/// // 28 quiet days of 100 or 104, then a day of 400.
+/// let baseline = (2..=29u64).map(|n| (date - Days::new(n), if n % 2 == 0 { dec!(100) } else { dec!(104) }));
+/// let usage = DailyUsage::from_pairs(baseline.chain([(date - Days::new(1), dec!(400))]))?;
+/// let signals = usage_signals(&AccountId::new("globex")?, &ProductId::new("api")?, date, &usage)?;
+/// let spike = signals.iter().find(|s| s.kind() == SignalKind::Spike).ok_or("no spike")?;
+/// let Evidence::Outlier { value, median, mad, .. } = spike.evidence() else { return Err("no outlier".into()) };
+/// assert_eq!((*value, *median, *mad), (dec!(400), dec!(102), dec!(2)));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub fn usage_signals(
     account: &AccountId,
     product: &ProductId,

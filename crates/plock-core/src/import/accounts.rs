@@ -217,6 +217,26 @@ fn reason_of(e: &crate::account::AccountError) -> String {
 /// tags or external ids differ are updated; a different state, master or group-billing
 /// switch is refused (change those with the account commands).
 ///
+/// ```
+/// use chrono::NaiveDate;
+/// use plock_core::AccountBook;
+/// use plock_core::import::plan_account_import;
+///
+/// let today = NaiveDate::from_ymd_opt(2025, 2, 1).ok_or("no such date")?;
+/// let csv = "key,name,currency,tags\ndentist-johnson,Dentist Johnson,SEK,dental|smb\nprospect,Prospect AB,XXX,\n";
+/// // Every problem at once, with its line, column and value.
+/// let problems = plan_account_import(csv.as_bytes(), &AccountBook::new(), today).unwrap_err();
+/// assert_eq!(problems.total(), 1);
+/// let problem = problems.errors().first().ok_or("no problem")?;
+/// assert_eq!((problem.line, problem.column.as_str(), problem.value.as_str()), (3, "currency", "XXX"));
+///
+/// let fixed = csv.replace("XXX", "SEK");
+/// let plan = plan_account_import(fixed.as_bytes(), &AccountBook::new(), today)?;
+/// // Two accounts and two tags.
+/// assert_eq!(plan.changes.len(), 4);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+///
 /// # Errors
 /// Every problem of the file at once; nothing is planned when there is one.
 pub fn plan_account_import(

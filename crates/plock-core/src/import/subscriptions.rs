@@ -374,6 +374,31 @@ fn build(
 /// already stored, and plans the batch: new metrics, new or changed subscriptions. Identical
 /// subscriptions change nothing, so importing twice is harmless.
 ///
+/// ```
+/// use chrono::NaiveDate;
+/// use plock_core::{Account, AccountBook, AccountId, AccountKey, Currency};
+/// use plock_core::account::{AccountName, Contact};
+/// use plock_core::import::plan_subscription_import;
+/// use plock_core::store::Change;
+///
+/// let mut book = AccountBook::new();
+/// let day = NaiveDate::from_ymd_opt(2025, 1, 1).ok_or("no such date")?;
+/// book.add(Account::new(AccountId::new("globex")?, AccountKey::new("globex")?, AccountName::new("Globex")?, Contact::default(), Currency::EUR, day))?;
+/// // One row per item; the subscription's own columns repeat.
+/// let csv = "subscription_id,account_key,start,currency,product,metric,aggregation,model,price,quantity\n\
+///            sub-globex,globex,2025-01-01,EUR,platform,,,flat_fee,2000.00,1\n\
+///            sub-globex,globex,2025-01-01,EUR,emails,emails,sum,per_unit,0.004,\n";
+/// let plan = plan_subscription_import(csv.as_bytes(), &book, &[], &[])?;
+/// let puts: Vec<&str> = plan.changes.iter().map(|c| match c {
+///     Change::PutMetric { .. } => "metric",
+///     Change::PutSubscription { .. } => "subscription",
+///     _ => "other",
+/// }).collect();
+/// // The new metric joins the catalogue, then the subscription with its two items.
+/// assert_eq!(puts, ["metric", "subscription"]);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+///
 /// # Errors
 /// Every problem of the file at once.
 pub fn plan_subscription_import(

@@ -23,6 +23,30 @@ const REQUIRED: [&str; 4] = ["account_key", "metric", "timestamp", "quantity"];
 ///
 /// # Errors
 /// Every problem of the file at once.
+///
+/// # Examples
+///
+/// ```
+/// use chrono::NaiveDate;
+/// use plock_core::{Account, AccountBook, AccountId, AccountKey, Currency};
+/// use plock_core::account::{AccountName, Contact};
+/// use plock_core::import::parse_usage;
+///
+/// let mut book = AccountBook::new();
+/// let day = NaiveDate::from_ymd_opt(2025, 1, 1).ok_or("no such date")?;
+/// book.add(Account::new(AccountId::new("globex")?, AccountKey::new("globex")?, AccountName::new("Globex")?, Contact::default(), Currency::EUR, day))?;
+/// let csv = "account_key,metric,timestamp,quantity\n\
+///            globex,emails,2025-01-03T09:00:00Z,12000\n\
+///            initech,emails,2025-01-03T09:00:00Z,10\n\
+///            globex,emails,yesterday,5\n";
+/// // An unknown account and a time that is not one: both reported, nothing read.
+/// let problems = parse_usage(csv.as_bytes(), &book).unwrap_err();
+/// let lines: Vec<u64> = problems.errors().iter().map(|e| e.line).collect();
+/// assert_eq!(lines, [3, 4]);
+/// let fixed: String = csv.lines().take(2).map(|l| format!("{l}\n")).collect();
+/// assert_eq!(parse_usage(fixed.as_bytes(), &book)?.len(), 1);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub fn parse_usage(bytes: &[u8], book: &AccountBook) -> Result<Vec<UsageRecord>, ImportErrors> {
     let table = Table::parse(bytes, &USAGE_COLUMNS, &REQUIRED)?;
     let rules = RowRules::plock(table.delimiter);

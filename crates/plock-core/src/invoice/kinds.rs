@@ -1,4 +1,4 @@
-//! Other invoice kinds (domain reference, section 9): one-off charges, credits, compensation
+//! Other invoice kinds (docs/domain.md, section 9): one-off charges, credits, compensation
 //! for a change inside an invoiced period, and the deferred-revenue accrual schedule.
 //!
 //! Each line is computed exactly and rounded once, as in the billing run; every invoice built
@@ -99,6 +99,28 @@ pub struct OneOffLine {
 ///
 /// # Errors
 /// No lines, a quantity or price not above zero, overflow.
+///
+/// # Examples
+///
+/// ```
+/// use chrono::NaiveDate;
+/// use plock_core::account::{Account, AccountName, Contact};
+/// use plock_core::id::{AccountId, AccountKey, ProductId};
+/// use plock_core::invoice::{InvoiceKind, KindError, OneOffLine, one_off};
+/// use plock_core::money::Currency;
+/// use rust_decimal::dec;
+///
+/// let on = NaiveDate::from_ymd_opt(2025, 5, 2).ok_or("no such date")?;
+/// let account = Account::new(AccountId::new("globex")?, AccountKey::new("globex")?, AccountName::new("Globex")?, Contact::default(), Currency::SEK, on);
+/// let setup = OneOffLine { product: ProductId::new("setup")?, quantity: dec!(1), unit_price: dec!(4900.00) };
+/// let invoice = one_off(31, &account, on, &[setup.clone()])?;
+/// assert_eq!((invoice.kind(), invoice.currency()), (InvoiceKind::OneOff, Currency::SEK));
+/// assert_eq!(invoice.period().start(), on);
+/// // A charge of nothing is refused.
+/// let free = OneOffLine { unit_price: dec!(0), ..setup };
+/// assert!(matches!(one_off(32, &account, on, &[free]), Err(KindError::NotPositive { .. })));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub fn one_off(
     number: u64,
     account: &Account,
@@ -214,6 +236,29 @@ pub fn remaining_to_credit(
 ///
 /// # Errors
 /// [`KindError::CreditExceeds`], [`KindError::NothingToCredit`], [`KindError::NoSuchLine`].
+///
+/// # Examples
+///
+/// ```
+/// use chrono::NaiveDate;
+/// use plock_core::account::{Account, AccountName, Contact};
+/// use plock_core::id::{AccountId, AccountKey, ProductId};
+/// use plock_core::invoice::{CreditRequest, KindError, OneOffLine, credit, one_off};
+/// use plock_core::money::{Currency, Money};
+/// use rust_decimal::dec;
+///
+/// let on = NaiveDate::from_ymd_opt(2025, 3, 14).ok_or("no such date")?;
+/// let account = Account::new(AccountId::new("globex")?, AccountKey::new("globex")?, AccountName::new("Globex")?, Contact::default(), Currency::EUR, on);
+/// let original = one_off(17, &account, on, &[OneOffLine { product: ProductId::new("training")?, quantity: dec!(1), unit_price: dec!(450.00) }])?;
+///
+/// // 150.00 back on the first line, then the rest: never more than was invoiced.
+/// let first = credit(18, &original, &[], &CreditRequest::Line { line: 0, amount: dec!(150.00) })?;
+/// let rest = credit(19, &original, &[first.clone()], &CreditRequest::Full)?;
+/// assert_eq!(rest.total(), Money::new(dec!(-300.00), Currency::EUR));
+/// let nothing_left = credit(20, &original, &[first, rest], &CreditRequest::Full);
+/// assert!(matches!(nothing_left, Err(KindError::NothingToCredit { .. })));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub fn credit(
     number: u64,
     original: &Invoice,

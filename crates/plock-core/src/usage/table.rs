@@ -43,6 +43,29 @@ struct Group {
 
 /// Usage records packed for billing runs at scale: build it with [`UsageTableBuilder`], or
 /// [`UsageTable::from_records`], then bill with [`run`](crate::billing::run).
+///
+/// ```
+/// use chrono::{NaiveDate, TimeZone, Utc};
+/// use plock_core::{AccountKey, MetricId, UsageRecord, UsageTable};
+/// use plock_core::period::Period;
+/// use plock_core::usage::{Aggregation, UsageTableBuilder};
+/// use rust_decimal::dec;
+///
+/// let (globex, seats) = (AccountKey::new("globex")?, MetricId::new("seats")?);
+/// let mut builder = UsageTableBuilder::new();
+/// for (day, quantity) in [(3, dec!(40)), (17, dec!(55)), (28, dec!(48))] {
+///     let at = Utc.with_ymd_and_hms(2025, 1, day, 9, 0, 0).single().ok_or("no such time")?;
+///     builder.push_record(&UsageRecord::new(globex.clone(), seats.clone(), at, quantity, None)?)?;
+/// }
+/// let table: UsageTable = builder.finish();
+/// let january = Period::new(
+///     NaiveDate::from_ymd_opt(2025, 1, 1).ok_or("no such date")?,
+///     NaiveDate::from_ymd_opt(2025, 2, 1).ok_or("no such date")?,
+/// )?;
+/// assert_eq!(table.aggregate(&globex, &seats, Aggregation::Max, &january), Some(dec!(55)));
+/// assert_eq!(table.aggregate(&globex, &seats, Aggregation::Sum, &january), Some(dec!(143)));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct UsageTable {
     /// Account keys with usage, sorted.

@@ -1,4 +1,4 @@
-//! Other invoice kinds (section 9) and dispatch to the ERP (section 3.3).
+//! Other invoice kinds (docs/domain.md, section 9) and dispatch to the ERP (section 3.3).
 
 use plock_core::account::*;
 use plock_core::billing::*;

@@ -16,3 +16,4 @@ mod import;
 mod kinds;
 mod periods;
 mod read_usage;
+mod run_progress;

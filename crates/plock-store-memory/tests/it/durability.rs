@@ -11,11 +11,27 @@ use plock_store_memory::{DataFile, DataFileError, LockWait};
 
 const ENTRIES: usize = 2_000;
 
-fn scratch(name: &str) -> PathBuf {
+/// A fresh folder in the temp directory, removed with its guard.
+struct Scratch(PathBuf);
+
+impl std::ops::Deref for Scratch {
+    type Target = Path;
+    fn deref(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn scratch(name: &str) -> Scratch {
     let dir = std::env::temp_dir().join(format!("plock-test-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
-    dir
+    Scratch(dir)
 }
 
 /// A state whose every entry carries the save counter: a torn or mixed file cannot pass.
@@ -64,7 +80,8 @@ fn writer_loop() {
             save_next(Path::new(&path));
         }
     }
-    let path = scratch("writer").join("plock.data");
+    let dir = scratch("writer");
+    let path = dir.join("plock.data");
     for _ in 0..30 {
         save_next(&path);
     }
@@ -110,7 +127,6 @@ fn killed_writers_never_leave_a_broken_file() {
         advanced > 20,
         "writers were killed before saving too often to test anything ({advanced})"
     );
-    let _ = std::fs::remove_dir_all(dir);
 }
 
 /// Adds one account through the lock: open (waiting), load the store, apply, save.
@@ -145,12 +161,16 @@ fn account_count(path: &Path) -> usize {
 /// With PLOCK_TEST_ADDER set: adds 200 accounts, one locked load-apply-save each. Alone: 5.
 #[test]
 fn adder() {
+    let mut solo = None;
     let (path, prefix, n) = match (
         std::env::var_os("PLOCK_TEST_ADDER"),
         std::env::var("PLOCK_TEST_PREFIX"),
     ) {
         (Some(path), Ok(prefix)) => (PathBuf::from(path), prefix, 200),
-        _ => (scratch("adder").join("plock.data"), "solo".to_owned(), 5),
+        _ => {
+            let dir = solo.insert(scratch("adder"));
+            (dir.join("plock.data"), "solo".to_owned(), 5)
+        }
     };
     for i in 0..n {
         add_account(&path, &format!("{prefix}-{i}"));
@@ -176,12 +196,12 @@ fn two_processes_adding_200_accounts_each_lose_none() {
         assert!(c.wait().unwrap().success());
     }
     assert_eq!(account_count(&path), 400, "accounts were lost");
-    let _ = std::fs::remove_dir_all(dir);
 }
 
 #[test]
 fn a_held_lock_is_reported_in_use_or_times_out() {
-    let path = scratch("lock").join("plock.data");
+    let dir = scratch("lock");
+    let path = dir.join("plock.data");
     let _held = DataFile::open(&path, LockWait::NoWait).unwrap();
     let err = DataFile::open(&path, LockWait::NoWait).unwrap_err();
     assert!(matches!(err, DataFileError::InUse { .. }));
@@ -237,5 +257,4 @@ fn a_corrupt_truncated_or_newer_file_is_refused_and_never_overwritten() {
             "{what}: the file was overwritten"
         );
     }
-    let _ = std::fs::remove_dir_all(dir);
 }

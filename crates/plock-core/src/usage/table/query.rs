@@ -15,6 +15,24 @@ impl UsageTable {
     ///
     /// # Errors
     /// As [`UsageTableBuilder::push`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use chrono::{TimeZone, Utc};
+    /// use plock_core::{AccountKey, MetricId, UsageRecord, UsageTable};
+    /// use plock_core::id::RecordId;
+    /// use rust_decimal::dec;
+    ///
+    /// let at = Utc.with_ymd_and_hms(2025, 1, 15, 12, 0, 0).single().ok_or("no such time")?;
+    /// let record = |id: &str| -> Result<UsageRecord, Box<dyn std::error::Error>> {
+    ///     Ok(UsageRecord::new(AccountKey::new("globex")?, MetricId::new("api_calls")?, at, dec!(500), Some(RecordId::new(id)?))?)
+    /// };
+    /// // The second record is the first one sent again: it counts once.
+    /// let table = UsageTable::from_records(&[record("evt-1")?, record("evt-1")?, record("evt-2")?])?;
+    /// assert_eq!(table.len(), 2);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn from_records<'a>(
         records: impl IntoIterator<Item = &'a UsageRecord>,
     ) -> Result<UsageTable, UsageError> {

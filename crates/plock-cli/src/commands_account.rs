@@ -1,0 +1,217 @@
+//! Account commands that edit details: every contact field and its clearing, the master,
+//! external ids and group billing. Each builds one batch, so a refusal changes nothing.
+
+use plock_core::account::{AccountName, Contact, ContactInput, ExternalId, ExternalSystem};
+use plock_core::store::{Batch, Change};
+use plock_core::{Account, Currency, Store};
+
+use crate::app::{Session, find_account, invalid, store_error};
+use crate::cli::AccountEdit;
+use crate::cli_ops::{ClearField, ExternalIdCommand, Switch};
+use crate::commands::done_json;
+use crate::exit::{Class, CliError, fail};
+
+type Result<T> = std::result::Result<T, CliError>;
+
+/// What an account command did: `{verb} account {id} ({name}){detail}`, or with `--json` the
+/// action and the account as it now is.
+fn done(s: &Session, verb: &str, before: &Account, detail: &str, as_json: bool) -> Result<String> {
+    let now = s.store.account(before.id()).map_err(store_error)?;
+    let a = now.as_ref().unwrap_or(before);
+    if as_json {
+        done_json(verb, "account", a)
+    } else {
+        Ok(format!("{verb} account {} ({}){detail}", a.id(), a.name()))
+    }
+}
+
+/// The contact after `edit`: each given field replaces the stored one, each cleared field is
+/// emptied; `None` when the edit touches no contact field.
+fn edited_contact(c: &Contact, e: &AccountEdit) -> Result<Option<Contact>> {
+    let cleared = |f: ClearField| e.clear.contains(&f);
+    let touched = e.email.is_some()
+        || e.phone.is_some()
+        || !e.address.is_empty()
+        || e.country.is_some()
+        || e.organisation_number.is_some()
+        || e.clear.iter().any(|f| *f != ClearField::Master);
+    if !touched {
+        return Ok(None);
+    }
+    let pick = |given: &Option<String>, stored: Option<&str>, field: ClearField| {
+        if cleared(field) {
+            None
+        } else {
+            given.clone().or(stored.map(str::to_owned))
+        }
+    };
+    let email = pick(&e.email, c.email().map(|m| m.as_str()), ClearField::Email);
+    let phone = pick(&e.phone, c.phone(), ClearField::Phone);
+    let country = pick(
+        &e.country,
+        c.country().map(|x| x.as_str()),
+        ClearField::Country,
+    );
+    let organisation_number = pick(
+        &e.organisation_number,
+        c.organisation_number(),
+        ClearField::OrganisationNumber,
+    );
+    let address_lines: Vec<&str> = if cleared(ClearField::Address) {
+        Vec::new()
+    } else if e.address.is_empty() {
+        c.address_lines().iter().map(String::as_str).collect()
+    } else {
+        e.address.iter().map(String::as_str).collect()
+    };
+    Contact::new(&ContactInput {
+        email: email.as_deref(),
+        phone: phone.as_deref(),
+        address_lines,
+        country: country.as_deref(),
+        organisation_number: organisation_number.as_deref(),
+    })
+    .map(Some)
+    .map_err(invalid)
+}
+
+/// Refuses a field both given and cleared: which one wins would be a guess.
+fn check_clears(e: &AccountEdit) -> Result<()> {
+    for field in &e.clear {
+        let given = match field {
+            ClearField::Email => e.email.is_some(),
+            ClearField::Phone => e.phone.is_some(),
+            ClearField::Address => !e.address.is_empty(),
+            ClearField::Country => e.country.is_some(),
+            ClearField::OrganisationNumber => e.organisation_number.is_some(),
+            ClearField::Master => e.master.is_some(),
+        };
+        if given {
+            let name = clap::ValueEnum::to_possible_value(field)
+                .map(|v| v.get_name().to_owned())
+                .unwrap_or_default();
+            return Err(fail(
+                Class::Usage,
+                format!("--clear {name} and a new value for it: give one of them"),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// `plock account edit ACCOUNT [--name ...] [--phone ...] [--clear FIELD] ...`.
+pub fn edit(mut s: Session, e: &AccountEdit, as_json: bool) -> Result<String> {
+    check_clears(e)?;
+    let a = find_account(&s.store, &e.account)?;
+    let mut changes = Vec::new();
+    let contact = edited_contact(a.contact(), e)?;
+    let name = e
+        .name
+        .as_deref()
+        .map(AccountName::new)
+        .transpose()
+        .map_err(invalid)?;
+    let currency = e
+        .currency
+        .as_deref()
+        .map(str::parse::<Currency>)
+        .transpose()
+        .map_err(invalid)?;
+    if name.is_some() || contact.is_some() || currency.is_some() {
+        changes.push(Change::EditAccount {
+            id: a.id().clone(),
+            name,
+            contact,
+            currency,
+        });
+    }
+    let unlink = e.clear.contains(&ClearField::Master) || e.master.is_some();
+    if unlink && a.master().is_some() {
+        changes.push(Change::Unlink {
+            child: a.id().clone(),
+        });
+    }
+    if let Some(master) = &e.master {
+        let m = find_account(&s.store, master)?;
+        changes.push(Change::Link {
+            child: a.id().clone(),
+            master: m.id().clone(),
+        });
+    }
+    if changes.is_empty() {
+        return Err(fail(
+            Class::Usage,
+            "nothing to edit; --help lists the fields",
+        ));
+    }
+    s.commit(Batch { changes })?;
+    done(&s, "edited", &a, "", as_json)
+}
+
+fn system(text: &str) -> Result<ExternalSystem> {
+    text.parse::<ExternalSystem>().map_err(invalid)
+}
+
+/// `plock account external-id set|remove ...`.
+pub fn external_id(mut s: Session, cmd: ExternalIdCommand, as_json: bool) -> Result<String> {
+    match cmd {
+        ExternalIdCommand::Set {
+            account,
+            system: name,
+            id,
+        } => {
+            let a = find_account(&s.store, &account)?;
+            let system = system(&name)?;
+            let external_id = ExternalId::new(&id).map_err(invalid)?;
+            let detail = format!(": {system} id {external_id}");
+            s.commit(Batch::one(Change::SetExternalId {
+                id: a.id().clone(),
+                system,
+                external_id,
+            }))?;
+            done(&s, "set external id of", &a, &detail, as_json)
+        }
+        ExternalIdCommand::Remove {
+            account,
+            system: name,
+        } => {
+            let a = find_account(&s.store, &account)?;
+            let system = system(&name)?;
+            if a.external_ids().get(&system).is_none() {
+                return Err(fail(
+                    Class::NotFound,
+                    format!("account {} has no {system} id", a.id()),
+                ));
+            }
+            let detail = format!(": {system} id removed");
+            s.commit(Batch::one(Change::RemoveExternalId {
+                id: a.id().clone(),
+                system,
+            }))?;
+            done(&s, "removed external id of", &a, &detail, as_json)
+        }
+    }
+}
+
+/// `plock account group-billing ACCOUNT on|off`.
+pub fn group_billing(mut s: Session, account: &str, on: Switch, as_json: bool) -> Result<String> {
+    let a = find_account(&s.store, account)?;
+    let on = on == Switch::On;
+    s.commit(Batch::one(Change::SetGroupBilling {
+        master: a.id().clone(),
+        on,
+    }))?;
+    let detail = if on {
+        ": group billing on"
+    } else {
+        ": group billing off"
+    };
+    done(&s, "switched", &a, detail, as_json)
+}
+
+/// The id of the account `--account` names, if any.
+pub fn only(s: &Session, account: Option<&str>) -> Result<Option<plock_core::AccountId>> {
+    account
+        .map(|text| find_account(&s.store, text).map(|a| a.id().clone()))
+        .transpose()
+}

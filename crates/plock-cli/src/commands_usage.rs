@@ -1,0 +1,197 @@
+//! The metric catalogue and the usage records: list, set an aggregation, export.
+
+use chrono::{NaiveDate, SecondsFormat};
+use plock_core::period::Period;
+use plock_core::store::{AccountQuery, Batch, Change};
+use plock_core::usage::Aggregation;
+use plock_core::{AccountKey, Metric, MetricId, Store, UsageRecord};
+
+use crate::app::{Session, find_account, invalid, store_error};
+use crate::cli_ops::{AggregationArg, UsageFilter};
+use crate::commands::{done_json, json};
+use crate::exit::{CliError, fail};
+use crate::render;
+
+type Result<T> = std::result::Result<T, CliError>;
+
+fn aggregation(arg: AggregationArg) -> Aggregation {
+    match arg {
+        AggregationArg::Sum => Aggregation::Sum,
+        AggregationArg::Max => Aggregation::Max,
+        AggregationArg::Min => Aggregation::Min,
+        AggregationArg::Average => Aggregation::Average,
+        AggregationArg::Count => Aggregation::Count,
+    }
+}
+
+fn aggregation_name(a: Aggregation) -> String {
+    serde_json::to_value(a)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default()
+}
+
+/// `plock metric list`.
+pub fn list_metrics(s: &Session, as_json: bool) -> Result<String> {
+    let metrics = s.store.metrics().map_err(store_error)?;
+    if as_json {
+        return json(&metrics);
+    }
+    let mut t = render::table(&["metric", "aggregation"]);
+    for m in &metrics {
+        t.add_row(vec![m.id.to_string(), aggregation_name(m.aggregation)]);
+    }
+    Ok(render::trimmed(&t))
+}
+
+/// `plock metric set METRIC --aggregation A`.
+pub fn set_metric(
+    mut s: Session,
+    text: &str,
+    arg: AggregationArg,
+    as_json: bool,
+) -> Result<String> {
+    let metric = Metric {
+        id: MetricId::new(text).map_err(invalid)?,
+        aggregation: aggregation(arg),
+    };
+    let known = s
+        .store
+        .metrics()
+        .map_err(store_error)?
+        .into_iter()
+        .find(|m| m.id == metric.id);
+    let verb = match &known {
+        None => "added",
+        Some(m) if *m == metric => "kept",
+        Some(_) => "set",
+    };
+    if verb != "kept" {
+        s.commit(Batch::one(Change::PutMetric {
+            metric: metric.clone(),
+        }))?;
+    }
+    if as_json {
+        return done_json(verb, "metric", &metric);
+    }
+    Ok(format!(
+        "{verb} metric {}: aggregation {}",
+        metric.id,
+        aggregation_name(metric.aggregation)
+    ))
+}
+
+/// The records `filter` selects, sorted, read through the store's usage query.
+fn records(s: &Session, filter: &UsageFilter) -> Result<Vec<UsageRecord>> {
+    let keys: Vec<AccountKey> = match &filter.account {
+        Some(text) => vec![find_account(&s.store, text)?.key().clone()],
+        None => {
+            let mut keys = Vec::new();
+            let mut after = None;
+            loop {
+                let page = s
+                    .store
+                    .list_accounts(&AccountQuery {
+                        after: after.take(),
+                        ..AccountQuery::default()
+                    })
+                    .map_err(store_error)?;
+                keys.extend(page.items.iter().map(|a| a.key().clone()));
+                match page.next {
+                    Some(next) => after = Some(next),
+                    None => break,
+                }
+            }
+            keys
+        }
+    };
+    let from = filter.from.unwrap_or(NaiveDate::MIN);
+    let to = filter.to.unwrap_or(NaiveDate::MAX);
+    let period = Period::new(from, to).map_err(|_| {
+        invalid(format!(
+            "--from {from} is not before --to {to}: no day between them"
+        ))
+    })?;
+    let metric = filter
+        .metric
+        .as_deref()
+        .map(MetricId::new)
+        .transpose()
+        .map_err(invalid)?;
+    let mut all = s.store.usage(&keys, &period).map_err(store_error)?;
+    if let Some(metric) = metric {
+        all.retain(|r| *r.metric() == metric);
+    }
+    Ok(all)
+}
+
+fn timestamp(r: &UsageRecord) -> String {
+    r.timestamp().to_rfc3339_opts(SecondsFormat::AutoSi, true)
+}
+
+/// `plock usage list [--account A] [--metric M] [--from D] [--to D]`.
+pub fn list(s: &Session, filter: &UsageFilter, as_json: bool) -> Result<String> {
+    let all = records(s, filter)?;
+    if as_json {
+        return json(&all);
+    }
+    let mut t = render::table(&["account", "metric", "timestamp", "quantity", "record id"]);
+    for r in &all {
+        t.add_row(vec![
+            r.account().to_string(),
+            r.metric().to_string(),
+            timestamp(r),
+            r.quantity().to_string(),
+            r.record_id().map_or(String::new(), ToString::to_string),
+        ]);
+    }
+    render::right(&mut t, &[3]);
+    Ok(format!("{}\n{} record(s)", render::trimmed(&t), all.len()))
+}
+
+/// A cell a spreadsheet would run as a formula, written as text (import removes the `'`).
+fn cell(text: String) -> String {
+    if text.starts_with(['=', '+', '-', '@']) {
+        format!("'{text}")
+    } else {
+        text
+    }
+}
+
+/// `plock usage export [filter] [--out FILE]`: the import format, `account_key,metric,
+/// timestamp,quantity,record_id`.
+pub fn export(
+    s: &Session,
+    filter: &UsageFilter,
+    out: Option<&std::path::Path>,
+    as_json: bool,
+) -> Result<String> {
+    let all = records(s, filter)?;
+    let mut w = csv::WriterBuilder::new().from_writer(Vec::new());
+    w.write_record([
+        "account_key",
+        "metric",
+        "timestamp",
+        "quantity",
+        "record_id",
+    ])
+    .map_err(invalid)?;
+    for r in &all {
+        w.write_record([
+            cell(r.account().to_string()),
+            cell(r.metric().to_string()),
+            timestamp(r),
+            r.quantity().to_string(),
+            cell(r.record_id().map_or(String::new(), ToString::to_string)),
+        ])
+        .map_err(invalid)?;
+    }
+    let bytes = w.into_inner().map_err(invalid)?;
+    let text = String::from_utf8(bytes).map_err(|e| fail(crate::exit::Class::Io, e))?;
+    crate::commands_io::write_out(out, text, as_json, |path| {
+        (
+            format!("wrote {} usage record(s) to {}", all.len(), path.display()),
+            serde_json::json!({ "usage_records": all.len() }),
+        )
+    })
+}
