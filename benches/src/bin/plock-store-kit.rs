@@ -229,13 +229,12 @@ fn store_kit(args: &Args) -> Result<()> {
 
     // The run: read, bill, record; PostgreSQL then SQLite.
     let started = Instant::now();
-    let (pg_company, pg_usage) = pg.billing_input()?;
+    let (pg_company, pg_usage) = pg.run_input()?;
     let pg_run = bill(&pg_company, &pg_usage, pg.next_invoice_number()?)?;
     record(&mut pg, &pg_run)?;
     let pg_bill = started.elapsed();
     let started = Instant::now();
-    let lite_company = lite.company()?;
-    let lite_usage = lite_company.usage_table()?;
+    let (lite_company, lite_usage) = lite.run_input()?;
     let lite_run = bill(&lite_company, &lite_usage, lite.next_invoice_number()?)?;
     record(&mut lite, &lite_run)?;
     let lite_bill = started.elapsed();

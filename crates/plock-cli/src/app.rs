@@ -1,20 +1,18 @@
-//! The shell around core: where the data file is, how it is opened, locked, loaded and saved,
+//! The shell around core: where the data file is, how a command's writes reach the store,
 //! and how core's errors map to exit classes.
 
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 use chrono::NaiveDate;
 use plock_core::store::{Batch, Change, StoreError};
 use plock_core::{Account, AccountId, AccountKey, Store};
-use plock_store_memory::{DataFile, DataFileError, LockWait, MemoryStore};
 
 use crate::exit::{Class, CliError, fail};
+use crate::store_open::{self, Backend, store_failed};
 
-/// The data file's default name in the working directory.
+/// The data file's default name in the working directory: a SQLite database, under the name
+/// plock's data file has always had, so scripts and `$PLOCK_DATA` keep working.
 pub const DEFAULT_DATA: &str = "plock.data";
-/// How long a command waits for another plock process to release the data file.
-const LOCK_WAIT: Duration = Duration::from_secs(10);
 
 /// Where the data file is: `--data`, else `$PLOCK_DATA`, else `./plock.data`.
 pub fn data_path(flag: Option<PathBuf>) -> PathBuf {
@@ -30,20 +28,6 @@ pub fn today() -> NaiveDate {
     NaiveDate::from_ymd_opt(1970, 1, 1)
         .and_then(|epoch| epoch.checked_add_days(chrono::Days::new(secs / 86_400)))
         .unwrap_or_default()
-}
-
-/// Maps a data-file error to its class.
-pub fn file_error(e: DataFileError) -> CliError {
-    let class = match e {
-        DataFileError::InUse { .. } | DataFileError::LockTimeout { .. } => Class::Conflict,
-        DataFileError::Corrupt { .. }
-        | DataFileError::Truncated { .. }
-        | DataFileError::NewerVersion { .. }
-        | DataFileError::RefusedOverwrite { .. }
-        | DataFileError::Encode { .. }
-        | DataFileError::Io { .. } => Class::Io,
-    };
-    CliError::new(class, e)
 }
 
 fn store_class(e: &StoreError) -> Class {
@@ -82,8 +66,7 @@ fn refusal(e: &StoreError) -> (String, Option<usize>) {
 
 /// Maps a store error to its class.
 pub fn store_error(e: StoreError) -> CliError {
-    let class = store_class(&e);
-    fail(class, refusal(&e).0)
+    refused(&e, &[])
 }
 
 /// What a change is about, to name it when the store refuses it: `account acme`,
@@ -113,40 +96,38 @@ pub fn subject(change: &Change) -> String {
     }
 }
 
-/// An open, locked data file and the store loaded from it.
+/// The open store a command works on. Every write of a command is one batch, one
+/// transaction: all of it is saved, or nothing.
 pub struct Session {
-    file: DataFile,
     /// The store.
-    pub store: MemoryStore,
+    pub store: Box<dyn Backend>,
 }
 
-fn missing(path: &Path) -> CliError {
-    fail(
-        Class::NotFound,
-        format!(
-            "no data file at {}; run `plock init` to create one, or pass --data",
-            path.display()
-        ),
-    )
+/// A refused batch as the command reports it: the refused change named by `subjects` (one
+/// per change of a batch of several), else by the command.
+fn refused(e: &StoreError, subjects: &[String]) -> CliError {
+    if let StoreError::Backend { .. } = e {
+        return store_failed(StoreError::Backend {
+            message: refusal(e).0,
+        });
+    }
+    let class = store_class(e);
+    let (reason, index) = refusal(e);
+    match index.and_then(|i| subjects.get(i)) {
+        Some(subject) => fail(class, format!("{subject}: {reason}")),
+        None => fail(class, reason),
+    }
 }
 
 impl Session {
-    /// Opens and loads the data file, which must exist (run `plock init` first).
+    /// Opens the store, which must exist (run `plock init` first).
     pub fn open(path: &Path) -> Result<Session, CliError> {
-        // Look before locking: the lock is a sibling file, and a command that finds no data
-        // file must leave nothing behind. Look again once locked, in case it went meanwhile.
-        if !path.exists() {
-            return Err(missing(path));
-        }
-        let mut file = DataFile::open(path, LockWait::Timeout(LOCK_WAIT)).map_err(file_error)?;
-        if !file.exists() {
-            return Err(missing(path));
-        }
-        let store = MemoryStore::load(&mut file).map_err(file_error)?;
-        Ok(Session { file, store })
+        Ok(Session {
+            store: store_open::open(path)?,
+        })
     }
 
-    /// Applies a batch and saves; on any refusal the file is untouched.
+    /// Applies a batch, all of it or nothing.
     pub fn commit(&mut self, batch: Batch) -> Result<(), CliError> {
         self.commit_described(batch, &|_, change| subject(change))
     }
@@ -156,74 +137,50 @@ impl Session {
     pub fn commit_described(
         &mut self,
         batch: Batch,
-        describe: &dyn Fn(&MemoryStore, &Change) -> String,
+        describe: &dyn Fn(&dyn Backend, &Change) -> String,
     ) -> Result<(), CliError> {
-        let next = self.check_described(batch, describe)?;
-        next.save(&mut self.file).map_err(file_error)?;
-        self.store = next;
-        Ok(())
+        let subjects = self.subjects(&batch, describe);
+        self.store.apply(batch).map_err(|e| refused(&e, &subjects))
     }
 
-    /// Applies a batch to a copy of the store and returns the copy; nothing is saved. A
-    /// refused change of a batch of several is named with `describe`; a batch of one is
-    /// named by the command that made it.
+    /// What [`Session::commit_described`] would refuse; nothing is written.
     pub fn check_described(
+        &mut self,
+        batch: &Batch,
+        describe: &dyn Fn(&dyn Backend, &Change) -> String,
+    ) -> Result<(), CliError> {
+        let subjects = self.subjects(batch, describe);
+        self.store
+            .dry_run(batch)
+            .map_err(|e| refused(&e, &subjects))
+    }
+
+    /// A batch of several changes has each named for its refusal; a batch of one is named by
+    /// the command that made it.
+    fn subjects(
         &self,
-        batch: Batch,
-        describe: &dyn Fn(&MemoryStore, &Change) -> String,
-    ) -> Result<MemoryStore, CliError> {
-        let subjects: Vec<String> = if batch.changes.len() > 1 {
+        batch: &Batch,
+        describe: &dyn Fn(&dyn Backend, &Change) -> String,
+    ) -> Vec<String> {
+        if batch.changes.len() > 1 {
             batch
                 .changes
                 .iter()
-                .map(|change| describe(&self.store, change))
+                .map(|change| describe(self.store.as_ref(), change))
                 .collect()
         } else {
             Vec::new()
-        };
-        let mut next = self.store.clone();
-        next.apply(batch).map_err(|e| {
-            let class = store_class(&e);
-            let (reason, index) = refusal(&e);
-            match index.and_then(|i| subjects.get(i)) {
-                Some(subject) => fail(class, format!("{subject}: {reason}")),
-                None => fail(class, reason),
-            }
-        })?;
-        Ok(next)
+        }
     }
 }
 
-/// Locks a data file that must not exist yet, for `init` and `demo --save`. It looks before
-/// locking, so a refusal leaves no lock file behind.
-pub fn create(path: &Path, command: &str) -> Result<DataFile, CliError> {
-    let exists = || {
-        fail(
-            Class::Conflict,
-            format!(
-                "data file {} already exists; {command} never overwrites",
-                path.display()
-            ),
-        )
-    };
-    if path.exists() {
-        return Err(exists());
-    }
-    let file = DataFile::open(path, LockWait::Timeout(LOCK_WAIT)).map_err(file_error)?;
-    if file.exists() {
-        return Err(exists());
-    }
-    Ok(file)
-}
-
-/// Creates an empty data file; refuses to overwrite one.
+/// Creates an empty data file; refuses to overwrite anything at `path`.
 pub fn init(path: &Path) -> Result<(), CliError> {
-    let mut file = create(path, "plock init")?;
-    MemoryStore::new().save(&mut file).map_err(file_error)
+    store_open::create(path, "plock init").map(drop)
 }
 
 /// Finds an account by id, else by key.
-pub fn find_account(store: &MemoryStore, text: &str) -> Result<Account, CliError> {
+pub fn find_account(store: &dyn Store, text: &str) -> Result<Account, CliError> {
     let by_id = AccountId::new(text)
         .ok()
         .and_then(|id| store.account(&id).ok().flatten());

@@ -186,6 +186,19 @@ pub enum Command {
         #[arg(long, value_parser = date, value_name = "YYYY-MM-DD")]
         date: Option<NaiveDate>,
     },
+    /// Check the data file: SQLite's integrity check, the account book's rules, and every
+    /// invoice's total against its lines.
+    #[command(after_help = "Examples:
+  plock check
+  plock --data /srv/billing/plock.data check")]
+    Check,
+    /// Copy the data file to a new file while others go on using it (SQLite's online backup).
+    #[command(after_help = "Examples:
+  plock backup /srv/backups/plock-2025-02-01.data")]
+    Backup {
+        /// Where the copy goes; must not exist (a file or link there is refused).
+        path: std::path::PathBuf,
+    },
     /// Print shell completions.
     #[command(after_help = "Examples:
   plock completions bash > ~/.local/share/bash-completion/completions/plock

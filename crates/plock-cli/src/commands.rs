@@ -6,8 +6,7 @@ use plock_core::period::PeriodMode;
 use plock_core::store::{AccountQuery, Batch, Change, InvoiceQuery, SubscriptionQuery};
 use plock_core::{
     Account, AccountId, AccountKey, BillingInterval, BillingPractice, Currency, Item, Metric,
-    MetricId, PriceModel, ProductId, RunOptions, Store, Subscription, SubscriptionId,
-    SubscriptionSpec,
+    MetricId, PriceModel, ProductId, RunOptions, Subscription, SubscriptionId, SubscriptionSpec,
 };
 use rust_decimal::Decimal;
 use serde::Serialize;
@@ -181,6 +180,10 @@ pub fn run(cli: Cli) -> Result<String> {
                 Ok(render::signals(&signals))
             }
         }
+        Command::Check => crate::operate::check(&Session::open(&path)?, &path, as_json),
+        Command::Backup { path: to } => {
+            crate::operate::backup(&Session::open(&path)?, &path, &to, as_json)
+        }
         Command::Completions { shell } => {
             let mut out = Vec::new();
             clap_complete::generate(shell, &mut Cli::command(), "plock", &mut out);
@@ -235,16 +238,21 @@ fn help(topic: &[String]) -> Result<String> {
     Ok(command.render_long_help().to_string())
 }
 
-/// `plock demo [--save]`.
+/// `plock demo [--save]`: on the embedded store, in memory, or in a new data file with
+/// `--save`.
 fn demo(path: &std::path::Path, save: bool, as_json: bool) -> Result<String> {
-    // Lock the data file first, so a refusal to overwrite comes before the demo's work.
-    let file = save
-        .then(|| crate::app::create(path, "demo --save"))
-        .transpose()?;
-    let demo = crate::demo::run()?;
-    if let Some(mut file) = file {
-        demo.store.save(&mut file).map_err(crate::app::file_error)?;
-    }
+    // Create the data file first, so a refusal to overwrite comes before the demo's work.
+    let mut store = if save {
+        crate::store_open::create(path, "demo --save")?
+    } else {
+        crate::store_open::in_memory()?
+    };
+    let demo = crate::demo::run(store.as_mut()).inspect_err(|_| {
+        if save {
+            // The file is the demo's own and incomplete; the demo's error is the one to report.
+            let _ = std::fs::remove_file(path);
+        }
+    })?;
     if as_json {
         #[derive(Serialize)]
         struct DemoReport<'a> {
@@ -303,15 +311,12 @@ fn account(mut s: Session, cmd: AccountCommand, as_json: bool) -> Result<String>
             account_done(&s, "added", &added, as_json)
         }
         AccountCommand::List(filter) => {
-            let tag_filter = if !filter.tags.is_empty() {
-                Some(TagFilter::All(tags(&filter.tags)?))
-            } else if !filter.any_tags.is_empty() {
-                Some(TagFilter::Any(tags(&filter.any_tags)?))
-            } else if !filter.no_tags.is_empty() {
-                Some(TagFilter::None(tags(&filter.no_tags)?))
-            } else {
-                None
-            };
+            // Every list given applies: `--tag a --no-tag b` is a and not b.
+            let tag_filter = TagFilter::combined(
+                tags(&filter.tags)?,
+                tags(&filter.any_tags)?,
+                tags(&filter.no_tags)?,
+            );
             let state = filter.state.map(|s| match s {
                 StateArg::Pending => AccountState::Pending,
                 StateArg::Active => AccountState::Active,
@@ -332,7 +337,7 @@ fn account(mut s: Session, cmd: AccountCommand, as_json: bool) -> Result<String>
             }
         }
         AccountCommand::Show { account } => {
-            let a = find_account(&s.store, &account)?;
+            let a = find_account(&*s.store, &account)?;
             let children = s.store.children(a.id()).map_err(store_error)?;
             if as_json {
                 json(&a)
@@ -361,9 +366,17 @@ fn account(mut s: Session, cmd: AccountCommand, as_json: bool) -> Result<String>
             })
         }
         AccountCommand::Restore { account } => {
-            state_change(s, &account, "restored", as_json, |id| Change::Restore {
-                id,
-            })
+            // Billing resumes today: the days the account was archived are never billed.
+            let a = find_account(&*s.store, &account)?;
+            let subs = all_pages(|after| {
+                s.store.list_subscriptions(&SubscriptionQuery {
+                    account: Some(a.id().clone()),
+                    after,
+                    limit: 0,
+                })
+            })?;
+            s.commit(plock_core::billing::restore_account(a.id(), &subs, today()))?;
+            account_done(&s, "restored", &a, as_json)
         }
         AccountCommand::Tag {
             account,
@@ -378,8 +391,8 @@ fn account(mut s: Session, cmd: AccountCommand, as_json: bool) -> Result<String>
             Change::Untag { id, tag }
         }),
         AccountCommand::Link { child, master } => {
-            let c = find_account(&s.store, &child)?;
-            let m = find_account(&s.store, &master)?;
+            let c = find_account(&*s.store, &child)?;
+            let m = find_account(&*s.store, &master)?;
             s.commit(Batch::one(Change::Link {
                 child: c.id().clone(),
                 master: m.id().clone(),
@@ -405,7 +418,7 @@ fn retag(
     as_json: bool,
     change: fn(AccountId, Tag) -> Change,
 ) -> Result<String> {
-    let a = find_account(&s.store, text)?;
+    let a = find_account(&*s.store, text)?;
     let changes = tags(texts)?
         .into_iter()
         .map(|tag| change(a.id().clone(), tag))
@@ -421,7 +434,7 @@ fn state_change(
     as_json: bool,
     change: impl FnOnce(AccountId) -> Change,
 ) -> Result<String> {
-    let a = find_account(&s.store, text)?;
+    let a = find_account(&*s.store, text)?;
     s.commit(Batch::one(change(a.id().clone())))?;
     account_done(&s, verb, &a, as_json)
 }
@@ -437,7 +450,7 @@ fn find_subscription(s: &Session, text: &str) -> Result<Subscription> {
 fn subscription(mut s: Session, cmd: SubscriptionCommand, as_json: bool) -> Result<String> {
     match cmd {
         SubscriptionCommand::Add(f) => {
-            let account = find_account(&s.store, &f.account)?;
+            let account = find_account(&*s.store, &f.account)?;
             let product = ProductId::new(&f.product).map_err(invalid)?;
             let amount = |text: &str| {
                 Decimal::from_str_exact(text.trim())
@@ -516,7 +529,7 @@ fn subscription(mut s: Session, cmd: SubscriptionCommand, as_json: bool) -> Resu
             Ok(line)
         }
         SubscriptionCommand::List { account } => {
-            let account = account.map(|a| find_account(&s.store, &a)).transpose()?;
+            let account = account.map(|a| find_account(&*s.store, &a)).transpose()?;
             let all = all_pages(|after| {
                 let account = account.as_ref().map(|a| a.id().clone());
                 s.store.list_subscriptions(&SubscriptionQuery {
@@ -592,19 +605,14 @@ fn bill(
     full: bool,
     as_json: bool,
 ) -> Result<String> {
-    let company =
-        progress::step("reading the company", || s.store.company()).map_err(store_error)?;
+    let (company, usage) =
+        progress::step("reading the company", || s.store.run_input()).map_err(store_error)?;
     let options = RunOptions {
         run_date: date,
         first_invoice_number: s.store.next_invoice_number().map_err(store_error)?,
         dispatch_erp: None,
     };
     // The one billing run, over the usage packed in its table.
-    let usage = progress::step(
-        &format!("packing {} usage records", company.usage.len()),
-        || company.usage_table(),
-    )
-    .map_err(invalid)?;
     let bar = Progress::bar(
         u64::try_from(company.subscriptions.len()).unwrap_or(u64::MAX),
         "billing",
@@ -651,7 +659,7 @@ fn bill_json(
             crate::stream::run_report(
                 w,
                 result,
-                &s.store,
+                &*s.store,
                 crate::stream::RunInvoices::Preview(invoices),
             )
         })?;
@@ -669,7 +677,7 @@ fn bill_json(
         crate::stream::run_report(
             w,
             result,
-            &s.store,
+            &*s.store,
             crate::stream::RunInvoices::Recorded { from: first, until },
         )
     })?;
@@ -688,7 +696,7 @@ fn invoice(s: Session, cmd: InvoiceCommand, as_json: bool) -> Result<String> {
     match cmd {
         InvoiceCommand::List => {
             if as_json {
-                crate::stream::to_stdout(|w| crate::stream::invoices(w, &s.store))?;
+                crate::stream::to_stdout(|w| crate::stream::invoices(w, &*s.store))?;
                 return Ok(String::new());
             }
             let invoices = all()?;

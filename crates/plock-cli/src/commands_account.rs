@@ -3,7 +3,7 @@
 
 use plock_core::account::{AccountName, Contact, ContactInput, ExternalId, ExternalSystem};
 use plock_core::store::{Batch, Change};
-use plock_core::{Account, Currency, Store};
+use plock_core::{Account, Currency};
 
 use crate::app::{Session, find_account, invalid, store_error};
 use crate::cli::AccountEdit;
@@ -102,7 +102,7 @@ fn check_clears(e: &AccountEdit) -> Result<()> {
 /// `plock account edit ACCOUNT [--name ...] [--phone ...] [--clear FIELD] ...`.
 pub fn edit(mut s: Session, e: &AccountEdit, as_json: bool) -> Result<String> {
     check_clears(e)?;
-    let a = find_account(&s.store, &e.account)?;
+    let a = find_account(&*s.store, &e.account)?;
     let mut changes = Vec::new();
     let contact = edited_contact(a.contact(), e)?;
     let name = e
@@ -132,7 +132,7 @@ pub fn edit(mut s: Session, e: &AccountEdit, as_json: bool) -> Result<String> {
         });
     }
     if let Some(master) = &e.master {
-        let m = find_account(&s.store, master)?;
+        let m = find_account(&*s.store, master)?;
         changes.push(Change::Link {
             child: a.id().clone(),
             master: m.id().clone(),
@@ -160,7 +160,7 @@ pub fn external_id(mut s: Session, cmd: ExternalIdCommand, as_json: bool) -> Res
             system: name,
             id,
         } => {
-            let a = find_account(&s.store, &account)?;
+            let a = find_account(&*s.store, &account)?;
             let system = system(&name)?;
             let external_id = ExternalId::new(&id).map_err(invalid)?;
             let detail = format!(": {system} id {external_id}");
@@ -175,7 +175,7 @@ pub fn external_id(mut s: Session, cmd: ExternalIdCommand, as_json: bool) -> Res
             account,
             system: name,
         } => {
-            let a = find_account(&s.store, &account)?;
+            let a = find_account(&*s.store, &account)?;
             let system = system(&name)?;
             if a.external_ids().get(&system).is_none() {
                 return Err(fail(
@@ -195,7 +195,7 @@ pub fn external_id(mut s: Session, cmd: ExternalIdCommand, as_json: bool) -> Res
 
 /// `plock account group-billing ACCOUNT on|off`.
 pub fn group_billing(mut s: Session, account: &str, on: Switch, as_json: bool) -> Result<String> {
-    let a = find_account(&s.store, account)?;
+    let a = find_account(&*s.store, account)?;
     let on = on == Switch::On;
     s.commit(Batch::one(Change::SetGroupBilling {
         master: a.id().clone(),
@@ -212,6 +212,6 @@ pub fn group_billing(mut s: Session, account: &str, on: Switch, as_json: bool) -
 /// The id of the account `--account` names, if any.
 pub fn only(s: &Session, account: Option<&str>) -> Result<Option<plock_core::AccountId>> {
     account
-        .map(|text| find_account(&s.store, text).map(|a| a.id().clone()))
+        .map(|text| find_account(&*s.store, text).map(|a| a.id().clone()))
         .transpose()
 }

@@ -3,7 +3,7 @@
 
 use plock_core::invoice::OneOffLine;
 use plock_core::store::{Batch, Change, InvoiceQuery};
-use plock_core::{Invoice, ProductId, Store};
+use plock_core::{Invoice, ProductId};
 use rust_decimal::Decimal;
 use serde::Serialize;
 
@@ -59,7 +59,7 @@ fn stored(s: &Session, number: u64) -> Result<Invoice> {
 
 /// `plock invoice charge ACCOUNT --date D --line PRODUCT,QUANTITY,UNIT_PRICE ...`.
 pub fn charge(s: Session, args: &ChargeArgs, as_json: bool) -> Result<String> {
-    let account = find_account(&s.store, &args.account)?;
+    let account = find_account(&*s.store, &args.account)?;
     let lines = args
         .lines
         .iter()

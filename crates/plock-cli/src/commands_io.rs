@@ -5,9 +5,8 @@ use std::path::Path;
 
 use plock_core::account::ExternalSystem;
 use plock_core::import::ImportErrors;
-use plock_core::store::{Batch, Change};
-use plock_core::{AccountId, Invoice, Store};
-use plock_store_memory::MemoryStore;
+use plock_core::store::Change;
+use plock_core::{AccountId, Invoice};
 use serde::Serialize;
 
 use crate::app::{Session, invalid, store_error, subject, today};
@@ -16,6 +15,7 @@ use crate::commands::json;
 use crate::exit::{Class, CliError, fail};
 use crate::progress::Progress;
 use crate::rows::Rows;
+use crate::store_open::Backend;
 
 type Result<T> = std::result::Result<T, CliError>;
 
@@ -88,6 +88,9 @@ struct ImportReport {
     new_metrics: Option<usize>,
     dry_run: bool,
     written: bool,
+    /// Records for days their subscription has already billed in arrears.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    late: Vec<plock_core::usage::LateUsage>,
 }
 
 fn kind_name<S: serde::Serializer>(
@@ -118,7 +121,7 @@ impl ImportReport {
         if let Some(metrics) = self.new_metrics.filter(|m| *m > 0) {
             counts.push_str(&format!("; {metrics} new metric(s)"));
         }
-        if self.dry_run {
+        let summary = if self.dry_run {
             format!(
                 "{}: {} row(s) valid, would import {counts}; nothing written (dry run)",
                 self.file, self.rows
@@ -130,7 +133,22 @@ impl ImportReport {
                 "{}: {} row(s), nothing to change (already imported)",
                 self.file, self.rows
             )
-        }
+        };
+        let late = self.late.iter().map(|l| {
+            format!(
+                "\nlate: {} record(s) of {} for {} (quantity {}, from {}) fall before {}, \
+                 which subscription {} has already billed in arrears: billing runs do not \
+                 bill them; charge them with a one-off invoice",
+                l.records,
+                l.metric,
+                l.account,
+                l.quantity,
+                l.first_day,
+                l.billed_through,
+                l.subscription
+            )
+        });
+        std::iter::once(summary).chain(late).collect()
     }
 }
 
@@ -142,34 +160,7 @@ pub fn import(
     dry_run: bool,
     as_json: bool,
 ) -> Result<String> {
-    let bytes = read(path)?;
     let file = name(path);
-    let checking = Progress::step(&format!("checking {file}"));
-    let planned = match kind {
-        ImportKind::Accounts => {
-            plock_core::import::plan_account_import(&bytes, s.store.book(), today())
-        }
-        ImportKind::Subscriptions => {
-            let company = s.store.company().map_err(store_error)?;
-            plock_core::import::plan_subscription_import(
-                &bytes,
-                &company.accounts,
-                &company.subscriptions,
-                &company.metrics,
-            )
-        }
-        ImportKind::Usage => {
-            plock_core::import::parse_usage(&bytes, s.store.book()).map(|records| {
-                if records.is_empty() {
-                    Batch::default()
-                } else {
-                    Batch::one(Change::AddUsage { records })
-                }
-            })
-        }
-    };
-    drop(checking);
-    let batch = planned.map_err(|e| rejected(path, &e))?;
     let mut report = ImportReport {
         action: if dry_run { "checked" } else { "imported" },
         file: file.clone(),
@@ -181,7 +172,56 @@ pub fn import(
         new_metrics: None,
         dry_run,
         written: false,
+        late: Vec::new(),
     };
+    if let ImportKind::Usage = kind {
+        // Usage for days already billed in arrears is said, never taken in silently.
+        let book = s.store.account_book().map_err(store_error)?;
+        let subscriptions = all_subscriptions(&s)?;
+        let mut late = Vec::new();
+        let rows = crate::import_usage::import(
+            &mut s,
+            path,
+            &file,
+            dry_run,
+            |errors| rejected(path, errors),
+            |records| {
+                late.extend(plock_core::usage::late_usage(
+                    records,
+                    &book,
+                    &subscriptions,
+                ));
+            },
+        )?;
+        report.late = late;
+        report.rows = usize::try_from(rows).unwrap_or(usize::MAX);
+        report.added = report.rows;
+        report.written = !dry_run && rows > 0;
+        return if as_json {
+            json(&report)
+        } else {
+            Ok(report.text())
+        };
+    }
+    let bytes = read(path)?;
+    let checking = Progress::step(&format!("checking {file}"));
+    let planned = match kind {
+        ImportKind::Accounts => {
+            let book = s.store.account_book().map_err(store_error)?;
+            plock_core::import::plan_account_import(&bytes, &book, today())
+        }
+        ImportKind::Subscriptions | ImportKind::Usage => {
+            let company = s.store.company_without_usage().map_err(store_error)?;
+            plock_core::import::plan_subscription_import(
+                &bytes,
+                &company.accounts,
+                &company.subscriptions,
+                &company.metrics,
+            )
+        }
+    };
+    drop(checking);
+    let batch = planned.map_err(|e| rejected(path, &e))?;
     // The rows behind the changes: to count them, and to name the row of a refused change.
     let rows = match kind {
         ImportKind::Accounts => {
@@ -237,23 +277,11 @@ pub fn import(
             report.new_metrics = Some(metrics);
             Some(rows)
         }
-        ImportKind::Usage => {
-            let records = batch
-                .changes
-                .iter()
-                .map(|c| match c {
-                    Change::AddUsage { records } => records.len(),
-                    _ => 0,
-                })
-                .sum();
-            report.rows = records;
-            report.added = records;
-            None
-        }
+        ImportKind::Usage => None,
     };
-    let describe = |store: &MemoryStore, change: &Change| row_of(store, rows.as_ref(), change);
+    let describe = |store: &dyn Backend, change: &Change| row_of(store, rows.as_ref(), change);
     if dry_run {
-        s.check_described(batch, &describe)
+        s.check_described(&batch, &describe)
             .map_err(|e| e.prefixed(format!("{file}: would be refused; ")))?;
     } else if !batch.changes.is_empty() {
         let prefix = format!("{file}: nothing imported; ");
@@ -267,6 +295,27 @@ pub fn import(
         json(&report)
     } else {
         Ok(report.text())
+    }
+}
+
+/// Every stored subscription, page by page.
+fn all_subscriptions(s: &Session) -> Result<Vec<plock_core::Subscription>> {
+    let mut all = Vec::new();
+    let mut after = None;
+    loop {
+        let page = s
+            .store
+            .list_subscriptions(&plock_core::store::SubscriptionQuery {
+                account: None,
+                after,
+                limit: 0,
+            })
+            .map_err(store_error)?;
+        all.extend(page.items);
+        match page.next {
+            Some(next) => after = Some(next),
+            None => return Ok(all),
+        }
     }
 }
 
@@ -293,7 +342,7 @@ fn account_of(change: &Change) -> Option<&AccountId> {
 }
 
 /// Names the row of an import file a change came from: `line 3 (account acme)`.
-fn row_of(store: &MemoryStore, rows: Option<&Rows>, change: &Change) -> String {
+fn row_of(store: &dyn Backend, rows: Option<&Rows>, change: &Change) -> String {
     let keyed = match change {
         Change::PutSubscription { subscription } => {
             Some(("subscription", subscription.id().to_string()))
@@ -302,8 +351,9 @@ fn row_of(store: &MemoryStore, rows: Option<&Rows>, change: &Change) -> String {
             // Accounts are found by the key the file names; an imported account's id is its
             // key, an older one may have another.
             let key = store
-                .book()
-                .get(id)
+                .account(id)
+                .ok()
+                .flatten()
                 .map_or_else(|| id.to_string(), |a| a.key().to_string());
             ("account", key)
         }),
@@ -343,7 +393,7 @@ pub fn write_out(
 
 /// `plock export accounts|subscriptions [--out FILE]`.
 pub fn export(s: &Session, kind: ExportKind, out: Option<&Path>, as_json: bool) -> Result<String> {
-    let company = s.store.company().map_err(store_error)?;
+    let company = s.store.company_without_usage().map_err(store_error)?;
     let (text, count) = match kind {
         ExportKind::Accounts => (
             plock_core::import::export_accounts(&company.accounts),
@@ -391,7 +441,8 @@ pub fn discover(
     let file = name(path);
     let customers =
         plock_core::discovery::parse_source(&read(path)?).map_err(|e| rejected(path, &e))?;
-    let plan = plock_core::discovery::plan_discovery(source, &customers, s.store.book(), today());
+    let book = s.store.account_book().map_err(store_error)?;
+    let plan = plock_core::discovery::plan_discovery(source, &customers, &book, today());
     let archived = crate::discover_missing::to_archive(&s, &plan, missing)?;
     let applied = yes && (!plan.is_empty() || !archived.is_empty());
     if applied {
@@ -435,6 +486,12 @@ pub fn discover(
         }
         if u.contact.is_some() {
             what.push("contact".to_owned());
+        }
+        if u.link {
+            what.push(format!("link to {source} as {}", u.key));
+        }
+        for (system, id) in &u.external_ids {
+            what.push(format!("{system} id {id}"));
         }
         format!("  update         {}  {}", u.account, what.join(", "))
     }));

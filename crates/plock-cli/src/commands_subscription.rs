@@ -8,8 +8,7 @@ use plock_core::store::{Batch, Change};
 use plock_core::subscription::SubscriptionState;
 use plock_core::usage::Aggregation;
 use plock_core::{
-    Item, Metric, MetricId, PriceModel, ProductId, Store, Subscription, SubscriptionId,
-    SubscriptionSpec,
+    Item, Metric, MetricId, PriceModel, ProductId, Subscription, SubscriptionId, SubscriptionSpec,
 };
 use rust_decimal::Decimal;
 
@@ -65,7 +64,7 @@ fn new_metrics(s: &Session, counted: &[(MetricId, Aggregation)]) -> Result<Vec<C
 
 /// The changes that store a subscription file's subscription: new metrics, then it.
 fn from_file(s: &Session, file: &SubscriptionFile) -> Result<(Subscription, Vec<Change>)> {
-    let account = find_account(&s.store, &file.account)?;
+    let account = find_account(&*s.store, &file.account)?;
     if let Some(currency) = &file.currency
         && currency.parse::<plock_core::Currency>().map_err(invalid)? != account.currency()
     {
@@ -174,7 +173,7 @@ pub fn create(mut s: Session, args: &CreateArgs, as_json: bool) -> Result<String
     let metrics = changes.len().saturating_sub(1);
     let batch = Batch { changes };
     let action = if args.dry_run {
-        s.check_described(batch, &|_, c| crate::app::subject(c))?;
+        s.check_described(&batch, &|_, c| crate::app::subject(c))?;
         "checked"
     } else {
         s.commit(batch)?;

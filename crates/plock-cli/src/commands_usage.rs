@@ -4,7 +4,7 @@ use chrono::{NaiveDate, SecondsFormat};
 use plock_core::period::Period;
 use plock_core::store::{AccountQuery, Batch, Change};
 use plock_core::usage::Aggregation;
-use plock_core::{AccountKey, Metric, MetricId, Store, UsageRecord};
+use plock_core::{AccountKey, Metric, MetricId, UsageRecord};
 
 use crate::app::{Session, find_account, invalid, store_error};
 use crate::cli_ops::{AggregationArg, UsageFilter};
@@ -84,7 +84,7 @@ pub fn set_metric(
 /// The records `filter` selects, sorted, read through the store's usage query.
 fn records(s: &Session, filter: &UsageFilter) -> Result<Vec<UsageRecord>> {
     let keys: Vec<AccountKey> = match &filter.account {
-        Some(text) => vec![find_account(&s.store, text)?.key().clone()],
+        Some(text) => vec![find_account(&*s.store, text)?.key().clone()],
         None => {
             let mut keys = Vec::new();
             let mut after = None;

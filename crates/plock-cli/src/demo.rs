@@ -15,7 +15,6 @@ use plock_core::{
     MetricId, PriceModel, ProductId, RunOptions, Store, Subscription, SubscriptionId,
     SubscriptionSpec, UsageRecord,
 };
-use plock_store_memory::MemoryStore;
 use rust_decimal::Decimal;
 
 use crate::exit::{Class, CliError, fail};
@@ -118,9 +117,8 @@ fn tiers(rows: &[(Option<&str>, Option<&str>, Option<&str>)]) -> Result<Tiers> {
     Tiers::new(tiers).map_err(bug)
 }
 
-/// The sample company, as batches applied to an empty store.
-pub fn company() -> Result<MemoryStore> {
-    let mut store = MemoryStore::new();
+/// The sample company, as batches applied to `store`, empty.
+pub fn company(store: &mut dyn Store) -> Result<()> {
     let jan = d(2025, 1, 1)?;
     let mut changes = vec![
         Change::AddAccount {
@@ -414,7 +412,7 @@ pub fn company() -> Result<MemoryStore> {
     store
         .apply(Batch::one(Change::AddUsage { records: usage()? }))
         .map_err(bug)?;
-    Ok(store)
+    Ok(())
 }
 
 /// Three months of usage, the same every run.
@@ -472,10 +470,8 @@ fn usage() -> Result<Vec<UsageRecord>> {
     Ok(records)
 }
 
-/// The demo company after its three runs, what a person sees of them, and the runs.
+/// What a person sees of the demo company's three runs, and the runs.
 pub struct Demo {
-    /// The company, its runs recorded.
-    pub store: MemoryStore,
     /// The story and every invoice, as text.
     pub text: String,
     /// The three billing runs.
@@ -483,9 +479,9 @@ pub struct Demo {
 }
 
 /// Builds the company, bills it on the first of February, March and April 2025 (archiving a
-/// customer on the way), and returns what a person sees.
-pub fn run() -> Result<Demo> {
-    let mut store = company()?;
+/// customer on the way), all in `store` (empty), and returns what a person sees.
+pub fn run(store: &mut dyn Store) -> Result<Demo> {
+    company(store)?;
     let mut out = String::from(
         "plock demo: an email-marketing SaaS with a dentist, a retailer, an enterprise group of five,\n\
          a customer billed in arrears, an archived and a pending account. Billed month by month.\n",
@@ -523,9 +519,5 @@ pub fn run() -> Result<Demo> {
             .map_err(bug)?;
         runs.push(result);
     }
-    Ok(Demo {
-        store,
-        text: out,
-        runs,
-    })
+    Ok(Demo { text: out, runs })
 }

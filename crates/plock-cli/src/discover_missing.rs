@@ -1,9 +1,9 @@
 //! The accounts a discovery sync flags as missing from its source: kept by default, archived
 //! when the operator asks, except those named to keep.
 
+use plock_core::AccountId;
 use plock_core::account::AccountState;
 use plock_core::discovery::SyncPlan;
-use plock_core::{AccountId, Store};
 
 use crate::app::{Session, find_account, store_error};
 use crate::commands_io::Missing;
@@ -21,7 +21,7 @@ pub fn to_archive(
 ) -> Result<Vec<AccountId>, CliError> {
     let mut kept = Vec::with_capacity(missing.keep.len());
     for text in &missing.keep {
-        let account = find_account(&s.store, text)?;
+        let account = find_account(&*s.store, text)?;
         if !plan.missing.contains(account.id()) {
             return Err(fail(
                 Class::Validation,

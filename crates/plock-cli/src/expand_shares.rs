@@ -97,9 +97,9 @@ mod tests {
     /// The sample company of docs/csv: an account with two subscriptions, usage of several.
     fn sample() -> CompanySnapshot {
         let day = chrono::NaiveDate::from_ymd_opt(2025, 1, 1).unwrap();
-        let mut store = plock_store_memory::MemoryStore::new();
+        let mut store = plock_store_sqlite::SqliteStore::in_memory().unwrap();
         let accounts = include_bytes!("../../../docs/csv/accounts.csv");
-        let batch = plan_account_import(accounts, store.book(), day).unwrap();
+        let batch = plan_account_import(accounts, &store.account_book().unwrap(), day).unwrap();
         store.apply(batch).unwrap();
         let c = store.company().unwrap();
         let subscriptions = include_bytes!("../../../docs/csv/subscriptions.csv");
@@ -108,7 +108,7 @@ mod tests {
                 .unwrap();
         store.apply(batch).unwrap();
         let usage = include_bytes!("../../../docs/csv/usage.csv");
-        let records = parse_usage(usage, store.book()).unwrap();
+        let records = parse_usage(usage, &store.account_book().unwrap()).unwrap();
         store
             .apply(Batch::one(Change::AddUsage { records }))
             .unwrap();
@@ -117,7 +117,9 @@ mod tests {
 
     #[test]
     fn shares_give_the_whole_company_result_in_its_order() {
-        let demo = crate::demo::run().unwrap().store.company().unwrap();
+        let mut store = plock_store_sqlite::SqliteStore::in_memory().unwrap();
+        crate::demo::run(&mut store).unwrap();
+        let demo = store.company().unwrap();
         for company in [sample(), demo] {
             for date in ["2025-01-20", "2025-02-01", "2025-03-20", "2025-04-01"] {
                 let date: chrono::NaiveDate = date.parse().unwrap();

@@ -1,4 +1,4 @@
-//! The plock command: a thin front end over plock-core and the memory store. It holds no
+//! The plock command: a thin front end over plock-core and its SQLite store. It holds no
 //! domain rule of its own: it parses, calls core, prints.
 
 mod app;
@@ -14,10 +14,13 @@ mod demo;
 mod discover_missing;
 mod exit;
 mod expand_shares;
+mod import_usage;
+mod operate;
 mod out;
 mod progress;
 mod render;
 mod rows;
+mod store_open;
 mod stream;
 mod subscription_file;
 
@@ -27,6 +30,9 @@ use clap::Parser;
 use clap::error::ErrorKind;
 
 use crate::exit::{Class, fail};
+
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
     let cli = match cli::Cli::try_parse() {

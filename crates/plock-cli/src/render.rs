@@ -324,8 +324,16 @@ pub fn run(r: &BillingRun, preview: bool) -> String {
                         .join(", ")
                 )
             }
-            plock_core::billing::MismatchReason::DifferentPractice { child } => {
-                format!("billing practice {child} differs from the master's")
+            plock_core::billing::MismatchReason::DifferentPractice { child, master } => format!(
+                "billing practice {child} differs from the master's {}",
+                master
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            plock_core::billing::MismatchReason::MasterHasNoPeriod { child, on } => {
+                format!("period {child}: the master has no billing period yet on {on}")
             }
             plock_core::billing::MismatchReason::DifferentPeriod { child, master } => format!(
                 "period {child} differs from the master's {}",

@@ -73,7 +73,7 @@ impl Serialize for Pages<'_> {
 
 /// Pages of the stored invoices numbered `from..until` (all from `from` without `until`).
 fn stored<'a>(
-    store: &'a impl Store,
+    store: &'a (impl Store + ?Sized),
     from: u64,
     until: Option<u64>,
 ) -> impl FnMut() -> std::result::Result<Option<Vec<Invoice>>, StoreError> + 'a {
@@ -99,7 +99,7 @@ fn stored<'a>(
 }
 
 /// `[invoice, ...]` of every stored invoice, by number.
-pub fn invoices<W: Write>(w: &mut W, store: &impl Store) -> io::Result<()> {
+pub fn invoices<W: Write>(w: &mut W, store: &(impl Store + ?Sized)) -> io::Result<()> {
     let mut next = stored(store, 1, None);
     pretty(w, &Pages(RefCell::new(&mut next)))
 }
@@ -122,7 +122,7 @@ pub enum RunInvoices {
 pub fn run_report<W: Write>(
     w: &mut W,
     mut run: BillingRun,
-    store: &impl Store,
+    store: &(impl Store + ?Sized),
     invoices: RunInvoices,
 ) -> io::Result<()> {
     let (mut from_memory, recorded) = match invoices {

@@ -432,12 +432,33 @@ fn data_file_location_and_lock() {
         .output()
         .unwrap();
     assert!(out.status.success());
-    // A held lock: the command fails with the conflict class and changes nothing.
-    let _held =
-        plock_store_memory::DataFile::open(&custom, plock_store_memory::LockWait::NoWait).unwrap();
-    let started = std::time::Instant::now();
+    // Another writer holding the database: a reader goes on at once; a writer waits for it,
+    // then fails with the conflict class and changes nothing.
+    let held = rusqlite::Connection::open(&custom).unwrap();
+    held.execute_batch("BEGIN IMMEDIATE").unwrap();
     let out = Command::new(PLOCK)
         .args(["--data", custom.to_str().unwrap(), "account", "list"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let started = std::time::Instant::now();
+    let out = Command::new(PLOCK)
+        .args([
+            "--data",
+            custom.to_str().unwrap(),
+            "account",
+            "add",
+            "--key",
+            "acme",
+            "--name",
+            "Acme",
+            "--currency",
+            "EUR",
+        ])
         .output()
         .unwrap();
     assert_eq!(
@@ -451,6 +472,8 @@ fn data_file_location_and_lock() {
         started.elapsed().as_secs() >= 9,
         "it waited for the lock first"
     );
+    held.execute_batch("ROLLBACK").unwrap();
+    drop(held);
     // A corrupt file is refused (I/O class) and left as it is.
     std::fs::write(s.data(), b"PLOCK-DATA\nversion 7\n").unwrap();
     s.run(&["account", "list"], 6);
@@ -892,9 +915,8 @@ fn no_lock_file_is_left_beside_a_missing_data_file() {
     assert_eq!(names, ["accounts.csv"]);
     s.run(&["--data", "nowhere/plock.data", "init"], 6);
     assert!(!s.dir.join("nowhere").exists());
-    // init refuses an existing file before it takes a lock.
+    // init refuses an existing file.
     s.run(&["init"], 0);
-    std::fs::remove_file(s.lock()).unwrap();
     s.run(&["init"], 5);
     s.run(&["demo", "--save"], 5);
     assert!(!s.lock().exists());

@@ -259,8 +259,14 @@ fn report(result: &BillingRun) -> Result<String, Box<dyn Error>> {
         let why = match &unmatched.reason {
             MismatchReason::NoMasterSubscription => "the master has no subscription".to_owned(),
             MismatchReason::DifferentCurrency { child, .. } => format!("billed in {child}"),
-            MismatchReason::DifferentPractice { child } => format!("billed {child}"),
+            MismatchReason::DifferentPractice { child, master } => {
+                let master: Vec<String> = master.iter().map(ToString::to_string).collect();
+                format!("billed {child}, the master {}", master.join(", "))
+            }
             MismatchReason::DifferentPeriod { child, .. } => format!("billing period {child}"),
+            MismatchReason::MasterHasNoPeriod { child, on } => {
+                format!("billing period {child}: the master has none yet on {on}")
+            }
         };
         writeln!(
             out,
@@ -341,7 +347,8 @@ mod tests {
                 (
                     "acme-tallinn",
                     MismatchReason::DifferentPractice {
-                        child: BillingPractice::InArrears
+                        child: BillingPractice::InArrears,
+                        ..
                     }
                 ),
             ]

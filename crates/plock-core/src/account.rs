@@ -38,6 +38,7 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+mod country;
 pub(crate) mod external;
 pub(crate) mod tag;
 
@@ -418,7 +419,8 @@ impl From<Email> for String {
     }
 }
 
-/// A country as an ISO 3166-1 alpha-2 code (two upper-case letters).
+/// A country as an officially assigned ISO 3166-1 alpha-2 code (two upper-case letters from
+/// the closed list: XX, ZZ, QQ and AA are refused).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub struct Country(String);
@@ -430,13 +432,13 @@ impl Country {
     /// [`AccountError::Invalid`] naming the field `country`.
     pub fn new(value: &str) -> Result<Country, AccountError> {
         let code = value.trim().to_ascii_uppercase();
-        if code.len() == 2 && code.bytes().all(|b| b.is_ascii_uppercase()) {
+        if code.len() == 2 && country::is_assigned(&code) {
             Ok(Country(code))
         } else {
             Err(AccountError::invalid(
                 "country",
                 value,
-                "must be an ISO 3166 alpha-2 code such as SE",
+                "must be an assigned ISO 3166-1 alpha-2 code such as SE",
             ))
         }
     }

@@ -66,10 +66,14 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+mod compensation;
 mod engine;
 #[cfg(feature = "oracle")]
 pub mod oracle;
+mod restore;
 mod rules;
+
+pub use restore::restore_account;
 
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
@@ -188,6 +192,17 @@ pub enum MismatchReason {
     DifferentPractice {
         /// The child's.
         child: BillingPractice,
+        /// The practices of the master's subscriptions in that currency.
+        #[serde(default)]
+        master: Vec<BillingPractice>,
+    },
+    /// The master's subscriptions of the same currency and practice have no billing period on
+    /// the day the child's charge starts (they start later, or have ended).
+    MasterHasNoPeriod {
+        /// The child's full period.
+        child: Period,
+        /// The day the child's charge starts.
+        on: NaiveDate,
     },
     /// No matching master subscription has the same billing period.
     DifferentPeriod {

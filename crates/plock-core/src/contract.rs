@@ -148,6 +148,8 @@ pub fn run_all<S: Store>(mut fresh: impl FnMut() -> S) {
     batches_are_all_or_nothing(&mut fresh());
     subscriptions(&mut fresh());
     billing_runs(&mut fresh());
+    combined_tag_filters(&mut fresh());
+    currency_changes(&mut fresh());
 }
 
 /// By id, by batch of ids, by key, by external id, children, dismissed keys.
@@ -420,5 +422,85 @@ pub fn billing_runs<S: Store>(store: &mut S) {
     assert!(
         rerun.invoices.is_empty(),
         "a run after recording bills nothing again"
+    );
+}
+
+/// A filter of several tag lists applies each of them: `--tag eu --no-tag smb` leaves out an
+/// account tagged both.
+pub fn combined_tag_filters<S: Store>(store: &mut S) {
+    seed(store);
+    let tag = |t: &str| Tag::new(t).unwrap();
+    store
+        .apply(Batch {
+            changes: vec![
+                Change::Tag {
+                    id: aid("c1"),
+                    tag: tag("eu"),
+                },
+                Change::Tag {
+                    id: aid("c1"),
+                    tag: tag("smb"),
+                },
+            ],
+        })
+        .unwrap();
+    let list = |filter: Option<TagFilter>| {
+        let query = AccountQuery {
+            tags: filter,
+            ..AccountQuery::default()
+        };
+        let page = store.list_accounts(&query).unwrap();
+        ids(&page.items)
+            .into_iter()
+            .map(str::to_owned)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        list(TagFilter::combined(vec![tag("eu")], vec![], vec![])),
+        ["c1", "t"]
+    );
+    assert_eq!(
+        list(TagFilter::combined(
+            vec![tag("eu")],
+            vec![],
+            vec![tag("SMB")]
+        )),
+        ["t"]
+    );
+    assert_eq!(
+        list(TagFilter::combined(
+            vec![],
+            vec![tag("smb"), tag("x")],
+            vec![tag("nope")]
+        )),
+        ["c1"]
+    );
+}
+
+/// An account's currency does not change while a subscription still bills in it; an
+/// account without one may change it.
+pub fn currency_changes<S: Store>(store: &mut S) {
+    seed(store);
+    let edit = |id: &str| {
+        Batch::one(Change::EditAccount {
+            id: aid(id),
+            name: None,
+            contact: None,
+            currency: Some(Currency::SEK),
+        })
+    };
+    let refused = store.apply(edit("m")).unwrap_err();
+    assert!(
+        matches!(&refused, StoreError::Conflict { what: "account", id, .. } if id == "m"),
+        "{refused:?}"
+    );
+    assert_eq!(
+        store.account(&aid("m")).unwrap().unwrap().currency(),
+        Currency::EUR
+    );
+    store.apply(edit("c2")).unwrap();
+    assert_eq!(
+        store.account(&aid("c2")).unwrap().unwrap().currency(),
+        Currency::SEK
     );
 }

@@ -40,14 +40,21 @@ use crate::import::table::{ImportErrors, Table};
 use crate::money::Currency;
 use crate::store::{Batch, Change};
 
-/// The columns of a source file.
-pub const SOURCE_COLUMNS: [&str; 6] = [
+/// The columns of a source file: the customer, and its ids in other systems (the
+/// accounts file's `ext_*` columns).
+pub const SOURCE_COLUMNS: [&str; 12] = [
     "key",
     "name",
     "currency",
     "email",
     "country",
     "organisation_number",
+    "ext_hubspot",
+    "ext_salesforce",
+    "ext_fortnox",
+    "ext_business_central",
+    "ext_netvisor",
+    "ext_kleer",
 ];
 
 /// One customer record of a data source.
@@ -61,6 +68,9 @@ pub struct SourceCustomer {
     pub contact: Contact,
     /// Its currency.
     pub currency: Currency,
+    /// Its ids in other systems (a CRM, an ERP), as the source knows them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub external_ids: Vec<(ExternalSystem, ExternalId)>,
 }
 
 /// A field of a linked account the source has changed.
@@ -68,12 +78,19 @@ pub struct SourceCustomer {
 pub struct FieldUpdate {
     /// The account.
     pub account: AccountId,
+    /// The source's key for it.
+    pub key: AccountKey,
     /// The new name, when it changed.
     pub name: Option<AccountName>,
     /// The new contact, when it changed.
     pub contact: Option<Contact>,
-    /// Whether the account must first be linked to the source (matched by key).
+    /// Whether the account must first be linked to the source (matched by key): applying
+    /// the plan gives it the source key as its id in the source system, so a later sync
+    /// finds it by that id and flags it when the source no longer has it.
     pub link: bool,
+    /// Ids in other systems the source gives and the account lacks or holds otherwise.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub external_ids: Vec<(ExternalSystem, ExternalId)>,
 }
 
 /// What a sync would change.
@@ -97,6 +114,38 @@ impl SyncPlan {
         self.candidates.is_empty() && self.updates.is_empty()
     }
 
+    fn link(&self, changes: &mut Vec<Change>, id: &AccountId, key: &AccountKey) {
+        if let Ok(external_id) = ExternalId::new(key.as_str()) {
+            changes.push(Change::SetExternalId {
+                id: id.clone(),
+                system: self.source.clone(),
+                external_id,
+            });
+        }
+    }
+
+    /// The batch an operator applies to act on the accounts flagged missing: archive them
+    /// (`archive = true`; billing stops, history stays), or dismiss the flag by unlinking them
+    /// from the source (their id in the source system is removed, so later syncs neither
+    /// flag them nor match them by that id).
+    pub fn settle_missing(&self, archive: bool) -> Batch {
+        let changes = self
+            .missing
+            .iter()
+            .map(|id| {
+                if archive {
+                    Change::Archive { id: id.clone() }
+                } else {
+                    Change::RemoveExternalId {
+                        id: id.clone(),
+                        system: self.source.clone(),
+                    }
+                }
+            })
+            .collect();
+        Batch { changes }
+    }
+
     /// The batch that applies the plan (flags and dismissed keys change nothing).
     pub fn batch(&self) -> Batch {
         let mut changes = Vec::new();
@@ -104,13 +153,7 @@ impl SyncPlan {
             changes.push(Change::AddDiscovered {
                 account: account.clone(),
             });
-            if let Ok(id) = ExternalId::new(account.key().as_str()) {
-                changes.push(Change::SetExternalId {
-                    id: account.id().clone(),
-                    system: self.source.clone(),
-                    external_id: id,
-                });
-            }
+            self.link(&mut changes, account.id(), account.key());
         }
         for update in &self.updates {
             if update.name.is_some() || update.contact.is_some() {
@@ -121,12 +164,27 @@ impl SyncPlan {
                     currency: None,
                 });
             }
+            if update.link {
+                self.link(&mut changes, &update.account, &update.key);
+            }
+            for (system, external_id) in &update.external_ids {
+                changes.push(Change::SetExternalId {
+                    id: update.account.clone(),
+                    system: system.clone(),
+                    external_id: external_id.clone(),
+                });
+            }
         }
         Batch { changes }
     }
 }
 
-/// Compares a source's customers with the book.
+/// Compares a source's customers with the book, in O(n log n) of the customers and the
+/// accounts: every account is looked up by key or by id, never searched for.
+///
+/// A customer matched by its id in the source system is linked already; one matched only by
+/// its key (an account added by hand or imported) is linked when the plan is applied, so it
+/// is flagged missing once the source no longer has it. Candidates are linked too.
 ///
 /// ```
 /// use chrono::NaiveDate;
@@ -163,11 +221,11 @@ pub fn plan_discovery(
         missing: Vec::new(),
         dismissed: Vec::new(),
     };
-    let mut seen = BTreeSet::new();
+    let mut seen: BTreeSet<&str> = BTreeSet::new();
     let mut sorted: Vec<&SourceCustomer> = customers.iter().collect();
     sorted.sort_by(|a, b| a.key.cmp(&b.key));
     for c in sorted {
-        if !seen.insert(&c.key) {
+        if !seen.insert(c.key.as_str()) {
             continue;
         }
         let linked = ExternalId::new(c.key.as_str())
@@ -176,17 +234,8 @@ pub fn plan_discovery(
         let known = linked.or_else(|| book.by_key(&c.key));
         match known {
             Some(account) => {
-                let name = (account.name() != &c.name).then(|| c.name.clone());
-                let merged = merge(account.contact(), &c.contact);
-                let contact = (account.contact() != &merged).then_some(merged);
-                let link = linked.is_none();
-                if name.is_some() || contact.is_some() {
-                    plan.updates.push(FieldUpdate {
-                        account: account.id().clone(),
-                        name,
-                        contact,
-                        link,
-                    });
+                if let Some(update) = update_of(source, c, account, linked.is_some(), book) {
+                    plan.updates.push(update);
                 }
             }
             None if book.is_dismissed(&c.key) => plan.dismissed.push(c.key.clone()),
@@ -208,12 +257,44 @@ pub fn plan_discovery(
     for account in book.iter() {
         if let Some(ext) = account.external_ids().get(source)
             && account.state() != AccountState::Archived
-            && !seen.iter().any(|k| k.as_str() == ext.as_str())
+            && !seen.contains(ext.as_str())
         {
             plan.missing.push(account.id().clone());
         }
     }
     plan
+}
+
+/// What the source changes of a known account, if anything: its name, its contact, its link
+/// to the source, its ids in other systems (those no other account holds).
+fn update_of(
+    source: &ExternalSystem,
+    c: &SourceCustomer,
+    account: &Account,
+    linked: bool,
+    book: &AccountBook,
+) -> Option<FieldUpdate> {
+    let name = (account.name() != &c.name).then(|| c.name.clone());
+    let merged = merge(account.contact(), &c.contact);
+    let contact = (account.contact() != &merged).then_some(merged);
+    // A key match links the account unless it holds another id in the source system.
+    let link = !linked && account.external_ids().get(source).is_none();
+    let external_ids: Vec<(ExternalSystem, ExternalId)> = c
+        .external_ids
+        .iter()
+        .filter(|(system, _)| system != source)
+        .filter(|(system, id)| account.external_ids().get(system) != Some(id))
+        .filter(|(system, id)| book.by_external_id(system, id).is_none())
+        .cloned()
+        .collect();
+    (name.is_some() || contact.is_some() || link || !external_ids.is_empty()).then(|| FieldUpdate {
+        account: account.id().clone(),
+        key: c.key.clone(),
+        name,
+        contact,
+        link,
+        external_ids,
+    })
 }
 
 /// The source's contact fields over the account's: a field the source does not give is kept,
@@ -256,12 +337,26 @@ pub fn parse_source(bytes: &[u8]) -> Result<Vec<SourceCustomer>, ImportErrors> {
             organisation_number: cell("organisation_number"),
             ..ContactInput::default()
         });
+        let mut external_ids = Vec::new();
+        for column in crate::import::EXTERNAL_COLUMNS {
+            let Some(value) = cell(column).map(str::trim).filter(|v| !v.is_empty()) else {
+                continue;
+            };
+            let system = column.trim_start_matches("ext_").parse::<ExternalSystem>();
+            match (system, ExternalId::new(value)) {
+                (Ok(system), Ok(id)) => external_ids.push((system, id)),
+                (_, Err(e)) | (Err(e), _) => {
+                    errors.push(row.line, column, value, e.to_string());
+                }
+            }
+        }
         match (key, name, currency, contact) {
             (Ok(key), Ok(name), Ok(currency), Ok(contact)) => out.push(SourceCustomer {
                 key,
                 name,
                 contact,
                 currency,
+                external_ids,
             }),
             (key, name, currency, contact) => {
                 if let Err(e) = key {

@@ -56,7 +56,10 @@ pub struct FortnoxInvoice {
     pub your_order_number: String,
     /// ISO 4217 code.
     pub currency: String,
-    /// The first day the invoice covers.
+    /// The day the invoice was issued (the run date), never back-dated to its period. An
+    /// invoice stored without an issue date gives its period's first day. No `DueDate` is
+    /// sent: plock keeps no payment terms, and Fortnox then takes the customer's own terms of
+    /// payment.
     pub invoice_date: String,
     /// The rows.
     pub invoice_rows: Vec<FortnoxRow>,
@@ -154,7 +157,10 @@ fn fortnox(invoice: &Invoice, debtor: &ExternalId) -> FortnoxInvoice {
         customer_number: debtor.to_string(),
         your_order_number: invoice.number().to_string(),
         currency: invoice.currency().to_string(),
-        invoice_date: invoice.period().start().to_string(),
+        invoice_date: invoice
+            .issued()
+            .unwrap_or_else(|| invoice.period().start())
+            .to_string(),
         invoice_rows: rows,
     }
 }

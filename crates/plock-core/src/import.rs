@@ -36,6 +36,7 @@
 //! ```
 
 mod accounts;
+mod contact_cells;
 mod ingest;
 mod layout;
 mod subscriptions;
@@ -46,6 +47,7 @@ mod usage;
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 
 pub use accounts::{ACCOUNT_COLUMNS, EXTERNAL_COLUMNS, export_accounts, plan_account_import};
+pub use contact_cells::CLEAR as CLEAR_CELL;
 #[cfg(feature = "fuzz-support")]
 pub(crate) use ingest::fuzz_read;
 pub use ingest::{ingest_usage, read_usage};
@@ -73,7 +75,7 @@ fn clean_cell(raw: &str) -> Option<String> {
     }
     let mut chars = v.chars();
     Some(match (chars.next(), chars.next()) {
-        (Some('\''), Some('=' | '+' | '-' | '@')) => v.get(1..).unwrap_or(v).to_owned(),
+        (Some('\''), Some('=' | '+' | '-' | '@' | '\'')) => v.get(1..).unwrap_or(v).to_owned(),
         _ => v.to_owned(),
     })
 }
@@ -100,9 +102,10 @@ fn parse_timestamp(text: &str) -> Result<DateTime<Utc>, String> {
 }
 
 /// A spreadsheet runs a cell starting with `=`, `+`, `-` or `@` as a formula; a leading `'`
-/// makes it text. The importers undo it.
+/// makes it text. The importers undo it. A cell that itself starts with `'` gets one more, so
+/// undoing gives it back: export then import is exact for every value.
 fn neutralise(cell: &str) -> String {
-    if cell.starts_with(['=', '+', '-', '@']) {
+    if cell.starts_with(['=', '+', '-', '@', '\'']) {
         format!("'{cell}")
     } else {
         cell.to_owned()

@@ -40,6 +40,7 @@ pub use kinds::{
 
 use std::collections::BTreeMap;
 
+use chrono::NaiveDate;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
@@ -273,6 +274,7 @@ pub struct Invoice {
     products: Box<[ProductTotal]>,
     debtor_ids: BTreeMap<ExternalSystem, ExternalId>,
     dispatch: Dispatch,
+    issued: Option<NaiveDate>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -288,6 +290,8 @@ struct StoredInvoice {
     debtor_ids: BTreeMap<ExternalSystem, ExternalId>,
     lines: Vec<InvoiceLine>,
     products: Vec<ProductTotal>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    issued: Option<NaiveDate>,
 }
 
 impl TryFrom<StoredInvoice> for Invoice {
@@ -302,6 +306,10 @@ impl TryFrom<StoredInvoice> for Invoice {
             s.dispatch,
         )?
         .with_kind(s.kind);
+        let invoice = match s.issued {
+            Some(on) => invoice.with_issued(on),
+            None => invoice,
+        };
         if invoice.total != s.total {
             return Err(InvoiceError::TotalMismatch {
                 number: s.number,
@@ -326,6 +334,7 @@ impl From<Invoice> for StoredInvoice {
             debtor_ids: i.debtor_ids,
             lines: i.lines.into_vec(),
             products: i.products.into_vec(),
+            issued: i.issued,
         }
     }
 }
@@ -382,7 +391,19 @@ impl Invoice {
             products: products.into_boxed_slice(),
             debtor_ids,
             dispatch,
+            issued: None,
         })
+    }
+
+    /// The same invoice, issued on `on` (the run date for a billing run's invoices).
+    pub fn with_issued(mut self, on: NaiveDate) -> Invoice {
+        self.issued = Some(on);
+        self
+    }
+
+    /// The day it was issued, when known: invoices stored without one have none.
+    pub fn issued(&self) -> Option<NaiveDate> {
+        self.issued
     }
 
     /// The same invoice, of another kind.

@@ -101,6 +101,7 @@
 pub mod account;
 pub mod billing;
 pub mod book;
+pub mod bounds;
 #[cfg(feature = "store-contract")]
 pub mod contract;
 pub mod discovery;

@@ -76,6 +76,24 @@ fn non_negative(field: &'static str, value: Decimal) -> Result<Decimal, PricingE
     }
 }
 
+/// A price: not negative, at most [`MAX_PRICE`](crate::MAX_PRICE).
+fn price(field: &'static str, value: Decimal) -> Result<Decimal, PricingError> {
+    non_negative(field, value)?;
+    match crate::bounds::price_too_large(value) {
+        Some(reason) => Err(invalid(field, value, reason)),
+        None => Ok(value),
+    }
+}
+
+/// A quantity: not negative, at most [`MAX_QUANTITY`](crate::MAX_QUANTITY).
+fn quantity(field: &'static str, value: Decimal) -> Result<Decimal, PricingError> {
+    non_negative(field, value)?;
+    match crate::bounds::quantity_too_large(value) {
+        Some(reason) => Err(invalid(field, value, reason)),
+        None => Ok(value),
+    }
+}
+
 /// One tier: the units up to `up_to` (inclusive; `None` = unbounded) after the tier before.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Tier {
@@ -156,11 +174,14 @@ impl Tiers {
         let last = tiers.len().saturating_sub(1);
         let mut previous: Option<Decimal> = None;
         for (i, tier) in tiers.iter().enumerate() {
-            if let Some(price) = tier.unit_price {
-                non_negative("tier unit_price", price)?;
+            if let Some(unit_price) = tier.unit_price {
+                price("tier unit_price", unit_price)?;
             }
             if let Some(fee) = tier.flat_fee {
-                non_negative("tier flat_fee", fee)?;
+                price("tier flat_fee", fee)?;
+            }
+            if let Some(bound) = tier.up_to {
+                quantity("tier up_to", bound)?;
             }
             match (tier.up_to, i == last) {
                 (None, true) => {}
@@ -325,16 +346,20 @@ impl PriceModel {
     /// A negative price or quantity, a package size of zero.
     pub fn validate(&self) -> Result<(), PricingError> {
         match self {
-            PriceModel::FlatFee { fee, quantity } => {
-                non_negative("fee", *fee)?;
-                non_negative("quantity", *quantity)?;
+            PriceModel::FlatFee { fee, quantity: q } => {
+                price("fee", *fee)?;
+                quantity("quantity", *q)?;
             }
             PriceModel::PerUnit { unit_price } => {
-                non_negative("unit_price", *unit_price)?;
+                price("unit_price", *unit_price)?;
             }
             PriceModel::Graduated { .. } | PriceModel::Volume { .. } => {}
-            PriceModel::Package { size, price } => {
-                non_negative("package price", *price)?;
+            PriceModel::Package {
+                size,
+                price: package_price,
+            } => {
+                price("package price", *package_price)?;
+                quantity("package size", *size)?;
                 if *size <= Decimal::ZERO {
                     return Err(invalid("package size", size, "must be above zero"));
                 }
@@ -343,8 +368,8 @@ impl PriceModel {
                 committed,
                 unit_price,
             } => {
-                non_negative("committed quantity", *committed)?;
-                non_negative("unit_price", *unit_price)?;
+                quantity("committed quantity", *committed)?;
+                price("unit_price", *unit_price)?;
             }
         }
         Ok(())

@@ -413,6 +413,22 @@ pub trait Store {
     /// # Errors
     /// [`StoreError::Backend`].
     fn company(&self) -> Result<CompanySnapshot, StoreError>;
+    /// What a billing run reads, its usage already packed in the engine's [`UsageTable`]: the
+    /// snapshot's `usage` is left empty. The default packs [`Store::company`]'s records; a
+    /// database adapter streams its usage rows straight into a
+    /// [`UsageTableBuilder`](crate::UsageTableBuilder), so the records never exist as a
+    /// `Vec<UsageRecord>`.
+    ///
+    /// # Errors
+    /// [`StoreError::Backend`], also for a stored record the table cannot hold.
+    fn run_input(&self) -> Result<(CompanySnapshot, UsageTable), StoreError> {
+        let mut company = self.company()?;
+        let usage = company.usage_table().map_err(|e| StoreError::Backend {
+            message: format!("stored usage the billing table cannot hold: {e}"),
+        })?;
+        company.usage = Vec::new();
+        Ok((company, usage))
+    }
     /// Applies every change of `batch`, or none.
     ///
     /// # Errors
@@ -490,6 +506,35 @@ pub fn subscription_to_store(
         subscription.record_billed(stored);
     }
     Ok(subscription)
+}
+
+/// Refuses change `index`, which sets account `id`'s currency to `currency`, while one of
+/// `subscriptions` (the account's) in another currency still bills
+/// ([`Subscription::holds_currency`]): its next run could not bill it. Stores call it for
+/// every `EditAccount` that sets a currency, so the account commands and a re-import are
+/// refused alike.
+///
+/// # Errors
+/// [`StoreError::Conflict`] naming the account.
+pub fn check_currency_change<'s>(
+    index: usize,
+    id: &AccountId,
+    currency: Currency,
+    subscriptions: impl IntoIterator<Item = &'s Subscription>,
+) -> Result<(), StoreError> {
+    let holding = subscriptions
+        .into_iter()
+        .any(|s| s.account() == id && s.currency() != currency && s.holds_currency());
+    if holding {
+        return Err(StoreError::Conflict {
+            index,
+            what: "account",
+            id: id.to_string(),
+            reason: "has subscriptions still billing in its currency; end them and bill them \
+                     through their end before changing it",
+        });
+    }
+    Ok(())
 }
 
 /// The page size a query asks for, within `1..=MAX_PAGE`.

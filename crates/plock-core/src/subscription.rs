@@ -606,6 +606,13 @@ impl Subscription {
         self.billed = self.billed.max(billed);
     }
 
+    /// Records what a billing run's [`Billed`](crate::Billed) entry says it is billed
+    /// through, exactly: a store calls it after checking that the entry's `from` still holds.
+    /// A timing moves back only where the run credited days billed past a moved end.
+    pub fn record_run(&mut self, through: BilledThrough) {
+        self.billed = through;
+    }
+
     /// Its id.
     pub fn id(&self) -> &SubscriptionId {
         &self.spec.id
@@ -641,6 +648,42 @@ impl Subscription {
     /// The spec it was built from (with the current end date).
     pub fn spec(&self) -> &SubscriptionSpec {
         &self.spec
+    }
+
+    /// Does it still tie its account to its currency? Active and paused subscriptions bill
+    /// again, and an ended one until each of its timings is billed through its end. A draft
+    /// does not: writing it again, to activate it, checks its currency against the account's.
+    pub fn holds_currency(&self) -> bool {
+        match self.state {
+            SubscriptionState::Draft => false,
+            SubscriptionState::Active | SubscriptionState::Paused { .. } => true,
+            SubscriptionState::Ended => {
+                let Some(end) = self.schedule.end() else {
+                    return true;
+                };
+                let fixed = |i: &&Item| {
+                    matches!(
+                        i.price,
+                        PriceModel::FlatFee { .. } | PriceModel::Commitment { .. }
+                    )
+                };
+                let advance = self
+                    .items()
+                    .iter()
+                    .filter(fixed)
+                    .any(|i| i.fixed_timing(self.practice()) == BillingPractice::InAdvance);
+                let arrears = self.items().iter().any(|i| {
+                    i.metric.is_some()
+                        || (fixed(&i)
+                            && i.fixed_timing(self.practice()) == BillingPractice::InArrears)
+                });
+                let unbilled = |wanted: bool, through: Option<NaiveDate>| {
+                    wanted && through.is_none_or(|t| t < end)
+                };
+                unbilled(advance, self.billed.in_advance)
+                    || unbilled(arrears, self.billed.in_arrears)
+            }
+        }
     }
 
     /// Draft -> Active.

@@ -38,9 +38,13 @@ use serde::{Deserialize, Serialize};
 use crate::id::{AccountKey, MetricId, RecordId};
 use crate::period::Period;
 
+mod late;
 mod table;
 
-pub(crate) use table::{Packed, Resent, pack, quantity, split_lengths, unix_day_word};
+pub use late::{LateUsage, late_usage};
+#[cfg(test)]
+pub(crate) use table::pack;
+pub(crate) use table::{Packed, Resent, pack_record, quantity, split_lengths, unix_day_word};
 pub use table::{UsageTable, UsageTableBuilder};
 
 /// Why a usage record or aggregation was refused.
@@ -49,6 +53,18 @@ pub enum UsageError {
     /// Quantities are never negative; corrections are credits.
     #[error("usage record for account {:?}, metric {:?} at {timestamp}: quantity {quantity} is negative", account.as_str(), metric.as_str())]
     NegativeQuantity {
+        /// The account.
+        account: AccountKey,
+        /// The metric.
+        metric: MetricId,
+        /// When.
+        timestamp: DateTime<Utc>,
+        /// The quantity.
+        quantity: Decimal,
+    },
+    /// A quantity above [`MAX_QUANTITY`](crate::MAX_QUANTITY): it could overflow a run.
+    #[error("usage record for account {:?}, metric {:?} at {timestamp}: quantity {quantity} is above the largest quantity, 9223372036854775807", account.as_str(), metric.as_str())]
+    QuantityTooLarge {
         /// The account.
         account: AccountKey,
         /// The metric.
@@ -137,7 +153,7 @@ impl UsageRecord {
     /// A validated record.
     ///
     /// # Errors
-    /// [`UsageError::NegativeQuantity`].
+    /// [`UsageError::NegativeQuantity`], [`UsageError::QuantityTooLarge`].
     pub fn new(
         account: AccountKey,
         metric: MetricId,
@@ -147,6 +163,14 @@ impl UsageRecord {
     ) -> Result<UsageRecord, UsageError> {
         if quantity.is_sign_negative() && !quantity.is_zero() {
             return Err(UsageError::NegativeQuantity {
+                account,
+                metric,
+                timestamp,
+                quantity,
+            });
+        }
+        if crate::bounds::quantity_too_large(quantity).is_some() {
+            return Err(UsageError::QuantityTooLarge {
                 account,
                 metric,
                 timestamp,

@@ -6,7 +6,7 @@ use plock_core::account::{ExternalId, ExternalSystem};
 use plock_core::period::Period;
 use plock_core::store::{
     AccountQuery, Batch, Change, CompanySnapshot, InvoiceQuery, Page, StoreError,
-    SubscriptionQuery, apply_to_book, page_limit, subscription_to_store,
+    SubscriptionQuery, apply_to_book, check_currency_change, page_limit, subscription_to_store,
 };
 use plock_core::subscription::BilledThrough;
 use plock_core::{
@@ -171,6 +171,14 @@ impl MemoryStore {
         for key in touched {
             if let Some(list) = self.usage.get_mut(&key) {
                 list.sort_by(|a, b| (a.timestamp(), a).cmp(&(b.timestamp(), b)));
+                // A record re-sent exactly (same id, time and quantity) is stored once: it
+                // counts once anyway, and a re-import must not grow the data. Records
+                // without an id are all kept: two can be equal and both real.
+                let before = list.len();
+                list.dedup_by(|a, b| a == b && a.record_id().is_some());
+                self.usage_count = self
+                    .usage_count
+                    .saturating_sub(before.saturating_sub(list.len()));
             }
         }
     }
@@ -344,6 +352,13 @@ impl Store for MemoryStore {
                         reason: "has subscriptions; a dismissed account must have none",
                     });
                 }
+                Change::EditAccount {
+                    id,
+                    currency: Some(currency),
+                    ..
+                } => {
+                    check_currency_change(index, id, *currency, work.subscriptions.values())?;
+                }
                 Change::PutSubscription { subscription } => {
                     let stored = work
                         .subscriptions
@@ -386,7 +401,7 @@ impl Store for MemoryStore {
                                 reason: "was billed by another run since this run read it",
                             });
                         }
-                        sub.record_billed(b.through);
+                        sub.record_run(b.through);
                     }
                     for invoice in invoices {
                         invoice

@@ -10,7 +10,7 @@ use plock_core::store::{
 };
 use plock_core::{
     Account, AccountId, AccountKey, Invoice, Metric, Store, Subscription, SubscriptionId,
-    UsageRecord,
+    UsageRecord, UsageTable,
 };
 use postgres::{Client, GenericClient, IsolationLevel, NoTls};
 
@@ -187,6 +187,23 @@ fn page_probe(limit: usize) -> (usize, i64) {
     )
 }
 
+/// What one part of a tag filter asks of an account's tags.
+enum TagTest {
+    All,
+    Any,
+    None,
+}
+
+/// A tag filter as parts that all apply, each with its folded tags.
+fn tag_parts(tags: &TagFilter) -> Vec<(TagTest, Vec<String>)> {
+    match tags {
+        TagFilter::All(tags) => vec![(TagTest::All, folded(tags))],
+        TagFilter::Any(tags) => vec![(TagTest::Any, folded(tags))],
+        TagFilter::None(tags) => vec![(TagTest::None, folded(tags))],
+        TagFilter::Every(filters) => filters.iter().flat_map(tag_parts).collect(),
+    }
+}
+
 /// The tags a filter names, case-folded as [`plock_core::Tag`] compares them, without repeats.
 fn folded(tags: &[Tag]) -> Vec<String> {
     let set: std::collections::BTreeSet<String> =
@@ -227,30 +244,29 @@ impl Store for PostgresStore {
         let state = query.state.as_ref().map(text).transpose()?;
         let after = query.after.as_ref().map(AccountId::as_str);
         let (limit, probe) = page_probe(query.limit);
-        let has_tag = "SELECT 1 FROM account_tags t WHERE t.account = a.id AND t.folded = ANY($3)";
-        let (tag_clause, wanted) = match &query.tags {
-            // No filter: an empty list, which the query still names so that its type is known.
-            None => ("cardinality($3::text[]) = 0".to_owned(), Vec::new()),
-            // Tags are unique per account, so all are there when every one is counted.
-            Some(TagFilter::All(tags)) => {
-                let wanted = folded(tags);
-                (
-                    format!(
-                        "(SELECT count(*) FROM account_tags t WHERE t.account = a.id \
-                         AND t.folded = ANY($3)) = {}",
-                        wanted.len()
-                    ),
-                    wanted,
-                )
-            }
-            Some(TagFilter::Any(tags)) => (format!("EXISTS ({has_tag})"), folded(tags)),
-            Some(TagFilter::None(tags)) => (format!("NOT EXISTS ({has_tag})"), folded(tags)),
-        };
-        let filter = format!(
-            "($1::text IS NULL OR a.state = $1) AND ($2::text IS NULL OR a.id > $2) \
-             AND {tag_clause} ORDER BY a.id LIMIT $4"
-        );
-        let items = self.accounts_where(&filter, &[&state, &after, &wanted, &probe])?;
+        let parts = query.tags.as_ref().map(tag_parts).unwrap_or_default();
+        let mut filter =
+            String::from("($1::text IS NULL OR a.state = $1) AND ($2::text IS NULL OR a.id > $2)");
+        for (n, (test, wanted)) in parts.iter().enumerate() {
+            let list = format!("${}::text[]", n + 4);
+            let has_tag = format!(
+                "SELECT 1 FROM account_tags t WHERE t.account = a.id AND t.folded = ANY({list})"
+            );
+            filter.push_str(&match test {
+                // Tags are unique per account, so all are there when every one is counted.
+                TagTest::All => format!(
+                    " AND (SELECT count(*) FROM account_tags t WHERE t.account = a.id \
+                     AND t.folded = ANY({list})) = {}",
+                    wanted.len()
+                ),
+                TagTest::Any => format!(" AND EXISTS ({has_tag})"),
+                TagTest::None => format!(" AND NOT EXISTS ({has_tag})"),
+            });
+        }
+        filter.push_str(" ORDER BY a.id LIMIT $3");
+        let mut params: Vec<Param<'_>> = vec![&state, &after, &probe];
+        params.extend(parts.iter().map(|(_, wanted)| wanted as Param<'_>));
+        let items = self.accounts_where(&filter, &params)?;
         Ok(page(items, limit, |a: &Account| a.id().clone()))
     }
 
@@ -378,6 +394,10 @@ impl Store for PostgresStore {
             metrics,
             usage,
         })
+    }
+
+    fn run_input(&self) -> Result<(CompanySnapshot, UsageTable), StoreError> {
+        self.billing_input()
     }
 
     fn apply(&mut self, batch: Batch) -> Result<(), StoreError> {

@@ -45,10 +45,14 @@
 //! `docs/sqlite.md`.
 #![deny(missing_docs)]
 
+mod blocks;
 mod codec;
+mod files;
+mod operate;
 mod schema;
 mod store;
 mod write;
 
+pub use operate::UsageImport;
 pub use schema::{APPLICATION_ID, SCHEMA_VERSION};
 pub use store::{BUSY_TIMEOUT, SqliteStore};

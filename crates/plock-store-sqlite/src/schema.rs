@@ -110,6 +110,20 @@ INSERT INTO meta (name, value) VALUES ('next_invoice_number', 1);
 
 PRAGMA application_id = 1886154603;
 ",
+    // 2: imported usage in blocks of CSV text (see the `blocks` module).
+    r"
+CREATE TABLE usage_blocks (
+    id INTEGER PRIMARY KEY NOT NULL,
+    records INTEGER NOT NULL,
+    csv TEXT NOT NULL
+) STRICT;
+
+CREATE TABLE usage_block_keys (
+    account_key TEXT NOT NULL REFERENCES accounts (key) DEFERRABLE INITIALLY DEFERRED,
+    block INTEGER NOT NULL REFERENCES usage_blocks (id),
+    PRIMARY KEY (account_key, block)
+) STRICT, WITHOUT ROWID;
+",
 ];
 
 /// The schema version this code writes: the number of migrations.

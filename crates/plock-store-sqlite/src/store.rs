@@ -1,7 +1,6 @@
 //! The store: a connection, its settings, and the reads.
 
 use std::collections::BTreeSet;
-use std::fs::OpenOptions;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -12,8 +11,8 @@ use plock_core::store::{
     page_limit,
 };
 use plock_core::{
-    Account, AccountId, AccountKey, Invoice, Metric, Store, Subscription, SubscriptionId,
-    UsageRecord,
+    Account, AccountBook, AccountId, AccountKey, Invoice, Metric, Store, Subscription,
+    SubscriptionId, UsageRecord, UsageTable,
 };
 use rusqlite::types::Value as SqlValue;
 use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior, params};
@@ -53,6 +52,7 @@ impl SqliteStore {
     /// database, or was made by a newer plock.
     pub fn open(path: impl AsRef<Path>) -> Result<SqliteStore, StoreError> {
         let path = path.as_ref();
+        crate::files::refuse_planted_links(path)?;
         let conn = Connection::open_with_flags(
             path,
             OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
@@ -69,11 +69,7 @@ impl SqliteStore {
         let path = path.as_ref();
         // Claiming the name first makes the refusal race-free; SQLite takes an empty file as
         // an empty database.
-        OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(path)
-            .context(&format!("creating {}", path.display()))?;
+        crate::operate::create_private(path).context(&format!("creating {}", path.display()))?;
         SqliteStore::open(path).inspect_err(|_| {
             // The file is ours and holds nothing yet: leave no half-made database behind.
             // The store's error is the one worth reporting, so a failed removal is not.
@@ -153,8 +149,52 @@ impl SqliteStore {
     }
 
     /// A read transaction: every statement in it sees one committed state.
-    fn read(&self) -> Result<rusqlite::Transaction<'_>, StoreError> {
+    pub(crate) fn read(&self) -> Result<rusqlite::Transaction<'_>, StoreError> {
         self.conn.unchecked_transaction().context("starting a read")
+    }
+
+    /// The connection, for the crate's other modules.
+    pub(crate) fn conn(&self) -> &Connection {
+        &self.conn
+    }
+
+    /// The connection, for the crate's other modules.
+    pub(crate) fn conn_mut(&mut self) -> &mut Connection {
+        &mut self.conn
+    }
+
+    /// The accounts and dismissed keys, as the account book, read in `tx`.
+    pub(crate) fn book_in(&self, tx: &Connection) -> Result<AccountBook, StoreError> {
+        let mut stmt = tx
+            .prepare_cached(&format!(
+                "SELECT {ACCOUNT_SELECT} FROM accounts a ORDER BY a.id"
+            ))
+            .context("reading accounts")?;
+        let mut rows = stmt.query([]).context("reading accounts")?;
+        let mut accounts = Vec::new();
+        while let Some(row) = rows.next().context("reading accounts")? {
+            accounts.push(account_value(row)?);
+        }
+        drop(rows);
+        drop(stmt);
+        let dismissed = tx
+            .prepare_cached("SELECT key FROM dismissed_keys ORDER BY key")
+            .and_then(|mut stmt| {
+                stmt.query_map([], |row| row.get::<_, String>(0))?
+                    .collect::<Result<Vec<_>, _>>()
+            })
+            .context("reading dismissed keys")?;
+        book(accounts, dismissed)
+    }
+
+    /// Everything but usage, read in `tx`: the snapshot's `usage` is empty.
+    pub(crate) fn company_in(&self, tx: &Connection) -> Result<CompanySnapshot, StoreError> {
+        Ok(CompanySnapshot {
+            accounts: self.book_in(tx)?,
+            subscriptions: self.subscriptions_where("1 ORDER BY id", &[])?,
+            metrics: read_metrics(tx)?,
+            usage: Vec::new(),
+        })
     }
 
     fn accounts_where(
@@ -297,24 +337,10 @@ impl Store for SqliteStore {
             param(&mut filter, " AND a.id > ?", sql_text(after.as_str()));
         }
         if let Some(tags) = &query.tags {
-            let has_tag = "SELECT 1 FROM account_tags t WHERE t.account = a.id \
-                           AND t.folded IN (SELECT value FROM json_each(?))";
-            let (clause, wanted) = match tags {
-                // Tags are unique per account, so all are there when every one is counted.
-                TagFilter::All(tags) => {
-                    let wanted = folded(tags);
-                    let clause = format!(
-                        " AND (SELECT count(*) FROM account_tags t WHERE t.account = a.id \
-                         AND t.folded IN (SELECT value FROM json_each(?))) = {}",
-                        wanted.len()
-                    );
-                    (clause, wanted)
-                }
-                TagFilter::Any(tags) => (format!(" AND EXISTS ({has_tag})"), folded(tags)),
-                TagFilter::None(tags) => (format!(" AND NOT EXISTS ({has_tag})"), folded(tags)),
-            };
-            let list = json_list(wanted.iter().map(String::as_str))?;
-            param(&mut filter, &clause, sql_text(list));
+            for (clause, wanted) in tag_clauses(tags) {
+                let list = json_list(wanted.iter().map(String::as_str))?;
+                param(&mut filter, &clause, sql_text(list));
+            }
         }
         let (limit, probe) = page_probe(query.limit);
         param(&mut filter, " ORDER BY a.id LIMIT ?", probe);
@@ -403,6 +429,17 @@ impl Store for SqliteStore {
         while let Some(row) = rows.next().context("reading usage")? {
             out.push(usage_record(row)?);
         }
+        drop(rows);
+        drop(stmt);
+        let (start, end) = (period.start(), period.end());
+        out.extend(
+            crate::blocks::records(&self.conn, Some(&list))?
+                .into_iter()
+                .filter(|r| {
+                    let day = r.timestamp().date_naive();
+                    accounts.contains(r.account()) && day >= start && day < end
+                }),
+        );
         out.sort();
         Ok(out)
     }
@@ -443,44 +480,27 @@ impl Store for SqliteStore {
 
     fn company(&self) -> Result<CompanySnapshot, StoreError> {
         let tx = self.read()?;
-        let mut stmt = tx
-            .prepare_cached(&format!(
-                "SELECT {ACCOUNT_SELECT} FROM accounts a ORDER BY a.id"
-            ))
-            .context("reading accounts")?;
-        let mut rows = stmt.query([]).context("reading accounts")?;
-        let mut accounts = Vec::new();
-        while let Some(row) = rows.next().context("reading accounts")? {
-            accounts.push(account_value(row)?);
-        }
-        drop(rows);
-        drop(stmt);
-        let dismissed = tx
-            .prepare_cached("SELECT key FROM dismissed_keys ORDER BY key")
-            .and_then(|mut stmt| {
-                stmt.query_map([], |row| row.get::<_, String>(0))?
-                    .collect::<Result<Vec<_>, _>>()
-            })
-            .context("reading dismissed keys")?;
-        let accounts = book(accounts, dismissed)?;
-        let subscriptions = self.subscriptions_where("1 ORDER BY id", &[])?;
-        let metrics = read_metrics(&tx)?;
-        let mut usage = Vec::new();
+        let mut company = self.company_in(&tx)?;
         let mut stmt = tx
             .prepare_cached(&format!("SELECT {USAGE_SELECT} FROM usage"))
             .context("reading usage")?;
         let mut rows = stmt.query([]).context("reading usage")?;
         while let Some(row) = rows.next().context("reading usage")? {
-            usage.push(usage_record(row)?);
+            company.usage.push(usage_record(row)?);
         }
+        company.usage.extend(crate::blocks::records(&tx, None)?);
         // The memory store's order: by account, then time.
-        usage.sort_by(|a, b| (a.account(), a.timestamp(), a).cmp(&(b.account(), b.timestamp(), b)));
-        Ok(CompanySnapshot {
-            accounts,
-            subscriptions,
-            metrics,
-            usage,
-        })
+        company
+            .usage
+            .sort_by(|a, b| (a.account(), a.timestamp(), a).cmp(&(b.account(), b.timestamp(), b)));
+        Ok(company)
+    }
+
+    fn run_input(&self) -> Result<(CompanySnapshot, UsageTable), StoreError> {
+        let tx = self.read()?;
+        let company = self.company_in(&tx)?;
+        let usage = crate::blocks::usage_table(&tx, &company.accounts)?;
+        Ok((company, usage))
     }
 
     fn apply(&mut self, batch: Batch) -> Result<(), StoreError> {
@@ -523,4 +543,26 @@ pub(crate) fn next_invoice_number(conn: &Connection) -> Result<u64, StoreError> 
         )
         .context("reading the next invoice number")?;
     invoice_number(next)
+}
+
+/// The SQL clauses of a tag filter, each with its one parameter (the folded tags): one
+/// clause for a plain filter, one per part for [`TagFilter::Every`].
+fn tag_clauses(tags: &TagFilter) -> Vec<(String, BTreeSet<String>)> {
+    let has_tag = "SELECT 1 FROM account_tags t WHERE t.account = a.id \
+                   AND t.folded IN (SELECT value FROM json_each(?))";
+    match tags {
+        // Tags are unique per account, so all are there when every one is counted.
+        TagFilter::All(tags) => {
+            let wanted = folded(tags);
+            let clause = format!(
+                " AND (SELECT count(*) FROM account_tags t WHERE t.account = a.id \
+                 AND t.folded IN (SELECT value FROM json_each(?))) = {}",
+                wanted.len()
+            );
+            vec![(clause, wanted)]
+        }
+        TagFilter::Any(tags) => vec![(format!(" AND EXISTS ({has_tag})"), folded(tags))],
+        TagFilter::None(tags) => vec![(format!(" AND NOT EXISTS ({has_tag})"), folded(tags))],
+        TagFilter::Every(filters) => filters.iter().flat_map(tag_clauses).collect(),
+    }
 }

@@ -11,7 +11,9 @@
 use std::collections::{BTreeSet, HashMap};
 
 use plock_core::billing::Billed;
-use plock_core::store::{Batch, Change, StoreError, apply_to_book, subscription_to_store};
+use plock_core::store::{
+    Batch, Change, StoreError, apply_to_book, check_currency_change, subscription_to_store,
+};
 use plock_core::{
     Account, AccountBook, AccountId, AccountKey, Invoice, Metric, Subscription, UsageRecord,
 };
@@ -53,6 +55,14 @@ pub(crate) fn apply(tx: &Connection, batch: &Batch) -> Result<(), StoreError> {
             Change::PutSubscription { subscription } => {
                 put_subscription(tx, &work, index, subscription)?;
             }
+            Change::EditAccount {
+                id,
+                currency: Some(currency),
+                ..
+            } => {
+                let theirs = subscriptions_of(tx, id.as_str())?;
+                check_currency_change(index, id, *currency, &theirs)?;
+            }
             Change::PutMetric { metric } => put_metric(tx, metric)?,
             Change::AddUsage { records } => {
                 add_usage(tx, &original, &work, &mut owners, index, records)?;
@@ -76,7 +86,9 @@ pub(crate) fn apply(tx: &Connection, batch: &Batch) -> Result<(), StoreError> {
     // Usage of a dismissed account would be orphaned; checked once the batch's usage is in,
     // as the memory store checks it.
     for (index, id, key) in dismissed {
-        if exists(tx, "usage WHERE account_key = ?1", key.as_str())? {
+        if exists(tx, "usage WHERE account_key = ?1", key.as_str())?
+            || exists(tx, "usage_block_keys WHERE account_key = ?1", key.as_str())?
+        {
             return Err(StoreError::Conflict {
                 index,
                 what: "account",
@@ -86,6 +98,20 @@ pub(crate) fn apply(tx: &Connection, batch: &Batch) -> Result<(), StoreError> {
         }
     }
     write_accounts(tx, &original, &work)
+}
+
+/// The subscriptions of account `id`.
+fn subscriptions_of(tx: &Connection, id: &str) -> Result<Vec<Subscription>, StoreError> {
+    let sql = format!("SELECT {SUBSCRIPTION_COLUMNS} FROM subscriptions WHERE account = ?1");
+    let mut stmt = tx.prepare_cached(&sql).context("reading subscriptions")?;
+    let rows = stmt
+        .query_map([id], SubscriptionRow::read)
+        .context("reading subscriptions")?;
+    let mut out = Vec::new();
+    for row in rows {
+        out.push(row.context("reading subscriptions")?.subscription()?);
+    }
+    Ok(out)
 }
 
 /// Is there a row in `from_where` (a table and a condition on `?1`)?
@@ -354,7 +380,9 @@ fn record_run(
                 reason: "was billed by another run since this run read it",
             });
         }
-        let through = stored.max(b.through);
+        // Checked above: `from` still holds, so the run's watermark is recorded as it is
+        // (moved back where it credited days past a moved end).
+        let through = b.through;
         let in_advance = through.in_advance.as_ref().map(text).transpose()?;
         let in_arrears = through.in_arrears.as_ref().map(text).transpose()?;
         tx.prepare_cached(

@@ -147,7 +147,8 @@ impl Tags {
     }
 }
 
-/// A filter on tags: accounts having all of the given tags, any of them, or none of them.
+/// A filter on tags: accounts having all of the given tags, any of them, or none of them, or
+/// passing every one of several such filters ([`TagFilter::combined`]).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "match", content = "tags")]
 pub enum TagFilter {
@@ -157,6 +158,8 @@ pub enum TagFilter {
     Any(Vec<Tag>),
     /// No given tag is present.
     None(Vec<Tag>),
+    /// Every one of the filters passes (`--tag a --no-tag b`: both apply).
+    Every(Vec<TagFilter>),
 }
 
 impl TagFilter {
@@ -166,6 +169,25 @@ impl TagFilter {
             TagFilter::All(wanted) => wanted.iter().all(|t| tags.contains(t)),
             TagFilter::Any(wanted) => wanted.iter().any(|t| tags.contains(t)),
             TagFilter::None(unwanted) => !unwanted.iter().any(|t| tags.contains(t)),
+            TagFilter::Every(filters) => filters.iter().all(|f| f.matches(tags)),
+        }
+    }
+
+    /// The filter of accounts having every tag of `all`, at least one of `any` (when it is not
+    /// empty) and none of `none`: each list given applies. `None` when no list is given.
+    pub fn combined(all: Vec<Tag>, any: Vec<Tag>, none: Vec<Tag>) -> Option<TagFilter> {
+        let mut filters: Vec<TagFilter> = [
+            (!all.is_empty()).then_some(TagFilter::All(all)),
+            (!any.is_empty()).then_some(TagFilter::Any(any)),
+            (!none.is_empty()).then_some(TagFilter::None(none)),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        match filters.len() {
+            0 => None,
+            1 => filters.pop(),
+            _ => Some(TagFilter::Every(filters)),
         }
     }
 }
@@ -212,5 +234,25 @@ mod tests {
         assert!(!TagFilter::Any(vec![]).matches(&t));
         assert!(TagFilter::None(f(&["smb"])).matches(&t));
         assert!(!TagFilter::None(f(&["smb", "Eu"])).matches(&t));
+    }
+
+    #[test]
+    fn combined_filters_all_apply() {
+        let f = |l: &[&str]| l.iter().map(|s| Tag::new(s).unwrap()).collect::<Vec<_>>();
+        let dental_smb = tags(&["dental", "smb"]);
+        let dental = tags(&["dental"]);
+        let filter = TagFilter::combined(f(&["dental"]), vec![], f(&["smb"])).unwrap();
+        assert!(
+            !filter.matches(&dental_smb),
+            "--no-tag smb applies beside --tag dental"
+        );
+        assert!(filter.matches(&dental));
+        let any = TagFilter::combined(vec![], f(&["gold", "silver"]), f(&["smb"])).unwrap();
+        assert!(!any.matches(&dental), "--any-tag applies too");
+        assert_eq!(TagFilter::combined(vec![], vec![], vec![]), None);
+        assert_eq!(
+            TagFilter::combined(f(&["a"]), vec![], vec![]),
+            Some(TagFilter::All(f(&["a"])))
+        );
     }
 }

@@ -44,6 +44,20 @@ pub(crate) struct Charge<'a> {
     lines: Vec<InvoiceLine>,
 }
 
+impl<'a> Charge<'a> {
+    pub(super) fn new(
+        subscription: &'a Subscription,
+        period: BillingPeriod,
+        lines: Vec<InvoiceLine>,
+    ) -> Charge<'a> {
+        Charge {
+            subscription,
+            period,
+            lines,
+        }
+    }
+}
+
 /// What one subscription's billing reads besides the subscription.
 pub(crate) struct Context<'a, U> {
     pub(crate) usage: &'a U,
@@ -322,8 +336,16 @@ fn match_master(charge: &Charge<'_>, master_subs: &[&Subscription]) -> Result<()
         .filter(|m| m.practice() == child.practice())
         .collect();
     if same_practice.is_empty() {
+        let mut master: Vec<BillingPractice> = master_subs
+            .iter()
+            .filter(|m| m.currency() == child.currency())
+            .map(|m| m.practice())
+            .collect();
+        master.sort();
+        master.dedup();
         return Err(MismatchReason::DifferentPractice {
             child: child.practice(),
+            master,
         });
     }
     let on = charge.period.covered.start();
@@ -334,6 +356,11 @@ fn match_master(charge: &Charge<'_>, master_subs: &[&Subscription]) -> Result<()
         .collect();
     if master_periods.contains(&charge.period.full) {
         Ok(())
+    } else if master_periods.is_empty() {
+        Err(MismatchReason::MasterHasNoPeriod {
+            child: charge.period.full,
+            on,
+        })
     } else {
         Err(MismatchReason::DifferentPeriod {
             child: charge.period.full,
@@ -353,7 +380,8 @@ fn due_charges<'a, U: UsageLookup>(
     periods_visited: &mut u64,
 ) -> Result<(Vec<Charge<'a>>, BilledThrough), BillingError> {
     let run_date = context.options.run_date;
-    let billed = sub.billed_through();
+    // Days billed past a moved end are credited first, and no longer count as billed.
+    let (mut due, billed) = super::compensation::compensations(sub, account, sub.billed_through())?;
     let has_advance = sub
         .items()
         .iter()
@@ -373,14 +401,13 @@ fn due_charges<'a, U: UsageLookup>(
         .map(|(timing, _)| billed.get(*timing).unwrap_or(start))
         .min();
     let Some(first_unbilled) = first_unbilled else {
-        return Ok((Vec::new(), billed));
+        return Ok((due, billed));
     };
     let from = match context.walk {
         Walk::FromBilled => first_unbilled,
         Walk::FromStart => start,
     };
     let mut through = billed;
-    let mut due = Vec::new();
     let periods = sub
         .schedule()
         .periods_from(from)
@@ -441,7 +468,7 @@ fn unbilled_part(
     })
 }
 
-fn has_fixed_part(item: &Item) -> bool {
+pub(super) fn has_fixed_part(item: &Item) -> bool {
     matches!(
         item.price,
         PriceModel::FlatFee { .. } | PriceModel::Commitment { .. }
@@ -458,72 +485,109 @@ fn price_item<U: UsageLookup>(
     period: BillingPeriod,
     timing: BillingPractice,
 ) -> Result<Option<InvoiceLine>, BillingError> {
-    let pricing = |source| BillingError::Pricing {
-        subscription: sub.id().clone(),
-        product: item.product.clone(),
-        source,
-    };
-    let fixed_here = has_fixed_part(item) && item.fixed_timing(sub.practice()) == timing;
-    let (quantity, exact, kind) = if fixed_here {
-        let full = item.price.fixed_amount().map_err(pricing)?;
-        let exact = period
-            .prorate(full)
-            .map_err(|_| pricing(PricingError::Overflow { quantity: full }))?;
-        let quantity = match item.price {
-            PriceModel::FlatFee { quantity, .. } => quantity,
-            PriceModel::Commitment { committed, .. } => committed,
-            _ => Decimal::ZERO,
-        };
+    if has_fixed_part(item) && item.fixed_timing(sub.practice()) == timing {
         let kind = match (period.is_partial(), timing) {
             (true, _) => LineKind::Proration,
             (false, BillingPractice::InAdvance) => LineKind::InAdvance,
             (false, BillingPractice::InArrears) => LineKind::InArrears,
         };
-        (quantity, exact, kind)
-    } else if let (Some(metric), BillingPractice::InArrears) = (&item.metric, timing) {
-        // Checked before billing: every item's metric is in the catalogue.
-        let entry = entry.unwrap_or(CatalogueEntry {
-            aggregation: Aggregation::default(),
-            table: None,
-        });
-        let used = context
-            .usage
-            .aggregate(account.key(), metric, entry, &period.covered)
-            .ok_or_else(|| BillingError::UsageOverflow {
-                account: account.key().clone(),
-                metric: metric.clone(),
-                period: period.covered,
-            })?;
-        let exact = item.price.usage_amount(used).map_err(pricing)?;
-        match item.price {
-            PriceModel::Commitment { .. } => {
-                (item.price.overage_quantity(used), exact, LineKind::Overage)
-            }
-            _ => (used, exact, LineKind::InArrears),
-        }
-    } else {
+        return fixed_line(sub, account, item, period, kind).map(Some);
+    }
+    let (Some(metric), BillingPractice::InArrears) = (&item.metric, timing) else {
         return Ok(None);
     };
-    let exact = match item.rebate {
-        Some(rebate) => rebate.apply(exact).map_err(pricing)?,
-        None => exact,
+    // Checked before billing: every item's metric is in the catalogue.
+    let entry = entry.unwrap_or(CatalogueEntry {
+        aggregation: Aggregation::default(),
+        table: None,
+    });
+    let used = context
+        .usage
+        .aggregate(account.key(), metric, entry, &period.covered)
+        .ok_or_else(|| BillingError::UsageOverflow {
+            account: account.key().clone(),
+            metric: metric.clone(),
+            period: period.covered,
+        })?;
+    let exact = item
+        .price
+        .usage_amount(used)
+        .map_err(|source| pricing_error(sub, item, source))?;
+    let (quantity, kind) = match item.price {
+        PriceModel::Commitment { .. } => (item.price.overage_quantity(used), LineKind::Overage),
+        _ => (used, LineKind::InArrears),
     };
-    let amount = Money::new(sub.currency().round(exact), sub.currency());
-    if !fixed_here && amount.is_zero() && quantity.is_zero() {
+    let line = line(sub, account, item, period, quantity, exact, kind)?;
+    if line.amount.is_zero() && quantity.is_zero() {
         return Ok(None);
     }
-    Ok(Some(InvoiceLine {
+    Ok(Some(line))
+}
+
+fn pricing_error(sub: &Subscription, item: &Item, source: PricingError) -> BillingError {
+    BillingError::Pricing {
+        subscription: sub.id().clone(),
         product: item.product.clone(),
-        metric: item.metric.clone().filter(|_| !fixed_here),
+        source,
+    }
+}
+
+/// The line of `item`'s fixed fee (a flat fee, or a commitment's committed part) over
+/// `period`, prorated by its days, of `kind`.
+pub(super) fn fixed_line(
+    sub: &Subscription,
+    account: &Account,
+    item: &Item,
+    period: BillingPeriod,
+    kind: LineKind,
+) -> Result<InvoiceLine, BillingError> {
+    let full = item
+        .price
+        .fixed_amount()
+        .map_err(|source| pricing_error(sub, item, source))?;
+    let exact = period
+        .prorate(full)
+        .map_err(|_| pricing_error(sub, item, PricingError::Overflow { quantity: full }))?;
+    let quantity = match item.price {
+        PriceModel::FlatFee { quantity, .. } => quantity,
+        PriceModel::Commitment { committed, .. } => committed,
+        _ => Decimal::ZERO,
+    };
+    let mut fixed = line(sub, account, item, period, quantity, exact, kind)?;
+    // A fixed fee counts no metric, even a commitment's.
+    fixed.metric = None;
+    Ok(fixed)
+}
+
+/// The line of `item` over `period` for the exact amount `exact`: the rebate applied, then
+/// rounded once to the currency's minor units.
+fn line(
+    sub: &Subscription,
+    account: &Account,
+    item: &Item,
+    period: BillingPeriod,
+    quantity: Decimal,
+    exact: Decimal,
+    kind: LineKind,
+) -> Result<InvoiceLine, BillingError> {
+    let exact = match item.rebate {
+        Some(rebate) => rebate
+            .apply(exact)
+            .map_err(|source| pricing_error(sub, item, source))?,
+        None => exact,
+    };
+    Ok(InvoiceLine {
+        product: item.product.clone(),
+        metric: item.metric.clone(),
         source_account: account.id().clone(),
         subscription: Some(sub.id().clone()),
         period: period.covered,
         quantity,
         unit_price: item.price.unit_price(),
         rebate_percent: item.rebate.map(|r| r.value()),
-        amount,
+        amount: Money::new(sub.currency().round(exact), sub.currency()),
         kind,
-    }))
+    })
 }
 
 /// The invoice of one owner's draft in one currency, numbered `number`.
@@ -579,5 +643,6 @@ pub(crate) fn build_invoice(
         draft.lines,
         debtor_ids,
         dispatch,
-    )?)
+    )?
+    .with_issued(options.run_date))
 }

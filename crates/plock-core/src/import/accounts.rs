@@ -4,11 +4,10 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::NaiveDate;
 
+use super::contact_cells::ContactCells;
 use super::table::{ImportErrors, Row, Table};
 use super::{Csv, cell_text, neutralise, parse_bool, parse_date};
-use crate::account::{
-    Account, AccountName, AccountState, Contact, ContactInput, ExternalId, ExternalSystem, Tag,
-};
+use crate::account::{Account, AccountName, AccountState, ExternalId, ExternalSystem, Tag};
 use crate::book::AccountBook;
 use crate::id::{AccountId, AccountKey};
 use crate::money::Currency;
@@ -55,6 +54,8 @@ const REQUIRED: [&str; 3] = ["key", "name", "currency"];
 /// One validated row.
 struct AccountRow {
     line: u64,
+    /// The contact cells as written: a re-import merges them into the stored contact.
+    cells: ContactCells,
     account: Account,
     tags: Vec<Tag>,
     external: Vec<(ExternalSystem, ExternalId)>,
@@ -113,36 +114,15 @@ fn parse_row(
         &text("state").unwrap_or_default(),
         state.as_ref().map(drop).map_err(Clone::clone),
     );
-    let email = text("email");
-    let phone = text("phone");
-    let a1 = text("address_1");
-    let a2 = text("address_2");
-    let a3 = text("address_3");
-    let a4 = text("address_4");
-    let country = text("country");
-    let org = text("organisation_number");
-    let contact = Contact::new(&ContactInput {
-        email: email.as_deref(),
-        phone: phone.as_deref(),
-        address_lines: [a1.as_deref(), a2.as_deref(), a3.as_deref(), a4.as_deref()]
-            .into_iter()
-            .flatten()
-            .collect(),
-        country: country.as_deref(),
-        organisation_number: org.as_deref(),
-    });
+    let cells = ContactCells::read(text);
+    let contact = cells.new_contact();
     if let Err(crate::account::AccountError::Invalid {
         field,
         value,
         reason,
     }) = &contact
     {
-        let column = match *field {
-            "address" => "address_1",
-            "organisation number" => "organisation_number",
-            other => other,
-        };
-        check(column, value, Err(reason.clone()));
+        check(column_of(field), value, Err(reason.clone()));
     }
     let mut tags = Vec::new();
     if let Some(list) = text("tags") {
@@ -195,6 +175,7 @@ fn parse_row(
     let id = AccountId::from_key(&key);
     Some(AccountRow {
         line,
+        cells,
         account: Account::new(id, key, name, contact, currency, created),
         tags,
         external,
@@ -202,6 +183,15 @@ fn parse_row(
         master,
         group_billing,
     })
+}
+
+/// The column of a contact field an error names.
+fn column_of(field: &str) -> &str {
+    match field {
+        "address" => "address_1",
+        "organisation number" => "organisation_number",
+        other => other,
+    }
 }
 
 fn reason_of(e: &crate::account::AccountError) -> String {
@@ -335,6 +325,14 @@ pub fn plan_account_import(
             }
         }
         if let Some(existing) = book.by_key(key) {
+            if let Err(crate::account::AccountError::Invalid {
+                field,
+                value,
+                reason,
+            }) = row.cells.merged(existing.contact())
+            {
+                errors.push(row.line, column_of(field), &value, reason);
+            }
             if existing.state() != row.state {
                 errors.push(
                     row.line,
@@ -431,8 +429,11 @@ fn plan(rows: Vec<AccountRow>, book: &AccountBook) -> Batch {
                     id: id.clone(),
                     name: (existing.name() != row.account.name())
                         .then(|| row.account.name().clone()),
-                    contact: (existing.contact() != row.account.contact())
-                        .then(|| row.account.contact().clone()),
+                    contact: row
+                        .cells
+                        .merged(existing.contact())
+                        .ok()
+                        .filter(|merged| merged != existing.contact()),
                     currency: (existing.currency() != row.account.currency())
                         .then_some(row.account.currency()),
                 };

@@ -57,7 +57,8 @@ const REQUIRED: [&str; 6] = [
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Head {
     account: AccountKey,
-    state: String,
+    /// `None` when the file leaves it empty: a stored subscription keeps its state.
+    state: Option<String>,
     paused_since: Option<NaiveDate>,
     start: NaiveDate,
     end: Option<NaiveDate>,
@@ -236,9 +237,7 @@ fn parse_row(t: &Table, row: &Row, errors: &mut ImportErrors) -> Option<Parsed> 
     let num = |c: &str| text(c).and_then(|v| t.decimal(&v).ok());
     let head = Head {
         account: AccountKey::new(text("account_key")?).ok()?,
-        state: text("state")
-            .unwrap_or_else(|| "active".into())
-            .to_ascii_lowercase(),
+        state: text("state").map(|s| s.to_ascii_lowercase()),
         paused_since: date("paused_since"),
         start: date("start")?,
         end: date("end"),
@@ -326,12 +325,39 @@ fn parse_row(t: &Table, row: &Row, errors: &mut ImportErrors) -> Option<Parsed> 
     })
 }
 
+/// The row's state, paused-since and end dates, with what the file leaves empty taken from
+/// the stored subscription: a re-import changes a state or an end only when the file gives
+/// it, so an Ended subscription stays ended.
+fn resolved_head(head: &Head, stored: Option<&Subscription>) -> Head {
+    let mut head = head.clone();
+    let Some(stored) = stored else {
+        return head;
+    };
+    if head.end.is_none() {
+        head.end = stored.schedule().end();
+    }
+    if head.state.is_none() {
+        let state = match stored.state() {
+            SubscriptionState::Draft => "draft",
+            SubscriptionState::Active => "active",
+            SubscriptionState::Paused { since } => {
+                head.paused_since = head.paused_since.or(Some(since));
+                "paused"
+            }
+            SubscriptionState::Ended => "ended",
+        };
+        head.state = Some(state.to_owned());
+    }
+    head
+}
+
 fn build(
     id: &SubscriptionId,
     head: &Head,
     items: Vec<Item>,
     account: &crate::account::Account,
 ) -> Result<Subscription, String> {
+    let state = head.state.as_deref().unwrap_or("active");
     let account_currency = account.currency();
     let spec = SubscriptionSpec {
         id: id.clone(),
@@ -348,13 +374,13 @@ fn build(
     };
     let mut sub = Subscription::new(
         SubscriptionSpec {
-            end: head.end.filter(|_| head.state != "ended"),
+            end: head.end.filter(|_| state != "ended"),
             ..spec
         },
         account_currency,
     )
     .map_err(|e| e.to_string())?;
-    let result = match head.state.as_str() {
+    let result = match state {
         "draft" => Ok(()),
         "active" => sub.activate(),
         "paused" => match head.paused_since {
@@ -421,6 +447,9 @@ pub fn plan_subscription_import(
         .collect();
     let mut new_metrics = Vec::new();
     let mut grouped: BTreeMap<&SubscriptionId, (u64, &Head, Vec<Item>)> = BTreeMap::new();
+    // Each subscription's products and the line that gave each: a product twice in one
+    // subscription (two identical rows, say) would be charged twice.
+    let mut products: BTreeMap<(&SubscriptionId, &ProductId), u64> = BTreeMap::new();
     for row in &rows {
         if let Some(metric) = &row.item.metric {
             match (catalogue.get(metric), row.aggregation) {
@@ -457,6 +486,18 @@ pub fn plan_subscription_import(
                 ),
             );
         }
+        if let Some(first) = products.insert((&row.id, &row.item.product), row.line) {
+            errors.push(
+                row.line,
+                "product",
+                row.item.product.as_str(),
+                format!(
+                    "subscription {} already has this product on line {first}; a duplicate \
+                     row would charge it twice",
+                    row.id
+                ),
+            );
+        }
         entry.2.push(row.item.clone());
     }
     let existing: BTreeMap<&SubscriptionId, &Subscription> =
@@ -475,7 +516,8 @@ pub fn plan_subscription_import(
             );
             continue;
         };
-        match build(id, head, items, account) {
+        let head = resolved_head(head, existing.get(id).copied());
+        match build(id, &head, items, account) {
             Ok(sub) => {
                 if existing.get(id).is_none_or(|old| **old != sub) {
                     changes.push(Change::PutSubscription { subscription: sub });

@@ -21,6 +21,11 @@ const REQUIRED: [&str; 4] = ["account_key", "metric", "timestamp", "quantity"];
 /// Validates a usage CSV: every account key known to `book`, timestamps in UTC, quantities
 /// not negative. Re-sent records (same record id) are kept; billing counts them once.
 ///
+/// A row without a record id gets one from the file and its line, `file-<fingerprint>-<line>`
+/// (the fingerprint is a hash of the file's bytes): importing the same file twice gives the
+/// same records twice, which count once, while identical rows of one file, or of two
+/// different files, count each.
+///
 /// # Errors
 /// Every problem of the file at once.
 ///
@@ -48,6 +53,7 @@ const REQUIRED: [&str; 4] = ["account_key", "metric", "timestamp", "quantity"];
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub fn parse_usage(bytes: &[u8], book: &AccountBook) -> Result<Vec<UsageRecord>, ImportErrors> {
+    let fingerprint = fingerprint(bytes);
     let table = Table::parse(bytes, &USAGE_COLUMNS, &REQUIRED)?;
     let rules = RowRules::plock(table.delimiter);
     let mut errors = table.problems.clone();
@@ -58,13 +64,22 @@ pub fn parse_usage(bytes: &[u8], book: &AccountBook) -> Result<Vec<UsageRecord>,
             metric: cell_text(&table, row, "metric"),
             timestamp: cell_text(&table, row, "timestamp"),
             quantity: cell_text(&table, row, "quantity"),
-            record_id: cell_text(&table, row, "record_id"),
+            record_id: cell_text(&table, row, "record_id")
+                .or_else(|| Some(format!("file-{fingerprint:016x}-{}", row.line))),
         };
         if let Some(record) = usage_row(cells, row.line, book, &rules, &mut errors) {
             records.push(record);
         }
     }
     errors.into_result(records)
+}
+
+/// A 64-bit FNV-1a hash of `bytes`: stable across versions and platforms, as the record ids
+/// made from it must be.
+fn fingerprint(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |hash: u64, b| {
+        (hash ^ u64::from(*b)).wrapping_mul(0x0000_0100_0000_01b3)
+    })
 }
 
 /// One row's cells, as [`cell_text`] gives them.
@@ -149,7 +164,11 @@ pub(super) fn usage_row(
             &text(&cells.quantity),
             "quantities are never negative (corrections are credits)",
         ),
-        Ok(_) => {}
+        Ok(q) => {
+            if let Some(reason) = crate::bounds::quantity_too_large(*q) {
+                refuse(3, &text(&cells.quantity), reason);
+            }
+        }
     }
     if let Err(e) = &record_id {
         refuse(4, &e.value, e.reason);

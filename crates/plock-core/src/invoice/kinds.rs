@@ -159,7 +159,8 @@ pub fn one_off(
         debtors,
         Dispatch::Ready,
     )?
-    .with_kind(InvoiceKind::OneOff))
+    .with_kind(InvoiceKind::OneOff)
+    .with_issued(on))
 }
 
 /// What to credit.

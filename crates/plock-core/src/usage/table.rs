@@ -24,7 +24,9 @@ mod sort;
 mod tests;
 
 pub use build::UsageTableBuilder;
-pub(crate) use pack::{Packed, Resent, pack, quantity, unix_day_word};
+#[cfg(test)]
+pub(crate) use pack::pack;
+pub(crate) use pack::{Packed, Resent, pack_record, quantity, unix_day_word};
 pub(crate) use pieces::split_lengths;
 
 use crate::id::{AccountKey, MetricId};

@@ -339,7 +339,7 @@ pub(crate) fn recorded(subscriptions: &[Subscription], result: &BillingRun) -> V
         .map(|s| {
             let mut s = s.clone();
             if let Some(through) = billed.get(s.id()) {
-                s.record_billed(*through);
+                s.record_run(*through);
             }
             s
         })

@@ -13,6 +13,7 @@ use plock_core::invoice::*;
 use plock_core::money::*;
 use plock_core::period::*;
 use plock_core::pricing::*;
+use plock_core::store::*;
 use plock_core::subscription::*;
 use plock_core::usage::*;
 use rust_decimal::Decimal;
@@ -699,8 +700,45 @@ fn ending_inside_a_period_billed_in_advance_bills_no_day_twice() {
         Money::new(dec!(1800.00), Currency::EUR)
     );
     sub.end(date(2025, 4, 15)).unwrap();
+    // The next run charges nothing and credits the 16 unused days of April's 30: 240.00.
     let after = bill(&book, &mut sub, date(2025, 5, 1));
-    assert!(after.invoices.is_empty(), "{:?}", after.invoices);
+    assert_eq!(after.invoices.len(), 1, "{:?}", after.invoices);
+    let lines = after.invoices[0].lines();
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    assert_eq!(lines[0].kind, LineKind::Compensation);
+    assert_eq!(lines[0].period.to_string(), "[2025-04-15, 2025-05-01)");
+    assert_eq!(lines[0].amount, Money::new(dec!(-240.00), Currency::EUR));
+    assert_eq!(sub.billed_through().in_advance, Some(date(2025, 4, 15)));
+    // Credited once: later runs bill and credit nothing.
+    for on in [date(2025, 5, 1), date(2025, 6, 1)] {
+        let later = bill(&book, &mut sub, on);
+        assert!(later.invoices.is_empty(), "{:?}", later.invoices);
+    }
+}
+
+#[test]
+fn an_end_moved_later_again_bills_the_days_it_covers_anew() {
+    let (book, mut sub) = licence_only(date(2025, 1, 1));
+    bill(&book, &mut sub, date(2025, 4, 1));
+    sub.end(date(2025, 4, 15)).unwrap();
+    bill(&book, &mut sub, date(2025, 4, 20));
+    let mut spec = sub.spec().clone();
+    spec.end = Some(date(2025, 4, 25));
+    let mut moved = Subscription::new(spec, Currency::EUR).unwrap();
+    moved.activate().unwrap();
+    moved.end(date(2025, 4, 25)).unwrap();
+    moved.record_run(sub.billed_through());
+    // [04-15, 04-25) is 10 of April's 30 days: 150.00, charged once.
+    let again = bill(&book, &mut moved, date(2025, 5, 1));
+    assert_eq!(
+        again.invoices[0].total(),
+        Money::new(dec!(150.00), Currency::EUR)
+    );
+    assert!(
+        bill(&book, &mut moved, date(2025, 6, 1))
+            .invoices
+            .is_empty()
+    );
 }
 
 #[test]
@@ -727,4 +765,98 @@ fn a_runs_work_does_not_grow_with_history() {
     };
     assert_eq!(visited(date(2024, 1, 1)), 2);
     assert_eq!(visited(date(1990, 1, 1)), 2);
+}
+
+#[test]
+fn restoring_an_archived_account_does_not_bill_the_months_it_was_archived() {
+    let (mut book, mut sub) = licence_only(date(2025, 1, 1));
+    let id = AccountId::new("dentist-johnson").unwrap();
+    bill(&book, &mut sub, date(2025, 1, 1));
+    book.archive(&id).unwrap();
+    for on in [date(2025, 2, 1), date(2025, 3, 1), date(2025, 4, 1)] {
+        assert!(bill(&book, &mut sub, on).invoices.is_empty());
+    }
+    // Restored on 10 April: April is billed from the 10th, 21 of 30 days, and nothing of
+    // February or March.
+    let batch = restore_account(&id, std::slice::from_ref(&sub), date(2025, 4, 10));
+    for (i, change) in batch.changes.iter().enumerate() {
+        match change {
+            Change::PutSubscription { subscription } => {
+                sub.record_billed(subscription.billed_through());
+            }
+            other => apply_to_book(&mut book, i, other).unwrap(),
+        }
+    }
+    let resumed = bill(&book, &mut sub, date(2025, 4, 10));
+    let periods: Vec<String> = resumed.invoices[0]
+        .lines()
+        .iter()
+        .map(|l| format!("{} {}", l.period, l.amount))
+        .collect();
+    assert_eq!(periods, vec!["[2025-04-10, 2025-05-01) 315.00 EUR"]);
+}
+
+/// A master with group billing and one child, each with a monthly licence; `master` and
+/// `child` shape their subscriptions. Returns the run's reasons on 1 March 2025.
+fn mismatch(shape: impl Fn(&mut SubscriptionSpec, bool)) -> Vec<MismatchReason> {
+    let mut book = AccountBook::new();
+    add(&mut book, "Master", "master", Currency::EUR);
+    add(&mut book, "Child", "child", Currency::EUR);
+    book.link(&id("child"), &id("master")).unwrap();
+    book.set_group_billing(&id("master"), true).unwrap();
+    let subs: Vec<Subscription> = [("s-master", "master", true), ("s-child", "child", false)]
+        .into_iter()
+        .map(|(sub, account, is_master)| {
+            let mut spec = subscription(Sub {
+                id: sub,
+                account,
+                start: date(2025, 1, 1),
+                months: 1,
+                currency: Currency::EUR,
+                items: vec![Item::flat_fee(product("licence"), dec!(100), dec!(1))],
+            })
+            .spec()
+            .clone();
+            shape(&mut spec, is_master);
+            let mut s = Subscription::new(spec, Currency::EUR).unwrap();
+            s.activate().unwrap();
+            s
+        })
+        .collect();
+    let options = RunOptions {
+        run_date: date(2025, 3, 1),
+        first_invoice_number: 1,
+        dispatch_erp: None,
+    };
+    let run = run_records(&book, &subs, &[], &[], &options).unwrap();
+    run.unmatched.into_iter().map(|u| u.reason).collect()
+}
+
+#[test]
+fn a_non_matching_childs_reason_names_both_sides() {
+    let practice = mismatch(|spec, is_master| {
+        if !is_master {
+            spec.practice = BillingPractice::InArrears;
+        }
+    });
+    assert_eq!(
+        practice,
+        vec![MismatchReason::DifferentPractice {
+            child: BillingPractice::InArrears,
+            master: vec![BillingPractice::InAdvance],
+        }]
+    );
+    // The master's subscription starts after the child's first periods: said, not blank.
+    let later = mismatch(|spec, is_master| {
+        if is_master {
+            spec.start = date(2025, 2, 15);
+        }
+    });
+    assert_eq!(
+        later,
+        vec![MismatchReason::MasterHasNoPeriod {
+            child: Period::new(date(2025, 1, 1), date(2025, 2, 1)).unwrap(),
+            on: date(2025, 1, 1),
+        }]
+    );
 }

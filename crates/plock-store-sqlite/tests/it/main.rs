@@ -10,5 +10,6 @@ mod concurrency;
 mod contract;
 mod differential;
 mod files;
+mod operate;
 mod support;
 mod values;

@@ -65,7 +65,12 @@ fn usage_keeps_its_exact_quantity_and_time() {
         (Utc.with_ymd_and_hms(12_000, 6, 1, 0, 0, 0).unwrap(), "3"),
         (
             Utc.timestamp_opt(1_700_000_000, 123_456_789).unwrap(),
-            "79228162514264337593543950335",
+            // The largest quantity a record may have, and 28 significant digits below it.
+            "9223372036854775807",
+        ),
+        (
+            Utc.timestamp_opt(1_700_000_000, 7).unwrap(),
+            "9223372036854775806.999999999",
         ),
         (
             Utc.timestamp_opt(1_700_000_000, 1).unwrap(),

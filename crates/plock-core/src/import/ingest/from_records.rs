@@ -10,7 +10,7 @@ use crate::par::prelude::*;
 
 use crate::hash::{FastState, InlineIndex};
 use crate::id::AccountKey;
-use crate::usage::{Packed, Resent, UsageError, UsageRecord, UsageTable, pack};
+use crate::usage::{Packed, Resent, UsageError, UsageRecord, UsageTable, pack_record};
 
 impl UsageTable {
     /// The table of `records`, built across the threads of the current rayon pool: the
@@ -21,7 +21,7 @@ impl UsageTable {
     /// [`UsageError::OutsideTable`] for the first record, in order, that the table cannot
     /// hold, as [`UsageTableBuilder::push`](crate::usage::UsageTableBuilder::push) reports it.
     pub fn par_from_records(records: &[UsageRecord]) -> Result<UsageTable, UsageError> {
-        if let Some(e) = records.par_iter().find_map_first(|r| packed(r).err()) {
+        if let Some(e) = records.par_iter().find_map_first(|r| pack_record(r).err()) {
             return Err(e);
         }
         let accounts = distinct(records, UsageRecord::account);
@@ -48,7 +48,7 @@ impl UsageTable {
             .par_iter()
             .filter(|r| r.record_id().is_none())
             .filter_map(|r| {
-                let (mantissa, day_scale) = packed(r).ok()?;
+                let (mantissa, day_scale) = pack_record(r).ok()?;
                 Some(Packed::new(mantissa, group(r), day_scale))
             })
             .collect();
@@ -68,20 +68,6 @@ impl UsageTable {
             slots,
         ))
     }
-}
-
-/// A record's mantissa and packed day and scale, or why the table cannot hold it, as
-/// [`UsageTableBuilder::push`](crate::usage::UsageTableBuilder::push) says it.
-fn packed(r: &UsageRecord) -> Result<(i64, u32), UsageError> {
-    pack(r.quantity(), r.timestamp().date_naive()).map_err(|field| UsageError::OutsideTable {
-        account: r.account().clone(),
-        metric: r.metric().clone(),
-        field,
-        value: match field {
-            "quantity" => r.quantity().to_string(),
-            _ => r.timestamp().to_rfc3339(),
-        },
-    })
 }
 
 /// The distinct values of `field` over `records`, sorted, gathered by every thread.
@@ -134,7 +120,16 @@ mod tests {
                     AccountKey::new(["acme", "globex", "1", "894", "initech"][a]).unwrap(),
                     MetricId::new(["api", "gb", "13", "seats"][m]).unwrap(),
                     DateTime::<Utc>::from_timestamp(1_735_689_600 + seconds, 0).unwrap_or_default(),
-                    Decimal::from_i128_with_scale(mantissa, scale),
+                    // A mantissa past 63 bits, at a scale that keeps the value within
+                    // MAX_QUANTITY: the table, not the record, refuses it.
+                    Decimal::from_i128_with_scale(
+                        mantissa,
+                        if mantissa > i128::from(i64::MAX) {
+                            scale.max(1)
+                        } else {
+                            scale
+                        },
+                    ),
                     id.map(|i| RecordId::new(format!("r{i}")).unwrap()),
                 )
                 .unwrap()

@@ -17,7 +17,7 @@ use super::records::Records;
 use crate::hash::FastState;
 use crate::id::{AccountKey, MetricId, RecordId};
 use crate::import::table::ImportErrors;
-use crate::usage::{Packed, Resent, UsageError, UsageRecord, UsageTable, UsageTableBuilder, pack};
+use crate::usage::{Packed, Resent, UsageRecord, UsageTable, UsageTableBuilder, pack_record};
 
 /// Records read so far, and the problems found. Accounts are numbered by their place in
 /// the book's account keys, sorted (`keys` where a method takes them).
@@ -260,17 +260,4 @@ fn dense_table(keys: Vec<AccountKey>, metrics: Vec<MetricId>, records: Records) 
     let mut sorted = metrics;
     sorted.sort_unstable();
     UsageTable::from_dense(keys, sorted, records, METRIC_SLOTS)
-}
-
-/// A record's mantissa and packed day and scale, as the table holds them.
-fn pack_record(r: &UsageRecord) -> Result<(i64, u32), UsageError> {
-    pack(r.quantity(), r.timestamp().date_naive()).map_err(|field| UsageError::OutsideTable {
-        account: r.account().clone(),
-        metric: r.metric().clone(),
-        field,
-        value: match field {
-            "quantity" => r.quantity().to_string(),
-            _ => r.timestamp().to_rfc3339(),
-        },
-    })
 }

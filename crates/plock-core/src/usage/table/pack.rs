@@ -7,6 +7,7 @@ use rust_decimal::Decimal;
 
 use crate::id::RecordId;
 use crate::period::Period;
+use crate::usage::{UsageError, UsageRecord};
 
 /// Days are stored as an offset from 1970-01-01 plus this bias, in 24 bits: about 22,900
 /// years either side.
@@ -147,4 +148,18 @@ pub(super) fn period_contains_word(period: &Period, day_scale: u32) -> bool {
 /// `value / 10^scale` as a `Decimal`, or `None` past its 96 bits.
 pub(super) fn decimal(value: i128, scale: u32) -> Option<Decimal> {
     Decimal::try_from_i128_with_scale(value, scale).ok()
+}
+
+/// A record's mantissa and packed day and scale, as the table holds them, or why the table
+/// cannot hold it.
+pub(crate) fn pack_record(r: &UsageRecord) -> Result<(i64, u32), UsageError> {
+    pack(r.quantity(), r.timestamp().date_naive()).map_err(|field| UsageError::OutsideTable {
+        account: r.account().clone(),
+        metric: r.metric().clone(),
+        field,
+        value: match field {
+            "quantity" => r.quantity().to_string(),
+            _ => r.timestamp().to_rfc3339(),
+        },
+    })
 }

@@ -1,0 +1,164 @@
+//! The billing benchmark kit's data in plock's own CSV formats, for timing the `plock` command
+//! end to end; and the kit's billing history recorded in a database `plock` imported it into.
+//!
+//! `plock-kit-convert --data DATA/M --out CSV/M` writes `accounts.csv`, `subscriptions-N.csv`
+//! (in parts the import's size limit takes) and `usage.csv` as `plock import` reads them
+//! (docs/csv.md).
+//!
+//! `plock-kit-convert --data DATA/M --history plock.data` records in that database what the
+//! kit's earlier runs billed (every period before the run date, as the kit's harness assumes),
+//! through the store's own `RecordRun`, so `plock bill --date 2025-04-01` then bills what the
+//! kit's reference bills. Neither step is part of what is timed.
+
+use std::fs::File;
+use std::io::{BufRead, BufReader, BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, anyhow, bail};
+use chrono::{DateTime, SecondsFormat};
+use plock_benches::kit;
+use plock_core::Store;
+use plock_core::billing::Billed;
+use plock_core::store::{Batch, Change};
+use plock_store_sqlite::SqliteStore;
+
+fn main() {
+    if let Err(e) = run() {
+        eprintln!("plock-kit-convert: {e:#}");
+        std::process::exit(1);
+    }
+}
+
+fn run() -> Result<()> {
+    let (mut data, mut out, mut history) = (None, None, None);
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--data" => data = args.next().map(PathBuf::from),
+            "--out" => out = args.next().map(PathBuf::from),
+            "--history" => history = args.next().map(PathBuf::from),
+            other => bail!("unknown argument {other:?} (--data DIR and --out DIR or --history DB)"),
+        }
+    }
+    let data = data.ok_or_else(|| anyhow!("--data DIR is required"))?;
+    let mut company = kit::load_rest(&data)?;
+    match (out, history) {
+        (Some(out), None) => {
+            std::fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
+            write(
+                &out.join("accounts.csv"),
+                &plock_core::import::export_accounts(&company.book),
+            )?;
+            let subscriptions = plock_core::import::export_subscriptions(
+                &company.book,
+                &company.subscriptions,
+                &company.metrics,
+            );
+            for (n, part) in parts(&subscriptions).iter().enumerate() {
+                write(&out.join(format!("subscriptions-{}.csv", n + 1)), part)?;
+            }
+            convert_usage(&data.join("usage.csv"), &out.join("usage.csv"))
+        }
+        (None, Some(db)) => {
+            kit::history(&mut company.subscriptions, kit::RUN_DATE);
+            record_history(&db, &company)
+        }
+        _ => bail!("give one of --out DIR or --history DB"),
+    }
+}
+
+/// Rows a subscriptions file part holds at most: the import takes files of up to 64 MiB, so
+/// the kit's subscriptions are written in parts, each subscription's rows in one part.
+const PART_ROWS: usize = 200_000;
+
+/// A subscriptions CSV cut into parts of at most [`PART_ROWS`] rows (more for one subscription
+/// longer than that), each with the header, a subscription's rows never split.
+fn parts(csv: &str) -> Vec<String> {
+    let mut lines = csv.lines();
+    let header = lines.next().unwrap_or_default();
+    let mut parts = Vec::new();
+    let mut part = String::new();
+    let (mut rows, mut last_id) = (0, "");
+    for line in lines {
+        let id = line.split(',').next().unwrap_or_default();
+        if rows >= PART_ROWS && id != last_id {
+            parts.push(std::mem::take(&mut part));
+            rows = 0;
+        }
+        if part.is_empty() {
+            part.push_str(header);
+            part.push('\n');
+        }
+        part.push_str(line);
+        part.push('\n');
+        rows += 1;
+        last_id = id;
+    }
+    if !part.is_empty() {
+        parts.push(part);
+    }
+    parts
+}
+
+fn write(path: &Path, text: &str) -> Result<()> {
+    std::fs::write(path, text).with_context(|| format!("writing {}", path.display()))
+}
+
+/// `account_id,metric_id,ts_ms,quantity` to `account_key,metric,timestamp,quantity`.
+fn convert_usage(from: &Path, to: &Path) -> Result<()> {
+    let input = BufReader::with_capacity(
+        1 << 20,
+        File::open(from).with_context(|| format!("opening {}", from.display()))?,
+    );
+    let mut output = BufWriter::with_capacity(
+        1 << 20,
+        File::create(to).with_context(|| format!("creating {}", to.display()))?,
+    );
+    writeln!(output, "account_key,metric,timestamp,quantity")?;
+    for (n, line) in input.lines().enumerate().skip(1) {
+        let line = line.with_context(|| format!("{} line {}", from.display(), n + 1))?;
+        let mut fields = line.split(',');
+        let (Some(account), Some(metric), Some(ms), Some(quantity)) =
+            (fields.next(), fields.next(), fields.next(), fields.next())
+        else {
+            bail!("{} line {}: not four fields", from.display(), n + 1);
+        };
+        let ms: i64 = ms
+            .parse()
+            .with_context(|| format!("{} line {}: ts_ms", from.display(), n + 1))?;
+        let time = DateTime::from_timestamp_millis(ms)
+            .ok_or_else(|| anyhow!("{} line {}: ts_ms out of range", from.display(), n + 1))?;
+        writeln!(
+            output,
+            "{account},{metric},{},{quantity}",
+            time.to_rfc3339_opts(SecondsFormat::Millis, true)
+        )?;
+    }
+    output.flush()?;
+    Ok(())
+}
+
+/// Moves each subscription's watermark from what the database holds to the kit's history.
+fn record_history(db: &Path, company: &kit::Company) -> Result<()> {
+    let mut store = SqliteStore::open(db)?;
+    let mut billed = Vec::new();
+    for subscription in &company.subscriptions {
+        let stored = store.subscription(subscription.id())?.ok_or_else(|| {
+            anyhow!(
+                "subscription {} is not in {}",
+                subscription.id(),
+                db.display()
+            )
+        })?;
+        billed.push(Billed {
+            subscription: subscription.id().clone(),
+            from: stored.billed_through(),
+            through: subscription.billed_through(),
+        });
+    }
+    store.apply(Batch::one(Change::RecordRun {
+        invoices: Vec::new(),
+        billed,
+    }))?;
+    Ok(())
+}

@@ -1,0 +1,216 @@
+//! End to end through the `plock` command: right over time. An end moved inside a billed
+//! month is credited once, the same usage file imported twice bills once, usage for a billed
+//! month is reported on import, an archived account's months are not billed after a restore,
+//! and an account billing in a currency keeps it.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+use std::path::PathBuf;
+use std::process::Command;
+
+const PLOCK: &str = env!("CARGO_BIN_EXE_plock");
+
+struct Dir(PathBuf);
+
+impl Dir {
+    fn new(name: &str) -> Dir {
+        let dir =
+            std::env::temp_dir().join(format!("plock-over-time-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        Dir(dir)
+    }
+
+    /// Runs plock; returns (exit code, stdout and stderr).
+    fn run(&self, args: &[&str]) -> (i32, String) {
+        let out = Command::new(PLOCK)
+            .args(args)
+            .current_dir(&self.0)
+            .env_remove("PLOCK_DATA")
+            .output()
+            .unwrap();
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        (out.status.code().unwrap_or(-1), text)
+    }
+
+    fn ok(&self, args: &[&str]) -> String {
+        let (code, text) = self.run(args);
+        assert_eq!(code, 0, "plock {args:?}: {text}");
+        text
+    }
+
+    fn write(&self, name: &str, text: &str) -> String {
+        std::fs::write(self.0.join(name), text).unwrap();
+        name.to_owned()
+    }
+
+    /// The totals of the invoices, by number, as the JSON listing gives them.
+    fn totals(&self) -> Vec<String> {
+        let json: serde_json::Value =
+            serde_json::from_str(&self.ok(&["--json", "invoice", "list"])).unwrap();
+        json.as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i["total"]["amount"].as_str().unwrap().to_owned())
+            .collect()
+    }
+}
+
+#[test]
+fn end_mid_period_double_import_late_usage_and_restore_through_the_command() {
+    let d = Dir::new("all");
+    d.ok(&["init"]);
+    d.ok(&[
+        "account",
+        "add",
+        "--key",
+        "acme",
+        "--name",
+        "Acme",
+        "--currency",
+        "EUR",
+    ]);
+    d.ok(&[
+        "subscription",
+        "add",
+        "--id",
+        "lic",
+        "--account",
+        "acme",
+        "--start",
+        "2025-01-01",
+        "--product",
+        "licence",
+        "--fee",
+        "100.00",
+    ]);
+    d.ok(&[
+        "subscription",
+        "add",
+        "--id",
+        "api",
+        "--account",
+        "acme",
+        "--start",
+        "2025-01-01",
+        "--product",
+        "api",
+        "--unit-price",
+        "1",
+        "--metric",
+        "calls",
+    ]);
+    // A usage file without record ids, imported twice: January bills it once.
+    let usage = d.write(
+        "usage.csv",
+        "account_key,metric,timestamp,quantity\nacme,calls,2025-01-10T10:00:00Z,500\n",
+    );
+    d.ok(&["import", "usage", &usage]);
+    d.ok(&["import", "usage", &usage]);
+    d.ok(&["bill", "--date", "2025-04-01"]);
+    let first = d.totals();
+    assert_eq!(first.len(), 1, "{first:?}");
+    // Jan-Apr licence 400.00 in advance, January's calls 500.00 once, Feb and Mar none.
+    assert_eq!(first, vec!["900.00"]);
+
+    // Late usage for January, billed already: the import says so.
+    let late = d.write(
+        "late.csv",
+        "account_key,metric,timestamp,quantity\nacme,calls,2025-01-20T10:00:00Z,7\n",
+    );
+    let said = d.ok(&["import", "usage", &late]);
+    assert!(
+        said.contains("late: 1 record(s) of calls for acme"),
+        "{said}"
+    );
+
+    // Ended on 15 April, billed through April: the next run credits 16 of 30 days.
+    d.ok(&["subscription", "end", "lic", "--date", "2025-04-15"]);
+    d.ok(&["bill", "--date", "2025-05-01"]);
+    let after = d.totals();
+    assert_eq!(after.len(), 2, "{after:?}");
+    assert_eq!(after[1], "-53.33");
+    d.ok(&["bill", "--date", "2025-06-01"]);
+    assert_eq!(d.totals().len(), 2, "credited once");
+
+    // The currency is held while the usage subscription still bills.
+    let (code, refused) = d.run(&["account", "edit", "acme", "--currency", "SEK"]);
+    assert_ne!(code, 0, "{refused}");
+    assert!(refused.contains("still billing"), "{refused}");
+
+    // Archived, then restored today: billing resumes today; nothing of the archived months
+    // (since January 2025 for a support fee never billed) is billed.
+    d.ok(&[
+        "subscription",
+        "add",
+        "--id",
+        "sup",
+        "--account",
+        "acme",
+        "--start",
+        "2025-01-01",
+        "--product",
+        "support",
+        "--fee",
+        "10.00",
+    ]);
+    d.ok(&["account", "archive", "acme"]);
+    d.ok(&["account", "restore", "acme"]);
+    d.ok(&["bill", "--date", &today()]);
+    let resumed = d.totals();
+    assert_eq!(resumed.len(), 3, "{resumed:?}");
+    let amount: f64 = resumed[2].parse().unwrap();
+    assert!(
+        amount > 0.0 && amount <= 10.0,
+        "only this month from today: {resumed:?}"
+    );
+}
+
+/// Today in UTC, as the command reads it.
+fn today() -> String {
+    let days = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        / 86_400;
+    let date = chrono::NaiveDate::from_ymd_opt(1970, 1, 1)
+        .unwrap()
+        .checked_add_days(chrono::Days::new(days))
+        .unwrap();
+    date.to_string()
+}
+
+#[test]
+fn combined_tag_filters_both_apply_through_the_command() {
+    let d = Dir::new("tags");
+    d.ok(&["init"]);
+    for key in ["a", "b"] {
+        d.ok(&[
+            "account",
+            "add",
+            "--key",
+            key,
+            "--name",
+            key,
+            "--currency",
+            "EUR",
+        ]);
+        d.ok(&["account", "tag", key, "dental"]);
+    }
+    d.ok(&["account", "tag", "b", "smb"]);
+    let listed = d.ok(&["account", "list", "--tag", "dental", "--no-tag", "smb"]);
+    let keys: Vec<&str> = listed
+        .lines()
+        .skip(1)
+        .filter_map(|l| l.split_whitespace().next())
+        .collect();
+    assert_eq!(keys, vec!["a"], "{listed}");
+}

@@ -1,0 +1,97 @@
+//! Compensation for an end moved inside days already billed (domain reference, 8.1 and 9).
+//!
+//! A subscription billed in advance through April and then ended on 15 April has billed
+//! 16 days it no longer covers. The next run credits those days at the rate they were billed
+//! (each item's fixed fee, prorated by the days of the period they lie in, rounded once), on a
+//! [`LineKind::Compensation`] line of the period they lie in, and moves what the subscription
+//! is billed through back to its end: the days are then neither billed nor credited again,
+//! and an end moved later again bills the days it covers anew.
+
+use rust_decimal::Decimal;
+
+use super::BillingError;
+use super::rules::{Charge, fixed_line, has_fixed_part};
+use crate::Money;
+use crate::account::Account;
+use crate::invoice::LineKind;
+use crate::period::{BillingPeriod, Period, Schedule};
+use crate::subscription::{BilledThrough, BillingPractice, Item, Subscription};
+
+/// The compensation charges of `sub` for days billed past its end, and what it is billed
+/// through once they are: each timing billed past the end moves back to the end.
+pub(super) fn compensations<'a>(
+    sub: &'a Subscription,
+    account: &Account,
+    mut billed: BilledThrough,
+) -> Result<(Vec<Charge<'a>>, BilledThrough), BillingError> {
+    let mut charges = Vec::new();
+    let Some(end) = sub.schedule().end() else {
+        return Ok((charges, billed));
+    };
+    for timing in [BillingPractice::InAdvance, BillingPractice::InArrears] {
+        let Some(through) = billed.get(timing).filter(|t| *t > end) else {
+            continue;
+        };
+        let fixed: Vec<&Item> = sub
+            .items()
+            .iter()
+            .filter(|i| has_fixed_part(i) && i.fixed_timing(sub.practice()) == timing)
+            .collect();
+        if fixed.is_empty() {
+            continue;
+        }
+        for period in billed_past_end(sub.schedule(), end, through) {
+            let mut lines = Vec::with_capacity(fixed.len());
+            for item in &fixed {
+                let mut line = fixed_line(sub, account, item, period, LineKind::Compensation)?;
+                line.amount = Money::new(negated(line.amount.amount()), line.amount.currency());
+                lines.push(line);
+            }
+            charges.push(Charge::new(sub, period, lines));
+        }
+        match timing {
+            BillingPractice::InAdvance => billed.in_advance = Some(end),
+            BillingPractice::InArrears => billed.in_arrears = Some(end),
+        }
+    }
+    Ok((charges, billed))
+}
+
+/// The parts of the schedule's periods (as if it had no end) in `[end, through)`.
+fn billed_past_end(
+    schedule: &Schedule,
+    end: chrono::NaiveDate,
+    through: chrono::NaiveDate,
+) -> Vec<BillingPeriod> {
+    // The same start, interval, mode and anchor were valid with the end; without it they are.
+    let Ok(open) = Schedule::new(
+        schedule.start(),
+        None,
+        schedule.interval(),
+        schedule.mode(),
+        schedule.anchor(),
+    ) else {
+        return Vec::new();
+    };
+    open.periods_from(end)
+        .take_while(|p| p.covered.start() < through)
+        .filter_map(|p| {
+            let covered =
+                Period::new(p.covered.start().max(end), p.covered.end().min(through)).ok()?;
+            Some(BillingPeriod {
+                covered,
+                full: p.full,
+            })
+        })
+        .collect()
+}
+
+/// A zero amount stays zero when negated (no `-0.00` on an invoice).
+fn negated(amount: Decimal) -> Decimal {
+    let mut negated = amount;
+    if !amount.is_zero() {
+        // A sign flip: it cannot overflow.
+        negated.set_sign_negative(!amount.is_sign_negative());
+    }
+    negated
+}

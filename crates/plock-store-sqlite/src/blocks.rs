@@ -1,0 +1,172 @@
+//! Imported usage in blocks: each chunk of an import is one row of `usage_blocks`, its records
+//! as plock's own usage CSV, and the account keys it holds in `usage_block_keys`.
+//!
+//! Usage is most of a company's data, and a billing run reads all of it. Stored a record a
+//! row, an import writes and indexes every record, and a run reads them back one by one. A
+//! block is written with one insert, and a run reads the blocks as one CSV stream through
+//! plock-core's parallel usage reader ([`plock_core::import::read_usage`]), whose rules are the
+//! import's own. The text is the canonical form of records that were checked on the way in:
+//! `account_key,metric,timestamp,quantity,record_id`, times in RFC 3339 UTC, quantities as
+//! their exact decimal text; an operator reads it with `sqlite3` as any CSV.
+
+use std::collections::BTreeSet;
+use std::io::{Cursor, Read};
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use plock_core::id::RecordId;
+use plock_core::import::UsageLayout;
+use plock_core::store::StoreError;
+use plock_core::{AccountBook, AccountKey, MetricId, UsageRecord, UsageTable};
+use rusqlite::{Connection, params};
+
+use crate::codec::{Context, USAGE_SELECT, backend, decimal, usage_record};
+
+/// The header of every block's text, and of the stream a run reads.
+pub(crate) const HEADER: &str = "account_key,metric,timestamp,quantity,record_id\n";
+
+/// `records` as a block's text: CSV lines without the header.
+fn text_of(records: &[UsageRecord]) -> Result<String, StoreError> {
+    let mut writer = csv::WriterBuilder::new()
+        .has_headers(false)
+        .from_writer(Vec::with_capacity(records.len().saturating_mul(48)));
+    for r in records {
+        writer
+            .write_record([
+                r.account().as_str(),
+                r.metric().as_str(),
+                &r.timestamp().to_rfc3339_opts(SecondsFormat::AutoSi, true),
+                &r.quantity().to_string(),
+                r.record_id().map_or("", RecordId::as_str),
+            ])
+            .context("encoding usage")?;
+    }
+    let bytes = writer.into_inner().context("encoding usage")?;
+    String::from_utf8(bytes).context("encoding usage")
+}
+
+/// Writes `records` as one block.
+pub(crate) fn write(tx: &Connection, records: &[UsageRecord]) -> Result<(), StoreError> {
+    if records.is_empty() {
+        return Ok(());
+    }
+    let count = i64::try_from(records.len()).unwrap_or(i64::MAX);
+    let text = text_of(records)?;
+    tx.prepare_cached("INSERT INTO usage_blocks (records, csv) VALUES (?1, ?2)")
+        .and_then(|mut stmt| stmt.execute(params![count, text]))
+        .context("writing usage")?;
+    let block = tx.last_insert_rowid();
+    let keys: BTreeSet<&str> = records.iter().map(|r| r.account().as_str()).collect();
+    let mut stmt = tx
+        .prepare_cached("INSERT INTO usage_block_keys (account_key, block) VALUES (?1, ?2)")
+        .context("writing usage")?;
+    for key in keys {
+        stmt.execute(params![key, block]).context("writing usage")?;
+    }
+    Ok(())
+}
+
+/// The records of one block's text.
+fn records_of(text: &str) -> Result<Vec<UsageRecord>, StoreError> {
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .from_reader(text.as_bytes());
+    let mut out = Vec::new();
+    for row in reader.records() {
+        let row = row.context("reading a usage block")?;
+        let cell = |i: usize| row.get(i).unwrap_or_default();
+        let account = AccountKey::new(cell(0)).context("stored usage account key")?;
+        let metric = MetricId::new(cell(1)).context("stored usage metric")?;
+        let timestamp: DateTime<Utc> = DateTime::parse_from_rfc3339(cell(2))
+            .map(|t| t.with_timezone(&Utc))
+            .map_err(|e| backend(format!("stored usage timestamp {:?}: {e}", cell(2))))?;
+        let quantity = decimal("usage quantity", cell(3))?;
+        let record_id = Some(cell(4))
+            .filter(|id| !id.is_empty())
+            .map(RecordId::new)
+            .transpose()
+            .context("stored usage record id")?;
+        out.push(
+            UsageRecord::new(account, metric, timestamp, quantity, record_id)
+                .map_err(|e| backend(format!("stored usage of {}: {e}", cell(0))))?,
+        );
+    }
+    Ok(out)
+}
+
+/// The records of every block holding one of `keys` (every block when `keys` is `None`).
+pub(crate) fn records(tx: &Connection, keys: Option<&str>) -> Result<Vec<UsageRecord>, StoreError> {
+    let sql = match keys {
+        None => "SELECT csv FROM usage_blocks ORDER BY id",
+        Some(_) => {
+            "SELECT csv FROM usage_blocks WHERE id IN (SELECT block FROM usage_block_keys \
+             WHERE account_key IN (SELECT value FROM json_each(?1))) ORDER BY id"
+        }
+    };
+    let mut stmt = tx.prepare_cached(sql).context("reading usage")?;
+    let mut rows = match keys {
+        None => stmt.query([]),
+        Some(list) => stmt.query([list]),
+    }
+    .context("reading usage")?;
+    let mut out = Vec::new();
+    while let Some(row) = rows.next().context("reading usage")? {
+        let text: String = row.get(0).context("reading usage")?;
+        out.extend(records_of(&text)?);
+    }
+    Ok(out)
+}
+
+/// Every block's text, one after another, as one reader.
+struct Blocks<'s> {
+    rows: rusqlite::Rows<'s>,
+    current: Cursor<Vec<u8>>,
+}
+
+impl Read for Blocks<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        loop {
+            let n = self.current.read(buf)?;
+            if n > 0 || buf.is_empty() {
+                return Ok(n);
+            }
+            match self.rows.next().map_err(std::io::Error::other)? {
+                Some(row) => {
+                    let text: String = row.get(0).map_err(std::io::Error::other)?;
+                    self.current = Cursor::new(text.into_bytes());
+                }
+                None => return Ok(0),
+            }
+        }
+    }
+}
+
+/// Every usage record, the rows' and the blocks', read into the engine's table by
+/// plock-core's usage reader, in the caller's read transaction `tx`.
+///
+/// # Errors
+/// [`StoreError::Backend`] for a failed read or a stored record the reader refuses.
+pub(crate) fn usage_table(tx: &Connection, book: &AccountBook) -> Result<UsageTable, StoreError> {
+    // Records written a batch at a time (not imported) are rows: few, read first.
+    let mut rows = Vec::new();
+    let mut stmt = tx
+        .prepare_cached(&format!("SELECT {USAGE_SELECT} FROM usage"))
+        .context("reading usage")?;
+    let mut found = stmt.query([]).context("reading usage")?;
+    while let Some(row) = found.next().context("reading usage")? {
+        rows.push(usage_record(row)?);
+    }
+    drop(found);
+    let mut head = HEADER.to_owned();
+    head.push_str(&text_of(&rows)?);
+    drop(rows);
+    let mut stmt = tx
+        .prepare("SELECT csv FROM usage_blocks ORDER BY id")
+        .context("reading usage")?;
+    let blocks = Blocks {
+        rows: stmt.query([]).context("reading usage")?,
+        current: Cursor::new(Vec::new()),
+    };
+    let stream = Cursor::new(head.into_bytes()).chain(blocks);
+    plock_core::import::read_usage(stream, book, &UsageLayout::default())
+        .map_err(|e| backend(format!("stored usage is refused by the usage reader: {e}")))
+}
