@@ -18,7 +18,9 @@
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 
-use plock_core::store::{Batch, Change, StoreError, apply_to_book, subscription_to_store};
+use plock_core::store::{
+    Batch, Change, StoreError, apply_to_book, check_currency_change, subscription_to_store,
+};
 use plock_core::{Account, AccountBook, AccountId, Metric, Subscription};
 use postgres::error::SqlState;
 use postgres::{Client, Transaction};
@@ -148,6 +150,18 @@ fn apply_in(tx: &mut Transaction<'_>, batch: &Batch, index: &mut usize) -> Resul
             Change::PutSubscription { subscription } => {
                 put_subscription(tx, &work, i, subscription)?;
                 written.subscriptions.insert(subscription.account().clone());
+            }
+            Change::EditAccount {
+                id,
+                currency: Some(currency),
+                ..
+            } => {
+                let theirs = crate::store::read_subscriptions(
+                    tx,
+                    "account = $1 ORDER BY id",
+                    &[&id.as_str()],
+                )?;
+                check_currency_change(i, id, *currency, &theirs)?;
             }
             Change::PutMetric { metric } => put_metric(tx, metric)?,
             Change::AddUsage { records } => {
