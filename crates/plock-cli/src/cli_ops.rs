@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use chrono::NaiveDate;
 use clap::{Args, Subcommand, ValueEnum};
 
-use crate::cli::date;
+use crate::args::date;
 
 /// `plock account external-id ...`
 #[derive(Debug, Subcommand)]

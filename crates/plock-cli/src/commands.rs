@@ -17,26 +17,11 @@ use crate::cli::{
 };
 use crate::cli_ops::{ItemCommand, MetricCommand, UsageCommand};
 use crate::exit::{Class, CliError, fail};
+use crate::out::{done_json, json};
 use crate::progress::{self, Progress};
 use crate::render;
 
 type Result<T> = std::result::Result<T, CliError>;
-
-/// A value as pretty JSON, for `--json`.
-pub fn json<T: Serialize>(value: &T) -> Result<String> {
-    serde_json::to_string_pretty(value).map_err(|e| fail(Class::Io, e))
-}
-
-/// What a write command did, with `--json`: `{"action": "added", "account": {...}}`.
-pub fn done_json(action: &str, field: &str, value: &impl Serialize) -> Result<String> {
-    let mut object = serde_json::Map::new();
-    object.insert("action".to_owned(), action.into());
-    object.insert(
-        field.to_owned(),
-        serde_json::to_value(value).map_err(|e| fail(Class::Io, e))?,
-    );
-    json(&object)
-}
 
 /// Every item of a paged store query, page after page.
 fn all_pages<T, C>(
@@ -116,7 +101,7 @@ pub fn run(cli: Cli) -> Result<String> {
                 .parse::<plock_core::account::ExternalSystem>()
                 .map_err(invalid)?;
             let apply = yes && !dry_run;
-            let missing = crate::commands_io::Missing {
+            let missing = crate::discover_missing::Missing {
                 archive: archive_missing,
                 keep,
             };
@@ -763,7 +748,7 @@ fn invoice(s: Session, cmd: InvoiceCommand, as_json: bool) -> Result<String> {
             let erp = erp.system();
             let export = plock_core::erp::export_to_erp(&all()?, &erp);
             let text = json(&export)?;
-            crate::commands_io::write_out(out.as_deref(), text, as_json, |path| {
+            crate::files::write_out(out.as_deref(), text, as_json, |path| {
                 (
                     format!(
                         "wrote {} invoice(s) for {erp} to {}; {} not exported",
@@ -789,7 +774,7 @@ fn invoice(s: Session, cmd: InvoiceCommand, as_json: bool) -> Result<String> {
                 ExportFormat::Json => json(&invoices)?,
                 ExportFormat::Csv => crate::commands_io::invoices_csv(&invoices)?,
             };
-            crate::commands_io::write_out(out.as_deref(), text, as_json, |path| {
+            crate::files::write_out(out.as_deref(), text, as_json, |path| {
                 (
                     format!("wrote {} invoice(s) to {}", invoices.len(), path.display()),
                     serde_json::json!({ "invoices": invoices.len() }),

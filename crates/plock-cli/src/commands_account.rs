@@ -8,8 +8,8 @@ use plock_core::{Account, Currency};
 use crate::app::{Session, find_account, invalid, store_error};
 use crate::cli::AccountEdit;
 use crate::cli_ops::{ClearField, ExternalIdCommand, Switch};
-use crate::commands::done_json;
 use crate::exit::{Class, CliError, fail};
+use crate::out::done_json;
 
 type Result<T> = std::result::Result<T, CliError>;
 

@@ -9,8 +9,8 @@ use serde::Serialize;
 
 use crate::app::{Session, find_account, invalid, store_error};
 use crate::cli_ops::{ChargeArgs, CompensateArgs};
-use crate::commands::{done_json, json};
 use crate::exit::{Class, CliError, fail};
+use crate::out::{done_json, json};
 use crate::render;
 
 type Result<T> = std::result::Result<T, CliError>;

@@ -14,9 +14,9 @@ use rust_decimal::Decimal;
 
 use crate::app::{Session, find_account, invalid, store_error};
 use crate::cli_ops::{CreateArgs, ItemFields, SubscriptionFormat};
-use crate::commands::done_json;
-use crate::commands_io::{name, read};
 use crate::exit::{Class, CliError, fail};
+use crate::files::{name, read};
+use crate::out::done_json;
 use crate::subscription_file::{FileItem, FileState, SubscriptionFile, from_json, from_toml};
 
 type Result<T> = std::result::Result<T, CliError>;

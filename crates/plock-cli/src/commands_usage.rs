@@ -8,8 +8,8 @@ use plock_core::{AccountKey, Metric, MetricId, UsageRecord};
 
 use crate::app::{Session, find_account, invalid, store_error};
 use crate::cli_ops::{AggregationArg, UsageFilter};
-use crate::commands::{done_json, json};
 use crate::exit::{CliError, fail};
+use crate::out::{done_json, json};
 use crate::render;
 
 type Result<T> = std::result::Result<T, CliError>;
@@ -188,7 +188,7 @@ pub fn export(
     }
     let bytes = w.into_inner().map_err(invalid)?;
     let text = String::from_utf8(bytes).map_err(|e| fail(crate::exit::Class::Io, e))?;
-    crate::commands_io::write_out(out, text, as_json, |path| {
+    crate::files::write_out(out, text, as_json, |path| {
         (
             format!("wrote {} usage record(s) to {}", all.len(), path.display()),
             serde_json::json!({ "usage_records": all.len() }),

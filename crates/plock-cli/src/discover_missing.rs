@@ -6,7 +6,6 @@ use plock_core::account::AccountState;
 use plock_core::discovery::SyncPlan;
 
 use crate::app::{Session, find_account, store_error};
-use crate::commands_io::Missing;
 use crate::exit::{Class, CliError, fail};
 
 /// The Active accounts of `plan.missing` to archive, children before masters: none unless
@@ -53,4 +52,12 @@ pub fn to_archive(
     }
     children.extend(others);
     Ok(children)
+}
+
+/// What `discover --yes` does with the accounts the source no longer has.
+pub struct Missing {
+    /// Archive them (never without being asked).
+    pub archive: bool,
+    /// Accounts to keep all the same, as typed.
+    pub keep: Vec<String>,
 }

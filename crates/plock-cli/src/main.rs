@@ -2,6 +2,7 @@
 //! domain rule of its own: it parses, calls core, prints.
 
 mod app;
+mod args;
 mod cli;
 mod cli_ops;
 mod commands;
@@ -14,6 +15,7 @@ mod demo;
 mod discover_missing;
 mod exit;
 mod expand_shares;
+mod files;
 mod import_usage;
 mod operate;
 mod out;

@@ -3,8 +3,8 @@
 use std::path::Path;
 
 use crate::app::{Session, store_error};
-use crate::commands::done_json;
 use crate::exit::{Class, CliError, fail};
+use crate::out::done_json;
 
 type Result<T> = std::result::Result<T, CliError>;
 

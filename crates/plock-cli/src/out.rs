@@ -4,6 +4,12 @@
 
 use std::io::{self, Write};
 
+use serde::Serialize;
+
+use crate::exit::{Class, CliError, fail};
+
+type Result<T> = std::result::Result<T, CliError>;
+
 /// Prints a command's output, with one final newline; nothing when it is empty.
 ///
 /// # Errors
@@ -25,4 +31,20 @@ pub fn print(text: &str) -> io::Result<()> {
 pub fn error_line(line: &str) {
     let mut stderr = io::stderr().lock();
     let _ = writeln!(stderr, "{line}");
+}
+
+/// A value as pretty JSON, for `--json`.
+pub fn json<T: Serialize>(value: &T) -> Result<String> {
+    serde_json::to_string_pretty(value).map_err(|e| fail(Class::Io, e))
+}
+
+/// What a write command did, with `--json`: `{"action": "added", "account": {...}}`.
+pub fn done_json(action: &str, field: &str, value: &impl Serialize) -> Result<String> {
+    let mut object = serde_json::Map::new();
+    object.insert("action".to_owned(), action.into());
+    object.insert(
+        field.to_owned(),
+        serde_json::to_value(value).map_err(|e| fail(Class::Io, e))?,
+    );
+    json(&object)
 }

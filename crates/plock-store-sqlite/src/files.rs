@@ -1,4 +1,5 @@
-//! The files beside a database, and links planted among them.
+//! The files beside a database, and links planted among them; new files private to their
+//! owner.
 //!
 //! SQLite keeps a database's write-ahead log and shared memory in `<file>-wal` and
 //! `<file>-shm` beside the file it resolved (a database reached through a symbolic link keeps
@@ -6,6 +7,7 @@
 //! standing at one of those names would make SQLite write through it into whatever it points
 //! to, so such a database is refused before SQLite opens anything.
 
+use std::fs::OpenOptions;
 use std::path::{Path, PathBuf};
 
 use plock_core::store::StoreError;
@@ -44,4 +46,17 @@ pub(crate) fn refuse_planted_links(path: &Path) -> Result<(), StoreError> {
         }
     }
     Ok(())
+}
+
+/// Creates a new, empty file readable and writable by its owner only; refuses an existing
+/// file or symbolic link.
+pub(crate) fn create_private(path: &Path) -> std::io::Result<std::fs::File> {
+    let mut options = OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    options.open(path)
 }

@@ -1,7 +1,6 @@
 //! What an operator's command needs beyond the port: a batch tried and rolled back, the
 //! account book alone, usage imported in chunks in one transaction, an online backup.
 
-use std::fs::OpenOptions;
 use std::path::Path;
 use std::time::Duration;
 
@@ -12,6 +11,7 @@ use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
 
 use crate::SqliteStore;
 use crate::codec::{Context, backend};
+use crate::files::create_private;
 
 /// The page cache an import works with, in KiB.
 const IMPORT_CACHE_KIB: i64 = 256 * 1024;
@@ -116,19 +116,6 @@ impl SqliteStore {
             "the backup could not read the database: it stayed locked",
         ))
     }
-}
-
-/// Creates a new, empty file readable and writable by its owner only; refuses an existing
-/// file or symbolic link.
-pub(crate) fn create_private(path: &Path) -> std::io::Result<std::fs::File> {
-    let mut options = OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
-    options.open(path)
 }
 
 /// Usage records being imported: see [`SqliteStore::usage_import`].

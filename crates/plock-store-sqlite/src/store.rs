@@ -19,8 +19,8 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior, pa
 
 use crate::codec::{
     ACCOUNT_SELECT, Context, INVOICE_SELECT, SUBSCRIPTION_COLUMNS, SubscriptionRow, USAGE_SELECT,
-    account, account_value, backend, book, invoice, invoice_number, json_list, parse, sql_number,
-    text, unix_day, usage_record,
+    account, account_value, backend, book, invoice, json_list, parse, sql_number, text, unix_day,
+    usage_record,
 };
 use crate::schema;
 
@@ -69,7 +69,7 @@ impl SqliteStore {
         let path = path.as_ref();
         // Claiming the name first makes the refusal race-free; SQLite takes an empty file as
         // an empty database.
-        crate::operate::create_private(path).context(&format!("creating {}", path.display()))?;
+        crate::files::create_private(path).context(&format!("creating {}", path.display()))?;
         SqliteStore::open(path).inspect_err(|_| {
             // The file is ours and holds nothing yet: leave no half-made database behind.
             // The store's error is the one worth reporting, so a failed removal is not.
@@ -475,7 +475,7 @@ impl Store for SqliteStore {
     }
 
     fn next_invoice_number(&self) -> Result<u64, StoreError> {
-        next_invoice_number(&self.conn)
+        crate::write::next_invoice_number(&self.conn)
     }
 
     fn company(&self) -> Result<CompanySnapshot, StoreError> {
@@ -532,17 +532,6 @@ fn read_metrics(conn: &Connection) -> Result<Vec<Metric>, StoreError> {
         });
     }
     Ok(out)
-}
-
-pub(crate) fn next_invoice_number(conn: &Connection) -> Result<u64, StoreError> {
-    let next: i64 = conn
-        .query_row(
-            "SELECT value FROM meta WHERE name = 'next_invoice_number'",
-            [],
-            |row| row.get(0),
-        )
-        .context("reading the next invoice number")?;
-    invoice_number(next)
 }
 
 /// The SQL clauses of a tag filter, each with its one parameter (the folded tags): one

@@ -21,10 +21,9 @@ use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::codec::{
     ACCOUNT_COLUMNS, ACCOUNT_SELECT, AccountRow, Context, InvoiceRow, SUBSCRIPTION_COLUMNS,
-    SubscriptionRow, UsageRow, account_value, backend, billed_through, book, json_list, sql_number,
-    text,
+    SubscriptionRow, UsageRow, account_value, backend, billed_through, book, invoice_number,
+    json_list, sql_number, text,
 };
-use crate::store::next_invoice_number;
 
 /// Applies `batch` in `tx`, or returns the first refusal (the caller then rolls back).
 pub(crate) fn apply(tx: &Connection, batch: &Batch) -> Result<(), StoreError> {
@@ -523,4 +522,15 @@ fn execute(tx: &Connection, sql: &str, params: impl rusqlite::Params) -> Result<
         .and_then(|mut stmt| stmt.execute(params))
         .context("writing accounts")?;
     Ok(())
+}
+
+pub(crate) fn next_invoice_number(conn: &Connection) -> Result<u64, StoreError> {
+    let next: i64 = conn
+        .query_row(
+            "SELECT value FROM meta WHERE name = 'next_invoice_number'",
+            [],
+            |row| row.get(0),
+        )
+        .context("reading the next invoice number")?;
+    invoice_number(next)
 }

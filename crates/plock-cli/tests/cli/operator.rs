@@ -530,8 +530,8 @@ fn usage_lists_exports_and_one_account_expand() {
         ],
         0,
     ));
-    // A record sent again as it was (same record id, same values) is stored once.
-    assert_eq!(listed.as_array().unwrap().len(), 2);
+    // Stored as sent: a re-sent record is listed, and billed once.
+    assert_eq!(listed.as_array().unwrap().len(), 3);
     s.run(
         &[
             "usage",
