@@ -68,6 +68,7 @@
 
 mod compensation;
 mod engine;
+mod line;
 #[cfg(feature = "oracle")]
 pub mod oracle;
 mod restore;

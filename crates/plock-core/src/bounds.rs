@@ -3,7 +3,7 @@
 //! [`MAX_QUANTITY`] times a price of at most [`MAX_PRICE`] is below 10^28, and `Decimal` holds
 //! up to about 7.9 x 10^28. A value past a limit is refused by name where it enters (the CSV
 //! imports, [`UsageRecord::new`](crate::UsageRecord::new), [`PriceModel::validate`](crate::PriceModel::validate),
-//! [`Tiers::new`](crate::Tiers::new), and so every store write), never later in a run.
+//! [`Tiers::new`](crate::pricing::Tiers::new), and so every store write), never later in a run.
 
 use rust_decimal::Decimal;
 

@@ -416,7 +416,7 @@ pub trait Store {
     /// What a billing run reads, its usage already packed in the engine's [`UsageTable`]: the
     /// snapshot's `usage` is left empty. The default packs [`Store::company`]'s records; a
     /// database adapter streams its usage rows straight into a
-    /// [`UsageTableBuilder`](crate::UsageTableBuilder), so the records never exist as a
+    /// [`UsageTableBuilder`](crate::usage::UsageTableBuilder), so the records never exist as a
     /// `Vec<UsageRecord>`.
     ///
     /// # Errors

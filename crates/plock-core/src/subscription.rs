@@ -606,7 +606,7 @@ impl Subscription {
         self.billed = self.billed.max(billed);
     }
 
-    /// Records what a billing run's [`Billed`](crate::Billed) entry says it is billed
+    /// Records what a billing run's [`Billed`](crate::billing::Billed) entry says it is billed
     /// through, exactly: a store calls it after checking that the entry's `from` still holds.
     /// A timing moves back only where the run credited days billed past a moved end.
     pub fn record_run(&mut self, through: BilledThrough) {

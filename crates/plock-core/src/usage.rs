@@ -62,7 +62,7 @@ pub enum UsageError {
         /// The quantity.
         quantity: Decimal,
     },
-    /// A quantity above [`MAX_QUANTITY`](crate::MAX_QUANTITY): it could overflow a run.
+    /// A quantity above [`MAX_QUANTITY`](crate::bounds::MAX_QUANTITY): it could overflow a run.
     #[error("usage record for account {:?}, metric {:?} at {timestamp}: quantity {quantity} is above the largest quantity, 9223372036854775807", account.as_str(), metric.as_str())]
     QuantityTooLarge {
         /// The account.

@@ -10,10 +10,10 @@
 use rust_decimal::Decimal;
 
 use super::BillingError;
-use super::rules::{Charge, fixed_line, has_fixed_part};
-use crate::Money;
+use super::line::{Charge, fixed_line, has_fixed_part};
 use crate::account::Account;
 use crate::invoice::LineKind;
+use crate::money::Money;
 use crate::period::{BillingPeriod, Period, Schedule};
 use crate::subscription::{BilledThrough, BillingPractice, Item, Subscription};
 

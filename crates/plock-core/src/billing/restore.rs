@@ -8,7 +8,7 @@
 
 use chrono::NaiveDate;
 
-use crate::AccountId;
+use crate::id::AccountId;
 use crate::store::{Batch, Change};
 use crate::subscription::{BilledThrough, Subscription};
 

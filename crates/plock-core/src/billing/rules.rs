@@ -6,6 +6,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use rust_decimal::Decimal;
 
+use super::line::{Charge, fixed_line, has_fixed_part, line, pricing_error};
 use super::{BillingError, MismatchReason, RunOptions, Skipped, UnmatchedChild};
 use crate::account::{Account, AccountState};
 use crate::hash::FastState;
@@ -13,7 +14,7 @@ use crate::id::{AccountId, AccountKey, MetricId, SubscriptionId};
 use crate::invoice::{Dispatch, HoldReason, Invoice, InvoiceError, InvoiceLine, LineKind};
 use crate::money::{Currency, Money};
 use crate::period::{BillingPeriod, Period};
-use crate::pricing::{PriceModel, PricingError};
+use crate::pricing::PriceModel;
 use crate::subscription::{BilledThrough, BillingPractice, Item, Subscription, SubscriptionState};
 use crate::usage::{Aggregation, Metric};
 
@@ -33,27 +34,6 @@ impl<'a> Draft<'a> {
             owner,
             lines: Vec::new(),
             minimum: None,
-        }
-    }
-}
-
-/// One subscription's due charge for one period and timing, before its owner is known.
-pub(crate) struct Charge<'a> {
-    subscription: &'a Subscription,
-    period: BillingPeriod,
-    lines: Vec<InvoiceLine>,
-}
-
-impl<'a> Charge<'a> {
-    pub(super) fn new(
-        subscription: &'a Subscription,
-        period: BillingPeriod,
-        lines: Vec<InvoiceLine>,
-    ) -> Charge<'a> {
-        Charge {
-            subscription,
-            period,
-            lines,
         }
     }
 }
@@ -468,13 +448,6 @@ fn unbilled_part(
     })
 }
 
-pub(super) fn has_fixed_part(item: &Item) -> bool {
-    matches!(
-        item.price,
-        PriceModel::FlatFee { .. } | PriceModel::Commitment { .. }
-    )
-}
-
 /// The line of `item` for `period` and `timing`, if it has one.
 fn price_item<U: UsageLookup>(
     context: &Context<'_, U>,
@@ -522,72 +495,6 @@ fn price_item<U: UsageLookup>(
         return Ok(None);
     }
     Ok(Some(line))
-}
-
-fn pricing_error(sub: &Subscription, item: &Item, source: PricingError) -> BillingError {
-    BillingError::Pricing {
-        subscription: sub.id().clone(),
-        product: item.product.clone(),
-        source,
-    }
-}
-
-/// The line of `item`'s fixed fee (a flat fee, or a commitment's committed part) over
-/// `period`, prorated by its days, of `kind`.
-pub(super) fn fixed_line(
-    sub: &Subscription,
-    account: &Account,
-    item: &Item,
-    period: BillingPeriod,
-    kind: LineKind,
-) -> Result<InvoiceLine, BillingError> {
-    let full = item
-        .price
-        .fixed_amount()
-        .map_err(|source| pricing_error(sub, item, source))?;
-    let exact = period
-        .prorate(full)
-        .map_err(|_| pricing_error(sub, item, PricingError::Overflow { quantity: full }))?;
-    let quantity = match item.price {
-        PriceModel::FlatFee { quantity, .. } => quantity,
-        PriceModel::Commitment { committed, .. } => committed,
-        _ => Decimal::ZERO,
-    };
-    let mut fixed = line(sub, account, item, period, quantity, exact, kind)?;
-    // A fixed fee counts no metric, even a commitment's.
-    fixed.metric = None;
-    Ok(fixed)
-}
-
-/// The line of `item` over `period` for the exact amount `exact`: the rebate applied, then
-/// rounded once to the currency's minor units.
-fn line(
-    sub: &Subscription,
-    account: &Account,
-    item: &Item,
-    period: BillingPeriod,
-    quantity: Decimal,
-    exact: Decimal,
-    kind: LineKind,
-) -> Result<InvoiceLine, BillingError> {
-    let exact = match item.rebate {
-        Some(rebate) => rebate
-            .apply(exact)
-            .map_err(|source| pricing_error(sub, item, source))?,
-        None => exact,
-    };
-    Ok(InvoiceLine {
-        product: item.product.clone(),
-        metric: item.metric.clone(),
-        source_account: account.id().clone(),
-        subscription: Some(sub.id().clone()),
-        period: period.covered,
-        quantity,
-        unit_price: item.price.unit_price(),
-        rebate_percent: item.rebate.map(|r| r.value()),
-        amount: Money::new(sub.currency().round(exact), sub.currency()),
-        kind,
-    })
 }
 
 /// The invoice of one owner's draft in one currency, numbered `number`.

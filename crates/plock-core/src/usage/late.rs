@@ -7,9 +7,10 @@ use chrono::NaiveDate;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
+use crate::book::AccountBook;
+use crate::id::{AccountKey, MetricId, SubscriptionId};
 use crate::subscription::Subscription;
 use crate::usage::UsageRecord;
-use crate::{AccountBook, AccountKey, MetricId, SubscriptionId};
 
 /// Records of one account and metric that fall in days a subscription pricing the metric has
 /// already billed in arrears.
