@@ -6,7 +6,7 @@ use plock_core::period::PeriodMode;
 use plock_core::store::{AccountQuery, Batch, Change, InvoiceQuery, SubscriptionQuery};
 use plock_core::{
     Account, AccountId, AccountKey, BillingInterval, BillingPractice, Currency, Item, Metric,
-    MetricId, PriceModel, ProductId, RunOptions, Subscription, SubscriptionId, SubscriptionSpec,
+    MetricId, PriceModel, ProductId, Subscription, SubscriptionId, SubscriptionSpec,
 };
 use rust_decimal::Decimal;
 use serde::Serialize;
@@ -18,7 +18,7 @@ use crate::cli::{
 use crate::cli_ops::{ItemCommand, MetricCommand, UsageCommand};
 use crate::exit::{Class, CliError, fail};
 use crate::out::{done_json, json};
-use crate::progress::{self, Progress};
+use crate::progress;
 use crate::render;
 
 type Result<T> = std::result::Result<T, CliError>;
@@ -79,7 +79,7 @@ pub fn run(cli: Cli) -> Result<String> {
             date,
             preview,
             full,
-        } => bill(opened(&path)?, date, preview, full, as_json),
+        } => crate::commands_bill::bill(opened(&path)?, date, preview, full, as_json),
         Command::Invoice(cmd) => invoice(Session::open(&path)?, cmd, as_json),
         Command::Import {
             kind,
@@ -581,92 +581,6 @@ fn transition(
     };
     s.commit(Batch::one(Change::PutSubscription { subscription: sub }))?;
     Ok(line)
-}
-
-fn bill(
-    mut s: Session,
-    date: chrono::NaiveDate,
-    preview: bool,
-    full: bool,
-    as_json: bool,
-) -> Result<String> {
-    let (company, usage) =
-        progress::step("reading the company", || s.store.run_input()).map_err(store_error)?;
-    let options = RunOptions {
-        run_date: date,
-        first_invoice_number: s.store.next_invoice_number().map_err(store_error)?,
-        dispatch_erp: None,
-    };
-    // The one billing run, over the usage packed in its table.
-    let bar = Progress::bar(
-        u64::try_from(company.subscriptions.len()).unwrap_or(u64::MAX),
-        "billing",
-        "subscriptions",
-    );
-    let result = plock_core::billing::run_with_progress(&company.data(&usage), &options, &|n| {
-        bar.inc(u64::try_from(n).unwrap_or(u64::MAX));
-    })
-    .map_err(invalid);
-    drop(bar);
-    let result = result?;
-    // The run is recorded before anything is printed: a reader that closes the pipe early
-    // never stops a run half recorded. JSON is then written as it is made, the recorded
-    // invoices read back from the store.
-    if as_json {
-        return bill_json(s, result, preview, options.first_invoice_number);
-    }
-    let text = if full {
-        render::run(&result, preview)
-    } else {
-        render::run_summary(&result, preview)
-    };
-    if !preview {
-        progress::step("recording the run", || {
-            s.commit(Batch::one(Change::RecordRun {
-                invoices: result.invoices,
-                billed: result.billed,
-            }))
-        })?;
-    }
-    Ok(text)
-}
-
-/// `bill --json`: the run recorded (unless a preview), then its report streamed.
-fn bill_json(
-    mut s: Session,
-    mut result: plock_core::BillingRun,
-    preview: bool,
-    first: u64,
-) -> Result<String> {
-    if preview {
-        let invoices = std::mem::take(&mut result.invoices);
-        crate::stream::to_stdout(|w| {
-            crate::stream::run_report(
-                w,
-                result,
-                &*s.store,
-                crate::stream::RunInvoices::Preview(invoices),
-            )
-        })?;
-        return Ok(String::new());
-    }
-    let until = first.saturating_add(u64::try_from(result.invoices.len()).unwrap_or(u64::MAX));
-    let invoices = std::mem::take(&mut result.invoices);
-    progress::step("recording the run", || {
-        s.commit(Batch::one(Change::RecordRun {
-            invoices,
-            billed: result.billed.clone(),
-        }))
-    })?;
-    crate::stream::to_stdout(|w| {
-        crate::stream::run_report(
-            w,
-            result,
-            &*s.store,
-            crate::stream::RunInvoices::Recorded { from: first, until },
-        )
-    })?;
-    Ok(String::new())
 }
 
 fn invoice(s: Session, cmd: InvoiceCommand, as_json: bool) -> Result<String> {

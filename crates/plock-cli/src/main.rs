@@ -7,6 +7,7 @@ mod cli;
 mod cli_ops;
 mod commands;
 mod commands_account;
+mod commands_bill;
 mod commands_invoice;
 mod commands_io;
 mod commands_subscription;

@@ -7,180 +7,15 @@
     clippy::indexing_slicing
 )]
 
-use std::io::{Read, Write};
-use std::path::{Path, PathBuf};
+#[path = "cli/readme.rs"]
+mod readme;
+#[path = "cli/sandbox.rs"]
+mod sandbox;
+
+use std::io::Read;
 use std::process::{Command, Stdio};
 
-const PLOCK: &str = env!("CARGO_BIN_EXE_plock");
-
-struct Sandbox {
-    dir: PathBuf,
-    transcript: String,
-}
-
-/// The sandbox's folder goes with it, so the suite leaves nothing in the temp directory.
-impl Drop for Sandbox {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
-
-impl Sandbox {
-    fn new(name: &str) -> Sandbox {
-        let dir = std::env::temp_dir().join(format!("plock-cli-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        Sandbox {
-            dir,
-            transcript: String::new(),
-        }
-    }
-
-    fn data(&self) -> PathBuf {
-        self.dir.join("plock.data")
-    }
-
-    fn lock(&self) -> PathBuf {
-        self.dir.join("plock.data.lock")
-    }
-
-    fn bytes(&self) -> Vec<u8> {
-        std::fs::read(self.data()).unwrap_or_default()
-    }
-
-    fn command(&self, args: &[&str]) -> Command {
-        let mut command = Command::new(PLOCK);
-        command
-            .args(args)
-            .current_dir(&self.dir)
-            .env_remove("PLOCK_DATA");
-        command
-    }
-
-    /// Runs plock with `args` in the sandbox; checks the exit code; on failure checks the
-    /// data file is byte for byte unchanged. Returns stdout.
-    fn run(&mut self, args: &[&str], code: i32) -> String {
-        self.run_with_input(args, None, code)
-    }
-
-    /// As [`Sandbox::run`], with `input` on standard input.
-    fn run_with_input(&mut self, args: &[&str], input: Option<&[u8]>, code: i32) -> String {
-        let before = self.bytes();
-        let had_data = self.data().exists();
-        let mut child = self
-            .command(args)
-            .stdin(if input.is_some() {
-                Stdio::piped()
-            } else {
-                Stdio::null()
-            })
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        if let Some(input) = input {
-            child.stdin.take().unwrap().write_all(input).unwrap();
-        }
-        let out = child.wait_with_output().unwrap();
-        let stdout = String::from_utf8(out.stdout).unwrap();
-        let stderr = String::from_utf8(out.stderr).unwrap();
-        assert_eq!(
-            out.status.code(),
-            Some(code),
-            "plock {args:?}\nstdout: {stdout}\nstderr: {stderr}"
-        );
-        assert!(
-            !stderr.contains("panicked") && !stderr.contains("backtrace"),
-            "{stderr}"
-        );
-        if !had_data && !self.data().exists() {
-            assert!(
-                !self.lock().exists(),
-                "`plock {args:?}` left a lock file beside a missing data file"
-            );
-        }
-        if code != 0 {
-            assert_eq!(
-                self.bytes(),
-                before,
-                "failed `plock {args:?}` changed the data file"
-            );
-            if args.contains(&"--json") {
-                // One JSON object, with the exit code in it.
-                assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
-                let error: serde_json::Value = serde_json::from_str(&stderr).unwrap();
-                assert_eq!(error["exit_code"], code, "{stderr}");
-                assert!(error["error"].as_str().is_some_and(|e| !e.is_empty()));
-            } else {
-                // One line with its cause; an import report lists every problem below its
-                // summary, and clap's usage errors keep their tips.
-                let first = stderr.lines().next().unwrap_or_default();
-                assert!(
-                    first.starts_with("plock: ") || (code == 2 && first.starts_with("error: ")),
-                    "{stderr}"
-                );
-                if args[0] != "import" && code != 2 {
-                    assert_eq!(
-                        stderr.trim_end().lines().count(),
-                        1,
-                        "errors are one line: {stderr}"
-                    );
-                }
-            }
-        }
-        let tmp = self.dir.display().to_string();
-        self.transcript
-            .push_str(&format!("$ plock {}\n[exit {code}]\n", args.join(" ")));
-        for text in [&stdout, &stderr] {
-            if !text.is_empty() {
-                self.transcript.push_str(&text.replace(&tmp, "<tmp>"));
-                if !text.ends_with('\n') {
-                    self.transcript.push('\n');
-                }
-            }
-        }
-        self.transcript.push('\n');
-        stdout
-    }
-
-    /// A refusal that must be exactly one line on stderr.
-    fn refuse_in_one_line(&mut self, args: &[&str], code: i32) {
-        let before = self.transcript.len();
-        self.run(args, code);
-        let printed = &self.transcript[before..];
-        let stderr_lines = printed.lines().skip(2).filter(|l| !l.is_empty()).count();
-        assert_eq!(stderr_lines, 1, "{printed}");
-    }
-
-    fn write(&self, name: &str, text: &str) -> String {
-        std::fs::write(self.dir.join(name), text).unwrap();
-        name.to_owned()
-    }
-
-    /// Runs plock with its standard output a pipe whose reader is already gone, as when
-    /// `| head` has read enough. Returns the exit code and stderr.
-    fn run_into_closed_pipe(&self, args: &[&str]) -> (Option<i32>, String) {
-        let (reader, writer) = std::io::pipe().unwrap();
-        drop(reader);
-        let out = self
-            .command(args)
-            .stdin(Stdio::null())
-            .stdout(writer)
-            .stderr(Stdio::piped())
-            .output()
-            .unwrap();
-        (out.status.code(), String::from_utf8(out.stderr).unwrap())
-    }
-}
-
-fn sample(name: &str) -> String {
-    std::fs::read_to_string(
-        Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../../docs/csv")
-            .join(name),
-    )
-    .unwrap()
-}
+use sandbox::{PLOCK, Sandbox, json_of, sample, sample_company};
 
 #[test]
 fn accounts_and_subscriptions_end_to_end() {
@@ -518,31 +353,6 @@ fn demo_and_completions() {
     insta::assert_snapshot!("kinds", kinds.transcript);
 }
 
-/// The README's main command runs the demo: the same binary and arguments as tested above.
-#[test]
-fn readme_main_command_is_the_demo() {
-    let readme =
-        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../README.md"))
-            .unwrap();
-    assert!(
-        readme.contains("cargo run --release -p plock-cli -- demo"),
-        "the README's main command changed: update this test and .ci/run"
-    );
-    assert!(readme.contains("cargo test --workspace"));
-}
-
-/// A sandbox with the sample company imported.
-fn sample_company(name: &str) -> Sandbox {
-    let mut s = Sandbox::new(name);
-    s.run(&["init"], 0);
-    for kind in ["accounts", "subscriptions", "usage"] {
-        let file = s.write(&format!("{kind}.csv"), &sample(&format!("{kind}.csv")));
-        s.run(&["import", kind, &file], 0);
-    }
-    s.transcript.clear();
-    s
-}
-
 #[test]
 fn a_closed_pipe_is_a_normal_end() {
     let mut s = sample_company("pipe");
@@ -778,10 +588,6 @@ fn dates_and_closed_sets_refused_with_what_is_accepted() {
     insta::assert_snapshot!(s.transcript);
 }
 
-fn json_of(text: &str) -> serde_json::Value {
-    serde_json::from_str(text).unwrap_or_else(|e| panic!("not JSON ({e}): {text}"))
-}
-
 #[test]
 fn json_reports_every_change_and_every_error() {
     let mut s = Sandbox::new("json");
@@ -942,71 +748,6 @@ fn help_teaches_by_example() {
     assert!(s.run(&["--help"], 0).contains("plock help csv"));
     s.run(&["help", "accounts"], 2);
     s.run(&["help", "account", "nothing"], 2);
-}
-
-/// Every command of the README's "Using the command" runs as written, in order, from a copy
-/// of the repository's sample files.
-#[test]
-fn readme_commands_run_as_written() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
-    let section = readme
-        .split("## Using the command")
-        .nth(1)
-        .and_then(|rest| rest.split("```sh\n").nth(1))
-        .and_then(|block| block.split("```").next())
-        .unwrap();
-    let mut s = Sandbox::new("readme");
-    std::fs::create_dir_all(s.dir.join("docs/csv")).unwrap();
-    for entry in std::fs::read_dir(root.join("docs/csv")).unwrap() {
-        let path = entry.unwrap().path();
-        std::fs::copy(
-            &path,
-            s.dir.join("docs/csv").join(path.file_name().unwrap()),
-        )
-        .unwrap();
-    }
-    std::fs::copy(
-        root.join("docs/subscription.toml"),
-        s.dir.join("docs/subscription.toml"),
-    )
-    .unwrap();
-    let mut ran = 0;
-    for line in section.lines() {
-        // Drop the comment, then anything piped on (the pipe itself is tested above).
-        let command = line.split(" #").next().unwrap();
-        let command = command.split(" | ").next().unwrap().trim();
-        if command.is_empty() || command.starts_with("cargo ") {
-            continue;
-        }
-        let words: Vec<&str> = command.split_whitespace().collect();
-        assert_eq!(words[0], "plock", "{line}");
-        let (args, input) = match words.iter().position(|w| *w == "<") {
-            Some(at) => (
-                &words[1..at],
-                Some(std::fs::read(s.dir.join(words[at + 1])).unwrap()),
-            ),
-            None => (&words[1..], None),
-        };
-        let start = s.transcript.len();
-        s.run_with_input(args, input.as_deref(), 0);
-        ran += 1;
-        // The snapshot keeps the head of each output: what the README promises, not every
-        // invoice and help text again.
-        let entry = s.transcript.split_off(start);
-        let lines: Vec<&str> = entry.trim_end().lines().collect();
-        for line in lines.iter().take(14) {
-            s.transcript.push_str(line);
-            s.transcript.push('\n');
-        }
-        if lines.len() > 14 {
-            s.transcript.push_str("[...]\n");
-        }
-        s.transcript.push('\n');
-    }
-    assert!(ran >= 15, "only {ran} commands found in the README");
-    assert!(s.dir.join("invoices.csv").exists() && s.dir.join("demo.data").exists());
-    insta::assert_snapshot!(s.transcript);
 }
 
 #[path = "cli/operator.rs"]

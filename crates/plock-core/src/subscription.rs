@@ -45,255 +45,25 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
-use std::fmt;
+mod billed;
+mod item;
+mod terms;
+
+pub use billed::BilledThrough;
+pub use item::Item;
+pub use terms::{BillingPractice, SubscriptionError, SubscriptionState};
 
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
-use crate::id::{AccountId, MetricId, ProductId, SubscriptionId};
+use crate::id::{AccountId, SubscriptionId};
 use crate::money::Currency;
-use crate::period::{BillingInterval, PeriodError, PeriodMode, Schedule};
-use crate::pricing::{PriceModel, PricingError, Rebate};
+use crate::period::{BillingInterval, PeriodMode, Schedule};
+use crate::pricing::PriceModel;
 
 /// The most items one subscription may have.
 pub const MAX_ITEMS: usize = 64;
-
-/// When fixed fees are invoiced.
-///
-/// ```
-/// use plock_core::{BillingPractice, Item, ProductId};
-/// use rust_decimal::dec;
-///
-/// // A subscription billed in advance may still bill one fixed fee in arrears.
-/// let support = Item::flat_fee(ProductId::new("support")?, dec!(300.00), dec!(1))
-///     .with_practice(BillingPractice::InArrears);
-/// assert_eq!(support.fixed_timing(BillingPractice::InAdvance), BillingPractice::InArrears);
-/// assert_eq!(BillingPractice::InAdvance.to_string(), "in advance");
-/// # Ok::<(), plock_core::id::IdError>(())
-/// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum BillingPractice {
-    /// At the start of their period.
-    InAdvance,
-    /// At the end of their period.
-    InArrears,
-}
-
-impl fmt::Display for BillingPractice {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            BillingPractice::InAdvance => "in advance",
-            BillingPractice::InArrears => "in arrears",
-        })
-    }
-}
-
-/// A subscription's lifecycle state.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case", tag = "state")]
-pub enum SubscriptionState {
-    /// Created, not started: never billed.
-    Draft,
-    /// Billing.
-    Active,
-    /// Revenue collection paused: charges accrue, no invoice until resumed.
-    Paused {
-        /// The day the pause began.
-        since: NaiveDate,
-    },
-    /// Ended: billed up to its end date, nothing after.
-    Ended,
-}
-
-impl fmt::Display for SubscriptionState {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            SubscriptionState::Draft => f.write_str("Draft"),
-            SubscriptionState::Active => f.write_str("Active"),
-            SubscriptionState::Paused { since } => write!(f, "Paused since {since}"),
-            SubscriptionState::Ended => f.write_str("Ended"),
-        }
-    }
-}
-
-/// Why a subscription was refused.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum SubscriptionError {
-    /// The schedule is invalid.
-    #[error("subscription {:?}: {source}", subscription.as_str())]
-    Schedule {
-        /// The subscription.
-        subscription: SubscriptionId,
-        /// What is wrong.
-        source: PeriodError,
-    },
-    /// An item's price is invalid.
-    #[error("subscription {:?}, item {:?}: {source}", subscription.as_str(), product.as_str())]
-    Price {
-        /// The subscription.
-        subscription: SubscriptionId,
-        /// The item's product.
-        product: ProductId,
-        /// What is wrong.
-        source: PricingError,
-    },
-    /// A field is invalid.
-    #[error("subscription {:?}: invalid {field} {value}: {reason}", subscription.as_str())]
-    Invalid {
-        /// The subscription.
-        subscription: SubscriptionId,
-        /// The field.
-        field: &'static str,
-        /// The value.
-        value: String,
-        /// Why.
-        reason: String,
-    },
-    /// The subscription's currency is not its account's.
-    #[error("subscription {:?} is in {subscription_currency} but its account bills in {account_currency}", subscription.as_str())]
-    CurrencyMismatch {
-        /// The subscription.
-        subscription: SubscriptionId,
-        /// Its currency.
-        subscription_currency: Currency,
-        /// The account's.
-        account_currency: Currency,
-    },
-    /// The state does not allow the action.
-    #[error("subscription {:?} is {state}: cannot {action}", subscription.as_str())]
-    Transition {
-        /// The subscription.
-        subscription: SubscriptionId,
-        /// Its state.
-        state: SubscriptionState,
-        /// The refused action.
-        action: &'static str,
-    },
-}
-
-/// One product line of a subscription.
-///
-/// ```
-/// use plock_core::{Item, MetricId, PriceModel, ProductId};
-/// use plock_core::pricing::Rebate;
-/// use rust_decimal::dec;
-///
-/// let licence = Item::flat_fee(ProductId::new("licence")?, dec!(450.00), dec!(1))
-///     .with_rebate(Rebate::percent(dec!(10))?);
-/// assert!(licence.metric.is_none() && licence.price.is_fixed());
-/// let calls = Item::usage(ProductId::new("api")?, MetricId::new("calls")?, PriceModel::PerUnit { unit_price: dec!(0.002) });
-/// assert_eq!(calls.metric.as_ref().map(|m| m.as_str()), Some("calls"));
-/// # Ok::<(), Box<dyn std::error::Error>>(())
-/// ```
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Item {
-    /// The product.
-    pub product: ProductId,
-    /// The metric a usage-priced item counts; `None` for a flat fee.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub metric: Option<MetricId>,
-    /// The price.
-    pub price: PriceModel,
-    /// Overrides the subscription's billing practice for this item's fixed fee.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub practice: Option<BillingPractice>,
-    /// A rebate on this item's amount.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub rebate: Option<Rebate>,
-}
-
-impl Item {
-    /// A flat-fee item: `fee x quantity` per period.
-    ///
-    /// ```
-    /// use plock_core::{Item, PriceModel, ProductId};
-    /// use rust_decimal::dec;
-    ///
-    /// // Five seats at 25.00 a period.
-    /// let seats = Item::flat_fee(ProductId::new("seats")?, dec!(25.00), dec!(5));
-    /// assert_eq!(seats.price, PriceModel::FlatFee { fee: dec!(25.00), quantity: dec!(5) });
-    /// assert_eq!(seats.price.fixed_amount()?, dec!(125.00));
-    /// # Ok::<(), Box<dyn std::error::Error>>(())
-    /// ```
-    pub fn flat_fee(product: ProductId, fee: Decimal, quantity: Decimal) -> Item {
-        Item {
-            product,
-            metric: None,
-            price: PriceModel::FlatFee { fee, quantity },
-            practice: None,
-            rebate: None,
-        }
-    }
-
-    /// A usage item pricing `metric` with `price`.
-    ///
-    /// ```
-    /// use plock_core::{Item, MetricId, PriceModel, ProductId};
-    /// use plock_core::pricing::{Tier, Tiers};
-    /// use rust_decimal::dec;
-    ///
-    /// // E-mails on a graduated price: the first 10,000 at 0.010, the rest at 0.005.
-    /// let tiers = Tiers::new(vec![Tier::unit(Some(dec!(10000)), dec!(0.010)), Tier::unit(None, dec!(0.005))])?;
-    /// let emails = Item::usage(ProductId::new("emails")?, MetricId::new("emails")?, PriceModel::Graduated { tiers });
-    /// assert_eq!(emails.price.usage_amount(dec!(12000))?, dec!(110.00));
-    /// # Ok::<(), Box<dyn std::error::Error>>(())
-    /// ```
-    pub fn usage(product: ProductId, metric: MetricId, price: PriceModel) -> Item {
-        Item {
-            product,
-            metric: Some(metric),
-            price,
-            practice: None,
-            rebate: None,
-        }
-    }
-
-    /// The same item with a rebate.
-    pub fn with_rebate(mut self, rebate: Rebate) -> Item {
-        self.rebate = Some(rebate);
-        self
-    }
-
-    /// The same item with its own billing practice.
-    pub fn with_practice(mut self, practice: BillingPractice) -> Item {
-        self.practice = Some(practice);
-        self
-    }
-
-    /// When this item's fixed part (flat fee, commitment) is invoiced, given the
-    /// subscription's practice. A commitment is billed with the fixed fees, in advance unless
-    /// the item says otherwise. Usage is always in arrears.
-    pub fn fixed_timing(&self, subscription_practice: BillingPractice) -> BillingPractice {
-        match (&self.price, self.practice) {
-            (_, Some(own)) => own,
-            (PriceModel::Commitment { .. }, None) => BillingPractice::InAdvance,
-            (_, None) => subscription_practice,
-        }
-    }
-
-    fn validate(&self, subscription: &SubscriptionId) -> Result<(), SubscriptionError> {
-        self.price
-            .validate()
-            .map_err(|source| SubscriptionError::Price {
-                subscription: subscription.clone(),
-                product: self.product.clone(),
-                source,
-            })?;
-        let invalid = |reason: &str| SubscriptionError::Invalid {
-            subscription: subscription.clone(),
-            field: "metric",
-            value: format!("{:?}", self.metric.as_ref().map(MetricId::as_str)),
-            reason: format!("item {:?}: {reason}", self.product.as_str()),
-        };
-        match (self.price.is_fixed(), &self.metric) {
-            (true, Some(_)) => Err(invalid("a flat fee counts no metric")),
-            (false, None) => Err(invalid("a usage price needs the metric it counts")),
-            _ => Ok(()),
-        }
-    }
-}
 
 /// Everything a new subscription is built from.
 ///
@@ -350,65 +120,6 @@ pub struct SubscriptionSpec {
     /// Invoices below this total are produced but held from dispatch.
     #[serde(default)]
     pub minimum_invoice_amount: Option<Decimal>,
-}
-
-/// What earlier billing runs billed of a subscription: for each timing, the day up to which
-/// (exclusive) its charges are billed, in the spirit of a charged-through date. A run bills
-/// only days after it, so re-running a date bills nothing and a run's work does not grow with
-/// how long the subscription has run.
-///
-/// ```
-/// use chrono::NaiveDate;
-/// use plock_core::BillingPractice;
-/// use plock_core::subscription::BilledThrough;
-///
-/// let april = NaiveDate::from_ymd_opt(2025, 4, 1).unwrap();
-/// let march = NaiveDate::from_ymd_opt(2025, 3, 1).unwrap();
-/// let billed = BilledThrough::default().advanced(BillingPractice::InArrears, april);
-/// // Watermarks never move back.
-/// assert_eq!(billed.advanced(BillingPractice::InArrears, march).get(BillingPractice::InArrears), Some(april));
-/// assert_eq!(billed.get(BillingPractice::InAdvance), None);
-/// ```
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize,
-)]
-pub struct BilledThrough {
-    /// Fixed charges billed in advance are billed up to this day (exclusive).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub in_advance: Option<NaiveDate>,
-    /// Charges billed in arrears (usage, fixed fees in arrears) are billed up to this day.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub in_arrears: Option<NaiveDate>,
-}
-
-impl BilledThrough {
-    /// The day `timing`'s charges are billed up to, if any were billed.
-    pub fn get(&self, timing: BillingPractice) -> Option<NaiveDate> {
-        match timing {
-            BillingPractice::InAdvance => self.in_advance,
-            BillingPractice::InArrears => self.in_arrears,
-        }
-    }
-
-    /// The same, with `timing` billed through `through` unless it already was further.
-    #[must_use]
-    pub fn advanced(mut self, timing: BillingPractice, through: NaiveDate) -> BilledThrough {
-        let slot = match timing {
-            BillingPractice::InAdvance => &mut self.in_advance,
-            BillingPractice::InArrears => &mut self.in_arrears,
-        };
-        *slot = Some(slot.map_or(through, |d| d.max(through)));
-        self
-    }
-
-    /// Each timing at the later of the two.
-    #[must_use]
-    pub fn max(self, other: BilledThrough) -> BilledThrough {
-        BilledThrough {
-            in_advance: self.in_advance.max(other.in_advance),
-            in_arrears: self.in_arrears.max(other.in_arrears),
-        }
-    }
 }
 
 /// A validated subscription.
@@ -792,6 +503,7 @@ impl Subscription {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::id::{MetricId, ProductId};
     use crate::pricing::{Tier, Tiers};
     use rust_decimal::dec;
 

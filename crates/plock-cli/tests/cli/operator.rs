@@ -1,9 +1,12 @@
 //! End-to-end: the everyday domain actions beyond adding and listing, each a success and a
 //! refusal, the data file checked unchanged after each refusal (by `Sandbox::run`).
+//!
+//! Longer than most files on purpose: each test is one snapshotted transcript of a noun's
+//! commands, read top to bottom as an operator would type them.
 
 use std::path::Path;
 
-use super::{Sandbox, json_of, sample_company};
+use super::sandbox::{PLOCK, Sandbox, json_of, sample, sample_company};
 
 fn docs(name: &str) -> String {
     std::fs::read_to_string(
@@ -373,10 +376,6 @@ fn subscriptions_from_files_items_and_activation() {
     insta::assert_snapshot!(s.transcript);
 }
 
-fn sample(name: &str) -> String {
-    super::sample(name)
-}
-
 #[test]
 fn one_off_charges_compensations_and_accruals() {
     let mut s = sample_company("kinds");
@@ -712,7 +711,7 @@ fn in_terminal(s: &Sandbox, shell: &str) -> (Option<i32>, String) {
 #[test]
 fn progress_shows_on_a_terminal_and_never_in_a_pipe() {
     let s = sample_company("progress");
-    let plock = super::PLOCK;
+    let plock = PLOCK;
     s.write("more-usage.csv", &sample("usage.csv"));
     for (args, shown) in [
         ("bill --date 2025-02-01 --preview", "subscriptions"),

@@ -1,5 +1,8 @@
-//! The worked scenario of the billing-run issue: an email-marketing SaaS with two customers and
-//! an enterprise group, billed month by month, invoices snapshotted as a person reads them.
+//! A worked scenario: an email-marketing SaaS with two customers and an enterprise group,
+//! billed month by month, invoices snapshotted as a person reads them.
+//!
+//! Longer than most files on purpose: the months build on each other, so the scenario reads
+//! in one place, from the first invoice to the last.
 
 use crate::billing_props::{recorded, run_records};
 use std::fmt::Write;
