@@ -30,3 +30,13 @@ python3 "$kit/ref_duckdb.py" --data "$work/S" --out "$work/duckdb" --threads 2 -
   --data "$work/S" --out "$work/plock" --threads 2)
 python3 "$kit/compare.py" "$work/duckdb" "$work/plock" | tee "$work/verdict"
 [[ "$(tail -n 1 "$work/verdict")" == MATCH ]]
+
+# The same run through the PostgreSQL store (loaded through the Store port, billed from what
+# it reads back), when a server is configured: `.ci/postgres.sh run benches/kit/ci.sh`.
+if [[ -n "${PLOCK_TEST_POSTGRES:-}" ]]; then
+  (cd "$root" && cargo run --quiet --release --locked -p plock-benches --bin plock-store-kit -- \
+    "$work/S" --postgres "$PLOCK_TEST_POSTGRES" --sqlite "$work/S.plock" --out "$work/postgres") \
+    >"$work/store-kit.log"
+  python3 "$kit/compare.py" "$work/duckdb" "$work/postgres" | tee "$work/verdict"
+  [[ "$(tail -n 1 "$work/verdict")" == MATCH ]]
+fi

@@ -1,0 +1,91 @@
+//! plock-store-postgres: plock-core's [`Store`](plock_core::Store) on PostgreSQL 15 or newer.
+//!
+//! Several plock processes, on several machines, can work on one company at once: every
+//! [`Batch`](plock_core::Batch) is one transaction, the cross-account rules are checked with
+//! the rows they depend on locked, and what locks cannot cover (one key, one external id, one
+//! invoice number for two new rows) is a unique constraint. Usage moves in and out with binary
+//! `COPY`. Every table that grows with customers carries the invoice owner's account id, so a
+//! distributed PostgreSQL (Citus) can shard the company by invoice owner.
+//!
+//! # Example
+//!
+//! ```no_run
+//! use plock_core::account::{AccountName, Contact};
+//! use plock_core::store::{Batch, Change};
+//! use plock_core::*;
+//! use plock_store_postgres::PostgresStore;
+//!
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let mut store = PostgresStore::create("postgres://plock@localhost/billing")?;
+//! let account = Account::new(
+//!     AccountId::new("dentist-johnson")?,
+//!     AccountKey::new("dentist-johnson")?,
+//!     AccountName::new("Dentist Johnson")?,
+//!     Contact::default(),
+//!     Currency::EUR,
+//!     chrono::NaiveDate::from_ymd_opt(2025, 1, 1).ok_or("date")?,
+//! );
+//! store.apply(Batch::one(Change::AddAccount { account }))?;
+//! assert!(store.account(&AccountId::new("dentist-johnson")?)?.is_some());
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! The schema, the locking, the owner column and the measurements behind the usage paths are
+//! in the workspace's `docs/postgres.md`.
+#![deny(missing_docs)]
+
+mod codec;
+mod copy;
+mod inserts;
+mod run;
+mod schema;
+mod store;
+mod usage;
+mod write;
+
+use plock_core::UsageTable;
+use plock_core::store::{CompanySnapshot, StoreError};
+use postgres::IsolationLevel;
+
+pub use schema::SCHEMA_VERSION;
+pub use store::PostgresStore;
+pub use write::RETRIES;
+
+use crate::codec::Context;
+
+impl PostgresStore {
+    /// Every usage record, packed in a usage table by one binary `COPY … TO STDOUT`.
+    ///
+    /// # Errors
+    /// [`StoreError::Backend`].
+    pub fn usage_table(&self) -> Result<UsageTable, StoreError> {
+        usage::usage_table(&mut *self.client()?)
+    }
+
+    /// What a billing run reads, from one committed state: the accounts, subscriptions and
+    /// metrics (the snapshot's `usage` left empty), and every usage record packed in a usage
+    /// table by one binary `COPY … TO STDOUT`. The records never exist one by one in memory.
+    ///
+    /// # Errors
+    /// [`StoreError::Backend`].
+    pub fn billing_input(&self) -> Result<(CompanySnapshot, UsageTable), StoreError> {
+        let mut client = self.client()?;
+        let mut tx = client
+            .build_transaction()
+            .isolation_level(IsolationLevel::RepeatableRead)
+            .read_only(true)
+            .start()
+            .context("starting a read")?;
+        let (accounts, subscriptions, metrics) = store::read_company(&mut tx)?;
+        let usage = usage::usage_table(&mut tx)?;
+        tx.commit().context("ending a read")?;
+        let company = CompanySnapshot {
+            accounts,
+            subscriptions,
+            metrics,
+            usage: Vec::new(),
+        };
+        Ok((company, usage))
+    }
+}

@@ -1,0 +1,469 @@
+//! The store: a connection, and the reads.
+
+use std::cell::{RefCell, RefMut};
+
+use plock_core::account::{ExternalId, ExternalSystem, Tag, TagFilter};
+use plock_core::period::Period;
+use plock_core::store::{
+    AccountQuery, Batch, CompanySnapshot, InvoiceQuery, Page, StoreError, SubscriptionQuery,
+    page_limit,
+};
+use plock_core::{
+    Account, AccountId, AccountKey, Invoice, Metric, Store, Subscription, SubscriptionId,
+    UsageRecord, UsageTable,
+};
+use postgres::{Client, GenericClient, IsolationLevel, NoTls};
+
+use crate::codec::{
+    ACCOUNT_JSON, Context, INVOICE_SELECT, Param, SUBSCRIPTION_SELECT, USAGE_SELECT, account,
+    account_value, backend, book, invoice, invoice_number, parse, sql_number, subscription, text,
+    unix_day, usage_record,
+};
+use crate::schema;
+
+/// A company's data in one PostgreSQL database (or one schema of it: the connection's
+/// `search_path`). See the crate documentation.
+pub struct PostgresStore {
+    client: RefCell<Client>,
+}
+
+impl std::fmt::Debug for PostgresStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PostgresStore").finish_non_exhaustive()
+    }
+}
+
+/// Connects to `config`, a connection string (`postgres://user@host:port/db` or
+/// `host=… port=… user=… dbname=…`); the password, if any, is never part of an error.
+fn connect(config: &str) -> Result<Client, StoreError> {
+    let parsed: postgres::Config = config
+        .parse()
+        .map_err(|e| backend(format!("the PostgreSQL connection string is invalid: {e}")))?;
+    parsed.connect(NoTls).map_err(|e| {
+        let hosts: Vec<String> = parsed
+            .get_hosts()
+            .iter()
+            .map(|h| format!("{h:?}"))
+            .collect();
+        backend(format!(
+            "connecting to PostgreSQL ({} port {:?}, database {:?}): {e}",
+            hosts.join(", "),
+            parsed.get_ports(),
+            parsed.get_dbname().unwrap_or("(the user's)")
+        ))
+    })
+}
+
+impl PostgresStore {
+    /// Connects to a database holding a plock company, migrating it to the current schema.
+    ///
+    /// # Errors
+    /// [`StoreError::Backend`] when the server cannot be reached, the database holds no
+    /// plock schema (create one with [`PostgresStore::create`]), holds foreign tables under
+    /// plock's names, or was made by a newer plock.
+    pub fn open(config: &str) -> Result<PostgresStore, StoreError> {
+        let mut client = connect(config)?;
+        if schema::version(&mut client)? == 0 {
+            return Err(backend(
+                "the database holds no plock company: create its schema first (`plock init`)",
+            ));
+        }
+        schema::migrate(&mut client)?;
+        Ok(PostgresStore {
+            client: RefCell::new(client),
+        })
+    }
+
+    /// Creates plock's schema in a database (or schema) that holds none; one that already
+    /// holds a plock company is refused, never changed.
+    ///
+    /// # Errors
+    /// [`StoreError::Backend`] when the server cannot be reached or the database already
+    /// holds plock's tables.
+    pub fn create(config: &str) -> Result<PostgresStore, StoreError> {
+        let mut client = connect(config)?;
+        let version = schema::version(&mut client)?;
+        if version > 0 {
+            return Err(backend(format!(
+                "the database already holds a plock company (schema version {version})"
+            )));
+        }
+        schema::migrate(&mut client)?;
+        Ok(PostgresStore {
+            client: RefCell::new(client),
+        })
+    }
+
+    /// The schema version of the database (after opening:
+    /// [`SCHEMA_VERSION`](crate::SCHEMA_VERSION)).
+    ///
+    /// # Errors
+    /// [`StoreError::Backend`].
+    pub fn schema_version(&self) -> Result<u32, StoreError> {
+        schema::version(&mut *self.client()?)
+    }
+
+    /// The connection; a read that is already using it (which the store never does) is an
+    /// error rather than a panic.
+    pub(crate) fn client(&self) -> Result<RefMut<'_, Client>, StoreError> {
+        self.client
+            .try_borrow_mut()
+            .map_err(|_| backend("the connection is already in use"))
+    }
+
+    fn accounts_where(
+        &self,
+        filter: &str,
+        params: &[Param<'_>],
+    ) -> Result<Vec<Account>, StoreError> {
+        let sql = format!("SELECT {ACCOUNT_JSON} FROM accounts a WHERE {filter}");
+        let rows = self
+            .client()?
+            .query(&sql, params)
+            .context("reading accounts")?;
+        rows.iter()
+            .map(|row| account(account_value(row, 0)?))
+            .collect()
+    }
+
+    fn one_account(
+        &self,
+        filter: &str,
+        params: &[Param<'_>],
+    ) -> Result<Option<Account>, StoreError> {
+        Ok(self.accounts_where(filter, params)?.into_iter().next())
+    }
+
+    fn subscriptions_where(
+        &self,
+        filter: &str,
+        params: &[Param<'_>],
+    ) -> Result<Vec<Subscription>, StoreError> {
+        read_subscriptions(&mut *self.client()?, filter, params)
+    }
+
+    fn invoices_where(
+        &self,
+        filter: &str,
+        params: &[Param<'_>],
+    ) -> Result<Vec<Invoice>, StoreError> {
+        let sql = format!("SELECT {INVOICE_SELECT} FROM invoices WHERE {filter}");
+        let rows = self
+            .client()?
+            .query(&sql, params)
+            .context("reading invoices")?;
+        rows.iter().map(invoice).collect()
+    }
+}
+
+pub(crate) fn read_subscriptions(
+    client: &mut impl GenericClient,
+    filter: &str,
+    params: &[Param<'_>],
+) -> Result<Vec<Subscription>, StoreError> {
+    let sql = format!("SELECT {SUBSCRIPTION_SELECT} FROM subscriptions WHERE {filter}");
+    let rows = client
+        .query(&sql, params)
+        .context("reading subscriptions")?;
+    rows.iter().map(subscription).collect()
+}
+
+fn page<T, C>(mut items: Vec<T>, limit: usize, cursor: impl Fn(&T) -> C) -> Page<T, C> {
+    let next = if items.len() > limit {
+        items.truncate(limit);
+        items.last().map(cursor)
+    } else {
+        None
+    };
+    Page { items, next }
+}
+
+/// One more than a page holds, so the query tells whether another page follows.
+fn page_probe(limit: usize) -> (usize, i64) {
+    let limit = page_limit(limit);
+    (
+        limit,
+        i64::try_from(limit.saturating_add(1)).unwrap_or(i64::MAX),
+    )
+}
+
+/// What one part of a tag filter asks of an account's tags.
+enum TagTest {
+    All,
+    Any,
+    None,
+}
+
+/// A tag filter as parts that all apply, each with its folded tags.
+fn tag_parts(tags: &TagFilter) -> Vec<(TagTest, Vec<String>)> {
+    match tags {
+        TagFilter::All(tags) => vec![(TagTest::All, folded(tags))],
+        TagFilter::Any(tags) => vec![(TagTest::Any, folded(tags))],
+        TagFilter::None(tags) => vec![(TagTest::None, folded(tags))],
+        TagFilter::Every(filters) => filters.iter().flat_map(tag_parts).collect(),
+    }
+}
+
+/// The tags a filter names, case-folded as [`plock_core::Tag`] compares them, without repeats.
+fn folded(tags: &[Tag]) -> Vec<String> {
+    let set: std::collections::BTreeSet<String> =
+        tags.iter().map(|t| t.as_str().to_lowercase()).collect();
+    set.into_iter().collect()
+}
+
+fn strs<T: AsRef<str>>(items: &[T]) -> Vec<&str> {
+    items.iter().map(AsRef::as_ref).collect()
+}
+
+impl Store for PostgresStore {
+    fn account(&self, id: &AccountId) -> Result<Option<Account>, StoreError> {
+        self.one_account("a.id = $1", &[&id.as_str()])
+    }
+
+    fn accounts(&self, ids: &[AccountId]) -> Result<Vec<Account>, StoreError> {
+        let ids: Vec<&str> = ids.iter().map(AccountId::as_str).collect();
+        self.accounts_where("a.id = ANY($1) ORDER BY a.id", &[&ids])
+    }
+
+    fn account_by_key(&self, key: &AccountKey) -> Result<Option<Account>, StoreError> {
+        self.one_account("a.key = $1", &[&key.as_str()])
+    }
+
+    fn account_by_external_id(
+        &self,
+        system: &ExternalSystem,
+        id: &ExternalId,
+    ) -> Result<Option<Account>, StoreError> {
+        self.one_account(
+            "a.id = (SELECT account FROM external_ids WHERE system = $1 AND external_id = $2)",
+            &[&system.name(), &id.as_str()],
+        )
+    }
+
+    fn list_accounts(&self, query: &AccountQuery) -> Result<Page<Account, AccountId>, StoreError> {
+        let state = query.state.as_ref().map(text).transpose()?;
+        let after = query.after.as_ref().map(AccountId::as_str);
+        let (limit, probe) = page_probe(query.limit);
+        let parts = query.tags.as_ref().map(tag_parts).unwrap_or_default();
+        let mut filter =
+            String::from("($1::text IS NULL OR a.state = $1) AND ($2::text IS NULL OR a.id > $2)");
+        for (n, (test, wanted)) in parts.iter().enumerate() {
+            let list = format!("${}::text[]", n + 4);
+            let has_tag = format!(
+                "SELECT 1 FROM account_tags t WHERE t.account = a.id AND t.folded = ANY({list})"
+            );
+            filter.push_str(&match test {
+                // Tags are unique per account, so all are there when every one is counted.
+                TagTest::All => format!(
+                    " AND (SELECT count(*) FROM account_tags t WHERE t.account = a.id \
+                     AND t.folded = ANY({list})) = {}",
+                    wanted.len()
+                ),
+                TagTest::Any => format!(" AND EXISTS ({has_tag})"),
+                TagTest::None => format!(" AND NOT EXISTS ({has_tag})"),
+            });
+        }
+        filter.push_str(" ORDER BY a.id LIMIT $3");
+        let mut params: Vec<Param<'_>> = vec![&state, &after, &probe];
+        params.extend(parts.iter().map(|(_, wanted)| wanted as Param<'_>));
+        let items = self.accounts_where(&filter, &params)?;
+        Ok(page(items, limit, |a: &Account| a.id().clone()))
+    }
+
+    fn children(&self, master: &AccountId) -> Result<Vec<Account>, StoreError> {
+        self.accounts_where("a.master = $1 ORDER BY a.id", &[&master.as_str()])
+    }
+
+    fn is_dismissed(&self, key: &AccountKey) -> Result<bool, StoreError> {
+        self.client()?
+            .query_one(
+                "SELECT EXISTS (SELECT 1 FROM dismissed_keys WHERE key = $1)",
+                &[&key.as_str()],
+            )
+            .and_then(|row| row.try_get(0))
+            .context("reading dismissed keys")
+    }
+
+    fn subscription(&self, id: &SubscriptionId) -> Result<Option<Subscription>, StoreError> {
+        Ok(self
+            .subscriptions_where("id = $1", &[&id.as_str()])?
+            .into_iter()
+            .next())
+    }
+
+    fn subscriptions_of(&self, accounts: &[AccountId]) -> Result<Vec<Subscription>, StoreError> {
+        let ids: Vec<&str> = accounts.iter().map(AccountId::as_str).collect();
+        self.subscriptions_where("account = ANY($1) ORDER BY id", &[&ids])
+    }
+
+    fn list_subscriptions(
+        &self,
+        query: &SubscriptionQuery,
+    ) -> Result<Page<Subscription, SubscriptionId>, StoreError> {
+        let account = query.account.as_ref().map(AccountId::as_str);
+        let after = query.after.as_ref().map(SubscriptionId::as_str);
+        let (limit, probe) = page_probe(query.limit);
+        let items = self.subscriptions_where(
+            "($1::text IS NULL OR account = $1) AND ($2::text IS NULL OR id > $2) \
+             ORDER BY id LIMIT $3",
+            &[&account, &after, &probe],
+        )?;
+        Ok(page(items, limit, |s: &Subscription| s.id().clone()))
+    }
+
+    fn metrics(&self) -> Result<Vec<Metric>, StoreError> {
+        read_metrics(&mut *self.client()?)
+    }
+
+    fn usage(
+        &self,
+        accounts: &[AccountKey],
+        period: &Period,
+    ) -> Result<Vec<UsageRecord>, StoreError> {
+        let keys = strs(accounts);
+        let rows = self
+            .client()?
+            .query(
+                &format!(
+                    "SELECT {USAGE_SELECT} FROM usage \
+                     WHERE account_key = ANY($1) AND unix_day >= $2 AND unix_day < $3"
+                ),
+                &[&keys, &unix_day(period.start()), &unix_day(period.end())],
+            )
+            .context("reading usage")?;
+        let mut out = rows
+            .iter()
+            .map(usage_record)
+            .collect::<Result<Vec<_>, _>>()?;
+        out.sort();
+        Ok(out)
+    }
+
+    fn invoice(&self, number: u64) -> Result<Option<Invoice>, StoreError> {
+        let Ok(number) = sql_number(number) else {
+            return Ok(None);
+        };
+        Ok(self
+            .invoices_where("number = $1", &[&number])?
+            .into_iter()
+            .next())
+    }
+
+    fn list_invoices(&self, query: &InvoiceQuery) -> Result<Page<Invoice, u64>, StoreError> {
+        let owner = query.owner.as_ref().map(AccountId::as_str);
+        // Past what the store can number, nothing follows.
+        let after = query.after.map(|a| sql_number(a).unwrap_or(i64::MAX));
+        let (limit, probe) = page_probe(query.limit);
+        let items = self.invoices_where(
+            "($1::text IS NULL OR owner = $1) AND ($2::bigint IS NULL OR number > $2) \
+             ORDER BY number LIMIT $3",
+            &[&owner, &after, &probe],
+        )?;
+        Ok(page(items, limit, Invoice::number))
+    }
+
+    fn next_invoice_number(&self) -> Result<u64, StoreError> {
+        next_invoice_number(&mut *self.client()?, false)
+    }
+
+    fn company(&self) -> Result<CompanySnapshot, StoreError> {
+        let mut client = self.client()?;
+        // One snapshot for every statement: the accounts, subscriptions and usage of one
+        // committed state.
+        let mut tx = client
+            .build_transaction()
+            .isolation_level(IsolationLevel::RepeatableRead)
+            .read_only(true)
+            .start()
+            .context("starting a read")?;
+        let (accounts, subscriptions, metrics) = read_company(&mut tx)?;
+        let rows = tx
+            .query(&format!("SELECT {USAGE_SELECT} FROM usage"), &[])
+            .context("reading usage")?;
+        let mut usage = rows
+            .iter()
+            .map(usage_record)
+            .collect::<Result<Vec<_>, _>>()?;
+        drop(rows);
+        tx.commit().context("ending a read")?;
+        // The memory store's order: by account, then time.
+        usage.sort_by(|a, b| (a.account(), a.timestamp(), a).cmp(&(b.account(), b.timestamp(), b)));
+        Ok(CompanySnapshot {
+            accounts,
+            subscriptions,
+            metrics,
+            usage,
+        })
+    }
+
+    fn run_input(&self) -> Result<(CompanySnapshot, UsageTable), StoreError> {
+        self.billing_input()
+    }
+
+    fn apply(&mut self, batch: Batch) -> Result<(), StoreError> {
+        crate::write::apply(&mut *self.client()?, &batch)
+    }
+}
+
+/// The account book, every subscription and the metric catalogue, read in `client`'s
+/// transaction.
+pub(crate) fn read_company(
+    client: &mut impl GenericClient,
+) -> Result<(plock_core::AccountBook, Vec<Subscription>, Vec<Metric>), StoreError> {
+    let rows = client
+        .query(
+            &format!("SELECT {ACCOUNT_JSON} FROM accounts a ORDER BY a.id"),
+            &[],
+        )
+        .context("reading accounts")?;
+    let accounts = rows
+        .iter()
+        .map(|row| account_value(row, 0))
+        .collect::<Result<Vec<_>, _>>()?;
+    drop(rows);
+    let dismissed = client
+        .query("SELECT key FROM dismissed_keys ORDER BY key", &[])
+        .context("reading dismissed keys")?
+        .iter()
+        .map(|row| row.try_get::<_, String>(0))
+        .collect::<Result<Vec<_>, _>>()
+        .context("reading dismissed keys")?;
+    let accounts = book(accounts, dismissed)?;
+    let subscriptions = read_subscriptions(client, "TRUE ORDER BY id", &[])?;
+    let metrics = read_metrics(client)?;
+    Ok((accounts, subscriptions, metrics))
+}
+
+fn read_metrics(client: &mut impl GenericClient) -> Result<Vec<Metric>, StoreError> {
+    let rows = client
+        .query("SELECT id, aggregation FROM metrics ORDER BY id", &[])
+        .context("reading metrics")?;
+    rows.iter()
+        .map(|row| {
+            let id: String = row.try_get(0).context("reading metrics")?;
+            let aggregation: String = row.try_get(1).context("reading metrics")?;
+            Ok(Metric {
+                id: parse("metric id", id)?,
+                aggregation: parse("aggregation", aggregation)?,
+            })
+        })
+        .collect()
+}
+
+/// The number the next run starts from; `lock` holds the row until the transaction ends, so
+/// runs recording at once number one after the other.
+pub(crate) fn next_invoice_number(
+    client: &mut impl GenericClient,
+    lock: bool,
+) -> Result<u64, StoreError> {
+    let sql = if lock {
+        "SELECT value FROM meta WHERE name = 'next_invoice_number' FOR UPDATE"
+    } else {
+        "SELECT value FROM meta WHERE name = 'next_invoice_number'"
+    };
+    let next: i64 = client
+        .query_one(sql, &[])
+        .and_then(|row| row.try_get(0))
+        .context("reading the next invoice number")?;
+    invoice_number(next)
+}
