@@ -12,7 +12,7 @@ use bytes::{BufMut, BytesMut};
 use postgres::CopyInWriter;
 use postgres::types::{IsNull, ToSql, Type};
 
-use crate::write::{Db, Failure};
+use crate::failure::{Db, Failure};
 
 /// How much is encoded before it is sent.
 const FLUSH_BYTES: usize = 1 << 20;

@@ -3,7 +3,7 @@
 //! thousand accounts is three statements.
 
 use crate::codec::{ACCOUNT_COLUMNS, AccountRow};
-use crate::write::{Db, Failure};
+use crate::failure::{Db, Failure};
 use postgres::Transaction;
 
 /// The rows waiting to be inserted.

@@ -37,7 +37,9 @@
 
 mod codec;
 mod copy;
+mod failure;
 mod inserts;
+mod queries;
 mod run;
 mod schema;
 mod store;

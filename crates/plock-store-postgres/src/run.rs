@@ -12,8 +12,8 @@ use postgres::binary_copy::BinaryCopyInWriter;
 use postgres::types::Type;
 
 use crate::codec::{InvoiceRow, backend, billed_through, sql_number, text};
-use crate::store::next_invoice_number;
-use crate::write::{Db, Failure};
+use crate::failure::{Db, Failure};
+use crate::queries::next_invoice_number;
 
 /// Records run `index`: every subscription it billed must still be billed through what the
 /// run read (its row locked until the batch ends, so two runs recording at once cannot both

@@ -15,10 +15,10 @@ use plock_core::{
 use postgres::{Client, GenericClient, IsolationLevel, NoTls};
 
 use crate::codec::{
-    ACCOUNT_JSON, Context, INVOICE_SELECT, Param, SUBSCRIPTION_SELECT, USAGE_SELECT, account,
-    account_value, backend, book, invoice, invoice_number, parse, sql_number, subscription, text,
-    unix_day, usage_record,
+    ACCOUNT_JSON, Context, INVOICE_SELECT, Param, USAGE_SELECT, account, account_value, backend,
+    book, invoice, parse, sql_number, text, unix_day, usage_record,
 };
+use crate::queries::{next_invoice_number, read_subscriptions};
 use crate::schema;
 
 /// A company's data in one PostgreSQL database (or one schema of it: the connection's
@@ -154,18 +154,6 @@ impl PostgresStore {
             .context("reading invoices")?;
         rows.iter().map(invoice).collect()
     }
-}
-
-pub(crate) fn read_subscriptions(
-    client: &mut impl GenericClient,
-    filter: &str,
-    params: &[Param<'_>],
-) -> Result<Vec<Subscription>, StoreError> {
-    let sql = format!("SELECT {SUBSCRIPTION_SELECT} FROM subscriptions WHERE {filter}");
-    let rows = client
-        .query(&sql, params)
-        .context("reading subscriptions")?;
-    rows.iter().map(subscription).collect()
 }
 
 fn page<T, C>(mut items: Vec<T>, limit: usize, cursor: impl Fn(&T) -> C) -> Page<T, C> {
@@ -448,22 +436,4 @@ fn read_metrics(client: &mut impl GenericClient) -> Result<Vec<Metric>, StoreErr
             })
         })
         .collect()
-}
-
-/// The number the next run starts from; `lock` holds the row until the transaction ends, so
-/// runs recording at once number one after the other.
-pub(crate) fn next_invoice_number(
-    client: &mut impl GenericClient,
-    lock: bool,
-) -> Result<u64, StoreError> {
-    let sql = if lock {
-        "SELECT value FROM meta WHERE name = 'next_invoice_number' FOR UPDATE"
-    } else {
-        "SELECT value FROM meta WHERE name = 'next_invoice_number'"
-    };
-    let next: i64 = client
-        .query_one(sql, &[])
-        .and_then(|row| row.try_get(0))
-        .context("reading the next invoice number")?;
-    invoice_number(next)
 }

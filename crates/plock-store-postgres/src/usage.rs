@@ -19,7 +19,7 @@ use rust_decimal::Decimal;
 
 use crate::codec::{Context, USAGE_COLUMNS, backend, join_time, owner_in, split_time, unix_day};
 use crate::copy::CopyRows;
-use crate::write::{Db, Failure};
+use crate::failure::{Db, Failure};
 
 /// The owner each key's usage goes to, or `None` for a key no account holds at this point of
 /// the batch. The book answers for the accounts it holds (the batch changes no other); the

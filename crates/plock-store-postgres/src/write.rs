@@ -29,36 +29,11 @@ use crate::codec::{
     ACCOUNT_COLUMNS, ACCOUNT_JSON, AccountRow, Param, SUBSCRIPTION_COLUMNS, SubscriptionRow,
     account_value, backend, billed_through, book, chain, owner_in, text,
 };
+use crate::failure::{Db, Failure};
 use crate::inserts::Inserts;
 
 /// How many times a batch is run again after losing a race to another writer.
 pub const RETRIES: usize = 8;
-
-/// Why a batch did not commit: a rule refused it, or the database failed (maybe a lost race).
-pub(crate) enum Failure {
-    Refused(StoreError),
-    Database {
-        what: &'static str,
-        error: postgres::Error,
-    },
-}
-
-impl From<StoreError> for Failure {
-    fn from(error: StoreError) -> Failure {
-        Failure::Refused(error)
-    }
-}
-
-/// Names what failed: `.db("writing accounts")?`.
-pub(crate) trait Db<T> {
-    fn db(self, what: &'static str) -> Result<T, Failure>;
-}
-
-impl<T> Db<T> for Result<T, postgres::Error> {
-    fn db(self, what: &'static str) -> Result<T, Failure> {
-        self.map_err(|error| Failure::Database { what, error })
-    }
-}
 
 /// A race another writer won: run the batch again.
 fn lost_race(error: &postgres::Error) -> bool {
@@ -156,7 +131,7 @@ fn apply_in(tx: &mut Transaction<'_>, batch: &Batch, index: &mut usize) -> Resul
                 currency: Some(currency),
                 ..
             } => {
-                let theirs = crate::store::read_subscriptions(
+                let theirs = crate::queries::read_subscriptions(
                     tx,
                     "account = $1 ORDER BY id",
                     &[&id.as_str()],
