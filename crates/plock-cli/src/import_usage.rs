@@ -16,6 +16,7 @@ use plock_core::{AccountBook, UsageRecord};
 
 use crate::app::Session;
 use crate::exit::{Class, CliError, fail};
+use crate::progress::Progress;
 
 type Result<T> = std::result::Result<T, CliError>;
 
@@ -154,18 +155,23 @@ pub fn import(
     rejected: impl Fn(&ImportErrors) -> CliError,
     mut each_chunk: impl FnMut(&[UsageRecord]),
 ) -> Result<u64> {
-    let input: Box<dyn Read> = if path.as_os_str() == "-" {
-        Box::new(std::io::stdin().lock())
+    let (input, len): (Box<dyn Read>, Option<u64>) = if path.as_os_str() == "-" {
+        (Box::new(std::io::stdin().lock()), None)
     } else {
-        Box::new(
-            std::fs::File::open(path)
-                .map_err(|e| fail(Class::Io, format!("cannot read {name}: {e}")))?,
-        )
+        let file = std::fs::File::open(path)
+            .map_err(|e| fail(Class::Io, format!("cannot read {name}: {e}")))?;
+        let len = file.metadata().ok().map(|m| m.len());
+        (Box::new(file), len)
+    };
+    // Each chunk is read, checked and written before the next is read, so the bytes read
+    // measure the whole import: the bar's rate and time left are the import's.
+    let input = Counted {
+        inner: input,
+        progress: Progress::bytes(len, &format!("importing {name}")),
     };
     let book = s.store.account_book().map_err(crate::app::store_error)?;
-    let mut chunks = Chunks::open(input, book)
+    let mut chunks = Chunks::open(Box::new(input), book)
         .map_err(|e| fail(Class::Io, format!("cannot read {name}: {e}")))?;
-    let _reading = crate::progress::Progress::step(&format!("reading {name}"));
     let refused = std::cell::Cell::new(false);
     let mut next = || match chunks.next_chunk() {
         Some(records) => {
@@ -191,4 +197,18 @@ pub fn import(
         })?;
     }
     Ok(chunks.rows)
+}
+
+/// A reader that counts the bytes it reads on a progress bar.
+struct Counted<R> {
+    inner: R,
+    progress: Progress,
+}
+
+impl<R: Read> Read for Counted<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.progress.inc(u64::try_from(n).unwrap_or(u64::MAX));
+        Ok(n)
+    }
 }
