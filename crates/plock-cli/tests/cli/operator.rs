@@ -719,7 +719,7 @@ fn progress_shows_on_a_terminal_and_never_in_a_pipe() {
         ("signals --date 2025-02-01", "reading signals"),
         (
             "import usage more-usage.csv --dry-run",
-            "reading more-usage.csv",
+            "importing more-usage.csv",
         ),
     ] {
         let (code, terminal) = in_terminal(&s, &format!("{plock} {args}"));
