@@ -98,7 +98,7 @@ pub fn subject(change: &Change) -> String {
 
 /// The open store a command works on. Every write of a command is one batch, one
 /// transaction: all of it is saved, or nothing.
-pub struct Session {
+pub struct Opened {
     /// The store.
     pub store: Box<dyn Backend>,
 }
@@ -119,10 +119,10 @@ fn refused(e: &StoreError, subjects: &[String]) -> CliError {
     }
 }
 
-impl Session {
+impl Opened {
     /// Opens the store, which must exist (run `plock init` first).
-    pub fn open(path: &Path) -> Result<Session, CliError> {
-        Ok(Session {
+    pub fn open(path: &Path) -> Result<Opened, CliError> {
+        Ok(Opened {
             store: store_open::open(path)?,
         })
     }
@@ -132,7 +132,7 @@ impl Session {
         self.commit_described(batch, &|_, change| subject(change))
     }
 
-    /// As [`Session::commit`], naming a refused change of a batch of several with `describe`
+    /// As [`Opened::commit`], naming a refused change of a batch of several with `describe`
     /// (given the store as it was before the batch).
     pub fn commit_described(
         &mut self,
@@ -143,7 +143,7 @@ impl Session {
         self.store.apply(batch).map_err(|e| refused(&e, &subjects))
     }
 
-    /// What [`Session::commit_described`] would refuse; nothing is written.
+    /// What [`Opened::commit_described`] would refuse; nothing is written.
     pub fn check_described(
         &mut self,
         batch: &Batch,

@@ -11,7 +11,7 @@ use plock_core::{
 use rust_decimal::Decimal;
 use serde::Serialize;
 
-use crate::app::{Session, data_path, find_account, init, invalid, store_error, today};
+use crate::app::{Opened, data_path, find_account, init, invalid, store_error, today};
 use crate::cli::{
     AccountCommand, Cli, Command, ExportFormat, InvoiceCommand, StateArg, SubscriptionCommand,
 };
@@ -71,23 +71,23 @@ pub fn run(cli: Cli) -> Result<String> {
         Command::Invoice(InvoiceCommand::Help { topic }) => help(&nested("invoice", topic)),
         Command::Metric(MetricCommand::Help { topic }) => help(&nested("metric", topic)),
         Command::Usage(UsageCommand::Help { topic }) => help(&nested("usage", topic)),
-        Command::Metric(cmd) => metric(Session::open(&path)?, cmd, as_json),
-        Command::Usage(cmd) => usage(&Session::open(&path)?, cmd, as_json),
-        Command::Account(cmd) => account(Session::open(&path)?, cmd, as_json),
-        Command::Subscription(cmd) => subscription(Session::open(&path)?, cmd, as_json),
+        Command::Metric(cmd) => metric(Opened::open(&path)?, cmd, as_json),
+        Command::Usage(cmd) => usage(&Opened::open(&path)?, cmd, as_json),
+        Command::Account(cmd) => account(Opened::open(&path)?, cmd, as_json),
+        Command::Subscription(cmd) => subscription(Opened::open(&path)?, cmd, as_json),
         Command::Bill {
             date,
             preview,
             full,
         } => crate::commands_bill::bill(opened(&path)?, date, preview, full, as_json),
-        Command::Invoice(cmd) => invoice(Session::open(&path)?, cmd, as_json),
+        Command::Invoice(cmd) => invoice(Opened::open(&path)?, cmd, as_json),
         Command::Import {
             kind,
             file,
             dry_run,
         } => crate::commands_io::import(opened(&path)?, kind, &file, dry_run, as_json),
         Command::Export { kind, out } => {
-            crate::commands_io::export(&Session::open(&path)?, kind, out.as_deref(), as_json)
+            crate::commands_io::export(&Opened::open(&path)?, kind, out.as_deref(), as_json)
         }
         Command::Discover {
             file,
@@ -106,7 +106,7 @@ pub fn run(cli: Cli) -> Result<String> {
                 keep,
             };
             crate::commands_io::discover(
-                Session::open(&path)?,
+                Opened::open(&path)?,
                 &file,
                 &source,
                 apply,
@@ -165,9 +165,9 @@ pub fn run(cli: Cli) -> Result<String> {
                 Ok(render::signals(&signals))
             }
         }
-        Command::Check => crate::operate::check(&Session::open(&path)?, &path, as_json),
+        Command::Check => crate::operate::check(&Opened::open(&path)?, &path, as_json),
         Command::Backup { path: to } => {
-            crate::operate::backup(&Session::open(&path)?, &path, &to, as_json)
+            crate::operate::backup(&Opened::open(&path)?, &path, &to, as_json)
         }
         Command::Completions { shell } => {
             let mut out = Vec::new();
@@ -179,8 +179,8 @@ pub fn run(cli: Cli) -> Result<String> {
 
 /// The data file opened, with a spinner on a terminal: for the commands whose wait it is a
 /// large part of.
-fn opened(path: &std::path::Path) -> Result<Session> {
-    progress::step("opening the data file", || Session::open(path))
+fn opened(path: &std::path::Path) -> Result<Opened> {
+    progress::step("opening the data file", || Opened::open(path))
 }
 
 /// The CSV formats, as docs/csv.md states them.
@@ -263,7 +263,7 @@ fn demo(path: &std::path::Path, save: bool, as_json: bool) -> Result<String> {
 /// What an account command did, read back from the store: `added account acme (Acme AB)`, or
 /// with `--json` the action and the account as it now is (as it was, for a dismissed account,
 /// which the store no longer holds).
-fn account_done(s: &Session, verb: &str, before: &Account, as_json: bool) -> Result<String> {
+fn account_done(s: &Opened, verb: &str, before: &Account, as_json: bool) -> Result<String> {
     let now = s.store.account(before.id()).map_err(store_error)?;
     let a = now.as_ref().unwrap_or(before);
     if as_json {
@@ -273,7 +273,7 @@ fn account_done(s: &Session, verb: &str, before: &Account, as_json: bool) -> Res
     }
 }
 
-fn account(mut s: Session, cmd: AccountCommand, as_json: bool) -> Result<String> {
+fn account(mut s: Opened, cmd: AccountCommand, as_json: bool) -> Result<String> {
     match cmd {
         AccountCommand::Add(f) => {
             let contact = Contact::new(&ContactInput {
@@ -396,7 +396,7 @@ fn account(mut s: Session, cmd: AccountCommand, as_json: bool) -> Result<String>
 }
 
 fn retag(
-    mut s: Session,
+    mut s: Opened,
     text: &str,
     texts: &[String],
     verb: &str,
@@ -413,7 +413,7 @@ fn retag(
 }
 
 fn state_change(
-    mut s: Session,
+    mut s: Opened,
     text: &str,
     verb: &str,
     as_json: bool,
@@ -424,7 +424,7 @@ fn state_change(
     account_done(&s, verb, &a, as_json)
 }
 
-fn find_subscription(s: &Session, text: &str) -> Result<Subscription> {
+fn find_subscription(s: &Opened, text: &str) -> Result<Subscription> {
     let id = SubscriptionId::new(text).map_err(invalid)?;
     s.store
         .subscription(&id)
@@ -432,7 +432,7 @@ fn find_subscription(s: &Session, text: &str) -> Result<Subscription> {
         .ok_or_else(|| fail(Class::NotFound, format!("no subscription with id {text:?}")))
 }
 
-fn subscription(mut s: Session, cmd: SubscriptionCommand, as_json: bool) -> Result<String> {
+fn subscription(mut s: Opened, cmd: SubscriptionCommand, as_json: bool) -> Result<String> {
     match cmd {
         SubscriptionCommand::Add(f) => {
             let account = find_account(&*s.store, &f.account)?;
@@ -564,7 +564,7 @@ fn subscription(mut s: Session, cmd: SubscriptionCommand, as_json: bool) -> Resu
 }
 
 fn transition(
-    mut s: Session,
+    mut s: Opened,
     text: &str,
     verb: &str,
     as_json: bool,
@@ -583,7 +583,7 @@ fn transition(
     Ok(line)
 }
 
-fn invoice(s: Session, cmd: InvoiceCommand, as_json: bool) -> Result<String> {
+fn invoice(s: Opened, cmd: InvoiceCommand, as_json: bool) -> Result<String> {
     let all = || {
         all_pages(|after| {
             s.store.list_invoices(&InvoiceQuery {
@@ -704,7 +704,7 @@ fn invoice(s: Session, cmd: InvoiceCommand, as_json: bool) -> Result<String> {
     }
 }
 
-fn metric(s: Session, cmd: MetricCommand, as_json: bool) -> Result<String> {
+fn metric(s: Opened, cmd: MetricCommand, as_json: bool) -> Result<String> {
     match cmd {
         MetricCommand::List => crate::commands_usage::list_metrics(&s, as_json),
         MetricCommand::Set {
@@ -715,7 +715,7 @@ fn metric(s: Session, cmd: MetricCommand, as_json: bool) -> Result<String> {
     }
 }
 
-fn usage(s: &Session, cmd: UsageCommand, as_json: bool) -> Result<String> {
+fn usage(s: &Opened, cmd: UsageCommand, as_json: bool) -> Result<String> {
     match cmd {
         UsageCommand::List(filter) => crate::commands_usage::list(s, &filter, as_json),
         UsageCommand::Export { filter, out } => {

@@ -5,7 +5,7 @@ use plock_core::account::{AccountName, Contact, ContactInput, ExternalId, Extern
 use plock_core::store::{Batch, Change};
 use plock_core::{Account, Currency};
 
-use crate::app::{Session, find_account, invalid, store_error};
+use crate::app::{Opened, find_account, invalid, store_error};
 use crate::cli::AccountEdit;
 use crate::cli_ops::{ClearField, ExternalIdCommand, Switch};
 use crate::exit::{Class, CliError, fail};
@@ -15,7 +15,7 @@ type Result<T> = std::result::Result<T, CliError>;
 
 /// What an account command did: `{verb} account {id} ({name}){detail}`, or with `--json` the
 /// action and the account as it now is.
-fn done(s: &Session, verb: &str, before: &Account, detail: &str, as_json: bool) -> Result<String> {
+fn done(s: &Opened, verb: &str, before: &Account, detail: &str, as_json: bool) -> Result<String> {
     let now = s.store.account(before.id()).map_err(store_error)?;
     let a = now.as_ref().unwrap_or(before);
     if as_json {
@@ -100,7 +100,7 @@ fn check_clears(e: &AccountEdit) -> Result<()> {
 }
 
 /// `plock account edit ACCOUNT [--name ...] [--phone ...] [--clear FIELD] ...`.
-pub fn edit(mut s: Session, e: &AccountEdit, as_json: bool) -> Result<String> {
+pub fn edit(mut s: Opened, e: &AccountEdit, as_json: bool) -> Result<String> {
     check_clears(e)?;
     let a = find_account(&*s.store, &e.account)?;
     let mut changes = Vec::new();
@@ -153,7 +153,7 @@ fn system(text: &str) -> Result<ExternalSystem> {
 }
 
 /// `plock account external-id set|remove ...`.
-pub fn external_id(mut s: Session, cmd: ExternalIdCommand, as_json: bool) -> Result<String> {
+pub fn external_id(mut s: Opened, cmd: ExternalIdCommand, as_json: bool) -> Result<String> {
     match cmd {
         ExternalIdCommand::Set {
             account,
@@ -194,7 +194,7 @@ pub fn external_id(mut s: Session, cmd: ExternalIdCommand, as_json: bool) -> Res
 }
 
 /// `plock account group-billing ACCOUNT on|off`.
-pub fn group_billing(mut s: Session, account: &str, on: Switch, as_json: bool) -> Result<String> {
+pub fn group_billing(mut s: Opened, account: &str, on: Switch, as_json: bool) -> Result<String> {
     let a = find_account(&*s.store, account)?;
     let on = on == Switch::On;
     s.commit(Batch::one(Change::SetGroupBilling {
@@ -210,7 +210,7 @@ pub fn group_billing(mut s: Session, account: &str, on: Switch, as_json: bool) -
 }
 
 /// The id of the account `--account` names, if any.
-pub fn only(s: &Session, account: Option<&str>) -> Result<Option<plock_core::AccountId>> {
+pub fn only(s: &Opened, account: Option<&str>) -> Result<Option<plock_core::AccountId>> {
     account
         .map(|text| find_account(&*s.store, text).map(|a| a.id().clone()))
         .transpose()

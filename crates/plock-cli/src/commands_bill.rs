@@ -3,7 +3,7 @@
 use plock_core::RunOptions;
 use plock_core::store::{Batch, Change};
 
-use crate::app::{Session, invalid, store_error};
+use crate::app::{Opened, invalid, store_error};
 use crate::exit::CliError;
 use crate::progress::{self, Progress};
 use crate::render;
@@ -12,7 +12,7 @@ type Result<T> = std::result::Result<T, CliError>;
 
 /// `plock bill --date D [--preview] [--full]`.
 pub fn bill(
-    mut s: Session,
+    mut s: Opened,
     date: chrono::NaiveDate,
     preview: bool,
     full: bool,
@@ -61,7 +61,7 @@ pub fn bill(
 
 /// `bill --json`: the run recorded (unless a preview), then its report streamed.
 fn bill_json(
-    mut s: Session,
+    mut s: Opened,
     mut result: plock_core::BillingRun,
     preview: bool,
     first: u64,

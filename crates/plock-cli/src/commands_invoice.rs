@@ -7,7 +7,7 @@ use plock_core::{Invoice, ProductId};
 use rust_decimal::Decimal;
 use serde::Serialize;
 
-use crate::app::{Session, find_account, invalid, store_error};
+use crate::app::{Opened, find_account, invalid, store_error};
 use crate::cli_ops::{ChargeArgs, CompensateArgs};
 use crate::exit::{Class, CliError, fail};
 use crate::out::{done_json, json};
@@ -37,7 +37,7 @@ fn one_off_line(text: &str) -> Result<OneOffLine> {
 }
 
 /// Records one invoice made by hand, then reports it.
-fn record(mut s: Session, invoice: Invoice, verb: &str, as_json: bool) -> Result<String> {
+fn record(mut s: Opened, invoice: Invoice, verb: &str, as_json: bool) -> Result<String> {
     let text = if as_json {
         done_json(verb, "invoice", &invoice)?
     } else {
@@ -50,7 +50,7 @@ fn record(mut s: Session, invoice: Invoice, verb: &str, as_json: bool) -> Result
     Ok(text)
 }
 
-fn stored(s: &Session, number: u64) -> Result<Invoice> {
+fn stored(s: &Opened, number: u64) -> Result<Invoice> {
     s.store
         .invoice(number)
         .map_err(store_error)?
@@ -58,7 +58,7 @@ fn stored(s: &Session, number: u64) -> Result<Invoice> {
 }
 
 /// `plock invoice charge ACCOUNT --date D --line PRODUCT,QUANTITY,UNIT_PRICE ...`.
-pub fn charge(s: Session, args: &ChargeArgs, as_json: bool) -> Result<String> {
+pub fn charge(s: Opened, args: &ChargeArgs, as_json: bool) -> Result<String> {
     let account = find_account(&*s.store, &args.account)?;
     let lines = args
         .lines
@@ -72,7 +72,7 @@ pub fn charge(s: Session, args: &ChargeArgs, as_json: bool) -> Result<String> {
 }
 
 /// `plock invoice compensate N --line L --date D --amount A`.
-pub fn compensate(s: Session, args: &CompensateArgs, as_json: bool) -> Result<String> {
+pub fn compensate(s: Opened, args: &CompensateArgs, as_json: bool) -> Result<String> {
     let original = stored(&s, args.number)?;
     let line = args
         .line
@@ -117,7 +117,7 @@ fn accruals_of(invoice: &Invoice, rows: &mut Vec<AccrualRow>) -> Result<()> {
 }
 
 /// `plock invoice accruals [N]`.
-pub fn accruals(s: &Session, number: Option<u64>, as_json: bool) -> Result<String> {
+pub fn accruals(s: &Opened, number: Option<u64>, as_json: bool) -> Result<String> {
     let mut rows = Vec::new();
     if let Some(number) = number {
         accruals_of(&stored(s, number)?, &mut rows)?;

@@ -8,7 +8,7 @@ use plock_core::store::Change;
 use plock_core::{AccountId, Invoice};
 use serde::Serialize;
 
-use crate::app::{Session, invalid, store_error, subject, today};
+use crate::app::{Opened, invalid, store_error, subject, today};
 use crate::cli::{ExportKind, ImportKind};
 use crate::discover_missing::Missing;
 use crate::exit::{Class, CliError, fail};
@@ -115,7 +115,7 @@ impl ImportReport {
 
 /// `plock import accounts|subscriptions|usage FILE [--dry-run]`: all rows or none.
 pub fn import(
-    mut s: Session,
+    mut s: Opened,
     kind: ImportKind,
     path: &Path,
     dry_run: bool,
@@ -260,7 +260,7 @@ pub fn import(
 }
 
 /// Every stored subscription, page by page.
-fn all_subscriptions(s: &Session) -> Result<Vec<plock_core::Subscription>> {
+fn all_subscriptions(s: &Opened) -> Result<Vec<plock_core::Subscription>> {
     let mut all = Vec::new();
     let mut after = None;
     loop {
@@ -329,7 +329,7 @@ fn row_of(store: &dyn Backend, rows: Option<&Rows>, change: &Change) -> String {
 }
 
 /// `plock export accounts|subscriptions [--out FILE]`.
-pub fn export(s: &Session, kind: ExportKind, out: Option<&Path>, as_json: bool) -> Result<String> {
+pub fn export(s: &Opened, kind: ExportKind, out: Option<&Path>, as_json: bool) -> Result<String> {
     let company = s.store.company_without_usage().map_err(store_error)?;
     let (text, count) = match kind {
         ExportKind::Accounts => (
@@ -360,7 +360,7 @@ pub fn export(s: &Session, kind: ExportKind, out: Option<&Path>, as_json: bool) 
 /// `plock discover FILE [--yes [--archive-missing [--keep ACCOUNT]...]]`: plan, and apply
 /// with `--yes`.
 pub fn discover(
-    mut s: Session,
+    mut s: Opened,
     path: &Path,
     source: &ExternalSystem,
     yes: bool,

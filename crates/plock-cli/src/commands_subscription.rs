@@ -12,7 +12,7 @@ use plock_core::{
 };
 use rust_decimal::Decimal;
 
-use crate::app::{Session, find_account, invalid, store_error};
+use crate::app::{Opened, find_account, invalid, store_error};
 use crate::cli_ops::{CreateArgs, ItemFields, SubscriptionFormat};
 use crate::exit::{Class, CliError, fail};
 use crate::files::{name, read};
@@ -21,7 +21,7 @@ use crate::subscription_file::{FileItem, FileState, SubscriptionFile, from_json,
 
 type Result<T> = std::result::Result<T, CliError>;
 
-fn find(s: &Session, text: &str) -> Result<Subscription> {
+fn find(s: &Opened, text: &str) -> Result<Subscription> {
     let id = SubscriptionId::new(text).map_err(invalid)?;
     s.store
         .subscription(&id)
@@ -48,7 +48,7 @@ fn format_of(args: &CreateArgs) -> Result<SubscriptionFormat> {
 }
 
 /// Metrics the items count that the catalogue lacks, to add with the subscription.
-fn new_metrics(s: &Session, counted: &[(MetricId, Aggregation)]) -> Result<Vec<Change>> {
+fn new_metrics(s: &Opened, counted: &[(MetricId, Aggregation)]) -> Result<Vec<Change>> {
     let known = s.store.metrics().map_err(store_error)?;
     Ok(counted
         .iter()
@@ -63,7 +63,7 @@ fn new_metrics(s: &Session, counted: &[(MetricId, Aggregation)]) -> Result<Vec<C
 }
 
 /// The changes that store a subscription file's subscription: new metrics, then it.
-fn from_file(s: &Session, file: &SubscriptionFile) -> Result<(Subscription, Vec<Change>)> {
+fn from_file(s: &Opened, file: &SubscriptionFile) -> Result<(Subscription, Vec<Change>)> {
     let account = find_account(&*s.store, &file.account)?;
     if let Some(currency) = &file.currency
         && currency.parse::<plock_core::Currency>().map_err(invalid)? != account.currency()
@@ -106,7 +106,7 @@ fn from_file(s: &Session, file: &SubscriptionFile) -> Result<(Subscription, Vec<
 }
 
 /// The changes of a subscriptions CSV that must hold exactly one subscription.
-fn from_csv(s: &Session, bytes: &[u8], path: &Path) -> Result<(Subscription, Vec<Change>)> {
+fn from_csv(s: &Opened, bytes: &[u8], path: &Path) -> Result<(Subscription, Vec<Change>)> {
     let company = s.store.company().map_err(store_error)?;
     let batch = plock_core::import::plan_subscription_import(
         bytes,
@@ -141,7 +141,7 @@ fn from_csv(s: &Session, bytes: &[u8], path: &Path) -> Result<(Subscription, Vec
 }
 
 /// `plock subscription create FILE [--format ...] [--dry-run]`.
-pub fn create(mut s: Session, args: &CreateArgs, as_json: bool) -> Result<String> {
+pub fn create(mut s: Opened, args: &CreateArgs, as_json: bool) -> Result<String> {
     let format = format_of(args)?;
     let bytes = read(&args.file)?;
     let text = || {
@@ -228,7 +228,7 @@ fn rebuilt(sub: &Subscription, spec: SubscriptionSpec) -> Result<Subscription> {
 }
 
 /// The item of a file of one item, and the metric it counts if new.
-fn item_from_file(s: &Session, path: &Path) -> Result<(Item, Vec<Change>)> {
+fn item_from_file(s: &Opened, path: &Path) -> Result<(Item, Vec<Change>)> {
     let bytes = read(path)?;
     let text =
         String::from_utf8(bytes).map_err(|_| invalid(format!("{}: not UTF-8 text", name(path))))?;
@@ -245,7 +245,7 @@ fn item_from_file(s: &Session, path: &Path) -> Result<(Item, Vec<Change>)> {
 }
 
 /// The item the flags state, and the metric it counts if new.
-fn item_from_flags(s: &Session, f: &ItemFields) -> Result<(Item, Vec<Change>)> {
+fn item_from_flags(s: &Opened, f: &ItemFields) -> Result<(Item, Vec<Change>)> {
     let product = ProductId::new(f.product.as_deref().unwrap_or_default()).map_err(invalid)?;
     let mut changes = Vec::new();
     let mut item = match (&f.fee, &f.unit_price, &f.metric) {
@@ -280,7 +280,7 @@ fn item_from_flags(s: &Session, f: &ItemFields) -> Result<(Item, Vec<Change>)> {
 
 /// `plock subscription item add SUB (--product P (--fee F | --unit-price X --metric M) |
 /// --file ITEM)`.
-pub fn add_item(mut s: Session, f: &ItemFields, as_json: bool) -> Result<String> {
+pub fn add_item(mut s: Opened, f: &ItemFields, as_json: bool) -> Result<String> {
     let sub = find(&s, &f.subscription)?;
     let (item, mut changes) = match &f.file {
         Some(path) => item_from_file(&s, path)?,
@@ -305,7 +305,7 @@ pub fn add_item(mut s: Session, f: &ItemFields, as_json: bool) -> Result<String>
 }
 
 /// `plock subscription activate SUB`.
-pub fn activate(mut s: Session, text: &str, as_json: bool) -> Result<String> {
+pub fn activate(mut s: Opened, text: &str, as_json: bool) -> Result<String> {
     let mut sub = find(&s, text)?;
     sub.activate().map_err(invalid)?;
     let line = if as_json {

@@ -6,7 +6,7 @@ use plock_core::store::{AccountQuery, Batch, Change};
 use plock_core::usage::Aggregation;
 use plock_core::{AccountKey, Metric, MetricId, UsageRecord};
 
-use crate::app::{Session, find_account, invalid, store_error};
+use crate::app::{Opened, find_account, invalid, store_error};
 use crate::cli_ops::{AggregationArg, UsageFilter};
 use crate::exit::{CliError, fail};
 use crate::out::{done_json, json};
@@ -32,7 +32,7 @@ fn aggregation_name(a: Aggregation) -> String {
 }
 
 /// `plock metric list`.
-pub fn list_metrics(s: &Session, as_json: bool) -> Result<String> {
+pub fn list_metrics(s: &Opened, as_json: bool) -> Result<String> {
     let metrics = s.store.metrics().map_err(store_error)?;
     if as_json {
         return json(&metrics);
@@ -45,12 +45,7 @@ pub fn list_metrics(s: &Session, as_json: bool) -> Result<String> {
 }
 
 /// `plock metric set METRIC --aggregation A`.
-pub fn set_metric(
-    mut s: Session,
-    text: &str,
-    arg: AggregationArg,
-    as_json: bool,
-) -> Result<String> {
+pub fn set_metric(mut s: Opened, text: &str, arg: AggregationArg, as_json: bool) -> Result<String> {
     let metric = Metric {
         id: MetricId::new(text).map_err(invalid)?,
         aggregation: aggregation(arg),
@@ -82,7 +77,7 @@ pub fn set_metric(
 }
 
 /// The records `filter` selects, sorted, read through the store's usage query.
-fn records(s: &Session, filter: &UsageFilter) -> Result<Vec<UsageRecord>> {
+fn records(s: &Opened, filter: &UsageFilter) -> Result<Vec<UsageRecord>> {
     let keys: Vec<AccountKey> = match &filter.account {
         Some(text) => vec![find_account(&*s.store, text)?.key().clone()],
         None => {
@@ -130,7 +125,7 @@ fn timestamp(r: &UsageRecord) -> String {
 }
 
 /// `plock usage list [--account A] [--metric M] [--from D] [--to D]`.
-pub fn list(s: &Session, filter: &UsageFilter, as_json: bool) -> Result<String> {
+pub fn list(s: &Opened, filter: &UsageFilter, as_json: bool) -> Result<String> {
     let all = records(s, filter)?;
     if as_json {
         return json(&all);
@@ -161,7 +156,7 @@ fn cell(text: String) -> String {
 /// `plock usage export [filter] [--out FILE]`: the import format, `account_key,metric,
 /// timestamp,quantity,record_id`.
 pub fn export(
-    s: &Session,
+    s: &Opened,
     filter: &UsageFilter,
     out: Option<&std::path::Path>,
     as_json: bool,

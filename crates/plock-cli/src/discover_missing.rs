@@ -5,7 +5,7 @@ use plock_core::AccountId;
 use plock_core::account::AccountState;
 use plock_core::discovery::SyncPlan;
 
-use crate::app::{Session, find_account, store_error};
+use crate::app::{Opened, find_account, store_error};
 use crate::exit::{Class, CliError, fail};
 
 /// The Active accounts of `plan.missing` to archive, children before masters: none unless
@@ -14,7 +14,7 @@ use crate::exit::{Class, CliError, fail};
 /// # Errors
 /// An unknown account in `keep`, or one the source still has.
 pub fn to_archive(
-    s: &Session,
+    s: &Opened,
     plan: &SyncPlan,
     missing: &Missing,
 ) -> Result<Vec<AccountId>, CliError> {

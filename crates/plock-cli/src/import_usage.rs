@@ -14,7 +14,7 @@ use std::path::Path;
 use plock_core::import::{Delimiter, ImportErrors};
 use plock_core::{AccountBook, UsageRecord};
 
-use crate::app::Session;
+use crate::app::Opened;
 use crate::exit::{Class, CliError, fail};
 use crate::progress::Progress;
 
@@ -148,7 +148,7 @@ impl Chunks {
 /// # Errors
 /// Every problem of the file (nothing written), or the store's failure.
 pub fn import(
-    s: &mut Session,
+    s: &mut Opened,
     path: &Path,
     name: &str,
     dry_run: bool,

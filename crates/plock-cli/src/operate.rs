@@ -2,14 +2,14 @@
 
 use std::path::Path;
 
-use crate::app::{Session, store_error};
+use crate::app::{Opened, store_error};
 use crate::exit::{Class, CliError, fail};
 use crate::out::done_json;
 
 type Result<T> = std::result::Result<T, CliError>;
 
 /// `plock check`: everything the store holds, checked; a problem is an I/O failure naming it.
-pub fn check(s: &Session, path: &Path, as_json: bool) -> Result<String> {
+pub fn check(s: &Opened, path: &Path, as_json: bool) -> Result<String> {
     s.store.check().map_err(|e| {
         fail(
             Class::Io,
@@ -27,7 +27,7 @@ pub fn check(s: &Session, path: &Path, as_json: bool) -> Result<String> {
 }
 
 /// `plock backup PATH`: a copy of one committed state, made while others write.
-pub fn backup(s: &Session, path: &Path, to: &Path, as_json: bool) -> Result<String> {
+pub fn backup(s: &Opened, path: &Path, to: &Path, as_json: bool) -> Result<String> {
     if to.symlink_metadata().is_ok() {
         return Err(fail(
             Class::Conflict,
