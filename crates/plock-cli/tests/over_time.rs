@@ -16,6 +16,13 @@ const PLOCK: &str = env!("CARGO_BIN_EXE_plock");
 
 struct Dir(PathBuf);
 
+/// The folder goes with its guard, so the suite leaves nothing in the temp directory.
+impl Drop for Dir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
 impl Dir {
     fn new(name: &str) -> Dir {
         let dir =
