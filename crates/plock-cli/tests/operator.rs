@@ -7,32 +7,27 @@
     clippy::indexing_slicing
 )]
 
+#[path = "support/folder.rs"]
+mod folder;
+
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
-const PLOCK: &str = env!("CARGO_BIN_EXE_plock");
+use folder::Folder;
 
-struct Dir(PathBuf);
+struct Dir(Folder);
 
 impl Dir {
     fn new(name: &str) -> Dir {
-        let dir = std::env::temp_dir().join(format!("plock-op-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        Dir(dir)
+        Dir(Folder::new("plock-op", name))
     }
 
     fn path(&self, name: &str) -> PathBuf {
-        self.0.join(name)
+        self.0.0.join(name)
     }
 
     fn plock(&self, args: &[&str]) -> Output {
-        Command::new(PLOCK)
-            .args(args)
-            .current_dir(&self.0)
-            .env_remove("PLOCK_DATA")
-            .output()
-            .unwrap()
+        self.0.plock(args)
     }
 
     /// Runs plock and checks its exit code; returns stdout and stderr.
@@ -55,18 +50,12 @@ impl Dir {
     }
 
     fn files(&self) -> Vec<String> {
-        let mut names: Vec<String> = std::fs::read_dir(&self.0)
+        let mut names: Vec<String> = std::fs::read_dir(&self.0.0)
             .unwrap()
             .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
             .collect();
         names.sort();
         names
-    }
-}
-
-impl Drop for Dir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
     }
 }
 

@@ -9,37 +9,21 @@
     clippy::indexing_slicing
 )]
 
-use std::path::PathBuf;
-use std::process::Command;
+#[path = "support/folder.rs"]
+mod folder;
 
-const PLOCK: &str = env!("CARGO_BIN_EXE_plock");
+use folder::Folder;
 
-struct Dir(PathBuf);
-
-/// The folder goes with its guard, so the suite leaves nothing in the temp directory.
-impl Drop for Dir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
+struct Dir(Folder);
 
 impl Dir {
     fn new(name: &str) -> Dir {
-        let dir =
-            std::env::temp_dir().join(format!("plock-over-time-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        Dir(dir)
+        Dir(Folder::new("plock-over-time", name))
     }
 
     /// Runs plock; returns (exit code, stdout and stderr).
     fn run(&self, args: &[&str]) -> (i32, String) {
-        let out = Command::new(PLOCK)
-            .args(args)
-            .current_dir(&self.0)
-            .env_remove("PLOCK_DATA")
-            .output()
-            .unwrap();
+        let out = self.0.plock(args);
         let text = format!(
             "{}{}",
             String::from_utf8_lossy(&out.stdout),
@@ -55,7 +39,7 @@ impl Dir {
     }
 
     fn write(&self, name: &str, text: &str) -> String {
-        std::fs::write(self.0.join(name), text).unwrap();
+        std::fs::write(self.0.0.join(name), text).unwrap();
         name.to_owned()
     }
 
