@@ -139,21 +139,24 @@ pub fn import(
         // Usage for days already billed in arrears is said, never taken in silently.
         let book = s.store.account_book().map_err(store_error)?;
         let subscriptions = all_subscriptions(&s)?;
-        let mut late = Vec::new();
+        let mut late = plock_core::usage::LateFinder::new(&book, &subscriptions);
+        let mut unread = None;
         let rows = crate::import_usage::import(
             &mut s,
             path,
             &file,
             dry_run,
             |errors| rejected(path, errors),
-            |records| {
-                late.extend(plock_core::usage::late_usage(
-                    records,
-                    &book,
-                    &subscriptions,
-                ));
+            |block| {
+                if let Err(e) = late.add(block) {
+                    unread.get_or_insert(e);
+                }
             },
         )?;
+        if let Some(e) = unread {
+            return Err(fail(Class::Io, format!("{file}: {e}")));
+        }
+        let late = late.finish();
         report.late = late;
         report.rows = usize::try_from(rows).unwrap_or(usize::MAX);
         report.added = report.rows;

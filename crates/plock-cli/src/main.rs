@@ -26,6 +26,8 @@ mod rows;
 mod store_open;
 mod stream;
 mod subscription_file;
+mod usage_csv;
+mod usage_lines;
 
 use std::process::ExitCode;
 
