@@ -7,6 +7,8 @@
     clippy::indexing_slicing
 )]
 
+#[path = "support/folder.rs"]
+mod folder;
 #[path = "cli/readme.rs"]
 mod readme;
 #[path = "cli/sandbox.rs"]
@@ -752,3 +754,5 @@ fn help_teaches_by_example() {
 
 #[path = "cli/operator.rs"]
 mod operator;
+#[path = "cli/usage_import.rs"]
+mod usage_import;
