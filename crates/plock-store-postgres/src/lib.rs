@@ -38,6 +38,7 @@
 mod codec;
 mod copy;
 mod failure;
+mod import;
 mod inserts;
 mod queries;
 mod run;
@@ -50,6 +51,7 @@ use plock_core::UsageTable;
 use plock_core::store::{CompanySnapshot, StoreError};
 use postgres::IsolationLevel;
 
+pub use import::UsageImport;
 pub use schema::SCHEMA_VERSION;
 pub use store::PostgresStore;
 pub use write::RETRIES;

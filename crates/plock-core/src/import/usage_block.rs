@@ -162,3 +162,11 @@ fn record_of<'a>(cells: &[&'a str], n: usize) -> Result<BlockRecord<'a>, BlockEr
         record_id: Some(*record_id).filter(|id| !id.is_empty()),
     })
 }
+
+impl From<BlockError> for crate::store::StoreError {
+    fn from(e: BlockError) -> Self {
+        crate::store::StoreError::Backend {
+            message: e.to_string(),
+        }
+    }
+}
