@@ -11,7 +11,6 @@
 //! A row without a record id gets `parse_usage`'s, from the chunk's text and its line in the
 //! chunk: the same file in the same chunks gives the same ids.
 
-use std::collections::HashSet;
 use std::io::Write;
 
 use chrono::SecondsFormat;
@@ -22,7 +21,7 @@ use super::table::{Delimiter, ImportErrors};
 use super::usage::{RowRules, UsageCells, parse_usage, usage_row};
 use super::usage_block::UsageBlock;
 use crate::book::AccountBook;
-use crate::hash::FastState;
+use crate::hash::{InlineIndex, inline};
 use crate::id::{MetricId, RecordId};
 use crate::par::prelude::*;
 use crate::usage::UsageRecord;
@@ -60,7 +59,7 @@ const COMMON_HEADERS: [&str; 2] = [
 /// ```
 pub struct UsageChecker<'b> {
     book: &'b AccountBook,
-    keys: HashSet<&'b str, FastState>,
+    keys: InlineIndex<'b>,
     header: String,
     /// Columns of a common header: 4, or 5 with record ids; `None` for any other header.
     common: Option<usize>,
@@ -75,7 +74,7 @@ impl<'b> UsageChecker<'b> {
             .map(|i| i.saturating_add(4));
         UsageChecker {
             book,
-            keys: book.keys().map(|k| k.as_str()).collect(),
+            keys: InlineIndex::new(book.keys().map(|k| k.as_str())),
             header: header.to_owned(),
             common,
         }
@@ -98,18 +97,23 @@ impl<'b> UsageChecker<'b> {
             return self.reference(rows);
         };
         let mut fingerprint = None;
+        let mut prefix: Option<String> = None;
         let size: usize = rows.iter().map(|(_, r)| r.len().saturating_add(32)).sum();
         let mut out = Vec::with_capacity(size);
-        let mut metrics: Vec<&[u8]> = Vec::new();
+        let mut metrics = Metrics::default();
         let mut records = 0usize;
+        let known = self.known_keys(rows);
         for (i, (_, raw)) in rows.iter().enumerate() {
             let chunk_line = u64::try_from(i).unwrap_or(u64::MAX).saturating_add(2);
             let start = out.len();
             let mut id = |out: &mut Vec<u8>| {
                 let fp = *fingerprint.get_or_insert_with(|| self.fingerprint(rows));
-                let _ = write!(out, "file-{fp:016x}-{chunk_line}");
+                let prefix = prefix.get_or_insert_with(|| format!("file-{fp:016x}-"));
+                out.extend_from_slice(prefix.as_bytes());
+                push_number(out, chunk_line);
             };
-            if self.common_row(raw, width, &mut metrics, &mut out, &mut id) {
+            let key_known = known.get(i).copied().unwrap_or(false);
+            if key_known && self.common_row(raw, width, &mut metrics, &mut out, &mut id) {
                 records = records.saturating_add(1);
                 continue;
             }
@@ -130,14 +134,35 @@ impl<'b> UsageChecker<'b> {
         }
     }
 
+    /// Whether each row's first cell is an account key of the book as written. The keys are
+    /// looked up a batch at a time, the batch's table slots loaded together so that their
+    /// cache misses overlap (the table of a hundred thousand keys is out of cache).
+    fn known_keys(&self, rows: &[UsageRow<'_>]) -> Vec<bool> {
+        let mut known = Vec::with_capacity(rows.len());
+        for batch in rows.chunks(KEY_BATCH) {
+            let mut keys = [(&[][..], None); KEY_BATCH];
+            for (slot, (_, raw)) in keys.iter_mut().zip(batch) {
+                let end = memchr::memchr(b',', raw).unwrap_or(raw.len());
+                let key = raw.get(..end).unwrap_or_default();
+                *slot = (key, text(key).map(inline));
+            }
+            self.keys
+                .touch(keys.iter().filter_map(|(_, k)| k.flatten()));
+            for (key, short) in keys.iter().take(batch.len()) {
+                known.push(short.is_some_and(|short| self.keys.get(key, short).is_some()));
+            }
+        }
+        known
+    }
+
     /// Writes the row `raw` in the common form of `width` columns to `out` (its record id
-    /// written by `id` when it has none), if it is in that form; `false` leaves `out` partly
-    /// written.
+    /// written by `id` when it has none), if it is in that form and its key is known; `false`
+    /// leaves `out` partly written.
     fn common_row<'r>(
         &self,
         raw: &'r [u8],
         width: usize,
-        metrics: &mut Vec<&'r [u8]>,
+        metrics: &mut Metrics<'r>,
         out: &mut Vec<u8>,
         id: &mut impl FnMut(&mut Vec<u8>),
     ) -> bool {
@@ -154,8 +179,7 @@ impl<'b> UsageChecker<'b> {
         if cells.next().is_some() || (width == 5 && record_id.is_none()) {
             return false;
         }
-        let known = text(key).is_some_and(|k| self.keys.contains(k));
-        if !known || !(metrics.contains(&metric) || is_metric(metric, metrics)) {
+        if !metrics.check(metric) {
             return false;
         }
         let (Some(stamp), Some(amount)) = (Stamp::read(time), quantity(amount)) else {
@@ -294,19 +318,63 @@ fn text(bytes: &[u8]) -> Option<&str> {
     }
 }
 
+/// Account keys looked up together.
+const KEY_BATCH: usize = 32;
+
 /// The most metrics a chunk remembers as checked.
 const KNOWN_METRICS: usize = 64;
 
-/// Whether `metric` is a metric id as written, remembered in `known` if so.
-fn is_metric<'r>(metric: &'r [u8], known: &mut Vec<&'r [u8]>) -> bool {
-    let valid = text(metric)
-        .and_then(|t| MetricId::new(t).ok().filter(|m| m.as_str() == t))
-        .is_some();
-    // A few metrics are remembered: usage has few, and a file of many is still read.
-    if valid && known.len() < KNOWN_METRICS {
-        known.push(metric);
+/// The metrics a chunk found valid as written: short ones by their inline words, so that a
+/// row's metric is found with a few integer compares.
+#[derive(Default)]
+struct Metrics<'r> {
+    short: Vec<[u64; 2]>,
+    long: Vec<&'r [u8]>,
+}
+
+impl<'r> Metrics<'r> {
+    /// Whether `metric` is a metric id as written, remembered if so.
+    fn check(&mut self, metric: &'r [u8]) -> bool {
+        let Some(t) = text(metric) else {
+            return false;
+        };
+        let short = inline(t);
+        let known = match short {
+            Some(k) => self.short.contains(&k),
+            None => self.long.contains(&metric),
+        };
+        if known {
+            return true;
+        }
+        if !MetricId::new(t).is_ok_and(|m| m.as_str() == t) {
+            return false;
+        }
+        // A few metrics are remembered: usage has few, and a file of many is still read.
+        match short {
+            Some(k) if self.short.len() < KNOWN_METRICS => self.short.push(k),
+            None if self.long.len() < KNOWN_METRICS => self.long.push(metric),
+            _ => {}
+        }
+        true
     }
-    valid
+}
+
+/// Appends `n` in decimal digits.
+fn push_number(out: &mut Vec<u8>, n: u64) {
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    let mut rest = n;
+    loop {
+        at = at.saturating_sub(1);
+        if let Some(d) = digits.get_mut(at) {
+            *d = b'0' + (rest % 10) as u8;
+        }
+        rest /= 10;
+        if rest == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(digits.get(at..).unwrap_or_default());
 }
 
 /// Writes `record` as a block's line; its cells hold no separator, quote or line end.
