@@ -6,10 +6,9 @@
 //! canonical CSV text, or the problems core's own usage rules ([`parse_usage`]) find in the
 //! chunk behind the file's header, at the file's lines. A file with quoted cells is read by
 //! the CSV reader from there (`usage_csv`), with the same rules. The blocks of clean chunks
-//! are written as they come, by the command's thread while another reads and checks the
-//! next ones; after the first problem nothing more is written, the rest of the file is still
-//! read for its problems, and the transaction is rolled back. Memory holds the account book,
-//! a batch of chunks and [`BLOCKS_AHEAD`] blocks, whatever the file's length.
+//! are written as they come; after the first problem nothing more is written, the rest of
+//! the file is still read for its problems, and the transaction is rolled back. Memory
+//! holds the account book and a batch of chunks, whatever the file's length.
 //!
 //! [`parse_usage`]: plock_core::import::parse_usage
 
@@ -28,18 +27,12 @@ use crate::usage_lines::{Batch, Lines};
 
 type Result<T> = std::result::Result<T, CliError>;
 
-/// Blocks checked ahead of the store's writes: a batch's worth.
-const BLOCKS_AHEAD: usize = 64;
-
-/// The input, read on the checking thread.
-type Input = Box<dyn Read + Send>;
-
 /// Where the rows come from.
 enum State {
     /// Plain lines, checked a batch of chunks at a time.
-    Lines(Lines<BufReader<Input>>),
+    Lines(Lines<BufReader<Box<dyn Read>>>),
     /// The CSV reader's records.
-    Csv(CsvChunks<Box<dyn Read + Send>>),
+    Csv(CsvChunks<Box<dyn Read>>),
     Done,
 }
 
@@ -57,7 +50,7 @@ struct Source<'b> {
 }
 
 impl<'b> Source<'b> {
-    fn open(input: Input, book: &'b AccountBook) -> std::io::Result<Source<'b>> {
+    fn open(input: Box<dyn Read>, book: &'b AccountBook) -> std::io::Result<Source<'b>> {
         let mut input = BufReader::with_capacity(1 << 20, input);
         let mut first = Vec::new();
         input.read_until(b'\n', &mut first)?;
@@ -70,7 +63,7 @@ impl<'b> Source<'b> {
         let (state, header) = match header {
             Some(header) => (State::Lines(Lines::new(input, 2)), header.to_owned()),
             None => {
-                let whole: Input = Box::new(Cursor::new(first).chain(input));
+                let whole: Box<dyn Read> = Box::new(Cursor::new(first).chain(input));
                 (State::Csv(CsvChunks::whole(whole)?), String::new())
             }
         };
@@ -107,7 +100,8 @@ impl<'b> Source<'b> {
                         self.check(&bytes, &chunks);
                     }
                     Ok(Some(Batch::Csv { bytes, line })) => {
-                        let rest: Input = Box::new(Cursor::new(bytes).chain(lines.into_input()));
+                        let rest: Box<dyn Read> =
+                            Box::new(Cursor::new(bytes).chain(lines.into_input()));
                         let chunks = CsvChunks::resume(rest, &self.header, self.delimiter, line);
                         self.state = State::Csv(chunks);
                     }
@@ -187,78 +181,48 @@ pub fn import(
     rejected: impl Fn(&ImportErrors) -> CliError,
     mut each_block: impl FnMut(&UsageBlock),
 ) -> Result<u64> {
-    let (input, len): (Input, Option<u64>) = if path.as_os_str() == "-" {
-        (Box::new(std::io::stdin()), None)
+    let (input, len): (Box<dyn Read>, Option<u64>) = if path.as_os_str() == "-" {
+        (Box::new(std::io::stdin().lock()), None)
     } else {
         let file = std::fs::File::open(path)
             .map_err(|e| fail(Class::Io, format!("cannot read {name}: {e}")))?;
         let len = file.metadata().ok().map(|m| m.len());
         (Box::new(file), len)
     };
-    // The checking thread reads at most a batch and the blocks ahead of the writes, so the
-    // bytes read measure the whole import: the bar's rate and time left are the import's.
+    // A batch is read, checked and written before the next is read, so the bytes read
+    // measure the whole import: the bar's rate and time left are the import's.
     let input = Counted {
         inner: input,
         progress: Progress::bytes(len, &format!("importing {name}")),
     };
     let book = s.store.account_book().map_err(crate::app::store_error)?;
-    let source = Source::open(Box::new(input), &book)
+    let mut source = Source::open(Box::new(input), &book)
         .map_err(|e| fail(Class::Io, format!("cannot read {name}: {e}")))?;
-    std::thread::scope(|scope| {
-        let (sender, blocks) = std::sync::mpsc::sync_channel(BLOCKS_AHEAD);
-        let checking = scope.spawn(move || {
-            let mut source = source;
-            while let Some(block) = source.next_block() {
-                if sender.send(block).is_err() {
-                    // The store failed: nothing more is wanted.
-                    break;
-                }
-            }
-            (source.errors, source.rows)
-        });
-        let mut checking = Some(checking);
-        let mut rows = 0;
-        let refused = std::cell::Cell::new(false);
-        let mut next = || match blocks.recv() {
-            Ok(block) => {
-                each_block(&block);
-                Ok(Some(block))
-            }
-            // The checking thread has ended: the file is read.
-            Err(_) => {
-                let (errors, read) = match checking.take().map(std::thread::ScopedJoinHandle::join)
-                {
-                    Some(Ok(outcome)) => outcome,
-                    _ => {
-                        return Err(fail(
-                            Class::Io,
-                            format!("{name}: the rows could not be checked"),
-                        ));
-                    }
-                };
-                rows = read;
-                if errors.is_empty() {
-                    Ok(None)
-                } else {
-                    refused.set(true);
-                    Err(rejected(&errors))
-                }
-            }
-        };
-        if dry_run {
-            while next()?.is_some() {}
-        } else {
-            s.store.add_usage_in_chunks(&mut next).map_err(|e| {
-                // The file's problems say "nothing imported" themselves.
-                if refused.get() {
-                    e
-                } else {
-                    e.prefixed(format!("{name}: nothing imported; "))
-                }
-            })?;
+    let refused = std::cell::Cell::new(false);
+    let mut next = || match source.next_block() {
+        Some(block) => {
+            each_block(&block);
+            Ok(Some(block))
         }
-        Ok(rows)
-    })
+        None if source.errors.is_empty() => Ok(None),
+        None => {
+            refused.set(true);
+            Err(rejected(&source.errors))
+        }
+    };
+    if dry_run {
+        while next()?.is_some() {}
+    } else {
+        s.store.add_usage_in_chunks(&mut next).map_err(|e| {
+            // The file's problems say "nothing imported" themselves.
+            if refused.get() {
+                e
+            } else {
+                e.prefixed(format!("{name}: nothing imported; "))
+            }
+        })?;
+    }
+    Ok(source.rows)
 }
 
 /// A reader that counts the bytes it reads on a progress bar.
