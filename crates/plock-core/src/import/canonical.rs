@@ -22,17 +22,20 @@ pub(crate) struct Stamp {
 
 /// Two ASCII digits' value.
 fn two(a: u8, b: u8) -> Option<u32> {
-    (a.is_ascii_digit() && b.is_ascii_digit())
-        .then(|| u32::from(a - b'0') * 10 + u32::from(b - b'0'))
+    (a.is_ascii_digit() && b.is_ascii_digit()).then(|| {
+        u32::from(a.wrapping_sub(b'0'))
+            .wrapping_mul(10)
+            .wrapping_add(u32::from(b.wrapping_sub(b'0')))
+    })
 }
 
 /// The fraction digits `AutoSi` writes for `nanos`.
 fn fraction_digits(nanos: u32) -> usize {
     if nanos == 0 {
         0
-    } else if nanos % 1_000_000 == 0 {
+    } else if nanos.is_multiple_of(1_000_000) {
         3
-    } else if nanos % 1_000 == 0 {
+    } else if nanos.is_multiple_of(1_000) {
         6
     } else {
         9
@@ -90,7 +93,10 @@ impl Stamp {
             if !d.is_ascii_digit() {
                 return None;
             }
-            nanos = nanos * 10 + u32::from(d - b'0');
+            // Nine digits at most: below 10^9, no overflow.
+            nanos = nanos
+                .wrapping_mul(10)
+                .wrapping_add(u32::from(d.wrapping_sub(b'0')));
         }
         Some(Stamp {
             head,
@@ -139,7 +145,7 @@ impl Stamp {
             s0,
             s1,
         ] = self.head;
-        let year = two(y0, y1)? * 100 + two(y2, y3)?;
+        let year = two(y0, y1)?.wrapping_mul(100).wrapping_add(two(y2, y3)?);
         let date = NaiveDate::from_ymd_opt(i32::try_from(year).ok()?, two(m0, m1)?, two(d0, d1)?)?;
         let time = date.and_hms_nano_opt(two(h0, h1)?, two(i0, i1)?, two(s0, s1)?, self.nanos)?;
         Some(time.and_utc())

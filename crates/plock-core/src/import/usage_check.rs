@@ -367,7 +367,7 @@ fn push_number(out: &mut Vec<u8>, n: u64) {
     loop {
         at = at.saturating_sub(1);
         if let Some(d) = digits.get_mut(at) {
-            *d = b'0' + (rest % 10) as u8;
+            *d = b'0'.wrapping_add((rest % 10) as u8);
         }
         rest /= 10;
         if rest == 0 {
