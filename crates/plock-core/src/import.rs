@@ -39,6 +39,8 @@ mod accounts;
 mod contact_cells;
 mod ingest;
 mod layout;
+mod progress;
+mod subscription_rows;
 mod subscriptions;
 pub(crate) mod table;
 mod time_format;
@@ -46,13 +48,20 @@ mod usage;
 
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 
-pub use accounts::{ACCOUNT_COLUMNS, EXTERNAL_COLUMNS, export_accounts, plan_account_import};
+pub use accounts::{
+    ACCOUNT_COLUMNS, EXTERNAL_COLUMNS, export_accounts, plan_account_import,
+    plan_account_import_counted,
+};
 pub use contact_cells::CLEAR as CLEAR_CELL;
 #[cfg(feature = "fuzz-support")]
 pub(crate) use ingest::fuzz_read;
 pub use ingest::{ingest_usage, read_usage};
 pub use layout::UsageLayout;
-pub use subscriptions::{SUBSCRIPTION_COLUMNS, export_subscriptions, plan_subscription_import};
+pub use progress::RowProgress;
+pub use subscriptions::{
+    SUBSCRIPTION_COLUMNS, export_subscriptions, plan_subscription_import,
+    plan_subscription_import_counted,
+};
 pub use table::{
     Delimiter, ImportError, ImportErrors, LineNumbers, MAX_IMPORT_BYTES, MAX_IMPORT_ROWS,
     MAX_REPORTED_ERRORS,
