@@ -17,6 +17,8 @@ mod discover_missing;
 mod exit;
 mod expand_shares;
 mod files;
+mod import_report;
+mod import_rows;
 mod import_usage;
 mod operate;
 mod out;

@@ -721,6 +721,14 @@ fn progress_shows_on_a_terminal_and_never_in_a_pipe() {
             "import usage more-usage.csv --dry-run",
             "importing more-usage.csv",
         ),
+        (
+            "import accounts accounts.csv --dry-run",
+            "checking accounts.csv",
+        ),
+        (
+            "import subscriptions subscriptions.csv --dry-run",
+            "checking subscriptions.csv",
+        ),
     ] {
         let (code, terminal) = in_terminal(&s, &format!("{plock} {args}"));
         assert_eq!(code, Some(0), "{args}: {terminal}");
@@ -748,6 +756,14 @@ fn progress_shows_on_a_terminal_and_never_in_a_pipe() {
         terminal.contains("/s, ") && terminal.contains(" left"),
         "{terminal:?}"
     );
+    // Checking an accounts or subscriptions file counts its rows, at a rate, with the time left.
+    for (kind, rows) in [("accounts", 5), ("subscriptions", 6)] {
+        let (_, terminal) = in_terminal(&s, &format!("{plock} import {kind} {kind}.csv"));
+        assert!(
+            terminal.contains(&format!("{rows}/{rows} rows  ")) && terminal.contains(" left"),
+            "{kind}: {terminal:?}"
+        );
+    }
     // `| head` on a terminal: plock's own exit code is 0 and nothing is said about the pipe.
     let (code, terminal) = in_terminal(
         &s,
