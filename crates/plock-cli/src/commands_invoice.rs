@@ -10,7 +10,7 @@ use serde::Serialize;
 use crate::app::{Opened, find_account, invalid, store_error};
 use crate::cli_ops::{ChargeArgs, CompensateArgs};
 use crate::exit::{Class, CliError, fail};
-use crate::out::{done_json, json};
+use crate::out::done_json;
 use crate::render;
 
 type Result<T> = std::result::Result<T, CliError>;
@@ -116,32 +116,55 @@ fn accruals_of(invoice: &Invoice, rows: &mut Vec<AccrualRow>) -> Result<()> {
     Ok(())
 }
 
+/// The accrual rows of the invoice numbered `number`, or of every invoice a page of invoices
+/// at a time; `None` after the last.
+fn accrual_pages<'a>(
+    s: &'a Opened,
+    number: Option<u64>,
+) -> impl FnMut() -> Result<Option<Vec<AccrualRow>>> + 'a {
+    let mut after = None;
+    let mut done = false;
+    move || {
+        if done {
+            return Ok(None);
+        }
+        let invoices = match number {
+            Some(number) => {
+                done = true;
+                vec![stored(s, number)?]
+            }
+            None => {
+                let page = s
+                    .store
+                    .list_invoices(&InvoiceQuery {
+                        after: after.take(),
+                        ..InvoiceQuery::default()
+                    })
+                    .map_err(store_error)?;
+                after = page.next;
+                done = page.next.is_none();
+                page.items
+            }
+        };
+        let mut rows = Vec::new();
+        for invoice in &invoices {
+            accruals_of(invoice, &mut rows)?;
+        }
+        Ok(Some(rows))
+    }
+}
+
 /// `plock invoice accruals [N]`.
 pub fn accruals(s: &Opened, number: Option<u64>, as_json: bool) -> Result<String> {
-    let mut rows = Vec::new();
-    if let Some(number) = number {
-        accruals_of(&stored(s, number)?, &mut rows)?;
-    } else {
-        let mut after = None;
-        loop {
-            let page = s
-                .store
-                .list_invoices(&InvoiceQuery {
-                    after: after.take(),
-                    ..InvoiceQuery::default()
-                })
-                .map_err(store_error)?;
-            for invoice in &page.items {
-                accruals_of(invoice, &mut rows)?;
-            }
-            match page.next {
-                Some(next) => after = Some(next),
-                None => break,
-            }
-        }
-    }
     if as_json {
-        return json(&rows);
+        // Written a page of invoices at a time, never gathered whole.
+        crate::stream::array_to_stdout(accrual_pages(s, number))?;
+        return Ok(String::new());
+    }
+    let mut rows = Vec::new();
+    let mut pages = accrual_pages(s, number);
+    while let Some(page) = pages()? {
+        rows.extend(page);
     }
     if rows.is_empty() {
         return Ok("no invoice line spans more than one month".to_owned());

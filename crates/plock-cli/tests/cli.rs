@@ -752,3 +752,5 @@ fn help_teaches_by_example() {
 
 #[path = "cli/operator.rs"]
 mod operator;
+#[path = "cli/streams.rs"]
+mod streams;
