@@ -78,23 +78,14 @@ fn import_usage(s: &mut Opened, path: &Path, report: &mut ImportReport) -> Resul
 
 /// Every stored subscription, page by page.
 fn all_subscriptions(s: &Opened) -> Result<Vec<plock_core::Subscription>> {
-    let mut all = Vec::new();
-    let mut after = None;
-    loop {
-        let page = s
-            .store
+    crate::values::all_pages(|after| {
+        s.store
             .list_subscriptions(&plock_core::store::SubscriptionQuery {
                 account: None,
                 after,
                 limit: 0,
             })
-            .map_err(store_error)?;
-        all.extend(page.items);
-        match page.next {
-            Some(next) => after = Some(next),
-            None => return Ok(all),
-        }
-    }
+    })
 }
 
 /// `plock export accounts|subscriptions [--out FILE]`.

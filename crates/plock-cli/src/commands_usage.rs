@@ -131,24 +131,19 @@ impl Selection {
     }
 }
 
-/// Every account's key, page by page.
+/// Every account's key, page by page (the accounts themselves are not kept).
 fn all_keys(s: &Opened) -> Result<Vec<AccountKey>> {
     let mut keys = Vec::new();
-    let mut after = None;
-    loop {
-        let page = s
-            .store
-            .list_accounts(&AccountQuery {
-                after: after.take(),
+    crate::values::each_page(
+        |after| {
+            s.store.list_accounts(&AccountQuery {
+                after,
                 ..AccountQuery::default()
             })
-            .map_err(store_error)?;
-        keys.extend(page.items.iter().map(|a| a.key().clone()));
-        match page.next {
-            Some(next) => after = Some(next),
-            None => return Ok(keys),
-        }
-    }
+        },
+        |accounts| keys.extend(accounts.iter().map(|a| a.key().clone())),
+    )?;
+    Ok(keys)
 }
 
 /// The records `filter` selects, sorted, read through the store's usage query.

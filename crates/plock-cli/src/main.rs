@@ -8,6 +8,7 @@ mod cli_ops;
 mod commands;
 mod commands_account;
 mod commands_bill;
+mod commands_expand;
 mod commands_invoice;
 mod commands_io;
 mod commands_subscription;
@@ -17,6 +18,7 @@ mod discover_missing;
 mod exit;
 mod expand_shares;
 mod files;
+mod help;
 mod import_report;
 mod import_rows;
 mod import_usage;
@@ -28,6 +30,7 @@ mod rows;
 mod store_open;
 mod stream;
 mod subscription_file;
+mod values;
 
 use std::process::ExitCode;
 
