@@ -4,7 +4,8 @@ use clap::CommandFactory;
 use serde::Serialize;
 
 use crate::app::{Opened, data_path, init, invalid};
-use crate::cli::{AccountCommand, Cli, Command, InvoiceCommand, SubscriptionCommand};
+use crate::cli::{AccountCommand, Cli, Command, SubscriptionCommand};
+use crate::cli_invoice::InvoiceCommand;
 use crate::cli_ops::{MetricCommand, UsageCommand};
 use crate::exit::{Class, CliError, fail};
 use crate::help::{help, nested};

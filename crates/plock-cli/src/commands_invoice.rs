@@ -10,7 +10,7 @@ use plock_core::{Invoice, ProductId};
 use serde::Serialize;
 
 use crate::app::{Opened, find_account, invalid, store_error};
-use crate::cli::{ErpArg, ExportFormat, InvoiceCommand};
+use crate::cli_invoice::{ErpArg, ExportFormat, InvoiceCommand};
 use crate::cli_ops::{ChargeArgs, CompensateArgs};
 use crate::exit::{Class, CliError, fail};
 use crate::help::{help, nested};

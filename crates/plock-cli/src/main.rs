@@ -4,6 +4,7 @@
 mod app;
 mod args;
 mod cli;
+mod cli_invoice;
 mod cli_ops;
 mod commands;
 mod commands_account;
