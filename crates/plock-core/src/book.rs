@@ -334,7 +334,7 @@ impl AccountBook {
     ///
     /// # Errors
     /// Unknown accounts, a self link, a state other than Active, an existing link, depth
-    /// beyond one level, or [`MAX_CHILDREN_PER_MASTER`].
+    /// beyond one level, or [`MAX_CHILDREN_PER_MASTER`](crate::group::MAX_CHILDREN_PER_MASTER).
     pub fn link(&mut self, child: &AccountId, master: &AccountId) -> Result<(), AccountError> {
         let child_account = self.get_ref(child)?;
         let master_account = self.get_ref(master)?;

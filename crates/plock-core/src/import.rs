@@ -35,6 +35,25 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+/// A column list that ends with the `ext_<name>` columns, one per external system with a
+/// column of its own: the accounts file, its [`EXTERNAL_COLUMNS`] and a discovery source share
+/// them.
+macro_rules! with_external_columns {
+    ($($column:literal),* $(,)?) => {
+        [
+            $($column,)*
+            "ext_hubspot",
+            "ext_salesforce",
+            "ext_fortnox",
+            "ext_business_central",
+            "ext_netvisor",
+            "ext_kleer",
+        ]
+    };
+}
+pub(crate) use with_external_columns;
+
+mod account_checks;
 mod accounts;
 mod contact_cells;
 mod ingest;
