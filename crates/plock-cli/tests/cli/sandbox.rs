@@ -57,6 +57,13 @@ impl Sandbox {
         self.run_with_input(args, None, code)
     }
 
+    /// As [`Sandbox::run`], the arguments written as one command line split at spaces:
+    /// `s.line("invoice show 1", 0)`.
+    pub fn line(&mut self, line: &str, code: i32) -> String {
+        let args: Vec<&str> = line.split_whitespace().collect();
+        self.run(&args, code)
+    }
+
     /// As [`Sandbox::run`], with `input` on standard input.
     pub fn run_with_input(&mut self, args: &[&str], input: Option<&[u8]>, code: i32) -> String {
         let before = self.bytes();

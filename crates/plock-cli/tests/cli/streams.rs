@@ -50,22 +50,11 @@ fn usage_list_json_over_many_pages_is_the_whole_list_in_order() {
         "{text}"
     );
     // A filter applies on every page.
-    let calls = json_of(&s.run(&["--json", "usage", "list", "--metric", "calls"], 0));
+    let calls = json_of(&s.line("--json usage list --metric calls", 0));
     let calls = calls.as_array().unwrap();
     assert_eq!(calls.len(), 1_203);
     assert!(calls.iter().all(|r| r["metric"] == "calls"));
-    let one = json_of(&s.run(
-        &[
-            "--json",
-            "usage",
-            "list",
-            "--account",
-            "acct-7",
-            "--from",
-            "2025-01-02",
-        ],
-        0,
-    ));
+    let one = json_of(&s.line("--json usage list --account acct-7 --from 2025-01-02", 0));
     assert_eq!(one.as_array().unwrap().len(), 1);
     assert_eq!(one[0]["quantity"], "7");
     // A reader that stops early ends the command quietly.
@@ -94,6 +83,6 @@ fn accruals_json_is_the_rows_of_every_invoice_and_a_missing_one_is_said_alone() 
     }
     assert_eq!(&joined, all);
     // Nothing on standard output for a missing invoice: the error alone.
-    let out = s.run(&["--json", "invoice", "accruals", "99"], 4);
+    let out = s.line("--json invoice accruals 99", 4);
     assert!(out.is_empty(), "{out}");
 }
