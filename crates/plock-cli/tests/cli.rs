@@ -24,44 +24,15 @@ fn accounts_and_subscriptions_end_to_end() {
     s.run(&["init"], 0);
     assert!(s.data().exists());
     s.run(&["init"], 5); // never overwrites
-    s.run(
-        &[
-            "account",
-            "add",
-            "--key",
-            "acme",
-            "--name",
-            "Acme AB",
-            "--currency",
-            "SEK",
-            "--email",
-            "billing@acme.se",
-            "--country",
-            "SE",
-            "--created",
-            "2025-01-01",
-        ],
-        0,
-    );
+    s.line("account add --key acme --name 'Acme AB' --currency SEK --email billing@acme.se --country SE --created 2025-01-01", 0);
     s.line("account add --key acme --name Again --currency SEK", 5);
     s.line("account add --key bad --name Bad --currency XYZ", 3);
     s.line(
         "account add --key globex --name Globex --currency EUR --created 2025-01-01",
         0,
     );
-    s.run(
-        &[
-            "account",
-            "add",
-            "--key",
-            "globex-se",
-            "--name",
-            "Globex SE",
-            "--currency",
-            "EUR",
-            "--created",
-            "2025-01-01",
-        ],
+    s.line(
+        "account add --key globex-se --name 'Globex SE' --currency EUR --created 2025-01-01",
         0,
     );
     s.line("account link globex-se globex", 0);
@@ -69,7 +40,7 @@ fn accounts_and_subscriptions_end_to_end() {
     s.run(&["account", "archive", "globex"], 3); // live child
     s.line("account tag acme Retail nordic", 0);
     s.line("account untag acme nordic", 0);
-    s.run(&["account", "edit", "acme", "--name", "Acme Aktiebolag"], 0);
+    s.line("account edit acme --name 'Acme Aktiebolag'", 0);
     s.line("account edit acme --email nope", 3);
     s.run(&["account", "show", "acme"], 0);
     s.run(&["account", "show", "nobody"], 4);
@@ -344,10 +315,10 @@ fn standard_input_and_dry_runs() {
     s.run_with_input(&["import", "accounts", "-"], Some(accounts.as_bytes()), 0);
     let subs = s.write("subscriptions.csv", &sample("subscriptions.csv"));
     let before = s.bytes();
-    s.run(&["import", "subscriptions", &subs, "--dry-run"], 0);
+    s.line(&format!("import subscriptions {subs} --dry-run"), 0);
     assert_eq!(s.bytes(), before);
     s.run(&["import", "subscriptions", &subs], 0);
-    s.run(&["import", "subscriptions", &subs, "--dry-run"], 0); // nothing would change
+    s.line(&format!("import subscriptions {subs} --dry-run"), 0); // nothing would change
     let usage = sample("usage.csv");
     let before = s.bytes();
     s.run_with_input(
@@ -461,20 +432,8 @@ fn dates_and_closed_sets_refused_with_what_is_accepted() {
 fn json_reports_every_change_and_every_error() {
     let mut s = Sandbox::new("json");
     assert_eq!(json_of(&s.run(&["--json", "init"], 0))["action"], "created");
-    let added = json_of(&s.run(
-        &[
-            "--json",
-            "account",
-            "add",
-            "--key",
-            "acme",
-            "--name",
-            "Acme AB",
-            "--currency",
-            "SEK",
-            "--created",
-            "2025-01-01",
-        ],
+    let added = json_of(&s.line(
+        "--json account add --key acme --name 'Acme AB' --currency SEK --created 2025-01-01",
         0,
     ));
     assert_eq!(added["action"], "added");
@@ -484,7 +443,7 @@ fn json_reports_every_change_and_every_error() {
     let edited = json_of(&s.line("account edit acme --name Acme --json", 0));
     assert_eq!(edited["account"]["name"], "Acme");
     let accounts = s.write("accounts.csv", &sample("accounts.csv"));
-    let report = json_of(&s.run(&["--json", "import", "accounts", &accounts], 0));
+    let report = json_of(&s.line(&format!("--json import accounts {accounts}"), 0));
     assert_eq!(
         (&report["rows"], &report["added"], &report["written"]),
         (
@@ -512,7 +471,7 @@ fn json_reports_every_change_and_every_error() {
         "source.csv",
         "key,name,currency\nnew-clinic,New Clinic AB,SEK\n",
     );
-    let plan = json_of(&s.run(&["--json", "discover", &source, "--yes"], 0));
+    let plan = json_of(&s.line(&format!("--json discover {source} --yes"), 0));
     assert_eq!(plan["applied"], true);
     assert_eq!(plan["candidates"].as_array().unwrap().len(), 1);
     let dismissed = json_of(&s.line("--json account dismiss new-clinic", 0));

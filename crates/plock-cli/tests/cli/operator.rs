@@ -67,7 +67,7 @@ fn account_details_external_ids_and_group_billing() {
     // External ids: set, a duplicate refused, removed, a missing one refused.
     s.line("account external-id set dentist-johnson fortnox 2001", 0);
     s.line("account external-id set globex fortnox 2001", 5);
-    s.run(&["account", "external-id", "set", "globex", "a b", "1"], 3);
+    s.line("account external-id set globex 'a b' 1", 3);
     s.line("account external-id remove dentist-johnson hubspot", 4);
     let removed = json_of(&s.line("--json account external-id remove globex hubspot", 0));
     assert_eq!(removed["action"], "removed external id of");
@@ -92,19 +92,8 @@ fn account_details_external_ids_and_group_billing() {
 fn subscriptions_from_files_items_and_activation() {
     let mut s = Sandbox::new("subfile");
     s.run(&["init"], 0);
-    s.run(
-        &[
-            "account",
-            "add",
-            "--key",
-            "acme",
-            "--name",
-            "Acme AB",
-            "--currency",
-            "SEK",
-            "--created",
-            "2025-01-01",
-        ],
+    s.line(
+        "account add --key acme --name 'Acme AB' --currency SEK --created 2025-01-01",
         0,
     );
     let example = s.write(
@@ -112,9 +101,9 @@ fn subscriptions_from_files_items_and_activation() {
         &docs("subscription.toml").replace("dentist-johnson", "acme"),
     );
     let before = s.bytes();
-    s.run(&["subscription", "create", &example, "--dry-run"], 0);
+    s.line(&format!("subscription create {example} --dry-run"), 0);
     assert_eq!(s.bytes(), before, "a dry run writes nothing");
-    let created = json_of(&s.run(&["--json", "subscription", "create", &example], 0));
+    let created = json_of(&s.line(&format!("--json subscription create {example}"), 0));
     assert_eq!(created["action"], "created");
     assert_eq!(
         created["subscription"]["items"].as_array().unwrap().len(),
@@ -190,33 +179,15 @@ fn subscriptions_from_files_items_and_activation() {
         "product = \"api\"\nmetric = \"api_calls\"\naggregation = \"max\"\nrebate_percent = \"5\"\n\
          price = { model = \"volume\", tiers = [ { up_to = 100, unit_price = \"1.00\" }, { unit_price = \"0.50\" } ] }\n",
     );
-    s.run(
-        &["subscription", "item", "add", "s-csv", "--file", &tiered],
-        0,
-    );
-    s.run(
-        &["subscription", "item", "add", "s-csv", "--file", &tiered],
-        3,
-    ); // api_calls twice
+    s.line(&format!("subscription item add s-csv --file {tiered}"), 0);
+    s.line(&format!("subscription item add s-csv --file {tiered}"), 3); // api_calls twice
     let broken = s.write(
         "broken.json",
         r#"{"product": "x", "price": {"model": "volume", "tiers": []}}"#,
     );
-    s.run(
-        &["subscription", "item", "add", "s-csv", "--file", &broken],
-        3,
-    );
-    s.run(
-        &[
-            "subscription",
-            "item",
-            "add",
-            "s-csv",
-            "--file",
-            &tiered,
-            "--fee",
-            "1",
-        ],
+    s.line(&format!("subscription item add s-csv --file {broken}"), 3);
+    s.line(
+        &format!("subscription item add s-csv --file {tiered} --fee 1"),
         2,
     );
     s.line("subscription item add s-csv", 2);
@@ -255,20 +226,7 @@ fn subscriptions_from_files_items_and_activation() {
 fn one_off_charges_compensations_and_accruals() {
     let mut s = sample_company("kinds");
     s.run(&["bill", "--date", "2025-02-01"], 0);
-    s.run(
-        &[
-            "invoice",
-            "charge",
-            "dentist-johnson",
-            "--date",
-            "2025-02-10",
-            "--line",
-            "onboarding,1,5000",
-            "--line",
-            "training, 3, 1200.50",
-        ],
-        0,
-    );
+    s.line("invoice charge dentist-johnson --date 2025-02-10 --line onboarding,1,5000 --line 'training, 3, 1200.50'", 0);
     s.line(
         "invoice charge dentist-johnson --date 2025-02-10 --line onboarding;1;5000",
         2,
@@ -329,7 +287,7 @@ fn usage_lists_exports_and_one_account_expand() {
     assert!(exported.starts_with("account_key,metric,timestamp,quantity,record_id\n"));
     s.line("--json usage export --account globex --out globex.csv", 0);
     let again = s.write("again.csv", &exported);
-    let report = json_of(&s.run(&["--json", "import", "usage", &again, "--dry-run"], 0));
+    let report = json_of(&s.line(&format!("--json import usage {again} --dry-run"), 0));
     assert_eq!(
         report["rows"].as_u64(),
         Some(exported.lines().count() as u64 - 1)
@@ -363,64 +321,29 @@ fn accounts_missing_from_a_source_are_archived_or_kept_on_request() {
         ("globex-nordics", "c-2"),
         ("globex", "c-3"),
     ] {
-        s.run(&["account", "external-id", "set", account, "crm", id], 0);
+        s.line(&format!("account external-id set {account} crm {id}"), 0);
     }
     let source = s.write("crm.csv", "key,name,currency\nc-1,Dentist Johnson,SEK\n");
-    s.run(&["discover", &source, "--source", "crm"], 0);
-    s.run(
-        &["discover", &source, "--source", "crm", "--archive-missing"],
+    s.line(&format!("discover {source} --source crm"), 0);
+    s.line(
+        &format!("discover {source} --source crm --archive-missing"),
         2,
     ); // needs --yes
-    s.run(
-        &[
-            "discover",
-            &source,
-            "--source",
-            "crm",
-            "--yes",
-            "--archive-missing",
-            "--keep",
-            "dentist-johnson",
-        ],
+    s.line(
+        &format!("discover {source} --source crm --yes --archive-missing --keep dentist-johnson"),
         3,
     );
-    s.run(
-        &[
-            "discover",
-            &source,
-            "--source",
-            "crm",
-            "--yes",
-            "--archive-missing",
-            "--keep",
-            "nobody",
-        ],
+    s.line(
+        &format!("discover {source} --source crm --yes --archive-missing --keep nobody"),
         4,
     );
     // A master missing from the source is archived after its children, never before.
-    s.run(
-        &[
-            "discover",
-            &source,
-            "--source",
-            "crm",
-            "--yes",
-            "--archive-missing",
-            "--keep",
-            "globex-nordics",
-        ],
+    s.line(
+        &format!("discover {source} --source crm --yes --archive-missing --keep globex-nordics"),
         3,
     );
-    let report = json_of(&s.run(
-        &[
-            "--json",
-            "discover",
-            &source,
-            "--source",
-            "crm",
-            "--yes",
-            "--archive-missing",
-        ],
+    let report = json_of(&s.line(
+        &format!("--json discover {source} --source crm --yes --archive-missing"),
         0,
     ));
     assert_eq!(
@@ -428,7 +351,7 @@ fn accounts_missing_from_a_source_are_archived_or_kept_on_request() {
         serde_json::json!(["globex-nordics", "globex"])
     );
     s.line("account list --state archived", 0);
-    s.run(&["discover", &source, "--source", "crm"], 0);
+    s.line(&format!("discover {source} --source crm"), 0);
     insta::assert_snapshot!(s.transcript);
 }
 
