@@ -22,7 +22,7 @@ use plock_core::usage::*;
 use rust_decimal::Decimal;
 use rust_decimal::dec;
 
-use crate::fixtures::{date, id};
+use crate::fixtures::{date, first_run_on, id};
 
 fn product(s: &str) -> ProductId {
     ProductId::new(s).unwrap()
@@ -90,6 +90,18 @@ pub struct Company {
     pub subscriptions: Vec<Subscription>,
     pub metrics: Vec<Metric>,
     pub usage: Vec<UsageRecord>,
+}
+
+impl Company {
+    /// The company as a run reads it, its usage as `table`.
+    pub fn data<'a>(&'a self, table: &'a UsageTable) -> CompanyData<'a> {
+        CompanyData {
+            accounts: &self.book,
+            subscriptions: &self.subscriptions,
+            metrics: &self.metrics,
+            usage: table,
+        }
+    }
 }
 
 /// The scenario company. Usage: each account sends `per_day` emails every day of 2025 Q1.
@@ -411,11 +423,7 @@ fn worked_scenario_month_by_month() {
 #[test]
 fn the_run_is_idempotent_with_its_watermarks() {
     let company = company();
-    let options = RunOptions {
-        run_date: date(2025, 3, 1),
-        first_invoice_number: 1,
-        dispatch_erp: None,
-    };
+    let options = first_run_on(date(2025, 3, 1));
     let bill = |subs: &[Subscription]| {
         run_records(
             &company.book,
@@ -436,18 +444,9 @@ fn the_run_is_idempotent_with_its_watermarks() {
 #[test]
 fn inconsistent_input_is_a_typed_error() {
     let company = company();
-    let options = RunOptions {
-        run_date: date(2025, 3, 1),
-        first_invoice_number: 1,
-        dispatch_erp: None,
-    };
+    let options = first_run_on(date(2025, 3, 1));
     let table = UsageTable::from_records(&company.usage).unwrap();
-    let base = CompanyData {
-        accounts: &company.book,
-        subscriptions: &company.subscriptions,
-        metrics: &company.metrics,
-        usage: &table,
-    };
+    let base = company.data(&table);
 
     let mut usage = company.usage.clone();
     usage.push(
@@ -478,18 +477,9 @@ fn inconsistent_input_is_a_typed_error() {
 #[test]
 fn one_bad_account_never_stops_the_run_for_the_others() {
     let company = company();
-    let options = RunOptions {
-        run_date: date(2025, 3, 1),
-        first_invoice_number: 1,
-        dispatch_erp: None,
-    };
+    let options = first_run_on(date(2025, 3, 1));
     let table = UsageTable::from_records(&company.usage).unwrap();
-    let base = CompanyData {
-        accounts: &company.book,
-        subscriptions: &company.subscriptions,
-        metrics: &company.metrics,
-        usage: &table,
-    };
+    let base = company.data(&table);
     let owners = |r: &BillingRun| -> Vec<String> {
         r.invoices.iter().map(|i| i.owner().to_string()).collect()
     };
@@ -598,11 +588,7 @@ fn licence_only(start: chrono::NaiveDate) -> (AccountBook, Subscription) {
 
 /// Bills `sub` alone on `on` and records what the run billed on it.
 fn bill(book: &AccountBook, sub: &mut Subscription, on: chrono::NaiveDate) -> BillingRun {
-    let options = RunOptions {
-        run_date: on,
-        first_invoice_number: 1,
-        dispatch_erp: None,
-    };
+    let options = first_run_on(on);
     let result = run_records(book, std::slice::from_ref(sub), &[], &[], &options).unwrap();
     *sub = recorded(std::slice::from_ref(sub), &result).remove(0);
     result
@@ -826,11 +812,7 @@ fn mismatch(shape: impl Fn(&mut SubscriptionSpec, bool)) -> Vec<MismatchReason> 
             s
         })
         .collect();
-    let options = RunOptions {
-        run_date: date(2025, 3, 1),
-        first_invoice_number: 1,
-        dispatch_erp: None,
-    };
+    let options = first_run_on(date(2025, 3, 1));
     let run = run_records(&book, &subs, &[], &[], &options).unwrap();
     run.unmatched.into_iter().map(|u| u.reason).collect()
 }

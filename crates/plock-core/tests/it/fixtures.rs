@@ -33,3 +33,12 @@ pub fn book_with(names: &[(&str, AccountState)]) -> AccountBook {
     }
     book
 }
+
+/// A run on `run_date` whose invoices are numbered from 1, dispatched to no ERP.
+pub fn first_run_on(run_date: NaiveDate) -> plock_core::RunOptions {
+    plock_core::RunOptions {
+        run_date,
+        first_invoice_number: 1,
+        dispatch_erp: None,
+    }
+}

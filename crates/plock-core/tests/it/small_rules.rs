@@ -2,7 +2,6 @@
 //! ERP, the closed list of countries, and an export that imports back exactly.
 
 use plock_core::account::*;
-use plock_core::billing::*;
 use plock_core::book::*;
 use plock_core::bounds::*;
 use plock_core::erp::*;
@@ -16,16 +15,12 @@ use plock_core::usage::*;
 
 use crate::billing_props::run_records;
 use crate::billing_scenario::company;
-use crate::fixtures::date;
+use crate::fixtures::{date, first_run_on};
 
 #[test]
 fn fortnox_invoice_date_is_the_run_date_not_the_period_start() {
     let c = company();
-    let options = RunOptions {
-        run_date: date(2025, 2, 1),
-        first_invoice_number: 1,
-        dispatch_erp: None,
-    };
+    let options = first_run_on(date(2025, 2, 1));
     let invoices = run_records(&c.book, &c.subscriptions, &c.metrics, &c.usage, &options)
         .unwrap()
         .invoices;
