@@ -46,6 +46,8 @@ use crate::id::{AccountId, AccountKey};
 use crate::money::Currency;
 
 mod invariants;
+#[cfg(test)]
+pub(crate) mod test_books;
 
 /// A rule of the book found broken, by [`AccountBook::check_invariants`] (a bug, or a data
 /// file edited by hand).

@@ -42,3 +42,20 @@ pub fn first_run_on(run_date: NaiveDate) -> plock_core::RunOptions {
         dispatch_erp: None,
     }
 }
+
+/// A book of EUR accounts whose id, key and name are each of `keys`.
+pub fn keyed_book(keys: &[&str]) -> AccountBook {
+    let mut book = AccountBook::new();
+    for k in keys {
+        book.add(Account::new(
+            AccountId::new(k).unwrap(),
+            AccountKey::new(k).unwrap(),
+            AccountName::new(k).unwrap(),
+            Contact::default(),
+            Currency::EUR,
+            date(2025, 1, 1),
+        ))
+        .unwrap();
+    }
+    book
+}
