@@ -13,7 +13,7 @@ use crate::cli::{AccountCommand, AccountEdit, AccountFields, AccountFilter, Stat
 use crate::cli_ops::{ClearField, ExternalIdCommand, Switch};
 use crate::exit::{Class, CliError, fail};
 use crate::help::{help, nested};
-use crate::out::{done_json, json};
+use crate::out::{done_json, json, json_or_text};
 use crate::render;
 use crate::values::{all_pages, tags};
 
@@ -141,11 +141,7 @@ fn list(s: &Opened, filter: &AccountFilter, as_json: bool) -> Result<String> {
             limit: 0,
         })
     })?;
-    if as_json {
-        json(&all)
-    } else {
-        Ok(render::accounts(&all))
-    }
+    json_or_text(as_json, &all, |all| render::accounts(all))
 }
 
 /// `plock account restore ACCOUNT`: billing resumes today, so the days the account was

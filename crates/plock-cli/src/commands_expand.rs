@@ -2,14 +2,29 @@
 //! company at a time.
 
 use chrono::NaiveDate;
+use plock_core::AccountId;
+use plock_core::store::CompanySnapshot;
 
 use crate::app::{Opened, invalid, store_error, today};
 use crate::exit::CliError;
-use crate::out::json;
+use crate::out::json_or_text;
 use crate::progress;
 use crate::render;
 
 type Result<T> = std::result::Result<T, CliError>;
+
+/// What a scoring reads: only `account` (all when `None`), the whole company with a spinner on
+/// a terminal, and the date (today when not given).
+fn scoring(
+    s: &Opened,
+    account: Option<&str>,
+    date: Option<NaiveDate>,
+) -> Result<(Option<AccountId>, CompanySnapshot, NaiveDate)> {
+    let only = crate::commands_account::only(s, account)?;
+    let company =
+        progress::step("reading the company", || s.store.company()).map_err(store_error)?;
+    Ok((only, company, date.unwrap_or_else(today)))
+}
 
 /// `plock adoption [--account A] [--date D] [--product P] [--upsell-ready]`.
 pub fn adoption(
@@ -20,10 +35,7 @@ pub fn adoption(
     upsell_ready: bool,
     as_json: bool,
 ) -> Result<String> {
-    let only = crate::commands_account::only(s, account)?;
-    let company =
-        progress::step("reading the company", || s.store.company()).map_err(store_error)?;
-    let date = date.unwrap_or_else(today);
+    let (only, company, date) = scoring(s, account, date)?;
     let scores = crate::expand_shares::in_shares(
         company,
         crate::expand_shares::SHARES,
@@ -38,11 +50,7 @@ pub fn adoption(
         .filter(|sc| only.as_ref().is_none_or(|id| sc.account() == id))
         .collect();
     let ranking = plock_core::expand::AdoptionRanking::rank(scores);
-    if as_json {
-        json(&ranking)
-    } else {
-        Ok(render::adoption(&ranking, upsell_ready))
-    }
+    json_or_text(as_json, &ranking, |r| render::adoption(r, upsell_ready))
 }
 
 /// `plock signals [--account A] [--date D]`.
@@ -52,10 +60,7 @@ pub fn signals(
     date: Option<NaiveDate>,
     as_json: bool,
 ) -> Result<String> {
-    let only = crate::commands_account::only(s, account)?;
-    let company =
-        progress::step("reading the company", || s.store.company()).map_err(store_error)?;
-    let date = date.unwrap_or_else(today);
+    let (only, company, date) = scoring(s, account, date)?;
     let mut signals = crate::expand_shares::in_shares(
         company,
         crate::expand_shares::SHARES,
@@ -64,9 +69,5 @@ pub fn signals(
     )
     .map_err(invalid)?;
     signals.retain(|sg| only.as_ref().is_none_or(|id| sg.account() == id));
-    if as_json {
-        json(&signals)
-    } else {
-        Ok(render::signals(&signals))
-    }
+    json_or_text(as_json, &signals, |s| render::signals(s))
 }

@@ -21,7 +21,7 @@ use crate::cli_ops::{CreateArgs, ItemCommand, ItemFields, SubscriptionFormat};
 use crate::exit::{Class, CliError, fail};
 use crate::files::{name, read};
 use crate::help::{help, nested};
-use crate::out::{done_json, json};
+use crate::out::{done_json, json, json_or_text};
 use crate::render;
 use crate::subscription_file::{FileItem, FileState, SubscriptionFile, from_json, from_toml};
 use crate::values::{all_pages, decimal, find_subscription as find, refuse_taken};
@@ -42,11 +42,7 @@ pub fn subscription(s: Opened, cmd: SubscriptionCommand, as_json: bool) -> Resul
                     limit: 0,
                 })
             })?;
-            if as_json {
-                json(&all)
-            } else {
-                Ok(render::subscriptions(&all))
-            }
+            json_or_text(as_json, &all, |all| render::subscriptions(all))
         }
         SubscriptionCommand::Show { subscription } => {
             let sub = find(&s, &subscription)?;
