@@ -43,19 +43,23 @@ pub fn first_run_on(run_date: NaiveDate) -> plock_core::RunOptions {
     }
 }
 
+/// An EUR account from 1 January 2025 whose id and key are `key`.
+pub fn eur_account(key: &str, name: &str) -> Account {
+    Account::new(
+        AccountId::new(key).unwrap(),
+        AccountKey::new(key).unwrap(),
+        AccountName::new(name).unwrap(),
+        Contact::default(),
+        Currency::EUR,
+        date(2025, 1, 1),
+    )
+}
+
 /// A book of EUR accounts whose id, key and name are each of `keys`.
 pub fn keyed_book(keys: &[&str]) -> AccountBook {
     let mut book = AccountBook::new();
     for k in keys {
-        book.add(Account::new(
-            AccountId::new(k).unwrap(),
-            AccountKey::new(k).unwrap(),
-            AccountName::new(k).unwrap(),
-            Contact::default(),
-            Currency::EUR,
-            date(2025, 1, 1),
-        ))
-        .unwrap();
+        book.add(eur_account(k, k)).unwrap();
     }
     book
 }

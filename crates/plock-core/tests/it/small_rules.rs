@@ -124,15 +124,8 @@ fn a_quantity_or_price_that_could_overflow_a_run_is_refused_where_it_enters() {
     );
     // The CSV import names the row and the column.
     let mut book = AccountBook::new();
-    book.add(Account::new(
-        AccountId::new("acme").unwrap(),
-        AccountKey::new("acme").unwrap(),
-        AccountName::new("Acme").unwrap(),
-        Contact::default(),
-        Currency::EUR,
-        date(2025, 1, 1),
-    ))
-    .unwrap();
+    book.add(crate::fixtures::eur_account("acme", "Acme"))
+        .unwrap();
     let csv = "account_key,metric,timestamp,quantity\nacme,calls,2025-01-05,79228162514264337593543950335\n";
     let errors = parse_usage(csv.as_bytes(), &book).unwrap_err();
     let shown = errors.to_string();
