@@ -104,6 +104,25 @@ impl Company {
     }
 }
 
+/// A record without an id of `quantity` of `metric_name` for account `key`, at midnight UTC
+/// of `day`.
+fn midnight_record(
+    key: &str,
+    metric_name: &str,
+    day: chrono::NaiveDate,
+    quantity: Decimal,
+) -> UsageRecord {
+    let at = Utc.from_utc_datetime(&day.and_time(chrono::NaiveTime::MIN));
+    UsageRecord::new(
+        AccountKey::new(key).unwrap(),
+        metric(metric_name),
+        at,
+        quantity,
+        None,
+    )
+    .unwrap()
+}
+
 /// The scenario company. Usage: each account sends `per_day` emails every day of 2025 Q1.
 pub fn company() -> Company {
     let mut book = AccountBook::new();
@@ -289,16 +308,12 @@ pub fn company() -> Company {
     // Sent twice by the source: counted once.
     usage.push(usage[0].clone());
     // Usage of a metric no item prices: reported, not billed.
-    usage.push(
-        UsageRecord::new(
-            AccountKey::new("dentist-johnson").unwrap(),
-            metric("sms"),
-            Utc.with_ymd_and_hms(2025, 2, 3, 0, 0, 0).unwrap(),
-            dec!(12),
-            None,
-        )
-        .unwrap(),
-    );
+    usage.push(midnight_record(
+        "dentist-johnson",
+        "sms",
+        date(2025, 2, 3),
+        dec!(12),
+    ));
     Company {
         book,
         subscriptions,
@@ -449,16 +464,12 @@ fn inconsistent_input_is_a_typed_error() {
     let base = company.data(&table);
 
     let mut usage = company.usage.clone();
-    usage.push(
-        UsageRecord::new(
-            AccountKey::new("nobody").unwrap(),
-            metric("emails"),
-            Utc.with_ymd_and_hms(2025, 1, 1, 0, 0, 0).unwrap(),
-            dec!(1),
-            None,
-        )
-        .unwrap(),
-    );
+    usage.push(midnight_record(
+        "nobody",
+        "emails",
+        date(2025, 1, 1),
+        dec!(1),
+    ));
     let usage = UsageTable::from_records(&usage).unwrap();
     let err = run(
         &CompanyData {
