@@ -1,24 +1,13 @@
-//! The shell around core: where the data file is, how a command's writes reach the store,
+//! The shell around core: how a command's writes reach the store,
 //! and how core's errors map to exit classes.
-
-use std::path::{Path, PathBuf};
 
 use chrono::NaiveDate;
 use plock_core::store::{Batch, Change, StoreError};
 use plock_core::{Account, AccountId, AccountKey, Store};
 
 use crate::exit::{Class, CliError, fail};
+use crate::location::Location;
 use crate::store_open::{self, Backend, store_failed};
-
-/// The data file's default name in the working directory: a SQLite database, under the name
-/// plock's data file has always had, so scripts and `$PLOCK_DATA` keep working.
-pub const DEFAULT_DATA: &str = "plock.data";
-
-/// Where the data file is: `--data`, else `$PLOCK_DATA`, else `./plock.data`.
-pub fn data_path(flag: Option<PathBuf>) -> PathBuf {
-    flag.or_else(|| std::env::var_os("PLOCK_DATA").map(PathBuf::from))
-        .unwrap_or_else(|| PathBuf::from(DEFAULT_DATA))
-}
 
 /// Today's date in UTC, read from the system clock (only the CLI reads clocks).
 pub fn today() -> NaiveDate {
@@ -121,9 +110,9 @@ fn refused(e: &StoreError, subjects: &[String]) -> CliError {
 
 impl Opened {
     /// Opens the store, which must exist (run `plock init` first).
-    pub fn open(path: &Path) -> Result<Opened, CliError> {
+    pub fn open(location: &Location) -> Result<Opened, CliError> {
         Ok(Opened {
-            store: store_open::open(path)?,
+            store: store_open::open(location)?,
         })
     }
 
@@ -174,9 +163,9 @@ impl Opened {
     }
 }
 
-/// Creates an empty data file; refuses to overwrite anything at `path`.
-pub fn init(path: &Path) -> Result<(), CliError> {
-    store_open::create(path, "plock init").map(drop)
+/// Creates an empty store; refuses to overwrite anything at `location`.
+pub fn init(location: &Location) -> Result<(), CliError> {
+    store_open::create(location, "plock init").map(drop)
 }
 
 /// Finds an account by id, else by key.

@@ -31,6 +31,10 @@ pub struct Cli {
     /// The data file. Default: $PLOCK_DATA, else ./plock.data.
     #[arg(long, global = true, value_name = "PATH")]
     pub data: Option<PathBuf>,
+    /// A PostgreSQL database instead of the data file: a postgres:// URL or key=value
+    /// settings. Default: $PLOCK_STORE.
+    #[arg(long, global = true, value_name = "URL")]
+    pub store: Option<String>,
     /// Print JSON: results, reports of what changed, and errors (one object on stderr).
     #[arg(long, global = true)]
     pub json: bool,

@@ -11,12 +11,13 @@ use plock_core::{
 use rust_decimal::Decimal;
 use serde::Serialize;
 
-use crate::app::{Opened, data_path, find_account, init, invalid, store_error, today};
+use crate::app::{Opened, find_account, init, invalid, store_error, today};
 use crate::cli::{
     AccountCommand, Cli, Command, ExportFormat, InvoiceCommand, StateArg, SubscriptionCommand,
 };
 use crate::cli_ops::{ItemCommand, MetricCommand, UsageCommand};
 use crate::exit::{Class, CliError, fail};
+use crate::location::Location;
 use crate::out::{done_json, json};
 use crate::progress;
 use crate::render;
@@ -51,15 +52,15 @@ fn tags(texts: &[String]) -> Result<Vec<Tag>> {
 /// Runs a parsed command; returns what to print. Every change is saved before this returns,
 /// so printing, which comes after, cannot leave a change half made.
 pub fn run(cli: Cli) -> Result<String> {
-    let path = data_path(cli.data);
+    let path = crate::location::resolve(cli.data, cli.store)?;
     let as_json = cli.json;
     match cli.command {
         Command::Init => {
             init(&path)?;
             if as_json {
-                done_json("created", "data_file", &path)
+                done_json("created", path.json_field(), &path)
             } else {
-                Ok(format!("created {}", path.display()))
+                Ok(format!("created {path}"))
             }
         }
         Command::Demo { save } => demo(&path, save, as_json),
@@ -167,7 +168,7 @@ pub fn run(cli: Cli) -> Result<String> {
         }
         Command::Check => crate::operate::check(&Opened::open(&path)?, &path, as_json),
         Command::Backup { path: to } => {
-            crate::operate::backup(&Opened::open(&path)?, &path, &to, as_json)
+            crate::operate::backup(&path, &to, as_json)
         }
         Command::Completions { shell } => {
             let mut out = Vec::new();
@@ -179,7 +180,7 @@ pub fn run(cli: Cli) -> Result<String> {
 
 /// The data file opened, with a spinner on a terminal: for the commands whose wait it is a
 /// large part of.
-fn opened(path: &std::path::Path) -> Result<Opened> {
+fn opened(path: &Location) -> Result<Opened> {
     progress::step("opening the data file", || Opened::open(path))
 }
 
@@ -225,7 +226,7 @@ fn help(topic: &[String]) -> Result<String> {
 
 /// `plock demo [--save]`: on the embedded store, in memory, or in a new data file with
 /// `--save`.
-fn demo(path: &std::path::Path, save: bool, as_json: bool) -> Result<String> {
+fn demo(path: &Location, save: bool, as_json: bool) -> Result<String> {
     // Create the data file first, so a refusal to overwrite comes before the demo's work.
     let mut store = if save {
         crate::store_open::create(path, "demo --save")?
@@ -233,7 +234,7 @@ fn demo(path: &std::path::Path, save: bool, as_json: bool) -> Result<String> {
         crate::store_open::in_memory()?
     };
     let demo = crate::demo::run(store.as_mut()).inspect_err(|_| {
-        if save {
+        if save && let Location::File(path) = path {
             // The file is the demo's own and incomplete; the demo's error is the one to report.
             let _ = std::fs::remove_file(path);
         }
@@ -242,7 +243,7 @@ fn demo(path: &std::path::Path, save: bool, as_json: bool) -> Result<String> {
         #[derive(Serialize)]
         struct DemoReport<'a> {
             runs: &'a [plock_core::BillingRun],
-            saved_to: Option<&'a std::path::Path>,
+            saved_to: Option<&'a Location>,
         }
         return json(&DemoReport {
             runs: &demo.runs,
@@ -251,9 +252,8 @@ fn demo(path: &std::path::Path, save: bool, as_json: bool) -> Result<String> {
     }
     if save {
         Ok(format!(
-            "{}\nsaved the demo company to {}",
-            demo.text,
-            path.display()
+            "{}\nsaved the demo company to {path}",
+            demo.text
         ))
     } else {
         Ok(demo.text)

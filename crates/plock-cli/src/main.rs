@@ -23,7 +23,9 @@ mod out;
 mod progress;
 mod render;
 mod rows;
+mod location;
 mod store_open;
+mod store_postgres;
 mod stream;
 mod subscription_file;
 
