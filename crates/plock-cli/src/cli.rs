@@ -46,10 +46,12 @@ pub struct Cli {
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Create an empty data file (refuses to overwrite one).
+    /// Create an empty data file, or plock's schema in the --store database (refuses to
+    /// overwrite either).
     #[command(after_help = "Examples:
   plock init
-  plock --data /srv/billing/plock.data init")]
+  plock --data /srv/billing/plock.data init
+  plock --store postgres://plock@db.internal/billing init")]
     Init,
     /// Build a sample company, bill three months and print the invoices.
     #[command(after_help = "Examples:

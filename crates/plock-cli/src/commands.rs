@@ -167,9 +167,7 @@ pub fn run(cli: Cli) -> Result<String> {
             }
         }
         Command::Check => crate::operate::check(&Opened::open(&path)?, &path, as_json),
-        Command::Backup { path: to } => {
-            crate::operate::backup(&path, &to, as_json)
-        }
+        Command::Backup { path: to } => crate::operate::backup(&path, &to, as_json),
         Command::Completions { shell } => {
             let mut out = Vec::new();
             clap_complete::generate(shell, &mut Cli::command(), "plock", &mut out);
@@ -251,10 +249,7 @@ fn demo(path: &Location, save: bool, as_json: bool) -> Result<String> {
         });
     }
     if save {
-        Ok(format!(
-            "{}\nsaved the demo company to {path}",
-            demo.text
-        ))
+        Ok(format!("{}\nsaved the demo company to {path}", demo.text))
     } else {
         Ok(demo.text)
     }

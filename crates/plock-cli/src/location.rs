@@ -159,10 +159,9 @@ pub fn resolve(data: Option<PathBuf>, store: Option<String>) -> Result<Location,
                 .filter(|v| !v.trim().is_empty());
             match (data, store) {
                 (Some(_), Some(_)) => Err(both("$PLOCK_DATA", "$PLOCK_STORE")),
-                (_, Some(config)) => Ok(Location::Postgres(Connection::new(
-                    config,
-                    "$PLOCK_STORE",
-                )?)),
+                (_, Some(config)) => {
+                    Ok(Location::Postgres(Connection::new(config, "$PLOCK_STORE")?))
+                }
                 (data, None) => Ok(Location::File(
                     data.map_or_else(|| PathBuf::from(DEFAULT_DATA), PathBuf::from),
                 )),
@@ -230,7 +229,10 @@ fn hide_in_settings(config: &str) -> Option<String> {
             if key == "password" {
                 format!("{key}={HIDDEN}")
             } else if value.is_empty() || value.contains([' ', '\'', '\\']) {
-                format!("{key}='{}'", value.replace('\\', "\\\\").replace('\'', "\\'"))
+                format!(
+                    "{key}='{}'",
+                    value.replace('\\', "\\\\").replace('\'', "\\'")
+                )
             } else {
                 format!("{key}={value}")
             }
@@ -311,7 +313,9 @@ mod tests {
 
     #[test]
     fn a_url_is_shown_without_its_password() {
-        let c = connection("postgres://billing:s%40cret@db.example:5433/plock?password=two&sslmode=disable");
+        let c = connection(
+            "postgres://billing:s%40cret@db.example:5433/plock?password=two&sslmode=disable",
+        );
         assert_eq!(
             c.shown(),
             "postgres://billing:***@db.example:5433/plock?password=***&sslmode=disable"

@@ -14,12 +14,9 @@ type Result<T> = std::result::Result<T, CliError>;
 
 /// `plock check`: everything the store holds, checked; a problem is an I/O failure naming it.
 pub fn check(s: &Opened, path: &Location, as_json: bool) -> Result<String> {
-    s.store.check().map_err(|e| {
-        fail(
-            Class::Io,
-            format!("{path} is damaged: {}", store_error(e)),
-        )
-    })?;
+    s.store
+        .check()
+        .map_err(|e| fail(Class::Io, format!("{path} is damaged: {}", store_error(e))))?;
     if as_json {
         done_json("checked", path.json_field(), &path)
     } else {
@@ -32,10 +29,7 @@ pub fn check(s: &Opened, path: &Location, as_json: bool) -> Result<String> {
 /// `plock backup PATH`: a copy of one committed state, made while others write.
 pub fn backup(path: &Location, to: &Path, as_json: bool) -> Result<String> {
     if let Location::Postgres(_) = path {
-        return Err(fail(
-            Class::Usage,
-            crate::store_postgres::BACKUP_ELSEWHERE,
-        ));
+        return Err(fail(Class::Usage, crate::store_postgres::BACKUP_ELSEWHERE));
     }
     let s = Opened::open(path)?;
     if to.symlink_metadata().is_ok() {

@@ -95,7 +95,9 @@ pub fn store_failed(e: StoreError) -> CliError {
     if message.contains("database is locked") {
         fail(
             Class::Conflict,
-            format!("the data file is locked by another plock process (waited {waited} s); try again"),
+            format!(
+                "the data file is locked by another plock process (waited {waited} s); try again"
+            ),
         )
     } else if message.contains("lock timeout") {
         fail(

@@ -66,7 +66,11 @@ fn samples(name: &str) -> Folder {
     std::fs::create_dir_all(folder.0.join("docs/csv")).unwrap();
     for entry in std::fs::read_dir(root.join("docs/csv")).unwrap() {
         let path = entry.unwrap().path();
-        std::fs::copy(&path, folder.0.join("docs/csv").join(path.file_name().unwrap())).unwrap();
+        std::fs::copy(
+            &path,
+            folder.0.join("docs/csv").join(path.file_name().unwrap()),
+        )
+        .unwrap();
     }
     std::fs::copy(
         root.join("docs/subscription.toml"),
@@ -137,7 +141,11 @@ fn readme_commands_give_the_same_output_as_on_sqlite() {
     let sqlite = samples("readme-sqlite");
     let pg = samples("readme-pg");
     let commands = readme_commands();
-    assert!(commands.len() >= 20, "only {} README commands", commands.len());
+    assert!(
+        commands.len() >= 20,
+        "only {} README commands",
+        commands.len()
+    );
     let mut extra: Vec<Vec<String>> = vec![
         vec!["--json", "invoice", "list"],
         vec!["invoice", "show", "2", "--json"],
@@ -196,8 +204,7 @@ fn readme_commands_give_the_same_output_as_on_sqlite() {
 /// database that has one; a database made by a newer plock is refused by every command.
 #[test]
 fn init_creates_the_schema_once_and_newer_schemas_are_refused() {
-    let Some(server) = server("init_creates_the_schema_once_and_newer_schemas_are_refused")
-    else {
+    let Some(server) = server("init_creates_the_schema_once_and_newer_schemas_are_refused") else {
         return;
     };
     let schema = Schema::fresh(&server);
@@ -219,13 +226,25 @@ fn init_creates_the_schema_once_and_newer_schemas_are_refused() {
     run(
         &dir.0,
         Some(&store),
-        &["account", "add", "--key", "acme", "--name", "Acme", "--currency", "EUR"],
+        &[
+            "account",
+            "add",
+            "--key",
+            "acme",
+            "--name",
+            "Acme",
+            "--currency",
+            "EUR",
+        ],
         0,
     );
     let (_, stderr) = run(&dir.0, Some(&store), &["init"], 5);
     assert!(stderr.contains("never changes"), "{stderr}");
     let (stdout, _) = run(&dir.0, Some(&store), &["--json", "account", "list"], 0);
-    assert!(stdout.contains("\"acme\""), "init changed the company: {stdout}");
+    assert!(
+        stdout.contains("\"acme\""),
+        "init changed the company: {stdout}"
+    );
     schema
         .client()
         .batch_execute("INSERT INTO plock_schema (version) VALUES (9999)")
@@ -270,9 +289,19 @@ fn a_locked_row_is_a_conflict_and_backup_points_at_pg_dump() {
         stderr.contains("locked by another plock process"),
         "{stderr}"
     );
-    run(&dir.0, Some(&store), &["account", "show", "dentist-johnson"], 0);
+    run(
+        &dir.0,
+        Some(&store),
+        &["account", "show", "dentist-johnson"],
+        0,
+    );
     held.rollback().unwrap();
-    let (stdout, _) = run(&dir.0, Some(&store), &["account", "show", "dentist-johnson"], 0);
+    let (stdout, _) = run(
+        &dir.0,
+        Some(&store),
+        &["account", "show", "dentist-johnson"],
+        0,
+    );
     assert!(!stdout.contains("vip"), "{stdout}");
     let (_, stderr) = run(&dir.0, Some(&store), &["backup", "copy.data"], 2);
     assert!(stderr.contains("pg_dump"), "{stderr}");

@@ -41,7 +41,9 @@ impl Schema {
         );
         let mut admin = postgres::Client::connect(server, postgres::NoTls).unwrap();
         admin
-            .batch_execute(&format!("DROP SCHEMA IF EXISTS {name} CASCADE; CREATE SCHEMA {name}"))
+            .batch_execute(&format!(
+                "DROP SCHEMA IF EXISTS {name} CASCADE; CREATE SCHEMA {name}"
+            ))
             .unwrap();
         Schema {
             server: server.to_owned(),
