@@ -166,6 +166,9 @@ pub fn import(
     }
     let bytes = read(path)?;
     let checking = Progress::step(&format!("checking {file}"));
+    // The subscriptions stored before the import, to count the added and the updated without
+    // a look-up a row.
+    let mut stored = std::collections::HashSet::new();
     let planned = match kind {
         ImportKind::Accounts => {
             let book = s.store.account_book().map_err(store_error)?;
@@ -173,6 +176,11 @@ pub fn import(
         }
         ImportKind::Subscriptions | ImportKind::Usage => {
             let company = s.store.company_without_usage().map_err(store_error)?;
+            stored = company
+                .subscriptions
+                .iter()
+                .map(|s| s.id().clone())
+                .collect();
             plock_core::import::plan_subscription_import(
                 &bytes,
                 &company.accounts,
@@ -216,11 +224,7 @@ pub fn import(
             for change in &batch.changes {
                 match change {
                     Change::PutSubscription { subscription } => {
-                        if s.store
-                            .subscription(subscription.id())
-                            .map_err(store_error)?
-                            .is_some()
-                        {
+                        if stored.contains(subscription.id()) {
                             report.updated += 1;
                         } else {
                             report.added += 1;

@@ -103,8 +103,8 @@ pub fn store_failed(e: StoreError) -> CliError {
         fail(
             Class::Conflict,
             format!(
-                "rows this command changes are locked by another plock process (waited \
-                 {waited} s); try again"
+                "rows this command changes are locked by another plock process (waited the \
+                 store's lock timeout, {waited} s unless the connection sets one); try again"
             ),
         )
     } else {
