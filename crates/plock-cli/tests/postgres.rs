@@ -393,3 +393,52 @@ fn the_password_is_never_printed() {
     );
     assert!(stderr.contains("give one"), "{stderr}");
 }
+
+/// A usage import is one transaction: a bad row after many good chunks writes nothing, nor does
+/// a dry run; the same file without the bad row writes every row.
+#[test]
+fn a_refused_usage_import_writes_nothing() {
+    let Some(server) = server("a_refused_usage_import_writes_nothing") else {
+        return;
+    };
+    let schema = Schema::fresh(&server);
+    let store = schema.config(&[]);
+    let dir = samples("usage");
+    run(&dir.0, Some(&store), &["init"], 0);
+    run(
+        &dir.0,
+        Some(&store),
+        &["import", "accounts", "docs/csv/accounts.csv"],
+        0,
+    );
+    let mut good = String::from("account_key,metric,timestamp,quantity,record_id\n");
+    for n in 0..25_000 {
+        good.push_str(&format!("globex,emails,2025-01-03T09:00:00Z,{n},\n"));
+    }
+    std::fs::write(dir.0.join("good.csv"), &good).unwrap();
+    std::fs::write(
+        dir.0.join("bad.csv"),
+        format!("{good}no-such-account,emails,2025-01-03T09:00:00Z,1,\n"),
+    )
+    .unwrap();
+    let count = || -> i64 {
+        schema
+            .client()
+            .query_one("SELECT count(*) FROM usage", &[])
+            .unwrap()
+            .get(0)
+    };
+    let (_, stderr) = run(&dir.0, Some(&store), &["import", "usage", "bad.csv"], 3);
+    assert!(stderr.contains("no-such-account"), "{stderr}");
+    assert_eq!(count(), 0);
+    run(
+        &dir.0,
+        Some(&store),
+        &["import", "usage", "good.csv", "--dry-run"],
+        0,
+    );
+    assert_eq!(count(), 0);
+    run(&dir.0, Some(&store), &["import", "usage", "good.csv"], 0);
+    assert_eq!(count(), 25_000);
+    run(&dir.0, Some(&store), &["check"], 0);
+}
