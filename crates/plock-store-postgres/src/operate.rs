@@ -120,7 +120,7 @@ impl PostgresStore {
 
     /// Limits how long a statement waits for a row or table another writer holds to
     /// `timeout`, after which it fails with a message saying `lock timeout`; PostgreSQL's
-    /// default is to wait for ever. A limit the session has already (from the connection
+    /// default is to wait for ever. A limit the connection has already (from the connection
     /// string's `options`, the role or the database) is kept: the operator's choice.
     ///
     /// # Errors
