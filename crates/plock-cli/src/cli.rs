@@ -30,6 +30,10 @@ pub struct Cli {
     /// The data file. Default: $PLOCK_DATA, else ./plock.data.
     #[arg(long, global = true, value_name = "PATH")]
     pub data: Option<PathBuf>,
+    /// A PostgreSQL database instead of the data file: a postgres:// URL or key=value
+    /// settings. Default: $PLOCK_STORE.
+    #[arg(long, global = true, value_name = "URL")]
+    pub store: Option<String>,
     /// Print JSON: results, reports of what changed, and errors (one object on stderr).
     #[arg(long, global = true)]
     pub json: bool,
@@ -41,10 +45,12 @@ pub struct Cli {
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Create an empty data file (refuses to overwrite one).
+    /// Create an empty data file, or plock's schema in the --store database (refuses to
+    /// overwrite either).
     #[command(after_help = "Examples:
   plock init
-  plock --data /srv/billing/plock.data init")]
+  plock --data /srv/billing/plock.data init
+  plock --store postgres://plock@db.internal/billing init")]
     Init,
     /// Build a sample company, bill three months and print the invoices.
     #[command(after_help = "Examples:

@@ -3,12 +3,13 @@
 use clap::CommandFactory;
 use serde::Serialize;
 
-use crate::app::{Opened, data_path, init, invalid};
+use crate::app::{Opened, init, invalid};
 use crate::cli::{AccountCommand, Cli, Command, SubscriptionCommand};
 use crate::cli_invoice::InvoiceCommand;
 use crate::cli_ops::{MetricCommand, UsageCommand};
 use crate::exit::{Class, CliError, fail};
 use crate::help::{help, nested};
+use crate::location::Location;
 use crate::out::{done_json, json};
 use crate::progress;
 
@@ -17,15 +18,15 @@ type Result<T> = std::result::Result<T, CliError>;
 /// Runs a parsed command; returns what to print. Every change is saved before this returns,
 /// so printing, which comes after, cannot leave a change half made.
 pub fn run(cli: Cli) -> Result<String> {
-    let path = data_path(cli.data);
+    let path = crate::location::resolve(cli.data, cli.store)?;
     let as_json = cli.json;
     match cli.command {
         Command::Init => {
             init(&path)?;
             if as_json {
-                done_json("created", "data_file", &path)
+                done_json("created", path.json_field(), &path)
             } else {
-                Ok(format!("created {}", path.display()))
+                Ok(format!("created {path}"))
             }
         }
         Command::Demo { save } => demo(&path, save, as_json),
@@ -94,9 +95,7 @@ pub fn run(cli: Cli) -> Result<String> {
             crate::commands_expand::signals(&opened(&path)?, account.as_deref(), date, as_json)
         }
         Command::Check => crate::operate::check(&Opened::open(&path)?, &path, as_json),
-        Command::Backup { path: to } => {
-            crate::operate::backup(&Opened::open(&path)?, &path, &to, as_json)
-        }
+        Command::Backup { path: to } => crate::operate::backup(&path, &to, as_json),
         Command::Completions { shell } => {
             let mut out = Vec::new();
             clap_complete::generate(shell, &mut Cli::command(), "plock", &mut out);
@@ -107,7 +106,7 @@ pub fn run(cli: Cli) -> Result<String> {
 
 /// `plock discover FILE --source S [--yes] [--dry-run] [--archive-missing [--keep A]...]`.
 fn discover(
-    path: &std::path::Path,
+    path: &Location,
     file: &std::path::Path,
     source: &str,
     apply: bool,
@@ -127,13 +126,13 @@ fn discover(
 
 /// The data file opened, with a spinner on a terminal: for the commands whose wait it is a
 /// large part of.
-fn opened(path: &std::path::Path) -> Result<Opened> {
+fn opened(path: &Location) -> Result<Opened> {
     progress::step("opening the data file", || Opened::open(path))
 }
 
 /// `plock demo [--save]`: on the embedded store, in memory, or in a new data file with
 /// `--save`.
-fn demo(path: &std::path::Path, save: bool, as_json: bool) -> Result<String> {
+fn demo(path: &Location, save: bool, as_json: bool) -> Result<String> {
     // Create the data file first, so a refusal to overwrite comes before the demo's work.
     let mut store = if save {
         crate::store_open::create(path, "demo --save")?
@@ -141,7 +140,7 @@ fn demo(path: &std::path::Path, save: bool, as_json: bool) -> Result<String> {
         crate::store_open::in_memory()?
     };
     let demo = crate::demo::run(store.as_mut()).inspect_err(|_| {
-        if save {
+        if save && let Location::File(path) = path {
             // The file is the demo's own and incomplete; the demo's error is the one to report.
             let _ = std::fs::remove_file(path);
         }
@@ -150,7 +149,7 @@ fn demo(path: &std::path::Path, save: bool, as_json: bool) -> Result<String> {
         #[derive(Serialize)]
         struct DemoReport<'a> {
             runs: &'a [plock_core::BillingRun],
-            saved_to: Option<&'a std::path::Path>,
+            saved_to: Option<&'a Location>,
         }
         return json(&DemoReport {
             runs: &demo.runs,
@@ -158,11 +157,7 @@ fn demo(path: &std::path::Path, save: bool, as_json: bool) -> Result<String> {
         });
     }
     if save {
-        Ok(format!(
-            "{}\nsaved the demo company to {}",
-            demo.text,
-            path.display()
-        ))
+        Ok(format!("{}\nsaved the demo company to {path}", demo.text))
     } else {
         Ok(demo.text)
     }

@@ -141,6 +141,7 @@ fn data_file_location_and_lock() {
         .args(["account", "list"])
         .current_dir(&s.dir)
         .env("PLOCK_DATA", &custom)
+        .env_remove("PLOCK_STORE")
         .output()
         .unwrap();
     assert!(out.status.success());

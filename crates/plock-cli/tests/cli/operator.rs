@@ -362,6 +362,7 @@ fn in_terminal(s: &Sandbox, shell: &str) -> (Option<i32>, String) {
         .args(["-q", "-e", "-c", shell, "/dev/null"])
         .current_dir(&s.dir)
         .env_remove("PLOCK_DATA")
+        .env_remove("PLOCK_STORE")
         .env("TERM", "xterm")
         .stdin(std::process::Stdio::null())
         .output()

@@ -47,7 +47,8 @@ impl Sandbox {
         command
             .args(args)
             .current_dir(&self.dir)
-            .env_remove("PLOCK_DATA");
+            .env_remove("PLOCK_DATA")
+            .env_remove("PLOCK_STORE");
         command
     }
 

@@ -24,6 +24,7 @@ impl Folder {
             .args(args)
             .current_dir(&self.0)
             .env_remove("PLOCK_DATA")
+            .env_remove("PLOCK_STORE")
             .output()
             .unwrap()
     }
