@@ -35,11 +35,13 @@
 //! in the workspace's `docs/postgres.md`.
 #![deny(missing_docs)]
 
+mod check;
 mod codec;
 mod copy;
 mod failure;
 mod import;
 mod inserts;
+mod operate;
 mod queries;
 mod run;
 mod schema;
@@ -52,6 +54,7 @@ use plock_core::store::{CompanySnapshot, StoreError};
 use postgres::IsolationLevel;
 
 pub use import::UsageImport;
+pub use operate::UsageImportError;
 pub use schema::SCHEMA_VERSION;
 pub use store::PostgresStore;
 pub use write::RETRIES;
