@@ -3,9 +3,10 @@
 //! An invoice adds every line's amount for its total, and every line's quantity and amount
 //! again for its product view: a billing run adds each line three times, and one `Decimal`
 //! addition costs about ten times an `i128` one. The sum here is the `Decimal` a fold of
-//! `checked_add` from zero gives, to the scale; where it cannot be sure of that (a sum of zero,
-//! whose sign is `Decimal`'s business, or one near `Decimal`'s 96 bits, where `Decimal` would
-//! round) it gives `None` and the caller adds as `Decimal` does, errors included.
+//! `checked_add` from zero gives, to the scale; where it cannot be sure of that (a partial sum
+//! of zero, whose scale and sign are `Decimal`'s business, or one near `Decimal`'s 96 bits,
+//! where `Decimal` would round) it gives `None` and the caller adds as `Decimal` does, errors
+//! included.
 
 use rust_decimal::Decimal;
 
@@ -18,13 +19,18 @@ fn power_of_ten(n: u32) -> Option<i128> {
 }
 
 /// The sum of `values` as `Decimal::ZERO` plus each in turn: the exact sum at the largest
-/// scale among them. `None` for a sum of zero and for magnitudes near the limit.
+/// scale among the values that are not zero. `None` when a partial sum is zero and for
+/// magnitudes near the limit.
 pub(super) fn exact_sum(values: impl IntoIterator<Item = Decimal>) -> Option<Decimal> {
     let (mut sum, mut scale) = (0i128, 0u32);
     // The sum of the magnitudes at the current scale: it bounds every partial sum, so no
     // step of the `Decimal` fold overflows (or rounds) while it stays under the limit.
     let mut magnitude = 0u128;
     for value in values {
+        // `Decimal` adds a zero by keeping the other side, scale and sign included.
+        if value.is_zero() {
+            continue;
+        }
         let mut mantissa = value.mantissa();
         let value_scale = value.scale();
         if value_scale > scale {
@@ -37,7 +43,9 @@ pub(super) fn exact_sum(values: impl IntoIterator<Item = Decimal>) -> Option<Dec
         }
         sum = sum.checked_add(mantissa)?;
         magnitude = magnitude.checked_add(mantissa.unsigned_abs())?;
-        if magnitude >= MANTISSA_LIMIT {
+        // A partial sum of zero takes a scale and sign of `Decimal`'s choosing, and the next
+        // value replaces it whole.
+        if magnitude >= MANTISSA_LIMIT || sum == 0 {
             return None;
         }
     }
@@ -62,6 +70,13 @@ mod tests {
 
     fn any_decimal() -> impl Strategy<Value = Decimal> {
         prop_oneof![
+            // Zeros of any scale and sign, and sums that cancel.
+            (-2i64..=2, 0u32..=6, any::<bool>())
+                .prop_map(|(m, s, negative)| {
+                    let mut d = Decimal::new(m, s);
+                    d.set_sign_negative(negative ^ d.is_sign_negative());
+                    d
+                }),
             // Amounts and quantities as a run makes them.
             (-1_000_000_000i64..1_000_000_000, 0u32..=6)
                 .prop_map(|(m, s)| Decimal::new(m, s)),
@@ -92,13 +107,25 @@ mod tests {
         ) {
             let values: Vec<Decimal> = values.into_iter().map(|(m, s)| Decimal::new(m, s)).collect();
             let fold = folded(&values).unwrap();
-            prop_assert_eq!(exact_sum(values.iter().copied()).is_some(), !fold.is_zero());
+            // A partial sum of zero after a value that is not.
+            let cancels = values
+                .iter()
+                .scan((Decimal::ZERO, false), |(sum, seen), v| {
+                    *sum += *v;
+                    *seen |= !v.is_zero();
+                    Some(*seen && sum.is_zero())
+                })
+                .any(|zero| zero);
+            prop_assert_eq!(exact_sum(values.iter().copied()).is_some(), !fold.is_zero() && !cancels);
         }
     }
 
     #[test]
     fn zero_and_overflow_are_left_to_decimal() {
         assert_eq!(exact_sum([]), None);
+        // A zero keeps the other side's scale: 1.5 + 0.00 is 1.5.
+        let zero = Decimal::new(0, 2);
+        assert_eq!(exact_sum([Decimal::new(15, 1), zero]).map(|d| d.to_string()), Some("1.5".to_owned()));
         assert_eq!(exact_sum([Decimal::new(150, 2), Decimal::new(-15, 1)]), None);
         assert_eq!(exact_sum([Decimal::MAX, Decimal::ONE]), None);
         // Partial sums past the limit: the fold fails or rounds even where the end fits.
