@@ -10,13 +10,10 @@
 
 use rust_decimal::Decimal;
 
+use crate::mantissa::{POWERS_OF_TEN, product};
+
 /// `Decimal`'s largest mantissa plus one: every partial sum stays below it.
 const MANTISSA_LIMIT: u128 = 1 << 96;
-
-/// `10^n` for the scales `Decimal` has (0 to 28).
-fn power_of_ten(n: u32) -> Option<i128> {
-    10i128.checked_pow(n)
-}
 
 /// The sum of `values` as `Decimal::ZERO` plus each in turn: the exact sum at the largest
 /// scale among the values that are not zero. `None` when a partial sum is zero and for
@@ -33,13 +30,20 @@ pub(super) fn exact_sum(values: impl IntoIterator<Item = Decimal>) -> Option<Dec
         }
         let mut mantissa = value.mantissa();
         let value_scale = value.scale();
-        if value_scale > scale {
-            let up = power_of_ten(value_scale.checked_sub(scale)?)?;
-            sum = sum.checked_mul(up)?;
-            magnitude = magnitude.checked_mul(up.unsigned_abs())?;
-            scale = value_scale;
-        } else {
-            mantissa = mantissa.checked_mul(power_of_ten(scale.checked_sub(value_scale)?)?)?;
+        // Most values have the sum's scale (amounts in minor units): no multiplication.
+        if value_scale != scale {
+            if sum == 0 {
+                // The first value: nothing to scale yet.
+                scale = value_scale;
+            } else if value_scale > scale {
+                let up = *POWERS_OF_TEN.get(value_scale.checked_sub(scale)? as usize)?;
+                sum = product(sum, up)?;
+                magnitude = magnitude.checked_mul(up.unsigned_abs())?;
+                scale = value_scale;
+            } else {
+                let up = *POWERS_OF_TEN.get(scale.checked_sub(value_scale)? as usize)?;
+                mantissa = product(mantissa, up)?;
+            }
         }
         sum = sum.checked_add(mantissa)?;
         magnitude = magnitude.checked_add(mantissa.unsigned_abs())?;

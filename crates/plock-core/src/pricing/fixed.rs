@@ -12,6 +12,7 @@ use std::cmp::Ordering;
 use rust_decimal::Decimal;
 
 use super::{PriceModel, Tier, Tiers};
+use crate::mantissa::{POWERS_OF_TEN, product};
 
 /// `Decimal`'s largest mantissa plus one.
 const MANTISSA_LIMIT: u128 = 1 << 96;
@@ -55,7 +56,7 @@ impl Fixed {
 
     /// Both mantissas at the larger scale, and that scale.
     fn aligned(self, other: Fixed) -> Option<(i128, i128, u32)> {
-        let up = |m: i128, by: u32| m.checked_mul(10i128.checked_pow(by)?);
+        let up = |m: i128, by: u32| product(m, *POWERS_OF_TEN.get(by as usize)?);
         match self.scale.cmp(&other.scale) {
             Ordering::Equal => Some((self.mantissa, other.mantissa, self.scale)),
             Ordering::Less => Some((
@@ -121,7 +122,7 @@ impl Fixed {
         if self.is_zero() || other.is_zero() {
             return Some(Fixed::ZERO);
         }
-        let mantissa = self.mantissa.checked_mul(other.mantissa)?;
+        let mantissa = product(self.mantissa, other.mantissa)?;
         let scale = self.scale.checked_add(other.scale)?;
         (scale <= MAX_SCALE && mantissa.unsigned_abs() < MANTISSA_LIMIT)
             .then_some(Fixed { mantissa, scale })
