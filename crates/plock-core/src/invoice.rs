@@ -520,10 +520,11 @@ impl Invoice {
     /// # Errors
     /// [`InvoiceError::TotalMismatch`] or [`InvoiceError::Money`].
     pub fn check_invariants(&self) -> Result<(), InvoiceError> {
-        let sum = lines_total(self.currency, &self.lines).map_err(|source| InvoiceError::Money {
-            number: self.number,
-            source,
-        })?;
+        let sum =
+            lines_total(self.currency, &self.lines).map_err(|source| InvoiceError::Money {
+                number: self.number,
+                source,
+            })?;
         if sum == self.total {
             Ok(())
         } else {

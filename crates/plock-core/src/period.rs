@@ -485,9 +485,7 @@ impl Schedule {
         let bounds = self.boundaries().filter(|_| before_end);
         // The period to give next: its index and boundaries; each step computes the next
         // period's upper boundary only, its lower one being this period's upper.
-        let mut next = bounds
-            .as_ref()
-            .and_then(|b| b.locate(from.max(self.start)));
+        let mut next = bounds.as_ref().and_then(|b| b.locate(from.max(self.start)));
         std::iter::from_fn(move || {
             let (k, low, high) = next?;
             let period = self.period_between(low, high)?;

@@ -75,18 +75,24 @@ mod tests {
     fn any_decimal() -> impl Strategy<Value = Decimal> {
         prop_oneof![
             // Zeros of any scale and sign, and sums that cancel.
-            (-2i64..=2, 0u32..=6, any::<bool>())
-                .prop_map(|(m, s, negative)| {
-                    let mut d = Decimal::new(m, s);
-                    d.set_sign_negative(negative ^ d.is_sign_negative());
-                    d
-                }),
+            (-2i64..=2, 0u32..=6, any::<bool>()).prop_map(|(m, s, negative)| {
+                let mut d = Decimal::new(m, s);
+                d.set_sign_negative(negative ^ d.is_sign_negative());
+                d
+            }),
             // Amounts and quantities as a run makes them.
-            (-1_000_000_000i64..1_000_000_000, 0u32..=6)
-                .prop_map(|(m, s)| Decimal::new(m, s)),
+            (-1_000_000_000i64..1_000_000_000, 0u32..=6).prop_map(|(m, s)| Decimal::new(m, s)),
             // Anything Decimal holds, near its limits too.
-            (any::<u32>(), any::<u32>(), any::<u32>(), any::<bool>(), 0u32..=28)
-                .prop_map(|(lo, mid, hi, negative, s)| Decimal::from_parts(lo, mid, hi, negative, s)),
+            (
+                any::<u32>(),
+                any::<u32>(),
+                any::<u32>(),
+                any::<bool>(),
+                0u32..=28
+            )
+                .prop_map(|(lo, mid, hi, negative, s)| Decimal::from_parts(
+                    lo, mid, hi, negative, s
+                )),
         ]
     }
 
@@ -129,8 +135,14 @@ mod tests {
         assert_eq!(exact_sum([]), None);
         // A zero keeps the other side's scale: 1.5 + 0.00 is 1.5.
         let zero = Decimal::new(0, 2);
-        assert_eq!(exact_sum([Decimal::new(15, 1), zero]).map(|d| d.to_string()), Some("1.5".to_owned()));
-        assert_eq!(exact_sum([Decimal::new(150, 2), Decimal::new(-15, 1)]), None);
+        assert_eq!(
+            exact_sum([Decimal::new(15, 1), zero]).map(|d| d.to_string()),
+            Some("1.5".to_owned())
+        );
+        assert_eq!(
+            exact_sum([Decimal::new(150, 2), Decimal::new(-15, 1)]),
+            None
+        );
         assert_eq!(exact_sum([Decimal::MAX, Decimal::ONE]), None);
         // Partial sums past the limit: the fold fails or rounds even where the end fits.
         assert_eq!(exact_sum([Decimal::MAX, Decimal::MAX, Decimal::MIN]), None);

@@ -199,7 +199,12 @@ mod tests {
         prop_oneof![
             (0i64..2_000_000, 0u32..=6).prop_map(|(m, s)| Decimal::new(m, s)),
             (0i64..3, 0u32..=3).prop_map(|(m, s)| Decimal::new(m, s)),
-            (0u32..=u32::MAX, 0u32..=u32::MAX, 0u32..=u32::MAX >> 8, 0u32..=28)
+            (
+                0u32..=u32::MAX,
+                0u32..=u32::MAX,
+                0u32..=u32::MAX >> 8,
+                0u32..=28
+            )
                 .prop_map(|(lo, mid, hi, s)| Decimal::from_parts(lo, mid, hi, false, s)),
         ]
     }
