@@ -16,34 +16,32 @@ use crate::mantissa::{POWERS_OF_TEN, product};
 const MANTISSA_LIMIT: u128 = 1 << 96;
 
 /// The sum of `values` as `Decimal::ZERO` plus each in turn: the exact sum at the largest
-/// scale among the values that are not zero. `None` when a partial sum is zero and for
-/// magnitudes near the limit.
+/// scale among the values that are not zero. `None` when every value or a partial sum is
+/// zero, and for magnitudes near the limit.
 pub(super) fn exact_sum(values: impl IntoIterator<Item = Decimal>) -> Option<Decimal> {
-    let (mut sum, mut scale) = (0i128, 0u32);
+    // `Decimal` adds a zero by keeping the other side, scale and sign included.
+    let mut values = values.into_iter().filter(|v| !v.is_zero());
+    let first = values.next()?;
+    // Zero plus one value is that value itself: most of an invoice's products have one line.
+    let Some(second) = values.next() else {
+        return Some(first);
+    };
+    let (mut sum, mut scale) = (first.mantissa(), first.scale());
     // The sum of the magnitudes at the current scale: it bounds every partial sum, so no
     // step of the `Decimal` fold overflows (or rounds) while it stays under the limit.
-    let mut magnitude = 0u128;
-    for value in values {
-        // `Decimal` adds a zero by keeping the other side, scale and sign included.
-        if value.is_zero() {
-            continue;
-        }
+    let mut magnitude = sum.unsigned_abs();
+    for value in std::iter::once(second).chain(values) {
         let mut mantissa = value.mantissa();
         let value_scale = value.scale();
         // Most values have the sum's scale (amounts in minor units): no multiplication.
-        if value_scale != scale {
-            if sum == 0 {
-                // The first value: nothing to scale yet.
-                scale = value_scale;
-            } else if value_scale > scale {
-                let up = *POWERS_OF_TEN.get(value_scale.checked_sub(scale)? as usize)?;
-                sum = product(sum, up)?;
-                magnitude = magnitude.checked_mul(up.unsigned_abs())?;
-                scale = value_scale;
-            } else {
-                let up = *POWERS_OF_TEN.get(scale.checked_sub(value_scale)? as usize)?;
-                mantissa = product(mantissa, up)?;
-            }
+        if value_scale > scale {
+            let up = *POWERS_OF_TEN.get(value_scale.checked_sub(scale)? as usize)?;
+            sum = product(sum, up)?;
+            magnitude = magnitude.checked_mul(up.unsigned_abs())?;
+            scale = value_scale;
+        } else if value_scale < scale {
+            let up = *POWERS_OF_TEN.get(scale.checked_sub(value_scale)? as usize)?;
+            mantissa = product(mantissa, up)?;
         }
         sum = sum.checked_add(mantissa)?;
         magnitude = magnitude.checked_add(mantissa.unsigned_abs())?;
@@ -52,9 +50,6 @@ pub(super) fn exact_sum(values: impl IntoIterator<Item = Decimal>) -> Option<Dec
         if magnitude >= MANTISSA_LIMIT || sum == 0 {
             return None;
         }
-    }
-    if sum == 0 {
-        return None;
     }
     Decimal::try_from_i128_with_scale(sum, scale).ok()
 }
@@ -133,6 +128,13 @@ mod tests {
     #[test]
     fn zero_and_overflow_are_left_to_decimal() {
         assert_eq!(exact_sum([]), None);
+        assert_eq!(exact_sum([Decimal::new(0, 2), Decimal::new(0, 3)]), None);
+        // One value is itself, whatever zeros come with it.
+        let one = Decimal::new(-1500, 3);
+        assert_eq!(
+            exact_sum([Decimal::new(0, 5), one, Decimal::ZERO]).map(|d| d.to_string()),
+            Some(one.to_string())
+        );
         // A zero keeps the other side's scale: 1.5 + 0.00 is 1.5.
         let zero = Decimal::new(0, 2);
         assert_eq!(
