@@ -35,10 +35,12 @@
 //! in the workspace's `docs/postgres.md`.
 #![deny(missing_docs)]
 
+mod check;
 mod codec;
 mod copy;
 mod failure;
 mod inserts;
+mod operate;
 mod queries;
 mod run;
 mod schema;
@@ -50,6 +52,7 @@ use plock_core::UsageTable;
 use plock_core::store::{CompanySnapshot, StoreError};
 use postgres::IsolationLevel;
 
+pub use operate::UsageImportError;
 pub use schema::SCHEMA_VERSION;
 pub use store::PostgresStore;
 pub use write::RETRIES;
