@@ -651,6 +651,7 @@ fn invoice(s: Opened, cmd: InvoiceCommand, as_json: bool) -> Result<String> {
             s.commit(Batch::one(Change::RecordRun {
                 invoices: vec![credit],
                 billed: vec![],
+                billed_usage: vec![],
             }))?;
             Ok(text)
         }

@@ -46,6 +46,7 @@ fn record(mut s: Opened, invoice: Invoice, verb: &str, as_json: bool) -> Result<
     s.commit(Batch::one(Change::RecordRun {
         invoices: vec![invoice],
         billed: vec![],
+        billed_usage: vec![],
     }))?;
     Ok(text)
 }

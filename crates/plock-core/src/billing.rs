@@ -57,7 +57,7 @@
 //! subscription.activate()?;
 //! let subscriptions = [subscription];
 //! let usage = UsageTable::default();
-//! let data = CompanyData { accounts: &accounts, subscriptions: &subscriptions, metrics: &[], usage: &usage };
+//! let data = CompanyData { accounts: &accounts, subscriptions: &subscriptions, metrics: &[], usage: &usage, billed_usage: &[] };
 //! let options = RunOptions { run_date: NaiveDate::from_ymd_opt(2025, 2, 1).ok_or("no such date")?, first_invoice_number: 1, dispatch_erp: None };
 //!
 //! let result = run(&data, &options)?;
@@ -68,12 +68,14 @@
 
 mod compensation;
 mod engine;
+mod late;
 mod line;
 #[cfg(feature = "oracle")]
 pub mod oracle;
 mod restore;
 mod rules;
 
+pub use late::BilledUsage;
 pub use restore::restore_account;
 
 use chrono::NaiveDate;
@@ -117,6 +119,10 @@ pub struct CompanyData<'a> {
     pub metrics: &'a [Metric],
     /// Usage records, packed.
     pub usage: &'a UsageTable,
+    /// What earlier runs billed of usage items in arrears, period by period (their
+    /// [`BillingRun::billed_usage`], as a store keeps them): usage that arrived for those
+    /// periods since is billed as late usage. Empty, no late usage is found.
+    pub billed_usage: &'a [BilledUsage],
 }
 
 /// How to run.
@@ -319,13 +325,13 @@ impl NotBilled {
 /// let usage = UsageTable::default();
 /// let options = |month| -> Result<RunOptions, &str> { Ok(RunOptions { run_date: d(month, 1)?, first_invoice_number: 1, dispatch_erp: None }) };
 ///
-/// let february = run(&CompanyData { accounts: &accounts, subscriptions: &subscriptions, metrics: &[], usage: &usage }, &options(2)?)?;
+/// let february = run(&CompanyData { accounts: &accounts, subscriptions: &subscriptions, metrics: &[], usage: &usage, billed_usage: &[] }, &options(2)?)?;
 /// // January and February in advance.
 /// assert_eq!(february.invoices.first().map(|i| i.lines().len()), Some(2));
 /// for billed in &february.billed {
 ///     subscriptions.iter_mut().filter(|s| s.id() == &billed.subscription).for_each(|s| s.record_billed(billed.through));
 /// }
-/// let march = run(&CompanyData { accounts: &accounts, subscriptions: &subscriptions, metrics: &[], usage: &usage }, &options(3)?)?;
+/// let march = run(&CompanyData { accounts: &accounts, subscriptions: &subscriptions, metrics: &[], usage: &usage, billed_usage: &[] }, &options(3)?)?;
 /// // Only March is new.
 /// assert_eq!(march.invoices.first().map(|i| i.lines().len()), Some(1));
 /// # Ok::<(), Box<dyn std::error::Error>>(())
@@ -348,6 +354,11 @@ pub struct BillingRun {
     /// Accounts not billed because of an error in their data, by subscription id.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub not_billed: Vec<NotBilled>,
+    /// What the run billed of usage items in arrears, period by period, in key order: record
+    /// it with the invoices (a store keeps the latest of each key), so a later run bills
+    /// usage that arrives for these periods.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub billed_usage: Vec<BilledUsage>,
     /// How many subscription periods the run looked at: its work, which follows what is due,
     /// not how long subscriptions have been running.
     #[serde(default)]
@@ -495,7 +506,7 @@ pub enum BillingError {
 /// let metrics = metrics.into_iter().collect::<Result<Vec<_>, _>>()?;
 /// let usage = UsageTable::from_records(&records)?;
 /// let subscriptions = [subscription];
-/// let data = CompanyData { accounts: &accounts, subscriptions: &subscriptions, metrics: &metrics, usage: &usage };
+/// let data = CompanyData { accounts: &accounts, subscriptions: &subscriptions, metrics: &metrics, usage: &usage, billed_usage: &[] };
 /// let result = run(&data, &RunOptions { run_date: d(2, 1)?, first_invoice_number: 1, dispatch_erp: None })?;
 ///
 /// let total = result.invoices.first().map(|i| i.total().amount());

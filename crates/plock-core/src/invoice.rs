@@ -67,6 +67,9 @@ pub enum LineKind {
     Credit,
     /// A change inside an already invoiced period: the old rate credited, the new charged.
     Compensation,
+    /// Usage that arrived after its period was billed: the period rated again with all its
+    /// usage, less what was billed for it.
+    LateUsage,
 }
 
 /// One line of an invoice.

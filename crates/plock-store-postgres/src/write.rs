@@ -142,8 +142,13 @@ fn apply_in(tx: &mut Transaction<'_>, batch: &Batch, index: &mut usize) -> Resul
             Change::AddUsage { records } => {
                 crate::usage::add_usage(tx, &original, &work, &mut written.usage, i, records)?;
             }
-            Change::RecordRun { invoices, billed } => {
+            Change::RecordRun {
+                invoices,
+                billed,
+                billed_usage,
+            } => {
                 crate::run::record_run(tx, i, invoices, billed)?;
+                crate::billed_usage::write(tx, billed_usage)?;
             }
             Change::AddAccount { .. }
             | Change::AddDiscovered { .. }

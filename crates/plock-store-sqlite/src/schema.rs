@@ -124,6 +124,8 @@ CREATE TABLE usage_block_keys (
     PRIMARY KEY (account_key, block)
 ) STRICT, WITHOUT ROWID;
 ",
+    // 3: what runs billed of usage, period by period (see the `billed_usage` module).
+    include_str!("migrations/3_billed_usage.sql"),
 ];
 
 /// The schema version this code writes: the number of migrations.

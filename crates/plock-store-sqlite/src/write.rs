@@ -66,7 +66,14 @@ pub(crate) fn apply(tx: &Connection, batch: &Batch) -> Result<(), StoreError> {
             Change::AddUsage { records } => {
                 add_usage(tx, &original, &work, &mut owners, index, records)?;
             }
-            Change::RecordRun { invoices, billed } => record_run(tx, index, invoices, billed)?,
+            Change::RecordRun {
+                invoices,
+                billed,
+                billed_usage,
+            } => {
+                record_run(tx, index, invoices, billed)?;
+                crate::billed_usage::write(tx, billed_usage)?;
+            }
             Change::AddAccount { .. }
             | Change::AddDiscovered { .. }
             | Change::EditAccount { .. }

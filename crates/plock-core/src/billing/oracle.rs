@@ -14,6 +14,7 @@ use super::rules::{
     Catalogue, CatalogueEntry, Context, Draft, Drafts, Outcome, UsageLookup, Walk,
     bill_subscription, build_invoice, check_subscription, sorted_subscriptions,
 };
+use super::late::{BilledUsage, BilledUsageIndex};
 use super::{Billed, BillingError, BillingRun, NotBilled, RunOptions, UnpricedUsage};
 use crate::account::{Account, AccountState};
 use crate::book::AccountBook;
@@ -37,6 +38,8 @@ pub struct RecordData<'a> {
     pub metrics: &'a [Metric],
     /// Usage records.
     pub usage: &'a [UsageRecord],
+    /// What earlier runs billed of usage, period by period.
+    pub billed_usage: &'a [BilledUsage],
 }
 
 /// Runs billing the reference way.
@@ -51,6 +54,8 @@ pub fn reference_run(
     let usage = usage_index(data)?;
     let subscriptions = sorted_subscriptions(data.subscriptions)?;
     let masters = billable_master_subscriptions(data.accounts, &subscriptions);
+    let billed_usage = BilledUsageIndex::new(data.billed_usage);
+    let mut usage_billed = Vec::new();
 
     // Subscriptions by their invoice owner's group: an account's master, if the book has
     // it, else the account. A failure holds its whole group.
@@ -85,6 +90,7 @@ pub fn reference_run(
             usage: &usage,
             masters: &masters,
             options,
+            billed_usage: &billed_usage,
         };
         let result = subs.iter().try_for_each(|(sub, account)| {
             billing
@@ -98,6 +104,7 @@ pub fn reference_run(
                 outcome.skipped.extend(group.skipped);
                 outcome.unmatched.extend(group.unmatched);
                 billed.extend(group_billed);
+                usage_billed.extend(group.usage);
             }
             Err(failed) => not_billed.push(failed),
         }
@@ -114,6 +121,10 @@ pub fn reference_run(
         unmatched: outcome.unmatched.into_values().collect(),
         unpriced_usage: unpriced(data, &subscriptions, &usage),
         not_billed,
+        billed_usage: {
+            usage_billed.sort();
+            usage_billed
+        },
         periods_visited: outcome.periods,
     })
 }
@@ -125,6 +136,7 @@ struct Billing<'r, 'a> {
     usage: &'r UsageIndex<'a>,
     masters: &'r BTreeMap<AccountId, Vec<&'a Subscription>>,
     options: &'r RunOptions,
+    billed_usage: &'r BilledUsageIndex<'a>,
 }
 
 impl<'a> Billing<'_, 'a> {
@@ -150,6 +162,7 @@ impl<'a> Billing<'_, 'a> {
             items: &entries,
             options: self.options,
             walk: Walk::FromStart,
+            billed_usage: self.billed_usage,
         };
         let from = sub.billed_through();
         let through =

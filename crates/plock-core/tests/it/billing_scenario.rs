@@ -447,6 +447,7 @@ fn inconsistent_input_is_a_typed_error() {
         subscriptions: &company.subscriptions,
         metrics: &company.metrics,
         usage: &table,
+        billed_usage: &[],
     };
 
     let mut usage = company.usage.clone();
@@ -464,6 +465,7 @@ fn inconsistent_input_is_a_typed_error() {
     let err = run(
         &CompanyData {
             usage: &usage,
+            billed_usage: &[],
             ..base
         },
         &options,
@@ -489,6 +491,7 @@ fn one_bad_account_never_stops_the_run_for_the_others() {
         subscriptions: &company.subscriptions,
         metrics: &company.metrics,
         usage: &table,
+        billed_usage: &[],
     };
     let owners = |r: &BillingRun| -> Vec<String> {
         r.invoices.iter().map(|i| i.owner().to_string()).collect()
