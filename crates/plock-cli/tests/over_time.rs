@@ -1,7 +1,7 @@
 //! End to end through the `plock` command: right over time. An end moved inside a billed
 //! month is credited once, the same usage file imported twice bills once, usage for a billed
-//! month is reported on import, an archived account's months are not billed after a restore,
-//! and an account billing in a currency keeps it.
+//! month is reported on import and billed on the next run, an archived account's months are
+//! not billed after a restore, and an account billing in a currency keeps it.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -123,12 +123,22 @@ fn end_mid_period_double_import_late_usage_and_restore_through_the_command() {
         "{said}"
     );
 
-    // Ended on 15 April, billed through April: the next run credits 16 of 30 days.
+    assert!(said.contains("bills the difference as late usage"), "{said}");
+
+    // Ended on 15 April, billed through April: the next run credits 16 of 30 days, and
+    // bills January's 7 late calls on a line naming January.
     d.ok(&["subscription", "end", "lic", "--date", "2025-04-15"]);
-    d.ok(&["bill", "--date", "2025-05-01"]);
+    let summary = d.ok(&["bill", "--date", "2025-05-01"]);
+    assert!(
+        summary.contains("late usage            1 line(s), 7.00 EUR"),
+        "{summary}"
+    );
     let after = d.totals();
     assert_eq!(after.len(), 2, "{after:?}");
-    assert_eq!(after[1], "-53.33");
+    assert_eq!(after[1], "-46.33", "-53.33 credited, 7.00 late usage");
+    let shown = d.ok(&["invoice", "show", "2"]);
+    assert!(shown.contains("late usage"), "{shown}");
+    assert!(shown.contains("2025-01-01"), "the line names January: {shown}");
     d.ok(&["bill", "--date", "2025-06-01"]);
     assert_eq!(d.totals().len(), 2, "credited once");
 

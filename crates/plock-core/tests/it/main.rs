@@ -15,6 +15,7 @@ mod fast_run;
 mod fixtures;
 mod import;
 mod kinds;
+mod late_usage;
 mod over_time_model;
 mod periods;
 mod read_usage;
