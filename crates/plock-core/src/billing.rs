@@ -74,6 +74,7 @@ mod line;
 pub mod oracle;
 mod restore;
 mod rules;
+mod totals;
 
 pub use late::BilledUsage;
 pub use restore::restore_account;
@@ -437,6 +438,14 @@ pub enum BillingError {
         metric: MetricId,
         /// The period.
         period: Period,
+    },
+    /// An owner's lines in one currency sum past the largest amount a `Decimal` holds.
+    #[error("the invoice of account {:?} in {currency} sums past the largest amount plock can hold", owner.as_str())]
+    InvoiceOverflow {
+        /// The invoice's owner.
+        owner: AccountId,
+        /// Its currency.
+        currency: Currency,
     },
     /// An invoice could not be built.
     #[error(transparent)]

@@ -581,6 +581,20 @@ fn try_bill_partition<'a>(
         }
     }
     acc.periods = acc.periods.saturating_add(outcome.periods);
+    let drafts = outcome.drafts.0.iter().map(|(c, d)| (*c, d));
+    if let Some((owner, error)) = super::totals::overflowing(drafts) {
+        // Reported at the owner's first subscription, as the reference does.
+        let at = part
+            .iter()
+            .position(|o| {
+                shared
+                    .accounts
+                    .at(o.account)
+                    .is_some_and(|a| std::ptr::eq(a.account, owner))
+            })
+            .unwrap_or(0);
+        return Err((at, error));
+    }
     for (currency, draft) in outcome.drafts.0 {
         // Most drafts are the root's; a child billed on its own is looked up.
         let rank = if std::ptr::eq(root.account, draft.owner) {

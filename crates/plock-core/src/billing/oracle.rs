@@ -98,6 +98,20 @@ pub fn reference_run(
                 .map_err(|e| NotBilled::new(root, account.id(), sub, &e))
         });
         outcome.periods = outcome.periods.saturating_add(group.periods);
+        let result = result.and_then(|()| {
+            let drafts = group.drafts.iter().map(|((_, c), d)| (*c, d));
+            match super::totals::overflowing(drafts) {
+                None => Ok(()),
+                Some((owner, e)) => {
+                    // Reported at the owner's first subscription.
+                    let first = subs.iter().find(|(_, a)| a.id() == owner.id());
+                    match first.or(subs.first()) {
+                        Some((sub, account)) => Err(NotBilled::new(root, account.id(), sub, &e)),
+                        None => Ok(()),
+                    }
+                }
+            }
+        });
         match result {
             Ok(()) => {
                 outcome.drafts.extend(group.drafts);

@@ -14,6 +14,7 @@ mod discovery_sync;
 mod fast_run;
 mod fixtures;
 mod import;
+mod isolation;
 mod kinds;
 mod late_usage;
 mod over_time_model;
