@@ -462,15 +462,14 @@ pub enum BillingError {
 /// `ThreadPool::install` to choose how many).
 ///
 /// A subscription that cannot be billed (a currency other than its account's, an unknown
-/// metric, a price or a usage sum that overflows, an unknown account) stops only its invoice
-/// owner's group: it is reported in [`BillingRun::not_billed`] and every other owner is
-/// billed.
+/// metric, a price or a usage sum that overflows, an unknown account), or an invoice whose
+/// total would overflow, stops only its invoice owner's group: it is reported in
+/// [`BillingRun::not_billed`] and every other owner is billed.
 ///
 /// # Errors
 /// [`BillingError`] for input inconsistent as a whole: a metric listed twice with different
 /// aggregations, a subscription id used twice, usage of an account key the book does not
-/// have, an invoice whose total overflows, invoice numbers running out. Nothing is then
-/// billed.
+/// have, invoice numbers running out. Nothing is then billed.
 ///
 /// # Examples
 ///
