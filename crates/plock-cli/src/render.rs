@@ -197,6 +197,9 @@ pub fn invoice(inv: &Invoice) -> String {
     for (system, id) in inv.debtor_ids() {
         out.push_str(&format!("  {system} debtor {id}\n"));
     }
+    if let (Some(issued), Some(due)) = (inv.issued(), inv.due()) {
+        out.push_str(&format!("  issued {issued}, due {due}\n"));
+    }
     let mut t = table(&[
         "kind",
         "account",

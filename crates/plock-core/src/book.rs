@@ -484,6 +484,19 @@ impl AccountBook {
         Ok(())
     }
 
+    /// Changes an account's payment terms.
+    ///
+    /// # Errors
+    /// Unknown account.
+    pub fn set_payment_terms(
+        &mut self,
+        id: &AccountId,
+        terms: crate::account::PaymentTerms,
+    ) -> Result<(), AccountError> {
+        self.get_mut(id)?.set_payment_terms(terms);
+        Ok(())
+    }
+
     /// Checks every rule of the book: unique keys and external ids, indexes matching the
     /// accounts, groups one level deep with no self links, no Pending account linked, an
     /// Active child under an Active master, limits respected.

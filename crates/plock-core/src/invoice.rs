@@ -278,6 +278,7 @@ pub struct Invoice {
     debtor_ids: BTreeMap<ExternalSystem, ExternalId>,
     dispatch: Dispatch,
     issued: Option<NaiveDate>,
+    due: Option<NaiveDate>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -295,6 +296,8 @@ struct StoredInvoice {
     products: Vec<ProductTotal>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     issued: Option<NaiveDate>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    due: Option<NaiveDate>,
 }
 
 impl TryFrom<StoredInvoice> for Invoice {
@@ -311,6 +314,10 @@ impl TryFrom<StoredInvoice> for Invoice {
         .with_kind(s.kind);
         let invoice = match s.issued {
             Some(on) => invoice.with_issued(on),
+            None => invoice,
+        };
+        let invoice = match s.due {
+            Some(on) => invoice.with_due(on),
             None => invoice,
         };
         if invoice.total != s.total {
@@ -338,6 +345,7 @@ impl From<Invoice> for StoredInvoice {
             lines: i.lines.into_vec(),
             products: i.products.into_vec(),
             issued: i.issued,
+            due: i.due,
         }
     }
 }
@@ -395,6 +403,7 @@ impl Invoice {
             debtor_ids,
             dispatch,
             issued: None,
+            due: None,
         })
     }
 
@@ -407,6 +416,17 @@ impl Invoice {
     /// The day it was issued, when known: invoices stored without one have none.
     pub fn issued(&self) -> Option<NaiveDate> {
         self.issued
+    }
+
+    /// The same invoice, due on `on` (its issue date plus the owner's payment terms).
+    pub fn with_due(mut self, on: NaiveDate) -> Invoice {
+        self.due = Some(on);
+        self
+    }
+
+    /// The day it is due, when known: invoices stored without one have none.
+    pub fn due(&self) -> Option<NaiveDate> {
+        self.due
     }
 
     /// The same invoice, of another kind.

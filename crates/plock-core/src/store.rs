@@ -133,6 +133,13 @@ pub enum Change {
         /// New currency.
         currency: Option<Currency>,
     },
+    /// Set the days an account has to pay an invoice, for invoices issued from now on.
+    SetPaymentTerms {
+        /// The account.
+        id: AccountId,
+        /// The terms.
+        terms: crate::account::PaymentTerms,
+    },
     /// Pending -> Active.
     Approve {
         /// The account.
@@ -608,6 +615,9 @@ pub fn apply_to_book(
                 book.set_currency(id, *currency).map_err(refused)?;
             }
             Ok(())
+        }
+        Change::SetPaymentTerms { id, terms } => {
+            book.set_payment_terms(id, *terms).map_err(refused)
         }
         Change::Approve { id } => book.approve(id).map_err(refused),
         Change::Dismiss { id } => book.dismiss(id).map(drop).map_err(refused),

@@ -153,6 +153,7 @@ fn apply_in(tx: &mut Transaction<'_>, batch: &Batch, index: &mut usize) -> Resul
             Change::AddAccount { .. }
             | Change::AddDiscovered { .. }
             | Change::EditAccount { .. }
+            | Change::SetPaymentTerms { .. }
             | Change::Approve { .. }
             | Change::Archive { .. }
             | Change::Restore { .. }
@@ -235,6 +236,7 @@ fn named(batch: &Batch) -> Named<'_> {
                 );
             }
             Change::EditAccount { id, .. }
+            | Change::SetPaymentTerms { id, .. }
             | Change::Approve { id }
             | Change::Dismiss { id }
             | Change::Archive { id }

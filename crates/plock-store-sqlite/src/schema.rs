@@ -126,6 +126,8 @@ CREATE TABLE usage_block_keys (
 ",
     // 3: what runs billed of usage, period by period (see the `billed_usage` module).
     include_str!("migrations/3_billed_usage.sql"),
+    // 4: payment terms of an account.
+    include_str!("migrations/4_payment_terms.sql"),
 ];
 
 /// The schema version this code writes: the number of migrations.

@@ -77,6 +77,7 @@ pub(crate) fn apply(tx: &Connection, batch: &Batch) -> Result<(), StoreError> {
             Change::AddAccount { .. }
             | Change::AddDiscovered { .. }
             | Change::EditAccount { .. }
+            | Change::SetPaymentTerms { .. }
             | Change::Approve { .. }
             | Change::Archive { .. }
             | Change::Restore { .. }
@@ -149,6 +150,7 @@ fn neighbourhood(tx: &Connection, batch: &Batch) -> Result<AccountBook, StoreErr
                 external.extend(account.external_ids().iter());
             }
             Change::EditAccount { id, .. }
+            | Change::SetPaymentTerms { id, .. }
             | Change::Approve { id }
             | Change::Dismiss { id }
             | Change::Archive { id }
@@ -491,7 +493,7 @@ fn write_accounts(
             None => {
                 let sql = format!(
                     "INSERT INTO accounts ({ACCOUNT_COLUMNS}) \
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)"
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)"
                 );
                 execute(tx, &sql, row.params())?;
             }

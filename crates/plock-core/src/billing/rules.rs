@@ -581,7 +581,7 @@ pub(crate) fn build_invoice(
     } else {
         Dispatch::Held { reasons }
     };
-    Ok(Invoice::new(
+    let invoice = Invoice::new(
         number,
         draft.owner.id().clone(),
         currency,
@@ -589,5 +589,9 @@ pub(crate) fn build_invoice(
         debtor_ids,
         dispatch,
     )?
-    .with_issued(options.run_date))
+    .with_issued(options.run_date);
+    Ok(match draft.owner.payment_terms().due(options.run_date) {
+        Some(due) => invoice.with_due(due),
+        None => invoice,
+    })
 }
