@@ -7,7 +7,9 @@ use chrono::NaiveDate;
 use super::contact_cells::ContactCells;
 use super::table::{ImportErrors, Row, Table};
 use super::{Csv, cell_text, neutralise, parse_bool, parse_date};
-use crate::account::{Account, AccountName, AccountState, ExternalId, ExternalSystem, Tag};
+use crate::account::{
+    Account, AccountName, AccountState, ExternalId, ExternalSystem, PaymentTerms, Tag,
+};
 use crate::book::AccountBook;
 use crate::id::{AccountId, AccountKey};
 use crate::money::Currency;
@@ -24,7 +26,7 @@ pub const EXTERNAL_COLUMNS: [&str; 6] = [
 ];
 
 /// The columns of the accounts CSV, in export order.
-pub const ACCOUNT_COLUMNS: [&str; 22] = [
+pub const ACCOUNT_COLUMNS: [&str; 23] = [
     "key",
     "name",
     "currency",
@@ -47,6 +49,7 @@ pub const ACCOUNT_COLUMNS: [&str; 22] = [
     "ext_business_central",
     "ext_netvisor",
     "ext_kleer",
+    "payment_terms",
 ];
 
 const REQUIRED: [&str; 3] = ["key", "name", "currency"];
@@ -62,6 +65,17 @@ struct AccountRow {
     state: AccountState,
     master: Option<AccountKey>,
     group_billing: bool,
+    /// The row's payment terms, if its cell gives them: an empty cell keeps the stored ones.
+    payment_terms: Option<PaymentTerms>,
+}
+
+/// The payment terms of a `payment_terms` cell: whole days, 0 to 365.
+fn parse_terms(text: &str) -> Result<PaymentTerms, String> {
+    let days = text
+        .trim()
+        .parse::<u16>()
+        .map_err(|_| format!("must be whole days, 0 to {}", PaymentTerms::MAX_DAYS))?;
+    PaymentTerms::new(days).map_err(|e| reason_of(&e))
 }
 
 fn parse_state(text: &str) -> Result<AccountState, String> {
@@ -154,6 +168,12 @@ fn parse_row(
         &text("created").unwrap_or_default(),
         created.as_ref().map(drop).map_err(Clone::clone),
     );
+    let payment_terms = text("payment_terms").map(|p| parse_terms(&p)).transpose();
+    check(
+        "payment_terms",
+        &text("payment_terms").unwrap_or_default(),
+        payment_terms.as_ref().map(drop).map_err(Clone::clone),
+    );
     let mut external = Vec::new();
     for column in EXTERNAL_COLUMNS {
         if let Some(value) = text(column) {
@@ -172,16 +192,21 @@ fn parse_row(
     else {
         return None;
     };
+    let Ok(payment_terms) = payment_terms else {
+        return None;
+    };
     let id = AccountId::from_key(&key);
     Some(AccountRow {
         line,
         cells,
-        account: Account::new(id, key, name, contact, currency, created),
+        account: Account::new(id, key, name, contact, currency, created)
+            .with_payment_terms(payment_terms.unwrap_or_default()),
         tags,
         external,
         state,
         master,
         group_billing,
+        payment_terms,
     })
 }
 
@@ -466,6 +491,12 @@ fn plan(rows: Vec<AccountRow>, book: &AccountBook) -> Batch {
                 ) {
                     changes.push(edit);
                 }
+                if let Some(terms) = row.payment_terms.filter(|t| *t != existing.payment_terms()) {
+                    changes.push(Change::SetPaymentTerms {
+                        id: id.clone(),
+                        terms,
+                    });
+                }
                 for tag in row
                     .tags
                     .into_iter()
@@ -551,6 +582,12 @@ pub fn export_accounts(book: &AccountBook) -> String {
                     .unwrap_or_default(),
             );
         }
+        cells.push(
+            Some(a.payment_terms())
+                .filter(|t| *t != PaymentTerms::DEFAULT)
+                .map(|t| t.days().to_string())
+                .unwrap_or_default(),
+        );
         csv.row(cells.iter().map(|c| neutralise(c)));
     }
     csv.finish()

@@ -18,6 +18,7 @@ mod isolation;
 mod kinds;
 mod late_usage;
 mod over_time_model;
+mod payment_terms;
 mod periods;
 mod read_usage;
 mod reimport;
