@@ -215,3 +215,43 @@ fn combined_tag_filters_both_apply_through_the_command() {
         .collect();
     assert_eq!(keys, vec!["a"], "{listed}");
 }
+
+#[test]
+fn an_invoice_is_due_its_accounts_payment_terms_after_issue_through_the_command() {
+    let d = Dir::new("terms");
+    d.ok(&["init"]);
+    d.ok(&[
+        "account",
+        "add",
+        "--key",
+        "acme",
+        "--name",
+        "Acme",
+        "--currency",
+        "EUR",
+    ]);
+    d.ok(&["account", "edit", "acme", "--payment-terms", "14"]);
+    d.ok(&[
+        "subscription",
+        "add",
+        "--id",
+        "lic",
+        "--account",
+        "acme",
+        "--start",
+        "2025-01-01",
+        "--product",
+        "licence",
+        "--fee",
+        "100.00",
+    ]);
+    d.ok(&["bill", "--date", "2025-01-01"]);
+    let shown = d.ok(&["invoice", "show", "1"]);
+    assert!(shown.contains("issued 2025-01-01, due 2025-01-15"), "{shown}");
+    let json: serde_json::Value =
+        serde_json::from_str(&d.ok(&["--json", "invoice", "show", "1"])).unwrap();
+    assert_eq!(json["due"], "2025-01-15", "{json}");
+    let (code, refused) = d.run(&["account", "edit", "acme", "--payment-terms", "400"]);
+    assert_ne!(code, 0, "{refused}");
+    assert!(refused.contains("payment_terms"), "{refused}");
+}
