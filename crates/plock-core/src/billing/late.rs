@@ -118,6 +118,11 @@ impl<'a> BilledUsageIndex<'a> {
         BilledUsageIndex(index)
     }
 
+    /// The billed rows of `sub`'s item `product`, in period order.
+    pub(crate) fn rows<'s>(&'s self, sub: &'s SubscriptionId, product: &'s ProductId) -> &'s [&'s BilledUsage] {
+        self.get(sub, product).map_or(&[], |item| item.rows.as_slice())
+    }
+
     fn get<'s>(&'s self, sub: &'s SubscriptionId, product: &'s ProductId) -> Option<&'s ItemRows<'s>> {
         // The map is covariant in its keys: looked up with keys of the shorter lifetime.
         let map: &'s HashMap<(&'s SubscriptionId, &'s ProductId), ItemRows<'s>, FastState> = &self.0;

@@ -367,7 +367,12 @@ fn due_charges<'a, U: UsageLookup>(
 ) -> Result<(Vec<Charge<'a>>, BilledThrough), BillingError> {
     let run_date = context.options.run_date;
     // Days billed past a moved end are credited first, and no longer count as billed.
-    let (mut due, billed) = super::compensation::compensations(sub, account, sub.billed_through())?;
+    let (mut due, billed) = super::compensation::compensations(
+        sub,
+        account,
+        sub.billed_through(),
+        context.billed_usage,
+    )?;
     // Usage that arrived for periods billed before is billed before any new period.
     due.extend(late_charges(
         context.usage,

@@ -22,5 +22,6 @@ mod payment_terms;
 mod periods;
 mod read_usage;
 mod reimport;
+mod restore_credits;
 mod run_progress;
 mod small_rules;

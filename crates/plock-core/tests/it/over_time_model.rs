@@ -30,7 +30,7 @@ use proptest::prelude::*;
 use rust_decimal::dec;
 use rust_decimal::{Decimal, RoundingStrategy};
 
-use crate::billing_props::{recorded, run_records};
+use crate::billing_props::recorded;
 use crate::fixtures::date;
 
 const FEE: Decimal = dec!(30.00);
@@ -141,8 +141,9 @@ struct World {
     /// The same for usage billed in arrears.
     usage_forfeit: Vec<(NaiveDate, NaiveDate)>,
     archived_since: Option<(NaiveDate, BilledThrough)>,
-    restored_on: NaiveDate,
     now: NaiveDate,
+    /// What runs billed of usage, and the days restores skipped, as a store keeps them.
+    billed_usage: Vec<BilledUsage>,
 }
 
 impl World {
@@ -170,8 +171,8 @@ impl World {
             fee_forfeit: Vec::new(),
             usage_forfeit: Vec::new(),
             archived_since: None,
-            restored_on: start(),
             now: start(),
+            billed_usage: Vec::new(),
         }
     }
 
@@ -182,7 +183,16 @@ impl World {
             dispatch_erp: None,
         };
         let subs = [self.sub.clone()];
-        let result = run_records(&self.book, &subs, &self.metrics, &self.usage, &options).unwrap();
+        let table = UsageTable::from_records(&self.usage).unwrap();
+        let data = CompanyData {
+            accounts: &self.book,
+            subscriptions: &subs,
+            metrics: &self.metrics,
+            usage: &table,
+            billed_usage: &self.billed_usage,
+        };
+        let result = run(&data, &options).unwrap();
+        self.keep(&result.billed_usage);
         self.sub = recorded(&subs, &result).remove(0);
         for invoice in &result.invoices {
             for line in invoice.lines() {
@@ -216,13 +226,9 @@ impl World {
         match op {
             Op::Run(d) => self.run(day(d))?,
             Op::End(d) => {
-                // An end set or moved anywhere after the start, but not before the last
-                // restore: the days a restore skips count as billed for the watermark, so
-                // an end moved before them would credit days never billed (a known gap,
-                // in docs/decisions.md).
-                let end = day(d)
-                    .max(start().succ_opt().unwrap())
-                    .max(self.restored_on);
+                // An end set or moved anywhere after the start, also into days a restore
+                // skipped: those are credited only where they were billed.
+                let end = day(d).max(start().succ_opt().unwrap());
                 self.sub = subscription(Some(end), self.sub.billed_through());
             }
             Op::Archive(d) => {
@@ -244,19 +250,27 @@ impl World {
             return;
         };
         self.now = self.now.max(on);
-        self.restored_on = self.now;
         let batch = restore_account(&id(), std::slice::from_ref(&self.sub), self.now);
         for (i, change) in batch.changes.iter().enumerate() {
             match change {
                 Change::PutSubscription { subscription } => {
                     self.sub.record_billed(subscription.billed_through());
                 }
+                Change::RecordRun { billed_usage, .. } => self.keep(billed_usage),
                 other => apply_to_book(&mut self.book, i, other).unwrap(),
             }
         }
         let from = |b: Option<NaiveDate>| b.unwrap_or(start());
         self.fee_forfeit.push((from(billed.in_advance), self.now));
         self.usage_forfeit.push((from(billed.in_arrears), self.now));
+    }
+
+    /// Keeps `rows` as a store does: the latest of each key.
+    fn keep(&mut self, rows: &[BilledUsage]) {
+        for row in rows {
+            self.billed_usage.retain(|r| r.key() != row.key());
+            self.billed_usage.push(row.clone());
+        }
     }
 
     /// After the last run: every covered day billed once, none other; every record once.
