@@ -123,7 +123,10 @@ fn end_mid_period_double_import_late_usage_and_restore_through_the_command() {
         "{said}"
     );
 
-    assert!(said.contains("bills the difference as late usage"), "{said}");
+    assert!(
+        said.contains("bills the difference as late usage"),
+        "{said}"
+    );
 
     // Ended on 15 April, billed through April: the next run credits 16 of 30 days, and
     // bills January's 7 late calls on a line naming January.
@@ -138,7 +141,10 @@ fn end_mid_period_double_import_late_usage_and_restore_through_the_command() {
     assert_eq!(after[1], "-46.33", "-53.33 credited, 7.00 late usage");
     let shown = d.ok(&["invoice", "show", "2"]);
     assert!(shown.contains("late usage"), "{shown}");
-    assert!(shown.contains("2025-01-01"), "the line names January: {shown}");
+    assert!(
+        shown.contains("2025-01-01"),
+        "the line names January: {shown}"
+    );
     d.ok(&["bill", "--date", "2025-06-01"]);
     assert_eq!(d.totals().len(), 2, "credited once");
 
@@ -247,7 +253,10 @@ fn an_invoice_is_due_its_accounts_payment_terms_after_issue_through_the_command(
     ]);
     d.ok(&["bill", "--date", "2025-01-01"]);
     let shown = d.ok(&["invoice", "show", "1"]);
-    assert!(shown.contains("issued 2025-01-01, due 2025-01-15"), "{shown}");
+    assert!(
+        shown.contains("issued 2025-01-01, due 2025-01-15"),
+        "{shown}"
+    );
     let json: serde_json::Value =
         serde_json::from_str(&d.ok(&["--json", "invoice", "show", "1"])).unwrap();
     assert_eq!(json["due"], "2025-01-15", "{json}");

@@ -51,8 +51,8 @@ pub use contact::{
     MAX_NAME_CHARS,
 };
 pub use error::AccountError;
-pub use payment::PaymentTerms;
 pub use external::{ExternalId, ExternalIds, ExternalSystem, MAX_EXTERNAL_CHARS, SystemKind};
+pub use payment::PaymentTerms;
 pub use state::{AccountState, Action};
 pub use tag::{MAX_TAG_CHARS, MAX_TAGS_PER_ACCOUNT, Tag, TagFilter, Tags};
 

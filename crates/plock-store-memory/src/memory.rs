@@ -108,7 +108,11 @@ impl MemoryStore {
                 .map(|i| (i.number(), i))
                 .collect(),
             next_invoice_number: snapshot.next_invoice_number,
-            billed_usage: snapshot.billed_usage.into_iter().map(billed_usage_entry).collect(),
+            billed_usage: snapshot
+                .billed_usage
+                .into_iter()
+                .map(billed_usage_entry)
+                .collect(),
         };
         state
             .book
@@ -488,7 +492,11 @@ impl MemoryStore {
 /// A run's billed usage under its key: a later one of the same key replaces it.
 fn billed_usage_entry(row: BilledUsage) -> ((SubscriptionId, ProductId, NaiveDate), BilledUsage) {
     (
-        (row.subscription.clone(), row.product.clone(), row.period.start()),
+        (
+            row.subscription.clone(),
+            row.product.clone(),
+            row.period.start(),
+        ),
         row,
     )
 }

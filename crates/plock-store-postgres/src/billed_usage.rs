@@ -24,7 +24,12 @@ pub(crate) fn write(tx: &mut impl GenericClient, rows: &[BilledUsage]) -> Result
         let start = text(&row.period.start())?;
         tx.execute(
             &stmt,
-            &[&row.subscription.as_str(), &row.product.as_str(), &start, &json],
+            &[
+                &row.subscription.as_str(),
+                &row.product.as_str(),
+                &start,
+                &json,
+            ],
         )
         .context("recording billed usage")?;
     }

@@ -53,8 +53,7 @@ pub(super) fn compensations<'a>(
                 };
                 for part in billed_parts(period, unbilled) {
                     let mut line = fixed_line(sub, account, item, part, LineKind::Compensation)?;
-                    line.amount =
-                        Money::new(negated(line.amount.amount()), line.amount.currency());
+                    line.amount = Money::new(negated(line.amount.amount()), line.amount.currency());
                     lines.push(line);
                 }
             }

@@ -119,13 +119,23 @@ impl<'a> BilledUsageIndex<'a> {
     }
 
     /// The billed rows of `sub`'s item `product`, in period order.
-    pub(crate) fn rows<'s>(&'s self, sub: &'s SubscriptionId, product: &'s ProductId) -> &'s [&'s BilledUsage] {
-        self.get(sub, product).map_or(&[], |item| item.rows.as_slice())
+    pub(crate) fn rows<'s>(
+        &'s self,
+        sub: &'s SubscriptionId,
+        product: &'s ProductId,
+    ) -> &'s [&'s BilledUsage] {
+        self.get(sub, product)
+            .map_or(&[], |item| item.rows.as_slice())
     }
 
-    fn get<'s>(&'s self, sub: &'s SubscriptionId, product: &'s ProductId) -> Option<&'s ItemRows<'s>> {
+    fn get<'s>(
+        &'s self,
+        sub: &'s SubscriptionId,
+        product: &'s ProductId,
+    ) -> Option<&'s ItemRows<'s>> {
         // The map is covariant in its keys: looked up with keys of the shorter lifetime.
-        let map: &'s HashMap<(&'s SubscriptionId, &'s ProductId), ItemRows<'s>, FastState> = &self.0;
+        let map: &'s HashMap<(&'s SubscriptionId, &'s ProductId), ItemRows<'s>, FastState> =
+            &self.0;
         map.get(&(sub, product))
     }
 }
@@ -255,11 +265,24 @@ fn late_charge<'s, U: UsageLookup>(
         PriceModel::Commitment { .. } => item.price.overage_quantity(used),
         _ => used,
     };
-    let rated = line(sub, account, item, period, quantity, exact, LineKind::LateUsage)?;
+    let rated = line(
+        sub,
+        account,
+        item,
+        period,
+        quantity,
+        exact,
+        LineKind::LateUsage,
+    )?;
     let total = rated.amount.amount();
-    let too_large = |value: Decimal| pricing_error(sub, item, PricingError::Overflow { quantity: value });
-    let difference = total.checked_sub(row.amount).ok_or_else(|| too_large(total))?;
-    let late_units = used.checked_sub(row.quantity).ok_or_else(|| too_large(used))?;
+    let too_large =
+        |value: Decimal| pricing_error(sub, item, PricingError::Overflow { quantity: value });
+    let difference = total
+        .checked_sub(row.amount)
+        .ok_or_else(|| too_large(total))?;
+    let late_units = used
+        .checked_sub(row.quantity)
+        .ok_or_else(|| too_large(used))?;
     let renewed = BilledUsage {
         records,
         quantity: used,

@@ -10,11 +10,11 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use rust_decimal::Decimal;
 
+use super::late::{BilledUsage, BilledUsageIndex};
 use super::rules::{
     Catalogue, CatalogueEntry, Context, Draft, Drafts, Outcome, UsageLookup, Walk,
     bill_subscription, build_invoice, check_subscription, sorted_subscriptions,
 };
-use super::late::{BilledUsage, BilledUsageIndex};
 use super::{Billed, BillingError, BillingRun, NotBilled, RunOptions, UnpricedUsage};
 use crate::account::{Account, AccountState};
 use crate::book::AccountBook;

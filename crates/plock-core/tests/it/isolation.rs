@@ -208,7 +208,8 @@ fn a_usage_charge_overflow_holds_only_its_owner() {
     assert_eq!(owners(&result), [(1, "good".to_owned(), dec!(200.00))]);
     assert_eq!(result.not_billed.len(), 1, "{:?}", held(&result));
     assert!(
-        held(&result)[0].starts_with("heavy heavy sub-heavy: subscription \"sub-heavy\", item \"api\""),
+        held(&result)[0]
+            .starts_with("heavy heavy sub-heavy: subscription \"sub-heavy\", item \"api\""),
         "{:?}",
         held(&result)
     );

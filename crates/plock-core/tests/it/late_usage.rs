@@ -251,5 +251,8 @@ fn only_periods_with_late_records_are_rated_again() {
         .iter()
         .find(|r| r.period == month(3))
         .unwrap();
-    assert_eq!((march.records, march.quantity, march.amount), (2, dec!(12), dec!(12.00)));
+    assert_eq!(
+        (march.records, march.quantity, march.amount),
+        (2, dec!(12), dec!(12.00))
+    );
 }

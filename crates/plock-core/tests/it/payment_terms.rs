@@ -175,7 +175,10 @@ fn the_accounts_csv_carries_payment_terms_and_an_empty_cell_keeps_them() {
 
     // The export writes them, and importing it again changes nothing.
     let exported = export_accounts(&book);
-    assert!(exported.lines().nth(1).unwrap().ends_with(",14"), "{exported}");
+    assert!(
+        exported.lines().nth(1).unwrap().ends_with(",14"),
+        "{exported}"
+    );
     let again = plan_account_import(exported.as_bytes(), &book, today).unwrap();
     assert!(again.changes.is_empty(), "{:?}", again.changes);
 
