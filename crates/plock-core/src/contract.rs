@@ -543,7 +543,7 @@ fn check_billed_usage(store: &mut impl Store, recorded: &[BilledUsage]) {
         .into_iter()
         .filter(|r| r.key() == first.key())
         .collect();
-    assert_eq!(replaced, [later.clone()]);
+    assert_eq!(replaced, [later]);
     // Back as the run left it, for the checks that follow.
     store
         .apply(Batch::one(Change::RecordRun {

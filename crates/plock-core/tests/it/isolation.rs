@@ -155,7 +155,7 @@ fn an_invoice_total_overflow_holds_only_its_owner() {
             &format!("sub-huge-{n}"),
             "huge",
             MAX_PRICE,
-            Decimal::from(MAX_QUANTITY),
+            MAX_QUANTITY,
         ));
     }
     let result = company.bill(date(2025, 1, 1));
@@ -198,7 +198,7 @@ fn a_usage_charge_overflow_holds_only_its_owner() {
                 AccountKey::new("heavy").unwrap(),
                 MetricId::new("calls").unwrap(),
                 Utc.with_ymd_and_hms(2025, 1, 10, 12, 0, n).unwrap(),
-                Decimal::from(MAX_QUANTITY),
+                MAX_QUANTITY,
                 Some(RecordId::new(format!("r{n}")).unwrap()),
             )
             .unwrap(),
