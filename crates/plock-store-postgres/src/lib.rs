@@ -36,10 +36,12 @@
 #![deny(missing_docs)]
 
 mod billed_usage;
+mod check;
 mod codec;
 mod copy;
 mod failure;
 mod inserts;
+mod operate;
 mod queries;
 mod run;
 mod schema;
@@ -51,6 +53,7 @@ use plock_core::UsageTable;
 use plock_core::store::{CompanySnapshot, StoreError};
 use postgres::IsolationLevel;
 
+pub use operate::UsageImportError;
 pub use schema::SCHEMA_VERSION;
 pub use store::PostgresStore;
 pub use write::RETRIES;

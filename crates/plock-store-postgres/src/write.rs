@@ -96,7 +96,11 @@ fn conflict(index: usize, error: &postgres::Error) -> StoreError {
     }
 }
 
-fn apply_in(tx: &mut Transaction<'_>, batch: &Batch, index: &mut usize) -> Result<(), Failure> {
+pub(crate) fn apply_in(
+    tx: &mut Transaction<'_>,
+    batch: &Batch,
+    index: &mut usize,
+) -> Result<(), Failure> {
     let original = neighbourhood(tx, batch)?;
     let mut work = original.clone();
     let mut written = Written::default();

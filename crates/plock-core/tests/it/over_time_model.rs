@@ -32,7 +32,7 @@ use rust_decimal::dec;
 use rust_decimal::{Decimal, RoundingStrategy};
 
 use crate::billing_props::recorded;
-use crate::fixtures::date;
+use crate::fixtures::{date, first_run_on};
 
 const FEE: Decimal = dec!(30.00);
 /// Usage is recorded every day of this many from the start.
@@ -181,11 +181,7 @@ impl World {
     }
 
     fn run(&mut self, on: NaiveDate) -> Result<(), TestCaseError> {
-        let options = RunOptions {
-            run_date: on,
-            first_invoice_number: 1,
-            dispatch_erp: None,
-        };
+        let options = first_run_on(on);
         let subs = [self.sub.clone()];
         let table = UsageTable::from_records(&self.usage).unwrap();
         let data = CompanyData {

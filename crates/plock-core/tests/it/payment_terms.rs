@@ -1,13 +1,12 @@
 //! A due date from payment terms: a run's invoice is due on its issue date plus its owner's
 //! payment terms (30 days unless the account says otherwise), in the invoice, its JSON and
-//! the Fortnox payload's DueDate; the accounts CSV carries the terms.
+//! the Fortnox payload's DueDate.
 
 use plock_core::account::*;
 use plock_core::billing::*;
 use plock_core::book::*;
 use plock_core::erp::{ErpPayload, export_to_erp};
 use plock_core::id::*;
-use plock_core::import::{export_accounts, plan_account_import};
 use plock_core::money::*;
 use plock_core::period::*;
 use plock_core::store::{Change, apply_to_book};
@@ -154,49 +153,4 @@ fn the_fortnox_payload_carries_the_due_date() {
     );
     let json = serde_json::to_string(&export.payloads[1]).unwrap();
     assert!(json.contains(r#""DueDate":"2025-02-11""#), "{json}");
-}
-
-#[test]
-fn the_accounts_csv_carries_payment_terms_and_an_empty_cell_keeps_them() {
-    let today = date(2025, 1, 1);
-    let csv = "key,name,currency,payment_terms\nacme,Acme,SEK,14\nbeta,Beta,SEK,\n";
-    let batch = plan_account_import(csv.as_bytes(), &AccountBook::new(), today).unwrap();
-    let mut book = AccountBook::new();
-    for (i, change) in batch.changes.iter().enumerate() {
-        apply_to_book(&mut book, i, change).unwrap();
-    }
-    let terms = |book: &AccountBook, key: &str| {
-        book.by_key(&AccountKey::new(key).unwrap())
-            .unwrap()
-            .payment_terms()
-            .days()
-    };
-    assert_eq!((terms(&book, "acme"), terms(&book, "beta")), (14, 30));
-
-    // The export writes them, and importing it again changes nothing.
-    let exported = export_accounts(&book);
-    assert!(
-        exported.lines().nth(1).unwrap().ends_with(",14"),
-        "{exported}"
-    );
-    let again = plan_account_import(exported.as_bytes(), &book, today).unwrap();
-    assert!(again.changes.is_empty(), "{:?}", again.changes);
-
-    // A re-import without the column, or with an empty cell, keeps them; a new value sets them.
-    let keep = "key,name,currency\nacme,Acme,SEK\n";
-    let batch = plan_account_import(keep.as_bytes(), &book, today).unwrap();
-    assert!(batch.changes.is_empty(), "{:?}", batch.changes);
-    let set = "key,name,currency,payment_terms\nacme,Acme,SEK,45\n";
-    let batch = plan_account_import(set.as_bytes(), &book, today).unwrap();
-    for (i, change) in batch.changes.iter().enumerate() {
-        apply_to_book(&mut book, i, change).unwrap();
-    }
-    assert_eq!(terms(&book, "acme"), 45);
-
-    // Past a year, or not whole days: refused, naming the column.
-    let bad = "key,name,currency,payment_terms\ncorp,Corp,SEK,366\ndelta,Delta,SEK,1.5\n";
-    let errors = plan_account_import(bad.as_bytes(), &book, today).unwrap_err();
-    let text = errors.to_string();
-    assert!(text.contains("payment_terms"), "{text}");
-    assert!(text.contains("366") && text.contains("1.5"), "{text}");
 }
