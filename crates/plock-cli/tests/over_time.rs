@@ -150,7 +150,7 @@ fn an_invoice_is_due_its_accounts_payment_terms_after_issue_through_the_command(
     );
     let json: serde_json::Value = serde_json::from_str(&d.ok("--json invoice show 1")).unwrap();
     assert_eq!(json["due"], "2025-01-15", "{json}");
-    let (out, err) = d.line("account edit acme --payment-terms 400", 2);
+    let (out, err) = d.line("account edit acme --payment-terms 400", 3);
     assert!(
         format!("{out}{err}").contains("payment_terms"),
         "{out}{err}"
