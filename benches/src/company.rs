@@ -210,6 +210,7 @@ fn company(accounts: usize, rng: &mut Rng) -> (CompanySnapshot, Vec<AccountKey>)
         subscriptions,
         metrics,
         usage: Vec::new(),
+        billed_usage: Vec::new(),
     };
     (company, keys)
 }

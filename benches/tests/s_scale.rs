@@ -28,6 +28,7 @@ fn the_run_bills_the_s_scale_exactly_as_the_oracle() {
         subscriptions: &company.subscriptions,
         metrics: &company.metrics,
         usage: &company.usage,
+        billed_usage: &[],
     };
     let reference = reference_run(&record_data, &options).unwrap();
     assert!(

@@ -166,6 +166,7 @@ fn record_history(db: &Path, company: &kit::Company) -> Result<()> {
     store.apply(Batch::one(Change::RecordRun {
         invoices: Vec::new(),
         billed,
+        billed_usage: Vec::new(),
     }))?;
     Ok(())
 }

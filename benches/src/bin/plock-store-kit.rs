@@ -142,6 +142,7 @@ fn record(store: &mut impl Store, run: &BillingRun) -> Result<()> {
     store.apply(Batch::one(Change::RecordRun {
         invoices: run.invoices.clone(),
         billed: run.billed.clone(),
+        billed_usage: run.billed_usage.clone(),
     }))?;
     Ok(())
 }

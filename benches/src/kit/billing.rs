@@ -42,6 +42,7 @@ pub fn bill(company: &Company, usage: &UsageTable) -> Result<BillingRun> {
         subscriptions: &company.subscriptions,
         metrics: &company.metrics,
         usage,
+        billed_usage: &[],
     };
     let options = RunOptions {
         run_date: RUN_DATE,

@@ -66,6 +66,7 @@ pub fn subject(change: &Change) -> String {
             format!("account {}", account.id())
         }
         Change::EditAccount { id, .. }
+        | Change::SetPaymentTerms { id, .. }
         | Change::Approve { id }
         | Change::Dismiss { id }
         | Change::Archive { id }

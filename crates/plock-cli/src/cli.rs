@@ -378,6 +378,10 @@ pub struct AccountEdit {
     /// New currency.
     #[arg(long)]
     pub currency: Option<String>,
+    /// Days to pay an invoice from its issue (0 to 365; 30 unless set): invoices issued
+    /// from now on are due that many days after their issue date.
+    #[arg(long, value_name = "DAYS")]
+    pub payment_terms: Option<u16>,
     /// New phone number.
     #[arg(long)]
     pub phone: Option<String>,

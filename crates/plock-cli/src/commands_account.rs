@@ -288,6 +288,12 @@ fn edit(mut s: Opened, e: &AccountEdit, as_json: bool) -> Result<String> {
             currency,
         });
     }
+    if let Some(days) = e.payment_terms {
+        changes.push(Change::SetPaymentTerms {
+            id: a.id().clone(),
+            terms: plock_core::account::PaymentTerms::new(days).map_err(invalid)?,
+        });
+    }
     let unlink = e.clear.contains(&ClearField::Master) || e.master.is_some();
     if unlink && a.master().is_some() {
         changes.push(Change::Unlink {

@@ -53,6 +53,7 @@ pub fn bill(
             s.commit(Batch::one(Change::RecordRun {
                 invoices: result.invoices,
                 billed: result.billed,
+                billed_usage: result.billed_usage,
             }))
         })?;
     }
@@ -84,6 +85,7 @@ fn bill_json(
         s.commit(Batch::one(Change::RecordRun {
             invoices,
             billed: result.billed.clone(),
+            billed_usage: std::mem::take(&mut result.billed_usage),
         }))
     })?;
     crate::stream::to_stdout(|w| {

@@ -108,6 +108,7 @@ fn credit(
     s.commit(Batch::one(Change::RecordRun {
         invoices: vec![credit],
         billed: vec![],
+        billed_usage: vec![],
     }))?;
     Ok(text)
 }
@@ -175,6 +176,7 @@ fn record(mut s: Opened, invoice: Invoice, verb: &str, as_json: bool) -> Result<
     s.commit(Batch::one(Change::RecordRun {
         invoices: vec![invoice],
         billed: vec![],
+        billed_usage: vec![],
     }))?;
     Ok(text)
 }

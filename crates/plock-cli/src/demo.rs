@@ -298,6 +298,7 @@ pub fn run(store: &mut dyn Store) -> Result<Demo> {
             .apply(Batch::one(Change::RecordRun {
                 invoices: result.invoices.clone(),
                 billed: result.billed.clone(),
+                billed_usage: result.billed_usage.clone(),
             }))
             .map_err(bug)?;
         runs.push(result);

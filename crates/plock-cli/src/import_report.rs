@@ -92,8 +92,8 @@ impl ImportReport {
         let late = self.late.iter().map(|l| {
             format!(
                 "\nlate: {} record(s) of {} for {} (quantity {}, from {}) fall before {}, \
-                 which subscription {} has already billed in arrears: billing runs do not \
-                 bill them; charge them with a one-off invoice",
+                 which subscription {} has already billed in arrears: the next billing run \
+                 rates those periods again and bills the difference as late usage",
                 l.records,
                 l.metric,
                 l.account,

@@ -135,6 +135,7 @@ fn account_of(change: &Change) -> Option<&AccountId> {
     match change {
         Change::AddAccount { account } | Change::AddDiscovered { account } => Some(account.id()),
         Change::EditAccount { id, .. }
+        | Change::SetPaymentTerms { id, .. }
         | Change::Approve { id }
         | Change::Dismiss { id }
         | Change::Archive { id }

@@ -28,6 +28,7 @@ mod operate;
 mod out;
 mod progress;
 mod render;
+mod render_late;
 mod rows;
 mod store_open;
 mod store_postgres;

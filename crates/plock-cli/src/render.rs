@@ -162,6 +162,7 @@ fn kind(k: LineKind) -> &'static str {
         LineKind::OneOff => "one-off",
         LineKind::Credit => "credit",
         LineKind::Compensation => "compensation",
+        LineKind::LateUsage => "late usage",
     }
 }
 
@@ -195,6 +196,9 @@ pub fn invoice(inv: &Invoice) -> String {
     );
     for (system, id) in inv.debtor_ids() {
         out.push_str(&format!("  {system} debtor {id}\n"));
+    }
+    if let (Some(issued), Some(due)) = (inv.issued(), inv.due()) {
+        out.push_str(&format!("  issued {issued}, due {due}\n"));
     }
     let mut t = table(&[
         "kind",
@@ -440,7 +444,8 @@ pub fn run_summary(r: &BillingRun, preview: bool) -> String {
             "recorded"
         }
     );
-    for (label, value) in rows {
+    let late = crate::render_late::late_usage(r);
+    for (label, value) in rows.into_iter().chain(late.map(|l| ("late usage", l))) {
         out.push_str(&format!("  {label:<22}{value}\n"));
     }
     // Each held group needs the operator: listed whatever the count.

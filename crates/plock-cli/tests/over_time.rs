@@ -1,7 +1,7 @@
 //! End to end through the `plock` command: right over time. An end moved inside a billed
 //! month is credited once, the same usage file imported twice bills once, usage for a billed
-//! month is reported on import, an archived account's months are not billed after a restore,
-//! and an account billing in a currency keeps it.
+//! month is reported on import and billed on the next run, an archived account's months are
+//! not billed after a restore, and an account billing in a currency keeps it.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -55,12 +55,28 @@ fn end_mid_period_double_import_late_usage_and_restore_through_the_command() {
         "{said}"
     );
 
-    // Ended on 15 April, billed through April: the next run credits 16 of 30 days.
+    assert!(
+        said.contains("bills the difference as late usage"),
+        "{said}"
+    );
+
+    // Ended on 15 April, billed through April: the next run credits 16 of 30 days, and
+    // bills January's 7 late calls on a line naming January.
     d.ok("subscription end lic --date 2025-04-15");
-    d.ok("bill --date 2025-05-01");
+    let summary = d.ok("bill --date 2025-05-01");
+    assert!(
+        summary.contains("late usage            1 line(s), 7.00 EUR"),
+        "{summary}"
+    );
     let after = totals(&d);
     assert_eq!(after.len(), 2, "{after:?}");
-    assert_eq!(after[1], "-53.33");
+    assert_eq!(after[1], "-46.33", "-53.33 credited, 7.00 late usage");
+    let shown = d.ok("invoice show 2");
+    assert!(shown.contains("late usage"), "{shown}");
+    assert!(
+        shown.contains("2025-01-01"),
+        "the line names January: {shown}"
+    );
     d.ok("bill --date 2025-06-01");
     assert_eq!(totals(&d).len(), 2, "credited once");
 
@@ -117,4 +133,26 @@ fn combined_tag_filters_both_apply_through_the_command() {
         .filter_map(|l| l.split_whitespace().next())
         .collect();
     assert_eq!(keys, vec!["a"], "{listed}");
+}
+
+#[test]
+fn an_invoice_is_due_its_accounts_payment_terms_after_issue_through_the_command() {
+    let d = Folder::new("plock-over-time", "terms");
+    d.ok("init");
+    d.ok("account add --key acme --name Acme --currency EUR");
+    d.ok("account edit acme --payment-terms 14");
+    d.ok("subscription add --id lic --account acme --start 2025-01-01 --product licence --fee 100.00");
+    d.ok("bill --date 2025-01-01");
+    let shown = d.ok("invoice show 1");
+    assert!(
+        shown.contains("issued 2025-01-01, due 2025-01-15"),
+        "{shown}"
+    );
+    let json: serde_json::Value = serde_json::from_str(&d.ok("--json invoice show 1")).unwrap();
+    assert_eq!(json["due"], "2025-01-15", "{json}");
+    let (out, err) = d.line("account edit acme --payment-terms 400", 3);
+    assert!(
+        format!("{out}{err}").contains("payment_terms"),
+        "{out}{err}"
+    );
 }

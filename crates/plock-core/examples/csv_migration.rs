@@ -128,6 +128,7 @@ fn migrate() -> Result<Migration, Box<dyn Error>> {
     store.apply(Batch::one(Change::RecordRun {
         invoices: result.invoices.clone(),
         billed: result.billed.clone(),
+        billed_usage: result.billed_usage.clone(),
     }))?;
     let company = store.company()?;
     let rerun = billing::run(&company.data(&usage), &options)?;

@@ -221,6 +221,7 @@ fn bill_company() -> Result<BillingRun, Box<dyn Error>> {
         subscriptions: &subscriptions,
         metrics: &metrics,
         usage: &usage,
+        billed_usage: &[],
     };
     let options = RunOptions {
         run_date: date(2025, 2, 1)?,

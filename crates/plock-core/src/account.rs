@@ -42,6 +42,7 @@ mod contact;
 mod country;
 mod error;
 pub(crate) mod external;
+mod payment;
 mod state;
 pub(crate) mod tag;
 
@@ -51,6 +52,7 @@ pub use contact::{
 };
 pub use error::AccountError;
 pub use external::{ExternalId, ExternalIds, ExternalSystem, MAX_EXTERNAL_CHARS, SystemKind};
+pub use payment::PaymentTerms;
 pub use state::{AccountState, Action};
 pub use tag::{MAX_TAG_CHARS, MAX_TAGS_PER_ACCOUNT, Tag, TagFilter, Tags};
 
@@ -99,6 +101,13 @@ pub struct Account {
     master: Option<AccountId>,
     group_billing: bool,
     created_on: NaiveDate,
+    /// The days it has to pay an invoice.
+    #[serde(default, skip_serializing_if = "is_default_terms")]
+    payment_terms: PaymentTerms,
+}
+
+fn is_default_terms(terms: &PaymentTerms) -> bool {
+    *terms == PaymentTerms::DEFAULT
 }
 
 impl Account {
@@ -144,6 +153,7 @@ impl Account {
             master: None,
             group_billing: false,
             created_on,
+            payment_terms: PaymentTerms::DEFAULT,
         }
     }
 
@@ -197,6 +207,16 @@ impl Account {
     /// The date the account was created.
     pub fn created_on(&self) -> NaiveDate {
         self.created_on
+    }
+    /// The days it has to pay an invoice ([`PaymentTerms::DEFAULT`] unless set).
+    pub fn payment_terms(&self) -> PaymentTerms {
+        self.payment_terms
+    }
+    /// The same account with `terms`.
+    #[must_use]
+    pub fn with_payment_terms(mut self, terms: PaymentTerms) -> Account {
+        self.payment_terms = terms;
+        self
     }
 
     /// Pending -> Active.
@@ -252,6 +272,10 @@ impl Account {
     /// mismatch).
     pub fn set_currency(&mut self, currency: Currency) {
         self.currency = currency;
+    }
+    /// Changes the payment terms of invoices issued from now on.
+    pub fn set_payment_terms(&mut self, terms: PaymentTerms) {
+        self.payment_terms = terms;
     }
 
     pub(crate) fn require(&self, action: Action, state: AccountState) -> Result<(), AccountError> {

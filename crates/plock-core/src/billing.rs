@@ -57,7 +57,7 @@
 //! subscription.activate()?;
 //! let subscriptions = [subscription];
 //! let usage = UsageTable::default();
-//! let data = CompanyData { accounts: &accounts, subscriptions: &subscriptions, metrics: &[], usage: &usage };
+//! let data = CompanyData { accounts: &accounts, subscriptions: &subscriptions, metrics: &[], usage: &usage, billed_usage: &[] };
 //! let options = RunOptions { run_date: NaiveDate::from_ymd_opt(2025, 2, 1).ok_or("no such date")?, first_invoice_number: 1, dispatch_erp: None };
 //!
 //! let result = run(&data, &options)?;
@@ -68,12 +68,15 @@
 
 mod compensation;
 mod engine;
+mod late;
 mod line;
 #[cfg(feature = "oracle")]
 pub mod oracle;
 mod restore;
 mod rules;
+mod totals;
 
+pub use late::BilledUsage;
 pub use restore::restore_account;
 
 use chrono::NaiveDate;
@@ -117,6 +120,10 @@ pub struct CompanyData<'a> {
     pub metrics: &'a [Metric],
     /// Usage records, packed.
     pub usage: &'a UsageTable,
+    /// What earlier runs billed of usage items in arrears, period by period (their
+    /// [`BillingRun::billed_usage`], as a store keeps them): usage that arrived for those
+    /// periods since is billed as late usage. Empty, no late usage is found.
+    pub billed_usage: &'a [BilledUsage],
 }
 
 /// How to run.
@@ -319,13 +326,13 @@ impl NotBilled {
 /// let usage = UsageTable::default();
 /// let options = |month| -> Result<RunOptions, &str> { Ok(RunOptions { run_date: d(month, 1)?, first_invoice_number: 1, dispatch_erp: None }) };
 ///
-/// let february = run(&CompanyData { accounts: &accounts, subscriptions: &subscriptions, metrics: &[], usage: &usage }, &options(2)?)?;
+/// let february = run(&CompanyData { accounts: &accounts, subscriptions: &subscriptions, metrics: &[], usage: &usage, billed_usage: &[] }, &options(2)?)?;
 /// // January and February in advance.
 /// assert_eq!(february.invoices.first().map(|i| i.lines().len()), Some(2));
 /// for billed in &february.billed {
 ///     subscriptions.iter_mut().filter(|s| s.id() == &billed.subscription).for_each(|s| s.record_billed(billed.through));
 /// }
-/// let march = run(&CompanyData { accounts: &accounts, subscriptions: &subscriptions, metrics: &[], usage: &usage }, &options(3)?)?;
+/// let march = run(&CompanyData { accounts: &accounts, subscriptions: &subscriptions, metrics: &[], usage: &usage, billed_usage: &[] }, &options(3)?)?;
 /// // Only March is new.
 /// assert_eq!(march.invoices.first().map(|i| i.lines().len()), Some(1));
 /// # Ok::<(), Box<dyn std::error::Error>>(())
@@ -348,6 +355,11 @@ pub struct BillingRun {
     /// Accounts not billed because of an error in their data, by subscription id.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub not_billed: Vec<NotBilled>,
+    /// What the run billed of usage items in arrears, period by period, in key order: record
+    /// it with the invoices (a store keeps the latest of each key), so a later run bills
+    /// usage that arrives for these periods.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub billed_usage: Vec<BilledUsage>,
     /// How many subscription periods the run looked at: its work, which follows what is due,
     /// not how long subscriptions have been running.
     #[serde(default)]
@@ -427,6 +439,14 @@ pub enum BillingError {
         /// The period.
         period: Period,
     },
+    /// An owner's lines in one currency sum past the largest amount a `Decimal` holds.
+    #[error("the invoice of account {:?} in {currency} sums past the largest amount plock can hold", owner.as_str())]
+    InvoiceOverflow {
+        /// The invoice's owner.
+        owner: AccountId,
+        /// Its currency.
+        currency: Currency,
+    },
     /// An invoice could not be built.
     #[error(transparent)]
     Invoice(#[from] InvoiceError),
@@ -442,15 +462,14 @@ pub enum BillingError {
 /// `ThreadPool::install` to choose how many).
 ///
 /// A subscription that cannot be billed (a currency other than its account's, an unknown
-/// metric, a price or a usage sum that overflows, an unknown account) stops only its invoice
-/// owner's group: it is reported in [`BillingRun::not_billed`] and every other owner is
-/// billed.
+/// metric, a price or a usage sum that overflows, an unknown account), or an invoice whose
+/// total would overflow, stops only its invoice owner's group: it is reported in
+/// [`BillingRun::not_billed`] and every other owner is billed.
 ///
 /// # Errors
 /// [`BillingError`] for input inconsistent as a whole: a metric listed twice with different
 /// aggregations, a subscription id used twice, usage of an account key the book does not
-/// have, an invoice whose total overflows, invoice numbers running out. Nothing is then
-/// billed.
+/// have, invoice numbers running out. Nothing is then billed.
 ///
 /// # Examples
 ///
@@ -495,7 +514,7 @@ pub enum BillingError {
 /// let metrics = metrics.into_iter().collect::<Result<Vec<_>, _>>()?;
 /// let usage = UsageTable::from_records(&records)?;
 /// let subscriptions = [subscription];
-/// let data = CompanyData { accounts: &accounts, subscriptions: &subscriptions, metrics: &metrics, usage: &usage };
+/// let data = CompanyData { accounts: &accounts, subscriptions: &subscriptions, metrics: &metrics, usage: &usage, billed_usage: &[] };
 /// let result = run(&data, &RunOptions { run_date: d(2, 1)?, first_invoice_number: 1, dispatch_erp: None })?;
 ///
 /// let total = result.invoices.first().map(|i| i.total().amount());

@@ -488,6 +488,19 @@ impl AccountBook {
         Ok(())
     }
 
+    /// Changes an account's payment terms.
+    ///
+    /// # Errors
+    /// Unknown account.
+    pub fn set_payment_terms(
+        &mut self,
+        id: &AccountId,
+        terms: crate::account::PaymentTerms,
+    ) -> Result<(), AccountError> {
+        self.get_mut(id)?.set_payment_terms(terms);
+        Ok(())
+    }
+
     fn index(&mut self, account: &Account) {
         self.by_key
             .insert(account.key().clone(), account.id().clone());

@@ -374,8 +374,10 @@ pub fn billing_runs<S: Store>(store: &mut S) {
         .apply(Batch::one(Change::RecordRun {
             invoices: result.invoices.clone(),
             billed: result.billed.clone(),
+            billed_usage: result.billed_usage.clone(),
         }))
         .unwrap();
+    check_billed_usage(store, &result.billed_usage);
     for billed in &result.billed {
         let stored = store.subscription(&billed.subscription).unwrap().unwrap();
         assert_eq!(stored.billed_through(), billed.through);
@@ -404,6 +406,7 @@ pub fn billing_runs<S: Store>(store: &mut S) {
     let again = store.apply(Batch::one(Change::RecordRun {
         invoices: vec![],
         billed: result.billed.clone(),
+        billed_usage: Vec::new(),
     }));
     assert!(
         matches!(again, Err(StoreError::Conflict { .. })),
@@ -503,4 +506,50 @@ pub fn currency_changes<S: Store>(store: &mut S) {
         store.account(&aid("c2")).unwrap().unwrap().currency(),
         Currency::SEK
     );
+}
+
+/// A store returns the billed usage a run recorded, and a later row of the same key replaces
+/// the earlier one (with a row of its own when the run recorded none).
+fn check_billed_usage(store: &mut impl Store, recorded: &[BilledUsage]) {
+    let mut stored = store.company().unwrap().billed_usage;
+    stored.sort();
+    assert_eq!(stored, recorded, "billed usage as recorded");
+    let synthetic = BilledUsage {
+        subscription: SubscriptionId::new("s-m").unwrap(),
+        product: ProductId::new("api").unwrap(),
+        period: Period::new(date(2025, 1, 1), date(2025, 2, 1)).unwrap(),
+        records: 2,
+        quantity: Decimal::new(1250, 2),
+        amount: Decimal::new(2500, 2),
+    };
+    let first = recorded.first().unwrap_or(&synthetic);
+    let later = BilledUsage {
+        records: first.records + 1,
+        quantity: first.quantity + rust_decimal::Decimal::ONE,
+        amount: first.amount + rust_decimal::Decimal::ONE,
+        ..first.clone()
+    };
+    store
+        .apply(Batch::one(Change::RecordRun {
+            invoices: vec![],
+            billed: vec![],
+            billed_usage: vec![later.clone()],
+        }))
+        .unwrap();
+    let replaced: Vec<_> = store
+        .company()
+        .unwrap()
+        .billed_usage
+        .into_iter()
+        .filter(|r| r.key() == first.key())
+        .collect();
+    assert_eq!(replaced, [later]);
+    // Back as the run left it, for the checks that follow.
+    store
+        .apply(Batch::one(Change::RecordRun {
+            invoices: vec![],
+            billed: vec![],
+            billed_usage: vec![first.clone()],
+        }))
+        .unwrap();
 }

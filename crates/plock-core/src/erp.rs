@@ -57,10 +57,12 @@ pub struct FortnoxInvoice {
     /// ISO 4217 code.
     pub currency: String,
     /// The day the invoice was issued (the run date), never back-dated to its period. An
-    /// invoice stored without an issue date gives its period's first day. No `DueDate` is
-    /// sent: plock keeps no payment terms, and Fortnox then takes the customer's own terms of
-    /// payment.
+    /// invoice stored without an issue date gives its period's first day.
     pub invoice_date: String,
+    /// The day it is due: its issue date plus the owner's payment terms. An invoice stored
+    /// without a due date sends none, and Fortnox then takes the customer's own terms.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub due_date: Option<String>,
     /// The rows.
     pub invoice_rows: Vec<FortnoxRow>,
 }
@@ -161,6 +163,7 @@ fn fortnox(invoice: &Invoice, debtor: &ExternalId) -> FortnoxInvoice {
             .issued()
             .unwrap_or_else(|| invoice.period().start())
             .to_string(),
+        due_date: invoice.due().map(|d| d.to_string()),
         invoice_rows: rows,
     }
 }

@@ -68,6 +68,9 @@ pub enum LineKind {
     Credit,
     /// A change inside an already invoiced period: the old rate credited, the new charged.
     Compensation,
+    /// Usage that arrived after its period was billed: the period rated again with all its
+    /// usage, less what was billed for it.
+    LateUsage,
 }
 
 /// One line of an invoice.
@@ -299,6 +302,7 @@ pub struct Invoice {
     debtor_ids: BTreeMap<ExternalSystem, ExternalId>,
     dispatch: Dispatch,
     issued: Option<NaiveDate>,
+    due: Option<NaiveDate>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -316,6 +320,8 @@ struct StoredInvoice {
     products: Vec<ProductTotal>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     issued: Option<NaiveDate>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    due: Option<NaiveDate>,
 }
 
 impl TryFrom<StoredInvoice> for Invoice {
@@ -332,6 +338,10 @@ impl TryFrom<StoredInvoice> for Invoice {
         .with_kind(s.kind);
         let invoice = match s.issued {
             Some(on) => invoice.with_issued(on),
+            None => invoice,
+        };
+        let invoice = match s.due {
+            Some(on) => invoice.with_due(on),
             None => invoice,
         };
         if invoice.total != s.total {
@@ -359,6 +369,7 @@ impl From<Invoice> for StoredInvoice {
             lines: i.lines.into_vec(),
             products: i.products.into_vec(),
             issued: i.issued,
+            due: i.due,
         }
     }
 }
@@ -416,6 +427,7 @@ impl Invoice {
             debtor_ids,
             dispatch,
             issued: None,
+            due: None,
         })
     }
 
@@ -428,6 +440,17 @@ impl Invoice {
     /// The day it was issued, when known: invoices stored without one have none.
     pub fn issued(&self) -> Option<NaiveDate> {
         self.issued
+    }
+
+    /// The same invoice, due on `on` (its issue date plus the owner's payment terms).
+    pub fn with_due(mut self, on: NaiveDate) -> Invoice {
+        self.due = Some(on);
+        self
+    }
+
+    /// The day it is due, when known: invoices stored without one have none.
+    pub fn due(&self) -> Option<NaiveDate> {
+        self.due
     }
 
     /// The same invoice, of another kind.

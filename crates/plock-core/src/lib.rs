@@ -73,7 +73,7 @@
 //! // Usage is packed in a table: 6 to 12 bytes a record, summed exactly.
 //! let usage = UsageTable::from_records(&usage)?;
 //! let mut subscriptions = vec![subscription];
-//! let data = CompanyData { accounts: &accounts, subscriptions: &subscriptions, metrics: &metrics, usage: &usage };
+//! let data = CompanyData { accounts: &accounts, subscriptions: &subscriptions, metrics: &metrics, usage: &usage, billed_usage: &[] };
 //! let options = RunOptions { run_date: NaiveDate::from_ymd_opt(2025, 2, 1).ok_or("date")?, first_invoice_number: 1, dispatch_erp: None };
 //!
 //! let result = run(&data, &options)?;
@@ -85,7 +85,7 @@
 //! for billed in &result.billed {
 //!     subscriptions[0].record_billed(billed.through);
 //! }
-//! let data = CompanyData { accounts: &accounts, subscriptions: &subscriptions, metrics: &metrics, usage: &usage };
+//! let data = CompanyData { accounts: &accounts, subscriptions: &subscriptions, metrics: &metrics, usage: &usage, billed_usage: &[] };
 //! assert!(run(&data, &options)?.invoices.is_empty());
 //! # Ok(())
 //! # }

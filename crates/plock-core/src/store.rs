@@ -52,7 +52,7 @@ use serde::{Deserialize, Serialize};
 use crate::account::external::{ExternalId, ExternalSystem};
 use crate::account::tag::{Tag, TagFilter};
 use crate::account::{Account, AccountError, AccountName, AccountState, Contact};
-use crate::billing::Billed;
+use crate::billing::{Billed, BilledUsage};
 use crate::book::AccountBook;
 use crate::id::{AccountId, AccountKey, SubscriptionId};
 use crate::invoice::Invoice;
@@ -136,6 +136,13 @@ pub enum Change {
         contact: Option<Contact>,
         /// New currency.
         currency: Option<Currency>,
+    },
+    /// Set the days an account has to pay an invoice, for invoices issued from now on.
+    SetPaymentTerms {
+        /// The account.
+        id: AccountId,
+        /// The terms.
+        terms: crate::account::PaymentTerms,
     },
     /// Pending -> Active.
     Approve {
@@ -229,6 +236,10 @@ pub enum Change {
         invoices: Vec<Invoice>,
         /// The subscriptions billed, with their watermarks before and after.
         billed: Vec<Billed>,
+        /// What the run billed of usage, period by period: each replaces the one of its key
+        /// ([`BilledUsage::key`]).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        billed_usage: Vec<BilledUsage>,
     },
 }
 
@@ -315,7 +326,7 @@ pub enum StoreError {
 ///     let options = RunOptions { run_date: today, first_invoice_number: store.next_invoice_number()?, dispatch_erp: None };
 ///     let result = run(&company.data(&usage), &options)?;
 ///     let made = result.invoices.len();
-///     store.apply(Batch::one(Change::RecordRun { invoices: result.invoices, billed: result.billed }))?;
+///     store.apply(Batch::one(Change::RecordRun { invoices: result.invoices, billed: result.billed, billed_usage: result.billed_usage }))?;
 ///     Ok(made)
 /// }
 ///
@@ -451,6 +462,8 @@ pub struct CompanySnapshot {
     pub metrics: Vec<Metric>,
     /// Every usage record.
     pub usage: Vec<UsageRecord>,
+    /// What runs billed of usage, period by period, the latest of each key.
+    pub billed_usage: Vec<BilledUsage>,
 }
 
 impl CompanySnapshot {
@@ -470,6 +483,7 @@ impl CompanySnapshot {
             subscriptions: &self.subscriptions,
             metrics: &self.metrics,
             usage,
+            billed_usage: &self.billed_usage,
         }
     }
 }

@@ -2,7 +2,10 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use chrono::NaiveDate;
 use plock_core::account::{ExternalId, ExternalSystem};
+use plock_core::billing::BilledUsage;
+use plock_core::id::ProductId;
 use plock_core::period::Period;
 use plock_core::store::{
     AccountQuery, Batch, Change, CompanySnapshot, InvoiceQuery, Page, StoreError,
@@ -23,6 +26,8 @@ struct State {
     metrics: BTreeMap<MetricId, Metric>,
     invoices: BTreeMap<u64, Invoice>,
     next_invoice_number: u64,
+    /// What runs billed of usage, the latest of each key.
+    billed_usage: BTreeMap<(SubscriptionId, ProductId, NaiveDate), BilledUsage>,
 }
 
 /// What the data file holds: plain lists, keyed again on load.
@@ -38,6 +43,9 @@ pub struct Snapshot {
     invoices: Vec<Invoice>,
     next_invoice_number: u64,
     usage: Vec<UsageRecord>,
+    /// What runs billed of usage, period by period.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    billed_usage: Vec<BilledUsage>,
 }
 
 /// A charge billed, as older data files list them.
@@ -100,6 +108,11 @@ impl MemoryStore {
                 .map(|i| (i.number(), i))
                 .collect(),
             next_invoice_number: snapshot.next_invoice_number,
+            billed_usage: snapshot
+                .billed_usage
+                .into_iter()
+                .map(billed_usage_entry)
+                .collect(),
         };
         state
             .book
@@ -145,6 +158,7 @@ impl MemoryStore {
             invoices: self.state.invoices.values().cloned().collect(),
             next_invoice_number: self.state.next_invoice_number,
             usage: self.usage.values().flatten().cloned().collect(),
+            billed_usage: self.state.billed_usage.values().cloned().collect(),
         }
     }
 
@@ -325,6 +339,7 @@ impl Store for MemoryStore {
             subscriptions: self.state.subscriptions.values().cloned().collect(),
             metrics: self.state.metrics.values().cloned().collect(),
             usage: self.usage.values().flatten().cloned().collect(),
+            billed_usage: self.state.billed_usage.values().cloned().collect(),
         })
     }
 
@@ -385,7 +400,13 @@ impl Store for MemoryStore {
                     }
                     new_usage.extend(records.iter().cloned());
                 }
-                Change::RecordRun { invoices, billed } => {
+                Change::RecordRun {
+                    invoices,
+                    billed,
+                    billed_usage,
+                } => {
+                    work.billed_usage
+                        .extend(billed_usage.iter().cloned().map(billed_usage_entry));
                     record_run(&mut work, index, invoices, billed)?;
                 }
                 _ => {}
@@ -478,4 +499,16 @@ impl MemoryStore {
     pub fn save(&self, file: &mut crate::DataFile) -> Result<(), crate::DataFileError> {
         file.save(&self.snapshot())
     }
+}
+
+/// A run's billed usage under its key: a later one of the same key replaces it.
+fn billed_usage_entry(row: BilledUsage) -> ((SubscriptionId, ProductId, NaiveDate), BilledUsage) {
+    (
+        (
+            row.subscription.clone(),
+            row.product.clone(),
+            row.period.start(),
+        ),
+        row,
+    )
 }

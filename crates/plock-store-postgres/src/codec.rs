@@ -9,6 +9,7 @@
 use std::fmt::Display;
 
 use chrono::{DateTime, Duration, Timelike, Utc};
+use plock_core::account::PaymentTerms;
 use plock_core::id::RecordId;
 use plock_core::store::StoreError;
 use plock_core::subscription::BilledThrough;
@@ -85,6 +86,7 @@ pub(crate) fn owner_in(book: &AccountBook, account: &Account) -> AccountId {
 pub(crate) const ACCOUNT_JSON: &str = "json_build_object(\
      'id', a.id, 'key', a.key, 'name', a.name, 'state', a.state, 'currency', a.currency, \
      'master', a.master, 'group_billing', a.group_billing, 'created_on', a.created_on, \
+     'payment_terms', coalesce(a.payment_terms_days, 30), \
      'contact', json_build_object('email', a.email, 'phone', a.phone, \
         'address_lines', coalesce(a.address_lines, '[]'::jsonb), 'country', a.country, \
         'organisation_number', a.organisation_number), \
@@ -133,12 +135,15 @@ pub(crate) struct AccountRow {
     pub address_lines: Option<String>,
     pub country: Option<String>,
     pub organisation_number: Option<String>,
+    /// The days; `None` for the default terms (30 days, as [`ACCOUNT_JSON`] reads it).
+    pub payment_terms_days: Option<i32>,
 }
 
 /// The `accounts` columns an [`AccountRow`] writes, in order; `address_lines` is bound as
 /// text and cast.
 pub(crate) const ACCOUNT_COLUMNS: &str = "id, owner, key, name, state, currency, master, \
-     group_billing, created_on, email, phone, address_lines, country, organisation_number";
+     group_billing, created_on, email, phone, address_lines, country, organisation_number, \
+     payment_terms_days";
 
 impl AccountRow {
     pub(crate) fn of(account: &Account, owner: &AccountId) -> Result<AccountRow, StoreError> {
@@ -163,10 +168,13 @@ impl AccountRow {
             address_lines,
             country: contact.country().map(|c| c.as_str().to_owned()),
             organisation_number: contact.organisation_number().map(str::to_owned),
+            payment_terms_days: Some(account.payment_terms())
+                .filter(|t| *t != PaymentTerms::DEFAULT)
+                .map(|t| i32::from(t.days())),
         })
     }
 
-    pub(crate) fn params(&self) -> [Param<'_>; 14] {
+    pub(crate) fn params(&self) -> [Param<'_>; 15] {
         [
             &self.id,
             &self.owner,
@@ -182,6 +190,7 @@ impl AccountRow {
             &self.address_lines,
             &self.country,
             &self.organisation_number,
+            &self.payment_terms_days,
         ]
     }
 

@@ -68,13 +68,14 @@ fn write_accounts(tx: &mut Transaction<'_>, rows: &[AccountRow]) -> Result<(), F
         rows.iter().map(f).collect::<Vec<&Option<String>>>()
     };
     let group_billing: Vec<bool> = rows.iter().map(|r| r.group_billing).collect();
+    let payment_terms: Vec<Option<i32>> = rows.iter().map(|r| r.payment_terms_days).collect();
     let selected = ACCOUNT_COLUMNS.replace("address_lines", "address_lines::jsonb");
     tx.execute(
         &format!(
             "INSERT INTO accounts ({ACCOUNT_COLUMNS}) SELECT {selected} FROM unnest(\
              $1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], \
              $7::text[], $8::boolean[], $9::text[], $10::text[], $11::text[], $12::text[], \
-             $13::text[], $14::text[]) AS r ({ACCOUNT_COLUMNS})"
+             $13::text[], $14::text[], $15::integer[]) AS r ({ACCOUNT_COLUMNS})"
         ),
         &[
             &text(|r| &r.id),
@@ -91,6 +92,7 @@ fn write_accounts(tx: &mut Transaction<'_>, rows: &[AccountRow]) -> Result<(), F
             &optional(|r| &r.address_lines),
             &optional(|r| &r.country),
             &optional(|r| &r.organisation_number),
+            &payment_terms,
         ],
     )
     .db("writing accounts")?;

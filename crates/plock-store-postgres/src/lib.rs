@@ -35,6 +35,7 @@
 //! in the workspace's `docs/postgres.md`.
 #![deny(missing_docs)]
 
+mod billed_usage;
 mod check;
 mod codec;
 mod copy;
@@ -86,12 +87,14 @@ impl PostgresStore {
             .context("starting a read")?;
         let (accounts, subscriptions, metrics) = store::read_company(&mut tx)?;
         let usage = usage::usage_table(&mut tx)?;
+        let billed_usage = billed_usage::read(&mut tx)?;
         tx.commit().context("ending a read")?;
         let company = CompanySnapshot {
             accounts,
             subscriptions,
             metrics,
             usage: Vec::new(),
+            billed_usage,
         };
         Ok((company, usage))
     }

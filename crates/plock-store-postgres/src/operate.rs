@@ -76,12 +76,14 @@ impl PostgresStore {
         let mut client = self.client()?;
         let mut tx = read(&mut client)?;
         let (accounts, subscriptions, metrics) = crate::store::read_company(&mut tx)?;
+        let billed_usage = crate::billed_usage::read(&mut tx)?;
         tx.commit().context("ending a read")?;
         Ok(CompanySnapshot {
             accounts,
             subscriptions,
             metrics,
             usage: Vec::new(),
+            billed_usage,
         })
     }
 

@@ -114,6 +114,10 @@ CREATE TABLE meta (
 );
 INSERT INTO meta (name, value) VALUES ('next_invoice_number', 1);
 ",
+    // 2: what runs billed of usage, period by period (see the `billed_usage` module).
+    include_str!("migrations/2_billed_usage.sql"),
+    // 3: payment terms of an account.
+    include_str!("migrations/3_payment_terms.sql"),
 ];
 
 /// The schema version this code writes: the number of migrations.

@@ -373,6 +373,7 @@ impl Store for PostgresStore {
             .map(usage_record)
             .collect::<Result<Vec<_>, _>>()?;
         drop(rows);
+        let billed_usage = crate::billed_usage::read(&mut tx)?;
         tx.commit().context("ending a read")?;
         // The memory store's order: by account, then time.
         usage.sort_by(|a, b| (a.account(), a.timestamp(), a).cmp(&(b.account(), b.timestamp(), b)));
@@ -381,6 +382,7 @@ impl Store for PostgresStore {
             subscriptions,
             metrics,
             usage,
+            billed_usage,
         })
     }
 

@@ -146,12 +146,18 @@ pub(crate) fn apply_in(
             Change::AddUsage { records } => {
                 crate::usage::add_usage(tx, &original, &work, &mut written.usage, i, records)?;
             }
-            Change::RecordRun { invoices, billed } => {
+            Change::RecordRun {
+                invoices,
+                billed,
+                billed_usage,
+            } => {
                 crate::run::record_run(tx, i, invoices, billed)?;
+                crate::billed_usage::write(tx, billed_usage)?;
             }
             Change::AddAccount { .. }
             | Change::AddDiscovered { .. }
             | Change::EditAccount { .. }
+            | Change::SetPaymentTerms { .. }
             | Change::Approve { .. }
             | Change::Archive { .. }
             | Change::Restore { .. }
@@ -234,6 +240,7 @@ fn named(batch: &Batch) -> Named<'_> {
                 );
             }
             Change::EditAccount { id, .. }
+            | Change::SetPaymentTerms { id, .. }
             | Change::Approve { id }
             | Change::Dismiss { id }
             | Change::Archive { id }

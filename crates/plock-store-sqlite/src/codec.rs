@@ -9,6 +9,7 @@
 use std::fmt::Display;
 
 use chrono::{DateTime, NaiveDate, Utc};
+use plock_core::account::PaymentTerms;
 use plock_core::id::RecordId;
 use plock_core::store::StoreError;
 use plock_core::subscription::BilledThrough;
@@ -79,11 +80,13 @@ pub(crate) struct AccountRow {
     pub address_lines: Option<String>,
     pub country: Option<String>,
     pub organisation_number: Option<String>,
+    /// The days; `None` for the default terms.
+    pub payment_terms_days: Option<i64>,
 }
 
 /// The `accounts` columns an [`AccountRow`] writes, in order.
 pub(crate) const ACCOUNT_COLUMNS: &str = "id, key, name, state, currency, master, group_billing, \
-     created_on, email, phone, address_lines, country, organisation_number";
+     created_on, email, phone, address_lines, country, organisation_number, payment_terms_days";
 
 /// What a query selects to read an account: its row, then its tags and external ids as JSON.
 pub(crate) const ACCOUNT_SELECT: &str = "a.id, a.key, a.name, a.state, a.currency, a.master, \
@@ -91,7 +94,8 @@ pub(crate) const ACCOUNT_SELECT: &str = "a.id, a.key, a.name, a.state, a.currenc
      a.organisation_number, \
      (SELECT json_group_array(t.tag) FROM account_tags t WHERE t.account = a.id), \
      (SELECT json_group_object(e.system, e.external_id) FROM external_ids e \
-      WHERE e.account = a.id)";
+      WHERE e.account = a.id), \
+     a.payment_terms_days";
 
 impl AccountRow {
     pub(crate) fn of(account: &Account) -> Result<AccountRow, StoreError> {
@@ -115,10 +119,13 @@ impl AccountRow {
             address_lines,
             country: contact.country().map(|c| c.as_str().to_owned()),
             organisation_number: contact.organisation_number().map(str::to_owned),
+            payment_terms_days: Some(account.payment_terms())
+                .filter(|t| *t != PaymentTerms::DEFAULT)
+                .map(|t| i64::from(t.days())),
         })
     }
 
-    pub(crate) fn params(&self) -> [&dyn rusqlite::ToSql; 13] {
+    pub(crate) fn params(&self) -> [&dyn rusqlite::ToSql; 14] {
         [
             &self.id,
             &self.key,
@@ -133,6 +140,7 @@ impl AccountRow {
             &self.address_lines,
             &self.country,
             &self.organisation_number,
+            &self.payment_terms_days,
         ]
     }
 }
@@ -168,6 +176,7 @@ pub(crate) fn account_value(row: &rusqlite::Row<'_>) -> Result<Value, StoreError
         },
         "tags": json(13, json!([]))?,
         "external_ids": json(14, json!({}))?,
+        "payment_terms": row.get::<_, Option<i64>>(15).context("reading an account")?.unwrap_or(i64::from(PaymentTerms::DEFAULT.days())),
     }))
 }
 

@@ -45,6 +45,7 @@
 //! `docs/sqlite.md`.
 #![deny(missing_docs)]
 
+mod billed_usage;
 mod blocks;
 mod codec;
 mod files;

@@ -124,6 +124,10 @@ CREATE TABLE usage_block_keys (
     PRIMARY KEY (account_key, block)
 ) STRICT, WITHOUT ROWID;
 ",
+    // 3: what runs billed of usage, period by period (see the `billed_usage` module).
+    include_str!("migrations/3_billed_usage.sql"),
+    // 4: payment terms of an account.
+    include_str!("migrations/4_payment_terms.sql"),
 ];
 
 /// The schema version this code writes: the number of migrations.

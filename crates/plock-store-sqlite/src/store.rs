@@ -194,6 +194,7 @@ impl SqliteStore {
             subscriptions: self.subscriptions_where("1 ORDER BY id", &[])?,
             metrics: read_metrics(tx)?,
             usage: Vec::new(),
+            billed_usage: crate::billed_usage::read(tx)?,
         })
     }
 

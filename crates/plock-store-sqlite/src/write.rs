@@ -66,10 +66,18 @@ pub(crate) fn apply(tx: &Connection, batch: &Batch) -> Result<(), StoreError> {
             Change::AddUsage { records } => {
                 add_usage(tx, &original, &work, &mut owners, index, records)?;
             }
-            Change::RecordRun { invoices, billed } => record_run(tx, index, invoices, billed)?,
+            Change::RecordRun {
+                invoices,
+                billed,
+                billed_usage,
+            } => {
+                record_run(tx, index, invoices, billed)?;
+                crate::billed_usage::write(tx, billed_usage)?;
+            }
             Change::AddAccount { .. }
             | Change::AddDiscovered { .. }
             | Change::EditAccount { .. }
+            | Change::SetPaymentTerms { .. }
             | Change::Approve { .. }
             | Change::Archive { .. }
             | Change::Restore { .. }
@@ -142,6 +150,7 @@ fn neighbourhood(tx: &Connection, batch: &Batch) -> Result<AccountBook, StoreErr
                 external.extend(account.external_ids().iter());
             }
             Change::EditAccount { id, .. }
+            | Change::SetPaymentTerms { id, .. }
             | Change::Approve { id }
             | Change::Dismiss { id }
             | Change::Archive { id }
@@ -484,7 +493,7 @@ fn write_accounts(
             None => {
                 let sql = format!(
                     "INSERT INTO accounts ({ACCOUNT_COLUMNS}) \
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)"
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)"
                 );
                 execute(tx, &sql, row.params())?;
             }

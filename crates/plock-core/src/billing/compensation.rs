@@ -10,6 +10,7 @@
 use rust_decimal::Decimal;
 
 use super::BillingError;
+use super::late::{BilledUsage, BilledUsageIndex};
 use super::line::{Charge, fixed_line, has_fixed_part};
 use crate::account::Account;
 use crate::invoice::LineKind;
@@ -23,6 +24,7 @@ pub(super) fn compensations<'a>(
     sub: &'a Subscription,
     account: &Account,
     mut billed: BilledThrough,
+    index: &BilledUsageIndex<'_>,
 ) -> Result<(Vec<Charge<'a>>, BilledThrough), BillingError> {
     let mut charges = Vec::new();
     let Some(end) = sub.schedule().end() else {
@@ -43,9 +45,17 @@ pub(super) fn compensations<'a>(
         for period in billed_past_end(sub.schedule(), end, through) {
             let mut lines = Vec::with_capacity(fixed.len());
             for item in &fixed {
-                let mut line = fixed_line(sub, account, item, period, LineKind::Compensation)?;
-                line.amount = Money::new(negated(line.amount.amount()), line.amount.currency());
-                lines.push(line);
+                // A commitment's usage rows share its product: only a flat fee's rows are
+                // read, and a restore writes only those.
+                let unbilled = match item.metric {
+                    None => index.rows(sub.id(), &item.product),
+                    Some(_) => &[],
+                };
+                for part in billed_parts(period, unbilled) {
+                    let mut line = fixed_line(sub, account, item, part, LineKind::Compensation)?;
+                    line.amount = Money::new(negated(line.amount.amount()), line.amount.currency());
+                    lines.push(line);
+                }
             }
             charges.push(Charge::new(sub, period, lines));
         }
@@ -84,6 +94,36 @@ fn billed_past_end(
             })
         })
         .collect()
+}
+
+/// The parts of `period` that were billed: without the days of `rows` that say nothing was
+/// billed for them (a restore skips the days an account was archived, and records them so).
+fn billed_parts(period: BillingPeriod, rows: &[&BilledUsage]) -> Vec<BillingPeriod> {
+    let mut parts = vec![period.covered];
+    for skipped in rows.iter().filter(|r| is_skip(r)).map(|r| r.period) {
+        parts = parts
+            .into_iter()
+            .flat_map(|p| {
+                let before = Period::new(p.start(), p.end().min(skipped.start())).ok();
+                let after = Period::new(p.start().max(skipped.end()), p.end()).ok();
+                [before, after].into_iter().flatten()
+            })
+            .collect();
+    }
+    parts
+        .into_iter()
+        .map(|covered| BillingPeriod {
+            covered,
+            full: period.full,
+        })
+        .collect()
+}
+
+/// A row that records days skipped, billed nothing: what [`restore_account`] writes.
+///
+/// [`restore_account`]: super::restore_account
+pub(super) fn is_skip(row: &BilledUsage) -> bool {
+    row.records == 0 && row.quantity.is_zero() && row.amount.is_zero()
 }
 
 /// A zero amount stays zero when negated (no `-0.00` on an invoice).

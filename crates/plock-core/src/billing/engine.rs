@@ -16,6 +16,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use crate::par::prelude::*;
 use rust_decimal::Decimal;
 
+use super::late::{BilledUsage, BilledUsageIndex};
 use super::rules::{
     Catalogue, CatalogueEntry, Context, Draft, Drafts, Outcome, UsageLookup, Walk,
     bill_subscription, build_invoice, check_subscription, sorted_subscriptions,
@@ -106,6 +107,8 @@ struct Acc<'a> {
     unmatched: Vec<super::UnmatchedChild>,
     /// The failing subscriptions' ranks, and what was not billed.
     failed: Vec<(u32, NotBilled)>,
+    /// What the partitions billed of usage, period by period.
+    usage: Vec<BilledUsage>,
 }
 
 impl Acc<'_> {
@@ -133,6 +136,7 @@ impl Acc<'_> {
             all.skipped.extend(acc.skipped);
             all.unmatched.extend(acc.unmatched);
             all.failed.extend(acc.failed);
+            all.usage.extend(acc.usage);
         }
         all
     }
@@ -159,6 +163,7 @@ fn run_in_pool(
     let accounts = resolve_accounts(data)?;
     let subscriptions = sorted_subscriptions(data.subscriptions)?;
     let (owned, unknown) = owners(&accounts, &subscriptions);
+    let billed_usage = BilledUsageIndex::new(data.billed_usage);
     let priced: Vec<AtomicBool> = (0..data.usage.group_count())
         .map(|_| AtomicBool::new(false))
         .collect();
@@ -168,6 +173,7 @@ fn run_in_pool(
         options,
         accounts: &accounts,
         priced: &priced,
+        billed_usage: &billed_usage,
     };
     let accs = bill_owned(&shared, owned, progress);
     // The lookups are done with: freed before the partitions' results are gathered and the
@@ -321,7 +327,9 @@ fn finish(
         mut unmatched,
         periods,
         mut failed,
+        mut usage,
     } = acc;
+    usage.par_sort_unstable();
     failed.par_sort_unstable_by_key(|(rank, _)| *rank);
     // Before the invoices are built: the ranked entries are freed before the run's largest
     // step.
@@ -340,6 +348,7 @@ fn finish(
         unmatched,
         unpriced_usage: unpriced(table, priced),
         not_billed: failed.into_iter().map(|(_, n)| n).collect(),
+        billed_usage: usage,
         periods_visited: periods,
     })
 }
@@ -429,6 +438,8 @@ struct Shared<'s, 'a> {
     /// Per group of the usage table, whether some subscription prices it: set by any
     /// partition (a flag only ever set, so the order does not matter), a byte a group.
     priced: &'s [AtomicBool],
+    /// What earlier runs billed of usage.
+    billed_usage: &'s BilledUsageIndex<'s>,
 }
 
 /// One account's usage in the table, already found: its subscriptions' lookups need no hash.
@@ -557,6 +568,7 @@ fn try_bill_partition<'a>(
             items: &entries,
             options: shared.options,
             walk: Walk::FromBilled,
+            billed_usage: shared.billed_usage,
         };
         let from = sub.billed_through();
         match bill_subscription(&context, sub, account, master, &master_subs, &mut outcome) {
@@ -569,6 +581,20 @@ fn try_bill_partition<'a>(
         }
     }
     acc.periods = acc.periods.saturating_add(outcome.periods);
+    let drafts = outcome.drafts.0.iter().map(|(c, d)| (*c, d));
+    if let Some((owner, error)) = super::totals::overflowing(drafts) {
+        // Reported at the owner's first subscription, as the reference does.
+        let at = part
+            .iter()
+            .position(|o| {
+                shared
+                    .accounts
+                    .at(o.account)
+                    .is_some_and(|a| std::ptr::eq(a.account, owner))
+            })
+            .unwrap_or(0);
+        return Err((at, error));
+    }
     for (currency, draft) in outcome.drafts.0 {
         // Most drafts are the root's; a child billed on its own is looked up.
         let rank = if std::ptr::eq(root.account, draft.owner) {
@@ -583,6 +609,7 @@ fn try_bill_partition<'a>(
     }
     acc.skipped.extend(outcome.skipped);
     acc.unmatched.extend(outcome.unmatched.into_values());
+    acc.usage.append(&mut outcome.usage);
     Ok(())
 }
 

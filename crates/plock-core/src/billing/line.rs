@@ -17,6 +17,9 @@ pub(crate) struct Charge<'a> {
     pub(super) subscription: &'a Subscription,
     pub(super) period: BillingPeriod,
     pub(super) lines: Vec<InvoiceLine>,
+    /// What the charge billed of usage items in arrears, period by period: a store keeps it
+    /// so a later run can bill late usage.
+    pub(super) usage: Vec<super::late::BilledUsage>,
 }
 
 impl<'a> Charge<'a> {
@@ -29,6 +32,7 @@ impl<'a> Charge<'a> {
             subscription,
             period,
             lines,
+            usage: Vec::new(),
         }
     }
 }

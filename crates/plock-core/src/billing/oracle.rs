@@ -10,6 +10,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use rust_decimal::Decimal;
 
+use super::late::{BilledUsage, BilledUsageIndex};
 use super::rules::{
     Catalogue, CatalogueEntry, Context, Draft, Drafts, Outcome, UsageLookup, Walk,
     bill_subscription, build_invoice, check_subscription, sorted_subscriptions,
@@ -37,6 +38,8 @@ pub struct RecordData<'a> {
     pub metrics: &'a [Metric],
     /// Usage records.
     pub usage: &'a [UsageRecord],
+    /// What earlier runs billed of usage, period by period.
+    pub billed_usage: &'a [BilledUsage],
 }
 
 /// Runs billing the reference way.
@@ -51,6 +54,8 @@ pub fn reference_run(
     let usage = usage_index(data)?;
     let subscriptions = sorted_subscriptions(data.subscriptions)?;
     let masters = billable_master_subscriptions(data.accounts, &subscriptions);
+    let billed_usage = BilledUsageIndex::new(data.billed_usage);
+    let mut usage_billed = Vec::new();
 
     // Subscriptions by their invoice owner's group: an account's master, if the book has
     // it, else the account. A failure holds its whole group.
@@ -85,6 +90,7 @@ pub fn reference_run(
             usage: &usage,
             masters: &masters,
             options,
+            billed_usage: &billed_usage,
         };
         let result = subs.iter().try_for_each(|(sub, account)| {
             billing
@@ -92,12 +98,27 @@ pub fn reference_run(
                 .map_err(|e| NotBilled::new(root, account.id(), sub, &e))
         });
         outcome.periods = outcome.periods.saturating_add(group.periods);
+        let result = result.and_then(|()| {
+            let drafts = group.drafts.iter().map(|((_, c), d)| (*c, d));
+            match super::totals::overflowing(drafts) {
+                None => Ok(()),
+                Some((owner, e)) => {
+                    // Reported at the owner's first subscription.
+                    let first = subs.iter().find(|(_, a)| a.id() == owner.id());
+                    match first.or(subs.first()) {
+                        Some((sub, account)) => Err(NotBilled::new(root, account.id(), sub, &e)),
+                        None => Ok(()),
+                    }
+                }
+            }
+        });
         match result {
             Ok(()) => {
                 outcome.drafts.extend(group.drafts);
                 outcome.skipped.extend(group.skipped);
                 outcome.unmatched.extend(group.unmatched);
                 billed.extend(group_billed);
+                usage_billed.extend(group.usage);
             }
             Err(failed) => not_billed.push(failed),
         }
@@ -114,6 +135,10 @@ pub fn reference_run(
         unmatched: outcome.unmatched.into_values().collect(),
         unpriced_usage: unpriced(data, &subscriptions, &usage),
         not_billed,
+        billed_usage: {
+            usage_billed.sort();
+            usage_billed
+        },
         periods_visited: outcome.periods,
     })
 }
@@ -125,6 +150,7 @@ struct Billing<'r, 'a> {
     usage: &'r UsageIndex<'a>,
     masters: &'r BTreeMap<AccountId, Vec<&'a Subscription>>,
     options: &'r RunOptions,
+    billed_usage: &'r BilledUsageIndex<'a>,
 }
 
 impl<'a> Billing<'_, 'a> {
@@ -150,6 +176,7 @@ impl<'a> Billing<'_, 'a> {
             items: &entries,
             options: self.options,
             walk: Walk::FromStart,
+            billed_usage: self.billed_usage,
         };
         let from = sub.billed_through();
         let through =

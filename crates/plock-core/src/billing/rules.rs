@@ -6,6 +6,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use rust_decimal::Decimal;
 
+use super::late::{BilledUsage, BilledUsageIndex, late_charges};
 use super::line::{Charge, fixed_line, has_fixed_part, line, pricing_error};
 use super::{BillingError, MismatchReason, RunOptions, Skipped, UnmatchedChild};
 use crate::account::{Account, AccountState};
@@ -46,6 +47,8 @@ pub(crate) struct Context<'a, U> {
     pub(crate) options: &'a RunOptions,
     /// Where the walk over a subscription's periods starts.
     pub(crate) walk: Walk,
+    /// What earlier runs billed of usage, period by period: late usage is found against it.
+    pub(crate) billed_usage: &'a BilledUsageIndex<'a>,
 }
 
 /// Where a run starts walking a subscription's periods. Both bill the same charges.
@@ -75,6 +78,8 @@ pub(crate) struct Outcome<'a, D> {
     /// The periods looked at.
     pub(crate) periods: u64,
     pub(crate) drafts: D,
+    /// What the subscriptions billed of usage in arrears, period by period.
+    pub(crate) usage: Vec<BilledUsage>,
     pub(crate) _owners: std::marker::PhantomData<&'a Account>,
 }
 
@@ -123,7 +128,8 @@ pub(crate) fn bill_subscription<'a, U: UsageLookup, D: Drafts<'a>>(
         SubscriptionState::Active | SubscriptionState::Ended => {}
     }
     let (charges, through) = due_charges(context, sub, account, &mut outcome.periods)?;
-    for charge in charges {
+    for mut charge in charges {
+        outcome.usage.append(&mut charge.usage);
         if charge.lines.is_empty() {
             continue;
         }
@@ -361,7 +367,21 @@ fn due_charges<'a, U: UsageLookup>(
 ) -> Result<(Vec<Charge<'a>>, BilledThrough), BillingError> {
     let run_date = context.options.run_date;
     // Days billed past a moved end are credited first, and no longer count as billed.
-    let (mut due, billed) = super::compensation::compensations(sub, account, sub.billed_through())?;
+    let (mut due, billed) = super::compensation::compensations(
+        sub,
+        account,
+        sub.billed_through(),
+        context.billed_usage,
+    )?;
+    // Usage that arrived for periods billed before is billed before any new period.
+    due.extend(late_charges(
+        context.usage,
+        context.billed_usage,
+        context.items,
+        sub,
+        account,
+        billed.in_arrears,
+    )?);
     let has_advance = sub
         .items()
         .iter()
@@ -408,20 +428,17 @@ fn due_charges<'a, U: UsageLookup>(
             if !is_due {
                 continue;
             }
-            let mut lines = Vec::with_capacity(sub.items().len());
+            let mut charge = Charge::new(sub, period, Vec::with_capacity(sub.items().len()));
             for (index, item) in sub.items().iter().enumerate() {
                 let entry = context.items.get(index).copied().flatten();
-                if let Some(line) = price_item(context, sub, account, item, entry, period, timing)?
+                if let Some(line) =
+                    price_item(context, sub, account, item, entry, timing, &mut charge)?
                 {
-                    lines.push(line);
+                    charge.lines.push(line);
                 }
             }
             through = through.advanced(timing, period.covered.end());
-            due.push(Charge {
-                subscription: sub,
-                period,
-                lines,
-            });
+            due.push(charge);
         }
     }
     Ok((due, through))
@@ -448,16 +465,18 @@ fn unbilled_part(
     })
 }
 
-/// The line of `item` for `period` and `timing`, if it has one.
+/// The line of `item` for `charge`'s period and `timing`, if it has one; a usage item's
+/// billed usage goes on `charge`.
 fn price_item<U: UsageLookup>(
     context: &Context<'_, U>,
     sub: &Subscription,
     account: &Account,
     item: &Item,
     entry: Option<CatalogueEntry>,
-    period: BillingPeriod,
     timing: BillingPractice,
+    charge: &mut Charge<'_>,
 ) -> Result<Option<InvoiceLine>, BillingError> {
+    let period = charge.period;
     if has_fixed_part(item) && item.fixed_timing(sub.practice()) == timing {
         let kind = match (period.is_partial(), timing) {
             (true, _) => LineKind::Proration,
@@ -491,6 +510,30 @@ fn price_item<U: UsageLookup>(
         _ => (used, LineKind::InArrears),
     };
     let line = line(sub, account, item, period, quantity, exact, kind)?;
+    let records = context
+        .usage
+        .aggregate(
+            account.key(),
+            metric,
+            CatalogueEntry {
+                aggregation: Aggregation::Count,
+                table: entry.table,
+            },
+            &period.covered,
+        )
+        .ok_or_else(|| BillingError::UsageOverflow {
+            account: account.key().clone(),
+            metric: metric.clone(),
+            period: period.covered,
+        })?;
+    charge.usage.push(BilledUsage {
+        subscription: sub.id().clone(),
+        product: item.product.clone(),
+        period: period.covered,
+        records: u64::try_from(records).unwrap_or(u64::MAX),
+        quantity: used,
+        amount: line.amount.amount(),
+    });
     if line.amount.is_zero() && quantity.is_zero() {
         return Ok(None);
     }
@@ -543,7 +586,7 @@ pub(crate) fn build_invoice(
     } else {
         Dispatch::Held { reasons }
     };
-    Ok(Invoice::new(
+    let invoice = Invoice::new(
         number,
         draft.owner.id().clone(),
         currency,
@@ -551,5 +594,9 @@ pub(crate) fn build_invoice(
         debtor_ids,
         dispatch,
     )?
-    .with_issued(options.run_date))
+    .with_issued(options.run_date);
+    Ok(match draft.owner.payment_terms().due(options.run_date) {
+        Some(due) => invoice.with_due(due),
+        None => invoice,
+    })
 }

@@ -132,6 +132,9 @@ pub fn apply_to_book(
             }
             Ok(())
         }
+        Change::SetPaymentTerms { id, terms } => {
+            book.set_payment_terms(id, *terms).map_err(refused)
+        }
         Change::Approve { id } => book.approve(id).map_err(refused),
         Change::Dismiss { id } => book.dismiss(id).map(drop).map_err(refused),
         Change::Archive { id } => book.archive(id).map_err(refused),

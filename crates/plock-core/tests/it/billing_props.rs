@@ -323,6 +323,7 @@ pub(crate) fn run_records(
         subscriptions,
         metrics,
         usage: &table,
+        billed_usage: &[],
     };
     run(&data, options)
 }

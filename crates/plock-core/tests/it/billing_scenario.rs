@@ -100,6 +100,7 @@ impl Company {
             subscriptions: &self.subscriptions,
             metrics: &self.metrics,
             usage: table,
+            billed_usage: &[],
         }
     }
 }
@@ -474,6 +475,7 @@ fn inconsistent_input_is_a_typed_error() {
     let err = run(
         &CompanyData {
             usage: &usage,
+            billed_usage: &[],
             ..base
         },
         &options,

@@ -170,6 +170,7 @@ fn both(
         subscriptions: subs,
         metrics: &c.metrics,
         usage: &c.usage,
+        billed_usage: &[],
     };
     let reference = outcome(reference_run(&records, options));
     let pool = rayon::ThreadPoolBuilder::new()

@@ -16,7 +16,7 @@ proptest! {
     fn progress_adds_up_to_the_subscriptions_and_changes_nothing(plan in plan(), threads in 1usize..4) {
         let c = build(&plan);
         let table = UsageTable::from_records(&c.usage).unwrap();
-        let data = CompanyData { accounts: &c.book, subscriptions: &c.subs, metrics: &c.metrics, usage: &table };
+        let data = CompanyData { accounts: &c.book, subscriptions: &c.subs, metrics: &c.metrics, usage: &table, billed_usage: &[] };
         let options = RunOptions { run_date: c.run_date, first_invoice_number: 1, dispatch_erp: None };
         let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
         let done = AtomicUsize::new(0);

@@ -203,6 +203,7 @@ fn a_bill_racing_an_import_and_another_bill_loses_nothing() {
         Some(store.apply(Batch::one(Change::RecordRun {
             invoices: run.invoices,
             billed: run.billed,
+            billed_usage: run.billed_usage,
         })))
     });
     let bills: Vec<_> = outcomes.into_iter().flatten().collect();

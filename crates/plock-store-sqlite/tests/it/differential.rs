@@ -351,6 +351,7 @@ fn check_same_history(steps: Vec<Step>) {
                 let batch = Batch::one(Change::RecordRun {
                     invoices: result.invoices,
                     billed: result.billed,
+                    billed_usage: result.billed_usage,
                 });
                 last_run = Some(batch.clone());
                 batch

@@ -146,6 +146,7 @@ fn a_refused_batch_leaves_the_file_unchanged() {
                 Change::RecordRun {
                     invoices: vec![invoice],
                     billed: vec![],
+                    billed_usage: vec![],
                 },
             ],
         })

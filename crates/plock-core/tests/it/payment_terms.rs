@@ -1,0 +1,156 @@
+//! A due date from payment terms: a run's invoice is due on its issue date plus its owner's
+//! payment terms (30 days unless the account says otherwise), in the invoice, its JSON and
+//! the Fortnox payload's DueDate.
+
+use plock_core::account::*;
+use plock_core::billing::*;
+use plock_core::book::*;
+use plock_core::erp::{ErpPayload, export_to_erp};
+use plock_core::id::*;
+use plock_core::money::*;
+use plock_core::period::*;
+use plock_core::store::{Change, apply_to_book};
+use plock_core::subscription::*;
+use plock_core::usage::*;
+use rust_decimal::dec;
+
+use crate::fixtures::date;
+
+fn bill(book: &AccountBook) -> BillingRun {
+    let mut subscriptions = Vec::new();
+    for account in book.iter() {
+        let mut sub = Subscription::new(
+            SubscriptionSpec {
+                id: SubscriptionId::new(format!("sub-{}", account.id())).unwrap(),
+                account: account.id().clone(),
+                start: date(2025, 1, 1),
+                end: None,
+                interval: BillingInterval::MONTHLY,
+                mode: PeriodMode::Calendar,
+                anchor: None,
+                practice: BillingPractice::InAdvance,
+                currency: Currency::SEK,
+                items: vec![Item::flat_fee(
+                    ProductId::new("licence").unwrap(),
+                    dec!(100.00),
+                    dec!(1),
+                )],
+                minimum_invoice_amount: None,
+            },
+            Currency::SEK,
+        )
+        .unwrap();
+        sub.activate().unwrap();
+        subscriptions.push(sub);
+    }
+    let usage = UsageTable::default();
+    let data = CompanyData {
+        accounts: book,
+        subscriptions: &subscriptions,
+        metrics: &[],
+        usage: &usage,
+        billed_usage: &[],
+    };
+    let options = RunOptions {
+        run_date: date(2025, 2, 1),
+        first_invoice_number: 1,
+        dispatch_erp: None,
+    };
+    run(&data, &options).unwrap()
+}
+
+fn book() -> AccountBook {
+    let mut book = AccountBook::new();
+    for name in ["default", "net10"] {
+        let account = Account::new(
+            AccountId::new(name).unwrap(),
+            AccountKey::new(name).unwrap(),
+            AccountName::new(name).unwrap(),
+            Contact::default(),
+            Currency::SEK,
+            date(2025, 1, 1),
+        );
+        book.add(account).unwrap();
+    }
+    book
+}
+
+#[test]
+fn an_invoice_is_due_its_owners_payment_terms_after_issue() {
+    let mut book = book();
+    apply_to_book(
+        &mut book,
+        0,
+        &Change::SetPaymentTerms {
+            id: AccountId::new("net10").unwrap(),
+            terms: PaymentTerms::new(10).unwrap(),
+        },
+    )
+    .unwrap();
+    let result = bill(&book);
+    let due: Vec<(String, Option<chrono::NaiveDate>)> = result
+        .invoices
+        .iter()
+        .map(|i| (i.owner().to_string(), i.due()))
+        .collect();
+    assert_eq!(
+        due,
+        [
+            ("default".to_owned(), Some(date(2025, 3, 3))),
+            ("net10".to_owned(), Some(date(2025, 2, 11))),
+        ]
+    );
+    // In the invoice's JSON, and back.
+    let invoice = &result.invoices[1];
+    let json = serde_json::to_value(invoice).unwrap();
+    assert_eq!(json["due"], "2025-02-11");
+    let back: plock_core::invoice::Invoice = serde_json::from_value(json).unwrap();
+    assert_eq!(&back, invoice);
+}
+
+#[test]
+fn the_fortnox_payload_carries_the_due_date() {
+    let mut book = book();
+    for account in ["default", "net10"] {
+        apply_to_book(
+            &mut book,
+            0,
+            &Change::SetExternalId {
+                id: AccountId::new(account).unwrap(),
+                system: ExternalSystem::Fortnox,
+                external_id: ExternalId::new(&format!("F-{account}")).unwrap(),
+            },
+        )
+        .unwrap();
+    }
+    apply_to_book(
+        &mut book,
+        0,
+        &Change::SetPaymentTerms {
+            id: AccountId::new("net10").unwrap(),
+            terms: PaymentTerms::new(10).unwrap(),
+        },
+    )
+    .unwrap();
+    let result = bill(&book);
+    let export = export_to_erp(&result.invoices, &ExternalSystem::Fortnox);
+    let dates: Vec<(String, Option<String>)> = export
+        .payloads
+        .iter()
+        .map(|p| match p {
+            ErpPayload::Fortnox { invoice, .. } => {
+                (invoice.invoice_date.clone(), invoice.due_date.clone())
+            }
+            ErpPayload::Generic(_) => panic!("Fortnox was asked for"),
+        })
+        .collect();
+    assert_eq!(
+        dates,
+        [
+            ("2025-02-01".to_owned(), Some("2025-03-03".to_owned())),
+            ("2025-02-01".to_owned(), Some("2025-02-11".to_owned())),
+        ]
+    );
+    let json = serde_json::to_string(&export.payloads[1]).unwrap();
+    assert!(json.contains(r#""DueDate":"2025-02-11""#), "{json}");
+}

@@ -1,0 +1,49 @@
+//! What billing runs billed of usage, period by period ([`BilledUsage`]): written with a
+//! run's invoices, read back for the next run, which bills late usage against it.
+
+use plock_core::billing::BilledUsage;
+use plock_core::store::StoreError;
+use rusqlite::{Connection, params};
+
+use crate::codec::{Context, text};
+
+/// Records `rows`, each replacing the stored row of its key.
+pub(crate) fn write(tx: &Connection, rows: &[BilledUsage]) -> Result<(), StoreError> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let mut stmt = tx
+        .prepare_cached(
+            "INSERT INTO billed_usage (subscription, product, period_start, row) \
+             VALUES (?1, ?2, ?3, ?4) \
+             ON CONFLICT (subscription, product, period_start) DO UPDATE SET row = excluded.row",
+        )
+        .context("recording billed usage")?;
+    for row in rows {
+        let json = serde_json::to_string(row).context("encoding billed usage")?;
+        stmt.execute(params![
+            row.subscription.as_str(),
+            row.product.as_str(),
+            text(&row.period.start())?,
+            json
+        ])
+        .context("recording billed usage")?;
+    }
+    Ok(())
+}
+
+/// Every stored row, in key order.
+pub(crate) fn read(conn: &Connection) -> Result<Vec<BilledUsage>, StoreError> {
+    let mut stmt = conn
+        .prepare_cached("SELECT row FROM billed_usage ORDER BY subscription, product, period_start")
+        .context("reading billed usage")?;
+    let texts = stmt
+        .query_map([], |row| row.get::<_, String>(0))
+        .context("reading billed usage")?
+        .collect::<Result<Vec<String>, _>>()
+        .context("reading billed usage")?;
+    texts
+        .iter()
+        .map(|t| serde_json::from_str(t).context("decoding billed usage"))
+        .collect()
+}
