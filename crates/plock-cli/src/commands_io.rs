@@ -195,7 +195,7 @@ pub fn import(
                         added.insert(account.id().clone());
                     }
                     other => {
-                        if let Some(id) = account_of(other) {
+                        if let Some(id) = other.account() {
                             touched.insert(id.clone());
                         }
                     }
@@ -280,35 +280,13 @@ fn all_subscriptions(s: &Opened) -> Result<Vec<plock_core::Subscription>> {
     }
 }
 
-/// The account a change of an account import is about.
-fn account_of(change: &Change) -> Option<&AccountId> {
-    match change {
-        Change::AddAccount { account } | Change::AddDiscovered { account } => Some(account.id()),
-        Change::EditAccount { id, .. }
-        | Change::Approve { id }
-        | Change::Dismiss { id }
-        | Change::Archive { id }
-        | Change::Restore { id }
-        | Change::Tag { id, .. }
-        | Change::Untag { id, .. }
-        | Change::SetExternalId { id, .. }
-        | Change::RemoveExternalId { id, .. } => Some(id),
-        Change::Link { child, .. } | Change::Unlink { child } => Some(child),
-        Change::SetGroupBilling { master, .. } => Some(master),
-        Change::PutSubscription { .. }
-        | Change::PutMetric { .. }
-        | Change::AddUsage { .. }
-        | Change::RecordRun { .. } => None,
-    }
-}
-
 /// Names the row of an import file a change came from: `line 3 (account acme)`.
 fn row_of(store: &dyn Backend, rows: Option<&Rows>, change: &Change) -> String {
     let keyed = match change {
         Change::PutSubscription { subscription } => {
             Some(("subscription", subscription.id().to_string()))
         }
-        other => account_of(other).map(|id| {
+        other => other.account().map(|id| {
             // Accounts are found by the key the file names; an imported account's id is its
             // key, an older one may have another.
             let key = store

@@ -61,6 +61,8 @@ use crate::period::Period;
 use crate::subscription::{BilledThrough, Subscription, SubscriptionError};
 use crate::usage::{Metric, UsageError, UsageRecord, UsageTable};
 
+mod about;
+
 /// The most items one page holds.
 pub const MAX_PAGE: usize = 10_000;
 

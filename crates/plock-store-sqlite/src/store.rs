@@ -8,19 +8,19 @@ use plock_core::account::{ExternalId, ExternalSystem, TagFilter};
 use plock_core::period::Period;
 use plock_core::store::{
     AccountQuery, Batch, CompanySnapshot, InvoiceQuery, Page, StoreError, SubscriptionQuery,
-    page_limit,
 };
 use plock_core::{
     Account, AccountBook, AccountId, AccountKey, Invoice, Metric, Store, Subscription,
     SubscriptionId, UsageRecord, UsageTable,
 };
+use plock_store_sql::codec::{account, book, metric, sql_number, text, unix_day};
+use plock_store_sql::read::{TagTest, page, page_probe, tag_parts};
 use rusqlite::types::Value as SqlValue;
 use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior, params};
 
 use crate::codec::{
-    ACCOUNT_SELECT, Context, INVOICE_SELECT, SUBSCRIPTION_COLUMNS, SubscriptionRow, USAGE_SELECT,
-    account, account_value, backend, book, invoice, json_list, parse, sql_number, text, unix_day,
-    usage_record,
+    ACCOUNT_SELECT, Context, INVOICE_SELECT, USAGE_SELECT, account_value, backend, invoice,
+    json_list, usage_record,
 };
 use crate::schema;
 
@@ -231,19 +231,9 @@ impl SqliteStore {
         filter: &str,
         params: &[SqlValue],
     ) -> Result<Vec<Subscription>, StoreError> {
-        let sql = format!("SELECT {SUBSCRIPTION_COLUMNS} FROM subscriptions WHERE {filter}");
-        let mut stmt = self
-            .conn
-            .prepare_cached(&sql)
-            .context("reading subscriptions")?;
-        let rows = stmt
-            .query_map(rusqlite::params_from_iter(params), SubscriptionRow::read)
-            .context("reading subscriptions")?;
-        let mut out = Vec::new();
-        for row in rows {
-            out.push(row.context("reading subscriptions")?.subscription()?);
-        }
-        Ok(out)
+        let params: Vec<&dyn rusqlite::ToSql> =
+            params.iter().map(|p| p as &dyn rusqlite::ToSql).collect();
+        crate::write::subscriptions_where(&self.conn, filter, &params)
     }
 
     fn invoices_where(
@@ -268,30 +258,14 @@ impl SqliteStore {
     }
 }
 
-fn page<T, C>(mut items: Vec<T>, limit: usize, cursor: impl Fn(&T) -> C) -> Page<T, C> {
-    let next = if items.len() > limit {
-        items.truncate(limit);
-        items.last().map(cursor)
-    } else {
-        None
-    };
-    Page { items, next }
-}
-
 /// One more than a page holds, so the query tells whether another page follows.
-fn page_probe(limit: usize) -> (usize, SqlValue) {
-    let limit = page_limit(limit);
-    let probe = i64::try_from(limit.saturating_add(1)).unwrap_or(i64::MAX);
+fn probe(limit: usize) -> (usize, SqlValue) {
+    let (limit, probe) = page_probe(limit);
     (limit, SqlValue::Integer(probe))
 }
 
 fn sql_text(s: impl Into<String>) -> SqlValue {
     SqlValue::Text(s.into())
-}
-
-/// The tags a filter names, case-folded as [`plock_core::account::Tag`] compares them, without repeats.
-fn folded(tags: &[plock_core::account::Tag]) -> BTreeSet<String> {
-    tags.iter().map(|t| t.as_str().to_lowercase()).collect()
 }
 
 impl Store for SqliteStore {
@@ -342,7 +316,7 @@ impl Store for SqliteStore {
                 param(&mut filter, &clause, sql_text(list));
             }
         }
-        let (limit, probe) = page_probe(query.limit);
+        let (limit, probe) = probe(query.limit);
         param(&mut filter, " ORDER BY a.id LIMIT ?", probe);
         let items = self.accounts_where(&self.conn, &filter, &params)?;
         Ok(page(items, limit, |a: &Account| a.id().clone()))
@@ -395,7 +369,7 @@ impl Store for SqliteStore {
             params.push(sql_text(after.as_str()));
             filter.push_str(&format!(" AND id > ?{}", params.len()));
         }
-        let (limit, probe) = page_probe(query.limit);
+        let (limit, probe) = probe(query.limit);
         params.push(probe);
         filter.push_str(&format!(" ORDER BY id LIMIT ?{}", params.len()));
         let items = self.subscriptions_where(&filter, &params)?;
@@ -467,7 +441,7 @@ impl Store for SqliteStore {
             params.push(SqlValue::Integer(after));
             filter.push_str(&format!(" AND number > ?{}", params.len()));
         }
-        let (limit, probe) = page_probe(query.limit);
+        let (limit, probe) = probe(query.limit);
         params.push(probe);
         filter.push_str(&format!(" ORDER BY number LIMIT ?{}", params.len()));
         let items = self.invoices_where(&filter, &params)?;
@@ -526,10 +500,7 @@ fn read_metrics(conn: &Connection) -> Result<Vec<Metric>, StoreError> {
     let mut out = Vec::new();
     for row in rows {
         let (id, aggregation) = row.context("reading metrics")?;
-        out.push(Metric {
-            id: parse("metric id", id)?,
-            aggregation: parse("aggregation", aggregation)?,
-        });
+        out.push(metric(id, aggregation)?);
     }
     Ok(out)
 }
@@ -539,19 +510,20 @@ fn read_metrics(conn: &Connection) -> Result<Vec<Metric>, StoreError> {
 fn tag_clauses(tags: &TagFilter) -> Vec<(String, BTreeSet<String>)> {
     let has_tag = "SELECT 1 FROM account_tags t WHERE t.account = a.id \
                    AND t.folded IN (SELECT value FROM json_each(?))";
-    match tags {
-        // Tags are unique per account, so all are there when every one is counted.
-        TagFilter::All(tags) => {
-            let wanted = folded(tags);
-            let clause = format!(
-                " AND (SELECT count(*) FROM account_tags t WHERE t.account = a.id \
-                 AND t.folded IN (SELECT value FROM json_each(?))) = {}",
-                wanted.len()
-            );
-            vec![(clause, wanted)]
-        }
-        TagFilter::Any(tags) => vec![(format!(" AND EXISTS ({has_tag})"), folded(tags))],
-        TagFilter::None(tags) => vec![(format!(" AND NOT EXISTS ({has_tag})"), folded(tags))],
-        TagFilter::Every(filters) => filters.iter().flat_map(tag_clauses).collect(),
-    }
+    tag_parts(tags)
+        .into_iter()
+        .map(|(test, wanted)| {
+            let clause = match test {
+                // Tags are unique per account, so all are there when every one is counted.
+                TagTest::All => format!(
+                    " AND (SELECT count(*) FROM account_tags t WHERE t.account = a.id \
+                     AND t.folded IN (SELECT value FROM json_each(?))) = {}",
+                    wanted.len()
+                ),
+                TagTest::Any => format!(" AND EXISTS ({has_tag})"),
+                TagTest::None => format!(" AND NOT EXISTS ({has_tag})"),
+            };
+            (clause, wanted)
+        })
+        .collect()
 }
