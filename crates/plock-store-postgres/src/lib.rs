@@ -35,6 +35,7 @@
 //! in the workspace's `docs/postgres.md`.
 #![deny(missing_docs)]
 
+mod bind;
 mod codec;
 mod copy;
 mod failure;

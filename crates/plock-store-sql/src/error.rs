@@ -38,3 +38,19 @@ pub fn chain(error: &dyn std::error::Error) -> String {
     }
     text
 }
+
+/// [`Context`] for drivers whose errors need their causes ([`chain`]): a store imports the
+/// one that suits its driver, under either name.
+pub trait CauseContext<T> {
+    /// The error and its causes as [`StoreError::Backend`], prefixed by `what`.
+    ///
+    /// # Errors
+    /// [`StoreError::Backend`] when `self` is an error.
+    fn context(self, what: &str) -> Result<T, StoreError>;
+}
+
+impl<T, E: std::error::Error> CauseContext<T> for Result<T, E> {
+    fn context(self, what: &str) -> Result<T, StoreError> {
+        self.map_err(|e| backend(format!("{what}: {}", chain(&e))))
+    }
+}
