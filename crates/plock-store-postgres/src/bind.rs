@@ -13,7 +13,11 @@ use rust_decimal::Decimal;
 pub(crate) struct Bind<'a>(pub &'a SqlValue);
 
 impl ToSql for Bind<'_> {
-    fn to_sql(&self, ty: &Type, out: &mut BytesMut) -> Result<IsNull, Box<dyn Error + Sync + Send>> {
+    fn to_sql(
+        &self,
+        ty: &Type,
+        out: &mut BytesMut,
+    ) -> Result<IsNull, Box<dyn Error + Sync + Send>> {
         match self.0 {
             SqlValue::Null => Ok(IsNull::Yes),
             SqlValue::Bool(b) => b.to_sql(ty, out),

@@ -21,9 +21,11 @@ pub(crate) use plock_store_sql::error::{CauseContext as Context, backend};
 /// A query parameter.
 pub(crate) type Param<'a> = &'a (dyn ToSql + Sync);
 
-/// The names in a column list `"a, b, c"`.
-pub(crate) fn names(columns: &str) -> Vec<&str> {
-    columns.split(", ").collect()
+pub(crate) use plock_store_sql::sql::names;
+
+/// PostgreSQL's numbered placeholder.
+pub(crate) fn dollar(_column: &str, n: usize) -> String {
+    format!("${n}")
 }
 
 /// What a query selects to read an account: the whole account as JSON text, in the shape its

@@ -66,7 +66,11 @@ fn write_accounts(tx: &mut Transaction<'_>, rows: &[Vec<SqlValue>]) -> Result<()
         .iter()
         .enumerate()
         .map(|(i, c)| {
-            let ty = if *c == "group_billing" { "boolean" } else { "text" };
+            let ty = if *c == "group_billing" {
+                "boolean"
+            } else {
+                "text"
+            };
             format!("${}::{ty}[]", i + 1)
         })
         .collect();

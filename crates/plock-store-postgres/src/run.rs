@@ -137,9 +137,9 @@ fn write_invoices(tx: &mut Transaction<'_>, invoices: &[Invoice]) -> Result<(), 
         return Ok(());
     }
     let sink = tx
-        .copy_in(
-            &format!("COPY invoices ({INVOICE_COLUMNS}) FROM STDIN (FORMAT binary)"),
-        )
+        .copy_in(&format!(
+            "COPY invoices ({INVOICE_COLUMNS}) FROM STDIN (FORMAT binary)"
+        ))
         .db("writing invoices")?;
     let types = [
         Type::TEXT,

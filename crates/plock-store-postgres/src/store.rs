@@ -13,11 +13,12 @@ use plock_core::{
 };
 use plock_store_sql::codec::{account, book, metric, sql_number, text, unix_day};
 use plock_store_sql::read::{TagTest, page, page_probe, tag_parts};
+use plock_store_sql::sql::by_external_id;
 use postgres::{Client, GenericClient, IsolationLevel, NoTls};
 
 use crate::codec::{
-    ACCOUNT_JSON, Context, INVOICE_SELECT, Param, USAGE_SELECT, account_value, backend, invoice,
-    usage_record,
+    ACCOUNT_JSON, Context, INVOICE_SELECT, Param, USAGE_SELECT, account_value, backend, dollar,
+    invoice, usage_record,
 };
 use crate::queries::{next_invoice_number, read_subscriptions};
 use crate::schema;
@@ -180,10 +181,7 @@ impl Store for PostgresStore {
         system: &ExternalSystem,
         id: &ExternalId,
     ) -> Result<Option<Account>, StoreError> {
-        self.one_account(
-            "a.id = (SELECT account FROM external_ids WHERE system = $1 AND external_id = $2)",
-            &[&system.name(), &id.as_str()],
-        )
+        self.one_account(&by_external_id(dollar), &[&system.name(), &id.as_str()])
     }
 
     fn list_accounts(&self, query: &AccountQuery) -> Result<Page<Account, AccountId>, StoreError> {

@@ -18,27 +18,26 @@
 
 use std::collections::{HashMap, HashSet};
 
-use plock_core::billing::Billed;
 use plock_core::store::{Batch, StoreError};
 use plock_core::subscription::BilledThrough;
 use plock_core::{
-    AccountBook, AccountId, AccountKey, Invoice, Metric, Subscription, SubscriptionId,
-    UsageRecord,
+    AccountBook, AccountId, AccountKey, Metric, Subscription, SubscriptionId, UsageRecord,
 };
 use plock_store_sql::batch::apply as apply_batch;
 use plock_store_sql::codec::{billed_through, text};
 use plock_store_sql::error::chain;
-use plock_store_sql::plan::AccountWrites;
+use plock_store_sql::plan::{AccountWrites, Statement};
 use plock_store_sql::rows::{Row, SubscriptionRow};
-use plock_store_sql::writer::Writer;
+use plock_store_sql::sql::{names, upsert};
+use plock_store_sql::writer::{Run, Step, Writer};
 use postgres::error::SqlState;
 use postgres::{Client, Transaction};
 use serde_json::Value;
 
 use crate::bind::binds;
 use crate::codec::{
-    ACCOUNT_COLUMNS, ACCOUNT_JSON, Param, SUBSCRIPTION_COLUMNS, account_placeholder,
-    account_value, backend, names, owner_in,
+    ACCOUNT_COLUMNS, ACCOUNT_JSON, Param, SUBSCRIPTION_COLUMNS, account_placeholder, account_value,
+    backend, dollar, owner_in,
 };
 use crate::failure::{Db, Failure};
 
@@ -153,8 +152,11 @@ impl PgWriter<'_, '_> {
             .db("reading accounts")
     }
 
-    fn execute(&mut self, sql: &str, params: &[Param<'_>]) -> Result<(), Failure> {
-        execute(self.tx, sql, params)
+    /// Runs a statement of the shared layer.
+    fn bound(&mut self, statement: &Statement) -> Result<(), Failure> {
+        let binds = binds(&statement.values);
+        let params: Vec<Param<'_>> = binds.iter().map(|b| b as Param<'_>).collect();
+        execute(self.tx, &statement.sql, &params)
     }
 }
 
@@ -165,6 +167,7 @@ fn execute(tx: &mut Transaction<'_>, sql: &str, params: &[Param<'_>]) -> Result<
 
 impl Writer for PgWriter<'_, '_> {
     type Error = Failure;
+    const ACCOUNT_COLUMNS: &'static str = ACCOUNT_COLUMNS;
 
     fn at(&mut self, index: usize) {
         self.index = index;
@@ -280,7 +283,10 @@ impl Writer for PgWriter<'_, '_> {
         let binds = binds(&values);
         let params: Vec<Param<'_>> = binds.iter().map(|b| b as Param<'_>).collect();
         self.tx
-            .execute(&upsert("subscriptions", SUBSCRIPTION_COLUMNS), &params)
+            .execute(
+                &upsert("subscriptions", SUBSCRIPTION_COLUMNS, dollar),
+                &params,
+            )
             .db("writing a subscription")?;
         self.written
             .subscriptions
@@ -292,91 +298,49 @@ impl Writer for PgWriter<'_, '_> {
         let aggregation = text(&metric.aggregation)?;
         self.tx
             .execute(
-                &upsert("metrics", "id, aggregation"),
+                &upsert("metrics", "id, aggregation", dollar),
                 &[&metric.id.as_str(), &aggregation],
             )
             .db("writing a metric")?;
         Ok(())
     }
 
-    fn add_usage(
-        &mut self,
-        original: &AccountBook,
-        work: &AccountBook,
-        index: usize,
-        records: &[UsageRecord],
-    ) -> Result<(), Failure> {
+    fn add_usage(&mut self, step: Step<'_>, records: &[UsageRecord]) -> Result<(), Failure> {
         let written = &mut self.written.usage;
+        let Step {
+            index,
+            original,
+            work,
+        } = step;
         crate::usage::add_usage(self.tx, original, work, written, index, records)
     }
 
-    fn record_run(
-        &mut self,
-        index: usize,
-        invoices: &[Invoice],
-        billed: &[Billed],
-    ) -> Result<(), Failure> {
-        crate::run::record_run(self.tx, index, invoices, billed)
+    fn record_run(&mut self, index: usize, run: Run<'_>) -> Result<(), Failure> {
+        crate::run::record_run(self.tx, index, run.invoices, run.billed)
     }
 
-    /// Writes the rows that differ, then moves the rows whose invoice owner the batch changed
-    /// ([`rehome`]).
-    fn write_accounts(&mut self, original: &AccountBook, work: &AccountBook) -> Result<(), Failure> {
-        let columns = names(ACCOUNT_COLUMNS);
-        let writes = AccountWrites::plan(original, work, &columns)?;
-        for id in &writes.deleted {
-            self.execute("DELETE FROM accounts WHERE id = $1", &[id])?;
+    fn write_accounts(&mut self, writes: &AccountWrites) -> Result<(), Failure> {
+        let removals = writes.removals(dollar);
+        let updates = writes.updates(ACCOUNT_COLUMNS, account_placeholder);
+        let dismissals = writes.dismissals(dollar);
+        for statement in removals.into_iter().chain(updates) {
+            self.bound(&statement)?;
         }
-        for (id, system) in &writes.external_ids_removed {
-            self.execute(
-                "DELETE FROM external_ids WHERE account = $1 AND system = $2",
-                &[id, system],
-            )?;
+        crate::inserts::write(self.tx, writes)?;
+        for statement in &dismissals {
+            self.bound(statement)?;
         }
-        for (id, folded) in &writes.tags_removed {
-            self.execute(
-                "DELETE FROM account_tags WHERE account = $1 AND folded = $2",
-                &[id, folded],
-            )?;
-        }
-        let sets: Vec<String> = columns
-            .iter()
-            .enumerate()
-            .skip(1)
-            .map(|(i, c)| format!("{c} = {}", account_placeholder(c, i + 1)))
-            .collect();
-        let update = format!("UPDATE accounts SET {} WHERE id = $1", sets.join(", "));
-        for values in &writes.updated {
-            let binds = binds(values);
-            let params: Vec<Param<'_>> = binds.iter().map(|b| b as Param<'_>).collect();
-            self.execute(&update, &params)?;
-        }
-        crate::inserts::write(self.tx, &writes)?;
-        for key in &writes.dismissed_keys {
-            self.execute(
-                "INSERT INTO dismissed_keys (key) VALUES ($1) ON CONFLICT DO NOTHING",
-                &[key],
-            )?;
-        }
+        Ok(())
+    }
+
+    /// Moves the rows whose invoice owner the batch changed ([`rehome`]).
+    fn accounts_written(
+        &mut self,
+        original: &AccountBook,
+        work: &AccountBook,
+    ) -> Result<(), Failure> {
         rehome(self.tx, original, work, &self.written)
     }
-}
-
-/// `INSERT` of every column, updating every column but the first (the key) on conflict.
-fn upsert(table: &str, columns: &str) -> String {
-    let names = names(columns);
-    let placeholders: Vec<String> = (1..=names.len()).map(|i| format!("${i}")).collect();
-    let updates: Vec<String> = names
-        .iter()
-        .skip(1)
-        .map(|c| format!("{c} = excluded.{c}"))
-        .collect();
-    format!(
-        "INSERT INTO {table} ({columns}) VALUES ({}) ON CONFLICT ({}) DO UPDATE SET {}",
-        placeholders.join(", "),
-        names.first().copied().unwrap_or_default(),
-        updates.join(", ")
-    )
 }
 
 /// Moves the rows of every account whose invoice owner the batch changed (a link, an unlink,

@@ -1,7 +1,7 @@
 //! A batch applied in a store's transaction.
 //!
 //! The account rules live in [`AccountBook`]: the batch's neighbourhood
-//! ([`crate::plan::neighbourhood`]) is loaded into a book, every change is applied to it with
+//! ([`crate::neighbourhood::neighbourhood`]) is loaded into a book, every change is applied to it with
 //! [`apply_to_book`] exactly as the memory store applies it, and at the end only the rows
 //! that differ are written. Everything else (subscriptions, metrics, usage, runs) is written
 //! change by change, its rules checked against the tables as the transaction sees them. The
@@ -13,9 +13,10 @@ use plock_core::store::{
 use plock_core::{AccountBook, Subscription};
 
 use crate::codec::owner_in;
-use crate::plan::neighbourhood;
+use crate::neighbourhood::neighbourhood;
+use crate::plan::AccountWrites;
 use crate::rows::SubscriptionRow;
-use crate::writer::Writer;
+use crate::writer::{Run, Step, Writer};
 
 /// Applies `batch` through `writer`, or returns the first refusal.
 ///
@@ -57,8 +58,17 @@ pub fn apply<W: Writer>(writer: &mut W, batch: &Batch) -> Result<(), W::Error> {
                 check_currency_change(index, id, *currency, &theirs)?;
             }
             Change::PutMetric { metric } => writer.put_metric(metric)?,
-            Change::AddUsage { records } => writer.add_usage(&original, &work, index, records)?,
-            Change::RecordRun { invoices, billed } => writer.record_run(index, invoices, billed)?,
+            Change::AddUsage { records } => {
+                let step = Step {
+                    index,
+                    original: &original,
+                    work: &work,
+                };
+                writer.add_usage(step, records)?;
+            }
+            Change::RecordRun { invoices, billed } => {
+                writer.record_run(index, Run { invoices, billed })?;
+            }
             // Account changes: the book took them, the rows are written at the end.
             _ => {}
         }
@@ -71,7 +81,9 @@ pub fn apply<W: Writer>(writer: &mut W, batch: &Batch) -> Result<(), W::Error> {
             return Err(conflict(index, id.as_str(), "has usage records"));
         }
     }
-    writer.write_accounts(&original, &work)
+    let writes = AccountWrites::plan(&original, &work, W::ACCOUNT_COLUMNS)?;
+    writer.write_accounts(&writes)?;
+    writer.accounts_written(&original, &work)
 }
 
 fn conflict<E: From<StoreError>>(index: usize, id: &str, reason: &'static str) -> E {

@@ -12,7 +12,9 @@ use chrono::{DateTime, NaiveDate, Utc};
 use plock_core::id::RecordId;
 use plock_core::store::StoreError;
 use plock_core::subscription::BilledThrough;
-use plock_core::{Account, AccountBook, AccountId, AccountKey, Invoice, Metric, MetricId, UsageRecord};
+use plock_core::{
+    Account, AccountBook, AccountId, AccountKey, Invoice, Metric, MetricId, UsageRecord,
+};
 use rust_decimal::Decimal;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -124,7 +126,12 @@ pub fn invoice_number(number: i64) -> Result<u64, StoreError> {
 ///
 /// # Errors
 /// [`StoreError::Backend`] naming the invoice number.
-pub fn invoice(number: i64, owner: &str, total: Decimal, json: &str) -> Result<Invoice, StoreError> {
+pub fn invoice(
+    number: i64,
+    owner: &str,
+    total: Decimal,
+    json: &str,
+) -> Result<Invoice, StoreError> {
     let invalid = |e: &dyn Display| backend(format!("stored invoice {number} is invalid: {e}"));
     let invoice: Invoice = serde_json::from_str(json).map_err(|e| invalid(&e))?;
     invoice.check_invariants().map_err(|e| invalid(&e))?;

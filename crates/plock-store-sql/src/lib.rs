@@ -5,7 +5,7 @@
 //!   domain values, validated, with errors that name the thing, the field and the value;
 //! - [`rows`]: what each column of the `accounts`, `subscriptions` and `invoices` tables
 //!   holds, asked for by column name ([`Row::values`]);
-//! - [`plan`] and [`batch`]: a [`Batch`](plock_core::store::Batch) applied through a store's
+//! - [`batch`], [`neighbourhood`] and [`plan`]: a [`Batch`](plock_core::store::Batch) applied through a store's
 //!   [`Writer`]: its neighbourhood read into an account book, the changes checked against
 //!   it, and the account rows that differ planned into per-table writes;
 //! - [`read`]: pages and tag filters for the reads; [`error`]: failures as
@@ -62,9 +62,11 @@
 pub mod batch;
 pub mod codec;
 pub mod error;
+pub mod neighbourhood;
 pub mod plan;
 pub mod read;
 pub mod rows;
+pub mod sql;
 pub mod value;
 pub mod writer;
 

@@ -1,89 +1,32 @@
-//! Which rows a batch reads and writes: the accounts its rules may look at, and the rows of
-//! the accounts tables that differ after it.
+//! The rows of the accounts tables that differ after a batch, and the statements both
+//! dialects write them with alike.
 
 use std::collections::BTreeSet;
 
-use plock_core::store::{Batch, Change, StoreError};
-use plock_core::{Account, AccountBook, AccountId};
+use plock_core::store::StoreError;
+use plock_core::{Account, AccountBook};
 
-use crate::codec::{book, owner_in};
+use crate::codec::owner_in;
 use crate::rows::{AccountRow, Row};
+use crate::sql::{names, update};
 use crate::value::SqlValue;
-use crate::writer::Writer;
 
-/// What a batch names: account ids, account keys and external ids `(system, id)`.
-#[derive(Debug, Default)]
-pub struct Named<'a> {
-    /// Account ids.
-    pub ids: BTreeSet<&'a str>,
-    /// Account keys of new accounts.
-    pub keys: BTreeSet<&'a str>,
-    /// External ids given to accounts.
-    pub external: Vec<(&'a str, &'a str)>,
+/// One statement and the values of its placeholders, in order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Statement {
+    /// The SQL.
+    pub sql: String,
+    /// The values.
+    pub values: Vec<SqlValue>,
 }
 
-impl Named<'_> {
-    /// What `batch` names.
-    pub fn of(batch: &Batch) -> Named<'_> {
-        let mut named = Named::default();
-        for change in &batch.changes {
-            named.ids.extend(change.account().map(AccountId::as_str));
-            match change {
-                Change::AddAccount { account } | Change::AddDiscovered { account } => {
-                    named.ids.extend(account.master().map(AccountId::as_str));
-                    named.keys.insert(account.key().as_str());
-                    named.external.extend(
-                        account
-                            .external_ids()
-                            .iter()
-                            .map(|(s, id)| (s.name(), id.as_str())),
-                    );
-                }
-                Change::SetExternalId {
-                    system,
-                    external_id,
-                    ..
-                } => named.external.push((system.name(), external_id.as_str())),
-                Change::Link { master, .. } => {
-                    named.ids.insert(master.as_str());
-                }
-                Change::PutSubscription { subscription } => {
-                    named.ids.insert(subscription.account().as_str());
-                }
-                // Every other change names no account beyond `Change::account`'s.
-                _ => {}
-            }
+impl Statement {
+    fn new(sql: &str, values: Vec<SqlValue>) -> Statement {
+        Statement {
+            sql: sql.to_owned(),
+            values,
         }
-        named
     }
-}
-
-/// The accounts the batch's rules may look at, as a book: the accounts it names, the holders
-/// of the keys and external ids it names, and their masters and children.
-///
-/// # Errors
-/// The writer's failure, or [`StoreError::Backend`] for stored accounts that break a rule of
-/// the book.
-pub fn neighbourhood<W: Writer>(writer: &mut W, batch: &Batch) -> Result<AccountBook, W::Error> {
-    let named = Named::of(batch);
-    if named.ids.is_empty() {
-        return Ok(AccountBook::new());
-    }
-    let mut scope: BTreeSet<String> = named.ids.iter().map(|id| (*id).to_owned()).collect();
-    let keys: Vec<&str> = named.keys.iter().copied().collect();
-    scope.extend(writer.ids_of_keys(&keys)?);
-    for (system, id) in &named.external {
-        scope.extend(writer.external_id_owner(system, id)?);
-    }
-    let list: Vec<&str> = scope.iter().map(String::as_str).collect();
-    let masters = writer.masters_of(&list)?;
-    let children = writer.children_of(&list)?;
-    scope.extend(masters);
-    scope.extend(children);
-    let list: Vec<&str> = scope.iter().map(String::as_str).collect();
-    let accounts = writer.accounts(&list)?;
-    let dismissed = writer.dismissed(&keys)?;
-    Ok(book(accounts, dismissed)?)
 }
 
 /// A tag row: `(owner, account, tag, folded)`.
@@ -155,20 +98,28 @@ impl AccountWrites {
     pub fn plan(
         original: &AccountBook,
         work: &AccountBook,
-        columns: &[&str],
+        columns: &str,
     ) -> Result<AccountWrites, StoreError> {
+        let columns = &names(columns);
         let mut writes = AccountWrites::default();
         for old in original.iter() {
             writes.remove(old, same_key(work, old));
         }
         for new in work.iter() {
             let owner = owner_in(work, new);
-            let values = AccountRow { account: new, owner: &owner }.values(columns)?;
+            let values = AccountRow {
+                account: new,
+                owner: &owner,
+            }
+            .values(columns)?;
             let old = same_key(original, new);
             match old {
                 Some(old) => {
                     let owner = owner_in(original, old);
-                    let before = AccountRow { account: old, owner: &owner };
+                    let before = AccountRow {
+                        account: old,
+                        owner: &owner,
+                    };
                     if before.values(columns)? != values {
                         writes.updated.push(values);
                     }
@@ -183,6 +134,60 @@ impl AccountWrites {
             .map(|k| k.as_str().to_owned())
             .collect();
         Ok(writes)
+    }
+
+    /// The statements that remove rows: accounts gone (their tags and external ids go with
+    /// them), then external ids and tags, numbered by `placeholder(column, n)`.
+    pub fn removals(&self, placeholder: impl Fn(&str, usize) -> String) -> Vec<Statement> {
+        let text = |s: &String| SqlValue::Text(s.clone());
+        let mut out = Vec::new();
+        let accounts = format!("DELETE FROM accounts WHERE id = {}", placeholder("id", 1));
+        for id in &self.deleted {
+            out.push(Statement::new(&accounts, vec![text(id)]));
+        }
+        let external_ids = format!(
+            "DELETE FROM external_ids WHERE account = {} AND system = {}",
+            placeholder("account", 1),
+            placeholder("system", 2)
+        );
+        for (id, system) in &self.external_ids_removed {
+            out.push(Statement::new(&external_ids, vec![text(id), text(system)]));
+        }
+        let tags = format!(
+            "DELETE FROM account_tags WHERE account = {} AND folded = {}",
+            placeholder("account", 1),
+            placeholder("folded", 2)
+        );
+        for (id, folded) in &self.tags_removed {
+            out.push(Statement::new(&tags, vec![text(id), text(folded)]));
+        }
+        out
+    }
+
+    /// The statements that update changed accounts, `columns` as [`AccountWrites::plan`] was
+    /// given them.
+    pub fn updates(
+        &self,
+        columns: &str,
+        placeholder: impl Fn(&str, usize) -> String,
+    ) -> Vec<Statement> {
+        let sql = update("accounts", columns, placeholder);
+        self.updated
+            .iter()
+            .map(|values| Statement::new(&sql, values.clone()))
+            .collect()
+    }
+
+    /// The statements that remember the keys newly dismissed.
+    pub fn dismissals(&self, placeholder: impl Fn(&str, usize) -> String) -> Vec<Statement> {
+        let sql = format!(
+            "INSERT INTO dismissed_keys (key) VALUES ({}) ON CONFLICT DO NOTHING",
+            placeholder("key", 1)
+        );
+        self.dismissed_keys
+            .iter()
+            .map(|key| Statement::new(&sql, vec![SqlValue::Text(key.clone())]))
+            .collect()
     }
 
     /// The deletions of account `old`, which is `new` after the batch.

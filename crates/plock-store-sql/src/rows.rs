@@ -93,8 +93,7 @@ pub struct SubscriptionRow<'a> {
 impl SubscriptionRow<'_> {
     /// A field of the state's serde form: its name (`state`) or when it paused (`since`).
     fn state_field(&self, name: &str) -> Result<Option<String>, StoreError> {
-        let state =
-            serde_json::to_value(self.subscription.state()).context("encoding a state")?;
+        let state = serde_json::to_value(self.subscription.state()).context("encoding a state")?;
         Ok(state.get(name).and_then(Value::as_str).map(str::to_owned))
     }
 }

@@ -5,17 +5,41 @@ use plock_core::billing::Billed;
 use plock_core::store::StoreError;
 use plock_core::subscription::BilledThrough;
 use plock_core::{
-    AccountBook, AccountId, AccountKey, Invoice, Metric, Subscription, SubscriptionId,
-    UsageRecord,
+    AccountBook, AccountId, AccountKey, Invoice, Metric, Subscription, SubscriptionId, UsageRecord,
 };
 use serde_json::Value;
 
+use crate::plan::AccountWrites;
 use crate::rows::SubscriptionRow;
+
+/// Change `index` of a batch, with the account book as the batch read it (`original`) and as
+/// its changes so far left it (`work`).
+#[derive(Debug, Clone, Copy)]
+pub struct Step<'a> {
+    /// The change's position in the batch.
+    pub index: usize,
+    /// The book as read.
+    pub original: &'a AccountBook,
+    /// The book after the changes before this one.
+    pub work: &'a AccountBook,
+}
+
+/// A billing run's records: its invoices, and what its subscriptions are billed through.
+#[derive(Debug, Clone, Copy)]
+pub struct Run<'a> {
+    /// The invoices.
+    pub invoices: &'a [Invoice],
+    /// The subscriptions billed, with their watermarks before and after.
+    pub billed: &'a [Billed],
+}
 
 /// A store's transaction, as [`crate::batch::apply`] drives it.
 pub trait Writer {
     /// Why a write failed: a refusal ([`StoreError`]) or the store's own failure.
     type Error: From<StoreError>;
+
+    /// The store's `accounts` columns, `id` first, as [`AccountWrites::plan`] takes them.
+    const ACCOUNT_COLUMNS: &'static str;
 
     /// Change `index` of the batch is being applied (PostgreSQL names it in a lost race).
     fn at(&mut self, index: usize) {
@@ -98,40 +122,39 @@ pub trait Writer {
     /// The store's failure.
     fn put_metric(&mut self, metric: &Metric) -> Result<(), Self::Error>;
 
-    /// Adds change `index`'s usage records; every key must be held by an account, in `work`
-    /// (the book as the batch has changed it) or among the stored accounts `original` (the
-    /// book as read) does not hold.
+    /// Adds the usage records of `step`'s change; every key must be held by an account, in
+    /// `work` or among the stored accounts `original` does not hold.
     ///
     /// # Errors
     /// [`StoreError::NotFound`] for an unknown key, or the store's failure.
-    fn add_usage(
-        &mut self,
-        original: &AccountBook,
-        work: &AccountBook,
-        index: usize,
-        records: &[UsageRecord],
-    ) -> Result<(), Self::Error>;
+    fn add_usage(&mut self, step: Step<'_>, records: &[UsageRecord]) -> Result<(), Self::Error>;
 
     /// Records change `index`'s billing run.
     ///
     /// # Errors
     /// [`StoreError::Conflict`] or [`StoreError::NotFound`] as the store contract says, or
     /// the store's failure.
-    fn record_run(
-        &mut self,
-        index: usize,
-        invoices: &[Invoice],
-        billed: &[Billed],
-    ) -> Result<(), Self::Error>;
+    fn record_run(&mut self, index: usize, run: Run<'_>) -> Result<(), Self::Error>;
 
-    /// Writes the accounts that differ between `original` and `work`
-    /// ([`crate::plan::AccountWrites::plan`] says which rows).
+    /// Writes the account rows that differ after the batch, planned with
+    /// [`Writer::ACCOUNT_COLUMNS`].
     ///
     /// # Errors
     /// The store's failure.
-    fn write_accounts(
+    fn write_accounts(&mut self, writes: &AccountWrites) -> Result<(), Self::Error>;
+
+    /// Called once the account rows are written, with the book as the batch read it and as
+    /// it left it: a store that keeps rows under their invoice owner moves the ones whose
+    /// owner changed.
+    ///
+    /// # Errors
+    /// The store's failure.
+    fn accounts_written(
         &mut self,
         original: &AccountBook,
         work: &AccountBook,
-    ) -> Result<(), Self::Error>;
+    ) -> Result<(), Self::Error> {
+        let _ = (original, work);
+        Ok(())
+    }
 }

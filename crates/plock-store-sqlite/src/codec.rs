@@ -32,14 +32,14 @@ pub(crate) fn sqlite_value(value: SqlValue) -> SqliteValue {
     }
 }
 
+/// SQLite's numbered placeholder.
+pub(crate) fn question(_column: &str, n: usize) -> String {
+    format!("?{n}")
+}
+
 /// Shared values as a statement's parameters `?1`, `?2`, ….
 pub(crate) fn params(values: Vec<SqlValue>) -> rusqlite::ParamsFromIter<Vec<SqliteValue>> {
     rusqlite::params_from_iter(values.into_iter().map(sqlite_value).collect::<Vec<_>>())
-}
-
-/// The names in a column list `"a, b, c"`.
-pub(crate) fn names(columns: &str) -> Vec<&str> {
-    columns.split(", ").collect()
 }
 
 /// The `accounts` columns, in the order the store writes them.
@@ -155,7 +155,8 @@ pub(crate) fn subscription(row: &rusqlite::Row<'_>) -> Result<Subscription, Stor
 }
 
 /// The `usage` columns a record is written to, in [`usage_values`]'s order.
-pub(crate) const USAGE_COLUMNS: &str = "account_key, metric, unix_day, timestamp, quantity, record_id";
+pub(crate) const USAGE_COLUMNS: &str =
+    "account_key, metric, unix_day, timestamp, quantity, record_id";
 
 /// A record's `usage` row: the timestamp as its text, the quantity as the decimal's.
 pub(crate) fn usage_values(record: &UsageRecord) -> Result<[SqliteValue; 6], StoreError> {

@@ -15,12 +15,13 @@ use plock_core::{
 };
 use plock_store_sql::codec::{account, book, metric, sql_number, text, unix_day};
 use plock_store_sql::read::{TagTest, page, page_probe, tag_parts};
+use plock_store_sql::sql::by_external_id;
 use rusqlite::types::Value as SqlValue;
 use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior, params};
 
 use crate::codec::{
     ACCOUNT_SELECT, Context, INVOICE_SELECT, USAGE_SELECT, account_value, backend, invoice,
-    json_list, usage_record,
+    json_list, question, usage_record,
 };
 use crate::schema;
 
@@ -291,10 +292,8 @@ impl Store for SqliteStore {
         system: &ExternalSystem,
         id: &ExternalId,
     ) -> Result<Option<Account>, StoreError> {
-        self.one_account(
-            "a.id = (SELECT account FROM external_ids WHERE system = ?1 AND external_id = ?2)",
-            &[sql_text(system.name()), sql_text(id.as_str())],
-        )
+        let params = [sql_text(system.name()), sql_text(id.as_str())];
+        self.one_account(&by_external_id(question), &params)
     }
 
     fn list_accounts(&self, query: &AccountQuery) -> Result<Page<Account, AccountId>, StoreError> {
@@ -341,10 +340,8 @@ impl Store for SqliteStore {
     }
 
     fn subscription(&self, id: &SubscriptionId) -> Result<Option<Subscription>, StoreError> {
-        Ok(self
-            .subscriptions_where("id = ?1", &[sql_text(id.as_str())])?
-            .into_iter()
-            .next())
+        let found = self.subscriptions_where("id = ?1", &[sql_text(id.as_str())])?;
+        Ok(found.into_iter().next())
     }
 
     fn subscriptions_of(&self, accounts: &[AccountId]) -> Result<Vec<Subscription>, StoreError> {
@@ -419,13 +416,12 @@ impl Store for SqliteStore {
     }
 
     fn invoice(&self, number: u64) -> Result<Option<Invoice>, StoreError> {
+        // Past what the store can number, no invoice is stored.
         let Ok(number) = sql_number(number) else {
             return Ok(None);
         };
-        Ok(self
-            .invoices_where("number = ?1", &[SqlValue::Integer(number)])?
-            .into_iter()
-            .next())
+        let found = self.invoices_where("number = ?1", &[SqlValue::Integer(number)])?;
+        Ok(found.into_iter().next())
     }
 
     fn list_invoices(&self, query: &InvoiceQuery) -> Result<Page<Invoice, u64>, StoreError> {

@@ -8,20 +8,20 @@ use plock_core::billing::Billed;
 use plock_core::store::{Batch, StoreError};
 use plock_core::subscription::BilledThrough;
 use plock_core::{
-    AccountBook, AccountId, AccountKey, Invoice, Metric, Subscription, SubscriptionId,
-    UsageRecord,
+    AccountBook, AccountId, AccountKey, Metric, Subscription, SubscriptionId, UsageRecord,
 };
 use plock_store_sql::batch::apply as apply_batch;
 use plock_store_sql::codec::{billed_through, invoice_number, sql_number, text};
 use plock_store_sql::plan::AccountWrites;
 use plock_store_sql::rows::{InvoiceRow, Row, SubscriptionRow};
-use plock_store_sql::writer::Writer;
+use plock_store_sql::sql::{names, placeholders, upsert};
+use plock_store_sql::writer::{Run, Step, Writer};
 use rusqlite::{Connection, OptionalExtension, params};
 use serde_json::Value;
 
 use crate::codec::{
-    ACCOUNT_COLUMNS, ACCOUNT_SELECT, Context, INVOICE_COLUMNS, SUBSCRIPTION_COLUMNS,
-    USAGE_COLUMNS, account_value, backend, json_list, names, params, subscription, usage_values,
+    ACCOUNT_COLUMNS, ACCOUNT_SELECT, Context, INVOICE_COLUMNS, SUBSCRIPTION_COLUMNS, USAGE_COLUMNS,
+    account_value, backend, json_list, params, question, subscription, usage_values,
 };
 
 /// Applies `batch` in `tx`, or returns the first refusal (the caller then rolls back).
@@ -71,6 +71,7 @@ impl SqliteWriter<'_> {
 
 impl Writer for SqliteWriter<'_> {
     type Error = StoreError;
+    const ACCOUNT_COLUMNS: &'static str = ACCOUNT_COLUMNS;
 
     fn ids_of_keys(&mut self, keys: &[&str]) -> Result<Vec<String>, StoreError> {
         self.strings(
@@ -165,7 +166,7 @@ impl Writer for SqliteWriter<'_> {
     fn put_subscription(&mut self, row: SubscriptionRow<'_>) -> Result<(), StoreError> {
         let values = row.values(&names(SUBSCRIPTION_COLUMNS))?;
         self.tx
-            .prepare_cached(&upsert("subscriptions", SUBSCRIPTION_COLUMNS))
+            .prepare_cached(&upsert("subscriptions", SUBSCRIPTION_COLUMNS, question))
             .and_then(|mut stmt| stmt.execute(params(values)))
             .context("writing a subscription")?;
         Ok(())
@@ -174,19 +175,18 @@ impl Writer for SqliteWriter<'_> {
     fn put_metric(&mut self, metric: &Metric) -> Result<(), StoreError> {
         let aggregation = text(&metric.aggregation)?;
         self.tx
-            .prepare_cached(&upsert("metrics", "id, aggregation"))
+            .prepare_cached(&upsert("metrics", "id, aggregation", question))
             .and_then(|mut stmt| stmt.execute(params![metric.id.as_str(), aggregation]))
             .context("writing a metric")?;
         Ok(())
     }
 
-    fn add_usage(
-        &mut self,
-        original: &AccountBook,
-        work: &AccountBook,
-        index: usize,
-        records: &[UsageRecord],
-    ) -> Result<(), StoreError> {
+    fn add_usage(&mut self, step: Step<'_>, records: &[UsageRecord]) -> Result<(), StoreError> {
+        let Step {
+            index,
+            original,
+            work,
+        } = step;
         let mut stmt = self
             .tx
             .prepare_cached(&format!(
@@ -194,7 +194,10 @@ impl Writer for SqliteWriter<'_> {
             ))
             .context("writing usage")?;
         for record in records {
-            if !self.owners.known(self.tx, original, work, record.account())? {
+            if !self
+                .owners
+                .known(self.tx, original, work, record.account())?
+            {
                 return Err(StoreError::NotFound {
                     index,
                     what: "account key",
@@ -207,26 +210,25 @@ impl Writer for SqliteWriter<'_> {
         Ok(())
     }
 
-    fn record_run(
-        &mut self,
-        index: usize,
-        invoices: &[Invoice],
-        billed: &[Billed],
-    ) -> Result<(), StoreError> {
+    fn record_run(&mut self, index: usize, run: Run<'_>) -> Result<(), StoreError> {
+        let Run { invoices, billed } = run;
         for b in billed {
             self.move_watermark(index, b)?;
         }
         let mut next = next_invoice_number(self.tx)?;
         let insert = format!(
             "INSERT INTO invoices ({INVOICE_COLUMNS}) VALUES ({})",
-            placeholders(INVOICE_COLUMNS)
+            placeholders(INVOICE_COLUMNS, question)
         );
         for invoice in invoices {
             invoice
                 .check_invariants()
                 .map_err(|e| backend(e.to_string()))?;
             let number = invoice.number();
-            if self.exists("invoices WHERE number = ?1", &sql_number(number)?.to_string())? {
+            if self.exists(
+                "invoices WHERE number = ?1",
+                &sql_number(number)?.to_string(),
+            )? {
                 return Err(StoreError::Conflict {
                     index,
                     what: "invoice",
@@ -249,44 +251,18 @@ impl Writer for SqliteWriter<'_> {
         Ok(())
     }
 
-    fn write_accounts(
-        &mut self,
-        original: &AccountBook,
-        work: &AccountBook,
-    ) -> Result<(), StoreError> {
-        let columns = names(ACCOUNT_COLUMNS);
-        let writes = AccountWrites::plan(original, work, &columns)?;
-        for id in &writes.deleted {
-            self.execute("DELETE FROM accounts WHERE id = ?1", [id])?;
-        }
-        for (id, system) in &writes.external_ids_removed {
-            self.execute(
-                "DELETE FROM external_ids WHERE account = ?1 AND system = ?2",
-                [id, system],
-            )?;
-        }
-        for (id, folded) in &writes.tags_removed {
-            self.execute(
-                "DELETE FROM account_tags WHERE account = ?1 AND folded = ?2",
-                [id, folded],
-            )?;
-        }
-        let sets: Vec<String> = columns
-            .iter()
-            .enumerate()
-            .skip(1)
-            .map(|(i, c)| format!("{c} = ?{}", i.saturating_add(1)))
-            .collect();
-        let update = format!("UPDATE accounts SET {} WHERE id = ?1", sets.join(", "));
-        for values in writes.updated {
-            self.execute(&update, params(values))?;
+    fn write_accounts(&mut self, writes: &AccountWrites) -> Result<(), StoreError> {
+        let removals = writes.removals(question);
+        let updates = writes.updates(ACCOUNT_COLUMNS, question);
+        for statement in removals.into_iter().chain(updates) {
+            self.execute(&statement.sql, params(statement.values))?;
         }
         let insert = format!(
             "INSERT INTO accounts ({ACCOUNT_COLUMNS}) VALUES ({})",
-            placeholders(ACCOUNT_COLUMNS)
+            placeholders(ACCOUNT_COLUMNS, question)
         );
-        for values in writes.inserted {
-            self.execute(&insert, params(values))?;
+        for values in &writes.inserted {
+            self.execute(&insert, params(values.clone()))?;
         }
         for tag in &writes.tags_added {
             self.execute(
@@ -300,11 +276,8 @@ impl Writer for SqliteWriter<'_> {
                 [&id.account, &id.system, &id.external_id],
             )?;
         }
-        for key in &writes.dismissed_keys {
-            self.execute(
-                "INSERT OR IGNORE INTO dismissed_keys (key) VALUES (?1)",
-                [key],
-            )?;
+        for statement in writes.dismissals(question) {
+            self.execute(&statement.sql, params(statement.values))?;
         }
         Ok(())
     }
@@ -359,31 +332,6 @@ pub(crate) fn subscriptions_where(
         out.push(subscription(row)?);
     }
     Ok(out)
-}
-
-/// `?1, ?2, …`, one for each of `columns`.
-fn placeholders(columns: &str) -> String {
-    let n = names(columns).len();
-    (1..=n)
-        .map(|i| format!("?{i}"))
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
-/// `INSERT` of every column, updating every column but the first (the key) on conflict.
-fn upsert(table: &str, columns: &str) -> String {
-    let names = names(columns);
-    let updates: Vec<String> = names
-        .iter()
-        .skip(1)
-        .map(|c| format!("{c} = excluded.{c}"))
-        .collect();
-    format!(
-        "INSERT INTO {table} ({columns}) VALUES ({}) ON CONFLICT ({}) DO UPDATE SET {}",
-        placeholders(columns),
-        names.first().copied().unwrap_or_default(),
-        updates.join(", ")
-    )
 }
 
 /// Which account holds each key in the database, looked up once per key.
