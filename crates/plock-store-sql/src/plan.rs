@@ -145,21 +145,23 @@ impl AccountWrites {
         for id in &self.deleted {
             out.push(Statement::new(&accounts, vec![text(id)]));
         }
-        let external_ids = format!(
-            "DELETE FROM external_ids WHERE account = {} AND system = {}",
-            placeholder("account", 1),
-            placeholder("system", 2)
-        );
-        for (id, system) in &self.external_ids_removed {
-            out.push(Statement::new(&external_ids, vec![text(id), text(system)]));
-        }
-        let tags = format!(
-            "DELETE FROM account_tags WHERE account = {} AND folded = {}",
-            placeholder("account", 1),
-            placeholder("folded", 2)
-        );
-        for (id, folded) in &self.tags_removed {
-            out.push(Statement::new(&tags, vec![text(id), text(folded)]));
+        // A tag or an external id: its account and one more column name the row.
+        let delete = |table: &str, column: &str| {
+            format!(
+                "DELETE FROM {table} WHERE account = {} AND {column} = {}",
+                placeholder("account", 1),
+                placeholder(column, 2)
+            )
+        };
+        let external_ids = delete("external_ids", "system");
+        let tags = delete("account_tags", "folded");
+        let removed = (self
+            .external_ids_removed
+            .iter()
+            .map(|row| (&external_ids, row)))
+        .chain(self.tags_removed.iter().map(|row| (&tags, row)));
+        for (sql, (id, value)) in removed {
+            out.push(Statement::new(sql, vec![text(id), text(value)]));
         }
         out
     }

@@ -1,9 +1,9 @@
 //! Which account rows differ after a batch, and the statements that write them.
 
+use plock_core::AccountBook;
 use plock_core::contract::fixtures::{account, aid};
 use plock_core::money::Currency;
 use plock_core::store::{Change, apply_to_book};
-use plock_core::AccountBook;
 use plock_store_sql::SqlValue;
 use plock_store_sql::plan::AccountWrites;
 
@@ -91,5 +91,8 @@ fn a_column_the_table_lacks_is_an_error_naming_it() {
     let error = AccountWrites::plan(&AccountBook::new(), &group(), "id, colour")
         .unwrap_err()
         .to_string();
-    assert!(error.contains("accounts") && error.contains("\"colour\""), "{error}");
+    assert!(
+        error.contains("accounts") && error.contains("\"colour\""),
+        "{error}"
+    );
 }

@@ -2,8 +2,8 @@
 
 use plock_core::contract::fixtures::{aid, date, subscription};
 use plock_core::money::Currency;
-use plock_store_sql::rows::{Row, SubscriptionRow};
 use plock_store_sql::SqlValue;
+use plock_store_sql::rows::{Row, SubscriptionRow};
 use rust_decimal::Decimal;
 
 #[test]
