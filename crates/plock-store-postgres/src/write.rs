@@ -208,10 +208,11 @@ impl Writer for PgWriter<'_, '_> {
                 &[&ids],
             )
             .db("locking accounts")?;
+        let named: HashSet<&str> = ids.iter().copied().collect();
         let mut masters = std::collections::BTreeSet::new();
         for row in &locked {
             let master: Option<String> = row.try_get(0).db("locking accounts")?;
-            masters.extend(master.filter(|m| !ids.contains(&m.as_str())));
+            masters.extend(master.filter(|m| !named.contains(m.as_str())));
         }
         let masters: Vec<&str> = masters.iter().map(String::as_str).collect();
         self.strings(

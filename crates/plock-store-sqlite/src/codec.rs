@@ -15,20 +15,27 @@ use chrono::{DateTime, Utc};
 use plock_core::store::StoreError;
 use plock_core::{Invoice, Subscription, UsageRecord};
 use plock_store_sql::SqlValue;
-use rusqlite::types::Value as SqliteValue;
+use rusqlite::ParamsFromIter;
+use rusqlite::ToSql;
+use rusqlite::types::{ToSqlOutput, Value as SqliteValue, ValueRef};
 use serde_json::{Map, Value, json};
 
 pub(crate) use plock_store_sql::codec::{decimal, parse, unix_day};
 pub(crate) use plock_store_sql::error::{Context, backend};
 
-/// A shared value as SQLite's: a decimal as its exact text, a boolean as 0 or 1.
-pub(crate) fn sqlite_value(value: SqlValue) -> SqliteValue {
-    match value {
-        SqlValue::Null => SqliteValue::Null,
-        SqlValue::Bool(b) => SqliteValue::Integer(i64::from(b)),
-        SqlValue::Int(i) => SqliteValue::Integer(i),
-        SqlValue::Text(s) => SqliteValue::Text(s),
-        SqlValue::Decimal(d) => SqliteValue::Text(d.to_string()),
+/// A shared value bound as SQLite's: a decimal as its exact text, a boolean as 0 or 1, text
+/// borrowed.
+pub(crate) struct Bind<'a>(&'a SqlValue);
+
+impl ToSql for Bind<'_> {
+    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
+        Ok(match self.0 {
+            SqlValue::Null => ToSqlOutput::Owned(SqliteValue::Null),
+            SqlValue::Bool(b) => ToSqlOutput::Owned(SqliteValue::Integer(i64::from(*b))),
+            SqlValue::Int(i) => ToSqlOutput::Owned(SqliteValue::Integer(*i)),
+            SqlValue::Text(s) => ToSqlOutput::Borrowed(ValueRef::Text(s.as_bytes())),
+            SqlValue::Decimal(d) => ToSqlOutput::Owned(SqliteValue::Text(d.to_string())),
+        })
     }
 }
 
@@ -38,8 +45,8 @@ pub(crate) fn question(_column: &str, n: usize) -> String {
 }
 
 /// Shared values as a statement's parameters `?1`, `?2`, ….
-pub(crate) fn params(values: Vec<SqlValue>) -> rusqlite::ParamsFromIter<Vec<SqliteValue>> {
-    rusqlite::params_from_iter(values.into_iter().map(sqlite_value).collect::<Vec<_>>())
+pub(crate) fn params(values: &[SqlValue]) -> ParamsFromIter<impl Iterator<Item = Bind<'_>>> {
+    rusqlite::params_from_iter(values.iter().map(Bind))
 }
 
 /// The `accounts` columns, in the order the store writes them.

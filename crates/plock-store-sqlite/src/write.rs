@@ -167,7 +167,7 @@ impl Writer for SqliteWriter<'_> {
         let values = row.values(&names(SUBSCRIPTION_COLUMNS))?;
         self.tx
             .prepare_cached(&upsert("subscriptions", SUBSCRIPTION_COLUMNS, question))
-            .and_then(|mut stmt| stmt.execute(params(values)))
+            .and_then(|mut stmt| stmt.execute(params(&values)))
             .context("writing a subscription")?;
         Ok(())
     }
@@ -239,7 +239,7 @@ impl Writer for SqliteWriter<'_> {
             let values = InvoiceRow { invoice }.values(&names(INVOICE_COLUMNS))?;
             self.tx
                 .prepare_cached(&insert)
-                .and_then(|mut stmt| stmt.execute(params(values)))
+                .and_then(|mut stmt| stmt.execute(params(&values)))
                 .context("writing an invoice")?;
             next = next.max(number.saturating_add(1));
         }
@@ -255,14 +255,14 @@ impl Writer for SqliteWriter<'_> {
         let removals = writes.removals(question);
         let updates = writes.updates(ACCOUNT_COLUMNS, question);
         for statement in removals.into_iter().chain(updates) {
-            self.execute(&statement.sql, params(statement.values))?;
+            self.execute(&statement.sql, params(&statement.values))?;
         }
         let insert = format!(
             "INSERT INTO accounts ({ACCOUNT_COLUMNS}) VALUES ({})",
             placeholders(ACCOUNT_COLUMNS, question)
         );
         for values in &writes.inserted {
-            self.execute(&insert, params(values.clone()))?;
+            self.execute(&insert, params(values))?;
         }
         for tag in &writes.tags_added {
             self.execute(
@@ -277,7 +277,7 @@ impl Writer for SqliteWriter<'_> {
             )?;
         }
         for statement in writes.dismissals(question) {
-            self.execute(&statement.sql, params(statement.values))?;
+            self.execute(&statement.sql, params(&statement.values))?;
         }
         Ok(())
     }
