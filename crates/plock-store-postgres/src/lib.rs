@@ -49,7 +49,6 @@ mod write;
 
 use plock_core::UsageTable;
 use plock_core::store::{CompanySnapshot, StoreError};
-use postgres::IsolationLevel;
 
 pub use schema::SCHEMA_VERSION;
 pub use store::PostgresStore;
@@ -74,12 +73,7 @@ impl PostgresStore {
     /// [`StoreError::Backend`].
     pub fn billing_input(&self) -> Result<(CompanySnapshot, UsageTable), StoreError> {
         let mut client = self.client()?;
-        let mut tx = client
-            .build_transaction()
-            .isolation_level(IsolationLevel::RepeatableRead)
-            .read_only(true)
-            .start()
-            .context("starting a read")?;
+        let mut tx = store::snapshot(&mut client)?;
         let (accounts, subscriptions, metrics) = store::read_company(&mut tx)?;
         let usage = usage::usage_table(&mut tx)?;
         tx.commit().context("ending a read")?;

@@ -318,12 +318,7 @@ impl Store for PostgresStore {
         let mut client = self.client()?;
         // One snapshot for every statement: the accounts, subscriptions and usage of one
         // committed state.
-        let mut tx = client
-            .build_transaction()
-            .isolation_level(IsolationLevel::RepeatableRead)
-            .read_only(true)
-            .start()
-            .context("starting a read")?;
+        let mut tx = snapshot(&mut client)?;
         let (accounts, subscriptions, metrics) = read_company(&mut tx)?;
         let rows = tx
             .query(&format!("SELECT {USAGE_SELECT} FROM usage"), &[])
@@ -351,6 +346,16 @@ impl Store for PostgresStore {
     fn apply(&mut self, batch: Batch) -> Result<(), StoreError> {
         crate::write::apply(&mut *self.client()?, &batch)
     }
+}
+
+/// A read-only transaction whose statements all see one committed state.
+pub(crate) fn snapshot(client: &mut Client) -> Result<postgres::Transaction<'_>, StoreError> {
+    client
+        .build_transaction()
+        .isolation_level(IsolationLevel::RepeatableRead)
+        .read_only(true)
+        .start()
+        .context("starting a read")
 }
 
 /// The account book, every subscription and the metric catalogue, read in `client`'s
