@@ -120,7 +120,7 @@ fn timed<T>(repeat: usize, mut f: impl FnMut() -> T) -> (Timed, T) {
     let mut times = Vec::with_capacity(repeat);
     let mut peaks = Vec::with_capacity(repeat);
     let mut last = None;
-    let cpu_before = cpu_ticks();
+    let cpu_before = plock_benches::cpu_ticks();
     for _ in 0..repeat {
         drop(last.take());
         reset_peak_rss();
@@ -133,7 +133,7 @@ fn timed<T>(repeat: usize, mut f: impl FnMut() -> T) -> (Timed, T) {
     if std::env::var_os("PLOCK_BENCH_VERBOSE").is_some() {
         // Processor time of the whole process (every thread), in clock ticks of 10 ms: steadier
         // than wall time on a shared machine, whose other tenants take cores away.
-        let ticks = cpu_ticks().saturating_sub(cpu_before);
+        let ticks = plock_benches::cpu_ticks().saturating_sub(cpu_before);
         eprintln!(
             "timings: {times:?}; processor time {:.1} ms per call",
             ticks as f64 * 10.0 / repeat as f64
@@ -437,19 +437,6 @@ fn output_breakdown(run: &plock_core::BillingRun) {
         "  lines per invoice (lines, invoices): {top:?} ... max {:?}",
         sizes.last_key_value()
     );
-}
-
-/// User and system time of this process so far, in clock ticks; 0 where /proc is not there.
-fn cpu_ticks() -> u64 {
-    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
-    // Fields after the command name (which may hold spaces): utime and stime are 12th and 13th.
-    let after = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
-    after
-        .split_whitespace()
-        .skip(11)
-        .take(2)
-        .filter_map(|t| t.parse::<u64>().ok())
-        .sum()
 }
 
 fn date(y: i32, m: u32, d: u32) -> NaiveDate {

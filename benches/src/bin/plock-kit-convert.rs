@@ -5,7 +5,8 @@
 //! (in parts the import's size limit takes) and `usage.csv` as `plock import` reads them
 //! (docs/csv.md).
 //!
-//! `plock-kit-convert --data DATA/M --history plock.data` records in that database what the
+//! `plock-kit-convert --data DATA/M --history plock.data` records in that database (a SQLite
+//! data file, or a PostgreSQL connection string as `plock --store` takes it) what the
 //! kit's earlier runs billed (every period before the run date, as the kit's harness assumes),
 //! through the store's own `RecordRun`, so `plock bill --date 2025-04-01` then bills what the
 //! kit's reference bills. Neither step is part of what is timed.
@@ -20,6 +21,7 @@ use plock_benches::kit;
 use plock_core::Store;
 use plock_core::billing::Billed;
 use plock_core::store::{Batch, Change};
+use plock_store_postgres::PostgresStore;
 use plock_store_sqlite::SqliteStore;
 
 fn main() {
@@ -140,7 +142,12 @@ fn convert_usage(from: &Path, to: &Path) -> Result<()> {
 
 /// Moves each subscription's watermark from what the database holds to the kit's history.
 fn record_history(db: &Path, company: &kit::Company) -> Result<()> {
-    let mut store = SqliteStore::open(db)?;
+    let text = db.to_string_lossy();
+    let mut store: Box<dyn Store> = if text.starts_with("postgres") || text.contains('=') {
+        Box::new(PostgresStore::open(&text)?)
+    } else {
+        Box::new(SqliteStore::open(db)?)
+    };
     let mut billed = Vec::new();
     for subscription in &company.subscriptions {
         let stored = store.subscription(subscription.id())?.ok_or_else(|| {

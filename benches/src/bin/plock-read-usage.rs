@@ -97,20 +97,6 @@ fn book(n: usize, plock: bool) -> Result<AccountBook, String> {
     Ok(book)
 }
 
-/// Processor time of the whole process (every thread), in clock ticks of 10 ms: steadier than
-/// wall time on a shared machine.
-fn cpu_ticks() -> u64 {
-    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
-    // Fields after the command name (which may hold spaces): utime and stime are 12th and 13th.
-    let after = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
-    after
-        .split_whitespace()
-        .skip(11)
-        .take(2)
-        .filter_map(|t| t.parse::<u64>().ok())
-        .sum()
-}
-
 fn mib(bytes: u64) -> f64 {
     bytes as f64 / 1_048_576.0
 }
@@ -170,10 +156,10 @@ fn bench() -> Result<(), String> {
         });
         reset_peak_rss();
         let file = std::fs::File::open(&args.path).map_err(|e| e.to_string())?;
-        let (started, cpu) = (Instant::now(), cpu_ticks());
+        let (started, cpu) = (Instant::now(), plock_benches::cpu_ticks());
         let table = read_usage(file, &book, &layout).map_err(|e| e.to_string())?;
         let took = started.elapsed();
-        let cpu = cpu_ticks().saturating_sub(cpu) as f64 * 10.0;
+        let cpu = plock_benches::cpu_ticks().saturating_sub(cpu) as f64 * 10.0;
         let peak = peak_rss_bytes();
         let rows = table.len() as f64;
         let per = |b: u64| b as f64 / rows.max(1.0);

@@ -1,24 +1,13 @@
-//! The shell around core: where the data file is, how a command's writes reach the store,
+//! The shell around core: how a command's writes reach the store,
 //! and how core's errors map to exit classes.
-
-use std::path::{Path, PathBuf};
 
 use chrono::NaiveDate;
 use plock_core::store::{Batch, Change, StoreError};
 use plock_core::{Account, AccountId, AccountKey, Store};
 
 use crate::exit::{Class, CliError, fail};
+use crate::location::Location;
 use crate::store_open::{self, Backend, store_failed};
-
-/// The data file's default name in the working directory: a SQLite database, under the name
-/// plock's data file has always had, so scripts and `$PLOCK_DATA` keep working.
-pub const DEFAULT_DATA: &str = "plock.data";
-
-/// Where the data file is: `--data`, else `$PLOCK_DATA`, else `./plock.data`.
-pub fn data_path(flag: Option<PathBuf>) -> PathBuf {
-    flag.or_else(|| std::env::var_os("PLOCK_DATA").map(PathBuf::from))
-        .unwrap_or_else(|| PathBuf::from(DEFAULT_DATA))
-}
 
 /// Today's date in UTC, read from the system clock (only the CLI reads clocks).
 pub fn today() -> NaiveDate {
@@ -66,7 +55,7 @@ fn refusal(e: &StoreError) -> (String, Option<usize>) {
 
 /// Maps a store error to its class.
 pub fn store_error(e: StoreError) -> CliError {
-    refused(&e, &[])
+    refused(&e, &|_| None)
 }
 
 /// What a change is about, to name it when the store refuses it: `account acme`,
@@ -103,9 +92,9 @@ pub struct Opened {
     pub store: Box<dyn Backend>,
 }
 
-/// A refused batch as the command reports it: the refused change named by `subjects` (one
-/// per change of a batch of several), else by the command.
-fn refused(e: &StoreError, subjects: &[String]) -> CliError {
+/// A refused batch as the command reports it: the refused change named by `subject_of` its
+/// index in the batch, else by the command.
+fn refused(e: &StoreError, subject_of: &dyn Fn(usize) -> Option<String>) -> CliError {
     if let StoreError::Backend { .. } = e {
         return store_failed(StoreError::Backend {
             message: refusal(e).0,
@@ -113,7 +102,7 @@ fn refused(e: &StoreError, subjects: &[String]) -> CliError {
     }
     let class = store_class(e);
     let (reason, index) = refusal(e);
-    match index.and_then(|i| subjects.get(i)) {
+    match index.and_then(subject_of) {
         Some(subject) => fail(class, format!("{subject}: {reason}")),
         None => fail(class, reason),
     }
@@ -121,9 +110,9 @@ fn refused(e: &StoreError, subjects: &[String]) -> CliError {
 
 impl Opened {
     /// Opens the store, which must exist (run `plock init` first).
-    pub fn open(path: &Path) -> Result<Opened, CliError> {
+    pub fn open(location: &Location) -> Result<Opened, CliError> {
         Ok(Opened {
-            store: store_open::open(path)?,
+            store: store_open::open(location)?,
         })
     }
 
@@ -133,14 +122,16 @@ impl Opened {
     }
 
     /// As [`Opened::commit`], naming a refused change of a batch of several with `describe`
-    /// (given the store as it was before the batch).
+    /// (given the store as it was before the batch: a refused batch leaves it so, and only the
+    /// refused change is described, not one look-up a change).
     pub fn commit_described(
         &mut self,
         batch: Batch,
         describe: &dyn Fn(&dyn Backend, &Change) -> String,
     ) -> Result<(), CliError> {
-        let subjects = self.subjects(&batch, describe);
-        self.store.apply(batch).map_err(|e| refused(&e, &subjects))
+        let kept = (batch.changes.len() > 1).then(|| batch.clone());
+        let applied = self.store.apply(batch);
+        applied.map_err(|e| refused(&e, &|i| self.describe(kept.as_ref(), i, describe)))
     }
 
     /// What [`Opened::commit_described`] would refuse; nothing is written.
@@ -149,34 +140,27 @@ impl Opened {
         batch: &Batch,
         describe: &dyn Fn(&dyn Backend, &Change) -> String,
     ) -> Result<(), CliError> {
-        let subjects = self.subjects(batch, describe);
-        self.store
-            .dry_run(batch)
-            .map_err(|e| refused(&e, &subjects))
+        let checked = self.store.dry_run(batch);
+        let several = (batch.changes.len() > 1).then_some(batch);
+        checked.map_err(|e| refused(&e, &|i| self.describe(several, i, describe)))
     }
 
-    /// A batch of several changes has each named for its refusal; a batch of one is named by
-    /// the command that made it.
-    fn subjects(
+    /// Change `index` of a batch of several, described; a batch of one is named by the command
+    /// that made it.
+    fn describe(
         &self,
-        batch: &Batch,
+        batch: Option<&Batch>,
+        index: usize,
         describe: &dyn Fn(&dyn Backend, &Change) -> String,
-    ) -> Vec<String> {
-        if batch.changes.len() > 1 {
-            batch
-                .changes
-                .iter()
-                .map(|change| describe(self.store.as_ref(), change))
-                .collect()
-        } else {
-            Vec::new()
-        }
+    ) -> Option<String> {
+        let change = batch?.changes.get(index)?;
+        Some(describe(self.store.as_ref(), change))
     }
 }
 
-/// Creates an empty data file; refuses to overwrite anything at `path`.
-pub fn init(path: &Path) -> Result<(), CliError> {
-    store_open::create(path, "plock init").map(drop)
+/// Creates an empty store; refuses to overwrite anything at `location`.
+pub fn init(location: &Location) -> Result<(), CliError> {
+    store_open::create(location, "plock init").map(drop)
 }
 
 /// Finds an account by id, else by key.

@@ -1,15 +1,21 @@
-//! Account commands that edit details: every contact field and its clearing, the master,
-//! external ids and group billing. Each builds one batch, so a refusal changes nothing.
+//! The account commands: add, list, show, the state changes, tags and links, and the edits of
+//! details (every contact field and its clearing, the master, external ids and group billing).
+//! Each builds one batch, so a refusal changes nothing.
 
-use plock_core::account::{AccountName, Contact, ContactInput, ExternalId, ExternalSystem};
-use plock_core::store::{Batch, Change};
-use plock_core::{Account, Currency};
+use plock_core::account::{
+    AccountName, AccountState, Contact, ContactInput, ExternalId, ExternalSystem, Tag, TagFilter,
+};
+use plock_core::store::{AccountQuery, Batch, Change, SubscriptionQuery};
+use plock_core::{Account, AccountId, AccountKey, Currency};
 
-use crate::app::{Opened, find_account, invalid, store_error};
-use crate::cli::AccountEdit;
+use crate::app::{Opened, find_account, invalid, store_error, today};
+use crate::cli::{AccountCommand, AccountEdit, AccountFields, AccountFilter, StateArg};
 use crate::cli_ops::{ClearField, ExternalIdCommand, Switch};
 use crate::exit::{Class, CliError, fail};
-use crate::out::done_json;
+use crate::help::{help, nested};
+use crate::out::{done_json, json, json_or_text};
+use crate::render;
+use crate::values::{all_pages, tags};
 
 type Result<T> = std::result::Result<T, CliError>;
 
@@ -23,6 +29,163 @@ fn done(s: &Opened, verb: &str, before: &Account, detail: &str, as_json: bool) -
     } else {
         Ok(format!("{verb} account {} ({}){detail}", a.id(), a.name()))
     }
+}
+
+/// `plock account ...`.
+pub fn account(mut s: Opened, cmd: AccountCommand, as_json: bool) -> Result<String> {
+    match cmd {
+        AccountCommand::Add(f) => add(s, &f, as_json),
+        AccountCommand::List(filter) => list(&s, &filter, as_json),
+        AccountCommand::Show { account } => {
+            let a = find_account(&*s.store, &account)?;
+            let children = s.store.children(a.id()).map_err(store_error)?;
+            if as_json {
+                json(&a)
+            } else {
+                Ok(render::account(&a, &children))
+            }
+        }
+        AccountCommand::Edit(e) => edit(s, &e, as_json),
+        AccountCommand::ExternalId(cmd) => external_id(s, cmd, as_json),
+        AccountCommand::GroupBilling { account, switch } => {
+            group_billing(s, &account, switch, as_json)
+        }
+        AccountCommand::Approve { account } => {
+            state_change(s, &account, "approved", as_json, |id| Change::Approve {
+                id,
+            })
+        }
+        AccountCommand::Dismiss { account } => {
+            state_change(s, &account, "dismissed", as_json, |id| Change::Dismiss {
+                id,
+            })
+        }
+        AccountCommand::Archive { account } => {
+            state_change(s, &account, "archived", as_json, |id| Change::Archive {
+                id,
+            })
+        }
+        AccountCommand::Restore { account } => restore(s, &account, as_json),
+        AccountCommand::Tag {
+            account,
+            tags: texts,
+        } => retag(s, &account, &texts, "tagged", as_json, |id, tag| {
+            Change::Tag { id, tag }
+        }),
+        AccountCommand::Untag {
+            account,
+            tags: texts,
+        } => retag(s, &account, &texts, "untagged", as_json, |id, tag| {
+            Change::Untag { id, tag }
+        }),
+        AccountCommand::Link { child, master } => {
+            let c = find_account(&*s.store, &child)?;
+            let m = find_account(&*s.store, &master)?;
+            s.commit(Batch::one(Change::Link {
+                child: c.id().clone(),
+                master: m.id().clone(),
+            }))?;
+            if as_json {
+                done(&s, "linked", &c, "", as_json)
+            } else {
+                Ok(format!("linked {} to master {}", c.id(), m.id()))
+            }
+        }
+        AccountCommand::Unlink { child } => state_change(s, &child, "unlinked", as_json, |child| {
+            Change::Unlink { child }
+        }),
+        AccountCommand::Help { topic } => help(&nested("account", topic)),
+    }
+}
+
+/// `plock account add KEY NAME --currency C [--email E] [--country C] [--created D]`.
+fn add(mut s: Opened, f: &AccountFields, as_json: bool) -> Result<String> {
+    let contact = Contact::new(&ContactInput {
+        email: f.email.as_deref(),
+        country: f.country.as_deref(),
+        ..ContactInput::default()
+    })
+    .map_err(invalid)?;
+    let key = AccountKey::new(&f.key).map_err(invalid)?;
+    let account = Account::new(
+        AccountId::new(&f.key).map_err(invalid)?,
+        key,
+        AccountName::new(&f.name).map_err(invalid)?,
+        contact,
+        f.currency.parse::<Currency>().map_err(invalid)?,
+        f.created.unwrap_or_else(today),
+    );
+    let added = account.clone();
+    s.commit(Batch::one(Change::AddAccount { account }))?;
+    done(&s, "added", &added, "", as_json)
+}
+
+/// `plock account list [--state S] [--tag T]... [--any-tag T]... [--no-tag T]...`.
+fn list(s: &Opened, filter: &AccountFilter, as_json: bool) -> Result<String> {
+    // Every list given applies: `--tag a --no-tag b` is a and not b.
+    let tag_filter = TagFilter::combined(
+        tags(&filter.tags)?,
+        tags(&filter.any_tags)?,
+        tags(&filter.no_tags)?,
+    );
+    let state = filter.state.map(|s| match s {
+        StateArg::Pending => AccountState::Pending,
+        StateArg::Active => AccountState::Active,
+        StateArg::Archived => AccountState::Archived,
+    });
+    let all = all_pages(|after| {
+        s.store.list_accounts(&AccountQuery {
+            state,
+            tags: tag_filter.clone(),
+            after,
+            limit: 0,
+        })
+    })?;
+    json_or_text(as_json, &all, |all| render::accounts(all))
+}
+
+/// `plock account restore ACCOUNT`: billing resumes today, so the days the account was
+/// archived are never billed.
+fn restore(mut s: Opened, account: &str, as_json: bool) -> Result<String> {
+    let a = find_account(&*s.store, account)?;
+    let subs = all_pages(|after| {
+        s.store.list_subscriptions(&SubscriptionQuery {
+            account: Some(a.id().clone()),
+            after,
+            limit: 0,
+        })
+    })?;
+    s.commit(plock_core::billing::restore_account(a.id(), &subs, today()))?;
+    done(&s, "restored", &a, "", as_json)
+}
+
+fn retag(
+    mut s: Opened,
+    text: &str,
+    texts: &[String],
+    verb: &str,
+    as_json: bool,
+    change: fn(AccountId, Tag) -> Change,
+) -> Result<String> {
+    let a = find_account(&*s.store, text)?;
+    let changes = tags(texts)?
+        .into_iter()
+        .map(|tag| change(a.id().clone(), tag))
+        .collect();
+    s.commit(Batch { changes })?;
+    done(&s, verb, &a, "", as_json)
+}
+
+fn state_change(
+    mut s: Opened,
+    text: &str,
+    verb: &str,
+    as_json: bool,
+    change: impl FnOnce(AccountId) -> Change,
+) -> Result<String> {
+    let a = find_account(&*s.store, text)?;
+    s.commit(Batch::one(change(a.id().clone())))?;
+    done(&s, verb, &a, "", as_json)
 }
 
 /// The contact after `edit`: each given field replaces the stored one, each cleared field is
@@ -100,7 +263,7 @@ fn check_clears(e: &AccountEdit) -> Result<()> {
 }
 
 /// `plock account edit ACCOUNT [--name ...] [--phone ...] [--clear FIELD] ...`.
-pub fn edit(mut s: Opened, e: &AccountEdit, as_json: bool) -> Result<String> {
+fn edit(mut s: Opened, e: &AccountEdit, as_json: bool) -> Result<String> {
     check_clears(e)?;
     let a = find_account(&*s.store, &e.account)?;
     let mut changes = Vec::new();
@@ -153,7 +316,7 @@ fn system(text: &str) -> Result<ExternalSystem> {
 }
 
 /// `plock account external-id set|remove ...`.
-pub fn external_id(mut s: Opened, cmd: ExternalIdCommand, as_json: bool) -> Result<String> {
+fn external_id(mut s: Opened, cmd: ExternalIdCommand, as_json: bool) -> Result<String> {
     match cmd {
         ExternalIdCommand::Set {
             account,
@@ -194,7 +357,7 @@ pub fn external_id(mut s: Opened, cmd: ExternalIdCommand, as_json: bool) -> Resu
 }
 
 /// `plock account group-billing ACCOUNT on|off`.
-pub fn group_billing(mut s: Opened, account: &str, on: Switch, as_json: bool) -> Result<String> {
+fn group_billing(mut s: Opened, account: &str, on: Switch, as_json: bool) -> Result<String> {
     let a = find_account(&*s.store, account)?;
     let on = on == Switch::On;
     s.commit(Batch::one(Change::SetGroupBilling {

@@ -1,23 +1,152 @@
-//! Invoices made by hand: one-off charges and compensations; and the accruals report, the
-//! deferred-revenue schedule of lines billed for several months.
+//! The invoice commands: list, show, credit and export the billed invoices; invoices made by
+//! hand, one-off charges and compensations; and the accruals report, the deferred-revenue
+//! schedule of lines billed for several months.
+
+use std::path::Path;
 
 use plock_core::invoice::OneOffLine;
 use plock_core::store::{Batch, Change, InvoiceQuery};
 use plock_core::{Invoice, ProductId};
-use rust_decimal::Decimal;
 use serde::Serialize;
 
 use crate::app::{Opened, find_account, invalid, store_error};
+use crate::cli_invoice::{ErpArg, ExportFormat, InvoiceCommand};
 use crate::cli_ops::{ChargeArgs, CompensateArgs};
 use crate::exit::{Class, CliError, fail};
+use crate::help::{help, nested};
 use crate::out::{done_json, json};
 use crate::render;
+use crate::values::{all_pages, decimal};
 
 type Result<T> = std::result::Result<T, CliError>;
 
-fn decimal(text: &str, field: &str) -> Result<Decimal> {
-    Decimal::from_str_exact(text.trim())
-        .map_err(|_| invalid(format!("{field}: not a decimal number: {text:?}")))
+/// `plock invoice ...`.
+pub fn invoice(s: Opened, cmd: InvoiceCommand, as_json: bool) -> Result<String> {
+    match cmd {
+        InvoiceCommand::List => {
+            if as_json {
+                crate::stream::to_stdout(|w| crate::stream::invoices(w, &*s.store))?;
+                return Ok(String::new());
+            }
+            Ok(render::invoice_list(&all(&s)?))
+        }
+        InvoiceCommand::Show { number } => {
+            let inv = stored(&s, number)?;
+            if as_json {
+                crate::stream::to_stdout(|w| crate::stream::pretty(w, &inv))?;
+                Ok(String::new())
+            } else {
+                Ok(render::invoice(&inv))
+            }
+        }
+        InvoiceCommand::Credit {
+            number,
+            line,
+            amount,
+        } => credit(s, number, line.zip(amount), as_json),
+        InvoiceCommand::Export {
+            out,
+            erp: Some(erp),
+            ..
+        } => export_to_erp(&s, erp, out.as_deref(), as_json),
+        InvoiceCommand::Export {
+            format,
+            out,
+            erp: None,
+        } => export(&s, format, out.as_deref(), as_json),
+        InvoiceCommand::Charge(args) => charge(s, &args, as_json),
+        InvoiceCommand::Compensate(args) => compensate(s, &args, as_json),
+        InvoiceCommand::Accruals { number } => accruals(&s, number, as_json),
+        InvoiceCommand::Help { topic } => help(&nested("invoice", topic)),
+    }
+}
+
+/// Every stored invoice, by number.
+fn all(s: &Opened) -> Result<Vec<Invoice>> {
+    all_pages(|after| {
+        s.store.list_invoices(&InvoiceQuery {
+            after,
+            ..InvoiceQuery::default()
+        })
+    })
+}
+
+/// `plock invoice credit N [--line L --amount A]`: the whole invoice, or an amount of a line.
+fn credit(
+    mut s: Opened,
+    number: u64,
+    line: Option<(usize, String)>,
+    as_json: bool,
+) -> Result<String> {
+    let invoices = all(&s)?;
+    let original = invoices
+        .iter()
+        .find(|i| i.number() == number)
+        .ok_or_else(|| fail(Class::NotFound, format!("no invoice number {number}")))?;
+    let earlier: Vec<Invoice> = invoices
+        .iter()
+        .filter(|i| i.kind() == plock_core::invoice::InvoiceKind::Credit { of: number })
+        .cloned()
+        .collect();
+    let request = match line {
+        Some((line, amount)) => plock_core::invoice::CreditRequest::Line {
+            line: line
+                .checked_sub(1)
+                .ok_or_else(|| invalid("lines are numbered from 1"))?,
+            amount: decimal(&amount, "--amount")?,
+        },
+        None => plock_core::invoice::CreditRequest::Full,
+    };
+    let next = s.store.next_invoice_number().map_err(store_error)?;
+    let credit =
+        plock_core::invoice::credit(next, original, &earlier, &request).map_err(invalid)?;
+    let text = if as_json {
+        done_json("credited", "invoice", &credit)?
+    } else {
+        render::invoice(&credit)
+    };
+    s.commit(Batch::one(Change::RecordRun {
+        invoices: vec![credit],
+        billed: vec![],
+    }))?;
+    Ok(text)
+}
+
+/// `plock invoice export --erp E [--out FILE]`: the payloads an ERP takes.
+fn export_to_erp(s: &Opened, erp: ErpArg, out: Option<&Path>, as_json: bool) -> Result<String> {
+    let erp = erp.system();
+    let export = plock_core::erp::export_to_erp(&all(s)?, &erp);
+    let text = json(&export)?;
+    crate::files::write_out(out, text, as_json, |path| {
+        (
+            format!(
+                "wrote {} invoice(s) for {erp} to {}; {} not exported",
+                export.payloads.len(),
+                path.display(),
+                export.not_exported.len()
+            ),
+            serde_json::json!({
+                "invoices": export.payloads.len(),
+                "not_exported": export.not_exported.len(),
+                "erp": erp.name(),
+            }),
+        )
+    })
+}
+
+/// `plock invoice export [--format json|csv] [--out FILE]`.
+fn export(s: &Opened, format: ExportFormat, out: Option<&Path>, as_json: bool) -> Result<String> {
+    let invoices = all(s)?;
+    let text = match format {
+        ExportFormat::Json => json(&invoices)?,
+        ExportFormat::Csv => crate::commands_io::invoices_csv(&invoices)?,
+    };
+    crate::files::write_out(out, text, as_json, |path| {
+        (
+            format!("wrote {} invoice(s) to {}", invoices.len(), path.display()),
+            serde_json::json!({ "invoices": invoices.len() }),
+        )
+    })
 }
 
 /// `training,3,1200.00` as a one-off line.
@@ -58,7 +187,7 @@ fn stored(s: &Opened, number: u64) -> Result<Invoice> {
 }
 
 /// `plock invoice charge ACCOUNT --date D --line PRODUCT,QUANTITY,UNIT_PRICE ...`.
-pub fn charge(s: Opened, args: &ChargeArgs, as_json: bool) -> Result<String> {
+fn charge(s: Opened, args: &ChargeArgs, as_json: bool) -> Result<String> {
     let account = find_account(&*s.store, &args.account)?;
     let lines = args
         .lines
@@ -72,7 +201,7 @@ pub fn charge(s: Opened, args: &ChargeArgs, as_json: bool) -> Result<String> {
 }
 
 /// `plock invoice compensate N --line L --date D --amount A`.
-pub fn compensate(s: Opened, args: &CompensateArgs, as_json: bool) -> Result<String> {
+fn compensate(s: Opened, args: &CompensateArgs, as_json: bool) -> Result<String> {
     let original = stored(&s, args.number)?;
     let line = args
         .line
@@ -116,32 +245,55 @@ fn accruals_of(invoice: &Invoice, rows: &mut Vec<AccrualRow>) -> Result<()> {
     Ok(())
 }
 
-/// `plock invoice accruals [N]`.
-pub fn accruals(s: &Opened, number: Option<u64>, as_json: bool) -> Result<String> {
-    let mut rows = Vec::new();
-    if let Some(number) = number {
-        accruals_of(&stored(s, number)?, &mut rows)?;
-    } else {
-        let mut after = None;
-        loop {
-            let page = s
-                .store
-                .list_invoices(&InvoiceQuery {
-                    after: after.take(),
-                    ..InvoiceQuery::default()
-                })
-                .map_err(store_error)?;
-            for invoice in &page.items {
-                accruals_of(invoice, &mut rows)?;
-            }
-            match page.next {
-                Some(next) => after = Some(next),
-                None => break,
-            }
+/// The accrual rows of the invoice numbered `number`, or of every invoice a page of invoices
+/// at a time; `None` after the last.
+fn accrual_pages<'a>(
+    s: &'a Opened,
+    number: Option<u64>,
+) -> impl FnMut() -> Result<Option<Vec<AccrualRow>>> + 'a {
+    let mut after = None;
+    let mut done = false;
+    move || {
+        if done {
+            return Ok(None);
         }
+        let invoices = match number {
+            Some(number) => {
+                done = true;
+                vec![stored(s, number)?]
+            }
+            None => {
+                let page = s
+                    .store
+                    .list_invoices(&InvoiceQuery {
+                        after: after.take(),
+                        ..InvoiceQuery::default()
+                    })
+                    .map_err(store_error)?;
+                after = page.next;
+                done = page.next.is_none();
+                page.items
+            }
+        };
+        let mut rows = Vec::new();
+        for invoice in &invoices {
+            accruals_of(invoice, &mut rows)?;
+        }
+        Ok(Some(rows))
     }
+}
+
+/// `plock invoice accruals [N]`.
+fn accruals(s: &Opened, number: Option<u64>, as_json: bool) -> Result<String> {
     if as_json {
-        return json(&rows);
+        // Written a page of invoices at a time, never gathered whole.
+        crate::stream::array_to_stdout(accrual_pages(s, number))?;
+        return Ok(String::new());
+    }
+    let mut rows = Vec::new();
+    let mut pages = accrual_pages(s, number);
+    while let Some(page) = pages()? {
+        rows.extend(page);
     }
     if rows.is_empty() {
         return Ok("no invoice line spans more than one month".to_owned());

@@ -8,15 +8,13 @@ use plock_core::store::Change;
 use plock_core::{AccountId, Invoice};
 use serde::Serialize;
 
-use crate::app::{Opened, invalid, store_error, subject, today};
+use crate::app::{Opened, invalid, store_error, today};
 use crate::cli::{ExportKind, ImportKind};
 use crate::discover_missing::Missing;
 use crate::exit::{Class, CliError, fail};
 use crate::files::{name, read, write_out};
+use crate::import_report::ImportReport;
 use crate::out::json;
-use crate::progress::Progress;
-use crate::rows::Rows;
-use crate::store_open::Backend;
 
 type Result<T> = std::result::Result<T, CliError>;
 
@@ -28,91 +26,6 @@ fn rejected(path: &Path, errors: &ImportErrors) -> CliError {
     error
 }
 
-/// What an import did (or, with `--dry-run`, would do), counted in rows of the file and in
-/// the things they hold, not in the store's changes.
-#[derive(Debug, Serialize)]
-struct ImportReport {
-    action: &'static str,
-    file: String,
-    #[serde(serialize_with = "kind_name")]
-    kind: ImportKind,
-    /// Data rows in the file.
-    rows: usize,
-    /// New accounts, subscriptions or usage records.
-    added: usize,
-    /// Accounts or subscriptions that exist and change.
-    updated: usize,
-    /// Accounts or subscriptions that exist and stay as they are.
-    unchanged: usize,
-    /// Metrics the subscriptions bring into the catalogue.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    new_metrics: Option<usize>,
-    dry_run: bool,
-    written: bool,
-    /// Records for days their subscription has already billed in arrears.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    late: Vec<plock_core::usage::LateUsage>,
-}
-
-fn kind_name<S: serde::Serializer>(
-    kind: &ImportKind,
-    serializer: S,
-) -> std::result::Result<S::Ok, S::Error> {
-    serializer.serialize_str(match kind {
-        ImportKind::Accounts => "accounts",
-        ImportKind::Subscriptions => "subscriptions",
-        ImportKind::Usage => "usage",
-    })
-}
-
-impl ImportReport {
-    fn text(&self) -> String {
-        let thing = match self.kind {
-            ImportKind::Accounts => "account",
-            ImportKind::Subscriptions => "subscription",
-            ImportKind::Usage => "usage record",
-        };
-        let mut counts = match self.kind {
-            ImportKind::Accounts | ImportKind::Subscriptions => format!(
-                "{} new {thing}(s), {} updated, {} unchanged",
-                self.added, self.updated, self.unchanged
-            ),
-            ImportKind::Usage => format!("{} {thing}(s)", self.added),
-        };
-        if let Some(metrics) = self.new_metrics.filter(|m| *m > 0) {
-            counts.push_str(&format!("; {metrics} new metric(s)"));
-        }
-        let summary = if self.dry_run {
-            format!(
-                "{}: {} row(s) valid, would import {counts}; nothing written (dry run)",
-                self.file, self.rows
-            )
-        } else if self.written {
-            format!("{}: {} row(s) imported: {counts}", self.file, self.rows)
-        } else {
-            format!(
-                "{}: {} row(s), nothing to change (already imported)",
-                self.file, self.rows
-            )
-        };
-        let late = self.late.iter().map(|l| {
-            format!(
-                "\nlate: {} record(s) of {} for {} (quantity {}, from {}) fall before {}, \
-                 which subscription {} has already billed in arrears: billing runs do not \
-                 bill them; charge them with a one-off invoice",
-                l.records,
-                l.metric,
-                l.account,
-                l.quantity,
-                l.first_day,
-                l.billed_through,
-                l.subscription
-            )
-        });
-        std::iter::once(summary).chain(late).collect()
-    }
-}
-
 /// `plock import accounts|subscriptions|usage FILE [--dry-run]`: all rows or none.
 pub fn import(
     mut s: Opened,
@@ -121,136 +34,12 @@ pub fn import(
     dry_run: bool,
     as_json: bool,
 ) -> Result<String> {
-    let file = name(path);
-    let mut report = ImportReport {
-        action: if dry_run { "checked" } else { "imported" },
-        file: file.clone(),
-        kind,
-        rows: 0,
-        added: 0,
-        updated: 0,
-        unchanged: 0,
-        new_metrics: None,
-        dry_run,
-        written: false,
-        late: Vec::new(),
-    };
-    if let ImportKind::Usage = kind {
-        // Usage for days already billed in arrears is said, never taken in silently.
-        let book = s.store.account_book().map_err(store_error)?;
-        let subscriptions = all_subscriptions(&s)?;
-        let mut late = Vec::new();
-        let rows = crate::import_usage::import(
-            &mut s,
-            path,
-            &file,
-            dry_run,
-            |errors| rejected(path, errors),
-            |records| {
-                late.extend(plock_core::usage::late_usage(
-                    records,
-                    &book,
-                    &subscriptions,
-                ));
-            },
-        )?;
-        report.late = late;
-        report.rows = usize::try_from(rows).unwrap_or(usize::MAX);
-        report.added = report.rows;
-        report.written = !dry_run && rows > 0;
-        return if as_json {
-            json(&report)
-        } else {
-            Ok(report.text())
-        };
-    }
-    let bytes = read(path)?;
-    let checking = Progress::step(&format!("checking {file}"));
-    let planned = match kind {
-        ImportKind::Accounts => {
-            let book = s.store.account_book().map_err(store_error)?;
-            plock_core::import::plan_account_import(&bytes, &book, today())
+    let mut report = ImportReport::new(name(path), kind, dry_run);
+    match kind {
+        ImportKind::Usage => import_usage(&mut s, path, &mut report)?,
+        ImportKind::Accounts | ImportKind::Subscriptions => {
+            crate::import_rows::import(&mut s, path, &mut report, |errors| rejected(path, errors))?;
         }
-        ImportKind::Subscriptions | ImportKind::Usage => {
-            let company = s.store.company_without_usage().map_err(store_error)?;
-            plock_core::import::plan_subscription_import(
-                &bytes,
-                &company.accounts,
-                &company.subscriptions,
-                &company.metrics,
-            )
-        }
-    };
-    drop(checking);
-    let batch = planned.map_err(|e| rejected(path, &e))?;
-    // The rows behind the changes: to count them, and to name the row of a refused change.
-    let rows = match kind {
-        ImportKind::Accounts => {
-            let rows = crate::rows::scan(&bytes, "key");
-            let mut added = std::collections::BTreeSet::new();
-            let mut touched = std::collections::BTreeSet::new();
-            for change in &batch.changes {
-                match change {
-                    Change::AddAccount { account } | Change::AddDiscovered { account } => {
-                        added.insert(account.id().clone());
-                    }
-                    other => {
-                        if let Some(id) = other.account() {
-                            touched.insert(id.clone());
-                        }
-                    }
-                }
-            }
-            report.rows = rows.count;
-            report.added = added.len();
-            report.updated = touched.difference(&added).count();
-            report.unchanged = rows
-                .keys()
-                .saturating_sub(report.added)
-                .saturating_sub(report.updated);
-            Some(rows)
-        }
-        ImportKind::Subscriptions => {
-            let rows = crate::rows::scan(&bytes, "subscription_id");
-            let mut metrics = 0;
-            for change in &batch.changes {
-                match change {
-                    Change::PutSubscription { subscription } => {
-                        if s.store
-                            .subscription(subscription.id())
-                            .map_err(store_error)?
-                            .is_some()
-                        {
-                            report.updated += 1;
-                        } else {
-                            report.added += 1;
-                        }
-                    }
-                    Change::PutMetric { .. } => metrics += 1,
-                    _ => {}
-                }
-            }
-            report.rows = rows.count;
-            report.unchanged = rows
-                .keys()
-                .saturating_sub(report.added)
-                .saturating_sub(report.updated);
-            report.new_metrics = Some(metrics);
-            Some(rows)
-        }
-        ImportKind::Usage => None,
-    };
-    let describe = |store: &dyn Backend, change: &Change| row_of(store, rows.as_ref(), change);
-    if dry_run {
-        s.check_described(&batch, &describe)
-            .map_err(|e| e.prefixed(format!("{file}: would be refused; ")))?;
-    } else if !batch.changes.is_empty() {
-        let prefix = format!("{file}: nothing imported; ");
-        crate::progress::step(&format!("saving {file}"), || {
-            s.commit_described(batch, &describe)
-        })
-        .map_err(|e| e.prefixed(prefix))?;
-        report.written = true;
     }
     if as_json {
         json(&report)
@@ -259,51 +48,44 @@ pub fn import(
     }
 }
 
+/// `plock import usage FILE`: usage for days already billed in arrears is said, never taken in
+/// silently.
+fn import_usage(s: &mut Opened, path: &Path, report: &mut ImportReport) -> Result<()> {
+    let book = s.store.account_book().map_err(store_error)?;
+    let subscriptions = all_subscriptions(s)?;
+    let mut late = Vec::new();
+    let file = report.file.clone();
+    let rows = crate::import_usage::import(
+        s,
+        path,
+        &file,
+        report.dry_run,
+        |errors| rejected(path, errors),
+        |records| {
+            late.extend(plock_core::usage::late_usage(
+                records,
+                &book,
+                &subscriptions,
+            ));
+        },
+    )?;
+    report.late = late;
+    report.rows = usize::try_from(rows).unwrap_or(usize::MAX);
+    report.added = report.rows;
+    report.written = !report.dry_run && rows > 0;
+    Ok(())
+}
+
 /// Every stored subscription, page by page.
 fn all_subscriptions(s: &Opened) -> Result<Vec<plock_core::Subscription>> {
-    let mut all = Vec::new();
-    let mut after = None;
-    loop {
-        let page = s
-            .store
+    crate::values::all_pages(|after| {
+        s.store
             .list_subscriptions(&plock_core::store::SubscriptionQuery {
                 account: None,
                 after,
                 limit: 0,
             })
-            .map_err(store_error)?;
-        all.extend(page.items);
-        match page.next {
-            Some(next) => after = Some(next),
-            None => return Ok(all),
-        }
-    }
-}
-
-/// Names the row of an import file a change came from: `line 3 (account acme)`.
-fn row_of(store: &dyn Backend, rows: Option<&Rows>, change: &Change) -> String {
-    let keyed = match change {
-        Change::PutSubscription { subscription } => {
-            Some(("subscription", subscription.id().to_string()))
-        }
-        other => other.account().map(|id| {
-            // Accounts are found by the key the file names; an imported account's id is its
-            // key, an older one may have another.
-            let key = store
-                .account(id)
-                .ok()
-                .flatten()
-                .map_or_else(|| id.to_string(), |a| a.key().to_string());
-            ("account", key)
-        }),
-    };
-    match keyed {
-        Some((what, key)) => match rows.and_then(|r| r.line_of(&key)) {
-            Some(line) => format!("line {line} ({what} {key})"),
-            None => format!("{what} {key}"),
-        },
-        None => subject(change),
-    }
+    })
 }
 
 /// `plock export accounts|subscriptions [--out FILE]`.

@@ -1,32 +1,151 @@
-//! Subscription commands beyond the one-item `subscription add`: a subscription of any items
-//! from a file, an item added to a stored subscription, a Draft activated.
+//! The subscription commands: a one-item `subscription add`, a subscription of any items from
+//! a file, an item added to a stored subscription, a Draft activated, list and show, and the
+//! state changes.
 
 use std::path::Path;
 
+use plock_core::period::PeriodMode;
 use plock_core::pricing::Rebate;
-use plock_core::store::{Batch, Change};
+use plock_core::store::{Batch, Change, SubscriptionQuery};
 use plock_core::subscription::SubscriptionState;
 use plock_core::usage::Aggregation;
 use plock_core::{
-    Item, Metric, MetricId, PriceModel, ProductId, Subscription, SubscriptionId, SubscriptionSpec,
+    BillingInterval, BillingPractice, Item, Metric, MetricId, PriceModel, ProductId, Subscription,
+    SubscriptionId, SubscriptionSpec,
 };
 use rust_decimal::Decimal;
 
 use crate::app::{Opened, find_account, invalid, store_error};
-use crate::cli_ops::{CreateArgs, ItemFields, SubscriptionFormat};
+use crate::cli::{SubscriptionCommand, SubscriptionFields};
+use crate::cli_ops::{CreateArgs, ItemCommand, ItemFields, SubscriptionFormat};
 use crate::exit::{Class, CliError, fail};
 use crate::files::{name, read};
-use crate::out::done_json;
+use crate::help::{help, nested};
+use crate::out::{done_json, json, json_or_text};
+use crate::render;
 use crate::subscription_file::{FileItem, FileState, SubscriptionFile, from_json, from_toml};
+use crate::values::{all_pages, decimal, find_subscription as find, refuse_taken};
 
 type Result<T> = std::result::Result<T, CliError>;
 
-fn find(s: &Opened, text: &str) -> Result<Subscription> {
-    let id = SubscriptionId::new(text).map_err(invalid)?;
-    s.store
-        .subscription(&id)
-        .map_err(store_error)?
-        .ok_or_else(|| fail(Class::NotFound, format!("no subscription with id {text:?}")))
+/// `plock subscription ...`.
+pub fn subscription(s: Opened, cmd: SubscriptionCommand, as_json: bool) -> Result<String> {
+    match cmd {
+        SubscriptionCommand::Add(f) => add(s, &f, as_json),
+        SubscriptionCommand::List { account } => {
+            let account = account.map(|a| find_account(&*s.store, &a)).transpose()?;
+            let all = all_pages(|after| {
+                let account = account.as_ref().map(|a| a.id().clone());
+                s.store.list_subscriptions(&SubscriptionQuery {
+                    account,
+                    after,
+                    limit: 0,
+                })
+            })?;
+            json_or_text(as_json, &all, |all| render::subscriptions(all))
+        }
+        SubscriptionCommand::Show { subscription } => {
+            let sub = find(&s, &subscription)?;
+            if as_json {
+                json(&sub)
+            } else {
+                Ok(format!(
+                    "{}\n{}",
+                    render::subscriptions(std::slice::from_ref(&sub)),
+                    json(&sub.items())?
+                ))
+            }
+        }
+        SubscriptionCommand::Pause { subscription, date } => {
+            transition(s, &subscription, "paused", as_json, |sub| sub.pause(date))
+        }
+        SubscriptionCommand::Resume { subscription, date } => {
+            transition(s, &subscription, "resumed", as_json, |sub| sub.resume(date))
+        }
+        SubscriptionCommand::End { subscription, date } => {
+            transition(s, &subscription, "ended", as_json, |sub| sub.end(date))
+        }
+        SubscriptionCommand::Create(args) => create(s, &args, as_json),
+        SubscriptionCommand::Item(ItemCommand::Add(fields)) => add_item(s, &fields, as_json),
+        SubscriptionCommand::Activate { subscription } => activate(s, &subscription, as_json),
+        SubscriptionCommand::Help { topic } => help(&nested("subscription", topic)),
+    }
+}
+
+/// `plock subscription add`: one item, a fee or a price per unit of a metric (added to the
+/// catalogue, summed, when new).
+fn add(mut s: Opened, f: &SubscriptionFields, as_json: bool) -> Result<String> {
+    let account = find_account(&*s.store, &f.account)?;
+    let product = ProductId::new(&f.product).map_err(invalid)?;
+    let mut changes = Vec::new();
+    let item = match (&f.fee, &f.unit_price, &f.metric) {
+        (Some(fee), None, None) => Item::flat_fee(product, decimal(fee, "--fee")?, Decimal::ONE),
+        (None, Some(price), Some(metric)) => {
+            let metric = MetricId::new(metric).map_err(invalid)?;
+            changes.extend(new_metrics(&s, &[(metric.clone(), Aggregation::Sum)])?);
+            Item::usage(
+                product,
+                metric,
+                PriceModel::PerUnit {
+                    unit_price: decimal(price, "--unit-price")?,
+                },
+            )
+        }
+        _ => {
+            return Err(fail(
+                Class::Usage,
+                "give either --fee, or --unit-price with --metric",
+            ));
+        }
+    };
+    let spec = SubscriptionSpec {
+        id: SubscriptionId::new(&f.id).map_err(invalid)?,
+        account: account.id().clone(),
+        start: f.start,
+        end: None,
+        interval: BillingInterval::every_months(f.months).map_err(invalid)?,
+        mode: PeriodMode::Calendar,
+        anchor: None,
+        practice: BillingPractice::InAdvance,
+        currency: account.currency(),
+        items: vec![item],
+        minimum_invoice_amount: None,
+    };
+    let mut sub = Subscription::new(spec, account.currency()).map_err(invalid)?;
+    sub.activate().map_err(invalid)?;
+    refuse_taken(&s, &sub)?;
+    let line = if as_json {
+        done_json("added", "subscription", &sub)?
+    } else {
+        format!(
+            "added subscription {} for account {}",
+            sub.id(),
+            account.id()
+        )
+    };
+    changes.push(Change::PutSubscription { subscription: sub });
+    s.commit(Batch { changes })?;
+    Ok(line)
+}
+
+fn transition(
+    mut s: Opened,
+    text: &str,
+    verb: &str,
+    as_json: bool,
+    step: impl FnOnce(
+        &mut Subscription,
+    ) -> std::result::Result<(), plock_core::subscription::SubscriptionError>,
+) -> Result<String> {
+    let mut sub = find(&s, text)?;
+    step(&mut sub).map_err(invalid)?;
+    let line = if as_json {
+        done_json(verb, "subscription", &sub)?
+    } else {
+        format!("{verb} subscription {} ({})", sub.id(), sub.state())
+    };
+    s.commit(Batch::one(Change::PutSubscription { subscription: sub }))?;
+    Ok(line)
 }
 
 fn format_of(args: &CreateArgs) -> Result<SubscriptionFormat> {
@@ -141,7 +260,7 @@ fn from_csv(s: &Opened, bytes: &[u8], path: &Path) -> Result<(Subscription, Vec<
 }
 
 /// `plock subscription create FILE [--format ...] [--dry-run]`.
-pub fn create(mut s: Opened, args: &CreateArgs, as_json: bool) -> Result<String> {
+fn create(mut s: Opened, args: &CreateArgs, as_json: bool) -> Result<String> {
     let format = format_of(args)?;
     let bytes = read(&args.file)?;
     let text = || {
@@ -160,16 +279,7 @@ pub fn create(mut s: Opened, args: &CreateArgs, as_json: bool) -> Result<String>
             from_file(&s, &file)?
         }
     };
-    if s.store
-        .subscription(sub.id())
-        .map_err(store_error)?
-        .is_some()
-    {
-        return Err(fail(
-            Class::Conflict,
-            format!("subscription {} already exists", sub.id()),
-        ));
-    }
+    refuse_taken(&s, &sub)?;
     let metrics = changes.len().saturating_sub(1);
     let batch = Batch { changes };
     let action = if args.dry_run {
@@ -199,11 +309,6 @@ pub fn create(mut s: Opened, args: &CreateArgs, as_json: bool) -> Result<String>
     } else {
         format!("created {what}")
     })
-}
-
-fn decimal(text: &str, field: &str) -> Result<Decimal> {
-    Decimal::from_str_exact(text.trim())
-        .map_err(|_| invalid(format!("{field}: not a decimal number: {text:?}")))
 }
 
 /// The subscription again, from `spec`, in the state `sub` is in and billed as far.
@@ -280,7 +385,7 @@ fn item_from_flags(s: &Opened, f: &ItemFields) -> Result<(Item, Vec<Change>)> {
 
 /// `plock subscription item add SUB (--product P (--fee F | --unit-price X --metric M) |
 /// --file ITEM)`.
-pub fn add_item(mut s: Opened, f: &ItemFields, as_json: bool) -> Result<String> {
+fn add_item(mut s: Opened, f: &ItemFields, as_json: bool) -> Result<String> {
     let sub = find(&s, &f.subscription)?;
     let (item, mut changes) = match &f.file {
         Some(path) => item_from_file(&s, path)?,
@@ -305,7 +410,7 @@ pub fn add_item(mut s: Opened, f: &ItemFields, as_json: bool) -> Result<String> 
 }
 
 /// `plock subscription activate SUB`.
-pub fn activate(mut s: Opened, text: &str, as_json: bool) -> Result<String> {
+fn activate(mut s: Opened, text: &str, as_json: bool) -> Result<String> {
     let mut sub = find(&s, text)?;
     sub.activate().map_err(invalid)?;
     let line = if as_json {

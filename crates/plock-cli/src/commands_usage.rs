@@ -76,46 +76,83 @@ pub fn set_metric(mut s: Opened, text: &str, arg: AggregationArg, as_json: bool)
     ))
 }
 
+/// Accounts whose usage one store query reads: a page of records to write.
+const ACCOUNTS_PER_PAGE: usize = 500;
+
+/// What a usage filter selects: the accounts in key order, the period and the metric.
+struct Selection {
+    keys: Vec<AccountKey>,
+    period: Period,
+    metric: Option<MetricId>,
+}
+
+impl Selection {
+    fn of(s: &Opened, filter: &UsageFilter) -> Result<Selection> {
+        let mut keys = match &filter.account {
+            Some(text) => vec![find_account(&*s.store, text)?.key().clone()],
+            None => all_keys(s)?,
+        };
+        // The store sorts records by account first: pages of accounts in key order give the
+        // records in the order of one query for them all.
+        keys.sort();
+        let from = filter.from.unwrap_or(NaiveDate::MIN);
+        let to = filter.to.unwrap_or(NaiveDate::MAX);
+        let period = Period::new(from, to).map_err(|_| {
+            invalid(format!(
+                "--from {from} is not before --to {to}: no day between them"
+            ))
+        })?;
+        let metric = filter
+            .metric
+            .as_deref()
+            .map(MetricId::new)
+            .transpose()
+            .map_err(invalid)?;
+        Ok(Selection {
+            keys,
+            period,
+            metric,
+        })
+    }
+
+    /// The selected records of `keys`, sorted.
+    fn records(&self, s: &Opened, keys: &[AccountKey]) -> Result<Vec<UsageRecord>> {
+        let mut records = s.store.usage(keys, &self.period).map_err(store_error)?;
+        if let Some(metric) = &self.metric {
+            records.retain(|r| r.metric() == metric);
+        }
+        Ok(records)
+    }
+
+    /// The selected records a page of accounts at a time, `None` after the last.
+    fn pages<'a>(&'a self, s: &'a Opened) -> impl FnMut() -> Result<Option<Vec<UsageRecord>>> {
+        let mut chunks = self.keys.chunks(ACCOUNTS_PER_PAGE);
+        move || chunks.next().map(|keys| self.records(s, keys)).transpose()
+    }
+}
+
+/// Every account's key, page by page (the accounts themselves are not kept).
+fn all_keys(s: &Opened) -> Result<Vec<AccountKey>> {
+    let mut keys = Vec::new();
+    crate::values::each_page(
+        |after| {
+            s.store.list_accounts(&AccountQuery {
+                after,
+                ..AccountQuery::default()
+            })
+        },
+        |accounts| keys.extend(accounts.iter().map(|a| a.key().clone())),
+    )?;
+    Ok(keys)
+}
+
 /// The records `filter` selects, sorted, read through the store's usage query.
 fn records(s: &Opened, filter: &UsageFilter) -> Result<Vec<UsageRecord>> {
-    let keys: Vec<AccountKey> = match &filter.account {
-        Some(text) => vec![find_account(&*s.store, text)?.key().clone()],
-        None => {
-            let mut keys = Vec::new();
-            let mut after = None;
-            loop {
-                let page = s
-                    .store
-                    .list_accounts(&AccountQuery {
-                        after: after.take(),
-                        ..AccountQuery::default()
-                    })
-                    .map_err(store_error)?;
-                keys.extend(page.items.iter().map(|a| a.key().clone()));
-                match page.next {
-                    Some(next) => after = Some(next),
-                    None => break,
-                }
-            }
-            keys
-        }
-    };
-    let from = filter.from.unwrap_or(NaiveDate::MIN);
-    let to = filter.to.unwrap_or(NaiveDate::MAX);
-    let period = Period::new(from, to).map_err(|_| {
-        invalid(format!(
-            "--from {from} is not before --to {to}: no day between them"
-        ))
-    })?;
-    let metric = filter
-        .metric
-        .as_deref()
-        .map(MetricId::new)
-        .transpose()
-        .map_err(invalid)?;
-    let mut all = s.store.usage(&keys, &period).map_err(store_error)?;
-    if let Some(metric) = metric {
-        all.retain(|r| *r.metric() == metric);
+    let selection = Selection::of(s, filter)?;
+    let mut all = Vec::new();
+    let mut pages = selection.pages(s);
+    while let Some(page) = pages()? {
+        all.extend(page);
     }
     Ok(all)
 }
@@ -126,10 +163,13 @@ fn timestamp(r: &UsageRecord) -> String {
 
 /// `plock usage list [--account A] [--metric M] [--from D] [--to D]`.
 pub fn list(s: &Opened, filter: &UsageFilter, as_json: bool) -> Result<String> {
-    let all = records(s, filter)?;
     if as_json {
-        return json(&all);
+        // Written a page of accounts at a time, never gathered whole.
+        let selection = Selection::of(s, filter)?;
+        crate::stream::array_to_stdout(selection.pages(s))?;
+        return Ok(String::new());
     }
+    let all = records(s, filter)?;
     let mut t = render::table(&["account", "metric", "timestamp", "quantity", "record id"]);
     for r in &all {
         t.add_row(vec![

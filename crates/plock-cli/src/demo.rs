@@ -6,14 +6,10 @@ use plock_core::account::{
     AccountName, AccountState, Contact, ContactInput, ExternalId, ExternalSystem, Tag,
 };
 use plock_core::id::RecordId;
-use plock_core::period::PeriodMode;
-use plock_core::pricing::{Rebate, Tier, Tiers};
 use plock_core::store::{Batch, Change};
 use plock_core::usage::Aggregation;
 use plock_core::{
-    Account, AccountId, AccountKey, BillingInterval, BillingPractice, Currency, Item, Metric,
-    MetricId, PriceModel, ProductId, RunOptions, Store, Subscription, SubscriptionId,
-    SubscriptionSpec, UsageRecord,
+    Account, AccountId, AccountKey, Currency, Metric, MetricId, RunOptions, Store, UsageRecord,
 };
 use rust_decimal::Decimal;
 
@@ -31,10 +27,6 @@ fn bug(e: impl std::fmt::Display) -> CliError {
 
 fn d(y: i32, m: u32, day: u32) -> Result<NaiveDate> {
     NaiveDate::from_ymd_opt(y, m, day).ok_or_else(|| bug("date"))
-}
-
-fn dec(text: &str) -> Result<Decimal> {
-    Decimal::from_str_exact(text).map_err(bug)
 }
 
 fn account(
@@ -63,64 +55,15 @@ fn account(
 fn id(s: &str) -> Result<AccountId> {
     AccountId::new(s).map_err(bug)
 }
-fn product(s: &str) -> Result<ProductId> {
-    ProductId::new(s).map_err(bug)
-}
 fn metric(s: &str) -> Result<MetricId> {
     MetricId::new(s).map_err(bug)
-}
-
-struct Sub<'a> {
-    id: &'a str,
-    account: &'a str,
-    start: NaiveDate,
-    months: u32,
-    currency: Currency,
-    practice: BillingPractice,
-    items: Vec<Item>,
-    minimum: Option<&'a str>,
-}
-
-fn subscription(s: Sub<'_>) -> Result<Change> {
-    let mut sub = Subscription::new(
-        SubscriptionSpec {
-            id: SubscriptionId::new(s.id).map_err(bug)?,
-            account: id(s.account)?,
-            start: s.start,
-            end: None,
-            interval: BillingInterval::every_months(s.months).map_err(bug)?,
-            mode: PeriodMode::Calendar,
-            anchor: None,
-            practice: s.practice,
-            currency: s.currency,
-            items: s.items,
-            minimum_invoice_amount: s.minimum.map(dec).transpose()?,
-        },
-        s.currency,
-    )
-    .map_err(bug)?;
-    sub.activate().map_err(bug)?;
-    Ok(Change::PutSubscription { subscription: sub })
-}
-
-fn tiers(rows: &[(Option<&str>, Option<&str>, Option<&str>)]) -> Result<Tiers> {
-    let tiers = rows
-        .iter()
-        .map(|(up_to, unit, flat)| {
-            Ok(Tier {
-                up_to: up_to.map(dec).transpose()?,
-                unit_price: unit.map(dec).transpose()?,
-                flat_fee: flat.map(dec).transpose()?,
-            })
-        })
-        .collect::<Result<Vec<Tier>>>()?;
-    Tiers::new(tiers).map_err(bug)
 }
 
 /// The sample company, as batches applied to `store`, empty.
 pub fn company(store: &mut dyn Store) -> Result<()> {
     let mut changes = accounts()?;
-    changes.extend(subscriptions()?);
+    let subscriptions = subscriptions(&changes)?;
+    changes.extend(subscriptions);
     store.apply(Batch { changes }).map_err(bug)?;
     store
         .apply(Batch::one(Change::AddUsage { records: usage()? }))
@@ -128,95 +71,43 @@ pub fn company(store: &mut dyn Store) -> Result<()> {
     Ok(())
 }
 
+/// How a demo account comes in.
+#[derive(Clone, Copy)]
+enum Joins {
+    Active,
+    Archived,
+    /// Found in the data and waiting for approval.
+    Discovered,
+}
+
+/// The demo accounts: key (also the id), name, currency, email, country, how it comes in.
+#[rustfmt::skip]
+const ACCOUNTS: [(&str, &str, Currency, &str, &str, Joins); 10] = [
+    ("dentist-johnson", "Dentist Johnson", Currency::SEK, "johnson@dentist.example", "SE", Joins::Active),
+    ("retailer-acme", "Retailer Acme", Currency::EUR, "billing@acme.example", "DE", Joins::Active),
+    ("globex", "Globex Group", Currency::EUR, "ap@globex.example", "NL", Joins::Active),
+    ("globex-nordics", "Globex Nordics", Currency::EUR, "ap@nordics.globex.example", "SE", Joins::Active),
+    ("globex-uk", "Globex UK", Currency::EUR, "ap@uk.globex.example", "GB", Joins::Active),
+    ("globex-apac", "Globex APAC", Currency::EUR, "ap@apac.globex.example", "SG", Joins::Active),
+    ("globex-us", "Globex US", Currency::USD, "ap@us.globex.example", "US", Joins::Active),
+    ("initech", "Initech", Currency::EUR, "finance@initech.example", "FI", Joins::Active),
+    ("old-corp", "Old Corp", Currency::EUR, "x@old.example", "DK", Joins::Archived),
+    ("found-in-data", "Found In Data AB", Currency::SEK, "hello@found.example", "SE", Joins::Discovered),
+];
+
 /// The accounts, their group, ids in the CRM and the ERP, and the metric catalogue.
 fn accounts() -> Result<Vec<Change>> {
-    let mut changes = vec![
-        Change::AddAccount {
-            account: account(
-                "dentist-johnson",
-                "Dentist Johnson",
-                Currency::SEK,
-                "johnson@dentist.example",
-                "SE",
-            )?,
-        },
-        Change::AddAccount {
-            account: account(
-                "retailer-acme",
-                "Retailer Acme",
-                Currency::EUR,
-                "billing@acme.example",
-                "DE",
-            )?,
-        },
-        Change::AddAccount {
-            account: account(
-                "globex",
-                "Globex Group",
-                Currency::EUR,
-                "ap@globex.example",
-                "NL",
-            )?,
-        },
-        Change::AddAccount {
-            account: account(
-                "globex-nordics",
-                "Globex Nordics",
-                Currency::EUR,
-                "ap@nordics.globex.example",
-                "SE",
-            )?,
-        },
-        Change::AddAccount {
-            account: account(
-                "globex-uk",
-                "Globex UK",
-                Currency::EUR,
-                "ap@uk.globex.example",
-                "GB",
-            )?,
-        },
-        Change::AddAccount {
-            account: account(
-                "globex-apac",
-                "Globex APAC",
-                Currency::EUR,
-                "ap@apac.globex.example",
-                "SG",
-            )?,
-        },
-        Change::AddAccount {
-            account: account(
-                "globex-us",
-                "Globex US",
-                Currency::USD,
-                "ap@us.globex.example",
-                "US",
-            )?,
-        },
-        Change::AddAccount {
-            account: account(
-                "initech",
-                "Initech",
-                Currency::EUR,
-                "finance@initech.example",
-                "FI",
-            )?,
-        },
-        Change::AddAccount {
-            account: account("old-corp", "Old Corp", Currency::EUR, "x@old.example", "DK")?
-                .with_state(AccountState::Archived),
-        },
-        Change::AddDiscovered {
-            account: account(
-                "found-in-data",
-                "Found In Data AB",
-                Currency::SEK,
-                "hello@found.example",
-                "SE",
-            )?,
-        },
-    ];
+    let mut changes = Vec::new();
+    for (key, name, currency, email, country, joins) in ACCOUNTS {
+        let new = account(key, name, currency, email, country)?;
+        changes.push(match joins {
+            Joins::Active => Change::AddAccount { account: new },
+            Joins::Archived => Change::AddAccount {
+                account: new.with_state(AccountState::Archived),
+            },
+            Joins::Discovered => Change::AddDiscovered { account: new },
+        });
+    }
     for child in ["globex-nordics", "globex-uk", "globex-apac", "globex-us"] {
         changes.push(Change::Link {
             child: id(child)?,
@@ -269,159 +160,42 @@ fn accounts() -> Result<Vec<Change>> {
     Ok(changes)
 }
 
-/// One subscription an account, the price models in turn.
-fn subscriptions() -> Result<Vec<Change>> {
-    let jan = d(2025, 1, 1)?;
-    let advance = BillingPractice::InAdvance;
-    let graduated = PriceModel::Graduated {
-        tiers: tiers(&[
-            (Some("10000"), Some("0.010"), None),
-            (Some("100000"), Some("0.008"), None),
-            (None, Some("0.005"), None),
-        ])?,
-    };
-    let subs = [
-        Sub {
-            id: "sub-dentist",
-            account: "dentist-johnson",
-            start: jan,
-            months: 1,
-            currency: Currency::SEK,
-            practice: advance,
-            items: vec![
-                Item::flat_fee(product("licence")?, dec("3100.00")?, Decimal::ONE)
-                    .with_rebate(Rebate::percent(dec("10")?).map_err(bug)?),
-            ],
-            minimum: None,
-        },
-        Sub {
-            id: "sub-acme",
-            account: "retailer-acme",
-            start: d(2025, 1, 10)?,
-            months: 1,
-            currency: Currency::EUR,
-            practice: advance,
-            items: vec![
-                Item::flat_fee(product("base")?, dec("99.00")?, Decimal::ONE),
-                Item::usage(product("emails")?, metric("emails")?, graduated.clone()),
-            ],
-            minimum: None,
-        },
-        Sub {
-            id: "sub-globex",
-            account: "globex",
-            start: jan,
-            months: 1,
-            currency: Currency::EUR,
-            practice: advance,
-            items: vec![
-                Item::flat_fee(product("platform")?, dec("2000.00")?, Decimal::ONE),
-                Item::usage(
-                    product("users")?,
-                    metric("seats")?,
-                    PriceModel::Graduated {
-                        tiers: tiers(&[
-                            (Some("1500"), None, Some("4300.00")),
-                            (None, Some("3.00"), None),
-                        ])?,
-                    },
-                ),
-            ],
-            minimum: None,
-        },
-        Sub {
-            id: "sub-nordics",
-            account: "globex-nordics",
-            start: jan,
-            months: 1,
-            currency: Currency::EUR,
-            practice: advance,
-            items: vec![Item::usage(
-                product("emails")?,
-                metric("emails")?,
-                graduated,
-            )],
-            minimum: None,
-        },
-        Sub {
-            id: "sub-uk",
-            account: "globex-uk",
-            start: d(2025, 2, 15)?,
-            months: 1,
-            currency: Currency::EUR,
-            practice: advance,
-            items: vec![Item::usage(
-                product("emails")?,
-                metric("emails")?,
-                PriceModel::Commitment {
-                    committed: dec("100000")?,
-                    unit_price: dec("0.003")?,
-                },
-            )],
-            minimum: None,
-        },
-        Sub {
-            id: "sub-apac",
-            account: "globex-apac",
-            start: jan,
-            months: 3,
-            currency: Currency::EUR,
-            practice: advance,
-            items: vec![Item::flat_fee(
-                product("platform")?,
-                dec("1500.00")?,
-                Decimal::ONE,
-            )],
-            minimum: None,
-        },
-        Sub {
-            id: "sub-us",
-            account: "globex-us",
-            start: jan,
-            months: 1,
-            currency: Currency::USD,
-            practice: advance,
-            items: vec![Item::usage(
-                product("storage")?,
-                metric("gb_stored")?,
-                PriceModel::PerUnit {
-                    unit_price: dec("0.25")?,
-                },
-            )],
-            minimum: None,
-        },
-        Sub {
-            id: "sub-initech",
-            account: "initech",
-            start: jan,
-            months: 1,
-            currency: Currency::EUR,
-            practice: BillingPractice::InArrears,
-            items: vec![
-                Item::usage(
-                    product("users")?,
-                    metric("seats")?,
-                    PriceModel::Volume {
-                        tiers: tiers(&[
-                            (Some("100"), Some("5.00"), None),
-                            (Some("1000"), Some("4.00"), None),
-                            (None, Some("3.00"), None),
-                        ])?,
-                    },
-                ),
-                Item::usage(
-                    product("mailouts")?,
-                    metric("emails")?,
-                    PriceModel::Package {
-                        size: dec("1000")?,
-                        price: dec("2.50")?,
-                    },
-                ),
-            ],
-            minimum: Some("500.00"),
-        },
-    ];
-    subs.into_iter().map(subscription).collect()
+/// One subscription an account, the price models in turn, in the subscriptions CSV format
+/// (docs/csv.md): one row per item.
+const SUBSCRIPTIONS: &str = "\
+subscription_id,account_key,start,interval_months,practice,currency,minimum_invoice_amount,product,metric,model,price,quantity,tiers,rebate_percent
+sub-dentist,dentist-johnson,2025-01-01,1,in_advance,SEK,,licence,,flat_fee,3100.00,1,,10
+sub-acme,retailer-acme,2025-01-10,1,in_advance,EUR,,base,,flat_fee,99.00,1,,
+sub-acme,retailer-acme,2025-01-10,1,in_advance,EUR,,emails,emails,graduated,,,10000:0.010:|100000:0.008:|:0.005:,
+sub-globex,globex,2025-01-01,1,in_advance,EUR,,platform,,flat_fee,2000.00,1,,
+sub-globex,globex,2025-01-01,1,in_advance,EUR,,users,seats,graduated,,,1500::4300.00|:3.00:,
+sub-nordics,globex-nordics,2025-01-01,1,in_advance,EUR,,emails,emails,graduated,,,10000:0.010:|100000:0.008:|:0.005:,
+sub-uk,globex-uk,2025-02-15,1,in_advance,EUR,,emails,emails,commitment,0.003,100000,,
+sub-apac,globex-apac,2025-01-01,3,in_advance,EUR,,platform,,flat_fee,1500.00,1,,
+sub-us,globex-us,2025-01-01,1,in_advance,USD,,storage,gb_stored,per_unit,0.25,,,
+sub-initech,initech,2025-01-01,1,in_arrears,EUR,500.00,users,seats,volume,,,100:5.00:|1000:4.00:|:3.00:,
+sub-initech,initech,2025-01-01,1,in_arrears,EUR,500.00,mailouts,emails,package,2.50,1000,,
+";
+
+/// The subscriptions, read as an import of [`SUBSCRIPTIONS`] over the accounts and metrics of
+/// `changes`.
+fn subscriptions(changes: &[Change]) -> Result<Vec<Change>> {
+    let mut book = plock_core::AccountBook::new();
+    let mut metrics = Vec::new();
+    for (index, change) in changes.iter().enumerate() {
+        plock_core::store::apply_to_book(&mut book, index, change).map_err(bug)?;
+        if let Change::PutMetric { metric } = change {
+            metrics.push(metric.clone());
+        }
+    }
+    let batch = plock_core::import::plan_subscription_import(
+        SUBSCRIPTIONS.as_bytes(),
+        &book,
+        &[],
+        &metrics,
+    )
+    .map_err(bug)?;
+    Ok(batch.changes)
 }
 
 /// Three months of usage, the same every run.

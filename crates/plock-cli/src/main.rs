@@ -4,10 +4,12 @@
 mod app;
 mod args;
 mod cli;
+mod cli_invoice;
 mod cli_ops;
 mod commands;
 mod commands_account;
 mod commands_bill;
+mod commands_expand;
 mod commands_invoice;
 mod commands_io;
 mod commands_subscription;
@@ -17,15 +19,21 @@ mod discover_missing;
 mod exit;
 mod expand_shares;
 mod files;
+mod help;
+mod import_report;
+mod import_rows;
 mod import_usage;
+mod location;
 mod operate;
 mod out;
 mod progress;
 mod render;
 mod rows;
 mod store_open;
+mod store_postgres;
 mod stream;
 mod subscription_file;
+mod values;
 
 use std::process::ExitCode;
 

@@ -1,33 +1,37 @@
 //! The operator's commands: `plock check` and `plock backup`.
+//!
+//! `plock backup` copies a SQLite data file; a PostgreSQL store is refused with a pointer to
+//! the server's own tools (see [`crate::store_postgres::BACKUP_ELSEWHERE`]).
 
 use std::path::Path;
 
 use crate::app::{Opened, store_error};
 use crate::exit::{Class, CliError, fail};
+use crate::location::Location;
 use crate::out::done_json;
 
 type Result<T> = std::result::Result<T, CliError>;
 
 /// `plock check`: everything the store holds, checked; a problem is an I/O failure naming it.
-pub fn check(s: &Opened, path: &Path, as_json: bool) -> Result<String> {
-    s.store.check().map_err(|e| {
-        fail(
-            Class::Io,
-            format!("{} is damaged: {}", path.display(), store_error(e)),
-        )
-    })?;
+pub fn check(s: &Opened, path: &Location, as_json: bool) -> Result<String> {
+    s.store
+        .check()
+        .map_err(|e| fail(Class::Io, format!("{path} is damaged: {}", store_error(e))))?;
     if as_json {
-        done_json("checked", "data_file", &path)
+        done_json("checked", path.json_field(), &path)
     } else {
         Ok(format!(
-            "{}: ok (integrity, accounts, subscriptions, usage, invoices)",
-            path.display()
+            "{path}: ok (integrity, accounts, subscriptions, usage, invoices)"
         ))
     }
 }
 
 /// `plock backup PATH`: a copy of one committed state, made while others write.
-pub fn backup(s: &Opened, path: &Path, to: &Path, as_json: bool) -> Result<String> {
+pub fn backup(path: &Location, to: &Path, as_json: bool) -> Result<String> {
+    if let Location::Postgres(_) = path {
+        return Err(fail(Class::Usage, crate::store_postgres::BACKUP_ELSEWHERE));
+    }
+    let s = Opened::open(path)?;
     if to.symlink_metadata().is_ok() {
         return Err(fail(
             Class::Conflict,
@@ -38,8 +42,7 @@ pub fn backup(s: &Opened, path: &Path, to: &Path, as_json: bool) -> Result<Strin
         fail(
             Class::Io,
             format!(
-                "cannot back up {} to {}: {}",
-                path.display(),
+                "cannot back up {path} to {}: {}",
                 to.display(),
                 store_error(e)
             ),
@@ -48,6 +51,6 @@ pub fn backup(s: &Opened, path: &Path, to: &Path, as_json: bool) -> Result<Strin
     if as_json {
         done_json("backed_up", "backup", &to)
     } else {
-        Ok(format!("backed up {} to {}", path.display(), to.display()))
+        Ok(format!("backed up {path} to {}", to.display()))
     }
 }

@@ -38,6 +38,19 @@ pub fn json<T: Serialize>(value: &T) -> Result<String> {
     serde_json::to_string_pretty(value).map_err(|e| fail(Class::Io, e))
 }
 
+/// `value` as pretty JSON with `--json`, else as `text` renders it.
+pub fn json_or_text<T: Serialize + ?Sized>(
+    as_json: bool,
+    value: &T,
+    text: impl FnOnce(&T) -> String,
+) -> Result<String> {
+    if as_json {
+        json(&value)
+    } else {
+        Ok(text(value))
+    }
+}
+
 /// What a write command did, with `--json`: `{"action": "added", "account": {...}}`.
 pub fn done_json(action: &str, field: &str, value: &impl Serialize) -> Result<String> {
     let mut object = serde_json::Map::new();

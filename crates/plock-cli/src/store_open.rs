@@ -2,7 +2,8 @@
 //!
 //! Commands receive a [`Backend`]: plock-core's [`Store`] port and the few operations an
 //! operator's command needs beyond it. The embedded default is SQLite, one database file
-//! (`--data`, `$PLOCK_DATA`, `./plock.data`). Another store is one more implementation of
+//! (`--data`, `$PLOCK_DATA`, `./plock.data`); PostgreSQL (`--store`, `$PLOCK_STORE`) is the
+//! other, in [`crate::store_postgres`]. Another store is one more implementation of
 //! [`Backend`] and one more arm in [`open`]; no command changes.
 
 use std::path::Path;
@@ -12,6 +13,7 @@ use plock_core::{AccountBook, Store, UsageRecord};
 use plock_store_sqlite::SqliteStore;
 
 use crate::exit::{Class, CliError, fail};
+use crate::location::Location;
 
 /// A store as the commands use it.
 pub trait Backend: Store {
@@ -89,12 +91,20 @@ impl Backend for SqliteStore {
 /// conflict, anything else an I/O failure.
 pub fn store_failed(e: StoreError) -> CliError {
     let message = e.to_string();
+    let waited = plock_store_sqlite::BUSY_TIMEOUT.as_secs();
     if message.contains("database is locked") {
         fail(
             Class::Conflict,
             format!(
-                "the data file is locked by another plock process (waited {} s); try again",
-                plock_store_sqlite::BUSY_TIMEOUT.as_secs()
+                "the data file is locked by another plock process (waited {waited} s); try again"
+            ),
+        )
+    } else if message.contains("lock timeout") {
+        fail(
+            Class::Conflict,
+            format!(
+                "rows this command changes are locked by another plock process (waited the \
+                 store's lock timeout, {waited} s unless the connection sets one); try again"
             ),
         )
     } else {
@@ -102,11 +112,15 @@ pub fn store_failed(e: StoreError) -> CliError {
     }
 }
 
-/// Opens the store at `path`, which must exist (`plock init` creates it).
+/// Opens the store at `location`, which must exist (`plock init` creates it).
 ///
 /// # Errors
-/// Not found when there is nothing at `path`; I/O when it is not a plock database.
-pub fn open(path: &Path) -> Result<Box<dyn Backend>, CliError> {
+/// Not found when there is nothing there; I/O when it is not a plock database.
+pub fn open(location: &Location) -> Result<Box<dyn Backend>, CliError> {
+    let path = match location {
+        Location::File(path) => path,
+        Location::Postgres(connection) => return crate::store_postgres::open(connection),
+    };
     if !path.exists() {
         return Err(fail(
             Class::NotFound,
@@ -120,11 +134,18 @@ pub fn open(path: &Path) -> Result<Box<dyn Backend>, CliError> {
     Ok(Box::new(store))
 }
 
-/// Creates a new, empty store at `path`; `command` names who refuses to overwrite.
+/// Creates a new, empty store at `location`; `command` names who refuses to overwrite.
 ///
 /// # Errors
-/// Conflict when something is at `path` already (a file or a symbolic link, never followed).
-pub fn create(path: &Path, command: &str) -> Result<Box<dyn Backend>, CliError> {
+/// Conflict when something is there already (a file or a symbolic link, never followed; a
+/// database with plock's schema).
+pub fn create(location: &Location, command: &str) -> Result<Box<dyn Backend>, CliError> {
+    let path = match location {
+        Location::File(path) => path,
+        Location::Postgres(connection) => {
+            return crate::store_postgres::create(connection, command);
+        }
+    };
     if path.symlink_metadata().is_ok() {
         return Err(fail(
             Class::Conflict,

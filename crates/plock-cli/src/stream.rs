@@ -52,22 +52,63 @@ pub fn pretty<W: Write>(w: &mut W, value: &impl Serialize) -> io::Result<()> {
     serde_json::to_writer_pretty(w, value).map_err(|e| io_error(&e))
 }
 
-/// A page of invoices at a time, `None` after the last.
-type NextPage<'a> = dyn FnMut() -> std::result::Result<Option<Vec<Invoice>>, StoreError> + 'a;
+/// A page of items at a time, `None` after the last.
+type NextPage<'a, T, E> = dyn FnMut() -> std::result::Result<Option<Vec<T>>, E> + 'a;
 
-/// A JSON array of invoices, fetched page by page while it is written.
-struct Pages<'a>(RefCell<&'a mut NextPage<'a>>);
+/// A JSON array of items, fetched page by page while it is written.
+struct Pages<'a, T, E>(RefCell<&'a mut NextPage<'a, T, E>>);
 
-impl Serialize for Pages<'_> {
+impl<T: Serialize, E: std::fmt::Display> Serialize for Pages<'_, T, E> {
     fn serialize<S: Serializer>(&self, serializer: S) -> std::result::Result<S::Ok, S::Error> {
         let mut seq = serializer.serialize_seq(None)?;
         let mut next = self.0.borrow_mut();
         while let Some(page) = (*next)().map_err(S::Error::custom)? {
-            for invoice in &page {
-                seq.serialize_element(invoice)?;
+            for item in &page {
+                seq.serialize_element(item)?;
             }
         }
         seq.end()
+    }
+}
+
+/// `[item, ...]` of the items `next` gives a page at a time, each page written before the next
+/// is asked for.
+///
+/// # Errors
+/// A write error, or `next`'s error as an I/O error.
+pub fn array<W: Write, T: Serialize, E: std::fmt::Display>(
+    w: &mut W,
+    mut next: impl FnMut() -> std::result::Result<Option<Vec<T>>, E>,
+) -> io::Result<()> {
+    pretty(w, &Pages(RefCell::new(&mut next)))
+}
+
+/// `[item, ...]` on standard output, `next` giving a page of items at a time. The first page
+/// is read before anything is written, so a thing not found is said on its own; a later
+/// failure of `next` ends the writing and is the command's error.
+///
+/// # Errors
+/// `next`'s error, or a write error but a closed pipe.
+pub fn array_to_stdout<T: Serialize>(
+    mut next: impl FnMut() -> Result<Option<Vec<T>>>,
+) -> Result<()> {
+    let mut first = Some(next()?);
+    let mut failed = None;
+    let written = to_stdout(|w| {
+        array(w, || {
+            if let Some(page) = first.take() {
+                return Ok(page);
+            }
+            next().map_err(|e| {
+                let said = format!("{:#}", e.error);
+                failed = Some(e);
+                said
+            })
+        })
+    });
+    match failed {
+        Some(e) => Err(e),
+        None => written,
     }
 }
 
@@ -100,8 +141,7 @@ fn stored<'a>(
 
 /// `[invoice, ...]` of every stored invoice, by number.
 pub fn invoices<W: Write>(w: &mut W, store: &(impl Store + ?Sized)) -> io::Result<()> {
-    let mut next = stored(store, 1, None);
-    pretty(w, &Pages(RefCell::new(&mut next)))
+    array(w, stored(store, 1, None))
 }
 
 /// Where the invoices of a run report come from.
@@ -147,7 +187,7 @@ pub fn run_report<W: Write>(
                 map.serialize_entry("invoices", &Pages(RefCell::new(&mut next)))
             }
             None => {
-                let mut next = || Ok(from_memory.take());
+                let mut next = || Ok::<_, StoreError>(from_memory.take());
                 map.serialize_entry("invoices", &Pages(RefCell::new(&mut next)))
             }
         }

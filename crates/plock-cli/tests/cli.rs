@@ -24,180 +24,57 @@ fn accounts_and_subscriptions_end_to_end() {
     s.run(&["init"], 0);
     assert!(s.data().exists());
     s.run(&["init"], 5); // never overwrites
-    s.run(
-        &[
-            "account",
-            "add",
-            "--key",
-            "acme",
-            "--name",
-            "Acme AB",
-            "--currency",
-            "SEK",
-            "--email",
-            "billing@acme.se",
-            "--country",
-            "SE",
-            "--created",
-            "2025-01-01",
-        ],
+    s.line("account add --key acme --name 'Acme AB' --currency SEK --email billing@acme.se --country SE --created 2025-01-01", 0);
+    s.line("account add --key acme --name Again --currency SEK", 5);
+    s.line("account add --key bad --name Bad --currency XYZ", 3);
+    s.line(
+        "account add --key globex --name Globex --currency EUR --created 2025-01-01",
         0,
     );
-    s.run(
-        &[
-            "account",
-            "add",
-            "--key",
-            "acme",
-            "--name",
-            "Again",
-            "--currency",
-            "SEK",
-        ],
-        5,
-    );
-    s.run(
-        &[
-            "account",
-            "add",
-            "--key",
-            "bad",
-            "--name",
-            "Bad",
-            "--currency",
-            "XYZ",
-        ],
-        3,
-    );
-    s.run(
-        &[
-            "account",
-            "add",
-            "--key",
-            "globex",
-            "--name",
-            "Globex",
-            "--currency",
-            "EUR",
-            "--created",
-            "2025-01-01",
-        ],
+    s.line(
+        "account add --key globex-se --name 'Globex SE' --currency EUR --created 2025-01-01",
         0,
     );
-    s.run(
-        &[
-            "account",
-            "add",
-            "--key",
-            "globex-se",
-            "--name",
-            "Globex SE",
-            "--currency",
-            "EUR",
-            "--created",
-            "2025-01-01",
-        ],
-        0,
-    );
-    s.run(&["account", "link", "globex-se", "globex"], 0);
-    s.run(&["account", "link", "globex", "globex"], 3);
+    s.line("account link globex-se globex", 0);
+    s.line("account link globex globex", 3);
     s.run(&["account", "archive", "globex"], 3); // live child
-    s.run(&["account", "tag", "acme", "Retail", "nordic"], 0);
-    s.run(&["account", "untag", "acme", "nordic"], 0);
-    s.run(&["account", "edit", "acme", "--name", "Acme Aktiebolag"], 0);
-    s.run(&["account", "edit", "acme", "--email", "nope"], 3);
+    s.line("account tag acme Retail nordic", 0);
+    s.line("account untag acme nordic", 0);
+    s.line("account edit acme --name 'Acme Aktiebolag'", 0);
+    s.line("account edit acme --email nope", 3);
     s.run(&["account", "show", "acme"], 0);
     s.run(&["account", "show", "nobody"], 4);
-    s.run(&["account", "list", "--tag", "retail"], 0);
-    s.run(&["account", "list", "--no-tag", "retail"], 0);
-    s.run(&["--json", "account", "show", "globex-se"], 0);
+    s.line("account list --tag retail", 0);
+    s.line("account list --no-tag retail", 0);
+    s.line("--json account show globex-se", 0);
     s.run(&["account", "unlink", "globex-se"], 0);
     s.run(&["account", "archive", "globex-se"], 0);
     s.run(&["account", "restore", "globex-se"], 0);
     s.run(&["account", "approve", "acme"], 3);
     s.run(&["account", "dismiss", "acme"], 3);
-    s.run(
-        &[
-            "subscription",
-            "add",
-            "--id",
-            "s1",
-            "--account",
-            "acme",
-            "--start",
-            "2025-01-10",
-            "--product",
-            "licence",
-            "--fee",
-            "3100.00",
-        ],
-        0,
-    );
-    s.run(
-        &[
-            "subscription",
-            "add",
-            "--id",
-            "s2",
-            "--account",
-            "acme",
-            "--start",
-            "2025-01-01",
-            "--product",
-            "api",
-            "--unit-price",
-            "0.01",
-            "--metric",
-            "calls",
-        ],
-        0,
-    );
-    s.run(
-        &[
-            "subscription",
-            "add",
-            "--id",
-            "s1",
-            "--account",
-            "acme",
-            "--start",
-            "2025-01-01",
-            "--product",
-            "x",
-            "--fee",
-            "1",
-        ],
+    s.line("subscription add --id s1 --account acme --start 2025-01-10 --product licence --fee 3100.00", 0);
+    s.line("subscription add --id s2 --account acme --start 2025-01-01 --product api --unit-price 0.01 --metric calls", 0);
+    s.line(
+        "subscription add --id s1 --account acme --start 2025-01-01 --product x --fee 1",
         5,
     );
-    s.run(
-        &[
-            "subscription",
-            "add",
-            "--id",
-            "s3",
-            "--account",
-            "acme",
-            "--start",
-            "2025-01-01",
-            "--product",
-            "x",
-            "--fee=-1",
-        ],
+    s.line(
+        "subscription add --id s3 --account acme --start 2025-01-01 --product x --fee=-1",
         3,
     );
     s.run(&["subscription", "list"], 0);
     s.run(&["subscription", "show", "s1"], 0);
-    s.run(&["subscription", "pause", "s2", "--date", "2025-02-01"], 0);
-    s.run(&["subscription", "pause", "s2", "--date", "2025-02-01"], 3);
-    s.run(&["subscription", "resume", "s2", "--date", "2025-03-01"], 0);
-    s.run(&["subscription", "end", "s2", "--date", "2025-04-15"], 0);
+    s.line("subscription pause s2 --date 2025-02-01", 0);
+    s.line("subscription pause s2 --date 2025-02-01", 3);
+    s.line("subscription resume s2 --date 2025-03-01", 0);
+    s.line("subscription end s2 --date 2025-04-15", 0);
     s.run(&["subscription", "show", "nope"], 4);
     let usage = s.write("usage.csv", "account_key,metric,timestamp,quantity,record_id\nacme,calls,2025-01-05T10:00:00Z,1200,r1\nacme,calls,2025-01-05T10:00:00Z,1200,r1\nacme,calls,2025-02-07,300,r2\n");
     s.run(&["import", "usage", &usage], 0);
     let bad_usage = s.write("bad-usage.csv", "account_key,metric,timestamp,quantity\nghost,calls,2025-01-05,1\nacme,calls,yesterday,-4\n");
     s.run(&["import", "usage", &bad_usage], 3);
-    s.run(&["bill", "--date", "2025-02-01", "--preview"], 0);
-    s.run(&["bill", "--date", "2025-02-01", "--preview", "--full"], 0);
+    s.line("bill --date 2025-02-01 --preview", 0);
+    s.line("bill --date 2025-02-01 --preview --full", 0);
     let after_preview = s.bytes();
     s.run(&["bill", "--date", "2025-02-01"], 0);
     assert_ne!(s.bytes(), after_preview, "a real run records its invoices");
@@ -214,8 +91,8 @@ fn accounts_and_subscriptions_end_to_end() {
     s.run(&["invoice", "list"], 0);
     s.run(&["invoice", "show", "1"], 0);
     s.run(&["invoice", "show", "99"], 4);
-    s.run(&["invoice", "export", "--format", "csv"], 0);
-    s.run(&["invoice", "export", "--out", "invoices.json"], 0);
+    s.line("invoice export --format csv", 0);
+    s.line("invoice export --out invoices.json", 0);
     assert!(
         std::fs::read_to_string(s.dir.join("invoices.json"))
             .unwrap()
@@ -243,11 +120,11 @@ fn import_export_and_discovery_end_to_end() {
     s.run(&["import", "accounts", &broken], 3);
     let exported = s.run(&["export", "accounts"], 0);
     assert_eq!(exported.lines().count(), 6);
-    s.run(&["export", "subscriptions", "--out", "subs-out.csv"], 0);
+    s.line("export subscriptions --out subs-out.csv", 0);
     let source = s.write("source.csv", "key,name,currency,email\ndentist-johnson,Dentist Johnson DDS,SEK,johnson@dentist.example\nnew-clinic,New Clinic AB,SEK,\n");
     s.run(&["discover", &source], 0);
     s.run(&["discover", &source, "--yes"], 0);
-    s.run(&["account", "list", "--state", "pending"], 0);
+    s.line("account list --state pending", 0);
     s.run(&["account", "approve", "new-clinic"], 0);
     s.run(&["account", "dismiss", "prospect"], 0);
     s.run(&["account", "list"], 0);
@@ -264,6 +141,7 @@ fn data_file_location_and_lock() {
         .args(["account", "list"])
         .current_dir(&s.dir)
         .env("PLOCK_DATA", &custom)
+        .env_remove("PLOCK_STORE")
         .output()
         .unwrap();
     assert!(out.status.success());
@@ -330,25 +208,19 @@ fn demo_and_completions() {
     expand.run(&["demo", "--save"], 0);
     expand.transcript.clear();
     expand.run(&["adoption", "--date", "2025-04-01"], 0);
-    expand.run(&["adoption", "--date", "2025-04-01", "--upsell-ready"], 0);
+    expand.line("adoption --date 2025-04-01 --upsell-ready", 0);
     expand.run(&["signals", "--date", "2025-03-31"], 0);
     insta::assert_snapshot!("expand", expand.transcript);
 
     let mut kinds = Sandbox::new("kinds");
     kinds.run(&["demo", "--save"], 0);
     kinds.transcript.clear();
-    kinds.run(
-        &["invoice", "credit", "1", "--line", "1", "--amount", "1000"],
-        0,
-    );
-    kinds.run(
-        &["invoice", "credit", "1", "--line", "1", "--amount", "2000"],
-        3,
-    ); // more than is left
+    kinds.line("invoice credit 1 --line 1 --amount 1000", 0);
+    kinds.line("invoice credit 1 --line 1 --amount 2000", 3); // more than is left
     kinds.run(&["invoice", "credit", "1"], 0);
     kinds.run(&["invoice", "credit", "1"], 3); // nothing left
     kinds.run(&["invoice", "credit", "999"], 4);
-    let export = kinds.run(&["invoice", "export", "--erp", "fortnox"], 0);
+    let export = kinds.line("invoice export --erp fortnox", 0);
     assert!(export.contains("\"CustomerNumber\": \"1001\""));
     insta::assert_snapshot!("kinds", kinds.transcript);
 }
@@ -402,13 +274,13 @@ fn a_closed_pipe_is_a_normal_end() {
 #[test]
 fn bill_prints_a_summary_and_the_invoices_on_request() {
     let mut s = sample_company("bill");
-    let summary = s.run(&["bill", "--date", "2025-02-01", "--preview"], 0);
+    let summary = s.line("bill --date 2025-02-01 --preview", 0);
     assert!(summary.lines().count() <= 12, "a few lines: {summary}");
     assert!(!summary.contains("Invoice 1"));
-    let full = s.run(&["bill", "--date", "2025-02-01", "--preview", "--full"], 0);
+    let full = s.line("bill --date 2025-02-01 --preview --full", 0);
     assert!(full.contains("Invoice 1  to dentist-johnson"));
     let shown = s.transcript.len();
-    let json = json_of(&s.run(&["--json", "bill", "--date", "2025-02-01", "--preview"], 0));
+    let json = json_of(&s.line("--json bill --date 2025-02-01 --preview", 0));
     s.transcript.truncate(shown); // the whole run, asserted here rather than snapshotted
     assert_eq!(json["recorded"], false);
     assert_eq!(json["invoices"].as_array().unwrap().len(), 3);
@@ -417,30 +289,12 @@ fn bill_prints_a_summary_and_the_invoices_on_request() {
     s.run(&["bill", "--date", "2025-02-01"], 0);
     s.run(&["bill", "--date", "2025-4-1"], 2);
     // A run with something behind each count: the demo company a month on.
-    s.run(&["--data", "demo.data", "demo", "--save"], 0);
+    s.line("--data demo.data demo --save", 0);
     s.transcript
         .truncate(s.transcript.rfind("$ plock --data").unwrap());
-    s.run(
-        &[
-            "--data",
-            "demo.data",
-            "bill",
-            "--date",
-            "2025-05-01",
-            "--preview",
-        ],
-        0,
-    );
-    s.run(
-        &[
-            "--data",
-            "demo.data",
-            "bill",
-            "--date",
-            "2025-05-01",
-            "--preview",
-            "--full",
-        ],
+    s.line("--data demo.data bill --date 2025-05-01 --preview", 0);
+    s.line(
+        "--data demo.data bill --date 2025-05-01 --preview --full",
         0,
     );
     insta::assert_snapshot!(s.transcript);
@@ -462,10 +316,10 @@ fn standard_input_and_dry_runs() {
     s.run_with_input(&["import", "accounts", "-"], Some(accounts.as_bytes()), 0);
     let subs = s.write("subscriptions.csv", &sample("subscriptions.csv"));
     let before = s.bytes();
-    s.run(&["import", "subscriptions", &subs, "--dry-run"], 0);
+    s.line(&format!("import subscriptions {subs} --dry-run"), 0);
     assert_eq!(s.bytes(), before);
     s.run(&["import", "subscriptions", &subs], 0);
-    s.run(&["import", "subscriptions", &subs, "--dry-run"], 0); // nothing would change
+    s.line(&format!("import subscriptions {subs} --dry-run"), 0); // nothing would change
     let usage = sample("usage.csv");
     let before = s.bytes();
     s.run_with_input(
@@ -500,7 +354,7 @@ fn standard_input_and_dry_runs() {
     s.run_with_input(&["discover", "-", "--yes", "--dry-run"], Some(b""), 2);
     s.run_with_input(&["discover", "-", "--yes"], Some(source.as_bytes()), 0);
     assert_ne!(s.bytes(), before);
-    s.run(&["account", "list", "--state", "pending"], 0);
+    s.line("account list --state pending", 0);
     insta::assert_snapshot!(s.transcript);
 }
 
@@ -554,10 +408,7 @@ fn dates_and_closed_sets_refused_with_what_is_accepted() {
         s.transcript
             .contains("accepted values: fortnox, business_central, netvisor, kleer")
     );
-    s.run(
-        &["invoice", "export", "--erp", "fortnox", "--format", "csv"],
-        2,
-    );
+    s.line("invoice export --erp fortnox --format csv", 2);
     s.refuse_in_one_line(
         &[
             "account",
@@ -572,18 +423,8 @@ fn dates_and_closed_sets_refused_with_what_is_accepted() {
         3,
     );
     assert!(
-        s.run(
-            &[
-                "invoice",
-                "export",
-                "--erp",
-                "business_central",
-                "--out",
-                "bc.json"
-            ],
-            0
-        )
-        .contains("16 not exported")
+        s.line("invoice export --erp business_central --out bc.json", 0)
+            .contains("16 not exported")
     );
     insta::assert_snapshot!(s.transcript);
 }
@@ -592,30 +433,18 @@ fn dates_and_closed_sets_refused_with_what_is_accepted() {
 fn json_reports_every_change_and_every_error() {
     let mut s = Sandbox::new("json");
     assert_eq!(json_of(&s.run(&["--json", "init"], 0))["action"], "created");
-    let added = json_of(&s.run(
-        &[
-            "--json",
-            "account",
-            "add",
-            "--key",
-            "acme",
-            "--name",
-            "Acme AB",
-            "--currency",
-            "SEK",
-            "--created",
-            "2025-01-01",
-        ],
+    let added = json_of(&s.line(
+        "--json account add --key acme --name 'Acme AB' --currency SEK --created 2025-01-01",
         0,
     ));
     assert_eq!(added["action"], "added");
     assert_eq!(added["account"]["id"], "acme");
-    let tagged = json_of(&s.run(&["--json", "account", "tag", "acme", "vip"], 0));
+    let tagged = json_of(&s.line("--json account tag acme vip", 0));
     assert_eq!(tagged["account"]["tags"], serde_json::json!(["vip"]));
-    let edited = json_of(&s.run(&["account", "edit", "acme", "--name", "Acme", "--json"], 0));
+    let edited = json_of(&s.line("account edit acme --name Acme --json", 0));
     assert_eq!(edited["account"]["name"], "Acme");
     let accounts = s.write("accounts.csv", &sample("accounts.csv"));
-    let report = json_of(&s.run(&["--json", "import", "accounts", &accounts], 0));
+    let report = json_of(&s.line(&format!("--json import accounts {accounts}"), 0));
     assert_eq!(
         (&report["rows"], &report["added"], &report["written"]),
         (
@@ -624,44 +453,17 @@ fn json_reports_every_change_and_every_error() {
             &serde_json::json!(true)
         )
     );
-    let linked = json_of(&s.run(&["--json", "account", "link", "acme", "globex"], 0));
+    let linked = json_of(&s.line("--json account link acme globex", 0));
     assert_eq!(linked["account"]["master"], "globex");
-    let sub = json_of(&s.run(
-        &[
-            "--json",
-            "subscription",
-            "add",
-            "--id",
-            "s1",
-            "--account",
-            "acme",
-            "--start",
-            "2025-01-01",
-            "--product",
-            "licence",
-            "--fee",
-            "100",
-        ],
-        0,
-    ));
+    let sub = json_of(&s.line("--json subscription add --id s1 --account acme --start 2025-01-01 --product licence --fee 100", 0));
     assert_eq!(sub["subscription"]["id"], "s1");
-    let run = json_of(&s.run(&["--json", "bill", "--date", "2025-02-01"], 0));
+    let run = json_of(&s.line("--json bill --date 2025-02-01", 0));
     assert_eq!(run["recorded"], true);
-    let paused = json_of(&s.run(
-        &[
-            "--json",
-            "subscription",
-            "pause",
-            "s1",
-            "--date",
-            "2025-03-01",
-        ],
-        0,
-    ));
+    let paused = json_of(&s.line("--json subscription pause s1 --date 2025-03-01", 0));
     assert_eq!(paused["action"], "paused");
-    let credit = json_of(&s.run(&["--json", "invoice", "credit", "1"], 0));
+    let credit = json_of(&s.line("--json invoice credit 1", 0));
     assert_eq!(credit["action"], "credited");
-    let wrote = json_of(&s.run(&["--json", "export", "accounts", "--out", "out.csv"], 0));
+    let wrote = json_of(&s.line("--json export accounts --out out.csv", 0));
     assert_eq!(
         (&wrote["action"], &wrote["accounts"]),
         (&"wrote".into(), &6.into())
@@ -670,22 +472,22 @@ fn json_reports_every_change_and_every_error() {
         "source.csv",
         "key,name,currency\nnew-clinic,New Clinic AB,SEK\n",
     );
-    let plan = json_of(&s.run(&["--json", "discover", &source, "--yes"], 0));
+    let plan = json_of(&s.line(&format!("--json discover {source} --yes"), 0));
     assert_eq!(plan["applied"], true);
     assert_eq!(plan["candidates"].as_array().unwrap().len(), 1);
-    let dismissed = json_of(&s.run(&["--json", "account", "dismiss", "new-clinic"], 0));
+    let dismissed = json_of(&s.line("--json account dismiss new-clinic", 0));
     assert_eq!(dismissed["account"]["id"], "new-clinic");
 
     // Errors: one object on stderr with the exit code (checked by `run`), an import's
     // problems listed.
-    s.run(&["--json", "account", "show", "nobody"], 4);
+    s.line("--json account show nobody", 4);
     s.run(&["--json", "init"], 5);
-    s.run(&["--json", "bill", "--date", "2025-4-1"], 2);
+    s.line("--json bill --date 2025-4-1", 2);
     s.run(&["--json", "account", "frobnicate"], 2);
     s.run(&["--json", "account"], 2);
     s.run(&["--json", "bill"], 2);
-    s.run(&["--json", "invoice", "export", "--erp", "sap"], 2);
-    s.run(&["--json", "account", "link", "acme", "acme"], 3);
+    s.line("--json invoice export --erp sap", 2);
+    s.line("--json account link acme acme", 3);
     let broken = s.write(
         "broken.csv",
         "key,name,currency\n,No key,SEK\nx,Bad currency,SXX\n",
@@ -752,3 +554,5 @@ fn help_teaches_by_example() {
 
 #[path = "cli/operator.rs"]
 mod operator;
+#[path = "cli/streams.rs"]
+mod streams;

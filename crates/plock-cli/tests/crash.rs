@@ -24,6 +24,7 @@ fn plock(dir: &Path, data: &str, args: &[&str]) -> Command {
         .args(args)
         .current_dir(dir)
         .env_remove("PLOCK_DATA")
+        .env_remove("PLOCK_STORE")
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::piped());

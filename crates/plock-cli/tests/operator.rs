@@ -10,63 +10,36 @@
 #[path = "support/folder.rs"]
 mod folder;
 
-use std::path::{Path, PathBuf};
-use std::process::Output;
+use std::path::Path;
 
 use folder::Folder;
 
-struct Dir(Folder);
-
-impl Dir {
-    fn new(name: &str) -> Dir {
-        Dir(Folder::new("plock-op", name))
-    }
-
-    fn path(&self, name: &str) -> PathBuf {
-        self.0.0.join(name)
-    }
-
-    fn plock(&self, args: &[&str]) -> Output {
-        self.0.plock(args)
-    }
-
-    /// Runs plock and checks its exit code; returns stdout and stderr.
-    fn run(&self, args: &[&str], code: i32) -> (String, String) {
-        let out = self.plock(args);
-        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-        assert_eq!(
-            out.status.code(),
-            Some(code),
-            "plock {args:?}\nstdout: {stdout}\nstderr: {stderr}"
-        );
-        assert!(!stderr.contains("panicked"), "{stderr}");
-        (stdout, stderr)
-    }
-
-    fn sql(&self, query: &str) -> i64 {
-        let conn = rusqlite::Connection::open(self.path("plock.data")).unwrap();
-        conn.query_row(query, [], |row| row.get(0)).unwrap()
-    }
-
-    fn files(&self) -> Vec<String> {
-        let mut names: Vec<String> = std::fs::read_dir(&self.0.0)
-            .unwrap()
-            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-            .collect();
-        names.sort();
-        names
-    }
+fn folder(name: &str) -> Folder {
+    Folder::new("plock-op", name)
 }
 
-fn damaged(dir: &Dir, how: &str) {
+fn sql(dir: &Folder, query: &str) -> i64 {
+    let conn = rusqlite::Connection::open(dir.path("plock.data")).unwrap();
+    conn.query_row(query, [], |row| row.get(0)).unwrap()
+}
+
+fn files(dir: &Folder) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(&dir.0)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+fn damaged(dir: &Folder, how: &str) {
     let (_, stderr) = dir.run(&["check"], 6);
     assert!(stderr.contains("is damaged"), "{how}: {stderr}");
 }
 
 #[test]
 fn check_passes_a_sound_file_and_finds_each_kind_of_damage() {
-    let dir = Dir::new("check");
+    let dir = folder("check");
     dir.run(&["demo", "--save"], 0);
     let (stdout, _) = dir.run(&["check"], 0);
     assert!(stdout.contains(": ok"), "{stdout}");
@@ -123,12 +96,12 @@ fn check_passes_a_sound_file_and_finds_each_kind_of_damage() {
 
 #[test]
 fn a_backup_is_a_sound_copy_and_never_overwrites() {
-    let dir = Dir::new("backup");
+    let dir = folder("backup");
     dir.run(&["demo", "--save"], 0);
     dir.run(&["backup", "copy.data"], 0);
     dir.run(&["--data", "copy.data", "check"], 0);
     let (invoices, _) = dir.run(&["invoice", "list"], 0);
-    let (copied, _) = dir.run(&["--data", "copy.data", "invoice", "list"], 0);
+    let (copied, _) = dir.line("--data copy.data invoice list", 0);
     assert_eq!(invoices, copied);
     std::fs::write(dir.path("taken"), b"mine").unwrap();
     dir.run(&["backup", "taken"], 5);
@@ -151,7 +124,7 @@ fn usage_file(rows: usize, bad: &[usize]) -> String {
 
 #[test]
 fn a_long_usage_import_is_all_or_nothing_with_problems_at_the_file_lines() {
-    let dir = Dir::new("import");
+    let dir = folder("import");
     dir.run(&["init"], 0);
     std::fs::write(
         dir.path("accounts.csv"),
@@ -171,20 +144,20 @@ fn a_long_usage_import_is_all_or_nothing_with_problems_at_the_file_lines() {
         );
     }
     assert_eq!(
-        dir.sql("SELECT coalesce(sum(records), 0) FROM usage_blocks"),
+        sql(&dir, "SELECT coalesce(sum(records), 0) FROM usage_blocks"),
         0
     );
     std::fs::write(dir.path("good.csv"), usage_file(rows, &[])).unwrap();
-    let (stdout, _) = dir.run(&["import", "usage", "good.csv", "--dry-run"], 0);
+    let (stdout, _) = dir.line("import usage good.csv --dry-run", 0);
     assert!(stdout.contains("25000 row(s) valid"), "{stdout}");
     assert_eq!(
-        dir.sql("SELECT coalesce(sum(records), 0) FROM usage_blocks"),
+        sql(&dir, "SELECT coalesce(sum(records), 0) FROM usage_blocks"),
         0
     );
     let (stdout, _) = dir.run(&["import", "usage", "good.csv"], 0);
     assert!(stdout.contains("25000 row(s) imported"), "{stdout}");
     assert_eq!(
-        dir.sql("SELECT coalesce(sum(records), 0) FROM usage_blocks"),
+        sql(&dir, "SELECT coalesce(sum(records), 0) FROM usage_blocks"),
         25_000
     );
 }
@@ -193,34 +166,22 @@ fn a_long_usage_import_is_all_or_nothing_with_problems_at_the_file_lines() {
 #[test]
 fn permissions_are_kept_and_nothing_else_is_left_in_the_folder() {
     use std::os::unix::fs::PermissionsExt;
-    let dir = Dir::new("modes");
+    let dir = folder("modes");
     let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
     dir.run(&["init"], 0);
     let data = dir.path("plock.data");
     assert_eq!(mode(&data), 0o600, "a new data file is its owner's only");
     std::fs::set_permissions(&data, std::fs::Permissions::from_mode(0o640)).unwrap();
-    dir.run(
-        &[
-            "account",
-            "add",
-            "--key",
-            "acme",
-            "--name",
-            "Acme",
-            "--currency",
-            "EUR",
-        ],
-        0,
-    );
-    dir.run(&["account", "tag", "acme", "vip"], 0);
+    dir.line("account add --key acme --name Acme --currency EUR", 0);
+    dir.line("account tag acme vip", 0);
     assert_eq!(mode(&data), 0o640);
-    assert_eq!(dir.files(), ["plock.data"]);
+    assert_eq!(files(&dir), ["plock.data"]);
 }
 
 #[cfg(unix)]
 #[test]
 fn links_are_never_written_through_unless_the_data_file_is_one() {
-    let dir = Dir::new("links");
+    let dir = folder("links");
     let victim = dir.path("victim");
     std::fs::write(&victim, b"precious").unwrap();
     // init over a planted link: refused, the link's target untouched.
@@ -237,35 +198,12 @@ fn links_are_never_written_through_unless_the_data_file_is_one() {
     std::fs::remove_file(dir.path("plock.data-wal")).unwrap();
     // A data file the operator reaches through a link: one database, however reached.
     std::os::unix::fs::symlink(dir.path("plock.data"), dir.path("linked.data")).unwrap();
-    dir.run(
-        &[
-            "--data",
-            "linked.data",
-            "account",
-            "add",
-            "--key",
-            "acme",
-            "--name",
-            "Acme",
-            "--currency",
-            "EUR",
-        ],
+    dir.line(
+        "--data linked.data account add --key acme --name Acme --currency EUR",
         0,
     );
-    dir.run(
-        &[
-            "account",
-            "add",
-            "--key",
-            "beta",
-            "--name",
-            "Beta",
-            "--currency",
-            "EUR",
-        ],
-        0,
-    );
-    let (through_link, _) = dir.run(&["--data", "linked.data", "account", "list"], 0);
+    dir.line("account add --key beta --name Beta --currency EUR", 0);
+    let (through_link, _) = dir.line("--data linked.data account list", 0);
     let (direct, _) = dir.run(&["account", "list"], 0);
     assert_eq!(through_link, direct);
     assert!(

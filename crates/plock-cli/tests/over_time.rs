@@ -14,100 +14,32 @@ mod folder;
 
 use folder::Folder;
 
-struct Dir(Folder);
-
-impl Dir {
-    fn new(name: &str) -> Dir {
-        Dir(Folder::new("plock-over-time", name))
-    }
-
-    /// Runs plock; returns (exit code, stdout and stderr).
-    fn run(&self, args: &[&str]) -> (i32, String) {
-        let out = self.0.plock(args);
-        let text = format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        (out.status.code().unwrap_or(-1), text)
-    }
-
-    fn ok(&self, args: &[&str]) -> String {
-        let (code, text) = self.run(args);
-        assert_eq!(code, 0, "plock {args:?}: {text}");
-        text
-    }
-
-    fn write(&self, name: &str, text: &str) -> String {
-        std::fs::write(self.0.0.join(name), text).unwrap();
-        name.to_owned()
-    }
-
-    /// The totals of the invoices, by number, as the JSON listing gives them.
-    fn totals(&self) -> Vec<String> {
-        let json: serde_json::Value =
-            serde_json::from_str(&self.ok(&["--json", "invoice", "list"])).unwrap();
-        json.as_array()
-            .unwrap()
-            .iter()
-            .map(|i| i["total"]["amount"].as_str().unwrap().to_owned())
-            .collect()
-    }
+/// The totals of the invoices, by number, as the JSON listing gives them.
+fn totals(d: &Folder) -> Vec<String> {
+    let json: serde_json::Value = serde_json::from_str(&d.ok("--json invoice list")).unwrap();
+    json.as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["total"]["amount"].as_str().unwrap().to_owned())
+        .collect()
 }
 
 #[test]
 fn end_mid_period_double_import_late_usage_and_restore_through_the_command() {
-    let d = Dir::new("all");
-    d.ok(&["init"]);
-    d.ok(&[
-        "account",
-        "add",
-        "--key",
-        "acme",
-        "--name",
-        "Acme",
-        "--currency",
-        "EUR",
-    ]);
-    d.ok(&[
-        "subscription",
-        "add",
-        "--id",
-        "lic",
-        "--account",
-        "acme",
-        "--start",
-        "2025-01-01",
-        "--product",
-        "licence",
-        "--fee",
-        "100.00",
-    ]);
-    d.ok(&[
-        "subscription",
-        "add",
-        "--id",
-        "api",
-        "--account",
-        "acme",
-        "--start",
-        "2025-01-01",
-        "--product",
-        "api",
-        "--unit-price",
-        "1",
-        "--metric",
-        "calls",
-    ]);
+    let d = Folder::new("plock-over-time", "all");
+    d.ok("init");
+    d.ok("account add --key acme --name Acme --currency EUR");
+    d.ok("subscription add --id lic --account acme --start 2025-01-01 --product licence --fee 100.00");
+    d.ok("subscription add --id api --account acme --start 2025-01-01 --product api --unit-price 1 --metric calls");
     // A usage file without record ids, imported twice: January bills it once.
     let usage = d.write(
         "usage.csv",
         "account_key,metric,timestamp,quantity\nacme,calls,2025-01-10T10:00:00Z,500\n",
     );
-    d.ok(&["import", "usage", &usage]);
-    d.ok(&["import", "usage", &usage]);
-    d.ok(&["bill", "--date", "2025-04-01"]);
-    let first = d.totals();
+    d.ok(&format!("import usage {usage}"));
+    d.ok(&format!("import usage {usage}"));
+    d.ok("bill --date 2025-04-01");
+    let first = totals(&d);
     assert_eq!(first.len(), 1, "{first:?}");
     // Jan-Apr licence 400.00 in advance, January's calls 500.00 once, Feb and Mar none.
     assert_eq!(first, vec!["900.00"]);
@@ -117,46 +49,34 @@ fn end_mid_period_double_import_late_usage_and_restore_through_the_command() {
         "late.csv",
         "account_key,metric,timestamp,quantity\nacme,calls,2025-01-20T10:00:00Z,7\n",
     );
-    let said = d.ok(&["import", "usage", &late]);
+    let said = d.ok(&format!("import usage {late}"));
     assert!(
         said.contains("late: 1 record(s) of calls for acme"),
         "{said}"
     );
 
     // Ended on 15 April, billed through April: the next run credits 16 of 30 days.
-    d.ok(&["subscription", "end", "lic", "--date", "2025-04-15"]);
-    d.ok(&["bill", "--date", "2025-05-01"]);
-    let after = d.totals();
+    d.ok("subscription end lic --date 2025-04-15");
+    d.ok("bill --date 2025-05-01");
+    let after = totals(&d);
     assert_eq!(after.len(), 2, "{after:?}");
     assert_eq!(after[1], "-53.33");
-    d.ok(&["bill", "--date", "2025-06-01"]);
-    assert_eq!(d.totals().len(), 2, "credited once");
+    d.ok("bill --date 2025-06-01");
+    assert_eq!(totals(&d).len(), 2, "credited once");
 
     // The currency is held while the usage subscription still bills.
-    let (code, refused) = d.run(&["account", "edit", "acme", "--currency", "SEK"]);
-    assert_ne!(code, 0, "{refused}");
+    let (_, refused) = d.run(&["account", "edit", "acme", "--currency", "SEK"], 5);
     assert!(refused.contains("still billing"), "{refused}");
 
     // Archived, then restored today: billing resumes today; nothing of the archived months
     // (since January 2025 for a support fee never billed) is billed.
-    d.ok(&[
-        "subscription",
-        "add",
-        "--id",
-        "sup",
-        "--account",
-        "acme",
-        "--start",
-        "2025-01-01",
-        "--product",
-        "support",
-        "--fee",
-        "10.00",
-    ]);
-    d.ok(&["account", "archive", "acme"]);
-    d.ok(&["account", "restore", "acme"]);
-    d.ok(&["bill", "--date", &today()]);
-    let resumed = d.totals();
+    d.ok(
+        "subscription add --id sup --account acme --start 2025-01-01 --product support --fee 10.00",
+    );
+    d.ok("account archive acme");
+    d.ok("account restore acme");
+    d.ok(&format!("bill --date {}", today()));
+    let resumed = totals(&d);
     assert_eq!(resumed.len(), 3, "{resumed:?}");
     let amount: f64 = resumed[2].parse().unwrap();
     assert!(
@@ -181,23 +101,16 @@ fn today() -> String {
 
 #[test]
 fn combined_tag_filters_both_apply_through_the_command() {
-    let d = Dir::new("tags");
-    d.ok(&["init"]);
+    let d = Folder::new("plock-over-time", "tags");
+    d.ok("init");
     for key in ["a", "b"] {
-        d.ok(&[
-            "account",
-            "add",
-            "--key",
-            key,
-            "--name",
-            key,
-            "--currency",
-            "EUR",
-        ]);
-        d.ok(&["account", "tag", key, "dental"]);
+        d.ok(&format!(
+            "account add --key {key} --name {key} --currency EUR"
+        ));
+        d.ok(&format!("account tag {key} dental"));
     }
-    d.ok(&["account", "tag", "b", "smb"]);
-    let listed = d.ok(&["account", "list", "--tag", "dental", "--no-tag", "smb"]);
+    d.ok("account tag b smb");
+    let listed = d.ok("account list --tag dental --no-tag smb");
     let keys: Vec<&str> = listed
         .lines()
         .skip(1)

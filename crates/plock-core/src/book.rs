@@ -41,9 +41,13 @@ use serde::{Deserialize, Serialize};
 use crate::account::external::{ExternalId, ExternalSystem};
 use crate::account::tag::{MAX_TAGS_PER_ACCOUNT, Tag, TagFilter};
 use crate::account::{Account, AccountError, AccountName, AccountState, Contact};
-use crate::group::{MAX_CHILDREN_PER_MASTER, check_archive_master, check_link};
+use crate::group::{check_archive_master, check_link};
 use crate::id::{AccountId, AccountKey};
 use crate::money::Currency;
+
+mod invariants;
+#[cfg(test)]
+pub(crate) mod test_books;
 
 /// A rule of the book found broken, by [`AccountBook::check_invariants`] (a bug, or a data
 /// file edited by hand).
@@ -332,7 +336,7 @@ impl AccountBook {
     ///
     /// # Errors
     /// Unknown accounts, a self link, a state other than Active, an existing link, depth
-    /// beyond one level, or [`MAX_CHILDREN_PER_MASTER`].
+    /// beyond one level, or [`MAX_CHILDREN_PER_MASTER`](crate::group::MAX_CHILDREN_PER_MASTER).
     pub fn link(&mut self, child: &AccountId, master: &AccountId) -> Result<(), AccountError> {
         let child_account = self.get_ref(child)?;
         let master_account = self.get_ref(master)?;
@@ -481,111 +485,6 @@ impl AccountBook {
     /// Unknown account.
     pub fn set_currency(&mut self, id: &AccountId, currency: Currency) -> Result<(), AccountError> {
         self.get_mut(id)?.set_currency(currency);
-        Ok(())
-    }
-
-    /// Checks every rule of the book: unique keys and external ids, indexes matching the
-    /// accounts, groups one level deep with no self links, no Pending account linked, an
-    /// Active child under an Active master, limits respected.
-    ///
-    /// # Errors
-    /// The first broken rule.
-    pub fn check_invariants(&self) -> Result<(), InvariantViolation> {
-        let broken = |account: &AccountId, rule: &str| InvariantViolation {
-            account: Some(account.clone()),
-            rule: rule.to_owned(),
-        };
-        let mut keys = 0usize;
-        let mut external = 0usize;
-        let mut linked = 0usize;
-        for (id, account) in &self.accounts {
-            if account.id() != id {
-                return Err(broken(id, "stored under its own id"));
-            }
-            if self.by_key.get(account.key()) != Some(id) {
-                return Err(broken(id, "its key is indexed to it and unique"));
-            }
-            keys = keys.saturating_add(1);
-            for (system, ext) in account.external_ids().iter() {
-                if self.by_external.get(&(system.clone(), ext.clone())) != Some(id) {
-                    return Err(broken(id, "each (system, id) belongs to one account"));
-                }
-                external = external.saturating_add(1);
-            }
-            if account.tags().len() > MAX_TAGS_PER_ACCOUNT {
-                return Err(broken(id, "at most MAX_TAGS_PER_ACCOUNT tags"));
-            }
-            if let Some(master_id) = account.master() {
-                linked = linked.saturating_add(1);
-                if master_id == id {
-                    return Err(broken(id, "no account is its own master"));
-                }
-                let Some(master) = self.accounts.get(master_id) else {
-                    return Err(broken(id, "its master exists"));
-                };
-                if master.master().is_some() {
-                    return Err(broken(id, "groups are one level deep"));
-                }
-                if account.state() == AccountState::Pending
-                    || master.state() == AccountState::Pending
-                {
-                    return Err(broken(id, "no Pending account is linked"));
-                }
-                if account.state() == AccountState::Active && master.state() != AccountState::Active
-                {
-                    return Err(broken(id, "an Active child has an Active master"));
-                }
-                if account.group_billing() {
-                    return Err(broken(id, "a child has no group billing"));
-                }
-                if !self.children.get(master_id).is_some_and(|c| c.contains(id)) {
-                    return Err(broken(id, "its master lists it as a child"));
-                }
-            }
-        }
-        for (master, children) in &self.children {
-            if children.len() > MAX_CHILDREN_PER_MASTER {
-                return Err(broken(master, "at most MAX_CHILDREN_PER_MASTER children"));
-            }
-        }
-        let indexed_children: usize = self.children.values().map(BTreeSet::len).sum();
-        if keys != self.by_key.len()
-            || external != self.by_external.len()
-            || linked != indexed_children
-        {
-            return Err(InvariantViolation {
-                account: None,
-                rule: "indexes hold exactly the accounts' keys, ids and links".into(),
-            });
-        }
-        Ok(())
-    }
-
-    fn rebuild_indexes(&mut self) -> Result<(), InvariantViolation> {
-        let accounts: Vec<Account> = self.accounts.values().map(|a| Account::clone(a)).collect();
-        for account in &accounts {
-            if self.by_key.contains_key(account.key()) {
-                return Err(InvariantViolation {
-                    account: Some(account.id().clone()),
-                    rule: "keys are unique".into(),
-                });
-            }
-            for (system, id) in account.external_ids().iter() {
-                if self.by_external.contains_key(&(system.clone(), id.clone())) {
-                    return Err(InvariantViolation {
-                        account: Some(account.id().clone()),
-                        rule: "each (system, id) belongs to one account".into(),
-                    });
-                }
-            }
-            self.index(account);
-            if let Some(master) = account.master() {
-                self.children
-                    .entry(master.clone())
-                    .or_default()
-                    .insert(account.id().clone());
-            }
-        }
         Ok(())
     }
 

@@ -42,20 +42,14 @@ use crate::store::{Batch, Change};
 
 /// The columns of a source file: the customer, and its ids in other systems (the
 /// accounts file's `ext_*` columns).
-pub const SOURCE_COLUMNS: [&str; 12] = [
+pub const SOURCE_COLUMNS: [&str; 12] = crate::import::with_external_columns!(
     "key",
     "name",
     "currency",
     "email",
     "country",
     "organisation_number",
-    "ext_hubspot",
-    "ext_salesforce",
-    "ext_fortnox",
-    "ext_business_central",
-    "ext_netvisor",
-    "ext_kleer",
-];
+);
 
 /// One customer record of a data source.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

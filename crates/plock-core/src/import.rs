@@ -35,10 +35,31 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+/// A column list that ends with the `ext_<name>` columns, one per external system with a
+/// column of its own: the accounts file, its [`EXTERNAL_COLUMNS`] and a discovery source share
+/// them.
+macro_rules! with_external_columns {
+    ($($column:literal),* $(,)?) => {
+        [
+            $($column,)*
+            "ext_hubspot",
+            "ext_salesforce",
+            "ext_fortnox",
+            "ext_business_central",
+            "ext_netvisor",
+            "ext_kleer",
+        ]
+    };
+}
+pub(crate) use with_external_columns;
+
+mod account_checks;
 mod accounts;
 mod contact_cells;
 mod ingest;
 mod layout;
+mod progress;
+mod subscription_rows;
 mod subscriptions;
 pub(crate) mod table;
 mod time_format;
@@ -46,13 +67,20 @@ mod usage;
 
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 
-pub use accounts::{ACCOUNT_COLUMNS, EXTERNAL_COLUMNS, export_accounts, plan_account_import};
+pub use accounts::{
+    ACCOUNT_COLUMNS, EXTERNAL_COLUMNS, export_accounts, plan_account_import,
+    plan_account_import_counted,
+};
 pub use contact_cells::CLEAR as CLEAR_CELL;
 #[cfg(feature = "fuzz-support")]
 pub(crate) use ingest::fuzz_read;
 pub use ingest::{ingest_usage, read_usage};
 pub use layout::UsageLayout;
-pub use subscriptions::{SUBSCRIPTION_COLUMNS, export_subscriptions, plan_subscription_import};
+pub use progress::RowProgress;
+pub use subscriptions::{
+    SUBSCRIPTION_COLUMNS, export_subscriptions, plan_subscription_import,
+    plan_subscription_import_counted,
+};
 pub use table::{
     Delimiter, ImportError, ImportErrors, LineNumbers, MAX_IMPORT_BYTES, MAX_IMPORT_ROWS,
     MAX_REPORTED_ERRORS,

@@ -230,6 +230,17 @@ pub enum Aggregation {
     Count,
 }
 
+impl Aggregation {
+    /// Every aggregation, in declaration order.
+    pub const ALL: [Aggregation; 5] = [
+        Aggregation::Sum,
+        Aggregation::Max,
+        Aggregation::Min,
+        Aggregation::Average,
+        Aggregation::Count,
+    ];
+}
+
 /// A metric of the company's catalogue: what usage is counted in, and how it aggregates.
 ///
 /// ```

@@ -373,54 +373,20 @@ impl Store for MemoryStore {
                     work.metrics.insert(metric.id.clone(), metric.clone());
                 }
                 Change::AddUsage { records } => {
-                    for record in records {
-                        if work.book.by_key(record.account()).is_none() {
-                            return Err(StoreError::NotFound {
-                                index,
-                                what: "account key",
-                                id: record.account().to_string(),
-                            });
-                        }
+                    if let Some(record) = records
+                        .iter()
+                        .find(|r| work.book.by_key(r.account()).is_none())
+                    {
+                        return Err(StoreError::NotFound {
+                            index,
+                            what: "account key",
+                            id: record.account().to_string(),
+                        });
                     }
                     new_usage.extend(records.iter().cloned());
                 }
                 Change::RecordRun { invoices, billed } => {
-                    for b in billed {
-                        let Some(sub) = work.subscriptions.get_mut(&b.subscription) else {
-                            return Err(StoreError::NotFound {
-                                index,
-                                what: "subscription",
-                                id: b.subscription.to_string(),
-                            });
-                        };
-                        if sub.billed_through() != b.from {
-                            return Err(StoreError::Conflict {
-                                index,
-                                what: "subscription",
-                                id: b.subscription.to_string(),
-                                reason: "was billed by another run since this run read it",
-                            });
-                        }
-                        sub.record_run(b.through);
-                    }
-                    for invoice in invoices {
-                        invoice
-                            .check_invariants()
-                            .map_err(|e| StoreError::Backend {
-                                message: e.to_string(),
-                            })?;
-                        let number = invoice.number();
-                        if work.invoices.insert(number, invoice.clone()).is_some() {
-                            return Err(StoreError::Conflict {
-                                index,
-                                what: "invoice",
-                                id: number.to_string(),
-                                reason: "already exists",
-                            });
-                        }
-                        work.next_invoice_number =
-                            work.next_invoice_number.max(number.saturating_add(1));
-                    }
+                    record_run(&mut work, index, invoices, billed)?;
                 }
                 _ => {}
             }
@@ -440,6 +406,52 @@ impl Store for MemoryStore {
         self.insert_usage(new_usage);
         Ok(())
     }
+}
+
+/// A billing run into `work`: each subscription billed as far as the run says, if no other
+/// run billed it since this one read it, and its invoices stored under unused numbers.
+fn record_run(
+    work: &mut State,
+    index: usize,
+    invoices: &[Invoice],
+    billed: &[plock_core::billing::Billed],
+) -> Result<(), StoreError> {
+    for b in billed {
+        let Some(sub) = work.subscriptions.get_mut(&b.subscription) else {
+            return Err(StoreError::NotFound {
+                index,
+                what: "subscription",
+                id: b.subscription.to_string(),
+            });
+        };
+        if sub.billed_through() != b.from {
+            return Err(StoreError::Conflict {
+                index,
+                what: "subscription",
+                id: b.subscription.to_string(),
+                reason: "was billed by another run since this run read it",
+            });
+        }
+        sub.record_run(b.through);
+    }
+    for invoice in invoices {
+        invoice
+            .check_invariants()
+            .map_err(|e| StoreError::Backend {
+                message: e.to_string(),
+            })?;
+        let number = invoice.number();
+        if work.invoices.insert(number, invoice.clone()).is_some() {
+            return Err(StoreError::Conflict {
+                index,
+                what: "invoice",
+                id: number.to_string(),
+                reason: "already exists",
+            });
+        }
+        work.next_invoice_number = work.next_invoice_number.max(number.saturating_add(1));
+    }
+    Ok(())
 }
 
 impl MemoryStore {

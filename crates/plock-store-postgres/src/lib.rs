@@ -36,10 +36,12 @@
 #![deny(missing_docs)]
 
 mod bind;
+mod check;
 mod codec;
 mod copy;
 mod failure;
 mod inserts;
+mod operate;
 mod queries;
 mod run;
 mod schema;
@@ -50,6 +52,7 @@ mod write;
 use plock_core::UsageTable;
 use plock_core::store::{CompanySnapshot, StoreError};
 
+pub use operate::UsageImportError;
 pub use schema::SCHEMA_VERSION;
 pub use store::PostgresStore;
 pub use write::RETRIES;
@@ -73,7 +76,7 @@ impl PostgresStore {
     /// [`StoreError::Backend`].
     pub fn billing_input(&self) -> Result<(CompanySnapshot, UsageTable), StoreError> {
         let mut client = self.client()?;
-        let mut tx = store::snapshot(&mut client)?;
+        let mut tx = operate::read(&mut client)?;
         let (accounts, subscriptions, metrics) = store::read_company(&mut tx)?;
         let usage = usage::usage_table(&mut tx)?;
         tx.commit().context("ending a read")?;

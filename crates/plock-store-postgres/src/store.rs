@@ -14,7 +14,7 @@ use plock_core::{
 use plock_store_sql::codec::{account, book, metric, sql_number, text, unix_day};
 use plock_store_sql::read::{TagTest, page, page_probe, tag_parts};
 use plock_store_sql::sql::by_external_id;
-use postgres::{Client, GenericClient, IsolationLevel, NoTls};
+use postgres::{Client, GenericClient, NoTls};
 
 use crate::codec::{
     ACCOUNT_JSON, Context, INVOICE_SELECT, Param, USAGE_SELECT, account_value, backend, dollar,
@@ -318,7 +318,7 @@ impl Store for PostgresStore {
         let mut client = self.client()?;
         // One snapshot for every statement: the accounts, subscriptions and usage of one
         // committed state.
-        let mut tx = snapshot(&mut client)?;
+        let mut tx = crate::operate::read(&mut client)?;
         let (accounts, subscriptions, metrics) = read_company(&mut tx)?;
         let rows = tx
             .query(&format!("SELECT {USAGE_SELECT} FROM usage"), &[])
@@ -346,16 +346,6 @@ impl Store for PostgresStore {
     fn apply(&mut self, batch: Batch) -> Result<(), StoreError> {
         crate::write::apply(&mut *self.client()?, &batch)
     }
-}
-
-/// A read-only transaction whose statements all see one committed state.
-pub(crate) fn snapshot(client: &mut Client) -> Result<postgres::Transaction<'_>, StoreError> {
-    client
-        .build_transaction()
-        .isolation_level(IsolationLevel::RepeatableRead)
-        .read_only(true)
-        .start()
-        .context("starting a read")
 }
 
 /// The account book, every subscription and the metric catalogue, read in `client`'s

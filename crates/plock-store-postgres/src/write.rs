@@ -65,14 +65,7 @@ pub(crate) fn apply(client: &mut Client, batch: &Batch) -> Result<(), StoreError
             .transaction()
             .db("starting a batch")
             .and_then(|mut tx| {
-                let mut writer = PgWriter {
-                    tx: &mut tx,
-                    index: 0,
-                    written: Written::default(),
-                };
-                let applied = apply_batch(&mut writer, batch);
-                index = writer.index;
-                applied?;
+                apply_in(&mut tx, batch, &mut index)?;
                 tx.commit().db("committing a batch")
             });
         match outcome {
@@ -110,6 +103,23 @@ fn conflict(index: usize, error: &postgres::Error) -> StoreError {
         id: db.and_then(|e| e.detail()).unwrap_or_default().to_owned(),
         reason,
     }
+}
+
+/// Applies `batch` in `tx`, leaving the commit to the caller; `index` is the change being
+/// applied when it fails (a lost race names it).
+pub(crate) fn apply_in(
+    tx: &mut Transaction<'_>,
+    batch: &Batch,
+    index: &mut usize,
+) -> Result<(), Failure> {
+    let mut writer = PgWriter {
+        tx,
+        index: 0,
+        written: Written::default(),
+    };
+    let applied = apply_batch(&mut writer, batch);
+    *index = writer.index;
+    applied
 }
 
 /// What the batch wrote under an owner it may have changed afterwards.

@@ -38,11 +38,11 @@ fn account_details_external_ids_and_group_billing() {
         ]),
         0,
     );
-    let shown = json_of(&s.run(&["--json", "account", "show", "dentist-johnson"], 0));
+    let shown = json_of(&s.line("--json account show dentist-johnson", 0));
     assert_eq!(shown["contact"]["phone"], "+46 8 999 00");
     assert_eq!(shown["contact"]["address_lines"][1], "111 21 Stockholm");
     s.run(&edit(&["--clear", "phone", "--clear", "org-number"]), 0);
-    let shown = json_of(&s.run(&["--json", "account", "show", "dentist-johnson"], 0));
+    let shown = json_of(&s.line("--json account show dentist-johnson", 0));
     assert!(shown["contact"]["phone"].is_null(), "{shown}");
     assert!(shown["contact"]["organisation_number"].is_null(), "{shown}");
     assert_eq!(shown["contact"]["email"], "johnson@dentist.example");
@@ -65,75 +65,26 @@ fn account_details_external_ids_and_group_billing() {
         3,
     );
     // External ids: set, a duplicate refused, removed, a missing one refused.
-    s.run(
-        &[
-            "account",
-            "external-id",
-            "set",
-            "dentist-johnson",
-            "fortnox",
-            "2001",
-        ],
-        0,
-    );
-    s.run(
-        &["account", "external-id", "set", "globex", "fortnox", "2001"],
-        5,
-    );
-    s.run(&["account", "external-id", "set", "globex", "a b", "1"], 3);
-    s.run(
-        &[
-            "account",
-            "external-id",
-            "remove",
-            "dentist-johnson",
-            "hubspot",
-        ],
-        4,
-    );
-    let removed = json_of(&s.run(
-        &[
-            "--json",
-            "account",
-            "external-id",
-            "remove",
-            "globex",
-            "hubspot",
-        ],
-        0,
-    ));
+    s.line("account external-id set dentist-johnson fortnox 2001", 0);
+    s.line("account external-id set globex fortnox 2001", 5);
+    s.line("account external-id set globex 'a b' 1", 3);
+    s.line("account external-id remove dentist-johnson hubspot", 4);
+    let removed = json_of(&s.line("--json account external-id remove globex hubspot", 0));
     assert_eq!(removed["action"], "removed external id of");
     assert!(removed["account"]["external_ids"].get("hubspot").is_none());
     // Group billing and the master.
-    s.run(&["account", "group-billing", "globex", "off"], 0);
-    s.run(&["account", "group-billing", "globex-nordics", "on"], 3); // a child
-    s.run(&["account", "group-billing", "globex", "maybe"], 2);
-    s.run(
-        &["account", "edit", "globex-nordics", "--clear", "master"],
-        0,
-    );
-    assert!(
-        json_of(&s.run(&["--json", "account", "show", "globex-nordics"], 0))["master"].is_null()
-    );
-    s.run(
-        &[
-            "account",
-            "edit",
-            "globex-nordics",
-            "--master",
-            "globex-nordics",
-        ],
-        3,
-    );
-    s.run(
-        &["account", "edit", "globex-nordics", "--master", "globex"],
-        0,
-    );
+    s.line("account group-billing globex off", 0);
+    s.line("account group-billing globex-nordics on", 3); // a child
+    s.line("account group-billing globex maybe", 2);
+    s.line("account edit globex-nordics --clear master", 0);
+    assert!(json_of(&s.line("--json account show globex-nordics", 0))["master"].is_null());
+    s.line("account edit globex-nordics --master globex-nordics", 3);
+    s.line("account edit globex-nordics --master globex", 0);
     assert_eq!(
-        json_of(&s.run(&["--json", "account", "show", "globex-nordics"], 0))["master"],
+        json_of(&s.line("--json account show globex-nordics", 0))["master"],
         "globex"
     );
-    s.run(&["account", "group-billing", "globex", "on"], 0);
+    s.line("account group-billing globex on", 0);
     insta::assert_snapshot!(s.transcript);
 }
 
@@ -141,19 +92,8 @@ fn account_details_external_ids_and_group_billing() {
 fn subscriptions_from_files_items_and_activation() {
     let mut s = Sandbox::new("subfile");
     s.run(&["init"], 0);
-    s.run(
-        &[
-            "account",
-            "add",
-            "--key",
-            "acme",
-            "--name",
-            "Acme AB",
-            "--currency",
-            "SEK",
-            "--created",
-            "2025-01-01",
-        ],
+    s.line(
+        "account add --key acme --name 'Acme AB' --currency SEK --created 2025-01-01",
         0,
     );
     let example = s.write(
@@ -161,9 +101,9 @@ fn subscriptions_from_files_items_and_activation() {
         &docs("subscription.toml").replace("dentist-johnson", "acme"),
     );
     let before = s.bytes();
-    s.run(&["subscription", "create", &example, "--dry-run"], 0);
+    s.line(&format!("subscription create {example} --dry-run"), 0);
     assert_eq!(s.bytes(), before, "a dry run writes nothing");
-    let created = json_of(&s.run(&["--json", "subscription", "create", &example], 0));
+    let created = json_of(&s.line(&format!("--json subscription create {example}"), 0));
     assert_eq!(created["action"], "created");
     assert_eq!(
         created["subscription"]["items"].as_array().unwrap().len(),
@@ -216,153 +156,59 @@ fn subscriptions_from_files_items_and_activation() {
     s.run(&["subscription", "create", &one], 0);
     s.run(&["subscription", "create", &one], 5);
     // Items, activation, end.
-    s.run(
-        &[
-            "subscription",
-            "item",
-            "add",
-            "s-csv",
-            "--product",
-            "sla",
-            "--fee",
-            "250.00",
-            "--quantity",
-            "2",
-        ],
+    s.line(
+        "subscription item add s-csv --product sla --fee 250.00 --quantity 2",
         0,
     );
-    s.run(
-        &[
-            "subscription",
-            "item",
-            "add",
-            "s-csv",
-            "--product",
-            "sms",
-            "--unit-price",
-            "0.05",
-            "--metric",
-            "calls",
-            "--rebate",
-            "5",
-        ],
+    s.line(
+        "subscription item add s-csv --product sms --unit-price 0.05 --metric calls --rebate 5",
         0,
     );
-    s.run(
-        &[
-            "subscription",
-            "item",
-            "add",
-            "s-csv",
-            "--product",
-            "more",
-            "--unit-price",
-            "0.01",
-            "--metric",
-            "calls",
-        ],
+    s.line(
+        "subscription item add s-csv --product more --unit-price 0.01 --metric calls",
         3,
     );
-    s.run(
-        &[
-            "subscription",
-            "item",
-            "add",
-            "s-csv",
-            "--product",
-            "x",
-            "--fee",
-            "1",
-            "--rebate",
-            "101",
-        ],
+    s.line(
+        "subscription item add s-csv --product x --fee 1 --rebate 101",
         3,
     );
-    s.run(
-        &[
-            "subscription",
-            "item",
-            "add",
-            "nothing",
-            "--product",
-            "x",
-            "--fee",
-            "1",
-        ],
-        4,
-    );
+    s.line("subscription item add nothing --product x --fee 1", 4);
     // Any price model from a file of one item.
     let tiered = s.write(
         "tiered.toml",
         "product = \"api\"\nmetric = \"api_calls\"\naggregation = \"max\"\nrebate_percent = \"5\"\n\
          price = { model = \"volume\", tiers = [ { up_to = 100, unit_price = \"1.00\" }, { unit_price = \"0.50\" } ] }\n",
     );
-    s.run(
-        &["subscription", "item", "add", "s-csv", "--file", &tiered],
-        0,
-    );
-    s.run(
-        &["subscription", "item", "add", "s-csv", "--file", &tiered],
-        3,
-    ); // api_calls twice
+    s.line(&format!("subscription item add s-csv --file {tiered}"), 0);
+    s.line(&format!("subscription item add s-csv --file {tiered}"), 3); // api_calls twice
     let broken = s.write(
         "broken.json",
         r#"{"product": "x", "price": {"model": "volume", "tiers": []}}"#,
     );
-    s.run(
-        &["subscription", "item", "add", "s-csv", "--file", &broken],
-        3,
-    );
-    s.run(
-        &[
-            "subscription",
-            "item",
-            "add",
-            "s-csv",
-            "--file",
-            &tiered,
-            "--fee",
-            "1",
-        ],
+    s.line(&format!("subscription item add s-csv --file {broken}"), 3);
+    s.line(
+        &format!("subscription item add s-csv --file {tiered} --fee 1"),
         2,
     );
-    s.run(&["subscription", "item", "add", "s-csv"], 2);
-    let shown = json_of(&s.run(&["--json", "subscription", "show", "s-csv"], 0));
+    s.line("subscription item add s-csv", 2);
+    let shown = json_of(&s.line("--json subscription show s-csv", 0));
     assert_eq!(shown["items"].as_array().unwrap().len(), 4);
     assert_eq!(shown["items"][3]["price"]["model"], "volume");
     assert_eq!(shown["state"], "active");
     assert_eq!(
-        json_of(&s.run(&["--json", "subscription", "show", "s-draft"], 0))["state"],
+        json_of(&s.line("--json subscription show s-draft", 0))["state"],
         "draft"
     );
-    s.run(
-        &["subscription", "end", "s-draft", "--date", "2025-04-01"],
-        3,
-    ); // a draft
+    s.line("subscription end s-draft --date 2025-04-01", 3); // a draft
     s.run(&["subscription", "activate", "s-draft"], 0);
     s.run(&["subscription", "activate", "s-draft"], 3);
-    s.run(
-        &["subscription", "end", "s-draft", "--date", "2025-04-01"],
-        0,
-    );
-    s.run(
-        &[
-            "subscription",
-            "item",
-            "add",
-            "s-draft",
-            "--product",
-            "x",
-            "--fee",
-            "1",
-        ],
-        3,
-    ); // ended
+    s.line("subscription end s-draft --date 2025-04-01", 0);
+    s.line("subscription item add s-draft --product x --fee 1", 3); // ended
     // Metric aggregations.
-    s.run(&["metric", "set", "calls", "--aggregation", "max"], 0);
-    s.run(&["metric", "set", "calls", "--aggregation", "max"], 0);
-    s.run(&["metric", "set", "logins", "--aggregation", "count"], 0);
-    s.run(&["metric", "set", "calls", "--aggregation", "median"], 2);
+    s.line("metric set calls --aggregation max", 0);
+    s.line("metric set calls --aggregation max", 0);
+    s.line("metric set logins --aggregation count", 0);
+    s.line("metric set calls --aggregation median", 2);
     s.run(&["metric", "set", "", "--aggregation", "sum"], 3);
     let metrics = json_of(&s.run(&["--json", "metric", "list"], 0));
     assert!(
@@ -380,126 +226,37 @@ fn subscriptions_from_files_items_and_activation() {
 fn one_off_charges_compensations_and_accruals() {
     let mut s = sample_company("kinds");
     s.run(&["bill", "--date", "2025-02-01"], 0);
-    s.run(
-        &[
-            "invoice",
-            "charge",
-            "dentist-johnson",
-            "--date",
-            "2025-02-10",
-            "--line",
-            "onboarding,1,5000",
-            "--line",
-            "training, 3, 1200.50",
-        ],
-        0,
-    );
-    s.run(
-        &[
-            "invoice",
-            "charge",
-            "dentist-johnson",
-            "--date",
-            "2025-02-10",
-            "--line",
-            "onboarding;1;5000",
-        ],
+    s.line("invoice charge dentist-johnson --date 2025-02-10 --line onboarding,1,5000 --line 'training, 3, 1200.50'", 0);
+    s.line(
+        "invoice charge dentist-johnson --date 2025-02-10 --line onboarding;1;5000",
         2,
     );
-    s.run(
-        &[
-            "invoice",
-            "charge",
-            "dentist-johnson",
-            "--date",
-            "2025-02-10",
-            "--line",
-            "onboarding,-1,5000",
-        ],
+    s.line(
+        "invoice charge dentist-johnson --date 2025-02-10 --line onboarding,-1,5000",
         3,
     );
-    s.run(
-        &[
-            "invoice",
-            "charge",
-            "nobody",
-            "--date",
-            "2025-02-10",
-            "--line",
-            "a,1,1",
-        ],
-        4,
-    );
-    let charged = json_of(&s.run(
-        &[
-            "--json",
-            "invoice",
-            "charge",
-            "globex",
-            "--date",
-            "2025-02-11",
-            "--line",
-            "audit,1,999.99",
-        ],
+    s.line("invoice charge nobody --date 2025-02-10 --line a,1,1", 4);
+    let charged = json_of(&s.line(
+        "--json invoice charge globex --date 2025-02-11 --line audit,1,999.99",
         0,
     ));
     assert_eq!(charged["invoice"]["kind"]["type"], "one_off", "{charged}");
     let list = s.run(&["invoice", "list"], 0);
     assert!(list.contains("5000") || list.contains("8601.50"), "{list}");
-    s.run(
-        &[
-            "invoice",
-            "compensate",
-            "1",
-            "--line",
-            "1",
-            "--date",
-            "2025-01-16",
-            "--amount",
-            "2000.00",
-        ],
+    s.line(
+        "invoice compensate 1 --line 1 --date 2025-01-16 --amount 2000.00",
         0,
     );
-    s.run(
-        &[
-            "invoice",
-            "compensate",
-            "1",
-            "--line",
-            "1",
-            "--date",
-            "2024-12-01",
-            "--amount",
-            "2000.00",
-        ],
+    s.line(
+        "invoice compensate 1 --line 1 --date 2024-12-01 --amount 2000.00",
         3,
     );
-    s.run(
-        &[
-            "invoice",
-            "compensate",
-            "1",
-            "--line",
-            "0",
-            "--date",
-            "2025-01-16",
-            "--amount",
-            "1",
-        ],
+    s.line(
+        "invoice compensate 1 --line 0 --date 2025-01-16 --amount 1",
         3,
     );
-    s.run(
-        &[
-            "invoice",
-            "compensate",
-            "99",
-            "--line",
-            "1",
-            "--date",
-            "2025-01-16",
-            "--amount",
-            "1",
-        ],
+    s.line(
+        "invoice compensate 99 --line 1 --date 2025-01-16 --amount 1",
         4,
     );
     s.run(&["invoice", "accruals"], 0);
@@ -517,93 +274,35 @@ fn one_off_charges_compensations_and_accruals() {
 fn usage_lists_exports_and_one_account_expand() {
     let mut s = sample_company("usage");
     s.run(&["usage", "list"], 0);
-    let listed = json_of(&s.run(
-        &[
-            "--json",
-            "usage",
-            "list",
-            "--account",
-            "globex-nordics",
-            "--metric",
-            "emails",
-        ],
+    let listed = json_of(&s.line(
+        "--json usage list --account globex-nordics --metric emails",
         0,
     ));
     // Stored as sent: a re-sent record is listed, and billed once.
     assert_eq!(listed.as_array().unwrap().len(), 3);
-    s.run(
-        &[
-            "usage",
-            "list",
-            "--from",
-            "2025-02-01",
-            "--to",
-            "2025-01-01",
-        ],
-        3,
-    );
-    s.run(&["usage", "list", "--account", "nobody"], 4);
-    s.run(&["usage", "list", "--from", "2025-1-1"], 2);
+    s.line("usage list --from 2025-02-01 --to 2025-01-01", 3);
+    s.line("usage list --account nobody", 4);
+    s.line("usage list --from 2025-1-1", 2);
     let exported = s.run(&["usage", "export"], 0);
     assert!(exported.starts_with("account_key,metric,timestamp,quantity,record_id\n"));
-    s.run(
-        &[
-            "--json",
-            "usage",
-            "export",
-            "--account",
-            "globex",
-            "--out",
-            "globex.csv",
-        ],
-        0,
-    );
+    s.line("--json usage export --account globex --out globex.csv", 0);
     let again = s.write("again.csv", &exported);
-    let report = json_of(&s.run(&["--json", "import", "usage", &again, "--dry-run"], 0));
+    let report = json_of(&s.line(&format!("--json import usage {again} --dry-run"), 0));
     assert_eq!(
         report["rows"].as_u64(),
         Some(exported.lines().count() as u64 - 1)
     );
-    s.run(
-        &[
-            "adoption",
-            "--date",
-            "2025-02-01",
-            "--account",
-            "globex-nordics",
-        ],
-        0,
-    );
-    let scores = json_of(&s.run(
-        &[
-            "--json",
-            "adoption",
-            "--date",
-            "2025-02-01",
-            "--account",
-            "globex-nordics",
-        ],
+    s.line("adoption --date 2025-02-01 --account globex-nordics", 0);
+    let scores = json_of(&s.line(
+        "--json adoption --date 2025-02-01 --account globex-nordics",
         0,
     ));
     for score in scores["call_first"].as_array().unwrap() {
         assert_eq!(score["account"], "globex-nordics");
     }
     s.run(&["adoption", "--account", "nobody"], 4);
-    s.run(
-        &["signals", "--date", "2025-02-01", "--account", "globex"],
-        0,
-    );
-    let signals = json_of(&s.run(
-        &[
-            "--json",
-            "signals",
-            "--date",
-            "2025-02-01",
-            "--account",
-            "globex",
-        ],
-        0,
-    ));
+    s.line("signals --date 2025-02-01 --account globex", 0);
+    let signals = json_of(&s.line("--json signals --date 2025-02-01 --account globex", 0));
     assert!(
         signals
             .as_array()
@@ -622,72 +321,37 @@ fn accounts_missing_from_a_source_are_archived_or_kept_on_request() {
         ("globex-nordics", "c-2"),
         ("globex", "c-3"),
     ] {
-        s.run(&["account", "external-id", "set", account, "crm", id], 0);
+        s.line(&format!("account external-id set {account} crm {id}"), 0);
     }
     let source = s.write("crm.csv", "key,name,currency\nc-1,Dentist Johnson,SEK\n");
-    s.run(&["discover", &source, "--source", "crm"], 0);
-    s.run(
-        &["discover", &source, "--source", "crm", "--archive-missing"],
+    s.line(&format!("discover {source} --source crm"), 0);
+    s.line(
+        &format!("discover {source} --source crm --archive-missing"),
         2,
     ); // needs --yes
-    s.run(
-        &[
-            "discover",
-            &source,
-            "--source",
-            "crm",
-            "--yes",
-            "--archive-missing",
-            "--keep",
-            "dentist-johnson",
-        ],
+    s.line(
+        &format!("discover {source} --source crm --yes --archive-missing --keep dentist-johnson"),
         3,
     );
-    s.run(
-        &[
-            "discover",
-            &source,
-            "--source",
-            "crm",
-            "--yes",
-            "--archive-missing",
-            "--keep",
-            "nobody",
-        ],
+    s.line(
+        &format!("discover {source} --source crm --yes --archive-missing --keep nobody"),
         4,
     );
     // A master missing from the source is archived after its children, never before.
-    s.run(
-        &[
-            "discover",
-            &source,
-            "--source",
-            "crm",
-            "--yes",
-            "--archive-missing",
-            "--keep",
-            "globex-nordics",
-        ],
+    s.line(
+        &format!("discover {source} --source crm --yes --archive-missing --keep globex-nordics"),
         3,
     );
-    let report = json_of(&s.run(
-        &[
-            "--json",
-            "discover",
-            &source,
-            "--source",
-            "crm",
-            "--yes",
-            "--archive-missing",
-        ],
+    let report = json_of(&s.line(
+        &format!("--json discover {source} --source crm --yes --archive-missing"),
         0,
     ));
     assert_eq!(
         report["archived"],
         serde_json::json!(["globex-nordics", "globex"])
     );
-    s.run(&["account", "list", "--state", "archived"], 0);
-    s.run(&["discover", &source, "--source", "crm"], 0);
+    s.line("account list --state archived", 0);
+    s.line(&format!("discover {source} --source crm"), 0);
     insta::assert_snapshot!(s.transcript);
 }
 
@@ -698,6 +362,7 @@ fn in_terminal(s: &Sandbox, shell: &str) -> (Option<i32>, String) {
         .args(["-q", "-e", "-c", shell, "/dev/null"])
         .current_dir(&s.dir)
         .env_remove("PLOCK_DATA")
+        .env_remove("PLOCK_STORE")
         .env("TERM", "xterm")
         .stdin(std::process::Stdio::null())
         .output()
@@ -720,6 +385,14 @@ fn progress_shows_on_a_terminal_and_never_in_a_pipe() {
         (
             "import usage more-usage.csv --dry-run",
             "importing more-usage.csv",
+        ),
+        (
+            "import accounts accounts.csv --dry-run",
+            "checking accounts.csv",
+        ),
+        (
+            "import subscriptions subscriptions.csv --dry-run",
+            "checking subscriptions.csv",
         ),
     ] {
         let (code, terminal) = in_terminal(&s, &format!("{plock} {args}"));
@@ -748,6 +421,14 @@ fn progress_shows_on_a_terminal_and_never_in_a_pipe() {
         terminal.contains("/s, ") && terminal.contains(" left"),
         "{terminal:?}"
     );
+    // Checking an accounts or subscriptions file counts its rows, at a rate, with the time left.
+    for (kind, rows) in [("accounts", 5), ("subscriptions", 6)] {
+        let (_, terminal) = in_terminal(&s, &format!("{plock} import {kind} {kind}.csv"));
+        assert!(
+            terminal.contains(&format!("{rows}/{rows} rows  ")) && terminal.contains(" left"),
+            "{kind}: {terminal:?}"
+        );
+    }
     // `| head` on a terminal: plock's own exit code is 0 and nothing is said about the pipe.
     let (code, terminal) = in_terminal(
         &s,
@@ -761,9 +442,9 @@ fn progress_shows_on_a_terminal_and_never_in_a_pipe() {
 #[test]
 fn json_of_runs_and_invoices_is_streamed_whole() {
     let mut s = sample_company("stream");
-    let preview = json_of(&s.run(&["--json", "bill", "--date", "2025-02-01", "--preview"], 0));
+    let preview = json_of(&s.line("--json bill --date 2025-02-01 --preview", 0));
     assert_eq!(preview["recorded"], false);
-    let recorded = json_of(&s.run(&["--json", "bill", "--date", "2025-02-01"], 0));
+    let recorded = json_of(&s.line("--json bill --date 2025-02-01", 0));
     assert_eq!(recorded["recorded"], true);
     // The recorded invoices, read back from the store, are the ones the preview made.
     assert_eq!(recorded["invoices"], preview["invoices"]);
@@ -779,23 +460,15 @@ fn json_of_runs_and_invoices_is_streamed_whole() {
     }
     let listed = json_of(&s.run(&["--json", "invoice", "list"], 0));
     assert_eq!(listed, recorded["invoices"]);
-    let shown = json_of(&s.run(&["--json", "invoice", "show", "2"], 0));
+    let shown = json_of(&s.line("--json invoice show 2", 0));
     assert_eq!(shown, listed[1]);
-    s.run(&["--json", "invoice", "show", "9"], 4);
+    s.line("--json invoice show 9", 4);
     // A second run's report holds only its own invoices, though the store holds more.
-    s.run(
-        &[
-            "invoice",
-            "charge",
-            "globex",
-            "--date",
-            "2025-02-20",
-            "--line",
-            "audit,1,10",
-        ],
+    s.line(
+        "invoice charge globex --date 2025-02-20 --line audit,1,10",
         0,
     );
-    let march = json_of(&s.run(&["--json", "bill", "--date", "2025-03-01"], 0));
+    let march = json_of(&s.line("--json bill --date 2025-03-01", 0));
     let numbers: Vec<u64> = march["invoices"]
         .as_array()
         .unwrap()

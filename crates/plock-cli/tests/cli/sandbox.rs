@@ -47,7 +47,8 @@ impl Sandbox {
         command
             .args(args)
             .current_dir(&self.dir)
-            .env_remove("PLOCK_DATA");
+            .env_remove("PLOCK_DATA")
+            .env_remove("PLOCK_STORE");
         command
     }
 
@@ -55,6 +56,14 @@ impl Sandbox {
     /// data file is byte for byte unchanged. Returns stdout.
     pub fn run(&mut self, args: &[&str], code: i32) -> String {
         self.run_with_input(args, None, code)
+    }
+
+    /// As [`Sandbox::run`], the arguments written as one command line split at spaces, an
+    /// argument with spaces in single quotes: `s.line("account add --name 'Acme AB'", 0)`.
+    pub fn line(&mut self, line: &str, code: i32) -> String {
+        let args = words(line);
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        self.run(&args, code)
     }
 
     /// As [`Sandbox::run`], with `input` on standard input.
@@ -165,6 +174,25 @@ impl Sandbox {
             .unwrap();
         (out.status.code(), String::from_utf8(out.stderr).unwrap())
     }
+}
+
+/// A command line's words: split at spaces, but not inside single quotes.
+fn words(line: &str) -> Vec<String> {
+    let mut words = Vec::new();
+    let mut word: Option<String> = None;
+    let mut quoted = false;
+    for c in line.chars() {
+        match c {
+            '\'' => {
+                quoted = !quoted;
+                word.get_or_insert_with(String::new);
+            }
+            ' ' if !quoted => words.extend(word.take()),
+            c => word.get_or_insert_with(String::new).push(c),
+        }
+    }
+    words.extend(word);
+    words
 }
 
 pub fn sample(name: &str) -> String {

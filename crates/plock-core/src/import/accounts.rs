@@ -1,10 +1,12 @@
 //! The accounts CSV: one row per account, keyed by its key.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
 use chrono::NaiveDate;
 
+use super::account_checks::check_rows_together;
 use super::contact_cells::ContactCells;
+use super::progress::{RowProgress, check_rows};
 use super::table::{ImportErrors, Row, Table};
 use super::{Csv, cell_text, neutralise, parse_bool, parse_date};
 use crate::account::{Account, AccountName, AccountState, ExternalId, ExternalSystem, Tag};
@@ -14,17 +16,10 @@ use crate::money::Currency;
 use crate::store::{Batch, Change};
 
 /// The external systems with a column of their own (`ext_<name>`).
-pub const EXTERNAL_COLUMNS: [&str; 6] = [
-    "ext_hubspot",
-    "ext_salesforce",
-    "ext_fortnox",
-    "ext_business_central",
-    "ext_netvisor",
-    "ext_kleer",
-];
+pub const EXTERNAL_COLUMNS: [&str; 6] = super::with_external_columns!();
 
 /// The columns of the accounts CSV, in export order.
-pub const ACCOUNT_COLUMNS: [&str; 22] = [
+pub const ACCOUNT_COLUMNS: [&str; 22] = super::with_external_columns!(
     "key",
     "name",
     "currency",
@@ -41,27 +36,21 @@ pub const ACCOUNT_COLUMNS: [&str; 22] = [
     "master_key",
     "group_billing",
     "created",
-    "ext_hubspot",
-    "ext_salesforce",
-    "ext_fortnox",
-    "ext_business_central",
-    "ext_netvisor",
-    "ext_kleer",
-];
+);
 
 const REQUIRED: [&str; 3] = ["key", "name", "currency"];
 
 /// One validated row.
-struct AccountRow {
-    line: u64,
+pub(super) struct AccountRow {
+    pub(super) line: u64,
     /// The contact cells as written: a re-import merges them into the stored contact.
-    cells: ContactCells,
-    account: Account,
-    tags: Vec<Tag>,
-    external: Vec<(ExternalSystem, ExternalId)>,
-    state: AccountState,
-    master: Option<AccountKey>,
-    group_billing: bool,
+    pub(super) cells: ContactCells,
+    pub(super) account: Account,
+    pub(super) tags: Vec<Tag>,
+    pub(super) external: Vec<(ExternalSystem, ExternalId)>,
+    pub(super) state: AccountState,
+    pub(super) master: Option<AccountKey>,
+    pub(super) group_billing: bool,
 }
 
 fn parse_state(text: &str) -> Result<AccountState, String> {
@@ -73,6 +62,19 @@ fn parse_state(text: &str) -> Result<AccountState, String> {
     }
 }
 
+/// Records a refused cell; gives the value when it is valid.
+fn keep<T>(
+    errors: &mut ImportErrors,
+    line: u64,
+    column: &str,
+    value: &str,
+    result: Result<T, String>,
+) -> Option<T> {
+    result
+        .map_err(|reason| errors.push(line, column, value, reason))
+        .ok()
+}
+
 fn parse_row(
     t: &Table,
     row: &Row,
@@ -81,97 +83,54 @@ fn parse_row(
 ) -> Option<AccountRow> {
     let before = errors.total();
     let line = row.line;
-    let mut check = |column: &str, value: &str, result: Result<(), String>| {
-        if let Err(reason) = result {
-            errors.push(line, column, value, reason);
-        }
-    };
     let text = |c: &str| cell_text(t, row, c);
-    let key_text = text("key").unwrap_or_default();
+    let given = |c: &str| text(c).unwrap_or_default();
+    let key_text = given("key");
     let key = AccountKey::new(&key_text).map_err(|e| e.reason.to_owned());
-    check(
-        "key",
-        &key_text,
-        key.as_ref().map(drop).map_err(Clone::clone),
-    );
-    let name_text = text("name").unwrap_or_default();
+    let key = keep(errors, line, "key", &key_text, key);
+    let name_text = given("name");
     let name = AccountName::new(&name_text).map_err(|e| reason_of(&e));
-    check(
-        "name",
-        &name_text,
-        name.as_ref().map(drop).map_err(Clone::clone),
-    );
-    let currency_text = text("currency").unwrap_or_default();
+    let name = keep(errors, line, "name", &name_text, name);
+    let currency_text = given("currency");
     let currency = currency_text.parse::<Currency>().map_err(|e| e.to_string());
-    check(
-        "currency",
-        &currency_text,
-        currency.as_ref().map(drop).map_err(Clone::clone),
-    );
+    let currency = keep(errors, line, "currency", &currency_text, currency);
     let state = text("state").map_or(Ok(AccountState::Active), |s| parse_state(&s));
-    check(
-        "state",
-        &text("state").unwrap_or_default(),
-        state.as_ref().map(drop).map_err(Clone::clone),
-    );
+    let state = keep(errors, line, "state", &given("state"), state);
     let cells = ContactCells::read(text);
-    let contact = cells.new_contact();
-    if let Err(crate::account::AccountError::Invalid {
-        field,
-        value,
-        reason,
-    }) = &contact
-    {
-        check(column_of(field), value, Err(reason.clone()));
-    }
-    let mut tags = Vec::new();
-    if let Some(list) = text("tags") {
-        for part in list.split('|') {
-            match Tag::new(part) {
-                Ok(tag) => tags.push(tag),
-                Err(e) => check("tags", part, Err(e.reason.to_owned())),
-            }
-        }
-    }
-    let master = text("master_key").map(|m| AccountKey::new(&m).map_err(|e| (m, e.reason)));
-    let master = match master {
-        Some(Err((m, reason))) => {
-            check("master_key", &m, Err(reason.to_owned()));
-            None
-        }
-        Some(Ok(m)) => Some(m),
-        None => None,
+    let contact = match cells.new_contact() {
+        Ok(contact) => Some(contact),
+        Err(crate::account::AccountError::Invalid {
+            field,
+            value,
+            reason,
+        }) => keep(errors, line, column_of(field), &value, Err(reason)),
+        Err(_) => None,
     };
+    let tags = tags_of(text("tags"), line, errors);
+    let master = master_of(text("master_key"), line, errors);
     let group_billing = text("group_billing").map_or(Ok(false), |g| parse_bool(&g));
-    check(
+    let group_billing = keep(
+        errors,
+        line,
         "group_billing",
-        &text("group_billing").unwrap_or_default(),
-        group_billing.as_ref().map(drop).map_err(Clone::clone),
+        &given("group_billing"),
+        group_billing,
     );
     let created = text("created").map_or(Ok(today), |c| parse_date(&c));
-    check(
-        "created",
-        &text("created").unwrap_or_default(),
-        created.as_ref().map(drop).map_err(Clone::clone),
-    );
-    let mut external = Vec::new();
-    for column in EXTERNAL_COLUMNS {
-        if let Some(value) = text(column) {
-            let system = column.trim_start_matches("ext_").parse::<ExternalSystem>();
-            match (system, ExternalId::new(&value)) {
-                (Ok(system), Ok(id)) => external.push((system, id)),
-                (_, Err(e)) | (Err(e), _) => check(column, &value, Err(e.reason.to_owned())),
-            }
-        }
-    }
+    let created = keep(errors, line, "created", &given("created"), created);
+    let external = external_of(&text, line, errors);
     if errors.total() != before {
         return None;
     }
-    let (Ok(key), Ok(name), Ok(currency), Ok(state), Ok(contact), Ok(group_billing), Ok(created)) =
-        (key, name, currency, state, contact, group_billing, created)
-    else {
-        return None;
-    };
+    let (key, name, currency, state, contact, group_billing, created) = (
+        key?,
+        name?,
+        currency?,
+        state?,
+        contact?,
+        group_billing?,
+        created?,
+    );
     let id = AccountId::from_key(&key);
     Some(AccountRow {
         line,
@@ -185,8 +144,49 @@ fn parse_row(
     })
 }
 
+/// The tags of a `tags` cell, `|`-separated; a refused one is an error.
+fn tags_of(list: Option<String>, line: u64, errors: &mut ImportErrors) -> Vec<Tag> {
+    let Some(list) = list else {
+        return Vec::new();
+    };
+    list.split('|')
+        .filter_map(|part| {
+            let tag = Tag::new(part).map_err(|e| e.reason.to_owned());
+            keep(errors, line, "tags", part, tag)
+        })
+        .collect()
+}
+
+/// The master key of a `master_key` cell; a refused one is an error.
+fn master_of(text: Option<String>, line: u64, errors: &mut ImportErrors) -> Option<AccountKey> {
+    let text = text?;
+    let master = AccountKey::new(&text).map_err(|e| e.reason.to_owned());
+    keep(errors, line, "master_key", &text, master)
+}
+
+/// The ids in other systems of the `ext_*` cells; a refused one is an error.
+fn external_of(
+    text: &dyn Fn(&str) -> Option<String>,
+    line: u64,
+    errors: &mut ImportErrors,
+) -> Vec<(ExternalSystem, ExternalId)> {
+    let mut external = Vec::new();
+    for column in EXTERNAL_COLUMNS {
+        if let Some(value) = text(column) {
+            let system = column.trim_start_matches("ext_").parse::<ExternalSystem>();
+            match (system, ExternalId::new(&value)) {
+                (Ok(system), Ok(id)) => external.push((system, id)),
+                (_, Err(e)) | (Err(e), _) => {
+                    errors.push(line, column, &value, e.reason);
+                }
+            }
+        }
+    }
+    external
+}
+
 /// The column of a contact field an error names.
-fn column_of(field: &str) -> &str {
+pub(super) fn column_of(field: &str) -> &str {
     match field {
         "address" => "address_1",
         "organisation number" => "organisation_number",
@@ -234,265 +234,156 @@ pub fn plan_account_import(
     book: &AccountBook,
     today: NaiveDate,
 ) -> Result<Batch, ImportErrors> {
+    plan_account_import_counted(bytes, book, today, &())
+}
+
+/// [`plan_account_import`], telling `progress` how many rows there are and each row checked.
+///
+/// # Errors
+/// Every problem of the file at once; nothing is planned when there is one.
+pub fn plan_account_import_counted(
+    bytes: &[u8],
+    book: &AccountBook,
+    today: NaiveDate,
+    progress: &dyn RowProgress,
+) -> Result<Batch, ImportErrors> {
     let table = Table::parse(bytes, &ACCOUNT_COLUMNS, &REQUIRED)?;
     let mut errors = table.problems.clone();
-    let rows: Vec<AccountRow> = table
-        .rows
-        .iter()
-        .filter_map(|r| parse_row(&table, r, today, &mut errors))
-        .collect();
-
-    let mut seen_keys: BTreeMap<&AccountKey, u64> = BTreeMap::new();
-    let mut seen_ext: BTreeMap<(&ExternalSystem, &ExternalId), &AccountKey> = BTreeMap::new();
-    // Keys as written, valid or not, so a bad master row does not also fail its children.
-    let written_keys: BTreeSet<String> = table
-        .rows
-        .iter()
-        .filter_map(|r| table.cell(r, "key"))
-        .map(str::to_owned)
-        .collect();
-    let by_key: BTreeMap<&AccountKey, &AccountRow> =
-        rows.iter().map(|r| (r.account.key(), r)).collect();
-    for row in &rows {
-        let key = row.account.key();
-        if let Some(first) = seen_keys.insert(key, row.line) {
-            errors.push(
-                row.line,
-                "key",
-                key.as_str(),
-                format!("duplicate key; first used on line {first}"),
-            );
-        }
-        for (system, id) in &row.external {
-            if let Some(other) = seen_ext.insert((system, id), key).filter(|o| *o != key) {
-                errors.push(
-                    row.line,
-                    &format!("ext_{system}"),
-                    id.as_str(),
-                    format!("also given to account key {other}"),
-                );
-            }
-            if let Some(owner) = book.by_external_id(system, id).filter(|o| o.key() != key) {
-                errors.push(
-                    row.line,
-                    &format!("ext_{system}"),
-                    id.as_str(),
-                    format!("already belongs to account {}", owner.id()),
-                );
-            }
-        }
-        check_master(row, &by_key, &written_keys, book, &mut errors);
-        check_existing(row, book, &mut errors);
-    }
+    let rows = check_rows(&table.rows, progress, |r| {
+        parse_row(&table, r, today, &mut errors)
+    });
+    check_rows_together(&table, &rows, book, &mut errors);
     errors.into_result(())?;
     Ok(plan(rows, book))
 }
 
-/// Checks `row`'s master: known (in the file or the book), not the row itself, not a child,
-/// and the row not Pending.
-fn check_master(
-    row: &AccountRow,
-    by_key: &BTreeMap<&AccountKey, &AccountRow>,
-    written_keys: &BTreeSet<String>,
-    book: &AccountBook,
-    errors: &mut ImportErrors,
-) {
-    let key = row.account.key();
-    if let Some(master) = &row.master {
-        let master_row = by_key.get(master).copied();
-        let master_known = book.by_key(master);
-        let master_of_master = master_row.and_then(|m| m.master.clone()).or_else(|| {
-            master_known
-                .and_then(|m| m.master())
-                .and_then(|id| book.get(id))
-                .map(|m| m.key().clone())
-        });
-        if master_row.is_none() && master_known.is_none() && !written_keys.contains(master.as_str())
-        {
-            errors.push(
-                row.line,
-                "master_key",
-                master.as_str(),
-                "no account has this key, in the file or already imported",
-            );
-        } else if master == key {
-            errors.push(
-                row.line,
-                "master_key",
-                master.as_str(),
-                "an account cannot be its own master",
-            );
-        } else if master_of_master.is_some() {
-            errors.push(
-                row.line,
-                "master_key",
-                master.as_str(),
-                "this master is itself a child (groups are one level deep)",
-            );
-        }
-        if row.state == AccountState::Pending {
-            errors.push(
-                row.line,
-                "master_key",
-                master.as_str(),
-                "a Pending account cannot join a group",
-            );
-        }
-    }
-}
-
-/// Checks a row whose key is already an account: its contact cells merge, and its state,
-/// master and group billing are those stored (the account commands change them).
-fn check_existing(row: &AccountRow, book: &AccountBook, errors: &mut ImportErrors) {
-    let key = row.account.key();
-    if let Some(existing) = book.by_key(key) {
-        if let Err(crate::account::AccountError::Invalid {
-            field,
-            value,
-            reason,
-        }) = row.cells.merged(existing.contact())
-        {
-            errors.push(row.line, column_of(field), &value, reason);
-        }
-        if existing.state() != row.state {
-            errors.push(
-                row.line,
-                "state",
-                &format!("{:?}", row.state).to_lowercase(),
-                format!(
-                    "account exists as {}; change its state with the account commands",
-                    existing.state()
-                ),
-            );
-        }
-        let existing_master = existing
-            .master()
-            .and_then(|id| book.get(id))
-            .map(|m| m.key());
-        if existing_master != row.master.as_ref() {
-            errors.push(
-                row.line,
-                "master_key",
-                row.master.as_ref().map_or("", |m| m.as_str()),
-                "account exists with another master; use link/unlink",
-            );
-        }
-        if existing.group_billing() != row.group_billing {
-            errors.push(
-                row.line,
-                "group_billing",
-                &row.group_billing.to_string(),
-                "account exists with the other setting",
-            );
-        }
-    }
+/// The changes that come after every account is added, in this order: links, group billing,
+/// then archiving, children before their masters.
+#[derive(Default)]
+struct Deferred {
+    links: Vec<Change>,
+    group: Vec<Change>,
+    archive_children: Vec<Change>,
+    archive_masters: Vec<Change>,
 }
 
 fn plan(rows: Vec<AccountRow>, book: &AccountBook) -> Batch {
     let mut changes = Vec::new();
-    let mut links = Vec::new();
-    let mut group = Vec::new();
-    let mut archive_children = Vec::new();
-    let mut archive_masters = Vec::new();
+    let mut deferred = Deferred::default();
     let masters: BTreeSet<AccountKey> = rows.iter().filter_map(|r| r.master.clone()).collect();
     for row in rows {
-        let id = row.account.id().clone();
         match book.by_key(row.account.key()) {
             None => {
-                // Added Active, so links can form; states follow once the group exists.
-                let state = if row.state == AccountState::Pending {
-                    AccountState::Pending
-                } else {
-                    AccountState::Active
-                };
-                changes.push(Change::AddAccount {
-                    account: row.account.clone().with_state(state),
-                });
-                for tag in row.tags {
-                    changes.push(Change::Tag {
-                        id: id.clone(),
-                        tag,
-                    });
-                }
-                for (system, external_id) in row.external {
-                    changes.push(Change::SetExternalId {
-                        id: id.clone(),
-                        system,
-                        external_id,
-                    });
-                }
-                if let Some(master) = &row.master {
-                    links.push(Change::Link {
-                        child: id.clone(),
-                        master: master_id(master, book),
-                    });
-                }
-                if row.group_billing {
-                    group.push(Change::SetGroupBilling {
-                        master: id.clone(),
-                        on: true,
-                    });
-                }
-                if row.state == AccountState::Archived {
-                    if masters.contains(row.account.key()) {
-                        archive_masters.push(Change::Archive { id: id.clone() });
-                    } else {
-                        archive_children.push(Change::Archive { id: id.clone() });
-                    }
-                }
+                let is_master = masters.contains(row.account.key());
+                add_new(row, book, is_master, &mut changes, &mut deferred);
             }
-            Some(existing) => {
-                let id = existing.id().clone();
-                let edit = Change::EditAccount {
-                    id: id.clone(),
-                    name: (existing.name() != row.account.name())
-                        .then(|| row.account.name().clone()),
-                    contact: row
-                        .cells
-                        .merged(existing.contact())
-                        .ok()
-                        .filter(|merged| merged != existing.contact()),
-                    currency: (existing.currency() != row.account.currency())
-                        .then_some(row.account.currency()),
-                };
-                if !matches!(
-                    &edit,
-                    Change::EditAccount {
-                        name: None,
-                        contact: None,
-                        currency: None,
-                        ..
-                    }
-                ) {
-                    changes.push(edit);
-                }
-                for tag in row
-                    .tags
-                    .into_iter()
-                    .filter(|t| !existing.tags().contains(t))
-                {
-                    changes.push(Change::Tag {
-                        id: id.clone(),
-                        tag,
-                    });
-                }
-                for (system, external_id) in row.external {
-                    if existing.external_ids().get(&system) != Some(&external_id) {
-                        changes.push(Change::SetExternalId {
-                            id: id.clone(),
-                            system,
-                            external_id,
-                        });
-                    }
-                }
-            }
+            Some(existing) => update_existing(row, existing, &mut changes),
         }
     }
-    changes.extend(links);
-    changes.extend(group);
-    changes.extend(archive_children);
-    changes.extend(archive_masters);
+    changes.extend(deferred.links);
+    changes.extend(deferred.group);
+    changes.extend(deferred.archive_children);
+    changes.extend(deferred.archive_masters);
     Batch { changes }
+}
+
+/// The changes that add a new account: the account, its tags and external ids now; its link,
+/// group billing and archiving once every account exists.
+fn add_new(
+    row: AccountRow,
+    book: &AccountBook,
+    is_master: bool,
+    changes: &mut Vec<Change>,
+    deferred: &mut Deferred,
+) {
+    let id = row.account.id().clone();
+    // Added Active, so links can form; states follow once the group exists.
+    let state = if row.state == AccountState::Pending {
+        AccountState::Pending
+    } else {
+        AccountState::Active
+    };
+    changes.push(Change::AddAccount {
+        account: row.account.clone().with_state(state),
+    });
+    for tag in row.tags {
+        changes.push(Change::Tag {
+            id: id.clone(),
+            tag,
+        });
+    }
+    for (system, external_id) in row.external {
+        changes.push(Change::SetExternalId {
+            id: id.clone(),
+            system,
+            external_id,
+        });
+    }
+    if let Some(master) = &row.master {
+        deferred.links.push(Change::Link {
+            child: id.clone(),
+            master: master_id(master, book),
+        });
+    }
+    if row.group_billing {
+        deferred.group.push(Change::SetGroupBilling {
+            master: id.clone(),
+            on: true,
+        });
+    }
+    if row.state == AccountState::Archived {
+        if is_master {
+            deferred.archive_masters.push(Change::Archive { id });
+        } else {
+            deferred.archive_children.push(Change::Archive { id });
+        }
+    }
+}
+
+/// The changes that bring a known account to its row: name, contact and currency where they
+/// differ, tags it lacks, external ids that differ.
+fn update_existing(row: AccountRow, existing: &Account, changes: &mut Vec<Change>) {
+    let id = existing.id().clone();
+    let edit = Change::EditAccount {
+        id: id.clone(),
+        name: (existing.name() != row.account.name()).then(|| row.account.name().clone()),
+        contact: row
+            .cells
+            .merged(existing.contact())
+            .ok()
+            .filter(|merged| merged != existing.contact()),
+        currency: (existing.currency() != row.account.currency()).then_some(row.account.currency()),
+    };
+    if !matches!(
+        &edit,
+        Change::EditAccount {
+            name: None,
+            contact: None,
+            currency: None,
+            ..
+        }
+    ) {
+        changes.push(edit);
+    }
+    for tag in row
+        .tags
+        .into_iter()
+        .filter(|t| !existing.tags().contains(t))
+    {
+        changes.push(Change::Tag {
+            id: id.clone(),
+            tag,
+        });
+    }
+    for (system, external_id) in row.external {
+        if existing.external_ids().get(&system) != Some(&external_id) {
+            changes.push(Change::SetExternalId {
+                id: id.clone(),
+                system,
+                external_id,
+            });
+        }
+    }
 }
 
 fn master_id(key: &AccountKey, book: &AccountBook) -> AccountId {

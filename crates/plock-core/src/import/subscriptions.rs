@@ -3,16 +3,15 @@
 
 use std::collections::BTreeMap;
 
-use chrono::NaiveDate;
 use rust_decimal::Decimal;
 
-use super::table::{ImportErrors, Row, Table};
-use super::{Csv, cell_text, neutralise, parse_date};
+use super::progress::{RowProgress, check_rows};
+use super::subscription_rows::{Head, Parsed, parse_row};
+use super::table::{ImportErrors, Table};
+use super::{Csv, neutralise};
 use crate::book::AccountBook;
-use crate::id::{AccountKey, MetricId, ProductId, SubscriptionId};
-use crate::money::Currency;
-use crate::period::{BillingInterval, PeriodMode};
-use crate::pricing::{PriceModel, Rebate, Tier, Tiers};
+use crate::id::{MetricId, ProductId, SubscriptionId};
+use crate::pricing::{PriceModel, Rebate, Tiers};
 use crate::store::{Batch, Change};
 use crate::subscription::{
     BillingPractice, Item, Subscription, SubscriptionSpec, SubscriptionState,
@@ -52,299 +51,6 @@ const REQUIRED: [&str; 6] = [
     "product",
     "model",
 ];
-
-/// The subscription-level fields of a row, compared across the rows of one subscription.
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct Head {
-    account: AccountKey,
-    /// `None` when the file leaves it empty: a stored subscription keeps its state.
-    state: Option<String>,
-    paused_since: Option<NaiveDate>,
-    start: NaiveDate,
-    end: Option<NaiveDate>,
-    interval: BillingInterval,
-    mode: PeriodMode,
-    anchor: Option<NaiveDate>,
-    practice: BillingPractice,
-    currency: Currency,
-    minimum: Option<Decimal>,
-}
-
-struct Parsed {
-    line: u64,
-    id: SubscriptionId,
-    head: Head,
-    item: Item,
-    aggregation: Option<Aggregation>,
-}
-
-fn practice(text: &str) -> Result<BillingPractice, String> {
-    match text.to_ascii_lowercase().replace(' ', "_").as_str() {
-        "in_advance" | "advance" => Ok(BillingPractice::InAdvance),
-        "in_arrears" | "arrears" => Ok(BillingPractice::InArrears),
-        _ => Err("must be in_advance or in_arrears".into()),
-    }
-}
-
-fn aggregation(text: &str) -> Result<Aggregation, String> {
-    match text.to_ascii_lowercase().as_str() {
-        "sum" => Ok(Aggregation::Sum),
-        "max" => Ok(Aggregation::Max),
-        "min" => Ok(Aggregation::Min),
-        "average" | "avg" => Ok(Aggregation::Average),
-        "count" => Ok(Aggregation::Count),
-        _ => Err("must be sum, max, min, average or count".into()),
-    }
-}
-
-/// `up_to:unit_price:flat_fee|...`, an empty `up_to` for the unbounded last tier.
-fn tiers(t: &Table, text: &str) -> Result<Tiers, String> {
-    let mut list = Vec::new();
-    for part in text.split('|') {
-        let fields: Vec<&str> = part.split(':').map(str::trim).collect();
-        let [up_to, unit, flat] = fields.as_slice() else {
-            return Err(format!("tier {part:?} must be up_to:unit_price:flat_fee"));
-        };
-        let num = |s: &str| {
-            if s.is_empty() {
-                Ok(None)
-            } else {
-                t.decimal(s).map(Some)
-            }
-        };
-        list.push(Tier {
-            up_to: num(up_to)?,
-            unit_price: num(unit)?,
-            flat_fee: num(flat)?,
-        });
-    }
-    Tiers::new(list).map_err(|e| e.to_string())
-}
-
-fn format_tiers(tiers: &Tiers) -> String {
-    let show = |d: Option<Decimal>| d.map_or(String::new(), |d| d.to_string());
-    tiers
-        .tiers()
-        .iter()
-        .map(|t| {
-            format!(
-                "{}:{}:{}",
-                show(t.up_to),
-                show(t.unit_price),
-                show(t.flat_fee)
-            )
-        })
-        .collect::<Vec<_>>()
-        .join("|")
-}
-
-fn parse_row(t: &Table, row: &Row, errors: &mut ImportErrors) -> Option<Parsed> {
-    let before = errors.total();
-    check_cells(t, row, errors);
-    if errors.total() != before {
-        return None;
-    }
-    // Every cell is checked; below, the conversions cannot fail.
-    let text = |c: &str| cell_text(t, row, c);
-    Some(Parsed {
-        line: row.line,
-        id: SubscriptionId::new(text("subscription_id")?).ok()?,
-        head: head_of(t, row)?,
-        item: item_of(t, row, errors)?,
-        aggregation: text("aggregation").and_then(|a| aggregation(&a).ok()),
-    })
-}
-
-/// Checks every cell of a row on its own, each refusal an error at its column.
-fn check_cells(t: &Table, row: &Row, errors: &mut ImportErrors) {
-    let line = row.line;
-    let text = |c: &str| cell_text(t, row, c);
-    let mut field =
-        |column: &str, value: Option<String>, parse: &dyn Fn(&str) -> Result<(), String>| {
-            if let Some(v) = &value
-                && let Err(reason) = parse(v)
-            {
-                errors.push(line, column, v, reason);
-            }
-        };
-    field(
-        "subscription_id",
-        Some(text("subscription_id").unwrap_or_default()),
-        &|v| {
-            SubscriptionId::new(v)
-                .map(drop)
-                .map_err(|e| e.reason.to_owned())
-        },
-    );
-    field(
-        "account_key",
-        Some(text("account_key").unwrap_or_default()),
-        &|v| {
-            AccountKey::new(v)
-                .map(drop)
-                .map_err(|e| e.reason.to_owned())
-        },
-    );
-    for date in ["start", "end", "anchor", "paused_since"] {
-        let required = date == "start";
-        field(
-            date,
-            text(date).or_else(|| required.then(String::new)),
-            &|v| parse_date(v).map(drop),
-        );
-    }
-    field("interval_months", text("interval_months"), &|v| {
-        v.parse::<u32>()
-            .map_err(|_| "not a whole number".to_owned())
-            .and_then(|n| {
-                BillingInterval::every_months(n)
-                    .map(drop)
-                    .map_err(|e| e.to_string())
-            })
-    });
-    field(
-        "mode",
-        text("mode"),
-        &|v| match v.to_ascii_lowercase().as_str() {
-            "calendar" | "continuous" => Ok(()),
-            _ => Err("must be calendar or continuous".into()),
-        },
-    );
-    field("practice", text("practice"), &|v| practice(v).map(drop));
-    field("item_practice", text("item_practice"), &|v| {
-        practice(v).map(drop)
-    });
-    field(
-        "currency",
-        Some(text("currency").unwrap_or_default()),
-        &|v| v.parse::<Currency>().map(drop).map_err(|e| e.to_string()),
-    );
-    field(
-        "state",
-        text("state"),
-        &|v| match v.to_ascii_lowercase().as_str() {
-            "draft" | "active" | "paused" | "ended" => Ok(()),
-            _ => Err("must be draft, active, paused or ended".into()),
-        },
-    );
-    for number in [
-        "minimum_invoice_amount",
-        "price",
-        "quantity",
-        "rebate_percent",
-    ] {
-        field(number, text(number), &|v| t.decimal(v).map(drop));
-    }
-    field("product", Some(text("product").unwrap_or_default()), &|v| {
-        ProductId::new(v).map(drop).map_err(|e| e.reason.to_owned())
-    });
-    field("metric", text("metric"), &|v| {
-        MetricId::new(v).map(drop).map_err(|e| e.reason.to_owned())
-    });
-    field("aggregation", text("aggregation"), &|v| {
-        aggregation(v).map(drop)
-    });
-    field("tiers", text("tiers"), &|v| tiers(t, v).map(drop));
-    field("rebate_percent", text("rebate_percent"), &|v| {
-        t.decimal(v)
-            .and_then(|d| Rebate::percent(d).map(drop).map_err(|e| e.to_string()))
-    });
-}
-
-/// The subscription's terms of a checked row.
-fn head_of(t: &Table, row: &Row) -> Option<Head> {
-    let text = |c: &str| cell_text(t, row, c);
-    let date = |c: &str| text(c).and_then(|v| parse_date(&v).ok());
-    let num = |c: &str| text(c).and_then(|v| t.decimal(&v).ok());
-    Some(Head {
-        account: AccountKey::new(text("account_key")?).ok()?,
-        state: text("state").map(|s| s.to_ascii_lowercase()),
-        paused_since: date("paused_since"),
-        start: date("start")?,
-        end: date("end"),
-        interval: text("interval_months").map_or(Some(BillingInterval::MONTHLY), |v| {
-            v.parse::<u32>()
-                .ok()
-                .and_then(|n| BillingInterval::every_months(n).ok())
-        })?,
-        mode: if text("mode").is_some_and(|m| m.eq_ignore_ascii_case("continuous")) {
-            PeriodMode::Continuous
-        } else {
-            PeriodMode::Calendar
-        },
-        anchor: date("anchor"),
-        practice: text("practice")
-            .map_or(Some(BillingPractice::InAdvance), |p| practice(&p).ok())?,
-        currency: text("currency")?.parse().ok()?,
-        minimum: num("minimum_invoice_amount"),
-    })
-}
-
-/// The item of a checked row: its product, metric and price model.
-fn item_of(t: &Table, row: &Row, errors: &mut ImportErrors) -> Option<Item> {
-    let line = row.line;
-    let text = |c: &str| cell_text(t, row, c);
-    let num = |c: &str| text(c).and_then(|v| t.decimal(&v).ok());
-    let product = ProductId::new(text("product")?).ok()?;
-    let metric = text("metric").and_then(|m| MetricId::new(m).ok());
-    let price = num("price");
-    let quantity = num("quantity");
-    let model_text = text("model").unwrap_or_default().to_ascii_lowercase();
-    let need = |what: &str, v: Option<Decimal>, errors: &mut ImportErrors| {
-        if v.is_none() {
-            errors.push(line, what, "", format!("model {model_text} needs a {what}"));
-        }
-        v
-    };
-    let model = match model_text.as_str() {
-        "flat_fee" => PriceModel::FlatFee {
-            fee: need("price", price, errors)?,
-            quantity: quantity.unwrap_or(Decimal::ONE),
-        },
-        "per_unit" => PriceModel::PerUnit {
-            unit_price: need("price", price, errors)?,
-        },
-        "graduated" | "volume" => {
-            let Some(list) = text("tiers").and_then(|v| tiers(t, &v).ok()) else {
-                errors.push(line, "tiers", "", format!("model {model_text} needs tiers"));
-                return None;
-            };
-            if model_text == "graduated" {
-                PriceModel::Graduated { tiers: list }
-            } else {
-                PriceModel::Volume { tiers: list }
-            }
-        }
-        "package" => PriceModel::Package {
-            size: need("quantity", quantity, errors)?,
-            price: need("price", price, errors)?,
-        },
-        "commitment" => PriceModel::Commitment {
-            committed: need("quantity", quantity, errors)?,
-            unit_price: need("price", price, errors)?,
-        },
-        _ => {
-            errors.push(
-                line,
-                "model",
-                &model_text,
-                "must be flat_fee, per_unit, graduated, volume, package or commitment",
-            );
-            return None;
-        }
-    };
-    if let Err(e) = model.validate() {
-        errors.push(line, "model", &model_text, e.to_string());
-        return None;
-    }
-    Some(Item {
-        product,
-        metric,
-        price: model,
-        practice: text("item_practice").and_then(|p| practice(&p).ok()),
-        rebate: num("rebate_percent").and_then(|r| Rebate::percent(r).ok()),
-    })
-}
 
 /// The row's state, paused-since and end dates, with what the file leaves empty taken from
 /// the stored subscription: a re-import changes a state or an end only when the file gives
@@ -454,45 +160,101 @@ pub fn plan_subscription_import(
     existing: &[Subscription],
     metrics: &[Metric],
 ) -> Result<Batch, ImportErrors> {
+    plan_subscription_import_counted(bytes, book, existing, metrics, &())
+}
+
+/// [`plan_subscription_import`], telling `progress` how many rows there are and each row
+/// checked.
+///
+/// # Errors
+/// Every problem of the file at once.
+pub fn plan_subscription_import_counted(
+    bytes: &[u8],
+    book: &AccountBook,
+    existing: &[Subscription],
+    metrics: &[Metric],
+    progress: &dyn RowProgress,
+) -> Result<Batch, ImportErrors> {
     let table = Table::parse(bytes, &SUBSCRIPTION_COLUMNS, &REQUIRED)?;
     let mut errors = table.problems.clone();
-    let rows: Vec<Parsed> = table
-        .rows
-        .iter()
-        .filter_map(|r| parse_row(&table, r, &mut errors))
+    let rows = check_rows(&table.rows, progress, |r| parse_row(&table, r, &mut errors));
+    let new_metrics = new_metrics(&rows, metrics, &mut errors);
+    let grouped = grouped(&rows, &mut errors);
+    let existing: BTreeMap<&SubscriptionId, &Subscription> =
+        existing.iter().map(|s| (s.id(), s)).collect();
+    let mut changes: Vec<Change> = new_metrics
+        .into_iter()
+        .map(|metric| Change::PutMetric { metric })
         .collect();
+    for (id, (line, head, items)) in grouped {
+        let Some(account) = book.by_key(&head.account) else {
+            errors.push(
+                line,
+                "account_key",
+                head.account.as_str(),
+                "no account has this key; import the accounts first",
+            );
+            continue;
+        };
+        let head = resolved_head(head, existing.get(id).copied());
+        match build(id, &head, items, account) {
+            Ok(sub) => {
+                if existing.get(id).is_none_or(|old| **old != sub) {
+                    changes.push(Change::PutSubscription { subscription: sub });
+                }
+            }
+            Err(reason) => errors.push(line, "subscription_id", id.as_str(), reason),
+        }
+    }
+    errors.into_result(Batch { changes })
+}
 
+/// The metrics the rows name that the catalogue lacks, in file order; a row that gives a
+/// known metric another aggregation is an error.
+fn new_metrics(rows: &[Parsed], metrics: &[Metric], errors: &mut ImportErrors) -> Vec<Metric> {
     let mut catalogue: BTreeMap<MetricId, Aggregation> = metrics
         .iter()
         .map(|m| (m.id.clone(), m.aggregation))
         .collect();
     let mut new_metrics = Vec::new();
-    let mut grouped: BTreeMap<&SubscriptionId, (u64, &Head, Vec<Item>)> = BTreeMap::new();
+    for row in rows {
+        let Some(metric) = &row.item.metric else {
+            continue;
+        };
+        match (catalogue.get(metric), row.aggregation) {
+            (Some(known), Some(given)) if *known != given => {
+                errors.push(
+                    row.line,
+                    "aggregation",
+                    &format!("{given:?}").to_lowercase(),
+                    format!("metric {metric} already aggregates by {known:?}"),
+                );
+            }
+            (None, given) => {
+                let aggregation = given.unwrap_or_default();
+                catalogue.insert(metric.clone(), aggregation);
+                new_metrics.push(Metric {
+                    id: metric.clone(),
+                    aggregation,
+                });
+            }
+            _ => {}
+        }
+    }
+    new_metrics
+}
+
+/// A subscription's first line, its terms and its items.
+type Grouped<'r> = BTreeMap<&'r SubscriptionId, (u64, &'r Head, Vec<Item>)>;
+
+/// The rows gathered by subscription; rows whose terms differ from their subscription's first
+/// row, or that repeat a product, are errors.
+fn grouped<'r>(rows: &'r [Parsed], errors: &mut ImportErrors) -> Grouped<'r> {
+    let mut grouped = Grouped::new();
     // Each subscription's products and the line that gave each: a product twice in one
     // subscription (two identical rows, say) would be charged twice.
     let mut products: BTreeMap<(&SubscriptionId, &ProductId), u64> = BTreeMap::new();
-    for row in &rows {
-        if let Some(metric) = &row.item.metric {
-            match (catalogue.get(metric), row.aggregation) {
-                (Some(known), Some(given)) if *known != given => {
-                    errors.push(
-                        row.line,
-                        "aggregation",
-                        &format!("{given:?}").to_lowercase(),
-                        format!("metric {metric} already aggregates by {known:?}"),
-                    );
-                }
-                (None, given) => {
-                    let aggregation = given.unwrap_or_default();
-                    catalogue.insert(metric.clone(), aggregation);
-                    new_metrics.push(Metric {
-                        id: metric.clone(),
-                        aggregation,
-                    });
-                }
-                _ => {}
-            }
-        }
+    for row in rows {
         let entry = grouped
             .entry(&row.id)
             .or_insert((row.line, &row.head, Vec::new()));
@@ -521,33 +283,7 @@ pub fn plan_subscription_import(
         }
         entry.2.push(row.item.clone());
     }
-    let existing: BTreeMap<&SubscriptionId, &Subscription> =
-        existing.iter().map(|s| (s.id(), s)).collect();
-    let mut changes: Vec<Change> = new_metrics
-        .into_iter()
-        .map(|metric| Change::PutMetric { metric })
-        .collect();
-    for (id, (line, head, items)) in grouped {
-        let Some(account) = book.by_key(&head.account) else {
-            errors.push(
-                line,
-                "account_key",
-                head.account.as_str(),
-                "no account has this key; import the accounts first",
-            );
-            continue;
-        };
-        let head = resolved_head(head, existing.get(id).copied());
-        match build(id, &head, items, account) {
-            Ok(sub) => {
-                if existing.get(id).is_none_or(|old| **old != sub) {
-                    changes.push(Change::PutSubscription { subscription: sub });
-                }
-            }
-            Err(reason) => errors.push(line, "subscription_id", id.as_str(), reason),
-        }
-    }
-    errors.into_result(Batch { changes })
+    grouped
 }
 
 /// Writes subscriptions as the subscriptions CSV, one row per item, in id order.
@@ -630,6 +366,23 @@ pub fn export_subscriptions(
         }
     }
     csv.finish()
+}
+
+fn format_tiers(tiers: &Tiers) -> String {
+    let show = |d: Option<Decimal>| d.map_or(String::new(), |d| d.to_string());
+    tiers
+        .tiers()
+        .iter()
+        .map(|t| {
+            format!(
+                "{}:{}:{}",
+                show(t.up_to),
+                show(t.unit_price),
+                show(t.flat_fee)
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("|")
 }
 
 fn practice_name(p: BillingPractice) -> &'static str {

@@ -252,48 +252,7 @@ impl Table {
         let width = columns.len();
         let header_width = reader.headers().map(|h| h.len()).unwrap_or(width);
 
-        let lines = LineNumbers::new(text);
-        let line_at = |pos: Option<&csv::Position>| pos.map_or(0, |p| lines.of_record_at(p.byte()));
-        let mut rows = Vec::new();
-        for record in reader.records() {
-            match record {
-                Ok(record) => {
-                    let line = line_at(record.position());
-                    if record.iter().all(|c| c.trim().is_empty()) {
-                        continue;
-                    }
-                    if rows.len() >= MAX_IMPORT_ROWS {
-                        errors.push(
-                            line,
-                            "",
-                            "",
-                            format!("more than {MAX_IMPORT_ROWS} rows; split the file"),
-                        );
-                        break;
-                    }
-                    if record.len() != header_width {
-                        errors.push(
-                            line,
-                            "",
-                            "",
-                            format!(
-                                "row has {} fields but the header has {header_width}",
-                                record.len()
-                            ),
-                        );
-                        continue;
-                    }
-                    rows.push(Row {
-                        line,
-                        cells: record.iter().map(str::to_owned).collect(),
-                    });
-                }
-                Err(e) => {
-                    let line = line_at(e.position());
-                    errors.push(line, "", "", format!("unreadable row: {e}"));
-                }
-            }
-        }
+        let rows = rows_of(text, &mut reader, header_width, &mut errors);
         Ok(Table {
             problems: errors,
             delimiter,
@@ -313,6 +272,59 @@ impl Table {
     pub(crate) fn decimal(&self, text: &str) -> Result<Decimal, String> {
         decimal(self.delimiter, text)
     }
+}
+
+/// The data rows of `reader` over `text`: blank rows skipped; unreadable rows, rows of
+/// another width and rows past [`MAX_IMPORT_ROWS`] listed in `errors`.
+fn rows_of(
+    text: &str,
+    reader: &mut csv::Reader<&[u8]>,
+    header_width: usize,
+    errors: &mut ImportErrors,
+) -> Vec<Row> {
+    let lines = LineNumbers::new(text);
+    let line_at = |pos: Option<&csv::Position>| pos.map_or(0, |p| lines.of_record_at(p.byte()));
+    let mut rows = Vec::new();
+    for record in reader.records() {
+        match record {
+            Ok(record) => {
+                let line = line_at(record.position());
+                if record.iter().all(|c| c.trim().is_empty()) {
+                    continue;
+                }
+                if rows.len() >= MAX_IMPORT_ROWS {
+                    errors.push(
+                        line,
+                        "",
+                        "",
+                        format!("more than {MAX_IMPORT_ROWS} rows; split the file"),
+                    );
+                    break;
+                }
+                if record.len() != header_width {
+                    errors.push(
+                        line,
+                        "",
+                        "",
+                        format!(
+                            "row has {} fields but the header has {header_width}",
+                            record.len()
+                        ),
+                    );
+                    continue;
+                }
+                rows.push(Row {
+                    line,
+                    cells: record.iter().map(str::to_owned).collect(),
+                });
+            }
+            Err(e) => {
+                let line = line_at(e.position());
+                errors.push(line, "", "", format!("unreadable row: {e}"));
+            }
+        }
+    }
+    rows
 }
 
 /// Parses a decimal cell of a file separated by `delimiter`: a point always, a comma too when

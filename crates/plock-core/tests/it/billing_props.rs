@@ -16,7 +16,7 @@ use plock_core::usage::*;
 use proptest::prelude::*;
 use rust_decimal::Decimal;
 
-use crate::fixtures::date;
+use crate::fixtures::{date, first_run_on};
 
 #[derive(Debug, Clone)]
 pub(crate) struct AccountPlan {
@@ -347,11 +347,7 @@ pub(crate) fn recorded(subscriptions: &[Subscription], result: &BillingRun) -> V
 }
 
 fn run_company(c: &Company, book: &AccountBook, subs: &[Subscription]) -> BillingRun {
-    let options = RunOptions {
-        run_date: c.run_date,
-        first_invoice_number: 1,
-        dispatch_erp: None,
-    };
+    let options = first_run_on(c.run_date);
     run_records(book, subs, &c.metrics, &c.usage, &options).unwrap()
 }
 

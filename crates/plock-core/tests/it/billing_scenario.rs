@@ -22,7 +22,7 @@ use plock_core::usage::*;
 use rust_decimal::Decimal;
 use rust_decimal::dec;
 
-use crate::fixtures::{date, id};
+use crate::fixtures::{date, first_run_on, id};
 
 fn product(s: &str) -> ProductId {
     ProductId::new(s).unwrap()
@@ -90,6 +90,37 @@ pub struct Company {
     pub subscriptions: Vec<Subscription>,
     pub metrics: Vec<Metric>,
     pub usage: Vec<UsageRecord>,
+}
+
+impl Company {
+    /// The company as a run reads it, its usage as `table`.
+    pub fn data<'a>(&'a self, table: &'a UsageTable) -> CompanyData<'a> {
+        CompanyData {
+            accounts: &self.book,
+            subscriptions: &self.subscriptions,
+            metrics: &self.metrics,
+            usage: table,
+        }
+    }
+}
+
+/// A record without an id of `quantity` of `metric_name` for account `key`, at midnight UTC
+/// of `day`.
+fn midnight_record(
+    key: &str,
+    metric_name: &str,
+    day: chrono::NaiveDate,
+    quantity: Decimal,
+) -> UsageRecord {
+    let at = Utc.from_utc_datetime(&day.and_time(chrono::NaiveTime::MIN));
+    UsageRecord::new(
+        AccountKey::new(key).unwrap(),
+        metric(metric_name),
+        at,
+        quantity,
+        None,
+    )
+    .unwrap()
 }
 
 /// The scenario company. Usage: each account sends `per_day` emails every day of 2025 Q1.
@@ -277,16 +308,12 @@ pub fn company() -> Company {
     // Sent twice by the source: counted once.
     usage.push(usage[0].clone());
     // Usage of a metric no item prices: reported, not billed.
-    usage.push(
-        UsageRecord::new(
-            AccountKey::new("dentist-johnson").unwrap(),
-            metric("sms"),
-            Utc.with_ymd_and_hms(2025, 2, 3, 0, 0, 0).unwrap(),
-            dec!(12),
-            None,
-        )
-        .unwrap(),
-    );
+    usage.push(midnight_record(
+        "dentist-johnson",
+        "sms",
+        date(2025, 2, 3),
+        dec!(12),
+    ));
     Company {
         book,
         subscriptions,
@@ -411,11 +438,7 @@ fn worked_scenario_month_by_month() {
 #[test]
 fn the_run_is_idempotent_with_its_watermarks() {
     let company = company();
-    let options = RunOptions {
-        run_date: date(2025, 3, 1),
-        first_invoice_number: 1,
-        dispatch_erp: None,
-    };
+    let options = first_run_on(date(2025, 3, 1));
     let bill = |subs: &[Subscription]| {
         run_records(
             &company.book,
@@ -436,30 +459,17 @@ fn the_run_is_idempotent_with_its_watermarks() {
 #[test]
 fn inconsistent_input_is_a_typed_error() {
     let company = company();
-    let options = RunOptions {
-        run_date: date(2025, 3, 1),
-        first_invoice_number: 1,
-        dispatch_erp: None,
-    };
+    let options = first_run_on(date(2025, 3, 1));
     let table = UsageTable::from_records(&company.usage).unwrap();
-    let base = CompanyData {
-        accounts: &company.book,
-        subscriptions: &company.subscriptions,
-        metrics: &company.metrics,
-        usage: &table,
-    };
+    let base = company.data(&table);
 
     let mut usage = company.usage.clone();
-    usage.push(
-        UsageRecord::new(
-            AccountKey::new("nobody").unwrap(),
-            metric("emails"),
-            Utc.with_ymd_and_hms(2025, 1, 1, 0, 0, 0).unwrap(),
-            dec!(1),
-            None,
-        )
-        .unwrap(),
-    );
+    usage.push(midnight_record(
+        "nobody",
+        "emails",
+        date(2025, 1, 1),
+        dec!(1),
+    ));
     let usage = UsageTable::from_records(&usage).unwrap();
     let err = run(
         &CompanyData {
@@ -478,18 +488,9 @@ fn inconsistent_input_is_a_typed_error() {
 #[test]
 fn one_bad_account_never_stops_the_run_for_the_others() {
     let company = company();
-    let options = RunOptions {
-        run_date: date(2025, 3, 1),
-        first_invoice_number: 1,
-        dispatch_erp: None,
-    };
+    let options = first_run_on(date(2025, 3, 1));
     let table = UsageTable::from_records(&company.usage).unwrap();
-    let base = CompanyData {
-        accounts: &company.book,
-        subscriptions: &company.subscriptions,
-        metrics: &company.metrics,
-        usage: &table,
-    };
+    let base = company.data(&table);
     let owners = |r: &BillingRun| -> Vec<String> {
         r.invoices.iter().map(|i| i.owner().to_string()).collect()
     };
@@ -598,11 +599,7 @@ fn licence_only(start: chrono::NaiveDate) -> (AccountBook, Subscription) {
 
 /// Bills `sub` alone on `on` and records what the run billed on it.
 fn bill(book: &AccountBook, sub: &mut Subscription, on: chrono::NaiveDate) -> BillingRun {
-    let options = RunOptions {
-        run_date: on,
-        first_invoice_number: 1,
-        dispatch_erp: None,
-    };
+    let options = first_run_on(on);
     let result = run_records(book, std::slice::from_ref(sub), &[], &[], &options).unwrap();
     *sub = recorded(std::slice::from_ref(sub), &result).remove(0);
     result
@@ -826,11 +823,7 @@ fn mismatch(shape: impl Fn(&mut SubscriptionSpec, bool)) -> Vec<MismatchReason> 
             s
         })
         .collect();
-    let options = RunOptions {
-        run_date: date(2025, 3, 1),
-        first_invoice_number: 1,
-        dispatch_erp: None,
-    };
+    let options = first_run_on(date(2025, 3, 1));
     let run = run_records(&book, &subs, &[], &[], &options).unwrap();
     run.unmatched.into_iter().map(|u| u.reason).collect()
 }

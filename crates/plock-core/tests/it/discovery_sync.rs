@@ -5,7 +5,6 @@ use plock_core::account::*;
 use plock_core::book::*;
 use plock_core::discovery::*;
 use plock_core::id::*;
-use plock_core::money::*;
 use plock_core::store::*;
 
 use crate::fixtures::date;
@@ -26,15 +25,8 @@ fn apply(book: &AccountBook, batch: &Batch) -> AccountBook {
 fn an_account_matched_by_key_is_linked_and_flagged_missing_when_it_leaves() {
     let crm = ExternalSystem::HubSpot;
     let mut book = AccountBook::new();
-    book.add(Account::new(
-        AccountId::new("acme").unwrap(),
-        AccountKey::new("acme").unwrap(),
-        AccountName::new("Acme").unwrap(),
-        Contact::default(),
-        Currency::EUR,
-        date(2025, 1, 1),
-    ))
-    .unwrap();
+    book.add(crate::fixtures::eur_account("acme", "Acme"))
+        .unwrap();
     // Same name and contact: nothing to update but the link.
     let plan = plan_discovery(
         &crm,

@@ -15,14 +15,6 @@ use rust_decimal::Decimal;
 
 use crate::billing_props::{Company, aid, build, plan, recorded, run_records, shuffle};
 
-const AGGREGATIONS: [Aggregation; 5] = [
-    Aggregation::Sum,
-    Aggregation::Max,
-    Aggregation::Min,
-    Aggregation::Average,
-    Aggregation::Count,
-];
-
 /// What the differential test varies beyond the billing properties' companies.
 #[derive(Debug, Clone)]
 struct Variety {
@@ -64,7 +56,7 @@ fn variety() -> impl Strategy<Value = Variety> {
 
 fn vary(mut c: Company, v: &Variety) -> Company {
     for (m, metric) in c.metrics.iter_mut().enumerate() {
-        metric.aggregation = AGGREGATIONS[v.aggregations[m % 3]];
+        metric.aggregation = Aggregation::ALL[v.aggregations[m % 3]];
     }
     c.usage = c
         .usage

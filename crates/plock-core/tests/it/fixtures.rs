@@ -33,3 +33,33 @@ pub fn book_with(names: &[(&str, AccountState)]) -> AccountBook {
     }
     book
 }
+
+/// A run on `run_date` whose invoices are numbered from 1, dispatched to no ERP.
+pub fn first_run_on(run_date: NaiveDate) -> plock_core::RunOptions {
+    plock_core::RunOptions {
+        run_date,
+        first_invoice_number: 1,
+        dispatch_erp: None,
+    }
+}
+
+/// An EUR account from 1 January 2025 whose id and key are `key`.
+pub fn eur_account(key: &str, name: &str) -> Account {
+    Account::new(
+        AccountId::new(key).unwrap(),
+        AccountKey::new(key).unwrap(),
+        AccountName::new(name).unwrap(),
+        Contact::default(),
+        Currency::EUR,
+        date(2025, 1, 1),
+    )
+}
+
+/// A book of EUR accounts whose id, key and name are each of `keys`.
+pub fn keyed_book(keys: &[&str]) -> AccountBook {
+    let mut book = AccountBook::new();
+    for k in keys {
+        book.add(eur_account(k, k)).unwrap();
+    }
+    book
+}

@@ -383,19 +383,7 @@ mod ingest {
     use super::*;
 
     fn book() -> AccountBook {
-        let mut book = AccountBook::new();
-        for k in ["acme", "globex", "initech"] {
-            book.add(Account::new(
-                AccountId::new(k).unwrap(),
-                AccountKey::new(k).unwrap(),
-                AccountName::new(k).unwrap(),
-                Contact::default(),
-                Currency::EUR,
-                chrono::NaiveDate::from_ymd_opt(2025, 1, 1).unwrap(),
-            ))
-            .unwrap();
-        }
-        book
+        crate::fixtures::keyed_book(&["acme", "globex", "initech"])
     }
 
     fn cell(choice: u8) -> &'static str {

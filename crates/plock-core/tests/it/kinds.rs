@@ -1,7 +1,6 @@
 //! Other invoice kinds (docs/domain.md, section 9) and dispatch to the ERP (section 3.3).
 
 use plock_core::account::*;
-use plock_core::billing::*;
 use plock_core::erp::*;
 use plock_core::id::*;
 use plock_core::invoice::*;
@@ -13,7 +12,7 @@ use rust_decimal::dec;
 
 use crate::billing_props::run_records;
 use crate::billing_scenario::company;
-use crate::fixtures::{account, date};
+use crate::fixtures::{account, date, first_run_on};
 
 fn eur(amount: Decimal) -> Money {
     Money::new(amount, Currency::EUR)
@@ -27,11 +26,7 @@ fn invoices() -> Vec<Invoice> {
         &c.subscriptions,
         &c.metrics,
         &c.usage,
-        &RunOptions {
-            run_date: date(2025, 2, 1),
-            first_invoice_number: 1,
-            dispatch_erp: None,
-        },
+        &first_run_on(date(2025, 2, 1)),
     )
     .unwrap()
     .invoices

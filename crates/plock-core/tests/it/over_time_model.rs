@@ -31,7 +31,7 @@ use rust_decimal::dec;
 use rust_decimal::{Decimal, RoundingStrategy};
 
 use crate::billing_props::{recorded, run_records};
-use crate::fixtures::date;
+use crate::fixtures::{date, first_run_on};
 
 const FEE: Decimal = dec!(30.00);
 /// Usage is recorded every day of this many from the start.
@@ -176,11 +176,7 @@ impl World {
     }
 
     fn run(&mut self, on: NaiveDate) -> Result<(), TestCaseError> {
-        let options = RunOptions {
-            run_date: on,
-            first_invoice_number: 1,
-            dispatch_erp: None,
-        };
+        let options = first_run_on(on);
         let subs = [self.sub.clone()];
         let result = run_records(&self.book, &subs, &self.metrics, &self.usage, &options).unwrap();
         self.sub = recorded(&subs, &result).remove(0);

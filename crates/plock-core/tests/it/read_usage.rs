@@ -3,11 +3,9 @@
 
 use std::io::{self, Read};
 
-use plock_core::account::*;
 use plock_core::book::*;
 use plock_core::id::*;
 use plock_core::import::*;
-use plock_core::money::*;
 use plock_core::period::*;
 use plock_core::usage::*;
 use rust_decimal::Decimal;
@@ -15,19 +13,7 @@ use rust_decimal::Decimal;
 use crate::fixtures::date;
 
 fn book() -> AccountBook {
-    let mut book = AccountBook::new();
-    for k in ["894", "12", "1", "acme"] {
-        book.add(Account::new(
-            AccountId::new(k).unwrap(),
-            AccountKey::new(k).unwrap(),
-            AccountName::new(k).unwrap(),
-            Contact::default(),
-            Currency::EUR,
-            date(2025, 1, 1),
-        ))
-        .unwrap();
-    }
-    book
+    crate::fixtures::keyed_book(&["894", "12", "1", "acme"])
 }
 
 /// The benchmark kit's usage layout.

@@ -1,7 +1,6 @@
 //! Re-imports change only what the file states: an empty cell keeps the stored value, an
 //! Ended subscription stays ended, a duplicate row is an error.
 
-use plock_core::billing::*;
 use plock_core::book::*;
 use plock_core::id::*;
 use plock_core::import::*;
@@ -13,7 +12,7 @@ use plock_core::subscription::*;
 use plock_core::usage::*;
 use rust_decimal::dec;
 
-use crate::fixtures::date;
+use crate::fixtures::{date, first_run_on};
 
 fn apply(book: &AccountBook, batch: &Batch) -> AccountBook {
     let mut next = book.clone();
@@ -114,8 +113,8 @@ fn two_identical_subscription_rows_are_an_error_naming_both_lines() {
     assert_eq!(subs[0].items()[1].price.fixed_amount().unwrap(), dec!(50));
 }
 
-/// Bills January's API calls (per unit 1.00) of `records` on 1 February.
-fn january_calls(records: &[UsageRecord]) -> Money {
+/// Subscription s1 of acme, active from 1 January: API calls at 1.00 each, in arrears.
+fn api_calls_in_arrears() -> Subscription {
     let mut sub = Subscription::new(
         SubscriptionSpec {
             id: SubscriptionId::new("s1").unwrap(),
@@ -140,15 +139,17 @@ fn january_calls(records: &[UsageRecord]) -> Money {
     )
     .unwrap();
     sub.activate().unwrap();
+    sub
+}
+
+/// Bills January's API calls (per unit 1.00) of `records` on 1 February.
+fn january_calls(records: &[UsageRecord]) -> Money {
+    let sub = api_calls_in_arrears();
     let metrics = [Metric {
         id: MetricId::new("calls").unwrap(),
         aggregation: Aggregation::Sum,
     }];
-    let options = RunOptions {
-        run_date: date(2025, 2, 1),
-        first_invoice_number: 1,
-        dispatch_erp: None,
-    };
+    let options = first_run_on(date(2025, 2, 1));
     let result =
         crate::billing_props::run_records(&book(), &[sub], &metrics, records, &options).unwrap();
     result.invoices[0].total()
@@ -191,30 +192,7 @@ fn the_same_usage_file_imported_twice_bills_once() {
 
 #[test]
 fn usage_for_days_already_billed_in_arrears_is_reported_where_it_enters() {
-    let mut sub = Subscription::new(
-        SubscriptionSpec {
-            id: SubscriptionId::new("s1").unwrap(),
-            account: AccountId::new("acme").unwrap(),
-            start: date(2025, 1, 1),
-            end: None,
-            interval: BillingInterval::MONTHLY,
-            mode: PeriodMode::Calendar,
-            anchor: None,
-            practice: BillingPractice::InArrears,
-            currency: Currency::EUR,
-            items: vec![Item::usage(
-                ProductId::new("api").unwrap(),
-                MetricId::new("calls").unwrap(),
-                PriceModel::PerUnit {
-                    unit_price: dec!(1),
-                },
-            )],
-            minimum_invoice_amount: None,
-        },
-        Currency::EUR,
-    )
-    .unwrap();
-    sub.activate().unwrap();
+    let mut sub = api_calls_in_arrears();
     sub.record_billed(BilledThrough {
         in_advance: None,
         in_arrears: Some(date(2025, 2, 1)),

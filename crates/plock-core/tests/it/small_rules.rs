@@ -2,7 +2,6 @@
 //! ERP, the closed list of countries, and an export that imports back exactly.
 
 use plock_core::account::*;
-use plock_core::billing::*;
 use plock_core::book::*;
 use plock_core::bounds::*;
 use plock_core::erp::*;
@@ -16,16 +15,12 @@ use plock_core::usage::*;
 
 use crate::billing_props::run_records;
 use crate::billing_scenario::company;
-use crate::fixtures::date;
+use crate::fixtures::{date, first_run_on};
 
 #[test]
 fn fortnox_invoice_date_is_the_run_date_not_the_period_start() {
     let c = company();
-    let options = RunOptions {
-        run_date: date(2025, 2, 1),
-        first_invoice_number: 1,
-        dispatch_erp: None,
-    };
+    let options = first_run_on(date(2025, 2, 1));
     let invoices = run_records(&c.book, &c.subscriptions, &c.metrics, &c.usage, &options)
         .unwrap()
         .invoices;
@@ -129,15 +124,8 @@ fn a_quantity_or_price_that_could_overflow_a_run_is_refused_where_it_enters() {
     );
     // The CSV import names the row and the column.
     let mut book = AccountBook::new();
-    book.add(Account::new(
-        AccountId::new("acme").unwrap(),
-        AccountKey::new("acme").unwrap(),
-        AccountName::new("Acme").unwrap(),
-        Contact::default(),
-        Currency::EUR,
-        date(2025, 1, 1),
-    ))
-    .unwrap();
+    book.add(crate::fixtures::eur_account("acme", "Acme"))
+        .unwrap();
     let csv = "account_key,metric,timestamp,quantity\nacme,calls,2025-01-05,79228162514264337593543950335\n";
     let errors = parse_usage(csv.as_bytes(), &book).unwrap_err();
     let shown = errors.to_string();

@@ -7,30 +7,15 @@ use chrono::{DateTime, Utc};
 use proptest::prelude::*;
 
 use super::{ingest_usage, read_in_chunks, read_usage};
-use crate::account::*;
 use crate::book::*;
-use crate::id::*;
 use crate::import::layout::UsageLayout;
 use crate::import::table::{Delimiter, ImportErrors};
 use crate::import::time_format::TimeFormat;
 use crate::import::*;
-use crate::money::*;
 use crate::usage::*;
 
 fn book() -> AccountBook {
-    let mut book = AccountBook::new();
-    for k in ["acme", "globex", "initech", "894", "1"] {
-        book.add(Account::new(
-            AccountId::new(k).unwrap(),
-            AccountKey::new(k).unwrap(),
-            AccountName::new(k).unwrap(),
-            Contact::default(),
-            Currency::EUR,
-            chrono::NaiveDate::from_ymd_opt(2025, 1, 1).unwrap(),
-        ))
-        .unwrap();
-    }
-    book
+    crate::book::test_books::keyed(&["acme", "globex", "initech", "894", "1"])
 }
 
 /// The same table, or the same problems, in the same words.

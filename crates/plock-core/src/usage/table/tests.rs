@@ -224,14 +224,6 @@ fn out_of_range_quantities_and_dates_are_named() {
     assert!(err.to_string().contains("timestamp"), "{err}");
 }
 
-const AGGREGATIONS: [Aggregation; 5] = [
-    Aggregation::Sum,
-    Aggregation::Max,
-    Aggregation::Min,
-    Aggregation::Average,
-    Aggregation::Count,
-];
-
 proptest! {
     /// The in-place sort of the builder's columns gives the order of `sort_records` (any
     /// mantissa, any number of groups, some of them empty) and the groups' bounds.
@@ -323,7 +315,7 @@ proptest! {
                 let key = AccountKey::new(format!("a{a}")).unwrap();
                 let metric = MetricId::new(format!("m{m}")).unwrap();
                 let mine: Vec<&UsageRecord> = records.iter().filter(|r| r.account() == &key && r.metric() == &metric).collect();
-                for aggregation in AGGREGATIONS {
+                for aggregation in Aggregation::ALL {
                     let expected = aggregate(mine.iter().copied(), &metric, aggregation, &p).ok();
                     let got = table.aggregate(&key, &metric, aggregation, &p);
                     prop_assert_eq!(got.map(|d| d.to_string()), expected.map(|d| d.to_string()), "{:?}", aggregation);
