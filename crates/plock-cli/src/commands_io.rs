@@ -53,7 +53,8 @@ pub fn import(
 fn import_usage(s: &mut Opened, path: &Path, report: &mut ImportReport) -> Result<()> {
     let book = s.store.account_book().map_err(store_error)?;
     let subscriptions = all_subscriptions(s)?;
-    let mut late = Vec::new();
+    let mut late = plock_core::usage::LateFinder::new(&book, &subscriptions);
+    let mut unread = None;
     let file = report.file.clone();
     let rows = crate::import_usage::import(
         s,
@@ -61,15 +62,16 @@ fn import_usage(s: &mut Opened, path: &Path, report: &mut ImportReport) -> Resul
         &file,
         report.dry_run,
         |errors| rejected(path, errors),
-        |records| {
-            late.extend(plock_core::usage::late_usage(
-                records,
-                &book,
-                &subscriptions,
-            ));
+        |block| {
+            if let Err(e) = late.add(block) {
+                unread.get_or_insert(e);
+            }
         },
     )?;
-    report.late = late;
+    if let Some(e) = unread {
+        return Err(fail(Class::Io, format!("{file}: {e}")));
+    }
+    report.late = late.finish();
     report.rows = usize::try_from(rows).unwrap_or(usize::MAX);
     report.added = report.rows;
     report.written = !report.dry_run && rows > 0;

@@ -1,149 +1,175 @@
-//! `plock import usage`: a usage CSV of any length, read and written a chunk of rows at a
-//! time, in one transaction.
+//! `plock import usage`: a usage CSV of any length, read, checked and written a chunk of
+//! rows at a time, in one transaction.
 //!
-//! Rows are read with the CSV reader, a chunk at a time, and each chunk is checked with
-//! core's own usage rules ([`plock_core::import::parse_usage`], the chunk behind the file's header),
-//! so a chunk's problems are the ones the whole file would show, at the file's lines. The
-//! records of a clean chunk are written at once; after the first problem nothing more is
-//! written, the rest of the file is still read for its problems, and the transaction is
-//! rolled back. Memory holds the account book and one chunk, whatever the file's length.
+//! Plain lines (`usage_lines`) are read a batch of chunks at a time and the chunks checked in
+//! parallel by core's [`UsageChecker`], which gives each chunk's records as one block of
+//! canonical CSV text, or the problems core's own usage rules ([`parse_usage`]) find in the
+//! chunk behind the file's header, at the file's lines. A file with quoted cells is read by
+//! the CSV reader from there (`usage_csv`), with the same rules. The blocks of clean chunks
+//! are written as they come; after the first problem nothing more is written, the rest of
+//! the file is still read for its problems, and the transaction is rolled back. Memory
+//! holds the account book and a batch of chunks, whatever the file's length.
+//!
+//! [`parse_usage`]: plock_core::import::parse_usage
 
-use std::io::{BufRead, BufReader, Read};
+use std::collections::VecDeque;
+use std::io::{BufRead, BufReader, Cursor, Read};
 use std::path::Path;
 
-use plock_core::import::{Delimiter, ImportErrors};
-use plock_core::{AccountBook, UsageRecord};
+use plock_core::AccountBook;
+use plock_core::import::{Delimiter, ImportErrors, UsageBlock, UsageChecker, UsageRow};
 
 use crate::app::Opened;
 use crate::exit::{Class, CliError, fail};
 use crate::progress::Progress;
+use crate::usage_csv::CsvChunks;
+use crate::usage_lines::{Batch, Lines};
 
 type Result<T> = std::result::Result<T, CliError>;
 
-/// Rows checked and written at a time.
-const CHUNK_ROWS: usize = 10_000;
-
-/// The usage file as chunks of checked records.
-struct Chunks {
-    reader: csv::Reader<Box<dyn Read>>,
-    header: csv::ByteRecord,
-    delimiter: u8,
-    book: AccountBook,
-    errors: ImportErrors,
-    rows: u64,
-    done: bool,
+/// Where the rows come from.
+enum State {
+    /// Plain lines, checked a batch of chunks at a time.
+    Lines(Lines<BufReader<Box<dyn Read>>>),
+    /// The CSV reader's records.
+    Csv(CsvChunks<Box<dyn Read>>),
+    Done,
 }
 
-impl Chunks {
-    fn open(input: Box<dyn Read>, book: AccountBook) -> std::io::Result<Chunks> {
-        let mut input = BufReader::new(input);
+/// The usage file as blocks of checked records.
+struct Source<'b> {
+    book: &'b AccountBook,
+    checker: UsageChecker<'b>,
+    header: Vec<u8>,
+    delimiter: u8,
+    state: State,
+    /// Blocks checked and not yet handed out.
+    ready: VecDeque<UsageBlock>,
+    errors: ImportErrors,
+    rows: u64,
+}
+
+impl<'b> Source<'b> {
+    fn open(input: Box<dyn Read>, book: &'b AccountBook) -> std::io::Result<Source<'b>> {
+        let mut input = BufReader::with_capacity(1 << 20, input);
         let mut first = Vec::new();
         input.read_until(b'\n', &mut first)?;
-        let delimiter = Delimiter::detect(&String::from_utf8_lossy(&first)).byte();
-        let chained: Box<dyn Read> = Box::new(std::io::Cursor::new(first).chain(input));
-        let mut reader = csv::ReaderBuilder::new()
-            .delimiter(delimiter)
-            .flexible(true)
-            .has_headers(true)
-            .from_reader(chained);
-        let header = reader.byte_headers().cloned().unwrap_or_default();
-        Ok(Chunks {
-            reader,
-            header,
-            delimiter,
+        let line = first.strip_suffix(b"\n").unwrap_or(&first);
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        let header = std::str::from_utf8(line)
+            .ok()
+            .filter(|h| !h.starts_with('\u{feff}') && !h.contains(['"', '\r']));
+        let delimiter = Delimiter::detect(&String::from_utf8_lossy(line)).byte();
+        let (state, header) = match header {
+            Some(header) => (State::Lines(Lines::new(input, 2)), header.to_owned()),
+            None => {
+                let whole: Box<dyn Read> = Box::new(Cursor::new(first).chain(input));
+                (State::Csv(CsvChunks::whole(whole)?), String::new())
+            }
+        };
+        Ok(Source {
             book,
+            checker: UsageChecker::new(&header, book),
+            header: header.into_bytes(),
+            delimiter,
+            state,
+            ready: VecDeque::new(),
             errors: ImportErrors::default(),
             rows: 0,
-            done: false,
         })
     }
 
-    /// The next chunk's records (none once a problem was found), or `None` at the end.
-    fn next_chunk(&mut self) -> Option<Vec<UsageRecord>> {
-        if self.done {
-            return None;
-        }
-        let mut writer = csv::WriterBuilder::new()
-            .delimiter(self.delimiter)
-            .flexible(true)
-            .from_writer(Vec::new());
-        // Where each row starts in the chunk's text and in the file: a quoted cell may hold
-        // line ends, so a row may span lines in both.
-        let mut starts: Vec<(u64, u64)> = Vec::new();
-        let mut chunk_line: u64 = 2;
-        let mut record = csv::ByteRecord::new();
-        let mut failed = writer.write_byte_record(&self.header).is_err();
-        while starts.len() < CHUNK_ROWS && !failed {
-            match self.reader.read_byte_record(&mut record) {
-                Ok(true) => {
-                    let file_line = record.position().map_or(0, csv::Position::line);
-                    starts.push((chunk_line, file_line));
-                    let breaks = record.iter().flatten().filter(|b| **b == b'\n').count();
-                    chunk_line = chunk_line
-                        .saturating_add(1)
-                        .saturating_add(u64::try_from(breaks).unwrap_or(u64::MAX));
-                    failed = writer.write_byte_record(&record).is_err();
-                }
-                Ok(false) => {
-                    self.done = true;
-                    break;
-                }
-                Err(e) => {
-                    let line = e.position().map_or(0, csv::Position::line);
-                    self.errors
-                        .push(line, "", "", format!("not a CSV row: {e}"));
-                    self.done = true;
-                    break;
-                }
+    /// The next block (empty once a problem was found), or `None` at the end.
+    fn next_block(&mut self) -> Option<UsageBlock> {
+        loop {
+            if let Some(block) = self.ready.pop_front() {
+                return Some(block);
             }
-        }
-        if failed {
-            self.errors
-                .push(0, "", "", "the rows could not be buffered");
-            self.done = true;
-        }
-        if starts.is_empty() && self.rows > 0 {
-            return None;
-        }
-        self.rows = self
-            .rows
-            .saturating_add(u64::try_from(starts.len()).unwrap_or(u64::MAX));
-        let text = writer.into_inner().unwrap_or_default();
-        match plock_core::import::parse_usage(&text, &self.book) {
-            Ok(records) if self.errors.is_empty() => Some(records),
-            Ok(_) => Some(Vec::new()),
-            Err(found) => {
-                self.take(&found, &starts);
-                Some(Vec::new())
+            match std::mem::replace(&mut self.state, State::Done) {
+                State::Done => return None,
+                State::Csv(mut chunks) => {
+                    let block = chunks.next_chunk(self.book, &mut self.errors, &mut self.rows);
+                    if block.is_some() {
+                        self.state = State::Csv(chunks);
+                    }
+                    return block;
+                }
+                State::Lines(mut lines) => match lines.next_batch() {
+                    Ok(Some(Batch::Rows { bytes, chunks })) => {
+                        self.state = State::Lines(lines);
+                        self.check(&bytes, &chunks);
+                    }
+                    Ok(Some(Batch::Csv { bytes, line })) => {
+                        let rest: Box<dyn Read> =
+                            Box::new(Cursor::new(bytes).chain(lines.into_input()));
+                        let chunks = CsvChunks::resume(rest, &self.header, self.delimiter, line);
+                        self.state = State::Csv(chunks);
+                    }
+                    Ok(None) => {
+                        if self.rows == 0 {
+                            // No row: the header is still checked.
+                            self.take(self.checker.check(&[]));
+                        }
+                    }
+                    Err(e) => {
+                        let reason = format!("could not read the input: {e}");
+                        self.errors.push(0, "", "", reason);
+                    }
+                },
             }
         }
     }
 
-    /// Adds a chunk's problems at the file's lines; a problem of the header ends the reading.
-    fn take(&mut self, found: &ImportErrors, starts: &[(u64, u64)]) {
-        for e in found.errors() {
-            let line = if e.line <= 1 {
-                self.done = true;
-                e.line
-            } else {
-                let i = starts.partition_point(|(chunk, _)| *chunk <= e.line);
-                match i.checked_sub(1).and_then(|i| starts.get(i)) {
-                    Some((chunk, file)) => file.saturating_add(e.line.saturating_sub(*chunk)),
-                    None => e.line,
-                }
-            };
-            self.errors
-                .push(line, &e.column, &e.value, e.reason.clone());
+    /// Checks a batch's chunks, rows `chunks` of `bytes`.
+    fn check(&mut self, bytes: &[u8], chunks: &[Vec<(u64, std::ops::Range<usize>)>]) {
+        let chunks: Vec<Vec<UsageRow<'_>>> = chunks
+            .iter()
+            .map(|c| {
+                c.iter()
+                    .map(|(line, at)| (*line, bytes.get(at.clone()).unwrap_or_default()))
+                    .collect()
+            })
+            .collect();
+        let checked = self.checker.check_all(&chunks);
+        for (rows, result) in chunks.iter().zip(checked) {
+            self.rows = self
+                .rows
+                .saturating_add(u64::try_from(rows.len()).unwrap_or(u64::MAX));
+            if self.take(result) {
+                // A problem of the header: the rest is not read.
+                self.state = State::Done;
+                return;
+            }
         }
-        // Past the listed ones, only the count grows.
-        for _ in found.errors().len()..found.total() {
-            self.errors.push(0, "", "", "");
+    }
+
+    /// Keeps a chunk's block, or adds its problems; whether one was of the header.
+    fn take(&mut self, checked: std::result::Result<UsageBlock, ImportErrors>) -> bool {
+        match checked {
+            Ok(block) if self.errors.is_empty() => {
+                self.ready.push_back(block);
+                false
+            }
+            Ok(_) => false,
+            Err(found) => {
+                for e in found.errors() {
+                    self.errors
+                        .push(e.line, &e.column, &e.value, e.reason.clone());
+                }
+                // Past the listed ones, only the count grows.
+                for _ in found.errors().len()..found.total() {
+                    self.errors.push(0, "", "", "");
+                }
+                // Blocks checked before the problem are not written.
+                self.ready.clear();
+                found.errors().iter().any(|e| e.line <= 1)
+            }
         }
     }
 }
 
 /// Reads `path` (`-`: standard input) and, unless `dry_run`, writes its records in one
-/// transaction, handing each chunk's records to `each_chunk` first. Returns the rows read.
+/// transaction, handing each block of records to `each_block` first. Returns the rows read.
 ///
 /// # Errors
 /// Every problem of the file (nothing written), or the store's failure.
@@ -153,7 +179,7 @@ pub fn import(
     name: &str,
     dry_run: bool,
     rejected: impl Fn(&ImportErrors) -> CliError,
-    mut each_chunk: impl FnMut(&[UsageRecord]),
+    mut each_block: impl FnMut(&UsageBlock),
 ) -> Result<u64> {
     let (input, len): (Box<dyn Read>, Option<u64>) = if path.as_os_str() == "-" {
         (Box::new(std::io::stdin().lock()), None)
@@ -163,25 +189,25 @@ pub fn import(
         let len = file.metadata().ok().map(|m| m.len());
         (Box::new(file), len)
     };
-    // Each chunk is read, checked and written before the next is read, so the bytes read
+    // A batch is read, checked and written before the next is read, so the bytes read
     // measure the whole import: the bar's rate and time left are the import's.
     let input = Counted {
         inner: input,
         progress: Progress::bytes(len, &format!("importing {name}")),
     };
     let book = s.store.account_book().map_err(crate::app::store_error)?;
-    let mut chunks = Chunks::open(Box::new(input), book)
+    let mut source = Source::open(Box::new(input), &book)
         .map_err(|e| fail(Class::Io, format!("cannot read {name}: {e}")))?;
     let refused = std::cell::Cell::new(false);
-    let mut next = || match chunks.next_chunk() {
-        Some(records) => {
-            each_chunk(&records);
-            Ok(Some(records))
+    let mut next = || match source.next_block() {
+        Some(block) => {
+            each_block(&block);
+            Ok(Some(block))
         }
-        None if chunks.errors.is_empty() => Ok(None),
+        None if source.errors.is_empty() => Ok(None),
         None => {
             refused.set(true);
-            Err(rejected(&chunks.errors))
+            Err(rejected(&source.errors))
         }
     };
     if dry_run {
@@ -196,7 +222,7 @@ pub fn import(
             }
         })?;
     }
-    Ok(chunks.rows)
+    Ok(source.rows)
 }
 
 /// A reader that counts the bytes it reads on a progress bar.

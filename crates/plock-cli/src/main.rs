@@ -33,6 +33,8 @@ mod store_open;
 mod store_postgres;
 mod stream;
 mod subscription_file;
+mod usage_csv;
+mod usage_lines;
 mod values;
 
 use std::process::ExitCode;

@@ -8,8 +8,9 @@
 
 use std::path::Path;
 
+use plock_core::import::UsageBlock;
 use plock_core::store::{Batch, CompanySnapshot, StoreError};
-use plock_core::{AccountBook, Store, UsageRecord};
+use plock_core::{AccountBook, Store};
 use plock_store_sqlite::SqliteStore;
 
 use crate::exit::{Class, CliError, fail};
@@ -32,15 +33,15 @@ pub trait Backend: Store {
     /// # Errors
     /// The first refused change.
     fn dry_run(&mut self, batch: &Batch) -> Result<(), StoreError>;
-    /// Adds the records `next` yields, chunk after chunk, in one transaction, committed only
-    /// if `next` ends with `Ok(None)`; an `Err` from `next` leaves the store unchanged.
-    /// Returns the records written.
+    /// Adds the blocks of checked records `next` yields, one after another, in one
+    /// transaction, committed only if `next` ends with `Ok(None)`; an `Err` from `next`
+    /// leaves the store unchanged. Returns the records written.
     ///
     /// # Errors
     /// `next`'s error, or [`StoreError::Backend`] (nothing written in either case).
     fn add_usage_in_chunks(
         &mut self,
-        next: &mut dyn FnMut() -> Result<Option<Vec<UsageRecord>>, CliError>,
+        next: &mut dyn FnMut() -> Result<Option<UsageBlock>, CliError>,
     ) -> Result<u64, CliError>;
     /// The store's own check of everything it holds; `Ok` when nothing is wrong.
     ///
@@ -69,11 +70,11 @@ impl Backend for SqliteStore {
 
     fn add_usage_in_chunks(
         &mut self,
-        next: &mut dyn FnMut() -> Result<Option<Vec<UsageRecord>>, CliError>,
+        next: &mut dyn FnMut() -> Result<Option<UsageBlock>, CliError>,
     ) -> Result<u64, CliError> {
         let mut import = self.usage_import().map_err(store_failed)?;
-        while let Some(records) = next()? {
-            import.add(&records).map_err(store_failed)?;
+        while let Some(block) = next()? {
+            import.add_block(&block).map_err(store_failed)?;
         }
         import.commit().map_err(store_failed)
     }

@@ -3,9 +3,10 @@
 
 use std::path::Path;
 
+use plock_core::AccountBook;
+use plock_core::import::UsageBlock;
 use plock_core::store::{Batch, CompanySnapshot, StoreError};
-use plock_core::{AccountBook, UsageRecord};
-use plock_store_postgres::{PostgresStore, UsageImportError};
+use plock_store_postgres::PostgresStore;
 
 use crate::exit::{Class, CliError, fail};
 use crate::location::Connection;
@@ -34,12 +35,13 @@ impl Backend for PostgresStore {
 
     fn add_usage_in_chunks(
         &mut self,
-        next: &mut dyn FnMut() -> Result<Option<Vec<UsageRecord>>, CliError>,
+        next: &mut dyn FnMut() -> Result<Option<UsageBlock>, CliError>,
     ) -> Result<u64, CliError> {
-        PostgresStore::add_usage_in_chunks(self, next).map_err(|e| match e {
-            UsageImportError::Source(e) => e,
-            UsageImportError::Store(e) => crate::app::store_error(e),
-        })
+        let mut import = self.usage_import().map_err(crate::app::store_error)?;
+        while let Some(block) = next()? {
+            import.add(&block).map_err(crate::app::store_error)?;
+        }
+        import.commit().map_err(crate::app::store_error)
     }
 
     fn check(&self) -> Result<(), StoreError> {

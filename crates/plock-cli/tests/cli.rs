@@ -7,6 +7,8 @@
     clippy::indexing_slicing
 )]
 
+#[path = "support/folder.rs"]
+mod folder;
 #[path = "cli/readme.rs"]
 mod readme;
 #[path = "cli/sandbox.rs"]
@@ -556,3 +558,5 @@ fn help_teaches_by_example() {
 mod operator;
 #[path = "cli/streams.rs"]
 mod streams;
+#[path = "cli/usage_import.rs"]
+mod usage_import;

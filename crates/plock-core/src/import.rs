@@ -55,6 +55,7 @@ pub(crate) use with_external_columns;
 
 mod account_checks;
 mod accounts;
+mod canonical;
 mod contact_cells;
 mod ingest;
 mod layout;
@@ -64,6 +65,10 @@ mod subscriptions;
 pub(crate) mod table;
 mod time_format;
 mod usage;
+mod usage_block;
+mod usage_check;
+#[cfg(test)]
+mod usage_check_tests;
 
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 
@@ -87,6 +92,8 @@ pub use table::{
 };
 pub use time_format::TimeFormat;
 pub use usage::{USAGE_COLUMNS, parse_usage};
+pub use usage_block::{BlockError, BlockRecord, UsageBlock};
+pub use usage_check::{UsageChecker, UsageRow};
 
 use table::{Row, Table};
 

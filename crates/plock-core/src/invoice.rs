@@ -32,6 +32,7 @@
 //! ```
 
 pub(crate) mod kinds;
+mod sums;
 
 pub use kinds::{
     Accrual, CreditRequest, KindError, OneOffLine, accrual_schedule, compensation, credit, one_off,
@@ -113,13 +114,25 @@ pub struct ProductTotal {
 fn product_total<'l>(
     number: u64,
     currency: Currency,
-    same: impl Iterator<Item = &'l InvoiceLine>,
+    same: impl Iterator<Item = &'l InvoiceLine> + Clone,
 ) -> Result<Option<ProductTotal>, InvoiceError> {
     let money = |source| InvoiceError::Money { number, source };
     let mut same = same.peekable();
     let Some(first) = same.peek().copied() else {
         return Ok(None);
     };
+    // Added as integers where that is exact; otherwise line by line, for the same sums and
+    // the same error.
+    let fast = same.clone().all(|l| l.amount.currency() == currency);
+    let quantity = fast.then(|| sums::exact_sum(same.clone().map(|l| l.quantity)));
+    let amount = fast.then(|| sums::exact_sum(same.clone().map(|l| l.amount.amount())));
+    if let (Some(Some(quantity)), Some(Some(amount))) = (quantity, amount) {
+        return Ok(Some(ProductTotal {
+            product: first.product.clone(),
+            quantity,
+            amount: Money::new(amount, currency),
+        }));
+    }
     let (mut quantity, mut amount) = (Decimal::ZERO, Money::zero(currency));
     for line in same {
         quantity = quantity.checked_add(line.quantity).ok_or_else(|| {
@@ -136,6 +149,17 @@ fn product_total<'l>(
         quantity,
         amount,
     }))
+}
+
+/// The sum of `lines`' amounts in `currency`: added as integers where that is exact,
+/// otherwise as [`Money::sum`] adds them, with its errors.
+fn lines_total(currency: Currency, lines: &[InvoiceLine]) -> Result<Money, MoneyError> {
+    if lines.iter().all(|l| l.amount.currency() == currency)
+        && let Some(total) = sums::exact_sum(lines.iter().map(|l| l.amount.amount()))
+    {
+        return Ok(Money::new(total, currency));
+    }
+    Money::sum(currency, lines.iter().map(|l| l.amount))
 }
 
 /// The items of `items` in an allocation of exactly their size. `Vec::into_boxed_slice` would
@@ -358,7 +382,7 @@ impl Invoice {
             return Err(InvoiceError::NoLines { number });
         };
         let period = lines.iter().fold(first.period, |p, l| p.hull(&l.period));
-        let total = Money::sum(currency, lines.iter().map(|l| l.amount)).map_err(money)?;
+        let total = lines_total(currency, &lines).map_err(money)?;
         // Lines in product order, each product's in line order: the sums (and an overflow's
         // operands) are those of adding line by line. Lines often come in product order;
         // otherwise a stable sort of references allocates once, where a map allocated a node
@@ -497,11 +521,9 @@ impl Invoice {
     /// [`InvoiceError::TotalMismatch`] or [`InvoiceError::Money`].
     pub fn check_invariants(&self) -> Result<(), InvoiceError> {
         let sum =
-            Money::sum(self.currency, self.lines.iter().map(|l| l.amount)).map_err(|source| {
-                InvoiceError::Money {
-                    number: self.number,
-                    source,
-                }
+            lines_total(self.currency, &self.lines).map_err(|source| InvoiceError::Money {
+                number: self.number,
+                source,
             })?;
         if sum == self.total {
             Ok(())

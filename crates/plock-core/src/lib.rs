@@ -114,6 +114,7 @@ mod hash;
 pub mod id;
 pub mod import;
 pub mod invoice;
+mod mantissa;
 pub mod money;
 mod par;
 pub mod period;

@@ -428,32 +428,17 @@ impl Schedule {
         }
     }
 
-    fn boundary(&self, k: i64) -> Option<NaiveDate> {
-        add_months_clamped(
-            self.origin()?,
-            k.checked_mul(i64::from(self.interval.months()))?,
-        )
+    /// The boundaries of the full periods: `b_k` for any `k`, counted from the origin once.
+    fn boundaries(&self) -> Option<Boundaries> {
+        Some(Boundaries {
+            origin: self.origin()?,
+            months: i64::from(self.interval.months()),
+        })
     }
 
-    /// The index k of the full period `[b_k, b_k+1)` containing `date`.
-    fn index_of(&self, date: NaiveDate) -> Option<i64> {
-        let origin = self.origin()?;
-        let months = i64::from(self.interval.months());
-        let mut k = month_index(date)
-            .checked_sub(month_index(origin))?
-            .div_euclid(months);
-        // The month estimate is off by at most one period either way (day of month).
-        while self.boundary(k)? > date {
-            k = k.checked_sub(1)?;
-        }
-        while self.boundary(k.checked_add(1)?)? <= date {
-            k = k.checked_add(1)?;
-        }
-        Some(k)
-    }
-
-    fn period_at(&self, k: i64) -> Option<BillingPeriod> {
-        let full = Period::new(self.boundary(k)?, self.boundary(k.checked_add(1)?)?).ok()?;
+    /// The period of the full interval `[low, high)`, clipped to the schedule's days.
+    fn period_between(&self, low: NaiveDate, high: NaiveDate) -> Option<BillingPeriod> {
+        let full = Period::new(low, high).ok()?;
         let start = full.start.max(self.start);
         let end = self.end.map_or(full.end, |e| full.end.min(e));
         let covered = Period::new(start, end).ok()?;
@@ -465,7 +450,8 @@ impl Schedule {
         if date < self.start || self.end.is_some_and(|e| date >= e) {
             return None;
         }
-        self.period_at(self.index_of(date)?)
+        let (_, low, high) = self.boundaries()?.locate(date)?;
+        self.period_between(low, high)
     }
 
     /// The periods in order, from the start to the end date (endless without one: take what
@@ -496,15 +482,57 @@ impl Schedule {
     /// ```
     pub fn periods_from(&self, from: NaiveDate) -> impl Iterator<Item = BillingPeriod> + '_ {
         let before_end = self.end.is_none_or(|e| from < e);
-        let mut next = before_end
-            .then(|| self.index_of(from.max(self.start)))
-            .flatten();
+        let bounds = self.boundaries().filter(|_| before_end);
+        // The period to give next: its index and boundaries; each step computes the next
+        // period's upper boundary only, its lower one being this period's upper.
+        let mut next = bounds.as_ref().and_then(|b| b.locate(from.max(self.start)));
         std::iter::from_fn(move || {
-            let k = next?;
-            let period = self.period_at(k)?;
-            next = k.checked_add(1);
+            let (k, low, high) = next?;
+            let period = self.period_between(low, high)?;
+            next = k
+                .checked_add(2)
+                .and_then(|after| bounds.as_ref()?.at(after))
+                .map(|after| (k.saturating_add(1), high, after));
             Some(period)
         })
+    }
+}
+
+/// A schedule's full-period boundaries: `b_k` is the origin moved by `k` intervals.
+struct Boundaries {
+    origin: NaiveDate,
+    months: i64,
+}
+
+impl Boundaries {
+    fn at(&self, k: i64) -> Option<NaiveDate> {
+        add_months_clamped(self.origin, k.checked_mul(self.months)?)
+    }
+
+    /// The index k of the full period `[b_k, b_k+1)` containing `date`, with its two
+    /// boundaries: a walk over the periods then computes one boundary a period, not four.
+    fn locate(&self, date: NaiveDate) -> Option<(i64, NaiveDate, NaiveDate)> {
+        let mut k = month_index(date)
+            .checked_sub(month_index(self.origin))?
+            .div_euclid(self.months);
+        // The month estimate is off by at most one period either way (day of month).
+        let mut low = self.at(k)?;
+        let mut high = None;
+        while low > date {
+            k = k.checked_sub(1)?;
+            high = Some(low);
+            low = self.at(k)?;
+        }
+        let mut high = match high {
+            Some(high) => high,
+            None => self.at(k.checked_add(1)?)?,
+        };
+        while high <= date {
+            k = k.checked_add(1)?;
+            low = high;
+            high = self.at(k.checked_add(1)?)?;
+        }
+        Some((k, low, high))
     }
 }
 

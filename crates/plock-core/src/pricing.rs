@@ -25,6 +25,8 @@
 //! # Ok::<(), PricingError>(())
 //! ```
 
+mod fixed;
+
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
@@ -410,6 +412,15 @@ impl PriceModel {
     /// # Errors
     /// A negative quantity, or overflow.
     pub fn usage_amount(&self, q: Decimal) -> Result<Decimal, PricingError> {
+        // On integers where they give `Decimal`'s own amount: a run prices every usage line.
+        if let Some(amount) = fixed::usage_amount(self, q) {
+            return Ok(amount);
+        }
+        self.usage_amount_by_decimal(q)
+    }
+
+    /// [`PriceModel::usage_amount`] in `Decimal`'s arithmetic.
+    fn usage_amount_by_decimal(&self, q: Decimal) -> Result<Decimal, PricingError> {
         if q.is_sign_negative() && !q.is_zero() {
             return Err(PricingError::NegativeQuantity { quantity: q });
         }

@@ -39,9 +39,11 @@ use crate::id::{AccountKey, MetricId, RecordId};
 use crate::period::Period;
 
 mod late;
+mod late_finder;
 mod table;
 
 pub use late::{LateUsage, late_usage};
+pub use late_finder::LateFinder;
 #[cfg(test)]
 pub(crate) use table::pack;
 pub(crate) use table::{Packed, Resent, pack_record, quantity, split_lengths, unix_day_word};

@@ -40,6 +40,7 @@ mod check;
 mod codec;
 mod copy;
 mod failure;
+mod import;
 mod inserts;
 mod operate;
 mod queries;
@@ -52,6 +53,7 @@ mod write;
 use plock_core::UsageTable;
 use plock_core::store::{CompanySnapshot, StoreError};
 
+pub use import::UsageImport;
 pub use operate::UsageImportError;
 pub use schema::SCHEMA_VERSION;
 pub use store::PostgresStore;

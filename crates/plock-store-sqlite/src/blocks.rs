@@ -14,7 +14,7 @@ use std::io::{Cursor, Read};
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use plock_core::id::RecordId;
-use plock_core::import::UsageLayout;
+use plock_core::import::{UsageBlock, UsageLayout};
 use plock_core::store::StoreError;
 use plock_core::{AccountBook, AccountKey, MetricId, UsageRecord, UsageTable};
 use rusqlite::{Connection, params};
@@ -61,6 +61,28 @@ pub(crate) fn write(tx: &Connection, records: &[UsageRecord]) -> Result<(), Stor
         .context("writing usage")?;
     for key in keys {
         stmt.execute(params![key, block]).context("writing usage")?;
+    }
+    Ok(())
+}
+
+/// Writes a block of checked records as it is: its text is a block's text already.
+pub(crate) fn write_block(tx: &Connection, block: &UsageBlock) -> Result<(), StoreError> {
+    if block.is_empty() {
+        return Ok(());
+    }
+    let count = i64::try_from(block.len()).unwrap_or(i64::MAX);
+    tx.prepare_cached("INSERT INTO usage_blocks (records, csv) VALUES (?1, ?2)")
+        .and_then(|mut stmt| stmt.execute(params![count, block.text()]))
+        .context("writing usage")?;
+    let id = tx.last_insert_rowid();
+    let keys = block
+        .account_keys()
+        .map_err(|e| backend(format!("writing usage: {e}")))?;
+    let mut stmt = tx
+        .prepare_cached("INSERT INTO usage_block_keys (account_key, block) VALUES (?1, ?2)")
+        .context("writing usage")?;
+    for key in keys {
+        stmt.execute(params![key, id]).context("writing usage")?;
     }
     Ok(())
 }

@@ -138,6 +138,19 @@ impl UsageImport<'_> {
         Ok(())
     }
 
+    /// Writes a block of checked records as one block of usage (not yet committed), its
+    /// text as it is.
+    ///
+    /// # Errors
+    /// [`StoreError::Backend`] when it cannot be written.
+    pub fn add_block(&mut self, block: &plock_core::import::UsageBlock) -> Result<(), StoreError> {
+        crate::blocks::write_block(&self.tx, block)?;
+        self.records = self
+            .records
+            .saturating_add(u64::try_from(block.len()).unwrap_or(u64::MAX));
+        Ok(())
+    }
+
     /// Commits every record added; returns how many.
     ///
     /// # Errors

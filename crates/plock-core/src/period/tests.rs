@@ -219,6 +219,22 @@ proptest! {
         prop_assert!(expected_start >= horizon);
     }
 
+    /// A walk from any day continues the schedule's own walk from the period holding
+    /// that day, each period's boundaries carried to the next.
+    #[test]
+    fn periods_from_any_day_continue_the_schedule(
+        s in any_schedule(),
+        offset in 0u64..4000,
+        n in 1usize..8,
+    ) {
+        let from = s.start() + chrono::Days::new(offset);
+        let whole: Vec<BillingPeriod> =
+            s.periods().skip_while(|p| p.covered.end() <= from).take(n).collect();
+        let walked: Vec<BillingPeriod> = s.periods_from(from).take(n).collect();
+        prop_assert_eq!(walked.first().copied(), s.period_containing(from));
+        prop_assert_eq!(walked, whole);
+    }
+
     /// Splitting a period at any day, the rounded prorated pieces add up to the full fee
     /// within one minor unit per piece.
     #[test]

@@ -10,5 +10,6 @@
 
 mod concurrency;
 mod contract;
+mod import;
 mod support;
 mod values;

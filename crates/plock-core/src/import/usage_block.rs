@@ -1,0 +1,172 @@
+//! A block of checked usage records, kept as their canonical CSV text: what a usage import
+//! hands a store, chunk after chunk ([`UsageChecker`](super::UsageChecker)).
+//!
+//! The text is `account_key,metric,timestamp,quantity,record_id` lines without a header,
+//! written as a CSV writer writes them: times in RFC 3339 UTC as chrono's `AutoSi` writes them,
+//! quantities as `Decimal` writes them (their scale kept), every record with its record id.
+//! A store may keep the text as it is (readable as any CSV) or read the records from it.
+
+use std::collections::BTreeSet;
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use rust_decimal::Decimal;
+
+use super::canonical::Stamp;
+use crate::id::RecordId;
+use crate::usage::UsageRecord;
+
+/// Checked usage records as canonical CSV text; built only from checked records.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct UsageBlock {
+    text: String,
+    records: usize,
+}
+
+/// One record of a [`UsageBlock`], its text borrowed from the block.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BlockRecord<'a> {
+    /// The account key.
+    pub account: &'a str,
+    /// The metric.
+    pub metric: &'a str,
+    /// When it was used.
+    pub timestamp: DateTime<Utc>,
+    /// How much, not negative.
+    pub quantity: Decimal,
+    /// The record id.
+    pub record_id: Option<&'a str>,
+}
+
+/// Why a block's text could not be read back: only for text that was not a block's.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("usage block line {line}: {reason}")]
+pub struct BlockError {
+    /// The line of the block's text, from 1.
+    pub line: usize,
+    /// What is wrong with it.
+    pub reason: String,
+}
+
+impl UsageBlock {
+    /// The block of `records`.
+    pub fn from_records(records: &[UsageRecord]) -> UsageBlock {
+        let mut writer = csv::WriterBuilder::new()
+            .has_headers(false)
+            .from_writer(Vec::with_capacity(records.len().saturating_mul(64)));
+        for r in records {
+            // Writing to memory does not fail.
+            let _ = writer.write_record([
+                r.account().as_str(),
+                r.metric().as_str(),
+                &r.timestamp().to_rfc3339_opts(SecondsFormat::AutoSi, true),
+                &r.quantity().to_string(),
+                r.record_id().map_or("", RecordId::as_str),
+            ]);
+        }
+        let bytes = writer.into_inner().unwrap_or_default();
+        UsageBlock {
+            text: String::from_utf8(bytes).unwrap_or_default(),
+            records: records.len(),
+        }
+    }
+
+    /// A block of `records` records written canonically in `text` by the checker.
+    pub(super) fn from_checked(text: String, records: usize) -> UsageBlock {
+        UsageBlock { text, records }
+    }
+
+    /// The records as CSV lines, each ended by a line end, without a header.
+    pub fn text(&self) -> &str {
+        &self.text
+    }
+
+    /// How many records it holds.
+    pub fn len(&self) -> usize {
+        self.records
+    }
+
+    /// Holds no record?
+    pub fn is_empty(&self) -> bool {
+        self.records == 0
+    }
+
+    /// Calls `each` with every record, in order.
+    ///
+    /// # Errors
+    /// `each`'s error, or [`BlockError`] (into `E`) for a line that is not a record, which a
+    /// block's own text never has.
+    pub fn for_each_record<E: From<BlockError>>(
+        &self,
+        mut each: impl FnMut(BlockRecord<'_>) -> Result<(), E>,
+    ) -> Result<(), E> {
+        if !self.text.contains('"') {
+            for (n, line) in self.text.lines().enumerate() {
+                let cells: Vec<&str> = line.split(',').collect();
+                each(record_of(&cells, n)?)?;
+            }
+            return Ok(());
+        }
+        let mut reader = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .flexible(true)
+            .from_reader(self.text.as_bytes());
+        let mut row = csv::StringRecord::new();
+        for n in 0.. {
+            let more = reader.read_record(&mut row).map_err(|e| BlockError {
+                line: n,
+                reason: e.to_string(),
+            })?;
+            if !more {
+                break;
+            }
+            let cells: Vec<&str> = row.iter().collect();
+            each(record_of(&cells, n)?)?;
+        }
+        Ok(())
+    }
+
+    /// The distinct account keys of its records, in order.
+    ///
+    /// # Errors
+    /// [`BlockError`] as [`UsageBlock::for_each_record`] says.
+    pub fn account_keys(&self) -> Result<Vec<String>, BlockError> {
+        let mut keys = BTreeSet::new();
+        self.for_each_record(|r| {
+            if !keys.contains(r.account) {
+                keys.insert(r.account.to_owned());
+            }
+            Ok::<(), BlockError>(())
+        })?;
+        Ok(keys.into_iter().collect())
+    }
+}
+
+/// The record of line `n` (from 0) whose cells are `cells`.
+fn record_of<'a>(cells: &[&'a str], n: usize) -> Result<BlockRecord<'a>, BlockError> {
+    let fail = |reason: &str| BlockError {
+        line: n.saturating_add(1),
+        reason: reason.to_owned(),
+    };
+    let [account, metric, timestamp, quantity, record_id] = cells else {
+        return Err(fail("not five fields"));
+    };
+    let timestamp = Stamp::read(timestamp.as_bytes())
+        .and_then(|s| s.time())
+        .ok_or_else(|| fail("not a canonical time"))?;
+    let quantity = Decimal::from_str_exact(quantity).map_err(|_| fail("not a quantity"))?;
+    Ok(BlockRecord {
+        account,
+        metric,
+        timestamp,
+        quantity,
+        record_id: Some(*record_id).filter(|id| !id.is_empty()),
+    })
+}
+
+impl From<BlockError> for crate::store::StoreError {
+    fn from(e: BlockError) -> Self {
+        crate::store::StoreError::Backend {
+            message: e.to_string(),
+        }
+    }
+}

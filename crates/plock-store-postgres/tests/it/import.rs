@@ -1,0 +1,84 @@
+//! A usage import in blocks: records come back exactly as the blocks held them, an import
+//! dropped uncommitted writes nothing, and a key no account holds is refused.
+
+use chrono::{TimeZone, Utc};
+use plock_core::import::UsageBlock;
+use plock_core::{id::*, money::*, store::*, usage::*};
+use rust_decimal::Decimal;
+
+use crate::support::{account, fresh_store, record, server};
+
+fn records() -> Vec<UsageRecord> {
+    let mut records = vec![
+        record("key-a", 3, Decimal::new(1250, 2), Some("r1")),
+        record("key-b", 4, Decimal::new(7, 0), None),
+    ];
+    let at = Utc
+        .with_ymd_and_hms(2025, 1, 31, 23, 59, 59)
+        .unwrap()
+        .checked_add_signed(chrono::Duration::nanoseconds(123_456_789))
+        .unwrap();
+    let odd = AccountKey::new("key,\"b\"").unwrap();
+    records.push(
+        UsageRecord::new(
+            odd,
+            MetricId::new("calls").unwrap(),
+            at,
+            Decimal::new(1, 28),
+            None,
+        )
+        .unwrap(),
+    );
+    records
+}
+
+#[test]
+fn usage_imported_in_blocks_comes_back_exactly_and_only_once_committed() {
+    let Some(server) =
+        server("usage_imported_in_blocks_comes_back_exactly_and_only_once_committed")
+    else {
+        return;
+    };
+    let mut store = fresh_store(&server);
+    let accounts = [("a", "key-a"), ("b", "key-b"), ("c", "key,\"b\"")];
+    let changes = accounts
+        .iter()
+        .map(|(id, key)| Change::AddAccount {
+            account: account(id, key, Currency::EUR),
+        })
+        .collect();
+    store.apply(Batch { changes }).unwrap();
+    let records = records();
+    let (first, second) = records.split_at(1);
+    let blocks = [
+        UsageBlock::from_records(first),
+        UsageBlock::from_records(second),
+    ];
+
+    let mut import = store.usage_import().unwrap();
+    import.add(&blocks[0]).unwrap();
+    drop(import);
+    assert!(store.company().unwrap().usage.is_empty());
+
+    let mut import = store.usage_import().unwrap();
+    for block in &blocks {
+        import.add(block).unwrap();
+    }
+    assert_eq!(import.commit().unwrap(), 3);
+    let mut stored = store.company().unwrap().usage;
+    stored.sort();
+    let mut expected = records;
+    expected.sort();
+    assert_eq!(stored, expected);
+    for (s, e) in stored.iter().zip(&expected) {
+        assert_eq!(
+            (s.timestamp(), s.quantity().scale()),
+            (e.timestamp(), e.quantity().scale())
+        );
+    }
+
+    let ghost = [record("ghost", 5, Decimal::ONE, None)];
+    let mut import = store.usage_import().unwrap();
+    let refused = import.add(&UsageBlock::from_records(&ghost)).unwrap_err();
+    assert!(refused.to_string().contains("ghost"), "{refused}");
+}
