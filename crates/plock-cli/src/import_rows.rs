@@ -4,8 +4,8 @@
 use std::collections::BTreeSet;
 use std::path::Path;
 
+use plock_core::SubscriptionId;
 use plock_core::store::Change;
-use plock_core::{AccountId, SubscriptionId};
 
 use crate::app::{Opened, store_error, subject, today};
 use crate::cli::ImportKind;
@@ -85,7 +85,7 @@ fn count_accounts(changes: &[Change], rows: &Rows, report: &mut ImportReport) {
                 added.insert(account.id().clone());
             }
             other => {
-                if let Some(id) = account_of(other) {
+                if let Some(id) = other.account() {
                     touched.insert(id.clone());
                 }
             }
@@ -130,36 +130,13 @@ fn count_subscriptions(
     report.new_metrics = Some(metrics);
 }
 
-/// The account a change of an account import is about.
-fn account_of(change: &Change) -> Option<&AccountId> {
-    match change {
-        Change::AddAccount { account } | Change::AddDiscovered { account } => Some(account.id()),
-        Change::EditAccount { id, .. }
-        | Change::SetPaymentTerms { id, .. }
-        | Change::Approve { id }
-        | Change::Dismiss { id }
-        | Change::Archive { id }
-        | Change::Restore { id }
-        | Change::Tag { id, .. }
-        | Change::Untag { id, .. }
-        | Change::SetExternalId { id, .. }
-        | Change::RemoveExternalId { id, .. } => Some(id),
-        Change::Link { child, .. } | Change::Unlink { child } => Some(child),
-        Change::SetGroupBilling { master, .. } => Some(master),
-        Change::PutSubscription { .. }
-        | Change::PutMetric { .. }
-        | Change::AddUsage { .. }
-        | Change::RecordRun { .. } => None,
-    }
-}
-
 /// Names the row of an import file a change came from: `line 3 (account acme)`.
 fn row_of(store: &dyn Backend, rows: Option<&Rows>, change: &Change) -> String {
     let keyed = match change {
         Change::PutSubscription { subscription } => {
             Some(("subscription", subscription.id().to_string()))
         }
-        other => account_of(other).map(|id| {
+        other => other.account().map(|id| {
             // Accounts are found by the key the file names; an imported account's id is its
             // key, an older one may have another.
             let key = store

@@ -2,7 +2,8 @@
 //! generic over the trait, so a future adapter (PostgreSQL, say) runs the very same checks.
 //!
 //! Enable the `store-contract` feature in the adapter's dev-dependencies and call
-//! [`run_all`] from a test with a function that returns a fresh, empty store.
+//! [`run_all`] from a test with a function that returns a fresh, empty store. [`fixtures`]
+//! holds the small domain values the checks build on, for the stores' own tests too.
 // Test support: a failed expectation must stop the test, so panicking is the point here.
 #![allow(
     clippy::arithmetic_side_effects,
@@ -12,7 +13,7 @@
     clippy::indexing_slicing
 )]
 
-use chrono::{NaiveDate, TimeZone, Utc};
+use chrono::{TimeZone, Utc};
 use rust_decimal::Decimal;
 
 use crate::account::*;
@@ -24,60 +25,24 @@ use crate::store::*;
 use crate::subscription::*;
 use crate::usage::*;
 
-fn date(y: i32, m: u32, d: u32) -> NaiveDate {
-    NaiveDate::from_ymd_opt(y, m, d).unwrap()
-}
+pub mod fixtures;
+
+use self::fixtures::{aid, date, licence};
 
 fn account(id: &str, currency: Currency) -> Account {
-    Account::new(
-        AccountId::new(id).unwrap(),
-        AccountKey::new(format!("key-{id}")).unwrap(),
-        AccountName::new(&format!("Customer {id}")).unwrap(),
-        Contact::default(),
-        currency,
-        date(2025, 1, 1),
-    )
-}
-
-fn aid(s: &str) -> AccountId {
-    AccountId::new(s).unwrap()
+    fixtures::account(id, &format!("key-{id}"), currency)
 }
 
 fn subscription(id: &str, account: &str, currency: Currency) -> Subscription {
-    let mut s = Subscription::new(
-        SubscriptionSpec {
-            id: SubscriptionId::new(id).unwrap(),
-            account: aid(account),
-            start: date(2025, 1, 1),
-            end: None,
-            interval: BillingInterval::MONTHLY,
-            mode: PeriodMode::Calendar,
-            anchor: None,
-            practice: BillingPractice::InAdvance,
-            currency,
-            items: vec![Item::flat_fee(
-                ProductId::new("licence").unwrap(),
-                Decimal::from(100),
-                Decimal::ONE,
-            )],
-            minimum_invoice_amount: None,
-        },
-        currency,
-    )
-    .unwrap();
+    let items = vec![licence(Decimal::from(100))];
+    let mut s = fixtures::draft(id, account, currency, items, None);
     s.activate().unwrap();
     s
 }
 
 fn record(key: &str, day: u32, hour: u32) -> UsageRecord {
-    UsageRecord::new(
-        AccountKey::new(key).unwrap(),
-        MetricId::new("calls").unwrap(),
-        Utc.with_ymd_and_hms(2025, 1, day, hour, 0, 0).unwrap(),
-        Decimal::from(day),
-        None,
-    )
-    .unwrap()
+    let timestamp = Utc.with_ymd_and_hms(2025, 1, day, hour, 0, 0).unwrap();
+    fixtures::record_at(key, timestamp, Decimal::from(day), None)
 }
 
 /// A company of five accounts: a master `m` with children `c1`, `c2`, a pending `p`, a tagged

@@ -61,6 +61,7 @@ use crate::period::Period;
 use crate::subscription::{Subscription, SubscriptionError};
 use crate::usage::{Metric, UsageError, UsageRecord, UsageTable};
 
+mod about;
 mod rules;
 
 pub use rules::{apply_to_book, check_currency_change, subscription_to_store};

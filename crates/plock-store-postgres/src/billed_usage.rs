@@ -5,7 +5,9 @@ use plock_core::billing::BilledUsage;
 use plock_core::store::StoreError;
 use postgres::GenericClient;
 
-use crate::codec::{Context, text};
+use plock_store_sql::codec::text;
+
+use crate::codec::Context;
 
 /// Records `rows`, each replacing the stored row of its key.
 pub(crate) fn write(tx: &mut impl GenericClient, rows: &[BilledUsage]) -> Result<(), StoreError> {

@@ -2,98 +2,87 @@
 //! (`INSERT … SELECT … FROM unnest(…)`) rather than one per row: an import of a hundred
 //! thousand accounts is three statements.
 
-use crate::codec::{ACCOUNT_COLUMNS, AccountRow};
-use crate::failure::{Db, Failure};
+use plock_store_sql::SqlValue;
+use plock_store_sql::plan::AccountWrites;
 use postgres::Transaction;
 
-/// The rows waiting to be inserted.
-#[derive(Default)]
-pub(crate) struct Inserts {
-    accounts: Vec<AccountRow>,
-    /// `(owner, account, tag, folded)`.
-    tags: [Vec<String>; 4],
-    /// `(owner, account, system, external_id)`.
-    external_ids: [Vec<String>; 4],
+use crate::bind::Bind;
+use crate::codec::{ACCOUNT_COLUMNS, Param, names};
+use crate::failure::{Db, Failure};
+
+/// Inserts the new accounts, tags and external ids of `writes`.
+pub(crate) fn write(tx: &mut Transaction<'_>, writes: &AccountWrites) -> Result<(), Failure> {
+    if !writes.inserted.is_empty() {
+        write_accounts(tx, &writes.inserted)?;
+    }
+    let tags = &writes.tags_added;
+    if !tags.is_empty() {
+        let column = |f: fn(&plock_store_sql::plan::TagRow) -> &str| {
+            tags.iter().map(f).collect::<Vec<&str>>()
+        };
+        tx.execute(
+            "INSERT INTO account_tags (owner, account, tag, folded) \
+             SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[])",
+            &[
+                &column(|t| &t.owner),
+                &column(|t| &t.account),
+                &column(|t| &t.tag),
+                &column(|t| &t.folded),
+            ],
+        )
+        .db("writing tags")?;
+    }
+    let ids = &writes.external_ids_added;
+    if !ids.is_empty() {
+        let column = |f: fn(&plock_store_sql::plan::ExternalIdRow) -> &str| {
+            ids.iter().map(f).collect::<Vec<&str>>()
+        };
+        tx.execute(
+            "INSERT INTO external_ids (owner, account, system, external_id) \
+             SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[])",
+            &[
+                &column(|e| &e.owner),
+                &column(|e| &e.account),
+                &column(|e| &e.system),
+                &column(|e| &e.external_id),
+            ],
+        )
+        .db("writing external ids")?;
+    }
+    Ok(())
 }
 
-fn push(columns: &mut [Vec<String>; 4], values: [&str; 4]) {
-    for (column, value) in columns.iter_mut().zip(values) {
-        column.push(value.to_owned());
-    }
-}
-
-impl Inserts {
-    pub(crate) fn account(&mut self, row: AccountRow) {
-        self.accounts.push(row);
-    }
-
-    pub(crate) fn tag(&mut self, owner: &str, account: &str, tag: &str) {
-        push(&mut self.tags, [owner, account, tag, &tag.to_lowercase()]);
-    }
-
-    pub(crate) fn external_id(&mut self, owner: &str, account: &str, system: &str, id: &str) {
-        push(&mut self.external_ids, [owner, account, system, id]);
-    }
-
-    /// Inserts everything gathered.
-    pub(crate) fn write(self, tx: &mut Transaction<'_>) -> Result<(), Failure> {
-        if !self.accounts.is_empty() {
-            write_accounts(tx, &self.accounts)?;
-        }
-        let [owner, account, tag, folded] = &self.tags;
-        if !owner.is_empty() {
-            tx.execute(
-                "INSERT INTO account_tags (owner, account, tag, folded) \
-                 SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[])",
-                &[owner, account, tag, folded],
-            )
-            .db("writing tags")?;
-        }
-        let [owner, account, system, id] = &self.external_ids;
-        if !owner.is_empty() {
-            tx.execute(
-                "INSERT INTO external_ids (owner, account, system, external_id) \
-                 SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[])",
-                &[owner, account, system, id],
-            )
-            .db("writing external ids")?;
-        }
-        Ok(())
-    }
-}
-
-fn write_accounts(tx: &mut Transaction<'_>, rows: &[AccountRow]) -> Result<(), Failure> {
-    let text = |f: fn(&AccountRow) -> &String| rows.iter().map(f).collect::<Vec<&String>>();
-    let optional = |f: fn(&AccountRow) -> &Option<String>| {
-        rows.iter().map(f).collect::<Vec<&Option<String>>>()
-    };
-    let group_billing: Vec<bool> = rows.iter().map(|r| r.group_billing).collect();
-    let payment_terms: Vec<Option<i32>> = rows.iter().map(|r| r.payment_terms_days).collect();
+/// The new account rows (the values of [`ACCOUNT_COLUMNS`]), one array per column.
+fn write_accounts(tx: &mut Transaction<'_>, rows: &[Vec<SqlValue>]) -> Result<(), Failure> {
+    let columns = names(ACCOUNT_COLUMNS);
+    let arrays: Vec<Vec<Bind<'_>>> = (0..columns.len())
+        .map(|c| {
+            rows.iter()
+                .map(|row| Bind(row.get(c).unwrap_or(&SqlValue::Null)))
+                .collect()
+        })
+        .collect();
+    let unnest: Vec<String> = columns
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            let ty = match *c {
+                "group_billing" => "boolean",
+                "payment_terms_days" => "integer",
+                _ => "text",
+            };
+            format!("${}::{ty}[]", i + 1)
+        })
+        .collect();
     let selected = ACCOUNT_COLUMNS.replace("address_lines", "address_lines::jsonb");
+    let params: Vec<Param<'_>> = arrays.iter().map(|a| a as Param<'_>).collect();
     tx.execute(
         &format!(
-            "INSERT INTO accounts ({ACCOUNT_COLUMNS}) SELECT {selected} FROM unnest(\
-             $1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], \
-             $7::text[], $8::boolean[], $9::text[], $10::text[], $11::text[], $12::text[], \
-             $13::text[], $14::text[], $15::integer[]) AS r ({ACCOUNT_COLUMNS})"
+            "INSERT INTO accounts ({ACCOUNT_COLUMNS}) SELECT {selected} FROM unnest({}) \
+             AS r ({ACCOUNT_COLUMNS})",
+            unnest.join(", ")
         ),
-        &[
-            &text(|r| &r.id),
-            &text(|r| &r.owner),
-            &text(|r| &r.key),
-            &text(|r| &r.name),
-            &text(|r| &r.state),
-            &text(|r| &r.currency),
-            &optional(|r| &r.master),
-            &group_billing,
-            &text(|r| &r.created_on),
-            &optional(|r| &r.email),
-            &optional(|r| &r.phone),
-            &optional(|r| &r.address_lines),
-            &optional(|r| &r.country),
-            &optional(|r| &r.organisation_number),
-            &payment_terms,
-        ],
+        &params,
     )
     .db("writing accounts")?;
     Ok(())

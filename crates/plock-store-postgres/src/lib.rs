@@ -36,6 +36,7 @@
 #![deny(missing_docs)]
 
 mod billed_usage;
+mod bind;
 mod check;
 mod codec;
 mod copy;
@@ -52,7 +53,6 @@ mod write;
 
 use plock_core::UsageTable;
 use plock_core::store::{CompanySnapshot, StoreError};
-use postgres::IsolationLevel;
 
 pub use import::UsageImport;
 pub use operate::UsageImportError;
@@ -79,12 +79,7 @@ impl PostgresStore {
     /// [`StoreError::Backend`].
     pub fn billing_input(&self) -> Result<(CompanySnapshot, UsageTable), StoreError> {
         let mut client = self.client()?;
-        let mut tx = client
-            .build_transaction()
-            .isolation_level(IsolationLevel::RepeatableRead)
-            .read_only(true)
-            .start()
-            .context("starting a read")?;
+        let mut tx = operate::read(&mut client)?;
         let (accounts, subscriptions, metrics) = store::read_company(&mut tx)?;
         let usage = usage::usage_table(&mut tx)?;
         let billed_usage = billed_usage::read(&mut tx)?;

@@ -11,7 +11,10 @@ use postgres::error::SqlState;
 use postgres::{Client, IsolationLevel, Transaction};
 
 use crate::PostgresStore;
-use crate::codec::{ACCOUNT_JSON, Context, account_value, backend, book, chain};
+use plock_store_sql::codec::book;
+use plock_store_sql::error::chain;
+
+use crate::codec::{ACCOUNT_JSON, Context, account_value, backend};
 use crate::failure::Failure;
 
 /// Why [`PostgresStore::add_usage_in_chunks`] imported nothing.
@@ -153,7 +156,7 @@ fn add_chunk(
 }
 
 /// A read-only transaction on one committed state.
-fn read(client: &mut Client) -> Result<Transaction<'_>, StoreError> {
+pub(crate) fn read(client: &mut Client) -> Result<Transaction<'_>, StoreError> {
     client
         .build_transaction()
         .isolation_level(IsolationLevel::RepeatableRead)

@@ -4,7 +4,9 @@ use plock_core::Subscription;
 use plock_core::store::StoreError;
 use postgres::GenericClient;
 
-use crate::codec::{Context, Param, SUBSCRIPTION_SELECT, invoice_number, subscription};
+use plock_store_sql::codec::invoice_number;
+
+use crate::codec::{Context, Param, SUBSCRIPTION_SELECT, subscription};
 
 pub(crate) fn read_subscriptions(
     client: &mut impl GenericClient,

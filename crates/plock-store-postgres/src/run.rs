@@ -11,7 +11,11 @@ use postgres::Transaction;
 use postgres::binary_copy::BinaryCopyInWriter;
 use postgres::types::Type;
 
-use crate::codec::{InvoiceRow, backend, billed_through, sql_number, text};
+use plock_store_sql::codec::{billed_through, sql_number, text};
+use plock_store_sql::rows::{InvoiceRow, Row};
+
+use crate::bind::binds;
+use crate::codec::{INVOICE_COLUMNS, Param, backend, names};
 use crate::failure::{Db, Failure};
 use crate::queries::next_invoice_number;
 
@@ -133,10 +137,9 @@ fn write_invoices(tx: &mut Transaction<'_>, invoices: &[Invoice]) -> Result<(), 
         return Ok(());
     }
     let sink = tx
-        .copy_in(
-            "COPY invoices (owner, number, currency, total, period_start, period_end, invoice) \
-             FROM STDIN (FORMAT binary)",
-        )
+        .copy_in(&format!(
+            "COPY invoices ({INVOICE_COLUMNS}) FROM STDIN (FORMAT binary)"
+        ))
         .db("writing invoices")?;
     let types = [
         Type::TEXT,
@@ -148,9 +151,12 @@ fn write_invoices(tx: &mut Transaction<'_>, invoices: &[Invoice]) -> Result<(), 
         Type::TEXT,
     ];
     let mut writer = BinaryCopyInWriter::new(sink, &types);
+    let columns = names(INVOICE_COLUMNS);
     for invoice in invoices {
-        let row = InvoiceRow::of(invoice)?;
-        writer.write(&row.params()).db("writing invoices")?;
+        let values = InvoiceRow { invoice }.values(&columns)?;
+        let binds = binds(&values);
+        let params: Vec<Param<'_>> = binds.iter().map(|b| b as Param<'_>).collect();
+        writer.write(&params).db("writing invoices")?;
     }
     writer.finish().db("writing invoices")?;
     Ok(())

@@ -2,21 +2,23 @@
 
 use std::cell::{RefCell, RefMut};
 
-use plock_core::account::{ExternalId, ExternalSystem, Tag, TagFilter};
+use plock_core::account::{ExternalId, ExternalSystem};
 use plock_core::period::Period;
 use plock_core::store::{
     AccountQuery, Batch, CompanySnapshot, InvoiceQuery, Page, StoreError, SubscriptionQuery,
-    page_limit,
 };
 use plock_core::{
     Account, AccountId, AccountKey, Invoice, Metric, Store, Subscription, SubscriptionId,
     UsageRecord, UsageTable,
 };
-use postgres::{Client, GenericClient, IsolationLevel, NoTls};
+use plock_store_sql::codec::{account, book, metric, sql_number, text, unix_day};
+use plock_store_sql::read::{TagTest, page, page_probe, tag_parts};
+use plock_store_sql::sql::by_external_id;
+use postgres::{Client, GenericClient, NoTls};
 
 use crate::codec::{
-    ACCOUNT_JSON, Context, INVOICE_SELECT, Param, USAGE_SELECT, account, account_value, backend,
-    book, invoice, parse, sql_number, text, unix_day, usage_record,
+    ACCOUNT_JSON, Context, INVOICE_SELECT, Param, USAGE_SELECT, account_value, backend, dollar,
+    invoice, usage_record,
 };
 use crate::queries::{next_invoice_number, read_subscriptions};
 use crate::schema;
@@ -156,49 +158,6 @@ impl PostgresStore {
     }
 }
 
-fn page<T, C>(mut items: Vec<T>, limit: usize, cursor: impl Fn(&T) -> C) -> Page<T, C> {
-    let next = if items.len() > limit {
-        items.truncate(limit);
-        items.last().map(cursor)
-    } else {
-        None
-    };
-    Page { items, next }
-}
-
-/// One more than a page holds, so the query tells whether another page follows.
-fn page_probe(limit: usize) -> (usize, i64) {
-    let limit = page_limit(limit);
-    (
-        limit,
-        i64::try_from(limit.saturating_add(1)).unwrap_or(i64::MAX),
-    )
-}
-
-/// What one part of a tag filter asks of an account's tags.
-enum TagTest {
-    All,
-    Any,
-    None,
-}
-
-/// A tag filter as parts that all apply, each with its folded tags.
-fn tag_parts(tags: &TagFilter) -> Vec<(TagTest, Vec<String>)> {
-    match tags {
-        TagFilter::All(tags) => vec![(TagTest::All, folded(tags))],
-        TagFilter::Any(tags) => vec![(TagTest::Any, folded(tags))],
-        TagFilter::None(tags) => vec![(TagTest::None, folded(tags))],
-        TagFilter::Every(filters) => filters.iter().flat_map(tag_parts).collect(),
-    }
-}
-
-/// The tags a filter names, case-folded as [`plock_core::Tag`] compares them, without repeats.
-fn folded(tags: &[Tag]) -> Vec<String> {
-    let set: std::collections::BTreeSet<String> =
-        tags.iter().map(|t| t.as_str().to_lowercase()).collect();
-    set.into_iter().collect()
-}
-
 fn strs<T: AsRef<str>>(items: &[T]) -> Vec<&str> {
     items.iter().map(AsRef::as_ref).collect()
 }
@@ -222,10 +181,7 @@ impl Store for PostgresStore {
         system: &ExternalSystem,
         id: &ExternalId,
     ) -> Result<Option<Account>, StoreError> {
-        self.one_account(
-            "a.id = (SELECT account FROM external_ids WHERE system = $1 AND external_id = $2)",
-            &[&system.name(), &id.as_str()],
-        )
+        self.one_account(&by_external_id(dollar), &[&system.name(), &id.as_str()])
     }
 
     fn list_accounts(&self, query: &AccountQuery) -> Result<Page<Account, AccountId>, StoreError> {
@@ -253,7 +209,11 @@ impl Store for PostgresStore {
         }
         filter.push_str(" ORDER BY a.id LIMIT $3");
         let mut params: Vec<Param<'_>> = vec![&state, &after, &probe];
-        params.extend(parts.iter().map(|(_, wanted)| wanted as Param<'_>));
+        let lists: Vec<Vec<&str>> = parts
+            .iter()
+            .map(|(_, wanted)| wanted.iter().map(String::as_str).collect())
+            .collect();
+        params.extend(lists.iter().map(|wanted| wanted as Param<'_>));
         let items = self.accounts_where(&filter, &params)?;
         Ok(page(items, limit, |a: &Account| a.id().clone()))
     }
@@ -358,12 +318,7 @@ impl Store for PostgresStore {
         let mut client = self.client()?;
         // One snapshot for every statement: the accounts, subscriptions and usage of one
         // committed state.
-        let mut tx = client
-            .build_transaction()
-            .isolation_level(IsolationLevel::RepeatableRead)
-            .read_only(true)
-            .start()
-            .context("starting a read")?;
+        let mut tx = crate::operate::read(&mut client)?;
         let (accounts, subscriptions, metrics) = read_company(&mut tx)?;
         let rows = tx
             .query(&format!("SELECT {USAGE_SELECT} FROM usage"), &[])
@@ -432,10 +387,7 @@ fn read_metrics(client: &mut impl GenericClient) -> Result<Vec<Metric>, StoreErr
         .map(|row| {
             let id: String = row.try_get(0).context("reading metrics")?;
             let aggregation: String = row.try_get(1).context("reading metrics")?;
-            Ok(Metric {
-                id: parse("metric id", id)?,
-                aggregation: parse("aggregation", aggregation)?,
-            })
+            metric(id, aggregation)
         })
         .collect()
 }

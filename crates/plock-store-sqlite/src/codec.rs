@@ -1,90 +1,56 @@
-//! Domain values to and from rows.
+//! SQLite's row layout: what its queries select, read back into domain values, and the
+//! shared layer's values bound as SQLite's.
 //!
 //! Scalars are written in their serde text form (dates `2025-01-31`, states `active`,
 //! currencies `EUR`), the very text the memory store's data file holds, and read back through
 //! the same deserialisers, so every value is validated again on the way in. Amounts and
 //! quantities are the decimal's own text (`12.30`, scale kept), read back with
-//! [`Decimal::from_str_exact`]: never a float.
+//! [`Decimal::from_str_exact`](rust_decimal::Decimal::from_str_exact): never a float. What
+//! the columns hold and how values are checked is `plock-store-sql`'s; this module knows
+//! only where SQLite keeps them.
 
 use std::fmt::Display;
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Utc};
 use plock_core::account::PaymentTerms;
-use plock_core::id::RecordId;
 use plock_core::store::StoreError;
-use plock_core::subscription::BilledThrough;
-use plock_core::{Account, AccountBook, AccountKey, Invoice, MetricId, Subscription, UsageRecord};
-use rust_decimal::Decimal;
-use serde::Serialize;
-use serde::de::DeserializeOwned;
-use serde::de::value::{Error as ValueError, StringDeserializer};
+use plock_core::{Invoice, Subscription, UsageRecord};
+use plock_store_sql::SqlValue;
+use rusqlite::ParamsFromIter;
+use rusqlite::ToSql;
+use rusqlite::types::{ToSqlOutput, Value as SqliteValue, ValueRef};
 use serde_json::{Map, Value, json};
 
-/// A failure of the backend, with what was being done.
-pub(crate) fn backend(message: impl Into<String>) -> StoreError {
-    StoreError::Backend {
-        message: message.into(),
+pub(crate) use plock_store_sql::codec::{decimal, parse, unix_day};
+pub(crate) use plock_store_sql::error::{Context, backend};
+
+/// A shared value bound as SQLite's: a decimal as its exact text, a boolean as 0 or 1, text
+/// borrowed.
+pub(crate) struct Bind<'a>(&'a SqlValue);
+
+impl ToSql for Bind<'_> {
+    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
+        Ok(match self.0 {
+            SqlValue::Null => ToSqlOutput::Owned(SqliteValue::Null),
+            SqlValue::Bool(b) => ToSqlOutput::Owned(SqliteValue::Integer(i64::from(*b))),
+            SqlValue::Int(i) => ToSqlOutput::Owned(SqliteValue::Integer(*i)),
+            SqlValue::Text(s) => ToSqlOutput::Borrowed(ValueRef::Text(s.as_bytes())),
+            SqlValue::Decimal(d) => ToSqlOutput::Owned(SqliteValue::Text(d.to_string())),
+        })
     }
 }
 
-/// Names what failed: `.context("reading accounts")?`.
-pub(crate) trait Context<T> {
-    /// The error as [`StoreError::Backend`], prefixed by `what`.
-    fn context(self, what: &str) -> Result<T, StoreError>;
+/// SQLite's numbered placeholder.
+pub(crate) fn question(_column: &str, n: usize) -> String {
+    format!("?{n}")
 }
 
-impl<T, E: Display> Context<T> for Result<T, E> {
-    fn context(self, what: &str) -> Result<T, StoreError> {
-        self.map_err(|e| backend(format!("{what}: {e}")))
-    }
+/// Shared values as a statement's parameters `?1`, `?2`, ….
+pub(crate) fn params(values: &[SqlValue]) -> ParamsFromIter<impl Iterator<Item = Bind<'_>>> {
+    rusqlite::params_from_iter(values.iter().map(Bind))
 }
 
-/// A value's serde text form: what a unit enum, a date or a timestamp serialises to.
-pub(crate) fn text<T: Serialize + ?Sized>(value: &T) -> Result<String, StoreError> {
-    match serde_json::to_value(value).context("encoding a value")? {
-        Value::String(s) => Ok(s),
-        other => Err(backend(format!("expected a text value, got {other}"))),
-    }
-}
-
-/// Reads a value back from its serde text form, validating it.
-pub(crate) fn parse<T: DeserializeOwned>(what: &str, s: String) -> Result<T, StoreError> {
-    T::deserialize(StringDeserializer::<ValueError>::new(s.clone()))
-        .map_err(|e| backend(format!("stored {what} {s:?} is invalid: {e}")))
-}
-
-/// An exact decimal from its text.
-pub(crate) fn decimal(what: &str, s: &str) -> Result<Decimal, StoreError> {
-    Decimal::from_str_exact(s).map_err(|e| backend(format!("stored {what} {s:?} is invalid: {e}")))
-}
-
-/// Days since 1970-01-01: the usage table's index key, ordered for any year.
-pub(crate) fn unix_day(day: NaiveDate) -> i32 {
-    day.to_epoch_days()
-}
-
-/// The columns of an `accounts` row, in [`ACCOUNT_COLUMNS`] order.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct AccountRow {
-    pub id: String,
-    pub key: String,
-    pub name: String,
-    pub state: String,
-    pub currency: String,
-    pub master: Option<String>,
-    pub group_billing: bool,
-    pub created_on: String,
-    pub email: Option<String>,
-    pub phone: Option<String>,
-    /// A JSON array of the lines; `None` when there are none.
-    pub address_lines: Option<String>,
-    pub country: Option<String>,
-    pub organisation_number: Option<String>,
-    /// The days; `None` for the default terms.
-    pub payment_terms_days: Option<i64>,
-}
-
-/// The `accounts` columns an [`AccountRow`] writes, in order.
+/// The `accounts` columns, in the order the store writes them.
 pub(crate) const ACCOUNT_COLUMNS: &str = "id, key, name, state, currency, master, group_billing, \
      created_on, email, phone, address_lines, country, organisation_number, payment_terms_days";
 
@@ -96,54 +62,6 @@ pub(crate) const ACCOUNT_SELECT: &str = "a.id, a.key, a.name, a.state, a.currenc
      (SELECT json_group_object(e.system, e.external_id) FROM external_ids e \
       WHERE e.account = a.id), \
      a.payment_terms_days";
-
-impl AccountRow {
-    pub(crate) fn of(account: &Account) -> Result<AccountRow, StoreError> {
-        let contact = account.contact();
-        let address_lines = if contact.address_lines().is_empty() {
-            None
-        } else {
-            Some(serde_json::to_string(contact.address_lines()).context("encoding an address")?)
-        };
-        Ok(AccountRow {
-            id: account.id().to_string(),
-            key: account.key().to_string(),
-            name: account.name().to_string(),
-            state: text(&account.state())?,
-            currency: text(&account.currency())?,
-            master: account.master().map(ToString::to_string),
-            group_billing: account.group_billing(),
-            created_on: text(&account.created_on())?,
-            email: contact.email().map(|e| e.as_str().to_owned()),
-            phone: contact.phone().map(str::to_owned),
-            address_lines,
-            country: contact.country().map(|c| c.as_str().to_owned()),
-            organisation_number: contact.organisation_number().map(str::to_owned),
-            payment_terms_days: Some(account.payment_terms())
-                .filter(|t| *t != PaymentTerms::DEFAULT)
-                .map(|t| i64::from(t.days())),
-        })
-    }
-
-    pub(crate) fn params(&self) -> [&dyn rusqlite::ToSql; 14] {
-        [
-            &self.id,
-            &self.key,
-            &self.name,
-            &self.state,
-            &self.currency,
-            &self.master,
-            &self.group_billing,
-            &self.created_on,
-            &self.email,
-            &self.phone,
-            &self.address_lines,
-            &self.country,
-            &self.organisation_number,
-            &self.payment_terms_days,
-        ]
-    }
-}
 
 /// An account as the JSON its deserialiser reads, from a row selected by [`ACCOUNT_SELECT`].
 pub(crate) fn account_value(row: &rusqlite::Row<'_>) -> Result<Value, StoreError> {
@@ -176,299 +94,133 @@ pub(crate) fn account_value(row: &rusqlite::Row<'_>) -> Result<Value, StoreError
         },
         "tags": json(13, json!([]))?,
         "external_ids": json(14, json!({}))?,
-        "payment_terms": row.get::<_, Option<i64>>(15).context("reading an account")?.unwrap_or(i64::from(PaymentTerms::DEFAULT.days())),
+        "payment_terms": row
+            .get::<_, Option<i64>>(15)
+            .context("reading an account")?
+            .unwrap_or(i64::from(PaymentTerms::DEFAULT.days())),
     }))
 }
 
-/// An account from [`account_value`]'s JSON, validated field by field.
-pub(crate) fn account(value: Value) -> Result<Account, StoreError> {
-    let id = value.get("id").cloned().unwrap_or_default();
-    serde_json::from_value(value)
-        .map_err(|e| backend(format!("stored account {id} is invalid: {e}")))
-}
-
-/// A book of `accounts` and `dismissed` keys, its invariants checked.
-pub(crate) fn book(
-    accounts: Vec<Value>,
-    dismissed: Vec<String>,
-) -> Result<AccountBook, StoreError> {
-    serde_json::from_value(json!({ "accounts": accounts, "dismissed": dismissed }))
-        .context("the stored accounts break a rule of the account book")
-}
-
-/// The columns of a `subscriptions` row, in [`SUBSCRIPTION_COLUMNS`] order.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct SubscriptionRow {
-    pub id: String,
-    pub account: String,
-    pub state: String,
-    pub paused_since: Option<String>,
-    pub currency: String,
-    pub starts_on: String,
-    pub ends_on: Option<String>,
-    pub interval_months: u32,
-    pub mode: String,
-    pub anchor: Option<String>,
-    pub practice: String,
-    pub minimum_invoice_amount: Option<String>,
-    /// The items as JSON (prices as decimal strings).
-    pub items: String,
-    pub billed_through_in_advance: Option<String>,
-    pub billed_through_in_arrears: Option<String>,
-}
-
-/// The `subscriptions` columns, in [`SubscriptionRow`] order.
+/// The `subscriptions` columns, in the order the store writes them and [`subscription`]
+/// reads them: the spec spread over columns, the items as JSON.
 pub(crate) const SUBSCRIPTION_COLUMNS: &str = "id, account, state, paused_since, currency, \
      starts_on, ends_on, interval_months, mode, anchor, practice, minimum_invoice_amount, items, \
      billed_through_in_advance, billed_through_in_arrears";
 
-impl SubscriptionRow {
-    pub(crate) fn of(subscription: &Subscription) -> Result<SubscriptionRow, StoreError> {
-        let spec = subscription.spec();
-        let state = serde_json::to_value(subscription.state()).context("encoding a state")?;
-        let field = |name: &str| state.get(name).and_then(Value::as_str).map(str::to_owned);
-        let billed = subscription.billed_through();
-        Ok(SubscriptionRow {
-            id: spec.id.to_string(),
-            account: spec.account.to_string(),
-            state: field("state").ok_or_else(|| backend("a subscription state has no name"))?,
-            paused_since: field("since"),
-            currency: text(&spec.currency)?,
-            starts_on: text(&spec.start)?,
-            ends_on: spec.end.as_ref().map(text).transpose()?,
-            interval_months: spec.interval.months(),
-            mode: text(&spec.mode)?,
-            anchor: spec.anchor.as_ref().map(text).transpose()?,
-            practice: text(&spec.practice)?,
-            minimum_invoice_amount: spec.minimum_invoice_amount.map(|d| d.to_string()),
-            items: serde_json::to_string(&spec.items).context("encoding items")?,
-            billed_through_in_advance: billed.in_advance.as_ref().map(text).transpose()?,
-            billed_through_in_arrears: billed.in_arrears.as_ref().map(text).transpose()?,
-        })
-    }
+/// The serde field each text column of [`SUBSCRIPTION_COLUMNS`] is read into, by position;
+/// `None` for the columns read apart (the interval, the minimum, the items, the watermarks).
+const SUBSCRIPTION_FIELDS: [Option<&str>; 15] = [
+    Some("id"),
+    Some("account"),
+    Some("state"),
+    Some("since"),
+    Some("currency"),
+    Some("start"),
+    Some("end"),
+    None,
+    Some("mode"),
+    Some("anchor"),
+    Some("practice"),
+    None,
+    None,
+    None,
+    None,
+];
 
-    pub(crate) fn params(&self) -> [&dyn rusqlite::ToSql; 15] {
-        [
-            &self.id,
-            &self.account,
-            &self.state,
-            &self.paused_since,
-            &self.currency,
-            &self.starts_on,
-            &self.ends_on,
-            &self.interval_months,
-            &self.mode,
-            &self.anchor,
-            &self.practice,
-            &self.minimum_invoice_amount,
-            &self.items,
-            &self.billed_through_in_advance,
-            &self.billed_through_in_arrears,
-        ]
-    }
-
-    pub(crate) fn read(row: &rusqlite::Row<'_>) -> rusqlite::Result<SubscriptionRow> {
-        Ok(SubscriptionRow {
-            id: row.get(0)?,
-            account: row.get(1)?,
-            state: row.get(2)?,
-            paused_since: row.get(3)?,
-            currency: row.get(4)?,
-            starts_on: row.get(5)?,
-            ends_on: row.get(6)?,
-            interval_months: row.get(7)?,
-            mode: row.get(8)?,
-            anchor: row.get(9)?,
-            practice: row.get(10)?,
-            minimum_invoice_amount: row.get(11)?,
-            items: row.get(12)?,
-            billed_through_in_advance: row.get(13)?,
-            billed_through_in_arrears: row.get(14)?,
-        })
-    }
-
-    /// The subscription, through the deserialiser that validates a stored one (its spec
-    /// built again, its state and watermarks restored).
-    pub(crate) fn subscription(self) -> Result<Subscription, StoreError> {
-        let invalid =
-            |e: &dyn Display| backend(format!("stored subscription {} is invalid: {e}", self.id));
-        let items: Value = serde_json::from_str(&self.items).map_err(|e| invalid(&e))?;
-        let minimum = self
-            .minimum_invoice_amount
-            .as_deref()
-            .map(|m| decimal("minimum invoice amount", m))
-            .transpose()?;
-        let mut object = Map::new();
-        object.insert("id".into(), json!(self.id));
-        object.insert("account".into(), json!(self.account));
-        object.insert("start".into(), json!(self.starts_on));
-        object.insert("end".into(), json!(self.ends_on));
-        object.insert("interval".into(), json!(self.interval_months));
-        object.insert("mode".into(), json!(self.mode));
-        object.insert("anchor".into(), json!(self.anchor));
-        object.insert("practice".into(), json!(self.practice));
-        object.insert("currency".into(), json!(self.currency));
-        object.insert("items".into(), items);
-        object.insert("minimum_invoice_amount".into(), json!(minimum));
-        object.insert("state".into(), json!(self.state));
-        if let Some(since) = &self.paused_since {
-            object.insert("since".into(), json!(since));
+/// A subscription from a row selected by [`SUBSCRIPTION_COLUMNS`], through the deserialiser
+/// that validates a stored one (its spec built again, its state and watermarks restored).
+pub(crate) fn subscription(row: &rusqlite::Row<'_>) -> Result<Subscription, StoreError> {
+    let get = |i: usize| {
+        row.get::<_, Option<String>>(i)
+            .context("reading subscriptions")
+    };
+    let id = get(0)?.unwrap_or_default();
+    let invalid = |e: &dyn Display| backend(format!("stored subscription {id} is invalid: {e}"));
+    let mut object = Map::new();
+    for (i, field) in SUBSCRIPTION_FIELDS.iter().enumerate() {
+        if let Some(field) = field {
+            match get(i)? {
+                Some(text) => object.insert((*field).into(), json!(text)),
+                // A running subscription has no `since`; every other field is `null`.
+                None if *field == "since" => None,
+                None => object.insert((*field).into(), Value::Null),
+            };
         }
-        let mut billed = Map::new();
-        if let Some(day) = &self.billed_through_in_advance {
-            billed.insert("in_advance".into(), json!(day));
-        }
-        if let Some(day) = &self.billed_through_in_arrears {
-            billed.insert("in_arrears".into(), json!(day));
-        }
-        object.insert("billed_through".into(), Value::Object(billed));
-        serde_json::from_value(Value::Object(object)).map_err(|e| invalid(&e))
     }
+    let interval: u32 = row.get(7).context("reading subscriptions")?;
+    object.insert("interval".into(), json!(interval));
+    let minimum = get(11)?
+        .as_deref()
+        .map(|m| decimal("minimum invoice amount", m))
+        .transpose()?;
+    object.insert("minimum_invoice_amount".into(), json!(minimum));
+    let items: Value =
+        serde_json::from_str(&get(12)?.unwrap_or_default()).map_err(|e| invalid(&e))?;
+    object.insert("items".into(), items);
+    let mut billed = Map::new();
+    for (i, name) in [(13, "in_advance"), (14, "in_arrears")] {
+        if let Some(day) = get(i)? {
+            billed.insert(name.into(), json!(day));
+        }
+    }
+    object.insert("billed_through".into(), Value::Object(billed));
+    serde_json::from_value(Value::Object(object)).map_err(|e| invalid(&e))
 }
 
-/// A subscription's watermarks from their two columns.
-pub(crate) fn billed_through(
-    in_advance: Option<String>,
-    in_arrears: Option<String>,
-) -> Result<BilledThrough, StoreError> {
-    Ok(BilledThrough {
-        in_advance: in_advance.map(|d| parse("date", d)).transpose()?,
-        in_arrears: in_arrears.map(|d| parse("date", d)).transpose()?,
-    })
-}
+/// The `usage` columns a record is written to, in [`usage_values`]'s order.
+pub(crate) const USAGE_COLUMNS: &str =
+    "account_key, metric, unix_day, timestamp, quantity, record_id";
 
-/// The columns of a `usage` row, in [`USAGE_COLUMNS`] order.
-pub(crate) struct UsageRow {
-    pub account_key: String,
-    pub metric: String,
-    pub unix_day: i32,
-    pub timestamp: String,
-    pub quantity: String,
-    pub record_id: Option<String>,
+/// A record's `usage` row: the timestamp as its text, the quantity as the decimal's.
+pub(crate) fn usage_values(record: &UsageRecord) -> Result<[SqliteValue; 6], StoreError> {
+    let timestamp = record.timestamp();
+    let text = |s: String| SqliteValue::Text(s);
+    Ok([
+        text(record.account().to_string()),
+        text(record.metric().to_string()),
+        SqliteValue::Integer(i64::from(unix_day(timestamp.date_naive()))),
+        text(plock_store_sql::codec::text(&timestamp)?),
+        text(record.quantity().to_string()),
+        record
+            .record_id()
+            .map_or(SqliteValue::Null, |r| text(r.to_string())),
+    ])
 }
 
 /// The `usage` columns read back into a record.
 pub(crate) const USAGE_SELECT: &str = "account_key, metric, timestamp, quantity, record_id";
 
-impl UsageRow {
-    pub(crate) fn of(record: &UsageRecord) -> Result<UsageRow, StoreError> {
-        let timestamp = record.timestamp();
-        Ok(UsageRow {
-            account_key: record.account().to_string(),
-            metric: record.metric().to_string(),
-            unix_day: unix_day(timestamp.date_naive()),
-            timestamp: text(&timestamp)?,
-            quantity: record.quantity().to_string(),
-            record_id: record.record_id().map(ToString::to_string),
-        })
-    }
-
-    pub(crate) fn params(&self) -> [&dyn rusqlite::ToSql; 6] {
-        [
-            &self.account_key,
-            &self.metric,
-            &self.unix_day,
-            &self.timestamp,
-            &self.quantity,
-            &self.record_id,
-        ]
-    }
-}
-
 /// A usage record from a row selected by [`USAGE_SELECT`], validated.
 pub(crate) fn usage_record(row: &rusqlite::Row<'_>) -> Result<UsageRecord, StoreError> {
     let get = |i: usize| row.get::<_, String>(i).context("reading usage");
-    let key = get(0)?;
-    let account = AccountKey::new(&key).context("stored usage account key")?;
-    let metric = MetricId::new(get(1)?).context("stored usage metric")?;
     let timestamp: DateTime<Utc> = parse("usage timestamp", get(2)?)?;
     let quantity = decimal("usage quantity", &get(3)?)?;
-    let record_id = row
-        .get::<_, Option<String>>(4)
-        .context("reading usage")?
-        .map(RecordId::new)
-        .transpose()
-        .context("stored usage record id")?;
-    UsageRecord::new(account, metric, timestamp, quantity, record_id)
-        .map_err(|e| backend(format!("stored usage of {key} is invalid: {e}")))
+    let record_id: Option<String> = row.get(4).context("reading usage")?;
+    plock_store_sql::codec::usage_record(
+        &get(0)?,
+        &get(1)?,
+        timestamp,
+        quantity,
+        record_id.as_deref(),
+    )
 }
 
-/// The columns of an `invoices` row.
-pub(crate) struct InvoiceRow {
-    pub number: i64,
-    pub owner: String,
-    pub currency: String,
-    pub total: String,
-    pub period_start: String,
-    pub period_end: String,
-    pub invoice: String,
-}
-
-impl InvoiceRow {
-    pub(crate) fn of(invoice: &Invoice) -> Result<InvoiceRow, StoreError> {
-        let period = invoice.period();
-        Ok(InvoiceRow {
-            number: sql_number(invoice.number())?,
-            owner: invoice.owner().to_string(),
-            currency: text(&invoice.currency())?,
-            total: invoice.total().amount().to_string(),
-            period_start: text(&period.start())?,
-            period_end: text(&period.end())?,
-            invoice: serde_json::to_string(invoice).context("encoding an invoice")?,
-        })
-    }
-
-    pub(crate) fn params(&self) -> [&dyn rusqlite::ToSql; 7] {
-        [
-            &self.number,
-            &self.owner,
-            &self.currency,
-            &self.total,
-            &self.period_start,
-            &self.period_end,
-            &self.invoice,
-        ]
-    }
-}
+/// The `invoices` columns, in the order the store writes them.
+pub(crate) const INVOICE_COLUMNS: &str =
+    "number, owner, currency, total, period_start, period_end, invoice";
 
 /// The `invoices` columns read back: the number, owner and total beside the invoice's JSON.
 pub(crate) const INVOICE_SELECT: &str = "number, owner, total, invoice";
 
-/// An invoice from a row selected by [`INVOICE_SELECT`]: its total is re-checked against its
-/// lines, and the number, owner and total columns against the invoice.
+/// An invoice from a row selected by [`INVOICE_SELECT`], checked by
+/// [`plock_store_sql::codec::invoice`].
 pub(crate) fn invoice(row: &rusqlite::Row<'_>) -> Result<Invoice, StoreError> {
     let number: i64 = row.get(0).context("reading an invoice")?;
     let owner: String = row.get(1).context("reading an invoice")?;
     let total: String = row.get(2).context("reading an invoice")?;
     let json: String = row.get(3).context("reading an invoice")?;
-    let invalid = |e: &dyn Display| backend(format!("stored invoice {number} is invalid: {e}"));
-    let invoice: Invoice = serde_json::from_str(&json).map_err(|e| invalid(&e))?;
-    invoice.check_invariants().map_err(|e| invalid(&e))?;
-    if sql_number(invoice.number())? != number
-        || invoice.owner().as_str() != owner
-        || decimal("invoice total", &total)? != invoice.total().amount()
-    {
-        return Err(invalid(
-            &"its number, owner or total column disagrees with the invoice",
-        ));
-    }
-    Ok(invoice)
-}
-
-/// An invoice number as SQLite's integer.
-pub(crate) fn sql_number(number: u64) -> Result<i64, StoreError> {
-    i64::try_from(number).map_err(|_| {
-        backend(format!(
-            "invoice number {number} is beyond what the store can hold ({})",
-            i64::MAX
-        ))
-    })
-}
-
-/// Back from SQLite's integer.
-pub(crate) fn invoice_number(number: i64) -> Result<u64, StoreError> {
-    u64::try_from(number)
-        .map_err(|_| backend(format!("stored invoice number {number} is negative")))
+    let total = decimal("invoice total", &total)?;
+    plock_store_sql::codec::invoice(number, &owner, total, &json)
 }
 
 /// A list as one JSON array parameter, for `IN (SELECT value FROM json_each(?))`: one

@@ -8,19 +8,20 @@ use plock_core::account::{ExternalId, ExternalSystem, TagFilter};
 use plock_core::period::Period;
 use plock_core::store::{
     AccountQuery, Batch, CompanySnapshot, InvoiceQuery, Page, StoreError, SubscriptionQuery,
-    page_limit,
 };
 use plock_core::{
     Account, AccountBook, AccountId, AccountKey, Invoice, Metric, Store, Subscription,
     SubscriptionId, UsageRecord, UsageTable,
 };
+use plock_store_sql::codec::{account, book, metric, sql_number, text, unix_day};
+use plock_store_sql::read::{TagTest, page, page_probe, tag_parts};
+use plock_store_sql::sql::by_external_id;
 use rusqlite::types::Value as SqlValue;
 use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior, params};
 
 use crate::codec::{
-    ACCOUNT_SELECT, Context, INVOICE_SELECT, SUBSCRIPTION_COLUMNS, SubscriptionRow, USAGE_SELECT,
-    account, account_value, backend, book, invoice, json_list, parse, sql_number, text, unix_day,
-    usage_record,
+    ACCOUNT_SELECT, Context, INVOICE_SELECT, USAGE_SELECT, account_value, backend, invoice,
+    json_list, question, usage_record,
 };
 use crate::schema;
 
@@ -232,19 +233,9 @@ impl SqliteStore {
         filter: &str,
         params: &[SqlValue],
     ) -> Result<Vec<Subscription>, StoreError> {
-        let sql = format!("SELECT {SUBSCRIPTION_COLUMNS} FROM subscriptions WHERE {filter}");
-        let mut stmt = self
-            .conn
-            .prepare_cached(&sql)
-            .context("reading subscriptions")?;
-        let rows = stmt
-            .query_map(rusqlite::params_from_iter(params), SubscriptionRow::read)
-            .context("reading subscriptions")?;
-        let mut out = Vec::new();
-        for row in rows {
-            out.push(row.context("reading subscriptions")?.subscription()?);
-        }
-        Ok(out)
+        let params: Vec<&dyn rusqlite::ToSql> =
+            params.iter().map(|p| p as &dyn rusqlite::ToSql).collect();
+        crate::write::subscriptions_where(&self.conn, filter, &params)
     }
 
     fn invoices_where(
@@ -269,30 +260,14 @@ impl SqliteStore {
     }
 }
 
-fn page<T, C>(mut items: Vec<T>, limit: usize, cursor: impl Fn(&T) -> C) -> Page<T, C> {
-    let next = if items.len() > limit {
-        items.truncate(limit);
-        items.last().map(cursor)
-    } else {
-        None
-    };
-    Page { items, next }
-}
-
 /// One more than a page holds, so the query tells whether another page follows.
-fn page_probe(limit: usize) -> (usize, SqlValue) {
-    let limit = page_limit(limit);
-    let probe = i64::try_from(limit.saturating_add(1)).unwrap_or(i64::MAX);
+fn probe(limit: usize) -> (usize, SqlValue) {
+    let (limit, probe) = page_probe(limit);
     (limit, SqlValue::Integer(probe))
 }
 
 fn sql_text(s: impl Into<String>) -> SqlValue {
     SqlValue::Text(s.into())
-}
-
-/// The tags a filter names, case-folded as [`plock_core::account::Tag`] compares them, without repeats.
-fn folded(tags: &[plock_core::account::Tag]) -> BTreeSet<String> {
-    tags.iter().map(|t| t.as_str().to_lowercase()).collect()
 }
 
 impl Store for SqliteStore {
@@ -318,10 +293,8 @@ impl Store for SqliteStore {
         system: &ExternalSystem,
         id: &ExternalId,
     ) -> Result<Option<Account>, StoreError> {
-        self.one_account(
-            "a.id = (SELECT account FROM external_ids WHERE system = ?1 AND external_id = ?2)",
-            &[sql_text(system.name()), sql_text(id.as_str())],
-        )
+        let params = [sql_text(system.name()), sql_text(id.as_str())];
+        self.one_account(&by_external_id(question), &params)
     }
 
     fn list_accounts(&self, query: &AccountQuery) -> Result<Page<Account, AccountId>, StoreError> {
@@ -343,7 +316,7 @@ impl Store for SqliteStore {
                 param(&mut filter, &clause, sql_text(list));
             }
         }
-        let (limit, probe) = page_probe(query.limit);
+        let (limit, probe) = probe(query.limit);
         param(&mut filter, " ORDER BY a.id LIMIT ?", probe);
         let items = self.accounts_where(&self.conn, &filter, &params)?;
         Ok(page(items, limit, |a: &Account| a.id().clone()))
@@ -368,10 +341,8 @@ impl Store for SqliteStore {
     }
 
     fn subscription(&self, id: &SubscriptionId) -> Result<Option<Subscription>, StoreError> {
-        Ok(self
-            .subscriptions_where("id = ?1", &[sql_text(id.as_str())])?
-            .into_iter()
-            .next())
+        let found = self.subscriptions_where("id = ?1", &[sql_text(id.as_str())])?;
+        Ok(found.into_iter().next())
     }
 
     fn subscriptions_of(&self, accounts: &[AccountId]) -> Result<Vec<Subscription>, StoreError> {
@@ -396,7 +367,7 @@ impl Store for SqliteStore {
             params.push(sql_text(after.as_str()));
             filter.push_str(&format!(" AND id > ?{}", params.len()));
         }
-        let (limit, probe) = page_probe(query.limit);
+        let (limit, probe) = probe(query.limit);
         params.push(probe);
         filter.push_str(&format!(" ORDER BY id LIMIT ?{}", params.len()));
         let items = self.subscriptions_where(&filter, &params)?;
@@ -446,13 +417,12 @@ impl Store for SqliteStore {
     }
 
     fn invoice(&self, number: u64) -> Result<Option<Invoice>, StoreError> {
+        // Past what the store can number, no invoice is stored.
         let Ok(number) = sql_number(number) else {
             return Ok(None);
         };
-        Ok(self
-            .invoices_where("number = ?1", &[SqlValue::Integer(number)])?
-            .into_iter()
-            .next())
+        let found = self.invoices_where("number = ?1", &[SqlValue::Integer(number)])?;
+        Ok(found.into_iter().next())
     }
 
     fn list_invoices(&self, query: &InvoiceQuery) -> Result<Page<Invoice, u64>, StoreError> {
@@ -468,7 +438,7 @@ impl Store for SqliteStore {
             params.push(SqlValue::Integer(after));
             filter.push_str(&format!(" AND number > ?{}", params.len()));
         }
-        let (limit, probe) = page_probe(query.limit);
+        let (limit, probe) = probe(query.limit);
         params.push(probe);
         filter.push_str(&format!(" ORDER BY number LIMIT ?{}", params.len()));
         let items = self.invoices_where(&filter, &params)?;
@@ -527,10 +497,7 @@ fn read_metrics(conn: &Connection) -> Result<Vec<Metric>, StoreError> {
     let mut out = Vec::new();
     for row in rows {
         let (id, aggregation) = row.context("reading metrics")?;
-        out.push(Metric {
-            id: parse("metric id", id)?,
-            aggregation: parse("aggregation", aggregation)?,
-        });
+        out.push(metric(id, aggregation)?);
     }
     Ok(out)
 }
@@ -540,19 +507,20 @@ fn read_metrics(conn: &Connection) -> Result<Vec<Metric>, StoreError> {
 fn tag_clauses(tags: &TagFilter) -> Vec<(String, BTreeSet<String>)> {
     let has_tag = "SELECT 1 FROM account_tags t WHERE t.account = a.id \
                    AND t.folded IN (SELECT value FROM json_each(?))";
-    match tags {
-        // Tags are unique per account, so all are there when every one is counted.
-        TagFilter::All(tags) => {
-            let wanted = folded(tags);
-            let clause = format!(
-                " AND (SELECT count(*) FROM account_tags t WHERE t.account = a.id \
-                 AND t.folded IN (SELECT value FROM json_each(?))) = {}",
-                wanted.len()
-            );
-            vec![(clause, wanted)]
-        }
-        TagFilter::Any(tags) => vec![(format!(" AND EXISTS ({has_tag})"), folded(tags))],
-        TagFilter::None(tags) => vec![(format!(" AND NOT EXISTS ({has_tag})"), folded(tags))],
-        TagFilter::Every(filters) => filters.iter().flat_map(tag_clauses).collect(),
-    }
+    tag_parts(tags)
+        .into_iter()
+        .map(|(test, wanted)| {
+            let clause = match test {
+                // Tags are unique per account, so all are there when every one is counted.
+                TagTest::All => format!(
+                    " AND (SELECT count(*) FROM account_tags t WHERE t.account = a.id \
+                     AND t.folded IN (SELECT value FROM json_each(?))) = {}",
+                    wanted.len()
+                ),
+                TagTest::Any => format!(" AND EXISTS ({has_tag})"),
+                TagTest::None => format!(" AND NOT EXISTS ({has_tag})"),
+            };
+            (clause, wanted)
+        })
+        .collect()
 }

@@ -1,11 +1,12 @@
-//! What the tests share: a fresh schema per store, small domain values.
+//! What the tests share: a fresh schema per store, and the small domain values of
+//! plock-core's contract fixtures.
 
 use std::sync::atomic::{AtomicU32, Ordering};
 
-use chrono::{NaiveDate, TimeZone, Utc};
-use plock_core::{account::*, id::*, money::*, period::*, pricing::*, subscription::*, usage::*};
+use chrono::Utc;
 use plock_store_postgres::PostgresStore;
-use rust_decimal::Decimal;
+
+pub use plock_core::contract::fixtures::{account, aid, date, record, subscription};
 
 /// The environment variable naming the test server.
 pub const SERVER: &str = "PLOCK_TEST_POSTGRES";
@@ -57,71 +58,4 @@ pub fn with_search_path(server: &str, schema: &str) -> String {
 /// A new store in a fresh schema.
 pub fn fresh_store(server: &str) -> PostgresStore {
     PostgresStore::create(&fresh_schema(server)).unwrap()
-}
-
-pub fn date(y: i32, m: u32, d: u32) -> NaiveDate {
-    NaiveDate::from_ymd_opt(y, m, d).unwrap()
-}
-
-pub fn aid(id: &str) -> AccountId {
-    AccountId::new(id).unwrap()
-}
-
-pub fn account(id: &str, key: &str, currency: Currency) -> Account {
-    Account::new(
-        aid(id),
-        AccountKey::new(key).unwrap(),
-        AccountName::new(&format!("Customer {id}")).unwrap(),
-        Contact::default(),
-        currency,
-        date(2025, 1, 1),
-    )
-}
-
-pub fn subscription(id: &str, account: &str, currency: Currency, active: bool) -> Subscription {
-    let mut s = Subscription::new(
-        SubscriptionSpec {
-            id: SubscriptionId::new(id).unwrap(),
-            account: aid(account),
-            start: date(2025, 1, 1),
-            end: None,
-            interval: BillingInterval::MONTHLY,
-            mode: PeriodMode::Calendar,
-            anchor: None,
-            practice: BillingPractice::InAdvance,
-            currency,
-            items: vec![
-                Item::flat_fee(
-                    ProductId::new("licence").unwrap(),
-                    Decimal::new(10_050, 2),
-                    Decimal::ONE,
-                ),
-                Item::usage(
-                    ProductId::new("api").unwrap(),
-                    MetricId::new("calls").unwrap(),
-                    PriceModel::PerUnit {
-                        unit_price: Decimal::new(25, 4),
-                    },
-                ),
-            ],
-            minimum_invoice_amount: Some(Decimal::new(500, 2)),
-        },
-        currency,
-    )
-    .unwrap();
-    if active {
-        s.activate().unwrap();
-    }
-    s
-}
-
-pub fn record(key: &str, day: u32, quantity: Decimal, record_id: Option<&str>) -> UsageRecord {
-    UsageRecord::new(
-        AccountKey::new(key).unwrap(),
-        MetricId::new("calls").unwrap(),
-        Utc.with_ymd_and_hms(2025, 1, day, 13, 30, 0).unwrap(),
-        quantity,
-        record_id.map(|r| RecordId::new(r).unwrap()),
-    )
-    .unwrap()
 }

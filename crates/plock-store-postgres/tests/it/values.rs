@@ -1,11 +1,13 @@
 //! Values come back exactly as written; a database from a newer plock is refused untouched.
 
 use chrono::{TimeZone, Utc};
-use plock_core::{id::*, money::*, store::*, usage::*};
+use plock_core::{id::*, store::*, usage::*};
 use plock_store_postgres::{PostgresStore, SCHEMA_VERSION};
 use rust_decimal::Decimal;
 
-use crate::support::{account, fresh_schema, fresh_store, server};
+use plock_core::contract::fixtures::account_with_usage;
+
+use crate::support::{fresh_schema, fresh_store, server};
 
 #[test]
 fn usage_times_and_quantities_round_trip_exactly() {
@@ -34,18 +36,7 @@ fn usage_times_and_quantities_round_trip_exactly() {
         UsageRecord::new(key.clone(), MetricId::new("calls").unwrap(), t, q, None).unwrap()
     })
     .collect();
-    store
-        .apply(Batch {
-            changes: vec![
-                Change::AddAccount {
-                    account: account("a", "key-a", Currency::EUR),
-                },
-                Change::AddUsage {
-                    records: records.clone(),
-                },
-            ],
-        })
-        .unwrap();
+    store.apply(account_with_usage(records.clone())).unwrap();
     let mut stored = store.company().unwrap().usage;
     stored.sort();
     let mut expected = records;

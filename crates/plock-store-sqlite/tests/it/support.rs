@@ -1,16 +1,10 @@
-//! What the tests share: a temporary folder, small domain values, a raw view of the tables.
+//! What the tests share: a temporary folder, a raw view of the tables, and the small domain
+//! values of plock-core's contract fixtures.
 
-use chrono::{NaiveDate, TimeZone, Utc};
-use plock_core::account::*;
-use plock_core::id::*;
-use plock_core::money::*;
-use plock_core::period::*;
-use plock_core::pricing::*;
-use plock_core::subscription::*;
-use plock_core::usage::*;
 use rusqlite::Connection;
-use rust_decimal::Decimal;
 use std::path::Path;
+
+pub use plock_core::contract::fixtures::{account, aid, date, record, subscription};
 
 /// A folder removed when the test ends, whatever its outcome.
 pub fn temp_dir() -> tempfile::TempDir {
@@ -18,73 +12,6 @@ pub fn temp_dir() -> tempfile::TempDir {
         .prefix("plock-store-sqlite-")
         .tempdir()
         .unwrap()
-}
-
-pub fn date(y: i32, m: u32, d: u32) -> NaiveDate {
-    NaiveDate::from_ymd_opt(y, m, d).unwrap()
-}
-
-pub fn aid(id: &str) -> AccountId {
-    AccountId::new(id).unwrap()
-}
-
-pub fn account(id: &str, key: &str, currency: Currency) -> Account {
-    Account::new(
-        aid(id),
-        AccountKey::new(key).unwrap(),
-        AccountName::new(&format!("Customer {id}")).unwrap(),
-        Contact::default(),
-        currency,
-        date(2025, 1, 1),
-    )
-}
-
-pub fn subscription(id: &str, account: &str, currency: Currency, active: bool) -> Subscription {
-    let mut s = Subscription::new(
-        SubscriptionSpec {
-            id: SubscriptionId::new(id).unwrap(),
-            account: aid(account),
-            start: date(2025, 1, 1),
-            end: None,
-            interval: BillingInterval::MONTHLY,
-            mode: PeriodMode::Calendar,
-            anchor: None,
-            practice: BillingPractice::InAdvance,
-            currency,
-            items: vec![
-                Item::flat_fee(
-                    ProductId::new("licence").unwrap(),
-                    Decimal::new(10_050, 2),
-                    Decimal::ONE,
-                ),
-                Item::usage(
-                    ProductId::new("api").unwrap(),
-                    MetricId::new("calls").unwrap(),
-                    PriceModel::PerUnit {
-                        unit_price: Decimal::new(25, 4),
-                    },
-                ),
-            ],
-            minimum_invoice_amount: Some(Decimal::new(500, 2)),
-        },
-        currency,
-    )
-    .unwrap();
-    if active {
-        s.activate().unwrap();
-    }
-    s
-}
-
-pub fn record(key: &str, day: u32, quantity: Decimal, record_id: Option<&str>) -> UsageRecord {
-    UsageRecord::new(
-        AccountKey::new(key).unwrap(),
-        MetricId::new("calls").unwrap(),
-        Utc.with_ymd_and_hms(2025, 1, day, 13, 30, 0).unwrap(),
-        quantity,
-        record_id.map(|r| RecordId::new(r).unwrap()),
-    )
-    .unwrap()
 }
 
 /// Every row of every table, as text, in a fixed order: what "unchanged" means for the file.

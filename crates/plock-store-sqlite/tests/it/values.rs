@@ -10,6 +10,8 @@ use plock_core::usage::*;
 use plock_store_sqlite::SqliteStore;
 use rust_decimal::Decimal;
 
+use plock_core::contract::fixtures::account_with_usage;
+
 use crate::support::{account, aid, date, subscription};
 
 fn check_usage_round_trip(timestamp: DateTime<Utc>, quantity: &str) {
@@ -24,16 +26,7 @@ fn check_usage_round_trip(timestamp: DateTime<Utc>, quantity: &str) {
     )
     .unwrap();
     store
-        .apply(Batch {
-            changes: vec![
-                Change::AddAccount {
-                    account: account("a", "key-a", Currency::EUR),
-                },
-                Change::AddUsage {
-                    records: vec![record.clone()],
-                },
-            ],
-        })
+        .apply(account_with_usage(vec![record.clone()]))
         .unwrap();
     let back = store.company().unwrap().usage;
     assert_eq!(back, vec![record.clone()], "{timestamp} {quantity}");
