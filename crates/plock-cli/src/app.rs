@@ -2,12 +2,14 @@
 //! and how core's errors map to exit classes.
 
 use chrono::NaiveDate;
-use plock_core::store::{Batch, Change, StoreError};
+use plock_core::store::{Batch, Change};
 use plock_core::{Account, AccountId, AccountKey, Store};
 
+use crate::backend::Backend;
 use crate::exit::{Class, CliError, fail};
 use crate::location::Location;
-use crate::store_open::{self, Backend, store_failed};
+use crate::store_errors::refused;
+use crate::store_open;
 
 /// Today's date in UTC, read from the system clock (only the CLI reads clocks).
 pub fn today() -> NaiveDate {
@@ -19,62 +21,10 @@ pub fn today() -> NaiveDate {
         .unwrap_or_default()
 }
 
-fn store_class(e: &StoreError) -> Class {
-    match e {
-        StoreError::Account { source, .. } => match source {
-            plock_core::account::AccountError::NotFound { .. } => Class::NotFound,
-            plock_core::account::AccountError::DuplicateId { .. }
-            | plock_core::account::AccountError::DuplicateKey { .. }
-            | plock_core::account::AccountError::DuplicateExternalId { .. }
-            | plock_core::account::AccountError::KeyDismissed { .. } => Class::Conflict,
-            _ => Class::Validation,
-        },
-        StoreError::Subscription { .. } => Class::Validation,
-        StoreError::NotFound { .. } => Class::NotFound,
-        StoreError::Conflict { .. } => Class::Conflict,
-        StoreError::Backend { .. } => Class::Io,
-    }
-}
-
-/// Why the store refused, without its "change N refused" (the position of a change in a batch
-/// the operator never sees), and that position.
-fn refusal(e: &StoreError) -> (String, Option<usize>) {
-    match e {
-        StoreError::Account { index, source } => (source.to_string(), Some(*index)),
-        StoreError::Subscription { index, source } => (source.to_string(), Some(*index)),
-        StoreError::NotFound { index, what, id } => (format!("no {what} {id:?}"), Some(*index)),
-        StoreError::Conflict {
-            index,
-            what,
-            id,
-            reason,
-        } => (format!("{what} {id:?} {reason}"), Some(*index)),
-        StoreError::Backend { .. } => (e.to_string(), None),
-    }
-}
-
-/// Maps a store error to its class.
-pub fn store_error(e: StoreError) -> CliError {
-    refused(&e, &|_| None)
-}
-
 /// What a change is about, to name it when the store refuses it: `account acme`,
 /// `subscription s1`, ...
 pub fn subject(change: &Change) -> String {
     match change {
-        Change::AddAccount { account } | Change::AddDiscovered { account } => {
-            format!("account {}", account.id())
-        }
-        Change::EditAccount { id, .. }
-        | Change::SetPaymentTerms { id, .. }
-        | Change::Approve { id }
-        | Change::Dismiss { id }
-        | Change::Archive { id }
-        | Change::Restore { id }
-        | Change::SetExternalId { id, .. }
-        | Change::RemoveExternalId { id, .. } => format!("account {id}"),
-        Change::Unlink { child } => format!("account {child}"),
-        Change::SetGroupBilling { master, .. } => format!("account {master}"),
         Change::Link { child, master } => format!("link of {child} to master {master}"),
         Change::Tag { id, tag } | Change::Untag { id, tag } => {
             format!("tag {tag} of account {id}")
@@ -83,6 +33,9 @@ pub fn subject(change: &Change) -> String {
         Change::PutMetric { metric } => format!("metric {}", metric.id),
         Change::AddUsage { .. } => "usage records".to_owned(),
         Change::RecordRun { .. } => "billing run".to_owned(),
+        other => other
+            .account()
+            .map_or_else(|| "change".to_owned(), |id| format!("account {id}")),
     }
 }
 
@@ -91,22 +44,6 @@ pub fn subject(change: &Change) -> String {
 pub struct Opened {
     /// The store.
     pub store: Box<dyn Backend>,
-}
-
-/// A refused batch as the command reports it: the refused change named by `subject_of` its
-/// index in the batch, else by the command.
-fn refused(e: &StoreError, subject_of: &dyn Fn(usize) -> Option<String>) -> CliError {
-    if let StoreError::Backend { .. } = e {
-        return store_failed(StoreError::Backend {
-            message: refusal(e).0,
-        });
-    }
-    let class = store_class(e);
-    let (reason, index) = refusal(e);
-    match index.and_then(subject_of) {
-        Some(subject) => fail(class, format!("{subject}: {reason}")),
-        None => fail(class, reason),
-    }
 }
 
 impl Opened {

@@ -8,13 +8,14 @@ use plock_core::account::{
 use plock_core::store::{AccountQuery, Batch, Change, SubscriptionQuery};
 use plock_core::{Account, AccountId, AccountKey, Currency};
 
-use crate::app::{Opened, find_account, invalid, store_error, today};
+use crate::app::{Opened, find_account, invalid, today};
 use crate::cli::{AccountCommand, AccountEdit, AccountFields, AccountFilter, StateArg};
 use crate::cli_ops::{ClearField, ExternalIdCommand, Switch};
 use crate::exit::{Class, CliError, fail};
 use crate::help::{help, nested};
 use crate::out::{done_json, json, json_or_text};
 use crate::render;
+use crate::store_errors::store_error;
 use crate::values::{all_pages, tags};
 
 type Result<T> = std::result::Result<T, CliError>;

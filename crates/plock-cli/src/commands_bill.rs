@@ -3,10 +3,11 @@
 use plock_core::RunOptions;
 use plock_core::store::{Batch, Change};
 
-use crate::app::{Opened, invalid, store_error};
+use crate::app::{Opened, invalid};
 use crate::exit::CliError;
 use crate::progress::{self, Progress};
 use crate::render;
+use crate::store_errors::store_error;
 
 type Result<T> = std::result::Result<T, CliError>;
 

@@ -5,11 +5,12 @@ use chrono::NaiveDate;
 use plock_core::AccountId;
 use plock_core::store::CompanySnapshot;
 
-use crate::app::{Opened, invalid, store_error, today};
+use crate::app::{Opened, invalid, today};
 use crate::exit::CliError;
 use crate::out::json_or_text;
 use crate::progress;
 use crate::render;
+use crate::store_errors::store_error;
 
 type Result<T> = std::result::Result<T, CliError>;
 

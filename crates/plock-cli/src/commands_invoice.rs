@@ -9,13 +9,14 @@ use plock_core::store::{Batch, Change, InvoiceQuery};
 use plock_core::{Invoice, ProductId};
 use serde::Serialize;
 
-use crate::app::{Opened, find_account, invalid, store_error};
+use crate::app::{Opened, find_account, invalid};
 use crate::cli_invoice::{ErpArg, ExportFormat, InvoiceCommand};
 use crate::cli_ops::{ChargeArgs, CompensateArgs};
 use crate::exit::{Class, CliError, fail};
 use crate::help::{help, nested};
 use crate::out::{done_json, json};
 use crate::render;
+use crate::store_errors::store_error;
 use crate::values::{all_pages, decimal};
 
 type Result<T> = std::result::Result<T, CliError>;

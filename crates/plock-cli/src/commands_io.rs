@@ -8,13 +8,14 @@ use plock_core::store::Change;
 use plock_core::{AccountId, Invoice};
 use serde::Serialize;
 
-use crate::app::{Opened, invalid, store_error, today};
+use crate::app::{Opened, invalid, today};
 use crate::cli::{ExportKind, ImportKind};
 use crate::discover_missing::Missing;
 use crate::exit::{Class, CliError, fail};
 use crate::files::{name, read, write_out};
 use crate::import_report::ImportReport;
 use crate::out::json;
+use crate::store_errors::store_error;
 
 type Result<T> = std::result::Result<T, CliError>;
 

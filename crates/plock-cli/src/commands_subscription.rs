@@ -15,7 +15,7 @@ use plock_core::{
 };
 use rust_decimal::Decimal;
 
-use crate::app::{Opened, find_account, invalid, store_error};
+use crate::app::{Opened, find_account, invalid};
 use crate::cli::{SubscriptionCommand, SubscriptionFields};
 use crate::cli_ops::{CreateArgs, ItemCommand, ItemFields, SubscriptionFormat};
 use crate::exit::{Class, CliError, fail};
@@ -23,6 +23,7 @@ use crate::files::{name, read};
 use crate::help::{help, nested};
 use crate::out::{done_json, json, json_or_text};
 use crate::render;
+use crate::store_errors::store_error;
 use crate::subscription_file::{FileItem, FileState, SubscriptionFile, from_json, from_toml};
 use crate::values::{all_pages, decimal, find_subscription as find, refuse_taken};
 

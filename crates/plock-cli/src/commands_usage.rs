@@ -6,11 +6,12 @@ use plock_core::store::{AccountQuery, Batch, Change};
 use plock_core::usage::Aggregation;
 use plock_core::{AccountKey, Metric, MetricId, UsageRecord};
 
-use crate::app::{Opened, find_account, invalid, store_error};
+use crate::app::{Opened, find_account, invalid};
 use crate::cli_ops::{AggregationArg, UsageFilter};
 use crate::exit::{CliError, fail};
 use crate::out::{done_json, json};
 use crate::render;
+use crate::store_errors::store_error;
 
 type Result<T> = std::result::Result<T, CliError>;
 

@@ -5,8 +5,9 @@ use plock_core::AccountId;
 use plock_core::account::AccountState;
 use plock_core::discovery::SyncPlan;
 
-use crate::app::{Opened, find_account, store_error};
+use crate::app::{Opened, find_account};
 use crate::exit::{Class, CliError, fail};
+use crate::store_errors::store_error;
 
 /// The Active accounts of `plan.missing` to archive, children before masters: none unless
 /// asked; never one named in `keep`. A name in `keep` that is not missing from the source is refused, as a likely typo.

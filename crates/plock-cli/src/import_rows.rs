@@ -7,14 +7,15 @@ use std::path::Path;
 use plock_core::SubscriptionId;
 use plock_core::store::Change;
 
-use crate::app::{Opened, store_error, subject, today};
+use crate::app::{Opened, subject, today};
+use crate::backend::Backend;
 use crate::cli::ImportKind;
 use crate::exit::CliError;
 use crate::files::read;
 use crate::import_report::ImportReport;
 use crate::progress::Progress;
 use crate::rows::Rows;
-use crate::store_open::Backend;
+use crate::store_errors::store_error;
 
 type Result<T> = std::result::Result<T, CliError>;
 

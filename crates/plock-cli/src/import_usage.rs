@@ -195,7 +195,10 @@ pub fn import(
         inner: input,
         progress: Progress::bytes(len, &format!("importing {name}")),
     };
-    let book = s.store.account_book().map_err(crate::app::store_error)?;
+    let book = s
+        .store
+        .account_book()
+        .map_err(crate::store_errors::store_error)?;
     let mut source = Source::open(Box::new(input), &book)
         .map_err(|e| fail(Class::Io, format!("cannot read {name}: {e}")))?;
     let refused = std::cell::Cell::new(false);

@@ -3,6 +3,7 @@
 
 mod app;
 mod args;
+mod backend;
 mod cli;
 mod cli_invoice;
 mod cli_ops;
@@ -30,6 +31,7 @@ mod progress;
 mod render;
 mod render_late;
 mod rows;
+mod store_errors;
 mod store_open;
 mod store_postgres;
 mod stream;

@@ -5,10 +5,11 @@
 
 use std::path::Path;
 
-use crate::app::{Opened, store_error};
+use crate::app::Opened;
 use crate::exit::{Class, CliError, fail};
 use crate::location::Location;
 use crate::out::done_json;
+use crate::store_errors::store_error;
 
 type Result<T> = std::result::Result<T, CliError>;
 

@@ -8,9 +8,9 @@ use plock_core::import::UsageBlock;
 use plock_core::store::{Batch, CompanySnapshot, StoreError};
 use plock_store_postgres::PostgresStore;
 
+use crate::backend::Backend;
 use crate::exit::{Class, CliError, fail};
 use crate::location::Connection;
-use crate::store_open::Backend;
 
 /// What `plock backup` says on PostgreSQL: the server's own tools copy a database while
 /// others write, with the server's permissions and formats, which a copy by plock would not
@@ -37,11 +37,15 @@ impl Backend for PostgresStore {
         &mut self,
         next: &mut dyn FnMut() -> Result<Option<UsageBlock>, CliError>,
     ) -> Result<u64, CliError> {
-        let mut import = self.usage_import().map_err(crate::app::store_error)?;
+        let mut import = self
+            .usage_import()
+            .map_err(crate::store_errors::store_error)?;
         while let Some(block) = next()? {
-            import.add(&block).map_err(crate::app::store_error)?;
+            import
+                .add(&block)
+                .map_err(crate::store_errors::store_error)?;
         }
-        import.commit().map_err(crate::app::store_error)
+        import.commit().map_err(crate::store_errors::store_error)
     }
 
     fn check(&self) -> Result<(), StoreError> {

@@ -6,8 +6,9 @@ use plock_core::store::{Page, StoreError};
 use plock_core::{Subscription, SubscriptionId};
 use rust_decimal::Decimal;
 
-use crate::app::{Opened, invalid, store_error};
+use crate::app::{Opened, invalid};
 use crate::exit::{Class, CliError, fail};
+use crate::store_errors::store_error;
 
 type Result<T> = std::result::Result<T, CliError>;
 

@@ -66,6 +66,8 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+mod billed_usage;
+mod catalogue;
 mod compensation;
 mod engine;
 mod late;
@@ -76,7 +78,7 @@ mod restore;
 mod rules;
 mod totals;
 
-pub use late::BilledUsage;
+pub use billed_usage::BilledUsage;
 pub use restore::restore_account;
 
 use chrono::NaiveDate;

@@ -54,6 +54,7 @@ macro_rules! with_external_columns {
 pub(crate) use with_external_columns;
 
 mod account_checks;
+mod account_row;
 mod accounts;
 mod canonical;
 mod contact_cells;

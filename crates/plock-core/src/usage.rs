@@ -42,8 +42,8 @@ mod late;
 mod late_finder;
 mod table;
 
-pub use late::{LateUsage, late_usage};
-pub use late_finder::LateFinder;
+pub use late::LateUsage;
+pub use late_finder::{LateFinder, late_usage};
 #[cfg(test)]
 pub(crate) use table::pack;
 pub(crate) use table::{Packed, Resent, pack_record, quantity, split_lengths, unix_day_word};

@@ -6,9 +6,9 @@ use std::collections::HashMap;
 use plock_core::store::StoreError;
 use postgres::Transaction;
 
-use crate::PostgresStore;
 use crate::codec::{Context, INVOICE_SELECT, backend, invoice, owner_in};
 use crate::queries::next_invoice_number;
+use crate::store::PostgresStore;
 
 /// Rows whose owner column disagrees with their account's: each query returns the first
 /// offending row's table and id.

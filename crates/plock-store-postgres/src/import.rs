@@ -16,6 +16,8 @@ use postgres::Client;
 use postgres::types::{IsNull, ToSql, Type};
 
 use crate::codec::{Context, USAGE_COLUMNS, backend, split_time, unix_day};
+use crate::failure::Failure;
+use crate::failure::refusal;
 use crate::store::PostgresStore;
 
 /// Encoded rows sent at a time, each time with one `COPY`.
@@ -48,7 +50,11 @@ impl PostgresStore {
                 "SELECT key, owner FROM accounts ORDER BY id FOR KEY SHARE",
                 &[],
             )
-            .context("reading the accounts of usage")?;
+            .map_err(|error| {
+                // A lock wait lost to another writer is a conflict, as in a batch.
+                let what = "reading the accounts of usage";
+                refusal(Failure::Database { what, error }, 0, "usage import")
+            })?;
         for row in rows {
             let key: String = row.try_get(0).context("reading the accounts of usage")?;
             let owner: String = row.try_get(1).context("reading the accounts of usage")?;

@@ -55,7 +55,6 @@ use plock_core::UsageTable;
 use plock_core::store::{CompanySnapshot, StoreError};
 
 pub use import::UsageImport;
-pub use operate::UsageImportError;
 pub use schema::SCHEMA_VERSION;
 pub use store::PostgresStore;
 pub use write::RETRIES;
@@ -79,7 +78,7 @@ impl PostgresStore {
     /// [`StoreError::Backend`].
     pub fn billing_input(&self) -> Result<(CompanySnapshot, UsageTable), StoreError> {
         let mut client = self.client()?;
-        let mut tx = operate::read(&mut client)?;
+        let mut tx = queries::read(&mut client)?;
         let (accounts, subscriptions, metrics) = store::read_company(&mut tx)?;
         let usage = usage::usage_table(&mut tx)?;
         let billed_usage = billed_usage::read(&mut tx)?;

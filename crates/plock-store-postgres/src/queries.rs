@@ -2,7 +2,7 @@
 
 use plock_core::Subscription;
 use plock_core::store::StoreError;
-use postgres::GenericClient;
+use postgres::{Client, GenericClient, IsolationLevel, Transaction};
 
 use plock_store_sql::codec::invoice_number;
 
@@ -36,4 +36,14 @@ pub(crate) fn next_invoice_number(
         .and_then(|row| row.try_get(0))
         .context("reading the next invoice number")?;
     invoice_number(next)
+}
+
+/// A read-only transaction on one committed state.
+pub(crate) fn read(client: &mut Client) -> Result<Transaction<'_>, StoreError> {
+    client
+        .build_transaction()
+        .isolation_level(IsolationLevel::RepeatableRead)
+        .read_only(true)
+        .start()
+        .context("starting a read")
 }

@@ -318,7 +318,7 @@ impl Store for PostgresStore {
         let mut client = self.client()?;
         // One snapshot for every statement: the accounts, subscriptions and usage of one
         // committed state.
-        let mut tx = crate::operate::read(&mut client)?;
+        let mut tx = crate::queries::read(&mut client)?;
         let (accounts, subscriptions, metrics) = read_company(&mut tx)?;
         let rows = tx
             .query(&format!("SELECT {USAGE_SELECT} FROM usage"), &[])
@@ -355,6 +355,16 @@ impl Store for PostgresStore {
 pub(crate) fn read_company(
     client: &mut impl GenericClient,
 ) -> Result<(plock_core::AccountBook, Vec<Subscription>, Vec<Metric>), StoreError> {
+    let accounts = read_book(client)?;
+    let subscriptions = read_subscriptions(client, "TRUE ORDER BY id", &[])?;
+    let metrics = read_metrics(client)?;
+    Ok((accounts, subscriptions, metrics))
+}
+
+/// The accounts and dismissed keys, read in `client`'s transaction, the book's rules checked.
+pub(crate) fn read_book(
+    client: &mut impl GenericClient,
+) -> Result<plock_core::AccountBook, StoreError> {
     let rows = client
         .query(
             &format!("SELECT {ACCOUNT_JSON} FROM accounts a ORDER BY a.id"),
@@ -373,10 +383,7 @@ pub(crate) fn read_company(
         .map(|row| row.try_get::<_, String>(0))
         .collect::<Result<Vec<_>, _>>()
         .context("reading dismissed keys")?;
-    let accounts = book(accounts, dismissed)?;
-    let subscriptions = read_subscriptions(client, "TRUE ORDER BY id", &[])?;
-    let metrics = read_metrics(client)?;
-    Ok((accounts, subscriptions, metrics))
+    book(accounts, dismissed)
 }
 
 fn read_metrics(client: &mut impl GenericClient) -> Result<Vec<Metric>, StoreError> {

@@ -10,7 +10,7 @@
 use rust_decimal::Decimal;
 
 use super::BillingError;
-use super::late::{BilledUsage, BilledUsageIndex};
+use super::billed_usage::{BilledUsage, BilledUsageIndex};
 use super::line::{Charge, fixed_line, has_fixed_part};
 use crate::account::Account;
 use crate::invoice::LineKind;

@@ -16,10 +16,11 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use crate::par::prelude::*;
 use rust_decimal::Decimal;
 
-use super::late::{BilledUsage, BilledUsageIndex};
+use super::billed_usage::{BilledUsage, BilledUsageIndex};
+use super::catalogue::{Catalogue, CatalogueEntry, UsageLookup};
 use super::rules::{
-    Catalogue, CatalogueEntry, Context, Draft, Drafts, Outcome, UsageLookup, Walk,
-    bill_subscription, build_invoice, check_subscription, sorted_subscriptions,
+    Context, Draft, Drafts, Outcome, Walk, bill_subscription, build_invoice, check_subscription,
+    sorted_subscriptions,
 };
 use super::{Billed, BillingError, BillingRun, CompanyData, NotBilled, RunOptions, UnpricedUsage};
 use crate::account::{Account, AccountState};

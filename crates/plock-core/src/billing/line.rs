@@ -19,7 +19,7 @@ pub(crate) struct Charge<'a> {
     pub(super) lines: Vec<InvoiceLine>,
     /// What the charge billed of usage items in arrears, period by period: a store keeps it
     /// so a later run can bill late usage.
-    pub(super) usage: Vec<super::late::BilledUsage>,
+    pub(super) usage: Vec<super::billed_usage::BilledUsage>,
 }
 
 impl<'a> Charge<'a> {

@@ -10,10 +10,11 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use rust_decimal::Decimal;
 
-use super::late::{BilledUsage, BilledUsageIndex};
+use super::billed_usage::{BilledUsage, BilledUsageIndex};
+use super::catalogue::{Catalogue, CatalogueEntry, UsageLookup};
 use super::rules::{
-    Catalogue, CatalogueEntry, Context, Draft, Drafts, Outcome, UsageLookup, Walk,
-    bill_subscription, build_invoice, check_subscription, sorted_subscriptions,
+    Context, Draft, Drafts, Outcome, Walk, bill_subscription, build_invoice, check_subscription,
+    sorted_subscriptions,
 };
 use super::{Billed, BillingError, BillingRun, NotBilled, RunOptions, UnpricedUsage};
 use crate::account::{Account, AccountState};

@@ -11,7 +11,7 @@
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
 
-use super::late::BilledUsage;
+use super::billed_usage::BilledUsage;
 use super::line::has_fixed_part;
 use crate::id::AccountId;
 use crate::period::Period;

@@ -2,22 +2,23 @@
 //! what is due and not yet billed, how an item is priced, whose invoice a child's charge goes
 //! on, and how an owner's lines become an invoice.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 
 use rust_decimal::Decimal;
 
-use super::late::{BilledUsage, BilledUsageIndex, late_charges};
+use super::billed_usage::{BilledUsage, BilledUsageIndex};
+use super::catalogue::{Catalogue, CatalogueEntry, UsageLookup};
+use super::late::late_charges;
 use super::line::{Charge, fixed_line, has_fixed_part, line, pricing_error};
 use super::{BillingError, MismatchReason, RunOptions, Skipped, UnmatchedChild};
 use crate::account::{Account, AccountState};
-use crate::hash::FastState;
-use crate::id::{AccountId, AccountKey, MetricId, SubscriptionId};
+use crate::id::{AccountId, SubscriptionId};
 use crate::invoice::{Dispatch, HoldReason, Invoice, InvoiceError, InvoiceLine, LineKind};
 use crate::money::{Currency, Money};
 use crate::period::{BillingPeriod, Period};
 use crate::pricing::PriceModel;
 use crate::subscription::{BilledThrough, BillingPractice, Item, Subscription, SubscriptionState};
-use crate::usage::{Aggregation, Metric};
+use crate::usage::Aggregation;
 
 /// Up to this many lines, a draft's vector grows one charge at a time, to exactly its lines.
 const EXACT_DRAFT_LINES: usize = 16;
@@ -170,63 +171,6 @@ pub(crate) fn bill_subscription<'a, U: UsageLookup, D: Drafts<'a>>(
         }
     }
     Ok(through)
-}
-
-/// A metric as a run prices it: its aggregation, and its place among the usage table's
-/// metrics, if the table has it.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct CatalogueEntry {
-    pub(crate) aggregation: Aggregation,
-    pub(crate) table: Option<u32>,
-}
-
-/// A run's metric catalogue, resolved once: every item's metric is looked up here by hash,
-/// and its usage then found by the table's metric number instead of comparing names.
-pub(crate) struct Catalogue<'a>(HashMap<&'a MetricId, CatalogueEntry, FastState>);
-
-impl<'a> Catalogue<'a> {
-    /// The catalogue of `metrics`, each placed by `table_index`.
-    ///
-    /// # Errors
-    /// [`BillingError::DuplicateMetric`] for a metric listed twice with different aggregations.
-    pub(crate) fn new(
-        metrics: &'a [Metric],
-        table_index: impl Fn(&MetricId) -> Option<u32>,
-    ) -> Result<Catalogue<'a>, BillingError> {
-        let mut catalogue: HashMap<&MetricId, CatalogueEntry, FastState> = HashMap::default();
-        for m in metrics {
-            let entry = CatalogueEntry {
-                aggregation: m.aggregation,
-                table: table_index(&m.id),
-            };
-            if let Some(previous) = catalogue.insert(&m.id, entry)
-                && previous.aggregation != m.aggregation
-            {
-                return Err(BillingError::DuplicateMetric {
-                    metric: m.id.clone(),
-                });
-            }
-        }
-        Ok(Catalogue(catalogue))
-    }
-
-    pub(crate) fn get(&self, metric: &MetricId) -> Option<CatalogueEntry> {
-        self.0.get(metric).copied()
-    }
-}
-
-/// Where a run finds an account's aggregated usage: the packed
-/// [`UsageTable`](crate::usage::UsageTable) of the engine, or the oracle's index of records.
-pub(crate) trait UsageLookup {
-    /// The aggregate of `account`'s `metric` (as the catalogue resolved it) over `period`;
-    /// `None` on overflow.
-    fn aggregate(
-        &self,
-        account: &AccountKey,
-        metric: &MetricId,
-        entry: CatalogueEntry,
-        period: &Period,
-    ) -> Option<Decimal>;
 }
 
 /// Subscriptions sorted by id, exact duplicates dropped, a shared id refused.

@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::accounts::{AccountRow, column_of};
+use super::account_row::{AccountRow, column_of};
 use super::table::{ImportErrors, Table};
 use crate::account::{AccountState, ExternalId, ExternalSystem};
 use crate::book::AccountBook;

@@ -5,6 +5,7 @@ use std::collections::BTreeSet;
 use chrono::NaiveDate;
 
 use super::account_checks::check_rows_together;
+use super::account_row::{AccountRow, column_of};
 use super::contact_cells::ContactCells;
 use super::progress::{RowProgress, check_rows};
 use super::table::{ImportErrors, Row, Table};
@@ -39,19 +40,6 @@ pub const ACCOUNT_COLUMNS: [&str; 22] = super::with_external_columns!(
 );
 
 const REQUIRED: [&str; 3] = ["key", "name", "currency"];
-
-/// One validated row.
-pub(super) struct AccountRow {
-    pub(super) line: u64,
-    /// The contact cells as written: a re-import merges them into the stored contact.
-    pub(super) cells: ContactCells,
-    pub(super) account: Account,
-    pub(super) tags: Vec<Tag>,
-    pub(super) external: Vec<(ExternalSystem, ExternalId)>,
-    pub(super) state: AccountState,
-    pub(super) master: Option<AccountKey>,
-    pub(super) group_billing: bool,
-}
 
 fn parse_state(text: &str) -> Result<AccountState, String> {
     match text.to_ascii_lowercase().as_str() {
@@ -183,15 +171,6 @@ fn external_of(
         }
     }
     external
-}
-
-/// The column of a contact field an error names.
-pub(super) fn column_of(field: &str) -> &str {
-    match field {
-        "address" => "address_1",
-        "organisation number" => "organisation_number",
-        other => other,
-    }
 }
 
 fn reason_of(e: &crate::account::AccountError) -> String {

@@ -1,0 +1,49 @@
+//! A store as the commands use it: plock-core's [`Store`] port and the few operations an
+//! operator's command needs beyond it.
+
+use std::path::Path;
+
+use plock_core::import::UsageBlock;
+use plock_core::store::{Batch, CompanySnapshot, StoreError};
+use plock_core::{AccountBook, Store};
+
+use crate::exit::CliError;
+
+/// A store as the commands use it.
+pub trait Backend: Store {
+    /// The accounts and dismissed keys, without subscriptions or usage.
+    ///
+    /// # Errors
+    /// [`StoreError::Backend`].
+    fn account_book(&self) -> Result<AccountBook, StoreError>;
+    /// Everything but usage (`usage` is empty).
+    ///
+    /// # Errors
+    /// [`StoreError::Backend`].
+    fn company_without_usage(&self) -> Result<CompanySnapshot, StoreError>;
+    /// What [`Store::apply`] would refuse; writes nothing.
+    ///
+    /// # Errors
+    /// The first refused change.
+    fn dry_run(&mut self, batch: &Batch) -> Result<(), StoreError>;
+    /// Adds the blocks of checked records `next` yields, one after another, in one
+    /// transaction, committed only if `next` ends with `Ok(None)`; an `Err` from `next`
+    /// leaves the store unchanged. Returns the records written.
+    ///
+    /// # Errors
+    /// `next`'s error, or [`StoreError::Backend`] (nothing written in either case).
+    fn add_usage_in_chunks(
+        &mut self,
+        next: &mut dyn FnMut() -> Result<Option<UsageBlock>, CliError>,
+    ) -> Result<u64, CliError>;
+    /// The store's own check of everything it holds; `Ok` when nothing is wrong.
+    ///
+    /// # Errors
+    /// The first problem found.
+    fn check(&self) -> Result<(), StoreError>;
+    /// A consistent copy in a new file at `path`, taken while others go on writing.
+    ///
+    /// # Errors
+    /// [`StoreError::Backend`].
+    fn backup(&self, path: &Path) -> Result<(), StoreError>;
+}

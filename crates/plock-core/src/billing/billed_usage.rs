@@ -1,0 +1,122 @@
+//! What runs billed of usage, period by period: the state a later run rates late usage
+//! against (see [`super::late`]).
+
+use std::collections::HashMap;
+
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+
+use crate::hash::FastState;
+use crate::id::{ProductId, SubscriptionId};
+use crate::period::Period;
+
+/// What a run billed for one usage item of a subscription over one period in arrears: a
+/// later run compares it with the usage it then reads, and bills the difference.
+///
+/// ```
+/// use chrono::NaiveDate;
+/// use plock_core::billing::BilledUsage;
+/// use plock_core::id::{ProductId, SubscriptionId};
+/// use plock_core::period::Period;
+/// use rust_decimal::dec;
+///
+/// let january = Period::new(
+///     NaiveDate::from_ymd_opt(2025, 1, 1).ok_or("no such date")?,
+///     NaiveDate::from_ymd_opt(2025, 2, 1).ok_or("no such date")?,
+/// )?;
+/// let billed = BilledUsage {
+///     subscription: SubscriptionId::new("sub-globex")?,
+///     product: ProductId::new("api")?,
+///     period: january,
+///     records: 2,
+///     quantity: dec!(40000),
+///     amount: dec!(80.00),
+/// };
+/// assert_eq!(billed.key(), ("sub-globex", "api", january.start()));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct BilledUsage {
+    /// The subscription.
+    pub subscription: SubscriptionId,
+    /// The usage item, by its product.
+    pub product: ProductId,
+    /// The days billed (a period's covered days).
+    pub period: Period,
+    /// How many usage records the period held when billed.
+    pub records: u64,
+    /// Their aggregate, as rated.
+    pub quantity: Decimal,
+    /// What was billed for the period in all, rounded: its line, and any late lines since.
+    pub amount: Decimal,
+}
+
+impl BilledUsage {
+    /// What identifies it: a store keeps one per key, the latest.
+    pub fn key(&self) -> (&str, &str, chrono::NaiveDate) {
+        (
+            self.subscription.as_str(),
+            self.product.as_str(),
+            self.period.start(),
+        )
+    }
+}
+
+/// The billed usage of one item, its periods in order.
+struct ItemRows<'a> {
+    rows: Vec<&'a BilledUsage>,
+}
+
+/// A run's billed usage by (subscription, product): built once a run, in one pass.
+#[derive(Default)]
+pub(crate) struct BilledUsageIndex<'a>(
+    HashMap<(&'a SubscriptionId, &'a ProductId), ItemRows<'a>, FastState>,
+);
+
+impl<'a> BilledUsageIndex<'a> {
+    /// The index of `rows`; of two rows with one key, the later in the slice counts.
+    pub(crate) fn new(rows: &'a [BilledUsage]) -> BilledUsageIndex<'a> {
+        let mut index: HashMap<_, ItemRows<'a>, FastState> = HashMap::default();
+        for row in rows {
+            index
+                .entry((&row.subscription, &row.product))
+                .or_insert_with(|| ItemRows { rows: Vec::new() })
+                .rows
+                .push(row);
+        }
+        for item in index.values_mut() {
+            // Stable: of equal starts the later row stays last, and is the one kept.
+            item.rows.sort_by_key(|r| r.period.start());
+            let mut kept: Vec<&BilledUsage> = Vec::with_capacity(item.rows.len());
+            for row in item.rows.drain(..) {
+                match kept.last_mut() {
+                    Some(last) if last.period.start() == row.period.start() => *last = row,
+                    _ => kept.push(row),
+                }
+            }
+            item.rows = kept;
+        }
+        BilledUsageIndex(index)
+    }
+
+    /// The billed rows of `sub`'s item `product`, in period order.
+    pub(crate) fn rows<'s>(
+        &'s self,
+        sub: &'s SubscriptionId,
+        product: &'s ProductId,
+    ) -> &'s [&'s BilledUsage] {
+        self.get(sub, product)
+            .map_or(&[], |item| item.rows.as_slice())
+    }
+
+    fn get<'s>(
+        &'s self,
+        sub: &'s SubscriptionId,
+        product: &'s ProductId,
+    ) -> Option<&'s ItemRows<'s>> {
+        // The map is covariant in its keys: looked up with keys of the shorter lifetime.
+        let map: &'s HashMap<(&'s SubscriptionId, &'s ProductId), ItemRows<'s>, FastState> =
+            &self.0;
+        map.get(&(sub, product))
+    }
+}
