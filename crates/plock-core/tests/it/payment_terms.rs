@@ -8,39 +8,27 @@ use plock_core::book::*;
 use plock_core::erp::{ErpPayload, export_to_erp};
 use plock_core::id::*;
 use plock_core::money::*;
-use plock_core::period::*;
 use plock_core::store::{Change, apply_to_book};
 use plock_core::subscription::*;
 use plock_core::usage::*;
 use rust_decimal::dec;
 
-use crate::fixtures::date;
+use crate::fixtures::{active_monthly, date, first_run_on};
 
 fn bill(book: &AccountBook) -> BillingRun {
     let mut subscriptions = Vec::new();
     for account in book.iter() {
-        let mut sub = Subscription::new(
-            SubscriptionSpec {
-                id: SubscriptionId::new(format!("sub-{}", account.id())).unwrap(),
-                account: account.id().clone(),
-                start: date(2025, 1, 1),
-                end: None,
-                interval: BillingInterval::MONTHLY,
-                mode: PeriodMode::Calendar,
-                anchor: None,
-                practice: BillingPractice::InAdvance,
-                currency: Currency::SEK,
-                items: vec![Item::flat_fee(
-                    ProductId::new("licence").unwrap(),
-                    dec!(100.00),
-                    dec!(1),
-                )],
-                minimum_invoice_amount: None,
-            },
+        let sub = active_monthly(
+            &format!("sub-{}", account.id()),
+            account.id().as_str(),
+            BillingPractice::InAdvance,
             Currency::SEK,
-        )
-        .unwrap();
-        sub.activate().unwrap();
+            vec![Item::flat_fee(
+                ProductId::new("licence").unwrap(),
+                dec!(100.00),
+                dec!(1),
+            )],
+        );
         subscriptions.push(sub);
     }
     let usage = UsageTable::default();
@@ -51,11 +39,7 @@ fn bill(book: &AccountBook) -> BillingRun {
         usage: &usage,
         billed_usage: &[],
     };
-    let options = RunOptions {
-        run_date: date(2025, 2, 1),
-        first_invoice_number: 1,
-        dispatch_erp: None,
-    };
+    let options = first_run_on(date(2025, 2, 1));
     run(&data, &options).unwrap()
 }
 

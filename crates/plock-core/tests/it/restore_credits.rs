@@ -14,31 +14,20 @@ use plock_core::usage::*;
 use rust_decimal::{Decimal, dec};
 
 use crate::billing_props::recorded;
-use crate::fixtures::date;
+use crate::fixtures::{active_monthly, date, first_run_on};
 
 fn subscription(end: Option<chrono::NaiveDate>) -> Subscription {
-    let mut sub = Subscription::new(
-        SubscriptionSpec {
-            id: SubscriptionId::new("lic").unwrap(),
-            account: AccountId::new("acme").unwrap(),
-            start: date(2025, 1, 1),
-            end: None,
-            interval: BillingInterval::MONTHLY,
-            mode: PeriodMode::Calendar,
-            anchor: None,
-            practice: BillingPractice::InAdvance,
-            currency: Currency::SEK,
-            items: vec![Item::flat_fee(
-                ProductId::new("licence").unwrap(),
-                dec!(100.00),
-                Decimal::ONE,
-            )],
-            minimum_invoice_amount: None,
-        },
+    let mut sub = active_monthly(
+        "lic",
+        "acme",
+        BillingPractice::InAdvance,
         Currency::SEK,
-    )
-    .unwrap();
-    sub.activate().unwrap();
+        vec![Item::flat_fee(
+            ProductId::new("licence").unwrap(),
+            dec!(100.00),
+            Decimal::ONE,
+        )],
+    );
     if let Some(end) = end {
         sub.end(end).unwrap();
     }
@@ -59,11 +48,7 @@ fn bill(
         usage: &usage,
         billed_usage: rows,
     };
-    let options = RunOptions {
-        run_date: on,
-        first_invoice_number: 1,
-        dispatch_erp: None,
-    };
+    let options = first_run_on(on);
     let result = run(&data, &options).unwrap();
     *subs = recorded(subs, &result);
     rows.extend(result.billed_usage.iter().cloned());
