@@ -43,16 +43,26 @@ pub fn first_run_on(run_date: NaiveDate) -> plock_core::RunOptions {
     }
 }
 
-/// An EUR account from 1 January 2025 whose id and key are `key`.
-pub fn eur_account(key: &str, name: &str) -> Account {
+/// An account in `currency` from 1 January 2025 whose id and key are `key`.
+pub fn keyed_account(key: &str, name: &str, currency: Currency) -> Account {
     Account::new(
         AccountId::new(key).unwrap(),
         AccountKey::new(key).unwrap(),
         AccountName::new(name).unwrap(),
         Contact::default(),
-        Currency::EUR,
+        currency,
         date(2025, 1, 1),
     )
+}
+
+/// An EUR account from 1 January 2025 whose id and key are `key`.
+pub fn eur_account(key: &str, name: &str) -> Account {
+    keyed_account(key, name, Currency::EUR)
+}
+
+/// A SEK account from 1 January 2025 whose id and key are `key`.
+pub fn sek_account(key: &str, name: &str) -> Account {
+    keyed_account(key, name, Currency::SEK)
 }
 
 /// A book of EUR accounts whose id, key and name are each of `keys`.

@@ -3,7 +3,6 @@
 //! a later run bills them once the data is fixed. A case a test.
 
 use chrono::{NaiveDate, TimeZone, Utc};
-use plock_core::account::*;
 use plock_core::billing::oracle::RecordData;
 use plock_core::billing::*;
 use plock_core::book::*;
@@ -16,18 +15,10 @@ use plock_core::usage::*;
 use rust_decimal::{Decimal, dec};
 
 use crate::billing_props::recorded;
-use crate::fixtures::{active_monthly, date, run_checked_by_oracle};
+use crate::fixtures::{active_monthly, date, run_checked_by_oracle, sek_account};
 
 fn add_account(book: &mut AccountBook, name: &str) {
-    book.add(Account::new(
-        AccountId::new(name).unwrap(),
-        AccountKey::new(name).unwrap(),
-        AccountName::new(name).unwrap(),
-        Contact::default(),
-        Currency::SEK,
-        date(2025, 1, 1),
-    ))
-    .unwrap();
+    book.add(sek_account(name, name)).unwrap();
 }
 
 fn sub(id: &str, account: &str, practice: BillingPractice, item: Item) -> Subscription {

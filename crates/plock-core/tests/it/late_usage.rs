@@ -3,7 +3,6 @@
 //! on a line naming the original period.
 
 use chrono::{NaiveDate, TimeZone, Utc};
-use plock_core::account::*;
 use plock_core::billing::oracle::RecordData;
 use plock_core::billing::*;
 use plock_core::book::*;
@@ -16,7 +15,7 @@ use plock_core::subscription::*;
 use plock_core::usage::*;
 use rust_decimal::{Decimal, dec};
 
-use crate::fixtures::{active_monthly, date, run_checked_by_oracle};
+use crate::fixtures::{active_monthly, date, run_checked_by_oracle, sek_account};
 
 /// A company of one account billed in arrears for API calls: the first 100 calls of a month
 /// at 1.00, the rest at 0.50.
@@ -31,15 +30,7 @@ struct Company {
 impl Company {
     fn new() -> Company {
         let mut book = AccountBook::new();
-        book.add(Account::new(
-            AccountId::new("acme").unwrap(),
-            AccountKey::new("acme").unwrap(),
-            AccountName::new("Acme").unwrap(),
-            Contact::default(),
-            Currency::SEK,
-            date(2025, 1, 1),
-        ))
-        .unwrap();
+        book.add(sek_account("acme", "Acme")).unwrap();
         let tiers = Tiers::new(vec![
             Tier::unit(Some(dec!(100)), dec!(1.00)),
             Tier::unit(None, dec!(0.50)),

@@ -13,7 +13,7 @@ use plock_core::subscription::*;
 use plock_core::usage::*;
 use rust_decimal::dec;
 
-use crate::fixtures::{active_monthly, date, first_run_on};
+use crate::fixtures::{active_monthly, date, first_run_on, sek_account};
 
 fn bill(book: &AccountBook) -> BillingRun {
     let mut subscriptions = Vec::new();
@@ -43,25 +43,12 @@ fn bill(book: &AccountBook) -> BillingRun {
     run(&data, &options).unwrap()
 }
 
+/// Accounts `default`, on the default terms, and `net10`, due 10 days after issue.
 fn book() -> AccountBook {
     let mut book = AccountBook::new();
     for name in ["default", "net10"] {
-        let account = Account::new(
-            AccountId::new(name).unwrap(),
-            AccountKey::new(name).unwrap(),
-            AccountName::new(name).unwrap(),
-            Contact::default(),
-            Currency::SEK,
-            date(2025, 1, 1),
-        );
-        book.add(account).unwrap();
+        book.add(sek_account(name, name)).unwrap();
     }
-    book
-}
-
-#[test]
-fn an_invoice_is_due_its_owners_payment_terms_after_issue() {
-    let mut book = book();
     apply_to_book(
         &mut book,
         0,
@@ -71,6 +58,12 @@ fn an_invoice_is_due_its_owners_payment_terms_after_issue() {
         },
     )
     .unwrap();
+    book
+}
+
+#[test]
+fn an_invoice_is_due_its_owners_payment_terms_after_issue() {
+    let book = book();
     let result = bill(&book);
     let due: Vec<(String, Option<chrono::NaiveDate>)> = result
         .invoices
@@ -107,15 +100,6 @@ fn the_fortnox_payload_carries_the_due_date() {
         )
         .unwrap();
     }
-    apply_to_book(
-        &mut book,
-        0,
-        &Change::SetPaymentTerms {
-            id: AccountId::new("net10").unwrap(),
-            terms: PaymentTerms::new(10).unwrap(),
-        },
-    )
-    .unwrap();
     let result = bill(&book);
     let export = export_to_erp(&result.invoices, &ExternalSystem::Fortnox);
     let dates: Vec<(String, Option<String>)> = export

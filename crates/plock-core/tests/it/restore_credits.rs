@@ -1,7 +1,6 @@
 //! Restore after archive, then an end moved back before the restore date: the credit covers
 //! only the days that were billed, never the days the account was archived.
 
-use plock_core::account::*;
 use plock_core::billing::*;
 use plock_core::book::*;
 use plock_core::id::*;
@@ -14,7 +13,7 @@ use plock_core::usage::*;
 use rust_decimal::{Decimal, dec};
 
 use crate::billing_props::recorded;
-use crate::fixtures::{active_monthly, date, first_run_on};
+use crate::fixtures::{active_monthly, date, first_run_on, sek_account};
 
 fn subscription(end: Option<chrono::NaiveDate>) -> Subscription {
     let mut sub = active_monthly(
@@ -66,15 +65,7 @@ fn bill(
 #[test]
 fn an_end_moved_before_the_restore_credits_only_days_billed() {
     let mut book = AccountBook::new();
-    book.add(Account::new(
-        AccountId::new("acme").unwrap(),
-        AccountKey::new("acme").unwrap(),
-        AccountName::new("Acme").unwrap(),
-        Contact::default(),
-        Currency::SEK,
-        date(2025, 1, 1),
-    ))
-    .unwrap();
+    book.add(sek_account("acme", "Acme")).unwrap();
     let mut subs = vec![subscription(None)];
     let mut rows = Vec::new();
     bill(&book, &mut subs, &mut rows, date(2025, 2, 1));
