@@ -13,6 +13,8 @@ mod folder;
 mod readme;
 #[path = "cli/sandbox.rs"]
 mod sandbox;
+#[path = "support/readme.rs"]
+mod support_readme;
 
 use std::io::Read;
 use std::process::{Command, Stdio};

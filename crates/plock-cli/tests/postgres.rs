@@ -15,12 +15,15 @@
 mod folder;
 #[path = "support/postgres.rs"]
 mod postgres_server;
+#[path = "support/readme.rs"]
+mod readme;
 
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
 use folder::Folder;
 use postgres_server::{Schema, server};
+use readme::{copy_samples, using_the_command};
 
 const PLOCK: &str = env!("CARGO_BIN_EXE_plock");
 
@@ -61,40 +64,16 @@ fn run(dir: &Path, store: Option<&str>, args: &[&str], code: i32) -> (String, St
 
 /// A folder holding the repository's sample files, as the README's commands expect them.
 fn samples(name: &str) -> Folder {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
     let folder = Folder::new("plock-pg", name);
-    std::fs::create_dir_all(folder.0.join("docs/csv")).unwrap();
-    for entry in std::fs::read_dir(root.join("docs/csv")).unwrap() {
-        let path = entry.unwrap().path();
-        std::fs::copy(
-            &path,
-            folder.0.join("docs/csv").join(path.file_name().unwrap()),
-        )
-        .unwrap();
-    }
-    std::fs::copy(
-        root.join("docs/subscription.toml"),
-        folder.0.join("docs/subscription.toml"),
-    )
-    .unwrap();
+    copy_samples(&folder.0);
     folder
 }
 
 /// The README's "Using the command" lines, as arguments and the file on standard input;
 /// without the ones about a data file of their own (`--data`, `backup`) or with no store.
 fn readme_commands() -> Vec<(Vec<String>, Option<String>)> {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
-    let section = readme
-        .split("## Using the command")
-        .nth(1)
-        .and_then(|rest| rest.split("```sh\n").nth(1))
-        .and_then(|block| block.split("```").next())
-        .unwrap();
     let mut commands = Vec::new();
-    for line in section.lines() {
-        let command = line.split(" #").next().unwrap();
-        let command = command.split(" | ").next().unwrap().trim();
+    for command in using_the_command() {
         let words: Vec<&str> = command.split_whitespace().collect();
         if words.first() != Some(&"plock")
             || words.contains(&"--data")

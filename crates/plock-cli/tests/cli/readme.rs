@@ -3,6 +3,7 @@
 use std::path::Path;
 
 use super::sandbox::Sandbox;
+use super::support_readme::{copy_samples, using_the_command};
 
 /// The README's main command runs the demo: the same binary and arguments as tested above.
 #[test]
@@ -21,39 +22,16 @@ fn readme_main_command_is_the_demo() {
 /// of the repository's sample files.
 #[test]
 fn readme_commands_run_as_written() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
-    let section = readme
-        .split("## Using the command")
-        .nth(1)
-        .and_then(|rest| rest.split("```sh\n").nth(1))
-        .and_then(|block| block.split("```").next())
-        .unwrap();
     let mut s = Sandbox::new("readme");
-    std::fs::create_dir_all(s.dir.join("docs/csv")).unwrap();
-    for entry in std::fs::read_dir(root.join("docs/csv")).unwrap() {
-        let path = entry.unwrap().path();
-        std::fs::copy(
-            &path,
-            s.dir.join("docs/csv").join(path.file_name().unwrap()),
-        )
-        .unwrap();
-    }
-    std::fs::copy(
-        root.join("docs/subscription.toml"),
-        s.dir.join("docs/subscription.toml"),
-    )
-    .unwrap();
+    copy_samples(&s.dir);
     let mut ran = 0;
-    for line in section.lines() {
-        // Drop the comment, then anything piped on (the pipe itself is tested above).
-        let command = line.split(" #").next().unwrap();
-        let command = command.split(" | ").next().unwrap().trim();
-        if command.is_empty() || command.starts_with("cargo ") {
+    // Each without its comment or anything piped on (the pipe itself is tested above).
+    for command in using_the_command() {
+        if command.starts_with("cargo ") {
             continue;
         }
         let words: Vec<&str> = command.split_whitespace().collect();
-        assert_eq!(words[0], "plock", "{line}");
+        assert_eq!(words[0], "plock", "{command}");
         let (args, input) = match words.iter().position(|w| *w == "<") {
             Some(at) => (
                 &words[1..at],

@@ -39,6 +39,33 @@ struct SubPlan {
     unit_cents: i64,
 }
 
+prop_compose! {
+    /// A subscription of one of `accounts` accounts, each field beside its range.
+    fn sub_plan(accounts: usize)(
+        account in 0..accounts,
+        start_days in 0u64..90,
+        quarterly in any::<bool>(),
+        continuous in any::<bool>(),
+        in_arrears in any::<bool>(),
+        state in 0u8..10,
+        fee in 0i64..100_000,
+        usage_model in 0u8..6,
+        unit_cents in 1i64..500,
+    ) -> SubPlan {
+        SubPlan {
+            account,
+            start_days,
+            quarterly,
+            continuous,
+            in_arrears,
+            state,
+            fee,
+            usage_model,
+            unit_cents,
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub(crate) struct Plan {
     pub(crate) accounts: Vec<AccountPlan>,
@@ -68,40 +95,7 @@ pub(crate) fn plan() -> impl Strategy<Value = Plan> {
                 group_billing,
             })
             .collect();
-        let sub = (
-            0..n,
-            0u64..90,
-            any::<bool>(),
-            any::<bool>(),
-            any::<bool>(),
-            0u8..10,
-            0i64..100_000,
-            0u8..6,
-            1i64..500,
-        )
-            .prop_map(
-                |(
-                    account,
-                    start_days,
-                    quarterly,
-                    continuous,
-                    in_arrears,
-                    state,
-                    fee,
-                    usage_model,
-                    unit_cents,
-                )| SubPlan {
-                    account,
-                    start_days,
-                    quarterly,
-                    continuous,
-                    in_arrears,
-                    state,
-                    fee,
-                    usage_model,
-                    unit_cents,
-                },
-            );
+        let sub = sub_plan(n);
         (
             Just(accounts),
             prop::collection::vec(sub, 0..12),

@@ -43,16 +43,26 @@ pub fn first_run_on(run_date: NaiveDate) -> plock_core::RunOptions {
     }
 }
 
-/// An EUR account from 1 January 2025 whose id and key are `key`.
-pub fn eur_account(key: &str, name: &str) -> Account {
+/// An account in `currency` from 1 January 2025 whose id and key are `key`.
+pub fn keyed_account(key: &str, name: &str, currency: Currency) -> Account {
     Account::new(
         AccountId::new(key).unwrap(),
         AccountKey::new(key).unwrap(),
         AccountName::new(name).unwrap(),
         Contact::default(),
-        Currency::EUR,
+        currency,
         date(2025, 1, 1),
     )
+}
+
+/// An EUR account from 1 January 2025 whose id and key are `key`.
+pub fn eur_account(key: &str, name: &str) -> Account {
+    keyed_account(key, name, Currency::EUR)
+}
+
+/// A SEK account from 1 January 2025 whose id and key are `key`.
+pub fn sek_account(key: &str, name: &str) -> Account {
+    keyed_account(key, name, Currency::SEK)
 }
 
 /// A book of EUR accounts whose id, key and name are each of `keys`.
@@ -62,4 +72,67 @@ pub fn keyed_book(keys: &[&str]) -> AccountBook {
         book.add(eur_account(k, k)).unwrap();
     }
     book
+}
+
+/// Subscription `id` of `account`, active from 1 January 2025: monthly, calendar-aligned, no
+/// end and no minimum invoice.
+pub fn active_monthly(
+    id: &str,
+    account: &str,
+    practice: plock_core::subscription::BillingPractice,
+    currency: Currency,
+    items: Vec<plock_core::subscription::Item>,
+) -> plock_core::subscription::Subscription {
+    use plock_core::period::*;
+    use plock_core::subscription::*;
+    let mut sub = Subscription::new(
+        SubscriptionSpec {
+            id: SubscriptionId::new(id).unwrap(),
+            account: AccountId::new(account).unwrap(),
+            start: date(2025, 1, 1),
+            end: None,
+            interval: BillingInterval::MONTHLY,
+            mode: PeriodMode::Calendar,
+            anchor: None,
+            practice,
+            currency,
+            items,
+            minimum_invoice_amount: None,
+        },
+        currency,
+    )
+    .unwrap();
+    sub.activate().unwrap();
+    sub
+}
+
+/// The run on `on` (invoices numbered from 1), after checking that the reference oracle
+/// bills the same records alike (the count of periods visited aside).
+pub fn run_checked_by_oracle(
+    records: &plock_core::billing::oracle::RecordData<'_>,
+    on: NaiveDate,
+) -> plock_core::billing::BillingRun {
+    use plock_core::billing::*;
+    let options = first_run_on(on);
+    let table = plock_core::usage::UsageTable::from_records(records.usage).unwrap();
+    let data = CompanyData {
+        accounts: records.accounts,
+        subscriptions: records.subscriptions,
+        metrics: records.metrics,
+        usage: &table,
+        billed_usage: records.billed_usage,
+    };
+    let result = run(&data, &options).unwrap();
+    let reference = oracle::reference_run(records, &options).unwrap();
+    assert_eq!(
+        BillingRun {
+            periods_visited: 0,
+            ..result.clone()
+        },
+        BillingRun {
+            periods_visited: 0,
+            ..reference
+        }
+    );
+    result
 }

@@ -3,54 +3,26 @@
 //! a later run bills them once the data is fixed. A case a test.
 
 use chrono::{NaiveDate, TimeZone, Utc};
-use plock_core::account::*;
-use plock_core::billing::oracle::{RecordData, reference_run};
+use plock_core::billing::oracle::RecordData;
 use plock_core::billing::*;
 use plock_core::book::*;
 use plock_core::bounds::{MAX_PRICE, MAX_QUANTITY};
 use plock_core::id::*;
 use plock_core::money::*;
-use plock_core::period::*;
 use plock_core::pricing::*;
 use plock_core::subscription::*;
 use plock_core::usage::*;
 use rust_decimal::{Decimal, dec};
 
 use crate::billing_props::recorded;
-use crate::fixtures::date;
+use crate::fixtures::{active_monthly, date, run_checked_by_oracle, sek_account};
 
 fn add_account(book: &mut AccountBook, name: &str) {
-    book.add(Account::new(
-        AccountId::new(name).unwrap(),
-        AccountKey::new(name).unwrap(),
-        AccountName::new(name).unwrap(),
-        Contact::default(),
-        Currency::SEK,
-        date(2025, 1, 1),
-    ))
-    .unwrap();
+    book.add(sek_account(name, name)).unwrap();
 }
 
 fn sub(id: &str, account: &str, practice: BillingPractice, item: Item) -> Subscription {
-    let mut sub = Subscription::new(
-        SubscriptionSpec {
-            id: SubscriptionId::new(id).unwrap(),
-            account: AccountId::new(account).unwrap(),
-            start: date(2025, 1, 1),
-            end: None,
-            interval: BillingInterval::MONTHLY,
-            mode: PeriodMode::Calendar,
-            anchor: None,
-            practice,
-            currency: Currency::SEK,
-            items: vec![item],
-            minimum_invoice_amount: None,
-        },
-        Currency::SEK,
-    )
-    .unwrap();
-    sub.activate().unwrap();
-    sub
+    active_monthly(id, account, practice, Currency::SEK, vec![item])
 }
 
 fn licence(id: &str, account: &str, fee: Decimal, quantity: Decimal) -> Subscription {
@@ -83,37 +55,15 @@ impl Company {
 
     /// Bills on `on` (the oracle agrees) and records the watermarks.
     fn bill(&mut self, on: NaiveDate) -> BillingRun {
-        let options = RunOptions {
-            run_date: on,
-            first_invoice_number: 1,
-            dispatch_erp: None,
-        };
-        let table = UsageTable::from_records(&self.usage).unwrap();
-        let data = CompanyData {
-            accounts: &self.book,
-            subscriptions: &self.subscriptions,
-            metrics: &self.metrics,
-            usage: &table,
-            billed_usage: &[],
-        };
-        let result = run(&data, &options).unwrap();
-        let records = RecordData {
-            accounts: &self.book,
-            subscriptions: &self.subscriptions,
-            metrics: &self.metrics,
-            usage: &self.usage,
-            billed_usage: &[],
-        };
-        let reference = reference_run(&records, &options).unwrap();
-        assert_eq!(
-            BillingRun {
-                periods_visited: 0,
-                ..result.clone()
+        let result = run_checked_by_oracle(
+            &RecordData {
+                accounts: &self.book,
+                subscriptions: &self.subscriptions,
+                metrics: &self.metrics,
+                usage: &self.usage,
+                billed_usage: &[],
             },
-            BillingRun {
-                periods_visited: 0,
-                ..reference
-            }
+            on,
         );
         self.subscriptions = recorded(&self.subscriptions, &result);
         result

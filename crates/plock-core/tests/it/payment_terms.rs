@@ -8,39 +8,27 @@ use plock_core::book::*;
 use plock_core::erp::{ErpPayload, export_to_erp};
 use plock_core::id::*;
 use plock_core::money::*;
-use plock_core::period::*;
 use plock_core::store::{Change, apply_to_book};
 use plock_core::subscription::*;
 use plock_core::usage::*;
 use rust_decimal::dec;
 
-use crate::fixtures::date;
+use crate::fixtures::{active_monthly, date, first_run_on, sek_account};
 
 fn bill(book: &AccountBook) -> BillingRun {
     let mut subscriptions = Vec::new();
     for account in book.iter() {
-        let mut sub = Subscription::new(
-            SubscriptionSpec {
-                id: SubscriptionId::new(format!("sub-{}", account.id())).unwrap(),
-                account: account.id().clone(),
-                start: date(2025, 1, 1),
-                end: None,
-                interval: BillingInterval::MONTHLY,
-                mode: PeriodMode::Calendar,
-                anchor: None,
-                practice: BillingPractice::InAdvance,
-                currency: Currency::SEK,
-                items: vec![Item::flat_fee(
-                    ProductId::new("licence").unwrap(),
-                    dec!(100.00),
-                    dec!(1),
-                )],
-                minimum_invoice_amount: None,
-            },
+        let sub = active_monthly(
+            &format!("sub-{}", account.id()),
+            account.id().as_str(),
+            BillingPractice::InAdvance,
             Currency::SEK,
-        )
-        .unwrap();
-        sub.activate().unwrap();
+            vec![Item::flat_fee(
+                ProductId::new("licence").unwrap(),
+                dec!(100.00),
+                dec!(1),
+            )],
+        );
         subscriptions.push(sub);
     }
     let usage = UsageTable::default();
@@ -51,33 +39,16 @@ fn bill(book: &AccountBook) -> BillingRun {
         usage: &usage,
         billed_usage: &[],
     };
-    let options = RunOptions {
-        run_date: date(2025, 2, 1),
-        first_invoice_number: 1,
-        dispatch_erp: None,
-    };
+    let options = first_run_on(date(2025, 2, 1));
     run(&data, &options).unwrap()
 }
 
+/// Accounts `default`, on the default terms, and `net10`, due 10 days after issue.
 fn book() -> AccountBook {
     let mut book = AccountBook::new();
     for name in ["default", "net10"] {
-        let account = Account::new(
-            AccountId::new(name).unwrap(),
-            AccountKey::new(name).unwrap(),
-            AccountName::new(name).unwrap(),
-            Contact::default(),
-            Currency::SEK,
-            date(2025, 1, 1),
-        );
-        book.add(account).unwrap();
+        book.add(sek_account(name, name)).unwrap();
     }
-    book
-}
-
-#[test]
-fn an_invoice_is_due_its_owners_payment_terms_after_issue() {
-    let mut book = book();
     apply_to_book(
         &mut book,
         0,
@@ -87,6 +58,12 @@ fn an_invoice_is_due_its_owners_payment_terms_after_issue() {
         },
     )
     .unwrap();
+    book
+}
+
+#[test]
+fn an_invoice_is_due_its_owners_payment_terms_after_issue() {
+    let book = book();
     let result = bill(&book);
     let due: Vec<(String, Option<chrono::NaiveDate>)> = result
         .invoices
@@ -123,15 +100,6 @@ fn the_fortnox_payload_carries_the_due_date() {
         )
         .unwrap();
     }
-    apply_to_book(
-        &mut book,
-        0,
-        &Change::SetPaymentTerms {
-            id: AccountId::new("net10").unwrap(),
-            terms: PaymentTerms::new(10).unwrap(),
-        },
-    )
-    .unwrap();
     let result = bill(&book);
     let export = export_to_erp(&result.invoices, &ExternalSystem::Fortnox);
     let dates: Vec<(String, Option<String>)> = export

@@ -5,14 +5,13 @@ use plock_core::book::*;
 use plock_core::id::*;
 use plock_core::import::*;
 use plock_core::money::*;
-use plock_core::period::*;
 use plock_core::pricing::*;
 use plock_core::store::*;
 use plock_core::subscription::*;
 use plock_core::usage::*;
 use rust_decimal::dec;
 
-use crate::fixtures::{date, first_run_on};
+use crate::fixtures::{active_monthly, date, first_run_on};
 
 fn apply(book: &AccountBook, batch: &Batch) -> AccountBook {
     let mut next = book.clone();
@@ -115,31 +114,19 @@ fn two_identical_subscription_rows_are_an_error_naming_both_lines() {
 
 /// Subscription s1 of acme, active from 1 January: API calls at 1.00 each, in arrears.
 fn api_calls_in_arrears() -> Subscription {
-    let mut sub = Subscription::new(
-        SubscriptionSpec {
-            id: SubscriptionId::new("s1").unwrap(),
-            account: AccountId::new("acme").unwrap(),
-            start: date(2025, 1, 1),
-            end: None,
-            interval: BillingInterval::MONTHLY,
-            mode: PeriodMode::Calendar,
-            anchor: None,
-            practice: BillingPractice::InArrears,
-            currency: Currency::EUR,
-            items: vec![Item::usage(
-                ProductId::new("api").unwrap(),
-                MetricId::new("calls").unwrap(),
-                PriceModel::PerUnit {
-                    unit_price: dec!(1),
-                },
-            )],
-            minimum_invoice_amount: None,
-        },
+    active_monthly(
+        "s1",
+        "acme",
+        BillingPractice::InArrears,
         Currency::EUR,
+        vec![Item::usage(
+            ProductId::new("api").unwrap(),
+            MetricId::new("calls").unwrap(),
+            PriceModel::PerUnit {
+                unit_price: dec!(1),
+            },
+        )],
     )
-    .unwrap();
-    sub.activate().unwrap();
-    sub
 }
 
 /// Bills January's API calls (per unit 1.00) of `records` on 1 February.

@@ -1,7 +1,6 @@
 //! Restore after archive, then an end moved back before the restore date: the credit covers
 //! only the days that were billed, never the days the account was archived.
 
-use plock_core::account::*;
 use plock_core::billing::*;
 use plock_core::book::*;
 use plock_core::id::*;
@@ -14,31 +13,20 @@ use plock_core::usage::*;
 use rust_decimal::{Decimal, dec};
 
 use crate::billing_props::recorded;
-use crate::fixtures::date;
+use crate::fixtures::{active_monthly, date, first_run_on, sek_account};
 
 fn subscription(end: Option<chrono::NaiveDate>) -> Subscription {
-    let mut sub = Subscription::new(
-        SubscriptionSpec {
-            id: SubscriptionId::new("lic").unwrap(),
-            account: AccountId::new("acme").unwrap(),
-            start: date(2025, 1, 1),
-            end: None,
-            interval: BillingInterval::MONTHLY,
-            mode: PeriodMode::Calendar,
-            anchor: None,
-            practice: BillingPractice::InAdvance,
-            currency: Currency::SEK,
-            items: vec![Item::flat_fee(
-                ProductId::new("licence").unwrap(),
-                dec!(100.00),
-                Decimal::ONE,
-            )],
-            minimum_invoice_amount: None,
-        },
+    let mut sub = active_monthly(
+        "lic",
+        "acme",
+        BillingPractice::InAdvance,
         Currency::SEK,
-    )
-    .unwrap();
-    sub.activate().unwrap();
+        vec![Item::flat_fee(
+            ProductId::new("licence").unwrap(),
+            dec!(100.00),
+            Decimal::ONE,
+        )],
+    );
     if let Some(end) = end {
         sub.end(end).unwrap();
     }
@@ -59,11 +47,7 @@ fn bill(
         usage: &usage,
         billed_usage: rows,
     };
-    let options = RunOptions {
-        run_date: on,
-        first_invoice_number: 1,
-        dispatch_erp: None,
-    };
+    let options = first_run_on(on);
     let result = run(&data, &options).unwrap();
     *subs = recorded(subs, &result);
     rows.extend(result.billed_usage.iter().cloned());
@@ -81,15 +65,7 @@ fn bill(
 #[test]
 fn an_end_moved_before_the_restore_credits_only_days_billed() {
     let mut book = AccountBook::new();
-    book.add(Account::new(
-        AccountId::new("acme").unwrap(),
-        AccountKey::new("acme").unwrap(),
-        AccountName::new("Acme").unwrap(),
-        Contact::default(),
-        Currency::SEK,
-        date(2025, 1, 1),
-    ))
-    .unwrap();
+    book.add(sek_account("acme", "Acme")).unwrap();
     let mut subs = vec![subscription(None)];
     let mut rows = Vec::new();
     bill(&book, &mut subs, &mut rows, date(2025, 2, 1));
