@@ -506,6 +506,42 @@ fn mark_priced_by_name(shared: &Shared<'_, '_>, o: &Owned<'_>) {
     }
 }
 
+/// The master's billable subscriptions, when the partition's root is a master billing its
+/// group: what its children's charges match against.
+fn master_subscriptions<'a>(
+    part: &[Owned<'a>],
+    group_master: Option<&Account>,
+) -> Vec<&'a Subscription> {
+    match group_master {
+        Some(master) if master.master().is_none() => part
+            .iter()
+            .filter(|o| o.account == o.root)
+            .filter(|o| {
+                matches!(
+                    o.sub.state(),
+                    SubscriptionState::Active | SubscriptionState::Ended
+                )
+            })
+            .map(|o| o.sub)
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// Marks the usage groups of table account `account` that `entries` price, so the run's
+/// report of unpriced usage leaves them out.
+fn mark_priced(shared: &Shared<'_, '_>, account: usize, entries: &[Option<CatalogueEntry>]) {
+    let groups = entries
+        .iter()
+        .filter_map(|e| e.as_ref()?.table)
+        .filter_map(|m| shared.table.group_of(account, m));
+    for g in groups {
+        if let Some(p) = shared.priced.get(g) {
+            p.store(true, Ordering::Relaxed);
+        }
+    }
+}
+
 /// Bills one partition into `acc`, or gives the place in `part` of the first failing
 /// subscription and its error.
 fn try_bill_partition<'a>(
@@ -522,20 +558,7 @@ fn try_bill_partition<'a>(
     // children's charges match against.
     let group_master =
         Some(root.account).filter(|m| m.group_billing() && m.state() == AccountState::Active);
-    let master_subs: Vec<&Subscription> = match group_master {
-        Some(master) if master.master().is_none() => part
-            .iter()
-            .filter(|o| o.account == o.root)
-            .filter(|o| {
-                matches!(
-                    o.sub.state(),
-                    SubscriptionState::Active | SubscriptionState::Ended
-                )
-            })
-            .map(|o| o.sub)
-            .collect(),
-        _ => Vec::new(),
-    };
+    let master_subs = master_subscriptions(part, group_master);
     let mut outcome: Outcome<'a, SmallDrafts<'a>> = Outcome::default();
     let mut entries = Vec::new();
     for (at, o) in part.iter().enumerate() {
@@ -550,15 +573,7 @@ fn try_bill_partition<'a>(
         check_subscription(sub, account, shared.metrics, &mut entries).map_err(|e| (at, e))?;
         let usage = resolved.usage.map(|a| a as usize);
         if let Some(a) = usage {
-            let groups = entries
-                .iter()
-                .filter_map(|e| e.as_ref()?.table)
-                .filter_map(|m| table.group_of(a, m));
-            for g in groups {
-                if let Some(p) = shared.priced.get(g) {
-                    p.store(true, Ordering::Relaxed);
-                }
-            }
+            mark_priced(shared, a, &entries);
         }
         let master = group_master.filter(|_| o.account != o.root);
         let context = Context {
