@@ -48,6 +48,7 @@ mod queries;
 mod run;
 mod schema;
 mod store;
+pub mod testing;
 mod usage;
 mod write;
 

@@ -4,25 +4,7 @@
 
 use std::sync::atomic::{AtomicU32, Ordering};
 
-/// The environment variable naming the test server.
-pub const SERVER: &str = "PLOCK_TEST_POSTGRES";
-
-/// The test server's connection string, or `None` after printing why the test is skipped.
-pub fn server(test: &str) -> Option<String> {
-    match std::env::var(SERVER) {
-        Ok(config) if !config.trim().is_empty() => Some(config),
-        _ => {
-            // Written to the process's stderr, not through `eprintln!`, which the test harness
-            // captures and hides for a passing test.
-            let notice = format!(
-                "skipped {test}: {SERVER} is not set (`.ci/postgres.sh run cargo test -p \
-                 plock-cli --test postgres` runs these tests against a throwaway server)\n"
-            );
-            let _ = std::io::Write::write_all(&mut std::io::stderr(), notice.as_bytes());
-            None
-        }
-    }
-}
+pub use plock_store_postgres::testing::server;
 
 /// A schema of its own on the test server; dropped, with everything in it, when dropped.
 pub struct Schema {

@@ -8,25 +8,7 @@ use plock_store_postgres::PostgresStore;
 
 pub use plock_core::contract::fixtures::{account, aid, date, record, subscription};
 
-/// The environment variable naming the test server.
-pub const SERVER: &str = "PLOCK_TEST_POSTGRES";
-
-/// The test server's connection string, or `None` after printing why the test is skipped.
-pub fn server(test: &str) -> Option<String> {
-    match std::env::var(SERVER) {
-        Ok(config) if !config.trim().is_empty() => Some(config),
-        _ => {
-            // Written to the process's stderr, not through `eprintln!`, which the test harness
-            // captures and hides for a passing test.
-            let notice = format!(
-                "skipped {test}: {SERVER} is not set (`.ci/postgres.sh run cargo test -p \
-                 plock-store-postgres` runs these tests against a throwaway server)\n"
-            );
-            let _ = std::io::Write::write_all(&mut std::io::stderr(), notice.as_bytes());
-            None
-        }
-    }
-}
+pub use plock_store_postgres::testing::server;
 
 /// A new, empty schema on the server, and the connection string whose `search_path` is it:
 /// each store a test makes is a company of its own.
