@@ -18,6 +18,10 @@ type Result<T> = std::result::Result<T, CliError>;
 /// Runs a parsed command; returns what to print. Every change is saved before this returns,
 /// so printing, which comes after, cannot leave a change half made.
 pub fn run(cli: Cli) -> Result<String> {
+    // Help and completions read no data: an unclear data location does not stop them.
+    if let Some(text) = without_data(&cli.command) {
+        return text;
+    }
     let path = crate::location::resolve(cli.data, cli.store)?;
     let as_json = cli.json;
     match cli.command {
@@ -30,14 +34,8 @@ pub fn run(cli: Cli) -> Result<String> {
             }
         }
         Command::Demo { save } => demo(&path, save, as_json),
-        Command::Help { topic } => help(&topic),
-        Command::Account(AccountCommand::Help { topic }) => help(&nested("account", topic)),
-        Command::Subscription(SubscriptionCommand::Help { topic }) => {
-            help(&nested("subscription", topic))
-        }
-        Command::Invoice(InvoiceCommand::Help { topic }) => help(&nested("invoice", topic)),
-        Command::Metric(MetricCommand::Help { topic }) => help(&nested("metric", topic)),
-        Command::Usage(UsageCommand::Help { topic }) => help(&nested("usage", topic)),
+        Command::Help { .. } | Command::Completions { .. } => without_data(&cli.command)
+            .unwrap_or_else(|| Err(fail(Class::Usage, "not a help command"))),
         Command::Metric(cmd) => metric(Opened::open(&path)?, cmd, as_json),
         Command::Usage(cmd) => usage(&Opened::open(&path)?, cmd, as_json),
         Command::Account(cmd) => {
@@ -96,12 +94,28 @@ pub fn run(cli: Cli) -> Result<String> {
         }
         Command::Check => crate::operate::check(&Opened::open(&path)?, &path, as_json),
         Command::Backup { path: to } => crate::operate::backup(&path, &to, as_json),
+    }
+}
+
+/// The text of a command that reads no data (help, completions); `None` for the others.
+fn without_data(command: &Command) -> Option<Result<String>> {
+    let text = match command {
+        Command::Help { topic } => help(topic),
+        Command::Account(AccountCommand::Help { topic }) => help(&nested("account", topic.clone())),
+        Command::Subscription(SubscriptionCommand::Help { topic }) => {
+            help(&nested("subscription", topic.clone()))
+        }
+        Command::Invoice(InvoiceCommand::Help { topic }) => help(&nested("invoice", topic.clone())),
+        Command::Metric(MetricCommand::Help { topic }) => help(&nested("metric", topic.clone())),
+        Command::Usage(UsageCommand::Help { topic }) => help(&nested("usage", topic.clone())),
         Command::Completions { shell } => {
             let mut out = Vec::new();
-            clap_complete::generate(shell, &mut Cli::command(), "plock", &mut out);
+            clap_complete::generate(*shell, &mut Cli::command(), "plock", &mut out);
             String::from_utf8(out).map_err(|e| fail(Class::Io, e))
         }
-    }
+        _ => return None,
+    };
+    Some(text)
 }
 
 /// `plock discover FILE --source S [--yes] [--dry-run] [--archive-missing [--keep A]...]`.

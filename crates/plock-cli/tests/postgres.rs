@@ -371,6 +371,15 @@ fn the_password_is_never_printed() {
         2,
     );
     assert!(stderr.contains("give one"), "{stderr}");
+    // Help and completions read no data, so an unclear location does not stop them.
+    for args in [
+        &["help"][..],
+        &["account", "help"],
+        &["completions", "bash"],
+    ] {
+        let both: Vec<&str> = ["--data", "x.data"].iter().chain(args).copied().collect();
+        run(&dir.0, Some("host=127.0.0.1 port=1"), &both, 0);
+    }
 }
 
 /// A usage import is one transaction: a bad row after many good chunks writes nothing, nor does
