@@ -12,6 +12,7 @@ use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
 use crate::SqliteStore;
 use crate::codec::{Context, backend};
 use crate::files::create_private;
+use crate::key_blocks::KeyBlocks;
 
 /// The page cache an import works with, in KiB.
 const IMPORT_CACHE_KIB: i64 = 256 * 1024;
@@ -74,7 +75,11 @@ impl SqliteStore {
             .conn_mut()
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .context("locking the database for an import")?;
-        Ok(UsageImport { tx, records: 0 })
+        Ok(UsageImport {
+            tx,
+            records: 0,
+            keys: KeyBlocks::default(),
+        })
     }
 
     /// Copies the database to a new file at `path` with SQLite's online backup: one
@@ -123,6 +128,7 @@ impl SqliteStore {
 pub struct UsageImport<'a> {
     tx: Transaction<'a>,
     records: u64,
+    keys: KeyBlocks,
 }
 
 impl UsageImport<'_> {
@@ -131,7 +137,7 @@ impl UsageImport<'_> {
     /// # Errors
     /// [`StoreError::Backend`] when a row cannot be written.
     pub fn add(&mut self, records: &[UsageRecord]) -> Result<(), StoreError> {
-        crate::blocks::write(&self.tx, records)?;
+        crate::blocks::write(&self.tx, records, &mut self.keys)?;
         self.records = self
             .records
             .saturating_add(u64::try_from(records.len()).unwrap_or(u64::MAX));
@@ -144,7 +150,7 @@ impl UsageImport<'_> {
     /// # Errors
     /// [`StoreError::Backend`] when it cannot be written.
     pub fn add_block(&mut self, block: &plock_core::import::UsageBlock) -> Result<(), StoreError> {
-        crate::blocks::write_block(&self.tx, block)?;
+        crate::blocks::write_block(&self.tx, block, &mut self.keys)?;
         self.records = self
             .records
             .saturating_add(u64::try_from(block.len()).unwrap_or(u64::MAX));
@@ -155,7 +161,8 @@ impl UsageImport<'_> {
     ///
     /// # Errors
     /// [`StoreError::Backend`], for instance when an account key no longer names an account.
-    pub fn commit(self) -> Result<u64, StoreError> {
+    pub fn commit(mut self) -> Result<u64, StoreError> {
+        self.keys.flush(&self.tx)?;
         self.tx.commit().context("committing the usage import")?;
         Ok(self.records)
     }
