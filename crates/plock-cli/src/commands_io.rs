@@ -59,6 +59,7 @@ fn import_usage(s: &mut Opened, path: &Path, report: &mut ImportReport) -> Resul
     let file = report.file.clone();
     let rows = crate::import_usage::import(
         s,
+        &book,
         path,
         &file,
         report.dry_run,
