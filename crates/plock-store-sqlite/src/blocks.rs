@@ -74,8 +74,7 @@ pub(crate) fn write_block(
     }
     let count = i64::try_from(block.len()).unwrap_or(i64::MAX);
     let id = insert(tx, count, block.text())?;
-    let held = crate::key_blocks::keys_of(block.text())?;
-    keys.note(tx, id, held.iter().map(String::as_str))
+    keys.note_text(tx, id, block.text())
 }
 
 /// Inserts a block's row; its id.

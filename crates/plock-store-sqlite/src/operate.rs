@@ -57,6 +57,19 @@ impl SqliteStore {
         self.company_in(&tx)
     }
 
+    /// The subscriptions billed in arrears for some period: those usage can arrive late for.
+    ///
+    /// # Errors
+    /// [`StoreError::Backend`].
+    pub fn billed_in_arrears(&self) -> Result<Vec<plock_core::Subscription>, StoreError> {
+        let tx = self.read()?;
+        crate::write::subscriptions_where(
+            &tx,
+            "billed_through_in_arrears IS NOT NULL ORDER BY id",
+            &[],
+        )
+    }
+
     /// Starts an import of usage records in chunks, all in one transaction that holds the
     /// write lock until [`UsageImport::commit`]; dropped uncommitted, nothing is written.
     /// The records' account keys must have been checked against the accounts (the foreign

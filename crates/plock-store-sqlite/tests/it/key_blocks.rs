@@ -55,8 +55,14 @@ fn a_key_finds_its_blocks_of_every_import_and_only_those() {
     let mut store = SqliteStore::create(&path).unwrap();
     accounts(&mut store);
     let one = |key: &str, day| record(key, day, Decimal::ONE, None);
-    import(&mut store, &[&[one("key-a", 1), one("key-b", 2)], &[one("key-b", 3)]]);
-    import(&mut store, &[&[one("key-b", 4)], &[one("key-a", 5), one("key-a", 6)]]);
+    import(
+        &mut store,
+        &[&[one("key-a", 1), one("key-b", 2)], &[one("key-b", 3)]],
+    );
+    import(
+        &mut store,
+        &[&[one("key-b", 4)], &[one("key-a", 5), one("key-a", 6)]],
+    );
     assert_eq!(days_of(&store, "key-a"), [1, 5, 6]);
     assert_eq!(days_of(&store, "key-b"), [2, 3, 4]);
     drop(store);
@@ -88,7 +94,10 @@ fn the_keys_of_a_version_4_database_are_carried_over() {
     let mut store = SqliteStore::create(&path).unwrap();
     accounts(&mut store);
     let one = |key: &str, day| record(key, day, Decimal::ONE, None);
-    import(&mut store, &[&[one("key-a", 1), one("key-b", 2)], &[one("key-b", 3)]]);
+    import(
+        &mut store,
+        &[&[one("key-a", 1), one("key-b", 2)], &[one("key-b", 3)]],
+    );
     drop(store);
     // The table version 4 had, a row per key and block, in place of today's.
     Connection::open(&path)
