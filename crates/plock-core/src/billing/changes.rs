@@ -1,0 +1,225 @@
+//! A flat fee changed from a date (domain reference, 8.1 and 9): new days are priced as
+//! agreed on each day, and days billed before the change are settled once.
+//!
+//! A period is billed with one line for each piece of it where one price was agreed, so a
+//! period straddling a change is billed at the earlier price up to the change and at the new
+//! one after it. When a change starts inside days already billed ([`PriceChange::billed`]),
+//! the next run charges or credits, for those days, the new price less the price they were
+//! billed at (the item's price before the change), each item's fee prorated by the days of
+//! the period they lie in, rounded once a line, on [`LineKind::Compensation`] lines naming
+//! those days. Days a restore skipped were billed nothing, and are not settled.
+//!
+//! That a change is settled is recorded beside what runs billed of usage: a
+//! [`BilledUsage`] of the item whose `records` is the change's number (counted from 1 in the
+//! order the changes were made), starting on the first day settled. A run settles every
+//! change not settled yet, so a run reads the changes from the latest back to the first one
+//! it finds settled: its work follows the changes since the last run, not the history.
+
+use rust_decimal::Decimal;
+
+use super::BillingError;
+use super::billed_usage::{BilledUsage, BilledUsageIndex};
+use super::compensation::{billed_parts, billed_past_end, is_skip};
+use super::line::{Charge, fixed_line, pricing_error};
+use crate::account::Account;
+use crate::invoice::{InvoiceLine, LineKind};
+use crate::money::Money;
+use crate::period::{BillingPeriod, Period};
+use crate::pricing::{PriceModel, PricingError};
+use crate::subscription::{Item, PriceChange, Subscription, Version};
+
+/// The lines of `item`'s fixed fee over `period`: one for each piece of it at one price.
+/// A period cut by a change is billed in prorated pieces.
+pub(super) fn fixed_lines(
+    sub: &Subscription,
+    account: &Account,
+    item: &Item,
+    period: BillingPeriod,
+    kind: LineKind,
+) -> Result<Vec<InvoiceLine>, BillingError> {
+    if item.changes.is_empty() {
+        return Ok(vec![fixed_line(sub, account, item, period, kind)?]);
+    }
+    let pieces = item.pieces(item.changes.len(), period.covered);
+    let kind = if pieces.len() > 1 && kind != LineKind::Compensation {
+        LineKind::Proration
+    } else {
+        kind
+    };
+    pieces
+        .into_iter()
+        .map(|(covered, version)| {
+            let piece = BillingPeriod {
+                covered,
+                full: period.full,
+            };
+            fixed_line(sub, account, &priced(item, version), piece, kind)
+        })
+        .collect()
+}
+
+/// `item` at `version`'s price, without its changes.
+fn priced(item: &Item, version: Version<'_>) -> Item {
+    Item {
+        product: item.product.clone(),
+        metric: None,
+        price: version.price.clone(),
+        practice: item.practice,
+        rebate: version.rebate,
+        changes: Vec::new(),
+    }
+}
+
+/// The charges that settle `sub`'s changes made inside billed days and not settled yet, and
+/// the rows that record them settled (carried on the charges).
+pub(super) fn settlements<'a>(
+    sub: &'a Subscription,
+    account: &Account,
+    index: &BilledUsageIndex<'_>,
+) -> Result<Vec<Charge<'a>>, BillingError> {
+    let mut charges = Vec::new();
+    for item in sub.items().iter().filter(|i| !i.changes.is_empty()) {
+        let rows = index.rows(sub.id(), &item.product);
+        let mut pending = Vec::new();
+        for (number, change) in item.changes.iter().enumerate().rev() {
+            let Some(through) = change.billed else {
+                continue;
+            };
+            let Some(first) = first_billed_day(change.from, through, rows) else {
+                continue;
+            };
+            let count = u64::try_from(number.saturating_add(1)).unwrap_or(u64::MAX);
+            if rows
+                .iter()
+                .any(|r| r.period.start() == first && !is_skip(r) && r.records >= count)
+            {
+                // Every change before it was settled by the same run or an earlier one.
+                break;
+            }
+            pending.push((number, change, first, through));
+        }
+        for (number, change, first, through) in pending.into_iter().rev() {
+            let mut settled = settle(sub, account, item, number, change, rows)?;
+            let amount = Money::sum(
+                sub.currency(),
+                settled.iter().flat_map(|c| c.lines.iter()).map(|l| l.amount),
+            )
+            .map_err(|_| overflow(sub, item))?;
+            if let (Ok(days), Some(last)) = (Period::new(first, through), settled.last_mut()) {
+                last.usage.push(BilledUsage {
+                    subscription: sub.id().clone(),
+                    product: item.product.clone(),
+                    period: days,
+                    records: u64::try_from(number.saturating_add(1)).unwrap_or(u64::MAX),
+                    quantity: Decimal::ZERO,
+                    amount: amount.amount(),
+                });
+            }
+            charges.append(&mut settled);
+        }
+    }
+    Ok(charges)
+}
+
+/// The first day of `[from, through)` that a restore did not skip, if any.
+fn first_billed_day(
+    from: chrono::NaiveDate,
+    through: chrono::NaiveDate,
+    rows: &[&BilledUsage],
+) -> Option<chrono::NaiveDate> {
+    let mut first = from;
+    // Skipped spans are in start order: one pass moves past each that holds the day.
+    for skipped in rows.iter().filter(|r| is_skip(r)).map(|r| r.period) {
+        if skipped.contains(first) {
+            first = skipped.end();
+        }
+    }
+    (first < through).then_some(first)
+}
+
+/// The charges of change `number` of `item`: for each billed piece of its days, the new
+/// price less the price before it, one charge a period. Returns at least one charge (maybe
+/// without lines) to carry the row that records it settled.
+fn settle<'a>(
+    sub: &'a Subscription,
+    account: &Account,
+    item: &Item,
+    number: usize,
+    change: &PriceChange,
+    rows: &[&BilledUsage],
+) -> Result<Vec<Charge<'a>>, BillingError> {
+    let Some(through) = change.billed else {
+        return Ok(Vec::new());
+    };
+    let mut charges = Vec::new();
+    let new = item.version_on(number.saturating_add(1), change.from);
+    for period in billed_past_end(sub.schedule(), change.from, through) {
+        let mut lines = Vec::new();
+        for part in billed_parts(period, rows) {
+            for (covered, old) in item.pieces(number, part.covered) {
+                let piece = BillingPeriod {
+                    covered,
+                    full: period.full,
+                };
+                let exact = exact_amount(sub, item, new, piece)?
+                    .checked_sub(exact_amount(sub, item, old, piece)?)
+                    .ok_or_else(|| overflow(sub, item))?;
+                let amount = sub.currency().round(exact);
+                if amount.is_zero() {
+                    continue;
+                }
+                lines.push(InvoiceLine {
+                    product: item.product.clone(),
+                    metric: None,
+                    source_account: account.id().clone(),
+                    subscription: Some(sub.id().clone()),
+                    period: covered,
+                    quantity: quantity(new.price),
+                    unit_price: None,
+                    rebate_percent: None,
+                    amount: Money::new(amount, sub.currency()),
+                    kind: LineKind::Compensation,
+                });
+            }
+        }
+        charges.push(Charge::new(sub, period, lines));
+    }
+    Ok(charges)
+}
+
+/// `version`'s fee over `piece`, prorated and rebated, not rounded.
+fn exact_amount(
+    sub: &Subscription,
+    item: &Item,
+    version: Version<'_>,
+    piece: BillingPeriod,
+) -> Result<Decimal, BillingError> {
+    let full = version
+        .price
+        .fixed_amount()
+        .map_err(|source| pricing_error(sub, item, source))?;
+    let exact = piece
+        .prorate(full)
+        .map_err(|_| overflow_of(sub, item, full))?;
+    match version.rebate {
+        Some(rebate) => rebate
+            .apply(exact)
+            .map_err(|source| pricing_error(sub, item, source)),
+        None => Ok(exact),
+    }
+}
+
+fn quantity(price: &PriceModel) -> Decimal {
+    match price {
+        PriceModel::FlatFee { quantity, .. } => *quantity,
+        _ => Decimal::ZERO,
+    }
+}
+
+fn overflow(sub: &Subscription, item: &Item) -> BillingError {
+    overflow_of(sub, item, Decimal::ZERO)
+}
+
+fn overflow_of(sub: &Subscription, item: &Item, quantity: Decimal) -> BillingError {
+    pricing_error(sub, item, PricingError::Overflow { quantity })
+}
