@@ -9,11 +9,11 @@
 //! the period they lie in, rounded once a line, on [`LineKind::Compensation`] lines naming
 //! those days. Days a restore skipped were billed nothing, and are not settled.
 //!
-//! That a change is settled is recorded beside what runs billed of usage: a
-//! [`BilledUsage`] of the item whose `records` is the change's number (counted from 1 in the
-//! order the changes were made), starting on the first day settled. A run settles every
-//! change not settled yet, so a run reads the changes from the latest back to the first one
-//! it finds settled: its work follows the changes since the last run, not the history.
+//! That changes are settled is recorded beside what runs billed of usage: one
+//! [`BilledUsage`] of the item for the day before the subscription starts, whose `records`
+//! counts the item's changes settled (in the order they were made). A run settles every
+//! change after those, so its work follows the changes made since the last run, not the
+//! history.
 
 use rust_decimal::Decimal;
 
@@ -70,71 +70,62 @@ fn priced(item: &Item, version: Version<'_>) -> Item {
     }
 }
 
-/// The charges that settle `sub`'s changes made inside billed days and not settled yet, and
-/// the rows that record them settled (carried on the charges).
+/// The charges that settle `sub`'s changes made inside billed days and not settled yet,
+/// one carrying the row that records them settled.
 pub(super) fn settlements<'a>(
     sub: &'a Subscription,
     account: &Account,
     index: &BilledUsageIndex<'_>,
 ) -> Result<Vec<Charge<'a>>, BillingError> {
     let mut charges = Vec::new();
+    let Some(marker) = marker_days(sub) else {
+        return Ok(charges);
+    };
     for item in sub.items().iter().filter(|i| !i.changes.is_empty()) {
         let rows = index.rows(sub.id(), &item.product);
-        let mut pending = Vec::new();
-        for (number, change) in item.changes.iter().enumerate().rev() {
-            let Some(through) = change.billed else {
-                continue;
-            };
-            let Some(first) = first_billed_day(change.from, through, rows) else {
-                continue;
-            };
-            let count = u64::try_from(number.saturating_add(1)).unwrap_or(u64::MAX);
-            if rows
-                .iter()
-                .any(|r| r.period.start() == first && !is_skip(r) && r.records >= count)
-            {
-                // Every change before it was settled by the same run or an earlier one.
-                break;
-            }
-            pending.push((number, change, first, through));
+        let settled = rows
+            .iter()
+            .find(|r| r.period == marker && !is_skip(r))
+            .map_or(0, |r| usize::try_from(r.records).unwrap_or(usize::MAX));
+        if settled >= item.changes.len() {
+            continue;
         }
-        for (number, change, first, through) in pending.into_iter().rev() {
-            let mut settled = settle(sub, account, item, number, change, rows)?;
-            let amount = Money::sum(
-                sub.currency(),
-                settled.iter().flat_map(|c| c.lines.iter()).map(|l| l.amount),
-            )
-            .map_err(|_| overflow(sub, item))?;
-            if let (Ok(days), Some(last)) = (Period::new(first, through), settled.last_mut()) {
-                last.usage.push(BilledUsage {
-                    subscription: sub.id().clone(),
-                    product: item.product.clone(),
-                    period: days,
-                    records: u64::try_from(number.saturating_add(1)).unwrap_or(u64::MAX),
-                    quantity: Decimal::ZERO,
-                    amount: amount.amount(),
-                });
+        let mut total = Money::zero(sub.currency());
+        for (number, change) in item.changes.iter().enumerate().skip(settled) {
+            let settling = settle(sub, account, item, number, change, rows)?;
+            for line in settling.iter().flat_map(|c| c.lines.iter()) {
+                total = total
+                    .checked_add(line.amount)
+                    .map_err(|_| overflow(sub, item))?;
             }
-            charges.append(&mut settled);
+            charges.extend(settling);
         }
+        let mut record = Charge::new(
+            sub,
+            BillingPeriod {
+                covered: marker,
+                full: marker,
+            },
+            Vec::new(),
+        );
+        record.usage.push(BilledUsage {
+            subscription: sub.id().clone(),
+            product: item.product.clone(),
+            period: marker,
+            records: u64::try_from(item.changes.len()).unwrap_or(u64::MAX),
+            quantity: Decimal::ZERO,
+            amount: total.amount(),
+        });
+        charges.push(record);
     }
     Ok(charges)
 }
 
-/// The first day of `[from, through)` that a restore did not skip, if any.
-fn first_billed_day(
-    from: chrono::NaiveDate,
-    through: chrono::NaiveDate,
-    rows: &[&BilledUsage],
-) -> Option<chrono::NaiveDate> {
-    let mut first = from;
-    // Skipped spans are in start order: one pass moves past each that holds the day.
-    for skipped in rows.iter().filter(|r| is_skip(r)).map(|r| r.period) {
-        if skipped.contains(first) {
-            first = skipped.end();
-        }
-    }
-    (first < through).then_some(first)
+/// The days a settled change is recorded for: the day before the subscription starts, which
+/// no run bills and no restore skips, so no other row of a flat fee has its key.
+fn marker_days(sub: &Subscription) -> Option<Period> {
+    let start = sub.schedule().start();
+    Period::new(start.pred_opt()?, start).ok()
 }
 
 /// The charges of change `number` of `item`: for each billed piece of its days, the new
