@@ -99,3 +99,44 @@ impl Subscription {
         Ok(())
     }
 }
+
+impl Subscription {
+    /// Keeps `stored`'s price history on this subscription, written again over it (a
+    /// re-import): an unchanged flat fee keeps its earlier prices, and a flat fee whose fee,
+    /// quantity or rebate differs changes from the first day its timing is not billed yet.
+    /// Billed days keep the price they were billed at; nothing is settled. Other items are
+    /// taken as given.
+    ///
+    /// # Errors
+    /// [`SubscriptionError::Invalid`] when an item would have more than
+    /// [`MAX_PRICE_CHANGES`] changes.
+    pub fn keep_price_history(&mut self, stored: &Subscription) -> Result<(), SubscriptionError> {
+        let id = self.spec.id.clone();
+        let practice = self.spec.practice;
+        let start = self.schedule.start();
+        for item in &mut self.spec.items {
+            let Some(old) = stored.items().iter().find(|o| o.product == item.product) else {
+                continue;
+            };
+            if !item.is_flat_fee() || !old.is_flat_fee() || item.practice != old.practice {
+                continue;
+            }
+            item.changes.clone_from(&old.changes);
+            if item.price != old.price || item.rebate != old.rebate {
+                let from = stored
+                    .billed
+                    .get(old.fixed_timing(practice))
+                    .unwrap_or(start)
+                    .max(start);
+                item.changes.push(PriceChange {
+                    from,
+                    before: old.price.clone(),
+                    rebate_before: old.rebate,
+                    billed: None,
+                });
+            }
+            item.validate(&id)?;
+        }
+        Ok(())
+    }
+}

@@ -234,3 +234,60 @@ fn price_changes_survive_the_stored_form() {
     assert_eq!(back, company.subs[0]);
     assert_eq!(back.items()[0].changes.len(), 1);
 }
+
+/// A subscriptions file imported again with a new fee: billed days keep the fee they were
+/// billed at (an end moved back into them credits it), and the new fee applies from the
+/// first day not billed yet. The same file again changes nothing more.
+#[test]
+fn a_reimported_fee_applies_from_the_first_day_not_billed() {
+    use plock_core::import::plan_subscription_import;
+    use plock_core::store::Change;
+    let mut company = Company::new(fee(dec!(100.00), Decimal::ONE));
+    company.book = AccountBook::new();
+    company
+        .book
+        .add(crate::fixtures::keyed_account("acme", "Acme", Currency::SEK))
+        .unwrap();
+    let file = |fee: &str| {
+        format!(
+            "subscription_id,account_key,start,currency,product,model,price,quantity\n\
+             lic,acme,2025-01-01,SEK,licence,flat_fee,{fee},1\n"
+        )
+    };
+    let import = |company: &mut Company, fee: &str| {
+        let plan = plan_subscription_import(
+            file(fee).as_bytes(),
+            &company.book,
+            &company.subs,
+            &[],
+        )
+        .unwrap();
+        for change in plan.changes {
+            if let Change::PutSubscription { mut subscription } = change {
+                // A store keeps what a subscription is billed through.
+                subscription.record_billed(company.subs[0].billed_through());
+                company.subs[0] = subscription;
+            }
+        }
+    };
+    company.bill(date(2025, 4, 1));
+    import(&mut company, "130.00");
+    assert!(company.bill(date(2025, 4, 20)).is_empty(), "nothing settled");
+    assert_eq!(
+        company.bill(date(2025, 5, 1)),
+        [(LineKind::InAdvance, days((5, 1), (6, 1)), dec!(130.00))]
+    );
+    import(&mut company, "130.00");
+    assert_eq!(company.subs[0].items()[0].changes.len(), 1);
+    // Ended on 16 April: April's 15 days credited at 100.00, May's at 130.00.
+    let mut ended = company.subs[0].clone();
+    ended.end(date(2025, 4, 16)).unwrap();
+    company.subs[0] = ended;
+    assert_eq!(
+        company.bill(date(2025, 5, 2)),
+        [
+            (LineKind::Compensation, days((4, 16), (5, 1)), dec!(-50.00)),
+            (LineKind::Compensation, days((5, 1), (6, 1)), dec!(-130.00)),
+        ]
+    );
+}
