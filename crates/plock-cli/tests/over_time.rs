@@ -169,9 +169,8 @@ fn a_fee_changed_inside_a_billed_month_is_settled_once_through_the_command() {
     d.ok("subscription add --id lic --account acme --start 2025-04-01 --product licence --fee 100.00");
     d.ok("bill --date 2025-04-01");
     assert_eq!(totals(&d), vec!["100.00"]);
-    let said = d.ok(
-        "subscription item change lic --product licence --fee 130.00 --from 2025-04-15",
-    );
+    let said =
+        d.ok("subscription item change lic --product licence --fee 130.00 --from 2025-04-15");
     assert!(
         said.contains("from 2025-04-15") && said.contains("settled by the next bill"),
         "{said}"
@@ -180,7 +179,10 @@ fn a_fee_changed_inside_a_billed_month_is_settled_once_through_the_command() {
     assert_eq!(totals(&d), vec!["100.00", "16.00"], "30.00 x 16 / 30");
     let shown = d.ok("invoice show 2");
     assert!(shown.contains("compensation"), "{shown}");
-    assert!(shown.contains("2025-04-15"), "the line names its days: {shown}");
+    assert!(
+        shown.contains("2025-04-15"),
+        "the line names its days: {shown}"
+    );
     d.ok("bill --date 2025-04-16");
     d.ok("bill --date 2025-04-20");
     assert_eq!(totals(&d).len(), 2, "settled once");
@@ -188,15 +190,33 @@ fn a_fee_changed_inside_a_billed_month_is_settled_once_through_the_command() {
     assert_eq!(totals(&d)[2], "130.00", "May at the new fee");
     // Only a flat fee changes from a date; a date outside the subscription is refused.
     let (_, refused) = d.run(
-        &["subscription", "item", "change", "lic", "--product", "licence", "--fee", "1", "--from", "2024-01-01"],
+        &[
+            "subscription",
+            "item",
+            "change",
+            "lic",
+            "--product",
+            "licence",
+            "--fee",
+            "1",
+            "--from",
+            "2024-01-01",
+        ],
         3,
     );
     assert!(refused.contains("2024-01-01"), "{refused}");
     // The invoices export for an ERP with the compensation line.
     let out = d.path("fortnox.json");
-    d.ok(&format!("invoice export --erp fortnox --out {}", out.display()));
+    d.ok(&format!(
+        "invoice export --erp fortnox --out {}",
+        out.display()
+    ));
     let payload = std::fs::read_to_string(out).unwrap();
     let payload: serde_json::Value = serde_json::from_str(&payload).unwrap();
-    assert_eq!(payload["payloads"].as_array().unwrap().len(), 3, "{payload}");
+    assert_eq!(
+        payload["payloads"].as_array().unwrap().len(),
+        3,
+        "{payload}"
+    );
     assert!(payload.to_string().contains("16"), "{payload}");
 }

@@ -227,7 +227,9 @@ impl World {
         for invoice in &result.invoices {
             for line in invoice.lines() {
                 // A price change's compensation names no unit price: checked by month.
-                if line.product.as_str() == "licence" && line.unit_price.is_some() {
+                if let (true, Some(unit_price)) =
+                    (line.product.as_str() == "licence", line.unit_price)
+                {
                     let step = if line.kind == LineKind::Compensation {
                         -1
                     } else {
@@ -235,7 +237,7 @@ impl World {
                     };
                     let days = line.period.days();
                     let full = month_days(line.period.start());
-                    let month_fee = line.unit_price.unwrap() * line.quantity;
+                    let month_fee = unit_price * line.quantity;
                     prop_assert_eq!(month_fee, self.agreed(line.period.start()));
                     let exact = month_fee * Decimal::from(days) / Decimal::from(full);
                     let rounded =
@@ -396,8 +398,14 @@ impl World {
     /// within half a cent a line, as each line is rounded once.
     fn check_fee_money(&self) -> Result<(), TestCaseError> {
         let mut months: BTreeMap<NaiveDate, (Decimal, Decimal, u32)> = BTreeMap::new();
-        for line in self.lines.iter().filter(|l| l.product.as_str() == "licence") {
-            let month = months.entry(line.period.start().with_day(1).unwrap()).or_default();
+        for line in self
+            .lines
+            .iter()
+            .filter(|l| l.product.as_str() == "licence")
+        {
+            let month = months
+                .entry(line.period.start().with_day(1).unwrap())
+                .or_default();
             month.1 += line.amount.amount();
             month.2 += 1;
         }

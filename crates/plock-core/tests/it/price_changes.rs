@@ -88,7 +88,11 @@ fn days(from: (u32, u32), to: (u32, u32)) -> Period {
 fn a_fee_raised_inside_a_billed_month_charges_the_difference_once() {
     let mut company = Company::new(fee(dec!(100.00), Decimal::ONE));
     let april = days((4, 1), (5, 1));
-    assert!(company.bill(date(2025, 4, 1)).contains(&(LineKind::InAdvance, april, dec!(100.00))));
+    assert!(
+        company
+            .bill(date(2025, 4, 1))
+            .contains(&(LineKind::InAdvance, april, dec!(100.00)))
+    );
     company.change(fee(dec!(130.00), Decimal::ONE), date(2025, 4, 15));
     assert_eq!(
         company.bill(date(2025, 4, 16)),
@@ -207,7 +211,10 @@ fn change_item_refuses_what_it_cannot_settle() {
             unit_price: dec!(1),
         },
     );
-    assert!(sub.change_item(&licence(), usage, date(2025, 2, 1)).is_err());
+    assert!(
+        sub.change_item(&licence(), usage, date(2025, 2, 1))
+            .is_err()
+    );
     for _ in 0..MAX_PRICE_CHANGES {
         sub.change_item(&licence(), fee(dec!(1), Decimal::ONE), date(2025, 2, 1))
             .unwrap();
@@ -246,7 +253,11 @@ fn a_reimported_fee_applies_from_the_first_day_not_billed() {
     company.book = AccountBook::new();
     company
         .book
-        .add(crate::fixtures::keyed_account("acme", "Acme", Currency::SEK))
+        .add(crate::fixtures::keyed_account(
+            "acme",
+            "Acme",
+            Currency::SEK,
+        ))
         .unwrap();
     let file = |fee: &str| {
         format!(
@@ -255,13 +266,9 @@ fn a_reimported_fee_applies_from_the_first_day_not_billed() {
         )
     };
     let import = |company: &mut Company, fee: &str| {
-        let plan = plan_subscription_import(
-            file(fee).as_bytes(),
-            &company.book,
-            &company.subs,
-            &[],
-        )
-        .unwrap();
+        let plan =
+            plan_subscription_import(file(fee).as_bytes(), &company.book, &company.subs, &[])
+                .unwrap();
         for change in plan.changes {
             if let Change::PutSubscription { mut subscription } = change {
                 // A store keeps what a subscription is billed through.
@@ -272,7 +279,10 @@ fn a_reimported_fee_applies_from_the_first_day_not_billed() {
     };
     company.bill(date(2025, 4, 1));
     import(&mut company, "130.00");
-    assert!(company.bill(date(2025, 4, 20)).is_empty(), "nothing settled");
+    assert!(
+        company.bill(date(2025, 4, 20)).is_empty(),
+        "nothing settled"
+    );
     assert_eq!(
         company.bill(date(2025, 5, 1)),
         [(LineKind::InAdvance, days((5, 1), (6, 1)), dec!(130.00))]
