@@ -19,7 +19,7 @@ use rust_decimal::Decimal;
 
 use super::BillingError;
 use super::billed_usage::{BilledUsage, BilledUsageIndex};
-use super::compensation::{billed_parts, billed_past_end, is_skip};
+use super::compensation::{billed_parts, billed_past_end};
 use super::line::{Charge, fixed_line, pricing_error};
 use crate::account::Account;
 use crate::invoice::{InvoiceLine, LineKind};
@@ -78,15 +78,18 @@ pub(super) fn settlements<'a>(
     index: &BilledUsageIndex<'_>,
 ) -> Result<Vec<Charge<'a>>, BillingError> {
     let mut charges = Vec::new();
-    let Some(marker) = marker_days(sub) else {
-        return Ok(charges);
-    };
     for item in sub.items().iter().filter(|i| !i.changes.is_empty()) {
+        let Some(marker) = marker_days(sub) else {
+            return Ok(charges);
+        };
         let rows = index.rows(sub.id(), &item.product);
+        // The latest record, also one written before the start moved (a re-import).
         let settled = rows
             .iter()
-            .find(|r| r.period == marker && !is_skip(r))
-            .map_or(0, |r| usize::try_from(r.records).unwrap_or(usize::MAX));
+            .filter(|r| is_settled_record(r))
+            .map(|r| usize::try_from(r.records).unwrap_or(usize::MAX))
+            .max()
+            .unwrap_or(0);
         if settled >= item.changes.len() {
             continue;
         }
@@ -119,6 +122,12 @@ pub(super) fn settlements<'a>(
         charges.push(record);
     }
     Ok(charges)
+}
+
+/// Is `row` a record of changes settled? A flat fee has no other rows but days a restore
+/// skipped: one day before the start, nothing counted, at least one change.
+fn is_settled_record(row: &BilledUsage) -> bool {
+    row.period.days() == 1 && row.quantity.is_zero() && row.records > 0
 }
 
 /// The days a settled change is recorded for: the day before the subscription starts, which
