@@ -301,3 +301,21 @@ fn a_reimported_fee_applies_from_the_first_day_not_billed() {
         ]
     );
 }
+
+/// A start moved after a change was settled (a re-import may move it) keeps the change
+/// settled: the next run bills nothing more.
+#[test]
+fn a_moved_start_keeps_a_settled_change_settled() {
+    let mut company = Company::new(fee(dec!(100.00), Decimal::ONE));
+    company.bill(date(2025, 4, 1));
+    company.change(fee(dec!(130.00), Decimal::ONE), date(2025, 4, 15));
+    assert_eq!(company.bill(date(2025, 4, 16)).len(), 1);
+    let old = company.subs[0].clone();
+    let mut spec = old.spec().clone();
+    spec.start = date(2024, 12, 1);
+    let mut moved = Subscription::new(spec, Currency::SEK).unwrap();
+    moved.activate().unwrap();
+    moved.record_billed(old.billed_through());
+    company.subs[0] = moved;
+    assert!(company.bill(date(2025, 4, 17)).is_empty());
+}
