@@ -107,7 +107,7 @@ fn rate(rows: u64, t: Duration) -> f64 {
 fn each_block(
     path: &Path,
     book: &AccountBook,
-    mut each: impl FnMut(&UsageBlock) -> Result<()>,
+    mut each: impl FnMut(UsageBlock) -> Result<()>,
 ) -> Result<u64> {
     let text = std::fs::File::open(path).context("opening usage.csv")?;
     let mut input = std::io::BufReader::with_capacity(1 << 20, text);
@@ -143,7 +143,7 @@ fn each_block(
         }
         for (rows_of, result) in chunks.iter().map(Vec::len).zip(checker.check_all(&chunks)) {
             let block = result.map_err(|e| anyhow!("usage.csv: {e}"))?;
-            each(&block)?;
+            each(block)?;
             rows += rows_of as u64;
         }
         drop(chunks);

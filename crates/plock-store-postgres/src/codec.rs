@@ -15,7 +15,7 @@ use postgres::types::ToSql;
 use rust_decimal::Decimal;
 use serde_json::{Map, Value};
 
-pub(crate) use plock_store_sql::codec::{owner_in, unix_day};
+pub(crate) use plock_store_sql::codec::owner_in;
 pub(crate) use plock_store_sql::error::{CauseContext as Context, backend};
 
 /// A query parameter.
@@ -118,9 +118,9 @@ pub(crate) fn join_time(at: DateTime<Utc>, nanos: i16) -> Result<DateTime<Utc>, 
         .ok_or_else(|| backend(format!("stored usage time {at} is out of range")))
 }
 
-/// The `usage` columns a record is written to, in [`UsageRow`]'s order.
+/// The `usage` columns a record is written to, in the order the rows carry them.
 pub(crate) const USAGE_COLUMNS: &str =
-    "owner, account_key, metric, unix_day, at, nanos, quantity, record_id";
+    "owner, account_key, metric, at, nanos, quantity, record_id";
 
 /// The `usage` columns read back into a record.
 pub(crate) const USAGE_SELECT: &str = "account_key, metric, at, nanos, quantity, record_id";

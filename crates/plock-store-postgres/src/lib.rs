@@ -50,6 +50,7 @@ mod schema;
 mod store;
 pub mod testing;
 mod usage;
+mod usage_rows;
 mod write;
 
 use plock_core::UsageTable;

@@ -118,6 +118,8 @@ INSERT INTO meta (name, value) VALUES ('next_invoice_number', 1);
     include_str!("migrations/2_billed_usage.sql"),
     // 3: payment terms of an account.
     include_str!("migrations/3_payment_terms.sql"),
+    // 4: usage appended with no index kept row by row.
+    include_str!("migrations/4_usage_append.sql"),
 ];
 
 /// The schema version this code writes: the number of migrations.
