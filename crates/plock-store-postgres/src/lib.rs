@@ -51,6 +51,7 @@ mod store;
 pub mod testing;
 mod usage;
 mod usage_rows;
+mod watermarks;
 mod write;
 
 use plock_core::UsageTable;
