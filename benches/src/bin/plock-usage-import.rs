@@ -65,13 +65,15 @@ fn measure(csv: &Path, postgres: &str) -> Result<()> {
     let book = store.company()?.accounts;
     let usage = csv.join("usage.csv");
 
+    let cpu_before = own_cpu()?;
     let started = Instant::now();
     let rows = each_block(&usage, &book, |_| Ok(()))?;
     let check = started.elapsed();
     println!(
-        "check alone: {rows} rows in {:.2} s = {:.0} rows/s",
+        "check alone: {rows} rows in {:.2} s = {:.0} rows/s; CPU: plock {:.2} s",
         check.as_secs_f64(),
-        rate(rows, check)
+        rate(rows, check),
+        own_cpu()? - cpu_before
     );
 
     let (cpu_before, server_before) = (own_cpu()?, server_cpu()?);

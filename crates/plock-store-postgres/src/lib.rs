@@ -44,6 +44,7 @@ mod failure;
 mod import;
 mod inserts;
 mod operate;
+mod owners;
 mod queries;
 mod run;
 mod schema;

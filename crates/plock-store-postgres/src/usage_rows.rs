@@ -11,23 +11,19 @@
 //! which only unusual keys need) is read by the block's own reader and encoded from its
 //! values.
 
-use std::collections::HashMap;
-
 use bytes::{BufMut, BytesMut};
 use chrono::{DateTime, Datelike, NaiveDate, Timelike, Utc};
 use plock_core::import::{BlockRecord, UsageBlock};
 use plock_core::store::StoreError;
 
 use crate::codec::backend;
+use crate::owners::Owners;
 
 /// The fields of a `usage` row, in [`USAGE_COLUMNS`](crate::codec::USAGE_COLUMNS)' order.
 const FIELDS: i16 = 7;
 
 /// Days from 0001-01-01 (chrono's day 1 of the common era) to 2000-01-01, PostgreSQL's epoch.
 const POSTGRES_EPOCH_DAYS_FROM_CE: i64 = 730_120;
-
-/// One account key's invoice owner: the import's answer for where its usage goes.
-pub(crate) type Owners = HashMap<String, String>;
 
 /// Appends the rows of `block`'s records to `buf`.
 ///
@@ -104,10 +100,7 @@ fn encode_record(
 
 /// The owner of `key`'s usage.
 fn owner<'o>(owners: &'o Owners, key: &str) -> Result<&'o str, StoreError> {
-    owners
-        .get(key)
-        .map(String::as_str)
-        .ok_or_else(|| StoreError::NotFound {
+    owners.get(key).ok_or_else(|| StoreError::NotFound {
             index: 0,
             what: "account key",
             id: key.to_owned(),

@@ -9,8 +9,9 @@ use plock_core::{AccountKey, MetricId, UsageRecord};
 use postgres::types::{FromSql, ToSql, Type};
 use rust_decimal::Decimal;
 
-use super::{Owners, Quantity, encode_block, encode_record, time_of, time_parts};
+use super::{Quantity, encode_block, encode_record, time_of, time_parts};
 use crate::codec::split_time;
+use crate::owners::Owners;
 
 fn numeric(text: &str) -> Decimal {
     let quantity = Quantity::of(text.as_bytes()).unwrap();
@@ -127,10 +128,11 @@ fn record(key: &str, time: &str, quantity: &str, id: Option<&str>) -> UsageRecor
 }
 
 fn owners() -> Owners {
-    [("key-a", "a"), ("key-b", "m"), ("key,\"c\"", "c")]
-        .into_iter()
-        .map(|(k, o)| (k.to_owned(), o.to_owned()))
-        .collect()
+    let mut owners = Owners::default();
+    for (key, owner) in [("key-a", "a"), ("key-b", "m"), ("key,\"c\"", "c")] {
+        owners.insert(key.to_owned(), owner.to_owned());
+    }
+    owners
 }
 
 /// The rows of `block` as the general path writes them: each record read by the block's own
