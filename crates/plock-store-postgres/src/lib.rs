@@ -49,6 +49,7 @@ mod queries;
 mod run;
 mod schema;
 mod store;
+mod subscription_writes;
 pub mod testing;
 mod usage;
 mod usage_rows;

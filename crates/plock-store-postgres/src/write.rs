@@ -40,6 +40,7 @@ use crate::codec::{
     backend, dollar, owner_in,
 };
 use crate::failure::{Db, Failure};
+use crate::subscription_writes::PendingSubscriptions;
 use crate::watermarks::Watermarks;
 
 /// How many times a batch is run again after losing a race to another writer.
@@ -118,6 +119,7 @@ pub(crate) fn apply_in(
         index: 0,
         written: Written::default(),
         watermarks: Watermarks::of(batch),
+        subscriptions: PendingSubscriptions::default(),
     };
     let applied = apply_batch(&mut writer, batch);
     *index = writer.index;
@@ -141,6 +143,9 @@ struct PgWriter<'t, 'c> {
     written: Written,
     /// The watermarks of the subscriptions the batch puts, read at once.
     watermarks: Watermarks,
+    /// Subscriptions put and not yet written: written at once before the batch next reads
+    /// subscriptions, or ends.
+    subscriptions: PendingSubscriptions,
 }
 
 impl PgWriter<'_, '_> {
@@ -277,6 +282,7 @@ impl Writer for PgWriter<'_, '_> {
     }
 
     fn has_subscriptions(&mut self, id: &AccountId) -> Result<bool, Failure> {
+        self.subscriptions.flush(self.tx)?;
         self.exists("subscriptions WHERE account = $1", id.as_str())
     }
 
@@ -285,6 +291,7 @@ impl Writer for PgWriter<'_, '_> {
     }
 
     fn subscriptions_of(&mut self, id: &AccountId) -> Result<Vec<Subscription>, Failure> {
+        self.subscriptions.flush(self.tx)?;
         let filter = "account = $1 ORDER BY id";
         Ok(crate::queries::read_subscriptions(
             self.tx,
@@ -299,6 +306,7 @@ impl Writer for PgWriter<'_, '_> {
         if let Some(answer) = self.watermarks.answer(self.tx, id.as_str())? {
             return Ok(answer);
         }
+        self.subscriptions.flush(self.tx)?;
         let row = self
             .tx
             .query_opt(
@@ -317,14 +325,7 @@ impl Writer for PgWriter<'_, '_> {
 
     fn put_subscription(&mut self, row: SubscriptionRow<'_>) -> Result<(), Failure> {
         let values = row.values(&names(SUBSCRIPTION_COLUMNS))?;
-        let binds = binds(&values);
-        let params: Vec<Param<'_>> = binds.iter().map(|b| b as Param<'_>).collect();
-        self.tx
-            .execute(
-                &upsert("subscriptions", SUBSCRIPTION_COLUMNS, dollar),
-                &params,
-            )
-            .db("writing a subscription")?;
+        self.subscriptions.push(values)?;
         self.written
             .subscriptions
             .insert(row.subscription.account().clone());
@@ -353,12 +354,15 @@ impl Writer for PgWriter<'_, '_> {
     }
 
     fn record_run(&mut self, index: usize, run: Run<'_>) -> Result<(), Failure> {
+        self.subscriptions.flush(self.tx)?;
         crate::run::record_run(self.tx, index, run.invoices, run.billed)?;
         crate::billed_usage::write(self.tx, run.billed_usage)?;
         Ok(())
     }
 
     fn write_accounts(&mut self, writes: &AccountWrites) -> Result<(), Failure> {
+        // The batch's last step: what it put is written now.
+        self.subscriptions.flush(self.tx)?;
         let removals = writes.removals(dollar);
         let updates = writes.updates(ACCOUNT_COLUMNS, account_placeholder);
         let dismissals = writes.dismissals(dollar);
