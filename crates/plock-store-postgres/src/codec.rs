@@ -120,8 +120,7 @@ pub(crate) fn join_time(at: DateTime<Utc>, nanos: i16) -> Result<DateTime<Utc>, 
 }
 
 /// The `usage` columns a record is written to, in the order the rows carry them.
-pub(crate) const USAGE_COLUMNS: &str =
-    "owner, account_key, metric, at, nanos, quantity, record_id";
+pub(crate) const USAGE_COLUMNS: &str = "owner, account_key, metric, at, nanos, quantity, record_id";
 
 /// The `usage` columns read back into a record.
 pub(crate) const USAGE_SELECT: &str = "account_key, metric, at, nanos, quantity, record_id";

@@ -19,8 +19,8 @@ use postgres::{Client, CopyInWriter};
 
 use crate::codec::{Context, USAGE_COLUMNS, backend};
 use crate::failure::{Failure, refusal};
-use crate::store::PostgresStore;
 use crate::owners::Owners;
+use crate::store::PostgresStore;
 use crate::usage_rows::encode_block;
 
 /// Encoded rows written to the connection at a time.

@@ -37,7 +37,9 @@ impl Owners {
 
     /// The owner of `key`'s usage.
     pub(crate) fn get(&self, key: &str) -> Option<&str> {
-        let short = Short::new(key).and_then(|k| self.short.get(&k)).map(Short::as_str);
+        let short = Short::new(key)
+            .and_then(|k| self.short.get(&k))
+            .map(Short::as_str);
         if short.is_some() || self.long.is_empty() {
             return short;
         }
@@ -53,9 +55,13 @@ impl Short {
     const MAX: usize = 23;
 
     fn new(text: &str) -> Option<Short> {
-        let len = u8::try_from(text.len()).ok().filter(|n| usize::from(*n) <= Self::MAX)?;
+        let len = u8::try_from(text.len())
+            .ok()
+            .filter(|n| usize::from(*n) <= Self::MAX)?;
         let mut bytes = [0u8; 24];
-        bytes.get_mut(..text.len())?.copy_from_slice(text.as_bytes());
+        bytes
+            .get_mut(..text.len())?
+            .copy_from_slice(text.as_bytes());
         *bytes.last_mut()? = len;
         Some(Short(bytes))
     }

@@ -101,10 +101,10 @@ fn encode_record(
 /// The owner of `key`'s usage.
 fn owner<'o>(owners: &'o Owners, key: &str) -> Result<&'o str, StoreError> {
     owners.get(key).ok_or_else(|| StoreError::NotFound {
-            index: 0,
-            what: "account key",
-            id: key.to_owned(),
-        })
+        index: 0,
+        what: "account key",
+        id: key.to_owned(),
+    })
 }
 
 /// Starts a row: the field count, then `owner`, `account_key` and `metric`.

@@ -149,7 +149,12 @@ fn by_records(block: &UsageBlock) -> BytesMut {
 #[test]
 fn plain_lines_are_encoded_as_their_records() {
     let block = UsageBlock::from_records(&[
-        record("key-a", "2025-01-31T23:59:59.123456789Z", "12.50", Some("r1")),
+        record(
+            "key-a",
+            "2025-01-31T23:59:59.123456789Z",
+            "12.50",
+            Some("r1"),
+        ),
         record("key-b", "2025-02-01T00:00:00Z", "0.000", None),
         record("key-a", "2025-02-01T00:00:00.5Z", "7", None),
     ]);

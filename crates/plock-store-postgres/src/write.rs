@@ -215,7 +215,10 @@ impl Writer for PgWriter<'_, '_> {
     }
 
     /// One statement for the whole list: an account import names an external id a row.
-    fn external_id_owners(&mut self, external_ids: &[(&str, &str)]) -> Result<Vec<String>, Failure> {
+    fn external_id_owners(
+        &mut self,
+        external_ids: &[(&str, &str)],
+    ) -> Result<Vec<String>, Failure> {
         if external_ids.is_empty() {
             return Ok(Vec::new());
         }

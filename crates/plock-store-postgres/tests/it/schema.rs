@@ -39,7 +39,10 @@ fn every_table_that_grows_with_customers_carries_its_owner() {
         .collect();
     let mut expected: Vec<&str> = BY_OWNER.iter().chain(&REFERENCE).copied().collect();
     expected.sort_unstable();
-    assert_eq!(tables, expected, "every table is distributed or a reference table");
+    assert_eq!(
+        tables, expected,
+        "every table is distributed or a reference table"
+    );
     for table in BY_OWNER {
         let owner = client
             .query_opt(
