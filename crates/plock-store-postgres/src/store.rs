@@ -295,7 +295,9 @@ impl Store for PostgresStore {
             .query(
                 &format!(
                     "SELECT {USAGE_SELECT} FROM usage \
-                     WHERE account_key = ANY($1) AND at >= $2 AND at < $3"
+                     WHERE account_key = ANY($1) \
+                     AND at >= coalesce($2::timestamptz, '-infinity') \
+                     AND at < coalesce($3::timestamptz, '-infinity')"
                 ),
                 &[&keys, &midnight(period.start()), &midnight(period.end())],
             )
@@ -420,7 +422,10 @@ fn read_metrics(client: &mut impl GenericClient) -> Result<Vec<Metric>, StoreErr
         .collect()
 }
 
-/// The first instant of `day`, UTC: where a period's usage starts (`at` is a `timestamptz`).
-fn midnight(day: chrono::NaiveDate) -> chrono::DateTime<chrono::Utc> {
-    day.and_time(chrono::NaiveTime::MIN).and_utc()
+/// The first instant of `day`, UTC, as a bound on `at` (a `timestamptz`); `None` for a day
+/// before the first a `timestamptz` holds (24 November 4713 BC), which is before every stored
+/// time: the query reads it as `-infinity`.
+fn midnight(day: chrono::NaiveDate) -> Option<chrono::DateTime<chrono::Utc>> {
+    let first = chrono::NaiveDate::from_ymd_opt(-4712, 11, 24)?;
+    (day >= first).then(|| day.and_time(chrono::NaiveTime::MIN).and_utc())
 }
