@@ -10,6 +10,7 @@ mod concurrency;
 mod contract;
 mod differential;
 mod files;
+mod made_up_ids;
 mod operate;
 mod support;
 mod values;
