@@ -12,5 +12,6 @@ mod differential;
 mod files;
 mod made_up_ids;
 mod operate;
+mod run_record;
 mod support;
 mod values;
