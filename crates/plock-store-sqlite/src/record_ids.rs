@@ -46,11 +46,17 @@ pub(crate) struct Finder {
     quoted: bool,
 }
 
+/// Lines in a row of one text with ids of one fingerprint, their line numbers rising:
+/// (fingerprint, first line, last line).
+type Stretch = (u64, u64, u64);
+
 impl Finder {
     /// Notes the made-up ids of text number `text`.
     pub(crate) fn note(&mut self, text: usize, bytes: &[u8]) {
+        let mut reader = Cells::default();
+        let mut stretch: Option<Stretch> = None;
         for line in lines(bytes) {
-            let (fingerprint, line) = match id_of(line) {
+            let (fingerprint, line) = match reader.id_of(line) {
                 Id::MadeUp {
                     fingerprint, line, ..
                 } => (fingerprint, line),
@@ -60,19 +66,35 @@ impl Finder {
                 }
                 Id::Other => continue,
             };
-            match self.seen.entry(fingerprint) {
-                Entry::Vacant(entry) => {
-                    entry.insert(Seen::Rising { text, line });
-                }
-                Entry::Occupied(mut entry) => {
-                    let seen = entry.get_mut();
-                    match seen {
-                        Seen::Rising {
-                            text: first,
-                            line: last,
-                        } if *first == text && line > *last => *last = line,
-                        _ => *seen = Seen::Shared,
+            match &mut stretch {
+                Some((f, _, last)) if *f == fingerprint && line > *last => *last = line,
+                _ => {
+                    if let Some(done) = stretch.replace((fingerprint, line, line)) {
+                        self.merge(text, done);
                     }
+                }
+            }
+        }
+        if let Some(done) = stretch {
+            self.merge(text, done);
+        }
+    }
+
+    /// Adds a stretch of text number `text`: its fingerprint stays unshared only if all its
+    /// ids so far are of this text, before the stretch.
+    fn merge(&mut self, text: usize, (fingerprint, first, last): Stretch) {
+        match self.seen.entry(fingerprint) {
+            Entry::Vacant(entry) => {
+                entry.insert(Seen::Rising { text, line: last });
+            }
+            Entry::Occupied(mut entry) => {
+                let seen = entry.get_mut();
+                match seen {
+                    Seen::Rising {
+                        text: earlier,
+                        line,
+                    } if *earlier == text && first > *line => *line = last,
+                    _ => *seen = Seen::Shared,
                 }
             }
         }
@@ -103,13 +125,23 @@ impl Unshared {
             out.extend_from_slice(bytes);
             return;
         }
+        let mut reader = Cells::default();
+        // The last fingerprint looked up, and whether it is unshared.
+        let mut last: Option<(u64, bool)> = None;
         let mut start = 0usize;
         for line in lines(bytes) {
             let end = start.saturating_add(line.len());
-            let cut = match id_of(line) {
+            let cut = match reader.id_of(line) {
                 Id::MadeUp {
                     comma, fingerprint, ..
-                } if self.fingerprints.contains(&fingerprint) => Some(comma),
+                } => {
+                    let unshared = match last {
+                        Some((f, unshared)) if f == fingerprint => unshared,
+                        _ => self.fingerprints.contains(&fingerprint),
+                    };
+                    last = Some((fingerprint, unshared));
+                    unshared.then_some(comma)
+                }
                 _ => None,
             };
             match cut {
@@ -135,7 +167,7 @@ fn lines(bytes: &[u8]) -> impl Iterator<Item = &[u8]> {
     })
 }
 
-/// What the last cell of a line holds.
+/// What the last cell of a line holds ([`Cells::id_of`]).
 enum Id {
     /// A made-up id, after the comma at `comma`.
     MadeUp {
@@ -149,23 +181,50 @@ enum Id {
     Other,
 }
 
-/// The last cell of `line`: the one after its last comma, blanks around it ignored.
-fn id_of(line: &[u8]) -> Id {
-    let Some(comma) = memchr::memrchr(b',', line) else {
-        return Id::Other;
-    };
-    let cell = line.get(comma.saturating_add(1)..).unwrap_or_default();
-    let cell = cell.trim_ascii();
-    if cell.ends_with(b"\"") {
-        return Id::Quoted;
+/// Reads the last cells of lines, remembering the last made-up id's `file-<hex>-`, which
+/// the lines of one chunk share, so that only the line number is read again.
+#[derive(Default)]
+struct Cells {
+    prefix: Vec<u8>,
+    fingerprint: u64,
+}
+
+impl Cells {
+    /// The last cell of `line`: the one after its last comma, blanks around it ignored.
+    fn id_of(&mut self, line: &[u8]) -> Id {
+        let Some(comma) = memchr::memrchr(b',', line) else {
+            return Id::Other;
+        };
+        let cell = line.get(comma.saturating_add(1)..).unwrap_or_default();
+        let cell = cell.trim_ascii();
+        if cell.ends_with(b"\"") {
+            return Id::Quoted;
+        }
+        let found = match cell.strip_prefix(self.prefix.as_slice()) {
+            Some(digits) if !self.prefix.is_empty() => {
+                number(digits, 10).map(|line| (self.fingerprint, line))
+            }
+            _ => made_up(cell).inspect(|&(fingerprint, _)| self.remember(cell, fingerprint)),
+        };
+        match found {
+            Some((fingerprint, line)) => Id::MadeUp {
+                comma,
+                fingerprint,
+                line,
+            },
+            None => Id::Other,
+        }
     }
-    match made_up(cell) {
-        Some((fingerprint, line)) => Id::MadeUp {
-            comma,
-            fingerprint,
-            line,
-        },
-        None => Id::Other,
+
+    /// Remembers the `file-<hex>-` of made-up id `cell`.
+    fn remember(&mut self, cell: &[u8], fingerprint: u64) {
+        let Some(dash) = memchr::memrchr(b'-', cell) else {
+            return;
+        };
+        self.prefix.clear();
+        self.prefix
+            .extend_from_slice(cell.get(..=dash).unwrap_or_default());
+        self.fingerprint = fingerprint;
     }
 }
 
