@@ -10,24 +10,22 @@
 //! `account_key,metric,timestamp,quantity,record_id`, times in RFC 3339 UTC, quantities as
 //! their exact decimal text; an operator reads it with `sqlite3` as any CSV.
 
-use std::collections::BTreeSet;
-use std::io::{Cursor, Read};
-
 use chrono::{DateTime, SecondsFormat, Utc};
 use plock_core::id::RecordId;
-use plock_core::import::{UsageBlock, UsageLayout};
+use plock_core::import::UsageBlock;
 use plock_core::store::StoreError;
-use plock_core::{AccountBook, AccountKey, MetricId, UsageRecord, UsageTable};
+use plock_core::{AccountKey, MetricId, UsageRecord};
 use rusqlite::{Connection, params};
+use std::collections::BTreeSet;
 
-use crate::codec::{Context, USAGE_SELECT, backend, decimal, usage_record};
+use crate::codec::{Context, backend, decimal};
 use crate::key_blocks::KeyBlocks;
 
 /// The header of every block's text, and of the stream a run reads.
 pub(crate) const HEADER: &str = "account_key,metric,timestamp,quantity,record_id\n";
 
 /// `records` as a block's text: CSV lines without the header.
-fn text_of(records: &[UsageRecord]) -> Result<String, StoreError> {
+pub(crate) fn text_of(records: &[UsageRecord]) -> Result<String, StoreError> {
     let mut writer = csv::WriterBuilder::new()
         .has_headers(false)
         .from_writer(Vec::with_capacity(records.len().saturating_mul(48)));
@@ -135,59 +133,4 @@ pub(crate) fn records(tx: &Connection, keys: Option<&str>) -> Result<Vec<UsageRe
         out.extend(records_of(&text)?);
     }
     Ok(out)
-}
-
-/// Every block's text, one after another, as one reader.
-struct Blocks<'s> {
-    rows: rusqlite::Rows<'s>,
-    current: Cursor<Vec<u8>>,
-}
-
-impl Read for Blocks<'_> {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        loop {
-            let n = self.current.read(buf)?;
-            if n > 0 || buf.is_empty() {
-                return Ok(n);
-            }
-            match self.rows.next().map_err(std::io::Error::other)? {
-                Some(row) => {
-                    let text: String = row.get(0).map_err(std::io::Error::other)?;
-                    self.current = Cursor::new(text.into_bytes());
-                }
-                None => return Ok(0),
-            }
-        }
-    }
-}
-
-/// Every usage record, the rows' and the blocks', read into the engine's table by
-/// plock-core's usage reader, in the caller's read transaction `tx`.
-///
-/// # Errors
-/// [`StoreError::Backend`] for a failed read or a stored record the reader refuses.
-pub(crate) fn usage_table(tx: &Connection, book: &AccountBook) -> Result<UsageTable, StoreError> {
-    // Records written a batch at a time (not imported) are rows: few, read first.
-    let mut rows = Vec::new();
-    let mut stmt = tx
-        .prepare_cached(&format!("SELECT {USAGE_SELECT} FROM usage"))
-        .context("reading usage")?;
-    let mut found = stmt.query([]).context("reading usage")?;
-    while let Some(row) = found.next().context("reading usage")? {
-        rows.push(usage_record(row)?);
-    }
-    drop(found);
-    let mut head = HEADER.to_owned();
-    head.push_str(&text_of(&rows)?);
-    drop(rows);
-    let mut stmt = tx
-        .prepare("SELECT csv FROM usage_blocks ORDER BY id")
-        .context("reading usage")?;
-    let blocks = Blocks {
-        rows: stmt.query([]).context("reading usage")?,
-        current: Cursor::new(Vec::new()),
-    };
-    let stream = Cursor::new(head.into_bytes()).chain(blocks);
-    plock_core::import::read_usage(stream, book, &UsageLayout::default())
-        .map_err(|e| backend(format!("stored usage is refused by the usage reader: {e}")))
 }

@@ -470,7 +470,7 @@ impl Store for SqliteStore {
     fn run_input(&self) -> Result<(CompanySnapshot, UsageTable), StoreError> {
         let tx = self.read()?;
         let company = self.company_in(&tx)?;
-        let usage = crate::blocks::usage_table(&tx, &company.accounts)?;
+        let usage = crate::run_usage::usage_table(&tx, &company.accounts)?;
         Ok((company, usage))
     }
 

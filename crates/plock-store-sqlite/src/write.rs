@@ -11,17 +11,17 @@ use plock_core::{
     AccountBook, AccountId, AccountKey, Metric, Subscription, SubscriptionId, UsageRecord,
 };
 use plock_store_sql::batch::apply as apply_batch;
-use plock_store_sql::codec::{billed_through, invoice_number, sql_number, text};
+use plock_store_sql::codec::{billed_through, invoice_number, text};
 use plock_store_sql::plan::AccountWrites;
-use plock_store_sql::rows::{InvoiceRow, Row, SubscriptionRow};
+use plock_store_sql::rows::{Row, SubscriptionRow};
 use plock_store_sql::sql::{names, placeholders, upsert};
 use plock_store_sql::writer::{Run, Step, Writer};
 use rusqlite::{Connection, OptionalExtension, params};
 use serde_json::Value;
 
 use crate::codec::{
-    ACCOUNT_COLUMNS, ACCOUNT_SELECT, Context, INVOICE_COLUMNS, SUBSCRIPTION_COLUMNS, USAGE_COLUMNS,
-    account_value, backend, json_list, params, question, subscription, usage_values,
+    ACCOUNT_COLUMNS, ACCOUNT_SELECT, Context, SUBSCRIPTION_COLUMNS, USAGE_COLUMNS, account_value,
+    json_list, params, question, subscription, usage_values,
 };
 
 /// Applies `batch` in `tx`, or returns the first refusal (the caller then rolls back).
@@ -211,49 +211,8 @@ impl Writer for SqliteWriter<'_> {
     }
 
     fn record_run(&mut self, index: usize, run: Run<'_>) -> Result<(), StoreError> {
-        let Run {
-            invoices,
-            billed,
-            billed_usage,
-        } = run;
-        crate::billed_usage::write(self.tx, billed_usage)?;
-        for b in billed {
-            self.move_watermark(index, b)?;
-        }
-        let mut next = next_invoice_number(self.tx)?;
-        let insert = format!(
-            "INSERT INTO invoices ({INVOICE_COLUMNS}) VALUES ({})",
-            placeholders(INVOICE_COLUMNS, question)
-        );
-        for invoice in invoices {
-            invoice
-                .check_invariants()
-                .map_err(|e| backend(e.to_string()))?;
-            let number = invoice.number();
-            if self.exists(
-                "invoices WHERE number = ?1",
-                &sql_number(number)?.to_string(),
-            )? {
-                return Err(StoreError::Conflict {
-                    index,
-                    what: "invoice",
-                    id: number.to_string(),
-                    reason: "already exists",
-                });
-            }
-            let values = InvoiceRow { invoice }.values(&names(INVOICE_COLUMNS))?;
-            self.tx
-                .prepare_cached(&insert)
-                .and_then(|mut stmt| stmt.execute(params(&values)))
-                .context("writing an invoice")?;
-            next = next.max(number.saturating_add(1));
-        }
-        let next = sql_number(next)?;
-        self.tx
-            .prepare_cached("UPDATE meta SET value = ?1 WHERE name = 'next_invoice_number'")
-            .and_then(|mut stmt| stmt.execute([next]))
-            .context("writing the next invoice number")?;
-        Ok(())
+        let tx = self.tx;
+        crate::run_record::record(tx, index, run, |b| self.move_watermark(index, b))
     }
 
     fn write_accounts(&mut self, writes: &AccountWrites) -> Result<(), StoreError> {

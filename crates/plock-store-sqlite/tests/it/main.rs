@@ -11,6 +11,8 @@ mod contract;
 mod differential;
 mod files;
 mod key_blocks;
+mod made_up_ids;
 mod operate;
+mod run_record;
 mod support;
 mod values;

@@ -1,0 +1,116 @@
+//! A billing run recorded in the batch's transaction: what its usage items billed, every
+//! subscription's new watermark, its invoices, and the next invoice number.
+//!
+//! A run at M writes 90,810 invoices, 437,097 billed usage rows and 109,926 watermarks in one
+//! transaction, so each row costs one statement: an invoice is inserted and a number already
+//! taken is told by the primary key's refusal, not by a read before it; a watermark is
+//! moved by one update that matches the watermark the run read, and only an update that
+//! matches nothing reads the row to say why. (A page cache of 256 MiB for the write,
+//! against SQLite's 2 MiB, saved no time at M and cost 160 MB of peak memory.)
+
+use plock_core::Invoice;
+use plock_core::billing::Billed;
+use plock_core::store::StoreError;
+use plock_store_sql::codec::{sql_number, text};
+use plock_store_sql::rows::{InvoiceRow, Row};
+use plock_store_sql::sql::{names, placeholders};
+use plock_store_sql::writer::Run;
+use rusqlite::{Connection, params};
+
+use crate::codec::{Context, INVOICE_COLUMNS, backend, params, question};
+
+/// Records change `index`'s run in `tx`: refused as the store contract says when an invoice
+/// number is taken or a subscription was billed by another run since this one read it.
+pub(crate) fn record(
+    tx: &Connection,
+    index: usize,
+    run: Run<'_>,
+    mut watermarks: impl FnMut(&Billed) -> Result<(), StoreError>,
+) -> Result<(), StoreError> {
+    let Run {
+        invoices,
+        billed,
+        billed_usage,
+    } = run;
+    crate::billed_usage::write(tx, billed_usage)?;
+    for b in billed {
+        if !moved(tx, b)? {
+            // Nothing matched: the slow path finds out why, or moves a watermark stored in
+            // another spelling of the same dates.
+            watermarks(b)?;
+        }
+    }
+    let mut next = crate::write::next_invoice_number(tx)?;
+    let mut insert = tx
+        .prepare(&format!(
+            "INSERT INTO invoices ({INVOICE_COLUMNS}) VALUES ({})",
+            placeholders(INVOICE_COLUMNS, question)
+        ))
+        .context("writing an invoice")?;
+    let columns = names(INVOICE_COLUMNS);
+    for invoice in invoices {
+        invoice
+            .check_invariants()
+            .map_err(|e| backend(e.to_string()))?;
+        let values = InvoiceRow { invoice }.values(&columns)?;
+        insert
+            .execute(params(&values))
+            .map_err(|e| refused(e, index, invoice))?;
+        next = next.max(invoice.number().saturating_add(1));
+    }
+    let next = sql_number(next)?;
+    tx.prepare_cached("UPDATE meta SET value = ?1 WHERE name = 'next_invoice_number'")
+        .and_then(|mut stmt| stmt.execute([next]))
+        .context("writing the next invoice number")?;
+    Ok(())
+}
+
+/// Moves `b`'s watermark if the stored one is still the one the run read: `false` when no
+/// row matched.
+fn moved(tx: &Connection, b: &Billed) -> Result<bool, StoreError> {
+    let spell = |date: Option<&chrono::NaiveDate>| date.map(text).transpose();
+    let (from, through) = (&b.from, &b.through);
+    let set = (
+        spell(through.in_advance.as_ref())?,
+        spell(through.in_arrears.as_ref())?,
+    );
+    let read = (
+        spell(from.in_advance.as_ref())?,
+        spell(from.in_arrears.as_ref())?,
+    );
+    let changed = tx
+        .prepare_cached(
+            "UPDATE subscriptions \
+             SET billed_through_in_advance = ?2, billed_through_in_arrears = ?3 \
+             WHERE id = ?1 AND billed_through_in_advance IS ?4 \
+             AND billed_through_in_arrears IS ?5",
+        )
+        .and_then(|mut stmt| {
+            stmt.execute(params![
+                b.subscription.as_str(),
+                set.0,
+                set.1,
+                read.0,
+                read.1
+            ])
+        })
+        .context("recording what a subscription is billed through")?;
+    Ok(changed > 0)
+}
+
+/// An invoice insert's failure: a number already taken is the contract's conflict.
+fn refused(e: rusqlite::Error, index: usize, invoice: &Invoice) -> StoreError {
+    match &e {
+        rusqlite::Error::SqliteFailure(failure, _)
+            if failure.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY =>
+        {
+            StoreError::Conflict {
+                index,
+                what: "invoice",
+                id: invoice.number().to_string(),
+                reason: "already exists",
+            }
+        }
+        _ => backend(format!("writing invoice {}: {e}", invoice.number())),
+    }
+}
