@@ -77,6 +77,7 @@ pub mod oracle;
 mod restore;
 mod rules;
 mod totals;
+mod usage_order;
 
 pub use billed_usage::BilledUsage;
 pub use restore::restore_account;

@@ -22,6 +22,7 @@ use super::rules::{
     Context, Draft, Drafts, Outcome, Walk, bill_subscription, build_invoice, check_subscription,
     sorted_subscriptions,
 };
+use super::usage_order::{UsageRun, order_runs, sort_tail};
 use super::{Billed, BillingError, BillingRun, CompanyData, NotBilled, RunOptions, UnpricedUsage};
 use crate::account::{Account, AccountState};
 use crate::book::AccountBook;
@@ -108,8 +109,11 @@ struct Acc<'a> {
     unmatched: Vec<super::UnmatchedChild>,
     /// The failing subscriptions' ranks, and what was not billed.
     failed: Vec<(u32, NotBilled)>,
-    /// What the partitions billed of usage, period by period.
+    /// What the partitions billed of usage, period by period: each subscription's entries
+    /// contiguous and sorted.
     usage: Vec<BilledUsage>,
+    /// Where each subscription's entries are in `usage`.
+    usage_runs: Vec<UsageRun>,
 }
 
 impl Acc<'_> {
@@ -128,9 +132,17 @@ impl Acc<'_> {
         let mut all = Acc {
             drafts: Vec::with_capacity(accs.iter().map(|a| a.drafts.len()).sum()),
             billed: Vec::with_capacity(accs.iter().map(|a| a.billed.len()).sum()),
+            usage: Vec::with_capacity(accs.iter().map(|a| a.usage.len()).sum()),
+            usage_runs: Vec::with_capacity(accs.iter().map(|a| a.usage_runs.len()).sum()),
             ..Acc::default()
         };
         for acc in accs {
+            let offset = all.usage.len();
+            all.usage_runs
+                .extend(acc.usage_runs.iter().map(|r| UsageRun {
+                    start: r.start.saturating_add(offset),
+                    ..*r
+                }));
             all.drafts.extend(acc.drafts);
             all.billed.extend(acc.billed);
             all.periods = all.periods.saturating_add(acc.periods);
@@ -329,8 +341,9 @@ fn finish(
         periods,
         mut failed,
         mut usage,
+        usage_runs,
     } = acc;
-    usage.par_sort_unstable();
+    order_runs(&mut usage, usage_runs);
     failed.par_sort_unstable_by_key(|(rank, _)| *rank);
     // Before the invoices are built: the ranked entries are freed before the run's largest
     // step.
@@ -470,8 +483,19 @@ impl UsageLookup for AccountUsage<'_> {
 /// count as pricing their metrics.
 fn bill_partition<'a>(shared: &Shared<'_, 'a>, part: &[Owned<'a>], acc: &mut Acc<'a>) {
     let billed_before = acc.billed.len();
-    if let Err((at, error)) = try_bill_partition(shared, part, acc) {
+    let (usage_before, runs_before) = (acc.usage.len(), acc.usage_runs.len());
+    // The charges' usage goes straight into the chunk's vector: no vector of the
+    // partition's own to grow and copy.
+    let mut outcome: Outcome<'a, SmallDrafts<'a>> = Outcome {
+        usage: std::mem::take(&mut acc.usage),
+        ..Outcome::default()
+    };
+    let result = try_bill_partition(shared, part, acc, &mut outcome);
+    acc.usage = std::mem::take(&mut outcome.usage);
+    if let Err((at, error)) = result {
         acc.billed.truncate(billed_before);
+        acc.usage.truncate(usage_before);
+        acc.usage_runs.truncate(runs_before);
         let Some(failing) = part.get(at) else { return };
         let account = shared.accounts.at(failing.account).map(|a| a.account.id());
         let owner = shared.accounts.at(failing.root).map(|a| a.account.id());
@@ -548,6 +572,7 @@ fn try_bill_partition<'a>(
     shared: &Shared<'_, 'a>,
     part: &[Owned<'a>],
     acc: &mut Acc<'a>,
+    outcome: &mut Outcome<'a, SmallDrafts<'a>>,
 ) -> Result<(), (usize, BillingError)> {
     let table = shared.table;
     // Every subscription of a partition has the root of the first: its account, resolved.
@@ -559,7 +584,6 @@ fn try_bill_partition<'a>(
     let group_master =
         Some(root.account).filter(|m| m.group_billing() && m.state() == AccountState::Active);
     let master_subs = master_subscriptions(part, group_master);
-    let mut outcome: Outcome<'a, SmallDrafts<'a>> = Outcome::default();
     let mut entries = Vec::new();
     for (at, o) in part.iter().enumerate() {
         let resolved = if o.account == o.root {
@@ -587,13 +611,23 @@ fn try_bill_partition<'a>(
             billed_usage: shared.billed_usage,
         };
         let from = sub.billed_through();
-        match bill_subscription(&context, sub, account, master, &master_subs, &mut outcome) {
+        let usage_from = outcome.usage.len();
+        match bill_subscription(&context, sub, account, master, &master_subs, outcome) {
             Ok(through) if through != from => acc.billed.push((o.rank, from, through)),
             Ok(_) => {}
             Err(e) => {
                 acc.periods = acc.periods.saturating_add(outcome.periods);
                 return Err((at, e));
             }
+        }
+        let len = outcome.usage.len().saturating_sub(usage_from);
+        if len > 0 {
+            sort_tail(&mut outcome.usage, usage_from);
+            acc.usage_runs.push(UsageRun {
+                rank: o.rank,
+                start: usage_from,
+                len,
+            });
         }
     }
     acc.periods = acc.periods.saturating_add(outcome.periods);
@@ -611,7 +645,7 @@ fn try_bill_partition<'a>(
             .unwrap_or(0);
         return Err((at, error));
     }
-    for (currency, draft) in outcome.drafts.0 {
+    for (currency, draft) in std::mem::take(&mut outcome.drafts.0) {
         // Most drafts are the root's; a child billed on its own is looked up.
         let rank = if std::ptr::eq(root.account, draft.owner) {
             root.rank
@@ -623,9 +657,9 @@ fn try_bill_partition<'a>(
         };
         acc.drafts.push((rank, currency, draft));
     }
-    acc.skipped.extend(outcome.skipped);
-    acc.unmatched.extend(outcome.unmatched.into_values());
-    acc.usage.append(&mut outcome.usage);
+    acc.skipped.extend(std::mem::take(&mut outcome.skipped));
+    acc.unmatched
+        .extend(std::mem::take(&mut outcome.unmatched).into_values());
     Ok(())
 }
 
