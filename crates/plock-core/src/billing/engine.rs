@@ -343,14 +343,21 @@ fn finish(
         mut usage,
         usage_runs,
     } = acc;
-    order_runs(&mut usage, usage_runs);
-    failed.par_sort_unstable_by_key(|(rank, _)| *rank);
-    // Before the invoices are built: the ranked entries are freed before the run's largest
-    // step.
-    let billed = billed_in_order(billed, subscriptions);
-    // Owners never share a partition, so (owner, currency) keys are unique.
-    drafts.par_sort_unstable_by_key(|(rank, currency, _)| (*rank, *currency));
-    let invoices = build_invoices(drafts, options)?;
+    // The billed usage is put in order (one serial pass) while the other threads build the
+    // invoices.
+    let ((), invoices) = crate::par::join(
+        || order_runs(&mut usage, usage_runs),
+        || {
+            failed.par_sort_unstable_by_key(|(rank, _)| *rank);
+            // Before the invoices are built: the ranked entries are freed before the run's
+            // largest step.
+            let billed = billed_in_order(billed, subscriptions);
+            // Owners never share a partition, so (owner, currency) keys are unique.
+            drafts.par_sort_unstable_by_key(|(rank, currency, _)| (*rank, *currency));
+            build_invoices(drafts, options).map(|invoices| (billed, invoices))
+        },
+    );
+    let (billed, invoices) = invoices?;
     skipped.par_sort_unstable();
     skipped.dedup();
     unmatched.par_sort_unstable();
