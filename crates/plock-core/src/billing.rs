@@ -68,6 +68,7 @@
 
 mod billed_usage;
 mod catalogue;
+mod chunks;
 mod compensation;
 mod engine;
 mod late;

@@ -11,13 +11,14 @@
 //! is reported, which mismatch reason is kept, the invoice numbers) is made in id order, as
 //! the tests' oracle makes it.
 
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::par::prelude::*;
 use rust_decimal::Decimal;
 
 use super::billed_usage::{BilledUsage, BilledUsageIndex};
 use super::catalogue::{Catalogue, CatalogueEntry, UsageLookup};
+use super::chunks::{CHUNKS_PER_THREAD, chunk_partitions, largest_first};
 use super::rules::{
     Context, Draft, Drafts, Outcome, Walk, bill_subscription, build_invoice, check_subscription,
     sorted_subscriptions,
@@ -406,50 +407,6 @@ fn matched_usage<'b>(book: &'b AccountBook, table: &[AccountKey]) -> Vec<(&'b Ac
     matched
 }
 
-/// Chunks of partitions a thread: enough that the last one taken is short.
-const CHUNKS_PER_THREAD: usize = 32;
-
-/// `work` done on each item, across the pool's threads, largest items (by `size`) first,
-/// each taken by the next thread free; the results in no particular order.
-fn largest_first<T: Sync, R: Send>(
-    items: &[T],
-    size: impl Fn(&T) -> usize + Sync,
-    work: impl Fn(&T, usize) -> R + Sync,
-) -> Vec<R> {
-    let mut order: Vec<(usize, &T)> = items.iter().map(|i| (size(i), i)).collect();
-    order.sort_by_key(|(size, _)| std::cmp::Reverse(*size));
-    let next = AtomicUsize::new(0);
-    (0..crate::par::current_num_threads())
-        .into_par_iter()
-        .flat_map_iter(|_| {
-            std::iter::from_fn(|| {
-                let (size, item) = order.get(next.fetch_add(1, Ordering::Relaxed))?;
-                Some(work(item, *size))
-            })
-        })
-        .collect()
-}
-
-/// Consecutive runs of `partitions` holding about `total / chunks` subscriptions each.
-fn chunk_partitions<'p, T>(
-    partitions: &'p [&'p [T]],
-    total: usize,
-    chunks: usize,
-) -> Vec<&'p [&'p [T]]> {
-    let target = total.div_ceil(chunks.max(1)).max(1);
-    let mut out = Vec::with_capacity(chunks.saturating_add(1));
-    let (mut start, mut size) = (0, 0usize);
-    for (i, part) in partitions.iter().enumerate() {
-        size = size.saturating_add(part.len());
-        if size >= target {
-            out.extend(partitions.get(start..=i));
-            (start, size) = (i.saturating_add(1), 0);
-        }
-    }
-    out.extend(partitions.get(start..).filter(|rest| !rest.is_empty()));
-    out
-}
-
 /// What every partition reads.
 struct Shared<'s, 'a> {
     table: &'s UsageTable,
@@ -755,25 +712,4 @@ fn unpriced(table: &UsageTable, priced: &[AtomicBool]) -> Vec<UnpricedUsage> {
         reason = "flatten would copy into a new vector"
     )]
     found.into_iter().filter_map(|u| u).collect()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::largest_first;
-    use proptest::prelude::*;
-
-    proptest! {
-        /// Every item is worked on exactly once, whatever the sizes and the threads.
-        #[test]
-        fn largest_first_works_every_item_once(
-            sizes in prop::collection::vec(0usize..50, 0..60),
-            threads in 1usize..4,
-        ) {
-            let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
-            let items: Vec<(usize, usize)> = sizes.iter().copied().enumerate().collect();
-            let mut done = pool.install(|| largest_first(&items, |i| i.1, |i, size| (i.0, size)));
-            done.sort_unstable();
-            prop_assert_eq!(done, items);
-        }
-    }
 }
