@@ -26,6 +26,9 @@ use crate::subscription::*;
 use crate::usage::*;
 
 pub mod fixtures;
+mod price_changes;
+
+pub use price_changes::price_changes;
 
 use self::fixtures::{aid, date, licence};
 
@@ -115,6 +118,7 @@ pub fn run_all<S: Store>(mut fresh: impl FnMut() -> S) {
     billing_runs(&mut fresh());
     combined_tag_filters(&mut fresh());
     currency_changes(&mut fresh());
+    price_changes(&mut fresh());
 }
 
 /// By id, by batch of ids, by key, by external id, children, dismissed keys.

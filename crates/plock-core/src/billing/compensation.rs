@@ -11,7 +11,8 @@ use rust_decimal::Decimal;
 
 use super::BillingError;
 use super::billed_usage::{BilledUsage, BilledUsageIndex};
-use super::line::{Charge, fixed_line, has_fixed_part};
+use super::changes::fixed_lines;
+use super::line::{Charge, has_fixed_part};
 use crate::account::Account;
 use crate::invoice::LineKind;
 use crate::money::Money;
@@ -52,9 +53,12 @@ pub(super) fn compensations<'a>(
                     Some(_) => &[],
                 };
                 for part in billed_parts(period, unbilled) {
-                    let mut line = fixed_line(sub, account, item, part, LineKind::Compensation)?;
-                    line.amount = Money::new(negated(line.amount.amount()), line.amount.currency());
-                    lines.push(line);
+                    // Each day is credited at the price agreed for it.
+                    for mut line in fixed_lines(sub, account, item, part, LineKind::Compensation)? {
+                        line.amount =
+                            Money::new(negated(line.amount.amount()), line.amount.currency());
+                        lines.push(line);
+                    }
                 }
             }
             charges.push(Charge::new(sub, period, lines));
@@ -68,7 +72,7 @@ pub(super) fn compensations<'a>(
 }
 
 /// The parts of the schedule's periods (as if it had no end) in `[end, through)`.
-fn billed_past_end(
+pub(super) fn billed_past_end(
     schedule: &Schedule,
     end: chrono::NaiveDate,
     through: chrono::NaiveDate,
@@ -98,7 +102,7 @@ fn billed_past_end(
 
 /// The parts of `period` that were billed: without the days of `rows` that say nothing was
 /// billed for them (a restore skips the days an account was archived, and records them so).
-fn billed_parts(period: BillingPeriod, rows: &[&BilledUsage]) -> Vec<BillingPeriod> {
+pub(super) fn billed_parts(period: BillingPeriod, rows: &[&BilledUsage]) -> Vec<BillingPeriod> {
     let mut parts = vec![period.covered];
     for skipped in rows.iter().filter(|r| is_skip(r)).map(|r| r.period) {
         parts = parts
