@@ -69,6 +69,7 @@
 mod billed_usage;
 mod catalogue;
 mod changes;
+mod chunks;
 mod compensation;
 mod engine;
 mod late;
@@ -78,6 +79,7 @@ pub mod oracle;
 mod restore;
 mod rules;
 mod totals;
+mod usage_order;
 
 pub use billed_usage::BilledUsage;
 pub use restore::restore_account;

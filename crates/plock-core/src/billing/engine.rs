@@ -11,17 +11,19 @@
 //! is reported, which mismatch reason is kept, the invoice numbers) is made in id order, as
 //! the tests' oracle makes it.
 
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::par::prelude::*;
 use rust_decimal::Decimal;
 
 use super::billed_usage::{BilledUsage, BilledUsageIndex};
 use super::catalogue::{Catalogue, CatalogueEntry, UsageLookup};
+use super::chunks::{CHUNKS_PER_THREAD, chunk_partitions, largest_first};
 use super::rules::{
     Context, Draft, Drafts, Outcome, Walk, bill_subscription, build_invoice, check_subscription,
     sorted_subscriptions,
 };
+use super::usage_order::{UsageRun, order_runs, sort_tail};
 use super::{Billed, BillingError, BillingRun, CompanyData, NotBilled, RunOptions, UnpricedUsage};
 use crate::account::{Account, AccountState};
 use crate::book::AccountBook;
@@ -108,8 +110,11 @@ struct Acc<'a> {
     unmatched: Vec<super::UnmatchedChild>,
     /// The failing subscriptions' ranks, and what was not billed.
     failed: Vec<(u32, NotBilled)>,
-    /// What the partitions billed of usage, period by period.
+    /// What the partitions billed of usage, period by period: each subscription's entries
+    /// contiguous and sorted.
     usage: Vec<BilledUsage>,
+    /// Where each subscription's entries are in `usage`.
+    usage_runs: Vec<UsageRun>,
 }
 
 impl Acc<'_> {
@@ -128,9 +133,17 @@ impl Acc<'_> {
         let mut all = Acc {
             drafts: Vec::with_capacity(accs.iter().map(|a| a.drafts.len()).sum()),
             billed: Vec::with_capacity(accs.iter().map(|a| a.billed.len()).sum()),
+            usage: Vec::with_capacity(accs.iter().map(|a| a.usage.len()).sum()),
+            usage_runs: Vec::with_capacity(accs.iter().map(|a| a.usage_runs.len()).sum()),
             ..Acc::default()
         };
         for acc in accs {
+            let offset = all.usage.len();
+            all.usage_runs
+                .extend(acc.usage_runs.iter().map(|r| UsageRun {
+                    start: r.start.saturating_add(offset),
+                    ..*r
+                }));
             all.drafts.extend(acc.drafts);
             all.billed.extend(acc.billed);
             all.periods = all.periods.saturating_add(acc.periods);
@@ -329,15 +342,23 @@ fn finish(
         periods,
         mut failed,
         mut usage,
+        usage_runs,
     } = acc;
-    usage.par_sort_unstable();
-    failed.par_sort_unstable_by_key(|(rank, _)| *rank);
-    // Before the invoices are built: the ranked entries are freed before the run's largest
-    // step.
-    let billed = billed_in_order(billed, subscriptions);
-    // Owners never share a partition, so (owner, currency) keys are unique.
-    drafts.par_sort_unstable_by_key(|(rank, currency, _)| (*rank, *currency));
-    let invoices = build_invoices(drafts, options)?;
+    // The billed usage is put in order (one serial pass) while the other threads build the
+    // invoices.
+    let ((), invoices) = crate::par::join(
+        || order_runs(&mut usage, usage_runs),
+        || {
+            failed.par_sort_unstable_by_key(|(rank, _)| *rank);
+            // Before the invoices are built: the ranked entries are freed before the run's
+            // largest step.
+            let billed = billed_in_order(billed, subscriptions);
+            // Owners never share a partition, so (owner, currency) keys are unique.
+            drafts.par_sort_unstable_by_key(|(rank, currency, _)| (*rank, *currency));
+            build_invoices(drafts, options).map(|invoices| (billed, invoices))
+        },
+    );
+    let (billed, invoices) = invoices?;
     skipped.par_sort_unstable();
     skipped.dedup();
     unmatched.par_sort_unstable();
@@ -386,50 +407,6 @@ fn matched_usage<'b>(book: &'b AccountBook, table: &[AccountKey]) -> Vec<(&'b Ac
     matched
 }
 
-/// Chunks of partitions a thread: enough that the last one taken is short.
-const CHUNKS_PER_THREAD: usize = 32;
-
-/// `work` done on each item, across the pool's threads, largest items (by `size`) first,
-/// each taken by the next thread free; the results in no particular order.
-fn largest_first<T: Sync, R: Send>(
-    items: &[T],
-    size: impl Fn(&T) -> usize + Sync,
-    work: impl Fn(&T, usize) -> R + Sync,
-) -> Vec<R> {
-    let mut order: Vec<(usize, &T)> = items.iter().map(|i| (size(i), i)).collect();
-    order.sort_by_key(|(size, _)| std::cmp::Reverse(*size));
-    let next = AtomicUsize::new(0);
-    (0..crate::par::current_num_threads())
-        .into_par_iter()
-        .flat_map_iter(|_| {
-            std::iter::from_fn(|| {
-                let (size, item) = order.get(next.fetch_add(1, Ordering::Relaxed))?;
-                Some(work(item, *size))
-            })
-        })
-        .collect()
-}
-
-/// Consecutive runs of `partitions` holding about `total / chunks` subscriptions each.
-fn chunk_partitions<'p, T>(
-    partitions: &'p [&'p [T]],
-    total: usize,
-    chunks: usize,
-) -> Vec<&'p [&'p [T]]> {
-    let target = total.div_ceil(chunks.max(1)).max(1);
-    let mut out = Vec::with_capacity(chunks.saturating_add(1));
-    let (mut start, mut size) = (0, 0usize);
-    for (i, part) in partitions.iter().enumerate() {
-        size = size.saturating_add(part.len());
-        if size >= target {
-            out.extend(partitions.get(start..=i));
-            (start, size) = (i.saturating_add(1), 0);
-        }
-    }
-    out.extend(partitions.get(start..).filter(|rest| !rest.is_empty()));
-    out
-}
-
 /// What every partition reads.
 struct Shared<'s, 'a> {
     table: &'s UsageTable,
@@ -470,8 +447,19 @@ impl UsageLookup for AccountUsage<'_> {
 /// count as pricing their metrics.
 fn bill_partition<'a>(shared: &Shared<'_, 'a>, part: &[Owned<'a>], acc: &mut Acc<'a>) {
     let billed_before = acc.billed.len();
-    if let Err((at, error)) = try_bill_partition(shared, part, acc) {
+    let (usage_before, runs_before) = (acc.usage.len(), acc.usage_runs.len());
+    // The charges' usage goes straight into the chunk's vector: no vector of the
+    // partition's own to grow and copy.
+    let mut outcome: Outcome<'a, SmallDrafts<'a>> = Outcome {
+        usage: std::mem::take(&mut acc.usage),
+        ..Outcome::default()
+    };
+    let result = try_bill_partition(shared, part, acc, &mut outcome);
+    acc.usage = std::mem::take(&mut outcome.usage);
+    if let Err((at, error)) = result {
         acc.billed.truncate(billed_before);
+        acc.usage.truncate(usage_before);
+        acc.usage_runs.truncate(runs_before);
         let Some(failing) = part.get(at) else { return };
         let account = shared.accounts.at(failing.account).map(|a| a.account.id());
         let owner = shared.accounts.at(failing.root).map(|a| a.account.id());
@@ -548,6 +536,7 @@ fn try_bill_partition<'a>(
     shared: &Shared<'_, 'a>,
     part: &[Owned<'a>],
     acc: &mut Acc<'a>,
+    outcome: &mut Outcome<'a, SmallDrafts<'a>>,
 ) -> Result<(), (usize, BillingError)> {
     let table = shared.table;
     // Every subscription of a partition has the root of the first: its account, resolved.
@@ -559,7 +548,6 @@ fn try_bill_partition<'a>(
     let group_master =
         Some(root.account).filter(|m| m.group_billing() && m.state() == AccountState::Active);
     let master_subs = master_subscriptions(part, group_master);
-    let mut outcome: Outcome<'a, SmallDrafts<'a>> = Outcome::default();
     let mut entries = Vec::new();
     for (at, o) in part.iter().enumerate() {
         let resolved = if o.account == o.root {
@@ -587,13 +575,23 @@ fn try_bill_partition<'a>(
             billed_usage: shared.billed_usage,
         };
         let from = sub.billed_through();
-        match bill_subscription(&context, sub, account, master, &master_subs, &mut outcome) {
+        let usage_from = outcome.usage.len();
+        match bill_subscription(&context, sub, account, master, &master_subs, outcome) {
             Ok(through) if through != from => acc.billed.push((o.rank, from, through)),
             Ok(_) => {}
             Err(e) => {
                 acc.periods = acc.periods.saturating_add(outcome.periods);
                 return Err((at, e));
             }
+        }
+        let len = outcome.usage.len().saturating_sub(usage_from);
+        if len > 0 {
+            sort_tail(&mut outcome.usage, usage_from);
+            acc.usage_runs.push(UsageRun {
+                rank: o.rank,
+                start: usage_from,
+                len,
+            });
         }
     }
     acc.periods = acc.periods.saturating_add(outcome.periods);
@@ -611,7 +609,7 @@ fn try_bill_partition<'a>(
             .unwrap_or(0);
         return Err((at, error));
     }
-    for (currency, draft) in outcome.drafts.0 {
+    for (currency, draft) in std::mem::take(&mut outcome.drafts.0) {
         // Most drafts are the root's; a child billed on its own is looked up.
         let rank = if std::ptr::eq(root.account, draft.owner) {
             root.rank
@@ -623,9 +621,9 @@ fn try_bill_partition<'a>(
         };
         acc.drafts.push((rank, currency, draft));
     }
-    acc.skipped.extend(outcome.skipped);
-    acc.unmatched.extend(outcome.unmatched.into_values());
-    acc.usage.append(&mut outcome.usage);
+    acc.skipped.extend(std::mem::take(&mut outcome.skipped));
+    acc.unmatched
+        .extend(std::mem::take(&mut outcome.unmatched).into_values());
     Ok(())
 }
 
@@ -714,25 +712,4 @@ fn unpriced(table: &UsageTable, priced: &[AtomicBool]) -> Vec<UnpricedUsage> {
         reason = "flatten would copy into a new vector"
     )]
     found.into_iter().filter_map(|u| u).collect()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::largest_first;
-    use proptest::prelude::*;
-
-    proptest! {
-        /// Every item is worked on exactly once, whatever the sizes and the threads.
-        #[test]
-        fn largest_first_works_every_item_once(
-            sizes in prop::collection::vec(0usize..50, 0..60),
-            threads in 1usize..4,
-        ) {
-            let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
-            let items: Vec<(usize, usize)> = sizes.iter().copied().enumerate().collect();
-            let mut done = pool.install(|| largest_first(&items, |i| i.1, |i, size| (i.0, size)));
-            done.sort_unstable();
-            prop_assert_eq!(done, items);
-        }
-    }
 }

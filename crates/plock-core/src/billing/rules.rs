@@ -358,6 +358,8 @@ fn due_charges<'a, U: UsageLookup>(
         Walk::FromStart => start,
     };
     let mut through = billed;
+    // A charge in arrears bills one entry of usage per usage item: sized once.
+    let metered = sub.items().iter().filter(|i| i.metric.is_some()).count();
     let periods = sub
         .schedule()
         .periods_from(from)
@@ -379,6 +381,9 @@ fn due_charges<'a, U: UsageLookup>(
                 continue;
             }
             let mut charge = Charge::new(sub, period, Vec::with_capacity(sub.items().len()));
+            if timing == BillingPractice::InArrears {
+                charge.usage.reserve_exact(metered);
+            }
             for (index, item) in sub.items().iter().enumerate() {
                 let entry = context.items.get(index).copied().flatten();
                 if let Some(line) =

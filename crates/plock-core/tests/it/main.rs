@@ -6,6 +6,7 @@
     clippy::indexing_slicing
 )]
 
+mod billed_usage_order;
 mod billing_props;
 mod billing_scenario;
 mod book;
