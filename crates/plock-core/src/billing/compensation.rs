@@ -63,6 +63,9 @@ pub(super) fn compensations<'a>(
             }
             charges.push(Charge::new(sub, period, lines));
         }
+        if let Some(released) = released_skips(sub, &fixed, end, index) {
+            charges.push(released);
+        }
         match timing {
             BillingPractice::InAdvance => billed.in_advance = Some(end),
             BillingPractice::InArrears => billed.in_arrears = Some(end),
@@ -122,6 +125,47 @@ pub(super) fn billed_parts(period: BillingPeriod, rows: &[&BilledUsage]) -> Vec<
         })
         .collect()
 }
+
+/// A charge without lines carrying the restore's records of skipped days of `fixed` cut back
+/// to `end`: moving what is billed through back to the end gives the days past it back, so a
+/// later run that bills them again bills them for real, and a later credit credits them. A
+/// record wholly past the end is voided ([`is_void`]); its key stays, so it replaces the old.
+fn released_skips<'a>(
+    sub: &'a Subscription,
+    fixed: &[&Item],
+    end: chrono::NaiveDate,
+    index: &BilledUsageIndex<'_>,
+) -> Option<Charge<'a>> {
+    let mut rows = Vec::new();
+    for item in fixed.iter().filter(|i| i.metric.is_none()) {
+        for row in index.rows(sub.id(), &item.product) {
+            if !is_skip(row) || row.period.end() <= end {
+                continue;
+            }
+            let mut released = (*row).clone();
+            match Period::new(row.period.start(), end) {
+                Ok(kept) => released.period = kept,
+                Err(_) => released.quantity = VOID,
+            }
+            rows.push(released);
+        }
+    }
+    let first = rows.first()?.period;
+    let mut charge = Charge::new(
+        sub,
+        BillingPeriod {
+            covered: first,
+            full: first,
+        },
+        Vec::new(),
+    );
+    charge.usage = rows;
+    Some(charge)
+}
+
+/// The quantity that marks a restore's record of skipped days as voided: no row counts a
+/// negative quantity, and a voided record leaves every day to what was billed.
+const VOID: Decimal = Decimal::NEGATIVE_ONE;
 
 /// A row that records days skipped, billed nothing: what [`restore_account`] writes.
 ///

@@ -443,3 +443,27 @@ proptest! {
         world.check_final()?;
     }
 }
+
+/// An end moved before a restore, then past the restore's first skipped day, then back: the
+/// days billed after the restore's record of skipped days are credited like any billed day.
+#[test]
+fn an_end_moved_back_and_forth_around_a_restore_bills_each_day_once() {
+    let mut world = World::new();
+    let ops = [
+        Op::Archive(0),
+        Op::Restore(222),
+        Op::End(1),
+        Op::Run(0),
+        Op::End(23),
+        Op::Run(22),
+        Op::End(1),
+        Op::Run(0),
+        Op::End(23),
+    ];
+    for op in ops {
+        world.step(op).unwrap();
+    }
+    world.restore(day(LAST_DAY));
+    world.run(day(LAST_DAY)).unwrap();
+    world.check_final().unwrap();
+}
