@@ -78,7 +78,7 @@ mod restore;
 mod rules;
 mod totals;
 
-pub use billed_usage::BilledUsage;
+pub use billed_usage::{BilledTally, BilledUsage};
 pub use restore::restore_account;
 
 use chrono::NaiveDate;

@@ -26,6 +26,7 @@ use crate::subscription::*;
 use crate::usage::*;
 
 pub mod fixtures;
+pub mod late_race;
 
 use self::fixtures::{aid, date, licence};
 
@@ -115,6 +116,7 @@ pub fn run_all<S: Store>(mut fresh: impl FnMut() -> S) {
     billing_runs(&mut fresh());
     combined_tag_filters(&mut fresh());
     currency_changes(&mut fresh());
+    late_race::racing_late_usage(&mut fresh());
 }
 
 /// By id, by batch of ids, by key, by external id, children, dismissed keys.
@@ -486,6 +488,7 @@ fn check_billed_usage(store: &mut impl Store, recorded: &[BilledUsage]) {
         records: 2,
         quantity: Decimal::new(1250, 2),
         amount: Decimal::new(2500, 2),
+        replaces: None,
     };
     let first = recorded.first().unwrap_or(&synthetic);
     let later = BilledUsage {

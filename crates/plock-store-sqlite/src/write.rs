@@ -216,7 +216,7 @@ impl Writer for SqliteWriter<'_> {
             billed,
             billed_usage,
         } = run;
-        crate::billed_usage::write(self.tx, billed_usage)?;
+        crate::billed_usage::write(self.tx, index, billed_usage)?;
         for b in billed {
             self.move_watermark(index, b)?;
         }

@@ -173,6 +173,7 @@ fn late_charge<'s, U: UsageLookup>(
         records,
         quantity: used,
         amount: total,
+        replaces: Some(row.tally()),
         ..row.clone()
     };
     let mut lines: Vec<InvoiceLine> = Vec::with_capacity(1);

@@ -67,6 +67,7 @@ fn skipped_days(sub: &Subscription, through: NaiveDate) -> Vec<BilledUsage> {
                 records: 0,
                 quantity: Decimal::ZERO,
                 amount: Decimal::ZERO,
+                replaces: None,
             })
         })
         .collect()
