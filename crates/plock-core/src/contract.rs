@@ -489,6 +489,7 @@ fn check_billed_usage(store: &mut impl Store, recorded: &[BilledUsage]) {
         quantity: Decimal::new(1250, 2),
         amount: Decimal::new(2500, 2),
         replaces: None,
+        skipped: false,
     };
     let first = recorded.first().unwrap_or(&synthetic);
     let later = BilledUsage {

@@ -32,6 +32,7 @@ use crate::period::Period;
 ///     quantity: dec!(40000),
 ///     amount: dec!(80.00),
 ///     replaces: None,
+///     skipped: false,
 /// };
 /// assert_eq!(billed.key(), ("sub-globex", "api", january.start()));
 /// # Ok::<(), Box<dyn std::error::Error>>(())
@@ -57,6 +58,19 @@ pub struct BilledUsage {
     /// subscription's watermark). Stores keep rows without it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub replaces: Option<BilledTally>,
+    /// Whether the row records days a restore skipped, billed for nothing, for an item's fixed
+    /// part (a flat fee, or a commitment's committed part): compensation never credits them,
+    /// and late usage never rates them.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub skipped: bool,
+}
+
+#[expect(
+    clippy::trivially_copy_pass_by_ref,
+    reason = "serde's skip_serializing_if passes a reference"
+)]
+fn is_false(value: &bool) -> bool {
+    !*value
 }
 
 /// What a [`BilledUsage`] row says was billed: its records, their aggregate and the amount.

@@ -45,13 +45,8 @@ pub(super) fn compensations<'a>(
         for period in billed_past_end(sub.schedule(), end, through) {
             let mut lines = Vec::with_capacity(fixed.len());
             for item in &fixed {
-                // A commitment's usage rows share its product: only a flat fee's rows are
-                // read, and a restore writes only those.
-                let unbilled = match item.metric {
-                    None => index.rows(sub.id(), &item.product),
-                    Some(_) => &[],
-                };
-                for part in billed_parts(period, unbilled) {
+                let rows = index.rows(sub.id(), &item.product);
+                for part in billed_parts(period, rows, item.metric.is_none()) {
                     let mut line = fixed_line(sub, account, item, part, LineKind::Compensation)?;
                     line.amount = Money::new(negated(line.amount.amount()), line.amount.currency());
                     lines.push(line);
@@ -98,9 +93,10 @@ fn billed_past_end(
 
 /// The parts of `period` that were billed: without the days of `rows` that say nothing was
 /// billed for them (a restore skips the days an account was archived, and records them so).
-fn billed_parts(period: BillingPeriod, rows: &[&BilledUsage]) -> Vec<BillingPeriod> {
+/// `flat` says the rows are a flat fee's, all written by restores.
+fn billed_parts(period: BillingPeriod, rows: &[&BilledUsage], flat: bool) -> Vec<BillingPeriod> {
     let mut parts = vec![period.covered];
-    for skipped in rows.iter().filter(|r| is_skip(r)).map(|r| r.period) {
+    for skipped in rows.iter().filter(|r| is_skip(r, flat)).map(|r| r.period) {
         parts = parts
             .into_iter()
             .flat_map(|p| {
@@ -119,11 +115,13 @@ fn billed_parts(period: BillingPeriod, rows: &[&BilledUsage]) -> Vec<BillingPeri
         .collect()
 }
 
-/// A row that records days skipped, billed nothing: what [`restore_account`] writes.
+/// A row that records days skipped, billed nothing: what [`restore_account`] writes. A
+/// commitment's rows are its usage's too, where a period without records looks the same, so
+/// only the mark counts; a flat fee's rows written before the mark are all skips.
 ///
 /// [`restore_account`]: super::restore_account
-pub(super) fn is_skip(row: &BilledUsage) -> bool {
-    row.records == 0 && row.quantity.is_zero() && row.amount.is_zero()
+fn is_skip(row: &BilledUsage, flat: bool) -> bool {
+    row.skipped || (flat && row.records == 0 && row.quantity.is_zero() && row.amount.is_zero())
 }
 
 /// A zero amount stays zero when negated (no `-0.00` on an invoice).

@@ -49,10 +49,11 @@ pub(super) fn late_charges<'s, U: UsageLookup>(
         if rows.is_empty() {
             continue;
         }
+        // Days a restore skipped were billed nothing, and their usage is never billed.
         let billed: Vec<&BilledUsage> = rows
             .iter()
             .copied()
-            .filter(|r| r.period.end() <= through)
+            .filter(|r| r.period.end() <= through && !r.skipped)
             .collect();
         if !span_changed(usage, account, metric, *entry, &billed)? {
             continue;

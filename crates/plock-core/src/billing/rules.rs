@@ -478,6 +478,7 @@ fn price_item<U: UsageLookup>(
         quantity: used,
         amount: line.amount.amount(),
         replaces: None,
+        skipped: false,
     });
     if line.amount.is_zero() && quantity.is_zero() {
         return Ok(None);

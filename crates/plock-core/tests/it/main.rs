@@ -22,6 +22,7 @@ mod payment_terms;
 mod periods;
 mod read_usage;
 mod reimport;
+mod restore_commitment;
 mod restore_credits;
 mod run_progress;
 mod small_rules;
