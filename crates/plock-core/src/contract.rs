@@ -27,6 +27,7 @@ use crate::usage::*;
 
 pub mod fixtures;
 pub mod late_race;
+pub mod moved_end;
 
 use self::fixtures::{aid, date, licence};
 
@@ -117,6 +118,7 @@ pub fn run_all<S: Store>(mut fresh: impl FnMut() -> S) {
     combined_tag_filters(&mut fresh());
     currency_changes(&mut fresh());
     late_race::racing_late_usage(&mut fresh());
+    moved_end::an_end_moved_back_is_credited_once(&mut fresh());
 }
 
 /// By id, by batch of ids, by key, by external id, children, dismissed keys.
