@@ -426,7 +426,7 @@ pub enum SubscriptionCommand {
 
 docs/subscription.md describes the file.")]
     Create(CreateArgs),
-    /// Add items to a subscription.
+    /// Add items to a subscription, or change a flat fee from a date.
     #[command(subcommand)]
     Item(ItemCommand),
     /// Activate a Draft subscription (billing starts at its start date).

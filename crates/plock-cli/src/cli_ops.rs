@@ -73,6 +73,37 @@ pub enum ItemCommand {
   plock subscription item add s1 --product sms --unit-price 0.05 --metric sms --rebate 10
   plock subscription item add s1 --file tiered-api.toml")]
     Add(ItemFields),
+    /// Change a flat fee's fee, quantity or rebate from a date. Days before it keep their
+    /// price; days from it already billed are settled by the next `plock bill`, once, with a
+    /// compensation line for the difference.
+    #[command(after_help = "Examples:
+  plock subscription item change s1 --product licence --fee 130.00 --from 2025-04-15
+  plock subscription item change s1 --product seats --fee 25.00 --quantity 8
+
+Without --from the change applies from today (UTC).")]
+    Change(ItemChange),
+}
+
+/// A flat fee's new terms, and from when.
+#[derive(Debug, Args)]
+pub struct ItemChange {
+    /// Subscription id.
+    pub subscription: String,
+    /// The flat fee item's product.
+    #[arg(long)]
+    pub product: String,
+    /// The new fee per period (default: the item's fee).
+    #[arg(long)]
+    pub fee: Option<String>,
+    /// The new quantity (default: the item's quantity).
+    #[arg(long)]
+    pub quantity: Option<String>,
+    /// The new rebate in percent, 0 for none (default: the item's rebate).
+    #[arg(long)]
+    pub rebate: Option<String>,
+    /// The first day of the new terms (default: today, UTC).
+    #[arg(long, value_parser = date, value_name = "YYYY-MM-DD")]
+    pub from: Option<NaiveDate>,
 }
 
 /// Fields of a new item.

@@ -1,6 +1,6 @@
 //! The subscription commands: a one-item `subscription add`, a subscription of any items from
-//! a file, an item added to a stored subscription, a Draft activated, list and show, and the
-//! state changes.
+//! a file, an item added to a stored subscription (a flat fee changed in `item_change`), a
+//! Draft activated, list and show, and the state changes.
 
 use std::path::Path;
 
@@ -68,6 +68,9 @@ pub fn subscription(s: Opened, cmd: SubscriptionCommand, as_json: bool) -> Resul
         }
         SubscriptionCommand::Create(args) => create(s, &args, as_json),
         SubscriptionCommand::Item(ItemCommand::Add(fields)) => add_item(s, &fields, as_json),
+        SubscriptionCommand::Item(ItemCommand::Change(change)) => {
+            crate::item_change::change_item(s, &change, as_json)
+        }
         SubscriptionCommand::Activate { subscription } => activate(s, &subscription, as_json),
         SubscriptionCommand::Help { topic } => help(&nested("subscription", topic)),
     }

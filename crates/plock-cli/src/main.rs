@@ -24,6 +24,7 @@ mod help;
 mod import_report;
 mod import_rows;
 mod import_usage;
+mod item_change;
 mod location;
 mod operate;
 mod out;

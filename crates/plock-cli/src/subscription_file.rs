@@ -260,6 +260,7 @@ impl FileItem {
                 price,
                 practice: None,
                 rebate: None,
+                changes: Vec::new(),
             },
         };
         if let Some(practice) = self.practice {

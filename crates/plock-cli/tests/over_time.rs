@@ -156,3 +156,67 @@ fn an_invoice_is_due_its_accounts_payment_terms_after_issue_through_the_command(
         "{out}{err}"
     );
 }
+
+/// April billed in advance at 100.00; the fee raised to 130.00 from 15 April: the next run
+/// charges the 16 days' difference once, and a third run bills nothing more. Without the
+/// date the change would apply from today.
+#[test]
+fn a_fee_changed_inside_a_billed_month_is_settled_once_through_the_command() {
+    let d = Folder::new("plock-over-time", "change");
+    d.ok("init");
+    d.ok("account add --key acme --name Acme --currency EUR");
+    d.ok("account external-id set acme fortnox 7");
+    d.ok("subscription add --id lic --account acme --start 2025-04-01 --product licence --fee 100.00");
+    d.ok("bill --date 2025-04-01");
+    assert_eq!(totals(&d), vec!["100.00"]);
+    let said =
+        d.ok("subscription item change lic --product licence --fee 130.00 --from 2025-04-15");
+    assert!(
+        said.contains("from 2025-04-15") && said.contains("settled by the next bill"),
+        "{said}"
+    );
+    d.ok("bill --date 2025-04-16");
+    assert_eq!(totals(&d), vec!["100.00", "16.00"], "30.00 x 16 / 30");
+    let shown = d.ok("invoice show 2");
+    assert!(shown.contains("compensation"), "{shown}");
+    assert!(
+        shown.contains("2025-04-15"),
+        "the line names its days: {shown}"
+    );
+    d.ok("bill --date 2025-04-16");
+    d.ok("bill --date 2025-04-20");
+    assert_eq!(totals(&d).len(), 2, "settled once");
+    d.ok("bill --date 2025-05-01");
+    assert_eq!(totals(&d)[2], "130.00", "May at the new fee");
+    // Only a flat fee changes from a date; a date outside the subscription is refused.
+    let (_, refused) = d.run(
+        &[
+            "subscription",
+            "item",
+            "change",
+            "lic",
+            "--product",
+            "licence",
+            "--fee",
+            "1",
+            "--from",
+            "2024-01-01",
+        ],
+        3,
+    );
+    assert!(refused.contains("2024-01-01"), "{refused}");
+    // The invoices export for an ERP with the compensation line.
+    let out = d.path("fortnox.json");
+    d.ok(&format!(
+        "invoice export --erp fortnox --out {}",
+        out.display()
+    ));
+    let payload = std::fs::read_to_string(out).unwrap();
+    let payload: serde_json::Value = serde_json::from_str(&payload).unwrap();
+    assert_eq!(
+        payload["payloads"].as_array().unwrap().len(),
+        3,
+        "{payload}"
+    );
+    assert!(payload.to_string().contains("16"), "{payload}");
+}

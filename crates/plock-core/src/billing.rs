@@ -68,6 +68,7 @@
 
 mod billed_usage;
 mod catalogue;
+mod changes;
 mod compensation;
 mod engine;
 mod late;

@@ -28,6 +28,9 @@ use crate::usage::*;
 pub mod fixtures;
 pub mod late_race;
 pub mod moved_end;
+mod price_changes;
+
+pub use price_changes::price_changes;
 
 use self::fixtures::{aid, date, licence};
 
@@ -119,6 +122,7 @@ pub fn run_all<S: Store>(mut fresh: impl FnMut() -> S) {
     currency_changes(&mut fresh());
     late_race::racing_late_usage(&mut fresh());
     moved_end::an_end_moved_back_is_credited_once(&mut fresh());
+    price_changes(&mut fresh());
 }
 
 /// By id, by batch of ids, by key, by external id, children, dismissed keys.

@@ -46,11 +46,14 @@
 //! ```
 
 mod billed;
+mod change;
 mod item;
+mod price_change;
 mod terms;
 
 pub use billed::BilledThrough;
 pub use item::Item;
+pub use price_change::{MAX_PRICE_CHANGES, PriceChange, Version};
 pub use terms::{BillingPractice, SubscriptionError, SubscriptionState};
 
 use chrono::NaiveDate;

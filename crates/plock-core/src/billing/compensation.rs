@@ -11,7 +11,8 @@ use rust_decimal::Decimal;
 
 use super::BillingError;
 use super::billed_usage::{BilledUsage, BilledUsageIndex};
-use super::line::{Charge, fixed_line, has_fixed_part};
+use super::changes::fixed_lines;
+use super::line::{Charge, has_fixed_part};
 use crate::account::Account;
 use crate::invoice::LineKind;
 use crate::money::Money;
@@ -47,9 +48,12 @@ pub(super) fn compensations<'a>(
             for item in &fixed {
                 let rows = index.rows(sub.id(), &item.product);
                 for part in billed_parts(period, rows, item.metric.is_none()) {
-                    let mut line = fixed_line(sub, account, item, part, LineKind::Compensation)?;
-                    line.amount = Money::new(negated(line.amount.amount()), line.amount.currency());
-                    lines.push(line);
+                    // Each day is credited at the price agreed for it.
+                    for mut line in fixed_lines(sub, account, item, part, LineKind::Compensation)? {
+                        line.amount =
+                            Money::new(negated(line.amount.amount()), line.amount.currency());
+                        lines.push(line);
+                    }
                 }
             }
             charges.push(Charge::new(sub, period, lines));
@@ -63,7 +67,7 @@ pub(super) fn compensations<'a>(
 }
 
 /// The parts of the schedule's periods (as if it had no end) in `[end, through)`.
-fn billed_past_end(
+pub(super) fn billed_past_end(
     schedule: &Schedule,
     end: chrono::NaiveDate,
     through: chrono::NaiveDate,
@@ -93,8 +97,12 @@ fn billed_past_end(
 
 /// The parts of `period` that were billed: without the days of `rows` that say nothing was
 /// billed for them (a restore skips the days an account was archived, and records them so).
-/// `flat` says the rows are a flat fee's, all written by restores.
-fn billed_parts(period: BillingPeriod, rows: &[&BilledUsage], flat: bool) -> Vec<BillingPeriod> {
+/// `flat` says the rows are a flat fee's, which only restores and settled changes write.
+pub(super) fn billed_parts(
+    period: BillingPeriod,
+    rows: &[&BilledUsage],
+    flat: bool,
+) -> Vec<BillingPeriod> {
     let mut parts = vec![period.covered];
     for skipped in rows.iter().filter(|r| is_skip(r, flat)).map(|r| r.period) {
         parts = parts
@@ -117,7 +125,8 @@ fn billed_parts(period: BillingPeriod, rows: &[&BilledUsage], flat: bool) -> Vec
 
 /// A row that records days skipped, billed nothing: what [`restore_account`] writes. A
 /// commitment's rows are its usage's too, where a period without records looks the same, so
-/// only the mark counts; a flat fee's rows written before the mark are all skips.
+/// only the mark counts. A flat fee's other rows (changes settled) count at least one change,
+/// so its zero rows written before the mark are skips too.
 ///
 /// [`restore_account`]: super::restore_account
 fn is_skip(row: &BilledUsage, flat: bool) -> bool {

@@ -317,6 +317,12 @@ fn due_charges<'a, U: UsageLookup>(
         sub.billed_through(),
         context.billed_usage,
     )?;
+    // Prices changed inside billed days are settled once.
+    due.extend(super::changes::settlements(
+        sub,
+        account,
+        context.billed_usage,
+    )?);
     // Usage that arrived for periods billed before is billed before any new period.
     due.extend(late_charges(
         context.usage,
@@ -427,6 +433,13 @@ fn price_item<U: UsageLookup>(
             (false, BillingPractice::InAdvance) => LineKind::InAdvance,
             (false, BillingPractice::InArrears) => LineKind::InArrears,
         };
+        if !item.changes.is_empty() {
+            // A period cut by a price change: its pieces but the last go on the charge.
+            let mut lines = super::changes::fixed_lines(sub, account, item, period, kind)?;
+            let last = lines.pop();
+            charge.lines.append(&mut lines);
+            return Ok(last);
+        }
         return fixed_line(sub, account, item, period, kind).map(Some);
     }
     let (Some(metric), BillingPractice::InArrears) = (&item.metric, timing) else {

@@ -286,5 +286,6 @@ fn item_of(t: &Table, row: &Row, errors: &mut ImportErrors) -> Option<Item> {
         price: model,
         practice: text("item_practice").and_then(|p| practice(&p).ok()),
         rebate: num("rebate_percent").and_then(|r| Rebate::percent(r).ok()),
+        changes: Vec::new(),
     })
 }

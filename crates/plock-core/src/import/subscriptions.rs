@@ -197,7 +197,14 @@ pub fn plan_subscription_import_counted(
             continue;
         };
         let head = resolved_head(head, existing.get(id).copied());
-        match build(id, &head, items, account) {
+        let built = build(id, &head, items, account).and_then(|mut sub| {
+            // A changed fee applies from the first day not billed yet; earlier prices stay.
+            if let Some(stored) = existing.get(id) {
+                sub.keep_price_history(stored).map_err(|e| e.to_string())?;
+            }
+            Ok(sub)
+        });
+        match built {
             Ok(sub) => {
                 if existing.get(id).is_none_or(|old| **old != sub) {
                     changes.push(Change::PutSubscription { subscription: sub });

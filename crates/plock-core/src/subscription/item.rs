@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::id::{MetricId, ProductId, SubscriptionId};
 use crate::pricing::{PriceModel, Rebate};
+use crate::subscription::price_change::{MAX_PRICE_CHANGES, PriceChange};
 use crate::subscription::terms::{BillingPractice, SubscriptionError};
 
 /// One product line of a subscription.
@@ -36,6 +37,11 @@ pub struct Item {
     /// A rebate on this item's amount.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rebate: Option<Rebate>,
+    /// A flat fee's earlier prices, in the order they were changed
+    /// ([`Subscription::change_item`](crate::Subscription::change_item)); `price` and
+    /// `rebate` are the latest.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub changes: Vec<PriceChange>,
 }
 
 impl Item {
@@ -58,6 +64,7 @@ impl Item {
             price: PriceModel::FlatFee { fee, quantity },
             practice: None,
             rebate: None,
+            changes: Vec::new(),
         }
     }
 
@@ -81,6 +88,7 @@ impl Item {
             price,
             practice: None,
             rebate: None,
+            changes: Vec::new(),
         }
     }
 
@@ -122,9 +130,58 @@ impl Item {
             reason: format!("item {:?}: {reason}", self.product.as_str()),
         };
         match (self.price.is_fixed(), &self.metric) {
-            (true, Some(_)) => Err(invalid("a flat fee counts no metric")),
-            (false, None) => Err(invalid("a usage price needs the metric it counts")),
-            _ => Ok(()),
+            (true, Some(_)) => return Err(invalid("a flat fee counts no metric")),
+            (false, None) => return Err(invalid("a usage price needs the metric it counts")),
+            _ => {}
         }
+        self.validate_changes(subscription)
+    }
+
+    /// Changes are kept for a flat fee only, at most [`MAX_PRICE_CHANGES`], each replacing a
+    /// valid flat fee.
+    fn validate_changes(&self, subscription: &SubscriptionId) -> Result<(), SubscriptionError> {
+        let Some(first) = self.changes.first() else {
+            return Ok(());
+        };
+        let invalid = |value: String, reason: &str| SubscriptionError::Invalid {
+            subscription: subscription.clone(),
+            field: "price changes",
+            value,
+            reason: format!("item {:?}: {reason}", self.product.as_str()),
+        };
+        if !self.is_flat_fee() {
+            return Err(invalid(
+                first.from.to_string(),
+                "only a flat fee's price or quantity changes from a date",
+            ));
+        }
+        if self.changes.len() > MAX_PRICE_CHANGES {
+            return Err(invalid(
+                self.changes.len().to_string(),
+                "at most 32 price changes",
+            ));
+        }
+        for change in &self.changes {
+            if !matches!(change.before, PriceModel::FlatFee { .. }) {
+                return Err(invalid(
+                    change.from.to_string(),
+                    "a change replaces a flat fee",
+                ));
+            }
+            change
+                .before
+                .validate()
+                .map_err(|source| SubscriptionError::Price {
+                    subscription: subscription.clone(),
+                    product: self.product.clone(),
+                    source,
+                })?;
+        }
+        Ok(())
+    }
+
+    /// Is it a flat fee (no metric, a fee times a quantity)?
+    pub fn is_flat_fee(&self) -> bool {
+        self.metric.is_none() && matches!(self.price, PriceModel::FlatFee { .. })
     }
 }

@@ -20,6 +20,7 @@ mod late_usage;
 mod over_time_model;
 mod payment_terms;
 mod periods;
+mod price_changes;
 mod read_usage;
 mod reimport;
 mod restore_commitment;

@@ -1,17 +1,21 @@
 //! A model-based property of billing over time: random sequences of billing runs (any dates,
 //! repeated, out of order) mixed with end dates set and moved, archive and restore, usage
-//! sent twice and usage arriving late, checked day by day against a plain ledger:
+//! sent twice, usage arriving late, and the fixed fee's price or quantity changed from any
+//! day (inside billed days or not), checked day by day against a plain ledger:
 //!
 //! - no day of the fixed fee is ever billed twice, net of compensation, after any run;
 //! - every line's amount is the fee for its days, rounded once;
 //! - after a last run, every day the subscription covered is billed exactly once, and no day
 //!   after its end, or while its account was archived (beyond what was billed before the
 //!   archive), is billed;
+//! - after a last run, each month's fixed fee lines, compensation for price changes
+//!   included, sum to the price agreed for each billed day, to within a rounding a line;
 //! - every usage record lands in exactly one line: its period's, or a late usage line of its
 //!   period when it arrives after the period was billed.
 //!
 //! With compensation switched off, a moved end leaves days billed past it, and the property
-//! fails.
+//! fails; with the settlement of price changes switched off, a price changed inside billed
+//! days leaves them billed at the old price, and the property fails.
 
 use std::collections::BTreeMap;
 
@@ -48,7 +52,12 @@ enum Op {
     Restore(u64),
     /// A record that arrives now for that day, maybe of a period already billed.
     Late(u64),
+    /// The fixed fee becomes one of [`FEES`] times a quantity of 1 to 3 from that day.
+    Change(u64, usize, u8),
 }
+
+/// The fees a change picks from.
+const FEES: [Decimal; 3] = [dec!(30.00), dec!(45.50), dec!(12.00)];
 
 fn op() -> impl Strategy<Value = Op> {
     prop_oneof![
@@ -57,6 +66,7 @@ fn op() -> impl Strategy<Value = Op> {
         1 => (0..LAST_DAY).prop_map(Op::Archive),
         1 => (0..LAST_DAY).prop_map(Op::Restore),
         2 => (0..USAGE_DAYS).prop_map(Op::Late),
+        3 => (0..LAST_DAY, 0..FEES.len(), 1u8..4).prop_map(|(d, f, q)| Op::Change(d, f, q)),
     ]
 }
 
@@ -72,7 +82,13 @@ fn id() -> AccountId {
     AccountId::new("acme").unwrap()
 }
 
-fn subscription(end: Option<NaiveDate>, billed: BilledThrough) -> Subscription {
+/// The subscription, with `licence` as its fixed fee item when given (its price changes
+/// kept), else the first fee.
+fn subscription(
+    end: Option<NaiveDate>,
+    billed: BilledThrough,
+    licence: Option<Item>,
+) -> Subscription {
     let mut sub = Subscription::new(
         SubscriptionSpec {
             id: SubscriptionId::new("s").unwrap(),
@@ -85,7 +101,9 @@ fn subscription(end: Option<NaiveDate>, billed: BilledThrough) -> Subscription {
             practice: BillingPractice::InAdvance,
             currency: Currency::EUR,
             items: vec![
-                Item::flat_fee(ProductId::new("licence").unwrap(), FEE, Decimal::ONE),
+                licence.unwrap_or_else(|| {
+                    Item::flat_fee(ProductId::new("licence").unwrap(), FEE, Decimal::ONE)
+                }),
                 Item::usage(
                     ProductId::new("api").unwrap(),
                     MetricId::new("calls").unwrap(),
@@ -148,6 +166,8 @@ struct World {
     now: NaiveDate,
     /// What runs billed of usage, and the days restores skipped, as a store keeps them.
     billed_usage: Vec<BilledUsage>,
+    /// The fixed fee's changes as made: from that day on, that fee a month.
+    fee_changes: Vec<(NaiveDate, Decimal)>,
 }
 
 impl World {
@@ -164,7 +184,7 @@ impl World {
         .unwrap();
         World {
             book,
-            sub: subscription(None, BilledThrough::default()),
+            sub: subscription(None, BilledThrough::default(), None),
             usage: usage(),
             metrics: vec![Metric {
                 id: MetricId::new("calls").unwrap(),
@@ -177,7 +197,17 @@ impl World {
             archived_since: None,
             now: start(),
             billed_usage: Vec::new(),
+            fee_changes: Vec::new(),
         }
+    }
+
+    /// The fee a month agreed for day `d`: the last change made that starts on or before it.
+    fn agreed(&self, d: NaiveDate) -> Decimal {
+        self.fee_changes
+            .iter()
+            .rev()
+            .find(|(from, _)| *from <= d)
+            .map_or(FEE, |(_, fee)| *fee)
     }
 
     fn run(&mut self, on: NaiveDate) -> Result<(), TestCaseError> {
@@ -196,7 +226,10 @@ impl World {
         self.sub = recorded(&subs, &result).remove(0);
         for invoice in &result.invoices {
             for line in invoice.lines() {
-                if line.product.as_str() == "licence" {
+                // A price change's compensation names no unit price: checked by month.
+                if let (true, Some(unit_price)) =
+                    (line.product.as_str() == "licence", line.unit_price)
+                {
                     let step = if line.kind == LineKind::Compensation {
                         -1
                     } else {
@@ -204,7 +237,9 @@ impl World {
                     };
                     let days = line.period.days();
                     let full = month_days(line.period.start());
-                    let exact = FEE * Decimal::from(days) / Decimal::from(full);
+                    let month_fee = unit_price * line.quantity;
+                    prop_assert_eq!(month_fee, self.agreed(line.period.start()));
+                    let exact = month_fee * Decimal::from(days) / Decimal::from(full);
                     let rounded =
                         exact.round_dp_with_strategy(2, RoundingStrategy::MidpointAwayFromZero);
                     prop_assert_eq!(line.amount.amount(), rounded * Decimal::from(step));
@@ -229,7 +264,8 @@ impl World {
                 // An end set or moved anywhere after the start, also into days a restore
                 // skipped: those are credited only where they were billed.
                 let end = day(d).max(start().succ_opt().unwrap());
-                self.sub = subscription(Some(end), self.sub.billed_through());
+                let licence = self.sub.items()[0].clone();
+                self.sub = subscription(Some(end), self.sub.billed_through(), Some(licence));
             }
             Op::Archive(d) => {
                 if self.archived_since.is_none() {
@@ -241,6 +277,16 @@ impl World {
                 }
             }
             Op::Restore(d) => self.restore(day(d)),
+            Op::Change(d, fee, quantity) => {
+                let from = day(d);
+                let product = ProductId::new("licence").unwrap();
+                let quantity = Decimal::from(quantity);
+                let item = Item::flat_fee(product.clone(), FEES[fee], quantity);
+                // Refused after the end, and for an ended subscription.
+                if self.sub.change_item(&product, item, from).is_ok() {
+                    self.fee_changes.push((from, FEES[fee] * quantity));
+                }
+            }
             Op::Late(d) => {
                 let at = Utc.from_utc_datetime(&day(d).and_hms_opt(18, 0, 0).unwrap());
                 let id = format!("late{}", self.usage.len());
@@ -312,6 +358,7 @@ impl World {
             }
             d = d.succ_opt().unwrap();
         }
+        self.check_fee_money()?;
         // Usage in arrears: no day in two periods billed; a period's lines (its line and
         // its late usage lines) sum to its records, late ones included.
         let mut by_period: BTreeMap<Period, Decimal> = BTreeMap::new();
@@ -341,6 +388,42 @@ impl World {
                 prop_assert!(usage_days.contains_key(&d), "usage of {} never billed", d);
             }
             d = d.succ_opt().unwrap();
+        }
+        Ok(())
+    }
+}
+
+impl World {
+    /// Each month's fixed fee lines sum to the fee agreed for each billed day, prorated: to
+    /// within half a cent a line, as each line is rounded once.
+    fn check_fee_money(&self) -> Result<(), TestCaseError> {
+        let mut months: BTreeMap<NaiveDate, (Decimal, Decimal, u32)> = BTreeMap::new();
+        for line in self
+            .lines
+            .iter()
+            .filter(|l| l.product.as_str() == "licence")
+        {
+            let month = months
+                .entry(line.period.start().with_day(1).unwrap())
+                .or_default();
+            month.1 += line.amount.amount();
+            month.2 += 1;
+        }
+        for (d, count) in &self.fee_days {
+            if *count == 1 {
+                let month = months.entry(d.with_day(1).unwrap()).or_default();
+                month.0 += self.agreed(*d) / Decimal::from(month_days(*d));
+            }
+        }
+        for (month, (agreed, billed, lines)) in months {
+            let slack = dec!(0.005) * Decimal::from(lines) + dec!(0.000001);
+            prop_assert!(
+                (agreed - billed).abs() <= slack,
+                "{}: agreed {} for the days billed, lines sum to {}",
+                month,
+                agreed.round_dp(4),
+                billed
+            );
         }
         Ok(())
     }
