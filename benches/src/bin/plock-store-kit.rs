@@ -218,7 +218,8 @@ fn store_kit(args: &Args) -> Result<()> {
     let mut client = postgres::Client::connect(&args.postgres, postgres::NoTls)?;
     let (groups, t) = timed(|| {
         client.query(
-            "SELECT account_key, metric, unix_day, sum(quantity) FROM usage GROUP BY 1, 2, 3",
+            "SELECT account_key, metric, (at AT TIME ZONE 'UTC')::date, sum(quantity) \
+             FROM usage GROUP BY 1, 2, 3",
             &[],
         )
     });

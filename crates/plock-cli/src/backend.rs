@@ -4,8 +4,8 @@
 use std::path::Path;
 
 use plock_core::import::UsageBlock;
-use plock_core::store::{Batch, CompanySnapshot, StoreError};
-use plock_core::{AccountBook, Store};
+use plock_core::store::{Batch, CompanySnapshot, StoreError, SubscriptionQuery};
+use plock_core::{AccountBook, Store, Subscription};
 
 use crate::exit::CliError;
 
@@ -21,6 +21,31 @@ pub trait Backend: Store {
     /// # Errors
     /// [`StoreError::Backend`].
     fn company_without_usage(&self) -> Result<CompanySnapshot, StoreError>;
+    /// The subscriptions billed in arrears for some period (usage for days they were billed
+    /// through is late); the default reads every subscription and keeps those.
+    ///
+    /// # Errors
+    /// [`StoreError::Backend`].
+    fn billed_in_arrears(&self) -> Result<Vec<Subscription>, StoreError> {
+        let mut all = Vec::new();
+        let mut after = None;
+        loop {
+            let page = self.list_subscriptions(&SubscriptionQuery {
+                account: None,
+                after: after.take(),
+                limit: 0,
+            })?;
+            all.extend(
+                page.items
+                    .into_iter()
+                    .filter(|s| s.billed_through().in_arrears.is_some()),
+            );
+            match page.next {
+                Some(next) => after = Some(next),
+                None => return Ok(all),
+            }
+        }
+    }
     /// What [`Store::apply`] would refuse; writes nothing.
     ///
     /// # Errors

@@ -53,12 +53,14 @@ pub fn import(
 /// silently.
 fn import_usage(s: &mut Opened, path: &Path, report: &mut ImportReport) -> Result<()> {
     let book = s.store.account_book().map_err(store_error)?;
-    let subscriptions = all_subscriptions(s)?;
+    // Only subscriptions billed in arrears make usage late.
+    let subscriptions = s.store.billed_in_arrears().map_err(store_error)?;
     let mut late = plock_core::usage::LateFinder::new(&book, &subscriptions);
     let mut unread = None;
     let file = report.file.clone();
     let rows = crate::import_usage::import(
         s,
+        &book,
         path,
         &file,
         report.dry_run,
@@ -77,18 +79,6 @@ fn import_usage(s: &mut Opened, path: &Path, report: &mut ImportReport) -> Resul
     report.added = report.rows;
     report.written = !report.dry_run && rows > 0;
     Ok(())
-}
-
-/// Every stored subscription, page by page.
-fn all_subscriptions(s: &Opened) -> Result<Vec<plock_core::Subscription>> {
-    crate::values::all_pages(|after| {
-        s.store
-            .list_subscriptions(&plock_core::store::SubscriptionQuery {
-                account: None,
-                after,
-                limit: 0,
-            })
-    })
 }
 
 /// `plock export accounts|subscriptions [--out FILE]`.

@@ -168,13 +168,15 @@ impl<'b> Source<'b> {
     }
 }
 
-/// Reads `path` (`-`: standard input) and, unless `dry_run`, writes its records in one
-/// transaction, handing each block of records to `each_block` first. Returns the rows read.
+/// Reads `path` (`-`: standard input), checking its rows against `book`, and, unless
+/// `dry_run`, writes its records in one transaction, handing each block of records to
+/// `each_block` first. Returns the rows read.
 ///
 /// # Errors
 /// Every problem of the file (nothing written), or the store's failure.
 pub fn import(
     s: &mut Opened,
+    book: &AccountBook,
     path: &Path,
     name: &str,
     dry_run: bool,
@@ -195,11 +197,7 @@ pub fn import(
         inner: input,
         progress: Progress::bytes(len, &format!("importing {name}")),
     };
-    let book = s
-        .store
-        .account_book()
-        .map_err(crate::store_errors::store_error)?;
-    let mut source = Source::open(Box::new(input), &book)
+    let mut source = Source::open(Box::new(input), book)
         .map_err(|e| fail(Class::Io, format!("cannot read {name}: {e}")))?;
     let refused = std::cell::Cell::new(false);
     let mut next = || match source.next_block() {

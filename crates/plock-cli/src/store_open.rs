@@ -27,6 +27,10 @@ impl Backend for SqliteStore {
         SqliteStore::company_without_usage(self)
     }
 
+    fn billed_in_arrears(&self) -> Result<Vec<plock_core::Subscription>, StoreError> {
+        SqliteStore::billed_in_arrears(self)
+    }
+
     fn dry_run(&mut self, batch: &Batch) -> Result<(), StoreError> {
         SqliteStore::dry_run(self, batch)
     }

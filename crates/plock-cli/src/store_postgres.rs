@@ -42,7 +42,7 @@ impl Backend for PostgresStore {
             .map_err(crate::store_errors::store_error)?;
         while let Some(block) = next()? {
             import
-                .add(&block)
+                .add(block)
                 .map_err(crate::store_errors::store_error)?;
         }
         import.commit().map_err(crate::store_errors::store_error)

@@ -68,8 +68,8 @@ fn state(path: &Path) -> String {
     [
         "SELECT count(*) || '/' || coalesce(max(id), 0) || '/' || coalesce(sum(records), 0) \
          || '/' || coalesce(sum(length(csv)), 0) FROM usage_blocks",
-        "SELECT group_concat(account_key || ':' || block, ',') FROM \
-         (SELECT * FROM usage_block_keys ORDER BY block, account_key)",
+        "SELECT group_concat(account_key || ':' || blocks, ',') FROM \
+         (SELECT * FROM usage_key_blocks ORDER BY account_key, first_block)",
         "SELECT (SELECT count(*) FROM usage) || ' ' || \
          (SELECT coalesce(max(rowid), 0) FROM usage)",
         "SELECT group_concat(number || ':' || owner || ':' || total, ',') FROM \

@@ -1,16 +1,19 @@
 //! What billing runs billed of usage, period by period ([`BilledUsage`]): written with a
 //! run's invoices, read back for the next run, which bills late usage against it.
 
+use std::collections::{BTreeMap, HashMap};
+
 use plock_core::billing::BilledUsage;
 use plock_core::store::StoreError;
 use postgres::GenericClient;
 
 use plock_store_sql::codec::text;
 
-use crate::codec::Context;
+use crate::codec::{Context, backend};
 
-/// Records `rows` (of change `index`), each replacing the stored row of its key, once each
-/// row's [`BilledUsage::replaces`] is checked against the stored row.
+/// Records `rows` (of change `index`), each replacing the stored row of its key, under its
+/// subscription's invoice owner, once each row's [`BilledUsage::replaces`] is checked against
+/// the stored row: one statement to check, one to read the owners, one to write the rows.
 pub(crate) fn write(
     tx: &mut impl GenericClient,
     index: usize,
@@ -20,27 +23,48 @@ pub(crate) fn write(
         return Ok(());
     }
     check_replaced(tx, index, rows)?;
-    let stmt = tx
-        .prepare(
-            "INSERT INTO billed_usage (subscription, product, period_start, row) \
-             VALUES ($1, $2, $3, $4) \
-             ON CONFLICT (subscription, product, period_start) DO UPDATE SET row = excluded.row",
+    // The latest row of each key: one statement cannot write a key twice.
+    let latest: BTreeMap<_, &BilledUsage> = rows.iter().map(|row| (row.key(), row)).collect();
+    let ids: Vec<&str> = latest.keys().map(|(id, _, _)| *id).collect();
+    let owners: HashMap<String, String> = tx
+        .query(
+            "SELECT id, owner FROM subscriptions WHERE id = ANY($1)",
+            &[&ids],
         )
-        .context("recording billed usage")?;
-    for row in rows {
+        .context("reading the owners of billed usage")?
+        .iter()
+        .map(|row| Ok((row.try_get(0)?, row.try_get(1)?)))
+        .collect::<Result<_, postgres::Error>>()
+        .context("reading the owners of billed usage")?;
+    let mut columns: [Vec<String>; 5] = Default::default();
+    for row in latest.values() {
+        let id = row.subscription.as_str();
+        let owner = owners.get(id).ok_or_else(|| {
+            backend(format!(
+                "billed usage of subscription {id}, which is not stored"
+            ))
+        })?;
         let json = serde_json::to_string(&row.to_stored()).context("encoding billed usage")?;
-        let start = text(&row.period.start())?;
-        tx.execute(
-            &stmt,
-            &[
-                &row.subscription.as_str(),
-                &row.product.as_str(),
-                &start,
-                &json,
-            ],
-        )
-        .context("recording billed usage")?;
+        let values = [
+            owner.clone(),
+            id.to_owned(),
+            row.product.as_str().to_owned(),
+            text(&row.period.start())?,
+            json,
+        ];
+        for (column, value) in columns.iter_mut().zip(values) {
+            column.push(value);
+        }
     }
+    let [owner, subscription, product, start, json] = &columns;
+    tx.execute(
+        "INSERT INTO billed_usage (owner, subscription, product, period_start, row) \
+         SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[]) \
+         ON CONFLICT (subscription, product, period_start) \
+         DO UPDATE SET owner = excluded.owner, row = excluded.row",
+        &[owner, subscription, product, start, json],
+    )
+    .context("recording billed usage")?;
     Ok(())
 }
 
@@ -72,7 +96,7 @@ fn check_replaced(
             &[&subscriptions, &products, &starts],
         )
         .context("reading billed usage")?;
-    let mut stored = std::collections::HashMap::with_capacity(found.len());
+    let mut stored = HashMap::with_capacity(found.len());
     for r in &found {
         let text: String = r.try_get(0).context("reading billed usage")?;
         let row: BilledUsage = serde_json::from_str(&text).context("decoding billed usage")?;

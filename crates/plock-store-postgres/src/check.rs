@@ -12,7 +12,7 @@ use crate::store::PostgresStore;
 
 /// Rows whose owner column disagrees with their account's: each query returns the first
 /// offending row's table and id.
-const OWNER_CHECKS: [(&str, &str); 4] = [
+const OWNER_CHECKS: [(&str, &str); 5] = [
     (
         "a tag",
         "SELECT t.account FROM account_tags t JOIN accounts a ON a.id = t.account \
@@ -32,6 +32,12 @@ const OWNER_CHECKS: [(&str, &str); 4] = [
         "usage",
         "SELECT u.account_key FROM usage u LEFT JOIN accounts a ON a.key = u.account_key \
          WHERE a.id IS NULL OR u.owner <> a.owner LIMIT 1",
+    ),
+    (
+        "billed usage",
+        "SELECT b.subscription FROM billed_usage b \
+         LEFT JOIN subscriptions s ON s.id = b.subscription \
+         WHERE s.id IS NULL OR b.owner <> s.owner LIMIT 1",
     ),
 ];
 

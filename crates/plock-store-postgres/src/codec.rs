@@ -15,7 +15,7 @@ use postgres::types::ToSql;
 use rust_decimal::Decimal;
 use serde_json::{Map, Value};
 
-pub(crate) use plock_store_sql::codec::{owner_in, unix_day};
+pub(crate) use plock_store_sql::codec::owner_in;
 pub(crate) use plock_store_sql::error::{CauseContext as Context, backend};
 
 /// A query parameter.
@@ -29,7 +29,8 @@ pub(crate) fn dollar(_column: &str, n: usize) -> String {
 }
 
 /// What a query selects to read an account: the whole account as JSON text, in the shape its
-/// deserialiser reads.
+/// deserialiser reads. Its tags and external ids are joined on the owner too, so that the
+/// join stays within one owner's rows where the tables are distributed by owner.
 pub(crate) const ACCOUNT_JSON: &str = "json_build_object(\
      'id', a.id, 'key', a.key, 'name', a.name, 'state', a.state, 'currency', a.currency, \
      'master', a.master, 'group_billing', a.group_billing, 'created_on', a.created_on, \
@@ -37,10 +38,10 @@ pub(crate) const ACCOUNT_JSON: &str = "json_build_object(\
      'contact', json_build_object('email', a.email, 'phone', a.phone, \
         'address_lines', coalesce(a.address_lines, '[]'::jsonb), 'country', a.country, \
         'organisation_number', a.organisation_number), \
-     'tags', coalesce((SELECT json_agg(t.tag) FROM account_tags t WHERE t.account = a.id), \
-        '[]'::json), \
+     'tags', coalesce((SELECT json_agg(t.tag) FROM account_tags t \
+        WHERE t.owner = a.owner AND t.account = a.id), '[]'::json), \
      'external_ids', coalesce((SELECT json_object_agg(e.system, e.external_id) \
-        FROM external_ids e WHERE e.account = a.id), '{}'::json))::text";
+        FROM external_ids e WHERE e.owner = a.owner AND e.account = a.id), '{}'::json))::text";
 
 /// An account's JSON from a row selected by [`ACCOUNT_JSON`] (in column `column`).
 pub(crate) fn account_value(row: &postgres::Row, column: usize) -> Result<Value, StoreError> {
@@ -118,9 +119,8 @@ pub(crate) fn join_time(at: DateTime<Utc>, nanos: i16) -> Result<DateTime<Utc>, 
         .ok_or_else(|| backend(format!("stored usage time {at} is out of range")))
 }
 
-/// The `usage` columns a record is written to, in [`UsageRow`]'s order.
-pub(crate) const USAGE_COLUMNS: &str =
-    "owner, account_key, metric, unix_day, at, nanos, quantity, record_id";
+/// The `usage` columns a record is written to, in the order the rows carry them.
+pub(crate) const USAGE_COLUMNS: &str = "owner, account_key, metric, at, nanos, quantity, record_id";
 
 /// The `usage` columns read back into a record.
 pub(crate) const USAGE_SELECT: &str = "account_key, metric, at, nanos, quantity, record_id";

@@ -61,11 +61,6 @@ impl<'a> CopyRows<'a> {
         }
     }
 
-    pub(crate) fn int4(&mut self, value: i32) {
-        self.buf.put_i32(4);
-        self.buf.put_i32(value);
-    }
-
     pub(crate) fn int2(&mut self, value: i16) {
         self.buf.put_i32(2);
         self.buf.put_i16(value);

@@ -1,79 +1,177 @@
-//! A usage import: blocks of checked records ([`UsageBlock`]) written with binary `COPY`, in
-//! one transaction that holds a share lock on every account, so that none is dismissed or
+//! A usage import: blocks of checked records ([`UsageBlock`]) written with one binary `COPY`,
+//! in one transaction that holds a share lock on every account, so that none is dismissed or
 //! re-keyed before the import commits.
 //!
-//! The rows of several blocks are encoded into one buffer and sent with one `COPY` once it
-//! holds [`COPY_BYTES`]: a statement per few hundred thousand rows rather than per block.
+//! The import runs in three stages at once. The caller reads and checks the next blocks; a
+//! thread of the import's own, which holds the store's connection until the import ends,
+//! encodes each block's rows from its text ([`crate::usage_rows`]) and streams them a
+//! mebibyte at a time into one `COPY` that lasts the whole import; and the server stores
+//! what was sent before. The server's work is most of an import's, so it never waits for
+//! the client's: while the thread encodes, the server reads what the socket holds.
 
-use std::cell::RefMut;
-use std::collections::HashMap;
-use std::io::Write;
+use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
+use std::thread::JoinHandle;
 
 use bytes::{BufMut, BytesMut};
 use plock_core::import::UsageBlock;
 use plock_core::store::StoreError;
-use postgres::Client;
-use postgres::types::{IsNull, ToSql, Type};
+use postgres::{Client, CopyInWriter};
 
-use crate::codec::{Context, USAGE_COLUMNS, backend, split_time, unix_day};
-use crate::failure::Failure;
-use crate::failure::refusal;
+use crate::codec::{Context, USAGE_COLUMNS, backend};
+use crate::failure::{Failure, refusal};
+use crate::owners::Owners;
 use crate::store::PostgresStore;
+use crate::usage_rows::encode_block;
 
-/// Encoded rows sent at a time, each time with one `COPY`.
-const COPY_BYTES: usize = 16 << 20;
+/// Encoded rows written to the connection at a time.
+const SEND_BYTES: usize = 1 << 20;
+
+/// Blocks handed over and not yet encoded: a bound on the memory an import holds.
+const QUEUE_BLOCKS: usize = 16;
 
 const SIGNATURE: &[u8] = b"PGCOPY\n\xff\r\n\0";
+
+/// What the caller hands the import's thread.
+enum Message {
+    Block(UsageBlock),
+    Commit,
+}
+
+/// What the import's thread gives back: the connection, and the records committed.
+type Outcome = (Client, Result<u64, StoreError>);
 
 impl PostgresStore {
     /// Starts an import of usage in blocks, all in one transaction, committed by
     /// [`UsageImport::commit`]; dropped uncommitted, nothing is written. The blocks' records
-    /// must have been checked against the accounts; a key no account holds is refused.
+    /// must have been checked against the accounts; a key no account holds is refused. The
+    /// store's connection belongs to the import until it ends.
     ///
     /// # Errors
-    /// [`StoreError::Backend`] when the transaction cannot start.
+    /// [`StoreError::Backend`] when the transaction cannot start; a conflict when the
+    /// accounts stay locked by another writer.
     pub fn usage_import(&self) -> Result<UsageImport<'_>, StoreError> {
-        let mut client = self.client()?;
-        client
-            .batch_execute("BEGIN")
-            .context("starting a usage import")?;
-        let mut import = UsageImport {
-            client,
-            owners: HashMap::new(),
-            buf: BytesMut::new(),
-            records: 0,
-            open: true,
+        let mut client = self.take_client()?;
+        let owners = match begin(&mut client) {
+            Ok(owners) => owners,
+            Err(e) => {
+                let _ = client.batch_execute("ROLLBACK");
+                self.put_client(client);
+                return Err(e);
+            }
         };
-        let rows = import
-            .client
-            .query(
-                "SELECT key, owner FROM accounts ORDER BY id FOR KEY SHARE",
-                &[],
-            )
-            .map_err(|error| {
-                // A lock wait lost to another writer is a conflict, as in a batch.
-                let what = "reading the accounts of usage";
-                refusal(Failure::Database { what, error }, 0, "usage import")
-            })?;
-        for row in rows {
-            let key: String = row.try_get(0).context("reading the accounts of usage")?;
-            let owner: String = row.try_get(1).context("reading the accounts of usage")?;
-            import.owners.insert(key, owner);
-        }
-        Ok(import)
+        let (queue, blocks) = sync_channel(QUEUE_BLOCKS);
+        let worker = std::thread::Builder::new()
+            .name("plock-usage-copy".into())
+            .spawn(move || write(client, &owners, &blocks))
+            .map_err(|e| backend(format!("starting the usage import's thread: {e}")))?;
+        Ok(UsageImport {
+            store: self,
+            queue: Some(queue),
+            worker: Some(worker),
+            records: 0,
+        })
     }
+}
+
+/// Starts the transaction and share-locks every account; each account key's owner.
+fn begin(client: &mut Client) -> Result<Owners, StoreError> {
+    client
+        .batch_execute("BEGIN")
+        .context("starting a usage import")?;
+    let rows = client
+        .query(
+            "SELECT key, owner FROM accounts ORDER BY id FOR KEY SHARE",
+            &[],
+        )
+        .map_err(|error| {
+            // A lock wait lost to another writer is a conflict, as in a batch.
+            let what = "reading the accounts of usage";
+            refusal(Failure::Database { what, error }, 0, "usage import")
+        })?;
+    let mut owners = Owners::with_capacity(rows.len());
+    for row in rows {
+        let key: String = row.try_get(0).context("reading the accounts of usage")?;
+        let owner: String = row.try_get(1).context("reading the accounts of usage")?;
+        owners.insert(key, owner);
+    }
+    Ok(owners)
+}
+
+/// The import's thread: streams the blocks into one `COPY`, then commits, or rolls back
+/// after a failure or when the import is dropped.
+fn write(mut client: Client, owners: &Owners, blocks: &Receiver<Message>) -> Outcome {
+    let copied = match client.copy_in(&format!(
+        "COPY usage ({USAGE_COLUMNS}) FROM STDIN (FORMAT binary)"
+    )) {
+        Ok(writer) => copy(writer, owners, blocks),
+        Err(e) => Err(backend(format!("writing usage: {e}"))),
+    };
+    let result = match copied {
+        Ok(Some(records)) => client
+            .batch_execute("COMMIT")
+            .context("committing the usage import")
+            .map(|()| records),
+        Ok(None) => Err(backend("the usage import ended uncommitted")),
+        Err(e) => Err(e),
+    };
+    if result.is_err() {
+        // The COPY was abandoned, which fails the transaction: end it. A connection that
+        // cannot roll back is broken, and its transaction ends with it.
+        let _ = client.batch_execute("ROLLBACK");
+    }
+    (client, result)
+}
+
+/// Streams the blocks into `writer` until the commit (the records sent) or the end of the
+/// queue (`None`: the import was dropped). Dropped unfinished, `writer` abandons the `COPY`.
+fn copy(
+    mut writer: CopyInWriter<'_>,
+    owners: &Owners,
+    blocks: &Receiver<Message>,
+) -> Result<Option<u64>, StoreError> {
+    let mut buf = BytesMut::with_capacity(SEND_BYTES.saturating_add(SEND_BYTES / 2));
+    buf.put_slice(SIGNATURE);
+    buf.put_i32(0);
+    buf.put_i32(0);
+    let mut records: u64 = 0;
+    while let Ok(message) = blocks.recv() {
+        match message {
+            Message::Block(block) => {
+                encode_block(&mut buf, owners, &block)?;
+                records = records.saturating_add(u64::try_from(block.len()).unwrap_or(u64::MAX));
+                if buf.len() >= SEND_BYTES {
+                    send(&mut writer, &mut buf)?;
+                }
+            }
+            Message::Commit => {
+                buf.put_i16(-1);
+                send(&mut writer, &mut buf)?;
+                writer.finish().context("writing usage")?;
+                return Ok(Some(records));
+            }
+        }
+    }
+    Ok(None)
+}
+
+/// Sends the rows encoded and empties the buffer.
+fn send(writer: &mut CopyInWriter<'_>, buf: &mut BytesMut) -> Result<(), StoreError> {
+    use std::io::Write;
+    writer
+        .write_all(buf)
+        .and_then(|()| writer.flush())
+        .map_err(|e| backend(format!("sending usage: {e}")))?;
+    buf.clear();
+    Ok(())
 }
 
 /// Usage being imported: see [`PostgresStore::usage_import`].
 pub struct UsageImport<'s> {
-    client: RefMut<'s, Client>,
-    /// Each account key's invoice owner.
-    owners: HashMap<String, String>,
-    /// Rows encoded and not yet sent.
-    buf: BytesMut,
+    store: &'s PostgresStore,
+    /// Blocks to the import's thread; `None` once the import has ended.
+    queue: Option<SyncSender<Message>>,
+    worker: Option<JoinHandle<Outcome>>,
     records: u64,
-    /// In a transaction not yet ended.
-    open: bool,
 }
 
 impl std::fmt::Debug for UsageImport<'_> {
@@ -85,116 +183,68 @@ impl std::fmt::Debug for UsageImport<'_> {
 }
 
 impl UsageImport<'_> {
-    /// Adds a block's records (not yet committed).
+    /// Adds a block's records (not yet committed). The block is written while the caller
+    /// goes on: a failure to write it, or a key in it that no account holds, is returned by
+    /// a later call or by [`UsageImport::commit`].
     ///
     /// # Errors
     /// [`StoreError::NotFound`] for an account key no account holds; [`StoreError::Backend`]
-    /// when the rows cannot be sent.
-    pub fn add(&mut self, block: &UsageBlock) -> Result<(), StoreError> {
-        let (owners, buf) = (&self.owners, &mut self.buf);
-        block.for_each_record(|r| {
-            let owner = owners.get(r.account).ok_or_else(|| StoreError::NotFound {
-                index: 0,
-                what: "account key",
-                id: r.account.to_owned(),
-            })?;
-            let (at, nanos) = split_time(r.timestamp);
-            buf.put_i16(8);
-            text(buf, owner)?;
-            text(buf, r.account)?;
-            text(buf, r.metric)?;
-            buf.put_i32(4);
-            buf.put_i32(unix_day(r.timestamp.date_naive()));
-            value(buf, &at, &Type::TIMESTAMPTZ)?;
-            buf.put_i32(2);
-            buf.put_i16(nanos);
-            value(buf, &r.quantity, &Type::NUMERIC)?;
-            match r.record_id {
-                Some(id) => text(buf, id)?,
-                None => buf.put_i32(-1),
-            }
-            Ok::<(), StoreError>(())
-        })?;
-        self.records = self
-            .records
-            .saturating_add(u64::try_from(block.len()).unwrap_or(u64::MAX));
-        if self.buf.len() >= COPY_BYTES {
-            self.send()?;
+    /// when the rows cannot be sent. The import has ended then, and nothing is written.
+    pub fn add(&mut self, block: UsageBlock) -> Result<(), StoreError> {
+        let records = u64::try_from(block.len()).unwrap_or(u64::MAX);
+        let sent = self
+            .queue
+            .as_ref()
+            .is_some_and(|queue| queue.send(Message::Block(block)).is_ok());
+        if !sent {
+            // The thread stopped at a failure, which is the answer.
+            return Err(self.end().err().unwrap_or_else(ended));
         }
-        Ok(())
-    }
-
-    /// Sends the rows encoded with one `COPY`.
-    fn send(&mut self) -> Result<(), StoreError> {
-        if self.buf.is_empty() {
-            return Ok(());
-        }
-        let mut writer = self
-            .client
-            .copy_in(&format!(
-                "COPY usage ({USAGE_COLUMNS}) FROM STDIN (FORMAT binary)"
-            ))
-            .context("writing usage")?;
-        let mut head = Vec::with_capacity(19);
-        head.extend_from_slice(SIGNATURE);
-        head.extend_from_slice(&[0; 8]);
-        let sent = writer
-            .write_all(&head)
-            .and_then(|()| writer.write_all(&self.buf))
-            .and_then(|()| writer.write_all(&(-1i16).to_be_bytes()));
-        sent.map_err(|e| backend(format!("sending usage: {e}")))?;
-        writer.finish().context("writing usage")?;
-        self.buf.clear();
+        self.records = self.records.saturating_add(records);
         Ok(())
     }
 
     /// Commits every record added; returns how many.
     ///
     /// # Errors
-    /// [`StoreError::Backend`]; nothing is written then.
+    /// [`StoreError::NotFound`] or [`StoreError::Backend`], as [`UsageImport::add`] says;
+    /// nothing is written then.
     pub fn commit(mut self) -> Result<u64, StoreError> {
-        self.send()?;
-        self.open = false;
-        self.client
-            .batch_execute("COMMIT")
-            .context("committing the usage import")?;
-        Ok(self.records)
+        if let Some(queue) = &self.queue {
+            // A thread that has stopped answers with its failure below.
+            let _ = queue.send(Message::Commit);
+        }
+        self.end()
     }
+
+    /// Ends the import: waits for its thread, and gives the store its connection back.
+    fn end(&mut self) -> Result<u64, StoreError> {
+        self.queue = None;
+        let Some(worker) = self.worker.take() else {
+            return Err(ended());
+        };
+        match worker.join() {
+            Ok((client, result)) => {
+                self.store.put_client(client);
+                result
+            }
+            Err(_) => Err(backend(
+                "the usage import's thread failed; the connection is closed and nothing \
+                 was written",
+            )),
+        }
+    }
+}
+
+fn ended() -> StoreError {
+    backend("the usage import has already ended")
 }
 
 impl Drop for UsageImport<'_> {
     fn drop(&mut self) {
-        if self.open {
-            // Not committed: nothing is written. A connection that cannot roll back is
-            // broken, and its transaction ends with it.
-            let _ = self.client.batch_execute("ROLLBACK");
+        if self.worker.is_some() {
+            // Not committed: the thread rolls back once its queue is closed.
+            let _ = self.end();
         }
     }
-}
-
-/// A text field.
-fn text(buf: &mut BytesMut, value: &str) -> Result<(), StoreError> {
-    let len = i32::try_from(value.len()).map_err(|_| backend("a text value is too long"))?;
-    buf.put_i32(len);
-    buf.put_slice(value.as_bytes());
-    Ok(())
-}
-
-/// A value in the binary form its [`ToSql`] writes for `ty`.
-fn value(buf: &mut BytesMut, value: &(dyn ToSql + Sync), ty: &Type) -> Result<(), StoreError> {
-    let at = buf.len();
-    buf.put_i32(0);
-    let written = value
-        .to_sql_checked(ty, buf)
-        .map_err(|e| backend(format!("encoding {ty}: {e}")))?;
-    let len = match written {
-        IsNull::Yes => -1,
-        IsNull::No => {
-            i32::try_from(buf.len().saturating_sub(at).saturating_sub(4)).unwrap_or(i32::MAX)
-        }
-    };
-    if let Some(slot) = buf.get_mut(at..at.saturating_add(4)) {
-        slot.copy_from_slice(&len.to_be_bytes());
-    }
-    Ok(())
 }

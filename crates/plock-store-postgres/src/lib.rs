@@ -44,12 +44,16 @@ mod failure;
 mod import;
 mod inserts;
 mod operate;
+mod owners;
 mod queries;
 mod run;
 mod schema;
 mod store;
+mod subscription_writes;
 pub mod testing;
 mod usage;
+mod usage_rows;
+mod watermarks;
 mod write;
 
 use plock_core::UsageTable;

@@ -118,6 +118,10 @@ INSERT INTO meta (name, value) VALUES ('next_invoice_number', 1);
     include_str!("migrations/2_billed_usage.sql"),
     // 3: payment terms of an account.
     include_str!("migrations/3_payment_terms.sql"),
+    // 4: usage appended with no index kept row by row.
+    include_str!("migrations/4_usage_append.sql"),
+    // 5: billed usage filed under its invoice owner, as every table that grows with customers.
+    include_str!("migrations/5_billed_usage_owner.sql"),
 ];
 
 /// The schema version this code writes: the number of migrations.

@@ -11,7 +11,7 @@ use plock_core::{
     Account, AccountId, AccountKey, Invoice, Metric, Store, Subscription, SubscriptionId,
     UsageRecord, UsageTable,
 };
-use plock_store_sql::codec::{account, book, metric, sql_number, text, unix_day};
+use plock_store_sql::codec::{account, book, metric, sql_number, text};
 use plock_store_sql::read::{TagTest, page, page_probe, tag_parts};
 use plock_store_sql::sql::by_external_id;
 use postgres::{Client, GenericClient, NoTls};
@@ -26,7 +26,8 @@ use crate::schema;
 /// A company's data in one PostgreSQL database (or one schema of it: the connection's
 /// `search_path`). See the crate documentation.
 pub struct PostgresStore {
-    client: RefCell<Client>,
+    /// The connection; `None` while a usage import's thread holds it.
+    client: RefCell<Option<Client>>,
 }
 
 impl std::fmt::Debug for PostgresStore {
@@ -72,7 +73,7 @@ impl PostgresStore {
         }
         schema::migrate(&mut client)?;
         Ok(PostgresStore {
-            client: RefCell::new(client),
+            client: RefCell::new(Some(client)),
         })
     }
 
@@ -92,7 +93,7 @@ impl PostgresStore {
         }
         schema::migrate(&mut client)?;
         Ok(PostgresStore {
-            client: RefCell::new(client),
+            client: RefCell::new(Some(client)),
         })
     }
 
@@ -108,9 +109,29 @@ impl PostgresStore {
     /// The connection; a read that is already using it (which the store never does) is an
     /// error rather than a panic.
     pub(crate) fn client(&self) -> Result<RefMut<'_, Client>, StoreError> {
+        let slot = self
+            .client
+            .try_borrow_mut()
+            .map_err(|_| backend("the connection is already in use"))?;
+        RefMut::filter_map(slot, Option::as_mut)
+            .map_err(|_| backend("the connection is in use by a usage import"))
+    }
+
+    /// Takes the connection for a usage import's thread, which gives it back with
+    /// [`PostgresStore::put_client`].
+    pub(crate) fn take_client(&self) -> Result<Client, StoreError> {
         self.client
             .try_borrow_mut()
-            .map_err(|_| backend("the connection is already in use"))
+            .map_err(|_| backend("the connection is already in use"))?
+            .take()
+            .ok_or_else(|| backend("the connection is in use by a usage import"))
+    }
+
+    /// Gives the connection back after a usage import.
+    pub(crate) fn put_client(&self, client: Client) {
+        if let Ok(mut slot) = self.client.try_borrow_mut() {
+            *slot = Some(client);
+        }
     }
 
     fn accounts_where(
@@ -274,9 +295,11 @@ impl Store for PostgresStore {
             .query(
                 &format!(
                     "SELECT {USAGE_SELECT} FROM usage \
-                     WHERE account_key = ANY($1) AND unix_day >= $2 AND unix_day < $3"
+                     WHERE account_key = ANY($1) \
+                     AND at >= coalesce($2::timestamptz, '-infinity') \
+                     AND at < coalesce($3::timestamptz, '-infinity')"
                 ),
-                &[&keys, &unix_day(period.start()), &unix_day(period.end())],
+                &[&keys, &midnight(period.start()), &midnight(period.end())],
             )
             .context("reading usage")?;
         let mut out = rows
@@ -397,4 +420,12 @@ fn read_metrics(client: &mut impl GenericClient) -> Result<Vec<Metric>, StoreErr
             metric(id, aggregation)
         })
         .collect()
+}
+
+/// The first instant of `day`, UTC, as a bound on `at` (a `timestamptz`); `None` for a day
+/// before the first a `timestamptz` holds (24 November 4713 BC), which is before every stored
+/// time: the query reads it as `-infinity`.
+fn midnight(day: chrono::NaiveDate) -> Option<chrono::DateTime<chrono::Utc>> {
+    let first = chrono::NaiveDate::from_ymd_opt(-4712, 11, 24)?;
+    (day >= first).then(|| day.and_time(chrono::NaiveTime::MIN).and_utc())
 }

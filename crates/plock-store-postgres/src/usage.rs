@@ -17,7 +17,7 @@ use postgres::types::{FromSql, Type};
 use postgres::{GenericClient, Transaction};
 use rust_decimal::Decimal;
 
-use crate::codec::{Context, USAGE_COLUMNS, backend, join_time, owner_in, split_time, unix_day};
+use crate::codec::{Context, USAGE_COLUMNS, backend, join_time, owner_in, split_time};
 use crate::copy::CopyRows;
 use crate::failure::{Db, Failure};
 
@@ -115,11 +115,10 @@ pub(crate) fn add_usage(
             .unwrap_or_default();
         let timestamp = record.timestamp();
         let (at, nanos) = split_time(timestamp);
-        rows.row(8)?;
+        rows.row(7)?;
         rows.text(owner)?;
         rows.text(key)?;
         rows.text(record.metric().as_str())?;
-        rows.int4(unix_day(timestamp.date_naive()));
         rows.value(&at, &Type::TIMESTAMPTZ)?;
         rows.int2(nanos);
         rows.value(&record.quantity(), &Type::NUMERIC)?;

@@ -40,6 +40,8 @@ use crate::codec::{
     backend, dollar, owner_in,
 };
 use crate::failure::{Db, Failure};
+use crate::subscription_writes::PendingSubscriptions;
+use crate::watermarks::Watermarks;
 
 /// How many times a batch is run again after losing a race to another writer.
 pub const RETRIES: usize = 8;
@@ -116,6 +118,8 @@ pub(crate) fn apply_in(
         tx,
         index: 0,
         written: Written::default(),
+        watermarks: Watermarks::of(batch),
+        subscriptions: PendingSubscriptions::default(),
     };
     let applied = apply_batch(&mut writer, batch);
     *index = writer.index;
@@ -137,6 +141,11 @@ struct PgWriter<'t, 'c> {
     /// The change being applied: a race lost after [`RETRIES`] names it.
     index: usize,
     written: Written,
+    /// The watermarks of the subscriptions the batch puts, read at once.
+    watermarks: Watermarks,
+    /// Subscriptions put and not yet written: written at once before the batch next reads
+    /// subscriptions, or ends.
+    subscriptions: PendingSubscriptions,
 }
 
 impl PgWriter<'_, '_> {
@@ -205,6 +214,28 @@ impl Writer for PgWriter<'_, '_> {
             .db("reading external ids")
     }
 
+    /// One statement for the whole list: an account import names an external id a row.
+    fn external_id_owners(
+        &mut self,
+        external_ids: &[(&str, &str)],
+    ) -> Result<Vec<String>, Failure> {
+        if external_ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let (systems, ids): (Vec<&str>, Vec<&str>) = external_ids.iter().copied().unzip();
+        self.tx
+            .query(
+                "SELECT e.account FROM unnest($1::text[], $2::text[]) AS n (system, external_id) \
+                 JOIN external_ids e USING (system, external_id)",
+                &[&systems, &ids],
+            )
+            .db("reading external ids")?
+            .iter()
+            .map(|row| row.try_get::<_, String>(0))
+            .collect::<Result<_, _>>()
+            .db("reading external ids")
+    }
+
     /// Locks accounts `ids` and their masters, in id order, so two batches wait for each
     /// other rather than deadlock where they can (a change to an account's group always names
     /// the account, and so locks its master too).
@@ -254,6 +285,7 @@ impl Writer for PgWriter<'_, '_> {
     }
 
     fn has_subscriptions(&mut self, id: &AccountId) -> Result<bool, Failure> {
+        self.subscriptions.flush(self.tx)?;
         self.exists("subscriptions WHERE account = $1", id.as_str())
     }
 
@@ -262,6 +294,7 @@ impl Writer for PgWriter<'_, '_> {
     }
 
     fn subscriptions_of(&mut self, id: &AccountId) -> Result<Vec<Subscription>, Failure> {
+        self.subscriptions.flush(self.tx)?;
         let filter = "account = $1 ORDER BY id";
         Ok(crate::queries::read_subscriptions(
             self.tx,
@@ -273,6 +306,10 @@ impl Writer for PgWriter<'_, '_> {
     /// The row is locked until the batch ends: a run recording at once waits, and is not
     /// overwritten.
     fn watermarks(&mut self, id: &SubscriptionId) -> Result<Option<BilledThrough>, Failure> {
+        if let Some(answer) = self.watermarks.answer(self.tx, id.as_str())? {
+            return Ok(answer);
+        }
+        self.subscriptions.flush(self.tx)?;
         let row = self
             .tx
             .query_opt(
@@ -291,14 +328,7 @@ impl Writer for PgWriter<'_, '_> {
 
     fn put_subscription(&mut self, row: SubscriptionRow<'_>) -> Result<(), Failure> {
         let values = row.values(&names(SUBSCRIPTION_COLUMNS))?;
-        let binds = binds(&values);
-        let params: Vec<Param<'_>> = binds.iter().map(|b| b as Param<'_>).collect();
-        self.tx
-            .execute(
-                &upsert("subscriptions", SUBSCRIPTION_COLUMNS, dollar),
-                &params,
-            )
-            .db("writing a subscription")?;
+        self.subscriptions.push(values)?;
         self.written
             .subscriptions
             .insert(row.subscription.account().clone());
@@ -327,12 +357,15 @@ impl Writer for PgWriter<'_, '_> {
     }
 
     fn record_run(&mut self, index: usize, run: Run<'_>) -> Result<(), Failure> {
+        self.subscriptions.flush(self.tx)?;
         crate::run::record_run(self.tx, index, run.invoices, run.billed)?;
         crate::billed_usage::write(self.tx, index, run.billed_usage)?;
         Ok(())
     }
 
     fn write_accounts(&mut self, writes: &AccountWrites) -> Result<(), Failure> {
+        // The batch's last step: what it put is written now.
+        self.subscriptions.flush(self.tx)?;
         let removals = writes.removals(dollar);
         let updates = writes.updates(ACCOUNT_COLUMNS, account_placeholder);
         let dismissals = writes.dismissals(dollar);
@@ -358,47 +391,78 @@ impl Writer for PgWriter<'_, '_> {
 
 /// Moves the rows of every account whose invoice owner the batch changed (a link, an unlink,
 /// group billing switched) under its new owner, and the rows the batch wrote under an owner it
-/// changed later in the batch.
+/// changed later in the batch: one statement a table, for every account at once.
 fn rehome(
     tx: &mut Transaction<'_>,
     original: &AccountBook,
     work: &AccountBook,
     written: &Written,
 ) -> Result<(), Failure> {
+    let mut moved = Moves::default();
+    let mut subscriptions = Moves::default();
+    let mut usage = Moves::default();
     for account in work.iter() {
         let id = account.id().as_str();
         let key = account.key().as_str();
-        let owner = owner_in(work, account);
-        let owner = owner.as_str();
+        let owner = owner_in(work, account).to_string();
         let before = original
             .get(account.id())
             .filter(|old| old.key() == account.key())
             .map(|old| owner_in(original, old));
-        let moved = before.as_ref().is_some_and(|b| b.as_str() != owner);
-        if moved {
-            for table in ["account_tags", "external_ids"] {
-                execute(
-                    tx,
-                    &format!("UPDATE {table} SET owner = $2 WHERE account = $1"),
-                    &[&id, &owner],
-                )?;
-            }
+        let was_moved = before.as_ref().is_some_and(|b| b.as_str() != owner);
+        if was_moved {
+            moved.push(id, &owner);
         }
-        if moved || written.subscriptions.contains(account.id()) {
-            execute(
-                tx,
-                "UPDATE subscriptions SET owner = $2 WHERE account = $1 AND owner <> $2",
-                &[&id, &owner],
-            )?;
+        if was_moved || written.subscriptions.contains(account.id()) {
+            subscriptions.push(id, &owner);
         }
-        let usage_moved = written.usage.get(key).is_some_and(|used| used != owner);
-        if moved || usage_moved {
-            execute(
-                tx,
-                "UPDATE usage SET owner = $2 WHERE account_key = $1 AND owner <> $2",
-                &[&key, &owner],
-            )?;
+        let usage_moved = written.usage.get(key).is_some_and(|used| *used != owner);
+        if was_moved || usage_moved {
+            usage.push(key, &owner);
         }
     }
-    Ok(())
+    for table in ["account_tags", "external_ids"] {
+        moved.apply(tx, table, "account")?;
+    }
+    subscriptions.apply(tx, "subscriptions", "account")?;
+    if !subscriptions.accounts.is_empty() {
+        // What runs billed of their usage follows the subscriptions.
+        execute(
+            tx,
+            "UPDATE billed_usage b SET owner = s.owner FROM subscriptions s \
+             WHERE b.subscription = s.id AND s.account = ANY($1) AND b.owner <> s.owner",
+            &[&subscriptions.accounts],
+        )?;
+    }
+    usage.apply(tx, "usage", "account_key")
+}
+
+/// Rows to move under new owners: each account's id (or key), and its owner.
+#[derive(Default)]
+struct Moves {
+    accounts: Vec<String>,
+    owners: Vec<String>,
+}
+
+impl Moves {
+    fn push(&mut self, account: &str, owner: &str) {
+        self.accounts.push(account.to_owned());
+        self.owners.push(owner.to_owned());
+    }
+
+    /// Sets `owner` in `table`'s rows whose `column` names a listed account.
+    fn apply(&self, tx: &mut Transaction<'_>, table: &str, column: &str) -> Result<(), Failure> {
+        if self.accounts.is_empty() {
+            return Ok(());
+        }
+        execute(
+            tx,
+            &format!(
+                "UPDATE {table} t SET owner = n.owner \
+                 FROM unnest($1::text[], $2::text[]) AS n (account, owner) \
+                 WHERE t.{column} = n.account AND t.owner <> n.owner"
+            ),
+            &[&self.accounts, &self.owners],
+        )
+    }
 }

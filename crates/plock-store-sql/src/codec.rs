@@ -19,7 +19,7 @@ use rust_decimal::Decimal;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde::de::value::{Error as ValueError, StringDeserializer};
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use crate::error::{Context, backend};
 
@@ -81,7 +81,12 @@ pub fn account(value: Value) -> Result<Account, StoreError> {
 /// # Errors
 /// [`StoreError::Backend`] naming the rule the stored accounts break.
 pub fn book(accounts: Vec<Value>, dismissed: Vec<String>) -> Result<AccountBook, StoreError> {
-    serde_json::from_value(json!({ "accounts": accounts, "dismissed": dismissed }))
+    // Moved into the document, not serialised again: `json!` would copy every account.
+    let mut document = serde_json::Map::new();
+    document.insert("accounts".to_owned(), Value::Array(accounts));
+    let dismissed = dismissed.into_iter().map(Value::String).collect();
+    document.insert("dismissed".to_owned(), Value::Array(dismissed));
+    serde_json::from_value(Value::Object(document))
         .context("the stored accounts break a rule of the account book")
 }
 

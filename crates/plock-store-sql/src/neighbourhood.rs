@@ -69,9 +69,7 @@ pub fn neighbourhood<W: Writer>(writer: &mut W, batch: &Batch) -> Result<Account
     let mut scope: BTreeSet<String> = named.ids.iter().map(|id| (*id).to_owned()).collect();
     let keys: Vec<&str> = named.keys.iter().copied().collect();
     scope.extend(writer.ids_of_keys(&keys)?);
-    for (system, id) in &named.external {
-        scope.extend(writer.external_id_owner(system, id)?);
-    }
+    scope.extend(writer.external_id_owners(&named.external)?);
     let list: Vec<&str> = scope.iter().map(String::as_str).collect();
     let masters = writer.masters_of(&list)?;
     let children = writer.children_of(&list)?;

@@ -64,6 +64,23 @@ pub trait Writer {
         external_id: &str,
     ) -> Result<Option<String>, Self::Error>;
 
+    /// The accounts holding `external_ids`, each `(system, id)`: what
+    /// [`Writer::external_id_owner`] answers for each, in any order. A store that answers a
+    /// list with one statement overrides it.
+    ///
+    /// # Errors
+    /// The store's failure.
+    fn external_id_owners(
+        &mut self,
+        external_ids: &[(&str, &str)],
+    ) -> Result<Vec<String>, Self::Error> {
+        let mut owners = Vec::new();
+        for (system, id) in external_ids {
+            owners.extend(self.external_id_owner(system, id)?);
+        }
+        Ok(owners)
+    }
+
     /// The masters of accounts `ids`; a store with concurrent writers locks `ids` and them.
     ///
     /// # Errors

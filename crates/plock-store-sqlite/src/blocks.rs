@@ -1,5 +1,6 @@
 //! Imported usage in blocks: each chunk of an import is one row of `usage_blocks`, its records
-//! as plock's own usage CSV, and the account keys it holds in `usage_block_keys`.
+//! as plock's own usage CSV, and the blocks of each account key in `usage_key_blocks`
+//! (the `key_blocks` module).
 //!
 //! Usage is most of a company's data, and a billing run reads all of it. Stored a record a
 //! row, an import writes and indexes every record, and a run reads them back one by one. A
@@ -20,6 +21,7 @@ use plock_core::{AccountBook, AccountKey, MetricId, UsageRecord, UsageTable};
 use rusqlite::{Connection, params};
 
 use crate::codec::{Context, USAGE_SELECT, backend, decimal, usage_record};
+use crate::key_blocks::KeyBlocks;
 
 /// The header of every block's text, and of the stream a run reads.
 pub(crate) const HEADER: &str = "account_key,metric,timestamp,quantity,record_id\n";
@@ -44,47 +46,43 @@ fn text_of(records: &[UsageRecord]) -> Result<String, StoreError> {
     String::from_utf8(bytes).context("encoding usage")
 }
 
-/// Writes `records` as one block.
-pub(crate) fn write(tx: &Connection, records: &[UsageRecord]) -> Result<(), StoreError> {
+/// Writes `records` as one block, its keys noted in `keys`.
+pub(crate) fn write(
+    tx: &Connection,
+    records: &[UsageRecord],
+    keys: &mut KeyBlocks,
+) -> Result<(), StoreError> {
     if records.is_empty() {
         return Ok(());
     }
     let count = i64::try_from(records.len()).unwrap_or(i64::MAX);
     let text = text_of(records)?;
-    tx.prepare_cached("INSERT INTO usage_blocks (records, csv) VALUES (?1, ?2)")
-        .and_then(|mut stmt| stmt.execute(params![count, text]))
-        .context("writing usage")?;
-    let block = tx.last_insert_rowid();
-    let keys: BTreeSet<&str> = records.iter().map(|r| r.account().as_str()).collect();
-    let mut stmt = tx
-        .prepare_cached("INSERT INTO usage_block_keys (account_key, block) VALUES (?1, ?2)")
-        .context("writing usage")?;
-    for key in keys {
-        stmt.execute(params![key, block]).context("writing usage")?;
-    }
-    Ok(())
+    let id = insert(tx, count, &text)?;
+    let held: BTreeSet<&str> = records.iter().map(|r| r.account().as_str()).collect();
+    keys.note(tx, id, held)
 }
 
-/// Writes a block of checked records as it is: its text is a block's text already.
-pub(crate) fn write_block(tx: &Connection, block: &UsageBlock) -> Result<(), StoreError> {
+/// Writes a block of checked records as it is (its text is a block's text already), its
+/// keys noted in `keys`.
+pub(crate) fn write_block(
+    tx: &Connection,
+    block: &UsageBlock,
+    keys: &mut KeyBlocks,
+) -> Result<(), StoreError> {
     if block.is_empty() {
         return Ok(());
     }
     let count = i64::try_from(block.len()).unwrap_or(i64::MAX);
+    let id = insert(tx, count, block.text())?;
+    keys.note_text(tx, id, block.text())
+}
+
+/// Inserts a block's row; its id.
+fn insert(tx: &Connection, records: i64, text: &str) -> Result<i64, StoreError> {
     tx.prepare_cached("INSERT INTO usage_blocks (records, csv) VALUES (?1, ?2)")
-        .and_then(|mut stmt| stmt.execute(params![count, block.text()]))
+        .and_then(|mut stmt| stmt.execute(params![records, text]))
         .context("writing usage")?;
-    let id = tx.last_insert_rowid();
-    let keys = block
-        .account_keys()
-        .map_err(|e| backend(format!("writing usage: {e}")))?;
-    let mut stmt = tx
-        .prepare_cached("INSERT INTO usage_block_keys (account_key, block) VALUES (?1, ?2)")
-        .context("writing usage")?;
-    for key in keys {
-        stmt.execute(params![key, id]).context("writing usage")?;
-    }
-    Ok(())
+    Ok(tx.last_insert_rowid())
 }
 
 /// The records of one block's text.
@@ -120,8 +118,9 @@ pub(crate) fn records(tx: &Connection, keys: Option<&str>) -> Result<Vec<UsageRe
     let sql = match keys {
         None => "SELECT csv FROM usage_blocks ORDER BY id",
         Some(_) => {
-            "SELECT csv FROM usage_blocks WHERE id IN (SELECT block FROM usage_block_keys \
-             WHERE account_key IN (SELECT value FROM json_each(?1))) ORDER BY id"
+            "SELECT csv FROM usage_blocks WHERE id IN (SELECT b.value FROM usage_key_blocks k, \
+             json_each(k.blocks) b WHERE k.account_key IN (SELECT value FROM json_each(?1))) \
+             ORDER BY id"
         }
     };
     let mut stmt = tx.prepare_cached(sql).context("reading usage")?;

@@ -12,6 +12,7 @@ use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
 use crate::SqliteStore;
 use crate::codec::{Context, backend};
 use crate::files::create_private;
+use crate::key_blocks::KeyBlocks;
 
 /// The page cache an import works with, in KiB.
 const IMPORT_CACHE_KIB: i64 = 256 * 1024;
@@ -56,6 +57,19 @@ impl SqliteStore {
         self.company_in(&tx)
     }
 
+    /// The subscriptions billed in arrears for some period: those usage can arrive late for.
+    ///
+    /// # Errors
+    /// [`StoreError::Backend`].
+    pub fn billed_in_arrears(&self) -> Result<Vec<plock_core::Subscription>, StoreError> {
+        let tx = self.read()?;
+        crate::write::subscriptions_where(
+            &tx,
+            "billed_through_in_arrears IS NOT NULL ORDER BY id",
+            &[],
+        )
+    }
+
     /// Starts an import of usage records in chunks, all in one transaction that holds the
     /// write lock until [`UsageImport::commit`]; dropped uncommitted, nothing is written.
     /// The records' account keys must have been checked against the accounts (the foreign
@@ -74,7 +88,11 @@ impl SqliteStore {
             .conn_mut()
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .context("locking the database for an import")?;
-        Ok(UsageImport { tx, records: 0 })
+        Ok(UsageImport {
+            tx,
+            records: 0,
+            keys: KeyBlocks::default(),
+        })
     }
 
     /// Copies the database to a new file at `path` with SQLite's online backup: one
@@ -123,6 +141,7 @@ impl SqliteStore {
 pub struct UsageImport<'a> {
     tx: Transaction<'a>,
     records: u64,
+    keys: KeyBlocks,
 }
 
 impl UsageImport<'_> {
@@ -131,7 +150,7 @@ impl UsageImport<'_> {
     /// # Errors
     /// [`StoreError::Backend`] when a row cannot be written.
     pub fn add(&mut self, records: &[UsageRecord]) -> Result<(), StoreError> {
-        crate::blocks::write(&self.tx, records)?;
+        crate::blocks::write(&self.tx, records, &mut self.keys)?;
         self.records = self
             .records
             .saturating_add(u64::try_from(records.len()).unwrap_or(u64::MAX));
@@ -144,7 +163,7 @@ impl UsageImport<'_> {
     /// # Errors
     /// [`StoreError::Backend`] when it cannot be written.
     pub fn add_block(&mut self, block: &plock_core::import::UsageBlock) -> Result<(), StoreError> {
-        crate::blocks::write_block(&self.tx, block)?;
+        crate::blocks::write_block(&self.tx, block, &mut self.keys)?;
         self.records = self
             .records
             .saturating_add(u64::try_from(block.len()).unwrap_or(u64::MAX));
@@ -155,7 +174,8 @@ impl UsageImport<'_> {
     ///
     /// # Errors
     /// [`StoreError::Backend`], for instance when an account key no longer names an account.
-    pub fn commit(self) -> Result<u64, StoreError> {
+    pub fn commit(mut self) -> Result<u64, StoreError> {
+        self.keys.flush(&self.tx)?;
         self.tx.commit().context("committing the usage import")?;
         Ok(self.records)
     }

@@ -128,6 +128,8 @@ CREATE TABLE usage_block_keys (
     include_str!("migrations/3_billed_usage.sql"),
     // 4: payment terms of an account.
     include_str!("migrations/4_payment_terms.sql"),
+    // 5: the blocks of an account key as one row (see the `key_blocks` module).
+    include_str!("migrations/5_usage_key_blocks.sql"),
 ];
 
 /// The schema version this code writes: the number of migrations.

@@ -140,7 +140,7 @@ impl Writer for SqliteWriter<'_> {
 
     fn has_usage(&mut self, key: &AccountKey) -> Result<bool, StoreError> {
         Ok(self.exists("usage WHERE account_key = ?1", key.as_str())?
-            || self.exists("usage_block_keys WHERE account_key = ?1", key.as_str())?)
+            || self.exists("usage_key_blocks WHERE account_key = ?1", key.as_str())?)
     }
 
     fn subscriptions_of(&mut self, id: &AccountId) -> Result<Vec<Subscription>, StoreError> {

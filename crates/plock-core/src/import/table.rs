@@ -181,10 +181,41 @@ impl Delimiter {
 }
 
 /// One data row: its line and its cells by column name.
+///
+/// The cells are one string and where each ends: a file's rows are held while they are
+/// checked, and a `String` per cell would cost more than the text itself.
 #[derive(Debug, Clone)]
 pub(crate) struct Row {
     pub(crate) line: u64,
-    cells: Vec<String>,
+    text: Box<str>,
+    ends: Box<[u32]>,
+}
+
+impl Row {
+    /// The row of `cells`; `None` past 4 GiB of text.
+    fn of<'c>(line: u64, cells: impl Iterator<Item = &'c str>) -> Option<Row> {
+        let mut text = String::new();
+        let mut ends = Vec::new();
+        for cell in cells {
+            text.push_str(cell);
+            ends.push(u32::try_from(text.len()).ok()?);
+        }
+        Some(Row {
+            line,
+            text: text.into_boxed_str(),
+            ends: ends.into_boxed_slice(),
+        })
+    }
+
+    /// Cell `index`.
+    fn cell(&self, index: usize) -> Option<&str> {
+        let end = usize::try_from(*self.ends.get(index)?).ok()?;
+        let start = match index.checked_sub(1) {
+            Some(before) => usize::try_from(*self.ends.get(before)?).ok()?,
+            None => 0,
+        };
+        self.text.get(start..end)
+    }
 }
 
 /// A parsed CSV file: header and rows, with the delimiter it was written with.
@@ -265,7 +296,7 @@ impl Table {
     /// The trimmed cell of `column` in `row`; `None` when the column is absent or the cell empty.
     pub(crate) fn cell<'a>(&self, row: &'a Row, column: &str) -> Option<&'a str> {
         let index = *self.columns.get(column)?;
-        let value = row.cells.get(index)?.trim();
+        let value = row.cell(index)?.trim();
         (!value.is_empty()).then_some(value)
     }
 
@@ -314,10 +345,10 @@ fn rows_of(
                     );
                     continue;
                 }
-                rows.push(Row {
-                    line,
-                    cells: record.iter().map(str::to_owned).collect(),
-                });
+                match Row::of(line, record.iter()) {
+                    Some(row) => rows.push(row),
+                    None => errors.push(line, "", "", "row is longer than 4 GiB"),
+                }
             }
             Err(e) => {
                 let line = line_at(e.position());

@@ -56,13 +56,13 @@ fn usage_imported_in_blocks_comes_back_exactly_and_only_once_committed() {
     ];
 
     let mut import = store.usage_import().unwrap();
-    import.add(&blocks[0]).unwrap();
+    import.add(blocks[0].clone()).unwrap();
     drop(import);
     assert!(store.company().unwrap().usage.is_empty());
 
     let mut import = store.usage_import().unwrap();
     for block in &blocks {
-        import.add(block).unwrap();
+        import.add(block.clone()).unwrap();
     }
     assert_eq!(import.commit().unwrap(), 3);
     let mut stored = store.company().unwrap().usage;
@@ -79,6 +79,14 @@ fn usage_imported_in_blocks_comes_back_exactly_and_only_once_committed() {
 
     let ghost = [record("ghost", 5, Decimal::ONE, None)];
     let mut import = store.usage_import().unwrap();
-    let refused = import.add(&UsageBlock::from_records(&ghost)).unwrap_err();
-    assert!(refused.to_string().contains("ghost"), "{refused}");
+    // The block is written while the caller goes on: the refusal comes by the commit.
+    let refused = import
+        .add(UsageBlock::from_records(&ghost))
+        .and_then(|()| import.commit().map(drop))
+        .unwrap_err();
+    assert!(
+        matches!(&refused, StoreError::NotFound { id, .. } if id == "ghost"),
+        "{refused}"
+    );
+    assert_eq!(store.company().unwrap().usage.len(), 3);
 }

@@ -11,5 +11,6 @@
 mod concurrency;
 mod contract;
 mod import;
+mod schema;
 mod support;
 mod values;

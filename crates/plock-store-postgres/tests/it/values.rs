@@ -48,6 +48,20 @@ fn usage_times_and_quantities_round_trip_exactly() {
     }
     let (_, table) = store.billing_input().unwrap();
     assert_eq!(table.len(), expected.len());
+
+    // Periods reach past the times a `timestamptz` holds, as an unbounded filter does.
+    let day = |y, m, d| chrono::NaiveDate::from_ymd_opt(y, m, d).unwrap();
+    let read = |from, to| {
+        let period = plock_core::period::Period::new(from, to).unwrap();
+        store.usage(std::slice::from_ref(&key), &period).unwrap()
+    };
+    assert_eq!(
+        read(chrono::NaiveDate::MIN, chrono::NaiveDate::MAX),
+        expected
+    );
+    assert_eq!(read(day(2025, 2, 1), chrono::NaiveDate::MAX).len(), 2);
+    assert_eq!(read(day(2025, 1, 31), day(2025, 2, 1)).len(), 1);
+    assert_eq!(read(chrono::NaiveDate::MIN, day(-5000, 1, 1)), []);
 }
 
 #[test]

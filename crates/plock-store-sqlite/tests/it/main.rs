@@ -10,6 +10,7 @@ mod concurrency;
 mod contract;
 mod differential;
 mod files;
+mod key_blocks;
 mod operate;
 mod support;
 mod values;

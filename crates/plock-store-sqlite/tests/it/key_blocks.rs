@@ -1,0 +1,117 @@
+//! The blocks of an account key: found after several imports, and carried over from the
+//! row-per-key-and-block table of schema version 4.
+
+use plock_core::period::Period;
+use plock_core::store::{Batch, Change};
+use plock_core::*;
+use plock_store_sqlite::SqliteStore;
+use rusqlite::Connection;
+use rust_decimal::Decimal;
+
+use crate::support::{account, date, record, temp_dir};
+
+fn accounts(store: &mut SqliteStore) {
+    store
+        .apply(Batch {
+            changes: vec![
+                Change::AddAccount {
+                    account: account("a", "key-a", Currency::EUR),
+                },
+                Change::AddAccount {
+                    account: account("b", "key-b", Currency::EUR),
+                },
+            ],
+        })
+        .unwrap();
+}
+
+/// Imports `records`, each slice one block, in one import.
+fn import(store: &mut SqliteStore, blocks: &[&[UsageRecord]]) {
+    let mut import = store.usage_import().unwrap();
+    for block in blocks {
+        import.add(block).unwrap();
+    }
+    import.commit().unwrap();
+}
+
+fn january() -> Period {
+    Period::new(date(2025, 1, 1), date(2025, 2, 1)).unwrap()
+}
+
+fn days_of(store: &SqliteStore, key: &str) -> Vec<u32> {
+    use chrono::Datelike;
+    store
+        .usage(&[AccountKey::new(key).unwrap()], &january())
+        .unwrap()
+        .iter()
+        .map(|r| r.timestamp().day())
+        .collect()
+}
+
+#[test]
+fn a_key_finds_its_blocks_of_every_import_and_only_those() {
+    let dir = temp_dir();
+    let path = dir.path().join("company.plock");
+    let mut store = SqliteStore::create(&path).unwrap();
+    accounts(&mut store);
+    let one = |key: &str, day| record(key, day, Decimal::ONE, None);
+    import(
+        &mut store,
+        &[&[one("key-a", 1), one("key-b", 2)], &[one("key-b", 3)]],
+    );
+    import(
+        &mut store,
+        &[&[one("key-b", 4)], &[one("key-a", 5), one("key-a", 6)]],
+    );
+    assert_eq!(days_of(&store, "key-a"), [1, 5, 6]);
+    assert_eq!(days_of(&store, "key-b"), [2, 3, 4]);
+    drop(store);
+    let rows: Vec<(String, i64, String)> = Connection::open(&path)
+        .unwrap()
+        .prepare("SELECT * FROM usage_key_blocks ORDER BY account_key, first_block")
+        .unwrap()
+        .query_map([], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    let expected = [
+        ("key-a", 1, "[1]"),
+        ("key-a", 4, "[4]"),
+        ("key-b", 1, "[1,2]"),
+        ("key-b", 3, "[3]"),
+    ];
+    let expected: Vec<(String, i64, String)> = expected
+        .iter()
+        .map(|(k, f, b)| ((*k).to_owned(), *f, (*b).to_owned()))
+        .collect();
+    assert_eq!(rows, expected);
+}
+
+#[test]
+fn the_keys_of_a_version_4_database_are_carried_over() {
+    let dir = temp_dir();
+    let path = dir.path().join("company.plock");
+    let mut store = SqliteStore::create(&path).unwrap();
+    accounts(&mut store);
+    let one = |key: &str, day| record(key, day, Decimal::ONE, None);
+    import(
+        &mut store,
+        &[&[one("key-a", 1), one("key-b", 2)], &[one("key-b", 3)]],
+    );
+    drop(store);
+    // The table version 4 had, a row per key and block, in place of today's.
+    Connection::open(&path)
+        .unwrap()
+        .execute_batch(
+            "CREATE TABLE usage_block_keys (account_key TEXT NOT NULL, block INTEGER NOT NULL, \
+             PRIMARY KEY (account_key, block)) STRICT, WITHOUT ROWID;
+             INSERT INTO usage_block_keys VALUES ('key-b', 2), ('key-a', 1), ('key-b', 1);
+             DROP TABLE usage_key_blocks;
+             PRAGMA user_version = 4;",
+        )
+        .unwrap();
+    let store = SqliteStore::open(&path).unwrap();
+    assert_eq!(days_of(&store, "key-a"), [1]);
+    assert_eq!(days_of(&store, "key-b"), [2, 3]);
+    store.check().unwrap();
+}
