@@ -81,7 +81,7 @@ mod rules;
 mod totals;
 mod usage_order;
 
-pub use billed_usage::BilledUsage;
+pub use billed_usage::{BilledTally, BilledUsage};
 pub use restore::restore_account;
 
 use chrono::NaiveDate;

@@ -26,6 +26,8 @@ use crate::subscription::*;
 use crate::usage::*;
 
 pub mod fixtures;
+pub mod late_race;
+pub mod moved_end;
 mod price_changes;
 
 pub use price_changes::price_changes;
@@ -118,6 +120,8 @@ pub fn run_all<S: Store>(mut fresh: impl FnMut() -> S) {
     billing_runs(&mut fresh());
     combined_tag_filters(&mut fresh());
     currency_changes(&mut fresh());
+    late_race::racing_late_usage(&mut fresh());
+    moved_end::an_end_moved_back_is_credited_once(&mut fresh());
     price_changes(&mut fresh());
 }
 
@@ -490,6 +494,8 @@ fn check_billed_usage(store: &mut impl Store, recorded: &[BilledUsage]) {
         records: 2,
         quantity: Decimal::new(1250, 2),
         amount: Decimal::new(2500, 2),
+        replaces: None,
+        skipped: false,
     };
     let first = recorded.first().unwrap_or(&synthetic);
     let later = BilledUsage {

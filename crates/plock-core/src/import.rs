@@ -64,6 +64,7 @@ mod progress;
 mod subscription_rows;
 mod subscriptions;
 pub(crate) mod table;
+mod terms_cell;
 mod time_format;
 mod usage;
 mod usage_block;

@@ -62,8 +62,10 @@ use crate::subscription::{Subscription, SubscriptionError};
 use crate::usage::{Metric, UsageError, UsageRecord, UsageTable};
 
 mod about;
+mod billed;
 mod rules;
 
+pub use billed::check_billed_usage;
 pub use rules::{apply_to_book, check_currency_change, subscription_to_store};
 
 /// The most items one page holds.

@@ -9,7 +9,8 @@ use plock_core::id::ProductId;
 use plock_core::period::Period;
 use plock_core::store::{
     AccountQuery, Batch, Change, CompanySnapshot, InvoiceQuery, Page, StoreError,
-    SubscriptionQuery, apply_to_book, check_currency_change, page_limit, subscription_to_store,
+    SubscriptionQuery, apply_to_book, check_billed_usage, check_currency_change, page_limit,
+    subscription_to_store,
 };
 use plock_core::subscription::BilledThrough;
 use plock_core::{
@@ -405,8 +406,11 @@ impl Store for MemoryStore {
                     billed,
                     billed_usage,
                 } => {
-                    work.billed_usage
-                        .extend(billed_usage.iter().cloned().map(billed_usage_entry));
+                    for row in billed_usage {
+                        let (key, stored) = billed_usage_entry(row.to_stored());
+                        check_billed_usage(index, row, work.billed_usage.get(&key))?;
+                        work.billed_usage.insert(key, stored);
+                    }
                     record_run(&mut work, index, invoices, billed)?;
                 }
                 _ => {}

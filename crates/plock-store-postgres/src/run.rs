@@ -110,7 +110,9 @@ fn move_watermarks(
                 reason: "was billed by another run since this run read it",
             }));
         }
-        *current = (*current).max(b.through);
+        // Checked above: `from` still holds, so the run's watermark is recorded as it is
+        // (moved back where it credited days past a moved end).
+        *current = b.through;
     }
     let mut update_ids = Vec::with_capacity(stored.len());
     let mut in_advance = Vec::with_capacity(stored.len());

@@ -359,7 +359,7 @@ impl Writer for PgWriter<'_, '_> {
     fn record_run(&mut self, index: usize, run: Run<'_>) -> Result<(), Failure> {
         self.subscriptions.flush(self.tx)?;
         crate::run::record_run(self.tx, index, run.invoices, run.billed)?;
-        crate::billed_usage::write(self.tx, run.billed_usage)?;
+        crate::billed_usage::write(self.tx, index, run.billed_usage)?;
         Ok(())
     }
 

@@ -3,16 +3,22 @@
 
 use plock_core::billing::BilledUsage;
 use plock_core::store::StoreError;
-use rusqlite::{Connection, params};
+use rusqlite::{Connection, OptionalExtension, params};
 
 use plock_store_sql::codec::text;
 
 use crate::codec::Context;
 
-/// Records `rows`, each replacing the stored row of its key.
-pub(crate) fn write(tx: &Connection, rows: &[BilledUsage]) -> Result<(), StoreError> {
+/// Records `rows` (of change `index`), each replacing the stored row of its key, once each
+/// row's [`BilledUsage::replaces`] is checked against the stored row (the write transaction
+/// holds the database, so no other run records in between).
+pub(crate) fn write(tx: &Connection, index: usize, rows: &[BilledUsage]) -> Result<(), StoreError> {
     if rows.is_empty() {
         return Ok(());
+    }
+    for row in rows.iter().filter(|r| r.replaces.is_some()) {
+        let stored = stored_row(tx, row)?;
+        plock_core::store::check_billed_usage(index, row, stored.as_ref())?;
     }
     let mut stmt = tx
         .prepare_cached(
@@ -22,7 +28,7 @@ pub(crate) fn write(tx: &Connection, rows: &[BilledUsage]) -> Result<(), StoreEr
         )
         .context("recording billed usage")?;
     for row in rows {
-        let json = serde_json::to_string(row).context("encoding billed usage")?;
+        let json = serde_json::to_string(&row.to_stored()).context("encoding billed usage")?;
         stmt.execute(params![
             row.subscription.as_str(),
             row.product.as_str(),
@@ -32,6 +38,27 @@ pub(crate) fn write(tx: &Connection, rows: &[BilledUsage]) -> Result<(), StoreEr
         .context("recording billed usage")?;
     }
     Ok(())
+}
+
+/// The stored row of `row`'s key.
+fn stored_row(tx: &Connection, row: &BilledUsage) -> Result<Option<BilledUsage>, StoreError> {
+    let start = text(&row.period.start())?;
+    let stored: Option<String> = tx
+        .prepare_cached(
+            "SELECT row FROM billed_usage \
+             WHERE subscription = ?1 AND product = ?2 AND period_start = ?3",
+        )
+        .and_then(|mut stmt| {
+            stmt.query_row(
+                params![row.subscription.as_str(), row.product.as_str(), start],
+                |r| r.get(0),
+            )
+            .optional()
+        })
+        .context("reading billed usage")?;
+    stored
+        .map(|t| serde_json::from_str(&t).context("decoding billed usage"))
+        .transpose()
 }
 
 /// Every stored row, in key order.

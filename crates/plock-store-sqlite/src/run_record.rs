@@ -32,7 +32,7 @@ pub(crate) fn record(
         billed,
         billed_usage,
     } = run;
-    crate::billed_usage::write(tx, billed_usage)?;
+    crate::billed_usage::write(tx, index, billed_usage)?;
     for b in billed {
         if !moved(tx, b)? {
             // Nothing matched: the slow path finds out why, or moves a watermark stored in

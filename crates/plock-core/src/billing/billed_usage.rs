@@ -31,6 +31,8 @@ use crate::period::Period;
 ///     records: 2,
 ///     quantity: dec!(40000),
 ///     amount: dec!(80.00),
+///     replaces: None,
+///     skipped: false,
 /// };
 /// assert_eq!(billed.key(), ("sub-globex", "api", january.start()));
 /// # Ok::<(), Box<dyn std::error::Error>>(())
@@ -49,9 +51,76 @@ pub struct BilledUsage {
     pub quantity: Decimal,
     /// What was billed for the period in all, rounded: its line, and any late lines since.
     pub amount: Decimal,
+    /// The tally of the stored row this one replaces, as the run read it (a late usage
+    /// charge's): a store refuses the row when the stored one of its key has another tally
+    /// by then, so two runs that read the same billed usage never both bill its late usage.
+    /// `None` checks nothing (a period billed for the first time is guarded by its
+    /// subscription's watermark). Stores keep rows without it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replaces: Option<BilledTally>,
+    /// Whether the row records days a restore skipped, billed for nothing, for an item's fixed
+    /// part (a flat fee, or a commitment's committed part): compensation never credits them,
+    /// and late usage never rates them.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub skipped: bool,
+}
+
+#[expect(
+    clippy::trivially_copy_pass_by_ref,
+    reason = "serde's skip_serializing_if passes a reference"
+)]
+fn is_false(value: &bool) -> bool {
+    !*value
+}
+
+/// What a [`BilledUsage`] row says was billed: its records, their aggregate and the amount.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct BilledTally {
+    /// How many usage records.
+    pub records: u64,
+    /// Their aggregate.
+    pub quantity: Decimal,
+    /// The amount billed.
+    pub amount: Decimal,
 }
 
 impl BilledUsage {
+    /// Its records, aggregate and amount.
+    pub fn tally(&self) -> BilledTally {
+        BilledTally {
+            records: self.records,
+            quantity: self.quantity,
+            amount: self.amount,
+        }
+    }
+
+    /// The row as a store keeps it: without what it replaces.
+    pub fn to_stored(&self) -> BilledUsage {
+        BilledUsage {
+            replaces: None,
+            ..self.clone()
+        }
+    }
+
+    /// Whether `stored` (the stored row of this row's key, if any) is what this row replaces:
+    /// always when it names nothing.
+    pub fn replaces_stored(&self, stored: Option<&BilledUsage>) -> bool {
+        match self.replaces {
+            None => true,
+            Some(tally) => stored.is_some_and(|s| s.tally() == tally),
+        }
+    }
+
+    /// Its key as text, `subscription/product/period start`, as a store's refusal names it.
+    pub fn key_text(&self) -> String {
+        format!(
+            "{}/{}/{}",
+            self.subscription,
+            self.product,
+            self.period.start()
+        )
+    }
+
     /// What identifies it: a store keeps one per key, the latest.
     pub fn key(&self) -> (&str, &str, chrono::NaiveDate) {
         (

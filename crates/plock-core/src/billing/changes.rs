@@ -118,6 +118,8 @@ pub(super) fn settlements<'a>(
             records: u64::try_from(item.changes.len()).unwrap_or(u64::MAX),
             quantity: Decimal::ZERO,
             amount: total.amount(),
+            replaces: None,
+            skipped: false,
         });
         charges.push(record);
     }
@@ -155,7 +157,7 @@ fn settle<'a>(
     let new = item.version_on(number.saturating_add(1), change.from);
     for period in billed_past_end(sub.schedule(), change.from, through) {
         let mut lines = Vec::new();
-        for part in billed_parts(period, rows) {
+        for part in billed_parts(period, rows, item.metric.is_none()) {
             for (covered, old) in item.pieces(number, part.covered) {
                 let piece = BillingPeriod {
                     covered,

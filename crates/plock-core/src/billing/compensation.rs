@@ -46,13 +46,8 @@ pub(super) fn compensations<'a>(
         for period in billed_past_end(sub.schedule(), end, through) {
             let mut lines = Vec::with_capacity(fixed.len());
             for item in &fixed {
-                // A commitment's usage rows share its product: only a flat fee's rows are
-                // read, and a restore writes only those.
-                let unbilled = match item.metric {
-                    None => index.rows(sub.id(), &item.product),
-                    Some(_) => &[],
-                };
-                for part in billed_parts(period, unbilled) {
+                let rows = index.rows(sub.id(), &item.product);
+                for part in billed_parts(period, rows, item.metric.is_none()) {
                     // Each day is credited at the price agreed for it.
                     for mut line in fixed_lines(sub, account, item, part, LineKind::Compensation)? {
                         line.amount =
@@ -105,9 +100,14 @@ pub(super) fn billed_past_end(
 
 /// The parts of `period` that were billed: without the days of `rows` that say nothing was
 /// billed for them (a restore skips the days an account was archived, and records them so).
-pub(super) fn billed_parts(period: BillingPeriod, rows: &[&BilledUsage]) -> Vec<BillingPeriod> {
+/// `flat` says the rows are a flat fee's, which only restores and settled changes write.
+pub(super) fn billed_parts(
+    period: BillingPeriod,
+    rows: &[&BilledUsage],
+    flat: bool,
+) -> Vec<BillingPeriod> {
     let mut parts = vec![period.covered];
-    for skipped in rows.iter().filter(|r| is_skip(r)).map(|r| r.period) {
+    for skipped in rows.iter().filter(|r| is_skip(r, flat)).map(|r| r.period) {
         parts = parts
             .into_iter()
             .flat_map(|p| {
@@ -129,7 +129,7 @@ pub(super) fn billed_parts(period: BillingPeriod, rows: &[&BilledUsage]) -> Vec<
 /// A charge without lines carrying the restore's records of skipped days of `fixed` cut back
 /// to `end`: moving what is billed through back to the end gives the days past it back, so a
 /// later run that bills them again bills them for real, and a later credit credits them. A
-/// record wholly past the end is voided ([`is_void`]); its key stays, so it replaces the old.
+/// record wholly past the end is voided ([`VOID`]); its key stays, so it replaces the old.
 fn released_skips<'a>(
     sub: &'a Subscription,
     fixed: &[&Item],
@@ -137,15 +137,18 @@ fn released_skips<'a>(
     index: &BilledUsageIndex<'_>,
 ) -> Option<Charge<'a>> {
     let mut rows = Vec::new();
-    for item in fixed.iter().filter(|i| i.metric.is_none()) {
+    for item in fixed {
         for row in index.rows(sub.id(), &item.product) {
-            if !is_skip(row) || row.period.end() <= end {
+            if !is_skip(row, item.metric.is_none()) || row.period.end() <= end {
                 continue;
             }
             let mut released = (*row).clone();
             match Period::new(row.period.start(), end) {
                 Ok(kept) => released.period = kept,
-                Err(_) => released.quantity = VOID,
+                Err(_) => {
+                    released.skipped = false;
+                    released.quantity = VOID;
+                }
             }
             rows.push(released);
         }
@@ -164,14 +167,18 @@ fn released_skips<'a>(
 }
 
 /// The quantity that marks a restore's record of skipped days as voided: no row counts a
-/// negative quantity, and a voided record leaves every day to what was billed.
-const VOID: Decimal = Decimal::NEGATIVE_ONE;
+/// negative quantity, late usage reads none, and a voided record leaves every day to what
+/// was billed.
+pub(super) const VOID: Decimal = Decimal::NEGATIVE_ONE;
 
-/// A row that records days skipped, billed nothing: what [`restore_account`] writes.
+/// A row that records days skipped, billed nothing: what [`restore_account`] writes. A
+/// commitment's rows are its usage's too, where a period without records looks the same, so
+/// only the mark counts. A flat fee's other rows (changes settled) count at least one change,
+/// so its zero rows written before the mark are skips too.
 ///
 /// [`restore_account`]: super::restore_account
-pub(super) fn is_skip(row: &BilledUsage) -> bool {
-    row.records == 0 && row.quantity.is_zero() && row.amount.is_zero()
+fn is_skip(row: &BilledUsage, flat: bool) -> bool {
+    row.skipped || (flat && row.records == 0 && row.quantity.is_zero() && row.amount.is_zero())
 }
 
 /// A zero amount stays zero when negated (no `-0.00` on an invoice).

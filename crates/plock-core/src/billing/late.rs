@@ -4,13 +4,15 @@
 //! A run keeps, for every usage item of a subscription and every period it bills in arrears,
 //! what it billed: the records counted, their aggregate and the amount ([`BilledUsage`]). A
 //! store records these with the run's invoices. A later run compares each billed period's
-//! record count with the usage it reads now; a period that gained records is rated again with
-//! all its usage, so tiers stay right, and the difference against what was billed for it is
-//! charged on a [`LineKind::LateUsage`] line naming that period.
+//! record count and aggregate with the usage it reads now; a period whose records changed
+//! (late records, or a record re-sent with the same id and another quantity) is rated again
+//! with all its usage, so tiers stay right, and the difference against what was billed for it
+//! is charged (or credited) on a [`LineKind::LateUsage`] line naming that period.
 //!
-//! The check costs one count a usage item while its billed periods follow each other
-//! (one count over their whole span), and one count a billed period only for an item whose
-//! span gained records: a run rates again only the periods with late records.
+//! While an item's billed periods follow each other the check costs one count and, for a
+//! summed metric, one sum over their whole span; only an item whose span changed, or whose
+//! metric takes a maximum, minimum or average (which a span's does not tell), is checked a
+//! period at a time: a run rates again only the periods whose records changed.
 
 use rust_decimal::Decimal;
 
@@ -49,10 +51,13 @@ pub(super) fn late_charges<'s, U: UsageLookup>(
         if rows.is_empty() {
             continue;
         }
+        // Days a restore skipped were billed nothing, and their usage is never billed.
         let billed: Vec<&BilledUsage> = rows
             .iter()
             .copied()
-            .filter(|r| r.period.end() <= through)
+            .filter(|r| {
+                r.period.end() <= through && !r.skipped && r.quantity != super::compensation::VOID
+            })
             .collect();
         if !span_changed(usage, account, metric, *entry, &billed)? {
             continue;
@@ -90,7 +95,24 @@ fn span_changed<U: UsageLookup>(
     let billed = rows
         .iter()
         .fold(0u64, |sum, r| sum.saturating_add(r.records));
-    Ok(count(usage, account, metric, entry, &span)? != billed)
+    if count(usage, account, metric, entry, &span)? != billed {
+        return Ok(true);
+    }
+    // The same records, by count: a record re-sent with another quantity replaces the first.
+    match entry.aggregation {
+        // A quantity moves no count.
+        Aggregation::Count => Ok(false),
+        // The periods' sums add up to the span's.
+        Aggregation::Sum => {
+            let billed = rows
+                .iter()
+                .try_fold(Decimal::ZERO, |sum, r| sum.checked_add(r.quantity));
+            let now = usage.aggregate(account.key(), metric, entry, &span);
+            Ok(billed.is_none() || now.is_none() || billed != now)
+        }
+        // A period's maximum, minimum or average says nothing of the span's: check each.
+        Aggregation::Max | Aggregation::Min | Aggregation::Average => Ok(true),
+    }
 }
 
 /// How many records of `metric` `account` has over `period`.
@@ -130,12 +152,12 @@ fn late_charge<'s, U: UsageLookup>(
     row: &BilledUsage,
 ) -> Result<Option<Charge<'s>>, BillingError> {
     let records = count(usage, account, metric, entry, &row.period)?;
-    if records == row.records {
-        return Ok(None);
-    }
     let used = usage
         .aggregate(account.key(), metric, entry, &row.period)
         .ok_or_else(|| overflow(account, metric, &row.period))?;
+    if records == row.records && used == row.quantity {
+        return Ok(None);
+    }
     let period = BillingPeriod {
         covered: row.period,
         full: sub
@@ -173,6 +195,7 @@ fn late_charge<'s, U: UsageLookup>(
         records,
         quantity: used,
         amount: total,
+        replaces: Some(row.tally()),
         ..row.clone()
     };
     let mut lines: Vec<InvoiceLine> = Vec::with_capacity(1);

@@ -5,8 +5,9 @@
 //! passes the restore date, and the batch carries it on the account's subscriptions: each is
 //! written again billed through that date at least (never past its end), which a store keeps
 //! as it keeps every watermark, forward only. The days skipped are recorded as billed for
-//! nothing (a [`BilledUsage`] of each flat fee over them, amount zero), so an end moved back
-//! into them later credits only the days that were billed.
+//! nothing (a [`BilledUsage`] of each fixed part over them, amount zero, marked
+//! [`BilledUsage::skipped`]), so an end moved back into them later credits only the days that
+//! were billed, and usage of those days is never rated as late.
 
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
@@ -49,13 +50,13 @@ pub fn restore_account(id: &AccountId, subscriptions: &[Subscription], on: Naive
     Batch { changes }
 }
 
-/// Each flat fee of `sub` over the days its watermark skips to reach `through`, billed for
-/// nothing.
+/// Each fixed part of `sub` (a flat fee, a commitment's committed part) over the days its
+/// watermark skips to reach `through`, billed for nothing.
 fn skipped_days(sub: &Subscription, through: NaiveDate) -> Vec<BilledUsage> {
     let billed = sub.billed_through();
     sub.items()
         .iter()
-        .filter(|i| has_fixed_part(i) && i.metric.is_none())
+        .filter(|i| has_fixed_part(i))
         .filter_map(|item| {
             let timing = item.fixed_timing(sub.practice());
             let from = billed.get(timing).unwrap_or(sub.schedule().start());
@@ -67,6 +68,8 @@ fn skipped_days(sub: &Subscription, through: NaiveDate) -> Vec<BilledUsage> {
                 records: 0,
                 quantity: Decimal::ZERO,
                 amount: Decimal::ZERO,
+                replaces: None,
+                skipped: true,
             })
         })
         .collect()

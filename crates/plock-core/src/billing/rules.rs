@@ -495,6 +495,8 @@ fn price_item<U: UsageLookup>(
         records: u64::try_from(records).unwrap_or(u64::MAX),
         quantity: used,
         amount: line.amount.amount(),
+        replaces: None,
+        skipped: false,
     });
     if line.amount.is_zero() && quantity.is_zero() {
         return Ok(None);

@@ -2,6 +2,7 @@
 //! read it.
 
 use super::contact_cells::ContactCells;
+use super::terms_cell::TermsCell;
 use crate::account::{Account, AccountState, ExternalId, ExternalSystem, Tag};
 use crate::id::AccountKey;
 
@@ -16,6 +17,8 @@ pub(super) struct AccountRow {
     pub(super) state: AccountState,
     pub(super) master: Option<AccountKey>,
     pub(super) group_billing: bool,
+    /// The `payment_terms` cell: a re-import changes the stored terms only when it is given.
+    pub(super) payment_terms: TermsCell,
 }
 
 /// The column of a contact field an error names.

@@ -9,6 +9,7 @@ use super::account_row::{AccountRow, column_of};
 use super::contact_cells::ContactCells;
 use super::progress::{RowProgress, check_rows};
 use super::table::{ImportErrors, Row, Table};
+use super::terms_cell::TermsCell;
 use super::{Csv, cell_text, neutralise, parse_bool, parse_date};
 use crate::account::{Account, AccountName, AccountState, ExternalId, ExternalSystem, Tag};
 use crate::book::AccountBook;
@@ -20,7 +21,7 @@ use crate::store::{Batch, Change};
 pub const EXTERNAL_COLUMNS: [&str; 6] = super::with_external_columns!();
 
 /// The columns of the accounts CSV, in export order.
-pub const ACCOUNT_COLUMNS: [&str; 22] = super::with_external_columns!(
+pub const ACCOUNT_COLUMNS: [&str; 23] = super::with_external_columns!(
     "key",
     "name",
     "currency",
@@ -37,6 +38,7 @@ pub const ACCOUNT_COLUMNS: [&str; 22] = super::with_external_columns!(
     "master_key",
     "group_billing",
     "created",
+    "payment_terms",
 );
 
 const REQUIRED: [&str; 3] = ["key", "name", "currency"];
@@ -107,10 +109,18 @@ fn parse_row(
     let created = text("created").map_or(Ok(today), |c| parse_date(&c));
     let created = keep(errors, line, "created", &given("created"), created);
     let external = external_of(&text, line, errors);
+    let terms = TermsCell::parse(text("payment_terms").as_deref());
+    let payment_terms = keep(
+        errors,
+        line,
+        "payment_terms",
+        &given("payment_terms"),
+        terms,
+    );
     if errors.total() != before {
         return None;
     }
-    let (key, name, currency, state, contact, group_billing, created) = (
+    let (key, name, currency, state, contact, group_billing, created, payment_terms) = (
         key?,
         name?,
         currency?,
@@ -118,17 +128,20 @@ fn parse_row(
         contact?,
         group_billing?,
         created?,
+        payment_terms?,
     );
     let id = AccountId::from_key(&key);
     Some(AccountRow {
         line,
         cells,
-        account: Account::new(id, key, name, contact, currency, created),
+        account: Account::new(id, key, name, contact, currency, created)
+            .with_payment_terms(payment_terms.for_new()),
         tags,
         external,
         state,
         master,
         group_billing,
+        payment_terms,
     })
 }
 
@@ -183,8 +196,8 @@ fn reason_of(e: &crate::account::AccountError) -> String {
 /// Validates an accounts CSV against the accounts already in `book` and plans the batch that
 /// imports it. New keys become accounts (id = key); known keys with identical rows change
 /// nothing, so importing a file twice is harmless; known keys whose name, contact, currency,
-/// tags or external ids differ are updated; a different state, master or group-billing
-/// switch is refused (change those with the account commands).
+/// payment terms, tags or external ids differ are updated; a different state, master or
+/// group-billing switch is refused (change those with the account commands).
 ///
 /// ```
 /// use chrono::NaiveDate;
@@ -320,7 +333,7 @@ fn add_new(
 }
 
 /// The changes that bring a known account to its row: name, contact and currency where they
-/// differ, tags it lacks, external ids that differ.
+/// differ, payment terms the row gives, tags it lacks, external ids that differ.
 fn update_existing(row: AccountRow, existing: &Account, changes: &mut Vec<Change>) {
     let id = existing.id().clone();
     let edit = Change::EditAccount {
@@ -343,6 +356,12 @@ fn update_existing(row: AccountRow, existing: &Account, changes: &mut Vec<Change
         }
     ) {
         changes.push(edit);
+    }
+    if let Some(terms) = row.payment_terms.change_of(existing.payment_terms()) {
+        changes.push(Change::SetPaymentTerms {
+            id: id.clone(),
+            terms,
+        });
     }
     for tag in row
         .tags
@@ -409,6 +428,7 @@ pub fn export_accounts(book: &AccountBook) -> String {
                 String::new()
             },
             a.created_on().to_string(),
+            TermsCell::export(a.payment_terms()),
         ];
         for column in EXTERNAL_COLUMNS {
             let system = column

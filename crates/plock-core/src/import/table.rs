@@ -23,7 +23,7 @@ pub struct ImportError {
     pub line: u64,
     /// The column name, or empty when the problem is the whole row or file.
     pub column: String,
-    /// The offending value as written.
+    /// The offending value as written, cut to its first 100 characters.
     pub value: String,
     /// Why it is refused, in words a person can act on.
     pub reason: String,
@@ -58,7 +58,8 @@ impl ImportErrors {
             self.errors.push(ImportError {
                 line,
                 column: column.to_owned(),
-                value: value.to_owned(),
+                // A huge cell never becomes a huge report.
+                value: crate::id::shown(value),
                 reason: reason.into(),
             });
         }

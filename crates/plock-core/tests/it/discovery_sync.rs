@@ -129,3 +129,37 @@ fn the_operator_archives_the_missing_or_dismisses_the_flag() {
             .is_empty()
     );
 }
+
+/// A re-sync at the scale the bullet names: 100,000 linked accounts, one of which left the
+/// source. The plan looks every account up (n log n); a search per account would be 10^10
+/// steps here and never finish. Its time at scale is measured by the `discovery` benchmark.
+#[test]
+fn a_resync_of_100000_linked_accounts_flags_the_one_that_left() {
+    let crm = ExternalSystem::HubSpot;
+    let n = 100_000;
+    let mut book = AccountBook::new();
+    let mut customers = Vec::with_capacity(n);
+    for i in 0..n {
+        let key = format!("customer-{i:06}");
+        let account = crate::fixtures::eur_account(&key, &key);
+        let id = account.id().clone();
+        book.add(account).unwrap();
+        book.set_external_id(&id, crm.clone(), ExternalId::new(&key).unwrap())
+            .unwrap();
+        if i != 4_242 {
+            customers.push(SourceCustomer {
+                key: AccountKey::new(&key).unwrap(),
+                name: AccountName::new(&key).unwrap(),
+                contact: Contact::default(),
+                currency: plock_core::money::Currency::EUR,
+                external_ids: Vec::new(),
+            });
+        }
+    }
+    let plan = plan_discovery(&crm, &customers, &book, date(2025, 2, 1));
+    assert!(plan.is_empty(), "nothing new, nothing to update");
+    assert_eq!(
+        plan.missing,
+        vec![AccountId::new("customer-004242").unwrap()]
+    );
+}

@@ -211,3 +211,46 @@ fn only_periods_with_late_records_are_rated_again() {
         (2, dec!(12), dec!(12.00))
     );
 }
+
+/// A record re-sent with the same id and another quantity replaces the first (the later
+/// timestamp wins): the period is rated again with it, and the difference is billed on a
+/// late usage line, a charge when it grew, a credit when it shrank. Before, only a changed
+/// number of records was seen, and the new quantity was never billed.
+#[test]
+fn a_record_resent_with_another_quantity_is_billed_as_a_late_difference() {
+    let mut company = Company::new();
+    company.add_usage("jan-1", date(2025, 1, 10), dec!(80));
+    company.bill(date(2025, 2, 1));
+    company.add_usage("jan-1", date(2025, 1, 11), dec!(120));
+    let grown = company.bill(date(2025, 2, 2));
+    // 100 x 1.00 + 20 x 0.50 = 110.00, 80.00 billed.
+    assert_eq!(
+        lines(&grown),
+        [(LineKind::LateUsage, month(1), dec!(40), dec!(30.00))]
+    );
+    company.add_usage("jan-1", date(2025, 1, 12), dec!(50));
+    let shrunk = company.bill(date(2025, 2, 3));
+    assert_eq!(
+        lines(&shrunk),
+        [(LineKind::LateUsage, month(1), dec!(-70), dec!(-60.00))]
+    );
+    let again = company.bill(date(2025, 2, 4));
+    assert!(again.invoices.is_empty(), "{:?}", lines(&again));
+}
+
+/// The same for a metric aggregated by its maximum, whose billed periods are compared one
+/// by one: a re-sent peak is billed as a late difference.
+#[test]
+fn a_resent_peak_of_a_max_metric_is_billed_as_a_late_difference() {
+    let mut company = Company::new();
+    company.metrics[0].aggregation = Aggregation::Max;
+    company.add_usage("jan-1", date(2025, 1, 10), dec!(80));
+    company.add_usage("jan-2", date(2025, 1, 15), dec!(30));
+    company.bill(date(2025, 2, 1));
+    company.add_usage("jan-2", date(2025, 1, 16), dec!(120));
+    let result = company.bill(date(2025, 2, 2));
+    assert_eq!(
+        lines(&result),
+        [(LineKind::LateUsage, month(1), dec!(40), dec!(30.00))]
+    );
+}

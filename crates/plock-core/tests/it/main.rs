@@ -24,6 +24,7 @@ mod periods;
 mod price_changes;
 mod read_usage;
 mod reimport;
+mod restore_commitment;
 mod restore_credits;
 mod run_progress;
 mod small_rules;

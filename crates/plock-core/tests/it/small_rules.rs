@@ -1,5 +1,6 @@
 //! Rules that were wrong without an error: combined tag filters, the invoice date sent to the
-//! ERP, the closed list of countries, and an export that imports back exactly.
+//! ERP, the closed list of countries, an export that imports back exactly, keys that look
+//! like what they are, and errors that repeat at most 100 characters of a value.
 
 use plock_core::account::*;
 use plock_core::book::*;
@@ -139,4 +140,42 @@ fn a_quantity_or_price_that_could_overflow_a_run_is_refused_where_it_enters() {
     }
     .usage_amount(MAX_QUANTITY);
     assert!(priced.is_ok());
+}
+
+/// Keys that look alike must be alike: an accounts file whose keys hold a control, a
+/// zero-width or a bidirectional-override character is refused, cell by cell; letters of any
+/// script are welcome.
+#[test]
+fn keys_refuse_control_zero_width_and_bidirectional_override_characters_where_they_enter() {
+    let csv = "key,name,currency\nkey\u{200B}2,Zero width,SEK\n\u{202E}2yek,Override,SEK\n\
+               \"key\u{7}bell\",Control,SEK\ntandläkare-سلام,Welcome,SEK\n";
+    let errors =
+        plan_account_import(csv.as_bytes(), &AccountBook::new(), date(2025, 1, 1)).unwrap_err();
+    let refused: Vec<(u64, &str)> = errors
+        .errors()
+        .iter()
+        .map(|e| (e.line, e.column.as_str()))
+        .collect();
+    assert_eq!(refused, [(2, "key"), (3, "key"), (4, "key")], "{errors}");
+    let fine = "key,name,currency\ntandläkare-سلام,Welcome,SEK\n";
+    assert!(plan_account_import(fine.as_bytes(), &AccountBook::new(), date(2025, 1, 1)).is_ok());
+}
+
+/// A 5 MB cell is refused with at most 100 characters of it, so the message stays short (a
+/// 50 MB cell once gave a 52 MB message).
+#[test]
+fn an_error_shows_at_most_100_characters_of_a_huge_value() {
+    let huge = "x".repeat(5_000_000);
+    let csv = format!("key,name,currency\nacme,{huge},SEK\n");
+    let errors =
+        plan_account_import(csv.as_bytes(), &AccountBook::new(), date(2025, 1, 1)).unwrap_err();
+    let error = &errors.errors()[0];
+    assert_eq!(error.column, "name");
+    assert!(
+        error.value == format!("{}...", "x".repeat(100)),
+        "{} bytes of value",
+        error.value.len()
+    );
+    let message = errors.to_string();
+    assert!(message.len() < 400, "{} bytes of message", message.len());
 }

@@ -228,3 +228,47 @@ fn a_bill_racing_an_import_and_another_bill_loses_nothing() {
         assert!(s.billed_through().in_advance.is_some(), "{s:?}");
     }
 }
+
+#[test]
+fn two_connections_billing_the_same_late_usage_at_once_bill_it_once() {
+    use plock_core::contract::late_race::{late_lines, late_run, record, seed_late_usage};
+    let Some(server) = server("two_connections_billing_late_usage") else {
+        return;
+    };
+    let config = fresh_schema(&server);
+    let mut store = PostgresStore::create(&config).unwrap();
+    seed_late_usage(&mut store);
+    let first = store.next_invoice_number().unwrap();
+    let both_computed = Arc::new(Barrier::new(2));
+    let outcomes = race(&config, 2, move |w, store| {
+        let company = store.company().unwrap();
+        // Invoice numbers of their own, so only the billed usage tells the two runs apart.
+        let run = late_run(&company, first + w as u64, date(2025, 2, 2));
+        assert_eq!(late_lines(&run), 1);
+        both_computed.wait();
+        store.apply(Batch::one(record(run)))
+    });
+    assert_eq!(
+        outcomes.iter().filter(|r| r.is_ok()).count(),
+        1,
+        "{outcomes:?}"
+    );
+    let refused = outcomes.iter().find_map(|r| r.as_ref().err()).unwrap();
+    assert!(
+        matches!(
+            refused,
+            StoreError::Conflict {
+                what: "billed usage",
+                ..
+            }
+        ),
+        "{refused:?}"
+    );
+    let invoices = store.list_invoices(&InvoiceQuery::default()).unwrap().items;
+    let late = invoices
+        .iter()
+        .flat_map(Invoice::lines)
+        .filter(|l| l.kind == plock_core::invoice::LineKind::LateUsage)
+        .count();
+    assert_eq!((invoices.len(), late), (2, 1), "{invoices:?}");
+}

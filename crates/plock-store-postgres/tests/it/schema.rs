@@ -99,6 +99,8 @@ fn billed_usage_follows_its_subscription_to_a_new_owner() {
         records: 2,
         quantity: Decimal::new(1250, 2),
         amount: Decimal::new(2500, 2),
+        replaces: None,
+        skipped: false,
     };
     store
         .apply(Batch::one(Change::RecordRun {

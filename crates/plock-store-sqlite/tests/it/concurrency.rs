@@ -87,3 +87,39 @@ fn a_second_writer_waits_for_the_first() {
     );
     assert!(a.tags().contains(&Tag::new("waited").unwrap()));
 }
+
+#[test]
+fn two_connections_billing_the_same_late_usage_bill_it_once() {
+    use plock_core::contract::late_race::{late_lines, late_run, record, seed_late_usage};
+    let dir = temp_dir();
+    let path = dir.path().join("company.plock");
+    let mut a = SqliteStore::create(&path).unwrap();
+    seed_late_usage(&mut a);
+    let mut b = SqliteStore::open(&path).unwrap();
+    // B reads the billed usage before A records its run, its invoice number after.
+    let read_by_b = b.company().unwrap();
+    let day = crate::support::date(2025, 2, 2);
+    let run_a = late_run(&a.company().unwrap(), a.next_invoice_number().unwrap(), day);
+    assert_eq!(late_lines(&run_a), 1);
+    a.apply(Batch::one(record(run_a))).unwrap();
+    let run_b = late_run(&read_by_b, b.next_invoice_number().unwrap(), day);
+    assert_eq!(late_lines(&run_b), 1);
+    let refused = b.apply(Batch::one(record(run_b)));
+    assert!(
+        matches!(
+            &refused,
+            Err(StoreError::Conflict {
+                what: "billed usage",
+                ..
+            })
+        ),
+        "{refused:?}"
+    );
+    let invoices = b.list_invoices(&InvoiceQuery::default()).unwrap().items;
+    let late: usize = invoices
+        .iter()
+        .flat_map(|i| i.lines())
+        .filter(|l| l.kind == plock_core::invoice::LineKind::LateUsage)
+        .count();
+    assert_eq!((invoices.len(), late), (2, 1), "{invoices:?}");
+}
