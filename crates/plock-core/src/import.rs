@@ -78,6 +78,7 @@ pub use accounts::{
     ACCOUNT_COLUMNS, EXTERNAL_COLUMNS, export_accounts, plan_account_import,
     plan_account_import_counted,
 };
+pub use canonical::common_time;
 pub use contact_cells::CLEAR as CLEAR_CELL;
 #[cfg(feature = "fuzz-support")]
 pub(crate) use ingest::fuzz_read;

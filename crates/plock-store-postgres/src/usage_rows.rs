@@ -12,8 +12,8 @@
 //! values.
 
 use bytes::{BufMut, BytesMut};
-use chrono::{DateTime, Datelike, NaiveDate, Timelike, Utc};
-use plock_core::import::{BlockRecord, UsageBlock};
+use chrono::{DateTime, Datelike, Timelike, Utc};
+use plock_core::import::{BlockRecord, UsageBlock, common_time};
 use plock_core::store::StoreError;
 
 use crate::codec::backend;
@@ -132,51 +132,10 @@ fn optional_text(buf: &mut BytesMut, value: Option<&str>) -> Result<(), StoreErr
     }
 }
 
-/// A canonical time `YYYY-MM-DDTHH:MM:SS[.fraction]Z` (a fraction of 3, 6 or 9 digits) as
-/// `timestamptz`'s microseconds since 2000-01-01 and the nanoseconds below them.
+/// A time in the common form (core's [`common_time`]) as `timestamptz`'s microseconds since
+/// 2000-01-01 and the nanoseconds below them.
 fn time_of(text: &[u8]) -> Option<(i64, i16)> {
-    let (head, rest) = text.split_at_checked(19)?;
-    let fraction = rest.strip_suffix(b"Z")?;
-    let nanos = match fraction {
-        [] => 0,
-        [b'.', digits @ ..] if matches!(digits.len(), 3 | 6 | 9) => {
-            let mut value: u32 = 0;
-            for d in digits {
-                value = value.checked_mul(10)?.checked_add(digit(*d)?)?;
-            }
-            let scale = 10u32.checked_pow(9u32.checked_sub(u32::try_from(digits.len()).ok()?)?)?;
-            value.checked_mul(scale)?
-        }
-        _ => return None,
-    };
-    let [
-        y0,
-        y1,
-        y2,
-        y3,
-        b'-',
-        m0,
-        m1,
-        b'-',
-        d0,
-        d1,
-        b'T',
-        h0,
-        h1,
-        b':',
-        i0,
-        i1,
-        b':',
-        s0,
-        s1,
-    ] = *head
-    else {
-        return None;
-    };
-    let year = two(y0, y1)?.checked_mul(100)?.checked_add(two(y2, y3)?)?;
-    let date = NaiveDate::from_ymd_opt(i32::try_from(year).ok()?, two(m0, m1)?, two(d0, d1)?)?;
-    let time = date.and_hms_nano_opt(two(h0, h1)?, two(i0, i1)?, two(s0, s1)?, nanos)?;
-    time_parts(time.and_utc())
+    time_parts(common_time(text)?)
 }
 
 /// A time as `timestamptz`'s microseconds since 2000-01-01 and the nanoseconds below them.
@@ -191,14 +150,6 @@ fn time_parts(time: DateTime<Utc>) -> Option<(i64, i16)> {
         .checked_mul(1_000_000)?
         .checked_add(i64::from(nanos / 1000))?;
     Some((micros, i16::try_from(nanos % 1000).ok()?))
-}
-
-fn digit(b: u8) -> Option<u32> {
-    b.is_ascii_digit().then(|| u32::from(b.wrapping_sub(b'0')))
-}
-
-fn two(a: u8, b: u8) -> Option<u32> {
-    digit(a)?.checked_mul(10)?.checked_add(digit(b)?)
 }
 
 /// A quantity's text, `digits[.digits]`, read as `numeric` reads it: its value and its scale

@@ -10,6 +10,21 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 
+/// The time `text` stands for when it is in the common form, `YYYY-MM-DDTHH:MM:SS[.1 to 9
+/// digits]Z` of a year from 1000 to 9999; `None` for anything else, which a caller then reads
+/// by the general rules. Stores that encode a usage block's times read them with it.
+///
+/// ```
+/// use plock_core::import::common_time;
+///
+/// let time = common_time(b"2025-03-13T11:16:10.320Z").unwrap();
+/// assert_eq!(time.to_rfc3339(), "2025-03-13T11:16:10.320+00:00");
+/// assert!(common_time(b"2025-03-13 11:16:10Z").is_none());
+/// ```
+pub fn common_time(text: &[u8]) -> Option<DateTime<Utc>> {
+    Stamp::read(text)?.time()
+}
+
 /// A time in the common form, read: the date and time of day, and the nanoseconds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Stamp {
