@@ -66,6 +66,7 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+mod billed_days;
 mod billed_usage;
 mod catalogue;
 mod changes;

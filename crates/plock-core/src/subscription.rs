@@ -48,6 +48,7 @@
 mod billed;
 mod change;
 mod item;
+mod item_versions;
 mod price_change;
 mod terms;
 

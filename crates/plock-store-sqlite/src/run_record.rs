@@ -11,7 +11,7 @@
 use plock_core::Invoice;
 use plock_core::billing::Billed;
 use plock_core::store::StoreError;
-use plock_store_sql::codec::{sql_number, text};
+use plock_store_sql::codec::{invoice_number, sql_number, text};
 use plock_store_sql::rows::{InvoiceRow, Row};
 use plock_store_sql::sql::{names, placeholders};
 use plock_store_sql::writer::Run;
@@ -40,7 +40,7 @@ pub(crate) fn record(
             watermarks(b)?;
         }
     }
-    let mut next = crate::write::next_invoice_number(tx)?;
+    let mut next = next_invoice_number(tx)?;
     let mut insert = tx
         .prepare(&format!(
             "INSERT INTO invoices ({INVOICE_COLUMNS}) VALUES ({})",
@@ -113,4 +113,16 @@ fn refused(e: rusqlite::Error, index: usize, invoice: &Invoice) -> StoreError {
         }
         _ => backend(format!("writing invoice {}: {e}", invoice.number())),
     }
+}
+
+/// The number the next invoice recorded takes.
+pub(crate) fn next_invoice_number(conn: &Connection) -> Result<u64, StoreError> {
+    let next: i64 = conn
+        .query_row(
+            "SELECT value FROM meta WHERE name = 'next_invoice_number'",
+            [],
+            |row| row.get(0),
+        )
+        .context("reading the next invoice number")?;
+    invoice_number(next)
 }

@@ -446,7 +446,7 @@ impl Store for SqliteStore {
     }
 
     fn next_invoice_number(&self) -> Result<u64, StoreError> {
-        crate::write::next_invoice_number(&self.conn)
+        crate::run_record::next_invoice_number(&self.conn)
     }
 
     fn company(&self) -> Result<CompanySnapshot, StoreError> {

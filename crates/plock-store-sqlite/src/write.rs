@@ -11,7 +11,7 @@ use plock_core::{
     AccountBook, AccountId, AccountKey, Metric, Subscription, SubscriptionId, UsageRecord,
 };
 use plock_store_sql::batch::apply as apply_batch;
-use plock_store_sql::codec::{billed_through, invoice_number, text};
+use plock_store_sql::codec::{billed_through, text};
 use plock_store_sql::plan::AccountWrites;
 use plock_store_sql::rows::{Row, SubscriptionRow};
 use plock_store_sql::sql::{names, placeholders, upsert};
@@ -334,15 +334,4 @@ impl KeyOwners {
         };
         Ok(owner.is_some_and(|id| original.get(&id).is_none()))
     }
-}
-
-pub(crate) fn next_invoice_number(conn: &Connection) -> Result<u64, StoreError> {
-    let next: i64 = conn
-        .query_row(
-            "SELECT value FROM meta WHERE name = 'next_invoice_number'",
-            [],
-            |row| row.get(0),
-        )
-        .context("reading the next invoice number")?;
-    invoice_number(next)
 }

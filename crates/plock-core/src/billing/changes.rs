@@ -18,8 +18,8 @@
 use rust_decimal::Decimal;
 
 use super::BillingError;
+use super::billed_days::{billed_parts, billed_past_end};
 use super::billed_usage::{BilledUsage, BilledUsageIndex};
-use super::compensation::{billed_parts, billed_past_end};
 use super::line::{Charge, fixed_line, pricing_error};
 use crate::account::Account;
 use crate::invoice::{InvoiceLine, LineKind};

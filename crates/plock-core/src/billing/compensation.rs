@@ -10,13 +10,14 @@
 use rust_decimal::Decimal;
 
 use super::BillingError;
-use super::billed_usage::{BilledUsage, BilledUsageIndex};
+use super::billed_days::{VOID, billed_parts, billed_past_end, is_skip};
+use super::billed_usage::BilledUsageIndex;
 use super::changes::fixed_lines;
 use super::line::{Charge, has_fixed_part};
 use crate::account::Account;
 use crate::invoice::LineKind;
 use crate::money::Money;
-use crate::period::{BillingPeriod, Period, Schedule};
+use crate::period::{BillingPeriod, Period};
 use crate::subscription::{BilledThrough, BillingPractice, Item, Subscription};
 
 /// The compensation charges of `sub` for days billed past its end, and what it is billed
@@ -69,67 +70,10 @@ pub(super) fn compensations<'a>(
     Ok((charges, billed))
 }
 
-/// The parts of the schedule's periods (as if it had no end) in `[end, through)`.
-pub(super) fn billed_past_end(
-    schedule: &Schedule,
-    end: chrono::NaiveDate,
-    through: chrono::NaiveDate,
-) -> Vec<BillingPeriod> {
-    // The same start, interval, mode and anchor were valid with the end; without it they are.
-    let Ok(open) = Schedule::new(
-        schedule.start(),
-        None,
-        schedule.interval(),
-        schedule.mode(),
-        schedule.anchor(),
-    ) else {
-        return Vec::new();
-    };
-    open.periods_from(end)
-        .take_while(|p| p.covered.start() < through)
-        .filter_map(|p| {
-            let covered =
-                Period::new(p.covered.start().max(end), p.covered.end().min(through)).ok()?;
-            Some(BillingPeriod {
-                covered,
-                full: p.full,
-            })
-        })
-        .collect()
-}
-
-/// The parts of `period` that were billed: without the days of `rows` that say nothing was
-/// billed for them (a restore skips the days an account was archived, and records them so).
-/// `flat` says the rows are a flat fee's, which only restores and settled changes write.
-pub(super) fn billed_parts(
-    period: BillingPeriod,
-    rows: &[&BilledUsage],
-    flat: bool,
-) -> Vec<BillingPeriod> {
-    let mut parts = vec![period.covered];
-    for skipped in rows.iter().filter(|r| is_skip(r, flat)).map(|r| r.period) {
-        parts = parts
-            .into_iter()
-            .flat_map(|p| {
-                let before = Period::new(p.start(), p.end().min(skipped.start())).ok();
-                let after = Period::new(p.start().max(skipped.end()), p.end()).ok();
-                [before, after].into_iter().flatten()
-            })
-            .collect();
-    }
-    parts
-        .into_iter()
-        .map(|covered| BillingPeriod {
-            covered,
-            full: period.full,
-        })
-        .collect()
-}
-
 /// A charge without lines carrying the restore's records of skipped days of `fixed` cut back
 /// to `end`: moving what is billed through back to the end gives the days past it back, so a
 /// later run that bills them again bills them for real, and a later credit credits them. A
-/// record wholly past the end is voided ([`VOID`]); its key stays, so it replaces the old.
+/// record wholly past the end is voided ([`VOID`](super::billed_days::VOID)); its key stays, so it replaces the old.
 fn released_skips<'a>(
     sub: &'a Subscription,
     fixed: &[&Item],
@@ -164,21 +108,6 @@ fn released_skips<'a>(
     );
     charge.usage = rows;
     Some(charge)
-}
-
-/// The quantity that marks a restore's record of skipped days as voided: no row counts a
-/// negative quantity, late usage reads none, and a voided record leaves every day to what
-/// was billed.
-pub(super) const VOID: Decimal = Decimal::NEGATIVE_ONE;
-
-/// A row that records days skipped, billed nothing: what [`restore_account`] writes. A
-/// commitment's rows are its usage's too, where a period without records looks the same, so
-/// only the mark counts. A flat fee's other rows (changes settled) count at least one change,
-/// so its zero rows written before the mark are skips too.
-///
-/// [`restore_account`]: super::restore_account
-fn is_skip(row: &BilledUsage, flat: bool) -> bool {
-    row.skipped || (flat && row.records == 0 && row.quantity.is_zero() && row.amount.is_zero())
 }
 
 /// A zero amount stays zero when negated (no `-0.00` on an invoice).

@@ -56,7 +56,7 @@ pub(super) fn late_charges<'s, U: UsageLookup>(
             .iter()
             .copied()
             .filter(|r| {
-                r.period.end() <= through && !r.skipped && r.quantity != super::compensation::VOID
+                r.period.end() <= through && !r.skipped && r.quantity != super::billed_days::VOID
             })
             .collect();
         if !span_changed(usage, account, metric, *entry, &billed)? {
