@@ -1,7 +1,8 @@
 //! A model-based property of billing over time: random sequences of billing runs (any dates,
-//! repeated, out of order) mixed with end dates set and moved, archive and restore, usage
-//! sent twice, usage arriving late, and the fixed fee's price or quantity changed from any
-//! day (inside billed days or not), checked day by day against a plain ledger:
+//! repeated, out of order) mixed with end dates set and moved, pauses and resumes, re-imports
+//! of the subscription, archive and restore, usage sent twice, usage arriving late, and the
+//! fixed fee's price or quantity changed from any day (inside billed days or not), checked
+//! day by day against a plain ledger:
 //!
 //! - no day of the fixed fee is ever billed twice, net of compensation, after any run;
 //! - every line's amount is the fee for its days, rounded once;
@@ -54,6 +55,13 @@ enum Op {
     Late(u64),
     /// The fixed fee becomes one of [`FEES`] times a quantity of 1 to 3 from that day.
     Change(u64, usize, u8),
+    /// Revenue collection paused from that day: runs skip it, charges keep accruing.
+    Pause(u64),
+    /// Paused no more from that day: the next run bills what accrued.
+    Resume(u64),
+    /// The subscription written again as a re-import of the same row writes it: its end,
+    /// state, prices and what it is billed through kept.
+    Reimport,
 }
 
 /// The fees a change picks from.
@@ -67,6 +75,9 @@ fn op() -> impl Strategy<Value = Op> {
         1 => (0..LAST_DAY).prop_map(Op::Restore),
         2 => (0..USAGE_DAYS).prop_map(Op::Late),
         3 => (0..LAST_DAY, 0..FEES.len(), 1u8..4).prop_map(|(d, f, q)| Op::Change(d, f, q)),
+        1 => (0..LAST_DAY).prop_map(Op::Pause),
+        1 => (0..LAST_DAY).prop_map(Op::Resume),
+        1 => Just(Op::Reimport),
     ]
 }
 
@@ -287,6 +298,23 @@ impl World {
                     self.fee_changes.push((from, FEES[fee] * quantity));
                 }
             }
+            Op::Pause(d) => {
+                // Refused unless Active.
+                let _ = self.sub.pause(day(d));
+            }
+            Op::Resume(d) => {
+                // Refused unless Paused since that day or earlier.
+                let _ = self.sub.resume(day(d));
+            }
+            Op::Reimport => {
+                let licence = self.sub.items()[0].clone();
+                let end = self.sub.schedule().end();
+                let mut again = subscription(end, self.sub.billed_through(), Some(licence));
+                if let SubscriptionState::Paused { since } = self.sub.state() {
+                    again.pause(since).unwrap();
+                }
+                self.sub = again;
+            }
             Op::Late(d) => {
                 let at = Utc.from_utc_datetime(&day(d).and_hms_opt(18, 0, 0).unwrap());
                 let id = format!("late{}", self.usage.len());
@@ -439,6 +467,7 @@ proptest! {
             world.step(op)?;
         }
         world.restore(day(LAST_DAY));
+        let _ = world.sub.resume(day(LAST_DAY));
         world.run(day(LAST_DAY))?;
         world.check_final()?;
     }
