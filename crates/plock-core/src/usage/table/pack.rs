@@ -1,7 +1,5 @@
 //! One record packed in integers: its sort key, its day word, and the quantity it holds.
 
-use std::collections::BTreeMap;
-
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use rust_decimal::Decimal;
 
@@ -75,11 +73,12 @@ pub(crate) fn pack(quantity: Decimal, date: NaiveDate) -> Result<(i64, u32), &'s
 /// Re-sent records: of each (group, record id), the greatest (timestamp, quantity, scale), so
 /// the one kept never depends on input order.
 ///
-/// Record ids come straight from files, so they are kept in an ordered map: its cost is
-/// O(log n) a record whatever the ids, where ids made to collide in a fixed-key hash would
-/// make every insertion walk a long probe sequence.
+/// Records are gathered as they come and sorted once when packed: O(n log n) whatever the
+/// ids (record ids come straight from files, and ids made to collide in a fixed-key hash
+/// would make every insertion walk a long probe sequence), without an ordered map's node per
+/// record and its comparisons on every insertion.
 #[derive(Debug, Default)]
-pub(crate) struct Resent(BTreeMap<(u32, RecordId), (DateTime<Utc>, Decimal)>);
+pub(crate) struct Resent(Vec<(u32, RecordId, DateTime<Utc>, Decimal)>);
 
 impl Resent {
     /// Offers one record.
@@ -90,10 +89,28 @@ impl Resent {
         timestamp: DateTime<Utc>,
         quantity: Decimal,
     ) {
-        let entry = self.0.entry((group, id)).or_insert((timestamp, quantity));
-        if (timestamp, quantity, quantity.scale()) > (entry.0, entry.1, entry.1.scale()) {
-            *entry = (timestamp, quantity);
-        }
+        self.0.push((group, id, timestamp, quantity));
+    }
+
+    /// Each (group, record id) once, with its greatest (timestamp, quantity, scale), in
+    /// (group, record id) order.
+    fn kept(self) -> impl Iterator<Item = (u32, DateTime<Utc>, Decimal)> {
+        let mut all = self.0;
+        all.sort_unstable_by(|a, b| {
+            (a.0, &a.1)
+                .cmp(&(b.0, &b.1))
+                // The greatest first within a key.
+                .then_with(|| (b.2, b.3, b.3.scale()).cmp(&(a.2, a.3, a.3.scale())))
+        });
+        let mut last: Option<(u32, RecordId)> = None;
+        all.into_iter()
+            .filter_map(move |(group, id, timestamp, quantity)| {
+                if last.as_ref().is_some_and(|(g, i)| *g == group && *i == id) {
+                    return None;
+                }
+                last = Some((group, id));
+                Some((group, timestamp, quantity))
+            })
     }
 
     /// Packs the kept records into `records`; returns those outside the table's range.
@@ -104,7 +121,7 @@ impl Resent {
     /// Gives each kept record, packed, to `keep`; returns those outside the table's range.
     pub(super) fn pack_each(self, mut keep: impl FnMut(Packed)) -> Vec<(DateTime<Utc>, Decimal)> {
         let mut outside = Vec::new();
-        for ((group, _), (timestamp, quantity)) in self.0 {
+        for (group, timestamp, quantity) in self.kept() {
             match pack(quantity, timestamp.date_naive()) {
                 Ok((mantissa, day_scale)) => keep(Packed::new(mantissa, group, day_scale)),
                 Err(_) => outside.push((timestamp, quantity)),
