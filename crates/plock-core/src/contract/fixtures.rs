@@ -118,3 +118,22 @@ pub fn account_with_usage(records: Vec<UsageRecord>) -> Batch {
         ],
     }
 }
+
+/// The changes adding account `a` (key `key-a`, EUR), the summed metric `calls`, and its
+/// active subscription `s-a` (see [`subscription`]).
+pub fn subscribed_account() -> Vec<Change> {
+    vec![
+        Change::AddAccount {
+            account: account("a", "key-a", Currency::EUR),
+        },
+        Change::PutMetric {
+            metric: Metric {
+                id: MetricId::new("calls").unwrap(),
+                aggregation: Aggregation::Sum,
+            },
+        },
+        Change::PutSubscription {
+            subscription: subscription("s-a", "a", Currency::EUR, true),
+        },
+    ]
+}

@@ -12,13 +12,10 @@
 use chrono::{TimeZone, Utc};
 use rust_decimal::Decimal;
 
-use super::fixtures::{account, date, record_at, subscription};
+use super::fixtures::{date, record_at, subscribed_account};
 use crate::billing::{BillingRun, RunOptions};
-use crate::id::MetricId;
 use crate::invoice::LineKind;
-use crate::money::Currency;
 use crate::store::{Batch, Change, CompanySnapshot, Store, StoreError};
-use crate::usage::{Aggregation, Metric};
 
 /// Account `a` with subscription `s-a` (a licence, and `api` calls at 0.0025 each billed in
 /// arrears), January's one call billed by a run on 2025-02-01, then a second January call,
@@ -28,27 +25,11 @@ pub fn seed_late_usage<S: Store>(store: &mut S) {
         let at = Utc.with_ymd_and_hms(2025, 1, day, 12, 0, 0).unwrap();
         record_at("key-a", at, Decimal::from(1000), Some(id))
     };
-    store
-        .apply(Batch {
-            changes: vec![
-                Change::AddAccount {
-                    account: account("a", "key-a", Currency::EUR),
-                },
-                Change::PutMetric {
-                    metric: Metric {
-                        id: MetricId::new("calls").unwrap(),
-                        aggregation: Aggregation::Sum,
-                    },
-                },
-                Change::PutSubscription {
-                    subscription: subscription("s-a", "a", Currency::EUR, true),
-                },
-                Change::AddUsage {
-                    records: vec![call(10, "first")],
-                },
-            ],
-        })
-        .unwrap();
+    let mut changes = subscribed_account();
+    changes.push(Change::AddUsage {
+        records: vec![call(10, "first")],
+    });
+    store.apply(Batch { changes }).unwrap();
     let first = store.next_invoice_number().unwrap();
     let january = late_run(&store.company().unwrap(), first, date(2025, 2, 1));
     store.apply(Batch::one(record(january))).unwrap();

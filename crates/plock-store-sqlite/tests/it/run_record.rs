@@ -3,31 +3,19 @@
 
 use plock_core::billing::Billed;
 use plock_core::store::{Batch, Change, StoreError};
-use plock_core::usage::Aggregation;
 use plock_core::*;
 use plock_store_sqlite::SqliteStore;
 
-use crate::support::{account, date, dump, subscription, temp_dir};
+use plock_core::contract::fixtures::subscribed_account;
+
+use crate::support::{date, dump, temp_dir};
 
 /// A database holding one active subscription, and the run that bills it.
 fn billed(path: &std::path::Path) -> (SqliteStore, BillingRun) {
     let mut store = SqliteStore::create(path).unwrap();
     store
         .apply(Batch {
-            changes: vec![
-                Change::AddAccount {
-                    account: account("a", "key-a", Currency::EUR),
-                },
-                Change::PutMetric {
-                    metric: Metric {
-                        id: MetricId::new("calls").unwrap(),
-                        aggregation: Aggregation::Sum,
-                    },
-                },
-                Change::PutSubscription {
-                    subscription: subscription("s-a", "a", Currency::EUR, true),
-                },
-            ],
+            changes: subscribed_account(),
         })
         .unwrap();
     let (company, usage) = store.run_input().unwrap();
