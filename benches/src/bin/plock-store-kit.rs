@@ -185,6 +185,47 @@ fn import_usage(path: &Path, pg: &mut PostgresStore, lite: &mut SqliteStore) -> 
     Ok(())
 }
 
+/// Reading the usage a run needs from the rows written through the port: by binary `COPY`
+/// into the engine's table, as records through `company()`, or aggregated in the database
+/// (daily sums, rows fetched).
+fn read_usage_ways(pg: &PostgresStore, postgres: &str) -> Result<()> {
+    let (table, copy) = timed(|| pg.usage_table());
+    drop(table?);
+    println!(
+        "PostgreSQL usage by binary COPY into the table: {:.2} s",
+        copy.as_secs_f64()
+    );
+    let (snapshot, rows) = timed(|| {
+        pg.company().and_then(|c| {
+            let table = c
+                .usage_table()
+                .map_err(|e| plock_core::store::StoreError::Backend {
+                    message: e.to_string(),
+                })?;
+            Ok((c, table))
+        })
+    });
+    drop(snapshot?);
+    println!(
+        "PostgreSQL company() then records into the table: {:.2} s",
+        rows.as_secs_f64()
+    );
+    let mut client = postgres::Client::connect(postgres, postgres::NoTls)?;
+    let (groups, t) = timed(|| {
+        client.query(
+            "SELECT account_key, metric, (at AT TIME ZONE 'UTC')::date, sum(quantity) \
+             FROM usage GROUP BY 1, 2, 3",
+            &[],
+        )
+    });
+    let groups = groups?.len();
+    println!(
+        "PostgreSQL daily sums aggregated in the database, {groups} rows fetched: {:.2} s",
+        t.as_secs_f64()
+    );
+    Ok(())
+}
+
 fn timed<T>(f: impl FnOnce() -> T) -> (T, Duration) {
     let started = Instant::now();
     let out = f();
@@ -234,42 +275,9 @@ fn store_kit(args: &Args) -> Result<()> {
         None => add_usage(&args.data, &mut pg, &mut lite)?,
     }
 
-    // Reading the usage a run needs: by binary COPY into the engine's table, as records
-    // through company(), or aggregated in the database (daily sums, rows fetched).
-    let (table, copy) = timed(|| pg.usage_table());
-    drop(table?);
-    println!(
-        "PostgreSQL usage by binary COPY into the table: {:.2} s",
-        copy.as_secs_f64()
-    );
-    let (snapshot, rows) = timed(|| {
-        pg.company().and_then(|c| {
-            let table = c
-                .usage_table()
-                .map_err(|e| plock_core::store::StoreError::Backend {
-                    message: e.to_string(),
-                })?;
-            Ok((c, table))
-        })
-    });
-    drop(snapshot?);
-    println!(
-        "PostgreSQL company() then records into the table: {:.2} s",
-        rows.as_secs_f64()
-    );
-    let mut client = postgres::Client::connect(&args.postgres, postgres::NoTls)?;
-    let (groups, t) = timed(|| {
-        client.query(
-            "SELECT account_key, metric, (at AT TIME ZONE 'UTC')::date, sum(quantity) \
-             FROM usage GROUP BY 1, 2, 3",
-            &[],
-        )
-    });
-    let groups = groups?.len();
-    println!(
-        "PostgreSQL daily sums aggregated in the database, {groups} rows fetched: {:.2} s",
-        t.as_secs_f64()
-    );
+    if args.usage_csv.is_none() {
+        read_usage_ways(&pg, &args.postgres)?;
+    }
 
     // The run: read, bill, record; PostgreSQL then SQLite.
     let started = Instant::now();

@@ -1,7 +1,6 @@
 //! A usage import: blocks of checked records ([`UsageBlock`]) written with one binary `COPY`
-//! into `usage_blocks`,
-//! in one transaction that holds a share lock on every account, so that none is dismissed or
-//! re-keyed before the import commits.
+//! into `usage_blocks`, in one transaction that holds a share lock on every account, so that
+//! none is dismissed or re-keyed before the import commits.
 //!
 //! The import runs in three stages at once. The caller reads and checks the next blocks; a
 //! thread of the import's own, which holds the store's connection until the import ends,
@@ -20,7 +19,7 @@ use postgres::{Client, CopyInWriter};
 
 use crate::codec::{Context, backend};
 use crate::failure::{Failure, refusal};
-use crate::key_blocks::{BLOCK_BYTES, KeyBlocks, Row};
+use crate::key_blocks::{KeyBlocks, Row};
 use crate::owners::Owners;
 use crate::store::PostgresStore;
 
@@ -134,7 +133,7 @@ fn copy(
     owners: &Owners,
     blocks: &Receiver<Message>,
 ) -> Result<Option<u64>, StoreError> {
-    let mut buf = BytesMut::with_capacity(SEND_BYTES.saturating_add(BLOCK_BYTES));
+    let mut buf = BytesMut::with_capacity(SEND_BYTES.saturating_mul(2));
     buf.put_slice(SIGNATURE);
     buf.put_i32(0);
     buf.put_i32(0);
@@ -150,8 +149,8 @@ fn copy(
     while let Ok(message) = blocks.recv() {
         match message {
             Message::Block(block) => {
-                keys.add(owners, &block, &mut write)?;
                 records = records.saturating_add(u64::try_from(block.len()).unwrap_or(u64::MAX));
+                keys.add(owners, block, &mut write)?;
             }
             Message::Commit => {
                 keys.flush(&mut write)?;

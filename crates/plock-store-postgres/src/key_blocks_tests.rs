@@ -5,7 +5,7 @@ use plock_core::store::StoreError;
 use plock_core::{AccountKey, MetricId, UsageRecord};
 use rust_decimal::Decimal;
 
-use super::{BLOCK_BYTES, KeyBlocks, Row};
+use super::{HOLD_BYTES, KeyBlocks, Row};
 use crate::owners::Owners;
 
 fn record(key: &str, second: u32, id: Option<&str>) -> UsageRecord {
@@ -53,7 +53,7 @@ fn rows_of(blocks: &[UsageBlock]) -> Vec<(String, String, Vec<UsageRecord>)> {
         Ok(())
     };
     for block in blocks {
-        keys.add(&owners, block, &mut write).unwrap();
+        keys.add(&owners, block.clone(), &mut write).unwrap();
     }
     keys.flush(&mut write).unwrap();
     rows.sort_by(|a, b| a.1.cmp(&b.1));
@@ -87,7 +87,7 @@ fn a_key_no_account_holds_is_not_found() {
     let block = UsageBlock::from_records(&[record("nobody", 1, None)]);
     let mut keys = KeyBlocks::default();
     let err = keys
-        .add(&owners(), &block, &mut |_row: Row<'_>| Ok(()))
+        .add(&owners(), block, &mut |_row: Row<'_>| Ok(()))
         .unwrap_err();
     assert!(
         matches!(err, StoreError::NotFound { ref id, .. } if id == "nobody"),
@@ -96,28 +96,26 @@ fn a_key_no_account_holds_is_not_found() {
 }
 
 #[test]
-fn a_key_with_a_full_block_is_written_at_once() {
-    let records: Vec<UsageRecord> = (0..30_000).map(|n| record("plain", n % 60, None)).collect();
+fn held_lines_are_written_when_the_hold_is_full_and_each_key_keeps_its_order() {
+    let records: Vec<UsageRecord> = (0..2_000).map(|n| record("plain", n % 60, None)).collect();
     let block = UsageBlock::from_records(&records);
-    assert!(block.text().len() > BLOCK_BYTES);
+    let blocks = HOLD_BYTES / block.text().len() + 1;
     let mut keys = KeyBlocks::default();
-    let mut written = Vec::new();
-    keys.add(&owners(), &block, &mut |row: Row<'_>| {
-        written.push((row.records, row.lines.len()));
+    let written = std::cell::RefCell::new((Vec::<u32>::new(), String::new()));
+    let mut write = |row: Row<'_>| {
+        let mut written = written.borrow_mut();
+        written.0.push(row.records);
+        written.1.push_str(std::str::from_utf8(row.lines).unwrap());
         Ok(())
-    })
-    .unwrap();
-    assert_eq!(written.len(), 1, "one full block before the flush");
-    keys.flush(&mut |row: Row<'_>| {
-        written.push((row.records, row.lines.len()));
-        Ok(())
-    })
-    .unwrap();
-    let total: u32 = written.iter().map(|(n, _)| n).sum();
-    assert_eq!(total, 30_000);
-    assert!(
-        written
-            .iter()
-            .all(|(_, len)| *len >= 1 && *len <= BLOCK_BYTES + 100)
-    );
+    };
+    for _ in 0..blocks {
+        keys.add(&owners(), block.clone(), &mut write).unwrap();
+    }
+    let rows = written.borrow().0.len();
+    assert_eq!(rows, 1, "one row once the hold is full");
+    keys.flush(&mut write).unwrap();
+    keys.flush(&mut write).unwrap();
+    let (rows, texts) = written.into_inner();
+    assert_eq!(rows.iter().sum::<u32>() as usize, 2_000 * blocks);
+    assert_eq!(texts, block.text().repeat(blocks));
 }
