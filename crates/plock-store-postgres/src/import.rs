@@ -154,7 +154,6 @@ fn copy(
             }
             Message::Commit => {
                 keys.flush(&mut write)?;
-                drop(write);
                 buf.put_i16(-1);
                 send(&mut writer, &mut buf)?;
                 writer.finish().context("writing usage")?;
