@@ -309,8 +309,10 @@ impl Store for PostgresStore {
             .collect::<Result<Vec<_>, _>>()?;
         drop(rows);
         let (start, end) = (midnight(period.start()), midnight(period.end()));
+        // As the statement above: no start bound before the server's first day, and no
+        // record before an end that early.
         let within = |r: &UsageRecord| {
-            start.is_some_and(|s| r.timestamp() >= s) && end.is_some_and(|e| r.timestamp() < e)
+            start.is_none_or(|s| r.timestamp() >= s) && end.is_some_and(|e| r.timestamp() < e)
         };
         let blocks = crate::usage_read::block_records(&mut tx, Some(&keys))?;
         out.extend(blocks.into_iter().filter(within));
