@@ -176,7 +176,10 @@ const BLOCKS_AHEAD: usize = 64;
 enum Piece {
     Block(UsageBlock),
     /// The file is read: its problems (none when it is clean) and its rows.
-    End { errors: ImportErrors, rows: u64 },
+    End {
+        errors: ImportErrors,
+        rows: u64,
+    },
 }
 
 impl Source<'_> {
@@ -248,7 +251,10 @@ pub fn import(
                     Err(rejected(&errors))
                 }
             }
-            Err(_) => Err(fail(Class::Io, format!("cannot read {name}: the reader stopped"))),
+            Err(_) => Err(fail(
+                Class::Io,
+                format!("cannot read {name}: the reader stopped"),
+            )),
         };
         let done = if dry_run {
             loop {
@@ -259,19 +265,25 @@ pub fn import(
                 }
             }
         } else {
-            s.store.add_usage_in_chunks(&mut next).map(|_| ()).map_err(|e| {
-                // The file's problems say "nothing imported" themselves.
-                if refused.get() {
-                    e
-                } else {
-                    e.prefixed(format!("{name}: nothing imported; "))
-                }
-            })
+            s.store
+                .add_usage_in_chunks(&mut next)
+                .map(|_| ())
+                .map_err(|e| {
+                    // The file's problems say "nothing imported" themselves.
+                    if refused.get() {
+                        e
+                    } else {
+                        e.prefixed(format!("{name}: nothing imported; "))
+                    }
+                })
         };
         // The reader stops at its next block once nobody receives.
         drop(blocks);
         if reader.join().is_err() {
-            return Err(fail(Class::Io, format!("cannot read {name}: the reader failed")));
+            return Err(fail(
+                Class::Io,
+                format!("cannot read {name}: the reader failed"),
+            ));
         }
         done.map(|()| rows.get())
     })

@@ -285,8 +285,12 @@ mod tests {
         let conn = Connection::open_in_memory().unwrap();
         let mut keys = KeyBlocks::default();
         keys.note_text(&conn, 7, text).unwrap();
-        keys.note_text(&conn, 9, "b,m,t,1,\nlong-key-of-many-bytes,m,t,1,\n").unwrap();
-        keys.take().into_iter().map(|(k, ids)| (k.into(), ids)).collect()
+        keys.note_text(&conn, 9, "b,m,t,1,\nlong-key-of-many-bytes,m,t,1,\n")
+            .unwrap();
+        keys.take()
+            .into_iter()
+            .map(|(k, ids)| (k.into(), ids))
+            .collect()
     }
 
     #[test]
