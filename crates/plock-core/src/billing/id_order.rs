@@ -68,16 +68,34 @@ mod tests {
 
     #[test]
     fn orders_numbers_as_text_and_zero_bytes_after_their_prefix() {
-        let ids: Vec<String> = ["10", "9", "1", "a\u{0}", "a", "a\u{0}\u{0}", "0123456789abcdefZ", "0123456789abcdef"]
-            .iter()
-            .map(|s| (*s).to_owned())
-            .collect();
+        let ids: Vec<String> = [
+            "10",
+            "9",
+            "1",
+            "a\u{0}",
+            "a",
+            "a\u{0}\u{0}",
+            "0123456789abcdefZ",
+            "0123456789abcdef",
+        ]
+        .iter()
+        .map(|s| (*s).to_owned())
+        .collect();
         let mut sorted: Vec<&String> = ids.iter().collect();
         sort_by_id(&mut sorted, |s: &String| s.as_str());
         let got: Vec<&str> = sorted.iter().map(|s| s.as_str()).collect();
         assert_eq!(
             got,
-            ["0123456789abcdef", "0123456789abcdefZ", "1", "10", "9", "a", "a\u{0}", "a\u{0}\u{0}"]
+            [
+                "0123456789abcdef",
+                "0123456789abcdefZ",
+                "1",
+                "10",
+                "9",
+                "a",
+                "a\u{0}",
+                "a\u{0}\u{0}"
+            ]
         );
     }
 }
