@@ -13,7 +13,9 @@ use plock_core::Subscription;
 use plock_core::store::StoreError;
 use rayon::prelude::*;
 
-use crate::codec::{Context, SUBSCRIPTION_FIELDS, backend, decimal};
+use rusqlite::Connection;
+
+use crate::codec::{Context, SUBSCRIPTION_COLUMNS, SUBSCRIPTION_FIELDS, backend, decimal};
 
 /// Rows decoded on one thread at a time, at least: fewer are not worth a thread.
 const ROWS_A_TASK: usize = 256;
@@ -26,7 +28,7 @@ pub(crate) struct Encoded {
     items: Range<usize>,
 }
 
-/// A row selected by [`SUBSCRIPTION_COLUMNS`](crate::codec::SUBSCRIPTION_COLUMNS) as the
+/// A row selected by [`SUBSCRIPTION_COLUMNS`] as the
 /// stored subscription's JSON.
 ///
 /// # Errors
@@ -73,6 +75,25 @@ pub(crate) fn encoded(row: &rusqlite::Row<'_>) -> Result<Encoded, StoreError> {
     let items = start..text.len();
     text.push(b'}');
     Ok(Encoded { id, text, items })
+}
+
+/// The rows of `subscriptions` matching `filter` (its parameters `params`), encoded.
+///
+/// # Errors
+/// [`StoreError::Backend`] as [`encoded`] says.
+pub(crate) fn encoded_where(
+    conn: &Connection,
+    filter: &str,
+    params: &[&dyn rusqlite::ToSql],
+) -> Result<Vec<Encoded>, StoreError> {
+    let sql = format!("SELECT {SUBSCRIPTION_COLUMNS} FROM subscriptions WHERE {filter}");
+    let mut stmt = conn.prepare_cached(&sql).context("reading subscriptions")?;
+    let mut rows = stmt.query(params).context("reading subscriptions")?;
+    let mut encoded = Vec::new();
+    while let Some(row) = rows.next().context("reading subscriptions")? {
+        encoded.push(crate::subscription_rows::encoded(row)?);
+    }
+    Ok(encoded)
 }
 
 /// The subscription `encoded` holds, validated.

@@ -288,13 +288,7 @@ pub(crate) fn subscriptions_where(
     filter: &str,
     params: &[&dyn rusqlite::ToSql],
 ) -> Result<Vec<Subscription>, StoreError> {
-    let sql = format!("SELECT {SUBSCRIPTION_COLUMNS} FROM subscriptions WHERE {filter}");
-    let mut stmt = conn.prepare_cached(&sql).context("reading subscriptions")?;
-    let mut rows = stmt.query(params).context("reading subscriptions")?;
-    let mut encoded = Vec::new();
-    while let Some(row) = rows.next().context("reading subscriptions")? {
-        encoded.push(crate::subscription_rows::encoded(row)?);
-    }
+    let encoded = crate::subscription_rows::encoded_where(conn, filter, params)?;
     crate::subscription_rows::decode_all(encoded)
 }
 
