@@ -135,7 +135,9 @@ impl Unshared {
             out.extend_from_slice(bytes);
             return;
         }
-        strip(bytes, out, |fingerprint| self.fingerprints.contains(&fingerprint));
+        strip(bytes, out, |fingerprint| {
+            self.fingerprints.contains(&fingerprint)
+        });
     }
 }
 

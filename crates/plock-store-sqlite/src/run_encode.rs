@@ -52,7 +52,9 @@ pub(crate) fn encode<'scope, 'env: 'scope>(
         if send_all(&usage_to, usage, usage_json) {
             drop(usage_to);
             let columns = names(INVOICE_COLUMNS);
-            send_all(&invoices_to, invoices, |invoice| invoice_values(invoice, &columns));
+            send_all(&invoices_to, invoices, |invoice| {
+                invoice_values(invoice, &columns)
+            });
         }
     });
     Encoded {

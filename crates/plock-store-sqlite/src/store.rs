@@ -475,8 +475,7 @@ impl Store for SqliteStore {
         let billed_usage = crate::billed_usage::read(&tx)?;
         // The subscriptions are decoded while the usage is read, which needs only the book.
         let (subscriptions, usage) = std::thread::scope(|scope| {
-            let decoding =
-                scope.spawn(move || crate::subscription_rows::decode_all(subscriptions));
+            let decoding = scope.spawn(move || crate::subscription_rows::decode_all(subscriptions));
             let usage = crate::run_usage::usage_table(&tx, &accounts);
             let subscriptions = decoding
                 .join()
