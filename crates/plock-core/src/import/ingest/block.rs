@@ -9,7 +9,7 @@
 use crate::par::prelude::*;
 
 use super::piece::METRIC_SLOTS;
-use crate::usage::{Packed, split_lengths};
+use crate::usage::{Packed, RecordSource, split_lengths};
 
 /// The low bits of a day word holding the quantity's scale (the table's layout).
 pub(super) const SCALE_BITS: u32 = 5;
@@ -266,26 +266,58 @@ impl Store {
         }
     }
 
-    /// Every record in one vector, each metric number turned into `rank(metric)`; the store
-    /// is freed once they are written.
-    pub(super) fn unpack(self, rank: impl Fn(u32) -> u32 + Sync) -> Vec<Packed> {
-        let mut records = Vec::with_capacity(self.len);
-        // Fresh pages, touched by every thread.
-        records.par_extend(crate::par::repeat_n(Packed::default(), self.len));
-        let parts = split_lengths(&mut records, self.segments.iter().map(Segment::len));
-        parts
-            .into_par_iter()
-            .zip(self.segments.par_iter())
-            .for_each(|(out, segment)| {
-                let mut slots = out.iter_mut();
-                self.each(segment, &rank, |r| {
-                    if let Some(slot) = slots.next() {
-                        *slot = r;
-                    }
-                });
-            });
-        drop(self);
-        records
+    /// The records, each metric number turned into `rank[metric]`, as a source the table's
+    /// sort reads in parts of about equal counts (runs of whole segments), in parallel.
+    pub(super) fn into_source(self, rank: Vec<u32>) -> Stored {
+        let parts = crate::usage::part_len(self.len);
+        let mut bounds = vec![0usize];
+        let mut in_part = 0usize;
+        for (i, segment) in self.segments.iter().enumerate() {
+            in_part = in_part.saturating_add(segment.len());
+            if in_part >= parts {
+                bounds.push(i.saturating_add(1));
+                in_part = 0;
+            }
+        }
+        if bounds.last() != Some(&self.segments.len()) {
+            bounds.push(self.segments.len());
+        }
+        Stored {
+            store: self,
+            rank,
+            bounds,
+        }
+    }
+}
+
+/// The records of a store, their metric numbers turned into ranks, in parts of whole
+/// segments: part `p` is `segments[bounds[p]..bounds[p + 1]]`.
+pub(super) struct Stored {
+    store: Store,
+    rank: Vec<u32>,
+    bounds: Vec<usize>,
+}
+
+impl RecordSource for Stored {
+    fn len(&self) -> usize {
+        self.store.len
+    }
+
+    fn parts(&self) -> usize {
+        self.bounds.len().saturating_sub(1)
+    }
+
+    fn each(&self, part: usize, mut f: impl FnMut(Packed)) {
+        let (Some(from), Some(to)) = (
+            self.bounds.get(part),
+            self.bounds.get(part.saturating_add(1)),
+        ) else {
+            return;
+        };
+        let rank = |m: u32| self.rank.get(m as usize).copied().unwrap_or(0);
+        for segment in self.store.segments.get(*from..*to).unwrap_or_default() {
+            self.store.each(segment, rank, &mut f);
+        }
     }
 }
 
@@ -341,8 +373,13 @@ mod tests {
                 .map(|r| r.with_group(r.group() / METRIC_SLOTS * METRIC_SLOTS + map[(r.group() % METRIC_SLOTS) as usize]))
                 .collect();
             prop_assert_eq!(&back, &expected);
-            let unpacked = store.unpack(|m| m);
-            prop_assert_eq!(unpacked, expected);
+            let stored = store.into_source((0..64).collect());
+            let mut read = Vec::new();
+            for part in 0..stored.parts() {
+                stored.each(part, |r| read.push(r));
+            }
+            prop_assert_eq!(stored.len(), expected.len());
+            prop_assert_eq!(read, expected);
         }
     }
 }

@@ -1,8 +1,10 @@
 //! Putting records in (group, day) order: in place by group, or out of place by bucket.
 
-use super::columns::{Mantissa, Mantissas};
+use super::columns::{DayWord, Days, Mantissa, Mantissas};
+use super::filing::{Filing, Spans};
 use super::pack::Packed;
 use super::pieces::{split_lengths, starts};
+use super::source::RecordSource;
 
 /// Puts the records of the three columns (`groups` holding numbers below `group_count`) in
 /// order of group, day and scale, then mantissa, where they are: the order of
@@ -134,51 +136,81 @@ pub(super) const BUCKET_BITS: u32 = 12;
 /// it is there. Sorting 10 million records this way takes about half the instructions of one
 /// sort of all. The records are filed as 64-bit [`BucketKey`]s when those hold them (half the
 /// bytes to move and to sort), and otherwise as they are.
-pub(super) fn sorted_columns(
-    records: Vec<Packed>,
+pub(super) fn sorted_columns<S: RecordSource>(
+    source: S,
     groups: u32,
-) -> (Mantissas, Vec<u32>, Vec<(u32, usize, usize)>) {
-    use crate::par::prelude::*;
-    let n = records.len();
+) -> (Mantissas, Days, Vec<(u32, usize, usize)>) {
+    let n = source.len();
     if n < (1 << 16) {
         // One bucket of the records as they are.
-        let narrow = records
-            .par_iter()
-            .all(|r| u32::try_from(r.mantissa()).is_ok());
-        return columns(records, &[n], narrow, |_, r| r);
+        let mut records = Vec::with_capacity(n);
+        for part in 0..source.parts() {
+            source.each(part, |r| records.push(r));
+        }
+        let spans = Spans::of(&records);
+        return columns(records, &[n], &spans, |_, r| r);
     }
-    let filing = Filing::count(&records, groups);
+    let filing = Filing::count(&source, groups);
     match BucketKey::of(&filing) {
         Some(key) => {
-            let filed = filing.file(records, |r| key.key(r));
-            columns(filed, &filing.lengths(), filing.spans.narrow, |b, k| {
+            let filed = filing.file(source, |r| key.key(r));
+            columns(filed, &filing.lengths(), &filing.spans, |b, k| {
                 key.record(b, k)
             })
         }
         None => {
-            let filed = filing.file(records, |r| r);
-            columns(filed, &filing.lengths(), filing.spans.narrow, |_, r| r)
+            let filed = filing.file(source, |r| r);
+            columns(filed, &filing.lengths(), &filing.spans, |_, r| r)
         }
     }
 }
 
-/// The columns of `filed` (buckets of the given lengths, each unsorted), whose items
-/// `decode` turns back into records given their bucket.
+/// The columns of `filed` (buckets of the given lengths, each unsorted, of records of
+/// `spans`), whose items `decode` turns back into records given their bucket. The day column
+/// is written as offsets from the least word when the words span less than 2^16, as
+/// [`Days::of`] would make it.
 pub(super) fn columns<T: Filed>(
     filed: Vec<T>,
     lengths: &[usize],
-    narrow: bool,
+    spans: &Spans,
     decode: impl Fn(usize, T) -> Packed + Sync,
-) -> (Mantissas, Vec<u32>, Vec<(u32, usize, usize)>) {
-    let mut days = vec![0u32; filed.len()];
+) -> (Mantissas, Days, Vec<(u32, usize, usize)>) {
+    let n = filed.len();
+    let [least, most] = spans.day;
+    if n > 0 && most.saturating_sub(least) <= u32::from(u16::MAX) {
+        let mut offsets = vec![0u16; n];
+        let (mantissas, runs) =
+            mantissa_column(filed, lengths, spans.narrow, (&mut offsets, least), decode);
+        let days = Days::Narrow {
+            base: least,
+            offsets,
+        };
+        (mantissas, days, runs)
+    } else {
+        let mut words = vec![0u32; n];
+        let (mantissas, runs) =
+            mantissa_column(filed, lengths, spans.narrow, (&mut words, 0), decode);
+        (mantissas, Days::Wide(words), runs)
+    }
+}
+
+/// The mantissa column (narrow if `narrow`) of `filed`, its days written into `days` held
+/// off `base`, as [`columns`] says.
+fn mantissa_column<D: DayWord, T: Filed>(
+    filed: Vec<T>,
+    lengths: &[usize],
+    narrow: bool,
+    days: (&mut [D], u32),
+    decode: impl Fn(usize, T) -> Packed + Sync,
+) -> (Mantissas, Vec<(u32, usize, usize)>) {
     if narrow {
         let mut mantissas = vec![0u32; filed.len()];
-        let runs = write_buckets(filed, lengths, &mut mantissas, &mut days, decode);
-        (Mantissas::Narrow(mantissas), days, runs)
+        let runs = write_buckets(filed, lengths, &mut mantissas, days, decode);
+        (Mantissas::Narrow(mantissas), runs)
     } else {
         let mut mantissas = vec![0i64; filed.len()];
-        let runs = write_buckets(filed, lengths, &mut mantissas, &mut days, decode);
-        (Mantissas::Wide(mantissas), days, runs)
+        let runs = write_buckets(filed, lengths, &mut mantissas, days, decode);
+        (Mantissas::Wide(mantissas), runs)
     }
 }
 
@@ -208,157 +240,6 @@ impl Filed for u64 {
     fn sort_large(bucket: &mut [u64]) {
         use crate::par::prelude::*;
         bucket.par_sort_unstable();
-    }
-}
-
-/// The least and largest group, day word and mantissa (sortable bits) of some records, and
-/// whether every mantissa fits in 32 bits.
-#[derive(Clone, Copy)]
-pub(super) struct Spans {
-    narrow: bool,
-    group: [u32; 2],
-    day: [u32; 2],
-    mantissa: [u64; 2],
-}
-
-impl Spans {
-    const EMPTY: Spans = Spans {
-        narrow: true,
-        group: [u32::MAX, 0],
-        day: [u32::MAX, 0],
-        mantissa: [u64::MAX, 0],
-    };
-
-    fn add(&mut self, r: Packed) {
-        self.narrow &= u32::try_from(r.mantissa()).is_ok();
-        let (g, d, m) = (r.group(), r.day_scale(), r.sortable());
-        self.group = [self.group[0].min(g), self.group[1].max(g)];
-        self.day = [self.day[0].min(d), self.day[1].max(d)];
-        self.mantissa = [self.mantissa[0].min(m), self.mantissa[1].max(m)];
-    }
-
-    fn merge(self, other: Spans) -> Spans {
-        let both = |a: [u32; 2], b: [u32; 2]| [a[0].min(b[0]), a[1].max(b[1])];
-        Spans {
-            narrow: self.narrow && other.narrow,
-            group: both(self.group, other.group),
-            day: both(self.day, other.day),
-            mantissa: [
-                self.mantissa[0].min(other.mantissa[0]),
-                self.mantissa[1].max(other.mantissa[1]),
-            ],
-        }
-    }
-
-    /// Of `records`.
-    pub(super) fn of(records: &[Packed]) -> Spans {
-        let mut spans = Spans::EMPTY;
-        for r in records {
-            spans.add(*r);
-        }
-        spans
-    }
-}
-
-/// How records are filed into buckets by their group's top bits: the buckets, the parts of
-/// the input filed in parallel and each part's count of records by bucket.
-pub(super) struct Filing {
-    /// A bucket is a group's number shifted right by this.
-    shift: u32,
-    buckets: usize,
-    part_len: usize,
-    counts: Vec<Vec<usize>>,
-    spans: Spans,
-}
-
-impl Filing {
-    /// Counts `records` (at least one) by part and bucket, and takes their spans.
-    fn count(records: &[Packed], groups: u32) -> Filing {
-        use crate::par::prelude::*;
-        let group_bits = 32u32.saturating_sub(groups.leading_zeros());
-        let shift = group_bits.saturating_sub(BUCKET_BITS);
-        let buckets = 1usize << BUCKET_BITS.min(group_bits);
-        // Two parts a thread (at least two), each filing into its own slices of every bucket.
-        let part_len = records
-            .len()
-            .div_ceil(crate::par::current_num_threads().saturating_mul(2).max(2))
-            .max(1);
-        let parts: Vec<(Vec<usize>, Spans)> = records
-            .par_chunks(part_len)
-            .map(|part| {
-                let mut count = vec![0usize; buckets];
-                let mut spans = Spans::EMPTY;
-                for r in part {
-                    let b = r.group().checked_shr(shift).unwrap_or(0) as usize;
-                    if let Some(c) = count.get_mut(b) {
-                        *c = c.saturating_add(1);
-                    }
-                    spans.add(*r);
-                }
-                (count, spans)
-            })
-            .collect();
-        let spans = parts
-            .iter()
-            .fold(Spans::EMPTY, |all, (_, spans)| all.merge(*spans));
-        Filing {
-            shift,
-            buckets,
-            part_len,
-            counts: parts.into_iter().map(|(count, _)| count).collect(),
-            spans,
-        }
-    }
-
-    fn bucket(&self, r: &Packed) -> usize {
-        r.group().checked_shr(self.shift).unwrap_or(0) as usize
-    }
-
-    /// The buckets' lengths, in order.
-    fn lengths(&self) -> Vec<usize> {
-        (0..self.buckets)
-            .map(|b| self.counts.iter().filter_map(|c| c.get(b)).sum::<usize>())
-            .collect()
-    }
-
-    /// `records` as `encode` makes them, filed into buckets in bucket order, each unsorted.
-    fn file<T: Filed>(&self, records: Vec<Packed>, encode: impl Fn(Packed) -> T + Sync) -> Vec<T> {
-        use crate::par::prelude::*;
-        let n = records.len();
-        let mut filed = Vec::with_capacity(n);
-        filed.par_extend(crate::par::repeat_n(T::default(), n));
-        // The output in (bucket, part) order; each part takes its slice of every bucket.
-        let lengths = (0..self.buckets).flat_map(|b| {
-            self.counts
-                .iter()
-                .map(move |c| c.get(b).copied().unwrap_or(0))
-        });
-        let mut slices: Vec<Vec<&mut [T]>> = self.counts.iter().map(|_| Vec::new()).collect();
-        for (i, piece) in split_lengths(&mut filed, lengths).into_iter().enumerate() {
-            if let Some(part) = i
-                .checked_rem(self.counts.len())
-                .and_then(|p| slices.get_mut(p))
-            {
-                part.push(piece);
-            }
-        }
-        records
-            .par_chunks(self.part_len)
-            .zip(slices.into_par_iter())
-            .for_each(|(part, mut out)| {
-                let mut next = vec![0usize; self.buckets];
-                for r in part {
-                    let b = self.bucket(r);
-                    // The counts were taken over the same part: every record has its slot.
-                    if let (Some(piece), Some(at)) = (out.get_mut(b), next.get_mut(b))
-                        && let Some(slot) = piece.get_mut(*at)
-                    {
-                        *slot = encode(*r);
-                        *at = at.saturating_add(1);
-                    }
-                }
-            });
-        filed
     }
 }
 
@@ -467,11 +348,11 @@ pub(super) fn low_bits(bits: u32) -> u64 {
 
 /// Sorts each bucket of `filed` (of the given lengths) and writes it to its place in the
 /// columns, in parallel; the groups' runs, in order (a group is in one bucket).
-pub(super) fn write_buckets<M: Mantissa, T: Filed>(
+pub(super) fn write_buckets<M: Mantissa, D: DayWord, T: Filed>(
     mut filed: Vec<T>,
     lengths: &[usize],
     mantissas: &mut [M],
-    days: &mut [u32],
+    (days, base): (&mut [D], u32),
     decode: impl Fn(usize, T) -> Packed + Sync,
 ) -> Vec<(u32, usize, usize)> {
     use crate::par::prelude::*;
@@ -497,7 +378,7 @@ pub(super) fn write_buckets<M: Mantissa, T: Filed>(
                 for (at, ((t, m), d)) in (start..).zip(bucket.iter().zip(mantissas).zip(days)) {
                     let r = decode(b, *t);
                     *m = M::from_wide(r.mantissa());
-                    *d = r.day_scale();
+                    *d = D::of_word(r.day_scale(), base);
                     let end = at.saturating_add(1);
                     match runs.last_mut() {
                         Some((group, _, last)) if *group == r.group() => *last = end,

@@ -135,7 +135,14 @@ fn sorted_columns_are_the_columns_of_one_sort() {
             }
             _ => panic!("{groups} groups: the wrong width"),
         }
-        assert!(days == expected_days, "{groups} groups");
+        let words: Vec<u32> = match &days {
+            Days::Narrow { base, offsets } => {
+                offsets.iter().map(|o| base + u32::from(*o)).collect()
+            }
+            Days::Wide(words) => words.clone(),
+        };
+        assert!(words == expected_days, "{groups} groups");
+        assert_eq!(days, Days::of(expected_days.clone()), "{groups} groups");
         let mut expected_runs = Vec::new();
         let mut at = 0;
         for run in expected.chunk_by(|a, b| a.group() == b.group()) {
