@@ -53,7 +53,8 @@ impl Records {
                 records.get_mut(*base..).unwrap_or_default()
             }
             Records::Packed { scratch, .. } => {
-                scratch.clear();
+                // Only the slots the pieces write are read: what an earlier chunk left in
+                // the others is never seen, so the room is not cleared.
                 scratch.resize(slots, Packed::default());
                 scratch
             }

@@ -249,6 +249,7 @@ impl UsageTable {
         // Columns without the group number: a group is its place, so equal usage makes equal
         // tables whatever numbering the records were built with.
         let (mantissas, days, runs) = sorted_columns(records, groups);
+        let runs = runs.into_iter().flatten();
         assemble(accounts, metrics, mantissas, days, runs, |g| {
             Some((g.checked_div(slots)?, g.checked_rem(slots)?))
         })

@@ -4,7 +4,7 @@
 use super::pack::Packed;
 use super::pieces::split_lengths;
 use super::sort::{BUCKET_BITS, Filed};
-use super::source::RecordSource;
+use super::source::{Bounds, RecordSource};
 
 /// The least and largest group, day word and mantissa (sortable bits) of some records, and
 /// whether every mantissa fits in 32 bits.
@@ -45,6 +45,20 @@ impl Spans {
         }
     }
 
+    /// Of records of these bounds and groups.
+    fn of_bounds(bounds: Bounds, group: [u32; 2]) -> Spans {
+        // A mantissa fits in 32 bits when it is 0 to u32::MAX: sortable bits from 2^63 to
+        // 2^63 + u32::MAX.
+        let zero = 1u64 << 63;
+        let [least, most] = bounds.mantissa;
+        Spans {
+            narrow: least >= zero && most <= zero.saturating_add(u64::from(u32::MAX)),
+            group,
+            day: bounds.day,
+            mantissa: bounds.mantissa,
+        }
+    }
+
     /// Of `records`.
     pub(super) fn of(records: &[Packed]) -> Spans {
         let mut spans = Spans::EMPTY;
@@ -78,14 +92,31 @@ impl Filing {
             .into_par_iter()
             .map(|part| {
                 let mut count = vec![0usize; buckets];
-                let mut spans = Spans::EMPTY;
-                source.each(part, |r| {
-                    let b = r.group().checked_shr(shift).unwrap_or(0) as usize;
+                let mut counted = |g: u32| {
+                    let b = g.checked_shr(shift).unwrap_or(0) as usize;
                     if let Some(c) = count.get_mut(b) {
                         *c = c.saturating_add(1);
                     }
-                    spans.add(r);
-                });
+                };
+                let spans = match source.bounds(part) {
+                    // Only the groups are read.
+                    Some(bounds) => {
+                        let mut group = [u32::MAX, 0];
+                        source.each_group(part, |g| {
+                            counted(g);
+                            group = [group[0].min(g), group[1].max(g)];
+                        });
+                        Spans::of_bounds(bounds, group)
+                    }
+                    None => {
+                        let mut spans = Spans::EMPTY;
+                        source.each(part, |r| {
+                            counted(r.group());
+                            spans.add(r);
+                        });
+                        spans
+                    }
+                };
                 (count, spans)
             })
             .collect();

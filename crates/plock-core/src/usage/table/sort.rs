@@ -122,6 +122,11 @@ pub(super) fn sort_records(records: &mut [Packed]) {
     records.par_sort_unstable();
 }
 
+/// The groups' runs (group, start, end) in order, a vector for each bucket: a group is in
+/// one bucket, and the runs are not gathered into one vector (24 bytes a group, at scale M
+/// 24 MB) but read bucket by bucket, each freed once read.
+pub(super) type Runs = Vec<Vec<(u32, usize, usize)>>;
+
 /// Buckets a bucket sort files records into, by the top bits of their group: few enough that
 /// a thread's write positions stay in its cache, many enough that each bucket sorts in cache.
 pub(super) const BUCKET_BITS: u32 = 12;
@@ -136,10 +141,7 @@ pub(super) const BUCKET_BITS: u32 = 12;
 /// it is there. Sorting 10 million records this way takes about half the instructions of one
 /// sort of all. The records are filed as 64-bit [`BucketKey`]s when those hold them (half the
 /// bytes to move and to sort), and otherwise as they are.
-pub(super) fn sorted_columns<S: RecordSource>(
-    source: S,
-    groups: u32,
-) -> (Mantissas, Days, Vec<(u32, usize, usize)>) {
+pub(super) fn sorted_columns<S: RecordSource>(source: S, groups: u32) -> (Mantissas, Days, Runs) {
     let n = source.len();
     if n < (1 << 16) {
         // One bucket of the records as they are.
@@ -152,6 +154,14 @@ pub(super) fn sorted_columns<S: RecordSource>(
     }
     let filing = Filing::count(&source, groups);
     match BucketKey::of(&filing) {
+        // Keys of 48 bits are filed in 6 bytes (at scale M they are 40 bits: 11 of the group,
+        // 12 of the day word, 17 of the mantissa).
+        Some(key) if key.bits() <= 48 => {
+            let filed = filing.file(source, |r| Key48::of(key.key(r)));
+            columns(filed, &filing.lengths(), &filing.spans, |b, k| {
+                key.record(b, k.key())
+            })
+        }
         Some(key) => {
             let filed = filing.file(source, |r| key.key(r));
             columns(filed, &filing.lengths(), &filing.spans, |b, k| {
@@ -174,7 +184,7 @@ pub(super) fn columns<T: Filed>(
     lengths: &[usize],
     spans: &Spans,
     decode: impl Fn(usize, T) -> Packed + Sync,
-) -> (Mantissas, Days, Vec<(u32, usize, usize)>) {
+) -> (Mantissas, Days, Runs) {
     let n = filed.len();
     let [least, most] = spans.day;
     if n > 0 && most.saturating_sub(least) <= u32::from(u16::MAX) {
@@ -202,7 +212,7 @@ fn mantissa_column<D: DayWord, T: Filed>(
     narrow: bool,
     days: (&mut [D], u32),
     decode: impl Fn(usize, T) -> Packed + Sync,
-) -> (Mantissas, Vec<(u32, usize, usize)>) {
+) -> (Mantissas, Runs) {
     if narrow {
         let mut mantissas = vec![0u32; filed.len()];
         let runs = write_buckets(filed, lengths, &mut mantissas, days, decode);
@@ -238,6 +248,41 @@ impl Filed for u64 {
     }
 
     fn sort_large(bucket: &mut [u64]) {
+        use crate::par::prelude::*;
+        bucket.par_sort_unstable();
+    }
+}
+
+/// A [`BucketKey`] of at most 48 bits in 6 bytes, the high bits first, so that keys compare
+/// as their values do.
+#[derive(Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord)]
+pub(super) struct Key48([u16; 3]);
+
+impl Key48 {
+    /// The low 48 bits of `key`.
+    fn of(key: u64) -> Key48 {
+        let part = |shift: u32| u16::try_from((key >> shift) & 0xFFFF).unwrap_or_default();
+        Key48([part(32), part(16), part(0)])
+    }
+
+    fn key(self) -> u64 {
+        let [high, middle, low] = self.0;
+        (u64::from(high) << 32) | (u64::from(middle) << 16) | u64::from(low)
+    }
+}
+
+impl Filed for Key48 {
+    /// Sorted as 64-bit keys in `keys`, then written back.
+    fn sort_bucket(bucket: &mut [Key48], keys: &mut Vec<u64>) {
+        keys.clear();
+        keys.extend(bucket.iter().map(|k| k.key()));
+        keys.sort_unstable();
+        for (k, key) in bucket.iter_mut().zip(keys.iter()) {
+            *k = Key48::of(*key);
+        }
+    }
+
+    fn sort_large(bucket: &mut [Key48]) {
         use crate::par::prelude::*;
         bucket.par_sort_unstable();
     }
@@ -330,6 +375,13 @@ impl BucketKey {
             .key(u64::from(r.group()) & low_bits(self.shift), r)
     }
 
+    /// The bits a key takes.
+    fn bits(self) -> u32 {
+        self.shift
+            .saturating_add(self.layout.day_bits)
+            .saturating_add(self.layout.mantissa_bits)
+    }
+
     /// The record of `key`, in `bucket`.
     fn record(self, bucket: usize, key: u64) -> Packed {
         let top = u32::try_from(bucket)
@@ -354,7 +406,7 @@ pub(super) fn write_buckets<M: Mantissa, D: DayWord, T: Filed>(
     mantissas: &mut [M],
     (days, base): (&mut [D], u32),
     decode: impl Fn(usize, T) -> Packed + Sync,
-) -> Vec<(u32, usize, usize)> {
+) -> Runs {
     use crate::par::prelude::*;
     let starts = starts(lengths.iter().copied());
     let large = filed
@@ -389,7 +441,7 @@ pub(super) fn write_buckets<M: Mantissa, D: DayWord, T: Filed>(
             },
         )
         .collect();
-    runs.into_iter().flatten().collect()
+    runs
 }
 
 /// Sorts a bucket as [`sort_records`] does, as 64-bit keys when they hold it: a bucket's

@@ -13,6 +13,43 @@ pub(crate) trait RecordSource: Sync {
 
     /// Calls `f` with each record of `part`, always in the same order.
     fn each(&self, part: usize, f: impl FnMut(Packed));
+
+    /// The bounds of `part`'s records, if the source knows them without reading the records.
+    fn bounds(&self, _part: usize) -> Option<Bounds> {
+        None
+    }
+
+    /// Calls `f` with the group of each record of `part`, in [`RecordSource::each`]'s order.
+    fn each_group(&self, part: usize, mut f: impl FnMut(u32)) {
+        self.each(part, |r| f(r.group()));
+    }
+}
+
+/// The least and largest day word and mantissa (its sortable bits: the sign bit flipped) of
+/// some records; for none, the least is the type's largest value and the largest 0.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Bounds {
+    pub(crate) day: [u32; 2],
+    pub(crate) mantissa: [u64; 2],
+}
+
+impl Bounds {
+    /// The bounds of no record.
+    pub(crate) const EMPTY: Bounds = Bounds {
+        day: [u32::MAX, 0],
+        mantissa: [u64::MAX, 0],
+    };
+
+    /// The bounds of these records and `other`'s.
+    pub(crate) fn merge(self, other: Bounds) -> Bounds {
+        Bounds {
+            day: [self.day[0].min(other.day[0]), self.day[1].max(other.day[1])],
+            mantissa: [
+                self.mantissa[0].min(other.mantissa[0]),
+                self.mantissa[1].max(other.mantissa[1]),
+            ],
+        }
+    }
 }
 
 /// Parts a thread: enough that a thread done early takes another.
