@@ -1,10 +1,12 @@
 //! Records kept between chunks, 8 bytes each where they fit: a piece's records as offsets
 //! from the piece's least account, metric, day, scale and mantissa, each field in as many
 //! bits as its span needs (a chunk's usage spans a few months and a few metrics, so a 64-bit
-//! word usually holds a record); 16 bytes each, as they are, where they do not. The table's
-//! sort needs every record as a 16-byte key in one vector: built from the store once the
-//! input ends, the records are held twice at most at 8 + 16 bytes, never at 16 + 16 as a
-//! growing vector held them while it was copied to a larger one.
+//! word usually holds a record); 16 bytes each, as they are, where they do not. Once the
+//! input ends, the table's sort reads the records from the store in parts of whole segments
+//! ([`Stored`]) and files them into its buckets (6 or 8 bytes a record), so they are held
+//! twice at most at 8 + 8 bytes, never gathered into a vector of 16-byte records first.
+//! Each segment keeps the exact bounds of its day words and mantissas, so the sort's
+//! counting pass reads only the records' groups.
 
 use crate::par::prelude::*;
 

@@ -154,8 +154,8 @@ pub(super) fn sorted_columns<S: RecordSource>(source: S, groups: u32) -> (Mantis
     }
     let filing = Filing::count(&source, groups);
     match BucketKey::of(&filing) {
-        // Keys of 48 bits are filed in 6 bytes (at scale M they are 40 bits: 11 of the group,
-        // 12 of the day word, 17 of the mantissa).
+        // Keys of at most 48 bits are filed in 6 bytes (the kit's M data needs 53: 11 bits of
+        // the group under its bucket's, 12 of the day word, 30 of six-decimal quantities).
         Some(key) if key.bits() <= 48 => {
             let filed = filing.file(source, |r| Key48::of(key.key(r)));
             columns(filed, &filing.lengths(), &filing.spans, |b, k| {
