@@ -56,6 +56,7 @@ mod run_record;
 mod run_usage;
 mod schema;
 mod store;
+mod watermarks;
 mod write;
 
 pub use operate::UsageImport;
