@@ -42,9 +42,8 @@ impl Input {
         let (inner, len): (Box<dyn Read>, Option<u64>) = if is_dash(path) {
             (Box::new(std::io::stdin().lock()), None)
         } else {
-            let file = std::fs::File::open(path).map_err(|e| {
-                fail(Class::Io, format!("cannot read {}: {e}", name(path)))
-            })?;
+            let file = std::fs::File::open(path)
+                .map_err(|e| fail(Class::Io, format!("cannot read {}: {e}", name(path))))?;
             let len = file.metadata().ok().map(|m| m.len());
             (Box::new(file), len)
         };
@@ -67,7 +66,10 @@ impl Read for Input {
             }
             Err(e) => {
                 if e.kind() != std::io::ErrorKind::Interrupted {
-                    self.error.0.borrow_mut().get_or_insert_with(|| e.to_string());
+                    self.error
+                        .0
+                        .borrow_mut()
+                        .get_or_insert_with(|| e.to_string());
                 }
                 Err(e)
             }

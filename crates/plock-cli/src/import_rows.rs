@@ -4,9 +4,9 @@
 use std::collections::BTreeSet;
 use std::path::Path;
 
-use plock_core::{AccountId, SubscriptionId};
 use plock_core::import::{ImportErrors, ImportPlan};
 use plock_core::store::Change;
+use plock_core::{AccountId, SubscriptionId};
 
 use crate::app::{Opened, subject, today};
 use crate::backend::Backend;
@@ -33,8 +33,7 @@ pub fn import(
     let mut plan = match report.kind {
         ImportKind::Accounts => {
             let book = s.store.account_book().map_err(store_error)?;
-            let planned =
-                plock_core::import::plan_account_import_from(input, &book, today(), &());
+            let planned = plock_core::import::plan_account_import_from(input, &book, today(), &());
             let plan = planned.map_err(|e| refused(&e))?;
             count_accounts(&plan, report);
             plan
@@ -71,7 +70,9 @@ pub fn import(
             Vec::new()
         };
         let name = |store: &dyn Backend, index: usize| {
-            subjects.get(index).map(|subject| row_of(store, &plan, subject))
+            subjects
+                .get(index)
+                .map(|subject| row_of(store, &plan, subject))
         };
         let prefix = format!("{file}: nothing imported; ");
         crate::progress::step(&format!("saving {file}"), || s.commit_named(batch, &name))

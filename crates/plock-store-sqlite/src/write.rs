@@ -20,11 +20,11 @@ use plock_store_sql::writer::{Run, Step, Writer};
 use rusqlite::{Connection, OptionalExtension, params};
 use serde_json::Value;
 
-use crate::watermarks::Watermarks;
 use crate::codec::{
     ACCOUNT_COLUMNS, ACCOUNT_SELECT, Context, SUBSCRIPTION_COLUMNS, USAGE_COLUMNS, account_value,
     json_list, params, question, subscription, usage_values,
 };
+use crate::watermarks::Watermarks;
 
 /// Applies `batch` in `tx`, or returns the first refusal (the caller then rolls back).
 pub(crate) fn apply(tx: &Connection, batch: &Batch) -> Result<(), StoreError> {

@@ -425,7 +425,9 @@ fn progress_shows_on_a_terminal_and_never_in_a_pipe() {
     // out of the file's, at a rate, with the time left.
     for kind in ["accounts", "subscriptions"] {
         let (_, terminal) = in_terminal(&s, &format!("{plock} import {kind} {kind}.csv"));
-        let bytes = std::fs::metadata(s.dir.join(format!("{kind}.csv"))).unwrap().len();
+        let bytes = std::fs::metadata(s.dir.join(format!("{kind}.csv")))
+            .unwrap()
+            .len();
         assert!(
             terminal.contains(&format!("{bytes} B/{bytes} B  ")) && terminal.contains(" left"),
             "{kind}: {terminal:?}"

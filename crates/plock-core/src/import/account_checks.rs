@@ -75,7 +75,9 @@ fn check_master(
                 .and_then(|id| book.get(id))
                 .map(|m| m.key().clone())
         });
-        if master_row.is_none() && master_known.is_none() && !written_keys.contains_key(master.as_str())
+        if master_row.is_none()
+            && master_known.is_none()
+            && !written_keys.contains_key(master.as_str())
         {
             errors.push(
                 row.line,

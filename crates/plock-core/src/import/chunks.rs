@@ -118,7 +118,9 @@ impl<'c, R: Read> Chunks<'c, R> {
         let body = self.next_body().inspect_err(|_| self.failed = true)?;
         let first = self.header.is_none();
         if first {
-            let body = body.strip_prefix(b"\xEF\xBB\xBF".as_slice()).unwrap_or(&body);
+            let body = body
+                .strip_prefix(b"\xEF\xBB\xBF".as_slice())
+                .unwrap_or(&body);
             let header = first_line(body).to_vec();
             let table = self.parse(body, 0)?;
             self.header = Some(header);

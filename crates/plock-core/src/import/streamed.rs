@@ -73,10 +73,10 @@ fn read_rows<R: Read>(
         };
         errors.append(std::mem::take(&mut table.problems));
         for row in &table.rows {
-            if let Some(cell) = table.cell(row, key) {
-                if !read.first_lines.contains_key(cell) {
-                    read.first_lines.insert(cell.to_owned(), row.line);
-                }
+            if let Some(cell) = table.cell(row, key)
+                && !read.first_lines.contains_key(cell)
+            {
+                read.first_lines.insert(cell.to_owned(), row.line);
             }
             each(&table, row, errors);
         }
@@ -118,9 +118,16 @@ pub(crate) fn plan_accounts<R: Read>(
         super::accounts::REQUIRED.as_slice(),
         "key",
     );
-    let read = read_rows(input, columns, sizes, progress, &mut errors, |table, row, errors| {
-        rows.extend(super::accounts::parse_row(table, row, today, errors));
-    });
+    let read = read_rows(
+        input,
+        columns,
+        sizes,
+        progress,
+        &mut errors,
+        |table, row, errors| {
+            rows.extend(super::accounts::parse_row(table, row, today, errors));
+        },
+    );
     super::account_checks::check_rows_together(&read.first_lines, &rows, book, &mut errors);
     errors.into_result(())?;
     Ok(ImportPlan {
@@ -165,11 +172,18 @@ pub(crate) fn plan_subscriptions<R: Read>(
         super::subscriptions::REQUIRED.as_slice(),
         "subscription_id",
     );
-    let read = read_rows(input, columns, sizes, progress, &mut errors, |table, row, errors| {
-        if let Some(parsed) = super::subscription_rows::parse_row(table, row, errors) {
-            gathered.add(parsed, errors);
-        }
-    });
+    let read = read_rows(
+        input,
+        columns,
+        sizes,
+        progress,
+        &mut errors,
+        |table, row, errors| {
+            if let Some(parsed) = super::subscription_rows::parse_row(table, row, errors) {
+                gathered.add(parsed, errors);
+            }
+        },
+    );
     let changes = gathered.plan(book, existing, &mut errors);
     errors.into_result(ImportPlan {
         batch: Batch { changes },

@@ -35,7 +35,11 @@ fn sized(chunk: usize) -> Sizes {
 fn check_accounts_alike(text: &str) -> Result<ImportPlan, ImportErrors> {
     let whole = accounts(text, WHOLE);
     for chunk in CHUNKS {
-        assert_eq!(accounts(text, sized(chunk)), whole, "chunks of {chunk} bytes");
+        assert_eq!(
+            accounts(text, sized(chunk)),
+            whole,
+            "chunks of {chunk} bytes"
+        );
     }
     whole
 }
@@ -108,7 +112,10 @@ fn a_record_past_its_limit_ends_the_reading_at_its_line() {
         .collect();
     assert_eq!(found, [(2, "currency"), (3, "")]);
     let reason = &errors.errors()[1].reason;
-    assert_eq!(reason, "a record runs past 50 bytes (no line end outside quotes)");
+    assert_eq!(
+        reason,
+        "a record runs past 50 bytes (no line end outside quotes)"
+    );
     // Within the limit it is read as any other record.
     assert!(accounts(&text, sized(8)).unwrap_err().total() == 2);
 }
@@ -136,8 +143,12 @@ fn subscriptions_gather_their_rows_across_chunks() {
     assert_eq!((whole.rows, whole.keys()), (4, 2));
     assert_eq!(whole.line_of("s-glob"), Some(3));
 
-    let differing = text.replace("s-glob,globex,2025-01-01,EUR,seats", "s-glob,globex,2025-01-02,EUR,seats");
-    let differing_in = |sizes| plan_subscriptions(differing.as_bytes(), &book, (&[], &[]), sizes, &());
+    let differing = text.replace(
+        "s-glob,globex,2025-01-01,EUR,seats",
+        "s-glob,globex,2025-01-02,EUR,seats",
+    );
+    let differing_in =
+        |sizes| plan_subscriptions(differing.as_bytes(), &book, (&[], &[]), sizes, &());
     let errors = differing_in(sized(3)).unwrap_err();
     assert_eq!(differing_in(WHOLE), Err(errors.clone()));
     let problem = errors.errors().first().unwrap();
