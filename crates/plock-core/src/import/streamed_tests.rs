@@ -155,3 +155,38 @@ fn subscriptions_gather_their_rows_across_chunks() {
     assert_eq!(problem.line, 5);
     assert!(problem.reason.ends_with("line 3"), "{problem}");
 }
+
+/// Texts of the bytes that decide where records end (quotes, separators, line ends, blank
+/// lines), from a fixed seed: each plans alike whole and in chunks of any size.
+#[test]
+fn texts_of_quotes_separators_and_line_ends_plan_alike_in_chunks() {
+    const PIECES: [&str; 12] = [
+        "a", "b,", "c;", "\"", "\"\"", "\n", "\r\n", "\n\n", ",EUR", ";SEK", "x\"y", " ",
+    ];
+    let mut seed: u64 = 0x706c_6f6b;
+    let mut next = move || {
+        seed = seed
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        usize::try_from(seed >> 33).unwrap()
+    };
+    for case in 0..300 {
+        let header = if case % 2 == 0 {
+            "key,name,currency\n"
+        } else {
+            "key;name;currency\n"
+        };
+        let mut text = header.to_owned();
+        for _ in 0..(next() % 40) {
+            text.push_str(PIECES[next() % PIECES.len()]);
+        }
+        let whole = accounts(&text, WHOLE);
+        for chunk in [1, 2, 3, 7] {
+            assert_eq!(
+                accounts(&text, sized(chunk)),
+                whole,
+                "{text:?} in chunks of {chunk}"
+            );
+        }
+    }
+}
