@@ -5,6 +5,7 @@ pub mod alloc_stats;
 pub mod allocator;
 pub mod company;
 pub mod kit;
+pub mod usage_csv;
 
 use plock_core::store::CompanySnapshot;
 use plock_core::{CompanyData, UsageTable};

@@ -9,7 +9,10 @@
 //!     [--out results/]
 //! ```
 //!
-//! `--out` writes the PostgreSQL run's results for the kit's `compare.py`.
+//! `--out` writes the PostgreSQL run's results for the kit's `compare.py`. `--usage-csv
+//! CSV/M/usage.csv` (the kit's usage in plock's format, from `plock-kit-convert`) imports
+//! the usage into both stores as `plock import usage` does (checked blocks, made-up record
+//! ids, each store's usage import) instead of through the port.
 // Rates are for people to read, not money: floats are fine here.
 #![allow(clippy::float_arithmetic, clippy::cast_precision_loss)]
 
@@ -20,6 +23,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, anyhow, bail};
 use chrono::{DateTime, Utc};
 use plock_benches::kit;
+use plock_benches::usage_csv::each_block;
 use plock_core::store::{Batch, Change, CompanySnapshot};
 use plock_core::{
     AccountKey, BillingRun, MetricId, RunOptions, Store, UsageRecord, UsageTable, run,
@@ -33,6 +37,7 @@ struct Args {
     postgres: String,
     sqlite: PathBuf,
     out: Option<PathBuf>,
+    usage_csv: Option<PathBuf>,
 }
 
 fn args() -> Result<Args> {
@@ -41,13 +46,14 @@ fn args() -> Result<Args> {
         .next()
         .ok_or_else(|| anyhow!("the kit data folder"))?
         .into();
-    let (mut postgres, mut sqlite, mut out) = (None, None, None);
+    let (mut postgres, mut sqlite, mut out, mut usage_csv) = (None, None, None, None);
     while let Some(flag) = it.next() {
         let value = it.next().ok_or_else(|| anyhow!("{flag} needs a value"))?;
         match flag.as_str() {
             "--postgres" => postgres = Some(value),
             "--sqlite" => sqlite = Some(PathBuf::from(value)),
             "--out" => out = Some(PathBuf::from(value)),
+            "--usage-csv" => usage_csv = Some(PathBuf::from(value)),
             other => bail!("unknown flag {other}"),
         }
     }
@@ -56,6 +62,7 @@ fn args() -> Result<Args> {
         postgres: postgres.ok_or_else(|| anyhow!("--postgres CONFIG"))?,
         sqlite: sqlite.ok_or_else(|| anyhow!("--sqlite PATH (a new file)"))?,
         out,
+        usage_csv,
     })
 }
 
@@ -123,6 +130,102 @@ fn usage_records(path: &Path) -> Result<Vec<UsageRecord>> {
     Ok(out)
 }
 
+/// The kit's usage into both stores through the port (`AddUsage`).
+fn add_usage(data: &Path, pg: &mut PostgresStore, lite: &mut SqliteStore) -> Result<()> {
+    let (records, t) = timed(|| usage_records(&data.join("usage.csv")));
+    let records = records?;
+    let n = records.len() as f64;
+    println!(
+        "usage.csv parsed: {} records in {:.2} s",
+        records.len(),
+        t.as_secs_f64()
+    );
+    let rate = |t: Duration| n / t.as_secs_f64();
+    let usage = Batch::one(Change::AddUsage { records });
+    let (r, t) = timed(|| pg.apply(usage.clone()));
+    r?;
+    println!(
+        "usage into PostgreSQL (binary COPY): {:.2} s = {:.0} rows/s",
+        t.as_secs_f64(),
+        rate(t)
+    );
+    let (r, t) = timed(|| lite.apply(usage));
+    r?;
+    println!(
+        "usage into SQLite:                   {:.2} s = {:.0} rows/s",
+        t.as_secs_f64(),
+        rate(t)
+    );
+    Ok(())
+}
+
+/// The usage file into both stores as `plock import usage` imports it.
+fn import_usage(path: &Path, pg: &mut PostgresStore, lite: &mut SqliteStore) -> Result<()> {
+    let book = pg.company_without_usage()?.accounts;
+    let started = Instant::now();
+    let mut import = pg.usage_import()?;
+    let rows = each_block(path, &book, |block| Ok(import.add(block)?))?;
+    import.commit()?;
+    let t = started.elapsed();
+    println!(
+        "usage import into PostgreSQL: {rows} rows in {:.2} s = {:.0} rows/s",
+        t.as_secs_f64(),
+        rows as f64 / t.as_secs_f64()
+    );
+    let started = Instant::now();
+    let mut import = lite.usage_import()?;
+    let rows = each_block(path, &book, |block| Ok(import.add_block(&block)?))?;
+    import.commit()?;
+    let t = started.elapsed();
+    println!(
+        "usage import into SQLite:     {rows} rows in {:.2} s = {:.0} rows/s",
+        t.as_secs_f64(),
+        rows as f64 / t.as_secs_f64()
+    );
+    Ok(())
+}
+
+/// Reading the usage a run needs from the rows written through the port: by binary `COPY`
+/// into the engine's table, as records through `company()`, or aggregated in the database
+/// (daily sums, rows fetched).
+fn read_usage_ways(pg: &PostgresStore, postgres: &str) -> Result<()> {
+    let (table, copy) = timed(|| pg.usage_table());
+    drop(table?);
+    println!(
+        "PostgreSQL usage by binary COPY into the table: {:.2} s",
+        copy.as_secs_f64()
+    );
+    let (snapshot, rows) = timed(|| {
+        pg.company().and_then(|c| {
+            let table = c
+                .usage_table()
+                .map_err(|e| plock_core::store::StoreError::Backend {
+                    message: e.to_string(),
+                })?;
+            Ok((c, table))
+        })
+    });
+    drop(snapshot?);
+    println!(
+        "PostgreSQL company() then records into the table: {:.2} s",
+        rows.as_secs_f64()
+    );
+    let mut client = postgres::Client::connect(postgres, postgres::NoTls)?;
+    let (groups, t) = timed(|| {
+        client.query(
+            "SELECT account_key, metric, (at AT TIME ZONE 'UTC')::date, sum(quantity) \
+             FROM usage GROUP BY 1, 2, 3",
+            &[],
+        )
+    });
+    let groups = groups?.len();
+    println!(
+        "PostgreSQL daily sums aggregated in the database, {groups} rows fetched: {:.2} s",
+        t.as_secs_f64()
+    );
+    Ok(())
+}
+
 fn timed<T>(f: impl FnOnce() -> T) -> (T, Duration) {
     let started = Instant::now();
     let out = f();
@@ -167,67 +270,14 @@ fn store_kit(args: &Args) -> Result<()> {
     r?;
     println!("company into SQLite:     {:.2} s", t.as_secs_f64());
 
-    let (records, t) = timed(|| usage_records(&args.data.join("usage.csv")));
-    let records = records?;
-    let n = records.len() as f64;
-    println!(
-        "usage.csv parsed: {} records in {:.2} s",
-        records.len(),
-        t.as_secs_f64()
-    );
-    let rate = |t: Duration| n / t.as_secs_f64();
-    let usage = Batch::one(Change::AddUsage { records });
-    let (r, t) = timed(|| pg.apply(usage.clone()));
-    r?;
-    println!(
-        "usage into PostgreSQL (binary COPY): {:.2} s = {:.0} rows/s",
-        t.as_secs_f64(),
-        rate(t)
-    );
-    let (r, t) = timed(|| lite.apply(usage));
-    r?;
-    println!(
-        "usage into SQLite:                   {:.2} s = {:.0} rows/s",
-        t.as_secs_f64(),
-        rate(t)
-    );
+    match &args.usage_csv {
+        Some(path) => import_usage(path, &mut pg, &mut lite)?,
+        None => add_usage(&args.data, &mut pg, &mut lite)?,
+    }
 
-    // Reading the usage a run needs: by binary COPY into the engine's table, as records
-    // through company(), or aggregated in the database (daily sums, rows fetched).
-    let (table, copy) = timed(|| pg.usage_table());
-    drop(table?);
-    println!(
-        "PostgreSQL usage by binary COPY into the table: {:.2} s",
-        copy.as_secs_f64()
-    );
-    let (snapshot, rows) = timed(|| {
-        pg.company().and_then(|c| {
-            let table = c
-                .usage_table()
-                .map_err(|e| plock_core::store::StoreError::Backend {
-                    message: e.to_string(),
-                })?;
-            Ok((c, table))
-        })
-    });
-    drop(snapshot?);
-    println!(
-        "PostgreSQL company() then records into the table: {:.2} s",
-        rows.as_secs_f64()
-    );
-    let mut client = postgres::Client::connect(&args.postgres, postgres::NoTls)?;
-    let (groups, t) = timed(|| {
-        client.query(
-            "SELECT account_key, metric, (at AT TIME ZONE 'UTC')::date, sum(quantity) \
-             FROM usage GROUP BY 1, 2, 3",
-            &[],
-        )
-    });
-    let groups = groups?.len();
-    println!(
-        "PostgreSQL daily sums aggregated in the database, {groups} rows fetched: {:.2} s",
-        t.as_secs_f64()
-    );
+    if args.usage_csv.is_none() {
+        read_usage_ways(&pg, &args.postgres)?;
+    }
 
     // The run: read, bill, record; PostgreSQL then SQLite.
     let started = Instant::now();

@@ -15,19 +15,14 @@
 // Rates are for people to read, not money: floats are fine here.
 #![allow(clippy::float_arithmetic, clippy::cast_precision_loss)]
 
-use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, Result, anyhow, bail};
-use plock_core::import::{UsageBlock, UsageChecker, UsageRow, plan_account_import};
+use anyhow::{Result, anyhow, bail};
+use plock_benches::usage_csv::each_block;
+use plock_core::import::plan_account_import;
 use plock_core::{AccountBook, Store};
 use plock_store_postgres::PostgresStore;
-
-/// Rows a chunk holds, as in the command.
-const CHUNK_ROWS: usize = 10_000;
-/// Chunks checked at a time, as in the command (16 MiB of lines).
-const BATCH_BYTES: usize = 16 << 20;
 
 fn main() {
     if let Err(e) = run() {
@@ -102,58 +97,6 @@ fn measure(csv: &Path, postgres: &str) -> Result<()> {
 
 fn rate(rows: u64, t: Duration) -> f64 {
     rows as f64 / t.as_secs_f64()
-}
-
-/// Reads `path` as the command does (plain lines, chunks of [`CHUNK_ROWS`] rows, batches
-/// checked in parallel) and hands each block to `each`; the rows read.
-fn each_block(
-    path: &Path,
-    book: &AccountBook,
-    mut each: impl FnMut(UsageBlock) -> Result<()>,
-) -> Result<u64> {
-    let text = std::fs::File::open(path).context("opening usage.csv")?;
-    let mut input = std::io::BufReader::with_capacity(1 << 20, text);
-    let mut header = String::new();
-    std::io::BufRead::read_line(&mut input, &mut header)?;
-    let checker = UsageChecker::new(header.trim_end(), book);
-    let (mut buf, mut rows, mut line) = (Vec::new(), 0u64, 2u64);
-    loop {
-        let want = BATCH_BYTES.saturating_sub(buf.len()) as u64;
-        let read = (&mut input).take(want).read_to_end(&mut buf)?;
-        let end = read == 0 || buf.len() < BATCH_BYTES;
-        let mut chunks: Vec<Vec<UsageRow<'_>>> = Vec::new();
-        let mut chunk = Vec::with_capacity(CHUNK_ROWS);
-        let mut used = 0;
-        let mut start = 0;
-        for (i, b) in buf.iter().enumerate() {
-            if *b != b'\n' {
-                continue;
-            }
-            chunk.push((line, buf.get(start..i).unwrap_or_default()));
-            (start, line) = (i + 1, line + 1);
-            if chunk.len() == CHUNK_ROWS {
-                chunks.push(std::mem::replace(
-                    &mut chunk,
-                    Vec::with_capacity(CHUNK_ROWS),
-                ));
-                used = start;
-            }
-        }
-        if end && !chunk.is_empty() {
-            chunks.push(chunk);
-            used = start;
-        }
-        for (rows_of, result) in chunks.iter().map(Vec::len).zip(checker.check_all(&chunks)) {
-            let block = result.map_err(|e| anyhow!("usage.csv: {e}"))?;
-            each(block)?;
-            rows += rows_of as u64;
-        }
-        drop(chunks);
-        buf.drain(..used);
-        if end {
-            return Ok(rows);
-        }
-    }
 }
 
 /// This process's CPU seconds (user and system).

@@ -24,17 +24,17 @@ pub struct CsvChunks<R> {
     done: bool,
 }
 
-impl CsvChunks<Box<dyn Read>> {
+impl CsvChunks<Box<dyn Read + Send>> {
     /// The chunks of a whole file, its header first.
     ///
     /// # Errors
     /// The input's failure on its first line.
-    pub fn whole(input: Box<dyn Read>) -> std::io::Result<CsvChunks<Box<dyn Read>>> {
+    pub fn whole(input: Box<dyn Read + Send>) -> std::io::Result<CsvChunks<Box<dyn Read + Send>>> {
         let mut input = BufReader::new(input);
         let mut first = Vec::new();
         input.read_until(b'\n', &mut first)?;
         let delimiter = Delimiter::detect(&String::from_utf8_lossy(&first)).byte();
-        let chained: Box<dyn Read> = Box::new(std::io::Cursor::new(first).chain(input));
+        let chained: Box<dyn Read + Send> = Box::new(std::io::Cursor::new(first).chain(input));
         let mut reader = csv::ReaderBuilder::new()
             .delimiter(delimiter)
             .flexible(true)

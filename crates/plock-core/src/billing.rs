@@ -73,6 +73,7 @@ mod changes;
 mod chunks;
 mod compensation;
 mod engine;
+mod id_order;
 mod late;
 mod line;
 #[cfg(feature = "oracle")]

@@ -12,7 +12,7 @@ use crate::store::PostgresStore;
 
 /// Rows whose owner column disagrees with their account's: each query returns the first
 /// offending row's table and id.
-const OWNER_CHECKS: [(&str, &str); 5] = [
+const OWNER_CHECKS: [(&str, &str); 6] = [
     (
         "a tag",
         "SELECT t.account FROM account_tags t JOIN accounts a ON a.id = t.account \
@@ -31,6 +31,11 @@ const OWNER_CHECKS: [(&str, &str); 5] = [
     (
         "usage",
         "SELECT u.account_key FROM usage u LEFT JOIN accounts a ON a.key = u.account_key \
+         WHERE a.id IS NULL OR u.owner <> a.owner LIMIT 1",
+    ),
+    (
+        "usage blocks",
+        "SELECT u.account_key FROM usage_blocks u LEFT JOIN accounts a ON a.key = u.account_key \
          WHERE a.id IS NULL OR u.owner <> a.owner LIMIT 1",
     ),
     (
@@ -70,7 +75,7 @@ impl PostgresStore {
             }
         }
         check_owners(&mut tx, &book)?;
-        crate::usage::usage_table(&mut tx)?;
+        crate::usage_read::usage_table(&mut tx)?;
         check_invoices(&mut tx)?;
         tx.commit().context("ending a check")
     }

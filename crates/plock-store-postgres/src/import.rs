@@ -1,12 +1,12 @@
-//! A usage import: blocks of checked records ([`UsageBlock`]) written with one binary `COPY`,
-//! in one transaction that holds a share lock on every account, so that none is dismissed or
-//! re-keyed before the import commits.
+//! A usage import: blocks of checked records ([`UsageBlock`]) written with one binary `COPY`
+//! into `usage_blocks`, in one transaction that holds a share lock on every account, so that
+//! none is dismissed or re-keyed before the import commits.
 //!
 //! The import runs in three stages at once. The caller reads and checks the next blocks; a
 //! thread of the import's own, which holds the store's connection until the import ends,
-//! encodes each block's rows from its text ([`crate::usage_rows`]) and streams them a
-//! mebibyte at a time into one `COPY` that lasts the whole import; and the server stores
-//! what was sent before. The server's work is most of an import's, so it never waits for
+//! gathers the blocks' lines by account key ([`crate::key_blocks`]) and streams them, a row
+//! of `usage_blocks` a key, a mebibyte at a time into one `COPY` that lasts the whole
+//! import; and the server stores what was sent before. The server's work is most of an import's, so it never waits for
 //! the client's: while the thread encodes, the server reads what the socket holds.
 
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
@@ -17,11 +17,14 @@ use plock_core::import::UsageBlock;
 use plock_core::store::StoreError;
 use postgres::{Client, CopyInWriter};
 
-use crate::codec::{Context, USAGE_COLUMNS, backend};
+use crate::codec::{Context, backend};
 use crate::failure::{Failure, refusal};
+use crate::key_blocks::{KeyBlocks, Row};
 use crate::owners::Owners;
 use crate::store::PostgresStore;
-use crate::usage_rows::encode_block;
+
+/// The `usage_blocks` columns an import writes.
+const BLOCK_COLUMNS: &str = "owner, account_key, records, csv";
 
 /// Encoded rows written to the connection at a time.
 const SEND_BYTES: usize = 1 << 20;
@@ -101,7 +104,7 @@ fn begin(client: &mut Client) -> Result<Owners, StoreError> {
 /// after a failure or when the import is dropped.
 fn write(mut client: Client, owners: &Owners, blocks: &Receiver<Message>) -> Outcome {
     let copied = match client.copy_in(&format!(
-        "COPY usage ({USAGE_COLUMNS}) FROM STDIN (FORMAT binary)"
+        "COPY usage_blocks ({BLOCK_COLUMNS}) FROM STDIN (FORMAT binary)"
     )) {
         Ok(writer) => copy(writer, owners, blocks),
         Err(e) => Err(backend(format!("writing usage: {e}"))),
@@ -122,28 +125,35 @@ fn write(mut client: Client, owners: &Owners, blocks: &Receiver<Message>) -> Out
     (client, result)
 }
 
-/// Streams the blocks into `writer` until the commit (the records sent) or the end of the
-/// queue (`None`: the import was dropped). Dropped unfinished, `writer` abandons the `COPY`.
+/// Streams the blocks into `writer`, a row of `usage_blocks` a key ([`KeyBlocks`]), until
+/// the commit (the records sent) or the end of the queue (`None`: the import was dropped).
+/// Dropped unfinished, `writer` abandons the `COPY`.
 fn copy(
     mut writer: CopyInWriter<'_>,
     owners: &Owners,
     blocks: &Receiver<Message>,
 ) -> Result<Option<u64>, StoreError> {
-    let mut buf = BytesMut::with_capacity(SEND_BYTES.saturating_add(SEND_BYTES / 2));
+    let mut buf = BytesMut::with_capacity(SEND_BYTES.saturating_mul(2));
     buf.put_slice(SIGNATURE);
     buf.put_i32(0);
     buf.put_i32(0);
+    let mut keys = KeyBlocks::default();
+    let mut write = |row: Row<'_>| {
+        encode_row(&mut buf, &row)?;
+        if buf.len() >= SEND_BYTES {
+            send(&mut writer, &mut buf)?;
+        }
+        Ok(())
+    };
     let mut records: u64 = 0;
     while let Ok(message) = blocks.recv() {
         match message {
             Message::Block(block) => {
-                encode_block(&mut buf, owners, &block)?;
                 records = records.saturating_add(u64::try_from(block.len()).unwrap_or(u64::MAX));
-                if buf.len() >= SEND_BYTES {
-                    send(&mut writer, &mut buf)?;
-                }
+                keys.add(owners, block, &mut write)?;
             }
             Message::Commit => {
+                keys.flush(&mut write)?;
                 buf.put_i16(-1);
                 send(&mut writer, &mut buf)?;
                 writer.finish().context("writing usage")?;
@@ -152,6 +162,21 @@ fn copy(
         }
     }
     Ok(None)
+}
+
+/// Appends a row of `usage_blocks`, in [`BLOCK_COLUMNS`]' order.
+fn encode_row(buf: &mut BytesMut, row: &Row<'_>) -> Result<(), StoreError> {
+    let len = |n: usize| i32::try_from(n).map_err(|_| backend("a usage block is too long"));
+    buf.put_i16(4);
+    for text in [row.owner.as_bytes(), row.key.as_bytes()] {
+        buf.put_i32(len(text.len())?);
+        buf.put_slice(text);
+    }
+    buf.put_i32(4);
+    buf.put_i32(i32::try_from(row.records).map_err(|_| backend("a usage block is too long"))?);
+    buf.put_i32(len(row.lines.len())?);
+    buf.put_slice(row.lines);
+    Ok(())
 }
 
 /// Sends the rows encoded and empties the buffer.

@@ -43,6 +43,8 @@ mod copy;
 mod failure;
 mod import;
 mod inserts;
+mod key_blocks;
+mod made_up_ids;
 mod operate;
 mod owners;
 mod queries;
@@ -52,7 +54,7 @@ mod store;
 mod subscription_writes;
 pub mod testing;
 mod usage;
-mod usage_rows;
+mod usage_read;
 mod watermarks;
 mod write;
 
@@ -67,12 +69,16 @@ pub use write::RETRIES;
 use crate::codec::Context;
 
 impl PostgresStore {
-    /// Every usage record, packed in a usage table by one binary `COPY … TO STDOUT`.
+    /// Every usage record, packed in a usage table, from one committed state.
     ///
     /// # Errors
     /// [`StoreError::Backend`].
     pub fn usage_table(&self) -> Result<UsageTable, StoreError> {
-        usage::usage_table(&mut *self.client()?)
+        let mut client = self.client()?;
+        let mut tx = queries::read(&mut client)?;
+        let usage = usage_read::usage_table(&mut tx)?;
+        tx.commit().context("ending a read")?;
+        Ok(usage)
     }
 
     /// What a billing run reads, from one committed state: the accounts, subscriptions and
@@ -85,7 +91,7 @@ impl PostgresStore {
         let mut client = self.client()?;
         let mut tx = queries::read(&mut client)?;
         let (accounts, subscriptions, metrics) = store::read_company(&mut tx)?;
-        let usage = usage::usage_table(&mut tx)?;
+        let usage = usage_read::usage_table(&mut tx)?;
         let billed_usage = billed_usage::read(&mut tx)?;
         tx.commit().context("ending a read")?;
         let company = CompanySnapshot {

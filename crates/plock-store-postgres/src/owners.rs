@@ -49,12 +49,12 @@ impl Owners {
 
 /// Text of up to 23 bytes inline, its length in the last byte.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-struct Short([u8; 24]);
+pub(crate) struct Short([u8; 24]);
 
 impl Short {
     const MAX: usize = 23;
 
-    fn new(text: &str) -> Option<Short> {
+    pub(crate) fn new(text: &str) -> Option<Short> {
         let len = u8::try_from(text.len())
             .ok()
             .filter(|n| usize::from(*n) <= Self::MAX)?;

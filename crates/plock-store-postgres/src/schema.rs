@@ -122,6 +122,8 @@ INSERT INTO meta (name, value) VALUES ('next_invoice_number', 1);
     include_str!("migrations/4_usage_append.sql"),
     // 5: billed usage filed under its invoice owner, as every table that grows with customers.
     include_str!("migrations/5_billed_usage_owner.sql"),
+    // 6: imported usage in blocks of one account key's records.
+    include_str!("migrations/6_usage_blocks.sql"),
 ];
 
 /// The schema version this code writes: the number of migrations.

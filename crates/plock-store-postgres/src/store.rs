@@ -290,8 +290,9 @@ impl Store for PostgresStore {
         period: &Period,
     ) -> Result<Vec<UsageRecord>, StoreError> {
         let keys = strs(accounts);
-        let rows = self
-            .client()?
+        let mut client = self.client()?;
+        let mut tx = crate::queries::read(&mut client)?;
+        let rows = tx
             .query(
                 &format!(
                     "SELECT {USAGE_SELECT} FROM usage \
@@ -306,6 +307,16 @@ impl Store for PostgresStore {
             .iter()
             .map(usage_record)
             .collect::<Result<Vec<_>, _>>()?;
+        drop(rows);
+        let (start, end) = (midnight(period.start()), midnight(period.end()));
+        // As the statement above: no start bound before the server's first day, and no
+        // record before an end that early.
+        let within = |r: &UsageRecord| {
+            start.is_none_or(|s| r.timestamp() >= s) && end.is_some_and(|e| r.timestamp() < e)
+        };
+        let blocks = crate::usage_read::block_records(&mut tx, Some(&keys))?;
+        out.extend(blocks.into_iter().filter(within));
+        tx.commit().context("ending a read")?;
         out.sort();
         Ok(out)
     }
@@ -351,6 +362,7 @@ impl Store for PostgresStore {
             .map(usage_record)
             .collect::<Result<Vec<_>, _>>()?;
         drop(rows);
+        usage.extend(crate::usage_read::block_records(&mut tx, None)?);
         let billed_usage = crate::billed_usage::read(&mut tx)?;
         tx.commit().context("ending a read")?;
         // The memory store's order: by account, then time.

@@ -1,5 +1,5 @@
-//! Usage at scale: records in with binary `COPY … FROM STDIN`, out with binary
-//! `COPY … TO STDOUT` straight into the billing run's [`UsageTable`].
+//! Usage written a batch at a time: records in with binary `COPY … FROM STDIN`, out with
+//! binary `COPY … TO STDOUT` straight into the billing run's usage table.
 //!
 //! PostgreSQL's binary format carries each value as its wire bytes (a `numeric` as base-10000
 //! digits with its scale, a `timestamptz` as microseconds), so nothing is printed or parsed as
@@ -12,7 +12,7 @@ use chrono::{DateTime, Utc};
 use plock_core::id::RecordId;
 use plock_core::store::StoreError;
 use plock_core::usage::UsageTableBuilder;
-use plock_core::{AccountBook, AccountKey, MetricId, UsageRecord, UsageTable};
+use plock_core::{AccountBook, AccountKey, MetricId, UsageRecord};
 use postgres::types::{FromSql, Type};
 use postgres::{GenericClient, Transaction};
 use rust_decimal::Decimal;
@@ -20,6 +20,7 @@ use rust_decimal::Decimal;
 use crate::codec::{Context, USAGE_COLUMNS, backend, join_time, owner_in, split_time};
 use crate::copy::CopyRows;
 use crate::failure::{Db, Failure};
+use crate::made_up_ids::Unshared;
 
 /// The owner each key's usage goes to, or `None` for a key no account holds at this point of
 /// the batch. The book answers for the accounts it holds (the batch changes no other); the
@@ -133,17 +134,18 @@ pub(crate) fn add_usage(
     Ok(())
 }
 
-/// Every usage record, read with one binary `COPY … TO STDOUT` into a usage table, in the
-/// transaction `client` is in. The rows are decoded from the stream as they come (the
-/// client's row iterator builds an object a row), keys and metrics validated once each.
+/// Every usage row written a batch at a time, read with one binary `COPY … TO STDOUT` into
+/// `builder`, in the transaction `client` is in; the made-up ids `unshared` holds left out.
+/// The rows are decoded from the stream as they come (the client's row iterator builds an
+/// object a row), keys and metrics validated once each.
 ///
 /// # Errors
 /// [`StoreError::Backend`] when the database fails or holds a record the table cannot hold.
-pub(crate) fn usage_table(client: &mut impl GenericClient) -> Result<UsageTable, StoreError> {
-    let count: i64 = client
-        .query_one("SELECT count(*) FROM usage", &[])
-        .and_then(|row| row.try_get(0))
-        .context("counting usage")?;
+pub(crate) fn rows_into(
+    client: &mut impl GenericClient,
+    builder: &mut UsageTableBuilder,
+    unshared: &Unshared,
+) -> Result<(), StoreError> {
     let source = client
         .copy_out(
             "COPY (SELECT account_key, metric, at, nanos, quantity, record_id FROM usage) \
@@ -151,7 +153,6 @@ pub(crate) fn usage_table(client: &mut impl GenericClient) -> Result<UsageTable,
         )
         .context("reading usage")?;
     let mut rows = CopyOutRows::new(std::io::BufReader::with_capacity(1 << 20, source))?;
-    let mut builder = UsageTableBuilder::with_capacity(usize::try_from(count).unwrap_or(0));
     let mut keys: HashMap<Vec<u8>, AccountKey> = HashMap::new();
     let mut metrics: HashMap<Vec<u8>, MetricId> = HashMap::new();
     while rows.next_row(6)? {
@@ -184,7 +185,11 @@ pub(crate) fn usage_table(client: &mut impl GenericClient) -> Result<UsageTable,
             None => None,
             Some(bytes) => {
                 let text = std::str::from_utf8(bytes).context("stored usage record id")?;
-                Some(RecordId::new(text).context("stored usage record id")?)
+                if unshared.leaves_out(text) {
+                    None
+                } else {
+                    Some(RecordId::new(text).context("stored usage record id")?)
+                }
             }
         };
         builder
@@ -197,7 +202,7 @@ pub(crate) fn usage_table(client: &mut impl GenericClient) -> Result<UsageTable,
             )
             .map_err(|e| backend(format!("stored usage of {account} is invalid: {e}")))?;
     }
-    Ok(builder.finish())
+    Ok(())
 }
 
 /// A binary `COPY … TO STDOUT` stream, read a row and a field at a time into one buffer.

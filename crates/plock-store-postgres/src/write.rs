@@ -290,7 +290,8 @@ impl Writer for PgWriter<'_, '_> {
     }
 
     fn has_usage(&mut self, key: &AccountKey) -> Result<bool, Failure> {
-        self.exists("usage WHERE account_key = $1", key.as_str())
+        Ok(self.exists("usage WHERE account_key = $1", key.as_str())?
+            || self.exists("usage_blocks WHERE account_key = $1", key.as_str())?)
     }
 
     fn subscriptions_of(&mut self, id: &AccountId) -> Result<Vec<Subscription>, Failure> {
@@ -434,7 +435,8 @@ fn rehome(
             &[&subscriptions.accounts],
         )?;
     }
-    usage.apply(tx, "usage", "account_key")
+    usage.apply(tx, "usage", "account_key")?;
+    usage.apply(tx, "usage_blocks", "account_key")
 }
 
 /// Rows to move under new owners: each account's id (or key), and its owner.

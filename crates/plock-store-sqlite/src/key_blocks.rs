@@ -8,8 +8,17 @@
 //! [`FLUSH_ENTRIES`] key and block pairs: a hundred thousand inserts at the kit's M scale
 //! where there were eight million. Rows are only ever added, never rewritten. Reading one
 //! account's usage reads the blocks its rows name.
+//!
+//! Noting a block's keys is a map lookup per record (ten million at M) on the writing
+//! thread, so it touches one table slot: a key of up to 15 bytes is held inline in the table
+//! (hashed by FxHash's multiply-rotate, not SipHash) beside its place and the last block
+//! noted for it, and a key and block pair is appended to one list, sorted once when written.
+//! The keys are account keys the import checked against the account book, never chosen to
+//! collide.
 
 use std::collections::HashMap;
+use std::fmt::Write;
+use std::hash::{BuildHasherDefault, Hasher};
 
 use plock_core::store::StoreError;
 use rusqlite::{Connection, params};
@@ -20,11 +29,48 @@ use crate::codec::{Context, backend};
 /// and a key's text once per key. A key gets a row each time.
 const FLUSH_ENTRIES: usize = 16_000_000;
 
-/// The account keys of an import's blocks, not yet written: each key's block ids, ascending.
+/// The low half of a pair: the block's place.
+const BLOCK_BITS: u64 = 0xffff_ffff;
+
+type FastMap<K> = HashMap<K, Slot, BuildHasherDefault<FastHasher>>;
+
+/// The account keys of an import's blocks, not yet written.
 #[derive(Debug, Default)]
 pub(crate) struct KeyBlocks {
-    pending: HashMap<Box<str>, Vec<i64>>,
-    entries: usize,
+    /// Keys of at most 15 bytes, by an inline copy of their bytes and their length.
+    short: FastMap<u128>,
+    /// Longer keys.
+    long: FastMap<Box<str>>,
+    /// Each pending key's text, by its place.
+    names: Vec<Box<str>>,
+    /// The ids of the blocks noted, by their place.
+    blocks: Vec<i64>,
+    /// Key and block pairs as `key place << 32 | block place`, each once.
+    pairs: Vec<u64>,
+}
+
+/// A key's place among the pending keys, and the place of the last block noted for it.
+#[derive(Debug, Clone, Copy)]
+struct Slot {
+    key: u32,
+    last: u32,
+}
+
+/// `key`'s bytes and length as one number, for a key of at most 15 bytes.
+fn inline(key: &str) -> Option<u128> {
+    let bytes = key.as_bytes();
+    let len = u8::try_from(bytes.len()).ok().filter(|n| *n < 16)?;
+    let mut word = [0u8; 16];
+    word.get_mut(..bytes.len())?.copy_from_slice(bytes);
+    if let Some(last) = word.last_mut() {
+        *last = len;
+    }
+    Some(u128::from_le_bytes(word))
+}
+
+/// `n` as a place: places stay far below `u32::MAX` (at most [`FLUSH_ENTRIES`] pairs).
+fn place(n: usize) -> u32 {
+    u32::try_from(n).unwrap_or(u32::MAX)
 }
 
 impl KeyBlocks {
@@ -33,14 +79,35 @@ impl KeyBlocks {
         if key.is_empty() {
             return;
         }
-        match self.pending.get_mut(key) {
-            Some(ids) if ids.last() == Some(&id) => return,
-            Some(ids) => ids.push(id),
-            None => {
-                self.pending.insert(key.into(), vec![id]);
-            }
+        if self.blocks.last() != Some(&id) {
+            self.blocks.push(id);
         }
-        self.entries = self.entries.saturating_add(1);
+        let block = place(self.blocks.len().saturating_sub(1));
+        let fresh = Slot {
+            key: place(self.names.len()),
+            last: u32::MAX,
+        };
+        let slot = match inline(key) {
+            Some(short) => self.short.entry(short).or_insert(fresh),
+            None => {
+                if !self.long.contains_key(key) {
+                    self.long.insert(key.into(), fresh);
+                }
+                match self.long.get_mut(key) {
+                    Some(slot) => slot,
+                    None => return,
+                }
+            }
+        };
+        if slot.key == fresh.key {
+            self.names.push(key.into());
+        }
+        if slot.last == block {
+            return;
+        }
+        slot.last = block;
+        self.pairs
+            .push((u64::from(slot.key) << 32) | u64::from(block));
     }
 
     /// Notes that block `id` holds `keys`, and writes what is pending once there is enough.
@@ -86,10 +153,55 @@ impl KeyBlocks {
     }
 
     fn flush_when_full(&mut self, tx: &Connection) -> Result<(), StoreError> {
-        if self.entries >= FLUSH_ENTRIES {
+        if self.pairs.len() >= FLUSH_ENTRIES {
             self.flush(tx)?;
         }
         Ok(())
+    }
+
+    /// Each pending key's block ids, ascending, the keys in order.
+    fn take(&mut self) -> Vec<(Box<str>, Vec<i64>)> {
+        let names = std::mem::take(&mut self.names);
+        let blocks = std::mem::take(&mut self.blocks);
+        let mut pairs = std::mem::take(&mut self.pairs);
+        self.short.clear();
+        self.long.clear();
+        // Pairs by key order, then block: each key's rank replaces its place.
+        let mut order: Vec<usize> = (0..names.len()).collect();
+        order.sort_unstable_by(|a, b| names.get(*a).cmp(&names.get(*b)));
+        let mut rank = vec![0u32; names.len()];
+        for (r, key) in order.iter().enumerate() {
+            if let Some(slot) = rank.get_mut(*key) {
+                *slot = place(r);
+            }
+        }
+        for pair in &mut pairs {
+            let key = usize::try_from(*pair >> 32).unwrap_or(usize::MAX);
+            let r = rank.get(key).copied().unwrap_or(u32::MAX);
+            *pair = (u64::from(r) << 32) | (*pair & BLOCK_BITS);
+        }
+        pairs.sort_unstable();
+        let mut names: Vec<Option<Box<str>>> = names.into_iter().map(Some).collect();
+        let mut out = Vec::with_capacity(order.len());
+        for group in pairs.chunk_by(|a, b| a >> 32 == b >> 32) {
+            let r = group
+                .first()
+                .and_then(|p| usize::try_from(p >> 32).ok())
+                .unwrap_or(usize::MAX);
+            let Some(name) = order
+                .get(r)
+                .and_then(|key| names.get_mut(*key))
+                .and_then(Option::take)
+            else {
+                continue;
+            };
+            let ids = group
+                .iter()
+                .filter_map(|p| blocks.get(usize::try_from(p & BLOCK_BITS).ok()?).copied())
+                .collect();
+            out.push((name, ids));
+        }
+        out
     }
 
     /// Writes a row for each key with pending block ids, in key order.
@@ -100,16 +212,53 @@ impl KeyBlocks {
                  VALUES (?1, ?2, ?3)",
             )
             .context("writing usage keys")?;
-        let mut pending: Vec<(Box<str>, Vec<i64>)> =
-            std::mem::take(&mut self.pending).into_iter().collect();
-        pending.sort_unstable_by(|a, b| a.0.cmp(&b.0));
-        for (key, ids) in pending {
+        for (key, ids) in self.take() {
             let Some(first) = ids.first() else { continue };
             stmt.execute(params![key, first, json_ids(&ids)])
                 .context("writing usage keys")?;
         }
-        self.entries = 0;
         Ok(())
+    }
+}
+
+/// FxHash (as rustc-hash 2): one rotate, xor and multiply per word of the key.
+#[derive(Debug, Default, Clone, Copy)]
+struct FastHasher(u64);
+
+impl FastHasher {
+    const SEED: u64 = 0x51_7c_c1_b7_27_22_0a_95;
+
+    fn add(&mut self, word: u64) {
+        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(Self::SEED);
+    }
+}
+
+impl Hasher for FastHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for chunk in &mut chunks {
+            let mut word = [0u8; 8];
+            word.copy_from_slice(chunk);
+            self.add(u64::from_le_bytes(word));
+        }
+        let rest = chunks.remainder();
+        if !rest.is_empty() {
+            let mut word = [0u8; 8];
+            if let Some(head) = word.get_mut(..rest.len()) {
+                head.copy_from_slice(rest);
+            }
+            self.add(u64::from_le_bytes(word));
+        }
+    }
+
+    fn write_u8(&mut self, i: u8) {
+        self.add(u64::from(i));
+    }
+
+    fn finish(&self) -> u64 {
+        // Tables index by the low bits, which the multiply leaves depending on the input's
+        // low bits only: bring the well-mixed high bits down.
+        self.0.rotate_left(26)
     }
 }
 
@@ -121,7 +270,8 @@ fn json_ids(ids: &[i64]) -> String {
         if n > 0 {
             out.push(',');
         }
-        out.push_str(&id.to_string());
+        // Writing to a String does not fail.
+        let _ = write!(out, "{id}");
     }
     out.push(']');
     out
@@ -135,23 +285,30 @@ mod tests {
         let conn = Connection::open_in_memory().unwrap();
         let mut keys = KeyBlocks::default();
         keys.note_text(&conn, 7, text).unwrap();
-        keys.note_text(&conn, 9, "b,m,t,1,\n").unwrap();
-        let mut found: Vec<(String, Vec<i64>)> = keys
-            .pending
+        keys.note_text(&conn, 9, "b,m,t,1,\nlong-key-of-many-bytes,m,t,1,\n")
+            .unwrap();
+        keys.take()
             .into_iter()
             .map(|(k, ids)| (k.into(), ids))
-            .collect();
-        found.sort();
-        found
+            .collect()
     }
 
     #[test]
     fn keys_are_the_first_fields_quoted_or_not_once_a_block() {
         let plain = "a,m,t,1,r\nb,m,t,2,\na,m,t,3,x\n";
-        let expected = [("a".to_owned(), vec![7]), ("b".to_owned(), vec![7, 9])];
+        let long = ("long-key-of-many-bytes".to_owned(), vec![9]);
+        let expected = [
+            ("a".to_owned(), vec![7]),
+            ("b".to_owned(), vec![7, 9]),
+            long.clone(),
+        ];
         assert_eq!(keys(plain), expected);
         let quoted = "\"a,1\",m,t,1,r\nb,m,t,2,\n";
-        let expected = [("a,1".to_owned(), vec![7]), ("b".to_owned(), vec![7, 9])];
+        let expected = [
+            ("a,1".to_owned(), vec![7]),
+            ("b".to_owned(), vec![7, 9]),
+            long,
+        ];
         assert_eq!(keys(quoted), expected);
         assert_eq!(json_ids(&[3, 17, 25]), "[3,17,25]");
         assert_eq!(json_ids(&[]), "[]");

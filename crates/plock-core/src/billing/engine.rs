@@ -311,6 +311,16 @@ fn bill_owned<'a>(
         |c| c.iter().map(|p| p.len()).sum(),
         |chunk, size| {
             let mut acc = Acc::with_capacity(chunk.len(), size);
+            // One entry of billed usage a usage item and period in arrears: a run mostly
+            // bills one period a subscription, so the chunk's entries are sized once instead
+            // of doubling (and copying) their vector as they come.
+            let metered = chunk
+                .iter()
+                .flat_map(|p| p.iter())
+                .map(|o| o.sub.items().iter().filter(|i| i.metric.is_some()).count())
+                .sum();
+            acc.usage.reserve_exact(metered);
+            acc.usage_runs.reserve_exact(size);
             for part in *chunk {
                 bill_partition(shared, part, &mut acc);
             }

@@ -190,7 +190,7 @@ pub(crate) fn sorted_subscriptions(
     }
     // Unstable: equal ids end up side by side in some order, and either all of them are
     // equal (dedup leaves one) or two differ (the shared id is refused), whatever the order.
-    sorted.par_sort_unstable_by(|a, b| a.id().cmp(b.id()));
+    super::id_order::sort_by_id(&mut sorted, |s: &Subscription| s.id().as_str());
     sorted.dedup_by(|a, b| a == b);
     let shared = sorted
         .par_windows(2)

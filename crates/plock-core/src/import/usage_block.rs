@@ -75,6 +75,13 @@ impl UsageBlock {
         UsageBlock { text, records }
     }
 
+    /// A block a store kept: `text` as [`UsageBlock::text`] gave it, holding `records`
+    /// records. Reading it back ([`UsageBlock::for_each_record`]) refuses a line that is not
+    /// a record.
+    pub fn from_stored(text: String, records: usize) -> UsageBlock {
+        UsageBlock { text, records }
+    }
+
     /// The records as CSV lines, each ended by a line end, without a header.
     pub fn text(&self) -> &str {
         &self.text

@@ -90,3 +90,62 @@ fn usage_imported_in_blocks_comes_back_exactly_and_only_once_committed() {
     );
     assert_eq!(store.company().unwrap().usage.len(), 3);
 }
+
+/// Records of `key-a` with ids in the form the import makes up, of one chunk.
+fn made_up(quantity: i64) -> Vec<UsageRecord> {
+    (1..=3)
+        .map(|line| {
+            let id = format!("file-00ab-{line}");
+            record("key-a", line, Decimal::new(quantity, 0), Some(&id))
+        })
+        .collect()
+}
+
+#[test]
+fn a_chunk_imported_twice_is_billed_once_and_read_by_key_and_period() {
+    let Some(server) = server("a_chunk_imported_twice_is_billed_once_and_read_by_key_and_period")
+    else {
+        return;
+    };
+    let mut store = fresh_store(&server);
+    let changes = [("a", "key-a"), ("b", "key-b")]
+        .iter()
+        .map(|(id, key)| Change::AddAccount {
+            account: account(id, key, Currency::EUR),
+        })
+        .collect();
+    store.apply(Batch { changes }).unwrap();
+    let chunk = made_up(5);
+    let other = [record("key-b", 2, Decimal::ONE, Some("file-00cd-1"))];
+    for blocks in [vec![&chunk[..], &other[..]], vec![&chunk[..]]] {
+        let mut import = store.usage_import().unwrap();
+        for records in blocks {
+            import.add(UsageBlock::from_records(records)).unwrap();
+        }
+        import.commit().unwrap();
+    }
+    // The chunk's ids are held twice and read as stored, so each record counts once; the
+    // other chunk's id is held once and left out, which changes nothing.
+    let mut once: Vec<UsageRecord> = chunk.clone();
+    once.push(record("key-b", 2, Decimal::ONE, None));
+    assert_eq!(
+        store.usage_table().unwrap(),
+        UsageTable::from_records(&once).unwrap()
+    );
+    let (_, billed) = store.run_input().unwrap();
+    assert_eq!(billed, UsageTable::from_records(&once).unwrap());
+
+    let key = AccountKey::new("key-a").unwrap();
+    let january = plock_core::period::Period::new(
+        chrono::NaiveDate::from_ymd_opt(2025, 1, 2).unwrap(),
+        chrono::NaiveDate::from_ymd_opt(2025, 1, 4).unwrap(),
+    )
+    .unwrap();
+    let read = store.usage(std::slice::from_ref(&key), &january).unwrap();
+    let mut expected: Vec<UsageRecord> = [&chunk[1], &chunk[1], &chunk[2], &chunk[2]]
+        .into_iter()
+        .cloned()
+        .collect();
+    expected.sort();
+    assert_eq!(read, expected);
+}

@@ -5,12 +5,13 @@
 use crate::support::{fresh_schema, server};
 
 /// Tables that grow with customers: distributed by `owner`.
-const BY_OWNER: [&str; 7] = [
+const BY_OWNER: [&str; 8] = [
     "accounts",
     "account_tags",
     "external_ids",
     "subscriptions",
     "usage",
+    "usage_blocks",
     "invoices",
     "billed_usage",
 ];

@@ -115,3 +115,31 @@ fn the_keys_of_a_version_4_database_are_carried_over() {
     assert_eq!(days_of(&store, "key-b"), [2, 3]);
     store.check().unwrap();
 }
+
+fn page_size(path: &std::path::Path) -> i64 {
+    Connection::open(path)
+        .unwrap()
+        .query_row("PRAGMA page_size", [], |row| row.get(0))
+        .unwrap()
+}
+
+#[test]
+fn a_new_database_has_large_pages_and_an_existing_one_keeps_its_own() {
+    let dir = temp_dir();
+    let new = dir.path().join("new.plock");
+    SqliteStore::create(&new).unwrap();
+    assert_eq!(page_size(&new), 65_536);
+    // A database of 4 KiB pages (as older plock made them) keeps them, and takes an import.
+    let old = dir.path().join("old.plock");
+    Connection::open(&old)
+        .unwrap()
+        .execute_batch("PRAGMA page_size = 4096; CREATE TABLE t (x); DROP TABLE t;")
+        .unwrap();
+    let mut store = SqliteStore::open(&old).unwrap();
+    accounts(&mut store);
+    import(&mut store, &[&[record("key-a", 1, Decimal::ONE, None)]]);
+    drop(store);
+    assert_eq!(page_size(&old), 4096);
+    let store = SqliteStore::open(&old).unwrap();
+    assert_eq!(days_of(&store, "key-a"), [1]);
+}
