@@ -22,7 +22,7 @@ use serde_json::Value;
 
 use crate::codec::{
     ACCOUNT_COLUMNS, ACCOUNT_SELECT, Context, SUBSCRIPTION_COLUMNS, USAGE_COLUMNS, account_value,
-    json_list, params, question, subscription, usage_values,
+    json_list, params, question, usage_values,
 };
 use crate::watermarks::Watermarks;
 
@@ -304,14 +304,8 @@ pub(crate) fn subscriptions_where(
     filter: &str,
     params: &[&dyn rusqlite::ToSql],
 ) -> Result<Vec<Subscription>, StoreError> {
-    let sql = format!("SELECT {SUBSCRIPTION_COLUMNS} FROM subscriptions WHERE {filter}");
-    let mut stmt = conn.prepare_cached(&sql).context("reading subscriptions")?;
-    let mut rows = stmt.query(params).context("reading subscriptions")?;
-    let mut out = Vec::new();
-    while let Some(row) = rows.next().context("reading subscriptions")? {
-        out.push(subscription(row)?);
-    }
-    Ok(out)
+    let encoded = crate::subscription_rows::encoded_where(conn, filter, params)?;
+    crate::subscription_rows::decode_all(encoded)
 }
 
 /// Which account holds each key in the database, looked up once per key.
