@@ -58,6 +58,7 @@ mod run_usage;
 mod schema;
 mod store;
 mod subscription_rows;
+mod watermarks;
 mod write;
 
 pub use operate::UsageImport;
