@@ -106,7 +106,7 @@ pub(crate) const SUBSCRIPTION_COLUMNS: &str = "id, account, state, paused_since,
 
 /// A subscription read back, in the order [`crate::subscription_rows::encoded`] reads it: the
 /// `subscriptions` columns, then what it is billed through from `subscription_watermarks w`
-/// (joined by [`crate::watermarks::JOIN`]).
+/// (joined by [`crate::subscription_watermarks::JOIN`]).
 pub(crate) const SUBSCRIPTION_SELECT: &str = "id, account, state, paused_since, currency, \
      starts_on, ends_on, interval_months, mode, anchor, practice, minimum_invoice_amount, items, \
      w.in_advance, w.in_arrears";

@@ -89,7 +89,7 @@ pub(crate) fn encoded_where(
 ) -> Result<Vec<Encoded>, StoreError> {
     let sql = format!(
         "SELECT {SUBSCRIPTION_SELECT} FROM subscriptions {} WHERE {filter}",
-        crate::watermarks::JOIN
+        crate::subscription_watermarks::JOIN
     );
     let mut stmt = conn.prepare_cached(&sql).context("reading subscriptions")?;
     let mut rows = stmt.query(params).context("reading subscriptions")?;

@@ -1,133 +1,76 @@
-//! What each subscription is billed through, in `subscription_watermarks`: one narrow row per
-//! subscription, apart from the subscription's own row with its items' JSON.
-//!
-//! A billing run moves most subscriptions' watermarks; kept in `subscriptions`, each move
-//! rewrote a row of the items' JSON, which at M was the whole 127 MB table through the
-//! write-ahead log and again at the checkpoint. A watermark that does not change is not
-//! written at all: a write of the same values still dirties its page.
+//! What the subscriptions a batch puts are billed through, read with one statement the first
+//! time one of them is asked for, rather than with one statement a subscription: a
+//! subscription import puts a hundred thousand in one batch.
 
-use chrono::NaiveDate;
-use plock_core::billing::Billed;
-use plock_core::store::StoreError;
+use std::collections::HashMap;
+
+use plock_core::store::{Batch, Change, StoreError};
 use plock_core::subscription::BilledThrough;
-use plock_store_sql::codec::{billed_through, text};
-use rusqlite::{Connection, OptionalExtension, params};
+use plock_store_sql::codec::billed_through;
+use rusqlite::Connection;
 
-use crate::codec::Context;
+use crate::codec::{Context, json_list};
 
-/// The watermark columns as a subscription read joins them: `w.in_advance, w.in_arrears`
-/// of `subscription_watermarks w`.
-pub(crate) const JOIN: &str =
-    "LEFT JOIN subscription_watermarks w ON w.subscription = subscriptions.id";
-
-/// A watermark's two dates as the columns' text.
-type Spelled = (Option<String>, Option<String>);
-
-fn spell(billed: &BilledThrough) -> Result<Spelled, StoreError> {
-    let one = |date: Option<&NaiveDate>| date.map(text).transpose();
-    Ok((
-        one(billed.in_advance.as_ref())?,
-        one(billed.in_arrears.as_ref())?,
-    ))
+/// The batch's subscriptions' watermarks: see the module documentation.
+#[derive(Debug, Default)]
+pub(crate) struct Watermarks {
+    /// The ids of the subscriptions the batch puts, until they are read.
+    wanted: Vec<String>,
+    /// What each wanted subscription is billed through (`None`: not stored), until asked for
+    /// once: after that the batch may have put it or a run moved it, and the table answers.
+    read: HashMap<String, Option<BilledThrough>>,
 }
 
-/// Subscription `id`'s watermark, or `None` when no subscription `id` is stored.
-///
-/// # Errors
-/// [`StoreError::Backend`] for a failed read or a stored date that is not one.
-pub(crate) fn read(tx: &Connection, id: &str) -> Result<Option<BilledThrough>, StoreError> {
-    let row: Option<Spelled> = tx
-        .prepare_cached(
-            "SELECT w.in_advance, w.in_arrears FROM subscriptions \
-             LEFT JOIN subscription_watermarks w ON w.subscription = subscriptions.id \
-             WHERE subscriptions.id = ?1",
-        )
-        .and_then(|mut stmt| {
-            stmt.query_row([id], |row| Ok((row.get(0)?, row.get(1)?)))
-                .optional()
-        })
-        .context("reading what a subscription is billed through")?;
-    row.map(|(in_advance, in_arrears)| billed_through(in_advance, in_arrears))
-        .transpose()
-}
-
-/// Stores `billed` as subscription `id`'s watermark, writing nothing when it is the stored
-/// one already.
-///
-/// # Errors
-/// [`StoreError::Backend`] for a failed write.
-pub(crate) fn put(tx: &Connection, id: &str, billed: &BilledThrough) -> Result<(), StoreError> {
-    let (in_advance, in_arrears) = spell(billed)?;
-    tx.prepare_cached(
-        "INSERT INTO subscription_watermarks (subscription, in_advance, in_arrears) \
-         VALUES (?1, ?2, ?3) ON CONFLICT (subscription) DO UPDATE \
-         SET in_advance = excluded.in_advance, in_arrears = excluded.in_arrears \
-         WHERE in_advance IS NOT excluded.in_advance OR in_arrears IS NOT excluded.in_arrears",
-    )
-    .and_then(|mut stmt| stmt.execute(params![id, in_advance, in_arrears]))
-    .context("recording what a subscription is billed through")?;
-    Ok(())
-}
-
-/// Moves `b`'s watermark from what the run read to what it billed, if the stored one is still
-/// what the run read: `false` when it is not (or there is no row), for the caller to find
-/// out why. A watermark the run leaves where it was is only compared, not written.
-///
-/// # Errors
-/// [`StoreError::Backend`] for a failed read or write.
-pub(crate) fn moved(tx: &Connection, b: &Billed) -> Result<bool, StoreError> {
-    let read = spell(&b.from)?;
-    if b.through == b.from {
-        return tx
-            .prepare_cached(
-                "SELECT EXISTS (SELECT 1 FROM subscription_watermarks WHERE subscription = ?1 \
-                 AND in_advance IS ?2 AND in_arrears IS ?3)",
-            )
-            .and_then(|mut stmt| {
-                stmt.query_row(params![b.subscription.as_str(), read.0, read.1], |row| {
-                    row.get(0)
-                })
+impl Watermarks {
+    /// The subscriptions `batch` puts.
+    pub(crate) fn of(batch: &Batch) -> Watermarks {
+        let mut wanted: Vec<String> = batch
+            .changes
+            .iter()
+            .filter_map(|change| match change {
+                Change::PutSubscription { subscription } => Some(subscription.id().to_string()),
+                _ => None,
             })
-            .context("reading what a subscription is billed through");
+            .collect();
+        wanted.sort_unstable();
+        wanted.dedup();
+        // One subscription is read as any other would be: by itself.
+        if wanted.len() < 2 {
+            wanted.clear();
+        }
+        Watermarks {
+            wanted,
+            read: HashMap::new(),
+        }
     }
-    let set = spell(&b.through)?;
-    let changed = tx
-        .prepare_cached(
-            "UPDATE subscription_watermarks SET in_advance = ?2, in_arrears = ?3 \
-             WHERE subscription = ?1 AND in_advance IS ?4 AND in_arrears IS ?5",
-        )
-        .and_then(|mut stmt| {
-            stmt.execute(params![
-                b.subscription.as_str(),
-                set.0,
-                set.1,
-                read.0,
-                read.1
-            ])
-        })
-        .context("recording what a subscription is billed through")?;
-    Ok(changed > 0)
-}
 
-/// Refuses a subscription without its watermark row, which would read as never billed.
-///
-/// # Errors
-/// [`StoreError::Backend`] naming the first such subscription, or for a failed read.
-pub(crate) fn check(tx: &Connection) -> Result<(), StoreError> {
-    let missing: Option<String> = tx
-        .query_row(
-            "SELECT id FROM subscriptions WHERE NOT EXISTS \
-             (SELECT 1 FROM subscription_watermarks WHERE subscription = subscriptions.id) \
-             ORDER BY id LIMIT 1",
-            [],
-            |row| row.get(0),
-        )
-        .optional()
-        .context("checking what subscriptions are billed through")?;
-    match missing {
-        Some(id) => Err(crate::codec::backend(format!(
-            "subscription {id} has no row in subscription_watermarks"
-        ))),
-        None => Ok(()),
+    /// What subscription `id` is billed through, when the batch's list answers for it: read
+    /// with the whole list the first time; asked for again, `None`.
+    pub(crate) fn answer(
+        &mut self,
+        tx: &Connection,
+        id: &str,
+    ) -> Result<Option<Option<BilledThrough>>, StoreError> {
+        if !self.wanted.is_empty() {
+            let wanted = std::mem::take(&mut self.wanted);
+            let list = json_list(wanted.iter().map(String::as_str))?;
+            self.read = wanted.into_iter().map(|id| (id, None)).collect();
+            let mut stmt = tx
+                .prepare_cached(
+                    "SELECT subscriptions.id, w.in_advance, w.in_arrears FROM subscriptions \
+                     LEFT JOIN subscription_watermarks w ON w.subscription = subscriptions.id \
+                     WHERE subscriptions.id IN (SELECT value FROM json_each(?1))",
+                )
+                .context("reading subscriptions")?;
+            let mut rows = stmt.query([list]).context("reading subscriptions")?;
+            while let Some(row) = rows.next().context("reading subscriptions")? {
+                let id: String = row.get(0).context("reading subscriptions")?;
+                let in_advance = row.get(1).context("reading subscriptions")?;
+                let in_arrears = row.get(2).context("reading subscriptions")?;
+                self.read
+                    .insert(id, Some(billed_through(in_advance, in_arrears)?));
+            }
+        }
+        Ok(self.read.remove(id))
     }
 }

@@ -3,6 +3,7 @@
 //! which rolls back everything the batch wrote.
 
 use std::collections::HashMap;
+use std::sync::LazyLock;
 
 use plock_core::billing::Billed;
 use plock_core::store::{Batch, StoreError};
@@ -23,6 +24,7 @@ use crate::codec::{
     ACCOUNT_COLUMNS, ACCOUNT_SELECT, Context, SUBSCRIPTION_COLUMNS, USAGE_COLUMNS, account_value,
     json_list, params, question, usage_values,
 };
+use crate::watermarks::Watermarks;
 
 /// Applies `batch` in `tx`, or returns the first refusal (the caller then rolls back).
 pub(crate) fn apply(tx: &Connection, batch: &Batch) -> Result<(), StoreError> {
@@ -30,6 +32,7 @@ pub(crate) fn apply(tx: &Connection, batch: &Batch) -> Result<(), StoreError> {
         &mut SqliteWriter {
             tx,
             owners: KeyOwners::default(),
+            watermarks: Watermarks::of(batch),
         },
         batch,
     )
@@ -39,7 +42,16 @@ pub(crate) fn apply(tx: &Connection, batch: &Batch) -> Result<(), StoreError> {
 struct SqliteWriter<'c> {
     tx: &'c Connection,
     owners: KeyOwners,
+    watermarks: Watermarks,
 }
+
+/// The statement that puts a subscription, and the columns its values are in: made once.
+static PUT_SUBSCRIPTION: LazyLock<(String, Vec<&str>)> = LazyLock::new(|| {
+    (
+        upsert("subscriptions", SUBSCRIPTION_COLUMNS, question),
+        names(SUBSCRIPTION_COLUMNS),
+    )
+});
 
 impl SqliteWriter<'_> {
     /// Is there a row in `from_where` (a table and a condition on `?1`)?
@@ -148,17 +160,21 @@ impl Writer for SqliteWriter<'_> {
     }
 
     fn watermarks(&mut self, id: &SubscriptionId) -> Result<Option<BilledThrough>, StoreError> {
-        crate::watermarks::read(self.tx, id.as_str())
+        if let Some(answer) = self.watermarks.answer(self.tx, id.as_str())? {
+            return Ok(answer);
+        }
+        crate::subscription_watermarks::read(self.tx, id.as_str())
     }
 
     fn put_subscription(&mut self, row: SubscriptionRow<'_>) -> Result<(), StoreError> {
-        let values = row.values(&names(SUBSCRIPTION_COLUMNS))?;
+        let (sql, columns) = &*PUT_SUBSCRIPTION;
+        let values = row.values(columns)?;
         self.tx
-            .prepare_cached(&upsert("subscriptions", SUBSCRIPTION_COLUMNS, question))
+            .prepare_cached(sql)
             .and_then(|mut stmt| stmt.execute(params(&values)))
             .context("writing a subscription")?;
         let subscription = row.subscription;
-        crate::watermarks::put(
+        crate::subscription_watermarks::put(
             self.tx,
             subscription.id().as_str(),
             &subscription.billed_through(),
@@ -261,7 +277,7 @@ impl SqliteWriter<'_> {
         }
         // Checked above: `from` still holds, so the run's watermark is recorded as it is
         // (moved back where it credited days past a moved end).
-        crate::watermarks::put(self.tx, id, &b.through)
+        crate::subscription_watermarks::put(self.tx, id, &b.through)
     }
 }
 
