@@ -76,10 +76,7 @@ mod usage_check_tests;
 
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 
-pub use accounts::{
-    ACCOUNT_COLUMNS, EXTERNAL_COLUMNS, export_accounts, plan_account_import,
-    plan_account_import_counted,
-};
+pub use accounts::{ACCOUNT_COLUMNS, EXTERNAL_COLUMNS, export_accounts};
 pub use canonical::common_time;
 pub use chunks::MAX_RECORD_BYTES;
 pub use contact_cells::CLEAR as CLEAR_CELL;
@@ -88,11 +85,11 @@ pub(crate) use ingest::fuzz_read;
 pub use ingest::{ingest_usage, read_usage};
 pub use layout::UsageLayout;
 pub use progress::RowProgress;
-pub use streamed::{ImportPlan, plan_account_import_from, plan_subscription_import_from};
-pub use subscriptions::{
-    SUBSCRIPTION_COLUMNS, export_subscriptions, plan_subscription_import,
-    plan_subscription_import_counted,
+pub use streamed::{
+    ImportPlan, plan_account_import, plan_account_import_counted, plan_account_import_from,
+    plan_subscription_import, plan_subscription_import_counted, plan_subscription_import_from,
 };
+pub use subscriptions::{SUBSCRIPTION_COLUMNS, export_subscriptions};
 pub use table::{
     Delimiter, ImportError, ImportErrors, LineNumbers, MAX_IMPORT_BYTES, MAX_IMPORT_ROWS,
     MAX_REPORTED_ERRORS, MAX_STREAMED_ROWS,

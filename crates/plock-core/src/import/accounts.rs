@@ -6,7 +6,6 @@ use chrono::NaiveDate;
 
 use super::account_row::{AccountRow, column_of};
 use super::contact_cells::ContactCells;
-use super::progress::RowProgress;
 use super::table::{ImportErrors, Row, Table};
 use super::terms_cell::TermsCell;
 use super::{Csv, cell_text, neutralise, parse_bool, parse_date};
@@ -190,55 +189,6 @@ fn reason_of(e: &crate::account::AccountError) -> String {
         crate::account::AccountError::Invalid { reason, .. } => reason.clone(),
         other => other.to_string(),
     }
-}
-
-/// Validates an accounts CSV against the accounts already in `book` and plans the batch that
-/// imports it. New keys become accounts (id = key); known keys with identical rows change
-/// nothing, so importing a file twice is harmless; known keys whose name, contact, currency,
-/// payment terms, tags or external ids differ are updated; a different state, master or
-/// group-billing switch is refused (change those with the account commands).
-///
-/// ```
-/// use chrono::NaiveDate;
-/// use plock_core::AccountBook;
-/// use plock_core::import::plan_account_import;
-///
-/// let today = NaiveDate::from_ymd_opt(2025, 2, 1).ok_or("no such date")?;
-/// let csv = "key,name,currency,tags\ndentist-johnson,Dentist Johnson,SEK,dental|smb\nprospect,Prospect AB,XXX,\n";
-/// // Every problem at once, with its line, column and value.
-/// let problems = plan_account_import(csv.as_bytes(), &AccountBook::new(), today).unwrap_err();
-/// assert_eq!(problems.total(), 1);
-/// let problem = problems.errors().first().ok_or("no problem")?;
-/// assert_eq!((problem.line, problem.column.as_str(), problem.value.as_str()), (3, "currency", "XXX"));
-///
-/// let fixed = csv.replace("XXX", "SEK");
-/// let plan = plan_account_import(fixed.as_bytes(), &AccountBook::new(), today)?;
-/// // Two accounts and two tags.
-/// assert_eq!(plan.changes.len(), 4);
-/// # Ok::<(), Box<dyn std::error::Error>>(())
-/// ```
-///
-/// # Errors
-/// Every problem of the file at once; nothing is planned when there is one.
-pub fn plan_account_import(
-    bytes: &[u8],
-    book: &AccountBook,
-    today: NaiveDate,
-) -> Result<Batch, ImportErrors> {
-    plan_account_import_counted(bytes, book, today, &())
-}
-
-/// [`plan_account_import`], telling `progress` each chunk of rows checked.
-///
-/// # Errors
-/// Every problem of the file at once; nothing is planned when there is one.
-pub fn plan_account_import_counted(
-    bytes: &[u8],
-    book: &AccountBook,
-    today: NaiveDate,
-    progress: &dyn RowProgress,
-) -> Result<Batch, ImportErrors> {
-    super::streamed::plan_account_import_from(bytes, book, today, progress).map(|plan| plan.batch)
 }
 
 /// The changes that come after every account is added, in this order: links, group billing,

@@ -192,6 +192,109 @@ pub(crate) fn plan_subscriptions<R: Read>(
     })
 }
 
+/// Validates an accounts CSV against the accounts already in `book` and plans the batch that
+/// imports it. New keys become accounts (id = key); known keys with identical rows change
+/// nothing, so importing a file twice is harmless; known keys whose name, contact, currency,
+/// payment terms, tags or external ids differ are updated; a different state, master or
+/// group-billing switch is refused (change those with the account commands).
+///
+/// ```
+/// use chrono::NaiveDate;
+/// use plock_core::AccountBook;
+/// use plock_core::import::plan_account_import;
+///
+/// let today = NaiveDate::from_ymd_opt(2025, 2, 1).ok_or("no such date")?;
+/// let csv = "key,name,currency,tags\ndentist-johnson,Dentist Johnson,SEK,dental|smb\nprospect,Prospect AB,XXX,\n";
+/// // Every problem at once, with its line, column and value.
+/// let problems = plan_account_import(csv.as_bytes(), &AccountBook::new(), today).unwrap_err();
+/// assert_eq!(problems.total(), 1);
+/// let problem = problems.errors().first().ok_or("no problem")?;
+/// assert_eq!((problem.line, problem.column.as_str(), problem.value.as_str()), (3, "currency", "XXX"));
+///
+/// let fixed = csv.replace("XXX", "SEK");
+/// let plan = plan_account_import(fixed.as_bytes(), &AccountBook::new(), today)?;
+/// // Two accounts and two tags.
+/// assert_eq!(plan.changes.len(), 4);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+///
+/// # Errors
+/// Every problem of the file at once; nothing is planned when there is one.
+pub fn plan_account_import(
+    bytes: &[u8],
+    book: &AccountBook,
+    today: NaiveDate,
+) -> Result<Batch, ImportErrors> {
+    plan_account_import_counted(bytes, book, today, &())
+}
+
+/// [`plan_account_import`], telling `progress` each chunk of rows checked.
+///
+/// # Errors
+/// Every problem of the file at once; nothing is planned when there is one.
+pub fn plan_account_import_counted(
+    bytes: &[u8],
+    book: &AccountBook,
+    today: NaiveDate,
+    progress: &dyn RowProgress,
+) -> Result<Batch, ImportErrors> {
+    plan_account_import_from(bytes, book, today, progress).map(|plan| plan.batch)
+}
+
+/// Validates a subscriptions CSV against the accounts, subscriptions and metric catalogue
+/// already stored, and plans the batch: new metrics, new or changed subscriptions. Identical
+/// subscriptions change nothing, so importing twice is harmless.
+///
+/// ```
+/// use chrono::NaiveDate;
+/// use plock_core::{Account, AccountBook, AccountId, AccountKey, Currency};
+/// use plock_core::account::{AccountName, Contact};
+/// use plock_core::import::plan_subscription_import;
+/// use plock_core::store::Change;
+///
+/// let mut book = AccountBook::new();
+/// let day = NaiveDate::from_ymd_opt(2025, 1, 1).ok_or("no such date")?;
+/// book.add(Account::new(AccountId::new("globex")?, AccountKey::new("globex")?, AccountName::new("Globex")?, Contact::default(), Currency::EUR, day))?;
+/// // One row per item; the subscription's own columns repeat.
+/// let csv = "subscription_id,account_key,start,currency,product,metric,aggregation,model,price,quantity\n\
+///            sub-globex,globex,2025-01-01,EUR,platform,,,flat_fee,2000.00,1\n\
+///            sub-globex,globex,2025-01-01,EUR,emails,emails,sum,per_unit,0.004,\n";
+/// let plan = plan_subscription_import(csv.as_bytes(), &book, &[], &[])?;
+/// let puts: Vec<&str> = plan.changes.iter().map(|c| match c {
+///     Change::PutMetric { .. } => "metric",
+///     Change::PutSubscription { .. } => "subscription",
+///     _ => "other",
+/// }).collect();
+/// // The new metric joins the catalogue, then the subscription with its two items.
+/// assert_eq!(puts, ["metric", "subscription"]);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+///
+/// # Errors
+/// Every problem of the file at once.
+pub fn plan_subscription_import(
+    bytes: &[u8],
+    book: &AccountBook,
+    existing: &[Subscription],
+    metrics: &[Metric],
+) -> Result<Batch, ImportErrors> {
+    plan_subscription_import_counted(bytes, book, existing, metrics, &())
+}
+
+/// [`plan_subscription_import`], telling `progress` each chunk of rows checked.
+///
+/// # Errors
+/// Every problem of the file at once.
+pub fn plan_subscription_import_counted(
+    bytes: &[u8],
+    book: &AccountBook,
+    existing: &[Subscription],
+    metrics: &[Metric],
+    progress: &dyn RowProgress,
+) -> Result<Batch, ImportErrors> {
+    plan_subscription_import_from(bytes, book, existing, metrics, progress).map(|plan| plan.batch)
+}
+
 #[cfg(test)]
 #[path = "streamed_tests.rs"]
 mod tests;

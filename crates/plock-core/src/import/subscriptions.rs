@@ -5,14 +5,13 @@ use std::collections::BTreeMap;
 
 use rust_decimal::Decimal;
 
-use super::progress::RowProgress;
 use super::subscription_rows::{Head, Parsed};
 use super::table::ImportErrors;
 use super::{Csv, neutralise};
 use crate::book::AccountBook;
 use crate::id::{MetricId, SubscriptionId};
 use crate::pricing::{PriceModel, Rebate, Tiers};
-use crate::store::{Batch, Change};
+use crate::store::Change;
 use crate::subscription::{
     BillingPractice, Item, Subscription, SubscriptionSpec, SubscriptionState,
 };
@@ -121,61 +120,6 @@ fn build(
     };
     result.map_err(|e| e.to_string())?;
     Ok(sub)
-}
-
-/// Validates a subscriptions CSV against the accounts, subscriptions and metric catalogue
-/// already stored, and plans the batch: new metrics, new or changed subscriptions. Identical
-/// subscriptions change nothing, so importing twice is harmless.
-///
-/// ```
-/// use chrono::NaiveDate;
-/// use plock_core::{Account, AccountBook, AccountId, AccountKey, Currency};
-/// use plock_core::account::{AccountName, Contact};
-/// use plock_core::import::plan_subscription_import;
-/// use plock_core::store::Change;
-///
-/// let mut book = AccountBook::new();
-/// let day = NaiveDate::from_ymd_opt(2025, 1, 1).ok_or("no such date")?;
-/// book.add(Account::new(AccountId::new("globex")?, AccountKey::new("globex")?, AccountName::new("Globex")?, Contact::default(), Currency::EUR, day))?;
-/// // One row per item; the subscription's own columns repeat.
-/// let csv = "subscription_id,account_key,start,currency,product,metric,aggregation,model,price,quantity\n\
-///            sub-globex,globex,2025-01-01,EUR,platform,,,flat_fee,2000.00,1\n\
-///            sub-globex,globex,2025-01-01,EUR,emails,emails,sum,per_unit,0.004,\n";
-/// let plan = plan_subscription_import(csv.as_bytes(), &book, &[], &[])?;
-/// let puts: Vec<&str> = plan.changes.iter().map(|c| match c {
-///     Change::PutMetric { .. } => "metric",
-///     Change::PutSubscription { .. } => "subscription",
-///     _ => "other",
-/// }).collect();
-/// // The new metric joins the catalogue, then the subscription with its two items.
-/// assert_eq!(puts, ["metric", "subscription"]);
-/// # Ok::<(), Box<dyn std::error::Error>>(())
-/// ```
-///
-/// # Errors
-/// Every problem of the file at once.
-pub fn plan_subscription_import(
-    bytes: &[u8],
-    book: &AccountBook,
-    existing: &[Subscription],
-    metrics: &[Metric],
-) -> Result<Batch, ImportErrors> {
-    plan_subscription_import_counted(bytes, book, existing, metrics, &())
-}
-
-/// [`plan_subscription_import`], telling `progress` each chunk of rows checked.
-///
-/// # Errors
-/// Every problem of the file at once.
-pub fn plan_subscription_import_counted(
-    bytes: &[u8],
-    book: &AccountBook,
-    existing: &[Subscription],
-    metrics: &[Metric],
-    progress: &dyn RowProgress,
-) -> Result<Batch, ImportErrors> {
-    super::streamed::plan_subscription_import_from(bytes, book, existing, metrics, progress)
-        .map(|plan| plan.batch)
 }
 
 /// A subscriptions file's rows gathered by subscription as they are read, and the metrics

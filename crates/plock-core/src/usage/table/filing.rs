@@ -3,8 +3,19 @@
 
 use super::pack::Packed;
 use super::pieces::split_lengths;
-use super::sort::{BUCKET_BITS, Filed};
 use super::source::{Bounds, RecordSource};
+
+/// Buckets a bucket sort files records into, by the top bits of their group: few enough that
+/// a thread's write positions stay in its cache, many enough that each bucket sorts in cache.
+pub(super) const BUCKET_BITS: u32 = 12;
+
+/// What a bucket holds: records, or their `BucketKey`s (`sort.rs`).
+pub(super) trait Filed: Copy + Default + Send + Sync {
+    /// Sorts a bucket small enough for one thread; `keys` is room it may reuse.
+    fn sort_bucket(bucket: &mut [Self], keys: &mut Vec<u64>);
+    /// Sorts a bucket larger than a thread's share, in parallel.
+    fn sort_large(bucket: &mut [Self]);
+}
 
 /// The least and largest group, day word and mantissa (sortable bits) of some records, and
 /// whether every mantissa fits in 32 bits.

@@ -1,7 +1,7 @@
 //! Putting records in (group, day) order: in place by group, or out of place by bucket.
 
 use super::columns::{DayWord, Days, Mantissa, Mantissas};
-use super::filing::{Filing, Spans};
+use super::filing::{Filed, Filing, Spans};
 use super::pack::Packed;
 use super::pieces::{split_lengths, starts};
 use super::source::RecordSource;
@@ -127,10 +127,6 @@ pub(super) fn sort_records(records: &mut [Packed]) {
 /// 24 MB) but read bucket by bucket, each freed once read.
 pub(super) type Runs = Vec<Vec<(u32, usize, usize)>>;
 
-/// Buckets a bucket sort files records into, by the top bits of their group: few enough that
-/// a thread's write positions stay in its cache, many enough that each bucket sorts in cache.
-pub(super) const BUCKET_BITS: u32 = 12;
-
 /// The records sorted as [`sort_records`] sorts them, as the table's columns (mantissas
 /// narrow or wide, each written once, never widened or narrowed afterwards) and the groups'
 /// runs (group, start, end), in order; `groups` bounds the records' group numbers.
@@ -222,14 +218,6 @@ fn mantissa_column<D: DayWord, T: Filed>(
         let runs = write_buckets(filed, lengths, &mut mantissas, days, decode);
         (Mantissas::Wide(mantissas), runs)
     }
-}
-
-/// What a bucket holds: records, or their [`BucketKey`]s.
-pub(super) trait Filed: Copy + Default + Send + Sync {
-    /// Sorts a bucket small enough for one thread; `keys` is room it may reuse.
-    fn sort_bucket(bucket: &mut [Self], keys: &mut Vec<u64>);
-    /// Sorts a bucket larger than a thread's share, in parallel.
-    fn sort_large(bucket: &mut [Self]);
 }
 
 impl Filed for Packed {
