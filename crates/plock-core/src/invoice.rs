@@ -32,6 +32,7 @@
 //! ```
 
 pub(crate) mod kinds;
+mod from_run;
 mod sums;
 
 pub use kinds::{
