@@ -82,6 +82,12 @@ impl Invoice {
             Some(total) => Money::new(total, currency),
             None => Money::sum(currency, lines.iter().map(|l| l.amount)).map_err(money)?,
         };
+        // In product order, so the first product whose sum fails is the one `Invoice::new`
+        // reports.
+        products.sort_unstable_by(|a, b| {
+            let product = |p: &ProductSum| lines.get(p.first).map(|l| &l.product);
+            product(a).cmp(&product(b))
+        });
         let mut totals = Vec::with_capacity(products.len());
         for p in &products {
             let Some(first) = lines.get(p.first) else {
@@ -100,7 +106,6 @@ impl Invoice {
                 }
             }
         }
-        totals.sort_unstable_by(|a, b| a.product.cmp(&b.product));
         let invoice = Invoice {
             number,
             kind: InvoiceKind::Billing,
@@ -136,5 +141,107 @@ impl Invoice {
     pub(crate) fn with_dispatch(mut self, dispatch: Dispatch) -> Invoice {
         self.dispatch = dispatch;
         self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use chrono::NaiveDate;
+    use proptest::prelude::*;
+    use rust_decimal::Decimal;
+
+    use crate::id::{AccountId, ProductId};
+    use crate::invoice::{Dispatch, Invoice, InvoiceError, InvoiceLine, LineKind};
+    use crate::money::{Currency, Money};
+    use crate::period::Period;
+
+    /// A line of `product` (one of a few), over a month of 2025, with `quantity` and `amount`.
+    fn line(product: u8, month: u32, quantity: Decimal, amount: Decimal) -> InvoiceLine {
+        let start = NaiveDate::from_ymd_opt(2025, month, 1).unwrap();
+        let end = NaiveDate::from_ymd_opt(2025, month + 1, 1).unwrap();
+        InvoiceLine {
+            product: ProductId::new(format!("product-{product}")).unwrap(),
+            metric: None,
+            source_account: AccountId::new("acme").unwrap(),
+            subscription: None,
+            period: Period::new(start, end).unwrap(),
+            quantity,
+            unit_price: None,
+            rebate_percent: None,
+            amount: Money::new(amount, Currency::EUR),
+            kind: LineKind::InArrears,
+        }
+    }
+
+    /// Both constructors on the same lines.
+    fn check_same(lines: Vec<InvoiceLine>) -> Result<(), TestCaseError> {
+        let build = |f: fn(
+            u64,
+            AccountId,
+            Currency,
+            Vec<InvoiceLine>,
+            BTreeMap<_, _>,
+            Dispatch,
+        ) -> Result<Invoice, InvoiceError>,
+                     lines: Vec<InvoiceLine>| {
+            f(
+                9,
+                AccountId::new("acme").unwrap(),
+                Currency::EUR,
+                lines,
+                BTreeMap::new(),
+                Dispatch::Ready,
+            )
+        };
+        let run = build(Invoice::from_run_lines, lines.clone());
+        let checked = build(Invoice::new, lines);
+        prop_assert_eq!(&run, &checked);
+        if let Ok(invoice) = run {
+            // The text too: a sum's scale is part of what is stored and shown.
+            let text = |i: &Invoice| {
+                let products: Vec<String> = i
+                    .products()
+                    .iter()
+                    .map(|p| format!("{} {} {}", p.product, p.quantity, p.amount.amount()))
+                    .collect();
+                (i.total().amount().to_string(), products)
+            };
+            prop_assert_eq!(text(&invoice), text(checked.as_ref().unwrap()));
+            prop_assert!(invoice.check_invariants().is_ok());
+        }
+        Ok(())
+    }
+
+    fn decimal() -> impl Strategy<Value = Decimal> {
+        prop_oneof![
+            // Zeros of any scale, and amounts that cancel.
+            (-2i64..=2, 0u32..=3).prop_map(|(m, s)| Decimal::new(m, s)),
+            (-100_000i64..100_000, 0u32..=4).prop_map(|(m, s)| Decimal::new(m, s)),
+            // Near the limit: the integer sums give way to Decimal's, errors included.
+            (any::<bool>(), 0u32..=2)
+                .prop_map(|(negative, s)| Decimal::from_parts(u32::MAX, u32::MAX, u32::MAX, negative, s)),
+        ]
+    }
+
+    proptest! {
+        /// The run's constructor builds the checked constructor's invoice: total, products in
+        /// order, scales and errors.
+        #[test]
+        fn run_lines_build_the_checked_invoice(
+            lines in prop::collection::vec((0u8..6, 1u32..=11, decimal(), decimal()), 0..40),
+        ) {
+            check_same(lines.into_iter().map(|(p, m, q, a)| line(p, m, q, a)).collect())?;
+        }
+    }
+
+    #[test]
+    fn many_products_take_the_sorting_path() {
+        let lines: Vec<InvoiceLine> = (0..40u8)
+            .rev()
+            .map(|p| line(p, 3, Decimal::new(i64::from(p), 1), Decimal::new(150, 2)))
+            .collect();
+        check_same(lines).unwrap();
     }
 }
