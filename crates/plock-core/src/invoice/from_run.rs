@@ -50,7 +50,8 @@ impl Invoice {
         };
         let mut period = first.period;
         let mut total = Some(ExactSum::default());
-        let mut products: Vec<ProductSum> = Vec::new();
+        // Most invoices have a few products: one allocation, rarely grown.
+        let mut products: Vec<ProductSum> = Vec::with_capacity(lines.len().min(8));
         for (at, line) in lines.iter().enumerate() {
             period = period.hull(&line.period);
             total = total.and_then(|mut t| t.add(line.amount.amount()).map(|()| t));
@@ -84,10 +85,10 @@ impl Invoice {
         };
         // In product order, so the first product whose sum fails is the one `Invoice::new`
         // reports.
-        products.sort_unstable_by(|a, b| {
-            let product = |p: &ProductSum| lines.get(p.first).map(|l| &l.product);
-            product(a).cmp(&product(b))
-        });
+        let product = |p: &ProductSum| lines.get(p.first).map(|l| &l.product);
+        if !products.is_sorted_by(|a, b| product(a) <= product(b)) {
+            products.sort_unstable_by(|a, b| product(a).cmp(&product(b)));
+        }
         let mut totals = Vec::with_capacity(products.len());
         for p in &products {
             let Some(first) = lines.get(p.first) else {

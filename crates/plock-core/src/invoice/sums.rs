@@ -29,15 +29,14 @@ pub(super) fn exact_sum(values: impl IntoIterator<Item = Decimal>) -> Option<Dec
 /// [`exact_sum`] a value at a time, for a caller adding several sums in one pass.
 #[derive(Debug, Clone, Copy, Default)]
 pub(super) struct ExactSum {
-    /// The first value that is not zero, while it is the only one: zero plus one value is
-    /// that value itself, and most of an invoice's products have one line.
-    first: Option<Decimal>,
-    /// The sum's mantissa and scale once two values are added.
+    /// The sum's mantissa and scale; zero plus one value is that value itself, so the first
+    /// value that is not zero is taken whole.
     sum: i128,
-    scale: u32,
     /// The sum of the magnitudes at the current scale: it bounds every partial sum, so no
     /// step of the `Decimal` fold overflows (or rounds) while it stays under the limit.
     magnitude: u128,
+    scale: u32,
+    /// Whether a value other than zero was added.
     started: bool,
 }
 
@@ -49,18 +48,15 @@ impl ExactSum {
         if value.is_zero() {
             return Some(());
         }
-        if !self.started {
-            let Some(first) = self.first else {
-                self.first = Some(value);
-                return Some(());
-            };
-            self.sum = first.mantissa();
-            self.scale = first.scale();
-            self.magnitude = self.sum.unsigned_abs();
-            self.started = true;
-        }
         let mut mantissa = value.mantissa();
         let value_scale = value.scale();
+        if !self.started {
+            self.sum = mantissa;
+            self.scale = value_scale;
+            self.magnitude = mantissa.unsigned_abs();
+            self.started = true;
+            return Some(());
+        }
         // Most values have the sum's scale (amounts in minor units): no multiplication.
         if value_scale > self.scale {
             let up = *POWERS_OF_TEN.get(value_scale.checked_sub(self.scale)? as usize)?;
@@ -84,7 +80,7 @@ impl ExactSum {
     /// The sum; `None` when no value was other than zero.
     pub(super) fn finish(&self) -> Option<Decimal> {
         if !self.started {
-            return self.first;
+            return None;
         }
         Decimal::try_from_i128_with_scale(self.sum, self.scale).ok()
     }
