@@ -31,8 +31,8 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
-pub(crate) mod kinds;
 mod from_run;
+pub(crate) mod kinds;
 mod sums;
 
 pub use kinds::{

@@ -55,9 +55,11 @@ impl Invoice {
         for (at, line) in lines.iter().enumerate() {
             period = period.hull(&line.period);
             total = total.and_then(|mut t| t.add(line.amount.amount()).map(|()| t));
-            let found = products
-                .iter()
-                .rposition(|p| lines.get(p.first).is_some_and(|f| f.product == line.product));
+            let found = products.iter().rposition(|p| {
+                lines
+                    .get(p.first)
+                    .is_some_and(|f| f.product == line.product)
+            });
             let place = match found {
                 Some(place) => place,
                 None if products.len() < SCANNED_PRODUCTS => {
@@ -221,8 +223,13 @@ mod tests {
             (-2i64..=2, 0u32..=3).prop_map(|(m, s)| Decimal::new(m, s)),
             (-100_000i64..100_000, 0u32..=4).prop_map(|(m, s)| Decimal::new(m, s)),
             // Near the limit: the integer sums give way to Decimal's, errors included.
-            (any::<bool>(), 0u32..=2)
-                .prop_map(|(negative, s)| Decimal::from_parts(u32::MAX, u32::MAX, u32::MAX, negative, s)),
+            (any::<bool>(), 0u32..=2).prop_map(|(negative, s)| Decimal::from_parts(
+                u32::MAX,
+                u32::MAX,
+                u32::MAX,
+                negative,
+                s
+            )),
         ]
     }
 
