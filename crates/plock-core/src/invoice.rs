@@ -31,7 +31,6 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
-mod from_run;
 pub(crate) mod kinds;
 mod sums;
 

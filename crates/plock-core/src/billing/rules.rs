@@ -13,8 +13,8 @@ use super::line::{Charge, fixed_line, has_fixed_part, line, pricing_error};
 use super::{BillingError, MismatchReason, RunOptions, Skipped, UnmatchedChild};
 use crate::account::{Account, AccountState};
 use crate::id::{AccountId, SubscriptionId};
-use crate::invoice::{Dispatch, HoldReason, Invoice, InvoiceLine, LineKind};
-use crate::money::Currency;
+use crate::invoice::{Dispatch, HoldReason, Invoice, InvoiceError, InvoiceLine, LineKind};
+use crate::money::{Currency, Money};
 use crate::period::{BillingPeriod, Period};
 use crate::pricing::PriceModel;
 use crate::subscription::{BilledThrough, BillingPractice, Item, Subscription, SubscriptionState};
@@ -528,34 +528,36 @@ pub(crate) fn build_invoice(
             ))
     });
     let debtor_ids = draft.owner.external_ids().erp();
-    // Every line is priced in its subscription's currency, and a draft holds one currency's.
-    let invoice = Invoice::from_run_lines(
+    let mut reasons = Vec::new();
+    if let Some(minimum) = draft.minimum {
+        // Invoice::new sums again, with the same error, when there is no minimum to check.
+        let total = Money::sum(currency, draft.lines.iter().map(|l| l.amount))
+            .map_err(|source| InvoiceError::Money { number, source })?;
+        if total.amount() < minimum {
+            reasons.push(HoldReason::BelowMinimum {
+                minimum,
+                total: total.amount(),
+            });
+        }
+    }
+    if let Some(erp) = &options.dispatch_erp
+        && !debtor_ids.contains_key(erp)
+    {
+        reasons.push(HoldReason::NoDebtorId { erp: erp.clone() });
+    }
+    let dispatch = if reasons.is_empty() {
+        Dispatch::Ready
+    } else {
+        Dispatch::Held { reasons }
+    };
+    let invoice = Invoice::new(
         number,
         draft.owner.id().clone(),
         currency,
         draft.lines,
         debtor_ids,
-        Dispatch::Ready,
-    )?;
-    let mut reasons = Vec::new();
-    if let Some(minimum) = draft.minimum
-        && invoice.total().amount() < minimum
-    {
-        reasons.push(HoldReason::BelowMinimum {
-            minimum,
-            total: invoice.total().amount(),
-        });
-    }
-    if let Some(erp) = &options.dispatch_erp
-        && !invoice.debtor_ids().contains_key(erp)
-    {
-        reasons.push(HoldReason::NoDebtorId { erp: erp.clone() });
-    }
-    let invoice = if reasons.is_empty() {
-        invoice
-    } else {
-        invoice.with_dispatch(Dispatch::Held { reasons })
-    }
+        dispatch,
+    )?
     .with_issued(options.run_date);
     Ok(match draft.owner.payment_terms().due(options.run_date) {
         Some(due) => invoice.with_due(due),

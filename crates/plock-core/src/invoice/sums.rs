@@ -19,71 +19,39 @@ const MANTISSA_LIMIT: u128 = 1 << 96;
 /// scale among the values that are not zero. `None` when every value or a partial sum is
 /// zero, and for magnitudes near the limit.
 pub(super) fn exact_sum(values: impl IntoIterator<Item = Decimal>) -> Option<Decimal> {
-    let mut sum = ExactSum::default();
-    for value in values {
-        sum.add(value)?;
-    }
-    sum.finish()
-}
-
-/// [`exact_sum`] a value at a time, for a caller adding several sums in one pass.
-#[derive(Debug, Clone, Copy, Default)]
-pub(super) struct ExactSum {
-    /// The sum's mantissa and scale; zero plus one value is that value itself, so the first
-    /// value that is not zero is taken whole.
-    sum: i128,
-    /// The sum of the magnitudes at the current scale: it bounds every partial sum, so no
-    /// step of the `Decimal` fold overflows (or rounds) while it stays under the limit.
-    magnitude: u128,
-    scale: u32,
-    /// Whether a value other than zero was added.
-    started: bool,
-}
-
-impl ExactSum {
-    /// Adds `value`; `None` where the sum can no longer be sure of the fold's result, after
-    /// which the caller adds as `Decimal` does.
-    pub(super) fn add(&mut self, value: Decimal) -> Option<()> {
-        // `Decimal` adds a zero by keeping the other side, scale and sign included.
-        if value.is_zero() {
-            return Some(());
-        }
+    // `Decimal` adds a zero by keeping the other side, scale and sign included.
+    let mut values = values.into_iter().filter(|v| !v.is_zero());
+    let first = values.next()?;
+    // Zero plus one value is that value itself: most of an invoice's products have one line.
+    let Some(second) = values.next() else {
+        return Some(first);
+    };
+    let (mut sum, mut scale) = (first.mantissa(), first.scale());
+    // The sum of the magnitudes at the current scale: it bounds every partial sum, so no
+    // step of the `Decimal` fold overflows (or rounds) while it stays under the limit.
+    let mut magnitude = sum.unsigned_abs();
+    for value in std::iter::once(second).chain(values) {
         let mut mantissa = value.mantissa();
         let value_scale = value.scale();
-        if !self.started {
-            self.sum = mantissa;
-            self.scale = value_scale;
-            self.magnitude = mantissa.unsigned_abs();
-            self.started = true;
-            return Some(());
-        }
         // Most values have the sum's scale (amounts in minor units): no multiplication.
-        if value_scale > self.scale {
-            let up = *POWERS_OF_TEN.get(value_scale.checked_sub(self.scale)? as usize)?;
-            self.sum = product(self.sum, up)?;
-            self.magnitude = self.magnitude.checked_mul(up.unsigned_abs())?;
-            self.scale = value_scale;
-        } else if value_scale < self.scale {
-            let up = *POWERS_OF_TEN.get(self.scale.checked_sub(value_scale)? as usize)?;
+        if value_scale > scale {
+            let up = *POWERS_OF_TEN.get(value_scale.checked_sub(scale)? as usize)?;
+            sum = product(sum, up)?;
+            magnitude = magnitude.checked_mul(up.unsigned_abs())?;
+            scale = value_scale;
+        } else if value_scale < scale {
+            let up = *POWERS_OF_TEN.get(scale.checked_sub(value_scale)? as usize)?;
             mantissa = product(mantissa, up)?;
         }
-        self.sum = self.sum.checked_add(mantissa)?;
-        self.magnitude = self.magnitude.checked_add(mantissa.unsigned_abs())?;
+        sum = sum.checked_add(mantissa)?;
+        magnitude = magnitude.checked_add(mantissa.unsigned_abs())?;
         // A partial sum of zero takes a scale and sign of `Decimal`'s choosing, and the next
         // value replaces it whole.
-        if self.magnitude >= MANTISSA_LIMIT || self.sum == 0 {
+        if magnitude >= MANTISSA_LIMIT || sum == 0 {
             return None;
         }
-        Some(())
     }
-
-    /// The sum; `None` when no value was other than zero.
-    pub(super) fn finish(&self) -> Option<Decimal> {
-        if !self.started {
-            return None;
-        }
-        Decimal::try_from_i128_with_scale(self.sum, self.scale).ok()
-    }
+    Decimal::try_from_i128_with_scale(sum, scale).ok()
 }
 
 #[cfg(test)]
