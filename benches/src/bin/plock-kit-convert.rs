@@ -1,8 +1,8 @@
 //! The billing benchmark kit's data in plock's own CSV formats, for timing the `plock` command
 //! end to end; and the kit's billing history recorded in a database `plock` imported it into.
 //!
-//! `plock-kit-convert --data DATA/M --out CSV/M` writes `accounts.csv`, `subscriptions-N.csv`
-//! (in parts the import's size limit takes) and `usage.csv` as `plock import` reads them
+//! `plock-kit-convert --data DATA/M --out CSV/M` writes `accounts.csv`, `subscriptions.csv`
+//! and `usage.csv` as `plock import` reads them
 //! (docs/csv.md).
 //!
 //! `plock-kit-convert --data DATA/M --history plock.data` records in that database (a SQLite
@@ -56,9 +56,7 @@ fn run() -> Result<()> {
                 &company.subscriptions,
                 &company.metrics,
             );
-            for (n, part) in parts(&subscriptions).iter().enumerate() {
-                write(&out.join(format!("subscriptions-{}.csv", n + 1)), part)?;
-            }
+            write(&out.join("subscriptions.csv"), &subscriptions)?;
             convert_usage(&data.join("usage.csv"), &out.join("usage.csv"))
         }
         (None, Some(db)) => {
@@ -67,39 +65,6 @@ fn run() -> Result<()> {
         }
         _ => bail!("give one of --out DIR or --history DB"),
     }
-}
-
-/// Rows a subscriptions file part holds at most: the import takes files of up to 64 MiB, so
-/// the kit's subscriptions are written in parts, each subscription's rows in one part.
-const PART_ROWS: usize = 200_000;
-
-/// A subscriptions CSV cut into parts of at most [`PART_ROWS`] rows (more for one subscription
-/// longer than that), each with the header, a subscription's rows never split.
-fn parts(csv: &str) -> Vec<String> {
-    let mut lines = csv.lines();
-    let header = lines.next().unwrap_or_default();
-    let mut parts = Vec::new();
-    let mut part = String::new();
-    let (mut rows, mut last_id) = (0, "");
-    for line in lines {
-        let id = line.split(',').next().unwrap_or_default();
-        if rows >= PART_ROWS && id != last_id {
-            parts.push(std::mem::take(&mut part));
-            rows = 0;
-        }
-        if part.is_empty() {
-            part.push_str(header);
-            part.push('\n');
-        }
-        part.push_str(line);
-        part.push('\n');
-        rows += 1;
-        last_id = id;
-    }
-    if !part.is_empty() {
-        parts.push(part);
-    }
-    parts
 }
 
 fn write(path: &Path, text: &str) -> Result<()> {

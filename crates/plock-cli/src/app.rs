@@ -72,6 +72,17 @@ impl Opened {
         applied.map_err(|e| refused(&e, &|i| self.describe(kept.as_ref(), i, describe)))
     }
 
+    /// As [`Opened::commit`], naming refused change `index` with `name` (given the store as it
+    /// was before the batch), so a large batch need not be kept beside the store's work.
+    pub fn commit_named(
+        &mut self,
+        batch: Batch,
+        name: &dyn Fn(&dyn Backend, usize) -> Option<String>,
+    ) -> Result<(), CliError> {
+        let applied = self.store.apply(batch);
+        applied.map_err(|e| refused(&e, &|i| name(self.store.as_ref(), i)))
+    }
+
     /// What [`Opened::commit_described`] would refuse; nothing is written.
     pub fn check_described(
         &mut self,

@@ -4,17 +4,16 @@
 use std::collections::BTreeSet;
 use std::path::Path;
 
-use plock_core::SubscriptionId;
+use plock_core::import::{ImportErrors, ImportPlan};
 use plock_core::store::Change;
+use plock_core::{AccountId, SubscriptionId};
 
 use crate::app::{Opened, subject, today};
 use crate::backend::Backend;
 use crate::cli::ImportKind;
 use crate::exit::CliError;
-use crate::files::read;
+use crate::import_input::Input;
 use crate::import_report::ImportReport;
-use crate::progress::Progress;
-use crate::rows::Rows;
 use crate::store_errors::store_error;
 
 type Result<T> = std::result::Result<T, CliError>;
@@ -25,62 +24,91 @@ pub fn import(
     s: &mut Opened,
     path: &Path,
     report: &mut ImportReport,
-    rejected: impl Fn(&plock_core::import::ImportErrors) -> CliError,
+    rejected: impl Fn(&ImportErrors) -> CliError,
 ) -> Result<()> {
     let file = report.file.clone();
-    let bytes = read(path)?;
-    let (batch, rows) = match report.kind {
+    let (input, read_error) = Input::open(path, &format!("checking {file}"))?;
+    // A failing read is the file's reading, not its content.
+    let refused = |e: &ImportErrors| read_error.of(path).unwrap_or_else(|| rejected(e));
+    let mut plan = match report.kind {
         ImportKind::Accounts => {
             let book = s.store.account_book().map_err(store_error)?;
-            let checking = Progress::rows(&format!("checking {file}"), "rows");
-            let planned =
-                plock_core::import::plan_account_import_counted(&bytes, &book, today(), &checking);
-            drop(checking);
-            let batch = planned.map_err(|e| rejected(&e))?;
-            let rows = crate::rows::scan(&bytes, "key");
-            count_accounts(&batch.changes, &rows, report);
-            (batch, rows)
+            let planned = plock_core::import::plan_account_import_from(input, &book, today(), &());
+            let plan = planned.map_err(|e| refused(&e))?;
+            count_accounts(&plan, report);
+            plan
         }
         ImportKind::Subscriptions | ImportKind::Usage => {
             let company = s.store.company_without_usage().map_err(store_error)?;
-            let checking = Progress::rows(&format!("checking {file}"), "rows");
-            let planned = plock_core::import::plan_subscription_import_counted(
-                &bytes,
+            let planned = plock_core::import::plan_subscription_import_from(
+                input,
                 &company.accounts,
                 &company.subscriptions,
                 &company.metrics,
-                &checking,
+                &(),
             );
-            drop(checking);
-            let batch = planned.map_err(|e| rejected(&e))?;
-            let rows = crate::rows::scan(&bytes, "subscription_id");
+            let plan = planned.map_err(|e| refused(&e))?;
             let stored: BTreeSet<&SubscriptionId> =
                 company.subscriptions.iter().map(|s| s.id()).collect();
-            count_subscriptions(&batch.changes, &rows, &stored, report);
-            (batch, rows)
+            count_subscriptions(&plan, &stored, report);
+            plan
         }
     };
+    let batch = std::mem::take(&mut plan.batch);
     // The rows behind the changes name the row of a refused change.
-    let describe = |store: &dyn Backend, change: &Change| row_of(store, Some(&rows), change);
     if report.dry_run {
+        let describe =
+            |store: &dyn Backend, change: &Change| row_of(store, &plan, &Subject::of(change));
         s.check_described(&batch, &describe)
             .map_err(|e| e.prefixed(format!("{file}: would be refused; ")))?;
     } else if !batch.changes.is_empty() {
+        // What names each change, not the changes: the store holds the batch meanwhile. A
+        // batch of one is named by the command.
+        let subjects: Vec<Subject> = if batch.changes.len() > 1 {
+            batch.changes.iter().map(Subject::of).collect()
+        } else {
+            Vec::new()
+        };
+        let name = |store: &dyn Backend, index: usize| {
+            subjects
+                .get(index)
+                .map(|subject| row_of(store, &plan, subject))
+        };
         let prefix = format!("{file}: nothing imported; ");
-        crate::progress::step(&format!("saving {file}"), || {
-            s.commit_described(batch, &describe)
-        })
-        .map_err(|e| e.prefixed(prefix))?;
+        crate::progress::step(&format!("saving {file}"), || s.commit_named(batch, &name))
+            .map_err(|e| e.prefixed(prefix))?;
         report.written = true;
     }
     Ok(())
 }
 
+/// What a change of an import names: a subscription, an account, or something the change
+/// itself says.
+enum Subject {
+    Subscription(SubscriptionId),
+    Account(AccountId),
+    Other(String),
+}
+
+impl Subject {
+    fn of(change: &Change) -> Subject {
+        match change {
+            Change::PutSubscription { subscription } => {
+                Subject::Subscription(subscription.id().clone())
+            }
+            other => match other.account() {
+                Some(id) => Subject::Account(id.clone()),
+                None => Subject::Other(subject(change)),
+            },
+        }
+    }
+}
+
 /// Counts an accounts import: rows, accounts added, updated and left as they are.
-fn count_accounts(changes: &[Change], rows: &Rows, report: &mut ImportReport) {
+fn count_accounts(plan: &ImportPlan, report: &mut ImportReport) {
     let mut added = BTreeSet::new();
     let mut touched = BTreeSet::new();
-    for change in changes {
+    for change in &plan.batch.changes {
         match change {
             Change::AddAccount { account } | Change::AddDiscovered { account } => {
                 added.insert(account.id().clone());
@@ -92,10 +120,10 @@ fn count_accounts(changes: &[Change], rows: &Rows, report: &mut ImportReport) {
             }
         }
     }
-    report.rows = rows.count;
+    report.rows = plan.rows;
     report.added = added.len();
     report.updated = touched.difference(&added).count();
-    report.unchanged = rows
+    report.unchanged = plan
         .keys()
         .saturating_sub(report.added)
         .saturating_sub(report.updated);
@@ -104,13 +132,12 @@ fn count_accounts(changes: &[Change], rows: &Rows, report: &mut ImportReport) {
 /// Counts a subscriptions import: rows, subscriptions added (not in `stored`), updated and
 /// left as they are, and new metrics.
 fn count_subscriptions(
-    changes: &[Change],
-    rows: &Rows,
+    plan: &ImportPlan,
     stored: &BTreeSet<&SubscriptionId>,
     report: &mut ImportReport,
 ) {
     let mut metrics = 0;
-    for change in changes {
+    for change in &plan.batch.changes {
         match change {
             Change::PutSubscription { subscription } => {
                 if stored.contains(subscription.id()) {
@@ -123,8 +150,8 @@ fn count_subscriptions(
             _ => {}
         }
     }
-    report.rows = rows.count;
-    report.unchanged = rows
+    report.rows = plan.rows;
+    report.unchanged = plan
         .keys()
         .saturating_sub(report.added)
         .saturating_sub(report.updated);
@@ -132,12 +159,10 @@ fn count_subscriptions(
 }
 
 /// Names the row of an import file a change came from: `line 3 (account acme)`.
-fn row_of(store: &dyn Backend, rows: Option<&Rows>, change: &Change) -> String {
-    let keyed = match change {
-        Change::PutSubscription { subscription } => {
-            Some(("subscription", subscription.id().to_string()))
-        }
-        other => other.account().map(|id| {
+fn row_of(store: &dyn Backend, plan: &ImportPlan, change: &Subject) -> String {
+    let (what, key) = match change {
+        Subject::Subscription(id) => ("subscription", id.to_string()),
+        Subject::Account(id) => {
             // Accounts are found by the key the file names; an imported account's id is its
             // key, an older one may have another.
             let key = store
@@ -146,13 +171,11 @@ fn row_of(store: &dyn Backend, rows: Option<&Rows>, change: &Change) -> String {
                 .flatten()
                 .map_or_else(|| id.to_string(), |a| a.key().to_string());
             ("account", key)
-        }),
+        }
+        Subject::Other(text) => return text.clone(),
     };
-    match keyed {
-        Some((what, key)) => match rows.and_then(|r| r.line_of(&key)) {
-            Some(line) => format!("line {line} ({what} {key})"),
-            None => format!("{what} {key}"),
-        },
-        None => subject(change),
+    match plan.line_of(&key) {
+        Some(line) => format!("line {line} ({what} {key})"),
+        None => format!("{what} {key}"),
     }
 }

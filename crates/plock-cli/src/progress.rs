@@ -7,7 +7,6 @@ use std::io::IsTerminal;
 use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use plock_core::import::RowProgress;
 
 /// A bar or a spinner; nothing at all when standard error is not a terminal. Dropping it
 /// clears it, so an error printed after it stands alone on its line.
@@ -81,45 +80,11 @@ impl Progress {
         Progress(Some(bar))
     }
 
-    /// A count of things called `unit` whose number is not known yet: a spinner until
-    /// [`RowProgress::rows`] tells it, then a bar like [`Progress::bar`]'s.
-    pub fn rows(what: &str, unit: &str) -> Progress {
-        let progress = Progress::step(what);
-        if let Some(bar) = &progress.0 {
-            bar.set_message(what.to_owned());
-            // Kept for the switch to a bar: the unit is part of the template.
-            bar.set_prefix(unit.to_owned());
-        }
-        progress
-    }
-
     /// Counts `n` more done; callable from any thread.
     pub fn inc(&self, n: u64) {
         if let Some(bar) = &self.0 {
             bar.inc(n);
         }
-    }
-}
-
-/// Core's count of the rows it checks, drawn as a bar once their number is known.
-impl RowProgress for Progress {
-    fn rows(&self, rows: u64) {
-        if let Some(bar) = &self.0 {
-            // The spinner's ticking thread would own the drawing (a `tick` is ignored beside
-            // it), and its time spent would dilute the rate.
-            bar.disable_steady_tick();
-            bar.reset();
-            bar.set_length(rows);
-            let unit = bar.prefix();
-            if let Ok(style) = ProgressStyle::with_template(&bar_template(&unit)) {
-                bar.set_style(style.progress_chars("=> "));
-            }
-            bar.tick();
-        }
-    }
-
-    fn checked(&self, rows: u64) {
-        self.inc(rows);
     }
 }
 

@@ -57,10 +57,12 @@ mod account_checks;
 mod account_row;
 mod accounts;
 mod canonical;
+mod chunks;
 mod contact_cells;
 mod ingest;
 mod layout;
 mod progress;
+mod streamed;
 mod subscription_rows;
 mod subscriptions;
 pub(crate) mod table;
@@ -79,19 +81,21 @@ pub use accounts::{
     plan_account_import_counted,
 };
 pub use canonical::common_time;
+pub use chunks::MAX_RECORD_BYTES;
 pub use contact_cells::CLEAR as CLEAR_CELL;
 #[cfg(feature = "fuzz-support")]
 pub(crate) use ingest::fuzz_read;
 pub use ingest::{ingest_usage, read_usage};
 pub use layout::UsageLayout;
 pub use progress::RowProgress;
+pub use streamed::{ImportPlan, plan_account_import_from, plan_subscription_import_from};
 pub use subscriptions::{
     SUBSCRIPTION_COLUMNS, export_subscriptions, plan_subscription_import,
     plan_subscription_import_counted,
 };
 pub use table::{
     Delimiter, ImportError, ImportErrors, LineNumbers, MAX_IMPORT_BYTES, MAX_IMPORT_ROWS,
-    MAX_REPORTED_ERRORS,
+    MAX_REPORTED_ERRORS, MAX_STREAMED_ROWS,
 };
 pub use time_format::TimeFormat;
 pub use usage::{USAGE_COLUMNS, parse_usage};

@@ -46,7 +46,10 @@ pub use late::LateUsage;
 pub use late_finder::{LateFinder, late_usage};
 #[cfg(test)]
 pub(crate) use table::pack;
-pub(crate) use table::{Packed, Resent, pack_record, quantity, split_lengths, unix_day_word};
+pub(crate) use table::{
+    Bounds, Packed, RecordSource, Resent, pack_record, part_len, quantity, split_lengths,
+    unix_day_word,
+};
 pub use table::{UsageTable, UsageTableBuilder};
 
 /// Why a usage record or aggregation was refused.

@@ -4,18 +4,23 @@
 use plock_core::billing::BilledUsage;
 use plock_core::store::StoreError;
 use rusqlite::{Connection, OptionalExtension, params};
+use std::sync::mpsc::Receiver;
 
 use plock_store_sql::codec::text;
 
 use crate::codec::Context;
+use crate::run_encode::UsageChunk;
 
 /// Records `rows` (of change `index`), each replacing the stored row of its key, once each
 /// row's [`BilledUsage::replaces`] is checked against the stored row (the write transaction
-/// holds the database, so no other run records in between).
-pub(crate) fn write(tx: &Connection, index: usize, rows: &[BilledUsage]) -> Result<(), StoreError> {
-    if rows.is_empty() {
-        return Ok(());
-    }
+/// holds the database, so no other run records in between); each row's JSON comes from
+/// `json`, in order ([`crate::run_encode`]).
+pub(crate) fn write(
+    tx: &Connection,
+    index: usize,
+    rows: &[BilledUsage],
+    json: &Receiver<UsageChunk>,
+) -> Result<(), StoreError> {
     for row in rows.iter().filter(|r| r.replaces.is_some()) {
         let stored = stored_row(tx, row)?;
         plock_core::store::check_billed_usage(index, row, stored.as_ref())?;
@@ -27,8 +32,7 @@ pub(crate) fn write(tx: &Connection, index: usize, rows: &[BilledUsage]) -> Resu
              ON CONFLICT (subscription, product, period_start) DO UPDATE SET row = excluded.row",
         )
         .context("recording billed usage")?;
-    for row in rows {
-        let json = serde_json::to_string(&row.to_stored()).context("encoding billed usage")?;
+    crate::run_encode::write_each(rows, json, |row, json| {
         stmt.execute(params![
             row.subscription.as_str(),
             row.product.as_str(),
@@ -36,8 +40,8 @@ pub(crate) fn write(tx: &Connection, index: usize, rows: &[BilledUsage]) -> Resu
             json
         ])
         .context("recording billed usage")?;
-    }
-    Ok(())
+        Ok(())
+    })
 }
 
 /// The stored row of `row`'s key.

@@ -9,17 +9,15 @@
 //! the columns hold and how values are checked is `plock-store-sql`'s; this module knows
 //! only where SQLite keeps them.
 
-use std::fmt::Display;
-
 use chrono::{DateTime, Utc};
 use plock_core::account::PaymentTerms;
 use plock_core::store::StoreError;
-use plock_core::{Invoice, Subscription, UsageRecord};
+use plock_core::{Invoice, UsageRecord};
 use plock_store_sql::SqlValue;
 use rusqlite::ParamsFromIter;
 use rusqlite::ToSql;
 use rusqlite::types::{ToSqlOutput, Value as SqliteValue, ValueRef};
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
 pub(crate) use plock_store_sql::codec::{decimal, parse, unix_day};
 pub(crate) use plock_store_sql::error::{Context, backend};
@@ -101,15 +99,16 @@ pub(crate) fn account_value(row: &rusqlite::Row<'_>) -> Result<Value, StoreError
     }))
 }
 
-/// The `subscriptions` columns, in the order the store writes them and [`subscription`]
-/// reads them: the spec spread over columns, the items as JSON.
+/// The `subscriptions` columns, in the order the store writes them and
+/// [`crate::subscription_rows::encoded`] reads them: the spec spread over columns, the items as
+/// JSON.
 pub(crate) const SUBSCRIPTION_COLUMNS: &str = "id, account, state, paused_since, currency, \
      starts_on, ends_on, interval_months, mode, anchor, practice, minimum_invoice_amount, items, \
      billed_through_in_advance, billed_through_in_arrears";
 
 /// The serde field each text column of [`SUBSCRIPTION_COLUMNS`] is read into, by position;
 /// `None` for the columns read apart (the interval, the minimum, the items, the watermarks).
-const SUBSCRIPTION_FIELDS: [Option<&str>; 15] = [
+pub(crate) const SUBSCRIPTION_FIELDS: [Option<&str>; 15] = [
     Some("id"),
     Some("account"),
     Some("state"),
@@ -126,46 +125,6 @@ const SUBSCRIPTION_FIELDS: [Option<&str>; 15] = [
     None,
     None,
 ];
-
-/// A subscription from a row selected by [`SUBSCRIPTION_COLUMNS`], through the deserialiser
-/// that validates a stored one (its spec built again, its state and watermarks restored).
-pub(crate) fn subscription(row: &rusqlite::Row<'_>) -> Result<Subscription, StoreError> {
-    let get = |i: usize| {
-        row.get::<_, Option<String>>(i)
-            .context("reading subscriptions")
-    };
-    let id = get(0)?.unwrap_or_default();
-    let invalid = |e: &dyn Display| backend(format!("stored subscription {id} is invalid: {e}"));
-    let mut object = Map::new();
-    for (i, field) in SUBSCRIPTION_FIELDS.iter().enumerate() {
-        if let Some(field) = field {
-            match get(i)? {
-                Some(text) => object.insert((*field).into(), json!(text)),
-                // A running subscription has no `since`; every other field is `null`.
-                None if *field == "since" => None,
-                None => object.insert((*field).into(), Value::Null),
-            };
-        }
-    }
-    let interval: u32 = row.get(7).context("reading subscriptions")?;
-    object.insert("interval".into(), json!(interval));
-    let minimum = get(11)?
-        .as_deref()
-        .map(|m| decimal("minimum invoice amount", m))
-        .transpose()?;
-    object.insert("minimum_invoice_amount".into(), json!(minimum));
-    let items: Value =
-        serde_json::from_str(&get(12)?.unwrap_or_default()).map_err(|e| invalid(&e))?;
-    object.insert("items".into(), items);
-    let mut billed = Map::new();
-    for (i, name) in [(13, "in_advance"), (14, "in_arrears")] {
-        if let Some(day) = get(i)? {
-            billed.insert(name.into(), json!(day));
-        }
-    }
-    object.insert("billed_through".into(), Value::Object(billed));
-    serde_json::from_value(Value::Object(object)).map_err(|e| invalid(&e))
-}
 
 /// The `usage` columns a record is written to, in [`usage_values`]'s order.
 pub(crate) const USAGE_COLUMNS: &str =

@@ -52,10 +52,13 @@ mod files;
 mod key_blocks;
 mod operate;
 mod record_ids;
+mod run_encode;
 mod run_record;
 mod run_usage;
 mod schema;
 mod store;
+mod subscription_rows;
+mod watermarks;
 mod write;
 
 pub use operate::UsageImport;

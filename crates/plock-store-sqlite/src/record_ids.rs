@@ -18,6 +18,11 @@
 //! differ only in leading zeros look alike and are read as stored, which changes nothing.
 //! A quoted last cell naming `file-` anywhere in its line could be any such id once
 //! unquoted: then no id is left out at all.
+//!
+//! A run reads each text once ([`OnePass`]): a fingerprint's ids are left out of a text when
+//! every id of it read so far, that text's included, is unshared. Only a later text can
+//! share them (a chunk imported twice, or a quoted id); the run then reads the texts again
+//! with the final answer ([`Finder::unshared`]), so the table is the same either way.
 
 use std::collections::HashMap;
 use std::collections::HashSet;
@@ -100,6 +105,12 @@ impl Finder {
         }
     }
 
+    /// Whether the ids of `fingerprint` noted so far are each held by one record, and no
+    /// quoted id may be one of them.
+    fn unshared_so_far(&self, fingerprint: u64) -> bool {
+        !self.quoted && matches!(self.seen.get(&fingerprint), Some(Seen::Rising { .. }))
+    }
+
     /// The fingerprints no two records share an id of.
     pub(crate) fn unshared(self) -> Unshared {
         if self.quoted {
@@ -120,39 +131,82 @@ impl Finder {
 impl Unshared {
     /// Appends `bytes` to `out`, the unshared ids left out (their cell left empty).
     pub(crate) fn strip_into(&self, bytes: &[u8], out: &mut Vec<u8>) {
-        out.reserve(bytes.len());
         if self.fingerprints.is_empty() {
             out.extend_from_slice(bytes);
             return;
         }
-        let mut reader = Cells::default();
-        // The last fingerprint looked up, and whether it is unshared.
-        let mut last: Option<(u64, bool)> = None;
-        let mut start = 0usize;
-        for line in lines(bytes) {
-            let end = start.saturating_add(line.len());
-            let cut = match reader.id_of(line) {
-                Id::MadeUp {
-                    comma, fingerprint, ..
-                } => {
-                    let unshared = match last {
-                        Some((f, unshared)) if f == fingerprint => unshared,
-                        _ => self.fingerprints.contains(&fingerprint),
-                    };
-                    last = Some((fingerprint, unshared));
-                    unshared.then_some(comma)
-                }
-                _ => None,
-            };
-            match cut {
-                // Up to and with the comma: the id's cell stays, empty.
-                Some(comma) => out.extend_from_slice(line.get(..=comma).unwrap_or(line)),
-                None => out.extend_from_slice(line),
+        strip(bytes, out, |fingerprint| {
+            self.fingerprints.contains(&fingerprint)
+        });
+    }
+}
+
+/// Leaves made-up ids out of the texts as they are read, each text once (see the module
+/// documentation); [`OnePass::held`] then says whether the texts so read are what
+/// [`Unshared::strip_into`] makes of them with the final answer.
+#[derive(Default)]
+pub(crate) struct OnePass {
+    finder: Finder,
+    /// The fingerprints whose ids were left out of some text.
+    left_out: HashSet<u64>,
+}
+
+impl OnePass {
+    /// Notes text number `text` (numbers rising from one call to the next), then appends
+    /// it to `out` with the ids left out that are unshared so far.
+    pub(crate) fn strip_into(&mut self, text: usize, bytes: &[u8], out: &mut Vec<u8>) {
+        self.finder.note(text, bytes);
+        let (finder, left_out) = (&self.finder, &mut self.left_out);
+        strip(bytes, out, |fingerprint| {
+            let unshared = finder.unshared_so_far(fingerprint);
+            if unshared {
+                left_out.insert(fingerprint);
             }
-            // The line's newline, if it had one.
-            out.extend_from_slice(bytes.get(end..end.saturating_add(1)).unwrap_or_default());
-            start = end.saturating_add(1);
+            unshared
+        });
+    }
+
+    /// Whether every id left out is unshared in the end, after the last text: then the
+    /// texts read are the same as read with the final answer.
+    pub(crate) fn held(self) -> bool {
+        let unshared = self.finder.unshared();
+        self.left_out
+            .iter()
+            .all(|fingerprint| unshared.fingerprints.contains(fingerprint))
+    }
+}
+
+/// Appends `bytes` to `out`, the made-up ids whose fingerprint `unshared` accepts left out
+/// (their cell left empty); `unshared` is asked again only when the fingerprint changes.
+fn strip(bytes: &[u8], out: &mut Vec<u8>, mut unshared: impl FnMut(u64) -> bool) {
+    out.reserve(bytes.len());
+    let mut reader = Cells::default();
+    // The last fingerprint looked up, and whether it is unshared.
+    let mut last: Option<(u64, bool)> = None;
+    let mut start = 0usize;
+    for line in lines(bytes) {
+        let end = start.saturating_add(line.len());
+        let cut = match reader.id_of(line) {
+            Id::MadeUp {
+                comma, fingerprint, ..
+            } => {
+                let unshared = match last {
+                    Some((f, unshared)) if f == fingerprint => unshared,
+                    _ => unshared(fingerprint),
+                };
+                last = Some((fingerprint, unshared));
+                unshared.then_some(comma)
+            }
+            _ => None,
+        };
+        match cut {
+            // Up to and with the comma: the id's cell stays, empty.
+            Some(comma) => out.extend_from_slice(line.get(..=comma).unwrap_or(line)),
+            None => out.extend_from_slice(line),
         }
+        // The line's newline, if it had one.
+        out.extend_from_slice(bytes.get(end..end.saturating_add(1)).unwrap_or_default());
+        start = end.saturating_add(1);
     }
 }
 
@@ -266,14 +320,24 @@ mod tests {
             finder.note(n, text.as_bytes());
         }
         let unshared = finder.unshared();
-        texts
+        let out: Vec<String> = texts
             .iter()
             .map(|text| {
                 let mut out = Vec::new();
                 unshared.strip_into(text.as_bytes(), &mut out);
                 String::from_utf8(out).unwrap()
             })
-            .collect()
+            .collect();
+        // Read once, the texts are the same whenever the one pass holds.
+        let (mut once, mut read) = (OnePass::default(), Vec::new());
+        for (n, text) in texts.iter().enumerate() {
+            let mut one = Vec::new();
+            once.strip_into(n, text.as_bytes(), &mut one);
+            read.push(String::from_utf8(one).unwrap());
+        }
+        let shared_later = read != out;
+        assert_eq!(once.held(), !shared_later, "{texts:?}");
+        out
     }
 
     #[test]

@@ -12,8 +12,7 @@ use plock_core::Invoice;
 use plock_core::billing::Billed;
 use plock_core::store::StoreError;
 use plock_store_sql::codec::{invoice_number, sql_number, text};
-use plock_store_sql::rows::{InvoiceRow, Row};
-use plock_store_sql::sql::{names, placeholders};
+use plock_store_sql::sql::placeholders;
 use plock_store_sql::writer::Run;
 use rusqlite::{Connection, params};
 
@@ -32,37 +31,36 @@ pub(crate) fn record(
         billed,
         billed_usage,
     } = run;
-    crate::billed_usage::write(tx, index, billed_usage)?;
-    for b in billed {
-        if !moved(tx, b)? {
-            // Nothing matched: the slow path finds out why, or moves a watermark stored in
-            // another spelling of the same dates.
-            watermarks(b)?;
+    std::thread::scope(|scope| {
+        let encoded = crate::run_encode::encode(scope, billed_usage, invoices);
+        crate::billed_usage::write(tx, index, billed_usage, &encoded.usage)?;
+        for b in billed {
+            if !moved(tx, b)? {
+                // Nothing matched: the slow path finds out why, or moves a watermark stored
+                // in another spelling of the same dates.
+                watermarks(b)?;
+            }
         }
-    }
-    let mut next = next_invoice_number(tx)?;
-    let mut insert = tx
-        .prepare(&format!(
-            "INSERT INTO invoices ({INVOICE_COLUMNS}) VALUES ({})",
-            placeholders(INVOICE_COLUMNS, question)
-        ))
-        .context("writing an invoice")?;
-    let columns = names(INVOICE_COLUMNS);
-    for invoice in invoices {
-        invoice
-            .check_invariants()
-            .map_err(|e| backend(e.to_string()))?;
-        let values = InvoiceRow { invoice }.values(&columns)?;
-        insert
-            .execute(params(&values))
-            .map_err(|e| refused(e, index, invoice))?;
-        next = next.max(invoice.number().saturating_add(1));
-    }
-    let next = sql_number(next)?;
-    tx.prepare_cached("UPDATE meta SET value = ?1 WHERE name = 'next_invoice_number'")
-        .and_then(|mut stmt| stmt.execute([next]))
-        .context("writing the next invoice number")?;
-    Ok(())
+        let mut next = next_invoice_number(tx)?;
+        let mut insert = tx
+            .prepare(&format!(
+                "INSERT INTO invoices ({INVOICE_COLUMNS}) VALUES ({})",
+                placeholders(INVOICE_COLUMNS, question)
+            ))
+            .context("writing an invoice")?;
+        crate::run_encode::write_each(invoices, &encoded.invoices, |invoice, values| {
+            insert
+                .execute(params(&values))
+                .map_err(|e| refused(e, index, invoice))?;
+            next = next.max(invoice.number().saturating_add(1));
+            Ok(())
+        })?;
+        let next = sql_number(next)?;
+        tx.prepare_cached("UPDATE meta SET value = ?1 WHERE name = 'next_invoice_number'")
+            .and_then(|mut stmt| stmt.execute([next]))
+            .context("writing the next invoice number")?;
+        Ok(())
+    })
 }
 
 /// Moves `b`'s watermark if the stored one is still the one the run read: `false` when no

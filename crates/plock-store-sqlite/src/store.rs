@@ -480,9 +480,27 @@ impl Store for SqliteStore {
 
     fn run_input(&self) -> Result<(CompanySnapshot, UsageTable), StoreError> {
         let tx = self.read()?;
-        let company = self.company_in(&tx)?;
-        let usage = crate::run_usage::usage_table(&tx, &company.accounts)?;
-        Ok((company, usage))
+        let accounts = self.book_in(&tx)?;
+        let subscriptions = crate::subscription_rows::encoded_where(&tx, "1 ORDER BY id", &[])?;
+        let metrics = read_metrics(&tx)?;
+        let billed_usage = crate::billed_usage::read(&tx)?;
+        // The subscriptions are decoded while the usage is read, which needs only the book.
+        let (subscriptions, usage) = std::thread::scope(|scope| {
+            let decoding = scope.spawn(move || crate::subscription_rows::decode_all(subscriptions));
+            let usage = crate::run_usage::usage_table(&tx, &accounts);
+            let subscriptions = decoding
+                .join()
+                .unwrap_or_else(|_| Err(backend("decoding the subscriptions failed")));
+            (subscriptions, usage)
+        });
+        let company = CompanySnapshot {
+            accounts,
+            subscriptions: subscriptions?,
+            metrics,
+            usage: Vec::new(),
+            billed_usage,
+        };
+        Ok((company, usage?))
     }
 
     fn apply(&mut self, batch: Batch) -> Result<(), StoreError> {

@@ -3,6 +3,7 @@
 //! which rolls back everything the batch wrote.
 
 use std::collections::HashMap;
+use std::sync::LazyLock;
 
 use plock_core::billing::Billed;
 use plock_core::store::{Batch, StoreError};
@@ -21,8 +22,9 @@ use serde_json::Value;
 
 use crate::codec::{
     ACCOUNT_COLUMNS, ACCOUNT_SELECT, Context, SUBSCRIPTION_COLUMNS, USAGE_COLUMNS, account_value,
-    json_list, params, question, subscription, usage_values,
+    json_list, params, question, usage_values,
 };
+use crate::watermarks::Watermarks;
 
 /// Applies `batch` in `tx`, or returns the first refusal (the caller then rolls back).
 pub(crate) fn apply(tx: &Connection, batch: &Batch) -> Result<(), StoreError> {
@@ -30,6 +32,7 @@ pub(crate) fn apply(tx: &Connection, batch: &Batch) -> Result<(), StoreError> {
         &mut SqliteWriter {
             tx,
             owners: KeyOwners::default(),
+            watermarks: Watermarks::of(batch),
         },
         batch,
     )
@@ -39,7 +42,16 @@ pub(crate) fn apply(tx: &Connection, batch: &Batch) -> Result<(), StoreError> {
 struct SqliteWriter<'c> {
     tx: &'c Connection,
     owners: KeyOwners,
+    watermarks: Watermarks,
 }
+
+/// The statement that puts a subscription, and the columns its values are in: made once.
+static PUT_SUBSCRIPTION: LazyLock<(String, Vec<&str>)> = LazyLock::new(|| {
+    (
+        upsert("subscriptions", SUBSCRIPTION_COLUMNS, question),
+        names(SUBSCRIPTION_COLUMNS),
+    )
+});
 
 impl SqliteWriter<'_> {
     /// Is there a row in `from_where` (a table and a condition on `?1`)?
@@ -148,6 +160,9 @@ impl Writer for SqliteWriter<'_> {
     }
 
     fn watermarks(&mut self, id: &SubscriptionId) -> Result<Option<BilledThrough>, StoreError> {
+        if let Some(answer) = self.watermarks.answer(self.tx, id.as_str())? {
+            return Ok(answer);
+        }
         let row: Option<(Option<String>, Option<String>)> = self
             .tx
             .prepare_cached(
@@ -164,9 +179,10 @@ impl Writer for SqliteWriter<'_> {
     }
 
     fn put_subscription(&mut self, row: SubscriptionRow<'_>) -> Result<(), StoreError> {
-        let values = row.values(&names(SUBSCRIPTION_COLUMNS))?;
+        let (sql, columns) = &*PUT_SUBSCRIPTION;
+        let values = row.values(columns)?;
         self.tx
-            .prepare_cached(&upsert("subscriptions", SUBSCRIPTION_COLUMNS, question))
+            .prepare_cached(sql)
             .and_then(|mut stmt| stmt.execute(params(&values)))
             .context("writing a subscription")?;
         Ok(())
@@ -288,14 +304,8 @@ pub(crate) fn subscriptions_where(
     filter: &str,
     params: &[&dyn rusqlite::ToSql],
 ) -> Result<Vec<Subscription>, StoreError> {
-    let sql = format!("SELECT {SUBSCRIPTION_COLUMNS} FROM subscriptions WHERE {filter}");
-    let mut stmt = conn.prepare_cached(&sql).context("reading subscriptions")?;
-    let mut rows = stmt.query(params).context("reading subscriptions")?;
-    let mut out = Vec::new();
-    while let Some(row) = rows.next().context("reading subscriptions")? {
-        out.push(subscription(row)?);
-    }
-    Ok(out)
+    let encoded = crate::subscription_rows::encoded_where(conn, filter, params)?;
+    crate::subscription_rows::decode_all(encoded)
 }
 
 /// Which account holds each key in the database, looked up once per key.

@@ -1,31 +1,26 @@
 //! The checks of an accounts file that look beyond one row: keys and external ids used once,
 //! masters known, and known accounts changed only where an import may change them.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, HashMap};
 
 use super::account_row::{AccountRow, column_of};
-use super::table::{ImportErrors, Table};
+use super::table::ImportErrors;
 use crate::account::{AccountState, ExternalId, ExternalSystem};
 use crate::book::AccountBook;
 use crate::id::AccountKey;
 
 /// Checks the rows against each other and the book: keys and external ids used once, masters
-/// known, and known accounts changed only where an import may change them.
+/// known, and known accounts changed only where an import may change them. `written_keys`
+/// are the file's keys as written, valid or not, so a bad master row does not also fail its
+/// children.
 pub(super) fn check_rows_together(
-    table: &Table,
+    written_keys: &HashMap<String, u64>,
     rows: &[AccountRow],
     book: &AccountBook,
     errors: &mut ImportErrors,
 ) {
     let mut seen_keys: BTreeMap<&AccountKey, u64> = BTreeMap::new();
     let mut seen_ext: BTreeMap<(&ExternalSystem, &ExternalId), &AccountKey> = BTreeMap::new();
-    // Keys as written, valid or not, so a bad master row does not also fail its children.
-    let written_keys: BTreeSet<String> = table
-        .rows
-        .iter()
-        .filter_map(|r| table.cell(r, "key"))
-        .map(str::to_owned)
-        .collect();
     let by_key: BTreeMap<&AccountKey, &AccountRow> =
         rows.iter().map(|r| (r.account.key(), r)).collect();
     for row in rows {
@@ -56,7 +51,7 @@ pub(super) fn check_rows_together(
                 );
             }
         }
-        check_master(row, &by_key, &written_keys, book, errors);
+        check_master(row, &by_key, written_keys, book, errors);
         check_existing(row, book, errors);
     }
 }
@@ -66,7 +61,7 @@ pub(super) fn check_rows_together(
 fn check_master(
     row: &AccountRow,
     by_key: &BTreeMap<&AccountKey, &AccountRow>,
-    written_keys: &BTreeSet<String>,
+    written_keys: &HashMap<String, u64>,
     book: &AccountBook,
     errors: &mut ImportErrors,
 ) {
@@ -80,7 +75,9 @@ fn check_master(
                 .and_then(|id| book.get(id))
                 .map(|m| m.key().clone())
         });
-        if master_row.is_none() && master_known.is_none() && !written_keys.contains(master.as_str())
+        if master_row.is_none()
+            && master_known.is_none()
+            && !written_keys.contains_key(master.as_str())
         {
             errors.push(
                 row.line,

@@ -4,10 +4,9 @@ use std::collections::BTreeSet;
 
 use chrono::NaiveDate;
 
-use super::account_checks::check_rows_together;
 use super::account_row::{AccountRow, column_of};
 use super::contact_cells::ContactCells;
-use super::progress::{RowProgress, check_rows};
+use super::progress::RowProgress;
 use super::table::{ImportErrors, Row, Table};
 use super::terms_cell::TermsCell;
 use super::{Csv, cell_text, neutralise, parse_bool, parse_date};
@@ -41,7 +40,7 @@ pub const ACCOUNT_COLUMNS: [&str; 23] = super::with_external_columns!(
     "payment_terms",
 );
 
-const REQUIRED: [&str; 3] = ["key", "name", "currency"];
+pub(super) const REQUIRED: [&str; 3] = ["key", "name", "currency"];
 
 fn parse_state(text: &str) -> Result<AccountState, String> {
     match text.to_ascii_lowercase().as_str() {
@@ -65,7 +64,7 @@ fn keep<T>(
         .ok()
 }
 
-fn parse_row(
+pub(super) fn parse_row(
     t: &Table,
     row: &Row,
     today: NaiveDate,
@@ -229,7 +228,7 @@ pub fn plan_account_import(
     plan_account_import_counted(bytes, book, today, &())
 }
 
-/// [`plan_account_import`], telling `progress` how many rows there are and each row checked.
+/// [`plan_account_import`], telling `progress` each chunk of rows checked.
 ///
 /// # Errors
 /// Every problem of the file at once; nothing is planned when there is one.
@@ -239,14 +238,7 @@ pub fn plan_account_import_counted(
     today: NaiveDate,
     progress: &dyn RowProgress,
 ) -> Result<Batch, ImportErrors> {
-    let table = Table::parse(bytes, &ACCOUNT_COLUMNS, &REQUIRED)?;
-    let mut errors = table.problems.clone();
-    let rows = check_rows(&table.rows, progress, |r| {
-        parse_row(&table, r, today, &mut errors)
-    });
-    check_rows_together(&table, &rows, book, &mut errors);
-    errors.into_result(())?;
-    Ok(plan(rows, book))
+    super::streamed::plan_account_import_from(bytes, book, today, progress).map(|plan| plan.batch)
 }
 
 /// The changes that come after every account is added, in this order: links, group billing,
@@ -259,7 +251,7 @@ struct Deferred {
     archive_masters: Vec<Change>,
 }
 
-fn plan(rows: Vec<AccountRow>, book: &AccountBook) -> Batch {
+pub(super) fn plan(rows: Vec<AccountRow>, book: &AccountBook) -> Batch {
     let mut changes = Vec::new();
     let mut deferred = Deferred::default();
     let masters: BTreeSet<AccountKey> = rows.iter().filter_map(|r| r.master.clone()).collect();

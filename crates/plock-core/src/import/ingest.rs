@@ -11,9 +11,9 @@
 //! a carriage return inside a line) to the end, the CSV reader reads the file record by
 //! record (`general`). Records are kept in 8-byte words where their spans allow (`block`,
 //! `records`) and sorted into the table once the input ends (`sink`): memory is the records
-//! so kept and two chunks, then the sort's (16 bytes a record and its own 8). An input whole
-//! in memory ([`ingest_usage`]) is read as one chunk, its records straight into the sort's
-//! vector. Account keys are found through a table of their bytes (`accounts`).
+//! so kept and two chunks, then the words and the sort's filed keys (6 or 8 bytes a record),
+//! then the keys and the table's columns. An input whole in memory ([`ingest_usage`]) is
+//! read as one chunk, its records straight into a vector the sort reads. Account keys are found through a table of their bytes (`accounts`).
 
 use std::borrow::Cow;
 use std::io::{self, Read};
@@ -70,7 +70,7 @@ pub fn ingest_usage(bytes: &[u8], book: &AccountBook) -> Result<UsageTable, Impo
 /// of a few MiB at a time: the whole input is never held, only the records read (8 bytes
 /// each while their days, quantities and groups span little, as usage does, 16 otherwise)
 /// and two chunks; the records are then sorted into the table (6 to 12 bytes a record),
-/// which holds them at 24 bytes a record at its peak. Chunks are read in parallel on the
+/// which holds them at 14 to 16 bytes a record at its peak (the words and the sort's keys). Chunks are read in parallel on the
 /// current rayon pool, the next read while the threads read this one.
 ///
 /// The rules are [`parse_usage`](crate::import::parse_usage)'s: every account key known to `book`,

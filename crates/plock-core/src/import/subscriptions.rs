@@ -5,12 +5,12 @@ use std::collections::BTreeMap;
 
 use rust_decimal::Decimal;
 
-use super::progress::{RowProgress, check_rows};
-use super::subscription_rows::{Head, Parsed, parse_row};
-use super::table::{ImportErrors, Table};
+use super::progress::RowProgress;
+use super::subscription_rows::{Head, Parsed};
+use super::table::ImportErrors;
 use super::{Csv, neutralise};
 use crate::book::AccountBook;
-use crate::id::{MetricId, ProductId, SubscriptionId};
+use crate::id::{MetricId, SubscriptionId};
 use crate::pricing::{PriceModel, Rebate, Tiers};
 use crate::store::{Batch, Change};
 use crate::subscription::{
@@ -43,7 +43,7 @@ pub const SUBSCRIPTION_COLUMNS: [&str; 21] = [
     "rebate_percent",
 ];
 
-const REQUIRED: [&str; 6] = [
+pub(super) const REQUIRED: [&str; 6] = [
     "subscription_id",
     "account_key",
     "start",
@@ -163,8 +163,7 @@ pub fn plan_subscription_import(
     plan_subscription_import_counted(bytes, book, existing, metrics, &())
 }
 
-/// [`plan_subscription_import`], telling `progress` how many rows there are and each row
-/// checked.
+/// [`plan_subscription_import`], telling `progress` each chunk of rows checked.
 ///
 /// # Errors
 /// Every problem of the file at once.
@@ -175,60 +174,89 @@ pub fn plan_subscription_import_counted(
     metrics: &[Metric],
     progress: &dyn RowProgress,
 ) -> Result<Batch, ImportErrors> {
-    let table = Table::parse(bytes, &SUBSCRIPTION_COLUMNS, &REQUIRED)?;
-    let mut errors = table.problems.clone();
-    let rows = check_rows(&table.rows, progress, |r| parse_row(&table, r, &mut errors));
-    let new_metrics = new_metrics(&rows, metrics, &mut errors);
-    let grouped = grouped(&rows, &mut errors);
-    let existing: BTreeMap<&SubscriptionId, &Subscription> =
-        existing.iter().map(|s| (s.id(), s)).collect();
-    let mut changes: Vec<Change> = new_metrics
-        .into_iter()
-        .map(|metric| Change::PutMetric { metric })
-        .collect();
-    for (id, (line, head, items)) in grouped {
-        let Some(account) = book.by_key(&head.account) else {
-            errors.push(
-                line,
-                "account_key",
-                head.account.as_str(),
-                "no account has this key; import the accounts first",
-            );
-            continue;
-        };
-        let head = resolved_head(head, existing.get(id).copied());
-        let built = build(id, &head, items, account).and_then(|mut sub| {
-            // A changed fee applies from the first day not billed yet; earlier prices stay.
-            if let Some(stored) = existing.get(id) {
-                sub.keep_price_history(stored).map_err(|e| e.to_string())?;
-            }
-            Ok(sub)
-        });
-        match built {
-            Ok(sub) => {
-                if existing.get(id).is_none_or(|old| **old != sub) {
-                    changes.push(Change::PutSubscription { subscription: sub });
-                }
-            }
-            Err(reason) => errors.push(line, "subscription_id", id.as_str(), reason),
-        }
-    }
-    errors.into_result(Batch { changes })
+    super::streamed::plan_subscription_import_from(bytes, book, existing, metrics, progress)
+        .map(|plan| plan.batch)
 }
 
-/// The metrics the rows name that the catalogue lacks, in file order; a row that gives a
-/// known metric another aggregation is an error.
-fn new_metrics(rows: &[Parsed], metrics: &[Metric], errors: &mut ImportErrors) -> Vec<Metric> {
-    let mut catalogue: BTreeMap<MetricId, Aggregation> = metrics
-        .iter()
-        .map(|m| (m.id.clone(), m.aggregation))
-        .collect();
-    let mut new_metrics = Vec::new();
-    for row in rows {
+/// A subscriptions file's rows gathered by subscription as they are read, and the metrics
+/// they add to the catalogue.
+pub(super) struct Gathered {
+    /// The catalogue: the stored metrics and those the rows add.
+    catalogue: BTreeMap<MetricId, Aggregation>,
+    /// The metrics the rows name that the catalogue lacked, in file order.
+    new_metrics: Vec<Metric>,
+    /// Each subscription's first line, its terms and its items with their lines.
+    subscriptions: BTreeMap<SubscriptionId, Subscribed>,
+}
+
+/// A subscription's rows: its first line, its terms and its items, each with its line.
+struct Subscribed {
+    line: u64,
+    head: Head,
+    items: Vec<(u64, Item)>,
+}
+
+impl Gathered {
+    /// Nothing gathered yet, over the stored `metrics`.
+    pub(super) fn new(metrics: &[Metric]) -> Gathered {
+        Gathered {
+            catalogue: metrics
+                .iter()
+                .map(|m| (m.id.clone(), m.aggregation))
+                .collect(),
+            new_metrics: Vec::new(),
+            subscriptions: BTreeMap::new(),
+        }
+    }
+
+    /// Adds a row: a metric the catalogue lacks joins it; a row that gives a known metric
+    /// another aggregation, whose terms differ from its subscription's first row, or that
+    /// repeats a product of its subscription is an error.
+    pub(super) fn add(&mut self, row: Parsed, errors: &mut ImportErrors) {
+        self.metric_of(&row, errors);
+        let entry = self
+            .subscriptions
+            .entry(row.id.clone())
+            .or_insert_with(|| Subscribed {
+                line: row.line,
+                head: row.head.clone(),
+                items: Vec::new(),
+            });
+        if entry.head != row.head {
+            errors.push(
+                row.line,
+                "subscription_id",
+                row.id.as_str(),
+                format!(
+                    "subscription fields differ from its first row, line {}",
+                    entry.line
+                ),
+            );
+        }
+        // A product twice in one subscription (two identical rows, say) would be charged
+        // twice.
+        let product = &row.item.product;
+        if let Some((first, _)) = entry.items.iter().find(|(_, i)| &i.product == product) {
+            errors.push(
+                row.line,
+                "product",
+                product.as_str(),
+                format!(
+                    "subscription {} already has this product on line {first}; a duplicate \
+                     row would charge it twice",
+                    row.id
+                ),
+            );
+        }
+        entry.items.push((row.line, row.item));
+    }
+
+    /// Adds the row's metric to the catalogue if it lacks it.
+    fn metric_of(&mut self, row: &Parsed, errors: &mut ImportErrors) {
         let Some(metric) = &row.item.metric else {
-            continue;
+            return;
         };
-        match (catalogue.get(metric), row.aggregation) {
+        match (self.catalogue.get(metric), row.aggregation) {
             (Some(known), Some(given)) if *known != given => {
                 errors.push(
                     row.line,
@@ -239,8 +267,8 @@ fn new_metrics(rows: &[Parsed], metrics: &[Metric], errors: &mut ImportErrors) -
             }
             (None, given) => {
                 let aggregation = given.unwrap_or_default();
-                catalogue.insert(metric.clone(), aggregation);
-                new_metrics.push(Metric {
+                self.catalogue.insert(metric.clone(), aggregation);
+                self.new_metrics.push(Metric {
                     id: metric.clone(),
                     aggregation,
                 });
@@ -248,49 +276,55 @@ fn new_metrics(rows: &[Parsed], metrics: &[Metric], errors: &mut ImportErrors) -
             _ => {}
         }
     }
-    new_metrics
-}
 
-/// A subscription's first line, its terms and its items.
-type Grouped<'r> = BTreeMap<&'r SubscriptionId, (u64, &'r Head, Vec<Item>)>;
-
-/// The rows gathered by subscription; rows whose terms differ from their subscription's first
-/// row, or that repeat a product, are errors.
-fn grouped<'r>(rows: &'r [Parsed], errors: &mut ImportErrors) -> Grouped<'r> {
-    let mut grouped = Grouped::new();
-    // Each subscription's products and the line that gave each: a product twice in one
-    // subscription (two identical rows, say) would be charged twice.
-    let mut products: BTreeMap<(&SubscriptionId, &ProductId), u64> = BTreeMap::new();
-    for row in rows {
-        let entry = grouped
-            .entry(&row.id)
-            .or_insert((row.line, &row.head, Vec::new()));
-        if entry.1 != &row.head {
-            errors.push(
-                row.line,
-                "subscription_id",
-                row.id.as_str(),
-                format!(
-                    "subscription fields differ from its first row, line {}",
-                    entry.0
-                ),
-            );
+    /// The changes: new metrics, then new or changed subscriptions (each against its
+    /// account in `book` and the stored one in `existing`); problems go to `errors`.
+    pub(super) fn plan(
+        self,
+        book: &AccountBook,
+        existing: &[Subscription],
+        errors: &mut ImportErrors,
+    ) -> Vec<Change> {
+        let existing: BTreeMap<&SubscriptionId, &Subscription> =
+            existing.iter().map(|s| (s.id(), s)).collect();
+        let mut changes: Vec<Change> = self
+            .new_metrics
+            .into_iter()
+            .map(|metric| Change::PutMetric { metric })
+            .collect();
+        for (id, subscribed) in self.subscriptions {
+            let Subscribed { line, head, items } = subscribed;
+            let Some(account) = book.by_key(&head.account) else {
+                errors.push(
+                    line,
+                    "account_key",
+                    head.account.as_str(),
+                    "no account has this key; import the accounts first",
+                );
+                continue;
+            };
+            let stored = existing.get(&id).copied();
+            let head = resolved_head(&head, stored);
+            let items = items.into_iter().map(|(_, item)| item).collect();
+            let built = build(&id, &head, items, account).and_then(|mut sub| {
+                // A changed fee applies from the first day not billed yet; earlier prices
+                // stay.
+                if let Some(stored) = stored {
+                    sub.keep_price_history(stored).map_err(|e| e.to_string())?;
+                }
+                Ok(sub)
+            });
+            match built {
+                Ok(sub) => {
+                    if stored.is_none_or(|old| *old != sub) {
+                        changes.push(Change::PutSubscription { subscription: sub });
+                    }
+                }
+                Err(reason) => errors.push(line, "subscription_id", id.as_str(), reason),
+            }
         }
-        if let Some(first) = products.insert((&row.id, &row.item.product), row.line) {
-            errors.push(
-                row.line,
-                "product",
-                row.item.product.as_str(),
-                format!(
-                    "subscription {} already has this product on line {first}; a duplicate \
-                     row would charge it twice",
-                    row.id
-                ),
-            );
-        }
-        entry.2.push(row.item.clone());
+        changes
     }
-    grouped
 }
 
 /// Writes subscriptions as the subscriptions CSV, one row per item, in id order.

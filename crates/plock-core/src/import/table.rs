@@ -13,6 +13,9 @@ use serde::{Deserialize, Serialize};
 pub const MAX_IMPORT_BYTES: usize = 64 * 1024 * 1024;
 /// The most data rows one CSV input may hold.
 pub const MAX_IMPORT_ROWS: usize = 1_000_000;
+/// The most data rows an accounts or subscriptions file may hold: they are read a chunk at
+/// a time, whatever the file's size, and the batch they plan is held whole.
+pub const MAX_STREAMED_ROWS: usize = 50_000_000;
 /// The most errors collected before the report stops listing more (the count stays exact).
 pub const MAX_REPORTED_ERRORS: usize = 1_000;
 
@@ -78,6 +81,13 @@ impl ImportErrors {
     /// No problem found?
     pub fn is_empty(&self) -> bool {
         self.total == 0
+    }
+
+    /// Adds `other`'s problems, listed and counted, to these.
+    pub(crate) fn append(&mut self, other: ImportErrors) {
+        self.total = self.total.saturating_add(other.total);
+        let room = MAX_REPORTED_ERRORS.saturating_sub(self.errors.len());
+        self.errors.extend(other.errors.into_iter().take(room));
     }
 
     pub(crate) fn sort(&mut self) {
@@ -226,6 +236,8 @@ pub(crate) struct Table {
     pub(crate) delimiter: Delimiter,
     columns: BTreeMap<String, usize>,
     pub(crate) rows: Vec<Row>,
+    /// Rows were left unread past the row limit.
+    pub(crate) truncated: bool,
 }
 
 impl Table {
@@ -237,8 +249,8 @@ impl Table {
         known: &[&str],
         required: &[&str],
     ) -> Result<Table, ImportErrors> {
-        let mut errors = ImportErrors::default();
         if bytes.len() > MAX_IMPORT_BYTES {
+            let mut errors = ImportErrors::default();
             errors.push(
                 0,
                 "",
@@ -250,6 +262,24 @@ impl Table {
             );
             return Err(errors);
         }
+        let limit = RowLimit {
+            left: MAX_IMPORT_ROWS,
+            of_file: MAX_IMPORT_ROWS,
+        };
+        Table::parse_part(bytes, known, required, 0, limit)
+    }
+
+    /// [`Table::parse`] of a part of a file of any size: `bytes` are its header and whole
+    /// records, each line `shift` lines above where the file has it, and at most `limit.left`
+    /// rows are read (the rest refused, and `truncated` set).
+    pub(crate) fn parse_part(
+        bytes: &[u8],
+        known: &[&str],
+        required: &[&str],
+        shift: u64,
+        limit: RowLimit,
+    ) -> Result<Table, ImportErrors> {
+        let mut errors = ImportErrors::default();
         let bytes = bytes
             .strip_prefix(b"\xEF\xBB\xBF".as_slice())
             .unwrap_or(bytes);
@@ -259,7 +289,7 @@ impl Table {
                 let upto = bytes.get(..e.valid_up_to()).unwrap_or_default();
                 let line = upto.iter().filter(|b| **b == b'\n').count();
                 errors.push(
-                    to_line(line.saturating_add(1)),
+                    to_line(line.saturating_add(1)).saturating_add(shift),
                     "",
                     "",
                     "file is not valid UTF-8",
@@ -284,12 +314,17 @@ impl Table {
         let width = columns.len();
         let header_width = reader.headers().map(|h| h.len()).unwrap_or(width);
 
-        let rows = rows_of(text, &mut reader, header_width, &mut errors);
+        let lines = Lines {
+            numbers: LineNumbers::new(text),
+            shift,
+        };
+        let (rows, truncated) = rows_of(&lines, &mut reader, header_width, limit, &mut errors);
         Ok(Table {
             problems: errors,
             delimiter,
             columns,
             rows,
+            truncated,
         })
     }
 
@@ -306,16 +341,30 @@ impl Table {
     }
 }
 
-/// The data rows of `reader` over `text`: blank rows skipped; unreadable rows, rows of
-/// another width and rows past [`MAX_IMPORT_ROWS`] listed in `errors`.
+/// The line numbers of a part of a file: `shift` lines below the file's.
+struct Lines<'t> {
+    numbers: LineNumbers<'t>,
+    shift: u64,
+}
+
+/// The data rows of `reader` over `lines`' text: blank rows skipped; unreadable rows, rows of
+/// another width and rows past `limit` listed in `errors` (and then, whether rows were
+/// left unread).
 fn rows_of(
-    text: &str,
+    lines: &Lines<'_>,
     reader: &mut csv::Reader<&[u8]>,
     header_width: usize,
+    limit: RowLimit,
     errors: &mut ImportErrors,
-) -> Vec<Row> {
-    let lines = LineNumbers::new(text);
-    let line_at = |pos: Option<&csv::Position>| pos.map_or(0, |p| lines.of_record_at(p.byte()));
+) -> (Vec<Row>, bool) {
+    let line_at = |pos: Option<&csv::Position>| {
+        pos.map_or(0, |p| {
+            lines
+                .numbers
+                .of_record_at(p.byte())
+                .saturating_add(lines.shift)
+        })
+    };
     let mut rows = Vec::new();
     for record in reader.records() {
         match record {
@@ -324,14 +373,14 @@ fn rows_of(
                 if record.iter().all(|c| c.trim().is_empty()) {
                     continue;
                 }
-                if rows.len() >= MAX_IMPORT_ROWS {
+                if rows.len() >= limit.left {
                     errors.push(
                         line,
                         "",
                         "",
-                        format!("more than {MAX_IMPORT_ROWS} rows; split the file"),
+                        format!("more than {} rows; split the file", limit.of_file),
                     );
-                    break;
+                    return (rows, true);
                 }
                 if record.len() != header_width {
                     errors.push(
@@ -356,7 +405,16 @@ fn rows_of(
             }
         }
     }
-    rows
+    (rows, false)
+}
+
+/// The rows a part of a file may still hold, and its file's limit.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct RowLimit {
+    /// Rows the part may hold.
+    pub(crate) left: usize,
+    /// The file's limit, as a refusal states it.
+    pub(crate) of_file: usize,
 }
 
 /// Parses a decimal cell of a file separated by `delimiter`: a point always, a comma too when

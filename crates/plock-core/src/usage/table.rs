@@ -16,10 +16,12 @@
 
 mod build;
 mod columns;
+mod filing;
 mod pack;
 mod pieces;
 mod query;
 mod sort;
+mod source;
 #[cfg(test)]
 mod tests;
 
@@ -28,20 +30,23 @@ pub use build::UsageTableBuilder;
 pub(crate) use pack::pack;
 pub(crate) use pack::{Packed, Resent, pack_record, quantity, unix_day_word};
 pub(crate) use pieces::split_lengths;
+pub(crate) use source::{Bounds, RecordSource, part_len};
 
 use crate::id::{AccountKey, MetricId};
 use columns::{Days, Mantissas};
 
-/// An (account, metric) group: its records are `records[start..end]`, sorted by day.
+/// An (account, metric) group: its records are `records[start..]` up to the next group's
+/// start (the table's end for the last group), sorted by day. 16 bytes: at scale M a table
+/// has about one group for every ten records.
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Group {
     account: u32,
     metric: u32,
     start: usize,
-    end: usize,
-    /// The scale every record of the group has, or `None` when they differ.
-    scale: Option<u32>,
 }
+
+/// A group's [`UsageTable::scales`] entry when its records' scales differ.
+const MIXED_SCALES: u8 = u8::MAX;
 
 /// Usage records packed for billing runs at scale: build it with [`UsageTableBuilder`], or
 /// [`UsageTable::from_records`], then bill with [`run`](crate::billing::run).
@@ -74,8 +79,10 @@ pub struct UsageTable {
     accounts: Vec<AccountKey>,
     /// Metrics with usage, sorted.
     metrics: Vec<MetricId>,
-    /// Groups, sorted by (account, metric).
+    /// Groups, sorted by (account, metric), their records one after the other.
     groups: Vec<Group>,
+    /// By group, the scale every record of the group has, or [`MIXED_SCALES`].
+    scales: Vec<u8>,
     /// `groups[account_groups[a]..account_groups[a + 1]]` are account `a`'s.
     account_groups: Vec<usize>,
     /// The records' quantity mantissas, in group then day order.

@@ -14,5 +14,6 @@ mod key_blocks;
 mod made_up_ids;
 mod operate;
 mod run_record;
+mod stored_items;
 mod support;
 mod values;

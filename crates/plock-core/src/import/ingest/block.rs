@@ -1,15 +1,17 @@
 //! Records kept between chunks, 8 bytes each where they fit: a piece's records as offsets
 //! from the piece's least account, metric, day, scale and mantissa, each field in as many
 //! bits as its span needs (a chunk's usage spans a few months and a few metrics, so a 64-bit
-//! word usually holds a record); 16 bytes each, as they are, where they do not. The table's
-//! sort needs every record as a 16-byte key in one vector: built from the store once the
-//! input ends, the records are held twice at most at 8 + 16 bytes, never at 16 + 16 as a
-//! growing vector held them while it was copied to a larger one.
+//! word usually holds a record); 16 bytes each, as they are, where they do not. Once the
+//! input ends, the table's sort reads the records from the store in parts of whole segments
+//! ([`Stored`]) and files them into its buckets (6 or 8 bytes a record), so they are held
+//! twice at most at 8 + 8 bytes, never gathered into a vector of 16-byte records first.
+//! Each segment keeps the exact bounds of its day words and mantissas, so the sort's
+//! counting pass reads only the records' groups.
 
 use crate::par::prelude::*;
 
 use super::piece::METRIC_SLOTS;
-use crate::usage::{Packed, split_lengths};
+use crate::usage::{Bounds, Packed, RecordSource, split_lengths};
 
 /// The low bits of a day word holding the quantity's scale (the table's layout).
 pub(super) const SCALE_BITS: u32 = 5;
@@ -60,15 +62,24 @@ fn bits(span: u64) -> u32 {
 
 impl Codec {
     /// The codec of records of these fields, or `None` when they need more than 64 bits.
-    fn of(fields: impl Iterator<Item = Fields>) -> Option<Codec> {
+    fn of(fields: impl Iterator<Item = Fields>) -> Option<(Codec, Bounds)> {
         let mut least = [u64::MAX; 5];
         let mut most = [0u64; 5];
+        let mut day_words = [u32::MAX, 0];
         for f in fields {
             for ((l, m), v) in least.iter_mut().zip(&mut most).zip(f.0) {
                 *l = (*l).min(v);
                 *m = (*m).max(v);
             }
+            let [_, _, day, scale, _] = f.0;
+            // Fields of a record: the day and scale fit their word.
+            let word = u32::try_from((day << SCALE_BITS) | scale).unwrap_or(u32::MAX);
+            day_words = [day_words[0].min(word), day_words[1].max(word)];
         }
+        let bounds = Bounds {
+            day: day_words,
+            mantissa: [least[4], most[4]],
+        };
         let mut codec = Codec {
             least,
             shift: [0; 5],
@@ -89,7 +100,23 @@ impl Codec {
             }
             below = below.saturating_add(width);
         }
-        (below <= 64).then_some(codec)
+        (below <= 64).then_some((codec, bounds))
+    }
+
+    /// The group of the record of `word`, its metric number turned into `rank(metric)`.
+    #[inline(always)]
+    fn group(&self, word: u64, rank: impl Fn(u32) -> u32) -> u32 {
+        let field = |i: usize| {
+            let (Some(l), Some(s), Some(m)) =
+                (self.least.get(i), self.shift.get(i), self.mask.get(i))
+            else {
+                return 0;
+            };
+            u32::try_from(l.wrapping_add(word.wrapping_shr(*s) & m)).unwrap_or(u32::MAX)
+        };
+        field(0)
+            .saturating_mul(METRIC_SLOTS)
+            .saturating_add(rank(field(1)))
     }
 
     /// The word of `f`; a field of no bits is its least, so its offset is 0 wherever it goes.
@@ -145,6 +172,7 @@ enum Segment {
     /// `buffers[buffer][start..start + len]`, words of `codec`.
     Narrow {
         codec: Codec,
+        bounds: Bounds,
         buffer: usize,
         start: usize,
         len: usize,
@@ -171,7 +199,7 @@ impl Store {
     /// Adds the records of `parts`, each dense groups whose metric numbers its map turns
     /// into the sink's, in parallel.
     pub(super) fn add(&mut self, parts: &[(&[Packed], &[u32])]) {
-        let codecs: Vec<Option<Codec>> = parts
+        let codecs: Vec<Option<(Codec, Bounds)>> = parts
             .par_iter()
             .map(|(records, map)| Codec::of(Fields::all(records, map)))
             .collect();
@@ -185,8 +213,9 @@ impl Store {
         for (((records, map), codec), n) in parts.iter().zip(codecs).zip(narrow) {
             self.len = self.len.saturating_add(records.len());
             self.segments.push(match codec {
-                Some(codec) => Segment::Narrow {
+                Some((codec, bounds)) => Segment::Narrow {
                     codec,
+                    bounds,
                     buffer,
                     start: at,
                     len: n,
@@ -202,7 +231,7 @@ impl Store {
     fn write(
         &mut self,
         parts: &[(&[Packed], &[u32])],
-        codecs: &[Option<Codec>],
+        codecs: &[Option<(Codec, Bounds)>],
         narrow: &[usize],
     ) -> (usize, usize) {
         let total: usize = narrow.iter().sum();
@@ -226,7 +255,7 @@ impl Store {
                 .into_par_iter()
                 .zip(parts.par_iter().zip(codecs))
                 .for_each(|(out, ((records, map), codec))| {
-                    if let Some(codec) = codec {
+                    if let Some((codec, _)) = codec {
                         for (w, f) in out.iter_mut().zip(Fields::all(records, map)) {
                             *w = codec.encode(f);
                         }
@@ -244,6 +273,7 @@ impl Store {
                 buffer,
                 start,
                 len,
+                ..
             } => {
                 let words = self.buffers.get(*buffer).map_or(&[][..], Vec::as_slice);
                 let end = start.saturating_add(*len);
@@ -266,26 +296,100 @@ impl Store {
         }
     }
 
-    /// Every record in one vector, each metric number turned into `rank(metric)`; the store
-    /// is freed once they are written.
-    pub(super) fn unpack(self, rank: impl Fn(u32) -> u32 + Sync) -> Vec<Packed> {
-        let mut records = Vec::with_capacity(self.len);
-        // Fresh pages, touched by every thread.
-        records.par_extend(crate::par::repeat_n(Packed::default(), self.len));
-        let parts = split_lengths(&mut records, self.segments.iter().map(Segment::len));
-        parts
-            .into_par_iter()
-            .zip(self.segments.par_iter())
-            .for_each(|(out, segment)| {
-                let mut slots = out.iter_mut();
-                self.each(segment, &rank, |r| {
-                    if let Some(slot) = slots.next() {
-                        *slot = r;
+    /// The records, each metric number turned into `rank[metric]`, as a source the table's
+    /// sort reads in parts of about equal counts (runs of whole segments), in parallel.
+    pub(super) fn into_source(self, rank: Vec<u32>) -> Stored {
+        let parts = crate::usage::part_len(self.len);
+        let mut part_starts = vec![0usize];
+        let mut in_part = 0usize;
+        for (i, segment) in self.segments.iter().enumerate() {
+            in_part = in_part.saturating_add(segment.len());
+            if in_part >= parts {
+                part_starts.push(i.saturating_add(1));
+                in_part = 0;
+            }
+        }
+        if part_starts.last() != Some(&self.segments.len()) {
+            part_starts.push(self.segments.len());
+        }
+        Stored {
+            store: self,
+            rank,
+            part_starts,
+        }
+    }
+}
+
+/// The records of a store, their metric numbers turned into ranks, in parts of whole
+/// segments: part `p` is `segments[part_starts[p]..part_starts[p + 1]]`.
+pub(super) struct Stored {
+    store: Store,
+    rank: Vec<u32>,
+    part_starts: Vec<usize>,
+}
+
+impl RecordSource for Stored {
+    fn len(&self) -> usize {
+        self.store.len
+    }
+
+    fn parts(&self) -> usize {
+        self.part_starts.len().saturating_sub(1)
+    }
+
+    fn each(&self, part: usize, mut f: impl FnMut(Packed)) {
+        let rank = |m: u32| self.rank.get(m as usize).copied().unwrap_or(0);
+        for segment in self.segments(part) {
+            self.store.each(segment, rank, &mut f);
+        }
+    }
+
+    fn bounds(&self, part: usize) -> Option<Bounds> {
+        self.segments(part)
+            .iter()
+            .try_fold(Bounds::EMPTY, |all, segment| match segment {
+                Segment::Narrow { bounds, .. } => Some(all.merge(*bounds)),
+                Segment::Wide(_) => None,
+            })
+    }
+
+    fn each_group(&self, part: usize, mut f: impl FnMut(u32)) {
+        let rank = |m: u32| self.rank.get(m as usize).copied().unwrap_or(0);
+        for segment in self.segments(part) {
+            match segment {
+                Segment::Narrow {
+                    codec,
+                    buffer,
+                    start,
+                    len,
+                    ..
+                } => {
+                    let words = self
+                        .store
+                        .buffers
+                        .get(*buffer)
+                        .map_or(&[][..], Vec::as_slice);
+                    let end = start.saturating_add(*len);
+                    for w in words.get(*start..end).unwrap_or_default() {
+                        f(codec.group(*w, rank));
                     }
-                });
-            });
-        drop(self);
-        records
+                }
+                Segment::Wide(_) => self.store.each(segment, rank, |r| f(r.group())),
+            }
+        }
+    }
+}
+
+impl Stored {
+    /// The segments of `part`.
+    fn segments(&self, part: usize) -> &[Segment] {
+        let (Some(from), Some(to)) = (
+            self.part_starts.get(part),
+            self.part_starts.get(part.saturating_add(1)),
+        ) else {
+            return &[];
+        };
+        self.store.segments.get(*from..*to).unwrap_or_default()
     }
 }
 
@@ -341,8 +445,28 @@ mod tests {
                 .map(|r| r.with_group(r.group() / METRIC_SLOTS * METRIC_SLOTS + map[(r.group() % METRIC_SLOTS) as usize]))
                 .collect();
             prop_assert_eq!(&back, &expected);
-            let unpacked = store.unpack(|m| m);
-            prop_assert_eq!(unpacked, expected);
+            let stored = store.into_source((0..64).collect());
+            let mut read = Vec::new();
+            for part in 0..stored.parts() {
+                let mut records = Vec::new();
+                stored.each(part, |r| records.push(r));
+                // What the source knows without reading them is what they are.
+                let mut groups = Vec::new();
+                stored.each_group(part, |g| groups.push(g));
+                prop_assert_eq!(groups, records.iter().map(|r| r.group()).collect::<Vec<_>>());
+                let measured = records.iter().fold(Bounds::EMPTY, |b, r| {
+                    b.merge(Bounds {
+                        day: [r.day_scale(); 2],
+                        mantissa: [(r.mantissa().cast_unsigned() ^ (1 << 63)); 2],
+                    })
+                });
+                if let Some(bounds) = stored.bounds(part) {
+                    prop_assert_eq!(bounds, measured);
+                }
+                read.extend(records);
+            }
+            prop_assert_eq!(stored.len(), expected.len());
+            prop_assert_eq!(read, expected);
         }
     }
 }

@@ -6,9 +6,9 @@
 
 use crate::par::prelude::*;
 
-use super::block::Store;
+use super::block::{Store, Stored};
 use super::piece::METRIC_SLOTS;
-use crate::usage::{Packed, split_lengths};
+use crate::usage::{Packed, RecordSource, split_lengths};
 
 /// Records read with the group column's metric numbers the sink's.
 pub(super) enum Records {
@@ -53,7 +53,8 @@ impl Records {
                 records.get_mut(*base..).unwrap_or_default()
             }
             Records::Packed { scratch, .. } => {
-                scratch.clear();
+                // Only the slots the pieces write are read: what an earlier chunk left in
+                // the others is never seen, so the room is not cleared.
                 scratch.resize(slots, Packed::default());
                 scratch
             }
@@ -164,24 +165,55 @@ impl Records {
         }
     }
 
-    /// Every record in one vector for the sort, each metric number turned into
-    /// `rank(metric)`.
-    pub(super) fn into_vec(self, rank: impl Fn(u32) -> u32 + Sync) -> Vec<Packed> {
+    /// Every record, for the sort, each metric number turned into `rank[metric]`.
+    pub(super) fn into_source(self, rank: Vec<u32>) -> Kept {
+        let rank_of = |m: u32| rank.get(m as usize).copied().unwrap_or(0);
         match self {
             Records::Direct { mut records, .. } => {
                 records
                     .par_chunks_mut(1 << 14)
-                    .for_each(|part| renumber(part, |m| Some(rank(m))));
-                records
+                    .for_each(|part| renumber(part, |m| Some(rank_of(m))));
+                Kept::Direct(records)
             }
             Records::Packed {
                 mut store,
                 mut loose,
-                ..
+                scratch,
             } => {
+                drop(scratch);
                 flush(&mut store, &mut loose);
-                store.unpack(rank)
+                drop(loose);
+                Kept::Stored(store.into_source(rank))
             }
+        }
+    }
+}
+
+/// The records kept, as the table's sort takes them.
+pub(super) enum Kept {
+    Direct(Vec<Packed>),
+    Stored(Stored),
+}
+
+impl RecordSource for Kept {
+    fn len(&self) -> usize {
+        match self {
+            Kept::Direct(records) => RecordSource::len(records),
+            Kept::Stored(stored) => stored.len(),
+        }
+    }
+
+    fn parts(&self) -> usize {
+        match self {
+            Kept::Direct(records) => records.parts(),
+            Kept::Stored(stored) => stored.parts(),
+        }
+    }
+
+    fn each(&self, part: usize, f: impl FnMut(Packed)) {
+        match self {
+            Kept::Direct(records) => records.each(part, f),
+            Kept::Stored(stored) => stored.each(part, f),
         }
     }
 }

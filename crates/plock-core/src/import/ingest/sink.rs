@@ -256,7 +256,7 @@ fn dense_table(keys: Vec<AccountKey>, metrics: Vec<MetricId>, records: Records) 
             *slot = r;
         }
     }
-    let records = records.into_vec(|m| rank.get(m as usize).copied().unwrap_or(0));
+    let records = records.into_source(rank);
     let mut sorted = metrics;
     sorted.sort_unstable();
     UsageTable::from_dense(keys, sorted, records, METRIC_SLOTS)

@@ -8,6 +8,7 @@ use proptest::prelude::*;
 
 use super::{ingest_usage, read_in_chunks, read_usage};
 use crate::book::*;
+use crate::id::{AccountKey, MetricId};
 use crate::import::layout::UsageLayout;
 use crate::import::table::{Delimiter, ImportErrors};
 use crate::import::time_format::TimeFormat;
@@ -393,4 +394,52 @@ fn a_reader_failing_midway_adds_its_failure_to_the_problems_found_before() {
         shown[1].contains("could not read the input: disk on fire"),
         "{shown:?}"
     );
+}
+
+/// A file large enough to be sorted by bucket, read in small chunks (its records kept in
+/// many segments, sorted from there in parts): the table the same records make one by one,
+/// and what reading it whole makes.
+#[test]
+fn a_file_sorted_by_bucket_reads_as_its_records() {
+    let mut x = 0x2545_F491_4F6C_DD1Du64;
+    let mut next = move || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x
+    };
+    let accounts = ["acme", "globex", "initech", "894", "1"];
+    let mut csv = String::from("account_key,metric,timestamp,quantity,record_id\n");
+    let mut records = Vec::new();
+    for _ in 0..120_000 {
+        let r = next();
+        let account = accounts[(r % 5) as usize];
+        let metric = ["api", "gb", "seats"][(r >> 8) as usize % 3];
+        let day = 1 + (r >> 16) % 28;
+        let month = 1 + (r >> 24) % 3;
+        let quantity = match (r >> 32) % 3 {
+            0 => format!("{}", (r >> 40) % 1_000),
+            1 => format!("{}.{:03}", (r >> 40) % 1_000, (r >> 50) % 1_000),
+            _ => format!("0.{:06}", (r >> 40) % 1_000_000),
+        };
+        let timestamp = format!("2025-{month:02}-{day:02}T10:00:00Z");
+        csv.push_str(&format!("{account},{metric},{timestamp},{quantity},\n"));
+        records.push(
+            UsageRecord::new(
+                AccountKey::new(account).unwrap(),
+                MetricId::new(metric).unwrap(),
+                timestamp.parse().unwrap(),
+                quantity.parse().unwrap(),
+                None,
+            )
+            .unwrap(),
+        );
+    }
+    let book = book();
+    let expected = UsageTable::from_records(&records).unwrap();
+    let chunked =
+        read_in_chunks(Cursor::new(&csv), &book, &UsageLayout::default(), 1 << 16).unwrap();
+    assert_eq!(chunked.len(), records.len());
+    assert_eq!(chunked, expected);
+    assert_eq!(ingest_usage(csv.as_bytes(), &book).unwrap(), expected);
 }

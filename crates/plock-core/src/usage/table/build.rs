@@ -5,10 +5,11 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 
-use super::columns::{Columns, Days, Mantissas};
+use super::columns::{Columns, DayWord, Days, Mantissas};
 use super::pack::{Packed, Resent, pack, scale_of};
 use super::sort::{sort_columns, sorted_columns};
-use super::{Group, UsageTable};
+use super::source::RecordSource;
+use super::{Group, MIXED_SCALES, UsageTable};
 use crate::hash::{FastState, dense};
 use crate::id::{AccountKey, MetricId, RecordId};
 use crate::usage::{UsageError, UsageRecord};
@@ -226,7 +227,7 @@ impl UsageTableBuilder {
                 [start, end] if start < end => Some((dense(rank), start, end)),
                 _ => None,
             });
-        assemble(accounts, metrics, mantissas, days, runs, |rank| {
+        assemble(accounts, metrics, mantissas, Days::of(days), runs, |rank| {
             order.get(rank as usize).map(|g| rank_of(*g))
         })
     }
@@ -236,10 +237,10 @@ impl UsageTable {
     /// A table of records whose `group` is `account x slots + metric`, indexes into
     /// `accounts` and `metrics` (both sorted, `metrics` at most `slots`). Re-sent records
     /// must already be resolved.
-    pub(crate) fn from_dense(
+    pub(crate) fn from_dense<S: RecordSource>(
         accounts: Vec<AccountKey>,
         metrics: Vec<MetricId>,
-        records: Vec<Packed>,
+        records: S,
         slots: u32,
     ) -> UsageTable {
         let groups = u32::try_from(accounts.len())
@@ -248,6 +249,7 @@ impl UsageTable {
         // Columns without the group number: a group is its place, so equal usage makes equal
         // tables whatever numbering the records were built with.
         let (mantissas, days, runs) = sorted_columns(records, groups);
+        let runs = runs.into_iter().flatten();
         assemble(accounts, metrics, mantissas, days, runs, |g| {
             Some((g.checked_div(slots)?, g.checked_rem(slots)?))
         })
@@ -262,26 +264,28 @@ pub(super) fn assemble(
     sorted: Vec<AccountKey>,
     metrics: Vec<MetricId>,
     mantissas: Mantissas,
-    days: Vec<u32>,
+    days: Days,
     runs: impl IntoIterator<Item = (u32, usize, usize)>,
     key_of: impl Fn(u32) -> Option<(u32, u32)>,
 ) -> UsageTable {
-    let mut groups = Vec::new();
+    let (mut groups, mut scales) = (Vec::new(), Vec::new());
+    // The runs cover the records one after the other, and every run's group has a key: a
+    // group ends where the next starts.
     for (group, start, end) in runs {
-        let (Some(run), Some((account, metric))) = (days.get(start..end), key_of(group)) else {
+        let (Some(scale), Some((account, metric))) = (run_scale(&days, start, end), key_of(group))
+        else {
             continue;
         };
-        let Some(first) = run.first() else {
-            continue;
-        };
-        let scale = Some(scale_of(*first)).filter(|s| run.iter().all(|d| scale_of(*d) == *s));
         groups.push(Group {
             account,
             metric,
             start,
-            end,
-            scale,
         });
+        scales.push(
+            scale
+                .and_then(|s| u8::try_from(s).ok())
+                .unwrap_or(MIXED_SCALES),
+        );
     }
     let mut new_index = vec![None; sorted.len()];
     for g in &groups {
@@ -316,9 +320,23 @@ pub(super) fn assemble(
         accounts,
         metrics,
         groups,
+        scales,
         account_groups,
         mantissas,
-        days: Days::of(days),
+        days,
+    }
+}
+
+/// The scale every record of `days[start..end]` shares, if they share one; `None` for an
+/// empty run.
+fn run_scale(days: &Days, start: usize, end: usize) -> Option<Option<u32>> {
+    fn of<D: DayWord>(run: &[D], base: u32) -> Option<Option<u32>> {
+        let first = scale_of(run.first()?.word(base));
+        Some(Some(first).filter(|s| run.iter().all(|d| scale_of(d.word(base)) == *s)))
+    }
+    match days {
+        Days::Narrow { base, offsets } => of(offsets.get(start..end)?, *base),
+        Days::Wide(words) => of(words.get(start..end)?, 0),
     }
 }
 

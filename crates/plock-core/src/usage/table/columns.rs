@@ -127,6 +127,9 @@ impl Days {
 pub(super) trait DayWord: Copy + Send + Sync {
     /// The value as held, compared with bounds taken off the same base.
     fn held(self) -> u32;
+    /// The value held of `word` in a column of base `base` (0 for whole words), `word` at
+    /// least the base and, for offsets, within 2^16 of it.
+    fn of_word(word: u32, base: u32) -> Self;
     /// The word, given the column's base (0 for whole words).
     fn word(self, base: u32) -> u32 {
         // Below u32::MAX: the base is the least word and the offset the word's distance from
@@ -136,12 +139,20 @@ pub(super) trait DayWord: Copy + Send + Sync {
 }
 
 impl DayWord for u16 {
+    fn of_word(word: u32, base: u32) -> u16 {
+        u16::try_from(word.saturating_sub(base)).unwrap_or(u16::MAX)
+    }
+
     fn held(self) -> u32 {
         u32::from(self)
     }
 }
 
 impl DayWord for u32 {
+    fn of_word(word: u32, base: u32) -> u32 {
+        word.saturating_sub(base)
+    }
+
     fn held(self) -> u32 {
         self
     }

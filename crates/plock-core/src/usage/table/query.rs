@@ -5,7 +5,7 @@ use rust_decimal::Decimal;
 use super::build::UsageTableBuilder;
 use super::columns::{DayWord, Days, Mantissa, Mantissas};
 use super::pack::{day_word, decimal, period_contains_word, quantity};
-use super::{Group, UsageTable};
+use super::{Group, MIXED_SCALES, UsageTable};
 use crate::id::{AccountKey, MetricId};
 use crate::period::Period;
 use crate::usage::{Aggregation, Metric, UsageError, UsageRecord, aggregate_quantities};
@@ -62,6 +62,7 @@ impl UsageTable {
             self.mantissas.heap_bytes(),
             self.days.heap_bytes(),
             bytes(self.groups.capacity(), size_of::<Group>()),
+            self.scales.capacity(),
             bytes(self.account_groups.capacity(), size_of::<usize>()),
             bytes(self.accounts.capacity(), size_of::<AccountKey>()),
             self.accounts
@@ -81,11 +82,27 @@ impl UsageTable {
     /// The group at `index` in [`UsageTable::groups`] order.
     pub(crate) fn group(&self, index: usize) -> Option<(&AccountKey, &MetricId, usize)> {
         let g = self.groups.get(index)?;
+        let span = self.span(index)?;
         Some((
             self.accounts.get(g.account as usize)?,
             self.metrics.get(g.metric as usize)?,
-            g.end.saturating_sub(g.start),
+            span.end.saturating_sub(span.start),
         ))
+    }
+
+    /// The places and scale of the group at `index`.
+    fn span(&self, index: usize) -> Option<Span> {
+        let start = self.groups.get(index)?.start;
+        let end = self
+            .groups
+            .get(index.saturating_add(1))
+            .map_or(self.len(), |g| g.start);
+        let scale = self.scales.get(index).copied()?;
+        Some(Span {
+            start,
+            end,
+            scale: (scale != MIXED_SCALES).then_some(u32::from(scale)),
+        })
     }
 
     /// The aggregate of `account`'s records of `metric` whose UTC day lies in `period`, exactly
@@ -108,11 +125,12 @@ impl UsageTable {
 
     fn aggregate_group(
         &self,
-        group: &Group,
+        group: usize,
         aggregation: Aggregation,
         period: &Period,
     ) -> Option<Decimal> {
-        let at = (group, aggregation, period);
+        let span = self.span(group)?;
+        let at = (&span, aggregation, period);
         match (&self.mantissas, &self.days) {
             (Mantissas::Narrow(m), Days::Narrow { base, offsets }) => {
                 aggregate_column(m, offsets, *base, at)
@@ -169,10 +187,7 @@ impl UsageTable {
         aggregation: Aggregation,
         period: &Period,
     ) -> Option<Decimal> {
-        match self
-            .group_of(account, metric)
-            .and_then(|g| self.groups.get(g))
-        {
+        match self.group_of(account, metric) {
             Some(group) => self.aggregate_group(group, aggregation, period),
             None => Some(Decimal::ZERO),
         }
@@ -195,12 +210,13 @@ impl UsageTable {
             .collect();
         self.groups
             .par_iter()
-            .map(|g| {
+            .enumerate()
+            .map(|(i, g)| {
                 let aggregation = aggregations
                     .get(g.metric as usize)
                     .copied()
                     .unwrap_or_default();
-                self.aggregate_group(g, aggregation, period)
+                self.aggregate_group(i, aggregation, period)
             })
             .collect()
     }
@@ -211,13 +227,20 @@ impl UsageTable {
     }
 }
 
+/// A group's records, `start..end`, and the scale they all have, if one.
+pub(super) struct Span {
+    start: usize,
+    end: usize,
+    scale: Option<u32>,
+}
+
 /// A group's aggregate over a period, from columns whose day words are `base` plus the
 /// values held.
 pub(super) fn aggregate_column<M: Mantissa, D: DayWord>(
     mantissas: &[M],
     days: &[D],
     base: u32,
-    (group, aggregation, period): (&Group, Aggregation, &Period),
+    (group, aggregation, period): (&Span, Aggregation, &Period),
 ) -> Option<Decimal> {
     let range = group.start..group.end;
     let mantissas = mantissas.get(range.clone()).unwrap_or_default();

@@ -1,8 +1,10 @@
 //! Putting records in (group, day) order: in place by group, or out of place by bucket.
 
-use super::columns::{Mantissa, Mantissas};
+use super::columns::{DayWord, Days, Mantissa, Mantissas};
+use super::filing::{Filing, Spans};
 use super::pack::Packed;
 use super::pieces::{split_lengths, starts};
+use super::source::RecordSource;
 
 /// Puts the records of the three columns (`groups` holding numbers below `group_count`) in
 /// order of group, day and scale, then mantissa, where they are: the order of
@@ -120,6 +122,11 @@ pub(super) fn sort_records(records: &mut [Packed]) {
     records.par_sort_unstable();
 }
 
+/// The groups' runs (group, start, end) in order, a vector for each bucket: a group is in
+/// one bucket, and the runs are not gathered into one vector (24 bytes a group, at scale M
+/// 24 MB) but read bucket by bucket, each freed once read.
+pub(super) type Runs = Vec<Vec<(u32, usize, usize)>>;
+
 /// Buckets a bucket sort files records into, by the top bits of their group: few enough that
 /// a thread's write positions stay in its cache, many enough that each bucket sorts in cache.
 pub(super) const BUCKET_BITS: u32 = 12;
@@ -134,51 +141,86 @@ pub(super) const BUCKET_BITS: u32 = 12;
 /// it is there. Sorting 10 million records this way takes about half the instructions of one
 /// sort of all. The records are filed as 64-bit [`BucketKey`]s when those hold them (half the
 /// bytes to move and to sort), and otherwise as they are.
-pub(super) fn sorted_columns(
-    records: Vec<Packed>,
-    groups: u32,
-) -> (Mantissas, Vec<u32>, Vec<(u32, usize, usize)>) {
-    use crate::par::prelude::*;
-    let n = records.len();
+pub(super) fn sorted_columns<S: RecordSource>(source: S, groups: u32) -> (Mantissas, Days, Runs) {
+    let n = source.len();
     if n < (1 << 16) {
         // One bucket of the records as they are.
-        let narrow = records
-            .par_iter()
-            .all(|r| u32::try_from(r.mantissa()).is_ok());
-        return columns(records, &[n], narrow, |_, r| r);
+        let mut records = Vec::with_capacity(n);
+        for part in 0..source.parts() {
+            source.each(part, |r| records.push(r));
+        }
+        let spans = Spans::of(&records);
+        return columns(records, &[n], &spans, |_, r| r);
     }
-    let filing = Filing::count(&records, groups);
+    let filing = Filing::count(&source, groups);
     match BucketKey::of(&filing) {
+        // Keys of at most 48 bits are filed in 6 bytes (the kit's M data needs 53: 11 bits of
+        // the group under its bucket's, 12 of the day word, 30 of six-decimal quantities).
+        Some(key) if key.bits() <= 48 => {
+            let filed = filing.file(source, |r| Key48::of(key.key(r)));
+            columns(filed, &filing.lengths(), &filing.spans, |b, k| {
+                key.record(b, k.key())
+            })
+        }
         Some(key) => {
-            let filed = filing.file(records, |r| key.key(r));
-            columns(filed, &filing.lengths(), filing.spans.narrow, |b, k| {
+            let filed = filing.file(source, |r| key.key(r));
+            columns(filed, &filing.lengths(), &filing.spans, |b, k| {
                 key.record(b, k)
             })
         }
         None => {
-            let filed = filing.file(records, |r| r);
-            columns(filed, &filing.lengths(), filing.spans.narrow, |_, r| r)
+            let filed = filing.file(source, |r| r);
+            columns(filed, &filing.lengths(), &filing.spans, |_, r| r)
         }
     }
 }
 
-/// The columns of `filed` (buckets of the given lengths, each unsorted), whose items
-/// `decode` turns back into records given their bucket.
+/// The columns of `filed` (buckets of the given lengths, each unsorted, of records of
+/// `spans`), whose items `decode` turns back into records given their bucket. The day column
+/// is written as offsets from the least word when the words span less than 2^16, as
+/// [`Days::of`] would make it.
 pub(super) fn columns<T: Filed>(
     filed: Vec<T>,
     lengths: &[usize],
-    narrow: bool,
+    spans: &Spans,
     decode: impl Fn(usize, T) -> Packed + Sync,
-) -> (Mantissas, Vec<u32>, Vec<(u32, usize, usize)>) {
-    let mut days = vec![0u32; filed.len()];
+) -> (Mantissas, Days, Runs) {
+    let n = filed.len();
+    let [least, most] = spans.day;
+    if n > 0 && most.saturating_sub(least) <= u32::from(u16::MAX) {
+        let mut offsets = vec![0u16; n];
+        let (mantissas, runs) =
+            mantissa_column(filed, lengths, spans.narrow, (&mut offsets, least), decode);
+        let days = Days::Narrow {
+            base: least,
+            offsets,
+        };
+        (mantissas, days, runs)
+    } else {
+        let mut words = vec![0u32; n];
+        let (mantissas, runs) =
+            mantissa_column(filed, lengths, spans.narrow, (&mut words, 0), decode);
+        (mantissas, Days::Wide(words), runs)
+    }
+}
+
+/// The mantissa column (narrow if `narrow`) of `filed`, its days written into `days` held
+/// off `base`, as [`columns`] says.
+fn mantissa_column<D: DayWord, T: Filed>(
+    filed: Vec<T>,
+    lengths: &[usize],
+    narrow: bool,
+    days: (&mut [D], u32),
+    decode: impl Fn(usize, T) -> Packed + Sync,
+) -> (Mantissas, Runs) {
     if narrow {
         let mut mantissas = vec![0u32; filed.len()];
-        let runs = write_buckets(filed, lengths, &mut mantissas, &mut days, decode);
-        (Mantissas::Narrow(mantissas), days, runs)
+        let runs = write_buckets(filed, lengths, &mut mantissas, days, decode);
+        (Mantissas::Narrow(mantissas), runs)
     } else {
         let mut mantissas = vec![0i64; filed.len()];
-        let runs = write_buckets(filed, lengths, &mut mantissas, &mut days, decode);
-        (Mantissas::Wide(mantissas), days, runs)
+        let runs = write_buckets(filed, lengths, &mut mantissas, days, decode);
+        (Mantissas::Wide(mantissas), runs)
     }
 }
 
@@ -211,154 +253,38 @@ impl Filed for u64 {
     }
 }
 
-/// The least and largest group, day word and mantissa (sortable bits) of some records, and
-/// whether every mantissa fits in 32 bits.
-#[derive(Clone, Copy)]
-pub(super) struct Spans {
-    narrow: bool,
-    group: [u32; 2],
-    day: [u32; 2],
-    mantissa: [u64; 2],
-}
+/// A [`BucketKey`] of at most 48 bits in 6 bytes, the high bits first, so that keys compare
+/// as their values do.
+#[derive(Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord)]
+pub(super) struct Key48([u16; 3]);
 
-impl Spans {
-    const EMPTY: Spans = Spans {
-        narrow: true,
-        group: [u32::MAX, 0],
-        day: [u32::MAX, 0],
-        mantissa: [u64::MAX, 0],
-    };
-
-    fn add(&mut self, r: Packed) {
-        self.narrow &= u32::try_from(r.mantissa()).is_ok();
-        let (g, d, m) = (r.group(), r.day_scale(), r.sortable());
-        self.group = [self.group[0].min(g), self.group[1].max(g)];
-        self.day = [self.day[0].min(d), self.day[1].max(d)];
-        self.mantissa = [self.mantissa[0].min(m), self.mantissa[1].max(m)];
+impl Key48 {
+    /// The low 48 bits of `key`.
+    fn of(key: u64) -> Key48 {
+        let part = |shift: u32| u16::try_from((key >> shift) & 0xFFFF).unwrap_or_default();
+        Key48([part(32), part(16), part(0)])
     }
 
-    fn merge(self, other: Spans) -> Spans {
-        let both = |a: [u32; 2], b: [u32; 2]| [a[0].min(b[0]), a[1].max(b[1])];
-        Spans {
-            narrow: self.narrow && other.narrow,
-            group: both(self.group, other.group),
-            day: both(self.day, other.day),
-            mantissa: [
-                self.mantissa[0].min(other.mantissa[0]),
-                self.mantissa[1].max(other.mantissa[1]),
-            ],
+    fn key(self) -> u64 {
+        let [high, middle, low] = self.0;
+        (u64::from(high) << 32) | (u64::from(middle) << 16) | u64::from(low)
+    }
+}
+
+impl Filed for Key48 {
+    /// Sorted as 64-bit keys in `keys`, then written back.
+    fn sort_bucket(bucket: &mut [Key48], keys: &mut Vec<u64>) {
+        keys.clear();
+        keys.extend(bucket.iter().map(|k| k.key()));
+        keys.sort_unstable();
+        for (k, key) in bucket.iter_mut().zip(keys.iter()) {
+            *k = Key48::of(*key);
         }
     }
 
-    /// Of `records`.
-    pub(super) fn of(records: &[Packed]) -> Spans {
-        let mut spans = Spans::EMPTY;
-        for r in records {
-            spans.add(*r);
-        }
-        spans
-    }
-}
-
-/// How records are filed into buckets by their group's top bits: the buckets, the parts of
-/// the input filed in parallel and each part's count of records by bucket.
-pub(super) struct Filing {
-    /// A bucket is a group's number shifted right by this.
-    shift: u32,
-    buckets: usize,
-    part_len: usize,
-    counts: Vec<Vec<usize>>,
-    spans: Spans,
-}
-
-impl Filing {
-    /// Counts `records` (at least one) by part and bucket, and takes their spans.
-    fn count(records: &[Packed], groups: u32) -> Filing {
+    fn sort_large(bucket: &mut [Key48]) {
         use crate::par::prelude::*;
-        let group_bits = 32u32.saturating_sub(groups.leading_zeros());
-        let shift = group_bits.saturating_sub(BUCKET_BITS);
-        let buckets = 1usize << BUCKET_BITS.min(group_bits);
-        // Two parts a thread (at least two), each filing into its own slices of every bucket.
-        let part_len = records
-            .len()
-            .div_ceil(crate::par::current_num_threads().saturating_mul(2).max(2))
-            .max(1);
-        let parts: Vec<(Vec<usize>, Spans)> = records
-            .par_chunks(part_len)
-            .map(|part| {
-                let mut count = vec![0usize; buckets];
-                let mut spans = Spans::EMPTY;
-                for r in part {
-                    let b = r.group().checked_shr(shift).unwrap_or(0) as usize;
-                    if let Some(c) = count.get_mut(b) {
-                        *c = c.saturating_add(1);
-                    }
-                    spans.add(*r);
-                }
-                (count, spans)
-            })
-            .collect();
-        let spans = parts
-            .iter()
-            .fold(Spans::EMPTY, |all, (_, spans)| all.merge(*spans));
-        Filing {
-            shift,
-            buckets,
-            part_len,
-            counts: parts.into_iter().map(|(count, _)| count).collect(),
-            spans,
-        }
-    }
-
-    fn bucket(&self, r: &Packed) -> usize {
-        r.group().checked_shr(self.shift).unwrap_or(0) as usize
-    }
-
-    /// The buckets' lengths, in order.
-    fn lengths(&self) -> Vec<usize> {
-        (0..self.buckets)
-            .map(|b| self.counts.iter().filter_map(|c| c.get(b)).sum::<usize>())
-            .collect()
-    }
-
-    /// `records` as `encode` makes them, filed into buckets in bucket order, each unsorted.
-    fn file<T: Filed>(&self, records: Vec<Packed>, encode: impl Fn(Packed) -> T + Sync) -> Vec<T> {
-        use crate::par::prelude::*;
-        let n = records.len();
-        let mut filed = Vec::with_capacity(n);
-        filed.par_extend(crate::par::repeat_n(T::default(), n));
-        // The output in (bucket, part) order; each part takes its slice of every bucket.
-        let lengths = (0..self.buckets).flat_map(|b| {
-            self.counts
-                .iter()
-                .map(move |c| c.get(b).copied().unwrap_or(0))
-        });
-        let mut slices: Vec<Vec<&mut [T]>> = self.counts.iter().map(|_| Vec::new()).collect();
-        for (i, piece) in split_lengths(&mut filed, lengths).into_iter().enumerate() {
-            if let Some(part) = i
-                .checked_rem(self.counts.len())
-                .and_then(|p| slices.get_mut(p))
-            {
-                part.push(piece);
-            }
-        }
-        records
-            .par_chunks(self.part_len)
-            .zip(slices.into_par_iter())
-            .for_each(|(part, mut out)| {
-                let mut next = vec![0usize; self.buckets];
-                for r in part {
-                    let b = self.bucket(r);
-                    // The counts were taken over the same part: every record has its slot.
-                    if let (Some(piece), Some(at)) = (out.get_mut(b), next.get_mut(b))
-                        && let Some(slot) = piece.get_mut(*at)
-                    {
-                        *slot = encode(*r);
-                        *at = at.saturating_add(1);
-                    }
-                }
-            });
-        filed
+        bucket.par_sort_unstable();
     }
 }
 
@@ -449,6 +375,13 @@ impl BucketKey {
             .key(u64::from(r.group()) & low_bits(self.shift), r)
     }
 
+    /// The bits a key takes.
+    fn bits(self) -> u32 {
+        self.shift
+            .saturating_add(self.layout.day_bits)
+            .saturating_add(self.layout.mantissa_bits)
+    }
+
     /// The record of `key`, in `bucket`.
     fn record(self, bucket: usize, key: u64) -> Packed {
         let top = u32::try_from(bucket)
@@ -467,13 +400,13 @@ pub(super) fn low_bits(bits: u32) -> u64 {
 
 /// Sorts each bucket of `filed` (of the given lengths) and writes it to its place in the
 /// columns, in parallel; the groups' runs, in order (a group is in one bucket).
-pub(super) fn write_buckets<M: Mantissa, T: Filed>(
+pub(super) fn write_buckets<M: Mantissa, D: DayWord, T: Filed>(
     mut filed: Vec<T>,
     lengths: &[usize],
     mantissas: &mut [M],
-    days: &mut [u32],
+    (days, base): (&mut [D], u32),
     decode: impl Fn(usize, T) -> Packed + Sync,
-) -> Vec<(u32, usize, usize)> {
+) -> Runs {
     use crate::par::prelude::*;
     let starts = starts(lengths.iter().copied());
     let large = filed
@@ -497,7 +430,7 @@ pub(super) fn write_buckets<M: Mantissa, T: Filed>(
                 for (at, ((t, m), d)) in (start..).zip(bucket.iter().zip(mantissas).zip(days)) {
                     let r = decode(b, *t);
                     *m = M::from_wide(r.mantissa());
-                    *d = r.day_scale();
+                    *d = D::of_word(r.day_scale(), base);
                     let end = at.saturating_add(1);
                     match runs.last_mut() {
                         Some((group, _, last)) if *group == r.group() => *last = end,
@@ -508,7 +441,7 @@ pub(super) fn write_buckets<M: Mantissa, T: Filed>(
             },
         )
         .collect();
-    runs.into_iter().flatten().collect()
+    runs
 }
 
 /// Sorts a bucket as [`sort_records`] does, as 64-bit keys when they hold it: a bucket's

@@ -98,10 +98,13 @@ fn sorted_columns_are_the_columns_of_one_sort() {
         x ^= x << 17;
         x
     };
+    // Keys of up to 48 bits (filed in 6 bytes), of 49 to 64 (70,000 groups, wide: 5 bits of
+    // the group, 7 of the day, 41 of the mantissa) and of more (filed as records).
     for (groups, wide) in [
         (1u32, false),
         (4_000, true),
         (70_000, false),
+        (70_000, true),
         (u32::MAX, true),
     ] {
         let mut records: Vec<Packed> = (0..200_000)
@@ -125,6 +128,7 @@ fn sorted_columns_are_the_columns_of_one_sort() {
             .build()
             .unwrap();
         let (mantissas, days, runs) = pool.install(|| sorted_columns(records, groups));
+        let runs: Vec<(u32, usize, usize)> = runs.into_iter().flatten().collect();
         let expected_days: Vec<u32> = expected.iter().map(|r| r.day_scale()).collect();
         let wide_mantissas: Vec<i64> = expected.iter().map(|r| r.mantissa()).collect();
         match (&mantissas, wide) {
@@ -135,7 +139,14 @@ fn sorted_columns_are_the_columns_of_one_sort() {
             }
             _ => panic!("{groups} groups: the wrong width"),
         }
-        assert!(days == expected_days, "{groups} groups");
+        let words: Vec<u32> = match &days {
+            Days::Narrow { base, offsets } => {
+                offsets.iter().map(|o| base + u32::from(*o)).collect()
+            }
+            Days::Wide(words) => words.clone(),
+        };
+        assert!(words == expected_days, "{groups} groups");
+        assert_eq!(days, Days::of(expected_days.clone()), "{groups} groups");
         let mut expected_runs = Vec::new();
         let mut at = 0;
         for run in expected.chunk_by(|a, b| a.group() == b.group()) {

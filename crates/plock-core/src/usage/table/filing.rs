@@ -1,0 +1,191 @@
+//! Filing records into buckets by their group's top bits, each part of the input into its
+//! own slices of every bucket, and the spans of their fields that decide how they are filed.
+
+use super::pack::Packed;
+use super::pieces::split_lengths;
+use super::sort::{BUCKET_BITS, Filed};
+use super::source::{Bounds, RecordSource};
+
+/// The least and largest group, day word and mantissa (sortable bits) of some records, and
+/// whether every mantissa fits in 32 bits.
+#[derive(Clone, Copy)]
+pub(super) struct Spans {
+    pub(super) narrow: bool,
+    pub(super) group: [u32; 2],
+    pub(super) day: [u32; 2],
+    pub(super) mantissa: [u64; 2],
+}
+
+impl Spans {
+    const EMPTY: Spans = Spans {
+        narrow: true,
+        group: [u32::MAX, 0],
+        day: [u32::MAX, 0],
+        mantissa: [u64::MAX, 0],
+    };
+
+    fn add(&mut self, r: Packed) {
+        self.narrow &= u32::try_from(r.mantissa()).is_ok();
+        let (g, d, m) = (r.group(), r.day_scale(), r.sortable());
+        self.group = [self.group[0].min(g), self.group[1].max(g)];
+        self.day = [self.day[0].min(d), self.day[1].max(d)];
+        self.mantissa = [self.mantissa[0].min(m), self.mantissa[1].max(m)];
+    }
+
+    fn merge(self, other: Spans) -> Spans {
+        let both = |a: [u32; 2], b: [u32; 2]| [a[0].min(b[0]), a[1].max(b[1])];
+        Spans {
+            narrow: self.narrow && other.narrow,
+            group: both(self.group, other.group),
+            day: both(self.day, other.day),
+            mantissa: [
+                self.mantissa[0].min(other.mantissa[0]),
+                self.mantissa[1].max(other.mantissa[1]),
+            ],
+        }
+    }
+
+    /// Of records of these bounds and groups.
+    fn of_bounds(bounds: Bounds, group: [u32; 2]) -> Spans {
+        // A mantissa fits in 32 bits when it is 0 to u32::MAX: sortable bits from 2^63 to
+        // 2^63 + u32::MAX.
+        let zero = 1u64 << 63;
+        let [least, most] = bounds.mantissa;
+        Spans {
+            narrow: least >= zero && most <= zero.saturating_add(u64::from(u32::MAX)),
+            group,
+            day: bounds.day,
+            mantissa: bounds.mantissa,
+        }
+    }
+
+    /// Of `records`.
+    pub(super) fn of(records: &[Packed]) -> Spans {
+        let mut spans = Spans::EMPTY;
+        for r in records {
+            spans.add(*r);
+        }
+        spans
+    }
+}
+
+/// How records are filed into buckets by their group's top bits: the buckets, and each part
+/// of the input's count of records by bucket.
+pub(super) struct Filing {
+    /// A bucket is a group's number shifted right by this.
+    pub(super) shift: u32,
+    buckets: usize,
+    counts: Vec<Vec<usize>>,
+    pub(super) spans: Spans,
+}
+
+impl Filing {
+    /// Counts the records of `source` (at least one) by part and bucket, and takes their
+    /// spans.
+    pub(super) fn count<S: RecordSource>(source: &S, groups: u32) -> Filing {
+        use crate::par::prelude::*;
+        let group_bits = 32u32.saturating_sub(groups.leading_zeros());
+        let shift = group_bits.saturating_sub(BUCKET_BITS);
+        let buckets = 1usize << BUCKET_BITS.min(group_bits);
+        // Each part files into its own slices of every bucket.
+        let parts: Vec<(Vec<usize>, Spans)> = (0..source.parts())
+            .into_par_iter()
+            .map(|part| {
+                let mut count = vec![0usize; buckets];
+                let mut counted = |g: u32| {
+                    let b = g.checked_shr(shift).unwrap_or(0) as usize;
+                    if let Some(c) = count.get_mut(b) {
+                        *c = c.saturating_add(1);
+                    }
+                };
+                let spans = match source.bounds(part) {
+                    // Only the groups are read.
+                    Some(bounds) => {
+                        let mut group = [u32::MAX, 0];
+                        source.each_group(part, |g| {
+                            counted(g);
+                            group = [group[0].min(g), group[1].max(g)];
+                        });
+                        Spans::of_bounds(bounds, group)
+                    }
+                    None => {
+                        let mut spans = Spans::EMPTY;
+                        source.each(part, |r| {
+                            counted(r.group());
+                            spans.add(r);
+                        });
+                        spans
+                    }
+                };
+                (count, spans)
+            })
+            .collect();
+        let spans = parts
+            .iter()
+            .fold(Spans::EMPTY, |all, (_, spans)| all.merge(*spans));
+        Filing {
+            shift,
+            buckets,
+            counts: parts.into_iter().map(|(count, _)| count).collect(),
+            spans,
+        }
+    }
+
+    fn bucket(&self, r: &Packed) -> usize {
+        r.group().checked_shr(self.shift).unwrap_or(0) as usize
+    }
+
+    /// The buckets' lengths, in order.
+    pub(super) fn lengths(&self) -> Vec<usize> {
+        (0..self.buckets)
+            .map(|b| self.counts.iter().filter_map(|c| c.get(b)).sum::<usize>())
+            .collect()
+    }
+
+    /// The records of `source` as `encode` makes them, filed into buckets in bucket order,
+    /// each unsorted; `source` is dropped once they are filed, before anything else is
+    /// allocated.
+    pub(super) fn file<S: RecordSource, T: Filed>(
+        &self,
+        source: S,
+        encode: impl Fn(Packed) -> T + Sync,
+    ) -> Vec<T> {
+        use crate::par::prelude::*;
+        let n = source.len();
+        let mut filed = Vec::with_capacity(n);
+        filed.par_extend(crate::par::repeat_n(T::default(), n));
+        // The output in (bucket, part) order; each part takes its slice of every bucket.
+        let lengths = (0..self.buckets).flat_map(|b| {
+            self.counts
+                .iter()
+                .map(move |c| c.get(b).copied().unwrap_or(0))
+        });
+        let mut slices: Vec<Vec<&mut [T]>> = self.counts.iter().map(|_| Vec::new()).collect();
+        for (i, piece) in split_lengths(&mut filed, lengths).into_iter().enumerate() {
+            if let Some(part) = i
+                .checked_rem(self.counts.len())
+                .and_then(|p| slices.get_mut(p))
+            {
+                part.push(piece);
+            }
+        }
+        slices
+            .into_par_iter()
+            .enumerate()
+            .for_each(|(part, mut out)| {
+                let mut next = vec![0usize; self.buckets];
+                source.each(part, |r| {
+                    let b = self.bucket(&r);
+                    // The counts were taken over the same part: every record has its slot.
+                    if let (Some(piece), Some(at)) = (out.get_mut(b), next.get_mut(b))
+                        && let Some(slot) = piece.get_mut(*at)
+                    {
+                        *slot = encode(r);
+                        *at = at.saturating_add(1);
+                    }
+                });
+            });
+        drop(source);
+        filed
+    }
+}

@@ -1,0 +1,87 @@
+//! Where the records a table is sorted from come from: one vector, or any store that can
+//! hand them out in parts, so that the records need not be gathered into a vector first.
+
+use super::pack::Packed;
+
+/// Records read in parts, each part by one thread at a time.
+pub(crate) trait RecordSource: Sync {
+    /// The records in all.
+    fn len(&self) -> usize;
+
+    /// The parts, numbered from 0.
+    fn parts(&self) -> usize;
+
+    /// Calls `f` with each record of `part`, always in the same order.
+    fn each(&self, part: usize, f: impl FnMut(Packed));
+
+    /// The bounds of `part`'s records, if the source knows them without reading the records.
+    fn bounds(&self, _part: usize) -> Option<Bounds> {
+        None
+    }
+
+    /// Calls `f` with the group of each record of `part`, in [`RecordSource::each`]'s order.
+    fn each_group(&self, part: usize, mut f: impl FnMut(u32)) {
+        self.each(part, |r| f(r.group()));
+    }
+}
+
+/// The least and largest day word and mantissa (its sortable bits: the sign bit flipped) of
+/// some records; for none, the least is the type's largest value and the largest 0.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Bounds {
+    pub(crate) day: [u32; 2],
+    pub(crate) mantissa: [u64; 2],
+}
+
+impl Bounds {
+    /// The bounds of no record.
+    pub(crate) const EMPTY: Bounds = Bounds {
+        day: [u32::MAX, 0],
+        mantissa: [u64::MAX, 0],
+    };
+
+    /// The bounds of these records and `other`'s.
+    pub(crate) fn merge(self, other: Bounds) -> Bounds {
+        Bounds {
+            day: [self.day[0].min(other.day[0]), self.day[1].max(other.day[1])],
+            mantissa: [
+                self.mantissa[0].min(other.mantissa[0]),
+                self.mantissa[1].max(other.mantissa[1]),
+            ],
+        }
+    }
+}
+
+/// Parts a thread: enough that a thread done early takes another.
+pub(crate) const PARTS_PER_THREAD: usize = 2;
+
+/// The length of the parts `len` records are cut into for the current pool's threads.
+pub(crate) fn part_len(len: usize) -> usize {
+    let parts = crate::par::current_num_threads()
+        .saturating_mul(PARTS_PER_THREAD)
+        .max(2);
+    len.div_ceil(parts).max(1)
+}
+
+impl RecordSource for Vec<Packed> {
+    fn len(&self) -> usize {
+        self.as_slice().len()
+    }
+
+    fn parts(&self) -> usize {
+        self.as_slice()
+            .len()
+            .div_ceil(part_len(self.as_slice().len()))
+    }
+
+    fn each(&self, part: usize, f: impl FnMut(Packed)) {
+        let part_len = part_len(self.as_slice().len());
+        let start = part.saturating_mul(part_len);
+        let end = start.saturating_add(part_len).min(self.as_slice().len());
+        self.get(start..end)
+            .unwrap_or_default()
+            .iter()
+            .copied()
+            .for_each(f);
+    }
+}
