@@ -74,9 +74,9 @@ fn state(path: &Path) -> String {
          (SELECT coalesce(max(rowid), 0) FROM usage)",
         "SELECT group_concat(number || ':' || owner || ':' || total, ',') FROM \
          (SELECT * FROM invoices ORDER BY number)",
-        "SELECT group_concat(id || ':' || coalesce(billed_through_in_advance, '') || ':' || \
-         coalesce(billed_through_in_arrears, ''), ',') FROM (SELECT * FROM subscriptions \
-         ORDER BY id)",
+        "SELECT group_concat(subscription || ':' || coalesce(in_advance, '') || ':' || \
+         coalesce(in_arrears, ''), ',') FROM (SELECT * FROM subscription_watermarks \
+         ORDER BY subscription)",
         "SELECT group_concat(id || ':' || name, ',') FROM (SELECT * FROM accounts ORDER BY id)",
         "SELECT CAST(value AS TEXT) FROM meta WHERE name = 'next_invoice_number'",
     ]

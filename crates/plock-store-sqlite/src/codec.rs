@@ -99,14 +99,19 @@ pub(crate) fn account_value(row: &rusqlite::Row<'_>) -> Result<Value, StoreError
     }))
 }
 
-/// The `subscriptions` columns, in the order the store writes them and
-/// [`crate::subscription_rows::encoded`] reads them: the spec spread over columns, the items as
-/// JSON.
+/// The `subscriptions` columns, in the order the store writes them: the spec spread over
+/// columns, the items as JSON.
 pub(crate) const SUBSCRIPTION_COLUMNS: &str = "id, account, state, paused_since, currency, \
-     starts_on, ends_on, interval_months, mode, anchor, practice, minimum_invoice_amount, items, \
-     billed_through_in_advance, billed_through_in_arrears";
+     starts_on, ends_on, interval_months, mode, anchor, practice, minimum_invoice_amount, items";
 
-/// The serde field each text column of [`SUBSCRIPTION_COLUMNS`] is read into, by position;
+/// A subscription read back, in the order [`crate::subscription_rows::encoded`] reads it: the
+/// `subscriptions` columns, then what it is billed through from `subscription_watermarks w`
+/// (joined by [`crate::subscription_watermarks::JOIN`]).
+pub(crate) const SUBSCRIPTION_SELECT: &str = "id, account, state, paused_since, currency, \
+     starts_on, ends_on, interval_months, mode, anchor, practice, minimum_invoice_amount, items, \
+     w.in_advance, w.in_arrears";
+
+/// The serde field each text column of [`SUBSCRIPTION_SELECT`] is read into, by position;
 /// `None` for the columns read apart (the interval, the minimum, the items, the watermarks).
 pub(crate) const SUBSCRIPTION_FIELDS: [Option<&str>; 15] = [
     Some("id"),

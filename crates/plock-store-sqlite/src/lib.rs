@@ -58,6 +58,7 @@ mod run_usage;
 mod schema;
 mod store;
 mod subscription_rows;
+mod subscription_watermarks;
 mod watermarks;
 mod write;
 

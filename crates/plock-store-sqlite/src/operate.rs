@@ -65,11 +65,7 @@ impl SqliteStore {
     /// [`StoreError::Backend`].
     pub fn billed_in_arrears(&self) -> Result<Vec<plock_core::Subscription>, StoreError> {
         let tx = self.read()?;
-        crate::write::subscriptions_where(
-            &tx,
-            "billed_through_in_arrears IS NOT NULL ORDER BY id",
-            &[],
-        )
+        crate::write::subscriptions_where(&tx, "w.in_arrears IS NOT NULL ORDER BY id", &[])
     }
 
     /// Starts an import of usage records in chunks, all in one transaction that holds the

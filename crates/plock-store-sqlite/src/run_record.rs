@@ -1,20 +1,21 @@
 //! A billing run recorded in the batch's transaction: what its usage items billed, every
 //! subscription's new watermark, its invoices, and the next invoice number.
 //!
-//! A run at M writes 90,810 invoices, 437,097 billed usage rows and 109,926 watermarks in one
-//! transaction, so each row costs one statement: an invoice is inserted and a number already
-//! taken is told by the primary key's refusal, not by a read before it; a watermark is
-//! moved by one update that matches the watermark the run read, and only an update that
-//! matches nothing reads the row to say why. (A page cache of 256 MiB for the write,
+//! A run at M writes 90,810 invoices, 437,097 billed usage rows and up to 109,926 watermarks
+//! in one transaction, so each row costs one statement: an invoice is inserted and a number
+//! already taken is told by the primary key's refusal, not by a read before it; a watermark is
+//! moved by one update that matches the watermark the run read (see
+//! [`crate::subscription_watermarks::moved`]), and only an update that matches nothing reads the row to say
+//! why. (A page cache of 256 MiB for the write,
 //! against SQLite's 2 MiB, saved no time at M and cost 160 MB of peak memory.)
 
 use plock_core::Invoice;
 use plock_core::billing::Billed;
 use plock_core::store::StoreError;
-use plock_store_sql::codec::{invoice_number, sql_number, text};
+use plock_store_sql::codec::{invoice_number, sql_number};
 use plock_store_sql::sql::placeholders;
 use plock_store_sql::writer::Run;
-use rusqlite::{Connection, params};
+use rusqlite::Connection;
 
 use crate::codec::{Context, INVOICE_COLUMNS, backend, params, question};
 
@@ -35,7 +36,7 @@ pub(crate) fn record(
         let encoded = crate::run_encode::encode(scope, billed_usage, invoices);
         crate::billed_usage::write(tx, index, billed_usage, &encoded.usage)?;
         for b in billed {
-            if !moved(tx, b)? {
+            if !crate::subscription_watermarks::moved(tx, b)? {
                 // Nothing matched: the slow path finds out why, or moves a watermark stored
                 // in another spelling of the same dates.
                 watermarks(b)?;
@@ -61,39 +62,6 @@ pub(crate) fn record(
             .context("writing the next invoice number")?;
         Ok(())
     })
-}
-
-/// Moves `b`'s watermark if the stored one is still the one the run read: `false` when no
-/// row matched.
-fn moved(tx: &Connection, b: &Billed) -> Result<bool, StoreError> {
-    let spell = |date: Option<&chrono::NaiveDate>| date.map(text).transpose();
-    let (from, through) = (&b.from, &b.through);
-    let set = (
-        spell(through.in_advance.as_ref())?,
-        spell(through.in_arrears.as_ref())?,
-    );
-    let read = (
-        spell(from.in_advance.as_ref())?,
-        spell(from.in_arrears.as_ref())?,
-    );
-    let changed = tx
-        .prepare_cached(
-            "UPDATE subscriptions \
-             SET billed_through_in_advance = ?2, billed_through_in_arrears = ?3 \
-             WHERE id = ?1 AND billed_through_in_advance IS ?4 \
-             AND billed_through_in_arrears IS ?5",
-        )
-        .and_then(|mut stmt| {
-            stmt.execute(params![
-                b.subscription.as_str(),
-                set.0,
-                set.1,
-                read.0,
-                read.1
-            ])
-        })
-        .context("recording what a subscription is billed through")?;
-    Ok(changed > 0)
 }
 
 /// An invoice insert's failure: a number already taken is the contract's conflict.

@@ -130,6 +130,8 @@ CREATE TABLE usage_block_keys (
     include_str!("migrations/4_payment_terms.sql"),
     // 5: the blocks of an account key as one row (see the `key_blocks` module).
     include_str!("migrations/5_usage_key_blocks.sql"),
+    // 6: what subscriptions are billed through, apart from them (see `subscription_watermarks`).
+    include_str!("migrations/6_subscription_watermarks.sql"),
 ];
 
 /// The schema version this code writes: the number of migrations.

@@ -128,6 +128,7 @@ impl SqliteStore {
         if let Some(table) = broken {
             return Err(backend(format!("a row of {table} names a missing row")));
         }
+        crate::subscription_watermarks::check(&tx)?;
         drop(tx);
         self.company()?;
         self.list_all_invoices()?;

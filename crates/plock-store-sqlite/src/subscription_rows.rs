@@ -15,7 +15,7 @@ use rayon::prelude::*;
 
 use rusqlite::Connection;
 
-use crate::codec::{Context, SUBSCRIPTION_COLUMNS, SUBSCRIPTION_FIELDS, backend, decimal};
+use crate::codec::{Context, SUBSCRIPTION_FIELDS, SUBSCRIPTION_SELECT, backend, decimal};
 
 /// Rows decoded on one thread at a time, at least: fewer are not worth a thread.
 const ROWS_A_TASK: usize = 256;
@@ -28,7 +28,7 @@ pub(crate) struct Encoded {
     items: Range<usize>,
 }
 
-/// A row selected by [`SUBSCRIPTION_COLUMNS`] as the
+/// A row selected by [`SUBSCRIPTION_SELECT`] as the
 /// stored subscription's JSON.
 ///
 /// # Errors
@@ -77,7 +77,8 @@ pub(crate) fn encoded(row: &rusqlite::Row<'_>) -> Result<Encoded, StoreError> {
     Ok(Encoded { id, text, items })
 }
 
-/// The rows of `subscriptions` matching `filter` (its parameters `params`), encoded.
+/// The rows of `subscriptions` matching `filter` (its parameters `params`; `w.` names the
+/// watermark columns), encoded.
 ///
 /// # Errors
 /// [`StoreError::Backend`] as [`encoded`] says.
@@ -86,7 +87,10 @@ pub(crate) fn encoded_where(
     filter: &str,
     params: &[&dyn rusqlite::ToSql],
 ) -> Result<Vec<Encoded>, StoreError> {
-    let sql = format!("SELECT {SUBSCRIPTION_COLUMNS} FROM subscriptions WHERE {filter}");
+    let sql = format!(
+        "SELECT {SUBSCRIPTION_SELECT} FROM subscriptions {} WHERE {filter}",
+        crate::subscription_watermarks::JOIN
+    );
     let mut stmt = conn.prepare_cached(&sql).context("reading subscriptions")?;
     let mut rows = stmt.query(params).context("reading subscriptions")?;
     let mut encoded = Vec::new();

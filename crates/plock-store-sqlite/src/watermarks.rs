@@ -57,8 +57,9 @@ impl Watermarks {
             self.read = wanted.into_iter().map(|id| (id, None)).collect();
             let mut stmt = tx
                 .prepare_cached(
-                    "SELECT id, billed_through_in_advance, billed_through_in_arrears \
-                     FROM subscriptions WHERE id IN (SELECT value FROM json_each(?1))",
+                    "SELECT subscriptions.id, w.in_advance, w.in_arrears FROM subscriptions \
+                     LEFT JOIN subscription_watermarks w ON w.subscription = subscriptions.id \
+                     WHERE subscriptions.id IN (SELECT value FROM json_each(?1))",
                 )
                 .context("reading subscriptions")?;
             let mut rows = stmt.query([list]).context("reading subscriptions")?;

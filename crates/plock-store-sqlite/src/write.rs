@@ -12,7 +12,7 @@ use plock_core::{
     AccountBook, AccountId, AccountKey, Metric, Subscription, SubscriptionId, UsageRecord,
 };
 use plock_store_sql::batch::apply as apply_batch;
-use plock_store_sql::codec::{billed_through, text};
+use plock_store_sql::codec::text;
 use plock_store_sql::plan::AccountWrites;
 use plock_store_sql::rows::{Row, SubscriptionRow};
 use plock_store_sql::sql::{names, placeholders, upsert};
@@ -163,19 +163,7 @@ impl Writer for SqliteWriter<'_> {
         if let Some(answer) = self.watermarks.answer(self.tx, id.as_str())? {
             return Ok(answer);
         }
-        let row: Option<(Option<String>, Option<String>)> = self
-            .tx
-            .prepare_cached(
-                "SELECT billed_through_in_advance, billed_through_in_arrears \
-                 FROM subscriptions WHERE id = ?1",
-            )
-            .and_then(|mut stmt| {
-                stmt.query_row([id.as_str()], |row| Ok((row.get(0)?, row.get(1)?)))
-                    .optional()
-            })
-            .context("reading a subscription")?;
-        row.map(|(in_advance, in_arrears)| billed_through(in_advance, in_arrears))
-            .transpose()
+        crate::subscription_watermarks::read(self.tx, id.as_str())
     }
 
     fn put_subscription(&mut self, row: SubscriptionRow<'_>) -> Result<(), StoreError> {
@@ -185,7 +173,12 @@ impl Writer for SqliteWriter<'_> {
             .prepare_cached(sql)
             .and_then(|mut stmt| stmt.execute(params(&values)))
             .context("writing a subscription")?;
-        Ok(())
+        let subscription = row.subscription;
+        crate::subscription_watermarks::put(
+            self.tx,
+            subscription.id().as_str(),
+            &subscription.billed_through(),
+        )
     }
 
     fn put_metric(&mut self, metric: &Metric) -> Result<(), StoreError> {
@@ -284,17 +277,7 @@ impl SqliteWriter<'_> {
         }
         // Checked above: `from` still holds, so the run's watermark is recorded as it is
         // (moved back where it credited days past a moved end).
-        let through = b.through;
-        let in_advance = through.in_advance.as_ref().map(text).transpose()?;
-        let in_arrears = through.in_arrears.as_ref().map(text).transpose()?;
-        self.tx
-            .prepare_cached(
-                "UPDATE subscriptions \
-                 SET billed_through_in_advance = ?2, billed_through_in_arrears = ?3 WHERE id = ?1",
-            )
-            .and_then(|mut stmt| stmt.execute(params![id, in_advance, in_arrears]))
-            .context("recording what a subscription is billed through")?;
-        Ok(())
+        crate::subscription_watermarks::put(self.tx, id, &b.through)
     }
 }
 

@@ -297,7 +297,7 @@ fn the_tables_read_plainly() {
         "1001"
     );
     assert_eq!(
-        text("SELECT billed_through_in_advance FROM subscriptions WHERE id = 's-m'"),
+        text("SELECT in_advance FROM subscription_watermarks WHERE subscription = 's-m'"),
         "2025-03-01"
     );
     assert_eq!(

@@ -99,7 +99,8 @@ fn the_keys_of_a_version_4_database_are_carried_over() {
         &[&[one("key-a", 1), one("key-b", 2)], &[one("key-b", 3)]],
     );
     drop(store);
-    // The table version 4 had, a row per key and block, in place of today's.
+    // The table version 4 had, a row per key and block, in place of today's (and the
+    // watermarks in `subscriptions`, as version 4 kept them).
     Connection::open(&path)
         .unwrap()
         .execute_batch(
@@ -107,6 +108,9 @@ fn the_keys_of_a_version_4_database_are_carried_over() {
              PRIMARY KEY (account_key, block)) STRICT, WITHOUT ROWID;
              INSERT INTO usage_block_keys VALUES ('key-b', 2), ('key-a', 1), ('key-b', 1);
              DROP TABLE usage_key_blocks;
+             ALTER TABLE subscriptions ADD COLUMN billed_through_in_advance TEXT;
+             ALTER TABLE subscriptions ADD COLUMN billed_through_in_arrears TEXT;
+             DROP TABLE subscription_watermarks;
              PRAGMA user_version = 4;",
         )
         .unwrap();

@@ -17,3 +17,4 @@ mod run_record;
 mod stored_items;
 mod support;
 mod values;
+mod watermarks;
