@@ -11,14 +11,13 @@
 //!
 //! Noting a block's keys is a map lookup per record (ten million at M) on the writing
 //! thread, so it touches one table slot: a key of up to 15 bytes is held inline in the table
-//! (hashed by FxHash's multiply-rotate, not SipHash) beside its place and the last block
+//! (hashed by foldhash's fixed-seed hasher, not SipHash) beside its place and the last block
 //! noted for it, and a key and block pair is appended to one list, sorted once when written.
 //! The keys are account keys the import checked against the account book, never chosen to
 //! collide.
 
 use std::collections::HashMap;
 use std::fmt::Write;
-use std::hash::{BuildHasherDefault, Hasher};
 
 use plock_core::store::StoreError;
 use rusqlite::{Connection, params};
@@ -32,7 +31,7 @@ const FLUSH_ENTRIES: usize = 16_000_000;
 /// The low half of a pair: the block's place.
 const BLOCK_BITS: u64 = 0xffff_ffff;
 
-type FastMap<K> = HashMap<K, Slot, BuildHasherDefault<FastHasher>>;
+type FastMap<K> = HashMap<K, Slot, foldhash::fast::FixedState>;
 
 /// The account keys of an import's blocks, not yet written.
 #[derive(Debug, Default)]
@@ -218,47 +217,6 @@ impl KeyBlocks {
                 .context("writing usage keys")?;
         }
         Ok(())
-    }
-}
-
-/// FxHash (as rustc-hash 2): one rotate, xor and multiply per word of the key.
-#[derive(Debug, Default, Clone, Copy)]
-struct FastHasher(u64);
-
-impl FastHasher {
-    const SEED: u64 = 0x51_7c_c1_b7_27_22_0a_95;
-
-    fn add(&mut self, word: u64) {
-        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(Self::SEED);
-    }
-}
-
-impl Hasher for FastHasher {
-    fn write(&mut self, bytes: &[u8]) {
-        let mut chunks = bytes.chunks_exact(8);
-        for chunk in &mut chunks {
-            let mut word = [0u8; 8];
-            word.copy_from_slice(chunk);
-            self.add(u64::from_le_bytes(word));
-        }
-        let rest = chunks.remainder();
-        if !rest.is_empty() {
-            let mut word = [0u8; 8];
-            if let Some(head) = word.get_mut(..rest.len()) {
-                head.copy_from_slice(rest);
-            }
-            self.add(u64::from_le_bytes(word));
-        }
-    }
-
-    fn write_u8(&mut self, i: u8) {
-        self.add(u64::from(i));
-    }
-
-    fn finish(&self) -> u64 {
-        // Tables index by the low bits, which the multiply leaves depending on the input's
-        // low bits only: bring the well-mixed high bits down.
-        self.0.rotate_left(26)
     }
 }
 
