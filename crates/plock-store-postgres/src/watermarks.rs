@@ -1,74 +1,30 @@
-//! What the subscriptions a batch puts are billed through, read and locked with one statement
-//! the first time one of them is asked for, rather than with one statement a subscription:
-//! a subscription import puts thousands in one batch.
+//! The PostgreSQL statement that reads and locks what the subscriptions a batch puts are billed
+//! through, all at once (`plock_store_sql::watermarks` decides which and when).
 
-use std::collections::HashMap;
-
-use plock_core::store::{Batch, Change};
-use plock_core::subscription::BilledThrough;
-use plock_store_sql::codec::billed_through;
+use plock_store_sql::watermarks::StoredWatermarks;
 use postgres::Transaction;
 
 use crate::failure::{Db, Failure};
 
-/// The batch's subscriptions' watermarks: see the module documentation.
-#[derive(Debug, Default)]
-pub(crate) struct Watermarks {
-    /// The ids of the subscriptions the batch puts, until they are read.
-    wanted: Vec<String>,
-    /// What each wanted subscription is billed through (`None`: not stored), until asked for
-    /// once: after that the batch may have put it, and the table answers.
-    read: HashMap<String, Option<BilledThrough>>,
-}
-
-impl Watermarks {
-    /// The subscriptions `batch` puts.
-    pub(crate) fn of(batch: &Batch) -> Watermarks {
-        let mut wanted: Vec<String> = batch
-            .changes
-            .iter()
-            .filter_map(|change| match change {
-                Change::PutSubscription { subscription } => Some(subscription.id().to_string()),
-                _ => None,
-            })
-            .collect();
-        wanted.sort_unstable();
-        wanted.dedup();
-        // One subscription is read as any other would be: by itself.
-        if wanted.len() < 2 {
-            wanted.clear();
-        }
-        Watermarks {
-            wanted,
-            read: HashMap::new(),
-        }
+/// The stored watermarks of the subscriptions `wanted` names (those stored), their rows
+/// locked in id order.
+pub(crate) fn read_all(
+    tx: &mut Transaction<'_>,
+    wanted: &[String],
+) -> Result<Vec<StoredWatermarks>, Failure> {
+    let rows = tx
+        .query(
+            "SELECT id, billed_through_in_advance, billed_through_in_arrears \
+             FROM subscriptions WHERE id = ANY($1) ORDER BY id FOR UPDATE",
+            &[&wanted],
+        )
+        .db("reading subscriptions")?;
+    let mut read = Vec::with_capacity(rows.len());
+    for row in rows {
+        let id: String = row.try_get(0).db("reading subscriptions")?;
+        let in_advance = row.try_get(1).db("reading subscriptions")?;
+        let in_arrears = row.try_get(2).db("reading subscriptions")?;
+        read.push((id, in_advance, in_arrears));
     }
-
-    /// What subscription `id` is billed through, when the batch's list answers for it: read
-    /// with the whole list (rows locked in id order) the first time; asked for again, `None`.
-    pub(crate) fn answer(
-        &mut self,
-        tx: &mut Transaction<'_>,
-        id: &str,
-    ) -> Result<Option<Option<BilledThrough>>, Failure> {
-        if !self.wanted.is_empty() {
-            let wanted = std::mem::take(&mut self.wanted);
-            let rows = tx
-                .query(
-                    "SELECT id, billed_through_in_advance, billed_through_in_arrears \
-                     FROM subscriptions WHERE id = ANY($1) ORDER BY id FOR UPDATE",
-                    &[&wanted],
-                )
-                .db("reading subscriptions")?;
-            self.read = wanted.into_iter().map(|id| (id, None)).collect();
-            for row in rows {
-                let id: String = row.try_get(0).db("reading subscriptions")?;
-                let in_advance = row.try_get(1).db("reading subscriptions")?;
-                let in_arrears = row.try_get(2).db("reading subscriptions")?;
-                self.read
-                    .insert(id, Some(billed_through(in_advance, in_arrears)?));
-            }
-        }
-        Ok(self.read.remove(id))
-    }
+    Ok(read)
 }

@@ -29,6 +29,7 @@ use plock_store_sql::error::chain;
 use plock_store_sql::plan::{AccountWrites, Statement};
 use plock_store_sql::rows::{Row, SubscriptionRow};
 use plock_store_sql::sql::{names, upsert};
+use plock_store_sql::watermarks::Watermarks;
 use plock_store_sql::writer::{Run, Step, Writer};
 use postgres::error::SqlState;
 use postgres::{Client, Transaction};
@@ -41,7 +42,6 @@ use crate::codec::{
 };
 use crate::failure::{Db, Failure};
 use crate::subscription_writes::PendingSubscriptions;
-use crate::watermarks::Watermarks;
 
 /// How many times a batch is run again after losing a race to another writer.
 pub const RETRIES: usize = 8;
@@ -307,7 +307,9 @@ impl Writer for PgWriter<'_, '_> {
     /// The row is locked until the batch ends: a run recording at once waits, and is not
     /// overwritten.
     fn watermarks(&mut self, id: &SubscriptionId) -> Result<Option<BilledThrough>, Failure> {
-        if let Some(answer) = self.watermarks.answer(self.tx, id.as_str())? {
+        if let Some(answer) = self.watermarks.answer(id.as_str(), |wanted| {
+            crate::watermarks::read_all(self.tx, wanted)
+        })? {
             return Ok(answer);
         }
         self.subscriptions.flush(self.tx)?;

@@ -68,6 +68,7 @@ pub mod read;
 pub mod rows;
 pub mod sql;
 pub mod value;
+pub mod watermarks;
 pub mod writer;
 
 pub use rows::{AccountRow, InvoiceRow, Row, SubscriptionRow};

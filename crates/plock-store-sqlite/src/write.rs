@@ -16,6 +16,7 @@ use plock_store_sql::codec::text;
 use plock_store_sql::plan::AccountWrites;
 use plock_store_sql::rows::{Row, SubscriptionRow};
 use plock_store_sql::sql::{names, placeholders, upsert};
+use plock_store_sql::watermarks::Watermarks;
 use plock_store_sql::writer::{Run, Step, Writer};
 use rusqlite::{Connection, OptionalExtension, params};
 use serde_json::Value;
@@ -24,7 +25,6 @@ use crate::codec::{
     ACCOUNT_COLUMNS, ACCOUNT_SELECT, Context, SUBSCRIPTION_COLUMNS, USAGE_COLUMNS, account_value,
     json_list, params, question, usage_values,
 };
-use crate::watermarks::Watermarks;
 
 /// Applies `batch` in `tx`, or returns the first refusal (the caller then rolls back).
 pub(crate) fn apply(tx: &Connection, batch: &Batch) -> Result<(), StoreError> {
@@ -160,7 +160,9 @@ impl Writer for SqliteWriter<'_> {
     }
 
     fn watermarks(&mut self, id: &SubscriptionId) -> Result<Option<BilledThrough>, StoreError> {
-        if let Some(answer) = self.watermarks.answer(self.tx, id.as_str())? {
+        if let Some(answer) = self.watermarks.answer(id.as_str(), |wanted| {
+            crate::watermarks::read_all(self.tx, wanted)
+        })? {
             return Ok(answer);
         }
         crate::subscription_watermarks::read(self.tx, id.as_str())
