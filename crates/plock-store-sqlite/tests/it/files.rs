@@ -10,7 +10,7 @@ use plock_store_sqlite::{SCHEMA_VERSION, SqliteStore};
 use rusqlite::Connection;
 use rust_decimal::Decimal;
 
-use crate::support::{account, aid, dump, record, subscription, temp_dir};
+use crate::support::{account, aid, dump, log_writes, record, subscription, temp_dir, writes};
 
 /// A store with a recorded billing run, so every table holds rows.
 fn billed_store(store: &mut SqliteStore) {
@@ -165,40 +165,16 @@ fn a_refused_batch_leaves_the_file_unchanged() {
     assert_eq!(dump(&path), before);
 }
 
-/// Triggers that log every write to the account tables.
-fn log_account_writes(path: &std::path::Path) {
-    let mut sql = String::from("CREATE TABLE writes (what TEXT);");
-    for table in ["accounts", "account_tags", "external_ids", "dismissed_keys"] {
-        for event in ["INSERT", "UPDATE", "DELETE"] {
-            sql.push_str(&format!(
-                "CREATE TRIGGER log_{table}_{event} AFTER {event} ON {table} \
-                 BEGIN INSERT INTO writes VALUES ('{event} {table}'); END;"
-            ));
-        }
-    }
-    Connection::open(path).unwrap().execute_batch(&sql).unwrap();
-}
-
-fn writes(path: &std::path::Path) -> Vec<String> {
-    let conn = Connection::open(path).unwrap();
-    let out = conn
-        .prepare("SELECT what FROM writes ORDER BY rowid")
-        .unwrap()
-        .query_map([], |row| row.get(0))
-        .unwrap()
-        .collect::<Result<_, _>>()
-        .unwrap();
-    conn.execute("DELETE FROM writes", []).unwrap();
-    out
-}
-
 #[test]
 fn each_account_change_writes_only_its_rows() {
     let dir = temp_dir();
     let path = dir.path().join("company.plock");
     let mut store = SqliteStore::create(&path).unwrap();
     billed_store(&mut store);
-    log_account_writes(&path);
+    log_writes(
+        &path,
+        &["accounts", "account_tags", "external_ids", "dismissed_keys"],
+    );
     let cases: Vec<(Change, Vec<&str>)> = vec![
         (
             Change::Tag {

@@ -49,3 +49,31 @@ pub fn dump(path: &Path) -> Vec<String> {
     out.push(format!("user_version: {version}"));
     out
 }
+
+/// Triggers that log every write to `tables` in a `writes` table, read by [`writes`].
+pub fn log_writes(path: &Path, tables: &[&str]) {
+    let mut sql = String::from("CREATE TABLE writes (what TEXT);");
+    for table in tables {
+        for event in ["INSERT", "UPDATE", "DELETE"] {
+            sql.push_str(&format!(
+                "CREATE TRIGGER log_{table}_{event} AFTER {event} ON {table} \
+                 BEGIN INSERT INTO writes VALUES ('{event} {table}'); END;"
+            ));
+        }
+    }
+    Connection::open(path).unwrap().execute_batch(&sql).unwrap();
+}
+
+/// The writes logged since the last call, in order (`INSERT accounts`, …), then forgotten.
+pub fn writes(path: &Path) -> Vec<String> {
+    let conn = Connection::open(path).unwrap();
+    let out = conn
+        .prepare("SELECT what FROM writes ORDER BY rowid")
+        .unwrap()
+        .query_map([], |row| row.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    conn.execute("DELETE FROM writes", []).unwrap();
+    out
+}

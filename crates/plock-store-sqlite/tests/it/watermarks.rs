@@ -6,7 +6,7 @@ use plock_core::store::{Batch, Change, Store};
 use plock_store_sqlite::{SCHEMA_VERSION, SqliteStore};
 use rusqlite::Connection;
 
-use crate::support::{date, temp_dir};
+use crate::support::{date, log_writes, temp_dir, writes};
 
 /// A store with a recorded billing run: subscriptions billed through some dates.
 fn billed_store(path: &std::path::Path) -> SqliteStore {
@@ -74,33 +74,6 @@ fn the_watermarks_of_a_version_5_database_are_carried_over() {
     assert_eq!(rows, before.subscriptions.len() as i64);
 }
 
-/// Triggers that log every write to the subscription tables.
-fn log_subscription_writes(path: &std::path::Path) {
-    let mut sql = String::from("CREATE TABLE writes (what TEXT);");
-    for table in ["subscriptions", "subscription_watermarks"] {
-        for event in ["INSERT", "UPDATE", "DELETE"] {
-            sql.push_str(&format!(
-                "CREATE TRIGGER log_{table}_{event} AFTER {event} ON {table} \
-                 BEGIN INSERT INTO writes VALUES ('{event} {table}'); END;"
-            ));
-        }
-    }
-    Connection::open(path).unwrap().execute_batch(&sql).unwrap();
-}
-
-fn writes(path: &std::path::Path) -> Vec<String> {
-    let conn = Connection::open(path).unwrap();
-    let out = conn
-        .prepare("SELECT what FROM writes ORDER BY rowid")
-        .unwrap()
-        .query_map([], |row| row.get(0))
-        .unwrap()
-        .collect::<Result<_, _>>()
-        .unwrap();
-    conn.execute("DELETE FROM writes", []).unwrap();
-    out
-}
-
 #[test]
 fn a_run_writes_only_the_watermarks_it_moves_and_no_subscription() {
     let dir = temp_dir();
@@ -108,7 +81,7 @@ fn a_run_writes_only_the_watermarks_it_moves_and_no_subscription() {
     let mut store = billed_store(&path);
     let subscriptions = store.company().unwrap().subscriptions;
     assert!(subscriptions.len() >= 2, "{subscriptions:?}");
-    log_subscription_writes(&path);
+    log_writes(&path, &["subscriptions", "subscription_watermarks"]);
     // Every subscription stays where it is, but the first, moved a day on.
     let billed: Vec<Billed> = subscriptions
         .iter()
