@@ -96,7 +96,9 @@ mod tests {
     proptest! {
         /// A key is a number exactly when it is its value written plainly.
         #[test]
-        fn numbers_are_keys_written_plainly(key in "[0-9a ]{1,10}|[1-9][0-9]{0,8}") {
+        fn numbers_are_keys_written_plainly(
+            key in prop_oneof!["[0-9a ]{1,10}", "[1-9][0-9]{0,8}", "0[0-9]{0,8}"],
+        ) {
             let plain = key
                 .parse::<u32>()
                 .ok()
