@@ -6,6 +6,12 @@
 //!
 //! Then `python3 ../shared/bench-kit/compare.py DATA/S/ref_duckdb OUT` prints MATCH or the
 //! differences.
+//!
+//! The JSON line also holds the memory after each phase (`memory_by_phase`: resident now and
+//! at the peak, and with `--features alloc-stats` the bytes allocated) and what each structure
+//! takes (`structures`). Loading returns what it frees to the OS at once; the run keeps what it
+//! frees for 10 s, for itself and repeated runs, unless `PLOCK_KIT_KEEP=0` (or
+//! `MIMALLOC_PURGE_DELAY`) says otherwise.
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -120,15 +126,14 @@ struct Phases {
 }
 
 fn kit_run(args: &Args) -> Result<()> {
-    // Repeated runs reuse what the run before freed; one run returns freed memory at once,
-    // so the resident figures follow what the program holds (mimalloc's default keeps it a
-    // second, enough for loading's buffers to add to the run's peak).
-    let keep = if args.repeat > 1 {
-        Duration::from_secs(10)
-    } else {
-        Duration::ZERO
+    // Loading returns what it frees at once (mimalloc's default keeps it a second, so the
+    // parse's buffers stay resident beside the table's sort); the run keeps what it frees,
+    // for itself and for repeated runs.
+    let keep = match std::env::var("PLOCK_KIT_KEEP").as_deref() {
+        Ok("0") => Duration::ZERO,
+        _ => Duration::from_secs(10),
     };
-    plock_benches::allocator::keep_freed_for(keep);
+    plock_benches::allocator::keep_freed_for(Duration::ZERO);
     let mut memory = vec![memory_at("start")];
     let (company, load_rest) = timed(|| kit::load_rest(&args.data));
     let mut company = company?;
@@ -142,6 +147,7 @@ fn kit_run(args: &Args) -> Result<()> {
     plock_benches::allocator::release_freed();
     let held_loaded = rss_bytes();
     memory.push(memory_at("loading's freed memory returned"));
+    plock_benches::allocator::keep_freed_for(keep);
     let ((), history) = timed(|| kit::history(&mut company.subscriptions, kit::RUN_DATE));
     let held_with_history = rss_bytes();
     let mut runs = Vec::with_capacity(args.repeat);

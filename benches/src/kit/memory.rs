@@ -4,7 +4,7 @@
 
 use std::mem::size_of;
 
-use plock_core::billing::{BilledUsage, Billed};
+use plock_core::billing::{Billed, BilledUsage};
 use plock_core::invoice::{InvoiceLine, ProductTotal};
 use plock_core::{Account, BillingRun, Invoice, Item, Subscription, UsageTable};
 
@@ -26,8 +26,16 @@ pub fn structures(company: &Company, usage: &UsageTable, run: &BillingRun) -> se
     let lines: usize = run.invoices.iter().map(|i| i.lines().len()).sum();
     let products: usize = run.invoices.iter().map(|i| i.products().len()).sum();
     serde_json::Value::Array(vec![
-        entry("Account (boxed in the book)", company.book.len(), size_of::<Account>()),
-        entry("Subscription", company.subscriptions.len(), size_of::<Subscription>()),
+        entry(
+            "Account (boxed in the book)",
+            company.book.len(),
+            size_of::<Account>(),
+        ),
+        entry(
+            "Subscription",
+            company.subscriptions.len(),
+            size_of::<Subscription>(),
+        ),
         entry("Item", items, size_of::<Item>()),
         entry(
             "kit account (u64, KitAccount)",
@@ -39,6 +47,10 @@ pub fn structures(company: &Company, usage: &UsageTable, run: &BillingRun) -> se
         entry("InvoiceLine", lines, size_of::<InvoiceLine>()),
         entry("ProductTotal", products, size_of::<ProductTotal>()),
         entry("Billed", run.billed.len(), size_of::<Billed>()),
-        entry("BilledUsage", run.billed_usage.len(), size_of::<BilledUsage>()),
+        entry(
+            "BilledUsage",
+            run.billed_usage.len(),
+            size_of::<BilledUsage>(),
+        ),
     ])
 }

@@ -191,3 +191,15 @@ impl<'a> BilledUsageIndex<'a> {
         map.get(&(sub, product))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::{BilledTally, BilledUsage};
+
+    #[test]
+    fn a_row_holds_what_it_replaces_behind_a_pointer() {
+        // A run returns a row per usage item billed; only late charges replace one.
+        assert!(std::mem::size_of::<BilledUsage>() <= 112);
+        assert!(std::mem::size_of::<BilledTally>() >= 40);
+    }
+}
