@@ -50,6 +50,7 @@ mod blocks;
 mod codec;
 mod files;
 mod key_blocks;
+mod key_places;
 mod operate;
 mod record_ids;
 mod run_encode;
