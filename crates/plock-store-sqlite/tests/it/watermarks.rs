@@ -146,7 +146,7 @@ fn a_subscription_put_twice_in_one_batch_is_inserted_then_replaced() {
     use plock_core::contract::fixtures::subscription;
     use plock_core::{Currency, SubscriptionId};
     let dir = temp_dir();
-    let mut store = SqliteStore::create(&dir.path().join("company.plock")).unwrap();
+    let mut store = SqliteStore::create(dir.path().join("company.plock")).unwrap();
     let account = crate::support::account("a", "key-a", Currency::EUR);
     let put = |id: &str, active| Change::PutSubscription {
         subscription: subscription(id, "a", Currency::EUR, active),
