@@ -138,7 +138,7 @@ mod tests {
         let text = "a,m,t,1,r\nbb,m,t,2,\n\"c,1\",m,t,3,\n";
         assert_eq!(key_at(text, 0), Some("a"));
         assert_eq!(key_at(text, 10), Some("bb"));
-        assert_eq!(key_at(text, 21), None);
+        assert_eq!(key_at(text, 20), None);
         assert_eq!(key_at(text, 1), None);
         assert_eq!(key_at(text, 400), None);
     }
