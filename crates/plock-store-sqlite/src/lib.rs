@@ -53,7 +53,6 @@ mod invoice_json;
 mod key_blocks;
 mod key_places;
 mod operate;
-mod record_ids;
 mod run_encode;
 mod run_record;
 mod run_usage;
