@@ -23,7 +23,7 @@ use super::rules::{
     Context, Draft, Drafts, Outcome, Walk, bill_subscription, build_invoice, check_subscription,
     sorted_subscriptions,
 };
-use super::usage_order::{UsageRun, gather_runs, sort_tail};
+use super::usage_order::{Part, UsageRun, gather_runs, sort_tail};
 use super::{Billed, BillingError, BillingRun, CompanyData, NotBilled, RunOptions, UnpricedUsage};
 use crate::account::{Account, AccountState};
 use crate::book::AccountBook;
@@ -116,7 +116,7 @@ struct Acc<'a> {
     usage_runs: Vec<UsageRun>,
     /// Every chunk's `usage` and `usage_runs`, once gathered: put in order straight from
     /// there, instead of first copied into one vector on one thread.
-    usage_parts: Vec<(Vec<BilledUsage>, Vec<UsageRun>)>,
+    usage_parts: Vec<Part<BilledUsage>>,
     /// Kept empty between partitions, so that each does not allocate its own (two vectors
     /// grown a partition were a tenth of the run's allocations): the resolved metrics of a
     /// subscription's items, and a partition's drafts.

@@ -15,6 +15,9 @@ pub(super) struct UsageRun {
     pub(super) len: usize,
 }
 
+/// One chunk's entries and where each subscription's run of them is.
+pub(super) type Part<T> = (Vec<T>, Vec<UsageRun>);
+
 /// Sorts one subscription's new entries, `items[from..]`, unless they already are (most
 /// are: items priced in product order, periods in date order).
 pub(super) fn sort_tail<T: Ord>(items: &mut [T], from: usize) {
@@ -65,7 +68,7 @@ pub(super) fn gather_runs<T: Ord + Clone + Send + Sync>(
 
 #[cfg(test)]
 mod tests {
-    use super::{UsageRun, gather_runs};
+    use super::{Part, UsageRun, gather_runs};
     use proptest::prelude::*;
 
     proptest! {
@@ -87,7 +90,7 @@ mod tests {
                     order.reverse();
                 }
             }
-            let mut parts: Vec<(Vec<(u32, u8)>, Vec<UsageRun>)> = vec![(Vec::new(), Vec::new()); part_count];
+            let mut parts: Vec<Part<(u32, u8)>> = vec![(Vec::new(), Vec::new()); part_count];
             let mut expected = Vec::new();
             for (n, r) in order.into_iter().enumerate() {
                 let mut run: Vec<(u32, u8)> =
