@@ -28,15 +28,13 @@ pub(super) fn sort_tail<T: Ord>(items: &mut [T], from: usize) {
     }
 }
 
-/// The items of `parts` in order, given each part's `runs` (disjoint, each sorted within, of distinct ranks, and
-/// ranks ordered as the runs' items are):
-/// the runs of all parts ordered by rank and their items cloned into one vector, so no
-/// serial copy of every part into one vector comes first. Parts whose runs do not tile
-/// their items exactly (which the run does not make) are concatenated and sorted whole, so
-/// the order is right either way.
-pub(super) fn gather_runs<T: Ord + Clone + Send + Sync>(
-    parts: Vec<(Vec<T>, Vec<UsageRun>)>,
-) -> Vec<T> {
+/// The items of `parts` in order, given each part's runs (disjoint, each sorted within, of
+/// distinct ranks, and ranks ordered as the runs' items are): the runs of all parts ordered
+/// by rank and their items cloned into one vector, each part freed once its last run is
+/// taken, so no serial copy of every part into one vector comes first. Parts whose runs do
+/// not tile their items exactly (which the run does not make) are concatenated and sorted
+/// whole, so the order is right either way.
+pub(super) fn gather_runs<T: Ord + Clone + Send + Sync>(mut parts: Vec<Part<T>>) -> Vec<T> {
     let tiled = parts.iter().all(|(items, runs)| {
         let end = runs.iter().try_fold(0usize, |at, r| {
             (r.start == at).then(|| at.saturating_add(r.len))
@@ -55,13 +53,27 @@ pub(super) fn gather_runs<T: Ord + Clone + Send + Sync>(
         .flat_map(|(p, (_, runs))| runs.iter().map(move |r| (r.rank, p, r.start, r.len)))
         .collect();
     runs.par_sort_unstable_by_key(|r| r.0);
+    // Where each part's last run is in that order: the part is freed there.
+    let mut last = vec![0usize; parts.len()];
+    for (at, (_, p, ..)) in runs.iter().enumerate() {
+        if let Some(l) = last.get_mut(*p) {
+            *l = at;
+        }
+    }
     let total = parts.iter().map(|(items, _)| items.len()).sum();
     let mut gathered = Vec::with_capacity(total);
-    for (_, p, start, len) in runs {
-        let run = parts
-            .get(p)
-            .and_then(|(items, _)| items.get(start..start.saturating_add(len)));
-        gathered.extend_from_slice(run.unwrap_or_default());
+    for (at, (_, p, start, len)) in runs.into_iter().enumerate() {
+        let Some((items, _)) = parts.get_mut(p) else {
+            continue;
+        };
+        gathered.extend_from_slice(
+            items
+                .get(start..start.saturating_add(len))
+                .unwrap_or_default(),
+        );
+        if last.get(p) == Some(&at) {
+            *items = Vec::new();
+        }
     }
     gathered
 }
