@@ -10,6 +10,7 @@
 
 mod billing;
 mod load;
+mod memory;
 mod output;
 mod rows;
 mod usage;
@@ -22,6 +23,7 @@ use plock_core::{AccountBook, BillingInterval, BillingPractice, Currency, Metric
 
 pub use billing::{bill, history};
 pub use load::load_rest;
+pub use memory::structures;
 pub use output::{Aggregates, Written, aggregates, write_results};
 pub use usage::load_usage;
 

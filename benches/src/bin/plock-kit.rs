@@ -6,6 +6,12 @@
 //!
 //! Then `python3 ../shared/bench-kit/compare.py DATA/S/ref_duckdb OUT` prints MATCH or the
 //! differences.
+//!
+//! The JSON line also holds the memory after each phase (`memory_by_phase`: resident now and
+//! at the peak, and with `--features alloc-stats` the bytes allocated) and what each structure
+//! takes (`structures`). Loading returns what it frees to the OS at once; the run keeps what it
+//! frees for 10 s, for itself and repeated runs, unless `PLOCK_KIT_KEEP=0` (or
+//! `MIMALLOC_PURGE_DELAY`) says otherwise.
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -15,8 +21,34 @@ use plock_benches::kit;
 use plock_benches::{peak_rss_bytes, rss_bytes};
 
 // As in plock-bench: a run allocates a few small strings per invoice line.
+#[cfg(not(feature = "alloc-stats"))]
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+#[cfg(feature = "alloc-stats")]
+#[global_allocator]
+static ALLOCATOR: plock_benches::alloc_stats::Counting =
+    plock_benches::alloc_stats::Counting(mimalloc::MiMalloc);
+
+/// The memory at the end of one phase: resident now and at the peak so far, and with the
+/// `alloc-stats` feature the bytes asked for and not freed, and their peak within the phase.
+fn memory_at(phase: &str) -> serde_json::Value {
+    #[cfg(feature = "alloc-stats")]
+    let (live, peak) = {
+        use plock_benches::alloc_stats::{live_bytes, mark, peak_bytes};
+        let figures = (live_bytes(), peak_bytes());
+        mark();
+        figures
+    };
+    #[cfg(not(feature = "alloc-stats"))]
+    let (live, peak) = (0usize, 0usize);
+    serde_json::json!({
+        "phase": phase,
+        "rss": rss_bytes(),
+        "peak_rss": peak_rss_bytes(),
+        "allocated_live": live,
+        "allocated_peak_in_phase": peak,
+    })
+}
 
 struct Args {
     data: PathBuf,
@@ -87,20 +119,35 @@ struct Phases {
     held_loaded: u64,
     held_with_history: u64,
     peak_running: u64,
+    /// [`memory_at`] the end of each phase.
+    memory: Vec<serde_json::Value>,
+    /// What each structure takes ([`kit::structures`]).
+    structures: serde_json::Value,
 }
 
 fn kit_run(args: &Args) -> Result<()> {
-    // Repeated runs reuse what the run before freed.
-    plock_benches::allocator::keep_freed_for(Duration::from_secs(10));
+    // Loading returns what it frees at once (mimalloc's default keeps it a second, so the
+    // parse's buffers stay resident beside the table's sort); the run keeps what it frees,
+    // for itself and for repeated runs.
+    let keep = match std::env::var("PLOCK_KIT_KEEP").as_deref() {
+        Ok("0") => Duration::ZERO,
+        _ => Duration::from_secs(10),
+    };
+    plock_benches::allocator::keep_freed_for(Duration::ZERO);
+    let mut memory = vec![memory_at("start")];
     let (company, load_rest) = timed(|| kit::load_rest(&args.data));
     let mut company = company?;
+    memory.push(memory_at("rest loaded"));
     let usage_path = args.data.join("usage.csv");
     let (usage, load_usage) = timed(|| kit::load_usage(&usage_path, &company.book));
     let usage = usage?;
+    memory.push(memory_at("usage loaded"));
     let peak_loading = peak_rss_bytes();
     // What loading freed is not the run's memory.
     plock_benches::allocator::release_freed();
     let held_loaded = rss_bytes();
+    memory.push(memory_at("loading's freed memory returned"));
+    plock_benches::allocator::keep_freed_for(keep);
     let ((), history) = timed(|| kit::history(&mut company.subscriptions, kit::RUN_DATE));
     let held_with_history = rss_bytes();
     let mut runs = Vec::with_capacity(args.repeat);
@@ -114,9 +161,13 @@ fn kit_run(args: &Args) -> Result<()> {
     let run = result.ok_or_else(|| anyhow!("no run"))?;
     runs.sort();
     let peak_running = peak_rss_bytes();
+    memory.push(memory_at("run"));
+    let structures = kit::structures(&company, &usage, &run);
     let (aggregates, aggregates_took) = timed(|| kit::aggregates(&company, &usage));
     let aggregates = aggregates?;
+    memory.push(memory_at("aggregates"));
     let (written, write) = timed(|| kit::write_results(&args.out, &run, &aggregates));
+    memory.push(memory_at("written"));
     let phases = Phases {
         load_rest,
         load_usage,
@@ -128,6 +179,8 @@ fn kit_run(args: &Args) -> Result<()> {
         held_loaded,
         held_with_history,
         peak_running,
+        memory,
+        structures,
     };
     println!("{}", summary(args, &phases, &written?, &usage));
     Ok(())
@@ -170,5 +223,7 @@ fn summary(
         "rss_with_history_bytes": phases.held_with_history,
         "peak_rss_through_run_bytes": phases.peak_running,
         "usage_table_bytes_per_row": per_row(table_bytes),
+        "memory_by_phase": phases.memory,
+        "structures": phases.structures,
     })
 }

@@ -24,7 +24,7 @@ pub(crate) use plock_store_sql::error::{Context, backend};
 
 /// A shared value bound as SQLite's: a decimal as its exact text, a boolean as 0 or 1, text
 /// borrowed.
-pub(crate) struct Bind<'a>(&'a SqlValue);
+pub(crate) struct Bind<'a>(pub(crate) &'a SqlValue);
 
 impl ToSql for Bind<'_> {
     fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
@@ -169,12 +169,13 @@ pub(crate) fn usage_record(row: &rusqlite::Row<'_>) -> Result<UsageRecord, Store
     )
 }
 
-/// The `invoices` columns, in the order the store writes them.
-pub(crate) const INVOICE_COLUMNS: &str =
-    "number, owner, currency, total, period_start, period_end, invoice";
+/// The `invoices` columns the shared layer's [`InvoiceRow`](plock_store_sql::rows::InvoiceRow)
+/// makes, in the order the store writes them; `json_bytes` and `invoice` follow
+/// ([`crate::invoice_json`]).
+pub(crate) const INVOICE_SCALARS: &str = "number, owner, currency, total, period_start, period_end";
 
 /// The `invoices` columns read back: the number, owner and total beside the invoice's JSON.
-pub(crate) const INVOICE_SELECT: &str = "number, owner, total, invoice";
+pub(crate) const INVOICE_SELECT: &str = "number, owner, total, json_bytes, invoice";
 
 /// An invoice from a row selected by [`INVOICE_SELECT`], checked by
 /// [`plock_store_sql::codec::invoice`].
@@ -182,7 +183,9 @@ pub(crate) fn invoice(row: &rusqlite::Row<'_>) -> Result<Invoice, StoreError> {
     let number: i64 = row.get(0).context("reading an invoice")?;
     let owner: String = row.get(1).context("reading an invoice")?;
     let total: String = row.get(2).context("reading an invoice")?;
-    let json: String = row.get(3).context("reading an invoice")?;
+    let json_bytes: i64 = row.get(3).context("reading an invoice")?;
+    let stored = row.get_ref(4).context("reading an invoice")?;
+    let json = crate::invoice_json::read(number, json_bytes, stored)?;
     let total = decimal("invoice total", &total)?;
     plock_store_sql::codec::invoice(number, &owner, total, &json)
 }

@@ -49,6 +49,7 @@ mod billed_usage;
 mod blocks;
 mod codec;
 mod files;
+mod invoice_json;
 mod key_blocks;
 mod operate;
 mod record_ids;

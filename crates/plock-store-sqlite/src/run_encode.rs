@@ -1,10 +1,11 @@
-//! A billing run's rows encoded on a thread of their own while the batch's transaction
-//! writes them: what its usage items billed, then its invoices, as JSON (compact, as
-//! `serde_json` writes it) and column values, a chunk of rows at a time, a few chunks ahead.
+//! A billing run's rows encoded while the batch's transaction writes them: what its usage
+//! items billed (each field's text), then its invoices (checked, their JSON compressed,
+//! [`crate::invoice_json`]), a chunk of rows at a time, a few chunks ahead.
 //!
 //! At M a run records 90,810 invoices (195 MB of JSON) and 437,097 billed usage rows: their
-//! encoding is as long as SQLite's inserts, and both go at once on two cores. Each chunk
-//! comes in order; a failure is sent in place of its chunk, and the thread stops there.
+//! encoding costs more than SQLite's inserts, so a thread of its own hands each chunk to
+//! rayon's pool, and the writing thread inserts the chunks before. Each chunk comes in order;
+//! a failure is sent in place of its chunk, and the thread stops there.
 
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 use std::thread::Scope;
@@ -15,8 +16,10 @@ use plock_core::store::StoreError;
 use plock_store_sql::SqlValue;
 use plock_store_sql::rows::{InvoiceRow, Row};
 use plock_store_sql::sql::names;
+use rayon::prelude::*;
 
-use crate::codec::{Context, INVOICE_COLUMNS, backend};
+use crate::codec::{Context, INVOICE_SCALARS, backend};
+use crate::invoice_json::{Compressor, StoredJson};
 
 /// Rows a chunk.
 pub(crate) const ROWS_A_CHUNK: usize = 512;
@@ -25,11 +28,26 @@ pub(crate) const ROWS_A_CHUNK: usize = 512;
 /// memory (a few MB of invoices).
 const CHUNKS_AHEAD: usize = 8;
 
-/// The JSON of a chunk of billed usage rows ([`BilledUsage::to_stored`]).
-pub(crate) type UsageChunk = Result<Vec<String>, StoreError>;
+/// A billed usage row's columns beside its key's ids: `period_start`, `period_end`,
+/// `quantity` and `amount` as text.
+pub(crate) struct UsageValues {
+    pub(crate) period_start: String,
+    pub(crate) period_end: String,
+    pub(crate) quantity: String,
+    pub(crate) amount: String,
+}
 
-/// The column values ([`INVOICE_COLUMNS`]) of a chunk of invoices, each checked.
-pub(crate) type InvoiceChunk = Result<Vec<Vec<SqlValue>>, StoreError>;
+/// An invoice's columns: [`INVOICE_SCALARS`], then its JSON as stored.
+pub(crate) struct InvoiceValues {
+    pub(crate) scalars: Vec<SqlValue>,
+    pub(crate) json: StoredJson,
+}
+
+/// A chunk of billed usage rows' values.
+pub(crate) type UsageChunk = Result<Vec<UsageValues>, StoreError>;
+
+/// A chunk of invoices' values, each invoice checked.
+pub(crate) type InvoiceChunk = Result<Vec<InvoiceValues>, StoreError>;
 
 /// The encoded chunks, as the thread makes them.
 pub(crate) struct Encoded {
@@ -49,11 +67,17 @@ pub(crate) fn encode<'scope, 'env: 'scope>(
     let (usage_to, usage_from) = sync_channel(CHUNKS_AHEAD);
     let (invoices_to, invoices_from) = sync_channel(CHUNKS_AHEAD);
     scope.spawn(move || {
-        if send_all(&usage_to, usage, usage_json) {
+        let usage_chunk = |chunk: &[BilledUsage]| chunk.par_iter().map(usage_values).collect();
+        if send_all(&usage_to, usage, usage_chunk) {
             drop(usage_to);
-            let columns = names(INVOICE_COLUMNS);
-            send_all(&invoices_to, invoices, |invoice| {
-                invoice_values(invoice, &columns)
+            let columns = names(INVOICE_SCALARS);
+            send_all(&invoices_to, invoices, |chunk: &[Invoice]| {
+                chunk
+                    .par_iter()
+                    .map_init(Compressor::new, |zlib, invoice| {
+                        invoice_values(zlib, invoice, &columns)
+                    })
+                    .collect()
             });
         }
     });
@@ -64,14 +88,14 @@ pub(crate) fn encode<'scope, 'env: 'scope>(
 }
 
 /// Sends `rows` encoded by `encode`, a chunk at a time: whether all were sent (not when a
-/// row failed, or the receiver is gone).
+/// chunk failed, or the receiver is gone).
 fn send_all<R, T>(
     to: &SyncSender<Result<Vec<T>, StoreError>>,
     rows: &[R],
-    mut encode: impl FnMut(&R) -> Result<T, StoreError>,
+    mut encode: impl FnMut(&[R]) -> Result<Vec<T>, StoreError>,
 ) -> bool {
     for chunk in rows.chunks(ROWS_A_CHUNK) {
-        let encoded: Result<Vec<T>, StoreError> = chunk.iter().map(&mut encode).collect();
+        let encoded = encode(chunk);
         let failed = encoded.is_err();
         if to.send(encoded).is_err() || failed {
             return false;
@@ -80,15 +104,30 @@ fn send_all<R, T>(
     true
 }
 
-fn usage_json(row: &BilledUsage) -> Result<String, StoreError> {
-    serde_json::to_string(&row.to_stored()).context("encoding billed usage")
+/// A row's values. A date's `Display` is its serde text (chrono's `Debug` form, as
+/// `plock_store_sql::codec::text` makes it), without the detour through a JSON value.
+fn usage_values(row: &BilledUsage) -> Result<UsageValues, StoreError> {
+    Ok(UsageValues {
+        period_start: row.period.start().to_string(),
+        period_end: row.period.end().to_string(),
+        quantity: row.quantity.to_string(),
+        amount: row.amount.to_string(),
+    })
 }
 
-fn invoice_values(invoice: &Invoice, columns: &[&str]) -> Result<Vec<SqlValue>, StoreError> {
+fn invoice_values(
+    zlib: &mut Compressor,
+    invoice: &Invoice,
+    columns: &[&str],
+) -> Result<InvoiceValues, StoreError> {
     invoice
         .check_invariants()
-        .map_err(|e| backend(e.to_string()))?;
-    InvoiceRow { invoice }.values(columns)
+        .map_err(|e| backend(format!("invoice {}: {e}", invoice.number())))?;
+    let json = serde_json::to_string(invoice).context("encoding an invoice")?;
+    Ok(InvoiceValues {
+        scalars: InvoiceRow { invoice }.values(columns)?,
+        json: zlib.store(json)?,
+    })
 }
 
 /// Each row of `rows` with its encoding from `chunks`, in order, to `write`; rows without

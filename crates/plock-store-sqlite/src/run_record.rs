@@ -15,9 +15,10 @@ use plock_core::store::StoreError;
 use plock_store_sql::codec::{invoice_number, sql_number};
 use plock_store_sql::sql::placeholders;
 use plock_store_sql::writer::Run;
-use rusqlite::Connection;
+use rusqlite::{Connection, Statement};
 
-use crate::codec::{Context, INVOICE_COLUMNS, backend, params, question};
+use crate::codec::{Bind, Context, INVOICE_SCALARS, backend, question};
+use crate::run_encode::InvoiceValues;
 
 /// Records change `index`'s run in `tx`: refused as the store contract says when an invoice
 /// number is taken or a subscription was billed by another run since this one read it.
@@ -45,13 +46,13 @@ pub(crate) fn record(
         let mut next = next_invoice_number(tx)?;
         let mut insert = tx
             .prepare(&format!(
-                "INSERT INTO invoices ({INVOICE_COLUMNS}) VALUES ({})",
-                placeholders(INVOICE_COLUMNS, question)
+                "INSERT INTO invoices ({INVOICE_SCALARS}, json_bytes, invoice) VALUES ({})",
+                placeholders(&format!("{INVOICE_SCALARS}, json_bytes, invoice"), question)
             ))
             .context("writing an invoice")?;
         crate::run_encode::write_each(invoices, &encoded.invoices, |invoice, values| {
-            insert
-                .execute(params(&values))
+            insert_invoice(&mut insert, &values)
+                .and_then(|()| insert.raw_execute())
                 .map_err(|e| refused(e, index, invoice))?;
             next = next.max(invoice.number().saturating_add(1));
             Ok(())
@@ -62,6 +63,16 @@ pub(crate) fn record(
             .context("writing the next invoice number")?;
         Ok(())
     })
+}
+
+/// Binds an invoice's values to the statement inserting it.
+fn insert_invoice(insert: &mut Statement<'_>, values: &InvoiceValues) -> rusqlite::Result<()> {
+    for (i, value) in values.scalars.iter().enumerate() {
+        insert.raw_bind_parameter(i.saturating_add(1), Bind(value))?;
+    }
+    let n = values.scalars.len();
+    insert.raw_bind_parameter(n.saturating_add(1), values.json.json_bytes)?;
+    insert.raw_bind_parameter(n.saturating_add(2), &values.json.value)
 }
 
 /// An invoice insert's failure: a number already taken is the contract's conflict.

@@ -132,6 +132,8 @@ CREATE TABLE usage_block_keys (
     include_str!("migrations/5_usage_key_blocks.sql"),
     // 6: what subscriptions are billed through, apart from them (see `subscription_watermarks`).
     include_str!("migrations/6_subscription_watermarks.sql"),
+    // 7: invoices compressed, billed usage in columns (see `invoice_json` and `billed_usage`).
+    include_str!("migrations/7_compact_run_records.sql"),
 ];
 
 /// The schema version this code writes: the number of migrations.

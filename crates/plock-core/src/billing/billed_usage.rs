@@ -55,9 +55,11 @@ pub struct BilledUsage {
     /// charge's): a store refuses the row when the stored one of its key has another tally
     /// by then, so two runs that read the same billed usage never both bill its late usage.
     /// `None` checks nothing (a period billed for the first time is guarded by its
-    /// subscription's watermark). Stores keep rows without it.
+    /// subscription's watermark). Stores keep rows without it. Boxed: only late usage
+    /// charges carry one, and a run returns a row per usage item billed (48 bytes inline,
+    /// 8 boxed).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub replaces: Option<BilledTally>,
+    pub replaces: Option<Box<BilledTally>>,
     /// Whether the row records days a restore skipped, billed for nothing, for an item's fixed
     /// part (a flat fee, or a commitment's committed part): compensation never credits them,
     /// and late usage never rates them.
@@ -105,9 +107,9 @@ impl BilledUsage {
     /// Whether `stored` (the stored row of this row's key, if any) is what this row replaces:
     /// always when it names nothing.
     pub fn replaces_stored(&self, stored: Option<&BilledUsage>) -> bool {
-        match self.replaces {
+        match self.replaces.as_deref() {
             None => true,
-            Some(tally) => stored.is_some_and(|s| s.tally() == tally),
+            Some(tally) => stored.is_some_and(|s| s.tally() == *tally),
         }
     }
 
@@ -187,5 +189,17 @@ impl<'a> BilledUsageIndex<'a> {
         let map: &'s HashMap<(&'s SubscriptionId, &'s ProductId), ItemRows<'s>, FastState> =
             &self.0;
         map.get(&(sub, product))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{BilledTally, BilledUsage};
+
+    #[test]
+    fn a_row_holds_what_it_replaces_behind_a_pointer() {
+        // A run returns a row per usage item billed; only late charges replace one.
+        assert!(std::mem::size_of::<BilledUsage>() <= 112);
+        assert!(std::mem::size_of::<BilledTally>() >= 40);
     }
 }

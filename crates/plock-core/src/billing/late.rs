@@ -195,7 +195,7 @@ fn late_charge<'s, U: UsageLookup>(
         records,
         quantity: used,
         amount: total,
-        replaces: Some(row.tally()),
+        replaces: Some(Box::new(row.tally())),
         ..row.clone()
     };
     let mut lines: Vec<InvoiceLine> = Vec::with_capacity(1);

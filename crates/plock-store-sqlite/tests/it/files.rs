@@ -306,19 +306,23 @@ fn a_tampered_invoice_total_is_refused_on_read() {
     let mut store = SqliteStore::create(&path).unwrap();
     billed_store(&mut store);
     let conn = Connection::open(&path).unwrap();
-    conn.execute(
-        "UPDATE invoices SET invoice = json_set(invoice, '$.total.amount', '0.01') WHERE number = 1",
-        [],
-    )
-    .unwrap();
+    // The invoice's JSON as text, a form the store reads as well as its zlib stream.
+    let json = serde_json::to_value(store.invoice(1).unwrap().unwrap()).unwrap();
+    let write_json = |json: &serde_json::Value| {
+        let json = json.to_string();
+        conn.execute(
+            "UPDATE invoices SET invoice = ?1, json_bytes = ?2 WHERE number = 1",
+            rusqlite::params![json, json.len() as i64],
+        )
+        .unwrap();
+    };
+    let mut tampered = json.clone();
+    tampered["total"]["amount"] = "0.01".into();
+    write_json(&tampered);
     let err = store.invoice(1).unwrap_err();
     assert!(matches!(err, StoreError::Backend { .. }), "{err}");
     assert!(store.check().is_err());
-    conn.execute(
-        "UPDATE invoices SET invoice = json_set(invoice, '$.total.amount', total) WHERE number = 1",
-        [],
-    )
-    .unwrap();
+    write_json(&json);
     store.invoice(1).unwrap().unwrap();
     conn.execute("UPDATE invoices SET total = '0.01' WHERE number = 1", [])
         .unwrap();

@@ -101,10 +101,10 @@ fn the_keys_of_a_version_4_database_are_carried_over() {
     drop(store);
     // The table version 4 had, a row per key and block, in place of today's (and the
     // watermarks in `subscriptions`, as version 4 kept them).
-    Connection::open(&path)
-        .unwrap()
-        .execute_batch(
-            "CREATE TABLE usage_block_keys (account_key TEXT NOT NULL, block INTEGER NOT NULL, \
+    let conn = Connection::open(&path).unwrap();
+    crate::compact_runs::to_version_6(&conn);
+    conn.execute_batch(
+        "CREATE TABLE usage_block_keys (account_key TEXT NOT NULL, block INTEGER NOT NULL, \
              PRIMARY KEY (account_key, block)) STRICT, WITHOUT ROWID;
              INSERT INTO usage_block_keys VALUES ('key-b', 2), ('key-a', 1), ('key-b', 1);
              DROP TABLE usage_key_blocks;
@@ -112,8 +112,8 @@ fn the_keys_of_a_version_4_database_are_carried_over() {
              ALTER TABLE subscriptions ADD COLUMN billed_through_in_arrears TEXT;
              DROP TABLE subscription_watermarks;
              PRAGMA user_version = 4;",
-        )
-        .unwrap();
+    )
+    .unwrap();
     let store = SqliteStore::open(&path).unwrap();
     assert_eq!(days_of(&store, "key-a"), [1]);
     assert_eq!(days_of(&store, "key-b"), [2, 3]);

@@ -6,6 +6,7 @@
     clippy::indexing_slicing
 )]
 
+mod compact_runs;
 mod concurrency;
 mod contract;
 mod differential;

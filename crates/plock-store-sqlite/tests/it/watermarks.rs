@@ -40,10 +40,10 @@ fn the_watermarks_of_a_version_5_database_are_carried_over() {
     );
     drop(store);
     // The columns version 5 kept them in, in place of today's table.
-    Connection::open(&path)
-        .unwrap()
-        .execute_batch(
-            "ALTER TABLE subscriptions ADD COLUMN billed_through_in_advance TEXT;
+    let conn = Connection::open(&path).unwrap();
+    crate::compact_runs::to_version_6(&conn);
+    conn.execute_batch(
+        "ALTER TABLE subscriptions ADD COLUMN billed_through_in_advance TEXT;
              ALTER TABLE subscriptions ADD COLUMN billed_through_in_arrears TEXT;
              UPDATE subscriptions SET
                  billed_through_in_advance = (SELECT in_advance FROM subscription_watermarks
@@ -52,8 +52,8 @@ fn the_watermarks_of_a_version_5_database_are_carried_over() {
                      WHERE subscription = subscriptions.id);
              DROP TABLE subscription_watermarks;
              PRAGMA user_version = 5;",
-        )
-        .unwrap();
+    )
+    .unwrap();
     let store = SqliteStore::open(&path).unwrap();
     assert_eq!(store.schema_version().unwrap(), SCHEMA_VERSION);
     assert_eq!(store.company().unwrap(), before);
