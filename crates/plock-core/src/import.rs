@@ -96,7 +96,7 @@ pub use table::{
 };
 pub use time_format::TimeFormat;
 pub use usage::{USAGE_COLUMNS, parse_usage};
-pub use usage_block::{BlockError, BlockRecord, UsageBlock};
+pub use usage_block::{BlockError, BlockKeys, BlockRecord, UsageBlock};
 pub use usage_check::{UsageChecker, UsageRow};
 
 use table::{Row, Table};

@@ -113,6 +113,7 @@ fn put_subscription<W: Writer>(
     subscription: &Subscription,
 ) -> Result<(), W::Error> {
     let stored = writer.watermarks(subscription.id())?;
+    let is_stored = stored.is_some();
     let subscription = subscription_to_store(work, index, subscription, stored)?;
     let owner = work
         .get(subscription.account())
@@ -121,5 +122,6 @@ fn put_subscription<W: Writer>(
     writer.put_subscription(SubscriptionRow {
         subscription: &subscription,
         owner: &owner,
+        stored: is_stored,
     })
 }

@@ -94,6 +94,9 @@ pub struct SubscriptionRow<'a> {
     pub subscription: &'a Subscription,
     /// Its invoice owner.
     pub owner: &'a AccountId,
+    /// Is a subscription of this id stored already? A store may insert a new one with a
+    /// plain `INSERT`, which SQLite writes without a statement journal.
+    pub stored: bool,
 }
 
 impl SubscriptionRow<'_> {

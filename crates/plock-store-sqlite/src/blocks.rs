@@ -20,6 +20,7 @@ use std::collections::BTreeSet;
 
 use crate::codec::{Context, backend, decimal};
 use crate::key_blocks::KeyBlocks;
+use crate::key_places::KeyPlaces;
 
 /// The header of every block's text, and of the stream a run reads.
 pub(crate) const HEADER: &str = "account_key,metric,timestamp,quantity,record_id\n";
@@ -61,17 +62,23 @@ pub(crate) fn write(
 }
 
 /// Writes a block of checked records as it is (its text is a block's text already), its
-/// keys noted in `keys`.
+/// keys noted in `places` when its checker numbered them, else in `keys`.
 pub(crate) fn write_block(
     tx: &Connection,
     block: &UsageBlock,
     keys: &mut KeyBlocks,
+    places: &mut KeyPlaces,
 ) -> Result<(), StoreError> {
     if block.is_empty() {
         return Ok(());
     }
     let count = i64::try_from(block.len()).unwrap_or(i64::MAX);
     let id = insert(tx, count, block.text())?;
+    if let Some(numbered) = block.keys()
+        && places.note(tx, id, block.text(), numbered)?
+    {
+        return Ok(());
+    }
     keys.note_text(tx, id, block.text())
 }
 

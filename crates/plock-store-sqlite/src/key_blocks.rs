@@ -26,7 +26,7 @@ use crate::codec::{Context, backend};
 
 /// Key and block pairs an import holds in memory before it writes them: 8 bytes each (128 MiB),
 /// and a key's text once per key. A key gets a row each time.
-const FLUSH_ENTRIES: usize = 16_000_000;
+pub(crate) const FLUSH_ENTRIES: usize = 16_000_000;
 
 /// The low half of a pair: the block's place.
 const BLOCK_BITS: u64 = 0xffff_ffff;
@@ -205,19 +205,31 @@ impl KeyBlocks {
 
     /// Writes a row for each key with pending block ids, in key order.
     pub(crate) fn flush(&mut self, tx: &Connection) -> Result<(), StoreError> {
-        let mut stmt = tx
-            .prepare_cached(
-                "INSERT INTO usage_key_blocks (account_key, first_block, blocks) \
-                 VALUES (?1, ?2, ?3)",
-            )
-            .context("writing usage keys")?;
-        for (key, ids) in self.take() {
-            let Some(first) = ids.first() else { continue };
-            stmt.execute(params![key, first, json_ids(&ids)])
-                .context("writing usage keys")?;
-        }
-        Ok(())
+        let rows = self.take();
+        write_rows(tx, rows.into_iter())
     }
+}
+
+/// Writes a row of `usage_key_blocks` for each key and its block ids (ascending).
+///
+/// # Errors
+/// [`StoreError::Backend`] for a failed write.
+pub(crate) fn write_rows<K: AsRef<str>>(
+    tx: &Connection,
+    rows: impl Iterator<Item = (K, Vec<i64>)>,
+) -> Result<(), StoreError> {
+    let mut stmt = tx
+        .prepare_cached(
+            "INSERT INTO usage_key_blocks (account_key, first_block, blocks) \
+             VALUES (?1, ?2, ?3)",
+        )
+        .context("writing usage keys")?;
+    for (key, ids) in rows {
+        let Some(first) = ids.first() else { continue };
+        stmt.execute(params![key.as_ref(), first, json_ids(&ids)])
+            .context("writing usage keys")?;
+    }
+    Ok(())
 }
 
 /// `ids` as a JSON array: `[3,17,25]`.

@@ -51,6 +51,7 @@ mod codec;
 mod files;
 mod invoice_json;
 mod key_blocks;
+mod key_places;
 mod operate;
 mod record_ids;
 mod run_encode;

@@ -13,6 +13,7 @@ use crate::SqliteStore;
 use crate::codec::{Context, backend};
 use crate::files::create_private;
 use crate::key_blocks::KeyBlocks;
+use crate::key_places::KeyPlaces;
 
 /// The page cache an import works with, in KiB. An import appends blocks and writes its key
 /// rows in key order, so a page is written once and rarely read again: a larger cache only
@@ -91,6 +92,7 @@ impl SqliteStore {
             tx,
             records: 0,
             keys: KeyBlocks::default(),
+            places: KeyPlaces::default(),
         })
     }
 
@@ -141,6 +143,7 @@ pub struct UsageImport<'a> {
     tx: Transaction<'a>,
     records: u64,
     keys: KeyBlocks,
+    places: KeyPlaces,
 }
 
 impl UsageImport<'_> {
@@ -162,7 +165,7 @@ impl UsageImport<'_> {
     /// # Errors
     /// [`StoreError::Backend`] when it cannot be written.
     pub fn add_block(&mut self, block: &plock_core::import::UsageBlock) -> Result<(), StoreError> {
-        crate::blocks::write_block(&self.tx, block, &mut self.keys)?;
+        crate::blocks::write_block(&self.tx, block, &mut self.keys, &mut self.places)?;
         self.records = self
             .records
             .saturating_add(u64::try_from(block.len()).unwrap_or(u64::MAX));
@@ -175,6 +178,7 @@ impl UsageImport<'_> {
     /// [`StoreError::Backend`], for instance when an account key no longer names an account.
     pub fn commit(mut self) -> Result<u64, StoreError> {
         self.keys.flush(&self.tx)?;
+        self.places.flush(&self.tx)?;
         self.tx.commit().context("committing the usage import")?;
         Ok(self.records)
     }

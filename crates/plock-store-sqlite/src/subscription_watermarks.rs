@@ -69,6 +69,21 @@ pub(crate) fn put(tx: &Connection, id: &str, billed: &BilledThrough) -> Result<(
     Ok(())
 }
 
+/// Stores `billed` as new subscription `id`'s watermark.
+///
+/// # Errors
+/// [`StoreError::Backend`] for a failed write, a row of `id` already stored included.
+pub(crate) fn insert(tx: &Connection, id: &str, billed: &BilledThrough) -> Result<(), StoreError> {
+    let (in_advance, in_arrears) = spell(billed)?;
+    tx.prepare_cached(
+        "INSERT INTO subscription_watermarks (subscription, in_advance, in_arrears) \
+         VALUES (?1, ?2, ?3)",
+    )
+    .and_then(|mut stmt| stmt.execute(params![id, in_advance, in_arrears]))
+    .context("recording what a subscription is billed through")?;
+    Ok(())
+}
+
 /// Moves `b`'s watermark from what the run read to what it billed, if the stored one is still
 /// what the run read: `false` when it is not (or there is no row), for the caller to find
 /// out why. A watermark the run leaves where it was is only compared, not written.

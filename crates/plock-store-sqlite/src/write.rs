@@ -45,9 +45,18 @@ struct SqliteWriter<'c> {
     watermarks: Watermarks,
 }
 
-/// The statement that puts a subscription, and the columns its values are in: made once.
-static PUT_SUBSCRIPTION: LazyLock<(String, Vec<&str>)> = LazyLock::new(|| {
+/// The statements that put a subscription (a new one, a stored one), and the columns their
+/// values are in: made once.
+///
+/// A new subscription is a plain `INSERT`: the upsert's `UPDATE` half sets `account`, a
+/// foreign key, which makes SQLite open a statement journal and copy every page the
+/// statement touches (64 KiB each) into it, most of an import's writing.
+static PUT_SUBSCRIPTION: LazyLock<(String, String, Vec<&str>)> = LazyLock::new(|| {
     (
+        format!(
+            "INSERT INTO subscriptions ({SUBSCRIPTION_COLUMNS}) VALUES ({})",
+            placeholders(SUBSCRIPTION_COLUMNS, question)
+        ),
         upsert("subscriptions", SUBSCRIPTION_COLUMNS, question),
         names(SUBSCRIPTION_COLUMNS),
     )
@@ -169,18 +178,20 @@ impl Writer for SqliteWriter<'_> {
     }
 
     fn put_subscription(&mut self, row: SubscriptionRow<'_>) -> Result<(), StoreError> {
-        let (sql, columns) = &*PUT_SUBSCRIPTION;
+        let (insert, upsert, columns) = &*PUT_SUBSCRIPTION;
         let values = row.values(columns)?;
         self.tx
-            .prepare_cached(sql)
+            .prepare_cached(if row.stored { upsert } else { insert })
             .and_then(|mut stmt| stmt.execute(params(&values)))
             .context("writing a subscription")?;
         let subscription = row.subscription;
-        crate::subscription_watermarks::put(
-            self.tx,
-            subscription.id().as_str(),
-            &subscription.billed_through(),
-        )
+        let id = subscription.id().as_str();
+        let billed = subscription.billed_through();
+        if row.stored {
+            crate::subscription_watermarks::put(self.tx, id, &billed)
+        } else {
+            crate::subscription_watermarks::insert(self.tx, id, &billed)
+        }
     }
 
     fn put_metric(&mut self, metric: &Metric) -> Result<(), StoreError> {

@@ -24,6 +24,7 @@ use crate::book::AccountBook;
 use crate::id::AccountKey;
 use crate::usage::UsageTable;
 
+mod account_numbers;
 mod accounts;
 mod block;
 mod chunk;

@@ -3,11 +3,13 @@
 //! Everything above this layer sees named cells and reports problems as [`ImportError`]s with
 //! line, column, value and reason; nothing here knows what an account is.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
+
+use crate::hash::FastState;
 
 /// The largest CSV input accepted, in bytes (64 MiB).
 pub const MAX_IMPORT_BYTES: usize = 64 * 1024 * 1024;
@@ -234,7 +236,9 @@ pub(crate) struct Table {
     /// Problems with single rows (ragged, unreadable): reported with the field checks.
     pub(crate) problems: ImportErrors,
     pub(crate) delimiter: Delimiter,
-    columns: BTreeMap<String, usize>,
+    /// Each column's place: hashed, since every cell of every row is asked for by name, and
+    /// a tree of the names compares several names a cell.
+    columns: HashMap<String, usize, FastState>,
     pub(crate) rows: Vec<Row>,
     /// Rows were left unread past the row limit.
     pub(crate) truncated: bool,
@@ -322,7 +326,7 @@ impl Table {
         Ok(Table {
             problems: errors,
             delimiter,
-            columns,
+            columns: columns.into_iter().collect(),
             rows,
             truncated,
         })

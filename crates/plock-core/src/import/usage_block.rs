@@ -16,10 +16,59 @@ use crate::id::RecordId;
 use crate::usage::UsageRecord;
 
 /// Checked usage records as canonical CSV text; built only from checked records.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+///
+/// Two blocks are equal when their text is: the keys a checker notes ([`UsageBlock::keys`])
+/// index the text, they are not part of it.
+#[derive(Debug, Clone, Default)]
 pub struct UsageBlock {
     text: String,
     records: usize,
+    keys: Option<BlockKeys>,
+}
+
+impl PartialEq for UsageBlock {
+    fn eq(&self, other: &Self) -> bool {
+        self.text == other.text && self.records == other.records
+    }
+}
+
+impl Eq for UsageBlock {}
+
+/// The distinct account keys of a block's records, as the checker that made the block numbers
+/// them: each key's place in the key order of the checker's account book, and where in the
+/// text a line holding it starts. A store gathering which blocks hold each key (thousands of
+/// keys a block) indexes a list by place instead of hashing every record's key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BlockKeys {
+    /// Identifies the numbering: the same for blocks checked against the same keys.
+    order: u64,
+    /// `place << 32 | offset`, ascending, one per place.
+    keys: Vec<u64>,
+}
+
+impl BlockKeys {
+    /// Keys numbered by `order` from `place << 32 | offset` pairs in any order, repeats
+    /// allowed: each place kept once, with its first line.
+    pub(super) fn new(order: u64, mut keys: Vec<u64>) -> BlockKeys {
+        keys.sort_unstable();
+        keys.dedup_by_key(|k| *k >> 32);
+        BlockKeys { order, keys }
+    }
+
+    /// Identifies the numbering of places: blocks whose `order` differs number keys apart.
+    pub fn order(&self) -> u64 {
+        self.order
+    }
+
+    /// Each distinct key's place and the offset in the block's text of a line holding it,
+    /// by place.
+    pub fn places(&self) -> impl Iterator<Item = (u32, usize)> + '_ {
+        self.keys.iter().map(|k| {
+            let place = u32::try_from(k >> 32).unwrap_or(u32::MAX);
+            let offset = usize::try_from(k & 0xffff_ffff).unwrap_or(usize::MAX);
+            (place, offset)
+        })
+    }
 }
 
 /// One record of a [`UsageBlock`], its text borrowed from the block.
@@ -67,19 +116,39 @@ impl UsageBlock {
         UsageBlock {
             text: String::from_utf8(bytes).unwrap_or_default(),
             records: records.len(),
+            keys: None,
         }
     }
 
-    /// A block of `records` records written canonically in `text` by the checker.
-    pub(super) fn from_checked(text: String, records: usize) -> UsageBlock {
-        UsageBlock { text, records }
+    /// A block of `records` records written canonically in `text` by the checker, with the
+    /// keys it noted.
+    pub(super) fn from_checked(
+        text: String,
+        records: usize,
+        keys: Option<BlockKeys>,
+    ) -> UsageBlock {
+        UsageBlock {
+            text,
+            records,
+            keys,
+        }
     }
 
     /// A block a store kept: `text` as [`UsageBlock::text`] gave it, holding `records`
     /// records. Reading it back ([`UsageBlock::for_each_record`]) refuses a line that is not
     /// a record.
     pub fn from_stored(text: String, records: usize) -> UsageBlock {
-        UsageBlock { text, records }
+        UsageBlock {
+            text,
+            records,
+            keys: None,
+        }
+    }
+
+    /// Its records' distinct account keys as its checker numbered them; `None` for a block
+    /// not made by a [`UsageChecker`](super::UsageChecker) from the common form alone.
+    pub fn keys(&self) -> Option<&BlockKeys> {
+        self.keys.as_ref()
     }
 
     /// The records as CSV lines, each ended by a line end, without a header.

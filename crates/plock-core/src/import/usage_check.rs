@@ -19,7 +19,7 @@ use super::canonical::{Stamp, quantity};
 use super::clean_cell;
 use super::table::{Delimiter, ImportErrors};
 use super::usage::{RowRules, UsageCells, parse_usage, usage_row};
-use super::usage_block::UsageBlock;
+use super::usage_block::{BlockKeys, UsageBlock};
 use crate::book::AccountBook;
 use crate::hash::{InlineIndex, inline};
 use crate::id::{MetricId, RecordId};
@@ -60,6 +60,8 @@ const COMMON_HEADERS: [&str; 2] = [
 pub struct UsageChecker<'b> {
     book: &'b AccountBook,
     keys: InlineIndex<'b>,
+    /// Identifies the order of `keys`' places, for [`BlockKeys::order`].
+    key_order: u64,
     header: String,
     /// Columns of a common header: 4, or 5 with record ids; `None` for any other header.
     common: Option<usize>,
@@ -75,6 +77,7 @@ impl<'b> UsageChecker<'b> {
         UsageChecker {
             book,
             keys: InlineIndex::new(book.keys().map(|k| k.as_str())),
+            key_order: key_order(book),
             header: header.to_owned(),
             common,
         }
@@ -103,6 +106,8 @@ impl<'b> UsageChecker<'b> {
         let mut metrics = Metrics::default();
         let mut records = 0usize;
         let known = self.known_keys(rows);
+        // Each record's key place and line offset; `None` once one cannot be noted.
+        let mut places = Some(Vec::with_capacity(rows.len()));
         for (i, (_, raw)) in rows.iter().enumerate() {
             let chunk_line = u64::try_from(i).unwrap_or(u64::MAX).saturating_add(2);
             let start = out.len();
@@ -112,8 +117,11 @@ impl<'b> UsageChecker<'b> {
                 out.extend_from_slice(prefix.as_bytes());
                 push_number(out, chunk_line);
             };
-            let key_known = known.get(i).copied().unwrap_or(false);
-            if key_known && self.common_row(raw, width, &mut metrics, &mut out, &mut id) {
+            let place = known.get(i).copied().flatten();
+            if let Some(place) = place
+                && self.common_row(raw, width, &mut metrics, &mut out, &mut id)
+            {
+                note(&mut places, place, start);
                 records = records.saturating_add(1);
                 continue;
             }
@@ -121,6 +129,10 @@ impl<'b> UsageChecker<'b> {
             let fp = *fingerprint.get_or_insert_with(|| self.fingerprint(rows));
             match self.row_rules(raw, width, chunk_line, fp) {
                 Rule::Record(record) => {
+                    match self.keys.get_str(record.account().as_str()) {
+                        Some(place) => note(&mut places, place, start),
+                        None => places = None,
+                    }
                     write_record(&mut out, &record);
                     records = records.saturating_add(1);
                 }
@@ -129,15 +141,18 @@ impl<'b> UsageChecker<'b> {
             }
         }
         match String::from_utf8(out) {
-            Ok(text) => Ok(UsageBlock::from_checked(text, records)),
+            Ok(text) => {
+                let keys = places.map(|p| BlockKeys::new(self.key_order, p));
+                Ok(UsageBlock::from_checked(text, records, keys))
+            }
             Err(_) => self.reference(rows),
         }
     }
 
-    /// Whether each row's first cell is an account key of the book as written. The keys are
-    /// looked up a batch at a time, the batch's table slots loaded together so that their
-    /// cache misses overlap (the table of a hundred thousand keys is out of cache).
-    fn known_keys(&self, rows: &[UsageRow<'_>]) -> Vec<bool> {
+    /// The place of each row's first cell among the book's keys, when it is one as written.
+    /// The keys are looked up a batch at a time, the batch's table slots loaded together so
+    /// that their cache misses overlap (the table of a hundred thousand keys is out of cache).
+    fn known_keys(&self, rows: &[UsageRow<'_>]) -> Vec<Option<u32>> {
         let mut known = Vec::with_capacity(rows.len());
         for batch in rows.chunks(KEY_BATCH) {
             let mut keys = [(&[][..], None); KEY_BATCH];
@@ -149,7 +164,7 @@ impl<'b> UsageChecker<'b> {
             self.keys
                 .touch(keys.iter().filter_map(|(_, k)| k.flatten()));
             for (key, short) in keys.iter().take(batch.len()) {
-                known.push(short.is_some_and(|short| self.keys.get(key, short).is_some()));
+                known.push(short.and_then(|short| self.keys.get(key, short)));
             }
         }
         known
@@ -298,6 +313,24 @@ impl<'b> UsageChecker<'b> {
         }
         hash
     }
+}
+
+/// Notes that the line at `offset` of a block's text holds the key at `place`.
+fn note(places: &mut Option<Vec<u64>>, place: u32, offset: usize) {
+    let noted = places.as_mut().zip(u32::try_from(offset).ok());
+    match noted {
+        Some((list, offset)) => list.push((u64::from(place) << 32) | u64::from(offset)),
+        None => *places = None,
+    }
+}
+
+/// Identifies the order of `book`'s keys (FNV-1a over them, each ended by a zero byte):
+/// places of two checkers mean the same keys when this is equal.
+fn key_order(book: &AccountBook) -> u64 {
+    let fold = |hash: u64, b: u8| (hash ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3);
+    book.keys().fold(0xcbf2_9ce4_8422_2325, |hash, key| {
+        fold(key.as_str().bytes().fold(hash, fold), 0)
+    })
 }
 
 /// What the row rules made of a row.

@@ -14,6 +14,7 @@ fn a_paused_subscription_row_holds_its_state_and_fields_by_column() {
     let row = SubscriptionRow {
         subscription: &paused,
         owner: &owner,
+        stored: false,
     };
     let values = row
         .values(&[

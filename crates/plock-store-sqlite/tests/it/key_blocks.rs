@@ -147,3 +147,69 @@ fn a_new_database_has_large_pages_and_an_existing_one_keeps_its_own() {
     let store = SqliteStore::open(&old).unwrap();
     assert_eq!(days_of(&store, "key-a"), [1]);
 }
+
+/// Blocks checked by core's `UsageChecker`, their keys numbered by the checker's book, each
+/// `(key, day)` one record.
+fn checked(book: &AccountBook, blocks: &[&[(&str, u32)]]) -> Vec<plock_core::import::UsageBlock> {
+    let checker = plock_core::import::UsageChecker::new(
+        "account_key,metric,timestamp,quantity,record_id",
+        book,
+    );
+    blocks
+        .iter()
+        .map(|records| {
+            let lines: Vec<String> = records
+                .iter()
+                .map(|(key, day)| format!("{key},m,2025-01-{day:02}T00:00:00Z,1,r{key}{day}"))
+                .collect();
+            let rows: Vec<(u64, &[u8])> = lines.iter().map(|l| (2, l.as_bytes())).collect();
+            checker.check(&rows).unwrap()
+        })
+        .collect()
+}
+
+#[test]
+fn numbered_keys_and_hashed_keys_find_the_same_blocks() {
+    let dir = temp_dir();
+    let path = dir.path().join("company.plock");
+    let mut store = SqliteStore::create(&path).unwrap();
+    accounts(&mut store);
+    let book = store.account_book().unwrap();
+    let numbered = checked(
+        &book,
+        &[&[("key-b", 1), ("key-a", 2), ("key-b", 3)], &[("key-b", 4)]],
+    );
+    assert!(numbered.iter().all(|b| b.keys().is_some()));
+    // A book of other keys numbers them otherwise: its blocks are noted by their text.
+    let mut other = book.clone();
+    other.add(account("c", "key-0", Currency::EUR)).unwrap();
+    let renumbered = checked(&other, &[&[("key-a", 5), ("key-b", 6)]]);
+    let mut import = store.usage_import().unwrap();
+    for block in numbered.iter().chain(&renumbered).chain(&numbered[..1]) {
+        import.add_block(block).unwrap();
+    }
+    import.commit().unwrap();
+    assert_eq!(days_of(&store, "key-a"), [2, 2, 5]);
+    assert_eq!(days_of(&store, "key-b"), [1, 1, 3, 3, 4, 6]);
+    store.check().unwrap();
+    drop(store);
+    let rows: Vec<(String, i64, String)> = Connection::open(&path)
+        .unwrap()
+        .prepare("SELECT * FROM usage_key_blocks ORDER BY account_key, first_block")
+        .unwrap()
+        .query_map([], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    let expected = [
+        ("key-a", 1, "[1,4]"),
+        ("key-a", 3, "[3]"),
+        ("key-b", 1, "[1,2,4]"),
+        ("key-b", 3, "[3]"),
+    ];
+    let expected: Vec<(String, i64, String)> = expected
+        .iter()
+        .map(|(k, f, b)| ((*k).to_owned(), *f, (*b).to_owned()))
+        .collect();
+    assert_eq!(rows, expected);
+}

@@ -140,3 +140,34 @@ fn a_subscription_without_its_watermark_row_fails_the_check() {
         "{err}"
     );
 }
+
+#[test]
+fn a_subscription_put_twice_in_one_batch_is_inserted_then_replaced() {
+    use plock_core::contract::fixtures::subscription;
+    use plock_core::{Currency, SubscriptionId};
+    let dir = temp_dir();
+    let mut store = SqliteStore::create(dir.path().join("company.plock")).unwrap();
+    let account = crate::support::account("a", "key-a", Currency::EUR);
+    let put = |id: &str, active| Change::PutSubscription {
+        subscription: subscription(id, "a", Currency::EUR, active),
+    };
+    store
+        .apply(Batch {
+            changes: vec![
+                Change::AddAccount { account },
+                put("s1", false),
+                put("s2", false),
+                put("s1", true),
+            ],
+        })
+        .unwrap();
+    let stored = |id: &str| {
+        store
+            .subscription(&SubscriptionId::new(id).unwrap())
+            .unwrap()
+            .unwrap()
+    };
+    assert_eq!(stored("s1"), subscription("s1", "a", Currency::EUR, true));
+    assert_eq!(stored("s2"), subscription("s2", "a", Currency::EUR, false));
+    store.check().unwrap();
+}

@@ -2,13 +2,17 @@
 //! (numbers, short codes: most books) are found in a table of their bytes as one word, 12
 //! bytes a slot at most 0.8 full: 1.5 MiB for 100,000 accounts, which a core's cache holds,
 //! where the general index ([`InlineIndex`], 24 bytes a slot at most half full) takes 6 MiB;
-//! every row looks up its account.
+//! every row looks up its account. Keys that are all plain numbers are found by their value
+//! instead (`account_numbers`).
 
+use super::account_numbers::NumberIndex;
 use crate::hash::{InlineIndex, inline};
 use crate::id::AccountKey;
 
 /// Account keys to their place in the book's keys, sorted.
 pub(super) enum Accounts<'k> {
+    /// Every key is a number written plainly, the numbers dense enough.
+    Numbers(NumberIndex),
     /// Every key is at most 8 bytes.
     Short(ShortIndex),
     Inline(InlineIndex<'k>),
@@ -16,6 +20,9 @@ pub(super) enum Accounts<'k> {
 
 impl<'k> Accounts<'k> {
     pub(super) fn new(keys: &'k [AccountKey]) -> Accounts<'k> {
+        if let Some(numbers) = NumberIndex::new(keys) {
+            return Accounts::Numbers(numbers);
+        }
         match ShortIndex::new(keys) {
             Some(short) => Accounts::Short(short),
             None => Accounts::Inline(InlineIndex::new(keys.iter().map(AccountKey::as_str))),
@@ -26,6 +33,7 @@ impl<'k> Accounts<'k> {
     #[inline(always)]
     pub(super) fn touch(&self, keys: impl Iterator<Item = [u64; 2]>) {
         match self {
+            Accounts::Numbers(numbers) => numbers.touch(keys),
             Accounts::Short(short) => short.touch(keys),
             Accounts::Inline(index) => index.touch(keys),
         }
@@ -35,6 +43,7 @@ impl<'k> Accounts<'k> {
     #[inline(always)]
     pub(super) fn get(&self, key: &[u8], short: Option<[u64; 2]>) -> Option<u32> {
         match self {
+            Accounts::Numbers(index) => index.get(short?),
             Accounts::Short(index) => index.get(short?),
             Accounts::Inline(index) => index.get(key, short),
         }
@@ -126,10 +135,23 @@ impl ShortIndex {
 mod tests {
     use super::*;
 
-    fn check(keys: &[&str], absent: &[&str], short: bool) {
+    /// Which index `Accounts::new` chose.
+    #[derive(Debug, PartialEq)]
+    enum Kind {
+        Numbers,
+        Short,
+        Inline,
+    }
+
+    fn check(keys: &[&str], absent: &[&str], kind: Kind) {
         let keys: Vec<AccountKey> = keys.iter().map(|k| AccountKey::new(k).unwrap()).collect();
         let index = Accounts::new(&keys);
-        assert_eq!(matches!(index, Accounts::Short(_)), short);
+        let chosen = match index {
+            Accounts::Numbers(_) => Kind::Numbers,
+            Accounts::Short(_) => Kind::Short,
+            Accounts::Inline(_) => Kind::Inline,
+        };
+        assert_eq!(chosen, kind);
         for (place, key) in keys.iter().enumerate() {
             let k = key.as_str();
             assert_eq!(
@@ -149,12 +171,17 @@ mod tests {
         check(
             &["1", "10", "100", "2", "20000", "a0000001", "zzzzzzzz"],
             &absent,
-            true,
+            Kind::Short,
         );
-        check(&["1", "a-key-of-9", "b"], &absent, false);
+        check(&["1", "a-key-of-9", "b"], &absent, Kind::Inline);
         let many: Vec<String> = (1..=100_000).map(|i: u32| i.to_string()).collect();
         let mut many: Vec<&str> = many.iter().map(String::as_str).collect();
         many.sort_unstable();
-        check(&many, &["0", "100001"], true);
+        let near = ["0", "100001", "01", "001", "1a", "a1", "1 ", "12345678901"];
+        check(&many, &near, Kind::Numbers);
+        // Too sparse for a table by value, or not plain numbers.
+        check(&["1", "2", "99999"], &absent, Kind::Short);
+        check(&["007", "1", "2"], &["7", "07"], Kind::Short);
+        check(&["0", "1", "2", "3"], &["00", "4", "01"], Kind::Numbers);
     }
 }

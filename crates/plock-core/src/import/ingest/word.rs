@@ -103,17 +103,40 @@ pub(super) fn digit_value(x: u64, n: u32) -> u64 {
     (v & 0x0000_ffff_0000_ffff).wrapping_mul(42_949_672_960_001) >> 32
 }
 
+/// The high bit of each byte of `x` (ASCII xored with zeros) that is not a digit: a byte is
+/// a digit when its value, xored, is below 10, and adding 0x76 to its low seven bits sets the
+/// high bit of the others (no carry crosses bytes).
+#[inline(always)]
+fn non_digits(x: u64) -> u64 {
+    ((x & LOW7).wrapping_add(0x7676_7676_7676_7676) | x) & HIGH
+}
+
 /// The run of ASCII digits at `start`, eight at a time: its length, and its value when it is
-/// at most 19 digits long (a longer run is read no further than its 24th digit).
+/// at most 19 digits long (a longer run is read no further than its 24th digit). The first
+/// two words are loaded together: a run of 9 to 16 digits (epoch times, long quantities)
+/// then waits for one load, not two in a row.
 #[inline(always)]
 pub(super) fn digits_at(bytes: &[u8], start: usize) -> (usize, u64) {
-    let (mut len, mut value) = (0usize, 0u64);
+    let x0 = word(bytes, start) ^ ASCII_ZEROS;
+    let x1 = word(bytes, start.wrapping_add(8)) ^ ASCII_ZEROS;
+    let n0 = non_digits(x0).trailing_zeros() / 8;
+    if n0 < 8 {
+        let value = if n0 > 0 { digit_value(x0, n0) } else { 0 };
+        return (n0 as usize, value);
+    }
+    let n1 = non_digits(x1).trailing_zeros() / 8;
+    let mut value = digit_value(x0, 8);
+    if n1 > 0 {
+        let scale = POWERS.get(n1 as usize).copied().unwrap_or(1);
+        value = value.wrapping_mul(scale).wrapping_add(digit_value(x1, n1));
+    }
+    let mut len = 8usize.wrapping_add(n1 as usize);
+    if n1 < 8 {
+        return (len, value);
+    }
     loop {
         let x = word(bytes, start.wrapping_add(len)) ^ ASCII_ZEROS;
-        // A byte is a digit when its value, xored, is below 10: adding 0x76 to its low seven
-        // bits sets the high bit of the others (no carry crosses bytes).
-        let stops = ((x & LOW7).wrapping_add(0x7676_7676_7676_7676) | x) & HIGH;
-        let n = stops.trailing_zeros() / 8;
+        let n = non_digits(x).trailing_zeros() / 8;
         if n > 0 {
             let scale = POWERS.get(n as usize).copied().unwrap_or(1);
             value = value.wrapping_mul(scale).wrapping_add(digit_value(x, n));
