@@ -66,6 +66,7 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+mod account_usage;
 mod billed_days;
 mod billed_usage;
 mod catalogue;

@@ -151,16 +151,38 @@ fn round_fixed(amount: Decimal, units: u32) -> Option<Decimal> {
         return None;
     }
     let mantissa = amount.mantissa();
-    let divisor = 10i128.checked_pow(scale.checked_sub(units)?)?;
-    let quotient = mantissa.checked_div(divisor)?;
-    let remainder = mantissa.checked_rem(divisor)?;
-    let half_or_more = remainder.unsigned_abs().checked_mul(2)? >= divisor.unsigned_abs();
-    let rounded = if half_or_more {
-        quotient.checked_add(mantissa.signum())?
-    } else {
-        quotient
-    };
+    let divisor = *crate::mantissa::POWERS_OF_TEN.get(scale.checked_sub(units)? as usize)?;
+    // Most amounts fit in 64 bits: one machine division, where an `i128` division calls a
+    // routine (a quarter of the rounding's instructions).
+    if let (Ok(mantissa), Ok(divisor)) = (i64::try_from(mantissa), i64::try_from(divisor)) {
+        let rounded = half_away_from_zero_64(mantissa, divisor)?;
+        return Decimal::try_new(rounded, units).ok();
+    }
+    let rounded = half_away_from_zero(mantissa, divisor)?;
     Decimal::try_from_i128_with_scale(rounded, units).ok()
+}
+
+/// `value / divisor` (a power of ten above 1) rounded to an integer, midpoint away from zero;
+/// `None` where a step would overflow. The same steps on `i64`s in [`half_away_from_zero_64`].
+fn half_away_from_zero(value: i128, divisor: i128) -> Option<i128> {
+    let quotient = value.checked_div(divisor)?;
+    let remainder = value.checked_rem(divisor)?;
+    if remainder.unsigned_abs().checked_mul(2)? >= divisor.unsigned_abs() {
+        quotient.checked_add(value.signum())
+    } else {
+        Some(quotient)
+    }
+}
+
+/// [`half_away_from_zero`] on `i64`s.
+fn half_away_from_zero_64(value: i64, divisor: i64) -> Option<i64> {
+    let quotient = value.checked_div(divisor)?;
+    let remainder = value.checked_rem(divisor)?;
+    if remainder.unsigned_abs().checked_mul(2)? >= divisor.unsigned_abs() {
+        quotient.checked_add(value.signum())
+    } else {
+        Some(quotient)
+    }
 }
 
 impl fmt::Display for Currency {

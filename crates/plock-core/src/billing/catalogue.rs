@@ -79,4 +79,21 @@ pub(crate) trait UsageLookup {
         entry: CatalogueEntry,
         period: &Period,
     ) -> Option<Decimal>;
+
+    /// [`UsageLookup::aggregate`] and the count of the records it aggregates; `None` on
+    /// overflow of either.
+    fn aggregate_counted(
+        &self,
+        account: &AccountKey,
+        metric: &MetricId,
+        entry: CatalogueEntry,
+        period: &Period,
+    ) -> Option<(Decimal, Decimal)> {
+        let value = self.aggregate(account, metric, entry, period)?;
+        let count = CatalogueEntry {
+            aggregation: Aggregation::Count,
+            table: entry.table,
+        };
+        Some((value, self.aggregate(account, metric, count, period)?))
+    }
 }

@@ -455,9 +455,9 @@ fn price_item<U: UsageLookup>(
         aggregation: Aggregation::default(),
         table: None,
     });
-    let used = context
+    let (used, records) = context
         .usage
-        .aggregate(account.key(), metric, entry, &period.covered)
+        .aggregate_counted(account.key(), metric, entry, &period.covered)
         .ok_or_else(|| BillingError::UsageOverflow {
             account: account.key().clone(),
             metric: metric.clone(),
@@ -472,22 +472,6 @@ fn price_item<U: UsageLookup>(
         _ => (used, LineKind::InArrears),
     };
     let line = line(sub, account, item, period, quantity, exact, kind)?;
-    let records = context
-        .usage
-        .aggregate(
-            account.key(),
-            metric,
-            CatalogueEntry {
-                aggregation: Aggregation::Count,
-                table: entry.table,
-            },
-            &period.covered,
-        )
-        .ok_or_else(|| BillingError::UsageOverflow {
-            account: account.key().clone(),
-            metric: metric.clone(),
-            period: period.covered,
-        })?;
     charge.usage.push(BilledUsage {
         subscription: sub.id().clone(),
         product: item.product.clone(),

@@ -193,6 +193,33 @@ impl UsageTable {
         }
     }
 
+    /// [`UsageTable::aggregate_of`] with the count of the records it read: the period's
+    /// records are found once for both (a billing run reports how many records each usage
+    /// line priced).
+    pub(crate) fn aggregate_counted_of(
+        &self,
+        account: usize,
+        metric: u32,
+        aggregation: Aggregation,
+        period: &Period,
+    ) -> Option<(Decimal, usize)> {
+        let Some(group) = self.group_of(account, metric) else {
+            return Some((Decimal::ZERO, 0));
+        };
+        let span = self.span(group)?;
+        let at = (&span, aggregation, period);
+        match (&self.mantissas, &self.days) {
+            (Mantissas::Narrow(m), Days::Narrow { base, offsets }) => {
+                counted_column(m, offsets, *base, at)
+            }
+            (Mantissas::Narrow(m), Days::Wide(words)) => counted_column(m, words, 0, at),
+            (Mantissas::Wide(m), Days::Narrow { base, offsets }) => {
+                counted_column(m, offsets, *base, at)
+            }
+            (Mantissas::Wide(m), Days::Wide(words)) => counted_column(m, words, 0, at),
+        }
+    }
+
     /// Every (account, metric) aggregate over `period`, in [`UsageTable::groups`] order, each
     /// with its metric's aggregation (sum for a metric not in `metrics`); `None` where one
     /// overflows. The aggregation alone, split across the current rayon pool's threads.
@@ -266,6 +293,34 @@ pub(super) fn aggregate_column<M: Mantissa, D: DayWord>(
         group.scale,
         aggregation,
     )
+}
+
+/// [`aggregate_column`] and the count of the records it aggregates.
+fn counted_column<M: Mantissa, D: DayWord>(
+    mantissas: &[M],
+    days: &[D],
+    base: u32,
+    (group, aggregation, period): (&Span, Aggregation, &Period),
+) -> Option<(Decimal, usize)> {
+    let (Some(lo), Some(hi)) = (day_word(period.start()), day_word(period.end())) else {
+        // A period outside the table's range: the exact (slow) path, twice.
+        let value = aggregate_column(mantissas, days, base, (group, aggregation, period))?;
+        let count = aggregate_column(mantissas, days, base, (group, Aggregation::Count, period))?;
+        return Some((value, usize::try_from(count).ok()?));
+    };
+    let range = group.start..group.end;
+    let mantissas = mantissas.get(range.clone()).unwrap_or_default();
+    let days = days.get(range).unwrap_or_default();
+    let selected = in_days(days, lo.saturating_sub(base), hi.saturating_sub(base));
+    let mantissas = mantissas.get(selected.clone()).unwrap_or_default();
+    let value = aggregate_packed(
+        mantissas,
+        days.get(selected).unwrap_or_default(),
+        base,
+        group.scale,
+        aggregation,
+    )?;
+    Some((value, mantissas.len()))
 }
 
 /// The places of the days, sorted, whose held value is in `lo..hi`. Usually the whole group
