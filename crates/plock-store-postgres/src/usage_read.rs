@@ -2,9 +2,9 @@
 //! a batch at a time (`usage`) and the imported blocks (`usage_blocks`), each block's lines
 //! read by plock-core's block reader, which refuses a line that is not a record.
 //!
-//! A run's read leaves out made-up ids that no two records share: in one pass over the
-//! blocks where it can ([`plock_store_sql::record_ids`]), otherwise after a pass over every
-//! stored id ([`crate::made_up_ids`]); all in the caller's snapshot.
+//! A run's read goes over the stored record ids first, then reads the records, made-up ids
+//! that no two records share left out ([`crate::made_up_ids`]); both in the caller's
+//! snapshot.
 
 use std::collections::HashMap;
 
@@ -18,20 +18,13 @@ use postgres::fallible_iterator::FallibleIterator;
 use postgres::types::ToSql;
 
 use crate::codec::{Context, backend};
-use plock_store_sql::record_ids::OnePass;
-
 use crate::made_up_ids::Finder;
 
 /// Every block's lines and records.
 const BLOCKS: &str = "SELECT csv, records FROM usage_blocks";
 
 /// Every usage record in a usage table, read in the transaction `client` is in, which must
-/// read one snapshot for the passes to agree.
-///
-/// When no row written a batch at a time holds a made-up id (imports write blocks), the
-/// blocks are read once, their made-up ids left out as they come ([`OnePass`]); only when a
-/// later block shares ids left out of an earlier one (a chunk imported twice) are they read
-/// again, after a pass over every stored id, as the rows' made-up ids always are.
+/// read one snapshot for the two passes to agree.
 ///
 /// # Errors
 /// [`StoreError::Backend`] when the database fails or holds a record the table cannot hold.
@@ -44,19 +37,13 @@ pub(crate) fn usage_table(client: &mut impl GenericClient) -> Result<UsageTable,
         )
         .and_then(|row| row.try_get(0))
         .context("counting usage")?;
-    let count = usize::try_from(count).unwrap_or(0);
+    let mut finder = Finder::default();
     let ids = client
         .query(
             "SELECT record_id FROM usage WHERE record_id LIKE 'file-%'",
             &[],
         )
         .context("reading usage record ids")?;
-    if ids.is_empty()
-        && let Some(table) = one_pass(client, count)?
-    {
-        return Ok(table);
-    }
-    let mut finder = Finder::default();
     for row in &ids {
         finder.note(row.try_get(0).context("reading usage record ids")?);
     }
@@ -74,7 +61,7 @@ pub(crate) fn usage_table(client: &mut impl GenericClient) -> Result<UsageTable,
         })
     })?;
     let unshared = finder.unshared();
-    let mut builder = UsageTableBuilder::with_capacity(count);
+    let mut builder = UsageTableBuilder::with_capacity(usize::try_from(count).unwrap_or(0));
     crate::usage::rows_into(client, &mut builder, &unshared)?;
     let mut reader = Reader::default();
     each_block(client, |text, records| {
@@ -91,33 +78,6 @@ pub(crate) fn usage_table(client: &mut impl GenericClient) -> Result<UsageTable,
         })
     })?;
     Ok(builder.finish())
-}
-
-/// The rows (none with a made-up id) and every block read once into a usage table, made-up
-/// ids left out as they come; `None` when a later block shared ids left out of an earlier
-/// one, so that the blocks must be read again with the final answer.
-fn one_pass(
-    client: &mut impl GenericClient,
-    count: usize,
-) -> Result<Option<UsageTable>, StoreError> {
-    let mut builder = UsageTableBuilder::with_capacity(count);
-    crate::usage::rows_into(client, &mut builder, &Finder::default().unshared())?;
-    let (mut once, mut reader) = (OnePass::default(), Reader::default());
-    let (mut number, mut stripped) = (0usize, Vec::new());
-    each_block(client, |text, records| {
-        number = number.saturating_add(1);
-        stripped.clear();
-        once.strip_into(number, text.as_bytes(), &mut stripped);
-        let text = std::str::from_utf8(&stripped).context("stored usage block")?;
-        reader.records(text, records, |account, metric, r| {
-            let id = r.record_id.map(RecordId::new).transpose();
-            let id = id.context("stored usage record id")?;
-            builder
-                .push(account, metric, r.timestamp, r.quantity, id.as_ref())
-                .map_err(|e| backend(format!("stored usage of {account} is invalid: {e}")))
-        })
-    })?;
-    Ok(once.held().then(|| builder.finish()))
 }
 
 /// The records of the blocks of `keys` (of every key when `None`).

@@ -9,9 +9,7 @@
 //!   [`Writer`]: its neighbourhood read into an account book, the changes checked against
 //!   it, and the account rows that differ planned into per-table writes;
 //! - [`read`]: pages and tag filters for the reads; [`error`]: failures as
-//!   [`StoreError::Backend`](plock_core::store::StoreError::Backend);
-//! - [`record_ids`]: record ids the usage import made up that no two records share, left out
-//!   of the blocks' text a billing run reads.
+//!   [`StoreError::Backend`](plock_core::store::StoreError::Backend).
 //!
 //! Each store keeps what differs: its driver, its dialect (`?1` or `$1`, `json_each` or
 //! `ANY`), its schema and migrations, its bulk paths (SQLite's usage blocks, PostgreSQL's
@@ -67,7 +65,6 @@ pub mod error;
 pub mod neighbourhood;
 pub mod plan;
 pub mod read;
-pub mod record_ids;
 pub mod rows;
 pub mod sql;
 pub mod value;

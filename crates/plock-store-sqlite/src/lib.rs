@@ -53,6 +53,7 @@ mod invoice_json;
 mod key_blocks;
 mod key_places;
 mod operate;
+mod record_ids;
 mod run_encode;
 mod run_record;
 mod run_usage;

@@ -1,7 +1,7 @@
 //! Every stored usage record read into the engine's table for a billing run: the rows
 //! written a batch at a time, then every block, as one CSV stream through plock-core's
 //! parallel usage reader, made-up record ids no two records share left out
-//! ([`plock_store_sql::record_ids`]).
+//! ([`crate::record_ids`]).
 
 use std::io::Read;
 
@@ -12,7 +12,7 @@ use rusqlite::{Connection, Statement};
 
 use crate::blocks::HEADER;
 use crate::codec::{Context, USAGE_SELECT, backend, usage_record};
-use plock_store_sql::record_ids::{Finder, OnePass, Unshared};
+use crate::record_ids::{Finder, OnePass, Unshared};
 
 const BLOCKS: &str = "SELECT csv FROM usage_blocks ORDER BY id";
 

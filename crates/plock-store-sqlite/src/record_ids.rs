@@ -30,7 +30,7 @@ use std::collections::hash_map::Entry;
 
 /// Fingerprints whose made-up ids are each held by one record.
 #[derive(Debug, Default)]
-pub struct Unshared {
+pub(crate) struct Unshared {
     fingerprints: HashSet<u64>,
 }
 
@@ -45,7 +45,7 @@ enum Seen {
 /// Finds the fingerprints whose ids are unshared, from every text a run reads, each text
 /// given once with its own number.
 #[derive(Default)]
-pub struct Finder {
+pub(crate) struct Finder {
     seen: HashMap<u64, Seen>,
     /// A quoted id that may be a made-up one was met.
     quoted: bool,
@@ -57,7 +57,7 @@ type Stretch = (u64, u64, u64);
 
 impl Finder {
     /// Notes the made-up ids of text number `text`.
-    pub fn note(&mut self, text: usize, bytes: &[u8]) {
+    pub(crate) fn note(&mut self, text: usize, bytes: &[u8]) {
         let mut reader = Cells::default();
         let mut stretch: Option<Stretch> = None;
         for line in lines(bytes) {
@@ -112,7 +112,7 @@ impl Finder {
     }
 
     /// The fingerprints no two records share an id of.
-    pub fn unshared(self) -> Unshared {
+    pub(crate) fn unshared(self) -> Unshared {
         if self.quoted {
             return Unshared::default();
         }
@@ -130,7 +130,7 @@ impl Finder {
 
 impl Unshared {
     /// Appends `bytes` to `out`, the unshared ids left out (their cell left empty).
-    pub fn strip_into(&self, bytes: &[u8], out: &mut Vec<u8>) {
+    pub(crate) fn strip_into(&self, bytes: &[u8], out: &mut Vec<u8>) {
         if self.fingerprints.is_empty() {
             out.extend_from_slice(bytes);
             return;
@@ -145,7 +145,7 @@ impl Unshared {
 /// documentation); [`OnePass::held`] then says whether the texts so read are what
 /// [`Unshared::strip_into`] makes of them with the final answer.
 #[derive(Default)]
-pub struct OnePass {
+pub(crate) struct OnePass {
     finder: Finder,
     /// The fingerprints whose ids were left out of some text.
     left_out: HashSet<u64>,
@@ -154,7 +154,7 @@ pub struct OnePass {
 impl OnePass {
     /// Notes text number `text` (numbers rising from one call to the next), then appends
     /// it to `out` with the ids left out that are unshared so far.
-    pub fn strip_into(&mut self, text: usize, bytes: &[u8], out: &mut Vec<u8>) {
+    pub(crate) fn strip_into(&mut self, text: usize, bytes: &[u8], out: &mut Vec<u8>) {
         self.finder.note(text, bytes);
         let (finder, left_out) = (&self.finder, &mut self.left_out);
         strip(bytes, out, |fingerprint| {
@@ -168,7 +168,7 @@ impl OnePass {
 
     /// Whether every id left out is unshared in the end, after the last text: then the
     /// texts read are the same as read with the final answer.
-    pub fn held(self) -> bool {
+    pub(crate) fn held(self) -> bool {
         let unshared = self.finder.unshared();
         self.left_out
             .iter()
