@@ -79,6 +79,14 @@ impl Finder {
         }
     }
 
+    /// Notes a stored record id; returns its fingerprint when it is a made-up id that no id
+    /// noted so far shares, which a read in one pass may leave out while it holds.
+    pub(crate) fn note_unshared_so_far(&mut self, id: &str) -> Option<u64> {
+        self.note(id);
+        let (fingerprint, _) = made_up(id)?;
+        matches!(self.seen.get(&fingerprint), Some(Seen::Once(_))).then_some(fingerprint)
+    }
+
     /// The fingerprints no two records share an id of.
     pub(crate) fn unshared(self) -> Unshared {
         Unshared {
@@ -105,6 +113,11 @@ impl Unshared {
     pub(crate) fn leaves_out(&self, id: &str) -> bool {
         !self.fingerprints.is_empty()
             && made_up(id).is_some_and(|(fingerprint, _)| self.fingerprints.contains(&fingerprint))
+    }
+
+    /// Is no id of `fingerprint` shared?
+    pub(crate) fn holds(&self, fingerprint: u64) -> bool {
+        self.fingerprints.contains(&fingerprint)
     }
 }
 
@@ -158,5 +171,17 @@ mod tests {
         assert!(!unshared.leaves_out("file-dd-99999999"));
         assert!(!unshared.leaves_out("file-ee-1"));
         assert!(!unshared.leaves_out("an id of a file"));
+    }
+
+    #[test]
+    fn an_id_is_unshared_so_far_until_its_line_comes_again() {
+        let mut finder = Finder::default();
+        assert_eq!(finder.note_unshared_so_far("file-aa-1"), Some(0xaa));
+        assert_eq!(finder.note_unshared_so_far("file-aa-2"), Some(0xaa));
+        assert_eq!(finder.note_unshared_so_far("order-1"), None);
+        // The chunk imported twice: its first line again.
+        assert_eq!(finder.note_unshared_so_far("file-aa-1"), None);
+        assert_eq!(finder.note_unshared_so_far("file-aa-3"), None);
+        assert!(!finder.unshared().holds(0xaa));
     }
 }

@@ -2,11 +2,11 @@
 //! a batch at a time (`usage`) and the imported blocks (`usage_blocks`), each block's lines
 //! read by plock-core's block reader, which refuses a line that is not a record.
 //!
-//! A run's read goes over the stored record ids first, then reads the records, made-up ids
-//! that no two records share left out ([`crate::made_up_ids`]); both in the caller's
-//! snapshot.
+//! A run's read leaves out made-up ids that no two records share ([`crate::made_up_ids`]):
+//! in one pass over the blocks where it can, otherwise after a pass over every stored id;
+//! all in the caller's snapshot.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use plock_core::id::RecordId;
 use plock_core::import::UsageBlock;
@@ -24,7 +24,12 @@ use crate::made_up_ids::Finder;
 const BLOCKS: &str = "SELECT csv, records FROM usage_blocks";
 
 /// Every usage record in a usage table, read in the transaction `client` is in, which must
-/// read one snapshot for the two passes to agree.
+/// read one snapshot for the passes to agree.
+///
+/// When no row written a batch at a time holds a made-up id (imports write blocks), the
+/// blocks are read once, each made-up id left out while no id read before shares its
+/// fingerprint's line; only when a later line shares one (a chunk imported twice) are the
+/// blocks read again, after a pass over every stored id, as the rows' made-up ids always are.
 ///
 /// # Errors
 /// [`StoreError::Backend`] when the database fails or holds a record the table cannot hold.
@@ -37,6 +42,18 @@ pub(crate) fn usage_table(client: &mut impl GenericClient) -> Result<UsageTable,
         )
         .and_then(|row| row.try_get(0))
         .context("counting usage")?;
+    let count = usize::try_from(count).unwrap_or(0);
+    let ids = client
+        .query(
+            "SELECT record_id FROM usage WHERE record_id LIKE 'file-%'",
+            &[],
+        )
+        .context("reading usage record ids")?;
+    if ids.is_empty()
+        && let Some(table) = one_pass(client, count)?
+    {
+        return Ok(table);
+    }
     let mut finder = Finder::default();
     let ids = client
         .query(
@@ -61,7 +78,7 @@ pub(crate) fn usage_table(client: &mut impl GenericClient) -> Result<UsageTable,
         })
     })?;
     let unshared = finder.unshared();
-    let mut builder = UsageTableBuilder::with_capacity(usize::try_from(count).unwrap_or(0));
+    let mut builder = UsageTableBuilder::with_capacity(count);
     crate::usage::rows_into(client, &mut builder, &unshared)?;
     let mut reader = Reader::default();
     each_block(client, |text, records| {
@@ -78,6 +95,41 @@ pub(crate) fn usage_table(client: &mut impl GenericClient) -> Result<UsageTable,
         })
     })?;
     Ok(builder.finish())
+}
+
+/// The rows (none with a made-up id) and every block read once into a usage table, each
+/// made-up id left out while no id read before shares its line; `None` when a later id
+/// shared the line of one left out, so that the blocks must be read with the final answer.
+fn one_pass(
+    client: &mut impl GenericClient,
+    count: usize,
+) -> Result<Option<UsageTable>, StoreError> {
+    let mut builder = UsageTableBuilder::with_capacity(count);
+    crate::usage::rows_into(client, &mut builder, &Finder::default().unshared())?;
+    let (mut finder, mut left_out) = (Finder::default(), HashSet::new());
+    let mut reader = Reader::default();
+    each_block(client, |text, records| {
+        reader.records(text, records, |account, metric, r| {
+            let id = match r.record_id {
+                Some(id) => match finder.note_unshared_so_far(id) {
+                    Some(fingerprint) => {
+                        left_out.insert(fingerprint);
+                        None
+                    }
+                    None => Some(RecordId::new(id).context("stored usage record id")?),
+                },
+                None => None,
+            };
+            builder
+                .push(account, metric, r.timestamp, r.quantity, id.as_ref())
+                .map_err(|e| backend(format!("stored usage of {account} is invalid: {e}")))
+        })
+    })?;
+    let unshared = finder.unshared();
+    let held = left_out
+        .into_iter()
+        .all(|fingerprint| unshared.holds(fingerprint));
+    Ok(held.then(|| builder.finish()))
 }
 
 /// The records of the blocks of `keys` (of every key when `None`).
