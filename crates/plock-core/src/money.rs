@@ -162,28 +162,25 @@ fn round_fixed(amount: Decimal, units: u32) -> Option<Decimal> {
     Decimal::try_from_i128_with_scale(rounded, units).ok()
 }
 
-/// `value / divisor` (a power of ten above 1) rounded to an integer, midpoint away from zero;
-/// `None` where a step would overflow. The same steps on `i64`s in [`half_away_from_zero_64`].
-fn half_away_from_zero(value: i128, divisor: i128) -> Option<i128> {
-    let quotient = value.checked_div(divisor)?;
-    let remainder = value.checked_rem(divisor)?;
-    if remainder.unsigned_abs().checked_mul(2)? >= divisor.unsigned_abs() {
-        quotient.checked_add(value.signum())
-    } else {
-        Some(quotient)
-    }
+/// Defines `$name`: `value / divisor` (a power of ten above 1) on `$int`s rounded to an
+/// integer, midpoint away from zero; `None` where a step would overflow. One definition for
+/// both widths, so the `i64` path (one machine division) cannot drift from the `i128` one.
+macro_rules! half_away_from_zero {
+    ($name:ident, $int:ty) => {
+        fn $name(value: $int, divisor: $int) -> Option<$int> {
+            let quotient = value.checked_div(divisor)?;
+            let remainder = value.checked_rem(divisor)?;
+            if remainder.unsigned_abs().checked_mul(2)? >= divisor.unsigned_abs() {
+                quotient.checked_add(value.signum())
+            } else {
+                Some(quotient)
+            }
+        }
+    };
 }
 
-/// [`half_away_from_zero`] on `i64`s.
-fn half_away_from_zero_64(value: i64, divisor: i64) -> Option<i64> {
-    let quotient = value.checked_div(divisor)?;
-    let remainder = value.checked_rem(divisor)?;
-    if remainder.unsigned_abs().checked_mul(2)? >= divisor.unsigned_abs() {
-        quotient.checked_add(value.signum())
-    } else {
-        Some(quotient)
-    }
-}
+half_away_from_zero!(half_away_from_zero, i128);
+half_away_from_zero!(half_away_from_zero_64, i64);
 
 impl fmt::Display for Currency {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -66,25 +66,13 @@ fn a_key_finds_its_blocks_of_every_import_and_only_those() {
     assert_eq!(days_of(&store, "key-a"), [1, 5, 6]);
     assert_eq!(days_of(&store, "key-b"), [2, 3, 4]);
     drop(store);
-    let rows: Vec<(String, i64, String)> = Connection::open(&path)
-        .unwrap()
-        .prepare("SELECT * FROM usage_key_blocks ORDER BY account_key, first_block")
-        .unwrap()
-        .query_map([], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))
-        .unwrap()
-        .collect::<Result<_, _>>()
-        .unwrap();
     let expected = [
         ("key-a", 1, "[1]"),
         ("key-a", 4, "[4]"),
         ("key-b", 1, "[1,2]"),
         ("key-b", 3, "[3]"),
     ];
-    let expected: Vec<(String, i64, String)> = expected
-        .iter()
-        .map(|(k, f, b)| ((*k).to_owned(), *f, (*b).to_owned()))
-        .collect();
-    assert_eq!(rows, expected);
+    assert_key_blocks(&path, &expected);
 }
 
 #[test]
@@ -193,7 +181,18 @@ fn numbered_keys_and_hashed_keys_find_the_same_blocks() {
     assert_eq!(days_of(&store, "key-b"), [1, 1, 3, 3, 4, 6]);
     store.check().unwrap();
     drop(store);
-    let rows: Vec<(String, i64, String)> = Connection::open(&path)
+    let expected = [
+        ("key-a", 1, "[1,4]"),
+        ("key-a", 3, "[3]"),
+        ("key-b", 1, "[1,2,4]"),
+        ("key-b", 3, "[3]"),
+    ];
+    assert_key_blocks(&path, &expected);
+}
+
+/// Asserts the rows of `usage_key_blocks` in the database at `path`, by key and first block.
+fn assert_key_blocks(path: &std::path::Path, expected: &[(&str, i64, &str)]) {
+    let rows: Vec<(String, i64, String)> = Connection::open(path)
         .unwrap()
         .prepare("SELECT * FROM usage_key_blocks ORDER BY account_key, first_block")
         .unwrap()
@@ -201,12 +200,6 @@ fn numbered_keys_and_hashed_keys_find_the_same_blocks() {
         .unwrap()
         .collect::<Result<_, _>>()
         .unwrap();
-    let expected = [
-        ("key-a", 1, "[1,4]"),
-        ("key-a", 3, "[3]"),
-        ("key-b", 1, "[1,2,4]"),
-        ("key-b", 3, "[3]"),
-    ];
     let expected: Vec<(String, i64, String)> = expected
         .iter()
         .map(|(k, f, b)| ((*k).to_owned(), *f, (*b).to_owned()))
