@@ -11,7 +11,7 @@ use flate2::{Compress, Compression, Decompress, FlushCompress, FlushDecompress, 
 use plock_core::store::StoreError;
 use rusqlite::types::{Value, ValueRef};
 
-use crate::codec::backend;
+use plock_store_sql::error::backend;
 
 /// The longest invoice JSON read back, in bytes: a damaged length is refused before anything
 /// is allocated for it. An invoice of 100,000 lines is about 30 MB.
