@@ -10,6 +10,19 @@ use crate::id::{AccountKey, MetricId};
 use crate::period::Period;
 use crate::usage::{Aggregation, Metric, UsageError, UsageRecord, aggregate_quantities};
 
+/// Calls `$f(mantissas, days, base, $at)` with the table's columns at their widths: one
+/// dispatch for every reader of the columns, so each is compiled for each pair of widths.
+macro_rules! on_columns {
+    ($table:expr, $f:ident, $at:expr) => {
+        match (&$table.mantissas, &$table.days) {
+            (Mantissas::Narrow(m), Days::Narrow { base, offsets }) => $f(m, offsets, *base, $at),
+            (Mantissas::Narrow(m), Days::Wide(words)) => $f(m, words, 0, $at),
+            (Mantissas::Wide(m), Days::Narrow { base, offsets }) => $f(m, offsets, *base, $at),
+            (Mantissas::Wide(m), Days::Wide(words)) => $f(m, words, 0, $at),
+        }
+    };
+}
+
 impl UsageTable {
     /// A table of `records`.
     ///
@@ -131,16 +144,7 @@ impl UsageTable {
     ) -> Option<Decimal> {
         let span = self.span(group)?;
         let at = (&span, aggregation, period);
-        match (&self.mantissas, &self.days) {
-            (Mantissas::Narrow(m), Days::Narrow { base, offsets }) => {
-                aggregate_column(m, offsets, *base, at)
-            }
-            (Mantissas::Narrow(m), Days::Wide(words)) => aggregate_column(m, words, 0, at),
-            (Mantissas::Wide(m), Days::Narrow { base, offsets }) => {
-                aggregate_column(m, offsets, *base, at)
-            }
-            (Mantissas::Wide(m), Days::Wide(words)) => aggregate_column(m, words, 0, at),
-        }
+        on_columns!(self, aggregate_column, at)
     }
 
     /// The account keys with usage, sorted: an account's index is its place here.
@@ -208,16 +212,7 @@ impl UsageTable {
         };
         let span = self.span(group)?;
         let at = (&span, aggregation, period);
-        match (&self.mantissas, &self.days) {
-            (Mantissas::Narrow(m), Days::Narrow { base, offsets }) => {
-                counted_column(m, offsets, *base, at)
-            }
-            (Mantissas::Narrow(m), Days::Wide(words)) => counted_column(m, words, 0, at),
-            (Mantissas::Wide(m), Days::Narrow { base, offsets }) => {
-                counted_column(m, offsets, *base, at)
-            }
-            (Mantissas::Wide(m), Days::Wide(words)) => counted_column(m, words, 0, at),
-        }
+        on_columns!(self, counted_column, at)
     }
 
     /// Every (account, metric) aggregate over `period`, in [`UsageTable::groups`] order, each
