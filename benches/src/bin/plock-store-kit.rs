@@ -283,13 +283,21 @@ fn store_kit(args: &Args) -> Result<()> {
     let started = Instant::now();
     let (pg_company, pg_usage) = pg.run_input()?;
     let pg_run = bill(&pg_company, &pg_usage, pg.next_invoice_number()?)?;
-    record(&mut pg, &pg_run)?;
+    let (r, pg_record) = timed(|| record(&mut pg, &pg_run));
+    r?;
     let pg_bill = started.elapsed();
     let started = Instant::now();
     let (lite_company, lite_usage) = lite.run_input()?;
     let lite_run = bill(&lite_company, &lite_usage, lite.next_invoice_number()?)?;
-    record(&mut lite, &lite_run)?;
+    let (r, lite_record) = timed(|| record(&mut lite, &lite_run));
+    r?;
     let lite_bill = started.elapsed();
+    println!(
+        "record alone: PostgreSQL {:.2} s, SQLite {:.2} s, ratio {:.2}",
+        pg_record.as_secs_f64(),
+        lite_record.as_secs_f64(),
+        pg_record.as_secs_f64() / lite_record.as_secs_f64()
+    );
     println!(
         "bill (read, run, record {} invoices): PostgreSQL {:.2} s, SQLite {:.2} s, ratio {:.2}",
         pg_run.invoices.len(),
