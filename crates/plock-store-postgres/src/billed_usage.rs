@@ -1,23 +1,49 @@
 //! What billing runs billed of usage, period by period ([`BilledUsage`]): written with a
-//! run's invoices, read back for the next run, which bills late usage against it.
+//! run's invoices, read back for the next run, which bills late usage against it. A row is a
+//! column a field (migration 8), written with binary `COPY`.
 
 use std::collections::{BTreeMap, HashMap};
 
 use plock_core::billing::BilledUsage;
+use plock_core::id::{ProductId, SubscriptionId};
+use plock_core::period::Period;
 use plock_core::store::StoreError;
+use plock_store_sql::codec::{parse, text};
 use postgres::GenericClient;
-
-use plock_store_sql::codec::text;
+use postgres::binary_copy::BinaryCopyInWriter;
+use postgres::types::{ToSql, Type};
 
 use crate::codec::{Context, backend};
+use crate::watermarks::Owners;
+
+/// The columns a row is read from, in order.
+const SELECT: &str =
+    "subscription, product, period_start, period_end, records, quantity, amount, skipped";
+
+/// The columns a row is written to, in order, and their types.
+const COLUMNS: &str =
+    "owner, subscription, product, period_start, period_end, records, quantity, amount, skipped";
+const TYPES: [Type; 9] = [
+    Type::TEXT,
+    Type::TEXT,
+    Type::TEXT,
+    Type::TEXT,
+    Type::TEXT,
+    Type::INT8,
+    Type::NUMERIC,
+    Type::NUMERIC,
+    Type::BOOL,
+];
 
 /// Records `rows` (of change `index`), each replacing the stored row of its key, under its
-/// subscription's invoice owner, once each row's [`BilledUsage::replaces`] is checked against
-/// the stored row: one statement to check, one to read the owners, one to write the rows.
+/// subscription's invoice owner (from `owners`, the run's billed subscriptions', else read),
+/// once each row's [`BilledUsage::replaces`] is checked against the stored row: the rows are
+/// copied into a temporary table, then written with one `INSERT … ON CONFLICT`.
 pub(crate) fn write(
     tx: &mut impl GenericClient,
     index: usize,
     rows: &[BilledUsage],
+    owners: &Owners,
 ) -> Result<(), StoreError> {
     if rows.is_empty() {
         return Ok(());
@@ -25,47 +51,78 @@ pub(crate) fn write(
     check_replaced(tx, index, rows)?;
     // The latest row of each key: one statement cannot write a key twice.
     let latest: BTreeMap<_, &BilledUsage> = rows.iter().map(|row| (row.key(), row)).collect();
-    let ids: Vec<&str> = latest.keys().map(|(id, _, _)| *id).collect();
-    let owners: HashMap<String, String> = tx
-        .query(
-            "SELECT id, owner FROM subscriptions WHERE id = ANY($1)",
-            &[&ids],
-        )
-        .context("reading the owners of billed usage")?
-        .iter()
-        .map(|row| Ok((row.try_get(0)?, row.try_get(1)?)))
-        .collect::<Result<_, postgres::Error>>()
-        .context("reading the owners of billed usage")?;
-    let mut columns: [Vec<String>; 5] = Default::default();
+    let more = more_owners(tx, latest.values().copied(), owners)?;
+    tx.batch_execute(&format!(
+        "CREATE TEMPORARY TABLE billed_usage_written ON COMMIT DROP AS \
+         SELECT {COLUMNS} FROM billed_usage WITH NO DATA"
+    ))
+    .context("recording billed usage")?;
+    let sink = tx
+        .copy_in(&format!(
+            "COPY billed_usage_written ({COLUMNS}) FROM STDIN (FORMAT binary)"
+        ))
+        .context("recording billed usage")?;
+    let mut writer = BinaryCopyInWriter::new(sink, &TYPES);
     for row in latest.values() {
         let id = row.subscription.as_str();
-        let owner = owners.get(id).ok_or_else(|| {
+        let owner = owners.get(id).or_else(|| more.get(id)).ok_or_else(|| {
             backend(format!(
                 "billed usage of subscription {id}, which is not stored"
             ))
         })?;
-        let json = serde_json::to_string(&row.to_stored()).context("encoding billed usage")?;
-        let values = [
-            owner.clone(),
-            id.to_owned(),
-            row.product.as_str().to_owned(),
-            text(&row.period.start())?,
-            json,
+        let (start, end) = (text(&row.period.start())?, text(&row.period.end())?);
+        let records = i64::try_from(row.records)
+            .map_err(|_| backend(format!("billed usage records {} too many", row.records)))?;
+        let values: [&(dyn ToSql + Sync); 9] = [
+            owner,
+            &id,
+            &row.product.as_str(),
+            &start,
+            &end,
+            &records,
+            &row.quantity,
+            &row.amount,
+            &row.skipped,
         ];
-        for (column, value) in columns.iter_mut().zip(values) {
-            column.push(value);
-        }
+        writer.write(&values).context("recording billed usage")?;
     }
-    let [owner, subscription, product, start, json] = &columns;
-    tx.execute(
-        "INSERT INTO billed_usage (owner, subscription, product, period_start, row) \
-         SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[]) \
-         ON CONFLICT (subscription, product, period_start) \
-         DO UPDATE SET owner = excluded.owner, row = excluded.row",
-        &[owner, subscription, product, start, json],
-    )
+    writer.finish().context("recording billed usage")?;
+    tx.batch_execute(&format!(
+        "INSERT INTO billed_usage ({COLUMNS}) SELECT {COLUMNS} FROM billed_usage_written \
+         ON CONFLICT (subscription, product, period_start) DO UPDATE SET \
+         owner = excluded.owner, period_end = excluded.period_end, \
+         records = excluded.records, quantity = excluded.quantity, \
+         amount = excluded.amount, skipped = excluded.skipped; \
+         DROP TABLE billed_usage_written"
+    ))
     .context("recording billed usage")?;
     Ok(())
+}
+
+/// The owners of the rows' subscriptions that `owners` does not name, read from their
+/// watermarks' rows.
+fn more_owners<'r>(
+    tx: &mut impl GenericClient,
+    rows: impl Iterator<Item = &'r BilledUsage>,
+    owners: &Owners,
+) -> Result<Owners, StoreError> {
+    let mut missing: Vec<&str> = rows
+        .map(|row| row.subscription.as_str())
+        .filter(|id| !owners.contains_key(*id))
+        .collect();
+    if missing.is_empty() {
+        return Ok(Owners::new());
+    }
+    missing.dedup();
+    tx.query(
+        "SELECT subscription, owner FROM subscription_watermarks WHERE subscription = ANY($1)",
+        &[&missing],
+    )
+    .context("reading the owners of billed usage")?
+    .iter()
+    .map(|row| Ok((row.try_get(0)?, row.try_get(1)?)))
+    .collect::<Result<_, postgres::Error>>()
+    .context("reading the owners of billed usage")
 }
 
 /// Checks the rows that name what they replace against the stored rows of their keys, read
@@ -88,7 +145,8 @@ fn check_replaced(
         .collect::<Result<Vec<String>, StoreError>>()?;
     let found = tx
         .query(
-            "SELECT b.row FROM billed_usage b \
+            "SELECT b.subscription, b.product, b.period_start, b.period_end, b.records, \
+             b.quantity, b.amount, b.skipped FROM billed_usage b \
              JOIN unnest($1::text[], $2::text[], $3::text[]) AS k (subscription, product, start) \
              ON b.subscription = k.subscription AND b.product = k.product \
              AND b.period_start = k.start \
@@ -98,8 +156,7 @@ fn check_replaced(
         .context("reading billed usage")?;
     let mut stored = HashMap::with_capacity(found.len());
     for r in &found {
-        let text: String = r.try_get(0).context("reading billed usage")?;
-        let row: BilledUsage = serde_json::from_str(&text).context("decoding billed usage")?;
+        let row = from_row(r)?;
         let key = (
             row.subscription.clone(),
             row.product.clone(),
@@ -122,14 +179,35 @@ fn check_replaced(
 pub(crate) fn read(client: &mut impl GenericClient) -> Result<Vec<BilledUsage>, StoreError> {
     let rows = client
         .query(
-            "SELECT row FROM billed_usage ORDER BY subscription, product, period_start",
+            &format!(
+                "SELECT {SELECT} FROM billed_usage ORDER BY subscription, product, period_start"
+            ),
             &[],
         )
         .context("reading billed usage")?;
-    rows.iter()
-        .map(|r| {
-            let text: String = r.try_get(0).context("reading billed usage")?;
-            serde_json::from_str(&text).context("decoding billed usage")
-        })
-        .collect()
+    rows.iter().map(from_row).collect()
+}
+
+/// A row selected by [`SELECT`], each value validated.
+fn from_row(row: &postgres::Row) -> Result<BilledUsage, StoreError> {
+    let get = |i: usize| row.try_get::<_, String>(i).context("reading billed usage");
+    let (subscription, product, start) = (get(0)?, get(1)?, get(2)?);
+    let key = format!("{subscription}/{product}/{start}");
+    let invalid = |what: &str| backend(format!("stored billed usage {key}: {what}"));
+    let period = Period::new(
+        parse("period start", start.clone())?,
+        parse("period end", get(3)?)?,
+    )
+    .map_err(|e| invalid(&e.to_string()))?;
+    let records: i64 = row.try_get(4).context("reading billed usage")?;
+    Ok(BilledUsage {
+        subscription: SubscriptionId::new(&subscription).map_err(|e| invalid(&e.to_string()))?,
+        product: ProductId::new(&product).map_err(|e| invalid(&e.to_string()))?,
+        period,
+        records: u64::try_from(records).map_err(|_| invalid(&format!("records {records}")))?,
+        quantity: row.try_get(5).context("reading billed usage")?,
+        amount: row.try_get(6).context("reading billed usage")?,
+        replaces: None,
+        skipped: row.try_get(7).context("reading billed usage")?,
+    })
 }

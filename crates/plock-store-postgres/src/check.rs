@@ -12,7 +12,7 @@ use crate::store::PostgresStore;
 
 /// Rows whose owner column disagrees with their account's: each query returns the first
 /// offending row's table and id.
-const OWNER_CHECKS: [(&str, &str); 6] = [
+const OWNER_CHECKS: [(&str, &str); 7] = [
     (
         "a tag",
         "SELECT t.account FROM account_tags t JOIN accounts a ON a.id = t.account \
@@ -27,6 +27,12 @@ const OWNER_CHECKS: [(&str, &str); 6] = [
         "a subscription",
         "SELECT s.id FROM subscriptions s JOIN accounts a ON a.id = s.account \
          WHERE s.owner <> a.owner LIMIT 1",
+    ),
+    (
+        "what a subscription is billed through",
+        "SELECT coalesce(s.id, w.subscription) FROM subscriptions s \
+         FULL JOIN subscription_watermarks w ON w.subscription = s.id \
+         WHERE s.id IS NULL OR w.subscription IS NULL OR w.owner <> s.owner LIMIT 1",
     ),
     (
         "usage",

@@ -64,14 +64,20 @@ pub(crate) fn account_placeholder(column: &str, n: usize) -> String {
     }
 }
 
-/// The `subscriptions` columns, in the order the store writes them: the whole subscription
-/// as JSON, what it is billed through in the two columns beside it.
+/// A subscription's values, in the order the store holds them: the `subscriptions` columns
+/// (the whole subscription as JSON), then what it is billed through, the two dates of its
+/// row in `subscription_watermarks`.
 pub(crate) const SUBSCRIPTION_COLUMNS: &str = "id, owner, account, currency, state, \
      subscription, billed_through_in_advance, billed_through_in_arrears";
 
-/// What a query selects to read a subscription.
+/// What a query selects to read a subscription, from [`SUBSCRIPTIONS_FROM`].
 pub(crate) const SUBSCRIPTION_SELECT: &str =
-    "id, subscription, billed_through_in_advance, billed_through_in_arrears";
+    "s.id, s.subscription, w.in_advance, w.in_arrears, w.subscription IS NOT NULL";
+
+/// Where a subscription is read from: its row, and its watermarks' row under the same owner
+/// (a join within one owner's rows). Filters name the subscription's columns unqualified.
+pub(crate) const SUBSCRIPTIONS_FROM: &str = "subscriptions s LEFT JOIN subscription_watermarks w \
+     ON w.owner = s.owner AND w.subscription = s.id";
 
 /// A subscription from a row selected by [`SUBSCRIPTION_SELECT`], through the deserialiser
 /// that validates a stored one; what it is billed through is the columns'.
@@ -79,6 +85,13 @@ pub(crate) fn subscription(row: &postgres::Row) -> Result<Subscription, StoreErr
     let id: String = row.try_get(0).context("reading a subscription")?;
     let json: String = row.try_get(1).context("reading a subscription")?;
     let invalid = |e: &dyn Display| backend(format!("stored subscription {id} is invalid: {e}"));
+    let watermarked: bool = row.try_get(4).context("reading a subscription")?;
+    if !watermarked {
+        // Read as never billed, it would be billed again from its start.
+        return Err(invalid(
+            &"it has no row in subscription_watermarks under its owner",
+        ));
+    }
     let mut value: Value = serde_json::from_str(&json).map_err(|e| invalid(&e))?;
     let mut billed = Map::new();
     for (column, name) in [(2, "in_advance"), (3, "in_arrears")] {

@@ -6,14 +6,14 @@ use postgres::{Client, GenericClient, IsolationLevel, Transaction};
 
 use plock_store_sql::codec::invoice_number;
 
-use crate::codec::{Context, Param, SUBSCRIPTION_SELECT, subscription};
+use crate::codec::{Context, Param, SUBSCRIPTION_SELECT, SUBSCRIPTIONS_FROM, subscription};
 
 pub(crate) fn read_subscriptions(
     client: &mut impl GenericClient,
     filter: &str,
     params: &[Param<'_>],
 ) -> Result<Vec<Subscription>, StoreError> {
-    let sql = format!("SELECT {SUBSCRIPTION_SELECT} FROM subscriptions WHERE {filter}");
+    let sql = format!("SELECT {SUBSCRIPTION_SELECT} FROM {SUBSCRIPTIONS_FROM} WHERE {filter}");
     let rows = client
         .query(&sql, params)
         .context("reading subscriptions")?;

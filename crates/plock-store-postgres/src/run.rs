@@ -1,139 +1,115 @@
 //! A billing run recorded: what its subscriptions are billed through, and its invoices, in a
 //! few statements whatever the run's size.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 
 use plock_core::Invoice;
 use plock_core::billing::Billed;
 use plock_core::store::StoreError;
-use plock_core::subscription::BilledThrough;
+use plock_store_sql::SqlValue;
 use postgres::Transaction;
 use postgres::binary_copy::BinaryCopyInWriter;
 use postgres::types::Type;
+use rayon::prelude::*;
 
-use plock_store_sql::codec::{billed_through, sql_number, text};
+use plock_store_sql::codec::sql_number;
 use plock_store_sql::rows::{InvoiceRow, Row};
 
 use crate::bind::binds;
 use crate::codec::{INVOICE_COLUMNS, Param, backend, names};
 use crate::failure::{Db, Failure};
 use crate::queries::next_invoice_number;
+use crate::watermarks::Owners;
+
+/// Invoices checked and encoded at once on rayon's pool, then copied, a chunk at a time: the
+/// server takes in one chunk while the next is encoded, and the run's JSON is never in memory
+/// all at once.
+const INVOICES_A_CHUNK: usize = 2048;
 
 /// Records run `index`: every subscription it billed must still be billed through what the
-/// run read (its row locked until the batch ends, so two runs recording at once cannot both
-/// pass), and its invoice numbers must be free.
+/// run read, and its invoice numbers must be free. The invoice number counter is locked
+/// first, so runs recording at once record one after the other. Returns the owners of the
+/// subscriptions billed.
 pub(crate) fn record_run(
     tx: &mut Transaction<'_>,
     index: usize,
     invoices: &[Invoice],
     billed: &[Billed],
-) -> Result<(), Failure> {
-    move_watermarks(tx, index, billed)?;
-    let mut next = next_invoice_number(tx, true)?;
-    let numbers = invoices
-        .iter()
-        .map(|i| sql_number(i.number()))
-        .collect::<Result<Vec<_>, _>>()?;
-    let taken: HashSet<i64> = tx
-        .query(
-            "SELECT number FROM invoices WHERE number = ANY($1)",
-            &[&numbers],
-        )
-        .db("reading invoices")?
-        .iter()
-        .map(|row| row.try_get(0))
-        .collect::<Result<_, _>>()
-        .db("reading invoices")?;
-    let mut seen = HashSet::with_capacity(invoices.len());
-    for invoice in invoices {
-        invoice
-            .check_invariants()
-            .map_err(|e| backend(e.to_string()))?;
-        let number = invoice.number();
-        if !seen.insert(number) || taken.contains(&sql_number(number)?) {
-            return Err(Failure::Refused(StoreError::Conflict {
-                index,
-                what: "invoice",
-                id: number.to_string(),
-                reason: "already exists",
-            }));
+) -> Result<Owners, Failure> {
+    let counter = next_invoice_number(tx, true)?;
+    let owners = crate::watermarks::move_all(tx, index, billed)?;
+    if let Some((position, conflict)) = first_taken(tx, index, invoices, counter)? {
+        // A broken invoice listed before the conflict is the refusal, as when checked in order.
+        for invoice in invoices.iter().take(position) {
+            check(invoice)?;
         }
-        next = next.max(number.saturating_add(1));
+        return Err(Failure::Refused(conflict));
     }
     write_invoices(tx, invoices)?;
+    let next = invoices
+        .iter()
+        .map(|i| i.number().saturating_add(1))
+        .fold(counter, u64::max);
     tx.execute(
         "UPDATE meta SET value = $1 WHERE name = 'next_invoice_number'",
         &[&sql_number(next)?],
     )
     .db("writing the next invoice number")?;
-    Ok(())
+    Ok(owners)
 }
 
-/// Checks and moves the billed subscriptions' watermarks, in the order the run lists them.
-fn move_watermarks(
+/// The first invoice whose number the run lists twice or the store holds, and its refusal.
+/// Every stored invoice is numbered below the counter (`counter`), so only numbers below it
+/// are looked up.
+fn first_taken(
     tx: &mut Transaction<'_>,
     index: usize,
-    billed: &[Billed],
-) -> Result<(), Failure> {
-    if billed.is_empty() {
-        return Ok(());
-    }
-    let ids: Vec<&str> = billed.iter().map(|b| b.subscription.as_str()).collect();
-    let rows = tx
-        .query(
-            "SELECT id, billed_through_in_advance, billed_through_in_arrears \
-             FROM subscriptions WHERE id = ANY($1) ORDER BY id FOR UPDATE",
-            &[&ids],
+    invoices: &[Invoice],
+    counter: u64,
+) -> Result<Option<(usize, StoreError)>, Failure> {
+    let below = invoices
+        .iter()
+        .map(Invoice::number)
+        .filter(|&n| n < counter)
+        .map(sql_number)
+        .collect::<Result<Vec<_>, _>>()?;
+    let taken: HashSet<i64> = if below.is_empty() {
+        HashSet::new()
+    } else {
+        tx.query(
+            "SELECT number FROM invoices WHERE number = ANY($1)",
+            &[&below],
         )
-        .db("reading subscriptions")?;
-    let mut stored: HashMap<String, BilledThrough> = HashMap::with_capacity(rows.len());
-    for row in &rows {
-        let id: String = row.try_get(0).db("reading subscriptions")?;
-        let in_advance = row.try_get(1).db("reading subscriptions")?;
-        let in_arrears = row.try_get(2).db("reading subscriptions")?;
-        stored.insert(id, billed_through(in_advance, in_arrears)?);
-    }
-    for b in billed {
-        let id = b.subscription.as_str();
-        let Some(current) = stored.get_mut(id) else {
-            return Err(Failure::Refused(StoreError::NotFound {
+        .db("reading invoices")?
+        .iter()
+        .map(|row| row.try_get(0))
+        .collect::<Result<_, _>>()
+        .db("reading invoices")?
+    };
+    let mut seen = HashSet::with_capacity(invoices.len());
+    for (position, invoice) in invoices.iter().enumerate() {
+        let number = invoice.number();
+        if !seen.insert(number) || taken.contains(&sql_number(number)?) {
+            let conflict = StoreError::Conflict {
                 index,
-                what: "subscription",
-                id: id.to_owned(),
-            }));
-        };
-        if *current != b.from {
-            return Err(Failure::Refused(StoreError::Conflict {
-                index,
-                what: "subscription",
-                id: id.to_owned(),
-                reason: "was billed by another run since this run read it",
-            }));
+                what: "invoice",
+                id: number.to_string(),
+                reason: "already exists",
+            };
+            return Ok(Some((position, conflict)));
         }
-        // Checked above: `from` still holds, so the run's watermark is recorded as it is
-        // (moved back where it credited days past a moved end).
-        *current = b.through;
     }
-    let mut update_ids = Vec::with_capacity(stored.len());
-    let mut in_advance = Vec::with_capacity(stored.len());
-    let mut in_arrears = Vec::with_capacity(stored.len());
-    for (id, through) in &stored {
-        update_ids.push(id.as_str());
-        in_advance.push(through.in_advance.as_ref().map(text).transpose()?);
-        in_arrears.push(through.in_arrears.as_ref().map(text).transpose()?);
-    }
-    tx.execute(
-        "UPDATE subscriptions s \
-         SET billed_through_in_advance = u.in_advance, billed_through_in_arrears = u.in_arrears \
-         FROM unnest($1::text[], $2::text[], $3::text[]) AS u (id, in_advance, in_arrears) \
-         WHERE s.id = u.id",
-        &[&update_ids, &in_advance, &in_arrears],
-    )
-    .db("recording what subscriptions are billed through")?;
-    Ok(())
+    Ok(None)
 }
 
-/// Writes the invoices with one binary `COPY`.
+fn check(invoice: &Invoice) -> Result<(), StoreError> {
+    invoice
+        .check_invariants()
+        .map_err(|e| backend(e.to_string()))
+}
+
+/// Writes the invoices with one binary `COPY`, each checked and encoded on rayon's pool
+/// ([`INVOICES_A_CHUNK`]); the first broken invoice, in order, is the refusal.
 fn write_invoices(tx: &mut Transaction<'_>, invoices: &[Invoice]) -> Result<(), Failure> {
     if invoices.is_empty() {
         return Ok(());
@@ -154,11 +130,20 @@ fn write_invoices(tx: &mut Transaction<'_>, invoices: &[Invoice]) -> Result<(), 
     ];
     let mut writer = BinaryCopyInWriter::new(sink, &types);
     let columns = names(INVOICE_COLUMNS);
-    for invoice in invoices {
-        let values = InvoiceRow { invoice }.values(&columns)?;
-        let binds = binds(&values);
-        let params: Vec<Param<'_>> = binds.iter().map(|b| b as Param<'_>).collect();
-        writer.write(&params).db("writing invoices")?;
+    for chunk in invoices.chunks(INVOICES_A_CHUNK) {
+        let encoded: Vec<Result<Vec<SqlValue>, StoreError>> = chunk
+            .par_iter()
+            .map(|invoice| {
+                check(invoice)?;
+                InvoiceRow { invoice }.values(&columns)
+            })
+            .collect();
+        for values in encoded {
+            let values = values?;
+            let binds = binds(&values);
+            let params: Vec<Param<'_>> = binds.iter().map(|b| b as Param<'_>).collect();
+            writer.write(&params).db("writing invoices")?;
+        }
     }
     writer.finish().db("writing invoices")?;
     Ok(())

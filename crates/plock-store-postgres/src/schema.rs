@@ -124,6 +124,10 @@ INSERT INTO meta (name, value) VALUES ('next_invoice_number', 1);
     include_str!("migrations/5_billed_usage_owner.sql"),
     // 6: imported usage in blocks of one account key's records.
     include_str!("migrations/6_usage_blocks.sql"),
+    // 7: what subscriptions are billed through, in narrow rows of their own.
+    include_str!("migrations/7_subscription_watermarks.sql"),
+    // 8: billed usage in a column a field; invoices compressed with lz4.
+    include_str!("migrations/8_billed_usage_columns.sql"),
 ];
 
 /// The schema version this code writes: the number of migrations.
@@ -131,7 +135,7 @@ pub const SCHEMA_VERSION: u32 = MIGRATIONS.len() as u32;
 
 /// The tables of plock's schema: one of them without `plock_schema` is a foreign database.
 const TABLES: &str = "'accounts', 'account_tags', 'external_ids', 'dismissed_keys', \
-     'subscriptions', 'metrics', 'usage', 'invoices', 'meta'";
+     'subscriptions', 'metrics', 'usage', 'invoices', 'meta', 'subscription_watermarks'";
 
 /// The schema version of the database the client is on: 0 when it holds no plock schema.
 ///

@@ -40,31 +40,55 @@ impl PendingSubscriptions {
         Ok(())
     }
 
-    /// Writes the rows held, replacing stored rows of their ids.
+    /// Writes the rows held, replacing stored rows of their ids: the subscriptions, then
+    /// their watermarks' rows, each written only where it differs from the stored one (a
+    /// write of the same values is still a new version of the row).
     pub(crate) fn flush(&mut self, tx: &mut Transaction<'_>) -> Result<(), Failure> {
         if self.columns.first().is_none_or(Vec::is_empty) {
             return Ok(());
         }
         let columns = std::mem::take(&mut self.columns);
         let names = names(SUBSCRIPTION_COLUMNS);
-        let arrays: Vec<String> = (1..=names.len()).map(|n| format!("${n}::text[]")).collect();
-        let updates: Vec<String> = names
+        // The last two values are the watermark's, the rest the `subscriptions` row's.
+        let row_names = names.get(..names.len().saturating_sub(2)).unwrap_or_default();
+        let arrays: Vec<String> = (1..=row_names.len())
+            .map(|n| format!("${n}::text[]"))
+            .collect();
+        let updates: Vec<String> = row_names
             .iter()
             .skip(1)
             .map(|c| format!("{c} = excluded.{c}"))
             .collect();
         let sql = format!(
-            "INSERT INTO subscriptions ({SUBSCRIPTION_COLUMNS}) SELECT * FROM unnest({}) \
+            "INSERT INTO subscriptions ({}) SELECT * FROM unnest({}) \
              ON CONFLICT ({}) DO UPDATE SET {}",
+            row_names.join(", "),
             arrays.join(", "),
-            names.first().copied().unwrap_or_default(),
+            row_names.first().copied().unwrap_or_default(),
             updates.join(", ")
         );
         let params: Vec<&(dyn postgres::types::ToSql + Sync)> = columns
             .iter()
+            .take(row_names.len())
             .map(|c| c as &(dyn postgres::types::ToSql + Sync))
             .collect();
         tx.execute(&sql, &params).db("writing subscriptions")?;
+        let watermark_params: Vec<&(dyn postgres::types::ToSql + Sync)> = [0, 1]
+            .into_iter()
+            .chain(row_names.len()..names.len())
+            .filter_map(|n| columns.get(n))
+            .map(|c| c as &(dyn postgres::types::ToSql + Sync))
+            .collect();
+        tx.execute(
+            "INSERT INTO subscription_watermarks AS w (subscription, owner, in_advance, in_arrears) \
+             SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[]) \
+             ON CONFLICT (subscription) DO UPDATE SET owner = excluded.owner, \
+             in_advance = excluded.in_advance, in_arrears = excluded.in_arrears \
+             WHERE (w.owner, w.in_advance, w.in_arrears) \
+             IS DISTINCT FROM (excluded.owner, excluded.in_advance, excluded.in_arrears)",
+            &watermark_params,
+        )
+        .db("writing what subscriptions are billed through")?;
         Ok(())
     }
 }

@@ -313,19 +313,10 @@ impl Writer for PgWriter<'_, '_> {
             return Ok(answer);
         }
         self.subscriptions.flush(self.tx)?;
-        let row = self
-            .tx
-            .query_opt(
-                "SELECT billed_through_in_advance, billed_through_in_arrears \
-                 FROM subscriptions WHERE id = $1 FOR UPDATE",
-                &[&id.as_str()],
-            )
-            .db("reading a subscription")?;
-        let Some(row) = row else {
+        let Some((in_advance, in_arrears)) = crate::watermarks::read_one(self.tx, id.as_str())?
+        else {
             return Ok(None);
         };
-        let in_advance = row.try_get(0).db("reading a subscription")?;
-        let in_arrears = row.try_get(1).db("reading a subscription")?;
         Ok(Some(billed_through(in_advance, in_arrears)?))
     }
 
@@ -361,8 +352,8 @@ impl Writer for PgWriter<'_, '_> {
 
     fn record_run(&mut self, index: usize, run: Run<'_>) -> Result<(), Failure> {
         self.subscriptions.flush(self.tx)?;
-        crate::run::record_run(self.tx, index, run.invoices, run.billed)?;
-        crate::billed_usage::write(self.tx, index, run.billed_usage)?;
+        let owners = crate::run::record_run(self.tx, index, run.invoices, run.billed)?;
+        crate::billed_usage::write(self.tx, index, run.billed_usage, &owners)?;
         Ok(())
     }
 
@@ -429,13 +420,18 @@ fn rehome(
     }
     subscriptions.apply(tx, "subscriptions", "account")?;
     if !subscriptions.accounts.is_empty() {
-        // What runs billed of their usage follows the subscriptions.
-        execute(
-            tx,
-            "UPDATE billed_usage b SET owner = s.owner FROM subscriptions s \
-             WHERE b.subscription = s.id AND s.account = ANY($1) AND b.owner <> s.owner",
-            &[&subscriptions.accounts],
-        )?;
+        // What they are billed through, and what runs billed of their usage, follow the
+        // subscriptions.
+        for table in ["subscription_watermarks", "billed_usage"] {
+            execute(
+                tx,
+                &format!(
+                    "UPDATE {table} b SET owner = s.owner FROM subscriptions s \
+                     WHERE b.subscription = s.id AND s.account = ANY($1) AND b.owner <> s.owner"
+                ),
+                &[&subscriptions.accounts],
+            )?;
+        }
     }
     usage.apply(tx, "usage", "account_key")?;
     usage.apply(tx, "usage_blocks", "account_key")

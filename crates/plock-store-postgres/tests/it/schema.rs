@@ -5,11 +5,12 @@
 use crate::support::{fresh_schema, server};
 
 /// Tables that grow with customers: distributed by `owner`.
-const BY_OWNER: [&str; 8] = [
+const BY_OWNER: [&str; 9] = [
     "accounts",
     "account_tags",
     "external_ids",
     "subscriptions",
+    "subscription_watermarks",
     "usage",
     "usage_blocks",
     "invoices",
@@ -110,15 +111,17 @@ fn billed_usage_follows_its_subscription_to_a_new_owner() {
             billed_usage: vec![billed.clone()],
         }))
         .unwrap();
-    let owner_of_billed_usage = || {
+    let owners = || {
         let mut client = postgres::Client::connect(&config, postgres::NoTls).unwrap();
-        let owner: String = client
-            .query_one("SELECT owner FROM billed_usage", &[])
-            .unwrap()
-            .get(0);
-        owner
+        ["billed_usage", "subscription_watermarks"].map(|table| {
+            let owner: String = client
+                .query_one(&format!("SELECT owner FROM {table}"), &[])
+                .unwrap()
+                .get(0);
+            owner
+        })
     };
-    assert_eq!(owner_of_billed_usage(), "c");
+    assert_eq!(owners(), ["c", "c"]);
 
     store
         .apply(Batch::one(Change::Link {
@@ -126,7 +129,7 @@ fn billed_usage_follows_its_subscription_to_a_new_owner() {
             master: fixtures::aid("m"),
         }))
         .unwrap();
-    assert_eq!(owner_of_billed_usage(), "m");
+    assert_eq!(owners(), ["m", "m"]);
     store.check().unwrap();
     assert_eq!(store.company().unwrap().billed_usage, [billed]);
 }
