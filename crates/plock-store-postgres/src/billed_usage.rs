@@ -9,11 +9,13 @@ use plock_core::id::{ProductId, SubscriptionId};
 use plock_core::period::Period;
 use plock_core::store::StoreError;
 use plock_store_sql::codec::{parse, text};
-use postgres::GenericClient;
 use postgres::binary_copy::BinaryCopyInWriter;
+use postgres::error::SqlState;
 use postgres::types::{ToSql, Type};
+use postgres::{GenericClient, Transaction};
 
 use crate::codec::{Context, backend};
+use crate::failure::{Db, Failure};
 use crate::watermarks::Owners;
 
 /// The columns a row is read from, in order.
@@ -37,56 +39,57 @@ const TYPES: [Type; 9] = [
 
 /// Records `rows` (of change `index`), each replacing the stored row of its key, under its
 /// subscription's invoice owner (from `owners`, the run's billed subscriptions', else read),
-/// once each row's [`BilledUsage::replaces`] is checked against the stored row: the rows are
-/// copied into a temporary table, then written with one `INSERT … ON CONFLICT`.
+/// once each row's [`BilledUsage::replaces`] is checked against the stored row.
+///
+/// The rows that replace a stored row are deleted first; most of the rest are of periods
+/// billed for the first time, so all are copied straight into the table, under a savepoint.
+/// A key stored already fails that copy; the rows are then copied into a temporary table and
+/// written over the stored ones with one `INSERT … ON CONFLICT`, which costs the server twice
+/// the plain copy's time.
 pub(crate) fn write(
-    tx: &mut impl GenericClient,
+    tx: &mut Transaction<'_>,
     index: usize,
     rows: &[BilledUsage],
     owners: &Owners,
-) -> Result<(), StoreError> {
+) -> Result<(), Failure> {
     if rows.is_empty() {
         return Ok(());
     }
-    check_replaced(tx, index, rows)?;
+    let replaced = check_replaced(tx, index, rows)?;
     // The latest row of each key: one statement cannot write a key twice.
     let latest: BTreeMap<_, &BilledUsage> = rows.iter().map(|row| (row.key(), row)).collect();
     let more = more_owners(tx, latest.values().copied(), owners)?;
+    let rows = Rows {
+        latest: &latest,
+        owners,
+        more: &more,
+    };
+    if let Some([subscriptions, products, starts]) = &replaced {
+        tx.execute(
+            "DELETE FROM billed_usage b \
+             USING unnest($1::text[], $2::text[], $3::text[]) AS k (subscription, product, start) \
+             WHERE b.subscription = k.subscription AND b.product = k.product \
+             AND b.period_start = k.start",
+            &[subscriptions, products, starts],
+        )
+        .db("recording billed usage")?;
+    }
+    let mut attempt = tx.transaction().db("recording billed usage")?;
+    match rows.copy(&mut attempt, "billed_usage") {
+        Ok(()) => return attempt.commit().db("recording billed usage"),
+        Err(Failure::Database { error, .. })
+            if error.code() == Some(&SqlState::UNIQUE_VIOLATION) =>
+        {
+            attempt.rollback().db("recording billed usage")?;
+        }
+        Err(failure) => return Err(failure),
+    }
     tx.batch_execute(&format!(
         "CREATE TEMPORARY TABLE billed_usage_written ON COMMIT DROP AS \
          SELECT {COLUMNS} FROM billed_usage WITH NO DATA"
     ))
-    .context("recording billed usage")?;
-    let sink = tx
-        .copy_in(&format!(
-            "COPY billed_usage_written ({COLUMNS}) FROM STDIN (FORMAT binary)"
-        ))
-        .context("recording billed usage")?;
-    let mut writer = BinaryCopyInWriter::new(sink, &TYPES);
-    for row in latest.values() {
-        let id = row.subscription.as_str();
-        let owner = owners.get(id).or_else(|| more.get(id)).ok_or_else(|| {
-            backend(format!(
-                "billed usage of subscription {id}, which is not stored"
-            ))
-        })?;
-        let (start, end) = (text(&row.period.start())?, text(&row.period.end())?);
-        let records = i64::try_from(row.records)
-            .map_err(|_| backend(format!("billed usage records {} too many", row.records)))?;
-        let values: [&(dyn ToSql + Sync); 9] = [
-            owner,
-            &id,
-            &row.product.as_str(),
-            &start,
-            &end,
-            &records,
-            &row.quantity,
-            &row.amount,
-            &row.skipped,
-        ];
-        writer.write(&values).context("recording billed usage")?;
-    }
-    writer.finish().context("recording billed usage")?;
+    .db("recording billed usage")?;
+    rows.copy(tx, "billed_usage_written")?;
     tx.batch_execute(&format!(
         "INSERT INTO billed_usage ({COLUMNS}) SELECT {COLUMNS} FROM billed_usage_written \
          ON CONFLICT (subscription, product, period_start) DO UPDATE SET \
@@ -95,8 +98,56 @@ pub(crate) fn write(
          amount = excluded.amount, skipped = excluded.skipped; \
          DROP TABLE billed_usage_written"
     ))
-    .context("recording billed usage")?;
+    .db("recording billed usage")?;
     Ok(())
+}
+
+/// The rows to write, the latest of each key, and their owners.
+struct Rows<'a, 'r> {
+    latest: &'a BTreeMap<(&'r str, &'r str, chrono::NaiveDate), &'r BilledUsage>,
+    owners: &'a Owners,
+    more: &'a Owners,
+}
+
+impl Rows<'_, '_> {
+    /// Copies the rows into `table` with one binary `COPY`.
+    fn copy(&self, tx: &mut Transaction<'_>, table: &str) -> Result<(), Failure> {
+        let sink = tx
+            .copy_in(&format!(
+                "COPY {table} ({COLUMNS}) FROM STDIN (FORMAT binary)"
+            ))
+            .db("recording billed usage")?;
+        let mut writer = BinaryCopyInWriter::new(sink, &TYPES);
+        for row in self.latest.values() {
+            let id = row.subscription.as_str();
+            let owner = self
+                .owners
+                .get(id)
+                .or_else(|| self.more.get(id))
+                .ok_or_else(|| {
+                    backend(format!(
+                        "billed usage of subscription {id}, which is not stored"
+                    ))
+                })?;
+            let (start, end) = (text(&row.period.start())?, text(&row.period.end())?);
+            let records = i64::try_from(row.records)
+                .map_err(|_| backend(format!("billed usage records {} too many", row.records)))?;
+            let values: [&(dyn ToSql + Sync); 9] = [
+                owner,
+                &id,
+                &row.product.as_str(),
+                &start,
+                &end,
+                &records,
+                &row.quantity,
+                &row.amount,
+                &row.skipped,
+            ];
+            writer.write(&values).db("recording billed usage")?;
+        }
+        writer.finish().db("recording billed usage")?;
+        Ok(())
+    }
 }
 
 /// The owners of the rows' subscriptions that `owners` does not name, read from their
@@ -128,14 +179,17 @@ fn more_owners<'r>(
 /// Checks the rows that name what they replace against the stored rows of their keys, read
 /// `FOR UPDATE`: a run recording the same keys at once waits for this batch to end, then
 /// reads what it wrote, so two runs that read the same billed usage cannot both pass.
+///
+/// Returns the keys of the rows checked (each stored, once they pass): subscriptions,
+/// products and period starts.
 fn check_replaced(
     tx: &mut impl GenericClient,
     index: usize,
     rows: &[BilledUsage],
-) -> Result<(), StoreError> {
+) -> Result<Option<Keys>, StoreError> {
     let checked: Vec<&BilledUsage> = rows.iter().filter(|r| r.replaces.is_some()).collect();
     if checked.is_empty() {
-        return Ok(());
+        return Ok(None);
     }
     let subscriptions: Vec<&str> = checked.iter().map(|r| r.subscription.as_str()).collect();
     let products: Vec<&str> = checked.iter().map(|r| r.product.as_str()).collect();
@@ -172,8 +226,13 @@ fn check_replaced(
         );
         plock_core::store::check_billed_usage(index, row, stored.get(&key))?;
     }
-    Ok(())
+    let subscriptions = subscriptions.into_iter().map(str::to_owned).collect();
+    let products = products.into_iter().map(str::to_owned).collect();
+    Ok(Some([subscriptions, products, starts]))
 }
+
+/// Keys of billed usage rows as three arrays: subscriptions, products, period starts.
+type Keys = [Vec<String>; 3];
 
 /// Every stored row, in key order.
 pub(crate) fn read(client: &mut impl GenericClient) -> Result<Vec<BilledUsage>, StoreError> {

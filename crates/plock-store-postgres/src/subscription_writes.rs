@@ -50,7 +50,9 @@ impl PendingSubscriptions {
         let columns = std::mem::take(&mut self.columns);
         let names = names(SUBSCRIPTION_COLUMNS);
         // The last two values are the watermark's, the rest the `subscriptions` row's.
-        let row_names = names.get(..names.len().saturating_sub(2)).unwrap_or_default();
+        let row_names = names
+            .get(..names.len().saturating_sub(2))
+            .unwrap_or_default();
         let arrays: Vec<String> = (1..=row_names.len())
             .map(|n| format!("${n}::text[]"))
             .collect();

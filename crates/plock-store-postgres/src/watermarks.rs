@@ -32,9 +32,15 @@ pub(crate) fn read_all(
         .db("reading what subscriptions are billed through")?;
     let mut read = Vec::with_capacity(rows.len());
     for row in rows {
-        let id: String = row.try_get(0).db("reading what subscriptions are billed through")?;
-        let in_advance = row.try_get(1).db("reading what subscriptions are billed through")?;
-        let in_arrears = row.try_get(2).db("reading what subscriptions are billed through")?;
+        let id: String = row
+            .try_get(0)
+            .db("reading what subscriptions are billed through")?;
+        let in_advance = row
+            .try_get(1)
+            .db("reading what subscriptions are billed through")?;
+        let in_arrears = row
+            .try_get(2)
+            .db("reading what subscriptions are billed through")?;
         read.push((id, in_advance, in_arrears));
     }
     Ok(read)
@@ -45,10 +51,7 @@ pub(crate) type Dates = (Option<String>, Option<String>);
 
 /// Subscription `id`'s stored watermark dates, its row locked; `None` when no subscription
 /// `id` is stored (each stored one has its row, written with it).
-pub(crate) fn read_one(
-    tx: &mut Transaction<'_>,
-    id: &str,
-) -> Result<Option<Dates>, Failure> {
+pub(crate) fn read_one(tx: &mut Transaction<'_>, id: &str) -> Result<Option<Dates>, Failure> {
     let row = tx
         .query_opt(
             "SELECT in_advance, in_arrears FROM subscription_watermarks \

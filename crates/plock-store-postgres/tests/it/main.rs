@@ -8,6 +8,7 @@
     clippy::indexing_slicing
 )]
 
+mod billed_usage;
 mod concurrency;
 mod contract;
 mod import;
@@ -15,3 +16,4 @@ mod migrations;
 mod schema;
 mod support;
 mod values;
+mod watermarks;
