@@ -129,7 +129,8 @@ impl Rows<'_, '_> {
                         "billed usage of subscription {id}, which is not stored"
                     ))
                 })?;
-            let (start, end) = (text(&row.period.start())?, text(&row.period.end())?);
+            // A date's `Display` is its serde text, without the detour through a JSON value.
+            let (start, end) = (row.period.start().to_string(), row.period.end().to_string());
             let records = i64::try_from(row.records)
                 .map_err(|_| backend(format!("billed usage records {} too many", row.records)))?;
             let values: [&(dyn ToSql + Sync); 9] = [
