@@ -14,9 +14,10 @@ use postgres::Client;
 
 use crate::codec::{Context, backend};
 
-/// The advisory lock key migrations take (`plok` in ASCII), so two processes never migrate
-/// at once.
-const MIGRATION_LOCK: i64 = 0x706c_6f6b;
+/// The first half of the advisory lock key migrations take (`plok` in ASCII); the second is
+/// the schema's name hashed, so two processes never migrate one schema at once, while the
+/// companies of other schemas of the database migrate beside them.
+const MIGRATION_LOCK: i32 = 0x706c_6f6b;
 
 /// The migrations, oldest first. See the module documentation.
 const MIGRATIONS: &[&str] = &[
@@ -193,8 +194,11 @@ pub(crate) fn migrate(client: &mut Client) -> Result<(), StoreError> {
     }
     loop {
         let mut tx = client.transaction().context("starting a migration")?;
-        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])
-            .context("locking the schema to migrate it")?;
+        tx.execute(
+            "SELECT pg_advisory_xact_lock($1, hashtext(current_schema()))",
+            &[&MIGRATION_LOCK],
+        )
+        .context("locking the schema to migrate it")?;
         tx.batch_execute(
             "CREATE TABLE IF NOT EXISTS plock_schema (\
              version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())",
