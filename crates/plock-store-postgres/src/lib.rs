@@ -40,7 +40,9 @@ mod bind;
 mod check;
 mod codec;
 mod copy;
+mod copy_out;
 mod failure;
+mod id_strip;
 mod import;
 mod inserts;
 mod key_blocks;
@@ -76,7 +78,8 @@ impl PostgresStore {
     pub fn usage_table(&self) -> Result<UsageTable, StoreError> {
         let mut client = self.client()?;
         let mut tx = queries::read(&mut client)?;
-        let usage = usage_read::usage_table(&mut tx)?;
+        let book = store::read_book(&mut tx)?;
+        let usage = usage_read::usage_table(&mut tx, &book)?;
         tx.commit().context("ending a read")?;
         Ok(usage)
     }
@@ -91,7 +94,7 @@ impl PostgresStore {
         let mut client = self.client()?;
         let mut tx = queries::read(&mut client)?;
         let (accounts, subscriptions, metrics) = store::read_company(&mut tx)?;
-        let usage = usage_read::usage_table(&mut tx)?;
+        let usage = usage_read::usage_table(&mut tx, &accounts)?;
         let billed_usage = billed_usage::read(&mut tx)?;
         tx.commit().context("ending a read")?;
         let company = CompanySnapshot {
