@@ -28,6 +28,8 @@ use crate::schema;
 pub struct PostgresStore {
     /// The connection; `None` while a usage import's thread holds it.
     client: RefCell<Option<Client>>,
+    /// The connection string, for a billing run's second connection.
+    config: String,
 }
 
 impl std::fmt::Debug for PostgresStore {
@@ -38,7 +40,7 @@ impl std::fmt::Debug for PostgresStore {
 
 /// Connects to `config`, a connection string (`postgres://user@host:port/db` or
 /// `host=… port=… user=… dbname=…`); the password, if any, is never part of an error.
-fn connect(config: &str) -> Result<Client, StoreError> {
+pub(crate) fn connect(config: &str) -> Result<Client, StoreError> {
     let parsed: postgres::Config = config
         .parse()
         .map_err(|e| backend(format!("the PostgreSQL connection string is invalid: {e}")))?;
@@ -74,6 +76,7 @@ impl PostgresStore {
         schema::migrate(&mut client)?;
         Ok(PostgresStore {
             client: RefCell::new(Some(client)),
+            config: config.to_owned(),
         })
     }
 
@@ -94,6 +97,7 @@ impl PostgresStore {
         schema::migrate(&mut client)?;
         Ok(PostgresStore {
             client: RefCell::new(Some(client)),
+            config: config.to_owned(),
         })
     }
 
@@ -104,6 +108,11 @@ impl PostgresStore {
     /// [`StoreError::Backend`].
     pub fn schema_version(&self) -> Result<u32, StoreError> {
         schema::version(&mut *self.client()?)
+    }
+
+    /// The connection string the store was opened with.
+    pub(crate) fn config(&self) -> &str {
+        &self.config
     }
 
     /// The connection; a read that is already using it (which the store never does) is an
@@ -421,7 +430,7 @@ pub(crate) fn read_book(
     book(accounts, dismissed)
 }
 
-fn read_metrics(client: &mut impl GenericClient) -> Result<Vec<Metric>, StoreError> {
+pub(crate) fn read_metrics(client: &mut impl GenericClient) -> Result<Vec<Metric>, StoreError> {
     let rows = client
         .query("SELECT id, aggregation FROM metrics ORDER BY id", &[])
         .context("reading metrics")?;
