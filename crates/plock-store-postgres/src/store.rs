@@ -11,7 +11,7 @@ use plock_core::{
     Account, AccountId, AccountKey, Invoice, Metric, Store, Subscription, SubscriptionId,
     UsageRecord, UsageTable,
 };
-use plock_store_sql::codec::{account, book, metric, sql_number, text};
+use plock_store_sql::codec::{account, metric, sql_number, text};
 use plock_store_sql::read::{TagTest, page, page_probe, tag_parts};
 use plock_store_sql::sql::by_external_id;
 use postgres::{Client, GenericClient, NoTls};
@@ -424,16 +424,24 @@ const EVERY_ACCOUNT: &str = "SELECT json_build_object(\
      ORDER BY a.id";
 
 /// The accounts and dismissed keys, read in `client`'s transaction, the book's rules checked.
+///
+/// The rows' JSON (the server's own, one object each) is put into the book's document as
+/// text and read once by the book's deserialiser: no `serde_json::Value` tree of every
+/// account is built and freed.
 pub(crate) fn read_book(
     client: &mut impl GenericClient,
 ) -> Result<plock_core::AccountBook, StoreError> {
     let rows = client
         .query(EVERY_ACCOUNT, &[])
         .context("reading accounts")?;
-    let accounts = rows
-        .iter()
-        .map(|row| account_value(row, 0))
-        .collect::<Result<Vec<_>, _>>()?;
+    let mut document = String::with_capacity(rows.len().saturating_mul(400).saturating_add(64));
+    document.push_str("{\"accounts\":[");
+    for (n, row) in rows.iter().enumerate() {
+        if n > 0 {
+            document.push(',');
+        }
+        document.push_str(row.try_get::<_, &str>(0).context("reading accounts")?);
+    }
     drop(rows);
     let dismissed = client
         .query("SELECT key FROM dismissed_keys ORDER BY key", &[])
@@ -442,7 +450,10 @@ pub(crate) fn read_book(
         .map(|row| row.try_get::<_, String>(0))
         .collect::<Result<Vec<_>, _>>()
         .context("reading dismissed keys")?;
-    book(accounts, dismissed)
+    document.push_str("],\"dismissed\":");
+    document.push_str(&serde_json::to_string(&dismissed).context("reading dismissed keys")?);
+    document.push('}');
+    serde_json::from_str(&document).context("the stored accounts break a rule of the account book")
 }
 
 pub(crate) fn read_metrics(client: &mut impl GenericClient) -> Result<Vec<Metric>, StoreError> {

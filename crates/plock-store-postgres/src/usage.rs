@@ -1,9 +1,9 @@
 //! Usage written a batch at a time: records in with binary `COPY … FROM STDIN`, out with
-//! binary `COPY … TO STDOUT` straight into the billing run's usage table.
+//! binary `COPY … TO STDOUT` as a block's text, which the billing run reads with the blocks.
 //!
 //! PostgreSQL's binary format carries each value as its wire bytes (a `numeric` as base-10000
-//! digits with its scale, a `timestamptz` as microseconds), so nothing is printed or parsed as
-//! text on either side, and one statement moves any number of rows.
+//! digits with its scale, a `timestamptz` as microseconds), so the server prints and parses
+//! nothing, and one statement moves any number of rows.
 
 use std::collections::{HashMap, HashSet};
 
@@ -150,7 +150,7 @@ pub(crate) fn rows_text(client: &mut impl GenericClient) -> Result<String, Store
     let mut rows = CopyOutRows::new(std::io::BufReader::with_capacity(1 << 20, source))?;
     let mut keys: HashMap<Vec<u8>, AccountKey> = HashMap::new();
     let mut metrics: HashMap<Vec<u8>, MetricId> = HashMap::new();
-    let mut records = Vec::new();
+    let (mut records, mut text) = (Vec::new(), String::new());
     while rows.next_row(6)? {
         let key = rows
             .field()?
@@ -189,6 +189,14 @@ pub(crate) fn rows_text(client: &mut impl GenericClient) -> Result<String, Store
         let record = UsageRecord::new(account, metric, join_time(at, nanos)?, quantity, record_id)
             .map_err(|e| backend(format!("stored usage is invalid: {e}")))?;
         records.push(record);
+        if records.len() == RECORDS_AT_A_TIME {
+            text.push_str(UsageBlock::from_records(&records).text());
+            records.clear();
+        }
     }
-    Ok(UsageBlock::from_records(&records).text().to_owned())
+    text.push_str(UsageBlock::from_records(&records).text());
+    Ok(text)
 }
+
+/// Records written out as text at a time: memory holds the text, not every record.
+const RECORDS_AT_A_TIME: usize = 1 << 16;
