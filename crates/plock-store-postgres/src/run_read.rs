@@ -34,7 +34,7 @@ pub(crate) fn billing_input(
         .context("exporting the run's snapshot")?;
     let config = store.config();
     let (accounts, usage, side) = std::thread::scope(|scope| {
-        let side = scope.spawn(|| side_connection(config, &snapshot).map(|c| read_side(c)));
+        let side = scope.spawn(|| side_connection(config, &snapshot).map(read_side));
         let main = crate::store::read_book(&mut tx).and_then(|accounts| {
             let usage = crate::usage_read::usage_table(&mut tx, &accounts)?;
             Ok((accounts, usage))
