@@ -13,6 +13,7 @@ mod concurrency;
 mod contract;
 mod import;
 mod migrations;
+mod run_read;
 mod schema;
 mod support;
 mod values;
