@@ -73,6 +73,8 @@ mod usage_block;
 mod usage_check;
 #[cfg(test)]
 mod usage_check_tests;
+#[cfg(test)]
+mod date_tests;
 
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 
