@@ -59,6 +59,8 @@ mod accounts;
 mod canonical;
 mod chunks;
 mod contact_cells;
+#[cfg(test)]
+mod date_tests;
 mod ingest;
 mod layout;
 mod progress;
@@ -73,8 +75,6 @@ mod usage_block;
 mod usage_check;
 #[cfg(test)]
 mod usage_check_tests;
-#[cfg(test)]
-mod date_tests;
 
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 
@@ -149,8 +149,10 @@ fn plain_date(text: &str) -> Option<NaiveDate> {
     };
     let digits = |ds: &[u8]| {
         ds.iter().try_fold(0u32, |n, d| {
-            d.is_ascii_digit()
-                .then(|| n.saturating_mul(10).saturating_add(u32::from(d.wrapping_sub(b'0'))))
+            d.is_ascii_digit().then(|| {
+                n.saturating_mul(10)
+                    .saturating_add(u32::from(d.wrapping_sub(b'0')))
+            })
         })
     };
     let year = i32::try_from(digits(&[y1, y2, y3, y4])?).ok()?;

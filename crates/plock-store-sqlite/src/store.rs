@@ -19,11 +19,11 @@ use plock_store_sql::sql::by_external_id;
 use rusqlite::types::Value as SqlValue;
 use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior, params};
 
+use crate::book_text::BookText;
 use crate::codec::{
     ACCOUNT_SELECT, Context, INVOICE_SELECT, USAGE_SELECT, account_value, backend, invoice,
     json_list, question, usage_record,
 };
-use crate::book_text::BookText;
 use crate::schema;
 
 /// How long a connection waits for another one's write lock before giving up with

@@ -207,7 +207,10 @@ fn subscription_rows_checked_across_threads_list_the_first_problems_of_the_file(
     let first: Vec<u64> = (2..).take(crate::import::MAX_REPORTED_ERRORS).collect();
     assert_eq!(lines, first);
     assert_eq!(
-        errors.errors().first().map(|e| (e.column.as_str(), e.value.as_str())),
+        errors
+            .errors()
+            .first()
+            .map(|e| (e.column.as_str(), e.value.as_str())),
         Some(("start", "2025-13-01"))
     );
 }

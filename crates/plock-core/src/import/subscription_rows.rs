@@ -200,11 +200,9 @@ fn check_cells(t: &Table, cells: &Cells<'_>, line: u64, errors: &mut ImportError
     );
     for date in ["start", "end", "anchor", "paused_since"] {
         let required = date == "start";
-        field(
-            date,
-            text(date).or_else(|| required.then_some("")),
-            &|v| parse_date(v).map(drop),
-        );
+        field(date, text(date).or_else(|| required.then_some("")), &|v| {
+            parse_date(v).map(drop)
+        });
     }
     field("interval_months", text("interval_months"), &|v| {
         v.parse::<u32>()
