@@ -51,7 +51,6 @@ mod book_text;
 mod codec;
 mod files;
 mod invoice_json;
-mod items_ahead;
 mod key_blocks;
 mod key_places;
 mod operate;

@@ -11,7 +11,6 @@ use plock_core::subscription::BilledThrough;
 use plock_core::{
     AccountBook, AccountId, AccountKey, Metric, Subscription, SubscriptionId, UsageRecord,
 };
-use plock_store_sql::SqlValue;
 use plock_store_sql::batch::apply as apply_batch;
 use plock_store_sql::codec::text;
 use plock_store_sql::plan::AccountWrites;
@@ -27,30 +26,24 @@ use crate::codec::{
     ACCOUNT_COLUMNS, ACCOUNT_SELECT, Context, SUBSCRIPTION_COLUMNS, USAGE_COLUMNS, account_value,
     json_list, params, question, usage_values,
 };
-use crate::items_ahead::{ItemsAhead, with_items_ahead};
 
 /// Applies `batch` in `tx`, or returns the first refusal (the caller then rolls back).
 pub(crate) fn apply(tx: &Connection, batch: &Batch) -> Result<(), StoreError> {
-    with_items_ahead(batch, |items| {
-        apply_batch(
-            &mut SqliteWriter {
-                tx,
-                owners: KeyOwners::default(),
-                watermarks: Watermarks::of(batch),
-                items,
-            },
-            batch,
-        )
-    })
+    apply_batch(
+        &mut SqliteWriter {
+            tx,
+            owners: KeyOwners::default(),
+            watermarks: Watermarks::of(batch),
+        },
+        batch,
+    )
 }
 
 /// The batch's transaction.
-struct SqliteWriter<'c, 'b> {
+struct SqliteWriter<'c> {
     tx: &'c Connection,
     owners: KeyOwners,
     watermarks: Watermarks,
-    /// The items' JSON of the batch's subscriptions, encoded ahead.
-    items: ItemsAhead<'b>,
 }
 
 /// The statements that put a subscription (a new one, a stored one), and the columns their
@@ -70,7 +63,7 @@ static PUT_SUBSCRIPTION: LazyLock<(String, String, Vec<&str>)> = LazyLock::new(|
     )
 });
 
-impl SqliteWriter<'_, '_> {
+impl SqliteWriter<'_> {
     /// Is there a row in `from_where` (a table and a condition on `?1`)?
     fn exists(&self, from_where: &str, value: &str) -> Result<bool, StoreError> {
         self.tx
@@ -98,7 +91,7 @@ impl SqliteWriter<'_, '_> {
     }
 }
 
-impl Writer for SqliteWriter<'_, '_> {
+impl Writer for SqliteWriter<'_> {
     type Error = StoreError;
     const ACCOUNT_COLUMNS: &'static str = ACCOUNT_COLUMNS;
 
@@ -206,18 +199,7 @@ impl Writer for SqliteWriter<'_, '_> {
 
     fn put_subscription(&mut self, row: SubscriptionRow<'_>) -> Result<(), StoreError> {
         let (insert, upsert, columns) = &*PUT_SUBSCRIPTION;
-        let mut items = self.items.take(row.subscription);
-        let values = columns
-            .iter()
-            .map(|column| {
-                if *column == "items"
-                    && let Some(json) = items.take()
-                {
-                    return json.map(SqlValue::Text);
-                }
-                row.value(column)
-            })
-            .collect::<Result<Vec<_>, _>>()?;
+        let values = row.values(columns)?;
         self.tx
             .prepare_cached(if row.stored { upsert } else { insert })
             .and_then(|mut stmt| stmt.execute(params(&values)))
@@ -307,7 +289,7 @@ impl Writer for SqliteWriter<'_, '_> {
     }
 }
 
-impl SqliteWriter<'_, '_> {
+impl SqliteWriter<'_> {
     /// Records what a run billed subscription `b` through, if no other run moved it since.
     fn move_watermark(&mut self, index: usize, b: &Billed) -> Result<(), StoreError> {
         let id = b.subscription.as_str();

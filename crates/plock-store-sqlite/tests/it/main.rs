@@ -12,7 +12,6 @@ mod concurrency;
 mod contract;
 mod differential;
 mod files;
-mod items_ahead;
 mod key_blocks;
 mod made_up_ids;
 mod operate;
