@@ -77,7 +77,6 @@ mod engine;
 mod id_order;
 mod late;
 mod line;
-mod line_order;
 #[cfg(feature = "oracle")]
 pub mod oracle;
 mod restore;

@@ -49,7 +49,6 @@ use crate::account::external::{ExternalId, ExternalSystem};
 use crate::id::{AccountId, MetricId, ProductId, SubscriptionId};
 use crate::money::{Currency, Money, MoneyError};
 use crate::period::Period;
-use crate::text_order::TextKey;
 
 /// What a charge is, as printed on its line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -164,22 +163,6 @@ fn lines_total(currency: Currency, lines: &[InvoiceLine]) -> Result<Money, Money
         return Ok(Money::new(total, currency));
     }
     Money::sum(currency, lines.iter().map(|l| l.amount))
-}
-
-/// References to `lines` in product order, each product's in line order: a stable sort on
-/// the products' integer keys, where comparing the ids as strings cost a call and a branch
-/// on their representation each time.
-fn by_product(lines: &[InvoiceLine]) -> Vec<&InvoiceLine> {
-    let mut keyed: Vec<(TextKey, usize, &InvoiceLine)> = lines
-        .iter()
-        .enumerate()
-        .map(|(at, l)| (TextKey::of(l.product.as_str()), at, l))
-        .collect();
-    keyed.sort_unstable_by(|(ka, a_at, a), (kb, b_at, b)| {
-        ka.cmp_text(a.product.as_str(), kb, b.product.as_str())
-            .then(a_at.cmp(b_at))
-    });
-    keyed.into_iter().map(|(_, _, l)| l).collect()
 }
 
 /// The items of `items` in an allocation of exactly their size. `Vec::into_boxed_slice` would
@@ -423,7 +406,8 @@ impl Invoice {
             }
             products
         } else {
-            let by_product = by_product(&lines);
+            let mut by_product: Vec<&InvoiceLine> = lines.iter().collect();
+            by_product.sort_by(|a, b| a.product.cmp(&b.product));
             let same = || by_product.chunk_by(|a, b| a.product == b.product);
             let mut products = Vec::with_capacity(same().count());
             for same in same() {

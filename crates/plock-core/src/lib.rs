@@ -121,7 +121,6 @@ pub mod period;
 pub mod pricing;
 pub mod store;
 pub mod subscription;
-mod text_order;
 pub mod usage;
 
 pub use account::Account;

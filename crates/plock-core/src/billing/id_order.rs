@@ -11,7 +11,15 @@
 use std::cmp::Ordering;
 
 use crate::par::prelude::*;
-use crate::text_order::prefix;
+
+/// The first 16 bytes of `id`, zero-padded, as a big-endian integer.
+fn prefix(id: &str) -> u128 {
+    let mut bytes = [0u8; 16];
+    for (to, from) in bytes.iter_mut().zip(id.as_bytes()) {
+        *to = *from;
+    }
+    u128::from_be_bytes(bytes)
+}
 
 /// `items` sorted by `id` (their text's order), across the current pool's threads. Unstable:
 /// items of equal ids end up side by side in some order.

@@ -9,7 +9,6 @@ use rust_decimal::Decimal;
 use super::billed_usage::{BilledUsage, BilledUsageIndex};
 use super::catalogue::{Catalogue, CatalogueEntry, UsageLookup};
 use super::late::late_charges;
-use super::line_order::sort_lines;
 use super::line::{Charge, fixed_line, has_fixed_part, line, pricing_error};
 use super::{BillingError, MismatchReason, RunOptions, Skipped, UnmatchedChild};
 use crate::account::{Account, AccountState};
@@ -496,7 +495,22 @@ pub(crate) fn build_invoice(
     number: u64,
     options: &RunOptions,
 ) -> Result<Invoice, BillingError> {
-    draft.lines = sort_lines(std::mem::take(&mut draft.lines));
+    draft.lines.sort_by(|a, b| {
+        (
+            &a.source_account,
+            &a.subscription,
+            a.period,
+            &a.product,
+            a.kind,
+        )
+            .cmp(&(
+                &b.source_account,
+                &b.subscription,
+                b.period,
+                &b.product,
+                b.kind,
+            ))
+    });
     let debtor_ids = draft.owner.external_ids().erp();
     let mut reasons = Vec::new();
     if let Some(minimum) = draft.minimum {
