@@ -79,6 +79,7 @@ mod late;
 mod line;
 #[cfg(feature = "oracle")]
 pub mod oracle;
+mod rank_order;
 mod restore;
 mod rules;
 mod totals;

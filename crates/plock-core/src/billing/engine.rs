@@ -23,6 +23,7 @@ use super::rules::{
     Context, Draft, Drafts, Outcome, Walk, bill_subscription, build_invoice, check_subscription,
     sorted_subscriptions,
 };
+use super::rank_order::{by_distinct_rank, by_group};
 use super::usage_order::{Part, UsageRun, gather_runs, sort_tail};
 use super::{Billed, BillingError, BillingRun, CompanyData, NotBilled, RunOptions, UnpricedUsage};
 use crate::account::{Account, AccountState};
@@ -294,7 +295,12 @@ fn bill_owned<'a>(
     mut owned: Vec<Owned<'a>>,
     progress: &(dyn Fn(usize) + Sync),
 ) -> Vec<Acc<'a>> {
-    owned.par_sort_unstable_by_key(|o| (o.root, o.rank));
+    // Subscriptions come in rank order: grouped by root, placed where a sort compared.
+    if owned.is_sorted_by_key(|o| o.rank) {
+        owned = by_group(owned, shared.accounts.resolved.len(), |o| o.root);
+    } else {
+        owned.par_sort_unstable_by_key(|o| (o.root, o.rank));
+    }
     let partitions: Vec<&[Owned<'_>]> = owned.chunk_by(|a, b| a.root == b.root).collect();
     // Many chunks per thread, billed largest first, each taken by whichever thread is free:
     // the run's tail is then one small chunk, not a thread left with a large one (with 8
@@ -387,11 +393,10 @@ fn finish(
 
 /// The subscriptions billed, in id order, each rank given its id back.
 fn billed_in_order(
-    mut ranked: Vec<(u32, BilledThrough, BilledThrough)>,
+    ranked: Vec<(u32, BilledThrough, BilledThrough)>,
     subscriptions: &[&Subscription],
 ) -> Vec<Billed> {
-    ranked.par_sort_unstable_by_key(|(rank, ..)| *rank);
-    ranked
+    by_distinct_rank(ranked, subscriptions.len(), |(rank, ..)| *rank)
         .par_iter()
         .filter_map(|(rank, from, through)| {
             Some(Billed {
