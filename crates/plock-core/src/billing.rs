@@ -81,6 +81,7 @@ mod line;
 pub mod oracle;
 mod rank_order;
 mod restore;
+mod results;
 mod rules;
 mod totals;
 mod usage_order;
