@@ -28,7 +28,12 @@ fn line(product: &str, quantity: Decimal, amount: Decimal) -> InvoiceLine {
     }
 }
 
-/// Each product's (quantity, amount) as text: `Decimal::ZERO` plus each line in turn.
+/// A decimal's mantissa, scale and sign: what its text shows, and the sign of a zero too.
+fn exact(d: Decimal) -> String {
+    format!("{} {} {}", d.mantissa(), d.scale(), d.is_sign_negative())
+}
+
+/// Each product's (quantity, amount) exactly: `Decimal::ZERO` plus each line in turn.
 fn folded(lines: &[InvoiceLine]) -> Vec<(String, String, String)> {
     let mut by_product: BTreeMap<String, (Decimal, Decimal)> = BTreeMap::new();
     for l in lines {
@@ -40,7 +45,7 @@ fn folded(lines: &[InvoiceLine]) -> Vec<(String, String, String)> {
     }
     by_product
         .into_iter()
-        .map(|(p, (q, a))| (p, q.to_string(), a.to_string()))
+        .map(|(p, (q, a))| (p, exact(q), exact(a)))
         .collect()
 }
 
@@ -61,8 +66,8 @@ fn check(lines: Vec<InvoiceLine>) {
         .map(|p| {
             (
                 p.product.as_str().to_owned(),
-                p.quantity.to_string(),
-                p.amount.amount().to_string(),
+                exact(p.quantity),
+                exact(p.amount.amount()),
             )
         })
         .collect();
