@@ -19,12 +19,12 @@ use super::account_usage::AccountUsage;
 use super::billed_usage::{BilledUsage, BilledUsageIndex};
 use super::catalogue::{Catalogue, CatalogueEntry};
 use super::chunks::{CHUNKS_PER_THREAD, chunk_partitions, largest_first};
+use super::rank_order::by_group;
+use super::results::{billed_in_order, build_invoices, unpriced};
 use super::rules::{
     Context, Draft, Drafts, Outcome, Walk, bill_subscription, check_subscription,
     sorted_subscriptions,
 };
-use super::rank_order::by_group;
-use super::results::{billed_in_order, build_invoices, unpriced};
 use super::usage_order::{Part, UsageRun, gather_runs, sort_tail};
 use super::{BillingError, BillingRun, CompanyData, NotBilled, RunOptions};
 use crate::account::{Account, AccountState};

@@ -3,13 +3,13 @@
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use super::rules::{Draft, build_invoice};
 use super::rank_order::by_distinct_rank;
+use super::rules::{Draft, build_invoice};
 use super::{Billed, BillingError, RunOptions, UnpricedUsage};
 use crate::invoice::Invoice;
 use crate::money::Currency;
-use crate::subscription::{BilledThrough, Subscription};
 use crate::par::prelude::*;
+use crate::subscription::{BilledThrough, Subscription};
 use crate::usage::UsageTable;
 
 /// The invoices of the sorted drafts, built in parallel, numbered in order; the first error

@@ -53,7 +53,11 @@ pub(super) fn gather_runs<T: Ord + Send + Sync>(parts: Vec<Part<T>>) -> Vec<T> {
         .enumerate()
         .flat_map(|(p, (_, runs))| runs.iter().map(move |r| (r.rank, p, r.start, r.len)))
         .collect();
-    let bound = runs.iter().map(|r| r.0 as usize).max().map_or(0, |r| r.saturating_add(1));
+    let bound = runs
+        .iter()
+        .map(|r| r.0 as usize)
+        .max()
+        .map_or(0, |r| r.saturating_add(1));
     let runs = by_distinct_rank(runs, bound, |r| r.0);
     // Where each part's last run is in that order: the part is freed there.
     let mut last = vec![0usize; parts.len()];

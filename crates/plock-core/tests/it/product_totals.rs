@@ -4,11 +4,11 @@
 use std::collections::BTreeMap;
 
 use chrono::NaiveDate;
+use plock_core::Invoice;
 use plock_core::id::{AccountId, ProductId, SubscriptionId};
 use plock_core::invoice::{Dispatch, InvoiceLine, LineKind};
 use plock_core::money::{Currency, Money};
 use plock_core::period::Period;
-use plock_core::Invoice;
 use rust_decimal::{Decimal, dec};
 
 fn line(product: &str, quantity: Decimal, amount: Decimal) -> InvoiceLine {
