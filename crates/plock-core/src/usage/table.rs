@@ -17,6 +17,7 @@
 mod build;
 mod columns;
 mod filing;
+mod key_sort;
 mod pack;
 mod pieces;
 mod query;

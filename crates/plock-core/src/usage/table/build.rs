@@ -6,8 +6,8 @@ use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 
 use super::columns::{Columns, DayWord, Days, Mantissas};
-use super::pack::{Packed, Resent, pack, scale_of};
-use super::sort::{sort_columns, sorted_columns};
+use super::pack::{Packed, Resent, pack};
+use super::sort::{scale_byte, sort_columns, sorted_columns};
 use super::source::RecordSource;
 use super::{Group, MIXED_SCALES, UsageTable};
 use crate::hash::{FastState, dense};
@@ -220,14 +220,19 @@ impl UsageTableBuilder {
         accounts.sort_unstable();
         let mut metrics = self.metrics;
         metrics.sort_unstable();
-        let runs = bounds
+        let days = Days::of(days);
+        let runs: Vec<(u32, usize, usize, u8)> = bounds
             .windows(2)
             .enumerate()
             .filter_map(|(rank, w)| match *w {
-                [start, end] if start < end => Some((dense(rank), start, end)),
+                [start, end] if start < end => {
+                    let scale = run_scale(&days, start, end)?;
+                    Some((dense(rank), start, end, scale))
+                }
                 _ => None,
-            });
-        assemble(accounts, metrics, mantissas, Days::of(days), runs, |rank| {
+            })
+            .collect();
+        assemble(accounts, metrics, mantissas, days, runs, |rank| {
             order.get(rank as usize).map(|g| rank_of(*g))
         })
     }
@@ -256,8 +261,8 @@ impl UsageTable {
     }
 }
 
-/// The table of the columns of records sorted by group; `runs` are the groups' numbers and
-/// places, in order, and `key_of` gives a group's (account, metric) indexes into the sorted
+/// The table of the columns of records sorted by group; `runs` are the groups' numbers,
+/// places and scales (the one its records share, or [`MIXED_SCALES`]), in order, and `key_of` gives a group's (account, metric) indexes into the sorted
 /// `accounts` and `metrics`. Only accounts with records stay, so equal usage makes equal
 /// tables.
 pub(super) fn assemble(
@@ -265,15 +270,14 @@ pub(super) fn assemble(
     metrics: Vec<MetricId>,
     mantissas: Mantissas,
     days: Days,
-    runs: impl IntoIterator<Item = (u32, usize, usize)>,
+    runs: impl IntoIterator<Item = (u32, usize, usize, u8)>,
     key_of: impl Fn(u32) -> Option<(u32, u32)>,
 ) -> UsageTable {
     let (mut groups, mut scales) = (Vec::new(), Vec::new());
     // The runs cover the records one after the other, and every run's group has a key: a
     // group ends where the next starts.
-    for (group, start, end) in runs {
-        let (Some(scale), Some((account, metric))) = (run_scale(&days, start, end), key_of(group))
-        else {
+    for (group, start, _, scale) in runs {
+        let Some((account, metric)) = key_of(group) else {
             continue;
         };
         groups.push(Group {
@@ -281,11 +285,7 @@ pub(super) fn assemble(
             metric,
             start,
         });
-        scales.push(
-            scale
-                .and_then(|s| u8::try_from(s).ok())
-                .unwrap_or(MIXED_SCALES),
-        );
+        scales.push(scale);
     }
     let mut new_index = vec![None; sorted.len()];
     for g in &groups {
@@ -327,12 +327,17 @@ pub(super) fn assemble(
     }
 }
 
-/// The scale every record of `days[start..end]` shares, if they share one; `None` for an
+/// The scale every record of `days[start..end]` shares, or [`MIXED_SCALES`]; `None` for an
 /// empty run.
-fn run_scale(days: &Days, start: usize, end: usize) -> Option<Option<u32>> {
-    fn of<D: DayWord>(run: &[D], base: u32) -> Option<Option<u32>> {
-        let first = scale_of(run.first()?.word(base));
-        Some(Some(first).filter(|s| run.iter().all(|d| scale_of(d.word(base)) == *s)))
+fn run_scale(days: &Days, start: usize, end: usize) -> Option<u8> {
+    fn of<D: DayWord>(run: &[D], base: u32) -> Option<u8> {
+        let first = scale_byte(run.first()?.word(base));
+        Some(
+            match run.iter().all(|d| scale_byte(d.word(base)) == first) {
+                true => first,
+                false => MIXED_SCALES,
+            },
+        )
     }
     match days {
         Days::Narrow { base, offsets } => of(offsets.get(start..end)?, *base),

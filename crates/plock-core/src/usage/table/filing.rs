@@ -1,6 +1,7 @@
 //! Filing records into buckets by their group's top bits, each part of the input into its
 //! own slices of every bucket, and the spans of their fields that decide how they are filed.
 
+use super::key_sort::SortRoom;
 use super::pack::Packed;
 use super::pieces::split_lengths;
 use super::source::{Bounds, RecordSource};
@@ -27,8 +28,8 @@ fn bucket_bits(n: usize) -> u32 {
 
 /// What a bucket holds: records, or their `BucketKey`s (`sort.rs`).
 pub(super) trait Filed: Copy + Default + Send + Sync {
-    /// Sorts a bucket small enough for one thread; `keys` is room it may reuse.
-    fn sort_bucket(bucket: &mut [Self], keys: &mut Vec<u64>);
+    /// Sorts a bucket small enough for one thread; `room` is room it may reuse.
+    fn sort_bucket(bucket: &mut [Self], room: &mut SortRoom);
     /// Sorts a bucket larger than a thread's share, in parallel.
     fn sort_large(bucket: &mut [Self]);
 }

@@ -1,8 +1,10 @@
 //! Putting records in (group, day) order: in place by group, or out of place by bucket.
 
+use super::MIXED_SCALES;
 use super::columns::{DayWord, Days, Mantissa, Mantissas};
 use super::filing::{Filed, Filing, Spans};
-use super::pack::Packed;
+use super::key_sort::{SortRoom, sort_keys, sort_room_keys};
+use super::pack::{Packed, scale_of};
 use super::pieces::{split_lengths, starts};
 use super::source::RecordSource;
 
@@ -122,10 +124,12 @@ pub(super) fn sort_records(records: &mut [Packed]) {
     records.par_sort_unstable();
 }
 
-/// The groups' runs (group, start, end) in order, a vector for each bucket: a group is in
-/// one bucket, and the runs are not gathered into one vector (24 bytes a group, at scale M
-/// 24 MB) but read bucket by bucket, each freed once read.
-pub(super) type Runs = Vec<Vec<(u32, usize, usize)>>;
+/// The groups' runs (group, start, end, the scale its records share or [`MIXED_SCALES`]) in
+/// order, a vector for each bucket: a group is in one bucket, and the runs are not gathered
+/// into one vector (24 bytes a group, at scale M 24 MB) but read bucket by bucket, each freed
+/// once read. The scale is taken where each bucket is written, in parallel, while its records
+/// are in cache: a serial pass over the day column afterwards took a few percent of a load.
+pub(super) type Runs = Vec<Vec<(u32, usize, usize, u8)>>;
 
 /// The records sorted as [`sort_records`] sorts them, as the table's columns (mantissas
 /// narrow or wide, each written once, never widened or narrowed afterwards) and the groups'
@@ -221,8 +225,8 @@ fn mantissa_column<D: DayWord, T: Filed>(
 }
 
 impl Filed for Packed {
-    fn sort_bucket(bucket: &mut [Packed], keys: &mut Vec<u64>) {
-        sort_bucket(bucket, keys);
+    fn sort_bucket(bucket: &mut [Packed], room: &mut SortRoom) {
+        sort_bucket(bucket, room);
     }
 
     fn sort_large(bucket: &mut [Packed]) {
@@ -231,8 +235,8 @@ impl Filed for Packed {
 }
 
 impl Filed for u64 {
-    fn sort_bucket(bucket: &mut [u64], _: &mut Vec<u64>) {
-        bucket.sort_unstable();
+    fn sort_bucket(bucket: &mut [u64], room: &mut SortRoom) {
+        sort_keys(bucket, room);
     }
 
     fn sort_large(bucket: &mut [u64]) {
@@ -260,12 +264,12 @@ impl Key48 {
 }
 
 impl Filed for Key48 {
-    /// Sorted as 64-bit keys in `keys`, then written back.
-    fn sort_bucket(bucket: &mut [Key48], keys: &mut Vec<u64>) {
-        keys.clear();
-        keys.extend(bucket.iter().map(|k| k.key()));
-        keys.sort_unstable();
-        for (k, key) in bucket.iter_mut().zip(keys.iter()) {
+    /// Sorted as 64-bit keys in the room's keys, then written back.
+    fn sort_bucket(bucket: &mut [Key48], room: &mut SortRoom) {
+        room.keys.clear();
+        room.keys.extend(bucket.iter().map(|k| k.key()));
+        sort_room_keys(room);
+        for (k, key) in bucket.iter_mut().zip(room.keys.iter()) {
             *k = Key48::of(*key);
         }
     }
@@ -380,6 +384,11 @@ impl BucketKey {
     }
 }
 
+/// The scale of a day word as a table's group holds it (scales are at most 28).
+pub(super) fn scale_byte(day_scale: u32) -> u8 {
+    u8::try_from(scale_of(day_scale)).unwrap_or(MIXED_SCALES)
+}
+
 /// A mask of the low `bits` bits (all from 64).
 pub(super) fn low_bits(bits: u32) -> u64 {
     1u64.checked_shl(bits)
@@ -400,29 +409,35 @@ pub(super) fn write_buckets<M: Mantissa, D: DayWord, T: Filed>(
     let large = filed
         .len()
         .div_ceil(crate::par::current_num_threads().max(1));
-    let runs: Vec<Vec<(u32, usize, usize)>> = split_lengths(&mut filed, lengths.iter().copied())
+    let runs: Runs = split_lengths(&mut filed, lengths.iter().copied())
         .into_par_iter()
         .zip(split_lengths(mantissas, lengths.iter().copied()))
         .zip(split_lengths(days, lengths.iter().copied()))
         .zip(starts)
         .enumerate()
         .map_init(
-            Vec::new,
-            |keys, (b, (((bucket, mantissas), days), start))| {
+            SortRoom::default,
+            |room, (b, (((bucket, mantissas), days), start))| {
                 if bucket.len() > large {
                     T::sort_large(bucket);
                 } else {
-                    T::sort_bucket(bucket, keys);
+                    T::sort_bucket(bucket, room);
                 }
-                let mut runs: Vec<(u32, usize, usize)> = Vec::new();
+                let mut runs: Vec<(u32, usize, usize, u8)> = Vec::new();
                 for (at, ((t, m), d)) in (start..).zip(bucket.iter().zip(mantissas).zip(days)) {
                     let r = decode(b, *t);
                     *m = M::from_wide(r.mantissa());
                     *d = D::of_word(r.day_scale(), base);
                     let end = at.saturating_add(1);
+                    let scale = scale_byte(r.day_scale());
                     match runs.last_mut() {
-                        Some((group, _, last)) if *group == r.group() => *last = end,
-                        _ => runs.push((r.group(), at, end)),
+                        Some((group, _, last, shared)) if *group == r.group() => {
+                            *last = end;
+                            if *shared != scale {
+                                *shared = MIXED_SCALES;
+                            }
+                        }
+                        _ => runs.push((r.group(), at, end, scale)),
                     }
                 }
                 runs
@@ -437,13 +452,13 @@ pub(super) fn write_buckets<M: Mantissa, D: DayWord, T: Filed>(
 /// small, so each record's offsets from the bucket's least group, day and mantissa usually
 /// fit in 64 bits, which sort in about half the time of the 128-bit records. `keys` is room
 /// for the keys, reused from bucket to bucket.
-pub(super) fn sort_bucket(bucket: &mut [Packed], keys: &mut Vec<u64>) {
+pub(super) fn sort_bucket(bucket: &mut [Packed], room: &mut SortRoom) {
     match NarrowKey::of(bucket) {
         Some(narrow) => {
-            keys.clear();
-            keys.extend(bucket.iter().map(|r| narrow.key(*r)));
-            keys.sort_unstable();
-            for (r, k) in bucket.iter_mut().zip(keys.iter()) {
+            room.keys.clear();
+            room.keys.extend(bucket.iter().map(|r| narrow.key(*r)));
+            sort_room_keys(room);
+            for (r, k) in bucket.iter_mut().zip(room.keys.iter()) {
                 *r = narrow.record(*k);
             }
         }

@@ -1,6 +1,7 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use rust_decimal::Decimal;
 
+use super::key_sort::SortRoom;
 use super::pack::{Packed, Resent};
 use super::sort::{
     NarrowKey, place_by_group, sort_bucket, sort_groups, sort_records, sorted_columns,
@@ -81,7 +82,7 @@ proptest! {
         let narrow = NarrowKey::of(&bucket).is_some();
         let fits = spans.0 + spans.1 + spans.2 <= 64;
         prop_assert!(narrow || !fits);
-        sort_bucket(&mut bucket, &mut Vec::new());
+        sort_bucket(&mut bucket, &mut SortRoom::default());
         prop_assert_eq!(bucket, expected);
     }
 }
@@ -128,7 +129,11 @@ fn sorted_columns_are_the_columns_of_one_sort() {
             .build()
             .unwrap();
         let (mantissas, days, runs) = pool.install(|| sorted_columns(records, groups));
-        let runs: Vec<(u32, usize, usize)> = runs.into_iter().flatten().collect();
+        let runs: Vec<(u32, usize, usize)> = runs
+            .into_iter()
+            .flatten()
+            .map(|(group, start, end, _)| (group, start, end))
+            .collect();
         let expected_days: Vec<u32> = expected.iter().map(|r| r.day_scale()).collect();
         let wide_mantissas: Vec<i64> = expected.iter().map(|r| r.mantissa()).collect();
         match (&mantissas, wide) {
