@@ -1,5 +1,5 @@
-//! The ways a billing run can read a PostgreSQL store's usage, alternated on one database
-//! (one that `plock-store-kit` filled):
+//! What a billing run reads from a PostgreSQL store, and the ways it can read its usage,
+//! alternated on one database (one that `plock-store-kit` filled):
 //!
 //! ```sh
 //! cargo run --release -p plock-benches --bin plock-store-read -- "host=… dbname=…" [ROUNDS]
@@ -27,6 +27,16 @@ fn reads() -> Result<()> {
     let rounds: usize = args.next().map_or(Ok(2), |r| r.parse())?;
     let store = PostgresStore::open(&config)?;
     for round in 1..=rounds {
+        let started = Instant::now();
+        let (company, usage) = store.run_input()?;
+        println!(
+            "round {round}: what a billing run reads (run_input) {:.2} s ({} subscriptions, {} \
+             records)",
+            started.elapsed().as_secs_f64(),
+            company.subscriptions.len(),
+            usage.len()
+        );
+        drop((company, usage));
         let started = Instant::now();
         let table = store.usage_table()?;
         let copy = started.elapsed().as_secs_f64();

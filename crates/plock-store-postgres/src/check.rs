@@ -75,7 +75,7 @@ impl PostgresStore {
             }
         }
         check_owners(&mut tx, &book)?;
-        crate::usage_read::usage_table(&mut tx)?;
+        crate::usage_read::usage_table(&mut tx, &book)?;
         check_invoices(&mut tx)?;
         tx.commit().context("ending a check")
     }

@@ -6,14 +6,12 @@
 //! `numeric`, which keeps the decimal's scale (`12.30` stays `12.30`) and reads back into an
 //! exact `Decimal`: never a float.
 
-use std::fmt::Display;
-
 use chrono::{DateTime, Duration, Timelike, Utc};
 use plock_core::store::StoreError;
-use plock_core::{Invoice, Subscription, UsageRecord};
+use plock_core::{Invoice, UsageRecord};
 use postgres::types::ToSql;
 use rust_decimal::Decimal;
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 pub(crate) use plock_store_sql::codec::owner_in;
 pub(crate) use plock_store_sql::error::{CauseContext as Context, backend};
@@ -72,31 +70,6 @@ pub(crate) const SUBSCRIPTION_COLUMNS: &str = "id, owner, account, currency, sta
 /// What a query selects to read a subscription.
 pub(crate) const SUBSCRIPTION_SELECT: &str =
     "id, subscription, billed_through_in_advance, billed_through_in_arrears";
-
-/// A subscription from a row selected by [`SUBSCRIPTION_SELECT`], through the deserialiser
-/// that validates a stored one; what it is billed through is the columns'.
-pub(crate) fn subscription(row: &postgres::Row) -> Result<Subscription, StoreError> {
-    let id: String = row.try_get(0).context("reading a subscription")?;
-    let json: String = row.try_get(1).context("reading a subscription")?;
-    let invalid = |e: &dyn Display| backend(format!("stored subscription {id} is invalid: {e}"));
-    let mut value: Value = serde_json::from_str(&json).map_err(|e| invalid(&e))?;
-    let mut billed = Map::new();
-    for (column, name) in [(2, "in_advance"), (3, "in_arrears")] {
-        let day: Option<String> = row.try_get(column).context("reading a subscription")?;
-        if let Some(day) = day {
-            billed.insert(name.into(), Value::String(day));
-        }
-    }
-    match value.as_object_mut() {
-        Some(object) => object.insert("billed_through".into(), Value::Object(billed)),
-        None => return Err(invalid(&"not a JSON object")),
-    };
-    let subscription: Subscription = serde_json::from_value(value).map_err(|e| invalid(&e))?;
-    if subscription.id().as_str() != id {
-        return Err(invalid(&"its id column disagrees with the subscription"));
-    }
-    Ok(subscription)
-}
 
 /// A timestamp split for `timestamptz`, which holds microseconds: the time floored to the
 /// microsecond, and the nanoseconds below it (0..=999).

@@ -40,7 +40,9 @@ mod bind;
 mod check;
 mod codec;
 mod copy;
+mod copy_out;
 mod failure;
+mod id_strip;
 mod import;
 mod inserts;
 mod key_blocks;
@@ -49,8 +51,10 @@ mod operate;
 mod owners;
 mod queries;
 mod run;
+mod run_read;
 mod schema;
 mod store;
+mod subscription_rows;
 mod subscription_writes;
 pub mod testing;
 mod usage;
@@ -76,31 +80,21 @@ impl PostgresStore {
     pub fn usage_table(&self) -> Result<UsageTable, StoreError> {
         let mut client = self.client()?;
         let mut tx = queries::read(&mut client)?;
-        let usage = usage_read::usage_table(&mut tx)?;
+        let book = store::read_book(&mut tx)?;
+        let usage = usage_read::usage_table(&mut tx, &book)?;
         tx.commit().context("ending a read")?;
         Ok(usage)
     }
 
     /// What a billing run reads, from one committed state: the accounts, subscriptions and
     /// metrics (the snapshot's `usage` left empty), and every usage record packed in a usage
-    /// table by one binary `COPY … TO STDOUT`. The records never exist one by one in memory.
+    /// table, the blocks' text streamed into plock-core's parallel usage reader. The records
+    /// never exist one by one in memory. A second connection in the same snapshot reads the
+    /// subscriptions, metrics and billed usage meanwhile.
     ///
     /// # Errors
     /// [`StoreError::Backend`].
     pub fn billing_input(&self) -> Result<(CompanySnapshot, UsageTable), StoreError> {
-        let mut client = self.client()?;
-        let mut tx = queries::read(&mut client)?;
-        let (accounts, subscriptions, metrics) = store::read_company(&mut tx)?;
-        let usage = usage_read::usage_table(&mut tx)?;
-        let billed_usage = billed_usage::read(&mut tx)?;
-        tx.commit().context("ending a read")?;
-        let company = CompanySnapshot {
-            accounts,
-            subscriptions,
-            metrics,
-            usage: Vec::new(),
-            billed_usage,
-        };
-        Ok((company, usage))
+        run_read::billing_input(self)
     }
 }

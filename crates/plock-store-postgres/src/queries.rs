@@ -6,7 +6,7 @@ use postgres::{Client, GenericClient, IsolationLevel, Transaction};
 
 use plock_store_sql::codec::invoice_number;
 
-use crate::codec::{Context, Param, SUBSCRIPTION_SELECT, subscription};
+use crate::codec::{Context, Param, SUBSCRIPTION_SELECT};
 
 pub(crate) fn read_subscriptions(
     client: &mut impl GenericClient,
@@ -17,7 +17,7 @@ pub(crate) fn read_subscriptions(
     let rows = client
         .query(&sql, params)
         .context("reading subscriptions")?;
-    rows.iter().map(subscription).collect()
+    crate::subscription_rows::decode_all(&rows)
 }
 
 /// The number the next run starts from; `lock` holds the row until the transaction ends, so

@@ -1,26 +1,25 @@
 //! Usage written a batch at a time: records in with binary `COPY … FROM STDIN`, out with
-//! binary `COPY … TO STDOUT` straight into the billing run's usage table.
+//! binary `COPY … TO STDOUT` as a block's text, which the billing run reads with the blocks.
 //!
 //! PostgreSQL's binary format carries each value as its wire bytes (a `numeric` as base-10000
-//! digits with its scale, a `timestamptz` as microseconds), so nothing is printed or parsed as
-//! text on either side, and one statement moves any number of rows.
+//! digits with its scale, a `timestamptz` as microseconds), so the server prints and parses
+//! nothing, and one statement moves any number of rows.
 
 use std::collections::{HashMap, HashSet};
-use std::io::Read;
 
 use chrono::{DateTime, Utc};
 use plock_core::id::RecordId;
+use plock_core::import::UsageBlock;
 use plock_core::store::StoreError;
-use plock_core::usage::UsageTableBuilder;
 use plock_core::{AccountBook, AccountKey, MetricId, UsageRecord};
-use postgres::types::{FromSql, Type};
+use postgres::types::Type;
 use postgres::{GenericClient, Transaction};
 use rust_decimal::Decimal;
 
 use crate::codec::{Context, USAGE_COLUMNS, backend, join_time, owner_in, split_time};
 use crate::copy::CopyRows;
+use crate::copy_out::CopyOutRows;
 use crate::failure::{Db, Failure};
-use crate::made_up_ids::Unshared;
 
 /// The owner each key's usage goes to, or `None` for a key no account holds at this point of
 /// the batch. The book answers for the accounts it holds (the batch changes no other); the
@@ -134,18 +133,14 @@ pub(crate) fn add_usage(
     Ok(())
 }
 
-/// Every usage row written a batch at a time, read with one binary `COPY … TO STDOUT` into
-/// `builder`, in the transaction `client` is in; the made-up ids `unshared` holds left out.
+/// Every usage row written a batch at a time, read with one binary `COPY … TO STDOUT`, as a
+/// usage block's text (canonical CSV lines, no header), in the transaction `client` is in.
 /// The rows are decoded from the stream as they come (the client's row iterator builds an
 /// object a row), keys and metrics validated once each.
 ///
 /// # Errors
-/// [`StoreError::Backend`] when the database fails or holds a record the table cannot hold.
-pub(crate) fn rows_into(
-    client: &mut impl GenericClient,
-    builder: &mut UsageTableBuilder,
-    unshared: &Unshared,
-) -> Result<(), StoreError> {
+/// [`StoreError::Backend`] when the database fails or holds a record that is not valid.
+pub(crate) fn rows_text(client: &mut impl GenericClient) -> Result<String, StoreError> {
     let source = client
         .copy_out(
             "COPY (SELECT account_key, metric, at, nanos, quantity, record_id FROM usage) \
@@ -155,6 +150,7 @@ pub(crate) fn rows_into(
     let mut rows = CopyOutRows::new(std::io::BufReader::with_capacity(1 << 20, source))?;
     let mut keys: HashMap<Vec<u8>, AccountKey> = HashMap::new();
     let mut metrics: HashMap<Vec<u8>, MetricId> = HashMap::new();
+    let (mut records, mut text) = (Vec::new(), String::new());
     while rows.next_row(6)? {
         let key = rows
             .field()?
@@ -166,7 +162,8 @@ pub(crate) fn rows_into(
                 let account = AccountKey::new(text).context("stored usage account key")?;
                 keys.entry(key.to_vec()).or_insert(account)
             }
-        };
+        }
+        .clone();
         let metric = rows
             .field()?
             .ok_or_else(|| backend("stored usage without a metric"))?;
@@ -177,7 +174,8 @@ pub(crate) fn rows_into(
                 let id = MetricId::new(text).context("stored usage metric")?;
                 metrics.entry(metric.to_vec()).or_insert(id)
             }
-        };
+        }
+        .clone();
         let at: DateTime<Utc> = rows.decode(&Type::TIMESTAMPTZ, "usage time")?;
         let nanos: i16 = rows.decode(&Type::INT2, "usage nanoseconds")?;
         let quantity: Decimal = rows.decode(&Type::NUMERIC, "usage quantity")?;
@@ -185,92 +183,20 @@ pub(crate) fn rows_into(
             None => None,
             Some(bytes) => {
                 let text = std::str::from_utf8(bytes).context("stored usage record id")?;
-                if unshared.leaves_out(text) {
-                    None
-                } else {
-                    Some(RecordId::new(text).context("stored usage record id")?)
-                }
+                Some(RecordId::new(text).context("stored usage record id")?)
             }
         };
-        builder
-            .push(
-                account,
-                metric,
-                join_time(at, nanos)?,
-                quantity,
-                record_id.as_ref(),
-            )
-            .map_err(|e| backend(format!("stored usage of {account} is invalid: {e}")))?;
-    }
-    Ok(())
-}
-
-/// A binary `COPY … TO STDOUT` stream, read a row and a field at a time into one buffer.
-struct CopyOutRows<R> {
-    reader: R,
-    field: Vec<u8>,
-    null: bool,
-}
-
-impl<R: Read> CopyOutRows<R> {
-    fn new(mut reader: R) -> Result<CopyOutRows<R>, StoreError> {
-        let mut header = [0u8; 19];
-        reader.read_exact(&mut header).context("reading usage")?;
-        if header.get(..11) != Some(b"PGCOPY\n\xff\r\n\0".as_slice()) {
-            return Err(backend("the server's binary COPY has an unknown signature"));
-        }
-        let extension = header
-            .get(15..19)
-            .map_or(0, |b| u32::from_be_bytes(b.try_into().unwrap_or_default()));
-        std::io::copy(
-            &mut (&mut reader).take(u64::from(extension)),
-            &mut std::io::sink(),
-        )
-        .context("reading usage")?;
-        Ok(CopyOutRows {
-            reader,
-            field: Vec::new(),
-            null: false,
-        })
-    }
-
-    /// Starts the next row, `false` at the end; a row must have `fields` fields.
-    fn next_row(&mut self, fields: i16) -> Result<bool, StoreError> {
-        let mut count = [0u8; 2];
-        self.reader
-            .read_exact(&mut count)
-            .context("reading usage")?;
-        match i16::from_be_bytes(count) {
-            -1 => Ok(false),
-            n if n == fields => Ok(true),
-            n => Err(backend(format!(
-                "a usage row of {n} fields, {fields} expected"
-            ))),
+        let record = UsageRecord::new(account, metric, join_time(at, nanos)?, quantity, record_id)
+            .map_err(|e| backend(format!("stored usage is invalid: {e}")))?;
+        records.push(record);
+        if records.len() == RECORDS_AT_A_TIME {
+            text.push_str(UsageBlock::from_records(&records).text());
+            records.clear();
         }
     }
-
-    /// The next field's bytes, `None` for NULL.
-    fn field(&mut self) -> Result<Option<&[u8]>, StoreError> {
-        let mut len = [0u8; 4];
-        self.reader.read_exact(&mut len).context("reading usage")?;
-        let len = i32::from_be_bytes(len);
-        self.null = len < 0;
-        if self.null {
-            return Ok(None);
-        }
-        let len = usize::try_from(len).unwrap_or(0);
-        self.field.resize(len, 0);
-        self.reader
-            .read_exact(&mut self.field)
-            .context("reading usage")?;
-        Ok(Some(&self.field))
-    }
-
-    /// The next field, not NULL, decoded as `ty`.
-    fn decode<T: for<'a> FromSql<'a>>(&mut self, ty: &Type, what: &str) -> Result<T, StoreError> {
-        let bytes = self
-            .field()?
-            .ok_or_else(|| backend(format!("stored {what} is NULL")))?;
-        T::from_sql(ty, bytes).map_err(|e| backend(format!("stored {what} is invalid: {e}")))
-    }
+    text.push_str(UsageBlock::from_records(&records).text());
+    Ok(text)
 }
+
+/// Records written out as text at a time: memory holds the text, not every record.
+const RECORDS_AT_A_TIME: usize = 1 << 16;

@@ -11,6 +11,7 @@
 mod concurrency;
 mod contract;
 mod import;
+mod run_read;
 mod schema;
 mod support;
 mod values;
