@@ -79,7 +79,9 @@ mod late;
 mod line;
 #[cfg(feature = "oracle")]
 pub mod oracle;
+mod rank_order;
 mod restore;
+mod results;
 mod rules;
 mod totals;
 mod usage_order;

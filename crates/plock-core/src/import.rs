@@ -59,6 +59,8 @@ mod accounts;
 mod canonical;
 mod chunks;
 mod contact_cells;
+#[cfg(test)]
+mod date_tests;
 mod ingest;
 mod layout;
 mod progress;
@@ -108,14 +110,19 @@ fn cell_text(t: &Table, row: &Row, column: &str) -> Option<String> {
 
 /// A raw cell as [`cell_text`] gives it: trimmed, neutralisation undone, `None` if empty.
 fn clean_cell(raw: &str) -> Option<String> {
+    clean_str(raw).map(str::to_owned)
+}
+
+/// [`clean_cell`] borrowed: the neutralisation undone is a leading `'` left out.
+fn clean_str(raw: &str) -> Option<&str> {
     let v = raw.trim();
     if v.is_empty() {
         return None;
     }
     let mut chars = v.chars();
     Some(match (chars.next(), chars.next()) {
-        (Some('\''), Some('=' | '+' | '-' | '@' | '\'')) => v.get(1..).unwrap_or(v).to_owned(),
-        _ => v.to_owned(),
+        (Some('\''), Some('=' | '+' | '-' | '@' | '\'')) => v.get(1..).unwrap_or(v),
+        _ => v,
     })
 }
 
@@ -128,7 +135,28 @@ fn parse_bool(text: &str) -> Result<bool, String> {
 }
 
 fn parse_date(text: &str) -> Result<NaiveDate, String> {
+    if let Some(date) = plain_date(text) {
+        return Ok(date);
+    }
     NaiveDate::parse_from_str(text, "%Y-%m-%d").map_err(|_| "not a date (write YYYY-MM-DD)".into())
+}
+
+/// A date written exactly `YYYY-MM-DD`, read without chrono's format parser (a subscriptions
+/// file has four date columns a row); any other text, or no such day, is left to it.
+fn plain_date(text: &str) -> Option<NaiveDate> {
+    let [y1, y2, y3, y4, b'-', m1, m2, b'-', d1, d2] = *text.as_bytes() else {
+        return None;
+    };
+    let digits = |ds: &[u8]| {
+        ds.iter().try_fold(0u32, |n, d| {
+            d.is_ascii_digit().then(|| {
+                n.saturating_mul(10)
+                    .saturating_add(u32::from(d.wrapping_sub(b'0')))
+            })
+        })
+    };
+    let year = i32::try_from(digits(&[y1, y2, y3, y4])?).ok()?;
+    NaiveDate::from_ymd_opt(year, digits(&[m1, m2])?, digits(&[d1, d2])?)
 }
 
 /// RFC 3339 (`2025-01-31T12:00:00Z`), or a naive `YYYY-MM-DD HH:MM:SS` / `YYYY-MM-DD` read as UTC.

@@ -154,6 +154,27 @@ fn product_total<'l>(
     }))
 }
 
+/// The total of a product with one line (most of a run's products): the line's quantity and
+/// amount themselves when neither is zero, as zero plus one value is that value; otherwise
+/// as [`product_total`] adds them.
+fn single_total(
+    number: u64,
+    currency: Currency,
+    line: &InvoiceLine,
+) -> Result<Option<ProductTotal>, InvoiceError> {
+    if line.amount.currency() == currency
+        && !line.quantity.is_zero()
+        && !line.amount.amount().is_zero()
+    {
+        return Ok(Some(ProductTotal {
+            product: line.product.clone(),
+            quantity: line.quantity,
+            amount: line.amount,
+        }));
+    }
+    product_total(number, currency, std::iter::once(line))
+}
+
 /// The sum of `lines`' amounts in `currency`: added as integers where that is exact,
 /// otherwise as [`Money::sum`] adds them, with its errors.
 fn lines_total(currency: Currency, lines: &[InvoiceLine]) -> Result<Money, MoneyError> {
@@ -402,7 +423,10 @@ impl Invoice {
             let same = || lines.chunk_by(|a, b| a.product == b.product);
             let mut products = Vec::with_capacity(same().count());
             for same in same() {
-                products.extend(product_total(number, currency, same.iter())?);
+                products.extend(match same {
+                    [line] => single_total(number, currency, line)?,
+                    _ => product_total(number, currency, same.iter())?,
+                });
             }
             products
         } else {
@@ -411,7 +435,10 @@ impl Invoice {
             let same = || by_product.chunk_by(|a, b| a.product == b.product);
             let mut products = Vec::with_capacity(same().count());
             for same in same() {
-                products.extend(product_total(number, currency, same.iter().copied())?);
+                products.extend(match same {
+                    [line] => single_total(number, currency, line)?,
+                    _ => product_total(number, currency, same.iter().copied())?,
+                });
             }
             products
         };

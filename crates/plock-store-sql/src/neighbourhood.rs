@@ -5,7 +5,6 @@ use std::collections::BTreeSet;
 use plock_core::store::{Batch, Change};
 use plock_core::{AccountBook, AccountId};
 
-use crate::codec::book;
 use crate::writer::Writer;
 
 /// What a batch names: account ids, account keys and external ids `(system, id)`.
@@ -76,7 +75,5 @@ pub fn neighbourhood<W: Writer>(writer: &mut W, batch: &Batch) -> Result<Account
     scope.extend(masters);
     scope.extend(children);
     let list: Vec<&str> = scope.iter().map(String::as_str).collect();
-    let accounts = writer.accounts(&list)?;
-    let dismissed = writer.dismissed(&keys)?;
-    Ok(book(accounts, dismissed)?)
+    writer.book_of(&list, &keys)
 }

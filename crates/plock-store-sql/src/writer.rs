@@ -105,6 +105,19 @@ pub trait Writer {
     /// The store's failure.
     fn dismissed(&mut self, keys: &[&str]) -> Result<Vec<String>, Self::Error>;
 
+    /// Accounts `ids` and which of `keys` are dismissed, as a book: by default read through
+    /// [`Writer::accounts`] and [`Writer::dismissed`]; a store that reads its rows into the
+    /// book without a JSON value an account overrides it.
+    ///
+    /// # Errors
+    /// The store's failure, or [`StoreError::Backend`] for stored accounts that break a rule
+    /// of the book.
+    fn book_of(&mut self, ids: &[&str], keys: &[&str]) -> Result<AccountBook, Self::Error> {
+        let accounts = self.accounts(ids)?;
+        let dismissed = self.dismissed(keys)?;
+        Ok(crate::codec::book(accounts, dismissed)?)
+    }
+
     /// Does account `id` have subscriptions?
     ///
     /// # Errors

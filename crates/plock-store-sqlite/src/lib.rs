@@ -47,6 +47,7 @@
 
 mod billed_usage;
 mod blocks;
+mod book_text;
 mod codec;
 mod files;
 mod invoice_json;

@@ -13,12 +13,13 @@ use plock_core::{
     Account, AccountBook, AccountId, AccountKey, Invoice, Metric, Store, Subscription,
     SubscriptionId, UsageRecord, UsageTable,
 };
-use plock_store_sql::codec::{account, book, metric, sql_number, text, unix_day};
+use plock_store_sql::codec::{account, metric, sql_number, text, unix_day};
 use plock_store_sql::read::{TagTest, page, page_probe, tag_parts};
 use plock_store_sql::sql::by_external_id;
 use rusqlite::types::Value as SqlValue;
 use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior, params};
 
+use crate::book_text::BookText;
 use crate::codec::{
     ACCOUNT_SELECT, Context, INVOICE_SELECT, USAGE_SELECT, account_value, backend, invoice,
     json_list, question, usage_record,
@@ -184,9 +185,9 @@ impl SqliteStore {
             ))
             .context("reading accounts")?;
         let mut rows = stmt.query([]).context("reading accounts")?;
-        let mut accounts = Vec::new();
+        let mut accounts = BookText::new();
         while let Some(row) = rows.next().context("reading accounts")? {
-            accounts.push(account_value(row)?);
+            accounts.push(row)?;
         }
         drop(rows);
         drop(stmt);
@@ -197,7 +198,7 @@ impl SqliteStore {
                     .collect::<Result<Vec<_>, _>>()
             })
             .context("reading dismissed keys")?;
-        book(accounts, dismissed)
+        accounts.finish(&dismissed)
     }
 
     /// Everything but usage, read in `tx`: the snapshot's `usage` is empty.

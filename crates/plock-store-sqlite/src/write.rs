@@ -21,6 +21,7 @@ use plock_store_sql::writer::{Run, Step, Writer};
 use rusqlite::{Connection, OptionalExtension, params};
 use serde_json::Value;
 
+use crate::book_text::BookText;
 use crate::codec::{
     ACCOUNT_COLUMNS, ACCOUNT_SELECT, Context, SUBSCRIPTION_COLUMNS, USAGE_COLUMNS, account_value,
     json_list, params, question, usage_values,
@@ -146,6 +147,25 @@ impl Writer for SqliteWriter<'_> {
             accounts.push(account_value(row)?);
         }
         Ok(accounts)
+    }
+
+    fn book_of(&mut self, ids: &[&str], keys: &[&str]) -> Result<AccountBook, StoreError> {
+        let list = json_list(ids.iter().copied())?;
+        let mut stmt = self
+            .tx
+            .prepare_cached(&format!(
+                "SELECT {ACCOUNT_SELECT} FROM accounts a WHERE a.id IN (SELECT value FROM json_each(?1))"
+            ))
+            .context("reading accounts")?;
+        let mut rows = stmt.query([&list]).context("reading accounts")?;
+        let mut book = BookText::new();
+        while let Some(row) = rows.next().context("reading accounts")? {
+            book.push(row)?;
+        }
+        drop(rows);
+        drop(stmt);
+        let dismissed = self.dismissed(keys)?;
+        book.finish(&dismissed)
     }
 
     fn dismissed(&mut self, keys: &[&str]) -> Result<Vec<String>, StoreError> {

@@ -19,17 +19,18 @@ use super::account_usage::AccountUsage;
 use super::billed_usage::{BilledUsage, BilledUsageIndex};
 use super::catalogue::{Catalogue, CatalogueEntry};
 use super::chunks::{CHUNKS_PER_THREAD, chunk_partitions, largest_first};
+use super::rank_order::by_group;
+use super::results::{billed_in_order, build_invoices, unpriced};
 use super::rules::{
-    Context, Draft, Drafts, Outcome, Walk, bill_subscription, build_invoice, check_subscription,
+    Context, Draft, Drafts, Outcome, Walk, bill_subscription, check_subscription,
     sorted_subscriptions,
 };
 use super::usage_order::{Part, UsageRun, gather_runs, sort_tail};
-use super::{Billed, BillingError, BillingRun, CompanyData, NotBilled, RunOptions, UnpricedUsage};
+use super::{BillingError, BillingRun, CompanyData, NotBilled, RunOptions};
 use crate::account::{Account, AccountState};
 use crate::book::AccountBook;
 use crate::hash::{InlineIndex, dense};
 use crate::id::{AccountId, AccountKey};
-use crate::invoice::Invoice;
 use crate::money::Currency;
 use crate::subscription::{BilledThrough, Subscription, SubscriptionState};
 use crate::usage::UsageTable;
@@ -294,7 +295,12 @@ fn bill_owned<'a>(
     mut owned: Vec<Owned<'a>>,
     progress: &(dyn Fn(usize) + Sync),
 ) -> Vec<Acc<'a>> {
-    owned.par_sort_unstable_by_key(|o| (o.root, o.rank));
+    // Subscriptions come in rank order: grouped by root, placed where a sort compared.
+    if owned.is_sorted_by_key(|o| o.rank) {
+        owned = by_group(owned, shared.accounts.resolved.len(), |o| o.root);
+    } else {
+        owned.par_sort_unstable_by_key(|o| (o.root, o.rank));
+    }
     let partitions: Vec<&[Owned<'_>]> = owned.chunk_by(|a, b| a.root == b.root).collect();
     // Many chunks per thread, billed largest first, each taken by whichever thread is free:
     // the run's tail is then one small chunk, not a thread left with a large one (with 8
@@ -383,24 +389,6 @@ fn finish(
         billed_usage: usage,
         periods_visited: periods,
     })
-}
-
-/// The subscriptions billed, in id order, each rank given its id back.
-fn billed_in_order(
-    mut ranked: Vec<(u32, BilledThrough, BilledThrough)>,
-    subscriptions: &[&Subscription],
-) -> Vec<Billed> {
-    ranked.par_sort_unstable_by_key(|(rank, ..)| *rank);
-    ranked
-        .par_iter()
-        .filter_map(|(rank, from, through)| {
-            Some(Billed {
-                subscription: subscriptions.get(*rank as usize)?.id().clone(),
-                from: *from,
-                through: *through,
-            })
-        })
-        .collect()
 }
 
 /// The book's accounts with usage in `table` (its keys sorted, distinct), as (id, place in
@@ -616,48 +604,16 @@ fn try_bill_partition<'a>(
         };
         acc.drafts.push((rank, currency, draft));
     }
-    acc.skipped.extend(std::mem::take(&mut outcome.skipped));
-    acc.unmatched
-        .extend(std::mem::take(&mut outcome.unmatched).into_values());
-    Ok(())
-}
-
-/// The invoices of the sorted drafts, built in parallel, numbered in order; the first error
-/// in draft order wins, as in the reference.
-fn build_invoices(
-    drafts: Vec<(u32, Currency, Draft<'_>)>,
-    options: &RunOptions,
-) -> Result<Vec<Invoice>, BillingError> {
-    let first = options.first_invoice_number;
-    // Small pieces: a thread that finished its own steals from the other's (an invoice
-    // costs from one line to thousands; in a few large pieces one thread built alone the
-    // last 5-10 ms).
-    let built: Vec<Result<Invoice, BillingError>> = drafts
-        .into_par_iter()
-        .enumerate()
-        .with_max_len(64)
-        .map(|(k, (_, currency, draft))| {
-            let number = u64::try_from(k)
-                .ok()
-                .and_then(|k| first.checked_add(k))
-                .ok_or(BillingError::NumberOverflow { last: u64::MAX })?;
-            build_invoice(currency, draft, number, options)
-        })
-        .collect();
-    // The reference stops at the first failing draft, or after numbering one u64::MAX.
-    let first_failure = built.par_iter().position_first(|r| match r {
-        Ok(invoice) => invoice.number() == u64::MAX,
-        Err(_) => true,
-    });
-    if let Some(k) = first_failure {
-        return Err(match built.into_iter().nth(k) {
-            Some(Err(e)) => e,
-            _ => BillingError::NumberOverflow { last: u64::MAX },
-        });
+    // Most partitions skip nothing and match every child: an empty tree's iterator is not
+    // made and dropped a partition.
+    if !outcome.skipped.is_empty() {
+        acc.skipped.extend(std::mem::take(&mut outcome.skipped));
     }
-    // Collected in place (`filter_map` is; `flatten` is not): the same allocation, no second
-    // copy. Every result is an invoice here.
-    Ok(built.into_iter().filter_map(Result::ok).collect())
+    if !outcome.unmatched.is_empty() {
+        acc.unmatched
+            .extend(std::mem::take(&mut outcome.unmatched).into_values());
+    }
+    Ok(())
 }
 
 /// The `UnknownUsageAccount` check: the smallest (key, metric) with usage whose
@@ -676,35 +632,4 @@ fn check_usage_accounts(data: &CompanyData<'_>) -> Result<(), BillingError> {
         }),
         None => Ok(()),
     }
-}
-
-/// Usage of a metric no subscription of its account prices, in (account, metric) order.
-fn unpriced(table: &UsageTable, priced: &[AtomicBool]) -> Vec<UnpricedUsage> {
-    // The flags first: only the few unpriced groups are looked up (50,000 at M), and their
-    // entries, two strings each, made in parallel straight into place (serially, the run's
-    // last 3 ms on one thread).
-    let groups: Vec<usize> = priced
-        .par_iter()
-        .enumerate()
-        .filter(|(_, priced)| !priced.load(Ordering::Relaxed))
-        .map(|(g, _)| g)
-        .collect();
-    let found: Vec<Option<UnpricedUsage>> = groups
-        .par_iter()
-        .map(|g| {
-            let (key, metric, records) = table.group(*g)?;
-            Some(UnpricedUsage {
-                account: key.clone(),
-                metric: metric.clone(),
-                records: u64::try_from(records).unwrap_or(u64::MAX),
-            })
-        })
-        .collect();
-    // Collected in place (`filter_map` is; `flatten` is not): every group of the flags is
-    // one of the table's.
-    #[expect(
-        clippy::filter_map_identity,
-        reason = "flatten would copy into a new vector"
-    )]
-    found.into_iter().filter_map(|u| u).collect()
 }

@@ -29,6 +29,10 @@ enum State {
 /// at a record's start, in a file separated by `delimiter`: a quote opens a quoted field
 /// only at a field's start, as the CSV reader reads it.
 fn last_record_end(bytes: &[u8], delimiter: u8) -> Option<usize> {
+    // Without a quote every line end is a record end: the last one is found from the back.
+    if memchr::memchr(b'"', bytes).is_none() {
+        return memchr::memrchr(b'\n', bytes).map(|at| at.saturating_add(1));
+    }
     let mut state = State::FieldStart;
     let mut end = None;
     for (at, byte) in bytes.iter().enumerate() {

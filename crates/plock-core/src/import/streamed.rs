@@ -9,7 +9,7 @@ use chrono::NaiveDate;
 
 use super::chunks::{Chunks, SIZES, Sizes};
 use super::progress::RowProgress;
-use super::table::{ImportErrors, Row, Table};
+use super::table::{ImportErrors, Table};
 use crate::book::AccountBook;
 use crate::store::Batch;
 use crate::subscription::Subscription;
@@ -46,15 +46,15 @@ struct RowsRead {
     first_lines: HashMap<String, u64>,
 }
 
-/// Reads `input` a chunk at a time, giving each row to `each` with its chunk's table;
-/// problems of the text (the header, rows that are not records) go to `errors`.
+/// Reads `input` a chunk at a time, giving each chunk's table to `each`; problems of the
+/// text (the header, rows that are not records) go to `errors`.
 fn read_rows<R: Read>(
     input: R,
     columns: (&[&str], &[&str], &str),
     sizes: Sizes,
     progress: &dyn RowProgress,
     errors: &mut ImportErrors,
-    mut each: impl FnMut(&Table, &Row, &mut ImportErrors),
+    mut each: impl FnMut(&Table, &mut ImportErrors),
 ) -> RowsRead {
     let (known, required, key) = columns;
     let mut chunks = Chunks::new(input, known, required, sizes);
@@ -78,8 +78,8 @@ fn read_rows<R: Read>(
             {
                 read.first_lines.insert(cell.to_owned(), row.line);
             }
-            each(&table, row, errors);
         }
+        each(&table, errors);
         read.rows = read.rows.saturating_add(table.rows.len());
         progress.checked(u64::try_from(table.rows.len()).unwrap_or(u64::MAX));
     }
@@ -124,8 +124,10 @@ pub(crate) fn plan_accounts<R: Read>(
         sizes,
         progress,
         &mut errors,
-        |table, row, errors| {
-            rows.extend(super::accounts::parse_row(table, row, today, errors));
+        |table, errors| {
+            for row in &table.rows {
+                rows.extend(super::accounts::parse_row(table, row, today, errors));
+            }
         },
     );
     super::account_checks::check_rows_together(&read.first_lines, &rows, book, &mut errors);
@@ -178,9 +180,12 @@ pub(crate) fn plan_subscriptions<R: Read>(
         sizes,
         progress,
         &mut errors,
-        |table, row, errors| {
-            if let Some(parsed) = super::subscription_rows::parse_row(table, row, errors) {
-                gathered.add(parsed, errors);
+        |table, errors| {
+            for (parsed, problems) in super::subscription_rows::parse_rows(table) {
+                errors.append(problems);
+                if let Some(parsed) = parsed {
+                    gathered.add(parsed, errors);
+                }
             }
         },
     );

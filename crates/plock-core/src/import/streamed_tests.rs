@@ -190,3 +190,27 @@ fn texts_of_quotes_separators_and_line_ends_plan_alike_in_chunks() {
         }
     }
 }
+
+#[test]
+fn subscription_rows_checked_across_threads_list_the_first_problems_of_the_file() {
+    // More problems than a report lists, over many tasks of rows: the listed ones are the
+    // file's first, as one thread reading the rows in order lists them.
+    let rows = crate::import::MAX_REPORTED_ERRORS + 300;
+    let mut text = String::from("subscription_id,account_key,start,currency,product,model,price\n");
+    for n in 0..rows {
+        text.push_str(&format!("s-{n},acme,2025-13-01,SEK,platform,flat_fee,1\n"));
+    }
+    let errors = plan_subscriptions(text.as_bytes(), &AccountBook::new(), (&[], &[]), WHOLE, &())
+        .unwrap_err();
+    assert_eq!(errors.total(), rows);
+    let lines: Vec<u64> = errors.errors().iter().map(|e| e.line).collect();
+    let first: Vec<u64> = (2..).take(crate::import::MAX_REPORTED_ERRORS).collect();
+    assert_eq!(lines, first);
+    assert_eq!(
+        errors
+            .errors()
+            .first()
+            .map(|e| (e.column.as_str(), e.value.as_str())),
+        Some(("start", "2025-13-01"))
+    );
+}

@@ -4,8 +4,9 @@
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
 
+use super::parse_date;
+use super::subscriptions::SUBSCRIPTION_COLUMNS;
 use super::table::{ImportErrors, Row, Table};
-use super::{cell_text, parse_date};
 use crate::id::{AccountKey, MetricId, ProductId, SubscriptionId};
 use crate::money::Currency;
 use crate::period::{BillingInterval, PeriodMode};
@@ -39,10 +40,20 @@ pub(super) struct Parsed {
 }
 
 fn practice(text: &str) -> Result<BillingPractice, String> {
-    match text.to_ascii_lowercase().replace(' ', "_").as_str() {
-        "in_advance" | "advance" => Ok(BillingPractice::InAdvance),
-        "in_arrears" | "arrears" => Ok(BillingPractice::InArrears),
-        _ => Err("must be in_advance or in_arrears".into()),
+    // Case and a space for `_` do not matter: compared byte by byte, no lowered copy made.
+    let is = |name: &str| {
+        text.len() == name.len()
+            && text
+                .bytes()
+                .zip(name.bytes())
+                .all(|(a, b)| a.to_ascii_lowercase() == b || (a == b' ' && b == b'_'))
+    };
+    if is("in_advance") || is("advance") {
+        Ok(BillingPractice::InAdvance)
+    } else if is("in_arrears") || is("arrears") {
+        Ok(BillingPractice::InArrears)
+    } else {
+        Err("must be in_advance or in_arrears".into())
     }
 }
 
@@ -81,30 +92,89 @@ fn tiers(t: &Table, text: &str) -> Result<Tiers, String> {
     Tiers::new(list).map_err(|e| e.to_string())
 }
 
-pub(super) fn parse_row(t: &Table, row: &Row, errors: &mut ImportErrors) -> Option<Parsed> {
+/// Where each column of [`SUBSCRIPTION_COLUMNS`] is in a table's rows, found once a table.
+pub(super) struct Places([Option<usize>; SUBSCRIPTION_COLUMNS.len()]);
+
+impl Places {
+    /// The places of `t`'s columns.
+    pub(super) fn of(t: &Table) -> Places {
+        Places(SUBSCRIPTION_COLUMNS.map(|c| t.place(c)))
+    }
+}
+
+/// A row's cells, each as [`super::cell_text`] gives it but borrowed from the row.
+struct Cells<'r>([Option<&'r str>; SUBSCRIPTION_COLUMNS.len()]);
+
+impl<'r> Cells<'r> {
+    fn of(t: &Table, places: &Places, row: &'r Row) -> Cells<'r> {
+        Cells(
+            places
+                .0
+                .map(|place| t.cell_at(row, place).and_then(super::clean_str)),
+        )
+    }
+
+    /// The cell of `column`, one of [`SUBSCRIPTION_COLUMNS`].
+    fn get(&self, column: &str) -> Option<&'r str> {
+        let index = SUBSCRIPTION_COLUMNS.iter().position(|c| *c == column)?;
+        *self.0.get(index)?
+    }
+}
+
+/// Rows read at a time by one thread of [`parse_rows`].
+const ROWS_A_TASK: usize = 256;
+
+/// [`parse_row`] of every row of `t`, across the threads of the current pool, in the rows'
+/// order: each row's result and problems, which the caller adds in that order, so the
+/// problems listed are those a single thread would list.
+pub(super) fn parse_rows(t: &Table) -> Vec<(Option<Parsed>, ImportErrors)> {
+    use crate::par::prelude::*;
+    let places = Places::of(t);
+    t.rows
+        .par_chunks(ROWS_A_TASK)
+        .map(|rows| {
+            rows.iter()
+                .map(|row| {
+                    let mut problems = ImportErrors::default();
+                    let parsed = parse_row(t, &places, row, &mut problems);
+                    (parsed, problems)
+                })
+                .collect::<Vec<_>>()
+        })
+        .collect::<Vec<_>>()
+        .into_iter()
+        .flatten()
+        .collect()
+}
+
+pub(super) fn parse_row(
+    t: &Table,
+    places: &Places,
+    row: &Row,
+    errors: &mut ImportErrors,
+) -> Option<Parsed> {
+    let cells = Cells::of(t, places, row);
     let before = errors.total();
-    check_cells(t, row, errors);
+    check_cells(t, &cells, row.line, errors);
     if errors.total() != before {
         return None;
     }
     // Every cell is checked; below, the conversions cannot fail.
-    let text = |c: &str| cell_text(t, row, c);
     Some(Parsed {
         line: row.line,
-        id: SubscriptionId::new(text("subscription_id")?).ok()?,
-        head: head_of(t, row)?,
-        item: item_of(t, row, errors)?,
-        aggregation: text("aggregation").and_then(|a| aggregation(&a).ok()),
+        id: SubscriptionId::new(cells.get("subscription_id")?).ok()?,
+        head: head_of(t, &cells)?,
+        item: item_of(t, &cells, row.line, errors)?,
+        aggregation: cells.get("aggregation").and_then(|a| aggregation(a).ok()),
     })
 }
 
 /// Checks every cell of a row on its own, each refusal an error at its column.
-fn check_cells(t: &Table, row: &Row, errors: &mut ImportErrors) {
-    let line = row.line;
-    let text = |c: &str| cell_text(t, row, c);
+fn check_cells(t: &Table, cells: &Cells<'_>, line: u64, errors: &mut ImportErrors) {
+    let text = |c: &str| cells.get(c);
     let mut field =
-        |column: &str, value: Option<String>, parse: &dyn Fn(&str) -> Result<(), String>| {
-            if let Some(v) = &value
+        |column: &str, value: Option<&str>, parse: &dyn Fn(&str) -> Result<(), String>| {
+            if let Some(v) = value
                 && let Err(reason) = parse(v)
             {
                 errors.push(line, column, v, reason);
@@ -130,11 +200,9 @@ fn check_cells(t: &Table, row: &Row, errors: &mut ImportErrors) {
     );
     for date in ["start", "end", "anchor", "paused_since"] {
         let required = date == "start";
-        field(
-            date,
-            text(date).or_else(|| required.then(String::new)),
-            &|v| parse_date(v).map(drop),
-        );
+        field(date, text(date).or_else(|| required.then_some("")), &|v| {
+            parse_date(v).map(drop)
+        });
     }
     field("interval_months", text("interval_months"), &|v| {
         v.parse::<u32>()
@@ -195,10 +263,10 @@ fn check_cells(t: &Table, row: &Row, errors: &mut ImportErrors) {
 }
 
 /// The subscription's terms of a checked row.
-fn head_of(t: &Table, row: &Row) -> Option<Head> {
-    let text = |c: &str| cell_text(t, row, c);
-    let date = |c: &str| text(c).and_then(|v| parse_date(&v).ok());
-    let num = |c: &str| text(c).and_then(|v| t.decimal(&v).ok());
+fn head_of(t: &Table, cells: &Cells<'_>) -> Option<Head> {
+    let text = |c: &str| cells.get(c);
+    let date = |c: &str| text(c).and_then(|v| parse_date(v).ok());
+    let num = |c: &str| text(c).and_then(|v| t.decimal(v).ok());
     Some(Head {
         account: AccountKey::new(text("account_key")?).ok()?,
         state: text("state").map(|s| s.to_ascii_lowercase()),
@@ -217,17 +285,16 @@ fn head_of(t: &Table, row: &Row) -> Option<Head> {
         },
         anchor: date("anchor"),
         practice: text("practice")
-            .map_or(Some(BillingPractice::InAdvance), |p| practice(&p).ok())?,
+            .map_or(Some(BillingPractice::InAdvance), |p| practice(p).ok())?,
         currency: text("currency")?.parse().ok()?,
         minimum: num("minimum_invoice_amount"),
     })
 }
 
 /// The item of a checked row: its product, metric and price model.
-fn item_of(t: &Table, row: &Row, errors: &mut ImportErrors) -> Option<Item> {
-    let line = row.line;
-    let text = |c: &str| cell_text(t, row, c);
-    let num = |c: &str| text(c).and_then(|v| t.decimal(&v).ok());
+fn item_of(t: &Table, cells: &Cells<'_>, line: u64, errors: &mut ImportErrors) -> Option<Item> {
+    let text = |c: &str| cells.get(c);
+    let num = |c: &str| text(c).and_then(|v| t.decimal(v).ok());
     let product = ProductId::new(text("product")?).ok()?;
     let metric = text("metric").and_then(|m| MetricId::new(m).ok());
     let price = num("price");
@@ -248,7 +315,7 @@ fn item_of(t: &Table, row: &Row, errors: &mut ImportErrors) -> Option<Item> {
             unit_price: need("price", price, errors)?,
         },
         "graduated" | "volume" => {
-            let Some(list) = text("tiers").and_then(|v| tiers(t, &v).ok()) else {
+            let Some(list) = text("tiers").and_then(|v| tiers(t, v).ok()) else {
                 errors.push(line, "tiers", "", format!("model {model_text} needs tiers"));
                 return None;
             };
@@ -284,7 +351,7 @@ fn item_of(t: &Table, row: &Row, errors: &mut ImportErrors) -> Option<Item> {
         product,
         metric,
         price: model,
-        practice: text("item_practice").and_then(|p| practice(&p).ok()),
+        practice: text("item_practice").and_then(|p| practice(p).ok()),
         rebate: num("rebate_percent").and_then(|r| Rebate::percent(r).ok()),
         changes: Vec::new(),
     })

@@ -339,6 +339,18 @@ impl Table {
         (!value.is_empty()).then_some(value)
     }
 
+    /// The place of `column` in this table's rows, for [`Table::cell_at`]: a row checked by
+    /// many columns looks each name up once a table, not once a cell.
+    pub(crate) fn place(&self, column: &str) -> Option<usize> {
+        self.columns.get(column).copied()
+    }
+
+    /// [`Table::cell`] of the column at `place`.
+    pub(crate) fn cell_at<'a>(&self, row: &'a Row, place: Option<usize>) -> Option<&'a str> {
+        let value = row.cell(place?)?.trim();
+        (!value.is_empty()).then_some(value)
+    }
+
     /// Parses a decimal cell: a point always, a comma too when the file is `;`-separated.
     pub(crate) fn decimal(&self, text: &str) -> Result<Decimal, String> {
         decimal(self.delimiter, text)

@@ -22,6 +22,7 @@ mod over_time_model;
 mod payment_terms;
 mod periods;
 mod price_changes;
+mod product_totals;
 mod read_usage;
 mod reimport;
 mod restore_commitment;
