@@ -5,7 +5,6 @@ use chrono::NaiveDate;
 use rust_decimal::Decimal;
 
 use super::parse_date;
-use super::subscriptions::SUBSCRIPTION_COLUMNS;
 use super::table::{ImportErrors, Row, Table};
 use crate::id::{AccountKey, MetricId, ProductId, SubscriptionId};
 use crate::money::Currency;
@@ -13,6 +12,31 @@ use crate::period::{BillingInterval, PeriodMode};
 use crate::pricing::{PriceModel, Rebate, Tier, Tiers};
 use crate::subscription::{BillingPractice, Item};
 use crate::usage::Aggregation;
+
+/// The columns of the subscriptions CSV, in export order.
+pub const SUBSCRIPTION_COLUMNS: [&str; 21] = [
+    "subscription_id",
+    "account_key",
+    "state",
+    "paused_since",
+    "start",
+    "end",
+    "interval_months",
+    "mode",
+    "anchor",
+    "practice",
+    "currency",
+    "minimum_invoice_amount",
+    "product",
+    "metric",
+    "aggregation",
+    "model",
+    "price",
+    "quantity",
+    "tiers",
+    "item_practice",
+    "rebate_percent",
+];
 
 /// The subscription-level fields of a row, compared across the rows of one subscription.
 #[derive(Debug, Clone, PartialEq, Eq)]

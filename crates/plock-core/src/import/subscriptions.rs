@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 
 use rust_decimal::Decimal;
 
+pub use super::subscription_rows::SUBSCRIPTION_COLUMNS;
 use super::subscription_rows::{Head, Parsed};
 use super::table::ImportErrors;
 use super::{Csv, neutralise};
@@ -16,31 +17,6 @@ use crate::subscription::{
     BillingPractice, Item, Subscription, SubscriptionSpec, SubscriptionState,
 };
 use crate::usage::{Aggregation, Metric};
-
-/// The columns of the subscriptions CSV, in export order.
-pub const SUBSCRIPTION_COLUMNS: [&str; 21] = [
-    "subscription_id",
-    "account_key",
-    "state",
-    "paused_since",
-    "start",
-    "end",
-    "interval_months",
-    "mode",
-    "anchor",
-    "practice",
-    "currency",
-    "minimum_invoice_amount",
-    "product",
-    "metric",
-    "aggregation",
-    "model",
-    "price",
-    "quantity",
-    "tiers",
-    "item_practice",
-    "rebate_percent",
-];
 
 pub(super) const REQUIRED: [&str; 6] = [
     "subscription_id",
