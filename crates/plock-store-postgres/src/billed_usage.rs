@@ -5,10 +5,9 @@
 use std::collections::{BTreeMap, HashMap};
 
 use plock_core::billing::BilledUsage;
-use plock_core::id::{ProductId, SubscriptionId};
-use plock_core::period::Period;
 use plock_core::store::StoreError;
-use plock_store_sql::codec::{parse, text};
+use plock_store_sql::billed_usage::BilledUsageColumns;
+use plock_store_sql::codec::text;
 use postgres::binary_copy::BinaryCopyInWriter;
 use postgres::error::SqlState;
 use postgres::types::{ToSql, Type};
@@ -251,23 +250,15 @@ pub(crate) fn read(client: &mut impl GenericClient) -> Result<Vec<BilledUsage>, 
 /// A row selected by [`SELECT`], each value validated.
 fn from_row(row: &postgres::Row) -> Result<BilledUsage, StoreError> {
     let get = |i: usize| row.try_get::<_, String>(i).context("reading billed usage");
-    let (subscription, product, start) = (get(0)?, get(1)?, get(2)?);
-    let key = format!("{subscription}/{product}/{start}");
-    let invalid = |what: &str| backend(format!("stored billed usage {key}: {what}"));
-    let period = Period::new(
-        parse("period start", start.clone())?,
-        parse("period end", get(3)?)?,
-    )
-    .map_err(|e| invalid(&e.to_string()))?;
-    let records: i64 = row.try_get(4).context("reading billed usage")?;
-    Ok(BilledUsage {
-        subscription: SubscriptionId::new(&subscription).map_err(|e| invalid(&e.to_string()))?,
-        product: ProductId::new(&product).map_err(|e| invalid(&e.to_string()))?,
-        period,
-        records: u64::try_from(records).map_err(|_| invalid(&format!("records {records}")))?,
+    BilledUsageColumns {
+        subscription: get(0)?,
+        product: get(1)?,
+        start: get(2)?,
+        end: get(3)?,
+        records: row.try_get(4).context("reading billed usage")?,
         quantity: row.try_get(5).context("reading billed usage")?,
         amount: row.try_get(6).context("reading billed usage")?,
-        replaces: None,
         skipped: row.try_get(7).context("reading billed usage")?,
-    })
+    }
+    .into_billed()
 }

@@ -26,20 +26,31 @@ pub(crate) fn dollar(_column: &str, n: usize) -> String {
     format!("${n}")
 }
 
+/// The start of an account's JSON object, built from its row `a`: every field but its tags
+/// and external ids, which each query joins its own way.
+macro_rules! account_columns_json {
+    () => {
+        "json_build_object(\
+         'id', a.id, 'key', a.key, 'name', a.name, 'state', a.state, 'currency', a.currency, \
+         'master', a.master, 'group_billing', a.group_billing, 'created_on', a.created_on, \
+         'payment_terms', coalesce(a.payment_terms_days, 30), \
+         'contact', json_build_object('email', a.email, 'phone', a.phone, \
+            'address_lines', coalesce(a.address_lines, '[]'::jsonb), 'country', a.country, \
+            'organisation_number', a.organisation_number), "
+    };
+}
+pub(crate) use account_columns_json;
+
 /// What a query selects to read an account: the whole account as JSON text, in the shape its
 /// deserialiser reads. Its tags and external ids are joined on the owner too, so that the
 /// join stays within one owner's rows where the tables are distributed by owner.
-pub(crate) const ACCOUNT_JSON: &str = "json_build_object(\
-     'id', a.id, 'key', a.key, 'name', a.name, 'state', a.state, 'currency', a.currency, \
-     'master', a.master, 'group_billing', a.group_billing, 'created_on', a.created_on, \
-     'payment_terms', coalesce(a.payment_terms_days, 30), \
-     'contact', json_build_object('email', a.email, 'phone', a.phone, \
-        'address_lines', coalesce(a.address_lines, '[]'::jsonb), 'country', a.country, \
-        'organisation_number', a.organisation_number), \
-     'tags', coalesce((SELECT json_agg(t.tag) FROM account_tags t \
+pub(crate) const ACCOUNT_JSON: &str = concat!(
+    account_columns_json!(),
+    "'tags', coalesce((SELECT json_agg(t.tag) FROM account_tags t \
         WHERE t.owner = a.owner AND t.account = a.id), '[]'::json), \
      'external_ids', coalesce((SELECT json_object_agg(e.system, e.external_id) \
-        FROM external_ids e WHERE e.owner = a.owner AND e.account = a.id), '{}'::json))::text";
+        FROM external_ids e WHERE e.owner = a.owner AND e.account = a.id), '{}'::json))::text"
+);
 
 /// An account's JSON from a row selected by [`ACCOUNT_JSON`] (in column `column`).
 pub(crate) fn account_value(row: &postgres::Row, column: usize) -> Result<Value, StoreError> {

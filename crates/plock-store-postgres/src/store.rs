@@ -408,21 +408,17 @@ pub(crate) fn read_company(
 /// Every account as [`ACCOUNT_JSON`] gives one, by id: the tags and external ids grouped
 /// once each and joined (on the owner too, within one owner's rows), rather than looked up
 /// account by account, which takes the server twice as long for the whole book.
-const EVERY_ACCOUNT: &str = "SELECT json_build_object(\
-     'id', a.id, 'key', a.key, 'name', a.name, 'state', a.state, 'currency', a.currency, \
-     'master', a.master, 'group_billing', a.group_billing, 'created_on', a.created_on, \
-     'payment_terms', coalesce(a.payment_terms_days, 30), \
-     'contact', json_build_object('email', a.email, 'phone', a.phone, \
-        'address_lines', coalesce(a.address_lines, '[]'::jsonb), 'country', a.country, \
-        'organisation_number', a.organisation_number), \
-     'tags', coalesce(t.tags, '[]'::json), 'external_ids', coalesce(e.ids, '{}'::json))::text \
+const EVERY_ACCOUNT: &str = concat!(
+    "SELECT ",
+    crate::codec::account_columns_json!(),
+    "'tags', coalesce(t.tags, '[]'::json), 'external_ids', coalesce(e.ids, '{}'::json))::text \
      FROM accounts a \
      LEFT JOIN (SELECT owner, account, json_agg(tag) AS tags FROM account_tags \
         GROUP BY owner, account) t ON t.owner = a.owner AND t.account = a.id \
      LEFT JOIN (SELECT owner, account, json_object_agg(system, external_id) AS ids \
         FROM external_ids GROUP BY owner, account) e ON e.owner = a.owner AND e.account = a.id \
-     ORDER BY a.id";
-
+     ORDER BY a.id"
+);
 /// The accounts and dismissed keys, read in `client`'s transaction, the book's rules checked.
 ///
 /// The rows' JSON (the server's own, one object each) is put into the book's document as

@@ -60,6 +60,7 @@
 #![deny(missing_docs)]
 
 pub mod batch;
+pub mod billed_usage;
 pub mod codec;
 pub mod error;
 pub mod neighbourhood;

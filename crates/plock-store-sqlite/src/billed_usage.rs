@@ -6,13 +6,12 @@
 //! write-ahead log, then the database).
 
 use plock_core::billing::BilledUsage;
-use plock_core::id::{ProductId, SubscriptionId};
-use plock_core::period::Period;
 use plock_core::store::StoreError;
 use rusqlite::{Connection, params};
 use std::sync::mpsc::Receiver;
 
-use plock_store_sql::codec::{parse, text};
+use plock_store_sql::billed_usage::BilledUsageColumns;
+use plock_store_sql::codec::text;
 
 use crate::codec::{Context, backend, decimal};
 use crate::run_encode::UsageChunk;
@@ -106,24 +105,15 @@ pub(crate) fn read(conn: &Connection) -> Result<Vec<BilledUsage>, StoreError> {
 /// A row selected by [`SELECT`], each value validated.
 fn from_row(row: &rusqlite::Row<'_>) -> Result<BilledUsage, StoreError> {
     let get = |i: usize| row.get::<_, String>(i).context("reading billed usage");
-    let (subscription, product, start) = (get(0)?, get(1)?, get(2)?);
-    let key = format!("{subscription}/{product}/{start}");
-    let invalid = |what: &str| backend(format!("stored billed usage {key}: {what}"));
-    let period = Period::new(
-        parse("period start", start.clone())?,
-        parse("period end", get(3)?)?,
-    )
-    .map_err(|e| invalid(&e.to_string()))?;
-    let records: i64 = row.get(4).context("reading billed usage")?;
-    let skipped: bool = row.get(7).context("reading billed usage")?;
-    Ok(BilledUsage {
-        subscription: SubscriptionId::new(&subscription).map_err(|e| invalid(&e.to_string()))?,
-        product: ProductId::new(&product).map_err(|e| invalid(&e.to_string()))?,
-        period,
-        records: u64::try_from(records).map_err(|_| invalid(&format!("records {records}")))?,
+    BilledUsageColumns {
+        subscription: get(0)?,
+        product: get(1)?,
+        start: get(2)?,
+        end: get(3)?,
+        records: row.get(4).context("reading billed usage")?,
         quantity: decimal("billed usage quantity", &get(5)?)?,
         amount: decimal("billed usage amount", &get(6)?)?,
-        replaces: None,
-        skipped,
-    })
+        skipped: row.get(7).context("reading billed usage")?,
+    }
+    .into_billed()
 }

@@ -134,36 +134,17 @@ impl Writer for SqliteWriter<'_> {
     }
 
     fn accounts(&mut self, ids: &[&str]) -> Result<Vec<Value>, StoreError> {
-        let list = json_list(ids.iter().copied())?;
-        let mut stmt = self
-            .tx
-            .prepare_cached(&format!(
-                "SELECT {ACCOUNT_SELECT} FROM accounts a WHERE a.id IN (SELECT value FROM json_each(?1))"
-            ))
-            .context("reading accounts")?;
-        let mut rows = stmt.query([&list]).context("reading accounts")?;
         let mut accounts = Vec::new();
-        while let Some(row) = rows.next().context("reading accounts")? {
+        each_account(&self.tx, ids, |row| {
             accounts.push(account_value(row)?);
-        }
+            Ok(())
+        })?;
         Ok(accounts)
     }
 
     fn book_of(&mut self, ids: &[&str], keys: &[&str]) -> Result<AccountBook, StoreError> {
-        let list = json_list(ids.iter().copied())?;
-        let mut stmt = self
-            .tx
-            .prepare_cached(&format!(
-                "SELECT {ACCOUNT_SELECT} FROM accounts a WHERE a.id IN (SELECT value FROM json_each(?1))"
-            ))
-            .context("reading accounts")?;
-        let mut rows = stmt.query([&list]).context("reading accounts")?;
         let mut book = BookText::new();
-        while let Some(row) = rows.next().context("reading accounts")? {
-            book.push(row)?;
-        }
-        drop(rows);
-        drop(stmt);
+        each_account(&self.tx, ids, |row| book.push(row))?;
         let dismissed = self.dismissed(keys)?;
         book.finish(&dismissed)
     }
@@ -360,4 +341,24 @@ impl KeyOwners {
         };
         Ok(owner.is_some_and(|id| original.get(&id).is_none()))
     }
+}
+
+/// Calls `each` with the row of every stored account among `ids`, as [`ACCOUNT_SELECT`]
+/// selects it.
+fn each_account(
+    tx: &Connection,
+    ids: &[&str],
+    mut each: impl FnMut(&rusqlite::Row<'_>) -> Result<(), StoreError>,
+) -> Result<(), StoreError> {
+    let list = json_list(ids.iter().copied())?;
+    let mut stmt = tx
+        .prepare_cached(&format!(
+            "SELECT {ACCOUNT_SELECT} FROM accounts a WHERE a.id IN (SELECT value FROM json_each(?1))"
+        ))
+        .context("reading accounts")?;
+    let mut rows = stmt.query([&list]).context("reading accounts")?;
+    while let Some(row) = rows.next().context("reading accounts")? {
+        each(row)?;
+    }
+    Ok(())
 }
