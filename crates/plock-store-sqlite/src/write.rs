@@ -135,7 +135,7 @@ impl Writer for SqliteWriter<'_> {
 
     fn accounts(&mut self, ids: &[&str]) -> Result<Vec<Value>, StoreError> {
         let mut accounts = Vec::new();
-        each_account(&self.tx, ids, |row| {
+        each_account(self.tx, ids, |row| {
             accounts.push(account_value(row)?);
             Ok(())
         })?;
@@ -144,7 +144,7 @@ impl Writer for SqliteWriter<'_> {
 
     fn book_of(&mut self, ids: &[&str], keys: &[&str]) -> Result<AccountBook, StoreError> {
         let mut book = BookText::new();
-        each_account(&self.tx, ids, |row| book.push(row))?;
+        each_account(self.tx, ids, |row| book.push(row))?;
         let dismissed = self.dismissed(keys)?;
         book.finish(&dismissed)
     }
