@@ -3,31 +3,15 @@
 //! replaces.
 
 use plock_core::billing::BilledUsage;
-use plock_core::id::{ProductId, SubscriptionId};
 use plock_core::money::Currency;
-use plock_core::period::Period;
 use plock_core::store::{Batch, Change};
 use plock_core::{Store, contract::fixtures};
 use plock_store_postgres::PostgresStore;
-use rust_decimal::Decimal;
 
 use crate::support::{fresh_schema, server};
 
 fn row(month: u32, amount: i64) -> BilledUsage {
-    BilledUsage {
-        subscription: SubscriptionId::new("s-1").unwrap(),
-        product: ProductId::new("api").unwrap(),
-        period: Period::new(
-            fixtures::date(2025, month, 1),
-            fixtures::date(2025, month + 1, 1),
-        )
-        .unwrap(),
-        records: 2,
-        quantity: Decimal::new(1250, 2),
-        amount: Decimal::new(amount, 2),
-        replaces: None,
-        skipped: false,
-    }
+    crate::support::billed_usage("s-1", month, amount, false)
 }
 
 fn record(store: &mut PostgresStore, rows: &[BilledUsage]) {

@@ -3,14 +3,12 @@
 //! (migration 8).
 
 use plock_core::billing::{Billed, BilledUsage};
-use plock_core::id::{ProductId, SubscriptionId};
+use plock_core::id::SubscriptionId;
 use plock_core::money::Currency;
-use plock_core::period::Period;
 use plock_core::store::{Batch, Change};
 use plock_core::subscription::BilledThrough;
 use plock_core::{Store, contract::fixtures};
 use plock_store_postgres::{PostgresStore, SCHEMA_VERSION};
-use rust_decimal::Decimal;
 
 use crate::support::{fresh_schema, server};
 
@@ -60,20 +58,7 @@ fn back_to_schema_6(config: &str, json: &[String]) {
 }
 
 fn billed_usage(subscription: &str, month: u32, skipped: bool) -> BilledUsage {
-    BilledUsage {
-        subscription: SubscriptionId::new(subscription).unwrap(),
-        product: ProductId::new("api").unwrap(),
-        period: Period::new(
-            fixtures::date(2025, month, 1),
-            fixtures::date(2025, month + 1, 1),
-        )
-        .unwrap(),
-        records: 2,
-        quantity: Decimal::new(1250, 2),
-        amount: Decimal::new(2500, 2),
-        replaces: None,
-        skipped,
-    }
+    crate::support::billed_usage(subscription, month, 2500, skipped)
 }
 
 #[test]

@@ -41,3 +41,25 @@ pub fn with_search_path(server: &str, schema: &str) -> String {
 pub fn fresh_store(server: &str) -> PostgresStore {
     PostgresStore::create(&fresh_schema(server)).unwrap()
 }
+
+/// A billed usage row of subscription `subscription` and product `api` for `month` of 2025:
+/// 2 records, 12.50 units, `amount_cents` hundredths.
+pub fn billed_usage(
+    subscription: &str,
+    month: u32,
+    amount_cents: i64,
+    skipped: bool,
+) -> plock_core::billing::BilledUsage {
+    use plock_core::id::{ProductId, SubscriptionId};
+    plock_core::billing::BilledUsage {
+        subscription: SubscriptionId::new(subscription).unwrap(),
+        product: ProductId::new("api").unwrap(),
+        period: plock_core::period::Period::new(date(2025, month, 1), date(2025, month + 1, 1))
+            .unwrap(),
+        records: 2,
+        quantity: rust_decimal::Decimal::new(1250, 2),
+        amount: rust_decimal::Decimal::new(amount_cents, 2),
+        replaces: None,
+        skipped,
+    }
+}
