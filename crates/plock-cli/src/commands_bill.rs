@@ -19,6 +19,9 @@ pub fn bill(
     full: bool,
     as_json: bool,
 ) -> Result<String> {
+    if !preview {
+        s.store.leave_housekeeping().map_err(store_error)?;
+    }
     let (company, usage) =
         progress::step("reading the company", || s.store.run_input()).map_err(store_error)?;
     let options = RunOptions {
@@ -38,6 +41,11 @@ pub fn bill(
     .map_err(invalid);
     drop(bar);
     let result = result?;
+    // The company and its usage (at M, hundreds of MB in a million allocations) are not
+    // freed piece by piece: the command ends after recording the run, and the operating
+    // system takes the memory back at once.
+    std::mem::forget(company);
+    std::mem::forget(usage);
     // The run is recorded before anything is printed: a reader that closes the pipe early
     // never stops a run half recorded. JSON is then written as it is made, the recorded
     // invoices read back from the store.

@@ -48,6 +48,7 @@
 mod billed_usage;
 mod blocks;
 mod book_text;
+mod checkpoint;
 mod codec;
 mod files;
 mod invoice_json;
@@ -56,6 +57,7 @@ mod key_places;
 mod operate;
 mod record_ids;
 mod run_encode;
+mod run_input;
 mod run_record;
 mod run_usage;
 mod schema;

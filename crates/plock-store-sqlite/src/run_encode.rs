@@ -1,11 +1,13 @@
 //! A billing run's rows encoded while the batch's transaction writes them: what its usage
-//! items billed (each field's text), then its invoices (checked, their JSON compressed,
-//! [`crate::invoice_json`]), a chunk of rows at a time, a few chunks ahead.
+//! items billed (each field's text) and its invoices (checked, their JSON compressed,
+//! [`crate::invoice_json`]), a chunk of rows at a time, ahead of the writes.
 //!
-//! At M a run records 90,810 invoices (195 MB of JSON) and 437,097 billed usage rows: their
-//! encoding costs more than SQLite's inserts, so a thread of its own hands each chunk to
-//! rayon's pool, and the writing thread inserts the chunks before. Each chunk comes in order;
-//! a failure is sent in place of its chunk, and the thread stops there.
+//! At M a run records 90,810 invoices (195 MB of JSON) and 437,097 billed usage rows: the
+//! invoices' encoding costs more than all of SQLite's statements, so it starts at once, on a
+//! thread of its own that hands each chunk to rayon's pool, while the writing thread records
+//! the billed usage (encoded by a second such thread) and moves the watermarks; the invoices
+//! are then inserted as their chunks come. Each chunk comes in order; a failure is sent in
+//! place of its chunk, and its thread stops there.
 
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 use std::thread::Scope;
@@ -24,9 +26,14 @@ use crate::invoice_json::{Compressor, StoredJson};
 /// Rows a chunk.
 pub(crate) const ROWS_A_CHUNK: usize = 512;
 
-/// Chunks encoded ahead of the writes, at most: enough to keep both sides busy, and little
-/// memory (a few MB of invoices).
-const CHUNKS_AHEAD: usize = 8;
+/// Chunks of billed usage encoded ahead of the writes, at most: enough to keep both sides
+/// busy, and little memory.
+const USAGE_CHUNKS_AHEAD: usize = 8;
+
+/// Chunks of invoices encoded ahead of their inserts, at most: the invoices' encoding starts
+/// while the billed usage and the watermarks are written, and this many chunks (about 30 MB
+/// at M: a compressed invoice and its columns are about a kilobyte) cover that time.
+const INVOICE_CHUNKS_AHEAD: usize = 64;
 
 /// A billed usage row's columns beside its key's ids: `period_start`, `period_end`,
 /// `quantity` and `amount` as text.
@@ -57,29 +64,30 @@ pub(crate) struct Encoded {
     pub(crate) invoices: Receiver<InvoiceChunk>,
 }
 
-/// Starts encoding `usage` then `invoices` on a thread of `scope`. Dropping the receivers
-/// stops it.
+/// Starts encoding `usage` and `invoices`, each on a thread of `scope`. Dropping a receiver
+/// stops its thread.
 pub(crate) fn encode<'scope, 'env: 'scope>(
     scope: &'scope Scope<'scope, 'env>,
     usage: &'env [BilledUsage],
     invoices: &'env [Invoice],
 ) -> Encoded {
-    let (usage_to, usage_from) = sync_channel(CHUNKS_AHEAD);
-    let (invoices_to, invoices_from) = sync_channel(CHUNKS_AHEAD);
+    let (usage_to, usage_from) = sync_channel(USAGE_CHUNKS_AHEAD);
+    let (invoices_to, invoices_from) = sync_channel(INVOICE_CHUNKS_AHEAD);
     scope.spawn(move || {
-        let usage_chunk = |chunk: &[BilledUsage]| chunk.par_iter().map(usage_values).collect();
-        if send_all(&usage_to, usage, usage_chunk) {
-            drop(usage_to);
-            let columns = names(INVOICE_SCALARS);
-            send_all(&invoices_to, invoices, |chunk: &[Invoice]| {
-                chunk
-                    .par_iter()
-                    .map_init(Compressor::new, |zlib, invoice| {
-                        invoice_values(zlib, invoice, &columns)
-                    })
-                    .collect()
-            });
-        }
+        let columns = names(INVOICE_SCALARS);
+        send_all(&invoices_to, invoices, |chunk: &[Invoice]| {
+            chunk
+                .par_iter()
+                .map_init(Compressor::new, |zlib, invoice| {
+                    invoice_values(zlib, invoice, &columns)
+                })
+                .collect()
+        });
+    });
+    scope.spawn(move || {
+        send_all(&usage_to, usage, |chunk: &[BilledUsage]| {
+            chunk.par_iter().map(usage_values).collect()
+        });
     });
     Encoded {
         usage: usage_from,
@@ -87,21 +95,20 @@ pub(crate) fn encode<'scope, 'env: 'scope>(
     }
 }
 
-/// Sends `rows` encoded by `encode`, a chunk at a time: whether all were sent (not when a
-/// chunk failed, or the receiver is gone).
+/// Sends `rows` encoded by `encode`, a chunk at a time, until all are sent, a chunk fails
+/// or the receiver is gone.
 fn send_all<R, T>(
     to: &SyncSender<Result<Vec<T>, StoreError>>,
     rows: &[R],
     mut encode: impl FnMut(&[R]) -> Result<Vec<T>, StoreError>,
-) -> bool {
+) {
     for chunk in rows.chunks(ROWS_A_CHUNK) {
         let encoded = encode(chunk);
         let failed = encoded.is_err();
         if to.send(encoded).is_err() || failed {
-            return false;
+            return;
         }
     }
-    true
 }
 
 /// A row's values. A date's `Display` is its serde text (chrono's `Debug` form, as

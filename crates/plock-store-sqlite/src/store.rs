@@ -179,6 +179,16 @@ impl SqliteStore {
 
     /// The accounts and dismissed keys, as the account book, read in `tx`.
     pub(crate) fn book_in(&self, tx: &Connection) -> Result<AccountBook, StoreError> {
+        let (accounts, dismissed) = self.book_text_in(tx)?;
+        accounts.finish(&dismissed)
+    }
+
+    /// The accounts' text and the dismissed keys, read in `tx`: the account book once
+    /// [`BookText::finish`] reads them.
+    pub(crate) fn book_text_in(
+        &self,
+        tx: &Connection,
+    ) -> Result<(BookText, Vec<String>), StoreError> {
         let mut stmt = tx
             .prepare_cached(&format!(
                 "SELECT {ACCOUNT_SELECT} FROM accounts a ORDER BY a.id"
@@ -198,7 +208,7 @@ impl SqliteStore {
                     .collect::<Result<Vec<_>, _>>()
             })
             .context("reading dismissed keys")?;
-        accounts.finish(&dismissed)
+        Ok((accounts, dismissed))
     }
 
     /// Everything but usage, read in `tx`: the snapshot's `usage` is empty.
@@ -482,27 +492,7 @@ impl Store for SqliteStore {
 
     fn run_input(&self) -> Result<(CompanySnapshot, UsageTable), StoreError> {
         let tx = self.read()?;
-        let accounts = self.book_in(&tx)?;
-        let subscriptions = crate::subscription_rows::encoded_where(&tx, "1 ORDER BY id", &[])?;
-        let metrics = read_metrics(&tx)?;
-        let billed_usage = crate::billed_usage::read(&tx)?;
-        // The subscriptions are decoded while the usage is read, which needs only the book.
-        let (subscriptions, usage) = std::thread::scope(|scope| {
-            let decoding = scope.spawn(move || crate::subscription_rows::decode_all(subscriptions));
-            let usage = crate::run_usage::usage_table(&tx, &accounts);
-            let subscriptions = decoding
-                .join()
-                .unwrap_or_else(|_| Err(backend("decoding the subscriptions failed")));
-            (subscriptions, usage)
-        });
-        let company = CompanySnapshot {
-            accounts,
-            subscriptions: subscriptions?,
-            metrics,
-            usage: Vec::new(),
-            billed_usage,
-        };
-        Ok((company, usage?))
+        crate::run_input::read(self, &tx)
     }
 
     fn apply(&mut self, batch: Batch) -> Result<(), StoreError> {
@@ -516,7 +506,7 @@ impl Store for SqliteStore {
     }
 }
 
-fn read_metrics(conn: &Connection) -> Result<Vec<Metric>, StoreError> {
+pub(crate) fn read_metrics(conn: &Connection) -> Result<Vec<Metric>, StoreError> {
     let mut stmt = conn
         .prepare_cached("SELECT id, aggregation FROM metrics ORDER BY id")
         .context("reading metrics")?;
