@@ -50,6 +50,7 @@ mod change;
 mod item;
 mod item_versions;
 mod price_change;
+mod stored;
 mod terms;
 
 pub use billed::BilledThrough;
@@ -159,7 +160,7 @@ pub struct SubscriptionSpec {
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(try_from = "StoredSubscription", into = "StoredSubscription")]
+#[serde(try_from = "stored::SubscriptionFields", into = "StoredSubscription")]
 pub struct Subscription {
     spec: SubscriptionSpec,
     schedule: Schedule,
@@ -167,13 +168,14 @@ pub struct Subscription {
     billed: BilledThrough,
 }
 
-#[derive(Serialize, Deserialize)]
+/// A subscription as stored, one flat document: read back by [`stored::SubscriptionFields`].
+#[derive(Serialize)]
 struct StoredSubscription {
     #[serde(flatten)]
     spec: SubscriptionSpec,
     #[serde(flatten)]
     state: SubscriptionState,
-    #[serde(default, skip_serializing_if = "is_unbilled")]
+    #[serde(skip_serializing_if = "is_unbilled")]
     billed_through: BilledThrough,
 }
 
@@ -181,16 +183,6 @@ fn is_unbilled(b: &BilledThrough) -> bool {
     *b == BilledThrough::default()
 }
 
-impl TryFrom<StoredSubscription> for Subscription {
-    type Error = SubscriptionError;
-    fn try_from(s: StoredSubscription) -> Result<Subscription, SubscriptionError> {
-        let currency = s.spec.currency;
-        let mut sub = Subscription::new(s.spec, currency)?;
-        sub.state = s.state;
-        sub.billed = s.billed_through;
-        Ok(sub)
-    }
-}
 impl From<Subscription> for StoredSubscription {
     fn from(s: Subscription) -> StoredSubscription {
         StoredSubscription {

@@ -27,6 +27,7 @@
 use std::collections::HashMap;
 use std::collections::HashSet;
 use std::collections::hash_map::Entry;
+use std::ops::Range;
 
 /// Fingerprints whose made-up ids are each held by one record.
 #[derive(Debug, Default)]
@@ -58,19 +59,16 @@ type Stretch = (u64, u64, u64);
 impl Finder {
     /// Notes the made-up ids of text number `text`.
     pub(crate) fn note(&mut self, text: usize, bytes: &[u8]) {
-        let mut reader = Cells::default();
+        let mut ids = Vec::new();
+        self.quoted |= made_up_ids(bytes, &mut ids);
+        self.note_ids(text, &ids);
+    }
+
+    /// Notes `ids`, the made-up ids of text number `text` in their order.
+    fn note_ids(&mut self, text: usize, ids: &[MadeUpAt]) {
         let mut stretch: Option<Stretch> = None;
-        for line in lines(bytes) {
-            let (fingerprint, line) = match reader.id_of(line) {
-                Id::MadeUp {
-                    fingerprint, line, ..
-                } => (fingerprint, line),
-                Id::Quoted => {
-                    self.quoted |= memchr::memmem::find(line, b"file-").is_some();
-                    continue;
-                }
-                Id::Other => continue,
-            };
+        for id in ids {
+            let (fingerprint, line) = (id.fingerprint, id.line);
             match &mut stretch {
                 Some((f, _, last)) if *f == fingerprint && line > *last => *last = line,
                 _ => {
@@ -149,21 +147,40 @@ pub(crate) struct OnePass {
     finder: Finder,
     /// The fingerprints whose ids were left out of some text.
     left_out: HashSet<u64>,
+    /// The made-up ids of the text being read, found once for both noting and leaving out.
+    ids: Vec<MadeUpAt>,
 }
 
 impl OnePass {
     /// Notes text number `text` (numbers rising from one call to the next), then appends
     /// it to `out` with the ids left out that are unshared so far.
     pub(crate) fn strip_into(&mut self, text: usize, bytes: &[u8], out: &mut Vec<u8>) {
-        self.finder.note(text, bytes);
-        let (finder, left_out) = (&self.finder, &mut self.left_out);
-        strip(bytes, out, |fingerprint| {
-            let unshared = finder.unshared_so_far(fingerprint);
+        self.ids.clear();
+        self.finder.quoted |= made_up_ids(bytes, &mut self.ids);
+        self.finder.note_ids(text, &self.ids);
+        out.reserve(bytes.len());
+        // The last fingerprint looked up, and whether it is unshared.
+        let mut last: Option<(u64, bool)> = None;
+        let mut copied = 0usize;
+        for id in &self.ids {
+            let unshared = match last {
+                Some((f, unshared)) if f == id.fingerprint => unshared,
+                _ => {
+                    let unshared = self.finder.unshared_so_far(id.fingerprint);
+                    if unshared {
+                        self.left_out.insert(id.fingerprint);
+                    }
+                    unshared
+                }
+            };
+            last = Some((id.fingerprint, unshared));
             if unshared {
-                left_out.insert(fingerprint);
+                // Up to and with the comma: the id's cell stays, empty.
+                out.extend_from_slice(bytes.get(copied..id.cell.start).unwrap_or_default());
+                copied = id.cell.end;
             }
-            unshared
-        });
+        }
+        out.extend_from_slice(bytes.get(copied..).unwrap_or_default());
     }
 
     /// Whether every id left out is unshared in the end, after the last text: then the
@@ -174,6 +191,39 @@ impl OnePass {
             .iter()
             .all(|fingerprint| unshared.fingerprints.contains(fingerprint))
     }
+}
+
+/// A made-up id in a text: its cell (after the line's last comma, to the end of the line
+/// without its newline) and what it names.
+struct MadeUpAt {
+    cell: Range<usize>,
+    fingerprint: u64,
+    line: u64,
+}
+
+/// Appends the made-up ids of `bytes` to `ids`, in order; whether a quoted cell may be one.
+fn made_up_ids(bytes: &[u8], ids: &mut Vec<MadeUpAt>) -> bool {
+    let mut reader = Cells::default();
+    let mut quoted = false;
+    let mut start = 0usize;
+    for line in lines(bytes) {
+        let end = start.saturating_add(line.len());
+        match reader.id_of(line) {
+            Id::MadeUp {
+                comma,
+                fingerprint,
+                line,
+            } => ids.push(MadeUpAt {
+                cell: start.saturating_add(comma).saturating_add(1)..end,
+                fingerprint,
+                line,
+            }),
+            Id::Quoted => quoted |= memchr::memmem::find(line, b"file-").is_some(),
+            Id::Other => {}
+        }
+        start = end.saturating_add(1);
+    }
+    quoted
 }
 
 /// Appends `bytes` to `out`, the made-up ids whose fingerprint `unshared` accepts left out

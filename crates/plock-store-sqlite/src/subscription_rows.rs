@@ -110,8 +110,54 @@ pub(crate) fn decode(encoded: Encoded) -> Result<Subscription, StoreError> {
     let invalid = |e: &dyn Display| backend(format!("stored subscription {id} is invalid: {e}"));
     // One whole JSON value, so that the items cannot reach past their own member.
     let items = text.get(items).unwrap_or_default();
-    serde_json::from_slice::<serde::de::IgnoredAny>(items).map_err(|e| invalid(&e))?;
+    if !one_list(items) {
+        serde_json::from_slice::<serde::de::IgnoredAny>(items).map_err(|e| invalid(&e))?;
+    }
     serde_json::from_slice(&text).map_err(|e| invalid(&e))
+}
+
+/// Whether `json` is a JSON list or object whose brackets, outside strings, first close at
+/// its last byte (blanks around it ignored): then a parser reading it as valid JSON ends
+/// there too, and it cannot close the subscription's object early. Scanning the brackets
+/// costs a fraction of parsing the items twice; anything else is checked by parsing it.
+fn one_list(json: &[u8]) -> bool {
+    let json = json.trim_ascii();
+    if !matches!(json.first(), Some(b'[' | b'{')) {
+        return false;
+    }
+    let mut depth = 0usize;
+    let mut at = 0usize;
+    while let Some(&byte) = json.get(at) {
+        match byte {
+            b'"' => match string_end(json, at.saturating_add(1)) {
+                Some(end) => at = end,
+                None => return false,
+            },
+            b'[' | b'{' => depth = depth.saturating_add(1),
+            b']' | b'}' => {
+                depth = depth.saturating_sub(1);
+                if depth == 0 {
+                    return at.saturating_add(1) == json.len();
+                }
+            }
+            _ => {}
+        }
+        at = at.saturating_add(1);
+    }
+    false
+}
+
+/// The place of the quote closing the string whose text starts at `from`, if any: an
+/// escape (a backslash) takes the byte after it with it.
+fn string_end(json: &[u8], mut from: usize) -> Option<usize> {
+    loop {
+        let rest = json.get(from..)?;
+        let found = from.saturating_add(memchr::memchr2(b'"', b'\\', rest)?);
+        if json.get(found) == Some(&b'"') {
+            return Some(found);
+        }
+        from = found.saturating_add(2);
+    }
 }
 
 /// Every subscription of `rows`, in their order, decoded on the pool's threads.
@@ -138,4 +184,32 @@ fn member(text: &mut Vec<u8>, name: &str, value: &impl serde::Serialize) -> Resu
 
 fn json(text: &mut Vec<u8>, value: &(impl serde::Serialize + ?Sized)) -> Result<(), StoreError> {
     serde_json::to_writer(text, value).context("encoding a subscription")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::one_list;
+
+    #[test]
+    fn items_that_could_close_the_subscription_early_are_not_one_list() {
+        for one in [
+            &br#"[{"product":"a","price":{"model":"flat_fee","fee":"1"}}]"#[..],
+            br#" [ "]", "\"]" ] "#,
+            br#"{"a":[1,{"b":"}"}]}"#,
+            b"[]",
+        ] {
+            assert!(one_list(one), "{}", String::from_utf8_lossy(one));
+        }
+        for other in [
+            &br#"[1],"state":"draft""#[..],
+            br#"[1]}{"#,
+            br#"[""],1]"#,
+            br#""items""#,
+            b"[[1]",
+            b"",
+            b"1",
+        ] {
+            assert!(!one_list(other), "{}", String::from_utf8_lossy(other));
+        }
+    }
 }
