@@ -106,15 +106,49 @@ fn validate(kind: &'static str, value: &str) -> Result<SmolStr, IdError> {
     Ok(SmolStr::new(trimmed))
 }
 
+/// Reads an identifier of kind `.0` from text, validated, without an owned `String` on the
+/// way: a store reads hundreds of thousands of ids a billing run, and writes as many.
+struct IdText(&'static str);
+
+impl serde::de::Visitor<'_> for IdText {
+    type Value = SmolStr;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a string")
+    }
+
+    fn visit_str<E: serde::de::Error>(self, value: &str) -> Result<SmolStr, E> {
+        validate(self.0, value).map_err(E::custom)
+    }
+
+    fn visit_bytes<E: serde::de::Error>(self, value: &[u8]) -> Result<SmolStr, E> {
+        match std::str::from_utf8(value) {
+            Ok(text) => self.visit_str(text),
+            Err(_) => Err(E::invalid_value(serde::de::Unexpected::Bytes(value), &self)),
+        }
+    }
+}
+
 macro_rules! identifier {
     ($(#[$doc:meta])* $name:ident, $kind:literal) => {
         $(#[$doc])*
         ///
         /// Trimmed, 1 to 128 characters, no control, zero-width or bidirectional control
         /// characters.
-        #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-        #[serde(try_from = "String", into = "String")]
+        #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
         pub struct $name(SmolStr);
+
+        impl Serialize for $name {
+            fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                serializer.serialize_str(&self.0)
+            }
+        }
+
+        impl<'de> Deserialize<'de> for $name {
+            fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                deserializer.deserialize_str(IdText($kind)).map(Self)
+            }
+        }
 
         impl $name {
             /// Validates and builds the identifier.
