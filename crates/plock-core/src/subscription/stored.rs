@@ -94,3 +94,52 @@ impl TryFrom<SubscriptionFields> for Subscription {
         Ok(sub)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use chrono::NaiveDate;
+
+    use super::super::tests::spec;
+    use super::*;
+
+    fn d(month: u32, day: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(2025, month, day).unwrap()
+    }
+
+    fn round_trip(s: &Subscription) -> Subscription {
+        serde_json::from_str(&serde_json::to_string(s).unwrap()).unwrap()
+    }
+
+    #[test]
+    fn every_state_and_watermark_reads_back_as_written() {
+        let draft = Subscription::new(spec(), Currency::EUR).unwrap();
+        let mut active = draft.clone();
+        active.activate().unwrap();
+        active.record_run(BilledThrough {
+            in_advance: Some(d(3, 1)),
+            in_arrears: Some(d(2, 1)),
+        });
+        let mut paused = active.clone();
+        paused.pause(d(2, 15)).unwrap();
+        let mut ended = active.clone();
+        ended.end(d(6, 1)).unwrap();
+        for s in [draft, active, paused, ended] {
+            assert_eq!(round_trip(&s), s);
+        }
+    }
+
+    #[test]
+    fn a_pause_needs_its_day_and_other_states_ignore_one() {
+        let mut s = Subscription::new(spec(), Currency::EUR).unwrap();
+        s.activate().unwrap();
+        let json = serde_json::to_string(&s).unwrap();
+        let paused = json.replace("\"state\":\"active\"", "\"state\":\"paused\"");
+        let refused = serde_json::from_str::<Subscription>(&paused).unwrap_err();
+        assert!(refused.to_string().contains("since"), "{refused}");
+        let dated = json.replace(
+            "\"state\":\"active\"",
+            "\"state\":\"active\",\"since\":\"2025-02-01\"",
+        );
+        assert_eq!(serde_json::from_str::<Subscription>(&dated).unwrap(), s);
+    }
+}

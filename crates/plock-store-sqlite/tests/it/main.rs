@@ -7,6 +7,7 @@
 )]
 
 mod book_read;
+mod checkpoint;
 mod compact_runs;
 mod concurrency;
 mod contract;
