@@ -38,8 +38,14 @@ impl Sandbox {
         self.dir.join("plock.data.lock")
     }
 
+    /// The data file's state: every row of every table as text, the batches committed to its
+    /// log included (`plock bill` leaves its batch in the log for the next command to copy, so
+    /// the file's own bytes are not the state); the file's bytes when it is not a database.
     pub fn bytes(&self) -> Vec<u8> {
-        std::fs::read(self.data()).unwrap_or_default()
+        let Ok(raw) = std::fs::read(self.data()) else {
+            return Vec::new();
+        };
+        rows_of(&self.data()).unwrap_or(raw)
     }
 
     pub fn command(&self, args: &[&str]) -> Command {
@@ -218,4 +224,56 @@ pub fn sample_company(name: &str) -> Sandbox {
 
 pub fn json_of(text: &str) -> serde_json::Value {
     serde_json::from_str(text).unwrap_or_else(|e| panic!("not JSON ({e}): {text}"))
+}
+
+/// Every row of every table of the database at `path` with its log, as text, read from a copy
+/// in a folder of its own (SQLite writes beside a database it opens), which is then removed.
+fn rows_of(path: &Path) -> Option<Vec<u8>> {
+    static COPIES: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = COPIES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let dir = std::env::temp_dir().join(format!("plock-cli-state-{}-{n}", std::process::id()));
+    std::fs::create_dir_all(&dir).ok()?;
+    let rows = copied_rows(path, &dir);
+    let _ = std::fs::remove_dir_all(&dir);
+    rows
+}
+
+fn copied_rows(path: &Path, dir: &Path) -> Option<Vec<u8>> {
+    let copy = dir.join("copy.data");
+    std::fs::copy(path, &copy).ok()?;
+    let mut log = path.as_os_str().to_owned();
+    log.push("-wal");
+    if Path::new(&log).exists() {
+        std::fs::copy(&log, dir.join("copy.data-wal")).ok()?;
+    }
+    let conn = rusqlite::Connection::open(&copy).ok()?;
+    let tables: Vec<String> = conn
+        .prepare("SELECT name FROM sqlite_schema WHERE type = 'table' ORDER BY name")
+        .ok()?
+        .query_map([], |row| row.get(0))
+        .ok()?
+        .collect::<Result<_, _>>()
+        .ok()?;
+    let mut out = Vec::new();
+    for table in tables {
+        let mut stmt = conn.prepare(&format!("SELECT * FROM \"{table}\"")).ok()?;
+        let columns = stmt.column_count();
+        let mut rows: Vec<String> = stmt
+            .query_map([], |row| {
+                let mut cells = vec![table.clone()];
+                for i in 0..columns {
+                    cells.push(format!("{:?}", row.get::<_, rusqlite::types::Value>(i)?));
+                }
+                Ok(cells.join(" | "))
+            })
+            .ok()?
+            .collect::<Result<_, _>>()
+            .ok()?;
+        rows.sort();
+        for row in rows {
+            out.extend_from_slice(row.as_bytes());
+            out.push(b'\n');
+        }
+    }
+    Some(out)
 }
