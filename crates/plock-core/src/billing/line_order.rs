@@ -152,10 +152,10 @@ mod tests {
             NaiveDate::from_ymd_opt(2025, 1, 1).unwrap() + chrono::Days::new(u64::from(day));
         InvoiceLine {
             // Ids whose text order is not their number's: "10" sorts before "9".
-            product: ProductId::new(&product.to_string()).unwrap(),
+            product: ProductId::new(product.to_string()).unwrap(),
             metric: None,
-            source_account: AccountId::new(&account.to_string()).unwrap(),
-            subscription: Some(SubscriptionId::new(&sub.to_string()).unwrap()),
+            source_account: AccountId::new(account.to_string()).unwrap(),
+            subscription: Some(SubscriptionId::new(sub.to_string()).unwrap()),
             period: Period::new(start, start + chrono::Days::new(u64::from(days))).unwrap(),
             quantity: Decimal::ONE,
             unit_price: None,

@@ -162,8 +162,8 @@ mod tests {
             let mut usage: Vec<BilledUsage> = entries
                 .iter()
                 .map(|(sub, product, start, records, skipped)| BilledUsage {
-                    subscription: SubscriptionId::new(&sub.to_string()).unwrap(),
-                    product: ProductId::new(&product.to_string()).unwrap(),
+                    subscription: SubscriptionId::new(sub.to_string()).unwrap(),
+                    product: ProductId::new(product.to_string()).unwrap(),
                     period: Period::new(day + Days::new(u64::from(*start)), day + Days::new(9)).unwrap(),
                     records: *records,
                     quantity: Decimal::ONE,
