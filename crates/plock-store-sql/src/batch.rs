@@ -24,6 +24,21 @@ use crate::writer::{Run, Step, Writer};
 /// The refusal, as the store contract words it, or the writer's failure.
 pub fn apply<W: Writer>(writer: &mut W, batch: &Batch) -> Result<(), W::Error> {
     let original = neighbourhood(writer, batch)?;
+    apply_on(writer, batch, original)
+}
+
+/// Applies `batch` through `writer` on `original`, a book of the stored accounts as the
+/// writer's transaction sees them that holds at least the batch's neighbourhood (the whole
+/// book, read in the same state, does): what [`apply`] does once it has read the
+/// neighbourhood.
+///
+/// # Errors
+/// As [`apply`].
+pub fn apply_on<W: Writer>(
+    writer: &mut W,
+    batch: &Batch,
+    original: AccountBook,
+) -> Result<(), W::Error> {
     let mut work = original.clone();
     let mut dismissed = Vec::new();
     for (index, change) in batch.changes.iter().enumerate() {
@@ -90,9 +105,26 @@ pub fn apply<W: Writer>(writer: &mut W, batch: &Batch) -> Result<(), W::Error> {
             return Err(conflict(index, id.as_str(), "has usage records"));
         }
     }
-    let writes = AccountWrites::plan(&original, &work, W::ACCOUNT_COLUMNS)?;
+    // A batch that changes no account leaves the book as read: no row differs.
+    let writes = if batch.changes.iter().any(changes_accounts) {
+        AccountWrites::plan(&original, &work, W::ACCOUNT_COLUMNS)?
+    } else {
+        AccountWrites::default()
+    };
     writer.write_accounts(&writes)?;
     writer.accounts_written(&original, &work)
+}
+
+/// Can `change` change an account row? The changes [`apply_to_book`] leaves the book alone
+/// for cannot.
+fn changes_accounts(change: &Change) -> bool {
+    !matches!(
+        change,
+        Change::PutSubscription { .. }
+            | Change::PutMetric { .. }
+            | Change::AddUsage { .. }
+            | Change::RecordRun { .. }
+    )
 }
 
 fn conflict<E: From<StoreError>>(index: usize, id: &str, reason: &'static str) -> E {
