@@ -1,6 +1,5 @@
 //! A batch applied on the book its command read: taken only while nothing was written since.
 
-use plock_core::account::*;
 use plock_core::money::*;
 use plock_core::store::*;
 use plock_store_sqlite::SqliteStore;
@@ -23,7 +22,7 @@ fn refused_for_its_key(result: Result<(), StoreError>) {
 #[test]
 fn a_book_read_before_an_unchanged_database_is_taken() {
     let dir = temp_dir();
-    let mut store = SqliteStore::create(&dir.path().join("company.plock")).unwrap();
+    let mut store = SqliteStore::create(dir.path().join("company.plock")).unwrap();
     store.apply(add("a", "key-a")).unwrap();
     let (book, mark) = store.account_book_marked().unwrap();
     let batch = Batch {
@@ -61,7 +60,7 @@ fn another_connections_commit_since_the_read_makes_the_batch_read_its_accounts_a
 #[test]
 fn a_write_of_the_same_connection_since_the_read_makes_the_batch_read_its_accounts_again() {
     let dir = temp_dir();
-    let mut store = SqliteStore::create(&dir.path().join("company.plock")).unwrap();
+    let mut store = SqliteStore::create(dir.path().join("company.plock")).unwrap();
     let (book, mark) = store.account_book_marked().unwrap();
     store.apply(add("a", "key-a")).unwrap();
     refused_for_its_key(store.apply_on_book(&add("b", "key-a"), book, &mark));
