@@ -39,15 +39,21 @@ pub fn apply_on<W: Writer>(
     batch: &Batch,
     original: AccountBook,
 ) -> Result<(), W::Error> {
-    let mut work = original.clone();
+    // The book as the changes leave it: a copy only when one of them can change an account
+    // (a subscriptions import holds the whole book once, not twice).
+    let changes_accounts = batch.changes.iter().any(changes_accounts);
+    let mut copy = changes_accounts.then(|| original.clone());
     let mut dismissed = Vec::new();
     for (index, change) in batch.changes.iter().enumerate() {
         writer.at(index);
-        let dismissed_key = match change {
-            Change::Dismiss { id } => work.get(id).map(|a| a.key().clone()),
-            _ => None,
-        };
-        apply_to_book(&mut work, index, change)?;
+        let mut dismissed_key = None;
+        if let Some(work) = copy.as_mut() {
+            if let Change::Dismiss { id } = change {
+                dismissed_key = work.get(id).map(|a| a.key().clone());
+            }
+            apply_to_book(work, index, change)?;
+        }
+        let work = copy.as_ref().unwrap_or(&original);
         match change {
             Change::Dismiss { id } => {
                 if writer.has_subscriptions(id)? {
@@ -62,7 +68,7 @@ pub fn apply_on<W: Writer>(
                 }
             }
             Change::PutSubscription { subscription } => {
-                put_subscription(writer, &work, index, subscription)?;
+                put_subscription(writer, work, index, subscription)?;
             }
             Change::EditAccount {
                 id,
@@ -77,7 +83,7 @@ pub fn apply_on<W: Writer>(
                 let step = Step {
                     index,
                     original: &original,
-                    work: &work,
+                    work,
                 };
                 writer.add_usage(step, records)?;
             }
@@ -106,13 +112,13 @@ pub fn apply_on<W: Writer>(
         }
     }
     // A batch that changes no account leaves the book as read: no row differs.
-    let writes = if batch.changes.iter().any(changes_accounts) {
-        AccountWrites::plan(&original, &work, W::ACCOUNT_COLUMNS)?
-    } else {
-        AccountWrites::default()
+    let work = copy.as_ref().unwrap_or(&original);
+    let writes = match copy.as_ref() {
+        Some(work) => AccountWrites::plan(&original, work, W::ACCOUNT_COLUMNS)?,
+        None => AccountWrites::default(),
     };
     writer.write_accounts(&writes)?;
-    writer.accounts_written(&original, &work)
+    writer.accounts_written(&original, work)
 }
 
 /// Can `change` change an account row? The changes [`apply_to_book`] leaves the book alone
