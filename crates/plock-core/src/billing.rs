@@ -77,6 +77,7 @@ mod engine;
 mod id_order;
 mod late;
 mod line;
+mod line_order;
 #[cfg(feature = "oracle")]
 pub mod oracle;
 mod rank_order;

@@ -175,6 +175,22 @@ fn single_total(
     product_total(number, currency, std::iter::once(line))
 }
 
+/// How many products `lines` has, when they are in product order: one comparison a pair of
+/// neighbours tells both.
+fn sorted_products(lines: &[InvoiceLine]) -> Option<usize> {
+    let mut count = usize::from(!lines.is_empty());
+    for pair in lines.windows(2) {
+        if let [a, b] = pair {
+            match a.product.cmp(&b.product) {
+                std::cmp::Ordering::Less => count = count.saturating_add(1),
+                std::cmp::Ordering::Equal => {}
+                std::cmp::Ordering::Greater => return None,
+            }
+        }
+    }
+    Some(count)
+}
+
 /// The sum of `lines`' amounts in `currency`: added as integers where that is exact,
 /// otherwise as [`Money::sum`] adds them, with its errors.
 fn lines_total(currency: Currency, lines: &[InvoiceLine]) -> Result<Money, MoneyError> {
@@ -419,9 +435,9 @@ impl Invoice {
         // operands) are those of adding line by line. Lines often come in product order;
         // otherwise a stable sort of references allocates once, where a map allocated a node
         // per product. The totals are counted first, so their vector is allocated once, exact.
-        let products: Vec<ProductTotal> = if lines.is_sorted_by(|a, b| a.product <= b.product) {
+        let products: Vec<ProductTotal> = if let Some(count) = sorted_products(&lines) {
             let same = || lines.chunk_by(|a, b| a.product == b.product);
-            let mut products = Vec::with_capacity(same().count());
+            let mut products = Vec::with_capacity(count);
             for same in same() {
                 products.extend(match same {
                     [line] => single_total(number, currency, line)?,

@@ -25,7 +25,7 @@ use super::rules::{
     Context, Draft, Drafts, Outcome, Walk, bill_subscription, check_subscription,
     sorted_subscriptions,
 };
-use super::usage_order::{Part, UsageRun, gather_runs, sort_tail};
+use super::usage_order::{Part, UsageRun, gather_runs, sort_subscription_usage};
 use super::{BillingError, BillingRun, CompanyData, NotBilled, RunOptions};
 use crate::account::{Account, AccountState};
 use crate::book::AccountBook;
@@ -569,7 +569,7 @@ fn try_bill_partition<'a>(
         }
         let len = outcome.usage.len().saturating_sub(usage_from);
         if len > 0 {
-            sort_tail(&mut outcome.usage, usage_from);
+            sort_subscription_usage(&mut outcome.usage, usage_from);
             acc.usage_runs.push(UsageRun {
                 rank: o.rank,
                 start: usage_from,

@@ -4,7 +4,7 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use super::rank_order::by_distinct_rank;
-use super::rules::{Draft, build_invoice};
+use super::rules::{Draft, build_invoice_by_runs};
 use super::{Billed, BillingError, RunOptions, UnpricedUsage};
 use crate::invoice::Invoice;
 use crate::money::Currency;
@@ -31,7 +31,7 @@ pub(super) fn build_invoices(
                 .ok()
                 .and_then(|k| first.checked_add(k))
                 .ok_or(BillingError::NumberOverflow { last: u64::MAX })?;
-            build_invoice(currency, draft, number, options)
+            build_invoice_by_runs(currency, draft, number, options)
         })
         .collect();
     // The reference stops at the first failing draft, or after numbering one u64::MAX.

@@ -10,6 +10,7 @@ use super::billed_usage::{BilledUsage, BilledUsageIndex};
 use super::catalogue::{Catalogue, CatalogueEntry, UsageLookup};
 use super::late::late_charges;
 use super::line::{Charge, fixed_line, has_fixed_part, line, pricing_error};
+use super::line_order::Runs;
 use super::{BillingError, MismatchReason, RunOptions, Skipped, UnmatchedChild};
 use crate::account::{Account, AccountState};
 use crate::id::{AccountId, SubscriptionId};
@@ -28,6 +29,8 @@ pub(crate) struct Draft<'a> {
     pub(crate) owner: &'a Account,
     pub(crate) lines: Vec<InvoiceLine>,
     pub(crate) minimum: Option<Decimal>,
+    /// Where each subscription's lines start: the engine orders lines by them.
+    pub(crate) runs: Runs,
 }
 
 impl<'a> Draft<'a> {
@@ -36,6 +39,7 @@ impl<'a> Draft<'a> {
             owner,
             lines: Vec::new(),
             minimum: None,
+            runs: Runs::default(),
         }
     }
 }
@@ -128,7 +132,13 @@ pub(crate) fn bill_subscription<'a, U: UsageLookup, D: Drafts<'a>>(
         }
         SubscriptionState::Active | SubscriptionState::Ended => {}
     }
-    let (charges, through) = due_charges(context, sub, account, &mut outcome.periods)?;
+    let (charges, through) = due_charges(
+        context,
+        sub,
+        account,
+        &mut outcome.periods,
+        &mut outcome.usage,
+    )?;
     for mut charge in charges {
         outcome.usage.append(&mut charge.usage);
         if charge.lines.is_empty() {
@@ -153,6 +163,7 @@ pub(crate) fn bill_subscription<'a, U: UsageLookup, D: Drafts<'a>>(
             },
         };
         let draft = outcome.drafts.draft(owner, sub.currency());
+        draft.runs.note(sub, draft.lines.len());
         if draft.lines.is_empty() {
             // Most drafts take one subscription's charges: keep its vector, copy nothing.
             draft.lines = charge.lines;
@@ -302,12 +313,15 @@ fn match_master(charge: &Charge<'_>, master_subs: &[&Subscription]) -> Result<()
 /// The subscription's charges due on the run date and not billed before, and what it is
 /// billed through once they are. Each timing bills only the days after its watermark: a
 /// period billed whole is skipped, one billed in part (the schedule changed after it was
-/// billed) is billed for its unbilled days, prorated.
+/// billed) is billed for its unbilled days, prorated. What the new periods bill of usage
+/// goes on `usage` as it is priced (the other charges carry theirs); the caller puts a
+/// subscription's entries in order.
 fn due_charges<'a, U: UsageLookup>(
     context: &Context<'_, U>,
     sub: &'a Subscription,
     account: &Account,
     periods_visited: &mut u64,
+    usage: &mut Vec<BilledUsage>,
 ) -> Result<(Vec<Charge<'a>>, BilledThrough), BillingError> {
     let run_date = context.options.run_date;
     // Days billed past a moved end are credited first, and no longer count as billed.
@@ -358,8 +372,6 @@ fn due_charges<'a, U: UsageLookup>(
         Walk::FromStart => start,
     };
     let mut through = billed;
-    // A charge in arrears bills one entry of usage per usage item: sized once.
-    let metered = sub.items().iter().filter(|i| i.metric.is_some()).count();
     let periods = sub
         .schedule()
         .periods_from(from)
@@ -381,12 +393,14 @@ fn due_charges<'a, U: UsageLookup>(
                 continue;
             }
             let mut charge = Charge::new(sub, period, Vec::with_capacity(sub.items().len()));
-            if timing == BillingPractice::InArrears {
-                charge.usage.reserve_exact(metered);
-            }
             for (index, item) in sub.items().iter().enumerate() {
                 let entry = context.items.get(index).copied().flatten();
-                price_item(context, sub, account, item, entry, timing, &mut charge)?;
+                let priced = Priced {
+                    item,
+                    entry,
+                    timing,
+                };
+                price_item(context, sub, account, priced, &mut charge, usage)?;
             }
             through = through.advanced(timing, period.covered.end());
             due.push(charge);
@@ -416,18 +430,30 @@ fn unbilled_part(
     })
 }
 
+/// One item to price for a charge: its resolved metric and the charge's timing.
+struct Priced<'i> {
+    item: &'i Item,
+    entry: Option<CatalogueEntry>,
+    timing: BillingPractice,
+}
+
 /// The line of `item` for `charge`'s period and `timing`, if it has one, pushed on `charge`
 /// where it is made (a line is 184 bytes: returned, it was moved twice more); a usage item's
-/// billed usage goes on `charge` too.
+/// billed usage goes straight on `usage` (through the charge, each entry was moved once more
+/// and a vector made and freed a charge).
 fn price_item<U: UsageLookup>(
     context: &Context<'_, U>,
     sub: &Subscription,
     account: &Account,
-    item: &Item,
-    entry: Option<CatalogueEntry>,
-    timing: BillingPractice,
+    priced: Priced<'_>,
     charge: &mut Charge<'_>,
+    usage: &mut Vec<BilledUsage>,
 ) -> Result<(), BillingError> {
+    let Priced {
+        item,
+        entry,
+        timing,
+    } = priced;
     let period = charge.period;
     if has_fixed_part(item) && item.fixed_timing(sub.practice()) == timing {
         let kind = match (period.is_partial(), timing) {
@@ -471,7 +497,7 @@ fn price_item<U: UsageLookup>(
         _ => (used, LineKind::InArrears),
     };
     let line = line(sub, account, item, period, quantity, exact, kind)?;
-    charge.usage.push(BilledUsage {
+    usage.push(BilledUsage {
         subscription: sub.id().clone(),
         product: item.product.clone(),
         period: period.covered,
@@ -487,29 +513,38 @@ fn price_item<U: UsageLookup>(
     Ok(())
 }
 
-/// The invoice of one owner's draft in one currency, numbered `number`.
+/// The invoice of one owner's draft in one currency, numbered `number`: its lines sorted on
+/// all of (source account, subscription, period, product, kind), the obviously correct way.
+#[cfg(feature = "oracle")]
 pub(crate) fn build_invoice(
     currency: Currency,
     mut draft: Draft<'_>,
     number: u64,
     options: &RunOptions,
 ) -> Result<Invoice, BillingError> {
-    draft.lines.sort_by(|a, b| {
-        (
-            &a.source_account,
-            &a.subscription,
-            a.period,
-            &a.product,
-            a.kind,
-        )
-            .cmp(&(
-                &b.source_account,
-                &b.subscription,
-                b.period,
-                &b.product,
-                b.kind,
-            ))
-    });
+    draft.lines.sort_by(super::line_order::by_all);
+    invoice_of_ordered(currency, draft, number, options)
+}
+
+/// The invoice of one owner's draft in one currency, numbered `number`, its lines put in
+/// order by where each subscription's start ([`super::line_order::order`]).
+pub(crate) fn build_invoice_by_runs(
+    currency: Currency,
+    mut draft: Draft<'_>,
+    number: u64,
+    options: &RunOptions,
+) -> Result<Invoice, BillingError> {
+    super::line_order::order(&mut draft.lines, &draft.runs);
+    invoice_of_ordered(currency, draft, number, options)
+}
+
+/// The invoice of a draft whose lines are in the invoice's order.
+fn invoice_of_ordered(
+    currency: Currency,
+    draft: Draft<'_>,
+    number: u64,
+    options: &RunOptions,
+) -> Result<Invoice, BillingError> {
     let debtor_ids = draft.owner.external_ids().erp();
     let mut reasons = Vec::new();
     if let Some(minimum) = draft.minimum {
