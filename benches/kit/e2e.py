@@ -106,5 +106,6 @@ def main():
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
+
 if __name__ == "__main__":
     main()
