@@ -21,6 +21,7 @@ import os
 import statistics
 import subprocess
 import sys
+import shutil
 import tempfile
 import time
 
@@ -82,24 +83,28 @@ def main():
     convert = os.path.join(a.bin, "plock-kit-convert")
     kit_bin = os.path.join(a.bin, "plock-kit")
     work = tempfile.mkdtemp(prefix="plock-e2e-")
-    duck, mine, engine = [], [], []
-    for r in range(a.rounds):
-        duck.append(duckdb_round(a.kit, a.data, os.path.join(work, "duck"), a.threads))
-        mine.append(plock_round(plock, convert, a.data, a.csv, work))
-        engine.append(engine_round(kit_bin, a.data, os.path.join(work, "kit"), a.threads))
-        total = sum(t for t, _ in mine[-1].values())
-        print(f"round {r + 1}: DuckDB {duck[-1]['load_csv'] + duck[-1]['invoice']:.2f} s, plock {total:.2f} s",
-              file=sys.stderr)
-    med = statistics.median
-    for step in mine[0]:
-        print(f"plock {step:22} {med(m[step][0] for m in mine):8.2f} s  peak {max(m[step][1] for m in mine) / 1024:7.0f} MiB")
-    plock_total = med(sum(t for t, _ in m.values()) for m in mine)
-    duck_total = med(d["load_csv"] + d["invoice"] for d in duck)
-    print(f"DuckDB load_csv + invoice       {duck_total:8.2f} s  peak {max(d['peak_mib'] for d in duck):7.0f} MiB")
-    print(f"plock end to end                {plock_total:8.2f} s  = {plock_total / duck_total:.1f}x DuckDB's time")
-    bill = med(m["bill"][0] for m in mine)
-    print(f"engine in memory: load + run    {med(e[0] for e in engine):8.2f} s, run alone {med(e[1] for e in engine):.3f} s")
-    print(f"plock bill against the engine's load + run: {bill / med(e[0] for e in engine):.1f}x")
+    try:
+        duck, mine, engine = [], [], []
+        for r in range(a.rounds):
+            duck.append(duckdb_round(a.kit, a.data, os.path.join(work, "duck"), a.threads))
+            mine.append(plock_round(plock, convert, a.data, a.csv, work))
+            engine.append(engine_round(kit_bin, a.data, os.path.join(work, "kit"), a.threads))
+            total = sum(t for t, _ in mine[-1].values())
+            print(f"round {r + 1}: DuckDB {duck[-1]['load_csv'] + duck[-1]['invoice']:.2f} s, plock {total:.2f} s",
+                  file=sys.stderr)
+        med = statistics.median
+        for step in mine[0]:
+            print(f"plock {step:22} {med(m[step][0] for m in mine):8.2f} s  peak {max(m[step][1] for m in mine) / 1024:7.0f} MiB")
+        plock_total = med(sum(t for t, _ in m.values()) for m in mine)
+        duck_total = med(d["load_csv"] + d["invoice"] for d in duck)
+        print(f"DuckDB load_csv + invoice       {duck_total:8.2f} s  peak {max(d['peak_mib'] for d in duck):7.0f} MiB")
+        print(f"plock end to end                {plock_total:8.2f} s  = {plock_total / duck_total:.1f}x DuckDB's time")
+        bill = med(m["bill"][0] for m in mine)
+        print(f"engine in memory: load + run    {med(e[0] for e in engine):8.2f} s, run alone {med(e[1] for e in engine):.3f} s")
+        print(f"plock bill against the engine's load + run: {bill / med(e[0] for e in engine):.1f}x")
+
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -3,7 +3,8 @@
 
 use chrono::NaiveDate;
 use plock_core::store::{Batch, Change};
-use plock_core::{Account, AccountId, AccountKey, Store};
+use plock_core::{Account, AccountBook, AccountId, AccountKey, Store};
+use plock_store_sqlite::BookMark;
 
 use crate::backend::Backend;
 use crate::exit::{Class, CliError, fail};
@@ -73,13 +74,17 @@ impl Opened {
     }
 
     /// As [`Opened::commit`], naming refused change `index` with `name` (given the store as it
-    /// was before the batch), so a large batch need not be kept beside the store's work.
+    /// was before the batch), so a large batch need not be kept beside the store's work; the
+    /// store takes `book`, read with `mark`, for its stored accounts if nothing was written
+    /// since.
     pub fn commit_named(
         &mut self,
         batch: Batch,
+        book: AccountBook,
+        mark: Option<BookMark>,
         name: &dyn Fn(&dyn Backend, usize) -> Option<String>,
     ) -> Result<(), CliError> {
-        let applied = self.store.apply(batch);
+        let applied = self.store.apply_on_book(batch, book, mark);
         applied.map_err(|e| refused(&e, &|i| name(self.store.as_ref(), i)))
     }
 

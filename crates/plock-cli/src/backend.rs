@@ -6,6 +6,7 @@ use std::path::Path;
 use plock_core::import::UsageBlock;
 use plock_core::store::{Batch, CompanySnapshot, StoreError, SubscriptionQuery};
 use plock_core::{AccountBook, Store, Subscription};
+use plock_store_sqlite::BookMark;
 
 use crate::exit::CliError;
 
@@ -45,6 +46,36 @@ pub trait Backend: Store {
                 None => return Ok(all),
             }
         }
+    }
+    /// The account book, and the mark of the state it was read in for
+    /// [`Backend::apply_on_book`]; by default no mark.
+    ///
+    /// # Errors
+    /// [`StoreError::Backend`].
+    fn account_book_marked(&self) -> Result<(AccountBook, Option<BookMark>), StoreError> {
+        Ok((self.account_book()?, None))
+    }
+    /// Everything but usage, and the mark of the state it was read in for
+    /// [`Backend::apply_on_book`]; by default no mark.
+    ///
+    /// # Errors
+    /// [`StoreError::Backend`].
+    fn company_marked(&self) -> Result<(CompanySnapshot, Option<BookMark>), StoreError> {
+        Ok((self.company_without_usage()?, None))
+    }
+    /// Applies `batch` as [`Store::apply`] does; a store may take `book`, read with `mark`,
+    /// for its stored accounts instead of reading them again. By default [`Store::apply`].
+    ///
+    /// # Errors
+    /// As [`Store::apply`].
+    fn apply_on_book(
+        &mut self,
+        batch: Batch,
+        book: AccountBook,
+        mark: Option<BookMark>,
+    ) -> Result<(), StoreError> {
+        drop((book, mark));
+        self.apply(batch)
     }
     /// What [`Store::apply`] would refuse; writes nothing.
     ///

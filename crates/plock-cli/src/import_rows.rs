@@ -30,16 +30,18 @@ pub fn import(
     let (input, read_error) = Input::open(path, &format!("checking {file}"))?;
     // A failing read is the file's reading, not its content.
     let refused = |e: &ImportErrors| read_error.of(path).unwrap_or_else(|| rejected(e));
-    let mut plan = match report.kind {
+    // The book read to check the rows is the store's for the batch, if nothing is written
+    // meanwhile: it is not read twice.
+    let (mut plan, book, mark) = match report.kind {
         ImportKind::Accounts => {
-            let book = s.store.account_book().map_err(store_error)?;
+            let (book, mark) = s.store.account_book_marked().map_err(store_error)?;
             let planned = plock_core::import::plan_account_import_from(input, &book, today(), &());
             let plan = planned.map_err(|e| refused(&e))?;
             count_accounts(&plan, report);
-            plan
+            (plan, book, mark)
         }
         ImportKind::Subscriptions | ImportKind::Usage => {
-            let company = s.store.company_without_usage().map_err(store_error)?;
+            let (company, mark) = s.store.company_marked().map_err(store_error)?;
             let planned = plock_core::import::plan_subscription_import_from(
                 input,
                 &company.accounts,
@@ -51,7 +53,7 @@ pub fn import(
             let stored: BTreeSet<&SubscriptionId> =
                 company.subscriptions.iter().map(|s| s.id()).collect();
             count_subscriptions(&plan, &stored, report);
-            plan
+            (plan, company.accounts, mark)
         }
     };
     let batch = std::mem::take(&mut plan.batch);
@@ -75,8 +77,8 @@ pub fn import(
                 .map(|subject| row_of(store, &plan, subject))
         };
         let prefix = format!("{file}: nothing imported; ");
-        crate::progress::step(&format!("saving {file}"), || s.commit_named(batch, &name))
-            .map_err(|e| e.prefixed(prefix))?;
+        let save = || s.commit_named(batch, book, mark, &name);
+        crate::progress::step(&format!("saving {file}"), save).map_err(|e| e.prefixed(prefix))?;
         report.written = true;
     }
     Ok(())

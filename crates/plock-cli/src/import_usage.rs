@@ -23,6 +23,7 @@ use plock_core::import::{Delimiter, ImportErrors, UsageBlock, UsageChecker, Usag
 use crate::app::Opened;
 use crate::exit::{Class, CliError, fail};
 use crate::progress::Progress;
+use crate::usage_ahead::Ahead;
 use crate::usage_csv::CsvChunks;
 use crate::usage_lines::{Batch, Lines};
 
@@ -30,8 +31,8 @@ type Result<T> = std::result::Result<T, CliError>;
 
 /// Where the rows come from.
 enum State {
-    /// Plain lines, checked a batch of chunks at a time.
-    Lines(Lines<BufReader<Box<dyn Read + Send>>>),
+    /// Plain lines, checked a batch of chunks at a time while the next is read.
+    Lines(Ahead<BufReader<Box<dyn Read + Send>>>),
     /// The CSV reader's records.
     Csv(CsvChunks<Box<dyn Read + Send>>),
     Done,
@@ -62,7 +63,10 @@ impl<'b> Source<'b> {
             .filter(|h| !h.starts_with('\u{feff}') && !h.contains(['"', '\r']));
         let delimiter = Delimiter::detect(&String::from_utf8_lossy(line)).byte();
         let (state, header) = match header {
-            Some(header) => (State::Lines(Lines::new(input, 2)), header.to_owned()),
+            Some(header) => (
+                State::Lines(Ahead::new(Lines::new(input, 2))),
+                header.to_owned(),
+            ),
             None => {
                 let whole: Box<dyn Read + Send> = Box::new(Cursor::new(first).chain(input));
                 (State::Csv(CsvChunks::whole(whole)?), String::new())
@@ -100,12 +104,19 @@ impl<'b> Source<'b> {
                         self.state = State::Lines(lines);
                         self.check(&bytes, &chunks);
                     }
-                    Ok(Some(Batch::Csv { bytes, line })) => {
-                        let rest: Box<dyn Read + Send> =
-                            Box::new(Cursor::new(bytes).chain(lines.into_input()));
-                        let chunks = CsvChunks::resume(rest, &self.header, self.delimiter, line);
-                        self.state = State::Csv(chunks);
-                    }
+                    Ok(Some(Batch::Csv { bytes, line })) => match lines.into_input() {
+                        Ok(input) => {
+                            let rest: Box<dyn Read + Send> =
+                                Box::new(Cursor::new(bytes).chain(input));
+                            let chunks =
+                                CsvChunks::resume(rest, &self.header, self.delimiter, line);
+                            self.state = State::Csv(chunks);
+                        }
+                        Err(e) => {
+                            let reason = format!("could not read the input: {e}");
+                            self.errors.push(0, "", "", reason);
+                        }
+                    },
                     Ok(None) => {
                         if self.rows == 0 {
                             // No row: the header is still checked.

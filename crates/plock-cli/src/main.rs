@@ -37,6 +37,7 @@ mod store_open;
 mod store_postgres;
 mod stream;
 mod subscription_file;
+mod usage_ahead;
 mod usage_csv;
 mod usage_lines;
 mod values;

@@ -9,9 +9,10 @@
 use std::path::Path;
 
 use plock_core::AccountBook;
+use plock_core::Store;
 use plock_core::import::UsageBlock;
 use plock_core::store::{Batch, CompanySnapshot, StoreError};
-use plock_store_sqlite::SqliteStore;
+use plock_store_sqlite::{BookMark, SqliteStore};
 
 use crate::backend::Backend;
 use crate::exit::{Class, CliError, fail};
@@ -25,6 +26,26 @@ impl Backend for SqliteStore {
 
     fn company_without_usage(&self) -> Result<CompanySnapshot, StoreError> {
         SqliteStore::company_without_usage(self)
+    }
+
+    fn account_book_marked(&self) -> Result<(AccountBook, Option<BookMark>), StoreError> {
+        SqliteStore::account_book_marked(self).map(|(book, mark)| (book, Some(mark)))
+    }
+
+    fn company_marked(&self) -> Result<(CompanySnapshot, Option<BookMark>), StoreError> {
+        SqliteStore::company_marked(self).map(|(company, mark)| (company, Some(mark)))
+    }
+
+    fn apply_on_book(
+        &mut self,
+        batch: Batch,
+        book: AccountBook,
+        mark: Option<BookMark>,
+    ) -> Result<(), StoreError> {
+        match mark {
+            Some(mark) => SqliteStore::apply_on_book(self, &batch, book, &mark),
+            None => self.apply(batch),
+        }
     }
 
     fn billed_in_arrears(&self) -> Result<Vec<plock_core::Subscription>, StoreError> {

@@ -24,15 +24,36 @@ use crate::writer::{Run, Step, Writer};
 /// The refusal, as the store contract words it, or the writer's failure.
 pub fn apply<W: Writer>(writer: &mut W, batch: &Batch) -> Result<(), W::Error> {
     let original = neighbourhood(writer, batch)?;
-    let mut work = original.clone();
+    apply_on(writer, batch, original)
+}
+
+/// Applies `batch` through `writer` on `original`, a book of the stored accounts as the
+/// writer's transaction sees them that holds at least the batch's neighbourhood (the whole
+/// book, read in the same state, does): what [`apply`] does once it has read the
+/// neighbourhood.
+///
+/// # Errors
+/// As [`apply`].
+pub fn apply_on<W: Writer>(
+    writer: &mut W,
+    batch: &Batch,
+    original: AccountBook,
+) -> Result<(), W::Error> {
+    // The book as the changes leave it: a copy only when one of them can change an account
+    // (a subscriptions import holds the whole book once, not twice).
+    let changes_accounts = batch.changes.iter().any(changes_accounts);
+    let mut copy = changes_accounts.then(|| original.clone());
     let mut dismissed = Vec::new();
     for (index, change) in batch.changes.iter().enumerate() {
         writer.at(index);
-        let dismissed_key = match change {
-            Change::Dismiss { id } => work.get(id).map(|a| a.key().clone()),
-            _ => None,
-        };
-        apply_to_book(&mut work, index, change)?;
+        let mut dismissed_key = None;
+        if let Some(work) = copy.as_mut() {
+            if let Change::Dismiss { id } = change {
+                dismissed_key = work.get(id).map(|a| a.key().clone());
+            }
+            apply_to_book(work, index, change)?;
+        }
+        let work = copy.as_ref().unwrap_or(&original);
         match change {
             Change::Dismiss { id } => {
                 if writer.has_subscriptions(id)? {
@@ -47,7 +68,7 @@ pub fn apply<W: Writer>(writer: &mut W, batch: &Batch) -> Result<(), W::Error> {
                 }
             }
             Change::PutSubscription { subscription } => {
-                put_subscription(writer, &work, index, subscription)?;
+                put_subscription(writer, work, index, subscription)?;
             }
             Change::EditAccount {
                 id,
@@ -62,7 +83,7 @@ pub fn apply<W: Writer>(writer: &mut W, batch: &Batch) -> Result<(), W::Error> {
                 let step = Step {
                     index,
                     original: &original,
-                    work: &work,
+                    work,
                 };
                 writer.add_usage(step, records)?;
             }
@@ -90,9 +111,26 @@ pub fn apply<W: Writer>(writer: &mut W, batch: &Batch) -> Result<(), W::Error> {
             return Err(conflict(index, id.as_str(), "has usage records"));
         }
     }
-    let writes = AccountWrites::plan(&original, &work, W::ACCOUNT_COLUMNS)?;
+    // A batch that changes no account leaves the book as read: no row differs.
+    let work = copy.as_ref().unwrap_or(&original);
+    let writes = match copy.as_ref() {
+        Some(work) => AccountWrites::plan(&original, work, W::ACCOUNT_COLUMNS)?,
+        None => AccountWrites::default(),
+    };
     writer.write_accounts(&writes)?;
-    writer.accounts_written(&original, &work)
+    writer.accounts_written(&original, work)
+}
+
+/// Can `change` change an account row? The changes [`apply_to_book`] leaves the book alone
+/// for cannot.
+fn changes_accounts(change: &Change) -> bool {
+    !matches!(
+        change,
+        Change::PutSubscription { .. }
+            | Change::PutMetric { .. }
+            | Change::AddUsage { .. }
+            | Change::RecordRun { .. }
+    )
 }
 
 fn conflict<E: From<StoreError>>(index: usize, id: &str, reason: &'static str) -> E {

@@ -12,6 +12,7 @@
 
 use plock_core::import::BlockKeys;
 use plock_core::store::StoreError;
+use rayon::slice::ParallelSliceMut;
 use rusqlite::Connection;
 
 use crate::key_blocks::{FLUSH_ENTRIES, write_rows};
@@ -113,7 +114,9 @@ impl KeyPlaces {
         let mut pairs = std::mem::take(&mut self.pairs);
         let blocks = std::mem::take(&mut self.blocks);
         self.last.fill(u32::MAX);
-        pairs.sort_unstable();
+        // At the end of an import the pool's threads are idle: the sort (ten million pairs
+        // at the kit's M) is shared between them.
+        pairs.par_sort_unstable();
         let rows = pairs
             .chunk_by(|a, b| a >> 32 == b >> 32)
             .filter_map(|group| {

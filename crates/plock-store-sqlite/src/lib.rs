@@ -54,6 +54,7 @@ mod files;
 mod invoice_json;
 mod key_blocks;
 mod key_places;
+mod marked;
 mod operate;
 mod record_ids;
 mod run_encode;
@@ -67,6 +68,7 @@ mod subscription_watermarks;
 mod watermarks;
 mod write;
 
+pub use marked::BookMark;
 pub use operate::UsageImport;
 pub use schema::{APPLICATION_ID, SCHEMA_VERSION};
 pub use store::{BUSY_TIMEOUT, SqliteStore};

@@ -29,14 +29,16 @@ use crate::codec::{
 
 /// Applies `batch` in `tx`, or returns the first refusal (the caller then rolls back).
 pub(crate) fn apply(tx: &Connection, batch: &Batch) -> Result<(), StoreError> {
-    apply_batch(
-        &mut SqliteWriter {
-            tx,
-            owners: KeyOwners::default(),
-            watermarks: Watermarks::of(batch),
-        },
-        batch,
-    )
+    apply_batch(&mut SqliteWriter::new(tx, batch), batch)
+}
+
+/// As [`apply`], on `book`: the stored accounts as `tx` sees them.
+pub(crate) fn apply_on(
+    tx: &Connection,
+    batch: &Batch,
+    book: AccountBook,
+) -> Result<(), StoreError> {
+    plock_store_sql::batch::apply_on(&mut SqliteWriter::new(tx, batch), batch, book)
 }
 
 /// The batch's transaction.
@@ -44,6 +46,16 @@ struct SqliteWriter<'c> {
     tx: &'c Connection,
     owners: KeyOwners,
     watermarks: Watermarks,
+}
+
+impl SqliteWriter<'_> {
+    fn new<'c>(tx: &'c Connection, batch: &Batch) -> SqliteWriter<'c> {
+        SqliteWriter {
+            tx,
+            owners: KeyOwners::default(),
+            watermarks: Watermarks::of(batch),
+        }
+    }
 }
 
 /// The statements that put a subscription (a new one, a stored one), and the columns their

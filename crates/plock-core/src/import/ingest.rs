@@ -31,6 +31,8 @@ mod chunk;
 mod from_records;
 mod general;
 mod piece;
+#[cfg(test)]
+mod piece_tests;
 mod records;
 mod row;
 mod sink;

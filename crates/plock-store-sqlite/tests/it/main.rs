@@ -6,6 +6,7 @@
     clippy::indexing_slicing
 )]
 
+mod book_marked;
 mod book_read;
 mod checkpoint;
 mod compact_runs;

@@ -11,8 +11,9 @@ use super::time::Days;
 use crate::book::AccountBook;
 use crate::hash::inline;
 use crate::import::clean_cell;
-use crate::import::layout::Columns;
+use crate::import::layout::{Columns, Field};
 use crate::import::table::ImportErrors;
+use crate::import::time_format::TimeFormat;
 use crate::import::usage::{UsageCells, usage_row};
 use crate::usage::UsageRecord;
 use crate::usage::{Packed, quantity};
@@ -69,6 +70,60 @@ pub(super) fn read_piece<'a>(
     known: &[&'a [u8]],
     region: &mut [Packed],
 ) -> Piece<'a> {
+    // The common layouts are read with their form as constants: the row reader's field
+    // order and time format are then settled when it is compiled, not on every field (a
+    // jump a field, and a match on the time's format a row).
+    let form = |fields: &'static [Field], time| Form {
+        fields,
+        time,
+        separator: reading.form.separator,
+    };
+    // Each arm its own call, so that each is compiled with its form (one closure would be
+    // one body, compiled once).
+    match (reading.form.fields, reading.form.time) {
+        (BARE, TimeFormat::EpochMillis) => {
+            let bare = form(BARE, TimeFormat::EpochMillis);
+            read_lines(text, first_line, reading, &bare, known, region)
+        }
+        (BARE, TimeFormat::EpochSeconds) => {
+            let bare = form(BARE, TimeFormat::EpochSeconds);
+            read_lines(text, first_line, reading, &bare, known, region)
+        }
+        (BARE, TimeFormat::Rfc3339) => {
+            let bare = form(BARE, TimeFormat::Rfc3339);
+            read_lines(text, first_line, reading, &bare, known, region)
+        }
+        (PLOCK, TimeFormat::Rfc3339) => {
+            let plock = form(PLOCK, TimeFormat::Rfc3339);
+            read_lines(text, first_line, reading, &plock, known, region)
+        }
+        _ => read_lines(text, first_line, reading, &reading.form, known, region),
+    }
+}
+
+/// Account, metric, time and quantity, in that order: the benchmark kit's layout, and
+/// plock's without record ids.
+pub(super) const BARE: &[Field] = &[Field::Account, Field::Metric, Field::Time, Field::Quantity];
+
+/// plock's own layout.
+pub(super) const PLOCK: &[Field] = &[
+    Field::Account,
+    Field::Metric,
+    Field::Time,
+    Field::Quantity,
+    Field::RecordId,
+];
+
+/// [`read_piece`] in the file's form `form`; inlined where the form is a constant.
+#[inline(always)]
+pub(super) fn read_lines<'a>(
+    text: &'a [u8],
+    first_line: u64,
+    reading: &Reading<'_>,
+    form: &Form<'_>,
+    known: &[&'a [u8]],
+    region: &mut [Packed],
+) -> Piece<'a> {
     let mut piece = Piece::<'a>::default();
     for m in known {
         let key = std::str::from_utf8(m).ok().and_then(inline);
@@ -83,9 +138,9 @@ pub(super) fn read_piece<'a>(
     while at < text.len() {
         let line = number;
         number = number.saturating_add(1);
-        let (row, next) = match read_row(text, at, &reading.form, line, &mut days) {
+        let (row, next) = match read_row(text, at, form, line, &mut days) {
             Some((row, next)) => (Line::Row(row), next),
-            None => match split_line(text, at, &reading.form, line, &mut days) {
+            None => match split_line(text, at, form, line, &mut days) {
                 Ok(split) => split,
                 Err(stop) => {
                     piece.stop = Some(stop);

@@ -8,18 +8,27 @@ pub(super) const ASCII_ZEROS: u64 = 0x3030_3030_3030_3030;
 
 /// The eight bytes at `at`, little-endian, zero-padded past the end (a zero byte stops every
 /// field).
+#[inline(always)]
 pub(super) fn word(bytes: &[u8], at: usize) -> u64 {
-    match bytes.get(at..).unwrap_or_default().first_chunk::<8>() {
-        Some(w) => u64::from_le_bytes(*w),
-        None => {
-            let mut padded = [0u8; 8];
-            let rest = bytes.get(at..).unwrap_or_default();
-            if let Some(head) = padded.get_mut(..rest.len()) {
-                head.copy_from_slice(rest);
-            }
-            u64::from_le_bytes(padded)
+    // One comparison on the common path: a word wholly inside the bytes.
+    match bytes.get(at..at.wrapping_add(8)) {
+        Some(&[b0, b1, b2, b3, b4, b5, b6, b7]) => {
+            u64::from_le_bytes([b0, b1, b2, b3, b4, b5, b6, b7])
         }
+        _ => padded_word(bytes, at),
     }
+}
+
+/// [`word`] near the end of the bytes.
+#[cold]
+fn padded_word(bytes: &[u8], at: usize) -> u64 {
+    let mut padded = [0u8; 8];
+    let rest = bytes.get(at..).unwrap_or_default();
+    let rest = rest.get(..8).unwrap_or(rest);
+    if let Some(head) = padded.get_mut(..rest.len()) {
+        head.copy_from_slice(rest);
+    }
+    u64::from_le_bytes(padded)
 }
 
 /// A byte in every byte of a word.
