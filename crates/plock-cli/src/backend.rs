@@ -102,13 +102,4 @@ pub trait Backend: Store {
     /// # Errors
     /// [`StoreError::Backend`].
     fn backup(&self, path: &Path) -> Result<(), StoreError>;
-    /// Leaves the store's housekeeping after the next batch (SQLite's checkpoint) to the
-    /// next command, so a large batch's command ends when the batch is durable; the default
-    /// has none to leave.
-    ///
-    /// # Errors
-    /// [`StoreError::Backend`].
-    fn leave_housekeeping(&self) -> Result<(), StoreError> {
-        Ok(())
-    }
 }

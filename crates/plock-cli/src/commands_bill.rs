@@ -19,9 +19,6 @@ pub fn bill(
     full: bool,
     as_json: bool,
 ) -> Result<String> {
-    if !preview {
-        s.store.leave_housekeeping().map_err(store_error)?;
-    }
     let (company, usage) =
         progress::step("reading the company", || s.store.run_input()).map_err(store_error)?;
     let options = RunOptions {

@@ -74,10 +74,6 @@ impl Backend for SqliteStore {
     fn backup(&self, path: &Path) -> Result<(), StoreError> {
         self.backup_to(path)
     }
-
-    fn leave_housekeeping(&self) -> Result<(), StoreError> {
-        self.leave_checkpoint()
-    }
 }
 
 /// Opens the store at `location`, which must exist (`plock init` creates it).

@@ -48,7 +48,6 @@
 mod billed_usage;
 mod blocks;
 mod book_text;
-mod checkpoint;
 mod codec;
 mod files;
 mod invoice_json;

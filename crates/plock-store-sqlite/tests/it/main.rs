@@ -8,7 +8,6 @@
 
 mod book_marked;
 mod book_read;
-mod checkpoint;
 mod compact_runs;
 mod concurrency;
 mod contract;
