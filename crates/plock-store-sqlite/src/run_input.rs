@@ -15,35 +15,38 @@ use rusqlite::Connection;
 use crate::codec::backend;
 use crate::store::{SqliteStore, read_metrics};
 
-/// Everything a billing run reads, in `tx` (a read transaction of `store`'s connection).
-///
-/// # Errors
-/// [`StoreError::Backend`] for a failed read or a stored value that is refused.
-pub(crate) fn read(
-    store: &SqliteStore,
-    tx: &Connection,
-) -> Result<(CompanySnapshot, UsageTable), StoreError> {
-    let (accounts, dismissed) = store.book_text_in(tx)?;
-    std::thread::scope(|scope| {
-        let book = scope.spawn(move || accounts.finish(&dismissed));
-        let subscriptions = crate::subscription_rows::encoded_where(tx, "1 ORDER BY id", &[])?;
-        let metrics = read_metrics(tx)?;
-        let billed_usage = crate::billed_usage::read(tx)?;
-        let decoding = scope.spawn(move || crate::subscription_rows::decode_all(subscriptions));
-        let accounts = book
-            .join()
-            .unwrap_or_else(|_| Err(backend("reading the account book failed")))?;
-        let usage = crate::run_usage::usage_table(tx, &accounts);
-        let subscriptions = decoding
-            .join()
-            .unwrap_or_else(|_| Err(backend("decoding the subscriptions failed")));
-        let company = CompanySnapshot {
-            accounts,
-            subscriptions: subscriptions?,
-            metrics,
-            usage: Vec::new(),
-            billed_usage,
-        };
-        Ok((company, usage?))
-    })
+impl SqliteStore {
+    /// Everything a billing run reads, in `tx` (a read transaction of this store's
+    /// connection).
+    ///
+    /// # Errors
+    /// [`StoreError::Backend`] for a failed read or a stored value that is refused.
+    pub(crate) fn read_run_input(
+        &self,
+        tx: &Connection,
+    ) -> Result<(CompanySnapshot, UsageTable), StoreError> {
+        let (accounts, dismissed) = self.book_text_in(tx)?;
+        std::thread::scope(|scope| {
+            let book = scope.spawn(move || accounts.finish(&dismissed));
+            let subscriptions = crate::subscription_rows::encoded_where(tx, "1 ORDER BY id", &[])?;
+            let metrics = read_metrics(tx)?;
+            let billed_usage = crate::billed_usage::read(tx)?;
+            let decoding = scope.spawn(move || crate::subscription_rows::decode_all(subscriptions));
+            let accounts = book
+                .join()
+                .unwrap_or_else(|_| Err(backend("reading the account book failed")))?;
+            let usage = crate::run_usage::usage_table(tx, &accounts);
+            let subscriptions = decoding
+                .join()
+                .unwrap_or_else(|_| Err(backend("decoding the subscriptions failed")));
+            let company = CompanySnapshot {
+                accounts,
+                subscriptions: subscriptions?,
+                metrics,
+                usage: Vec::new(),
+                billed_usage,
+            };
+            Ok((company, usage?))
+        })
+    }
 }

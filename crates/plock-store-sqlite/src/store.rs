@@ -492,7 +492,7 @@ impl Store for SqliteStore {
 
     fn run_input(&self) -> Result<(CompanySnapshot, UsageTable), StoreError> {
         let tx = self.read()?;
-        crate::run_input::read(self, &tx)
+        self.read_run_input(&tx)
     }
 
     fn apply(&mut self, batch: Batch) -> Result<(), StoreError> {
