@@ -49,6 +49,7 @@ mod billed;
 mod change;
 mod item;
 mod item_versions;
+mod model_first;
 mod price_change;
 mod stored;
 mod terms;
@@ -56,6 +57,7 @@ mod terms;
 pub use billed::BilledThrough;
 pub use item::Item;
 pub use price_change::{MAX_PRICE_CHANGES, PriceChange, Version};
+pub use stored::ModelFirst;
 pub use terms::{BillingPractice, SubscriptionError, SubscriptionState};
 
 use chrono::NaiveDate;

@@ -29,23 +29,31 @@ pub(crate) struct StoredJson {
     pub(crate) value: Value,
 }
 
-/// A compressor kept for many invoices: zlib's state is made once, not once an invoice.
+/// A compressor kept for many invoices: zlib's state and a buffer for the JSON are made once,
+/// not once an invoice (a JSON written into a fresh `String` grows through several copies).
 pub(crate) struct Compressor {
     zlib: Compress,
+    json: Vec<u8>,
 }
 
 impl Compressor {
     pub(crate) fn new() -> Compressor {
         Compressor {
             zlib: Compress::new(Compression::new(LEVEL), true),
+            json: Vec::with_capacity(16 << 10),
         }
     }
 
-    /// `json` as stored.
+    /// `value`'s JSON as stored.
     ///
     /// # Errors
-    /// [`StoreError::Backend`] when zlib fails or the length does not fit a column.
-    pub(crate) fn store(&mut self, json: String) -> Result<StoredJson, StoreError> {
+    /// [`StoreError::Backend`] when the JSON cannot be made, zlib fails or the length does
+    /// not fit a column.
+    pub(crate) fn store(&mut self, value: &impl serde::Serialize) -> Result<StoredJson, StoreError> {
+        self.json.clear();
+        serde_json::to_writer(&mut self.json, value)
+            .map_err(|e| backend(format!("encoding an invoice: {e}")))?;
+        let json = &self.json;
         let json_bytes = i64::try_from(json.len())
             .map_err(|_| backend(format!("an invoice of {} bytes of JSON", json.len())))?;
         self.zlib.reset();
@@ -53,12 +61,14 @@ impl Compressor {
         let mut stream = Vec::with_capacity(json.len());
         let status = self
             .zlib
-            .compress_vec(json.as_bytes(), &mut stream, FlushCompress::Finish)
+            .compress_vec(json, &mut stream, FlushCompress::Finish)
             .map_err(|e| backend(format!("compressing an invoice: {e}")))?;
         let value = if status == Status::StreamEnd && stream.len() < json.len() {
             Value::Blob(stream)
         } else {
-            Value::Text(json)
+            let text = String::from_utf8(json.clone())
+                .map_err(|_| backend("an invoice's JSON is not UTF-8"))?;
+            Value::Text(text)
         };
         Ok(StoredJson { json_bytes, value })
     }

@@ -20,7 +20,7 @@ use plock_store_sql::rows::{InvoiceRow, Row};
 use plock_store_sql::sql::names;
 use rayon::prelude::*;
 
-use crate::codec::{Context, INVOICE_SCALARS, backend};
+use crate::codec::{INVOICE_SCALARS, backend};
 use crate::invoice_json::{Compressor, StoredJson};
 
 /// Rows a chunk.
@@ -34,6 +34,12 @@ const USAGE_CHUNKS_AHEAD: usize = 8;
 /// while the billed usage and the watermarks are written, and this many chunks (about 30 MB
 /// at M: a compressed invoice and its columns are about a kilobyte) cover that time.
 const INVOICE_CHUNKS_AHEAD: usize = 64;
+
+thread_local! {
+    /// Each thread's compressor: zlib's state is a few hundred kilobytes to allocate and
+    /// clear, and rayon splits a chunk into many tasks, so it is made once a thread.
+    static COMPRESSOR: std::cell::RefCell<Compressor> = std::cell::RefCell::new(Compressor::new());
+}
 
 /// A billed usage row's columns beside its key's ids: `period_start`, `period_end`,
 /// `quantity` and `amount` as text.
@@ -78,8 +84,11 @@ pub(crate) fn encode<'scope, 'env: 'scope>(
         send_all(&invoices_to, invoices, |chunk: &[Invoice]| {
             chunk
                 .par_iter()
-                .map_init(Compressor::new, |zlib, invoice| {
-                    invoice_values(zlib, invoice, &columns)
+                .map(|invoice| {
+                    COMPRESSOR.with(|zlib| match zlib.try_borrow_mut() {
+                        Ok(mut zlib) => invoice_values(&mut zlib, invoice, &columns),
+                        Err(_) => invoice_values(&mut Compressor::new(), invoice, &columns),
+                    })
                 })
                 .collect()
         });
@@ -130,10 +139,9 @@ fn invoice_values(
     invoice
         .check_invariants()
         .map_err(|e| backend(format!("invoice {}: {e}", invoice.number())))?;
-    let json = serde_json::to_string(invoice).context("encoding an invoice")?;
     Ok(InvoiceValues {
         scalars: InvoiceRow { invoice }.values(columns)?,
-        json: zlib.store(json)?,
+        json: zlib.store(invoice)?,
     })
 }
 

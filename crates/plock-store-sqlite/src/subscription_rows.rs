@@ -10,6 +10,7 @@ use std::fmt::Display;
 use std::ops::Range;
 
 use plock_core::Subscription;
+use plock_core::subscription::ModelFirst;
 use plock_core::store::StoreError;
 use rayon::prelude::*;
 
@@ -113,7 +114,12 @@ pub(crate) fn decode(encoded: Encoded) -> Result<Subscription, StoreError> {
     if !one_list(items) {
         serde_json::from_slice::<serde::de::IgnoredAny>(items).map_err(|e| invalid(&e))?;
     }
-    serde_json::from_slice(&text).map_err(|e| invalid(&e))
+    // Read fast when every price names its model first, as plock writes them; anything else
+    // is read again by the ordinary reader, whose rules and messages are the store's.
+    match serde_json::from_slice::<ModelFirst>(&text) {
+        Ok(ModelFirst(subscription)) => Ok(subscription),
+        Err(_) => serde_json::from_slice(&text).map_err(|e| invalid(&e)),
+    }
 }
 
 /// Whether `json` is a JSON list or object whose brackets, outside strings, first close at

@@ -19,9 +19,10 @@ use crate::id::{AccountId, SubscriptionId};
 use crate::money::Currency;
 use crate::period::{BillingInterval, PeriodMode};
 
-/// The fields of a stored subscription, as [`super::StoredSubscription`] writes them.
+/// The fields of a stored subscription, as [`super::StoredSubscription`] writes them; its
+/// items read as `I`.
 #[derive(Deserialize)]
-pub(super) struct SubscriptionFields {
+pub(super) struct SubscriptionFields<I = Item> {
     id: SubscriptionId,
     account: AccountId,
     start: NaiveDate,
@@ -33,7 +34,7 @@ pub(super) struct SubscriptionFields {
     anchor: Option<NaiveDate>,
     practice: BillingPractice,
     currency: Currency,
-    items: Vec<Item>,
+    items: Vec<I>,
     #[serde(default)]
     minimum_invoice_amount: Option<Decimal>,
     state: State,
@@ -55,9 +56,9 @@ enum State {
     Ended,
 }
 
-impl TryFrom<SubscriptionFields> for Subscription {
+impl<I: Into<Item>> TryFrom<SubscriptionFields<I>> for Subscription {
     type Error = SubscriptionError;
-    fn try_from(s: SubscriptionFields) -> Result<Subscription, SubscriptionError> {
+    fn try_from(s: SubscriptionFields<I>) -> Result<Subscription, SubscriptionError> {
         let state = match s.state {
             State::Draft => SubscriptionState::Draft,
             State::Active => SubscriptionState::Active,
@@ -84,7 +85,7 @@ impl TryFrom<SubscriptionFields> for Subscription {
             anchor: s.anchor,
             practice: s.practice,
             currency: s.currency,
-            items: s.items,
+            items: s.items.into_iter().map(Into::into).collect(),
             minimum_invoice_amount: s.minimum_invoice_amount,
         };
         let currency = spec.currency;
@@ -92,6 +93,41 @@ impl TryFrom<SubscriptionFields> for Subscription {
         sub.state = state;
         sub.billed = s.billed_through;
         Ok(sub)
+    }
+}
+
+/// A stored subscription read faster when each of its prices names its model first, as plock
+/// writes them ([`super::model_first`]): the same subscription as [`Subscription`]'s own
+/// reader makes of the same document. A document it refuses may still be one that reader
+/// accepts (a price naming its model later), so a caller reads a refused document again with
+/// that reader, whose message is the one to show.
+///
+/// ```
+/// use plock_core::Subscription;
+/// use plock_core::subscription::ModelFirst;
+///
+/// let json = r#"{"id":"s","account":"a","start":"2025-01-01","interval":1,"mode":"calendar",
+///   "practice":"in_advance","currency":"EUR","state":"draft",
+///   "items":[{"product":"p","price":{"model":"per_unit","unit_price":"0.5"}}]}"#;
+/// let fast: ModelFirst = serde_json::from_str(json)?;
+/// assert_eq!(fast.0, serde_json::from_str::<Subscription>(json)?);
+/// // The model last: refused here, read by the ordinary reader.
+/// let late = json.replace(r#""model":"per_unit","unit_price":"0.5""#, r#""unit_price":"0.5","model":"per_unit""#);
+/// assert!(serde_json::from_str::<ModelFirst>(&late).is_err());
+/// assert_eq!(serde_json::from_str::<Subscription>(&late)?, fast.0);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug)]
+pub struct ModelFirst(pub Subscription);
+
+impl<'de> Deserialize<'de> for ModelFirst {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<ModelFirst, D::Error> {
+        let fields = SubscriptionFields::<super::model_first::ModelFirstItem>::deserialize(
+            deserializer,
+        )?;
+        Subscription::try_from(fields)
+            .map(ModelFirst)
+            .map_err(serde::de::Error::custom)
     }
 }
 
@@ -141,5 +177,71 @@ mod tests {
             "\"state\":\"active\",\"since\":\"2025-02-01\"",
         );
         assert_eq!(serde_json::from_str::<Subscription>(&dated).unwrap(), s);
+    }
+
+    /// A subscription holding an item of every price model, a rebate and a practice.
+    fn every_model() -> Subscription {
+        use crate::id::{MetricId, ProductId};
+        use crate::pricing::{PriceModel, Rebate, Tier, Tiers};
+        use rust_decimal::dec;
+        let tiers = || {
+            Tiers::new(vec![
+                Tier::unit(Some(dec!(10)), dec!(1.5)),
+                Tier::flat(None, dec!(3)),
+            ])
+            .unwrap()
+        };
+        let usage = |product: &str, price| {
+            Item::usage(
+                ProductId::new(product).unwrap(),
+                MetricId::new(product).unwrap(),
+                price,
+            )
+        };
+        let mut spec = spec();
+        spec.items.push(
+            Item::flat_fee(ProductId::new("seats").unwrap(), dec!(2.50), dec!(4))
+                .with_rebate(Rebate::percent(dec!(10)).unwrap()),
+        );
+        spec.items[1].practice = Some(BillingPractice::InArrears);
+        spec.items.extend([
+            usage("a", PriceModel::PerUnit { unit_price: dec!(0.002) }),
+            usage("b", PriceModel::Graduated { tiers: tiers() }),
+            usage("c", PriceModel::Volume { tiers: tiers() }),
+            usage("d", PriceModel::Package { size: dec!(100), price: dec!(7) }),
+            usage("e", PriceModel::Commitment { committed: dec!(50), unit_price: dec!(0.1) }),
+        ]);
+        let mut s = Subscription::new(spec, Currency::EUR).unwrap();
+        s.activate().unwrap();
+        s
+    }
+
+    #[test]
+    fn prices_read_model_first_are_the_ordinary_reading() {
+        let s = every_model();
+        let json = serde_json::to_string(&s).unwrap();
+        assert_eq!(json.matches("\"model\":").count(), 7, "{json}");
+        let ModelFirst(fast) = serde_json::from_str(&json).unwrap();
+        assert_eq!(fast, s);
+    }
+
+    #[test]
+    fn a_price_not_model_first_is_left_to_the_ordinary_reader() {
+        let json = serde_json::to_string(&every_model()).unwrap();
+        let later = json.replace(
+            "{\"model\":\"per_unit\",\"unit_price\":\"0.002\"}",
+            "{\"unit_price\":\"0.002\",\"model\":\"per_unit\"}",
+        );
+        assert_ne!(later, json);
+        assert!(serde_json::from_str::<ModelFirst>(&later).is_err());
+        assert_eq!(serde_json::from_str::<Subscription>(&later).unwrap(), every_model());
+        // A model named twice is refused by both readers.
+        let twice = json.replace(
+            "\"unit_price\":\"0.002\"}",
+            "\"unit_price\":\"0.002\",\"model\":\"flat_fee\"}",
+        );
+        assert_ne!(twice, json);
+        assert!(serde_json::from_str::<ModelFirst>(&twice).is_err());
+        assert!(serde_json::from_str::<Subscription>(&twice).is_err());
     }
 }
