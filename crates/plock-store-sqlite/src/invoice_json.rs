@@ -49,7 +49,10 @@ impl Compressor {
     /// # Errors
     /// [`StoreError::Backend`] when the JSON cannot be made, zlib fails or the length does
     /// not fit a column.
-    pub(crate) fn store(&mut self, value: &impl serde::Serialize) -> Result<StoredJson, StoreError> {
+    pub(crate) fn store(
+        &mut self,
+        value: &impl serde::Serialize,
+    ) -> Result<StoredJson, StoreError> {
         self.json.clear();
         serde_json::to_writer(&mut self.json, value)
             .map_err(|e| backend(format!("encoding an invoice: {e}")))?;

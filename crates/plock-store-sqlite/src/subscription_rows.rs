@@ -10,8 +10,8 @@ use std::fmt::Display;
 use std::ops::Range;
 
 use plock_core::Subscription;
-use plock_core::subscription::ModelFirst;
 use plock_core::store::StoreError;
+use plock_core::subscription::ModelFirst;
 use rayon::prelude::*;
 
 use rusqlite::Connection;
@@ -194,7 +194,32 @@ fn json(text: &mut Vec<u8>, value: &(impl serde::Serialize + ?Sized)) -> Result<
 
 #[cfg(test)]
 mod tests {
-    use super::one_list;
+    use super::{Encoded, decode, one_list};
+
+    /// A stored subscription's text whose one price is `price`, as [`decode`] takes it.
+    fn encoded(price: &str) -> Encoded {
+        let head = r#"{"id":"s","account":"a","start":"2025-01-01","interval":1,"mode":"calendar","practice":"in_advance","currency":"EUR","state":"active","minimum_invoice_amount":null,"billed_through":{},"items":"#;
+        let items = format!(r#"[{{"product":"p","metric":"m","price":{price}}}]"#);
+        let text = format!("{head}{items}}}").into_bytes();
+        Encoded {
+            id: "s".into(),
+            items: head.len()..head.len() + items.len(),
+            text,
+        }
+    }
+
+    #[test]
+    fn a_price_naming_its_model_later_still_reads() {
+        let first = decode(encoded(r#"{"model":"per_unit","unit_price":"0.5"}"#)).unwrap();
+        let later = decode(encoded(r#"{"unit_price":"0.5","model":"per_unit"}"#)).unwrap();
+        assert_eq!(later, first);
+        let refused = decode(encoded(r#"{"unit_price":"0.5"}"#)).unwrap_err();
+        assert!(
+            refused.to_string().contains("stored subscription s is invalid")
+                && refused.to_string().contains("model"),
+            "{refused}"
+        );
+    }
 
     #[test]
     fn items_that_could_close_the_subscription_early_are_not_one_list() {

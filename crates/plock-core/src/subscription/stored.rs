@@ -122,9 +122,8 @@ pub struct ModelFirst(pub Subscription);
 
 impl<'de> Deserialize<'de> for ModelFirst {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<ModelFirst, D::Error> {
-        let fields = SubscriptionFields::<super::model_first::ModelFirstItem>::deserialize(
-            deserializer,
-        )?;
+        let fields =
+            SubscriptionFields::<super::model_first::ModelFirstItem>::deserialize(deserializer)?;
         Subscription::try_from(fields)
             .map(ModelFirst)
             .map_err(serde::de::Error::custom)
@@ -205,11 +204,28 @@ mod tests {
         );
         spec.items[1].practice = Some(BillingPractice::InArrears);
         spec.items.extend([
-            usage("a", PriceModel::PerUnit { unit_price: dec!(0.002) }),
+            usage(
+                "a",
+                PriceModel::PerUnit {
+                    unit_price: dec!(0.002),
+                },
+            ),
             usage("b", PriceModel::Graduated { tiers: tiers() }),
             usage("c", PriceModel::Volume { tiers: tiers() }),
-            usage("d", PriceModel::Package { size: dec!(100), price: dec!(7) }),
-            usage("e", PriceModel::Commitment { committed: dec!(50), unit_price: dec!(0.1) }),
+            usage(
+                "d",
+                PriceModel::Package {
+                    size: dec!(100),
+                    price: dec!(7),
+                },
+            ),
+            usage(
+                "e",
+                PriceModel::Commitment {
+                    committed: dec!(50),
+                    unit_price: dec!(0.1),
+                },
+            ),
         ]);
         let mut s = Subscription::new(spec, Currency::EUR).unwrap();
         s.activate().unwrap();
@@ -234,7 +250,10 @@ mod tests {
         );
         assert_ne!(later, json);
         assert!(serde_json::from_str::<ModelFirst>(&later).is_err());
-        assert_eq!(serde_json::from_str::<Subscription>(&later).unwrap(), every_model());
+        assert_eq!(
+            serde_json::from_str::<Subscription>(&later).unwrap(),
+            every_model()
+        );
         // A model named twice is refused by both readers.
         let twice = json.replace(
             "\"unit_price\":\"0.002\"}",
