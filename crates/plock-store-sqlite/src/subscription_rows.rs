@@ -88,6 +88,27 @@ pub(crate) fn encoded_where(
     filter: &str,
     params: &[&dyn rusqlite::ToSql],
 ) -> Result<Vec<Encoded>, StoreError> {
+    let mut all = Vec::new();
+    encoded_in_batches(conn, filter, params, usize::MAX, |batch| {
+        all = batch;
+        true
+    })?;
+    Ok(all)
+}
+
+/// The rows of `subscriptions` matching `filter`, encoded, handed to `batch` as they are
+/// read, `rows_a_batch` at a time (the last batch may be shorter, and is handed even when
+/// empty), until `batch` returns `false`.
+///
+/// # Errors
+/// [`StoreError::Backend`] as [`encoded`] says.
+pub(crate) fn encoded_in_batches(
+    conn: &Connection,
+    filter: &str,
+    params: &[&dyn rusqlite::ToSql],
+    rows_a_batch: usize,
+    mut batch: impl FnMut(Vec<Encoded>) -> bool,
+) -> Result<(), StoreError> {
     let sql = format!(
         "SELECT {SUBSCRIPTION_SELECT} FROM subscriptions {} WHERE {filter}",
         crate::subscription_watermarks::JOIN
@@ -97,8 +118,12 @@ pub(crate) fn encoded_where(
     let mut encoded = Vec::new();
     while let Some(row) = rows.next().context("reading subscriptions")? {
         encoded.push(crate::subscription_rows::encoded(row)?);
+        if encoded.len() >= rows_a_batch && !batch(std::mem::take(&mut encoded)) {
+            return Ok(());
+        }
     }
-    Ok(encoded)
+    batch(encoded);
+    Ok(())
 }
 
 /// The subscription `encoded` holds, validated.
@@ -215,7 +240,9 @@ mod tests {
         assert_eq!(later, first);
         let refused = decode(encoded(r#"{"unit_price":"0.5"}"#)).unwrap_err();
         assert!(
-            refused.to_string().contains("stored subscription s is invalid")
+            refused
+                .to_string()
+                .contains("stored subscription s is invalid")
                 && refused.to_string().contains("model"),
             "{refused}"
         );

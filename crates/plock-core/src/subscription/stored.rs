@@ -108,7 +108,7 @@ impl<I: Into<Item>> TryFrom<SubscriptionFields<I>> for Subscription {
 ///
 /// let json = r#"{"id":"s","account":"a","start":"2025-01-01","interval":1,"mode":"calendar",
 ///   "practice":"in_advance","currency":"EUR","state":"draft",
-///   "items":[{"product":"p","price":{"model":"per_unit","unit_price":"0.5"}}]}"#;
+///   "items":[{"product":"p","metric":"m","price":{"model":"per_unit","unit_price":"0.5"}}]}"#;
 /// let fast: ModelFirst = serde_json::from_str(json)?;
 /// assert_eq!(fast.0, serde_json::from_str::<Subscription>(json)?);
 /// // The model last: refused here, read by the ordinary reader.
