@@ -113,6 +113,8 @@ struct Phases {
     history: Duration,
     /// Every run's time, sorted.
     runs: Vec<Duration>,
+    /// Every run's faults, processor times and threads' time on a core, in call order.
+    runs_counted: Vec<serde_json::Value>,
     aggregates: Duration,
     write: Duration,
     peak_loading: u64,
@@ -151,10 +153,13 @@ fn kit_run(args: &Args) -> Result<()> {
     let ((), history) = timed(|| kit::history(&mut company.subscriptions, kit::RUN_DATE));
     let held_with_history = rss_bytes();
     let mut runs = Vec::with_capacity(args.repeat);
+    let mut runs_counted = Vec::with_capacity(args.repeat);
     let mut result = None;
     for _ in 0..args.repeat {
         drop(result.take());
+        let before = kit::Counters::now();
         let (run, took) = timed(|| kit::bill(&company, &usage));
+        runs_counted.push(before.since(&kit::Counters::now(), took));
         result = Some(run.context("billing run")?);
         runs.push(took);
     }
@@ -173,6 +178,7 @@ fn kit_run(args: &Args) -> Result<()> {
         load_usage,
         history,
         runs,
+        runs_counted,
         aggregates: aggregates_took,
         write,
         peak_loading,
@@ -211,6 +217,7 @@ fn summary(
         "history_s": phases.history.as_secs_f64(),
         "run_s": median.as_secs_f64(),
         "run_min_s": fastest.as_secs_f64(),
+        "runs": phases.runs_counted,
         "aggregates_s": phases.aggregates.as_secs_f64(),
         "write_s": phases.write.as_secs_f64(),
         "invoices": written.invoices,
