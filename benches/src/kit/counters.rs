@@ -40,8 +40,8 @@ impl Counters {
         if let Ok(tasks) = std::fs::read_dir("/proc/self/task") {
             for task in tasks.flatten() {
                 let tid = task.file_name().to_string_lossy().parse().unwrap_or(0);
-                let sched = std::fs::read_to_string(task.path().join("schedstat"))
-                    .unwrap_or_default();
+                let sched =
+                    std::fs::read_to_string(task.path().join("schedstat")).unwrap_or_default();
                 let mut times = sched.split_whitespace().map(|t| t.parse().unwrap_or(0));
                 let on_core = times.next().unwrap_or(0);
                 let waiting = times.next().unwrap_or(0);

@@ -55,7 +55,9 @@ impl Products {
         let mut bound = (0u128, 0u128);
         for l in lines {
             bound.0 = bound.0.saturating_add(l.quantity.mantissa().unsigned_abs());
-            bound.1 = bound.1.saturating_add(l.amount.amount().mantissa().unsigned_abs());
+            bound.1 = bound
+                .1
+                .saturating_add(l.amount.amount().mantissa().unsigned_abs());
         }
         let in_currency = lines.iter().all(|l| l.amount.currency() == currency);
         if in_currency && bound.0 < SAFE_MANTISSA_SUM && bound.1 < SAFE_MANTISSA_SUM {
@@ -192,4 +194,3 @@ fn sorted_products(lines: &[InvoiceLine]) -> Option<usize> {
     }
     Some(count)
 }
-
