@@ -1,15 +1,22 @@
 //! Entry points for the fuzz targets in `fuzz/`, shared with the tests that replay their
 //! corpora on the stable toolchain. Each takes any bytes and must never panic.
 
+use std::fmt::Debug;
+
 use chrono::NaiveDate;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
 
 use crate::account::*;
+use crate::billing::BilledUsage;
 use crate::book::*;
 use crate::discovery::*;
 use crate::id::*;
 use crate::import::*;
+use crate::invoice::Invoice;
 use crate::money::*;
 use crate::store::*;
+use crate::subscription::Subscription;
 use crate::usage::*;
 
 /// A book with a master, a child and a Fortnox id, so imports meet existing accounts.
@@ -110,4 +117,54 @@ pub fn usage_ingest(data: &[u8]) {
 pub fn usage_read(data: &[u8]) {
     let outcome = crate::import::fuzz_read(data, &book());
     assert!(outcome.is_ok(), "{outcome:?}");
+}
+
+/// Records as a store keeps them, JSON read back from a damaged or tampered file: the first
+/// byte chooses the kind (account, subscription, invoice, billed usage), the rest is the
+/// JSON. A record that reads is one a store can write again: its JSON reads back as the same
+/// record, and an invoice's total is the sum of its lines. Panics (the fuzzer's finding) when
+/// either fails.
+pub fn stored_records(data: &[u8]) {
+    let Some((&kind, json)) = data.split_first() else {
+        return;
+    };
+    match kind % 4 {
+        0 => {
+            read_back::<Account>(json);
+        }
+        1 => {
+            read_back::<Subscription>(json);
+        }
+        2 => {
+            if let Some(invoice) = read_back::<Invoice>(json) {
+                let sum = invoice
+                    .lines()
+                    .iter()
+                    .try_fold(Money::zero(invoice.currency()), |sum, line| {
+                        sum.checked_add(line.amount)
+                    });
+                assert_eq!(
+                    sum.ok(),
+                    Some(invoice.total()),
+                    "an invoice read whose total is not its lines"
+                );
+            }
+        }
+        _ => {
+            read_back::<BilledUsage>(json);
+        }
+    }
+}
+
+/// The record `json` holds, if it reads; panics when it does not write back to JSON that
+/// reads as itself.
+fn read_back<T: Serialize + DeserializeOwned + PartialEq + Debug>(json: &[u8]) -> Option<T> {
+    let record: T = serde_json::from_slice(json).ok()?;
+    let written = serde_json::to_vec(&record);
+    let again = written.as_deref().map(serde_json::from_slice::<T>);
+    assert!(
+        matches!(&again, Ok(Ok(back)) if *back == record),
+        "a stored record read does not read back: {record:?} / {again:?}"
+    );
+    Some(record)
 }
