@@ -119,6 +119,70 @@ pub fn usage_read(data: &[u8]) {
     assert!(outcome.is_ok(), "{outcome:?}");
 }
 
+/// The headers the usage checker is fuzzed behind: plock's own columns (with and without
+/// record ids), another order, an unknown column; or the input's first line.
+const USAGE_HEADERS: [&str; 4] = [
+    "account_key,metric,timestamp,quantity",
+    "account_key,metric,timestamp,quantity,record_id",
+    "metric,account_key,timestamp,quantity",
+    "account_key,metric,timestamp,quantity,bogus",
+];
+
+/// The usage checker a usage import runs on every row, against `parse_usage` of the same
+/// rows, its oracle: the first byte chooses the header (or takes the input's first line),
+/// the rest are rows as the command hands them over, plain lines, blank ones skipped, each
+/// at its line in the file. The same block, or the same problems at the same lines; panics
+/// (the fuzzer's finding) when they differ.
+pub fn usage_check(data: &[u8]) {
+    let Some((&pick, rest)) = data.split_first() else {
+        return;
+    };
+    // Lines holding a quote or a carriage return go to the CSV reader, not the checker.
+    let Ok(text) = std::str::from_utf8(rest) else {
+        return;
+    };
+    if text.contains(['"', '\r']) {
+        return;
+    }
+    let (header, rows) = match USAGE_HEADERS.get(usize::from(pick % 5)) {
+        Some(header) => (*header, text),
+        None => text.split_once('\n').unwrap_or((text, "")),
+    };
+    let rows: Vec<UsageRow<'_>> = (2u64..)
+        .zip(rows.split('\n'))
+        .filter(|(_, row)| !row.is_empty())
+        .map(|(line, row)| (line, row.as_bytes()))
+        .collect();
+    let mut book = book();
+    for key in ["894", "7", "a b"] {
+        if let (Ok(id), Ok(k), Ok(name)) = (
+            AccountId::new(key),
+            AccountKey::new(key),
+            AccountName::new(key),
+        ) {
+            let _ = book.add(Account::new(
+                id,
+                k,
+                name,
+                Contact::default(),
+                Currency::EUR,
+                NaiveDate::MIN,
+            ));
+        }
+    }
+    let found = UsageChecker::new(header, &book).check(&rows);
+    let expected = crate::import::usage_check_reference(header, &rows, &book);
+    let agree = match (&found, &expected) {
+        (Ok(a), Ok(b)) => a == b,
+        (Err(a), Err(b)) => a.errors() == b.errors() && a.total() == b.total(),
+        _ => false,
+    };
+    assert!(
+        agree,
+        "the usage checker and parse_usage disagree: {found:?} / {expected:?}"
+    );
+}
+
 /// Records as a store keeps them, JSON read back from a damaged or tampered file: the first
 /// byte chooses the kind (account, subscription, invoice, billed usage), the rest is the
 /// JSON. A record that reads is one a store can write again: its JSON reads back as the same
