@@ -447,7 +447,7 @@ pub(crate) fn reference(
                 // Line 1 is the header; the rows follow it, one a line.
                 let line = match e.line {
                     0 | 1 => e.line,
-                    n => usize::try_from(n - 2)
+                    n => usize::try_from(n.saturating_sub(2))
                         .ok()
                         .and_then(|i| rows.get(i))
                         .map_or(e.line, |row| row.0),
