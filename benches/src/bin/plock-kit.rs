@@ -9,9 +9,10 @@
 //!
 //! The JSON line also holds the memory after each phase (`memory_by_phase`: resident now and
 //! at the peak, and with `--features alloc-stats` the bytes allocated) and what each structure
-//! takes (`structures`). Loading returns what it frees to the OS at once; the run keeps what it
-//! frees for 10 s, for itself and repeated runs, unless `PLOCK_KIT_KEEP=0` (or
-//! `MIMALLOC_PURGE_DELAY`) says otherwise.
+//! takes (`structures`), and for every run, in call order, its minor page faults, user and
+//! system time and each pool thread's time on a core and waiting for one (`runs`). Loading
+//! returns what it frees to the OS at once; the run keeps what it frees for 10 s, for itself
+//! and repeated runs, unless `PLOCK_KIT_KEEP=0` (or `MIMALLOC_PURGE_DELAY`) says otherwise.
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
