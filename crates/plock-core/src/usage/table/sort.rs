@@ -173,13 +173,15 @@ pub(super) fn sorted_columns_spent<S: RecordSource>(
         // Keys of at most 48 bits are filed in 6 bytes (the kit's M data needs 53: 11 bits of
         // the group under its bucket's, 12 of the day word, 30 of six-decimal quantities).
         Some(key) if key.bits() <= 48 => {
-            let filed = filing.file(source, |r| Key48::of(key.key(r)));
+            let keyed = |g, d, m| key.of_fields(g, d, m);
+            let filed = filing.file_keys(source, keyed, Key48::of);
             columns(filed, &filing.lengths(), &filing.spans, |b, k| {
                 key.record(b, k.key())
             })
         }
         Some(key) => {
-            let filed = filing.file(source, |r| key.key(r));
+            let keyed = |g, d, m| key.of_fields(g, d, m);
+            let filed = filing.file_keys(source, keyed, |k| k);
             columns(filed, &filing.lengths(), &filing.spans, |b, k| {
                 key.record(b, k)
             })
@@ -347,8 +349,14 @@ impl KeyLayout {
     /// The key of `r` with `group` in its group field: no field overflows its bits (`of`
     /// measured them all).
     fn key(self, group: u64, r: Packed) -> u64 {
-        let day = u64::from(r.day_scale().saturating_sub(self.day_least));
-        let mantissa = r.sortable().saturating_sub(self.mantissa_least);
+        self.key_of(group, r.day_scale(), r.sortable())
+    }
+
+    /// [`KeyLayout::key`] of a record of this day word and mantissa (its sortable bits).
+    #[inline(always)]
+    fn key_of(self, group: u64, day_scale: u32, sortable: u64) -> u64 {
+        let day = u64::from(day_scale.saturating_sub(self.day_least));
+        let mantissa = sortable.saturating_sub(self.mantissa_least);
         group
             .checked_shl(self.day_bits.saturating_add(self.mantissa_bits))
             .unwrap_or(0)
@@ -395,9 +403,13 @@ impl BucketKey {
         })
     }
 
-    fn key(self, r: Packed) -> u64 {
-        self.layout
-            .key(u64::from(r.group()) & low_bits(self.shift), r)
+    /// The bucket (the group's top bits, as [`Filing`] files records) and key of a record of
+    /// this group, day word and mantissa (its sortable bits).
+    #[inline(always)]
+    fn of_fields(self, group: u32, day_scale: u32, sortable: u64) -> (usize, u64) {
+        let bucket = group.checked_shr(self.shift).unwrap_or(0) as usize;
+        let field = u64::from(group) & low_bits(self.shift);
+        (bucket, self.layout.key_of(field, day_scale, sortable))
     }
 
     /// The bits a key takes.
