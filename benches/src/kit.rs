@@ -9,6 +9,7 @@
 //! periods were billed by earlier runs.
 
 mod billing;
+mod counters;
 mod load;
 mod memory;
 mod output;
@@ -22,6 +23,7 @@ use plock_core::period::Period;
 use plock_core::{AccountBook, BillingInterval, BillingPractice, Currency, Metric, Subscription};
 
 pub use billing::{bill, history};
+pub use counters::Counters;
 pub use load::load_rest;
 pub use memory::structures;
 pub use output::{Aggregates, Written, aggregates, write_results};

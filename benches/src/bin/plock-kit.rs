@@ -9,9 +9,10 @@
 //!
 //! The JSON line also holds the memory after each phase (`memory_by_phase`: resident now and
 //! at the peak, and with `--features alloc-stats` the bytes allocated) and what each structure
-//! takes (`structures`). Loading returns what it frees to the OS at once; the run keeps what it
-//! frees for 10 s, for itself and repeated runs, unless `PLOCK_KIT_KEEP=0` (or
-//! `MIMALLOC_PURGE_DELAY`) says otherwise.
+//! takes (`structures`), and for every run, in call order, its minor page faults, user and
+//! system time and each pool thread's time on a core and waiting for one (`runs`). Loading
+//! returns what it frees to the OS at once; the run keeps what it frees for 10 s, for itself
+//! and repeated runs, unless `PLOCK_KIT_KEEP=0` (or `MIMALLOC_PURGE_DELAY`) says otherwise.
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -113,6 +114,8 @@ struct Phases {
     history: Duration,
     /// Every run's time, sorted.
     runs: Vec<Duration>,
+    /// Every run's faults, processor times and threads' time on a core, in call order.
+    runs_counted: Vec<serde_json::Value>,
     aggregates: Duration,
     write: Duration,
     peak_loading: u64,
@@ -151,10 +154,13 @@ fn kit_run(args: &Args) -> Result<()> {
     let ((), history) = timed(|| kit::history(&mut company.subscriptions, kit::RUN_DATE));
     let held_with_history = rss_bytes();
     let mut runs = Vec::with_capacity(args.repeat);
+    let mut runs_counted = Vec::with_capacity(args.repeat);
     let mut result = None;
     for _ in 0..args.repeat {
         drop(result.take());
+        let before = kit::Counters::now();
         let (run, took) = timed(|| kit::bill(&company, &usage));
+        runs_counted.push(before.since(&kit::Counters::now(), took));
         result = Some(run.context("billing run")?);
         runs.push(took);
     }
@@ -173,6 +179,7 @@ fn kit_run(args: &Args) -> Result<()> {
         load_usage,
         history,
         runs,
+        runs_counted,
         aggregates: aggregates_took,
         write,
         peak_loading,
@@ -211,6 +218,7 @@ fn summary(
         "history_s": phases.history.as_secs_f64(),
         "run_s": median.as_secs_f64(),
         "run_min_s": fastest.as_secs_f64(),
+        "runs": phases.runs_counted,
         "aggregates_s": phases.aggregates.as_secs_f64(),
         "write_s": phases.write.as_secs_f64(),
         "invoices": written.invoices,

@@ -228,8 +228,9 @@ fn item(row: &Row<'_>, tiers: &HashMap<u64, Tiers>) -> Result<Item> {
     ))
 }
 
-/// The subscriptions, activated, on their account's billing period and practice; each
-/// account's window (the period that ends on the run date) is taken from its first one.
+/// The subscriptions in id order, activated, on their account's billing period and practice;
+/// each account's window (the period that ends on the run date) is taken from its first one
+/// in the file.
 fn load_subscriptions(
     path: &Path,
     mut items: HashMap<u64, Vec<Item>>,
@@ -278,6 +279,10 @@ fn load_subscriptions(
         subscriptions.push(subscription);
         Ok(())
     })?;
+    // Held in id order, as plock's stores hand subscriptions to a run: the run accepts any
+    // order, but checks this one in a pass where it would otherwise sort every run, and
+    // walks the subscriptions in the memory order they are held in.
+    subscriptions.sort_by(|a, b| a.id().cmp(b.id()));
     Ok(subscriptions)
 }
 

@@ -1,15 +1,22 @@
 //! Entry points for the fuzz targets in `fuzz/`, shared with the tests that replay their
 //! corpora on the stable toolchain. Each takes any bytes and must never panic.
 
+use std::fmt::Debug;
+
 use chrono::NaiveDate;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
 
 use crate::account::*;
+use crate::billing::BilledUsage;
 use crate::book::*;
 use crate::discovery::*;
 use crate::id::*;
 use crate::import::*;
+use crate::invoice::Invoice;
 use crate::money::*;
 use crate::store::*;
+use crate::subscription::Subscription;
 use crate::usage::*;
 
 /// A book with a master, a child and a Fortnox id, so imports meet existing accounts.
@@ -110,4 +117,118 @@ pub fn usage_ingest(data: &[u8]) {
 pub fn usage_read(data: &[u8]) {
     let outcome = crate::import::fuzz_read(data, &book());
     assert!(outcome.is_ok(), "{outcome:?}");
+}
+
+/// The headers the usage checker is fuzzed behind: plock's own columns (with and without
+/// record ids), another order, an unknown column; or the input's first line.
+const USAGE_HEADERS: [&str; 4] = [
+    "account_key,metric,timestamp,quantity",
+    "account_key,metric,timestamp,quantity,record_id",
+    "metric,account_key,timestamp,quantity",
+    "account_key,metric,timestamp,quantity,bogus",
+];
+
+/// The usage checker a usage import runs on every row, against `parse_usage` of the same
+/// rows, its oracle: the first byte chooses the header (or takes the input's first line),
+/// the rest are rows as the command hands them over, plain lines, blank ones skipped, each
+/// at its line in the file. The same block, or the same problems at the same lines; panics
+/// (the fuzzer's finding) when they differ.
+pub fn usage_check(data: &[u8]) {
+    let Some((&pick, rest)) = data.split_first() else {
+        return;
+    };
+    // Lines holding a quote or a carriage return go to the CSV reader, not the checker.
+    let Ok(text) = std::str::from_utf8(rest) else {
+        return;
+    };
+    if text.contains(['"', '\r']) {
+        return;
+    }
+    let (header, rows) = match USAGE_HEADERS.get(usize::from(pick % 5)) {
+        Some(header) => (*header, text),
+        None => text.split_once('\n').unwrap_or((text, "")),
+    };
+    let rows: Vec<UsageRow<'_>> = (2u64..)
+        .zip(rows.split('\n'))
+        .filter(|(_, row)| !row.is_empty())
+        .map(|(line, row)| (line, row.as_bytes()))
+        .collect();
+    let mut book = book();
+    for key in ["894", "7", "a b"] {
+        if let (Ok(id), Ok(k), Ok(name)) = (
+            AccountId::new(key),
+            AccountKey::new(key),
+            AccountName::new(key),
+        ) {
+            let _ = book.add(Account::new(
+                id,
+                k,
+                name,
+                Contact::default(),
+                Currency::EUR,
+                NaiveDate::MIN,
+            ));
+        }
+    }
+    let found = UsageChecker::new(header, &book).check(&rows);
+    let expected = crate::import::usage_check_reference(header, &rows, &book);
+    let agree = match (&found, &expected) {
+        (Ok(a), Ok(b)) => a == b,
+        (Err(a), Err(b)) => a.errors() == b.errors() && a.total() == b.total(),
+        _ => false,
+    };
+    assert!(
+        agree,
+        "the usage checker and parse_usage disagree: {found:?} / {expected:?}"
+    );
+}
+
+/// Records as a store keeps them, JSON read back from a damaged or tampered file: the first
+/// byte chooses the kind (account, subscription, invoice, billed usage), the rest is the
+/// JSON. A record that reads is one a store can write again: its JSON reads back as the same
+/// record, and an invoice's total is the sum of its lines. Panics (the fuzzer's finding) when
+/// either fails.
+pub fn stored_records(data: &[u8]) {
+    let Some((&kind, json)) = data.split_first() else {
+        return;
+    };
+    match kind % 4 {
+        0 => {
+            read_back::<Account>(json);
+        }
+        1 => {
+            read_back::<Subscription>(json);
+        }
+        2 => {
+            if let Some(invoice) = read_back::<Invoice>(json) {
+                let sum = invoice
+                    .lines()
+                    .iter()
+                    .try_fold(Money::zero(invoice.currency()), |sum, line| {
+                        sum.checked_add(line.amount)
+                    });
+                assert_eq!(
+                    sum.ok(),
+                    Some(invoice.total()),
+                    "an invoice read whose total is not its lines"
+                );
+            }
+        }
+        _ => {
+            read_back::<BilledUsage>(json);
+        }
+    }
+}
+
+/// The record `json` holds, if it reads; panics when it does not write back to JSON that
+/// reads as itself.
+fn read_back<T: Serialize + DeserializeOwned + PartialEq + Debug>(json: &[u8]) -> Option<T> {
+    let record: T = serde_json::from_slice(json).ok()?;
+    let written = serde_json::to_vec(&record);
+    let again = written.as_deref().map(serde_json::from_slice::<T>);
+    assert!(
+        matches!(&again, Ok(Ok(back)) if *back == record),
+        "a stored record read does not read back: {record:?} / {again:?}"
+    );
+    Some(record)
 }

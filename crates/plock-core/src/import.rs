@@ -99,6 +99,8 @@ pub use table::{
 pub use time_format::TimeFormat;
 pub use usage::{USAGE_COLUMNS, parse_usage};
 pub use usage_block::{BlockError, BlockKeys, BlockRecord, UsageBlock};
+#[cfg(feature = "fuzz-support")]
+pub(crate) use usage_check::reference as usage_check_reference;
 pub use usage_check::{UsageChecker, UsageRow};
 
 use table::{Row, Table};

@@ -32,6 +32,7 @@
 //! ```
 
 pub(crate) mod kinds;
+mod products;
 mod sums;
 
 pub use kinds::{
@@ -110,85 +111,6 @@ pub struct ProductTotal {
     pub quantity: Decimal,
     /// Total amount across lines.
     pub amount: Money,
-}
-
-/// The total of one product's lines (all of the same product), added line by line; `None`
-/// for no lines.
-fn product_total<'l>(
-    number: u64,
-    currency: Currency,
-    same: impl Iterator<Item = &'l InvoiceLine> + Clone,
-) -> Result<Option<ProductTotal>, InvoiceError> {
-    let money = |source| InvoiceError::Money { number, source };
-    let mut same = same.peekable();
-    let Some(first) = same.peek().copied() else {
-        return Ok(None);
-    };
-    // Added as integers where that is exact; otherwise line by line, for the same sums and
-    // the same error.
-    let fast = same.clone().all(|l| l.amount.currency() == currency);
-    let quantity = fast.then(|| sums::exact_sum(same.clone().map(|l| l.quantity)));
-    let amount = fast.then(|| sums::exact_sum(same.clone().map(|l| l.amount.amount())));
-    if let (Some(Some(quantity)), Some(Some(amount))) = (quantity, amount) {
-        return Ok(Some(ProductTotal {
-            product: first.product.clone(),
-            quantity,
-            amount: Money::new(amount, currency),
-        }));
-    }
-    let (mut quantity, mut amount) = (Decimal::ZERO, Money::zero(currency));
-    for line in same {
-        quantity = quantity.checked_add(line.quantity).ok_or_else(|| {
-            money(MoneyError::Overflow {
-                operation: "quantity sum",
-                left: quantity,
-                right: line.quantity,
-            })
-        })?;
-        amount = amount.checked_add(line.amount).map_err(money)?;
-    }
-    Ok(Some(ProductTotal {
-        product: first.product.clone(),
-        quantity,
-        amount,
-    }))
-}
-
-/// The total of a product with one line (most of a run's products): the line's quantity and
-/// amount themselves when neither is zero, as zero plus one value is that value; otherwise
-/// as [`product_total`] adds them.
-fn single_total(
-    number: u64,
-    currency: Currency,
-    line: &InvoiceLine,
-) -> Result<Option<ProductTotal>, InvoiceError> {
-    if line.amount.currency() == currency
-        && !line.quantity.is_zero()
-        && !line.amount.amount().is_zero()
-    {
-        return Ok(Some(ProductTotal {
-            product: line.product.clone(),
-            quantity: line.quantity,
-            amount: line.amount,
-        }));
-    }
-    product_total(number, currency, std::iter::once(line))
-}
-
-/// How many products `lines` has, when they are in product order: one comparison a pair of
-/// neighbours tells both.
-fn sorted_products(lines: &[InvoiceLine]) -> Option<usize> {
-    let mut count = usize::from(!lines.is_empty());
-    for pair in lines.windows(2) {
-        if let [a, b] = pair {
-            match a.product.cmp(&b.product) {
-                std::cmp::Ordering::Less => count = count.saturating_add(1),
-                std::cmp::Ordering::Equal => {}
-                std::cmp::Ordering::Greater => return None,
-            }
-        }
-    }
-    Some(count)
 }
 
 /// The sum of `lines`' amounts in `currency`: added as integers where that is exact,
@@ -335,7 +257,8 @@ pub struct Invoice {
     /// Exactly the lines, no spare capacity: a run holds hundreds of thousands of invoices.
     lines: Box<[InvoiceLine]>,
     total: Money,
-    products: Box<[ProductTotal]>,
+    /// The per-product view, made from the lines when first read.
+    products: crate::invoice::products::Products,
     debtor_ids: BTreeMap<ExternalSystem, ExternalId>,
     dispatch: Dispatch,
     issued: Option<NaiveDate>,
@@ -394,6 +317,7 @@ impl TryFrom<StoredInvoice> for Invoice {
 
 impl From<Invoice> for StoredInvoice {
     fn from(i: Invoice) -> StoredInvoice {
+        let products = i.products().to_vec();
         StoredInvoice {
             number: i.number,
             kind: i.kind,
@@ -404,7 +328,7 @@ impl From<Invoice> for StoredInvoice {
             dispatch: i.dispatch,
             debtor_ids: i.debtor_ids,
             lines: i.lines.into_vec(),
-            products: i.products.into_vec(),
+            products,
             issued: i.issued,
             due: i.due,
         }
@@ -431,33 +355,7 @@ impl Invoice {
         };
         let period = lines.iter().fold(first.period, |p, l| p.hull(&l.period));
         let total = lines_total(currency, &lines).map_err(money)?;
-        // Lines in product order, each product's in line order: the sums (and an overflow's
-        // operands) are those of adding line by line. Lines often come in product order;
-        // otherwise a stable sort of references allocates once, where a map allocated a node
-        // per product. The totals are counted first, so their vector is allocated once, exact.
-        let products: Vec<ProductTotal> = if let Some(count) = sorted_products(&lines) {
-            let same = || lines.chunk_by(|a, b| a.product == b.product);
-            let mut products = Vec::with_capacity(count);
-            for same in same() {
-                products.extend(match same {
-                    [line] => single_total(number, currency, line)?,
-                    _ => product_total(number, currency, same.iter())?,
-                });
-            }
-            products
-        } else {
-            let mut by_product: Vec<&InvoiceLine> = lines.iter().collect();
-            by_product.sort_by(|a, b| a.product.cmp(&b.product));
-            let same = || by_product.chunk_by(|a, b| a.product == b.product);
-            let mut products = Vec::with_capacity(same().count());
-            for same in same() {
-                products.extend(match same {
-                    [line] => single_total(number, currency, line)?,
-                    _ => product_total(number, currency, same.iter().copied())?,
-                });
-            }
-            products
-        };
+        let products = crate::invoice::products::Products::of(number, currency, &lines)?;
         Ok(Invoice {
             number,
             kind: InvoiceKind::Billing,
@@ -466,7 +364,7 @@ impl Invoice {
             period,
             lines: exact(lines),
             total,
-            products: products.into_boxed_slice(),
+            products,
             debtor_ids,
             dispatch,
             issued: None,
@@ -568,9 +466,10 @@ impl Invoice {
     pub fn total(&self) -> Money {
         self.total
     }
-    /// Per product, quantity and amount across all members.
+    /// Per product, quantity and amount across all members: made from the lines the first
+    /// time it is read (a billing run's caller may never read it), the same sums either way.
     pub fn products(&self) -> &[ProductTotal] {
-        &self.products
+        self.products.get(self.number, self.currency, &self.lines)
     }
     /// The owner's ERP debtor ids.
     pub fn debtor_ids(&self) -> &BTreeMap<ExternalSystem, ExternalId> {

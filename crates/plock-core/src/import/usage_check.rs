@@ -424,3 +424,39 @@ fn write_record(out: &mut Vec<u8>, record: &UsageRecord) {
         record.quantity()
     );
 }
+
+/// What the checker must give for `rows` behind `header`: `parse_usage` of the header and
+/// the rows as one text, its problems moved to the rows' lines. The oracle of the checker's
+/// tests and fuzz target.
+#[cfg(any(test, feature = "fuzz-support"))]
+pub(crate) fn reference(
+    header: &str,
+    rows: &[UsageRow<'_>],
+    book: &AccountBook,
+) -> Result<UsageBlock, ImportErrors> {
+    let mut text = format!("{header}\n").into_bytes();
+    for (_, row) in rows {
+        text.extend_from_slice(row);
+        text.push(b'\n');
+    }
+    parse_usage(&text, book)
+        .map(|r| UsageBlock::from_records(&r))
+        .map_err(|found| {
+            let mut errors = ImportErrors::default();
+            for e in found.errors() {
+                // Line 1 is the header; the rows follow it, one a line.
+                let line = match e.line {
+                    0 | 1 => e.line,
+                    n => usize::try_from(n.saturating_sub(2))
+                        .ok()
+                        .and_then(|i| rows.get(i))
+                        .map_or(e.line, |row| row.0),
+                };
+                errors.push(line, &e.column, &e.value, e.reason.clone());
+            }
+            for _ in found.errors().len()..found.total() {
+                errors.push(0, "", "", "");
+            }
+            errors
+        })
+}

@@ -3,7 +3,7 @@
 
 use proptest::prelude::*;
 
-use super::table::ImportErrors;
+use super::usage_check::reference;
 use super::{UsageBlock, UsageChecker, UsageRow, parse_usage};
 use crate::account::{AccountName, Contact};
 use crate::book::AccountBook;
@@ -24,35 +24,6 @@ fn book() -> AccountBook {
         .unwrap();
     }
     book
-}
-
-/// `parse_usage` of the header and `rows`, its problems moved to the rows' lines.
-fn reference(
-    header: &str,
-    rows: &[UsageRow<'_>],
-    book: &AccountBook,
-) -> Result<UsageBlock, ImportErrors> {
-    let mut text = format!("{header}\n").into_bytes();
-    for (_, row) in rows {
-        text.extend_from_slice(row);
-        text.push(b'\n');
-    }
-    parse_usage(&text, book)
-        .map(|r| UsageBlock::from_records(&r))
-        .map_err(|found| {
-            let mut errors = ImportErrors::default();
-            for e in found.errors() {
-                let line = match e.line {
-                    0 | 1 => e.line,
-                    n => rows[(n - 2) as usize].0,
-                };
-                errors.push(line, &e.column, &e.value, e.reason.clone());
-            }
-            for _ in found.errors().len()..found.total() {
-                errors.push(0, "", "", "");
-            }
-            errors
-        })
 }
 
 fn check(header: &str, rows: &[String]) -> Result<(), TestCaseError> {

@@ -23,6 +23,7 @@ mod payment_terms;
 mod periods;
 mod price_changes;
 mod product_totals;
+mod product_view;
 mod read_usage;
 mod reimport;
 mod restore_commitment;

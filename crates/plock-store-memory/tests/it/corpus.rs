@@ -79,7 +79,7 @@ fn replay(target: &str, entry: fn(&[u8])) {
 }
 
 #[test]
-fn importer_corpora_never_panic() {
+fn fuzz_corpora_never_panic() {
     replay("accounts_import", plock_core::fuzzing::accounts_import);
     replay(
         "subscriptions_import",
@@ -89,4 +89,52 @@ fn importer_corpora_never_panic() {
     replay("usage_ingest", plock_core::fuzzing::usage_ingest);
     replay("usage_read", plock_core::fuzzing::usage_read);
     replay("discovery_source", plock_core::fuzzing::discovery_source);
+    replay("stored_records", plock_core::fuzzing::stored_records);
+    replay("usage_check", plock_core::fuzzing::usage_check);
+}
+
+/// Writes the stored records' seeds (a kind byte, then a record of the contract company as
+/// a store writes it) when PLOCK_WRITE_CORPUS is set; otherwise checks each still reads.
+#[test]
+fn stored_records_seeds() {
+    use plock_core::store::Store;
+    let mut store = MemoryStore::new();
+    plock_core::contract::billing_runs(&mut store);
+    let company = store.company().unwrap();
+    let invoice = store.invoice(1).unwrap().unwrap();
+    let json = |kind: u8, text: String| [vec![kind], text.into_bytes()].concat();
+    let seeds = [
+        (
+            "seed-account",
+            json(
+                0,
+                serde_json::to_string(company.accounts.iter().next().unwrap()).unwrap(),
+            ),
+        ),
+        (
+            "seed-subscription",
+            json(1, serde_json::to_string(&company.subscriptions[0]).unwrap()),
+        ),
+        (
+            "seed-invoice",
+            json(2, serde_json::to_string(&invoice).unwrap()),
+        ),
+        (
+            "seed-billed-usage",
+            json(3, serde_json::to_string(&company.billed_usage[0]).unwrap()),
+        ),
+    ];
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fuzz/corpus/stored_records");
+    for (name, bytes) in &seeds {
+        if std::env::var_os("PLOCK_WRITE_CORPUS").is_some() {
+            std::fs::create_dir_all(&dir).unwrap();
+            std::fs::write(dir.join(name), bytes).unwrap();
+        }
+        let stored = std::fs::read(dir.join(name)).unwrap();
+        assert_eq!(
+            &stored, bytes,
+            "{name} is no longer what the contract company writes"
+        );
+        plock_core::fuzzing::stored_records(&stored);
+    }
 }
