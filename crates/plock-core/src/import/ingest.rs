@@ -48,6 +48,10 @@ use sink::Sink;
 /// Bytes read at a time (whole lines are read: a chunk ends at its last line end).
 pub(crate) const CHUNK_BYTES: usize = 8 << 20;
 
+/// Bytes of the first chunk, at most: the threads start on it while the next is read, where
+/// a whole chunk's read (and its buffer's fresh pages) would keep them waiting.
+const FIRST_CHUNK_BYTES: usize = 1 << 20;
+
 /// Reads a usage CSV in plock's own format into a [`UsageTable`], with the rules of
 /// [`parse_usage`](crate::import::parse_usage): every account key known to `book`, timestamps in UTC,
 /// quantities not negative, re-sent records counted once. Unlike `parse_usage`, files of any
@@ -131,12 +135,14 @@ pub(crate) fn read_in_chunks<R: Read>(
     layout: &UsageLayout,
     chunk_bytes: usize,
 ) -> Result<UsageTable, ImportErrors> {
+    let chunk = chunk_bytes.max(1);
     let mut input = Input {
         reader,
-        chunk: chunk_bytes.max(1),
+        chunk: chunk.min(FIRST_CHUNK_BYTES),
     };
     let mut first = Vec::new();
     let last = input.fill(&mut first, 0).map_err(|e| failed(e, 1))?;
+    input.chunk = chunk;
     read_from(Cow::Owned(first), last, input, book, layout, false)
 }
 
@@ -225,10 +231,16 @@ struct Input<R> {
 }
 
 impl<R: Read> Input<R> {
-    /// Reads a chunk more onto `buf`, and on until the bytes from `scan_from` hold a line end
-    /// or the input ends; whether it ended.
+    /// Reads a chunk more onto `buf` (up to a chunk in all when `buf` holds less than half a
+    /// chunk), and on until the bytes from `scan_from` hold a line end or the input ends;
+    /// whether it ended.
     fn fill(&mut self, buf: &mut Vec<u8>, mut scan_from: usize) -> io::Result<bool> {
-        let mut want = buf.len().saturating_add(self.chunk);
+        // A short carried line shares the chunk's room, so a reused buffer holds the next
+        // chunk without growing (growing copies it to fresh pages).
+        let mut want = match buf.len() < self.chunk / 2 {
+            true => self.chunk,
+            false => buf.len().saturating_add(self.chunk),
+        };
         loop {
             buf.reserve_exact(want.saturating_sub(buf.len()));
             let limit = u64::try_from(want.saturating_sub(buf.len())).unwrap_or(u64::MAX);

@@ -119,6 +119,36 @@ impl Codec {
             .saturating_add(rank(field(1)))
     }
 
+    /// The group, day word and sortable mantissa of the record of `word`, its metric number
+    /// turned into `rank(metric)`: what [`Codec::decode`] and [`Fields::record`] make of it,
+    /// without the record.
+    #[inline(always)]
+    fn key_fields(&self, word: u64, rank: impl Fn(u32) -> u32) -> (u32, u32, u64) {
+        let [account, metric, day, scale, mantissa] = self.least;
+        let [account_at, metric_at, day_at, scale_at, mantissa_at] = self.shift;
+        let [
+            account_mask,
+            metric_mask,
+            day_mask,
+            scale_mask,
+            mantissa_mask,
+        ] = self.mask;
+        // The offset was at most the span from the least: the sums do not wrap.
+        let value =
+            |least: u64, at: u32, mask: u64| least.wrapping_add(word.wrapping_shr(at) & mask);
+        let narrow = |v: u64| u32::try_from(v).unwrap_or(u32::MAX);
+        let group = narrow(value(account, account_at, account_mask))
+            .saturating_mul(METRIC_SLOTS)
+            .saturating_add(rank(narrow(value(metric, metric_at, metric_mask))));
+        let day_scale = (narrow(value(day, day_at, day_mask)) << SCALE_BITS)
+            | narrow(value(scale, scale_at, scale_mask));
+        (
+            group,
+            day_scale,
+            value(mantissa, mantissa_at, mantissa_mask),
+        )
+    }
+
     /// The word of `f`; a field of no bits is its least, so its offset is 0 wherever it goes.
     #[inline(always)]
     fn encode(&self, f: Fields) -> u64 {
@@ -378,6 +408,43 @@ impl RecordSource for Stored {
             }
         }
     }
+
+    fn each_key(
+        &self,
+        part: usize,
+        key: impl Fn(u32, u32, u64) -> (usize, u64),
+        mut f: impl FnMut(usize, u64),
+    ) {
+        let rank = |m: u32| self.rank.get(m as usize).copied().unwrap_or(0);
+        for segment in self.segments(part) {
+            match segment {
+                Segment::Narrow {
+                    codec,
+                    buffer,
+                    start,
+                    len,
+                    ..
+                } => {
+                    let words = self
+                        .store
+                        .buffers
+                        .get(*buffer)
+                        .map_or(&[][..], Vec::as_slice);
+                    let end = start.saturating_add(*len);
+                    for w in words.get(*start..end).unwrap_or_default() {
+                        let (group, day_scale, sortable) = codec.key_fields(*w, rank);
+                        let (bucket, k) = key(group, day_scale, sortable);
+                        f(bucket, k);
+                    }
+                }
+                Segment::Wide(_) => self.store.each(segment, rank, |r| {
+                    let sortable = r.mantissa().cast_unsigned() ^ (1 << 63);
+                    let (bucket, k) = key(r.group(), r.day_scale(), sortable);
+                    f(bucket, k);
+                }),
+            }
+        }
+    }
 }
 
 impl Stored {
@@ -454,6 +521,15 @@ mod tests {
                 let mut groups = Vec::new();
                 stored.each_group(part, |g| groups.push(g));
                 prop_assert_eq!(groups, records.iter().map(|r| r.group()).collect::<Vec<_>>());
+                // The keys taken from the words are those of the records.
+                let key = |g: u32, d: u32, m: u64| ((g >> 3) as usize, (u64::from(g) << 40) ^ (u64::from(d) << 20) ^ m);
+                let mut keys = Vec::new();
+                stored.each_key(part, key, |b, k| keys.push((b, k)));
+                let expected_keys: Vec<(usize, u64)> = records
+                    .iter()
+                    .map(|r| key(r.group(), r.day_scale(), r.mantissa().cast_unsigned() ^ (1 << 63)))
+                    .collect();
+                prop_assert_eq!(keys, expected_keys);
                 let measured = records.iter().fold(Bounds::EMPTY, |b, r| {
                     b.merge(Bounds {
                         day: [r.day_scale(); 2],

@@ -443,3 +443,27 @@ fn a_file_sorted_by_bucket_reads_as_its_records() {
     assert_eq!(chunked, expected);
     assert_eq!(ingest_usage(csv.as_bytes(), &book).unwrap(), expected);
 }
+
+/// A chunk's buffer, reused for the next chunk with the line carried over, holds that chunk
+/// in its room: the read stops at a chunk in all, and the buffer does not grow (growing
+/// copies it to fresh memory, chunk after chunk).
+#[test]
+fn a_reused_buffer_takes_the_next_chunk_without_growing() {
+    let text = "line one\n".repeat(40);
+    let mut input = super::Input {
+        reader: Cursor::new(text.as_bytes()),
+        chunk: 64,
+    };
+    let mut buffer = Vec::with_capacity(64);
+    buffer.extend_from_slice(b"carried");
+    let ended = input.fill(&mut buffer, 0).unwrap();
+    assert!(!ended);
+    assert_eq!(buffer.len(), 64);
+    assert_eq!(buffer.capacity(), 64);
+    assert_eq!(&buffer[..16], b"carriedline one\n");
+    // A carried line of half a chunk or more is followed by a whole chunk.
+    let mut long = vec![b'x'; 40];
+    let ended = input.fill(&mut long, 0).unwrap();
+    assert!(!ended);
+    assert_eq!(long.len(), 40 + 64);
+}

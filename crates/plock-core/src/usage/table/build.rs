@@ -7,7 +7,7 @@ use rust_decimal::Decimal;
 
 use super::columns::{Columns, DayWord, Days, Mantissas};
 use super::pack::{Packed, Resent, pack};
-use super::sort::{scale_byte, sort_columns, sorted_columns};
+use super::sort::{scale_byte, sort_columns, sorted_columns_spent};
 use super::source::RecordSource;
 use super::{Group, MIXED_SCALES, UsageTable};
 use crate::hash::{FastState, dense};
@@ -253,11 +253,20 @@ impl UsageTable {
             .saturating_mul(slots);
         // Columns without the group number: a group is its place, so equal usage makes equal
         // tables whatever numbering the records were built with.
-        let (mantissas, days, runs) = sorted_columns(records, groups);
-        let runs = runs.into_iter().flatten();
-        assemble(accounts, metrics, mantissas, days, runs, |g| {
-            Some((g.checked_div(slots)?, g.checked_rem(slots)?))
-        })
+        let (mantissas, days, runs, spent) = sorted_columns_spent(records, groups);
+        let count = runs.iter().map(Vec::len).sum();
+        // The filed records are freed on another thread while the table is assembled, which
+        // is serial.
+        let (table, ()) = crate::par::join(
+            move || {
+                let runs = runs.into_iter().flatten();
+                assemble_counted(accounts, metrics, (mantissas, days), (runs, count), |g| {
+                    Some((g.checked_div(slots)?, g.checked_rem(slots)?))
+                })
+            },
+            move || drop(spent),
+        );
+        table
     }
 }
 
@@ -273,7 +282,19 @@ pub(super) fn assemble(
     runs: impl IntoIterator<Item = (u32, usize, usize, u8)>,
     key_of: impl Fn(u32) -> Option<(u32, u32)>,
 ) -> UsageTable {
-    let (mut groups, mut scales) = (Vec::new(), Vec::new());
+    assemble_counted(sorted, metrics, (mantissas, days), (runs, 0), key_of)
+}
+
+/// [`assemble`] of `count` runs, about: the groups' vectors are made that long at once, not
+/// grown (a copy and fresh pages at each doubling, on one thread).
+fn assemble_counted(
+    sorted: Vec<AccountKey>,
+    metrics: Vec<MetricId>,
+    (mantissas, days): (Mantissas, Days),
+    (runs, count): (impl IntoIterator<Item = (u32, usize, usize, u8)>, usize),
+    key_of: impl Fn(u32) -> Option<(u32, u32)>,
+) -> UsageTable {
+    let (mut groups, mut scales) = (Vec::with_capacity(count), Vec::with_capacity(count));
     // The runs cover the records one after the other, and every run's group has a key: a
     // group ends where the next starts.
     for (group, start, _, scale) in runs {

@@ -180,17 +180,52 @@ impl Filing {
         encode: impl Fn(Packed) -> T + Sync,
     ) -> Vec<T> {
         use crate::par::prelude::*;
-        let n = source.len();
-        let mut filed = Vec::with_capacity(n);
-        filed.par_extend(crate::par::repeat_n(T::default(), n));
-        // The output in (bucket, part) order; each part takes its slice of every bucket.
+        let mut filed = room(source.len());
+        self.slices(&mut filed)
+            .into_par_iter()
+            .enumerate()
+            .for_each(|(part, mut out)| {
+                let mut next = vec![0usize; self.buckets];
+                source.each(part, |r| {
+                    put(&mut out, &mut next, self.bucket(&r), encode(r))
+                });
+            });
+        drop(source);
+        filed
+    }
+
+    /// [`Filing::file`] of the records' keys (`key` makes a record's bucket and key of its
+    /// group, day word and sortable mantissa; `encode` files the key), which the source may
+    /// take from its own words ([`RecordSource::each_key`]) without making each record first.
+    pub(super) fn file_keys<S: RecordSource, T: Filed>(
+        &self,
+        source: S,
+        key: impl Fn(u32, u32, u64) -> (usize, u64) + Sync,
+        encode: impl Fn(u64) -> T + Sync,
+    ) -> Vec<T> {
+        use crate::par::prelude::*;
+        let mut filed = room(source.len());
+        self.slices(&mut filed)
+            .into_par_iter()
+            .enumerate()
+            .for_each(|(part, mut out)| {
+                let mut next = vec![0usize; self.buckets];
+                source.each_key(part, &key, |b, k| put(&mut out, &mut next, b, encode(k)));
+            });
+        drop(source);
+        filed
+    }
+
+    /// `filed` cut into each part's slices of every bucket: the output in (bucket, part)
+    /// order, so that each part takes its slice of every bucket.
+    fn slices<'a, T>(&self, filed: &'a mut [T]) -> Vec<Vec<&'a mut [T]>> {
         let lengths = (0..self.buckets).flat_map(|b| {
             self.counts
                 .iter()
                 .map(move |c| c.get(b).copied().unwrap_or(0))
         });
         let mut slices: Vec<Vec<&mut [T]>> = self.counts.iter().map(|_| Vec::new()).collect();
-        for (i, piece) in split_lengths(&mut filed, lengths).into_iter().enumerate() {
+        for (i, piece) in split_lengths(filed, lengths).into_iter().enumerate() {
             if let Some(part) = i
                 .checked_rem(self.counts.len())
                 .and_then(|p| slices.get_mut(p))
@@ -199,22 +234,25 @@ impl Filing {
             }
         }
         slices
-            .into_par_iter()
-            .enumerate()
-            .for_each(|(part, mut out)| {
-                let mut next = vec![0usize; self.buckets];
-                source.each(part, |r| {
-                    let b = self.bucket(&r);
-                    // The counts were taken over the same part: every record has its slot.
-                    if let (Some(piece), Some(at)) = (out.get_mut(b), next.get_mut(b))
-                        && let Some(slot) = piece.get_mut(*at)
-                    {
-                        *slot = encode(r);
-                        *at = at.saturating_add(1);
-                    }
-                });
-            });
-        drop(source);
-        filed
+    }
+}
+
+/// Room for `n` filed records, its pages touched by every thread.
+fn room<T: Filed>(n: usize) -> Vec<T> {
+    use crate::par::prelude::*;
+    let mut filed = Vec::with_capacity(n);
+    filed.par_extend(crate::par::repeat_n(T::default(), n));
+    filed
+}
+
+/// Files `item` in bucket `b` of a part's slices `out`, whose next free places are `next`.
+#[inline(always)]
+fn put<T>(out: &mut [&mut [T]], next: &mut [usize], b: usize, item: T) {
+    // The counts were taken over the same part: every record has its slot.
+    if let (Some(piece), Some(at)) = (out.get_mut(b), next.get_mut(b))
+        && let Some(slot) = piece.get_mut(*at)
+    {
+        *slot = item;
+        *at = at.saturating_add(1);
     }
 }

@@ -141,7 +141,23 @@ pub(super) type Runs = Vec<Vec<(u32, usize, usize, u8)>>;
 /// it is there. Sorting 10 million records this way takes about half the instructions of one
 /// sort of all. The records are filed as 64-bit [`BucketKey`]s when those hold them (half the
 /// bytes to move and to sort), and otherwise as they are.
+#[cfg(test)]
 pub(super) fn sorted_columns<S: RecordSource>(source: S, groups: u32) -> (Mantissas, Days, Runs) {
+    let (mantissas, days, runs, spent) = sorted_columns_spent(source, groups);
+    drop(spent);
+    (mantissas, days, runs)
+}
+
+/// The filed records once written into the columns: freed by the caller, which may free them
+/// while it does other work (freeing 8 bytes a record is a few milliseconds on one thread at
+/// 10 million records, which would otherwise wait alone).
+pub(super) type Spent = Box<dyn Send>;
+
+/// [`sorted_columns`], the filed records handed back to be freed.
+pub(super) fn sorted_columns_spent<S: RecordSource>(
+    source: S,
+    groups: u32,
+) -> (Mantissas, Days, Runs, Spent) {
     let n = source.len();
     if n < (1 << 16) {
         // One bucket of the records as they are.
@@ -157,13 +173,15 @@ pub(super) fn sorted_columns<S: RecordSource>(source: S, groups: u32) -> (Mantis
         // Keys of at most 48 bits are filed in 6 bytes (the kit's M data needs 53: 11 bits of
         // the group under its bucket's, 12 of the day word, 30 of six-decimal quantities).
         Some(key) if key.bits() <= 48 => {
-            let filed = filing.file(source, |r| Key48::of(key.key(r)));
+            let keyed = |g, d, m| key.of_fields(g, d, m);
+            let filed = filing.file_keys(source, keyed, Key48::of);
             columns(filed, &filing.lengths(), &filing.spans, |b, k| {
                 key.record(b, k.key())
             })
         }
         Some(key) => {
-            let filed = filing.file(source, |r| key.key(r));
+            let keyed = |g, d, m| key.of_fields(g, d, m);
+            let filed = filing.file_keys(source, keyed, |k| k);
             columns(filed, &filing.lengths(), &filing.spans, |b, k| {
                 key.record(b, k)
             })
@@ -179,46 +197,63 @@ pub(super) fn sorted_columns<S: RecordSource>(source: S, groups: u32) -> (Mantis
 /// `spans`), whose items `decode` turns back into records given their bucket. The day column
 /// is written as offsets from the least word when the words span less than 2^16, as
 /// [`Days::of`] would make it.
-pub(super) fn columns<T: Filed>(
-    filed: Vec<T>,
+pub(super) fn columns<T: Filed + 'static>(
+    mut filed: Vec<T>,
     lengths: &[usize],
     spans: &Spans,
     decode: impl Fn(usize, T) -> Packed + Sync,
-) -> (Mantissas, Days, Runs) {
+) -> (Mantissas, Days, Runs, Spent) {
     let n = filed.len();
     let [least, most] = spans.day;
-    if n > 0 && most.saturating_sub(least) <= u32::from(u16::MAX) {
-        let mut offsets = vec![0u16; n];
-        let (mantissas, runs) =
-            mantissa_column(filed, lengths, spans.narrow, (&mut offsets, least), decode);
+    let (mantissas, days, runs) = if n > 0 && most.saturating_sub(least) <= u32::from(u16::MAX) {
+        let mut offsets = zeroed::<u16>(n);
+        let (mantissas, runs) = mantissa_column(
+            &mut filed,
+            lengths,
+            spans.narrow,
+            (&mut offsets, least),
+            decode,
+        );
         let days = Days::Narrow {
             base: least,
             offsets,
         };
         (mantissas, days, runs)
     } else {
-        let mut words = vec![0u32; n];
+        let mut words = zeroed::<u32>(n);
         let (mantissas, runs) =
-            mantissa_column(filed, lengths, spans.narrow, (&mut words, 0), decode);
+            mantissa_column(&mut filed, lengths, spans.narrow, (&mut words, 0), decode);
         (mantissas, Days::Wide(words), runs)
-    }
+    };
+    (mantissas, days, runs, Box::new(filed))
+}
+
+/// A column of `n` zeros, written by every thread: a fresh allocation's pages are then
+/// touched in parallel, and memory the allocator hands back from freed blocks is cleared in
+/// parallel too (`vec![0; n]` clears such memory on the calling thread alone while the
+/// others wait: 2% of the load's processor time at the kit's M, all of it serial).
+pub(super) fn zeroed<T: Copy + Default + Send + Sync>(n: usize) -> Vec<T> {
+    use crate::par::prelude::*;
+    let mut column = Vec::with_capacity(n);
+    column.par_extend(crate::par::repeat_n(T::default(), n));
+    column
 }
 
 /// The mantissa column (narrow if `narrow`) of `filed`, its days written into `days` held
 /// off `base`, as [`columns`] says.
 fn mantissa_column<D: DayWord, T: Filed>(
-    filed: Vec<T>,
+    filed: &mut [T],
     lengths: &[usize],
     narrow: bool,
     days: (&mut [D], u32),
     decode: impl Fn(usize, T) -> Packed + Sync,
 ) -> (Mantissas, Runs) {
     if narrow {
-        let mut mantissas = vec![0u32; filed.len()];
+        let mut mantissas = zeroed::<u32>(filed.len());
         let runs = write_buckets(filed, lengths, &mut mantissas, days, decode);
         (Mantissas::Narrow(mantissas), runs)
     } else {
-        let mut mantissas = vec![0i64; filed.len()];
+        let mut mantissas = zeroed::<i64>(filed.len());
         let runs = write_buckets(filed, lengths, &mut mantissas, days, decode);
         (Mantissas::Wide(mantissas), runs)
     }
@@ -314,8 +349,14 @@ impl KeyLayout {
     /// The key of `r` with `group` in its group field: no field overflows its bits (`of`
     /// measured them all).
     fn key(self, group: u64, r: Packed) -> u64 {
-        let day = u64::from(r.day_scale().saturating_sub(self.day_least));
-        let mantissa = r.sortable().saturating_sub(self.mantissa_least);
+        self.key_of(group, r.day_scale(), r.sortable())
+    }
+
+    /// [`KeyLayout::key`] of a record of this day word and mantissa (its sortable bits).
+    #[inline(always)]
+    fn key_of(self, group: u64, day_scale: u32, sortable: u64) -> u64 {
+        let day = u64::from(day_scale.saturating_sub(self.day_least));
+        let mantissa = sortable.saturating_sub(self.mantissa_least);
         group
             .checked_shl(self.day_bits.saturating_add(self.mantissa_bits))
             .unwrap_or(0)
@@ -362,9 +403,13 @@ impl BucketKey {
         })
     }
 
-    fn key(self, r: Packed) -> u64 {
-        self.layout
-            .key(u64::from(r.group()) & low_bits(self.shift), r)
+    /// The bucket (the group's top bits, as [`Filing`] files records) and key of a record of
+    /// this group, day word and mantissa (its sortable bits).
+    #[inline(always)]
+    fn of_fields(self, group: u32, day_scale: u32, sortable: u64) -> (usize, u64) {
+        let bucket = group.checked_shr(self.shift).unwrap_or(0) as usize;
+        let field = u64::from(group) & low_bits(self.shift);
+        (bucket, self.layout.key_of(field, day_scale, sortable))
     }
 
     /// The bits a key takes.
@@ -398,7 +443,7 @@ pub(super) fn low_bits(bits: u32) -> u64 {
 /// Sorts each bucket of `filed` (of the given lengths) and writes it to its place in the
 /// columns, in parallel; the groups' runs, in order (a group is in one bucket).
 pub(super) fn write_buckets<M: Mantissa, D: DayWord, T: Filed>(
-    mut filed: Vec<T>,
+    filed: &mut [T],
     lengths: &[usize],
     mantissas: &mut [M],
     (days, base): (&mut [D], u32),
@@ -409,7 +454,7 @@ pub(super) fn write_buckets<M: Mantissa, D: DayWord, T: Filed>(
     let large = filed
         .len()
         .div_ceil(crate::par::current_num_threads().max(1));
-    let runs: Runs = split_lengths(&mut filed, lengths.iter().copied())
+    let runs: Runs = split_lengths(filed, lengths.iter().copied())
         .into_par_iter()
         .zip(split_lengths(mantissas, lengths.iter().copied()))
         .zip(split_lengths(days, lengths.iter().copied()))

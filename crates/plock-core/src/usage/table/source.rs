@@ -23,6 +23,22 @@ pub(crate) trait RecordSource: Sync {
     fn each_group(&self, part: usize, mut f: impl FnMut(u32)) {
         self.each(part, |r| f(r.group()));
     }
+
+    /// Calls `f` with the bucket and key that `key` makes of each record of `part`'s group,
+    /// day word and mantissa (its sortable bits), in [`RecordSource::each`]'s order: a
+    /// source that holds its records packed otherwise may take those from its own words
+    /// without making each record first.
+    fn each_key(
+        &self,
+        part: usize,
+        key: impl Fn(u32, u32, u64) -> (usize, u64),
+        mut f: impl FnMut(usize, u64),
+    ) {
+        self.each(part, |r| {
+            let (bucket, k) = key(r.group(), r.day_scale(), r.sortable());
+            f(bucket, k);
+        });
+    }
 }
 
 /// The least and largest day word and mantissa (its sortable bits: the sign bit flipped) of
