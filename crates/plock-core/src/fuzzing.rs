@@ -22,8 +22,19 @@ use crate::usage::*;
 /// A book with a master, a child and a Fortnox id, so imports meet existing accounts.
 fn book() -> AccountBook {
     let mut book = AccountBook::new();
-    let today = NaiveDate::MIN;
-    for key in ["boss", "child"] {
+    add_accounts(&mut book, &["boss", "child"]);
+    if let (Ok(child), Ok(boss)) = (AccountId::new("child"), AccountId::new("boss")) {
+        let _ = book.link(&child, &boss);
+        if let Ok(ext) = ExternalId::new("1001") {
+            let _ = book.set_external_id(&boss, ExternalSystem::Fortnox, ext);
+        }
+    }
+    book
+}
+
+/// Adds an account for each of `keys`, its id, key and name the key.
+fn add_accounts(book: &mut AccountBook, keys: &[&str]) {
+    for key in keys {
         if let (Ok(id), Ok(k), Ok(name)) = (
             AccountId::new(key),
             AccountKey::new(key),
@@ -35,17 +46,10 @@ fn book() -> AccountBook {
                 name,
                 Contact::default(),
                 Currency::EUR,
-                today,
+                NaiveDate::MIN,
             ));
         }
     }
-    if let (Ok(child), Ok(boss)) = (AccountId::new("child"), AccountId::new("boss")) {
-        let _ = book.link(&child, &boss);
-        if let Ok(ext) = ExternalId::new("1001") {
-            let _ = book.set_external_id(&boss, ExternalSystem::Fortnox, ext);
-        }
-    }
-    book
 }
 
 /// The accounts importer, on an empty book and on [`book`]; a plan must apply cleanly.
@@ -154,22 +158,7 @@ pub fn usage_check(data: &[u8]) {
         .map(|(line, row)| (line, row.as_bytes()))
         .collect();
     let mut book = book();
-    for key in ["894", "7", "a b"] {
-        if let (Ok(id), Ok(k), Ok(name)) = (
-            AccountId::new(key),
-            AccountKey::new(key),
-            AccountName::new(key),
-        ) {
-            let _ = book.add(Account::new(
-                id,
-                k,
-                name,
-                Contact::default(),
-                Currency::EUR,
-                NaiveDate::MIN,
-            ));
-        }
-    }
+    add_accounts(&mut book, &["894", "7", "a b"]);
     let found = UsageChecker::new(header, &book).check(&rows);
     let expected = crate::import::usage_check_reference(header, &rows, &book);
     let agree = match (&found, &expected) {

@@ -136,3 +136,24 @@ pub fn run_checked_by_oracle(
     );
     result
 }
+
+/// A line of `product` in arrears for March 2025, of account `a` and subscription `s`, in
+/// euros.
+pub fn march_line(
+    product: &str,
+    quantity: rust_decimal::Decimal,
+    amount: rust_decimal::Decimal,
+) -> plock_core::invoice::InvoiceLine {
+    plock_core::invoice::InvoiceLine {
+        product: ProductId::new(product).unwrap(),
+        metric: None,
+        source_account: id("a"),
+        subscription: Some(SubscriptionId::new("s").unwrap()),
+        period: plock_core::period::Period::new(date(2025, 3, 1), date(2025, 4, 1)).unwrap(),
+        quantity,
+        unit_price: None,
+        rebate_percent: None,
+        amount: Money::new(amount, Currency::EUR),
+        kind: plock_core::invoice::LineKind::InArrears,
+    }
+}

@@ -4,30 +4,13 @@
 
 use std::collections::BTreeMap;
 
-use chrono::NaiveDate;
 use plock_core::Invoice;
-use plock_core::id::{AccountId, ProductId, SubscriptionId};
-use plock_core::invoice::{Dispatch, InvoiceError, InvoiceLine, LineKind};
-use plock_core::money::{Currency, Money, MoneyError};
-use plock_core::period::Period;
+use plock_core::id::AccountId;
+use plock_core::invoice::{Dispatch, InvoiceError, InvoiceLine};
+use plock_core::money::{Currency, MoneyError};
 use rust_decimal::{Decimal, dec};
 
-fn line(product: &str, quantity: Decimal, amount: Decimal) -> InvoiceLine {
-    let start = NaiveDate::from_ymd_opt(2025, 3, 1).unwrap();
-    let end = NaiveDate::from_ymd_opt(2025, 4, 1).unwrap();
-    InvoiceLine {
-        product: ProductId::new(product).unwrap(),
-        metric: None,
-        source_account: AccountId::new("a").unwrap(),
-        subscription: Some(SubscriptionId::new("s").unwrap()),
-        period: Period::new(start, end).unwrap(),
-        quantity,
-        unit_price: None,
-        rebate_percent: None,
-        amount: Money::new(amount, Currency::EUR),
-        kind: LineKind::InArrears,
-    }
-}
+use crate::fixtures::march_line as line;
 
 fn invoice(lines: Vec<InvoiceLine>) -> Result<Invoice, InvoiceError> {
     Invoice::new(

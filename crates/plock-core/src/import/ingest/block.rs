@@ -295,6 +295,14 @@ impl Store {
         (buffer, start)
     }
 
+    /// The words of a narrow segment: `buffers[buffer][start..start + len]`.
+    fn words(&self, buffer: usize, start: usize, len: usize) -> &[u64] {
+        let words = self.buffers.get(buffer).map_or(&[][..], Vec::as_slice);
+        words
+            .get(start..start.saturating_add(len))
+            .unwrap_or_default()
+    }
+
     /// Each record of `segment`, its metric number turned into `rank(metric)`.
     fn each(&self, segment: &Segment, rank: impl Fn(u32) -> u32, mut f: impl FnMut(Packed)) {
         match segment {
@@ -305,9 +313,7 @@ impl Store {
                 len,
                 ..
             } => {
-                let words = self.buffers.get(*buffer).map_or(&[][..], Vec::as_slice);
-                let end = start.saturating_add(*len);
-                for w in words.get(*start..end).unwrap_or_default() {
+                for w in self.words(*buffer, *start, *len) {
                     f(codec.decode(*w).record(&rank));
                 }
             }
@@ -394,13 +400,7 @@ impl RecordSource for Stored {
                     len,
                     ..
                 } => {
-                    let words = self
-                        .store
-                        .buffers
-                        .get(*buffer)
-                        .map_or(&[][..], Vec::as_slice);
-                    let end = start.saturating_add(*len);
-                    for w in words.get(*start..end).unwrap_or_default() {
+                    for w in self.store.words(*buffer, *start, *len) {
                         f(codec.group(*w, rank));
                     }
                 }
@@ -425,13 +425,7 @@ impl RecordSource for Stored {
                     len,
                     ..
                 } => {
-                    let words = self
-                        .store
-                        .buffers
-                        .get(*buffer)
-                        .map_or(&[][..], Vec::as_slice);
-                    let end = start.saturating_add(*len);
-                    for w in words.get(*start..end).unwrap_or_default() {
+                    for w in self.store.words(*buffer, *start, *len) {
                         let (group, day_scale, sortable) = codec.key_fields(*w, rank);
                         let (bucket, k) = key(group, day_scale, sortable);
                         f(bucket, k);
