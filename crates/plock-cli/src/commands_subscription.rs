@@ -24,8 +24,10 @@ use crate::help::{help, nested};
 use crate::out::{done_json, json, json_or_text};
 use crate::render;
 use crate::store_errors::store_error;
-use crate::subscription_file::{FileItem, FileState, SubscriptionFile, from_json, from_toml};
 use crate::values::{all_pages, decimal, find_subscription as find, refuse_taken};
+use plock_core::import::subscription_file::{
+    FileItem, FileState, SubscriptionFile, from_json, from_toml,
+};
 
 type Result<T> = std::result::Result<T, CliError>;
 

@@ -36,7 +36,6 @@ mod store_errors;
 mod store_open;
 mod store_postgres;
 mod stream;
-mod subscription_file;
 mod usage_ahead;
 mod usage_csv;
 mod usage_lines;

@@ -172,6 +172,37 @@ pub fn usage_check(data: &[u8]) {
     );
 }
 
+/// The subscription file an operator writes: the first byte chooses TOML or JSON and a file
+/// of a subscription or of one item, the rest is the text. What reads gives its interval and
+/// each item with its price, or errors; never a panic.
+pub fn subscription_file(data: &[u8]) {
+    use crate::import::subscription_file::{FileItem, SubscriptionFile, from_json, from_toml};
+    let Some((&pick, rest)) = data.split_first() else {
+        return;
+    };
+    let Ok(text) = std::str::from_utf8(rest) else {
+        return;
+    };
+    let file = |read: fn(&str) -> Result<SubscriptionFile, String>| {
+        read(text).map_or_else(
+            |_| Vec::new(),
+            |file| {
+                let _ = file.interval();
+                file.items
+            },
+        )
+    };
+    let items: Vec<FileItem> = match pick % 4 {
+        0 => file(from_toml),
+        1 => file(from_json),
+        2 => from_toml(text).map_or_else(|_| Vec::new(), |item| vec![item]),
+        _ => from_json(text).map_or_else(|_| Vec::new(), |item| vec![item]),
+    };
+    for item in &items {
+        let _ = item.item();
+    }
+}
+
 /// Records as a store keeps them, JSON read back from a damaged or tampered file: the first
 /// byte chooses the kind (account, subscription, invoice, billed usage), the rest is the
 /// JSON. A record that reads is one a store can write again: its JSON reads back as the same

@@ -65,6 +65,7 @@ mod ingest;
 mod layout;
 mod progress;
 mod streamed;
+pub mod subscription_file;
 mod subscription_rows;
 mod subscriptions;
 pub(crate) mod table;

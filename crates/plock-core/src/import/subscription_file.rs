@@ -4,14 +4,36 @@
 //!
 //! Amounts are exact: a decimal is written as a string (`"0.002"`) or an integer (`1`); a
 //! floating-point number is refused rather than rounded through binary.
+//!
+//! ```
+//! use plock_core::import::subscription_file::{FileItem, SubscriptionFile, from_toml};
+//!
+//! let file: SubscriptionFile = from_toml(r#"
+//!     id = "s1"
+//!     account = "acme"
+//!     start = 2025-01-01
+//!     [[items]]
+//!     product = "api"
+//!     metric = "calls"
+//!     price = { model = "per_unit", unit_price = "0.002" }
+//! "#)?;
+//! let (item, metric) = file.items[0].item()?;
+//! assert_eq!(item.product.as_str(), "api");
+//! assert!(metric.is_some());
+//! // A float is refused, not rounded through binary.
+//! let float = from_toml::<FileItem>("product = \"api\"\nprice = { model = \"flat_fee\", fee = 9.9 }");
+//! assert!(float.is_err_and(|e| e.contains("write decimals as strings")));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 
 use std::fmt;
 
+use crate::id::{MetricId, ProductId};
+use crate::period::{BillingInterval, PeriodMode};
+use crate::pricing::{PriceModel, PricingError, Rebate, Tier, Tiers};
+use crate::subscription::{BillingPractice, Item};
+use crate::usage::Aggregation;
 use chrono::NaiveDate;
-use plock_core::period::PeriodMode;
-use plock_core::pricing::{PricingError, Rebate, Tier, Tiers};
-use plock_core::usage::Aggregation;
-use plock_core::{BillingInterval, BillingPractice, Item, MetricId, PriceModel, ProductId};
 use rust_decimal::Decimal;
 use serde::Deserialize;
 use serde::de::{self, Deserializer, Visitor};
