@@ -36,9 +36,6 @@ mod store_errors;
 mod store_open;
 mod store_postgres;
 mod stream;
-mod usage_ahead;
-mod usage_csv;
-mod usage_lines;
 mod values;
 
 use std::process::ExitCode;

@@ -172,6 +172,27 @@ pub fn usage_check(data: &[u8]) {
     );
 }
 
+/// The usage file as the command imports it, a chunk at a time ([`usage_file`]), against
+/// `parse_usage` of the whole file, its oracle: the first byte chooses the chunk's rows (1 to
+/// 4, so that short files cross chunks) and the header (or takes the input's first line).
+/// Both accept or both refuse, and an accepted file gives the same records in the same
+/// order; made-up record ids are made per chunk, so only whether a record has one is compared.
+///
+/// [`usage_file`]: crate::import::usage_file
+pub fn usage_file(data: &[u8]) {
+    let Some((&pick, rest)) = data.split_first() else {
+        return;
+    };
+    let mut file = match USAGE_HEADERS.get(usize::from(pick >> 2) % 5) {
+        Some(header) => format!("{header}\n").into_bytes(),
+        None => Vec::new(),
+    };
+    file.extend_from_slice(rest);
+    let mut book = book();
+    add_accounts(&mut book, &["894", "7", "a b"]);
+    crate::import::usage_file_agrees(&file, &book, usize::from(pick % 4) + 1);
+}
+
 /// The subscription file an operator writes: the first byte chooses TOML or JSON and a file
 /// of a subscription or of one item, the rest is the text. What reads gives its interval and
 /// each item with its price, or errors; never a panic.

@@ -76,6 +76,7 @@ mod usage_block;
 mod usage_check;
 #[cfg(test)]
 mod usage_check_tests;
+pub mod usage_file;
 
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 
@@ -103,6 +104,8 @@ pub use usage_block::{BlockError, BlockKeys, BlockRecord, UsageBlock};
 #[cfg(feature = "fuzz-support")]
 pub(crate) use usage_check::reference as usage_check_reference;
 pub use usage_check::{UsageChecker, UsageRow};
+#[cfg(feature = "fuzz-support")]
+pub(crate) use usage_file::agrees as usage_file_agrees;
 
 use table::{Row, Table};
 

@@ -92,6 +92,7 @@ fn fuzz_corpora_never_panic() {
     replay("stored_records", plock_core::fuzzing::stored_records);
     replay("usage_check", plock_core::fuzzing::usage_check);
     replay("subscription_file", plock_core::fuzzing::subscription_file);
+    replay("usage_file", plock_core::fuzzing::usage_file);
 }
 
 /// Writes the stored records' seeds (a kind byte, then a record of the contract company as

@@ -1,26 +1,25 @@
-//! A usage file read record by record with the CSV reader, a chunk of
-//! [`CHUNK_ROWS`](crate::usage_lines::CHUNK_ROWS) rows at a time: for the files whose lines
+//! A usage file read record by record with the CSV reader, a chunk of rows at a time: for the files whose lines
 //! are not plain (quoted cells, which may hold line ends; a carriage return inside a line),
 //! from the file's start or from the chunk where the first such line is.
 //!
 //! Each chunk is written out as CSV behind the file's header and checked with core's own
-//! usage rules ([`plock_core::import::parse_usage`]), so a chunk's problems are the ones the
+//! usage rules ([`parse_usage`](crate::import::parse_usage)), so a chunk's problems are the ones the
 //! whole file would show, at the file's lines.
 
 use std::io::{BufRead, BufReader, Read};
 
-use plock_core::AccountBook;
-use plock_core::import::{Delimiter, ImportErrors, UsageBlock};
-
-use crate::usage_lines::CHUNK_ROWS;
+use crate::book::AccountBook;
+use crate::import::{Delimiter, ImportErrors, UsageBlock};
 
 /// The usage file as chunks of checked records.
-pub struct CsvChunks<R> {
+pub(crate) struct CsvChunks<R> {
     reader: csv::Reader<R>,
     header: csv::ByteRecord,
     delimiter: u8,
     /// The file's line of the reader's first line.
     first_line: u64,
+    /// Rows a chunk holds.
+    chunk_rows: usize,
     done: bool,
 }
 
@@ -29,7 +28,10 @@ impl CsvChunks<Box<dyn Read + Send>> {
     ///
     /// # Errors
     /// The input's failure on its first line.
-    pub fn whole(input: Box<dyn Read + Send>) -> std::io::Result<CsvChunks<Box<dyn Read + Send>>> {
+    pub(crate) fn whole(
+        input: Box<dyn Read + Send>,
+        chunk_rows: usize,
+    ) -> std::io::Result<CsvChunks<Box<dyn Read + Send>>> {
         let mut input = BufReader::new(input);
         let mut first = Vec::new();
         input.read_until(b'\n', &mut first)?;
@@ -41,21 +43,26 @@ impl CsvChunks<Box<dyn Read + Send>> {
             .has_headers(true)
             .from_reader(chained);
         let header = reader.byte_headers().cloned().unwrap_or_default();
-        Ok(CsvChunks::with(reader, header, delimiter, 1))
+        Ok(CsvChunks::with(reader, header, delimiter, 1, chunk_rows))
     }
 }
 
 impl<R: Read> CsvChunks<R> {
     /// The chunks of the rows of `input`, which starts at a chunk's first row on line
     /// `first_line` of a file whose header line is `header` (plain: no quote).
-    pub fn resume(input: R, header: &[u8], delimiter: u8, first_line: u64) -> CsvChunks<R> {
+    pub(crate) fn resume(
+        input: R,
+        header: &[u8],
+        delimiter: u8,
+        (first_line, chunk_rows): (u64, usize),
+    ) -> CsvChunks<R> {
         let reader = csv::ReaderBuilder::new()
             .delimiter(delimiter)
             .flexible(true)
             .has_headers(false)
             .from_reader(input);
         let header = csv::ByteRecord::from(header.split(|b| *b == delimiter).collect::<Vec<_>>());
-        CsvChunks::with(reader, header, delimiter, first_line)
+        CsvChunks::with(reader, header, delimiter, first_line, chunk_rows)
     }
 
     fn with(
@@ -63,12 +70,14 @@ impl<R: Read> CsvChunks<R> {
         header: csv::ByteRecord,
         delimiter: u8,
         first_line: u64,
+        chunk_rows: usize,
     ) -> Self {
         CsvChunks {
             reader,
             header,
             delimiter,
             first_line,
+            chunk_rows: chunk_rows.max(1),
             done: false,
         }
     }
@@ -80,7 +89,7 @@ impl<R: Read> CsvChunks<R> {
 
     /// The next chunk's records (none once a problem was found: `errors` holds every problem
     /// found so far), or `None` at the end; `rows` counts the rows read.
-    pub fn next_chunk(
+    pub(crate) fn next_chunk(
         &mut self,
         book: &AccountBook,
         errors: &mut ImportErrors,
@@ -99,7 +108,7 @@ impl<R: Read> CsvChunks<R> {
         let mut chunk_line: u64 = 2;
         let mut record = csv::ByteRecord::new();
         let mut failed = writer.write_byte_record(&self.header).is_err();
-        while starts.len() < CHUNK_ROWS && !failed {
+        while starts.len() < self.chunk_rows && !failed {
             match self.reader.read_byte_record(&mut record) {
                 Ok(true) => {
                     let file_line =
@@ -132,7 +141,7 @@ impl<R: Read> CsvChunks<R> {
         }
         *rows = rows.saturating_add(u64::try_from(starts.len()).unwrap_or(u64::MAX));
         let text = writer.into_inner().unwrap_or_default();
-        match plock_core::import::parse_usage(&text, book) {
+        match crate::import::parse_usage(&text, book) {
             Ok(records) if errors.is_empty() => Some(UsageBlock::from_records(&records)),
             Ok(_) => Some(UsageBlock::default()),
             Err(found) => {

@@ -6,20 +6,20 @@ use std::io::Read;
 use std::sync::mpsc::{Receiver, sync_channel};
 use std::thread::JoinHandle;
 
-use crate::usage_lines::{Batch, Lines};
+use super::lines::{Batch, Lines};
 
 /// What the reading thread hands on: [`Lines::next_batch`]'s answers, in order.
 type Answer = std::io::Result<Option<Batch>>;
 
 /// [`Lines`], read one batch ahead of the caller.
-pub struct Ahead<R> {
+pub(crate) struct Ahead<R> {
     batches: Receiver<Answer>,
     reader: JoinHandle<Lines<R>>,
 }
 
 impl<R: Read + Send + 'static> Ahead<R> {
     /// Starts reading `lines` on a thread of its own.
-    pub fn new(mut lines: Lines<R>) -> Ahead<R> {
+    pub(crate) fn new(mut lines: Lines<R>) -> Ahead<R> {
         // One batch waits while the caller checks another: two batches' bytes at most.
         let (sender, batches) = sync_channel(1);
         let reader = std::thread::spawn(move || {
@@ -39,7 +39,7 @@ impl<R: Read + Send + 'static> Ahead<R> {
     ///
     /// # Errors
     /// The input's failure, or the reading thread's.
-    pub fn next_batch(&mut self) -> Answer {
+    pub(crate) fn next_batch(&mut self) -> Answer {
         self.batches.recv().map_err(|_| stopped())?
     }
 
@@ -47,7 +47,7 @@ impl<R: Read + Send + 'static> Ahead<R> {
     ///
     /// # Errors
     /// The reading thread's failure.
-    pub fn into_input(self) -> std::io::Result<R> {
+    pub(crate) fn into_input(self) -> std::io::Result<R> {
         drop(self.batches);
         let lines = self.reader.join().map_err(|_| stopped())?;
         Ok(lines.into_input())
@@ -61,13 +61,19 @@ fn stopped() -> std::io::Error {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::import::usage_file::lines::CHUNK_ROWS;
+    use std::io::Read;
 
     #[test]
     fn batches_come_in_order_and_the_csv_readers_rest_keeps_the_input() {
         // More rows than a batch's bytes hold, so that batches are read ahead.
         let rows = "k,m,t,1\n".repeat(3_000_000);
         let text = format!("{rows}\"quoted\",m,t,1\nafter\n");
-        let mut ahead = Ahead::new(Lines::new(std::io::Cursor::new(text.into_bytes()), 2));
+        let mut ahead = Ahead::new(Lines::new(
+            std::io::Cursor::new(text.into_bytes()),
+            2,
+            CHUNK_ROWS,
+        ));
         let mut seen = 0;
         let (mut rest, line) = loop {
             match ahead.next_batch().unwrap() {

@@ -11,13 +11,13 @@ use std::io::Read;
 use std::ops::Range;
 
 /// Rows a chunk holds: a block of the store.
-pub const CHUNK_ROWS: usize = 10_000;
+pub(crate) const CHUNK_ROWS: usize = 10_000;
 
 /// Bytes read before the lines are cut into chunks.
 const BATCH_BYTES: usize = 16 << 20;
 
 /// What the next batch of the file is.
-pub enum Batch {
+pub(crate) enum Batch {
     /// Chunks of plain rows: each row's line in the file and its place in `bytes`.
     Rows {
         bytes: Vec<u8>,
@@ -29,28 +29,31 @@ pub enum Batch {
 }
 
 /// The rows of a usage file after its header.
-pub struct Lines<R> {
+pub(crate) struct Lines<R> {
     input: R,
     /// Bytes read and not yet handed out, from the start of a chunk.
     buf: Vec<u8>,
     /// The line `buf` starts on.
     line: u64,
     ended: bool,
+    /// Rows a chunk holds.
+    chunk_rows: usize,
 }
 
 impl<R: Read> Lines<R> {
     /// The rows of `input`, whose first line is line `line` of the file.
-    pub fn new(input: R, line: u64) -> Lines<R> {
+    pub(crate) fn new(input: R, line: u64, chunk_rows: usize) -> Lines<R> {
         Lines {
             input,
             buf: Vec::new(),
             line,
             ended: false,
+            chunk_rows: chunk_rows.max(1),
         }
     }
 
     /// The input, once [`Lines::next_batch`] gave a [`Batch::Csv`].
-    pub fn into_input(self) -> R {
+    pub(crate) fn into_input(self) -> R {
         self.input
     }
 
@@ -58,7 +61,7 @@ impl<R: Read> Lines<R> {
     ///
     /// # Errors
     /// The input's failure.
-    pub fn next_batch(&mut self) -> std::io::Result<Option<Batch>> {
+    pub(crate) fn next_batch(&mut self) -> std::io::Result<Option<Batch>> {
         let mut want = BATCH_BYTES;
         loop {
             if !self.ended {
@@ -69,7 +72,7 @@ impl<R: Read> Lines<R> {
             if self.buf.is_empty() && self.ended {
                 return Ok(None);
             }
-            let (chunks, used, lines) = cut(&self.buf, self.ended);
+            let (chunks, used, lines) = cut(&self.buf, self.ended, self.chunk_rows);
             if chunks.is_empty() && !self.ended {
                 // Lines longer than a batch's bytes hold a chunk of: read on.
                 want = want.saturating_mul(2);
@@ -108,11 +111,11 @@ fn plain(bytes: &[u8]) -> bool {
 /// A chunk's rows: each row's line (counted from `bytes`' first, 0) and its place.
 type Chunk = Vec<(u64, Range<usize>)>;
 
-/// The whole chunks of `bytes` (and, at the `end` of the input, the last rows too): the
-/// chunks, the bytes they span, and the line ends in those bytes.
-fn cut(bytes: &[u8], end: bool) -> (Vec<Chunk>, usize, u64) {
+/// The whole chunks of `rows` rows of `bytes` (and, at the `end` of the input, the last rows
+/// too): the chunks, the bytes they span, and the line ends in those bytes.
+fn cut(bytes: &[u8], end: bool, rows: usize) -> (Vec<Chunk>, usize, u64) {
     let mut chunks = Vec::new();
-    let mut chunk: Chunk = Vec::with_capacity(CHUNK_ROWS);
+    let mut chunk: Chunk = Vec::with_capacity(rows);
     let (mut start, mut line) = (0usize, 0u64);
     let (mut used, mut used_lines) = (0usize, 0u64);
     let ends = memchr::memchr_iter(b'\n', bytes).map(|i| (i, i.saturating_add(1)));
@@ -128,11 +131,8 @@ fn cut(bytes: &[u8], end: bool) -> (Vec<Chunk>, usize, u64) {
         }
         start = next;
         line = line.saturating_add(1);
-        if chunk.len() == CHUNK_ROWS {
-            chunks.push(std::mem::replace(
-                &mut chunk,
-                Vec::with_capacity(CHUNK_ROWS),
-            ));
+        if chunk.len() == rows {
+            chunks.push(std::mem::replace(&mut chunk, Vec::with_capacity(rows)));
             (used, used_lines) = (start, line);
         }
     }
@@ -150,7 +150,7 @@ mod tests {
     use super::*;
 
     fn rows(text: &str) -> Vec<Vec<(u64, String)>> {
-        let mut lines = Lines::new(text.as_bytes(), 2);
+        let mut lines = Lines::new(text.as_bytes(), 2, CHUNK_ROWS);
         let mut out = Vec::new();
         while let Some(batch) = lines.next_batch().unwrap() {
             let Batch::Rows { bytes, chunks } = batch else {
@@ -197,7 +197,7 @@ mod tests {
     #[test]
     fn a_quote_or_a_lone_carriage_return_makes_the_rest_the_csv_readers() {
         for text in ["a,1\n\"b\",2\n", "a,1\rb\n"] {
-            let mut lines = Lines::new(text.as_bytes(), 2);
+            let mut lines = Lines::new(text.as_bytes(), 2, CHUNK_ROWS);
             match lines.next_batch().unwrap() {
                 Some(Batch::Csv { bytes, line }) => {
                     assert_eq!((bytes.as_slice(), line), (text.as_bytes(), 2));
