@@ -226,8 +226,15 @@ fn record_of<'a>(cells: &[&'a str], n: usize) -> Result<BlockRecord<'a>, BlockEr
     let [account, metric, timestamp, quantity, record_id] = cells else {
         return Err(fail("not five fields"));
     };
+    // The common form is read fast for the years 1000 to 9999; a block holds any time the
+    // import accepts, earlier years included, which the general reader reads.
     let timestamp = Stamp::read(timestamp.as_bytes())
         .and_then(|s| s.time())
+        .or_else(|| {
+            DateTime::parse_from_rfc3339(timestamp)
+                .ok()
+                .map(|t| t.with_timezone(&Utc))
+        })
         .ok_or_else(|| fail("not a canonical time"))?;
     let quantity = Decimal::from_str_exact(quantity).map_err(|_| fail("not a quantity"))?;
     Ok(BlockRecord {

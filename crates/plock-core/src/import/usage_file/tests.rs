@@ -19,6 +19,8 @@ fn book() -> AccountBook {
     book
 }
 
+const HEADER: &str = "account_key,metric,timestamp,quantity,record_id\n";
+
 fn cell(choices: &'static [&'static str]) -> impl Strategy<Value = String> {
     proptest::sample::select(choices).prop_map(str::to_owned)
 }
@@ -28,7 +30,11 @@ fn row() -> impl Strategy<Value = String> {
     let good = (
         cell(&["894", "7", "a b", "\"7\""]),
         cell(&["calls", "sms"]),
-        cell(&["2025-03-13T11:16:10Z", "2025-03-13T11:16:10.320+01:00"]),
+        cell(&[
+            "2025-03-13T11:16:10Z",
+            "2025-03-13T11:16:10.320+01:00",
+            "0025-03-13T11:16:10Z",
+        ]),
         cell(&["5", "1.50", "0", "\"2\""]),
         cell(&["", ",", ",r1", ",r2", ",\"r\"\"1\""]),
         cell(&["\n", "\r\n", "\n\n"]),
@@ -63,5 +69,14 @@ proptest! {
     ) {
         let file = format!("{header}{}", rows.concat());
         super::agrees(file.as_bytes(), &book(), chunk_rows);
+    }
+}
+
+#[test]
+fn blocks_of_early_years_read_back() {
+    // The fast reader of the common form takes the years 1000 to 9999 only.
+    for year in ["0001", "0025", "0999", "1000", "9999"] {
+        let file = format!("{}894,calls,{year}-03-13T11:16:10.320Z,4,r0\n", HEADER);
+        super::agrees(file.as_bytes(), &book(), 1);
     }
 }
