@@ -143,7 +143,7 @@ fn invoice_values(
         .map_err(|e| backend(format!("invoice {}: {e}", invoice.number())))?;
     Ok(InvoiceValues {
         scalars: InvoiceRow { invoice }.values(columns)?,
-        json: zlib.store(invoice)?,
+        json: zlib.store(&invoice.without_products())?,
     })
 }
 
