@@ -33,12 +33,14 @@
 
 pub(crate) mod kinds;
 mod products;
+mod stored;
 mod sums;
 
 pub use kinds::{
     Accrual, CreditRequest, KindError, OneOffLine, accrual_schedule, compensation, credit, one_off,
     remaining_to_credit,
 };
+pub use stored::WithoutProducts;
 
 use std::collections::BTreeMap;
 
@@ -246,8 +248,8 @@ pub enum InvoiceError {
 /// assert!(serde_json::from_str::<Invoice>(&tampered).is_err());
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(try_from = "StoredInvoice", into = "StoredInvoice")]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(try_from = "stored::StoredInvoice")]
 pub struct Invoice {
     number: u64,
     kind: InvoiceKind,
@@ -263,76 +265,6 @@ pub struct Invoice {
     dispatch: Dispatch,
     issued: Option<NaiveDate>,
     due: Option<NaiveDate>,
-}
-
-#[derive(Serialize, Deserialize)]
-struct StoredInvoice {
-    number: u64,
-    #[serde(default)]
-    kind: InvoiceKind,
-    owner: AccountId,
-    currency: Currency,
-    period: Period,
-    total: Money,
-    dispatch: Dispatch,
-    debtor_ids: BTreeMap<ExternalSystem, ExternalId>,
-    lines: Vec<InvoiceLine>,
-    products: Vec<ProductTotal>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    issued: Option<NaiveDate>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    due: Option<NaiveDate>,
-}
-
-impl TryFrom<StoredInvoice> for Invoice {
-    type Error = InvoiceError;
-    fn try_from(s: StoredInvoice) -> Result<Invoice, InvoiceError> {
-        let invoice = Invoice::new(
-            s.number,
-            s.owner,
-            s.currency,
-            s.lines,
-            s.debtor_ids,
-            s.dispatch,
-        )?
-        .with_kind(s.kind);
-        let invoice = match s.issued {
-            Some(on) => invoice.with_issued(on),
-            None => invoice,
-        };
-        let invoice = match s.due {
-            Some(on) => invoice.with_due(on),
-            None => invoice,
-        };
-        if invoice.total != s.total {
-            return Err(InvoiceError::TotalMismatch {
-                number: s.number,
-                total: s.total,
-                sum: invoice.total,
-            });
-        }
-        Ok(invoice)
-    }
-}
-
-impl From<Invoice> for StoredInvoice {
-    fn from(i: Invoice) -> StoredInvoice {
-        let products = i.products().to_vec();
-        StoredInvoice {
-            number: i.number,
-            kind: i.kind,
-            owner: i.owner,
-            currency: i.currency,
-            period: i.period,
-            total: i.total,
-            dispatch: i.dispatch,
-            debtor_ids: i.debtor_ids,
-            lines: i.lines.into_vec(),
-            products,
-            issued: i.issued,
-            due: i.due,
-        }
-    }
 }
 
 impl Invoice {

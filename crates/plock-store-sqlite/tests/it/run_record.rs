@@ -1,10 +1,12 @@
 //! A recorded run refuses an invoice number already taken and a subscription that is not
-//! stored, and a refused run changes nothing.
+//! stored, and a refused run changes nothing; its billed usage is stored as it gave it.
 
-use plock_core::billing::Billed;
+use plock_core::billing::{Billed, BilledUsage};
+use plock_core::period::Period;
 use plock_core::store::{Batch, Change, StoreError};
 use plock_core::*;
 use plock_store_sqlite::SqliteStore;
+use rust_decimal::Decimal;
 
 use plock_core::contract::fixtures::subscribed_account;
 
@@ -72,4 +74,41 @@ fn a_run_over_a_subscription_not_stored_is_refused_and_changes_nothing() {
         "{refused:?}"
     );
     assert_eq!(dump(&path), before);
+}
+
+#[test]
+fn a_runs_billed_usage_is_recorded_a_later_row_of_a_key_replacing_an_earlier() {
+    let dir = temp_dir();
+    let path = dir.path().join("company.plock");
+    let (mut store, _) = billed(&path);
+    let row = |n: u64, cents: i64| BilledUsage {
+        subscription: SubscriptionId::new(format!("s-{n:03}")).unwrap(),
+        product: ProductId::new("api").unwrap(),
+        period: Period::new(date(2025, 1, 1), date(2025, 2, 1)).unwrap(),
+        records: n,
+        quantity: Decimal::new(i64::try_from(n).unwrap(), 1),
+        amount: Decimal::new(cents, 2),
+        replaces: None,
+        skipped: n.is_multiple_of(7),
+    };
+    // 151 rows, rows 5 and 0 again later in the run: the later row of a key is the one kept.
+    let mut rows: Vec<BilledUsage> = (0..149).map(|n| row(n, 100 + n as i64)).collect();
+    rows.insert(10, row(5, 555));
+    rows.push(row(0, 999));
+    store
+        .apply(Batch::one(Change::RecordRun {
+            invoices: Vec::new(),
+            billed: Vec::new(),
+            billed_usage: rows.clone(),
+        }))
+        .unwrap();
+    let mut stored = store.company().unwrap().billed_usage;
+    stored.sort();
+    let mut expected: Vec<BilledUsage> = rows
+        .into_iter()
+        .filter(|r| r.amount != Decimal::new(100, 2) && r.amount != Decimal::new(105, 2))
+        .collect();
+    expected.sort();
+    assert_eq!(expected.len(), 149);
+    assert_eq!(stored, expected);
 }
