@@ -1,6 +1,6 @@
 //! Where the company's data is kept, and the one place that opens it.
 //!
-//! Commands receive a [`Backend`]: plock-core's [`Store`](plock_core::Store) port and the few operations an
+//! Commands receive a [`Backend`]: plock-core's [`Store`] port and the few operations an
 //! operator's command needs beyond it. The embedded default is SQLite, one database file
 //! (`--data`, `$PLOCK_DATA`, `./plock.data`); PostgreSQL (`--store`, `$PLOCK_STORE`) is the
 //! other, in [`crate::store_postgres`]. Another store is one more implementation of

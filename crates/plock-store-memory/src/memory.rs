@@ -483,7 +483,7 @@ impl MemoryStore {
     /// Loads the store from a locked data file; an absent file gives an empty store.
     ///
     /// # Errors
-    /// The data file's errors; a snapshot breaking an invariant is [`DataFileError::Corrupt`].
+    /// The data file's errors; a snapshot breaking an invariant is [`DataFileError::Corrupt`](crate::DataFileError::Corrupt).
     pub fn load(file: &mut crate::DataFile) -> Result<MemoryStore, crate::DataFileError> {
         match file.load::<Snapshot>()? {
             None => Ok(MemoryStore::new()),

@@ -1,7 +1,7 @@
 //! plock-store-postgres: plock-core's [`Store`](plock_core::Store) on PostgreSQL 15 or newer.
 //!
 //! Several plock processes, on several machines, can work on one company at once: every
-//! [`Batch`](plock_core::Batch) is one transaction, the cross-account rules are checked with
+//! [`Batch`](plock_core::store::Batch) is one transaction, the cross-account rules are checked with
 //! the rows they depend on locked, and what locks cannot cover (one key, one external id, one
 //! invoice number for two new rows) is a unique constraint. Usage moves in and out with binary
 //! `COPY`. Every table that grows with customers carries the invoice owner's account id, so a

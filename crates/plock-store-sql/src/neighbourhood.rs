@@ -58,7 +58,7 @@ impl Named<'_> {
 /// of the keys and external ids it names, and their masters and children.
 ///
 /// # Errors
-/// The writer's failure, or [`StoreError::Backend`] for stored accounts that break a rule of
+/// The writer's failure, or [`StoreError::Backend`](plock_core::store::StoreError::Backend) for stored accounts that break a rule of
 /// the book.
 pub fn neighbourhood<W: Writer>(writer: &mut W, batch: &Batch) -> Result<AccountBook, W::Error> {
     let named = Named::of(batch);

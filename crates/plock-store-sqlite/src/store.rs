@@ -46,7 +46,7 @@ const PAGE_SIZE: i64 = 65_536;
 ///   billing run undone after its invoices were sent would bill its days again. A batch is
 ///   one transaction however many changes it holds, so the cost is one sync per batch;
 /// - `foreign_keys=ON` (checked at commit), and a busy timeout of [`BUSY_TIMEOUT`];
-/// - pages of [`PAGE_SIZE`] bytes in a database it creates.
+/// - pages of 64 KiB in a database it creates.
 #[derive(Debug)]
 pub struct SqliteStore {
     conn: Connection,

@@ -97,7 +97,7 @@ impl<I: Into<Item>> TryFrom<SubscriptionFields<I>> for Subscription {
 }
 
 /// A stored subscription read faster when each of its prices names its model first, as plock
-/// writes them ([`super::model_first`]): the same subscription as [`Subscription`]'s own
+/// writes them: the same subscription as [`Subscription`]'s own
 /// reader makes of the same document. A document it refuses may still be one that reader
 /// accepts (a price naming its model later), so a caller reads a refused document again with
 /// that reader, whose message is the one to show.
