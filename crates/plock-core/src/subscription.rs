@@ -53,6 +53,7 @@ mod model_first;
 mod price_change;
 mod stored;
 mod terms;
+mod tiers_seen;
 
 pub use billed::BilledThrough;
 pub use item::Item;

@@ -6,7 +6,8 @@
 //! can be read straight into the model's own: at M that buffering was two fifths of decoding
 //! a store's 109,926 subscriptions. A price whose model is not its first member, or names it
 //! twice, is refused here, and the caller reads the document the ordinary way, whose rules and
-//! messages stay the only ones a user meets.
+//! messages stay the only ones a user meets. A tier table is read once per distinct text
+//! and shared ([`super::tiers_seen`]).
 
 use std::fmt;
 
@@ -15,9 +16,10 @@ use serde::de::value::MapAccessDeserializer;
 use serde::de::{Error, IgnoredAny, MapAccess, Visitor};
 use serde::{Deserialize, Deserializer};
 
+use super::tiers_seen::SharedTiers;
 use super::{BillingPractice, Item, PriceChange};
 use crate::id::{MetricId, ProductId};
-use crate::pricing::{PriceModel, Rebate, Tiers};
+use crate::pricing::{PriceModel, Rebate};
 
 /// An [`Item`] whose price is read with its model first; the same fields and defaults.
 #[derive(Deserialize)]
@@ -79,7 +81,7 @@ struct PerUnit {
 
 #[derive(Deserialize)]
 struct Tiered {
-    tiers: Tiers,
+    tiers: SharedTiers,
     model: Option<IgnoredAny>,
 }
 
@@ -144,11 +146,11 @@ impl<'de> Visitor<'de> for PriceVisitor {
             }
             Model::Graduated => {
                 let f: Tiered = rest(map, |f: &Tiered| f.model.is_some())?;
-                PriceModel::Graduated { tiers: f.tiers }
+                PriceModel::Graduated { tiers: f.tiers.0 }
             }
             Model::Volume => {
                 let f: Tiered = rest(map, |f: &Tiered| f.model.is_some())?;
-                PriceModel::Volume { tiers: f.tiers }
+                PriceModel::Volume { tiers: f.tiers.0 }
             }
             Model::Package => {
                 let f: Package = rest(map, |f: &Package| f.model.is_some())?;

@@ -241,6 +241,30 @@ mod tests {
         assert_eq!(fast, s);
     }
 
+    /// The tier tables of every graduated or volume price read on this thread.
+    fn tier_tables(s: &Subscription) -> Vec<*const [crate::pricing::Tier]> {
+        s.items()
+            .iter()
+            .filter_map(|item| match &item.price {
+                crate::pricing::PriceModel::Graduated { tiers }
+                | crate::pricing::PriceModel::Volume { tiers } => {
+                    Some(std::ptr::from_ref(tiers.tiers()))
+                }
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn subscriptions_read_model_first_share_their_tier_tables() {
+        let json = serde_json::to_string(&every_model()).unwrap();
+        let ModelFirst(first) = serde_json::from_str(&json).unwrap();
+        let ModelFirst(second) = serde_json::from_str(&json).unwrap();
+        assert!(!tier_tables(&first).is_empty());
+        assert_eq!(tier_tables(&first), tier_tables(&second));
+        assert_eq!(second, every_model());
+    }
+
     #[test]
     fn a_price_not_model_first_is_left_to_the_ordinary_reader() {
         let json = serde_json::to_string(&every_model()).unwrap();
