@@ -91,14 +91,14 @@ pub enum PeriodError {
 }
 
 /// A half-open date range `[start, end)`, never empty.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(try_from = "RawPeriod", into = "RawPeriod")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize)]
+#[serde(try_from = "RawPeriod")]
 pub struct Period {
     start: NaiveDate,
     end: NaiveDate,
 }
 
-#[derive(Serialize, Deserialize)]
+#[derive(Deserialize)]
 struct RawPeriod {
     start: NaiveDate,
     end: NaiveDate,
@@ -110,12 +110,15 @@ impl TryFrom<RawPeriod> for Period {
         Period::new(raw.start, raw.end)
     }
 }
-impl From<Period> for RawPeriod {
-    fn from(p: Period) -> RawPeriod {
-        RawPeriod {
-            start: p.start,
-            end: p.end,
-        }
+
+/// `{"start": ..., "end": ...}`, each date as chrono writes it ([`date_text`]).
+impl Serialize for Period {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut raw = serializer.serialize_struct("RawPeriod", 2)?;
+        raw.serialize_field("start", &date_text::DateText(self.start))?;
+        raw.serialize_field("end", &date_text::DateText(self.end))?;
+        raw.end()
     }
 }
 
@@ -535,6 +538,8 @@ impl Boundaries {
         Some((k, low, high))
     }
 }
+
+mod date_text;
 
 #[cfg(test)]
 mod tests;
