@@ -111,7 +111,7 @@ impl TryFrom<RawPeriod> for Period {
     }
 }
 
-/// `{"start": ..., "end": ...}`, each date as chrono writes it ([`date_text`]).
+/// `{"start": ..., "end": ...}`, each date as chrono writes it (written by `date_text`).
 impl Serialize for Period {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeStruct;
