@@ -18,6 +18,11 @@ fn billed_store(path: &std::path::Path) -> SqliteStore {
     store
 }
 
+/// Every invoice the store holds, in number order.
+fn all_invoices(store: &SqliteStore) -> Vec<plock_core::Invoice> {
+    store.list_invoices(&InvoiceQuery::default()).unwrap().items
+}
+
 /// What sqlar_uncompress does: a zlib stream inflated, or the value as it is when its length
 /// is `json_bytes` already.
 fn shell_json(json_bytes: i64, stored: &Value) -> String {
@@ -88,7 +93,7 @@ fn invoices_are_zlib_streams_the_sqlite3_shell_reads() {
     let dir = temp_dir();
     let path = dir.path().join("company.plock");
     let store = billed_store(&path);
-    let invoices = store.list_invoices(&InvoiceQuery::default()).unwrap().items;
+    let invoices = all_invoices(&store);
     let stored = stored_invoices(&Connection::open(&path).unwrap());
     assert_eq!(stored.len(), invoices.len());
     assert!(
@@ -112,7 +117,7 @@ fn an_invoice_stored_with_its_product_totals_reads_the_same() {
     let dir = temp_dir();
     let path = dir.path().join("company.plock");
     let store = billed_store(&path);
-    let invoices = store.list_invoices(&InvoiceQuery::default()).unwrap().items;
+    let invoices = all_invoices(&store);
     drop(store);
     let conn = Connection::open(&path).unwrap();
     let stored = stored_invoices(&conn);
@@ -137,7 +142,7 @@ fn an_invoice_stored_with_its_product_totals_reads_the_same() {
     assert_ne!(stored_invoices(&conn), stored);
     drop(conn);
     let store = SqliteStore::open(&path).unwrap();
-    let read = store.list_invoices(&InvoiceQuery::default()).unwrap().items;
+    let read = all_invoices(&store);
     assert_eq!(read, invoices);
     for (read, invoice) in read.iter().zip(&invoices) {
         assert_eq!(read.products(), invoice.products());
@@ -204,17 +209,14 @@ fn a_version_6_database_is_carried_over() {
     let path = dir.path().join("company.plock");
     let store = billed_store(&path);
     let company = store.company().unwrap();
-    let invoices = store.list_invoices(&InvoiceQuery::default()).unwrap().items;
+    let invoices = all_invoices(&store);
     assert!(!company.billed_usage.is_empty() && !invoices.is_empty());
     drop(store);
     to_version_6(&Connection::open(&path).unwrap());
     let store = SqliteStore::open(&path).unwrap();
     assert_eq!(store.schema_version().unwrap(), SCHEMA_VERSION);
     assert_eq!(store.company().unwrap(), company);
-    assert_eq!(
-        store.list_invoices(&InvoiceQuery::default()).unwrap().items,
-        invoices
-    );
+    assert_eq!(all_invoices(&store), invoices);
     store.check().unwrap();
     // Carried over as text, each with its length.
     let stored = stored_invoices(&Connection::open(&path).unwrap());
