@@ -103,25 +103,26 @@ struct BookData {
 impl TryFrom<BookData> for AccountBook {
     type Error = InvariantViolation;
     fn try_from(data: BookData) -> Result<AccountBook, InvariantViolation> {
+        let mut accounts = data.accounts;
+        // A stored book comes in id order, so the sort is one pass over it, and the map is
+        // built from sorted entries at once instead of searched from its root per account.
+        accounts.sort_by(|a, b| a.id().cmp(b.id()));
+        if let Some(id) = invariants::first_repeat(accounts.iter().map(|a| (a.id(), a.id()))) {
+            return Err(InvariantViolation {
+                account: Some(id.clone()),
+                rule: "ids are unique".into(),
+            });
+        }
         let mut book = AccountBook {
+            accounts: accounts
+                .into_iter()
+                .map(|a| (a.id().clone(), Box::new(a)))
+                .collect(),
             dismissed: data.dismissed,
             ..AccountBook::default()
         };
-        for account in data.accounts {
-            let id = account.id().clone();
-            if book
-                .accounts
-                .insert(id.clone(), Box::new(account))
-                .is_some()
-            {
-                return Err(InvariantViolation {
-                    account: Some(id),
-                    rule: "ids are unique".into(),
-                });
-            }
-        }
         book.rebuild_indexes()?;
-        book.check_invariants()?;
+        book.check_rules()?;
         Ok(book)
     }
 }

@@ -249,6 +249,39 @@ fn serde_round_trip_rebuilds_indexes_and_checks_invariants() {
 }
 
 #[test]
+fn a_loaded_book_refuses_repeated_ids_keys_and_external_ids() {
+    let mut book = book_with(&[("a", Active), ("b", Active), ("c", Active)]);
+    book.set_external_id(&id("a"), ExternalSystem::Kleer, erp("K-1"))
+        .unwrap();
+    book.set_external_id(&id("b"), ExternalSystem::Kleer, erp("K-2"))
+        .unwrap();
+    let json = serde_json::to_string(&book).unwrap();
+    let refused = |edited: &str| match serde_json::from_str::<AccountBook>(edited) {
+        Ok(_) => panic!("an edited book was loaded: {edited}"),
+        Err(e) => e.to_string(),
+    };
+    // The later account in id order is the one named.
+    let keys = refused(&json.replace("\"key\":\"key-c\"", "\"key\":\"key-a\""));
+    assert!(
+        keys.contains("keys are unique") && keys.contains("c"),
+        "{keys}"
+    );
+    let ids = refused(&json.replace("\"id\":\"c\"", "\"id\":\"b\""));
+    assert!(ids.contains("ids are unique") && ids.contains("b"), "{ids}");
+    let external = refused(&json.replace("K-2", "K-1"));
+    assert!(
+        external.contains("belongs to one account") && external.contains("b"),
+        "{external}"
+    );
+    // Accounts out of id order load as the same book, its indexes whole.
+    let mut value: serde_json::Value = serde_json::from_str(&json).unwrap();
+    value["accounts"].as_array_mut().unwrap().reverse();
+    let back: AccountBook = serde_json::from_value(value).unwrap();
+    assert_eq!(back, book);
+    back.check_invariants().unwrap();
+}
+
+#[test]
 fn refused_action_messages() {
     let mut book = book_with(&[
         ("m", Active),
