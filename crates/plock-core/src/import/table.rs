@@ -206,8 +206,8 @@ pub(crate) struct Row {
 impl Row {
     /// The row of `record`'s cells; `None` past 4 GiB of text.
     fn of(line: u64, record: &csv::StringRecord) -> Option<Row> {
-        // The record holds its cells as one text already: copied once, at its size, where
-        // growing a text and a list cell by cell reallocated each several times a row.
+        // The record holds its cells as one text already: copied once, at its size, and the
+        // ends made at the record's width, neither reallocated as it grows.
         let mut ends = Vec::with_capacity(record.len());
         let mut end = 0_usize;
         for cell in record {
