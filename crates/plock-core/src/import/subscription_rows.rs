@@ -150,8 +150,9 @@ const ROWS_A_TASK: usize = 256;
 
 /// [`parse_row`] of every row of `t`, across the threads of the current pool, in the rows'
 /// order: each row's result and problems, which the caller adds in that order, so the
-/// problems listed are those a single thread would list.
-pub(super) fn parse_rows(t: &Table) -> Vec<(Option<Parsed>, ImportErrors)> {
+/// problems listed are those a single thread would list. The tasks' lists are handed on as
+/// they are, not copied into one that grows as it is filled.
+pub(super) fn parse_rows(t: &Table) -> impl Iterator<Item = (Option<Parsed>, ImportErrors)> {
     use crate::par::prelude::*;
     let places = Places::of(t);
     t.rows
@@ -168,7 +169,6 @@ pub(super) fn parse_rows(t: &Table) -> Vec<(Option<Parsed>, ImportErrors)> {
         .collect::<Vec<_>>()
         .into_iter()
         .flatten()
-        .collect()
 }
 
 pub(super) fn parse_row(

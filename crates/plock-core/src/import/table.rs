@@ -204,17 +204,19 @@ pub(crate) struct Row {
 }
 
 impl Row {
-    /// The row of `cells`; `None` past 4 GiB of text.
-    fn of<'c>(line: u64, cells: impl Iterator<Item = &'c str>) -> Option<Row> {
-        let mut text = String::new();
-        let mut ends = Vec::new();
-        for cell in cells {
-            text.push_str(cell);
-            ends.push(u32::try_from(text.len()).ok()?);
+    /// The row of `record`'s cells; `None` past 4 GiB of text.
+    fn of(line: u64, record: &csv::StringRecord) -> Option<Row> {
+        // The record holds its cells as one text already: copied once, at its size, and the
+        // ends made at the record's width, neither reallocated as it grows.
+        let mut ends = Vec::with_capacity(record.len());
+        let mut end = 0_usize;
+        for cell in record {
+            end = end.saturating_add(cell.len());
+            ends.push(u32::try_from(end).ok()?);
         }
         Some(Row {
             line,
-            text: text.into_boxed_str(),
+            text: record.as_slice().into(),
             ends: ends.into_boxed_slice(),
         })
     }
@@ -410,7 +412,7 @@ fn rows_of(
                     );
                     continue;
                 }
-                match Row::of(line, record.iter()) {
+                match Row::of(line, &record) {
                     Some(row) => rows.push(row),
                     None => errors.push(line, "", "", "row is longer than 4 GiB"),
                 }
