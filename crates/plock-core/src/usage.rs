@@ -47,8 +47,8 @@ pub use late_finder::{LateFinder, late_usage};
 #[cfg(test)]
 pub(crate) use table::pack;
 pub(crate) use table::{
-    Bounds, Packed, RecordSource, Resent, pack_record, part_len, quantity, split_lengths,
-    unix_day_word,
+    Bounds, Packed, RecordSource, Resent, bucket_of, count_in, pack_record, part_len, quantity,
+    split_lengths, unix_day_word,
 };
 pub use table::{UsageTable, UsageTableBuilder};
 

@@ -31,7 +31,7 @@ pub use build::UsageTableBuilder;
 pub(crate) use pack::pack;
 pub(crate) use pack::{Packed, Resent, pack_record, quantity, unix_day_word};
 pub(crate) use pieces::split_lengths;
-pub(crate) use source::{Bounds, RecordSource, part_len};
+pub(crate) use source::{Bounds, RecordSource, bucket_of, count_in, part_len};
 
 use crate::id::{AccountKey, MetricId};
 use columns::{Days, Mantissas};

@@ -11,10 +11,17 @@
 use crate::par::prelude::*;
 
 use super::piece::METRIC_SLOTS;
-use crate::usage::{Bounds, Packed, RecordSource, split_lengths};
+use crate::usage::{Bounds, Packed, RecordSource, bucket_of, count_in, split_lengths};
+
+/// The bits of a metric number in a dense group.
+const METRIC_BITS: u32 = METRIC_SLOTS.trailing_zeros();
+const _: () = assert!(METRIC_SLOTS.is_power_of_two());
 
 /// The low bits of a day word holding the quantity's scale (the table's layout).
 pub(super) const SCALE_BITS: u32 = 5;
+
+/// The scale's bits of a day word.
+const LOW: u32 = (1 << SCALE_BITS) - 1;
 
 /// The fields of a record, as a block takes them: account, metric (numbers below
 /// [`METRIC_SLOTS`]), day, scale, and the mantissa as bits that sort as it does.
@@ -61,25 +68,53 @@ fn bits(span: u64) -> u32 {
 }
 
 impl Codec {
-    /// The codec of records of these fields, or `None` when they need more than 64 bits.
-    fn of(fields: impl Iterator<Item = Fields>) -> Option<(Codec, Bounds)> {
-        let mut least = [u64::MAX; 5];
-        let mut most = [0u64; 5];
+    /// The codec of `records` (dense groups whose metric numbers `map` turns into the
+    /// sink's), or `None` when they need more than 64 bits. The fields are measured as
+    /// [`Fields::all`] makes them, in one pass over the records: the metrics met are only
+    /// marked there, and turned into the sink's numbers once at the end.
+    fn of_records(records: &[Packed], map: &[u32]) -> Option<(Codec, Bounds)> {
+        let mut accounts = [u32::MAX, 0];
+        let mut days = [u32::MAX, 0];
+        let mut scales = [u32::MAX, 0];
         let mut day_words = [u32::MAX, 0];
-        for f in fields {
-            for ((l, m), v) in least.iter_mut().zip(&mut most).zip(f.0) {
-                *l = (*l).min(v);
-                *m = (*m).max(v);
-            }
-            let [_, _, day, scale, _] = f.0;
-            // Fields of a record: the day and scale fit their word.
-            let word = u32::try_from((day << SCALE_BITS) | scale).unwrap_or(u32::MAX);
+        let mut mantissas = [u64::MAX, 0];
+        let mut metrics = 0u64;
+        let widen = |[l, m]: [u32; 2]| [u64::from(l), u64::from(m)];
+        for r in records {
+            let (group, word) = (r.group(), r.day_scale());
+            let (account, day, scale) = (group / METRIC_SLOTS, word >> SCALE_BITS, word & LOW);
+            let sortable = r.mantissa().cast_unsigned() ^ (1 << 63);
+            accounts = [accounts[0].min(account), accounts[1].max(account)];
+            days = [days[0].min(day), days[1].max(day)];
+            scales = [scales[0].min(scale), scales[1].max(scale)];
             day_words = [day_words[0].min(word), day_words[1].max(word)];
+            mantissas = [mantissas[0].min(sortable), mantissas[1].max(sortable)];
+            metrics |= 1u64.wrapping_shl(group % METRIC_SLOTS);
         }
+        let mut metric = [u64::MAX, 0];
+        for m in (0..METRIC_SLOTS).filter(|m| metrics & (1u64 << m) != 0) {
+            let v = u64::from(map.get(m as usize).copied().unwrap_or(0));
+            metric = [metric[0].min(v), metric[1].max(v)];
+        }
+        let spans = [
+            widen(accounts),
+            metric,
+            widen(days),
+            widen(scales),
+            mantissas,
+        ];
         let bounds = Bounds {
             day: day_words,
-            mantissa: [least[4], most[4]],
+            mantissa: mantissas,
         };
+        Codec::laid_out(spans, bounds)
+    }
+
+    /// The codec of fields of these least and largest values (`[u64::MAX, 0]` for none),
+    /// or `None` when they need more than 64 bits.
+    fn laid_out(spans: [[u64; 2]; 5], bounds: Bounds) -> Option<(Codec, Bounds)> {
+        let least = spans.map(|[l, _]| l);
+        let most = spans.map(|[_, m]| m);
         let mut codec = Codec {
             least,
             shift: [0; 5],
@@ -117,6 +152,16 @@ impl Codec {
         field(0)
             .saturating_mul(METRIC_SLOTS)
             .saturating_add(rank(field(1)))
+    }
+
+    /// The account number of the record of `word`.
+    #[inline(always)]
+    fn account(&self, word: u64) -> u64 {
+        let [least, ..] = self.least;
+        let [at, ..] = self.shift;
+        let [mask, ..] = self.mask;
+        // The offset was at most the span from the least: the sum does not wrap.
+        least.wrapping_add(word.wrapping_shr(at) & mask)
     }
 
     /// The group, day word and sortable mantissa of the record of `word`, its metric number
@@ -231,7 +276,7 @@ impl Store {
     pub(super) fn add(&mut self, parts: &[(&[Packed], &[u32])]) {
         let codecs: Vec<Option<(Codec, Bounds)>> = parts
             .par_iter()
-            .map(|(records, map)| Codec::of(Fields::all(records, map)))
+            .map(|(records, map)| Codec::of_records(records, map))
             .collect();
         let narrow: Vec<usize> = parts
             .iter()
@@ -389,7 +434,7 @@ impl RecordSource for Stored {
             })
     }
 
-    fn each_group(&self, part: usize, mut f: impl FnMut(u32)) {
+    fn count_buckets(&self, part: usize, shift: u32, counts: &mut [usize]) {
         let rank = |m: u32| self.rank.get(m as usize).copied().unwrap_or(0);
         for segment in self.segments(part) {
             match segment {
@@ -400,11 +445,27 @@ impl RecordSource for Stored {
                     len,
                     ..
                 } => {
-                    for w in self.store.words(*buffer, *start, *len) {
-                        f(codec.group(*w, rank));
+                    let words = self.store.words(*buffer, *start, *len);
+                    match shift.checked_sub(METRIC_BITS) {
+                        // A group is account x METRIC_SLOTS + a metric below METRIC_SLOTS,
+                        // below 2^32 (the sink holds dense groups only so): its bits from
+                        // `shift` up are the account's from `shift - METRIC_BITS` up.
+                        Some(account_shift) => {
+                            for w in words {
+                                let account = codec.account(*w);
+                                count_in(counts, (account >> account_shift) as usize);
+                            }
+                        }
+                        None => {
+                            for w in words {
+                                count_in(counts, bucket_of(codec.group(*w, rank), shift));
+                            }
+                        }
                     }
                 }
-                Segment::Wide(_) => self.store.each(segment, rank, |r| f(r.group())),
+                Segment::Wide(_) => self.store.each(segment, rank, |r| {
+                    count_in(counts, bucket_of(r.group(), shift));
+                }),
             }
         }
     }
@@ -511,10 +572,17 @@ mod tests {
             for part in 0..stored.parts() {
                 let mut records = Vec::new();
                 stored.each(part, |r| records.push(r));
-                // What the source knows without reading them is what they are.
-                let mut groups = Vec::new();
-                stored.each_group(part, |g| groups.push(g));
-                prop_assert_eq!(groups, records.iter().map(|r| r.group()).collect::<Vec<_>>());
+                // The buckets counted from the words are the records' groups' top bits,
+                // whatever the shift.
+                for shift in [3, 6, 11, 25] {
+                    let mut counts = vec![0usize; ((100_000 * 64) >> shift) + 1];
+                    stored.count_buckets(part, shift, &mut counts);
+                    let mut expected = vec![0usize; counts.len()];
+                    for r in &records {
+                        expected[(r.group() >> shift) as usize] += 1;
+                    }
+                    prop_assert_eq!(counts, expected);
+                }
                 // The keys taken from the words are those of the records.
                 let key = |g: u32, d: u32, m: u64| ((g >> 3) as usize, (u64::from(g) << 40) ^ (u64::from(d) << 20) ^ m);
                 let mut keys = Vec::new();

@@ -8,7 +8,7 @@ use crate::par::prelude::*;
 
 use super::block::{Store, Stored};
 use super::piece::METRIC_SLOTS;
-use crate::usage::{Packed, RecordSource, split_lengths};
+use crate::usage::{Bounds, Packed, RecordSource, split_lengths};
 
 /// Records read with the group column's metric numbers the sink's.
 pub(super) enum Records {
@@ -214,6 +214,34 @@ impl RecordSource for Kept {
         match self {
             Kept::Direct(records) => records.each(part, f),
             Kept::Stored(stored) => stored.each(part, f),
+        }
+    }
+
+    // The store's own ways of reading its words, each the default for the vector.
+
+    fn bounds(&self, part: usize) -> Option<Bounds> {
+        match self {
+            Kept::Direct(records) => records.bounds(part),
+            Kept::Stored(stored) => stored.bounds(part),
+        }
+    }
+
+    fn count_buckets(&self, part: usize, shift: u32, counts: &mut [usize]) {
+        match self {
+            Kept::Direct(records) => records.count_buckets(part, shift, counts),
+            Kept::Stored(stored) => stored.count_buckets(part, shift, counts),
+        }
+    }
+
+    fn each_key(
+        &self,
+        part: usize,
+        key: impl Fn(u32, u32, u64) -> (usize, u64),
+        f: impl FnMut(usize, u64),
+    ) {
+        match self {
+            Kept::Direct(records) => records.each_key(part, key, f),
+            Kept::Stored(stored) => stored.each_key(part, key, f),
         }
     }
 }

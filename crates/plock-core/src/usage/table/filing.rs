@@ -4,7 +4,7 @@
 use super::key_sort::SortRoom;
 use super::pack::Packed;
 use super::pieces::split_lengths;
-use super::source::{Bounds, RecordSource};
+use super::source::{Bounds, RecordSource, bucket_of, count_in};
 
 /// Bits of the buckets a bucket sort files records into, by the top bits of their group: few
 /// enough that a thread's write positions stay in its cache and its address translations,
@@ -34,8 +34,9 @@ pub(super) trait Filed: Copy + Default + Send + Sync {
     fn sort_large(bucket: &mut [Self]);
 }
 
-/// The least and largest group, day word and mantissa (sortable bits) of some records, and
-/// whether every mantissa fits in 32 bits.
+/// The least and largest group (or bounds holding the groups, where they were not
+/// measured), day word and mantissa (sortable bits) of some records, and whether every
+/// mantissa fits in 32 bits.
 #[derive(Clone, Copy)]
 pub(super) struct Spans {
     pub(super) narrow: bool,
@@ -73,15 +74,16 @@ impl Spans {
         }
     }
 
-    /// Of records of these bounds and groups.
-    fn of_bounds(bounds: Bounds, group: [u32; 2]) -> Spans {
+    /// Of records of these bounds, their groups not measured (filing does not use their
+    /// span): any group.
+    fn of_bounds(bounds: Bounds) -> Spans {
         // A mantissa fits in 32 bits when it is 0 to u32::MAX: sortable bits from 2^63 to
         // 2^63 + u32::MAX.
         let zero = 1u64 << 63;
         let [least, most] = bounds.mantissa;
         Spans {
             narrow: least >= zero && most <= zero.saturating_add(u64::from(u32::MAX)),
-            group,
+            group: [0, u32::MAX],
             day: bounds.day,
             mantissa: bounds.mantissa,
         }
@@ -121,26 +123,16 @@ impl Filing {
             .into_par_iter()
             .map(|part| {
                 let mut count = vec![0usize; buckets];
-                let mut counted = |g: u32| {
-                    let b = g.checked_shr(shift).unwrap_or(0) as usize;
-                    if let Some(c) = count.get_mut(b) {
-                        *c = c.saturating_add(1);
-                    }
-                };
                 let spans = match source.bounds(part) {
-                    // Only the groups are read.
+                    // Only the buckets are read.
                     Some(bounds) => {
-                        let mut group = [u32::MAX, 0];
-                        source.each_group(part, |g| {
-                            counted(g);
-                            group = [group[0].min(g), group[1].max(g)];
-                        });
-                        Spans::of_bounds(bounds, group)
+                        source.count_buckets(part, shift, &mut count);
+                        Spans::of_bounds(bounds)
                     }
                     None => {
                         let mut spans = Spans::EMPTY;
                         source.each(part, |r| {
-                            counted(r.group());
+                            count_in(&mut count, bucket_of(r.group(), shift));
                             spans.add(r);
                         });
                         spans
@@ -161,7 +153,7 @@ impl Filing {
     }
 
     fn bucket(&self, r: &Packed) -> usize {
-        r.group().checked_shr(self.shift).unwrap_or(0) as usize
+        bucket_of(r.group(), self.shift)
     }
 
     /// The buckets' lengths, in order.

@@ -19,9 +19,11 @@ pub(crate) trait RecordSource: Sync {
         None
     }
 
-    /// Calls `f` with the group of each record of `part`, in [`RecordSource::each`]'s order.
-    fn each_group(&self, part: usize, mut f: impl FnMut(u32)) {
-        self.each(part, |r| f(r.group()));
+    /// Adds to `counts[b]` each record of `part` whose group shifted right by `shift` is
+    /// `b` (records of a bucket past `counts` are not counted): a source that holds its
+    /// records packed otherwise may take the bucket from its own words.
+    fn count_buckets(&self, part: usize, shift: u32, counts: &mut [usize]) {
+        self.each(part, |r| count_in(counts, bucket_of(r.group(), shift)));
     }
 
     /// Calls `f` with the bucket and key that `key` makes of each record of `part`'s group,
@@ -38,6 +40,21 @@ pub(crate) trait RecordSource: Sync {
             let (bucket, k) = key(r.group(), r.day_scale(), r.sortable());
             f(bucket, k);
         });
+    }
+}
+
+/// The bucket of a record of `group`: its group's bits from `shift` up.
+#[inline(always)]
+pub(crate) fn bucket_of(group: u32, shift: u32) -> usize {
+    group.checked_shr(shift).unwrap_or(0) as usize
+}
+
+/// Counts one record in `counts[bucket]`, if there is such a counter.
+#[inline(always)]
+pub(crate) fn count_in(counts: &mut [usize], bucket: usize) {
+    if let Some(c) = counts.get_mut(bucket) {
+        // A count is at most the records': it does not wrap.
+        *c = c.wrapping_add(1);
     }
 }
 
