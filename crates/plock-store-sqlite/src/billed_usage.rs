@@ -14,7 +14,7 @@ use plock_store_sql::billed_usage::BilledUsageColumns;
 use plock_store_sql::codec::text;
 
 use crate::codec::{Context, backend, decimal};
-use crate::run_encode::UsageChunk;
+use crate::run_encode::{UsageChunk, UsageValues};
 
 /// The columns a row is read from, in [`from_row`]'s order.
 const SELECT: &str =
@@ -34,15 +34,64 @@ pub(crate) fn write(
         let stored = stored_row(tx, row)?;
         plock_core::store::check_billed_usage(index, row, stored.as_ref())?;
     }
-    let mut stmt = tx
-        .prepare_cached(&format!(
-            "INSERT INTO billed_usage ({SELECT}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) \
-             ON CONFLICT (subscription, product, period_start) DO UPDATE SET \
-             period_end = excluded.period_end, records = excluded.records, \
-             quantity = excluded.quantity, amount = excluded.amount, skipped = excluded.skipped"
-        ))
+    let mut full = tx
+        .prepare(&insert_sql(ROWS_A_STATEMENT))
         .context("recording billed usage")?;
-    crate::run_encode::write_each(rows, values, |row, v| {
+    // The rows' values waiting for a statement; their rows are the next of `rows` from
+    // `written` on, in order.
+    let mut pending = Vec::with_capacity(ROWS_A_STATEMENT);
+    let mut written = 0usize;
+    crate::run_encode::write_each(rows, values, |_, v| {
+        pending.push(v);
+        if pending.len() == ROWS_A_STATEMENT {
+            let batch = rows.get(written..).unwrap_or_default();
+            insert(&mut full, batch, &pending)?;
+            written = written.saturating_add(pending.len());
+            pending.clear();
+        }
+        Ok(())
+    })?;
+    if pending.is_empty() {
+        return Ok(());
+    }
+    let mut last = tx
+        .prepare(&insert_sql(pending.len()))
+        .context("recording billed usage")?;
+    insert(&mut last, rows.get(written..).unwrap_or_default(), &pending)
+}
+
+/// Rows one insert statement carries. A statement's step opens its cursors, runs and resets
+/// once, whatever its rows: 16 rows a statement took 0.72x the instructions of one a
+/// statement; 32 or 64 took more than 16, their bound texts outgrowing SQLite's lookaside
+/// slots (each then a `malloc` behind a mutex).
+const ROWS_A_STATEMENT: usize = 16;
+
+/// An insert of `rows` rows, each replacing the stored row of its key.
+fn insert_sql(rows: usize) -> String {
+    let row = "(?, ?, ?, ?, ?, ?, ?, ?)";
+    let values = vec![row; rows].join(", ");
+    format!(
+        "INSERT INTO billed_usage ({SELECT}) VALUES {values} \
+         ON CONFLICT (subscription, product, period_start) DO UPDATE SET \
+         period_end = excluded.period_end, records = excluded.records, \
+         quantity = excluded.quantity, amount = excluded.amount, skipped = excluded.skipped"
+    )
+}
+
+/// Binds `values` with their rows, the first of `rows`, to `stmt` (made by [`insert_sql`] for
+/// as many rows) and runs it.
+fn insert(
+    stmt: &mut rusqlite::Statement<'_>,
+    rows: &[BilledUsage],
+    values: &[UsageValues],
+) -> Result<(), StoreError> {
+    let mut at = 0usize;
+    let mut bind = |value: &dyn rusqlite::ToSql| {
+        at = at.saturating_add(1);
+        stmt.raw_bind_parameter(at, value)
+            .context("recording billed usage")
+    };
+    for (row, v) in rows.iter().zip(values) {
         let records = i64::try_from(row.records).map_err(|_| {
             backend(format!(
                 "billed usage {}: {} records",
@@ -50,19 +99,17 @@ pub(crate) fn write(
                 row.records
             ))
         })?;
-        stmt.execute(params![
-            row.subscription.as_str(),
-            row.product.as_str(),
-            v.period_start,
-            v.period_end,
-            records,
-            v.quantity,
-            v.amount,
-            row.skipped,
-        ])
-        .context("recording billed usage")?;
-        Ok(())
-    })
+        bind(&row.subscription.as_str())?;
+        bind(&row.product.as_str())?;
+        bind(&v.period_start)?;
+        bind(&v.period_end)?;
+        bind(&records)?;
+        bind(&v.quantity)?;
+        bind(&v.amount)?;
+        bind(&row.skipped)?;
+    }
+    stmt.raw_execute().context("recording billed usage")?;
+    Ok(())
 }
 
 /// The stored row of `row`'s key.

@@ -112,3 +112,52 @@ fn a_runs_billed_usage_is_recorded_a_later_row_of_a_key_replacing_an_earlier() {
     assert_eq!(expected.len(), 149);
     assert_eq!(stored, expected);
 }
+
+/// Copies of `invoice` numbered `numbers`.
+fn numbered(invoice: &Invoice, numbers: impl Iterator<Item = u64>) -> Vec<Invoice> {
+    numbers
+        .map(|n| {
+            Invoice::new(
+                n,
+                invoice.owner().clone(),
+                invoice.currency(),
+                invoice.lines().to_vec(),
+                invoice.debtor_ids().clone(),
+                invoice.dispatch().clone(),
+            )
+            .unwrap()
+        })
+        .collect()
+}
+
+#[test]
+fn many_invoices_are_recorded_and_a_taken_number_among_them_is_named() {
+    let dir = temp_dir();
+    let path = dir.path().join("company.plock");
+    let (mut store, run) = billed(&path);
+    // Inserted several rows a statement: 27 invoices fill some statements and leave a rest.
+    let invoices = numbered(&run.invoices[0], 100..127);
+    record(&mut store, &invoices, Vec::new()).unwrap();
+    let stored: Vec<Invoice> = (100..127)
+        .map(|n| store.invoice(n).unwrap().unwrap())
+        .collect();
+    assert_eq!(stored, invoices);
+    // Number 140 taken, in the middle of a statement's rows: the run is refused naming it.
+    record(
+        &mut store,
+        &numbered(&run.invoices[0], 140..141),
+        Vec::new(),
+    )
+    .unwrap();
+    let before = dump(&path);
+    let again = record(
+        &mut store,
+        &numbered(&run.invoices[0], 130..160),
+        Vec::new(),
+    );
+    assert!(
+        matches!(&again, Err(StoreError::Conflict { index: 0, what: "invoice", id, .. }) if id == "140"),
+        "{again:?}"
+    );
+    assert_eq!(dump(&path), before);
+}
