@@ -34,8 +34,13 @@ pub(crate) fn write(
         let stored = stored_row(tx, row)?;
         plock_core::store::check_billed_usage(index, row, stored.as_ref())?;
     }
-    let mut full = tx
-        .prepare(&insert_sql(ROWS_A_STATEMENT))
+    let mut many = tx
+        .prepare(&insert_many_sql(ROWS_A_STATEMENT))
+        .context("recording billed usage")?;
+    let mut one = tx
+        .prepare(&format!(
+            "INSERT INTO billed_usage ({SELECT}) VALUES (?, ?, ?, ?, ?, ?, ?, ?) {ON_CONFLICT}"
+        ))
         .context("recording billed usage")?;
     // The rows' values waiting for a statement; their rows are the next of `rows` from
     // `written` on, in order.
@@ -45,19 +50,18 @@ pub(crate) fn write(
         pending.push(v);
         if pending.len() == ROWS_A_STATEMENT {
             let batch = rows.get(written..).unwrap_or_default();
-            insert(&mut full, batch, &pending)?;
+            insert_many(&mut many, &mut one, batch, &pending)?;
             written = written.saturating_add(pending.len());
             pending.clear();
         }
         Ok(())
     })?;
-    if pending.is_empty() {
-        return Ok(());
+    let rest = rows.get(written..).unwrap_or_default();
+    for (row, v) in rest.iter().zip(&pending) {
+        bind_row(&mut one, 0, row, v)?;
+        one.raw_execute().context("recording billed usage")?;
     }
-    let mut last = tx
-        .prepare(&insert_sql(pending.len()))
-        .context("recording billed usage")?;
-    insert(&mut last, rows.get(written..).unwrap_or_default(), &pending)
+    Ok(())
 }
 
 /// Rows one insert statement carries. A statement's step opens its cursors, runs and resets
@@ -66,50 +70,84 @@ pub(crate) fn write(
 /// slots (each then a `malloc` behind a mutex).
 const ROWS_A_STATEMENT: usize = 16;
 
-/// An insert of `rows` rows, each replacing the stored row of its key.
-fn insert_sql(rows: usize) -> String {
+/// What makes an insert replace the stored row of its key.
+const ON_CONFLICT: &str = "ON CONFLICT (subscription, product, period_start) DO UPDATE SET \
+     period_end = excluded.period_end, records = excluded.records, \
+     quantity = excluded.quantity, amount = excluded.amount, skipped = excluded.skipped";
+
+/// An insert of `rows` new rows, `OR FAIL`. Neither it nor an insert replacing rows
+/// (`ON CONFLICT`, whose update may abort) is made of several rows that may abort
+/// halfway: for such a statement SQLite first copies every page it touches to a
+/// statement journal, 4 GB at M.
+fn insert_many_sql(rows: usize) -> String {
     let row = "(?, ?, ?, ?, ?, ?, ?, ?)";
     let values = vec![row; rows].join(", ");
-    format!(
-        "INSERT INTO billed_usage ({SELECT}) VALUES {values} \
-         ON CONFLICT (subscription, product, period_start) DO UPDATE SET \
-         period_end = excluded.period_end, records = excluded.records, \
-         quantity = excluded.quantity, amount = excluded.amount, skipped = excluded.skipped"
-    )
+    format!("INSERT OR FAIL INTO billed_usage ({SELECT}) VALUES {values}")
 }
 
-/// Binds `values` with their rows, the first of `rows`, to `stmt` (made by [`insert_sql`] for
-/// as many rows) and runs it.
-fn insert(
-    stmt: &mut rusqlite::Statement<'_>,
+/// Inserts `values` with their rows, the first of `rows`, by `many` (made by
+/// [`insert_many_sql`] for as many rows). When a key is stored already (a late usage
+/// charge's row, or a key twice among them), the rows are written again one at a time by
+/// `one`, each replacing the stored row of its key: rows the failed statement inserted
+/// before the key are written again as they are, so the table ends as if each row had been
+/// written in turn.
+fn insert_many(
+    many: &mut rusqlite::Statement<'_>,
+    one: &mut rusqlite::Statement<'_>,
     rows: &[BilledUsage],
     values: &[UsageValues],
 ) -> Result<(), StoreError> {
     let mut at = 0usize;
-    let mut bind = |value: &dyn rusqlite::ToSql| {
+    for (row, v) in rows.iter().zip(values) {
+        at = bind_row(many, at, row, v)?;
+    }
+    match many.raw_execute() {
+        Ok(_) => Ok(()),
+        Err(rusqlite::Error::SqliteFailure(failure, _))
+            if failure.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY =>
+        {
+            for (row, v) in rows.iter().zip(values) {
+                bind_row(one, 0, row, v)?;
+                one.raw_execute().context("recording billed usage")?;
+            }
+            Ok(())
+        }
+        Err(e) => Err(backend(format!("recording billed usage: {e}"))),
+    }
+}
+
+/// Binds `row` with its values `v` to `stmt`, after its first `at` parameters; the number
+/// of parameters bound then.
+fn bind_row(
+    stmt: &mut rusqlite::Statement<'_>,
+    at: usize,
+    row: &BilledUsage,
+    v: &UsageValues,
+) -> Result<usize, StoreError> {
+    let records = i64::try_from(row.records).map_err(|_| {
+        backend(format!(
+            "billed usage {}: {} records",
+            row.key_text(),
+            row.records
+        ))
+    })?;
+    let values: [&dyn rusqlite::ToSql; 8] = [
+        &row.subscription.as_str(),
+        &row.product.as_str(),
+        &v.period_start,
+        &v.period_end,
+        &records,
+        &v.quantity,
+        &v.amount,
+        &row.skipped,
+    ];
+    let mut at = at;
+    for value in values {
         at = at.saturating_add(1);
         stmt.raw_bind_parameter(at, value)
-            .context("recording billed usage")
-    };
-    for (row, v) in rows.iter().zip(values) {
-        let records = i64::try_from(row.records).map_err(|_| {
-            backend(format!(
-                "billed usage {}: {} records",
-                row.key_text(),
-                row.records
-            ))
-        })?;
-        bind(&row.subscription.as_str())?;
-        bind(&row.product.as_str())?;
-        bind(&v.period_start)?;
-        bind(&v.period_end)?;
-        bind(&records)?;
-        bind(&v.quantity)?;
-        bind(&v.amount)?;
-        bind(&row.skipped)?;
+            .context("recording billed usage")?;
     }
-    stmt.raw_execute().context("recording billed usage")?;
-    Ok(())
+    Ok(at)
 }
 
 /// The stored row of `row`'s key.

@@ -17,7 +17,7 @@ use plock_store_sql::sql::placeholders;
 use plock_store_sql::writer::Run;
 use rusqlite::{Connection, Statement};
 
-use crate::codec::{Bind, Context, INVOICE_SCALARS, backend};
+use crate::codec::{Bind, Context, INVOICE_SCALARS, backend, question};
 use crate::run_encode::InvoiceValues;
 
 /// Records change `index`'s run in `tx`: refused as the store contract says when an invoice
@@ -44,31 +44,19 @@ pub(crate) fn record(
             }
         }
         let mut next = next_invoice_number(tx)?;
-        let mut many = tx
-            .prepare(&invoice_insert(INVOICES_A_STATEMENT))
+        let mut insert = tx
+            .prepare(&format!(
+                "INSERT INTO invoices ({INVOICE_SCALARS}, json_bytes, invoice) VALUES ({})",
+                placeholders(&format!("{INVOICE_SCALARS}, json_bytes, invoice"), question)
+            ))
             .context("writing an invoice")?;
-        let mut one = tx
-            .prepare(&invoice_insert(1))
-            .context("writing an invoice")?;
-        // The invoices' values waiting for a statement; their invoices are the next of
-        // `invoices` from `written` on, in order.
-        let mut pending = Vec::with_capacity(INVOICES_A_STATEMENT);
-        let mut written = 0usize;
         crate::run_encode::write_each(invoices, &encoded.invoices, |invoice, values| {
+            insert_invoice(&mut insert, &values)
+                .and_then(|()| insert.raw_execute())
+                .map_err(|e| refused(e, index, invoice))?;
             next = next.max(invoice.number().saturating_add(1));
-            pending.push(values);
-            if pending.len() == INVOICES_A_STATEMENT {
-                let batch = invoices.get(written..).unwrap_or_default();
-                insert_many(&mut many, &mut one, index, batch, &pending)?;
-                written = written.saturating_add(pending.len());
-                pending.clear();
-            }
             Ok(())
         })?;
-        let rest = invoices.get(written..).unwrap_or_default();
-        for (invoice, values) in rest.iter().zip(&pending) {
-            insert_one(&mut one, index, invoice, values)?;
-        }
         let next = sql_number(next)?;
         tx.prepare_cached("UPDATE meta SET value = ?1 WHERE name = 'next_invoice_number'")
             .and_then(|mut stmt| stmt.execute([next]))
@@ -77,72 +65,14 @@ pub(crate) fn record(
     })
 }
 
-/// Invoices one insert statement carries, as billed usage rows are written
-/// (`crate::billed_usage`): 8 took 0.81x the instructions of one a statement, 16 a little
-/// more than 8.
-const INVOICES_A_STATEMENT: usize = 8;
-
-/// An insert of `rows` invoices.
-fn invoice_insert(rows: usize) -> String {
-    let columns = format!("{INVOICE_SCALARS}, json_bytes, invoice");
-    let row = format!("({})", placeholders(&columns, |_, _| "?".to_owned()));
-    let values = vec![row; rows].join(", ");
-    format!("INSERT INTO invoices ({columns}) VALUES {values}")
-}
-
-/// Inserts `values` with their invoices, the first of `invoices`, by `many` (made by
-/// [`invoice_insert`] for as many rows). A refused statement changes nothing, so its
-/// invoices are then inserted one at a time by `one`, which names the one refused.
-fn insert_many(
-    many: &mut Statement<'_>,
-    one: &mut Statement<'_>,
-    index: usize,
-    invoices: &[Invoice],
-    values: &[InvoiceValues],
-) -> Result<(), StoreError> {
-    let mut at = 0usize;
-    for v in values {
-        at = bind_invoice(many, at, v).context("writing an invoice")?;
+/// Binds an invoice's values to the statement inserting it.
+fn insert_invoice(insert: &mut Statement<'_>, values: &InvoiceValues) -> rusqlite::Result<()> {
+    for (i, value) in values.scalars.iter().enumerate() {
+        insert.raw_bind_parameter(i.saturating_add(1), Bind(value))?;
     }
-    let Err(e) = many.raw_execute() else {
-        return Ok(());
-    };
-    for (invoice, v) in invoices.iter().zip(values) {
-        insert_one(one, index, invoice, v)?;
-    }
-    Err(backend(format!("writing invoices: {e}")))
-}
-
-/// Inserts one invoice by `one`, a number already taken refused as the contract says.
-fn insert_one(
-    one: &mut Statement<'_>,
-    index: usize,
-    invoice: &Invoice,
-    values: &InvoiceValues,
-) -> Result<(), StoreError> {
-    bind_invoice(one, 0, values)
-        .and_then(|_| one.raw_execute())
-        .map(|_| ())
-        .map_err(|e| refused(e, index, invoice))
-}
-
-/// Binds an invoice's values to the statement inserting it, after its first `at`
-/// parameters; the number of parameters bound then.
-fn bind_invoice(
-    insert: &mut Statement<'_>,
-    at: usize,
-    values: &InvoiceValues,
-) -> rusqlite::Result<usize> {
-    let mut at = at;
-    for value in &values.scalars {
-        at = at.saturating_add(1);
-        insert.raw_bind_parameter(at, Bind(value))?;
-    }
-    at = at.saturating_add(1);
-    insert.raw_bind_parameter(at, values.json.json_bytes)?;
-    at = at.saturating_add(1);
-    insert.raw_bind_parameter(at, &values.json.value)?;
-    Ok(at)
+    let n = values.scalars.len();
+    insert.raw_bind_parameter(n.saturating_add(1), values.json.json_bytes)?;
+    insert.raw_bind_parameter(n.saturating_add(2), &values.json.value)
 }
 
 /// An invoice insert's failure: a number already taken is the contract's conflict.
