@@ -292,13 +292,18 @@ impl UsageBlock {
         mut each: impl FnMut(BlockRecord<'_>) -> Result<(), E>,
     ) -> Result<(), E> {
         if let Some(made_up) = self.made_up {
-            let mut id = String::new();
-            for (n, line) in self.text.lines().enumerate() {
-                let cells: Vec<&str> = line.split(',').collect();
+            // Each id is the prefix and a line number, written over the last one's.
+            let mut id = made_up.prefix().into_bytes();
+            let prefix = id.len();
+            let mut line = made_up.first;
+            for (n, text) in self.text.lines().enumerate() {
+                let cells: Vec<&str> = text.split(',').collect();
                 let mut record = record_of(&cells, n)?;
-                id.clear();
-                id.push_str(&made_up.id(u64::try_from(n).unwrap_or(u64::MAX)));
-                record.record_id = Some(&id);
+                id.truncate(prefix);
+                push_number(&mut id, line);
+                line = line.saturating_add(1);
+                // The prefix and digits are ASCII.
+                record.record_id = std::str::from_utf8(&id).ok();
                 each(record)?;
             }
             return Ok(());

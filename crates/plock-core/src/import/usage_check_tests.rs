@@ -268,7 +268,21 @@ fn ids_are_left_out_only_of_a_stretch_of_made_up_ones() {
             "{ids:?}"
         );
         keys_index_lines(&block, &book).unwrap();
-        assert_eq!(block.clone().with_ids_written(), block);
-        assert!(block.clone().with_ids_written().made_up_ids().is_none());
+        let written = block.clone().with_ids_written();
+        assert_eq!(written, block);
+        assert!(written.made_up_ids().is_none());
+        assert_eq!(ids_of(&block), ids_of(&written), "{ids:?}");
     }
+}
+
+/// The record ids a block's records read back with.
+fn ids_of(block: &UsageBlock) -> Vec<Option<String>> {
+    let mut ids = Vec::new();
+    block
+        .for_each_record(|r| {
+            ids.push(r.record_id.map(str::to_owned));
+            Ok::<(), super::BlockError>(())
+        })
+        .unwrap();
+    ids
 }
