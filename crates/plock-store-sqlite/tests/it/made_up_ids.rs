@@ -290,6 +290,22 @@ fn a_file_without_ids_is_stored_without_them_and_read_with_them() {
         assert_eq!(*first, Some(2));
     }
     assert_eq!(sorted(&store.company().unwrap().usage), sorted(&put));
+    // One account's usage, read from the blocks holding its key, with the ids too.
+    let key = AccountKey::new("key-b").unwrap();
+    let january = plock_core::period::Period::new(
+        crate::support::date(2025, 1, 1),
+        crate::support::date(2025, 2, 1),
+    )
+    .unwrap();
+    let of_b: Vec<UsageRecord> = put
+        .iter()
+        .filter(|r| r.account() == &key)
+        .cloned()
+        .collect();
+    assert_eq!(
+        sorted(&store.usage(&[key], &january).unwrap()),
+        sorted(&of_b)
+    );
     assert_eq!(check_run_usage(&store).len(), 7);
     // The same chunk twice: counted once, the run's table as the records say.
     let (twice, _) = store_of(&[Source::Chunk(rows.clone()), Source::Again(0)]);
