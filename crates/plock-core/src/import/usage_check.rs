@@ -9,7 +9,10 @@
 //! read by the import's own row rules ([`usage_row`]); a chunk with a problem is read again
 //! whole by [`parse_usage`], so its problems are exactly the ones `parse_usage` reports.
 //! A row without a record id gets `parse_usage`'s, from the chunk's text and its line in the
-//! chunk: the same file in the same chunks gives the same ids.
+//! chunk: the same file in the same chunks gives the same ids. When every record of a chunk
+//! gets one, on lines rising by one, they are left out of the block's text and noted on the
+//! block ([`MadeUpIds`]): a third of the text of a file without ids. They are written back
+//! into the text so far as soon as a record breaks the run.
 
 use std::io::Write;
 
