@@ -100,7 +100,7 @@ pub use table::{
 };
 pub use time_format::TimeFormat;
 pub use usage::{USAGE_COLUMNS, parse_usage};
-pub use usage_block::{BlockError, BlockKeys, BlockRecord, UsageBlock};
+pub use usage_block::{BlockError, BlockKeys, BlockRecord, MadeUpIds, UsageBlock};
 #[cfg(feature = "fuzz-support")]
 pub(crate) use usage_check::reference as usage_check_reference;
 pub use usage_check::{UsageChecker, UsageRow};

@@ -66,6 +66,8 @@ impl KeyBlocks {
         write: &mut impl FnMut(Row<'_>) -> Result<(), StoreError>,
     ) -> Result<(), StoreError> {
         let index = u32::try_from(self.blocks.len()).map_err(|_| too_many())?;
+        // The rows keep text alone: every id is written into it.
+        let block = block.with_ids_written();
         let text = block.text();
         if text.contains('"') {
             self.add_quoted(owners, index, text)?;

@@ -33,7 +33,7 @@ fn rows_of(blocks: &[UsageBlock]) -> Vec<(String, String, Vec<UsageRecord>)> {
     let mut rows = Vec::new();
     let mut write = |row: Row<'_>| {
         let text = String::from_utf8(row.lines.to_vec()).unwrap();
-        let block = UsageBlock::from_stored(text, usize::try_from(row.records).unwrap());
+        let block = UsageBlock::from_stored(text, usize::try_from(row.records).unwrap(), None);
         let mut records = Vec::new();
         block.for_each_record(|r| {
             records.push(

@@ -90,7 +90,7 @@ impl Finder {
     pub(crate) fn note_text(&mut self, text: &[u8]) -> Result<(), StoreError> {
         if memchr::memchr(b'"', text).is_some() {
             let text = std::str::from_utf8(text).context("reading usage")?;
-            return UsageBlock::from_stored(text.to_owned(), 0).for_each_record(|r| {
+            return UsageBlock::from_stored(text.to_owned(), 0, None).for_each_record(|r| {
                 if let Some(id) = r.record_id {
                     self.note(id);
                 }

@@ -231,7 +231,7 @@ impl Reader {
         ) -> Result<(), StoreError>,
     ) -> Result<(), StoreError> {
         let Reader { keys, metrics } = self;
-        UsageBlock::from_stored(text.to_owned(), records).for_each_record(|r| {
+        UsageBlock::from_stored(text.to_owned(), records, None).for_each_record(|r| {
             let account = match keys.get(r.account) {
                 Some(account) => account,
                 None => {

@@ -9,13 +9,19 @@
 //! import's own. The text is the canonical form of records that were checked on the way in:
 //! `account_key,metric,timestamp,quantity,record_id`, times in RFC 3339 UTC, quantities as
 //! their exact decimal text; an operator reads it with `sqlite3` as any CSV.
+//!
+//! A block whose every record has an id the import made up, its lines rising by one
+//! ([`MadeUpIds`], a file without ids), keeps its text with the id cells empty and the
+//! fingerprint and first line in `made_up_fingerprint` and `made_up_first`: those ids are a
+//! third of the text. Every read here gives the records with their ids; a billing run reads
+//! the text as it is when no other record can share the ids ([`crate::run_usage`]).
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use plock_core::id::RecordId;
-use plock_core::import::UsageBlock;
+use plock_core::import::{MadeUpIds, UsageBlock};
 use plock_core::store::StoreError;
 use plock_core::{AccountKey, MetricId, UsageRecord};
-use rusqlite::{Connection, params};
+use rusqlite::{Connection, Row, params};
 use std::collections::BTreeSet;
 
 use crate::codec::{Context, backend, decimal};
@@ -56,7 +62,7 @@ pub(crate) fn write(
     }
     let count = i64::try_from(records.len()).unwrap_or(i64::MAX);
     let text = text_of(records)?;
-    let id = insert(tx, count, &text)?;
+    let id = insert(tx, count, &text, None)?;
     let held: BTreeSet<&str> = records.iter().map(|r| r.account().as_str()).collect();
     keys.note(tx, id, held)
 }
@@ -73,7 +79,7 @@ pub(crate) fn write_block(
         return Ok(());
     }
     let count = i64::try_from(block.len()).unwrap_or(i64::MAX);
-    let id = insert(tx, count, block.text())?;
+    let id = insert(tx, count, block.text(), block.made_up_ids())?;
     if let Some(numbered) = block.keys()
         && places.note(tx, id, block.text(), numbered)?
     {
@@ -82,21 +88,54 @@ pub(crate) fn write_block(
     keys.note_text(tx, id, block.text())
 }
 
-/// Inserts a block's row; its id.
-fn insert(tx: &Connection, records: i64, text: &str) -> Result<i64, StoreError> {
-    tx.prepare_cached("INSERT INTO usage_blocks (records, csv) VALUES (?1, ?2)")
-        .and_then(|mut stmt| stmt.execute(params![records, text]))
-        .context("writing usage")?;
+/// Inserts a block's row, the ids `made_up` left out of its text; its id.
+fn insert(
+    tx: &Connection,
+    records: i64,
+    text: &str,
+    made_up: Option<MadeUpIds>,
+) -> Result<i64, StoreError> {
+    let fingerprint = made_up.map(|m| format!("{:016x}", m.fingerprint()));
+    let first = made_up.map(|m| i64::try_from(m.first()).unwrap_or(i64::MAX));
+    tx.prepare_cached(
+        "INSERT INTO usage_blocks (records, csv, made_up_fingerprint, made_up_first) \
+         VALUES (?1, ?2, ?3, ?4)",
+    )
+    .and_then(|mut stmt| stmt.execute(params![records, text, fingerprint, first]))
+    .context("writing usage")?;
     Ok(tx.last_insert_rowid())
 }
 
-/// The records of one block's text.
-fn records_of(text: &str) -> Result<Vec<UsageRecord>, StoreError> {
+/// The made-up ids a block's row leaves out of its text, from its columns `at` and `at + 1`
+/// (`made_up_fingerprint`, `made_up_first`).
+pub(crate) fn made_up_of(row: &Row<'_>, at: usize) -> Result<Option<MadeUpIds>, StoreError> {
+    let fingerprint: Option<String> = row.get(at).context("reading usage")?;
+    let first: Option<i64> = row.get(at.saturating_add(1)).context("reading usage")?;
+    match (fingerprint, first) {
+        (None, None) => Ok(None),
+        (Some(hex), Some(first)) => {
+            let fingerprint = u64::from_str_radix(&hex, 16).map_err(|_| {
+                backend(format!(
+                    "usage block fingerprint {hex:?} is not hexadecimal"
+                ))
+            })?;
+            let first = u64::try_from(first)
+                .map_err(|_| backend(format!("usage block first line {first} is negative")))?;
+            Ok(Some(MadeUpIds::new(fingerprint, first)))
+        }
+        (hex, first) => Err(backend(format!(
+            "usage block made-up ids half noted: fingerprint {hex:?}, first line {first:?}"
+        ))),
+    }
+}
+
+/// The records of one block's text, the ids `made_up` left out of it written back.
+fn records_of(text: &str, made_up: Option<MadeUpIds>) -> Result<Vec<UsageRecord>, StoreError> {
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(false)
         .from_reader(text.as_bytes());
     let mut out = Vec::new();
-    for row in reader.records() {
+    for (n, row) in (0u64..).zip(reader.records()) {
         let row = row.context("reading a usage block")?;
         let cell = |i: usize| row.get(i).unwrap_or_default();
         let account = AccountKey::new(cell(0)).context("stored usage account key")?;
@@ -105,11 +144,12 @@ fn records_of(text: &str) -> Result<Vec<UsageRecord>, StoreError> {
             .map(|t| t.with_timezone(&Utc))
             .map_err(|e| backend(format!("stored usage timestamp {:?}: {e}", cell(2))))?;
         let quantity = decimal("usage quantity", cell(3))?;
-        let record_id = Some(cell(4))
-            .filter(|id| !id.is_empty())
-            .map(RecordId::new)
-            .transpose()
-            .context("stored usage record id")?;
+        let record_id = match made_up {
+            Some(made_up) => Some(RecordId::new(made_up.id(n))),
+            None => Some(cell(4)).filter(|id| !id.is_empty()).map(RecordId::new),
+        }
+        .transpose()
+        .context("stored usage record id")?;
         out.push(
             UsageRecord::new(account, metric, timestamp, quantity, record_id)
                 .map_err(|e| backend(format!("stored usage of {}: {e}", cell(0))))?,
@@ -121,9 +161,9 @@ fn records_of(text: &str) -> Result<Vec<UsageRecord>, StoreError> {
 /// The records of every block holding one of `keys` (every block when `keys` is `None`).
 pub(crate) fn records(tx: &Connection, keys: Option<&str>) -> Result<Vec<UsageRecord>, StoreError> {
     let sql = match keys {
-        None => "SELECT csv FROM usage_blocks ORDER BY id",
+        None => "SELECT csv, made_up_fingerprint, made_up_first FROM usage_blocks ORDER BY id",
         Some(_) => {
-            "SELECT csv FROM usage_blocks WHERE id IN (SELECT b.value FROM usage_key_blocks k, \
+            "SELECT csv, made_up_fingerprint, made_up_first FROM usage_blocks WHERE id IN (SELECT b.value FROM usage_key_blocks k, \
              json_each(k.blocks) b WHERE k.account_key IN (SELECT value FROM json_each(?1))) \
              ORDER BY id"
         }
@@ -137,7 +177,7 @@ pub(crate) fn records(tx: &Connection, keys: Option<&str>) -> Result<Vec<UsageRe
     let mut out = Vec::new();
     while let Some(row) = rows.next().context("reading usage")? {
         let text: String = row.get(0).context("reading usage")?;
-        out.extend(records_of(&text)?);
+        out.extend(records_of(&text, made_up_of(row, 1)?)?);
     }
     Ok(out)
 }

@@ -19,6 +19,11 @@
 //! A quoted last cell naming `file-` anywhere in its line could be any such id once
 //! unquoted: then no id is left out at all.
 //!
+//! A block stored without its made-up ids ([`plock_core::import::MadeUpIds`]) is one such
+//! stretch, taken from its columns without reading its text: it goes to the stream as it is
+//! when its fingerprint is unshared, and with its ids written back otherwise, so the stream
+//! is the same as if its ids were in its text.
+//!
 //! A run reads each text once ([`OnePass`]): a fingerprint's ids are left out of a text when
 //! every id of it read so far, that text's included, is unshared. Only a later text can
 //! share them (a chunk imported twice, or a quoted id); the run then reads the texts again
@@ -28,6 +33,8 @@ use std::collections::HashMap;
 use std::collections::HashSet;
 use std::collections::hash_map::Entry;
 use std::ops::Range;
+
+use plock_core::import::MadeUpIds;
 
 /// Fingerprints whose made-up ids are each held by one record.
 #[derive(Debug, Default)]
@@ -83,6 +90,18 @@ impl Finder {
         }
     }
 
+    /// Notes text number `text`, a block of `records` records whose made-up ids `made_up`
+    /// says, left out of its text.
+    pub(crate) fn note_stored(&mut self, text: usize, made_up: MadeUpIds, records: u64) {
+        if let Some(last) = records.checked_sub(1) {
+            let first = made_up.first();
+            self.merge(
+                text,
+                (made_up.fingerprint(), first, first.saturating_add(last)),
+            );
+        }
+    }
+
     /// Adds a stretch of text number `text`: its fingerprint stays unshared only if all its
     /// ids so far are of this text, before the stretch.
     fn merge(&mut self, text: usize, (fingerprint, first, last): Stretch) {
@@ -127,6 +146,12 @@ impl Finder {
 }
 
 impl Unshared {
+    /// Whether the made-up ids of `made_up`'s fingerprint are unshared: a block stored
+    /// without them goes to the stream as it is.
+    pub(crate) fn leaves_out(&self, made_up: MadeUpIds) -> bool {
+        self.fingerprints.contains(&made_up.fingerprint())
+    }
+
     /// Appends `bytes` to `out`, the unshared ids left out (their cell left empty).
     pub(crate) fn strip_into(&self, bytes: &[u8], out: &mut Vec<u8>) {
         if self.fingerprints.is_empty() {
@@ -181,6 +206,19 @@ impl OnePass {
             }
         }
         out.extend_from_slice(bytes.get(copied..).unwrap_or_default());
+    }
+
+    /// Notes text number `text` (numbers rising as for [`OnePass::strip_into`]), a block of
+    /// `records` records stored without its made-up ids `made_up`; whether it goes to the
+    /// stream as it is, the ids unshared so far (else with its ids written back).
+    pub(crate) fn leaves_out(&mut self, text: usize, made_up: MadeUpIds, records: u64) -> bool {
+        self.finder.note_stored(text, made_up, records);
+        let fingerprint = made_up.fingerprint();
+        let unshared = self.finder.unshared_so_far(fingerprint);
+        if unshared {
+            self.left_out.insert(fingerprint);
+        }
+        unshared
     }
 
     /// Whether every id left out is unshared in the end, after the last text: then the

@@ -1,20 +1,34 @@
 //! Every stored usage record read into the engine's table for a billing run: the rows
 //! written a batch at a time, then every block, as one CSV stream through plock-core's
 //! parallel usage reader, made-up record ids no two records share left out
-//! ([`crate::record_ids`]).
+//! ([`crate::record_ids`]). A block stored without its made-up ids ([`crate::blocks`]) goes
+//! to the stream as it is when they are unshared, unread; otherwise its ids are written back.
 
 use std::io::Read;
 
-use plock_core::import::UsageLayout;
+use plock_core::import::{MadeUpIds, UsageLayout};
 use plock_core::store::StoreError;
 use plock_core::{AccountBook, UsageTable};
-use rusqlite::{Connection, Statement};
+use rusqlite::{Connection, Row, Statement};
 
-use crate::blocks::HEADER;
+use crate::blocks::{HEADER, made_up_of};
 use crate::codec::{Context, USAGE_SELECT, backend, usage_record};
 use crate::record_ids::{Finder, OnePass, Unshared};
 
-const BLOCKS: &str = "SELECT csv FROM usage_blocks ORDER BY id";
+const BLOCKS: &str =
+    "SELECT csv, records, made_up_fingerprint, made_up_first FROM usage_blocks ORDER BY id";
+
+/// The made-up ids a block's text leaves out, and the number of its records.
+type LeftOut = Option<(MadeUpIds, u64)>;
+
+/// A block's row of [`BLOCKS`]: its text, and the made-up ids left out of it.
+fn block_of<'r>(row: &'r Row<'_>) -> Result<(&'r [u8], LeftOut), StoreError> {
+    let text = row.get_ref(0).context("reading usage")?;
+    let text = text.as_bytes().context("reading usage")?;
+    let records: i64 = row.get(1).context("reading usage")?;
+    let made_up = made_up_of(row, 2)?.map(|m| (m, u64::try_from(records).unwrap_or(0)));
+    Ok((text, made_up))
+}
 
 /// Every usage record, the rows' and the blocks', read into the engine's table by
 /// plock-core's usage reader, in the caller's read transaction `tx`.
@@ -47,8 +61,10 @@ fn unshared(stmt: &mut Statement<'_>, rows: &[u8]) -> Result<Unshared, StoreErro
     let mut text = 0usize;
     while let Some(row) = found.next().context("reading usage")? {
         text = text.saturating_add(1);
-        let block = row.get_ref(0).context("reading usage")?;
-        finder.note(text, block.as_bytes().context("reading usage")?);
+        match block_of(row)? {
+            (_, Some((made_up, records))) => finder.note_stored(text, made_up, records),
+            (block, None) => finder.note(text, block),
+        }
     }
     Ok(finder.unshared())
 }
@@ -103,6 +119,15 @@ impl Strip<'_> {
             Strip::Known(unshared) => unshared.strip_into(bytes, out),
         }
     }
+
+    /// Notes text number `text`, a block of `records` records stored without its ids
+    /// `made_up`; whether it goes to the stream as it is (else with its ids written back).
+    fn leaves_out(&mut self, text: usize, made_up: MadeUpIds, records: u64) -> bool {
+        match self {
+            Strip::AsRead(once) => once.leaves_out(text, made_up, records),
+            Strip::Known(unshared) => unshared.leaves_out(made_up),
+        }
+    }
 }
 
 /// The head, then every block's text, one after another, as one reader.
@@ -129,16 +154,26 @@ impl Read for Blocks<'_, '_> {
                 self.at = self.at.saturating_add(n);
                 return Ok(n);
             }
-            match self.rows.next().map_err(std::io::Error::other)? {
-                Some(row) => {
-                    let block = row.get_ref(0).map_err(std::io::Error::other)?;
-                    let block = block.as_bytes().map_err(std::io::Error::other)?;
-                    self.current.clear();
-                    self.at = 0;
-                    self.text = self.text.saturating_add(1);
-                    self.strip.strip_into(self.text, block, &mut self.current);
+            let Some(row) = self.rows.next().map_err(std::io::Error::other)? else {
+                return Ok(0);
+            };
+            let (block, made_up) = block_of(row).map_err(std::io::Error::other)?;
+            self.current.clear();
+            self.at = 0;
+            self.text = self.text.saturating_add(1);
+            match made_up {
+                Some((ids, records)) if self.strip.leaves_out(self.text, ids, records) => {
+                    // As it is: straight into `buf` when it fits, else held.
+                    match buf.get_mut(..block.len()) {
+                        Some(to) if !block.is_empty() => {
+                            to.copy_from_slice(block);
+                            return Ok(block.len());
+                        }
+                        _ => self.current.extend_from_slice(block),
+                    }
                 }
-                None => return Ok(0),
+                Some((ids, _)) => ids.write_into(block, &mut self.current),
+                None => self.strip.strip_into(self.text, block, &mut self.current),
             }
         }
     }

@@ -134,6 +134,8 @@ CREATE TABLE usage_block_keys (
     include_str!("migrations/6_subscription_watermarks.sql"),
     // 7: invoices compressed, billed usage in columns (see `invoice_json` and `billed_usage`).
     include_str!("migrations/7_compact_run_records.sql"),
+    // 8: blocks without the ids the import made up (see the `blocks` module).
+    include_str!("migrations/8_made_up_ids.sql"),
 ];
 
 /// The schema version this code writes: the number of migrations.

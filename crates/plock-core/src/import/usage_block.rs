@@ -3,9 +3,11 @@
 //!
 //! The text is `account_key,metric,timestamp,quantity,record_id` lines without a header,
 //! written as a CSV writer writes them: times in RFC 3339 UTC as chrono's `AutoSi` writes them,
-//! quantities as `Decimal` writes them (their scale kept), every record with its record id.
+//! quantities as `Decimal` writes them (their scale kept), every record with its record id,
+//! except that ids the import made up may be left out of it ([`MadeUpIds`]).
 //! A store may keep the text as it is (readable as any CSV) or read the records from it.
 
+use std::borrow::Cow;
 use std::collections::BTreeSet;
 
 use chrono::{DateTime, SecondsFormat, Utc};
@@ -17,19 +19,98 @@ use crate::usage::UsageRecord;
 
 /// Checked usage records as canonical CSV text; built only from checked records.
 ///
-/// Two blocks are equal when their text is: the keys a checker notes ([`UsageBlock::keys`])
-/// index the text, they are not part of it.
+/// Two blocks are equal when their text with every id written ([`UsageBlock::text_with_ids`])
+/// is: the keys a checker notes ([`UsageBlock::keys`]) index the text, they are not part of it.
 #[derive(Debug, Clone, Default)]
 pub struct UsageBlock {
     text: String,
     records: usize,
     keys: Option<BlockKeys>,
+    made_up: Option<MadeUpIds>,
 }
 
 impl PartialEq for UsageBlock {
     fn eq(&self, other: &Self) -> bool {
-        self.text == other.text && self.records == other.records
+        self.records == other.records
+            && if self.made_up == other.made_up {
+                self.text == other.text
+            } else {
+                self.text_with_ids() == other.text_with_ids()
+            }
     }
+}
+
+/// The record ids a block's text leaves out: every record's id is one the import made up,
+/// `file-<fingerprint>-<line>`, the records' lines `first`, `first + 1`, ... in the block's
+/// order. Such ids are a third of the text of a file without ids; a store keeps the two
+/// numbers instead, and a reader that needs the ids writes them back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct MadeUpIds {
+    fingerprint: u64,
+    first: u64,
+}
+
+impl MadeUpIds {
+    /// The ids of a chunk of `fingerprint` whose first record is on line `first`.
+    pub fn new(fingerprint: u64, first: u64) -> MadeUpIds {
+        MadeUpIds { fingerprint, first }
+    }
+
+    /// The fingerprint of the chunk the ids were made from.
+    pub fn fingerprint(&self) -> u64 {
+        self.fingerprint
+    }
+
+    /// The line in its chunk of the block's first record.
+    pub fn first(&self) -> u64 {
+        self.first
+    }
+
+    /// `file-<fingerprint>-`, the text every id starts with.
+    pub fn prefix(&self) -> String {
+        format!("file-{:016x}-", self.fingerprint)
+    }
+
+    /// The id of record `n` (from 0) of the block.
+    pub fn id(&self, n: u64) -> String {
+        format!("{}{}", self.prefix(), self.first.saturating_add(n))
+    }
+
+    /// Appends `text` (lines each ended by a line end, the last cell of each empty) to `out`
+    /// with the ids written into the last cells.
+    pub fn write_into(&self, text: &[u8], out: &mut Vec<u8>) {
+        let prefix = self.prefix();
+        out.reserve(text.len().saturating_add(text.len() / 2));
+        let mut start = 0usize;
+        let mut line = self.first;
+        for end in memchr::memchr_iter(b'\n', text) {
+            out.extend_from_slice(text.get(start..end).unwrap_or_default());
+            out.extend_from_slice(prefix.as_bytes());
+            push_number(out, line);
+            out.push(b'\n');
+            line = line.saturating_add(1);
+            start = end.saturating_add(1);
+        }
+        out.extend_from_slice(text.get(start..).unwrap_or_default());
+    }
+}
+
+/// Appends `n` in decimal digits.
+pub(super) fn push_number(out: &mut Vec<u8>, n: u64) {
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    let mut rest = n;
+    loop {
+        at = at.saturating_sub(1);
+        if let Some(d) = digits.get_mut(at) {
+            *d = b'0'.wrapping_add((rest % 10) as u8);
+        }
+        rest /= 10;
+        if rest == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(digits.get(at..).unwrap_or_default());
 }
 
 impl Eq for UsageBlock {}
@@ -117,32 +198,66 @@ impl UsageBlock {
             text: String::from_utf8(bytes).unwrap_or_default(),
             records: records.len(),
             keys: None,
+            made_up: None,
         }
     }
 
     /// A block of `records` records written canonically in `text` by the checker, with the
-    /// keys it noted.
+    /// keys it noted and the made-up ids it left out of the text.
     pub(super) fn from_checked(
         text: String,
         records: usize,
         keys: Option<BlockKeys>,
+        made_up: Option<MadeUpIds>,
     ) -> UsageBlock {
         UsageBlock {
             text,
             records,
             keys,
+            made_up,
         }
     }
 
     /// A block a store kept: `text` as [`UsageBlock::text`] gave it, holding `records`
-    /// records. Reading it back ([`UsageBlock::for_each_record`]) refuses a line that is not
-    /// a record.
-    pub fn from_stored(text: String, records: usize) -> UsageBlock {
+    /// records, the ids `made_up` says left out of it. Reading it back
+    /// ([`UsageBlock::for_each_record`]) refuses a line that is not a record.
+    pub fn from_stored(text: String, records: usize, made_up: Option<MadeUpIds>) -> UsageBlock {
         UsageBlock {
             text,
             records,
             keys: None,
+            made_up,
         }
+    }
+
+    /// The same records with every id in the text, for a store that keeps the text alone;
+    /// the keys' offsets would no longer hold, so they are dropped.
+    pub fn with_ids_written(self) -> UsageBlock {
+        match self.made_up {
+            None => self,
+            Some(_) => UsageBlock {
+                text: self.text_with_ids().into_owned(),
+                records: self.records,
+                keys: None,
+                made_up: None,
+            },
+        }
+    }
+
+    /// The ids the text leaves out, if it leaves any out; then it leaves out every record's.
+    pub fn made_up_ids(&self) -> Option<MadeUpIds> {
+        self.made_up
+    }
+
+    /// The text with every record's id written: [`UsageBlock::text`] when it leaves none out.
+    pub fn text_with_ids(&self) -> Cow<'_, str> {
+        let Some(made_up) = self.made_up else {
+            return Cow::Borrowed(&self.text);
+        };
+        let mut out = Vec::new();
+        made_up.write_into(self.text.as_bytes(), &mut out);
+        // Ids are ASCII, written at line ends: the text stays UTF-8.
+        Cow::Owned(String::from_utf8(out).unwrap_or_default())
     }
 
     /// Its records' distinct account keys as its checker numbered them; `None` for a block
@@ -151,7 +266,8 @@ impl UsageBlock {
         self.keys.as_ref()
     }
 
-    /// The records as CSV lines, each ended by a line end, without a header.
+    /// The records as CSV lines, each ended by a line end, without a header; the last cell of
+    /// each line is empty when [`UsageBlock::made_up_ids`] says the ids are left out.
     pub fn text(&self) -> &str {
         &self.text
     }
@@ -166,7 +282,7 @@ impl UsageBlock {
         self.records == 0
     }
 
-    /// Calls `each` with every record, in order.
+    /// Calls `each` with every record, in order, its id written when the text leaves it out.
     ///
     /// # Errors
     /// `each`'s error, or [`BlockError`] (into `E`) for a line that is not a record, which a
@@ -175,6 +291,23 @@ impl UsageBlock {
         &self,
         mut each: impl FnMut(BlockRecord<'_>) -> Result<(), E>,
     ) -> Result<(), E> {
+        if let Some(made_up) = self.made_up {
+            // Each id is the prefix and a line number, written over the last one's.
+            let mut id = made_up.prefix().into_bytes();
+            let prefix = id.len();
+            let mut line = made_up.first;
+            for (n, text) in self.text.lines().enumerate() {
+                let cells: Vec<&str> = text.split(',').collect();
+                let mut record = record_of(&cells, n)?;
+                id.truncate(prefix);
+                push_number(&mut id, line);
+                line = line.saturating_add(1);
+                // The prefix and digits are ASCII.
+                record.record_id = std::str::from_utf8(&id).ok();
+                each(record)?;
+            }
+            return Ok(());
+        }
         if !self.text.contains('"') {
             for (n, line) in self.text.lines().enumerate() {
                 let cells: Vec<&str> = line.split(',').collect();

@@ -9,7 +9,10 @@
 //! read by the import's own row rules ([`usage_row`]); a chunk with a problem is read again
 //! whole by [`parse_usage`], so its problems are exactly the ones `parse_usage` reports.
 //! A row without a record id gets `parse_usage`'s, from the chunk's text and its line in the
-//! chunk: the same file in the same chunks gives the same ids.
+//! chunk: the same file in the same chunks gives the same ids. When every record of a chunk
+//! gets one, on lines rising by one, they are left out of the block's text and noted on the
+//! block ([`MadeUpIds`]): a third of the text of a file without ids. They are written back
+//! into the text so far as soon as a record breaks the run.
 
 use std::io::Write;
 
@@ -19,7 +22,7 @@ use super::canonical::{Stamp, quantity};
 use super::clean_cell;
 use super::table::{Delimiter, ImportErrors};
 use super::usage::{RowRules, UsageCells, parse_usage, usage_row};
-use super::usage_block::{BlockKeys, UsageBlock};
+use super::usage_block::{BlockKeys, MadeUpIds, UsageBlock, push_number};
 use crate::book::AccountBook;
 use crate::hash::{InlineIndex, inline};
 use crate::id::{MetricId, RecordId};
@@ -108,10 +111,24 @@ impl<'b> UsageChecker<'b> {
         let known = self.known_keys(rows);
         // Each record's key place and line offset; `None` once one cannot be noted.
         let mut places = Some(Vec::with_capacity(rows.len()));
+        let mut left_out = LeftOut::NoRecord;
         for (i, (_, raw)) in rows.iter().enumerate() {
             let chunk_line = u64::try_from(i).unwrap_or(u64::MAX).saturating_add(2);
-            let start = out.len();
+            let mut start = out.len();
+            // A made-up id of this row is left out when it goes on the stretch of those before.
+            let leave = match left_out {
+                LeftOut::NoRecord => true,
+                LeftOut::From(first) => {
+                    first.saturating_add(u64::try_from(records).unwrap_or(u64::MAX)) == chunk_line
+                }
+                LeftOut::Written => false,
+            };
+            let mut made = false;
             let mut id = |out: &mut Vec<u8>| {
+                made = true;
+                if leave {
+                    return;
+                }
                 let fp = *fingerprint.get_or_insert_with(|| self.fingerprint(rows));
                 let prefix = prefix.get_or_insert_with(|| format!("file-{fp:016x}-"));
                 out.extend_from_slice(prefix.as_bytes());
@@ -121,6 +138,9 @@ impl<'b> UsageChecker<'b> {
             if let Some(place) = place
                 && self.common_row(raw, width, &mut metrics, &mut out, &mut id)
             {
+                let fp = || self.fingerprint(rows);
+                let next = left_out.next(made && leave, chunk_line);
+                start = left_out.settle(next, &mut out, start, fp, &mut fingerprint, &mut places);
                 note(&mut places, place, start);
                 records = records.saturating_add(1);
                 continue;
@@ -128,22 +148,33 @@ impl<'b> UsageChecker<'b> {
             out.truncate(start);
             let fp = *fingerprint.get_or_insert_with(|| self.fingerprint(rows));
             match self.row_rules(raw, width, chunk_line, fp) {
-                Rule::Record(record) => {
+                Rule::Record(record, made) => {
+                    let next = left_out.next(made && leave, chunk_line);
+                    let fp = || fp;
+                    start =
+                        left_out.settle(next, &mut out, start, fp, &mut fingerprint, &mut places);
                     match self.keys.get_str(record.account().as_str()) {
                         Some(place) => note(&mut places, place, start),
                         None => places = None,
                     }
-                    write_record(&mut out, &record);
+                    write_record(&mut out, &record, !(made && leave));
                     records = records.saturating_add(1);
                 }
                 Rule::Blank => {}
                 Rule::Refused => return self.reference(rows),
             }
         }
+        let made_up = match left_out {
+            LeftOut::From(first) => {
+                let fp = *fingerprint.get_or_insert_with(|| self.fingerprint(rows));
+                Some(MadeUpIds::new(fp, first))
+            }
+            LeftOut::NoRecord | LeftOut::Written => None,
+        };
         match String::from_utf8(out) {
             Ok(text) => {
                 let keys = places.map(|p| BlockKeys::new(self.key_order, p));
-                Ok(UsageBlock::from_checked(text, records, keys))
+                Ok(UsageBlock::from_checked(text, records, keys, made_up))
             }
             Err(_) => self.reference(rows),
         }
@@ -249,12 +280,19 @@ impl<'b> UsageChecker<'b> {
             metric: cell(1),
             timestamp: cell(2),
             quantity: cell(3),
-            record_id: cell(4).or_else(|| Some(format!("file-{fingerprint:016x}-{chunk_line}"))),
+            record_id: cell(4),
+        };
+        let made = usage.record_id.is_none();
+        let usage = UsageCells {
+            record_id: usage
+                .record_id
+                .or_else(|| Some(format!("file-{fingerprint:016x}-{chunk_line}"))),
+            ..usage
         };
         let mut errors = ImportErrors::default();
         let rules = RowRules::plock(Delimiter::Comma);
         match usage_row(usage, chunk_line, self.book, &rules, &mut errors) {
-            Some(record) if errors.is_empty() => Rule::Record(record),
+            Some(record) if errors.is_empty() => Rule::Record(record, made),
             _ => Rule::Refused,
         }
     }
@@ -315,6 +353,68 @@ impl<'b> UsageChecker<'b> {
     }
 }
 
+/// Which made-up ids the text of the records checked so far leaves out ([`MadeUpIds`]).
+#[derive(Clone, Copy)]
+enum LeftOut {
+    /// No record yet.
+    NoRecord,
+    /// Every record's: each has a made-up id, the first on line `first`, the others on the
+    /// lines after it in turn.
+    From(u64),
+    /// None: every id is written.
+    Written,
+}
+
+impl LeftOut {
+    /// What follows a record on `line` whose made-up id was left out (`left`) or not.
+    fn next(self, left: bool, line: u64) -> LeftOut {
+        match (self, left) {
+            (LeftOut::NoRecord, true) => LeftOut::From(line),
+            (kept @ LeftOut::From(_), true) => kept,
+            _ => LeftOut::Written,
+        }
+    }
+
+    /// Becomes `next`: the ids left out of `out[..start]` (the records before) are written
+    /// back when `next` leaves none out, their places moved with their lines. The start of
+    /// the record after them, moved too.
+    fn settle(
+        &mut self,
+        next: LeftOut,
+        out: &mut Vec<u8>,
+        start: usize,
+        fp: impl FnOnce() -> u64,
+        fingerprint: &mut Option<u64>,
+        places: &mut Option<Vec<u64>>,
+    ) -> usize {
+        let before = std::mem::replace(self, next);
+        let (LeftOut::From(first), LeftOut::Written) = (before, next) else {
+            return start;
+        };
+        let made_up = MadeUpIds::new(*fingerprint.get_or_insert_with(fp), first);
+        let (head, tail) = out.split_at(start.min(out.len()));
+        let mut text = Vec::with_capacity(out.capacity().saturating_add(start / 2));
+        made_up.write_into(head, &mut text);
+        let moved = text.len();
+        if let Some(list) = places.as_mut() {
+            let starts = std::iter::once(0)
+                .chain(memchr::memchr_iter(b'\n', &text).map(|e| e.saturating_add(1)));
+            for (entry, line_start) in list.iter_mut().zip(starts) {
+                match u32::try_from(line_start) {
+                    Ok(at) => *entry = (*entry & !0xffff_ffff) | u64::from(at),
+                    Err(_) => {
+                        *places = None;
+                        break;
+                    }
+                }
+            }
+        }
+        text.extend_from_slice(tail);
+        *out = text;
+        moved
+    }
+}
+
 /// Notes that the line at `offset` of a block's text holds the key at `place`.
 fn note(places: &mut Option<Vec<u64>>, place: u32, offset: usize) {
     let noted = places.as_mut().zip(u32::try_from(offset).ok());
@@ -335,7 +435,8 @@ fn key_order(book: &AccountBook) -> u64 {
 
 /// What the row rules made of a row.
 enum Rule {
-    Record(UsageRecord),
+    /// A record, and whether its id is made up.
+    Record(UsageRecord, bool),
     /// Every cell blank: not a row.
     Blank,
     /// Refused, or not for one row alone: the chunk is read whole.
@@ -392,30 +493,16 @@ impl<'r> Metrics<'r> {
     }
 }
 
-/// Appends `n` in decimal digits.
-fn push_number(out: &mut Vec<u8>, n: u64) {
-    let mut digits = [0u8; 20];
-    let mut at = digits.len();
-    let mut rest = n;
-    loop {
-        at = at.saturating_sub(1);
-        if let Some(d) = digits.get_mut(at) {
-            *d = b'0'.wrapping_add((rest % 10) as u8);
-        }
-        rest /= 10;
-        if rest == 0 {
-            break;
-        }
-    }
-    out.extend_from_slice(digits.get(at..).unwrap_or_default());
-}
-
-/// Writes `record` as a block's line; its cells hold no separator, quote or line end.
-fn write_record(out: &mut Vec<u8>, record: &UsageRecord) {
+/// Writes `record` as a block's line, its id cell empty unless `with_id`; its cells hold no
+/// separator, quote or line end.
+fn write_record(out: &mut Vec<u8>, record: &UsageRecord, with_id: bool) {
     let time = record
         .timestamp()
         .to_rfc3339_opts(SecondsFormat::AutoSi, true);
-    let id = record.record_id().map_or("", RecordId::as_str);
+    let id = match with_id {
+        true => record.record_id().map_or("", RecordId::as_str),
+        false => "",
+    };
     let _ = writeln!(
         out,
         "{},{},{time},{},{id}",

@@ -37,12 +37,33 @@ fn check(header: &str, rows: &[String]) -> Result<(), TestCaseError> {
     let found = UsageChecker::new(header, &book).check(&rows);
     let expected = reference(header, &rows, &book);
     match (&found, &expected) {
-        (Ok(a), Ok(b)) => prop_assert_eq!(a, b),
+        (Ok(a), Ok(b)) => {
+            prop_assert_eq!(a, b);
+            keys_index_lines(a, &book)?;
+        }
         (Err(a), Err(b)) => {
             prop_assert_eq!(a.errors(), b.errors());
             prop_assert_eq!(a.total(), b.total());
         }
         _ => prop_assert!(false, "{:?} against {:?}", found, expected),
+    }
+    Ok(())
+}
+
+/// The keys a block notes name lines of its text holding them, and a text that leaves ids
+/// out has every id cell empty.
+fn keys_index_lines(block: &UsageBlock, book: &AccountBook) -> Result<(), TestCaseError> {
+    let text = block.text();
+    if let Some(keys) = block.keys() {
+        let all: Vec<&str> = book.keys().map(|k| k.as_str()).collect();
+        for (place, offset) in keys.places() {
+            prop_assert!(offset == 0 || text.as_bytes()[offset - 1] == b'\n');
+            let key = text[offset..].split(',').next().unwrap();
+            prop_assert_eq!(key, all[place as usize]);
+        }
+    }
+    if block.made_up_ids().is_some() {
+        prop_assert!(text.lines().all(|l| l.ends_with(',')), "{}", text);
     }
     Ok(())
 }
@@ -160,7 +181,12 @@ fn a_chunk_in_the_common_form_is_copied_with_ids_from_the_chunk() {
     let records = parse_usage(text.as_bytes(), &book).unwrap();
     assert_eq!(block, UsageBlock::from_records(&records));
     assert_eq!(block.len(), 2);
-    let lines: Vec<&str> = block.text().lines().collect();
+    // Every id is made up, lines 2 and 3: the text leaves them out.
+    let made_up = block.made_up_ids().unwrap();
+    assert_eq!(made_up.first(), 2);
+    assert!(block.text().lines().all(|l| l.ends_with(',')));
+    let full = block.text_with_ids();
+    let lines: Vec<&str> = full.lines().collect();
     assert!(lines[0].starts_with("894,calls,2025-03-13T11:16:10.320Z,44.383738,file-"));
     assert!(lines[1].starts_with("a b,calls,2025-03-13T11:16:10Z,7.50,file-"));
     assert!(lines[1].ends_with("-3"));
@@ -201,4 +227,62 @@ fn a_blocks_records_read_back_as_they_were_written() {
         .collect();
     assert_eq!(read, written);
     assert_eq!(block.account_keys().unwrap(), ["894", "a b"]);
+}
+
+#[test]
+fn ids_are_left_out_only_of_a_stretch_of_made_up_ones() {
+    let book = book();
+    let header = "account_key,metric,timestamp,quantity,record_id";
+    let checker = UsageChecker::new(header, &book);
+    let keys = ["894", "a b"];
+    let row = |i: usize, id: &str| format!("{},calls,2025-03-13T11:16:10Z,1,{id}", keys[i % 2]);
+    let cases: [(&[&str], bool); 8] = [
+        (&["", "", ""], true),
+        (&["", ",,,,", ""], false),
+        (&["r1", "", ""], false),
+        (&["", "", "r1"], false),
+        (&["", "r1", ""], false),
+        (&["", "", "", "r1"], false),
+        (&[",,,,", "", ""], true),
+        (&["", " ", ""], true),
+    ];
+    for (ids, compact) in cases {
+        let rows: Vec<String> = ids
+            .iter()
+            .enumerate()
+            .map(|(i, id)| match *id {
+                ",,,," => id.to_string(),
+                id => row(i, id),
+            })
+            .collect();
+        let numbered: Vec<UsageRow<'_>> = rows
+            .iter()
+            .enumerate()
+            .map(|(i, r)| (10 + i as u64, r.as_bytes()))
+            .collect();
+        let block = checker.check(&numbered).unwrap();
+        assert_eq!(block.made_up_ids().is_some(), compact, "{ids:?}");
+        assert_eq!(
+            block,
+            reference(header, &numbered, &book).unwrap(),
+            "{ids:?}"
+        );
+        keys_index_lines(&block, &book).unwrap();
+        let written = block.clone().with_ids_written();
+        assert_eq!(written, block);
+        assert!(written.made_up_ids().is_none());
+        assert_eq!(ids_of(&block), ids_of(&written), "{ids:?}");
+    }
+}
+
+/// The record ids a block's records read back with.
+fn ids_of(block: &UsageBlock) -> Vec<Option<String>> {
+    let mut ids = Vec::new();
+    block
+        .for_each_record(|r| {
+            ids.push(r.record_id.map(str::to_owned));
+            Ok::<(), super::BlockError>(())
+        })
+        .unwrap();
+    ids
 }

@@ -52,6 +52,7 @@ fn stored_invoices(conn: &Connection) -> Vec<(i64, i64, Value)> {
 /// Rewrites a database of today's schema into version 6's layout of invoices and billed
 /// usage (each as JSON text) and marks it version 6, as a plock of that version left it.
 pub fn to_version_6(conn: &Connection) {
+    crate::made_up_ids::to_version_7(conn);
     let invoices: Vec<(i64, String)> = stored_invoices(conn)
         .into_iter()
         .map(|(number, bytes, stored)| (number, shell_json(bytes, &stored)))
