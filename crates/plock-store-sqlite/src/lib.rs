@@ -49,6 +49,7 @@ mod billed_usage;
 mod blocks;
 mod book_text;
 mod codec;
+mod deflate;
 mod files;
 mod invoice_json;
 mod key_blocks;
