@@ -1,3 +1,5 @@
+#![allow(clippy::indexing_slicing, clippy::unwrap_used)]
+
 use std::io::Read;
 
 use flate2::read::ZlibDecoder;
@@ -100,14 +102,32 @@ fn incompressible_data_reads_back_longer() {
 #[test]
 fn every_length_and_distance_code_reads_back() {
     let mut deflater = Deflater::new();
-    for length in [3, 4, 5, 10, 11, 12, 13, 18, 19, 34, 35, 66, 67, 130, 131, 257, 258, 259] {
-        for distance in [1, 2, 3, 4, 5, 6, 7, 8, 9, 12, 13, 24, 25, 256, 257, 4096, 4097, 32_768] {
+    for length in [
+        3, 4, 5, 10, 11, 12, 13, 18, 19, 34, 35, 66, 67, 130, 131, 257, 258, 259,
+    ] {
+        for distance in [
+            1, 2, 3, 4, 5, 6, 7, 8, 9, 12, 13, 24, 25, 256, 257, 4096, 4097, 32_768,
+        ] {
             let head = noise(distance, (length * 40_000 + distance) as u64);
             let mut data = head.clone();
             data.extend(head.iter().cycle().take(length));
             data.extend(noise(8, 9));
             roundtrip(&mut deflater, &data);
         }
+    }
+}
+
+#[test]
+fn adler32_is_zlibs() {
+    assert_eq!(adler32(b""), 1);
+    assert_eq!(adler32(b"Wikipedia"), 0x11E6_0398);
+    for length in [15, 16, 17, 5535, 5536, 5537, 5552, 20_000] {
+        let data = vec![0xFF; length];
+        assert_eq!(
+            adler32(&data),
+            zlib_rs::adler32::adler32(1, &data),
+            "{length} bytes"
+        );
     }
 }
 
@@ -151,7 +171,12 @@ fn invoices_shrink_like_zlib() {
     let mut theirs = Vec::with_capacity(json.len());
     let status = zlib.compress_vec(&json, &mut theirs, flate2::FlushCompress::Finish);
     assert!(matches!(status, Ok(flate2::Status::StreamEnd)));
-    assert!(ours.len() * 10 < theirs.len() * 13, "{} against {}", ours.len(), theirs.len());
+    assert!(
+        ours.len() * 10 < theirs.len() * 13,
+        "{} against {}",
+        ours.len(),
+        theirs.len()
+    );
 }
 
 proptest! {
@@ -178,7 +203,8 @@ proptest! {
 
 /// zlib's level 1 against [`Deflater`] on real invoices, one JSON a line in the file that
 /// `PLOCK_INVOICES_JSONL` names (the sqlite3 shell's `sqlar_uncompress` of a billed run's
-/// `invoices`), in alternating rounds: bytes in all and time an invoice.
+/// `invoices`), in alternating rounds (`PLOCK_ROUNDS`, 5 unless told): bytes in all and time
+/// an invoice.
 #[test]
 #[ignore = "a measurement on a file of invoices"]
 fn measure_on_invoices() {
@@ -186,13 +212,17 @@ fn measure_on_invoices() {
         return;
     };
     let text = std::fs::read(&path).unwrap_or_default();
-    let invoices: Vec<&[u8]> = text.split(|b| *b == b'\n').filter(|l| !l.is_empty()).collect();
+    let invoices: Vec<&[u8]> = text
+        .split(|b| *b == b'\n')
+        .filter(|l| !l.is_empty())
+        .collect();
     let json: usize = invoices.iter().map(|i| i.len()).sum();
     println!("{} invoices, {json} bytes of JSON", invoices.len());
     let mut zlib = flate2::Compress::new(flate2::Compression::fast(), true);
     let mut deflater = Deflater::new();
     let mut out = Vec::with_capacity(1 << 20);
-    for round in 1..=5 {
+    let rounds = std::env::var("PLOCK_ROUNDS").map_or(5, |n| n.parse().unwrap_or(5));
+    for round in 1..=rounds {
         let start = std::time::Instant::now();
         let mut total = 0;
         for invoice in &invoices {
