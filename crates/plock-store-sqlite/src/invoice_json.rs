@@ -36,14 +36,14 @@ pub(crate) struct StoredJson {
 /// A compressor kept for many invoices: its table and a buffer for the JSON are made once,
 /// not once an invoice (a JSON written into a fresh `String` grows through several copies).
 pub(crate) struct Compressor {
-    zlib: Deflater,
+    deflater: Deflater,
     json: Vec<u8>,
 }
 
 impl Compressor {
     pub(crate) fn new() -> Compressor {
         Compressor {
-            zlib: Deflater::new(),
+            deflater: Deflater::new(),
             json: Vec::with_capacity(16 << 10),
         }
     }
@@ -65,7 +65,7 @@ impl Compressor {
             .map_err(|_| backend(format!("an invoice of {} bytes of JSON", json.len())))?;
         // Shorter than the JSON or not kept: room for the JSON's length is enough.
         let mut stream = Vec::with_capacity(json.len());
-        self.zlib.compress(json, &mut stream);
+        self.deflater.compress(json, &mut stream);
         let value = if stream.len() < json.len() {
             Value::Blob(stream)
         } else {
