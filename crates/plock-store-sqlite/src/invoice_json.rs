@@ -9,20 +9,21 @@
 //! line. The JSON is [`plock_core::invoice::WithoutProducts`]: the per-product totals, which
 //! reading makes from the lines, are not stored (a quarter of the JSON at M); an invoice
 //! stored with them, as older plocks did, reads the same.
+//!
+//! The streams are made by [`crate::deflate`], which needs no clearing between invoices
+//! (zlib's fastest level clears 128 KB for each), and read by flate2's zlib decoder.
 
-use flate2::{Compress, Compression, Decompress, FlushCompress, FlushDecompress, Status};
+use flate2::{Decompress, FlushDecompress, Status};
 use plock_core::store::StoreError;
 use rusqlite::types::{Value, ValueRef};
 
 use plock_store_sql::error::backend;
 
+use crate::deflate::Deflater;
+
 /// The longest invoice JSON read back, in bytes: a damaged length is refused before anything
 /// is allocated for it. An invoice of 100,000 lines is about 30 MB.
 pub(crate) const MAX_JSON_BYTES: usize = 256 << 20;
-
-/// zlib's fastest level: the stronger ones shorten invoices by a tenth more and take half as
-/// long again.
-const LEVEL: u32 = 1;
 
 /// An invoice's JSON as stored: its length and the `invoice` column's value.
 pub(crate) struct StoredJson {
@@ -32,17 +33,17 @@ pub(crate) struct StoredJson {
     pub(crate) value: Value,
 }
 
-/// A compressor kept for many invoices: zlib's state and a buffer for the JSON are made once,
+/// A compressor kept for many invoices: its table and a buffer for the JSON are made once,
 /// not once an invoice (a JSON written into a fresh `String` grows through several copies).
 pub(crate) struct Compressor {
-    zlib: Compress,
+    deflater: Deflater,
     json: Vec<u8>,
 }
 
 impl Compressor {
     pub(crate) fn new() -> Compressor {
         Compressor {
-            zlib: Compress::new(Compression::new(LEVEL), true),
+            deflater: Deflater::new(),
             json: Vec::with_capacity(16 << 10),
         }
     }
@@ -50,8 +51,8 @@ impl Compressor {
     /// `value`'s JSON as stored.
     ///
     /// # Errors
-    /// [`StoreError::Backend`] when the JSON cannot be made, zlib fails or the length does
-    /// not fit a column.
+    /// [`StoreError::Backend`] when the JSON cannot be made or its length does not fit a
+    /// column.
     pub(crate) fn store(
         &mut self,
         value: &impl serde::Serialize,
@@ -62,14 +63,10 @@ impl Compressor {
         let json = &self.json;
         let json_bytes = i64::try_from(json.len())
             .map_err(|_| backend(format!("an invoice of {} bytes of JSON", json.len())))?;
-        self.zlib.reset();
         // Shorter than the JSON or not kept: room for the JSON's length is enough.
         let mut stream = Vec::with_capacity(json.len());
-        let status = self
-            .zlib
-            .compress_vec(json, &mut stream, FlushCompress::Finish)
-            .map_err(|e| backend(format!("compressing an invoice: {e}")))?;
-        let value = if status == Status::StreamEnd && stream.len() < json.len() {
+        self.deflater.compress(json, &mut stream);
+        let value = if stream.len() < json.len() {
             Value::Blob(stream)
         } else {
             let text = String::from_utf8(json.clone())

@@ -49,7 +49,10 @@ mod billed_usage;
 mod blocks;
 mod book_text;
 mod codec;
+mod deflate;
 mod files;
+#[cfg(feature = "fuzz-support")]
+pub mod fuzzing;
 mod invoice_json;
 mod key_blocks;
 mod key_places;

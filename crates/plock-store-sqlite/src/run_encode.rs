@@ -38,8 +38,8 @@ const USAGE_CHUNKS_AHEAD: usize = 8;
 const INVOICE_CHUNKS_AHEAD: usize = 128;
 
 thread_local! {
-    /// Each thread's compressor: zlib's state is a few hundred kilobytes to allocate and
-    /// clear, and rayon splits a chunk into many tasks, so it is made once a thread.
+    /// Each thread's compressor: its table of 64 KB is made once a thread, not once for each
+    /// of the many tasks rayon splits a chunk into.
     static COMPRESSOR: std::cell::RefCell<Compressor> = std::cell::RefCell::new(Compressor::new());
 }
 
@@ -87,8 +87,8 @@ pub(crate) fn encode<'scope, 'env: 'scope>(
             chunk
                 .par_iter()
                 .map(|invoice| {
-                    COMPRESSOR.with(|zlib| match zlib.try_borrow_mut() {
-                        Ok(mut zlib) => invoice_values(&mut zlib, invoice, &columns),
+                    COMPRESSOR.with(|compressor| match compressor.try_borrow_mut() {
+                        Ok(mut compressor) => invoice_values(&mut compressor, invoice, &columns),
                         Err(_) => invoice_values(&mut Compressor::new(), invoice, &columns),
                     })
                 })
@@ -134,7 +134,7 @@ fn usage_values(row: &BilledUsage) -> Result<UsageValues, StoreError> {
 }
 
 fn invoice_values(
-    zlib: &mut Compressor,
+    compressor: &mut Compressor,
     invoice: &Invoice,
     columns: &[&str],
 ) -> Result<InvoiceValues, StoreError> {
@@ -143,7 +143,7 @@ fn invoice_values(
         .map_err(|e| backend(format!("invoice {}: {e}", invoice.number())))?;
     Ok(InvoiceValues {
         scalars: InvoiceRow { invoice }.values(columns)?,
-        json: zlib.store(&invoice.without_products())?,
+        json: compressor.store(&invoice.without_products())?,
     })
 }
 

@@ -11,6 +11,7 @@ mod book_read;
 mod compact_runs;
 mod concurrency;
 mod contract;
+mod corpus;
 mod differential;
 mod files;
 mod key_blocks;
