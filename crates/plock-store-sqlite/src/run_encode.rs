@@ -122,12 +122,11 @@ fn send_all<R, T>(
     }
 }
 
-/// A row's values. A date's `Display` is its serde text (chrono's `Debug` form, as
-/// `plock_store_sql::codec::text` makes it), without the detour through a JSON value.
+/// A row's values, each date as [`crate::codec::date_text`] spells it.
 fn usage_values(row: &BilledUsage) -> Result<UsageValues, StoreError> {
     Ok(UsageValues {
-        period_start: row.period.start().to_string(),
-        period_end: row.period.end().to_string(),
+        period_start: crate::codec::date_text(row.period.start()),
+        period_end: crate::codec::date_text(row.period.end()),
         quantity: row.quantity.to_string(),
         amount: row.amount.to_string(),
     })

@@ -5,7 +5,7 @@
 //! in one transaction, so each row costs one statement: an invoice is inserted and a number
 //! already taken is told by the primary key's refusal, not by a read before it; a watermark is
 //! moved by one update that matches the watermark the run read (see
-//! [`crate::subscription_watermarks::moved`]), and only an update that matches nothing reads the row to say
+//! [`crate::subscription_watermarks::Mover::moved`]), and only an update that matches nothing reads the row to say
 //! why. (A page cache of 256 MiB for the write,
 //! against SQLite's 2 MiB, saved no time at M and cost 160 MB of peak memory.)
 
@@ -36,8 +36,9 @@ pub(crate) fn record(
     std::thread::scope(|scope| {
         let encoded = crate::run_encode::encode(scope, billed_usage, invoices);
         crate::billed_usage::write(tx, index, billed_usage, &encoded.usage)?;
+        let mut mover = crate::subscription_watermarks::Mover::new(tx)?;
         for b in billed {
-            if !crate::subscription_watermarks::moved(tx, b)? {
+            if !mover.moved(b)? {
                 // Nothing matched: the slow path finds out why, or moves a watermark stored
                 // in another spelling of the same dates.
                 watermarks(b)?;

@@ -10,8 +10,8 @@ use chrono::NaiveDate;
 use plock_core::billing::Billed;
 use plock_core::store::StoreError;
 use plock_core::subscription::BilledThrough;
-use plock_store_sql::codec::{billed_through, text};
-use rusqlite::{Connection, OptionalExtension, params};
+use plock_store_sql::codec::billed_through;
+use rusqlite::{Connection, OptionalExtension, Statement, params};
 
 use crate::codec::Context;
 
@@ -23,12 +23,14 @@ pub(crate) const JOIN: &str =
 /// A watermark's two dates as the columns' text.
 type Spelled = (Option<String>, Option<String>);
 
-fn spell(billed: &BilledThrough) -> Result<Spelled, StoreError> {
-    let one = |date: Option<&NaiveDate>| date.map(text).transpose();
-    Ok((
-        one(billed.in_advance.as_ref())?,
-        one(billed.in_arrears.as_ref())?,
-    ))
+/// Each date as [`crate::codec::date_text`] spells it: a run at M spells two watermarks of
+/// each of 109,926 subscriptions on the writing thread.
+fn spell(billed: &BilledThrough) -> Spelled {
+    let one = |date: Option<&NaiveDate>| date.copied().map(crate::codec::date_text);
+    (
+        one(billed.in_advance.as_ref()),
+        one(billed.in_arrears.as_ref()),
+    )
 }
 
 /// Subscription `id`'s watermark, or `None` when no subscription `id` is stored.
@@ -57,7 +59,7 @@ pub(crate) fn read(tx: &Connection, id: &str) -> Result<Option<BilledThrough>, S
 /// # Errors
 /// [`StoreError::Backend`] for a failed write.
 pub(crate) fn put(tx: &Connection, id: &str, billed: &BilledThrough) -> Result<(), StoreError> {
-    let (in_advance, in_arrears) = spell(billed)?;
+    let (in_advance, in_arrears) = spell(billed);
     tx.prepare_cached(
         "INSERT INTO subscription_watermarks (subscription, in_advance, in_arrears) \
          VALUES (?1, ?2, ?3) ON CONFLICT (subscription) DO UPDATE \
@@ -74,7 +76,7 @@ pub(crate) fn put(tx: &Connection, id: &str, billed: &BilledThrough) -> Result<(
 /// # Errors
 /// [`StoreError::Backend`] for a failed write, a row of `id` already stored included.
 pub(crate) fn insert(tx: &Connection, id: &str, billed: &BilledThrough) -> Result<(), StoreError> {
-    let (in_advance, in_arrears) = spell(billed)?;
+    let (in_advance, in_arrears) = spell(billed);
     tx.prepare_cached(
         "INSERT INTO subscription_watermarks (subscription, in_advance, in_arrears) \
          VALUES (?1, ?2, ?3)",
@@ -84,44 +86,65 @@ pub(crate) fn insert(tx: &Connection, id: &str, billed: &BilledThrough) -> Resul
     Ok(())
 }
 
-/// Moves `b`'s watermark from what the run read to what it billed, if the stored one is still
-/// what the run read: `false` when it is not (or there is no row), for the caller to find
-/// out why. A watermark the run leaves where it was is only compared, not written.
-///
-/// # Errors
-/// [`StoreError::Backend`] for a failed read or write.
-pub(crate) fn moved(tx: &Connection, b: &Billed) -> Result<bool, StoreError> {
-    let read = spell(&b.from)?;
-    if b.through == b.from {
-        return tx
-            .prepare_cached(
-                "SELECT EXISTS (SELECT 1 FROM subscription_watermarks WHERE subscription = ?1 \
-                 AND in_advance IS ?2 AND in_arrears IS ?3)",
-            )
-            .and_then(|mut stmt| {
-                stmt.query_row(params![b.subscription.as_str(), read.0, read.1], |row| {
+/// The statements that move a run's watermarks, prepared once for all of them: looked up in
+/// the connection's statement cache for each of M's 109,926 subscriptions, they took a fifth
+/// of the moves' instructions.
+pub(crate) struct Mover<'c> {
+    update: Statement<'c>,
+    compare: Statement<'c>,
+}
+
+impl<'c> Mover<'c> {
+    /// The statements, prepared in `tx`.
+    ///
+    /// # Errors
+    /// [`StoreError::Backend`] when SQLite refuses to prepare them.
+    pub(crate) fn new(tx: &'c Connection) -> Result<Mover<'c>, StoreError> {
+        Ok(Mover {
+            update: tx
+                .prepare(
+                    "UPDATE subscription_watermarks SET in_advance = ?2, in_arrears = ?3 \
+                     WHERE subscription = ?1 AND in_advance IS ?4 AND in_arrears IS ?5",
+                )
+                .context("recording what a subscription is billed through")?,
+            compare: tx
+                .prepare(
+                    "SELECT EXISTS (SELECT 1 FROM subscription_watermarks \
+                     WHERE subscription = ?1 AND in_advance IS ?2 AND in_arrears IS ?3)",
+                )
+                .context("reading what a subscription is billed through")?,
+        })
+    }
+
+    /// Moves `b`'s watermark from what the run read to what it billed, if the stored one is
+    /// still what the run read: `false` when it is not (or there is no row), for the caller to
+    /// find out why. A watermark the run leaves where it was is only compared, not written.
+    ///
+    /// # Errors
+    /// [`StoreError::Backend`] for a failed read or write.
+    pub(crate) fn moved(&mut self, b: &Billed) -> Result<bool, StoreError> {
+        let read = spell(&b.from);
+        if b.through == b.from {
+            return self
+                .compare
+                .query_row(params![b.subscription.as_str(), read.0, read.1], |row| {
                     row.get(0)
                 })
-            })
-            .context("reading what a subscription is billed through");
-    }
-    let set = spell(&b.through)?;
-    let changed = tx
-        .prepare_cached(
-            "UPDATE subscription_watermarks SET in_advance = ?2, in_arrears = ?3 \
-             WHERE subscription = ?1 AND in_advance IS ?4 AND in_arrears IS ?5",
-        )
-        .and_then(|mut stmt| {
-            stmt.execute(params![
+                .context("reading what a subscription is billed through");
+        }
+        let set = spell(&b.through);
+        let changed = self
+            .update
+            .execute(params![
                 b.subscription.as_str(),
                 set.0,
                 set.1,
                 read.0,
                 read.1
             ])
-        })
-        .context("recording what a subscription is billed through")?;
-    Ok(changed > 0)
+            .context("recording what a subscription is billed through")?;
+        Ok(changed > 0)
+    }
 }
 
 /// Refuses a subscription without its watermark row, which would read as never billed.
