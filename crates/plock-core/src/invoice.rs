@@ -91,12 +91,21 @@ pub struct InvoiceLine {
     /// The period the charge covers.
     pub period: Period,
     /// Quantity (licences, units used, units above the commitment).
+    #[serde(serialize_with = "crate::money::text::serialize")]
     pub quantity: Decimal,
     /// The unit price, where the price model has one.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "crate::money::text::serialize_option"
+    )]
     pub unit_price: Option<Decimal>,
     /// The rebate applied, in percent.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "crate::money::text::serialize_option"
+    )]
     pub rebate_percent: Option<Decimal>,
     /// The amount, computed exactly and rounded once to the currency's minor units.
     pub amount: Money,
@@ -110,6 +119,7 @@ pub struct ProductTotal {
     /// The product.
     pub product: ProductId,
     /// Total quantity across lines.
+    #[serde(serialize_with = "crate::money::text::serialize")]
     pub quantity: Decimal,
     /// Total amount across lines.
     pub amount: Money,

@@ -33,6 +33,8 @@ use std::str::FromStr;
 use rust_decimal::{Decimal, RoundingStrategy};
 use serde::{Deserialize, Serialize};
 
+pub(crate) mod text;
+
 /// An ISO 4217 currency that plock knows the minor units of.
 ///
 /// The enum is closed on purpose: a new currency does not compile until its minor units are
@@ -259,6 +261,7 @@ pub enum MoneyError {
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Money {
+    #[serde(serialize_with = "text::serialize")]
     amount: Decimal,
     currency: Currency,
 }
@@ -416,6 +419,20 @@ impl fmt::Display for Money {
         }
         write!(f, "{shown} {}", self.currency)
     }
+}
+
+/// `amount` as `amount.to_string()` writes it, without `core::fmt` for any amount whose
+/// mantissa fits 64 bits: stores write every billed amount and quantity as text.
+///
+/// ```
+/// use plock_core::money::decimal_text;
+/// use rust_decimal::dec;
+///
+/// assert_eq!(decimal_text(dec!(-0.050)), "-0.050");
+/// assert_eq!(decimal_text(dec!(1234.5)), dec!(1234.5).to_string());
+/// ```
+pub fn decimal_text(amount: Decimal) -> String {
+    text::string(amount)
 }
 
 #[cfg(test)]

@@ -33,11 +33,15 @@ pub(crate) struct StoredJson {
     pub(crate) value: Value,
 }
 
-/// A compressor kept for many invoices: its table and a buffer for the JSON are made once,
-/// not once an invoice (a JSON written into a fresh `String` grows through several copies).
+/// A compressor kept for many invoices: its table and buffers for the JSON and its stream are
+/// made once, not once an invoice (a JSON written into a fresh `String` grows through several
+/// copies). A stored stream is copied out at its length: a buffer of the JSON's length for
+/// each would hold three times the room the stream takes, and invoices encoded ahead of
+/// their inserts would touch that much fresh memory.
 pub(crate) struct Compressor {
     deflater: Deflater,
     json: Vec<u8>,
+    stream: Vec<u8>,
 }
 
 impl Compressor {
@@ -45,6 +49,7 @@ impl Compressor {
         Compressor {
             deflater: Deflater::new(),
             json: Vec::with_capacity(16 << 10),
+            stream: Vec::with_capacity(16 << 10),
         }
     }
 
@@ -63,11 +68,10 @@ impl Compressor {
         let json = &self.json;
         let json_bytes = i64::try_from(json.len())
             .map_err(|_| backend(format!("an invoice of {} bytes of JSON", json.len())))?;
-        // Shorter than the JSON or not kept: room for the JSON's length is enough.
-        let mut stream = Vec::with_capacity(json.len());
-        self.deflater.compress(json, &mut stream);
-        let value = if stream.len() < json.len() {
-            Value::Blob(stream)
+        self.stream.clear();
+        self.deflater.compress(json, &mut self.stream);
+        let value = if self.stream.len() < json.len() {
+            Value::Blob(self.stream.clone())
         } else {
             let text = String::from_utf8(json.clone())
                 .map_err(|_| backend("an invoice's JSON is not UTF-8"))?;

@@ -127,8 +127,8 @@ fn usage_values(row: &BilledUsage) -> Result<UsageValues, StoreError> {
     Ok(UsageValues {
         period_start: crate::codec::date_text(row.period.start()),
         period_end: crate::codec::date_text(row.period.end()),
-        quantity: row.quantity.to_string(),
-        amount: row.amount.to_string(),
+        quantity: plock_core::money::decimal_text(row.quantity),
+        amount: plock_core::money::decimal_text(row.amount),
     })
 }
 

@@ -7,7 +7,7 @@ use std::time::Duration;
 use plock_core::account::{ExternalId, ExternalSystem, TagFilter};
 use plock_core::period::Period;
 use plock_core::store::{
-    AccountQuery, Batch, CompanySnapshot, InvoiceQuery, Page, StoreError, SubscriptionQuery,
+    AccountQuery, Batch, Change, CompanySnapshot, InvoiceQuery, Page, StoreError, SubscriptionQuery,
 };
 use plock_core::{
     Account, AccountBook, AccountId, AccountKey, Invoice, Metric, Store, Subscription,
@@ -502,8 +502,24 @@ impl Store for SqliteStore {
             .context("locking the database for a batch")?;
         // On a refusal the transaction is dropped, which rolls it back.
         crate::write::apply(&tx, &batch)?;
-        tx.commit().context("committing a batch")
+        commit_freeing(tx, batch)
     }
+}
+
+/// Commits `tx`, freeing `batch` meanwhile when it records a run: a run's invoices at M are a
+/// million allocations, and the commit's checkpoint keeps one core busy copying pages.
+fn commit_freeing(tx: rusqlite::Transaction<'_>, batch: Batch) -> Result<(), StoreError> {
+    let records_a_run = batch
+        .changes
+        .iter()
+        .any(|change| matches!(change, Change::RecordRun { .. }));
+    if !records_a_run {
+        return tx.commit().context("committing a batch");
+    }
+    std::thread::scope(|scope| {
+        scope.spawn(move || drop(batch));
+        tx.commit().context("committing a batch")
+    })
 }
 
 pub(crate) fn read_metrics(conn: &Connection) -> Result<Vec<Metric>, StoreError> {
