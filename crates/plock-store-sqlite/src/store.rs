@@ -517,7 +517,8 @@ fn commit_freeing(tx: rusqlite::Transaction<'_>, batch: Batch) -> Result<(), Sto
         return tx.commit().context("committing a batch");
     }
     std::thread::scope(|scope| {
-        scope.spawn(move || drop(batch));
+        // A thread that cannot be started drops the batch here, before the commit.
+        let _freeing = std::thread::Builder::new().spawn_scoped(scope, move || drop(batch));
         tx.commit().context("committing a batch")
     })
 }
