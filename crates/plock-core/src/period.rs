@@ -111,13 +111,13 @@ impl TryFrom<RawPeriod> for Period {
     }
 }
 
-/// `{"start": ..., "end": ...}`, each date as chrono writes it (written by `date_text`).
+/// `{"start": ..., "end": ...}`, each date as chrono writes it (written by [`date_text`]).
 impl Serialize for Period {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeStruct;
         let mut raw = serializer.serialize_struct("RawPeriod", 2)?;
-        raw.serialize_field("start", &date_text::DateText(self.start))?;
-        raw.serialize_field("end", &date_text::DateText(self.end))?;
+        raw.serialize_field("start", &text::DateText(self.start))?;
+        raw.serialize_field("end", &text::DateText(self.end))?;
         raw.end()
     }
 }
@@ -539,7 +539,23 @@ impl Boundaries {
     }
 }
 
-mod date_text;
+/// `date` as `date.to_string()` writes it (`YYYY-MM-DD` for the years 0 to 9999), without
+/// chrono's formatting machinery for those years: stores spell two dates of every billed
+/// usage row and watermark a run records.
+///
+/// ```
+/// use chrono::NaiveDate;
+/// use plock_core::period::date_text;
+///
+/// let day = NaiveDate::from_ymd_opt(2025, 4, 1).unwrap();
+/// assert_eq!(date_text(day), "2025-04-01");
+/// assert_eq!(date_text(NaiveDate::MAX), NaiveDate::MAX.to_string());
+/// ```
+pub fn date_text(date: NaiveDate) -> String {
+    text::string(date)
+}
+
+mod text;
 
 #[cfg(test)]
 mod tests;

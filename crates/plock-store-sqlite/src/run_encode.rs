@@ -122,11 +122,11 @@ fn send_all<R, T>(
     }
 }
 
-/// A row's values, each date as [`crate::codec::date_text`] spells it.
+/// A row's values, each date as [`plock_core::period::date_text`] spells it.
 fn usage_values(row: &BilledUsage) -> Result<UsageValues, StoreError> {
     Ok(UsageValues {
-        period_start: crate::codec::date_text(row.period.start()),
-        period_end: crate::codec::date_text(row.period.end()),
+        period_start: plock_core::period::date_text(row.period.start()),
+        period_end: plock_core::period::date_text(row.period.end()),
         quantity: plock_core::money::decimal_text(row.quantity),
         amount: plock_core::money::decimal_text(row.amount),
     })

@@ -23,10 +23,10 @@ pub(crate) const JOIN: &str =
 /// A watermark's two dates as the columns' text.
 type Spelled = (Option<String>, Option<String>);
 
-/// Each date as [`crate::codec::date_text`] spells it: a run at M spells two watermarks of
+/// Each date as [`plock_core::period::date_text`] spells it: a run at M spells two watermarks of
 /// each of 109,926 subscriptions on the writing thread.
 fn spell(billed: &BilledThrough) -> Spelled {
-    let one = |date: Option<&NaiveDate>| date.copied().map(crate::codec::date_text);
+    let one = |date: Option<&NaiveDate>| date.copied().map(plock_core::period::date_text);
     (
         one(billed.in_advance.as_ref()),
         one(billed.in_arrears.as_ref()),
