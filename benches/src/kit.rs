@@ -13,6 +13,7 @@ mod counters;
 mod load;
 mod memory;
 mod output;
+mod results;
 mod rows;
 mod usage;
 
@@ -22,11 +23,12 @@ use chrono::NaiveDate;
 use plock_core::period::Period;
 use plock_core::{AccountBook, BillingInterval, BillingPractice, Currency, Metric, Subscription};
 
-pub use billing::{bill, history};
+pub use billing::{BATCH, Taking, bill, history};
 pub use counters::Counters;
 pub use load::load_rest;
 pub use memory::structures;
 pub use output::{Aggregates, Written, aggregates, write_results};
+pub use results::{KitInvoice, KitLine, KitResults};
 pub use usage::load_usage;
 
 /// The kit's run date, 2025-04-01: every account's current period ends on it.

@@ -2,7 +2,12 @@
 //! the run date 2025-04-01 and writes the kit's four result files into `--out`, then prints
 //! the phase timings as one JSON line.
 //!
-//! `cargo run --release -p plock-benches --bin plock-kit -- --data DATA/S --out OUT [--threads N] [--repeat K]`
+//! `cargo run --release -p plock-benches --bin plock-kit -- --data DATA/S --out OUT [--threads N] [--repeat K] [--batch S | --collect]`
+//!
+//! The run hands its invoices on as it goes (`run_streaming`, a part about every `--batch`
+//! subscriptions, 4,096 unless said), and they are taken into the kit's rows as they come:
+//! that is timed with the run, and the run never holds every invoice. With `--collect` the run
+//! holds every invoice to its end (`run`), and the rows are made after it, untimed.
 //!
 //! Then `python3 ../shared/bench-kit/compare.py DATA/S/ref_duckdb OUT` prints MATCH or the
 //! differences.
@@ -56,12 +61,14 @@ struct Args {
     out: PathBuf,
     threads: usize,
     repeat: usize,
+    taking: kit::Taking,
 }
 
 fn args() -> Result<Args> {
     let (mut data, mut out) = (None, None);
     let mut threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     let mut repeat = 1;
+    let mut taking = kit::Taking::Streamed(kit::BATCH);
     let mut args = std::env::args().skip(1);
     let positive = |value: Option<String>, name: &str| -> Result<usize> {
         value
@@ -75,8 +82,10 @@ fn args() -> Result<Args> {
             "--out" => out = args.next().map(PathBuf::from),
             "--threads" => threads = positive(args.next(), "--threads")?,
             "--repeat" => repeat = positive(args.next(), "--repeat")?,
+            "--batch" => taking = kit::Taking::Streamed(positive(args.next(), "--batch")?),
+            "--collect" => taking = kit::Taking::Collected,
             other => bail!(
-                "unknown argument {other:?} (--data DIR --out DIR [--threads N] [--repeat K])"
+                "unknown argument {other:?} (--data DIR --out DIR [--threads N] [--repeat K] [--batch S | --collect])"
             ),
         }
     }
@@ -85,6 +94,7 @@ fn args() -> Result<Args> {
         out: out.ok_or_else(|| anyhow!("--out DIR is required"))?,
         threads,
         repeat,
+        taking,
     })
 }
 
@@ -159,20 +169,21 @@ fn kit_run(args: &Args) -> Result<()> {
     for _ in 0..args.repeat {
         drop(result.take());
         let before = kit::Counters::now();
-        let (run, took) = timed(|| kit::bill(&company, &usage));
+        let (run, results, took) =
+            kit::bill(&company, &usage, args.taking).context("billing run")?;
         runs_counted.push(before.since(&kit::Counters::now(), took));
-        result = Some(run.context("billing run")?);
+        result = Some((run, results));
         runs.push(took);
     }
-    let run = result.ok_or_else(|| anyhow!("no run"))?;
+    let (run, results) = result.ok_or_else(|| anyhow!("no run"))?;
     runs.sort();
     let peak_running = peak_rss_bytes();
     memory.push(memory_at("run"));
-    let structures = kit::structures(&company, &usage, &run);
+    let structures = kit::structures(&company, &usage, &run, &results);
     let (aggregates, aggregates_took) = timed(|| kit::aggregates(&company, &usage));
     let aggregates = aggregates?;
     memory.push(memory_at("aggregates"));
-    let (written, write) = timed(|| kit::write_results(&args.out, &run, &aggregates));
+    let (written, write) = timed(|| kit::write_results(&args.out, &results, &aggregates));
     memory.push(memory_at("written"));
     let phases = Phases {
         load_rest,
@@ -212,6 +223,10 @@ fn summary(
         "engine": "plock",
         "threads": args.threads,
         "repeat": args.repeat,
+        "taking": match args.taking {
+            kit::Taking::Streamed(batch) => format!("streamed, parts of {batch} subscriptions"),
+            kit::Taking::Collected => "collected".to_owned(),
+        },
         "usage_rows": rows,
         "load_usage_s": phases.load_usage.as_secs_f64(),
         "load_rest_s": phases.load_rest.as_secs_f64(),

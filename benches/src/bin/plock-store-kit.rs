@@ -312,7 +312,11 @@ fn store_kit(args: &Args) -> Result<()> {
     one_account(&mut lite, "SQLite")?;
     if let Some(out) = &args.out {
         let aggregates = kit::aggregates(&company, &pg_usage)?;
-        kit::write_results(out, &pg_run, &aggregates)?;
+        kit::write_results(
+            out,
+            &kit::KitResults::of(pg_run.invoices.clone())?,
+            &aggregates,
+        )?;
         println!("results of the PostgreSQL run written to {}", out.display());
     }
     Ok(())

@@ -5,9 +5,9 @@
 use std::mem::size_of;
 
 use plock_core::billing::{Billed, BilledUsage};
-use plock_core::invoice::{InvoiceLine, ProductTotal};
-use plock_core::{Account, BillingRun, Invoice, Item, Subscription, UsageTable};
+use plock_core::{Account, BillingRun, Item, Subscription, UsageTable};
 
+use super::results::{KitInvoice, KitLine, KitResults};
 use super::{Company, KitAccount};
 
 /// One structure: how many, the size of one, and their product.
@@ -20,11 +20,14 @@ fn entry(name: &str, count: usize, size: usize) -> serde_json::Value {
     })
 }
 
-/// The company's, the usage table's and the run's structures, as a JSON list.
-pub fn structures(company: &Company, usage: &UsageTable, run: &BillingRun) -> serde_json::Value {
+/// The company's, the usage table's, the run's and the kit's rows' structures, as a JSON list.
+pub fn structures(
+    company: &Company,
+    usage: &UsageTable,
+    run: &BillingRun,
+    results: &KitResults,
+) -> serde_json::Value {
     let items: usize = company.subscriptions.iter().map(|s| s.items().len()).sum();
-    let lines: usize = run.invoices.iter().map(|i| i.lines().len()).sum();
-    let products: usize = run.invoices.iter().map(|i| i.products().len()).sum();
     serde_json::Value::Array(vec![
         entry(
             "Account (boxed in the book)",
@@ -43,13 +46,16 @@ pub fn structures(company: &Company, usage: &UsageTable, run: &BillingRun) -> se
             size_of::<(u64, KitAccount)>(),
         ),
         entry("usage table (heap bytes)", usage.heap_bytes(), 1),
-        entry("Invoice", run.invoices.len(), size_of::<Invoice>()),
-        entry("InvoiceLine", lines, size_of::<InvoiceLine>()),
-        entry("ProductTotal", products, size_of::<ProductTotal>()),
+        entry(
+            "kit invoice row",
+            results.invoices.len(),
+            size_of::<KitInvoice>(),
+        ),
+        entry("kit line row", results.line_count(), size_of::<KitLine>()),
         entry("Billed", run.billed.len(), size_of::<Billed>()),
         entry(
-            "BilledUsage",
-            run.billed_usage.len(),
+            "BilledUsage (handed on, counted, not kept)",
+            results.billed_usage,
             size_of::<BilledUsage>(),
         ),
     ])

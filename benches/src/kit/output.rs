@@ -9,11 +9,12 @@ use std::path::Path;
 use anyhow::{Context, Result, anyhow};
 use plock_core::period::Period;
 use plock_core::usage::Aggregation;
-use plock_core::{BillingRun, Metric, MetricId, UsageTable};
+use plock_core::{Metric, MetricId, UsageTable};
 use rust_decimal::Decimal;
 use rust_decimal::prelude::ToPrimitive;
 
 use super::Company;
+use super::results::KitResults;
 
 /// A quantity and the number of records it adds up.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -121,7 +122,7 @@ pub struct Written {
 ///
 /// # Errors
 /// A file that cannot be written, or an overflowing grand total.
-pub fn write_results(dir: &Path, run: &BillingRun, aggregates: &Aggregates) -> Result<Written> {
+pub fn write_results(dir: &Path, run: &KitResults, aggregates: &Aggregates) -> Result<Written> {
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     write_file(dir, "account_aggregates.csv", |w| {
         writeln!(w, "account_id,metric_id,quantity,records")?;
@@ -140,21 +141,14 @@ pub fn write_results(dir: &Path, run: &BillingRun, aggregates: &Aggregates) -> R
     write_file(dir, "invoice_lines.csv", |w| write_lines(w, run))?;
     let mut written = Written {
         invoices: run.invoices.len(),
-        lines: 0,
+        lines: run.line_count(),
         grand_total: Decimal::ZERO,
     };
     write_file(dir, "invoices.csv", |w| {
         writeln!(w, "owner_id,lines,total")?;
         for invoice in &run.invoices {
-            let total = invoice.total().amount();
-            writeln!(
-                w,
-                "{},{},{}",
-                invoice.owner(),
-                invoice.lines().len(),
-                cents(total)
-            )?;
-            written.lines = written.lines.saturating_add(invoice.lines().len());
+            let total = Decimal::new(invoice.total_cents, 2);
+            writeln!(w, "{},{},{total}", invoice.owner, invoice.lines)?;
             written.grand_total = written
                 .grand_total
                 .checked_add(total)
@@ -179,31 +173,22 @@ fn write_file(
 }
 
 /// invoice_lines.csv: one row per line; fixed lines have no metric and no quantity.
-fn write_lines(w: &mut impl Write, run: &BillingRun) -> Result<()> {
+fn write_lines(w: &mut impl Write, run: &KitResults) -> Result<()> {
     writeln!(
         w,
         "owner_id,source_account_id,item_id,metric_id,quantity,amount"
     )?;
-    for invoice in &run.invoices {
-        for line in invoice.lines() {
-            let (owner, source, item) = (invoice.owner(), &line.source_account, &line.product);
-            let amount = cents(line.amount.amount());
-            match &line.metric {
-                Some(metric) => writeln!(
-                    w,
-                    "{owner},{source},{item},{metric},{},{amount}",
-                    line.quantity
-                )?,
-                None => writeln!(w, "{owner},{source},{item},,,{amount}")?,
-            }
+    for line in run.each_line() {
+        let (owner, source, item) = (line.owner, line.source, line.item);
+        let amount = Decimal::new(line.amount_cents, 2);
+        match line.metric {
+            Some(metric) => writeln!(
+                w,
+                "{owner},{source},{item},{metric},{},{amount}",
+                line.quantity
+            )?,
+            None => writeln!(w, "{owner},{source},{item},,,{amount}")?,
         }
     }
     Ok(())
-}
-
-/// An amount with two decimals (amounts are already rounded to cents).
-fn cents(amount: Decimal) -> Decimal {
-    let mut amount = amount;
-    amount.rescale(2);
-    amount
 }

@@ -84,6 +84,7 @@ mod rank_order;
 mod restore;
 mod results;
 mod rules;
+mod segments;
 mod totals;
 mod usage_order;
 
@@ -535,7 +536,7 @@ pub enum BillingError {
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub fn run(data: &CompanyData<'_>, options: &RunOptions) -> Result<BillingRun, BillingError> {
-    engine::run(data, options, &|_| ())
+    run_with_progress(data, options, &|_| ())
 }
 
 /// [`run`], telling `progress` how many subscriptions each share of the run has billed as
@@ -549,5 +550,72 @@ pub fn run_with_progress(
     options: &RunOptions,
     progress: &(dyn Fn(usize) + Sync),
 ) -> Result<BillingRun, BillingError> {
-    engine::run(data, options, progress)
+    // One segment: one part, handed on at the end.
+    let mut all = RunPart::default();
+    let mut keep = |part: RunPart| all = part;
+    let mut handing = engine::Handing {
+        segment: usize::MAX,
+        next: options.first_invoice_number,
+        sink: &mut keep,
+    };
+    let run = engine::run(data, options, progress, &mut handing)?;
+    Ok(BillingRun {
+        invoices: all.invoices,
+        billed_usage: all.billed_usage,
+        ..run
+    })
+}
+
+/// What a streamed run hands on at a time ([`run_streaming`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RunPart {
+    /// Invoices, in number order, numbered on from the part before.
+    pub invoices: Vec<Invoice>,
+    /// What the subscriptions billed since the part before billed of usage, period by period
+    /// ([`BillingRun::billed_usage`]), in the order of their ids.
+    pub billed_usage: Vec<BilledUsage>,
+}
+
+/// [`run`], handing the invoices and the billed usage to `sink` as the run goes instead of
+/// holding them all: a part about every `batch` subscriptions billed, its invoices in number
+/// order. The run then holds about one part, not every invoice (at 100,000 accounts,
+/// hundreds of MB). The run returned has neither invoices nor billed usage; the rest is
+/// [`run`]'s.
+///
+/// A store records the parts as they come, in the transaction that records the rest of the
+/// run: on an error the sink may have heard some parts, and the run is not recorded.
+///
+/// # Errors
+/// As [`run`].
+///
+/// # Examples
+///
+/// ```
+/// use chrono::NaiveDate;
+/// use plock_core::billing::run_streaming;
+/// use plock_core::store::CompanySnapshot;
+/// use plock_core::RunOptions;
+///
+/// let company = CompanySnapshot::default();
+/// let usage = company.usage_table()?;
+/// let options = RunOptions { run_date: NaiveDate::from_ymd_opt(2025, 4, 1).ok_or("no such date")?, first_invoice_number: 1, dispatch_erp: None };
+/// let mut numbers = Vec::new();
+/// let result = run_streaming(&company.data(&usage), &options, 4096, &mut |part| {
+///     numbers.extend(part.invoices.iter().map(|i| i.number()));
+/// })?;
+/// assert!(numbers.is_empty() && result.invoices.is_empty());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn run_streaming(
+    data: &CompanyData<'_>,
+    options: &RunOptions,
+    batch: usize,
+    sink: &mut (dyn FnMut(RunPart) + Send),
+) -> Result<BillingRun, BillingError> {
+    let mut handing = engine::Handing {
+        segment: batch.max(1),
+        next: options.first_invoice_number,
+        sink,
+    };
+    engine::run(data, options, &|_| (), &mut handing)
 }

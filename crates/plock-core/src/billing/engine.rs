@@ -25,12 +25,14 @@ use super::rules::{
     Context, Draft, Drafts, Outcome, Walk, bill_subscription, check_subscription,
     sorted_subscriptions,
 };
+use super::segments;
 use super::usage_order::{Part, UsageRun, gather_runs, sort_subscription_usage};
-use super::{BillingError, BillingRun, CompanyData, NotBilled, RunOptions};
+use super::{BillingError, BillingRun, CompanyData, NotBilled, RunOptions, RunPart};
 use crate::account::{Account, AccountState};
 use crate::book::AccountBook;
 use crate::hash::{InlineIndex, dense};
 use crate::id::{AccountId, AccountKey};
+use crate::invoice::Invoice;
 use crate::money::Currency;
 use crate::subscription::{BilledThrough, Subscription, SubscriptionState};
 use crate::usage::UsageTable;
@@ -125,7 +127,7 @@ struct Acc<'a> {
     spare_drafts: Vec<(Currency, Draft<'a>)>,
 }
 
-impl Acc<'_> {
+impl<'a> Acc<'a> {
     /// Room for `partitions` partitions of `subscriptions` subscriptions: most bill one
     /// draft per partition, and every subscription once.
     fn with_capacity(partitions: usize, subscriptions: usize) -> Self {
@@ -136,24 +138,72 @@ impl Acc<'_> {
         }
     }
 
-    /// All of `accs` in one, each vector allocated once.
-    fn concat(accs: Vec<Self>) -> Self {
-        let mut all = Acc {
-            drafts: Vec::with_capacity(accs.iter().map(|a| a.drafts.len()).sum()),
-            billed: Vec::with_capacity(accs.iter().map(|a| a.billed.len()).sum()),
-            usage_parts: Vec::with_capacity(accs.len()),
-            ..Acc::default()
-        };
+    /// Takes in `accs`, each vector grown once, and gives back their drafts after `held`.
+    fn absorb(&mut self, accs: Vec<Self>, held: Vec<Drafted<'a>>) -> Vec<Drafted<'a>> {
+        let mut drafts = held;
+        drafts.reserve_exact(accs.iter().map(|a| a.drafts.len()).sum());
+        self.billed
+            .reserve_exact(accs.iter().map(|a| a.billed.len()).sum());
+        self.usage_parts.reserve_exact(accs.len());
         for acc in accs {
-            all.usage_parts.push((acc.usage, acc.usage_runs));
-            all.drafts.extend(acc.drafts);
-            all.billed.extend(acc.billed);
-            all.periods = all.periods.saturating_add(acc.periods);
-            all.skipped.extend(acc.skipped);
-            all.unmatched.extend(acc.unmatched);
-            all.failed.extend(acc.failed);
+            self.usage_parts.push((acc.usage, acc.usage_runs));
+            drafts.extend(acc.drafts);
+            self.billed.extend(acc.billed);
+            self.periods = self.periods.saturating_add(acc.periods);
+            self.skipped.extend(acc.skipped);
+            self.unmatched.extend(acc.unmatched);
+            self.failed.extend(acc.failed);
         }
-        all
+        drafts
+    }
+}
+
+/// A draft with its owner's rank and currency: the order invoices are numbered in.
+type Drafted<'a> = (u32, Currency, Draft<'a>);
+
+/// Where a run's results go: its invoices built and numbered a segment at a time, handed on
+/// with the segment's billed usage.
+pub(super) struct Handing<'s> {
+    /// About how many subscriptions a segment bills (`usize::MAX`: one segment, everything
+    /// handed on at the end).
+    pub(super) segment: usize,
+    /// The number of the next invoice.
+    pub(super) next: u64,
+    /// Hears each segment's part, in invoice number order.
+    pub(super) sink: &'s mut (dyn FnMut(RunPart) + Send),
+}
+
+impl Handing<'_> {
+    /// The sorted `drafts`' invoices, numbered on from the last.
+    fn number(
+        &mut self,
+        drafts: Vec<Drafted<'_>>,
+        options: &RunOptions,
+    ) -> Result<Vec<Invoice>, BillingError> {
+        if drafts.is_empty() {
+            return Ok(Vec::new());
+        }
+        let invoices = build_invoices(drafts, self.next, options)?;
+        let count = u64::try_from(invoices.len()).unwrap_or(u64::MAX);
+        self.next = self.next.saturating_add(count);
+        Ok(invoices)
+    }
+
+    /// Hands on `invoices` and `billed_usage`, unless both are empty.
+    fn hand(&mut self, invoices: Vec<Invoice>, billed_usage: Vec<BilledUsage>) {
+        if let Some(part) = RunPart::of(invoices, billed_usage) {
+            (self.sink)(part);
+        }
+    }
+}
+
+impl RunPart {
+    /// A part of `invoices` and `billed_usage`, unless both are empty.
+    fn of(invoices: Vec<Invoice>, billed_usage: Vec<BilledUsage>) -> Option<RunPart> {
+        (!invoices.is_empty() || !billed_usage.is_empty()).then_some(RunPart {
+            invoices,
+            billed_usage,
+        })
     }
 }
 
@@ -162,17 +212,19 @@ pub(super) fn run(
     data: &CompanyData<'_>,
     options: &RunOptions,
     progress: &(dyn Fn(usize) + Sync),
+    handing: &mut Handing<'_>,
 ) -> Result<BillingRun, BillingError> {
     // Run on a thread of the pool (the calling one, when it is one): the serial steps then
     // allocate where the parallel ones freed. Thread-caching allocators reuse a thread's own
     // frees first; at M, run from outside the pool, the first run's peak was 2-3 MB higher.
-    crate::par::join(|| run_in_pool(data, options, progress), || ()).0
+    crate::par::join(|| run_in_pool(data, options, progress, handing), || ()).0
 }
 
 fn run_in_pool(
     data: &CompanyData<'_>,
     options: &RunOptions,
     progress: &(dyn Fn(usize) + Sync),
+    handing: &mut Handing<'_>,
 ) -> Result<BillingRun, BillingError> {
     let metrics = Catalogue::new(data.metrics, |m| data.usage.metric_index(m))?;
     let accounts = resolve_accounts(data)?;
@@ -190,13 +242,20 @@ fn run_in_pool(
         priced: &priced,
         billed_usage: &billed_usage,
     };
-    let accs = bill_owned(&shared, owned, progress);
+    let (mut acc, last) = bill_owned(&shared, owned, progress, handing)?;
     // The lookups are done with: freed before the partitions' results are gathered and the
-    // invoices built, the run's largest steps.
+    // last invoices built, the run's largest steps.
     drop(accounts);
-    let mut acc = Acc::concat(accs);
     acc.failed.extend(unknown);
-    finish(acc, &subscriptions, data.usage, &priced, options)
+    finish(
+        acc,
+        last,
+        &subscriptions,
+        data.usage,
+        &priced,
+        handing,
+        options,
+    )
 }
 
 /// The book's accounts in id order, each with its place in the usage table.
@@ -288,31 +347,92 @@ fn owners<'s>(
     (resolved.into_iter().flatten().collect(), unknown)
 }
 
-/// Bills every partition of `owned` across the pool's threads: what each chunk of
-/// partitions gathered. `progress` hears how many subscriptions each chunk billed.
+/// Bills every partition of `owned` across the pool's threads, a segment at a time: each
+/// segment's invoices that are complete are built and handed on. Gives what every segment
+/// gathered, and the drafts whose invoices the run builds last. `progress` hears how many
+/// subscriptions each chunk billed.
 fn bill_owned<'a>(
     shared: &Shared<'_, 'a>,
     mut owned: Vec<Owned<'a>>,
     progress: &(dyn Fn(usize) + Sync),
-) -> Vec<Acc<'a>> {
+    handing: &mut Handing<'_>,
+) -> Result<(Acc<'a>, Vec<Drafted<'a>>), BillingError> {
     // Subscriptions come in rank order: grouped by root, placed where a sort compared.
     if owned.is_sorted_by_key(|o| o.rank) {
         owned = by_group(owned, shared.accounts.resolved.len(), |o| o.root);
     } else {
         owned.par_sort_unstable_by_key(|o| (o.root, o.rank));
     }
-    let partitions: Vec<&[Owned<'_>]> = owned.chunk_by(|a, b| a.root == b.root).collect();
+    let mut partitions: Vec<&[Owned<'_>]> = owned.chunk_by(|a, b| a.root == b.root).collect();
+    let segments = segments::cut(&mut partitions, owned.len(), handing.segment, lowest_owner);
+    let mut all = Acc::default();
+    let mut held = Vec::new();
+    // A segment's part is handed on while the next segment is billed: whatever the sink
+    // does serially overlaps the billing's threads.
+    let mut pending: Option<RunPart> = None;
+    let last = segments.len().saturating_sub(1);
+    for (k, segment) in segments.iter().enumerate() {
+        let sink = &mut handing.sink;
+        let (accs, ()) = crate::par::join(
+            || bill_segment(shared, segment.partitions, progress),
+            || {
+                if let Some(part) = pending.take() {
+                    sink(part);
+                }
+            },
+        );
+        let mut drafts = all.absorb(accs, std::mem::take(&mut held));
+        if k == last {
+            // Built by `finish`, beside the run's last serial step.
+            held = drafts;
+            break;
+        }
+        let parts = std::mem::take(&mut all.usage_parts);
+        // The billed usage is put in order (one serial pass) while the other threads build
+        // the invoices.
+        let (usage, invoices) = crate::par::join(
+            || gather_runs(parts),
+            || {
+                drafts.par_sort_unstable_by_key(|(rank, currency, _)| (*rank, *currency));
+                let ready = drafts.partition_point(|(rank, ..)| *rank < segment.end);
+                let later = drafts.split_off(ready);
+                (later, handing.number(drafts, shared.options))
+            },
+        );
+        let (later, invoices) = invoices;
+        held = later;
+        pending = RunPart::of(invoices?, usage);
+    }
+    // The partitions are done with: freed before their results are gathered.
+    drop(segments);
+    drop(partitions);
+    drop(owned);
+    Ok((all, held))
+}
+
+/// The lowest rank whose drafts partition `part` can give: its root's or a member's.
+fn lowest_owner(part: &[Owned<'_>]) -> u32 {
+    let root = part.first().map_or(u32::MAX, |o| o.root);
+    part.iter().map(|o| o.account).fold(root, u32::min)
+}
+
+/// Bills `partitions` across the pool's threads: what each chunk of them gathered.
+fn bill_segment<'a>(
+    shared: &Shared<'_, 'a>,
+    partitions: &[&[Owned<'a>]],
+    progress: &(dyn Fn(usize) + Sync),
+) -> Vec<Acc<'a>> {
     // Many chunks per thread, billed largest first, each taken by whichever thread is free:
     // the run's tail is then one small chunk, not a thread left with a large one (with 8
     // chunks a thread in rayon's halving split, one thread billed alone for 10-25 ms at M).
     // Each chunk's vectors are sized once: growing per-thread vectors and merging them
     // pairwise copied every line several times.
     let chunks = chunk_partitions(
-        &partitions,
-        owned.len(),
+        partitions,
+        partitions.iter().map(|p| p.len()).sum(),
         crate::par::current_num_threads().saturating_mul(CHUNKS_PER_THREAD),
     );
-    let accs = largest_first(
+    largest_first(
         &chunks,
         |c| c.iter().map(|p| p.len()).sum(),
         |chunk, size| {
@@ -333,25 +453,21 @@ fn bill_owned<'a>(
             progress(size);
             acc
         },
-    );
-    // The partitions are done with: freed before their results are gathered.
-    drop(chunks);
-    drop(partitions);
-    drop(owned);
-    accs
+    )
 }
 
-/// The run's result from what the partitions gathered: invoices built and numbered, every
-/// list in a stable order.
+/// The run's result from what the partitions gathered: the last invoices built, numbered
+/// and handed on with the billed usage not handed on yet, every list in a stable order.
 fn finish(
     acc: Acc<'_>,
+    mut drafts: Vec<Drafted<'_>>,
     subscriptions: &[&Subscription],
     table: &UsageTable,
     priced: &[AtomicBool],
+    handing: &mut Handing<'_>,
     options: &RunOptions,
 ) -> Result<BillingRun, BillingError> {
     let Acc {
-        mut drafts,
         billed,
         mut skipped,
         mut unmatched,
@@ -362,7 +478,7 @@ fn finish(
     } = acc;
     // The billed usage is put in order (one serial pass) while the other threads build the
     // invoices.
-    let (usage, invoices) = crate::par::join(
+    let (usage, billed) = crate::par::join(
         || gather_runs(usage_parts),
         || {
             failed.par_sort_unstable_by_key(|(rank, _)| *rank);
@@ -371,22 +487,25 @@ fn finish(
             let billed = billed_in_order(billed, subscriptions);
             // Owners never share a partition, so (owner, currency) keys are unique.
             drafts.par_sort_unstable_by_key(|(rank, currency, _)| (*rank, *currency));
-            build_invoices(drafts, options).map(|invoices| (billed, invoices))
+            handing
+                .number(drafts, options)
+                .map(|invoices| (billed, invoices))
         },
     );
-    let (billed, invoices) = invoices?;
+    let (billed, invoices) = billed?;
+    handing.hand(invoices, usage);
     skipped.par_sort_unstable();
     skipped.dedup();
     unmatched.par_sort_unstable();
     Ok(BillingRun {
         run_date: options.run_date,
-        invoices,
+        invoices: Vec::new(),
         billed,
         skipped,
         unmatched,
         unpriced_usage: unpriced(table, priced),
         not_billed: failed.into_iter().map(|(_, n)| n).collect(),
-        billed_usage: usage,
+        billed_usage: Vec::new(),
         periods_visited: periods,
     })
 }

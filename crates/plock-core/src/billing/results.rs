@@ -12,13 +12,13 @@ use crate::par::prelude::*;
 use crate::subscription::{BilledThrough, Subscription};
 use crate::usage::UsageTable;
 
-/// The invoices of the sorted drafts, built in parallel, numbered in order; the first error
-/// in draft order wins, as in the reference.
+/// The invoices of the sorted drafts, built in parallel, numbered in order from `first`; the
+/// first error in draft order wins, as in the reference.
 pub(super) fn build_invoices(
     drafts: Vec<(u32, Currency, Draft<'_>)>,
+    first: u64,
     options: &RunOptions,
 ) -> Result<Vec<Invoice>, BillingError> {
-    let first = options.first_invoice_number;
     // Small pieces: a thread that finished its own steals from the other's (an invoice
     // costs from one line to thousands; in a few large pieces one thread built alone the
     // last 5-10 ms).

@@ -157,14 +157,17 @@ fn outcome(r: Result<BillingRun, BillingError>) -> String {
     }
 }
 
-/// The oracle's result and the run's, on `threads` threads.
+/// The oracle's result and the run's, on `threads` threads; the run's twice, once with its
+/// invoices and billed usage handed on in parts of `batch` subscriptions and put back
+/// together.
 fn both(
     c: &Company,
     book: &AccountBook,
     subs: &[Subscription],
     options: &RunOptions,
     threads: usize,
-) -> (String, String) {
+    batch: usize,
+) -> (String, String, String) {
     let records = RecordData {
         accounts: book,
         subscriptions: subs,
@@ -178,7 +181,29 @@ fn both(
         .build()
         .unwrap();
     let fast = outcome(pool.install(|| run_records(book, subs, &c.metrics, &c.usage, options)));
-    (reference, fast)
+    let streamed = pool.install(|| {
+        let table = UsageTable::from_records(&c.usage).unwrap();
+        let data = CompanyData {
+            accounts: book,
+            subscriptions: subs,
+            metrics: &c.metrics,
+            usage: &table,
+            billed_usage: &[],
+        };
+        let mut all = RunPart::default();
+        let run = run_streaming(&data, options, batch, &mut |part| {
+            all.invoices.extend(part.invoices);
+            all.billed_usage.extend(part.billed_usage);
+        });
+        // Each part's billed usage is in id order; the parts, in invoice order.
+        all.billed_usage.sort();
+        outcome(run.map(|run| BillingRun {
+            invoices: all.invoices,
+            billed_usage: all.billed_usage,
+            ..run
+        }))
+    });
+    (reference, fast, streamed)
 }
 
 /// Histories: per subscription, how many days before the run date each timing was billed
@@ -258,7 +283,7 @@ proptest! {
     #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
 
     #[test]
-    fn the_run_gives_the_oracles_result(plan in plan(), v in variety(), seed in any::<u64>(), threads in 1usize..4) {
+    fn the_run_gives_the_oracles_result(plan in plan(), v in variety(), seed in any::<u64>(), threads in 1usize..4, batch in 1usize..6) {
         let mut c = vary(build(&plan), &v);
         shuffle(&mut c.usage, seed);
         shuffle(&mut c.subs, seed.rotate_left(9));
@@ -274,30 +299,33 @@ proptest! {
             first_invoice_number: v.first_invoice_number,
             dispatch_erp: v.dispatch_fortnox.then_some(ExternalSystem::Fortnox),
         };
-        let (reference, fast) = both(&c, &book, &c.subs, &options, threads);
+        let (reference, fast, streamed) = both(&c, &book, &c.subs, &options, threads, batch);
         prop_assert_eq!(&fast, &reference);
+        prop_assert_eq!(&streamed, &fast);
 
         // A later run, what half of this one billed recorded, agrees too.
         if let Ok(first) = run_records(&book, &c.subs, &c.metrics, &c.usage, &options) {
             let half = BillingRun { billed: first.billed[..first.billed.len() / 2].to_vec(), ..first };
             let subs = recorded(&c.subs, &half);
             let later = RunOptions { run_date: c.run_date + Days::new(40), ..options.clone() };
-            let (reference, fast) = both(&c, &book, &subs, &later, threads);
-            prop_assert_eq!(fast, reference);
+            let (reference, fast, streamed) = both(&c, &book, &subs, &later, threads, batch);
+            prop_assert_eq!(&fast, &reference);
+            prop_assert_eq!(streamed, fast);
         }
     }
 
     /// Subscriptions that started years before the run, billed through any day since.
     #[test]
-    fn the_run_gives_the_oracles_result_over_long_histories(plan in plan(), years in 0u64..6, history in histories(), changes in fee_changes(), seed in any::<u64>(), threads in 1usize..3) {
+    fn the_run_gives_the_oracles_result_over_long_histories(plan in plan(), years in 0u64..6, history in histories(), changes in fee_changes(), seed in any::<u64>(), threads in 1usize..3, batch in 1usize..6) {
         let mut c = build(&plan);
         shuffle(&mut c.subs, seed);
         let run_date = c.run_date + Days::new(365 * years);
         let mut subs = with_history(&c.subs, run_date, &history);
         with_fee_changes(&mut subs, run_date, &changes);
         let options = RunOptions { run_date, first_invoice_number: 1, dispatch_erp: None };
-        let (reference, fast) = both(&c, &c.book, &subs, &options, threads);
+        let (reference, fast, streamed) = both(&c, &c.book, &subs, &options, threads, batch);
         prop_assert_eq!(&fast, &reference);
+        prop_assert_eq!(&streamed, &fast);
         // Recorded, the same date bills nothing more.
         if let Ok(first) = run_records(&c.book, &subs, &c.metrics, &c.usage, &options) {
             let again = run_with_rows(&c, &recorded(&subs, &first), &first.billed_usage, &options);

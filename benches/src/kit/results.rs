@@ -1,0 +1,152 @@
+//! What the kit keeps of a run's invoices: one small row per invoice and per line, taken as
+//! the run hands its invoices on, so that the run never holds them all.
+
+use std::num::NonZeroU32;
+
+use anyhow::{Context, Result, anyhow};
+use plock_core::Invoice;
+use plock_core::invoice::InvoiceLine;
+use rayon::prelude::*;
+use rust_decimal::Decimal;
+
+/// An invoice as the kit's invoices.csv has it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KitInvoice {
+    /// The owner's numeric id.
+    pub owner: u32,
+    /// How many lines.
+    pub lines: u32,
+    /// The total in cents.
+    pub total_cents: i64,
+}
+
+/// An invoice line as the kit's invoice_lines.csv has it (40 bytes).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct KitLine {
+    /// The owner's numeric id.
+    pub owner: u32,
+    /// The account the charge comes from.
+    pub source: u32,
+    /// The item (plock's product).
+    pub item: u32,
+    /// The metric, for a usage line (the kit's ids start at 1).
+    pub metric: Option<NonZeroU32>,
+    /// The quantity, for a usage line.
+    pub quantity: Decimal,
+    /// The amount in cents.
+    pub amount_cents: i64,
+}
+
+/// The kit's rows of every invoice taken so far, in number order.
+#[derive(Debug, Default)]
+pub struct KitResults {
+    /// One row per invoice.
+    pub invoices: Vec<KitInvoice>,
+    /// One row per line, invoice after invoice, a vector per part the run handed on: each
+    /// made at its size, none grown and copied.
+    pub lines: Vec<Vec<KitLine>>,
+    /// How many entries of billed usage the run gave.
+    pub billed_usage: usize,
+}
+
+impl KitResults {
+    /// Takes `invoices` in: their rows are made across the pool's threads, and the invoices
+    /// are freed there too.
+    ///
+    /// # Errors
+    /// An id that is not a number, or an amount past an i64 of cents.
+    pub fn take(&mut self, invoices: Vec<Invoice>) -> Result<()> {
+        let total = invoices.iter().map(|i| i.lines().len()).sum();
+        let mut lines = vec![KitLine::default(); total];
+        let mut places = Vec::with_capacity(invoices.len());
+        let mut rest = lines.as_mut_slice();
+        for invoice in &invoices {
+            let (place, after) = rest.split_at_mut(invoice.lines().len());
+            places.push(place);
+            rest = after;
+        }
+        let rows: Result<Vec<KitInvoice>> = invoices
+            .into_par_iter()
+            .zip(places)
+            .map(|(invoice, place)| rows(&invoice, place))
+            .collect();
+        self.invoices.extend(rows?);
+        self.lines.push(lines);
+        Ok(())
+    }
+
+    /// The rows of every invoice of `invoices`, in their order.
+    ///
+    /// # Errors
+    /// As [`KitResults::take`].
+    pub fn of(invoices: Vec<Invoice>) -> Result<Self> {
+        let mut results = KitResults::default();
+        results.take(invoices)?;
+        Ok(results)
+    }
+
+    /// Every line row, in order.
+    pub fn each_line(&self) -> impl Iterator<Item = &KitLine> {
+        self.lines.iter().flatten()
+    }
+
+    /// How many line rows.
+    pub fn line_count(&self) -> usize {
+        self.lines.iter().map(Vec::len).sum()
+    }
+}
+
+/// The kit's row of one invoice, its lines' rows written into `place`.
+fn rows(invoice: &Invoice, place: &mut [KitLine]) -> Result<KitInvoice> {
+    let owner = number(invoice.owner().as_str())?;
+    for (row, l) in place.iter_mut().zip(invoice.lines()) {
+        *row = line(owner, l).with_context(|| format!("invoice {}", invoice.number()))?;
+    }
+    Ok(KitInvoice {
+        owner,
+        lines: u32::try_from(place.len())?,
+        total_cents: cents(invoice.total().amount())?,
+    })
+}
+
+fn line(owner: u32, line: &InvoiceLine) -> Result<KitLine> {
+    let metric = match &line.metric {
+        Some(m) => {
+            Some(NonZeroU32::new(number(m.as_str())?).ok_or_else(|| anyhow!("metric id 0"))?)
+        }
+        None => None,
+    };
+    Ok(KitLine {
+        owner,
+        source: number(line.source_account.as_str())?,
+        item: number(line.product.as_str())?,
+        metric,
+        quantity: line.quantity,
+        amount_cents: cents(line.amount.amount())?,
+    })
+}
+
+/// One of the kit's numeric ids: its digits read one by one (`str::parse` checks more, and
+/// took a tenth of the kit's share of the run).
+fn number(id: &str) -> Result<u32> {
+    let digits = id.as_bytes();
+    if digits.is_empty() || digits.len() > 9 {
+        return id
+            .parse()
+            .with_context(|| format!("id {id:?} is not a kit id"));
+    }
+    digits
+        .iter()
+        .try_fold(0u32, |n, b| match b.wrapping_sub(b'0') {
+            // At most 9 digits: below u32::MAX.
+            d @ 0..=9 => Ok(n * 10 + u32::from(d)),
+            _ => Err(anyhow!("id {id:?} is not a kit id")),
+        })
+}
+
+/// `amount` (rounded to cents already) as whole cents.
+fn cents(amount: Decimal) -> Result<i64> {
+    let mut amount = amount;
+    amount.rescale(2);
+    i64::try_from(amount.mantissa()).map_err(|_| anyhow!("amount {amount} is too large"))
+}
