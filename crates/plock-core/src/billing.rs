@@ -74,6 +74,7 @@ mod changes;
 mod chunks;
 mod compensation;
 mod engine;
+mod handing;
 mod id_order;
 mod late;
 mod line;
@@ -553,7 +554,7 @@ pub fn run_with_progress(
     // One segment: one part, handed on at the end.
     let mut all = RunPart::default();
     let mut keep = |part: RunPart| all = part;
-    let mut handing = engine::Handing {
+    let mut handing = handing::Handing {
         segment: usize::MAX,
         next: options.first_invoice_number,
         sink: &mut keep,
@@ -612,7 +613,7 @@ pub fn run_streaming(
     batch: usize,
     sink: &mut (dyn FnMut(RunPart) + Send),
 ) -> Result<BillingRun, BillingError> {
-    let mut handing = engine::Handing {
+    let mut handing = handing::Handing {
         segment: batch.max(1),
         next: options.first_invoice_number,
         sink,

@@ -19,20 +19,20 @@ use super::account_usage::AccountUsage;
 use super::billed_usage::{BilledUsage, BilledUsageIndex};
 use super::catalogue::{Catalogue, CatalogueEntry};
 use super::chunks::{CHUNKS_PER_THREAD, chunk_partitions, largest_first};
+use super::handing::{Drafted, Handing, RunPart};
 use super::rank_order::by_group;
-use super::results::{billed_in_order, build_invoices, unpriced};
+use super::results::{billed_in_order, unpriced};
 use super::rules::{
     Context, Draft, Drafts, Outcome, Walk, bill_subscription, check_subscription,
     sorted_subscriptions,
 };
 use super::segments;
 use super::usage_order::{Part, UsageRun, gather_runs, sort_subscription_usage};
-use super::{BillingError, BillingRun, CompanyData, NotBilled, RunOptions, RunPart};
+use super::{BillingError, BillingRun, CompanyData, NotBilled, RunOptions};
 use crate::account::{Account, AccountState};
 use crate::book::AccountBook;
 use crate::hash::{InlineIndex, dense};
 use crate::id::{AccountId, AccountKey};
-use crate::invoice::Invoice;
 use crate::money::Currency;
 use crate::subscription::{BilledThrough, Subscription, SubscriptionState};
 use crate::usage::UsageTable;
@@ -138,13 +138,16 @@ impl<'a> Acc<'a> {
         }
     }
 
-    /// Takes in `accs`, each vector grown once, and gives back their drafts after `held`.
+    /// Takes in `accs`, and gives back their drafts after `held`.
     fn absorb(&mut self, accs: Vec<Self>, held: Vec<Drafted<'a>>) -> Vec<Drafted<'a>> {
         let mut drafts = held;
         drafts.reserve_exact(accs.iter().map(|a| a.drafts.len()).sum());
+        // Grown by doubling: a streamed run absorbs a segment at a time, and growing to the
+        // exact size each time copied the whole vector every segment. The first absorb (the
+        // only one of a run that is not streamed) allocates exactly what it needs.
         self.billed
-            .reserve_exact(accs.iter().map(|a| a.billed.len()).sum());
-        self.usage_parts.reserve_exact(accs.len());
+            .reserve(accs.iter().map(|a| a.billed.len()).sum());
+        self.usage_parts.reserve(accs.len());
         for acc in accs {
             self.usage_parts.push((acc.usage, acc.usage_runs));
             drafts.extend(acc.drafts);
@@ -155,55 +158,6 @@ impl<'a> Acc<'a> {
             self.failed.extend(acc.failed);
         }
         drafts
-    }
-}
-
-/// A draft with its owner's rank and currency: the order invoices are numbered in.
-type Drafted<'a> = (u32, Currency, Draft<'a>);
-
-/// Where a run's results go: its invoices built and numbered a segment at a time, handed on
-/// with the segment's billed usage.
-pub(super) struct Handing<'s> {
-    /// About how many subscriptions a segment bills (`usize::MAX`: one segment, everything
-    /// handed on at the end).
-    pub(super) segment: usize,
-    /// The number of the next invoice.
-    pub(super) next: u64,
-    /// Hears each segment's part, in invoice number order.
-    pub(super) sink: &'s mut (dyn FnMut(RunPart) + Send),
-}
-
-impl Handing<'_> {
-    /// The sorted `drafts`' invoices, numbered on from the last.
-    fn number(
-        &mut self,
-        drafts: Vec<Drafted<'_>>,
-        options: &RunOptions,
-    ) -> Result<Vec<Invoice>, BillingError> {
-        if drafts.is_empty() {
-            return Ok(Vec::new());
-        }
-        let invoices = build_invoices(drafts, self.next, options)?;
-        let count = u64::try_from(invoices.len()).unwrap_or(u64::MAX);
-        self.next = self.next.saturating_add(count);
-        Ok(invoices)
-    }
-
-    /// Hands on `invoices` and `billed_usage`, unless both are empty.
-    fn hand(&mut self, invoices: Vec<Invoice>, billed_usage: Vec<BilledUsage>) {
-        if let Some(part) = RunPart::of(invoices, billed_usage) {
-            (self.sink)(part);
-        }
-    }
-}
-
-impl RunPart {
-    /// A part of `invoices` and `billed_usage`, unless both are empty.
-    fn of(invoices: Vec<Invoice>, billed_usage: Vec<BilledUsage>) -> Option<RunPart> {
-        (!invoices.is_empty() || !billed_usage.is_empty()).then_some(RunPart {
-            invoices,
-            billed_usage,
-        })
     }
 }
 
