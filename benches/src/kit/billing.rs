@@ -84,7 +84,7 @@ pub fn bill(
     };
     let mut results = KitResults::default();
     let mut refused = None;
-    let run = run_streaming(&data, &options, batch, &mut |part| {
+    let run = run_streaming(&data, &options, batch, &|_| (), &mut |part| {
         // The kit has no file for billed usage: counted, not kept.
         results.billed_usage = results.billed_usage.saturating_add(part.billed_usage.len());
         if refused.is_none()

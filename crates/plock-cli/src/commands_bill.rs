@@ -1,13 +1,15 @@
 //! `plock bill`: the one billing run over the store's company, recorded, then reported.
 
-use plock_core::RunOptions;
-use plock_core::store::{Batch, Change};
+use plock_core::billing::run_streaming;
+use plock_core::store::{Batch, Change, CompanySnapshot};
+use plock_core::{RunOptions, UsageTable};
 
 use crate::app::{Opened, invalid};
 use crate::exit::CliError;
 use crate::progress::{self, Progress};
 use crate::render;
-use crate::store_errors::store_error;
+use crate::render_summary::{self, InvoiceTally};
+use crate::store_errors::{refused, store_error};
 
 type Result<T> = std::result::Result<T, CliError>;
 
@@ -32,6 +34,14 @@ pub fn bill(
         "billing",
         "subscriptions",
     );
+    if !preview && !full && !as_json {
+        let text = bill_streamed(&mut s, &company, &usage, &options, &bar);
+        drop(bar);
+        // As below: the operating system takes the memory back at once.
+        std::mem::forget(company);
+        std::mem::forget(usage);
+        return text;
+    }
     let result = plock_core::billing::run_with_progress(&company.data(&usage), &options, &|n| {
         bar.inc(u64::try_from(n).unwrap_or(u64::MAX));
     })
@@ -52,7 +62,7 @@ pub fn bill(
     let text = if full {
         render::run(&result, preview)
     } else {
-        render::run_summary(&result, preview)
+        render_summary::run_summary(&result, preview)
     };
     if !preview {
         progress::step("recording the run", || {
@@ -64,6 +74,43 @@ pub fn bill(
         })?;
     }
     Ok(text)
+}
+
+/// Subscriptions billed between two parts of a run recorded as it goes: a part's invoices
+/// are written while the next part is billed, and the run holds a part at a time.
+const BATCH: usize = 4096;
+
+/// `plock bill`: the run recorded a part at a time as it bills, in one transaction, then
+/// summed up from the counts taken as the parts went by.
+fn bill_streamed(
+    s: &mut Opened,
+    company: &CompanySnapshot,
+    usage: &UsageTable,
+    options: &RunOptions,
+    bar: &Progress,
+) -> Result<String> {
+    let data = company.data(usage);
+    let mut tally = InvoiceTally::default();
+    let mut outcome = None;
+    let recorded = s.store.record_streamed(&mut |sink| {
+        let progress = |n: usize| bar.inc(u64::try_from(n).unwrap_or(u64::MAX));
+        let run = run_streaming(&data, options, BATCH, &progress, &mut |part| {
+            tally.add(&part.invoices);
+            sink(part);
+        });
+        let billed = run.as_ref().ok().map(|r| r.billed.clone());
+        outcome = Some(run);
+        billed
+    });
+    // A run that failed is reported before what the store said of it (nothing recorded).
+    let recorded = recorded.map_err(|e| refused(&e, &|_| None));
+    let run = match outcome {
+        Some(run) => run.map_err(invalid)?,
+        // The store refused before the run started.
+        None => return recorded.and(Err(invalid("the billing run did not start"))),
+    };
+    recorded?;
+    Ok(render_summary::summary(&run, &tally, false))
 }
 
 /// `bill --json`: the run recorded (unless a preview), then its report streamed.

@@ -31,7 +31,7 @@ mod operate;
 mod out;
 mod progress;
 mod render;
-mod render_late;
+mod render_summary;
 mod store_errors;
 mod store_open;
 mod store_postgres;

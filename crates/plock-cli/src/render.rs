@@ -371,98 +371,11 @@ pub fn run(r: &BillingRun, preview: bool) -> String {
 }
 
 /// An owner's group held by a subscription that could not be billed.
-fn not_billed(n: &plock_core::billing::NotBilled) -> String {
+pub(crate) fn not_billed(n: &plock_core::billing::NotBilled) -> String {
     format!(
         "not billed: account {} (invoice owner {}), subscription {}: {}; nothing of the group is billed until this is fixed",
         n.account, n.owner, n.subscription, n.reason
     )
-}
-
-/// A billing run in a few lines of counts: what the operator checks after every run. The
-/// invoices themselves are one command away (`invoice show`, or `bill --full`).
-pub fn run_summary(r: &BillingRun, preview: bool) -> String {
-    let mut totals: std::collections::BTreeMap<plock_core::Currency, Option<plock_core::Money>> =
-        std::collections::BTreeMap::new();
-    for inv in &r.invoices {
-        let total = inv.total();
-        totals
-            .entry(total.currency())
-            .and_modify(|sum| *sum = sum.and_then(|s| s.checked_add(total).ok()))
-            .or_insert(Some(total));
-    }
-    let totals = if totals.is_empty() {
-        "-".to_owned()
-    } else {
-        totals
-            .iter()
-            .map(|(currency, sum)| {
-                sum.map_or_else(
-                    || format!("too large to sum in {currency}"),
-                    |s| s.to_string(),
-                )
-            })
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
-    let numbers = match (r.invoices.first(), r.invoices.last()) {
-        (Some(first), Some(last)) if first.number() == last.number() => {
-            format!(" (number {})", first.number())
-        }
-        (Some(first), Some(last)) => format!(" (numbers {} to {})", first.number(), last.number()),
-        _ => String::new(),
-    };
-    let held = r
-        .invoices
-        .iter()
-        .filter(|i| matches!(i.dispatch(), Dispatch::Held { .. }))
-        .count();
-    let unpriced: u64 = r.unpriced_usage.iter().map(|u| u.records).sum();
-    let rows = [
-        ("invoices", format!("{}{numbers}", r.invoices.len())),
-        (
-            "lines",
-            r.invoices
-                .iter()
-                .map(|i| i.lines().len())
-                .sum::<usize>()
-                .to_string(),
-        ),
-        ("subscriptions billed", r.billed.len().to_string()),
-        ("total", totals),
-        ("held from dispatch", held.to_string()),
-        ("skipped", r.skipped.len().to_string()),
-        ("unmatched children", r.unmatched.len().to_string()),
-        ("unpriced usage", format!("{unpriced} record(s)")),
-        ("accounts not billed", r.not_billed.len().to_string()),
-    ];
-    let mut out = format!(
-        "Billing run {}: {}\n",
-        r.run_date,
-        if preview {
-            "preview, nothing recorded"
-        } else {
-            "recorded"
-        }
-    );
-    let late = crate::render_late::late_usage(r);
-    for (label, value) in rows.into_iter().chain(late.map(|l| ("late usage", l))) {
-        out.push_str(&format!("  {label:<22}{value}\n"));
-    }
-    // Each held group needs the operator: listed whatever the count.
-    for n in &r.not_billed {
-        out.push_str(&not_billed(n));
-        out.push('\n');
-    }
-    if r.invoices.is_empty() {
-        out.push_str("Nothing to invoice on this date.\n");
-    } else {
-        out.push_str(if preview {
-            "Each invoice, and each note behind the counts: the same command with --full.\n"
-        } else {
-            "Each invoice: plock invoice show NUMBER.\n"
-        });
-    }
-    out
 }
 
 /// A compact bar for a score 0..=100: ten cells.

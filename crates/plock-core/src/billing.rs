@@ -581,10 +581,11 @@ pub struct RunPart {
 /// holding them all: a part about every `batch` subscriptions billed, its invoices in number
 /// order. The run then holds about one part, not every invoice (at 100,000 accounts,
 /// hundreds of MB). The run returned has neither invoices nor billed usage; the rest is
-/// [`run`]'s.
+/// [`run`]'s. `progress` hears what [`run_with_progress`]'s does.
 ///
 /// A store records the parts as they come, in the transaction that records the rest of the
-/// run: on an error the sink may have heard some parts, and the run is not recorded.
+/// run ([`Store::record_streamed`](crate::store::Store::record_streamed)): on an error the
+/// sink may have heard some parts, and the run is not recorded.
 ///
 /// # Errors
 /// As [`run`].
@@ -601,7 +602,7 @@ pub struct RunPart {
 /// let usage = company.usage_table()?;
 /// let options = RunOptions { run_date: NaiveDate::from_ymd_opt(2025, 4, 1).ok_or("no such date")?, first_invoice_number: 1, dispatch_erp: None };
 /// let mut numbers = Vec::new();
-/// let result = run_streaming(&company.data(&usage), &options, 4096, &mut |part| {
+/// let result = run_streaming(&company.data(&usage), &options, 4096, &|_| (), &mut |part| {
 ///     numbers.extend(part.invoices.iter().map(|i| i.number()));
 /// })?;
 /// assert!(numbers.is_empty() && result.invoices.is_empty());
@@ -611,6 +612,7 @@ pub fn run_streaming(
     data: &CompanyData<'_>,
     options: &RunOptions,
     batch: usize,
+    progress: &(dyn Fn(usize) + Sync),
     sink: &mut (dyn FnMut(RunPart) + Send),
 ) -> Result<BillingRun, BillingError> {
     let mut handing = handing::Handing {
@@ -618,5 +620,5 @@ pub fn run_streaming(
         next: options.first_invoice_number,
         sink,
     };
-    engine::run(data, options, &|_| (), &mut handing)
+    engine::run(data, options, progress, &mut handing)
 }

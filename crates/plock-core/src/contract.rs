@@ -29,8 +29,10 @@ pub mod fixtures;
 pub mod late_race;
 pub mod moved_end;
 mod price_changes;
+mod streamed;
 
 pub use price_changes::price_changes;
+pub use streamed::streamed_runs;
 
 use self::fixtures::{aid, date, licence};
 
@@ -123,6 +125,7 @@ pub fn run_all<S: Store>(mut fresh: impl FnMut() -> S) {
     late_race::racing_late_usage(&mut fresh());
     moved_end::an_end_moved_back_is_credited_once(&mut fresh());
     price_changes(&mut fresh());
+    streamed_runs(&mut fresh());
 }
 
 /// By id, by batch of ids, by key, by external id, children, dismissed keys.

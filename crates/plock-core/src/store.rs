@@ -52,7 +52,7 @@ use serde::{Deserialize, Serialize};
 use crate::account::external::{ExternalId, ExternalSystem};
 use crate::account::tag::{Tag, TagFilter};
 use crate::account::{Account, AccountError, AccountName, AccountState, Contact};
-use crate::billing::{Billed, BilledUsage};
+use crate::billing::{Billed, BilledUsage, RunPart};
 use crate::book::AccountBook;
 use crate::id::{AccountId, AccountKey, SubscriptionId};
 use crate::invoice::Invoice;
@@ -452,7 +452,40 @@ pub trait Store {
     /// # Errors
     /// The first refused change, with its index; the store is then unchanged.
     fn apply(&mut self, batch: Batch) -> Result<(), StoreError>;
+    /// Records a billing run as it goes. `bill` runs it (with
+    /// [`run_streaming`](crate::billing::run_streaming)), handing each part to the sink it
+    /// is given, and returns what the run billed its subscriptions through
+    /// ([`BillingRun::billed`](crate::billing::BillingRun::billed)), or `None` when the run
+    /// failed. The parts and the watermarks are recorded as one [`Change::RecordRun`] records
+    /// them, in one transaction: a failed run or a refused part or watermark records nothing.
+    /// Returns whether the run was recorded.
+    ///
+    /// The default keeps the parts and applies one [`Change::RecordRun`] at the end; a
+    /// database adapter writes each part as it comes, so the run never holds every invoice.
+    ///
+    /// # Errors
+    /// As [`Store::apply`] for a batch of one [`Change::RecordRun`] (index 0).
+    fn record_streamed(&mut self, bill: &mut RunBill<'_>) -> Result<bool, StoreError> {
+        let mut kept = RunPart::default();
+        let billed = bill(&mut |part: RunPart| {
+            kept.invoices.extend(part.invoices);
+            kept.billed_usage.extend(part.billed_usage);
+        });
+        let Some(billed) = billed else {
+            return Ok(false);
+        };
+        self.apply(Batch::one(Change::RecordRun {
+            invoices: kept.invoices,
+            billed,
+            billed_usage: kept.billed_usage,
+        }))?;
+        Ok(true)
+    }
 }
+
+/// A billing run [`Store::record_streamed`] records: given where to hand each part, it runs
+/// and returns the watermarks it moved, or `None` when it failed.
+pub type RunBill<'s> = dyn FnMut(&mut (dyn FnMut(RunPart) + Send)) -> Option<Vec<Billed>> + 's;
 
 /// A company's data, owned: what a billing run borrows as [`CompanyData`](crate::billing::CompanyData).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

@@ -62,6 +62,7 @@ mod record_ids;
 mod run_encode;
 mod run_input;
 mod run_record;
+mod run_streamed;
 mod run_usage;
 mod schema;
 mod store;

@@ -81,29 +81,48 @@ pub(crate) fn encode<'scope, 'env: 'scope>(
 ) -> Encoded {
     let (usage_to, usage_from) = sync_channel(USAGE_CHUNKS_AHEAD);
     let (invoices_to, invoices_from) = sync_channel(INVOICE_CHUNKS_AHEAD);
-    scope.spawn(move || {
-        let columns = names(INVOICE_SCALARS);
-        send_all(&invoices_to, invoices, |chunk: &[Invoice]| {
-            chunk
-                .par_iter()
-                .map(|invoice| {
-                    COMPRESSOR.with(|compressor| match compressor.try_borrow_mut() {
-                        Ok(mut compressor) => invoice_values(&mut compressor, invoice, &columns),
-                        Err(_) => invoice_values(&mut Compressor::new(), invoice, &columns),
-                    })
-                })
-                .collect()
-        });
-    });
-    scope.spawn(move || {
-        send_all(&usage_to, usage, |chunk: &[BilledUsage]| {
-            chunk.par_iter().map(usage_values).collect()
-        });
-    });
+    scope.spawn(move || send_all(&invoices_to, invoices, encode_invoices));
+    scope.spawn(move || send_all(&usage_to, usage, encode_usage));
     Encoded {
         usage: usage_from,
         invoices: invoices_from,
     }
+}
+
+/// Encodes `usage` and `invoices` now, on the current thread and its rayon pool: for a run
+/// recorded a part at a time ([`crate::run_streamed`]), whose writing runs on a thread of the
+/// run's pool. A pool thread blocked on a channel would leave its core idle while the
+/// encoding waited in the pool's queue behind the run; encoded here, the pool's other
+/// threads take part in it and the part's rows are few.
+pub(crate) fn encode_here(usage: &[BilledUsage], invoices: &[Invoice]) -> Encoded {
+    let chunks = |rows: usize| rows.div_ceil(ROWS_A_CHUNK).max(1);
+    let (usage_to, usage_from) = sync_channel(chunks(usage.len()));
+    let (invoices_to, invoices_from) = sync_channel(chunks(invoices.len()));
+    send_all(&invoices_to, invoices, encode_invoices);
+    send_all(&usage_to, usage, encode_usage);
+    Encoded {
+        usage: usage_from,
+        invoices: invoices_from,
+    }
+}
+
+/// A chunk of invoices' values, encoded across the pool.
+fn encode_invoices(chunk: &[Invoice]) -> InvoiceChunk {
+    let columns = names(INVOICE_SCALARS);
+    chunk
+        .par_iter()
+        .map(|invoice| {
+            COMPRESSOR.with(|compressor| match compressor.try_borrow_mut() {
+                Ok(mut compressor) => invoice_values(&mut compressor, invoice, &columns),
+                Err(_) => invoice_values(&mut Compressor::new(), invoice, &columns),
+            })
+        })
+        .collect()
+}
+
+/// A chunk of billed usage rows' values, encoded across the pool.
+fn encode_usage(chunk: &[BilledUsage]) -> UsageChunk {
+    chunk.par_iter().map(usage_values).collect()
 }
 
 /// Sends `rows` encoded by `encode`, a chunk at a time, until all are sent, a chunk fails

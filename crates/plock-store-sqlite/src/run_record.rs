@@ -26,6 +26,37 @@ pub(crate) fn record(
     tx: &Connection,
     index: usize,
     run: Run<'_>,
+    watermarks: impl FnMut(&Billed) -> Result<(), StoreError>,
+) -> Result<(), StoreError> {
+    std::thread::scope(|scope| {
+        let encoded = crate::run_encode::encode(scope, run.billed_usage, run.invoices);
+        write_encoded(tx, index, run, &encoded, watermarks)
+    })
+}
+
+/// A part of a run recorded as it goes ([`crate::run_streamed`]): its invoices and billed
+/// usage written in `tx`, their values as `encoded` ([`crate::run_encode::encode_here`])
+/// holds them.
+pub(crate) fn record_part(
+    tx: &Connection,
+    index: usize,
+    run: Run<'_>,
+    encoded: &crate::run_encode::Encoded,
+) -> Result<(), StoreError> {
+    write_encoded(tx, index, run, encoded, |b| {
+        Err(backend(format!(
+            "a part of a run moves no watermark ({})",
+            b.subscription
+        )))
+    })
+}
+
+/// Writes `run` in `tx`, its rows' values as `encoded` hands them over.
+fn write_encoded(
+    tx: &Connection,
+    index: usize,
+    run: Run<'_>,
+    encoded: &crate::run_encode::Encoded,
     mut watermarks: impl FnMut(&Billed) -> Result<(), StoreError>,
 ) -> Result<(), StoreError> {
     let Run {
@@ -33,8 +64,7 @@ pub(crate) fn record(
         billed,
         billed_usage,
     } = run;
-    std::thread::scope(|scope| {
-        let encoded = crate::run_encode::encode(scope, billed_usage, invoices);
+    {
         crate::billed_usage::write(tx, index, billed_usage, &encoded.usage)?;
         let mut mover = crate::subscription_watermarks::Mover::new(tx)?;
         for b in billed {
@@ -63,7 +93,7 @@ pub(crate) fn record(
             .and_then(|mut stmt| stmt.execute([next]))
             .context("writing the next invoice number")?;
         Ok(())
-    })
+    }
 }
 
 /// Binds an invoice's values to the statement inserting it.

@@ -504,6 +504,13 @@ impl Store for SqliteStore {
         crate::write::apply(&tx, &batch)?;
         commit_freeing(tx, batch)
     }
+
+    fn record_streamed(
+        &mut self,
+        bill: &mut plock_core::store::RunBill<'_>,
+    ) -> Result<bool, StoreError> {
+        crate::run_streamed::record(&mut self.conn, bill)
+    }
 }
 
 /// Commits `tx`, freeing `batch` meanwhile when it records a run: a run's invoices at M are a

@@ -191,7 +191,7 @@ fn both(
             billed_usage: &[],
         };
         let mut all = RunPart::default();
-        let run = run_streaming(&data, options, batch, &mut |part| {
+        let run = run_streaming(&data, options, batch, &|_| (), &mut |part| {
             all.invoices.extend(part.invoices);
             all.billed_usage.extend(part.billed_usage);
         });
