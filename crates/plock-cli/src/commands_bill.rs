@@ -1,4 +1,6 @@
-//! `plock bill`: the one billing run over the store's company, recorded, then reported.
+//! `plock bill`: the one billing run over the store's company, recorded, then reported. A
+//! run whose summary alone is printed is recorded (or previewed) as it goes, a part at a
+//! time; `--full` and `--json` print every invoice, and take the run whole.
 
 use plock_core::billing::run_streaming;
 use plock_core::store::{Batch, Change, CompanySnapshot};
@@ -34,8 +36,12 @@ pub fn bill(
         "billing",
         "subscriptions",
     );
-    if !preview && !full && !as_json {
-        let text = bill_streamed(&mut s, &company, &usage, &options, &bar);
+    if !full && !as_json {
+        let text = if preview {
+            preview_streamed(&company, &usage, &options, &bar)
+        } else {
+            bill_streamed(&mut s, &company, &usage, &options, &bar)
+        };
         drop(bar);
         // As below: the operating system takes the memory back at once.
         std::mem::forget(company);
@@ -111,6 +117,28 @@ fn bill_streamed(
     };
     recorded?;
     Ok(render_summary::summary(&run, &tally, false))
+}
+
+/// `plock bill --preview`: the run's parts counted as they come and let go, then summed up.
+fn preview_streamed(
+    company: &CompanySnapshot,
+    usage: &UsageTable,
+    options: &RunOptions,
+    bar: &Progress,
+) -> Result<String> {
+    let mut tally = InvoiceTally::default();
+    let progress = |n: usize| bar.inc(u64::try_from(n).unwrap_or(u64::MAX));
+    let run = run_streaming(
+        &company.data(usage),
+        options,
+        BATCH,
+        &progress,
+        &mut |part| {
+            tally.add(&part.invoices);
+        },
+    )
+    .map_err(invalid)?;
+    Ok(render_summary::summary(&run, &tally, true))
 }
 
 /// `bill --json`: the run recorded (unless a preview), then its report streamed.
