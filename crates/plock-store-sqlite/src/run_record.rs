@@ -64,36 +64,34 @@ fn write_encoded(
         billed,
         billed_usage,
     } = run;
-    {
-        crate::billed_usage::write(tx, index, billed_usage, &encoded.usage)?;
-        let mut mover = crate::subscription_watermarks::Mover::new(tx)?;
-        for b in billed {
-            if !mover.moved(b)? {
-                // Nothing matched: the slow path finds out why, or moves a watermark stored
-                // in another spelling of the same dates.
-                watermarks(b)?;
-            }
+    crate::billed_usage::write(tx, index, billed_usage, &encoded.usage)?;
+    let mut mover = crate::subscription_watermarks::Mover::new(tx)?;
+    for b in billed {
+        if !mover.moved(b)? {
+            // Nothing matched: the slow path finds out why, or moves a watermark stored
+            // in another spelling of the same dates.
+            watermarks(b)?;
         }
-        let mut next = next_invoice_number(tx)?;
-        let mut insert = tx
-            .prepare(&format!(
-                "INSERT INTO invoices ({INVOICE_SCALARS}, json_bytes, invoice) VALUES ({})",
-                placeholders(&format!("{INVOICE_SCALARS}, json_bytes, invoice"), question)
-            ))
-            .context("writing an invoice")?;
-        crate::run_encode::write_each(invoices, &encoded.invoices, |invoice, values| {
-            insert_invoice(&mut insert, &values)
-                .and_then(|()| insert.raw_execute())
-                .map_err(|e| refused(e, index, invoice))?;
-            next = next.max(invoice.number().saturating_add(1));
-            Ok(())
-        })?;
-        let next = sql_number(next)?;
-        tx.prepare_cached("UPDATE meta SET value = ?1 WHERE name = 'next_invoice_number'")
-            .and_then(|mut stmt| stmt.execute([next]))
-            .context("writing the next invoice number")?;
-        Ok(())
     }
+    let mut next = next_invoice_number(tx)?;
+    let mut insert = tx
+        .prepare(&format!(
+            "INSERT INTO invoices ({INVOICE_SCALARS}, json_bytes, invoice) VALUES ({})",
+            placeholders(&format!("{INVOICE_SCALARS}, json_bytes, invoice"), question)
+        ))
+        .context("writing an invoice")?;
+    crate::run_encode::write_each(invoices, &encoded.invoices, |invoice, values| {
+        insert_invoice(&mut insert, &values)
+            .and_then(|()| insert.raw_execute())
+            .map_err(|e| refused(e, index, invoice))?;
+        next = next.max(invoice.number().saturating_add(1));
+        Ok(())
+    })?;
+    let next = sql_number(next)?;
+    tx.prepare_cached("UPDATE meta SET value = ?1 WHERE name = 'next_invoice_number'")
+        .and_then(|mut stmt| stmt.execute([next]))
+        .context("writing the next invoice number")?;
+    Ok(())
 }
 
 /// Binds an invoice's values to the statement inserting it.

@@ -1,8 +1,8 @@
 //! A billing run recorded as it goes ([`Store::record_streamed`]): each part the run hands on
 //! is written as a run of its invoices and billed usage (encoded on the run's pool, written on
 //! the thread that hands it on, while the pool's other threads bill the next part), then the
-//! watermarks, all in one transaction. The run never holds every invoice, and the store never holds them either:
-//! each part is encoded, written and freed while the run bills the next.
+//! watermarks, all in one transaction. Neither the run nor the store ever holds every
+//! invoice: each part is encoded, written and freed while the run bills the next.
 //!
 //! [`Store::record_streamed`]: plock_core::Store::record_streamed
 

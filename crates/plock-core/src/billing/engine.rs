@@ -19,7 +19,7 @@ use super::account_usage::AccountUsage;
 use super::billed_usage::{BilledUsage, BilledUsageIndex};
 use super::catalogue::{Catalogue, CatalogueEntry};
 use super::chunks::{CHUNKS_PER_THREAD, chunk_partitions, largest_first};
-use super::handing::{Drafted, Handing, RunPart};
+use super::handing::{Drafted, Handing};
 use super::rank_order::by_group;
 use super::results::{billed_in_order, unpriced};
 use super::rules::{
@@ -28,7 +28,7 @@ use super::rules::{
 };
 use super::segments;
 use super::usage_order::{Part, UsageRun, gather_runs, sort_subscription_usage};
-use super::{BillingError, BillingRun, CompanyData, NotBilled, RunOptions};
+use super::{BillingError, BillingRun, CompanyData, NotBilled, RunOptions, RunPart};
 use crate::account::{Account, AccountState};
 use crate::book::AccountBook;
 use crate::hash::{InlineIndex, dense};

@@ -4,11 +4,9 @@
 use super::billed_usage::BilledUsage;
 use super::results::build_invoices;
 use super::rules::Draft;
-use super::{BillingError, RunOptions};
+use super::{BillingError, RunOptions, RunPart};
 use crate::invoice::Invoice;
 use crate::money::Currency;
-
-pub(super) use super::RunPart;
 
 /// A draft with its owner's rank and currency: the order invoices are numbered in.
 pub(super) type Drafted<'a> = (u32, Currency, Draft<'a>);
