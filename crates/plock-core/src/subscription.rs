@@ -296,6 +296,10 @@ impl Subscription {
                 "must not be negative",
             ));
         }
+        // A subscription outlives the vector it was built in: its items are held without
+        // the room a growing vector keeps (up to half again of them).
+        let mut spec = spec;
+        spec.items.shrink_to_fit();
         Ok(Subscription {
             spec,
             schedule,
