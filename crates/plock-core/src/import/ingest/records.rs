@@ -219,6 +219,13 @@ impl RecordSource for Kept {
 
     // The store's own ways of reading its words, each the default for the vector.
 
+    fn done(&self, part: usize) {
+        match self {
+            Kept::Direct(records) => records.done(part),
+            Kept::Stored(stored) => stored.done(part),
+        }
+    }
+
     fn bounds(&self, part: usize) -> Option<Bounds> {
         match self {
             Kept::Direct(records) => records.bounds(part),

@@ -221,13 +221,13 @@ impl UsageTableBuilder {
         let mut metrics = self.metrics;
         metrics.sort_unstable();
         let days = Days::of(days);
-        let runs: Vec<(u32, usize, usize, u8)> = bounds
+        let runs: Vec<(u32, usize, u8)> = bounds
             .windows(2)
             .enumerate()
             .filter_map(|(rank, w)| match *w {
                 [start, end] if start < end => {
                     let scale = run_scale(&days, start, end)?;
-                    Some((dense(rank), start, end, scale))
+                    Some((dense(rank), start, scale))
                 }
                 _ => None,
             })
@@ -279,7 +279,7 @@ pub(super) fn assemble(
     metrics: Vec<MetricId>,
     mantissas: Mantissas,
     days: Days,
-    runs: impl IntoIterator<Item = (u32, usize, usize, u8)>,
+    runs: impl IntoIterator<Item = (u32, usize, u8)>,
     key_of: impl Fn(u32) -> Option<(u32, u32)>,
 ) -> UsageTable {
     assemble_counted(sorted, metrics, (mantissas, days), (runs, 0), key_of)
@@ -291,13 +291,13 @@ fn assemble_counted(
     sorted: Vec<AccountKey>,
     metrics: Vec<MetricId>,
     (mantissas, days): (Mantissas, Days),
-    (runs, count): (impl IntoIterator<Item = (u32, usize, usize, u8)>, usize),
+    (runs, count): (impl IntoIterator<Item = (u32, usize, u8)>, usize),
     key_of: impl Fn(u32) -> Option<(u32, u32)>,
 ) -> UsageTable {
     let (mut groups, mut scales) = (Vec::with_capacity(count), Vec::with_capacity(count));
     // The runs cover the records one after the other, and every run's group has a key: a
     // group ends where the next starts.
-    for (group, start, _, scale) in runs {
+    for (group, start, scale) in runs {
         let Some((account, metric)) = key_of(group) else {
             continue;
         };

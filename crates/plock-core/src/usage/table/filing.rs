@@ -32,6 +32,14 @@ pub(super) trait Filed: Copy + Default + Send + Sync {
     fn sort_bucket(bucket: &mut [Self], room: &mut SortRoom);
     /// Sorts a bucket larger than a thread's share, in parallel.
     fn sort_large(bucket: &mut [Self]);
+
+    /// Room for `n` of them, its pages touched by every thread.
+    fn room(n: usize) -> Vec<Self> {
+        use crate::par::prelude::*;
+        let mut filed = Vec::with_capacity(n);
+        filed.par_extend(crate::par::repeat_n(Self::default(), n));
+        filed
+    }
 }
 
 /// The least and largest group (or bounds holding the groups, where they were not
@@ -181,6 +189,7 @@ impl Filing {
                 source.each(part, |r| {
                     put(&mut out, &mut next, self.bucket(&r), encode(r))
                 });
+                source.done(part);
             });
         drop(source);
         filed
@@ -203,6 +212,7 @@ impl Filing {
             .for_each(|(part, mut out)| {
                 let mut next = vec![0usize; self.buckets];
                 source.each_key(part, &key, |b, k| put(&mut out, &mut next, b, encode(k)));
+                source.done(part);
             });
         drop(source);
         filed
@@ -229,12 +239,9 @@ impl Filing {
     }
 }
 
-/// Room for `n` filed records, its pages touched by every thread.
+/// Room for `n` filed records.
 fn room<T: Filed>(n: usize) -> Vec<T> {
-    use crate::par::prelude::*;
-    let mut filed = Vec::with_capacity(n);
-    filed.par_extend(crate::par::repeat_n(T::default(), n));
-    filed
+    T::room(n)
 }
 
 /// Files `item` in bucket `b` of a part's slices `out`, whose next free places are `next`.

@@ -124,12 +124,14 @@ pub(super) fn sort_records(records: &mut [Packed]) {
     records.par_sort_unstable();
 }
 
-/// The groups' runs (group, start, end, the scale its records share or [`MIXED_SCALES`]) in
+/// The groups' runs (group, start, the scale its records share or [`MIXED_SCALES`]) in
 /// order, a vector for each bucket: a group is in one bucket, and the runs are not gathered
-/// into one vector (24 bytes a group, at scale M 24 MB) but read bucket by bucket, each freed
-/// once read. The scale is taken where each bucket is written, in parallel, while its records
+/// into one vector (16 bytes a group, at scale M 16 MB) but read bucket by bucket, each freed
+/// once read. A run ends where the next starts (the last at the table's end): held without
+/// its end, the runs took 8 MB more at M, beside the filed records and the new columns at
+/// the load's peak. The scale is taken where each bucket is written, in parallel, while its records
 /// are in cache: a serial pass over the day column afterwards took a few percent of a load.
-pub(super) type Runs = Vec<Vec<(u32, usize, usize, u8)>>;
+pub(super) type Runs = Vec<Vec<(u32, usize, u8)>>;
 
 /// The records sorted as [`sort_records`] sorts them, as the table's columns (mantissas
 /// narrow or wide, each written once, never widened or narrowed afterwards) and the groups'
@@ -277,6 +279,13 @@ impl Filed for u64 {
     fn sort_large(bucket: &mut [u64]) {
         use crate::par::prelude::*;
         bucket.par_sort_unstable();
+    }
+
+    /// Zeroed memory, fresh from the system: its pages are touched only as the keys are
+    /// filed, while the source frees its words part by part ([`RecordSource::done`]), so the
+    /// two are not all resident at once (at M, 80 MB of each).
+    fn room(n: usize) -> Vec<u64> {
+        vec![0; n]
     }
 }
 
@@ -468,21 +477,19 @@ pub(super) fn write_buckets<M: Mantissa, D: DayWord, T: Filed>(
                 } else {
                     T::sort_bucket(bucket, room);
                 }
-                let mut runs: Vec<(u32, usize, usize, u8)> = Vec::new();
+                let mut runs: Vec<(u32, usize, u8)> = Vec::new();
                 for (at, ((t, m), d)) in (start..).zip(bucket.iter().zip(mantissas).zip(days)) {
                     let r = decode(b, *t);
                     *m = M::from_wide(r.mantissa());
                     *d = D::of_word(r.day_scale(), base);
-                    let end = at.saturating_add(1);
                     let scale = scale_byte(r.day_scale());
                     match runs.last_mut() {
-                        Some((group, _, last, shared)) if *group == r.group() => {
-                            *last = end;
+                        Some((group, _, shared)) if *group == r.group() => {
                             if *shared != scale {
                                 *shared = MIXED_SCALES;
                             }
                         }
-                        _ => runs.push((r.group(), at, end, scale)),
+                        _ => runs.push((r.group(), at, scale)),
                     }
                 }
                 runs

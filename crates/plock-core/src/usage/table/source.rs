@@ -14,6 +14,10 @@ pub(crate) trait RecordSource: Sync {
     /// Calls `f` with each record of `part`, always in the same order.
     fn each(&self, part: usize, f: impl FnMut(Packed));
 
+    /// Says that `part`'s records are read for the last time: a source may free them, so that
+    /// what they are filed into takes their place.
+    fn done(&self, _part: usize) {}
+
     /// The bounds of `part`'s records, if the source knows them without reading the records.
     fn bounds(&self, _part: usize) -> Option<Bounds> {
         None
