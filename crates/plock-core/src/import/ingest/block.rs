@@ -3,8 +3,9 @@
 //! bits as its span needs (a chunk's usage spans a few months and a few metrics, so a 64-bit
 //! word usually holds a record); 16 bytes each, as they are, where they do not. Once the
 //! input ends, the table's sort reads the records from the store in parts of whole segments
-//! ([`Stored`]) and files them into its buckets (6 or 8 bytes a record), so they are held
-//! twice at most at 8 + 8 bytes, never gathered into a vector of 16-byte records first.
+//! ([`Stored`]) and files them into its buckets (6 or 8 bytes a record), never gathered
+//! into a vector of 16-byte records first. A buffer is freed once every part that reads it
+//! is filed, so the words and the filed keys are not all held at once.
 //! Each segment keeps the exact bounds of its day words and mantissas, so the sort's
 //! counting pass reads only the records' groups.
 
