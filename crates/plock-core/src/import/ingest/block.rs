@@ -361,11 +361,7 @@ impl Store {
                 start,
                 len,
                 ..
-            } => {
-                for w in self.words(*buffer, *start, *len) {
-                    f(codec.decode(*w).record(&rank));
-                }
-            }
+            } => decode_each(codec, self.words(*buffer, *start, *len), rank, f),
             Segment::Wide(records) => {
                 for r in records {
                     f(Fields::of(*r, r.group() % METRIC_SLOTS).record(&rank));
@@ -421,6 +417,13 @@ impl Store {
     }
 }
 
+/// Each record of `words` (of `codec`), its metric number turned into `rank(metric)`.
+fn decode_each(codec: &Codec, words: &[u64], rank: impl Fn(u32) -> u32, mut f: impl FnMut(Packed)) {
+    for w in words {
+        f(codec.decode(*w).record(&rank));
+    }
+}
+
 /// The records of a store, their metric numbers turned into ranks, in parts of whole
 /// segments: part `p` is `segments[part_starts[p]..part_starts[p + 1]]`.
 pub(super) struct Stored {
@@ -448,19 +451,19 @@ impl RecordSource for Stored {
     fn each(&self, part: usize, mut f: impl FnMut(Packed)) {
         let rank = |m: u32| self.rank.get(m as usize).copied().unwrap_or(0);
         for segment in self.segments(part) {
-            match segment {
-                Segment::Narrow {
-                    codec,
-                    buffer,
-                    start,
-                    len,
-                    ..
-                } => self.read(*buffer, *start, *len, |words| {
-                    for w in words {
-                        f(codec.decode(*w).record(rank));
-                    }
-                }),
-                Segment::Wide(_) => self.store.each(segment, rank, &mut f),
+            if let Segment::Narrow {
+                codec,
+                buffer,
+                start,
+                len,
+                ..
+            } = segment
+            {
+                self.read(*buffer, *start, *len, |words| {
+                    decode_each(codec, words, rank, &mut f);
+                });
+            } else {
+                self.store.each(segment, rank, &mut f);
             }
         }
     }
