@@ -180,7 +180,7 @@ impl Filing {
         encode: impl Fn(Packed) -> T + Sync,
     ) -> Vec<T> {
         use crate::par::prelude::*;
-        let mut filed = room(source.len());
+        let mut filed = T::room(source.len());
         self.slices(&mut filed)
             .into_par_iter()
             .enumerate()
@@ -205,7 +205,7 @@ impl Filing {
         encode: impl Fn(u64) -> T + Sync,
     ) -> Vec<T> {
         use crate::par::prelude::*;
-        let mut filed = room(source.len());
+        let mut filed = T::room(source.len());
         self.slices(&mut filed)
             .into_par_iter()
             .enumerate()
@@ -237,11 +237,6 @@ impl Filing {
         }
         slices
     }
-}
-
-/// Room for `n` filed records.
-fn room<T: Filed>(n: usize) -> Vec<T> {
-    T::room(n)
 }
 
 /// Files `item` in bucket `b` of a part's slices `out`, whose next free places are `next`.

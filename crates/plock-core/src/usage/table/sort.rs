@@ -127,10 +127,11 @@ pub(super) fn sort_records(records: &mut [Packed]) {
 /// The groups' runs (group, start, the scale its records share or [`MIXED_SCALES`]) in
 /// order, a vector for each bucket: a group is in one bucket, and the runs are not gathered
 /// into one vector (16 bytes a group, at scale M 16 MB) but read bucket by bucket, each freed
-/// once read. A run ends where the next starts (the last at the table's end): held without
-/// its end, the runs took 8 MB more at M, beside the filed records and the new columns at
-/// the load's peak. The scale is taken where each bucket is written, in parallel, while its records
-/// are in cache: a serial pass over the day column afterwards took a few percent of a load.
+/// once read. A run ends where the next starts (the last at the table's end): with its end
+/// held too, the runs took 8 MB more at M, beside the filed records and the new columns at
+/// the load's peak. The scale is taken where each bucket is written, in parallel, while its
+/// records are in cache: a serial pass over the day column afterwards took a few percent of
+/// a load.
 pub(super) type Runs = Vec<Vec<(u32, usize, u8)>>;
 
 /// The records sorted as [`sort_records`] sorts them, as the table's columns (mantissas
