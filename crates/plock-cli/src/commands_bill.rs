@@ -49,7 +49,7 @@ pub fn bill(
         return text;
     }
     let result = plock_core::billing::run_with_progress(&company.data(&usage), &options, &|n| {
-        bar.inc(u64::try_from(n).unwrap_or(u64::MAX));
+        bar.inc(n);
     })
     .map_err(invalid);
     drop(bar);
@@ -99,7 +99,7 @@ fn bill_streamed(
     let mut tally = InvoiceTally::default();
     let mut outcome = None;
     let recorded = s.store.record_streamed(&mut |sink| {
-        let progress = |n: usize| bar.inc(u64::try_from(n).unwrap_or(u64::MAX));
+        let progress = |n: usize| bar.inc(n);
         let run = run_streaming(&data, options, BATCH, &progress, &mut |part| {
             tally.add(&part.invoices);
             sink(part);
@@ -127,7 +127,7 @@ fn preview_streamed(
     bar: &Progress,
 ) -> Result<String> {
     let mut tally = InvoiceTally::default();
-    let progress = |n: usize| bar.inc(u64::try_from(n).unwrap_or(u64::MAX));
+    let progress = |n: usize| bar.inc(n);
     let run = run_streaming(
         &company.data(usage),
         options,

@@ -81,7 +81,7 @@ pub fn in_shares<T>(
         company.subscriptions = share.subscriptions;
         company.usage = share.usage;
         all.extend(score(&company)?);
-        bar.inc(u64::try_from(count).unwrap_or(u64::MAX));
+        bar.inc(count);
     }
     Ok(all)
 }

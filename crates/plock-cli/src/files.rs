@@ -42,7 +42,7 @@ pub fn read(path: &Path) -> Result<Vec<u8>> {
             Ok(0) => return Ok(bytes),
             Ok(n) => {
                 bytes.extend_from_slice(buffer.get(..n).unwrap_or_default());
-                progress.inc(u64::try_from(n).unwrap_or(u64::MAX));
+                progress.inc(n);
             }
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
             Err(e) => return Err(cannot(e)),

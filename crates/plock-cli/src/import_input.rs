@@ -61,7 +61,7 @@ impl Read for Input {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         match self.inner.read(buf) {
             Ok(n) => {
-                self.progress.inc(u64::try_from(n).unwrap_or(u64::MAX));
+                self.progress.inc(n);
                 Ok(n)
             }
             Err(e) => {

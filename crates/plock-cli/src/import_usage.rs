@@ -147,7 +147,7 @@ struct Counted<R> {
 impl<R: Read> Read for Counted<R> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         let n = self.inner.read(buf)?;
-        self.progress.inc(u64::try_from(n).unwrap_or(u64::MAX));
+        self.progress.inc(n);
         Ok(n)
     }
 }

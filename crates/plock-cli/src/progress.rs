@@ -80,10 +80,11 @@ impl Progress {
         Progress(Some(bar))
     }
 
-    /// Counts `n` more done; callable from any thread.
-    pub fn inc(&self, n: u64) {
+    /// Counts `n` more done (records, bytes, subscriptions: every caller counts in `usize`);
+    /// callable from any thread.
+    pub fn inc(&self, n: usize) {
         if let Some(bar) = &self.0 {
-            bar.inc(n);
+            bar.inc(u64::try_from(n).unwrap_or(u64::MAX));
         }
     }
 }
