@@ -178,14 +178,14 @@ fn write_lines(w: &mut impl Write, run: &KitResults) -> Result<()> {
         w,
         "owner_id,source_account_id,item_id,metric_id,quantity,amount"
     )?;
-    for line in run.each_line() {
-        let (owner, source, item) = (line.owner, line.source, line.item);
+    for (owner, line) in run.each_line() {
+        let (source, item) = (line.source, line.item);
         let amount = Decimal::new(line.amount_cents, 2);
         match line.metric {
             Some(metric) => writeln!(
                 w,
                 "{owner},{source},{item},{metric},{},{amount}",
-                line.quantity
+                line.quantity()
             )?,
             None => writeln!(w, "{owner},{source},{item},,,{amount}")?,
         }

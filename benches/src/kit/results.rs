@@ -20,21 +20,29 @@ pub struct KitInvoice {
     pub total_cents: i64,
 }
 
-/// An invoice line as the kit's invoice_lines.csv has it (40 bytes).
+/// An invoice line as the kit's invoice_lines.csv has it, but for its owner, which is its
+/// invoice's (32 bytes).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct KitLine {
-    /// The owner's numeric id.
-    pub owner: u32,
     /// The account the charge comes from.
     pub source: u32,
     /// The item (plock's product).
     pub item: u32,
     /// The metric, for a usage line (the kit's ids start at 1).
     pub metric: Option<NonZeroU32>,
-    /// The quantity, for a usage line.
-    pub quantity: Decimal,
+    /// The quantity's scale: the quantity is `quantity_units / 10^quantity_scale`.
+    pub quantity_scale: u32,
+    /// The quantity's digits, for a usage line.
+    pub quantity_units: i64,
     /// The amount in cents.
     pub amount_cents: i64,
+}
+
+impl KitLine {
+    /// The quantity, for a usage line.
+    pub fn quantity(&self) -> Decimal {
+        Decimal::new(self.quantity_units, self.quantity_scale)
+    }
 }
 
 /// The kit's rows of every invoice taken so far, in number order.
@@ -85,9 +93,13 @@ impl KitResults {
         Ok(results)
     }
 
-    /// Every line row, in order.
-    pub fn each_line(&self) -> impl Iterator<Item = &KitLine> {
-        self.lines.iter().flatten()
+    /// Every line row, in order, with its invoice's owner.
+    pub fn each_line(&self) -> impl Iterator<Item = (u32, &KitLine)> {
+        let owners = self
+            .invoices
+            .iter()
+            .flat_map(|i| std::iter::repeat_n(i.owner, i.lines as usize));
+        owners.zip(self.lines.iter().flatten())
     }
 
     /// How many line rows.
@@ -100,7 +112,7 @@ impl KitResults {
 fn rows(invoice: &Invoice, place: &mut [KitLine]) -> Result<KitInvoice> {
     let owner = number(invoice.owner().as_str())?;
     for (row, l) in place.iter_mut().zip(invoice.lines()) {
-        *row = line(owner, l).with_context(|| format!("invoice {}", invoice.number()))?;
+        *row = line(l).with_context(|| format!("invoice {}", invoice.number()))?;
     }
     Ok(KitInvoice {
         owner,
@@ -109,19 +121,21 @@ fn rows(invoice: &Invoice, place: &mut [KitLine]) -> Result<KitInvoice> {
     })
 }
 
-fn line(owner: u32, line: &InvoiceLine) -> Result<KitLine> {
+fn line(line: &InvoiceLine) -> Result<KitLine> {
     let metric = match &line.metric {
         Some(m) => {
             Some(NonZeroU32::new(number(m.as_str())?).ok_or_else(|| anyhow!("metric id 0"))?)
         }
         None => None,
     };
+    let quantity = line.quantity;
     Ok(KitLine {
-        owner,
         source: number(line.source_account.as_str())?,
         item: number(line.product.as_str())?,
         metric,
-        quantity: line.quantity,
+        quantity_scale: quantity.scale(),
+        quantity_units: i64::try_from(quantity.mantissa())
+            .map_err(|_| anyhow!("quantity {quantity} is too large"))?,
         amount_cents: cents(line.amount.amount())?,
     })
 }

@@ -57,7 +57,7 @@ mod tiers_seen;
 
 pub use billed::BilledThrough;
 pub use item::Item;
-pub use price_change::{MAX_PRICE_CHANGES, PriceChange, Version};
+pub use price_change::{MAX_PRICE_CHANGES, PriceChange, PriceChanges, Version};
 pub use stored::ModelFirst;
 pub use terms::{BillingPractice, SubscriptionError, SubscriptionState};
 

@@ -26,7 +26,7 @@ use crate::invoice::{InvoiceLine, LineKind};
 use crate::money::Money;
 use crate::period::{BillingPeriod, Period};
 use crate::pricing::{PriceModel, PricingError};
-use crate::subscription::{Item, PriceChange, Subscription, Version};
+use crate::subscription::{Item, PriceChange, PriceChanges, Subscription, Version};
 
 /// The lines of `item`'s fixed fee over `period`: one for each piece of it at one price.
 /// A period cut by a change is billed in prorated pieces.
@@ -66,7 +66,7 @@ fn priced(item: &Item, version: Version<'_>) -> Item {
         price: version.price.clone(),
         practice: item.practice,
         rebate: version.rebate,
-        changes: Vec::new(),
+        changes: PriceChanges::default(),
     }
 }
 

@@ -31,7 +31,7 @@ use std::fmt;
 use crate::id::{MetricId, ProductId};
 use crate::period::{BillingInterval, PeriodMode};
 use crate::pricing::{PriceModel, PricingError, Rebate, Tier, Tiers};
-use crate::subscription::{BillingPractice, Item};
+use crate::subscription::{BillingPractice, Item, PriceChanges};
 use crate::usage::Aggregation;
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
@@ -282,7 +282,7 @@ impl FileItem {
                 price,
                 practice: None,
                 rebate: None,
-                changes: Vec::new(),
+                changes: PriceChanges::default(),
             },
         };
         if let Some(practice) = self.practice {

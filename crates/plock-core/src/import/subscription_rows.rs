@@ -10,7 +10,7 @@ use crate::id::{AccountKey, MetricId, ProductId, SubscriptionId};
 use crate::money::Currency;
 use crate::period::{BillingInterval, PeriodMode};
 use crate::pricing::{PriceModel, Rebate, Tier, Tiers};
-use crate::subscription::{BillingPractice, Item};
+use crate::subscription::{BillingPractice, Item, PriceChanges};
 use crate::usage::Aggregation;
 
 /// The columns of the subscriptions CSV, in export order.
@@ -377,6 +377,6 @@ fn item_of(t: &Table, cells: &Cells<'_>, line: u64, errors: &mut ImportErrors) -
         price: model,
         practice: text("item_practice").and_then(|p| practice(p).ok()),
         rebate: num("rebate_percent").and_then(|r| Rebate::percent(r).ok()),
-        changes: Vec::new(),
+        changes: PriceChanges::default(),
     })
 }

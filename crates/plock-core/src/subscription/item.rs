@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::id::{MetricId, ProductId, SubscriptionId};
 use crate::pricing::{PriceModel, Rebate};
-use crate::subscription::price_change::{MAX_PRICE_CHANGES, PriceChange};
+use crate::subscription::price_change::{MAX_PRICE_CHANGES, PriceChanges};
 use crate::subscription::terms::{BillingPractice, SubscriptionError};
 
 /// One product line of a subscription.
@@ -40,8 +40,8 @@ pub struct Item {
     /// A flat fee's earlier prices, in the order they were changed
     /// ([`Subscription::change_item`](crate::Subscription::change_item)); `price` and
     /// `rebate` are the latest.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub changes: Vec<PriceChange>,
+    #[serde(default, skip_serializing_if = "PriceChanges::is_empty")]
+    pub changes: PriceChanges,
 }
 
 impl Item {
@@ -64,7 +64,7 @@ impl Item {
             price: PriceModel::FlatFee { fee, quantity },
             practice: None,
             rebate: None,
-            changes: Vec::new(),
+            changes: PriceChanges::default(),
         }
     }
 
@@ -88,7 +88,7 @@ impl Item {
             price,
             practice: None,
             rebate: None,
-            changes: Vec::new(),
+            changes: PriceChanges::default(),
         }
     }
 

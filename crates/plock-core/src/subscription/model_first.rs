@@ -17,7 +17,7 @@ use serde::de::{Error, IgnoredAny, MapAccess, Visitor};
 use serde::{Deserialize, Deserializer};
 
 use super::tiers_seen::SharedTiers;
-use super::{BillingPractice, Item, PriceChange};
+use super::{BillingPractice, Item, PriceChanges};
 use crate::id::{MetricId, ProductId};
 use crate::pricing::{PriceModel, Rebate};
 
@@ -33,7 +33,7 @@ pub(super) struct ModelFirstItem {
     #[serde(default)]
     rebate: Option<Rebate>,
     #[serde(default)]
-    changes: Vec<PriceChange>,
+    changes: PriceChanges,
 }
 
 impl From<ModelFirstItem> for Item {

@@ -168,3 +168,28 @@ fn serde_round_trip_keeps_state_and_validates() {
     let broken = json.replace("\"items\":[", "\"items\":[],\"x\":[");
     assert!(serde_json::from_str::<Subscription>(&broken).is_err());
 }
+
+#[test]
+fn an_item_takes_120_bytes_and_its_changes_are_written_as_a_list() {
+    // Items are held by the million: their price changes are one thin pointer, allocated only
+    // once there is a change. A larger item shows here first.
+    assert_eq!(std::mem::size_of::<Item>(), 120);
+    let licence = ProductId::new("licence").unwrap();
+    let mut sub = Subscription::new(spec(), Currency::EUR).unwrap();
+    let unchanged = serde_json::to_value(&sub.items()[0]).unwrap();
+    assert!(unchanged.get("changes").is_none());
+    sub.change_item(
+        &licence,
+        Item::flat_fee(licence.clone(), dec!(500), dec!(1)),
+        d(2025, 3, 1),
+    )
+    .unwrap();
+    let item = &sub.items()[0];
+    assert_eq!(item.changes.len(), 1);
+    let json = serde_json::to_value(item).unwrap();
+    assert_eq!(json["changes"].as_array().map(Vec::len), Some(1));
+    assert_eq!(json["changes"][0]["from"], "2025-03-01");
+    let read: Item = serde_json::from_value(json).unwrap();
+    assert_eq!(&read, item);
+    assert_eq!(PriceChanges::from(Vec::new()), PriceChanges::default());
+}
