@@ -48,7 +48,7 @@ pub fn structures(
         entry("usage table (heap bytes)", usage.heap_bytes(), 1),
         entry(
             "kit invoice row",
-            results.invoices.len(),
+            results.invoice_count(),
             size_of::<KitInvoice>(),
         ),
         entry("kit line row", results.line_count(), size_of::<KitLine>()),

@@ -201,46 +201,16 @@ pub struct Contact {
     organisation_number: Option<String>,
 }
 
-/// Contact details as an account holds them: boxed, and nothing at all when empty. Accounts
-/// found in a company's data mostly have none, and the details inline were 120 of an
-/// account's 280 bytes. Serialized as the [`Contact`] itself.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub(crate) struct HeldContact(Option<Box<Contact>>);
-
-/// What an account without contact details gives.
-static NO_CONTACT: Contact = Contact {
-    email: None,
-    phone: None,
-    address_lines: Vec::new(),
-    country: None,
-    organisation_number: None,
-};
-
-impl HeldContact {
-    /// Holds `contact`: an empty one takes no allocation.
-    pub(crate) fn new(contact: Contact) -> HeldContact {
-        HeldContact((contact != NO_CONTACT).then(|| Box::new(contact)))
-    }
-
-    /// The details, empty when there are none.
-    pub(crate) fn get(&self) -> &Contact {
-        self.0.as_deref().unwrap_or(&NO_CONTACT)
-    }
-}
-
-impl Serialize for HeldContact {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        self.get().serialize(serializer)
-    }
-}
-
-impl<'de> Deserialize<'de> for HeldContact {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<HeldContact, D::Error> {
-        Contact::deserialize(deserializer).map(HeldContact::new)
-    }
-}
-
 impl Contact {
+    /// No contact details.
+    pub(crate) const EMPTY: Contact = Contact {
+        email: None,
+        phone: None,
+        address_lines: Vec::new(),
+        country: None,
+        organisation_number: None,
+    };
+
     /// Validates contact details.
     ///
     /// # Errors

@@ -190,6 +190,9 @@ impl From<ExternalId> for String {
 pub struct ExternalIds(BTreeMap<ExternalSystem, ExternalId>);
 
 impl ExternalIds {
+    /// No external ids.
+    pub(crate) const EMPTY: ExternalIds = ExternalIds(BTreeMap::new());
+
     /// The id in `system`, if any.
     pub fn get(&self, system: &ExternalSystem) -> Option<&ExternalId> {
         self.0.get(system)

@@ -116,6 +116,9 @@ impl From<Tag> for String {
 pub struct Tags(BTreeSet<Tag>);
 
 impl Tags {
+    /// No tags.
+    pub(crate) const EMPTY: Tags = Tags(BTreeSet::new());
+
     /// Does the set hold `tag` (in any case)?
     pub fn contains(&self, tag: &Tag) -> bool {
         self.0.contains(tag)
