@@ -48,7 +48,7 @@ pub fn structures(
         entry("usage table (heap bytes)", usage.heap_bytes(), 1),
         entry(
             "kit invoice row",
-            results.invoice_count(),
+            results.invoices.len(),
             size_of::<KitInvoice>(),
         ),
         entry("kit line row", results.line_count(), size_of::<KitLine>()),

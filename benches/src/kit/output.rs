@@ -140,13 +140,13 @@ pub fn write_results(dir: &Path, run: &KitResults, aggregates: &Aggregates) -> R
     })?;
     write_file(dir, "invoice_lines.csv", |w| write_lines(w, run))?;
     let mut written = Written {
-        invoices: run.invoice_count(),
+        invoices: run.invoices.len(),
         lines: run.line_count(),
         grand_total: Decimal::ZERO,
     };
     write_file(dir, "invoices.csv", |w| {
         writeln!(w, "owner_id,lines,total")?;
-        for invoice in run.each_invoice() {
+        for invoice in &run.invoices {
             let total = Decimal::new(invoice.total_cents, 2);
             writeln!(w, "{},{},{total}", invoice.owner, invoice.lines)?;
             written.grand_total = written

@@ -45,22 +45,14 @@ impl KitLine {
     }
 }
 
-/// The most line rows one piece of [`KitResults`] holds, unless one invoice has more: 64 KiB.
-const PIECE: usize = 2048;
-
 /// The kit's rows of every invoice taken so far, in number order.
-///
-/// The rows are kept in pieces of at most 64 KiB, not a vector a part: the rows stay while
-/// the run's larger vectors of each part come and go, and a kept vector of 640 KiB a part at
-/// M took the place an earlier part's freed vector left, so that the next part's vectors
-/// came from fresh memory (the run's peak 1 to 3 bytes a usage row higher).
 #[derive(Debug, Default)]
 pub struct KitResults {
-    /// One row per invoice, a vector per part the run handed on.
-    invoices: Vec<Vec<KitInvoice>>,
-    /// One row per line, invoice after invoice, in pieces of whole invoices: each made at
-    /// its size, none grown and copied.
-    lines: Vec<Vec<KitLine>>,
+    /// One row per invoice.
+    pub invoices: Vec<KitInvoice>,
+    /// One row per line, invoice after invoice, a vector per part the run handed on: each
+    /// made at its size, none grown and copied.
+    pub lines: Vec<Vec<KitLine>>,
     /// How many entries of billed usage the run gave.
     pub billed_usage: usize,
 }
@@ -72,39 +64,22 @@ impl KitResults {
     /// # Errors
     /// An id that is not a number, or an amount past an i64 of cents.
     pub fn take(&mut self, invoices: Vec<Invoice>) -> Result<()> {
-        // (lines, invoices) of each piece.
-        let mut pieces: Vec<(usize, usize)> = Vec::new();
-        let mut piece = (0usize, 0usize);
-        for invoice in &invoices {
-            let count = invoice.lines().len();
-            if piece.0 > 0 && piece.0.saturating_add(count) > PIECE {
-                pieces.push(std::mem::take(&mut piece));
-            }
-            piece = (piece.0.saturating_add(count), piece.1.saturating_add(1));
-        }
-        pieces.push(piece);
-        let mut lines: Vec<Vec<KitLine>> = pieces
-            .iter()
-            .map(|(count, _)| vec![KitLine::default(); *count])
-            .collect();
+        let total = invoices.iter().map(|i| i.lines().len()).sum();
+        let mut lines = vec![KitLine::default(); total];
         let mut places = Vec::with_capacity(invoices.len());
-        let mut each = invoices.iter();
-        for (rows, (_, count)) in lines.iter_mut().zip(&pieces) {
-            let mut rest = rows.as_mut_slice();
-            for invoice in each.by_ref().take(*count) {
-                let (place, after) = rest.split_at_mut(invoice.lines().len());
-                places.push(place);
-                rest = after;
-            }
+        let mut rest = lines.as_mut_slice();
+        for invoice in &invoices {
+            let (place, after) = rest.split_at_mut(invoice.lines().len());
+            places.push(place);
+            rest = after;
         }
         let rows: Result<Vec<KitInvoice>> = invoices
             .into_par_iter()
             .zip(places)
             .map(|(invoice, place)| rows(&invoice, place))
             .collect();
-        self.invoices.push(rows?);
-        self.lines
-            .extend(lines.into_iter().filter(|l| !l.is_empty()));
+        self.invoices.extend(rows?);
+        self.lines.push(lines);
         Ok(())
     }
 
@@ -118,20 +93,11 @@ impl KitResults {
         Ok(results)
     }
 
-    /// Every invoice row, in order.
-    pub fn each_invoice(&self) -> impl Iterator<Item = &KitInvoice> {
-        self.invoices.iter().flatten()
-    }
-
-    /// How many invoice rows.
-    pub fn invoice_count(&self) -> usize {
-        self.invoices.iter().map(Vec::len).sum()
-    }
-
     /// Every line row, in order, with its invoice's owner.
     pub fn each_line(&self) -> impl Iterator<Item = (u32, &KitLine)> {
         let owners = self
-            .each_invoice()
+            .invoices
+            .iter()
             .flat_map(|i| std::iter::repeat_n(i.owner, i.lines as usize));
         owners.zip(self.lines.iter().flatten())
     }
