@@ -465,6 +465,7 @@ pub(crate) mod tests {
     }
 
     #[test]
+    #[cfg(target_pointer_width = "64")]
     fn an_account_takes_120_bytes() {
         // Accounts are held by the hundred thousand: the contact details, tags and external
         // ids (168 bytes) are boxed, and absent while empty. A larger account shows here
