@@ -2,8 +2,8 @@
 //! external ids, boxed together and absent while all three are empty; and the account's
 //! serialized form, which names each of them as before.
 //!
-//! Accounts found in a company's data mostly have none of the three, and an account is held
-//! by the hundred thousand: inline they were 168 of its 280 bytes, boxed they are 8.
+//! Accounts found in a company's data mostly have none of the three, and accounts are held
+//! by the hundred thousand: inline the three take 168 bytes an account, boxed 8.
 
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};

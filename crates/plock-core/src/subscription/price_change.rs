@@ -18,8 +18,8 @@ pub const MAX_PRICE_CHANGES: usize = 32;
 /// An item's price changes, in the order they were made: a slice of [`PriceChange`]s.
 ///
 /// Held behind one pointer and allocated only once there is a change: most items never
-/// change, and an empty vector took 24 of an item's 136 bytes where this takes 8. Serialized
-/// as a list.
+/// change, and an empty vector takes 24 bytes an item where this takes 8. Serialized as a
+/// list.
 ///
 /// ```
 /// use chrono::NaiveDate;
