@@ -414,7 +414,11 @@ impl AccountBook {
     /// # Errors
     /// Unknown account.
     pub fn untag(&mut self, id: &AccountId, tag: &Tag) -> Result<(), AccountError> {
-        self.get_mut(id)?.tags_mut().remove(tag);
+        let account = self.get_mut(id)?;
+        // Only an account holding the tag is changed: one without details keeps none boxed.
+        if account.tags().contains(tag) {
+            account.tags_mut().remove(tag);
+        }
         Ok(())
     }
 
@@ -450,14 +454,19 @@ impl AccountBook {
         account: &AccountId,
         system: &ExternalSystem,
     ) -> Result<ExternalId, AccountError> {
+        let missing = || AccountError::NoExternalId {
+            account: account.clone(),
+            system: system.clone(),
+        };
+        // Looked up first: an account without details keeps none boxed.
+        if self.get_ref(account)?.external_ids().get(system).is_none() {
+            return Err(missing());
+        }
         let removed = self
             .get_mut(account)?
             .external_ids_mut()
             .remove(system)
-            .ok_or_else(|| AccountError::NoExternalId {
-                account: account.clone(),
-                system: system.clone(),
-            })?;
+            .ok_or_else(missing)?;
         self.by_external.remove(&(system.clone(), removed.clone()));
         Ok(removed)
     }
