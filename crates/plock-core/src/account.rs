@@ -142,7 +142,7 @@ impl Account {
             id,
             key,
             name,
-            held: Held::with_contact(contact),
+            held: Held::new(contact, Tags::EMPTY, ExternalIds::EMPTY),
             currency,
             state: AccountState::Active,
             master: None,

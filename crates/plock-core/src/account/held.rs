@@ -37,11 +37,14 @@ static NO_DETAILS: Details = Details {
 pub(crate) struct Held(Option<Box<Details>>);
 
 impl Held {
-    /// Holds `contact`, with no tags and no external ids.
-    pub(crate) fn with_contact(contact: Contact) -> Held {
-        let mut held = Held::default();
-        held.set_contact(contact);
-        held
+    /// Holds the three: nothing is allocated when all are empty.
+    pub(crate) fn new(contact: Contact, tags: Tags, external_ids: ExternalIds) -> Held {
+        let details = Details {
+            contact,
+            tags,
+            external_ids,
+        };
+        Held((details != NO_DETAILS).then(|| Box::new(details)))
     }
 
     fn get(&self) -> &Details {
@@ -150,25 +153,18 @@ impl Serialize for Account {
 impl<'de> Deserialize<'de> for Account {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Account, D::Error> {
         let read = Read::deserialize(deserializer)?;
-        let mut account = Account::new(
-            read.id,
-            read.key,
-            read.name,
-            read.contact,
-            read.currency,
-            read.created_on,
-        )
-        .with_state(read.state);
-        if read.tags != Tags::EMPTY {
-            *account.tags_mut() = read.tags;
-        }
-        if read.external_ids != ExternalIds::EMPTY {
-            *account.external_ids_mut() = read.external_ids;
-        }
-        account.set_master(read.master);
-        account.set_group_billing_flag(read.group_billing);
-        account.set_payment_terms(read.payment_terms);
-        Ok(account)
+        Ok(Account {
+            id: read.id,
+            key: read.key,
+            name: read.name,
+            held: Held::new(read.contact, read.tags, read.external_ids),
+            currency: read.currency,
+            state: read.state,
+            master: read.master,
+            group_billing: read.group_billing,
+            created_on: read.created_on,
+            payment_terms: read.payment_terms,
+        })
     }
 }
 
