@@ -9,6 +9,7 @@
 //! of higher owners (a master whose child ranks below it) wait for their turn.
 
 use super::chunks::chunk_partitions;
+use super::rank_order::by_distinct_rank;
 
 /// One segment of partitions, and the owner rank below which every draft is known once it is
 /// billed (`u32::MAX` for the last).
@@ -28,7 +29,7 @@ pub(super) fn cut<'p, 'q: 'p, T>(
 ) -> Vec<Segment<'p, T>> {
     let count = total.div_ceil(size.max(1));
     if count > 1 {
-        partitions.sort_by_key(|p| lowest(p));
+        in_lowest_order(partitions, &lowest);
     }
     let partitions: &'p [&'p [T]] = partitions;
     let chunks = chunk_partitions(partitions, total, count);
@@ -43,6 +44,26 @@ pub(super) fn cut<'p, 'q: 'p, T>(
         .zip(ends)
         .map(|(partitions, end)| Segment { partitions, end })
         .collect()
+}
+
+/// Puts `partitions` in the order of `lowest`, stably, each key taken once: a key walks its
+/// whole partition, and a sort that took it at every comparison walked them all many times
+/// (a twentieth of a run's instructions at M, on one thread). The keys are distinct ranks
+/// (an account is in one partition), so each partition is placed at its key in one pass.
+fn in_lowest_order<T>(partitions: &mut [&[T]], lowest: &impl Fn(&[T]) -> u32) {
+    let keyed: Vec<(u32, &[T])> = partitions.iter().map(|p| (lowest(p), *p)).collect();
+    if keyed.is_sorted_by_key(|(key, _)| *key) {
+        return;
+    }
+    let bound = keyed
+        .iter()
+        .map(|(key, _)| *key as usize)
+        .max()
+        .map_or(0, |k| k.saturating_add(1));
+    let ordered = by_distinct_rank(keyed, bound, |(key, _)| *key);
+    for (slot, (_, p)) in partitions.iter_mut().zip(ordered) {
+        *slot = p;
+    }
 }
 
 #[cfg(test)]
@@ -78,5 +99,21 @@ mod tests {
             prop_assert_eq!(seen, expected);
             prop_assert!(segments.last().is_none_or(|s| s.end == u32::MAX));
         }
+    }
+
+    /// Partitions are put in the order of their lowest rank, placed by distinct keys or,
+    /// when two share one, sorted stably: equal keys keep their order.
+    #[test]
+    fn partitions_come_in_lowest_rank_order_equal_keys_in_place() {
+        let lowest = |p: &[u32]| p.iter().copied().min().unwrap_or(u32::MAX);
+        let distinct: Vec<Vec<u32>> = vec![vec![5, 9], vec![2], vec![7, 3], vec![0]];
+        let mut slices: Vec<&[u32]> = distinct.iter().map(Vec::as_slice).collect();
+        super::in_lowest_order(&mut slices, &lowest);
+        assert_eq!(slices, [&[0][..], &[2], &[7, 3], &[5, 9]]);
+
+        let shared: Vec<Vec<u32>> = vec![vec![4, 1], vec![3], vec![1, 8], vec![0]];
+        let mut slices: Vec<&[u32]> = shared.iter().map(Vec::as_slice).collect();
+        super::in_lowest_order(&mut slices, &lowest);
+        assert_eq!(slices, [&[0][..], &[4, 1], &[1, 8], &[3]]);
     }
 }
