@@ -20,6 +20,7 @@ use super::billed_usage::{BilledUsage, BilledUsageIndex};
 use super::catalogue::{Catalogue, CatalogueEntry};
 use super::chunks::{CHUNKS_PER_THREAD, chunk_partitions, largest_first};
 use super::handing::{Drafted, Handing};
+use super::line::Charge;
 use super::rank_order::by_group;
 use super::results::{billed_in_order, unpriced};
 use super::rules::{
@@ -28,7 +29,7 @@ use super::rules::{
 };
 use super::segments;
 use super::usage_order::{Part, UsageRun, gather_runs, sort_subscription_usage};
-use super::{BillingError, BillingRun, CompanyData, NotBilled, RunOptions, RunPart};
+use super::{BillingError, BillingRun, CompanyData, NotBilled, RunOptions};
 use crate::account::{Account, AccountState};
 use crate::book::AccountBook;
 use crate::hash::{InlineIndex, dense};
@@ -125,6 +126,8 @@ struct Acc<'a> {
     /// subscription's items, and a partition's drafts.
     entries: Vec<Option<CatalogueEntry>>,
     spare_drafts: Vec<(Currency, Draft<'a>)>,
+    /// Kept empty between partitions too: a subscription's due charges.
+    spare_charges: Vec<Charge<'a>>,
 }
 
 impl<'a> Acc<'a> {
@@ -297,8 +300,14 @@ fn owners<'s>(
             ))
         })
         .collect();
-    // Collected in place: the same allocation, no second copy.
-    (resolved.into_iter().flatten().collect(), unknown)
+    // Collected in place (`filter_map` is; `flatten` is not, and grew a new vector by
+    // doubling): the same allocation, no second copy.
+    #[expect(
+        clippy::filter_map_identity,
+        reason = "flatten would copy into a new vector"
+    )]
+    let owned = resolved.into_iter().filter_map(|o| o).collect();
+    (owned, unknown)
 }
 
 /// Bills every partition of `owned` across the pool's threads, a segment at a time: each
@@ -321,47 +330,59 @@ fn bill_owned<'a>(
     let segments = segments::cut(&mut partitions, owned.len(), handing.segment, lowest_owner);
     let mut all = Acc::default();
     let mut held = Vec::new();
-    // A segment's part is handed on while the next segment is billed: whatever the sink
-    // does serially overlaps the billing's threads.
-    let mut pending: Option<RunPart> = None;
+    // A segment's drafts that are complete, and its billed usage, are put in order, built,
+    // numbered and handed on while the next segment is billed: the serial steps of that
+    // (the usage's gathering, the sink's own) overlap the billing's threads, and the threads
+    // meet once a segment instead of twice.
+    let mut pending: Option<(Vec<Drafted<'a>>, Vec<Part<BilledUsage>>)> = None;
     let last = segments.len().saturating_sub(1);
     for (k, segment) in segments.iter().enumerate() {
-        let sink = &mut handing.sink;
-        let (accs, ()) = crate::par::join(
+        let (accs, handed) = crate::par::join(
             || bill_segment(shared, segment.partitions, progress),
-            || {
-                if let Some(part) = pending.take() {
-                    sink(part);
-                }
+            || match pending.take() {
+                Some((ready, parts)) => hand_on(handing, ready, parts, shared.options),
+                None => Ok(()),
             },
         );
-        let mut drafts = all.absorb(accs, std::mem::take(&mut held));
+        handed?;
+        let mut ready = all.absorb(accs, std::mem::take(&mut held));
         if k == last {
             // Built by `finish`, beside the run's last serial step.
-            held = drafts;
+            held = ready;
             break;
         }
-        let parts = std::mem::take(&mut all.usage_parts);
-        // The billed usage is put in order (one serial pass) while the other threads build
-        // the invoices.
-        let (usage, invoices) = crate::par::join(
-            || gather_runs(parts),
-            || {
-                drafts.par_sort_unstable_by_key(|(rank, currency, _)| (*rank, *currency));
-                let ready = drafts.partition_point(|(rank, ..)| *rank < segment.end);
-                let later = drafts.split_off(ready);
-                (later, handing.number(drafts, shared.options))
-            },
-        );
-        let (later, invoices) = invoices;
-        held = later;
-        pending = RunPart::of(invoices?, usage);
+        // The few drafts of owners ranked past the segment wait; the rest stay in place.
+        held = ready
+            .extract_if(.., |(rank, ..)| *rank >= segment.end)
+            .collect();
+        pending = Some((ready, std::mem::take(&mut all.usage_parts)));
     }
     // The partitions are done with: freed before their results are gathered.
     drop(segments);
     drop(partitions);
     drop(owned);
     Ok((all, held))
+}
+
+/// Builds and numbers the `ready` drafts' invoices (every draft of an owner ranked below the
+/// segment's end), puts the segment's billed usage in order, and hands both on.
+fn hand_on(
+    handing: &mut Handing<'_>,
+    mut ready: Vec<Drafted<'_>>,
+    parts: Vec<Part<BilledUsage>>,
+    options: &RunOptions,
+) -> Result<(), BillingError> {
+    // The billed usage is put in order (one serial pass) while the other threads build the
+    // invoices.
+    let (usage, invoices) = crate::par::join(
+        || gather_runs(parts),
+        || {
+            ready.par_sort_unstable_by_key(|(rank, currency, _)| (*rank, *currency));
+            handing.number(ready, options)
+        },
+    );
+    handing.hand(invoices?, usage);
+    Ok(())
 }
 
 /// The lowest rank whose drafts partition `part` can give: its root's or a member's.
@@ -502,6 +523,7 @@ fn bill_partition<'a>(shared: &Shared<'_, 'a>, part: &[Owned<'a>], acc: &mut Acc
     let mut outcome: Outcome<'a, SmallDrafts<'a>> = Outcome {
         usage: std::mem::take(&mut acc.usage),
         drafts: SmallDrafts(std::mem::take(&mut acc.spare_drafts)),
+        charges: std::mem::take(&mut acc.spare_charges),
         ..Outcome::default()
     };
     let mut entries = std::mem::take(&mut acc.entries);
@@ -512,6 +534,7 @@ fn bill_partition<'a>(shared: &Shared<'_, 'a>, part: &[Owned<'a>], acc: &mut Acc
     let mut spare = std::mem::take(&mut outcome.drafts.0);
     spare.clear();
     acc.spare_drafts = spare;
+    acc.spare_charges = std::mem::take(&mut outcome.charges);
     if let Err((at, error)) = result {
         acc.billed.truncate(billed_before);
         acc.usage.truncate(usage_before);

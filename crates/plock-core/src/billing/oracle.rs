@@ -158,7 +158,7 @@ impl<'a> Billing<'_, 'a> {
     /// Bills `sub` of `account` into `outcome`, its new watermark into `billed`.
     fn bill(
         &self,
-        sub: &Subscription,
+        sub: &'a Subscription,
         account: &'a Account,
         outcome: &mut Outcome<'a, DraftMap<'a>>,
         billed: &mut Vec<Billed>,

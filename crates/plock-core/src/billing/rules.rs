@@ -85,7 +85,9 @@ pub(crate) struct Outcome<'a, D> {
     pub(crate) drafts: D,
     /// What the subscriptions billed of usage in arrears, period by period.
     pub(crate) usage: Vec<BilledUsage>,
-    pub(crate) _owners: std::marker::PhantomData<&'a Account>,
+    /// Kept empty between subscriptions: a subscription's due charges go here, so that each
+    /// does not allocate a vector of its own (one a subscription billed).
+    pub(crate) charges: Vec<Charge<'a>>,
 }
 
 /// Bills one checked subscription of `account` into `outcome`: skipped for its account's or
@@ -94,7 +96,7 @@ pub(crate) struct Outcome<'a, D> {
 /// subscriptions. Returns what the subscription is billed through after the run.
 pub(crate) fn bill_subscription<'a, U: UsageLookup, D: Drafts<'a>>(
     context: &Context<'_, U>,
-    sub: &Subscription,
+    sub: &'a Subscription,
     account: &'a Account,
     group_master: Option<&'a Account>,
     master_subs: &[&Subscription],
@@ -132,14 +134,25 @@ pub(crate) fn bill_subscription<'a, U: UsageLookup, D: Drafts<'a>>(
         }
         SubscriptionState::Active | SubscriptionState::Ended => {}
     }
-    let (charges, through) = due_charges(
+    let mut charges = std::mem::take(&mut outcome.charges);
+    charges.clear();
+    let through = due_charges(
         context,
         sub,
         account,
         &mut outcome.periods,
         &mut outcome.usage,
-    )?;
-    for mut charge in charges {
+        &mut charges,
+    );
+    let through = match through {
+        Ok(through) => through,
+        Err(e) => {
+            charges.clear();
+            outcome.charges = charges;
+            return Err(e);
+        }
+    };
+    for mut charge in charges.drain(..) {
         outcome.usage.append(&mut charge.usage);
         if charge.lines.is_empty() {
             continue;
@@ -181,6 +194,7 @@ pub(crate) fn bill_subscription<'a, U: UsageLookup, D: Drafts<'a>>(
             draft.minimum = Some(draft.minimum.map_or(min, |m| m.max(min)));
         }
     }
+    outcome.charges = charges;
     Ok(through)
 }
 
@@ -322,15 +336,17 @@ fn due_charges<'a, U: UsageLookup>(
     account: &Account,
     periods_visited: &mut u64,
     usage: &mut Vec<BilledUsage>,
-) -> Result<(Vec<Charge<'a>>, BilledThrough), BillingError> {
+    due: &mut Vec<Charge<'a>>,
+) -> Result<BilledThrough, BillingError> {
     let run_date = context.options.run_date;
     // Days billed past a moved end are credited first, and no longer count as billed.
-    let (mut due, billed) = super::compensation::compensations(
+    let (mut compensated, billed) = super::compensation::compensations(
         sub,
         account,
         sub.billed_through(),
         context.billed_usage,
     )?;
+    due.append(&mut compensated);
     // Prices changed inside billed days are settled once.
     due.extend(super::changes::settlements(
         sub,
@@ -365,7 +381,7 @@ fn due_charges<'a, U: UsageLookup>(
         .map(|(timing, _)| billed.get(*timing).unwrap_or(start))
         .min();
     let Some(first_unbilled) = first_unbilled else {
-        return Ok((due, billed));
+        return Ok(billed);
     };
     let from = match context.walk {
         Walk::FromBilled => first_unbilled,
@@ -406,7 +422,7 @@ fn due_charges<'a, U: UsageLookup>(
             due.push(charge);
         }
     }
-    Ok((due, through))
+    Ok(through)
 }
 
 /// The days of `period` after `billed_through`, if any.

@@ -64,11 +64,14 @@ pub(super) fn gather_runs<T: Ord + Send + Sync>(parts: Vec<Part<T>>) -> Vec<T> {
         return all;
     }
     // (rank, part, start, len) of every run, in rank order.
-    let runs: Vec<(u32, usize, usize, usize)> = parts
-        .iter()
-        .enumerate()
-        .flat_map(|(p, (_, runs))| runs.iter().map(move |r| (r.rank, p, r.start, r.len)))
-        .collect();
+    let mut runs: Vec<(u32, usize, usize, usize)> =
+        Vec::with_capacity(parts.iter().map(|(_, runs)| runs.len()).sum());
+    runs.extend(
+        parts
+            .iter()
+            .enumerate()
+            .flat_map(|(p, (_, runs))| runs.iter().map(move |r| (r.rank, p, r.start, r.len))),
+    );
     let bound = runs
         .iter()
         .map(|r| r.0 as usize)
