@@ -45,41 +45,52 @@ impl KitLine {
     }
 }
 
+/// How many invoices' rows are made together: a piece's line rows (about 6 an invoice at M,
+/// 32 bytes each) are one vector.
+pub const PIECE: usize = 256;
+
 /// The kit's rows of every invoice taken so far, in number order.
 #[derive(Debug, Default)]
 pub struct KitResults {
     /// One row per invoice.
     pub invoices: Vec<KitInvoice>,
-    /// One row per line, invoice after invoice, a vector per part the run handed on: each
-    /// made at its size, none grown and copied.
+    /// One row per line, invoice after invoice, a vector per piece of [`PIECE`] invoices:
+    /// each made at its size, none grown and copied.
     pub lines: Vec<Vec<KitLine>>,
     /// How many entries of billed usage the run gave.
     pub billed_usage: usize,
 }
 
 impl KitResults {
-    /// Takes `invoices` in: their rows are made across the pool's threads, and the invoices
-    /// are freed there too.
+    /// Takes `invoices` in: their rows are made across the pool's threads, a piece of
+    /// invoices at a time, each piece's lines into a vector of its own made at its size, and
+    /// the invoices are freed there too. Nothing is done serially but appending the pieces:
+    /// sizing one vector for the whole part first (and zeroing it) was a serial pass over
+    /// every invoice and line row while the run's threads waited.
     ///
     /// # Errors
     /// An id that is not a number, or an amount past an i64 of cents.
     pub fn take(&mut self, invoices: Vec<Invoice>) -> Result<()> {
-        let total = invoices.iter().map(|i| i.lines().len()).sum();
-        let mut lines = vec![KitLine::default(); total];
-        let mut places = Vec::with_capacity(invoices.len());
-        let mut rest = lines.as_mut_slice();
-        for invoice in &invoices {
-            let (place, after) = rest.split_at_mut(invoice.lines().len());
-            places.push(place);
-            rest = after;
-        }
-        let rows: Result<Vec<KitInvoice>> = invoices
+        let pieces: Vec<Result<(Vec<KitInvoice>, Vec<KitLine>)>> = invoices
             .into_par_iter()
-            .zip(places)
-            .map(|(invoice, place)| rows(&invoice, place))
+            .chunks(PIECE)
+            .map(|piece| {
+                let total = piece.iter().map(|i| i.lines().len()).sum();
+                let mut lines = Vec::with_capacity(total);
+                let rows = piece
+                    .into_iter()
+                    .map(|invoice| rows(&invoice, &mut lines))
+                    .collect::<Result<Vec<KitInvoice>>>()?;
+                Ok((rows, lines))
+            })
             .collect();
-        self.invoices.extend(rows?);
-        self.lines.push(lines);
+        self.invoices
+            .reserve(pieces.iter().flatten().map(|(rows, _)| rows.len()).sum());
+        for piece in pieces {
+            let (rows, lines) = piece?;
+            self.invoices.extend(rows);
+            self.lines.push(lines);
+        }
         Ok(())
     }
 
@@ -108,15 +119,15 @@ impl KitResults {
     }
 }
 
-/// The kit's row of one invoice, its lines' rows written into `place`.
-fn rows(invoice: &Invoice, place: &mut [KitLine]) -> Result<KitInvoice> {
+/// The kit's row of one invoice, its lines' rows pushed on `lines`.
+fn rows(invoice: &Invoice, lines: &mut Vec<KitLine>) -> Result<KitInvoice> {
     let owner = number(invoice.owner().as_str())?;
-    for (row, l) in place.iter_mut().zip(invoice.lines()) {
-        *row = line(l).with_context(|| format!("invoice {}", invoice.number()))?;
+    for l in invoice.lines() {
+        lines.push(line(l).with_context(|| format!("invoice {}", invoice.number()))?);
     }
     Ok(KitInvoice {
         owner,
-        lines: u32::try_from(place.len())?,
+        lines: u32::try_from(invoice.lines().len())?,
         total_cents: cents(invoice.total().amount())?,
     })
 }
