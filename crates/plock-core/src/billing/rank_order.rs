@@ -37,10 +37,15 @@ pub(super) fn by_distinct_rank<T>(
         return items;
     }
     let mut slots: Vec<Option<T>> = items.into_iter().map(Some).collect();
-    at.into_iter()
-        .filter(|i| *i != FREE)
-        .filter_map(|i| slots.get_mut(i as usize).and_then(Option::take))
-        .collect()
+    // Sized once: a filtered iterator's collect grows its vector by doubling, a copy of
+    // every item at each step.
+    let mut ordered = Vec::with_capacity(slots.len());
+    ordered.extend(
+        at.into_iter()
+            .filter(|i| *i != FREE)
+            .filter_map(|i| slots.get_mut(i as usize).and_then(Option::take)),
+    );
+    ordered
 }
 
 /// `items` stably ordered by `group` (each below `bound`): counted, then placed, where a sort
@@ -74,7 +79,9 @@ pub(super) fn by_group<T: Copy>(
             *next = next.saturating_add(1);
         }
     }
-    placed.into_iter().flatten().collect()
+    let mut grouped = Vec::with_capacity(items.len());
+    grouped.extend(placed.into_iter().flatten());
+    grouped
 }
 
 #[cfg(test)]
