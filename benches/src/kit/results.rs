@@ -54,7 +54,7 @@ pub const PIECE: usize = 256;
 pub struct KitResults {
     /// One row per invoice.
     pub invoices: Vec<KitInvoice>,
-    /// One row per line, invoice after invoice, a vector per piece of [`PIECE`] invoices:
+    /// One row per line, invoice after invoice, a vector per piece of 256 invoices:
     /// each made at its size, none grown and copied.
     pub lines: Vec<Vec<KitLine>>,
     /// How many entries of billed usage the run gave.
