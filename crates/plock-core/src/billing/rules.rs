@@ -134,8 +134,8 @@ pub(crate) fn bill_subscription<'a, U: UsageLookup, D: Drafts<'a>>(
         }
         SubscriptionState::Active | SubscriptionState::Ended => {}
     }
+    // Empty: each subscription drains it (on an error it is dropped, and the next allocates).
     let mut charges = std::mem::take(&mut outcome.charges);
-    charges.clear();
     let through = due_charges(
         context,
         sub,
@@ -143,15 +143,7 @@ pub(crate) fn bill_subscription<'a, U: UsageLookup, D: Drafts<'a>>(
         &mut outcome.periods,
         &mut outcome.usage,
         &mut charges,
-    );
-    let through = match through {
-        Ok(through) => through,
-        Err(e) => {
-            charges.clear();
-            outcome.charges = charges;
-            return Err(e);
-        }
-    };
+    )?;
     for mut charge in charges.drain(..) {
         outcome.usage.append(&mut charge.usage);
         if charge.lines.is_empty() {
