@@ -484,18 +484,40 @@ impl Schedule {
     /// assert_eq!((next.covered.start(), next.covered.end()), (d(3, 1), d(4, 1)));
     /// ```
     pub fn periods_from(&self, from: NaiveDate) -> impl Iterator<Item = BillingPeriod> + '_ {
+        self.periods_from_until(from, NaiveDate::MAX)
+    }
+
+    /// [`Schedule::periods_from`], up to the last period that starts on or before `until`:
+    /// the period after it is not computed (a billing run walks one or two periods a
+    /// subscription, and computing a boundary is its walk's cost).
+    pub(crate) fn periods_from_until(
+        &self,
+        from: NaiveDate,
+        until: NaiveDate,
+    ) -> impl Iterator<Item = BillingPeriod> + '_ {
         let before_end = self.end.is_none_or(|e| from < e);
         let bounds = self.boundaries().filter(|_| before_end);
-        // The period to give next: its index and boundaries; each step computes the next
-        // period's upper boundary only, its lower one being this period's upper.
-        let mut next = bounds.as_ref().and_then(|b| b.locate(from.max(self.start)));
+        // The first period, found with both its boundaries; then the index and lower
+        // boundary of the next one, whose upper boundary is computed only when it starts on
+        // or before `until`.
+        let mut first = bounds.as_ref().and_then(|b| b.locate(from.max(self.start)));
+        let mut next: Option<(i64, NaiveDate)> = None;
         std::iter::from_fn(move || {
-            let (k, low, high) = next?;
+            let (k, low, high) = match first.take() {
+                Some(found) => found,
+                None => {
+                    let (k, low) = next.take()?;
+                    if low.max(self.start) > until {
+                        return None;
+                    }
+                    (k, low, bounds.as_ref()?.at(k.checked_add(1)?)?)
+                }
+            };
             let period = self.period_between(low, high)?;
-            next = k
-                .checked_add(2)
-                .and_then(|after| bounds.as_ref()?.at(after))
-                .map(|after| (k.saturating_add(1), high, after));
+            if period.covered.start > until {
+                return None;
+            }
+            next = k.checked_add(1).map(|k| (k, high));
             Some(period)
         })
     }

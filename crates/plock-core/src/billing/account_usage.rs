@@ -23,8 +23,9 @@ impl UsageLookup for AccountUsage<'_> {
         entry: CatalogueEntry,
         period: &Period,
     ) -> Option<Decimal> {
-        match (self.account, entry.table) {
-            (Some(a), Some(m)) => self.table.aggregate_of(a, m, entry.aggregation, period),
+        match (self.account, entry.table, entry.group) {
+            (Some(_), Some(_), Some(g)) => self.table.aggregate_group(g, entry.aggregation, period),
+            (Some(a), Some(m), None) => self.table.aggregate_of(a, m, entry.aggregation, period),
             _ => Some(Decimal::ZERO),
         }
     }
@@ -36,13 +37,18 @@ impl UsageLookup for AccountUsage<'_> {
         _metric: &MetricId,
         entry: CatalogueEntry,
         period: &Period,
-    ) -> Option<(Decimal, Decimal)> {
-        match (self.account, entry.table) {
-            (Some(a), Some(m)) => self
-                .table
-                .aggregate_counted_of(a, m, entry.aggregation, period)
-                .map(|(value, count)| (value, Decimal::from(count))),
-            _ => Some((Decimal::ZERO, Decimal::ZERO)),
-        }
+    ) -> Option<(Decimal, u64)> {
+        let counted = match (self.account, entry.table, entry.group) {
+            (Some(_), Some(_), Some(g)) => {
+                self.table
+                    .aggregate_counted_in(g, entry.aggregation, period)
+            }
+            (Some(a), Some(m), None) => {
+                self.table
+                    .aggregate_counted_of(a, m, entry.aggregation, period)
+            }
+            _ => return Some((Decimal::ZERO, 0)),
+        };
+        counted.map(|(value, count)| (value, u64::try_from(count).unwrap_or(u64::MAX)))
     }
 }

@@ -17,6 +17,9 @@ use crate::usage::{Aggregation, Metric};
 pub(crate) struct CatalogueEntry {
     pub(crate) aggregation: Aggregation,
     pub(crate) table: Option<u32>,
+    /// The usage table's group of the subscription's account and this metric, once the
+    /// engine has found it for the subscription: its aggregates then skip the search.
+    pub(crate) group: Option<usize>,
 }
 
 /// A run's metric catalogue, resolved once: every item's metric is looked up here by an
@@ -53,6 +56,7 @@ impl<'a> Catalogue<'a> {
             entries.push(CatalogueEntry {
                 aggregation: m.aggregation,
                 table: table_index(&m.id),
+                group: None,
             });
         }
         Ok(Catalogue {
@@ -80,20 +84,21 @@ pub(crate) trait UsageLookup {
         period: &Period,
     ) -> Option<Decimal>;
 
-    /// [`UsageLookup::aggregate`] and the count of the records it aggregates; `None` on
-    /// overflow of either.
+    /// [`UsageLookup::aggregate`] and the count of the records it aggregates (`u64::MAX`
+    /// past it); `None` on overflow of the aggregate.
     fn aggregate_counted(
         &self,
         account: &AccountKey,
         metric: &MetricId,
         entry: CatalogueEntry,
         period: &Period,
-    ) -> Option<(Decimal, Decimal)> {
+    ) -> Option<(Decimal, u64)> {
         let value = self.aggregate(account, metric, entry, period)?;
         let count = CatalogueEntry {
             aggregation: Aggregation::Count,
-            table: entry.table,
+            ..entry
         };
-        Some((value, self.aggregate(account, metric, count, period)?))
+        let count = self.aggregate(account, metric, count, period)?;
+        Some((value, u64::try_from(count).unwrap_or(u64::MAX)))
     }
 }

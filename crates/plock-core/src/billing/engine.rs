@@ -596,15 +596,17 @@ fn master_subscriptions<'a>(
 }
 
 /// Marks the usage groups of table account `account` that `entries` price, so the run's
-/// report of unpriced usage leaves them out.
-fn mark_priced(shared: &Shared<'_, '_>, account: usize, entries: &[Option<CatalogueEntry>]) {
-    let groups = entries
-        .iter()
-        .filter_map(|e| e.as_ref()?.table)
-        .filter_map(|m| shared.table.group_of(account, m));
-    for g in groups {
-        if let Some(p) = shared.priced.get(g) {
-            p.store(true, Ordering::Relaxed);
+/// report of unpriced usage leaves them out, and notes each group on its entry for the
+/// aggregates. A metric the account has no usage of is noted as not in the table: its
+/// aggregates are zero either way, found without a second search.
+fn mark_priced(shared: &Shared<'_, '_>, account: usize, entries: &mut [Option<CatalogueEntry>]) {
+    for entry in entries.iter_mut().flatten() {
+        let Some(m) = entry.table else { continue };
+        entry.group = shared.table.group_of(account, m);
+        match entry.group.and_then(|g| shared.priced.get(g)) {
+            Some(p) => p.store(true, Ordering::Relaxed),
+            None if entry.group.is_none() => entry.table = None,
+            None => {}
         }
     }
 }

@@ -125,7 +125,7 @@ fn count<U: UsageLookup>(
 ) -> Result<u64, BillingError> {
     let counting = CatalogueEntry {
         aggregation: Aggregation::Count,
-        table: entry.table,
+        ..entry
     };
     let counted = usage
         .aggregate(account.key(), metric, counting, period)

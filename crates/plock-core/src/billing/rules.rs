@@ -380,10 +380,7 @@ fn due_charges<'a, U: UsageLookup>(
         Walk::FromStart => start,
     };
     let mut through = billed;
-    let periods = sub
-        .schedule()
-        .periods_from(from)
-        .take_while(|p| p.covered.start() <= run_date);
+    let periods = sub.schedule().periods_from_until(from, run_date);
     for whole in periods {
         *periods_visited = periods_visited.saturating_add(1);
         for (timing, wanted) in timings {
@@ -487,6 +484,7 @@ fn price_item<U: UsageLookup>(
     let entry = entry.unwrap_or(CatalogueEntry {
         aggregation: Aggregation::default(),
         table: None,
+        group: None,
     });
     let (used, records) = context
         .usage
@@ -509,7 +507,7 @@ fn price_item<U: UsageLookup>(
         subscription: sub.id().clone(),
         product: item.product.clone(),
         period: period.covered,
-        records: u64::try_from(records).unwrap_or(u64::MAX),
+        records,
         quantity: used,
         amount: line.amount.amount(),
         replaces: None,

@@ -235,6 +235,23 @@ proptest! {
         prop_assert_eq!(walked, whole);
     }
 
+    /// A walk up to a day is the walk's periods that start on or before that day.
+    #[test]
+    fn periods_from_until_a_day_are_those_starting_by_then(
+        s in any_schedule(),
+        offset in 0u64..4000,
+        ahead in 0u64..800,
+    ) {
+        let from = s.start() + chrono::Days::new(offset);
+        let until = from + chrono::Days::new(ahead);
+        let expected: Vec<BillingPeriod> = s
+            .periods_from(from)
+            .take_while(|p| p.covered.start() <= until)
+            .collect();
+        let walked: Vec<BillingPeriod> = s.periods_from_until(from, until).collect();
+        prop_assert_eq!(walked, expected);
+    }
+
     /// Splitting a period at any day, the rounded prorated pieces add up to the full fee
     /// within one minor unit per piece.
     #[test]

@@ -136,7 +136,7 @@ impl UsageTable {
         }
     }
 
-    fn aggregate_group(
+    pub(crate) fn aggregate_group(
         &self,
         group: usize,
         aggregation: Aggregation,
@@ -210,6 +210,16 @@ impl UsageTable {
         let Some(group) = self.group_of(account, metric) else {
             return Some((Decimal::ZERO, 0));
         };
+        self.aggregate_counted_in(group, aggregation, period)
+    }
+
+    /// [`UsageTable::aggregate_counted_of`] of the group at `group`, found already.
+    pub(crate) fn aggregate_counted_in(
+        &self,
+        group: usize,
+        aggregation: Aggregation,
+        period: &Period,
+    ) -> Option<(Decimal, usize)> {
         let span = self.span(group)?;
         let at = (&span, aggregation, period);
         on_columns!(self, counted_column, at)
