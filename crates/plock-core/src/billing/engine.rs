@@ -603,10 +603,13 @@ fn mark_priced(shared: &Shared<'_, '_>, account: usize, entries: &mut [Option<Ca
     for entry in entries.iter_mut().flatten() {
         let Some(m) = entry.table else { continue };
         entry.group = shared.table.group_of(account, m);
-        match entry.group.and_then(|g| shared.priced.get(g)) {
-            Some(p) => p.store(true, Ordering::Relaxed),
-            None if entry.group.is_none() => entry.table = None,
-            None => {}
+        match entry.group {
+            Some(g) => {
+                if let Some(p) = shared.priced.get(g) {
+                    p.store(true, Ordering::Relaxed);
+                }
+            }
+            None => entry.table = None,
         }
     }
 }
