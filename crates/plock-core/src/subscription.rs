@@ -169,6 +169,10 @@ pub struct Subscription {
     schedule: Schedule,
     state: SubscriptionState,
     billed: BilledThrough,
+    /// Whether the items' products strictly increase: one period's lines, and what it bills
+    /// of usage, then come in the invoice's order as the items are priced. Found once here,
+    /// where a run compared the products of every line it made, each run.
+    products_ascending: bool,
 }
 
 /// A subscription as stored, one flat document: read back by [`stored::SubscriptionFields`].
@@ -300,11 +304,16 @@ impl Subscription {
         // the room a growing vector keeps (up to half again of them).
         let mut spec = spec;
         spec.items.shrink_to_fit();
+        let products_ascending = spec
+            .items
+            .windows(2)
+            .all(|pair| matches!(pair, [a, b] if a.product < b.product));
         Ok(Subscription {
             spec,
             schedule,
             state: SubscriptionState::Draft,
             billed: BilledThrough::default(),
+            products_ascending,
         })
     }
 
@@ -354,6 +363,11 @@ impl Subscription {
     /// Items.
     pub fn items(&self) -> &[Item] {
         &self.spec.items
+    }
+    /// Whether the items' products strictly increase. Products never change after the
+    /// subscription is built (a change keeps its item's product).
+    pub(crate) fn products_ascending(&self) -> bool {
+        self.products_ascending
     }
     /// Minimum invoice amount for dispatch.
     pub fn minimum_invoice_amount(&self) -> Option<Decimal> {

@@ -670,7 +670,9 @@ fn try_bill_partition<'a>(
         }
         let len = outcome.usage.len().saturating_sub(usage_from);
         if len > 0 {
-            sort_subscription_usage(&mut outcome.usage, usage_from);
+            if !outcome.usage_ordered {
+                sort_subscription_usage(&mut outcome.usage, usage_from);
+            }
             acc.usage_runs.push(UsageRun {
                 rank: o.rank,
                 start: usage_from,

@@ -20,6 +20,9 @@ pub(crate) struct Charge<'a> {
     /// What the charge billed of usage items in arrears, period by period: a store keeps it
     /// so a later run can bill late usage.
     pub(super) usage: Vec<super::billed_usage::BilledUsage>,
+    /// Whether the lines are known to be in the invoice's order among themselves: a line an
+    /// item, over the charge's period, priced in strictly increasing product order.
+    pub(super) ordered: bool,
 }
 
 impl<'a> Charge<'a> {
@@ -33,6 +36,7 @@ impl<'a> Charge<'a> {
             period,
             lines,
             usage: Vec::new(),
+            ordered: false,
         }
     }
 }

@@ -6,7 +6,9 @@
 //! start ([`Runs`]). When the runs' first lines are in strictly increasing (source account,
 //! subscription) order, each run is the whole of its (account, subscription) group and sits
 //! where a stable sort of all the lines puts it; only the lines within a run are ordered, on
-//! (period, product, kind), and most already are (items priced in product order). Otherwise
+//! (period, product, kind), and most already are (items priced in product order): a run
+//! made of one charge whose lines are known to be in order ([`Runs::note`]) is not even
+//! compared. Otherwise
 //! (a child's subscription between its master's, more runs than noted) all the lines are
 //! sorted on the five fields, as the tests' oracle sorts them: the order is the same either
 //! way. Comparing two lines on all five compared two ids that were almost always equal, as
@@ -15,6 +17,7 @@
 use std::cmp::Ordering;
 
 use crate::invoice::InvoiceLine;
+use crate::period::Period;
 
 /// How many runs a draft notes; a draft of more subscriptions is sorted whole.
 const NOTED_RUNS: usize = 8;
@@ -24,6 +27,11 @@ const NOTED_RUNS: usize = 8;
 pub(crate) struct Runs {
     starts: [u32; NOTED_RUNS],
     len: u8,
+    /// Bit `k`: run `k`'s lines are known to be in order: charges each in order, over
+    /// strictly later periods one after the other.
+    ordered: u8,
+    /// The period of the charge added last: a later one keeps its run in order.
+    period: Option<Period>,
     /// More runs than noted, or a start past `u32`: the lines are sorted whole.
     overflow: bool,
     /// The address of the subscription whose lines were added last: the next of another
@@ -33,10 +41,24 @@ pub(crate) struct Runs {
 
 impl Runs {
     /// Notes that `subscription`'s lines are added from `at` on: a new run unless the lines
-    /// added last were that subscription's too.
-    pub(crate) fn note<T>(&mut self, subscription: &T, at: usize) {
+    /// added last were that subscription's too. `ordered` says the lines added are in the
+    /// invoice's order among themselves, each over `period`: a run stays known in order
+    /// while each addition is, over a later period than the one before (every line of a
+    /// later period comes after every line of an earlier one).
+    pub(crate) fn note<T>(
+        &mut self,
+        subscription: &T,
+        at: usize,
+        (ordered, period): (bool, Period),
+    ) {
         let address = std::ptr::from_ref(subscription).addr();
+        let before = self.period.replace(period);
         if self.len > 0 && self.last == address {
+            let later = before.is_some_and(|b| b < period);
+            if !(ordered && later) {
+                let current = self.len.saturating_sub(1);
+                self.ordered &= !(1u8 << current);
+            }
             return;
         }
         self.last = address;
@@ -48,6 +70,9 @@ impl Runs {
             return;
         };
         *slot = at;
+        if ordered {
+            self.ordered |= 1u8 << self.len;
+        }
         self.len = self.len.saturating_add(1);
     }
 
@@ -100,7 +125,10 @@ pub(crate) fn order(lines: &mut [InvoiceLine], runs: &Runs) {
         .skip(1)
         .map(|end| *end as usize)
         .chain(std::iter::once(lines.len()));
-    for (start, end) in starts.iter().map(|s| *s as usize).zip(ends) {
+    for (k, (start, end)) in starts.iter().map(|s| *s as usize).zip(ends).enumerate() {
+        if runs.ordered & (1u8 << k) != 0 {
+            continue;
+        }
         if let Some(run) = lines.get_mut(start..end)
             && !run.is_sorted_by(|a, b| within(a, b) != Ordering::Greater)
         {
@@ -134,7 +162,9 @@ mod tests {
     use proptest::prelude::*;
     use rust_decimal::Decimal;
 
-    use super::{Runs, by_all, order};
+    use std::cmp::Ordering;
+
+    use super::{Runs, by_all, order, within};
     use crate::id::{AccountId, ProductId, SubscriptionId};
     use crate::invoice::{InvoiceLine, LineKind};
     use crate::money::{Currency, Money};
@@ -178,9 +208,16 @@ mod tests {
             if run_lines.is_empty() {
                 continue;
             }
-            // Each run is a subscription of its own: another address.
-            noted.note(&runs[run], lines.len());
-            lines.extend(run_lines.iter().map(|l| line(*account, *sub, *l)));
+            // Each run is a subscription of its own: another address. Its lines come as
+            // charges, one a period (consecutive lines of one period), each noted in order
+            // when it is, as the run notes a charge of a subscription whose products ascend.
+            let made: Vec<InvoiceLine> =
+                run_lines.iter().map(|l| line(*account, *sub, *l)).collect();
+            for charge in made.chunk_by(|a, b| a.period == b.period) {
+                let ordered = charge.is_sorted_by(|a, b| within(a, b) != Ordering::Greater);
+                noted.note(&runs[run], lines.len(), (ordered, charge[0].period));
+                lines.extend_from_slice(charge);
+            }
         }
         let mut expected = lines.clone();
         expected.sort_by(by_all);
@@ -217,11 +254,29 @@ mod tests {
     }
 
     #[test]
+    fn a_second_addition_to_a_run_is_compared() {
+        // Two charges of one subscription, each in order, not in order together.
+        let mut runs = Runs::default();
+        let sub = 1u8;
+        let mut lines = vec![
+            line(1, 1, (0, 1, 3, false, 1)),
+            line(1, 1, (0, 1, 2, false, 1)),
+        ];
+        runs.note(&sub, 0, (true, lines[0].period));
+        runs.note(&sub, 1, (true, lines[1].period));
+        let mut expected = lines.clone();
+        expected.sort_by(by_all);
+        order(&mut lines, &runs);
+        assert_eq!(lines, expected);
+    }
+
+    #[test]
     fn a_start_out_of_place_sorts_whole() {
         let mut runs = Runs::default();
         let (a, b) = (1u8, 2u8);
-        runs.note(&a, 0);
-        runs.note(&b, 5);
+        let period = line(1, 1, (0, 1, 0, false, 1)).period;
+        runs.note(&a, 0, (false, period));
+        runs.note(&b, 5, (false, period));
         let mut lines = vec![
             line(1, 2, (0, 1, 3, false, 1)),
             line(1, 1, (0, 1, 2, false, 1)),

@@ -88,6 +88,9 @@ pub(crate) struct Outcome<'a, D> {
     /// Kept empty between subscriptions: a subscription's due charges go here, so that each
     /// does not allocate a vector of its own (one a subscription billed).
     pub(crate) charges: Vec<Charge<'a>>,
+    /// Whether the billed usage the last subscription added is known to be in order: it
+    /// billed one period's charge, its items in product order, and nothing else.
+    pub(crate) usage_ordered: bool,
 }
 
 /// Bills one checked subscription of `account` into `outcome`: skipped for its account's or
@@ -103,6 +106,7 @@ pub(crate) fn bill_subscription<'a, U: UsageLookup, D: Drafts<'a>>(
     outcome: &mut Outcome<'a, D>,
 ) -> Result<BilledThrough, BillingError> {
     let unchanged = sub.billed_through();
+    outcome.usage_ordered = false;
     match account.state() {
         AccountState::Pending => {
             outcome.skipped.insert(Skipped::AccountPending {
@@ -136,6 +140,7 @@ pub(crate) fn bill_subscription<'a, U: UsageLookup, D: Drafts<'a>>(
     }
     // Empty: each subscription drains it (on an error it is dropped, and the next allocates).
     let mut charges = std::mem::take(&mut outcome.charges);
+    let usage_from = outcome.usage.len();
     let through = due_charges(
         context,
         sub,
@@ -144,6 +149,12 @@ pub(crate) fn bill_subscription<'a, U: UsageLookup, D: Drafts<'a>>(
         &mut outcome.usage,
         &mut charges,
     )?;
+    // The entries the new periods priced go on `usage` directly, a period at a time and,
+    // when the products ascend, in order within it; other charges carry theirs.
+    outcome.usage_ordered = sub.products_ascending()
+        && charges.iter().all(|c| c.usage.is_empty())
+        && outcome.usage.get(usage_from).map(|u| u.period)
+            == outcome.usage.last().map(|u| u.period);
     for mut charge in charges.drain(..) {
         outcome.usage.append(&mut charge.usage);
         if charge.lines.is_empty() {
@@ -168,7 +179,11 @@ pub(crate) fn bill_subscription<'a, U: UsageLookup, D: Drafts<'a>>(
             },
         };
         let draft = outcome.drafts.draft(owner, sub.currency());
-        draft.runs.note(sub, draft.lines.len());
+        draft.runs.note(
+            sub,
+            draft.lines.len(),
+            (charge.ordered, charge.period.covered),
+        );
         if draft.lines.is_empty() {
             // Most drafts take one subscription's charges: keep its vector, copy nothing.
             draft.lines = charge.lines;
@@ -398,6 +413,9 @@ fn due_charges<'a, U: UsageLookup>(
                 continue;
             }
             let mut charge = Charge::new(sub, period, Vec::with_capacity(sub.items().len()));
+            // A line an item, over the period: in order when the products are (pieces of a
+            // price change say otherwise where they are made).
+            charge.ordered = sub.products_ascending();
             for (index, item) in sub.items().iter().enumerate() {
                 let entry = context.items.get(index).copied().flatten();
                 let priced = Priced {
@@ -469,6 +487,7 @@ fn price_item<U: UsageLookup>(
         if !item.changes.is_empty() {
             // A period cut by a price change: each of its pieces goes on the charge.
             let mut lines = super::changes::fixed_lines(sub, account, item, period, kind)?;
+            charge.ordered &= lines.len() <= 1;
             charge.lines.append(&mut lines);
             return Ok(());
         }
