@@ -43,6 +43,9 @@ pub(super) fn late_charges<'s, U: UsageLookup>(
     let Some(through) = billed_through else {
         return Ok(charges);
     };
+    if !index.holds(sub.id()) {
+        return Ok(charges);
+    }
     for (item, entry) in sub.items().iter().zip(entries) {
         let (Some(metric), Some(entry)) = (&item.metric, entry) else {
             continue;
