@@ -1,7 +1,7 @@
 //! What runs billed of usage, period by period: the state a later run rates late usage
 //! against (see [`super::late`]).
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
@@ -142,8 +142,6 @@ struct ItemRows<'a> {
 #[derive(Default)]
 pub(crate) struct BilledUsageIndex<'a>(
     HashMap<(&'a SubscriptionId, &'a ProductId), ItemRows<'a>, FastState>,
-    /// The subscriptions with rows.
-    HashSet<&'a SubscriptionId, FastState>,
 );
 
 impl<'a> BilledUsageIndex<'a> {
@@ -169,15 +167,13 @@ impl<'a> BilledUsageIndex<'a> {
             }
             item.rows = kept;
         }
-        let subscriptions = index.keys().map(|(sub, _)| *sub).collect();
-        BilledUsageIndex(index, subscriptions)
+        BilledUsageIndex(index)
     }
 
-    /// Whether any row is of `sub`: a subscription without any has no late usage to find,
-    /// whatever its items (no item's key is hashed and looked up). A run given no billed usage
-    /// answers without a lookup.
-    pub(crate) fn holds(&self, sub: &SubscriptionId) -> bool {
-        !self.0.is_empty() && self.1.contains(sub)
+    /// Whether it holds no rows: a run given no billed usage (its history only as the
+    /// subscriptions' watermarks) has no late usage to look for, and hashes no item's key.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.0.is_empty()
     }
 
     /// The billed rows of `sub`'s item `product`, in period order.

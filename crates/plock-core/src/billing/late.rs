@@ -43,7 +43,7 @@ pub(super) fn late_charges<'s, U: UsageLookup>(
     let Some(through) = billed_through else {
         return Ok(charges);
     };
-    if !index.holds(sub.id()) {
+    if index.is_empty() {
         return Ok(charges);
     }
     for (item, entry) in sub.items().iter().zip(entries) {
