@@ -169,9 +169,91 @@ fn number(id: &str) -> Result<u32> {
         })
 }
 
-/// `amount` (rounded to cents already) as whole cents.
+/// `amount` (rounded to cents already) as whole cents: its digits scaled up when it has at
+/// most two decimals, as every amount of a run in the kit's currency has (`rescale` took a
+/// tenth of the kit's share of the run); rescaled otherwise.
 fn cents(amount: Decimal) -> Result<i64> {
-    let mut amount = amount;
-    amount.rescale(2);
-    i64::try_from(amount.mantissa()).map_err(|_| anyhow!("amount {amount} is too large"))
+    let too_large = || anyhow!("amount {amount} is too large");
+    let up = match amount.scale() {
+        0 => Some(100),
+        1 => Some(10),
+        2 => Some(1),
+        _ => None,
+    };
+    if let Some(up) = up {
+        let mantissa = i64::try_from(amount.mantissa()).map_err(|_| too_large())?;
+        return mantissa.checked_mul(up).ok_or_else(too_large);
+    }
+    let mut rescaled = amount;
+    rescaled.rescale(2);
+    i64::try_from(rescaled.mantissa()).map_err(|_| too_large())
+}
+
+#[cfg(test)]
+mod tests {
+    use rust_decimal::Decimal;
+
+    use super::{cents, number};
+
+    #[test]
+    fn cents_are_the_rescaled_digits() {
+        for (mantissa, scale) in [
+            (0i64, 0u32),
+            (7, 0),
+            (-7, 1),
+            (12_345, 2),
+            (-12_345, 2),
+            (1_000, 3),
+            (-5, 4),
+            (i64::MAX / 1000, 0),
+        ] {
+            let amount = Decimal::new(mantissa, scale);
+            let mut rescaled = amount;
+            rescaled.rescale(2);
+            let expected = i64::try_from(rescaled.mantissa()).ok();
+            assert_eq!(cents(amount).ok(), expected, "{amount}");
+        }
+        assert!(cents(Decimal::new(i64::MAX, 0)).is_err());
+    }
+
+    #[test]
+    fn ids_are_their_numbers() {
+        for n in [
+            0u32,
+            1,
+            9,
+            10,
+            42,
+            1_000,
+            65_535,
+            1_234_567,
+            99_999_999,
+            123_456_789,
+        ] {
+            assert_eq!(number(&n.to_string()).ok(), Some(n), "{n}");
+        }
+        assert_eq!(number("007").ok(), Some(7));
+        for id in [
+            "",
+            "a",
+            "12a4",
+            "1/",
+            "9:",
+            " 1",
+            "-1",
+            "12345678x",
+            "4294967296",
+        ] {
+            assert!(number(id).is_err(), "{id:?}");
+        }
+        // Every byte of an id is checked, at every place.
+        for place in 0..8 {
+            for b in (0u8..=255).filter(|b| !b.is_ascii_digit()) {
+                let mut id = *b"12345678";
+                id[place] = b;
+                let text = String::from_utf8_lossy(&id).into_owned();
+                assert!(number(&text).is_err(), "{text:?}");
+            }
+        }
+    }
 }
