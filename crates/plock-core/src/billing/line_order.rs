@@ -6,13 +6,13 @@
 //! start ([`Runs`]). When the runs' first lines are in strictly increasing (source account,
 //! subscription) order, each run is the whole of its (account, subscription) group and sits
 //! where a stable sort of all the lines puts it; only the lines within a run are ordered, on
-//! (period, product, kind), and most already are (items priced in product order): a run
-//! made of one charge whose lines are known to be in order ([`Runs::note`]) is not even
-//! compared. Otherwise
-//! (a child's subscription between its master's, more runs than noted) all the lines are
-//! sorted on the five fields, as the tests' oracle sorts them: the order is the same either
-//! way. Comparing two lines on all five compared two ids that were almost always equal, as
-//! strings, and a line is 184 bytes to move: the sort was about a tenth of a run.
+//! (period, product, kind), and most already are (items priced in product order): a run of
+//! charges each known to be in order, over later and later periods ([`Runs::note`]), is not
+//! even compared. Otherwise (a child's subscription between its master's, more runs than
+//! noted) all the lines are sorted on the five fields, as the tests' oracle sorts them: the
+//! order is the same either way. Comparing two lines on all five compared two ids that were
+//! almost always equal, as strings, and a line is 184 bytes to move: the sort was about a
+//! tenth of a run.
 
 use std::cmp::Ordering;
 
