@@ -171,7 +171,7 @@ impl<'a> BilledUsageIndex<'a> {
     }
 
     /// Whether it holds no rows: a run given no billed usage (its history only as the
-    /// subscriptions' watermarks) has no late usage to look for, and hashes no item's key.
+    /// subscriptions' watermarks) has no late usage to look for, and looks up no item.
     pub(crate) fn is_empty(&self) -> bool {
         self.0.is_empty()
     }
