@@ -4,8 +4,8 @@
 use std::num::NonZeroU32;
 
 use anyhow::{Context, Result, anyhow};
-use plock_core::Invoice;
 use plock_core::invoice::InvoiceLine;
+use plock_core::{AccountId, Invoice};
 use rayon::prelude::*;
 use rust_decimal::Decimal;
 
@@ -121,18 +121,20 @@ impl KitResults {
 
 /// The kit's row of one invoice, its lines' rows pushed on `lines`.
 fn rows(invoice: &Invoice, lines: &mut Vec<KitLine>) -> Result<KitInvoice> {
-    let owner = number(invoice.owner().as_str())?;
+    let owner = (invoice.owner(), number(invoice.owner().as_str())?);
     for l in invoice.lines() {
-        lines.push(line(l).with_context(|| format!("invoice {}", invoice.number()))?);
+        lines.push(line(l, owner).with_context(|| format!("invoice {}", invoice.number()))?);
     }
     Ok(KitInvoice {
-        owner,
+        owner: owner.1,
         lines: u32::try_from(invoice.lines().len())?,
         total_cents: cents(invoice.total().amount())?,
     })
 }
 
-fn line(line: &InvoiceLine) -> Result<KitLine> {
+/// The kit's row of `line` on the invoice of `owner` (its id and number): most lines are the
+/// owner's own charges, whose source is then the owner's number, not read again.
+fn line(line: &InvoiceLine, (owner, owner_number): (&AccountId, u32)) -> Result<KitLine> {
     let metric = match &line.metric {
         Some(m) => {
             Some(NonZeroU32::new(number(m.as_str())?).ok_or_else(|| anyhow!("metric id 0"))?)
@@ -141,7 +143,11 @@ fn line(line: &InvoiceLine) -> Result<KitLine> {
     };
     let quantity = line.quantity;
     Ok(KitLine {
-        source: number(line.source_account.as_str())?,
+        source: if line.source_account == *owner {
+            owner_number
+        } else {
+            number(line.source_account.as_str())?
+        },
         item: number(line.product.as_str())?,
         metric,
         quantity_scale: quantity.scale(),
@@ -193,7 +199,67 @@ fn cents(amount: Decimal) -> Result<i64> {
 mod tests {
     use rust_decimal::Decimal;
 
-    use super::{cents, number};
+    use super::{KitInvoice, cents, number, rows};
+    use chrono::NaiveDate;
+    use plock_core::invoice::{Dispatch, InvoiceLine, LineKind};
+    use plock_core::period::Period;
+    use plock_core::{AccountId, Currency, Invoice, MetricId, Money, ProductId};
+    use std::collections::BTreeMap;
+    use std::num::NonZeroU32;
+
+    /// A line of `source`'s item `item`, for usage of metric 3.
+    fn usage_line(source: &str, item: &str, cents: i64) -> InvoiceLine {
+        let day = |d| NaiveDate::from_ymd_opt(2025, 3, d).unwrap();
+        InvoiceLine {
+            product: ProductId::new(item).unwrap(),
+            metric: Some(MetricId::new("3").unwrap()),
+            source_account: AccountId::new(source).unwrap(),
+            subscription: None,
+            period: Period::new(day(1), day(31)).unwrap(),
+            quantity: Decimal::new(25, 1),
+            unit_price: None,
+            rebate_percent: None,
+            amount: Money::new(Decimal::new(cents, 2), Currency::USD),
+            kind: LineKind::InArrears,
+        }
+    }
+
+    #[test]
+    fn a_line_from_another_account_names_that_account() {
+        let lines = vec![
+            usage_line("12", "501", 1_000),
+            usage_line("345", "502", 250),
+            usage_line("12", "503", 5),
+        ];
+        let owner = AccountId::new("12").unwrap();
+        let invoice = Invoice::new(
+            1,
+            owner,
+            Currency::USD,
+            lines,
+            BTreeMap::new(),
+            Dispatch::Ready,
+        )
+        .unwrap();
+        let mut line_rows = Vec::new();
+        let row = rows(&invoice, &mut line_rows).unwrap();
+        assert_eq!(
+            row,
+            KitInvoice {
+                owner: 12,
+                lines: 3,
+                total_cents: 1_255
+            }
+        );
+        let sources: Vec<(u32, u32)> = line_rows.iter().map(|l| (l.source, l.item)).collect();
+        assert_eq!(sources, [(12, 501), (345, 502), (12, 503)]);
+        assert!(line_rows.iter().all(|l| l.metric == NonZeroU32::new(3)));
+        assert!(
+            line_rows
+                .iter()
+                .all(|l| l.quantity() == Decimal::new(25, 1))
+        );
+    }
 
     #[test]
     fn cents_are_the_rescaled_digits() {
